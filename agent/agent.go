@@ -1,0 +1,210 @@
+package agent
+
+import "context"
+
+// Agent produces one turn of a debate. Implementations must be safe for
+// concurrent use and must return promptly once ctx is done.
+type Agent interface {
+	Respond(ctx context.Context, req Request) (Response, error)
+}
+
+// Func adapts an ordinary function to the Agent interface.
+type Func func(ctx context.Context, req Request) (Response, error)
+
+// Respond calls f(ctx, req).
+func (f Func) Respond(ctx context.Context, req Request) (Response, error) { return f(ctx, req) }
+
+// Middleware decorates an Agent.
+type Middleware func(Agent) Agent
+
+// Chain wraps a in mw; mw[0] becomes the outermost layer. Optional
+// capabilities of a (Streamer, Critic, Voter, Judge) are hidden by the
+// wrappers unless a middleware forwards them itself.
+func Chain(a Agent, mw ...Middleware) Agent {
+	for i := len(mw) - 1; i >= 0; i-- {
+		a = mw[i](a)
+	}
+	return a
+}
+
+// Phase names a debate phase. The values are the wire names of API.md §11.3.
+type Phase string
+
+// Debate phases (DEBATE.md §0).
+const (
+	PhasePropose    Phase = "propose"
+	PhaseRevise     Phase = "revise"
+	PhaseCritique   Phase = "critique"
+	PhaseVote       Phase = "vote"
+	PhaseJudge      Phase = "judge"
+	PhaseSynthesize Phase = "synthesize"
+)
+
+// Stance is a participant's assigned position (DEBATE.md §3.3).
+type Stance string
+
+// Stances. The zero value means StanceNeutral.
+const (
+	StanceAffirmative    Stance = "affirmative"
+	StanceNegative       Stance = "negative"
+	StanceNeutral        Stance = "neutral"
+	StanceDevilsAdvocate Stance = "devils_advocate"
+)
+
+// Valid reports whether s is one of the defined stances or empty.
+func (s Stance) Valid() bool {
+	switch s {
+	case "", StanceAffirmative, StanceNegative, StanceNeutral, StanceDevilsAdvocate:
+		return true
+	}
+	return false
+}
+
+// Role texts commonly given to participants. Roles carry no mechanics: they
+// only shape prompts (DEBATE.md §1).
+const (
+	RoleProposer = "proposer"
+	RoleCritic   = "critic"
+	RoleJudge    = "judge"
+	RoleAnalyst  = "analyst"
+)
+
+// Usage counts the tokens of one call.
+type Usage struct {
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+}
+
+// Total returns InputTokens + OutputTokens.
+func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
+
+// Add returns u + v.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{InputTokens: u.InputTokens + v.InputTokens, OutputTokens: u.OutputTokens + v.OutputTokens}
+}
+
+// Proposal is one participant's current proposal, as given to agents in a
+// Request so that non-LLM agents need not parse prompts.
+type Proposal struct {
+	Agent string
+	Text  string
+}
+
+// Critique is a structured critique, as returned by a native Critic and as
+// given to a reviser in Request.Critiques.
+type Critique struct {
+	Critic      string
+	Target      string
+	Issues      []string
+	Suggestions []string
+	Severity    float64 // 0..10
+	Reasoning   string
+}
+
+// Vote is a structured vote, as returned by a native Voter.
+type Vote struct {
+	Choice     string
+	Confidence float64 // 0..1
+	Reasoning  string
+}
+
+// Judgement is a structured judge decision, as returned by a native Judge.
+type Judgement struct {
+	Decided    bool
+	Choice     string
+	Confidence float64
+	Reasoning  string
+	Answer     string
+}
+
+// Request is one call to an agent. The prompts are complete; the structured
+// fields repeat the material so that rule-based agents can use it.
+type Request struct {
+	DebateID    string
+	Participant string // the name of the participant being asked
+	Phase       Phase
+	Round       int
+	Rounds      int // rounds planned
+	System      string
+	Prompt      string
+	MaxTokens   int
+	Temperature float64
+
+	Question string
+	// Proposals are the current proposals the caller may see, in agent order.
+	// For a reviser, its own previous proposal is Own.
+	Proposals []Proposal
+	// Own is the caller's own current (or previous, when revising) proposal.
+	Own string
+	// Target names the agent whose proposal is critiqued (critique phase).
+	Target string
+	// Critiques are the critiques addressed to the caller in the previous
+	// round, highest severity first (revise phase).
+	Critiques []Critique
+	// Participants lists every participant name in agent order.
+	Participants []string
+	// PreviousLeader is the owner of the leading proposal of the previous
+	// round's vote, "" if none.
+	PreviousLeader string
+	// AgreementIntensity is the participant's setting, 0..10.
+	AgreementIntensity int
+	// Stance is the participant's stance.
+	Stance Stance
+	// ForbidSelfVote tells a voter that its own proposal is not an option.
+	ForbidSelfVote bool
+	// Final is true in the last round (judge phase).
+	Final bool
+}
+
+// Response is an agent's answer to one call.
+type Response struct {
+	Text  string
+	Usage Usage
+	// CostUSD is the call's cost when the agent knows it; 0 means unknown,
+	// and the orchestrator applies the participant's pricing.
+	CostUSD float64
+	Model   string
+	// Provider names the provider that answered ("" for non-provider agents).
+	Provider string
+	// Fallback is set when middleware answered with a fallback agent.
+	Fallback *Fallback
+	// Attempts counts the provider attempts made, retries included (0 when unknown).
+	Attempts int
+}
+
+// Fallback records that a fallback agent answered instead of the primary.
+type Fallback struct {
+	FromProvider string
+	FromModel    string
+	ToProvider   string
+	ToModel      string
+	Reason       Kind  // the kind of the primary's error
+	Err          error // the primary's error
+}
+
+// Streamer is an optional capability: an agent that can stream its reply.
+// RespondStream calls onChunk for each chunk of text, in order, then returns
+// the final Response whose Text is the whole reply.
+type Streamer interface {
+	Agent
+	RespondStream(ctx context.Context, req Request, onChunk func(chunk string)) (Response, error)
+}
+
+// Critic is an optional capability: an agent that writes structured critiques
+// natively, bypassing prompts and parsing.
+type Critic interface {
+	Agent
+	Critique(ctx context.Context, req Request) (Critique, Usage, error)
+}
+
+// Voter is an optional capability: an agent that votes natively.
+type Voter interface {
+	Agent
+	Vote(ctx context.Context, req Request) (Vote, Usage, error)
+}
+
+// Judge is an optional capability: an agent that judges natively.
+type Judge interface {
+	Agent
+	Judge(ctx context.Context, req Request) (Judgement, Usage, error)
+}

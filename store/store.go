@@ -1,0 +1,145 @@
+// Package store defines the persistence ports of Aragora: debate records,
+// the per-debate event log and orchestrator checkpoints, with the sentinel
+// errors every backend translates its driver's errors into.
+//
+// The ports are small interfaces; capabilities beyond [DebateStore] are
+// optional interfaces found by type assertion ([Checkpointer], [Pinger]).
+// Backends live in subpackages (memstore, sqlitestore, pgstore) and must pass
+// the conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w.
+var (
+	// ErrNotFound reports a missing debate, checkpoint or record.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict reports a duplicate id, a seq gap or duplicate, or a
+	// different checkpoint under an existing (debate, round, phase) key.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Debate statuses (API.md §4.2). The zero value is not a valid status.
+const (
+	StatusPending          = "pending"
+	StatusRunning          = "running"
+	StatusConsensusReached = "consensus_reached"
+	StatusNoConsensus      = "no_consensus"
+	StatusTimeout          = "timeout"
+	StatusFailed           = "failed"
+	StatusCancelled        = "cancelled"
+	StatusBudgetExceeded   = "budget_exceeded"
+)
+
+// Terminal reports whether status is a final debate status.
+func Terminal(status string) bool {
+	switch status {
+	case StatusConsensusReached, StatusNoConsensus, StatusTimeout, StatusFailed, StatusCancelled, StatusBudgetExceeded:
+		return true
+	}
+	return false
+}
+
+// Debate is the durable record of one debate. Config and Result are opaque
+// JSON documents owned by the caller (the server's request and debate object).
+type Debate struct {
+	ID            string
+	Topic         string
+	Status        string
+	Owner         string
+	CorrelationID string
+	Config        json.RawMessage // the normalised debate settings, for resume
+	Result        json.RawMessage // the final result document, null until finished
+	LastSeq       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time // heartbeat while running
+	StartedAt     time.Time // zero until running
+	FinishedAt    time.Time // zero until finished
+}
+
+// Filter selects debates in ListDebates.
+type Filter struct {
+	Statuses []string // empty: any
+	Owner    string   // empty: any
+	Limit    int      // <= 0: backend default (50)
+	// Cursor continues a listing: return debates strictly older than it
+	// (newest first, by CreatedAt then ID).
+	Cursor *Cursor
+}
+
+// Cursor is a position in a newest-first listing.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// DebateStore persists debate records. Implementations must be safe for
+// concurrent use and must pass storetest.Run.
+type DebateStore interface {
+	// CreateDebate stores d; ErrConflict if the ID exists. CreatedAt and
+	// UpdatedAt are set by the caller.
+	CreateDebate(ctx context.Context, d *Debate) error
+	// GetDebate returns the debate or an error wrapping ErrNotFound.
+	GetDebate(ctx context.Context, id string) (*Debate, error)
+	// ListDebates returns debates newest first (CreatedAt desc, ID desc).
+	ListDebates(ctx context.Context, f Filter) ([]*Debate, error)
+}
+
+// Event is one durable debate event as stored: the indexing fields plus the
+// complete wire JSON (API.md §11.3).
+type Event struct {
+	DebateID string
+	Seq      int64
+	Type     string
+	JSON     json.RawMessage
+}
+
+// Checkpoint is the orchestrator's state after one completed phase, written
+// atomically with the phase's event batch (DEBATE.md §10).
+type Checkpoint struct {
+	DebateID string
+	Round    int
+	Phase    string // "init", "propose", "critique", "vote", "synthesize", "end"
+	// Seq is the last seq after this checkpoint's events are appended.
+	Seq    int64
+	Status string          // "running" until the end, then the final status
+	State  json.RawMessage // opaque orchestrator state
+	// Events are the batch to append; their seqs must run from the stored
+	// last seq + 1 to Seq without gap, else ErrConflict.
+	Events    []Event
+	CreatedAt time.Time
+}
+
+// Checkpointer is the optional capability the orchestrator uses to persist
+// and resume debates.
+type Checkpointer interface {
+	// SaveCheckpoint appends cp.Events to the debate's event log and stores
+	// cp, in one atomic write. The key is (DebateID, Round, Phase): saving an
+	// identical checkpoint again is a no-op returning nil; a different one
+	// under an existing key, or events that do not continue the log without
+	// gap or duplicate, return ErrConflict and change nothing. When a debate
+	// record with that ID exists, its LastSeq, UpdatedAt and, for a terminal
+	// cp.Status, Status and FinishedAt are updated in the same write.
+	SaveCheckpoint(ctx context.Context, cp *Checkpoint) error
+	// LatestCheckpoint returns the debate's most recent checkpoint, or an
+	// error wrapping ErrNotFound.
+	LatestCheckpoint(ctx context.Context, debateID string) (*Checkpoint, error)
+	EventReader
+}
+
+// EventReader reads a debate's event log.
+type EventReader interface {
+	// ListEvents returns up to limit events with seq > afterSeq, in seq
+	// order (limit <= 0: all). An unknown debate yields an empty list.
+	ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]Event, error)
+}
+
+// Pinger is optional; the server uses it for health checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
