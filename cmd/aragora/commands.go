@@ -1,0 +1,9 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// extraCommands returns the subcommands beyond version and debate (serve,
+// migrate, users, token, ...). Each lives in its own file.
+func extraCommands(getenv env) []*cobra.Command {
+	return nil
+}

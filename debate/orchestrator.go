@@ -1,0 +1,340 @@
+package debate
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/store"
+)
+
+// Orchestrator runs debates among a fixed list of participants. It is safe
+// for concurrent use: each Run or Resume is independent.
+type Orchestrator struct {
+	cfg          Config
+	ps           []Participant
+	names        []string
+	quorum       int
+	judgeIdx     int // participant index of the judge/synthesiser, or -1 for JudgeAgent
+	judgeName    string
+	judgeAgent   agent.Agent
+	log          *slog.Logger
+	checkpointer store.Checkpointer
+}
+
+// New returns an Orchestrator, or an error wrapping ErrInvalidConfig for a
+// bad cfg or fewer than two participants.
+func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validateParticipants(participants); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	n := len(participants)
+	o := &Orchestrator{cfg: cfg, ps: slices.Clone(participants), judgeIdx: n - 1, log: cfg.Logger}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	for _, p := range participants {
+		o.names = append(o.names, p.Name)
+	}
+	o.quorum = cfg.Quorum
+	if o.quorum == 0 {
+		o.quorum = max(2, (n+1)/2)
+	}
+	if o.quorum > n {
+		if cfg.Quorum != 0 {
+			return nil, fmt.Errorf("%w: quorum %d exceeds %d participants", ErrInvalidConfig, cfg.Quorum, n)
+		}
+		o.quorum = n
+	}
+	if cfg.Moderator != "" && o.index(cfg.Moderator) < 0 {
+		return nil, fmt.Errorf("%w: moderator %q is not a participant", ErrInvalidConfig, cfg.Moderator)
+	}
+	switch {
+	case cfg.JudgeAgent != nil:
+		o.judgeIdx, o.judgeAgent, o.judgeName = -1, cfg.JudgeAgent, cfg.Judge
+		if o.judgeName == "" {
+			o.judgeName = "judge"
+		}
+		if !ValidName(o.judgeName) {
+			return nil, fmt.Errorf("%w: judge name %q must be 1-64 characters of [A-Za-z0-9._-]", ErrInvalidConfig, o.judgeName)
+		}
+	case cfg.Judge != "":
+		if o.judgeIdx = o.index(cfg.Judge); o.judgeIdx < 0 {
+			return nil, fmt.Errorf("%w: judge %q is not a participant (set JudgeAgent for an external judge)", ErrInvalidConfig, cfg.Judge)
+		}
+	}
+	if o.judgeIdx >= 0 {
+		o.judgeName, o.judgeAgent = o.names[o.judgeIdx], o.ps[o.judgeIdx].Agent
+	}
+	if cp, ok := cfg.Store.(store.Checkpointer); ok {
+		o.checkpointer = cp
+	}
+	return o, nil
+}
+
+func (o *Orchestrator) index(name string) int {
+	for i, n := range o.names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Participants returns the participant names in agent order.
+func (o *Orchestrator) Participants() []string { return slices.Clone(o.names) }
+
+// Quorum returns the effective quorum.
+func (o *Orchestrator) Quorum() int { return o.quorum }
+
+// Run debates question with a generated id. See RunTask.
+func (o *Orchestrator) Run(ctx context.Context, question string) (*Result, error) {
+	return o.RunTask(ctx, Task{Question: question})
+}
+
+// RunTask runs one debate to its end (DEBATE.md §2). It returns a non-nil
+// Result whenever the debate started; the error is nil for
+// consensus_reached, no_consensus and budget_exceeded, and otherwise wraps
+// ErrQuorum, the store error, context.Canceled, context.DeadlineExceeded or
+// ErrSuspend. Run returns only after every goroutine it started has exited
+// (an agent ignoring its context for more than 5 s is abandoned and logged).
+func (o *Orchestrator) RunTask(ctx context.Context, t Task) (*Result, error) {
+	q := strings.TrimSpace(t.Question)
+	if q == "" {
+		return nil, fmt.Errorf("%w: question is blank", ErrInvalidConfig)
+	}
+	if runes(t.Question) > 10000 {
+		return nil, fmt.Errorf("%w: question exceeds 10000 characters", ErrInvalidConfig)
+	}
+	id := t.ID
+	if id == "" {
+		id = o.newID()
+	}
+	if !ValidName(id) {
+		return nil, fmt.Errorf("%w: debate id %q must be 1-64 characters of [A-Za-z0-9._-]", ErrInvalidConfig, id)
+	}
+	st := &state{
+		DebateID:    id,
+		Fingerprint: o.fingerprint(),
+		Question:    t.Question,
+		Context:     t.Context,
+		Metadata:    t.Metadata,
+		Names:       o.names,
+		Round:       1,
+		Status:      store.StatusRunning,
+		StartedAt:   o.cfg.Now(),
+		PerAgent:    make([]agentTotals, len(o.ps)),
+		Current:     make([]proposalState, len(o.ps)),
+		Proposed:    make([]bool, len(o.ps)),
+	}
+	weights, err := o.weights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Weights = weights
+	r := o.newRun(st)
+	return r.execute(ctx, true)
+}
+
+// ResumeOptions controls Resume.
+type ResumeOptions struct {
+	// Replay redelivers the stored events with seq > AfterSeq to observers
+	// before continuing, each marked Replayed.
+	Replay   bool
+	AfterSeq int64
+}
+
+// Resume continues an interrupted debate from its latest checkpoint
+// (DEBATE.md §10). The Orchestrator must have the same participants and
+// config as the interrupted run. It returns ErrNoStore without a
+// checkpointing store, an error wrapping store.ErrNotFound without a
+// checkpoint, the stored result and ErrFinished for a finished debate, and
+// ErrInvalidConfig for different participants or settings.
+func (o *Orchestrator) Resume(ctx context.Context, id string, opts ResumeOptions) (*Result, error) {
+	if o.checkpointer == nil {
+		return nil, ErrNoStore
+	}
+	cp, err := o.checkpointer.LatestCheckpoint(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("debate: resume %q: %w", id, err)
+	}
+	var st state
+	if err := json.Unmarshal(cp.State, &st); err != nil {
+		return nil, fmt.Errorf("debate: resume %q: decode checkpoint: %w", id, err)
+	}
+	if !slices.Equal(st.Names, o.names) {
+		return nil, fmt.Errorf("%w: resume %q: participants %v differ from the checkpoint's %v", ErrInvalidConfig, id, o.names, st.Names)
+	}
+	if st.Fingerprint != o.fingerprint() {
+		return nil, fmt.Errorf("%w: resume %q: settings differ from the interrupted run", ErrInvalidConfig, id)
+	}
+	if store.Terminal(st.Status) {
+		return st.Final, ErrFinished
+	}
+	st.Resumes++
+	r := o.newRun(&st)
+	if opts.Replay {
+		evs, err := o.checkpointer.ListEvents(ctx, id, opts.AfterSeq, 0)
+		if err != nil {
+			return nil, fmt.Errorf("debate: resume %q: replay: %w", id, err)
+		}
+		for _, se := range evs {
+			var e Event
+			if err := json.Unmarshal(se.JSON, &e); err != nil {
+				return nil, fmt.Errorf("debate: resume %q: replay event %d: %w", id, se.Seq, err)
+			}
+			e.Replayed = true
+			r.obs.publish(e)
+			r.delivered = e.Seq
+		}
+	}
+	return r.execute(ctx, false)
+}
+
+func (o *Orchestrator) newID() string {
+	if o.cfg.NewID != nil {
+		return o.cfg.NewID()
+	}
+	var b [8]byte
+	rd := o.cfg.Rand
+	if rd == nil {
+		rd = rand.Reader
+	}
+	if _, err := io.ReadFull(rd, b[:]); err != nil {
+		// crypto/rand never fails on supported platforms; fall back to time.
+		return fmt.Sprintf("%016x", time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// fingerprint hashes every setting that affects behaviour (DEBATE.md §10).
+func (o *Orchestrator) fingerprint() string {
+	c := o.cfg
+	type pfp struct {
+		Name, Stance, Role, Model string
+		Intensity                 int
+		Weight                    float64
+	}
+	var ps []pfp
+	for i := range o.ps {
+		p := &o.ps[i]
+		ps = append(ps, pfp{p.Name, string(p.Stance), p.Role, p.Model, intensity(p), p.Weight})
+	}
+	thr := consensusThreshold(c.Consensus)
+	fp := struct {
+		Participants                                   []pfp
+		Rounds, MinRounds                              int
+		EarlyStop                                      bool
+		Method                                         string
+		Threshold                                      *float64
+		Topology                                       string
+		SparseK                                        int
+		Judge                                          string
+		Synthesize, ForbidSelfVote, Grouping           bool
+		GroupingThreshold, ConvergenceThreshold        float64
+		Convergence, StopOnConvergence, Trickster, ELO bool
+		Similarity, Domain                             string
+		MaxTokens                                      int
+		MaxCostUSD                                     float64
+		Seed                                           int64
+	}{ps, c.Rounds, c.MinRounds, !c.DisableEarlyStop, c.Consensus.Name(), thr, c.Topology, c.SparseK, o.judgeName,
+		c.Synthesize, c.ForbidSelfVote, !c.DisableVoteGrouping, c.GroupingThreshold, c.ConvergenceThreshold,
+		!c.DisableConvergence, c.StopOnConvergence, c.Trickster.Enabled, c.WeightsFromELO, c.Similarity.Name(), c.Domain,
+		c.MaxTokens, c.MaxCostUSD, c.Seed}
+	b, _ := json.Marshal(fp)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// consensusThreshold reports the threshold a method applies, nil when none.
+func consensusThreshold(m consensus.Method) *float64 {
+	var t float64
+	switch v := m.(type) {
+	case consensus.Majority, *consensus.Majority:
+		t = 0.5
+	case consensus.Unanimous, *consensus.Unanimous:
+		t = 1
+	case consensus.Supermajority:
+		t = orDefault(v.Threshold, 2.0/3.0)
+	case *consensus.Supermajority:
+		t = orDefault(v.Threshold, 2.0/3.0)
+	case consensus.Weighted:
+		t = orDefault(v.Threshold, 0.6)
+	case *consensus.Weighted:
+		t = orDefault(v.Threshold, 0.6)
+	default:
+		return nil
+	}
+	return &t
+}
+
+func orDefault(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// weights fixes each participant's vote weight at the start (DEBATE.md §4.3).
+func (o *Orchestrator) weights(ctx context.Context) ([]float64, error) {
+	w := make([]float64, len(o.ps))
+	ratings := map[string]float64{}
+	if o.cfg.WeightsFromELO {
+		domains := []string{""}
+		if o.cfg.Domain != "" {
+			domains = append(domains, o.cfg.Domain) // domain ratings win
+		}
+		for _, d := range domains {
+			rs, err := o.cfg.Ratings.Ratings(ctx, d)
+			if err != nil {
+				return nil, fmt.Errorf("debate: ratings: %w", err)
+			}
+			for _, r := range rs {
+				ratings[r.Agent] = r.Elo
+			}
+		}
+	}
+	for i, p := range o.ps {
+		switch {
+		case o.cfg.WeightsFromELO:
+			r, ok := ratings[p.Name]
+			if !ok {
+				r = 1500
+			}
+			w[i] = math.Min(2, math.Max(0.5, 1+0.3*(r-1500)/500))
+		case p.Weight > 0:
+			w[i] = p.Weight
+		default:
+			w[i] = 1
+		}
+	}
+	return w, nil
+}
+
+// errorsJoin keeps the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+var _ = errors.New

@@ -1,0 +1,747 @@
+package debate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/internal/reply"
+)
+
+type pair struct{ critic, target int }
+
+// critiquePairs lists who critiques whom this round (DEBATE.md §2.3), in
+// critic then target order, skipping targets without a proposal.
+func (r *run) critiquePairs() []pair {
+	return r.pairsFor(r.st.Round, true)
+}
+
+func (r *run) pairsFor(round int, needProposal bool) []pair {
+	n := len(r.o.ps)
+	topo := r.cfg.Topology
+	k := min(max(r.cfg.SparseK, 1), n-1)
+	if n == 2 || (topo == TopologySparse && k >= n-1) {
+		topo = TopologyAllToAll
+	}
+	hub := 0
+	if r.cfg.Moderator != "" {
+		hub = r.o.index(r.cfg.Moderator)
+	}
+	var ps []pair
+	for i := range n {
+		var ts []int
+		switch topo {
+		case TopologyAllToAll:
+			for j := range n {
+				if j != i {
+					ts = append(ts, j)
+				}
+			}
+		case TopologyRing:
+			ts = []int{(i + 1) % n}
+		case TopologyStar:
+			if i == hub {
+				for j := range n {
+					if j != i {
+						ts = append(ts, j)
+					}
+				}
+			} else {
+				ts = []int{hub}
+			}
+		case TopologySparse:
+			for m := range k {
+				ts = append(ts, (i+1+(((round-1)*k+m)%(n-1)))%n)
+			}
+			slices.Sort(ts)
+			ts = slices.Compact(ts)
+		}
+		for _, j := range ts {
+			if needProposal && !r.st.Current[j].Has {
+				continue
+			}
+			ps = append(ps, pair{i, j})
+		}
+	}
+	return ps
+}
+
+// visiblePeers returns whose proposals a reviser sees (DEBATE.md §3.2).
+func (r *run) visiblePeers(i int) []int {
+	n := len(r.o.ps)
+	var vis []int
+	switch {
+	case r.cfg.Topology == TopologyAllToAll || n == 2:
+		for j := range n {
+			if j != i {
+				vis = append(vis, j)
+			}
+		}
+	case r.cfg.Topology == TopologyStar:
+		hub := 0
+		if r.cfg.Moderator != "" {
+			hub = r.o.index(r.cfg.Moderator)
+		}
+		for j := range n {
+			if j != i && (i == hub || j == hub) {
+				vis = append(vis, j)
+			}
+		}
+	default:
+		seen := map[int]bool{}
+		for _, p := range r.pairsFor(r.st.Round-1, false) {
+			if p.critic == i {
+				seen[p.target] = true
+			}
+			if p.target == i {
+				seen[p.critic] = true
+			}
+		}
+		for j := range n {
+			if seen[j] {
+				vis = append(vis, j)
+			}
+		}
+	}
+	return vis
+}
+
+// ---- proposal phase ----
+
+func (r *run) proposalRequest(i int) agent.Request {
+	st := r.st
+	revise := st.Round > 1 && st.Current[i].Has
+	phase := agent.PhasePropose
+	if revise {
+		phase = agent.PhaseRevise
+	}
+	req := r.baseRequest(i, phase)
+	var items []promptItem
+	instr := instrPropose
+	if revise {
+		instr = instrRevise
+		items = append(items, promptItem{text: "### Your proposal from the previous round\n```\n" + strings.ReplaceAll(st.Current[i].Text, "```", "'''") + "\n```", required: true})
+		if st.PendingChallenge != "" {
+			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
+		}
+		prev := st.Transcript[st.Round-2].Critiques
+		var mine []CritiqueRecord
+		for _, c := range prev {
+			if c.Target == r.o.names[i] {
+				mine = append(mine, c)
+			}
+		}
+		sort.SliceStable(mine, func(a, b int) bool { return mine[a].Severity > mine[b].Severity })
+		for _, c := range mine {
+			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
+				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
+			text := fmt.Sprintf("Severity %.1f. Issues: %s. Suggestions: %s. Reasoning: %s", c.Severity,
+				strings.Join(c.Issues, "; "), strings.Join(c.Suggestions, "; "), c.Reasoning)
+			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, text)})
+		}
+		for _, j := range r.visiblePeers(i) {
+			if st.Current[j].Has {
+				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
+				items = append(items, promptItem{text: r.pb.quote("Current proposal of "+r.o.names[j], st.Current[j].Text)})
+			}
+		}
+	}
+	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
+	return req
+}
+
+func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
+	st := r.st
+	n := len(r.o.ps)
+	specs := make([]callSpec, n)
+	for i := range n {
+		specs[i] = callSpec{idx: i, target: -1, req: r.proposalRequest(i)}
+	}
+	outs := r.runCalls(ctx, specs)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	rec := st.round()
+	rec.Proposals = nil
+	var batch []Event
+	var pt phaseTotal
+	fresh := make([]string, n)
+	var scores []evidence.Scores
+	freshIdx := []int{}
+	answered := 0
+	for i, out := range outs {
+		phase := specs[i].req.Phase
+		r.account(i, "proposal", out, &pt)
+		text := strings.TrimSpace(out.resp.Text)
+		failErr := out.err
+		if failErr == nil && text == "" {
+			failErr = invalid("empty proposal")
+		}
+		batch = append(batch, r.callEvents(i, phase, "", out, failErr, out.resp.Text)...)
+		if failErr != nil {
+			if st.Current[i].Has {
+				st.Current[i].Fresh, st.Current[i].Carried = false, true
+				rec.Proposals = append(rec.Proposals, ProposalRecord{Agent: r.o.names[i], Text: st.Current[i].Text, Carried: true})
+			}
+			continue
+		}
+		answered++
+		sc := evidence.Score(text, r.now(), r.cfg.Trickster.Weights)
+		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
+		st.Proposed[i] = true
+		fresh[i] = text
+		scores = append(scores, sc)
+		freshIdx = append(freshIdx, i)
+		cost := out.resp.CostUSD
+		if cost == 0 {
+			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
+		}
+		rec.Proposals = append(rec.Proposals, ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
+		batch = append(batch, r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
+			Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage), CostUSD: round6(cost),
+			LatencyMS: out.latency.Milliseconds(), Evidence: sc}))
+	}
+	r.endPhaseTotal("proposal", pt)
+	cross := r.convergence(fresh, &batch)
+	r.trickster(freshIdx, scores, cross, &batch)
+	st.PrevFresh = fresh
+	if answered < r.o.quorum {
+		name := "propose"
+		if st.Round > 1 {
+			name = "revise"
+		}
+		return batch, r.quorumErr(name, answered)
+	}
+	return batch, nil
+}
+
+func (r *run) quorumErr(phase string, answered int) error {
+	return fmt.Errorf("%w: quorum not met in %s of round %d: %d of %d answered", ErrQuorum, phase, r.st.Round, answered, len(r.o.ps))
+}
+
+// convergence runs the check of DEBATE.md §5 and returns cross.
+func (r *run) convergence(fresh []string, batch *[]Event) float64 {
+	st := r.st
+	var cur []int
+	for i, t := range fresh {
+		if t != "" {
+			cur = append(cur, i)
+		}
+	}
+	var prev []int
+	for i := range st.PrevFresh {
+		if st.PrevFresh[i] != "" {
+			prev = append(prev, i)
+		}
+	}
+	corpus := make([]string, 0, len(cur)+len(prev))
+	for _, i := range cur {
+		corpus = append(corpus, fresh[i])
+	}
+	for _, i := range prev {
+		corpus = append(corpus, st.PrevFresh[i])
+	}
+	var m [][]float64
+	if len(corpus) > 0 {
+		m = r.cfg.Similarity.Matrix(corpus)
+	}
+	cross := 0.0
+	pairs := map[string]float64{}
+	if len(cur) >= 2 {
+		sum, cnt := 0.0, 0
+		for a := range cur {
+			for b := a + 1; b < len(cur); b++ {
+				sum += m[a][b]
+				cnt++
+				pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
+			}
+		}
+		cross = sum / float64(cnt)
+	}
+	st.FinalSimilarity = round6(cross)
+	if r.cfg.DisableConvergence {
+		return cross
+	}
+	var stability *float64
+	if st.Round > 1 {
+		for a, i := range cur {
+			if b := slices.Index(prev, i); b >= 0 {
+				s := m[a][len(cur)+b]
+				if stability == nil || s < *stability {
+					v := s
+					stability = &v
+				}
+			}
+		}
+	}
+	th := r.cfg.ConvergenceThreshold
+	var criteria []string
+	if len(cur) >= 2 && cross >= th-eps {
+		criteria = append(criteria, "cross_agent")
+	}
+	if stability != nil && *stability >= th-eps {
+		criteria = append(criteria, "stable")
+	}
+	rec := st.round()
+	rec.Convergence = &ConvergenceRecord{Cross: round6(cross), Stability: roundPtr(stability), Converged: len(criteria) > 0}
+	if len(criteria) == 0 {
+		return cross
+	}
+	st.ConvergenceDetected = true
+	// The trickster runs after this; convStop is finalised there.
+	st.ConvStop = r.cfg.StopOnConvergence && st.Round >= r.cfg.MinRounds
+	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
+		Stability: roundPtr(stability), Criteria: criteria, Backend: r.cfg.Similarity.Name(), Pairs: pairs, Stop: st.ConvStop}))
+	return cross
+}
+
+func roundPtr(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	v := round6(*p)
+	return &v
+}
+
+// trickster runs the hollow-consensus check and intervention (DEBATE.md §6).
+func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64, batch *[]Event) {
+	st := r.st
+	t := r.cfg.Trickster
+	consumed := st.PendingChallenge != "" && st.Round > 1
+	if consumed {
+		st.PendingChallenge = ""
+	}
+	if !t.Enabled {
+		return
+	}
+	h := evidence.CheckHollow(scores, cross, t.MinQuality)
+	flagged := h.Hollow && h.Severity >= 0.8-0.6*t.Sensitivity-eps
+	rec := st.round()
+	rec.Trickster = &TricksterRecord{Hollow: h.Hollow, Severity: round6(h.Severity), Flagged: flagged}
+	if !flagged {
+		return
+	}
+	st.Flagged = true
+	if st.ConvStop {
+		// A flagged round blocks the convergence stop; fix the event too.
+		st.ConvStop = false
+		for i := range *batch {
+			if (*batch)[i].Type == EventConvergenceDetected {
+				d := (*batch)[i].Data.(ConvergenceData)
+				d.Stop = false
+				(*batch)[i].Data = d
+			}
+		}
+	}
+	cooldown := *t.Cooldown
+	if st.LastIntervention > 0 && st.LastIntervention >= st.Round-cooldown {
+		return
+	}
+	if st.Interventions >= t.MaxInterventions {
+		return
+	}
+	type cand struct {
+		idx int
+		q   float64
+		sc  evidence.Scores
+	}
+	var cands []cand
+	for k, i := range freshIdx {
+		cands = append(cands, cand{i, scores[k].Overall, scores[k]})
+	}
+	sort.SliceStable(cands, func(a, b int) bool { return cands[a].q < cands[b].q })
+	var targets []cand
+	for _, c := range cands {
+		if c.q < t.MinQuality && len(targets) < 3 {
+			targets = append(targets, c)
+		}
+	}
+	if len(targets) == 0 && len(cands) > 0 {
+		targets = cands[:1]
+	}
+	names := []string{}
+	gaps := map[string][]string{}
+	var tt []evidence.Target
+	for _, c := range targets {
+		g := evidence.Gaps(c.sc)
+		if g == nil {
+			g = []string{}
+		}
+		names = append(names, r.o.names[c.idx])
+		gaps[r.o.names[c.idx]] = g
+		tt = append(tt, evidence.Target{Name: r.o.names[c.idx], Gaps: g})
+	}
+	challenge := evidence.Challenge(cross, h.Average, tt)
+	st.Interventions++
+	st.LastIntervention = st.Round
+	rec.Trickster.Intervened = true
+	rec.Trickster.Targets = names
+	if st.Round < r.cfg.Rounds {
+		st.PendingChallenge = challenge
+	}
+	*batch = append(*batch, r.event(EventTricksterIntervention, st.Round, "", TricksterData{Kind: "hollow_consensus",
+		Targets: names, Severity: round6(h.Severity), Similarity: round6(cross), Gaps: gaps, Challenge: challenge}))
+}
+
+// ---- critique phase ----
+
+func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
+	st := r.st
+	pairs := r.critiquePairs()
+	specs := make([]callSpec, len(pairs))
+	for k, p := range pairs {
+		req := r.baseRequest(p.critic, agent.PhaseCritique)
+		tname := r.o.names[p.target]
+		req.Target = tname
+		req.Proposals = []agent.Proposal{{Agent: tname, Text: st.Current[p.target].Text}}
+		items := []promptItem{{text: r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text), required: true}}
+		if st.Current[p.critic].Has {
+			items = append(items, promptItem{text: r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)})
+		}
+		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
+		specs[k] = callSpec{idx: p.critic, target: p.target, req: req}
+	}
+	outs := r.runCalls(ctx, specs)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	rec := st.round()
+	rec.Critiques = nil
+	var batch []Event
+	var pt phaseTotal
+	wrote := make([]int, len(r.o.ps))
+	ok := make([]int, len(r.o.ps))
+	for k, out := range outs {
+		p := pairs[k]
+		tname := r.o.names[p.target]
+		r.account(p.critic, "critique", out, &pt)
+		wrote[p.critic]++
+		var c reply.Critique
+		failErr := out.err
+		if failErr == nil {
+			switch {
+			case out.critique != nil:
+				nc := out.critique
+				c = reply.Critique{Issues: nc.Issues, Suggestions: nc.Suggestions, Severity: min(max(nc.Severity, 0), 10), Reasoning: nc.Reasoning, Parse: "json"}
+			case strings.TrimSpace(out.resp.Text) == "":
+				failErr = invalid("empty critique")
+			default:
+				c = reply.ParseCritique(out.resp.Text)
+			}
+		}
+		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
+		if failErr != nil {
+			continue
+		}
+		ok[p.critic]++
+		issues, sugg := nonNil(c.Issues), nonNil(c.Suggestions)
+		rec.Critiques = append(rec.Critiques, CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
+			Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
+		batch = append(batch, r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
+			Issues: issues, Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse}))
+	}
+	r.endPhaseTotal("critique", pt)
+	answered := 0
+	for i := range r.o.ps {
+		if wrote[i] == 0 || ok[i] > 0 {
+			answered++
+		}
+	}
+	if answered < r.o.quorum {
+		return batch, r.quorumErr("critique", answered)
+	}
+	return batch, nil
+}
+
+// ---- vote phase ----
+
+// critiqueSummary is the one-line summary under a proposal in vote and
+// synthesis prompts.
+func (r *run) critiqueSummary(target string) string {
+	cnt, maxSev := 0, 0.0
+	for _, c := range r.st.round().Critiques {
+		if c.Target == target {
+			cnt++
+			maxSev = max(maxSev, c.Severity)
+		}
+	}
+	return fmt.Sprintf("Critiques received: %d, maximum severity %.1f.", cnt, maxSev)
+}
+
+func (r *run) proposalItems(exclude int) []promptItem {
+	st := r.st
+	var has []int
+	for i, c := range st.Current {
+		if c.Has && i != exclude {
+			has = append(has, i)
+		}
+	}
+	share := r.pb.shareOf(len(has))
+	var items []promptItem
+	for _, i := range has {
+		items = append(items, promptItem{required: true, text: r.pb.quote("Proposal of "+r.o.names[i],
+			reply.Truncate(st.Current[i].Text, share)) + "\n" + r.critiqueSummary(r.o.names[i])})
+	}
+	return items
+}
+
+func (r *run) votePhase(ctx context.Context) ([]Event, error) {
+	st := r.st
+	n := len(r.o.ps)
+	props := r.currentProposals()
+	specs := make([]callSpec, 0, n+1)
+	for i := range n {
+		req := r.baseRequest(i, agent.PhaseVote)
+		exclude := -1
+		instr := instrVote
+		if r.cfg.ForbidSelfVote {
+			exclude = i
+			instr += " You may not vote for your own proposal, which is left out."
+		}
+		for _, p := range props {
+			if exclude < 0 || p.Agent != r.o.names[i] {
+				req.Proposals = append(req.Proposals, p)
+			}
+		}
+		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
+		specs = append(specs, callSpec{idx: i, target: -1, req: req})
+	}
+	judging := consensus.NeedsJudge(r.cfg.Consensus)
+	if judging {
+		specs = append(specs, r.judgeSpec(props))
+	}
+	outs := r.runCalls(ctx, specs)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	rec := st.round()
+	rec.Votes = nil
+	var batch []Event
+	var pt phaseTotal
+	votes := make([]consensus.Vote, 0, n)
+	valid := 0
+	for i := range n {
+		out := outs[i]
+		name := r.o.names[i]
+		r.account(i, "vote", out, &pt)
+		var v reply.Vote
+		failErr := out.err
+		if failErr == nil {
+			if out.vote != nil {
+				v = reply.Vote{Choice: out.vote.Choice, Confidence: min(max(out.vote.Confidence, 0), 1), Reasoning: out.vote.Reasoning, Parse: "json", OK: strings.TrimSpace(out.vote.Choice) != ""}
+			} else {
+				v = reply.ParseVote(out.resp.Text, r.o.names, name, r.cfg.ForbidSelfVote)
+			}
+			if !v.OK {
+				failErr = invalid("no choice could be read from the vote")
+			}
+		}
+		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
+		if failErr != nil {
+			continue
+		}
+		resolved := consensus.ResolveChoice(v.Choice, r.o.names)
+		reason := ""
+		ri := r.o.index(resolved)
+		switch {
+		case resolved == "":
+			reason = "choice names no participant"
+		case !st.Current[ri].Has:
+			reason = "choice names an agent without a current proposal"
+		case r.cfg.ForbidSelfVote && resolved == name:
+			reason = "self-vote is forbidden"
+		}
+		weight := round6(v.Confidence * st.Weights[i])
+		cv := consensus.Vote{Voter: name, Choice: v.Choice, Resolved: resolved, Valid: reason == "", Confidence: v.Confidence, Weight: weight, Reasoning: v.Reasoning}
+		if !cv.Valid {
+			cv.Weight = 0
+		} else {
+			valid++
+		}
+		votes = append(votes, cv)
+		var resolvedP, reasonP *string
+		if resolved != "" {
+			resolvedP = &resolved
+		}
+		if reason != "" {
+			reasonP = &reason
+		}
+		rec.Votes = append(rec.Votes, VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
+			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
+		batch = append(batch, r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
+			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
+	}
+	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
+		Participants: slices.Clone(r.o.names), Votes: votes, Similarity: r.cfg.Similarity,
+		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
+	for _, p := range props {
+		in.Options = append(in.Options, consensus.Option{Agent: p.Agent, Text: p.Text})
+	}
+	for _, c := range rec.Critiques {
+		in.Critiques = append(in.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
+			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
+	}
+	method := r.cfg.Consensus
+	var fallback *string
+	checkAgent := ""
+	if judging {
+		checkAgent = r.o.judgeName
+		out := outs[n]
+		r.account(r.o.judgeIdx, "vote", out, &pt)
+		failErr := out.err
+		if failErr == nil {
+			j := out.judgement
+			if j == nil {
+				pj := reply.ParseJudge(out.resp.Text)
+				if pj.OK {
+					j = &agent.Judgement{Decided: pj.Decided, Choice: pj.Choice, Confidence: pj.Confidence, Reasoning: pj.Reasoning, Answer: pj.Answer}
+				}
+			}
+			in.Judgement = j
+			if j == nil {
+				failErr = invalid("the judge's reply has no usable choice")
+			}
+		}
+		var res consensus.Result
+		var derr error
+		if failErr == nil {
+			res, derr = method.Decide(ctx, in)
+			if errors.Is(derr, consensus.ErrJudgeFailed) {
+				failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
+			}
+		}
+		batch = append(batch, r.callEvents(r.o.judgeIdx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
+		if failErr != nil {
+			fb := "majority"
+			fallback = &fb
+			method = consensus.Majority{}
+		} else {
+			r.decide(res, derr, in, batch, &batch, checkAgent, nil, valid)
+			r.endPhaseTotal("vote", pt)
+			return r.voteQuorum(batch, valid)
+		}
+	}
+	res, derr := method.Decide(ctx, in)
+	if fallback != nil {
+		res.Method = r.cfg.Consensus.Name()
+	}
+	r.decide(res, derr, in, batch, &batch, checkAgent, fallback, valid)
+	r.endPhaseTotal("vote", pt)
+	return r.voteQuorum(batch, valid)
+}
+
+func (r *run) voteQuorum(batch []Event, valid int) ([]Event, error) {
+	if valid < r.o.quorum {
+		return batch, r.quorumErr("vote", valid)
+	}
+	return batch, nil
+}
+
+func (r *run) judgeSpec(props []agent.Proposal) callSpec {
+	st := r.st
+	req := r.baseRequest(r.o.judgeIdx, agent.PhaseJudge)
+	req.Proposals = props
+	items := r.proposalItems(-1)
+	crit := slices.Clone(st.round().Critiques)
+	sort.SliceStable(crit, func(a, b int) bool { return crit[a].Severity > crit[b].Severity })
+	for _, c := range crit {
+		items = append(items, promptItem{text: r.pb.quote(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity),
+			strings.Join(c.Issues, "; "))})
+	}
+	instr := "Decide which proposal best answers the question. You do not see the votes."
+	if req.Final {
+		instr += " This is the final round: you must decide."
+	} else {
+		instr += " Set decided to false if the debate should continue."
+	}
+	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseJudge, items, instr)
+	return callSpec{idx: r.o.judgeIdx, target: -1, req: req}
+}
+
+// decide records a round's decision and emits consensus_check.
+func (r *run) decide(res consensus.Result, derr error, in consensus.Input, _ []Event, batch *[]Event, checkAgent string, fallback *string, _ int) {
+	st := r.st
+	if derr != nil && !errors.Is(derr, consensus.ErrNoVotes) {
+		r.o.log.Error("consensus_error", "debate_id", st.DebateID, "error", derr)
+	}
+	if res.Method == "" {
+		res.Method = r.cfg.Consensus.Name()
+	}
+	res.Supporting, res.Dissenting, res.Abstaining = nonNil(res.Supporting), nonNil(res.Dissenting), nonNil(res.Abstaining)
+	if res.Tally == nil {
+		res.Tally = []consensus.Group{}
+	}
+	if res.Dissents == nil {
+		res.Dissents = []consensus.Dissent{}
+	}
+	rec := st.round()
+	rec.Decision = &res
+	st.Decision = &res
+	st.DecisionAnswer = res.Answer
+	if st.DecisionAnswer == "" && res.Winner != "" {
+		st.DecisionAnswer = st.Current[r.o.index(res.Winner)].Text
+	}
+	st.PrevLeader = res.Winner
+	early := res.Reached && !r.cfg.DisableEarlyStop && st.Round >= r.cfg.MinRounds && !st.Flagged
+	var leader *string
+	if res.Leader != "" {
+		l := res.Leader
+		leader = &l
+	}
+	*batch = append(*batch, r.event(EventConsensusCheck, st.Round, checkAgent, ConsensusCheckData{Method: res.Method,
+		Reached: res.Reached, Confidence: res.Confidence, Leader: leader, LeaderShare: res.LeaderShare, Threshold: res.Threshold,
+		Tally: res.Tally, Supporting: res.Supporting, Dissenting: res.Dissenting, Abstaining: res.Abstaining,
+		EarlyStop: early, Fallback: fallback}))
+}
+
+// ---- synthesis ----
+
+func (r *run) synthesisPhase(ctx context.Context) []Event {
+	st := r.st
+	props := r.currentProposals()
+	req := r.baseRequest(r.o.judgeIdx, agent.PhaseSynthesize)
+	req.Proposals = props
+	items := r.proposalItems(-1)
+	if d := st.Decision; d != nil && len(d.Tally) > 0 {
+		var parts []string
+		for _, g := range d.Tally {
+			parts = append(parts, fmt.Sprintf("%s (%s): %.2f", g.Canonical, strings.Join(g.Members, ", "), g.Weight))
+		}
+		items = append(items, promptItem{text: "### Last vote tally\n" + strings.Join(parts, "\n")})
+	}
+	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseSynthesize, items,
+		"Write the final answer that best reflects the debate, and state your confidence.")
+	outs := r.runCalls(ctx, []callSpec{{idx: r.o.judgeIdx, target: -1, req: req}})
+	if ctx.Err() != nil {
+		return nil
+	}
+	out := outs[0]
+	var pt phaseTotal
+	r.account(r.o.judgeIdx, "synthesis", out, &pt)
+	r.endPhaseTotal("synthesis", pt)
+	failErr := out.err
+	var sy reply.Synthesis
+	if failErr == nil {
+		sy = reply.ParseSynthesis(out.resp.Text)
+		if strings.TrimSpace(sy.Answer) == "" {
+			failErr = invalid("empty synthesis")
+		}
+	}
+	batch := r.callEvents(r.o.judgeIdx, agent.PhaseSynthesize, "", out, failErr, out.resp.Text)
+	if failErr == nil {
+		st.Synthesis, st.SynthesisConfidence, st.SynthesisOK = sy.Answer, sy.Confidence, true
+	} else if !r.cfg.Consensus.NeedsVotes() {
+		st.Synthesis, st.SynthesisConfidence = r.digest(), 0.5
+	}
+	if !r.cfg.Consensus.NeedsVotes() {
+		batch = append(batch, r.event(EventConsensusCheck, st.Round, r.o.judgeName, ConsensusCheckData{Method: r.cfg.Consensus.Name(),
+			Confidence: st.SynthesisConfidence, Tally: []consensus.Group{}, Supporting: []string{}, Dissenting: []string{}, Abstaining: []string{}}))
+	}
+	return batch
+}

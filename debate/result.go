@@ -1,0 +1,190 @@
+package debate
+
+import (
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/receipt"
+)
+
+// Stop reasons (DEBATE.md §8).
+const (
+	StopConverged          = "converged"
+	StopConsensus          = "consensus"
+	StopMaxRounds          = "max_rounds"
+	StopBudget             = "budget"
+	StopTimeout            = "timeout"
+	StopCancelled          = "cancelled"
+	StopInsufficientAgents = "insufficient_agents"
+	StopError              = "error"
+)
+
+// Verdicts (DEBATE.md §8).
+const (
+	VerdictApproved               = "approved"
+	VerdictApprovedWithConditions = "approved_with_conditions"
+	VerdictNeedsReview            = "needs_review"
+	VerdictRejected               = "rejected"
+)
+
+// Usage is a token total.
+type Usage struct {
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+}
+
+func usageOf(u agent.Usage) Usage {
+	return Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.Total()}
+}
+
+// ProposalRecord is one proposal in a round's transcript.
+type ProposalRecord struct {
+	Agent    string          `json:"agent"`
+	Text     string          `json:"text"`
+	Carried  bool            `json:"carried"`
+	Evidence evidence.Scores `json:"evidence"`
+	Usage    Usage           `json:"usage"`
+}
+
+// CritiqueRecord is one critique in a round's transcript.
+type CritiqueRecord struct {
+	Critic      string   `json:"critic"`
+	Target      string   `json:"target"`
+	Issues      []string `json:"issues"`
+	Suggestions []string `json:"suggestions"`
+	Severity    float64  `json:"severity"`
+	Reasoning   string   `json:"reasoning"`
+	Parse       string   `json:"parse"`
+}
+
+// VoteRecord is one vote in a round's transcript.
+type VoteRecord struct {
+	Agent         string  `json:"agent"`
+	Choice        string  `json:"choice"`
+	Resolved      string  `json:"resolved"`
+	Valid         bool    `json:"valid"`
+	InvalidReason string  `json:"invalid_reason,omitempty"`
+	Confidence    float64 `json:"confidence"`
+	Weight        float64 `json:"weight"`
+	Reasoning     string  `json:"reasoning"`
+	Parse         string  `json:"parse"`
+}
+
+// ErrorRecord is one failed call in a round's transcript.
+type ErrorRecord struct {
+	Agent       string      `json:"agent"`
+	Phase       agent.Phase `json:"phase"`
+	Kind        agent.Kind  `json:"kind"`
+	Message     string      `json:"message"`
+	Target      string      `json:"target,omitempty"`
+	Recoverable bool        `json:"recoverable,omitempty"`
+}
+
+// ConvergenceRecord is one round's convergence figures.
+type ConvergenceRecord struct {
+	Cross     float64  `json:"cross"`
+	Stability *float64 `json:"stability"`
+	Converged bool     `json:"converged"`
+}
+
+// TricksterRecord is one round's trickster check.
+type TricksterRecord struct {
+	Hollow      bool     `json:"hollow"`
+	Severity    float64  `json:"severity"`
+	Flagged     bool     `json:"flagged"`
+	Intervened  bool     `json:"intervened"`
+	Targets     []string `json:"targets,omitempty"`
+	Interrupted bool     `json:"-"`
+}
+
+// Round is one round of the transcript.
+type Round struct {
+	Round       int                `json:"round"`
+	Proposals   []ProposalRecord   `json:"proposals"`
+	Critiques   []CritiqueRecord   `json:"critiques"`
+	Votes       []VoteRecord       `json:"votes"`
+	Decision    *consensus.Result  `json:"decision"`
+	Convergence *ConvergenceRecord `json:"convergence"`
+	Trickster   *TricksterRecord   `json:"trickster"`
+	Errors      []ErrorRecord      `json:"errors"`
+}
+
+// ConsensusSummary is the consensus block of a Result.
+type ConsensusSummary struct {
+	Reached     bool                `json:"reached"`
+	LeaderShare float64             `json:"leader_share"`
+	Threshold   *float64            `json:"threshold"`
+	Supporting  []string            `json:"supporting"`
+	Dissenting  []string            `json:"dissenting"`
+	Abstaining  []string            `json:"abstaining"`
+	Dissents    []consensus.Dissent `json:"dissents"`
+}
+
+// AgentTotals are one participant's totals.
+type AgentTotals struct {
+	Usage   Usage   `json:"usage"`
+	CostUSD float64 `json:"cost_usd"`
+	Errors  int     `json:"errors"`
+}
+
+// Result is the outcome of a debate (DEBATE.md §8). Run returns a non-nil
+// Result whenever the debate started.
+type Result struct {
+	DebateID               string                 `json:"debate_id"`
+	Question               string                 `json:"question"`
+	Status                 string                 `json:"status"`
+	StopReason             string                 `json:"stop_reason"`
+	Verdict                string                 `json:"verdict"`
+	Confidence             float64                `json:"confidence"`
+	RawConfidence          float64                `json:"raw_confidence"`
+	FinalAnswer            string                 `json:"final_answer"`
+	Winner                 string                 `json:"winner"`
+	Method                 string                 `json:"method"`
+	Consensus              ConsensusSummary       `json:"consensus"`
+	Synthesis              string                 `json:"synthesis"`
+	RoundsUsed             int                    `json:"rounds_used"`
+	RoundsPlanned          int                    `json:"rounds_planned"`
+	Transcript             []Round                `json:"transcript"`
+	TricksterInterventions int                    `json:"trickster_interventions"`
+	ConvergenceDetected    bool                   `json:"convergence_detected"`
+	FinalSimilarity        float64                `json:"final_similarity"`
+	Usage                  Usage                  `json:"usage"`
+	CostUSD                float64                `json:"cost_usd"`
+	PerAgent               map[string]AgentTotals `json:"per_agent"`
+	StartedAt              time.Time              `json:"started_at"`
+	EndedAt                time.Time              `json:"ended_at"`
+	Duration               time.Duration          `json:"duration"`
+	ObserverDrops          int                    `json:"observer_drops"`
+	ObserverPanics         int                    `json:"observer_panics"`
+	Resumes                int                    `json:"resumes"`
+	Error                  string                 `json:"error"`
+	Receipt                *receipt.Receipt       `json:"receipt,omitempty"`
+
+	// Context, Metadata and Agents feed receipts; they are not serialised.
+	Context  string            `json:"-"`
+	Metadata map[string]string `json:"-"`
+	Agents   []receipt.Agent   `json:"-"`
+}
+
+// Verdict computes the verdict of DEBATE.md §8.
+func Verdict(status string, reached bool, dissenters, abstainers int, confidence float64) string {
+	switch status {
+	case "consensus_reached", "no_consensus":
+	default:
+		return VerdictNeedsReview
+	}
+	switch {
+	case reached && dissenters == 0 && abstainers == 0 && confidence >= 0.8-eps:
+		return VerdictApproved
+	case reached:
+		return VerdictApprovedWithConditions
+	case confidence >= 0.4-eps:
+		return VerdictNeedsReview
+	}
+	return VerdictRejected
+}
+
+const eps = 1e-9

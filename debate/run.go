@@ -1,0 +1,829 @@
+package debate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/internal/reply"
+	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/similarity"
+	"github.com/aragora/aragora/store"
+)
+
+// run is one execution segment of a debate (a fresh run or a resume).
+type run struct {
+	o         *Orchestrator
+	cfg       *Config
+	st        *state
+	obs       *observerSet
+	pb        promptBuilder
+	segStart  time.Time
+	delivered int64 // last durable seq delivered to observers (atomic)
+	// roundUsage accumulates the current round's usage for round_end.
+}
+
+func (o *Orchestrator) newRun(st *state) *run {
+	r := &run{o: o, cfg: &o.cfg, st: st}
+	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
+	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
+	atomic.StoreInt64(&r.delivered, st.Seq)
+	return r
+}
+
+// Next-phase markers stored in state.Phase after each commit.
+const (
+	nextPropose    = "next:propose"
+	nextCritique   = "next:critique"
+	nextVote       = "next:vote"
+	nextSynthesize = "next:synthesize"
+	nextDone       = "next:done"
+)
+
+func (r *run) now() time.Time { return r.cfg.Now() }
+
+// execute drives the debate until it ends, is interrupted or suspended.
+func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) {
+	r.segStart = r.now()
+	defer func() {
+		drops, panics := r.obs.close(r.cfg.ObserverDrain)
+		if res != nil {
+			res.ObserverDrops += drops
+			res.ObserverPanics += panics
+		}
+	}()
+	dctx, cancel := r.debateContext(ctx)
+	defer cancel()
+
+	if fresh {
+		batch := []Event{
+			r.event(EventDebateStart, 0, "", r.startData()),
+			r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}),
+		}
+		r.st.Phase = nextPropose
+		if err := r.commit(ctx, 1, cpInit, batch); err != nil {
+			return r.storeFailure(ctx, err, nil)
+		}
+	}
+	for {
+		if r.st.Phase == nextDone {
+			return r.result(), r.resultErr()
+		}
+		if dctx.Err() != nil {
+			return r.interrupt(ctx, dctx)
+		}
+		if r.overBudget(r.st.Phase) {
+			return r.end(ctx, nil, store.StatusBudgetExceeded, StopBudget, "")
+		}
+		var batch []Event
+		var quorumErr error
+		var cpPhase string
+		switch r.st.Phase {
+		case nextPropose:
+			batch, quorumErr = r.proposalPhase(dctx)
+			cpPhase = cpPropose
+		case nextCritique:
+			batch, quorumErr = r.critiquePhase(dctx)
+			cpPhase = cpCritique
+		case nextVote:
+			batch, quorumErr = r.votePhase(dctx)
+			cpPhase = cpVote
+		case nextSynthesize:
+			batch = r.synthesisPhase(dctx)
+			cpPhase = cpSynthesize
+		default:
+			return r.storeFailure(ctx, fmt.Errorf("debate: corrupt state: unknown phase %q", r.st.Phase), nil)
+		}
+		if batch == nil && dctx.Err() != nil {
+			return r.interrupt(ctx, dctx)
+		}
+		if quorumErr != nil {
+			return r.end(ctx, batch, store.StatusFailed, StopInsufficientAgents, quorumErr.Error())
+		}
+		if cpPhase == cpSynthesize {
+			return r.end(ctx, batch, r.normalStatus(), r.st.StopReason, "")
+		}
+		round := r.st.Round
+		batch = r.advance(cpPhase, batch)
+		if r.st.Phase == nextDone {
+			return r.end(ctx, batch, r.normalStatus(), r.st.StopReason, "")
+		}
+		if err := r.commit(ctx, round, cpPhase, batch); err != nil {
+			return r.storeFailure(ctx, err, nil)
+		}
+	}
+}
+
+func (r *run) debateContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.cfg.Timeout < 0 {
+		return context.WithCancel(ctx)
+	}
+	remaining := r.cfg.Timeout - r.st.Elapsed
+	return context.WithTimeout(ctx, remaining)
+}
+
+// phases lists the phases of the current round in order.
+func (r *run) phases() []string {
+	ph := []string{cpPropose}
+	if !r.st.ConvStop {
+		ph = append(ph, cpCritique)
+	}
+	if r.cfg.Consensus.NeedsVotes() {
+		ph = append(ph, cpVote)
+	}
+	return ph
+}
+
+func (r *run) needsSynthesis() bool {
+	return !r.cfg.Consensus.NeedsVotes() || r.cfg.Synthesize
+}
+
+// advance moves the state past a completed phase; at the end of a round it
+// appends round_end and round_start(r+1), or decides to stop.
+func (r *run) advance(done string, batch []Event) []Event {
+	st := r.st
+	ph := r.phases()
+	i := slices.Index(ph, done)
+	if i < len(ph)-1 {
+		st.Phase = "next:" + ph[i+1]
+		return batch
+	}
+	rec := st.round()
+	reached := rec.Decision != nil && rec.Decision.Reached
+	early := reached && !r.cfg.DisableEarlyStop && st.Round >= r.cfg.MinRounds && !st.Flagged
+	batch = append(batch, r.roundEnd(reached, false))
+	switch {
+	case st.ConvStop:
+		st.StopReason = StopConverged
+	case early:
+		st.StopReason = StopConsensus
+	case st.Round >= r.cfg.Rounds:
+		st.StopReason = StopMaxRounds
+	default:
+		st.Round++
+		st.ConvStop, st.Flagged = false, false
+		st.RoundUsage, st.RoundCost = agent.Usage{}, 0
+		st.Phase = nextPropose
+		return append(batch, r.event(EventRoundStart, st.Round, "", RoundStartData{Round: st.Round}))
+	}
+	if r.needsSynthesis() {
+		st.Phase = nextSynthesize
+	} else {
+		st.Phase = nextDone
+	}
+	return batch
+}
+
+func (r *run) roundEnd(reached, interrupted bool) Event {
+	return r.event(EventRoundEnd, r.st.Round, "", RoundEndData{Round: r.st.Round, ConsensusReached: reached,
+		Interrupted: interrupted, Tokens: tokensOf(r.st.RoundUsage), CostUSD: round6(r.st.RoundCost)})
+}
+
+func (r *run) normalStatus() string {
+	if d := r.st.Decision; d != nil && d.Reached && r.cfg.Consensus.NeedsVotes() {
+		return store.StatusConsensusReached
+	}
+	return store.StatusNoConsensus
+}
+
+// interrupt ends a debate whose context is done: suspended, cancelled or
+// timed out (DEBATE.md §11).
+func (r *run) interrupt(ctx, dctx context.Context) (*Result, error) {
+	if errors.Is(context.Cause(ctx), ErrSuspend) {
+		r.accrueElapsed()
+		res := r.result()
+		return res, ErrSuspend
+	}
+	status, reason, cause := store.StatusCancelled, StopCancelled, error(context.Canceled)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded)) {
+		status, reason, cause = store.StatusTimeout, StopTimeout, context.DeadlineExceeded
+	}
+	res, err := r.end(context.WithoutCancel(ctx), nil, status, reason, cause.Error())
+	if err == nil || errors.Is(err, ErrQuorum) {
+		err = fmt.Errorf("debate %s: %w", r.st.DebateID, cause)
+	}
+	return res, err
+}
+
+func (r *run) accrueElapsed() {
+	now := r.now()
+	r.st.Elapsed += now.Sub(r.segStart)
+	r.segStart = now
+}
+
+// end finishes the debate with status: it closes the open round (as
+// interrupted unless the round already ended), emits debate_end and writes
+// the final checkpoint.
+func (r *run) end(ctx context.Context, batch []Event, status, reason, errMsg string) (*Result, error) {
+	st := r.st
+	if st.Phase != nextSynthesize && st.Phase != nextDone {
+		reached := false
+		if rec := st.round(); rec.Decision != nil {
+			reached = rec.Decision.Reached
+		}
+		batch = append(batch, r.roundEnd(reached, true))
+	}
+	st.Status, st.StopReason, st.ErrMsg = status, reason, errMsg
+	st.Phase = nextDone
+	r.accrueElapsed()
+	res := r.buildResult()
+	var rid *string
+	if res.Receipt != nil {
+		id := res.Receipt.ReceiptID
+		rid = &id
+	}
+	batch = append(batch, r.event(EventDebateEnd, 0, "", DebateEndData{
+		Status: res.Status, StopReason: res.StopReason, Verdict: res.Verdict, Confidence: res.Confidence,
+		Winner: res.Winner, FinalAnswer: res.FinalAnswer, RoundsUsed: res.RoundsUsed,
+		DurationSeconds: round3(res.Duration.Seconds()), Tokens: Tokens{res.Usage.InputTokens, res.Usage.OutputTokens},
+		CostUSD: res.CostUSD, TricksterInterventions: res.TricksterInterventions,
+		ConvergenceDetected: res.ConvergenceDetected, ReceiptID: rid,
+	}))
+	st.Final = res
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.commit(wctx, st.Round, cpEnd, batch); err != nil {
+		return r.storeFailure(ctx, err, res)
+	}
+	r.recordRatings(wctx, res)
+	return res, r.resultErr()
+}
+
+func (r *run) resultErr() error {
+	switch r.st.Status {
+	case store.StatusFailed:
+		if r.st.StopReason == StopInsufficientAgents {
+			return fmt.Errorf("%w: %s", ErrQuorum, strings.TrimPrefix(r.st.ErrMsg, ErrQuorum.Error()+": "))
+		}
+		return errors.New("debate: " + r.st.ErrMsg)
+	case store.StatusCancelled:
+		return fmt.Errorf("debate %s: %w", r.st.DebateID, context.Canceled)
+	case store.StatusTimeout:
+		return fmt.Errorf("debate %s: %w", r.st.DebateID, context.DeadlineExceeded)
+	}
+	return nil
+}
+
+// storeFailure handles a checkpoint that could not be written. A conflict
+// means another process owns the debate: stop without emitting anything.
+func (r *run) storeFailure(ctx context.Context, err error, res *Result) (*Result, error) {
+	if res == nil {
+		res = r.result()
+	}
+	if errors.Is(err, store.ErrConflict) || r.st.Status != store.StatusRunning {
+		return res, err
+	}
+	r.st.Status, r.st.StopReason, r.st.ErrMsg = store.StatusFailed, StopError, err.Error()
+	r.st.Phase = nextDone
+	r.accrueElapsed()
+	res = r.buildResult()
+	r.st.Final = res
+	return res, fmt.Errorf("debate %s: checkpoint: %w", r.st.DebateID, err)
+}
+
+// result returns the final result, or a snapshot of a debate that did not finish.
+func (r *run) result() *Result {
+	if r.st.Final != nil {
+		return r.st.Final
+	}
+	return r.buildResult()
+}
+
+// commit numbers the batch, writes it with the checkpoint in one atomic
+// store call (retried 3 times), then delivers it to observers.
+func (r *run) commit(ctx context.Context, round int, phase string, batch []Event) error {
+	st := r.st
+	for i := range batch {
+		st.Seq++
+		batch[i].Seq = st.Seq
+	}
+	if cp := r.o.checkpointer; cp != nil {
+		if err := r.save(ctx, cp, round, phase, batch); err != nil {
+			st.Seq -= int64(len(batch))
+			return err
+		}
+	}
+	for _, e := range batch {
+		r.obs.publish(e)
+	}
+	if len(batch) > 0 {
+		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
+	}
+	return nil
+}
+
+func (r *run) save(ctx context.Context, cp store.Checkpointer, round int, phase string, batch []Event) error {
+	st := r.st
+	if st.Final == nil {
+		// Elapsed in the checkpoint includes this segment so far.
+		saved := st.Elapsed
+		st.Elapsed += r.now().Sub(r.segStart)
+		defer func() { st.Elapsed = saved }()
+	}
+	stateJSON, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("debate: encode checkpoint: %w", err)
+	}
+	evs := make([]store.Event, len(batch))
+	for i, e := range batch {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("debate: encode event %d: %w", e.Seq, err)
+		}
+		evs[i] = store.Event{DebateID: st.DebateID, Seq: e.Seq, Type: string(e.Type), JSON: b}
+	}
+	c := &store.Checkpoint{DebateID: st.DebateID, Round: round, Phase: phase, Seq: st.Seq, Status: st.Status,
+		State: stateJSON, Events: evs, CreatedAt: r.now()}
+	delays := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+	for attempt := 0; ; attempt++ {
+		err = cp.SaveCheckpoint(ctx, c)
+		if err == nil || errors.Is(err, store.ErrConflict) || attempt == len(delays) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(delays[attempt])
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (r *run) event(t EventType, round int, agentName string, data any) Event {
+	return Event{DebateID: r.st.DebateID, Type: t, Round: round, Agent: agentName, Time: r.now(), Data: data}
+}
+
+func (r *run) startData() DebateStartData {
+	return DebateStartData{Topic: r.st.Question, Agents: slices.Clone(r.o.names), Rounds: r.cfg.Rounds,
+		MinRounds: r.cfg.MinRounds, Consensus: ConsensusSpec{Method: r.cfg.Consensus.Name(), Threshold: consensusThreshold(r.cfg.Consensus)},
+		Topology: r.cfg.Topology, Quorum: r.o.quorum}
+}
+
+// ---- calls ----
+
+type callSpec struct {
+	idx    int // participant index; -1 for the external judge
+	target int // critique target, else -1
+	req    agent.Request
+}
+
+type callOut struct {
+	resp      agent.Response
+	err       error
+	latency   time.Duration
+	critique  *agent.Critique
+	vote      *agent.Vote
+	judgement *agent.Judgement
+}
+
+func (r *run) agentOf(idx int) agent.Agent {
+	if idx < 0 {
+		return r.o.judgeAgent
+	}
+	return r.o.ps[idx].Agent
+}
+
+func (r *run) nameOf(idx int) string {
+	if idx < 0 {
+		return r.o.judgeName
+	}
+	return r.o.names[idx]
+}
+
+// runCalls runs every call of a phase, at most MaxConcurrency at a time,
+// starting queued calls in order. Results come back in spec order.
+func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
+	out := make([]callOut, len(specs))
+	sem := make(chan struct{}, r.cfg.MaxConcurrency)
+	var wg sync.WaitGroup
+	for i := range specs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			out[i] = callOut{err: ctx.Err()}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i] = r.call(ctx, specs[i])
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// call runs one agent call with its own deadline. An agent that ignores
+// its context for more than 5 s is abandoned and logged.
+func (r *run) call(ctx context.Context, s callSpec) callOut {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.AgentTimeout)
+	defer cancel()
+	start := r.now()
+	ch := make(chan callOut, 1)
+	go func() {
+		var res callOut
+		defer func() {
+			if p := recover(); p != nil {
+				res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(s.idx), p)}
+			}
+			ch <- res
+		}()
+		res = r.invoke(cctx, s)
+	}()
+	var res callOut
+	select {
+	case res = <-ch:
+	case <-cctx.Done():
+		grace := time.NewTimer(5 * time.Second)
+		select {
+		case res = <-ch:
+			grace.Stop()
+		case <-grace.C:
+			r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(s.idx), "phase", string(s.req.Phase))
+			res = callOut{err: cctx.Err()}
+		}
+	}
+	if res.err == nil && cctx.Err() != nil && ctx.Err() != nil {
+		// The debate was interrupted while the call finished: discard it.
+		res.err = ctx.Err()
+	}
+	res.latency = r.now().Sub(start)
+	return res
+}
+
+func (r *run) invoke(ctx context.Context, s callSpec) callOut {
+	a := r.agentOf(s.idx)
+	switch s.req.Phase {
+	case agent.PhaseCritique:
+		if c, ok := a.(agent.Critic); ok {
+			cr, u, err := c.Critique(ctx, s.req)
+			return callOut{critique: &cr, resp: agent.Response{Usage: u}, err: err}
+		}
+	case agent.PhaseVote:
+		if v, ok := a.(agent.Voter); ok {
+			vt, u, err := v.Vote(ctx, s.req)
+			return callOut{vote: &vt, resp: agent.Response{Usage: u}, err: err}
+		}
+	case agent.PhaseJudge:
+		if j, ok := a.(agent.Judge); ok {
+			jd, u, err := j.Judge(ctx, s.req)
+			return callOut{judgement: &jd, resp: agent.Response{Usage: u}, err: err}
+		}
+	}
+	if sa, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
+		index := 0
+		name := r.nameOf(s.idx)
+		resp, err := sa.RespondStream(ctx, s.req, func(chunk string) {
+			r.obs.publish(Event{DebateID: r.st.DebateID, Type: EventAgentToken, Round: s.req.Round, Agent: name, Time: r.now(),
+				Data: AgentTokenData{Phase: s.req.Phase, Text: chunk, Index: index, AfterSeq: atomic.LoadInt64(&r.delivered)}})
+			index++
+		})
+		return callOut{resp: resp, err: err}
+	}
+	resp, err := a.Respond(ctx, s.req)
+	return callOut{resp: resp, err: err}
+}
+
+// account adds a call's usage and cost to the totals and returns its cost.
+func (r *run) account(idx int, kind string, out callOut, pt *phaseTotal) float64 {
+	u := out.resp.Usage
+	cost := out.resp.CostUSD
+	if cost == 0 && idx >= 0 {
+		cost = r.o.ps[idx].Pricing.Cost(u)
+	}
+	st := r.st
+	st.Usage = st.Usage.Add(u)
+	st.Cost += cost
+	st.RoundUsage = st.RoundUsage.Add(u)
+	st.RoundCost += cost
+	if idx >= 0 {
+		st.PerAgent[idx].Usage = st.PerAgent[idx].Usage.Add(u)
+		st.PerAgent[idx].Cost += cost
+	}
+	if out.err == nil || u.Total() > 0 {
+		st.Calls++
+		st.CallsTokens += u.Total()
+		st.CallsCost += cost
+	}
+	pt.Tokens += u.Total()
+	pt.Cost += cost
+	return cost
+}
+
+// callEvents returns the events for a call's outcome that precede its
+// reply: agent_error + agent_fallback for a rescued call, or agent_error
+// for a failed one (recorded in the transcript too).
+func (r *run) callEvents(idx int, phase agent.Phase, target string, out callOut, failErr error, raw string) []Event {
+	name := r.nameOf(idx)
+	var tp *string
+	if target != "" {
+		tp = &target
+	}
+	var evs []Event
+	if fb := out.resp.Fallback; fb != nil && out.err == nil {
+		msg := "primary failed"
+		if fb.Err != nil {
+			msg = fb.Err.Error()
+		}
+		evs = append(evs, r.event(EventAgentError, r.st.Round, name, AgentErrorData{Kind: fb.Reason, Message: reply.Truncate(msg, 500),
+			Phase: phase, Target: tp, Recoverable: true, Attempts: max(1, attemptsOf(fb.Err)), StatusCode: statusPtr(fb.Err)}))
+		evs = append(evs, r.event(EventAgentFallback, r.st.Round, name, AgentFallbackData{Phase: phase, Target: tp,
+			From: ProviderModel{fb.FromProvider, fb.FromModel}, To: ProviderModel{fb.ToProvider, fb.ToModel}, Reason: fb.Reason}))
+		r.st.round().Errors = append(r.st.round().Errors, ErrorRecord{Agent: name, Phase: phase, Kind: fb.Reason, Message: msg, Target: target, Recoverable: true})
+	}
+	if failErr != nil {
+		kind := agent.KindOf(failErr)
+		var rawp *string
+		if kind == agent.KindInvalidResponse {
+			s := reply.Truncate(raw, 500)
+			rawp = &s
+		}
+		attempts := out.resp.Attempts
+		if attempts == 0 {
+			attempts = max(1, attemptsOf(failErr))
+		}
+		msg := reply.Truncate(failErr.Error(), 500)
+		evs = append(evs, r.event(EventAgentError, r.st.Round, name, AgentErrorData{Kind: kind, Message: msg, Phase: phase,
+			Target: tp, Attempts: attempts, StatusCode: statusPtr(failErr), Raw: rawp}))
+		r.st.round().Errors = append(r.st.round().Errors, ErrorRecord{Agent: name, Phase: phase, Kind: kind, Message: msg, Target: target})
+		if idx >= 0 {
+			r.st.PerAgent[idx].Errors++
+		}
+	}
+	return evs
+}
+
+func statusPtr(err error) *int {
+	if c := agent.StatusCode(err); c != 0 {
+		return &c
+	}
+	return nil
+}
+
+// attemptsOf reads an attempt count from an error implementing Attempts() int.
+func attemptsOf(err error) int {
+	var a interface{ Attempts() int }
+	if errors.As(err, &a) {
+		return a.Attempts()
+	}
+	return 0
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", agent.ErrInvalidResponse, fmt.Sprintf(format, args...))
+}
+
+// ---- requests ----
+
+func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
+	st := r.st
+	req := agent.Request{DebateID: st.DebateID, Participant: r.nameOf(idx), Phase: phase, Round: st.Round,
+		Rounds: r.cfg.Rounds, MaxTokens: genParams[phase].maxTokens, Temperature: genParams[phase].temperature,
+		Question: st.Question, Participants: slices.Clone(r.o.names), PreviousLeader: st.PrevLeader,
+		ForbidSelfVote: r.cfg.ForbidSelfVote, Final: st.Round >= r.cfg.Rounds, AgreementIntensity: 5}
+	if idx >= 0 {
+		p := &r.o.ps[idx]
+		req.AgreementIntensity = intensity(p)
+		req.Stance = p.Stance
+		if req.Stance == "" {
+			req.Stance = agent.StanceNeutral
+		}
+		if st.Current[idx].Has {
+			req.Own = st.Current[idx].Text
+		}
+		req.System = r.pb.system(p, phase, st.PrevLeader)
+	} else {
+		judge := Participant{Name: r.o.judgeName}
+		req.System = r.pb.system(&judge, phase, st.PrevLeader)
+	}
+	return req
+}
+
+// currentProposals returns the current proposals in agent order.
+func (r *run) currentProposals() []agent.Proposal {
+	var ps []agent.Proposal
+	for i, c := range r.st.Current {
+		if c.Has {
+			ps = append(ps, agent.Proposal{Agent: r.o.names[i], Text: c.Text})
+		}
+	}
+	return ps
+}
+
+// ---- budget ----
+
+func phaseKind(next string) string {
+	switch next {
+	case nextPropose:
+		return "proposal"
+	case nextCritique:
+		return "critique"
+	case nextVote:
+		return "vote"
+	case nextSynthesize:
+		return "synthesis"
+	}
+	return ""
+}
+
+// plannedCalls counts the calls the next phase will make.
+func (r *run) plannedCalls(next string) int {
+	n := len(r.o.ps)
+	switch next {
+	case nextCritique:
+		return len(r.critiquePairs())
+	case nextVote:
+		if consensus.NeedsJudge(r.cfg.Consensus) {
+			return n + 1
+		}
+		return n
+	case nextSynthesize:
+		return 1
+	}
+	return n
+}
+
+// overBudget estimates the next phase (DEBATE.md §7) and reports whether it
+// would take the debate past MaxTokens or MaxCostUSD.
+func (r *run) overBudget(next string) bool {
+	if r.cfg.MaxTokens <= 0 && r.cfg.MaxCostUSD <= 0 {
+		return false
+	}
+	st := r.st
+	kind := phaseKind(next)
+	est, ok := st.LastPhase[kind]
+	if !ok && st.Calls > 0 {
+		calls := float64(r.plannedCalls(next))
+		est = phaseTotal{Tokens: int(float64(st.CallsTokens) / float64(st.Calls) * calls),
+			Cost: st.CallsCost / float64(st.Calls) * calls}
+	}
+	if r.cfg.MaxTokens > 0 && st.Usage.Total()+est.Tokens > r.cfg.MaxTokens {
+		return true
+	}
+	return r.cfg.MaxCostUSD > 0 && st.Cost+est.Cost > r.cfg.MaxCostUSD+eps
+}
+
+func (r *run) endPhaseTotal(kind string, pt phaseTotal) {
+	if r.st.LastPhase == nil {
+		r.st.LastPhase = map[string]phaseTotal{}
+	}
+	r.st.LastPhase[kind] = pt
+}
+
+// ---- result ----
+
+func (r *run) buildResult() *Result {
+	st := r.st
+	cfg := r.cfg
+	res := &Result{
+		DebateID: st.DebateID, Question: st.Question, Status: st.Status, StopReason: st.StopReason,
+		Method: cfg.Consensus.Name(), RoundsPlanned: cfg.Rounds, Transcript: slices.Clone(st.Transcript),
+		TricksterInterventions: st.Interventions, ConvergenceDetected: st.ConvergenceDetected,
+		FinalSimilarity: st.FinalSimilarity, Usage: usageOf(st.Usage), CostUSD: round6(st.Cost),
+		PerAgent: map[string]AgentTotals{}, StartedAt: st.StartedAt, Resumes: st.Resumes, Error: st.ErrMsg,
+		Synthesis: st.Synthesis, Context: st.Context, Metadata: st.Metadata,
+	}
+	res.RoundsUsed = st.Round
+	if st.Status == store.StatusRunning {
+		res.StopReason = ""
+	}
+	for i, p := range r.o.ps {
+		t := st.PerAgent[i]
+		res.PerAgent[p.Name] = AgentTotals{Usage: usageOf(t.Usage), CostUSD: round6(t.Cost), Errors: t.Errors}
+		res.Agents = append(res.Agents, receipt.Agent{Name: p.Name, Model: p.Model, Stance: string(stanceOr(p.Stance)),
+			Role: p.Role, Weight: st.Weights[i]})
+	}
+	res.EndedAt = r.now()
+	res.Duration = st.Elapsed
+	if st.Final == nil && st.Status == store.StatusRunning {
+		res.Duration += res.EndedAt.Sub(r.segStart)
+	}
+	d := st.Decision
+	var raw float64
+	switch {
+	case !cfg.Consensus.NeedsVotes():
+		if st.SynthesisOK || st.Phase == nextDone && st.Synthesis != "" {
+			raw = st.SynthesisConfidence
+		}
+		res.FinalAnswer = st.Synthesis
+		if res.FinalAnswer == "" {
+			res.FinalAnswer = r.digest()
+		}
+	case d != nil:
+		raw = d.Confidence
+		res.Winner = d.Winner
+		res.FinalAnswer = st.DecisionAnswer
+		res.Consensus = ConsensusSummary{Reached: d.Reached, LeaderShare: d.LeaderShare, Threshold: d.Threshold,
+			Supporting: nonNil(d.Supporting), Dissenting: nonNil(d.Dissenting), Abstaining: nonNil(d.Abstaining),
+			Dissents: d.Dissents}
+		if res.FinalAnswer == "" {
+			res.FinalAnswer = r.digest()
+		}
+	default:
+		res.FinalAnswer = r.digest()
+	}
+	if res.Consensus.Supporting == nil {
+		res.Consensus.Supporting, res.Consensus.Dissenting, res.Consensus.Abstaining = []string{}, []string{}, []string{}
+	}
+	if res.Consensus.Dissents == nil {
+		res.Consensus.Dissents = []consensus.Dissent{}
+	}
+	if d == nil && cfg.Consensus.NeedsVotes() {
+		res.Consensus.Threshold = consensusThreshold(cfg.Consensus)
+	}
+	res.RawConfidence = raw
+	res.Confidence = penalise(raw, st.Interventions, cfg.Trickster)
+	res.Verdict = Verdict(res.Status, res.Consensus.Reached, len(res.Consensus.Dissenting), len(res.Consensus.Abstaining), res.Confidence)
+	if cfg.Receipt != nil && store.Terminal(st.Status) {
+		if rc, err := res.BuildReceipt(*cfg.Receipt); err == nil {
+			res.Receipt = rc
+		} else {
+			r.o.log.Error("receipt_failed", "debate_id", st.DebateID, "error", err)
+		}
+	}
+	return res
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func stanceOr(s agent.Stance) agent.Stance {
+	if s == "" {
+		return agent.StanceNeutral
+	}
+	return s
+}
+
+// penalise applies the trickster penalty (DEBATE.md §6.3): with k > 0
+// interventions, max(min(raw, floor), raw − penalty·k). It never raises.
+func penalise(raw float64, k int, t Trickster) float64 {
+	if k == 0 {
+		return raw
+	}
+	c := max(min(raw, t.Floor), raw-t.Penalty*float64(k))
+	return min(c, raw)
+}
+
+// digest joins the current proposals (DEBATE.md §4.4).
+func (r *run) digest() string {
+	var parts []string
+	for i, c := range r.st.Current {
+		if c.Has {
+			parts = append(parts, "["+r.o.names[i]+"]\n"+c.Text)
+		}
+	}
+	return strings.Join(parts, "\n\n---\n\n")
+}
+
+func (r *run) recordRatings(ctx context.Context, res *Result) {
+	if r.cfg.Ratings == nil || res.Winner == "" {
+		return
+	}
+	if res.Status != store.StatusConsensusReached && res.Status != store.StatusNoConsensus {
+		return
+	}
+	var agents []string
+	for i, n := range r.o.names {
+		if r.st.Proposed[i] {
+			agents = append(agents, n)
+		}
+	}
+	if len(agents) < 2 {
+		return
+	}
+	m := store.Match{DebateID: res.DebateID, Domain: r.cfg.Domain, Agents: agents, Winner: res.Winner,
+		Consensus: res.Status == store.StatusConsensusReached, At: res.EndedAt}
+	if _, err := r.cfg.Ratings.RecordMatch(ctx, m); err != nil {
+		r.o.log.Error("ratings_record_failed", "debate_id", res.DebateID, "error", err)
+	}
+}
+
+func round6(x float64) float64 { return roundTo(x, 1e6) }
+func round3(x float64) float64 { return roundTo(x, 1e3) }
+
+func roundTo(x, f float64) float64 {
+	if x == 0 {
+		return 0
+	}
+	return float64(int64(x*f+0.5)) / f
+}
+
+var (
+	_ = evidence.Score
+	_ = similarity.Pair
+)
