@@ -109,8 +109,8 @@ type Config struct {
 	DisableEarlyStop bool             // run every round even after consensus
 	Consensus        consensus.Method // default consensus.Majority{}
 	// Topology is all-to-all (alias "all"), ring, star or sparse.
-	Topology string
-	SparseK  int    // default 2, clamped to [1, n-1]
+	Topology  string
+	SparseK   int    // default 2, clamped to [1, n-1]
 	Moderator string // hub of the star topology; default the first participant
 	// Judge names the judge (method judge) and synthesiser (method none, or
 	// Synthesize): a participant name, or with JudgeAgent set the external

@@ -9,9 +9,9 @@ import (
 // observerSet delivers events to each observer through its own goroutine and
 // bounded FIFO buffer (DEBATE.md §9). Enqueueing never blocks.
 type observerSet struct {
-	log  *slog.Logger
-	subs []*observerSub
-	mu   sync.Mutex // guards drops/panics totals and the drop log flag
+	log           *slog.Logger
+	subs          []*observerSub
+	mu            sync.Mutex // guards drops/panics totals and the drop log flag
 	drops, panics int
 	loggedDrop    bool
 }

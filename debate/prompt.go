@@ -164,8 +164,8 @@ func (b *promptBuilder) shareOf(n int) int {
 }
 
 const (
-	instrPropose = "Give a concrete proposal that answers the question. Be specific, cite evidence or data where possible, and state trade-offs and assumptions."
-	instrRevise  = "Address each valid critique, say what changed and why, defend with reasons what you keep, and reply with the complete revised proposal only."
+	instrPropose  = "Give a concrete proposal that answers the question. Be specific, cite evidence or data where possible, and state trade-offs and assumptions."
+	instrRevise   = "Address each valid critique, say what changed and why, defend with reasons what you keep, and reply with the complete revised proposal only."
 	instrCritique = "Critique the target proposal: list its issues and concrete suggestions, rate the severity of its problems from 0 (none) to 10 (fatal), and explain your reasoning."
 	instrVote     = "Vote for the proposal that best answers the question. Name its owner in \"choice\"."
 )
