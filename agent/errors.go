@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func KindOf(err error) Kind {
 		return KindCancelled
 	case errors.As(err, &pe):
 		return kindForStatus(pe)
-	case isNetError(err):
+	case isNetError(err), errors.Is(err, io.ErrUnexpectedEOF):
 		return KindServer
 	}
 	return KindOther

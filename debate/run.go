@@ -571,14 +571,8 @@ func statusPtr(err error) *int {
 	return nil
 }
 
-// attemptsOf reads an attempt count from an error implementing Attempts() int.
-func attemptsOf(err error) int {
-	var a interface{ Attempts() int }
-	if errors.As(err, &a) {
-		return a.Attempts()
-	}
-	return 0
-}
+// attemptsOf reads the attempt count the retry middleware recorded in err.
+func attemptsOf(err error) int { return agent.Attempts(err) }
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", agent.ErrInvalidResponse, fmt.Sprintf(format, args...))

@@ -1,0 +1,335 @@
+package anthropic_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/agenttest"
+	"github.com/aragora/aragora/agent/anthropic"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testModel = "claude-test"
+
+// wire speaks the Anthropic Messages format for agenttest.Conformance.
+var wire = agenttest.Wire{
+	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
+		writeJSON(w, http.StatusOK, reply(text, u))
+	},
+	Empty: func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusOK, map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
+			"content": []any{}, "stop_reason": "end_turn", "usage": map[string]any{"input_tokens": 3, "output_tokens": 0}})
+	},
+	Error: func(w http.ResponseWriter, status int, message string, _ bool) {
+		typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+			429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}[status]
+		if typ == "" {
+			typ = "api_error"
+		}
+		writeJSON(w, status, map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": message}})
+	},
+	Stream: func(chunks []string, u agent.Usage) []string {
+		return streamEvents(chunks, u)
+	},
+	DecodeRequest: func(_ *http.Request, body []byte) (agenttest.Sent, error) {
+		var req sentRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return agenttest.Sent{}, err
+		}
+		s := agenttest.Sent{System: req.System, MaxTokens: req.MaxTokens, Stream: req.Stream}
+		if len(req.Messages) > 0 {
+			s.Prompt = req.Messages[0].Content
+		}
+		return s, nil
+	},
+}
+
+type sentRequest struct {
+	Model     string `json:"model"`
+	MaxTokens int    `json:"max_tokens"`
+	System    string `json:"system"`
+	Messages  []struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"messages"`
+	Temperature *float64 `json:"temperature"`
+	Stream      bool     `json:"stream"`
+}
+
+func reply(text string, u agent.Usage) map[string]any {
+	return map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
+		"content":     []any{map[string]any{"type": "text", "text": text}},
+		"stop_reason": "end_turn", "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens}}
+}
+
+func event(name string, v any) string {
+	b, _ := json.Marshal(v)
+	return "event: " + name + "\ndata: " + string(b) + "\n\n"
+}
+
+func streamEvents(chunks []string, u agent.Usage) []string {
+	events := []string{
+		event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_1", "type": "message", "role": "assistant",
+			"model": testModel, "content": []any{}, "usage": map[string]any{"input_tokens": u.InputTokens, "output_tokens": 1}}}),
+		event("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}}),
+		event("ping", map[string]any{"type": "ping"}),
+	}
+	for _, c := range chunks {
+		events = append(events, event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+			"delta": map[string]any{"type": "text_delta", "text": c}}))
+	}
+	return append(events,
+		event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}),
+		event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn"},
+			"usage": map[string]any{"output_tokens": u.OutputTokens}}),
+		event("message_stop", map[string]any{"type": "message_stop"}))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func newAgent(t *testing.T, cfg anthropic.Config, srv *httptest.Server) *anthropic.Agent {
+	t.Helper()
+	if cfg.APIKey == "" {
+		cfg.APIKey = "sk-ant-test"
+	}
+	cfg.BaseURL, cfg.HTTPClient = srv.URL, srv.Client()
+	a, err := anthropic.New(cfg)
+	require.NoError(t, err)
+	return a
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	agenttest.Conformance(t, agenttest.Harness{
+		NewAgent: func(baseURL string, client *http.Client) agent.Agent {
+			a, err := anthropic.New(anthropic.Config{APIKey: "sk-ant-test", Model: testModel, BaseURL: baseURL, HTTPClient: client})
+			require.NoError(t, err)
+			return a
+		},
+		Wire:     wire,
+		Provider: "anthropic",
+		Model:    testModel,
+	})
+}
+
+type recorded struct {
+	mu     sync.Mutex
+	header http.Header
+	path   string
+	body   sentRequest
+}
+
+func serve(t *testing.T, handle http.HandlerFunc) (*recorded, *httptest.Server) {
+	t.Helper()
+	rec := &recorded{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		rec.mu.Lock()
+		rec.header, rec.path, rec.body = r.Header.Clone(), r.URL.Path, sentRequest{}
+		_ = json.Unmarshal(data, &rec.body)
+		rec.mu.Unlock()
+		handle(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return rec, srv
+}
+
+func TestRequestMapping(t *testing.T) {
+	t.Parallel()
+	rec, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, reply("pong", agent.Usage{InputTokens: 12, OutputTokens: 2}))
+	})
+	tests := []struct {
+		name     string
+		req      agent.Request
+		wantMax  int
+		wantTemp *float64
+	}{
+		{name: "request values", req: agent.Request{System: "be brief", Prompt: "ping", MaxTokens: 64, Temperature: 0.4}, wantMax: 64, wantTemp: ptr(0.4)},
+		{name: "defaults and clamped temperature", req: agent.Request{Prompt: "ping", Temperature: 1.5}, wantMax: anthropic.DefaultMaxTokens, wantTemp: ptr(1.0)},
+		{name: "no temperature", req: agent.Request{Prompt: "ping"}, wantMax: anthropic.DefaultMaxTokens},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAgent(t, anthropic.Config{APIKey: "sk-ant-1"}, srv)
+			resp, err := a.Respond(t.Context(), tt.req)
+			require.NoError(t, err)
+			assert.Equal(t, "pong", resp.Text)
+			assert.Equal(t, agent.Usage{InputTokens: 12, OutputTokens: 2}, resp.Usage)
+			assert.InDelta(t, 0.000066, resp.CostUSD, 1e-12, "API.md §5.3 example: 12 in, 2 out at $3/$15")
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			assert.Equal(t, "/v1/messages", rec.path)
+			assert.Equal(t, "sk-ant-1", rec.header.Get("x-api-key"))
+			assert.Equal(t, "2023-06-01", rec.header.Get("anthropic-version"))
+			assert.Empty(t, rec.header.Get("Authorization"))
+			assert.Equal(t, anthropic.DefaultModel, rec.body.Model)
+			assert.Equal(t, tt.req.System, rec.body.System)
+			require.Len(t, rec.body.Messages, 1)
+			assert.Equal(t, "user", rec.body.Messages[0].Role)
+			assert.Equal(t, "ping", rec.body.Messages[0].Content)
+			assert.Equal(t, tt.wantMax, rec.body.MaxTokens)
+			assert.Equal(t, tt.wantTemp, rec.body.Temperature)
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestUsageWithCache(t *testing.T) {
+	t.Parallel()
+	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"type":"message","model":"claude-sonnet-4-5-20250929","content":[{"type":"thinking","thinking":"hm"},{"type":"text","text":"a"},{"type":"text","text":"b"}],`+
+			`"usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":20,"output_tokens":7}}`)
+	})
+	resp, err := newAgent(t, anthropic.Config{}, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
+	require.NoError(t, err)
+	assert.Equal(t, "ab", resp.Text)
+	assert.Equal(t, agent.Usage{InputTokens: 35, OutputTokens: 7}, resp.Usage)
+	assert.Equal(t, "claude-sonnet-4-5-20250929", resp.Model)
+}
+
+func TestErrorMapping(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		status         int
+		header         map[string]string
+		body           string
+		wantKind       agent.Kind
+		wantIs         error
+		wantOverloaded bool
+		wantRetry      time.Duration
+		wantRetryable  bool
+	}{
+		{name: "529 overloaded", status: 529, body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+			wantKind: agent.KindServer, wantOverloaded: true, wantRetryable: true},
+		{name: "429 rate limit with Retry-After", status: 429, header: map[string]string{"retry-after": "12"},
+			body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`,
+			wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 12 * time.Second, wantRetryable: true},
+		{name: "400 credit balance is quota", status: 400,
+			body:     `{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}`,
+			wantKind: agent.KindQuotaExhausted, wantIs: agent.ErrQuotaExhausted},
+		{name: "401", status: 401, body: `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`,
+			wantKind: agent.KindAuth, wantIs: agent.ErrAuth},
+		{name: "400 other", status: 400, body: `{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}`,
+			wantKind: agent.KindOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			})
+			_, err := newAgent(t, anthropic.Config{}, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
+			require.Error(t, err)
+			assert.Equal(t, tt.wantKind, agent.KindOf(err))
+			if tt.wantIs != nil {
+				assert.ErrorIs(t, err, tt.wantIs)
+			}
+			var pe *agent.ProviderError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.status, pe.StatusCode)
+			assert.Equal(t, tt.wantOverloaded, pe.Overloaded)
+			assert.Equal(t, tt.wantRetry, pe.RetryAfter)
+			assert.Equal(t, tt.wantRetryable, agent.Retryable(err))
+		})
+	}
+}
+
+func TestStreamErrorEvent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		errType        string
+		wantStatus     int
+		wantKind       agent.Kind
+		wantOverloaded bool
+	}{
+		{name: "overloaded", errType: "overloaded_error", wantStatus: 529, wantKind: agent.KindServer, wantOverloaded: true},
+		{name: "api error", errType: "api_error", wantStatus: 500, wantKind: agent.KindServer},
+		{name: "rate limit", errType: "rate_limit_error", wantStatus: 429, wantKind: agent.KindRateLimited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				events := streamEvents([]string{"part"}, agent.Usage{})[:4]
+				events = append(events, event("error", map[string]any{"type": "error", "error": map[string]any{"type": tt.errType, "message": "boom"}}))
+				_, _ = io.WriteString(w, strings.Join(events, ""))
+			})
+			var chunks []string
+			_, err := newAgent(t, anthropic.Config{}, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, func(c string) { chunks = append(chunks, c) })
+			var pe *agent.ProviderError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.wantStatus, pe.StatusCode)
+			assert.Equal(t, tt.wantOverloaded, pe.Overloaded)
+			assert.Equal(t, tt.wantKind, agent.KindOf(err))
+			assert.Equal(t, []string{"part"}, chunks)
+		})
+	}
+}
+
+func TestStreamUsage(t *testing.T) {
+	t.Parallel()
+	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, strings.Join(streamEvents([]string{"x", "y"}, agent.Usage{InputTokens: 40, OutputTokens: 9}), ""))
+	})
+	resp, err := newAgent(t, anthropic.Config{Model: "claude-sonnet-4-5"}, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "xy", resp.Text)
+	assert.Equal(t, agent.Usage{InputTokens: 40, OutputTokens: 9}, resp.Usage)
+	assert.InDelta(t, (40*3+9*15)/1e6, resp.CostUSD, 1e-12)
+}
+
+func TestQuotaHeaders(t *testing.T) {
+	t.Parallel()
+	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("anthropic-ratelimit-requests-remaining", "3")
+		w.Header().Set("anthropic-ratelimit-requests-reset", "2024-01-15T10:30:00Z")
+		writeJSON(w, http.StatusOK, reply("ok", agent.Usage{}))
+	})
+	var n int
+	var reset time.Time
+	a := newAgent(t, anthropic.Config{OnQuota: func(r int, at time.Time) { n, reset = r, at }}, srv)
+	_, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC), reset.UTC())
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	_, err := anthropic.New(anthropic.Config{})
+	require.Error(t, err, "the key is required")
+	_, err = anthropic.New(anthropic.Config{APIKey: "k", BaseURL: "not a url"})
+	require.Error(t, err)
+	a, err := anthropic.New(anthropic.Config{APIKey: "k"})
+	require.NoError(t, err)
+	assert.Equal(t, anthropic.DefaultBaseURL, a.BaseURL())
+	assert.Equal(t, anthropic.DefaultModel, a.Model())
+	assert.Equal(t, "anthropic", a.Provider())
+}

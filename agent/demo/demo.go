@@ -1,0 +1,430 @@
+// Package demo provides deterministic, offline demo agents with styles
+// (DEBATE.md §13), so that a debate can run without any API key.
+//
+// A demo agent answers every phase with text that the debate parses like a
+// model's reply: plain text for proposals and revisions, JSON for
+// critiques, votes, judgements and syntheses. Its randomness comes from a
+// PCG seeded per call from the agent's seed and the call's question, name,
+// round, phase and target, so the same seed always gives the same debate,
+// whatever the order of the calls and across resumes.
+//
+// Styles ([Style]) differ in their proposals, the number and severity of the
+// issues they raise, how they vote and how confident they are:
+//
+//	style       critique issues, severity   vote (non-self, agent order)              confidence
+//	supportive  2, uniform 2.0–4.0          the first                                 0.85 ± 0.05
+//	critical    4, uniform 6.0–9.0          a seeded pick                              0.60 ± 0.05
+//	balanced    2, uniform 4.0–6.0          a seeded pick; from round 2, with          0.70 ± 0.05
+//	                                        probability intensity/10, the previous
+//	                                        round's leader
+//	contrarian  3, uniform 5.0–8.0          the last                                   0.50 ± 0.05
+//	hollow      1, uniform 1.0–3.0          the first                                  0.90 ± 0.05
+//
+// [ParseSpec] reads the agent specs of the CLI ("demo-critic",
+// "demo-judge:critical") and [DefaultStyle] gives the style of a name.
+//
+// This package imports only the standard library and package agent.
+package demo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aragora/aragora/agent"
+)
+
+// Provider is the Response.Provider of every demo agent.
+const Provider = "demo"
+
+// Limits of the texts quoted from other agents.
+const (
+	issueQuoteRunes    = 120 // a critique issue quoted in a revision
+	synthesisQuoteRune = 200 // a proposal's first sentence in a synthesis
+)
+
+var (
+	_ agent.Agent    = (*Agent)(nil)
+	_ agent.Streamer = (*Agent)(nil)
+)
+
+// Agent is a deterministic demo agent. It implements agent.Agent and
+// agent.Streamer. It is immutable after New and safe for concurrent use.
+// The zero value is a balanced agent with an empty name and seed 0; create
+// agents with New.
+type Agent struct {
+	name  string
+	style Style
+	seed  int64
+}
+
+// New returns a demo agent. name is used when a Request carries no
+// participant name; an invalid style is treated as balanced.
+func New(name string, style Style, seed int64) *Agent {
+	if !style.Valid() {
+		style = StyleBalanced
+	}
+	return &Agent{name: name, style: style, seed: seed}
+}
+
+// Name returns the agent's own name, as given to New.
+func (a *Agent) Name() string { return a.name }
+
+// Style returns the agent's effective style.
+func (a *Agent) Style() Style {
+	if !a.style.Valid() {
+		return StyleBalanced
+	}
+	return a.style
+}
+
+// Seed returns the agent's seed.
+func (a *Agent) Seed() int64 { return a.seed }
+
+// Model returns the model label of the agent's responses: "demo-<style>".
+func (a *Agent) Model() string { return Prefix + string(a.Style()) }
+
+// Respond answers req according to its phase (an empty phase is treated as
+// propose). It never sleeps; it returns ctx.Err() if ctx is already done,
+// and an error for an unknown phase.
+//
+// Usage is deterministic: InputTokens = ⌈runes(System+Prompt)/4⌉ and
+// OutputTokens = ⌈runes(reply)/4⌉. CostUSD is 0, Model is "demo-<style>"
+// and Provider is "demo".
+func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return agent.Response{}, err
+	}
+	text, err := a.reply(req)
+	if err != nil {
+		return agent.Response{}, err
+	}
+	return agent.Response{
+		Text: text,
+		Usage: agent.Usage{
+			InputTokens:  tokens(utf8.RuneCountInString(req.System) + utf8.RuneCountInString(req.Prompt)),
+			OutputTokens: tokens(utf8.RuneCountInString(text)),
+		},
+		Model:    a.Model(),
+		Provider: Provider,
+	}, nil
+}
+
+// RespondStream answers like Respond and delivers the reply through onChunk
+// in word chunks (each word with the whitespace that follows it), whose
+// concatenation is Response.Text. It returns ctx.Err() if ctx ends between
+// chunks.
+func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
+	resp, err := a.Respond(ctx, req)
+	if err != nil {
+		return agent.Response{}, err
+	}
+	for _, c := range wordChunks(resp.Text) {
+		if err := ctx.Err(); err != nil {
+			return agent.Response{}, err
+		}
+		if onChunk != nil {
+			onChunk(c)
+		}
+	}
+	return resp, nil
+}
+
+// tokens estimates the tokens of n runes: ⌈n/4⌉.
+func tokens(n int) int { return (n + 3) / 4 }
+
+// reply computes the reply text of one call.
+func (a *Agent) reply(req agent.Request) (string, error) {
+	name := req.Participant
+	if name == "" {
+		name = a.name
+	}
+	phase := req.Phase
+	if phase == "" {
+		phase = agent.PhasePropose
+	}
+	r := a.rng(req.Question, name, req.Round, phase, req.Target)
+	style := a.Style()
+	switch phase {
+	case agent.PhasePropose:
+		return propose(style, req.Question, r), nil
+	case agent.PhaseRevise:
+		return revise(style, req, r), nil
+	case agent.PhaseCritique:
+		return critique(style, name, req.Target, r), nil
+	case agent.PhaseVote:
+		return vote(style, name, req, r), nil
+	case agent.PhaseJudge:
+		return judge(style, name, req, r), nil
+	case agent.PhaseSynthesize:
+		return synthesize(style, req, r), nil
+	}
+	return "", fmt.Errorf("demo: %s: unknown phase %q", name, phase)
+}
+
+// rng returns the PCG of one call, seeded with the first 16 bytes of
+// SHA-256(seed ‖ question ‖ name ‖ round ‖ phase ‖ target). Integers are
+// 8-byte big-endian; each string is preceded by its byte length as an
+// 8-byte big-endian integer, so that the concatenation is unambiguous.
+func (a *Agent) rng(question, name string, round int, phase agent.Phase, target string) *rand.Rand {
+	h := sha256.New()
+	var buf [8]byte
+	putInt := func(v uint64) {
+		binary.BigEndian.PutUint64(buf[:], v)
+		h.Write(buf[:])
+	}
+	putString := func(s string) {
+		putInt(uint64(len(s)))
+		h.Write([]byte(s))
+	}
+	putInt(uint64(a.seed))
+	putString(question)
+	putString(name)
+	putInt(uint64(int64(round)))
+	putString(string(phase))
+	putString(target)
+	sum := h.Sum(nil)
+	return rand.New(rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])))
+}
+
+// propose writes the style's proposal: one of its templates, with figures
+// drawn from r.
+func propose(s Style, question string, r *rand.Rand) string {
+	ts := templatesOf(s)
+	return ts[r.IntN(len(ts))](questionSnippet(question), r)
+}
+
+// revise appends to the own proposal one sentence acknowledging the most
+// severe critique (Critiques are sorted highest severity first). A hollow
+// agent returns its text unchanged. Without an own proposal it starts from
+// a fresh proposal.
+func revise(s Style, req agent.Request, r *rand.Rand) string {
+	own := strings.TrimSpace(req.Own)
+	if own == "" {
+		own = propose(s, req.Question, r)
+	}
+	if s == StyleHollow {
+		return own
+	}
+	if len(req.Critiques) == 0 {
+		return own + " Revision: no critique changed my view, so the proposal stands."
+	}
+	c := req.Critiques[0]
+	point := ""
+	for _, issue := range c.Issues {
+		if point = snippet(issue, issueQuoteRunes); point != "" {
+			break
+		}
+	}
+	if point == "" {
+		point = snippet(c.Reasoning, issueQuoteRunes)
+	}
+	critic := c.Critic
+	if critic == "" {
+		critic = "the critic"
+	}
+	if point == "" {
+		return fmt.Sprintf("%s Revision: I have taken %s's critique (severity %.1f) into account and tightened the plan accordingly.",
+			own, critic, c.Severity)
+	}
+	return fmt.Sprintf("%s Revision: I accept %s's point (severity %.1f) that \"%s\" and have addressed it in the plan above.",
+		own, critic, c.Severity, strings.TrimRight(point, "."))
+}
+
+// critiqueReply is the JSON critique of DEBATE.md §3.2.
+type critiqueReply struct {
+	Issues      []string `json:"issues"`
+	Suggestions []string `json:"suggestions"`
+	Severity    float64  `json:"severity"`
+	Reasoning   string   `json:"reasoning"`
+}
+
+func critique(s Style, name, target string, r *rand.Rand) string {
+	p := profileOf(s)
+	t := critiqueTextOf(s)
+	severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
+	if target == "" {
+		target = "the target"
+	}
+	return mustJSON(critiqueReply{
+		Issues:      pick(t.issues, p.issues, r),
+		Suggestions: pick(t.suggestions, p.issues, r),
+		Severity:    severity,
+		Reasoning:   fmt.Sprintf("%s reviewed %s's proposal: %s", name, target, t.verdict),
+	})
+}
+
+// pick returns n items of list in a seeded order (all of them when n
+// exceeds the list).
+func pick(list []string, n int, r *rand.Rand) []string {
+	perm := r.Perm(len(list))
+	out := make([]string, 0, min(n, len(list)))
+	for _, i := range perm[:min(n, len(list))] {
+		out = append(out, list[i])
+	}
+	return out
+}
+
+// voteReply is the JSON vote of DEBATE.md §3.2.
+type voteReply struct {
+	Choice     string  `json:"choice"`
+	Confidence float64 `json:"confidence"`
+	Reasoning  string  `json:"reasoning"`
+}
+
+// options returns the proposals the agent may vote for, in agent order:
+// those of other agents; if there are none and self-votes are allowed, its
+// own.
+func options(self string, req agent.Request) []agent.Proposal {
+	var opts []agent.Proposal
+	for _, p := range req.Proposals {
+		if p.Agent != "" && !strings.EqualFold(p.Agent, self) {
+			opts = append(opts, p)
+		}
+	}
+	if len(opts) == 0 && !req.ForbidSelfVote {
+		for _, p := range req.Proposals {
+			if p.Agent != "" {
+				opts = append(opts, p)
+			}
+		}
+	}
+	return opts
+}
+
+// choose applies the style's vote rule to opts (not empty). leader reports
+// a balanced agent following the previous round's leader.
+func choose(s Style, req agent.Request, opts []agent.Proposal, r *rand.Rand) (choice string, leader bool) {
+	switch s {
+	case StyleSupportive, StyleHollow:
+		return opts[0].Agent, false
+	case StyleContrarian:
+		return opts[len(opts)-1].Agent, false
+	case StyleCritical:
+		return opts[r.IntN(len(opts))].Agent, false
+	}
+	// Balanced: both draws are always made, so the sequence of r stays the
+	// same whichever branch is taken.
+	u, i := r.Float64(), r.IntN(len(opts))
+	if req.Round >= 2 && req.PreviousLeader != "" {
+		intensity := float64(min(max(req.AgreementIntensity, 0), 10))
+		for _, p := range opts {
+			if strings.EqualFold(p.Agent, req.PreviousLeader) && u < intensity/10 {
+				return p.Agent, true
+			}
+		}
+	}
+	return opts[i].Agent, false
+}
+
+// confidence draws the style's confidence: centre ± 0.05 uniform, rounded
+// to 0.01 and clamped to [0.1, 1.0].
+func confidence(s Style, r *rand.Rand) float64 {
+	c := profileOf(s).confidence + (r.Float64()*2-1)*confidenceSpread
+	return clamp(math.Round(c*100)/100, 0.1, 1.0)
+}
+
+func vote(s Style, self string, req agent.Request, r *rand.Rand) string {
+	opts := options(self, req)
+	if len(opts) == 0 {
+		return mustJSON(voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."})
+	}
+	choice, leader := choose(s, req, opts, r)
+	return mustJSON(voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)})
+}
+
+// judgeReply is the JSON judgement of DEBATE.md §3.2.
+type judgeReply struct {
+	Decided    bool    `json:"decided"`
+	Choice     string  `json:"choice"`
+	Confidence float64 `json:"confidence"`
+	Reasoning  string  `json:"reasoning"`
+	Answer     string  `json:"answer"`
+}
+
+// judge always decides, choosing like a balanced voter over the other
+// agents' proposals (its own only when there is no other); the confidence
+// follows the judge's own style.
+func judge(s Style, self string, req agent.Request, r *rand.Rand) string {
+	opts := options(self, agent.Request{Proposals: req.Proposals})
+	if len(opts) == 0 {
+		return mustJSON(judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."})
+	}
+	choice, leader := choose(StyleBalanced, req, opts, r)
+	return mustJSON(judgeReply{Decided: true, Choice: choice, Confidence: confidence(s, r),
+		Reasoning: voteReason(StyleBalanced, choice, leader)})
+}
+
+// synthesisReply is the JSON synthesis of DEBATE.md §3.2.
+type synthesisReply struct {
+	Answer     string  `json:"answer"`
+	Confidence float64 `json:"confidence"`
+}
+
+// synthesize summarises the proposals in agent order by their first
+// sentences.
+func synthesize(s Style, req agent.Request, r *rand.Rand) string {
+	var b strings.Builder
+	n := 0
+	for _, p := range req.Proposals {
+		if strings.TrimSpace(p.Text) == "" {
+			continue
+		}
+		fmt.Fprintf(&b, " %s: %s", p.Agent, firstSentence(p.Text, synthesisQuoteRune))
+		n++
+	}
+	answer := "No proposals to synthesise."
+	if n > 0 {
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		answer = fmt.Sprintf("Synthesis of %d proposal%s.%s", n, plural, b.String())
+	}
+	return mustJSON(synthesisReply{Answer: answer, Confidence: confidence(s, r)})
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+func clamp(x, lo, hi float64) float64 { return math.Min(math.Max(x, lo), hi) }
+
+// mustJSON marshals v, whose types are fixed in this package and cannot
+// fail, without HTML escaping.
+func mustJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "{}"
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// wordChunks splits text into chunks that each hold one word and the
+// whitespace that follows it (leading whitespace joins the first chunk).
+// Concatenating the chunks gives text back.
+func wordChunks(text string) []string {
+	var chunks []string
+	start, inSpace, word := 0, false, false
+	for i, c := range text {
+		space := c == ' ' || c == '\n' || c == '\t' || c == '\r'
+		if inSpace && !space && word {
+			chunks = append(chunks, text[start:i])
+			start = i
+		}
+		if !space {
+			word = true
+		}
+		inSpace = space
+	}
+	if start < len(text) {
+		chunks = append(chunks, text[start:])
+	}
+	return chunks
+}

@@ -1,0 +1,126 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Style decides how a demo agent proposes, critiques and votes (DEBATE.md
+// §13). The zero value is not a valid style; New treats it as balanced.
+type Style string
+
+// Styles of demo agents.
+const (
+	StyleSupportive Style = "supportive"
+	StyleCritical   Style = "critical"
+	StyleBalanced   Style = "balanced"
+	StyleContrarian Style = "contrarian"
+	StyleHollow     Style = "hollow"
+)
+
+// Styles returns every style, in the order of the table of DEBATE.md §13.
+func Styles() []Style {
+	return []Style{StyleSupportive, StyleCritical, StyleBalanced, StyleContrarian, StyleHollow}
+}
+
+// Valid reports whether s is one of the defined styles.
+func (s Style) Valid() bool {
+	switch s {
+	case StyleSupportive, StyleCritical, StyleBalanced, StyleContrarian, StyleHollow:
+		return true
+	}
+	return false
+}
+
+// Prefix starts every demo agent spec and name.
+const Prefix = "demo-"
+
+// maxNameRunes is the longest participant name (DEBATE.md §1).
+const maxNameRunes = 64
+
+// ErrInvalidSpec reports an agent spec that does not describe a demo agent.
+var ErrInvalidSpec = errors.New("demo: invalid agent spec")
+
+// DefaultStyle returns the style of a demo agent named name when its spec
+// gives none. The "demo-" prefix is optional and case is ignored: analyst
+// and supporter are supportive; critic and skeptic critical; contrarian
+// contrarian; hollow hollow; any other name, judge included, balanced.
+func DefaultStyle(name string) Style {
+	n := strings.ToLower(name)
+	n = strings.TrimPrefix(n, Prefix)
+	switch n {
+	case "analyst", "supporter":
+		return StyleSupportive
+	case "critic", "skeptic":
+		return StyleCritical
+	case "contrarian":
+		return StyleContrarian
+	case "hollow":
+		return StyleHollow
+	}
+	return StyleBalanced
+}
+
+// ParseSpec parses a demo agent spec "demo-<name>[:<style>]" (DEBATE.md
+// §13). It returns the participant name "demo-<name>" and the style, which
+// is DefaultStyle(name) when the spec gives none. The name must be 1–64
+// characters from [A-Za-z0-9._-], prefix included. Errors wrap
+// ErrInvalidSpec: a spec without the "demo-" prefix, an empty name, a bad
+// character, a name too long, or an unknown style.
+func ParseSpec(spec string) (name string, style Style, err error) {
+	rest, ok := strings.CutPrefix(spec, Prefix)
+	if !ok {
+		return "", "", fmt.Errorf("%w: %q does not start with %q", ErrInvalidSpec, spec, Prefix)
+	}
+	base, styleText, hasStyle := strings.Cut(rest, ":")
+	if base == "" {
+		return "", "", fmt.Errorf("%w: %q has an empty name", ErrInvalidSpec, spec)
+	}
+	name = Prefix + base
+	if len(name) > maxNameRunes {
+		return "", "", fmt.Errorf("%w: name %q is longer than %d characters", ErrInvalidSpec, name, maxNameRunes)
+	}
+	for _, r := range base {
+		if !nameRune(r) {
+			return "", "", fmt.Errorf("%w: name %q has character %q outside [A-Za-z0-9._-]", ErrInvalidSpec, name, r)
+		}
+	}
+	if !hasStyle {
+		return name, DefaultStyle(name), nil
+	}
+	style = Style(styleText)
+	if !style.Valid() {
+		return "", "", fmt.Errorf("%w: %q has unknown style %q (want supportive, critical, balanced, contrarian or hollow)",
+			ErrInvalidSpec, spec, styleText)
+	}
+	return name, style, nil
+}
+
+func nameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+}
+
+// profile holds the numbers of one style's row in DEBATE.md §13.
+type profile struct {
+	issues       int     // critique issue count
+	sevLo, sevHi float64 // critique severity, uniform
+	confidence   float64 // vote confidence centre; ± confidenceSpread
+}
+
+// confidenceSpread is the half-width of the uniform vote-confidence band.
+const confidenceSpread = 0.05
+
+func profileOf(s Style) profile {
+	switch s {
+	case StyleSupportive:
+		return profile{issues: 2, sevLo: 2, sevHi: 4, confidence: 0.85}
+	case StyleCritical:
+		return profile{issues: 4, sevLo: 6, sevHi: 9, confidence: 0.60}
+	case StyleContrarian:
+		return profile{issues: 3, sevLo: 5, sevHi: 8, confidence: 0.50}
+	case StyleHollow:
+		return profile{issues: 1, sevLo: 1, sevHi: 3, confidence: 0.90}
+	}
+	return profile{issues: 2, sevLo: 4, sevHi: 6, confidence: 0.70}
+}

@@ -1,0 +1,440 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/pricing"
+)
+
+// Provider is the provider name reported in responses and errors.
+const Provider = "gemini"
+
+// Defaults of [Config].
+const (
+	DefaultBaseURL    = "https://generativelanguage.googleapis.com"
+	DefaultAPIVersion = "v1beta"
+	DefaultModel      = "gemini-2.5-pro"
+	DefaultMaxTokens  = 2048
+)
+
+// Config configures an [Agent]. APIKey is required; every other field has
+// a documented default.
+type Config struct {
+	// APIKey is sent as the x-goog-api-key header (or the key query
+	// parameter with KeyInQuery). Required.
+	APIKey string
+	// KeyInQuery sends the key as ?key= instead of a header, for gateways
+	// that expect it there.
+	KeyInQuery bool
+	// Model defaults to [DefaultModel]; a "models/" prefix is accepted.
+	Model string
+	// BaseURL defaults to [DefaultBaseURL] (GEMINI_BASE_URL overrides it in
+	// the registry); requests go to
+	// BaseURL/APIVersion/models/Model:generateContent.
+	BaseURL string
+	// APIVersion defaults to [DefaultAPIVersion].
+	APIVersion string
+	// HTTPClient defaults to a client using http.DefaultTransport, which
+	// honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY. Calls are bounded by
+	// their context, so the client needs no Timeout.
+	HTTPClient *http.Client
+	// MaxTokens is maxOutputTokens when a request sets none; default
+	// [DefaultMaxTokens]. Gemini 2.5 models spend part of it thinking.
+	MaxTokens int
+	// Pricing prices the calls (Response.CostUSD); nil means
+	// pricing.Default(). An empty non-nil table disables costs.
+	Pricing pricing.Table
+	// OnQuota, when set, is called with the remaining-requests count of
+	// rate-limit headers, when a gateway sends them (Google does not). It
+	// must be fast and safe for concurrent use.
+	OnQuota func(remaining int, reset time.Time)
+	// Now defaults to time.Now; it dates Retry-After.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	c.Model = strings.TrimPrefix(c.Model, "models/")
+	if c.Model == "" {
+		c.Model = DefaultModel
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.APIVersion == "" {
+		c.APIVersion = DefaultAPIVersion
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	if c.MaxTokens == 0 {
+		c.MaxTokens = DefaultMaxTokens
+	}
+	if c.Pricing == nil {
+		c.Pricing = pricing.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Validate reports a missing key, a base URL that is not an absolute
+// http(s) URL, or a negative MaxTokens.
+func (c Config) Validate() error {
+	if c.APIKey == "" {
+		return errors.New("gemini: API key required")
+	}
+	if c.Model == "" {
+		return errors.New("gemini: model required")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("gemini: base URL %q: want an absolute http or https URL", c.BaseURL)
+	}
+	if c.MaxTokens < 0 {
+		return fmt.Errorf("gemini: max tokens %d: want >= 0", c.MaxTokens)
+	}
+	return nil
+}
+
+// Agent calls the Gemini generateContent API. It implements agent.Agent
+// and agent.Streamer, is safe for concurrent use, and never retries. Build
+// it with [New]; the zero value is not usable.
+type Agent struct {
+	cfg Config
+}
+
+var _ agent.Streamer = (*Agent)(nil)
+
+// New returns an Agent for cfg, or an error when cfg is invalid.
+func New(cfg Config) (*Agent, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Agent{cfg: cfg}, nil
+}
+
+// Provider returns "gemini".
+func (a *Agent) Provider() string { return Provider }
+
+// Model returns the configured model.
+func (a *Agent) Model() string { return a.cfg.Model }
+
+// BaseURL returns the base URL requests go to.
+func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
+
+// Respond sends req to generateContent and returns the reply.
+func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	return a.do(ctx, req, nil)
+}
+
+// RespondStream streams the reply from streamGenerateContent?alt=sse,
+// calling onChunk (when not nil) with each text delta in order. A stream
+// that breaks, or ends before a candidate reports its finishReason, fails
+// with a *agent.ProviderError of kind server, never a truncated success.
+func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
+	if onChunk == nil {
+		onChunk = func(string) {}
+	}
+	return a.do(ctx, req, onChunk)
+}
+
+type part struct {
+	Text    string `json:"text"`
+	Thought bool   `json:"thought,omitempty"`
+}
+
+type content struct {
+	Role  string `json:"role,omitempty"`
+	Parts []part `json:"parts"`
+}
+
+type generationConfig struct {
+	MaxOutputTokens int      `json:"maxOutputTokens,omitempty"`
+	Temperature     *float64 `json:"temperature,omitempty"`
+}
+
+type generateRequest struct {
+	SystemInstruction *content         `json:"systemInstruction,omitempty"`
+	Contents          []content        `json:"contents"`
+	GenerationConfig  generationConfig `json:"generationConfig"`
+}
+
+type usageMetadata struct {
+	PromptTokenCount     int `json:"promptTokenCount"`
+	CandidatesTokenCount int `json:"candidatesTokenCount"`
+	ThoughtsTokenCount   int `json:"thoughtsTokenCount"`
+}
+
+type generateResponse struct {
+	Candidates []struct {
+		Content      content `json:"content"`
+		FinishReason string  `json:"finishReason"`
+	} `json:"candidates"`
+	PromptFeedback *struct {
+		BlockReason string `json:"blockReason"`
+	} `json:"promptFeedback"`
+	UsageMetadata *usageMetadata  `json:"usageMetadata"`
+	ModelVersion  string          `json:"modelVersion"`
+	Error         json.RawMessage `json:"error"`
+}
+
+// text returns the non-thought text of the first candidate and its finish
+// reason.
+func (r *generateResponse) text() (string, string) {
+	if len(r.Candidates) == 0 {
+		return "", ""
+	}
+	var b strings.Builder
+	for _, p := range r.Candidates[0].Content.Parts {
+		if !p.Thought {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String(), r.Candidates[0].FinishReason
+}
+
+// body builds the request. Temperature 0 means the provider's default.
+func (a *Agent) body(req agent.Request) ([]byte, error) {
+	gr := generateRequest{Contents: []content{{Role: "user", Parts: []part{{Text: req.Prompt}}}}}
+	if req.System != "" {
+		gr.SystemInstruction = &content{Parts: []part{{Text: req.System}}}
+	}
+	gr.GenerationConfig.MaxOutputTokens = req.MaxTokens
+	if gr.GenerationConfig.MaxOutputTokens <= 0 {
+		gr.GenerationConfig.MaxOutputTokens = a.cfg.MaxTokens
+	}
+	if req.Temperature > 0 {
+		t := req.Temperature
+		gr.GenerationConfig.Temperature = &t
+	}
+	return json.Marshal(gr)
+}
+
+func (a *Agent) endpoint(stream bool) string {
+	method, q := "generateContent", url.Values{}
+	if stream {
+		method = "streamGenerateContent"
+		q.Set("alt", "sse")
+	}
+	if a.cfg.KeyInQuery {
+		q.Set("key", a.cfg.APIKey)
+	}
+	u := a.cfg.BaseURL + "/" + a.cfg.APIVersion + "/models/" + url.PathEscape(a.cfg.Model) + ":" + method
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
+	body, err := a.body(req)
+	if err != nil {
+		return agent.Response{}, fmt.Errorf("gemini: encode request: %w", err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint(onChunk != nil), bytes.NewReader(body))
+	if err != nil {
+		return agent.Response{}, fmt.Errorf("gemini: build request: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if !a.cfg.KeyInQuery {
+		hreq.Header.Set("x-goog-api-key", a.cfg.APIKey)
+	}
+	if onChunk != nil {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	resp, err := a.cfg.HTTPClient.Do(hreq)
+	if err != nil {
+		return agent.Response{}, connError(ctx, Provider, redactKey(err, a.cfg.APIKey))
+	}
+	defer resp.Body.Close()
+	now := a.cfg.Now()
+	if a.cfg.OnQuota != nil {
+		if n, reset, ok := quotaHeaders(resp.Header, now); ok {
+			a.cfg.OnQuota(n, reset)
+		}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		data, err := readAll(resp.Body, maxErrorBody)
+		if err != nil && !errors.Is(err, errTooLarge) && ctx.Err() != nil {
+			return agent.Response{}, connError(ctx, Provider, err)
+		}
+		return agent.Response{}, a.statusError(resp.StatusCode, resp.Header, data, now)
+	}
+	out := agent.Response{Provider: Provider, Model: a.cfg.Model, Attempts: 1}
+	var u usageMetadata
+	if onChunk == nil {
+		err = a.decodeReply(ctx, resp, &out, &u)
+	} else {
+		err = a.decodeStream(ctx, resp, onChunk, &out, &u)
+	}
+	if err != nil {
+		return agent.Response{}, err
+	}
+	// Thinking tokens are billed as output.
+	out.Usage = agent.Usage{InputTokens: u.PromptTokenCount, OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount}
+	if c, ok := a.cfg.Pricing.Cost(a.cfg.Model, out.Usage); ok {
+		out.CostUSD = c
+	} else {
+		out.CostUSD, _ = a.cfg.Pricing.Cost(out.Model, out.Usage)
+	}
+	return out, nil
+}
+
+// redactKey removes the API key from a transport error, whose message
+// quotes the URL (and with KeyInQuery, the key).
+func redactKey(err error, key string) error {
+	var ue *url.Error
+	if key == "" || !errors.As(err, &ue) || !strings.Contains(ue.URL, key) {
+		return err
+	}
+	return &url.Error{Op: ue.Op, URL: strings.ReplaceAll(ue.URL, url.QueryEscape(key), "REDACTED"), Err: ue.Err}
+}
+
+// statusError adds Gemini's specifics to the common mapping: an invalid
+// API key (400 API_KEY_INVALID) is an auth error, and the RetryInfo detail
+// gives the retry delay when no Retry-After header does.
+func (a *Agent) statusError(status int, h http.Header, body []byte, now time.Time) error {
+	info := parseErrorBody(body)
+	var details struct {
+		Error struct {
+			Details []struct {
+				Type       string `json:"@type"`
+				Reason     string `json:"reason"`
+				RetryDelay string `json:"retryDelay"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &details)
+	keyInvalid := strings.Contains(strings.ToLower(info.Message), "api key not valid")
+	var retry time.Duration
+	for _, d := range details.Error.Details {
+		if d.Reason == "API_KEY_INVALID" {
+			keyInvalid = true
+		}
+		if strings.HasSuffix(d.Type, "google.rpc.RetryInfo") {
+			if r, err := time.ParseDuration(d.RetryDelay); err == nil && r > 0 {
+				retry = r
+			}
+		}
+	}
+	if keyInvalid && status == http.StatusBadRequest {
+		return &agent.ProviderError{Provider: Provider, StatusCode: status, Err: fmt.Errorf("%w: %s", agent.ErrAuth, info.text())}
+	}
+	pe := statusError(Provider, status, h, info, now)
+	if pe.RetryAfter == 0 {
+		pe.RetryAfter = retry
+	}
+	return pe
+}
+
+// embeddedError maps an error object inside a stream to a *agent.ProviderError.
+func (a *Agent) embeddedError(raw json.RawMessage) error {
+	body := append(append([]byte(`{"error":`), raw...), '}')
+	status := parseErrorBody(body).Code
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	return a.statusError(status, nil, body, a.cfg.Now())
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// noText explains a reply without text.
+func noText(r *generateResponse, status int) error {
+	switch {
+	case r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "":
+		return invalid(Provider, status, "prompt blocked: %s", r.PromptFeedback.BlockReason)
+	case len(r.Candidates) == 0:
+		return invalid(Provider, status, "reply has no candidates")
+	}
+	return invalid(Provider, status, "reply has no text (finishReason %q)", r.Candidates[0].FinishReason)
+}
+
+func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usageMetadata) error {
+	data, err := readAll(resp.Body, maxBody)
+	if err != nil {
+		return readError(ctx, Provider, resp.StatusCode, err)
+	}
+	var gr generateResponse
+	if err := json.Unmarshal(data, &gr); err != nil {
+		return invalid(Provider, resp.StatusCode, "decode reply: %v", err)
+	}
+	if !isNull(gr.Error) {
+		return a.embeddedError(gr.Error)
+	}
+	text, _ := gr.text()
+	if strings.TrimSpace(text) == "" {
+		return noText(&gr, resp.StatusCode)
+	}
+	out.Text = text
+	if gr.ModelVersion != "" {
+		out.Model = gr.ModelVersion
+	}
+	if gr.UsageMetadata != nil {
+		*u = *gr.UsageMetadata
+	}
+	return nil
+}
+
+func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usageMetadata) error {
+	sr := newSSEReader(resp.Body)
+	var text strings.Builder
+	var last generateResponse
+	finished := false
+	for {
+		_, data, err := sr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return readError(ctx, Provider, resp.StatusCode, err)
+		}
+		var gr generateResponse
+		if err := json.Unmarshal(data, &gr); err != nil {
+			return invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
+		}
+		if !isNull(gr.Error) {
+			return a.embeddedError(gr.Error)
+		}
+		last = gr
+		if gr.ModelVersion != "" {
+			out.Model = gr.ModelVersion
+		}
+		if gr.UsageMetadata != nil {
+			*u = *gr.UsageMetadata
+		}
+		delta, reason := gr.text()
+		if delta != "" {
+			text.WriteString(delta)
+			onChunk(delta)
+		}
+		if reason != "" || (gr.PromptFeedback != nil && gr.PromptFeedback.BlockReason != "") {
+			finished = true
+		}
+	}
+	if !finished {
+		return truncated(Provider)
+	}
+	if strings.TrimSpace(text.String()) == "" {
+		return noText(&last, resp.StatusCode)
+	}
+	out.Text = text.String()
+	return nil
+}

@@ -1,0 +1,470 @@
+package openai_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/agenttest"
+	"github.com/aragora/aragora/agent/openai"
+	"github.com/aragora/aragora/agent/pricing"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testModel = "gpt-test"
+
+// wire speaks the OpenAI Chat Completions format for agenttest.Conformance.
+var wire = agenttest.Wire{
+	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
+		writeJSON(w, http.StatusOK, reply(text, u))
+	},
+	Empty: func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusOK, map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": testModel, "choices": []any{}})
+	},
+	Error: func(w http.ResponseWriter, status int, message string, quota bool) {
+		e := map[string]any{"message": message, "type": "server_error", "param": nil, "code": nil}
+		switch {
+		case quota:
+			e["type"], e["code"] = "insufficient_quota", "insufficient_quota"
+		case status == 429:
+			e["type"], e["code"] = "requests", "rate_limit_exceeded"
+		case status == 401:
+			e["type"], e["code"] = "invalid_request_error", "invalid_api_key"
+		case status == 400:
+			e["type"] = "invalid_request_error"
+		}
+		writeJSON(w, status, map[string]any{"error": e})
+	},
+	Stream: func(chunks []string, u agent.Usage) []string {
+		return streamEvents(chunks, u)
+	},
+	DecodeRequest: func(_ *http.Request, body []byte) (agenttest.Sent, error) {
+		var req sentRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return agenttest.Sent{}, err
+		}
+		s := agenttest.Sent{MaxTokens: req.MaxCompletionTokens, Stream: req.Stream}
+		for _, m := range req.Messages {
+			switch m.Role {
+			case "system":
+				s.System = m.Content
+			case "user":
+				s.Prompt = m.Content
+			}
+		}
+		return s, nil
+	},
+}
+
+type sentRequest struct {
+	Model    string `json:"model"`
+	Messages []struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"messages"`
+	MaxTokens           int      `json:"max_tokens"`
+	MaxCompletionTokens int      `json:"max_completion_tokens"`
+	Temperature         *float64 `json:"temperature"`
+	Stream              bool     `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+func reply(text string, u agent.Usage) map[string]any {
+	return map[string]any{
+		"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": testModel,
+		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": text}, "finish_reason": "stop"}},
+		"usage":   map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens, "total_tokens": u.Total()},
+	}
+}
+
+func streamEvents(chunks []string, u agent.Usage) []string {
+	events := []string{sse(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"role": "assistant", "content": ""}, "finish_reason": nil}}})}
+	for _, c := range chunks {
+		events = append(events, sse(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": c}, "finish_reason": nil}}}))
+	}
+	return append(events,
+		sse(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}}),
+		sse(map[string]any{"model": testModel, "choices": []any{}, "usage": map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens}}),
+		"data: [DONE]\n\n")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func sse(v any) string {
+	b, _ := json.Marshal(v)
+	return "data: " + string(b) + "\n\n"
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	agenttest.Conformance(t, agenttest.Harness{
+		NewAgent: func(baseURL string, client *http.Client) agent.Agent {
+			a, err := openai.New(openai.Config{APIKey: "sk-test", Model: testModel, BaseURL: baseURL, HTTPClient: client})
+			require.NoError(t, err)
+			return a
+		},
+		Wire:     wire,
+		Provider: "openai",
+		Model:    testModel,
+	})
+}
+
+// fake records the last request and answers with handle.
+type fake struct {
+	mu     sync.Mutex
+	header http.Header
+	path   string
+	body   sentRequest
+}
+
+func (f *fake) last() (http.Header, string, sentRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.header, f.path, f.body
+}
+
+func newFake(t *testing.T, handle http.HandlerFunc) (*fake, *httptest.Server) {
+	t.Helper()
+	f := &fake{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		var body sentRequest
+		_ = json.Unmarshal(data, &body)
+		f.mu.Lock()
+		f.header, f.path, f.body = r.Header.Clone(), r.URL.Path, body
+		f.mu.Unlock()
+		handle(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func TestRequestMapping(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		cfg           openai.Config
+		req           agent.Request
+		wantAuth      string
+		wantModel     string
+		wantMax       int // max_tokens
+		wantMaxCompl  int // max_completion_tokens
+		wantTemp      *float64
+		wantSystem    bool
+		wantStreamOpt bool
+	}{
+		{
+			name:         "openai uses max_completion_tokens and bearer key",
+			cfg:          openai.Config{APIKey: "sk-1", Model: "gpt-4o"},
+			req:          agent.Request{System: "sys", Prompt: "hi", MaxTokens: 64, Temperature: 0.7},
+			wantAuth:     "Bearer sk-1",
+			wantModel:    "gpt-4o",
+			wantMaxCompl: 64,
+			wantTemp:     ptr(0.7),
+			wantSystem:   true,
+		},
+		{
+			name:      "openrouter uses max_tokens, config default, no temperature at 0",
+			cfg:       openai.Config{Provider: "openrouter", APIKey: "or-1", Model: "anthropic/claude-sonnet-4.5", MaxTokens: 99},
+			req:       agent.Request{Prompt: "hi"},
+			wantAuth:  "Bearer or-1",
+			wantModel: "anthropic/claude-sonnet-4.5",
+			wantMax:   99,
+		},
+		{
+			name:      "ollama needs no key and defaults its model",
+			cfg:       openai.Config{Provider: "ollama"},
+			req:       agent.Request{Prompt: "hi"},
+			wantModel: "llama3.1",
+			wantMax:   openai.DefaultMaxTokens,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+				writeJSON(w, http.StatusOK, reply("ok", agent.Usage{InputTokens: 1, OutputTokens: 1}))
+			})
+			cfg := tt.cfg
+			cfg.BaseURL, cfg.HTTPClient = srv.URL+"/v1/", srv.Client()
+			a, err := openai.New(cfg)
+			require.NoError(t, err)
+			_, err = a.Respond(t.Context(), tt.req)
+			require.NoError(t, err)
+			h, path, body := f.last()
+			assert.Equal(t, "/v1/chat/completions", path)
+			assert.Equal(t, tt.wantAuth, h.Get("Authorization"))
+			assert.Equal(t, "application/json", h.Get("Content-Type"))
+			assert.Equal(t, tt.wantModel, body.Model)
+			assert.Equal(t, tt.wantMax, body.MaxTokens)
+			assert.Equal(t, tt.wantMaxCompl, body.MaxCompletionTokens)
+			assert.Equal(t, tt.wantTemp, body.Temperature)
+			assert.False(t, body.Stream)
+			assert.Nil(t, body.StreamOptions)
+			var roles []string
+			for _, m := range body.Messages {
+				roles = append(roles, m.Role)
+			}
+			if tt.wantSystem {
+				assert.Equal(t, []string{"system", "user"}, roles)
+			} else {
+				assert.Equal(t, []string{"user"}, roles)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestStreamAsksForUsage(t *testing.T) {
+	t.Parallel()
+	for _, provider := range []string{"openai", "mistral"} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			f, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				_, _ = io.WriteString(w, strings.Join(streamEvents([]string{"a", "b"}, agent.Usage{InputTokens: 2, OutputTokens: 3}), ""))
+			})
+			a, err := openai.New(openai.Config{Provider: provider, APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
+			require.NoError(t, err)
+			var got []string
+			resp, err := a.RespondStream(t.Context(), agent.Request{Prompt: "p"}, func(c string) { got = append(got, c) })
+			require.NoError(t, err)
+			assert.Equal(t, "ab", resp.Text)
+			assert.Equal(t, []string{"a", "b"}, got)
+			assert.Equal(t, agent.Usage{InputTokens: 2, OutputTokens: 3}, resp.Usage)
+			h, _, body := f.last()
+			assert.True(t, body.Stream)
+			assert.Equal(t, "text/event-stream", h.Get("Accept"))
+			assert.Equal(t, provider == "openai", body.StreamOptions != nil && body.StreamOptions.IncludeUsage)
+		})
+	}
+}
+
+func TestCostAndModel(t *testing.T) {
+	t.Parallel()
+	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+		r := reply("pong", agent.Usage{InputTokens: 1_000_000, OutputTokens: 500_000})
+		r["model"] = "gpt-4o-2024-08-06"
+		writeJSON(w, http.StatusOK, r)
+	})
+	tests := []struct {
+		name    string
+		model   string
+		pricing pricing.Table
+		want    float64
+	}{
+		{name: "built-in table", model: "gpt-4o", want: 2.5 + 5},
+		{name: "override", model: "gpt-4o", pricing: pricing.Table{"gpt-4o": {InputPerMTok: 1, OutputPerMTok: 2}}, want: 2},
+		{name: "unknown configured model falls back to the reply's", model: "my-alias", want: 7.5},
+		{name: "empty table disables costs", model: "gpt-4o", pricing: pricing.Table{}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, err := openai.New(openai.Config{APIKey: "k", Model: tt.model, BaseURL: srv.URL, HTTPClient: srv.Client(), Pricing: tt.pricing})
+			require.NoError(t, err)
+			resp, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
+			require.NoError(t, err)
+			assert.InDelta(t, tt.want, resp.CostUSD, 1e-9)
+			assert.Equal(t, "gpt-4o-2024-08-06", resp.Model)
+			assert.Equal(t, "openai", resp.Provider)
+			assert.Equal(t, 1, resp.Attempts)
+		})
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		status    int
+		header    map[string]string
+		body      string
+		wantKind  agent.Kind
+		wantIs    error
+		wantRetry time.Duration
+	}{
+		{name: "429 insufficient_quota code", status: 429, body: `{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}`,
+			wantKind: agent.KindQuotaExhausted, wantIs: agent.ErrQuotaExhausted},
+		{name: "429 with retry-after-ms", status: 429, header: map[string]string{"retry-after-ms": "1500"}, body: `{"error":{"message":"slow down","type":"requests"}}`,
+			wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 1500 * time.Millisecond},
+		{name: "429 with HTTP-date Retry-After", status: 429, header: map[string]string{"Retry-After": now.Add(9 * time.Second).Format(http.TimeFormat)},
+			body: `{"error":{"message":"slow down"}}`, wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 9 * time.Second},
+		{name: "402", status: 402, body: `{"error":{"message":"Insufficient credits","code":402}}`, wantKind: agent.KindQuotaExhausted, wantIs: agent.ErrQuotaExhausted},
+		{name: "403", status: 403, body: `{"error":"forbidden"}`, wantKind: agent.KindAuth, wantIs: agent.ErrAuth},
+		{name: "404 model not found", status: 404, body: `{"error":"model 'x' not found"}`, wantKind: agent.KindOther},
+		{name: "504 plain text", status: 504, body: "upstream timed out", wantKind: agent.KindServer},
+		{name: "200 with embedded error (OpenRouter)", status: 200, body: `{"error":{"message":"Provider returned error","code":502}}`, wantKind: agent.KindServer},
+		{name: "200 with empty text", status: 200, body: `{"choices":[{"message":{"content":""}}]}`, wantKind: agent.KindInvalidResponse, wantIs: agent.ErrInvalidResponse},
+		{name: "200 not JSON", status: 200, body: `<html>`, wantKind: agent.KindInvalidResponse, wantIs: agent.ErrInvalidResponse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			})
+			a, err := openai.New(openai.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now }})
+			require.NoError(t, err)
+			_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
+			require.Error(t, err)
+			assert.Equal(t, tt.wantKind, agent.KindOf(err))
+			if tt.wantIs != nil {
+				assert.ErrorIs(t, err, tt.wantIs)
+			}
+			var pe *agent.ProviderError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "openai", pe.Provider)
+			assert.Equal(t, tt.wantRetry, pe.RetryAfter)
+		})
+	}
+}
+
+func TestStreamEmbeddedError(t *testing.T) {
+	t.Parallel()
+	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, ": OPENROUTER PROCESSING\n\n"+sse(map[string]any{"error": map[string]any{"message": "overloaded", "code": 503}}))
+	})
+	a, err := openai.New(openai.Config{Provider: "openrouter", APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	_, err = a.RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
+	assert.Equal(t, 503, agent.StatusCode(err))
+	assert.Equal(t, agent.KindServer, agent.KindOf(err))
+}
+
+func TestContentParts(t *testing.T) {
+	t.Parallel()
+	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"model":"magistral","choices":[{"message":{"content":[{"type":"thinking","thinking":[]},{"type":"text","text":"hello"}]}}]}`)
+	})
+	a, err := openai.New(openai.Config{Provider: "mistral", APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	require.NoError(t, err)
+	assert.Equal(t, "hello", resp.Text)
+}
+
+func TestQuotaHeaders(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		header    map[string]string
+		wantN     int
+		wantReset time.Time
+		wantCall  bool
+	}{
+		{name: "openai", header: map[string]string{"x-ratelimit-remaining-requests": "42", "x-ratelimit-reset-requests": "6m0s"},
+			wantN: 42, wantReset: now.Add(6 * time.Minute), wantCall: true},
+		{name: "openrouter unix ms", header: map[string]string{"X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "1705312860000"},
+			wantN: 7, wantReset: time.UnixMilli(1705312860000), wantCall: true},
+		{name: "none"},
+		{name: "garbage", header: map[string]string{"x-ratelimit-remaining-requests": "many"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				writeJSON(w, http.StatusOK, reply("ok", agent.Usage{}))
+			})
+			var (
+				called bool
+				n      int
+				reset  time.Time
+			)
+			a, err := openai.New(openai.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
+				OnQuota: func(r int, at time.Time) { called, n, reset = true, r, at }})
+			require.NoError(t, err)
+			_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantCall, called)
+			assert.Equal(t, tt.wantN, n)
+			assert.True(t, tt.wantReset.Equal(reset), "reset %v, want %v", reset, tt.wantReset)
+		})
+	}
+}
+
+func TestReplyTooLarge(t *testing.T) {
+	t.Parallel()
+	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"`)
+		chunk := strings.Repeat("x", 1<<20)
+		for range 9 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `"}}]}`)
+	})
+	a, err := openai.New(openai.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	assert.ErrorIs(t, err, agent.ErrInvalidResponse)
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  openai.Config
+		ok   bool
+	}{
+		{name: "openai needs a key", cfg: openai.Config{}},
+		{name: "openai with key", cfg: openai.Config{APIKey: "k"}, ok: true},
+		{name: "openrouter needs a model", cfg: openai.Config{Provider: "openrouter", APIKey: "k"}},
+		{name: "vllm needs a base URL", cfg: openai.Config{Provider: "vllm", Model: "m"}},
+		{name: "vllm complete", cfg: openai.Config{Provider: "vllm", Model: "m", BaseURL: "http://127.0.0.1:8000/v1"}, ok: true},
+		{name: "unknown provider", cfg: openai.Config{Provider: "acme", APIKey: "k"}},
+		{name: "relative base URL", cfg: openai.Config{APIKey: "k", BaseURL: "api.openai.com"}},
+		{name: "ftp base URL", cfg: openai.Config{APIKey: "k", BaseURL: "ftp://x/v1"}},
+		{name: "negative max tokens", cfg: openai.Config{APIKey: "k", MaxTokens: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, err := openai.New(tt.cfg)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.NotNil(t, a)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	a, err := openai.New(openai.Config{Provider: "xai", APIKey: "k"})
+	require.NoError(t, err)
+	assert.Equal(t, "xai", a.Provider())
+	assert.Equal(t, "grok-4", a.Model())
+	assert.Equal(t, "https://api.x.ai/v1", a.BaseURL())
+}

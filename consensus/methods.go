@@ -1,0 +1,204 @@
+package consensus
+
+import (
+	"context"
+	"math"
+	"strings"
+)
+
+// decideShare is the shared body of the share-based methods: reached
+// reports whether the tally reaches consensus.
+func decideShare(ctx context.Context, in Input, name string, threshold float64, reached func(t *tally) bool) (Result, error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return Result{Method: name}, err
+		}
+	}
+	t := count(in)
+	r := t.result(name, ptr(threshold), t.leader)
+	if len(t.counted) == 0 {
+		return r, ErrNoVotes
+	}
+	if t.leader < 0 {
+		return r, nil // total weight 0: not reached, confidence 0
+	}
+	r.Leader = t.groups[t.leader].Canonical
+	r.Winner = t.winner
+	r.LeaderShare = t.share
+	r.Confidence = t.share
+	r.Reached = reached(&t)
+	return r, nil
+}
+
+// Majority reaches consensus when the leader share is > 0.5 (strictly: a
+// 1–1 split is not consensus). The zero value is ready to use.
+type Majority struct{}
+
+// Name returns "majority".
+func (Majority) Name() string { return NameMajority }
+
+// NeedsVotes returns true.
+func (Majority) NeedsVotes() bool { return true }
+
+// Decide tallies the votes; see Method.
+func (Majority) Decide(ctx context.Context, in Input) (Result, error) {
+	return decideShare(ctx, in, NameMajority, 0.5, func(t *tally) bool { return t.share > 0.5+eps })
+}
+
+// Supermajority reaches consensus when the leader share is ≥ Threshold
+// (ε-tolerant). Threshold ≤ 0 (the zero value) means exactly 2/3, so 2 of 3
+// equal votes pass; a Threshold above 1 can never be met.
+type Supermajority struct{ Threshold float64 }
+
+// Name returns "supermajority".
+func (Supermajority) Name() string { return NameSupermajority }
+
+// NeedsVotes returns true.
+func (Supermajority) NeedsVotes() bool { return true }
+
+// Decide tallies the votes; see Method.
+func (m Supermajority) Decide(ctx context.Context, in Input) (Result, error) {
+	th := orDefault(m.Threshold, DefaultSupermajorityThreshold)
+	return decideShare(ctx, in, NameSupermajority, th, func(t *tally) bool { return t.share >= th-eps })
+}
+
+// Unanimous reaches consensus when exactly one group received valid votes
+// and every participant cast a valid vote (abstainers count as
+// non-agreement). The zero value is ready to use.
+type Unanimous struct{}
+
+// Name returns "unanimous".
+func (Unanimous) Name() string { return NameUnanimous }
+
+// NeedsVotes returns true.
+func (Unanimous) NeedsVotes() bool { return true }
+
+// Decide tallies the votes; see Method.
+func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
+	return decideShare(ctx, in, NameUnanimous, 1, func(t *tally) bool {
+		return t.nGroups == 1 && len(t.counted) == len(t.order)
+	})
+}
+
+// Weighted reaches consensus when the leader share is ≥ Threshold
+// (ε-tolerant); Threshold ≤ 0 (the zero value) means 0.6. Vote weights
+// already carry the agent weights (Vote.Weight).
+type Weighted struct{ Threshold float64 }
+
+// Name returns "weighted".
+func (Weighted) Name() string { return NameWeighted }
+
+// NeedsVotes returns true.
+func (Weighted) NeedsVotes() bool { return true }
+
+// Decide tallies the votes; see Method.
+func (m Weighted) Decide(ctx context.Context, in Input) (Result, error) {
+	th := orDefault(m.Threshold, DefaultWeightedThreshold)
+	return decideShare(ctx, in, NameWeighted, th, func(t *tally) bool { return t.share >= th-eps })
+}
+
+func orDefault(v, def float64) float64 {
+	if !(v > 0) {
+		return def
+	}
+	return v
+}
+
+// Judge decides by the judge's reply in Input.Judgement: consensus is
+// reached when its choice resolves (ResolveChoice over the options' agents)
+// and it is decided, or the round is final. The winner is the chosen
+// proposal's owner, Confidence the judge's stated confidence (clamped to
+// [0, 1]), Answer the judge's answer, and supporting/dissenting are
+// relative to the chosen proposal's group. A nil Judgement, an
+// unresolvable choice or an undecided non-final judgement return
+// ErrJudgeFailed with a not reached Result (lists relative to the vote
+// leader); the caller then decides by Majority. The zero value is ready to
+// use.
+type Judge struct{}
+
+// Name returns "judge".
+func (Judge) Name() string { return NameJudge }
+
+// NeedsVotes returns true: the debaters still vote for the lists.
+func (Judge) NeedsVotes() bool { return true }
+
+// NeedsJudge returns true.
+func (Judge) NeedsJudge() bool { return true }
+
+// Decide applies the judgement; see Judge.
+func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return Result{Method: NameJudge}, err
+		}
+	}
+	t := count(in)
+	failed := t.result(NameJudge, nil, t.leader)
+	j := in.Judgement
+	if j == nil {
+		return failed, ErrJudgeFailed
+	}
+	names := make([]string, 0, len(t.groupOf))
+	for _, o := range options(in) {
+		names = append(names, o.Agent)
+	}
+	chosen := ResolveChoice(j.Choice, names)
+	if chosen == "" || (!j.Decided && !in.Final) {
+		return failed, ErrJudgeFailed
+	}
+	g := t.groupOf[chosen]
+	r := t.result(NameJudge, nil, g)
+	r.Reached = true
+	r.Leader = t.groups[g].Canonical
+	r.Winner = chosen
+	if t.total > 0 {
+		r.LeaderShare = t.groups[g].Weight / t.total
+	}
+	r.Confidence = clamp01(j.Confidence)
+	if strings.TrimSpace(j.Answer) != "" {
+		r.Answer = j.Answer
+	}
+	return r, nil
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case math.IsNaN(v) || v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
+
+// None never reaches consensus and needs no vote phase: the debate runs all
+// rounds and a synthesiser writes the answer. The zero value is ready to
+// use.
+type None struct{}
+
+// Name returns "none".
+func (None) Name() string { return NameNone }
+
+// NeedsVotes returns false.
+func (None) NeedsVotes() bool { return false }
+
+// Decide returns Result{Method: "none"}: not reached, with empty lists.
+func (None) Decide(ctx context.Context, _ Input) (Result, error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return Result{Method: NameNone}, err
+		}
+	}
+	return Result{Method: NameNone}, nil
+}
+
+// Interface checks.
+var (
+	_ Method      = Majority{}
+	_ Method      = Supermajority{}
+	_ Method      = Unanimous{}
+	_ Method      = Weighted{}
+	_ Method      = Judge{}
+	_ Method      = None{}
+	_ JudgeNeeder = Judge{}
+)

@@ -1,0 +1,243 @@
+package consensus
+
+import (
+	"math"
+
+	"github.com/aragora/aragora/similarity"
+)
+
+// GroupOptions groups in.Options greedily (DEBATE.md §4.2) and returns the
+// members of each group in agent order, groups ordered by their canonical
+// (first) member. Unless in.DisableGrouping, the first ungrouped option
+// becomes a group's canonical member and every later ungrouped option whose
+// similarity to the canonical text is ≥ the threshold joins it; this is not
+// a transitive closure. Options with an empty or repeated agent name are
+// ignored.
+func GroupOptions(in Input) [][]string {
+	opts := options(in)
+	idx := groupIndices(in, opts)
+	out := make([][]string, len(idx))
+	for g, members := range idx {
+		for _, i := range members {
+			out[g] = append(out[g], opts[i].Agent)
+		}
+	}
+	return out
+}
+
+// options returns in.Options without empty or repeated agents.
+func options(in Input) []Option {
+	seen := make(map[string]bool, len(in.Options))
+	out := make([]Option, 0, len(in.Options))
+	for _, o := range in.Options {
+		if o.Agent == "" || seen[o.Agent] {
+			continue
+		}
+		seen[o.Agent] = true
+		out = append(out, o)
+	}
+	return out
+}
+
+func groupIndices(in Input, opts []Option) [][]int {
+	n := len(opts)
+	var m [][]float64
+	if !in.DisableGrouping && n > 1 {
+		sim := in.Similarity
+		if sim == nil {
+			sim = similarity.TFIDF{}
+		}
+		texts := make([]string, n)
+		for i, o := range opts {
+			texts[i] = o.Text
+		}
+		m = sim.Matrix(texts)
+		if len(m) != n {
+			m = nil // a malformed custom backend: do not group
+		}
+	}
+	threshold := in.GroupingThreshold
+	if !(threshold > 0) {
+		threshold = DefaultGroupingThreshold
+	}
+	grouped := make([]bool, n)
+	var groups [][]int
+	for i := range n {
+		if grouped[i] {
+			continue
+		}
+		grouped[i] = true
+		g := []int{i}
+		if m != nil && len(m[i]) == n {
+			for j := i + 1; j < n; j++ {
+				if !grouped[j] && m[i][j] >= threshold-eps {
+					grouped[j] = true
+					g = append(g, j)
+				}
+			}
+		}
+		groups = append(groups, g)
+	}
+	return groups
+}
+
+// tally is the vote count shared by every method.
+type tally struct {
+	order   []string        // participants, agent order
+	groups  []Group         // canonical agent order
+	groupOf map[string]int  // option agent → group index
+	counted map[string]Vote // voter → the vote that counts (Resolved filled)
+	direct  map[string]float64
+	total   float64
+	leader  int // group index, -1 if none
+	winner  string
+	share   float64
+	nGroups int // groups with at least one counted vote
+}
+
+func count(in Input) tally {
+	opts := options(in)
+	names := make([]string, len(opts))
+	for i, o := range opts {
+		names[i] = o.Agent
+	}
+	t := tally{
+		groupOf: make(map[string]int, len(opts)),
+		counted: make(map[string]Vote, len(in.Votes)),
+		direct:  make(map[string]float64, len(opts)),
+		leader:  -1,
+	}
+	for g, members := range groupIndices(in, opts) {
+		grp := Group{Canonical: opts[members[0]].Agent, Members: make([]string, 0, len(members))}
+		for _, i := range members {
+			grp.Members = append(grp.Members, opts[i].Agent)
+			t.groupOf[opts[i].Agent] = g
+		}
+		t.groups = append(t.groups, grp)
+	}
+
+	// Agent order: the participants, or else the voters in vote order.
+	member := make(map[string]bool)
+	src := in.Participants
+	if len(src) == 0 {
+		src = make([]string, 0, len(in.Votes))
+		for _, v := range in.Votes {
+			src = append(src, v.Voter)
+		}
+	}
+	for _, p := range src {
+		if p != "" && !member[p] {
+			member[p] = true
+			t.order = append(t.order, p)
+		}
+	}
+
+	for _, v := range in.Votes {
+		if !v.Valid || !member[v.Voter] {
+			continue
+		}
+		if _, done := t.counted[v.Voter]; done {
+			continue
+		}
+		if v.Resolved == "" {
+			v.Resolved = ResolveChoice(v.Choice, names)
+		}
+		if _, ok := t.groupOf[v.Resolved]; !ok {
+			continue
+		}
+		v.Weight = validWeight(v.Weight)
+		t.counted[v.Voter] = v
+	}
+
+	voted := make([]bool, len(t.groups))
+	for _, p := range t.order { // sums in agent order
+		v, ok := t.counted[p]
+		if !ok {
+			continue
+		}
+		g := t.groupOf[v.Resolved]
+		t.groups[g].Weight += v.Weight
+		t.direct[v.Resolved] += v.Weight
+		voted[g] = true
+	}
+	for g := range t.groups {
+		t.total += t.groups[g].Weight
+		if voted[g] {
+			t.nGroups++
+		}
+	}
+	if !(t.total > 0) {
+		return t
+	}
+	best := math.Inf(-1)
+	for _, g := range t.groups {
+		best = math.Max(best, g.Weight)
+	}
+	for g := range t.groups {
+		if t.groups[g].Weight >= best-eps {
+			t.leader = g
+			break
+		}
+	}
+	t.share = t.groups[t.leader].Weight / t.total
+	t.winner = t.topMember(t.leader)
+	return t
+}
+
+// topMember returns the member of group g with the largest direct vote
+// weight, ties by agent order.
+func (t *tally) topMember(g int) string {
+	best, who := math.Inf(-1), ""
+	for _, m := range t.groups[g].Members {
+		if w := t.direct[m]; w > best+eps {
+			best, who = w, m
+		}
+	}
+	return who
+}
+
+// Tally groups the options, counts the valid votes and returns the groups
+// with their weights, the leading group's canonical agent, the winning
+// proposal's owner and the leader share (DEBATE.md §4.3). With a total
+// weight of 0, leader and winner are "" and share is 0.
+func Tally(in Input) (groups []Group, leader, winner string, share float64) {
+	t := count(in)
+	if t.leader >= 0 {
+		leader = t.groups[t.leader].Canonical
+	}
+	return t.groups, leader, t.winner, t.share
+}
+
+// result fills the fields common to every voting method, with supporting
+// and dissenting relative to group g (-1: nobody supports).
+func (t *tally) result(method string, threshold *float64, g int) Result {
+	r := Result{
+		Method:     method,
+		Threshold:  threshold,
+		Tally:      t.groups,
+		Supporting: []string{},
+		Dissenting: []string{},
+		Abstaining: []string{},
+		Dissents:   []Dissent{},
+	}
+	if r.Tally == nil {
+		r.Tally = []Group{}
+	}
+	for _, p := range t.order {
+		v, ok := t.counted[p]
+		switch {
+		case !ok:
+			r.Abstaining = append(r.Abstaining, p)
+		case g >= 0 && t.groupOf[v.Resolved] == g:
+			r.Supporting = append(r.Supporting, p)
+		default:
+			r.Dissenting = append(r.Dissenting, p)
+			reason := v.Reasoning
+			if reason == "" {
+				reason = NoReason
+			}
+			r.Dissents = append(r.Dissents, Dissent{Agent: p, Choice: v.Resolved, Confidence: v.Confidence, Reasons: []string{reason}})
+		}
+	}
+	return r
+}

@@ -1,0 +1,280 @@
+package debate_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/memstore"
+)
+
+var fixedNow = time.Date(2026, 2, 11, 9, 30, 0, 0, time.UTC)
+
+func fixedClock() func() time.Time { return func() time.Time { return fixedNow } }
+
+// zeroReader is a deterministic "random" reader for receipt ids.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 0xab
+	}
+	return len(p), nil
+}
+
+func demoParticipants(seed int64, specs ...string) []debate.Participant {
+	var ps []debate.Participant
+	for _, s := range specs {
+		name, style, err := demo.ParseSpec(s)
+		if err != nil {
+			panic(err)
+		}
+		ps = append(ps, debate.Participant{Name: name, Agent: demo.New(name, style, seed), Model: "demo-" + string(style)})
+	}
+	return ps
+}
+
+func demoConfig() debate.Config {
+	return debate.Config{Now: fixedClock(), NewID: func() string { return "fixed" },
+		Receipt: &debate.ReceiptOptions{Rand: zeroReader{}}}
+}
+
+func TestDemoDebateDeterministic(t *testing.T) { // scenario 14
+	t.Parallel()
+	runOnce := func() ([]byte, []byte) {
+		rec := &recorder{}
+		cfg := demoConfig()
+		cfg.Observers = []debate.Observer{rec}
+		cfg.Trickster.Enabled = true
+		o, err := debate.New(cfg, demoParticipants(42, "demo-analyst", "demo-critic", "demo-contrarian", "demo-judge")...)
+		require.NoError(t, err)
+		res, err := o.Run(context.Background(), "Should we migrate the billing service to Postgres?")
+		require.NoError(t, err)
+		rj, err := json.Marshal(res)
+		require.NoError(t, err)
+		ej, err := json.Marshal(rec.all())
+		require.NoError(t, err)
+		return rj, ej
+	}
+	r1, e1 := runOnce()
+	r2, e2 := runOnce()
+	assert.Equal(t, string(r1), string(r2))
+	assert.Equal(t, string(e1), string(e2))
+	// The demo agents exercise every path: critiques, votes, dissent.
+	for _, want := range []string{`"type":"critique"`, `"type":"vote"`, `"type":"consensus_check"`} {
+		assert.Contains(t, string(e1), want)
+	}
+	var res debate.Result
+	require.NoError(t, json.Unmarshal(r1, &res))
+	require.NotNil(t, res.Receipt)
+	assert.Regexp(t, regexp.MustCompile(`^DR-20260211-[0-9a-f]{6}$`), res.Receipt.ReceiptID)
+	assert.True(t, res.Receipt.VerifyHash())
+}
+
+func TestHollowDemoAgentsTrickster(t *testing.T) { // scenario 12
+	t.Parallel()
+	rec := &recorder{}
+	cfg := demoConfig()
+	cfg.Observers = []debate.Observer{rec}
+	cfg.Trickster.Enabled = true
+	o, err := debate.New(cfg, demoParticipants(7, "demo-a:hollow", "demo-b:hollow")...)
+	require.NoError(t, err)
+	res, err := o.Run(context.Background(), "Which option is better?")
+	require.NoError(t, err)
+	var rounds []int
+	for _, e := range rec.all() {
+		if e.Type == debate.EventTricksterIntervention {
+			rounds = append(rounds, e.Round)
+			d := e.Data.(debate.TricksterData)
+			assert.Equal(t, []string{"demo-a", "demo-b"}, d.Targets)
+			assert.Contains(t, d.Challenge, "QUALITY CHALLENGE: possible hollow consensus")
+		}
+	}
+	assert.Equal(t, []int{1, 3}, rounds)
+	for _, r := range res.Transcript {
+		require.NotNil(t, r.Trickster)
+		assert.True(t, r.Trickster.Flagged, "round %d", r.Round)
+	}
+	assert.Equal(t, 3, res.RoundsUsed)
+	assert.Equal(t, "consensus_reached", res.Status)
+	assert.True(t, res.Consensus.Reached)
+	assert.InDelta(t, 0.90, res.Confidence, 1e-9)
+	assert.Equal(t, "approved", res.Verdict)
+	assert.Equal(t, 2, res.TricksterInterventions)
+}
+
+func TestReceiptSignedAndTamperEvident(t *testing.T) {
+	t.Parallel()
+	hmacSigner, err := receipt.NewHMACSigner(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	_, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		signer receipt.Signer
+		key    any
+	}{
+		{"hmac", hmacSigner, bytes.Repeat([]byte{7}, 32)},
+		{"ed25519", receipt.NewEd25519Signer(priv), priv.Public()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := demoConfig()
+			cfg.Receipt.Signer = tt.signer
+			o, err := debate.New(cfg, demoParticipants(1, "demo-analyst", "demo-critic", "demo-judge")...)
+			require.NoError(t, err)
+			res, err := o.RunTask(context.Background(), debate.Task{Question: "Adopt Postgres?", Metadata: map[string]string{"ticket": "OPS-1"}})
+			require.NoError(t, err)
+			rc := res.Receipt
+			require.NotNil(t, rc)
+			assert.True(t, receipt.Verify(rc, tt.key))
+			data, err := rc.JSON()
+			require.NoError(t, err)
+			back, err := receipt.Parse(data)
+			require.NoError(t, err)
+			assert.True(t, receipt.Verify(back, tt.key))
+			back.Metadata["ticket"] = "OPS-2"
+			assert.False(t, receipt.Verify(back, tt.key), "a changed field must fail verification")
+			back.Metadata["ticket"] = "OPS-1"
+			back.Confidence += 0.01
+			assert.False(t, receipt.Verify(back, tt.key))
+		})
+	}
+}
+
+// crashStore suspends the debate right after the k-th checkpoint write,
+// like a process killed between two phases.
+type crashStore struct {
+	*memstore.Store
+	mu     sync.Mutex
+	k      int
+	saves  int
+	cancel context.CancelCauseFunc
+}
+
+func (c *crashStore) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error {
+	if err := c.Store.SaveCheckpoint(ctx, cp); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.saves++
+	if c.saves == c.k && c.cancel != nil {
+		c.cancel(debate.ErrSuspend)
+	}
+	return nil
+}
+
+func storedEvents(t *testing.T, s *memstore.Store, id string) []string {
+	t.Helper()
+	evs, err := s.ListEvents(context.Background(), id, 0, 0)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range evs {
+		out = append(out, string(e.JSON))
+	}
+	return out
+}
+
+func TestCrashAfterEveryCheckpointThenResume(t *testing.T) { // scenario 13
+	t.Parallel()
+	specs := []string{"demo-analyst", "demo-critic", "demo-contrarian"}
+	newOrch := func(st store.DebateStore) *debate.Orchestrator {
+		cfg := demoConfig()
+		cfg.Store = st
+		cfg.Rounds = 2
+		cfg.DisableEarlyStop = true
+		o, err := debate.New(cfg, demoParticipants(3, specs...)...)
+		require.NoError(t, err)
+		return o
+	}
+	ref := memstore.New()
+	want, err := newOrch(ref).RunTask(context.Background(), debate.Task{ID: "ref", Question: "Adopt Postgres?"})
+	require.NoError(t, err)
+	wantEvents := storedEvents(t, ref, "ref")
+	wantJSON, _ := json.Marshal(want)
+	// init, then propose, critique, vote per round; the last vote phase is
+	// written with the end: 1 + 3 + 2 + 1 = 7 checkpoints, the 7th final.
+	for k := 1; k < 7; k++ {
+		t.Run(fmt.Sprintf("crash after checkpoint %d", k), func(t *testing.T) {
+			t.Parallel()
+			cs := &crashStore{Store: memstore.New(), k: k}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			cs.cancel = cancel
+			_, err := newOrch(cs).RunTask(ctx, debate.Task{ID: "ref", Question: "Adopt Postgres?"})
+			require.ErrorIs(t, err, debate.ErrSuspend)
+			got, err := newOrch(cs.Store).Resume(context.Background(), "ref", debate.ResumeOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, 1, got.Resumes)
+			got.Resumes = 0
+			gotJSON, _ := json.Marshal(got)
+			assert.JSONEq(t, string(wantJSON), string(gotJSON))
+			assert.Equal(t, wantEvents, storedEvents(t, cs.Store, "ref"))
+			_, err = newOrch(cs.Store).Resume(context.Background(), "ref", debate.ResumeOptions{})
+			require.ErrorIs(t, err, debate.ErrFinished)
+		})
+	}
+}
+
+func TestResumeErrors(t *testing.T) {
+	t.Parallel()
+	ps := demoParticipants(1, "demo-a", "demo-b")
+	o, err := debate.New(debate.Config{}, ps...)
+	require.NoError(t, err)
+	_, err = o.Resume(context.Background(), "x", debate.ResumeOptions{})
+	require.ErrorIs(t, err, debate.ErrNoStore)
+	st := memstore.New()
+	o, err = debate.New(debate.Config{Store: st}, ps...)
+	require.NoError(t, err)
+	_, err = o.Resume(context.Background(), "missing", debate.ResumeOptions{})
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = o.RunTask(context.Background(), debate.Task{ID: "d", Question: "q?"})
+	require.NoError(t, err)
+	other, err := debate.New(debate.Config{Store: st, Rounds: 5}, ps...)
+	require.NoError(t, err)
+	_, err = other.Resume(context.Background(), "d", debate.ResumeOptions{})
+	require.ErrorIs(t, err, debate.ErrInvalidConfig)
+}
+
+func TestStreamTokens(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	cfg := demoConfig()
+	cfg.StreamTokens = true
+	cfg.Rounds = 1
+	cfg.Observers = []debate.Observer{rec}
+	o, err := debate.New(cfg, demoParticipants(1, "demo-a", "demo-b")...)
+	require.NoError(t, err)
+	_, err = o.Run(context.Background(), "Adopt Postgres?")
+	require.NoError(t, err)
+	var tokens int
+	var lastDurable int64
+	for _, e := range rec.all() {
+		if e.Type == debate.EventAgentToken {
+			tokens++
+			assert.Zero(t, e.Seq)
+			assert.LessOrEqual(t, e.Data.(debate.AgentTokenData).AfterSeq, lastDurable)
+			continue
+		}
+		lastDurable = e.Seq
+	}
+	assert.Positive(t, tokens)
+}
+
+var _ = agent.PhaseVote

@@ -1,0 +1,491 @@
+// Package reply parses the free-text replies of agents into critiques,
+// votes, judgements and syntheses (DEBATE.md §3.4).
+//
+// Parsing never panics and never fails hard: every function returns a
+// usable value, marking with Parse "fallback" (or OK false) what it could
+// not read as JSON. All functions are pure and safe for concurrent use.
+//
+// This package imports only the standard library.
+package reply
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Parse modes recorded in events.
+const (
+	ParseJSON     = "json"
+	ParseFallback = "fallback"
+)
+
+// TruncSuffix is appended by Truncate when it cuts a string.
+const TruncSuffix = "…[truncated]"
+
+// Limits of DEBATE.md §3.4.
+const (
+	MaxItems          = 10   // issues or suggestions kept
+	MaxItemRunes      = 500  // runes per issue or suggestion
+	FallbackIssue     = 1000 // runes of a critique reply kept as its single issue
+	FallbackReasoning = 500  // runes of a vote reply kept as its reasoning
+	DefaultSeverity   = 5.0
+	DefaultConfidence = 0.5
+)
+
+// scanBudget bounds the bytes ExtractJSON's brace matching may scan, so
+// that adversarial input cannot make it quadratic (16 MiB: far more than
+// any real reply needs).
+const scanBudget = 16 << 20
+
+// ExtractJSON finds the JSON object of a reply, in this order: the whole
+// reply (trimmed) as an object; else the first fenced code block (```,
+// optionally tagged json) whose content is an object; else the first
+// balanced {...}, found by scanning from each '{' in text order with brace
+// matching that respects JSON strings and escapes, so the outermost object
+// wins over a nested one. Top-level keys are lower-cased;
+// when two keys differ only in case, the one already lower-case wins, else
+// the first in byte order.
+func ExtractJSON(text string) (map[string]any, bool) {
+	if m, ok := object(strings.TrimSpace(text)); ok {
+		return m, true
+	}
+	if m, ok := fenced(text); ok {
+		return m, true
+	}
+	return balanced(text)
+}
+
+// object parses s as a JSON object.
+func object(s string) (map[string]any, bool) {
+	if len(s) < 2 || s[0] != '{' {
+		return nil, false
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+		return nil, false
+	}
+	return lowerKeys(m), true
+}
+
+func lowerKeys(m map[string]any) map[string]any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make(map[string]any, len(m))
+	exact := make(map[string]bool, len(m))
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		if _, seen := out[lk]; seen && (exact[lk] || k != lk) {
+			continue
+		}
+		out[lk] = m[k]
+		exact[lk] = k == lk
+	}
+	return out
+}
+
+// fenced returns the first ``` or ```json block whose content is an object.
+func fenced(text string) (map[string]any, bool) {
+	rest := text
+	for {
+		open := strings.Index(rest, "```")
+		if open < 0 {
+			return nil, false
+		}
+		rest = rest[open+3:]
+		nl := strings.IndexByte(rest, '\n')
+		if nl < 0 {
+			return nil, false
+		}
+		tag := strings.TrimSpace(rest[:nl])
+		body := rest[nl+1:]
+		end := strings.Index(body, "```")
+		if end < 0 {
+			return nil, false
+		}
+		if tag == "" || strings.EqualFold(tag, "json") {
+			if m, ok := object(strings.TrimSpace(body[:end])); ok {
+				return m, true
+			}
+		}
+		rest = body[end+3:]
+	}
+}
+
+// balanced scans from each '{' in text order for its matching '}', honouring
+// JSON strings and escapes, and returns the first such candidate that
+// parses as an object. The total number of bytes scanned is bounded by
+// scanBudget, so adversarial input (many unclosed braces) stays linear in
+// practice.
+func balanced(text string) (map[string]any, bool) {
+	budget := scanBudget
+	for from := 0; from < len(text); {
+		k := strings.IndexByte(text[from:], '{')
+		if k < 0 {
+			return nil, false
+		}
+		start := from + k
+		from = start + 1
+		end, scanned := match(text, start)
+		if budget -= scanned; budget < 0 {
+			return nil, false
+		}
+		if end < 0 {
+			continue
+		}
+		if m, ok := object(text[start:end]); ok {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// match returns the end (exclusive) of the object opening at text[start],
+// or -1, and the number of bytes scanned.
+func match(text string, start int) (end, scanned int) {
+	depth := 0
+	inString, escaped := false, false
+	for i := start; i < len(text); i++ {
+		c := text[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return i + 1, i + 1 - start
+			}
+		}
+	}
+	return -1, len(text) - start
+}
+
+// Truncate returns s if it has at most n runes. Otherwise it keeps the first
+// n runes (never splitting one) and appends TruncSuffix, so the result has
+// n + 12 runes. n ≤ 0 keeps nothing but the suffix (or "" for an empty s).
+func Truncate(s string, n int) string {
+	if n < 0 {
+		n = 0
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos] + TruncSuffix
+		}
+		i++
+	}
+	return s
+}
+
+// Critique is a parsed critique reply.
+type Critique struct {
+	Issues      []string `json:"issues"`
+	Suggestions []string `json:"suggestions"`
+	Severity    float64  `json:"severity"` // 0..10
+	Reasoning   string   `json:"reasoning"`
+	Parse       string   `json:"parse"` // "json" or "fallback"
+}
+
+// ParseCritique reads {"issues", "suggestions", "severity", "reasoning"}.
+// issues and suggestions may each be a string (one item) or an array; at
+// most 10 non-empty items are kept, each truncated to 500 runes. severity
+// is coerced like a confidence number, clamped to [0, 10], default 5.
+// Without JSON: Issues = [the trimmed reply truncated to 1000 runes] (none
+// for an empty reply), no suggestions, severity 5, Parse "fallback".
+func ParseCritique(text string) Critique {
+	m, ok := ExtractJSON(text)
+	if !ok {
+		c := Critique{Issues: []string{}, Suggestions: []string{}, Severity: DefaultSeverity, Parse: ParseFallback}
+		if t := strings.TrimSpace(text); t != "" {
+			c.Issues = []string{Truncate(t, FallbackIssue)}
+		}
+		return c
+	}
+	sev, ok := number(m["severity"])
+	if !ok {
+		sev = DefaultSeverity
+	}
+	return Critique{
+		Issues:      items(m["issues"]),
+		Suggestions: items(m["suggestions"]),
+		Severity:    math.Min(10, math.Max(0, sev)),
+		Reasoning:   str(m["reasoning"]),
+		Parse:       ParseJSON,
+	}
+}
+
+// items coerces a string or an array into at most MaxItems trimmed,
+// non-empty items of at most MaxItemRunes runes.
+func items(v any) []string {
+	var raw []any
+	switch x := v.(type) {
+	case []any:
+		raw = x
+	case nil:
+	default:
+		raw = []any{x}
+	}
+	out := []string{}
+	for _, r := range raw {
+		if len(out) == MaxItems {
+			break
+		}
+		if s := strings.TrimSpace(str(r)); s != "" {
+			out = append(out, Truncate(s, MaxItemRunes))
+		}
+	}
+	return out
+}
+
+// str renders a JSON value as text: strings as-is, nil as "", numbers and
+// booleans in their JSON form, objects and arrays as compact JSON.
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// number reads a finite number from a JSON number or a numeric string.
+func number(v any) (float64, bool) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case json.Number:
+		var err error
+		if f, err = x.Float64(); err != nil {
+			return 0, false
+		}
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// Confidence coerces a confidence value (DEBATE.md §3.4): a number, a
+// numeric string or a percentage string ("80%" is 0.8). Values in (1, 100]
+// are divided by 100, then the result is clamped to [0, 1]. A missing or
+// unparseable value (nil, NaN, ±Inf, a bool, "high") gives 0.5.
+func Confidence(v any) float64 {
+	var f float64
+	if s, isStr := v.(string); isStr && strings.HasSuffix(strings.TrimSpace(s), "%") {
+		p, ok := number(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+		if !ok {
+			return DefaultConfidence
+		}
+		f = p / 100
+	} else {
+		var ok bool
+		if f, ok = number(v); !ok {
+			return DefaultConfidence
+		}
+		if f > 1 && f <= 100 {
+			f /= 100
+		}
+	}
+	return math.Min(1, math.Max(0, f))
+}
+
+// Vote is a parsed vote reply. Choice is the raw choice: resolving it to a
+// proposal owner is consensus.ResolveChoice's job.
+type Vote struct {
+	Choice     string  `json:"choice"`
+	Confidence float64 `json:"confidence"`
+	Reasoning  string  `json:"reasoning"`
+	Parse      string  `json:"parse"` // "json" or "fallback"
+	OK         bool    `json:"ok"`    // false: no choice could be read
+}
+
+// ParseVote reads {"choice", "confidence", "reasoning"}. When the reply has
+// no JSON object with a non-empty string choice, it falls back to the name
+// among names that occurs first in the whole reply as a whole word
+// (ignoring case; on an equal position the longer name), excluding self
+// when forbidSelf; then Confidence is 0.5, Reasoning is the trimmed reply
+// truncated to 500 runes, and Parse "fallback". OK is false when no choice
+// was found either way.
+func ParseVote(text string, names []string, self string, forbidSelf bool) Vote {
+	if m, ok := ExtractJSON(text); ok {
+		if choice, _ := m["choice"].(string); strings.TrimSpace(choice) != "" {
+			return Vote{
+				Choice:     strings.TrimSpace(choice),
+				Confidence: Confidence(m["confidence"]),
+				Reasoning:  str(m["reasoning"]),
+				Parse:      ParseJSON,
+				OK:         true,
+			}
+		}
+	}
+	v := Vote{Confidence: DefaultConfidence, Reasoning: Truncate(strings.TrimSpace(text), FallbackReasoning), Parse: ParseFallback}
+	candidates := make([]string, 0, len(names))
+	for _, n := range names {
+		if forbidSelf && n == self {
+			continue
+		}
+		candidates = append(candidates, n)
+	}
+	if name, ok := FirstName(text, candidates); ok {
+		v.Choice, v.OK = name, true
+	}
+	return v
+}
+
+// FirstName returns the name that occurs first in text as a whole word,
+// ignoring case; on an equal position the longer name wins, then the
+// earlier in names. A whole word is not preceded or followed by a Unicode
+// letter or digit. Empty names never match.
+func FirstName(text string, names []string) (string, bool) {
+	lt := strings.ToLower(text)
+	best, bestPos := -1, -1
+	for i, n := range names {
+		ln := strings.ToLower(strings.TrimSpace(n))
+		if ln == "" {
+			continue
+		}
+		pos := wordIndex(lt, ln)
+		if pos < 0 {
+			continue
+		}
+		if best < 0 || pos < bestPos || (pos == bestPos && len(ln) > len(strings.ToLower(strings.TrimSpace(names[best])))) {
+			best, bestPos = i, pos
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	return names[best], true
+}
+
+// wordIndex returns the byte offset of the first whole-word occurrence of
+// word in s, or -1.
+func wordIndex(s, word string) int {
+	for from := 0; from <= len(s)-len(word); {
+		i := strings.Index(s[from:], word)
+		if i < 0 {
+			return -1
+		}
+		at := from + i
+		end := at + len(word)
+		before, _ := utf8.DecodeLastRuneInString(s[:at])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if (at == 0 || !isWord(before)) && (end == len(s) || !isWord(after)) {
+			return at
+		}
+		_, size := utf8.DecodeRuneInString(s[at:])
+		from = at + size
+	}
+	return -1
+}
+
+func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// Judge is a parsed judge reply.
+type Judge struct {
+	Decided    bool    `json:"decided"`
+	Choice     string  `json:"choice"`
+	Confidence float64 `json:"confidence"`
+	Reasoning  string  `json:"reasoning"`
+	Answer     string  `json:"answer"`
+	OK         bool    `json:"ok"` // false: no usable choice (the judge failed)
+}
+
+// ParseJudge reads {"decided", "choice", "confidence", "reasoning",
+// "answer"}. decided may be a boolean or a string ("true", "yes"); it is
+// false when missing. There is no text fallback (DEBATE.md §3.4): without a
+// JSON object holding a non-empty string choice, OK is false.
+func ParseJudge(text string) Judge {
+	m, ok := ExtractJSON(text)
+	if !ok {
+		return Judge{Confidence: DefaultConfidence}
+	}
+	choice, _ := m["choice"].(string)
+	j := Judge{
+		Decided:    truthy(m["decided"]),
+		Choice:     strings.TrimSpace(choice),
+		Confidence: Confidence(m["confidence"]),
+		Reasoning:  str(m["reasoning"]),
+		Answer:     strings.TrimSpace(str(m["answer"])),
+	}
+	j.OK = j.Choice != ""
+	return j
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "y", "1":
+			return true
+		}
+	case float64:
+		return x == 1
+	}
+	return false
+}
+
+// Synthesis is a parsed synthesis reply.
+type Synthesis struct {
+	Answer     string  `json:"answer"`
+	Confidence float64 `json:"confidence"`
+	Parse      string  `json:"parse"` // "json" or "fallback"
+}
+
+// ParseSynthesis reads {"answer", "confidence"}. Without a JSON object
+// holding a non-empty answer, the whole trimmed reply is the answer, with
+// confidence 0.5 and Parse "fallback".
+func ParseSynthesis(text string) Synthesis {
+	if m, ok := ExtractJSON(text); ok {
+		if a := strings.TrimSpace(str(m["answer"])); a != "" {
+			return Synthesis{Answer: a, Confidence: Confidence(m["confidence"]), Parse: ParseJSON}
+		}
+	}
+	return Synthesis{Answer: strings.TrimSpace(text), Confidence: DefaultConfidence, Parse: ParseFallback}
+}

@@ -1,0 +1,255 @@
+// Package similarity measures how alike texts are (DEBATE.md §5). It is used
+// by package consensus to group vote options and by package debate to detect
+// convergence and hollow consensus.
+//
+// A [Similarity] maps a corpus to its pairwise similarity matrix. Two
+// backends are provided: [Jaccard] (word 3-shingles) and [TFIDF] (cosine over
+// TF-IDF weights, the default). Both are deterministic, in-process and
+// stateless; any other backend (embeddings, say) can be plugged in by
+// implementing the interface.
+//
+// Every backend follows the same edge rules: a text with no tokens is empty;
+// two empty texts are identical (1.0), exactly one empty text gives 0.0, a
+// text compared with itself gives 1.0, and every value is clamped to [0, 1].
+//
+// This package imports only the standard library.
+package similarity
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Similarity maps a corpus to its pairwise similarity matrix: m[i][j] is in
+// [0, 1], m is symmetric and m[i][i] is 1. The corpus matters: TF-IDF weights
+// depend on every text in it. Implementations must be deterministic and safe
+// for concurrent use.
+type Similarity interface {
+	// Name identifies the backend in events and configuration ("tfidf").
+	Name() string
+	// Matrix returns the len(texts)×len(texts) similarity matrix.
+	Matrix(texts []string) [][]float64
+}
+
+// Backend names accepted by [ByName].
+const (
+	NameJaccard = "jaccard"
+	NameTFIDF   = "tfidf"
+)
+
+// ByName returns the backend called name: "jaccard", or "tfidf" (also the
+// default for ""). Any other name is an error.
+func ByName(name string) (Similarity, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case NameTFIDF, "":
+		return TFIDF{}, nil
+	case NameJaccard:
+		return Jaccard{}, nil
+	}
+	return nil, fmt.Errorf("similarity: unknown backend %q (want jaccard or tfidf)", name)
+}
+
+// Pair returns the similarity of a and b under s, computed over the corpus
+// {a, b}. It returns 0 if s is nil or returns a malformed matrix.
+func Pair(s Similarity, a, b string) float64 {
+	if s == nil {
+		return 0
+	}
+	m := s.Matrix([]string{a, b})
+	if len(m) < 1 || len(m[0]) < 2 {
+		return 0
+	}
+	return clamp01(m[0][1])
+}
+
+// Tokens splits text into lower-cased maximal runs of Unicode letters or
+// digits. There is no stemming and there are no stop words.
+func Tokens(text string) []string {
+	var out []string
+	start := -1
+	for i, r := range text {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r)
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			out = append(out, strings.ToLower(text[start:i]))
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, strings.ToLower(text[start:]))
+	}
+	return out
+}
+
+// Jaccard compares the sets of word 3-shingles (three consecutive tokens) of
+// two texts: |A∩B| / |A∪B|. A text of one or two tokens has a single shingle
+// made of all its tokens. The zero value is ready to use and it is safe for
+// concurrent use.
+type Jaccard struct{}
+
+// Name returns "jaccard".
+func (Jaccard) Name() string { return NameJaccard }
+
+// Matrix returns the pairwise Jaccard similarity of texts.
+func (Jaccard) Matrix(texts []string) [][]float64 {
+	sets := make([]map[shingle]struct{}, len(texts))
+	for i, t := range texts {
+		sets[i] = shingles(Tokens(t))
+	}
+	return fill(len(texts), func(i, j int) float64 {
+		a, b := sets[i], sets[j]
+		switch {
+		case len(a) == 0 && len(b) == 0:
+			return 1
+		case len(a) == 0 || len(b) == 0:
+			return 0
+		}
+		if len(a) > len(b) {
+			a, b = b, a
+		}
+		inter := 0
+		for s := range a {
+			if _, ok := b[s]; ok {
+				inter++
+			}
+		}
+		return float64(inter) / float64(len(a)+len(b)-inter)
+	})
+}
+
+// shingle is up to three consecutive tokens; tokens are never empty, so a
+// short text's shingle ("" in the unused slots) cannot equal a full one.
+type shingle [3]string
+
+// shingles returns the set of 3-token shingles of toks.
+func shingles(toks []string) map[shingle]struct{} {
+	set := make(map[shingle]struct{}, len(toks))
+	switch {
+	case len(toks) == 0:
+	case len(toks) < 3:
+		var s shingle
+		copy(s[:], toks)
+		set[s] = struct{}{}
+	default:
+		for i := 0; i+3 <= len(toks); i++ {
+			set[shingle{toks[i], toks[i+1], toks[i+2]}] = struct{}{}
+		}
+	}
+	return set
+}
+
+// TFIDF compares texts by the cosine of their TF-IDF vectors over the
+// corpus: idf(t) = ln((1+N)/(1+df(t))) + 1 for the N texts of the corpus,
+// and a term's weight is its raw count × idf. The zero value is ready to use
+// and it is safe for concurrent use.
+type TFIDF struct{}
+
+// Name returns "tfidf".
+func (TFIDF) Name() string { return NameTFIDF }
+
+// term is one sparse vector entry; vectors are sorted by id, so every sum runs
+// in a fixed order and results are bit-for-bit reproducible.
+type term struct {
+	id int
+	w  float64
+}
+
+// Matrix returns the pairwise TF-IDF cosine similarity of texts.
+func (TFIDF) Matrix(texts []string) [][]float64 {
+	n := len(texts)
+	vocab := make(map[string]int)
+	var df []int
+	counts := make([][]term, n) // raw counts, ids ascending
+	for i, t := range texts {
+		local := make(map[int]int)
+		var order []int
+		for _, tok := range Tokens(t) {
+			id, ok := vocab[tok]
+			if !ok {
+				id = len(df)
+				vocab[tok] = id
+				df = append(df, 0)
+			}
+			if local[id] == 0 {
+				order = append(order, id)
+				df[id]++
+			}
+			local[id]++
+		}
+		slices.Sort(order)
+		vec := make([]term, len(order))
+		for k, id := range order {
+			vec[k] = term{id: id, w: float64(local[id])}
+		}
+		counts[i] = vec
+	}
+	idf := make([]float64, len(df))
+	for id, d := range df {
+		idf[id] = math.Log(float64(1+n)/float64(1+d)) + 1
+	}
+	norms := make([]float64, n)
+	for i, vec := range counts {
+		var sum float64
+		for k := range vec {
+			vec[k].w *= idf[vec[k].id]
+			sum += vec[k].w * vec[k].w
+		}
+		norms[i] = math.Sqrt(sum)
+	}
+	return fill(n, func(i, j int) float64 {
+		a, b := counts[i], counts[j]
+		switch {
+		case len(a) == 0 && len(b) == 0:
+			return 1
+		case len(a) == 0 || len(b) == 0:
+			return 0
+		}
+		var dot float64
+		for x, y := 0, 0; x < len(a) && y < len(b); {
+			switch {
+			case a[x].id < b[y].id:
+				x++
+			case a[x].id > b[y].id:
+				y++
+			default:
+				dot += a[x].w * b[y].w
+				x++
+				y++
+			}
+		}
+		return dot / (norms[i] * norms[j])
+	})
+}
+
+// fill builds a symmetric n×n matrix with a unit diagonal from the upper
+// triangle computed by f (i < j), clamping every value to [0, 1].
+func fill(n int, f func(i, j int) float64) [][]float64 {
+	m := make([][]float64, n)
+	cells := make([]float64, n*n)
+	for i := range m {
+		m[i] = cells[i*n : (i+1)*n : (i+1)*n]
+		m[i][i] = 1
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			v := clamp01(f(i, j))
+			m[i][j], m[j][i] = v, v
+		}
+	}
+	return m
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case math.IsNaN(v) || v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
