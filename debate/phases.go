@@ -222,7 +222,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 }
 
 func (r *run) quorumErr(phase string, answered int) error {
-	return fmt.Errorf("%w: quorum not met in %s of round %d: %d of %d answered", ErrQuorum, phase, r.st.Round, answered, len(r.o.ps))
+	return quorumError(fmt.Sprintf("quorum not met in %s of round %d: %d of %d answered", phase, r.st.Round, answered, len(r.o.ps)))
 }
 
 // convergence runs the check of DEBATE.md §5 and returns cross.

@@ -107,7 +107,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 			return r.interrupt(ctx, dctx)
 		}
 		if quorumErr != nil {
-			return r.end(ctx, batch, store.StatusFailed, StopInsufficientAgents, quorumErr.Error())
+			return r.end(ctx, batch, store.StatusFailed, StopInsufficientAgents, string(quorumErr.(quorumError)))
 		}
 		if cpPhase == cpSynthesize {
 			return r.end(ctx, batch, r.normalStatus(), r.st.StopReason, "")
@@ -262,7 +262,7 @@ func (r *run) resultErr() error {
 	switch r.st.Status {
 	case store.StatusFailed:
 		if r.st.StopReason == StopInsufficientAgents {
-			return fmt.Errorf("%w: %s", ErrQuorum, strings.TrimPrefix(r.st.ErrMsg, ErrQuorum.Error()+": "))
+			return quorumError(r.st.ErrMsg)
 		}
 		return errors.New("debate: " + r.st.ErrMsg)
 	case store.StatusCancelled:
@@ -570,6 +570,12 @@ func statusPtr(err error) *int {
 	}
 	return nil
 }
+
+// quorumError is the text of a lost quorum; it matches ErrQuorum.
+type quorumError string
+
+func (e quorumError) Error() string        { return "debate: " + string(e) }
+func (e quorumError) Is(target error) bool { return target == ErrQuorum }
 
 // attemptsOf reads the attempt count the retry middleware recorded in err.
 func attemptsOf(err error) int { return agent.Attempts(err) }
