@@ -282,18 +282,16 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// proposalWords is the vocabulary of default proposals.
-var proposalWords = [...]string{
-	"postgres", "sqlite", "kafka", "queue", "cache", "shard", "replica", "index",
-	"budget", "pilot", "rollout", "canary", "audit", "backup", "latency", "throughput",
-	"vendor", "licence", "migration", "schema", "cluster", "region", "failover", "quorum",
-	"monolith", "service", "gateway", "tenant", "billing", "compliance", "training", "roadmap",
-}
-
 // defaultProposal builds a proposal whose words are picked by a hash of
 // name, so that different names give texts that do not look alike to the
 // similarity measures of DEBATE.md §5.
 func defaultProposal(name string) string {
+	proposalWords := [...]string{
+		"postgres", "sqlite", "kafka", "queue", "cache", "shard", "replica", "index",
+		"budget", "pilot", "rollout", "canary", "audit", "backup", "latency", "throughput",
+		"vendor", "licence", "migration", "schema", "cluster", "region", "failover", "quorum",
+		"monolith", "service", "gateway", "tenant", "billing", "compliance", "training", "roadmap",
+	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(name))
 	x := h.Sum64()

@@ -11,14 +11,14 @@
 // Styles ([Style]) differ in their proposals, the number and severity of the
 // issues they raise, how they vote and how confident they are:
 //
-//	style       critique issues, severity   vote (non-self, agent order)              confidence
-//	supportive  2, uniform 2.0–4.0          the first                                 0.85 ± 0.05
-//	critical    4, uniform 6.0–9.0          a seeded pick                              0.60 ± 0.05
-//	balanced    2, uniform 4.0–6.0          a seeded pick; from round 2, with          0.70 ± 0.05
+//	style       critique issues, severity   vote (non-self, agent order)             confidence
+//	supportive  2, uniform 2.0–4.0          the first                                0.85 ± 0.05
+//	critical    4, uniform 6.0–9.0          a seeded pick                            0.60 ± 0.05
+//	balanced    2, uniform 4.0–6.0          a seeded pick; from round 2, with        0.70 ± 0.05
 //	                                        probability intensity/10, the previous
 //	                                        round's leader
-//	contrarian  3, uniform 5.0–8.0          the last                                   0.50 ± 0.05
-//	hollow      1, uniform 1.0–3.0          the first                                  0.90 ± 0.05
+//	contrarian  3, uniform 5.0–8.0          the last                                 0.50 ± 0.05
+//	hollow      1, uniform 1.0–3.0          the first                                0.90 ± 0.05
 //
 // [ParseSpec] reads the agent specs of the CLI ("demo-critic",
 // "demo-judge:critical") and [DefaultStyle] gives the style of a name.
@@ -45,8 +45,8 @@ const Provider = "demo"
 
 // Limits of the texts quoted from other agents.
 const (
-	issueQuoteRunes    = 120 // a critique issue quoted in a revision
-	synthesisQuoteRune = 200 // a proposal's first sentence in a synthesis
+	issueQuoteRunes     = 120 // a critique issue quoted in a revision
+	synthesisQuoteRunes = 200 // a proposal's first sentence in a synthesis
 )
 
 var (
@@ -201,7 +201,8 @@ func propose(s Style, question string, r *rand.Rand) string {
 }
 
 // revise appends to the own proposal one sentence acknowledging the most
-// severe critique (Critiques are sorted highest severity first). A hollow
+// severe critique (Critiques are sorted highest severity first), quoting the
+// first sentence of its first non-empty issue, else of its reasoning. A hollow
 // agent returns its text unchanged. Without an own proposal it starts from
 // a fresh proposal.
 func revise(s Style, req agent.Request, r *rand.Rand) string {
@@ -218,13 +219,14 @@ func revise(s Style, req agent.Request, r *rand.Rand) string {
 	c := req.Critiques[0]
 	point := ""
 	for _, issue := range c.Issues {
-		if point = snippet(issue, issueQuoteRunes); point != "" {
+		if point = firstSentence(issue, issueQuoteRunes); point != "" {
 			break
 		}
 	}
 	if point == "" {
-		point = snippet(c.Reasoning, issueQuoteRunes)
+		point = firstSentence(c.Reasoning, issueQuoteRunes)
 	}
+	point = strings.TrimRight(point, ".!? ")
 	critic := c.Critic
 	if critic == "" {
 		critic = "the critic"
@@ -234,7 +236,7 @@ func revise(s Style, req agent.Request, r *rand.Rand) string {
 			own, critic, c.Severity)
 	}
 	return fmt.Sprintf("%s Revision: I accept %s's point (severity %.1f) that \"%s\" and have addressed it in the plan above.",
-		own, critic, c.Severity, strings.TrimRight(point, "."))
+		own, critic, c.Severity, point)
 }
 
 // critiqueReply is the JSON critique of DEBATE.md §3.2.
@@ -376,7 +378,7 @@ func synthesize(s Style, req agent.Request, r *rand.Rand) string {
 		if strings.TrimSpace(p.Text) == "" {
 			continue
 		}
-		fmt.Fprintf(&b, " %s: %s", p.Agent, firstSentence(p.Text, synthesisQuoteRune))
+		fmt.Fprintf(&b, " %s: %s", p.Agent, firstSentence(p.Text, synthesisQuoteRunes))
 		n++
 	}
 	answer := "No proposals to synthesise."

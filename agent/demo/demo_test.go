@@ -438,6 +438,10 @@ func TestRevise(t *testing.T) {
 	req.Critiques = []agent.Critique{{Critic: "c", Reasoning: "Too vague.", Severity: 6}}
 	assert.Contains(t, respond(t, a, req).Text, `c's point (severity 6.0) that "Too vague"`)
 
+	req.Critiques = []agent.Critique{{Critic: "d", Issues: []string{"", "Costs are missing! Also the plan is long."}, Severity: 8.25}}
+	assert.Equal(t, `Use Postgres. Revision: I accept d's point (severity 8.2) that "Costs are missing" and have addressed it in the plan above.`,
+		respond(t, a, req).Text, "one sentence: the issue's first sentence is quoted")
+
 	req.Critiques = []agent.Critique{{Severity: 6}}
 	assert.Contains(t, respond(t, a, req).Text, "the critic's critique (severity 6.0)")
 
