@@ -1,0 +1,587 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/store"
+)
+
+// debateFlags are the flags of `aragora debate` (API.md §17).
+type debateFlags struct {
+	agents          string
+	rounds          int
+	consensus       string
+	threshold       float64
+	topology        string
+	seed            int64
+	trickster       bool
+	convergenceStop bool
+	maxTokens       int
+	format          string
+	receiptOut      string
+	stream          bool
+	noStore         bool
+	resume          string
+	server          string
+	token           string
+}
+
+// Output formats of `aragora debate`.
+const (
+	formatText     = "text"
+	formatJSON     = "json"
+	formatMarkdown = "markdown"
+	formatHTML     = "html"
+)
+
+// debateHooks fix the clock and the randomness of `aragora debate` so that
+// tests can assert byte-identical output. Only tests set them, through the
+// context given to run (withDebateHooks); the binary never does.
+type debateHooks struct {
+	now  func() time.Time
+	rand io.Reader // debate ids and receipt ids
+}
+
+type debateHooksKey struct{}
+
+// withDebateHooks returns ctx carrying h for `aragora debate`.
+func withDebateHooks(ctx context.Context, h debateHooks) context.Context {
+	return context.WithValue(ctx, debateHooksKey{}, h)
+}
+
+func debateHooksFrom(ctx context.Context) debateHooks {
+	h, _ := ctx.Value(debateHooksKey{}).(debateHooks)
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.rand == nil {
+		h.rand = rand.Reader
+	}
+	return h
+}
+
+func newDebateCmd(getenv env) *cobra.Command {
+	var f debateFlags
+	cmd := &cobra.Command{
+		Use:   `debate "<question>"`,
+		Short: "Run a multi-agent debate in this process",
+		Long: `Run a multi-agent debate in this process and print its transcript, verdict and
+decision receipt.
+
+Without --agents, the agents are ARAGORA_DEFAULT_AGENTS when set, else the
+offline demo agents demo-analyst, demo-critic and demo-judge (demo mode: no
+API key, no network). Demo agents are written demo-<name>[:<style>], with
+style supportive, critical, balanced, contrarian or hollow.
+
+Receipts are signed when ARAGORA_RECEIPT_SIGNING_KEY (HMAC-SHA256, base64,
+at least 32 bytes) or ARAGORA_RECEIPT_ED25519_KEY (base64 32-byte seed) is
+set.
+
+Exit codes: 0 consensus_reached or no_consensus; 1 failed, timeout,
+cancelled, budget_exceeded or a runtime error; 2 usage or configuration
+error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
+		Example: `  aragora debate "Should we adopt Postgres?"
+  aragora debate "Rewrite the billing service in Go?" --rounds 2 --consensus supermajority --format json
+  aragora debate "Ship on Friday?" --agents demo-optimist:supportive,demo-skeptic,demo-judge --consensus judge --receipt-out receipt.html`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErr(fmt.Errorf("debate: want one quoted question, got %d arguments", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDebate(cmd, args, &f, getenv)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.agents, "agents", "", "comma-separated agent specs (default ARAGORA_DEFAULT_AGENTS, else "+defaultDemoAgents+")")
+	fl.IntVar(&f.rounds, "rounds", 3, "rounds to run, 1-20")
+	fl.StringVar(&f.consensus, "consensus", consensus.NameMajority, "consensus method: majority, supermajority, unanimous, weighted, judge or none")
+	fl.Float64Var(&f.threshold, "threshold", 0, "consensus threshold in (0, 1] for weighted (default ARAGORA_CONSENSUS_THRESHOLD, else 0.6) and supermajority (default 2/3)")
+	fl.StringVar(&f.topology, "topology", debate.TopologyAllToAll, "who critiques whom: all-to-all, ring, star or sparse")
+	fl.Int64Var(&f.seed, "seed", 1, "seed of the demo agents (same seed, same debate)")
+	fl.BoolVar(&f.trickster, "trickster", false, "challenge hollow consensus (DEBATE.md §6)")
+	fl.BoolVar(&f.convergenceStop, "convergence-stop", false, "stop once proposals converge")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "token budget over all agents (0: unlimited); the debate stops with budget_exceeded")
+	fl.StringVar(&f.format, "format", formatText, "output: text (live transcript), json, markdown or html")
+	fl.StringVar(&f.receiptOut, "receipt-out", "", "also write the receipt to FILE: Markdown for .md, HTML for .html, else JSON")
+	fl.BoolVar(&f.stream, "stream", false, "print agents' tokens as they are written (text format)")
+	fl.BoolVar(&f.noStore, "no-store", false, "keep the debate in memory only")
+	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint")
+	fl.StringVar(&f.server, "server", "", "run the debate on an aragora server at URL (not supported yet)")
+	fl.StringVar(&f.token, "token", "", "credential for --server (prefer ARAGORA_TOKEN)")
+	return cmd
+}
+
+// openDebateStore returns the store `aragora debate` persists to (the one
+// `aragora serve` uses, API.md §17) and its close function, or a nil store
+// when the debate stays in memory: with --no-store, or while the configured
+// backend is not durable (openBackends falls back to memory until the SQL
+// stores are linked into the binary).
+func openDebateStore(ctx context.Context, getenv env, noStore bool) (store.DebateStore, func() error, error) {
+	noop := func() error { return nil }
+	if noStore {
+		return nil, noop, nil
+	}
+	c, err := loadServeConfig(getenv)
+	if err != nil {
+		return nil, noop, usageErr(err)
+	}
+	b, err := openBackends(ctx, c)
+	if err != nil {
+		return nil, noop, &exitError{code: exitFailure, err: err}
+	}
+	if b.Kind == "memory" {
+		_ = b.Close()
+		return nil, noop, nil
+	}
+	return b.Store, b.Close, nil
+}
+
+// storedDebateSpec is the settings document stored with a CLI debate, in
+// the shape of the server's normalised request (API.md §4.1), so that the
+// API can list the debate.
+type storedDebateSpec struct {
+	Topic           string            `json:"topic"`
+	Agents          []string          `json:"agents"`
+	Names           []string          `json:"names"`
+	Rounds          int               `json:"rounds"`
+	MinRounds       int               `json:"min_rounds"`
+	Consensus       string            `json:"consensus"`
+	Judge           string            `json:"judge"`
+	Threshold       *float64          `json:"threshold"`
+	Topology        string            `json:"topology"`
+	Seed            int64             `json:"seed"`
+	MaxTokens       int               `json:"max_tokens"`
+	Trickster       bool              `json:"trickster"`
+	Convergence     bool              `json:"convergence"`
+	ConvergenceStop bool              `json:"convergence_stop"`
+	StreamTokens    bool              `json:"stream_tokens"`
+	Metadata        map[string]string `json:"metadata"`
+}
+
+// recordDebate creates the store record of a CLI debate before it runs.
+func recordDebate(ctx context.Context, st store.DebateStore, id string, now time.Time, sp storedDebateSpec) error {
+	raw, err := json.Marshal(sp)
+	if err != nil {
+		return fmt.Errorf("debate: encode settings: %w", err)
+	}
+	d := &store.Debate{ID: id, Topic: sp.Topic, Status: store.StatusRunning, Owner: "local", Config: raw,
+		CreatedAt: now, UpdatedAt: now, StartedAt: now}
+	if err := st.CreateDebate(ctx, d); err != nil {
+		return fmt.Errorf("debate: record debate %s: %w", id, err)
+	}
+	return nil
+}
+
+func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if f.server != "" || f.token != "" {
+		return usageErr(errors.New("debate: --server and --token are not supported yet; run the debate in process without them"))
+	}
+	format := strings.ToLower(strings.TrimSpace(f.format))
+	switch format {
+	case formatText, formatJSON, formatMarkdown, formatHTML:
+	default:
+		return usageErr(fmt.Errorf("debate: --format %q: want text, json, markdown or html", f.format))
+	}
+	if f.resume != "" {
+		return resumeDebate(ctx, cmd, args, f, getenv)
+	}
+	if len(args) != 1 {
+		return usageErr(errors.New(`debate: missing question: aragora debate "<question>" (or --resume ID)`))
+	}
+	question := args[0]
+	if strings.TrimSpace(question) == "" {
+		return usageErr(errors.New("debate: the question is blank"))
+	}
+	if n := utf8.RuneCountInString(question); n > 10000 {
+		return usageErr(fmt.Errorf("debate: the question has %d characters: want at most 10000", n))
+	}
+
+	specs, fromDefault, err := debateAgentSpecs(cmd, f, getenv)
+	if err != nil {
+		return err
+	}
+	participants := make([]debate.Participant, 0, len(specs))
+	demoMode := true
+	for _, spec := range specs {
+		name, a, model, err := resolveAgent(spec, f.seed, getenv)
+		if err != nil {
+			return usageErr(fmt.Errorf("debate: --agents: %w", err))
+		}
+		if !isDemoSpec(spec) {
+			demoMode = false
+		}
+		participants = append(participants, debate.Participant{Name: name, Agent: a, Model: model})
+	}
+	method, err := debateMethod(cmd, f, getenv)
+	if err != nil {
+		return err
+	}
+	signer, err := receiptSignerFromEnv(getenv)
+	if err != nil {
+		return usageErr(err)
+	}
+	agentTimeout, err := envPositiveSeconds(getenv, "ARAGORA_AGENT_TIMEOUT_SECONDS")
+	if err != nil {
+		return usageErr(err)
+	}
+	if f.rounds < 1 || f.rounds > 20 {
+		return usageErr(fmt.Errorf("debate: --rounds %d: want 1 to 20", f.rounds))
+	}
+	if f.maxTokens < 0 {
+		return usageErr(fmt.Errorf("debate: --max-tokens %d: want 0 (unlimited) or more", f.maxTokens))
+	}
+
+	st, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	hooks := debateHooksFrom(ctx)
+	id, err := newDebateID(hooks.now(), hooks.rand)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	out := cmd.OutOrStdout()
+	seq := &seqTracker{}
+	ropts := &debate.ReceiptOptions{Signer: signer, Rand: hooks.rand}
+	cfg := debate.Config{
+		Rounds:            f.rounds,
+		Consensus:         method,
+		Topology:          f.topology,
+		Trickster:         debate.Trickster{Enabled: f.trickster},
+		StopOnConvergence: f.convergenceStop,
+		MaxTokens:         f.maxTokens,
+		StreamTokens:      f.stream,
+		AgentTimeout:      agentTimeout,
+		Store:             st,
+		Receipt:           ropts,
+		Observers:         []debate.Observer{seq},
+		Now:               hooks.now,
+		Rand:              hooks.rand,
+		Seed:              f.seed,
+	}
+	if method.Name() == consensus.NameJudge {
+		for _, p := range participants {
+			if p.Name == "demo-judge" {
+				cfg.Judge = p.Name
+			}
+		}
+	}
+	var printer *transcriptPrinter
+	if format == formatText {
+		printer = newTranscriptPrinter(out, writerIsTerminal(out), f.stream)
+		cfg.Observers = append(cfg.Observers, printer)
+	}
+	o, err := debate.New(cfg, participants...)
+	if err != nil {
+		return debateConfigErr(err)
+	}
+	// The handler is installed before anything is printed, so that a
+	// SIGINT arriving once the header is visible always cancels the debate.
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	// After the first SIGINT the default action returns: a second one ends
+	// the process at once, should an agent ignore its cancellation.
+	context.AfterFunc(sigCtx, stop)
+	if st != nil {
+		sp := storedDebateSpec{Topic: question, Agents: specs, Names: o.Participants(), Rounds: f.rounds, MinRounds: 1,
+			Consensus: method.Name(), Judge: cfg.Judge, Threshold: methodThreshold(method), Topology: f.topology, Seed: f.seed,
+			MaxTokens: f.maxTokens, Trickster: f.trickster, Convergence: true, ConvergenceStop: f.convergenceStop,
+			StreamTokens: f.stream, Metadata: map[string]string{}}
+		if err := recordDebate(ctx, st, id, hooks.now(), sp); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	if printer != nil {
+		printer.header(debateHeader{
+			ID: id, Question: question, Agents: o.Participants(), Rounds: f.rounds, Method: method.Name(),
+			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: st != nil,
+		})
+	}
+
+	res, runErr := o.RunTask(sigCtx, debate.Task{ID: id, Question: question})
+	interrupted := sigCtx.Err() != nil && ctx.Err() == nil
+	if printer != nil {
+		printer.finish()
+	}
+	if res == nil {
+		if errors.Is(runErr, debate.ErrInvalidConfig) {
+			return usageErr(runErr)
+		}
+		if interrupted {
+			return &exitError{code: exitInterrupt, err: fmt.Errorf("debate: interrupted: %w", runErr)}
+		}
+		return &exitError{code: exitFailure, err: runErr}
+	}
+	return finishDebate(out, res, runErr, ropts, format, f, debateSpec{maxTokens: f.maxTokens, minRounds: 1, topology: f.topology, lastSeq: seq.last()}, interrupted)
+}
+
+// debateAgentSpecs returns the agent specs of a new debate and whether they
+// are the built-in default.
+func debateAgentSpecs(cmd *cobra.Command, f *debateFlags, getenv env) (specs []string, builtin bool, err error) {
+	switch {
+	case cmd.Flags().Changed("agents"):
+		specs = splitAgentSpecs(f.agents)
+		if len(specs) == 0 {
+			return nil, false, usageErr(errors.New("debate: --agents is empty"))
+		}
+	case strings.TrimSpace(getenv("ARAGORA_DEFAULT_AGENTS")) != "":
+		specs = splitAgentSpecs(getenv("ARAGORA_DEFAULT_AGENTS"))
+		if len(specs) == 0 {
+			return nil, false, usageErr(fmt.Errorf("config: ARAGORA_DEFAULT_AGENTS=%q: want a comma-separated list of agents", getenv("ARAGORA_DEFAULT_AGENTS")))
+		}
+	default:
+		specs, builtin = splitAgentSpecs(defaultDemoAgents), true
+	}
+	return specs, builtin, nil
+}
+
+// debateMethod builds the consensus method from --consensus and
+// --threshold (or ARAGORA_CONSENSUS_THRESHOLD for weighted).
+func debateMethod(cmd *cobra.Command, f *debateFlags, getenv env) (consensus.Method, error) {
+	name := strings.ToLower(strings.TrimSpace(f.consensus))
+	thresholdApplies := name == consensus.NameWeighted || name == consensus.NameSupermajority
+	threshold := 0.0
+	switch {
+	case cmd.Flags().Changed("threshold"):
+		if !thresholdApplies {
+			return nil, usageErr(fmt.Errorf("debate: --threshold applies only to --consensus weighted or supermajority, not %q", f.consensus))
+		}
+		if !(f.threshold > 0 && f.threshold <= 1) {
+			return nil, usageErr(fmt.Errorf("debate: --threshold %v: want a number in (0, 1]", f.threshold))
+		}
+		threshold = f.threshold
+	case name == consensus.NameWeighted:
+		raw := strings.TrimSpace(getenv("ARAGORA_CONSENSUS_THRESHOLD"))
+		if raw != "" {
+			v, err := strconv.ParseFloat(raw, 64)
+			if err != nil || !(v > 0 && v <= 1) {
+				return nil, usageErr(fmt.Errorf("config: ARAGORA_CONSENSUS_THRESHOLD=%q: want a number in (0, 1]", raw))
+			}
+			threshold = v
+		}
+	}
+	m, err := consensus.ByName(name, threshold)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("debate: --consensus: %w", err))
+	}
+	return m, nil
+}
+
+// resumeDebate handles --resume ID.
+func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *debateFlags, getenv env) error {
+	if len(args) > 0 {
+		return usageErr(errors.New("debate: --resume takes no question"))
+	}
+	for _, name := range []string{"agents", "rounds", "consensus", "threshold", "topology", "seed", "trickster",
+		"convergence-stop", "max-tokens", "no-store"} {
+		if cmd.Flags().Changed(name) {
+			return usageErr(fmt.Errorf("debate: --%s cannot be combined with --resume (the debate keeps its stored settings)", name))
+		}
+	}
+	st, closeStore, err := openDebateStore(ctx, getenv, false)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if st == nil {
+		return usageErr(fmt.Errorf("debate: --resume %s requires a store, and this build runs debates in memory only", f.resume))
+	}
+	// Resuming needs the stored agents, settings and seed of the debate,
+	// which the store record does not carry yet.
+	return usageErr(fmt.Errorf("debate: --resume %s: resuming from the CLI is not supported yet", f.resume))
+}
+
+// finishDebate prints the outcome of a debate that started and returns the
+// command's error (nil for exit 0).
+func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate.ReceiptOptions, format string,
+	f *debateFlags, spec debateSpec, interrupted bool) error {
+	rc := res.Receipt
+	if rc == nil {
+		var err error
+		if rc, err = res.BuildReceipt(*ropts); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	switch format {
+	case formatJSON:
+		b, err := debateJSON(res, rc, spec)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		if _, err := out.Write(b); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	case formatMarkdown:
+		if _, err := io.WriteString(out, rc.Markdown()); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	case formatHTML:
+		b, err := rc.HTML()
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		if _, err := out.Write(b); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	default:
+		printSummary(out, res, rc, f.receiptOut)
+	}
+	if f.receiptOut != "" {
+		if err := writeReceiptFile(f.receiptOut, rc); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	switch {
+	case interrupted:
+		return &exitError{code: exitInterrupt, err: fmt.Errorf("debate: interrupted: debate %s recorded as %s", res.DebateID, res.Status)}
+	case res.Status == store.StatusConsensusReached || res.Status == store.StatusNoConsensus:
+		return nil
+	}
+	msg := fmt.Sprintf("debate %s ended with status %s", res.DebateID, res.Status)
+	if res.StopReason != "" {
+		msg += " (" + res.StopReason + ")"
+	}
+	if runErr != nil {
+		msg += ": " + runErr.Error()
+	}
+	return &exitError{code: exitFailure, err: errors.New(msg)}
+}
+
+// methodThreshold returns the threshold m applies, nil for judge and none.
+func methodThreshold(m consensus.Method) *float64 {
+	var t float64
+	switch v := m.(type) {
+	case consensus.Majority:
+		t = 0.5
+	case consensus.Unanimous:
+		t = 1
+	case consensus.Supermajority:
+		t = cmp.Or(v.Threshold, 2.0/3.0)
+	case consensus.Weighted:
+		t = cmp.Or(v.Threshold, 0.6)
+	default:
+		return nil
+	}
+	return &t
+}
+
+// debateConfigErr maps a debate.New error: invalid settings are usage errors.
+func debateConfigErr(err error) error {
+	if errors.Is(err, debate.ErrInvalidConfig) {
+		return usageErr(err)
+	}
+	return &exitError{code: exitFailure, err: err}
+}
+
+// receiptSignerFromEnv builds the receipt signer from
+// ARAGORA_RECEIPT_SIGNING_KEY (HMAC) or ARAGORA_RECEIPT_ED25519_KEY
+// (API.md §12); nil when neither is set.
+func receiptSignerFromEnv(getenv env) (receipt.Signer, error) {
+	hmacRaw := strings.TrimSpace(getenv("ARAGORA_RECEIPT_SIGNING_KEY"))
+	edRaw := strings.TrimSpace(getenv("ARAGORA_RECEIPT_ED25519_KEY"))
+	switch {
+	case hmacRaw != "" && edRaw != "":
+		return nil, errors.New("config: ARAGORA_RECEIPT_SIGNING_KEY and ARAGORA_RECEIPT_ED25519_KEY are both set: set only one")
+	case hmacRaw != "":
+		key, err := decodeKeyBase64(hmacRaw)
+		if err != nil {
+			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_SIGNING_KEY: want base64: %w", err)
+		}
+		s, err := receipt.NewHMACSigner(key)
+		if err != nil {
+			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_SIGNING_KEY: want at least %d bytes once decoded: %w", receipt.MinHMACKeySize, err)
+		}
+		return s, nil
+	case edRaw != "":
+		seed, err := decodeKeyBase64(edRaw)
+		if err != nil {
+			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_ED25519_KEY: want base64: %w", err)
+		}
+		if len(seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_ED25519_KEY: want a %d-byte seed, got %d bytes", ed25519.SeedSize, len(seed))
+		}
+		return receipt.NewEd25519Signer(ed25519.NewKeyFromSeed(seed)), nil
+	}
+	return nil, nil
+}
+
+// decodeKeyBase64 accepts standard and URL-safe base64, padded or not.
+func decodeKeyBase64(s string) ([]byte, error) {
+	var firstErr error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		b, err := enc.DecodeString(s)
+		if err == nil {
+			return b, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+// envPositiveSeconds reads an integer number of seconds >= 1; unset or
+// empty gives 0 (the library default).
+func envPositiveSeconds(getenv env, name string) (time.Duration, error) {
+	raw := strings.TrimSpace(getenv(name))
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("config: %s=%q: want an integer >= 1", name, raw)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// ulidAlphabet is the lowercase Crockford base32 alphabet of ULIDs.
+const ulidAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// newDebateID returns "deb_" + a 26-character lowercase ULID (API.md §2.5):
+// 48 bits of Unix milliseconds from t, then 80 random bits from r.
+func newDebateID(t time.Time, r io.Reader) (string, error) {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	if _, err := io.ReadFull(r, b[6:]); err != nil {
+		return "", fmt.Errorf("debate: new id: %w", err)
+	}
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = ulidAlphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return "deb_" + string(out[:]), nil
+}

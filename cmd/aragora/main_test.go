@@ -1,0 +1,11 @@
+package main
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain checks that no test of the binary leaks a goroutine. It is the
+// package's only TestMain: add any shared setup here.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/metrics"
+	"github.com/aragora/aragora/server"
+)
+
+// registryAdapter resolves request agents with the binary's resolver.
+type registryAdapter struct{ getenv env }
+
+func (r registryAdapter) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
+	name, a, model, err := resolveAgent(spec, seed, r.getenv)
+	if err != nil {
+		if errors.Is(err, errUnknownAgent) {
+			return server.ResolvedAgent{}, fmt.Errorf("%w: %v", server.ErrUnknownAgent, err)
+		}
+		return server.ResolvedAgent{}, fmt.Errorf("%w: %v", server.ErrAgentUnavailable, err)
+	}
+	provider := ""
+	if isDemoSpec(spec) {
+		provider = "demo"
+	}
+	return server.ResolvedAgent{Name: name, Provider: provider, Model: model, Agent: a}, nil
+}
+
+// listenReusePort binds addr with SO_REUSEPORT so a new process can bind
+// while this one drains (API.md §16).
+func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0x0F /* SO_REUSEPORT */, 1)
+			if serr == nil {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	return lc.Listen(ctx, "tcp", addr)
+}
+
+func newServeCmd(getenv env) *cobra.Command {
+	var apiPort, wsPort int
+	var host, dataDir, dbURL, logFormat, logLevel, logDir string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API and WebSocket server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadServeConfig(getenv)
+			if err != nil {
+				return usageErr(err)
+			}
+			f := cmd.Flags()
+			if f.Changed("api-port") {
+				c.APIPort = apiPort
+			}
+			if f.Changed("ws-port") {
+				c.WSPort = wsPort
+			}
+			if f.Changed("host") {
+				c.Host = host
+			}
+			if f.Changed("data-dir") {
+				c.DataDir = dataDir
+				if !c.DatabaseURLExplicit {
+					c.DatabaseURL = "sqlite://" + filepath.Join(dataDir, "aragora.db")
+				}
+			}
+			if f.Changed("database-url") {
+				c.DatabaseURL, c.DatabaseURLExplicit = dbURL, true
+			}
+			if f.Changed("log-format") {
+				c.LogFormat = logFormat
+			}
+			if f.Changed("log-level") {
+				c.LogLevel = strings.ToLower(logLevel)
+			}
+			if f.Changed("log-dir") {
+				c.LogDir = logDir
+			}
+			if err := c.finish(); err != nil {
+				return usageErr(err)
+			}
+			return serve(cmd.Context(), c, getenv, cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&apiPort, "api-port", 8080, "API listener port (ARAGORA_API_PORT)")
+	fl.IntVar(&wsPort, "ws-port", 8766, "WebSocket listener port, 0 = off (ARAGORA_WS_PORT)")
+	fl.StringVar(&host, "host", "0.0.0.0", "bind address (ARAGORA_BIND_HOST)")
+	fl.StringVar(&dataDir, "data-dir", "./data", "data directory (ARAGORA_DATA_DIR)")
+	fl.StringVar(&dbURL, "database-url", "", "store URL (ARAGORA_DATABASE_URL)")
+	fl.StringVar(&logFormat, "log-format", "", "json or text (ARAGORA_LOG_FORMAT)")
+	fl.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (ARAGORA_LOG_LEVEL)")
+	fl.StringVar(&logDir, "log-dir", "", "directory of api/websocket/debate/agent.log (ARAGORA_LOG_DIR)")
+	return cmd
+}
+
+// ensureJWTSecret generates the development secret once (API.md §2.2).
+func ensureJWTSecret(c *serveConfig) (generated bool, err error) {
+	if c.JWTSecret != "" {
+		return false, nil
+	}
+	path := filepath.Join(c.DataDir, "jwt_secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		c.JWTSecret = strings.TrimSpace(string(b))
+		return false, nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return false, err
+	}
+	c.JWTSecret = hex.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("config: ARAGORA_DATA_DIR: write jwt_secret: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString(c.JWTSecret + "\n")
+	return true, err
+}
+
+func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) error {
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return usageErr(fmt.Errorf("config: ARAGORA_DATA_DIR=%q: %w", c.DataDir, err))
+	}
+	lg, err := newLogs(c, stderr)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer lg.Close()
+	srvLog := lg.logger("aragora.server")
+	if gen, err := ensureJWTSecret(&c); err != nil {
+		return usageErr(err)
+	} else if gen {
+		srvLog.Warn("jwt_secret_generated", "path", filepath.Join(c.DataDir, "jwt_secret"))
+	}
+	if c.MemoryProfiling {
+		runtime.MemProfileRate = 64 << 10
+		if c.Env == "production" {
+			srvLog.Warn("memory_profiling_enabled")
+		}
+	}
+	setState := func(v bool) string {
+		if v {
+			return "set"
+		}
+		return "unset"
+	}
+	srvLog.Info("config_loaded", "env", c.Env, "api_port", c.APIPort, "ws_port", c.WSPort, "host", c.Host,
+		"data_dir", c.DataDir, "database", strings.SplitN(c.DatabaseURL, "://", 2)[0], "redis", setState(c.RedisURL != ""),
+		"api_token", setState(c.APIToken != ""), "jwt_secret", setState(c.JWTSecret != ""), "local_admin", c.LocalAdmin,
+		"max_concurrent_debates", c.MaxConcurrent, "debate_queue_size", c.QueueSize,
+		"debate_timeout_seconds", int(c.DebateTimeout/time.Second), "agent_timeout_seconds", int(c.AgentTimeout/time.Second),
+		"consensus_threshold", c.ConsensusThreshold, "ws_max_connections", c.WSMaxConnections, "ws_max_per_ip", c.WSMaxPerIP,
+		"ws_send_buffer", c.WSSendBuffer, "shutdown_timeout_seconds", int(c.ShutdownTimeout/time.Second),
+		"log_format", c.LogFormat, "log_level", c.LogLevel, "log_dir", c.LogDir, "metrics_enabled", c.MetricsEnabled,
+		"memory_profiling", c.MemoryProfiling)
+
+	be, err := openBackends(ctx, c)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer be.Close()
+	if be.Warning != "" {
+		srvLog.Warn("store_fallback", "detail", be.Warning)
+	}
+
+	var m *metrics.Metrics
+	scfg := server.Config{
+		Version: Version, Env: c.Env, Auth: server.TokenAuthenticator{Token: c.APIToken, LocalAdmin: c.LocalAdmin},
+		TrustedProxies: c.TrustedProxies, OriginPatterns: c.CORSOrigins, DefaultAgents: c.DefaultAgents,
+		MaxConcurrentDebates: c.MaxConcurrent, QueueSize: c.QueueSize, DebateTimeout: c.DebateTimeout,
+		AgentTimeout: c.AgentTimeout, ConsensusThreshold: c.ConsensusThreshold, LeaseDuration: c.LeaseDuration,
+		StaleAfter: c.StaleAfter, WSMaxConnections: c.WSMaxConnections, WSMaxPerIP: c.WSMaxPerIP,
+		WSSendBuffer: c.WSSendBuffer, MemoryProfiling: c.MemoryProfiling, MemoryDumpPath: c.MemoryDumpPath,
+		Logger: lg.logger("aragora.api"), AuthLogger: lg.logger("aragora.auth"), WSLogger: lg.logger("aragora.websocket"),
+		DebateLogger: lg.logger("aragora.debate.orchestrator"),
+	}
+	if c.QueueSize == 0 {
+		scfg.QueueSize = -1
+	}
+	newDebate := server.DebateFactory(debate.New)
+	if c.MetricsEnabled {
+		m = metrics.New(metrics.Config{Version: Version, Commit: commit(), GoVersion: runtime.Version(),
+			Agents: c.DefaultAgents, WSMaxConnections: c.WSMaxConnections})
+		scfg.MetricsHandler = m.Handler()
+		scfg.RequestObserver = m.ObserveRequest
+		scfg.WSObserver = metrics.WS{M: m}
+		scfg.AuthFailed = func(reason string) { m.AuthFailures.WithLabelValues(reason).Inc() }
+		obs := m.Observer()
+		newDebate = func(cfg debate.Config, ps ...debate.Participant) (*debate.Orchestrator, error) {
+			cfg.Observers = append(cfg.Observers, obs)
+			return debate.New(cfg, ps...)
+		}
+	}
+	var wsUp atomic.Bool
+	scfg.WSListenerUp = func() bool { return c.WSPort == 0 || wsUp.Load() }
+	srv, err := server.New(newDebate, registryAdapter{getenv: getenv}, be.Store, scfg)
+	if err != nil {
+		return usageErr(err)
+	}
+
+	apiLn, err := listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)))
+	if err != nil {
+		return fmt.Errorf("serve: listen on API port: %w", err)
+	}
+	apiSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	// WriteTimeout 60 s applies to plain HTTP; WebSockets hijack the
+	// connection, which clears the server's deadlines.
+	apiSrv.WriteTimeout = 60 * time.Second
+	errc := make(chan error, 2)
+	go func() { errc <- apiSrv.Serve(apiLn) }()
+	var wsSrv *http.Server
+	if c.WSPort != 0 {
+		wsLn, err := listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.WSPort)))
+		if err != nil {
+			_ = apiSrv.Close()
+			return fmt.Errorf("serve: listen on WebSocket port: %w", err)
+		}
+		wsSrv = &http.Server{Handler: srv.WSHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		wsUp.Store(true)
+		go func() { errc <- wsSrv.Serve(wsLn) }()
+	}
+	srv.Start()
+	srvLog.Info("server_started", "api_addr", apiLn.Addr().String(), "ws_port", c.WSPort)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case err := <-errc:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", err)
+			}
+		case <-ctx.Done():
+			return shutdown(c, srv, apiSrv, wsSrv, be, srvLog, sigs)
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGUSR1:
+				srv.CloseAll(1012)
+			case syscall.SIGHUP:
+				lg.reopen()
+				srvLog.Info("logs_reopened")
+			default:
+				return shutdown(c, srv, apiSrv, wsSrv, be, srvLog, sigs)
+			}
+		}
+	}
+}
+
+type infoWarner interface {
+	Info(string, ...any)
+	Warn(string, ...any)
+}
+
+// shutdown runs the sequence of API.md §16 within c.ShutdownTimeout.
+func shutdown(c serveConfig, srv *server.Server, apiSrv, wsSrv *http.Server, be *backends, log infoWarner, sigs <-chan os.Signal) error {
+	log.Info("shutdown_begin", "timeout_seconds", int(c.ShutdownTimeout/time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGTERM || s == syscall.SIGINT {
+				os.Exit(exitFailure)
+			}
+		}
+	}()
+	srv.Drain()
+	window := c.ShutdownTimeout / 5
+	if window > 5*time.Second {
+		window = 5 * time.Second
+	}
+	select {
+	case <-time.After(window):
+	case <-ctx.Done():
+	}
+	httpDone := make(chan struct{})
+	go func() {
+		_ = apiSrv.Shutdown(ctx)
+		if wsSrv != nil {
+			_ = wsSrv.Shutdown(ctx)
+		}
+		close(httpDone)
+	}()
+	serr := srv.Shutdown(ctx)
+	srv.CloseAll(1001)
+	select {
+	case <-httpDone:
+	case <-ctx.Done():
+	}
+	if ctx.Err() != nil || serr != nil {
+		_ = apiSrv.Close()
+		if wsSrv != nil {
+			_ = wsSrv.Close()
+		}
+		log.Warn("shutdown_incomplete")
+		return &exitError{code: exitFailure, err: errors.New("serve: shutdown budget exhausted")}
+	}
+	log.Info("shutdown_complete")
+	return nil
+}

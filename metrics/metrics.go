@@ -1,0 +1,230 @@
+// Package metrics exposes Aragora's Prometheus metrics (API.md §14) on a
+// private registry: the Go and process collectors, build info, HTTP,
+// debate, agent, circuit-breaker and WebSocket series. It is the only
+// non-cmd package importing client_golang; the server receives its handler
+// as a plain http.Handler.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aragora/aragora/debate"
+)
+
+// Statuses are the final debate statuses (label domain of aragora_debates_total).
+var Statuses = []string{"consensus_reached", "no_consensus", "timeout", "failed", "cancelled", "budget_exceeded"}
+
+// Methods are the consensus methods.
+var Methods = []string{"majority", "supermajority", "unanimous", "weighted", "judge", "none"}
+
+// Phases are the agent call phases.
+var Phases = []string{"propose", "revise", "critique", "vote", "judge", "synthesize"}
+
+// Kinds are the agent error kinds.
+var Kinds = []string{"timeout", "rate_limited", "quota_exhausted", "auth", "server", "circuit_open", "invalid_response", "cancelled", "other"}
+
+// Config describes the process for build info and pre-initialised labels.
+type Config struct {
+	Version, Commit, GoVersion string
+	Agents                     []string // configured agent names
+	WSMaxConnections           int
+}
+
+// Metrics holds every collector. It is safe for concurrent use; create it
+// with New.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	HTTPRequests      *prometheus.CounterVec
+	HTTPDuration      *prometheus.HistogramVec
+	DebatesTotal      *prometheus.CounterVec
+	ActiveDebates     prometheus.Gauge
+	DebatesPending    prometheus.Gauge
+	ConsensusReached  *prometheus.CounterVec
+	DebateDuration    *prometheus.HistogramVec
+	DebateRounds      *prometheus.HistogramVec
+	OldestRunning     prometheus.Gauge
+	DebatesStale      prometheus.Gauge
+	AgentResponse     *prometheus.HistogramVec
+	AgentRequests     *prometheus.CounterVec
+	AgentErrors       *prometheus.CounterVec
+	AgentTokens       *prometheus.CounterVec
+	AgentCost         *prometheus.CounterVec
+	AgentQuota        *prometheus.GaugeVec
+	AgentFallbacks    *prometheus.CounterVec
+	CircuitState      *prometheus.GaugeVec
+	WSConnections     prometheus.Gauge
+	WSMaxConnections  prometheus.Gauge
+	WSErrors          *prometheus.CounterVec
+	WSMessagesSent    prometheus.Counter
+	WSDropped         prometheus.Counter
+	RateLimitHits     *prometheus.CounterVec
+	RateLimitFallback *prometheus.CounterVec
+	AuthFailures      *prometheus.CounterVec
+	RedisUp           prometheus.Gauge
+	DBUp              *prometheus.GaugeVec
+	DBPool            *prometheus.GaugeVec
+	DBPoolMax         prometheus.Gauge
+
+	mu     sync.Mutex
+	starts map[string]string // debate id → consensus method
+}
+
+// New registers every metric on a new private registry.
+func New(cfg Config) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg, starts: map[string]string{}}
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_build_info", Help: "Build information; always 1."}, []string{"version", "commit", "go_version"})
+	f(bi)
+	bi.WithLabelValues(cfg.Version, cfg.Commit, cfg.GoVersion).Set(1)
+	httpBuckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+	agentBuckets := []float64{.1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 120}
+	debateBuckets := []float64{5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600}
+	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_http_requests_total", Help: "HTTP requests."}, []string{"method", "route", "code"})
+	m.HTTPDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "aragora_http_request_duration_seconds", Help: "Request latency.", Buckets: httpBuckets}, []string{"method", "route"})
+	m.DebatesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_debates_total", Help: "Debates that reached a final status."}, []string{"status"})
+	m.ActiveDebates = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_active_debates", Help: "Debates running on this replica."})
+	m.DebatesPending = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_debates_pending", Help: "Debates queued on this replica."})
+	m.ConsensusReached = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_consensus_reached_total", Help: "Debates ending in consensus."}, []string{"method"})
+	m.DebateDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "aragora_debate_duration_seconds", Help: "Debate start to finish.", Buckets: debateBuckets}, []string{"status"})
+	m.DebateRounds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "aragora_debate_rounds", Help: "Rounds used.", Buckets: prometheus.LinearBuckets(1, 1, 12)}, []string{"status"})
+	m.OldestRunning = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_debate_oldest_running_seconds", Help: "Age of the oldest running debate."})
+	m.DebatesStale = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_debates_stale", Help: "Running debates with a stale heartbeat."})
+	m.AgentResponse = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "aragora_agent_response_seconds", Help: "Agent call latency.", Buckets: agentBuckets}, []string{"agent", "phase"})
+	m.AgentRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_agent_requests_total", Help: "Agent calls."}, []string{"agent", "outcome"})
+	m.AgentErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_agent_errors_total", Help: "Agent errors by kind."}, []string{"agent", "kind"})
+	m.AgentTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_agent_tokens_total", Help: "Tokens."}, []string{"agent", "direction"})
+	m.AgentCost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_agent_cost_usd_total", Help: "Spend in USD."}, []string{"agent"})
+	m.AgentQuota = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_agent_quota_remaining", Help: "Remaining provider quota while known."}, []string{"agent"})
+	m.AgentFallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_agent_fallbacks_total", Help: "OpenRouter fallbacks."}, []string{"agent"})
+	m.CircuitState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_circuit_breaker_state", Help: "0 closed, 1 half-open, 2 open."}, []string{"agent"})
+	m.WSConnections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_websocket_connections", Help: "Current WebSocket connections."})
+	m.WSMaxConnections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_websocket_max_connections", Help: "WebSocket connection cap."})
+	m.WSErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_ws_connection_errors_total", Help: "WebSocket connection errors."}, []string{"reason"})
+	m.WSMessagesSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "aragora_ws_messages_sent_total", Help: "Frames sent."})
+	m.WSDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "aragora_ws_dropped_clients_total", Help: "Slow consumers closed."})
+	m.RateLimitHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_rate_limit_hits_total", Help: "429 responses."}, []string{"route_class"})
+	m.RateLimitFallback = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_rate_limit_fallback_total", Help: "Redis limiter failures."}, []string{"mode"})
+	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_auth_failures_total", Help: "Failed authentications."}, []string{"reason"})
+	m.RedisUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_redis_up", Help: "Redis reachable (1/0)."})
+	m.DBUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_up", Help: "Database reachable (1/0)."}, []string{"backend"})
+	m.DBPool = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_pool_connections", Help: "Pool connections."}, []string{"state"})
+	m.DBPoolMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_db_pool_max_connections", Help: "Pool size cap."})
+	for _, c := range []prometheus.Collector{m.HTTPRequests, m.HTTPDuration, m.DebatesTotal, m.ActiveDebates, m.DebatesPending,
+		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
+		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
+		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
+		m.DBUp, m.DBPool, m.DBPoolMax} {
+		f(c)
+	}
+	for _, s := range Statuses {
+		m.DebatesTotal.WithLabelValues(s)
+	}
+	for _, meth := range Methods {
+		m.ConsensusReached.WithLabelValues(meth)
+	}
+	for _, a := range cfg.Agents {
+		for _, p := range Phases {
+			m.AgentResponse.WithLabelValues(a, p)
+		}
+		for _, o := range []string{"success", "error"} {
+			m.AgentRequests.WithLabelValues(a, o)
+		}
+		for _, k := range Kinds {
+			m.AgentErrors.WithLabelValues(a, k)
+		}
+		for _, d := range []string{"input", "output"} {
+			m.AgentTokens.WithLabelValues(a, d)
+		}
+		m.AgentCost.WithLabelValues(a)
+		m.AgentFallbacks.WithLabelValues(a)
+		m.CircuitState.WithLabelValues(a)
+	}
+	for _, rc := range []string{"general", "debate_create", "auth"} {
+		m.RateLimitHits.WithLabelValues(rc)
+	}
+	for _, mode := range []string{"local", "fail_open"} {
+		m.RateLimitFallback.WithLabelValues(mode)
+	}
+	for _, r := range []string{"origin", "per_ip_cap", "capacity", "auth", "ping_timeout", "write_error", "protocol"} {
+		m.WSErrors.WithLabelValues(r)
+	}
+	m.WSMaxConnections.Set(float64(cfg.WSMaxConnections))
+	return m
+}
+
+// Registry returns the private registry.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the exposition of the private registry.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// ObserveRequest records one HTTP request.
+func (m *Metrics) ObserveRequest(method, route string, status int, d time.Duration) {
+	m.HTTPRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.HTTPDuration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// Observer returns a debate.Observer that counts debates, consensus, agent
+// tokens, cost and errors from the event stream.
+func (m *Metrics) Observer() debate.Observer { return debate.ObserverFunc(m.onEvent) }
+
+func (m *Metrics) onEvent(e debate.Event) {
+	if e.Replayed {
+		return
+	}
+	switch d := e.Data.(type) {
+	case debate.DebateStartData:
+		m.mu.Lock()
+		m.starts[e.DebateID] = d.Consensus.Method
+		m.mu.Unlock()
+	case debate.ProposalData:
+		m.AgentRequests.WithLabelValues(e.Agent, "success").Inc()
+		m.AgentTokens.WithLabelValues(e.Agent, "input").Add(float64(d.Tokens.Input))
+		m.AgentTokens.WithLabelValues(e.Agent, "output").Add(float64(d.Tokens.Output))
+		m.AgentCost.WithLabelValues(e.Agent).Add(d.CostUSD)
+		m.AgentResponse.WithLabelValues(e.Agent, "propose").Observe(float64(d.LatencyMS) / 1000)
+	case debate.AgentErrorData:
+		m.AgentRequests.WithLabelValues(e.Agent, "error").Inc()
+		m.AgentErrors.WithLabelValues(e.Agent, string(d.Kind)).Inc()
+	case debate.AgentFallbackData:
+		m.AgentFallbacks.WithLabelValues(e.Agent).Inc()
+	case debate.DebateEndData:
+		m.DebatesTotal.WithLabelValues(d.Status).Inc()
+		m.DebateDuration.WithLabelValues(d.Status).Observe(d.DurationSeconds)
+		m.DebateRounds.WithLabelValues(d.Status).Observe(float64(d.RoundsUsed))
+		m.mu.Lock()
+		method := m.starts[e.DebateID]
+		delete(m.starts, e.DebateID)
+		m.mu.Unlock()
+		if d.Status == "consensus_reached" && method != "" {
+			m.ConsensusReached.WithLabelValues(method).Inc()
+		}
+	}
+}
+
+// WS adapts the WebSocket gauges and counters to server.WSObserver.
+type WS struct{ M *Metrics }
+
+// Connections sets the connection gauge.
+func (w WS) Connections(n int) { w.M.WSConnections.Set(float64(n)) }
+
+// ConnectionError counts a connection error by reason.
+func (w WS) ConnectionError(reason string) { w.M.WSErrors.WithLabelValues(reason).Inc() }
+
+// MessageSent counts a frame.
+func (w WS) MessageSent() { w.M.WSMessagesSent.Inc() }
+
+// DroppedClient counts a slow consumer.
+func (w WS) DroppedClient() { w.M.WSDropped.Inc() }

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+// healthTTL is how long a health result is reused (API.md §3: ≤ 2 s).
+const healthTTL = 2 * time.Second
+
+type healthCache struct {
+	mu     sync.Mutex
+	at     time.Time
+	body   *healthBody
+	status int
+}
+
+type healthBody struct {
+	Status        string       `json:"status"`
+	Version       string       `json:"version"`
+	UptimeSeconds int64        `json:"uptime_seconds"`
+	Checks        healthChecks `json:"checks"`
+}
+
+type healthChecks struct {
+	Database        depCheck     `json:"database"`
+	Redis           depCheck     `json:"redis"`
+	Websocket       wsCheck      `json:"websocket"`
+	CircuitBreakers breakerCount `json:"circuit_breakers"`
+	MemoryMB        int64        `json:"memory_mb"`
+	ActiveDebates   int          `json:"active_debates"`
+}
+
+type depCheck struct {
+	Status    string   `json:"status"`
+	LatencyMS *float64 `json:"latency_ms"`
+}
+
+type wsCheck struct {
+	Status         string `json:"status"`
+	Connections    int    `json:"connections"`
+	MaxConnections int    `json:"max_connections"`
+}
+
+type breakerCount struct {
+	Open     int `json:"open"`
+	HalfOpen int `json:"half_open"`
+}
+
+// ping runs p with limit and answers no later than limit even if p ignores
+// its context.
+func (s *Server) ping(ctx context.Context, p store.Pinger, limit time.Duration) depCheck {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- p.Ping(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	ms = float64(int64(ms*10)) / 10
+	st := "ok"
+	if err != nil {
+		st = "error"
+	}
+	return depCheck{Status: st, LatencyMS: &ms}
+}
+
+func (s *Server) dbPing(ctx context.Context) depCheck {
+	p, ok := s.st.(store.Pinger)
+	if !ok {
+		zero := 0.0
+		return depCheck{Status: "ok", LatencyMS: &zero}
+	}
+	return s.ping(ctx, p, 2*time.Second)
+}
+
+func (s *Server) computeHealth(ctx context.Context) (*healthBody, int) {
+	var db, rd depCheck
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); db = s.dbPing(ctx) }()
+	if s.cfg.Redis != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); rd = s.ping(ctx, s.cfg.Redis, time.Second) }()
+	} else {
+		rd = depCheck{Status: "disabled"}
+	}
+	wg.Wait()
+	conns := s.hub.connections()
+	ws := wsCheck{Status: "ok", Connections: conns, MaxConnections: s.cfg.WSMaxConnections}
+	if s.cfg.WSListenerUp != nil && !s.cfg.WSListenerUp() {
+		ws.Status = "error"
+	} else if conns*10 >= s.cfg.WSMaxConnections*9 {
+		ws.Status = "degraded"
+	}
+	var bc breakerCount
+	if s.cfg.Breakers != nil {
+		for _, c := range s.cfg.Breakers.Circuits() {
+			switch c.State {
+			case "open":
+				bc.Open++
+			case "half_open":
+				bc.HalfOpen++
+			}
+		}
+	}
+	b := &healthBody{
+		Status: "healthy", Version: s.cfg.Version,
+		UptimeSeconds: int64(s.now().Sub(s.started).Seconds()),
+		Checks: healthChecks{Database: db, Redis: rd, Websocket: ws, CircuitBreakers: bc,
+			MemoryMB: rssMB(), ActiveDebates: s.runner.active()},
+	}
+	code := http.StatusOK
+	switch {
+	case db.Status != "ok":
+		b.Status, code = "unhealthy", http.StatusServiceUnavailable
+	case rd.Status == "error" || ws.Status == "error":
+		b.Status = "degraded"
+	}
+	return b, code
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	c := s.health
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.body == nil || s.now().Sub(c.at) >= healthTTL || s.now().Before(c.at) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2500*time.Millisecond)
+		c.body, c.status = s.computeHealth(ctx)
+		cancel()
+		c.at = s.now()
+	}
+	body := *c.body
+	body.UptimeSeconds = int64(s.now().Sub(s.started).Seconds())
+	writeJSON(w, c.status, body)
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	notReady := func(reason string) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": reason})
+	}
+	if s.draining.Load() {
+		notReady("draining")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2500*time.Millisecond)
+	defer cancel()
+	if s.cfg.Migrated != nil && !s.cfg.Migrated(ctx) {
+		notReady("migrating")
+		return
+	}
+	if s.dbPing(ctx).Status != "ok" {
+		notReady("database_unreachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// rssMB returns the resident set size in MiB (Linux /proc), else the Go
+// runtime's total.
+func rssMB() int64 {
+	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) > 1 {
+			if pages, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return pages * int64(os.Getpagesize()) >> 20
+			}
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.Sys >> 20)
+}

@@ -1,0 +1,182 @@
+package server
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// WSObserver receives WebSocket metrics events; cmd feeds Prometheus with it.
+type WSObserver interface {
+	Connections(n int)
+	ConnectionError(reason string)
+	MessageSent()
+	DroppedClient()
+}
+
+type liveFrame struct {
+	seq int64
+	b   []byte
+}
+
+// subscription is one connection's interest in one debate. Live frames go
+// to a bounded buffer; overflowing it closes the connection (1013).
+type subscription struct {
+	debateID string
+	conn     *wsConn
+	live     chan liveFrame
+	lastSeq  atomic.Int64
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+func (sub *subscription) stop() { sub.stopOnce.Do(func() { close(sub.done) }) }
+
+// hub fans debate events out to WebSocket subscriptions. It is safe for
+// concurrent use; publishing never blocks.
+type hub struct {
+	s     *Server
+	mu    sync.Mutex
+	subs  map[string]map[*subscription]struct{}
+	conns map[*wsConn]struct{}
+	perIP map[string]int
+	byL   map[string]int
+
+	sent, dropped, connErrors atomic.Int64
+	lastReload                *time.Time
+}
+
+func newHub(s *Server) *hub {
+	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, conns: map[*wsConn]struct{}{},
+		perIP: map[string]int{}, byL: map[string]int{}}
+}
+
+// Publish sends a debate event (wire JSON with epoch) to its subscribers.
+func (h *hub) publish(debateID string, seq int64, b []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.subs[debateID] {
+		select {
+		case sub.live <- liveFrame{seq, b}:
+		default:
+			go sub.conn.slow()
+		}
+	}
+}
+
+func (h *hub) attach(sub *subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.subs[sub.debateID]
+	if m == nil {
+		m = map[*subscription]struct{}{}
+		h.subs[sub.debateID] = m
+	}
+	m[sub] = struct{}{}
+}
+
+func (h *hub) detach(sub *subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m := h.subs[sub.debateID]; m != nil {
+		delete(m, sub)
+		if len(m) == 0 {
+			delete(h.subs, sub.debateID)
+		}
+	}
+}
+
+// admit registers c unless a cap is reached; it returns "" or the reason.
+func (h *hub) admit(c *wsConn) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.conns) >= h.s.cfg.WSMaxConnections {
+		return "capacity"
+	}
+	if h.perIP[c.ip] >= h.s.cfg.WSMaxPerIP {
+		return "per_ip_cap"
+	}
+	h.conns[c] = struct{}{}
+	h.perIP[c.ip]++
+	h.byL[c.listener]++
+	if o := h.s.cfg.WSObserver; o != nil {
+		o.Connections(len(h.conns))
+	}
+	return ""
+}
+
+func (h *hub) remove(c *wsConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return
+	}
+	delete(h.conns, c)
+	h.perIP[c.ip]--
+	if h.perIP[c.ip] <= 0 {
+		delete(h.perIP, c.ip)
+	}
+	h.byL[c.listener]--
+	if o := h.s.cfg.WSObserver; o != nil {
+		o.Connections(len(h.conns))
+	}
+}
+
+func (h *hub) connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+func (h *hub) snapshot() []*wsConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// control sends a control-stream message (no seq, never replayed) to every
+// connection that opened the control stream.
+func (h *hub) control(typ, debateID string, data any) {
+	b, err := json.Marshal(map[string]any{"type": typ, "ts": ts(h.s.now()), "debate_id": debateID, "data": data})
+	if err != nil {
+		return
+	}
+	for _, c := range h.snapshot() {
+		if c.controlStream {
+			c.send(b)
+		}
+	}
+}
+
+func (h *hub) connError(reason string) {
+	h.connErrors.Add(1)
+	if o := h.s.cfg.WSObserver; o != nil {
+		o.ConnectionError(reason)
+	}
+}
+
+// CloseAll closes every WebSocket on both listeners with code (1012 on
+// SIGUSR1, 1001 at shutdown) and returns how many it closed.
+func (s *Server) CloseAll(code int) int {
+	conns := s.hub.snapshot()
+	reason := "service restart"
+	if code == 1001 {
+		reason = "going away"
+	}
+	for _, c := range conns {
+		c.close(code, reason)
+	}
+	if code == 1012 {
+		s.wsLog.Info("websocket_reload", "count", len(conns))
+		now := s.now()
+		s.hub.mu.Lock()
+		s.hub.lastReload = &now
+		s.hub.mu.Unlock()
+	}
+	return len(conns)
+}

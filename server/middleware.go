@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+type ctxKey int
+
+const infoKey ctxKey = 1
+
+// reqInfo is the per-request state the middleware shares with handlers.
+type reqInfo struct {
+	correlationID string
+	clientIP      string
+	route         string
+	principal     *Principal
+	authErr       error
+	listener      string
+}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	if i, ok := ctx.Value(infoKey).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+// CorrelationID returns the correlation id of the request ctx belongs to, or "".
+func CorrelationID(ctx context.Context) string { return infoFrom(ctx).correlationID }
+
+var corrRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newCorrelationID returns "corr-" + 16 random lowercase base32 characters.
+func newCorrelationID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return "corr-" + strings.ToLower(b32.EncodeToString(b[:]))
+}
+
+func correlationFrom(r *http.Request) string {
+	for _, h := range []string{"X-Correlation-ID", "X-Request-ID"} {
+		if v := r.Header.Get(h); corrRE.MatchString(v) {
+			return v
+		}
+	}
+	return newCorrelationID()
+}
+
+// recorder captures the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (rw *recorder) WriteHeader(code int) {
+	if rw.status == 0 {
+		rw.status = code
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *recorder) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController and websocket.Accept reach the
+// underlying writer (Hijacker, Flusher).
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// wrap applies the cross-cutting middleware: correlation id, security
+// headers, panic recovery, route resolution and the request log line.
+func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		info := &reqInfo{correlationID: correlationFrom(r), clientIP: s.clientIP(r), listener: listener}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		h := w.Header()
+		h.Set("X-Correlation-ID", info.correlationID)
+		if v := r.Header.Get("X-Request-ID"); v != "" && corrRE.MatchString(v) {
+			h.Set("X-Request-ID", v)
+		}
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		for _, p := range []string{"/api/auth", "/api/admin", "/api/system", "/api/debug"} {
+			if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
+				h.Set("Cache-Control", "no-store")
+			}
+		}
+		rw := &recorder{ResponseWriter: w}
+		handler, pattern := mux.Handler(r)
+		info.route = routeName(pattern)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "route", info.route, "correlation_id", info.correlationID,
+					"error", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if rw.status == 0 {
+					s.writeError(rw, r, fmt.Errorf("server: panic in handler: %v", p))
+				}
+			}
+			s.logRequest(r, info, rw, start)
+		}()
+		if pattern == "" {
+			s.unmatched(rw, r, handler)
+			return
+		}
+		s.authenticate(r)
+		mux.ServeHTTP(rw, r) // sets the path values
+
+	})
+}
+
+func routeName(pattern string) string {
+	if pattern == "" {
+		return "other"
+	}
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		return pattern[i+1:]
+	}
+	return pattern
+}
+
+// unmatched answers a request no pattern matched: 405 with Allow when the
+// path exists with other methods, else 404, both with the JSON error body.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	probe := &headerProbe{h: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.h.Get("Allow"))
+		s.writeError(w, r, apiErr(http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" not allowed"))
+		return
+	}
+	s.writeError(w, r, apiErr(http.StatusNotFound, "not_found", "no such route"))
+}
+
+type headerProbe struct {
+	h      http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header { return p.h }
+func (p *headerProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = 200
+	}
+	return len(b), nil
+}
+func (p *headerProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+
+func quietRoute(route string) bool {
+	switch route {
+	case "/api/health", "/healthz", "/api/health/ready", "/readyz", "/livez", "/metrics", "/api/metrics":
+		return true
+	}
+	return false
+}
+
+func (s *Server) logRequest(r *http.Request, info *reqInfo, rw *recorder, start time.Time) {
+	level := slog.LevelInfo
+	if quietRoute(info.route) {
+		level = slog.LevelDebug
+	}
+	principal := "anonymous"
+	if info.principal != nil {
+		principal = info.principal.ID
+	}
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.log.Log(r.Context(), level, "request",
+		"method", r.Method, "route", info.route, "path", r.URL.Path, "status", status,
+		"duration_ms", s.now().Sub(start).Milliseconds(), "bytes", rw.bytes,
+		"client_ip", info.clientIP, "principal", principal, "correlation_id", info.correlationID)
+	if s.cfg.RequestObserver != nil {
+		s.cfg.RequestObserver(r.Method, info.route, status, s.now().Sub(start))
+	}
+}
+
+// clientIP is the TCP peer, or with a trusted proxy peer the right-most
+// X-Forwarded-For address that is not a trusted proxy (API.md §2.9).
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	var parts []string
+	for _, v := range xff {
+		parts = append(parts, strings.Split(v, ",")...)
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"encoding failed","correlation_id":""}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,365 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/store"
+)
+
+// AgentRegistry resolves the agent names and specs of a request (API.md §5).
+// cmd builds it from the provider adapters, so server imports none of them.
+// Resolve returns an error wrapping ErrUnknownAgent or ErrAgentUnavailable
+// for names it cannot serve; seed seeds demo agents.
+type AgentRegistry interface {
+	Resolve(spec string, seed int64) (ResolvedAgent, error)
+}
+
+// ResolvedAgent is one resolved agent with the labels events and receipts use.
+type ResolvedAgent struct {
+	Name     string // derived name (API.md §5)
+	Provider string
+	Model    string
+	Agent    agent.Agent
+}
+
+// BreakerView exposes the agent circuit breakers (API.md §5.2).
+type BreakerView interface {
+	// Circuits returns every breaker keyed by agent name.
+	Circuits() map[string]CircuitStatus
+	// Reset replaces name's breaker with a closed one and returns its
+	// previous state; ok is false for an unknown agent.
+	Reset(name string) (previous string, ok bool)
+}
+
+// CircuitStatus is one breaker in GET /api/agents/circuit-breakers.
+type CircuitStatus struct {
+	State               string       `json:"state"` // closed, half_open, open
+	ConsecutiveFailures int          `json:"consecutive_failures"`
+	FailureThreshold    int          `json:"failure_threshold"`
+	OpenSeconds         float64      `json:"open_seconds"`
+	OpenedAt            *time.Time   `json:"opened_at"`
+	NextProbeAt         *time.Time   `json:"next_probe_at"`
+	LastFailure         *FailureInfo `json:"last_failure"`
+}
+
+// FailureInfo describes a breaker's last failure.
+type FailureInfo struct {
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// Config tunes a Server. The zero value works: development mode, nobody
+// authenticated, ten concurrent debates, metrics off.
+type Config struct {
+	Version string // reported by /api/health; default "0.0.0"
+	Env     string // development (default), staging or production
+
+	// Auth authenticates requests; default TokenAuthenticator{} (nobody).
+	Auth Authenticator
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// OriginPatterns are the browser origins (host patterns as
+	// websocket.AcceptOptions takes them) allowed besides the request's own host.
+	OriginPatterns []string
+
+	MaxBodyBytes int64 // default 1 MiB
+
+	// Debates.
+	DefaultAgents        []string      // default demo-analyst,demo-critic,demo-judge
+	MaxConcurrentDebates int           // default 10
+	QueueSize            int           // default 100
+	DebateTimeout        time.Duration // default 900s
+	AgentTimeout         time.Duration // default 60s
+	ConsensusThreshold   float64       // default 0.6
+	HeartbeatEvery       time.Duration // default 10s
+	LeaseDuration        time.Duration // default 30s
+	StaleAfter           time.Duration // default 600s
+	SweepEvery           time.Duration // default 10s
+	// ReplicaID names this process as lease holder; default host-pid-random.
+	ReplicaID string
+
+	// WebSocket.
+	WSMaxConnections int           // default 1000
+	WSMaxPerIP       int           // default 20
+	WSSendBuffer     int           // default 256
+	WSHeartbeat      time.Duration // default 15s
+	WSListenerUp     func() bool   // reports the WS listener serving; nil: true
+
+	// Operations seams; nil means empty answers.
+	Redis           store.Pinger // nil: redis "disabled"
+	Migrated        func(ctx context.Context) bool
+	Breakers        BreakerView
+	AgentStatus     func() []any
+	AgentTest       func(ctx context.Context, req AgentTestRequest) (any, error)
+	Connectivity    func(ctx context.Context, providers []string) (any, error)
+	RateLimitStatus func(r *http.Request) any
+	RateLimitConfig func() any
+	// RateLimit wraps every rate-limited API route (API.md §2.9).
+	RateLimit func(routeClass string, next http.Handler) http.Handler
+	// MetricsHandler serves /metrics and /api/metrics; nil: 404.
+	MetricsHandler http.Handler
+	// RequestObserver records each request for metrics.
+	RequestObserver func(method, route string, status int, d time.Duration)
+	// AuthFailed counts authentication failures by reason.
+	AuthFailed func(reason string)
+	// WSObserver receives WebSocket metrics events.
+	WSObserver WSObserver
+
+	MemoryProfiling bool   // enables /api/debug/memory-dump
+	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
+
+	// ReceiptSigner signs receipts; nil: unsigned.
+	ReceiptSigner receipt.Signer
+	// Receipts renders receipts; nil: JSON only (markdown and html 404).
+	Receipts ReceiptRenderer
+
+	// Loggers; nil means discard. API gets aragora.api records, WS
+	// aragora.websocket, Debate aragora.debate.orchestrator.
+	Logger       *slog.Logger
+	AuthLogger   *slog.Logger
+	WSLogger     *slog.Logger
+	DebateLogger *slog.Logger
+
+	Now func() time.Time // default time.Now
+}
+
+func (c Config) production() bool { return c.Env == "production" || c.Env == "staging" }
+
+func (c Config) withDefaults() Config {
+	if c.Version == "" {
+		c.Version = "0.0.0"
+	}
+	if c.Env == "" {
+		c.Env = "development"
+	}
+	if c.Auth == nil {
+		c.Auth = TokenAuthenticator{}
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if len(c.DefaultAgents) == 0 {
+		c.DefaultAgents = []string{"demo-analyst", "demo-critic", "demo-judge"}
+	}
+	if c.MaxConcurrentDebates <= 0 {
+		c.MaxConcurrentDebates = 10
+	}
+	if c.QueueSize < 0 {
+		c.QueueSize = 0
+	} else if c.QueueSize == 0 {
+		c.QueueSize = 100
+	}
+	if c.DebateTimeout <= 0 {
+		c.DebateTimeout = 900 * time.Second
+	}
+	if c.AgentTimeout <= 0 {
+		c.AgentTimeout = 60 * time.Second
+	}
+	if c.ConsensusThreshold <= 0 {
+		c.ConsensusThreshold = 0.6
+	}
+	if c.HeartbeatEvery <= 0 {
+		c.HeartbeatEvery = 10 * time.Second
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 30 * time.Second
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = 600 * time.Second
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = 10 * time.Second
+	}
+	if c.WSMaxConnections <= 0 {
+		c.WSMaxConnections = 1000
+	}
+	if c.WSMaxPerIP <= 0 {
+		c.WSMaxPerIP = 20
+	}
+	if c.WSSendBuffer <= 0 {
+		c.WSSendBuffer = 256
+	}
+	if c.WSHeartbeat <= 0 {
+		c.WSHeartbeat = 15 * time.Second
+	}
+	if c.MemoryDumpPath == "" {
+		c.MemoryDumpPath = "/tmp/aragora_memory_dump.json"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Validate reports contradictory settings.
+func (c Config) Validate() error {
+	switch c.Env {
+	case "", "development", "staging", "production":
+	default:
+		return fmt.Errorf("server: unknown env %q (want development, staging or production)", c.Env)
+	}
+	if c.ConsensusThreshold < 0 || c.ConsensusThreshold > 1 {
+		return fmt.Errorf("server: consensus threshold %v out of range (0, 1]", c.ConsensusThreshold)
+	}
+	return nil
+}
+
+func discard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return l
+}
+
+// Server is the Aragora API. It is safe for concurrent use. Create it with
+// New; it starts background goroutines (debate workers, the sweeper,
+// WebSocket heartbeats) that Shutdown stops.
+type Server struct {
+	cfg       Config
+	newDebate DebateFactory
+	agents    AgentRegistry
+	st        store.DebateStore
+	auth      Authenticator
+
+	log, authLog, wsLog, debLog *slog.Logger
+
+	api, ws *http.ServeMux
+	apiH    http.Handler
+	wsH     http.Handler
+
+	started  time.Time
+	draining atomic.Bool
+	runner   *runner
+	hub      *hub
+	health   *healthCache
+	overlay  *overlay
+	dumping  atomic.Bool
+	idem     idemTable
+	replica  string
+	bg       context.CancelFunc
+	bgDone   chan struct{}
+}
+
+// New returns the server. The caller owns the listeners: serve Handler on
+// the API port and WSHandler on the WebSocket port. Call Start to begin the
+// sweeper, and Shutdown to drain.
+func New(newDebate DebateFactory, agents AgentRegistry, st store.DebateStore, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, fmt.Errorf("server: a store is required")
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg: cfg, newDebate: newDebate, agents: agents, st: st, auth: cfg.Auth,
+		log: discard(cfg.Logger), authLog: discard(cfg.AuthLogger), wsLog: discard(cfg.WSLogger), debLog: discard(cfg.DebateLogger),
+		api: http.NewServeMux(), ws: http.NewServeMux(),
+		started: cfg.Now(), overlay: newOverlay(), bgDone: make(chan struct{}), idem: idemTable{m: map[string]*idemRecord{}},
+	}
+	if s.authLog == nil {
+		s.authLog = s.log
+	}
+	s.replica = cfg.ReplicaID
+	if s.replica == "" {
+		s.replica = newReplicaID()
+	}
+	s.hub = newHub(s)
+	s.runner = newRunner(s)
+	s.health = &healthCache{}
+	s.routes()
+	s.apiH = s.wrap("api", s.api)
+	s.wsH = s.wrap("ws", s.ws)
+	return s, nil
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// Handler returns the API listener's handler.
+func (s *Server) Handler() http.Handler { return s.apiH }
+
+// WSHandler returns the WebSocket listener's handler.
+func (s *Server) WSHandler() http.Handler { return s.wsH }
+
+// ServeHTTP serves the API listener's routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.apiH.ServeHTTP(w, r) }
+
+// Draining reports whether Drain has been called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Drain turns readiness to 503 draining and refuses new debates (API.md §16 step 1).
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) limited(class string, h http.HandlerFunc) http.Handler {
+	if s.cfg.RateLimit == nil {
+		return h
+	}
+	return s.cfg.RateLimit(class, h)
+}
+
+func (s *Server) routes() {
+	m := s.api
+	pub := func(p string, h http.HandlerFunc) { m.Handle(p, s.public(h)) }
+	pubRL := func(p string, h http.HandlerFunc) { m.Handle(p, s.limited("general", s.public(h))) }
+	prot := func(p, role, class string, h http.HandlerFunc) { m.Handle(p, s.limited(class, s.protected(role, h))) }
+
+	// Health and metrics (§3): public, never rate limited.
+	pub("GET /api/health", s.handleHealth)
+	pub("GET /healthz", s.handleHealth)
+	pub("GET /api/health/ready", s.handleReady)
+	pub("GET /readyz", s.handleReady)
+	pub("GET /livez", s.handleLive)
+	if s.cfg.MetricsHandler != nil {
+		pub("GET /metrics", s.cfg.MetricsHandler.ServeHTTP)
+		pub("GET /api/metrics", s.cfg.MetricsHandler.ServeHTTP)
+	}
+
+	// Debates (§4).
+	prot("POST /api/debates", RoleMember, "debate_create", s.handleCreate)
+	prot("GET /api/debates", RoleViewer, "general", s.handleList)
+	prot("GET /api/debates/{id}", RoleViewer, "general", s.handleGet)
+	prot("GET /api/debates/{id}/events", RoleViewer, "general", s.handleEvents)
+	prot("GET /api/debates/{id}/receipt", RoleViewer, "general", s.handleReceipt)
+	prot("POST /api/debates/{id}/cancel", RoleMember, "general", s.handleCancel)
+	prot("POST /api/admin/cleanup-stale-debates", RoleAdmin, "general", s.handleCleanupStale)
+
+	// Operations (§5, §7).
+	pubRL("GET /api/agents/status", s.handleAgentStatus)
+	pubRL("GET /api/agents/circuit-breakers", s.handleBreakers)
+	prot("POST /api/agents/{name}/reset-circuit", RoleAdmin, "general", s.handleResetCircuit)
+	prot("POST /api/debug/agent-test", RoleAdmin, "general", s.handleAgentTest)
+	prot("POST /api/debug/connectivity-check", RoleAdmin, "general", s.handleConnectivity)
+	if s.cfg.MemoryProfiling {
+		prot("POST /api/debug/memory-dump", RoleAdmin, "general", s.handleMemoryDump)
+	}
+	pubRL("GET /api/ws/stats", s.handleWSStats)
+	pubRL("GET /api/rate-limits/status", s.handleRateLimitStatus)
+	pubRL("GET /api/rate-limits/config", s.handleRateLimitConfig)
+
+	// WebSocket upgrades on the API port (§1).
+	pub("GET /ws", s.handleWSControl)
+	pub("GET /ws/debates/{id}", s.handleWSDebate)
+
+	// WebSocket listener.
+	w := s.ws
+	w.Handle("GET /{$}", s.public(s.handleWSControl))
+	w.Handle("GET /ws", s.public(s.handleWSControl))
+	w.Handle("GET /ws/debates/{id}", s.public(s.handleWSDebate))
+	w.Handle("GET /healthz", s.public(s.handleHealth))
+	w.Handle("GET /readyz", s.public(s.handleReady))
+	w.Handle("GET /livez", s.public(s.handleLive))
+}
+
+func (s *Server) handleLive(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+}
