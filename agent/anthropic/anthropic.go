@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/wire"
 	"github.com/aragora/aragora/agent/pricing"
 )
 
@@ -167,7 +168,9 @@ type usage struct {
 	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 }
 
-func (u usage) input() int { return u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens }
+func (u usage) input() int {
+	return u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
+}
 
 type messagesResponse struct {
 	Type    string `json:"type"`
@@ -232,21 +235,21 @@ func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string))
 	}
 	resp, err := a.cfg.HTTPClient.Do(hreq)
 	if err != nil {
-		return agent.Response{}, connError(ctx, Provider, err)
+		return agent.Response{}, wire.ConnError(ctx, Provider, err)
 	}
 	defer resp.Body.Close()
 	now := a.cfg.Now()
 	if a.cfg.OnQuota != nil {
-		if n, reset, ok := quotaHeaders(resp.Header, now); ok {
+		if n, reset, ok := wire.QuotaHeaders(resp.Header, now); ok {
 			a.cfg.OnQuota(n, reset)
 		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := readAll(resp.Body, maxErrorBody)
-		if err != nil && !errors.Is(err, errTooLarge) && ctx.Err() != nil {
-			return agent.Response{}, connError(ctx, Provider, err)
+		data, err := wire.ReadAll(resp.Body, wire.MaxErrorBody)
+		if err != nil && !errors.Is(err, wire.ErrTooLarge) && ctx.Err() != nil {
+			return agent.Response{}, wire.ConnError(ctx, Provider, err)
 		}
-		return agent.Response{}, a.statusError(resp.StatusCode, resp.Header, parseErrorBody(data), now)
+		return agent.Response{}, a.statusError(resp.StatusCode, resp.Header, wire.ParseErrorBody(data), now)
 	}
 	out := agent.Response{Provider: Provider, Model: a.cfg.Model, Attempts: 1}
 	var u usage
@@ -270,12 +273,12 @@ func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string))
 // statusError adds Anthropic's specifics to the common mapping: 529 and
 // overloaded_error set Overloaded; a 400 about the credit balance, or a
 // billing_error, is quota exhaustion.
-func (a *Agent) statusError(status int, h http.Header, info errorInfo, now time.Time) error {
-	if status == http.StatusBadRequest && (mentionsQuota(info.Message) || strings.Contains(info.Type, "billing")) {
+func (a *Agent) statusError(status int, h http.Header, info wire.ErrorInfo, now time.Time) error {
+	if status == http.StatusBadRequest && (wire.MentionsQuota(info.Message) || strings.Contains(info.Type, "billing")) {
 		return &agent.ProviderError{Provider: Provider, StatusCode: status,
-			Err: fmt.Errorf("%w: %s", agent.ErrQuotaExhausted, info.text())}
+			Err: fmt.Errorf("%w: %s", agent.ErrQuotaExhausted, info.Text())}
 	}
-	pe := statusError(Provider, status, h, info, now)
+	pe := wire.StatusError(Provider, status, h, info, now)
 	if status == 529 || strings.Contains(info.Type, "overloaded") {
 		pe.Overloaded = true
 	}
@@ -308,13 +311,13 @@ func eventStatus(typ string) int {
 }
 
 func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usage) error {
-	data, err := readAll(resp.Body, maxBody)
+	data, err := wire.ReadAll(resp.Body, wire.MaxBody)
 	if err != nil {
-		return readError(ctx, Provider, resp.StatusCode, err)
+		return wire.ReadError(ctx, Provider, resp.StatusCode, err)
 	}
 	var mr messagesResponse
 	if err := json.Unmarshal(data, &mr); err != nil {
-		return invalid(Provider, resp.StatusCode, "decode reply: %v", err)
+		return wire.Invalid(Provider, resp.StatusCode, "decode reply: %v", err)
 	}
 	var text strings.Builder
 	for _, c := range mr.Content {
@@ -323,7 +326,7 @@ func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent
 		}
 	}
 	if strings.TrimSpace(text.String()) == "" {
-		return invalid(Provider, resp.StatusCode, "reply has no text content (stop_reason %q)", mr.StopReason)
+		return wire.Invalid(Provider, resp.StatusCode, "reply has no text content (stop_reason %q)", mr.StopReason)
 	}
 	out.Text = text.String()
 	if mr.Model != "" {
@@ -336,19 +339,19 @@ func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent
 }
 
 func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usage) error {
-	sr := newSSEReader(resp.Body)
+	sr := wire.NewSSEReader(resp.Body)
 	var text strings.Builder
 	for {
-		_, data, err := sr.next()
+		_, data, err := sr.Next()
 		if errors.Is(err, io.EOF) {
-			return truncated(Provider)
+			return wire.Truncated(Provider)
 		}
 		if err != nil {
-			return readError(ctx, Provider, resp.StatusCode, err)
+			return wire.ReadError(ctx, Provider, resp.StatusCode, err)
 		}
 		var ev streamEvent
 		if err := json.Unmarshal(data, &ev); err != nil {
-			return invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
+			return wire.Invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
 		}
 		switch ev.Type {
 		case "message_start":
@@ -380,7 +383,7 @@ func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk f
 			}
 		case "message_stop":
 			if strings.TrimSpace(text.String()) == "" {
-				return invalid(Provider, resp.StatusCode, "stream has no text content")
+				return wire.Invalid(Provider, resp.StatusCode, "stream has no text content")
 			}
 			out.Text = text.String()
 			return nil
@@ -389,7 +392,7 @@ func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk f
 			if len(raw) == 0 {
 				raw = json.RawMessage("null")
 			}
-			info := parseErrorBody(append(append([]byte(`{"error":`), raw...), '}'))
+			info := wire.ParseErrorBody(append(append([]byte(`{"error":`), raw...), '}'))
 			return a.statusError(eventStatus(info.Type), nil, info, a.cfg.Now())
 		}
 	}

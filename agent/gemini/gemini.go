@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/wire"
 	"github.com/aragora/aragora/agent/pricing"
 )
 
@@ -259,19 +260,19 @@ func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string))
 	}
 	resp, err := a.cfg.HTTPClient.Do(hreq)
 	if err != nil {
-		return agent.Response{}, connError(ctx, Provider, redactKey(err, a.cfg.APIKey))
+		return agent.Response{}, wire.ConnError(ctx, Provider, redactKey(err, a.cfg.APIKey))
 	}
 	defer resp.Body.Close()
 	now := a.cfg.Now()
 	if a.cfg.OnQuota != nil {
-		if n, reset, ok := quotaHeaders(resp.Header, now); ok {
+		if n, reset, ok := wire.QuotaHeaders(resp.Header, now); ok {
 			a.cfg.OnQuota(n, reset)
 		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := readAll(resp.Body, maxErrorBody)
-		if err != nil && !errors.Is(err, errTooLarge) && ctx.Err() != nil {
-			return agent.Response{}, connError(ctx, Provider, err)
+		data, err := wire.ReadAll(resp.Body, wire.MaxErrorBody)
+		if err != nil && !errors.Is(err, wire.ErrTooLarge) && ctx.Err() != nil {
+			return agent.Response{}, wire.ConnError(ctx, Provider, err)
 		}
 		return agent.Response{}, a.statusError(resp.StatusCode, resp.Header, data, now)
 	}
@@ -309,7 +310,7 @@ func redactKey(err error, key string) error {
 // API key (400 API_KEY_INVALID) is an auth error, and the RetryInfo detail
 // gives the retry delay when no Retry-After header does.
 func (a *Agent) statusError(status int, h http.Header, body []byte, now time.Time) error {
-	info := parseErrorBody(body)
+	info := wire.ParseErrorBody(body)
 	var details struct {
 		Error struct {
 			Details []struct {
@@ -333,9 +334,9 @@ func (a *Agent) statusError(status int, h http.Header, body []byte, now time.Tim
 		}
 	}
 	if keyInvalid && status == http.StatusBadRequest {
-		return &agent.ProviderError{Provider: Provider, StatusCode: status, Err: fmt.Errorf("%w: %s", agent.ErrAuth, info.text())}
+		return &agent.ProviderError{Provider: Provider, StatusCode: status, Err: fmt.Errorf("%w: %s", agent.ErrAuth, info.Text())}
 	}
-	pe := statusError(Provider, status, h, info, now)
+	pe := wire.StatusError(Provider, status, h, info, now)
 	if pe.RetryAfter == 0 {
 		pe.RetryAfter = retry
 	}
@@ -345,7 +346,7 @@ func (a *Agent) statusError(status int, h http.Header, body []byte, now time.Tim
 // embeddedError maps an error object inside a stream to a *agent.ProviderError.
 func (a *Agent) embeddedError(raw json.RawMessage) error {
 	body := append(append([]byte(`{"error":`), raw...), '}')
-	status := parseErrorBody(body).Code
+	status := wire.ParseErrorBody(body).Code
 	if status < 400 || status > 599 {
 		status = http.StatusInternalServerError
 	}
@@ -360,21 +361,21 @@ func isNull(raw json.RawMessage) bool {
 func noText(r *generateResponse, status int) error {
 	switch {
 	case r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "":
-		return invalid(Provider, status, "prompt blocked: %s", r.PromptFeedback.BlockReason)
+		return wire.Invalid(Provider, status, "prompt blocked: %s", r.PromptFeedback.BlockReason)
 	case len(r.Candidates) == 0:
-		return invalid(Provider, status, "reply has no candidates")
+		return wire.Invalid(Provider, status, "reply has no candidates")
 	}
-	return invalid(Provider, status, "reply has no text (finishReason %q)", r.Candidates[0].FinishReason)
+	return wire.Invalid(Provider, status, "reply has no text (finishReason %q)", r.Candidates[0].FinishReason)
 }
 
 func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usageMetadata) error {
-	data, err := readAll(resp.Body, maxBody)
+	data, err := wire.ReadAll(resp.Body, wire.MaxBody)
 	if err != nil {
-		return readError(ctx, Provider, resp.StatusCode, err)
+		return wire.ReadError(ctx, Provider, resp.StatusCode, err)
 	}
 	var gr generateResponse
 	if err := json.Unmarshal(data, &gr); err != nil {
-		return invalid(Provider, resp.StatusCode, "decode reply: %v", err)
+		return wire.Invalid(Provider, resp.StatusCode, "decode reply: %v", err)
 	}
 	if !isNull(gr.Error) {
 		return a.embeddedError(gr.Error)
@@ -394,21 +395,21 @@ func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent
 }
 
 func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usageMetadata) error {
-	sr := newSSEReader(resp.Body)
+	sr := wire.NewSSEReader(resp.Body)
 	var text strings.Builder
 	var last generateResponse
 	finished := false
 	for {
-		_, data, err := sr.next()
+		_, data, err := sr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return readError(ctx, Provider, resp.StatusCode, err)
+			return wire.ReadError(ctx, Provider, resp.StatusCode, err)
 		}
 		var gr generateResponse
 		if err := json.Unmarshal(data, &gr); err != nil {
-			return invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
+			return wire.Invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
 		}
 		if !isNull(gr.Error) {
 			return a.embeddedError(gr.Error)
@@ -430,7 +431,7 @@ func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk f
 		}
 	}
 	if !finished {
-		return truncated(Provider)
+		return wire.Truncated(Provider)
 	}
 	if strings.TrimSpace(text.String()) == "" {
 		return noText(&last, resp.StatusCode)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/wire"
 	"github.com/aragora/aragora/agent/pricing"
 )
 
@@ -300,21 +301,21 @@ func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string))
 	}
 	resp, err := a.cfg.HTTPClient.Do(hreq)
 	if err != nil {
-		return agent.Response{}, connError(ctx, p, err)
+		return agent.Response{}, wire.ConnError(ctx, p, err)
 	}
 	defer resp.Body.Close()
 	now := a.cfg.Now()
 	if a.cfg.OnQuota != nil {
-		if n, reset, ok := quotaHeaders(resp.Header, now); ok {
+		if n, reset, ok := wire.QuotaHeaders(resp.Header, now); ok {
 			a.cfg.OnQuota(n, reset)
 		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := readAll(resp.Body, maxErrorBody)
-		if err != nil && !errors.Is(err, errTooLarge) && ctx.Err() != nil {
-			return agent.Response{}, connError(ctx, p, err)
+		data, err := wire.ReadAll(resp.Body, wire.MaxErrorBody)
+		if err != nil && !errors.Is(err, wire.ErrTooLarge) && ctx.Err() != nil {
+			return agent.Response{}, wire.ConnError(ctx, p, err)
 		}
-		return agent.Response{}, statusError(p, resp.StatusCode, resp.Header, parseErrorBody(data), now)
+		return agent.Response{}, wire.StatusError(p, resp.StatusCode, resp.Header, wire.ParseErrorBody(data), now)
 	}
 	out := agent.Response{Provider: p, Model: a.cfg.Model, Attempts: 1}
 	var u usage
@@ -343,12 +344,12 @@ func (a *Agent) cost(replyModel string, u agent.Usage) float64 {
 // (as OpenRouter does) to a *agent.ProviderError; its numeric code is the
 // status, 502 when absent.
 func (a *Agent) embeddedError(raw json.RawMessage) error {
-	info := parseErrorBody(append(append([]byte(`{"error":`), raw...), '}'))
+	info := wire.ParseErrorBody(append(append([]byte(`{"error":`), raw...), '}'))
 	status := info.Code
 	if status < 400 || status > 599 {
 		status = http.StatusBadGateway
 	}
-	return statusError(a.cfg.Provider, status, nil, info, a.cfg.Now())
+	return wire.StatusError(a.cfg.Provider, status, nil, info, a.cfg.Now())
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -357,26 +358,26 @@ func isNull(raw json.RawMessage) bool {
 
 func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usage) error {
 	p := a.cfg.Provider
-	data, err := readAll(resp.Body, maxBody)
+	data, err := wire.ReadAll(resp.Body, wire.MaxBody)
 	if err != nil {
-		return readError(ctx, p, resp.StatusCode, err)
+		return wire.ReadError(ctx, p, resp.StatusCode, err)
 	}
 	var cr chatResponse
 	if err := json.Unmarshal(data, &cr); err != nil {
-		return invalid(p, resp.StatusCode, "decode reply: %v", err)
+		return wire.Invalid(p, resp.StatusCode, "decode reply: %v", err)
 	}
 	if !isNull(cr.Error) {
 		return a.embeddedError(cr.Error)
 	}
 	if len(cr.Choices) == 0 {
-		return invalid(p, resp.StatusCode, "reply has no choices")
+		return wire.Invalid(p, resp.StatusCode, "reply has no choices")
 	}
 	text, err := contentText(cr.Choices[0].Message.Content)
 	if err != nil {
-		return invalid(p, resp.StatusCode, "decode message content: %v", err)
+		return wire.Invalid(p, resp.StatusCode, "decode message content: %v", err)
 	}
 	if strings.TrimSpace(text) == "" {
-		return invalid(p, resp.StatusCode, "reply has no text")
+		return wire.Invalid(p, resp.StatusCode, "reply has no text")
 	}
 	out.Text = text
 	if cr.Model != "" {
@@ -390,29 +391,29 @@ func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent
 
 func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usage) error {
 	p := a.cfg.Provider
-	sr := newSSEReader(resp.Body)
+	sr := wire.NewSSEReader(resp.Body)
 	var text strings.Builder
 	finished := false
 	for {
-		_, data, err := sr.next()
+		_, data, err := sr.Next()
 		if errors.Is(err, io.EOF) {
 			if !finished {
-				return truncated(p)
+				return wire.Truncated(p)
 			}
 			break
 		}
 		if err != nil {
-			return readError(ctx, p, resp.StatusCode, err)
+			return wire.ReadError(ctx, p, resp.StatusCode, err)
 		}
 		if string(bytes.TrimSpace(data)) == "[DONE]" {
 			if !finished && text.Len() == 0 {
-				return invalid(p, resp.StatusCode, "stream has no choices")
+				return wire.Invalid(p, resp.StatusCode, "stream has no choices")
 			}
 			break
 		}
 		var chunk chatResponse
 		if err := json.Unmarshal(data, &chunk); err != nil {
-			return invalid(p, resp.StatusCode, "decode stream event: %v", err)
+			return wire.Invalid(p, resp.StatusCode, "decode stream event: %v", err)
 		}
 		if !isNull(chunk.Error) {
 			return a.embeddedError(chunk.Error)
@@ -429,7 +430,7 @@ func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk f
 		c := chunk.Choices[0]
 		delta, err := contentText(c.Delta.Content)
 		if err != nil {
-			return invalid(p, resp.StatusCode, "decode stream delta: %v", err)
+			return wire.Invalid(p, resp.StatusCode, "decode stream delta: %v", err)
 		}
 		if delta != "" {
 			text.WriteString(delta)
@@ -440,7 +441,7 @@ func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk f
 		}
 	}
 	if strings.TrimSpace(text.String()) == "" {
-		return invalid(p, resp.StatusCode, "stream has no text")
+		return wire.Invalid(p, resp.StatusCode, "stream has no text")
 	}
 	out.Text = text.String()
 	return nil

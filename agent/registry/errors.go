@@ -9,6 +9,7 @@ type UnknownError struct {
 	Reason string
 }
 
+// Error names the spec and the reason.
 func (e *UnknownError) Error() string {
 	return fmt.Sprintf("registry: unknown agent %q: %s", e.Spec, e.Reason)
 }
@@ -25,6 +26,7 @@ type UnavailableError struct {
 	Alt string
 }
 
+// Error names the agent and the variable to set.
 func (e *UnavailableError) Error() string {
 	if e.Alt != "" {
 		return fmt.Sprintf("registry: agent %q is not configured: set %s (or %s)", e.Agent, e.Var, e.Alt)

@@ -443,3 +443,41 @@ func TestDemoAgentIsDeterministic(t *testing.T) {
 	assert.Equal(t, texts[0], texts[1])
 	assert.EqualValues(t, 2, r.Stats().Snapshot("demo-analyst").RequestsTotal)
 }
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	ant := newFakeProvider(t, status(http.StatusPaymentRequired, `{"type":"error","error":{"type":"billing_error","message":"insufficient credits"}}`))
+	orf := newFakeProvider(t, openAIReply("rescued"))
+	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": ant.URL,
+		"OPENROUTER_API_KEY": "o", "OPENROUTER_BASE_URL": orf.URL, "GEMINI_API_KEY": "g"})
+	_, a, _, err := r.Resolve("claude", 0)
+	require.NoError(t, err)
+	_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	require.NoError(t, err)
+
+	byName := map[string]registry.Status{}
+	for _, s := range r.Status() {
+		byName[s.Name] = s
+	}
+	claude := byName["claude"]
+	assert.True(t, claude.Available, "quota exhausted, but the fallback serves")
+	assert.Equal(t, breaker.StateClosed, claude.CircuitState)
+	assert.Equal(t, agent.QuotaRemaining{Value: 0, Known: true}, claude.QuotaRemaining)
+	require.NotNil(t, claude.Fallback)
+	assert.True(t, claude.Fallback.Active)
+	assert.EqualValues(t, 1, claude.RequestsTotal)
+	assert.EqualValues(t, 1, claude.Errors[agent.KindQuotaExhausted])
+
+	data, err := json.Marshal(byName["gemini"])
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	assert.Equal(t, "unknown", m["quota_remaining"])
+	assert.Equal(t, "closed", m["circuit_state"])
+	assert.Nil(t, m["latency_ms"])
+	assert.Equal(t, true, m["available"])
+	assert.Equal(t, map[string]any{"provider": "openrouter", "model": "google/gemini-2.5-pro", "active": false}, m["fallback"])
+
+	assert.False(t, byName["ollama"].Available)
+	assert.Nil(t, byName["ollama"].Fallback)
+}

@@ -1,10 +1,9 @@
-package openai
-
-// This file holds the HTTP plumbing shared, in identical copies, by the
-// provider adapters (openai, anthropic, gemini): body caps, server-sent
-// events, Retry-After, rate-limit headers and the mapping of failures to
-// *agent.ProviderError. Adapters may not import one another (CONVENTIONS.md
-// §3); the copies differ only in their package clause.
+// Package wire holds the HTTP plumbing shared by the provider adapters
+// (openai, anthropic, gemini): body caps, server-sent events, Retry-After,
+// rate-limit headers and the mapping of failures to *agent.ProviderError.
+// Adapters may not import one another (CONVENTIONS.md §3), so what they
+// share lives here, below them.
+package wire
 
 import (
 	"bufio"
@@ -25,39 +24,40 @@ import (
 
 // Limits on what is read from a provider.
 const (
-	maxBody      = 8 << 20  // a non-streaming reply
-	maxErrorBody = 64 << 10 // an error reply
-	maxStream    = 32 << 20 // a whole event stream
-	maxLine      = 4 << 20  // one line of an event stream
-	maxMessage   = 512      // bytes of a non-JSON error body kept in the error message
+	MaxBody      = 8 << 20  // a non-streaming reply
+	MaxErrorBody = 64 << 10 // an error reply
+	MaxStream    = 32 << 20 // a whole event stream
+	MaxLine      = 4 << 20  // one line of an event stream
+	MaxMessage   = 512      // bytes of a non-JSON error body kept in the error message
 )
 
-// errTooLarge reports a reply above its cap.
-var errTooLarge = errors.New("reply too large")
+// ErrTooLarge reports a reply above its cap.
+var ErrTooLarge = errors.New("reply too large")
 
-// cappedReader reads at most n bytes from r, then fails with errTooLarge.
-type cappedReader struct {
-	r io.Reader
-	n int64
+// CappedReader reads at most n bytes from r, then fails with ErrTooLarge.
+type CappedReader struct {
+	R io.Reader
+	N int64
 }
 
-func (c *cappedReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		return 0, errTooLarge
+// Read reads from the underlying reader until the cap is reached.
+func (c *CappedReader) Read(p []byte) (int, error) {
+	if c.N <= 0 {
+		return 0, ErrTooLarge
 	}
-	if int64(len(p)) > c.n {
-		p = p[:c.n]
+	if int64(len(p)) > c.N {
+		p = p[:c.N]
 	}
-	n, err := c.r.Read(p)
-	c.n -= int64(n)
+	n, err := c.R.Read(p)
+	c.N -= int64(n)
 	return n, err
 }
 
-// connError reports a failure to reach the provider or to read its reply
+// ConnError reports a failure to reach the provider or to read its reply
 // (StatusCode 0, kind server). The context's error, when it is done, is kept
 // in the chain, so an expired deadline is kind timeout and a cancellation
 // kind cancelled; a transport timeout is reported as context.DeadlineExceeded.
-func connError(ctx context.Context, provider string, err error) error {
+func ConnError(ctx context.Context, provider string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		if !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", cerr, err)
@@ -68,54 +68,54 @@ func connError(ctx context.Context, provider string, err error) error {
 	return &agent.ProviderError{Provider: provider, Err: err}
 }
 
-// readError classifies an error met while reading a reply body: a reply
-// over its cap is invalid, anything else a connection failure.
-func readError(ctx context.Context, provider string, status int, err error) error {
-	if errors.Is(err, errTooLarge) {
-		return invalid(provider, status, "%v", err)
+// ReadError classifies an error met while reading a reply body: a reply
+// over its cap is Invalid, anything else a connection failure.
+func ReadError(ctx context.Context, provider string, status int, err error) error {
+	if errors.Is(err, ErrTooLarge) {
+		return Invalid(provider, status, "%v", err)
 	}
-	return connError(ctx, provider, fmt.Errorf("read reply: %w", err))
+	return ConnError(ctx, provider, fmt.Errorf("read reply: %w", err))
 }
 
-// invalid reports an unusable reply (kind invalid_response).
-func invalid(provider string, status int, format string, args ...any) error {
+// Invalid reports an unusable reply (kind invalid_response).
+func Invalid(provider string, status int, format string, args ...any) error {
 	return &agent.ProviderError{Provider: provider, StatusCode: status,
 		Err: fmt.Errorf("%w: %s", agent.ErrInvalidResponse, fmt.Sprintf(format, args...))}
 }
 
-// truncated reports an event stream that ended before its terminator: the
+// Truncated reports an event stream that ended before its terminator: the
 // connection was lost, so it is kind server like any dropped connection.
-func truncated(provider string) error {
+func Truncated(provider string) error {
 	return &agent.ProviderError{Provider: provider, Err: io.ErrUnexpectedEOF}
 }
 
-// readAll reads a reply body up to limit bytes.
-func readAll(r io.Reader, limit int64) ([]byte, error) {
-	return io.ReadAll(&cappedReader{r: r, n: limit})
+// ReadAll reads a reply body up to limit bytes.
+func ReadAll(r io.Reader, limit int64) ([]byte, error) {
+	return io.ReadAll(&CappedReader{R: r, N: limit})
 }
 
-// errorInfo is what the common error bodies carry: OpenAI-style
+// ErrorInfo is what the common error bodies carry: OpenAI-style
 // {"error":{"message","type","code"}}, Anthropic {"type":"error","error":{"type","message"}},
 // Gemini {"error":{"code","message","status"}}, or {"error":"text"}.
-type errorInfo struct {
+type ErrorInfo struct {
 	Message string
 	Type    string // type, status or string code, e.g. "insufficient_quota", "overloaded_error", "RESOURCE_EXHAUSTED"
 	Code    int    // numeric code, when given
 	Raw     json.RawMessage
 }
 
-// parseErrorBody extracts errorInfo from an error body. A body that is not
-// JSON becomes the message, whitespace collapsed and cut to maxMessage bytes.
-func parseErrorBody(body []byte) errorInfo {
+// ParseErrorBody extracts ErrorInfo from an error body. A body that is not
+// JSON becomes the message, whitespace collapsed and cut to MaxMessage bytes.
+func ParseErrorBody(body []byte) ErrorInfo {
 	var env struct {
 		Error   json.RawMessage `json:"error"`
 		Message string          `json:"message"`
 		Detail  json.RawMessage `json:"detail"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return errorInfo{Message: snippet(body)}
+		return ErrorInfo{Message: Snippet(body)}
 	}
-	info := errorInfo{Raw: env.Error, Message: env.Message}
+	info := ErrorInfo{Raw: env.Error, Message: env.Message}
 	var text string
 	if json.Unmarshal(env.Error, &text) == nil && text != "" {
 		info.Message = text
@@ -149,16 +149,16 @@ func parseErrorBody(body []byte) errorInfo {
 		}
 	}
 	if info.Message == "" && len(env.Detail) > 0 {
-		info.Message = snippet(env.Detail)
+		info.Message = Snippet(env.Detail)
 	}
 	if info.Message == "" {
-		info.Message = snippet(body)
+		info.Message = Snippet(body)
 	}
 	return info
 }
 
 // text renders the message with its type, e.g. "insufficient_quota: You exceeded …".
-func (e errorInfo) text() string {
+func (e ErrorInfo) Text() string {
 	switch {
 	case e.Type == "":
 		return e.Message
@@ -168,16 +168,16 @@ func (e errorInfo) text() string {
 	return e.Type + ": " + e.Message
 }
 
-func snippet(b []byte) string {
+func Snippet(b []byte) string {
 	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > maxMessage {
-		s = strings.ToValidUTF8(s[:maxMessage], "") + "…"
+	if len(s) > MaxMessage {
+		s = strings.ToValidUTF8(s[:MaxMessage], "") + "…"
 	}
 	return s
 }
 
-// mentionsQuota reports whether an error text speaks of quota or billing.
-func mentionsQuota(s string) bool {
+// MentionsQuota reports whether an error text speaks of quota or billing.
+func MentionsQuota(s string) bool {
 	s = strings.ToLower(s)
 	for _, w := range []string{"quota", "billing", "credit", "insufficient_balance", "payment"} {
 		if strings.Contains(s, w) {
@@ -187,18 +187,18 @@ func mentionsQuota(s string) bool {
 	return false
 }
 
-// statusError maps a non-2xx reply to a *agent.ProviderError: 402, or 429
+// StatusError maps a non-2xx reply to a *agent.ProviderError: 402, or 429
 // citing quota or billing → ErrQuotaExhausted; other 429 → ErrRateLimited;
 // 401/403 → ErrAuth; anything else keeps its status (5xx is kind server,
 // other 4xx kind other).
-func statusError(provider string, status int, h http.Header, info errorInfo, now time.Time) *agent.ProviderError {
-	msg := info.text()
+func StatusError(provider string, status int, h http.Header, info ErrorInfo, now time.Time) *agent.ProviderError {
+	msg := info.Text()
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	pe := &agent.ProviderError{Provider: provider, StatusCode: status, RetryAfter: retryAfter(h, now)}
+	pe := &agent.ProviderError{Provider: provider, StatusCode: status, RetryAfter: RetryAfter(h, now)}
 	switch {
-	case status == http.StatusPaymentRequired, status == http.StatusTooManyRequests && mentionsQuota(msg):
+	case status == http.StatusPaymentRequired, status == http.StatusTooManyRequests && MentionsQuota(msg):
 		pe.Err = fmt.Errorf("%w: %s", agent.ErrQuotaExhausted, msg)
 	case status == http.StatusTooManyRequests:
 		pe.Err = fmt.Errorf("%w: %s", agent.ErrRateLimited, msg)
@@ -210,10 +210,10 @@ func statusError(provider string, status int, h http.Header, info errorInfo, now
 	return pe
 }
 
-// retryAfter reads the provider's retry hint: retry-after-ms (OpenAI), or
+// RetryAfter reads the provider's retry hint: retry-after-ms (OpenAI), or
 // Retry-After in seconds or as an HTTP date. Negative or absurd values (over
 // a day) are ignored.
-func retryAfter(h http.Header, now time.Time) time.Duration {
+func RetryAfter(h http.Header, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 864e5 {
 			return time.Duration(ms * float64(time.Millisecond))
@@ -237,13 +237,13 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return 0
 }
 
-// quotaHeaders reads the remaining-requests rate-limit headers, if any:
+// QuotaHeaders reads the remaining-requests rate-limit headers, if any:
 // OpenAI-style x-ratelimit-remaining-requests with x-ratelimit-reset-requests
 // ("6m0s"), Anthropic anthropic-ratelimit-requests-remaining with
 // anthropic-ratelimit-requests-reset (RFC 3339), or OpenRouter-style
 // x-ratelimit-remaining with x-ratelimit-reset (Unix time, s or ms). reset is
 // zero when not given.
-func quotaHeaders(h http.Header, now time.Time) (remaining int, reset time.Time, ok bool) {
+func QuotaHeaders(h http.Header, now time.Time) (remaining int, reset time.Time, ok bool) {
 	pairs := []struct{ remaining, reset string }{
 		{"X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
 		{"Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset"},
@@ -258,12 +258,12 @@ func quotaHeaders(h http.Header, now time.Time) (remaining int, reset time.Time,
 		if err != nil || n < 0 {
 			continue
 		}
-		return n, parseReset(strings.TrimSpace(h.Get(p.reset)), now), true
+		return n, ParseReset(strings.TrimSpace(h.Get(p.reset)), now), true
 	}
 	return 0, time.Time{}, false
 }
 
-func parseReset(v string, now time.Time) time.Time {
+func ParseReset(v string, now time.Time) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
@@ -282,15 +282,15 @@ func parseReset(v string, now time.Time) time.Time {
 	return time.Time{}
 }
 
-// sseReader splits a text/event-stream body into events.
-type sseReader struct {
+// SSEReader splits a text/event-stream body into events.
+type SSEReader struct {
 	sc *bufio.Scanner
 }
 
-func newSSEReader(r io.Reader) *sseReader {
-	sc := bufio.NewScanner(&cappedReader{r: r, n: maxStream})
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	return &sseReader{sc: sc}
+func NewSSEReader(r io.Reader) *SSEReader {
+	sc := bufio.NewScanner(&CappedReader{R: r, N: MaxStream})
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
+	return &SSEReader{sc: sc}
 }
 
 // next returns the next event's name ("" when the event has no event:
@@ -298,7 +298,7 @@ func newSSEReader(r io.Reader) *sseReader {
 // stream ends cleanly, and the read error when it breaks. Comments and
 // events without data are skipped; an event cut off by the end of the stream
 // is dropped, as the SSE specification requires.
-func (r *sseReader) next() (name string, data []byte, err error) {
+func (r *SSEReader) Next() (name string, data []byte, err error) {
 	hasData := false
 	for r.sc.Scan() {
 		line := r.sc.Bytes()
@@ -327,7 +327,7 @@ func (r *sseReader) next() (name string, data []byte, err error) {
 	}
 	if err := r.sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return "", nil, fmt.Errorf("%w: %w", errTooLarge, err)
+			return "", nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 		}
 		return "", nil, err
 	}
