@@ -1,0 +1,74 @@
+package store
+
+import (
+	"fmt"
+	"math"
+)
+
+// ELO parameters of DEBATE.md §14.
+const (
+	EloInitial = 1500.0 // the rating of an unrated agent
+	EloK       = 32.0   // the K factor
+)
+
+// Validate checks m for [RatingStore.RecordMatch]; errors wrap ErrInvalidMatch.
+func (m Match) Validate() error {
+	if m.DebateID == "" {
+		return fmt.Errorf("%w: empty debate id", ErrInvalidMatch)
+	}
+	if len(m.Agents) < 2 {
+		return fmt.Errorf("%w: %d agents, need at least 2", ErrInvalidMatch, len(m.Agents))
+	}
+	seen := make(map[string]bool, len(m.Agents))
+	for _, a := range m.Agents {
+		if a == "" || seen[a] {
+			return fmt.Errorf("%w: empty or duplicate agent %q", ErrInvalidMatch, a)
+		}
+		seen[a] = true
+	}
+	if !seen[m.Winner] {
+		return fmt.Errorf("%w: winner %q is not a participant", ErrInvalidMatch, m.Winner)
+	}
+	return nil
+}
+
+// Scores returns each agent's score in m, in agent order: the winner 1,
+// every other agent 0.5 with consensus, else 0.
+func (m Match) Scores() []float64 {
+	out := make([]float64, len(m.Agents))
+	for i, a := range m.Agents {
+		switch {
+		case a == m.Winner:
+			out[i] = 1
+		case m.Consensus:
+			out[i] = 0.5
+		}
+	}
+	return out
+}
+
+// ComputeElo returns each agent's rating change for one match, given the
+// ratings before it and the scores, both in agent order (DEBATE.md §14):
+// for every unordered pair (A, B), actual_A = s_A/(s_A+s_B) (0.5 when both
+// are 0), E_A = 1/(1+10^((R_B−R_A)/400)) and Δ = K·(actual_A − E_A); A gains
+// Δ and B loses it. All pairs use the ratings before the match. It returns
+// nil when the slices differ in length.
+func ComputeElo(before, scores []float64) []float64 {
+	if len(before) != len(scores) {
+		return nil
+	}
+	delta := make([]float64, len(before))
+	for a := range before {
+		for b := a + 1; b < len(before); b++ {
+			actual := 0.5
+			if sum := scores[a] + scores[b]; sum > 0 {
+				actual = scores[a] / sum
+			}
+			expected := 1 / (1 + math.Pow(10, (before[b]-before[a])/400))
+			d := EloK * (actual - expected)
+			delta[a] += d
+			delta[b] -= d
+		}
+	}
+	return delta
+}

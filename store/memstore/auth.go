@@ -1,0 +1,665 @@
+package memstore
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+// Interface guards.
+var (
+	_ store.UserStore         = (*Auth)(nil)
+	_ store.APIKeyStore       = (*Auth)(nil)
+	_ store.RevocationStore   = (*Auth)(nil)
+	_ store.TokenVersionStore = (*Auth)(nil)
+	_ store.KeyRingStore      = (*Auth)(nil)
+	_ store.AuditStore        = (*Auth)(nil)
+	_ store.UsageStore        = (*Auth)(nil)
+)
+
+// defaultAuditLimit is the page size of ListAudit when Limit <= 0.
+const defaultAuditLimit = 50
+
+// Auth is the in-memory implementation of the authentication ports
+// ([store.UserStore], [store.APIKeyStore], [store.RevocationStore],
+// [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore] and
+// [store.UsageStore]). It is safe for concurrent use; values are copied in
+// and out. The zero value is not usable; call [NewAuth]. It is separate
+// from [Store] so that it can be embedded there (or used on its own).
+type Auth struct {
+	mu       sync.Mutex
+	users    map[string]*store.User
+	byEmail  map[string]string // email → id
+	keys     map[string]*store.APIKey
+	byKeyID  map[string]string // key id → id
+	revoked  map[string]*store.Revocation
+	versions map[string]int64
+	gen      store.Generation
+	ring     []store.SigningKey
+	audit    []*store.AuditEntry
+	auditIDs map[string]bool
+	usage    []store.UsageRecord
+}
+
+// NewAuth returns an empty in-memory auth store.
+func NewAuth() *Auth {
+	return &Auth{
+		users:    map[string]*store.User{},
+		byEmail:  map[string]string{},
+		keys:     map[string]*store.APIKey{},
+		byKeyID:  map[string]string{},
+		revoked:  map[string]*store.Revocation{},
+		versions: map[string]int64{},
+		auditIDs: map[string]bool{},
+	}
+}
+
+func copyUser(u *store.User) *store.User {
+	c := *u
+	c.CreatedAt = normTime(u.CreatedAt)
+	c.UpdatedAt = normTime(u.UpdatedAt)
+	c.LastLoginAt = normTime(u.LastLoginAt)
+	return &c
+}
+
+// CreateUser implements [store.UserStore].
+func (a *Auth) CreateUser(ctx context.Context, u *store.User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.createUserLocked(u)
+}
+
+func (a *Auth) createUserLocked(u *store.User) error {
+	if u == nil || u.ID == "" || u.Email == "" {
+		return fmt.Errorf("memstore: create user: empty id or email")
+	}
+	if _, ok := a.users[u.ID]; ok {
+		return fmt.Errorf("memstore: user %q: %w", u.ID, store.ErrConflict)
+	}
+	if _, ok := a.byEmail[u.Email]; ok {
+		return fmt.Errorf("memstore: user email: %w", store.ErrConflict)
+	}
+	a.users[u.ID] = copyUser(u)
+	a.byEmail[u.Email] = u.ID
+	return nil
+}
+
+// CreateFirstUser implements [store.UserStore].
+func (a *Auth) CreateFirstUser(ctx context.Context, u *store.User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.users) > 0 {
+		return fmt.Errorf("memstore: create first user: users exist: %w", store.ErrConflict)
+	}
+	return a.createUserLocked(u)
+}
+
+// GetUser implements [store.UserStore].
+func (a *Auth) GetUser(ctx context.Context, id string) (*store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u, ok := a.users[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: user %q: %w", id, store.ErrNotFound)
+	}
+	return copyUser(u), nil
+}
+
+// GetUserByEmail implements [store.UserStore].
+func (a *Auth) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id, ok := a.byEmail[email]
+	if !ok {
+		return nil, fmt.Errorf("memstore: user by email: %w", store.ErrNotFound)
+	}
+	return copyUser(a.users[id]), nil
+}
+
+// ListUsers implements [store.UserStore].
+func (a *Auth) ListUsers(ctx context.Context) ([]*store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*store.User, 0, len(a.users))
+	for _, u := range a.users {
+		out = append(out, copyUser(u))
+	}
+	slices.SortFunc(out, func(x, y *store.User) int {
+		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+	})
+	return out, nil
+}
+
+// CountUsers implements [store.UserStore].
+func (a *Auth) CountUsers(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.users), nil
+}
+
+// UpdateUser implements [store.UserStore].
+func (a *Auth) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u, ok := a.users[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: update user %q: %w", id, store.ErrNotFound)
+	}
+	if upd.Name != nil {
+		u.Name = *upd.Name
+	}
+	if upd.Role != nil {
+		u.Role = *upd.Role
+	}
+	if upd.PasswordHash != nil {
+		u.PasswordHash = *upd.PasswordHash
+	}
+	if upd.PasswordChangeRequired != nil {
+		u.PasswordChangeRequired = *upd.PasswordChangeRequired
+	}
+	if upd.Disabled != nil {
+		u.Disabled = *upd.Disabled
+	}
+	if upd.LastLoginAt != nil {
+		u.LastLoginAt = normTime(*upd.LastLoginAt)
+	}
+	u.UpdatedAt = normTime(upd.UpdatedAt)
+	return copyUser(u), nil
+}
+
+func copyKey(k *store.APIKey) *store.APIKey {
+	c := *k
+	c.Hash = bytes.Clone(k.Hash)
+	c.CreatedAt = normTime(k.CreatedAt)
+	c.ExpiresAt = normTime(k.ExpiresAt)
+	c.LastUsedAt = normTime(k.LastUsedAt)
+	c.RevokedAt = normTime(k.RevokedAt)
+	return &c
+}
+
+// CreateAPIKey implements [store.APIKeyStore].
+func (a *Auth) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if k == nil || k.ID == "" || k.KeyID == "" || k.UserID == "" {
+		return nil, fmt.Errorf("memstore: create api key: empty id, key id or user id")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.keys[k.ID]; ok {
+		return nil, fmt.Errorf("memstore: api key %q: %w", k.ID, store.ErrConflict)
+	}
+	if _, ok := a.byKeyID[k.KeyID]; ok {
+		return nil, fmt.Errorf("memstore: api key id %q: %w", k.KeyID, store.ErrConflict)
+	}
+	var replaced *store.APIKey
+	for _, old := range a.keys {
+		if old.UserID == k.UserID && old.Active() {
+			old.RevokedAt = normTime(k.CreatedAt)
+			replaced = copyKey(old)
+		}
+	}
+	c := copyKey(k)
+	c.RevokedAt = time.Time{}
+	a.keys[k.ID] = c
+	a.byKeyID[k.KeyID] = k.ID
+	return replaced, nil
+}
+
+// GetAPIKey implements [store.APIKeyStore].
+func (a *Auth) GetAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k, ok := a.keys[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: api key %q: %w", id, store.ErrNotFound)
+	}
+	return copyKey(k), nil
+}
+
+// GetAPIKeyByKeyID implements [store.APIKeyStore].
+func (a *Auth) GetAPIKeyByKeyID(ctx context.Context, keyID string) (*store.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id, ok := a.byKeyID[keyID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: api key id %q: %w", keyID, store.ErrNotFound)
+	}
+	return copyKey(a.keys[id]), nil
+}
+
+// ActiveAPIKey implements [store.APIKeyStore].
+func (a *Auth) ActiveAPIKey(ctx context.Context, userID string) (*store.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, k := range a.keys {
+		if k.UserID == userID && k.Active() {
+			return copyKey(k), nil
+		}
+	}
+	return nil, fmt.Errorf("memstore: active api key of %q: %w", userID, store.ErrNotFound)
+}
+
+// ListAPIKeys implements [store.APIKeyStore].
+func (a *Auth) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*store.APIKey
+	for _, k := range a.keys {
+		if userID == "" || k.UserID == userID {
+			out = append(out, copyKey(k))
+		}
+	}
+	slices.SortFunc(out, func(x, y *store.APIKey) int {
+		return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), strings.Compare(y.ID, x.ID))
+	})
+	return out, nil
+}
+
+// RevokeAPIKey implements [store.APIKeyStore].
+func (a *Auth) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k, ok := a.keys[id]
+	if !ok || !k.Active() {
+		return nil, fmt.Errorf("memstore: revoke api key %q: %w", id, store.ErrNotFound)
+	}
+	k.RevokedAt = normTime(at)
+	return copyKey(k), nil
+}
+
+// RevokeAllAPIKeys implements [store.APIKeyStore].
+func (a *Auth) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var n int64
+	for _, k := range a.keys {
+		if k.Active() {
+			k.RevokedAt = normTime(at)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// TouchAPIKey implements [store.APIKeyStore].
+func (a *Auth) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k, ok := a.keys[id]
+	if !ok {
+		return fmt.Errorf("memstore: touch api key %q: %w", id, store.ErrNotFound)
+	}
+	k.LastUsedAt = normTime(at)
+	return nil
+}
+
+func copyRevocation(r *store.Revocation) store.Revocation {
+	c := *r
+	c.RevokedAt = normTime(r.RevokedAt)
+	c.ExpiresAt = normTime(r.ExpiresAt)
+	return c
+}
+
+// RevokeToken implements [store.RevocationStore].
+func (a *Auth) RevokeToken(ctx context.Context, r *store.Revocation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r == nil || r.TokenID == "" {
+		return fmt.Errorf("memstore: revoke token: empty token id")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.revoked[r.TokenID]; ok {
+		return fmt.Errorf("memstore: revoke token %q: %w", r.TokenID, store.ErrConflict)
+	}
+	c := copyRevocation(r)
+	a.revoked[r.TokenID] = &c
+	return nil
+}
+
+// GetRevocation implements [store.RevocationStore].
+func (a *Auth) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r, ok := a.revoked[tokenID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: revocation %q: %w", tokenID, store.ErrNotFound)
+	}
+	c := copyRevocation(r)
+	return &c, nil
+}
+
+// ListRevocations implements [store.RevocationStore].
+func (a *Auth) ListRevocations(ctx context.Context, now time.Time, limit int) ([]store.Revocation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now = normTime(now)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []store.Revocation
+	for _, r := range a.revoked {
+		if r.ExpiresAt.After(now) {
+			out = append(out, copyRevocation(r))
+		}
+	}
+	slices.SortFunc(out, func(x, y store.Revocation) int {
+		return cmp.Or(y.RevokedAt.Compare(x.RevokedAt), strings.Compare(x.TokenID, y.TokenID))
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// DeleteExpiredRevocations implements [store.RevocationStore].
+func (a *Auth) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	now = normTime(now)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var n int64
+	for id, r := range a.revoked {
+		if !r.ExpiresAt.After(now) {
+			delete(a.revoked, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// TokenVersion implements [store.TokenVersionStore].
+func (a *Auth) TokenVersion(ctx context.Context, userID string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.versions[userID], nil
+}
+
+// BumpTokenVersion implements [store.TokenVersionStore].
+func (a *Auth) BumpTokenVersion(ctx context.Context, userID string, _ time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.versions[userID]++
+	return a.versions[userID], nil
+}
+
+// TokenVersions implements [store.TokenVersionStore].
+func (a *Auth) TokenVersions(ctx context.Context) (map[string]int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]int64, len(a.versions))
+	for k, v := range a.versions {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// TokenGeneration implements [store.TokenVersionStore].
+func (a *Auth) TokenGeneration(ctx context.Context) (store.Generation, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Generation{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gen, nil
+}
+
+// BumpTokenGeneration implements [store.TokenVersionStore].
+func (a *Auth) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Generation{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen = store.Generation{Value: a.gen.Value + 1, RevokedAt: normTime(at), RevokedBy: by, Reason: reason}
+	return a.gen, nil
+}
+
+func copySigningKey(k store.SigningKey) store.SigningKey {
+	k.Ciphertext = bytes.Clone(k.Ciphertext)
+	k.CreatedAt = normTime(k.CreatedAt)
+	k.RetiredAt = normTime(k.RetiredAt)
+	k.ValidUntil = normTime(k.ValidUntil)
+	return k
+}
+
+// ListSigningKeys implements [store.KeyRingStore].
+func (a *Auth) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]store.SigningKey, len(a.ring))
+	for i, k := range a.ring {
+		out[i] = copySigningKey(k)
+	}
+	slices.SortStableFunc(out, func(x, y store.SigningKey) int {
+		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.KID, y.KID))
+	})
+	return out, nil
+}
+
+// RotateSigningKey implements [store.KeyRingStore].
+func (a *Auth) RotateSigningKey(ctx context.Context, prevKID string, prevValidUntil time.Time, next *store.SigningKey) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if next == nil || next.KID == "" {
+		return fmt.Errorf("memstore: rotate signing key: empty kid")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur := -1
+	for i, k := range a.ring {
+		if k.KID == next.KID {
+			return fmt.Errorf("memstore: signing key %q: %w", next.KID, store.ErrConflict)
+		}
+		if k.RetiredAt.IsZero() {
+			cur = i
+		}
+	}
+	switch {
+	case prevKID == "" && cur >= 0:
+		return fmt.Errorf("memstore: rotate signing key: a current key exists: %w", store.ErrConflict)
+	case prevKID != "" && (cur < 0 || a.ring[cur].KID != prevKID):
+		return fmt.Errorf("memstore: rotate signing key: %q is not current: %w", prevKID, store.ErrConflict)
+	}
+	if cur >= 0 {
+		a.ring[cur].RetiredAt = normTime(next.CreatedAt)
+		a.ring[cur].ValidUntil = normTime(prevValidUntil)
+	}
+	c := copySigningKey(*next)
+	c.RetiredAt = time.Time{}
+	a.ring = append(a.ring, c)
+	return nil
+}
+
+func copyAudit(e *store.AuditEntry) *store.AuditEntry {
+	c := *e
+	c.At = normTime(e.At)
+	c.Details = bytes.Clone(e.Details)
+	if len(c.Details) == 0 {
+		c.Details = json.RawMessage(`{}`)
+	}
+	return &c
+}
+
+// AppendAudit implements [store.AuditStore].
+func (a *Auth) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e == nil || e.ID == "" {
+		return fmt.Errorf("memstore: append audit: empty id")
+	}
+	if len(e.Details) > 0 && !json.Valid(e.Details) {
+		return fmt.Errorf("memstore: append audit %q: details are not valid JSON", e.ID)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.auditIDs[e.ID] {
+		return fmt.Errorf("memstore: audit entry %q: %w", e.ID, store.ErrConflict)
+	}
+	a.auditIDs[e.ID] = true
+	a.audit = append(a.audit, copyAudit(e))
+	return nil
+}
+
+// ListAudit implements [store.AuditStore].
+func (a *Auth) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	since := normTime(f.Since)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*store.AuditEntry
+	for _, e := range a.audit {
+		if f.Actor != "" && e.Actor.ID != f.Actor || f.Action != "" && e.Action != f.Action {
+			continue
+		}
+		if !since.IsZero() && e.At.Before(since) {
+			continue
+		}
+		if c := f.Cursor; c != nil {
+			at := normTime(c.CreatedAt)
+			if e.At.After(at) || e.At.Equal(at) && e.ID >= c.ID {
+				continue
+			}
+		}
+		out = append(out, copyAudit(e))
+	}
+	slices.SortFunc(out, func(x, y *store.AuditEntry) int {
+		return cmp.Or(y.At.Compare(x.At), strings.Compare(y.ID, x.ID))
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// RecordUsage implements [store.UsageStore].
+func (a *Auth) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r == nil {
+		return fmt.Errorf("memstore: record usage: nil record")
+	}
+	c := *r
+	c.At = normTime(r.At)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.usage = append(a.usage, c)
+	return nil
+}
+
+// AggregateUsage implements [store.UsageStore].
+func (a *Auth) AggregateUsage(ctx context.Context, f store.UsageFilter) ([]store.UsageBucket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	from, to := normTime(f.From), normTime(f.To)
+	type key struct{ day, provider string }
+	agg := map[key]*store.UsageBucket{}
+	a.mu.Lock()
+	for _, r := range a.usage {
+		if f.UserID != "" && r.UserID != f.UserID || r.At.Before(from) || !r.At.Before(to) {
+			continue
+		}
+		k := key{r.At.Format(time.DateOnly), r.Provider}
+		b, ok := agg[k]
+		if !ok {
+			b = &store.UsageBucket{Day: k.day, Provider: k.provider}
+			agg[k] = b
+		}
+		b.Requests++
+		b.TokensIn += r.TokensIn
+		b.TokensOut += r.TokensOut
+		b.CostUSD += r.CostUSD
+	}
+	a.mu.Unlock()
+	out := make([]store.UsageBucket, 0, len(agg))
+	for _, b := range agg {
+		out = append(out, *b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return cmp.Or(strings.Compare(out[i].Day, out[j].Day), strings.Compare(out[i].Provider, out[j].Provider)) < 0
+	})
+	return out, nil
+}

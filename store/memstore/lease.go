@@ -1,0 +1,258 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+type lease struct {
+	owner string
+	until time.Time
+}
+
+// checkSingleEnd returns ErrConflict when evs holds a debate_end and the
+// log (or evs itself) already has one. Callers hold s.mu.
+func (s *Store) checkSingleEnd(id string, evs []store.Event) error {
+	n := 0
+	for _, e := range evs {
+		if e.Type == store.EventDebateEnd {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if n > 1 || s.hasEnd(id) {
+		return fmt.Errorf("memstore: debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
+	}
+	return nil
+}
+
+func (s *Store) hasEnd(id string) bool {
+	for _, e := range s.events[id] {
+		if e.Type == store.EventDebateEnd {
+			return true
+		}
+	}
+	return false
+}
+
+// debate returns the live record (not a copy); callers hold s.mu.
+func (s *Store) debate(id string) (*store.Debate, error) {
+	d, ok := s.debates[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: debate %q: %w", id, store.ErrNotFound)
+	}
+	return d, nil
+}
+
+// ClaimDebate implements [store.Leaser].
+func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now = normTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.debate(id)
+	if err != nil {
+		return nil, err
+	}
+	if store.Terminal(d.Status) {
+		return nil, fmt.Errorf("memstore: claim debate %q: status %s: %w", id, d.Status, store.ErrConflict)
+	}
+	if l, ok := s.leases[id]; ok && l.owner != owner && l.until.After(now) {
+		return nil, fmt.Errorf("memstore: claim debate %q: leased by %q: %w", id, l.owner, store.ErrConflict)
+	}
+	s.leases[id] = lease{owner: owner, until: normTime(now.Add(ttl))}
+	d.UpdatedAt = now
+	return copyDebate(d), nil
+}
+
+// Heartbeat implements [store.Leaser].
+func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now = normTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.debate(id)
+	if err != nil {
+		return err
+	}
+	l, ok := s.leases[id]
+	if d.Status != store.StatusRunning || !ok || l.owner != owner {
+		return fmt.Errorf("memstore: heartbeat %q by %q: lease lost: %w", id, owner, store.ErrConflict)
+	}
+	s.leases[id] = lease{owner: owner, until: normTime(now.Add(ttl))}
+	d.UpdatedAt = now
+	return nil
+}
+
+// ReleaseDebate implements [store.Leaser].
+func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.debate(id)
+	if err != nil {
+		return err
+	}
+	l, ok := s.leases[id]
+	if store.Terminal(d.Status) || !ok || l.owner != owner {
+		return fmt.Errorf("memstore: release %q by %q: %w", id, owner, store.ErrConflict)
+	}
+	delete(s.leases, id)
+	if status != "" {
+		s.setStatus(d, status, normTime(now))
+	}
+	d.UpdatedAt = normTime(now)
+	return nil
+}
+
+// setStatus applies a status change with its side effects; callers hold s.mu.
+func (s *Store) setStatus(d *store.Debate, to string, now time.Time) {
+	d.Status = to
+	d.UpdatedAt = now
+	if to == store.StatusRunning && d.StartedAt.IsZero() {
+		d.StartedAt = now
+	}
+	if store.Terminal(to) {
+		d.FinishedAt = now
+		delete(s.leases, d.ID)
+	}
+}
+
+// UpdateStatus implements [store.Leaser].
+func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.debate(id)
+	if err != nil {
+		return err
+	}
+	if len(from) > 0 && !slices.Contains(from, d.Status) {
+		return fmt.Errorf("memstore: update status of %q: status %s not in %v: %w", id, d.Status, from, store.ErrConflict)
+	}
+	s.setStatus(d, to, normTime(now))
+	return nil
+}
+
+// SetResult implements [store.Leaser].
+func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.debate(id)
+	if err != nil {
+		return err
+	}
+	d.Result = bytes.Clone(result)
+	d.UpdatedAt = normTime(now)
+	return nil
+}
+
+// find returns copies of up to limit debates matching keep, least recently
+// updated first (then by ID).
+func (s *Store) find(ctx context.Context, limit int, keep func(*store.Debate) bool) ([]*store.Debate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*store.Debate
+	for _, d := range s.debates {
+		if keep(d) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b *store.Debate) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	for i, d := range out {
+		out[i] = copyDebate(d)
+	}
+	return out, nil
+}
+
+// FindOrphans implements [store.Leaser].
+func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
+	now = normTime(now)
+	return s.find(ctx, limit, func(d *store.Debate) bool {
+		if store.Terminal(d.Status) {
+			return false
+		}
+		l, ok := s.leases[d.ID]
+		return !ok || !l.until.After(now)
+	})
+}
+
+// FindStale implements [store.Leaser].
+func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
+	heartbeatBefore = normTime(heartbeatBefore)
+	return s.find(ctx, limit, func(d *store.Debate) bool {
+		return d.Status == store.StatusRunning && d.UpdatedAt.Before(heartbeatBefore)
+	})
+}
+
+// FindUnended implements [store.Leaser].
+func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
+	return s.find(ctx, limit, func(d *store.Debate) bool {
+		return store.Terminal(d.Status) && !s.hasEnd(d.ID)
+	})
+}
+
+// AppendDebateEnd implements [store.Leaser].
+func (s *Store) AppendDebateEnd(ctx context.Context, id string, build func(seq int64) (json.RawMessage, error)) (store.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Event{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.debate(id)
+	if err != nil {
+		return store.Event{}, err
+	}
+	if s.hasEnd(id) {
+		return store.Event{}, fmt.Errorf("memstore: debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
+	}
+	seq := int64(len(s.events[id])) + 1
+	js, err := build(seq)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("memstore: build %s of %q: %w", store.EventDebateEnd, id, err)
+	}
+	e := store.Event{DebateID: id, Seq: seq, Type: store.EventDebateEnd, JSON: bytes.Clone(js)}
+	s.events[id] = append(s.events[id], e)
+	d.LastSeq = seq
+	e.JSON = bytes.Clone(js)
+	return e, nil
+}

@@ -1,0 +1,300 @@
+// Package memstore is the in-memory reference implementation of the store
+// ports: a map guarded by a mutex. It backs tests, examples and
+// `aragora debate --no-store`; everything is lost when the process exits.
+//
+// It implements [store.DebateStore], [store.Checkpointer], [store.Pinger],
+// [store.Leaser], [store.IdempotencyStore] and [store.RatingStore], and
+// passes storetest.Run. Values are copied in and out, so callers may reuse
+// or modify what they pass and receive. Times are kept in UTC at microsecond
+// precision, like the SQL backends.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+// Interface guards.
+var (
+	_ store.DebateStore      = (*Store)(nil)
+	_ store.Checkpointer     = (*Store)(nil)
+	_ store.Pinger           = (*Store)(nil)
+	_ store.Leaser           = (*Store)(nil)
+	_ store.IdempotencyStore = (*Store)(nil)
+	_ store.RatingStore      = (*Store)(nil)
+)
+
+// defaultLimit is the page size of ListDebates when Filter.Limit <= 0.
+const defaultLimit = 50
+
+// Store is an in-memory store. It is safe for concurrent use. The zero
+// value is not usable; call [New].
+type Store struct {
+	mu          sync.Mutex
+	debates     map[string]*store.Debate
+	events      map[string][]store.Event // per debate, seq order, seq i+1 at index i
+	checkpoints map[string][]*checkpoint // per debate, in save order
+	cpByKey     map[cpKey]*checkpoint
+	leases      map[string]lease
+	idem        map[idemKey]*store.IdempotencyRecord
+	ratings     map[ratingKey]*store.Rating
+	matches     map[string][]store.RatingChange // by debate id
+	now         func() time.Time
+}
+
+type cpKey struct {
+	debateID string
+	round    int
+	phase    string
+}
+
+type checkpoint struct {
+	cp     *store.Checkpoint // events not retained here; they live in events
+	digest string
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		debates:     map[string]*store.Debate{},
+		events:      map[string][]store.Event{},
+		checkpoints: map[string][]*checkpoint{},
+		cpByKey:     map[cpKey]*checkpoint{},
+		leases:      map[string]lease{},
+		idem:        map[idemKey]*store.IdempotencyRecord{},
+		ratings:     map[ratingKey]*store.Rating{},
+		matches:     map[string][]store.RatingChange{},
+		now:         time.Now,
+	}
+}
+
+// Close does nothing and returns nil; the data stays readable.
+func (s *Store) Close() error { return nil }
+
+// Ping returns ctx.Err(), or nil.
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
+
+// CreateDebate stores a copy of d; ErrConflict if the ID exists.
+func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d == nil || d.ID == "" {
+		return fmt.Errorf("memstore: create debate: empty debate id")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.debates[d.ID]; ok {
+		return fmt.Errorf("memstore: create debate %q: %w", d.ID, store.ErrConflict)
+	}
+	s.debates[d.ID] = copyDebate(d)
+	return nil
+}
+
+// GetDebate returns a copy of the debate or an error wrapping ErrNotFound.
+func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.debates[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: debate %q: %w", id, store.ErrNotFound)
+	}
+	return copyDebate(d), nil
+}
+
+// ListDebates returns debates newest first (CreatedAt desc, ID desc).
+func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var cur *store.Cursor
+	if f.Cursor != nil {
+		cur = &store.Cursor{CreatedAt: normTime(f.Cursor.CreatedAt), ID: f.Cursor.ID}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*store.Debate
+	for _, d := range s.debates {
+		if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, d.Status) {
+			continue
+		}
+		if f.Owner != "" && d.Owner != f.Owner {
+			continue
+		}
+		if cur != nil && !older(d, cur) {
+			continue
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b *store.Debate) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		switch {
+		case a.ID > b.ID:
+			return -1
+		case a.ID < b.ID:
+			return 1
+		}
+		return 0
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	for i, d := range out {
+		out[i] = copyDebate(d)
+	}
+	return out, nil
+}
+
+// older reports whether d sorts strictly after cursor c in a newest-first listing.
+func older(d *store.Debate, c *store.Cursor) bool {
+	if !d.CreatedAt.Equal(c.CreatedAt) {
+		return d.CreatedAt.Before(c.CreatedAt)
+	}
+	return d.ID < c.ID
+}
+
+// SaveCheckpoint appends cp.Events and stores cp atomically, per the
+// [store.Checkpointer] contract: an identical checkpoint (same
+// [store.CheckpointDigest]) under an existing key is a no-op; a different one,
+// or events that do not continue the log, return ErrConflict.
+func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if cp == nil || cp.DebateID == "" {
+		return fmt.Errorf("memstore: save checkpoint: empty debate id")
+	}
+	digest := store.CheckpointDigest(cp)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := cpKey{cp.DebateID, cp.Round, cp.Phase}
+	if old, ok := s.cpByKey[key]; ok {
+		if old.digest == digest {
+			return nil
+		}
+		return fmt.Errorf("memstore: checkpoint %q round %d phase %q: different checkpoint under the same key: %w",
+			cp.DebateID, cp.Round, cp.Phase, store.ErrConflict)
+	}
+	log := s.events[cp.DebateID]
+	last := int64(len(log))
+	if err := store.CheckBatch(cp, last); err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
+	if err := s.checkSingleEnd(cp.DebateID, cp.Events); err != nil {
+		return err
+	}
+	for _, e := range cp.Events {
+		e.DebateID = cp.DebateID
+		e.JSON = bytes.Clone(e.JSON)
+		log = append(log, e)
+	}
+	s.events[cp.DebateID] = log
+	stored := *cp
+	stored.Events = nil
+	stored.State = bytes.Clone(cp.State)
+	stored.CreatedAt = normTime(cp.CreatedAt)
+	if stored.CreatedAt.IsZero() {
+		stored.CreatedAt = normTime(s.now())
+	}
+	c := &checkpoint{cp: &stored, digest: digest}
+	s.checkpoints[cp.DebateID] = append(s.checkpoints[cp.DebateID], c)
+	s.cpByKey[key] = c
+	if d, ok := s.debates[cp.DebateID]; ok {
+		d.LastSeq = cp.Seq
+		d.UpdatedAt = stored.CreatedAt
+		if store.Terminal(cp.Status) {
+			d.Status = cp.Status
+			d.FinishedAt = stored.CreatedAt
+			delete(s.leases, cp.DebateID)
+		}
+	}
+	return nil
+}
+
+// LatestCheckpoint returns the most recently saved checkpoint of the debate
+// (with its Events batch), or an error wrapping ErrNotFound.
+func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cps := s.checkpoints[debateID]
+	if len(cps) == 0 {
+		return nil, fmt.Errorf("memstore: checkpoint of %q: %w", debateID, store.ErrNotFound)
+	}
+	c := *cps[len(cps)-1].cp
+	c.State = bytes.Clone(c.State)
+	prev := int64(0)
+	if len(cps) > 1 {
+		prev = cps[len(cps)-2].cp.Seq
+	}
+	c.Events = copyEvents(s.events[debateID][prev:c.Seq])
+	return &c, nil
+}
+
+// ListEvents returns up to limit events with seq > afterSeq in seq order
+// (limit <= 0: all); an unknown debate yields an empty list.
+func (s *Store) ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]store.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	log := s.events[debateID]
+	if afterSeq < 0 {
+		afterSeq = 0
+	}
+	if afterSeq >= int64(len(log)) {
+		return []store.Event{}, nil
+	}
+	page := log[afterSeq:]
+	if limit > 0 && len(page) > limit {
+		page = page[:limit]
+	}
+	return copyEvents(page), nil
+}
+
+func copyEvents(in []store.Event) []store.Event {
+	out := make([]store.Event, len(in))
+	for i, e := range in {
+		e.JSON = bytes.Clone(e.JSON)
+		out[i] = e
+	}
+	return out
+}
+
+func copyDebate(d *store.Debate) *store.Debate {
+	c := *d
+	c.Config = bytes.Clone(d.Config)
+	c.Result = bytes.Clone(d.Result)
+	c.CreatedAt = normTime(d.CreatedAt)
+	c.UpdatedAt = normTime(d.UpdatedAt)
+	c.StartedAt = normTime(d.StartedAt)
+	c.FinishedAt = normTime(d.FinishedAt)
+	return &c
+}
+
+// normTime returns t in UTC truncated to microseconds, as the SQL backends
+// store it; the zero time stays zero.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}

@@ -1,0 +1,130 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aragora/aragora/store"
+)
+
+const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at`
+
+func scanDebate(row pgx.Row) (*store.Debate, error) {
+	var (
+		d                              store.Debate
+		created, updated, started, fin *time.Time
+		config, result                 []byte
+	)
+	if err := row.Scan(&d.ID, &d.Topic, &d.Status, &d.Owner, &d.CorrelationID, &config, &result, &d.LastSeq,
+		&created, &updated, &started, &fin); err != nil {
+		return nil, err
+	}
+	d.Config, d.Result = config, result
+	d.CreatedAt, d.UpdatedAt, d.StartedAt, d.FinishedAt = fromNull(created), fromNull(updated), fromNull(started), fromNull(fin)
+	return &d, nil
+}
+
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// CreateDebate stores d; ErrConflict if the ID exists.
+func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
+	if d == nil || d.ID == "" {
+		return errors.New("pgstore: create debate: empty debate id")
+	}
+	err := s.retry(ctx, func() error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO debates (`+debateColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			d.ID, d.Topic, d.Status, d.Owner, d.CorrelationID, nullBytes(d.Config), nullBytes(d.Result), d.LastSeq,
+			d.CreatedAt.UTC(), d.UpdatedAt.UTC(), nullTime(d.StartedAt), nullTime(d.FinishedAt))
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: create debate %q: %w", d.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: create debate %q: %w", d.ID, err)
+	}
+	return nil
+}
+
+// GetDebate returns the debate or an error wrapping ErrNotFound.
+func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error) {
+	var d *store.Debate
+	err := s.retry(ctx, func() (err error) {
+		d, err = scanDebate(s.pool.QueryRow(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = $1`, id))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore: debate %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: get debate %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDebates returns debates newest first (CreatedAt desc, ID desc).
+func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debate, error) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, `status = ANY(`+arg(f.Statuses)+`)`)
+	}
+	if f.Owner != "" {
+		where = append(where, `owner = `+arg(f.Owner))
+	}
+	if f.Cursor != nil {
+		c := f.Cursor.CreatedAt.UTC().Truncate(time.Microsecond)
+		where = append(where, `(created_at, id) < (`+arg(c)+`, `+arg(f.Cursor.ID)+`)`)
+	}
+	q := `SELECT ` + debateColumns + ` FROM debates`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
+	return s.queryDebates(ctx, "list debates", q, args...)
+}
+
+func (s *Store) queryDebates(ctx context.Context, op, q string, args ...any) ([]*store.Debate, error) {
+	var out []*store.Debate
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []*store.Debate{}
+		for rows.Next() {
+			d, err := scanDebate(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,224 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aragora/aragora/store"
+)
+
+// terminalList is the SQL list of terminal statuses.
+var terminalList = "'" + strings.Join([]string{store.StatusConsensusReached, store.StatusNoConsensus, store.StatusTimeout,
+	store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}, "', '") + "'"
+
+// missingOrConflict explains a conditional update that matched no row:
+// ErrNotFound for a missing debate, else ErrConflict with why.
+func (s *Store) missingOrConflict(ctx context.Context, op, id, why string) error {
+	var one int
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT 1 FROM debates WHERE id = $1`, id).Scan(&one)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("pgstore: %s: debate %q: %w", op, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: %s %q: %w", op, id, err)
+	}
+	return fmt.Errorf("pgstore: %s %q: %s: %w", op, id, why, store.ErrConflict)
+}
+
+// ClaimDebate implements [store.Leaser] with one conditional update.
+func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
+	now = now.UTC()
+	var d *store.Debate
+	err := s.retry(ctx, func() (err error) {
+		d, err = scanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4
+			WHERE id = $1 AND status NOT IN (`+terminalList+`)
+			AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
+			RETURNING `+debateColumns, id, owner, now.Add(ttl), now))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, s.missingOrConflict(ctx, "claim", id, "terminal or leased by another owner")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: claim %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// Heartbeat implements [store.Leaser].
+func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+	now = now.UTC()
+	var n int64
+	err := s.retry(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, `UPDATE debates SET updated_at = $3, lease_expires_at = $4
+			WHERE id = $1 AND status = 'running' AND lease_owner = $2`, id, owner, now, now.Add(ttl))
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: heartbeat %q: %w", id, err)
+	}
+	if n == 0 {
+		return s.missingOrConflict(ctx, "heartbeat", id, "lease lost")
+	}
+	return nil
+}
+
+// ReleaseDebate implements [store.Leaser].
+func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now time.Time) error {
+	now = now.UTC()
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
+			WHERE id = $1 AND lease_owner = $2 AND status NOT IN (`+terminalList+`)`, id, owner, now)
+		if n = tag.RowsAffected(); err != nil || n == 0 || status == "" {
+			return err
+		}
+		return setStatus(ctx, tx, id, status, now)
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: release %q: %w", id, err)
+	}
+	if n == 0 {
+		return s.missingOrConflict(ctx, "release", id, "lease not held by "+owner)
+	}
+	return nil
+}
+
+func setStatus(ctx context.Context, tx pgx.Tx, id, to string, now time.Time) error {
+	q := `UPDATE debates SET status = $2, updated_at = $3`
+	if to == store.StatusRunning {
+		q += `, started_at = COALESCE(started_at, $3)`
+	}
+	if store.Terminal(to) {
+		q += `, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL`
+	}
+	_, err := tx.Exec(ctx, q+` WHERE id = $1`, id, to, now)
+	return err
+}
+
+// UpdateStatus implements [store.Leaser].
+func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
+	now = now.UTC()
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var cur string
+		err := tx.QueryRow(ctx, `SELECT status FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if len(from) > 0 && !contains(from, cur) {
+			return fmt.Errorf("debate %q: status %s not in %v: %w", id, cur, from, store.ErrConflict)
+		}
+		return setStatus(ctx, tx, id, to, now)
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: update status: %w", err)
+	}
+	return nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// SetResult implements [store.Leaser].
+func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage, now time.Time) error {
+	var n int64
+	err := s.retry(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, `UPDATE debates SET result = $2, updated_at = $3 WHERE id = $1`, id, nullBytes(result), now.UTC())
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: set result of %q: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pgstore: set result: debate %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func limitOr(n int) int {
+	if n <= 0 {
+		return 50
+	}
+	return n
+}
+
+// FindOrphans implements [store.Leaser].
+func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
+	return s.queryDebates(ctx, "find orphans", `SELECT `+debateColumns+` FROM debates
+		WHERE status NOT IN (`+terminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
+		ORDER BY updated_at, id LIMIT $2`, now.UTC(), limitOr(limit))
+}
+
+// FindStale implements [store.Leaser].
+func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
+	return s.queryDebates(ctx, "find stale", `SELECT `+debateColumns+` FROM debates
+		WHERE status = 'running' AND updated_at < $1 ORDER BY updated_at, id LIMIT $2`, heartbeatBefore.UTC(), limitOr(limit))
+}
+
+// FindUnended implements [store.Leaser].
+func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
+	return s.queryDebates(ctx, "find unended", `SELECT `+debateColumns+` FROM debates d
+		WHERE status IN (`+terminalList+`)
+		AND NOT EXISTS (SELECT 1 FROM debate_events e WHERE e.debate_id = d.id AND e.type = 'debate_end')
+		ORDER BY updated_at, id LIMIT $1`, limitOr(limit))
+}
+
+// AppendDebateEnd implements [store.Leaser].
+func (s *Store) AppendDebateEnd(ctx context.Context, id string, build func(seq int64) (json.RawMessage, error)) (store.Event, error) {
+	var e store.Event
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the record so concurrent sweepers serialise.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var last, ends int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COUNT(*) FILTER (WHERE type = 'debate_end') FROM debate_events WHERE debate_id = $1`,
+			id).Scan(&last, &ends); err != nil {
+			return err
+		}
+		if ends > 0 {
+			return fmt.Errorf("debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
+		}
+		js, err := build(last + 1)
+		if err != nil {
+			return fmt.Errorf("build %s of %q: %w", store.EventDebateEnd, id, err)
+		}
+		e = store.Event{DebateID: id, Seq: last + 1, Type: store.EventDebateEnd, JSON: js}
+		if _, err := tx.Exec(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES ($1, $2, $3, $4)`, id, e.Seq, e.Type, []byte(js)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $2 WHERE id = $1`, id, e.Seq)
+		return err
+	})
+	if isUnique(err) {
+		return store.Event{}, fmt.Errorf("pgstore: append debate end %q: %w", id, store.ErrConflict)
+	}
+	if err != nil {
+		return store.Event{}, fmt.Errorf("pgstore: append debate end: %w", err)
+	}
+	return e, nil
+}

@@ -1,0 +1,294 @@
+// Package pgstore is the Postgres store backend, for deployments with more
+// than one replica: pgx/v5 with a pgxpool connection pool.
+//
+// Every table (debates, debate_events, checkpoints, idempotency_keys,
+// agent_ratings, rating_matches, schema_migrations) lives in one schema,
+// "public" unless Config.Schema names another (ARAGORA_DB_SCHEMA; tests use
+// a fresh schema each). [Open] creates the schema if missing, sets
+// search_path on every connection and applies the embedded migrations under
+// a session advisory lock (store/internal/sqlmigrate).
+//
+// # Pool
+//
+// MaxConns is Config.PoolSize + Config.MaxOverflow (ARAGORA_DB_POOL_SIZE,
+// ARAGORA_DB_MAX_OVERFLOW); PoolSize connections are kept, the overflow
+// ones close after 60 s idle.
+//
+// # Lost connections
+//
+// When Postgres drops connections (a restart, a failover,
+// pg_terminate_backend), pooled connections die with them. An operation
+// that fails with a connection error resets the pool (closing every pooled
+// connection, so no other dead one is reused) and is retried once on a new
+// connection, when retrying is safe: every read, SaveCheckpoint (an
+// identical checkpoint is a no-op, so a commit whose acknowledgement was lost
+// is harmless to repeat), Heartbeat, and the conditional updates whose
+// retry cannot apply twice. CreateDebate, RecordMatch and the idempotency
+// writes are retried too: a retry that finds its own earlier write reports
+// ErrConflict (CreateDebate) or the stored result (RecordMatch). If the
+// retry also fails, the caller gets the error, which a later retry of the
+// same call may still resolve (the orchestrator retries checkpoint writes
+// three times, DEBATE.md §10).
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlmigrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Interface guards.
+var (
+	_ store.DebateStore      = (*Store)(nil)
+	_ store.Checkpointer     = (*Store)(nil)
+	_ store.Pinger           = (*Store)(nil)
+	_ store.Leaser           = (*Store)(nil)
+	_ store.IdempotencyStore = (*Store)(nil)
+	_ store.RatingStore      = (*Store)(nil)
+)
+
+// ErrIncompatible reports a schema written by a newer binary with
+// migrations that are not additive (API.md §17).
+var ErrIncompatible = sqlmigrate.ErrIncompatible
+
+// Config tunes a Store. The zero value is usable.
+type Config struct {
+	// Schema holds every table; default "public". Created when missing.
+	Schema string
+	// PoolSize is the number of connections kept; default 10.
+	PoolSize int
+	// MaxOverflow is the number of extra connections allowed above
+	// PoolSize, closed after 60 s idle; default 5.
+	MaxOverflow int
+	// BinaryVersion is recorded with applied migrations and compared on a
+	// newer schema; default "0.0.0-dev".
+	BinaryVersion string
+	// SkipMigrations opens without applying migrations; call Migrate later.
+	SkipMigrations bool
+	// Now stamps records whose caller left a time zero; default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Schema == "" {
+		c.Schema = "public"
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = 10
+	}
+	if c.MaxOverflow < 0 {
+		c.MaxOverflow = 0
+	} else if c.MaxOverflow == 0 {
+		c.MaxOverflow = 5
+	}
+	if c.BinaryVersion == "" {
+		c.BinaryVersion = "0.0.0-dev"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Store is a Postgres-backed store. It is safe for concurrent use by any
+// number of goroutines and replicas. Create it with [Open] or [NewFromPool].
+type Store struct {
+	cfg     Config
+	pool    *pgxpool.Pool
+	ownPool bool
+}
+
+// Open connects to dsn, creates cfg.Schema if missing, and applies pending
+// migrations unless cfg.SkipMigrations. Note that a MaxOverflow of 0 means
+// the default (5); pass a negative value for none.
+func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: parse DSN: %w", err)
+	}
+	pc.MaxConns = int32(cfg.PoolSize + cfg.MaxOverflow)
+	pc.MinConns = int32(cfg.PoolSize)
+	pc.MaxConnIdleTime = 60 * time.Second
+	pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
+	// Create the schema before any pooled connection uses it.
+	conn, err := pgx.ConnectConfig(ctx, pc.ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	_, err = conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{cfg.Schema}.Sanitize())
+	_ = conn.Close(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create schema %q: %w", cfg.Schema, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	s := &Store{cfg: cfg, pool: pool, ownPool: true}
+	if !cfg.SkipMigrations {
+		if _, err := s.Migrate(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// NewFromPool uses the caller's pool, whose connections must already have
+// search_path set to the schema holding the tables (cfg.Schema is only
+// used for documentation here), and applies pending migrations unless
+// cfg.SkipMigrations. Close does not close the pool.
+func NewFromPool(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	s := &Store{cfg: cfg.withDefaults(), pool: pool}
+	if !cfg.SkipMigrations {
+		if _, err := s.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Pool returns the underlying pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool if Open created it.
+func (s *Store) Close() error {
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.retry(ctx, func() error {
+		if err := s.pool.Ping(ctx); err != nil {
+			return fmt.Errorf("pgstore: ping: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) sqlDB() *sql.DB { return stdlib.OpenDBFromPool(s.pool) }
+
+func sub() fs.FS {
+	f, _ := fs.Sub(migrations, "migrations") // a constant, valid path
+	return f
+}
+
+// Migration describes one migration for `aragora migrate`.
+type Migration struct {
+	Version   int
+	Name      string
+	Additive  bool
+	MinBinary string
+}
+
+func describe(ms []sqlmigrate.Migration) []Migration {
+	out := make([]Migration, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, Migration{Version: m.Version, Name: m.Name, Additive: m.Additive, MinBinary: m.MinBinary})
+	}
+	return out
+}
+
+// Migrate applies pending migrations under the advisory lock and returns
+// them. ErrIncompatible on a newer, non-additive schema.
+func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
+	db := s.sqlDB()
+	defer db.Close()
+	done, err := sqlmigrate.Up(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: migrate schema %q: %w", s.cfg.Schema, err)
+	}
+	return describe(done), nil
+}
+
+// PendingMigrations lists what Migrate would apply (aragora migrate
+// --dry-run).
+func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	db := s.sqlDB()
+	defer db.Close()
+	p, err := sqlmigrate.Pending(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: pending migrations of schema %q: %w", s.cfg.Schema, err)
+	}
+	return describe(p), nil
+}
+
+// isConnError reports an error that means the connection, not the
+// statement, failed: the server terminated it (SQLSTATE class 08, 57P01–03),
+// the socket broke, or pgx knows nothing was sent.
+func isConnError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03":
+			return true
+		}
+		return len(pgErr.Code) == 5 && pgErr.Code[:2] == "08"
+	}
+	var netErr net.Error
+	return pgconn.SafeToRetry(err) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+// retry runs op, and once more after resetting the pool when it failed with
+// a connection error.
+func (s *Store) retry(ctx context.Context, op func() error) error {
+	err := op()
+	if !isConnError(err) || ctx.Err() != nil {
+		return err
+	}
+	s.pool.Reset()
+	return op()
+}
+
+const uniqueViolation = "23505"
+
+func isUnique(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
+}
+
+// inTx runs fn in a transaction, retried once on a connection error.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
+}
+
+// utc normalises a time for writing: UTC, or NULL for the zero time.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

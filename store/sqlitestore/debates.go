@@ -1,0 +1,132 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aragora/aragora/store"
+)
+
+const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDebate(sc scanner) (*store.Debate, error) {
+	var (
+		d                              store.Debate
+		created, updated, started, fin sql.NullString
+		config, result                 []byte
+	)
+	if err := sc.Scan(&d.ID, &d.Topic, &d.Status, &d.Owner, &d.CorrelationID, &config, &result, &d.LastSeq,
+		&created, &updated, &started, &fin); err != nil {
+		return nil, err
+	}
+	d.Config, d.Result = config, result
+	var err error
+	if d.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if d.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	if d.StartedAt, err = parseTime(started); err != nil {
+		return nil, err
+	}
+	if d.FinishedAt, err = parseTime(fin); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// CreateDebate stores d; ErrConflict if the ID exists.
+func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
+	if d == nil || d.ID == "" {
+		return errors.New("sqlitestore: create debate: empty debate id")
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO debates (`+debateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Topic, d.Status, d.Owner, d.CorrelationID, nullBytes(d.Config), nullBytes(d.Result), d.LastSeq,
+		fmtTime(d.CreatedAt), fmtTime(d.UpdatedAt), nullTime(d.StartedAt), nullTime(d.FinishedAt))
+	if isConstraint(err) {
+		return fmt.Errorf("sqlitestore: create debate %q: %w", d.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create debate %q: %w", d.ID, err)
+	}
+	return nil
+}
+
+// GetDebate returns the debate or an error wrapping ErrNotFound.
+func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error) {
+	d, err := scanDebate(s.r.QueryRowContext(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: debate %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get debate %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDebates returns debates newest first (CreatedAt desc, ID desc).
+func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debate, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if len(f.Statuses) > 0 {
+		where = append(where, `status IN (?`+strings.Repeat(`, ?`, len(f.Statuses)-1)+`)`)
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	if f.Owner != "" {
+		where = append(where, `owner = ?`)
+		args = append(args, f.Owner)
+	}
+	if f.Cursor != nil {
+		c := fmtTime(f.Cursor.CreatedAt)
+		where = append(where, `(created_at < ? OR (created_at = ? AND id < ?))`)
+		args = append(args, c, c, f.Cursor.ID)
+	}
+	q := `SELECT ` + debateColumns + ` FROM debates`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	return s.queryDebates(ctx, "list debates", q, args...)
+}
+
+func (s *Store) queryDebates(ctx context.Context, op, q string, args ...any) ([]*store.Debate, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	defer rows.Close()
+	out := []*store.Debate{}
+	for rows.Next() {
+		d, err := scanDebate(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	return out, nil
+}

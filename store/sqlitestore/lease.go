@@ -1,0 +1,219 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+// terminalList is the SQL list of terminal statuses.
+var terminalList = "'" + strings.Join([]string{store.StatusConsensusReached, store.StatusNoConsensus, store.StatusTimeout,
+	store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}, "', '") + "'"
+
+// leaseRow reads the fields the lease methods decide on, inside tx.
+func leaseRow(ctx context.Context, tx *sql.Tx, id string) (status string, owner sql.NullString, expires sql.NullString, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT status, lease_owner, lease_expires_at FROM debates WHERE id = ?`, id).Scan(&status, &owner, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
+	}
+	return status, owner, expires, err
+}
+
+// ClaimDebate implements [store.Leaser].
+func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
+	var d *store.Debate
+	err := tx(ctx, s.w, func(tx *sql.Tx) error {
+		status, lo, le, err := leaseRow(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if store.Terminal(status) {
+			return fmt.Errorf("debate %q: status %s: %w", id, status, store.ErrConflict)
+		}
+		if lo.Valid && lo.String != owner && le.Valid && le.String > fmtTime(now) {
+			return fmt.Errorf("debate %q: leased by %q: %w", id, lo.String, store.ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
+			owner, fmtTime(now.Add(ttl)), fmtTime(now), id); err != nil {
+			return err
+		}
+		d, err = scanDebate(tx.QueryRowContext(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = ?`, id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
+	}
+	return d, nil
+}
+
+// exists reports ErrNotFound for a missing debate (after a conditional
+// update matched no row), else ErrConflict with why.
+func (s *Store) missingOrConflict(ctx context.Context, op, id, why string) error {
+	var one int
+	err := s.w.QueryRowContext(ctx, `SELECT 1 FROM debates WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlitestore: %s: debate %q: %w", op, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s %q: %w", op, id, err)
+	}
+	return fmt.Errorf("sqlitestore: %s %q: %s: %w", op, id, why, store.ErrConflict)
+}
+
+// Heartbeat implements [store.Leaser].
+func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE debates SET updated_at = ?, lease_expires_at = ?
+		WHERE id = ? AND status = 'running' AND lease_owner = ?`, fmtTime(now), fmtTime(now.Add(ttl)), id, owner)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: heartbeat %q: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.missingOrConflict(ctx, "heartbeat", id, "lease lost")
+	}
+	return nil
+}
+
+// ReleaseDebate implements [store.Leaser].
+func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now time.Time) error {
+	err := tx(ctx, s.w, func(tx *sql.Tx) error {
+		cur, lo, _, err := leaseRow(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if store.Terminal(cur) || !lo.Valid || lo.String != owner {
+			return fmt.Errorf("debate %q: lease not held by %q: %w", id, owner, store.ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
+			fmtTime(now), id); err != nil {
+			return err
+		}
+		if status != "" {
+			return setStatus(ctx, tx, id, status, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: release: %w", err)
+	}
+	return nil
+}
+
+// setStatus applies a status change with its side effects inside tx.
+func setStatus(ctx context.Context, tx *sql.Tx, id, to string, now time.Time) error {
+	q := `UPDATE debates SET status = ?, updated_at = ?`
+	args := []any{to, fmtTime(now)}
+	if to == store.StatusRunning {
+		q += `, started_at = COALESCE(started_at, ?)`
+		args = append(args, fmtTime(now))
+	}
+	if store.Terminal(to) {
+		q += `, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL`
+		args = append(args, fmtTime(now))
+	}
+	_, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(args, id)...)
+	return err
+}
+
+// UpdateStatus implements [store.Leaser].
+func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
+	err := tx(ctx, s.w, func(tx *sql.Tx) error {
+		cur, _, _, err := leaseRow(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(from) > 0 && !slices.Contains(from, cur) {
+			return fmt.Errorf("debate %q: status %s not in %v: %w", id, cur, from, store.ErrConflict)
+		}
+		return setStatus(ctx, tx, id, to, now)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: update status: %w", err)
+	}
+	return nil
+}
+
+// SetResult implements [store.Leaser].
+func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE debates SET result = ?, updated_at = ? WHERE id = ?`, nullBytes(result), fmtTime(now), id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: set result of %q: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlitestore: set result: debate %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func limitOr(n int) int {
+	if n <= 0 {
+		return 50
+	}
+	return n
+}
+
+// FindOrphans implements [store.Leaser].
+func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
+	return s.queryDebates(ctx, "find orphans", `SELECT `+debateColumns+` FROM debates
+		WHERE status NOT IN (`+terminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+		ORDER BY updated_at, id LIMIT ?`, fmtTime(now), limitOr(limit))
+}
+
+// FindStale implements [store.Leaser].
+func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
+	return s.queryDebates(ctx, "find stale", `SELECT `+debateColumns+` FROM debates
+		WHERE status = 'running' AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, fmtTime(heartbeatBefore), limitOr(limit))
+}
+
+// FindUnended implements [store.Leaser].
+func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
+	return s.queryDebates(ctx, "find unended", `SELECT `+debateColumns+` FROM debates d
+		WHERE status IN (`+terminalList+`)
+		AND NOT EXISTS (SELECT 1 FROM debate_events e WHERE e.debate_id = d.id AND e.type = 'debate_end')
+		ORDER BY updated_at, id LIMIT ?`, limitOr(limit))
+}
+
+// AppendDebateEnd implements [store.Leaser].
+func (s *Store) AppendDebateEnd(ctx context.Context, id string, build func(seq int64) (json.RawMessage, error)) (store.Event, error) {
+	var e store.Event
+	err := tx(ctx, s.w, func(tx *sql.Tx) error {
+		if _, _, _, err := leaseRow(ctx, tx, id); err != nil {
+			return err
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = ?`, id).Scan(&last); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM debate_events WHERE debate_id = ? AND type = 'debate_end'`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
+		}
+		js, err := build(last + 1)
+		if err != nil {
+			return fmt.Errorf("build %s of %q: %w", store.EventDebateEnd, id, err)
+		}
+		e = store.Event{DebateID: id, Seq: last + 1, Type: store.EventDebateEnd, JSON: js}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES (?, ?, ?, ?)`,
+			id, e.Seq, e.Type, []byte(js)); err != nil {
+			if isConstraint(err) {
+				return fmt.Errorf("debate %q: %w", id, store.ErrConflict)
+			}
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ? WHERE id = ?`, e.Seq, id)
+		return err
+	})
+	if err != nil {
+		return store.Event{}, fmt.Errorf("sqlitestore: append debate end: %w", err)
+	}
+	return e, nil
+}

@@ -1,0 +1,337 @@
+// Package sqlitestore is the default, single-host store backend: SQLite
+// through modernc.org/sqlite (pure Go, no cgo).
+//
+// [Open] opens (creating when missing) the store database, aragora.db, and
+// the ratings database, agent_elo.db, beside it (API.md §18 note 8), in WAL
+// mode with a busy timeout and foreign keys on, and applies the embedded
+// migrations of each (expand/contract, see store/internal/sqlmigrate).
+//
+// # Connections
+//
+// Each database has one writer connection, whose transactions start with
+// BEGIN IMMEDIATE, so writers of this process queue in database/sql and
+// writers of other processes (an `aragora debate` beside `aragora serve`)
+// wait up to Config.BusyTimeout for the file lock instead of failing on a
+// lock upgrade; and a pool of read-only connections (Config.MaxReaders)
+// that WAL lets read while the writer writes.
+//
+// # Schema
+//
+// debates(id, topic, status, owner, correlation_id, config, result,
+// last_seq, created_at, updated_at, started_at, finished_at, lease_owner,
+// lease_expires_at), debate_events(debate_id, seq, type, data), checkpoints
+// (debate_id, round, phase unique), idempotency_keys(principal, key); in
+// agent_elo.db agent_ratings(agent, domain) and rating_matches(debate_id).
+// Times are UTC text with microseconds, so they sort as strings.
+//
+// # Backups
+//
+// [Store.Backup] and [Store.BackupRatings] write a consistent copy with
+// VACUUM INTO while the server runs. Copying the files with cp is safe only
+// with the process stopped (or the -wal file copied too).
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlmigrate"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Interface guards.
+var (
+	_ store.DebateStore      = (*Store)(nil)
+	_ store.Checkpointer     = (*Store)(nil)
+	_ store.Pinger           = (*Store)(nil)
+	_ store.Leaser           = (*Store)(nil)
+	_ store.IdempotencyStore = (*Store)(nil)
+	_ store.RatingStore      = (*Store)(nil)
+)
+
+// RatingsFile is the default file name of the ratings database.
+const RatingsFile = "agent_elo.db"
+
+// Config tunes a Store. The zero value is usable.
+type Config struct {
+	// RatingsPath is the ratings database; default agent_elo.db in the
+	// directory of the store database.
+	RatingsPath string
+	// MaxReaders caps the read-only connections (ARAGORA_DB_POOL_SIZE);
+	// default 10.
+	MaxReaders int
+	// BusyTimeout is how long a write waits for another process's lock;
+	// default 5s.
+	BusyTimeout time.Duration
+	// BinaryVersion is recorded with applied migrations and compared on a
+	// newer schema; default "0.0.0-dev".
+	BinaryVersion string
+	// SkipMigrations opens without applying migrations (ARAGORA_AUTO_MIGRATE
+	// false); call [Store.Migrate] later.
+	SkipMigrations bool
+	// Now stamps records whose caller left a time zero; default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults(path string) Config {
+	if c.RatingsPath == "" {
+		c.RatingsPath = filepath.Join(filepath.Dir(path), RatingsFile)
+	}
+	if c.MaxReaders <= 0 {
+		c.MaxReaders = 10
+	}
+	if c.BusyTimeout <= 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+	if c.BinaryVersion == "" {
+		c.BinaryVersion = "0.0.0-dev"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Store is a SQLite-backed store. It is safe for concurrent use, also by
+// several processes sharing the files. Create it with [Open]; Close it.
+type Store struct {
+	cfg     Config
+	path    string
+	w, r    *sql.DB // store writer (1 connection) and readers
+	rw, rr  *sql.DB // ratings writer and readers
+	allDBs  []*sql.DB
+	dialect sqlmigrate.Dialect
+}
+
+// db pairs a file's writer and reader pools.
+func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	wq := url.Values{"_txlock": {"immediate"}}
+	for k, v := range q {
+		wq[k] = v
+	}
+	w, err = sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	rq := url.Values{}
+	for k, v := range q {
+		rq[k] = v
+	}
+	rq.Add("_pragma", "query_only(1)")
+	r, err = sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		_ = w.Close()
+		return nil, nil, err
+	}
+	r.SetMaxOpenConns(cfg.MaxReaders)
+	r.SetMaxIdleConns(cfg.MaxReaders)
+	return w, r, nil
+}
+
+// Open opens or creates the store database at path (a file name; SQLite's
+// ":memory:" is not supported, since every pooled connection would see its
+// own database) and the ratings database, and applies pending migrations
+// unless cfg.SkipMigrations. A schema that this binary cannot run on
+// returns an error wrapping [ErrIncompatible].
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults(path)
+	s := &Store{cfg: cfg, path: path, dialect: sqlmigrate.SQLite}
+	var err error
+	if s.w, s.r, err = openPair(path, cfg); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
+	if s.rw, s.rr, err = openPair(cfg.RatingsPath, cfg); err != nil {
+		_ = s.w.Close()
+		_ = s.r.Close()
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", cfg.RatingsPath, err)
+	}
+	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr}
+	// The writer connects first, so WAL mode is set before readers arrive.
+	for _, db := range []*sql.DB{s.w, s.rw} {
+		if err := db.PingContext(ctx); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("sqlitestore: open: %w", err)
+		}
+	}
+	if !cfg.SkipMigrations {
+		if _, err := s.Migrate(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ErrIncompatible reports a schema written by a newer binary with
+// migrations that are not additive (API.md §17); the message names the
+// oldest binary that can run on it.
+var ErrIncompatible = sqlmigrate.ErrIncompatible
+
+// sub returns one database's embedded migrations. fs.Sub fails only on an
+// invalid path, and both names are constants.
+func sub(dir string) fs.FS {
+	f, _ := fs.Sub(migrations, "migrations/"+dir)
+	return f
+}
+
+// Migration describes one migration for `aragora migrate`.
+type Migration struct {
+	Database  string // "store" or "ratings"
+	Version   int
+	Name      string
+	Additive  bool
+	MinBinary string
+}
+
+func describe(db string, ms []sqlmigrate.Migration) []Migration {
+	out := make([]Migration, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, Migration{Database: db, Version: m.Version, Name: m.Name, Additive: m.Additive, MinBinary: m.MinBinary})
+	}
+	return out
+}
+
+// Migrate applies the pending migrations of both databases and returns
+// them. ErrIncompatible as for Open.
+func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
+	done, err := sqlmigrate.Up(ctx, s.w, s.dialect, sub("main"), s.cfg.BinaryVersion)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: migrate %q: %w", s.path, err)
+	}
+	out := describe("store", done)
+	done, err = sqlmigrate.Up(ctx, s.rw, s.dialect, sub("ratings"), s.cfg.BinaryVersion)
+	if err != nil {
+		return out, fmt.Errorf("sqlitestore: migrate %q: %w", s.cfg.RatingsPath, err)
+	}
+	return append(out, describe("ratings", done)...), nil
+}
+
+// PendingMigrations lists what Migrate would apply (aragora migrate
+// --dry-run). ErrIncompatible as for Open.
+func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	p, err := sqlmigrate.Pending(ctx, s.w, s.dialect, sub("main"), s.cfg.BinaryVersion)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", s.path, err)
+	}
+	out := describe("store", p)
+	p, err = sqlmigrate.Pending(ctx, s.rw, s.dialect, sub("ratings"), s.cfg.BinaryVersion)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", s.cfg.RatingsPath, err)
+	}
+	return append(out, describe("ratings", p)...), nil
+}
+
+// Close closes every connection. WAL files are checkpointed by SQLite when
+// the last connection closes.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range s.allDBs {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks both databases answer.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range []*sql.DB{s.r, s.rr} {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlitestore: ping: %w", err)
+		}
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the store database to dst with
+// VACUUM INTO, on a connection of its own, so it is safe while other
+// connections (and processes) read and write. dst must not exist.
+func (s *Store) Backup(ctx context.Context, dst string) error {
+	return s.backup(ctx, s.path, dst)
+}
+
+// BackupRatings writes a consistent copy of the ratings database to dst,
+// like Backup.
+func (s *Store) BackupRatings(ctx context.Context, dst string) error {
+	return s.backup(ctx, s.cfg.RatingsPath, dst)
+}
+
+func (s *Store) backup(ctx context.Context, src, dst string) error {
+	q := url.Values{"_pragma": {"busy_timeout(" + strconv.FormatInt(s.cfg.BusyTimeout.Milliseconds(), 10) + ")"}}
+	db, err := sql.Open("sqlite", src+"?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("sqlitestore: backup %q: %w", src, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("sqlitestore: backup %q to %q: %w", src, dst, err)
+	}
+	return nil
+}
+
+// timeLayout is fixed width, so text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return fmtTime(t)
+}
+
+func parseTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeLayout, s.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlitestore: bad stored time %q: %w", s.String, err)
+	}
+	return t.UTC(), nil
+}
+
+// sqliteConstraint is SQLITE_CONSTRAINT, the primary code of every
+// constraint violation (UNIQUE, PRIMARY KEY, …).
+const sqliteConstraint = 19
+
+func isConstraint(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqliteConstraint
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE) on db.
+func tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	t, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
