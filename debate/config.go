@@ -157,6 +157,11 @@ type Config struct {
 	ObserverBuffer int           // default 1,024
 	ObserverDrain  time.Duration // default 2s
 
+	// OnRound, when set, is called synchronously after each round that ran
+	// entirely in this process with its timing (for the orchestrator
+	// overhead metric); it must return quickly.
+	OnRound func(RoundTiming)
+
 	// Logger receives the engine's own log lines (abandoned agents,
 	// observer drops and panics); nil discards them.
 	Logger *slog.Logger

@@ -278,3 +278,29 @@ func TestStreamTokens(t *testing.T) {
 }
 
 var _ = agent.PhaseVote
+
+func TestOnRoundReportsOverhead(t *testing.T) {
+	t.Parallel()
+	// A clock that advances 10 ms per reading makes the timing exact.
+	var mu sync.Mutex
+	now := fixedNow
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(10 * time.Millisecond)
+		return now
+	}
+	var got []debate.RoundTiming
+	cfg := debate.Config{Rounds: 2, DisableEarlyStop: true, Now: clock,
+		OnRound: func(rt debate.RoundTiming) { got = append(got, rt) }}
+	o, err := debate.New(cfg, demoParticipants(1, "demo-a", "demo-b")...)
+	require.NoError(t, err)
+	_, err = o.Run(context.Background(), "Adopt Postgres?")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for i, rt := range got {
+		assert.Equal(t, i+1, rt.Round)
+		assert.Positive(t, rt.Slowest)
+		assert.Equal(t, rt.Wall-rt.Slowest, rt.Overhead)
+	}
+}

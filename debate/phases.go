@@ -622,7 +622,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			fallback = &fb
 			method = consensus.Majority{}
 		} else {
-			r.decide(res, derr, in, batch, &batch, checkAgent, nil, valid)
+			r.decide(res, derr, &batch, checkAgent, nil)
 			r.endPhaseTotal("vote", pt)
 			return r.voteQuorum(batch, valid)
 		}
@@ -631,7 +631,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	if fallback != nil {
 		res.Method = r.cfg.Consensus.Name()
 	}
-	r.decide(res, derr, in, batch, &batch, checkAgent, fallback, valid)
+	r.decide(res, derr, &batch, checkAgent, fallback)
 	r.endPhaseTotal("vote", pt)
 	return r.voteQuorum(batch, valid)
 }
@@ -665,7 +665,7 @@ func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 }
 
 // decide records a round's decision and emits consensus_check.
-func (r *run) decide(res consensus.Result, derr error, in consensus.Input, _ []Event, batch *[]Event, checkAgent string, fallback *string, _ int) {
+func (r *run) decide(res consensus.Result, derr error, batch *[]Event, checkAgent string, fallback *string) {
 	st := r.st
 	if derr != nil && !errors.Is(derr, consensus.ErrNoVotes) {
 		r.o.log.Error("consensus_error", "debate_id", st.DebateID, "error", derr)

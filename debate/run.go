@@ -29,7 +29,11 @@ type run struct {
 	pb        promptBuilder
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
-	// roundUsage accumulates the current round's usage for round_end.
+	// Round timing for Config.OnRound: when the current round started in
+	// this segment (zero when the segment resumed mid-round) and the sum
+	// over its phases of each phase's slowest call.
+	roundStart time.Time
+	slowest    time.Duration
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
@@ -54,6 +58,9 @@ func (r *run) now() time.Time { return r.cfg.Now() }
 // execute drives the debate until it ends, is interrupted or suspended.
 func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) {
 	r.segStart = r.now()
+	if fresh || r.st.Phase == nextPropose {
+		r.roundStart = r.segStart
+	}
 	defer func() {
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
@@ -161,6 +168,7 @@ func (r *run) advance(done string, batch []Event) []Event {
 	reached := rec.Decision != nil && rec.Decision.Reached
 	early := reached && !r.cfg.DisableEarlyStop && st.Round >= r.cfg.MinRounds && !st.Flagged
 	batch = append(batch, r.roundEnd(reached, false))
+	r.reportRound()
 	switch {
 	case st.ConvStop:
 		st.StopReason = StopConverged
@@ -173,6 +181,7 @@ func (r *run) advance(done string, batch []Event) []Event {
 		st.ConvStop, st.Flagged = false, false
 		st.RoundUsage, st.RoundCost = agent.Usage{}, 0
 		st.Phase = nextPropose
+		r.roundStart, r.slowest = r.now(), 0
 		return append(batch, r.event(EventRoundStart, st.Round, "", RoundStartData{Round: st.Round}))
 	}
 	if r.needsSynthesis() {
@@ -421,7 +430,33 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 		}()
 	}
 	wg.Wait()
+	var slowest time.Duration
+	for _, o := range out {
+		slowest = max(slowest, o.latency)
+	}
+	r.slowest += slowest
 	return out
+}
+
+// RoundTiming is one completed round's timing, reported to Config.OnRound.
+// Overhead is the orchestration cost: the round's wall time minus the sum
+// over its phases of each phase's slowest call.
+type RoundTiming struct {
+	DebateID string
+	Round    int
+	Wall     time.Duration
+	Slowest  time.Duration
+	Overhead time.Duration
+}
+
+// reportRound reports a round that ran entirely in this segment.
+func (r *run) reportRound() {
+	if r.cfg.OnRound == nil || r.roundStart.IsZero() {
+		return
+	}
+	wall := r.now().Sub(r.roundStart)
+	r.cfg.OnRound(RoundTiming{DebateID: r.st.DebateID, Round: r.st.Round, Wall: wall, Slowest: r.slowest,
+		Overhead: max(0, wall-r.slowest)})
 }
 
 // call runs one agent call with its own deadline. An agent that ignores
