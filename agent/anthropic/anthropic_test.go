@@ -222,7 +222,7 @@ func TestErrorMapping(t *testing.T) {
 		{name: "529 overloaded", status: 529, body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
 			wantKind: agent.KindServer, wantOverloaded: true, wantRetryable: true},
 		{name: "429 rate limit with Retry-After", status: 429, header: map[string]string{"retry-after": "12"},
-			body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`,
+			body:     `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`,
 			wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 12 * time.Second, wantRetryable: true},
 		{name: "400 credit balance is quota", status: 400,
 			body:     `{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}`,

@@ -120,14 +120,14 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 	fl.Float64Var(&f.threshold, "threshold", 0, "consensus threshold in (0, 1] for weighted (default ARAGORA_CONSENSUS_THRESHOLD, else 0.6) and supermajority (default 2/3)")
 	fl.StringVar(&f.topology, "topology", debate.TopologyAllToAll, "who critiques whom: all-to-all, ring, star or sparse")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the demo agents (same seed, same debate)")
-	fl.BoolVar(&f.trickster, "trickster", false, "challenge hollow consensus (DEBATE.md §6)")
+	fl.BoolVar(&f.trickster, "trickster", false, "challenge hollow consensus: similar proposals with weak evidence")
 	fl.BoolVar(&f.convergenceStop, "convergence-stop", false, "stop once proposals converge")
 	fl.IntVar(&f.maxTokens, "max-tokens", 0, "token budget over all agents (0: unlimited); the debate stops with budget_exceeded")
 	fl.StringVar(&f.format, "format", formatText, "output: text (live transcript), json, markdown or html")
 	fl.StringVar(&f.receiptOut, "receipt-out", "", "also write the receipt to FILE: Markdown for .md, HTML for .html, else JSON")
 	fl.BoolVar(&f.stream, "stream", false, "print agents' tokens as they are written (text format)")
 	fl.BoolVar(&f.noStore, "no-store", false, "keep the debate in memory only")
-	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint")
+	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint (not supported yet)")
 	fl.StringVar(&f.server, "server", "", "run the debate on an aragora server at URL (not supported yet)")
 	fl.StringVar(&f.token, "token", "", "credential for --server (prefer ARAGORA_TOKEN)")
 	return cmd
@@ -252,6 +252,9 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	}
 	if f.rounds < 1 || f.rounds > 20 {
 		return usageErr(fmt.Errorf("debate: --rounds %d: want 1 to 20", f.rounds))
+	}
+	if f.topology == "all" {
+		f.topology = debate.TopologyAllToAll
 	}
 	if f.maxTokens < 0 {
 		return usageErr(fmt.Errorf("debate: --max-tokens %d: want 0 (unlimited) or more", f.maxTokens))

@@ -90,7 +90,11 @@ func (p *transcriptPrinter) header(h debateHeader) {
 		fmt.Fprintln(p.w, "Aragora debate")
 	}
 	fmt.Fprintf(p.w, "Question: %s\n", squashLine(h.Question, 400))
-	fmt.Fprintf(p.w, "Debate:   %s (%s)\n", h.ID, map[bool]string{true: "persisted", false: "in memory, not persisted"}[h.Persisted])
+	storage := "in memory, not persisted"
+	if h.Persisted {
+		storage = "persisted"
+	}
+	fmt.Fprintf(p.w, "Debate:   %s (%s)\n", h.ID, storage)
 	fmt.Fprintf(p.w, "Agents:   %s\n", strings.Join(h.Agents, ", "))
 	fmt.Fprintf(p.w, "Settings: %s · %s · %s · seed %d\n", pluralize(h.Rounds, "round"), h.Method, h.Topology, h.Seed)
 	p.setProgress("starting…")

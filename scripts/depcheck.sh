@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# depcheck.sh enforces the dependency direction of the code base (layers
+# L0 agent, similarity, receipt, evidence; consensus; L1 store, ratelimit,
+# breaker, agent/agenttest, agent/demo; L2 debate, then nomic; L3 backends,
+# provider adapters and metrics; L4 server; cmd and examples on top).
+# It checks only the packages that exist, so it can run while the tree grows.
+#
+# Usage: scripts/depcheck.sh      (from anywhere inside the repository)
+# Exit status: 0 when every rule holds, 1 otherwise (each violation printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mod=$(go list -m)
+fail=0
+violation() {
+	echo "depcheck: FAIL: $*" >&2
+	fail=1
+}
+
+# existing prints ./dir for each argument that is a Go package directory.
+existing() {
+	local d
+	for d in "$@"; do
+		if compgen -G "$d/*.go" >/dev/null; then
+			echo "./$d"
+		fi
+	done
+}
+
+drivers='modernc|pgx|go-redis|client_golang|websocket|net/http/pprof'
+backends="$mod/(store/(sqlitestore|pgstore|redisstore)|ratelimit/redislimit)"
+adapters="$mod/agent/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter)"
+
+# Rule 1: the core (L0-L2) links no driver, server library or pprof, and
+# none of our backends, adapters, metrics or server.
+mapfile -t core < <(existing agent similarity receipt evidence consensus store ratelimit breaker debate nomic)
+if ((${#core[@]})); then
+	bad=$(go list -e -deps "${core[@]}" | grep -E "$drivers|^$backends\$|^$adapters\$|^$mod/(server|metrics|store/memstore|cmd/.*)\$" || true)
+	[[ -z $bad ]] || violation "core packages (${core[*]}) depend on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
+# Rule 2: agent, similarity, receipt and evidence import only the standard
+# library (and each other).
+mapfile -t l0 < <(existing agent similarity receipt evidence)
+if ((${#l0[@]})); then
+	bad=$(go list -e -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "${l0[@]}" |
+		grep -vxE "$mod/(agent|similarity|receipt|evidence)" || true)
+	[[ -z $bad ]] || violation "stdlib-only packages (${l0[*]}) depend on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
+# Rule 3: every import between known packages goes to a strictly lower
+# layer. Packages not in the map (test helpers such as store/storetest,
+# internal helpers, agent/registry) are not checked here.
+go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="$mod" '
+function layer(p) {
+	if (index(p, mod "/") != 1) return -1
+	p = substr(p, length(mod) + 2)
+	if (p ~ /^(agent|similarity|receipt|evidence)$/) return 0
+	if (p == "consensus") return 1
+	if (p ~ /^(store|ratelimit|breaker|agent\/agenttest|agent\/demo)$/) return 2
+	if (p == "debate") return 3
+	if (p == "nomic") return 4
+	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5
+	if (p == "server") return 6
+	if (p ~ /^(cmd|examples)\//) return 8
+	return -1
+}
+{
+	from = layer($1)
+	if (from < 0) next
+	for (i = 2; i <= NF; i++) {
+		to = layer($i)
+		if (to < 0) continue
+		if (to >= from && from < 8) {
+			printf "depcheck: FAIL: %s (layer %d) imports %s (layer %d): imports must go to lower layers\n", $1, from, $i, to > "/dev/stderr"
+			bad = 1
+		}
+	}
+}
+END { exit bad }' || fail=1
+
+# Rule 4: only cmd/ and examples/ link more than one backend, and a backend
+# never imports debate, nomic or server.
+while read -r pkg deps; do
+	case $pkg in "$mod"/cmd/* | "$mod"/examples/*) continue ;; esac
+	n=$(tr ' ' '\n' <<<"$deps" | grep -cxE "$backends" || true)
+	((n < 2)) || violation "$pkg links $n backends: $(tr ' ' '\n' <<<"$deps" | grep -xE "$backends" | tr '\n' ' ')"
+	if [[ $pkg =~ ^$backends$ ]]; then
+		bad=$(tr ' ' '\n' <<<"$deps" | grep -xE "$mod/(debate|nomic|server)" || true)
+		[[ -z $bad ]] || violation "backend $pkg depends on $(echo "$bad" | tr '\n' ' ')"
+	fi
+done < <(go list -e -f '{{.ImportPath}} {{join .Deps " "}}' ./...)
+
+# Rule 5: server depends on ports only: no backend (memstore included), no
+# provider adapter, no Prometheus, no driver.
+if compgen -G "server/*.go" >/dev/null; then
+	bad=$(go list -e -deps ./server | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics)\$|modernc|pgx|go-redis|client_golang" || true)
+	[[ -z $bad ]] || violation "server depends on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
+if ((fail)); then
+	exit 1
+fi
+echo "depcheck: ok ($(go list ./... | wc -l | tr -d ' ') packages)"
