@@ -534,3 +534,28 @@ func longText(seed int) string {
 	}
 	return string(out)
 }
+
+func TestThresholdOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		m    consensus.Method
+		want *float64
+	}{
+		{consensus.Majority{}, ptr(0.5)},
+		{consensus.Unanimous{}, ptr(1)},
+		{consensus.Supermajority{}, ptr(2.0 / 3)},
+		{consensus.Supermajority{Threshold: 0.75}, ptr(0.75)},
+		{consensus.Weighted{}, ptr(0.6)},
+		{&consensus.Weighted{Threshold: 0.7}, ptr(0.7)},
+		{consensus.Judge{}, nil},
+		{consensus.None{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.m.Name(), func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, consensus.ThresholdOf(tt.m))
+		})
+	}
+}
+
+func ptr(f float64) *float64 { return &f }

@@ -202,3 +202,27 @@ var (
 	_ Method      = None{}
 	_ JudgeNeeder = Judge{}
 )
+
+// ThresholdOf returns the share threshold m applies: 0.5 for majority, 1
+// for unanimous, the configured (or default) threshold for supermajority
+// and weighted, and nil for judge, none and methods it does not know.
+func ThresholdOf(m Method) *float64 {
+	var t float64
+	switch v := m.(type) {
+	case Majority, *Majority:
+		t = 0.5
+	case Unanimous, *Unanimous:
+		t = 1
+	case Supermajority:
+		t = orDefault(v.Threshold, DefaultSupermajorityThreshold)
+	case *Supermajority:
+		t = orDefault(v.Threshold, DefaultSupermajorityThreshold)
+	case Weighted:
+		t = orDefault(v.Threshold, DefaultWeightedThreshold)
+	case *Weighted:
+		t = orDefault(v.Threshold, DefaultWeightedThreshold)
+	default:
+		return nil
+	}
+	return &t
+}

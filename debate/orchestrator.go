@@ -236,7 +236,7 @@ func (o *Orchestrator) fingerprint() string {
 		p := &o.ps[i]
 		ps = append(ps, pfp{p.Name, string(p.Stance), p.Role, p.Model, intensity(p), p.Weight})
 	}
-	thr := consensusThreshold(c.Consensus)
+	thr := consensus.ThresholdOf(c.Consensus)
 	fp := struct {
 		Participants                                   []pfp
 		Rounds, MinRounds                              int
@@ -260,35 +260,6 @@ func (o *Orchestrator) fingerprint() string {
 	b, _ := json.Marshal(fp)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// consensusThreshold reports the threshold a method applies, nil when none.
-func consensusThreshold(m consensus.Method) *float64 {
-	var t float64
-	switch v := m.(type) {
-	case consensus.Majority, *consensus.Majority:
-		t = 0.5
-	case consensus.Unanimous, *consensus.Unanimous:
-		t = 1
-	case consensus.Supermajority:
-		t = orDefault(v.Threshold, 2.0/3.0)
-	case *consensus.Supermajority:
-		t = orDefault(v.Threshold, 2.0/3.0)
-	case consensus.Weighted:
-		t = orDefault(v.Threshold, 0.6)
-	case *consensus.Weighted:
-		t = orDefault(v.Threshold, 0.6)
-	default:
-		return nil
-	}
-	return &t
-}
-
-func orDefault(v, d float64) float64 {
-	if v == 0 {
-		return d
-	}
-	return v
 }
 
 // weights fixes each participant's vote weight at the start (DEBATE.md §4.3).

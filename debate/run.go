@@ -374,7 +374,7 @@ func (r *run) event(t EventType, round int, agentName string, data any) Event {
 
 func (r *run) startData() DebateStartData {
 	return DebateStartData{Topic: r.st.Question, Agents: slices.Clone(r.o.names), Rounds: r.cfg.Rounds,
-		MinRounds: r.cfg.MinRounds, Consensus: ConsensusSpec{Method: r.cfg.Consensus.Name(), Threshold: consensusThreshold(r.cfg.Consensus)},
+		MinRounds: r.cfg.MinRounds, Consensus: ConsensusSpec{Method: r.cfg.Consensus.Name(), Threshold: consensus.ThresholdOf(r.cfg.Consensus)},
 		Topology: r.cfg.Topology, Quorum: r.o.quorum}
 }
 
@@ -775,7 +775,7 @@ func (r *run) buildResult() *Result {
 		res.Consensus.Dissents = []consensus.Dissent{}
 	}
 	if d == nil && cfg.Consensus.NeedsVotes() {
-		res.Consensus.Threshold = consensusThreshold(cfg.Consensus)
+		res.Consensus.Threshold = consensus.ThresholdOf(cfg.Consensus)
 	}
 	res.RawConfidence = raw
 	res.Confidence = penalise(raw, st.Interventions, cfg.Trickster)

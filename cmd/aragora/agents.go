@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
-	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/agent/registry"
 )
 
 // defaultDemoAgents are the agents of `aragora debate` when neither --agents
@@ -23,40 +23,72 @@ const defaultDemoAgents = "demo-analyst,demo-critic,demo-judge"
 // environment variable.
 const demoDelayEnv = "ARAGORA_DEMO_DELAY_MS"
 
-// errUnknownAgent reports an agent spec that names no known agent.
-var errUnknownAgent = errors.New("unknown agent")
+// errUnknownAgent reports an agent spec that names no known agent;
+// errAgentUnavailable a known agent without a credential. Both are usage
+// errors (exit 2, API.md §17).
+var (
+	errUnknownAgent     = errors.New("unknown agent")
+	errAgentUnavailable = errors.New("agent unavailable")
+)
 
 // isDemoSpec reports whether spec names a demo agent (demo-<name>[:<style>]).
 func isDemoSpec(spec string) bool { return strings.HasPrefix(spec, "demo-") }
 
-// resolveAgent turns one agent spec into a participant's name, agent and
-// model label. Demo specs (demo-<name>[:<style>], DEBATE.md §13) are
-// resolved here; every other spec is an error wrapping errUnknownAgent.
-//
-// EXTENSION POINT for the provider registry (agent/registry): resolve
-// provider names and specs (claude, gpt-4, …, openrouter:<model>, API.md §5)
-// from getenv here, before the unknown-agent error, and return their
-// errors for a known agent without a credential as usage errors too
-// (API.md §17: "missing key" exits 2).
-func resolveAgent(spec string, seed int64, getenv env) (name string, a agent.Agent, model string, err error) {
-	spec = strings.TrimSpace(spec)
-	if !isDemoSpec(spec) {
-		return "", nil, "", fmt.Errorf("%w %q (demo agents are demo-<name>[:<style>]; provider agents are not available in this build)", errUnknownAgent, spec)
-	}
-	name, style, err := demo.ParseSpec(spec)
+// agentResolver resolves agent names and specs (API.md §5) through the
+// provider registry, which reads its keys, base URLs and models from the
+// environment, and adds the testing-only demo delay.
+type agentResolver struct {
+	reg   *registry.Registry
+	delay time.Duration
+}
+
+func newAgentResolver(getenv env) (*agentResolver, error) {
+	cfg, err := registry.FromEnv(getenv)
 	if err != nil {
-		return "", nil, "", fmt.Errorf("%w %q: %w", errUnknownAgent, spec, err)
+		return nil, err
+	}
+	reg, err := registry.New(cfg)
+	if err != nil {
+		return nil, err
 	}
 	delay, err := demoDelay(getenv)
 	if err != nil {
+		return nil, err
+	}
+	return &agentResolver{reg: reg, delay: delay}, nil
+}
+
+// resolve turns one agent spec into a participant's name, agent and model
+// label. Errors wrap errUnknownAgent or errAgentUnavailable, naming the
+// variable to set for the latter.
+func (r *agentResolver) resolve(spec string, seed int64) (name string, a agent.Agent, info registry.Info, err error) {
+	spec = strings.TrimSpace(spec)
+	name, a, info, err = r.reg.Resolve(spec, seed)
+	var unknown *registry.UnknownError
+	var unavailable *registry.UnavailableError
+	switch {
+	case errors.As(err, &unavailable):
+		return "", nil, info, fmt.Errorf("%w: %w", errAgentUnavailable, err)
+	case errors.As(err, &unknown):
+		return "", nil, info, fmt.Errorf("%w %q: %w", errUnknownAgent, spec, err)
+	case err != nil:
+		return "", nil, info, err
+	}
+	if r.delay > 0 && isDemoSpec(spec) {
+		a = withDelay(a, r.delay)
+	}
+	return name, a, info, nil
+}
+
+// resolveAgent resolves one spec with a resolver of its own; callers that
+// resolve several specs, or need shared breakers, use an agentResolver.
+func resolveAgent(spec string, seed int64, getenv env) (name string, a agent.Agent, model string, err error) {
+	r, err := newAgentResolver(getenv)
+	if err != nil {
 		return "", nil, "", err
 	}
-	da := demo.New(name, style, seed)
-	var d agent.Agent = da
-	if delay > 0 {
-		d = withDelay(da, delay)
-	}
-	return name, d, da.Model(), nil
+	name, a, info, err := r.resolve(spec, seed)
+	return name, a, info.Model, err
 }
 
 // demoDelay reads demoDelayEnv; unset or empty means no delay.

@@ -23,8 +23,9 @@ func TestResolveAgent(t *testing.T) {
 		{spec: "demo-x:hollow", wantName: "demo-x", wantModel: "demo-hollow"},
 		{spec: "demo-x:loud", wantErr: errUnknownAgent},
 		{spec: "demo-", wantErr: errUnknownAgent},
-		{spec: "claude", wantErr: errUnknownAgent},
-		{spec: "openrouter:some/model", wantErr: errUnknownAgent},
+		{spec: "nonsense", wantErr: errUnknownAgent},
+		{spec: "claude", wantErr: errAgentUnavailable},
+		{spec: "openrouter:some/model", wantErr: errAgentUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -40,6 +41,24 @@ func TestResolveAgent(t *testing.T) {
 			assert.True(t, streams, "demo agents stream")
 		})
 	}
+}
+
+func TestResolveProviderAgentFromEnv(t *testing.T) {
+	t.Parallel()
+	getenv := func(k string) string {
+		if k == "ANTHROPIC_API_KEY" {
+			return "sk-test"
+		}
+		return ""
+	}
+	name, a, model, err := resolveAgent("claude", 1, getenv)
+	require.NoError(t, err)
+	assert.Equal(t, "claude", name)
+	assert.Equal(t, "claude-sonnet-4-5", model)
+	assert.NotNil(t, a)
+	_, _, _, err = resolveAgent("gpt-4", 1, getenv)
+	require.ErrorIs(t, err, errAgentUnavailable)
+	assert.Contains(t, err.Error(), "OPENAI_API_KEY", "the error names the variable to set")
 }
 
 func TestWithDelayKeepsStreamingAndHonoursContext(t *testing.T) {

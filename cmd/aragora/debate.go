@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -171,8 +170,12 @@ type storedDebateSpec struct {
 	Judge           string            `json:"judge"`
 	Threshold       *float64          `json:"threshold"`
 	Topology        string            `json:"topology"`
+	SparseK         int               `json:"sparse_k"`
 	Seed            int64             `json:"seed"`
 	MaxTokens       int               `json:"max_tokens"`
+	BudgetUSD       float64           `json:"budget_usd"`
+	TimeoutSeconds  int               `json:"timeout_seconds"`
+	Context         string            `json:"context"`
 	Trickster       bool              `json:"trickster"`
 	Convergence     bool              `json:"convergence"`
 	ConvergenceStop bool              `json:"convergence_stop"`
@@ -226,29 +229,9 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	if err != nil {
 		return err
 	}
-	participants := make([]debate.Participant, 0, len(specs))
-	demoMode := true
-	for _, spec := range specs {
-		name, a, model, err := resolveAgent(spec, f.seed, getenv)
-		if err != nil {
-			return usageErr(fmt.Errorf("debate: --agents: %w", err))
-		}
-		if !isDemoSpec(spec) {
-			demoMode = false
-		}
-		participants = append(participants, debate.Participant{Name: name, Agent: a, Model: model})
-	}
 	method, err := debateMethod(cmd, f, getenv)
 	if err != nil {
 		return err
-	}
-	signer, err := receiptSignerFromEnv(getenv)
-	if err != nil {
-		return usageErr(err)
-	}
-	agentTimeout, err := envPositiveSeconds(getenv, "ARAGORA_AGENT_TIMEOUT_SECONDS")
-	if err != nil {
-		return usageErr(err)
 	}
 	if f.rounds < 1 || f.rounds > 20 {
 		return usageErr(fmt.Errorf("debate: --rounds %d: want 1 to 20", f.rounds))
@@ -259,52 +242,23 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	if f.maxTokens < 0 {
 		return usageErr(fmt.Errorf("debate: --max-tokens %d: want 0 (unlimited) or more", f.maxTokens))
 	}
-
-	st, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
+	sp := storedDebateSpec{Topic: question, Agents: specs, Rounds: f.rounds, MinRounds: 1,
+		Consensus: method.Name(), Threshold: consensus.ThresholdOf(method), Topology: f.topology, SparseK: 2, Seed: f.seed,
+		MaxTokens: f.maxTokens, Trickster: f.trickster, Convergence: true, ConvergenceStop: f.convergenceStop,
+		StreamTokens: f.stream, Metadata: map[string]string{}}
+	dc, err := newDebateCtx(ctx, cmd.OutOrStdout(), getenv, f)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-
-	hooks := debateHooksFrom(ctx)
+	defer dc.close()
+	hooks := dc.hooks
 	id, err := newDebateID(hooks.now(), hooks.rand)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	out := cmd.OutOrStdout()
-	seq := &seqTracker{}
-	ropts := &debate.ReceiptOptions{Signer: signer, Rand: hooks.rand}
-	cfg := debate.Config{
-		Rounds:            f.rounds,
-		Consensus:         method,
-		Topology:          f.topology,
-		Trickster:         debate.Trickster{Enabled: f.trickster},
-		StopOnConvergence: f.convergenceStop,
-		MaxTokens:         f.maxTokens,
-		StreamTokens:      f.stream,
-		AgentTimeout:      agentTimeout,
-		Store:             st,
-		Receipt:           ropts,
-		Observers:         []debate.Observer{seq},
-		Now:               hooks.now,
-		Rand:              hooks.rand,
-		Seed:              f.seed,
-	}
-	if method.Name() == consensus.NameJudge {
-		for _, p := range participants {
-			if p.Name == "demo-judge" {
-				cfg.Judge = p.Name
-			}
-		}
-	}
-	var printer *transcriptPrinter
-	if format == formatText {
-		printer = newTranscriptPrinter(out, writerIsTerminal(out), f.stream)
-		cfg.Observers = append(cfg.Observers, printer)
-	}
-	o, err := debate.New(cfg, participants...)
+	o, demoMode, err := dc.orchestrator(&sp)
 	if err != nil {
-		return debateConfigErr(err)
+		return err
 	}
 	// The handler is installed before anything is printed, so that a
 	// SIGINT arriving once the header is visible always cancels the debate.
@@ -313,26 +267,26 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	// After the first SIGINT the default action returns: a second one ends
 	// the process at once, should an agent ignore its cancellation.
 	context.AfterFunc(sigCtx, stop)
-	if st != nil {
-		sp := storedDebateSpec{Topic: question, Agents: specs, Names: o.Participants(), Rounds: f.rounds, MinRounds: 1,
-			Consensus: method.Name(), Judge: cfg.Judge, Threshold: methodThreshold(method), Topology: f.topology, Seed: f.seed,
-			MaxTokens: f.maxTokens, Trickster: f.trickster, Convergence: true, ConvergenceStop: f.convergenceStop,
-			StreamTokens: f.stream, Metadata: map[string]string{}}
-		if err := recordDebate(ctx, st, id, hooks.now(), sp); err != nil {
+	if dc.st != nil {
+		if err := recordDebate(ctx, dc.st, id, hooks.now(), sp); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
 	}
-	if printer != nil {
-		printer.header(debateHeader{
+	if dc.printer != nil {
+		dc.printer.header(debateHeader{
 			ID: id, Question: question, Agents: o.Participants(), Rounds: f.rounds, Method: method.Name(),
-			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: st != nil,
+			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: dc.st != nil,
 		})
 	}
-
 	res, runErr := o.RunTask(sigCtx, debate.Task{ID: id, Question: question})
+	return dc.finish(ctx, sigCtx, res, runErr, format, f, &sp)
+}
+
+// finish prints the outcome of a run or resume and records the result.
+func (dc *debateCtx) finish(ctx, sigCtx context.Context, res *debate.Result, runErr error, format string, f *debateFlags, sp *storedDebateSpec) error {
 	interrupted := sigCtx.Err() != nil && ctx.Err() == nil
-	if printer != nil {
-		printer.finish()
+	if dc.printer != nil {
+		dc.printer.finish()
 	}
 	if res == nil {
 		if errors.Is(runErr, debate.ErrInvalidConfig) {
@@ -343,7 +297,117 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 		}
 		return &exitError{code: exitFailure, err: runErr}
 	}
-	return finishDebate(out, res, runErr, ropts, format, f, debateSpec{maxTokens: f.maxTokens, minRounds: 1, topology: f.topology, lastSeq: seq.last()}, interrupted)
+	return finishDebate(dc.out, res, runErr, dc.ropts, format, f, debateSpec{maxTokens: sp.MaxTokens, minRounds: sp.MinRounds,
+		topology: sp.Topology, lastSeq: dc.seq.last()}, interrupted)
+}
+
+// debateCtx is what building and running a CLI debate needs besides its
+// settings: agents, store, receipt options, observers and clock.
+type debateCtx struct {
+	resolver     *agentResolver
+	st           store.DebateStore
+	closeStore   func() error
+	hooks        debateHooks
+	ropts        *debate.ReceiptOptions
+	agentTimeout time.Duration
+	out          io.Writer
+	seq          *seqTracker
+	printer      *transcriptPrinter
+}
+
+func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags) (*debateCtx, error) {
+	resolver, err := newAgentResolver(getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	signer, err := receiptSignerFromEnv(getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	agentTimeout, err := envPositiveSeconds(getenv, "ARAGORA_AGENT_TIMEOUT_SECONDS")
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	st, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
+	if err != nil {
+		return nil, err
+	}
+	hooks := debateHooksFrom(ctx)
+	dc := &debateCtx{resolver: resolver, st: st, closeStore: closeStore, hooks: hooks,
+		ropts: &debate.ReceiptOptions{Signer: signer, Rand: hooks.rand}, agentTimeout: agentTimeout, out: out, seq: &seqTracker{}}
+	if strings.ToLower(strings.TrimSpace(f.format)) == formatText {
+		dc.printer = newTranscriptPrinter(out, writerIsTerminal(out), f.stream)
+	}
+	return dc, nil
+}
+
+func (dc *debateCtx) close() { _ = dc.closeStore() }
+
+// orchestrator builds the orchestrator of a debate from its stored
+// settings. New debates and --resume both use it, so a resumed debate has
+// the fingerprint of the run it continues. It fills sp.Names.
+func (dc *debateCtx) orchestrator(sp *storedDebateSpec) (*debate.Orchestrator, bool, error) {
+	var threshold float64
+	if sp.Threshold != nil && (sp.Consensus == consensus.NameWeighted || sp.Consensus == consensus.NameSupermajority) {
+		threshold = *sp.Threshold
+	}
+	method, err := consensus.ByName(sp.Consensus, threshold)
+	if err != nil {
+		return nil, false, usageErr(fmt.Errorf("debate: consensus: %w", err))
+	}
+	participants := make([]debate.Participant, 0, len(sp.Agents))
+	demoMode := true
+	for _, spec := range sp.Agents {
+		name, a, info, err := dc.resolver.resolve(spec, sp.Seed)
+		if err != nil {
+			return nil, false, usageErr(fmt.Errorf("debate: --agents: %w", err))
+		}
+		if !isDemoSpec(spec) {
+			demoMode = false
+		}
+		participants = append(participants, debate.Participant{Name: name, Agent: a, Model: info.Model, Provider: info.Provider})
+	}
+	cfg := debate.Config{
+		Rounds:             sp.Rounds,
+		MinRounds:          sp.MinRounds,
+		Consensus:          method,
+		Topology:           sp.Topology,
+		SparseK:            sp.SparseK,
+		Trickster:          debate.Trickster{Enabled: sp.Trickster},
+		DisableConvergence: !sp.Convergence,
+		StopOnConvergence:  sp.ConvergenceStop,
+		MaxTokens:          sp.MaxTokens,
+		MaxCostUSD:         sp.BudgetUSD,
+		StreamTokens:       sp.StreamTokens,
+		AgentTimeout:       dc.agentTimeout,
+		Timeout:            time.Duration(sp.TimeoutSeconds) * time.Second,
+		Store:              dc.st,
+		Receipt:            dc.ropts,
+		Observers:          []debate.Observer{dc.seq},
+		Now:                dc.hooks.now,
+		Rand:               dc.hooks.rand,
+		Seed:               sp.Seed,
+	}
+	switch {
+	case sp.Judge != "":
+		cfg.Judge = sp.Judge
+	case method.Name() == consensus.NameJudge || method.Name() == consensus.NameNone:
+		for _, p := range participants {
+			if p.Name == "demo-judge" {
+				cfg.Judge = p.Name
+				sp.Judge = p.Name
+			}
+		}
+	}
+	if dc.printer != nil {
+		cfg.Observers = append(cfg.Observers, dc.printer)
+	}
+	o, err := debate.New(cfg, participants...)
+	if err != nil {
+		return nil, false, debateConfigErr(err)
+	}
+	sp.Names = o.Participants()
+	return o, demoMode, nil
 }
 
 // debateAgentSpecs returns the agent specs of a new debate and whether they
@@ -409,17 +473,42 @@ func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *deb
 			return usageErr(fmt.Errorf("debate: --%s cannot be combined with --resume (the debate keeps its stored settings)", name))
 		}
 	}
-	st, closeStore, err := openDebateStore(ctx, getenv, false)
+	dc, err := newDebateCtx(ctx, cmd.OutOrStdout(), getenv, f)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	if st == nil {
+	defer dc.close()
+	if dc.st == nil {
 		return usageErr(fmt.Errorf("debate: --resume %s requires a store, and this build runs debates in memory only", f.resume))
 	}
-	// Resuming needs the stored agents, settings and seed of the debate,
-	// which the store record does not carry yet.
-	return usageErr(fmt.Errorf("debate: --resume %s: resuming from the CLI is not supported yet", f.resume))
+	d, err := dc.st.GetDebate(ctx, f.resume)
+	if errors.Is(err, store.ErrNotFound) {
+		return usageErr(fmt.Errorf("debate: --resume %s: no such debate", f.resume))
+	} else if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	var sp storedDebateSpec
+	if err := json.Unmarshal(d.Config, &sp); err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("debate: --resume %s: stored settings unreadable: %w", f.resume, err)}
+	}
+	o, _, err := dc.orchestrator(&sp)
+	if err != nil {
+		return err
+	}
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	context.AfterFunc(sigCtx, stop)
+	if dc.printer != nil {
+		fmt.Fprintf(dc.out, "Resuming debate %s: %s\n", d.ID, sp.Topic)
+	}
+	res, runErr := o.Resume(sigCtx, d.ID, debate.ResumeOptions{})
+	if errors.Is(runErr, debate.ErrFinished) {
+		runErr = nil
+	}
+	if res == nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("debate: --resume %s: %w", f.resume, runErr)}
+	}
+	return dc.finish(ctx, sigCtx, res, runErr, strings.ToLower(strings.TrimSpace(f.format)), f, &sp)
 }
 
 // finishDebate prints the outcome of a debate that started and returns the
@@ -476,24 +565,6 @@ func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate
 		msg += ": " + runErr.Error()
 	}
 	return &exitError{code: exitFailure, err: errors.New(msg)}
-}
-
-// methodThreshold returns the threshold m applies, nil for judge and none.
-func methodThreshold(m consensus.Method) *float64 {
-	var t float64
-	switch v := m.(type) {
-	case consensus.Majority:
-		t = 0.5
-	case consensus.Unanimous:
-		t = 1
-	case consensus.Supermajority:
-		t = cmp.Or(v.Threshold, 2.0/3.0)
-	case consensus.Weighted:
-		t = cmp.Or(v.Threshold, 0.6)
-	default:
-		return nil
-	}
-	return &t
 }
 
 // debateConfigErr maps a debate.New error: invalid settings are usage errors.

@@ -37,7 +37,13 @@ type cliResult struct {
 func runCLI(t *testing.T, ctx context.Context, vars map[string]string, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	getenv := func(k string) string { return vars[k] }
+	dataDir := t.TempDir()
+	getenv := func(k string) string {
+		if v, ok := vars[k]; ok || k != "ARAGORA_DATA_DIR" {
+			return v
+		}
+		return dataDir // never the working directory's ./data
+	}
 	code := run(ctx, args, strings.NewReader(""), &out, &errb, getenv)
 	return cliResult{code: code, stdout: out.String(), stderr: errb.String()}
 }
@@ -196,7 +202,7 @@ func TestDebateUsageErrorsExit2(t *testing.T) {
 		{name: "one agent", args: demoDebate("--agents", "demo-a"), want: "at least 2"},
 		{name: "duplicate agents", args: demoDebate("--agents", "demo-a,demo-a"), want: "duplicate"},
 		{name: "empty agents", args: demoDebate("--agents", " , "), want: "--agents is empty"},
-		{name: "unknown default agent", args: demoDebate(), env: map[string]string{"ARAGORA_DEFAULT_AGENTS": "claude,gpt-4"}, want: "unknown agent"},
+		{name: "unknown default agent", args: demoDebate(), env: map[string]string{"ARAGORA_DEFAULT_AGENTS": "claude,gpt-4"}, want: "set ANTHROPIC_API_KEY"},
 		{name: "rounds zero", args: demoDebate("--rounds", "0"), want: "rounds"},
 		{name: "rounds 21", args: demoDebate("--rounds", "21"), want: "rounds"},
 		{name: "unknown method", args: demoDebate("--consensus", "plurality"), want: "unknown method"},
@@ -211,7 +217,7 @@ func TestDebateUsageErrorsExit2(t *testing.T) {
 		{name: "blank question", args: []string{"debate", "   ", "--no-store"}, want: "blank"},
 		{name: "two questions", args: []string{"debate", "a", "b"}, want: "one quoted question"},
 		{name: "server", args: demoDebate("--server", "http://localhost:8080"), want: "not supported yet"},
-		{name: "resume without store", args: []string{"debate", "--resume", "deb_x"}, want: "requires a store"},
+		{name: "resume unknown debate", args: []string{"debate", "--resume", "deb_x"}, want: "no such debate"},
 		{name: "resume with question", args: []string{"debate", "q", "--resume", "deb_x"}, want: "takes no question"},
 		{name: "resume with rounds", args: []string{"debate", "--resume", "deb_x", "--rounds", "2"}, want: "--rounds cannot be combined"},
 		{name: "both receipt keys", args: demoDebate(), env: map[string]string{"ARAGORA_RECEIPT_SIGNING_KEY": hmacKey, "ARAGORA_RECEIPT_ED25519_KEY": edKey}, want: "both set"},
