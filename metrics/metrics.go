@@ -31,14 +31,22 @@ var Phases = []string{"propose", "revise", "critique", "vote", "judge", "synthes
 var Kinds = []string{"timeout", "rate_limited", "quota_exhausted", "auth", "server", "circuit_open", "invalid_response", "cancelled", "other"}
 
 // Config describes the process for build info and pre-initialised labels.
+// The zero value is usable.
 type Config struct {
 	Version, Commit, GoVersion string
 	Agents                     []string // configured agent names
 	WSMaxConnections           int
+	// Redis registers aragora_redis_up; without Redis the series is absent
+	// (API.md §14).
+	Redis bool
+	// DBBackend ("sqlite" or "postgres") pre-initialises aragora_db_up.
+	DBBackend string
 }
 
 // Metrics holds every collector. It is safe for concurrent use; create it
-// with New.
+// with New. The exported collectors are for the binary's wiring (gauges it
+// samples, such as aragora_db_up); record through the methods where one
+// exists.
 type Metrics struct {
 	reg *prometheus.Registry
 
@@ -68,7 +76,7 @@ type Metrics struct {
 	RateLimitHits     *prometheus.CounterVec
 	RateLimitFallback *prometheus.CounterVec
 	AuthFailures      *prometheus.CounterVec
-	RedisUp           prometheus.Gauge
+	RedisUp           prometheus.Gauge // registered only with Config.Redis
 	DBUp              *prometheus.GaugeVec
 	DBPool            *prometheus.GaugeVec
 	DBPoolMax         prometheus.Gauge
@@ -126,6 +134,15 @@ func New(cfg Config) *Metrics {
 		m.DBUp, m.DBPool, m.DBPoolMax} {
 		f(c)
 	}
+	if cfg.Redis {
+		f(m.RedisUp)
+	}
+	if cfg.DBBackend != "" {
+		m.DBUp.WithLabelValues(cfg.DBBackend)
+	}
+	for _, st := range []string{"in_use", "idle"} {
+		m.DBPool.WithLabelValues(st)
+	}
 	for _, s := range Statuses {
 		m.DebatesTotal.WithLabelValues(s)
 	}
@@ -176,8 +193,10 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	m.HTTPDuration.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
-// Observer returns a debate.Observer that counts debates, consensus, agent
-// tokens, cost and errors from the event stream.
+// Observer returns a debate.Observer that counts debates, their duration,
+// rounds and consensus from the event stream. Agent calls are counted by
+// AgentMiddleware, which sees every call (critiques, votes and judgements
+// included), not only those the events time.
 func (m *Metrics) Observer() debate.Observer { return debate.ObserverFunc(m.onEvent) }
 
 func (m *Metrics) onEvent(e debate.Event) {
@@ -189,17 +208,6 @@ func (m *Metrics) onEvent(e debate.Event) {
 		m.mu.Lock()
 		m.starts[e.DebateID] = d.Consensus.Method
 		m.mu.Unlock()
-	case debate.ProposalData:
-		m.AgentRequests.WithLabelValues(e.Agent, "success").Inc()
-		m.AgentTokens.WithLabelValues(e.Agent, "input").Add(float64(d.Tokens.Input))
-		m.AgentTokens.WithLabelValues(e.Agent, "output").Add(float64(d.Tokens.Output))
-		m.AgentCost.WithLabelValues(e.Agent).Add(d.CostUSD)
-		m.AgentResponse.WithLabelValues(e.Agent, "propose").Observe(float64(d.LatencyMS) / 1000)
-	case debate.AgentErrorData:
-		m.AgentRequests.WithLabelValues(e.Agent, "error").Inc()
-		m.AgentErrors.WithLabelValues(e.Agent, string(d.Kind)).Inc()
-	case debate.AgentFallbackData:
-		m.AgentFallbacks.WithLabelValues(e.Agent).Inc()
 	case debate.DebateEndData:
 		m.DebatesTotal.WithLabelValues(d.Status).Inc()
 		m.DebateDuration.WithLabelValues(d.Status).Observe(d.DurationSeconds)

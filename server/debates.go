@@ -350,7 +350,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	info := infoFrom(r.Context())
-	var rec *idemRecord
+	// complete stores the successful response under the Idempotency-Key;
+	// until it runs, a deferred abort frees the key (failed requests are
+	// not stored, API.md §2.8).
+	complete := func(status int, body []byte, debateID string) {}
 	if _, has := r.Header["Idempotency-Key"]; has {
 		if !validKeyRE.MatchString(key) {
 			return validation(map[string]string{"Idempotency-Key": "1-255 visible ASCII characters"})
@@ -362,36 +365,22 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 		fp, _ := json.Marshal(seedless)
 		sum := sha256.Sum256(fp)
 		fingerprint := hex.EncodeToString(sum[:])
-		k := info.principal.ID + "\x00" + key
-		s.idem.mu.Lock()
-		for kk, v := range s.idem.m {
-			if s.now().Sub(v.at) > 24*time.Hour {
-				delete(s.idem.m, kk)
-			}
+		var replayed, done bool
+		var abort func()
+		var err error
+		if is, ok := s.st.(store.IdempotencyStore); ok {
+			replayed, complete, abort, err = s.idemBeginStore(w, r, is, info.principal.ID, key, fingerprint)
+		} else {
+			replayed, complete, abort, err = s.idemBeginMemory(w, info.principal.ID, key, fingerprint)
 		}
-		if old, ok := s.idem.m[k]; ok {
-			s.idem.mu.Unlock()
-			switch {
-			case old.fingerprint != fingerprint:
-				return apiErr(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request")
-			case !old.done:
-				return &Error{Status: http.StatusConflict, Code: "idempotency_in_progress", Message: "request with this Idempotency-Key in progress", RetryAfter: 1}
-			}
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.Header().Set("Location", old.location)
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(old.status)
-			_, _ = w.Write(old.body)
-			return nil
+		if err != nil || replayed {
+			return err
 		}
-		rec = &idemRecord{fingerprint: fingerprint, at: s.now()}
-		s.idem.m[k] = rec
-		s.idem.mu.Unlock()
+		inner := complete
+		complete = func(status int, body []byte, debateID string) { inner(status, body, debateID); done = true }
 		defer func() {
-			if !rec.done {
-				s.idem.mu.Lock()
-				delete(s.idem.m, k)
-				s.idem.mu.Unlock()
+			if !done {
+				abort()
 			}
 		}()
 	}
@@ -424,17 +413,108 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	body, _ := json.Marshal(obj)
 	body = append(body, '\n')
 	loc := "/api/debates/" + d.ID
-	if rec != nil {
-		s.idem.mu.Lock()
-		rec.status, rec.body, rec.location, rec.done = http.StatusAccepted, body, loc, true
-		s.idem.mu.Unlock()
-	}
+	complete(http.StatusAccepted, body, d.ID)
 	s.hub.control("debate_created", d.ID, obj.summary())
 	w.Header().Set("Location", loc)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(body)
 	return nil
+}
+
+// replayIdem writes a stored idempotent response byte for byte.
+func replayIdem(w http.ResponseWriter, status int, body []byte, location string) {
+	w.Header().Set("Idempotent-Replayed", "true")
+	if location != "" {
+		w.Header().Set("Location", location)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// idemConflict maps an existing record to 422 (other request) or 409 (in
+// progress); nil means its response may be replayed.
+func idemConflict(oldFingerprint, fingerprint string, inProgress bool) error {
+	switch {
+	case oldFingerprint != fingerprint:
+		return apiErr(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request")
+	case inProgress:
+		return &Error{Status: http.StatusConflict, Code: "idempotency_in_progress", Message: "request with this Idempotency-Key in progress", RetryAfter: 1}
+	}
+	return nil
+}
+
+// idemBeginMemory reserves an Idempotency-Key in this replica's memory (a
+// store without store.IdempotencyStore). replayed is true when it wrote
+// the stored response.
+func (s *Server) idemBeginMemory(w http.ResponseWriter, principal, key, fingerprint string) (replayed bool, complete func(int, []byte, string), abort func(), err error) {
+	k := principal + "\x00" + key
+	s.idem.mu.Lock()
+	for kk, v := range s.idem.m {
+		if s.now().Sub(v.at) > 24*time.Hour {
+			delete(s.idem.m, kk)
+		}
+	}
+	if old, ok := s.idem.m[k]; ok {
+		s.idem.mu.Unlock()
+		if err := idemConflict(old.fingerprint, fingerprint, !old.done); err != nil {
+			return false, nil, nil, err
+		}
+		replayIdem(w, old.status, old.body, old.location)
+		return true, nil, nil, nil
+	}
+	rec := &idemRecord{fingerprint: fingerprint, at: s.now()}
+	s.idem.m[k] = rec
+	s.idem.mu.Unlock()
+	complete = func(status int, body []byte, debateID string) {
+		s.idem.mu.Lock()
+		rec.status, rec.body, rec.location, rec.done = status, body, "/api/debates/"+debateID, true
+		s.idem.mu.Unlock()
+	}
+	abort = func() {
+		s.idem.mu.Lock()
+		delete(s.idem.m, k)
+		s.idem.mu.Unlock()
+	}
+	return false, complete, abort, nil
+}
+
+// idemInProgressLease bounds how long a crashed request holds its key.
+const idemInProgressLease = 5 * time.Minute
+
+// idemBeginStore reserves an Idempotency-Key in the store, so every
+// replica and a restarted process honour it (API.md §2.8).
+func (s *Server) idemBeginStore(w http.ResponseWriter, r *http.Request, is store.IdempotencyStore, principal, key, fingerprint string) (replayed bool, complete func(int, []byte, string), abort func(), err error) {
+	now := s.now()
+	old, err := is.BeginIdempotent(r.Context(), &store.IdempotencyRecord{Principal: principal, Key: key, Fingerprint: fingerprint,
+		CreatedAt: now, ExpiresAt: now.Add(idemInProgressLease)}, now)
+	if err != nil {
+		if !errors.Is(err, store.ErrConflict) || old == nil {
+			return false, nil, nil, fmt.Errorf("server: idempotency: %w", err)
+		}
+		if err := idemConflict(old.Fingerprint, fingerprint, old.InProgress()); err != nil {
+			return false, nil, nil, err
+		}
+		loc := ""
+		if old.DebateID != "" {
+			loc = "/api/debates/" + old.DebateID
+		}
+		replayIdem(w, old.StatusCode, old.Body, loc)
+		return true, nil, nil, nil
+	}
+	bg := context.WithoutCancel(r.Context())
+	complete = func(status int, body []byte, debateID string) {
+		if err := is.CompleteIdempotent(bg, principal, key, fingerprint, status, body, debateID, s.now().Add(24*time.Hour)); err != nil {
+			s.log.Warn("idempotency_complete_failed", "error", err.Error(), "correlation_id", infoFrom(r.Context()).correlationID)
+		}
+	}
+	abort = func() {
+		if err := is.AbortIdempotent(bg, principal, key); err != nil {
+			s.log.Warn("idempotency_abort_failed", "error", err.Error(), "correlation_id", infoFrom(r.Context()).correlationID)
+		}
+	}
+	return false, complete, abort, nil
 }
 
 // DebateObject is the debate of API.md §4.2.
@@ -525,7 +605,12 @@ func (s *Server) effective(d *store.Debate) (status string, started, finished ti
 	status, started, finished = d.Status, d.StartedAt, d.FinishedAt
 	raw := d.Result
 	if ls, ok := s.overlay.get(d.ID); ok {
-		if !store.Terminal(status) || store.Terminal(ls.Status) {
+		// The orchestrator records the final status before the server has
+		// stored the result and receipt: while this replica still runs the
+		// debate, its live status wins, so a finished debate always has its
+		// receipt.
+		finishing := store.Terminal(status) && ls.Status == store.StatusRunning && s.runner.local(d.ID)
+		if !store.Terminal(status) || store.Terminal(ls.Status) || finishing {
 			if ls.Status != "" {
 				status = ls.Status
 			}

@@ -142,7 +142,11 @@ func (h *hub) snapshot() []*wsConn {
 // control sends a control-stream message (no seq, never replayed) to every
 // connection that opened the control stream.
 func (h *hub) control(typ, debateID string, data any) {
-	b, err := json.Marshal(map[string]any{"type": typ, "ts": ts(h.s.now()), "debate_id": debateID, "data": data})
+	m := map[string]any{"type": typ, "ts": ts(h.s.now()), "data": data}
+	if debateID != "" {
+		m["debate_id"] = debateID
+	}
+	b, err := json.Marshal(m)
 	if err != nil {
 		return
 	}
@@ -159,6 +163,15 @@ func (h *hub) connError(reason string) {
 		o.ConnectionError(reason)
 	}
 }
+
+// Control sends a control-stream event (API.md §11.2: debate_created,
+// debate_finished, circuit_state_changed) to every connection that opened
+// the control stream. debateID may be empty. It never blocks.
+func (s *Server) Control(typ, debateID string, data any) { s.hub.control(typ, debateID, data) }
+
+// Counts returns the debates running and queued on this replica (the
+// aragora_active_debates and aragora_debates_pending gauges).
+func (s *Server) Counts() (active, pending int) { return s.runner.active(), s.runner.pending() }
 
 // CloseAll closes every WebSocket on both listeners with code (1012 on
 // SIGUSR1, 1001 at shutdown) and returns how many it closed.

@@ -40,6 +40,30 @@ func (o hubObserver) OnEvent(e debate.Event) {
 	o.s.hub.publish(e.DebateID, e.Seq, withEpoch(b, o.epoch))
 }
 
+// fanoutObserver publishes a debate's durable events to the other
+// replicas. It runs on its own observer goroutine, so publishing keeps seq
+// order and never slows the debate; an event it cannot publish is recovered
+// by remote subscribers from the store.
+type fanoutObserver struct {
+	f   Fanout
+	log interface{ Warn(string, ...any) }
+}
+
+func (o fanoutObserver) OnEvent(e debate.Event) {
+	if e.Replayed || e.Seq == 0 {
+		return
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := o.f.Publish(ctx, store.Event{DebateID: e.DebateID, Seq: e.Seq, Type: string(e.Type), JSON: b}); err != nil {
+		o.log.Warn("fanout_publish_failed", "debate_id", e.DebateID, "seq", e.Seq, "error", err.Error())
+	}
+}
+
 func (s *Server) leaser() (store.Leaser, bool) {
 	l, ok := s.st.(store.Leaser)
 	return l, ok
@@ -106,6 +130,9 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 		Logger: s.debLog.With("correlation_id", d.CorrelationID),
 	}
 	cfg.Trickster.Enabled = sp.Trickster
+	if s.cfg.Fanout != nil {
+		cfg.Observers = append(cfg.Observers, fanoutObserver{f: s.cfg.Fanout, log: s.wsLog})
+	}
 	if judge != nil {
 		cfg.Judge, cfg.JudgeAgent = judge.Name, judge.Agent
 	}

@@ -40,6 +40,19 @@ type BreakerView interface {
 	Reset(name string) (previous string, ok bool)
 }
 
+// Fanout publishes a debate's durable events to every replica and
+// delivers those of debates other replicas run (API.md §11.4). cmd adapts
+// store/redisstore to it. Implementations must be safe for concurrent use.
+type Fanout interface {
+	// Publish sends e to the subscribers of its debate on every replica.
+	// Events of one debate are published one after another, in seq order.
+	Publish(ctx context.Context, e store.Event) error
+	// Subscribe delivers debateID's events published from now on until
+	// ctx ends or cancel is called; the channel is closed then. Delivery
+	// is at most once: the server fills gaps from the store by seq.
+	Subscribe(ctx context.Context, debateID string) (events <-chan store.Event, cancel func(), err error)
+}
+
 // CircuitStatus is one breaker in GET /api/agents/circuit-breakers.
 type CircuitStatus struct {
 	State               string       `json:"state"` // closed, half_open, open
@@ -94,6 +107,11 @@ type Config struct {
 	WSSendBuffer     int           // default 256
 	WSHeartbeat      time.Duration // default 15s
 	WSListenerUp     func() bool   // reports the WS listener serving; nil: true
+
+	// Fanout carries durable debate events between replicas (Redis
+	// pub/sub, API.md §11.4); nil: a replica not running a debate polls
+	// the store every 500 ms for its events.
+	Fanout Fanout
 
 	// Operations seams; nil means empty answers.
 	Redis           store.Pinger // nil: redis "disabled"

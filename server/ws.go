@@ -495,12 +495,23 @@ func (c *wsConn) stream(sub *subscription, d *store.Debate, ep string) {
 		return
 	}
 	var poll <-chan time.Time
+	var remote <-chan store.Event
 	if !s.runner.local(d.ID) && !store.Terminal(status) {
-		t := time.NewTicker(500 * time.Millisecond)
+		every := 500 * time.Millisecond
+		if s.cfg.Fanout != nil {
+			// Events of other replicas arrive through the fan-out; the
+			// slow poll only covers messages pub/sub lost.
+			if ch, cancel, err := s.cfg.Fanout.Subscribe(c.ctx, d.ID); err == nil {
+				defer cancel()
+				remote, every = ch, 5*time.Second
+			}
+		}
+		t := time.NewTicker(every)
 		defer t.Stop()
 		poll = t.C
 	}
 	for {
+		var f liveFrame
 		select {
 		case <-c.ctx.Done():
 			return
@@ -510,26 +521,33 @@ func (c *wsConn) stream(sub *subscription, d *store.Debate, ep string) {
 			if !replay(0) {
 				return
 			}
-		case f := <-sub.live:
-			if f.seq == 0 { // ephemeral agent_token
-				c.send(f.b)
+			continue
+		case e, ok := <-remote:
+			if !ok {
+				remote = nil
 				continue
 			}
-			last := sub.lastSeq.Load()
-			if f.seq <= last {
-				continue
-			}
-			if f.seq > last+1 && !replay(f.seq-1) {
-				return
-			}
-			if f.seq <= sub.lastSeq.Load() {
-				continue
-			}
-			if !c.send(f.b) {
-				return
-			}
-			sub.lastSeq.Store(f.seq)
+			f = liveFrame{seq: e.Seq, b: withEpoch(e.JSON, ep)}
+		case f = <-sub.live:
 		}
+		if f.seq == 0 { // ephemeral agent_token
+			c.send(f.b)
+			continue
+		}
+		last := sub.lastSeq.Load()
+		if f.seq <= last {
+			continue
+		}
+		if f.seq > last+1 && !replay(f.seq-1) {
+			return
+		}
+		if f.seq <= sub.lastSeq.Load() {
+			continue
+		}
+		if !c.send(f.b) {
+			return
+		}
+		sub.lastSeq.Store(f.seq)
 	}
 }
 

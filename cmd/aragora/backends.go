@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -33,9 +34,12 @@ func resolveDatabaseURL(c *serveConfig, r *envReader) error {
 		c.DatabaseURLExplicit = true
 		return nil
 	}
-	c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "aragora.db")
+	c.DatabaseURL = sqliteURL(c.DataDir)
 	return nil
 }
+
+// sqliteURL is the default store URL under dataDir (API.md §12).
+func sqliteURL(dataDir string) string { return "sqlite://" + filepath.Join(dataDir, "aragora.db") }
 
 // backend is what every store constructor returns: the port plus Close.
 type backend interface {
@@ -48,6 +52,13 @@ type backends struct {
 	Store   backend
 	Kind    string // "sqlite", "postgres" or "memory"
 	Warning string // non-empty when a fallback was taken
+
+	// migrator lists and applies migrations; nil for memory.
+	migrator migrator
+	// poolMax is the connection cap (aragora_db_pool_max_connections).
+	poolMax int
+	// poolStats reports pool usage; nil when the backend has no pool view.
+	poolStats func() (inUse, idle int)
 }
 
 // Close closes every backend.
@@ -65,7 +76,7 @@ func openBackends(ctx context.Context, c serveConfig) (*backends, error) {
 	raw := c.DatabaseURL
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("config: ARAGORA_DATABASE_URL: %w", err)
+		return nil, configErrorf("config: ARAGORA_DATABASE_URL: %w", err)
 	}
 	switch u.Scheme {
 	case "memory":
@@ -73,5 +84,22 @@ func openBackends(ctx context.Context, c serveConfig) (*backends, error) {
 	case "sqlite", "postgres", "postgresql":
 		return openSQL(ctx, u, c)
 	}
-	return nil, fmt.Errorf("config: ARAGORA_DATABASE_URL=%q: unsupported scheme %q (want sqlite or postgres)", raw, u.Scheme)
+	return nil, configErrorf("config: ARAGORA_DATABASE_URL=%q: unsupported scheme %q (want sqlite or postgres)", raw, u.Scheme)
+}
+
+// configError marks a configuration error found while opening backends
+// (exit 2, API.md §17), as opposed to an unreachable database (exit 1).
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
+func configErrorf(format string, args ...any) error {
+	return &configError{err: fmt.Errorf(format, args...)}
+}
+
+// isConfigErr reports whether err is a configuration error.
+func isConfigErr(err error) bool {
+	var ce *configError
+	return errors.As(err, &ce)
 }

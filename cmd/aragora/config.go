@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ type serveConfig struct {
 	DatabaseURL         string
 	DatabaseURLExplicit bool
 	DBSchema            string
+	DBPoolSize          int
+	DBMaxOverflow       int
+	AutoMigrate         bool
+	RedisRateLimit      bool
 	RedisURL            string
 	APIToken            string
 	JWTSecret           string
@@ -158,11 +163,17 @@ func loadServeConfig(getenv env) (serveConfig, error) {
 	c.DataDir = r.str("ARAGORA_DATA_DIR", "./data")
 	c.DatabaseURL = r.str("ARAGORA_DATABASE_URL", "")
 	c.DBSchema = r.str("ARAGORA_DB_SCHEMA", "public")
-	_ = r.integer("ARAGORA_DB_POOL_SIZE", 10, 1)
-	_ = r.integer("ARAGORA_DB_MAX_OVERFLOW", 5, 0)
-	_ = r.boolean("ARAGORA_AUTO_MIGRATE", true)
+	c.DBPoolSize = r.integer("ARAGORA_DB_POOL_SIZE", 10, 1)
+	c.DBMaxOverflow = r.integer("ARAGORA_DB_MAX_OVERFLOW", 5, 0)
+	c.AutoMigrate = r.boolean("ARAGORA_AUTO_MIGRATE", true)
 	c.RedisURL = r.str("ARAGORA_REDIS_URL", "")
-	if r.boolean("ARAGORA_ENABLE_REDIS_RATE_LIMIT", false) && c.RedisURL == "" {
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			r.fail("ARAGORA_REDIS_URL", "(set)", "want redis://[:password@]host:port/db or rediss://")
+		}
+	}
+	c.RedisRateLimit = r.boolean("ARAGORA_ENABLE_REDIS_RATE_LIMIT", false)
+	if c.RedisRateLimit && c.RedisURL == "" {
 		r.fail("ARAGORA_ENABLE_REDIS_RATE_LIMIT", getenv("ARAGORA_ENABLE_REDIS_RATE_LIMIT"), "requires ARAGORA_REDIS_URL")
 	}
 	_ = r.integer("ARAGORA_RATE_LIMIT_RPM", 120, 1)

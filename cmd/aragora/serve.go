@@ -20,28 +20,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/store/redisstore"
 )
-
-// registryAdapter resolves request agents with the binary's resolver.
-type registryAdapter struct{ getenv env }
-
-func (r registryAdapter) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
-	name, a, model, err := resolveAgent(spec, seed, r.getenv)
-	if err != nil {
-		if errors.Is(err, errUnknownAgent) {
-			return server.ResolvedAgent{}, fmt.Errorf("%w: %v", server.ErrUnknownAgent, err)
-		}
-		return server.ResolvedAgent{}, fmt.Errorf("%w: %v", server.ErrAgentUnavailable, err)
-	}
-	provider := ""
-	if isDemoSpec(spec) {
-		provider = "demo"
-	}
-	return server.ResolvedAgent{Name: name, Provider: provider, Model: model, Agent: a}, nil
-}
 
 // listenReusePort binds addr with SO_REUSEPORT so a new process can bind
 // while this one drains (API.md §16).
@@ -87,7 +73,7 @@ func newServeCmd(getenv env) *cobra.Command {
 			if f.Changed("data-dir") {
 				c.DataDir = dataDir
 				if !c.DatabaseURLExplicit {
-					c.DatabaseURL = "sqlite://" + filepath.Join(dataDir, "aragora.db")
+					c.DatabaseURL = sqliteURL(dataDir)
 				}
 			}
 			if f.Changed("database-url") {
@@ -172,7 +158,8 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 		return "unset"
 	}
 	srvLog.Info("config_loaded", "env", c.Env, "api_port", c.APIPort, "ws_port", c.WSPort, "host", c.Host,
-		"data_dir", c.DataDir, "database", strings.SplitN(c.DatabaseURL, "://", 2)[0], "redis", setState(c.RedisURL != ""),
+		"data_dir", c.DataDir, "database", strings.SplitN(c.DatabaseURL, "://", 2)[0], "redis", setState(c.RedisURL != ""), "redis_rate_limit", c.RedisRateLimit,
+		"db_schema", c.DBSchema, "db_pool_size", c.DBPoolSize, "db_max_overflow", c.DBMaxOverflow, "auto_migrate", c.AutoMigrate,
 		"api_token", setState(c.APIToken != ""), "jwt_secret", setState(c.JWTSecret != ""), "local_admin", c.LocalAdmin,
 		"max_concurrent_debates", c.MaxConcurrent, "debate_queue_size", c.QueueSize,
 		"debate_timeout_seconds", int(c.DebateTimeout/time.Second), "agent_timeout_seconds", int(c.AgentTimeout/time.Second),
@@ -183,32 +170,73 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 
 	be, err := openBackends(ctx, c)
 	if err != nil {
-		return usageErr(err)
+		if errIncompatible(err) || isConfigErr(err) {
+			return usageErr(err)
+		}
+		return &exitError{code: exitFailure, err: err}
 	}
 	defer be.Close()
 	if be.Warning != "" {
 		srvLog.Warn("store_fallback", "detail", be.Warning)
 	}
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
 
+	rcfg, err := registry.FromEnv(getenv)
+	if err != nil {
+		return usageErr(err)
+	}
+	reg, err := registry.New(rcfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	delay, err := demoDelay(getenv)
+	if err != nil {
+		return usageErr(err)
+	}
+
+	var rdb *redis.Client
+	var rs *redisstore.Store
+	if c.RedisURL != "" {
+		opts, err := redis.ParseURL(c.RedisURL)
+		if err != nil {
+			return usageErr(fmt.Errorf("config: ARAGORA_REDIS_URL: %w", err))
+		}
+		opts.ContextTimeoutEnabled = true
+		rdb = redis.NewClient(opts)
+		defer rdb.Close()
+		rs = redisstore.NewFromClient(rdb, redisstore.Config{Buffer: c.WSSendBuffer})
+	}
+
+	var srvPtr atomic.Pointer[server.Server]
 	var m *metrics.Metrics
 	scfg := server.Config{
 		Version: Version, Env: c.Env, Auth: server.TokenAuthenticator{Token: c.APIToken, LocalAdmin: c.LocalAdmin},
-		TrustedProxies: c.TrustedProxies, OriginPatterns: c.CORSOrigins, DefaultAgents: c.DefaultAgents,
+		TrustedProxies: c.TrustedProxies, OriginPatterns: c.CORSOrigins, DefaultAgents: reg.DefaultAgents(),
 		MaxConcurrentDebates: c.MaxConcurrent, QueueSize: c.QueueSize, DebateTimeout: c.DebateTimeout,
 		AgentTimeout: c.AgentTimeout, ConsensusThreshold: c.ConsensusThreshold, LeaseDuration: c.LeaseDuration,
 		StaleAfter: c.StaleAfter, WSMaxConnections: c.WSMaxConnections, WSMaxPerIP: c.WSMaxPerIP,
 		WSSendBuffer: c.WSSendBuffer, MemoryProfiling: c.MemoryProfiling, MemoryDumpPath: c.MemoryDumpPath,
 		Logger: lg.logger("aragora.api"), AuthLogger: lg.logger("aragora.auth"), WSLogger: lg.logger("aragora.websocket"),
 		DebateLogger: lg.logger("aragora.debate.orchestrator"),
+		Migrated:     migratedFlag(bgCtx, be, c.AutoMigrate),
+		Breakers:     breakerView{reg: reg},
+		AgentStatus:  agentStatus(reg),
+		AgentTest:    agentTest(reg, c.AgentTimeout),
+		Connectivity: connectivity(reg),
 	}
 	if c.QueueSize == 0 {
 		scfg.QueueSize = -1
 	}
+	if rs != nil {
+		scfg.Redis = rs
+		scfg.Fanout = redisFanout{rs: rs}
+	}
 	newDebate := server.DebateFactory(debate.New)
 	if c.MetricsEnabled {
 		m = metrics.New(metrics.Config{Version: Version, Commit: commit(), GoVersion: runtime.Version(),
-			Agents: c.DefaultAgents, WSMaxConnections: c.WSMaxConnections})
-		scfg.MetricsHandler = m.Handler()
+			Agents: metricAgents(reg), WSMaxConnections: c.WSMaxConnections, Redis: rs != nil, DBBackend: be.Kind})
+		scfg.MetricsHandler = scrapeSampler(m, reg, &srvPtr, m.Handler())
 		scfg.RequestObserver = m.ObserveRequest
 		scfg.WSObserver = metrics.WS{M: m}
 		scfg.AuthFailed = func(reason string) { m.AuthFailures.WithLabelValues(reason).Inc() }
@@ -217,13 +245,33 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 			cfg.Observers = append(cfg.Observers, obs)
 			return debate.New(cfg, ps...)
 		}
+		go gauges{m: m, be: be, rs: rs, staleAfter: c.StaleAfter, now: time.Now}.run(bgCtx)
 	}
-	var wsUp atomic.Bool
-	scfg.WSListenerUp = func() bool { return c.WSPort == 0 || wsUp.Load() }
-	srv, err := server.New(newDebate, registryAdapter{getenv: getenv}, be.Store, scfg)
+	watchCircuits(reg, m, lg.logger("aragora.breaker"), &srvPtr)
+	var rlRedis redis.UniversalClient
+	if c.RedisRateLimit {
+		rlRedis = rdb
+	}
+	policy, rlBackend, err := rateLimits(getenv, rlRedis, m, lg)
 	if err != nil {
 		return usageErr(err)
 	}
+	if policy.Config().Disabled {
+		srvLog.Warn("rate_limiting_disabled")
+	}
+	scfg.RateLimit = func(_ string, next http.Handler) http.Handler { return policy.Middleware(next) }
+	scfg.RateLimitStatus = func(r *http.Request) any { return policy.Status(r) }
+	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
+
+	var wsUp atomic.Bool
+	scfg.WSListenerUp = func() bool { return c.WSPort == 0 || wsUp.Load() }
+	srv, err := server.New(newDebate, agentsAdapter{reg: reg, m: m, delay: delay}, be.Store, scfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	srvPtr.Store(srv)
+	srvLog.Info("backends_ready", "store", be.Kind, "rate_limit_backend", rlBackend, "redis", rs != nil,
+		"default_agents", strings.Join(reg.DefaultAgents(), ","))
 
 	apiLn, err := listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)))
 	if err != nil {

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aragora/aragora/agent/diag"
+	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/breaker"
+	"github.com/aragora/aragora/metrics"
+	"github.com/aragora/aragora/ratelimit"
+	"github.com/aragora/aragora/ratelimit/redislimit"
+	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/redisstore"
+)
+
+// agentsAdapter resolves the agents of a request with the provider
+// registry (API.md §5) for the server. Every resolved agent is wrapped in
+// the metrics middleware, so that every call (critiques, votes and
+// judgements included) is timed; demo agents also wait demoDelay, the
+// hidden testing knob of agents.go.
+type agentsAdapter struct {
+	reg   *registry.Registry
+	m     *metrics.Metrics // nil: metrics disabled
+	delay time.Duration
+}
+
+// mapAgentErr turns the registry's errors into the server's sentinels
+// (400 unknown_agent / agent_unavailable).
+func mapAgentErr(err error) error {
+	var ue *registry.UnknownError
+	var ae *registry.UnavailableError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("%w: %v", server.ErrUnknownAgent, err)
+	case errors.As(err, &ae):
+		return fmt.Errorf("%w: %v", server.ErrAgentUnavailable, err)
+	}
+	return err
+}
+
+// Resolve implements server.AgentRegistry.
+func (a agentsAdapter) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
+	name, ag, info, err := a.reg.Resolve(spec, seed)
+	if err != nil {
+		return server.ResolvedAgent{}, mapAgentErr(err)
+	}
+	if info.Provider == registry.ProviderDemo && a.delay > 0 {
+		ag = withDelay(ag, a.delay)
+	}
+	if a.m != nil {
+		ag = a.m.AgentMiddleware(name)(ag)
+	}
+	return server.ResolvedAgent{Name: name, Provider: info.Provider, Model: info.Model, Agent: ag}, nil
+}
+
+// breakerView exposes the registry's circuits to the server (API.md §5.2).
+type breakerView struct{ reg *registry.Registry }
+
+func toCircuit(s breaker.Snapshot) server.CircuitStatus {
+	cs := server.CircuitStatus{State: s.State.String(), ConsecutiveFailures: s.ConsecutiveFailures,
+		FailureThreshold: s.FailureThreshold, OpenSeconds: s.OpenSeconds, OpenedAt: s.OpenedAt, NextProbeAt: s.NextProbeAt}
+	if f := s.LastFailure; f != nil {
+		cs.LastFailure = &server.FailureInfo{Kind: string(f.Kind), Message: f.Message, At: f.At}
+	}
+	return cs
+}
+
+// Circuits implements server.BreakerView: every circuit used so far plus
+// one per configured provider agent.
+func (b breakerView) Circuits() map[string]server.CircuitStatus {
+	out := map[string]server.CircuitStatus{}
+	for _, info := range b.reg.Known() {
+		if info.Configured && info.Provider != registry.ProviderDemo {
+			out[info.Name] = toCircuit(b.reg.Breakers().Get(info.Name).Snapshot())
+		}
+	}
+	for name, s := range b.reg.Breakers().Snapshot() {
+		out[name] = toCircuit(s)
+	}
+	return out
+}
+
+// Reset implements server.BreakerView; a name the registry does not know
+// is not found.
+func (b breakerView) Reset(name string) (string, bool) {
+	known := slices.Contains(b.reg.Breakers().Names(), name)
+	for _, info := range b.reg.Known() {
+		known = known || info.Name == name
+	}
+	if !known {
+		return "", false
+	}
+	return b.reg.Breakers().Reset(name).String(), true
+}
+
+// agentTestResult is the body of POST /api/debug/agent-test (API.md §5.3).
+type agentTestResult struct {
+	Agent        string      `json:"agent"`
+	Provider     string      `json:"provider"`
+	Model        string      `json:"model"`
+	OK           bool        `json:"ok"`
+	LatencyMS    int64       `json:"latency_ms"`
+	Response     string      `json:"response"`
+	Tokens       diag.Tokens `json:"tokens"`
+	CostUSD      float64     `json:"cost_usd"`
+	CircuitState string      `json:"circuit_state"`
+	Error        *diag.Error `json:"error"`
+}
+
+// agentTest runs the debug agent test straight against the provider,
+// bypassing breaker and fallback (API.md §5.3).
+func agentTest(reg *registry.Registry, timeout time.Duration) func(context.Context, server.AgentTestRequest) (any, error) {
+	return func(ctx context.Context, req server.AgentTestRequest) (any, error) {
+		name, a, info, err := reg.ResolveDirect(req.Agent)
+		if err != nil {
+			return nil, mapAgentErr(err)
+		}
+		res := diag.TestAgent(ctx, a, req.Prompt, req.MaxTokens, timeout)
+		out := agentTestResult{Agent: name, Provider: info.Provider, Model: info.Model, OK: res.OK, LatencyMS: res.LatencyMS,
+			Response: res.Response, Tokens: res.Tokens, CostUSD: res.CostUSD, CircuitState: breaker.StateClosed.String(), Error: res.Error}
+		if res.Model != "" {
+			out.Model = res.Model
+		}
+		if slices.Contains(reg.Breakers().Names(), name) {
+			out.CircuitState = reg.Breakers().Get(name).State().String()
+		}
+		return out, nil
+	}
+}
+
+// connectivity runs the connectivity check of API.md §5.4.
+func connectivity(reg *registry.Registry) func(context.Context, []string) (any, error) {
+	return func(ctx context.Context, providers []string) (any, error) {
+		targets, err := reg.Targets(providers...)
+		if err != nil {
+			return nil, &server.Error{Status: http.StatusBadRequest, Code: "validation_failed", Message: err.Error(),
+				Details: map[string]any{"fields": map[string]string{"providers": err.Error()}}}
+		}
+		rep := diag.Connectivity(ctx, targets)
+		if rep.Results == nil {
+			rep.Results = []diag.TargetResult{}
+		}
+		return rep, nil
+	}
+}
+
+// agentStatus returns GET /api/agents/status as the server's []any.
+func agentStatus(reg *registry.Registry) func() []any {
+	return func() []any {
+		st := reg.Status()
+		out := make([]any, 0, len(st))
+		for _, s := range st {
+			out = append(out, s)
+		}
+		return out
+	}
+}
+
+// circuitStateValue is the aragora_circuit_breaker_state value of s.
+func circuitStateValue(s breaker.State) float64 {
+	switch s {
+	case breaker.StateHalfOpen:
+		return 1
+	case breaker.StateOpen:
+		return 2
+	}
+	return 0
+}
+
+// watchCircuits logs, counts and broadcasts every circuit change (API.md
+// §5.2). srv is read at each change: the listener is registered before the
+// server exists.
+func watchCircuits(reg *registry.Registry, m *metrics.Metrics, log *slog.Logger, srv *atomic.Pointer[server.Server]) {
+	reg.Breakers().OnStateChange(func(name string, from, to breaker.State) {
+		failures := reg.Breakers().Get(name).Snapshot().ConsecutiveFailures
+		attrs := []any{"agent", name, "from", from.String(), "to", to.String(), "consecutive_failures", failures}
+		if to == breaker.StateOpen {
+			log.Warn("circuit_breaker_state_change", attrs...)
+		} else {
+			log.Info("circuit_breaker_state_change", attrs...)
+		}
+		if m != nil {
+			m.CircuitState.WithLabelValues(name).Set(circuitStateValue(to))
+		}
+		if s := srv.Load(); s != nil {
+			s.Control("circuit_state_changed", "", map[string]string{"agent": name, "from": from.String(), "to": to.String()})
+		}
+	})
+}
+
+// principalKey is the rate-limit key of the authenticated caller (API.md
+// §2.9), "" for anonymous requests, which are keyed by client IP.
+func principalKey(r *http.Request) string {
+	p := server.PrincipalFrom(r.Context())
+	if p == nil {
+		return ""
+	}
+	switch p.Method {
+	case "service_token":
+		return "service"
+	case "local":
+		return "local"
+	case "api_key":
+		return "key:" + p.ID
+	}
+	return "user:" + p.ID
+}
+
+// rateLimits builds the HTTP rate-limit policy: in memory by default, a
+// Redis GCRA behind a local fallback with ARAGORA_ENABLE_REDIS_RATE_LIMIT.
+func rateLimits(getenv env, rdb redis.UniversalClient, m *metrics.Metrics, lg *logs) (*ratelimit.Policy, string, error) {
+	cfg, err := ratelimit.ParseConfig(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg.KeyFunc = principalKey
+	cfg.Logger = lg.logger("aragora.ratelimit")
+	if m != nil {
+		cfg.OnLimited = func(class string) { m.RateLimitHits.WithLabelValues(class).Inc() }
+	}
+	var keyed ratelimit.Keyed = ratelimit.NewMemory(ratelimit.MemoryConfig{})
+	backend := "memory"
+	if rdb != nil {
+		fc := ratelimit.FallbackConfig{FailOpen: cfg.FailOpen, Logger: lg.logger("aragora.ratelimit")}
+		if m != nil {
+			fc.OnFallback = func(mode string) { m.RateLimitFallback.WithLabelValues(mode).Inc() }
+		}
+		keyed = ratelimit.NewFallback(redislimit.NewFromClient(rdb, redislimit.Config{}), keyed, fc)
+		backend = "redis"
+	}
+	p, err := ratelimit.NewPolicy(keyed, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, backend, nil
+}
+
+// redisFanout adapts redisstore to server.Fanout.
+type redisFanout struct{ rs *redisstore.Store }
+
+// Publish implements server.Fanout.
+func (f redisFanout) Publish(ctx context.Context, e store.Event) error {
+	return f.rs.Publish(ctx, e.DebateID, e)
+}
+
+// subscribeWait bounds how long a WebSocket waits for Redis to confirm a
+// subscription before it falls back to polling the store.
+const subscribeWait = 2 * time.Second
+
+// Subscribe implements server.Fanout. ctx bounds the subscription's life;
+// when Redis does not confirm within subscribeWait the call fails (the
+// server then polls) and the late subscription is closed.
+func (f redisFanout) Subscribe(ctx context.Context, debateID string) (<-chan store.Event, func(), error) {
+	type result struct {
+		sub *redisstore.Subscription
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sub, err := f.rs.Subscribe(ctx, debateID)
+		done <- result{sub, err}
+	}()
+	t := time.NewTimer(subscribeWait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, nil, r.err
+		}
+		return r.sub.C, func() { _ = r.sub.Close() }, nil
+	case <-t.C:
+		go func() {
+			if r := <-done; r.sub != nil {
+				_ = r.sub.Close()
+			}
+		}()
+		return nil, nil, fmt.Errorf("fanout: subscribe %s: no confirmation within %s", debateID, subscribeWait)
+	}
+}
+
+// runningDebates lists every running debate of the store (for the
+// store-wide gauges), at most 2,000.
+func runningDebates(ctx context.Context, st store.DebateStore) ([]*store.Debate, error) {
+	var out []*store.Debate
+	f := store.Filter{Statuses: []string{store.StatusRunning}, Limit: 200}
+	for page := 0; page < 10; page++ {
+		ds, err := st.ListDebates(ctx, f)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ds...)
+		if len(ds) < f.Limit {
+			break
+		}
+		last := ds[len(ds)-1]
+		f.Cursor = &store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return out, nil
+}
+
+// gauges samples the gauges Prometheus cannot compute from events:
+// database and Redis reachability every 10 s, the store-wide debate ages
+// every 60 s (API.md §14).
+type gauges struct {
+	m          *metrics.Metrics
+	be         *backends
+	rs         *redisstore.Store // nil without Redis
+	staleAfter time.Duration
+	now        func() time.Time
+}
+
+func (g gauges) sampleDB(ctx context.Context) {
+	up := 1.0
+	if p, ok := g.be.Store.(store.Pinger); ok {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if p.Ping(pctx) != nil {
+			up = 0
+		}
+		cancel()
+	}
+	g.m.DBUp.WithLabelValues(g.be.Kind).Set(up)
+	if g.be.poolMax > 0 {
+		g.m.DBPoolMax.Set(float64(g.be.poolMax))
+	}
+	if g.be.poolStats != nil {
+		inUse, idle := g.be.poolStats()
+		g.m.DBPool.WithLabelValues("in_use").Set(float64(inUse))
+		g.m.DBPool.WithLabelValues("idle").Set(float64(idle))
+	}
+	if g.rs != nil {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		up := 1.0
+		if g.rs.Ping(pctx) != nil {
+			up = 0
+		}
+		cancel()
+		g.m.RedisUp.Set(up)
+	}
+}
+
+func (g gauges) sampleDebates(ctx context.Context) {
+	ds, err := runningDebates(ctx, g.be.Store)
+	if err != nil {
+		return
+	}
+	now := g.now()
+	var oldest time.Duration
+	stale := 0
+	for _, d := range ds {
+		start := d.StartedAt
+		if start.IsZero() {
+			start = d.CreatedAt
+		}
+		oldest = max(oldest, now.Sub(start))
+		if now.Sub(d.UpdatedAt) > g.staleAfter {
+			stale++
+		}
+	}
+	g.m.OldestRunning.Set(oldest.Seconds())
+	g.m.DebatesStale.Set(float64(stale))
+}
+
+// run samples until ctx ends.
+func (g gauges) run(ctx context.Context) {
+	g.sampleDB(ctx)
+	g.sampleDebates(ctx)
+	fast := time.NewTicker(10 * time.Second)
+	slow := time.NewTicker(60 * time.Second)
+	defer fast.Stop()
+	defer slow.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-fast.C:
+			g.sampleDB(ctx)
+		case <-slow.C:
+			g.sampleDebates(ctx)
+		}
+	}
+}
+
+// scrapeSampler refreshes the per-replica gauges at each scrape: running
+// and queued debates, circuit states and known quotas.
+func scrapeSampler(m *metrics.Metrics, reg *registry.Registry, srv *atomic.Pointer[server.Server], next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := srv.Load(); s != nil {
+			active, pending := s.Counts()
+			m.ActiveDebates.Set(float64(active))
+			m.DebatesPending.Set(float64(pending))
+		}
+		for _, st := range reg.Status() {
+			if st.QuotaRemaining.Known {
+				m.AgentQuota.WithLabelValues(st.Name).Set(float64(st.QuotaRemaining.Value))
+			} else {
+				m.AgentQuota.DeleteLabelValues(st.Name)
+			}
+		}
+		for name, snap := range reg.Breakers().Snapshot() {
+			m.CircuitState.WithLabelValues(name).Set(circuitStateValue(snap.State))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// migratedFlag reports readiness's "store migrated" (API.md §3): at once
+// with ARAGORA_AUTO_MIGRATE, else once `aragora migrate` has run, polled
+// every 5 s until ctx ends.
+func migratedFlag(ctx context.Context, be *backends, auto bool) func(context.Context) bool {
+	var ok atomic.Bool
+	if auto || be.migrator == nil {
+		ok.Store(true)
+	} else {
+		check := func() bool {
+			ms, err := be.migrator.pending(ctx)
+			return err == nil && len(ms) == 0
+		}
+		if check() {
+			ok.Store(true)
+		} else {
+			go func() {
+				t := time.NewTicker(5 * time.Second)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if check() {
+							ok.Store(true)
+							return
+						}
+					}
+				}
+			}()
+		}
+	}
+	return func(context.Context) bool { return ok.Load() }
+}
+
+// metricAgents are the agent names whose label sets metrics initialises:
+// every configured agent of the registry and the default agents.
+func metricAgents(reg *registry.Registry) []string {
+	var out []string
+	for _, info := range reg.Known() {
+		if info.Configured && info.Provider != registry.ProviderDemo {
+			out = append(out, info.Name)
+		}
+	}
+	for _, spec := range reg.DefaultAgents() {
+		if name, err := registry.DeriveName(spec); err == nil && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}

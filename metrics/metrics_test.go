@@ -1,0 +1,88 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/agenttest"
+	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/metrics"
+)
+
+func TestAgentMiddleware(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Config{Agents: []string{"ada"}})
+	ok := m.AgentMiddleware("ada")(agenttest.Say("fine"))
+	for _, phase := range []agent.Phase{agent.PhasePropose, agent.PhaseCritique, agent.PhaseVote, agent.PhaseJudge} {
+		_, err := ok.Respond(context.Background(), agent.Request{Phase: phase})
+		require.NoError(t, err)
+	}
+	failing := m.AgentMiddleware("ada")(agent.Func(func(context.Context, agent.Request) (agent.Response, error) {
+		return agent.Response{}, &agent.ProviderError{Provider: "x", StatusCode: 503, Err: errors.New("overloaded")}
+	}))
+	_, err := failing.Respond(context.Background(), agent.Request{Phase: agent.PhaseVote})
+	require.Error(t, err)
+
+	assert.Equal(t, 4.0, testutil.ToFloat64(m.AgentRequests.WithLabelValues("ada", "success")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.AgentRequests.WithLabelValues("ada", "error")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.AgentErrors.WithLabelValues("ada", "server")))
+	for phase, want := range map[string]uint64{"propose": 1, "critique": 1, "vote": 2, "judge": 1, "revise": 0} {
+		assert.Equal(t, want, histogramCount(t, m, "aragora_agent_response_seconds", "ada", phase), phase)
+	}
+}
+
+// histogramCount returns the sample count of the histogram series name
+// for agent and phase.
+func histogramCount(t *testing.T, m *metrics.Metrics, name, agentName, phase string) uint64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, met := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range met.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["agent"] == agentName && labels["phase"] == phase {
+				return met.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return 0
+}
+
+func TestStreamerStaysStreamer(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Config{})
+	wrapped := m.AgentMiddleware("a")(demo.New("a", "", 1))
+	st, isStreamer := wrapped.(agent.Streamer)
+	require.True(t, isStreamer)
+	var chunks int
+	_, err := st.RespondStream(context.Background(), agent.Request{Phase: agent.PhasePropose, Question: "Q?"}, func(string) { chunks++ })
+	require.NoError(t, err)
+	assert.Positive(t, chunks)
+	assert.Equal(t, uint64(1), histogramCount(t, m, "aragora_agent_response_seconds", "a", "propose"))
+}
+
+func TestRedisUpAbsentWithoutRedis(t *testing.T) {
+	t.Parallel()
+	for _, redis := range []bool{false, true} {
+		m := metrics.New(metrics.Config{Redis: redis})
+		mfs, err := m.Registry().Gather()
+		require.NoError(t, err)
+		found := false
+		for _, mf := range mfs {
+			found = found || mf.GetName() == "aragora_redis_up"
+		}
+		assert.Equal(t, redis, found)
+	}
+}
