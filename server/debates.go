@@ -21,6 +21,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/store"
 )
 
@@ -52,25 +54,54 @@ type createRequest struct {
 // Spec is a debate's normalised settings, stored as store.Debate.Config and
 // used to run and resume it.
 type Spec struct {
-	Topic          string            `json:"topic"`
-	Agents         []string          `json:"agents"` // as requested (names or specs)
-	Names          []string          `json:"names"`  // derived names
-	Rounds         int               `json:"rounds"`
-	MinRounds      int               `json:"min_rounds"`
-	Consensus      string            `json:"consensus"`
-	Judge          string            `json:"judge"`
-	Threshold      *float64          `json:"threshold"`
-	Topology       string            `json:"topology"`
-	SparseK        int               `json:"sparse_k"`
-	Seed           int64             `json:"seed"`
-	MaxTokens      int               `json:"max_tokens"`
-	BudgetUSD      float64           `json:"budget_usd"`
-	TimeoutSeconds int               `json:"timeout_seconds"`
-	Context        string            `json:"context"`
-	Trickster      bool              `json:"trickster"`
-	Convergence    bool              `json:"convergence"`
-	StreamTokens   bool              `json:"stream_tokens"`
-	Metadata       map[string]string `json:"metadata"`
+	Topic          string   `json:"topic"`
+	Agents         []string `json:"agents"` // as requested (names or specs)
+	Names          []string `json:"names"`  // derived names
+	Rounds         int      `json:"rounds"`
+	MinRounds      int      `json:"min_rounds"`
+	Consensus      string   `json:"consensus"`
+	Judge          string   `json:"judge"`
+	Threshold      *float64 `json:"threshold"`
+	Topology       string   `json:"topology"`
+	SparseK        int      `json:"sparse_k"`
+	Seed           int64    `json:"seed"`
+	MaxTokens      int      `json:"max_tokens"`
+	BudgetUSD      float64  `json:"budget_usd"`
+	TimeoutSeconds int      `json:"timeout_seconds"`
+	Context        string   `json:"context"`
+	Trickster      bool     `json:"trickster"`
+	Convergence    bool     `json:"convergence"`
+	// ConvergenceStop ends the debate once proposals converge. The API has
+	// no such request field; `aragora debate --convergence-stop` sets it, and
+	// it is stored so that any process resuming the debate agrees.
+	ConvergenceStop bool              `json:"convergence_stop,omitempty"`
+	StreamTokens    bool              `json:"stream_tokens"`
+	Metadata        map[string]string `json:"metadata"`
+}
+
+// DebateConfig returns the per-debate settings of sp as a debate.Config.
+// The caller adds the process settings (store, observers, receipt
+// options, clock, agent timeout, logger) and, for a judge that is not a
+// debater, JudgeAgent. Every process that runs or resumes a stored debate
+// builds it here, so the config fingerprint checked on resume (DEBATE.md
+// §10) is the same whichever process started the debate.
+func (sp *Spec) DebateConfig() (debate.Config, error) {
+	var threshold float64
+	if sp.Threshold != nil && (sp.Consensus == consensus.NameWeighted || sp.Consensus == consensus.NameSupermajority) {
+		threshold = *sp.Threshold
+	}
+	method, err := consensus.ByName(sp.Consensus, threshold)
+	if err != nil {
+		return debate.Config{}, err
+	}
+	cfg := debate.Config{
+		Rounds: sp.Rounds, MinRounds: sp.MinRounds, Consensus: method, Topology: sp.Topology, SparseK: sp.SparseK,
+		Judge: sp.Judge, Timeout: time.Duration(sp.TimeoutSeconds) * time.Second, DisableConvergence: !sp.Convergence,
+		StopOnConvergence: sp.ConvergenceStop, MaxTokens: sp.MaxTokens, MaxCostUSD: sp.BudgetUSD,
+		StreamTokens: sp.StreamTokens, Seed: sp.Seed,
+	}
+	cfg.Trickster.Enabled = sp.Trickster
+	return cfg, nil
 }
 
 // normalise validates req and applies the defaults (API.md §4.1).

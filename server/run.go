@@ -8,7 +8,6 @@ import (
 
 	"time"
 
-	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/store"
 )
@@ -108,11 +107,7 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 		s.finishFailed(bg, d, "agent_unavailable", err.Error(), log)
 		return
 	}
-	var threshold float64
-	if sp.Threshold != nil {
-		threshold = *sp.Threshold
-	}
-	method, err := consensus.ByName(sp.Consensus, threshold)
+	cfg, err := sp.DebateConfig()
 	if err != nil {
 		s.finishFailed(bg, d, "invalid_config", err.Error(), log)
 		return
@@ -121,15 +116,10 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 	for _, a := range agents {
 		ps = append(ps, debate.Participant{Name: a.Name, Agent: a.Agent, Model: a.Model, Provider: a.Provider})
 	}
-	cfg := debate.Config{
-		Rounds: sp.Rounds, MinRounds: sp.MinRounds, Consensus: method, Topology: sp.Topology, SparseK: sp.SparseK,
-		Judge: sp.Judge, AgentTimeout: s.cfg.AgentTimeout, Timeout: time.Duration(sp.TimeoutSeconds) * time.Second,
-		DisableConvergence: !sp.Convergence, MaxTokens: sp.MaxTokens, MaxCostUSD: sp.BudgetUSD,
-		StreamTokens: sp.StreamTokens, Store: s.st, Receipt: &debate.ReceiptOptions{Signer: s.cfg.ReceiptSigner},
-		Observers: []debate.Observer{hubObserver{s: s, epoch: epochOf(id)}}, Now: s.cfg.Now, Seed: sp.Seed,
-		Logger: s.debLog.With("correlation_id", d.CorrelationID),
-	}
-	cfg.Trickster.Enabled = sp.Trickster
+	cfg.AgentTimeout, cfg.Store, cfg.Now = s.cfg.AgentTimeout, s.st, s.cfg.Now
+	cfg.Receipt = &debate.ReceiptOptions{Signer: s.cfg.ReceiptSigner}
+	cfg.Observers = []debate.Observer{hubObserver{s: s, epoch: epochOf(id)}}
+	cfg.Logger = s.debLog.With("correlation_id", d.CorrelationID)
 	if s.cfg.Fanout != nil {
 		cfg.Observers = append(cfg.Observers, fanoutObserver{f: s.cfg.Fanout, log: s.wsLog})
 	}
@@ -207,6 +197,14 @@ func (s *Server) heartbeat(ctx context.Context, l store.Leaser, id string, cance
 			return
 		}
 	}
+}
+
+// ResultDocument is the result document stored with a finished debate
+// (store.Leaser.SetResult), from which the API's debate object reads its
+// verdict, confidence and receipt. `aragora debate` stores the same.
+func ResultDocument(res *debate.Result, err error) json.RawMessage {
+	raw, _ := json.Marshal(resultDocOf(res, err))
+	return raw
 }
 
 func resultDocOf(res *debate.Result, err error) *ResultDoc {

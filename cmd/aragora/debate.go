@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 )
 
@@ -157,31 +159,11 @@ func openDebateStore(ctx context.Context, getenv env, noStore bool) (store.Debat
 	return b.Store, b.Close, nil
 }
 
-// storedDebateSpec is the settings document stored with a CLI debate, in
-// the shape of the server's normalised request (API.md §4.1), so that the
-// API can list the debate.
-type storedDebateSpec struct {
-	Topic           string            `json:"topic"`
-	Agents          []string          `json:"agents"`
-	Names           []string          `json:"names"`
-	Rounds          int               `json:"rounds"`
-	MinRounds       int               `json:"min_rounds"`
-	Consensus       string            `json:"consensus"`
-	Judge           string            `json:"judge"`
-	Threshold       *float64          `json:"threshold"`
-	Topology        string            `json:"topology"`
-	SparseK         int               `json:"sparse_k"`
-	Seed            int64             `json:"seed"`
-	MaxTokens       int               `json:"max_tokens"`
-	BudgetUSD       float64           `json:"budget_usd"`
-	TimeoutSeconds  int               `json:"timeout_seconds"`
-	Context         string            `json:"context"`
-	Trickster       bool              `json:"trickster"`
-	Convergence     bool              `json:"convergence"`
-	ConvergenceStop bool              `json:"convergence_stop"`
-	StreamTokens    bool              `json:"stream_tokens"`
-	Metadata        map[string]string `json:"metadata"`
-}
+// storedDebateSpec is the settings document stored with a CLI debate: the
+// server's normalised request (API.md §4.1), so that the API lists it and
+// any process (another `aragora debate --resume`, or a server's sweeper)
+// resumes it with the same settings.
+type storedDebateSpec = server.Spec
 
 // recordDebate creates the store record of a CLI debate before it runs.
 func recordDebate(ctx context.Context, st store.DebateStore, id string, now time.Time, sp storedDebateSpec) error {
@@ -278,7 +260,12 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: dc.st != nil,
 		})
 	}
+	stopLease := func() {}
+	if dc.st != nil {
+		stopLease = holdLease(ctx, dc.st, id, hooks.now, cmd.ErrOrStderr())
+	}
 	res, runErr := o.RunTask(sigCtx, debate.Task{ID: id, Question: question})
+	stopLease()
 	return dc.finish(ctx, sigCtx, res, runErr, format, f, &sp)
 }
 
@@ -287,6 +274,11 @@ func (dc *debateCtx) finish(ctx, sigCtx context.Context, res *debate.Result, run
 	interrupted := sigCtx.Err() != nil && ctx.Err() == nil
 	if dc.printer != nil {
 		dc.printer.finish()
+	}
+	if dc.st != nil && res != nil {
+		if err := recordResult(context.WithoutCancel(ctx), dc.st, res, runErr, dc.hooks.now()); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
 	}
 	if res == nil {
 		if errors.Is(runErr, debate.ErrInvalidConfig) {
@@ -347,11 +339,7 @@ func (dc *debateCtx) close() { _ = dc.closeStore() }
 // settings. New debates and --resume both use it, so a resumed debate has
 // the fingerprint of the run it continues. It fills sp.Names.
 func (dc *debateCtx) orchestrator(sp *storedDebateSpec) (*debate.Orchestrator, bool, error) {
-	var threshold float64
-	if sp.Threshold != nil && (sp.Consensus == consensus.NameWeighted || sp.Consensus == consensus.NameSupermajority) {
-		threshold = *sp.Threshold
-	}
-	method, err := consensus.ByName(sp.Consensus, threshold)
+	cfg, err := sp.DebateConfig()
 	if err != nil {
 		return nil, false, usageErr(fmt.Errorf("debate: consensus: %w", err))
 	}
@@ -367,37 +355,24 @@ func (dc *debateCtx) orchestrator(sp *storedDebateSpec) (*debate.Orchestrator, b
 		}
 		participants = append(participants, debate.Participant{Name: name, Agent: a, Model: info.Model, Provider: info.Provider})
 	}
-	cfg := debate.Config{
-		Rounds:             sp.Rounds,
-		MinRounds:          sp.MinRounds,
-		Consensus:          method,
-		Topology:           sp.Topology,
-		SparseK:            sp.SparseK,
-		Trickster:          debate.Trickster{Enabled: sp.Trickster},
-		DisableConvergence: !sp.Convergence,
-		StopOnConvergence:  sp.ConvergenceStop,
-		MaxTokens:          sp.MaxTokens,
-		MaxCostUSD:         sp.BudgetUSD,
-		StreamTokens:       sp.StreamTokens,
-		AgentTimeout:       dc.agentTimeout,
-		Timeout:            time.Duration(sp.TimeoutSeconds) * time.Second,
-		Store:              dc.st,
-		Receipt:            dc.ropts,
-		Observers:          []debate.Observer{dc.seq},
-		Now:                dc.hooks.now,
-		Rand:               dc.hooks.rand,
-		Seed:               sp.Seed,
-	}
-	switch {
-	case sp.Judge != "":
-		cfg.Judge = sp.Judge
-	case method.Name() == consensus.NameJudge || method.Name() == consensus.NameNone:
+	cfg.AgentTimeout, cfg.Store, cfg.Receipt = dc.agentTimeout, dc.st, dc.ropts
+	cfg.Observers = []debate.Observer{dc.seq}
+	cfg.Now, cfg.Rand = dc.hooks.now, dc.hooks.rand
+	if sp.Judge == "" && (sp.Consensus == consensus.NameJudge || sp.Consensus == consensus.NameNone) {
 		for _, p := range participants {
 			if p.Name == "demo-judge" {
 				cfg.Judge = p.Name
 				sp.Judge = p.Name
 			}
 		}
+	}
+	if sp.Judge != "" && !slices.ContainsFunc(participants, func(p debate.Participant) bool { return p.Name == sp.Judge }) {
+		// A judge that does not debate (a server debate resumed here).
+		name, a, _, err := dc.resolver.resolve(sp.Judge, sp.Seed)
+		if err != nil {
+			return nil, false, usageErr(fmt.Errorf("debate: judge: %w", err))
+		}
+		cfg.Judge, cfg.JudgeAgent = name, a
 	}
 	if dc.printer != nil {
 		cfg.Observers = append(cfg.Observers, dc.printer)
@@ -501,7 +476,9 @@ func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *deb
 	if dc.printer != nil {
 		fmt.Fprintf(dc.out, "Resuming debate %s: %s\n", d.ID, sp.Topic)
 	}
+	stopLease := holdLease(ctx, dc.st, d.ID, dc.hooks.now, cmd.ErrOrStderr())
 	res, runErr := o.Resume(sigCtx, d.ID, debate.ResumeOptions{})
+	stopLease()
 	if errors.Is(runErr, debate.ErrFinished) {
 		runErr = nil
 	}
