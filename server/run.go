@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
 
@@ -231,34 +232,13 @@ func resultDocOf(res *debate.Result, err error) *ResultDoc {
 	return doc
 }
 
-// renderReceipt renders the markdown and html exports when the receipt
-// type offers them.
-func renderReceipt(r any) map[string][]byte {
-	out := map[string][]byte{}
-	try := func(format string, v any) {
-		switch f := v.(type) {
-		case interface{ Markdown() ([]byte, error) }:
-			if b, err := f.Markdown(); err == nil && format == "markdown" {
-				out[format] = b
-			}
-		case interface{ Markdown() string }:
-			if format == "markdown" {
-				out[format] = []byte(f.Markdown())
-			}
-		}
-		switch f := v.(type) {
-		case interface{ HTML() ([]byte, error) }:
-			if b, err := f.HTML(); err == nil && format == "html" {
-				out[format] = b
-			}
-		case interface{ HTML() string }:
-			if format == "html" {
-				out[format] = []byte(f.HTML())
-			}
-		}
+// renderReceipt renders the Markdown and HTML exports of a receipt once,
+// at finish, so that repeated requests return identical bytes.
+func renderReceipt(r *receipt.Receipt) map[string][]byte {
+	out := map[string][]byte{"markdown": []byte(r.Markdown())}
+	if b, err := r.HTML(); err == nil {
+		out["html"] = b
 	}
-	try("markdown", r)
-	try("html", r)
 	return out
 }
 
