@@ -3,8 +3,11 @@
 // `aragora debate --no-store`; everything is lost when the process exits.
 //
 // It implements [store.DebateStore], [store.Checkpointer], [store.Pinger],
-// [store.Leaser], [store.IdempotencyStore] and [store.RatingStore], and
-// passes storetest.Run. Values are copied in and out, so callers may reuse
+// [store.Leaser], [store.IdempotencyStore], [store.RatingStore] and, through
+// the embedded [Auth], every authentication port ([store.UserStore],
+// [store.APIKeyStore], [store.RevocationStore], [store.TokenVersionStore],
+// [store.KeyRingStore], [store.AuditStore], [store.UsageStore]), and passes
+// storetest.Run. Values are copied in and out, so callers may reuse
 // or modify what they pass and receive. Times are kept in UTC at microsecond
 // precision, like the SQL backends.
 package memstore
@@ -28,14 +31,25 @@ var (
 	_ store.Leaser           = (*Store)(nil)
 	_ store.IdempotencyStore = (*Store)(nil)
 	_ store.RatingStore      = (*Store)(nil)
+
+	_ store.UserStore         = (*Store)(nil)
+	_ store.APIKeyStore       = (*Store)(nil)
+	_ store.RevocationStore   = (*Store)(nil)
+	_ store.TokenVersionStore = (*Store)(nil)
+	_ store.KeyRingStore      = (*Store)(nil)
+	_ store.AuditStore        = (*Store)(nil)
+	_ store.UsageStore        = (*Store)(nil)
 )
 
 // defaultLimit is the page size of ListDebates when Filter.Limit <= 0.
 const defaultLimit = 50
 
 // Store is an in-memory store. It is safe for concurrent use. The zero
-// value is not usable; call [New].
+// value is not usable; call [New]. The authentication ports are those of
+// the embedded [Auth], which has its own lock.
 type Store struct {
+	*Auth
+
 	mu          sync.Mutex
 	debates     map[string]*store.Debate
 	events      map[string][]store.Event // per debate, seq order, seq i+1 at index i
@@ -62,6 +76,7 @@ type checkpoint struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
+		Auth:        NewAuth(),
 		debates:     map[string]*store.Debate{},
 		events:      map[string][]store.Event{},
 		checkpoints: map[string][]*checkpoint{},

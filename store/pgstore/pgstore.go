@@ -2,7 +2,9 @@
 // than one replica: pgx/v5 with a pgxpool connection pool.
 //
 // Every table (debates, debate_events, checkpoints, idempotency_keys,
-// agent_ratings, rating_matches, schema_migrations) lives in one schema,
+// agent_ratings, rating_matches, schema_migrations, and the authentication
+// tables of store/auth.go: users, api_keys, revoked_tokens, token_versions,
+// token_generation, jwt_keys, audit_log, usage_records) lives in one schema,
 // "public" unless Config.Schema names another (ARAGORA_DB_SCHEMA; tests use
 // a fresh schema each). [Open] creates the schema if missing, sets
 // search_path on every connection and applies the embedded migrations under
@@ -28,7 +30,19 @@
 // ErrConflict (CreateDebate) or the stored result (RecordMatch). If the
 // retry also fails, the caller gets the error, which a later retry of the
 // same call may still resolve (the orchestrator retries checkpoint writes
-// three times, DEBATE.md §10).
+// three times, DEBATE.md §10). The authentication writes that are not
+// idempotent (every one but UpdateUser and TouchAPIKey) are retried only
+// when pgx reports that nothing reached the server.
+//
+// # Authentication ports
+//
+// Store implements every authentication port ([store.UserStore],
+// [store.APIKeyStore], [store.RevocationStore], [store.TokenVersionStore],
+// [store.KeyRingStore], [store.AuditStore], [store.UsageStore]), atomic
+// across replicas: CreateFirstUser and RotateSigningKey lock their table
+// against other writers for the transaction, CreateAPIKey takes a
+// transaction-scoped advisory lock on the user, RevokeToken and the
+// version and generation bumps are single upserts.
 package pgstore
 
 import (

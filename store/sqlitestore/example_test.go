@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/sqlitestore"
@@ -37,4 +38,39 @@ func Example() {
 	// claude +16.00
 	// gpt-4 -16.00
 	// agent_elo.db exists: true
+}
+
+// A second API key for a user revokes the first in the same transaction.
+func ExampleStore_CreateAPIKey() {
+	dir, err := os.MkdirTemp("", "sqlitestore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	s, err := sqlitestore.Open(ctx, filepath.Join(dir, "aragora.db"), sqlitestore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, keyID := range []string{"aaaaaaaa", "bbbbbbbb"} {
+		replaced, err := s.CreateAPIKey(ctx, &store.APIKey{ID: fmt.Sprint("key_", i), KeyID: keyID, Prefix: "ara_" + keyID,
+			UserID: "usr_1", Hash: []byte("sha-256 of the key"), CreatedAt: at.Add(time.Duration(i) * time.Hour)})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if replaced != nil {
+			fmt.Println("revoked", replaced.ID, "at", replaced.RevokedAt.Format(time.RFC3339))
+		}
+	}
+	active, err := s.ActiveAPIKey(ctx, "usr_1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("active", active.ID, active.Prefix)
+	// Output:
+	// revoked key_0 at 2025-01-01T01:00:00Z
+	// active key_1 ara_bbbbbbbb
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,10 @@ var authChecks = []struct {
 	{"KeyRingRotate", testKeyRing},
 	{"AuditAppendAndList", testAudit},
 	{"UsageAggregate", testUsage},
+	{"APIKeysConcurrentCreate", testAPIKeysConcurrent},
+	{"TokenVersionsConcurrentBumps", testTokenVersionsConcurrent},
+	{"KeyRingConcurrentRotate", testKeyRingConcurrent},
+	{"EmptyListings", testAuthEmpty},
 }
 
 // authTests adapts the auth checks to Run's groups, for stores that
@@ -444,4 +449,147 @@ func testUsage(t *testing.T, s AuthStore) {
 	got, err = s.AggregateUsage(ctx, store.UsageFilter{UserID: "usr_3", From: from, To: to})
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+// parallel runs fn(i) for i in [0, n) in goroutines released together and
+// waits for them.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+func testAPIKeysConcurrent(t *testing.T, s AuthStore) {
+	ctx := ctxT(t)
+	const n = 8
+	replaced := make([]*store.APIKey, n)
+	errs := make([]error, n)
+	parallel(n, func(i int) {
+		replaced[i], errs[i] = s.CreateAPIKey(ctx, apiKey(fmt.Sprintf("key_%d", i), fmt.Sprintf("kkkkkkk%d", i), "usr_1", base.Add(time.Duration(i)*time.Second)))
+	})
+	fresh := 0
+	seen := map[string]bool{}
+	for i := range n {
+		require.NoError(t, errs[i], "concurrent creations for one user all succeed")
+		if replaced[i] == nil {
+			fresh++
+			continue
+		}
+		assert.False(t, seen[replaced[i].ID], "key %s replaced twice", replaced[i].ID)
+		seen[replaced[i].ID] = true
+	}
+	assert.Equal(t, 1, fresh, "exactly one creation found no active key")
+	assert.Len(t, seen, n-1, "every key but the last is replaced once")
+	list, err := s.ListAPIKeys(ctx, "usr_1")
+	require.NoError(t, err)
+	require.Len(t, list, n)
+	active := 0
+	for _, k := range list {
+		if k.Active() {
+			active++
+			assert.False(t, seen[k.ID], "the active key %s was not replaced", k.ID)
+		}
+	}
+	assert.Equal(t, 1, active, "one active key per user")
+}
+
+func testTokenVersionsConcurrent(t *testing.T, s AuthStore) {
+	ctx := ctxT(t)
+	const n = 8
+	versions := make([]int64, n)
+	gens := make([]int64, n)
+	errs := make([]error, 2*n)
+	parallel(n, func(i int) {
+		versions[i], errs[i] = s.BumpTokenVersion(ctx, "usr_1", base)
+		g, err := s.BumpTokenGeneration(ctx, base, "usr_9", "incident")
+		gens[i], errs[n+i] = g.Value, err
+	})
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	want := []int64{1, 2, 3, 4, 5, 6, 7, 8}
+	assert.ElementsMatch(t, want, versions, "every bump returns its own new version")
+	assert.ElementsMatch(t, want, gens, "every bump returns its own new generation")
+	v, err := s.TokenVersion(ctx, "usr_1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), v)
+	g, err := s.TokenGeneration(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), g.Value)
+}
+
+func testKeyRingConcurrent(t *testing.T, s AuthStore) {
+	ctx := ctxT(t)
+	require.NoError(t, s.RotateSigningKey(ctx, "", time.Time{}, &store.SigningKey{KID: "k1-aaaaaaaa", Alg: "HS256", Ciphertext: []byte{1}, CreatedAt: base}))
+	const n = 8
+	errs := make([]error, n)
+	parallel(n, func(i int) {
+		errs[i] = s.RotateSigningKey(ctx, "k1-aaaaaaaa", time.Time{},
+			&store.SigningKey{KID: fmt.Sprintf("k2-%08d", i), Alg: "HS256", Ciphertext: []byte{2}, CreatedAt: base.Add(time.Hour)})
+	})
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assert.ErrorIs(t, err, store.ErrConflict)
+		}
+	}
+	assert.Equal(t, 1, ok, "one replica rotates, the others reload")
+	keys, err := s.ListSigningKeys(ctx)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+	current := 0
+	for _, k := range keys {
+		if k.RetiredAt.IsZero() {
+			current++
+		}
+	}
+	assert.Equal(t, 1, current, "one current key")
+}
+
+func testAuthEmpty(t *testing.T, s AuthStore) {
+	ctx := ctxT(t)
+	users, err := s.ListUsers(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, users)
+	n, err := s.CountUsers(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	keys, err := s.ListAPIKeys(ctx, "")
+	require.NoError(t, err)
+	assert.Empty(t, keys)
+	_, err = s.ActiveAPIKey(ctx, "usr_1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.RevokeAPIKey(ctx, "key_1", base)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	revs, err := s.ListRevocations(ctx, base, 0)
+	require.NoError(t, err)
+	assert.Empty(t, revs)
+	del, err := s.DeleteExpiredRevocations(ctx, base)
+	require.NoError(t, err)
+	assert.Zero(t, del)
+	versions, err := s.TokenVersions(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, versions)
+	ring, err := s.ListSigningKeys(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, ring)
+	audit, err := s.ListAudit(ctx, store.AuditFilter{Actor: "usr_1"})
+	require.NoError(t, err)
+	assert.Empty(t, audit)
+	usage, err := s.AggregateUsage(ctx, store.UsageFilter{From: base, To: base.Add(time.Hour)})
+	require.NoError(t, err)
+	assert.Empty(t, usage)
+	_, err = s.UpdateUser(ctx, "usr_1", store.UserUpdate{Name: ptr("x"), UpdatedAt: base})
+	require.ErrorIs(t, err, store.ErrNotFound)
 }

@@ -1,0 +1,811 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/aragora/aragora/store"
+)
+
+// The authentication ports. Reads and idempotent writes (UpdateUser,
+// TouchAPIKey) are retried once after a connection error like every other
+// operation; the other writes are retried only when pgx reports that
+// nothing reached the server, since repeating one whose acknowledgement was
+// lost would report a false ErrConflict (a refresh token seen twice, a
+// key ring rotated by someone else) or bump a counter twice.
+
+// Interface guards.
+var (
+	_ store.UserStore         = (*Store)(nil)
+	_ store.APIKeyStore       = (*Store)(nil)
+	_ store.RevocationStore   = (*Store)(nil)
+	_ store.TokenVersionStore = (*Store)(nil)
+	_ store.KeyRingStore      = (*Store)(nil)
+	_ store.AuditStore        = (*Store)(nil)
+	_ store.UsageStore        = (*Store)(nil)
+)
+
+// defaultAuditLimit is the page size of ListAudit when Limit <= 0.
+const defaultAuditLimit = 50
+
+// retryUnsent runs op and, after a connection error, resets the pool; it
+// runs op again only when the failed attempt sent nothing.
+func (s *Store) retryUnsent(ctx context.Context, op func() error) error {
+	err := op()
+	if !isConnError(err) || ctx.Err() != nil {
+		return err
+	}
+	s.pool.Reset()
+	if !pgconn.SafeToRetry(err) {
+		return err
+	}
+	return op()
+}
+
+// inTxUnsent runs fn in a transaction, retried as retryUnsent.
+func (s *Store) inTxUnsent(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.retryUnsent(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
+}
+
+// ts normalises a time for a NOT NULL column: UTC, microseconds.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// orNotFound maps pgx.ErrNoRows to store.ErrNotFound.
+func orNotFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+const userColumns = `id, email, name, role, password_hash, password_change_required, disabled, created_at, updated_at, last_login_at`
+
+func scanUser(row pgx.Row) (*store.User, error) {
+	var (
+		u                store.User
+		created, updated time.Time
+		login            *time.Time
+	)
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.PasswordChangeRequired, &u.Disabled,
+		&created, &updated, &login); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = created.UTC(), updated.UTC(), fromNull(login)
+	return &u, nil
+}
+
+func collectUsers(rows pgx.Rows) ([]*store.User, error) {
+	defer rows.Close()
+	out := []*store.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func insertUser(ctx context.Context, tx pgx.Tx, u *store.User) error {
+	_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.Email, u.Name, u.Role, u.PasswordHash, u.PasswordChangeRequired, u.Disabled,
+		ts(u.CreatedAt), ts(u.UpdatedAt), nullTime(u.LastLoginAt))
+	return err
+}
+
+func validUser(u *store.User) error {
+	if u == nil || u.ID == "" || u.Email == "" {
+		return errors.New("pgstore: create user: empty id or email")
+	}
+	return nil
+}
+
+func userWriteErr(id string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err):
+		return fmt.Errorf("pgstore: create user %q: id or email exists: %w", id, store.ErrConflict)
+	case errors.Is(err, store.ErrConflict):
+		return err
+	}
+	return fmt.Errorf("pgstore: create user %q: %w", id, err)
+}
+
+// CreateUser implements [store.UserStore].
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	if err := validUser(u); err != nil {
+		return err
+	}
+	return userWriteErr(u.ID, s.inTxUnsent(ctx, func(tx pgx.Tx) error { return insertUser(ctx, tx, u) }))
+}
+
+// CreateFirstUser implements [store.UserStore]. The transaction locks the
+// users table against concurrent writers (SHARE ROW EXCLUSIVE) before it
+// counts, so of concurrent bootstraps on any number of replicas exactly
+// one inserts.
+func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
+	if err := validUser(u); err != nil {
+		return err
+	}
+	return userWriteErr(u.ID, s.inTxUnsent(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("pgstore: create first user: users exist: %w", store.ErrConflict)
+		}
+		return insertUser(ctx, tx, u)
+	}))
+}
+
+func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
+	var u *store.User
+	err := s.retry(ctx, func() (err error) {
+		u, err = scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %s: %w", what, orNotFound(err))
+	}
+	return u, nil
+}
+
+// GetUser implements [store.UserStore].
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
+	return s.getUser(ctx, fmt.Sprintf("user %q", id), `id = $1`, id)
+}
+
+// GetUserByEmail implements [store.UserStore].
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
+	return s.getUser(ctx, "user by email", `email = $1`, email)
+}
+
+// ListUsers implements [store.UserStore].
+func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
+	var out []*store.User
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+		if err != nil {
+			return err
+		}
+		out, err = collectUsers(rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list users: %w", err)
+	}
+	return out, nil
+}
+
+// CountUsers implements [store.UserStore].
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.retry(ctx, func() error { return s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n) })
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: count users: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateUser implements [store.UserStore].
+func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
+	args := []any{id}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	set := []string{`updated_at = ` + arg(ts(upd.UpdatedAt))}
+	if upd.Name != nil {
+		set = append(set, `name = `+arg(*upd.Name))
+	}
+	if upd.Role != nil {
+		set = append(set, `role = `+arg(*upd.Role))
+	}
+	if upd.PasswordHash != nil {
+		set = append(set, `password_hash = `+arg(*upd.PasswordHash))
+	}
+	if upd.PasswordChangeRequired != nil {
+		set = append(set, `password_change_required = `+arg(*upd.PasswordChangeRequired))
+	}
+	if upd.Disabled != nil {
+		set = append(set, `disabled = `+arg(*upd.Disabled))
+	}
+	if upd.LastLoginAt != nil {
+		set = append(set, `last_login_at = `+arg(nullTime(*upd.LastLoginAt)))
+	}
+	var u *store.User
+	err := s.retry(ctx, func() (err error) {
+		u, err = scanUser(s.pool.QueryRow(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = $1 RETURNING `+userColumns, args...))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: update user %q: %w", id, orNotFound(err))
+	}
+	return u, nil
+}
+
+const apiKeyColumns = `id, key_id, prefix, user_id, name, hash, created_at, expires_at, last_used_at, revoked_at`
+
+func scanAPIKey(row pgx.Row) (*store.APIKey, error) {
+	var (
+		k                      store.APIKey
+		created                time.Time
+		expires, used, revoked *time.Time
+	)
+	if err := row.Scan(&k.ID, &k.KeyID, &k.Prefix, &k.UserID, &k.Name, &k.Hash, &created, &expires, &used, &revoked); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.ExpiresAt, k.LastUsedAt, k.RevokedAt = created.UTC(), fromNull(expires), fromNull(used), fromNull(revoked)
+	return &k, nil
+}
+
+// CreateAPIKey implements [store.APIKeyStore]. In one transaction it takes
+// a transaction-scoped advisory lock on the user (schema-qualified), so
+// concurrent creations for one user serialise, revokes the active key and
+// inserts the new one; the partial unique index api_keys_one_active backs
+// the one-active-key rule.
+func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey, error) {
+	if k == nil || k.ID == "" || k.KeyID == "" || k.UserID == "" {
+		return nil, errors.New("pgstore: create api key: empty id, key id or user id")
+	}
+	var replaced *store.APIKey
+	err := s.inTxUnsent(ctx, func(tx pgx.Tx) error {
+		replaced = nil
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('aragora.api_keys:' || current_schema() || ':' || $1, 0))`,
+			k.UserID); err != nil {
+			return err
+		}
+		old, err := scanAPIKey(tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+			ts(k.CreatedAt), k.UserID))
+		switch {
+		case err == nil:
+			replaced = old
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)`,
+			k.ID, k.KeyID, k.Prefix, k.UserID, k.Name, k.Hash, ts(k.CreatedAt), nullTime(k.ExpiresAt), nullTime(k.LastUsedAt))
+		return err
+	})
+	if isUnique(err) {
+		return nil, fmt.Errorf("pgstore: create api key %q: id or key id exists: %w", k.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create api key %q: %w", k.ID, err)
+	}
+	return replaced, nil
+}
+
+func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
+	var k *store.APIKey
+	err := s.retry(ctx, func() (err error) {
+		k, err = scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %s: %w", what, orNotFound(err))
+	}
+	return k, nil
+}
+
+// GetAPIKey implements [store.APIKeyStore].
+func (s *Store) GetAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
+	return s.getAPIKey(ctx, fmt.Sprintf("api key %q", id), `id = $1`, id)
+}
+
+// GetAPIKeyByKeyID implements [store.APIKeyStore].
+func (s *Store) GetAPIKeyByKeyID(ctx context.Context, keyID string) (*store.APIKey, error) {
+	return s.getAPIKey(ctx, fmt.Sprintf("api key id %q", keyID), `key_id = $1`, keyID)
+}
+
+// ActiveAPIKey implements [store.APIKeyStore].
+func (s *Store) ActiveAPIKey(ctx context.Context, userID string) (*store.APIKey, error) {
+	return s.getAPIKey(ctx, fmt.Sprintf("active api key of %q", userID), `user_id = $1 AND revoked_at IS NULL`, userID)
+}
+
+// ListAPIKeys implements [store.APIKeyStore].
+func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey, error) {
+	q := `SELECT ` + apiKeyColumns + ` FROM api_keys`
+	var args []any
+	if userID != "" {
+		q += ` WHERE user_id = $1`
+		args = append(args, userID)
+	}
+	q += ` ORDER BY created_at DESC, id DESC`
+	var out []*store.APIKey
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []*store.APIKey{}
+		for rows.Next() {
+			k, err := scanAPIKey(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, k)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey implements [store.APIKeyStore].
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
+	var k *store.APIKey
+	err := s.retryUnsent(ctx, func() (err error) {
+		k, err = scanAPIKey(s.pool.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+			ts(at), id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: revoke api key %q (unknown or revoked): %w", id, orNotFound(err))
+	}
+	return k, nil
+}
+
+// execCount runs a write retried as retryUnsent and returns the rows it
+// affected.
+func (s *Store) execCount(ctx context.Context, q string, args ...any) (int64, error) {
+	var n int64
+	err := s.retryUnsent(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, q, args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// RevokeAllAPIKeys implements [store.APIKeyStore].
+func (s *Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
+	n, err := s.execCount(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE revoked_at IS NULL`, ts(at))
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: revoke all api keys: %w", err)
+	}
+	return n, nil
+}
+
+// TouchAPIKey implements [store.APIKeyStore].
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	var n int64
+	err := s.retry(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, nullTime(at), id)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: touch api key %q: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pgstore: touch api key %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+const revocationColumns = `token_id, kind, user_id, revoked_at, revoked_by, reason, expires_at`
+
+func scanRevocation(row pgx.Row) (store.Revocation, error) {
+	var (
+		r                store.Revocation
+		revoked, expires time.Time
+	)
+	if err := row.Scan(&r.TokenID, &r.Kind, &r.UserID, &revoked, &r.RevokedBy, &r.Reason, &expires); err != nil {
+		return r, err
+	}
+	r.RevokedAt, r.ExpiresAt = revoked.UTC(), expires.UTC()
+	return r, nil
+}
+
+// RevokeToken implements [store.RevocationStore]: an insert that does
+// nothing when the id is listed (waiting for a concurrent insert of the
+// same id to commit), reported as ErrConflict.
+func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
+	if r == nil || r.TokenID == "" {
+		return errors.New("pgstore: revoke token: empty token id")
+	}
+	n, err := s.execCount(ctx, `INSERT INTO revoked_tokens (`+revocationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (token_id) DO NOTHING`,
+		r.TokenID, r.Kind, r.UserID, ts(r.RevokedAt), r.RevokedBy, r.Reason, ts(r.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("pgstore: revoke token %q: %w", r.TokenID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pgstore: revoke token %q: already revoked: %w", r.TokenID, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetRevocation implements [store.RevocationStore].
+func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
+	var r store.Revocation
+	err := s.retry(ctx, func() (err error) {
+		r, err = scanRevocation(s.pool.QueryRow(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = $1`, tokenID))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: revocation %q: %w", tokenID, orNotFound(err))
+	}
+	return &r, nil
+}
+
+// ListRevocations implements [store.RevocationStore].
+func (s *Store) ListRevocations(ctx context.Context, now time.Time, limit int) ([]store.Revocation, error) {
+	q := `SELECT ` + revocationColumns + ` FROM revoked_tokens WHERE expires_at > $1 ORDER BY revoked_at DESC, token_id`
+	args := []any{ts(now)}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	var out []store.Revocation
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []store.Revocation{}
+		for rows.Next() {
+			r, err := scanRevocation(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list revocations: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteExpiredRevocations implements [store.RevocationStore].
+func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
+	n, err := s.execCount(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= $1`, ts(now))
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: delete expired revocations: %w", err)
+	}
+	return n, nil
+}
+
+// TokenVersion implements [store.TokenVersionStore].
+func (s *Store) TokenVersion(ctx context.Context, userID string) (int64, error) {
+	var v int64
+	err := s.retry(ctx, func() error {
+		v = 0
+		err := s.pool.QueryRow(ctx, `SELECT version FROM token_versions WHERE user_id = $1`, userID).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: token version of %q: %w", userID, err)
+	}
+	return v, nil
+}
+
+// BumpTokenVersion implements [store.TokenVersionStore] with one upsert.
+func (s *Store) BumpTokenVersion(ctx context.Context, userID string, at time.Time) (int64, error) {
+	var v int64
+	err := s.retryUnsent(ctx, func() error {
+		return s.pool.QueryRow(ctx, `INSERT INTO token_versions (user_id, version, updated_at) VALUES ($1, 1, $2)
+			ON CONFLICT (user_id) DO UPDATE SET version = token_versions.version + 1, updated_at = excluded.updated_at
+			RETURNING version`, userID, ts(at)).Scan(&v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: bump token version of %q: %w", userID, err)
+	}
+	return v, nil
+}
+
+// TokenVersions implements [store.TokenVersionStore].
+func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
+	var out map[string]int64
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT user_id, version FROM token_versions WHERE version <> 0`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = map[string]int64{}
+		for rows.Next() {
+			var (
+				id string
+				v  int64
+			)
+			if err := rows.Scan(&id, &v); err != nil {
+				return err
+			}
+			out[id] = v
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: token versions: %w", err)
+	}
+	return out, nil
+}
+
+func scanGeneration(row pgx.Row) (store.Generation, error) {
+	var (
+		g  store.Generation
+		at *time.Time
+	)
+	if err := row.Scan(&g.Value, &at, &g.RevokedBy, &g.Reason); err != nil {
+		return store.Generation{}, err
+	}
+	g.RevokedAt = fromNull(at)
+	return g, nil
+}
+
+// TokenGeneration implements [store.TokenVersionStore].
+func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
+	var g store.Generation
+	err := s.retry(ctx, func() (err error) {
+		g, err = scanGeneration(s.pool.QueryRow(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return store.Generation{}, fmt.Errorf("pgstore: token generation: %w", err)
+	}
+	return g, nil
+}
+
+// BumpTokenGeneration implements [store.TokenVersionStore] with one upsert.
+func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
+	var g store.Generation
+	err := s.retryUnsent(ctx, func() (err error) {
+		g, err = scanGeneration(s.pool.QueryRow(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, $1, $2, $3)
+			ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
+				revoked_by = excluded.revoked_by, reason = excluded.reason
+			RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
+		return err
+	})
+	if err != nil {
+		return store.Generation{}, fmt.Errorf("pgstore: bump token generation: %w", err)
+	}
+	return g, nil
+}
+
+const signingKeyColumns = `kid, alg, ciphertext, created_at, retired_at, valid_until`
+
+// ListSigningKeys implements [store.KeyRingStore].
+func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	var out []store.SigningKey
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT `+signingKeyColumns+` FROM jwt_keys ORDER BY created_at, kid`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []store.SigningKey{}
+		for rows.Next() {
+			var (
+				k              store.SigningKey
+				created        time.Time
+				retired, until *time.Time
+			)
+			if err := rows.Scan(&k.KID, &k.Alg, &k.Ciphertext, &created, &retired, &until); err != nil {
+				return err
+			}
+			k.CreatedAt, k.RetiredAt, k.ValidUntil = created.UTC(), fromNull(retired), fromNull(until)
+			out = append(out, k)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list signing keys: %w", err)
+	}
+	return out, nil
+}
+
+// RotateSigningKey implements [store.KeyRingStore]. The transaction locks
+// jwt_keys against concurrent writers before it checks the current key, so
+// of replicas rotating together one wins and the others get ErrConflict;
+// the partial unique index jwt_keys_one_current backs the one-current-key
+// rule.
+func (s *Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidUntil time.Time, next *store.SigningKey) error {
+	if next == nil || next.KID == "" {
+		return errors.New("pgstore: rotate signing key: empty kid")
+	}
+	err := s.inTxUnsent(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE jwt_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jwt_keys WHERE kid = $1)`, next.KID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("pgstore: signing key %q exists: %w", next.KID, store.ErrConflict)
+		}
+		var cur string
+		err := tx.QueryRow(ctx, `SELECT kid FROM jwt_keys WHERE retired_at IS NULL`).Scan(&cur)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if cur != prevKID {
+			return fmt.Errorf("pgstore: rotate signing key: %q is not the current key (%q is): %w", prevKID, cur, store.ErrConflict)
+		}
+		if cur != "" {
+			if _, err := tx.Exec(ctx, `UPDATE jwt_keys SET retired_at = $1, valid_until = $2 WHERE kid = $3`,
+				ts(next.CreatedAt), nullTime(prevValidUntil), cur); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO jwt_keys (`+signingKeyColumns+`) VALUES ($1, $2, $3, $4, NULL, $5)`,
+			next.KID, next.Alg, next.Ciphertext, ts(next.CreatedAt), nullTime(next.ValidUntil))
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrConflict):
+		return err
+	case isUnique(err):
+		return fmt.Errorf("pgstore: rotate signing key to %q: %w", next.KID, store.ErrConflict)
+	}
+	return fmt.Errorf("pgstore: rotate signing key to %q: %w", next.KID, err)
+}
+
+const auditColumns = `id, at, actor_id, actor_type, actor_role, action, target, ip, user_agent, correlation_id, outcome, details`
+
+// AppendAudit implements [store.AuditStore].
+func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
+	if e == nil || e.ID == "" {
+		return errors.New("pgstore: append audit: empty id")
+	}
+	details := string(e.Details)
+	if details == "" {
+		details = "{}"
+	} else if !json.Valid(e.Details) {
+		return fmt.Errorf("pgstore: append audit %q: details are not valid JSON", e.ID)
+	}
+	err := s.retryUnsent(ctx, func() error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			e.ID, ts(e.At), e.Actor.ID, e.Actor.Type, e.Actor.Role, e.Action, e.Target, e.IP, e.UserAgent, e.CorrelationID, e.Outcome, details)
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: audit entry %q: %w", e.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: append audit %q: %w", e.ID, err)
+	}
+	return nil
+}
+
+// ListAudit implements [store.AuditStore].
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEntry, error) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.Actor != "" {
+		where = append(where, `actor_id = `+arg(f.Actor))
+	}
+	if f.Action != "" {
+		where = append(where, `action = `+arg(f.Action))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `at >= `+arg(ts(f.Since)))
+	}
+	if f.Cursor != nil {
+		where = append(where, `(at, id) < (`+arg(ts(f.Cursor.CreatedAt))+`, `+arg(f.Cursor.ID)+`)`)
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	q += ` ORDER BY at DESC, id DESC LIMIT ` + arg(limit)
+	var out []*store.AuditEntry
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []*store.AuditEntry{}
+		for rows.Next() {
+			var (
+				e       store.AuditEntry
+				at      time.Time
+				details []byte
+			)
+			if err := rows.Scan(&e.ID, &at, &e.Actor.ID, &e.Actor.Type, &e.Actor.Role, &e.Action, &e.Target, &e.IP, &e.UserAgent,
+				&e.CorrelationID, &e.Outcome, &details); err != nil {
+				return err
+			}
+			e.At, e.Details = at.UTC(), json.RawMessage(details)
+			out = append(out, &e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list audit: %w", err)
+	}
+	return out, nil
+}
+
+// RecordUsage implements [store.UsageStore].
+func (s *Store) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
+	if r == nil {
+		return errors.New("pgstore: record usage: nil record")
+	}
+	err := s.retryUnsent(ctx, func() error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			r.UserID, r.Provider, r.Model, r.TokensIn, r.TokensOut, r.CostUSD, r.DebateID, ts(r.At))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: record usage: %w", err)
+	}
+	return nil
+}
+
+// AggregateUsage implements [store.UsageStore]: GROUP BY the UTC date and
+// the provider (ordered bytewise, like the other backends).
+func (s *Store) AggregateUsage(ctx context.Context, f store.UsageFilter) ([]store.UsageBucket, error) {
+	q := `SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, provider COLLATE "C" AS provider, COUNT(*),
+		COALESCE(SUM(tokens_in), 0)::BIGINT, COALESCE(SUM(tokens_out), 0)::BIGINT, COALESCE(SUM(cost_usd), 0)
+		FROM usage_records WHERE at >= $1 AND at < $2`
+	args := []any{ts(f.From), ts(f.To)}
+	if f.UserID != "" {
+		q += ` AND user_id = $3`
+		args = append(args, f.UserID)
+	}
+	q += ` GROUP BY 1, 2 ORDER BY 1, 2`
+	var out []store.UsageBucket
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []store.UsageBucket{}
+		for rows.Next() {
+			var b store.UsageBucket
+			if err := rows.Scan(&b.Day, &b.Provider, &b.Requests, &b.TokensIn, &b.TokensOut, &b.CostUSD); err != nil {
+				return err
+			}
+			out = append(out, b)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: aggregate usage: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,738 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+// Interface guards.
+var (
+	_ store.UserStore         = (*Store)(nil)
+	_ store.APIKeyStore       = (*Store)(nil)
+	_ store.RevocationStore   = (*Store)(nil)
+	_ store.TokenVersionStore = (*Store)(nil)
+	_ store.KeyRingStore      = (*Store)(nil)
+	_ store.AuditStore        = (*Store)(nil)
+	_ store.UsageStore        = (*Store)(nil)
+)
+
+// defaultAuditLimit is the page size of ListAudit when Limit <= 0.
+const defaultAuditLimit = 50
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// timeCol pairs a scanned time text with its destination.
+type timeCol struct {
+	src *sql.NullString
+	dst *time.Time
+}
+
+// scanTimes parses each scanned text into its destination.
+func scanTimes(cols ...timeCol) error {
+	for _, c := range cols {
+		t, err := parseTime(*c.src)
+		if err != nil {
+			return err
+		}
+		*c.dst = t
+	}
+	return nil
+}
+
+const userColumns = `id, email, name, role, password_hash, password_change_required, disabled, created_at, updated_at, last_login_at`
+
+func scanUser(sc scanner) (*store.User, error) {
+	var (
+		u                       store.User
+		created, updated, login sql.NullString
+	)
+	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.PasswordChangeRequired, &u.Disabled,
+		&created, &updated, &login); err != nil {
+		return nil, err
+	}
+	if err := scanTimes(timeCol{&created, &u.CreatedAt}, timeCol{&updated, &u.UpdatedAt}, timeCol{&login, &u.LastLoginAt}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func insertUser(ctx context.Context, t *sql.Tx, u *store.User) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.Role, u.PasswordHash, boolInt(u.PasswordChangeRequired), boolInt(u.Disabled),
+		fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt), nullTime(u.LastLoginAt))
+	if isConstraint(err) {
+		return fmt.Errorf("sqlitestore: create user %q: id or email exists: %w", u.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: create user %q: %w", u.ID, err)
+	}
+	return nil
+}
+
+func validUser(u *store.User) error {
+	if u == nil || u.ID == "" || u.Email == "" {
+		return errors.New("sqlitestore: create user: empty id or email")
+	}
+	return nil
+}
+
+// CreateUser implements [store.UserStore].
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	if err := validUser(u); err != nil {
+		return err
+	}
+	return tx(ctx, s.w, func(t *sql.Tx) error { return insertUser(ctx, t, u) })
+}
+
+// CreateFirstUser implements [store.UserStore]. The count and the insert
+// share one BEGIN IMMEDIATE transaction, which holds the database's write
+// lock, so concurrent bootstraps (also from other processes) serialise.
+func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
+	if err := validUser(u); err != nil {
+		return err
+	}
+	return tx(ctx, s.w, func(t *sql.Tx) error {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+			return fmt.Errorf("sqlitestore: create first user: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("sqlitestore: create first user: users exist: %w", store.ErrConflict)
+		}
+		return insertUser(ctx, t, u)
+	})
+}
+
+func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	return u, nil
+}
+
+// GetUser implements [store.UserStore].
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
+	return s.getUser(ctx, fmt.Sprintf("user %q", id), `id = ?`, id)
+}
+
+// GetUserByEmail implements [store.UserStore].
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
+	return s.getUser(ctx, "user by email", `email = ?`, email)
+}
+
+// ListUsers implements [store.UserStore].
+func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
+	}
+	defer rows.Close()
+	out := []*store.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
+	}
+	return out, nil
+}
+
+// CountUsers implements [store.UserStore].
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateUser implements [store.UserStore].
+func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
+	set := []string{`updated_at = ?`}
+	args := []any{fmtTime(upd.UpdatedAt)}
+	add := func(col string, v any) {
+		set = append(set, col+` = ?`)
+		args = append(args, v)
+	}
+	if upd.Name != nil {
+		add("name", *upd.Name)
+	}
+	if upd.Role != nil {
+		add("role", *upd.Role)
+	}
+	if upd.PasswordHash != nil {
+		add("password_hash", *upd.PasswordHash)
+	}
+	if upd.PasswordChangeRequired != nil {
+		add("password_change_required", boolInt(*upd.PasswordChangeRequired))
+	}
+	if upd.Disabled != nil {
+		add("disabled", boolInt(*upd.Disabled))
+	}
+	if upd.LastLoginAt != nil {
+		add("last_login_at", nullTime(*upd.LastLoginAt))
+	}
+	args = append(args, id)
+	var u *store.User
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		var err error
+		u, err = scanUser(t.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING `+userColumns, args...))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, err)
+	}
+	return u, nil
+}
+
+const apiKeyColumns = `id, key_id, prefix, user_id, name, hash, created_at, expires_at, last_used_at, revoked_at`
+
+func scanAPIKey(sc scanner) (*store.APIKey, error) {
+	var (
+		k                             store.APIKey
+		created, expires, used, revok sql.NullString
+	)
+	if err := sc.Scan(&k.ID, &k.KeyID, &k.Prefix, &k.UserID, &k.Name, &k.Hash, &created, &expires, &used, &revok); err != nil {
+		return nil, err
+	}
+	if err := scanTimes(timeCol{&created, &k.CreatedAt}, timeCol{&expires, &k.ExpiresAt}, timeCol{&used, &k.LastUsedAt}, timeCol{&revok, &k.RevokedAt}); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// CreateAPIKey implements [store.APIKeyStore]: the revocation of the
+// user's active key and the insert share one transaction.
+func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey, error) {
+	if k == nil || k.ID == "" || k.KeyID == "" || k.UserID == "" {
+		return nil, errors.New("sqlitestore: create api key: empty id, key id or user id")
+	}
+	var replaced *store.APIKey
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		replaced = nil
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE id = ? OR key_id = ?`, k.ID, k.KeyID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("sqlitestore: api key %q: id or key id exists: %w", k.ID, store.ErrConflict)
+		}
+		old, err := scanAPIKey(t.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+			fmtTime(k.CreatedAt), k.UserID))
+		switch {
+		case err == nil:
+			replaced = old
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = t.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+			k.ID, k.KeyID, k.Prefix, k.UserID, k.Name, k.Hash, fmtTime(k.CreatedAt), nullTime(k.ExpiresAt), nullTime(k.LastUsedAt))
+		if isConstraint(err) {
+			return fmt.Errorf("sqlitestore: api key %q: %w", k.ID, store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlitestore: create api key %q: %w", k.ID, err)
+	}
+	return replaced, nil
+}
+
+func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	return k, nil
+}
+
+// GetAPIKey implements [store.APIKeyStore].
+func (s *Store) GetAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
+	return s.getAPIKey(ctx, fmt.Sprintf("api key %q", id), `id = ?`, id)
+}
+
+// GetAPIKeyByKeyID implements [store.APIKeyStore].
+func (s *Store) GetAPIKeyByKeyID(ctx context.Context, keyID string) (*store.APIKey, error) {
+	return s.getAPIKey(ctx, fmt.Sprintf("api key id %q", keyID), `key_id = ?`, keyID)
+}
+
+// ActiveAPIKey implements [store.APIKeyStore].
+func (s *Store) ActiveAPIKey(ctx context.Context, userID string) (*store.APIKey, error) {
+	return s.getAPIKey(ctx, fmt.Sprintf("active api key of %q", userID), `user_id = ? AND revoked_at IS NULL`, userID)
+}
+
+// ListAPIKeys implements [store.APIKeyStore].
+func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey, error) {
+	q := `SELECT ` + apiKeyColumns + ` FROM api_keys`
+	var args []any
+	if userID != "" {
+		q += ` WHERE user_id = ?`
+		args = append(args, userID)
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created_at DESC, id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list api keys: %w", err)
+	}
+	defer rows.Close()
+	out := []*store.APIKey{}
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey implements [store.APIKeyStore].
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
+	var k *store.APIKey
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		var err error
+		k, err = scanAPIKey(t.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+			fmtTime(at), id))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: revoke api key %q: unknown or revoked: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: revoke api key %q: %w", id, err)
+	}
+	return k, nil
+}
+
+// RevokeAllAPIKeys implements [store.APIKeyStore].
+func (s *Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL`, fmtTime(at))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: revoke all api keys: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: revoke all api keys: %w", err)
+	}
+	return n, nil
+}
+
+// TouchAPIKey implements [store.APIKeyStore].
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nullTime(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+const revocationColumns = `token_id, kind, user_id, revoked_at, revoked_by, reason, expires_at`
+
+func scanRevocation(sc scanner) (store.Revocation, error) {
+	var (
+		r                store.Revocation
+		revoked, expires sql.NullString
+	)
+	if err := sc.Scan(&r.TokenID, &r.Kind, &r.UserID, &revoked, &r.RevokedBy, &r.Reason, &expires); err != nil {
+		return r, err
+	}
+	err := scanTimes(timeCol{&revoked, &r.RevokedAt}, timeCol{&expires, &r.ExpiresAt})
+	return r, err
+}
+
+// RevokeToken implements [store.RevocationStore]. The insert does nothing
+// when the id is listed, which is reported as ErrConflict.
+func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
+	if r == nil || r.TokenID == "" {
+		return errors.New("sqlitestore: revoke token: empty token id")
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO revoked_tokens (`+revocationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
+		r.TokenID, r.Kind, r.UserID, fmtTime(r.RevokedAt), r.RevokedBy, r.Reason, fmtTime(r.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: revoke token %q: %w", r.TokenID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlitestore: revoke token %q: %w", r.TokenID, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlitestore: revoke token %q: already revoked: %w", r.TokenID, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetRevocation implements [store.RevocationStore].
+func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
+	r, err := scanRevocation(s.r.QueryRowContext(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = ?`, tokenID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, err)
+	}
+	return &r, nil
+}
+
+// ListRevocations implements [store.RevocationStore].
+func (s *Store) ListRevocations(ctx context.Context, now time.Time, limit int) ([]store.Revocation, error) {
+	q := `SELECT ` + revocationColumns + ` FROM revoked_tokens WHERE expires_at > ? ORDER BY revoked_at DESC, token_id`
+	args := []any{fmtTime(now)}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list revocations: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Revocation{}
+	for rows.Next() {
+		r, err := scanRevocation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list revocations: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list revocations: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteExpiredRevocations implements [store.RevocationStore].
+func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= ?`, fmtTime(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
+	}
+	return n, nil
+}
+
+// TokenVersion implements [store.TokenVersionStore].
+func (s *Store) TokenVersion(ctx context.Context, userID string) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT version FROM token_versions WHERE user_id = ?`, userID).Scan(&v)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlitestore: token version of %q: %w", userID, err)
+	}
+	return v, nil
+}
+
+// BumpTokenVersion implements [store.TokenVersionStore] with one upsert.
+func (s *Store) BumpTokenVersion(ctx context.Context, userID string, at time.Time) (int64, error) {
+	var v int64
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		return t.QueryRowContext(ctx, `INSERT INTO token_versions (user_id, version, updated_at) VALUES (?, 1, ?)
+ON CONFLICT (user_id) DO UPDATE SET version = token_versions.version + 1, updated_at = excluded.updated_at
+RETURNING version`, userID, fmtTime(at)).Scan(&v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: bump token version of %q: %w", userID, err)
+	}
+	return v, nil
+}
+
+// TokenVersions implements [store.TokenVersionStore].
+func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id, version FROM token_versions WHERE version <> 0`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: token versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var (
+			id string
+			v  int64
+		)
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("sqlitestore: token versions: %w", err)
+		}
+		out[id] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: token versions: %w", err)
+	}
+	return out, nil
+}
+
+func scanGeneration(sc scanner) (store.Generation, error) {
+	var (
+		g  store.Generation
+		at sql.NullString
+	)
+	if err := sc.Scan(&g.Value, &at, &g.RevokedBy, &g.Reason); err != nil {
+		return g, err
+	}
+	err := scanTimes(timeCol{&at, &g.RevokedAt})
+	return g, err
+}
+
+// TokenGeneration implements [store.TokenVersionStore].
+func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
+	g, err := scanGeneration(s.r.QueryRowContext(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Generation{}, nil
+	}
+	if err != nil {
+		return store.Generation{}, fmt.Errorf("sqlitestore: token generation: %w", err)
+	}
+	return g, nil
+}
+
+// BumpTokenGeneration implements [store.TokenVersionStore] with one upsert.
+func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
+	var g store.Generation
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		var err error
+		g, err = scanGeneration(t.QueryRowContext(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
+	revoked_by = excluded.revoked_by, reason = excluded.reason
+RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
+		return err
+	})
+	if err != nil {
+		return store.Generation{}, fmt.Errorf("sqlitestore: bump token generation: %w", err)
+	}
+	return g, nil
+}
+
+const signingKeyColumns = `kid, alg, ciphertext, created_at, retired_at, valid_until`
+
+// ListSigningKeys implements [store.KeyRingStore].
+func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM jwt_keys ORDER BY created_at, kid`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
+	}
+	defer rows.Close()
+	out := []store.SigningKey{}
+	for rows.Next() {
+		var (
+			k                       store.SigningKey
+			created, retired, until sql.NullString
+		)
+		if err := rows.Scan(&k.KID, &k.Alg, &k.Ciphertext, &created, &retired, &until); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
+		}
+		if err := scanTimes(timeCol{&created, &k.CreatedAt}, timeCol{&retired, &k.RetiredAt}, timeCol{&until, &k.ValidUntil}); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
+	}
+	return out, nil
+}
+
+// RotateSigningKey implements [store.KeyRingStore]. The check of the
+// current key, its retirement and the insert share one BEGIN IMMEDIATE
+// transaction, so a replica that rotated first wins and the other gets
+// ErrConflict.
+func (s *Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidUntil time.Time, next *store.SigningKey) error {
+	if next == nil || next.KID == "" {
+		return errors.New("sqlitestore: rotate signing key: empty kid")
+	}
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT COUNT(*) FROM jwt_keys WHERE kid = ?`, next.KID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("sqlitestore: signing key %q exists: %w", next.KID, store.ErrConflict)
+		}
+		var cur string
+		err := t.QueryRowContext(ctx, `SELECT kid FROM jwt_keys WHERE retired_at IS NULL`).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if cur != prevKID {
+			return fmt.Errorf("sqlitestore: rotate signing key: %q is not the current key (%q is): %w", prevKID, cur, store.ErrConflict)
+		}
+		if cur != "" {
+			if _, err := t.ExecContext(ctx, `UPDATE jwt_keys SET retired_at = ?, valid_until = ? WHERE kid = ?`,
+				fmtTime(next.CreatedAt), nullTime(prevValidUntil), cur); err != nil {
+				return err
+			}
+		}
+		_, err = t.ExecContext(ctx, `INSERT INTO jwt_keys (`+signingKeyColumns+`) VALUES (?, ?, ?, ?, NULL, ?)`,
+			next.KID, next.Alg, next.Ciphertext, fmtTime(next.CreatedAt), nullTime(next.ValidUntil))
+		if isConstraint(err) {
+			return fmt.Errorf("sqlitestore: signing key %q: %w", next.KID, store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		return fmt.Errorf("sqlitestore: rotate signing key to %q: %w", next.KID, err)
+	}
+	return nil
+}
+
+const auditColumns = `id, at, actor_id, actor_type, actor_role, action, target, ip, user_agent, correlation_id, outcome, details`
+
+// AppendAudit implements [store.AuditStore].
+func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
+	if e == nil || e.ID == "" {
+		return errors.New("sqlitestore: append audit: empty id")
+	}
+	details := string(e.Details)
+	if details == "" {
+		details = "{}"
+	} else if !json.Valid(e.Details) {
+		return fmt.Errorf("sqlitestore: append audit %q: details are not valid JSON", e.ID)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, fmtTime(e.At), e.Actor.ID, e.Actor.Type, e.Actor.Role, e.Action, e.Target, e.IP, e.UserAgent, e.CorrelationID, e.Outcome, details)
+	if isConstraint(err) {
+		return fmt.Errorf("sqlitestore: audit entry %q: %w", e.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: append audit %q: %w", e.ID, err)
+	}
+	return nil
+}
+
+// ListAudit implements [store.AuditStore].
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEntry, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Actor != "" {
+		where = append(where, `actor_id = ?`)
+		args = append(args, f.Actor)
+	}
+	if f.Action != "" {
+		where = append(where, `action = ?`)
+		args = append(args, f.Action)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `at >= ?`)
+		args = append(args, fmtTime(f.Since))
+	}
+	if f.Cursor != nil {
+		c := fmtTime(f.Cursor.CreatedAt)
+		where = append(where, `(at < ? OR (at = ? AND id < ?))`)
+		args = append(args, c, c, f.Cursor.ID)
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+	}
+	defer rows.Close()
+	out := []*store.AuditEntry{}
+	for rows.Next() {
+		var (
+			e       store.AuditEntry
+			at      sql.NullString
+			details string
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Actor.ID, &e.Actor.Type, &e.Actor.Role, &e.Action, &e.Target, &e.IP, &e.UserAgent,
+			&e.CorrelationID, &e.Outcome, &details); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+		}
+		if err := scanTimes(timeCol{&at, &e.At}); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+		}
+		e.Details = json.RawMessage(details)
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
+	}
+	return out, nil
+}
+
+// RecordUsage implements [store.UsageStore].
+func (s *Store) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
+	if r == nil {
+		return errors.New("sqlitestore: record usage: nil record")
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.UserID, r.Provider, r.Model, r.TokensIn, r.TokensOut, r.CostUSD, r.DebateID, fmtTime(r.At))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: record usage: %w", err)
+	}
+	return nil
+}
+
+// AggregateUsage implements [store.UsageStore]. The day is the date part
+// of the stored UTC text.
+func (s *Store) AggregateUsage(ctx context.Context, f store.UsageFilter) ([]store.UsageBucket, error) {
+	q := `SELECT substr(at, 1, 10) AS day, provider, COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(cost_usd)
+FROM usage_records WHERE at >= ? AND at < ?`
+	args := []any{fmtTime(f.From), fmtTime(f.To)}
+	if f.UserID != "" {
+		q += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	rows, err := s.r.QueryContext(ctx, q+` GROUP BY day, provider ORDER BY day, provider`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: aggregate usage: %w", err)
+	}
+	defer rows.Close()
+	out := []store.UsageBucket{}
+	for rows.Next() {
+		var b store.UsageBucket
+		if err := rows.Scan(&b.Day, &b.Provider, &b.Requests, &b.TokensIn, &b.TokensOut, &b.CostUSD); err != nil {
+			return nil, fmt.Errorf("sqlitestore: aggregate usage: %w", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: aggregate usage: %w", err)
+	}
+	return out, nil
+}
