@@ -275,6 +275,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Path returns the file of the main database.
+func (s *Store) Path() string { return s.path }
+
 // Backup writes a consistent copy of the store database to dst with
 // VACUUM INTO, on a connection of its own, so it is safe while other
 // connections (and processes) read and write. dst must not exist.
