@@ -3,10 +3,14 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
+
+	"github.com/aragora/aragora/auth"
 )
 
 // Roles (API.md §2.3), lowest first.
@@ -38,6 +42,78 @@ type Principal struct {
 	// Method is how the caller authenticated: "jwt", "api_key",
 	// "service_token" or "local".
 	Method string
+	// Email is the user's email; "" for service and local.
+	Email string
+	// TokenID is the access token's jti or the API key's record id.
+	TokenID string
+	// ExpiresAt is when the credential expires; zero when it does not.
+	ExpiresAt time.Time
+	// KeyPrefix is the API key's prefix for Method "api_key".
+	KeyPrefix string
+	// PasswordChangeRequired limits the caller to /api/auth/me,
+	// /api/auth/password and /api/auth/logout (API.md §6).
+	PasswordChangeRequired bool
+}
+
+// actorType is the audit actor type of p (API.md §8.5).
+func (p *Principal) actorType() string {
+	switch p.Method {
+	case "jwt":
+		return "user"
+	case "service_token":
+		return "service"
+	}
+	return p.Method
+}
+
+// ServiceAuthenticator adapts an [auth.Authenticator] (JWTs, API keys, the
+// service token and the local operator) to the server's Authenticator. It
+// is safe for concurrent use when Denied is.
+type ServiceAuthenticator struct {
+	Auth *auth.Authenticator
+	// Denied, when set, reports a token id revoked through a shared cache
+	// (Redis) before this replica reloaded the store's deny-list; it is
+	// consulted after the auth service accepted the credential.
+	Denied func(ctx context.Context, tokenID string) bool
+}
+
+// Authenticate implements Authenticator.
+func (a ServiceAuthenticator) Authenticate(r *http.Request) (*Principal, error) {
+	if a.Auth == nil {
+		return nil, nil
+	}
+	p, err := a.Auth.Authenticate(r)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	if a.Denied != nil && p.TokenID != "" && a.Denied(r.Context(), p.TokenID) {
+		return nil, auth.ErrTokenRevoked
+	}
+	return fromAuth(p), nil
+}
+
+// fromAuth converts an auth principal.
+func fromAuth(p *auth.Principal) *Principal {
+	return &Principal{ID: p.ID, Role: string(p.Role), Method: p.Method(), Email: p.Email, TokenID: p.TokenID,
+		ExpiresAt: p.ExpiresAt, KeyPrefix: p.KeyPrefix, PasswordChangeRequired: p.PasswordChangeRequired}
+}
+
+// toAuth converts back for the auth service's calls.
+func (p *Principal) toAuth() *auth.Principal {
+	if p == nil {
+		return nil
+	}
+	t := auth.PrincipalUser
+	switch p.Method {
+	case "api_key":
+		t = auth.PrincipalAPIKey
+	case "service_token":
+		t = auth.PrincipalService
+	case "local":
+		t = auth.PrincipalLocal
+	}
+	return &auth.Principal{Type: t, ID: p.ID, Role: auth.Role(p.Role), Email: p.Email, TokenID: p.TokenID,
+		ExpiresAt: p.ExpiresAt, KeyPrefix: p.KeyPrefix, PasswordChangeRequired: p.PasswordChangeRequired}
 }
 
 // Authenticator identifies the caller of a request. It returns (nil, nil)
@@ -112,44 +188,50 @@ func (s *Server) authenticate(r *http.Request) {
 	p, err := s.auth.Authenticate(r)
 	if err != nil {
 		info.authErr = err
-		if s.cfg.AuthFailed != nil {
-			s.cfg.AuthFailed("invalid_token")
-		}
-		s.authLog.Warn("auth_failed", "reason", "invalid_token", "client_ip", info.clientIP, "correlation_id", info.correlationID)
+		s.authFailed(info, failureReason(err))
 		return
 	}
 	info.principal = p
+}
+
+// failureReason is the aragora_auth_failures_total reason of err: its
+// API error code (unauthorized, token_expired, token_revoked, …).
+func failureReason(err error) string {
+	if c := auth.CodeOf(err); c != "" {
+		return c
+	}
+	return "unauthorized"
+}
+
+// authFailed counts and logs one failed authentication (API.md §13, §14).
+func (s *Server) authFailed(info *reqInfo, reason string) {
+	if s.cfg.AuthFailed != nil {
+		s.cfg.AuthFailed(reason)
+	}
+	s.authLog.Warn("auth_failed", "reason", reason, "client_ip", info.clientIP, "route", info.route, "correlation_id", info.correlationID)
 }
 
 // PrincipalFrom returns the authenticated caller of the request ctx belongs
 // to, or nil for an anonymous one. Rate-limit middleware uses it for keys.
 func PrincipalFrom(ctx context.Context) *Principal { return infoFrom(ctx).principal }
 
-// public wraps a public route: a credential, if sent, is still checked.
-func (s *Server) public(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := infoFrom(r.Context()).authErr; err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r)
-	}
-}
-
-// protected wraps a route that needs at least role.
-func (s *Server) protected(role string, h http.HandlerFunc) http.HandlerFunc {
+// authorize is the one authorisation middleware: it looks the request's
+// route up in the role table ([Server.RoleTable]) and answers 401, 403
+// forbidden (details.required_role) or 403 password_change_required
+// before h runs. A credential sent to a public route is still checked.
+func (s *Server) authorize(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
 		if info.authErr != nil {
 			s.writeError(w, r, info.authErr)
 			return
 		}
-		if info.principal == nil {
-			s.writeError(w, r, ErrUnauthorized)
-			return
-		}
-		if roleRank(info.principal.Role) < roleRank(role) {
-			s.writeError(w, r, apiErr(http.StatusForbidden, "forbidden", "role "+role+" required").with("required_role", role))
+		err := s.roles.Authorize(info.principal.toAuth(), info.pattern)
+		if err != nil {
+			if errors.Is(err, auth.ErrUnauthorized) {
+				s.authFailed(info, "missing_credentials")
+			}
+			s.writeError(w, r, err)
 			return
 		}
 		h(w, r)

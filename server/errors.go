@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/store"
 )
 
@@ -66,6 +68,8 @@ func errorFor(err error) *Error {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case auth.CodeOf(err) != "":
+		return authError(err)
 	case errors.Is(err, store.ErrNotFound):
 		return apiErr(http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, store.ErrConflict):
@@ -85,6 +89,39 @@ func errorFor(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "dependency timed out", RetryAfter: 1, Err: err}
 	case isInvalidConfig(err):
 		return apiErr(http.StatusBadRequest, "validation_failed", err.Error())
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}
+}
+
+// authError maps the errors of package auth (auth.CodeOf) to API errors.
+func authError(err error) *Error {
+	code := auth.CodeOf(err)
+	switch code {
+	case "unauthorized", "token_expired", "token_revoked":
+		msg := map[string]string{"unauthorized": "missing or invalid credential", "token_expired": "token expired",
+			"token_revoked": "token revoked"}[code]
+		return &Error{Status: http.StatusUnauthorized, Code: code, Message: msg,
+			Header: http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}}
+	case "invalid_credentials":
+		return apiErr(http.StatusUnauthorized, code, "wrong email or password")
+	case "forbidden":
+		e := apiErr(http.StatusForbidden, code, "role too low")
+		var fe *auth.ForbiddenError
+		if errors.As(err, &fe) {
+			e.Message = "role " + string(fe.Required) + " required"
+			e.with("required_role", string(fe.Required))
+		}
+		return e
+	case "password_change_required":
+		return apiErr(http.StatusForbidden, code, "the password must be changed first (POST /api/auth/password)")
+	case "rate_limited":
+		return &Error{Status: http.StatusTooManyRequests, Code: code, Message: "too many failed logins for this account from this address",
+			RetryAfter: 60, Details: map[string]any{"route_class": "auth", "retry_after_seconds": 60}}
+	case "unavailable":
+		return &Error{Status: http.StatusServiceUnavailable, Code: code, Message: "password hashing is busy", RetryAfter: 1}
+	case "validation_failed":
+		msg := strings.TrimPrefix(err.Error(), "auth: invalid input: ")
+		return apiErr(http.StatusBadRequest, code, msg)
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}
 }
@@ -116,6 +153,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			attrs = append(attrs, "error", err.Error())
 		}
 		s.log.Error("request_error", attrs...)
+		s.errs.add(ErrorRecord{Type: "http", Level: "ERROR", Code: e.Code, Message: e.Message, Route: info.route,
+			Method: r.Method, Status: e.Status, CorrelationID: info.correlationID})
 		if e.Status == 500 && s.cfg.production() {
 			msg = "internal error"
 		}

@@ -25,7 +25,9 @@ type reqInfo struct {
 	correlationID string
 	clientIP      string
 	route         string
+	pattern       string // the mux pattern, "METHOD /path"
 	principal     *Principal
+	audit         auditState
 	authErr       error
 	listener      string
 }
@@ -65,18 +67,24 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	// onHeader runs once, when the status is known and before any byte
+	// of the response leaves (the audit row, API.md §8.5).
+	onHeader func(status int)
 }
 
 func (rw *recorder) WriteHeader(code int) {
 	if rw.status == 0 {
 		rw.status = code
+		if rw.onHeader != nil && code != http.StatusSwitchingProtocols {
+			rw.onHeader(code)
+		}
 	}
 	rw.ResponseWriter.WriteHeader(code)
 }
 
 func (rw *recorder) Write(b []byte) (int, error) {
 	if rw.status == 0 {
-		rw.status = http.StatusOK
+		rw.WriteHeader(http.StatusOK)
 	}
 	n, err := rw.ResponseWriter.Write(b)
 	rw.bytes += n
@@ -108,7 +116,8 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 		}
 		rw := &recorder{ResponseWriter: w}
 		handler, pattern := mux.Handler(r)
-		info.route = routeName(pattern)
+		info.route, info.pattern = routeName(pattern), pattern
+		rw.onHeader = func(status int) { s.auditRequest(r, rw, info, status) }
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -116,6 +125,8 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 				}
 				s.log.Error("panic", "route", info.route, "correlation_id", info.correlationID,
 					"error", fmt.Sprint(p), "stack", string(debug.Stack()))
+				s.errs.add(ErrorRecord{Type: "internal", Level: "ERROR", Code: "panic", Message: fmt.Sprint(p),
+					Route: info.route, Method: r.Method, Status: http.StatusInternalServerError, CorrelationID: info.correlationID})
 				if rw.status == 0 {
 					s.writeError(rw, r, fmt.Errorf("server: panic in handler: %v", p))
 				}

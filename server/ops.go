@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 	"sort"
 	"time"
+
+	"github.com/aragora/aragora/store"
 )
 
 func (s *Server) handleAgentStatus(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +104,21 @@ func (s *Server) handleAgentTest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
+	if u, ok := v.(UsageReporter); ok {
+		rec := u.UsageRecord()
+		rec.UserID = infoFrom(r.Context()).principal.ID
+		s.RecordUsage(r.Context(), rec)
+	}
+	setAudit(r, func(a *auditState) { a.target = req.Agent })
 	writeJSON(w, http.StatusOK, v)
+}
+
+// UsageReporter is implemented by an agent-test result that carries token
+// usage, which the server charges to the caller (API.md §5.3, §6).
+type UsageReporter interface {
+	// UsageRecord returns the call's provider, model, tokens and cost;
+	// the server fills in the user.
+	UsageRecord() store.UsageRecord
 }
 
 func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {

@@ -33,6 +33,15 @@ func (o hubObserver) OnEvent(e debate.Event) {
 	if e.Replayed {
 		return
 	}
+	if e.Type == debate.EventAgentError {
+		rec := ErrorRecord{At: e.Time, Type: "agent", Level: "WARN", DebateID: e.DebateID, Agent: e.Agent}
+		if d, ok := e.Data.(debate.AgentErrorData); ok {
+			rec.Code, rec.Message = string(d.Kind), d.Message
+		} else if d, ok := e.Data.(*debate.AgentErrorData); ok && d != nil {
+			rec.Code, rec.Message = string(d.Kind), d.Message
+		}
+		o.s.errs.add(rec)
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return
@@ -173,6 +182,28 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 	}
 	doc := resultDocOf(res, err)
 	s.finish(bg, d, doc, res, log)
+	s.recordDebateUsage(bg, d, res, agents, judge)
+}
+
+// recordDebateUsage charges a finished debate's per-agent usage to its
+// owner, by provider and model (API.md §6).
+func (s *Server) recordDebateUsage(ctx context.Context, d *store.Debate, res *debate.Result, agents []ResolvedAgent, judge *ResolvedAgent) {
+	if res == nil {
+		return
+	}
+	byName := map[string]ResolvedAgent{}
+	for _, a := range agents {
+		byName[a.Name] = a
+	}
+	if judge != nil {
+		byName[judge.Name] = *judge
+	}
+	at := s.now()
+	for name, t := range res.PerAgent {
+		a := byName[name]
+		s.RecordUsage(ctx, store.UsageRecord{UserID: d.Owner, Provider: a.Provider, Model: a.Model,
+			TokensIn: int64(t.Usage.InputTokens), TokensOut: int64(t.Usage.OutputTokens), CostUSD: t.CostUSD, DebateID: d.ID, At: at})
+	}
 }
 
 func hasCheckpoint(ctx context.Context, cp store.Checkpointer, id string) bool {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
@@ -132,6 +133,36 @@ type Config struct {
 	AuthFailed func(reason string)
 	// WSObserver receives WebSocket metrics events.
 	WSObserver WSObserver
+
+	// Accounts is the authentication core behind /api/auth, the admin
+	// token controls and the audit log (API.md §6, §8); nil: those routes
+	// answer 404 not_found. Its store also serves users, API keys and
+	// the audit log, through AccountStore.
+	Accounts *auth.Service
+	// AccountStore is the store Accounts persists to; nil: s.st when it
+	// implements auth.Store. Audit entries go to it.
+	AccountStore auth.Store
+	// Usage records and aggregates token usage for /api/billing/usage;
+	// nil: the debate store when it implements store.UsageStore.
+	Usage store.UsageStore
+	// Bootstrap is the one-time token that registers the first user.
+	Bootstrap *auth.Bootstrap
+	// OpenRegistration is ARAGORA_OPEN_REGISTRATION.
+	OpenRegistration bool
+	// Revoked is told about every revocation made through this server
+	// (a token id deny-listed with its expiry, or "" after a token
+	// version, generation or key-ring change) so that cmd can broadcast
+	// it to the other replicas (Redis).
+	Revoked func(ctx context.Context, tokenID string, expiresAt time.Time)
+	// CleanupRateLimits drops idle rate-limit buckets and returns how
+	// many (POST /api/admin/cleanup-caches); nil: 0.
+	CleanupRateLimits func() int
+	// SystemRateLimits returns the body of GET /api/system/rate-limits
+	// (the §7 config, redis state, top_limited); nil: a disabled view.
+	SystemRateLimits func() any
+	// SystemBreakers returns breakers beyond the agents' (webhooks,
+	// Redis) keyed "kind:name"; nil: none.
+	SystemBreakers func() map[string]CircuitStatus
 
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
@@ -264,6 +295,9 @@ type Server struct {
 	dumping  atomic.Bool
 	idem     idemTable
 	replica  string
+	roles    auth.RouteTable
+	accounts *auth.Service
+	errs     *errorRing
 	bg       context.CancelFunc
 	bgDone   chan struct{}
 }
@@ -295,6 +329,8 @@ func New(newDebate DebateFactory, agents AgentRegistry, st store.DebateStore, cf
 	s.hub = newHub(s)
 	s.runner = newRunner(s)
 	s.health = &healthCache{}
+	s.errs = newErrorRing(errorRingSize)
+	s.accounts = cfg.Accounts
 	s.routes()
 	s.apiH = s.wrap("api", s.api)
 	s.wsH = s.wrap("ws", s.ws)
@@ -318,64 +354,127 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // Drain turns readiness to 503 draining and refuses new debates (API.md §16 step 1).
 func (s *Server) Drain() { s.draining.Store(true) }
 
-func (s *Server) limited(class string, h http.HandlerFunc) http.Handler {
+func (s *Server) limited(class string, h http.Handler) http.Handler {
 	if s.cfg.RateLimit == nil {
 		return h
 	}
 	return s.cfg.RateLimit(class, h)
 }
 
-func (s *Server) routes() {
-	m := s.api
-	pub := func(p string, h http.HandlerFunc) { m.Handle(p, s.public(h)) }
-	pubRL := func(p string, h http.HandlerFunc) { m.Handle(p, s.limited("general", s.public(h))) }
-	prot := func(p, role, class string, h http.HandlerFunc) { m.Handle(p, s.limited(class, s.protected(role, h))) }
+// route is one API route: its pattern, lowest role ([auth.Public] for
+// public routes), rate-limit class ("" for none) and handler.
+type route struct {
+	pattern string
+	role    auth.Role
+	class   string
+	h       http.HandlerFunc
+}
 
-	// Health and metrics (§3): public, never rate limited.
-	pub("GET /api/health", s.handleHealth)
-	pub("GET /healthz", s.handleHealth)
-	pub("GET /api/health/ready", s.handleReady)
-	pub("GET /readyz", s.handleReady)
-	pub("GET /livez", s.handleLive)
+// apiRoutes lists every route of the API listener; its roles are the one
+// role table of API.md §2.2, §2.3, §4, §6 and §8.
+func (s *Server) apiRoutes() []route {
+	const (
+		pub    = auth.Public
+		viewer = auth.RoleViewer
+		member = auth.RoleMember
+		admin  = auth.RoleAdmin
+	)
+	rs := []route{
+		// Health and metrics (§3): public, never rate limited.
+		{"GET /api/health", pub, "", s.handleHealth},
+		{"GET /healthz", pub, "", s.handleHealth},
+		{"GET /api/health/ready", pub, "", s.handleReady},
+		{"GET /readyz", pub, "", s.handleReady},
+		{"GET /livez", pub, "", s.handleLive},
+
+		// Debates (§4).
+		{"POST /api/debates", member, "debate_create", s.handleCreate},
+		{"GET /api/debates", viewer, "general", s.handleList},
+		{"GET /api/debates/{id}", viewer, "general", s.handleGet},
+		{"GET /api/debates/{id}/events", viewer, "general", s.handleEvents},
+		{"GET /api/debates/{id}/receipt", viewer, "general", s.handleReceipt},
+		{"POST /api/debates/{id}/cancel", member, "general", s.handleCancel},
+
+		// Agents and diagnostics (§5), operational status (§7).
+		{"GET /api/agents/status", pub, "general", s.handleAgentStatus},
+		{"GET /api/agents/circuit-breakers", pub, "general", s.handleBreakers},
+		{"POST /api/agents/{name}/reset-circuit", admin, "general", s.handleResetCircuit},
+		{"POST /api/debug/agent-test", admin, "general", s.handleAgentTest},
+		{"POST /api/debug/connectivity-check", admin, "general", s.handleConnectivity},
+		{"GET /api/ws/stats", pub, "general", s.handleWSStats},
+		{"GET /api/rate-limits/status", pub, "general", s.handleRateLimitStatus},
+		{"GET /api/rate-limits/config", pub, "general", s.handleRateLimitConfig},
+
+		// Authentication, accounts and usage (§6).
+		{"POST /api/auth/register", pub, "auth", s.handleRegister},
+		{"POST /api/auth/login", pub, "auth", s.handleLogin},
+		{"POST /api/auth/refresh", pub, "auth", s.handleRefresh},
+		{"POST /api/auth/logout", viewer, "general", s.handleLogout},
+		{"GET /api/auth/me", viewer, "general", s.handleMe},
+		{"POST /api/auth/password", viewer, "general", s.handlePassword},
+		{"POST /api/auth/api-key", viewer, "general", s.handleCreateAPIKey},
+		{"DELETE /api/auth/api-key", viewer, "general", s.handleDeleteAPIKey},
+		{"GET /api/billing/usage", viewer, "general", s.handleUsage},
+
+		// Administration (§8).
+		{"GET /api/system/circuit-breakers", admin, "general", s.handleSystemBreakers},
+		{"GET /api/system/errors", admin, "general", s.handleSystemErrors},
+		{"GET /api/system/rate-limits", admin, "general", s.handleSystemRateLimits},
+		{"POST /api/admin/cleanup-caches", admin, "general", s.handleCleanupCaches},
+		{"POST /api/admin/cleanup-stale-debates", admin, "general", s.handleCleanupStale},
+		{"POST /api/admin/rotate-keys", admin, "general", s.handleRotateKeys},
+		{"POST /api/admin/revoke-all-tokens", admin, "general", s.handleRevokeAll},
+		{"POST /api/admin/force-password-reset", admin, "general", s.handleForceReset},
+		{"POST /api/admin/revoke-token", admin, "general", s.handleRevokeToken},
+		{"GET /api/admin/revoked-tokens", admin, "general", s.handleRevokedTokens},
+		{"GET /api/admin/audit-log", admin, "general", s.handleAuditLog},
+
+		// WebSocket upgrades on the API port (§1): authenticated in-band (§11.1).
+		{"GET /ws", pub, "", s.handleWSControl},
+		{"GET /ws/debates/{id}", pub, "", s.handleWSDebate},
+	}
 	if s.cfg.MetricsHandler != nil {
-		pub("GET /metrics", s.cfg.MetricsHandler.ServeHTTP)
-		pub("GET /api/metrics", s.cfg.MetricsHandler.ServeHTTP)
+		rs = append(rs, route{"GET /metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP},
+			route{"GET /api/metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP})
 	}
-
-	// Debates (§4).
-	prot("POST /api/debates", RoleMember, "debate_create", s.handleCreate)
-	prot("GET /api/debates", RoleViewer, "general", s.handleList)
-	prot("GET /api/debates/{id}", RoleViewer, "general", s.handleGet)
-	prot("GET /api/debates/{id}/events", RoleViewer, "general", s.handleEvents)
-	prot("GET /api/debates/{id}/receipt", RoleViewer, "general", s.handleReceipt)
-	prot("POST /api/debates/{id}/cancel", RoleMember, "general", s.handleCancel)
-	prot("POST /api/admin/cleanup-stale-debates", RoleAdmin, "general", s.handleCleanupStale)
-
-	// Operations (§5, §7).
-	pubRL("GET /api/agents/status", s.handleAgentStatus)
-	pubRL("GET /api/agents/circuit-breakers", s.handleBreakers)
-	prot("POST /api/agents/{name}/reset-circuit", RoleAdmin, "general", s.handleResetCircuit)
-	prot("POST /api/debug/agent-test", RoleAdmin, "general", s.handleAgentTest)
-	prot("POST /api/debug/connectivity-check", RoleAdmin, "general", s.handleConnectivity)
 	if s.cfg.MemoryProfiling {
-		prot("POST /api/debug/memory-dump", RoleAdmin, "general", s.handleMemoryDump)
+		rs = append(rs, route{"POST /api/debug/memory-dump", admin, "general", s.handleMemoryDump})
 	}
-	pubRL("GET /api/ws/stats", s.handleWSStats)
-	pubRL("GET /api/rate-limits/status", s.handleRateLimitStatus)
-	pubRL("GET /api/rate-limits/config", s.handleRateLimitConfig)
+	return rs
+}
 
-	// WebSocket upgrades on the API port (§1).
-	pub("GET /ws", s.handleWSControl)
-	pub("GET /ws/debates/{id}", s.handleWSDebate)
+// RoleTable returns the role table of the API listener: each route pattern
+// ("METHOD /path") and the lowest role it needs, or [auth.Public].
+func (s *Server) RoleTable() auth.RouteTable {
+	out := make(auth.RouteTable, len(s.roles))
+	for k, v := range s.roles {
+		out[k] = v
+	}
+	return out
+}
 
-	// WebSocket listener.
+func (s *Server) routes() {
+	s.roles = auth.RouteTable{}
+	for _, rt := range s.apiRoutes() {
+		s.roles[rt.pattern] = rt.role
+		var h http.Handler = s.authorize(rt.h)
+		if rt.class != "" {
+			h = s.limited(rt.class, h)
+		}
+		s.api.Handle(rt.pattern, h)
+	}
+
+	// WebSocket listener: public; WebSockets authenticate in-band.
 	w := s.ws
-	w.Handle("GET /{$}", s.public(s.handleWSControl))
-	w.Handle("GET /ws", s.public(s.handleWSControl))
-	w.Handle("GET /ws/debates/{id}", s.public(s.handleWSDebate))
-	w.Handle("GET /healthz", s.public(s.handleHealth))
-	w.Handle("GET /readyz", s.public(s.handleReady))
-	w.Handle("GET /livez", s.public(s.handleLive))
+	for _, p := range []string{"GET /{$}", "GET /ws", "GET /ws/debates/{id}", "GET /healthz", "GET /readyz", "GET /livez"} {
+		s.roles[p] = auth.Public
+	}
+	w.Handle("GET /{$}", s.authorize(s.handleWSControl))
+	w.Handle("GET /ws", s.authorize(s.handleWSControl))
+	w.Handle("GET /ws/debates/{id}", s.authorize(s.handleWSDebate))
+	w.Handle("GET /healthz", s.authorize(s.handleHealth))
+	w.Handle("GET /readyz", s.authorize(s.handleReady))
+	w.Handle("GET /livez", s.authorize(s.handleLive))
 }
 
 func (s *Server) handleLive(w http.ResponseWriter, _ *http.Request) {

@@ -25,6 +25,10 @@ type serveConfig struct {
 	RedisURL            string
 	APIToken            string
 	JWTSecret           string
+	AccessTTL           time.Duration
+	RefreshTTL          time.Duration
+	BootstrapToken      string
+	OpenRegistration    bool
 	LocalAdmin          bool
 	MaxConcurrent       int
 	QueueSize           int
@@ -97,6 +101,19 @@ func (r *envReader) boolean(name string, def bool) bool {
 	}
 	r.fail(name, raw, "want a boolean (1/0, true/false, yes/no, on/off)")
 	return def
+}
+
+func (r *envReader) duration(name string, def time.Duration) time.Duration {
+	raw := r.str(name, "")
+	if raw == "" {
+		return def
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		r.fail(name, raw, "want a positive Go duration such as 15m")
+		return def
+	}
+	return d
 }
 
 func (r *envReader) float(name string, def, lo, hi float64) float64 {
@@ -205,6 +222,16 @@ func loadServeConfig(getenv env) (serveConfig, error) {
 	if prod && c.JWTSecret == "" && r.err == nil {
 		r.err = fmt.Errorf("config: ARAGORA_JWT_SECRET is required when ARAGORA_ENV=%s", c.Env)
 	}
+	c.AccessTTL = r.duration("ARAGORA_JWT_ACCESS_TTL", 15*time.Minute)
+	c.RefreshTTL = r.duration("ARAGORA_JWT_REFRESH_TTL", 720*time.Hour)
+	if c.AccessTTL > c.RefreshTTL && r.err == nil {
+		r.fail("ARAGORA_JWT_ACCESS_TTL", c.AccessTTL.String(), "must not exceed ARAGORA_JWT_REFRESH_TTL")
+	}
+	c.BootstrapToken = r.str("ARAGORA_BOOTSTRAP_TOKEN", "")
+	if c.BootstrapToken != "" && len(c.BootstrapToken) < 32 {
+		r.fail("ARAGORA_BOOTSTRAP_TOKEN", "(set)", "want at least 32 characters")
+	}
+	c.OpenRegistration = r.boolean("ARAGORA_OPEN_REGISTRATION", false)
 	c.LocalAdmin = r.boolean("ARAGORA_LOCAL_ADMIN", false)
 	if prod && c.LocalAdmin && r.err == nil {
 		r.err = fmt.Errorf("config: ARAGORA_LOCAL_ADMIN=1 is refused when ARAGORA_ENV=%s", c.Env)

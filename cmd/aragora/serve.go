@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/server"
@@ -208,10 +209,27 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 		rs = redisstore.NewFromClient(rdb, redisstore.Config{Buffer: c.WSSendBuffer})
 	}
 
+	authSvc, authStore, err := openAuth(ctx, c, be)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	boot, err := bootstrap(ctx, c, authSvc, stderr)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	authn := server.ServiceAuthenticator{Auth: &auth.Authenticator{Service: authSvc, ServiceToken: c.APIToken, LocalAdmin: c.LocalAdmin}}
+	var bcast *revocationBroadcaster
+	if rs != nil {
+		bcast = &revocationBroadcaster{rs: rs, svc: authSvc, log: lg.logger("aragora.auth")}
+		authn.Denied = bcast.denied
+		go bcast.watch(bgCtx)
+	}
+
 	var srvPtr atomic.Pointer[server.Server]
 	var m *metrics.Metrics
 	scfg := server.Config{
-		Version: Version, Env: c.Env, Auth: server.TokenAuthenticator{Token: c.APIToken, LocalAdmin: c.LocalAdmin},
+		Version: Version, Env: c.Env, Auth: authn,
+		Accounts: authSvc, AccountStore: authStore, Bootstrap: boot, OpenRegistration: c.OpenRegistration,
 		TrustedProxies: c.TrustedProxies, OriginPatterns: c.CORSOrigins, DefaultAgents: reg.DefaultAgents(),
 		MaxConcurrentDebates: c.MaxConcurrent, QueueSize: c.QueueSize, DebateTimeout: c.DebateTimeout,
 		AgentTimeout: c.AgentTimeout, ConsensusThreshold: c.ConsensusThreshold, LeaseDuration: c.LeaseDuration,
@@ -231,6 +249,9 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	if rs != nil {
 		scfg.Redis = rs
 		scfg.Fanout = redisFanout{rs: rs}
+	}
+	if bcast != nil {
+		scfg.Revoked = bcast.revoked
 	}
 	newDebate := server.DebateFactory(debate.New)
 	if c.MetricsEnabled {
@@ -252,7 +273,7 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	if c.RedisRateLimit {
 		rlRedis = rdb
 	}
-	policy, rlBackend, err := rateLimits(getenv, rlRedis, m, lg)
+	policy, rlBackend, rlMem, err := rateLimits(getenv, rlRedis, m, lg)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -262,6 +283,8 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	scfg.RateLimit = func(_ string, next http.Handler) http.Handler { return policy.Middleware(next) }
 	scfg.RateLimitStatus = func(r *http.Request) any { return policy.Status(r) }
 	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
+	scfg.SystemRateLimits = func() any { return policy.SystemSnapshot() }
+	scfg.CleanupRateLimits = rlMem.Prune
 
 	var wsUp atomic.Bool
 	scfg.WSListenerUp = func() bool { return c.WSPort == 0 || wsUp.Load() }
@@ -373,4 +396,29 @@ func shutdown(c serveConfig, srv *server.Server, apiSrv, wsSrv *http.Server, be 
 	}
 	log.Info("shutdown_complete")
 	return nil
+}
+
+// bootstrap returns the one-time registration token of API.md §6. While
+// no user exists and ARAGORA_BOOTSTRAP_TOKEN is unset, a generated token is
+// printed once on stderr (never to the log files).
+func bootstrap(ctx context.Context, c serveConfig, svc *auth.Service, stderr io.Writer) (*auth.Bootstrap, error) {
+	needs, err := svc.NeedsBootstrap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !needs {
+		b := &auth.Bootstrap{}
+		b.Disable()
+		return b, nil
+	}
+	b, generated, err := auth.NewBootstrap(c.BootstrapToken, nil)
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		fmt.Fprintf(stderr, "timestamp=%s level=WARN logger=aragora.auth message=bootstrap_token token=%s hint=%q\n",
+			time.Now().UTC().Format(time.RFC3339Nano), b.Token(),
+			"no user exists: POST /api/auth/register with this bootstrap_token, or run aragora users create")
+	}
+	return b, nil
 }

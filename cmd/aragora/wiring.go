@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aragora/aragora/agent/diag"
 	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/ratelimit"
@@ -218,17 +220,18 @@ func principalKey(r *http.Request) string {
 
 // rateLimits builds the HTTP rate-limit policy: in memory by default, a
 // Redis GCRA behind a local fallback with ARAGORA_ENABLE_REDIS_RATE_LIMIT.
-func rateLimits(getenv env, rdb redis.UniversalClient, m *metrics.Metrics, lg *logs) (*ratelimit.Policy, string, error) {
+func rateLimits(getenv env, rdb redis.UniversalClient, m *metrics.Metrics, lg *logs) (*ratelimit.Policy, string, *ratelimit.Memory, error) {
 	cfg, err := ratelimit.ParseConfig(getenv)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	cfg.KeyFunc = principalKey
 	cfg.Logger = lg.logger("aragora.ratelimit")
 	if m != nil {
 		cfg.OnLimited = func(class string) { m.RateLimitHits.WithLabelValues(class).Inc() }
 	}
-	var keyed ratelimit.Keyed = ratelimit.NewMemory(ratelimit.MemoryConfig{})
+	mem := ratelimit.NewMemory(ratelimit.MemoryConfig{})
+	var keyed ratelimit.Keyed = mem
 	backend := "memory"
 	if rdb != nil {
 		fc := ratelimit.FallbackConfig{FailOpen: cfg.FailOpen, Logger: lg.logger("aragora.ratelimit")}
@@ -240,9 +243,9 @@ func rateLimits(getenv env, rdb redis.UniversalClient, m *metrics.Metrics, lg *l
 	}
 	p, err := ratelimit.NewPolicy(keyed, cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return p, backend, nil
+	return p, backend, mem, nil
 }
 
 // redisFanout adapts redisstore to server.Fanout.
@@ -463,4 +466,109 @@ func metricAgents(reg *registry.Registry) []string {
 		}
 	}
 	return out
+}
+
+// authConfig is the auth.Config of serveConfig c.
+func authConfig(c serveConfig) auth.Config {
+	return auth.Config{AccessTTL: c.AccessTTL, RefreshTTL: c.RefreshTTL}
+}
+
+// openAuth builds the authentication core over the opened store, with the
+// key ring encrypted under c.JWTSecret (ensured beforehand).
+func openAuth(ctx context.Context, c serveConfig, be *backends) (*auth.Service, auth.Store, error) {
+	as, ok := be.Store.(auth.Store)
+	if !ok {
+		return nil, nil, fmt.Errorf("auth: the %s store does not persist users", be.Kind)
+	}
+	svc, err := auth.New(ctx, as, []byte(c.JWTSecret), authConfig(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, as, nil
+}
+
+// revocationEpochKey is the Redis cache entry bumped on every revocation;
+// replicas watching it reload the store's revocations within 1 s.
+const revocationEpochKey = "auth:revocation_epoch"
+
+// revocationBroadcaster caches revoked token ids in Redis and signals the
+// other replicas to reload (API.md §8.5). The store stays the durable
+// record: flushing Redis only triggers another reload.
+type revocationBroadcaster struct {
+	rs  *redisstore.Store
+	svc *auth.Service
+	log *slog.Logger
+}
+
+// revoked implements server.Config.Revoked.
+func (b revocationBroadcaster) revoked(ctx context.Context, tokenID string, exp time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	now := time.Now()
+	if tokenID != "" {
+		if exp.IsZero() {
+			exp = now.Add(720 * time.Hour)
+		}
+		if err := b.rs.Revoke(ctx, tokenID, exp, now); err != nil {
+			b.log.Warn("revocation_broadcast_failed", "error", err.Error())
+		}
+	}
+	epoch := []byte(strconv.FormatInt(now.UnixNano(), 36))
+	if err := b.rs.SetCache(ctx, revocationEpochKey, epoch, 24*time.Hour); err != nil {
+		b.log.Warn("revocation_broadcast_failed", "error", err.Error())
+	}
+}
+
+// denied implements server.ServiceAuthenticator.Denied; a Redis error is
+// not a denial (the store's deny-list still applies).
+func (b revocationBroadcaster) denied(ctx context.Context, tokenID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	ok, err := b.rs.IsRevoked(ctx, tokenID)
+	return err == nil && ok
+}
+
+// watch reloads revocations and the key ring whenever the epoch changes
+// (including when Redis was flushed), polling every 500 ms until ctx ends.
+func (b revocationBroadcaster) watch(ctx context.Context) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	var last string
+	first := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		gctx, cancel := context.WithTimeout(ctx, time.Second)
+		v, err := b.rs.GetCache(gctx, revocationEpochKey)
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		cur := string(v)
+		if first {
+			last, first = cur, false
+			continue
+		}
+		if cur == last {
+			continue
+		}
+		last = cur
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := b.svc.ReloadRevocations(rctx); err != nil {
+			b.log.Warn("revocation_reload_failed", "error", err.Error())
+		}
+		if err := b.svc.KeyRing().Reload(rctx); err != nil {
+			b.log.Warn("key_ring_reload_failed", "error", err.Error())
+		}
+		cancel()
+	}
+}
+
+// agentTestResult charges its usage to the caller (server.UsageReporter).
+func (r agentTestResult) UsageRecord() store.UsageRecord {
+	return store.UsageRecord{Provider: r.Provider, Model: r.Model, TokensIn: int64(r.Tokens.Input),
+		TokensOut: int64(r.Tokens.Output), CostUSD: r.CostUSD}
 }

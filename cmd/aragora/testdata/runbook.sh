@@ -149,6 +149,77 @@ shape '. == []'
 rb 'curl -X POST http://localhost:8080/api/admin/cleanup-stale-debates'
 shape '(.threshold_seconds | type) == "number" and (.timed_out | type) == "array"'
 
+# The runbook's header lines carry <access_token> / $ADMIN_TOKEN: a real
+# token from `aragora token create`, minted again after each rotation or
+# revocation. Header-less admin lines rely on ARAGORA_LOCAL_ADMIN=1.
+aragora users create --email admin@example.com --role owner --generate-password >"$WORK/user.out" 2>&1 || { cat "$WORK/user.out"; fail "users create"; }
+mint() { aragora token create --user "$1" 2>"$WORK/mint.err" || { cat "$WORK/mint.err"; fail "token create"; }; }
+ACCESS_TOKEN=$(mint admin@example.com)
+# rbt CMD: rb with <access_token> replaced by the current token.
+rbt() { rb "${1//<access_token>/$ACCESS_TOKEN}"; }
+code() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://localhost:$API_PORT$2"; }
+
+echo "== Admin Console Access Issues"
+rbt 'curl -H "Authorization: Bearer <access_token>" http://localhost:8080/api/auth/me'
+shape '.user.email == "admin@example.com" and .user.role == "owner" and .auth.method == "jwt" and .api_key == null'
+rb 'curl http://localhost:8080/api/health'
+shape '.status == "healthy"'
+rbt 'curl -H "Authorization: Bearer <access_token>" http://localhost:8080/api/system/circuit-breakers'
+shape '(.summary.total | type) == "number" and (.breakers | type) == "object"'
+rbt 'curl -H "Authorization: Bearer <access_token>" http://localhost:8080/api/system/errors?limit=5'
+shape '.buffer_size == 500 and (.errors | type) == "array"'
+rbt 'curl -H "Authorization: Bearer <access_token>" http://localhost:8080/api/system/rate-limits'
+shape '(.top_limited | type) == "array" and has("redis") and has("classes")'
+
+echo "== Developer Portal Issues"
+rbt 'curl -H "Authorization: Bearer <access_token>" http://localhost:8080/api/auth/me'
+shape '.user.role == "owner"'
+rbt 'curl -X POST -H "Authorization: Bearer <access_token>" http://localhost:8080/api/auth/api-key'
+shape '(.api_key | startswith("ara_")) and (.prefix | startswith("ara_")) and .replaced_prefix == null'
+API_KEY=$(printf '%s' "$OUT" | jq -r .api_key)
+[ "$(code "$API_KEY" /api/auth/me)" = 200 ] || fail "the new API key does not authenticate"
+rbt 'curl -X DELETE -H "Authorization: Bearer <access_token>" http://localhost:8080/api/auth/api-key'
+shape '.revoked == true and (.prefix | startswith("ara_"))'
+[ "$(code "$API_KEY" /api/auth/me)" = 401 ] || fail "a deleted API key still authenticates"
+rbt 'curl -H "Authorization: Bearer <access_token>" http://localhost:8080/api/billing/usage'
+shape '(.period.label | test("^[0-9]{4}-[0-9]{2}$")) and (.tokens.input | type) == "number" and (.by_provider | type) == "array"'
+
+echo "== Common Issues 5: Memory Pressure (cache cleanup)"
+rb 'curl -X POST http://localhost:8080/api/admin/cleanup-caches'
+shape '(.freed | has("event_rings") and has("receipts") and has("rate_limit_buckets") and has("idempotency_records") and has("denylist_entries")) and (.heap_inuse_after_bytes | type) == "number"'
+
+echo "== Security Incident Response: Containment"
+OLD_TOKEN=$ACCESS_TOKEN
+rb 'curl -X POST http://localhost:8080/api/admin/rotate-keys'
+shape '(.kid | startswith("k")) and (.previous_kid | type) == "string" and .previous_valid_until == null'
+[ "$(code "$OLD_TOKEN" /api/auth/me)" = 401 ] || fail "a token of the retired key still works"
+ACCESS_TOKEN=$(mint admin@example.com)
+[ "$(code "$ACCESS_TOKEN" /api/system/errors)" = 200 ] || fail "a token minted after rotation is refused"
+
+echo "== Security Incident Response: Revoke Access"
+OLD_TOKEN=$ACCESS_TOKEN
+rb 'curl -X POST http://localhost:8080/api/admin/revoke-all-tokens'
+shape '.token_generation >= 1 and (.revoked_before | type) == "string"'
+[ "$(code "$OLD_TOKEN" /api/auth/me)" = 401 ] || fail "a token issued before revoke-all still works"
+rb 'curl -X POST http://localhost:8080/api/admin/force-password-reset'
+shape '.users_affected >= 1'
+ACCESS_TOKEN=$(mint admin@example.com)
+[ "$(code "$ACCESS_TOKEN" /api/system/errors)" = 403 ] || fail "force-password-reset did not restrict the owner"
+
+echo "== Token Revocation"
+aragora users create --email responder@example.com --role admin --generate-password >"$WORK/user.out" 2>&1 || { cat "$WORK/user.out"; fail "users create responder"; }
+ADMIN_TOKEN=$(mint responder@example.com)
+export ADMIN_TOKEN
+rb 'curl -H "Authorization: Bearer $ADMIN_TOKEN" \
+  http://localhost:8080/api/admin/audit-log?limit=100'
+shape '(.entries | length) > 0 and any(.entries[]; .action == "admin.rotate_keys" and .actor.type == "local") and any(.entries[]; .action == "admin.revoke_all_tokens")'
+rb 'curl -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+  http://localhost:8080/api/admin/revoke-token \
+  -d '"'"'{"token_id": "tok_xyz123"}'"'"''
+shape '.token_id == "tok_xyz123" and .revoked == true and .known == false'
+rb 'curl http://localhost:8080/api/admin/revoked-tokens'
+shape '.token_generation >= 1 and any(.revoked[]; .token_id == "tok_xyz123")'
+
 echo "== Recovery Procedures 1: Service Restart (manual)"
 if [ "${ISOLATED:-0}" = 1 ]; then
 	# The runbook's recipe, verbatim; the new process binds while the old

@@ -1,0 +1,549 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/store"
+)
+
+// Usage (API.md §6).
+
+var monthRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
+
+// usagePeriod parses ?period= (current_month, last_30d or YYYY-MM, UTC).
+func usagePeriod(p string, now time.Time) (label string, from, to time.Time, err error) {
+	now = now.UTC()
+	switch {
+	case p == "" || p == "current_month":
+		from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return from.Format("2006-01"), from, from.AddDate(0, 1, 0), nil
+	case p == "last_30d":
+		return "last_30d", now.Add(-30 * 24 * time.Hour), now, nil
+	case monthRE.MatchString(p):
+		from, _ = time.Parse("2006-01", p)
+		return p, from, from.AddDate(0, 1, 0), nil
+	}
+	return "", time.Time{}, time.Time{}, apiErr(http.StatusBadRequest, "invalid_query", "period: want current_month, last_30d or YYYY-MM").with("parameter", "period")
+}
+
+func (s *Server) usageStore() store.UsageStore {
+	if s.cfg.Usage != nil {
+		return s.cfg.Usage
+	}
+	if u, ok := s.st.(store.UsageStore); ok {
+		return u
+	}
+	return nil
+}
+
+// RecordUsage charges one provider call to userID (API.md §6). Debates
+// record theirs when they finish; cmd records agent tests.
+func (s *Server) RecordUsage(ctx context.Context, r store.UsageRecord) {
+	us := s.usageStore()
+	if us == nil || (r.TokensIn == 0 && r.TokensOut == 0 && r.CostUSD == 0) {
+		return
+	}
+	if r.At.IsZero() {
+		r.At = s.now()
+	}
+	if err := us.RecordUsage(ctx, &r); err != nil {
+		s.log.Warn("usage_record_failed", "user_id", r.UserID, "debate_id", r.DebateID, "error", err.Error())
+	}
+}
+
+func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+
+type tokensDoc struct {
+	Input  int64 `json:"input"`
+	Output int64 `json:"output"`
+}
+
+func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r, "period", "user_id", "scope")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := infoFrom(r.Context()).principal
+	userID := p.ID
+	isAdmin := auth.Role(p.Role).AtLeast(auth.RoleAdmin)
+	if q.has("user_id") || q.has("scope") {
+		if !isAdmin {
+			s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleAdmin, Have: auth.Role(p.Role)})
+			return
+		}
+		if q.has("scope") && q.get("scope") != "all" {
+			s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "scope: want all").with("parameter", "scope"))
+			return
+		}
+		if q.get("scope") == "all" {
+			userID = ""
+		} else {
+			userID = q.get("user_id")
+		}
+	}
+	label, from, to, err := usagePeriod(q.get("period"), s.now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var buckets []store.UsageBucket
+	if us := s.usageStore(); us != nil {
+		if buckets, err = us.AggregateUsage(r.Context(), store.UsageFilter{UserID: userID, From: from, To: to}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	var debates []*store.Debate
+	f := store.Filter{Owner: userID, Limit: 200, Cursor: &store.Cursor{CreatedAt: to}}
+	for page := 0; page < 50; page++ {
+		ds, err := s.st.ListDebates(r.Context(), f)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		debates = append(debates, ds...)
+		if len(ds) < f.Limit || ds[len(ds)-1].CreatedAt.Before(from) {
+			break
+		}
+		last := ds[len(ds)-1]
+		f.Cursor = &store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	sum := store.SummarizeUsage(buckets, debates, from, to)
+	byProvider := make([]map[string]any, 0, len(sum.ByProvider))
+	for _, pu := range sum.ByProvider {
+		byProvider = append(byProvider, map[string]any{"provider": pu.Provider, "requests": pu.Requests,
+			"tokens": tokensDoc{pu.TokensIn, pu.TokensOut}, "cost_usd": round6(pu.CostUSD)})
+	}
+	byDay := make([]map[string]any, 0, len(sum.ByDay))
+	for _, d := range sum.ByDay {
+		byDay = append(byDay, map[string]any{"date": d.Date, "debates": d.Debates, "tokens": tokensDoc{d.TokensIn, d.TokensOut},
+			"cost_usd": round6(d.CostUSD)})
+	}
+	var uid any = userID
+	if userID == "" {
+		uid = nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": uid,
+		"period":  map[string]string{"label": label, "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)},
+		"debates": map[string]any{"total": sum.Debates, "by_status": sum.DebatesByStatus},
+		"tokens":  tokensDoc{sum.Total.TokensIn, sum.Total.TokensOut}, "cost_usd": round6(sum.Total.CostUSD),
+		"by_provider": byProvider, "by_day": byDay})
+}
+
+// System views (API.md §8.1).
+
+func (s *Server) handleSystemBreakers(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseQuery(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	type entry struct {
+		Kind string `json:"kind"`
+		CircuitStatus
+	}
+	breakers := map[string]entry{}
+	if s.cfg.Breakers != nil {
+		for name, cs := range s.cfg.Breakers.Circuits() {
+			kind := "agent"
+			if name == "openrouter" {
+				kind = "provider"
+			}
+			breakers[kind+":"+name] = entry{Kind: kind, CircuitStatus: cs}
+		}
+	}
+	if s.cfg.SystemBreakers != nil {
+		for key, cs := range s.cfg.SystemBreakers() {
+			kind, _, _ := strings.Cut(key, ":")
+			breakers[key] = entry{Kind: kind, CircuitStatus: cs}
+		}
+	}
+	sum := map[string]int{"total": len(breakers), "closed": 0, "half_open": 0, "open": 0}
+	for _, b := range breakers {
+		sum[b.State]++
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"summary": sum, "breakers": breakers})
+}
+
+var errorTypes = map[string]bool{"http": true, "agent": true, "webhook": true, "debate": true, "nomic": true, "internal": true}
+
+func (s *Server) handleSystemErrors(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r, "limit", "type")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := q.intParam("limit", 50, 1, errorRingSize)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	typ := q.get("type")
+	if q.has("type") && !errorTypes[typ] {
+		s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "type: want http, agent, webhook, debate, nomic or internal").with("parameter", "type"))
+		return
+	}
+	list, total := s.errs.list(limit, typ)
+	writeJSON(w, http.StatusOK, map[string]any{"buffer_size": errorRingSize, "total_recorded": total, "errors": list})
+}
+
+func (s *Server) handleSystemRateLimits(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseQuery(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.cfg.SystemRateLimits != nil {
+		writeJSON(w, http.StatusOK, s.cfg.SystemRateLimits())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "emergency": false, "emergency_divisor": 10, "algorithm": "gcra",
+		"window_seconds": 60, "backend": "memory", "fail_open": false, "classes": map[string]any{}, "whitelist": []string{},
+		"trusted_proxies": []string{}, "redis": map[string]any{"configured": false, "up": false, "fail_open": false, "fallback_active": false},
+		"top_limited": []any{}})
+}
+
+// POST /api/admin/cleanup-caches (API.md §8.2).
+func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
+	var body struct{}
+	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	start := time.Now()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rings, receipts := s.dropFinishedOverlay(r.Context())
+	idem := s.idem.dropExpired(s.now())
+	buckets := 0
+	if s.cfg.CleanupRateLimits != nil {
+		buckets = s.cfg.CleanupRateLimits()
+	}
+	var deny int64
+	if st := s.accountStore(); st != nil {
+		deny, _ = st.DeleteExpiredRevocations(r.Context(), s.now())
+	}
+	if is, ok := s.st.(interface {
+		DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int64, error)
+	}); ok {
+		if n, err := is.DeleteExpiredIdempotency(r.Context(), s.now()); err == nil {
+			idem += int(n)
+		}
+	}
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&after)
+	freed := map[string]any{"event_rings": rings, "receipts": receipts, "rate_limit_buckets": buckets,
+		"idempotency_records": idem, "denylist_entries": deny}
+	setAudit(r, func(a *auditState) { a.target, a.details = "caches", map[string]any{"freed": freed} })
+	writeJSON(w, http.StatusOK, map[string]any{"freed": freed, "heap_inuse_before_bytes": before.HeapInuse,
+		"heap_inuse_after_bytes": after.HeapInuse, "duration_ms": time.Since(start).Milliseconds()})
+}
+
+// dropFinishedOverlay forgets the live state of finished debates this
+// replica no longer runs once the store holds their result (it is rebuilt
+// from the store), and rendered receipts when a renderer can rebuild them.
+func (s *Server) dropFinishedOverlay(ctx context.Context) (rings, receipts int) {
+	s.overlay.mu.Lock()
+	ids := make([]string, 0, len(s.overlay.m))
+	for id, ls := range s.overlay.m {
+		if store.Terminal(ls.Status) {
+			ids = append(ids, id)
+		}
+	}
+	s.overlay.mu.Unlock()
+	for _, id := range ids {
+		if s.runner.local(id) {
+			continue
+		}
+		d, err := s.st.GetDebate(ctx, id)
+		stored := err == nil && len(d.Result) > 0 && string(d.Result) != "null" && store.Terminal(d.Status)
+		s.overlay.mu.Lock()
+		if ls, ok := s.overlay.m[id]; ok {
+			switch {
+			case stored && (len(ls.Receipts) == 0 || s.cfg.Receipts != nil):
+				receipts += len(ls.Receipts)
+				delete(s.overlay.m, id)
+				rings++
+			case len(ls.Receipts) > 0 && s.cfg.Receipts != nil:
+				receipts += len(ls.Receipts)
+				ls.Receipts = nil
+			}
+		}
+		s.overlay.mu.Unlock()
+	}
+	return rings, receipts
+}
+
+// dropExpired removes idempotency records older than 24 h.
+func (t *idemTable) dropExpired(now time.Time) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for k, rec := range t.m {
+		if rec.done && now.Sub(rec.at) > 24*time.Hour {
+			delete(t.m, k)
+			n++
+		}
+	}
+	return n
+}
+
+// Token, account and audit controls (API.md §8.4, §8.5).
+
+func (s *Server) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		KeepPrevious  bool  `json:"keep_previous"`
+		RevokeAPIKeys *bool `json:"revoke_api_keys"`
+	}
+	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.accountsOr(w, r) {
+		return
+	}
+	revokeKeys := req.RevokeAPIKeys == nil || *req.RevokeAPIKeys
+	res, err := s.accounts.RotateKeys(r.Context(), req.KeepPrevious, revokeKeys)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.revoked(r.Context(), "", time.Time{})
+	setAudit(r, func(a *auditState) {
+		a.target = "jwt_key_ring"
+		a.details = map[string]any{"kid": res.KID, "previous_kid": res.PreviousKID, "keep_previous": req.KeepPrevious,
+			"api_keys_revoked": res.APIKeysRevoked}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"kid": res.KID, "previous_kid": nullable(res.PreviousKID),
+		"previous_valid_until": tsPtr(res.PreviousValidUntil), "api_keys_revoked": res.APIKeysRevoked})
+}
+
+func (s *Server) handleRevokeAll(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Reason  string `json:"reason"`
+		APIKeys bool   `json:"api_keys"`
+	}
+	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.accountsOr(w, r) {
+		return
+	}
+	p := infoFrom(r.Context()).principal
+	res, err := s.accounts.RevokeAllTokens(r.Context(), p.ID, req.Reason, req.APIKeys)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.revoked(r.Context(), "", time.Time{})
+	setAudit(r, func(a *auditState) {
+		a.target = "all_tokens"
+		a.details = map[string]any{"token_generation": res.Generation.Value, "api_keys_revoked": res.APIKeysRevoked, "reason": req.Reason}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"token_generation": res.Generation.Value, "revoked_before": ts(res.Generation.RevokedAt),
+		"api_keys_revoked": res.APIKeysRevoked})
+}
+
+func (s *Server) handleForceReset(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UserIDs     []string `json:"user_ids"`
+		ExcludeSelf *bool    `json:"exclude_self"`
+		Reason      string   `json:"reason"`
+	}
+	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.accountsOr(w, r) {
+		return
+	}
+	exclude := ""
+	if req.ExcludeSelf == nil || *req.ExcludeSelf {
+		exclude = infoFrom(r.Context()).principal.ID
+	}
+	n, err := s.accounts.ForcePasswordReset(r.Context(), req.UserIDs, exclude)
+	if n > 0 {
+		s.revoked(r.Context(), "", time.Time{})
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = validation(map[string]string{"user_ids": "unknown user id"})
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	setAudit(r, func(a *auditState) {
+		a.target = "users"
+		a.details = map[string]any{"users_affected": n, "user_ids": req.UserIDs, "reason": req.Reason}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"users_affected": n})
+}
+
+func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		TokenID string `json:"token_id"`
+		Reason  string `json:"reason"`
+	}
+	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.accountsOr(w, r) {
+		return
+	}
+	if req.TokenID == "" {
+		s.writeError(w, r, validation(map[string]string{"token_id": "required"}))
+		return
+	}
+	setAudit(r, func(a *auditState) { a.target = req.TokenID })
+	by := infoFrom(r.Context()).principal.ID
+	var res auth.RevokeResult
+	var err error
+	if strings.HasPrefix(req.TokenID, auth.PrefixToken) && !auth.ValidID(auth.PrefixToken, req.TokenID) && pathIDRE.MatchString(req.TokenID) {
+		// A tok_ id of another shape (the runbook's tok_xyz123) cannot be
+		// a jti of ours; it is deny-listed all the same, as unknown.
+		res, err = s.denyUnknown(r.Context(), req.TokenID, by, req.Reason)
+	} else {
+		res, err = s.accounts.RevokeToken(r.Context(), req.TokenID, by, req.Reason)
+	}
+	if err != nil {
+		if auth.CodeOf(err) == "validation_failed" {
+			err = validation(map[string]string{"token_id": "must be a tok_ or key_ id"})
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	s.revoked(r.Context(), res.TokenID, res.ExpiresAt)
+	setAudit(r, func(a *auditState) {
+		a.details = map[string]any{"kind": res.Kind, "known": res.Known, "reason": req.Reason}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"token_id": res.TokenID, "kind": res.Kind, "revoked": true, "known": res.Known,
+		"expires_at": tsPtr(res.ExpiresAt)})
+}
+
+func (s *Server) handleRevokedTokens(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r, "limit")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := q.intParam("limit", 50, 1, 500)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.accountsOr(w, r) {
+		return
+	}
+	list, err := s.accounts.RevokedTokens(r.Context(), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(list.Revoked))
+	for _, rv := range list.Revoked {
+		out = append(out, map[string]any{"token_id": rv.TokenID, "kind": rv.Kind, "revoked_at": ts(rv.RevokedAt),
+			"revoked_by": nullable(rv.RevokedBy), "reason": nullable(rv.Reason), "expires_at": ts(rv.ExpiresAt)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token_generation": list.Generation.Value,
+		"generation_revoked_at": tsPtr(list.Generation.RevokedAt), "revoked": out})
+}
+
+// auditCursor encodes an audit listing position.
+func auditCursor(e *store.AuditEntry) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(e.At.UTC().Format(time.RFC3339Nano) + "|" + e.ID))
+}
+
+func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r, "limit", "actor", "action", "since", "cursor")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := q.intParam("limit", 50, 1, 500)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := store.AuditFilter{Limit: limit + 1, Actor: q.get("actor"), Action: q.get("action")}
+	if q.has("since") {
+		if f.Since, err = time.Parse(time.RFC3339Nano, q.get("since")); err != nil {
+			s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "since: want an RFC 3339 time").with("parameter", "since"))
+			return
+		}
+	}
+	if q.has("cursor") {
+		raw, derr := base64.RawURLEncoding.DecodeString(q.get("cursor"))
+		at, id, ok := strings.Cut(string(raw), "|")
+		t, perr := time.Parse(time.RFC3339Nano, at)
+		if derr != nil || !ok || perr != nil {
+			s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "cursor: malformed").with("parameter", "cursor"))
+			return
+		}
+		f.Cursor = &store.Cursor{CreatedAt: t, ID: id}
+	}
+	st := s.auditStore()
+	if st == nil {
+		s.writeError(w, r, errNoAccounts)
+		return
+	}
+	entries, err := st.ListAudit(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var next any
+	if len(entries) > limit {
+		entries = entries[:limit]
+		c := auditCursor(entries[len(entries)-1])
+		next = c
+		v := r.URL.Query()
+		v.Set("cursor", c)
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+v.Encode()+`>; rel="next"`)
+	}
+	out := make([]map[string]any, 0, len(entries))
+	for _, e := range entries {
+		details := json.RawMessage(e.Details)
+		if len(details) == 0 {
+			details = json.RawMessage("{}")
+		}
+		out = append(out, map[string]any{"id": e.ID, "at": ts(e.At),
+			"actor":  map[string]any{"id": e.Actor.ID, "type": e.Actor.Type, "role": nullable(e.Actor.Role)},
+			"action": e.Action, "target": nullable(e.Target), "ip": nullable(e.IP), "user_agent": nullable(e.UserAgent),
+			"correlation_id": nullable(e.CorrelationID), "outcome": e.Outcome, "details": details})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "next_cursor": next})
+}
+
+// unknownTokenTTL is how long a never-seen token id stays deny-listed: the
+// default refresh-token lifetime.
+const unknownTokenTTL = 720 * time.Hour
+
+// denyUnknown records a revocation of a token id the auth service does
+// not recognise (API.md §8.5: accepted even if never seen).
+func (s *Server) denyUnknown(ctx context.Context, id, by, reason string) (auth.RevokeResult, error) {
+	st := s.accountStore()
+	if st == nil {
+		return auth.RevokeResult{}, errNoAccounts
+	}
+	if old, err := st.GetRevocation(ctx, id); err == nil {
+		return auth.RevokeResult{TokenID: id, Kind: old.Kind, Known: old.Kind != store.RevocationUnknown, ExpiresAt: old.ExpiresAt}, nil
+	}
+	now := s.now()
+	rv := &store.Revocation{TokenID: id, Kind: store.RevocationUnknown, RevokedAt: now, RevokedBy: by, Reason: reason, ExpiresAt: now.Add(unknownTokenTTL)}
+	if err := st.RevokeToken(ctx, rv); err != nil && !errors.Is(err, store.ErrConflict) {
+		return auth.RevokeResult{}, err
+	}
+	return auth.RevokeResult{TokenID: id, Kind: store.RevocationUnknown, ExpiresAt: rv.ExpiresAt}, nil
+}
