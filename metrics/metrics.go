@@ -80,6 +80,9 @@ type Metrics struct {
 	DBUp              *prometheus.GaugeVec
 	DBPool            *prometheus.GaugeVec
 	DBPoolMax         prometheus.Gauge
+	// OrchestratorOverhead is each round's wall time minus the sum over its
+	// phases of each phase's slowest agent call: the orchestration cost.
+	OrchestratorOverhead prometheus.Histogram
 
 	mu     sync.Mutex
 	starts map[string]string // debate id → consensus method
@@ -127,11 +130,14 @@ func New(cfg Config) *Metrics {
 	m.DBUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_up", Help: "Database reachable (1/0)."}, []string{"backend"})
 	m.DBPool = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_pool_connections", Help: "Pool connections."}, []string{"state"})
 	m.DBPoolMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_db_pool_max_connections", Help: "Pool size cap."})
+	m.OrchestratorOverhead = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "aragora_orchestrator_overhead_seconds",
+		Help:    "Per round: wall time minus the sum over its phases of each phase's slowest agent call.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
 	for _, c := range []prometheus.Collector{m.HTTPRequests, m.HTTPDuration, m.DebatesTotal, m.ActiveDebates, m.DebatesPending,
 		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
 		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
 		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
-		m.DBUp, m.DBPool, m.DBPoolMax} {
+		m.DBUp, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead} {
 		f(c)
 	}
 	if cfg.Redis {
@@ -177,6 +183,11 @@ func New(cfg Config) *Metrics {
 	}
 	m.WSMaxConnections.Set(float64(cfg.WSMaxConnections))
 	return m
+}
+
+// ObserveRound records a round's orchestration overhead (debate.Config.OnRound).
+func (m *Metrics) ObserveRound(rt debate.RoundTiming) {
+	m.OrchestratorOverhead.Observe(rt.Overhead.Seconds())
 }
 
 // Registry returns the private registry.

@@ -12,6 +12,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/agenttest"
 	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/metrics"
 )
 
@@ -84,5 +85,26 @@ func TestRedisUpAbsentWithoutRedis(t *testing.T) {
 			found = found || mf.GetName() == "aragora_redis_up"
 		}
 		assert.Equal(t, redis, found)
+	}
+}
+
+func TestOrchestratorOverheadFromRealDebate(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Config{})
+	var ps []debate.Participant
+	for _, n := range []string{"demo-a", "demo-b"} {
+		ps = append(ps, debate.Participant{Name: n, Agent: demo.New(n, demo.StyleBalanced, 1)})
+	}
+	o, err := debate.New(debate.Config{Rounds: 2, DisableEarlyStop: true, OnRound: m.ObserveRound}, ps...)
+	require.NoError(t, err)
+	_, err = o.Run(context.Background(), "Adopt Postgres?")
+	require.NoError(t, err)
+	assert.Equal(t, 1, testutil.CollectAndCount(m.OrchestratorOverhead, "aragora_orchestrator_overhead_seconds"))
+	mfs, err := m.Registry().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == "aragora_orchestrator_overhead_seconds" {
+			assert.Equal(t, uint64(2), mf.GetMetric()[0].GetHistogram().GetSampleCount(), "one sample per round")
+		}
 	}
 }

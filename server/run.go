@@ -130,6 +130,7 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 	cfg.Receipt = &debate.ReceiptOptions{Signer: s.cfg.ReceiptSigner}
 	cfg.Observers = []debate.Observer{hubObserver{s: s, epoch: epochOf(id)}}
 	cfg.Logger = s.debLog.With("correlation_id", d.CorrelationID)
+	cfg.OnRound = s.cfg.RoundObserver
 	if s.cfg.Fanout != nil {
 		cfg.Observers = append(cfg.Observers, fanoutObserver{f: s.cfg.Fanout, log: s.wsLog})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
@@ -127,6 +128,9 @@ type Config struct {
 	RateLimit func(routeClass string, next http.Handler) http.Handler
 	// MetricsHandler serves /metrics and /api/metrics; nil: 404.
 	MetricsHandler http.Handler
+	// RoundObserver receives each debate round's timing (the orchestrator
+	// overhead metric); it must return quickly.
+	RoundObserver func(debate.RoundTiming)
 	// RequestObserver records each request for metrics.
 	RequestObserver func(method, route string, status int, d time.Duration)
 	// AuthFailed counts authentication failures by reason.

@@ -259,6 +259,7 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 			Agents: metricAgents(reg), WSMaxConnections: c.WSMaxConnections, Redis: rs != nil, DBBackend: be.Kind})
 		scfg.MetricsHandler = scrapeSampler(m, reg, &srvPtr, m.Handler())
 		scfg.RequestObserver = m.ObserveRequest
+		scfg.RoundObserver = m.ObserveRound
 		scfg.WSObserver = metrics.WS{M: m}
 		scfg.AuthFailed = func(reason string) { m.AuthFailures.WithLabelValues(reason).Inc() }
 		obs := m.Observer()
