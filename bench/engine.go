@@ -1,0 +1,283 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/debate"
+)
+
+// EngineConfig sizes the engine scenarios. The zero value gives the issue 8
+// figures: 5 agents, 3 rounds, 1000 concurrent debates, 200 ms agents for the
+// overhead and 50 ms agents for the concurrent-latency run.
+type EngineConfig struct {
+	Agents        int           // default 5
+	Rounds        int           // default 3
+	Concurrent    int           // debates at once; default 1000
+	SerialFor     time.Duration // how long the serial loop runs; default 3s
+	OverheadSleep time.Duration // agent latency for the overhead case; default 200ms
+	OverheadRuns  int           // debates in the overhead case; default 2
+	SlowSleep     time.Duration // agent latency for the concurrent case; default 50ms
+}
+
+func (c EngineConfig) withDefaults() EngineConfig {
+	if c.Agents == 0 {
+		c.Agents = 5
+	}
+	if c.Rounds == 0 {
+		c.Rounds = 3
+	}
+	if c.Concurrent == 0 {
+		c.Concurrent = 1000
+	}
+	if c.SerialFor == 0 {
+		c.SerialFor = 3 * time.Second
+	}
+	if c.OverheadSleep == 0 {
+		c.OverheadSleep = 200 * time.Millisecond
+	}
+	if c.OverheadRuns == 0 {
+		c.OverheadRuns = 2
+	}
+	if c.SlowSleep == 0 {
+		c.SlowSleep = 50 * time.Millisecond
+	}
+	return c
+}
+
+const question = "Should we migrate the billing service to Postgres?"
+
+var styles = []demo.Style{demo.StyleBalanced, demo.StyleSupportive, demo.StyleCritical, demo.StyleContrarian, demo.StyleBalanced}
+
+// timed wraps a with a fixed sleep (0: none) and adds the time spent inside
+// a to *spent.
+func timed(a agent.Agent, sleep time.Duration, spent *atomic.Int64) agent.Agent {
+	return agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
+		if sleep > 0 {
+			t := time.NewTimer(sleep)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return agent.Response{}, ctx.Err()
+			case <-t.C:
+			}
+		}
+		start := time.Now()
+		resp, err := a.Respond(ctx, req)
+		if spent != nil {
+			spent.Add(int64(time.Since(start)))
+		}
+		return resp, err
+	})
+}
+
+// participants returns n demo participants with a fixed seed.
+func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Participant {
+	ps := make([]debate.Participant, n)
+	for i := range ps {
+		name := fmt.Sprintf("demo-%c", 'a'+i)
+		ps[i] = debate.Participant{Name: name, Agent: timed(demo.New(name, styles[i%len(styles)], 42), sleep, spent)}
+	}
+	return ps
+}
+
+// callsPerPhase is the largest phase of an all-to-all debate: n*(n-1) critiques.
+func callsPerPhase(n int) int { return n * (n - 1) }
+
+func memStats() runtime.MemStats {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m
+}
+
+// Engine runs the engine scenarios: instant demo agents serially and
+// concurrently, the per-round overhead with sleeping agents, and the
+// concurrent debates with 50 ms agents.
+func Engine(ctx context.Context, cfg EngineConfig) (Table, error) {
+	cfg = cfg.withDefaults()
+	var t Table
+	add := func(rows ...Row) { t = append(t, rows...) }
+
+	rows, err := engineSerial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	add(rows...)
+	if rows, err = engineConcurrentInstant(ctx, cfg); err != nil {
+		return nil, err
+	}
+	add(rows...)
+	if rows, err = engineOverhead(ctx, cfg); err != nil {
+		return nil, err
+	}
+	add(rows...)
+	if rows, err = EngineConcurrentSlow(ctx, cfg); err != nil {
+		return nil, err
+	}
+	add(rows...)
+	return t, nil
+}
+
+func instantOrchestrator(cfg EngineConfig, spent *atomic.Int64) (*debate.Orchestrator, error) {
+	return debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true}, participants(cfg.Agents, 0, spent)...)
+}
+
+func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+	var spent atomic.Int64
+	o, err := instantOrchestrator(cfg, &spent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.Run(ctx, question); err != nil { // warm up
+		return nil, err
+	}
+	spent.Store(0)
+	runtime.GC()
+	before := memStats()
+	start := time.Now()
+	n := 0
+	for time.Since(start) < cfg.SerialFor {
+		if _, err := o.Run(ctx, question); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	wall := time.Since(start)
+	after := memStats()
+	c := fmt.Sprintf("serial, %d instant demo agents, %d rounds", cfg.Agents, cfg.Rounds)
+	perDebate := wall / time.Duration(n)
+	agentPer := time.Duration(spent.Load()) / time.Duration(n)
+	return []Row{
+		{Scenario: "engine", Case: c, Metric: "debates/s", Value: float64(n) / wall.Seconds()},
+		{Scenario: "engine", Case: c, Metric: "ms/debate", Value: ms(perDebate),
+			Baseline: "demo agents' own time per debate (ms)", BaselineValue: ms(agentPer)},
+		{Scenario: "engine", Case: c, Metric: "bytes allocated/debate", Value: float64(after.TotalAlloc-before.TotalAlloc) / float64(n)},
+		{Scenario: "engine", Case: c, Metric: "allocs/debate", Value: float64(after.Mallocs-before.Mallocs) / float64(n)},
+	}, nil
+}
+
+func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int) (time.Duration, error) {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for range n {
+		wg.Go(func() {
+			if _, err := o.Run(ctx, question); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	close(errs)
+	return wall, <-errs
+}
+
+func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+	o, err := instantOrchestrator(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	before := memStats()
+	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	if err != nil {
+		return nil, err
+	}
+	after := memStats()
+	c := fmt.Sprintf("%d concurrent, %d instant demo agents, %d rounds", cfg.Concurrent, cfg.Agents, cfg.Rounds)
+	return []Row{
+		{Scenario: "engine", Case: c, Metric: "debates/s", Value: float64(cfg.Concurrent) / wall.Seconds()},
+		{Scenario: "engine", Case: c, Metric: "bytes allocated/debate", Value: float64(after.TotalAlloc-before.TotalAlloc) / float64(cfg.Concurrent)},
+	}, nil
+}
+
+func engineOverhead(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+	var mu sync.Mutex
+	var timings []debate.RoundTiming
+	conc := callsPerPhase(cfg.Agents)
+	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: conc,
+		OnRound: func(rt debate.RoundTiming) {
+			mu.Lock()
+			timings = append(timings, rt)
+			mu.Unlock()
+		}}, participants(cfg.Agents, cfg.OverheadSleep, nil)...)
+	if err != nil {
+		return nil, err
+	}
+	for range cfg.OverheadRuns {
+		if _, err := o.Run(ctx, question); err != nil {
+			return nil, err
+		}
+	}
+	var walls, slow, over []time.Duration
+	for _, rt := range timings {
+		walls = append(walls, rt.Wall)
+		slow = append(slow, rt.Slowest)
+		over = append(over, rt.Overhead)
+	}
+	c := fmt.Sprintf("%d agents sleeping %s, MaxConcurrency %d, %d rounds", cfg.Agents, cfg.OverheadSleep, conc, len(timings))
+	return []Row{
+		{Scenario: "engine", Case: c, Metric: "round wall p50 (ms)", Value: ms(percentile(walls, 50)),
+			Baseline: "sum of phases' slowest call p50 (ms)", BaselineValue: ms(percentile(slow, 50))},
+		{Scenario: "engine", Case: c, Metric: "orchestrator overhead/round p50 (ms)", Value: ms(percentile(over, 50))},
+		{Scenario: "engine", Case: c, Metric: "orchestrator overhead/round max (ms)", Value: ms(percentile(over, 100))},
+	}, nil
+}
+
+// EngineConcurrentSlow runs cfg.Concurrent debates at once with agents
+// sleeping cfg.SlowSleep and reports the wall time against the ideal
+// (rounds × phases × sleep), the peak RSS and the goroutines left after.
+// Peak RSS is the process's VmHWM after resetting it, so run it in a
+// fresh process (benchall -scenario concurrent) for a clean figure.
+func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+	cfg = cfg.withDefaults()
+	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: callsPerPhase(cfg.Agents)},
+		participants(cfg.Agents, cfg.SlowSleep, nil)...)
+	if err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	goBefore := runtime.NumGoroutine()
+	rssBefore := readStatusKB("VmRSS")
+	resetPeakRSS()
+	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	if err != nil {
+		return nil, err
+	}
+	peak := readStatusKB("VmHWM")
+	goAfter := runtime.NumGoroutine()
+	settled := settleGoroutines(goBefore, 2*time.Second)
+	phases := 3 // propose, critique, vote (majority)
+	ideal := time.Duration(cfg.Rounds*phases) * cfg.SlowSleep
+	c := fmt.Sprintf("%d concurrent, %d agents sleeping %s, %d rounds", cfg.Concurrent, cfg.Agents, cfg.SlowSleep, cfg.Rounds)
+	return []Row{
+		{Scenario: "concurrent", Case: c, Metric: "wall (ms)", Value: ms(wall),
+			Baseline: "ideal rounds×phases×sleep (ms)", BaselineValue: ms(ideal)},
+		{Scenario: "concurrent", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024,
+			Baseline: "RSS before (MiB)", BaselineValue: float64(rssBefore) / 1024},
+		{Scenario: "concurrent", Case: c, Metric: "goroutines right after", Value: float64(goAfter),
+			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
+		{Scenario: "concurrent", Case: c, Metric: "goroutines after 2 s", Value: float64(settled),
+			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
+	}, nil
+}
+
+// settleGoroutines waits up to d for the goroutine count to fall to want
+// and returns the last count.
+func settleGoroutines(want int, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

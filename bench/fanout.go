@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// FanoutConfig sizes the WebSocket fan-out scenario. The zero value uses
+// 100, 1000 and 10000 subscribers on one debate of 3 fake model agents
+// answering in 20 ms, 2 rounds.
+type FanoutConfig struct {
+	Aragora     string // path of the aragora binary; required
+	Subscribers []int  // default 100, 1000, 10000
+	AgentDelay  time.Duration
+	Rounds      int
+	// DialWorkers connects subscribers in parallel; default 200.
+	DialWorkers int
+	// Grace is how long readers may lag once the debate has finished;
+	// default 15s.
+	Grace time.Duration
+	// Verbose prints the frame types of one subscriber on stderr.
+	Verbose bool
+}
+
+func (c FanoutConfig) withDefaults() FanoutConfig {
+	if len(c.Subscribers) == 0 {
+		c.Subscribers = []int{100, 1000, 10000}
+	}
+	if c.AgentDelay == 0 {
+		c.AgentDelay = 20 * time.Millisecond
+	}
+	if c.Rounds == 0 {
+		c.Rounds = 2
+	}
+	if c.Grace == 0 {
+		c.Grace = 15 * time.Second
+	}
+	if c.DialWorkers == 0 {
+		c.DialWorkers = 200
+	}
+	return c
+}
+
+// fakeModel is an OpenAI-compatible chat endpoint (used as OLLAMA_HOST)
+// that holds every call until the gate opens, then answers after a delay
+// with a reply that parses as a proposal, a critique and a vote.
+type fakeModel struct {
+	delay  time.Duration
+	gate   chan struct{}
+	choice atomic.Value // string
+}
+
+func (f *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-f.gate:
+	case <-r.Context().Done():
+		return
+	}
+	time.Sleep(f.delay)
+	choice, _ := f.choice.Load().(string)
+	text, _ := json.Marshal(map[string]any{"choice": choice, "confidence": 0.8, "issues": []string{"cost of the migration"},
+		"suggestions": []string{"run a 90-day pilot"}, "severity": 4, "reasoning": "a staged migration with a rollback plan limits the risk because billing cannot stop"})
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"model":   "bench",
+		"choices": []any{map[string]any{"message": map[string]any{"role": "assistant", "content": string(text)}, "finish_reason": "stop"}},
+		"usage":   map[string]int{"prompt_tokens": 500, "completion_tokens": 60},
+	})
+}
+
+// countConn counts the bytes a client connection reads and writes.
+type countConn struct {
+	net.Conn
+	rd, wr *atomic.Int64
+}
+
+func (c countConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.rd.Add(int64(n))
+	return n, err
+}
+
+func (c countConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.wr.Add(int64(n))
+	return n, err
+}
+
+type wireFrame struct {
+	Type    string `json:"type"`
+	Seq     int64  `json:"seq"`
+	Ts      string `json:"ts"`
+	LastSeq int64  `json:"last_seq"`
+}
+
+type subResult struct {
+	lats   []time.Duration
+	frames int
+	types  []string
+	ended  bool
+	err    error
+}
+
+// subscribe reads one debate's stream until debate_end and records the
+// delivery latency (receive time − event ts) of live events.
+func subscribe(ctx context.Context, conn *websocket.Conn, ready func(), total *atomic.Int64) subResult {
+	var res subResult
+	var replayUpTo int64 = -1
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		now := time.Now()
+		res.frames++
+		total.Add(1)
+		var f wireFrame
+		if err := json.Unmarshal(b, &f); err != nil {
+			res.err = err
+			return res
+		}
+		res.types = append(res.types, f.Type)
+		switch {
+		case f.Type == "subscribed":
+			replayUpTo = f.LastSeq
+			ready()
+		case f.Seq > 0 && replayUpTo >= 0 && f.Seq > replayUpTo:
+			if ts, err := time.Parse(time.RFC3339Nano, f.Ts); err == nil {
+				res.lats = append(res.lats, now.Sub(ts))
+			}
+		}
+		if f.Type == "debate_end" || f.Type == "error" || f.Type == "reset" {
+			res.ended = f.Type == "debate_end"
+			return res
+		}
+	}
+}
+
+// Fanout runs one debate per subscriber count on a fresh aragora server
+// and reports delivery latency and bytes per connection.
+func Fanout(ctx context.Context, cfg FanoutConfig) (Table, error) {
+	cfg = cfg.withDefaults()
+	fm := &fakeModel{delay: cfg.AgentDelay}
+	model := httptest.NewServer(fm)
+	defer model.Close()
+	srv, err := StartAragora(ctx, cfg.Aragora, "OLLAMA_HOST="+model.URL)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	var t Table
+	for _, n := range cfg.Subscribers {
+		rows, err := fanoutOnce(ctx, cfg, srv, fm, n)
+		if err != nil {
+			return nil, fmt.Errorf("fanout %d: %w", n, err)
+		}
+		t = append(t, rows...)
+	}
+	return t, nil
+}
+
+func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeModel, n int) ([]Row, error) {
+	fm.gate = make(chan struct{})
+	d, err := srv.CreateDebate(ctx, map[string]any{"topic": question, "agents": []string{"ollama:m1", "ollama:m2", "ollama:m3"},
+		"rounds": cfg.Rounds, "min_rounds": cfg.Rounds, "consensus": "majority", "convergence": false})
+	if err != nil {
+		return nil, err
+	}
+	fm.choice.Store(d.Agents[0])
+	var rd, wr atomic.Int64
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return countConn{Conn: c, rd: &rd, wr: &wr}, nil
+		},
+	}}
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	url := srv.WSBase + "/ws/debates/" + d.ID
+	hdr := http.Header{"Authorization": {"Bearer " + BenchToken}}
+	var subscribed sync.WaitGroup
+	subscribed.Add(n)
+	results := make([]subResult, n)
+	var readers sync.WaitGroup
+	jobs := make(chan int)
+	var dialErr atomic.Value
+	var finished, totalFrames atomic.Int64
+	var dialers sync.WaitGroup
+	for range cfg.DialWorkers {
+		dialers.Go(func() {
+			for i := range jobs {
+				conn, _, err := websocket.Dial(rctx, url, &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
+				if err != nil {
+					dialErr.Store(err)
+					subscribed.Done()
+					continue
+				}
+				conn.SetReadLimit(1 << 20)
+				readers.Go(func() {
+					defer conn.CloseNow()
+					var once sync.Once
+					results[i] = subscribe(rctx, conn, func() { once.Do(subscribed.Done) }, &totalFrames)
+					once.Do(subscribed.Done)
+					finished.Add(1)
+				})
+			}
+		})
+	}
+	connStart := time.Now()
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	dialers.Wait()
+	subscribed.Wait()
+	connTime := time.Since(connStart)
+	if err, ok := dialErr.Load().(error); ok {
+		close(fm.gate)
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	if cfg.Verbose {
+		fmt.Fprintf(os.Stderr, "fanout %d: all subscribed in %s\n", n, connTime)
+	}
+	close(fm.gate) // the debate proceeds; every event from now on is live
+	// Wait for every reader to see debate_end; once the debate has a final
+	// status, give stragglers a grace period, then count them as missing
+	// the end (the server dropped their last events).
+	allDone := make(chan struct{})
+	go func() { readers.Wait(); close(allDone) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var finishedAt time.Time
+wait:
+	for {
+		select {
+		case <-allDone:
+			break wait
+		case <-tick.C:
+			var st debateObj
+			if err := srv.do(rctx, http.MethodGet, "/api/debates/"+d.ID, nil, &st); err == nil && finishedAt.IsZero() &&
+				st.Status != "running" && st.Status != "pending" {
+				finishedAt = time.Now()
+			}
+			if cfg.Verbose {
+				fmt.Fprintf(os.Stderr, "fanout %d: %d readers done, %d frames; debate %s last_seq %d\n",
+					n, finished.Load(), totalFrames.Load(), st.Status, st.LastSeq)
+			}
+			if !finishedAt.IsZero() && time.Since(finishedAt) > cfg.Grace {
+				cancel()
+				<-allDone
+				break wait
+			}
+		}
+	}
+	var lats []time.Duration
+	frames, missed := 0, 0
+	for _, r := range results {
+		if !r.ended {
+			missed++
+		}
+		if r.err != nil && !r.ended && rctx.Err() == nil {
+			return nil, r.err
+		}
+		lats = append(lats, r.lats...)
+		frames += r.frames
+	}
+	if cfg.Verbose {
+		fmt.Fprintf(os.Stderr, "fanout %d: frames of subscriber 0: %v\n", n, results[0].types)
+	}
+	if len(lats) == 0 {
+		return nil, fmt.Errorf("no live event received")
+	}
+	c := fmt.Sprintf("%d subscribers, one debate (3 agents, %d rounds)", n, cfg.Rounds)
+	return []Row{
+		{Scenario: "fanout", Case: c, Metric: "delivery p50 (ms)", Value: ms(percentile(lats, 50)),
+			Baseline: "fake model latency (ms)", BaselineValue: ms(cfg.AgentDelay)},
+		{Scenario: "fanout", Case: c, Metric: "delivery p99 (ms)", Value: ms(percentile(lats, 99)),
+			Baseline: "fake model latency (ms)", BaselineValue: ms(cfg.AgentDelay)},
+		{Scenario: "fanout", Case: c, Metric: "bytes received/connection", Value: float64(rd.Load()) / float64(n)},
+		{Scenario: "fanout", Case: c, Metric: "frames/connection", Value: float64(frames) / float64(n)},
+		{Scenario: "fanout", Case: c, Metric: "live events measured", Value: float64(len(lats))},
+		{Scenario: "fanout", Case: c, Metric: "connect+subscribe all (s)", Value: connTime.Seconds()},
+		{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
+			Baseline: "subscribers", BaselineValue: float64(n)},
+	}, nil
+}
