@@ -1,9 +1,12 @@
 package evidence
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestMarkers(t *testing.T) {
@@ -42,9 +45,9 @@ func TestMarkers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tt.citation, countMarkers(citationPatterns, tt.text), "citation")
-			assert.Equal(t, tt.data, countMarkers(dataPatterns, tt.text), "data")
-			assert.Equal(t, tt.example, countMarkers(examplePatterns, tt.text), "example")
+			assert.Equal(t, tt.citation, countAll(tt.text).citations, "citation")
+			assert.Equal(t, tt.data, countAll(tt.text).data, "data")
+			assert.Equal(t, tt.example, countAll(tt.text).examples, "example")
 		})
 	}
 }
@@ -68,9 +71,9 @@ func TestHedgesAndPrecision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tt.hedges, countDistinct(hedgePatterns, tt.text), "hedges")
-			assert.Equal(t, tt.precision, countOccurrences(precisionPatterns, tt.text), "precision")
-			assert.Equal(t, tt.connectives, countOccurrences(reasoningPatterns, tt.text), "connectives")
+			assert.Equal(t, tt.hedges, countAll(tt.text).hedges, "hedges")
+			assert.Equal(t, tt.precision, countAll(tt.text).precision, "precision")
+			assert.Equal(t, tt.connectives, countAll(tt.text).connectives, "connectives")
 		})
 	}
 }
@@ -78,8 +81,49 @@ func TestHedgesAndPrecision(t *testing.T) {
 func TestBoundedUnicode(t *testing.T) {
 	t.Parallel()
 	// ASCII \b would accept "often" inside "éoften"; Unicode boundaries do not.
-	assert.Equal(t, 0, countDistinct(hedgePatterns, "éoften"))
-	assert.Equal(t, 1, countDistinct(hedgePatterns, "é often"))
+	assert.Equal(t, 0, countAll("éoften").hedges)
+	assert.Equal(t, 1, countAll("é often").hedges)
 	// A rejected match does not hide a later overlapping one.
-	assert.Equal(t, 1, countOccurrences(reasoningPatterns, "xthus thus"))
+	assert.Equal(t, 1, countAll("xthus thus").connectives)
+}
+
+// folding counts with the folding set only, the path every text took
+// before the lower-case fast path.
+func folding(text string) counts {
+	p := foldingPatterns
+	return counts{
+		citations: countMarkers(p.citation, text), data: countMarkers(p.data, text),
+		examples: countMarkers(p.example, text), hedges: countDistinct(p.hedge, text),
+		numbers: len(p.number.FindAllStringIndex(text, -1)), precision: countOccurrences(p.precision, text),
+		connectives: countOccurrences(p.reasoning, text),
+	}
+}
+
+// TestLowerCasePathMatchesFolding checks the fast path against the folding
+// path on hand-written edge cases and on seeded random texts mixing marker
+// words, case changes, digits, punctuation and non-ASCII runes.
+func TestLowerCasePathMatchesFolding(t *testing.T) {
+	t.Parallel()
+	texts := []string{
+		"According To Smith, costs INCREASED BY 40% in 2024 [1]. For Example, see https://X.org.",
+		"THEREFORE the Migration took 5 Seconds — Specifically 5s, e.g. 3x faster (Lee et al., 2021).",
+		"Ünïcode Therefore ÉTÉ: it depends, GENERALLY; K-sign \u212a and ſ fold to ASCII.",
+		"Source: internal wiki. DOI:10.1000/xyz. Reduced by $300, €5 and £7 per 10 GB.",
+		"", "…", "’quoted’ “text” — no markers at all.",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"According", "to", "SOURCE:", "doi:10.", "for", "Example", "E.G.", "Thus", "because",
+		"Generally", "MIGHT", "percent", "%", "5", "2,000", "3x", "×", "ms", "Seconds", "GB", "[1]", "(Smith",
+		"2024)", "increased", "BY", "$", "€", "é", "É", "—", "’", "Kelvin", "\u212a", "ſ", "specifically", "in", "practice"}
+	for range 2000 {
+		var b strings.Builder
+		for range 1 + r.IntN(30) {
+			b.WriteString(words[r.IntN(len(words))])
+			b.WriteString([]string{" ", "  ", ", ", ". ", "\n", ""}[r.IntN(6)])
+		}
+		texts = append(texts, b.String())
+	}
+	for _, text := range texts {
+		require.Equal(t, folding(text), countAll(text), "%q", text)
+	}
 }

@@ -10,11 +10,11 @@ import (
 	"unicode/utf8"
 )
 
-// Marker patterns (DEBATE.md §6.1). All are case-insensitive and
-// leftmost-longest; matches are accepted only at word boundaries
-// (Unicode-aware, see findAll). They are compiled once and only read.
+// Marker expressions (DEBATE.md §6.1). All are matched case-insensitively
+// and leftmost-longest; matches are accepted only at word boundaries
+// (Unicode-aware, see findAll).
 var (
-	citationPatterns = compile(
+	citationExprs = []string{
 		`\[\s*[0-9]+(?:\s*[,;–-]\s*[0-9]+)*\s*\]`, // [1], [2, 3], [4-6]
 		// (Smith 2024), (Lee et al., 2021), (Smith and Jones, 2020a)
 		`\(\s*\p{L}[\p{L}'’.-]*(?:\s+(?:and|&)\s+\p{L}[\p{L}'’.-]*)?(?:\s+et\s+al\.?)?,?\s+[0-9]{4}[a-z]?\s*\)`,
@@ -22,43 +22,115 @@ var (
 		`https?://[^\s<>()\[\]"']+`,
 		`doi:\s*10\.`,
 		`source:\s*[\p{L}\p{N}]+`,
-	)
-	dataPatterns = compile(
+	}
+	dataExprs = []string{
 		`[0-9]+(?:[.,][0-9]+)*\s*(?:%|percent)`,
 		`[$€£]\s*[0-9]+`,
 		`[0-9]+(?:[.,][0-9]+)*\s*(?:ms|s|secs?|seconds?|minutes?|hours?|days?|weeks?)`,
 		`[0-9]+(?:[.,][0-9]+)*\s*(?:kb|mb|gb|tb)`,
 		`[0-9]+(?:[.,][0-9]+)*(?:x|\s*×)`,
 		`(?:increased|decreased|improved|reduced)(?:\s+by)?\s+[$€£]?[0-9]+`,
-	)
-	examplePatterns = compile(
+	}
+	exampleExprs = []string{
 		`for\s+example`, `for\s+instance`, `such\s+as`, `e\.\s?g\.`, `specifically`,
 		`in\s+practice`, `case\s+in\s+point`,
-	)
-	hedgePatterns = compile(
+	}
+	hedgeExprs = []string{
 		`generally`, `typically`, `usually`, `often`, `sometimes`, `might`, `could\s+potentially`,
 		`may\s+or\s+may\s+not`, `it\s+depends`, `in\s+some\s+cases`, `various\s+factors`,
 		`many\s+considerations`, `significant\s+impact`, `important\s+aspects`, `key\s+elements`,
 		`best\s+practices`, `industry\s+standard`, `common\s+approach`,
-	)
-	precisionPatterns = compile(
+	}
+	precisionExprs = []string{
 		`specifically`, `precisely`, `exactly`,
 		`measured\s+at`, `observed\s+in`, `documented\s+in`, `tested\s+with`, `verified\s+by`,
-	)
-	reasoningPatterns = compile(
+	}
+	reasoningExprs = []string{
 		`therefore`, `thus`, `consequently`, `because`, `since`, `given\s+that`,
 		`it\s+follows\s+that`, `this\s+implies`, `as\s+a\s+result`, `hence`,
-	)
-	numberPattern = regexp.MustCompile(`[0-9]+(?:[.,][0-9]+)*`)
+	}
 )
 
-func compile(exprs ...string) []*regexp.Regexp {
+// patterns is one compiled set of the marker expressions. Two sets exist,
+// compiled once and only read: folding ((?i), for any text) and lower (for
+// text whose letters were lower-cased first, see countAll). Matching
+// without (?i) lets package regexp scan for literal prefixes instead of
+// folding case at every step, about 5× faster (docs/BENCHMARKS.md).
+type patterns struct {
+	citation, data, example, hedge, precision, reasoning []*regexp.Regexp
+	number                                               *regexp.Regexp
+}
+
+var (
+	foldingPatterns = newPatterns(`(?i)`)
+	lowerPatterns   = newPatterns(``)
+)
+
+func newPatterns(flags string) *patterns {
+	return &patterns{
+		citation: compile(flags, citationExprs), data: compile(flags, dataExprs),
+		example: compile(flags, exampleExprs), hedge: compile(flags, hedgeExprs),
+		precision: compile(flags, precisionExprs), reasoning: compile(flags, reasoningExprs),
+		number: regexp.MustCompile(`[0-9]+(?:[.,][0-9]+)*`),
+	}
+}
+
+func compile(flags string, exprs []string) []*regexp.Regexp {
 	out := make([]*regexp.Regexp, len(exprs))
 	for i, e := range exprs {
-		out[i] = regexp.MustCompile(`(?i)` + e)
+		out[i] = regexp.MustCompile(flags + e)
 		out[i].Longest() // "5 seconds" must not stop at "5 s"
 	}
 	return out
+}
+
+// counts are the marker counts Score derives its components from.
+type counts struct {
+	citations, data, examples, hedges, numbers, precision, connectives int
+}
+
+// countAll counts every marker of text. When every non-ASCII rune of text
+// is caseless (punctuation such as "—" or "’"; no letter with a case
+// variant, nor the Kelvin sign or long s, which fold to ASCII letters),
+// lower-casing the ASCII letters keeps every byte offset and word boundary,
+// and case-insensitive matching equals matching the lower-cased text with
+// the patterns compiled without (?i). Other texts use the folding set.
+func countAll(text string) counts {
+	p, t := lowerPatterns, text
+	for i := 0; i < len(text); {
+		if text[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if unicode.SimpleFold(r) != r {
+			p = foldingPatterns
+			break
+		}
+		i += size
+	}
+	if p == lowerPatterns {
+		t = asciiLower(text)
+	}
+	return counts{
+		citations:   countMarkers(p.citation, t),
+		data:        countMarkers(p.data, t),
+		examples:    countMarkers(p.example, t),
+		hedges:      countDistinct(p.hedge, t),
+		numbers:     len(p.number.FindAllStringIndex(t, -1)),
+		precision:   countOccurrences(p.precision, t),
+		connectives: countOccurrences(p.reasoning, t),
+	}
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			b[i] = ch + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // isWord reports whether r is part of a word (a Unicode letter or digit).
@@ -205,15 +277,13 @@ func Score(text string, now time.Time, w Weights) Scores {
 	}
 	var s Scores
 
-	citations := countMarkers(citationPatterns, text)
-	data := countMarkers(dataPatterns, text)
-	examples := countMarkers(examplePatterns, text)
+	m := countAll(text)
+	citations, data, examples := m.citations, m.data, m.examples
 	if n := len(Assertions(text)); n > 0 {
 		s.Citation = float64(min(citations, n)) / float64(n)
 	}
 
-	v := countDistinct(hedgePatterns, text)
-	sp := len(numberPattern.FindAllStringIndex(text, -1)) + countOccurrences(precisionPatterns, text)
+	v, sp := m.hedges, m.numbers+m.precision
 	if v+sp == 0 {
 		s.Specificity = 0.5
 	} else {
@@ -228,7 +298,7 @@ func Score(text string, now time.Time, w Weights) Scores {
 	}
 	s.Diversity = float64(kinds) / 3
 
-	c := countOccurrences(reasoningPatterns, text)
+	c := m.connectives
 	s.Reasoning = math.Min(1, float64(c)/math.Max(1, float64(len(words))/100))
 
 	s.Temporal = temporal(words, now.UTC().Year())

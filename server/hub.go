@@ -29,6 +29,10 @@ type subscription struct {
 	lastSeq  atomic.Int64
 	done     chan struct{}
 	stopOnce sync.Once
+	// settled is signalled (never blocking) when the debate's event log is
+	// complete in the store, so the stream re-reads it: the engine's
+	// observer may have dropped the tail of a busy debate's live events.
+	settled chan struct{}
 }
 
 func (sub *subscription) stop() { sub.stopOnce.Do(func() { close(sub.done) }) }
@@ -61,6 +65,19 @@ func (h *hub) publish(debateID string, seq int64, b []byte) {
 		case sub.live <- liveFrame{seq, b}:
 		default:
 			go sub.conn.slow()
+		}
+	}
+}
+
+// settle tells every subscription of debateID that its stored event log is
+// final, so each sends what it missed from the store.
+func (h *hub) settle(debateID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.subs[debateID] {
+		select {
+		case sub.settled <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -306,6 +306,7 @@ func (s *Server) finish(ctx context.Context, d *store.Debate, doc *ResultDoc, re
 	if nd, err := s.st.GetDebate(ctx, d.ID); err == nil {
 		d = nd
 	}
+	s.hub.settle(d.ID)
 	s.hub.control("debate_finished", d.ID, s.debateObject(d, nil, false))
 }
 

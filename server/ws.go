@@ -449,7 +449,8 @@ func (c *wsConn) subscribe(id string, afterSeq int64, epoch string, fromPath boo
 		c.sendJSON(map[string]any{"type": "reset", "debate_id": id, "epoch": ep, "last_seq": d.LastSeq, "reason": reason})
 		return
 	}
-	sub := &subscription{debateID: id, conn: c, live: make(chan liveFrame, s.cfg.WSSendBuffer), done: make(chan struct{})}
+	sub := &subscription{debateID: id, conn: c, live: make(chan liveFrame, s.cfg.WSSendBuffer), done: make(chan struct{}),
+		settled: make(chan struct{}, 1)}
 	sub.lastSeq.Store(afterSeq)
 	c.mu.Lock()
 	c.subs[id] = sub
@@ -518,6 +519,11 @@ func (c *wsConn) stream(sub *subscription, d *store.Debate, ep string) {
 		case <-sub.done:
 			return
 		case <-poll:
+			if !replay(0) {
+				return
+			}
+			continue
+		case <-sub.settled:
 			if !replay(0) {
 				return
 			}
