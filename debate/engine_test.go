@@ -304,3 +304,49 @@ func TestOnRoundReportsOverhead(t *testing.T) {
 		assert.Equal(t, rt.Wall-rt.Slowest, rt.Overhead)
 	}
 }
+
+func TestRatingsRecordedOncePerDebate(t *testing.T) { // DEBATE.md §14, scenario 16 end to end
+	t.Parallel()
+	st := memstore.New()
+	cfg := demoConfig()
+	cfg.Store, cfg.Ratings, cfg.Domain = st, st, "databases"
+	ps := demoParticipants(5, "demo-analyst", "demo-critic", "demo-contrarian")
+	o, err := debate.New(cfg, ps...)
+	require.NoError(t, err)
+	res, err := o.RunTask(context.Background(), debate.Task{ID: "elo1", Question: "Adopt Postgres?"})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Winner)
+	board, err := st.Ratings(context.Background(), "")
+	require.NoError(t, err)
+	require.Len(t, board, 3)
+	assert.Equal(t, res.Winner, board[0].Agent, "the winner leads the leaderboard")
+	assert.Greater(t, board[0].Elo, 1500.0)
+	sum := 0.0
+	for _, r := range board {
+		sum += r.Elo
+		assert.Equal(t, 1, r.Debates)
+	}
+	assert.InDelta(t, 3*1500.0, sum, 1e-6, "ELO is zero-sum")
+	domain, err := st.Ratings(context.Background(), "databases")
+	require.NoError(t, err)
+	assert.Len(t, domain, 3)
+
+	// Resuming the finished debate records again, idempotently.
+	_, err = o.Resume(context.Background(), "elo1", debate.ResumeOptions{})
+	require.ErrorIs(t, err, debate.ErrFinished)
+	again, err := st.Ratings(context.Background(), "")
+	require.NoError(t, err)
+	assert.Equal(t, board, again)
+
+	// Weights from ELO favour the leader in the next debate.
+	cfg.WeightsFromELO = true
+	o2, err := debate.New(cfg, ps...)
+	require.NoError(t, err)
+	res2, err := o2.RunTask(context.Background(), debate.Task{ID: "elo2", Question: "Adopt Postgres?"})
+	require.NoError(t, err)
+	for _, v := range res2.Transcript[0].Votes {
+		if v.Agent == res.Winner && v.Valid {
+			assert.Greater(t, v.Weight, v.Confidence, "a rating above 1500 weighs more than 1")
+		}
+	}
+}

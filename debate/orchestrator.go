@@ -185,6 +185,9 @@ func (o *Orchestrator) Resume(ctx context.Context, id string, opts ResumeOptions
 		return nil, fmt.Errorf("%w: resume %q: settings differ from the interrupted run", ErrInvalidConfig, id)
 	}
 	if store.Terminal(st.Status) {
+		// Recording is idempotent: this covers a process that died between
+		// the final checkpoint and the rating update.
+		o.recordRatings(ctx, &st, st.Final)
 		return st.Final, ErrFinished
 	}
 	st.Resumes++

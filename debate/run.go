@@ -263,7 +263,7 @@ func (r *run) end(ctx context.Context, batch []Event, status, reason, errMsg str
 	if err := r.commit(wctx, st.Round, cpEnd, batch); err != nil {
 		return r.storeFailure(ctx, err, res)
 	}
-	r.recordRatings(wctx, res)
+	r.o.recordRatings(wctx, r.st, res)
 	return res, r.resultErr()
 }
 
@@ -825,26 +825,27 @@ func (r *run) digest() string {
 	return strings.Join(parts, "\n\n---\n\n")
 }
 
-func (r *run) recordRatings(ctx context.Context, res *Result) {
-	if r.cfg.Ratings == nil || res.Winner == "" {
+// recordRatings records a finished debate's ELO match (DEBATE.md §14).
+func (o *Orchestrator) recordRatings(ctx context.Context, st *state, res *Result) {
+	if o.cfg.Ratings == nil || res == nil || res.Winner == "" {
 		return
 	}
 	if res.Status != store.StatusConsensusReached && res.Status != store.StatusNoConsensus {
 		return
 	}
 	var agents []string
-	for i, n := range r.o.names {
-		if r.st.Proposed[i] {
+	for i, n := range o.names {
+		if st.Proposed[i] {
 			agents = append(agents, n)
 		}
 	}
 	if len(agents) < 2 {
 		return
 	}
-	m := store.Match{DebateID: res.DebateID, Domain: r.cfg.Domain, Agents: agents, Winner: res.Winner,
+	m := store.Match{DebateID: res.DebateID, Domain: o.cfg.Domain, Agents: agents, Winner: res.Winner,
 		Consensus: res.Status == store.StatusConsensusReached, At: res.EndedAt}
-	if _, err := r.cfg.Ratings.RecordMatch(ctx, m); err != nil {
-		r.o.log.Error("ratings_record_failed", "debate_id", res.DebateID, "error", err)
+	if _, err := o.cfg.Ratings.RecordMatch(ctx, m); err != nil {
+		o.log.Error("ratings_record_failed", "debate_id", res.DebateID, "error", err)
 	}
 }
 

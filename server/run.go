@@ -131,6 +131,9 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 	cfg.Observers = []debate.Observer{hubObserver{s: s, epoch: epochOf(id)}}
 	cfg.Logger = s.debLog.With("correlation_id", d.CorrelationID)
 	cfg.OnRound = s.cfg.RoundObserver
+	if rs, ok := s.st.(store.RatingStore); ok {
+		cfg.Ratings = rs // ELO, updated once per finished debate (DEBATE.md §14)
+	}
 	if s.cfg.Fanout != nil {
 		cfg.Observers = append(cfg.Observers, fanoutObserver{f: s.cfg.Fanout, log: s.wsLog})
 	}

@@ -41,3 +41,22 @@ func TestBackupCopiesEverySQLiteFile(t *testing.T) {
 	bad := runCLI(t, context.Background(), vars, "backup")
 	assert.Equal(t, exitUsage, bad.code)
 }
+
+func TestRatingsLeaderboard(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	vars := map[string]string{"ARAGORA_DATA_DIR": dir}
+	empty := runCLI(t, context.Background(), vars, "ratings")
+	require.Equal(t, 0, empty.code, empty.stderr)
+	assert.Contains(t, empty.stdout, "no rated debates yet")
+	res := runCLI(t, context.Background(), vars, "debate", "Adopt Postgres?", "--rounds", "1", "--format", "json")
+	require.Equal(t, 0, res.code, res.stderr)
+	board := runCLI(t, context.Background(), vars, "ratings")
+	require.Equal(t, 0, board.code, board.stderr)
+	for _, name := range []string{"demo-analyst", "demo-critic", "demo-judge"} {
+		assert.Contains(t, board.stdout, name)
+	}
+	js := runCLI(t, context.Background(), vars, "ratings", "--json")
+	require.Equal(t, 0, js.code, js.stderr)
+	assert.Contains(t, js.stdout, `"elo":`)
+}

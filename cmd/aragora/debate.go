@@ -358,6 +358,9 @@ func (dc *debateCtx) orchestrator(sp *storedDebateSpec) (*debate.Orchestrator, b
 	cfg.AgentTimeout, cfg.Store, cfg.Receipt = dc.agentTimeout, dc.st, dc.ropts
 	cfg.Observers = []debate.Observer{dc.seq}
 	cfg.Now, cfg.Rand = dc.hooks.now, dc.hooks.rand
+	if rs, ok := dc.st.(store.RatingStore); ok {
+		cfg.Ratings = rs // ELO, updated once per finished debate (DEBATE.md §14)
+	}
 	if sp.Judge == "" && (sp.Consensus == consensus.NameJudge || sp.Consensus == consensus.NameNone) {
 		for _, p := range participants {
 			if p.Name == "demo-judge" {
