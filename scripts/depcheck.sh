@@ -2,7 +2,7 @@
 # depcheck.sh enforces the dependency direction of the code base (layers
 # L0 agent, similarity, receipt, evidence; consensus; L1 store, ratelimit,
 # breaker, agent/agenttest, agent/demo; L2 debate, then nomic; L3 backends,
-# provider adapters and metrics; L4 server; cmd and examples on top).
+# provider adapters and metrics; L4 server; cmd, examples and bench on top).
 # It checks only the packages that exist, so it can run while the tree grows.
 #
 # Usage: scripts/depcheck.sh      (from anywhere inside the repository)
@@ -62,7 +62,7 @@ function layer(p) {
 	if (p == "nomic") return 4
 	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5
 	if (p == "server") return 6
-	if (p ~ /^(cmd|examples)\//) return 8
+	if (p ~ /^(cmd|examples)\// || p ~ /^bench(\/|$)/) return 8
 	return -1
 }
 {
@@ -79,10 +79,10 @@ function layer(p) {
 }
 END { exit bad }' || fail=1
 
-# Rule 4: only cmd/ and examples/ link more than one backend, and a backend
+# Rule 4: only cmd/, examples/ and the bench harness link more than one backend, and a backend
 # never imports debate, nomic or server.
 while read -r pkg deps; do
-	case $pkg in "$mod"/cmd/* | "$mod"/examples/*) continue ;; esac
+	case $pkg in "$mod"/cmd/* | "$mod"/examples/* | "$mod"/bench | "$mod"/bench/*) continue ;; esac
 	n=$(tr ' ' '\n' <<<"$deps" | grep -cxE "$backends" || true)
 	((n < 2)) || violation "$pkg links $n backends: $(tr ' ' '\n' <<<"$deps" | grep -xE "$backends" | tr '\n' ' ')"
 	if [[ $pkg =~ ^$backends$ ]]; then
