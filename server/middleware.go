@@ -95,6 +95,36 @@ func (rw *recorder) Write(b []byte) (int, error) {
 // underlying writer (Hijacker, Flusher).
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 
+// CORS (API.md §2.10): what a preflight allows and what responses expose.
+const (
+	corsAllowMethods  = "GET, POST, DELETE"
+	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Correlation-ID, X-Request-ID"
+	corsExposeHeaders = "X-Correlation-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Link, Location, Idempotent-Replayed"
+)
+
+// cors adds the CORS headers for an allowed Origin and answers a preflight
+// (OPTIONS with Access-Control-Request-Method) itself, before
+// authentication, with 204; it reports whether it did. Credentials are
+// never allowed: the API takes bearer tokens, not cookies.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if origin == "" || !s.corsAllowed(origin) {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+	h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 // wrap applies the cross-cutting middleware: correlation id, security
 // headers, panic recovery, route resolution and the request log line.
 func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
@@ -109,6 +139,9 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		if s.cors(w, r) {
+			return // a preflight, answered
+		}
 		for _, p := range []string{"/api/auth", "/api/admin", "/api/system", "/api/debug"} {
 			if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
 				h.Set("Cache-Control", "no-store")

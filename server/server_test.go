@@ -467,3 +467,40 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	s, _ := newServer(t, func(c *server.Config) {
+		c.OriginPatterns = []string{"https://admin.example.com", "https://*.tools.example.com"}
+	})
+	tests := []struct {
+		origin  string
+		allowed bool
+	}{
+		{"https://admin.example.com", true},
+		{"https://a.tools.example.com", true},
+		{"https://evil.example.net", false},
+		{"http://admin.example.com", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.origin, func(t *testing.T) {
+			t.Parallel()
+			pre := do(t, s.Handler(), "OPTIONS", "/api/debates", "", map[string]string{"Origin": tt.origin,
+				"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"})
+			get := do(t, s.Handler(), "GET", "/api/health", "", map[string]string{"Origin": tt.origin})
+			if !tt.allowed {
+				assert.NotEqual(t, http.StatusNoContent, pre.Code)
+				assert.Empty(t, get.Header().Get("Access-Control-Allow-Origin"))
+				return
+			}
+			assert.Equal(t, http.StatusNoContent, pre.Code, "a preflight needs no credentials")
+			assert.Equal(t, tt.origin, pre.Header().Get("Access-Control-Allow-Origin"))
+			assert.Equal(t, "GET, POST, DELETE", pre.Header().Get("Access-Control-Allow-Methods"))
+			assert.Contains(t, pre.Header().Get("Access-Control-Allow-Headers"), "Idempotency-Key")
+			assert.Equal(t, "600", pre.Header().Get("Access-Control-Max-Age"))
+			assert.Empty(t, pre.Header().Get("Access-Control-Allow-Credentials"))
+			assert.Equal(t, tt.origin, get.Header().Get("Access-Control-Allow-Origin"))
+			assert.Contains(t, get.Header().Get("Access-Control-Expose-Headers"), "X-Correlation-ID")
+		})
+	}
+}

@@ -123,7 +123,8 @@ func isUpgrade(r *http.Request) bool {
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
-// originAllowed implements the Origin check of API.md §11.1.
+// originAllowed implements the Origin check of API.md §11.1: no Origin
+// (non-browser clients), the request's own host, or a configured origin.
 func (s *Server) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -133,8 +134,16 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
+	return strings.EqualFold(u.Host, r.Host) || s.corsAllowed(origin)
+}
+
+// corsAllowed reports whether origin is listed in OriginPatterns
+// (ARAGORA_CORS_ORIGINS): an exact origin ("https://admin.example.com"), a
+// host wildcard ("https://*.example.com"), or "*" (development only).
+func (s *Server) corsAllowed(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
 	}
 	for _, p := range s.cfg.OriginPatterns {
 		p = strings.ToLower(p)
