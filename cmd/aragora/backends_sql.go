@@ -63,7 +63,7 @@ func openSQL(ctx context.Context, u *url.URL, c serveConfig) (*backends, error) 
 			_ = st.Close()
 			return nil, err
 		}
-		return &backends{Store: st, Kind: "sqlite", migrator: sqliteMigrator{st}, poolMax: c.DBPoolSize + 1}, nil
+		return &backends{Store: st, Kind: "sqlite", migrator: sqliteMigrator{st}, poolMax: c.DBPoolSize + 1, poolStats: st.PoolStats}, nil
 	default: // postgres, postgresql
 		overflow := c.DBMaxOverflow
 		if overflow == 0 {

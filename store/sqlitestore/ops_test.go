@@ -165,3 +165,14 @@ func TestPendingMigrations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, pending)
 }
+
+func TestPoolStats(t *testing.T) {
+	t.Parallel()
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "aragora.db"), sqlitestore.Config{})
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Ping(context.Background()))
+	inUse, idle := s.PoolStats()
+	assert.Zero(t, inUse, "nothing in flight")
+	assert.Positive(t, idle, "the ping left pooled connections")
+}

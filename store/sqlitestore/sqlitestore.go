@@ -275,6 +275,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// PoolStats reports the connections of the main database's writer and
+// reader pools that are in use and idle (for the pool metrics).
+func (s *Store) PoolStats() (inUse, idle int) {
+	for _, db := range []*sql.DB{s.w, s.r} {
+		st := db.Stats()
+		inUse += st.InUse
+		idle += st.Idle
+	}
+	return inUse, idle
+}
+
 // Path returns the file of the main database.
 func (s *Store) Path() string { return s.path }
 
