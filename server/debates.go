@@ -656,27 +656,48 @@ func (s *Server) effective(d *store.Debate) (status string, started, finished ti
 			raw = ls.Result
 		}
 	}
-	if len(raw) > 0 && string(raw) != "null" {
-		var rd ResultDoc
-		if json.Unmarshal(raw, &rd) == nil {
-			result = &rd
-			if started.IsZero() {
-				started = rd.StartedAt
-			}
-			if finished.IsZero() && store.Terminal(status) {
-				finished = rd.FinishedAt
-			}
-		}
-	}
+	result, started, finished = withResult(raw, status, started, finished)
 	return status, started, finished, result
 }
 
+// withResult parses a stored result document; its times fill the record's
+// when those are unset.
+func withResult(raw json.RawMessage, status string, started, finished time.Time) (*ResultDoc, time.Time, time.Time) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, started, finished
+	}
+	var rd ResultDoc
+	if json.Unmarshal(raw, &rd) != nil {
+		return nil, started, finished
+	}
+	if started.IsZero() {
+		started = rd.StartedAt
+	}
+	if finished.IsZero() && store.Terminal(status) {
+		finished = rd.FinishedAt
+	}
+	return &rd, started, finished
+}
+
 func (s *Server) debateObject(d *store.Debate, sp *Spec, full bool) *DebateObject {
+	status, started, finished, res := s.effective(d)
+	return objectOf(d, sp, status, started, finished, res, s.now(), full)
+}
+
+// RecordObject returns the full debate object (API.md §4.2) of a debate
+// record as stored: its Config is the debate's Spec and its Result the
+// document of ResultDocument. `aragora debate --format json` prints it, so
+// the CLI and the API describe a debate alike.
+func RecordObject(d *store.Debate, now time.Time) *DebateObject {
+	res, started, finished := withResult(d.Result, d.Status, d.StartedAt, d.FinishedAt)
+	return objectOf(d, nil, d.Status, started, finished, res, now, true)
+}
+
+func objectOf(d *store.Debate, sp *Spec, status string, started, finished time.Time, res *ResultDoc, now time.Time, full bool) *DebateObject {
 	if sp == nil {
 		sp = &Spec{}
 		_ = json.Unmarshal(d.Config, sp)
 	}
-	status, started, finished, res := s.effective(d)
 	o := &DebateObject{ID: d.ID, Topic: d.Topic, Status: status, Agents: sp.Names, Rounds: sp.Rounds, MinRounds: sp.MinRounds,
 		Topology: sp.Topology, Consensus: consensusObj{Method: sp.Consensus, Threshold: sp.Threshold},
 		CreatedAt: ts(d.CreatedAt), UpdatedAt: ts(d.UpdatedAt), StartedAt: tsPtr(started), Owner: d.Owner,
@@ -697,7 +718,7 @@ func (s *Server) debateObject(d *store.Debate, sp *Spec, full bool) *DebateObjec
 		o.FinishedAt = tsPtr(finished)
 	}
 	if !started.IsZero() {
-		end := s.now()
+		end := now
 		if store.Terminal(status) && !finished.IsZero() {
 			end = finished
 		}

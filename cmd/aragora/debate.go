@@ -289,8 +289,25 @@ func (dc *debateCtx) finish(ctx, sigCtx context.Context, res *debate.Result, run
 		}
 		return &exitError{code: exitFailure, err: runErr}
 	}
-	return finishDebate(dc.out, res, runErr, dc.ropts, format, f, debateSpec{maxTokens: sp.MaxTokens, minRounds: sp.MinRounds,
-		topology: sp.Topology, lastSeq: dc.seq.last()}, interrupted)
+	return finishDebate(dc.out, res, runErr, dc.ropts, format, f, dc.record(ctx, res, runErr, sp), interrupted)
+}
+
+// record returns the debate's record as the API sees it: the stored one,
+// or for a debate kept in memory the same document built here.
+func (dc *debateCtx) record(ctx context.Context, res *debate.Result, runErr error, sp *storedDebateSpec) *store.Debate {
+	if dc.st != nil {
+		if d, err := dc.st.GetDebate(context.WithoutCancel(ctx), res.DebateID); err == nil {
+			return d
+		}
+	}
+	cfg, _ := json.Marshal(sp)
+	d := &store.Debate{ID: res.DebateID, Topic: sp.Topic, Status: res.Status, Owner: "local", Config: cfg,
+		Result: server.ResultDocument(res, runErr), LastSeq: dc.seq.last(), CreatedAt: res.StartedAt,
+		UpdatedAt: res.EndedAt, StartedAt: res.StartedAt}
+	if store.Terminal(res.Status) {
+		d.FinishedAt = res.EndedAt
+	}
+	return d
 }
 
 // debateCtx is what building and running a CLI debate needs besides its
@@ -494,7 +511,7 @@ func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *deb
 // finishDebate prints the outcome of a debate that started and returns the
 // command's error (nil for exit 0).
 func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate.ReceiptOptions, format string,
-	f *debateFlags, spec debateSpec, interrupted bool) error {
+	f *debateFlags, rec *store.Debate, interrupted bool) error {
 	rc := res.Receipt
 	if rc == nil {
 		var err error
@@ -504,7 +521,7 @@ func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate
 	}
 	switch format {
 	case formatJSON:
-		b, err := debateJSON(res, rc, spec)
+		b, err := debateJSON(rec, rc, res.EndedAt)
 		if err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}

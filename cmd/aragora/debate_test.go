@@ -172,7 +172,7 @@ func TestDebateSameSeedSameDebateWithRealClock(t *testing.T) {
 	a := parseJSONOutput(t, runCLI(t, context.Background(), nil, args...).stdout)
 	b := parseJSONOutput(t, runCLI(t, context.Background(), nil, args...).stdout)
 	for _, o := range []jsonOutput{a, b} {
-		for _, k := range []string{"id", "created_at", "updated_at", "started_at", "finished_at", "duration_seconds", "receipt_id"} {
+		for _, k := range []string{"id", "created_at", "updated_at", "started_at", "finished_at", "duration_seconds", "receipt_id", "stream_epoch"} {
 			delete(o.Debate, k)
 		}
 		for _, k := range []string{"receipt_id", "debate_id", "created_at", "started_at", "ended_at", "duration_ms", "content_hash"} {

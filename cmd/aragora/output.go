@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 )
 
@@ -379,135 +379,13 @@ func writeReceiptFile(path string, rc *receipt.Receipt) error {
 	return nil
 }
 
-// debateSpec carries the settings of a CLI debate that a Result does not
-// record, for the debate object.
-type debateSpec struct {
-	maxTokens int
-	minRounds int
-	topology  string
-	lastSeq   int64
-}
-
-// debateObject is the debate object of API.md §4.2, as `aragora debate
-// --format json` prints it. Fields without a value in a CLI debate are
-// null (owner is "local").
-type debateObject struct {
-	ID              string             `json:"id"`
-	Topic           string             `json:"topic"`
-	Status          string             `json:"status"`
-	StopReason      *string            `json:"stop_reason"`
-	Agents          []string           `json:"agents"`
-	Rounds          int                `json:"rounds"`
-	RoundsUsed      int                `json:"rounds_used"`
-	MinRounds       int                `json:"min_rounds"`
-	Topology        string             `json:"topology"`
-	Consensus       debateObjConsensus `json:"consensus"`
-	Verdict         *string            `json:"verdict"`
-	FinalAnswer     string             `json:"final_answer"`
-	CreatedAt       string             `json:"created_at"`
-	UpdatedAt       string             `json:"updated_at"`
-	StartedAt       string             `json:"started_at"`
-	FinishedAt      string             `json:"finished_at"`
-	DurationSeconds float64            `json:"duration_seconds"`
-	Tokens          debate.Tokens      `json:"tokens"`
-	CostUSD         float64            `json:"cost_usd"`
-	Budget          debateObjBudget    `json:"budget"`
-	Owner           string             `json:"owner"`
-	CorrelationID   *string            `json:"correlation_id"`
-	Metadata        map[string]string  `json:"metadata"`
-	Error           *debateObjError    `json:"error"`
-	ReceiptID       *string            `json:"receipt_id"`
-	LastSeq         int64              `json:"last_seq"`
-	StreamEpoch     *string            `json:"stream_epoch"`
-}
-
-type debateObjConsensus struct {
-	Method     string   `json:"method"`
-	Threshold  *float64 `json:"threshold"`
-	Reached    *bool    `json:"reached"`
-	Confidence *float64 `json:"confidence"`
-}
-
-type debateObjBudget struct {
-	MaxTokens *int     `json:"max_tokens"`
-	BudgetUSD *float64 `json:"budget_usd"`
-}
-
-type debateObjError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func wireTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// newDebateObject builds the API.md §4.2 object of a finished CLI debate.
-func newDebateObject(res *debate.Result, rc *receipt.Receipt, spec debateSpec) debateObject {
-	agents := make([]string, 0, len(res.Agents))
-	for _, a := range res.Agents {
-		agents = append(agents, a.Name)
-	}
-	o := debateObject{
-		ID: res.DebateID, Topic: res.Question, Status: res.Status, StopReason: optString(res.StopReason),
-		Agents: agents, Rounds: res.RoundsPlanned, RoundsUsed: res.RoundsUsed, MinRounds: spec.minRounds,
-		Topology: spec.topology, Verdict: optString(res.Verdict), FinalAnswer: res.FinalAnswer,
-		CreatedAt: wireTime(res.StartedAt), UpdatedAt: wireTime(res.EndedAt), StartedAt: wireTime(res.StartedAt),
-		FinishedAt: wireTime(res.EndedAt), DurationSeconds: math.Round(res.Duration.Seconds()*1000) / 1000,
-		Tokens:  debate.Tokens{Input: res.Usage.InputTokens, Output: res.Usage.OutputTokens},
-		CostUSD: res.CostUSD, Owner: "local", Metadata: map[string]string{}, LastSeq: spec.lastSeq,
-	}
-	for k, v := range res.Metadata {
-		o.Metadata[k] = v
-	}
-	o.Consensus.Method = res.Method
-	o.Consensus.Threshold = res.Consensus.Threshold
-	if res.Method == "judge" || res.Method == "none" {
-		o.Consensus.Threshold = nil
-	}
-	decided := false
-	for _, r := range res.Transcript {
-		if r.Decision != nil {
-			decided = true
-		}
-	}
-	if decided {
-		reached := res.Consensus.Reached
-		o.Consensus.Reached = &reached
-	}
-	if store.Terminal(res.Status) {
-		c := res.Confidence
-		o.Consensus.Confidence = &c
-	}
-	if spec.maxTokens > 0 {
-		mt := spec.maxTokens
-		o.Budget.MaxTokens = &mt
-	}
-	if res.Status == store.StatusFailed {
-		code := res.StopReason
-		if code == "" {
-			code = debate.StopError
-		}
-		o.Error = &debateObjError{Code: code, Message: res.Error}
-	}
-	if rc != nil {
-		o.ReceiptID = optString(rc.ReceiptID)
-	}
-	return o
-}
-
 // debateJSON is the --format json output: {"debate": …, "receipt": …},
 // indented, with a trailing newline.
-func debateJSON(res *debate.Result, rc *receipt.Receipt, spec debateSpec) ([]byte, error) {
+func debateJSON(rec *store.Debate, rc *receipt.Receipt, now time.Time) ([]byte, error) {
 	v := struct {
-		Debate  debateObject     `json:"debate"`
-		Receipt *receipt.Receipt `json:"receipt"`
-	}{newDebateObject(res, rc, spec), rc}
+		Debate  *server.DebateObject `json:"debate"`
+		Receipt *receipt.Receipt     `json:"receipt"`
+	}{server.RecordObject(rec, now), rc}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("debate: encode json: %w", err)
