@@ -350,3 +350,35 @@ func TestRatingsRecordedOncePerDebate(t *testing.T) { // DEBATE.md §14, scenari
 		}
 	}
 }
+
+func TestEventJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	cfg := demoConfig()
+	cfg.Observers = []debate.Observer{rec}
+	cfg.Trickster.Enabled = true
+	cfg.StreamTokens = true
+	o, err := debate.New(cfg, demoParticipants(2, "demo-a:hollow", "demo-b:hollow", "demo-critic")...)
+	require.NoError(t, err)
+	_, err = o.Run(context.Background(), "Adopt Postgres?")
+	require.NoError(t, err)
+	types := map[debate.EventType]bool{}
+	for _, e := range rec.all() {
+		b, err := json.Marshal(e)
+		require.NoError(t, err)
+		var back debate.Event
+		require.NoError(t, json.Unmarshal(b, &back))
+		assert.IsType(t, e.Data, back.Data, "%s decodes to its typed data", e.Type)
+		again, err := json.Marshal(back)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(b), string(again))
+		types[e.Type] = true
+	}
+	for _, want := range []debate.EventType{debate.EventProposal, debate.EventCritique, debate.EventVote,
+		debate.EventConsensusCheck, debate.EventTricksterIntervention, debate.EventAgentToken, debate.EventDebateEnd} {
+		assert.True(t, types[want], "the run produced %s", want)
+	}
+	var unknown debate.Event
+	require.NoError(t, json.Unmarshal([]byte(`{"seq":1,"type":"future_kind","data":{"x":1}}`), &unknown))
+	assert.Equal(t, json.RawMessage(`{"x":1}`), unknown.Data)
+}

@@ -2,6 +2,7 @@ package debate
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -63,7 +64,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(wire{e.Seq, e.DebateID, e.Type, e.Round, e.Agent, e.Time.UTC().Format(time.RFC3339Nano), data})
 }
 
-// UnmarshalJSON reads the wire form; Data becomes json.RawMessage.
+// UnmarshalJSON reads the wire form. Data becomes the *Data type of the
+// event's type (DebateStartData, ProposalData, …), or json.RawMessage for a
+// type this package does not know.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	var w struct {
 		Seq      int64           `json:"seq"`
@@ -77,8 +80,54 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*e = Event{Seq: w.Seq, DebateID: w.DebateID, Type: w.Type, Round: w.Round, Agent: w.Agent, Time: w.TS, Data: w.Data}
+	data, err := decodeData(w.Type, w.Data)
+	if err != nil {
+		return fmt.Errorf("debate: event %d (%s): data: %w", w.Seq, w.Type, err)
+	}
+	*e = Event{Seq: w.Seq, DebateID: w.DebateID, Type: w.Type, Round: w.Round, Agent: w.Agent, Time: w.TS, Data: data}
 	return nil
+}
+
+// decodeData decodes an event's data into the type of its event type.
+func decodeData(t EventType, raw json.RawMessage) (any, error) {
+	switch t {
+	case EventDebateStart:
+		return decode[DebateStartData](raw)
+	case EventRoundStart:
+		return decode[RoundStartData](raw)
+	case EventRoundEnd:
+		return decode[RoundEndData](raw)
+	case EventAgentToken:
+		return decode[AgentTokenData](raw)
+	case EventProposal:
+		return decode[ProposalData](raw)
+	case EventCritique:
+		return decode[CritiqueData](raw)
+	case EventVote:
+		return decode[VoteData](raw)
+	case EventConsensusCheck:
+		return decode[ConsensusCheckData](raw)
+	case EventConvergenceDetected:
+		return decode[ConvergenceData](raw)
+	case EventTricksterIntervention:
+		return decode[TricksterData](raw)
+	case EventAgentError:
+		return decode[AgentErrorData](raw)
+	case EventAgentFallback:
+		return decode[AgentFallbackData](raw)
+	case EventDebateEnd:
+		return decode[DebateEndData](raw)
+	}
+	return raw, nil
+}
+
+func decode[T any](raw json.RawMessage) (any, error) {
+	var v T
+	if len(raw) == 0 || string(raw) == "null" {
+		return v, nil
+	}
+	err := json.Unmarshal(raw, &v)
+	return v, err
 }
 
 // Tokens is the wire form of agent.Usage.

@@ -2,6 +2,7 @@ package debate_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,9 +77,9 @@ func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 	reg, err := breaker.NewRegistry(breaker.Config{})
 	require.NoError(t, err)
 	stats := agent.NewStats(agent.StatsConfig{})
-	var calls int
+	var calls atomic.Int64
 	broke := agent.Func(func(context.Context, agent.Request) (agent.Response, error) {
-		calls++
+		calls.Add(1)
 		return agent.Response{}, agenttest.QuotaError("anthropic")
 	})
 	ps, fakes := participants("a", "a", "a")
@@ -99,5 +100,5 @@ func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 	}
 	assert.Equal(t, agent.KindQuotaExhausted, first.Data.(debate.AgentErrorData).Kind)
 	assert.True(t, first.Data.(debate.AgentErrorData).Recoverable)
-	assert.Equal(t, 4, calls, "one primary attempt per call, never retried: propose, 2 critiques, vote")
+	assert.Equal(t, int64(4), calls.Load(), "one primary attempt per call, never retried: propose, 2 critiques, vote")
 }
