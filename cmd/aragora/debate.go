@@ -129,7 +129,7 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 	fl.BoolVar(&f.stream, "stream", false, "print agents' tokens as they are written (text format)")
 	fl.BoolVar(&f.noStore, "no-store", false, "keep the debate in memory only")
 	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint (not supported yet)")
-	fl.StringVar(&f.server, "server", "", "run the debate on an aragora server at URL (not supported yet)")
+	fl.StringVar(&f.server, "server", "", "create the debate on the aragora server at URL and follow it (credential: --token or ARAGORA_TOKEN)")
 	fl.StringVar(&f.token, "token", "", "credential for --server (prefer ARAGORA_TOKEN)")
 	return cmd
 }
@@ -184,8 +184,8 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if f.server != "" || f.token != "" {
-		return usageErr(errors.New("debate: --server and --token are not supported yet; run the debate in process without them"))
+	if f.token != "" && f.server == "" {
+		return usageErr(errors.New("debate: --token goes with --server"))
 	}
 	format := strings.ToLower(strings.TrimSpace(f.format))
 	switch format {
@@ -205,6 +205,9 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	}
 	if n := utf8.RuneCountInString(question); n > 10000 {
 		return usageErr(fmt.Errorf("debate: the question has %d characters: want at most 10000", n))
+	}
+	if f.server != "" {
+		return runRemoteDebate(cmd, question, f, getenv, format)
 	}
 
 	specs, fromDefault, err := debateAgentSpecs(cmd, f, getenv)
@@ -463,7 +466,7 @@ func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *deb
 		return usageErr(errors.New("debate: --resume takes no question"))
 	}
 	for _, name := range []string{"agents", "rounds", "consensus", "threshold", "topology", "seed", "trickster",
-		"convergence-stop", "max-tokens", "no-store"} {
+		"convergence-stop", "max-tokens", "no-store", "server", "token"} {
 		if cmd.Flags().Changed(name) {
 			return usageErr(fmt.Errorf("debate: --%s cannot be combined with --resume (the debate keeps its stored settings)", name))
 		}

@@ -55,6 +55,7 @@ type debateHeader struct {
 	DemoMode      bool
 	DefaultAgents bool
 	Persisted     bool
+	Server        string // set for --server debates
 }
 
 // transcriptPrinter prints a debate's live transcript (the text format).
@@ -94,9 +95,16 @@ func (p *transcriptPrinter) header(h debateHeader) {
 	if h.Persisted {
 		storage = "persisted"
 	}
+	if h.Server != "" {
+		storage = "on " + h.Server
+	}
 	fmt.Fprintf(p.w, "Debate:   %s (%s)\n", h.ID, storage)
 	fmt.Fprintf(p.w, "Agents:   %s\n", strings.Join(h.Agents, ", "))
-	fmt.Fprintf(p.w, "Settings: %s · %s · %s · seed %d\n", pluralize(h.Rounds, "round"), h.Method, h.Topology, h.Seed)
+	if h.Server != "" {
+		fmt.Fprintf(p.w, "Settings: %s · %s · %s\n", pluralize(h.Rounds, "round"), h.Method, h.Topology)
+	} else {
+		fmt.Fprintf(p.w, "Settings: %s · %s · %s · seed %d\n", pluralize(h.Rounds, "round"), h.Method, h.Topology, h.Seed)
+	}
 	p.setProgress("starting…")
 }
 
