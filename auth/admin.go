@@ -14,16 +14,18 @@ import (
 type RevokeResult struct {
 	TokenID   string
 	Kind      string // store.Revocation* kind
-	Known     bool   // false for a tok_ id never seen by the store
+	Known     bool   // false for a tok_ id the store has no record of
 	ExpiresAt time.Time
 }
 
 // RevokeToken revokes one credential by id: a key_… id revokes that API
 // key (store.ErrNotFound if it does not exist), a tok_… id is deny-listed
-// until its expiry, or for the refresh TTL when unknown (tokens are not
-// recorded at issue, so a jti the store has not seen is Kind unknown,
-// Known false). Revoking an already revoked id succeeds. Any other shape
-// wraps ErrInvalidInput.
+// until its expiry. Every JWT is recorded at issue, so a jti of ours
+// reports its kind (access or refresh) and its token's expiry; a jti the
+// store has not seen (never issued here, or its record already pruned) is
+// deny-listed for the refresh TTL as Kind unknown, Known false. Revoking
+// an already revoked id succeeds and reports the existing entry. Any other
+// shape wraps ErrInvalidInput.
 func (s *Service) RevokeToken(ctx context.Context, id, by, reason string) (RevokeResult, error) {
 	now := s.cfg.Now()
 	switch {
@@ -48,6 +50,15 @@ func (s *Service) RevokeToken(ctx context.Context, id, by, reason string) (Revok
 	case ValidID(PrefixToken, id):
 		if r, err := s.st.GetRevocation(ctx, id); err == nil {
 			return RevokeResult{TokenID: id, Kind: r.Kind, Known: r.Kind != store.RevocationUnknown, ExpiresAt: r.ExpiresAt}, nil
+		}
+		it, err := s.st.GetIssued(ctx, id)
+		if err == nil {
+			if err := s.deny(ctx, id, it.Kind, it.UserID, by, reason, it.ExpiresAt, now); err != nil {
+				return RevokeResult{}, err
+			}
+			return RevokeResult{TokenID: id, Kind: it.Kind, Known: true, ExpiresAt: it.ExpiresAt}, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return RevokeResult{}, fmt.Errorf("auth: revoke token: %w", err)
 		}
 		exp := now.Add(s.cfg.RefreshTTL)
 		if err := s.deny(ctx, id, store.RevocationUnknown, "", by, reason, exp, now); err != nil {

@@ -5,8 +5,9 @@
 // limiting, the one-time bootstrap token and the audit helper.
 //
 // It persists through the optional store ports ([store.UserStore],
-// [store.APIKeyStore], [store.RevocationStore], [store.TokenVersionStore],
-// [store.KeyRingStore], [store.AuditStore]), gathered in [Store], and knows
+// [store.APIKeyStore], [store.RevocationStore], [store.IssuedTokenStore],
+// [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore]),
+// gathered in [Store], and knows
 // nothing of HTTP routing: the server wires [Authenticator] and
 // [RouteTable] into its middleware and maps errors with [CodeOf].
 //
@@ -15,7 +16,9 @@
 //   - JWT access tokens: HS256 only, header kid naming a key of the
 //     [KeyRing], claims iss "aragora", aud "aragora-api", sub, role, jti
 //     (tok_…), iat/nbf/exp (30 s leeway), typ, tv (user token version) and
-//     tg (global token generation).
+//     tg (global token generation). Every issued jti is recorded with its
+//     kind, user and expiry, so revoking it by id deny-lists it exactly
+//     until the token expires.
 //   - API keys ara_<8-char key id>_<40 base62>, stored as SHA-256 only.
 //   - The service token (ARAGORA_API_TOKEN), compared in constant time.
 //   - The local operator (ARAGORA_LOCAL_ADMIN): a header-less loopback

@@ -19,6 +19,7 @@ type Store interface {
 	store.UserStore
 	store.APIKeyStore
 	store.RevocationStore
+	store.IssuedTokenStore
 	store.TokenVersionStore
 	store.KeyRingStore
 	store.AuditStore

@@ -58,7 +58,7 @@ type jwtClaims struct {
 	TG   int64  `json:"tg"`
 }
 
-// issue signs one token of typ for u.
+// issue signs one token of typ for u and records its jti in the store.
 func (s *Service) issue(ctx context.Context, u *store.User, typ string, ttl time.Duration, tv, tg int64) (string, string, time.Time, error) {
 	kid, key, err := s.ring.signingKey(ctx)
 	if err != nil {
@@ -82,6 +82,11 @@ func (s *Service) issue(ctx context.Context, u *store.User, typ string, ttl time
 	signed, err := t.SignedString(key)
 	if err != nil {
 		return "", "", time.Time{}, fmt.Errorf("auth: sign token: %w", err)
+	}
+	// Recorded so that revoking the jti by id knows its kind and expiry;
+	// typ is also the store kind (store.RevocationAccess or Refresh).
+	if err := s.st.RecordIssued(ctx, &store.IssuedToken{TokenID: jti, Kind: typ, UserID: u.ID, IssuedAt: now, ExpiresAt: exp}); err != nil {
+		return "", "", time.Time{}, fmt.Errorf("auth: record issued token: %w", err)
 	}
 	return signed, jti, exp, nil
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // This file holds the optional ports of authentication, administration and
-// billing (API.md §2.2, §6, §8.4, §8.5): users, API keys, revocations and
-// token versions, the JWT key ring, the audit log and usage records. Every
+// billing (API.md §2.2, §6, §8.4, §8.5): users, API keys, issued token ids,
+// revocations and token versions, the JWT key ring, the audit log and usage
+// records. Every
 // one is an optional capability found by type assertion; package auth
 // declares the union it needs. Times are stored in UTC at microsecond
 // precision, like every other record.
@@ -27,6 +28,8 @@ import (
 //	      -- on user_id WHERE revoked_at IS NULL enforces it).
 //	revoked_tokens(token_id TEXT PK, kind TEXT, user_id TEXT, revoked_at, revoked_by TEXT,
 //	      reason TEXT, expires_at)            -- index on expires_at
+//	issued_tokens(token_id TEXT PK, kind TEXT, user_id TEXT, issued_at,
+//	      expires_at)                         -- index on expires_at
 //	token_versions(user_id TEXT PK, version BIGINT NOT NULL, updated_at)
 //	token_generation(id INT PK CHECK (id = 1), generation BIGINT NOT NULL, revoked_at,
 //	      revoked_by TEXT, reason TEXT)
@@ -167,6 +170,29 @@ type RevocationStore interface {
 	// DeleteExpiredRevocations deletes entries with ExpiresAt <= now and
 	// returns how many.
 	DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error)
+}
+
+// IssuedToken records one JWT the auth service signed, so that revoking
+// its jti by id (API.md §8.5) knows its kind, user and expiry.
+type IssuedToken struct {
+	TokenID   string // the jti, tok_…
+	Kind      string // RevocationAccess or RevocationRefresh
+	UserID    string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// IssuedTokenStore records the ids of issued JWTs until they expire.
+type IssuedTokenStore interface {
+	// RecordIssued stores t; ErrConflict if t.TokenID is recorded (the
+	// stored record is left unchanged).
+	RecordIssued(ctx context.Context, t *IssuedToken) error
+	// GetIssued returns the record of tokenID, expired or not, or an error
+	// wrapping ErrNotFound.
+	GetIssued(ctx context.Context, tokenID string) (*IssuedToken, error)
+	// DeleteExpiredIssued deletes records with ExpiresAt <= now and returns
+	// how many.
+	DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Generation is the global token generation (API.md §8.5): every JWT whose

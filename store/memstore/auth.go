@@ -20,6 +20,7 @@ var (
 	_ store.UserStore         = (*Auth)(nil)
 	_ store.APIKeyStore       = (*Auth)(nil)
 	_ store.RevocationStore   = (*Auth)(nil)
+	_ store.IssuedTokenStore  = (*Auth)(nil)
 	_ store.TokenVersionStore = (*Auth)(nil)
 	_ store.KeyRingStore      = (*Auth)(nil)
 	_ store.AuditStore        = (*Auth)(nil)
@@ -31,7 +32,7 @@ const defaultAuditLimit = 50
 
 // Auth is the in-memory implementation of the authentication ports
 // ([store.UserStore], [store.APIKeyStore], [store.RevocationStore],
-// [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore] and
+// [store.IssuedTokenStore], [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore] and
 // [store.UsageStore]). It is safe for concurrent use; values are copied in
 // and out. The zero value is not usable; call [NewAuth]. It is separate
 // from [Store] so that it can be embedded there (or used on its own).
@@ -42,6 +43,7 @@ type Auth struct {
 	keys     map[string]*store.APIKey
 	byKeyID  map[string]string // key id → id
 	revoked  map[string]*store.Revocation
+	issued   map[string]*store.IssuedToken
 	versions map[string]int64
 	gen      store.Generation
 	ring     []store.SigningKey
@@ -58,6 +60,7 @@ func NewAuth() *Auth {
 		keys:     map[string]*store.APIKey{},
 		byKeyID:  map[string]string{},
 		revoked:  map[string]*store.Revocation{},
+		issued:   map[string]*store.IssuedToken{},
 		versions: map[string]int64{},
 		auditIDs: map[string]bool{},
 	}
@@ -421,6 +424,62 @@ func (a *Auth) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int
 	for id, r := range a.revoked {
 		if !r.ExpiresAt.After(now) {
 			delete(a.revoked, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func copyIssued(t *store.IssuedToken) *store.IssuedToken {
+	c := *t
+	c.IssuedAt = normTime(t.IssuedAt)
+	c.ExpiresAt = normTime(t.ExpiresAt)
+	return &c
+}
+
+// RecordIssued implements [store.IssuedTokenStore].
+func (a *Auth) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t == nil || t.TokenID == "" {
+		return fmt.Errorf("memstore: record issued token: empty token id")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.issued[t.TokenID]; ok {
+		return fmt.Errorf("memstore: record issued token %q: %w", t.TokenID, store.ErrConflict)
+	}
+	a.issued[t.TokenID] = copyIssued(t)
+	return nil
+}
+
+// GetIssued implements [store.IssuedTokenStore].
+func (a *Auth) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.issued[tokenID]
+	if !ok {
+		return nil, fmt.Errorf("memstore: issued token %q: %w", tokenID, store.ErrNotFound)
+	}
+	return copyIssued(t), nil
+}
+
+// DeleteExpiredIssued implements [store.IssuedTokenStore].
+func (a *Auth) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	now = normTime(now)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var n int64
+	for id, t := range a.issued {
+		if !t.ExpiresAt.After(now) {
+			delete(a.issued, id)
 			n++
 		}
 	}

@@ -5,8 +5,9 @@
 // It implements [store.DebateStore], [store.Checkpointer], [store.Pinger],
 // [store.Leaser], [store.IdempotencyStore], [store.RatingStore] and, through
 // the embedded [Auth], every authentication port ([store.UserStore],
-// [store.APIKeyStore], [store.RevocationStore], [store.TokenVersionStore],
-// [store.KeyRingStore], [store.AuditStore], [store.UsageStore]), and passes
+// [store.APIKeyStore], [store.RevocationStore], [store.IssuedTokenStore],
+// [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore],
+// [store.UsageStore]), and passes
 // storetest.Run. Values are copied in and out, so callers may reuse
 // or modify what they pass and receive. Times are kept in UTC at microsecond
 // precision, like the SQL backends.
@@ -35,6 +36,7 @@ var (
 	_ store.UserStore         = (*Store)(nil)
 	_ store.APIKeyStore       = (*Store)(nil)
 	_ store.RevocationStore   = (*Store)(nil)
+	_ store.IssuedTokenStore  = (*Store)(nil)
 	_ store.TokenVersionStore = (*Store)(nil)
 	_ store.KeyRingStore      = (*Store)(nil)
 	_ store.AuditStore        = (*Store)(nil)

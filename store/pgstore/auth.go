@@ -27,6 +27,7 @@ var (
 	_ store.UserStore         = (*Store)(nil)
 	_ store.APIKeyStore       = (*Store)(nil)
 	_ store.RevocationStore   = (*Store)(nil)
+	_ store.IssuedTokenStore  = (*Store)(nil)
 	_ store.TokenVersionStore = (*Store)(nil)
 	_ store.KeyRingStore      = (*Store)(nil)
 	_ store.AuditStore        = (*Store)(nil)
@@ -483,6 +484,51 @@ func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (in
 	n, err := s.execCount(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= $1`, ts(now))
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: delete expired revocations: %w", err)
+	}
+	return n, nil
+}
+
+const issuedColumns = `token_id, kind, user_id, issued_at, expires_at`
+
+// RecordIssued implements [store.IssuedTokenStore]: an insert that does
+// nothing when the id is recorded, reported as ErrConflict.
+func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
+	if t == nil || t.TokenID == "" {
+		return errors.New("pgstore: record issued token: empty token id")
+	}
+	n, err := s.execCount(ctx, `INSERT INTO issued_tokens (`+issuedColumns+`) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (token_id) DO NOTHING`,
+		t.TokenID, t.Kind, t.UserID, ts(t.IssuedAt), ts(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("pgstore: record issued token %q: %w", t.TokenID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pgstore: record issued token %q: already recorded: %w", t.TokenID, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetIssued implements [store.IssuedTokenStore].
+func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
+	var t store.IssuedToken
+	err := s.retry(ctx, func() error {
+		var issued, expires time.Time
+		err := s.pool.QueryRow(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = $1`, tokenID).
+			Scan(&t.TokenID, &t.Kind, &t.UserID, &issued, &expires)
+		t.IssuedAt, t.ExpiresAt = issued.UTC(), expires.UTC()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: issued token %q: %w", tokenID, orNotFound(err))
+	}
+	return &t, nil
+}
+
+// DeleteExpiredIssued implements [store.IssuedTokenStore].
+func (s *Store) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
+	n, err := s.execCount(ctx, `DELETE FROM issued_tokens WHERE expires_at <= $1`, ts(now))
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: delete expired issued tokens: %w", err)
 	}
 	return n, nil
 }

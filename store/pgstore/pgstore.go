@@ -37,9 +37,9 @@
 // # Authentication ports
 //
 // Store implements every authentication port ([store.UserStore],
-// [store.APIKeyStore], [store.RevocationStore], [store.TokenVersionStore],
-// [store.KeyRingStore], [store.AuditStore], [store.UsageStore]), atomic
-// across replicas: CreateFirstUser and RotateSigningKey lock their table
+// [store.APIKeyStore], [store.RevocationStore], [store.IssuedTokenStore],
+// [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore],
+// [store.UsageStore]), atomic across replicas: CreateFirstUser and RotateSigningKey lock their table
 // against other writers for the transaction, CreateAPIKey takes a
 // transaction-scoped advisory lock on the user, RevokeToken and the
 // version and generation bumps are single upserts.

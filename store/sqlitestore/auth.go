@@ -17,6 +17,7 @@ var (
 	_ store.UserStore         = (*Store)(nil)
 	_ store.APIKeyStore       = (*Store)(nil)
 	_ store.RevocationStore   = (*Store)(nil)
+	_ store.IssuedTokenStore  = (*Store)(nil)
 	_ store.TokenVersionStore = (*Store)(nil)
 	_ store.KeyRingStore      = (*Store)(nil)
 	_ store.AuditStore        = (*Store)(nil)
@@ -443,6 +444,60 @@ func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (in
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
+	}
+	return n, nil
+}
+
+const issuedColumns = `token_id, kind, user_id, issued_at, expires_at`
+
+// RecordIssued implements [store.IssuedTokenStore]. The insert does
+// nothing when the id is recorded, which is reported as ErrConflict.
+func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
+	if t == nil || t.TokenID == "" {
+		return errors.New("sqlitestore: record issued token: empty token id")
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO issued_tokens (`+issuedColumns+`) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
+		t.TokenID, t.Kind, t.UserID, fmtTime(t.IssuedAt), fmtTime(t.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: record issued token %q: %w", t.TokenID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlitestore: record issued token %q: %w", t.TokenID, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlitestore: record issued token %q: already recorded: %w", t.TokenID, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetIssued implements [store.IssuedTokenStore].
+func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
+	var (
+		t               store.IssuedToken
+		issued, expires sql.NullString
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID).
+		Scan(&t.TokenID, &t.Kind, &t.UserID, &issued, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, store.ErrNotFound)
+	}
+	if err == nil {
+		err = scanTimes(timeCol{&issued, &t.IssuedAt}, timeCol{&expires, &t.ExpiresAt})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, err)
+	}
+	return &t, nil
+}
+
+// DeleteExpiredIssued implements [store.IssuedTokenStore].
+func (s *Store) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM issued_tokens WHERE expires_at <= ?`, fmtTime(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: delete expired issued tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: delete expired issued tokens: %w", err)
 	}
 	return n, nil
 }

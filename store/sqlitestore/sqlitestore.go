@@ -22,15 +22,15 @@
 // lease_expires_at), debate_events(debate_id, seq, type, data), checkpoints
 // (debate_id, round, phase unique), idempotency_keys(principal, key), and
 // the authentication tables of store/auth.go (users, api_keys,
-// revoked_tokens, token_versions, token_generation, jwt_keys, audit_log,
-// usage_records); in agent_elo.db agent_ratings(agent, domain) and
+// revoked_tokens, issued_tokens, token_versions, token_generation,
+// jwt_keys, audit_log, usage_records); in agent_elo.db agent_ratings(agent, domain) and
 // rating_matches(debate_id). Times are UTC text with microseconds, so they
 // sort as strings.
 //
 // Besides the debate ports, Store implements every authentication port
 // ([store.UserStore], [store.APIKeyStore], [store.RevocationStore],
-// [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore],
-// [store.UsageStore]). Their check-then-write operations (CreateFirstUser,
+// [store.IssuedTokenStore], [store.TokenVersionStore], [store.KeyRingStore],
+// [store.AuditStore], [store.UsageStore]). Their check-then-write operations (CreateFirstUser,
 // CreateAPIKey, RotateSigningKey) run in one BEGIN IMMEDIATE transaction,
 // which holds the database's write lock, so they are atomic also across
 // processes sharing the file.

@@ -19,6 +19,7 @@ type AuthStore interface {
 	store.UserStore
 	store.APIKeyStore
 	store.RevocationStore
+	store.IssuedTokenStore
 	store.TokenVersionStore
 	store.KeyRingStore
 	store.AuditStore
@@ -39,6 +40,7 @@ var authChecks = []struct {
 	{"APIKeysRevokeAll", testAPIKeysRevokeAll},
 	{"RevocationsDenyList", testRevocations},
 	{"RevocationsConcurrentOnce", testRevocationsConcurrent},
+	{"IssuedTokensRecordAndPrune", testIssuedTokens},
 	{"TokenVersionsAndGeneration", testTokenVersions},
 	{"KeyRingRotate", testKeyRing},
 	{"AuditAppendAndList", testAudit},
@@ -294,6 +296,44 @@ func testRevocationsConcurrent(t *testing.T, s AuthStore) {
 		}
 	}
 	assert.Equal(t, 1, ok, "a refresh token rotates once")
+}
+
+func testIssuedTokens(t *testing.T, s AuthStore) {
+	ctx := ctxT(t)
+	access := &store.IssuedToken{TokenID: "tok_access", Kind: store.RevocationAccess, UserID: "usr_1", IssuedAt: base, ExpiresAt: base.Add(15 * time.Minute)}
+	refresh := &store.IssuedToken{TokenID: "tok_refresh", Kind: store.RevocationRefresh, UserID: "usr_1", IssuedAt: base, ExpiresAt: base.Add(720 * time.Hour)}
+	require.NoError(t, s.RecordIssued(ctx, access))
+	require.NoError(t, s.RecordIssued(ctx, refresh))
+	dup := *access
+	dup.Kind = store.RevocationRefresh
+	require.ErrorIs(t, s.RecordIssued(ctx, &dup), store.ErrConflict)
+
+	got, err := s.GetIssued(ctx, "tok_access")
+	require.NoError(t, err)
+	assert.Equal(t, "tok_access", got.TokenID)
+	assert.Equal(t, store.RevocationAccess, got.Kind, "the first record is kept")
+	assert.Equal(t, "usr_1", got.UserID)
+	assertTime(t, base, got.IssuedAt, "IssuedAt")
+	assertTime(t, base.Add(15*time.Minute), got.ExpiresAt, "ExpiresAt")
+	got, err = s.GetIssued(ctx, "tok_refresh")
+	require.NoError(t, err)
+	assert.Equal(t, store.RevocationRefresh, got.Kind)
+	_, err = s.GetIssued(ctx, "tok_zz")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	n, err := s.DeleteExpiredIssued(ctx, base.Add(15*time.Minute-time.Microsecond))
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing has expired yet")
+	n, err = s.DeleteExpiredIssued(ctx, base.Add(15*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "expires_at <= now is deleted")
+	_, err = s.GetIssued(ctx, "tok_access")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	got, err = s.GetIssued(ctx, "tok_refresh")
+	require.NoError(t, err, "unexpired records are kept")
+	assertTime(t, base.Add(720*time.Hour), got.ExpiresAt, "ExpiresAt")
+	_, err = s.GetRevocation(ctx, "tok_refresh")
+	require.ErrorIs(t, err, store.ErrNotFound, "recording is not revoking")
 }
 
 func testTokenVersions(t *testing.T, s AuthStore) {
@@ -578,6 +618,11 @@ func testAuthEmpty(t *testing.T, s AuthStore) {
 	del, err := s.DeleteExpiredRevocations(ctx, base)
 	require.NoError(t, err)
 	assert.Zero(t, del)
+	del, err = s.DeleteExpiredIssued(ctx, base)
+	require.NoError(t, err)
+	assert.Zero(t, del)
+	_, err = s.GetIssued(ctx, "tok_1")
+	require.ErrorIs(t, err, store.ErrNotFound)
 	versions, err := s.TokenVersions(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, versions)
