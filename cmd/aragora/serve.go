@@ -217,11 +217,8 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	authn := server.ServiceAuthenticator{Auth: &auth.Authenticator{Service: authSvc, ServiceToken: c.APIToken, LocalAdmin: c.LocalAdmin}}
-	var bcast *revocationBroadcaster
-	if rs != nil {
-		bcast = &revocationBroadcaster{rs: rs, svc: authSvc, log: lg.logger("aragora.auth")}
-		authn.Denied = bcast.denied
+	authn, bcast := authenticator(c, authSvc, rs, lg.logger("aragora.auth"))
+	if bcast != nil {
 		go bcast.watch(bgCtx)
 	}
 

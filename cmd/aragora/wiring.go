@@ -530,6 +530,9 @@ func (b revocationBroadcaster) denied(ctx context.Context, tokenID string) bool 
 
 // watch reloads revocations and the key ring whenever the epoch changes
 // (including when Redis was flushed), polling every 500 ms until ctx ends.
+// Its first read reloads too: a revocation made after the auth service
+// loaded the store but before that read would otherwise be taken as the
+// baseline and missed until the periodic reload.
 func (b revocationBroadcaster) watch(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -548,14 +551,10 @@ func (b revocationBroadcaster) watch(ctx context.Context) {
 			continue
 		}
 		cur := string(v)
-		if first {
-			last, first = cur, false
+		if !first && cur == last {
 			continue
 		}
-		if cur == last {
-			continue
-		}
-		last = cur
+		last, first = cur, false
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := b.svc.ReloadRevocations(rctx); err != nil {
 			b.log.Warn("revocation_reload_failed", "error", err.Error())
@@ -571,4 +570,18 @@ func (b revocationBroadcaster) watch(ctx context.Context) {
 func (r agentTestResult) UsageRecord() store.UsageRecord {
 	return store.UsageRecord{Provider: r.Provider, Model: r.Model, TokensIn: int64(r.Tokens.Input),
 		TokensOut: int64(r.Tokens.Output), CostUSD: r.CostUSD}
+}
+
+// authenticator builds serve's request authenticator (JWTs, API keys, the
+// service token, the local operator) and, when Redis is configured, the
+// revocation broadcaster that feeds it; the caller runs the broadcaster's
+// watch until shutdown.
+func authenticator(c serveConfig, svc *auth.Service, rs *redisstore.Store, log *slog.Logger) (server.ServiceAuthenticator, *revocationBroadcaster) {
+	authn := server.ServiceAuthenticator{Auth: &auth.Authenticator{Service: svc, ServiceToken: c.APIToken, LocalAdmin: c.LocalAdmin}}
+	if rs == nil {
+		return authn, nil
+	}
+	b := &revocationBroadcaster{rs: rs, svc: svc, log: log}
+	authn.Denied = b.denied
+	return authn, b
 }
