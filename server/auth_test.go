@@ -347,6 +347,56 @@ func TestRotateKeysEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, e.srv, "GET", "/api/auth/me", "", e.bearer(authpkg.RoleAdmin)).Code)
 }
 
+// TestRevokeTokenEndpoint revokes by id (API.md §8.5): the jti of a token
+// the service issued is known, with its kind and its own expiry; other tok_
+// ids, the runbook's tok_xyz123 included, are accepted as unknown.
+func TestRevokeTokenEndpoint(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t, nil, nil)
+	pair, err := e.svc.IssuePair(context.Background(), e.users[authpkg.RoleMember])
+	require.NoError(t, err)
+	admin := e.bearer(authpkg.RoleAdmin)
+	tests := []struct {
+		name, id, kind string
+		known          bool
+		exp            time.Time // zero: about the refresh TTL from now
+	}{
+		{"access token", pair.AccessTokenID, "access", true, pair.AccessExpiresAt},
+		{"refresh token", pair.RefreshTokenID, "refresh", true, pair.RefreshExpiresAt},
+		{"never issued", "tok_0123456789abcdefABCDEF", "unknown", false, time.Time{}},
+		{"runbook id", "tok_xyz123", "unknown", false, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := do(t, e.srv, "POST", "/api/admin/revoke-token", `{"token_id":"`+tt.id+`","reason":"test"}`, admin)
+			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			var res struct {
+				TokenID   string `json:"token_id"`
+				Kind      string `json:"kind"`
+				Revoked   bool   `json:"revoked"`
+				Known     bool   `json:"known"`
+				ExpiresAt string `json:"expires_at"`
+			}
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &res))
+			assert.Equal(t, tt.id, res.TokenID)
+			assert.Equal(t, tt.kind, res.Kind)
+			assert.True(t, res.Revoked)
+			assert.Equal(t, tt.known, res.Known)
+			exp, err := time.Parse(time.RFC3339Nano, res.ExpiresAt)
+			require.NoError(t, err)
+			if tt.known {
+				assert.True(t, tt.exp.Equal(exp), "expires_at %s, want the token's exp %s", exp, tt.exp)
+			} else {
+				assert.WithinDuration(t, time.Now().Add(720*time.Hour), exp, time.Hour)
+			}
+		})
+	}
+	w := do(t, e.srv, "GET", "/api/auth/me", "", map[string]string{"Authorization": "Bearer " + pair.AccessToken})
+	assert.Equal(t, "token_revoked", errCode(t, w))
+	w = do(t, e.srv, "POST", "/api/admin/cleanup-caches", `{}`, admin)
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}
+
 func TestAuditOneRowPerSensitiveAction(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t, nil, nil)

@@ -633,8 +633,16 @@ func tsPtr(t time.Time) *string {
 
 // effective merges the stored record with this process's live state.
 func (s *Server) effective(d *store.Debate) (status string, started, finished time.Time, result *ResultDoc) {
+	status, started, finished, raw := s.effectiveRaw(d)
+	result, started, finished = withResultDoc(s.docs.result(d.ID, raw), status, started, finished)
+	return status, started, finished, result
+}
+
+// effectiveRaw is effective before the result document is parsed: raw is
+// the stored one, or the live one while the store has none.
+func (s *Server) effectiveRaw(d *store.Debate) (status string, started, finished time.Time, raw json.RawMessage) {
 	status, started, finished = d.Status, d.StartedAt, d.FinishedAt
-	raw := d.Result
+	raw = d.Result
 	if ls, ok := s.overlay.get(d.ID); ok {
 		// The orchestrator records the final status before the server has
 		// stored the result and receipt: while this replica still runs the
@@ -656,8 +664,7 @@ func (s *Server) effective(d *store.Debate) (status string, started, finished ti
 			raw = ls.Result
 		}
 	}
-	result, started, finished = withResult(raw, status, started, finished)
-	return status, started, finished, result
+	return status, started, finished, raw
 }
 
 // withResult parses a stored result document; its times fill the record's
@@ -670,18 +677,29 @@ func withResult(raw json.RawMessage, status string, started, finished time.Time)
 	if json.Unmarshal(raw, &rd) != nil {
 		return nil, started, finished
 	}
+	return withResultDoc(&rd, status, started, finished)
+}
+
+// withResultDoc is withResult for a parsed document (nil: none).
+func withResultDoc(rd *ResultDoc, status string, started, finished time.Time) (*ResultDoc, time.Time, time.Time) {
+	if rd == nil {
+		return nil, started, finished
+	}
 	if started.IsZero() {
 		started = rd.StartedAt
 	}
 	if finished.IsZero() && store.Terminal(status) {
 		finished = rd.FinishedAt
 	}
-	return &rd, started, finished
+	return rd, started, finished
 }
 
 func (s *Server) debateObject(d *store.Debate, sp *Spec, full bool) *DebateObject {
 	status, started, finished, res := s.effective(d)
-	return objectOf(d, sp, status, started, finished, res, s.now(), full)
+	if sp == nil {
+		sp = s.docs.spec(d.ID, d.Config)
+	}
+	return objectOf(d, sp, status, started, finished, res, s.now(), full, s.docs.epoch(d.ID))
 }
 
 // RecordObject returns the full debate object (API.md §4.2) of a debate
@@ -690,10 +708,10 @@ func (s *Server) debateObject(d *store.Debate, sp *Spec, full bool) *DebateObjec
 // the CLI and the API describe a debate alike.
 func RecordObject(d *store.Debate, now time.Time) *DebateObject {
 	res, started, finished := withResult(d.Result, d.Status, d.StartedAt, d.FinishedAt)
-	return objectOf(d, nil, d.Status, started, finished, res, now, true)
+	return objectOf(d, nil, d.Status, started, finished, res, now, true, epochOf(d.ID))
 }
 
-func objectOf(d *store.Debate, sp *Spec, status string, started, finished time.Time, res *ResultDoc, now time.Time, full bool) *DebateObject {
+func objectOf(d *store.Debate, sp *Spec, status string, started, finished time.Time, res *ResultDoc, now time.Time, full bool, epoch string) *DebateObject {
 	if sp == nil {
 		sp = &Spec{}
 		_ = json.Unmarshal(d.Config, sp)
@@ -701,7 +719,7 @@ func objectOf(d *store.Debate, sp *Spec, status string, started, finished time.T
 	o := &DebateObject{ID: d.ID, Topic: d.Topic, Status: status, Agents: sp.Names, Rounds: sp.Rounds, MinRounds: sp.MinRounds,
 		Topology: sp.Topology, Consensus: consensusObj{Method: sp.Consensus, Threshold: sp.Threshold},
 		CreatedAt: ts(d.CreatedAt), UpdatedAt: ts(d.UpdatedAt), StartedAt: tsPtr(started), Owner: d.Owner,
-		CorrelationID: d.CorrelationID, LastSeq: d.LastSeq, StreamEpoch: epochOf(d.ID), full: full}
+		CorrelationID: d.CorrelationID, LastSeq: d.LastSeq, StreamEpoch: epoch, full: full}
 	if o.Agents == nil {
 		o.Agents = sp.Agents
 	}
@@ -774,7 +792,7 @@ func (o *DebateObject) summary() *DebateObject {
 
 func (s *Server) loadDebate(r *http.Request) (*store.Debate, error) {
 	id := r.PathValue("id")
-	if !pathIDRE.MatchString(id) {
+	if !tokenOf(id, 64, false) {
 		return nil, apiErr(http.StatusNotFound, "not_found", "no such debate")
 	}
 	d, err := s.st.GetDebate(r.Context(), id)
@@ -797,7 +815,36 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.debateObject(d, nil, true))
+	if b, o := s.fullObjectJSON(d); b != nil {
+		writeJSONBody(w, http.StatusOK, b)
+	} else {
+		writeJSON(w, http.StatusOK, o)
+	}
+}
+
+// fullObjectJSON returns the JSON of d's full debate object, newline
+// included, or nil and the object when it does not encode. A finished
+// debate's object depends only on its record and documents, so its
+// encoding is kept in s.docs and reused while they are unchanged.
+func (s *Server) fullObjectJSON(d *store.Debate) ([]byte, *DebateObject) {
+	status, started, finished, raw := s.effectiveRaw(d)
+	key := objectKey{status: status, topic: d.Topic, owner: d.Owner, correlationID: d.CorrelationID, lastSeq: d.LastSeq,
+		created: d.CreatedAt, updated: d.UpdatedAt, started: started, finished: finished}
+	if b := s.docs.body(d.ID, d.Config, raw, key); b != nil {
+		return b, nil
+	}
+	res, started, finished := withResultDoc(s.docs.result(d.ID, raw), status, started, finished)
+	o := objectOf(d, s.docs.spec(d.ID, d.Config), status, started, finished, res, s.now(), true, s.docs.epoch(d.ID))
+	b, err := o.MarshalJSON()
+	if err != nil {
+		return nil, o
+	}
+	b = append(b, '\n')
+	// Unfinished, or without a finish time, the duration follows the clock.
+	if store.Terminal(status) && !finished.IsZero() {
+		s.docs.setBody(d.ID, d.Config, raw, key, b)
+	}
+	return b, nil
 }
 
 var allStatuses = []string{store.StatusPending, store.StatusRunning, store.StatusConsensusReached, store.StatusNoConsensus,

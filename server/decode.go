@@ -123,6 +123,9 @@ type query struct{ v url.Values }
 
 // parseQuery rejects unknown parameters and repeated ones (400 invalid_query).
 func parseQuery(r *http.Request, allowed ...string) (query, error) {
+	if r.URL.RawQuery == "" {
+		return query{}, nil // a nil url.Values reads as empty
+	}
 	v, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return query{}, apiErr(http.StatusBadRequest, "invalid_query", "malformed query string")

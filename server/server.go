@@ -296,6 +296,7 @@ type Server struct {
 	hub      *hub
 	health   *healthCache
 	overlay  *overlay
+	docs     *docCache // parsed stored documents per debate
 	dumping  atomic.Bool
 	idem     idemTable
 	replica  string
@@ -333,6 +334,7 @@ func New(newDebate DebateFactory, agents AgentRegistry, st store.DebateStore, cf
 	s.hub = newHub(s)
 	s.runner = newRunner(s)
 	s.health = &healthCache{}
+	s.docs = newDocCache(docCacheBytes)
 	s.errs = newErrorRing(errorRingSize)
 	s.accounts = cfg.Accounts
 	s.routes()
