@@ -229,20 +229,8 @@ func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.CleanupRateLimits != nil {
 		buckets = s.cfg.CleanupRateLimits()
 	}
-	var deny int64
-	if st := s.accountStore(); st != nil {
-		deny, _ = st.DeleteExpiredRevocations(r.Context(), s.now())
-		// The records of expired JWTs go with their deny-list entries;
-		// API.md §8.2 reports no count for them.
-		_, _ = st.DeleteExpiredIssued(r.Context(), s.now())
-	}
-	if is, ok := s.st.(interface {
-		DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int64, error)
-	}); ok {
-		if n, err := is.DeleteExpiredIdempotency(r.Context(), s.now()); err == nil {
-			idem += int(n)
-		}
-	}
+	deny, storedIdem := s.pruneExpired(r.Context())
+	idem += int(storedIdem)
 	debug.FreeOSMemory()
 	runtime.ReadMemStats(&after)
 	freed := map[string]any{"event_rings": rings, "receipts": receipts, "rate_limit_buckets": buckets,
@@ -250,6 +238,24 @@ func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 	setAudit(r, func(a *auditState) { a.target, a.details = "caches", map[string]any{"freed": freed} })
 	writeJSON(w, http.StatusOK, map[string]any{"freed": freed, "heap_inuse_before_bytes": before.HeapInuse,
 		"heap_inuse_after_bytes": after.HeapInuse, "duration_ms": time.Since(start).Milliseconds()})
+}
+
+// pruneExpired deletes expired rows from the store: deny-list entries,
+// the records of expired JWTs (API.md §8.2 reports no count for them) and
+// idempotency keys. cleanup-caches calls it, and so does the sweeper every
+// minute, so the tables do not grow with every login.
+func (s *Server) pruneExpired(ctx context.Context) (deny, idem int64) {
+	now := s.now()
+	if st := s.accountStore(); st != nil {
+		deny, _ = st.DeleteExpiredRevocations(ctx, now)
+		_, _ = st.DeleteExpiredIssued(ctx, now)
+	}
+	if is, ok := s.st.(interface {
+		DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int64, error)
+	}); ok {
+		idem, _ = is.DeleteExpiredIdempotency(ctx, now)
+	}
+	return deny, idem
 }
 
 // dropFinishedOverlay forgets the live state of finished debates this

@@ -51,6 +51,7 @@ func (s *Server) Start() {
 				s.sweep(ctx, l, false)
 			case <-stale.C:
 				s.sweep(ctx, l, true)
+				s.pruneExpired(ctx)
 			}
 		}
 	}()
