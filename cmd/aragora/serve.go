@@ -146,6 +146,11 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	} else if gen {
 		srvLog.Warn("jwt_secret_generated", "path", filepath.Join(c.DataDir, "jwt_secret"))
 	}
+	if getenv("SUPABASE_KEY") != "" && getenv("SUPABASE_URL") == "" {
+		// Accepted so existing secrets keep working; it is not a database
+		// password and is never used for the connection (API.md §12).
+		srvLog.Warn("supabase_key_ignored", "detail", "SUPABASE_KEY is set without SUPABASE_URL; it is not used")
+	}
 	if c.MemoryProfiling {
 		runtime.MemProfileRate = 64 << 10
 		if c.Env == "production" {
