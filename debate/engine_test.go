@@ -382,3 +382,43 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"seq":1,"type":"future_kind","data":{"x":1}}`), &unknown))
 	assert.Equal(t, json.RawMessage(`{"x":1}`), unknown.Data)
 }
+
+// lateStreamer ignores its context and keeps streaming after the debate
+// has ended, as a misbehaving provider adapter might.
+type lateStreamer struct {
+	agent.Agent
+	release chan struct{}
+	done    chan struct{}
+}
+
+func (l *lateStreamer) RespondStream(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
+	if req.Phase != agent.PhaseVote {
+		return l.Respond(ctx, req)
+	}
+	<-l.release // outlives the call's deadline and the 5 s grace
+	onChunk("late token")
+	close(l.done)
+	return agent.Response{}, ctx.Err()
+}
+
+func TestTokenFromAbandonedAgentAfterRunIsDropped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 5 s abandonment grace")
+	}
+	t.Parallel()
+	ps := demoParticipants(1, "demo-a", "demo-b", "demo-c")
+	late := &lateStreamer{Agent: ps[2].Agent, release: make(chan struct{}), done: make(chan struct{})}
+	ps[2].Agent = late
+	o, err := debate.New(debate.Config{Rounds: 1, StreamTokens: true, AgentTimeout: 10 * time.Millisecond,
+		Observers: []debate.Observer{&recorder{}}}, ps...)
+	require.NoError(t, err)
+	res, err := o.Run(context.Background(), "Adopt Postgres?")
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Status)
+	close(late.release) // the abandoned call now streams into a closed debate
+	select {
+	case <-late.done: // the token was dropped, nothing panicked
+	case <-time.After(time.Minute):
+		t.Fatal("the late token's publish never returned")
+	}
+}

@@ -14,6 +14,10 @@ type observerSet struct {
 	mu            sync.Mutex // guards drops/panics totals and the drop log flag
 	drops, panics int
 	loggedDrop    bool
+	// closing guards the channels against a publish after close: an
+	// abandoned streaming agent may still deliver a token late.
+	closing sync.RWMutex
+	closed  bool
 }
 
 type observerSub struct {
@@ -73,8 +77,14 @@ func (s *observerSet) addDrops(n int) {
 	}
 }
 
-// publish enqueues e for every observer without blocking.
+// publish enqueues e for every observer without blocking. After close it
+// drops e.
 func (s *observerSet) publish(e Event) {
+	s.closing.RLock()
+	defer s.closing.RUnlock()
+	if s.closed {
+		return
+	}
 	for _, sub := range s.subs {
 		select {
 		case sub.ch <- e:
@@ -88,9 +98,12 @@ func (s *observerSet) publish(e Event) {
 // dropped, and stops every observer goroutine. An observer stuck inside
 // OnEvent is waited for a further 5 s and then abandoned.
 func (s *observerSet) close(drain time.Duration) (drops, panics int) {
+	s.closing.Lock()
+	s.closed = true
 	for _, sub := range s.subs {
 		close(sub.ch)
 	}
+	s.closing.Unlock()
 	timer := time.NewTimer(drain)
 	defer timer.Stop()
 	expired := false
