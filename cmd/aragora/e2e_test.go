@@ -489,8 +489,11 @@ func TestE2ESIGUSR1ClosesWebSockets(t *testing.T) {
 func TestE2ERunbookCommands(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
-		_, err := exec.LookPath(tool)
-		require.NoError(t, err, "the runbook check needs %s (apt-get install -y %s)", tool, tool)
+		if _, err := exec.LookPath(tool); err != nil {
+			// On a laptop with only Go this check is skipped; CI installs
+			// the tools and fails on any skip in this package (.ci/run).
+			t.Skipf("the runbook check needs %s: install it (apt-get install -y %s) to run this test", tool, tool)
+		}
 	}
 	bin := aragoraBinary(t)
 	script, err := os.ReadFile(filepath.Join("testdata", "runbook.sh"))
