@@ -113,6 +113,11 @@ type Fallback struct {
 	st BackendStatus
 	// probing is set while one call probes a skipped primary.
 	probing bool
+	// downs counts the primary's up→down transitions. A call that began
+	// before the latest one and succeeds afterwards (its reply was already
+	// on the wire when the primary went away) must not declare the primary
+	// recovered: only a call begun while it was down, a probe, may.
+	downs uint64
 }
 
 var (
@@ -159,12 +164,13 @@ func (f *Fallback) do(ctx context.Context, key string, l Limit, peek bool) (Deci
 	if err := l.Validate(); err != nil {
 		return Decision{}, err
 	}
-	if !f.tryPrimary() {
+	ok, downs := f.tryPrimary()
+	if !ok {
 		return f.fallback(ctx, key, l, peek)
 	}
 	d, err := f.callPrimary(ctx, key, l, peek)
 	if err == nil {
-		f.succeeded()
+		f.succeeded(downs)
 		return d, nil
 	}
 	if ctx.Err() != nil {
@@ -178,18 +184,19 @@ func (f *Fallback) do(ctx context.Context, key string, l Limit, peek bool) (Deci
 	return f.fallback(context.WithoutCancel(ctx), key, l, peek)
 }
 
-// tryPrimary reports whether this call may use the primary.
-func (f *Fallback) tryPrimary() bool {
+// tryPrimary reports whether this call may use the primary, and the
+// down-transition count when it starts.
+func (f *Fallback) tryPrimary() (bool, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.st.Skipping {
-		return true
+		return true, f.downs
 	}
 	if f.probing || f.cfg.Now().Before(f.st.SkipUntil) {
-		return false
+		return false, f.downs
 	}
 	f.probing = true
-	return true
+	return true, f.downs
 }
 
 type primaryResult struct {
@@ -225,15 +232,18 @@ func (f *Fallback) callPrimary(ctx context.Context, key string, l Limit, peek bo
 	}
 }
 
-func (f *Fallback) succeeded() {
+func (f *Fallback) succeeded(downs uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st.PrimaryDecisions++
-	f.probing = false
 	if f.st.Up {
 		f.st.ConsecutiveFailures = 0
 		return
 	}
+	if downs != f.downs {
+		return // a stale reply from before the primary went down
+	}
+	f.probing = false
 	down := f.cfg.Now().Sub(f.st.DownSince)
 	f.st.Up, f.st.Skipping, f.st.SkipUntil, f.st.DownSince = true, false, time.Time{}, time.Time{}
 	f.st.ConsecutiveFailures = 0
@@ -253,6 +263,7 @@ func (f *Fallback) failed(err error) {
 	}
 	if f.st.Up {
 		f.st.Up, f.st.DownSince = false, now
+		f.downs++
 		f.cfg.Logger.Warn("rate_limit_backend_down", "mode", mode, "error", err.Error(),
 			"timeout", errors.Is(err, context.DeadlineExceeded))
 	}

@@ -190,3 +190,48 @@ func TestFallbackInvalidLimit(t *testing.T) {
 	_, err := f.Allow(context.Background(), "k", ratelimit.Limit{})
 	require.ErrorIs(t, err, ratelimit.ErrInvalidLimit)
 }
+
+// gate is a primary whose calls block until released, failing or not.
+type gate struct {
+	entered chan struct{}
+	release chan error
+}
+
+func (g *gate) Allow(ctx context.Context, _ string, l ratelimit.Limit) (ratelimit.Decision, error) {
+	g.entered <- struct{}{}
+	if err := <-g.release; err != nil {
+		return ratelimit.Decision{}, err
+	}
+	return ratelimit.Decision{Allowed: true, Limit: l.Rate}, nil
+}
+
+// A reply that was already on its way when the primary went down does not
+// declare it recovered: only a call begun after the failure may.
+func TestFallbackIgnoresStaleSuccess(t *testing.T) {
+	t.Parallel()
+	g := &gate{entered: make(chan struct{}, 3), release: make(chan error)}
+	f := ratelimit.NewFallback(g, nil, ratelimit.FallbackConfig{Timeout: time.Minute})
+	lim := ratelimit.Limit{Rate: 100}
+	stale := make(chan struct{})
+	go func() {
+		defer close(stale)
+		_, _ = f.Allow(context.Background(), "k", lim) // begun while up
+	}()
+	failed := make(chan struct{})
+	go func() {
+		defer close(failed)
+		_, _ = f.Allow(context.Background(), "k", lim)
+	}()
+	<-g.entered
+	<-g.entered                                 // both calls are in flight
+	g.release <- errors.New("connection reset") // one of the two fails: down
+	require.Eventually(t, func() bool { return !f.Status().Up }, 10*time.Second, time.Millisecond)
+	g.release <- nil // the other answers late
+	<-stale
+	<-failed
+	assert.False(t, f.Status().Up, "a stale success does not flip the state")
+	go func() { g.release <- nil }()
+	_, err := f.Allow(context.Background(), "k", lim) // begun while down
+	require.NoError(t, err)
+	assert.True(t, f.Status().Up, "a fresh success recovers")
+}
