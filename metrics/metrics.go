@@ -178,6 +178,9 @@ func New(cfg Config) *Metrics {
 	for _, mode := range []string{"local", "fail_open"} {
 		m.RateLimitFallback.WithLabelValues(mode)
 	}
+	for _, r := range []string{"unauthorized", "token_expired", "token_revoked", "invalid_credentials", "rate_limited", "bootstrap_token"} {
+		m.AuthFailures.WithLabelValues(r) // the reasons server reports (auth.CodeOf codes)
+	}
 	for _, r := range []string{"origin", "per_ip_cap", "capacity", "auth", "ping_timeout", "write_error", "protocol"} {
 		m.WSErrors.WithLabelValues(r)
 	}
