@@ -3,7 +3,10 @@ package debate_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,4 +156,45 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	_, err = o.RunTask(context.Background(), debate.Task{ID: "bad id!", Question: "q?"})
 	require.ErrorIs(t, err, debate.ErrInvalidConfig)
+}
+
+// revisePrompt runs a 2-round debate of four agents with long proposals and
+// returns agent a's revise prompt.
+func revisePrompt(t *testing.T, cfg debate.Config) string {
+	t.Helper()
+	long := strings.Repeat("Postgres gives us transactional integrity and mature tooling. ", 40) // ~2,500 runes
+	var mu sync.Mutex
+	var prompts []string
+	var ps []debate.Participant
+	for _, n := range []string{"a", "b", "c", "d"} {
+		f := &fake{proposal: n + ": " + long, vote: "a"}
+		ps = append(ps, debate.Participant{Name: n, Agent: agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
+			if req.Phase == agent.PhaseRevise && req.Participant == "a" {
+				mu.Lock()
+				prompts = append(prompts, req.Prompt)
+				mu.Unlock()
+			}
+			return f.Respond(ctx, req)
+		})})
+	}
+	cfg.Rounds, cfg.DisableEarlyStop = 2, true
+	_, _, err := run(t, cfg, ps)
+	require.NoError(t, err)
+	require.Len(t, prompts, 1)
+	return prompts[0]
+}
+
+func TestPromptBudgetDropsLowPriorityItems(t *testing.T) {
+	t.Parallel()
+	p := revisePrompt(t, debate.Config{MaxPromptRunes: 4000})
+	assert.Contains(t, p, "(3 more items omitted)", "the peers' proposals, lowest priority, are dropped first")
+	assert.Contains(t, p, "### Critique from b", "critiques rank above peers' proposals")
+	assert.Contains(t, p, "## Question")
+	assert.Contains(t, p, "## Instructions")
+	assert.Contains(t, p, "Your proposal from the previous round", "the agent's own proposal is never dropped")
+	assert.LessOrEqual(t, utf8.RuneCountInString(p), 4000)
+
+	q := revisePrompt(t, debate.Config{MaxQuoteRunes: 200})
+	assert.NotContains(t, q, "more items omitted", "everything fits the default budget")
+	assert.Equal(t, 3, strings.Count(q, "…[truncated]"), "each peer's quoted proposal is capped at MaxQuoteRunes")
 }
