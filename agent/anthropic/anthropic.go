@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -93,8 +92,7 @@ func (c Config) Validate() error {
 	if c.Model == "" {
 		return errors.New("anthropic: model required")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !wire.ValidBaseURL(c.BaseURL) {
 		return fmt.Errorf("anthropic: base URL %q: want an absolute http or https URL", c.BaseURL)
 	}
 	if c.MaxTokens < 0 {

@@ -99,8 +99,7 @@ func (c Config) Validate() error {
 	if c.Model == "" {
 		return errors.New("gemini: model required")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !wire.ValidBaseURL(c.BaseURL) {
 		return fmt.Errorf("gemini: base URL %q: want an absolute http or https URL", c.BaseURL)
 	}
 	if c.MaxTokens < 0 {

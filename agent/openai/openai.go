@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -154,8 +153,7 @@ func (c Config) Validate() error {
 	if c.BaseURL == "" {
 		return fmt.Errorf("openai: %s: base URL required", c.Provider)
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !wire.ValidBaseURL(c.BaseURL) {
 		return fmt.Errorf("openai: %s: base URL %q: want an absolute http or https URL", c.Provider, c.BaseURL)
 	}
 	if c.MaxTokens < 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/wire"
 	"github.com/aragora/aragora/agent/pricing"
 	"github.com/aragora/aragora/breaker"
 )
@@ -229,8 +230,7 @@ func seconds(v string) (time.Duration, error) {
 }
 
 func checkURL(v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !wire.ValidBaseURL(v) {
 		return fmt.Errorf("want an absolute http or https URL")
 	}
 	return nil

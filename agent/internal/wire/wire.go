@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -332,4 +333,11 @@ func (r *SSEReader) Next() (name string, data []byte, err error) {
 		return "", nil, err
 	}
 	return "", nil, io.EOF
+}
+
+// ValidBaseURL reports whether raw is an absolute http or https URL with a
+// host: the rule every provider base URL (and *_BASE_URL variable) follows.
+func ValidBaseURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
