@@ -62,11 +62,15 @@ type Debate struct {
 	FinishedAt    time.Time // zero until finished
 }
 
+// DefaultLimit is the page size of a listing whose Limit is <= 0
+// (ListDebates, ListAudit, the lease finders).
+const DefaultLimit = 50
+
 // Filter selects debates in ListDebates.
 type Filter struct {
 	Statuses []string // empty: any
 	Owner    string   // empty: any
-	Limit    int      // <= 0: backend default (50)
+	Limit    int      // <= 0: DefaultLimit
 	// Cursor continues a listing: return debates strictly older than it
 	// (newest first, by CreatedAt then ID).
 	Cursor *Cursor

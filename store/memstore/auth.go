@@ -27,9 +27,6 @@ var (
 	_ store.UsageStore        = (*Auth)(nil)
 )
 
-// defaultAuditLimit is the page size of ListAudit when Limit <= 0.
-const defaultAuditLimit = 50
-
 // Auth is the in-memory implementation of the authentication ports
 // ([store.UserStore], [store.APIKeyStore], [store.RevocationStore],
 // [store.IssuedTokenStore], [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore] and
@@ -642,7 +639,7 @@ func (a *Auth) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Aud
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultAuditLimit
+		limit = store.DefaultLimit
 	}
 	since := normTime(f.Since)
 	a.mu.Lock()

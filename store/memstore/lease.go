@@ -173,7 +173,7 @@ func (s *Store) find(ctx context.Context, limit int, keep func(*store.Debate) bo
 		return nil, err
 	}
 	if limit <= 0 {
-		limit = defaultLimit
+		limit = store.DefaultLimit
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -43,9 +43,6 @@ var (
 	_ store.UsageStore        = (*Store)(nil)
 )
 
-// defaultLimit is the page size of ListDebates when Filter.Limit <= 0.
-const defaultLimit = 50
-
 // Store is an in-memory store. It is safe for concurrent use. The zero
 // value is not usable; call [New]. The authentication ports are those of
 // the embedded [Auth], which has its own lock.
@@ -135,7 +132,7 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultLimit
+		limit = store.DefaultLimit
 	}
 	var cur *store.Cursor
 	if f.Cursor != nil {

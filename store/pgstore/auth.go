@@ -34,9 +34,6 @@ var (
 	_ store.UsageStore        = (*Store)(nil)
 )
 
-// defaultAuditLimit is the page size of ListAudit when Limit <= 0.
-const defaultAuditLimit = 50
-
 // retryUnsent runs op and, after a connection error, resets the pool; it
 // runs op again only when the failed attempt sent nothing.
 func (s *Store) retryUnsent(ctx context.Context, op func() error) error {
@@ -772,7 +769,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultAuditLimit
+		limit = store.DefaultLimit
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ` + arg(limit)
 	var out []*store.AuditEntry

@@ -99,7 +99,7 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 50
+		limit = store.DefaultLimit
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
 	return s.queryDebates(ctx, "list debates", q, args...)

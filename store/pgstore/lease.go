@@ -156,7 +156,7 @@ func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage
 
 func limitOr(n int) int {
 	if n <= 0 {
-		return 50
+		return store.DefaultLimit
 	}
 	return n
 }

@@ -24,9 +24,6 @@ var (
 	_ store.UsageStore        = (*Store)(nil)
 )
 
-// defaultAuditLimit is the page size of ListAudit when Limit <= 0.
-const defaultAuditLimit = 50
-
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -719,7 +716,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultAuditLimit
+		limit = store.DefaultLimit
 	}
 	args = append(args, limit)
 	rows, err := s.r.QueryContext(ctx, q+` ORDER BY at DESC, id DESC LIMIT ?`, args...)

@@ -104,7 +104,7 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 50
+		limit = store.DefaultLimit
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit)
