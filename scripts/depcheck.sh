@@ -27,11 +27,11 @@ existing() {
 	done
 }
 
-drivers='modernc|pgx|go-redis|client_golang|websocket|net/http/pprof'
+drivers='modernc|pgx|go-redis|client_golang|websocket|net/http/pprof|getsentry'
 backends="$mod/(store/(sqlitestore|pgstore|redisstore)|ratelimit/redislimit)"
 adapters="$mod/agent/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter)"
 
-# Rule 1: the core (L0-L2) links no driver, server library or pprof, and
+# Rule 1: the core (L0-L2) links no driver, server library, pprof or Sentry, and
 # none of our backends, adapters, metrics or server.
 mapfile -t core < <(existing agent similarity receipt evidence consensus store ratelimit breaker debate nomic)
 if ((${#core[@]})); then
@@ -92,9 +92,9 @@ while read -r pkg deps; do
 done < <(go list -e -f '{{.ImportPath}} {{join .Deps " "}}' ./...)
 
 # Rule 5: server depends on ports only: no backend (memstore included), no
-# provider adapter, no Prometheus, no driver.
+# provider adapter, no Prometheus, no error reporter (Sentry), no driver.
 if compgen -G "server/*.go" >/dev/null; then
-	bad=$(go list -e -deps ./server | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics)\$|modernc|pgx|go-redis|client_golang" || true)
+	bad=$(go list -e -deps ./server | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics|internal/errreport)\$|modernc|pgx|go-redis|client_golang|getsentry" || true)
 	[[ -z $bad ]] || violation "server depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 

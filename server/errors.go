@@ -146,7 +146,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	info := infoFrom(r.Context())
 	msg := e.Message
 	if e.Status >= 500 {
-		attrs := []any{"code", e.Code, "status", e.Status, "correlation_id", info.correlationID}
+		attrs := []any{"code", e.Code, "status", e.Status, "route", info.route, "correlation_id", info.correlationID}
+		if id := debateIDOf(r); id != "" {
+			attrs = append(attrs, "debate_id", id)
+		}
 		if e.Err != nil {
 			attrs = append(attrs, "error", e.Err.Error())
 		} else if e.Status == 500 {
@@ -166,4 +169,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, e.Status, errorBody{Error: errorPayload{Code: e.Code, Message: msg, CorrelationID: info.correlationID, Details: e.Details}})
+}
+
+// debateIDOf returns the debate id of a /api/debates/{id}… or
+// /ws/debates/{id} request, or "": error records carry it (API.md §13).
+func debateIDOf(r *http.Request) string {
+	if strings.Contains(r.Pattern, "/debates/{id}") {
+		return r.PathValue("id")
+	}
+	return ""
 }

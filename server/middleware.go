@@ -168,8 +168,12 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.Error("panic", "route", info.route, "correlation_id", info.correlationID,
-					"error", fmt.Sprint(p), "stack", string(debug.Stack()))
+				attrs := []any{"route", info.route, "correlation_id", info.correlationID,
+					"error", fmt.Sprint(p), "stack", string(debug.Stack())}
+				if id := debateIDOf(r); id != "" {
+					attrs = append(attrs, "debate_id", id)
+				}
+				s.log.Error("panic", attrs...)
 				s.errs.add(ErrorRecord{Type: "internal", Level: "ERROR", Code: "panic", Message: fmt.Sprint(p),
 					Route: info.route, Method: r.Method, Status: http.StatusInternalServerError, CorrelationID: info.correlationID})
 				if rw.status == 0 {

@@ -53,6 +53,7 @@ type serveConfig struct {
 	CBOpenSeconds       int
 	ReceiptSigningKey   string
 	ReceiptEd25519Key   string
+	SentryDSN           string
 }
 
 // envReader reads variables with the rules of API.md §12 and remembers the
@@ -259,6 +260,7 @@ func loadServeConfig(getenv env) (serveConfig, error) {
 	c.MetricsEnabled = r.boolean("METRICS_ENABLED", true)
 	c.MemoryProfiling = r.boolean("ARAGORA_MEMORY_PROFILING", false)
 	c.MemoryDumpPath = r.str("ARAGORA_MEMORY_DUMP_PATH", "/tmp/aragora_memory_dump.json")
+	c.SentryDSN = r.str("SENTRY_DSN", "")
 	c.ReceiptSigningKey = r.str("ARAGORA_RECEIPT_SIGNING_KEY", "")
 	c.ReceiptEd25519Key = r.str("ARAGORA_RECEIPT_ED25519_KEY", "")
 	if c.ReceiptSigningKey != "" && c.ReceiptEd25519Key != "" && r.err == nil {

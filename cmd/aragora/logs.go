@@ -58,6 +58,8 @@ type logs struct {
 	format string // for files (or everything without a dir)
 	errFmt string // stderr format
 	stderr io.Writer
+	// wrap, when set, wraps every logger's handler (error reporting).
+	wrap func(slog.Handler) slog.Handler
 }
 
 func parseLevel(s string) slog.Level {
@@ -141,6 +143,9 @@ func (l *logs) logger(name string) *slog.Logger {
 		h = teeHandler{handlerFor(f, l.format, l.level), handlerFor(l.stderr, l.errFmt, slog.LevelWarn)}
 	} else {
 		h = handlerFor(l.stderr, l.errFmt, l.level)
+	}
+	if l.wrap != nil {
+		h = l.wrap(h)
 	}
 	return slog.New(h).With("logger", name)
 }

@@ -17,8 +17,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is the release version, without the leading "v".
+// Version is the release version, without the leading "v". Release builds
+// set it with -ldflags "-X main.Version=…" (see the Dockerfile).
 var Version = "0.8.0"
+
+// buildCommit is the source commit, set with -ldflags "-X
+// main.buildCommit=…" where the build has no VCS information (a container
+// build without .git); otherwise the commit comes from the build info.
+var buildCommit string
 
 // Exit codes (API.md §17).
 const (
@@ -93,6 +99,9 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv env) *cobra.Co
 }
 
 func commit() string {
+	if len(buildCommit) >= 7 {
+		return buildCommit[:7]
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 7 {

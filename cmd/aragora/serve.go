@@ -140,6 +140,12 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 		return usageErr(err)
 	}
 	defer lg.Close()
+	rep, err := newErrorReporter(c)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer flushErrorReporter(rep)
+	lg.wrap = rep.Handler
 	srvLog := lg.logger("aragora.server")
 	if gen, err := ensureJWTSecret(&c); err != nil {
 		return usageErr(err)
@@ -172,7 +178,7 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 		"consensus_threshold", c.ConsensusThreshold, "ws_max_connections", c.WSMaxConnections, "ws_max_per_ip", c.WSMaxPerIP,
 		"ws_send_buffer", c.WSSendBuffer, "shutdown_timeout_seconds", int(c.ShutdownTimeout/time.Second),
 		"log_format", c.LogFormat, "log_level", c.LogLevel, "log_dir", c.LogDir, "metrics_enabled", c.MetricsEnabled,
-		"memory_profiling", c.MemoryProfiling)
+		"memory_profiling", c.MemoryProfiling, "sentry", setState(c.SentryDSN != ""))
 
 	be, err := openBackends(ctx, c)
 	if err != nil {
@@ -303,7 +309,7 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("serve: listen on API port: %w", err)
 	}
-	apiSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	apiSrv := &http.Server{Handler: rep.Middleware(srv.Handler()), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	// WriteTimeout 60 s applies to plain HTTP; WebSockets hijack the
 	// connection, which clears the server's deadlines.
@@ -317,7 +323,7 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 			_ = apiSrv.Close()
 			return fmt.Errorf("serve: listen on WebSocket port: %w", err)
 		}
-		wsSrv = &http.Server{Handler: srv.WSHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		wsSrv = &http.Server{Handler: rep.Middleware(srv.WSHandler()), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 		wsUp.Store(true)
 		go func() { errc <- wsSrv.Serve(wsLn) }()
 	}
