@@ -324,7 +324,7 @@ func TestErrorLogsAreReported(t *testing.T) {
 	var out bytes.Buffer
 	lg := slog.New(rep.Handler(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))).With("logger", "aragora.webhook")
 	lg.Info("webhook_delivery", "status_code", 200) // below the level: neither logged nor reported
-	lg.Warn("webhook_retry", "attempt", 2)        // logged, not reported
+	lg.Warn("webhook_retry", "attempt", 2)          // logged, not reported
 	lg.WithGroup("delivery").Error("webhook_dead_letter", "correlation_id", "corr-hook", "secret", "whsec_abcdefghijklmnop",
 		slog.Group("endpoint", "url", "https://user:"+dbPassword+"@hooks.example.com/x"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
