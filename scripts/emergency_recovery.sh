@@ -35,6 +35,8 @@ done
 
 ENV_FILE=${ENV_FILE:-/etc/aragora/aragora.env}
 UNIT=${UNIT:-aragora}
+# The command line of the server process (the nomic loop and log tails do not match).
+SERVE_PATTERN=${SERVE_PATTERN:-aragora serve}
 DROPIN_DIR=${DROPIN_DIR:-/run/systemd/system/$UNIT.service.d}
 EMERGENCY_ENV=${EMERGENCY_ENV:-/run/aragora-emergency.env}
 if [[ -r $ENV_FILE ]]; then
@@ -53,7 +55,7 @@ run() {
 
 step "1. stop $UNIT"
 run systemctl stop "$UNIT"
-pids=$(pgrep -f 'aragora serve' || true)
+pids=$(pgrep -f "$SERVE_PATTERN" || true)
 if [[ -n $pids ]]; then
 	echo "still running after stop: $(echo "$pids" | tr '\n' ' ')"
 	for p in $pids; do
