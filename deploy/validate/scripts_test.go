@@ -12,7 +12,6 @@ import (
 	"time"
 )
 
-
 func script(t *testing.T, name string) string {
 	return filepath.Join(repoRoot(t), "scripts", name)
 }
