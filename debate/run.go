@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -440,19 +441,22 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 				running++
 			}
 		}
-		// Calls start in order with the same timeout, so the oldest call
-		// still running has the earliest deadline.
 		for oldest < next && calls[oldest].state.Load() != callRunning {
 			oldest++
 		}
 		var due <-chan time.Time
 		if oldest < next {
-			d := time.Until(calls[oldest].ctx.deadline)
+			first := calls[oldest].deadline(ctx, r.cfg.AgentTimeout)
+			for i := oldest + 1; i < next; i++ {
+				if c := &calls[i]; c.state.Load() == callRunning {
+					first = minTime(first, c.deadline(ctx, r.cfg.AgentTimeout))
+				}
+			}
 			if timer == nil {
-				timer = time.NewTimer(d)
+				timer = time.NewTimer(time.Until(first))
 				defer timer.Stop()
 			} else {
-				timer.Reset(d)
+				timer.Reset(time.Until(first))
 			}
 			due = timer.C
 		}
@@ -463,6 +467,9 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 			settled++
 			continue
 		case <-due:
+			// Let calls that are done but not yet scheduled report first:
+			// a late scheduling of ours is not the agent's delay.
+			runtime.Gosched()
 		case <-ctx.Done():
 			late, all = ctx.Err(), true
 			for ; next < n; next++ { // never started
@@ -474,11 +481,18 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 		now := time.Now()
 		for i := oldest; i < next; i++ {
 			c := &calls[i]
-			if c.state.Load() == callRunning && (all || !now.Before(c.ctx.deadline)) && r.settleLate(c, &out[i], specs[i], late) {
+			if c.state.Load() == callRunning && (all || !now.Before(c.deadline(ctx, r.cfg.AgentTimeout))) &&
+				r.settleLate(c, &out[i], specs[i], late) {
 				running--
 				settled++
 			}
 		}
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		// The debate's deadline has passed: calls bounded by it ended at
+		// the same instant, maybe before ctx noticed. Its timer is due;
+		// wait for it, so that the phase is interrupted, not failed.
+		<-ctx.Done()
 	}
 	var slowest time.Duration
 	for _, o := range out {
@@ -486,6 +500,13 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 	}
 	r.slowest += slowest
 	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // abandonAfter is how long Run waits for a call that outlived its deadline
@@ -503,7 +524,12 @@ const (
 type phaseCall struct {
 	ctx   callCtx
 	state atomic.Int32
-	start time.Time // Config.Now at start
+	// The call starts when its goroutine runs: its deadline (Unix ns) is
+	// set then, so that the goroutine's wait for a CPU is not counted
+	// against the agent. Until then the phase bounds it from dispatched.
+	started    atomic.Int64
+	dispatched time.Time
+	start      time.Time // Config.Now at dispatch, for the latency
 	// A late call's goroutine closes returned when it returns; abandon logs
 	// it as abandoned at abandonAt unless it has.
 	returned  chan struct{}
@@ -513,17 +539,34 @@ type phaseCall struct {
 	spec      callSpec
 }
 
-// start runs call s in its own goroutine. If it returns before its deadline
-// and before its phase settles it as late, the goroutine writes *out and
-// sends i on finished.
+// deadline returns the call's deadline, or for a call whose goroutine has
+// not run yet, the deadline it would have had if it had started when
+// dispatched.
+func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Time {
+	if ns := c.started.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	d := c.dispatched.Add(timeout)
+	if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
+		return pd
+	}
+	return d
+}
+
+// start runs call s in its own goroutine. If the agent returns before the
+// call's deadline and before its phase settles it as late, the goroutine
+// writes *out and sends i on finished.
 func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
-	c.ctx.init(ctx, time.Now().Add(r.cfg.AgentTimeout))
+	c.dispatched = time.Now()
 	c.start = r.now()
 	go func() {
+		c.ctx.init(ctx, time.Now().Add(r.cfg.AgentTimeout))
+		c.started.Store(c.ctx.deadline.UnixNano())
 		res := r.invokeSafe(&c.ctx, s)
+		returned := time.Now()
 		c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 		if c.state.CompareAndSwap(callRunning, callDone) {
-			if !time.Now().Before(c.ctx.deadline) {
+			if !returned.Before(c.ctx.deadline) {
 				// Past the deadline: late, even though the phase has not
 				// noticed yet.
 				res = callOut{err: context.DeadlineExceeded}
