@@ -42,8 +42,10 @@ var transient = agent.Transient(errors.New("upstream 503"))
 func rows() []row {
 	return []row{
 		{
-			name:  "agent.Timeout",
-			setup: func(*testing.T, *agenttest.Capable) (agent.Middleware, func(*testing.T)) { return agent.Timeout(time.Hour), nil },
+			name: "agent.Timeout",
+			setup: func(*testing.T, *agenttest.Capable) (agent.Middleware, func(*testing.T)) {
+				return agent.Timeout(time.Hour), nil
+			},
 			check: func(t *testing.T, c agent.Capability, w agent.Agent, inner *agenttest.Capable) {
 				_, _, err := agenttest.Invoke(context.Background(), w, c)
 				require.NoError(t, err)
