@@ -65,7 +65,8 @@ type Participant struct {
 	AgreementIntensity *int
 	// Weight is the vote weight (> 0); 0 means 1.
 	Weight float64
-	// Model labels the participant in receipts.
+	// Model labels the participant in receipts; empty means what the agent
+	// says of itself (agent.InfoOf, for an agent.Describer), else none.
 	Model string
 	// Provider labels the participant in events ("" for non-provider agents).
 	Provider string
@@ -95,10 +96,11 @@ type Trickster struct {
 	Weights          evidence.Weights
 }
 
-// ReceiptOptions makes a debate's result carry a decision receipt.
+// ReceiptOptions tunes the decision receipt a finished debate's result
+// carries (unless Config.DisableReceipt).
 type ReceiptOptions struct {
 	Signer receipt.Signer // nil: unsigned (content hash only)
-	Rand   io.Reader      // receipt id randomness; nil: crypto/rand
+	Rand   io.Reader      // receipt id randomness; nil: Config.Rand
 }
 
 // Config controls a debate. The zero value runs three rounds decided by
@@ -161,8 +163,13 @@ type Config struct {
 
 	StreamTokens bool
 
-	Store   store.DebateStore // optional; checkpoints need store.Checkpointer
-	Receipt *ReceiptOptions   // optional
+	Store store.DebateStore // optional; checkpoints need store.Checkpointer
+	// Receipt tunes the receipts; nil means unsigned receipts whose ids
+	// come from Rand. Every finished debate's Result carries its receipt
+	// (Result.Receipt is never nil once Status is final) unless
+	// DisableReceipt is set.
+	Receipt        *ReceiptOptions
+	DisableReceipt bool
 
 	Observers      []Observer
 	ObserverBuffer int           // default 1,024
@@ -302,6 +309,8 @@ func (c Config) Validate() error {
 		return bad("trickster cooldown and max interventions must be >= 0")
 	case d.WeightsFromELO && d.Ratings == nil:
 		return bad("weights from ELO need Ratings")
+	case d.DisableReceipt && d.Receipt != nil:
+		return bad("receipt options given with DisableReceipt")
 	}
 	if err := consensus.Validate(d.Consensus); err != nil {
 		return bad("Consensus: %v", strings.TrimPrefix(err.Error(), "consensus: "))

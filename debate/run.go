@@ -908,7 +908,7 @@ func (r *run) buildResult() *Result {
 	for i, p := range r.o.ps {
 		t := st.PerAgent[i]
 		res.PerAgent[p.Name] = AgentTotals{Usage: usageOf(t.Usage), CostUSD: round6(t.Cost), Errors: t.Errors}
-		res.Agents = append(res.Agents, receipt.Agent{Name: p.Name, Model: p.Model, Stance: string(stanceOr(p.Stance)),
+		res.Agents = append(res.Agents, receipt.Agent{Name: p.Name, Model: modelOf(p), Stance: string(stanceOr(p.Stance)),
 			Role: p.Role, Weight: st.Weights[i]})
 	}
 	res.EndedAt = r.now()
@@ -952,14 +952,31 @@ func (r *run) buildResult() *Result {
 	res.RawConfidence = raw
 	res.Confidence = penalise(raw, st.Interventions, cfg.Trickster)
 	res.Verdict = Verdict(res.Status, res.Consensus.Reached, len(res.Consensus.Dissenting), len(res.Consensus.Abstaining), res.Confidence)
-	if cfg.Receipt != nil && store.Terminal(st.Status) {
-		if rc, err := res.BuildReceipt(*cfg.Receipt); err == nil {
+	if !cfg.DisableReceipt && store.Terminal(st.Status) {
+		opts := ReceiptOptions{}
+		if cfg.Receipt != nil {
+			opts = *cfg.Receipt
+		}
+		if opts.Rand == nil {
+			opts.Rand = cfg.Rand
+		}
+		if rc, err := res.BuildReceipt(opts); err == nil {
 			res.Receipt = rc
 		} else {
 			r.o.log.Error("receipt_failed", "debate_id", st.DebateID, "error", err)
 		}
 	}
 	return res
+}
+
+// modelOf labels p in receipts: its Model, else what its agent says of
+// itself.
+func modelOf(p Participant) string {
+	if p.Model != "" {
+		return p.Model
+	}
+	info, _ := agent.InfoOf(p.Agent)
+	return info.Model
 }
 
 func nonNil(s []string) []string {
