@@ -6,7 +6,8 @@
 # Reads the server's configuration (ARAGORA_DATABASE_URL, ARAGORA_DATA_DIR, ...)
 # from the environment, or from ENV_FILE (default /etc/aragora/aragora.env)
 # when that file exists and ARAGORA_DATABASE_URL is not set.
-#   Postgres store: pg_dump -Fc of the database -> BACKUP_DIR/aragora_<stamp>.dump,
+#   Postgres store: pg_dump -Fc of the schema ARAGORA_DB_SCHEMA (public), which
+#                   holds every aragora table -> BACKUP_DIR/aragora_<stamp>.dump,
 #                   checked with pg_restore --list.
 #   SQLite store:   aragora backup --out BACKUP_DIR: consistent online copies of
 #                   aragora.db, agent_elo.db and continuum.db (safe while serving).
@@ -49,7 +50,9 @@ postgres://* | postgresql://*)
 	command -v pg_dump >/dev/null || die 2 "pg_dump not found (apt-get install postgresql-client)"
 	out="$BACKUP_DIR/aragora_${stamp}.dump"
 	log "pg_dump -> $out"
-	pg_dump -Fc --no-owner --dbname="$db_url" --file="$out.partial" || {
+	# Every table of aragora lives in ARAGORA_DB_SCHEMA (public by default):
+	# dump that schema, not what else shares the database.
+	pg_dump -Fc --no-owner --schema="${ARAGORA_DB_SCHEMA:-public}" --dbname="$db_url" --file="$out.partial" || {
 		rm -f "$out.partial"
 		die 1 "pg_dump failed"
 	}
