@@ -1,7 +1,7 @@
 // Command benchall runs Aragora's benchmark scenarios (issue 8) and prints
 // each figure next to its same-run baseline, with the ratio.
 //
-//	go run ./bench/cmd/benchall -scenario all -runs 3 -md
+//	go run ./cmd/benchall -scenario all -runs 3 -md
 //
 // Scenarios: engine, concurrent, http, fanout, limiter, store, or all
 // (comma-separated lists work too). With more than one scenario or run,
@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aragora/aragora/bench"
+	"github.com/aragora/aragora/internal/bench"
 )
 
 var all = []string{"engine", "concurrent", "http", "fanout", "limiter", "store"}
