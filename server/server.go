@@ -383,6 +383,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/health/ready", pub, "", s.handleReady},
 		{"GET /readyz", pub, "", s.handleReady},
 		{"GET /livez", pub, "", s.handleLive},
+		{"GET /api/openapi.json", pub, "general", s.handleOpenAPI},
 
 		// Debates (§4).
 		{"POST /api/debates", member, "debate_create", s.handleCreate},
