@@ -60,14 +60,26 @@ type Reporter struct {
 	recent *recentSet
 }
 
+// ValidDSN reports an error naming SENTRY_DSN when dsn is set and is not a
+// Sentry DSN; an empty dsn (reporting off) is valid.
+func ValidDSN(dsn string) error {
+	if strings.TrimSpace(dsn) == "" {
+		return nil
+	}
+	if _, err := sentry.NewDsn(dsn); err != nil {
+		return fmt.Errorf("config: SENTRY_DSN: %w", err)
+	}
+	return nil
+}
+
 // New returns a Reporter for cfg, or nil (reporting off) when cfg.DSN is
 // empty. An invalid DSN is an error naming SENTRY_DSN.
 func New(cfg Config) (*Reporter, error) {
 	if strings.TrimSpace(cfg.DSN) == "" {
 		return nil, nil
 	}
-	if _, err := sentry.NewDsn(cfg.DSN); err != nil {
-		return nil, fmt.Errorf("config: SENTRY_DSN: %w", err)
+	if err := ValidDSN(cfg.DSN); err != nil {
+		return nil, err
 	}
 	release := cfg.Release
 	if release == "" {

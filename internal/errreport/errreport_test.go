@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/internal/errreport"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -166,8 +166,8 @@ func (f faultyStore) GetDebate(ctx context.Context, id string) (*store.Debate, e
 
 type noAgents struct{}
 
-func (noAgents) Resolve(spec string, _ int64) (server.ResolvedAgent, error) {
-	return server.ResolvedAgent{}, fmt.Errorf("%w: %q", server.ErrUnknownAgent, spec)
+func (noAgents) Resolve(spec string, _ int64) (lifecycle.Agent, error) {
+	return lifecycle.Agent{}, fmt.Errorf("%w: %q", lifecycle.ErrUnknownAgent, spec)
 }
 
 // newServer returns a real server whose API logger and handler go through
@@ -175,7 +175,7 @@ func (noAgents) Resolve(spec string, _ int64) (server.ResolvedAgent, error) {
 func newServer(t *testing.T, rep *errreport.Reporter, logs io.Writer) http.Handler {
 	t.Helper()
 	lg := slog.New(rep.Handler(slog.NewJSONHandler(logs, nil))).With("logger", "aragora.api")
-	s, err := server.New(debate.New, noAgents{}, faultyStore{memstore.New()}, server.Config{
+	s, err := server.New(faultyStore{memstore.New()}, noAgents{}, server.Config{
 		Version: "0.8.0", Env: "production", Auth: server.TokenAuthenticator{Token: serviceToken}, Logger: lg})
 	require.NoError(t, err)
 	t.Cleanup(func() {
