@@ -73,8 +73,9 @@ func newAuthEnv(t *testing.T, st *memstore.Store, mut func(*server.Config)) *aut
 	require.NoError(t, err)
 	cfg := server.Config{Version: "0.8.0", Accounts: svc, Breakers: fakeBreakers{},
 		Auth: server.ServiceAuthenticator{Auth: &authpkg.Authenticator{Service: svc, ServiceToken: token}},
-		AgentTest: func(context.Context, server.AgentTestRequest) (any, error) {
-			return map[string]any{"ok": true}, nil
+		AgentTest: func(_ context.Context, req server.AgentTestRequest) (any, error) {
+			return map[string]any{"agent": req.Agent, "provider": "demo", "model": "demo-balanced", "ok": true, "latency_ms": 1,
+				"response": "pong", "tokens": map[string]int{"input": 1, "output": 1}, "cost_usd": 0, "circuit_state": "closed", "error": nil}, nil
 		}}
 	if mut != nil {
 		mut(&cfg)
