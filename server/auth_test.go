@@ -348,7 +348,7 @@ func TestRotateKeysEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, e.srv, "GET", "/api/auth/me", "", e.bearer(authpkg.RoleAdmin)).Code)
 }
 
-// TestRevokeTokenEndpoint revokes by id (API.md §8.5): the jti of a token
+// TestRevokeTokenEndpoint revokes by id (docs/http-api.md#administration): the jti of a token
 // the service issued is known, with its kind and its own expiry; other tok_
 // ids, the runbook's tok_xyz123 included, are accepted as unknown.
 func TestRevokeTokenEndpoint(t *testing.T) {

@@ -28,7 +28,7 @@ import (
 
 var pathIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// createRequest is the body of POST /api/debates (API.md §4.1).
+// createRequest is the body of POST /api/debates (docs/http-api.md#create-a-debate).
 type createRequest struct {
 	Topic          *string           `json:"topic"`
 	Question       *string           `json:"question"`
@@ -83,8 +83,8 @@ type Spec struct {
 // The caller adds the process settings (store, observers, receipt
 // options, clock, agent timeout, logger) and, for a judge that is not a
 // debater, JudgeAgent. Every process that runs or resumes a stored debate
-// builds it here, so the config fingerprint checked on resume (DEBATE.md
-// §10) is the same whichever process started the debate.
+// builds it here, so the config fingerprint checked on resume (docs/debate.md#persistence-and-resume)
+// is the same whichever process started the debate.
 func (sp *Spec) DebateConfig() (debate.Config, error) {
 	var threshold float64
 	if sp.Threshold != nil && (sp.Consensus == consensus.NameWeighted || sp.Consensus == consensus.NameSupermajority) {
@@ -104,7 +104,7 @@ func (sp *Spec) DebateConfig() (debate.Config, error) {
 	return cfg, nil
 }
 
-// normalise validates req and applies the defaults (API.md §4.1).
+// normalise validates req and applies the defaults (docs/http-api.md#create-a-debate).
 func (s *Server) normalise(req *createRequest) (*Spec, error) {
 	fields := map[string]string{}
 	sp := &Spec{Rounds: 3, MinRounds: 1, Consensus: "weighted", Topology: "all-to-all", SparseK: 2,
@@ -258,7 +258,7 @@ func validation(fields map[string]string) *Error {
 	return apiErr(http.StatusBadRequest, "validation_failed", first+": "+fields[first]).with("fields", fields)
 }
 
-// resolveAgents checks every agent now (API.md §4.1) and fills sp.Names.
+// resolveAgents checks every agent now (docs/http-api.md#create-a-debate) and fills sp.Names.
 func (s *Server) resolveAgents(sp *Spec) ([]ResolvedAgent, *ResolvedAgent, error) {
 	if s.agents == nil {
 		return nil, nil, apiErr(http.StatusBadRequest, "unknown_agent", "no agent registry configured")
@@ -340,7 +340,7 @@ func epochOf(id string) string {
 	return hex.EncodeToString(h[:3])
 }
 
-// idempotency records (API.md §2.8), in memory per replica.
+// idempotency records (docs/http-api.md#idempotency), in memory per replica.
 type idemRecord struct {
 	fingerprint string
 	status      int
@@ -383,7 +383,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	info := infoFrom(r.Context())
 	// complete stores the successful response under the Idempotency-Key;
 	// until it runs, a deferred abort frees the key (failed requests are
-	// not stored, API.md §2.8).
+	// not stored, docs/http-api.md#idempotency).
 	complete := func(status int, body []byte, debateID string) {}
 	if _, has := r.Header["Idempotency-Key"]; has {
 		if !validKeyRE.MatchString(key) {
@@ -515,7 +515,7 @@ func (s *Server) idemBeginMemory(w http.ResponseWriter, principal, key, fingerpr
 const idemInProgressLease = 5 * time.Minute
 
 // idemBeginStore reserves an Idempotency-Key in the store, so every
-// replica and a restarted process honour it (API.md §2.8).
+// replica and a restarted process honour it (docs/http-api.md#idempotency).
 func (s *Server) idemBeginStore(w http.ResponseWriter, r *http.Request, is store.IdempotencyStore, principal, key, fingerprint string) (replayed bool, complete func(int, []byte, string), abort func(), err error) {
 	now := s.now()
 	old, err := is.BeginIdempotent(r.Context(), &store.IdempotencyRecord{Principal: principal, Key: key, Fingerprint: fingerprint,
@@ -548,7 +548,7 @@ func (s *Server) idemBeginStore(w http.ResponseWriter, r *http.Request, is store
 	return false, complete, abort, nil
 }
 
-// DebateObject is the debate of API.md §4.2.
+// DebateObject is the debate of docs/http-api.md#the-debate-object.
 type DebateObject struct {
 	ID              string            `json:"id"`
 	Topic           string            `json:"topic"`
@@ -702,7 +702,7 @@ func (s *Server) debateObject(d *store.Debate, sp *Spec, full bool) *DebateObjec
 	return objectOf(d, sp, status, started, finished, res, s.now(), full, s.docs.epoch(d.ID))
 }
 
-// RecordObject returns the full debate object (API.md §4.2) of a debate
+// RecordObject returns the full debate object (docs/http-api.md#the-debate-object) of a debate
 // record as stored: its Config is the debate's Spec and its Result the
 // document of ResultDocument. `aragora debate --format json` prints it, so
 // the CLI and the API describe a debate alike.

@@ -132,7 +132,7 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 	cfg.Logger = s.debLog.With("correlation_id", d.CorrelationID)
 	cfg.OnRound = s.cfg.RoundObserver
 	if rs, ok := s.st.(store.RatingStore); ok {
-		cfg.Ratings = rs // ELO, updated once per finished debate (DEBATE.md §14)
+		cfg.Ratings = rs // ELO, updated once per finished debate (docs/debate.md#elo-ratings)
 	}
 	if s.cfg.Fanout != nil {
 		cfg.Observers = append(cfg.Observers, fanoutObserver{f: s.cfg.Fanout, log: s.wsLog})
@@ -190,7 +190,7 @@ func (s *Server) execute(ctx context.Context, id string, resume bool) {
 }
 
 // recordDebateUsage charges a finished debate's per-agent usage to its
-// owner, by provider and model (API.md §6).
+// owner, by provider and model (docs/http-api.md#accounts).
 func (s *Server) recordDebateUsage(ctx context.Context, d *store.Debate, res *debate.Result, agents []ResolvedAgent, judge *ResolvedAgent) {
 	if res == nil {
 		return
@@ -339,7 +339,7 @@ func syntheticEnd(id string, seq int64, at time.Time, status, stop string) (json
 	return b, nil
 }
 
-// Shutdown suspends every running debate (API.md §16 step 3) and waits for
+// Shutdown suspends every running debate (docs/operations.md#stop-drain-and-restart step 3) and waits for
 // them until ctx ends. Queued debates stay pending in the store. Call Drain
 // first; Shutdown also stops the sweeper.
 func (s *Server) Shutdown(ctx context.Context) error {

@@ -24,7 +24,7 @@ func newReplicaID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// Start begins the background sweeper of API.md §8.3 (orphans every
+// Start begins the background sweeper of docs/operations.md#stop-drain-and-restart (orphans every
 // SweepEvery, stale debates every 60 s, one pass at once). It returns at
 // once; Shutdown stops it. Without a store implementing store.Leaser it
 // does nothing.

@@ -7,12 +7,12 @@ import (
 )
 
 // EventDebateEnd is the type of the event that ends every debate's log. A
-// store accepts at most one per debate (API.md §8.3): a checkpoint batch or
+// store accepts at most one per debate (docs/operations.md#stop-drain-and-restart): a checkpoint batch or
 // [Leaser.AppendDebateEnd] that would add a second returns ErrConflict.
 const EventDebateEnd = "debate_end"
 
 // Leaser is the optional capability the server uses to run debates across
-// replicas (API.md §8.3, §16). A non-terminal debate may be held by one
+// replicas (docs/operations.md#stop-drain-and-restart). A non-terminal debate may be held by one
 // lease: an owner (a replica id) and an expiry. The owner refreshes it with
 // Heartbeat, which also refreshes the record's UpdatedAt (the heartbeat the
 // runbook reads); when it expires any replica may take the debate over with

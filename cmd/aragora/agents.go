@@ -13,7 +13,7 @@ import (
 )
 
 // defaultDemoAgents are the agents of `aragora debate` when neither --agents
-// nor ARAGORA_DEFAULT_AGENTS is given (DEBATE.md §13).
+// nor ARAGORA_DEFAULT_AGENTS is given (docs/debate.md#demo-agents).
 const defaultDemoAgents = "demo-analyst,demo-critic,demo-judge"
 
 // demoDelayEnv names a hidden, testing-only variable: when set to an integer
@@ -25,7 +25,7 @@ const demoDelayEnv = "ARAGORA_DEMO_DELAY_MS"
 
 // errUnknownAgent reports an agent spec that names no known agent;
 // errAgentUnavailable a known agent without a credential. Both are usage
-// errors (exit 2, API.md §17).
+// errors (exit 2, docs/cli.md).
 var (
 	errUnknownAgent     = errors.New("unknown agent")
 	errAgentUnavailable = errors.New("agent unavailable")
@@ -34,7 +34,7 @@ var (
 // isDemoSpec reports whether spec names a demo agent (demo-<name>[:<style>]).
 func isDemoSpec(spec string) bool { return strings.HasPrefix(spec, "demo-") }
 
-// agentResolver resolves agent names and specs (API.md §5) through the
+// agentResolver resolves agent names and specs (docs/agents.md#built-in-agents) through the
 // provider registry, which reads its keys, base URLs and models from the
 // environment, and adds the testing-only demo delay.
 type agentResolver struct {

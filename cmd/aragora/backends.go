@@ -14,7 +14,7 @@ import (
 )
 
 // resolveDatabaseURL applies the ARAGORA_DATABASE_URL / SUPABASE_URL rules
-// of API.md §12.
+// of docs/configuration.md.
 func resolveDatabaseURL(c *serveConfig, r *envReader) error {
 	if c.DatabaseURL != "" {
 		c.DatabaseURLExplicit = true
@@ -38,7 +38,7 @@ func resolveDatabaseURL(c *serveConfig, r *envReader) error {
 	return nil
 }
 
-// sqliteURL is the default store URL under dataDir (API.md §12).
+// sqliteURL is the default store URL under dataDir (docs/configuration.md).
 func sqliteURL(dataDir string) string { return "sqlite://" + filepath.Join(dataDir, "aragora.db") }
 
 // backend is what every store constructor returns: the port plus Close.
@@ -69,7 +69,7 @@ func (b *backends) Close() error {
 	return b.Store.Close()
 }
 
-// openBackends opens the store named by c.DatabaseURL (API.md §12). It is an
+// openBackends opens the store named by c.DatabaseURL (docs/configuration.md). It is an
 // explicit switch, not a registry: this binary decides which drivers link.
 // `aragora serve` and `aragora debate` share it.
 func openBackends(ctx context.Context, c serveConfig) (*backends, error) {
@@ -88,7 +88,7 @@ func openBackends(ctx context.Context, c serveConfig) (*backends, error) {
 }
 
 // configError marks a configuration error found while opening backends
-// (exit 2, API.md §17), as opposed to an unreachable database (exit 1).
+// (exit 2, docs/cli.md), as opposed to an unreachable database (exit 1).
 type configError struct{ err error }
 
 func (e *configError) Error() string { return e.err.Error() }

@@ -17,8 +17,7 @@ import (
 )
 
 // continuumFile is the continuum-memory database created beside the store
-// in SQLite mode, so the runbook's backup lines find every file (API.md
-// §18 note 8).
+// in SQLite mode, so the runbook's backup lines find every file (docs/operations.md).
 const continuumFile = "continuum.db"
 
 // migration is one pending or applied migration, for `aragora migrate`.
@@ -36,13 +35,13 @@ type migrator interface {
 	migrate(ctx context.Context) ([]migration, error)
 }
 
-// errIncompatible reports a schema this binary cannot run on (API.md §17);
+// errIncompatible reports a schema this binary cannot run on (docs/cli.md);
 // `serve` and `migrate` exit 2 with it.
 func errIncompatible(err error) bool {
 	return errors.Is(err, sqlitestore.ErrIncompatible) || errors.Is(err, pgstore.ErrIncompatible)
 }
 
-// openSQL opens the SQLite or Postgres store named by u (API.md §12).
+// openSQL opens the SQLite or Postgres store named by u (docs/configuration.md).
 // Migrations are applied unless c.AutoMigrate is false.
 func openSQL(ctx context.Context, u *url.URL, c serveConfig) (*backends, error) {
 	switch u.Scheme {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// serveConfig is the effective configuration of `aragora serve` (API.md §12).
+// serveConfig is the effective configuration of `aragora serve` (docs/configuration.md).
 type serveConfig struct {
 	Env                 string
 	APIPort, WSPort     int
@@ -55,7 +55,7 @@ type serveConfig struct {
 	ReceiptEd25519Key   string
 }
 
-// envReader reads variables with the rules of API.md §12 and remembers the
+// envReader reads variables with the rules of docs/configuration.md and remembers the
 // first error, which names the variable.
 type envReader struct {
 	getenv env

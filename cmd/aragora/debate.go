@@ -27,7 +27,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// debateFlags are the flags of `aragora debate` (API.md §17).
+// debateFlags are the flags of `aragora debate` (docs/cli.md).
 type debateFlags struct {
 	agents          string
 	rounds          int
@@ -135,7 +135,7 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 }
 
 // openDebateStore returns the store `aragora debate` persists to (the one
-// `aragora serve` uses, API.md §17) and its close function, or a nil store
+// `aragora serve` uses, docs/cli.md) and its close function, or a nil store
 // when the debate stays in memory: with --no-store, or while the configured
 // backend is not durable (openBackends falls back to memory until the SQL
 // stores are linked into the binary).
@@ -160,7 +160,7 @@ func openDebateStore(ctx context.Context, getenv env, noStore bool) (store.Debat
 }
 
 // storedDebateSpec is the settings document stored with a CLI debate: the
-// server's normalised request (API.md §4.1), so that the API lists it and
+// server's normalised request (docs/http-api.md#create-a-debate), so that the API lists it and
 // any process (another `aragora debate --resume`, or a server's sweeper)
 // resumes it with the same settings.
 type storedDebateSpec = server.Spec
@@ -379,7 +379,7 @@ func (dc *debateCtx) orchestrator(sp *storedDebateSpec) (*debate.Orchestrator, b
 	cfg.Observers = []debate.Observer{dc.seq}
 	cfg.Now, cfg.Rand = dc.hooks.now, dc.hooks.rand
 	if rs, ok := dc.st.(store.RatingStore); ok {
-		cfg.Ratings = rs // ELO, updated once per finished debate (DEBATE.md §14)
+		cfg.Ratings = rs // ELO, updated once per finished debate (docs/debate.md#elo-ratings)
 	}
 	if sp.Judge == "" && (sp.Consensus == consensus.NameJudge || sp.Consensus == consensus.NameNone) {
 		for _, p := range participants {
@@ -577,7 +577,7 @@ func debateConfigErr(err error) error {
 
 // receiptSignerFromEnv builds the receipt signer from
 // ARAGORA_RECEIPT_SIGNING_KEY (HMAC) or ARAGORA_RECEIPT_ED25519_KEY
-// (API.md §12); nil when neither is set.
+// (docs/configuration.md); nil when neither is set.
 func receiptSignerFromEnv(getenv env) (receipt.Signer, error) {
 	hmacRaw := strings.TrimSpace(getenv("ARAGORA_RECEIPT_SIGNING_KEY"))
 	edRaw := strings.TrimSpace(getenv("ARAGORA_RECEIPT_ED25519_KEY"))
@@ -639,7 +639,7 @@ func envPositiveSeconds(getenv env, name string) (time.Duration, error) {
 // ulidAlphabet is the lowercase Crockford base32 alphabet of ULIDs.
 const ulidAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
-// newDebateID returns "deb_" + a 26-character lowercase ULID (API.md §2.5):
+// newDebateID returns "deb_" + a 26-character lowercase ULID (docs/http-api.md#identifiers-and-time):
 // 48 bits of Unix milliseconds from t, then 80 random bits from r.
 func newDebateID(t time.Time, r io.Reader) (string, error) {
 	var b [16]byte

@@ -13,7 +13,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// CLI lease timing: the same lease as a server replica's (API.md §8.3).
+// CLI lease timing: the same lease as a server replica's (docs/operations.md#stop-drain-and-restart).
 const (
 	cliLeaseTTL       = 30 * time.Second
 	cliHeartbeatEvery = 10 * time.Second
@@ -29,7 +29,7 @@ func cliHolder() string {
 // and refreshes the claim every 10 s until the returned stop is called, so
 // that a server's sweeper never takes over a debate the CLI is running. A
 // debate another live process holds is taken over only by --resume
-// (API.md §17): then one of the two loses at its next checkpoint write.
+// (docs/cli.md): then one of the two loses at its next checkpoint write.
 func holdLease(ctx context.Context, st store.DebateStore, id string, now func() time.Time, warn io.Writer) (stop func()) {
 	l, ok := st.(store.Leaser)
 	if !ok {

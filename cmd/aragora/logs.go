@@ -51,7 +51,7 @@ func (r *reopenFile) Close() error {
 	return r.f.Close()
 }
 
-// logs builds the component loggers of API.md §13.
+// logs builds the component loggers of docs/operations.md#logs.
 type logs struct {
 	files  map[string]*reopenFile
 	level  slog.Level
@@ -121,7 +121,7 @@ func handlerFor(w io.Writer, format string, level slog.Leveler) slog.Handler {
 	return slog.NewTextHandler(w, opts)
 }
 
-// fileFor maps a logger name to its file (API.md §13).
+// fileFor maps a logger name to its file (docs/operations.md#logs).
 func fileFor(name string) string {
 	switch {
 	case name == "aragora.websocket":

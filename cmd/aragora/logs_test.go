@@ -22,7 +22,7 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-// TestLogFilesPerComponent checks API.md §13: per-component files under
+// TestLogFilesPerComponent checks docs/operations.md#logs: per-component files under
 // ARAGORA_LOG_DIR in logfmt with the runbook's keys, WARN and above also on
 // stderr, and SIGHUP's reopen after logrotate moved the files.
 func TestLogFilesPerComponent(t *testing.T) {

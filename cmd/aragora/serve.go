@@ -31,7 +31,7 @@ import (
 )
 
 // listenReusePort binds addr with SO_REUSEPORT so a new process can bind
-// while this one drains (API.md §16).
+// while this one drains (docs/operations.md#stop-drain-and-restart).
 func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
@@ -107,7 +107,7 @@ func newServeCmd(getenv env) *cobra.Command {
 	return cmd
 }
 
-// ensureJWTSecret generates the development secret once (API.md §2.2).
+// ensureJWTSecret generates the development secret once (docs/http-api.md#authentication).
 func ensureJWTSecret(c *serveConfig) (generated bool, err error) {
 	if c.JWTSecret != "" {
 		return false, nil
@@ -148,7 +148,7 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	}
 	if getenv("SUPABASE_KEY") != "" && getenv("SUPABASE_URL") == "" {
 		// Accepted so existing secrets keep working; it is not a database
-		// password and is never used for the connection (API.md §12).
+		// password and is never used for the connection (docs/configuration.md).
 		srvLog.Warn("supabase_key_ignored", "detail", "SUPABASE_KEY is set without SUPABASE_URL; it is not used")
 	}
 	if c.MemoryProfiling {
@@ -354,7 +354,7 @@ type infoWarner interface {
 	Warn(string, ...any)
 }
 
-// shutdown runs the sequence of API.md §16 within c.ShutdownTimeout.
+// shutdown runs the sequence of docs/operations.md#stop-drain-and-restart within c.ShutdownTimeout.
 func shutdown(c serveConfig, srv *server.Server, apiSrv, wsSrv *http.Server, be *backends, log infoWarner, sigs <-chan os.Signal) error {
 	log.Info("shutdown_begin", "timeout_seconds", int(c.ShutdownTimeout/time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
@@ -401,7 +401,7 @@ func shutdown(c serveConfig, srv *server.Server, apiSrv, wsSrv *http.Server, be 
 	return nil
 }
 
-// bootstrap returns the one-time registration token of API.md §6. While
+// bootstrap returns the one-time registration token of docs/http-api.md#accounts. While
 // no user exists and ARAGORA_BOOTSTRAP_TOKEN is unset, a generated token is
 // printed once on stderr (never to the log files).
 func bootstrap(ctx context.Context, c serveConfig, svc *auth.Service, stderr io.Writer) (*auth.Bootstrap, error) {
