@@ -23,9 +23,13 @@ var historyDocs = map[string]bool{}
 
 // TestNoSpecCitations fails when a file of the repository cites a
 // specification that does not ship with it. Replace the citation by the
-// docs/ page that says the same (docs/http-api.md#errors, …).
+// docs/ page that says the same (docs/http-api.md#errors, …); with
+// -fix-citations the test rewrites them first, mechanically, by citeTables.
 func TestNoSpecCitations(t *testing.T) {
 	dir := root(t)
+	if *fixCitations {
+		fixFiles(t, dir)
+	}
 	for _, rel := range repoFiles(t, dir) {
 		if historyDocs[rel] {
 			continue
