@@ -17,7 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/agent/demo"
-	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store/memstore"
 )
@@ -29,19 +29,19 @@ const token = "wsclient-test-token-0123456789abcdef"
 // demos resolves demo-<name>[:<style>] specs.
 type demos struct{}
 
-func (demos) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
+func (demos) Resolve(spec string, seed int64) (lifecycle.Agent, error) {
 	name, style, err := demo.ParseSpec(spec)
 	if err != nil {
-		return server.ResolvedAgent{}, fmt.Errorf("%w: %v", server.ErrUnknownAgent, err)
+		return lifecycle.Agent{}, fmt.Errorf("%w: %v", lifecycle.ErrUnknownAgent, err)
 	}
-	return server.ResolvedAgent{Name: name, Provider: "demo", Model: demo.Prefix + string(style), Agent: demo.New(name, style, seed)}, nil
+	return lifecycle.Agent{Name: name, Provider: "demo", Model: demo.Prefix + string(style), Agent: demo.New(name, style, seed)}, nil
 }
 
 // serve starts aragora's server on loopback and creates one debate; it
 // returns the server, the ws:// base URL and the debate id.
 func serve(t *testing.T) (*server.Server, string, string) {
 	t.Helper()
-	s, err := server.New(debate.New, demos{}, memstore.New(), server.Config{Auth: server.TokenAuthenticator{Token: token}})
+	s, err := server.New(memstore.New(), demos{}, server.Config{Auth: server.TokenAuthenticator{Token: token}})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

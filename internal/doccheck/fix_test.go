@@ -67,13 +67,18 @@ func citeTarget(spec, sec string) string {
 // §6", "<SPEC>.md §6, §8.4 and §8.5", "<SPEC>.md §18 note 6", a comment line
 // break between the name and its first section included.
 var citation = regexp.MustCompile(`(?:spec/)?\b(` + strings.Join([]string{"API", "DEBATE", "CONVENTIONS", "RUNBOOK"}, "|") +
-	`)\.md\b((?:(?:[ \t]|\n[ \t]*(?://|--|#)[ \t]*)§\s?\d+(?:\.\d+)*(?:[ \t]+note[ \t]+\d+)?(?:(?:,[ \t]*|[ \t]+and[ \t]+)§\s?\d+(?:\.\d+)*)*)?)`)
+	`)\.md\b((?:([ \t]|\n[ \t]*(?://|--|#)[ \t]*)§\s?\d+(?:\.\d+)*(?:[ \t]+note[ \t]+\d+)?(?:(?:,[ \t]*|[ \t]+and[ \t]+)§\s?\d+(?:\.\d+)*)*)?)`)
+
+// strayPunct is punctuation a rewrite left at the start of a comment line,
+// after a citation that ended the line before.
+var strayPunct = regexp.MustCompile(`(docs/[A-Za-z-]+\.md(?:#[a-z0-9-]+)?)\n([ \t]*(?://|--|#)[ \t]*)([).,:;]+)[ \t]?`)
 
 var section = regexp.MustCompile(`§\s?(\d+(?:\.\d+)*)`)
 
-// fixText rewrites every citation of text.
+// fixText rewrites every citation of text. A citation whose first section
+// was on the next comment line keeps that line break.
 func fixText(text string) string {
-	return citation.ReplaceAllStringFunc(text, func(m string) string {
+	text = citation.ReplaceAllStringFunc(text, func(m string) string {
 		sub := citation.FindStringSubmatch(m)
 		var out []string
 		secs := section.FindAllStringSubmatch(sub[2], -1)
@@ -86,8 +91,13 @@ func fixText(text string) string {
 				out = append(out, t)
 			}
 		}
-		return strings.Join(out, ", ")
+		joined := strings.Join(out, ", ")
+		if sep := sub[3]; strings.HasPrefix(sep, "\n") {
+			return joined + sep
+		}
+		return joined
 	})
+	return strayPunct.ReplaceAllString(text, "$1$3\n$2")
 }
 
 func contains(list []string, s string) bool {
@@ -123,7 +133,7 @@ func TestFixText(t *testing.T) {
 	for in, want := range map[string]string{
 		"(" + api + " §6, §8.4 and §8.5)": "(docs/http-api.md#accounts, docs/operations.md#rotate-keys-and-respond-to-a-compromise, docs/http-api.md#administration)",
 		"of " + deb + " §13.":             "of docs/debate.md#demo-agents.",
-		"(" + deb + "\n// §3.4): Say":     "(docs/agents.md#phases-and-reply-formats): Say",
+		"(" + deb + "\n// §3.4): Say":     "(docs/agents.md#phases-and-reply-formats):\n// Say",
 		"(" + api + " §18 note 6).":       "(docs/operations.md).",
 		"the " + api + " contract":        "the docs/http-api.md contract",
 		"(" + api + " §8.3, §16)":         "(docs/operations.md#stop-drain-and-restart)",
