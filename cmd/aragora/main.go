@@ -26,7 +26,7 @@ var Version = "0.8.0"
 // build without .git); otherwise the commit comes from the build info.
 var buildCommit string
 
-// Exit codes (API.md §17).
+// Exit codes (docs/cli.md).
 const (
 	exitOK        = 0
 	exitFailure   = 1
@@ -52,7 +52,7 @@ func (e *exitError) Unwrap() error { return e.err }
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 
 func main() {
-	// SIGUSR1 and SIGHUP must never kill an aragora process (API.md §16);
+	// SIGUSR1 and SIGHUP must never kill an aragora process (docs/operations.md#stop-drain-and-restart);
 	// subcommands that act on them register their own handlers.
 	signal.Ignore(syscall.SIGUSR1, syscall.SIGHUP)
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
