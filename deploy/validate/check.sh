@@ -38,7 +38,8 @@ tools() {
 }
 
 # systemd-analyze verify of deploy/systemd/aragora.service, with ExecStart
-# pointed at a freshly built binary (verify checks that it exists).
+# pointed at an executable stand-in (verify checks that the file exists and
+# is executable, not what it does).
 systemd() {
 	if ! command -v systemd-analyze >/dev/null; then
 		echo "SKIP systemd-analyze verify: systemd-analyze is not installed on this machine"
@@ -47,7 +48,8 @@ systemd() {
 	local tmp
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' RETURN
-	(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/aragora" ./cmd/aragora)
+	printf '#!/bin/sh\nexit 0\n' >"$tmp/aragora"
+	chmod +x "$tmp/aragora"
 	sed "s#/opt/aragora/current/aragora#$tmp/aragora#" "$root/deploy/systemd/aragora.service" >"$tmp/aragora.service"
 	systemd-analyze verify "$tmp/aragora.service"
 	echo "systemd-analyze verify: ok"
