@@ -51,8 +51,19 @@ systemd() {
 	printf '#!/bin/sh\nexit 0\n' >"$tmp/aragora"
 	chmod +x "$tmp/aragora"
 	sed "s#/opt/aragora/current/aragora#$tmp/aragora#" "$root/deploy/systemd/aragora.service" >"$tmp/aragora.service"
-	systemd-analyze verify "$tmp/aragora.service"
-	echo "systemd-analyze verify: ok"
+	# verify exits 0 on an unknown directive or a bad value ("ignoring"):
+	# any message at all fails the check.
+	local out
+	out=$(systemd-analyze verify "$tmp/aragora.service" 2>&1) || {
+		echo "$out"
+		return 1
+	}
+	if [[ -n $out ]]; then
+		echo "$out"
+		echo "systemd-analyze verify: the unit has problems (above)"
+		return 1
+	fi
+	echo "systemd-analyze verify: ok (no message)"
 	if systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
 		systemd-analyze security --offline=yes "$tmp/aragora.service" 2>/dev/null | tail -n 1 || true
 	fi
