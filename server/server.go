@@ -167,6 +167,14 @@ type Config struct {
 	// SystemBreakers returns breakers beyond the agents' (webhooks,
 	// Redis) keyed "kind:name"; nil: none.
 	SystemBreakers func() map[string]CircuitStatus
+	// SetEmergency switches the rate limiter's emergency mode at run
+	// time and returns the previous state (POST
+	// /api/admin/rate-limits/emergency); nil: that route is not served.
+	SetEmergency func(on bool) (previous bool)
+
+	// Pages is the browser console served beside the API (/login,
+	// /admin, /portal, /debates); nil: none.
+	Pages Pages
 
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
@@ -324,6 +332,11 @@ func New(newDebate DebateFactory, agents AgentRegistry, st store.DebateStore, cf
 		api: http.NewServeMux(), ws: http.NewServeMux(),
 		started: cfg.Now(), overlay: newOverlay(), bgDone: make(chan struct{}), idem: idemTable{m: map[string]*idemRecord{}},
 	}
+	if cfg.Pages != nil {
+		if err := checkPagePatterns(cfg.Pages.Patterns(), s.apiRoutes()); err != nil {
+			return nil, err
+		}
+	}
 	if s.authLog == nil {
 		s.authLog = s.log
 	}
@@ -446,6 +459,9 @@ func (s *Server) apiRoutes() []route {
 	if s.cfg.MemoryProfiling {
 		rs = append(rs, route{"POST /api/debug/memory-dump", admin, "general", s.handleMemoryDump})
 	}
+	if s.cfg.SetEmergency != nil {
+		rs = append(rs, route{"POST /api/admin/rate-limits/emergency", admin, "general", s.handleEmergency})
+	}
 	return rs
 }
 
@@ -461,7 +477,7 @@ func (s *Server) RoleTable() auth.RouteTable {
 
 func (s *Server) routes() {
 	s.roles = auth.RouteTable{}
-	for _, rt := range s.apiRoutes() {
+	for _, rt := range append(s.apiRoutes(), s.pageRoutes()...) {
 		s.roles[rt.pattern] = rt.role
 		var h http.Handler = s.authorize(rt.h)
 		if rt.class != "" {
