@@ -18,9 +18,9 @@ type Policy struct {
 	cfg       Config
 	emergency atomic.Bool // emergency mode in force; starts as cfg.Emergency
 	limiter   Keyed
-	hits    [3]atomic.Uint64 // per class, in the order of Classes
-	top     *topLimited
-	errLog  atomic.Bool // a limiter error has been logged since the last success
+	hits      [3]atomic.Uint64 // per class, in the order of Classes
+	top       *topLimited
+	errLog    atomic.Bool // a limiter error has been logged since the last success
 }
 
 // NewPolicy returns a Policy deciding with l (nil means a new [Memory]
