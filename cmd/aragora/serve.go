@@ -24,6 +24,7 @@ import (
 
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/console"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/server"
@@ -288,6 +289,10 @@ func serve(ctx context.Context, c serveConfig, getenv env, stderr io.Writer) err
 	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
 	scfg.SystemRateLimits = func() any { return policy.SystemSnapshot() }
 	scfg.CleanupRateLimits = rlMem.Prune
+	scfg.SetEmergency = policy.SetEmergency
+	if scfg.Pages, err = console.New(console.Config{Version: Version}); err != nil {
+		return err
+	}
 
 	var wsUp atomic.Bool
 	scfg.WSListenerUp = func() bool { return c.WSPort == 0 || wsUp.Load() }
