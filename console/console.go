@@ -112,6 +112,13 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
+// Files returns the embedded files: the page templates (layout.html,
+// pages/) and the assets served below /console/ (static/).
+func Files() fs.FS {
+	sub, _ := fs.Sub(webFS, "web") // "web" is embedded: Sub cannot fail
+	return sub
+}
+
 // Patterns returns the GET patterns the handler serves, for
 // server.Config.Pages.
 func (h *Handler) Patterns() []string {

@@ -98,6 +98,13 @@ if compgen -G "server/*.go" >/dev/null; then
 	[[ -z $bad ]] || violation "server depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
+# Rule 6: the web console imports only the standard library: it talks to
+# the API from the browser, never to the server's packages.
+if compgen -G "console/*.go" >/dev/null; then
+	bad=$(go list -e -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./console | grep -vx "$mod/console" || true)
+	[[ -z $bad ]] || violation "console depends on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
 if ((fail)); then
 	exit 1
 fi

@@ -443,7 +443,7 @@ func TestE2EConsole(t *testing.T) {
 	createUser(t, dir, ownerEmail, "owner", ownerPassword)
 	createUser(t, dir, memberEmail, "member", memberPassword)
 	p := startServer(t, dir, map[string]string{
-		demoDelayEnv: "400", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.URL,
+		demoDelayEnv: "800", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.URL,
 		"ARAGORA_CB_FAILURE_THRESHOLD": "1", "ARAGORA_CB_OPEN_SECONDS": "3600", "ARAGORA_AGENT_TIMEOUT_SECONDS": "5",
 		"ARAGORA_RATE_LIMIT_DEBATE_RPM": "60",
 	}, nil)
