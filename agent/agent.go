@@ -17,9 +17,11 @@ func (f Func) Respond(ctx context.Context, req Request) (Response, error) { retu
 // Middleware decorates an Agent.
 type Middleware func(Agent) Agent
 
-// Chain wraps a in mw; mw[0] becomes the outermost layer. Optional
-// capabilities of a (Streamer, Critic, Voter, Judge) are hidden by the
-// wrappers unless a middleware forwards them itself.
+// Chain wraps a in mw; mw[0] becomes the outermost layer. Every middleware
+// of this module is written with [Wrap], so the chain keeps the optional
+// capabilities of a (Streamer, Critic, Voter, Judge) and applies each
+// middleware to them too; a middleware of your own keeps them when it is
+// written with Wrap as well.
 func Chain(a Agent, mw ...Middleware) Agent {
 	for i := len(mw) - 1; i >= 0; i-- {
 		a = mw[i](a)
@@ -170,6 +172,10 @@ type Response struct {
 	Fallback *Fallback
 	// Attempts counts the provider attempts made, retries included (0 when unknown).
 	Attempts int
+
+	// native is the structured value of a structural call (critique, vote,
+	// judge) travelling through a Policy; see Call.On.
+	native any
 }
 
 // Fallback records that a fallback agent answered instead of the primary.

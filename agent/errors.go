@@ -152,6 +152,9 @@ func Retryable(err error) bool {
 	case KindQuotaExhausted, KindAuth, KindCircuitOpen, KindCancelled, KindInvalidResponse:
 		return false
 	}
+	if ke := kindErrorOf(err); ke != nil {
+		return ke.retryable()
+	}
 	var pe *ProviderError
 	if errors.As(err, &pe) {
 		if pe.Overloaded {
@@ -169,11 +172,15 @@ func Retryable(err error) bool {
 	return false
 }
 
-// RetryAfter returns the provider's Retry-After hint in err's chain, or 0.
+// RetryAfter returns the provider's Retry-After hint in err's chain (of a
+// *ProviderError or a *KindError), or 0.
 func RetryAfter(err error) time.Duration {
 	var pe *ProviderError
 	if errors.As(err, &pe) {
 		return pe.RetryAfter
+	}
+	if ke := kindErrorOf(err); ke != nil {
+		return ke.RetryAfter
 	}
 	return 0
 }

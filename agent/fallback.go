@@ -44,8 +44,13 @@ func FallbackKinds() []Kind { return []Kind{KindQuotaExhausted, KindCircuitOpen,
 //
 // When the fallback fails too, the error wraps both, the primary's first,
 // so KindOf reports the primary's kind. It never falls back once ctx is
-// done, nor after a stream has delivered its first chunk. A Streamer stays
-// a Streamer; the fallback then streams too when it can.
+// done, nor after a stream has delivered its first chunk. The result keeps
+// the wrapped agent's capabilities ([Wrap]): a stream falls back to a
+// stream when cfg.Agent can stream (else to its Respond), and a structural
+// critique, vote or judgement falls back only to an agent with that
+// capability (else the primary's error stands). A structural call's
+// Fallback record does not reach the debate, whose Critique, Vote and
+// Judge return no Response.
 func FallbackMiddleware(cfg FallbackConfig) Middleware {
 	if cfg.ToProvider == "" {
 		cfg.ToProvider = DefaultFallbackProvider
@@ -57,18 +62,18 @@ func FallbackMiddleware(cfg FallbackConfig) Middleware {
 		if cfg.Agent == nil {
 			return next
 		}
-		return wrap(next, func(ctx context.Context, req Request, onChunk func(string)) (Response, error) {
+		return Wrap(next, func(ctx context.Context, c Call) (Response, error) {
 			var delivered atomic.Bool
-			chunk := onChunk
-			if onChunk != nil {
-				chunk = func(s string) { delivered.Store(true); onChunk(s) }
+			fc := c
+			if onChunk := c.OnChunk; onChunk != nil {
+				c.OnChunk = func(s string) { delivered.Store(true); onChunk(s) }
 			}
-			resp, err := invoke(ctx, next, req, chunk)
+			resp, err := c.Next(ctx)
 			kind := KindOf(err)
-			if err == nil || !slices.Contains(cfg.Kinds, kind) || delivered.Load() || ctx.Err() != nil {
+			if err == nil || !slices.Contains(cfg.Kinds, kind) || delivered.Load() || ctx.Err() != nil || !fc.Supported(cfg.Agent) {
 				return resp, err
 			}
-			fresp, ferr := invoke(ctx, cfg.Agent, req, onChunk)
+			fresp, ferr := fc.On(ctx, cfg.Agent)
 			if ferr != nil {
 				return fresp, fmt.Errorf("%w; fallback to %s failed: %w", err, cfg.ToProvider, ferr)
 			}

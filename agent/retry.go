@@ -130,19 +130,20 @@ func Attempts(err error) int {
 // stops at once, returning the last error, on an error that is not
 // retryable, when the wait would pass ctx's deadline, or when ctx is done.
 // A successful Response has Attempts set; a final error is an
-// *AttemptsError. A Streamer stays a Streamer, and a stream that has
-// delivered a chunk is never retried, since its text would repeat.
+// *AttemptsError. Structural critiques, votes and judgements are retried
+// under the same rules, and the result keeps the wrapped agent's
+// capabilities ([Wrap]); a stream that has delivered a chunk is never
+// retried, since its text would repeat.
 func Retry(cfg RetryConfig) Middleware {
 	cfg = cfg.withDefaults()
 	return func(next Agent) Agent {
-		return wrap(next, func(ctx context.Context, req Request, onChunk func(string)) (Response, error) {
+		return Wrap(next, func(ctx context.Context, c Call) (Response, error) {
 			var delivered atomic.Bool
-			chunk := onChunk
-			if onChunk != nil {
-				chunk = func(s string) { delivered.Store(true); onChunk(s) }
+			if onChunk := c.OnChunk; onChunk != nil {
+				c.OnChunk = func(s string) { delivered.Store(true); onChunk(s) }
 			}
 			for n := 1; ; n++ {
-				resp, err := invoke(ctx, next, req, chunk)
+				resp, err := c.Next(ctx)
 				if err == nil {
 					resp.Attempts = n
 					return resp, nil

@@ -34,16 +34,21 @@ type Recorder interface {
 }
 
 // RecorderMiddleware reports every call of the wrapped agent, named name, to
-// r. A Streamer stays a Streamer.
+// r: streams and structural critiques, votes and judgements too. The result
+// keeps the wrapped agent's capabilities ([Wrap]).
 func RecorderMiddleware(r Recorder, name string) Middleware {
 	return observe(r, name, time.Now)
 }
 
 func observe(r Recorder, name string, now func() time.Time) Middleware {
 	return func(next Agent) Agent {
-		return wrap(next, func(ctx context.Context, req Request, onChunk func(string)) (Response, error) {
+		info, _ := InfoOf(next)
+		if s, ok := r.(*Stats); ok {
+			s.describe(name, info)
+		}
+		return Wrap(next, func(ctx context.Context, call Call) (Response, error) {
 			start := now()
-			resp, err := invoke(ctx, next, req, onChunk)
+			resp, err := call.Next(ctx)
 			c := CallRecord{
 				Provider: resp.Provider,
 				Model:    resp.Model,
@@ -54,6 +59,9 @@ func observe(r Recorder, name string, now func() time.Time) Middleware {
 				CostUSD:  resp.CostUSD,
 				Fallback: resp.Fallback,
 				Attempts: resp.Attempts,
+			}
+			if c.Provider == "" && c.Model == "" {
+				c.Provider, c.Model = info.Provider, info.Model
 			}
 			if err != nil {
 				c.Attempts = Attempts(err)
@@ -123,6 +131,8 @@ type sample struct {
 }
 
 type agentStats struct {
+	provider     string // from agent.Describer, else the last call's
+	model        string
 	requests     int64
 	errors       map[Kind]int64
 	lastError    *LastError
@@ -141,7 +151,8 @@ func NewStats(cfg StatsConfig) *Stats {
 // StatsMiddleware records every call of the wrapped agent in s under name,
 // timing it with s's clock. Put it outermost, so that a call rescued by a
 // fallback counts as a success and a call that failed after retries counts
-// once. A Streamer stays a Streamer.
+// once. Every capability is recorded, and the result keeps the wrapped
+// agent's capabilities ([Wrap]).
 func StatsMiddleware(s *Stats, name string) Middleware {
 	return observe(s, name, s.cfg.Now)
 }
@@ -166,6 +177,9 @@ func (s *Stats) RecordCall(name string, c CallRecord) {
 	defer s.mu.Unlock()
 	a := s.agent(name)
 	a.requests++
+	if a.provider == "" && a.model == "" {
+		a.provider, a.model = c.Provider, c.Model
+	}
 	smp := sample{at: now, d: c.Duration}
 	if len(a.samples) < s.cfg.LatencySamples {
 		a.samples = append(a.samples, smp)
@@ -192,6 +206,17 @@ func (s *Stats) RecordCall(name string, c CallRecord) {
 		}
 		a.quotaResetAt = now.Add(reset)
 	}
+}
+
+// describe records what agent name says of itself (agent.Describer).
+func (s *Stats) describe(name string, info Info) {
+	if info == (Info{}) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.agent(name)
+	a.provider, a.model = info.Provider, info.Model
 }
 
 // QuotaReport is what a provider said about its remaining quota, from
@@ -293,7 +318,13 @@ func (q QuotaRemaining) MarshalJSON() ([]byte, error) {
 // cannot know (provider, model, configured, available, circuit_state,
 // fallback).
 type StatsSnapshot struct {
-	Name          string      `json:"name"`
+	Name string `json:"name"`
+	// Provider and Model are what the agent says of itself
+	// (agent.Describer, read when StatsMiddleware wrapped it), else those
+	// of its first recorded call; "" when unknown. They are not in the
+	// JSON form: the status endpoint takes them from the agent registry.
+	Provider      string      `json:"-"`
+	Model         string      `json:"-"`
 	RequestsTotal int64       `json:"requests_total"`
 	Errors        ErrorCounts `json:"errors"`
 	LastError     *LastError  `json:"last_error"`
@@ -320,6 +351,7 @@ func (s *Stats) Snapshot(name string) StatsSnapshot {
 	if !ok {
 		return out
 	}
+	out.Provider, out.Model = a.provider, a.model
 	out.RequestsTotal = a.requests
 	for k, n := range a.errors {
 		out.Errors[k] = n

@@ -17,7 +17,7 @@ case ",$scenario," in
 *,all,*|*,http,*|*,fanout,*)
 	go build -o "$bin" ./cmd/aragora ;;
 esac
-go build -o /tmp/benchall ./bench/cmd/benchall
+go build -o /tmp/benchall ./cmd/benchall
 exec /tmp/benchall -scenario "$scenario" -runs "$runs" -aragora "$bin" \
 	-fanout "${BENCH_FANOUT:-100,1000,10000}" \
 	-redis "${BENCH_REDIS-redis://127.0.0.1:6379/15}" \

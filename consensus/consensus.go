@@ -175,7 +175,7 @@ func NeedsJudge(m Method) bool {
 // used by supermajority and weighted and must otherwise still lie in
 // (0, 1].
 func ByName(name string, threshold float64) (Method, error) {
-	if threshold != 0 && !(threshold > 0 && threshold <= 1) {
+	if !validThreshold(threshold) {
 		return nil, fmt.Errorf("consensus: threshold %v out of (0, 1]", threshold)
 	}
 	switch strings.ToLower(strings.TrimSpace(name)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -559,3 +560,24 @@ func TestThresholdOf(t *testing.T) {
 }
 
 func ptr(f float64) *float64 { return &f }
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	for _, m := range []consensus.Method{consensus.Majority{}, consensus.Unanimous{}, consensus.Judge{}, consensus.None{},
+		consensus.Supermajority{}, consensus.Weighted{}, consensus.Supermajority{Threshold: 1}, consensus.Weighted{Threshold: 2.0 / 3},
+		&consensus.Weighted{Threshold: 0.7}} {
+		assert.NoError(t, consensus.Validate(m), "%#v", m)
+	}
+	for _, th := range []float64{-0.1, 1.0000001, 1.5, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		for _, m := range []consensus.Method{consensus.Supermajority{Threshold: th}, consensus.Weighted{Threshold: th},
+			&consensus.Supermajority{Threshold: th}, &consensus.Weighted{Threshold: th}} {
+			err := consensus.Validate(m)
+			require.Error(t, err, "%#v", m)
+			assert.Contains(t, err.Error(), "Threshold")
+		}
+		_, err := consensus.ByName("weighted", th)
+		assert.Error(t, err, "ByName refuses %v too", th)
+	}
+	assert.Error(t, consensus.Validate(nil))
+	assert.Error(t, consensus.Validate((*consensus.Supermajority)(nil)))
+}

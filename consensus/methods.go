@@ -2,6 +2,8 @@ package consensus
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 )
@@ -46,8 +48,10 @@ func (Majority) Decide(ctx context.Context, in Input) (Result, error) {
 }
 
 // Supermajority reaches consensus when the leader share is ≥ Threshold
-// (ε-tolerant). Threshold ≤ 0 (the zero value) means exactly 2/3, so 2 of 3
-// equal votes pass; a Threshold above 1 can never be met.
+// (ε-tolerant). The zero Threshold means exactly 2/3, so 2 of 3 equal votes
+// pass. A Threshold must otherwise lie in (0, 1]: [Validate], and so
+// debate.New and [ByName], refuse any other (negative, NaN, infinite, or
+// above 1, which no share could reach).
 type Supermajority struct{ Threshold float64 }
 
 // Name returns "supermajority".
@@ -81,8 +85,9 @@ func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
 }
 
 // Weighted reaches consensus when the leader share is ≥ Threshold
-// (ε-tolerant); Threshold ≤ 0 (the zero value) means 0.6. Vote weights
-// already carry the agent weights (Vote.Weight).
+// (ε-tolerant); the zero Threshold means 0.6. A Threshold must otherwise
+// lie in (0, 1], as for [Supermajority]. Vote weights already carry the
+// agent weights (Vote.Weight).
 type Weighted struct{ Threshold float64 }
 
 // Name returns "weighted".
@@ -202,6 +207,44 @@ var (
 	_ Method      = None{}
 	_ JudgeNeeder = Judge{}
 )
+
+// Validate reports a method whose settings are out of range: a
+// Supermajority or Weighted Threshold other than 0 (the default) outside
+// (0, 1], including NaN and ±Inf, or a nil *Supermajority or *Weighted. The
+// other methods of this package have no setting. debate.New calls it, so a
+// debate that could never reach consensus is refused before it starts.
+func Validate(m Method) error {
+	var name string
+	var t float64
+	switch v := m.(type) {
+	case nil:
+		return errors.New("consensus: no method")
+	case Supermajority:
+		name, t = NameSupermajority, v.Threshold
+	case Weighted:
+		name, t = NameWeighted, v.Threshold
+	case *Supermajority:
+		if v == nil {
+			return errors.New("consensus: nil *Supermajority")
+		}
+		name, t = NameSupermajority, v.Threshold
+	case *Weighted:
+		if v == nil {
+			return errors.New("consensus: nil *Weighted")
+		}
+		name, t = NameWeighted, v.Threshold
+	default:
+		return nil
+	}
+	if !validThreshold(t) {
+		return fmt.Errorf("consensus: %s Threshold %v out of range (0, 1]", name, t)
+	}
+	return nil
+}
+
+// validThreshold reports whether t is 0 (the method's default) or lies in
+// (0, 1].
+func validThreshold(t float64) bool { return t == 0 || t > 0 && t <= 1 }
 
 // ThresholdOf returns the share threshold m applies: 0.5 for majority, 1
 // for unanimous, the configured (or default) threshold for supermajority

@@ -65,7 +65,8 @@ type Participant struct {
 	AgreementIntensity *int
 	// Weight is the vote weight (> 0); 0 means 1.
 	Weight float64
-	// Model labels the participant in receipts.
+	// Model labels the participant in receipts; empty means what the agent
+	// says of itself (agent.InfoOf, for an agent.Describer), else none.
 	Model string
 	// Provider labels the participant in events ("" for non-provider agents).
 	Provider string
@@ -95,29 +96,41 @@ type Trickster struct {
 	Weights          evidence.Weights
 }
 
-// ReceiptOptions makes a debate's result carry a decision receipt.
+// ReceiptOptions tunes the decision receipt a finished debate's result
+// carries (unless Config.DisableReceipt).
 type ReceiptOptions struct {
 	Signer receipt.Signer // nil: unsigned (content hash only)
-	Rand   io.Reader      // receipt id randomness; nil: crypto/rand
+	Rand   io.Reader      // receipt id randomness; nil: Config.Rand
 }
 
 // Config controls a debate. The zero value runs three rounds decided by
 // majority, all-to-all, and persists nothing (DEBATE.md §1).
 type Config struct {
-	Rounds           int              // 1–20; default 3
-	MinRounds        int              // 1..Rounds; default 1
-	DisableEarlyStop bool             // run every round even after consensus
-	Consensus        consensus.Method // default consensus.Majority{}
+	Rounds           int  // 1–20; default 3
+	MinRounds        int  // 1..Rounds; default 1
+	DisableEarlyStop bool // run every round even after consensus
+	// Consensus decides each round; default consensus.Majority{}. A
+	// threshold outside (0, 1] is refused (consensus.Validate); the zero
+	// Threshold of consensus.Supermajority and consensus.Weighted means
+	// their default.
+	Consensus consensus.Method
 	// Topology is all-to-all (alias "all"), ring, star or sparse.
 	Topology  string
 	SparseK   int    // default 2, clamped to [1, n-1]
 	Moderator string // hub of the star topology; default the first participant
-	// Judge names the judge (method judge) and synthesiser (method none, or
-	// Synthesize): a participant name, or with JudgeAgent set the external
-	// agent's name (default "judge"). Default: the last participant.
+	// Judge names the judge (method judge): a participant name, or with
+	// JudgeAgent set the external, non-debating agent's name (default
+	// "judge"). Default: the last participant.
 	Judge      string
 	JudgeAgent agent.Agent
-	Synthesize bool // also write a synthesis for vote-based methods
+	// Synthesizer names the synthesiser, who writes the final answer under
+	// method none and the synthesis under Synthesize, by the same rule as
+	// Judge: a participant name, or with SynthesizerAgent set the external
+	// agent's name (default "synthesizer"). Without SynthesizerAgent it
+	// may also name the external judge. Default: the judge.
+	Synthesizer      string
+	SynthesizerAgent agent.Agent
+	Synthesize       bool // also write a synthesis for vote-based methods
 
 	MaxConcurrency int           // agent calls in flight; default 8
 	AgentTimeout   time.Duration // per call; default 60s
@@ -150,8 +163,13 @@ type Config struct {
 
 	StreamTokens bool
 
-	Store   store.DebateStore // optional; checkpoints need store.Checkpointer
-	Receipt *ReceiptOptions   // optional
+	Store store.DebateStore // optional; checkpoints need store.Checkpointer
+	// Receipt tunes the receipts; nil means unsigned receipts whose ids
+	// come from Rand. Every finished debate's Result carries its receipt
+	// (Result.Receipt is never nil once Status is final) unless
+	// DisableReceipt is set.
+	Receipt        *ReceiptOptions
+	DisableReceipt bool
 
 	Observers      []Observer
 	ObserverBuffer int           // default 1,024
@@ -273,9 +291,9 @@ func (c Config) Validate() error {
 		return bad("agent timeout %s must be positive", c.AgentTimeout)
 	case c.Quorum < 0:
 		return bad("quorum %d must be >= 1", c.Quorum)
-	case d.GroupingThreshold <= 0 || d.GroupingThreshold > 1:
+	case !inUnit(d.GroupingThreshold):
 		return bad("grouping threshold %v out of range (0, 1]", c.GroupingThreshold)
-	case d.ConvergenceThreshold <= 0 || d.ConvergenceThreshold > 1:
+	case !inUnit(d.ConvergenceThreshold):
 		return bad("convergence threshold %v out of range (0, 1]", c.ConvergenceThreshold)
 	case c.MaxTokens < 0:
 		return bad("max tokens %d must be >= 0", c.MaxTokens)
@@ -285,12 +303,17 @@ func (c Config) Validate() error {
 		return bad("prompt limits must be positive (max prompt runes >= 1000)")
 	case d.ObserverBuffer < 1 || d.ObserverDrain < 0:
 		return bad("observer buffer must be >= 1 and drain >= 0")
-	case d.Trickster.Sensitivity < 0 || d.Trickster.Sensitivity > 1:
+	case !(d.Trickster.Sensitivity >= 0 && d.Trickster.Sensitivity <= 1):
 		return bad("trickster sensitivity %v out of range [0, 1]", c.Trickster.Sensitivity)
 	case *d.Trickster.Cooldown < 0 || d.Trickster.MaxInterventions < 0:
 		return bad("trickster cooldown and max interventions must be >= 0")
 	case d.WeightsFromELO && d.Ratings == nil:
 		return bad("weights from ELO need Ratings")
+	case d.DisableReceipt && d.Receipt != nil:
+		return bad("receipt options given with DisableReceipt")
+	}
+	if err := consensus.Validate(d.Consensus); err != nil {
+		return bad("Consensus: %v", strings.TrimPrefix(err.Error(), "consensus: "))
 	}
 	switch d.Topology {
 	case TopologyAllToAll, TopologyRing, TopologyStar, TopologySparse:
@@ -302,6 +325,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// inUnit reports whether x lies in (0, 1] (false for NaN).
+func inUnit(x float64) bool { return x > 0 && x <= 1 }
 
 func validateParticipants(ps []Participant) error {
 	if len(ps) < 2 {

@@ -18,6 +18,17 @@
 // MaxConcurrency at a time, each bounded by AgentTimeout and the debate's
 // deadline. A failed or unusable call is recorded as an agent_error event
 // and the agent sits out that phase only; below Quorum the debate fails.
+// No phase waits for a call past its deadline: the call is a timeout, its
+// context is cancelled, its slot goes to the next call and a reply it
+// gives later is discarded. Run waits for such a call's goroutine before
+// returning, but for at most 5 s: an agent that ignores its context longer
+// is abandoned and logged (agent_abandoned, with its name), and its
+// goroutine is the only one that outlives Run.
+//
+// Under method judge, Config.Judge (or JudgeAgent) decides each round;
+// under method none, and for Config.Synthesize, Config.Synthesizer (or
+// SynthesizerAgent) writes the final answer or synthesis, and defaults to
+// the judge.
 //
 // # Events and observers
 //

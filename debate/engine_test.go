@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sync"
 	"testing"
@@ -383,6 +384,24 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	assert.Equal(t, json.RawMessage(`{"x":1}`), unknown.Data)
 }
 
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // lateStreamer ignores its context and keeps streaming after the debate
 // has ended, as a misbehaving provider adapter might.
 type lateStreamer struct {
@@ -409,12 +428,16 @@ func TestTokenFromAbandonedAgentAfterRunIsDropped(t *testing.T) {
 	ps := demoParticipants(1, "demo-a", "demo-b", "demo-c")
 	late := &lateStreamer{Agent: ps[2].Agent, release: make(chan struct{}), done: make(chan struct{})}
 	ps[2].Agent = late
+	var logs syncBuffer
 	o, err := debate.New(debate.Config{Rounds: 1, StreamTokens: true, AgentTimeout: 10 * time.Millisecond,
-		Observers: []debate.Observer{&recorder{}}}, ps...)
+		Observers: []debate.Observer{&recorder{}}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, ps...)
 	require.NoError(t, err)
 	res, err := o.Run(context.Background(), "Adopt Postgres?")
 	require.NoError(t, err)
 	assert.NotEmpty(t, res.Status)
+	// Run waited 5 s for the late vote, then abandoned it and logged it by name.
+	assert.Contains(t, res.Consensus.Abstaining, "demo-c")
+	assert.Regexp(t, `"msg":"agent_abandoned".*"agent":"demo-c","phase":"vote"`, logs.String())
 	close(late.release) // the abandoned call now streams into a closed debate
 	select {
 	case <-late.done: // the token was dropped, nothing panicked

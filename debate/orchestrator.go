@@ -27,9 +27,8 @@ type Orchestrator struct {
 	ps           []Participant
 	names        []string
 	quorum       int
-	judgeIdx     int // participant index of the judge/synthesiser, or -1 for JudgeAgent
-	judgeName    string
-	judgeAgent   agent.Agent
+	judge        role
+	synth        role // the synthesiser
 	log          *slog.Logger
 	checkpointer store.Checkpointer
 }
@@ -45,7 +44,7 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 	}
 	cfg = cfg.withDefaults()
 	n := len(participants)
-	o := &Orchestrator{cfg: cfg, ps: slices.Clone(participants), judgeIdx: n - 1, log: cfg.Logger}
+	o := &Orchestrator{cfg: cfg, ps: slices.Clone(participants), log: cfg.Logger}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
@@ -65,27 +64,57 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 	if cfg.Moderator != "" && o.index(cfg.Moderator) < 0 {
 		return nil, fmt.Errorf("%w: moderator %q is not a participant", ErrInvalidConfig, cfg.Moderator)
 	}
-	switch {
-	case cfg.JudgeAgent != nil:
-		o.judgeIdx, o.judgeAgent, o.judgeName = -1, cfg.JudgeAgent, cfg.Judge
-		if o.judgeName == "" {
-			o.judgeName = "judge"
-		}
-		if !ValidName(o.judgeName) {
-			return nil, fmt.Errorf("%w: judge name %q must be 1-64 characters of [A-Za-z0-9._-]", ErrInvalidConfig, o.judgeName)
-		}
-	case cfg.Judge != "":
-		if o.judgeIdx = o.index(cfg.Judge); o.judgeIdx < 0 {
-			return nil, fmt.Errorf("%w: judge %q is not a participant (set JudgeAgent for an external judge)", ErrInvalidConfig, cfg.Judge)
-		}
+	last := role{idx: n - 1, name: o.names[n-1], agent: o.ps[n-1].Agent}
+	var err error
+	if o.judge, err = o.resolveRole("judge", cfg.Judge, cfg.JudgeAgent, extJudge, last); err != nil {
+		return nil, err
 	}
-	if o.judgeIdx >= 0 {
-		o.judgeName, o.judgeAgent = o.names[o.judgeIdx], o.ps[o.judgeIdx].Agent
+	if o.synth, err = o.resolveRole("synthesizer", cfg.Synthesizer, cfg.SynthesizerAgent, extSynth, o.judge); err != nil {
+		return nil, err
 	}
 	if cp, ok := cfg.Store.(store.Checkpointer); ok {
 		o.checkpointer = cp
 	}
 	return o, nil
+}
+
+// Indexes of the external, non-debating agents (Config.JudgeAgent and
+// Config.SynthesizerAgent) where a participant index is expected.
+const (
+	extJudge = -1
+	extSynth = -2
+)
+
+// role is the judge or the synthesiser: a participant or an external agent.
+type role struct {
+	idx   int // participant index, extJudge or extSynth
+	name  string
+	agent agent.Agent
+}
+
+// resolveRole applies the rule of Config.Judge and Config.Synthesizer:
+// with ext set, the external agent called name (what when empty); else
+// the participant called name, or def named as such, or def when name is
+// empty.
+func (o *Orchestrator) resolveRole(what, name string, ext agent.Agent, extIdx int, def role) (role, error) {
+	switch {
+	case ext != nil:
+		if name == "" {
+			name = what
+		}
+		if !ValidName(name) {
+			return role{}, fmt.Errorf("%w: %s name %q must be 1-64 characters of [A-Za-z0-9._-]", ErrInvalidConfig, what, name)
+		}
+		return role{idx: extIdx, name: name, agent: ext}, nil
+	case name == "" || name == def.name:
+		return def, nil
+	}
+	i := o.index(name)
+	if i < 0 {
+		return role{}, fmt.Errorf("%w: %s %q is not a participant (set %s%sAgent for an external %[2]s)", ErrInvalidConfig,
+			what, name, strings.ToUpper(what[:1]), what[1:])
+	}
+	return role{idx: i, name: o.names[i], agent: o.ps[i].Agent}, nil
 }
 
 func (o *Orchestrator) index(name string) int {
@@ -256,10 +285,17 @@ func (o *Orchestrator) fingerprint() string {
 		MaxTokens                                      int
 		MaxCostUSD                                     float64
 		Seed                                           int64
-	}{ps, c.Rounds, c.MinRounds, !c.DisableEarlyStop, c.Consensus.Name(), thr, c.Topology, c.SparseK, o.judgeName,
+		// Synthesizer is set only when it is not the judge, so that the
+		// fingerprints of debates checkpointed before it existed still
+		// match (DEBATE.md §10).
+		Synthesizer string `json:",omitempty"`
+	}{ps, c.Rounds, c.MinRounds, !c.DisableEarlyStop, c.Consensus.Name(), thr, c.Topology, c.SparseK, o.judge.name,
 		c.Synthesize, c.ForbidSelfVote, !c.DisableVoteGrouping, c.GroupingThreshold, c.ConvergenceThreshold,
 		!c.DisableConvergence, c.StopOnConvergence, c.Trickster.Enabled, c.WeightsFromELO, c.Similarity.Name(), c.Domain,
-		c.MaxTokens, c.MaxCostUSD, c.Seed}
+		c.MaxTokens, c.MaxCostUSD, c.Seed, ""}
+	if o.synth.name != o.judge.name {
+		fp.Synthesizer = o.synth.name
+	}
 	b, _ := json.Marshal(fp)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

@@ -591,9 +591,9 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	var fallback *string
 	checkAgent := ""
 	if judging {
-		checkAgent = r.o.judgeName
+		checkAgent = r.o.judge.name
 		out := outs[n]
-		r.account(r.o.judgeIdx, "vote", out, &pt)
+		r.account(r.o.judge.idx, "vote", out, &pt)
 		failErr := out.err
 		if failErr == nil {
 			j := out.judgement
@@ -616,7 +616,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
 			}
 		}
-		batch = append(batch, r.callEvents(r.o.judgeIdx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
+		batch = append(batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
 		if failErr != nil {
 			fb := "majority"
 			fallback = &fb
@@ -645,7 +645,7 @@ func (r *run) voteQuorum(batch []Event, valid int) ([]Event, error) {
 
 func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 	st := r.st
-	req := r.baseRequest(r.o.judgeIdx, agent.PhaseJudge)
+	req := r.baseRequest(r.o.judge.idx, agent.PhaseJudge)
 	req.Proposals = props
 	items := r.proposalItems(-1)
 	crit := slices.Clone(st.round().Critiques)
@@ -661,7 +661,7 @@ func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 		instr += " Set decided to false if the debate should continue."
 	}
 	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseJudge, items, instr)
-	return callSpec{idx: r.o.judgeIdx, target: -1, req: req}
+	return callSpec{idx: r.o.judge.idx, target: -1, req: req}
 }
 
 // decide records a round's decision and emits consensus_check.
@@ -705,7 +705,7 @@ func (r *run) decide(res consensus.Result, derr error, batch *[]Event, checkAgen
 func (r *run) synthesisPhase(ctx context.Context) []Event {
 	st := r.st
 	props := r.currentProposals()
-	req := r.baseRequest(r.o.judgeIdx, agent.PhaseSynthesize)
+	req := r.baseRequest(r.o.synth.idx, agent.PhaseSynthesize)
 	req.Proposals = props
 	items := r.proposalItems(-1)
 	if d := st.Decision; d != nil && len(d.Tally) > 0 {
@@ -717,13 +717,13 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 	}
 	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseSynthesize, items,
 		"Write the final answer that best reflects the debate, and state your confidence.")
-	outs := r.runCalls(ctx, []callSpec{{idx: r.o.judgeIdx, target: -1, req: req}})
+	outs := r.runCalls(ctx, []callSpec{{idx: r.o.synth.idx, target: -1, req: req}})
 	if ctx.Err() != nil {
 		return nil
 	}
 	out := outs[0]
 	var pt phaseTotal
-	r.account(r.o.judgeIdx, "synthesis", out, &pt)
+	r.account(r.o.synth.idx, "synthesis", out, &pt)
 	r.endPhaseTotal("synthesis", pt)
 	failErr := out.err
 	var sy reply.Synthesis
@@ -733,14 +733,14 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 			failErr = invalid("empty synthesis")
 		}
 	}
-	batch := r.callEvents(r.o.judgeIdx, agent.PhaseSynthesize, "", out, failErr, out.resp.Text)
+	batch := r.callEvents(r.o.synth.idx, agent.PhaseSynthesize, "", out, failErr, out.resp.Text)
 	if failErr == nil {
 		st.Synthesis, st.SynthesisConfidence, st.SynthesisOK = sy.Answer, sy.Confidence, true
 	} else if !r.cfg.Consensus.NeedsVotes() {
 		st.Synthesis, st.SynthesisConfidence = r.digest(), 0.5
 	}
 	if !r.cfg.Consensus.NeedsVotes() {
-		batch = append(batch, r.event(EventConsensusCheck, st.Round, r.o.judgeName, ConsensusCheckData{Method: r.cfg.Consensus.Name(),
+		batch = append(batch, r.event(EventConsensusCheck, st.Round, r.o.synth.name, ConsensusCheckData{Method: r.cfg.Consensus.Name(),
 			Confidence: st.SynthesisConfidence, Tally: []consensus.Group{}, Supporting: []string{}, Dissenting: []string{}, Abstaining: []string{}}))
 	}
 	return batch

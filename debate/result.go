@@ -161,7 +161,10 @@ type Result struct {
 	ObserverPanics         int                    `json:"observer_panics"`
 	Resumes                int                    `json:"resumes"`
 	Error                  string                 `json:"error"`
-	Receipt                *receipt.Receipt       `json:"receipt,omitempty"`
+	// Receipt is the decision receipt: set whenever Status is final,
+	// unless Config.DisableReceipt; nil while the debate is running or
+	// suspended.
+	Receipt *receipt.Receipt `json:"receipt,omitempty"`
 
 	// Context, Metadata and Agents feed receipts; they are not serialised.
 	Context  string            `json:"-"`

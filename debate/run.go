@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +34,9 @@ type run struct {
 	// over its phases of each phase's slowest call.
 	roundStart time.Time
 	slowest    time.Duration
+	// stragglers are the goroutines of calls settled as late that Run
+	// waits for before returning (waitStragglers).
+	stragglers []*phaseCall
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
@@ -62,6 +65,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 		r.roundStart = r.segStart
 	}
 	defer func() {
+		r.waitStragglers()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
@@ -396,46 +400,252 @@ type callOut struct {
 }
 
 func (r *run) agentOf(idx int) agent.Agent {
-	if idx < 0 {
-		return r.o.judgeAgent
+	switch idx {
+	case extJudge:
+		return r.o.judge.agent
+	case extSynth:
+		return r.o.synth.agent
 	}
 	return r.o.ps[idx].Agent
 }
 
 func (r *run) nameOf(idx int) string {
-	if idx < 0 {
-		return r.o.judgeName
+	switch idx {
+	case extJudge:
+		return r.o.judge.name
+	case extSynth:
+		return r.o.synth.name
 	}
 	return r.o.names[idx]
 }
 
 // runCalls runs every call of a phase, at most MaxConcurrency at a time,
-// starting queued calls in order. Results come back in spec order.
+// starting queued calls in order, and returns the outcomes in spec order
+// (DEBATE.md §2.2). It never waits for a call beyond the call's deadline:
+// a call still running then ends as a timeout and its late reply is
+// discarded; its context is cancelled, its slot goes to the next queued
+// call, and its goroutine becomes a straggler that Run waits for before
+// returning, for at most abandonAfter (waitStragglers). When ctx ends,
+// every call still running ends with ctx's error the same way.
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
-	out := make([]callOut, len(specs))
-	sem := make(chan struct{}, r.cfg.MaxConcurrency)
-	var wg sync.WaitGroup
-	for i := range specs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			out[i] = callOut{err: ctx.Err()}
-			continue
+	n := len(specs)
+	out := make([]callOut, n)
+	calls := make([]phaseCall, n)
+	finished := make(chan int, n) // calls that returned in time
+	next, oldest, running, settled := 0, 0, 0, 0
+	var timer *time.Timer
+	for settled < n {
+		if ctx.Err() == nil {
+			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
+				r.start(ctx, &calls[next], specs[next], &out[next], finished, next)
+				running++
+			}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i] = r.call(ctx, specs[i])
-		}()
+		for oldest < next && calls[oldest].state.Load() != callRunning {
+			oldest++
+		}
+		var due <-chan time.Time
+		if oldest < next {
+			first := calls[oldest].deadline(ctx, r.cfg.AgentTimeout)
+			for i := oldest + 1; i < next; i++ {
+				if c := &calls[i]; c.state.Load() == callRunning {
+					first = minTime(first, c.deadline(ctx, r.cfg.AgentTimeout))
+				}
+			}
+			if timer == nil {
+				timer = time.NewTimer(time.Until(first))
+				defer timer.Stop()
+			} else {
+				timer.Reset(time.Until(first))
+			}
+			due = timer.C
+		}
+		late, all := error(context.DeadlineExceeded), false
+		select {
+		case <-finished:
+			running--
+			settled++
+			continue
+		case <-due:
+			// Let calls that are done but not yet scheduled report first:
+			// a late scheduling of ours is not the agent's delay.
+			runtime.Gosched()
+		case <-ctx.Done():
+			late, all = ctx.Err(), true
+			for ; next < n; next++ { // never started
+				calls[next].state.Store(callDone)
+				out[next] = callOut{err: late}
+				settled++
+			}
+		}
+		now := time.Now()
+		for i := oldest; i < next; i++ {
+			c := &calls[i]
+			if c.state.Load() == callRunning && (all || !now.Before(c.deadline(ctx, r.cfg.AgentTimeout))) &&
+				r.settleLate(c, &out[i], specs[i], late) {
+				running--
+				settled++
+			}
+		}
 	}
-	wg.Wait()
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		// The debate's deadline has passed: calls bounded by it ended at
+		// the same instant, maybe before ctx noticed. Its timer is due;
+		// wait for it, so that the phase is interrupted, not failed.
+		<-ctx.Done()
+	}
 	var slowest time.Duration
 	for _, o := range out {
 		slowest = max(slowest, o.latency)
 	}
 	r.slowest += slowest
 	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// abandonAfter is how long Run waits for a call that outlived its deadline
+// or its debate before abandoning its goroutine (DEBATE.md §11).
+const abandonAfter = 5 * time.Second
+
+// Call states.
+const (
+	callRunning int32 = iota
+	callDone          // returned in time: its outcome counts
+	callLate          // settled by its phase without its reply
+)
+
+// phaseCall is one call of a phase.
+type phaseCall struct {
+	ctx   callCtx
+	state atomic.Int32
+	// The call starts when its goroutine runs: its deadline (Unix ns) is
+	// set then, so that the goroutine's wait for a CPU is not counted
+	// against the agent. Until then the phase bounds it from dispatched.
+	started    atomic.Int64
+	dispatched time.Time
+	start      time.Time // Config.Now at dispatch, for the latency
+	// A late call's goroutine closes returned when it returns; abandon logs
+	// it as abandoned at abandonAt unless it has.
+	returned  chan struct{}
+	abandonAt time.Time
+	abandon   *time.Timer
+	logged    atomic.Bool
+	spec      callSpec
+}
+
+// deadline returns the call's deadline, or for a call whose goroutine has
+// not run yet, the deadline it would have had if it had started when
+// dispatched.
+func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Time {
+	if ns := c.started.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	d := c.dispatched.Add(timeout)
+	if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
+		return pd
+	}
+	return d
+}
+
+// start runs call s in its own goroutine. If the agent returns before the
+// call's deadline and before its phase settles it as late, the goroutine
+// writes *out and sends i on finished.
+func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
+	c.dispatched = time.Now()
+	c.start = r.now()
+	go func() {
+		c.ctx.init(ctx, time.Now().Add(r.cfg.AgentTimeout))
+		c.started.Store(c.ctx.deadline.UnixNano())
+		res := r.invokeSafe(&c.ctx, s)
+		returned := time.Now()
+		c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
+		if c.state.CompareAndSwap(callRunning, callDone) {
+			if !returned.Before(c.ctx.deadline) {
+				// Past the deadline: late, even though the phase has not
+				// noticed yet.
+				res = callOut{err: context.DeadlineExceeded}
+			}
+			res.latency = r.now().Sub(c.start)
+			*out = res
+			finished <- i
+			return
+		}
+		close(c.returned)
+		c.abandon.Stop()
+	}()
+}
+
+// settleLate ends a call still running with err (its deadline passed, or
+// the debate's context ended) and keeps its goroutine as a straggler. It
+// reports false if the call returned in the meantime.
+func (r *run) settleLate(c *phaseCall, out *callOut, s callSpec, err error) bool {
+	c.returned = make(chan struct{})
+	c.abandonAt = time.Now().Add(abandonAfter)
+	c.spec = s
+	c.abandon = time.AfterFunc(abandonAfter, func() { r.abandoned(c) })
+	if !c.state.CompareAndSwap(callRunning, callLate) {
+		c.abandon.Stop()
+		return false
+	}
+	c.ctx.cancel(err)
+	*out = callOut{err: err, latency: r.now().Sub(c.start)}
+	r.stragglers = append(r.stragglers, c)
+	return true
+}
+
+// abandoned logs a late call whose goroutine has not returned abandonAfter
+// after it was settled: the agent ignores its context.
+func (r *run) abandoned(c *phaseCall) {
+	s := c.spec
+	select {
+	case <-c.returned:
+	default:
+		if !c.logged.CompareAndSwap(false, true) {
+			return
+		}
+		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(s.idx),
+			"phase", string(s.req.Phase), "round", s.req.Round)
+	}
+}
+
+// waitStragglers waits until every late call's goroutine has returned or
+// been abandoned (and logged), so that Run leaves no goroutine behind but
+// those of agents that ignore their context (DEBATE.md §11).
+func (r *run) waitStragglers() {
+	var t *time.Timer
+	for _, c := range r.stragglers {
+		if d := time.Until(c.abandonAt); d > 0 {
+			if t == nil {
+				t = time.NewTimer(d)
+				defer t.Stop()
+			} else {
+				t.Reset(d)
+			}
+			select {
+			case <-c.returned:
+			case <-t.C:
+			}
+		}
+		c.abandon.Stop()
+		r.abandoned(c) // logs unless it has returned or was logged
+	}
+	r.stragglers = nil
+}
+
+// invokeSafe calls the agent, turning a panic into an error.
+func (r *run) invokeSafe(ctx context.Context, s callSpec) (res callOut) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(s.idx), p)}
+		}
+	}()
+	return r.invoke(ctx, s)
 }
 
 // RoundTiming is one completed round's timing, reported to Config.OnRound.
@@ -457,44 +667,6 @@ func (r *run) reportRound() {
 	wall := r.now().Sub(r.roundStart)
 	r.cfg.OnRound(RoundTiming{DebateID: r.st.DebateID, Round: r.st.Round, Wall: wall, Slowest: r.slowest,
 		Overhead: max(0, wall-r.slowest)})
-}
-
-// call runs one agent call with its own deadline. An agent that ignores
-// its context for more than 5 s is abandoned and logged.
-func (r *run) call(ctx context.Context, s callSpec) callOut {
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.AgentTimeout)
-	defer cancel()
-	start := r.now()
-	ch := make(chan callOut, 1)
-	go func() {
-		var res callOut
-		defer func() {
-			if p := recover(); p != nil {
-				res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(s.idx), p)}
-			}
-			ch <- res
-		}()
-		res = r.invoke(cctx, s)
-	}()
-	var res callOut
-	select {
-	case res = <-ch:
-	case <-cctx.Done():
-		grace := time.NewTimer(5 * time.Second)
-		select {
-		case res = <-ch:
-			grace.Stop()
-		case <-grace.C:
-			r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(s.idx), "phase", string(s.req.Phase))
-			res = callOut{err: cctx.Err()}
-		}
-	}
-	if res.err == nil && cctx.Err() != nil && ctx.Err() != nil {
-		// The debate was interrupted while the call finished: discard it.
-		res.err = ctx.Err()
-	}
-	res.latency = r.now().Sub(start)
-	return res
 }
 
 func (r *run) invoke(ctx context.Context, s callSpec) callOut {
@@ -639,8 +811,8 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		}
 		req.System = r.pb.system(p, phase, st.PrevLeader)
 	} else {
-		judge := Participant{Name: r.o.judgeName}
-		req.System = r.pb.system(&judge, phase, st.PrevLeader)
+		external := Participant{Name: r.nameOf(idx)}
+		req.System = r.pb.system(&external, phase, st.PrevLeader)
 	}
 	return req
 }
@@ -736,7 +908,7 @@ func (r *run) buildResult() *Result {
 	for i, p := range r.o.ps {
 		t := st.PerAgent[i]
 		res.PerAgent[p.Name] = AgentTotals{Usage: usageOf(t.Usage), CostUSD: round6(t.Cost), Errors: t.Errors}
-		res.Agents = append(res.Agents, receipt.Agent{Name: p.Name, Model: p.Model, Stance: string(stanceOr(p.Stance)),
+		res.Agents = append(res.Agents, receipt.Agent{Name: p.Name, Model: modelOf(p), Stance: string(stanceOr(p.Stance)),
 			Role: p.Role, Weight: st.Weights[i]})
 	}
 	res.EndedAt = r.now()
@@ -780,14 +952,31 @@ func (r *run) buildResult() *Result {
 	res.RawConfidence = raw
 	res.Confidence = penalise(raw, st.Interventions, cfg.Trickster)
 	res.Verdict = Verdict(res.Status, res.Consensus.Reached, len(res.Consensus.Dissenting), len(res.Consensus.Abstaining), res.Confidence)
-	if cfg.Receipt != nil && store.Terminal(st.Status) {
-		if rc, err := res.BuildReceipt(*cfg.Receipt); err == nil {
+	if !cfg.DisableReceipt && store.Terminal(st.Status) {
+		opts := ReceiptOptions{}
+		if cfg.Receipt != nil {
+			opts = *cfg.Receipt
+		}
+		if opts.Rand == nil {
+			opts.Rand = cfg.Rand
+		}
+		if rc, err := res.BuildReceipt(opts); err == nil {
 			res.Receipt = rc
 		} else {
 			r.o.log.Error("receipt_failed", "debate_id", st.DebateID, "error", err)
 		}
 	}
 	return res
+}
+
+// modelOf labels p in receipts: its Model, else what its agent says of
+// itself.
+func modelOf(p Participant) string {
+	if p.Model != "" {
+		return p.Model
+	}
+	info, _ := agent.InfoOf(p.Agent)
+	return info.Model
 }
 
 func nonNil(s []string) []string {

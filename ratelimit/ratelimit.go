@@ -125,10 +125,13 @@ var _ Limiter = (*rate.Limiter)(nil)
 
 // Middleware delays each agent call until l admits it. When l refuses
 // (the wait would pass ctx's deadline) the call fails with an error
-// wrapping ErrLimited; when ctx ends first it fails with ctx.Err().
+// wrapping ErrLimited; when ctx ends first it fails with ctx.Err(). Every
+// capability is limited (streams and structural critiques, votes and
+// judgements too), and the result keeps the wrapped agent's capabilities
+// (agent.Wrap).
 func Middleware(l Limiter) agent.Middleware {
 	return func(next agent.Agent) agent.Agent {
-		return agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
+		return agent.Wrap(next, func(ctx context.Context, c agent.Call) (agent.Response, error) {
 			if err := l.Wait(ctx); err != nil {
 				if ctx.Err() != nil {
 					return agent.Response{}, ctx.Err()
@@ -136,7 +139,7 @@ func Middleware(l Limiter) agent.Middleware {
 				// x/time/rate reports "would exceed context deadline" as a plain error.
 				return agent.Response{}, fmt.Errorf("%w: %v", ErrLimited, err)
 			}
-			return next.Respond(ctx, req)
+			return c.Next(ctx)
 		})
 	}
 }
@@ -148,14 +151,15 @@ func Middleware(l Limiter) agent.Middleware {
 // at once with an error wrapping ErrLimited when the next admission would
 // come after ctx's deadline, with ctx.Err() when ctx ends while waiting, and
 // with the limiter's error when k fails (wrap k in a [Fallback] to avoid
-// that).
+// that). Every capability is limited, and the result keeps the wrapped
+// agent's capabilities (agent.Wrap).
 func PerKey(k Keyed, l Limit, key func(req agent.Request) string) agent.Middleware {
 	return func(next agent.Agent) agent.Agent {
-		return agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
-			if err := waitKeyed(ctx, k, key(req), l); err != nil {
+		return agent.Wrap(next, func(ctx context.Context, c agent.Call) (agent.Response, error) {
+			if err := waitKeyed(ctx, k, key(c.Request), l); err != nil {
 				return agent.Response{}, err
 			}
-			return next.Respond(ctx, req)
+			return c.Next(ctx)
 		})
 	}
 }

@@ -2,7 +2,8 @@
 # depcheck.sh enforces the dependency direction of the code base (layers
 # L0 agent, similarity, receipt, evidence; consensus; L1 store, ratelimit,
 # breaker, agent/agenttest, agent/demo; L2 debate, then nomic; L3 backends,
-# provider adapters and metrics; L4 server; cmd, examples and bench on top).
+# provider adapters and metrics; L4 server; cmd, examples and the
+# benchmark harness internal/bench on top).
 # It checks only the packages that exist, so it can run while the tree grows.
 #
 # Usage: scripts/depcheck.sh      (from anywhere inside the repository)
@@ -62,7 +63,7 @@ function layer(p) {
 	if (p == "nomic") return 4
 	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5
 	if (p == "server") return 6
-	if (p ~ /^(cmd|examples)\// || p ~ /^bench(\/|$)/) return 8
+	if (p ~ /^(cmd|examples)\// || p == "internal/bench") return 8
 	return -1
 }
 {
@@ -79,10 +80,11 @@ function layer(p) {
 }
 END { exit bad }' || fail=1
 
-# Rule 4: only cmd/, examples/ and the bench harness link more than one backend, and a backend
-# never imports debate, nomic or server.
+# Rule 4: only cmd/, examples/ and the benchmark harness (internal/bench,
+# used by cmd/benchall alone) link more than one backend, and a backend never
+# imports debate, nomic or server.
 while read -r pkg deps; do
-	case $pkg in "$mod"/cmd/* | "$mod"/examples/* | "$mod"/bench | "$mod"/bench/*) continue ;; esac
+	case $pkg in "$mod"/cmd/* | "$mod"/examples/* | "$mod"/internal/bench) continue ;; esac
 	n=$(tr ' ' '\n' <<<"$deps" | grep -cxE "$backends" || true)
 	((n < 2)) || violation "$pkg links $n backends: $(tr ' ' '\n' <<<"$deps" | grep -xE "$backends" | tr '\n' ' ')"
 	if [[ $pkg =~ ^$backends$ ]]; then
@@ -98,7 +100,13 @@ if compgen -G "server/*.go" >/dev/null; then
 	[[ -z $bad ]] || violation "server depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
-# Rule 6: the web console imports only the standard library: it talks to
+# Rule 6: the benchmark harness links every backend and the server, so only
+# the benchmark command may import it.
+bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... |
+	awk -v h="$mod/internal/bench" -v c="$mod/cmd/benchall" '$1 != c && $1 != h { for (i = 2; i <= NF; i++) if ($i == h) print $1 }')
+[[ -z $bad ]] || violation "only cmd/benchall may import internal/bench; imported by: $(echo "$bad" | tr '\n' ' ')"
+
+# Rule 7: the web console imports only the standard library: it talks to
 # the API from the browser, never to the server's packages.
 if compgen -G "console/*.go" >/dev/null; then
 	bad=$(go list -e -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./console | grep -vx "$mod/console" || true)

@@ -1,12 +1,10 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -101,14 +99,18 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Agent calls the Anthropic Messages API. It implements agent.Agent and
-// agent.Streamer, is safe for concurrent use, and never retries. Build it
-// with [New]; the zero value is not usable.
+// Agent calls the Anthropic Messages API. It implements agent.Agent,
+// agent.Streamer and agent.Describer, is safe for concurrent use, and never
+// retries. Build it with [New]; the zero value is not usable.
 type Agent struct {
 	cfg Config
+	c   *wire.Client
 }
 
-var _ agent.Streamer = (*Agent)(nil)
+var (
+	_ agent.Streamer  = (*Agent)(nil)
+	_ agent.Describer = (*Agent)(nil)
+)
 
 // New returns an Agent for cfg, or an error when cfg is invalid.
 func New(cfg Config) (*Agent, error) {
@@ -116,7 +118,10 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg}, nil
+	a := &Agent{cfg: cfg}
+	a.c = &wire.Client{Provider: Provider, Package: "anthropic", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, StatusError: statusError}
+	return a, nil
 }
 
 // Provider returns "anthropic".
@@ -125,12 +130,15 @@ func (a *Agent) Provider() string { return Provider }
 // Model returns the configured model.
 func (a *Agent) Model() string { return a.cfg.Model }
 
+// Describe names the provider and the configured model.
+func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.cfg.Model} }
+
 // BaseURL returns the base URL requests go to.
 func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
 // Respond sends req as one message and returns the reply.
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.do(ctx, req, nil)
+	return a.c.Do(ctx, a.exchange(req, false), nil)
 }
 
 // RespondStream streams the reply, calling onChunk (when not nil) with each
@@ -142,7 +150,7 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
-	return a.do(ctx, req, onChunk)
+	return a.c.Do(ctx, a.exchange(req, true), onChunk)
 }
 
 type message struct {
@@ -194,9 +202,9 @@ type streamEvent struct {
 	Error json.RawMessage `json:"error"` // error
 }
 
-// body builds the request. Temperature 0 means the provider's default;
+// exchange builds the request. Temperature 0 means the provider's default;
 // values above 1, the Messages API's maximum, are sent as 1.
-func (a *Agent) body(req agent.Request, stream bool) ([]byte, error) {
+func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
 	mr := messagesRequest{
 		Model:     a.cfg.Model,
 		MaxTokens: req.MaxTokens,
@@ -211,67 +219,17 @@ func (a *Agent) body(req agent.Request, stream bool) ([]byte, error) {
 		t := min(req.Temperature, 1)
 		mr.Temperature = &t
 	}
-	return json.Marshal(mr)
-}
-
-func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
-	body, err := a.body(req, onChunk != nil)
-	if err != nil {
-		return agent.Response{}, fmt.Errorf("anthropic: encode request: %w", err)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.BaseURL+"/v1/messages", bytes.NewReader(body))
-	if err != nil {
-		return agent.Response{}, fmt.Errorf("anthropic: build request: %w", err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("x-api-key", a.cfg.APIKey)
-	hreq.Header.Set("anthropic-version", a.cfg.Version)
-	if onChunk != nil {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	resp, err := a.cfg.HTTPClient.Do(hreq)
-	if err != nil {
-		return agent.Response{}, wire.ConnError(ctx, Provider, err)
-	}
-	defer resp.Body.Close()
-	now := a.cfg.Now()
-	if a.cfg.OnQuota != nil {
-		if n, reset, ok := wire.QuotaHeaders(resp.Header, now); ok {
-			a.cfg.OnQuota(n, reset)
-		}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := wire.ReadAll(resp.Body, wire.MaxErrorBody)
-		if err != nil && !errors.Is(err, wire.ErrTooLarge) && ctx.Err() != nil {
-			return agent.Response{}, wire.ConnError(ctx, Provider, err)
-		}
-		return agent.Response{}, a.statusError(resp.StatusCode, resp.Header, wire.ParseErrorBody(data), now)
-	}
-	out := agent.Response{Provider: Provider, Model: a.cfg.Model, Attempts: 1}
-	var u usage
-	if onChunk == nil {
-		err = a.decodeReply(ctx, resp, &out, &u)
-	} else {
-		err = a.decodeStream(ctx, resp, onChunk, &out, &u)
-	}
-	if err != nil {
-		return agent.Response{}, err
-	}
-	out.Usage = agent.Usage{InputTokens: u.input(), OutputTokens: u.OutputTokens}
-	if c, ok := a.cfg.Pricing.Cost(a.cfg.Model, out.Usage); ok {
-		out.CostUSD = c
-	} else {
-		out.CostUSD, _ = a.cfg.Pricing.Cost(out.Model, out.Usage)
-	}
-	return out, nil
+	h := http.Header{}
+	h.Set("x-api-key", a.cfg.APIKey)
+	h.Set("anthropic-version", a.cfg.Version)
+	return wire.Exchange{URL: a.cfg.BaseURL + "/v1/messages", Header: h, Body: mr, Stream: stream, Decoder: &decoder{c: a.c}}
 }
 
 // statusError adds Anthropic's specifics to the common mapping: 529 and
 // overloaded_error set Overloaded; a 400 about the credit balance, or a
 // billing_error, is quota exhaustion.
-func (a *Agent) statusError(status int, h http.Header, info wire.ErrorInfo, now time.Time) error {
+func statusError(status int, h http.Header, body []byte, now time.Time) error {
+	info := wire.ParseErrorBody(body)
 	if status == http.StatusBadRequest && (wire.MentionsQuota(info.Message) || strings.Contains(info.Type, "billing")) {
 		return &agent.ProviderError{Provider: Provider, StatusCode: status,
 			Err: fmt.Errorf("%w: %s", agent.ErrQuotaExhausted, info.Text())}
@@ -308,14 +266,18 @@ func eventStatus(typ string) int {
 	return http.StatusInternalServerError
 }
 
-func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usage) error {
-	data, err := wire.ReadAll(resp.Body, wire.MaxBody)
-	if err != nil {
-		return wire.ReadError(ctx, Provider, resp.StatusCode, err)
-	}
+// decoder reads one Messages reply. Counts in message_delta are
+// cumulative, and input counts appear there only in newer API versions, so
+// the stream's usage is kept here and reported as it grows.
+type decoder struct {
+	c *wire.Client
+	u usage
+}
+
+func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
 	var mr messagesResponse
 	if err := json.Unmarshal(data, &mr); err != nil {
-		return wire.Invalid(Provider, resp.StatusCode, "decode reply: %v", err)
+		return "", wire.Invalid(Provider, status, "decode reply: %v", err)
 	}
 	var text strings.Builder
 	for _, c := range mr.Content {
@@ -324,74 +286,70 @@ func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent
 		}
 	}
 	if strings.TrimSpace(text.String()) == "" {
-		return wire.Invalid(Provider, resp.StatusCode, "reply has no text content (stop_reason %q)", mr.StopReason)
+		return "", wire.Invalid(Provider, status, "reply has no text content (stop_reason %q)", mr.StopReason)
 	}
-	out.Text = text.String()
-	if mr.Model != "" {
-		out.Model = mr.Model
-	}
+	r.Model = mr.Model
 	if mr.Usage != nil {
-		*u = *mr.Usage
+		d.u = *mr.Usage
+	}
+	r.Usage = agent.Usage{InputTokens: d.u.input(), OutputTokens: d.u.OutputTokens}
+	return text.String(), nil
+}
+
+func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (string, bool, error) {
+	var ev streamEvent
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return "", false, wire.Invalid(Provider, status, "decode stream event: %v", err)
+	}
+	var delta string
+	switch ev.Type {
+	case "message_start":
+		if ev.Message != nil {
+			if ev.Message.Model != "" {
+				r.Model = ev.Message.Model
+			}
+			if ev.Message.Usage != nil {
+				d.u = *ev.Message.Usage
+			}
+		}
+	case "content_block_delta":
+		if ev.Delta != nil && ev.Delta.Type == "text_delta" {
+			delta = ev.Delta.Text
+		}
+	case "message_delta":
+		if ev.Usage != nil {
+			if ev.Usage.OutputTokens > 0 {
+				d.u.OutputTokens = ev.Usage.OutputTokens
+			}
+			if ev.Usage.input() > 0 {
+				d.u.InputTokens = ev.Usage.InputTokens
+				d.u.CacheCreationInputTokens = ev.Usage.CacheCreationInputTokens
+				d.u.CacheReadInputTokens = ev.Usage.CacheReadInputTokens
+			}
+		}
+	case "error":
+		info := wire.ParseErrorBody(append(append([]byte(`{"error":`), nullIfEmpty(ev.Error)...), '}'))
+		return "", false, d.c.EmbeddedError(eventStatus(info.Type), ev.Error)
+	}
+	r.Usage = agent.Usage{InputTokens: d.u.input(), OutputTokens: d.u.OutputTokens}
+	return delta, ev.Type == "message_stop", nil
+}
+
+// Finish fails a stream that ended before message_stop (a lost
+// connection, kind server) or that carried no text.
+func (d *decoder) Finish(text string, eof bool, status int, _ *wire.Reply) error {
+	if eof {
+		return wire.Truncated(Provider)
+	}
+	if strings.TrimSpace(text) == "" {
+		return wire.Invalid(Provider, status, "stream has no text content")
 	}
 	return nil
 }
 
-func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usage) error {
-	sr := wire.NewSSEReader(resp.Body)
-	var text strings.Builder
-	for {
-		_, data, err := sr.Next()
-		if errors.Is(err, io.EOF) {
-			return wire.Truncated(Provider)
-		}
-		if err != nil {
-			return wire.ReadError(ctx, Provider, resp.StatusCode, err)
-		}
-		var ev streamEvent
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return wire.Invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
-		}
-		switch ev.Type {
-		case "message_start":
-			if ev.Message != nil {
-				if ev.Message.Model != "" {
-					out.Model = ev.Message.Model
-				}
-				if ev.Message.Usage != nil {
-					*u = *ev.Message.Usage
-				}
-			}
-		case "content_block_delta":
-			if ev.Delta != nil && ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {
-				text.WriteString(ev.Delta.Text)
-				onChunk(ev.Delta.Text)
-			}
-		case "message_delta":
-			if ev.Usage != nil {
-				// Counts in message_delta are cumulative; input counts appear
-				// only in newer API versions.
-				if ev.Usage.OutputTokens > 0 {
-					u.OutputTokens = ev.Usage.OutputTokens
-				}
-				if ev.Usage.input() > 0 {
-					u.InputTokens = ev.Usage.InputTokens
-					u.CacheCreationInputTokens = ev.Usage.CacheCreationInputTokens
-					u.CacheReadInputTokens = ev.Usage.CacheReadInputTokens
-				}
-			}
-		case "message_stop":
-			if strings.TrimSpace(text.String()) == "" {
-				return wire.Invalid(Provider, resp.StatusCode, "stream has no text content")
-			}
-			out.Text = text.String()
-			return nil
-		case "error":
-			raw := ev.Error
-			if len(raw) == 0 {
-				raw = json.RawMessage("null")
-			}
-			info := wire.ParseErrorBody(append(append([]byte(`{"error":`), raw...), '}'))
-			return a.statusError(eventStatus(info.Type), nil, info, a.cfg.Now())
-		}
+func nullIfEmpty(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("null")
 	}
+	return raw
 }

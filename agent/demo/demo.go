@@ -54,8 +54,8 @@ var (
 	_ agent.Streamer = (*Agent)(nil)
 )
 
-// Agent is a deterministic demo agent. It implements agent.Agent and
-// agent.Streamer. It is immutable after New and safe for concurrent use.
+// Agent is a deterministic demo agent. It implements agent.Agent,
+// agent.Streamer and agent.Describer. It is immutable after New and safe for concurrent use.
 // The zero value is a balanced agent with an empty name and seed 0; create
 // agents with New.
 type Agent struct {
@@ -89,6 +89,9 @@ func (a *Agent) Seed() int64 { return a.seed }
 
 // Model returns the model label of the agent's responses: "demo-<style>".
 func (a *Agent) Model() string { return Prefix + string(a.Style()) }
+
+// Describe names the provider ("demo") and the model ("demo-<style>").
+func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.Model()} }
 
 // Respond answers req according to its phase (an empty phase is treated as
 // propose). It never sleeps; it returns ctx.Err() if ctx is already done,

@@ -1,12 +1,10 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -108,14 +106,18 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Agent calls the Gemini generateContent API. It implements agent.Agent
-// and agent.Streamer, is safe for concurrent use, and never retries. Build
-// it with [New]; the zero value is not usable.
+// Agent calls the Gemini generateContent API. It implements agent.Agent,
+// agent.Streamer and agent.Describer, is safe for concurrent use, and never
+// retries. Build it with [New]; the zero value is not usable.
 type Agent struct {
 	cfg Config
+	c   *wire.Client
 }
 
-var _ agent.Streamer = (*Agent)(nil)
+var (
+	_ agent.Streamer  = (*Agent)(nil)
+	_ agent.Describer = (*Agent)(nil)
+)
 
 // New returns an Agent for cfg, or an error when cfg is invalid.
 func New(cfg Config) (*Agent, error) {
@@ -123,7 +125,10 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg}, nil
+	a := &Agent{cfg: cfg}
+	a.c = &wire.Client{Provider: Provider, Package: "gemini", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, Secret: cfg.APIKey, StatusError: statusError}
+	return a, nil
 }
 
 // Provider returns "gemini".
@@ -132,12 +137,15 @@ func (a *Agent) Provider() string { return Provider }
 // Model returns the configured model.
 func (a *Agent) Model() string { return a.cfg.Model }
 
+// Describe names the provider and the configured model.
+func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.cfg.Model} }
+
 // BaseURL returns the base URL requests go to.
 func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
 // Respond sends req to generateContent and returns the reply.
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.do(ctx, req, nil)
+	return a.c.Do(ctx, a.exchange(req, false), nil)
 }
 
 // RespondStream streams the reply from streamGenerateContent?alt=sse,
@@ -148,7 +156,7 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
-	return a.do(ctx, req, onChunk)
+	return a.c.Do(ctx, a.exchange(req, true), onChunk)
 }
 
 type part struct {
@@ -206,8 +214,8 @@ func (r *generateResponse) text() (string, string) {
 	return b.String(), r.Candidates[0].FinishReason
 }
 
-// body builds the request. Temperature 0 means the provider's default.
-func (a *Agent) body(req agent.Request) ([]byte, error) {
+// exchange builds the request. Temperature 0 means the provider's default.
+func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
 	gr := generateRequest{Contents: []content{{Role: "user", Parts: []part{{Text: req.Prompt}}}}}
 	if req.System != "" {
 		gr.SystemInstruction = &content{Parts: []part{{Text: req.System}}}
@@ -220,7 +228,11 @@ func (a *Agent) body(req agent.Request) ([]byte, error) {
 		t := req.Temperature
 		gr.GenerationConfig.Temperature = &t
 	}
-	return json.Marshal(gr)
+	h := http.Header{}
+	if !a.cfg.KeyInQuery {
+		h.Set("x-goog-api-key", a.cfg.APIKey)
+	}
+	return wire.Exchange{URL: a.endpoint(stream), Header: h, Body: gr, Stream: stream, Decoder: &decoder{c: a.c}}
 }
 
 func (a *Agent) endpoint(stream bool) string {
@@ -239,76 +251,10 @@ func (a *Agent) endpoint(stream bool) string {
 	return u
 }
 
-func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
-	body, err := a.body(req)
-	if err != nil {
-		return agent.Response{}, fmt.Errorf("gemini: encode request: %w", err)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint(onChunk != nil), bytes.NewReader(body))
-	if err != nil {
-		return agent.Response{}, fmt.Errorf("gemini: build request: %w", err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if !a.cfg.KeyInQuery {
-		hreq.Header.Set("x-goog-api-key", a.cfg.APIKey)
-	}
-	if onChunk != nil {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	resp, err := a.cfg.HTTPClient.Do(hreq)
-	if err != nil {
-		return agent.Response{}, wire.ConnError(ctx, Provider, redactKey(err, a.cfg.APIKey))
-	}
-	defer resp.Body.Close()
-	now := a.cfg.Now()
-	if a.cfg.OnQuota != nil {
-		if n, reset, ok := wire.QuotaHeaders(resp.Header, now); ok {
-			a.cfg.OnQuota(n, reset)
-		}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := wire.ReadAll(resp.Body, wire.MaxErrorBody)
-		if err != nil && !errors.Is(err, wire.ErrTooLarge) && ctx.Err() != nil {
-			return agent.Response{}, wire.ConnError(ctx, Provider, err)
-		}
-		return agent.Response{}, a.statusError(resp.StatusCode, resp.Header, data, now)
-	}
-	out := agent.Response{Provider: Provider, Model: a.cfg.Model, Attempts: 1}
-	var u usageMetadata
-	if onChunk == nil {
-		err = a.decodeReply(ctx, resp, &out, &u)
-	} else {
-		err = a.decodeStream(ctx, resp, onChunk, &out, &u)
-	}
-	if err != nil {
-		return agent.Response{}, err
-	}
-	// Thinking tokens are billed as output.
-	out.Usage = agent.Usage{InputTokens: u.PromptTokenCount, OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount}
-	if c, ok := a.cfg.Pricing.Cost(a.cfg.Model, out.Usage); ok {
-		out.CostUSD = c
-	} else {
-		out.CostUSD, _ = a.cfg.Pricing.Cost(out.Model, out.Usage)
-	}
-	return out, nil
-}
-
-// redactKey removes the API key from a transport error, whose message
-// quotes the URL (and with KeyInQuery, the key).
-func redactKey(err error, key string) error {
-	var ue *url.Error
-	if key == "" || !errors.As(err, &ue) || !strings.Contains(ue.URL, key) {
-		return err
-	}
-	return &url.Error{Op: ue.Op, URL: strings.ReplaceAll(ue.URL, url.QueryEscape(key), "REDACTED"), Err: ue.Err}
-}
-
 // statusError adds Gemini's specifics to the common mapping: an invalid
 // API key (400 API_KEY_INVALID) is an auth error, and the RetryInfo detail
 // gives the retry delay when no Retry-After header does.
-func (a *Agent) statusError(status int, h http.Header, body []byte, now time.Time) error {
+func statusError(status int, h http.Header, body []byte, now time.Time) error {
 	info := wire.ParseErrorBody(body)
 	var details struct {
 		Error struct {
@@ -342,16 +288,6 @@ func (a *Agent) statusError(status int, h http.Header, body []byte, now time.Tim
 	return pe
 }
 
-// embeddedError maps an error object inside a stream to a *agent.ProviderError.
-func (a *Agent) embeddedError(raw json.RawMessage) error {
-	body := append(append([]byte(`{"error":`), raw...), '}')
-	status := wire.ParseErrorBody(body).Code
-	if status < 400 || status > 599 {
-		status = http.StatusInternalServerError
-	}
-	return a.statusError(status, nil, body, a.cfg.Now())
-}
-
 func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
@@ -367,74 +303,66 @@ func noText(r *generateResponse, status int) error {
 	return wire.Invalid(Provider, status, "reply has no text (finishReason %q)", r.Candidates[0].FinishReason)
 }
 
-func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usageMetadata) error {
-	data, err := wire.ReadAll(resp.Body, wire.MaxBody)
-	if err != nil {
-		return wire.ReadError(ctx, Provider, resp.StatusCode, err)
+// decoder reads one generateContent reply or stream.
+type decoder struct {
+	c        *wire.Client
+	last     generateResponse // the stream's last event
+	finished bool             // a candidate reported its finishReason
+}
+
+// read takes the model and usage of one reply or event. Thinking tokens
+// are billed as output.
+func read(gr *generateResponse, r *wire.Reply) {
+	if gr.ModelVersion != "" {
+		r.Model = gr.ModelVersion
 	}
+	if u := gr.UsageMetadata; u != nil {
+		r.Usage = agent.Usage{InputTokens: u.PromptTokenCount, OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount}
+	}
+}
+
+func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
 	var gr generateResponse
 	if err := json.Unmarshal(data, &gr); err != nil {
-		return wire.Invalid(Provider, resp.StatusCode, "decode reply: %v", err)
+		return "", wire.Invalid(Provider, status, "decode reply: %v", err)
 	}
 	if !isNull(gr.Error) {
-		return a.embeddedError(gr.Error)
+		return "", d.c.EmbeddedError(wire.CodeStatus(gr.Error, http.StatusInternalServerError), gr.Error)
 	}
 	text, _ := gr.text()
 	if strings.TrimSpace(text) == "" {
-		return noText(&gr, resp.StatusCode)
+		return "", noText(&gr, status)
 	}
-	out.Text = text
-	if gr.ModelVersion != "" {
-		out.Model = gr.ModelVersion
-	}
-	if gr.UsageMetadata != nil {
-		*u = *gr.UsageMetadata
-	}
-	return nil
+	read(&gr, r)
+	return text, nil
 }
 
-func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usageMetadata) error {
-	sr := wire.NewSSEReader(resp.Body)
-	var text strings.Builder
-	var last generateResponse
-	finished := false
-	for {
-		_, data, err := sr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return wire.ReadError(ctx, Provider, resp.StatusCode, err)
-		}
-		var gr generateResponse
-		if err := json.Unmarshal(data, &gr); err != nil {
-			return wire.Invalid(Provider, resp.StatusCode, "decode stream event: %v", err)
-		}
-		if !isNull(gr.Error) {
-			return a.embeddedError(gr.Error)
-		}
-		last = gr
-		if gr.ModelVersion != "" {
-			out.Model = gr.ModelVersion
-		}
-		if gr.UsageMetadata != nil {
-			*u = *gr.UsageMetadata
-		}
-		delta, reason := gr.text()
-		if delta != "" {
-			text.WriteString(delta)
-			onChunk(delta)
-		}
-		if reason != "" || (gr.PromptFeedback != nil && gr.PromptFeedback.BlockReason != "") {
-			finished = true
-		}
+func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (string, bool, error) {
+	var gr generateResponse
+	if err := json.Unmarshal(data, &gr); err != nil {
+		return "", false, wire.Invalid(Provider, status, "decode stream event: %v", err)
 	}
-	if !finished {
+	if !isNull(gr.Error) {
+		return "", false, d.c.EmbeddedError(wire.CodeStatus(gr.Error, http.StatusInternalServerError), gr.Error)
+	}
+	d.last = gr
+	read(&gr, r)
+	delta, reason := gr.text()
+	if reason != "" || (gr.PromptFeedback != nil && gr.PromptFeedback.BlockReason != "") {
+		d.finished = true
+	}
+	// Gemini has no terminator event: the stream ends with the body.
+	return delta, false, nil
+}
+
+// Finish fails a stream in which no candidate reported its finishReason
+// (a lost connection, kind server), or that carried no text.
+func (d *decoder) Finish(text string, _ bool, status int, _ *wire.Reply) error {
+	if !d.finished {
 		return wire.Truncated(Provider)
 	}
-	if strings.TrimSpace(text.String()) == "" {
-		return noText(&last, resp.StatusCode)
+	if strings.TrimSpace(text) == "" {
+		return noText(&d.last, status)
 	}
-	out.Text = text.String()
 	return nil
 }

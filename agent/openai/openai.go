@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -163,14 +161,18 @@ func (c Config) Validate() error {
 }
 
 // Agent calls an OpenAI-compatible Chat Completions endpoint. It implements
-// agent.Agent and agent.Streamer, is safe for concurrent use, and never
-// retries (retries belong to agent middleware). Build it with [New]; the
-// zero value is not usable.
+// agent.Agent, agent.Streamer and agent.Describer, is safe for concurrent
+// use, and never retries (retries belong to agent middleware). Build it
+// with [New]; the zero value is not usable.
 type Agent struct {
 	cfg Config
+	c   *wire.Client
 }
 
-var _ agent.Streamer = (*Agent)(nil)
+var (
+	_ agent.Streamer  = (*Agent)(nil)
+	_ agent.Describer = (*Agent)(nil)
+)
 
 // New returns an Agent for cfg, or an error when cfg is invalid.
 func New(cfg Config) (*Agent, error) {
@@ -178,7 +180,10 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg}, nil
+	a := &Agent{cfg: cfg}
+	a.c = &wire.Client{Provider: cfg.Provider, Package: "openai", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now}
+	return a, nil
 }
 
 // Provider returns the provider name, e.g. "openrouter".
@@ -187,12 +192,17 @@ func (a *Agent) Provider() string { return a.cfg.Provider }
 // Model returns the configured model.
 func (a *Agent) Model() string { return a.cfg.Model }
 
+// Describe names the provider and the configured model.
+func (a *Agent) Describe() agent.Info {
+	return agent.Info{Provider: a.cfg.Provider, Model: a.cfg.Model}
+}
+
 // BaseURL returns the base URL requests go to.
 func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
 // Respond sends req as one chat completion and returns the reply.
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.do(ctx, req, nil)
+	return a.c.Do(ctx, a.exchange(req, false), nil)
 }
 
 // RespondStream streams the reply, calling onChunk (when not nil) with each
@@ -203,7 +213,7 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
-	return a.do(ctx, req, onChunk)
+	return a.c.Do(ctx, a.exchange(req, true), onChunk)
 }
 
 type message struct {
@@ -245,12 +255,12 @@ type chatResponse struct {
 	Error json.RawMessage `json:"error"`
 }
 
-// body builds the request body. OpenAI itself gets max_completion_tokens
+// exchange builds the request. OpenAI itself gets max_completion_tokens
 // (required by its reasoning models); every other server gets max_tokens.
 // Temperature 0 means the provider's default. Streams ask for usage with
 // stream_options.include_usage, except on Mistral, which reports usage
 // unasked.
-func (a *Agent) body(req agent.Request, stream bool) ([]byte, error) {
+func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
 	cr := chatRequest{Model: a.cfg.Model, Stream: stream}
 	if req.System != "" {
 		cr.Messages = append(cr.Messages, message{Role: "system", Content: req.System})
@@ -272,176 +282,97 @@ func (a *Agent) body(req agent.Request, stream bool) ([]byte, error) {
 	if stream && a.cfg.Provider != ProviderMistral {
 		cr.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
-	return json.Marshal(cr)
-}
-
-func (a *Agent) do(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
-	p := a.cfg.Provider
-	body, err := a.body(req, onChunk != nil)
-	if err != nil {
-		return agent.Response{}, fmt.Errorf("openai: encode request: %w", err)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.BaseURL+"/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return agent.Response{}, fmt.Errorf("openai: build request: %w", err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if onChunk != nil {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
+	h := http.Header{}
 	if a.cfg.APIKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+a.cfg.APIKey)
+		h.Set("Authorization", "Bearer "+a.cfg.APIKey)
 	}
-	if p == ProviderOpenRouter {
-		hreq.Header.Set("X-Title", "Aragora")
+	if a.cfg.Provider == ProviderOpenRouter {
+		h.Set("X-Title", "Aragora")
 	}
-	resp, err := a.cfg.HTTPClient.Do(hreq)
-	if err != nil {
-		return agent.Response{}, wire.ConnError(ctx, p, err)
-	}
-	defer resp.Body.Close()
-	now := a.cfg.Now()
-	if a.cfg.OnQuota != nil {
-		if n, reset, ok := wire.QuotaHeaders(resp.Header, now); ok {
-			a.cfg.OnQuota(n, reset)
-		}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := wire.ReadAll(resp.Body, wire.MaxErrorBody)
-		if err != nil && !errors.Is(err, wire.ErrTooLarge) && ctx.Err() != nil {
-			return agent.Response{}, wire.ConnError(ctx, p, err)
-		}
-		return agent.Response{}, wire.StatusError(p, resp.StatusCode, resp.Header, wire.ParseErrorBody(data), now)
-	}
-	out := agent.Response{Provider: p, Model: a.cfg.Model, Attempts: 1}
-	var u usage
-	if onChunk == nil {
-		err = a.decodeReply(ctx, resp, &out, &u)
-	} else {
-		err = a.decodeStream(ctx, resp, onChunk, &out, &u)
-	}
-	if err != nil {
-		return agent.Response{}, err
-	}
-	out.Usage = agent.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
-	out.CostUSD = a.cost(out.Model, out.Usage)
-	return out, nil
+	return wire.Exchange{URL: a.cfg.BaseURL + "/chat/completions", Header: h, Body: cr, Stream: stream,
+		Decoder: &decoder{c: a.c, p: a.cfg.Provider}}
 }
 
-func (a *Agent) cost(replyModel string, u agent.Usage) float64 {
-	if c, ok := a.cfg.Pricing.Cost(a.cfg.Model, u); ok {
-		return c
-	}
-	c, _ := a.cfg.Pricing.Cost(replyModel, u)
-	return c
-}
-
-// embeddedError maps an error object sent inside a 200 reply or a stream
-// (as OpenRouter does) to a *agent.ProviderError; its numeric code is the
-// status, 502 when absent.
-func (a *Agent) embeddedError(raw json.RawMessage) error {
-	info := wire.ParseErrorBody(append(append([]byte(`{"error":`), raw...), '}'))
-	status := info.Code
-	if status < 400 || status > 599 {
-		status = http.StatusBadGateway
-	}
-	return wire.StatusError(a.cfg.Provider, status, nil, info, a.cfg.Now())
+// decoder reads one chat completion or stream.
+type decoder struct {
+	c        *wire.Client
+	p        string
+	finished bool // a choice reported its finish_reason
 }
 
 func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-func (a *Agent) decodeReply(ctx context.Context, resp *http.Response, out *agent.Response, u *usage) error {
-	p := a.cfg.Provider
-	data, err := wire.ReadAll(resp.Body, wire.MaxBody)
-	if err != nil {
-		return wire.ReadError(ctx, p, resp.StatusCode, err)
+// read takes the model and usage of one reply or chunk.
+func read(cr *chatResponse, r *wire.Reply) {
+	if cr.Model != "" {
+		r.Model = cr.Model
 	}
+	if cr.Usage != nil {
+		r.Usage = agent.Usage{InputTokens: cr.Usage.PromptTokens, OutputTokens: cr.Usage.CompletionTokens}
+	}
+}
+
+func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
 	var cr chatResponse
 	if err := json.Unmarshal(data, &cr); err != nil {
-		return wire.Invalid(p, resp.StatusCode, "decode reply: %v", err)
+		return "", wire.Invalid(d.p, status, "decode reply: %v", err)
 	}
 	if !isNull(cr.Error) {
-		return a.embeddedError(cr.Error)
+		return "", d.c.EmbeddedError(wire.CodeStatus(cr.Error, http.StatusBadGateway), cr.Error)
 	}
 	if len(cr.Choices) == 0 {
-		return wire.Invalid(p, resp.StatusCode, "reply has no choices")
+		return "", wire.Invalid(d.p, status, "reply has no choices")
 	}
 	text, err := contentText(cr.Choices[0].Message.Content)
 	if err != nil {
-		return wire.Invalid(p, resp.StatusCode, "decode message content: %v", err)
+		return "", wire.Invalid(d.p, status, "decode message content: %v", err)
 	}
 	if strings.TrimSpace(text) == "" {
-		return wire.Invalid(p, resp.StatusCode, "reply has no text")
+		return "", wire.Invalid(d.p, status, "reply has no text")
 	}
-	out.Text = text
-	if cr.Model != "" {
-		out.Model = cr.Model
-	}
-	if cr.Usage != nil {
-		*u = *cr.Usage
-	}
-	return nil
+	read(&cr, r)
+	return text, nil
 }
 
-func (a *Agent) decodeStream(ctx context.Context, resp *http.Response, onChunk func(string), out *agent.Response, u *usage) error {
-	p := a.cfg.Provider
-	sr := wire.NewSSEReader(resp.Body)
-	var text strings.Builder
-	finished := false
-	for {
-		_, data, err := sr.Next()
-		if errors.Is(err, io.EOF) {
-			if !finished {
-				return wire.Truncated(p)
-			}
-			break
-		}
-		if err != nil {
-			return wire.ReadError(ctx, p, resp.StatusCode, err)
-		}
-		if string(bytes.TrimSpace(data)) == "[DONE]" {
-			if !finished && text.Len() == 0 {
-				return wire.Invalid(p, resp.StatusCode, "stream has no choices")
-			}
-			break
-		}
-		var chunk chatResponse
-		if err := json.Unmarshal(data, &chunk); err != nil {
-			return wire.Invalid(p, resp.StatusCode, "decode stream event: %v", err)
-		}
-		if !isNull(chunk.Error) {
-			return a.embeddedError(chunk.Error)
-		}
-		if chunk.Model != "" {
-			out.Model = chunk.Model
-		}
-		if chunk.Usage != nil {
-			*u = *chunk.Usage
-		}
-		if len(chunk.Choices) == 0 {
-			continue
-		}
-		c := chunk.Choices[0]
-		delta, err := contentText(c.Delta.Content)
-		if err != nil {
-			return wire.Invalid(p, resp.StatusCode, "decode stream delta: %v", err)
-		}
-		if delta != "" {
-			text.WriteString(delta)
-			onChunk(delta)
-		}
-		if c.FinishReason != nil && *c.FinishReason != "" {
-			finished = true
-		}
+func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (string, bool, error) {
+	if string(bytes.TrimSpace(data)) == "[DONE]" {
+		return "", true, nil
 	}
-	if strings.TrimSpace(text.String()) == "" {
-		return wire.Invalid(p, resp.StatusCode, "stream has no text")
+	var chunk chatResponse
+	if err := json.Unmarshal(data, &chunk); err != nil {
+		return "", false, wire.Invalid(d.p, status, "decode stream event: %v", err)
 	}
-	out.Text = text.String()
+	if !isNull(chunk.Error) {
+		return "", false, d.c.EmbeddedError(wire.CodeStatus(chunk.Error, http.StatusBadGateway), chunk.Error)
+	}
+	read(&chunk, r)
+	if len(chunk.Choices) == 0 {
+		return "", false, nil
+	}
+	c := chunk.Choices[0]
+	delta, err := contentText(c.Delta.Content)
+	if err != nil {
+		return "", false, wire.Invalid(d.p, status, "decode stream delta: %v", err)
+	}
+	if c.FinishReason != nil && *c.FinishReason != "" {
+		d.finished = true
+	}
+	return delta, false, nil
+}
+
+// Finish fails a stream that ended before "data: [DONE]" and without a
+// finish_reason (a lost connection, kind server), or that carried no text.
+func (d *decoder) Finish(text string, eof bool, status int, _ *wire.Reply) error {
+	switch {
+	case eof && !d.finished:
+		return wire.Truncated(d.p)
+	case !eof && !d.finished && text == "":
+		return wire.Invalid(d.p, status, "stream has no choices")
+	case strings.TrimSpace(text) == "":
+		return wire.Invalid(d.p, status, "stream has no text")
+	}
 	return nil
 }
 

@@ -309,6 +309,7 @@ func (r *Registry) resolve(spec string, seed int64, direct bool) (string, agent.
 	var a agent.Agent
 	if p.kind == "demo" {
 		a = demo.New(p.name, p.demoStyle, seed)
+		p.info = described(p.info, a)
 		if !direct {
 			a = agent.StatsMiddleware(r.stats, p.name)(a)
 		}
@@ -317,6 +318,7 @@ func (r *Registry) resolve(spec string, seed int64, direct bool) (string, agent.
 		if err != nil {
 			return p.name, nil, p.info, err
 		}
+		p.info = described(p.info, a)
 		if !direct {
 			a, err = r.wrap(p, a)
 			if err != nil {
@@ -349,6 +351,21 @@ func (r *Registry) wrap(p plan, a agent.Agent) (agent.Agent, error) {
 	}
 	mw = append(mw, agent.Retry(r.cfg.Retry), breaker.Middleware(r.breakers, p.name))
 	return agent.Chain(a, mw...), nil
+}
+
+// described returns info with the provider and model the agent names
+// itself (agent.Describer), when it does: what serves the calls is what
+// GET /api/agents/status shows.
+func described(info Info, a agent.Agent) Info {
+	if d, ok := agent.InfoOf(a); ok {
+		if d.Provider != "" {
+			info.Provider = d.Provider
+		}
+		if d.Model != "" {
+			info.Model = d.Model
+		}
+	}
+	return info
 }
 
 // provider builds the adapter serving provider; quota reports go to the

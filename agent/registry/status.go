@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -36,7 +37,7 @@ func (r *Registry) Status() []Status {
 	for _, info := range r.Known() {
 		snap := r.stats.Snapshot(info.Name)
 		st := Status{
-			Name: info.Name, Provider: info.Provider, Model: info.Model, Configured: info.Configured,
+			Name: info.Name, Provider: cmp.Or(info.Provider, snap.Provider), Model: cmp.Or(info.Model, snap.Model), Configured: info.Configured,
 			CircuitState:   circuits[info.Name].State,
 			QuotaRemaining: snap.QuotaRemaining, QuotaResetAt: snap.QuotaResetAt,
 			Latency: snap.Latency, RequestsTotal: snap.RequestsTotal, Errors: snap.Errors, LastError: snap.LastError,

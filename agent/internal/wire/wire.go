@@ -1,8 +1,12 @@
-// Package wire holds the HTTP plumbing shared by the provider adapters
-// (openai, anthropic, gemini): body caps, server-sent events, Retry-After,
-// rate-limit headers and the mapping of failures to *agent.ProviderError.
-// Adapters may not import one another (CONVENTIONS.md §3), so what they
-// share lives here, below them.
+// Package wire holds the transport shared by the provider adapters
+// (openai, anthropic, gemini), so that each adapter keeps only its wire
+// shapes. [Client.Do] sends one [Exchange] (URL, headers, JSON body) and
+// reads the reply, whole or streamed (server-sent events or NDJSON), through
+// the adapter's [Decoder]; it reports rate-limit headers, maps failures to
+// *agent.ProviderError (Retry-After hints included, for agent.Retry) and
+// prices the reply. The helpers below it (body caps, SSE, error bodies,
+// status → kind mapping) are what Do is made of. Adapters may not import
+// one another, so what they share lives here, below them.
 package wire
 
 import (
@@ -289,9 +293,26 @@ type SSEReader struct {
 }
 
 func NewSSEReader(r io.Reader) *SSEReader {
+	return &SSEReader{sc: newScanner(r)}
+}
+
+// newScanner reads lines of r: at most MaxStream bytes, MaxLine per line.
+func newScanner(r io.Reader) *bufio.Scanner {
 	sc := bufio.NewScanner(&CappedReader{R: r, N: MaxStream})
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	return &SSEReader{sc: sc}
+	return sc
+}
+
+// scanEnd is the error that ends a scan: io.EOF when the body ended
+// cleanly, ErrTooLarge for a line over MaxLine, else the read error.
+func scanEnd(sc *bufio.Scanner) error {
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%w: %w", ErrTooLarge, err)
+		}
+		return err
+	}
+	return io.EOF
 }
 
 // next returns the next event's name ("" when the event has no event:
@@ -326,13 +347,7 @@ func (r *SSEReader) Next() (name string, data []byte, err error) {
 			hasData = true
 		}
 	}
-	if err := r.sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return "", nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
-		}
-		return "", nil, err
-	}
-	return "", nil, io.EOF
+	return "", nil, scanEnd(r.sc)
 }
 
 // ValidBaseURL reports whether raw is an absolute http or https URL with a

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aragora/aragora/bench"
+	"github.com/aragora/aragora/internal/bench"
 )
 
 func extra(ctx context.Context, o options, s string) (bench.Table, error) {

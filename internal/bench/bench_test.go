@@ -52,6 +52,15 @@ func TestScenariosSmoke(t *testing.T) {
 		OverheadSleep: 2 * time.Millisecond, OverheadRuns: 1, SlowSleep: time.Millisecond})
 	require.NoError(t, err)
 	assert.NotEmpty(t, eng)
+	peer, err := Peer(ctx, PeerConfig{Agents: 3, Rounds: 1, Concurrent: []int{2}})
+	require.NoError(t, err)
+	assert.NotEmpty(t, peer)
+	for _, r := range peer {
+		if r.Metric == "agent calls/debate" {
+			assert.Equal(t, 12.0, r.Value, "3 proposals, 6 critiques, 3 votes")
+		}
+	}
+	eng = append(eng, peer...)
 	st, err := Store(ctx, StoreConfig{Duration: 20 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Len(t, st, 6)

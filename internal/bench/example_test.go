@@ -3,7 +3,7 @@ package bench_test
 import (
 	"os"
 
-	"github.com/aragora/aragora/bench"
+	"github.com/aragora/aragora/internal/bench"
 )
 
 func ExampleMedian() {

@@ -1,9 +1,9 @@
 // Command benchall runs Aragora's benchmark scenarios (issue 8) and prints
 // each figure next to its same-run baseline, with the ratio.
 //
-//	go run ./bench/cmd/benchall -scenario all -runs 3 -md
+//	go run ./cmd/benchall -scenario all -runs 3 -md
 //
-// Scenarios: engine, concurrent, http, fanout, limiter, store, or all
+// Scenarios: engine, concurrent, peer, http, fanout, limiter, store, or all
 // (comma-separated lists work too). With more than one scenario or run,
 // each (scenario, run) executes in a fresh child process, so peak RSS and
 // goroutine counts of one do not leak into another, and the table shows
@@ -25,10 +25,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aragora/aragora/bench"
+	"github.com/aragora/aragora/internal/bench"
 )
 
-var all = []string{"engine", "concurrent", "http", "fanout", "limiter", "store"}
+var all = []string{"engine", "concurrent", "peer", "http", "fanout", "limiter", "store"}
 
 type options struct {
 	scenarios  []string
@@ -49,7 +49,7 @@ type options struct {
 func main() {
 	var o options
 	var sc string
-	flag.StringVar(&sc, "scenario", "all", "engine|concurrent|http|fanout|limiter|store|all (comma-separated)")
+	flag.StringVar(&sc, "scenario", "all", "engine|concurrent|peer|http|fanout|limiter|store|all (comma-separated)")
 	flag.IntVar(&o.runs, "runs", 1, "runs per scenario; the table shows medians")
 	flag.BoolVar(&o.md, "md", false, "print a markdown table")
 	flag.BoolVar(&o.rowsJSON, "rows-json", false, "print rows as JSON lines (used between parent and child)")
@@ -186,6 +186,12 @@ func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 			cfg = bench.EngineConfig{Concurrent: 20, SlowSleep: 5 * time.Millisecond}
 		}
 		return bench.EngineConcurrentSlow(ctx, cfg)
+	case "peer":
+		cfg := bench.PeerConfig{}
+		if o.quick {
+			cfg.Concurrent = []int{4, 8}
+		}
+		return bench.Peer(ctx, cfg)
 	default:
 		return extra(ctx, o, s)
 	}

@@ -7,11 +7,13 @@
 // both with their ratio, so that results compare across machines.
 //
 // Scenarios return [Row]s; [Median] folds several runs into one table and
-// [Table.Print] writes it. The entry point is the command
-// bench/cmd/benchall; bench/README.md says how to run each scenario and how
-// to read its rows. Nothing here runs during `go test ./...` except a
-// small smoke test with tiny parameters.
+// [Table.Print] writes it. The entry point is the command cmd/benchall
+// (bench/run.sh builds and runs it); bench/README.md says how to run each
+// scenario and how to read its rows. Nothing here runs during
+// `go test ./...` except a small smoke test with tiny parameters.
 //
-// The package is for the benchmark command only: its functions start
-// processes, listeners and goroutines, and are not meant for library use.
+// The package is internal because it links every store backend, both
+// Redis clients and the server: it exists for the benchmark command only,
+// starts processes, listeners and goroutines, and is not meant for library
+// use. Importing the engine (debate, consensus, agent, ...) never links it.
 package bench

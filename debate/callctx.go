@@ -1,0 +1,118 @@
+package debate
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// callCtx is the context of one agent call: the debate's context with the
+// call's own deadline (DEBATE.md §2.2). The phase that starts the call
+// cancels it when the deadline passes, when the debate's context ends, and
+// when the call returns, so it needs neither a runtime timer nor a
+// registration in its parent: context.WithDeadline costs both, and a debate
+// of five agents makes 90 calls. Its Done channel is made only when someone
+// asks for it. It implements AfterFunc, so contexts derived from it (an
+// HTTP request's, for instance) are cancelled without a watcher goroutine.
+//
+// context.Cause of a callCtx is the parent's cause when the parent was
+// cancelled with one, else Err.
+type callCtx struct {
+	parent   context.Context
+	deadline time.Time
+
+	err    atomic.Pointer[error] // set once by cancel
+	mu     sync.Mutex
+	done   chan struct{} // made by Done, closed by cancel
+	afters []*callAfter
+}
+
+type callAfter struct{ f func() }
+
+var _ context.Context = (*callCtx)(nil)
+
+// closedChan is the Done channel of a context cancelled before anyone asked.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// init prepares c for a call under parent ending at deadline (or at the
+// parent's deadline, if earlier).
+func (c *callCtx) init(parent context.Context, deadline time.Time) {
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.parent, c.deadline = parent, deadline
+}
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *callCtx) Value(key any) any { return c.parent.Value(key) }
+
+func (c *callCtx) Err() error {
+	if p := c.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (c *callCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.Err() != nil {
+			return closedChan
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// AfterFunc calls f in its own goroutine once c is cancelled (at once if it
+// already is). stop unregisters f and reports whether it did so before f
+// was started. The context package uses it to propagate cancellation to
+// contexts derived from c.
+func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	if c.Err() != nil {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	a := &callAfter{f: f}
+	c.afters = append(c.afters, a)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.afters {
+			if x == a {
+				c.afters = append(c.afters[:i], c.afters[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// cancel ends c with err; only the first call has an effect.
+func (c *callCtx) cancel(err error) {
+	c.mu.Lock()
+	if c.Err() != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err.Store(&err)
+	if c.done != nil {
+		close(c.done)
+	}
+	afters := c.afters
+	c.afters = nil
+	c.mu.Unlock()
+	for _, a := range afters {
+		go a.f()
+	}
+}

@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/debate"
+)
+
+// Reference figures of the peer scenario: the Python original
+// (aragora-debate, Arena with 5 styled mock agents, 3 rounds, early stop
+// off, 90 agent calls per debate, asyncio on one core), measured on this
+// machine kind and reported in issue 13. RSS is ru_maxrss, read as MiB.
+var peerReference = map[int]struct {
+	wall  time.Duration
+	rssMB float64 // 0: not reported
+}{
+	200:  {wall: 330 * time.Millisecond},
+	1000: {wall: 2550 * time.Millisecond, rssMB: 107},
+}
+
+// PeerConfig sizes the peer scenario. The zero value is the reference
+// workload: 5 agents, 3 rounds, 200 then 1000 concurrent debates.
+type PeerConfig struct {
+	Agents     int   // default 5
+	Rounds     int   // default 3
+	Concurrent []int // default 200, 1000
+}
+
+func (c PeerConfig) withDefaults() PeerConfig {
+	if c.Agents == 0 {
+		c.Agents = 5
+	}
+	if c.Rounds == 0 {
+		c.Rounds = 3
+	}
+	if len(c.Concurrent) == 0 {
+		c.Concurrent = []int{200, 1000}
+	}
+	return c
+}
+
+// peerStyles cycle over the agents as in the reference workload.
+var peerStyles = []demo.Style{demo.StyleSupportive, demo.StyleCritical, demo.StyleBalanced}
+
+// peerOrchestrator builds the reference workload: n demo agents (styles
+// supportive, critical, balanced, cycling), majority, all-to-all, early
+// stop off, no store and no observer.
+func peerOrchestrator(n, rounds int) (*debate.Orchestrator, error) {
+	ps := make([]debate.Participant, n)
+	for i := range ps {
+		name := fmt.Sprintf("demo-%c", 'a'+i)
+		ps[i] = debate.Participant{Name: name, Agent: demo.New(name, peerStyles[i%len(peerStyles)], 42)}
+	}
+	return debate.New(debate.Config{Rounds: rounds, DisableEarlyStop: true}, ps...)
+}
+
+// Peer runs the reference workload of the Python original (issue 13) at
+// each concurrency, one goroutine per debate, and reports each figure
+// next to the original's where it has one. Peak RSS is VmHWM reset just
+// before each size, after returning freed memory to the OS; run it in a
+// fresh process (benchall -scenario peer) for a clean figure.
+func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
+	cfg = cfg.withDefaults()
+	o, err := peerOrchestrator(cfg.Agents, cfg.Rounds)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := o.Run(ctx, question); err != nil { // warm up: first-use initialisation
+		return nil, err
+	}
+	var t Table
+	for _, n := range cfg.Concurrent {
+		rows, err := peerRun(ctx, o, cfg, n)
+		if err != nil {
+			return nil, err
+		}
+		t = append(t, rows...)
+	}
+	return t, nil
+}
+
+func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int) ([]Row, error) {
+	results := make([]*debate.Result, n)
+	runtime.GC()
+	debug.FreeOSMemory()
+	rssBefore := readStatusKB("VmRSS")
+	resetPeakRSS()
+	before := memStats()
+	cpuBefore := cpuTime()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		wg.Go(func() {
+			res, err := o.Run(ctx, question)
+			if err != nil {
+				errs <- err
+				return
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	cpu := cpuTime() - cpuBefore
+	after := memStats()
+	peak := readStatusKB("VmHWM")
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	calls := 0
+	for _, res := range results {
+		calls += agentCalls(res)
+	}
+	ref := peerReference[n]
+	c := fmt.Sprintf("%d concurrent, %d demo agents, %d rounds, no early stop", n, cfg.Agents, cfg.Rounds)
+	rows := []Row{
+		{Scenario: "peer", Case: c, Metric: "wall (ms)", Value: ms(wall)},
+		{Scenario: "peer", Case: c, Metric: "debates/s", Value: float64(n) / wall.Seconds()},
+		{Scenario: "peer", Case: c, Metric: "CPU s/debate (rusage)", Value: cpu.Seconds() / float64(n)},
+		{Scenario: "peer", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024},
+		{Scenario: "peer", Case: c, Metric: "RSS before (MiB)", Value: float64(rssBefore) / 1024},
+		{Scenario: "peer", Case: c, Metric: "bytes allocated/debate", Value: float64(after.TotalAlloc-before.TotalAlloc) / float64(n)},
+		{Scenario: "peer", Case: c, Metric: "allocs/debate", Value: float64(after.Mallocs-before.Mallocs) / float64(n)},
+		{Scenario: "peer", Case: c, Metric: "agent calls/debate", Value: float64(calls) / float64(n)},
+	}
+	if ref.wall > 0 {
+		rows[0].Baseline, rows[0].BaselineValue = "Python original wall (ms)", ms(ref.wall)
+		rows[1].Baseline, rows[1].BaselineValue = "Python original debates/s", float64(n)/ref.wall.Seconds()
+		// The original ran on one core, so its CPU time per debate is at
+		// most its wall time per debate.
+		rows[2].Baseline, rows[2].BaselineValue = "Python original wall/debate on 1 core (s)", ref.wall.Seconds()/float64(n)
+	}
+	if ref.rssMB > 0 {
+		rows[3].Baseline, rows[3].BaselineValue = "Python original max RSS (MiB)", ref.rssMB
+	}
+	return rows, nil
+}
+
+// agentCalls counts the agent calls of a finished debate from its
+// transcript: every call ends as a fresh proposal, a critique, a vote or a
+// failure (a rescued call has a reply and a recoverable error; it counts
+// once).
+func agentCalls(res *debate.Result) int {
+	n := 0
+	for _, r := range res.Transcript {
+		for _, p := range r.Proposals {
+			if !p.Carried {
+				n++
+			}
+		}
+		n += len(r.Critiques) + len(r.Votes)
+		for _, e := range r.Errors {
+			if !e.Recoverable {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// cpuTime returns the user plus system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
