@@ -28,6 +28,8 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/console"
 )
 
 // The browser tests of the console (docs/console.md) drive Debian's
@@ -770,4 +772,94 @@ func TestE2EConsole(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, code)
 	})
 
+}
+
+// TestE2EConsoleStreamResume runs the viewer's stream client
+// (/console/js/stream.js) in Chromium against a fake WebSocket, a fake
+// event log and a fake timer (testdata/stream_scenarios.js), for the
+// paths a real server rarely takes: duplicated frames, a gap filled from
+// the event log, a reset, a refused token, and the backoff schedule.
+func TestE2EConsoleStreamResume(t *testing.T) {
+	chromiumPath(t)
+	h, err := console.New(console.Config{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	script, err := os.ReadFile(filepath.Join("testdata", "stream_scenarios.js"))
+	require.NoError(t, err)
+
+	c := newChrome(t, srv.URL)
+	tb := c.tab(t, "stream")
+	tb.open("/login")
+	tb.wait(`document.readyState === 'complete'`, "the page")
+	type reconnect struct {
+		RestartDelay  float64 `json:"restartDelay"`
+		ResumeURL     string  `json:"resumeURL"`
+		Delays        []float64
+		Seen          []int64
+		Finished      bool
+		Closed        struct{ Code int }
+		PendingTimers int `json:"pendingTimers"`
+		Reconnects    int
+		LastState     string `json:"lastState"`
+	}
+	var out struct {
+		Duplicates struct {
+			Seen      []int64
+			Dropped   int
+			URL       string
+			Protocols []string
+		}
+		Gap struct {
+			Seen    []int64
+			Fetched []int64
+			Filled  int
+		}
+		Reconnect reconnect
+		Reset     struct {
+			Resets int
+			URL    string
+		}
+		Auth struct {
+			Renewed, Sockets, Timers int
+			Stopped                  bool
+			States                   []string
+		}
+	}
+	raw := eval[[]byte](tb, string(script))
+	require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	assert.Equal(t, []int64{1, 2, 3}, out.Duplicates.Seen)
+	assert.Equal(t, 2, out.Duplicates.Dropped)
+	assert.Equal(t, "ws://"+host+"/ws/debates/deb_x?after_seq=0", out.Duplicates.URL)
+	assert.Equal(t, []string{"aragora.v1", "bearer.tok"}, out.Duplicates.Protocols)
+
+	assert.Equal(t, []int64{1, 2, 3, 4, 5}, out.Gap.Seen)
+	assert.Equal(t, []int64{1}, out.Gap.Fetched)
+	assert.Equal(t, 2, out.Gap.Filled)
+
+	r := out.Reconnect
+	assert.Equal(t, 1000.0, r.RestartDelay, "after 1012: random 0-2 s")
+	assert.Equal(t, "ws://"+host+"/ws/debates/deb_x?after_seq=2&epoch=e1", r.ResumeURL)
+	assert.Equal(t, []float64{500, 500, 1000, 2000, 4000, 8000, 15000, 15000}, r.Delays, "full jitter over 0.5 s to 30 s")
+	assert.Equal(t, []int64{1, 2, 3}, r.Seen)
+	assert.True(t, r.Finished)
+	assert.Equal(t, 1000, r.Closed.Code)
+	assert.Zero(t, r.PendingTimers, "no reconnect after debate_end")
+	assert.Equal(t, 9, r.Reconnects)
+	assert.Equal(t, "finished", r.LastState)
+
+	assert.Equal(t, 1, out.Reset.Resets)
+	assert.Equal(t, "ws://"+host+"/ws/debates/deb_x?after_seq=0&epoch=e2", out.Reset.URL)
+
+	assert.Equal(t, 1, out.Auth.Renewed)
+	assert.Equal(t, 2, out.Auth.Sockets)
+	assert.True(t, out.Auth.Stopped)
+	assert.Zero(t, out.Auth.Timers)
+	assert.Contains(t, out.Auth.States, "missing")
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.Empty(t, c.problems, "console errors")
 }

@@ -97,7 +97,7 @@ export class DebateStream {
       delay = this.o.random() * 2000;
     } else {
       this.attempt += 1;
-      delay = Math.max(500, this.o.random() * Math.min(30000, 500 * 2 ** this.attempt));
+      delay = Math.max(500, this.o.random() * Math.min(30000, 500 * 2 ** (this.attempt - 1)));
     }
     if (code === POLICY) this.renewFirst = true;
     this.reconnects += 1;
