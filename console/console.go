@@ -119,8 +119,8 @@ func Files() fs.FS {
 	return sub
 }
 
-// Patterns returns the GET patterns the handler serves, for
-// server.Config.Pages.
+// Patterns returns the GET patterns the handler serves; the service mounts
+// each as a public route of the API listener (server.Config.Routes).
 func (h *Handler) Patterns() []string {
 	return []string{"GET /{$}", "GET /login", "GET /admin", "GET /portal", "GET /debates", "GET /debates/{id}",
 		"GET /console/{file...}"}

@@ -13,9 +13,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/console"
-	"github.com/aragora/aragora/debate"
-	"github.com/aragora/aragora/server"
-	"github.com/aragora/aragora/store/memstore"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -198,27 +195,4 @@ func TestNoHTMLSinks(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-}
-
-// TestMountedOnServer serves the console through the real server: its
-// patterns fit the API's routing, the pages are public, and the API keeps
-// its own answers.
-func TestMountedOnServer(t *testing.T) {
-	t.Parallel()
-	srv, err := server.New(debate.New, nil, memstore.New(), server.Config{Pages: newHandler(t)})
-	require.NoError(t, err)
-	defer srv.Shutdown(t.Context())
-	for path := range pages {
-		w := get(srv.Handler(), "GET", path)
-		assert.Equal(t, http.StatusOK, w.Code, path)
-		assert.Equal(t, console.ContentSecurityPolicy, w.Header().Get("Content-Security-Policy"), path)
-		assert.NotEmpty(t, w.Header().Get("X-Correlation-ID"), path)
-	}
-	assert.Equal(t, http.StatusOK, get(srv.Handler(), "GET", "/console/js/stream.js").Code)
-	w := get(srv.Handler(), "GET", "/api/health")
-	assert.Equal(t, http.StatusOK, w.Code)
-	assert.Contains(t, w.Header().Get("Content-Type"), "application/json")
-	w = get(srv.Handler(), "GET", "/api/nope")
-	assert.Equal(t, http.StatusNotFound, w.Code)
-	assert.Contains(t, w.Body.String(), `"not_found"`)
 }

@@ -9,9 +9,10 @@
 // another origin (no CDN, no web font), no front-end toolchain is needed to
 // build it, and the package imports nothing of Aragora's: every page talks
 // to the HTTP API and the WebSocket stream of the same origin from the
-// browser, with the same rules as any other client. The server mounts the
-// handler beside the API (server.Config.Pages); its patterns are public
-// because the files hold no data.
+// browser, with the same rules as any other client. The service mounts the
+// handler beside the API, one public route per pattern
+// (server.Config.Routes; service.Config.DisableConsole leaves it out): the
+// files hold no data.
 //
 // # Security model
 //

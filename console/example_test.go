@@ -7,8 +7,8 @@ import (
 	"github.com/aragora/aragora/console"
 )
 
-// The console is an http.Handler with the patterns it serves; aragora
-// serve mounts it beside the API through server.Config.Pages.
+// The console is an http.Handler with the patterns it serves; the service
+// mounts each pattern as a public route beside the API.
 func ExampleNew() {
 	h, err := console.New(console.Config{Version: "0.8.0"})
 	if err != nil {

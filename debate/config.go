@@ -171,6 +171,13 @@ type Config struct {
 	Receipt        *ReceiptOptions
 	DisableReceipt bool
 
+	// Finalize, when set, is called once with a debate's final result
+	// before its last checkpoint is written; what it returns is committed
+	// in that same store write (store.Checkpoint.Final), so the result
+	// document, usage rows and outbox messages become durable together
+	// with the final status and debate_end. It must not block.
+	Finalize func(res *Result) *store.Final
+
 	Observers      []Observer
 	ObserverBuffer int           // default 1,024
 	ObserverDrain  time.Duration // default 2s

@@ -445,3 +445,45 @@ func TestTokenFromAbandonedAgentAfterRunIsDropped(t *testing.T) {
 		t.Fatal("the late token's publish never returned")
 	}
 }
+
+// An observer sees debate_end only after the final checkpoint, and what
+// Finalize returned, are stored together.
+func TestFinalizeCommitsWithTheFinalCheckpoint(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	now := fixedNow
+	require.NoError(t, st.CreateDebate(context.Background(), &store.Debate{ID: "d", Topic: "q?", Status: store.StatusRunning,
+		CreatedAt: now, UpdatedAt: now}))
+	var calls int
+	var seenResult []byte
+	cfg := demoConfig()
+	cfg.Rounds = 1
+	cfg.Store = st
+	cfg.Finalize = func(res *debate.Result) *store.Final {
+		calls++
+		return &store.Final{Result: []byte(fmt.Sprintf(`{"status":%q}`, res.Status)),
+			Usage: []store.UsageRecord{{UserID: "u", Provider: "demo", DebateID: res.DebateID, TokensIn: 1}}}
+	}
+	cfg.Observers = []debate.Observer{debate.ObserverFunc(func(e debate.Event) {
+		if e.Type == debate.EventDebateEnd {
+			d, err := st.GetDebate(context.Background(), "d")
+			if err == nil {
+				seenResult = d.Result
+			}
+		}
+	})}
+	o, err := debate.New(cfg, demoParticipants(1, "demo-a", "demo-b")...)
+	require.NoError(t, err)
+	res, err := o.RunTask(context.Background(), debate.Task{ID: "d", Question: "q?"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, calls)
+	want := fmt.Sprintf(`{"status":%q}`, res.Status)
+	assert.JSONEq(t, want, string(seenResult), "visible to observers only once durable")
+	d, err := st.GetDebate(context.Background(), "d")
+	require.NoError(t, err)
+	assert.Equal(t, res.Status, d.Status)
+	buckets, err := st.AggregateUsage(context.Background(), store.UsageFilter{UserID: "u", From: now.Add(-time.Hour), To: now.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, buckets, 1)
+	assert.Equal(t, int64(1), buckets[0].Requests)
+}

@@ -37,6 +37,9 @@ type run struct {
 	// stragglers are the goroutines of calls settled as late that Run
 	// waits for before returning (waitStragglers).
 	stragglers []*phaseCall
+	// final is what Config.Finalize returned, committed with the terminal
+	// checkpoint.
+	final *store.Final
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
@@ -57,6 +60,9 @@ const (
 )
 
 func (r *run) now() time.Time { return r.cfg.Now() }
+
+// commitTimeout bounds one checkpoint write, its retries included.
+const commitTimeout = 5 * time.Second
 
 // execute drives the debate until it ends, is interrupted or suspended.
 func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) {
@@ -262,7 +268,10 @@ func (r *run) end(ctx context.Context, batch []Event, status, reason, errMsg str
 		ConvergenceDetected: res.ConvergenceDetected, ReceiptID: rid,
 	}))
 	st.Final = res
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	if r.cfg.Finalize != nil {
+		r.final = r.cfg.Finalize(res)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	if err := r.commit(wctx, st.Round, cpEnd, batch); err != nil {
 		return r.storeFailure(ctx, err, res)
@@ -312,8 +321,13 @@ func (r *run) result() *Result {
 }
 
 // commit numbers the batch, writes it with the checkpoint in one atomic
-// store call (retried 3 times), then delivers it to observers.
+// store call (retried 3 times), then delivers it to observers. The write
+// is not cancelled with ctx (a phase that completed is recorded even when
+// the debate is being cancelled, so the cancellation is recorded after
+// it), but it is bounded by commitTimeout.
 func (r *run) commit(ctx context.Context, round int, phase string, batch []Event) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
 	st := r.st
 	for i := range batch {
 		st.Seq++
@@ -356,6 +370,9 @@ func (r *run) save(ctx context.Context, cp store.Checkpointer, round int, phase 
 	}
 	c := &store.Checkpoint{DebateID: st.DebateID, Round: round, Phase: phase, Seq: st.Seq, Status: st.Status,
 		State: stateJSON, Events: evs, CreatedAt: r.now()}
+	if store.Terminal(st.Status) {
+		c.Final = r.final
+	}
 	delays := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
 	for attempt := 0; ; attempt++ {
 		err = cp.SaveCheckpoint(ctx, c)

@@ -2,7 +2,9 @@
 # depcheck.sh enforces the dependency direction of the code base (layers
 # L0 agent, similarity, receipt, evidence; consensus; L1 store, ratelimit,
 # breaker, agent/agenttest, agent/demo; L2 debate, then nomic; L3 backends,
-# provider adapters and metrics; L4 server; cmd, examples and the
+# provider adapters and metrics; L3½ lifecycle (the debate lifecycle: over
+# the store and event ports, no HTTP, no driver); L4 server (the HTTP/WS
+# edge); L5 service (the composition), then cmd, examples and the
 # benchmark harness internal/bench on top).
 # It checks only the packages that exist, so it can run while the tree grows.
 #
@@ -62,8 +64,10 @@ function layer(p) {
 	if (p == "debate") return 3
 	if (p == "nomic") return 4
 	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5
-	if (p == "server") return 6
-	if (p ~ /^(cmd|examples)\// || p == "internal/bench") return 8
+	if (p == "lifecycle") return 6
+	if (p == "server") return 7
+	if (p == "service") return 8
+	if (p ~ /^(cmd|examples)\// || p == "internal/bench") return 9
 	return -1
 }
 {
@@ -72,7 +76,7 @@ function layer(p) {
 	for (i = 2; i <= NF; i++) {
 		to = layer($i)
 		if (to < 0) continue
-		if (to >= from && from < 8) {
+		if (to >= from && from < 9) {
 			printf "depcheck: FAIL: %s (layer %d) imports %s (layer %d): imports must go to lower layers\n", $1, from, $i, to > "/dev/stderr"
 			bad = 1
 		}
@@ -80,15 +84,15 @@ function layer(p) {
 }
 END { exit bad }' || fail=1
 
-# Rule 4: only cmd/, examples/ and the benchmark harness (internal/bench,
-# used by cmd/benchall alone) link more than one backend, and a backend never
-# imports debate, nomic or server.
+# Rule 4: only the composition (service), cmd/, examples/ and the benchmark
+# harness (internal/bench, used by cmd/benchall alone) link more than one
+# backend, and a backend never imports debate, nomic, lifecycle or server.
 while read -r pkg deps; do
-	case $pkg in "$mod"/cmd/* | "$mod"/examples/* | "$mod"/internal/bench) continue ;; esac
+	case $pkg in "$mod"/service | "$mod"/cmd/* | "$mod"/examples/* | "$mod"/internal/bench) continue ;; esac
 	n=$(tr ' ' '\n' <<<"$deps" | grep -cxE "$backends" || true)
 	((n < 2)) || violation "$pkg links $n backends: $(tr ' ' '\n' <<<"$deps" | grep -xE "$backends" | tr '\n' ' ')"
 	if [[ $pkg =~ ^$backends$ ]]; then
-		bad=$(tr ' ' '\n' <<<"$deps" | grep -xE "$mod/(debate|nomic|server)" || true)
+		bad=$(tr ' ' '\n' <<<"$deps" | grep -xE "$mod/(debate|nomic|lifecycle|server|service)" || true)
 		[[ -z $bad ]] || violation "backend $pkg depends on $(echo "$bad" | tr '\n' ' ')"
 	fi
 done < <(go list -e -f '{{.ImportPath}} {{join .Deps " "}}' ./...)
@@ -106,7 +110,21 @@ bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... |
 	awk -v h="$mod/internal/bench" -v c="$mod/cmd/benchall" '$1 != c && $1 != h { for (i = 2; i <= NF; i++) if ($i == h) print $1 }')
 [[ -z $bad ]] || violation "only cmd/benchall may import internal/bench; imported by: $(echo "$bad" | tr '\n' ' ')"
 
-# Rule 7: the web console imports only the standard library: it talks to
+# Rule 7: the lifecycle is below the server: no HTTP, no backend, no
+# adapter, no driver, no Prometheus, no server or composition.
+if compgen -G "lifecycle/*.go" >/dev/null; then
+	bad=$(go list -e -deps ./lifecycle | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics|server|service|agent/registry)\$|^net/http\$|$drivers" || true)
+	[[ -z $bad ]] || violation "lifecycle depends on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
+# Rule 8: nothing below the composition imports it, and cmd/aragora
+# reaches the server only through it.
+bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="$mod" '
+	$1 !~ "^" mod "/(cmd|examples|internal/bench)(/|$)" { for (i = 2; i <= NF; i++) if ($i == mod "/service") print $1 }
+	$1 == mod "/cmd/aragora" { for (i = 2; i <= NF; i++) if ($i == mod "/server") print $1 " imports server" }' || true)
+[[ -z $bad ]] || violation "$(echo "$bad" | tr '\n' ' ')"
+
+# Rule 9: the web console imports only the standard library: it talks to
 # the API from the browser, never to the server's packages.
 if compgen -G "console/*.go" >/dev/null; then
 	bad=$(go list -e -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./console | grep -vx "$mod/console" || true)

@@ -223,7 +223,7 @@ func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	rings, receipts := s.dropFinishedOverlay(r.Context())
+	rings, receipts := s.lc.DropFinished(r.Context(), s.cfg.Receipts != nil)
 	idem := s.idem.dropExpired(s.now())
 	buckets := 0
 	if s.cfg.CleanupRateLimits != nil {
@@ -256,41 +256,6 @@ func (s *Server) pruneExpired(ctx context.Context) (deny, idem int64) {
 		idem, _ = is.DeleteExpiredIdempotency(ctx, now)
 	}
 	return deny, idem
-}
-
-// dropFinishedOverlay forgets the live state of finished debates this
-// replica no longer runs once the store holds their result (it is rebuilt
-// from the store), and rendered receipts when a renderer can rebuild them.
-func (s *Server) dropFinishedOverlay(ctx context.Context) (rings, receipts int) {
-	s.overlay.mu.Lock()
-	ids := make([]string, 0, len(s.overlay.m))
-	for id, ls := range s.overlay.m {
-		if store.Terminal(ls.Status) {
-			ids = append(ids, id)
-		}
-	}
-	s.overlay.mu.Unlock()
-	for _, id := range ids {
-		if s.runner.local(id) {
-			continue
-		}
-		d, err := s.st.GetDebate(ctx, id)
-		stored := err == nil && len(d.Result) > 0 && string(d.Result) != "null" && store.Terminal(d.Status)
-		s.overlay.mu.Lock()
-		if ls, ok := s.overlay.m[id]; ok {
-			switch {
-			case stored && (len(ls.Receipts) == 0 || s.cfg.Receipts != nil):
-				receipts += len(ls.Receipts)
-				delete(s.overlay.m, id)
-				rings++
-			case len(ls.Receipts) > 0 && s.cfg.Receipts != nil:
-				receipts += len(ls.Receipts)
-				ls.Receipts = nil
-			}
-		}
-		s.overlay.mu.Unlock()
-	}
-	return rings, receipts
 }
 
 // dropExpired removes idempotency records older than 24 h.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	authpkg "github.com/aragora/aragora/auth"
-	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -35,9 +35,9 @@ func fastAuth() authpkg.Config {
 // answer only when their context ends (debates that stay running).
 type slowRegistry struct{ demoRegistry }
 
-func (r slowRegistry) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
+func (r slowRegistry) Resolve(spec string, seed int64) (lifecycle.Agent, error) {
 	if strings.HasPrefix(spec, "slow-") {
-		return server.ResolvedAgent{Name: spec, Provider: "demo", Model: "slow", Agent: agent.Func(
+		return lifecycle.Agent{Name: spec, Provider: "demo", Model: "slow", Agent: agent.Func(
 			func(ctx context.Context, _ agent.Request) (agent.Response, error) {
 				<-ctx.Done()
 				return agent.Response{}, ctx.Err()
@@ -79,7 +79,7 @@ func newAuthEnv(t *testing.T, st *memstore.Store, mut func(*server.Config)) *aut
 	if mut != nil {
 		mut(&cfg)
 	}
-	s, err := server.New(debate.New, slowRegistry{}, st, cfg)
+	s, err := server.New(st, slowRegistry{}, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

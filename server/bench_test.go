@@ -13,7 +13,7 @@ import (
 	"time"
 
 	authpkg "github.com/aragora/aragora/auth"
-	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -28,8 +28,8 @@ func benchServer(b *testing.B, st store.DebateStore) *server.Server {
 	lg := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := server.Config{Version: "0.8.0",
 		Auth:   server.ServiceAuthenticator{Auth: &authpkg.Authenticator{ServiceToken: token}},
-		Logger: lg, AuthLogger: lg, WSLogger: lg, DebateLogger: lg}
-	s, err := server.New(debate.New, demoRegistry{}, st, cfg)
+		Logger: lg, AuthLogger: lg, WSLogger: lg, Lifecycle: lifecycle.Config{Logger: lg}}
+	s, err := server.New(st, demoRegistry{}, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,12 +1,17 @@
-// Package server implements the Aragora HTTP API and WebSocket stream of
-// API.md as an http.Handler. It never listens: cmd/aragora owns listeners,
-// configuration and shutdown.
+// Package server is the HTTP/WS edge of Aragora: the JSON API and the
+// WebSocket stream (docs/http-api.md, docs/websocket.md) as http.Handlers.
+// It decodes requests, authenticates and authorises them, maps errors to
+// statuses and fans debate events out to WebSockets; how debates are
+// created, run, leased, resumed and described belongs to package
+// lifecycle, which it drives. It never listens: package service (or a
+// program of its own) owns listeners, configuration and shutdown.
 //
-// A [Server] is built with [New] from a debate factory, an agent registry
-// and a store port. Everything else (authentication, breakers, rate-limit
+// A [Server] is built with [New] from a store port and the agents
+// (lifecycle.Agents). Everything else (authentication, breakers, rate-limit
 // views, diagnostics, the Prometheus handler) is wired in through small
 // interfaces in [Config], so this package imports no backend, no provider
-// adapter and no Prometheus client.
+// adapter and no Prometheus client. [Config].Routes adds routes of an
+// embedding program.
 //
 // # Routing
 //

@@ -9,22 +9,16 @@ import (
 	"strings"
 
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
 )
 
 // Sentinel errors the agent registry adapter and other seams wrap so that
 // the server maps them to API.md §2.4 codes.
 var (
-	// ErrUnknownAgent reports an agent name or spec that names no agent.
-	ErrUnknownAgent = errors.New("server: unknown agent")
-	// ErrAgentUnavailable reports a known agent without credential or fallback.
-	ErrAgentUnavailable = errors.New("server: agent unavailable")
 	// ErrUnauthorized reports a missing or invalid credential.
 	ErrUnauthorized = errors.New("server: unauthorized")
-	// ErrAtCapacity reports a full debate queue.
-	ErrAtCapacity = errors.New("server: at capacity")
-	// ErrShuttingDown reports a server that is draining.
-	ErrShuttingDown = errors.New("server: shutting down")
 )
 
 // Error is an API error with its HTTP status, stable code and optional
@@ -65,6 +59,7 @@ func (e *Error) with(k string, v any) *Error {
 // place where errors become HTTP statuses (CONVENTIONS §6).
 func errorFor(err error) *Error {
 	var ae *Error
+	var ve *lifecycle.ValidationError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -74,20 +69,22 @@ func errorFor(err error) *Error {
 		return apiErr(http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, store.ErrConflict):
 		return apiErr(http.StatusConflict, "conflict", "conflict")
-	case errors.Is(err, ErrUnknownAgent):
+	case errors.As(err, &ve):
+		return validationError(ve)
+	case errors.Is(err, lifecycle.ErrUnknownAgent):
 		return apiErr(http.StatusBadRequest, "unknown_agent", err.Error())
-	case errors.Is(err, ErrAgentUnavailable):
+	case errors.Is(err, lifecycle.ErrAgentUnavailable):
 		return apiErr(http.StatusBadRequest, "agent_unavailable", err.Error())
 	case errors.Is(err, ErrUnauthorized):
 		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or invalid credential",
 			Header: http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}}
-	case errors.Is(err, ErrAtCapacity):
+	case errors.Is(err, lifecycle.ErrAtCapacity):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "at_capacity", Message: "debate queue is full", RetryAfter: 30}
-	case errors.Is(err, ErrShuttingDown):
+	case errors.Is(err, lifecycle.ErrShuttingDown):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "server is shutting down", RetryAfter: 5}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "dependency timed out", RetryAfter: 1, Err: err}
-	case isInvalidConfig(err):
+	case errors.Is(err, debate.ErrInvalidConfig):
 		return apiErr(http.StatusBadRequest, "validation_failed", err.Error())
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"net/http/httptest"
 
-	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store/memstore"
 )
 
 func ExampleNew() {
-	s, err := server.New(debate.New, demoRegistry{}, memstore.New(), server.Config{Version: "0.8.0"})
+	s, err := server.New(memstore.New(), demoRegistry{}, server.Config{Version: "0.8.0"})
 	if err != nil {
 		panic(err)
 	}

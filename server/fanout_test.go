@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -73,7 +72,7 @@ func (f *memFanout) seqs(id string) []int64 {
 // newReplica starts a server on st with fanout f.
 func newReplica(t *testing.T, st store.DebateStore, f server.Fanout) *server.Server {
 	t.Helper()
-	s, err := server.New(debate.New, demoRegistry{}, st, server.Config{Version: "0.8.0",
+	s, err := server.New(st, demoRegistry{}, server.Config{Version: "0.8.0",
 		Auth: server.TokenAuthenticator{Token: token}, Fanout: f})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -121,7 +121,7 @@ func (s *Server) computeHealth(ctx context.Context) (*healthBody, int) {
 		Status: "healthy", Version: s.cfg.Version,
 		UptimeSeconds: int64(s.now().Sub(s.started).Seconds()),
 		Checks: healthChecks{Database: db, Redis: rd, Websocket: ws, CircuitBreakers: bc,
-			MemoryMB: rssMB(), ActiveDebates: s.runner.active()},
+			MemoryMB: rssMB(), ActiveDebates: s.active()},
 	}
 	code := http.StatusOK
 	switch {

@@ -188,7 +188,12 @@ func (s *Server) Control(typ, debateID string, data any) { s.hub.control(typ, de
 
 // Counts returns the debates running and queued on this replica (the
 // aragora_active_debates and aragora_debates_pending gauges).
-func (s *Server) Counts() (active, pending int) { return s.runner.active(), s.runner.pending() }
+func (s *Server) Counts() (active, pending int) { return s.lc.Counts() }
+
+func (s *Server) active() int {
+	a, _ := s.lc.Counts()
+	return a
+}
 
 // CloseAll closes every WebSocket on both listeners with code (1012 on
 // SIGUSR1, 1001 at shutdown) and returns how many it closed.

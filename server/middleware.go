@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"github.com/aragora/aragora/lifecycle"
 	"log/slog"
 	"net"
 	"net/http"
@@ -329,11 +330,11 @@ func writeJSONBody(w http.ResponseWriter, status int, b []byte) {
 // HTML-escaped JSON, so the bytes are the same.
 func marshal(v any) ([]byte, error) {
 	switch o := v.(type) {
-	case *DebateObject:
+	case *lifecycle.DebateObject:
 		if o != nil {
 			return o.MarshalJSON()
 		}
-	case []*DebateObject:
+	case []*lifecycle.DebateObject:
 		if o != nil {
 			b := []byte{'['}
 			for i, e := range o {

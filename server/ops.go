@@ -92,7 +92,7 @@ func (s *Server) handleAgentTest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiErr(http.StatusBadRequest, "unknown_agent", "agent tests are not configured").with("agent", req.Agent))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.AgentTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.agentTimeout())
 	defer cancel()
 	v, err := s.cfg.AgentTest(ctx, req)
 	if err != nil {

@@ -10,28 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/debate"
-	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
 )
-
-// AgentRegistry resolves the agent names and specs of a request (API.md §5).
-// cmd builds it from the provider adapters, so server imports none of them.
-// Resolve returns an error wrapping ErrUnknownAgent or ErrAgentUnavailable
-// for names it cannot serve; seed seeds demo agents.
-type AgentRegistry interface {
-	Resolve(spec string, seed int64) (ResolvedAgent, error)
-}
-
-// ResolvedAgent is one resolved agent with the labels events and receipts use.
-type ResolvedAgent struct {
-	Name     string // derived name (API.md §5)
-	Provider string
-	Model    string
-	Agent    agent.Agent
-}
 
 // BreakerView exposes the agent circuit breakers (API.md §5.2).
 type BreakerView interface {
@@ -89,19 +72,11 @@ type Config struct {
 
 	MaxBodyBytes int64 // default 1 MiB
 
-	// Debates.
-	DefaultAgents        []string      // default demo-analyst,demo-critic,demo-judge
-	MaxConcurrentDebates int           // default 10
-	QueueSize            int           // default 100
-	DebateTimeout        time.Duration // default 900s
-	AgentTimeout         time.Duration // default 60s
-	ConsensusThreshold   float64       // default 0.6
-	HeartbeatEvery       time.Duration // default 10s
-	LeaseDuration        time.Duration // default 30s
-	StaleAfter           time.Duration // default 600s
-	SweepEvery           time.Duration // default 10s
-	// ReplicaID names this process as lease holder; default host-pid-random.
-	ReplicaID string
+	// Lifecycle tunes how debates are run: defaults, limits, leases,
+	// receipts, the debate logger (aragora.debate.orchestrator). The server
+	// adds its own observers (the WebSocket hub, the fan-out) and its
+	// finished hook to it.
+	Lifecycle lifecycle.Config
 
 	// WebSocket.
 	WSMaxConnections int           // default 1000
@@ -114,6 +89,9 @@ type Config struct {
 	// pub/sub, API.md §11.4); nil: a replica not running a debate polls
 	// the store every 500 ms for its events.
 	Fanout Fanout
+
+	// Routes are extra API routes (see Route).
+	Routes []Route
 
 	// Operations seams; nil means empty answers.
 	Redis           store.Pinger // nil: redis "disabled"
@@ -128,9 +106,6 @@ type Config struct {
 	RateLimit func(routeClass string, next http.Handler) http.Handler
 	// MetricsHandler serves /metrics and /api/metrics; nil: 404.
 	MetricsHandler http.Handler
-	// RoundObserver receives each debate round's timing (the orchestrator
-	// overhead metric); it must return quickly.
-	RoundObserver func(debate.RoundTiming)
 	// RequestObserver records each request for metrics.
 	RequestObserver func(method, route string, status int, d time.Duration)
 	// AuthFailed counts authentication failures by reason.
@@ -172,24 +147,17 @@ type Config struct {
 	// /api/admin/rate-limits/emergency); nil: that route is not served.
 	SetEmergency func(on bool) (previous bool)
 
-	// Pages is the browser console served beside the API (/login,
-	// /admin, /portal, /debates); nil: none.
-	Pages Pages
-
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
 
-	// ReceiptSigner signs receipts; nil: unsigned.
-	ReceiptSigner receipt.Signer
 	// Receipts renders receipts; nil: JSON only (markdown and html 404).
 	Receipts ReceiptRenderer
 
-	// Loggers; nil means discard. API gets aragora.api records, WS
-	// aragora.websocket, Debate aragora.debate.orchestrator.
-	Logger       *slog.Logger
-	AuthLogger   *slog.Logger
-	WSLogger     *slog.Logger
-	DebateLogger *slog.Logger
+	// Loggers; nil means discard. API gets aragora.api records, Auth
+	// aragora.auth, WS aragora.websocket.
+	Logger     *slog.Logger
+	AuthLogger *slog.Logger
+	WSLogger   *slog.Logger
 
 	Now func() time.Time // default time.Now
 }
@@ -208,38 +176,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if len(c.DefaultAgents) == 0 {
-		c.DefaultAgents = []string{"demo-analyst", "demo-critic", "demo-judge"}
-	}
-	if c.MaxConcurrentDebates <= 0 {
-		c.MaxConcurrentDebates = 10
-	}
-	if c.QueueSize < 0 {
-		c.QueueSize = 0
-	} else if c.QueueSize == 0 {
-		c.QueueSize = 100
-	}
-	if c.DebateTimeout <= 0 {
-		c.DebateTimeout = 900 * time.Second
-	}
-	if c.AgentTimeout <= 0 {
-		c.AgentTimeout = 60 * time.Second
-	}
-	if c.ConsensusThreshold <= 0 {
-		c.ConsensusThreshold = 0.6
-	}
-	if c.HeartbeatEvery <= 0 {
-		c.HeartbeatEvery = 10 * time.Second
-	}
-	if c.LeaseDuration <= 0 {
-		c.LeaseDuration = 30 * time.Second
-	}
-	if c.StaleAfter <= 0 {
-		c.StaleAfter = 600 * time.Second
-	}
-	if c.SweepEvery <= 0 {
-		c.SweepEvery = 10 * time.Second
 	}
 	if c.WSMaxConnections <= 0 {
 		c.WSMaxConnections = 1000
@@ -264,13 +200,21 @@ func (c Config) withDefaults() Config {
 
 // Validate reports contradictory settings.
 func (c Config) Validate() error {
+	for _, r := range c.Routes {
+		if r.Handler == nil || r.Pattern == "" {
+			return fmt.Errorf("server: route %q: a pattern and a handler are required", r.Pattern)
+		}
+		if r.Role != auth.Public && !r.Role.Valid() {
+			return fmt.Errorf("server: route %q: role %q: want public, viewer, member, admin or owner", r.Pattern, r.Role)
+		}
+	}
 	switch c.Env {
 	case "", "development", "staging", "production":
 	default:
 		return fmt.Errorf("server: unknown env %q (want development, staging or production)", c.Env)
 	}
-	if c.ConsensusThreshold < 0 || c.ConsensusThreshold > 1 {
-		return fmt.Errorf("server: consensus threshold %v out of range (0, 1]", c.ConsensusThreshold)
+	if t := c.Lifecycle.Defaults.ConsensusThreshold; t < 0 || t > 1 {
+		return fmt.Errorf("server: consensus threshold %v out of range (0, 1]", t)
 	}
 	return nil
 }
@@ -286,11 +230,10 @@ func discard(l *slog.Logger) *slog.Logger {
 // New; it starts background goroutines (debate workers, the sweeper,
 // WebSocket heartbeats) that Shutdown stops.
 type Server struct {
-	cfg       Config
-	newDebate DebateFactory
-	agents    AgentRegistry
-	st        store.DebateStore
-	auth      Authenticator
+	cfg  Config
+	st   store.DebateStore
+	lc   *lifecycle.Manager
+	auth Authenticator
 
 	log, authLog, wsLog, debLog *slog.Logger
 
@@ -300,14 +243,10 @@ type Server struct {
 
 	started  time.Time
 	draining atomic.Bool
-	runner   *runner
 	hub      *hub
 	health   *healthCache
-	overlay  *overlay
-	docs     *docCache // parsed stored documents per debate
 	dumping  atomic.Bool
 	idem     idemTable
-	replica  string
 	roles    auth.RouteTable
 	accounts *auth.Service
 	errs     *errorRing
@@ -315,10 +254,11 @@ type Server struct {
 	bgDone   chan struct{}
 }
 
-// New returns the server. The caller owns the listeners: serve Handler on
-// the API port and WSHandler on the WebSocket port. Call Start to begin the
-// sweeper, and Shutdown to drain.
-func New(newDebate DebateFactory, agents AgentRegistry, st store.DebateStore, cfg Config) (*Server, error) {
+// New returns the server of the debates in st, resolving agents with
+// agents. The caller owns the listeners: serve Handler on the API port and
+// WSHandler on the WebSocket port. Call Start to begin the sweeper, and
+// Shutdown to drain.
+func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -327,36 +267,57 @@ func New(newDebate DebateFactory, agents AgentRegistry, st store.DebateStore, cf
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg: cfg, newDebate: newDebate, agents: agents, st: st, auth: cfg.Auth,
-		log: discard(cfg.Logger), authLog: discard(cfg.AuthLogger), wsLog: discard(cfg.WSLogger), debLog: discard(cfg.DebateLogger),
-		api: http.NewServeMux(), ws: http.NewServeMux(),
-		started: cfg.Now(), overlay: newOverlay(), bgDone: make(chan struct{}), idem: idemTable{m: map[string]*idemRecord{}},
-	}
-	if cfg.Pages != nil {
-		if err := checkPagePatterns(cfg.Pages.Patterns(), s.apiRoutes()); err != nil {
-			return nil, err
-		}
-	}
-	if s.authLog == nil {
-		s.authLog = s.log
-	}
-	s.replica = cfg.ReplicaID
-	if s.replica == "" {
-		s.replica = newReplicaID()
+		cfg: cfg, st: st, auth: cfg.Auth,
+		log: discard(cfg.Logger), authLog: discard(cfg.AuthLogger), wsLog: discard(cfg.WSLogger),
+		debLog: discard(cfg.Lifecycle.Logger), api: http.NewServeMux(), ws: http.NewServeMux(),
+		started: cfg.Now(), bgDone: make(chan struct{}), idem: idemTable{m: map[string]*idemRecord{}},
 	}
 	s.hub = newHub(s)
-	s.runner = newRunner(s)
 	s.health = &healthCache{}
-	s.docs = newDocCache(docCacheBytes)
 	s.errs = newErrorRing(errorRingSize)
+	lc := cfg.Lifecycle
+	if lc.Now == nil {
+		lc.Now = cfg.Now
+	}
+	lc.Observers = append(append([]debate.Observer(nil), lc.Observers...), hubObserver{s: s})
+	if cfg.Fanout != nil {
+		lc.Observers = append(lc.Observers, fanoutObserver{f: cfg.Fanout, log: s.wsLog})
+	}
+	onFinished := lc.OnFinished
+	lc.OnFinished = func(d *store.Debate) {
+		s.hub.settle(d.ID)
+		s.hub.control("debate_finished", d.ID, s.lc.Object(d, false))
+		if onFinished != nil {
+			onFinished(d)
+		}
+	}
+	m, err := lifecycle.New(st, agents, lc)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.lc = m
 	s.accounts = cfg.Accounts
-	s.routes()
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
 	s.apiH = s.wrap("api", s.api)
 	s.wsH = s.wrap("ws", s.ws)
 	return s, nil
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// Lifecycle returns the manager that runs this server's debates.
+func (s *Server) Lifecycle() *lifecycle.Manager { return s.lc }
+
+// agentTimeout bounds the debug agent test: the lifecycle's agent
+// timeout, default 60 s.
+func (s *Server) agentTimeout() time.Duration {
+	if t := s.cfg.Lifecycle.AgentTimeout; t > 0 {
+		return t
+	}
+	return 60 * time.Second
+}
 
 // Handler returns the API listener's handler.
 func (s *Server) Handler() http.Handler { return s.apiH }
@@ -371,13 +332,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.apiH.Serv
 func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Drain turns readiness to 503 draining and refuses new debates (API.md §16 step 1).
-func (s *Server) Drain() { s.draining.Store(true) }
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	s.lc.Drain()
+}
 
 func (s *Server) limited(class string, h http.Handler) http.Handler {
 	if s.cfg.RateLimit == nil {
 		return h
 	}
 	return s.cfg.RateLimit(class, h)
+}
+
+// Route is an API route an embedding program adds (Config.Routes): it is
+// served like the built-in ones, with the correlation id, the request log
+// line and metrics, authentication, the role check and the rate limit of
+// its class.
+type Route struct {
+	// Pattern is an http.ServeMux pattern with a method: "GET /api/hello".
+	// It must not conflict with a built-in route.
+	Pattern string
+	// Role is the lowest role allowed, or auth.Public.
+	Role auth.Role
+	// Class is the rate-limit class (general, debate_create or auth), ""
+	// for none.
+	Class string
+	// Handler serves the route. PrincipalFrom and CorrelationID read the
+	// caller and the correlation id from the request's context.
+	Handler http.Handler
 }
 
 // route is one API route: its pattern, lowest role ([auth.Public] for
@@ -405,6 +387,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/health/ready", pub, "", s.handleReady},
 		{"GET /readyz", pub, "", s.handleReady},
 		{"GET /livez", pub, "", s.handleLive},
+		{"GET /api/openapi.json", pub, "general", s.handleOpenAPI},
 
 		// Debates (§4).
 		{"POST /api/debates", member, "debate_create", s.handleCreate},
@@ -462,6 +445,9 @@ func (s *Server) apiRoutes() []route {
 	if s.cfg.SetEmergency != nil {
 		rs = append(rs, route{"POST /api/admin/rate-limits/emergency", admin, "general", s.handleEmergency})
 	}
+	for _, r := range s.cfg.Routes {
+		rs = append(rs, route{r.Pattern, r.Role, r.Class, r.Handler.ServeHTTP})
+	}
 	return rs
 }
 
@@ -475,9 +461,16 @@ func (s *Server) RoleTable() auth.RouteTable {
 	return out
 }
 
-func (s *Server) routes() {
+// routes registers every route; a Config.Routes pattern that is invalid
+// or conflicts with another route is an error.
+func (s *Server) routes() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("server: routes: %v", p)
+		}
+	}()
 	s.roles = auth.RouteTable{}
-	for _, rt := range append(s.apiRoutes(), s.pageRoutes()...) {
+	for _, rt := range s.apiRoutes() {
 		s.roles[rt.pattern] = rt.role
 		var h http.Handler = s.authorize(rt.h)
 		if rt.class != "" {
@@ -497,6 +490,7 @@ func (s *Server) routes() {
 	w.Handle("GET /healthz", s.authorize(s.handleHealth))
 	w.Handle("GET /readyz", s.authorize(s.handleReady))
 	w.Handle("GET /livez", s.authorize(s.handleLive))
+	return nil
 }
 
 func (s *Server) handleLive(w http.ResponseWriter, _ *http.Request) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -28,15 +29,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // demoRegistry resolves demo-<name>[:<style>] specs.
 type demoRegistry struct{}
 
-func (demoRegistry) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
+func (demoRegistry) Resolve(spec string, seed int64) (lifecycle.Agent, error) {
 	if !strings.HasPrefix(spec, "demo-") {
-		return server.ResolvedAgent{}, fmt.Errorf("%w: %q", server.ErrUnknownAgent, spec)
+		return lifecycle.Agent{}, fmt.Errorf("%w: %q", lifecycle.ErrUnknownAgent, spec)
 	}
 	name, style, err := demo.ParseSpec(spec)
 	if err != nil {
-		return server.ResolvedAgent{}, fmt.Errorf("%w: %v", server.ErrUnknownAgent, err)
+		return lifecycle.Agent{}, fmt.Errorf("%w: %v", lifecycle.ErrUnknownAgent, err)
 	}
-	return server.ResolvedAgent{Name: name, Provider: "demo", Model: "demo/" + string(style), Agent: demo.New(name, style, seed)}, nil
+	return lifecycle.Agent{Name: name, Provider: "demo", Model: "demo/" + string(style), Agent: demo.New(name, style, seed)}, nil
 }
 
 const token = "test-service-token-0123456789abcdef"
@@ -44,12 +45,18 @@ const token = "test-service-token-0123456789abcdef"
 func newServer(t *testing.T, mut func(*server.Config)) (*server.Server, *memstore.Store) {
 	t.Helper()
 	st := memstore.New()
+	return newServerOn(t, st, mut), st
+}
+
+// newServerOn is newServer over st.
+func newServerOn(t *testing.T, st store.DebateStore, mut func(*server.Config)) *server.Server {
+	t.Helper()
 	cfg := server.Config{Version: "0.8.0", Auth: server.TokenAuthenticator{Token: token},
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "aragora_build_info 1\n") })}
 	if mut != nil {
 		mut(&cfg)
 	}
-	s, err := server.New(debate.New, demoRegistry{}, st, cfg)
+	s, err := server.New(st, demoRegistry{}, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -57,7 +64,7 @@ func newServer(t *testing.T, mut func(*server.Config)) (*server.Server, *memstor
 		s.CloseAll(1001)
 		require.NoError(t, s.Shutdown(ctx))
 	})
-	return s, st
+	return s
 }
 
 func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]string) *httptest.ResponseRecorder {
@@ -323,7 +330,7 @@ func TestPagination(t *testing.T) {
 }
 
 func TestCapacity(t *testing.T) {
-	s, _ := newServer(t, func(c *server.Config) { c.MaxConcurrentDebates = 1; c.QueueSize = 1 })
+	s, _ := newServer(t, func(c *server.Config) { c.Lifecycle.MaxConcurrent = 1; c.Lifecycle.QueueSize = 1 })
 	h := s.Handler()
 	statuses := []int{}
 	for i := 0; i < 3; i++ {
@@ -439,7 +446,7 @@ func TestStatusFor(t *testing.T) {
 		{"not found", store.ErrNotFound, 404},
 		{"conflict", fmt.Errorf("x: %w", store.ErrConflict), 409},
 		{"invalid config", debate.ErrInvalidConfig, 400},
-		{"capacity", server.ErrAtCapacity, 503},
+		{"capacity", lifecycle.ErrAtCapacity, 503},
 		{"other", io.EOF, 500},
 	}
 	for _, tt := range tests {
@@ -455,7 +462,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s)
 	}
 	st := memstore.New()
-	s, err := server.New(nil, demoRegistry{}, st, server.Config{Auth: server.TokenAuthenticator{Token: token}, QueueSize: -1, MaxConcurrentDebates: 1})
+	s, err := server.New(st, demoRegistry{}, server.Config{Auth: server.TokenAuthenticator{Token: token}, Lifecycle: lifecycle.Config{QueueSize: -1, MaxConcurrent: 1}})
 	require.NoError(f, err)
 	s.Drain() // validation only: never start debates
 	f.Fuzz(func(t *testing.T, body string) {

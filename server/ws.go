@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
 )
 
@@ -449,8 +450,8 @@ func (c *wsConn) subscribe(id string, afterSeq int64, epoch string, fromPath boo
 		c.sendError("invalid_message", "at most 50 subscriptions per connection", id)
 		return
 	}
-	ep := epochOf(id)
-	if (epoch != "" && epoch != ep) || afterSeq > d.LastSeq && !s.runner.local(id) {
+	ep := lifecycle.StreamEpoch(id)
+	if (epoch != "" && epoch != ep) || afterSeq > d.LastSeq && !s.lc.Local(id) {
 		reason := "epoch_changed"
 		if epoch == "" || epoch == ep {
 			reason = "ahead_of_store"
@@ -473,7 +474,7 @@ func (c *wsConn) subscribe(id string, afterSeq int64, epoch string, fromPath boo
 
 func (c *wsConn) stream(sub *subscription, d *store.Debate, ep string) {
 	s := c.s
-	status, _, _, _ := s.effective(d)
+	status := s.lc.Status(d)
 	er, hasEvents := s.events()
 	replay := func(upTo int64) bool {
 		if !hasEvents {
@@ -506,7 +507,7 @@ func (c *wsConn) stream(sub *subscription, d *store.Debate, ep string) {
 	}
 	var poll <-chan time.Time
 	var remote <-chan store.Event
-	if !s.runner.local(d.ID) && !store.Terminal(status) {
+	if !s.lc.Local(d.ID) && !store.Terminal(status) {
 		every := 500 * time.Millisecond
 		if s.cfg.Fanout != nil {
 			// Events of other replicas arrive through the fan-out; the

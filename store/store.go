@@ -60,6 +60,13 @@ type Debate struct {
 	UpdatedAt     time.Time // heartbeat while running
 	StartedAt     time.Time // zero until running
 	FinishedAt    time.Time // zero until finished
+
+	// The lease (see [Leaser]): its owner ("" when none), expiry and the
+	// generation of the last claim. CreateDebate stores them as given, so a
+	// process can create a debate it already holds (with generation 1).
+	LeaseOwner      string
+	LeaseExpiresAt  time.Time
+	LeaseGeneration int64
 }
 
 // DefaultLimit is the page size of a listing whose Limit is <= 0
@@ -117,6 +124,14 @@ type Checkpoint struct {
 	// last seq + 1 to Seq without gap, else ErrConflict.
 	Events    []Event
 	CreatedAt time.Time
+	// Lease, when set, fences the write: it is refused with ErrLeaseLost
+	// unless Lease is the debate record's lease and the record is not
+	// terminal. It is not part of the checkpoint's identity.
+	Lease *Lease
+	// Final, with a terminal Status, is committed in the same write (the
+	// result document, usage rows and outbox messages of [Final]). It is not
+	// part of the checkpoint's identity.
+	Final *Final
 }
 
 // Checkpointer is the optional capability the orchestrator uses to persist
@@ -126,9 +141,12 @@ type Checkpointer interface {
 	// cp, in one atomic write. The key is (DebateID, Round, Phase): saving an
 	// identical checkpoint again is a no-op returning nil; a different one
 	// under an existing key, or events that do not continue the log without
-	// gap or duplicate, return ErrConflict and change nothing. When a debate
-	// record with that ID exists, its LastSeq, UpdatedAt and, for a terminal
-	// cp.Status, Status and FinishedAt are updated in the same write.
+	// gap or duplicate, return ErrConflict and change nothing. With
+	// cp.Lease set, a debate record whose lease is another (or that is
+	// terminal, or missing) makes it ErrLeaseLost, nothing written. When a
+	// debate record with that ID exists, its LastSeq, UpdatedAt and, for a
+	// terminal cp.Status, Status and FinishedAt are updated in the same
+	// write, the lease dropped and cp.Final stored.
 	SaveCheckpoint(ctx context.Context, cp *Checkpoint) error
 	// LatestCheckpoint returns the debate's most recent checkpoint, or an
 	// error wrapping ErrNotFound.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
 
@@ -29,11 +30,11 @@ func newBackupCmd(getenv env) *cobra.Command {
 			if out == "" {
 				return usageErr(errors.New("backup: --out DIR is required"))
 			}
-			c, err := loadServeConfig(getenv)
+			c, err := serviceConfig(getenv)
 			if err != nil {
 				return usageErr(err)
 			}
-			b, err := openBackends(cmd.Context(), c)
+			b, err := service.OpenBackends(cmd.Context(), c)
 			if err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
@@ -71,7 +72,7 @@ func backupSQLite(ctx context.Context, st *sqlitestore.Store, dir string, now ti
 	if err := st.BackupRatings(ctx, files[1]); err != nil {
 		return nil, err
 	}
-	continuum := filepath.Join(filepath.Dir(st.Path()), continuumFile)
+	continuum := service.ContinuumPath(st.Path())
 	if _, err := os.Stat(continuum); err == nil {
 		dst := name("continuum")
 		if err := vacuumInto(ctx, continuum, dst); err != nil {

@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,11 +16,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
-	"github.com/aragora/aragora/receipt"
-	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/memstore"
 )
 
 // debateFlags are the flags of `aragora debate` (API.md §17).
@@ -135,48 +133,35 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 }
 
 // openDebateStore returns the store `aragora debate` persists to (the one
-// `aragora serve` uses, API.md §17) and its close function, or a nil store
-// when the debate stays in memory: with --no-store, or while the configured
-// backend is not durable (openBackends falls back to memory until the SQL
-// stores are linked into the binary).
-func openDebateStore(ctx context.Context, getenv env, noStore bool) (store.DebateStore, func() error, error) {
-	noop := func() error { return nil }
+// `aragora serve` uses, API.md §17) and its close function. With
+// --no-store, or a configured memory:// store, the debate is kept in a
+// store of its own in memory (persisted is false).
+func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.DebateStore, persisted bool, closeFn func() error, err error) {
+	mem := func() (store.DebateStore, bool, func() error, error) {
+		return memstore.New(), false, func() error { return nil }, nil
+	}
 	if noStore {
-		return nil, noop, nil
+		return mem()
 	}
-	c, err := loadServeConfig(getenv)
+	c, err := serviceConfig(getenv)
 	if err != nil {
-		return nil, noop, usageErr(err)
+		return nil, false, nil, usageErr(err)
 	}
-	b, err := openBackends(ctx, c)
+	b, err := service.OpenBackends(ctx, c)
 	if err != nil {
-		return nil, noop, &exitError{code: exitFailure, err: err}
+		return nil, false, nil, &exitError{code: exitFailure, err: err}
 	}
 	if b.Kind == "memory" {
 		_ = b.Close()
-		return nil, noop, nil
+		return mem()
 	}
-	return b.Store, b.Close, nil
+	return b.Store, true, b.Close, nil
 }
 
-// storedDebateSpec is the settings document stored with a CLI debate: the
-// server's normalised request (API.md §4.1), so that the API lists it and
-// any process (another `aragora debate --resume`, or a server's sweeper)
-// resumes it with the same settings.
-type storedDebateSpec = server.Spec
-
-// recordDebate creates the store record of a CLI debate before it runs.
-func recordDebate(ctx context.Context, st store.DebateStore, id string, now time.Time, sp storedDebateSpec) error {
-	raw, err := json.Marshal(sp)
-	if err != nil {
-		return fmt.Errorf("debate: encode settings: %w", err)
-	}
-	d := &store.Debate{ID: id, Topic: sp.Topic, Status: store.StatusRunning, Owner: "local", Config: raw,
-		CreatedAt: now, UpdatedAt: now, StartedAt: now}
-	if err := st.CreateDebate(ctx, d); err != nil {
-		return fmt.Errorf("debate: record debate %s: %w", id, err)
-	}
-	return nil
+// cliHolder names this process as a lease owner.
+func cliHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("cli:%s:%d", host, os.Getpid())
 }
 
 func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) error {
@@ -227,24 +212,27 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	if f.maxTokens < 0 {
 		return usageErr(fmt.Errorf("debate: --max-tokens %d: want 0 (unlimited) or more", f.maxTokens))
 	}
-	sp := storedDebateSpec{Topic: question, Agents: specs, Rounds: f.rounds, MinRounds: 1,
+	sp := lifecycle.Spec{Topic: question, Agents: specs, Rounds: f.rounds, MinRounds: 1,
 		Consensus: method.Name(), Threshold: consensus.ThresholdOf(method), Topology: f.topology, SparseK: 2, Seed: f.seed,
 		MaxTokens: f.maxTokens, Trickster: f.trickster, Convergence: true, ConvergenceStop: f.convergenceStop,
 		StreamTokens: f.stream, Metadata: map[string]string{}}
+	if sp.Consensus == consensus.NameJudge || sp.Consensus == consensus.NameNone {
+		// The demo judge judges (or synthesises) when it debates.
+		for _, spec := range specs {
+			if name, err := registry.DeriveName(spec); err == nil && name == "demo-judge" {
+				sp.Judge = name
+			}
+		}
+	}
 	dc, err := newDebateCtx(ctx, cmd.OutOrStdout(), getenv, f)
 	if err != nil {
 		return err
 	}
 	defer dc.close()
-	hooks := dc.hooks
-	id, err := newDebateID(hooks.now(), hooks.rand)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+	if err := dc.m.Validate(&sp); err != nil {
+		return debateConfigErr(err)
 	}
-	o, demoMode, err := dc.orchestrator(&sp)
-	if err != nil {
-		return err
-	}
+	demoMode := !slices.ContainsFunc(specs, func(s string) bool { return !isDemoSpec(s) })
 	// The handler is installed before anything is printed, so that a
 	// SIGINT arriving once the header is visible always cancels the debate.
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
@@ -252,36 +240,34 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	// After the first SIGINT the default action returns: a second one ends
 	// the process at once, should an agent ignore its cancellation.
 	context.AfterFunc(sigCtx, stop)
-	if dc.st != nil {
-		if err := recordDebate(ctx, dc.st, id, hooks.now(), sp); err != nil {
-			return &exitError{code: exitFailure, err: err}
-		}
+	// A context cancelled already still records the debate, as cancelled.
+	d, err := dc.m.CreateHeld(context.WithoutCancel(ctx), &sp, "local")
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	job, err := dc.m.Prepare(ctx, d.ID)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
 	}
 	if dc.printer != nil {
 		dc.printer.header(debateHeader{
-			ID: id, Question: question, Agents: o.Participants(), Rounds: f.rounds, Method: method.Name(),
-			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: dc.st != nil,
+			ID: d.ID, Question: question, Agents: job.Orchestrator().Participants(), Rounds: f.rounds, Method: method.Name(),
+			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: dc.persisted,
 		})
 	}
-	stopLease := func() {}
-	if dc.st != nil {
-		stopLease = holdLease(ctx, dc.st, id, hooks.now, cmd.ErrOrStderr())
-	}
-	res, runErr := o.RunTask(sigCtx, debate.Task{ID: id, Question: question})
-	stopLease()
-	return dc.finish(ctx, sigCtx, res, runErr, format, f, &sp)
+	res, runErr := job.Run(sigCtx)
+	return dc.finish(ctx, sigCtx, res, runErr, format, f)
 }
 
-// finish prints the outcome of a run or resume and records the result.
-func (dc *debateCtx) finish(ctx, sigCtx context.Context, res *debate.Result, runErr error, format string, f *debateFlags, sp *storedDebateSpec) error {
+// finish prints the outcome of a run or resume; its result was recorded
+// with the debate's final state.
+func (dc *debateCtx) finish(ctx, sigCtx context.Context, res *debate.Result, runErr error, format string, f *debateFlags) error {
 	interrupted := sigCtx.Err() != nil && ctx.Err() == nil
 	if dc.printer != nil {
 		dc.printer.finish()
 	}
-	if dc.st != nil && res != nil {
-		if err := recordResult(context.WithoutCancel(ctx), dc.st, res, runErr, dc.hooks.now()); err != nil {
-			return &exitError{code: exitFailure, err: err}
-		}
+	if errors.Is(runErr, store.ErrLeaseLost) {
+		return &exitError{code: exitFailure, err: fmt.Errorf("debate: another process took the debate over; this one stopped: %w", runErr)}
 	}
 	if res == nil {
 		if errors.Is(runErr, debate.ErrInvalidConfig) {
@@ -292,47 +278,39 @@ func (dc *debateCtx) finish(ctx, sigCtx context.Context, res *debate.Result, run
 		}
 		return &exitError{code: exitFailure, err: runErr}
 	}
-	return finishDebate(dc.out, res, runErr, dc.ropts, format, f, dc.record(ctx, res, runErr, sp), interrupted)
-}
-
-// record returns the debate's record as the API sees it: the stored one,
-// or for a debate kept in memory the same document built here.
-func (dc *debateCtx) record(ctx context.Context, res *debate.Result, runErr error, sp *storedDebateSpec) *store.Debate {
-	if dc.st != nil {
-		if d, err := dc.st.GetDebate(context.WithoutCancel(ctx), res.DebateID); err == nil {
-			return d
-		}
+	rec, err := dc.m.Store().GetDebate(context.WithoutCancel(ctx), res.DebateID)
+	if err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("debate: read back %s: %w", res.DebateID, err)}
 	}
-	cfg, _ := json.Marshal(sp)
-	d := &store.Debate{ID: res.DebateID, Topic: sp.Topic, Status: res.Status, Owner: "local", Config: cfg,
-		Result: server.ResultDocument(res, runErr), LastSeq: dc.seq.last(), CreatedAt: res.StartedAt,
-		UpdatedAt: res.EndedAt, StartedAt: res.StartedAt}
-	if store.Terminal(res.Status) {
-		d.FinishedAt = res.EndedAt
-	}
-	return d
+	return finishDebate(dc.out, res, runErr, dc.ropts, format, f, rec, interrupted)
 }
 
 // debateCtx is what building and running a CLI debate needs besides its
-// settings: agents, store, receipt options, observers and clock.
+// settings: the lifecycle over its store, receipt options and output.
 type debateCtx struct {
-	resolver     *agentResolver
-	st           store.DebateStore
-	closeStore   func() error
-	hooks        debateHooks
-	ropts        *debate.ReceiptOptions
-	agentTimeout time.Duration
-	out          io.Writer
-	seq          *seqTracker
-	printer      *transcriptPrinter
+	m          *lifecycle.Manager
+	persisted  bool
+	closeStore func() error
+	hooks      debateHooks
+	ropts      *debate.ReceiptOptions
+	out        io.Writer
+	printer    *transcriptPrinter
 }
 
 func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags) (*debateCtx, error) {
-	resolver, err := newAgentResolver(getenv)
+	regCfg, err := registry.FromEnv(getenv)
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	signer, err := receiptSignerFromEnv(getenv)
+	delay, err := service.DemoDelayFromEnv(getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	agents, err := service.NewAgents(service.Config{Agents: regCfg, DemoDelay: delay})
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	signer, err := service.ParseReceiptKeys(getenv("ARAGORA_RECEIPT_SIGNING_KEY"), getenv("ARAGORA_RECEIPT_ED25519_KEY"))
 	if err != nil {
 		return nil, usageErr(err)
 	}
@@ -340,73 +318,28 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	st, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
+	st, persisted, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
 	if err != nil {
 		return nil, err
 	}
 	hooks := debateHooksFrom(ctx)
-	dc := &debateCtx{resolver: resolver, st: st, closeStore: closeStore, hooks: hooks,
-		ropts: &debate.ReceiptOptions{Signer: signer, Rand: hooks.rand}, agentTimeout: agentTimeout, out: out, seq: &seqTracker{}}
+	dc := &debateCtx{persisted: persisted, closeStore: closeStore, hooks: hooks,
+		ropts: &debate.ReceiptOptions{Signer: signer, Rand: hooks.rand}, out: out}
+	var observers []debate.Observer
 	if strings.ToLower(strings.TrimSpace(f.format)) == formatText {
 		dc.printer = newTranscriptPrinter(out, writerIsTerminal(out), f.stream)
+		observers = append(observers, dc.printer)
+	}
+	dc.m, err = lifecycle.New(st, agents, lifecycle.Config{Holder: cliHolder(), AgentTimeout: agentTimeout,
+		Observers: observers, ReceiptSigner: signer, Rand: hooks.rand, Now: hooks.now})
+	if err != nil {
+		_ = closeStore()
+		return nil, &exitError{code: exitFailure, err: err}
 	}
 	return dc, nil
 }
 
 func (dc *debateCtx) close() { _ = dc.closeStore() }
-
-// orchestrator builds the orchestrator of a debate from its stored
-// settings. New debates and --resume both use it, so a resumed debate has
-// the fingerprint of the run it continues. It fills sp.Names.
-func (dc *debateCtx) orchestrator(sp *storedDebateSpec) (*debate.Orchestrator, bool, error) {
-	cfg, err := sp.DebateConfig()
-	if err != nil {
-		return nil, false, usageErr(fmt.Errorf("debate: consensus: %w", err))
-	}
-	participants := make([]debate.Participant, 0, len(sp.Agents))
-	demoMode := true
-	for _, spec := range sp.Agents {
-		name, a, info, err := dc.resolver.resolve(spec, sp.Seed)
-		if err != nil {
-			return nil, false, usageErr(fmt.Errorf("debate: --agents: %w", err))
-		}
-		if !isDemoSpec(spec) {
-			demoMode = false
-		}
-		participants = append(participants, debate.Participant{Name: name, Agent: a, Model: info.Model, Provider: info.Provider})
-	}
-	cfg.AgentTimeout, cfg.Store, cfg.Receipt = dc.agentTimeout, dc.st, dc.ropts
-	cfg.Observers = []debate.Observer{dc.seq}
-	cfg.Now, cfg.Rand = dc.hooks.now, dc.hooks.rand
-	if rs, ok := dc.st.(store.RatingStore); ok {
-		cfg.Ratings = rs // ELO, updated once per finished debate (DEBATE.md §14)
-	}
-	if sp.Judge == "" && (sp.Consensus == consensus.NameJudge || sp.Consensus == consensus.NameNone) {
-		for _, p := range participants {
-			if p.Name == "demo-judge" {
-				cfg.Judge = p.Name
-				sp.Judge = p.Name
-			}
-		}
-	}
-	if sp.Judge != "" && !slices.ContainsFunc(participants, func(p debate.Participant) bool { return p.Name == sp.Judge }) {
-		// A judge that does not debate (a server debate resumed here).
-		name, a, _, err := dc.resolver.resolve(sp.Judge, sp.Seed)
-		if err != nil {
-			return nil, false, usageErr(fmt.Errorf("debate: judge: %w", err))
-		}
-		cfg.Judge, cfg.JudgeAgent = name, a
-	}
-	if dc.printer != nil {
-		cfg.Observers = append(cfg.Observers, dc.printer)
-	}
-	o, err := debate.New(cfg, participants...)
-	if err != nil {
-		return nil, false, debateConfigErr(err)
-	}
-	sp.Names = o.Participants()
-	return o, demoMode, nil
-}
 
 // debateAgentSpecs returns the agent specs of a new debate and whether they
 // are the built-in default.
@@ -460,7 +393,9 @@ func debateMethod(cmd *cobra.Command, f *debateFlags, getenv env) (consensus.Met
 	return m, nil
 }
 
-// resumeDebate handles --resume ID.
+// resumeDebate handles --resume ID: it claims the debate (refusing one
+// another live process holds, before any agent call) and continues it from
+// its last checkpoint with its stored settings.
 func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *debateFlags, getenv env) error {
 	if len(args) > 0 {
 		return usageErr(errors.New("debate: --resume takes no question"))
@@ -476,39 +411,34 @@ func resumeDebate(ctx context.Context, cmd *cobra.Command, args []string, f *deb
 		return err
 	}
 	defer dc.close()
-	if dc.st == nil {
+	if !dc.persisted {
 		return usageErr(fmt.Errorf("debate: --resume %s requires a store, and this build runs debates in memory only", f.resume))
 	}
-	d, err := dc.st.GetDebate(ctx, f.resume)
-	if errors.Is(err, store.ErrNotFound) {
+	job, err := dc.m.Prepare(ctx, f.resume)
+	var held *lifecycle.HeldError
+	var setup *lifecycle.SetupError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return usageErr(fmt.Errorf("debate: --resume %s: no such debate", f.resume))
-	} else if err != nil {
+	case errors.As(err, &held):
+		return &exitError{code: exitFailure, err: fmt.Errorf("debate: %w: wait for it, or cancel it", held)}
+	case errors.As(err, &setup):
+		_ = job.Release(ctx)
+		return debateConfigErr(fmt.Errorf("debate: --resume %s: %w", f.resume, err))
+	case err != nil:
 		return &exitError{code: exitFailure, err: err}
-	}
-	var sp storedDebateSpec
-	if err := json.Unmarshal(d.Config, &sp); err != nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("debate: --resume %s: stored settings unreadable: %w", f.resume, err)}
-	}
-	o, _, err := dc.orchestrator(&sp)
-	if err != nil {
-		return err
 	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	context.AfterFunc(sigCtx, stop)
 	if dc.printer != nil {
-		fmt.Fprintf(dc.out, "Resuming debate %s: %s\n", d.ID, sp.Topic)
+		fmt.Fprintf(dc.out, "Resuming debate %s: %s\n", f.resume, job.Spec().Topic)
 	}
-	stopLease := holdLease(ctx, dc.st, d.ID, dc.hooks.now, cmd.ErrOrStderr())
-	res, runErr := o.Resume(sigCtx, d.ID, debate.ResumeOptions{})
-	stopLease()
-	if errors.Is(runErr, debate.ErrFinished) {
-		runErr = nil
-	}
-	if res == nil {
+	res, runErr := job.Run(sigCtx)
+	if res == nil && !errors.Is(runErr, store.ErrLeaseLost) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("debate: --resume %s: %w", f.resume, runErr)}
 	}
-	return dc.finish(ctx, sigCtx, res, runErr, strings.ToLower(strings.TrimSpace(f.format)), f, &sp)
+	return dc.finish(ctx, sigCtx, res, runErr, strings.ToLower(strings.TrimSpace(f.format)), f)
 }
 
 // finishDebate prints the outcome of a debate that started and returns the
@@ -567,59 +497,19 @@ func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate
 	return &exitError{code: exitFailure, err: errors.New(msg)}
 }
 
-// debateConfigErr maps a debate.New error: invalid settings are usage errors.
+// debateConfigErr maps an error of building a debate: invalid settings, an
+// unknown or unavailable agent are usage errors.
 func debateConfigErr(err error) error {
-	if errors.Is(err, debate.ErrInvalidConfig) {
+	var ae *lifecycle.AgentError
+	var ve *lifecycle.ValidationError
+	var se *lifecycle.SetupError
+	switch {
+	case errors.As(err, &ae), errors.As(err, &ve):
+		return usageErr(fmt.Errorf("debate: --agents: %w", err))
+	case errors.Is(err, debate.ErrInvalidConfig), errors.As(err, &se):
 		return usageErr(err)
 	}
 	return &exitError{code: exitFailure, err: err}
-}
-
-// receiptSignerFromEnv builds the receipt signer from
-// ARAGORA_RECEIPT_SIGNING_KEY (HMAC) or ARAGORA_RECEIPT_ED25519_KEY
-// (API.md §12); nil when neither is set.
-func receiptSignerFromEnv(getenv env) (receipt.Signer, error) {
-	hmacRaw := strings.TrimSpace(getenv("ARAGORA_RECEIPT_SIGNING_KEY"))
-	edRaw := strings.TrimSpace(getenv("ARAGORA_RECEIPT_ED25519_KEY"))
-	switch {
-	case hmacRaw != "" && edRaw != "":
-		return nil, errors.New("config: ARAGORA_RECEIPT_SIGNING_KEY and ARAGORA_RECEIPT_ED25519_KEY are both set: set only one")
-	case hmacRaw != "":
-		key, err := decodeKeyBase64(hmacRaw)
-		if err != nil {
-			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_SIGNING_KEY: want base64: %w", err)
-		}
-		s, err := receipt.NewHMACSigner(key)
-		if err != nil {
-			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_SIGNING_KEY: want at least %d bytes once decoded: %w", receipt.MinHMACKeySize, err)
-		}
-		return s, nil
-	case edRaw != "":
-		seed, err := decodeKeyBase64(edRaw)
-		if err != nil {
-			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_ED25519_KEY: want base64: %w", err)
-		}
-		if len(seed) != ed25519.SeedSize {
-			return nil, fmt.Errorf("config: ARAGORA_RECEIPT_ED25519_KEY: want a %d-byte seed, got %d bytes", ed25519.SeedSize, len(seed))
-		}
-		return receipt.NewEd25519Signer(ed25519.NewKeyFromSeed(seed)), nil
-	}
-	return nil, nil
-}
-
-// decodeKeyBase64 accepts standard and URL-safe base64, padded or not.
-func decodeKeyBase64(s string) ([]byte, error) {
-	var firstErr error
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		b, err := enc.DecodeString(s)
-		if err == nil {
-			return b, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	return nil, firstErr
 }
 
 // envPositiveSeconds reads an integer number of seconds >= 1; unset or
@@ -634,28 +524,4 @@ func envPositiveSeconds(getenv env, name string) (time.Duration, error) {
 		return 0, fmt.Errorf("config: %s=%q: want an integer >= 1", name, raw)
 	}
 	return time.Duration(n) * time.Second, nil
-}
-
-// ulidAlphabet is the lowercase Crockford base32 alphabet of ULIDs.
-const ulidAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-
-// newDebateID returns "deb_" + a 26-character lowercase ULID (API.md §2.5):
-// 48 bits of Unix milliseconds from t, then 80 random bits from r.
-func newDebateID(t time.Time, r io.Reader) (string, error) {
-	var b [16]byte
-	ms := uint64(t.UnixMilli())
-	for i := range 6 {
-		b[i] = byte(ms >> (40 - 8*i))
-	}
-	if _, err := io.ReadFull(r, b[6:]); err != nil {
-		return "", fmt.Errorf("debate: new id: %w", err)
-	}
-	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	var out [26]byte
-	for i := 25; i >= 0; i-- {
-		out[i] = ulidAlphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return "deb_" + string(out[:]), nil
 }

@@ -452,28 +452,6 @@ func TestSquashLine(t *testing.T) {
 	}
 }
 
-func TestNewDebateID(t *testing.T) {
-	t.Parallel()
-	id, err := newDebateID(time.UnixMilli(0), bytes.NewReader(make([]byte, 10)))
-	require.NoError(t, err)
-	assert.Equal(t, "deb_00000000000000000000000000", id)
-
-	// 2^48-1 ms and all-ones randomness: the largest ULID, "7zzz…".
-	id, err = newDebateID(time.UnixMilli(1<<48-1), bytes.NewReader(bytes.Repeat([]byte{0xff}, 10)))
-	require.NoError(t, err)
-	assert.Equal(t, "deb_7"+strings.Repeat("z", 25), id)
-
-	a, err := newDebateID(time.UnixMilli(1_700_000_000_000), rand.NewChaCha8([32]byte{}))
-	require.NoError(t, err)
-	b, err := newDebateID(time.UnixMilli(1_700_000_000_001), rand.NewChaCha8([32]byte{}))
-	require.NoError(t, err)
-	assert.Regexp(t, `^deb_[0-9a-hjkmnp-tv-z]{26}$`, a)
-	assert.Less(t, a, b, "ids sort by time")
-
-	_, err = newDebateID(time.Now(), bytes.NewReader(nil))
-	assert.ErrorIs(t, err, io.EOF)
-}
-
 // syncBuffer is a bytes.Buffer safe for concurrent use.
 type syncBuffer struct {
 	mu  sync.Mutex

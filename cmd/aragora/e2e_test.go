@@ -607,3 +607,38 @@ func TestE2ERedisFanout(t *testing.T) {
 	}
 	assert.Positive(t, published, "no event was published to Redis")
 }
+
+// TestE2EResumeRefusedWhileServerRuns is the resume race of a late
+// `aragora debate --resume` against a debate a live server runs: the CLI
+// refuses at once (exit 1, naming the holder) before any agent call, and
+// the server finishes the debate with its record intact (one debate_end,
+// its receipt resolving).
+func TestE2EResumeRefusedWhileServerRuns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, dir, map[string]string{demoDelayEnv: "200"}, nil)
+	id := srv.createDebate(t, `{"topic":"Race me","rounds":3,"seed":5}`)
+	srv.waitDebate(t, id, "some events", func(d debateView) bool { return d.LastSeq >= 3 })
+
+	start := time.Now()
+	res := runCLI(t, context.Background(), map[string]string{"ARAGORA_DATA_DIR": dir}, "debate", "--resume", id, "--format", "json")
+	assert.Equal(t, exitFailure, res.code, res.stderr)
+	assert.Regexp(t, `debate `+id+` is running in \S+ \(heartbeat \d+ s ago\): wait for it, or cancel it`, res.stderr)
+	assert.Empty(t, res.stdout)
+	assert.Less(t, time.Since(start), 10*time.Second, "refused at once")
+
+	d := srv.waitDebate(t, id, "finished", finished)
+	seqs, ends, status := storedSeqs(t, dir, id)
+	assert.Equal(t, d.Status, status)
+	assert.Equal(t, 1, ends, "one debate_end")
+	for i, s := range seqs {
+		require.Equal(t, int64(i+1), s, "seq contiguous from 1")
+	}
+	var obj struct {
+		ReceiptID *string `json:"receipt_id"`
+	}
+	srv.getJSON(t, "/api/debates/"+id, &obj)
+	require.NotNil(t, obj.ReceiptID, "the server's receipt is recorded")
+	code, _ := srv.get(t, "/api/debates/"+id+"/receipt")
+	assert.Equal(t, http.StatusOK, code)
+}

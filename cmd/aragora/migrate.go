@@ -1,9 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aragora/aragora/service"
+	"github.com/aragora/aragora/store/pgstore"
+	"github.com/aragora/aragora/store/sqlitestore"
 )
 
 // newMigrateCmd is `aragora migrate [--dry-run]` (API.md §17): it applies
@@ -18,41 +24,34 @@ func newMigrateCmd(getenv env) *cobra.Command {
 		Short: "Apply pending store migrations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadServeConfig(getenv)
+			c, err := serviceConfig(getenv)
 			if err != nil {
 				return usageErr(err)
 			}
 			if f := cmd.Flags(); f.Changed("data-dir") {
 				c.DataDir = dataDir
-				if !c.DatabaseURLExplicit {
-					c.DatabaseURL = sqliteURL(dataDir)
-				}
 			}
 			if cmd.Flags().Changed("database-url") {
-				c.DatabaseURL, c.DatabaseURLExplicit = dbURL, true
+				c.DatabaseURL = dbURL
 			}
-			c.AutoMigrate = false // open without migrating, then decide
-			be, err := openBackends(cmd.Context(), c)
+			c.SkipMigrations = true // open without migrating, then decide
+			be, err := service.OpenBackends(cmd.Context(), c)
 			if err != nil {
-				if errIncompatible(err) {
-					return usageErr(err)
-				}
-				return &exitError{code: exitFailure, err: err}
+				return serviceErr(err)
 			}
 			defer be.Close()
-			if be.migrator == nil {
+			if !be.HasMigrations() {
 				fmt.Fprintf(cmd.OutOrStdout(), "store %s has no migrations\n", be.Kind)
 				return nil
 			}
 			ctx := cmd.Context()
-			ms, err := be.migrator.pending(ctx)
+			ms, err := be.PendingMigrations(ctx)
 			if err == nil && !dryRun {
-				ms, err = be.migrator.migrate(ctx)
+				ms, err = be.Migrate(ctx)
 			}
-			if err != nil {
-				if errIncompatible(err) {
-					return usageErr(err)
-				}
+			if errors.Is(err, sqlitestore.ErrIncompatible) || errors.Is(err, pgstore.ErrIncompatible) {
+				return usageErr(err)
+			} else if err != nil {
 				return &exitError{code: exitFailure, err: fmt.Errorf("migrate: %w", err)}
 			}
 			w := cmd.OutOrStdout()
@@ -75,4 +74,20 @@ func newMigrateCmd(getenv env) *cobra.Command {
 	fl.StringVar(&dataDir, "data-dir", "./data", "data directory (ARAGORA_DATA_DIR)")
 	fl.StringVar(&dbURL, "database-url", "", "store URL (ARAGORA_DATABASE_URL)")
 	return cmd
+}
+
+// formatMigration is one line of `aragora migrate`.
+func formatMigration(m service.Migration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %04d %s", m.Database, m.Version, m.Name)
+	if m.Additive {
+		b.WriteString(" (additive")
+	} else {
+		b.WriteString(" (contract")
+	}
+	if m.MinBinary != "" {
+		fmt.Fprintf(&b, ", min binary %s", m.MinBinary)
+	}
+	b.WriteString(")")
+	return b.String()
 }

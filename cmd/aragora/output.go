@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -16,8 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/receipt"
-	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 )
 
@@ -29,19 +28,6 @@ func writerIsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
-
-// seqTracker remembers the last durable seq delivered. It is safe for
-// concurrent use.
-type seqTracker struct{ seq atomic.Int64 }
-
-// OnEvent records e's seq.
-func (s *seqTracker) OnEvent(e debate.Event) {
-	if e.Seq > s.seq.Load() {
-		s.seq.Store(e.Seq)
-	}
-}
-
-func (s *seqTracker) last() int64 { return s.seq.Load() }
 
 // debateHeader is what the text output says before the debate starts.
 type debateHeader struct {
@@ -391,9 +377,9 @@ func writeReceiptFile(path string, rc *receipt.Receipt) error {
 // indented, with a trailing newline.
 func debateJSON(rec *store.Debate, rc *receipt.Receipt, now time.Time) ([]byte, error) {
 	v := struct {
-		Debate  *server.DebateObject `json:"debate"`
-		Receipt *receipt.Receipt     `json:"receipt"`
-	}{server.RecordObject(rec, now), rc}
+		Debate  *lifecycle.DebateObject `json:"debate"`
+		Receipt *receipt.Receipt        `json:"receipt"`
+	}{lifecycle.RecordObject(rec, now), rc}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("debate: encode json: %w", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
 )
 
@@ -20,11 +21,11 @@ func newRatingsCmd(getenv env) *cobra.Command {
 		Short: "Print the agents' ELO leaderboard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadServeConfig(getenv)
+			c, err := serviceConfig(getenv)
 			if err != nil {
 				return usageErr(err)
 			}
-			b, err := openBackends(cmd.Context(), c)
+			b, err := service.OpenBackends(cmd.Context(), c)
 			if err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}

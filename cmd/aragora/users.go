@@ -15,31 +15,29 @@ import (
 	"golang.org/x/term"
 
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
 )
 
 // openAccounts opens the store and the auth core the way serve does (same
 // ARAGORA_JWT_SECRET, or the development secret under ARAGORA_DATA_DIR),
 // for the CLI verbs that write straight to the store.
-func openAccounts(ctx context.Context, getenv env) (*auth.Service, *backends, error) {
-	c, err := loadServeConfig(getenv)
+func openAccounts(ctx context.Context, getenv env) (*auth.Service, *service.Backends, error) {
+	c, err := serviceConfig(getenv)
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return nil, nil, usageErr(fmt.Errorf("config: ARAGORA_DATA_DIR=%q: %w", c.DataDir, err))
 	}
-	if _, err := ensureJWTSecret(&c); err != nil {
-		return nil, nil, usageErr(err)
+	if _, err := service.EnsureJWTSecret(&c); err != nil {
+		return nil, nil, serviceErr(err)
 	}
-	be, err := openBackends(ctx, c)
+	be, err := service.OpenBackends(ctx, c)
 	if err != nil {
-		if errIncompatible(err) || isConfigErr(err) {
-			return nil, nil, usageErr(err)
-		}
-		return nil, nil, &exitError{code: exitFailure, err: err}
+		return nil, nil, serviceErr(err)
 	}
-	svc, _, err := openAuth(ctx, c, be)
+	svc, _, err := service.OpenAuth(ctx, c, be)
 	if err != nil {
 		be.Close()
 		return nil, nil, &exitError{code: exitFailure, err: err}

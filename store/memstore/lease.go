@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/aragora/aragora/store"
 )
-
-type lease struct {
-	owner string
-	until time.Time
-}
 
 // checkSingleEnd returns ErrConflict when evs holds a debate_end and the
 // log (or evs itself) already has one. Callers hold s.mu.
@@ -67,16 +63,22 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 	if store.Terminal(d.Status) {
 		return nil, fmt.Errorf("memstore: claim debate %q: status %s: %w", id, d.Status, store.ErrConflict)
 	}
-	if l, ok := s.leases[id]; ok && l.owner != owner && l.until.After(now) {
-		return nil, fmt.Errorf("memstore: claim debate %q: leased by %q: %w", id, l.owner, store.ErrConflict)
+	if d.LeaseOwner != "" && d.LeaseOwner != owner && d.LeaseExpiresAt.After(now) {
+		return nil, fmt.Errorf("memstore: claim debate %q: leased by %q: %w", id, d.LeaseOwner, store.ErrConflict)
 	}
-	s.leases[id] = lease{owner: owner, until: normTime(now.Add(ttl))}
+	d.LeaseOwner, d.LeaseExpiresAt = owner, normTime(now.Add(ttl))
+	d.LeaseGeneration++
 	d.UpdatedAt = now
 	return copyDebate(d), nil
 }
 
+// holds reports whether l is d's lease and d is not terminal; callers hold s.mu.
+func holds(d *store.Debate, l store.Lease) bool {
+	return !store.Terminal(d.Status) && d.LeaseOwner != "" && d.LeaseOwner == l.Owner && d.LeaseGeneration == l.Generation
+}
+
 // Heartbeat implements [store.Leaser].
-func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -87,17 +89,16 @@ func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, 
 	if err != nil {
 		return err
 	}
-	l, ok := s.leases[id]
-	if d.Status != store.StatusRunning || !ok || l.owner != owner {
-		return fmt.Errorf("memstore: heartbeat %q by %q: lease lost: %w", id, owner, store.ErrConflict)
+	if d.Status != store.StatusRunning || !holds(d, l) {
+		return fmt.Errorf("memstore: heartbeat %q by %q (generation %d): %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
 	}
-	s.leases[id] = lease{owner: owner, until: normTime(now.Add(ttl))}
+	d.LeaseExpiresAt = normTime(now.Add(ttl))
 	d.UpdatedAt = now
 	return nil
 }
 
 // ReleaseDebate implements [store.Leaser].
-func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now time.Time) error {
+func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -107,11 +108,10 @@ func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now
 	if err != nil {
 		return err
 	}
-	l, ok := s.leases[id]
-	if store.Terminal(d.Status) || !ok || l.owner != owner {
-		return fmt.Errorf("memstore: release %q by %q: %w", id, owner, store.ErrConflict)
+	if !holds(d, l) {
+		return fmt.Errorf("memstore: release %q by %q (generation %d): %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
 	}
-	delete(s.leases, id)
+	d.LeaseOwner, d.LeaseExpiresAt = "", time.Time{}
 	if status != "" {
 		s.setStatus(d, status, normTime(now))
 	}
@@ -128,7 +128,7 @@ func (s *Store) setStatus(d *store.Debate, to string, now time.Time) {
 	}
 	if store.Terminal(to) {
 		d.FinishedAt = now
-		delete(s.leases, d.ID)
+		d.LeaseOwner, d.LeaseExpiresAt = "", time.Time{}
 	}
 }
 
@@ -150,20 +150,73 @@ func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to s
 	return nil
 }
 
-// SetResult implements [store.Leaser].
-func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage, now time.Time) error {
+// FinishDebate implements [store.Leaser].
+func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if f == nil || !store.Terminal(f.Status) {
+		return fmt.Errorf("memstore: finish %q: want a terminal status", id)
+	}
+	now = normTime(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, err := s.debate(id)
 	if err != nil {
 		return err
 	}
-	d.Result = bytes.Clone(result)
-	d.UpdatedAt = normTime(now)
+	switch {
+	case f.Lease != nil && !holds(d, *f.Lease):
+		return fmt.Errorf("memstore: finish %q by %q (generation %d): %w", id, f.Lease.Owner, f.Lease.Generation, store.ErrLeaseLost)
+	case f.Lease == nil && len(f.From) > 0 && !slices.Contains(f.From, d.Status):
+		return fmt.Errorf("memstore: finish %q: status %s not in %v: %w", id, d.Status, f.From, store.ErrConflict)
+	case f.Lease == nil && len(f.From) == 0 && store.Terminal(d.Status):
+		return fmt.Errorf("memstore: finish %q: status %s is final: %w", id, d.Status, store.ErrConflict)
+	}
+	var end *store.Event
+	if f.End != nil && !s.hasEnd(id) {
+		seq := int64(len(s.events[id])) + 1
+		js, err := f.End(seq)
+		if err != nil {
+			return fmt.Errorf("memstore: build %s of %q: %w", store.EventDebateEnd, id, err)
+		}
+		end = &store.Event{DebateID: id, Seq: seq, Type: store.EventDebateEnd, JSON: bytes.Clone(js)}
+	}
+	if err := s.checkFinal(&f.Final); err != nil {
+		return err
+	}
+	if end != nil {
+		s.events[id] = append(s.events[id], *end)
+		d.LastSeq = end.Seq
+	}
+	s.setStatus(d, f.Status, now)
+	s.storeFinal(d, &f.Final, now)
 	return nil
+}
+
+// checkFinal refuses what storeFinal could not store; callers hold s.mu.
+func (s *Store) checkFinal(f *store.Final) error {
+	if f != nil && len(f.Outbox) > 0 {
+		return fmt.Errorf("memstore: outbox messages: %w", errors.ErrUnsupported)
+	}
+	return nil
+}
+
+// storeFinal stores f with d's terminal write; callers hold s.mu and have
+// called checkFinal.
+func (s *Store) storeFinal(d *store.Debate, f *store.Final, now time.Time) {
+	if f == nil {
+		return
+	}
+	if f.Result != nil {
+		d.Result = bytes.Clone(f.Result)
+	}
+	for _, u := range f.Usage {
+		if u.At.IsZero() {
+			u.At = now
+		}
+		_ = s.Auth.RecordUsage(context.Background(), &u) // in memory: cannot fail
+	}
 }
 
 // find returns copies of up to limit debates matching keep, least recently
@@ -211,8 +264,7 @@ func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*s
 		if store.Terminal(d.Status) {
 			return false
 		}
-		l, ok := s.leases[d.ID]
-		return !ok || !l.until.After(now)
+		return d.LeaseOwner == "" || !d.LeaseExpiresAt.After(now)
 	})
 }
 

@@ -54,7 +54,6 @@ type Store struct {
 	events      map[string][]store.Event // per debate, seq order, seq i+1 at index i
 	checkpoints map[string][]*checkpoint // per debate, in save order
 	cpByKey     map[cpKey]*checkpoint
-	leases      map[string]lease
 	idem        map[idemKey]*store.IdempotencyRecord
 	ratings     map[ratingKey]*store.Rating
 	matches     map[string][]store.RatingChange // by debate id
@@ -80,7 +79,6 @@ func New() *Store {
 		events:      map[string][]store.Event{},
 		checkpoints: map[string][]*checkpoint{},
 		cpByKey:     map[cpKey]*checkpoint{},
-		leases:      map[string]lease{},
 		idem:        map[idemKey]*store.IdempotencyRecord{},
 		ratings:     map[ratingKey]*store.Rating{},
 		matches:     map[string][]store.RatingChange{},
@@ -204,6 +202,15 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 		return fmt.Errorf("memstore: checkpoint %q round %d phase %q: different checkpoint under the same key: %w",
 			cp.DebateID, cp.Round, cp.Phase, store.ErrConflict)
 	}
+	d, hasRecord := s.debates[cp.DebateID]
+	if cp.Lease != nil && (!hasRecord || !holds(d, *cp.Lease)) {
+		return fmt.Errorf("memstore: checkpoint %q by %q (generation %d): %w", cp.DebateID, cp.Lease.Owner, cp.Lease.Generation, store.ErrLeaseLost)
+	}
+	if store.Terminal(cp.Status) {
+		if err := s.checkFinal(cp.Final); err != nil {
+			return err
+		}
+	}
 	log := s.events[cp.DebateID]
 	last := int64(len(log))
 	if err := store.CheckBatch(cp, last); err != nil {
@@ -219,7 +226,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 	}
 	s.events[cp.DebateID] = log
 	stored := *cp
-	stored.Events = nil
+	stored.Events, stored.Lease, stored.Final = nil, nil, nil
 	stored.State = bytes.Clone(cp.State)
 	stored.CreatedAt = normTime(cp.CreatedAt)
 	if stored.CreatedAt.IsZero() {
@@ -228,13 +235,12 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 	c := &checkpoint{cp: &stored, digest: digest}
 	s.checkpoints[cp.DebateID] = append(s.checkpoints[cp.DebateID], c)
 	s.cpByKey[key] = c
-	if d, ok := s.debates[cp.DebateID]; ok {
+	if hasRecord {
 		d.LastSeq = cp.Seq
 		d.UpdatedAt = stored.CreatedAt
 		if store.Terminal(cp.Status) {
-			d.Status = cp.Status
-			d.FinishedAt = stored.CreatedAt
-			delete(s.leases, cp.DebateID)
+			s.setStatus(d, cp.Status, stored.CreatedAt)
+			s.storeFinal(d, cp.Final, stored.CreatedAt)
 		}
 	}
 	return nil
@@ -301,6 +307,7 @@ func copyDebate(d *store.Debate) *store.Debate {
 	c.UpdatedAt = normTime(d.UpdatedAt)
 	c.StartedAt = normTime(d.StartedAt)
 	c.FinishedAt = normTime(d.FinishedAt)
+	c.LeaseExpiresAt = normTime(d.LeaseExpiresAt)
 	return &c
 }
 

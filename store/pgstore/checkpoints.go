@@ -37,6 +37,14 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
+		if cp.Lease != nil {
+			if err := lockLease(ctx, tx, cp.DebateID, *cp.Lease); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("checkpoint %q: no debate record: %w", cp.DebateID, store.ErrLeaseLost)
+				}
+				return err
+			}
+		}
 		var last int64
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = $1`, cp.DebateID).Scan(&last); err != nil {
 			return err
@@ -71,6 +79,9 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 		if store.Terminal(cp.Status) {
 			_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $1, updated_at = $2, status = $3, finished_at = $2,
 				lease_owner = NULL, lease_expires_at = NULL WHERE id = $4`, cp.Seq, at, cp.Status, cp.DebateID)
+			if err == nil {
+				err = writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
+			}
 		} else {
 			_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $1, updated_at = $2 WHERE id = $3`, cp.Seq, at, cp.DebateID)
 		}

@@ -13,20 +13,27 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at`
+const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at,
+	lease_owner, lease_expires_at, lease_generation`
 
 func scanDebate(row pgx.Row) (*store.Debate, error) {
 	var (
 		d                              store.Debate
 		created, updated, started, fin *time.Time
+		leaseOwner                     *string
+		leaseExpires                   *time.Time
 		config, result                 []byte
 	)
 	if err := row.Scan(&d.ID, &d.Topic, &d.Status, &d.Owner, &d.CorrelationID, &config, &result, &d.LastSeq,
-		&created, &updated, &started, &fin); err != nil {
+		&created, &updated, &started, &fin, &leaseOwner, &leaseExpires, &d.LeaseGeneration); err != nil {
 		return nil, err
 	}
 	d.Config, d.Result = config, result
 	d.CreatedAt, d.UpdatedAt, d.StartedAt, d.FinishedAt = fromNull(created), fromNull(updated), fromNull(started), fromNull(fin)
+	if leaseOwner != nil {
+		d.LeaseOwner = *leaseOwner
+	}
+	d.LeaseExpiresAt = fromNull(leaseExpires)
 	return &d, nil
 }
 
@@ -39,14 +46,28 @@ func nullBytes(b []byte) []byte {
 
 // CreateDebate stores d; ErrConflict if the ID exists.
 func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
+	return s.CreateDebateWithOutbox(ctx, d, nil)
+}
+
+// CreateDebateWithOutbox implements [store.OutboxCreator]: d and the
+// outbox messages in one transaction.
+func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, outbox []store.OutboxMessage) error {
 	if d == nil || d.ID == "" {
 		return errors.New("pgstore: create debate: empty debate id")
 	}
-	err := s.retry(ctx, func() error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO debates (`+debateColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	var owner *string
+	if d.LeaseOwner != "" {
+		owner = &d.LeaseOwner
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO debates (`+debateColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			d.ID, d.Topic, d.Status, d.Owner, d.CorrelationID, nullBytes(d.Config), nullBytes(d.Result), d.LastSeq,
-			d.CreatedAt.UTC(), d.UpdatedAt.UTC(), nullTime(d.StartedAt), nullTime(d.FinishedAt))
-		return err
+			d.CreatedAt.UTC(), d.UpdatedAt.UTC(), nullTime(d.StartedAt), nullTime(d.FinishedAt),
+			owner, nullTime(d.LeaseExpiresAt), d.LeaseGeneration)
+		if err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, outbox)
 	})
 	if isUnique(err) {
 		return fmt.Errorf("pgstore: create debate %q: %w", d.ID, store.ErrConflict)

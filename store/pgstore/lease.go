@@ -18,8 +18,9 @@ var terminalList = "'" + strings.Join([]string{store.StatusConsensusReached, sto
 	store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}, "', '") + "'"
 
 // missingOrConflict explains a conditional update that matched no row:
-// ErrNotFound for a missing debate, else ErrConflict with why.
-func (s *Store) missingOrConflict(ctx context.Context, op, id, why string) error {
+// ErrNotFound for a missing debate, else conflict (ErrConflict or
+// ErrLeaseLost) with why.
+func (s *Store) missingOrConflict(ctx context.Context, op, id, why string, conflict error) error {
 	var one int
 	err := s.retry(ctx, func() error {
 		return s.pool.QueryRow(ctx, `SELECT 1 FROM debates WHERE id = $1`, id).Scan(&one)
@@ -30,7 +31,7 @@ func (s *Store) missingOrConflict(ctx context.Context, op, id, why string) error
 	if err != nil {
 		return fmt.Errorf("pgstore: %s %q: %w", op, id, err)
 	}
-	return fmt.Errorf("pgstore: %s %q: %s: %w", op, id, why, store.ErrConflict)
+	return fmt.Errorf("pgstore: %s %q: %s: %w", op, id, why, conflict)
 }
 
 // ClaimDebate implements [store.Leaser] with one conditional update.
@@ -38,14 +39,15 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 	now = now.UTC()
 	var d *store.Debate
 	err := s.retry(ctx, func() (err error) {
-		d, err = scanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4
+		d, err = scanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
+			lease_generation = lease_generation + 1
 			WHERE id = $1 AND status NOT IN (`+terminalList+`)
 			AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
 			RETURNING `+debateColumns, id, owner, now.Add(ttl), now))
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, s.missingOrConflict(ctx, "claim", id, "terminal or leased by another owner")
+		return nil, s.missingOrConflict(ctx, "claim", id, "terminal or leased by another owner", store.ErrConflict)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: claim %q: %w", id, err)
@@ -54,12 +56,12 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 }
 
 // Heartbeat implements [store.Leaser].
-func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
 	now = now.UTC()
 	var n int64
 	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE debates SET updated_at = $3, lease_expires_at = $4
-			WHERE id = $1 AND status = 'running' AND lease_owner = $2`, id, owner, now, now.Add(ttl))
+		tag, err := s.pool.Exec(ctx, `UPDATE debates SET updated_at = $4, lease_expires_at = $5
+			WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND lease_generation = $3`, id, l.Owner, l.Generation, now, now.Add(ttl))
 		n = tag.RowsAffected()
 		return err
 	})
@@ -67,28 +69,59 @@ func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, 
 		return fmt.Errorf("pgstore: heartbeat %q: %w", id, err)
 	}
 	if n == 0 {
-		return s.missingOrConflict(ctx, "heartbeat", id, "lease lost")
+		return s.missingOrConflict(ctx, "heartbeat", id, fmt.Sprintf("lease of %q generation %d", l.Owner, l.Generation), store.ErrLeaseLost)
 	}
 	return nil
 }
 
+// lockLease locks debate id's row in tx and returns ErrLeaseLost unless l
+// is its lease and it is not terminal (ErrNotFound for a missing debate).
+func lockLease(ctx context.Context, tx pgx.Tx, id string, l store.Lease) error {
+	var (
+		status string
+		owner  *string
+		gen    int64
+	)
+	err := tx.QueryRow(ctx, `SELECT status, lease_owner, lease_generation FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&status, &owner, &gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if store.Terminal(status) || owner == nil || *owner != l.Owner || gen != l.Generation {
+		return fmt.Errorf("debate %q: lease of %q generation %d: %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
+	}
+	return nil
+}
+
+// lockStatus locks debate id's row in tx and returns its status.
+func lockStatus(ctx context.Context, tx pgx.Tx, id string) (string, error) {
+	var cur string
+	err := tx.QueryRow(ctx, `SELECT status FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
+	}
+	return cur, err
+}
+
 // ReleaseDebate implements [store.Leaser].
-func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now time.Time) error {
+func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status string, now time.Time) error {
 	now = now.UTC()
-	var n int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
-			WHERE id = $1 AND lease_owner = $2 AND status NOT IN (`+terminalList+`)`, id, owner, now)
-		if n = tag.RowsAffected(); err != nil || n == 0 || status == "" {
+		if err := lockLease(ctx, tx, id, l); err != nil {
 			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		if status == "" {
+			return nil
 		}
 		return setStatus(ctx, tx, id, status, now)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: release %q: %w", id, err)
-	}
-	if n == 0 {
-		return s.missingOrConflict(ctx, "release", id, "lease not held by "+owner)
 	}
 	return nil
 }
@@ -109,11 +142,7 @@ func setStatus(ctx context.Context, tx pgx.Tx, id, to string, now time.Time) err
 func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
 	now = now.UTC()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var cur string
-		err := tx.QueryRow(ctx, `SELECT status FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
-		}
+		cur, err := lockStatus(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -137,21 +166,63 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// SetResult implements [store.Leaser].
-func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage, now time.Time) error {
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE debates SET result = $2, updated_at = $3 WHERE id = $1`, id, nullBytes(result), now.UTC())
-		n = tag.RowsAffected()
-		return err
+// FinishDebate implements [store.Leaser].
+func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, now time.Time) error {
+	if f == nil || !store.Terminal(f.Status) {
+		return fmt.Errorf("pgstore: finish %q: want a terminal status", id)
+	}
+	now = now.UTC()
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if f.Lease != nil {
+			if err := lockLease(ctx, tx, id, *f.Lease); err != nil {
+				return err
+			}
+		} else {
+			cur, err := lockStatus(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if (len(f.From) > 0 && !contains(f.From, cur)) || (len(f.From) == 0 && store.Terminal(cur)) {
+				return fmt.Errorf("debate %q: status %s: %w", id, cur, store.ErrConflict)
+			}
+		}
+		if f.End != nil {
+			if _, err := appendEnd(ctx, tx, id, f.End, false); err != nil {
+				return err
+			}
+		}
+		if err := setStatus(ctx, tx, id, f.Status, now); err != nil {
+			return err
+		}
+		return writeFinal(ctx, tx, id, &f.Final, now)
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: set result of %q: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: set result: debate %q: %w", id, store.ErrNotFound)
+		return fmt.Errorf("pgstore: finish: %w", err)
 	}
 	return nil
+}
+
+// writeFinal stores f with a debate's terminal write, inside tx.
+func writeFinal(ctx context.Context, tx pgx.Tx, id string, f *store.Final, now time.Time) error {
+	if f == nil {
+		return nil
+	}
+	if f.Result != nil {
+		if _, err := tx.Exec(ctx, `UPDATE debates SET result = $2 WHERE id = $1`, id, nullBytes(f.Result)); err != nil {
+			return err
+		}
+	}
+	for _, u := range f.Usage {
+		at := u.At
+		if at.IsZero() {
+			at = now
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, u.UserID, u.Provider, u.Model, u.TokensIn, u.TokensOut, u.CostUSD, u.DebateID, ts(at)); err != nil {
+			return err
+		}
+	}
+	return writeOutbox(ctx, tx, f.Outbox)
 }
 
 func limitOr(n int) int {
@@ -187,31 +258,11 @@ func (s *Store) AppendDebateEnd(ctx context.Context, id string, build func(seq i
 	var e store.Event
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the record so concurrent sweepers serialise.
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
-		}
-		if err != nil {
+		if _, err := lockStatus(ctx, tx, id); err != nil {
 			return err
 		}
-		var last, ends int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COUNT(*) FILTER (WHERE type = 'debate_end') FROM debate_events WHERE debate_id = $1`,
-			id).Scan(&last, &ends); err != nil {
-			return err
-		}
-		if ends > 0 {
-			return fmt.Errorf("debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
-		}
-		js, err := build(last + 1)
-		if err != nil {
-			return fmt.Errorf("build %s of %q: %w", store.EventDebateEnd, id, err)
-		}
-		e = store.Event{DebateID: id, Seq: last + 1, Type: store.EventDebateEnd, JSON: js}
-		if _, err := tx.Exec(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES ($1, $2, $3, $4)`, id, e.Seq, e.Type, []byte(js)); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $2 WHERE id = $1`, id, e.Seq)
+		var err error
+		e, err = appendEnd(ctx, tx, id, build, true)
 		return err
 	})
 	if isUnique(err) {
@@ -221,4 +272,31 @@ func (s *Store) AppendDebateEnd(ctx context.Context, id string, build func(seq i
 		return store.Event{}, fmt.Errorf("pgstore: append debate end: %w", err)
 	}
 	return e, nil
+}
+
+// appendEnd appends the debate_end event build makes for the next seq and
+// sets the record's LastSeq, inside tx (the record's row locked). When the
+// log already has one it returns ErrConflict if strict, else does nothing.
+func appendEnd(ctx context.Context, tx pgx.Tx, id string, build func(seq int64) (json.RawMessage, error), strict bool) (store.Event, error) {
+	var last, ends int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0), COUNT(*) FILTER (WHERE type = 'debate_end') FROM debate_events WHERE debate_id = $1`,
+		id).Scan(&last, &ends); err != nil {
+		return store.Event{}, err
+	}
+	if ends > 0 {
+		if strict {
+			return store.Event{}, fmt.Errorf("debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
+		}
+		return store.Event{}, nil
+	}
+	js, err := build(last + 1)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("build %s of %q: %w", store.EventDebateEnd, id, err)
+	}
+	e := store.Event{DebateID: id, Seq: last + 1, Type: store.EventDebateEnd, JSON: js}
+	if _, err := tx.Exec(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES ($1, $2, $3, $4)`, id, e.Seq, e.Type, []byte(js)); err != nil {
+		return store.Event{}, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $2 WHERE id = $1`, id, e.Seq)
+	return e, err
 }

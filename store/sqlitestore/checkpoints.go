@@ -33,6 +33,14 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
+		if cp.Lease != nil {
+			if err := checkLease(ctx, tx, cp.DebateID, *cp.Lease); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("checkpoint %q: no debate record: %w", cp.DebateID, store.ErrLeaseLost)
+				}
+				return err
+			}
+		}
 		var last int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = ?`, cp.DebateID).Scan(&last); err != nil {
 			return err
@@ -65,6 +73,9 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 			_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ?, updated_at = ?, status = ?, finished_at = ?,
 				lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
 				cp.Seq, fmtTime(at), cp.Status, fmtTime(at), cp.DebateID)
+			if err == nil {
+				err = writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
+			}
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ?, updated_at = ? WHERE id = ?`, cp.Seq, fmtTime(at), cp.DebateID)
 		}

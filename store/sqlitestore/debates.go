@@ -10,7 +10,8 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at`
+const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at,
+	lease_owner, lease_expires_at, lease_generation`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -18,13 +19,14 @@ func scanDebate(sc scanner) (*store.Debate, error) {
 	var (
 		d                              store.Debate
 		created, updated, started, fin sql.NullString
+		leaseOwner, leaseExpires       sql.NullString
 		config, result                 []byte
 	)
 	if err := sc.Scan(&d.ID, &d.Topic, &d.Status, &d.Owner, &d.CorrelationID, &config, &result, &d.LastSeq,
-		&created, &updated, &started, &fin); err != nil {
+		&created, &updated, &started, &fin, &leaseOwner, &leaseExpires, &d.LeaseGeneration); err != nil {
 		return nil, err
 	}
-	d.Config, d.Result = config, result
+	d.Config, d.Result, d.LeaseOwner = config, result, leaseOwner.String
 	var err error
 	if d.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
@@ -36,6 +38,9 @@ func scanDebate(sc scanner) (*store.Debate, error) {
 		return nil, err
 	}
 	if d.FinishedAt, err = parseTime(fin); err != nil {
+		return nil, err
+	}
+	if d.LeaseExpiresAt, err = parseTime(leaseExpires); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -50,19 +55,40 @@ func nullBytes(b []byte) any {
 
 // CreateDebate stores d; ErrConflict if the ID exists.
 func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
+	return s.CreateDebateWithOutbox(ctx, d, nil)
+}
+
+// CreateDebateWithOutbox implements [store.OutboxCreator]: d and the
+// outbox messages in one transaction.
+func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, outbox []store.OutboxMessage) error {
 	if d == nil || d.ID == "" {
 		return errors.New("sqlitestore: create debate: empty debate id")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO debates (`+debateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Topic, d.Status, d.Owner, d.CorrelationID, nullBytes(d.Config), nullBytes(d.Result), d.LastSeq,
-		fmtTime(d.CreatedAt), fmtTime(d.UpdatedAt), nullTime(d.StartedAt), nullTime(d.FinishedAt))
-	if isConstraint(err) {
-		return fmt.Errorf("sqlitestore: create debate %q: %w", d.ID, store.ErrConflict)
-	}
+	err := tx(ctx, s.w, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO debates (`+debateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.Topic, d.Status, d.Owner, d.CorrelationID, nullBytes(d.Config), nullBytes(d.Result), d.LastSeq,
+			fmtTime(d.CreatedAt), fmtTime(d.UpdatedAt), nullTime(d.StartedAt), nullTime(d.FinishedAt),
+			nullString(d.LeaseOwner), nullTime(d.LeaseExpiresAt), d.LeaseGeneration)
+		if isConstraint(err) {
+			return store.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, outbox)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: create debate %q: %w", d.ID, err)
 	}
 	return nil
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // GetDebate returns the debate or an error wrapping ErrNotFound.

@@ -18,19 +18,33 @@ var terminalList = "'" + strings.Join([]string{store.StatusConsensusReached, sto
 	store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}, "', '") + "'"
 
 // leaseRow reads the fields the lease methods decide on, inside tx.
-func leaseRow(ctx context.Context, tx *sql.Tx, id string) (status string, owner sql.NullString, expires sql.NullString, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT status, lease_owner, lease_expires_at FROM debates WHERE id = ?`, id).Scan(&status, &owner, &expires)
+func leaseRow(ctx context.Context, tx *sql.Tx, id string) (status string, owner sql.NullString, expires sql.NullString, gen int64, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT status, lease_owner, lease_expires_at, lease_generation FROM debates WHERE id = ?`, id).
+		Scan(&status, &owner, &expires, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
 	}
-	return status, owner, expires, err
+	return status, owner, expires, gen, err
+}
+
+// checkLease returns ErrLeaseLost unless l is debate id's lease and the
+// debate is not terminal (ErrNotFound for a missing debate), inside tx.
+func checkLease(ctx context.Context, tx *sql.Tx, id string, l store.Lease) error {
+	status, owner, _, gen, err := leaseRow(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if store.Terminal(status) || !owner.Valid || owner.String != l.Owner || gen != l.Generation {
+		return fmt.Errorf("debate %q: lease of %q generation %d: %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
+	}
+	return nil
 }
 
 // ClaimDebate implements [store.Leaser].
 func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
 	var d *store.Debate
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
-		status, lo, le, err := leaseRow(ctx, tx, id)
+		status, lo, le, _, err := leaseRow(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -40,7 +54,8 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 		if lo.Valid && lo.String != owner && le.Valid && le.String > fmtTime(now) {
 			return fmt.Errorf("debate %q: leased by %q: %w", id, lo.String, store.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = ?, lease_expires_at = ?, updated_at = ?,
+			lease_generation = lease_generation + 1 WHERE id = ?`,
 			owner, fmtTime(now.Add(ttl)), fmtTime(now), id); err != nil {
 			return err
 		}
@@ -53,42 +68,33 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 	return d, nil
 }
 
-// exists reports ErrNotFound for a missing debate (after a conditional
-// update matched no row), else ErrConflict with why.
-func (s *Store) missingOrConflict(ctx context.Context, op, id, why string) error {
-	var one int
-	err := s.w.QueryRowContext(ctx, `SELECT 1 FROM debates WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlitestore: %s: debate %q: %w", op, id, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: %s %q: %w", op, id, err)
-	}
-	return fmt.Errorf("sqlitestore: %s %q: %s: %w", op, id, why, store.ErrConflict)
-}
-
 // Heartbeat implements [store.Leaser].
-func (s *Store) Heartbeat(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE debates SET updated_at = ?, lease_expires_at = ?
-		WHERE id = ? AND status = 'running' AND lease_owner = ?`, fmtTime(now), fmtTime(now.Add(ttl)), id, owner)
+		WHERE id = ? AND status = 'running' AND lease_owner = ? AND lease_generation = ?`,
+		fmtTime(now), fmtTime(now.Add(ttl)), id, l.Owner, l.Generation)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: heartbeat %q: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return s.missingOrConflict(ctx, "heartbeat", id, "lease lost")
+		var one int
+		err := s.w.QueryRowContext(ctx, `SELECT 1 FROM debates WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlitestore: heartbeat: debate %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitestore: heartbeat %q: %w", id, err)
+		}
+		return fmt.Errorf("sqlitestore: heartbeat %q by %q generation %d: %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
 	}
 	return nil
 }
 
 // ReleaseDebate implements [store.Leaser].
-func (s *Store) ReleaseDebate(ctx context.Context, id, owner, status string, now time.Time) error {
+func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status string, now time.Time) error {
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
-		cur, lo, _, err := leaseRow(ctx, tx, id)
-		if err != nil {
+		if err := checkLease(ctx, tx, id, l); err != nil {
 			return err
-		}
-		if store.Terminal(cur) || !lo.Valid || lo.String != owner {
-			return fmt.Errorf("debate %q: lease not held by %q: %w", id, owner, store.ErrConflict)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
 			fmtTime(now), id); err != nil {
@@ -124,7 +130,7 @@ func setStatus(ctx context.Context, tx *sql.Tx, id, to string, now time.Time) er
 // UpdateStatus implements [store.Leaser].
 func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
-		cur, _, _, err := leaseRow(ctx, tx, id)
+		cur, _, _, _, err := leaseRow(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -139,16 +145,62 @@ func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to s
 	return nil
 }
 
-// SetResult implements [store.Leaser].
-func (s *Store) SetResult(ctx context.Context, id string, result json.RawMessage, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE debates SET result = ?, updated_at = ? WHERE id = ?`, nullBytes(result), fmtTime(now), id)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: set result of %q: %w", id, err)
+// FinishDebate implements [store.Leaser].
+func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, now time.Time) error {
+	if f == nil || !store.Terminal(f.Status) {
+		return fmt.Errorf("sqlitestore: finish %q: want a terminal status", id)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("sqlitestore: set result: debate %q: %w", id, store.ErrNotFound)
+	err := tx(ctx, s.w, func(tx *sql.Tx) error {
+		if f.Lease != nil {
+			if err := checkLease(ctx, tx, id, *f.Lease); err != nil {
+				return err
+			}
+		} else {
+			cur, _, _, _, err := leaseRow(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if (len(f.From) > 0 && !slices.Contains(f.From, cur)) || (len(f.From) == 0 && store.Terminal(cur)) {
+				return fmt.Errorf("debate %q: status %s: %w", id, cur, store.ErrConflict)
+			}
+		}
+		if f.End != nil {
+			if err := appendEnd(ctx, tx, id, f.End, false); err != nil {
+				return err
+			}
+		}
+		if err := setStatus(ctx, tx, id, f.Status, now); err != nil {
+			return err
+		}
+		return writeFinal(ctx, tx, id, &f.Final, now)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: finish: %w", err)
 	}
 	return nil
+}
+
+// writeFinal stores f with a debate's terminal write, inside tx.
+func writeFinal(ctx context.Context, tx *sql.Tx, id string, f *store.Final, now time.Time) error {
+	if f == nil {
+		return nil
+	}
+	if f.Result != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE debates SET result = ? WHERE id = ?`, nullBytes(f.Result), id); err != nil {
+			return err
+		}
+	}
+	for _, u := range f.Usage {
+		at := u.At
+		if at.IsZero() {
+			at = now
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.UserID, u.Provider, u.Model, u.TokensIn, u.TokensOut, u.CostUSD, u.DebateID, fmtTime(at)); err != nil {
+			return err
+		}
+	}
+	return writeOutbox(ctx, tx, f.Outbox)
 }
 
 func limitOr(n int) int {
@@ -183,37 +235,50 @@ func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, er
 func (s *Store) AppendDebateEnd(ctx context.Context, id string, build func(seq int64) (json.RawMessage, error)) (store.Event, error) {
 	var e store.Event
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
-		if _, _, _, err := leaseRow(ctx, tx, id); err != nil {
+		if _, _, _, _, err := leaseRow(ctx, tx, id); err != nil {
 			return err
 		}
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = ?`, id).Scan(&last); err != nil {
-			return err
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM debate_events WHERE debate_id = ? AND type = 'debate_end'`, id).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
-		}
-		js, err := build(last + 1)
-		if err != nil {
-			return fmt.Errorf("build %s of %q: %w", store.EventDebateEnd, id, err)
-		}
-		e = store.Event{DebateID: id, Seq: last + 1, Type: store.EventDebateEnd, JSON: js}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES (?, ?, ?, ?)`,
-			id, e.Seq, e.Type, []byte(js)); err != nil {
-			if isConstraint(err) {
-				return fmt.Errorf("debate %q: %w", id, store.ErrConflict)
-			}
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ? WHERE id = ?`, e.Seq, id)
-		return err
+		return appendEnd(ctx, tx, id, func(seq int64) (json.RawMessage, error) {
+			js, err := build(seq)
+			e = store.Event{DebateID: id, Seq: seq, Type: store.EventDebateEnd, JSON: js}
+			return js, err
+		}, true)
 	})
 	if err != nil {
 		return store.Event{}, fmt.Errorf("sqlitestore: append debate end: %w", err)
 	}
 	return e, nil
+}
+
+// appendEnd appends the debate_end event build makes for the next seq and
+// sets the record's LastSeq, inside tx. When the log already has one it
+// returns ErrConflict if strict, else does nothing.
+func appendEnd(ctx context.Context, tx *sql.Tx, id string, build func(seq int64) (json.RawMessage, error), strict bool) error {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = ?`, id).Scan(&last); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM debate_events WHERE debate_id = ? AND type = 'debate_end'`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		if strict {
+			return fmt.Errorf("debate %q: second %s: %w", id, store.EventDebateEnd, store.ErrConflict)
+		}
+		return nil
+	}
+	js, err := build(last + 1)
+	if err != nil {
+		return fmt.Errorf("build %s of %q: %w", store.EventDebateEnd, id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES (?, ?, ?, ?)`,
+		id, last+1, store.EventDebateEnd, []byte(js)); err != nil {
+		if isConstraint(err) {
+			return fmt.Errorf("debate %q: %w", id, store.ErrConflict)
+		}
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ? WHERE id = ?`, last+1, id)
+	return err
 }

@@ -1,4 +1,4 @@
-package server
+package lifecycle
 
 import (
 	"bytes"
@@ -118,13 +118,13 @@ func (c *docCache) put(id string, old *docEntry, set func(e *docEntry)) {
 	c.bytes += n
 }
 
-// epoch returns epochOf(id).
+// epoch returns StreamEpoch(id).
 func (c *docCache) epoch(id string) string {
 	e := c.get(id)
 	if e != nil && e.epoch != "" {
 		return e.epoch
 	}
-	ep := epochOf(id)
+	ep := StreamEpoch(id)
 	c.put(id, e, func(e *docEntry) { e.epoch = ep })
 	return ep
 }

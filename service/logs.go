@@ -1,8 +1,7 @@
-package main
+package service
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -22,7 +21,7 @@ type reopenFile struct {
 func openLogFile(path string) (*reopenFile, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("config: ARAGORA_LOG_DIR: %w", err)
+		return nil, configErrorf("config: ARAGORA_LOG_DIR: %w", err)
 	}
 	return &reopenFile{path: path, f: f}, nil
 }
@@ -51,7 +50,8 @@ func (r *reopenFile) Close() error {
 	return r.f.Close()
 }
 
-// logs builds the component loggers of API.md §13.
+// logs builds the component loggers of docs/operations.md: one file per
+// component under LogDir (WARN and above also on stderr), else stderr.
 type logs struct {
 	files  map[string]*reopenFile
 	level  slog.Level
@@ -72,7 +72,7 @@ func parseLevel(s string) slog.Level {
 	return slog.LevelInfo
 }
 
-func newLogs(c serveConfig, stderr io.Writer) (*logs, error) {
+func newLogs(c Config, stderr io.Writer) (*logs, error) {
 	l := &logs{files: map[string]*reopenFile{}, level: parseLevel(c.LogLevel), stderr: stderr}
 	l.errFmt = "text"
 	if c.Env != "development" {
@@ -84,7 +84,7 @@ func newLogs(c serveConfig, stderr io.Writer) (*logs, error) {
 	}
 	if c.LogDir != "" {
 		if err := os.MkdirAll(c.LogDir, 0o750); err != nil {
-			return nil, fmt.Errorf("config: ARAGORA_LOG_DIR=%q: %w", c.LogDir, err)
+			return nil, configErrorf("config: ARAGORA_LOG_DIR=%q: %w", c.LogDir, err)
 		}
 		for _, name := range []string{"api", "websocket", "debate", "agent"} {
 			f, err := openLogFile(filepath.Join(c.LogDir, name+".log"))
@@ -121,7 +121,7 @@ func handlerFor(w io.Writer, format string, level slog.Leveler) slog.Handler {
 	return slog.NewTextHandler(w, opts)
 }
 
-// fileFor maps a logger name to its file (API.md §13).
+// fileFor maps a logger name to its file.
 func fileFor(name string) string {
 	switch {
 	case name == "aragora.websocket":

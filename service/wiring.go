@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -24,46 +24,6 @@ import (
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
 )
-
-// agentsAdapter resolves the agents of a request with the provider
-// registry (API.md §5) for the server. Every resolved agent is wrapped in
-// the metrics middleware, so that every call (critiques, votes and
-// judgements included) is timed; demo agents also wait demoDelay, the
-// hidden testing knob of agents.go.
-type agentsAdapter struct {
-	reg   *registry.Registry
-	m     *metrics.Metrics // nil: metrics disabled
-	delay time.Duration
-}
-
-// mapAgentErr turns the registry's errors into the server's sentinels
-// (400 unknown_agent / agent_unavailable).
-func mapAgentErr(err error) error {
-	var ue *registry.UnknownError
-	var ae *registry.UnavailableError
-	switch {
-	case errors.As(err, &ue):
-		return fmt.Errorf("%w: %v", server.ErrUnknownAgent, err)
-	case errors.As(err, &ae):
-		return fmt.Errorf("%w: %v", server.ErrAgentUnavailable, err)
-	}
-	return err
-}
-
-// Resolve implements server.AgentRegistry.
-func (a agentsAdapter) Resolve(spec string, seed int64) (server.ResolvedAgent, error) {
-	name, ag, info, err := a.reg.Resolve(spec, seed)
-	if err != nil {
-		return server.ResolvedAgent{}, mapAgentErr(err)
-	}
-	if info.Provider == registry.ProviderDemo && a.delay > 0 {
-		ag = withDelay(ag, a.delay)
-	}
-	if a.m != nil {
-		ag = a.m.AgentMiddleware(name)(ag)
-	}
-	return server.ResolvedAgent{Name: name, Provider: info.Provider, Model: info.Model, Agent: ag}, nil
-}
 
 // breakerView exposes the registry's circuits to the server (API.md §5.2).
 type breakerView struct{ reg *registry.Registry }
@@ -219,12 +179,8 @@ func principalKey(r *http.Request) string {
 }
 
 // rateLimits builds the HTTP rate-limit policy: in memory by default, a
-// Redis GCRA behind a local fallback with ARAGORA_ENABLE_REDIS_RATE_LIMIT.
-func rateLimits(getenv env, rdb redis.UniversalClient, m *metrics.Metrics, lg *logs) (*ratelimit.Policy, string, *ratelimit.Memory, error) {
-	cfg, err := ratelimit.ParseConfig(getenv)
-	if err != nil {
-		return nil, "", nil, err
-	}
+// Redis GCRA behind a local fallback with RedisRateLimit.
+func rateLimits(cfg ratelimit.Config, rdb redis.UniversalClient, m *metrics.Metrics, lg *logs) (*ratelimit.Policy, string, *ratelimit.Memory, error) {
 	cfg.KeyFunc = principalKey
 	cfg.Logger = lg.logger("aragora.ratelimit")
 	if m != nil {
@@ -316,7 +272,7 @@ func runningDebates(ctx context.Context, st store.DebateStore) ([]*store.Debate,
 // every 60 s (API.md §14).
 type gauges struct {
 	m          *metrics.Metrics
-	be         *backends
+	be         *Backends
 	rs         *redisstore.Store // nil without Redis
 	staleAfter time.Duration
 	now        func() time.Time
@@ -419,7 +375,7 @@ func scrapeSampler(m *metrics.Metrics, reg *registry.Registry, srv *atomic.Point
 // migratedFlag reports readiness's "store migrated" (API.md §3): at once
 // with ARAGORA_AUTO_MIGRATE, else once `aragora migrate` has run, polled
 // every 5 s until ctx ends.
-func migratedFlag(ctx context.Context, be *backends, auto bool) func(context.Context) bool {
+func migratedFlag(ctx context.Context, be *Backends, auto bool) func(context.Context) bool {
 	var ok atomic.Bool
 	if auto || be.migrator == nil {
 		ok.Store(true)
@@ -468,19 +424,15 @@ func metricAgents(reg *registry.Registry) []string {
 	return out
 }
 
-// authConfig is the auth.Config of serveConfig c.
-func authConfig(c serveConfig) auth.Config {
-	return auth.Config{AccessTTL: c.AccessTTL, RefreshTTL: c.RefreshTTL}
-}
-
-// openAuth builds the authentication core over the opened store, with the
-// key ring encrypted under c.JWTSecret (ensured beforehand).
-func openAuth(ctx context.Context, c serveConfig, be *backends) (*auth.Service, auth.Store, error) {
+// OpenAuth builds the authentication core over the opened store, with the
+// key ring encrypted under c.JWTSecret (see EnsureJWTSecret).
+func OpenAuth(ctx context.Context, c Config, be *Backends) (*auth.Service, auth.Store, error) {
 	as, ok := be.Store.(auth.Store)
 	if !ok {
 		return nil, nil, fmt.Errorf("auth: the %s store does not persist users", be.Kind)
 	}
-	svc, err := auth.New(ctx, as, []byte(c.JWTSecret), authConfig(c))
+	c = c.withDefaults()
+	svc, err := auth.New(ctx, as, []byte(c.JWTSecret), auth.Config{AccessTTL: c.AccessTTL, RefreshTTL: c.RefreshTTL})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -576,7 +528,7 @@ func (r agentTestResult) UsageRecord() store.UsageRecord {
 // service token, the local operator) and, when Redis is configured, the
 // revocation broadcaster that feeds it; the caller runs the broadcaster's
 // watch until shutdown.
-func authenticator(c serveConfig, svc *auth.Service, rs *redisstore.Store, log *slog.Logger) (server.ServiceAuthenticator, *revocationBroadcaster) {
+func authenticator(c Config, svc *auth.Service, rs *redisstore.Store, log *slog.Logger) (server.ServiceAuthenticator, *revocationBroadcaster) {
 	authn := server.ServiceAuthenticator{Auth: &auth.Authenticator{Service: svc, ServiceToken: c.APIToken, LocalAdmin: c.LocalAdmin}}
 	if rs == nil {
 		return authn, nil

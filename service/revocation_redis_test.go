@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"bytes"
@@ -18,9 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/auth"
-	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
@@ -51,7 +50,7 @@ const revocationServiceToken = "svc-token-for-revocation-tests-0123456789"
 // database, one Redis key prefix and the serve configuration they all use.
 type revocationCluster struct {
 	t      *testing.T
-	cfg    serveConfig
+	cfg    Config
 	prefix string
 	rdb    *redis.Client // the test's own client, for the FLUSHDB emulation
 }
@@ -78,14 +77,14 @@ func newRevocationCluster(t *testing.T) *revocationCluster {
 	require.NoError(t, err)
 	vars := map[string]string{
 		"ARAGORA_DATA_DIR":     dir,
-		"ARAGORA_DATABASE_URL": sqliteURL(dir),
+		"ARAGORA_DATABASE_URL": "sqlite://" + dir + "/aragora.db",
 		"ARAGORA_REDIS_URL":    redisURL,
 		"ARAGORA_JWT_SECRET":   hex.EncodeToString(secret),
 		"ARAGORA_API_TOKEN":    revocationServiceToken,
 	}
-	c, err := loadServeConfig(func(k string) string { return vars[k] })
+	c, err := ConfigFromEnv(func(k string) string { return vars[k] })
 	require.NoError(t, err)
-	require.NoError(t, c.finish())
+	require.NoError(t, c.Validate())
 
 	suffix := make([]byte, 8)
 	_, err = rand.Read(suffix)
@@ -142,7 +141,7 @@ func (rc *revocationCluster) replica() *revocationReplica {
 	c := rc.cfg
 	discardLog := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	be, err := openBackends(ctx, c)
+	be, err := OpenBackends(ctx, c)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = be.Close() })
 
@@ -157,7 +156,7 @@ func (rc *revocationCluster) replica() *revocationReplica {
 	// and cheap password hashing.
 	as, ok := be.Store.(auth.Store)
 	require.True(t, ok, "the %s store does not persist users", be.Kind)
-	acfg := authConfig(c)
+	acfg := auth.Config{AccessTTL: c.AccessTTL, RefreshTTL: c.RefreshTTL}
 	acfg.RevocationReloadEvery = time.Hour
 	acfg.Password = auth.PasswordConfig{Memory: 64, Time: 1, Threads: 1}
 	svc, err := auth.New(ctx, as, []byte(c.JWTSecret), acfg)
@@ -175,14 +174,12 @@ func (rc *revocationCluster) replica() *revocationReplica {
 		<-watched
 	})
 
-	rcfg, err := registry.FromEnv(func(string) string { return "" })
+	agents, err := NewAgents(Config{})
 	require.NoError(t, err)
-	reg, err := registry.New(rcfg)
-	require.NoError(t, err)
-	scfg := server.Config{Version: Version, Env: c.Env, Auth: authn, Accounts: svc, AccountStore: as,
-		Redis: rs, Fanout: redisFanout{rs: rs}, Revoked: bcast.revoked, DefaultAgents: reg.DefaultAgents(),
-		Logger: discardLog, AuthLogger: discardLog, WSLogger: discardLog, DebateLogger: discardLog}
-	srv, err := server.New(server.DebateFactory(debate.New), agentsAdapter{reg: reg}, be.Store, scfg)
+	scfg := server.Config{Version: "0.8.0", Env: c.Env, Auth: authn, Accounts: svc, AccountStore: as,
+		Redis: rs, Fanout: redisFanout{rs: rs}, Revoked: bcast.revoked,
+		Logger: discardLog, AuthLogger: discardLog, WSLogger: discardLog, Lifecycle: lifecycle.Config{Logger: discardLog}}
+	srv, err := server.New(be.Store, agents, scfg)
 	require.NoError(t, err)
 	srv.Start()
 	t.Cleanup(func() {
@@ -371,12 +368,12 @@ func TestRevocationReachesReplicaStartedJustBefore(t *testing.T) {
 	// B's auth service exists (its revocations loaded) but its
 	// broadcaster has not run yet.
 	ctx := context.Background()
-	be, err := openBackends(ctx, rc.cfg)
+	be, err := OpenBackends(ctx, rc.cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = be.Close() })
 	as, ok := be.Store.(auth.Store)
 	require.True(t, ok, "the %s store does not persist users", be.Kind)
-	acfg := authConfig(rc.cfg)
+	acfg := auth.Config{AccessTTL: rc.cfg.AccessTTL, RefreshTTL: rc.cfg.RefreshTTL}
 	acfg.RevocationReloadEvery = time.Hour
 	svc, err := auth.New(ctx, as, []byte(rc.cfg.JWTSecret), acfg)
 	require.NoError(t, err)

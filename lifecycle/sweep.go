@@ -1,0 +1,142 @@
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/store"
+)
+
+// Swept is one debate the sweeper resumed or timed out (API.md §8.3).
+type Swept struct {
+	ID        string `json:"id"`
+	Topic     string `json:"topic"`
+	UpdatedAt string `json:"updated_at"`
+	Owner     string `json:"owner"`
+}
+
+func sweptOf(d *store.Debate) Swept {
+	return Swept{ID: d.ID, Topic: d.Topic, UpdatedAt: Timestamp(d.UpdatedAt), Owner: d.Owner}
+}
+
+// Start begins the background sweeper of API.md §8.3: orphaned debates
+// (lease missing or expired) are resumed at once and every SweepEvery,
+// stale ones timed out every 60 s. It returns at once; Shutdown stops it.
+// Without a store that keeps leases it does nothing. Call it once.
+func (m *Manager) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.mu.Lock()
+	m.bgStop, m.bgDone = cancel, make(chan struct{})
+	m.mu.Unlock()
+	if m.leaser == nil {
+		close(m.bgDone)
+		return
+	}
+	go func() {
+		defer close(m.bgDone)
+		m.ResumeOrphans(ctx)
+		m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
+		orphans := time.NewTicker(m.cfg.SweepEvery)
+		stale := time.NewTicker(60 * time.Second)
+		defer orphans.Stop()
+		defer stale.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-orphans.C:
+				m.ResumeOrphans(ctx)
+			case <-stale.C:
+				m.ResumeOrphans(ctx)
+				m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
+			}
+		}
+	}()
+}
+
+func (m *Manager) stopSweeper() {
+	m.mu.Lock()
+	stop, done := m.bgStop, m.bgDone
+	m.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// ResumeOrphans submits the debates whose lease is missing or expired
+// (left by a crashed process, or returned to pending by a graceful
+// shutdown) to this process, which claims each and resumes it from its
+// last checkpoint. It returns those it submitted.
+func (m *Manager) ResumeOrphans(ctx context.Context) []Swept {
+	out := []Swept{}
+	if m.leaser == nil || m.isDraining() {
+		return out
+	}
+	orphans, err := m.leaser.FindOrphans(ctx, m.now(), 50)
+	if err != nil {
+		m.log.Warn("sweep_failed", "error", err.Error())
+	}
+	for _, d := range orphans {
+		if m.Local(d.ID) {
+			continue
+		}
+		if _, err := m.Submit(d.ID, true); err == nil {
+			out = append(out, sweptOf(d))
+			m.log.Info("stale_debate_resumed", "debate_id", d.ID, "correlation_id", d.CorrelationID)
+		}
+	}
+	return out
+}
+
+// TimeOutStale marks the running debates whose heartbeat is older than age
+// timeout (stop_reason "stale", verdict needs_review, with a synthetic
+// debate_end, in one write), and appends the missing debate_end of every
+// debate finished outside a process (an operator's UPDATE). With dry it
+// only lists them. It returns those it timed out.
+func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool) []Swept {
+	out := []Swept{}
+	if m.leaser == nil || m.isDraining() {
+		return out
+	}
+	ds, err := m.leaser.FindStale(ctx, m.now().Add(-age), 50)
+	if err != nil {
+		m.log.Warn("sweep_failed", "error", err.Error())
+	}
+	for _, d := range ds {
+		if m.Local(d.ID) {
+			continue
+		}
+		out = append(out, sweptOf(d))
+		if dry {
+			continue
+		}
+		now := m.now()
+		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: "stale", Verdict: debate.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
+		raw, _ := json.Marshal(doc)
+		f := &store.Finish{From: []string{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
+			End: syntheticEnd(d.ID, now, store.StatusTimeout, "stale"), Final: store.Final{Result: raw}}
+		if o := m.cfg.Outbox; o != nil {
+			f.Outbox = o.OnFinish(d, doc)
+		}
+		if err := m.leaser.FinishDebate(ctx, d.ID, f, now); err != nil {
+			continue
+		}
+		m.log.Warn("stale_debate_timeout", "debate_id", d.ID, "correlation_id", d.CorrelationID)
+	}
+	if !dry {
+		unended, _ := m.leaser.FindUnended(ctx, 50)
+		for _, d := range unended {
+			_, _ = m.leaser.AppendDebateEnd(ctx, d.ID, syntheticEnd(d.ID, m.now(), d.Status, "stale"))
+		}
+	}
+	return out
+}
+
+func (m *Manager) isDraining() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.draining
+}

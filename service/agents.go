@@ -1,0 +1,122 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/metrics"
+)
+
+// Agents resolves the agents of a debate through the provider registry
+// (docs/agents.md) for the lifecycle: it implements lifecycle.Agents. Every
+// resolved agent is wrapped in the metrics middleware when metrics are on,
+// so that every call (critiques, votes and judgements included) is timed;
+// demo agents also wait the testing-only DemoDelay. It is safe for
+// concurrent use.
+type Agents struct {
+	reg     *registry.Registry
+	metrics *metrics.Metrics // nil: metrics disabled
+	delay   time.Duration
+}
+
+var _ lifecycle.Agents = (*Agents)(nil)
+
+// NewAgents returns the agents of cfg.Agents (the zero value: the demo
+// agents only), with cfg.DemoDelay.
+func NewAgents(cfg Config) (*Agents, error) {
+	cfg = cfg.withDefaults()
+	reg, err := registry.New(cfg.Agents)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	return &Agents{reg: reg, delay: cfg.DemoDelay}, nil
+}
+
+// Registry returns the provider registry.
+func (a *Agents) Registry() *registry.Registry { return a.reg }
+
+// Resolve implements lifecycle.Agents.
+func (a *Agents) Resolve(spec string, seed int64) (lifecycle.Agent, error) {
+	name, ag, info, err := a.reg.Resolve(spec, seed)
+	if err != nil {
+		return lifecycle.Agent{}, mapAgentErr(err)
+	}
+	if info.Provider == registry.ProviderDemo && a.delay > 0 {
+		ag = withDelay(ag, a.delay)
+	}
+	if a.metrics != nil {
+		ag = a.metrics.AgentMiddleware(name)(ag)
+	}
+	return lifecycle.Agent{Name: name, Provider: info.Provider, Model: info.Model, Agent: ag}, nil
+}
+
+// mapAgentErr turns the registry's errors into the lifecycle's sentinels
+// (400 unknown_agent / agent_unavailable).
+func mapAgentErr(err error) error {
+	var ue *registry.UnknownError
+	var ae *registry.UnavailableError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("%w: %w", lifecycle.ErrUnknownAgent, err)
+	case errors.As(err, &ae):
+		return fmt.Errorf("%w: %w", lifecycle.ErrAgentUnavailable, err)
+	}
+	return err
+}
+
+// withDelay wraps a so that each call first waits d, keeping a's streaming
+// capability.
+func withDelay(a agent.Agent, d time.Duration) agent.Agent {
+	da := delayedAgent{next: a, delay: d}
+	if s, ok := a.(agent.Streamer); ok {
+		return delayedStreamer{delayedAgent: da, stream: s}
+	}
+	return da
+}
+
+// delayedAgent waits before delegating each call. It is safe for
+// concurrent use when next is.
+type delayedAgent struct {
+	next  agent.Agent
+	delay time.Duration
+}
+
+// Respond waits, then calls the wrapped agent.
+func (a delayedAgent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	if err := sleepOrDone(ctx, a.delay); err != nil {
+		return agent.Response{}, err
+	}
+	return a.next.Respond(ctx, req)
+}
+
+// delayedStreamer is a delayedAgent over a streaming agent.
+type delayedStreamer struct {
+	delayedAgent
+	stream agent.Streamer
+}
+
+// RespondStream waits, then streams from the wrapped agent.
+func (a delayedStreamer) RespondStream(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
+	if err := sleepOrDone(ctx, a.delay); err != nil {
+		return agent.Response{}, err
+	}
+	return a.stream.RespondStream(ctx, req, onChunk)
+}
+
+var _ agent.Streamer = delayedStreamer{}
+
+func sleepOrDone(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

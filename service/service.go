@@ -1,0 +1,565 @@
+package service
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/console"
+	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/metrics"
+	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/redisstore"
+)
+
+// ErrForcedExit is returned by Run when a second SIGTERM or SIGINT arrives
+// during the graceful shutdown (Config.Signals): the caller should exit at
+// once (`aragora serve` exits 1).
+var ErrForcedExit = errors.New("service: second signal during shutdown")
+
+// ErrShutdownIncomplete is returned by Run when the shutdown budget ran
+// out before every debate was suspended and every request answered.
+var ErrShutdownIncomplete = errors.New("serve: shutdown budget exhausted")
+
+// Service is the whole Aragora service: the stores, the agent registry,
+// authentication, rate limits, Redis fan-out, metrics and the HTTP/WS
+// server, composed from a Config. Run serves it on its listeners; a
+// program with listeners of its own mounts Handler and WSHandler and calls
+// Start and Shutdown. Create it with Open; Close it.
+type Service struct {
+	cfg    Config
+	lg     *logs
+	log    *slog.Logger // aragora.server
+	be     *Backends
+	rdb    *redis.Client
+	agents *Agents
+	m      *metrics.Metrics // nil with DisableMetrics
+	srv    *server.Server
+
+	stopBG    context.CancelFunc
+	wsUp      atomic.Bool
+	startOnce sync.Once
+	closeOnce sync.Once
+	closeErr  error
+
+	mu      sync.Mutex
+	apiAddr net.Addr
+	wsAddr  net.Addr
+}
+
+// Open builds the service of cfg: it creates the data directory, opens the
+// log files, the stores (migrating them unless cfg.SkipMigrations), Redis
+// and the authentication core, and prints the one-time bootstrap token on
+// cfg.Stderr while no user exists. It starts no listener and no debate.
+// Configuration mistakes are *ConfigError.
+func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	s := &Service{cfg: cfg}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, configErrorf("config: ARAGORA_DATA_DIR=%q: %w", cfg.DataDir, err)
+	}
+	if s.lg, err = newLogs(cfg, cfg.Stderr); err != nil {
+		return nil, err
+	}
+	s.log = s.lg.logger("aragora.server")
+	if gen, err := EnsureJWTSecret(&s.cfg); err != nil {
+		return nil, err
+	} else if gen {
+		s.log.Warn("jwt_secret_generated", "path", filepath.Join(cfg.DataDir, "jwt_secret"))
+	}
+	cfg = s.cfg
+	if cfg.supabaseKeyIgnored {
+		// Accepted so existing secrets keep working; it is not a database
+		// password and is never used for the connection.
+		s.log.Warn("supabase_key_ignored", "detail", "SUPABASE_KEY is set without SUPABASE_URL; it is not used")
+	}
+	if cfg.MemoryProfiling {
+		runtime.MemProfileRate = 64 << 10
+		if cfg.Env == "production" {
+			s.log.Warn("memory_profiling_enabled")
+		}
+	}
+	s.logConfig()
+
+	if s.be, err = OpenBackends(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if s.be.Warning != "" {
+		s.log.Warn("store_fallback", "detail", s.be.Warning)
+	}
+	if s.agents, err = NewAgents(cfg); err != nil {
+		return nil, err
+	}
+	reg := s.agents.Registry()
+	signer, err := ParseReceiptKeys(cfg.ReceiptSigningKey, cfg.ReceiptEd25519Key)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+
+	var rs *redisstore.Store
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, configErrorf("config: ARAGORA_REDIS_URL: %w", err)
+		}
+		opts.ContextTimeoutEnabled = true
+		s.rdb = redis.NewClient(opts)
+		rs = redisstore.NewFromClient(s.rdb, redisstore.Config{Buffer: cfg.WSSendBuffer})
+	}
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopBG = stopBG
+
+	authSvc, authStore, err := OpenAuth(ctx, cfg, s.be)
+	if err != nil {
+		return nil, err
+	}
+	boot, err := bootstrap(ctx, cfg, authSvc, cfg.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	authn, bcast := authenticator(cfg, authSvc, rs, s.lg.logger("aragora.auth"))
+	if bcast != nil {
+		go bcast.watch(bgCtx)
+	}
+
+	var srvPtr atomic.Pointer[server.Server]
+	lc := lifecycle.Config{
+		Defaults:      lifecycle.Defaults{Agents: reg.DefaultAgents(), DebateTimeout: cfg.DebateTimeout, ConsensusThreshold: cfg.ConsensusThreshold},
+		MaxConcurrent: cfg.MaxConcurrent, QueueSize: cfg.QueueSize, AgentTimeout: cfg.AgentTimeout,
+		LeaseDuration: cfg.LeaseDuration, StaleAfter: cfg.StaleAfter, ReceiptSigner: signer,
+		Logger: s.lg.logger("aragora.debate.orchestrator"),
+	}
+	scfg := server.Config{
+		Version: cfg.Version, Env: cfg.Env, Auth: authn, Lifecycle: lc,
+		Accounts: authSvc, AccountStore: authStore, Bootstrap: boot, OpenRegistration: cfg.OpenRegistration,
+		TrustedProxies: cfg.TrustedProxies, OriginPatterns: cfg.CORSOrigins,
+		WSMaxConnections: cfg.WSMaxConnections, WSMaxPerIP: cfg.WSMaxPerIP,
+		WSSendBuffer: cfg.WSSendBuffer, MemoryProfiling: cfg.MemoryProfiling, MemoryDumpPath: cfg.MemoryDumpPath,
+		Logger: s.lg.logger("aragora.api"), AuthLogger: s.lg.logger("aragora.auth"), WSLogger: s.lg.logger("aragora.websocket"),
+		Migrated:     migratedFlag(bgCtx, s.be, !cfg.SkipMigrations),
+		Breakers:     breakerView{reg: reg},
+		AgentStatus:  agentStatus(reg),
+		AgentTest:    agentTest(reg, cmp.Or(cfg.AgentTimeout, registry.DefaultAgentTimeout)),
+		Connectivity: connectivity(reg),
+		Routes:       cfg.Routes,
+	}
+	if rs != nil {
+		scfg.Redis = rs
+		scfg.Fanout = redisFanout{rs: rs}
+	}
+	if bcast != nil {
+		scfg.Revoked = bcast.revoked
+	}
+	if !cfg.DisableMetrics {
+		s.m = metrics.New(metrics.Config{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version(),
+			Agents: metricAgents(reg), WSMaxConnections: cfg.WSMaxConnections, Redis: rs != nil, DBBackend: s.be.Kind})
+		s.agents.metrics = s.m
+		scfg.MetricsHandler = scrapeSampler(s.m, reg, &srvPtr, s.m.Handler())
+		scfg.RequestObserver = s.m.ObserveRequest
+		scfg.Lifecycle.OnRound = s.m.ObserveRound
+		scfg.WSObserver = metrics.WS{M: s.m}
+		scfg.AuthFailed = func(reason string) { s.m.AuthFailures.WithLabelValues(reason).Inc() }
+		obs := s.m.Observer()
+		scfg.Lifecycle.NewDebate = func(dc debate.Config, ps ...debate.Participant) (*debate.Orchestrator, error) {
+			dc.Observers = append(dc.Observers, obs)
+			return debate.New(dc, ps...)
+		}
+		go gauges{m: s.m, be: s.be, rs: rs, staleAfter: cfg.StaleAfter, now: time.Now}.run(bgCtx)
+	}
+	watchCircuits(reg, s.m, s.lg.logger("aragora.breaker"), &srvPtr)
+	var rlRedis redis.UniversalClient
+	if cfg.RedisRateLimit && s.rdb != nil {
+		rlRedis = s.rdb
+	}
+	rlCfg := cfg.RateLimit
+	rlCfg.TrustedProxies = cfg.TrustedProxies
+	policy, rlBackend, rlMem, err := rateLimits(rlCfg, rlRedis, s.m, s.lg)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	if policy.Config().Disabled {
+		s.log.Warn("rate_limiting_disabled")
+	}
+	scfg.RateLimit = func(_ string, next http.Handler) http.Handler { return policy.Middleware(next) }
+	scfg.RateLimitStatus = func(r *http.Request) any { return policy.Status(r) }
+	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
+	scfg.SystemRateLimits = func() any { return policy.SystemSnapshot() }
+	scfg.CleanupRateLimits = rlMem.Prune
+	scfg.SetEmergency = policy.SetEmergency
+	scfg.WSListenerUp = func() bool { return cfg.WSPort == 0 || s.wsUp.Load() }
+	if !cfg.DisableConsole {
+		if scfg.Routes, err = consoleRoutes(cfg.Version, scfg.Routes); err != nil {
+			return nil, err
+		}
+	}
+
+	if s.srv, err = server.New(s.be.Store, s.agents, scfg); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	srvPtr.Store(s.srv)
+	s.log.Info("backends_ready", "store", s.be.Kind, "rate_limit_backend", rlBackend, "redis", rs != nil,
+		"default_agents", strings.Join(reg.DefaultAgents(), ","))
+	return s, nil
+}
+
+// logConfig logs config_loaded with every effective value, secrets only
+// as set/unset.
+func (s *Service) logConfig() {
+	c := s.cfg
+	set := func(v bool) string {
+		if v {
+			return "set"
+		}
+		return "unset"
+	}
+	s.log.Info("config_loaded", "env", c.Env, "api_port", c.APIPort, "ws_port", c.WSPort, "host", c.Host,
+		"data_dir", c.DataDir, "database", strings.SplitN(c.storeURL(), "://", 2)[0], "redis", set(c.RedisURL != ""), "redis_rate_limit", c.RedisRateLimit,
+		"db_schema", c.DBSchema, "db_pool_size", c.DBPoolSize, "db_max_overflow", max(c.DBMaxOverflow, 0), "auto_migrate", !c.SkipMigrations,
+		"api_token", set(c.APIToken != ""), "jwt_secret", set(c.JWTSecret != ""), "local_admin", c.LocalAdmin,
+		"max_concurrent_debates", c.MaxConcurrent, "debate_queue_size", max(c.QueueSize, 0),
+		"debate_timeout_seconds", int(c.DebateTimeout/time.Second), "agent_timeout_seconds", int(c.AgentTimeout/time.Second),
+		"consensus_threshold", c.ConsensusThreshold, "ws_max_connections", c.WSMaxConnections, "ws_max_per_ip", c.WSMaxPerIP,
+		"ws_send_buffer", c.WSSendBuffer, "shutdown_timeout_seconds", int(c.ShutdownTimeout/time.Second),
+		"log_format", c.LogFormat, "log_level", c.LogLevel, "log_dir", c.LogDir, "metrics_enabled", !c.DisableMetrics,
+		"memory_profiling", c.MemoryProfiling)
+}
+
+// Handler returns the API listener's handler (API routes, /metrics, probes,
+// WebSocket upgrades).
+func (s *Service) Handler() http.Handler { return s.srv.Handler() }
+
+// WSHandler returns the WebSocket listener's handler.
+func (s *Service) WSHandler() http.Handler { return s.srv.WSHandler() }
+
+// Server returns the HTTP/WS server.
+func (s *Service) Server() *server.Server { return s.srv }
+
+// Lifecycle returns the manager that runs the service's debates.
+func (s *Service) Lifecycle() *lifecycle.Manager { return s.srv.Lifecycle() }
+
+// Agents returns the agent registry the service resolves agents with.
+func (s *Service) Agents() *Agents { return s.agents }
+
+// Store returns the primary store.
+func (s *Service) Store() store.DebateStore { return s.be.Store }
+
+// Logger returns the component logger name ("aragora.api", …) with the
+// service's format, level and files, for an embedding program's routes.
+func (s *Service) Logger(name string) *slog.Logger { return s.lg.logger(name) }
+
+// APIAddr returns the address the API listener is bound to once Run has
+// bound it, else nil.
+func (s *Service) APIAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.apiAddr
+}
+
+// WSAddr returns the address the WebSocket listener is bound to once Run
+// has bound it, else nil (also without a WebSocket listener).
+func (s *Service) WSAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wsAddr
+}
+
+// Start begins the background work: the debate sweeper, which resumes the
+// debates other processes left behind. Run calls it; a program mounting
+// Handler itself calls it once its listener serves.
+func (s *Service) Start() { s.startOnce.Do(s.srv.Start) }
+
+// Shutdown drains the service (readiness turns 503 draining, new debates
+// are refused) and suspends every running debate, returning it to pending
+// for the next process, until ctx ends. WebSockets are closed with 1001.
+// A program serving Handler itself calls it before closing its listeners;
+// Run does this within its shutdown sequence.
+func (s *Service) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	s.srv.CloseAll(1001)
+	return err
+}
+
+// Close releases the stores, Redis, the log files and the background
+// work. It is safe to call more than once; Run closes the service on its
+// way out.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		if s.stopBG != nil {
+			s.stopBG()
+		}
+		var errs []error
+		if s.be != nil {
+			errs = append(errs, s.be.Close())
+		}
+		if s.rdb != nil {
+			errs = append(errs, s.rdb.Close())
+		}
+		if s.lg != nil {
+			s.lg.Close()
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// Run binds the listeners of the configuration (both with SO_REUSEPORT, so
+// a new process can bind while this one drains), serves until ctx ends
+// (or, with Config.Signals, SIGTERM or SIGINT), then runs the shutdown
+// sequence of docs/operations.md and closes the service. It returns nil
+// after a complete shutdown, ErrShutdownIncomplete when the budget ran
+// out, ErrForcedExit on a second signal, or the error that stopped a
+// listener.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.Close()
+	c := s.cfg
+	apiLn, err := listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)))
+	if err != nil {
+		return fmt.Errorf("serve: listen on API port: %w", err)
+	}
+	var wsLn net.Listener
+	if c.WSPort != 0 {
+		if wsLn, err = listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.WSPort))); err != nil {
+			_ = apiLn.Close()
+			return fmt.Errorf("serve: listen on WebSocket port: %w", err)
+		}
+	}
+	return s.Serve(ctx, apiLn, wsLn)
+}
+
+// Serve is Run on listeners the caller bound: api, and ws unless nil. It
+// takes ownership of them.
+func (s *Service) Serve(ctx context.Context, api, ws net.Listener) error {
+	defer s.Close()
+	apiSrv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		// WriteTimeout applies to plain HTTP; WebSockets hijack the
+		// connection, which clears the server's deadlines.
+		WriteTimeout: 60 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- apiSrv.Serve(api) }()
+	var wsSrv *http.Server
+	if ws != nil {
+		wsSrv = &http.Server{Handler: s.WSHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		s.wsUp.Store(true)
+		go func() { errc <- wsSrv.Serve(ws) }()
+	}
+	s.mu.Lock()
+	s.apiAddr = api.Addr()
+	if ws != nil {
+		s.wsAddr = ws.Addr()
+	}
+	s.mu.Unlock()
+	s.Start()
+	s.log.Info("server_started", "api_addr", api.Addr().String(), "ws_port", s.cfg.WSPort)
+
+	var sigs chan os.Signal
+	if s.cfg.Signals {
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
+		defer signal.Stop(sigs)
+	}
+	for {
+		select {
+		case err := <-errc:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				_ = apiSrv.Close()
+				if wsSrv != nil {
+					_ = wsSrv.Close()
+				}
+				return fmt.Errorf("serve: %w", err)
+			}
+		case <-ctx.Done():
+			return s.shutdown(apiSrv, wsSrv, sigs)
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGUSR1:
+				s.srv.CloseAll(1012)
+			case syscall.SIGHUP:
+				s.lg.reopen()
+				s.log.Info("logs_reopened")
+			default:
+				return s.shutdown(apiSrv, wsSrv, sigs)
+			}
+		}
+	}
+}
+
+// shutdown runs the shutdown sequence within Config.ShutdownTimeout: drain
+// (readiness 503) and keep the listeners open for min(5 s, timeout/5) so
+// load balancers notice, then stop accepting, suspend every running
+// debate, close WebSockets with 1001 and wait for in-flight requests. A
+// second SIGTERM or SIGINT on sigs returns ErrForcedExit at once.
+func (s *Service) shutdown(apiSrv, wsSrv *http.Server, sigs <-chan os.Signal) error {
+	timeout := s.cfg.ShutdownTimeout
+	s.log.Info("shutdown_begin", "timeout_seconds", int(timeout/time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.drainAndStop(ctx, apiSrv, wsSrv) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				return ErrForcedExit
+			}
+		}
+	}
+}
+
+func (s *Service) drainAndStop(ctx context.Context, apiSrv, wsSrv *http.Server) error {
+	s.srv.Drain()
+	window := min(s.cfg.ShutdownTimeout/5, 5*time.Second)
+	t := time.NewTimer(window)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	httpDone := make(chan struct{})
+	go func() {
+		_ = apiSrv.Shutdown(ctx)
+		if wsSrv != nil {
+			_ = wsSrv.Shutdown(ctx)
+		}
+		close(httpDone)
+	}()
+	serr := s.Shutdown(ctx)
+	select {
+	case <-httpDone:
+	case <-ctx.Done():
+	}
+	if ctx.Err() != nil || serr != nil {
+		_ = apiSrv.Close()
+		if wsSrv != nil {
+			_ = wsSrv.Close()
+		}
+		s.log.Warn("shutdown_incomplete")
+		return ErrShutdownIncomplete
+	}
+	s.log.Info("shutdown_complete")
+	return nil
+}
+
+// listenReusePort binds addr with SO_REUSEPORT so a new process can bind
+// while this one drains.
+func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0x0F /* SO_REUSEPORT */, 1)
+			if serr == nil {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	return lc.Listen(ctx, "tcp", addr)
+}
+
+// EnsureJWTSecret generates the development JWT secret once into
+// DataDir/jwt_secret (0600) when c.JWTSecret is empty, or reads the one
+// generated before, and sets c.JWTSecret. generated reports a new secret.
+func EnsureJWTSecret(c *Config) (generated bool, err error) {
+	if c.JWTSecret != "" {
+		return false, nil
+	}
+	dir := c.DataDir
+	if dir == "" {
+		dir = "./data"
+	}
+	path := filepath.Join(dir, "jwt_secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		c.JWTSecret = strings.TrimSpace(string(b))
+		return false, nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return false, err
+	}
+	c.JWTSecret = hex.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, configErrorf("config: ARAGORA_DATA_DIR: write jwt_secret: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString(c.JWTSecret + "\n")
+	return true, err
+}
+
+// bootstrap returns the one-time registration token. While no user exists
+// and no BootstrapToken is configured, a generated token is printed once on
+// stderr (never to the log files).
+func bootstrap(ctx context.Context, c Config, svc *auth.Service, stderr io.Writer) (*auth.Bootstrap, error) {
+	needs, err := svc.NeedsBootstrap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !needs {
+		b := &auth.Bootstrap{}
+		b.Disable()
+		return b, nil
+	}
+	b, generated, err := auth.NewBootstrap(c.BootstrapToken, nil)
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		fmt.Fprintf(stderr, "timestamp=%s level=WARN logger=aragora.auth message=bootstrap_token token=%s hint=%q\n",
+			time.Now().UTC().Format(time.RFC3339Nano), b.Token(),
+			"no user exists: POST /api/auth/register with this bootstrap_token, or run aragora users create")
+	}
+	return b, nil
+}
+
+// consoleRoutes adds the web console's pages (docs/console.md) to routes:
+// public GET routes without a rate limit, since they hold no data; the
+// pages call the API with the user's own token.
+func consoleRoutes(version string, routes []server.Route) ([]server.Route, error) {
+	pages, err := console.New(console.Config{Version: version})
+	if err != nil {
+		return nil, err
+	}
+	out := append([]server.Route(nil), routes...)
+	for _, p := range pages.Patterns() {
+		out = append(out, server.Route{Pattern: p, Role: auth.Public, Handler: pages})
+	}
+	return out, nil
+}

@@ -1,0 +1,108 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/metrics"
+	"github.com/aragora/aragora/server"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSQLiteDefaultCreatesFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c, err := ConfigFromEnv(func(k string) string { return map[string]string{"ARAGORA_DATA_DIR": dir}[k] })
+	require.NoError(t, err)
+	be, err := OpenBackends(context.Background(), c)
+	require.NoError(t, err)
+	defer be.Close()
+	assert.Equal(t, "sqlite", be.Kind)
+	for _, f := range []string{"aragora.db", "agent_elo.db", "continuum.db"} {
+		assert.FileExists(t, dir+"/"+f)
+	}
+	ms, err := be.migrator.pending(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, ms)
+}
+
+func TestMapAgentErr(t *testing.T) {
+	t.Parallel()
+	other := errors.New("boom")
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{name: "unknown", err: &registry.UnknownError{Spec: "x", Reason: "no such agent"}, want: lifecycle.ErrUnknownAgent},
+		{name: "unavailable", err: &registry.UnavailableError{Agent: "claude", Var: "ANTHROPIC_API_KEY"}, want: lifecycle.ErrAgentUnavailable},
+		{name: "other", err: other, want: other},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.ErrorIs(t, mapAgentErr(tt.err), tt.want)
+		})
+	}
+}
+
+func TestAgentsAdapterZeroConfig(t *testing.T) {
+	t.Parallel()
+	reg, err := registry.New(registry.Config{})
+	require.NoError(t, err)
+	m := metrics.New(metrics.Config{})
+	a := &Agents{reg: reg, metrics: m}
+	ra, err := a.Resolve("demo-ada:critical", 1)
+	require.NoError(t, err)
+	assert.Equal(t, "demo-ada", ra.Name)
+	assert.Equal(t, "demo", ra.Provider)
+	_, err = ra.Agent.Respond(context.Background(), agent.Request{Phase: agent.PhaseCritique, Question: "Q?"})
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.AgentRequests.WithLabelValues("demo-ada", "success")))
+	_, err = a.Resolve("claude", 1)
+	assert.ErrorIs(t, err, lifecycle.ErrAgentUnavailable)
+	_, err = a.Resolve("nope!", 1)
+	assert.ErrorIs(t, err, lifecycle.ErrUnknownAgent)
+}
+
+func TestCircuitStateChanges(t *testing.T) {
+	t.Parallel()
+	reg, err := registry.New(registry.Config{})
+	require.NoError(t, err)
+	m := metrics.New(metrics.Config{})
+	var logs bytes.Buffer
+	var srv atomic.Pointer[server.Server]
+	watchCircuits(reg, m, slog.New(slog.NewTextHandler(&logs, nil)), &srv)
+
+	fail := func(context.Context) error {
+		return &agent.ProviderError{Provider: "anthropic", StatusCode: 503, Err: errors.New("overloaded")}
+	}
+	for range 5 {
+		_ = reg.Breakers().Get("claude").Do(context.Background(), fail)
+	}
+	view := breakerView{reg: reg}
+	require.Equal(t, "open", view.Circuits()["claude"].State)
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.CircuitState.WithLabelValues("claude")))
+	assert.Contains(t, logs.String(), "level=WARN msg=circuit_breaker_state_change agent=claude from=closed to=open consecutive_failures=5")
+
+	prev, ok := view.Reset("claude")
+	assert.True(t, ok)
+	assert.Equal(t, "open", prev)
+	assert.Equal(t, 0.0, testutil.ToFloat64(m.CircuitState.WithLabelValues("claude")))
+	assert.Contains(t, logs.String(), "level=INFO msg=circuit_breaker_state_change agent=claude from=open to=closed")
+	_, ok = view.Reset("no-such-agent")
+	assert.False(t, ok)
+}

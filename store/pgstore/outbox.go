@@ -1,0 +1,22 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aragora/aragora/store"
+)
+
+// writeOutbox writes the outbox messages of a debate's creation or finish
+// inside that write's transaction (store.OutboxCreator, store.Final). The
+// outbox table belongs to the webhook worker; until its migration exists
+// a store refuses messages rather than dropping them.
+func writeOutbox(_ context.Context, _ pgx.Tx, msgs []store.OutboxMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("outbox messages: %w", errors.ErrUnsupported)
+}
