@@ -29,10 +29,10 @@ func Chain(a Agent, mw ...Middleware) Agent {
 	return a
 }
 
-// Phase names a debate phase. The values are the wire names of API.md §11.3.
+// Phase names a debate phase. The values are the wire names of docs/events.md.
 type Phase string
 
-// Debate phases (DEBATE.md §0).
+// Debate phases (docs/debate.md#conventions).
 const (
 	PhasePropose    Phase = "propose"
 	PhaseRevise     Phase = "revise"
@@ -42,7 +42,7 @@ const (
 	PhaseSynthesize Phase = "synthesize"
 )
 
-// Stance is a participant's assigned position (DEBATE.md §3.3).
+// Stance is a participant's assigned position (docs/agents.md#phases-and-reply-formats).
 type Stance string
 
 // Stances. The zero value means StanceNeutral.
@@ -63,7 +63,7 @@ func (s Stance) Valid() bool {
 }
 
 // Role texts commonly given to participants. Roles carry no mechanics: they
-// only shape prompts (DEBATE.md §1).
+// only shape prompts (docs/debate.md#configuration).
 const (
 	RoleProposer = "proposer"
 	RoleCritic   = "critic"

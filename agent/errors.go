@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Sentinel errors wrapped by *ProviderError (DEBATE.md §12).
+// Sentinel errors wrapped by *ProviderError (docs/agents.md#middleware).
 var (
 	// ErrRateLimited reports a provider 429 that is not about quota.
 	ErrRateLimited = errors.New("agent: rate limited")
@@ -45,7 +45,7 @@ func (e *ProviderError) Error() string {
 func (e *ProviderError) Unwrap() error { return e.Err }
 
 // Kind classifies an agent error. The values are the agent_error kinds of
-// API.md §11.3.
+// docs/events.md.
 type Kind string
 
 // Error kinds.
@@ -143,7 +143,7 @@ func StatusCode(err error) int {
 	return 0
 }
 
-// Retryable reports whether a failed call may be retried (DEBATE.md §12):
+// Retryable reports whether a failed call may be retried (docs/agents.md#middleware):
 // connection errors, attempt timeouts, 408, 409, 425, 429 (not quota), 500,
 // 502, 503, 504, 529 and "overloaded" errors. Never other 4xx, quota
 // exhaustion, an open circuit or a cancelled context.

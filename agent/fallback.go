@@ -28,7 +28,7 @@ type FallbackConfig struct {
 	// Response reports.
 	ToModel string
 	// Kinds are the error kinds that trigger the fallback; default
-	// quota_exhausted, circuit_open and auth (DEBATE.md §12).
+	// quota_exhausted, circuit_open and auth (docs/agents.md#middleware).
 	Kinds []Kind
 }
 

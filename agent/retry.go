@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Retry defaults (DEBATE.md §12).
+// Retry defaults (docs/agents.md#middleware).
 const (
 	DefaultMaxAttempts = 3
 	DefaultBaseDelay   = time.Second
@@ -19,7 +19,7 @@ const (
 	RetryAfterJitter = 250 * time.Millisecond
 )
 
-// RetryConfig tunes Retry. The zero value gives the policy of DEBATE.md §12.
+// RetryConfig tunes Retry. The zero value gives the policy of docs/agents.md#middleware.
 type RetryConfig struct {
 	// MaxAttempts is the number of attempts, the first included; default 3.
 	MaxAttempts int
@@ -125,7 +125,7 @@ func Attempts(err error) int {
 	return 0
 }
 
-// Retry retries failed calls whose errors are Retryable (DEBATE.md §12):
+// Retry retries failed calls whose errors are Retryable (docs/agents.md#middleware):
 // at most cfg.MaxAttempts (3) attempts, waiting cfg.Delay between them. It
 // stops at once, returning the last error, on an error that is not
 // retryable, when the wait would pass ctx's deadline, or when ctx is done.

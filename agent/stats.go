@@ -76,7 +76,7 @@ func observe(r Recorder, name string, now func() time.Time) Middleware {
 	}
 }
 
-// Stats defaults (API.md §5.1).
+// Stats defaults (docs/http-api.md#agents).
 const (
 	DefaultLatencyWindow  = 15 * time.Minute
 	DefaultLatencySamples = 1000
@@ -116,7 +116,7 @@ func (c StatsConfig) withDefaults() StatsConfig {
 }
 
 // Stats keeps per-agent request counts, errors by kind, the last error,
-// latency samples and quota state for GET /api/agents/status (API.md §5.1).
+// latency samples and quota state for GET /api/agents/status (docs/http-api.md#agents).
 // It implements Recorder. It is safe for concurrent use. Create it with
 // NewStats; the zero value is not usable.
 type Stats struct {
@@ -299,7 +299,7 @@ func (e ErrorCounts) MarshalJSON() ([]byte, error) {
 }
 
 // QuotaRemaining is an agent's remaining provider quota. Its JSON form is
-// the number, or the string "unknown" when Known is false (API.md §5.1).
+// the number, or the string "unknown" when Known is false (docs/http-api.md#agents).
 type QuotaRemaining struct {
 	Value int
 	Known bool
@@ -314,7 +314,7 @@ func (q QuotaRemaining) MarshalJSON() ([]byte, error) {
 }
 
 // StatsSnapshot is one agent's statistics, with the JSON names of
-// GET /api/agents/status (API.md §5.1); the server adds the fields Stats
+// GET /api/agents/status (docs/http-api.md#agents); the server adds the fields Stats
 // cannot know (provider, model, configured, available, circuit_state,
 // fallback).
 type StatsSnapshot struct {

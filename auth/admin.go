@@ -10,7 +10,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// RevokeResult is the outcome of [Service.RevokeToken] (API.md §8.5).
+// RevokeResult is the outcome of [Service.RevokeToken] (docs/http-api.md#administration).
 type RevokeResult struct {
 	TokenID   string
 	Kind      string // store.Revocation* kind
@@ -94,7 +94,7 @@ func (s *Service) RevokeAllTokens(ctx context.Context, by, reason string, apiKey
 	return res, nil
 }
 
-// RotateResult is the outcome of [Service.RotateKeys] (API.md §8.4).
+// RotateResult is the outcome of [Service.RotateKeys] (docs/operations.md#rotate-keys-and-respond-to-a-compromise).
 type RotateResult struct {
 	Rotation
 	APIKeysRevoked int64

@@ -10,7 +10,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// API key lifetimes (API.md §6).
+// API key lifetimes (docs/http-api.md#accounts).
 const (
 	DefaultAPIKeyTTL = 365 * 24 * time.Hour
 	MaxAPIKeyTTL     = 730 * 24 * time.Hour

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Authenticator identifies the caller of a request (API.md §2.2). It is
+// Authenticator identifies the caller of a request (docs/http-api.md#authentication). It is
 // safe for concurrent use once built; the zero value accepts no
 // credential and treats every header-less request as anonymous.
 type Authenticator struct {
@@ -93,8 +93,8 @@ func equalSecret(a, b string) bool {
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
-// LocalOperator reports whether r may act as the local operator (API.md
-// §2.2): no Authorization header, a loopback TCP peer (r.RemoteAddr) and
+// LocalOperator reports whether r may act as the local operator (docs/http-api.md#authentication):
+// no Authorization header, a loopback TCP peer (r.RemoteAddr) and
 // none of Forwarded, X-Forwarded-For, X-Real-IP, Origin, Sec-Fetch-Site.
 // Whether local-operator trust is enabled at all is the caller's setting.
 func LocalOperator(r *http.Request) bool {

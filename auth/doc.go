@@ -1,5 +1,5 @@
 // Package auth is the authentication and authorisation core of the Aragora
-// server (API.md §2.2, §2.3, §6, §8.4, §8.5): password hashing, the
+// server (docs/http-api.md#authentication, docs/http-api.md#roles, docs/http-api.md#accounts, docs/operations.md#rotate-keys-and-respond-to-a-compromise, docs/http-api.md#administration): password hashing, the
 // encrypted JWT key ring, access and refresh tokens with revocation, API
 // keys, principals and roles, the request [Authenticator], login rate
 // limiting, the one-time bootstrap token and the audit helper.
@@ -30,6 +30,6 @@
 //
 // Failures wrap [ErrUnauthorized], [ErrTokenExpired], [ErrTokenRevoked],
 // [ErrInvalidCredentials], [ErrPasswordChangeRequired], [ErrLoginLimited],
-// [ErrBusy] or [ErrInvalidInput]; [CodeOf] names the API.md §2.4 code of
+// [ErrBusy] or [ErrInvalidInput]; [CodeOf] names the docs/http-api.md#errors code of
 // each, and a [*ForbiddenError] carries the required role.
 package auth

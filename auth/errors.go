@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// codedError is a sentinel that names its API.md §2.4 error code.
+// codedError is a sentinel that names its docs/http-api.md#errors error code.
 type codedError struct{ msg, code string }
 
 func (e *codedError) Error() string { return e.msg }
@@ -60,7 +60,7 @@ func (e *ForbiddenError) Error() string {
 // Code returns "forbidden".
 func (e *ForbiddenError) Code() string { return "forbidden" }
 
-// CodeOf returns the API.md §2.4 error code of err ("unauthorized",
+// CodeOf returns the docs/http-api.md#errors error code of err ("unauthorized",
 // "token_expired", "token_revoked", "invalid_credentials", "forbidden",
 // "password_change_required", "rate_limited", "unavailable",
 // "validation_failed"), or "" when err carries none (nil included).

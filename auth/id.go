@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// ID prefixes (API.md §2.5). Every id is a prefix followed by
+// ID prefixes (docs/http-api.md#identifiers-and-time). Every id is a prefix followed by
 // [IDLength] base62 characters.
 const (
 	PrefixUser   = "usr_"

@@ -70,7 +70,7 @@ type KeyInfo struct {
 	Current    bool
 }
 
-// Rotation is the outcome of [KeyRing.Rotate] (API.md §8.4).
+// Rotation is the outcome of [KeyRing.Rotate] (docs/operations.md#rotate-keys-and-respond-to-a-compromise).
 type Rotation struct {
 	KID                string
 	PreviousKID        string    // "" when the ring was empty
@@ -82,7 +82,7 @@ type ringKey struct {
 	secret []byte
 }
 
-// KeyRing holds the HS256 signing keys of API.md §8.4: one current key
+// KeyRing holds the HS256 signing keys of docs/operations.md#rotate-keys-and-respond-to-a-compromise: one current key
 // signs, retired keys verify until their ValidUntil. Keys are persisted
 // through a [store.KeyRingStore], encrypted with AES-256-GCM under a key
 // derived by HKDF-SHA-256 from the root secret, so every replica and every

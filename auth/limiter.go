@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// LimiterConfig tunes a [LoginLimiter]. The zero value gives API.md's
+// LimiterConfig tunes a [LoginLimiter]. The zero value gives docs/http-api.md's
 // 10 failures in 15 minutes.
 type LimiterConfig struct {
 	MaxFailures int              // failures within Window that block; default 10
@@ -102,8 +102,8 @@ func (l *LoginLimiter) Success(account, ip string) {
 // MinBootstrapTokenLength is the minimum length of a bootstrap token.
 const MinBootstrapTokenLength = 32
 
-// Bootstrap is the one-time token that registers the first user (API.md
-// §6). It is safe for concurrent use; the zero value matches nothing.
+// Bootstrap is the one-time token that registers the first user (docs/http-api.md#accounts).
+// It is safe for concurrent use; the zero value matches nothing.
 type Bootstrap struct {
 	mu       sync.Mutex
 	token    string

@@ -17,14 +17,14 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Password length rule (API.md §2.2), in characters.
+// Password length rule (docs/http-api.md#authentication), in characters.
 const (
 	MinPasswordLength = 12
 	MaxPasswordLength = 128
 )
 
 // PasswordConfig tunes a [Hasher]. The zero value gives the production
-// parameters of API.md §2.2; tests lower Memory and Time.
+// parameters of docs/http-api.md#authentication; tests lower Memory and Time.
 type PasswordConfig struct {
 	Memory        uint32        // argon2id memory in KiB; default 65536 (64 MiB)
 	Time          uint32        // argon2id iterations; default 3

@@ -12,7 +12,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// TestRevokeTokenByID revokes JWTs by jti (API.md §8.5): the ids of tokens
+// TestRevokeTokenByID revokes JWTs by jti (docs/http-api.md#administration): the ids of tokens
 // the service issued are known, with their kind and their own expiry; other
 // ids are deny-listed for the refresh TTL as unknown.
 func TestRevokeTokenByID(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Role is a user role (API.md §2.3). Each role includes those below it:
+// Role is a user role (docs/http-api.md#roles). Each role includes those below it:
 // owner > admin > member > viewer. The zero value is no role and ranks
 // below viewer.
 type Role string
@@ -97,7 +97,7 @@ const Public Role = "public"
 
 // PasswordChangeRoute reports whether a principal with
 // PasswordChangeRequired may still call route: GET /api/auth/me, POST
-// /api/auth/password and POST /api/auth/logout (API.md §6).
+// /api/auth/password and POST /api/auth/logout (docs/http-api.md#accounts).
 func PasswordChangeRoute(route string) bool {
 	switch route {
 	case "GET /api/auth/me", "POST /api/auth/password", "POST /api/auth/logout":

@@ -26,7 +26,7 @@ type Store interface {
 }
 
 // Config tunes a [Service]. The zero value gives the production settings
-// of API.md §2.2; tests set Now, Rand and small Password parameters.
+// of docs/http-api.md#authentication; tests set Now, Rand and small Password parameters.
 type Config struct {
 	AccessTTL  time.Duration // ARAGORA_JWT_ACCESS_TTL; default 15m
 	RefreshTTL time.Duration // ARAGORA_JWT_REFRESH_TTL; default 720h
@@ -280,7 +280,7 @@ func (s *Service) newUser(ctx context.Context, nu NewUser) (*store.User, error) 
 
 // CreateUser validates nu, hashes its password and stores the user. A
 // duplicate email wraps store.ErrConflict. Who may create which role is
-// the caller's rule (API.md §6).
+// the caller's rule (docs/http-api.md#accounts).
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, error) {
 	u, err := s.newUser(ctx, nu)
 	if err != nil {
@@ -293,7 +293,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*store.User, erro
 }
 
 // NeedsBootstrap reports whether no user exists yet, so the server must
-// offer the bootstrap token (API.md §6).
+// offer the bootstrap token (docs/http-api.md#accounts).
 func (s *Service) NeedsBootstrap(ctx context.Context) (bool, error) {
 	n, err := s.st.CountUsers(ctx)
 	if err != nil {
@@ -325,7 +325,7 @@ func (s *Service) RegisterOwner(ctx context.Context, b *Bootstrap, token string,
 	return u, nil
 }
 
-// Login checks email and password for ip (API.md §6): ErrLoginLimited
+// Login checks email and password for ip (docs/http-api.md#accounts): ErrLoginLimited
 // after too many failures of this (account, IP), ErrInvalidCredentials for
 // an unknown email (after a dummy hash), a wrong password or a disabled
 // account, ErrBusy when no hashing slot frees up. On success it rehashes a

@@ -11,7 +11,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Fixed JWT claims (API.md §2.2).
+// Fixed JWT claims (docs/http-api.md#authentication).
 const (
 	Issuer   = "aragora"
 	Audience = "aragora-api"
@@ -23,7 +23,7 @@ const (
 	TypeRefresh = "refresh"
 )
 
-// Pair is a token pair as /api/auth/login returns it (API.md §6).
+// Pair is a token pair as /api/auth/login returns it (docs/http-api.md#accounts).
 type Pair struct {
 	AccessToken      string `json:"access_token"`
 	RefreshToken     string `json:"refresh_token"`
@@ -283,7 +283,7 @@ func (s *Service) activeUser(ctx context.Context, id string) (*store.User, error
 
 // Logout deny-lists p's access token and, when given, refreshToken (which
 // must belong to p's user; an invalid one is ignored), and with all bumps
-// the user's token version so every session ends (API.md §6).
+// the user's token version so every session ends (docs/http-api.md#accounts).
 func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string, all bool) error {
 	if p == nil {
 		return ErrUnauthorized

@@ -1,6 +1,6 @@
 // Package breaker keeps a circuit breaker per agent, so that a provider that
-// keeps failing is given a rest instead of more calls (DEBATE.md §12,
-// API.md §5.2).
+// keeps failing is given a rest instead of more calls (docs/agents.md#middleware,
+// docs/http-api.md#agents).
 //
 // A [Circuit] wraps sony/gobreaker/v2 with the project's policy: it opens
 // after [Config].MaxFailures (5) consecutive failures, stays open
@@ -136,7 +136,7 @@ type Failure struct {
 }
 
 // Snapshot is a circuit's state for GET /api/agents/circuit-breakers
-// (API.md §5.2); its JSON form is that of the API.
+// (docs/http-api.md#agents); its JSON form is that of the API.
 type Snapshot struct {
 	State State `json:"state"`
 	// ConsecutiveFailures counts the failures since the last success or
@@ -199,7 +199,7 @@ func newCircuit(cfg Config) *Circuit {
 
 // IsFailure reports whether err counts against a circuit: timeouts,
 // connection errors and 5xx, i.e. agent kinds timeout and server
-// (DEBATE.md §12).
+// (docs/agents.md#middleware).
 func IsFailure(err error) bool {
 	k := agent.KindOf(err)
 	return k == agent.KindTimeout || k == agent.KindServer

@@ -1,4 +1,4 @@
-// Package consensus decides a debate round from its votes (DEBATE.md §4).
+// Package consensus decides a debate round from its votes (docs/debate.md#consensus).
 //
 // A [Method] turns an [Input] (the round's proposals, the resolved and
 // weighted votes, and for [Judge] the judge's reply) into a [Result]. The
@@ -28,7 +28,7 @@ import (
 	"github.com/aragora/aragora/similarity"
 )
 
-// eps is the tolerance of every float comparison (DEBATE.md §0).
+// eps is the tolerance of every float comparison (docs/debate.md#conventions).
 const eps = 1e-9
 
 // Defaults.
@@ -56,7 +56,7 @@ var (
 	ErrNoVotes = errors.New("consensus: no valid votes")
 	// ErrJudgeFailed reports a judge that failed, gave no usable choice, or
 	// did not decide in a non-final round. The caller decides the round by
-	// Majority instead (DEBATE.md §4.4).
+	// Majority instead (docs/debate.md#consensus).
 	ErrJudgeFailed = errors.New("consensus: judge failed")
 )
 
@@ -195,7 +195,7 @@ func ByName(name string, threshold float64) (Method, error) {
 	return nil, fmt.Errorf("consensus: unknown method %q (want majority, supermajority, unanimous, weighted, judge or none)", name)
 }
 
-// ResolveChoice resolves a vote's choice to a name (DEBATE.md §4.1), trying
+// ResolveChoice resolves a vote's choice to a name (docs/debate.md#consensus), trying
 // in order: the exact name; the name ignoring case; a name contained in the
 // choice as a whole word (the earliest occurrence, then the longest name,
 // ignoring case); the choice being a prefix of exactly one name (ignoring

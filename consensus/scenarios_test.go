@@ -10,7 +10,7 @@ import (
 	"github.com/aragora/aragora/consensus"
 )
 
-// TestScenarios checks DEBATE.md §16 rows 1–8 at the level of one round's
+// TestScenarios checks docs/debate.md rows 1–8 at the level of one round's
 // decision: agents a, b, c propose distinct texts and vote with confidence
 // 0.8 unless the row says otherwise. Verdicts and round counts belong to
 // package debate; here we check what they are computed from.

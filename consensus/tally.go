@@ -6,7 +6,7 @@ import (
 	"github.com/aragora/aragora/similarity"
 )
 
-// GroupOptions groups in.Options greedily (DEBATE.md §4.2) and returns the
+// GroupOptions groups in.Options greedily (docs/debate.md#consensus) and returns the
 // members of each group in agent order, groups ordered by their canonical
 // (first) member. Unless in.DisableGrouping, the first ungrouped option
 // becomes a group's canonical member and every later ungrouped option whose
@@ -198,7 +198,7 @@ func (t *tally) topMember(g int) string {
 
 // Tally groups the options, counts the valid votes and returns the groups
 // with their weights, the leading group's canonical agent, the winning
-// proposal's owner and the leader share (DEBATE.md §4.3). With a total
+// proposal's owner and the leader share (docs/debate.md#consensus). With a total
 // weight of 0, leader and winner are "" and share is 0.
 func Tally(in Input) (groups []Group, leader, winner string, share float64) {
 	t := count(in)

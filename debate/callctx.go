@@ -8,7 +8,7 @@ import (
 )
 
 // callCtx is the context of one agent call: the debate's context with the
-// call's own deadline (DEBATE.md §2.2). The phase that starts the call
+// call's own deadline (docs/debate.md#quorum-and-timeouts). The phase that starts the call
 // cancels it when the deadline passes, when the debate's context ends, and
 // when the call returns, so it needs neither a runtime timer nor a
 // registration in its parent: context.WithDeadline costs both, and a debate

@@ -18,7 +18,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Sentinel errors (DEBATE.md §0).
+// Sentinel errors (docs/debate.md#conventions).
 var (
 	// ErrInvalidConfig reports a bad Config, participant list or task.
 	ErrInvalidConfig = errors.New("debate: invalid config")
@@ -30,11 +30,11 @@ var (
 	ErrNoStore = errors.New("debate: no checkpoint store")
 	// ErrSuspend, used as a context cause (context.WithCancelCause), suspends
 	// a debate: the phase in flight is discarded, the stored status stays
-	// running and Run returns ErrSuspend (DEBATE.md §11).
+	// running and Run returns ErrSuspend (docs/debate.md#cancellation-and-deadlines).
 	ErrSuspend = errors.New("debate: suspended")
 )
 
-// Topology names (DEBATE.md §2.3).
+// Topology names (docs/debate.md#topologies).
 const (
 	TopologyAllToAll = "all-to-all"
 	TopologyRing     = "ring"
@@ -53,7 +53,7 @@ func (p Pricing) Cost(u agent.Usage) float64 {
 	return (float64(u.InputTokens)*p.InputPerMTok + float64(u.OutputTokens)*p.OutputPerMTok) / 1e6
 }
 
-// Participant is one debater (DEBATE.md §1).
+// Participant is one debater (docs/debate.md#configuration).
 type Participant struct {
 	Name  string      // 1–64 characters of [A-Za-z0-9._-], unique ignoring case
 	Agent agent.Agent // required
@@ -83,7 +83,7 @@ type Task struct {
 	Metadata map[string]string
 }
 
-// Trickster configures hollow-consensus detection (DEBATE.md §6). The zero
+// Trickster configures hollow-consensus detection (docs/debate.md#evidence-and-the-trickster). The zero
 // value is disabled; Enabled with zero fields gives the defaults.
 type Trickster struct {
 	Enabled          bool
@@ -104,7 +104,7 @@ type ReceiptOptions struct {
 }
 
 // Config controls a debate. The zero value runs three rounds decided by
-// majority, all-to-all, and persists nothing (DEBATE.md §1).
+// majority, all-to-all, and persists nothing (docs/debate.md#configuration).
 type Config struct {
 	Rounds           int  // 1–20; default 3
 	MinRounds        int  // 1..Rounds; default 1
@@ -144,7 +144,7 @@ type Config struct {
 	WeightsFromELO bool
 	Domain         string
 	// Ratings, when set, records each finished debate's ELO match and
-	// supplies vote weights under WeightsFromELO (DEBATE.md §14).
+	// supplies vote weights under WeightsFromELO (docs/debate.md#elo-ratings).
 	Ratings store.RatingStore
 
 	DisableConvergence   bool

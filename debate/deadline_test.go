@@ -70,7 +70,7 @@ func (r *releaser) OnEvent(e debate.Event) {
 	})
 }
 
-// TestLateCallNeverHoldsPhaseOrCounts checks DEBATE.md §2.2 and §11 in
+// TestLateCallNeverHoldsPhaseOrCounts checks docs/debate.md#quorum-and-timeouts, docs/debate.md#cancellation-and-deadlines in
 // every phase: an agent that ignores its context does not hold its phase
 // past the call's deadline (the phase's events reach observers while the
 // call is still blocked), the call is an agent_error of kind timeout, its

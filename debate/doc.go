@@ -1,6 +1,6 @@
 // Package debate is the Aragora debate orchestrator: several agents propose
 // answers to a question, critique each other, revise and vote, and a
-// consensus method decides the outcome (DEBATE.md is the behavioural
+// consensus method decides the outcome (docs/debate.md is the behavioural
 // specification this package implements).
 //
 // # Running a debate

@@ -306,7 +306,7 @@ func TestOnRoundReportsOverhead(t *testing.T) {
 	}
 }
 
-func TestRatingsRecordedOncePerDebate(t *testing.T) { // DEBATE.md §14, scenario 16 end to end
+func TestRatingsRecordedOncePerDebate(t *testing.T) { // docs/debate.md#elo-ratings, scenario 16 end to end
 	t.Parallel()
 	st := memstore.New()
 	cfg := demoConfig()

@@ -10,7 +10,7 @@ import (
 	"github.com/aragora/aragora/evidence"
 )
 
-// EventType names a debate event (API.md §11.3).
+// EventType names a debate event (docs/events.md).
 type EventType string
 
 // Event types.
@@ -30,7 +30,7 @@ const (
 	EventDebateEnd             EventType = "debate_end"
 )
 
-// Event is one debate event. It marshals to the wire form of API.md §11.3
+// Event is one debate event. It marshals to the wire form of docs/events.md
 // (the server adds "epoch"). Data holds one of the *Data types of this
 // package, or json.RawMessage for events read back from a store.
 type Event struct {
@@ -289,7 +289,7 @@ type DebateEndData struct {
 	ReceiptID              *string `json:"receipt_id"`
 }
 
-// Observer receives a debate's events in emission order (DEBATE.md §9).
+// Observer receives a debate's events in emission order (docs/events.md).
 // Each observer runs in its own goroutine with its own buffer; a slow or
 // panicking observer affects only itself.
 type Observer interface {

@@ -12,7 +12,7 @@ import (
 
 func ExampleOrchestrator_Run() {
 	// Say answers every call with the same text. As a vote it names "ada",
-	// so both votes resolve to ada's proposal (DEBATE.md §3.4, §4.1).
+	// so both votes resolve to ada's proposal (docs/agents.md#phases-and-reply-formats, docs/debate.md#consensus).
 	say := agenttest.Say("I back ada: use Postgres.")
 	o, err := debate.New(debate.Config{Rounds: 1},
 		debate.Participant{Name: "ada", Agent: say},

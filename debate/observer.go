@@ -7,7 +7,7 @@ import (
 )
 
 // observerSet delivers events to each observer through its own goroutine and
-// bounded FIFO buffer (DEBATE.md §9). Enqueueing never blocks.
+// bounded FIFO buffer (docs/events.md). Enqueueing never blocks.
 type observerSet struct {
 	log           *slog.Logger
 	subs          []*observerSub

@@ -137,7 +137,7 @@ func (o *Orchestrator) Run(ctx context.Context, question string) (*Result, error
 	return o.RunTask(ctx, Task{Question: question})
 }
 
-// RunTask runs one debate to its end (DEBATE.md §2). It returns a non-nil
+// RunTask runs one debate to its end (docs/debate.md#flow). It returns a non-nil
 // Result whenever the debate started; the error is nil for
 // consensus_reached, no_consensus and budget_exceeded, and otherwise wraps
 // ErrQuorum, the store error, context.Canceled, context.DeadlineExceeded or
@@ -190,7 +190,7 @@ type ResumeOptions struct {
 }
 
 // Resume continues an interrupted debate from its latest checkpoint
-// (DEBATE.md §10). The Orchestrator must have the same participants and
+// (docs/debate.md#persistence-and-resume). The Orchestrator must have the same participants and
 // config as the interrupted run. It returns ErrNoStore without a
 // checkpointing store, an error wrapping store.ErrNotFound without a
 // checkpoint, the stored result and ErrFinished for a finished debate, and
@@ -255,7 +255,7 @@ func (o *Orchestrator) newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// fingerprint hashes every setting that affects behaviour (DEBATE.md §10).
+// fingerprint hashes every setting that affects behaviour (docs/debate.md#persistence-and-resume).
 func (o *Orchestrator) fingerprint() string {
 	c := o.cfg
 	type pfp struct {
@@ -287,7 +287,7 @@ func (o *Orchestrator) fingerprint() string {
 		Seed                                           int64
 		// Synthesizer is set only when it is not the judge, so that the
 		// fingerprints of debates checkpointed before it existed still
-		// match (DEBATE.md §10).
+		// match (docs/debate.md#persistence-and-resume).
 		Synthesizer string `json:",omitempty"`
 	}{ps, c.Rounds, c.MinRounds, !c.DisableEarlyStop, c.Consensus.Name(), thr, c.Topology, c.SparseK, o.judge.name,
 		c.Synthesize, c.ForbidSelfVote, !c.DisableVoteGrouping, c.GroupingThreshold, c.ConvergenceThreshold,
@@ -301,7 +301,7 @@ func (o *Orchestrator) fingerprint() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// weights fixes each participant's vote weight at the start (DEBATE.md §4.3).
+// weights fixes each participant's vote weight at the start (docs/debate.md#consensus).
 func (o *Orchestrator) weights(ctx context.Context) ([]float64, error) {
 	w := make([]float64, len(o.ps))
 	ratings := map[string]float64{}

@@ -16,7 +16,7 @@ import (
 
 type pair struct{ critic, target int }
 
-// critiquePairs lists who critiques whom this round (DEBATE.md §2.3), in
+// critiquePairs lists who critiques whom this round (docs/debate.md#topologies), in
 // critic then target order, skipping targets without a proposal.
 func (r *run) critiquePairs() []pair {
 	return r.pairsFor(r.st.Round, true)
@@ -72,7 +72,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	return ps
 }
 
-// visiblePeers returns whose proposals a reviser sees (DEBATE.md §3.2).
+// visiblePeers returns whose proposals a reviser sees (docs/agents.md#phases-and-reply-formats).
 func (r *run) visiblePeers(i int) []int {
 	n := len(r.o.ps)
 	var vis []int
@@ -225,7 +225,7 @@ func (r *run) quorumErr(phase string, answered int) error {
 	return quorumError(fmt.Sprintf("quorum not met in %s of round %d: %d of %d answered", phase, r.st.Round, answered, len(r.o.ps)))
 }
 
-// convergence runs the check of DEBATE.md §5 and returns cross.
+// convergence runs the check of docs/debate.md#convergence and returns cross.
 func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	st := r.st
 	var cur []int
@@ -309,7 +309,7 @@ func roundPtr(p *float64) *float64 {
 	return &v
 }
 
-// trickster runs the hollow-consensus check and intervention (DEBATE.md §6).
+// trickster runs the hollow-consensus check and intervention (docs/debate.md#evidence-and-the-trickster).
 func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64, batch *[]Event) {
 	st := r.st
 	t := r.cfg.Trickster

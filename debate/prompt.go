@@ -9,7 +9,7 @@ import (
 	"github.com/aragora/aragora/internal/reply"
 )
 
-// Generation parameters per phase (DEBATE.md §3.1).
+// Generation parameters per phase (docs/agents.md#phases-and-reply-formats).
 var genParams = map[agent.Phase]struct {
 	maxTokens   int
 	temperature float64

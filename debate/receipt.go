@@ -10,8 +10,8 @@ import (
 	"github.com/aragora/aragora/receipt"
 )
 
-// BuildReceipt builds the decision receipt of a finished debate (DEBATE.md
-// §15), created at res.EndedAt, signed when opts.Signer is set, else
+// BuildReceipt builds the decision receipt of a finished debate (docs/receipts.md),
+// created at res.EndedAt, signed when opts.Signer is set, else
 // sealed with its content hash only.
 func (res *Result) BuildReceipt(opts ReceiptOptions) (*receipt.Receipt, error) {
 	created := res.EndedAt

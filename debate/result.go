@@ -9,7 +9,7 @@ import (
 	"github.com/aragora/aragora/receipt"
 )
 
-// Stop reasons (DEBATE.md §8).
+// Stop reasons (docs/debate.md#result-status-and-verdict).
 const (
 	StopConverged          = "converged"
 	StopConsensus          = "consensus"
@@ -21,7 +21,7 @@ const (
 	StopError              = "error"
 )
 
-// Verdicts (DEBATE.md §8).
+// Verdicts (docs/debate.md#result-status-and-verdict).
 const (
 	VerdictApproved               = "approved"
 	VerdictApprovedWithConditions = "approved_with_conditions"
@@ -130,7 +130,7 @@ type AgentTotals struct {
 	Errors  int     `json:"errors"`
 }
 
-// Result is the outcome of a debate (DEBATE.md §8). Run returns a non-nil
+// Result is the outcome of a debate (docs/debate.md#result-status-and-verdict). Run returns a non-nil
 // Result whenever the debate started.
 type Result struct {
 	DebateID               string                 `json:"debate_id"`
@@ -172,7 +172,7 @@ type Result struct {
 	Agents   []receipt.Agent   `json:"-"`
 }
 
-// Verdict computes the verdict of DEBATE.md §8.
+// Verdict computes the verdict of docs/debate.md#result-status-and-verdict.
 func Verdict(status string, reached bool, dissenters, abstainers int, confidence float64) string {
 	switch status {
 	case "consensus_reached", "no_consensus":

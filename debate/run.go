@@ -215,7 +215,7 @@ func (r *run) normalStatus() string {
 }
 
 // interrupt ends a debate whose context is done: suspended, cancelled or
-// timed out (DEBATE.md §11).
+// timed out (docs/debate.md#cancellation-and-deadlines).
 func (r *run) interrupt(ctx, dctx context.Context) (*Result, error) {
 	if errors.Is(context.Cause(ctx), ErrSuspend) {
 		r.accrueElapsed()
@@ -438,7 +438,7 @@ func (r *run) nameOf(idx int) string {
 
 // runCalls runs every call of a phase, at most MaxConcurrency at a time,
 // starting queued calls in order, and returns the outcomes in spec order
-// (DEBATE.md §2.2). It never waits for a call beyond the call's deadline:
+// (docs/debate.md#quorum-and-timeouts). It never waits for a call beyond the call's deadline:
 // a call still running then ends as a timeout and its late reply is
 // discarded; its context is cancelled, its slot goes to the next queued
 // call, and its goroutine becomes a straggler that Run waits for before
@@ -527,7 +527,7 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // abandonAfter is how long Run waits for a call that outlived its deadline
-// or its debate before abandoning its goroutine (DEBATE.md §11).
+// or its debate before abandoning its goroutine (docs/debate.md#cancellation-and-deadlines).
 const abandonAfter = 5 * time.Second
 
 // Call states.
@@ -633,7 +633,7 @@ func (r *run) abandoned(c *phaseCall) {
 
 // waitStragglers waits until every late call's goroutine has returned or
 // been abandoned (and logged), so that Run leaves no goroutine behind but
-// those of agents that ignore their context (DEBATE.md §11).
+// those of agents that ignore their context (docs/debate.md#cancellation-and-deadlines).
 func (r *run) waitStragglers() {
 	var t *time.Timer
 	for _, c := range r.stragglers {
@@ -878,7 +878,7 @@ func (r *run) plannedCalls(next string) int {
 	return n
 }
 
-// overBudget estimates the next phase (DEBATE.md §7) and reports whether it
+// overBudget estimates the next phase (docs/debate.md#budgets) and reports whether it
 // would take the debate past MaxTokens or MaxCostUSD.
 func (r *run) overBudget(next string) bool {
 	if r.cfg.MaxTokens <= 0 && r.cfg.MaxCostUSD <= 0 {
@@ -1010,7 +1010,7 @@ func stanceOr(s agent.Stance) agent.Stance {
 	return s
 }
 
-// penalise applies the trickster penalty (DEBATE.md §6.3): with k > 0
+// penalise applies the trickster penalty (docs/debate.md#evidence-and-the-trickster): with k > 0
 // interventions, max(min(raw, floor), raw − penalty·k). It never raises.
 func penalise(raw float64, k int, t Trickster) float64 {
 	if k == 0 {
@@ -1020,7 +1020,7 @@ func penalise(raw float64, k int, t Trickster) float64 {
 	return min(c, raw)
 }
 
-// digest joins the current proposals (DEBATE.md §4.4).
+// digest joins the current proposals (docs/debate.md#consensus).
 func (r *run) digest() string {
 	var parts []string
 	for i, c := range r.st.Current {
@@ -1031,7 +1031,7 @@ func (r *run) digest() string {
 	return strings.Join(parts, "\n\n---\n\n")
 }
 
-// recordRatings records a finished debate's ELO match (DEBATE.md §14).
+// recordRatings records a finished debate's ELO match (docs/debate.md#elo-ratings).
 func (o *Orchestrator) recordRatings(ctx context.Context, st *state, res *Result) {
 	if o.cfg.Ratings == nil || res == nil || res.Winner == "" {
 		return

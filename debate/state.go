@@ -37,7 +37,7 @@ type phaseTotal struct {
 }
 
 // state is everything a debate needs to continue; it is the checkpoint's
-// opaque State document (DEBATE.md §10).
+// opaque State document (docs/debate.md#persistence-and-resume).
 type state struct {
 	DebateID    string            `json:"debate_id"`
 	Fingerprint string            `json:"fingerprint"`

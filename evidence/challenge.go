@@ -8,7 +8,7 @@ import (
 // ChallengePrefix begins every challenge text.
 const ChallengePrefix = "QUALITY CHALLENGE: possible hollow consensus"
 
-// Challenge writes the trickster's challenge (DEBATE.md §6.3): it begins
+// Challenge writes the trickster's challenge (docs/debate.md#evidence-and-the-trickster): it begins
 // with ChallengePrefix, gives the similarity and the average quality, one
 // line per target naming its gaps, four required actions, and closes by
 // asking agents to lower their confidence in claims they cannot support.

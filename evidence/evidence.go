@@ -1,13 +1,13 @@
 // Package evidence scores the evidence quality of a text and detects hollow
 // consensus: agents agreeing on claims that none of them supports
-// (DEBATE.md §6).
+// (docs/debate.md#evidence-and-the-trickster).
 //
 // [Score] rates one text on five components in [0, 1] (citations,
 // specificity, diversity of evidence kinds, temporal relevance, explicit
 // reasoning) and combines them with [Weights]. [CheckHollow] applies the
-// hollow-consensus rule of DEBATE.md §6.2 to the scores of one round's
+// hollow-consensus rule of docs/debate.md#evidence-and-the-trickster to the scores of one round's
 // proposals, [Gaps] names a text's weak components and [Challenge] writes
-// the trickster's challenge text (§6.3).
+// the trickster's challenge text (docs/debate.md#evidence-and-the-trickster).
 //
 // Everything here is a pure function of its arguments: the clock is passed
 // in, and no state is kept. This package imports only the standard library.
@@ -19,10 +19,10 @@ import (
 	"math"
 )
 
-// eps is the tolerance of every float comparison (DEBATE.md §0).
+// eps is the tolerance of every float comparison (docs/debate.md#conventions).
 const eps = 1e-9
 
-// DefaultMinQuality is the quality bar of the hollow check (minQ, §6.2).
+// DefaultMinQuality is the quality bar of the hollow check (minQ, docs/debate.md#evidence-and-the-trickster).
 const DefaultMinQuality = 0.65
 
 // Gap names reported by [Gaps], in their fixed order.
@@ -115,7 +115,7 @@ type Hollow struct {
 	Similarity float64 `json:"similarity"`
 }
 
-// CheckHollow applies DEBATE.md §6.2 to the scores of a round's fresh
+// CheckHollow applies docs/debate.md#evidence-and-the-trickster to the scores of a round's fresh
 // proposals (agent order), where similarity is the round's mean cross-agent
 // similarity and minQuality the quality bar (≤ 0 or NaN means 0.65).
 //
@@ -175,12 +175,12 @@ func CheckHollow(scores []Scores, similarity, minQuality float64) Hollow {
 }
 
 // Flagged reports whether a hollow check flags its round for the trickster
-// (DEBATE.md §6.3): h.Hollow and h.Severity ≥ 0.8 − 0.6·sensitivity.
+// (docs/debate.md#evidence-and-the-trickster): h.Hollow and h.Severity ≥ 0.8 − 0.6·sensitivity.
 func Flagged(h Hollow, sensitivity float64) bool {
 	return h.Hollow && h.Severity >= 0.8-0.6*sensitivity-eps
 }
 
-// Penalty applies the trickster penalty of DEBATE.md §6.3 to a raw
+// Penalty applies the trickster penalty of docs/debate.md#evidence-and-the-trickster to a raw
 // confidence after k interventions: max(min(raw, 0.10), raw − 0.05·k) for
 // k > 0, raw otherwise. It never raises a confidence.
 func Penalty(raw float64, k int) float64 {
@@ -217,7 +217,7 @@ type Target struct {
 	Gaps []string `json:"gaps"`
 }
 
-// Targets picks the trickster's targets (DEBATE.md §6.3): the agents whose
+// Targets picks the trickster's targets (docs/debate.md#evidence-and-the-trickster): the agents whose
 // Overall is below minQuality (≤ 0 means 0.65), ascending by score and then
 // by agent order, at most 3; if none qualifies, the single lowest. names and
 // scores are parallel, in agent order; extra entries of the longer are

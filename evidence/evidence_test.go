@@ -14,7 +14,7 @@ import (
 
 const eps = 1e-9
 
-// vague is the reference text of DEBATE.md §6.3.
+// vague is the reference text of docs/debate.md#evidence-and-the-trickster.
 const vague = "Generally the first option is usually better. It depends on various factors, but in " +
 	"some cases it might work. Best practices suggest it could potentially have a significant impact."
 

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// Marker expressions (DEBATE.md §6.1). All are matched case-insensitively
+// Marker expressions (docs/debate.md#evidence-and-the-trickster). All are matched case-insensitively
 // and leftmost-longest; matches are accepted only at word boundaries
 // (Unicode-aware, see findAll).
 var (
@@ -255,7 +255,7 @@ func Assertions(text string) []string {
 	return out
 }
 
-// Score rates the evidence quality of text (DEBATE.md §6.1). now gives the
+// Score rates the evidence quality of text (docs/debate.md#evidence-and-the-trickster). now gives the
 // current year (in UTC) for the temporal component; w weights Overall (the
 // zero value means the defaults; invalid weights are the caller's error, see
 // Weights.Validate). A text without any letter or digit scores 0 on every

@@ -19,13 +19,13 @@ var (
 
 // Agent is one resolved agent with the labels events and receipts use.
 type Agent struct {
-	Name     string // derived participant name (API.md §5)
+	Name     string // derived participant name (docs/agents.md#built-in-agents)
 	Provider string
 	Model    string
 	Agent    agent.Agent
 }
 
-// Agents resolves the agent names and specs of a debate (API.md §5). The
+// Agents resolves the agent names and specs of a debate (docs/agents.md#built-in-agents). The
 // composition (package service, or a program of its own) builds it from
 // the provider registry, so this package imports no adapter. Resolve
 // returns an error wrapping ErrUnknownAgent or ErrAgentUnavailable for

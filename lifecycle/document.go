@@ -85,7 +85,7 @@ func syntheticEnd(id string, at time.Time, status, stop string) func(seq int64) 
 	}
 }
 
-// DebateObject is the debate of API.md §4.2: what GET /api/debates/{id}
+// DebateObject is the debate of docs/http-api.md#the-debate-object: what GET /api/debates/{id}
 // answers and `aragora debate --format json` prints.
 type DebateObject struct {
 	ID              string            `json:"id"`
@@ -170,7 +170,7 @@ func withResultDoc(rd *ResultDoc, status string, started, finished time.Time) (*
 	return rd, started, finished
 }
 
-// RecordObject returns the full debate object (API.md §4.2) of a debate
+// RecordObject returns the full debate object (docs/http-api.md#the-debate-object) of a debate
 // record as stored: its Config is the debate's Spec and its Result the
 // result document. `aragora debate --format json` prints it, so the CLI
 // and the API describe a debate alike.

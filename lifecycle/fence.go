@@ -10,7 +10,7 @@ import (
 // every checkpoint (with its event batch and, at the end, the final
 // result) is conditional on the lease, so once another process has claimed
 // the debate the next write is refused with store.ErrLeaseLost and the
-// orchestrator stops without emitting anything (API.md §8.3).
+// orchestrator stops without emitting anything (docs/operations.md#stop-drain-and-restart).
 type fencedStore struct {
 	store.DebateStore
 	cp    store.Checkpointer

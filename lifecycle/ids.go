@@ -14,8 +14,8 @@ import (
 // ulidAlphabet is the lowercase Crockford base32 alphabet of ULIDs.
 const ulidAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
-// NewDebateID returns "deb_" + a 26-character lowercase ULID (API.md
-// §2.5): 48 bits of Unix milliseconds from t, then 80 random bits from r
+// NewDebateID returns "deb_" + a 26-character lowercase ULID (docs/http-api.md#identifiers-and-time):
+// 48 bits of Unix milliseconds from t, then 80 random bits from r
 // (nil: crypto/rand). IDs of one millisecond sort by their random part.
 func NewDebateID(t time.Time, r io.Reader) (string, error) {
 	if r == nil {
@@ -40,7 +40,7 @@ func NewDebateID(t time.Time, r io.Reader) (string, error) {
 	return "deb_" + string(out[:]), nil
 }
 
-// StreamEpoch is the stream epoch of a debate (API.md §11.4): stable while
+// StreamEpoch is the stream epoch of a debate (docs/websocket.md#resume): stable while
 // its stored history can be replayed, so a client resuming by seq knows
 // its seqs still mean the same events.
 func StreamEpoch(id string) string {

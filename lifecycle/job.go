@@ -132,7 +132,7 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 	cfg.Logger = m.log.With("correlation_id", d.CorrelationID)
 	cfg.OnRound = m.cfg.OnRound
 	if rs, ok := m.st.(store.RatingStore); ok {
-		cfg.Ratings = rs // ELO, updated once per finished debate (DEBATE.md §14)
+		cfg.Ratings = rs // ELO, updated once per finished debate (docs/debate.md#elo-ratings)
 	}
 	if judge != nil {
 		cfg.Judge, cfg.JudgeAgent = judge.Name, judge.Agent
@@ -175,7 +175,7 @@ func (j *Job) finalize(res *debate.Result) *store.Final {
 }
 
 // usage returns the per-agent usage of res charged to the debate's owner,
-// by provider and model (API.md §6); calls that used nothing are not rows.
+// by provider and model (docs/http-api.md#accounts); calls that used nothing are not rows.
 func (j *Job) usage(res *debate.Result) []store.UsageRecord {
 	byName := map[string]Agent{}
 	for _, a := range j.agents {

@@ -41,7 +41,7 @@ type Outbox interface {
 }
 
 // Config tunes a Manager. The zero value works: ten concurrent debates, a
-// queue of 100, the lease timing of API.md §8.3, demo default agents.
+// queue of 100, the lease timing of docs/operations.md#stop-drain-and-restart, demo default agents.
 type Config struct {
 	// Defaults apply to omitted request fields (Request.Normalise).
 	Defaults Defaults
@@ -126,8 +126,8 @@ func (c Config) withDefaults() Config {
 }
 
 // Manager runs stored debates: it creates them, queues them within the
-// process's limits, claims each one's lease (fenced by generation, API.md
-// §8.3), builds its orchestrator from the stored Spec, runs or resumes it,
+// process's limits, claims each one's lease (fenced by generation, docs/operations.md#stop-drain-and-restart),
+// builds its orchestrator from the stored Spec, runs or resumes it,
 // commits its result together with its final state, and resumes or times
 // out the debates other processes left behind. It keeps the live state of
 // the debates it runs, which the debate object (Object) merges with the

@@ -180,7 +180,7 @@ func (m *Manager) Cancel(id string, cause error) (done <-chan struct{}, ok bool)
 
 // Drain refuses new debates from now on (Submit and Create return
 // ErrShuttingDown) and stops resuming orphans; running debates carry on
-// (API.md §16 step 1).
+// (docs/operations.md#stop-drain-and-restart step 1).
 func (m *Manager) Drain() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,7 +188,7 @@ func (m *Manager) Drain() {
 }
 
 // Shutdown stops the sweeper, refuses new debates, suspends every running
-// one (API.md §16: each returns to pending, its lease released, for the
+// one (docs/operations.md#stop-drain-and-restart: each returns to pending, its lease released, for the
 // next process) and waits for them until ctx ends. Queued debates stay
 // pending in the store.
 func (m *Manager) Shutdown(ctx context.Context) error {

@@ -58,8 +58,8 @@ func ParseSpec(raw []byte) (*Spec, error) {
 // The caller adds the process settings (store, observers, receipt
 // options, clock, agent timeout, logger) and, for a judge that is not a
 // debater, JudgeAgent. Every process that runs or resumes a stored debate
-// builds it here, so the config fingerprint checked on resume (DEBATE.md
-// §10) is the same whichever process started the debate.
+// builds it here, so the config fingerprint checked on resume (docs/debate.md#persistence-and-resume)
+// is the same whichever process started the debate.
 func (sp *Spec) DebateConfig() (debate.Config, error) {
 	var threshold float64
 	if sp.Threshold != nil && (sp.Consensus == consensus.NameWeighted || sp.Consensus == consensus.NameSupermajority) {
@@ -79,7 +79,7 @@ func (sp *Spec) DebateConfig() (debate.Config, error) {
 	return cfg, nil
 }
 
-// Request is the body of POST /api/debates (API.md §4.1): every field is
+// Request is the body of POST /api/debates (docs/http-api.md#create-a-debate): every field is
 // optional except the topic (or its alias question); Normalise applies the
 // defaults.
 type Request struct {
@@ -158,7 +158,7 @@ func invalid(field, msg string) *ValidationError {
 	return &ValidationError{Fields: map[string]string{field: msg}}
 }
 
-// Normalise validates req and applies the defaults of API.md §4.1. It
+// Normalise validates req and applies the defaults of docs/http-api.md#create-a-debate. It
 // returns a *ValidationError naming every invalid field. It does not
 // resolve the agents (see ResolveAgents).
 func (req *Request) Normalise(def Defaults) (*Spec, error) {

@@ -9,7 +9,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Swept is one debate the sweeper resumed or timed out (API.md §8.3).
+// Swept is one debate the sweeper resumed or timed out (docs/operations.md#stop-drain-and-restart).
 type Swept struct {
 	ID        string `json:"id"`
 	Topic     string `json:"topic"`
@@ -21,7 +21,7 @@ func sweptOf(d *store.Debate) Swept {
 	return Swept{ID: d.ID, Topic: d.Topic, UpdatedAt: Timestamp(d.UpdatedAt), Owner: d.Owner}
 }
 
-// Start begins the background sweeper of API.md §8.3: orphaned debates
+// Start begins the background sweeper of docs/operations.md#stop-drain-and-restart: orphaned debates
 // (lease missing or expired) are resumed at once and every SweepEvery,
 // stale ones timed out every 60 s. It returns at once; Shutdown stops it.
 // Without a store that keeps leases it does nothing. Call it once.

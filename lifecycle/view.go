@@ -52,7 +52,7 @@ func (m *Manager) Result(d *store.Debate) (status string, res *ResultDoc) {
 	return status, res
 }
 
-// Object returns the debate object of d (API.md §4.2) with its effective
+// Object returns the debate object of d (docs/http-api.md#the-debate-object) with its effective
 // state; full adds final_answer and metadata (GET /api/debates/{id}),
 // without them it is a summary (listings, control events).
 func (m *Manager) Object(d *store.Debate, full bool) *DebateObject {

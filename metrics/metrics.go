@@ -1,4 +1,4 @@
-// Package metrics exposes Aragora's Prometheus metrics (API.md §14) on a
+// Package metrics exposes Aragora's Prometheus metrics (docs/operations.md#metrics) on a
 // private registry: the Go and process collectors, build info, HTTP,
 // debate, agent, circuit-breaker and WebSocket series. It is the only
 // non-cmd package importing client_golang; the server receives its handler
@@ -37,7 +37,7 @@ type Config struct {
 	Agents                     []string // configured agent names
 	WSMaxConnections           int
 	// Redis registers aragora_redis_up; without Redis the series is absent
-	// (API.md §14).
+	// (docs/operations.md#metrics).
 	Redis bool
 	// DBBackend ("sqlite" or "postgres") pre-initialises aragora_db_up.
 	DBBackend string

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Class is a route class of API.md §2.9. The values are the wire names
+// Class is a route class of docs/http-api.md#rate-limits. The values are the wire names
 // (route_class in logs, metrics and error details).
 type Class string
 
@@ -27,7 +27,7 @@ const (
 // initialise every label and for status tables).
 var Classes = []Class{ClassGeneral, ClassDebateCreate, ClassAuth}
 
-// Defaults of API.md §12.
+// Defaults of docs/configuration.md.
 const (
 	DefaultRPM       = 120
 	DefaultDebateRPM = 10
@@ -157,7 +157,7 @@ func (c Config) EffectiveRPM(class Class) int {
 }
 
 // ConfigError reports an invalid environment variable. Its message has the
-// form of API.md §12: config: NAME="value": want ....
+// form of docs/configuration.md: config: NAME="value": want ....
 type ConfigError struct {
 	Var   string
 	Value string

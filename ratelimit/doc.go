@@ -1,5 +1,5 @@
 // Package ratelimit admits or refuses events per key: HTTP requests per
-// client and route class (API.md §2.9), and agent calls per provider.
+// client and route class (docs/http-api.md#rate-limits), and agent calls per provider.
 //
 // # Limiters
 //
@@ -18,7 +18,7 @@
 // [Policy] classifies requests into route classes ([ClassAuth],
 // [ClassDebateCreate], [ClassGeneral] or exempt), derives the client key
 // and IP, and its [Policy.Middleware] answers 429 with the JSON error body
-// of API.md §2.4. [ParseConfig] reads the ARAGORA_RATE_LIMIT_* variables;
+// of docs/http-api.md#errors. [ParseConfig] reads the ARAGORA_RATE_LIMIT_* variables;
 // the package itself never reads the environment. [Policy.Status],
 // [Policy.ConfigSnapshot] and [Policy.SystemSnapshot] produce the bodies of
 // /api/rate-limits/status, /api/rate-limits/config and

@@ -10,7 +10,7 @@ import (
 )
 
 // Fallback modes, the values of the mode label of
-// aragora_rate_limit_fallback_total (API.md §14).
+// aragora_rate_limit_fallback_total (docs/operations.md#metrics).
 const (
 	ModeLocal    = "local"
 	ModeFailOpen = "fail_open"

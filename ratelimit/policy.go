@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 )
 
-// Policy applies the route-class limits of API.md §2.9 to HTTP requests.
+// Policy applies the route-class limits of docs/http-api.md#rate-limits to HTTP requests.
 // It is safe for concurrent use. Create it with [NewPolicy]; the zero value
 // is not usable.
 type Policy struct {
@@ -64,7 +64,7 @@ func (p *Policy) Limit(class Class) Limit {
 	return Limit{Rate: r, Burst: r}
 }
 
-// ClassOf returns the route class of r (API.md §2.9): ClassExempt for
+// ClassOf returns the route class of r (docs/http-api.md#rate-limits): ClassExempt for
 // health, readiness, metrics, WebSocket upgrades and paths outside /api/.
 func ClassOf(r *http.Request) Class {
 	path := r.URL.Path
@@ -93,7 +93,7 @@ func isWebSocketUpgrade(r *http.Request) bool {
 
 // ClientIP returns the client address of r: the TCP peer, unless the peer
 // is a trusted proxy; then the right-most X-Forwarded-For address that is
-// not a trusted proxy (API.md §2.9). IPv4-mapped addresses are unmapped. It
+// not a trusted proxy (docs/http-api.md#rate-limits). IPv4-mapped addresses are unmapped. It
 // returns the zero Addr when RemoteAddr cannot be parsed.
 func (p *Policy) ClientIP(r *http.Request) netip.Addr {
 	peer := parseHostAddr(r.RemoteAddr)
@@ -215,7 +215,7 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// ErrorBody is the JSON error body of API.md §2.4.
+// ErrorBody is the JSON error body of docs/http-api.md#errors.
 type ErrorBody struct {
 	Error ErrorObject `json:"error"`
 }

@@ -30,7 +30,7 @@ var _ agent.Kinder = limitedError{}
 var ErrInvalidLimit = errors.New("ratelimit: invalid limit")
 
 // Limit is a GCRA limit: Rate events per [Window], with bursts of up to
-// Burst events. A zero Burst means Burst = Rate, the burst of API.md §2.9.
+// Burst events. A zero Burst means Burst = Rate, the burst of docs/http-api.md#rate-limits.
 type Limit struct {
 	Rate  int
 	Burst int

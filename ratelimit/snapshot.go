@@ -54,7 +54,7 @@ type ClientStatus struct {
 	Classes PerClass[BucketStatus] `json:"classes"`
 }
 
-// StatusSnapshot is the body of GET /api/rate-limits/status (API.md §7).
+// StatusSnapshot is the body of GET /api/rate-limits/status (docs/http-api.md#operational-views).
 type StatusSnapshot struct {
 	Enabled   bool             `json:"enabled"`
 	Emergency bool             `json:"emergency"`
@@ -71,7 +71,7 @@ type ClassConfig struct {
 	EffectiveRPM int `json:"effective_rpm"`
 }
 
-// ConfigSnapshot is the body of GET /api/rate-limits/config (API.md §7).
+// ConfigSnapshot is the body of GET /api/rate-limits/config (docs/http-api.md#operational-views).
 type ConfigSnapshot struct {
 	Enabled          bool                  `json:"enabled"`
 	Emergency        bool                  `json:"emergency"`
@@ -95,7 +95,7 @@ type LimitedClient struct {
 	LastHitAt  time.Time `json:"last_hit_at"`
 }
 
-// SystemSnapshot is the body of GET /api/system/rate-limits (API.md §8.1):
+// SystemSnapshot is the body of GET /api/system/rate-limits (docs/http-api.md#administration):
 // the config fields, the redis state and the most limited clients.
 type SystemSnapshot struct {
 	ConfigSnapshot

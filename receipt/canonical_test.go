@@ -19,7 +19,7 @@ func canon(t *testing.T, v any) string {
 }
 
 // TestCanonicalNumbers uses the IEEE-754 vectors of RFC 8785 Appendix B plus
-// the cases named in DEBATE.md §15.
+// the cases named in docs/receipts.md.
 func TestCanonicalNumbers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

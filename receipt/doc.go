@@ -1,5 +1,5 @@
 // Package receipt defines the decision receipt of a finished debate
-// (DEBATE.md §15): its canonical form, content hash, signature and the JSON,
+// (docs/receipts.md): its canonical form, content hash, signature and the JSON,
 // Markdown and HTML exports. It imports only the standard library and knows
 // nothing of debates; package debate fills a [Receipt] from its result.
 //
@@ -24,7 +24,7 @@
 //
 // # Exports
 //
-// [Receipt.JSON] writes the §15 field order with a 2-space indent,
+// [Receipt.JSON] writes the field order of docs/receipts.md#format with a 2-space indent,
 // [Receipt.Markdown] escapes <, > and & in every user-derived value, and
 // [Receipt.HTML] renders one self-contained page with html/template, a
 // restrictive Content-Security-Policy and no script.

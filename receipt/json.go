@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// JSON returns the JSON export: the §15 field order, a 2-space indent and a
+// JSON returns the JSON export: the field order of docs/receipts.md#format, a 2-space indent and a
 // trailing newline. Floats are written in their shortest round-trip form,
 // nil lists as [], nil metadata as {} (keys sorted), a nil threshold and a
 // nil signature as null, and timestamps in [TimeLayout]. Strings are not
@@ -192,7 +192,7 @@ func (r *Receipt) UnmarshalJSON(data []byte) error {
 }
 
 func (r *Receipt) parse(data []byte) error {
-	// The top-level fields in §15 order; all are required.
+	// The top-level fields in docs/receipts.md#format order; all are required.
 	fieldNames := [...]string{
 		"schema", "receipt_id", "debate_id", "created_at", "question", "context_sha256", "status", "verdict",
 		"confidence", "final_answer", "winner", "consensus", "agents", "rounds_planned", "rounds_used",

@@ -13,7 +13,7 @@ import (
 // Schema is the value of every receipt's schema field.
 const Schema = "aragora.decision_receipt.v1"
 
-// Verdicts (DEBATE.md §8).
+// Verdicts (docs/debate.md#result-status-and-verdict).
 const (
 	VerdictApproved               = "approved"
 	VerdictApprovedWithConditions = "approved_with_conditions"
@@ -31,7 +31,7 @@ const hashPrefix = "sha256:"
 // ErrMalformed reports receipt JSON that [Parse] cannot accept.
 var ErrMalformed = errors.New("receipt: malformed receipt")
 
-// Receipt is the decision receipt of one debate (DEBATE.md §15). Its fields
+// Receipt is the decision receipt of one debate (docs/receipts.md). Its fields
 // are in the order of the JSON export.
 //
 // A Receipt is a plain value: it is not safe for concurrent mutation, but
@@ -46,7 +46,7 @@ type Receipt struct {
 	CreatedAt     time.Time // written in UTC at millisecond precision
 	Question      string    // the debate question
 	ContextSHA256 string    // hex SHA-256 of the task context, "" without context; see [HashContext]
-	Status        string    // the debate status (DEBATE.md §8)
+	Status        string    // the debate status (docs/debate.md#result-status-and-verdict)
 	Verdict       string    // one of the Verdict constants
 	Confidence    float64   // final (penalised) confidence in [0, 1]
 	FinalAnswer   string    // the final answer
@@ -213,7 +213,7 @@ func formatTime(field string, t time.Time) (string, error) {
 	return u.Format(TimeLayout), nil
 }
 
-// tree returns the receipt as an ordered JSON object in §15 field order. It
+// tree returns the receipt as an ordered JSON object in the field order of docs/receipts.md#format. It
 // is the single source of both the JSON export and the canonical form. With
 // tail false, content_hash and signature are left out (the hashed form).
 // With tail true, signature is sig, and its value is included only when

@@ -240,7 +240,7 @@ func TestJSONExport(t *testing.T) {
 	assert.True(t, strings.HasPrefix(s, "{\n  \"schema\": \"aragora.decision_receipt.v1\",\n  \"receipt_id\": "), "2-space indent, schema first")
 	assert.True(t, json.Valid(out))
 
-	// Field order of DEBATE.md §15.
+	// Field order of docs/receipts.md.
 	order := []string{"schema", "receipt_id", "debate_id", "created_at", "question", "context_sha256", "status", "verdict",
 		"confidence", "final_answer", "winner", "consensus", "method", "reached", "leader_share", "threshold",
 		"supporting_agents", "dissenting_agents", "abstaining_agents", "dissents", "agents", "name", "model", "stance",

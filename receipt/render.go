@@ -73,7 +73,7 @@ func signaturePrefix(v string) string {
 	return v
 }
 
-// Markdown returns the Markdown export (DEBATE.md §15): the H1 "Decision
+// Markdown returns the Markdown export (docs/receipts.md): the H1 "Decision
 // Receipt <id>", one bold-label line per summary field (Question, Verdict,
 // Confidence, Status, Consensus, Agents, Rounds, Winner), then "## Final
 // answer", "## Dissenting views" (only when there are dissents) and

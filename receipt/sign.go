@@ -136,7 +136,7 @@ func (s *Ed25519Signer) KeyID() string {
 }
 
 // PublicKey returns a copy of the public key (nil for an invalid key), e.g.
-// to publish it (API.md §4.5).
+// to publish it (docs/http-api.md#receipt).
 func (s *Ed25519Signer) PublicKey() ed25519.PublicKey {
 	if s == nil || s.pub == nil {
 		return nil

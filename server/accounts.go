@@ -41,7 +41,7 @@ func (s *Server) revoked(ctx context.Context, tokenID string, exp time.Time) {
 	}
 }
 
-// userDoc is the user object of API.md §6.
+// userDoc is the user object of docs/http-api.md#accounts.
 type userDoc struct {
 	ID                     string  `json:"id"`
 	Email                  *string `json:"email"`
@@ -80,7 +80,7 @@ type registerRequest struct {
 	BootstrapToken string `json:"bootstrap_token"`
 }
 
-// handleRegister is POST /api/auth/register (API.md §6).
+// handleRegister is POST /api/auth/register (docs/http-api.md#accounts).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if !s.accountsOr(w, r) {
 		return
@@ -180,7 +180,7 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// handleLogin is POST /api/auth/login (API.md §6).
+// handleLogin is POST /api/auth/login (docs/http-api.md#accounts).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.accountsOr(w, r) {
 		return
@@ -211,7 +211,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleRefresh is POST /api/auth/refresh: only a reused refresh token is
-// audited (theft detection, API.md §6).
+// audited (theft detection, docs/http-api.md#accounts).
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	if !s.accountsOr(w, r) {
 		return
@@ -240,7 +240,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pair)
 }
 
-// handleLogout is POST /api/auth/logout (API.md §6).
+// handleLogout is POST /api/auth/logout (docs/http-api.md#accounts).
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !s.accountsOr(w, r) {
 		return
@@ -263,7 +263,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleMe is GET /api/auth/me (API.md §6).
+// handleMe is GET /api/auth/me (docs/http-api.md#accounts).
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	if _, err := parseQuery(r); err != nil {
 		s.writeError(w, r, err)
@@ -297,7 +297,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // needUserJWT refuses API keys, the service token and the local operator
-// on the routes that need a user's JWT (API.md §6).
+// on the routes that need a user's JWT (docs/http-api.md#accounts).
 func (s *Server) needUserJWT(w http.ResponseWriter, r *http.Request) (*Principal, bool) {
 	if !s.accountsOr(w, r) {
 		return nil, false
@@ -314,7 +314,7 @@ func (s *Server) needUserJWT(w http.ResponseWriter, r *http.Request) (*Principal
 	return p, true
 }
 
-// handlePassword is POST /api/auth/password (API.md §6).
+// handlePassword is POST /api/auth/password (docs/http-api.md#accounts).
 func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		CurrentPassword string `json:"current_password"`
@@ -341,7 +341,7 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pair)
 }
 
-// handleCreateAPIKey is POST /api/auth/api-key (API.md §6).
+// handleCreateAPIKey is POST /api/auth/api-key (docs/http-api.md#accounts).
 func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name          string `json:"name"`
@@ -382,7 +382,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 		"replaced_prefix": replaced})
 }
 
-// handleDeleteAPIKey is DELETE /api/auth/api-key (API.md §6).
+// handleDeleteAPIKey is DELETE /api/auth/api-key (docs/http-api.md#accounts).
 func (s *Server) handleDeleteAPIKey(w http.ResponseWriter, r *http.Request) {
 	if _, err := parseQuery(r); err != nil {
 		s.writeError(w, r, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Usage (API.md §6).
+// Usage (docs/http-api.md#accounts).
 
 var monthRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
 
@@ -47,7 +47,7 @@ func (s *Server) usageStore() store.UsageStore {
 	return nil
 }
 
-// RecordUsage charges one provider call to userID (API.md §6). Debates
+// RecordUsage charges one provider call to userID (docs/http-api.md#accounts). Debates
 // record theirs when they finish; cmd records agent tests.
 func (s *Server) RecordUsage(ctx context.Context, r store.UsageRecord) {
 	us := s.usageStore()
@@ -142,7 +142,7 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 		"by_provider": byProvider, "by_day": byDay})
 }
 
-// System views (API.md §8.1).
+// System views (docs/http-api.md#administration).
 
 func (s *Server) handleSystemBreakers(w http.ResponseWriter, r *http.Request) {
 	if _, err := parseQuery(r); err != nil {
@@ -213,7 +213,7 @@ func (s *Server) handleSystemRateLimits(w http.ResponseWriter, r *http.Request) 
 		"top_limited": []any{}})
 }
 
-// POST /api/admin/cleanup-caches (API.md §8.2).
+// POST /api/admin/cleanup-caches (docs/http-api.md#administration).
 func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
 	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
@@ -241,7 +241,7 @@ func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 }
 
 // pruneExpired deletes expired rows from the store: deny-list entries,
-// the records of expired JWTs (API.md §8.2 reports no count for them) and
+// the records of expired JWTs (docs/http-api.md#administration reports no count for them) and
 // idempotency keys. cleanup-caches calls it, and so does the sweeper every
 // minute, so the tables do not grow with every login.
 func (s *Server) pruneExpired(ctx context.Context) (deny, idem int64) {
@@ -272,7 +272,7 @@ func (t *idemTable) dropExpired(now time.Time) int {
 	return n
 }
 
-// Token, account and audit controls (API.md §8.4, §8.5).
+// Token, account and audit controls (docs/operations.md#rotate-keys-and-respond-to-a-compromise, docs/http-api.md#administration).
 
 func (s *Server) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -505,7 +505,7 @@ func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
 const unknownTokenTTL = 720 * time.Hour
 
 // denyUnknown records a revocation of a token id the auth service does
-// not recognise (API.md §8.5: accepted even if never seen).
+// not recognise (docs/http-api.md#administration: accepted even if never seen).
 func (s *Server) denyUnknown(ctx context.Context, id, by, reason string) (auth.RevokeResult, error) {
 	st := s.accountStore()
 	if st == nil {

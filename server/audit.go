@@ -22,7 +22,7 @@ type auditState struct {
 }
 
 // routeActions are the audited routes outside /api/admin, /api/system and
-// /api/debug, which are always audited (API.md §8.5).
+// /api/debug, which are always audited (docs/http-api.md#administration).
 var routeActions = map[string]string{
 	"POST /api/auth/login":                  "auth.login",
 	"POST /api/auth/logout":                 "auth.logout",
@@ -75,7 +75,7 @@ func (s *Server) auditStore() store.AuditStore {
 }
 
 // auditRequest writes the one audit row of a sensitive request, when its
-// status is known and before the response leaves (API.md §8.5). Calls
+// status is known and before the response leaves (docs/http-api.md#administration). Calls
 // without any credential are not audited, except logins and registrations.
 func (s *Server) auditRequest(r *http.Request, rw http.ResponseWriter, info *reqInfo, status int) {
 	a := info.audit
@@ -142,10 +142,10 @@ func (s *Server) auditRequest(r *http.Request, rw http.ResponseWriter, info *req
 	s.log.Info("audit", "action", action, "outcome", outcome, "actor", actor.ID, "target", target, "correlation_id", info.correlationID)
 }
 
-// errorRingSize is the capacity of GET /api/system/errors (API.md §8.1).
+// errorRingSize is the capacity of GET /api/system/errors (docs/http-api.md#administration).
 const errorRingSize = 500
 
-// ErrorRecord is one entry of the in-memory error ring (API.md §8.1).
+// ErrorRecord is one entry of the in-memory error ring (docs/http-api.md#administration).
 type ErrorRecord struct {
 	At            time.Time
 	Type          string // http, agent, webhook, debate, nomic or internal

@@ -13,7 +13,7 @@ import (
 	"github.com/aragora/aragora/auth"
 )
 
-// Roles (API.md §2.3), lowest first.
+// Roles (docs/http-api.md#roles), lowest first.
 const (
 	RoleViewer = "viewer"
 	RoleMember = "member"
@@ -51,11 +51,11 @@ type Principal struct {
 	// KeyPrefix is the API key's prefix for Method "api_key".
 	KeyPrefix string
 	// PasswordChangeRequired limits the caller to /api/auth/me,
-	// /api/auth/password and /api/auth/logout (API.md §6).
+	// /api/auth/password and /api/auth/logout (docs/http-api.md#accounts).
 	PasswordChangeRequired bool
 }
 
-// actorType is the audit actor type of p (API.md §8.5).
+// actorType is the audit actor type of p (docs/http-api.md#administration).
 func (p *Principal) actorType() string {
 	switch p.Method {
 	case "jwt":
@@ -128,7 +128,7 @@ type Authenticator interface {
 }
 
 // TokenAuthenticator accepts the service token and, when LocalAdmin is set,
-// the local operator of API.md §2.2. The zero value accepts nobody. It is
+// the local operator of docs/http-api.md#authentication. The zero value accepts nobody. It is
 // safe for concurrent use. Next, when set, handles every other bearer
 // credential (the auth issue's JWT and API keys).
 type TokenAuthenticator struct {
@@ -203,7 +203,7 @@ func failureReason(err error) string {
 	return "unauthorized"
 }
 
-// authFailed counts and logs one failed authentication (API.md §13, §14).
+// authFailed counts and logs one failed authentication (docs/operations.md#logs, docs/operations.md#metrics).
 func (s *Server) authFailed(info *reqInfo, reason string) {
 	if s.cfg.AuthFailed != nil {
 		s.cfg.AuthFailed(reason)

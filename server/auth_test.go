@@ -73,8 +73,9 @@ func newAuthEnv(t *testing.T, st *memstore.Store, mut func(*server.Config)) *aut
 	require.NoError(t, err)
 	cfg := server.Config{Version: "0.8.0", Accounts: svc, Breakers: fakeBreakers{},
 		Auth: server.ServiceAuthenticator{Auth: &authpkg.Authenticator{Service: svc, ServiceToken: token}},
-		AgentTest: func(context.Context, server.AgentTestRequest) (any, error) {
-			return map[string]any{"ok": true}, nil
+		AgentTest: func(_ context.Context, req server.AgentTestRequest) (any, error) {
+			return map[string]any{"agent": req.Agent, "provider": "demo", "model": "demo-balanced", "ok": true, "latency_ms": 1,
+				"response": "pong", "tokens": map[string]int{"input": 1, "output": 1}, "cost_usd": 0, "circuit_state": "closed", "error": nil}, nil
 		}}
 	if mut != nil {
 		mut(&cfg)
@@ -347,7 +348,7 @@ func TestRotateKeysEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, e.srv, "GET", "/api/auth/me", "", e.bearer(authpkg.RoleAdmin)).Code)
 }
 
-// TestRevokeTokenEndpoint revokes by id (API.md §8.5): the jti of a token
+// TestRevokeTokenEndpoint revokes by id (docs/http-api.md#administration): the jti of a token
 // the service issued is known, with its kind and its own expiry; other tok_
 // ids, the runbook's tok_xyz123 included, are accepted as unknown.
 func TestRevokeTokenEndpoint(t *testing.T) {

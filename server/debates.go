@@ -24,7 +24,7 @@ import (
 var pathIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // validation is a 400 validation_failed naming the first invalid field
-// and carrying all of them (API.md §2.4).
+// and carrying all of them (docs/http-api.md#errors).
 func validation(fields map[string]string) *Error {
 	return validationError(&lifecycle.ValidationError{Fields: fields})
 }
@@ -35,7 +35,7 @@ func validationError(ve *lifecycle.ValidationError) *Error {
 }
 
 // agentError is the 400 unknown_agent or agent_unavailable of an agent the
-// registry refused (API.md §4.1, §5.3), naming the agent and the reason;
+// registry refused (docs/http-api.md#create-a-debate, docs/http-api.md#diagnostics), naming the agent and the reason;
 // other errors are returned unchanged.
 func agentError(err error, spec string) error {
 	e := errorFor(err)
@@ -46,7 +46,7 @@ func agentError(err error, spec string) error {
 	return e.with("agent", spec).with("reason", err.Error())
 }
 
-// idempotency records (API.md §2.8), in memory per replica.
+// idempotency records (docs/http-api.md#idempotency), in memory per replica.
 type idemRecord struct {
 	fingerprint string
 	status      int
@@ -89,7 +89,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	info := infoFrom(r.Context())
 	// complete stores the successful response under the Idempotency-Key;
 	// until it runs, a deferred abort frees the key (failed requests are
-	// not stored, API.md §2.8).
+	// not stored, docs/http-api.md#idempotency).
 	complete := func(status int, body []byte, debateID string) {}
 	if _, has := r.Header["Idempotency-Key"]; has {
 		if !validKeyRE.MatchString(key) {
@@ -205,7 +205,7 @@ func (s *Server) idemBeginMemory(w http.ResponseWriter, principal, key, fingerpr
 const idemInProgressLease = 5 * time.Minute
 
 // idemBeginStore reserves an Idempotency-Key in the store, so every
-// replica and a restarted process honour it (API.md §2.8).
+// replica and a restarted process honour it (docs/http-api.md#idempotency).
 func (s *Server) idemBeginStore(w http.ResponseWriter, r *http.Request, is store.IdempotencyStore, principal, key, fingerprint string) (replayed bool, complete func(int, []byte, string), abort func(), err error) {
 	now := s.now()
 	old, err := is.BeginIdempotent(r.Context(), &store.IdempotencyRecord{Principal: principal, Key: key, Fingerprint: fingerprint,

@@ -13,11 +13,11 @@ import (
 	"strings"
 )
 
-// DefaultMaxBodyBytes is the request body limit of API.md §2.1.
+// DefaultMaxBodyBytes is the request body limit of docs/http-api.md#requests.
 const DefaultMaxBodyBytes = 1 << 20
 
 // decodeBody reads r's body as exactly one JSON object into dst, with the
-// rules of API.md §2.1: limit (413), content type (415), empty body = {},
+// rules of docs/http-api.md#requests: limit (413), content type (415), empty body = {},
 // unknown fields (400 unknown_field), trailing data (400 invalid_json).
 func decodeBody(r *http.Request, limit int64, dst any) error {
 	form := false

@@ -18,5 +18,5 @@
 // [Server.Handler] serves the API listener and [Server.WSHandler] the
 // WebSocket listener. Both answer unknown paths with 404 not_found, wrong
 // methods with 405 method_not_allowed and an Allow header, and every error
-// with the JSON body of API.md §2.4, carrying the request's correlation id.
+// with the JSON body of docs/http-api.md#errors, carrying the request's correlation id.
 package server

@@ -15,14 +15,14 @@ import (
 )
 
 // Sentinel errors the agent registry adapter and other seams wrap so that
-// the server maps them to API.md §2.4 codes.
+// the server maps them to docs/http-api.md#errors codes.
 var (
 	// ErrUnauthorized reports a missing or invalid credential.
 	ErrUnauthorized = errors.New("server: unauthorized")
 )
 
 // Error is an API error with its HTTP status, stable code and optional
-// details (API.md §2.4). Handlers return it; writeError renders it.
+// details (docs/http-api.md#errors). Handlers return it; writeError renders it.
 type Error struct {
 	Status     int
 	Code       string
@@ -56,7 +56,7 @@ func (e *Error) with(k string, v any) *Error {
 }
 
 // errorFor maps any error to the API error the client sees. It is the one
-// place where errors become HTTP statuses (CONVENTIONS §6).
+// place where errors become HTTP statuses.
 func errorFor(err error) *Error {
 	var ae *Error
 	var ve *lifecycle.ValidationError

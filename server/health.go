@@ -13,7 +13,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// healthTTL is how long a health result is reused (API.md §3: ≤ 2 s).
+// healthTTL is how long a health result is reused (docs/http-api.md#health-and-metrics: ≤ 2 s).
 const healthTTL = 2 * time.Second
 
 type healthCache struct {

@@ -181,7 +181,7 @@ func (h *hub) connError(reason string) {
 	}
 }
 
-// Control sends a control-stream event (API.md §11.2: debate_created,
+// Control sends a control-stream event (docs/websocket.md#messages: debate_created,
 // debate_finished, circuit_state_changed) to every connection that opened
 // the control stream. debateID may be empty. It never blocks.
 func (s *Server) Control(typ, debateID string, data any) { s.hub.control(typ, debateID, data) }

@@ -81,7 +81,7 @@ type recorder struct {
 	status int
 	bytes  int
 	// onHeader runs once, when the status is known and before any byte
-	// of the response leaves (the audit row, API.md §8.5).
+	// of the response leaves (the audit row, docs/http-api.md#administration).
 	onHeader func(status int)
 }
 
@@ -108,7 +108,7 @@ func (rw *recorder) Write(b []byte) (int, error) {
 // underlying writer (Hijacker, Flusher).
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 
-// CORS (API.md §2.10): what a preflight allows and what responses expose.
+// CORS (docs/http-api.md#cors): what a preflight allows and what responses expose.
 const (
 	corsAllowMethods  = "GET, POST, DELETE"
 	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Correlation-ID, X-Request-ID"
@@ -265,7 +265,7 @@ func (s *Server) logRequest(r *http.Request, info *reqInfo, rw *recorder, start 
 }
 
 // clientIP is the TCP peer, or with a trusted proxy peer the right-most
-// X-Forwarded-For address that is not a trusted proxy (API.md §2.9).
+// X-Forwarded-For address that is not a trusted proxy (docs/http-api.md#rate-limits).
 func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -63,7 +63,7 @@ func (o fanoutObserver) OnEvent(e debate.Event) {
 	}
 }
 
-// Start begins the background work: the lifecycle's sweeper (API.md §8.3:
+// Start begins the background work: the lifecycle's sweeper (docs/operations.md#stop-drain-and-restart:
 // orphans resumed at once and every 10 s, stale debates timed out every
 // 60 s) and a pruning of expired revocations, token records and
 // idempotency keys every minute. It returns at once; Shutdown stops it.
@@ -86,7 +86,7 @@ func (s *Server) Start() {
 	}()
 }
 
-// Shutdown suspends every running debate (API.md §16 step 3) and waits for
+// Shutdown suspends every running debate (docs/operations.md#stop-drain-and-restart step 3) and waits for
 // them until ctx ends. Queued debates stay pending in the store. It calls
 // Drain first and stops the background work.
 func (s *Server) Shutdown(ctx context.Context) error {

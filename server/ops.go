@@ -61,7 +61,7 @@ func (s *Server) handleResetCircuit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"agent": name, "previous_state": prev, "state": "closed"})
 }
 
-// AgentTestRequest is the body of POST /api/debug/agent-test (API.md §5.3).
+// AgentTestRequest is the body of POST /api/debug/agent-test (docs/http-api.md#diagnostics).
 type AgentTestRequest struct {
 	Agent     string `json:"agent"`
 	Prompt    string `json:"prompt"`
@@ -114,7 +114,7 @@ func (s *Server) handleAgentTest(w http.ResponseWriter, r *http.Request) {
 }
 
 // UsageReporter is implemented by an agent-test result that carries token
-// usage, which the server charges to the caller (API.md §5.3, §6).
+// usage, which the server charges to the caller (docs/http-api.md#diagnostics, docs/http-api.md#accounts).
 type UsageReporter interface {
 	// UsageRecord returns the call's provider, model, tokens and cost;
 	// the server fills in the user.
@@ -182,7 +182,7 @@ type allocation struct {
 	Stack        []string `json:"stack"`
 }
 
-// handleMemoryDump is POST /api/debug/memory-dump (API.md §5.5).
+// handleMemoryDump is POST /api/debug/memory-dump (docs/http-api.md#diagnostics).
 func (s *Server) handleMemoryDump(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
 	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {

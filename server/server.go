@@ -16,7 +16,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// BreakerView exposes the agent circuit breakers (API.md §5.2).
+// BreakerView exposes the agent circuit breakers (docs/http-api.md#agents).
 type BreakerView interface {
 	// Circuits returns every breaker keyed by agent name.
 	Circuits() map[string]CircuitStatus
@@ -26,7 +26,7 @@ type BreakerView interface {
 }
 
 // Fanout publishes a debate's durable events to every replica and
-// delivers those of debates other replicas run (API.md §11.4). cmd adapts
+// delivers those of debates other replicas run (docs/websocket.md#resume). cmd adapts
 // store/redisstore to it. Implementations must be safe for concurrent use.
 type Fanout interface {
 	// Publish sends e to the subscribers of its debate on every replica.
@@ -86,7 +86,7 @@ type Config struct {
 	WSListenerUp     func() bool   // reports the WS listener serving; nil: true
 
 	// Fanout carries durable debate events between replicas (Redis
-	// pub/sub, API.md §11.4); nil: a replica not running a debate polls
+	// pub/sub, docs/websocket.md#resume); nil: a replica not running a debate polls
 	// the store every 500 ms for its events.
 	Fanout Fanout
 
@@ -102,7 +102,7 @@ type Config struct {
 	Connectivity    func(ctx context.Context, providers []string) (any, error)
 	RateLimitStatus func(r *http.Request) any
 	RateLimitConfig func() any
-	// RateLimit wraps every rate-limited API route (API.md §2.9).
+	// RateLimit wraps every rate-limited API route (docs/http-api.md#rate-limits).
 	RateLimit func(routeClass string, next http.Handler) http.Handler
 	// MetricsHandler serves /metrics and /api/metrics; nil: 404.
 	MetricsHandler http.Handler
@@ -114,7 +114,7 @@ type Config struct {
 	WSObserver WSObserver
 
 	// Accounts is the authentication core behind /api/auth, the admin
-	// token controls and the audit log (API.md §6, §8); nil: those routes
+	// token controls and the audit log (docs/http-api.md#accounts, docs/http-api.md#administration); nil: those routes
 	// answer 404 not_found. Its store also serves users, API keys and
 	// the audit log, through AccountStore.
 	Accounts *auth.Service
@@ -137,7 +137,7 @@ type Config struct {
 	// many (POST /api/admin/cleanup-caches); nil: 0.
 	CleanupRateLimits func() int
 	// SystemRateLimits returns the body of GET /api/system/rate-limits
-	// (the §7 config, redis state, top_limited); nil: a disabled view.
+	// (the rate-limit config, redis state, top_limited); nil: a disabled view.
 	SystemRateLimits func() any
 	// SystemBreakers returns breakers beyond the agents' (webhooks,
 	// Redis) keyed "kind:name"; nil: none.
@@ -331,7 +331,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.apiH.Serv
 // Draining reports whether Drain has been called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Drain turns readiness to 503 draining and refuses new debates (API.md §16 step 1).
+// Drain turns readiness to 503 draining and refuses new debates (docs/operations.md#stop-drain-and-restart step 1).
 func (s *Server) Drain() {
 	s.draining.Store(true)
 	s.lc.Drain()
@@ -372,7 +372,7 @@ type route struct {
 }
 
 // apiRoutes lists every route of the API listener; its roles are the one
-// role table of API.md §2.2, §2.3, §4, §6 and §8.
+// role table of docs/http-api.md#authentication, docs/http-api.md#roles, docs/http-api.md#debates, docs/http-api.md#accounts, docs/http-api.md#administration.
 func (s *Server) apiRoutes() []route {
 	const (
 		pub    = auth.Public
@@ -381,7 +381,7 @@ func (s *Server) apiRoutes() []route {
 		admin  = auth.RoleAdmin
 	)
 	rs := []route{
-		// Health and metrics (§3): public, never rate limited.
+		// Health and metrics (docs/http-api.md#health-and-metrics): public, never rate limited.
 		{"GET /api/health", pub, "", s.handleHealth},
 		{"GET /healthz", pub, "", s.handleHealth},
 		{"GET /api/health/ready", pub, "", s.handleReady},
@@ -389,7 +389,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /livez", pub, "", s.handleLive},
 		{"GET /api/openapi.json", pub, "general", s.handleOpenAPI},
 
-		// Debates (§4).
+		// Debates (docs/http-api.md#debates).
 		{"POST /api/debates", member, "debate_create", s.handleCreate},
 		{"GET /api/debates", viewer, "general", s.handleList},
 		{"GET /api/debates/{id}", viewer, "general", s.handleGet},
@@ -397,7 +397,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/debates/{id}/receipt", viewer, "general", s.handleReceipt},
 		{"POST /api/debates/{id}/cancel", member, "general", s.handleCancel},
 
-		// Agents and diagnostics (§5), operational status (§7).
+		// Agents, diagnostics and operational views (docs/http-api.md#agents).
 		{"GET /api/agents/status", pub, "general", s.handleAgentStatus},
 		{"GET /api/agents/circuit-breakers", pub, "general", s.handleBreakers},
 		{"POST /api/agents/{name}/reset-circuit", admin, "general", s.handleResetCircuit},
@@ -407,7 +407,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/rate-limits/status", pub, "general", s.handleRateLimitStatus},
 		{"GET /api/rate-limits/config", pub, "general", s.handleRateLimitConfig},
 
-		// Authentication, accounts and usage (§6).
+		// Authentication, accounts and usage (docs/http-api.md#accounts).
 		{"POST /api/auth/register", pub, "auth", s.handleRegister},
 		{"POST /api/auth/login", pub, "auth", s.handleLogin},
 		{"POST /api/auth/refresh", pub, "auth", s.handleRefresh},
@@ -418,7 +418,7 @@ func (s *Server) apiRoutes() []route {
 		{"DELETE /api/auth/api-key", viewer, "general", s.handleDeleteAPIKey},
 		{"GET /api/billing/usage", viewer, "general", s.handleUsage},
 
-		// Administration (§8).
+		// Administration (docs/http-api.md#administration).
 		{"GET /api/system/circuit-breakers", admin, "general", s.handleSystemBreakers},
 		{"GET /api/system/errors", admin, "general", s.handleSystemErrors},
 		{"GET /api/system/rate-limits", admin, "general", s.handleSystemRateLimits},
@@ -431,7 +431,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/admin/revoked-tokens", admin, "general", s.handleRevokedTokens},
 		{"GET /api/admin/audit-log", admin, "general", s.handleAuditLog},
 
-		// WebSocket upgrades on the API port (§1): authenticated in-band (§11.1).
+		// WebSocket upgrades on the API port: authenticated in-band (docs/websocket.md#authentication).
 		{"GET /ws", pub, "", s.handleWSControl},
 		{"GET /ws/debates/{id}", pub, "", s.handleWSDebate},
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
@@ -79,6 +80,10 @@ func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]
 		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
+	if s, ok := h.(*server.Server); ok {
+		// The API listener's answers must match the OpenAPI document.
+		h = apitest.Server(t).Handler(t, s)
+	}
 	h.ServeHTTP(w, r)
 	return w
 }

@@ -124,7 +124,7 @@ func isUpgrade(r *http.Request) bool {
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
-// originAllowed implements the Origin check of API.md §11.1: no Origin
+// originAllowed implements the Origin check of docs/websocket.md#connecting: no Origin
 // (non-browser clients), the request's own host, or a configured origin.
 func (s *Server) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
@@ -404,7 +404,7 @@ func (c *wsConn) readLoop() {
 }
 
 // subscribe replays stored events after afterSeq and then forwards live
-// ones, skipping any seq already sent (API.md §11.4).
+// ones, skipping any seq already sent (docs/websocket.md#resume).
 func (c *wsConn) subscribe(id string, afterSeq int64, epoch string, fromPath bool) {
 	s := c.s
 	if !pathIDRE.MatchString(id) {

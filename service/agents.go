@@ -69,46 +69,16 @@ func mapAgentErr(err error) error {
 	return err
 }
 
-// withDelay wraps a so that each call first waits d, keeping a's streaming
-// capability.
+// withDelay wraps a so that each call first waits d, keeping every
+// capability of a (agent.Wrap).
 func withDelay(a agent.Agent, d time.Duration) agent.Agent {
-	da := delayedAgent{next: a, delay: d}
-	if s, ok := a.(agent.Streamer); ok {
-		return delayedStreamer{delayedAgent: da, stream: s}
-	}
-	return da
+	return agent.Wrap(a, func(ctx context.Context, c agent.Call) (agent.Response, error) {
+		if err := sleepOrDone(ctx, d); err != nil {
+			return agent.Response{}, err
+		}
+		return c.Next(ctx)
+	})
 }
-
-// delayedAgent waits before delegating each call. It is safe for
-// concurrent use when next is.
-type delayedAgent struct {
-	next  agent.Agent
-	delay time.Duration
-}
-
-// Respond waits, then calls the wrapped agent.
-func (a delayedAgent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	if err := sleepOrDone(ctx, a.delay); err != nil {
-		return agent.Response{}, err
-	}
-	return a.next.Respond(ctx, req)
-}
-
-// delayedStreamer is a delayedAgent over a streaming agent.
-type delayedStreamer struct {
-	delayedAgent
-	stream agent.Streamer
-}
-
-// RespondStream waits, then streams from the wrapped agent.
-func (a delayedStreamer) RespondStream(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
-	if err := sleepOrDone(ctx, a.delay); err != nil {
-		return agent.Response{}, err
-	}
-	return a.stream.RespondStream(ctx, req, onChunk)
-}
-
-var _ agent.Streamer = delayedStreamer{}
 
 func sleepOrDone(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -25,7 +25,7 @@ import (
 	"github.com/aragora/aragora/store/redisstore"
 )
 
-// These tests check API.md §8.5 across replicas: a revocation made through
+// These tests check docs/http-api.md#administration across replicas: a revocation made through
 // one replica reaches another through Redis, and flushing Redis cannot
 // un-revoke anything because the store is the durable record. Each replica
 // is built in process with serve's wiring (its own store handle on one
@@ -36,7 +36,7 @@ import (
 // The waits have generous deadlines and never assert on durations.
 
 // revocationDeadline bounds each wait for a revocation to propagate. It is
-// far above the 1 s of API.md §8.5 because the machine may be slow; with
+// far above the 1 s of docs/http-api.md#administration because the machine may be slow; with
 // the periodic reload off, only the broadcast can end the wait anyway.
 const revocationDeadline = 20 * time.Second
 
@@ -356,7 +356,7 @@ func TestRevocationAcrossReplicasSurvivesRedisFlush(t *testing.T) {
 // TestRevocationReachesReplicaStartedJustBefore revokes every token while
 // replica B is starting: after its auth service loaded the store's
 // revocations and before its broadcaster first read Redis. B must still
-// learn of the revocation through Redis (API.md §8.5: every replica within
+// learn of the revocation through Redis (docs/http-api.md#administration: every replica within
 // 1 s), not only at its next periodic reload.
 func TestRevocationReachesReplicaStartedJustBefore(t *testing.T) {
 	t.Parallel()

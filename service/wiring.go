@@ -25,7 +25,7 @@ import (
 	"github.com/aragora/aragora/store/redisstore"
 )
 
-// breakerView exposes the registry's circuits to the server (API.md §5.2).
+// breakerView exposes the registry's circuits to the server (docs/http-api.md#agents).
 type breakerView struct{ reg *registry.Registry }
 
 func toCircuit(s breaker.Snapshot) server.CircuitStatus {
@@ -65,7 +65,7 @@ func (b breakerView) Reset(name string) (string, bool) {
 	return b.reg.Breakers().Reset(name).String(), true
 }
 
-// agentTestResult is the body of POST /api/debug/agent-test (API.md §5.3).
+// agentTestResult is the body of POST /api/debug/agent-test (docs/http-api.md#diagnostics).
 type agentTestResult struct {
 	Agent        string      `json:"agent"`
 	Provider     string      `json:"provider"`
@@ -80,7 +80,7 @@ type agentTestResult struct {
 }
 
 // agentTest runs the debug agent test straight against the provider,
-// bypassing breaker and fallback (API.md §5.3).
+// bypassing breaker and fallback (docs/http-api.md#diagnostics).
 func agentTest(reg *registry.Registry, timeout time.Duration) func(context.Context, server.AgentTestRequest) (any, error) {
 	return func(ctx context.Context, req server.AgentTestRequest) (any, error) {
 		name, a, info, err := reg.ResolveDirect(req.Agent)
@@ -100,7 +100,7 @@ func agentTest(reg *registry.Registry, timeout time.Duration) func(context.Conte
 	}
 }
 
-// connectivity runs the connectivity check of API.md §5.4.
+// connectivity runs the connectivity check of docs/http-api.md#diagnostics.
 func connectivity(reg *registry.Registry) func(context.Context, []string) (any, error) {
 	return func(ctx context.Context, providers []string) (any, error) {
 		targets, err := reg.Targets(providers...)
@@ -139,8 +139,8 @@ func circuitStateValue(s breaker.State) float64 {
 	return 0
 }
 
-// watchCircuits logs, counts and broadcasts every circuit change (API.md
-// §5.2). srv is read at each change: the listener is registered before the
+// watchCircuits logs, counts and broadcasts every circuit change (docs/http-api.md#agents).
+// srv is read at each change: the listener is registered before the
 // server exists.
 func watchCircuits(reg *registry.Registry, m *metrics.Metrics, log *slog.Logger, srv *atomic.Pointer[server.Server]) {
 	reg.Breakers().OnStateChange(func(name string, from, to breaker.State) {
@@ -160,8 +160,8 @@ func watchCircuits(reg *registry.Registry, m *metrics.Metrics, log *slog.Logger,
 	})
 }
 
-// principalKey is the rate-limit key of the authenticated caller (API.md
-// §2.9), "" for anonymous requests, which are keyed by client IP.
+// principalKey is the rate-limit key of the authenticated caller (docs/http-api.md#rate-limits),
+// "" for anonymous requests, which are keyed by client IP.
 func principalKey(r *http.Request) string {
 	p := server.PrincipalFrom(r.Context())
 	if p == nil {
@@ -269,7 +269,7 @@ func runningDebates(ctx context.Context, st store.DebateStore) ([]*store.Debate,
 
 // gauges samples the gauges Prometheus cannot compute from events:
 // database and Redis reachability every 10 s, the store-wide debate ages
-// every 60 s (API.md §14).
+// every 60 s (docs/operations.md#metrics).
 type gauges struct {
 	m          *metrics.Metrics
 	be         *Backends
@@ -372,7 +372,7 @@ func scrapeSampler(m *metrics.Metrics, reg *registry.Registry, srv *atomic.Point
 	})
 }
 
-// migratedFlag reports readiness's "store migrated" (API.md §3): at once
+// migratedFlag reports readiness's "store migrated" (docs/http-api.md#health-and-metrics): at once
 // with ARAGORA_AUTO_MIGRATE, else once `aragora migrate` has run, polled
 // every 5 s until ctx ends.
 func migratedFlag(ctx context.Context, be *Backends, auto bool) func(context.Context) bool {
@@ -444,7 +444,7 @@ func OpenAuth(ctx context.Context, c Config, be *Backends) (*auth.Service, auth.
 const revocationEpochKey = "auth:revocation_epoch"
 
 // revocationBroadcaster caches revoked token ids in Redis and signals the
-// other replicas to reload (API.md §8.5). The store stays the durable
+// other replicas to reload (docs/http-api.md#administration). The store stays the durable
 // record: flushing Redis only triggers another reload.
 type revocationBroadcaster struct {
 	rs  *redisstore.Store

@@ -1,4 +1,4 @@
-// Package similarity measures how alike texts are (DEBATE.md §5). It is used
+// Package similarity measures how alike texts are (docs/debate.md#convergence). It is used
 // by package consensus to group vote options and by package debate to detect
 // convergence and hollow consensus.
 //

@@ -8,7 +8,7 @@ import (
 )
 
 // This file holds the optional ports of authentication, administration and
-// billing (API.md §2.2, §6, §8.4, §8.5): users, API keys, issued token ids,
+// billing (docs/http-api.md#authentication, docs/http-api.md#accounts, docs/operations.md#rotate-keys-and-respond-to-a-compromise, docs/http-api.md#administration): users, API keys, issued token ids,
 // revocations and token versions, the JWT key ring, the audit log and usage
 // records. Every
 // one is an optional capability found by type assertion; package auth
@@ -44,7 +44,7 @@ import (
 //
 // Nullable times map to the zero time.Time.
 
-// User is one account (API.md §6). Email is stored as given; package auth
+// User is one account (docs/http-api.md#accounts). Email is stored as given; package auth
 // lower-cases it before every call, so comparisons are exact.
 type User struct {
 	ID                     string // usr_…
@@ -91,8 +91,8 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
 }
 
-// APIKey is the stored form of an API key `ara_<KeyID>_<secret>` (API.md
-// §6): never the key itself, only the SHA-256 of the whole key string.
+// APIKey is the stored form of an API key `ara_<KeyID>_<secret>` (docs/http-api.md#accounts):
+// never the key itself, only the SHA-256 of the whole key string.
 type APIKey struct {
 	ID         string // key_…, the record id shown to users
 	KeyID      string // the 8 characters embedded in the key; unique, used for lookup
@@ -136,7 +136,7 @@ type APIKeyStore interface {
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 }
 
-// Revocation kinds (API.md §8.5).
+// Revocation kinds (docs/http-api.md#administration).
 const (
 	RevocationAccess  = "access"
 	RevocationRefresh = "refresh"
@@ -173,7 +173,7 @@ type RevocationStore interface {
 }
 
 // IssuedToken records one JWT the auth service signed, so that revoking
-// its jti by id (API.md §8.5) knows its kind, user and expiry.
+// its jti by id (docs/http-api.md#administration) knows its kind, user and expiry.
 type IssuedToken struct {
 	TokenID   string // the jti, tok_…
 	Kind      string // RevocationAccess or RevocationRefresh
@@ -195,7 +195,7 @@ type IssuedTokenStore interface {
 	DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error)
 }
 
-// Generation is the global token generation (API.md §8.5): every JWT whose
+// Generation is the global token generation (docs/http-api.md#administration): every JWT whose
 // tg claim is lower is rejected. The zero value is generation 0, never
 // bumped.
 type Generation struct {
@@ -223,8 +223,8 @@ type TokenVersionStore interface {
 	BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (Generation, error)
 }
 
-// SigningKey is one persisted JWT signing key of the key ring (API.md
-// §8.4). The key material is stored encrypted; the store never sees it in
+// SigningKey is one persisted JWT signing key of the key ring (docs/operations.md#rotate-keys-and-respond-to-a-compromise).
+// The key material is stored encrypted; the store never sees it in
 // the clear.
 type SigningKey struct {
 	KID        string // e.g. k3-9f2c1a7b
@@ -248,7 +248,7 @@ type KeyRingStore interface {
 	RotateSigningKey(ctx context.Context, prevKID string, prevValidUntil time.Time, next *SigningKey) error
 }
 
-// Audit outcomes (API.md §8.5).
+// Audit outcomes (docs/http-api.md#administration).
 const (
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"
@@ -262,7 +262,7 @@ type AuditActor struct {
 	Role string
 }
 
-// AuditEntry is one append-only audit log row (API.md §8.5).
+// AuditEntry is one append-only audit log row (docs/http-api.md#administration).
 type AuditEntry struct {
 	ID            string // aud_…
 	At            time.Time

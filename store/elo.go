@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// ELO parameters of DEBATE.md §14.
+// ELO parameters of docs/debate.md#elo-ratings.
 const (
 	EloInitial = 1500.0 // the rating of an unrated agent
 	EloK       = 32.0   // the K factor
@@ -48,7 +48,7 @@ func (m Match) Scores() []float64 {
 }
 
 // ComputeElo returns each agent's rating change for one match, given the
-// ratings before it and the scores, both in agent order (DEBATE.md §14):
+// ratings before it and the scores, both in agent order (docs/debate.md#elo-ratings):
 // for every unordered pair (A, B), actual_A = s_A/(s_A+s_B) (0.5 when both
 // are 0), E_A = 1/(1+10^((R_B−R_A)/400)) and Δ = K·(actual_A − E_A); A gains
 // Δ and B loses it. All pairs use the ratings before the match. It returns

@@ -17,7 +17,7 @@ func apply(before, delta []float64) []float64 {
 	return out
 }
 
-// TestComputeEloWorkedExamples checks the worked examples of DEBATE.md §14.
+// TestComputeEloWorkedExamples checks the worked examples of docs/debate.md#elo-ratings.
 func TestComputeEloWorkedExamples(t *testing.T) {
 	t.Parallel()
 	abc := []string{"a", "b", "c"}

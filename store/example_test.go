@@ -6,7 +6,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// The first worked example of DEBATE.md §14: three agents at 1500, a wins
+// The first worked example of docs/debate.md#elo-ratings: three agents at 1500, a wins
 // with consensus.
 func ExampleComputeElo() {
 	m := store.Match{DebateID: "deb_1", Agents: []string{"a", "b", "c"}, Winner: "a", Consensus: true}

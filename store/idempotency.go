@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// IdempotencyRecord is one Idempotency-Key of a principal (API.md §2.8).
+// IdempotencyRecord is one Idempotency-Key of a principal (docs/http-api.md#idempotency).
 // A record with StatusCode 0 is in progress: its request has not finished.
 type IdempotencyRecord struct {
 	Principal   string // the user id or key id the key is scoped to
@@ -34,7 +34,7 @@ type IdempotencyStore interface {
 	BeginIdempotent(ctx context.Context, rec *IdempotencyRecord, now time.Time) (*IdempotencyRecord, error)
 	// CompleteIdempotent stores the final status, body and created debate id
 	// of an in-progress key with the given fingerprint and sets its expiry
-	// (now + 24 h by API.md §2.8). ErrNotFound when there is no such
+	// (now + 24 h by docs/http-api.md#idempotency). ErrNotFound when there is no such
 	// in-progress record (never begun, completed, expired or aborted).
 	CompleteIdempotent(ctx context.Context, principal, key, fingerprint string, statusCode int, body []byte, debateID string, expiresAt time.Time) error
 	// AbortIdempotent deletes an in-progress key, since failed requests are

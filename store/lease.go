@@ -7,7 +7,7 @@ import (
 )
 
 // EventDebateEnd is the type of the event that ends every debate's log. A
-// store accepts at most one per debate (API.md §8.3): a checkpoint batch,
+// store accepts at most one per debate (docs/operations.md#stop-drain-and-restart): a checkpoint batch,
 // [Leaser.FinishDebate] or [Leaser.AppendDebateEnd] that would add a second
 // returns ErrConflict.
 const EventDebateEnd = "debate_end"
@@ -29,7 +29,7 @@ func (leaseLostError) Is(target error) bool { return target == ErrConflict }
 // Lease identifies one claim of a debate: the owner (a process id) and the
 // generation the claim created. Every claim increments the debate's
 // generation, so a write fenced with an older Lease is refused even when
-// the same owner claimed the debate again (API.md §8.3).
+// the same owner claimed the debate again (docs/operations.md#stop-drain-and-restart).
 type Lease struct {
 	Owner      string
 	Generation int64
@@ -40,7 +40,7 @@ func LeaseOf(d *Debate) Lease { return Lease{Owner: d.LeaseOwner, Generation: d.
 
 // Final is what a debate's terminal write commits, in the same transaction
 // as its final status and debate_end event, so that nothing is visible
-// before all of it is durable (API.md §8.3): the result document, the
+// before all of it is durable (docs/operations.md#stop-drain-and-restart): the result document, the
 // usage rows charged for it and the outbox messages announcing it.
 type Final struct {
 	// Result is the result document (the server's debate object reads its
@@ -93,7 +93,7 @@ type OutboxCreator interface {
 }
 
 // Leaser is the optional capability the server uses to run debates across
-// replicas (API.md §8.3, §16). A non-terminal debate may be held by one
+// replicas (docs/operations.md#stop-drain-and-restart). A non-terminal debate may be held by one
 // lease: an owner (a process id), a generation and an expiry. The owner
 // refreshes it with Heartbeat, which also refreshes the record's UpdatedAt
 // (the heartbeat the runbook reads); when it expires any process may take

@@ -11,7 +11,7 @@ import (
 // the agents. Store methods wrap it.
 var ErrInvalidMatch = errors.New("store: invalid match")
 
-// Match is one finished debate to rate (DEBATE.md §14).
+// Match is one finished debate to rate (docs/debate.md#elo-ratings).
 type Match struct {
 	DebateID  string   // the idempotency key: a debate is rated once
 	Domain    string   // "" rates only the overall ratings

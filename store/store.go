@@ -24,7 +24,7 @@ var (
 	ErrConflict = errors.New("store: conflict")
 )
 
-// Debate statuses (API.md §4.2). The zero value is not a valid status.
+// Debate statuses (docs/http-api.md#the-debate-object). The zero value is not a valid status.
 const (
 	StatusPending          = "pending"
 	StatusRunning          = "running"
@@ -102,7 +102,7 @@ type DebateStore interface {
 }
 
 // Event is one durable debate event as stored: the indexing fields plus the
-// complete wire JSON (API.md §11.3).
+// complete wire JSON (docs/events.md).
 type Event struct {
 	DebateID string
 	Seq      int64
@@ -111,7 +111,7 @@ type Event struct {
 }
 
 // Checkpoint is the orchestrator's state after one completed phase, written
-// atomically with the phase's event batch (DEBATE.md §10).
+// atomically with the phase's event batch (docs/debate.md#persistence-and-resume).
 type Checkpoint struct {
 	DebateID string
 	Round    int

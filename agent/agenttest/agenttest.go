@@ -47,8 +47,8 @@ const DefaultVoteConfidence = 0.8
 
 // Say returns an agent that answers every call, in every phase, with text.
 // As a vote its reply has no JSON, so the debate reads the choice from the
-// first participant name that occurs in text as a whole word (DEBATE.md
-// §3.4): Say("I back ada.") votes for ada. Its usage is zero and its model
+// first participant name that occurs in text as a whole word (docs/agents.md#phases-and-reply-formats):
+// Say("I back ada.") votes for ada. Its usage is zero and its model
 // is ModelSay.
 func Say(text string) agent.Agent {
 	return agent.Func(func(ctx context.Context, _ agent.Request) (agent.Response, error) {
@@ -284,7 +284,7 @@ func orDefault(s, def string) string {
 
 // defaultProposal builds a proposal whose words are picked by a hash of
 // name, so that different names give texts that do not look alike to the
-// similarity measures of DEBATE.md §5.
+// similarity measures of docs/debate.md#convergence.
 func defaultProposal(name string) string {
 	proposalWords := [...]string{
 		"postgres", "sqlite", "kafka", "queue", "cache", "shard", "replica", "index",
@@ -362,7 +362,7 @@ const (
 )
 
 // Malformed returns an agent whose replies are unusable: an empty text for
-// proposals and revisions (an invalid_response, DEBATE.md §3.4), and broken
+// proposals and revisions (an invalid_response, docs/agents.md#phases-and-reply-formats), and broken
 // JSON for critiques, votes, judgements and syntheses. Its vote replies
 // contain no letter or digit, so no choice can be read from them; its
 // critiques and syntheses go down the parsing fallbacks, and its judgements

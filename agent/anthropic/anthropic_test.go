@@ -173,7 +173,7 @@ func TestRequestMapping(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "pong", resp.Text)
 			assert.Equal(t, agent.Usage{InputTokens: 12, OutputTokens: 2}, resp.Usage)
-			assert.InDelta(t, 0.000066, resp.CostUSD, 1e-12, "API.md §5.3 example: 12 in, 2 out at $3/$15")
+			assert.InDelta(t, 0.000066, resp.CostUSD, 1e-12, "docs/http-api.md#diagnostics example: 12 in, 2 out at $3/$15")
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			assert.Equal(t, "/v1/messages", rec.path)

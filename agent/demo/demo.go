@@ -1,5 +1,5 @@
 // Package demo provides deterministic, offline demo agents with styles
-// (DEBATE.md §13), so that a debate can run without any API key.
+// (docs/debate.md#demo-agents), so that a debate can run without any API key.
 //
 // A demo agent answers every phase with text that the debate parses like a
 // model's reply: plain text for proposals and revisions, JSON for
@@ -242,7 +242,7 @@ func revise(s Style, req agent.Request, r *rand.Rand) string {
 		own, critic, c.Severity, point)
 }
 
-// critiqueReply is the JSON critique of DEBATE.md §3.2.
+// critiqueReply is the JSON critique of docs/agents.md#phases-and-reply-formats.
 type critiqueReply struct {
 	Issues      []string `json:"issues"`
 	Suggestions []string `json:"suggestions"`
@@ -276,7 +276,7 @@ func pick(list []string, n int, r *rand.Rand) []string {
 	return out
 }
 
-// voteReply is the JSON vote of DEBATE.md §3.2.
+// voteReply is the JSON vote of docs/agents.md#phases-and-reply-formats.
 type voteReply struct {
 	Choice     string  `json:"choice"`
 	Confidence float64 `json:"confidence"`
@@ -344,7 +344,7 @@ func vote(s Style, self string, req agent.Request, r *rand.Rand) string {
 	return mustJSON(voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)})
 }
 
-// judgeReply is the JSON judgement of DEBATE.md §3.2.
+// judgeReply is the JSON judgement of docs/agents.md#phases-and-reply-formats.
 type judgeReply struct {
 	Decided    bool    `json:"decided"`
 	Choice     string  `json:"choice"`
@@ -366,7 +366,7 @@ func judge(s Style, self string, req agent.Request, r *rand.Rand) string {
 		Reasoning: voteReason(StyleBalanced, choice, leader)})
 }
 
-// synthesisReply is the JSON synthesis of DEBATE.md §3.2.
+// synthesisReply is the JSON synthesis of docs/agents.md#phases-and-reply-formats.
 type synthesisReply struct {
 	Answer     string  `json:"answer"`
 	Confidence float64 `json:"confidence"`

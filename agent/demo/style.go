@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Style decides how a demo agent proposes, critiques and votes (DEBATE.md
-// §13). The zero value is not a valid style; New treats it as balanced.
+// Style decides how a demo agent proposes, critiques and votes (docs/debate.md#demo-agents).
+// The zero value is not a valid style; New treats it as balanced.
 type Style string
 
 // Styles of demo agents.
@@ -19,7 +19,7 @@ const (
 	StyleHollow     Style = "hollow"
 )
 
-// Styles returns every style, in the order of the table of DEBATE.md §13.
+// Styles returns every style, in the order of the table of docs/debate.md#demo-agents.
 func Styles() []Style {
 	return []Style{StyleSupportive, StyleCritical, StyleBalanced, StyleContrarian, StyleHollow}
 }
@@ -36,7 +36,7 @@ func (s Style) Valid() bool {
 // Prefix starts every demo agent spec and name.
 const Prefix = "demo-"
 
-// maxNameRunes is the longest participant name (DEBATE.md §1).
+// maxNameRunes is the longest participant name (docs/debate.md#configuration).
 const maxNameRunes = 64
 
 // ErrInvalidSpec reports an agent spec that does not describe a demo agent.
@@ -62,8 +62,8 @@ func DefaultStyle(name string) Style {
 	return StyleBalanced
 }
 
-// ParseSpec parses a demo agent spec "demo-<name>[:<style>]" (DEBATE.md
-// §13). It returns the participant name "demo-<name>" and the style, which
+// ParseSpec parses a demo agent spec "demo-<name>[:<style>]" (docs/debate.md#demo-agents).
+// It returns the participant name "demo-<name>" and the style, which
 // is DefaultStyle(name) when the spec gives none. The name must be 1–64
 // characters from [A-Za-z0-9._-], prefix included. Errors wrap
 // ErrInvalidSpec: a spec without the "demo-" prefix, an empty name, a bad
@@ -101,7 +101,7 @@ func nameRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
 }
 
-// profile holds the numbers of one style's row in DEBATE.md §13.
+// profile holds the numbers of one style's row in docs/debate.md#demo-agents.
 type profile struct {
 	issues       int     // critique issue count
 	sevLo, sevHi float64 // critique severity, uniform

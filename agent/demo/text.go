@@ -8,7 +8,7 @@ import (
 )
 
 // HollowText is the proposal of every hollow agent: the fixed vague text of
-// DEBATE.md §6.3, which scores 0.08 on evidence quality.
+// docs/debate.md#evidence-and-the-trickster, which scores 0.08 on evidence quality.
 const HollowText = "Generally the first option is usually better. It depends on various factors, but in some cases it might work. Best practices suggest it could potentially have a significant impact."
 
 // snippetRunes is the length of the question snippet in proposals.

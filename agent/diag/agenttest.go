@@ -7,7 +7,7 @@ import (
 	"github.com/aragora/aragora/agent"
 )
 
-// DefaultPrompt is the prompt of an agent test that gives none (API.md §5.3).
+// DefaultPrompt is the prompt of an agent test that gives none (docs/http-api.md#diagnostics).
 const DefaultPrompt = "Reply with the single word: pong"
 
 // DefaultAgentTimeout bounds an agent test that gives no timeout.

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Step timeouts of a connectivity check (API.md §5.4).
+// Step timeouts of a connectivity check (docs/http-api.md#diagnostics).
 const (
 	DefaultDNSTimeout  = 3 * time.Second
 	DefaultTCPTimeout  = 3 * time.Second
@@ -39,7 +39,7 @@ type Dialer interface {
 }
 
 // Config configures a [Checker]. The zero value checks the real network
-// with the timeouts of API.md §5.4.
+// with the timeouts of docs/http-api.md#diagnostics.
 type Config struct {
 	// Resolver defaults to net.DefaultResolver.
 	Resolver Resolver
@@ -85,7 +85,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Report is the body of POST /api/debug/connectivity-check (API.md §5.4).
+// Report is the body of POST /api/debug/connectivity-check (docs/http-api.md#diagnostics).
 type Report struct {
 	CheckedAt  time.Time `json:"checked_at"`
 	DurationMS int64     `json:"duration_ms"`

@@ -1,8 +1,8 @@
 // Package diag holds the debug helpers the server exposes to
 // administrators: [TestAgent] sends one prompt to one agent and reports the
-// latency and the reply or the error (POST /api/debug/agent-test, API.md
-// §5.3), and [Checker] checks that each provider's endpoint is reachable,
-// step by step (POST /api/debug/connectivity-check, API.md §5.4).
+// latency and the reply or the error (POST /api/debug/agent-test, docs/http-api.md#diagnostics),
+// and [Checker] checks that each provider's endpoint is reachable,
+// step by step (POST /api/debug/connectivity-check, docs/http-api.md#diagnostics).
 //
 // A connectivity check resolves the host (3 s), opens a TCP connection to
 // the URL's host and port, or the scheme's default port (3 s), and GETs

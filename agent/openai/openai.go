@@ -51,7 +51,7 @@ func DefaultBaseURL(provider string) string {
 }
 
 // DefaultModel returns the model used for provider when [Config.Model] is
-// empty (API.md §5), or "" when the model must be given (openrouter, vllm).
+// empty (docs/agents.md#built-in-agents), or "" when the model must be given (openrouter, vllm).
 func DefaultModel(provider string) string {
 	switch provider {
 	case ProviderOpenAI:

@@ -3,7 +3,7 @@
 //
 // Prices are per million tokens, input and output separately, per model. The
 // built-in table ([Default]) covers the default model of every agent name of
-// API.md §5 and the OpenRouter models they map to; the figures are the
+// docs/agents.md#built-in-agents and the OpenRouter models they map to; the figures are the
 // providers' list prices at the time of writing and are meant to be
 // overridden. Operators override or extend them with a JSON file named by
 // ARAGORA_PRICING_FILE:

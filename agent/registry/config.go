@@ -30,13 +30,13 @@ const (
 // DefaultAgentTimeout is the default ARAGORA_AGENT_TIMEOUT_SECONDS.
 const DefaultAgentTimeout = 60 * time.Second
 
-// builtin is one agent name of API.md §5.
+// builtin is one agent name of docs/agents.md#built-in-agents.
 type builtin struct {
 	name, provider, model string
 	openRouterModel       string // "" when OpenRouter offers no route
 }
 
-// builtins lists the agent names of API.md §5 in table order.
+// builtins lists the agent names of docs/agents.md#built-in-agents in table order.
 func builtins() []builtin {
 	return []builtin{
 		{"claude", ProviderAnthropic, "claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"},
@@ -84,13 +84,13 @@ func BaseURLVar(provider string) string {
 	return strings.ToUpper(provider) + "_BASE_URL"
 }
 
-// keyedProviders are the providers enabled by an API key, in API.md §12 order.
+// keyedProviders are the providers enabled by an API key, in docs/configuration.md order.
 func keyedProviders() []string {
 	return []string{ProviderAnthropic, ProviderOpenAI, ProviderGemini, ProviderMistral, ProviderXAI, ProviderDeepSeek, ProviderOpenRouter}
 }
 
 // Config configures a [Registry]. The zero value is usable: it enables only
-// the demo agents. [FromEnv] builds one from the environment (API.md §12).
+// the demo agents. [FromEnv] builds one from the environment (docs/configuration.md).
 type Config struct {
 	// APIKeys maps a provider (anthropic, openai, gemini, mistral, xai,
 	// deepseek, openrouter) to its API key; a provider without a key is not
@@ -104,7 +104,7 @@ type Config struct {
 	// OllamaHost (OLLAMA_HOST, e.g. "http://localhost:11434") enables the
 	// ollama agent and ollama:<model> specs.
 	OllamaHost string
-	// Models maps an agent name of API.md §5 to the model it uses
+	// Models maps an agent name of docs/agents.md#built-in-agents to the model it uses
 	// (ARAGORA_AGENT_MODELS), overriding the default model.
 	Models map[string]string
 	// Pricing prices provider calls; nil means pricing.Default().
@@ -117,7 +117,7 @@ type Config struct {
 	// Breakers is set.
 	Breaker breaker.Config
 	// Retry configures the retry middleware; the zero value is the policy
-	// of DEBATE.md §12.
+	// of docs/agents.md#middleware.
 	Retry agent.RetryConfig
 	// DefaultAgents are the agents of a debate that names none
 	// (ARAGORA_DEFAULT_AGENTS, else the rule of [DefaultAgents]).
@@ -202,7 +202,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 // DefaultAgents returns the agents of a debate that names none:
 // ARAGORA_DEFAULT_AGENTS when set (comma-separated), else claude and gpt-4
 // when both ANTHROPIC_API_KEY and OPENAI_API_KEY are set, else
-// demo-analyst, demo-critic and demo-judge (API.md §12).
+// demo-analyst, demo-critic and demo-judge (docs/configuration.md).
 func DefaultAgents(getenv func(string) string) []string {
 	if v := strings.TrimSpace(getenv("ARAGORA_DEFAULT_AGENTS")); v != "" {
 		var out []string
@@ -253,7 +253,7 @@ func ollamaURL(v string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// parseModels parses "name=model,…" whose names are agent names of API.md §5.
+// parseModels parses "name=model,…" whose names are agent names of docs/agents.md#built-in-agents.
 func parseModels(v string) (map[string]string, error) {
 	out := map[string]string{}
 	for entry := range strings.SplitSeq(v, ",") {

@@ -1,4 +1,4 @@
-// Package registry turns the agent names and specs of API.md §5 into
+// Package registry turns the agent names and specs of docs/agents.md#built-in-agents into
 // configured agents: it is the factory the binary hands to the server and
 // to `aragora debate`.
 //

@@ -2,8 +2,8 @@ package registry
 
 import "fmt"
 
-// UnknownError reports an agent name or spec that names no agent of API.md
-// §5, or whose derived name is invalid (400 unknown_agent).
+// UnknownError reports an agent name or spec that names no agent of docs/agents.md#built-in-agents,
+// or whose derived name is invalid (400 unknown_agent).
 type UnknownError struct {
 	Spec   string
 	Reason string

@@ -19,7 +19,7 @@ import (
 	"github.com/aragora/aragora/breaker"
 )
 
-// Spec prefixes (API.md §5).
+// Spec prefixes (docs/agents.md#built-in-agents).
 const (
 	OpenRouterPrefix = "openrouter:"
 	OllamaPrefix     = "ollama:"
@@ -55,8 +55,8 @@ type FallbackInfo struct {
 	Active bool `json:"active"`
 }
 
-// Registry turns the agent names and specs of API.md §5 into configured
-// agents, each wrapped in the middleware of DEBATE.md §12: stats → timeout
+// Registry turns the agent names and specs of docs/agents.md#built-in-agents into configured
+// agents, each wrapped in the middleware of docs/agents.md#middleware: stats → timeout
 // → fallback to OpenRouter → retry → breaker → provider. It is safe for
 // concurrent use. Create it with [New]; the zero value is not usable.
 type Registry struct {
@@ -135,7 +135,7 @@ func (r *Registry) DefaultAgents() []string {
 }
 
 // DeriveName returns the participant name of an agent name or spec
-// (API.md §5): a built-in name as is; demo-<name>[:<style>] → demo-<name>;
+// (docs/agents.md#built-in-agents): a built-in name as is; demo-<name>[:<style>] → demo-<name>;
 // openrouter:<model> and ollama:<model> with every ":" and "/" turned into
 // "-". The result must match [A-Za-z0-9._-]{1,64}; otherwise, or for an
 // unknown name, the error is an *UnknownError.
@@ -283,7 +283,7 @@ func (r *Registry) plan(spec string) (plan, error) {
 }
 
 // Resolve returns the participant name, the agent and its description for
-// an agent name or spec of API.md §5. seed seeds demo agents. The agent is
+// an agent name or spec of docs/agents.md#built-in-agents. seed seeds demo agents. The agent is
 // wrapped in stats → timeout → fallback (when OPENROUTER_API_KEY is set
 // and OpenRouter serves the model) → retry → breaker, under the derived
 // name. An unknown spec fails with *UnknownError; an agent that cannot run
@@ -296,7 +296,7 @@ func (r *Registry) Resolve(spec string, seed int64) (name string, a agent.Agent,
 
 // ResolveDirect is Resolve without any middleware: the bare provider agent
 // (the OpenRouter agent for one without a key of its own), for the debug
-// agent test (API.md §5.3), which bypasses breaker and fallback.
+// agent test (docs/http-api.md#diagnostics), which bypasses breaker and fallback.
 func (r *Registry) ResolveDirect(spec string) (name string, a agent.Agent, info Info, err error) {
 	return r.resolve(spec, 0, true)
 }
@@ -399,8 +399,8 @@ func (r *Registry) provider(provider, key, model, name string, report bool) (age
 	return a, nil
 }
 
-// Known returns one Info per built-in agent name, in the order of API.md
-// §5, then one per spec-derived or demo name resolved since start, sorted
+// Known returns one Info per built-in agent name, in the order of docs/agents.md#built-in-agents,
+// then one per spec-derived or demo name resolved since start, sorted
 // by name (the entries of GET /api/agents/status).
 func (r *Registry) Known() []Info {
 	var out []Info
@@ -439,8 +439,8 @@ func rootURL(provider string) string {
 	return ""
 }
 
-// Targets returns the connectivity-check targets (API.md §5.4) of every
-// configured provider, OpenRouter and Ollama included, in API.md §12
+// Targets returns the connectivity-check targets (docs/http-api.md#diagnostics) of every
+// configured provider, OpenRouter and Ollama included, in docs/configuration.md
 // order: the *_BASE_URL override or OLLAMA_HOST, else the provider's
 // public endpoint. With providers non-empty, only those are returned
 // (configured or not); an unknown provider is an error.

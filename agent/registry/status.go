@@ -8,7 +8,7 @@ import (
 	"github.com/aragora/aragora/breaker"
 )
 
-// Status is one entry of GET /api/agents/status (API.md §5.1): the
+// Status is one entry of GET /api/agents/status (docs/http-api.md#agents): the
 // agent's description, its circuit state and its call statistics.
 type Status struct {
 	Name           string               `json:"name"`

@@ -3,7 +3,7 @@ package main
 import "strings"
 
 // defaultDemoAgents are the agents of `aragora debate` when neither --agents
-// nor ARAGORA_DEFAULT_AGENTS is given (DEBATE.md §13).
+// nor ARAGORA_DEFAULT_AGENTS is given (docs/debate.md#demo-agents).
 const defaultDemoAgents = "demo-analyst,demo-critic,demo-judge"
 
 // isDemoSpec reports whether spec names a demo agent (demo-<name>[:<style>]).

@@ -25,7 +25,7 @@ import (
 	"github.com/aragora/aragora/store/memstore"
 )
 
-// debateFlags are the flags of `aragora debate` (API.md §17).
+// debateFlags are the flags of `aragora debate` (docs/cli.md).
 type debateFlags struct {
 	agents          string
 	rounds          int
@@ -133,7 +133,7 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 }
 
 // openDebateStore returns the store `aragora debate` persists to (the one
-// `aragora serve` uses, API.md §17) and its close function. With
+// `aragora serve` uses, docs/cli.md) and its close function. With
 // --no-store, or a configured memory:// store, the debate is kept in a
 // store of its own in memory (persisted is false).
 func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.DebateStore, persisted bool, closeFn func() error, err error) {

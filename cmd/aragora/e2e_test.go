@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/store/redisstore"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -120,8 +121,10 @@ type serverProc struct {
 // ready.
 func startServer(t *testing.T, dataDir string, extra map[string]string, reuse *serverProc) *serverProc {
 	t.Helper()
+	// Every exchange with the binary is checked against the OpenAPI
+	// document (docs/http-api.md#openapi).
 	p := &serverProc{out: &lockedBuffer{}, dataDir: dataDir, done: make(chan struct{}),
-		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}}
+		http: &http.Client{Transport: apitest.Server(t).Transport(t, &http.Transport{DisableKeepAlives: true}), Timeout: 30 * time.Second}}
 	if reuse != nil {
 		p.apiPort, p.wsPort = reuse.apiPort, reuse.wsPort
 	} else {

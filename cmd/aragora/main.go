@@ -20,7 +20,7 @@ import (
 // Version is the release version, without the leading "v".
 var Version = "0.8.0"
 
-// Exit codes (API.md §17).
+// Exit codes (docs/cli.md).
 const (
 	exitOK        = 0
 	exitFailure   = 1
@@ -46,7 +46,7 @@ func (e *exitError) Unwrap() error { return e.err }
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 
 func main() {
-	// SIGUSR1 and SIGHUP must never kill an aragora process (API.md §16);
+	// SIGUSR1 and SIGHUP must never kill an aragora process (docs/operations.md#stop-drain-and-restart);
 	// subcommands that act on them register their own handlers.
 	signal.Ignore(syscall.SIGUSR1, syscall.SIGHUP)
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))

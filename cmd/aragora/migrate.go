@@ -12,7 +12,7 @@ import (
 	"github.com/aragora/aragora/store/sqlitestore"
 )
 
-// newMigrateCmd is `aragora migrate [--dry-run]` (API.md §17): it applies
+// newMigrateCmd is `aragora migrate [--dry-run]` (docs/cli.md): it applies
 // the pending store migrations (under an advisory lock on Postgres) and
 // prints one line per migration; --dry-run only lists them. A schema this
 // binary cannot run on exits 2 naming the oldest binary that can.

@@ -11,7 +11,7 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// newRatingsCmd is `aragora ratings`: the ELO leaderboard (DEBATE.md §14),
+// newRatingsCmd is `aragora ratings`: the ELO leaderboard (docs/debate.md#elo-ratings),
 // overall or for one domain, read straight from the store.
 func newRatingsCmd(getenv env) *cobra.Command {
 	var domain string

@@ -24,7 +24,7 @@ import (
 )
 
 // remote is `aragora debate --server URL`: the debate is created through
-// the API (server defaults and limits apply, API.md §4.1) and followed over
+// the API (server defaults and limits apply, docs/http-api.md#create-a-debate) and followed over
 // the WebSocket stream, resuming by seq after a dropped connection.
 type remote struct {
 	base  *url.URL
@@ -33,7 +33,7 @@ type remote struct {
 	out   io.Writer
 }
 
-// apiError is the error body of API.md §2.4.
+// apiError is the error body of docs/http-api.md#errors.
 type apiError struct {
 	Status int
 	Code   string `json:"code"`

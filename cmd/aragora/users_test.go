@@ -11,7 +11,7 @@ import (
 )
 
 // TestUsersAndTokens creates users straight in the store and mints tokens
-// for them (API.md §17), as the runbook's responders do before the server
+// for them (docs/cli.md), as the runbook's responders do before the server
 // is even running.
 func TestUsersAndTokens(t *testing.T) {
 	t.Parallel()

@@ -6,7 +6,7 @@
 //
 // A real adapter would call a model in Respond and return its text and
 // token usage; the orchestrator builds the prompts and parses the replies
-// (DEBATE.md §3). Rule-based agents can instead read the structured
+// (docs/agents.md#phases-and-reply-formats). Rule-based agents can instead read the structured
 // fields of agent.Request (Phase, Proposals, Target, Own, Critiques).
 package main
 

@@ -39,6 +39,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/aragora/aragora/server"
 )
 
 // Validator checks exchanges against one OpenAPI document. It is safe for
@@ -103,6 +105,24 @@ func listenersOf(op *openapi3.Operation) []string {
 		}
 	}
 	return out
+}
+
+var (
+	serverOnce sync.Once
+	serverDoc  *Validator
+	serverErr  error
+)
+
+// Server returns the Validator of the server's own document
+// (server.OpenAPI()), loaded once per test process and shared: its Checked
+// counts every test's exchanges. Use [New] for a private one.
+func Server(t testing.TB) *Validator {
+	t.Helper()
+	serverOnce.Do(func() { serverDoc, serverErr = New(server.OpenAPI()) })
+	if serverErr != nil {
+		t.Fatal(serverErr)
+	}
+	return serverDoc
 }
 
 // Must is New for tests: it fails t on error.

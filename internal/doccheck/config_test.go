@@ -18,6 +18,7 @@ import (
 
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/ratelimit"
+	"github.com/aragora/aragora/service"
 )
 
 // envName is what an environment variable name looks like.
@@ -127,7 +128,7 @@ func literalVars(t *testing.T, files []string) map[string]string {
 }
 
 // askedVars returns the variables the configuration readers of the
-// library ask for, names built at run time included (<PROVIDER>_API_KEY,
+// library (registry, ratelimit, service) ask for, names built at run time included (<PROVIDER>_API_KEY,
 // <PROVIDER>_BASE_URL).
 func askedVars(t *testing.T) map[string]string {
 	t.Helper()
@@ -147,6 +148,9 @@ func askedVars(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	if _, err := ratelimit.ParseConfig(record("ratelimit.ParseConfig")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := service.ConfigFromEnv(record("service.ConfigFromEnv")); err != nil {
 		t.Fatal(err)
 	}
 	return out

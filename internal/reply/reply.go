@@ -1,5 +1,5 @@
 // Package reply parses the free-text replies of agents into critiques,
-// votes, judgements and syntheses (DEBATE.md §3.4).
+// votes, judgements and syntheses (docs/agents.md#phases-and-reply-formats).
 //
 // Parsing never panics and never fails hard: every function returns a
 // usable value, marking with Parse "fallback" (or OK false) what it could
@@ -28,7 +28,7 @@ const (
 // TruncSuffix is appended by Truncate when it cuts a string.
 const TruncSuffix = "…[truncated]"
 
-// Limits of DEBATE.md §3.4.
+// Limits of docs/agents.md#phases-and-reply-formats.
 const (
 	MaxItems          = 10   // issues or suggestions kept
 	MaxItemRunes      = 500  // runes per issue or suggestion
@@ -309,7 +309,7 @@ func number(v any) (float64, bool) {
 	return f, true
 }
 
-// Confidence coerces a confidence value (DEBATE.md §3.4): a number, a
+// Confidence coerces a confidence value (docs/agents.md#phases-and-reply-formats): a number, a
 // numeric string or a percentage string ("80%" is 0.8). Values in (1, 100]
 // are divided by 100, then the result is clamped to [0, 1]. A missing or
 // unparseable value (nil, NaN, ±Inf, a bool, "high") gives 0.5.
@@ -437,7 +437,7 @@ type Judge struct {
 
 // ParseJudge reads {"decided", "choice", "confidence", "reasoning",
 // "answer"}. decided may be a boolean or a string ("true", "yes"); it is
-// false when missing. There is no text fallback (DEBATE.md §3.4): without a
+// false when missing. There is no text fallback (docs/agents.md#phases-and-reply-formats): without a
 // JSON object holding a non-empty string choice, OK is false.
 func ParseJudge(text string) Judge {
 	m, ok := ExtractJSON(text)

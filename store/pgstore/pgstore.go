@@ -30,7 +30,7 @@
 // ErrConflict (CreateDebate) or the stored result (RecordMatch). If the
 // retry also fails, the caller gets the error, which a later retry of the
 // same call may still resolve (the orchestrator retries checkpoint writes
-// three times, DEBATE.md §10). The authentication writes that are not
+// three times, docs/debate.md#persistence-and-resume). The authentication writes that are not
 // idempotent (every one but UpdateUser and TouchAPIKey) are retried only
 // when pgx reports that nothing reached the server.
 //
@@ -79,7 +79,7 @@ var (
 )
 
 // ErrIncompatible reports a schema written by a newer binary with
-// migrations that are not additive (API.md §17).
+// migrations that are not additive (docs/cli.md).
 var ErrIncompatible = sqlmigrate.ErrIncompatible
 
 // Config tunes a Store. The zero value is usable.

@@ -2,7 +2,7 @@
 // fan-out of debate events and a few small caches. It is never a primary
 // store: the durable record stays in SQLite or Postgres, so a Redis FLUSHALL
 // (or a failover that loses data) loses nothing that cannot be rebuilt;
-// WebSocket clients fill any gap from the store by seq (API.md §11.4).
+// WebSocket clients fill any gap from the store by seq (docs/websocket.md#resume).
 //
 // # Key layout
 //
@@ -14,7 +14,7 @@
 //	<prefix>cache:<name>         string; generic cache entry (SetCache);
 //	                             TTL as given, default Config.CacheTTL (5 min)
 //	<prefix>revoked:<token_id>   string "1"; a revoked token (the deny-list
-//	                             cache of API.md §8.5); TTL until the token
+//	                             cache of docs/http-api.md#administration); TTL until the token
 //	                             would have expired anyway
 //
 // # Ordering and loss
@@ -80,7 +80,7 @@ func NewFromClient(c redis.UniversalClient, cfg Config) *Store {
 	return &Store{c: c, cfg: cfg.withDefaults()}
 }
 
-// Ping checks Redis answers (the health check of API.md §3).
+// Ping checks Redis answers (the health check of docs/http-api.md#health-and-metrics).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.c.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)

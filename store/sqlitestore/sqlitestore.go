@@ -2,7 +2,7 @@
 // through modernc.org/sqlite (pure Go, no cgo).
 //
 // [Open] opens (creating when missing) the store database, aragora.db, and
-// the ratings database, agent_elo.db, beside it (API.md §18 note 8), in WAL
+// the ratings database, agent_elo.db, beside it (docs/operations.md), in WAL
 // mode with a busy timeout and foreign keys on, and applies the embedded
 // migrations of each (expand/contract, see store/internal/sqlmigrate).
 //
@@ -195,7 +195,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 }
 
 // ErrIncompatible reports a schema written by a newer binary with
-// migrations that are not additive (API.md §17); the message names the
+// migrations that are not additive (docs/cli.md); the message names the
 // oldest binary that can run on it.
 var ErrIncompatible = sqlmigrate.ErrIncompatible
 

@@ -14,7 +14,7 @@ import (
 )
 
 // AuthStore is the union of the authentication ports a backend
-// implements to run the auth checks (API.md §2.2, §6, §8).
+// implements to run the auth checks (docs/http-api.md#authentication, docs/http-api.md#accounts, docs/http-api.md#administration).
 type AuthStore interface {
 	store.UserStore
 	store.APIKeyStore

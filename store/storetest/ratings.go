@@ -33,7 +33,7 @@ func board(t *testing.T, r store.RatingStore, domain string) map[string]store.Ra
 	return out
 }
 
-// testRatingWorkedExamples replays DEBATE.md §14's three-agent example.
+// testRatingWorkedExamples replays docs/debate.md#elo-ratings's three-agent example.
 func testRatingWorkedExamples(t *testing.T, s store.DebateStore) {
 	r := ratings(s)
 	abc := []string{"a", "b", "c"}

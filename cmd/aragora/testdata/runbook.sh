@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the runbook's commands (spec/RUNBOOK.md: Quick Reference "Key
+# Runs the runbook's commands (docs/operations.md: Quick Reference "Key
 # Commands", "Health Checks" with health_check.sh verbatim, the read-only
 # lines of Common Issues 1-6, "Debate State Corruption" and the manual
 # graceful restart of Recovery Procedures 1) against `aragora serve`.
@@ -41,7 +41,7 @@ rb() {
 	fi
 	echo "\$ $1"
 	# Run from a file: a `bash -c '...aragora...'` command line would match
-	# the runbook's own `pgrep -f aragora` (API.md §18 note 6).
+	# the runbook's own `pgrep -f aragora` (docs/operations.md).
 	printf '%s\n' "$line" >"$WORK/cmd.sh"
 	bash "$WORK/cmd.sh" >"$WORK/stdout" 2>"$WORK/stderr" || { cat "$WORK/stdout" "$WORK/stderr"; fail "exit status of: $1"; }
 	OUT=$(cat "$WORK/stdout")

@@ -9,7 +9,7 @@
 //	-- min_binary: 0.8.0
 //
 // additive says whether a binary that does not know the migration can still
-// run on the schema it produces (expand/contract, API.md §17); min_binary is
+// run on the schema it produces (expand/contract, docs/cli.md); min_binary is
 // the oldest binary version that can run on that schema. Applied migrations
 // are recorded in the table schema_migrations (version, name, additive,
 // min_binary, applied_at, applied_by).

@@ -30,7 +30,7 @@ CREATE TABLE debate_events (
 	data      BYTEA NOT NULL,
 	PRIMARY KEY (debate_id, seq)
 );
--- At most one debate_end per debate (API.md §8.3).
+-- At most one debate_end per debate (docs/operations.md#stop-drain-and-restart).
 CREATE UNIQUE INDEX debate_events_one_end ON debate_events (debate_id) WHERE type = 'debate_end';
 
 CREATE TABLE checkpoints (

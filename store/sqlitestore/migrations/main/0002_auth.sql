@@ -1,6 +1,6 @@
 -- additive: true
 -- min_binary: 0.8.0
--- Authentication, administration and billing (API.md §6, §8.4, §8.5; see
+-- Authentication, administration and billing (docs/http-api.md#accounts, docs/operations.md#rotate-keys-and-respond-to-a-compromise, docs/http-api.md#administration; see
 -- store/auth.go): users, API keys, the token deny-list, per-user token
 -- versions, the global token generation, the JWT key ring, the append-only
 -- audit log and usage records. Times are UTC text with microseconds, like

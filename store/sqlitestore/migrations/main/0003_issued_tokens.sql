@@ -1,7 +1,7 @@
 -- additive: true
 -- min_binary: 0.8.0
 -- The ids of issued JWTs (store/auth.go, IssuedTokenStore), so revoking a
--- jti by id knows its kind, user and expiry (API.md §8.5). Rows are kept
+-- jti by id knows its kind, user and expiry (docs/http-api.md#administration). Rows are kept
 -- until expires_at and pruned with the expired deny-list entries. Times are
 -- UTC text with microseconds, like every other table.
 CREATE TABLE issued_tokens (

@@ -1,6 +1,6 @@
 -- additive: true
 -- min_binary: 0.8.0
--- ELO ratings (DEBATE.md §14), kept in agent_elo.db beside aragora.db.
+-- ELO ratings (docs/debate.md#elo-ratings), kept in agent_elo.db beside aragora.db.
 CREATE TABLE agent_ratings (
 	agent      TEXT NOT NULL,
 	domain     TEXT NOT NULL DEFAULT '',
