@@ -55,7 +55,7 @@ async function loadHealth(panel) {
   const redis = c.redis || {};
   const ws = c.websocket || {};
   const cb = c.circuit_breakers || {};
-  const lat = (x) => (x.latency_ms === null || x.latency_ms === undefined ? '' : ` · ${x.latency_ms} ms`);
+  const lat = (x) => (x.latency_ms === null || x.latency_ms === undefined ? '' : `${x.latency_ms} ms`);
   setPanel(panel, 'ready',
     facts([
       ['Status', stateBadge(h.status)],
@@ -68,8 +68,8 @@ async function loadHealth(panel) {
       { label: 'Status', value: (r) => r[1] },
       { label: 'Detail', value: (r) => r[2] },
     ], [
-      ['Database', stateBadge(db.status), lat(db).replace(' · ', '')],
-      ['Redis', stateBadge(redis.status), lat(redis).replace(' · ', '')],
+      ['Database', stateBadge(db.status), lat(db)],
+      ['Redis', stateBadge(redis.status), lat(redis)],
       ['WebSocket', stateBadge(ws.status), `${num(ws.connections)} of ${num(ws.max_connections)} connections`],
       ['Circuit breakers', badge(`${cb.open || 0} open`, cb.open ? 'bad' : 'ok'), `${cb.half_open || 0} half open`],
       ['Memory', '', `${num(c.memory_mb)} MiB resident`],

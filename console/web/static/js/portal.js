@@ -76,8 +76,8 @@ async function createKey(ev) {
     $('#key-days').focus();
     return;
   }
-  const current = $('#revoke-key').hidden ? null : true;
-  if (current && !(await confirmAction('Replace your API key?', 'Creating a new key revokes the current one at once.', 'Create new key'))) return;
+  const hasKey = !$('#revoke-key').hidden;
+  if (hasKey && !(await confirmAction('Replace your API key?', 'Creating a new key revokes the current one at once.', 'Create new key'))) return;
   await busy(form, async () => {
     try {
       const body = { expires_in_days: days };
