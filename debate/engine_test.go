@@ -429,7 +429,7 @@ func TestTokenFromAbandonedAgentAfterRunIsDropped(t *testing.T) {
 	late := &lateStreamer{Agent: ps[2].Agent, release: make(chan struct{}), done: make(chan struct{})}
 	ps[2].Agent = late
 	var logs syncBuffer
-	o, err := debate.New(debate.Config{Rounds: 1, StreamTokens: true, AgentTimeout: 10 * time.Millisecond,
+	o, err := debate.New(debate.Config{Rounds: 1, StreamTokens: true, AgentTimeout: time.Second,
 		Observers: []debate.Observer{&recorder{}}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, ps...)
 	require.NoError(t, err)
 	res, err := o.Run(context.Background(), "Adopt Postgres?")

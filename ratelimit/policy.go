@@ -15,11 +15,12 @@ import (
 // It is safe for concurrent use. Create it with [NewPolicy]; the zero value
 // is not usable.
 type Policy struct {
-	cfg     Config
-	limiter Keyed
-	hits    [3]atomic.Uint64 // per class, in the order of Classes
-	top     *topLimited
-	errLog  atomic.Bool // a limiter error has been logged since the last success
+	cfg       Config
+	emergency atomic.Bool // emergency mode in force; starts as cfg.Emergency
+	limiter   Keyed
+	hits      [3]atomic.Uint64 // per class, in the order of Classes
+	top       *topLimited
+	errLog    atomic.Bool // a limiter error has been logged since the last success
 }
 
 // NewPolicy returns a Policy deciding with l (nil means a new [Memory]
@@ -33,16 +34,33 @@ func NewPolicy(l Keyed, cfg Config) (*Policy, error) {
 	if l == nil {
 		l = NewMemory(MemoryConfig{Now: cfg.Now})
 	}
-	return &Policy{cfg: cfg, limiter: l, top: newTopLimited()}, nil
+	p := &Policy{cfg: cfg, limiter: l, top: newTopLimited()}
+	p.emergency.Store(cfg.Emergency)
+	return p, nil
 }
 
-// Config returns the effective configuration (defaults applied).
-func (p *Policy) Config() Config { return p.cfg }
+// Config returns the effective configuration (defaults applied), with
+// Emergency as it is in force now (see [Policy.SetEmergency]).
+func (p *Policy) Config() Config {
+	c := p.cfg
+	c.Emergency = p.emergency.Load()
+	return c
+}
+
+// Emergency reports whether emergency mode is in force.
+func (p *Policy) Emergency() bool { return p.emergency.Load() }
+
+// SetEmergency switches emergency mode on or off at run time and returns
+// the previous state. Config.Emergency only sets the initial state. The
+// switch is this Policy's, so in a deployment of several replicas it
+// affects the replica whose Policy it is; the next request of every class
+// is decided with the new limits.
+func (p *Policy) SetEmergency(on bool) (previous bool) { return p.emergency.Swap(on) }
 
 // Limit returns the limit in force for class (emergency divisor applied);
 // the zero Limit for ClassExempt.
 func (p *Policy) Limit(class Class) Limit {
-	r := p.cfg.EffectiveRPM(class)
+	r := p.Config().EffectiveRPM(class)
 	return Limit{Rate: r, Burst: r}
 }
 

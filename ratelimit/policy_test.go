@@ -297,6 +297,41 @@ func TestMiddlewareEmergency(t *testing.T) {
 	assert.Equal(t, "60", w.Header().Get("Retry-After"))
 }
 
+// TestSetEmergencyAtRunTime switches emergency mode on and off on a
+// running policy: the next decision, the snapshots and Config follow.
+func TestSetEmergencyAtRunTime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, ratelimit.Config{})
+	assert.False(t, h.p.Emergency())
+	w := h.do("POST", "/api/debates", "203.0.113.7:1")
+	require.Equal(t, http.StatusNoContent, w.Code)
+	assert.Equal(t, "10", w.Header().Get("X-RateLimit-Limit"))
+
+	assert.False(t, h.p.SetEmergency(true), "previous state")
+	assert.True(t, h.p.Emergency())
+	assert.True(t, h.p.Config().Emergency)
+	assert.Equal(t, ratelimit.Limit{Rate: 1, Burst: 1}, h.p.Limit(ratelimit.ClassDebateCreate))
+	assert.True(t, h.p.ConfigSnapshot().Emergency)
+	assert.Equal(t, 12, h.p.ConfigSnapshot().Classes.General.EffectiveRPM)
+	assert.Equal(t, 120, h.p.ConfigSnapshot().Classes.General.RPM)
+	assert.True(t, h.p.Status(httptest.NewRequest("GET", "/api/rate-limits/status", nil)).Emergency)
+	w = h.do("POST", "/api/debates", "198.51.100.9:1")
+	require.Equal(t, http.StatusNoContent, w.Code)
+	assert.Equal(t, "1", w.Header().Get("X-RateLimit-Limit"))
+	require.Equal(t, http.StatusTooManyRequests, h.do("POST", "/api/debates", "198.51.100.9:1").Code)
+
+	assert.True(t, h.p.SetEmergency(false), "previous state")
+	assert.False(t, h.p.ConfigSnapshot().Emergency)
+	w = h.do("POST", "/api/debates", "192.0.2.1:1")
+	require.Equal(t, http.StatusNoContent, w.Code)
+	assert.Equal(t, "10", w.Header().Get("X-RateLimit-Limit"))
+
+	// Config.Emergency sets the initial state only.
+	h2 := newHarness(t, ratelimit.Config{Emergency: true})
+	assert.True(t, h2.p.SetEmergency(false))
+	assert.Equal(t, 120, h2.p.Limit(ratelimit.ClassGeneral).Rate)
+}
+
 func TestMiddlewareLimiterErrorAllows(t *testing.T) {
 	t.Parallel()
 	broken := &stubKeyed{allow: func(context.Context, string, ratelimit.Limit) (ratelimit.Decision, error) {

@@ -126,7 +126,7 @@ func (p *Policy) Status(r *http.Request) StatusSnapshot {
 	ip := p.ClientIP(r)
 	s := StatusSnapshot{
 		Enabled:   !p.cfg.Disabled,
-		Emergency: p.cfg.Emergency,
+		Emergency: p.Emergency(),
 		Backend:   backend,
 		Redis:     redis,
 		Client: ClientStatus{
@@ -150,9 +150,10 @@ func (p *Policy) Status(r *http.Request) StatusSnapshot {
 // ConfigSnapshot returns the /api/rate-limits/config view.
 func (p *Policy) ConfigSnapshot() ConfigSnapshot {
 	backend, redis := p.backend()
+	cfg := p.Config()
 	s := ConfigSnapshot{
-		Enabled:          !p.cfg.Disabled,
-		Emergency:        p.cfg.Emergency,
+		Enabled:          !cfg.Disabled,
+		Emergency:        cfg.Emergency,
 		EmergencyDivisor: EmergencyDivisor,
 		Algorithm:        "gcra",
 		WindowSeconds:    int(Window / time.Second),
@@ -162,8 +163,8 @@ func (p *Policy) ConfigSnapshot() ConfigSnapshot {
 		TrustedProxies:   prefixStrings(p.cfg.TrustedProxies),
 	}
 	for _, c := range Classes {
-		rpm := p.cfg.RPMOf(c)
-		*s.Classes.ptr(c) = ClassConfig{RPM: rpm, Burst: rpm, EffectiveRPM: p.cfg.EffectiveRPM(c)}
+		rpm := cfg.RPMOf(c)
+		*s.Classes.ptr(c) = ClassConfig{RPM: rpm, Burst: rpm, EffectiveRPM: cfg.EffectiveRPM(c)}
 	}
 	return s
 }

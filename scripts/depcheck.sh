@@ -124,6 +124,13 @@ bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="
 	$1 == mod "/cmd/aragora" { for (i = 2; i <= NF; i++) if ($i == mod "/server") print $1 " imports server" }' || true)
 [[ -z $bad ]] || violation "$(echo "$bad" | tr '\n' ' ')"
 
+# Rule 9: the web console imports only the standard library: it talks to
+# the API from the browser, never to the server's packages.
+if compgen -G "console/*.go" >/dev/null; then
+	bad=$(go list -e -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./console | grep -vx "$mod/console" || true)
+	[[ -z $bad ]] || violation "console depends on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
 if ((fail)); then
 	exit 1
 fi

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,7 @@ func routeKey(pattern string) string {
 func TestOpenAPIRoutesMatchServer(t *testing.T) {
 	s := newAuthEnv(t, nil, func(c *server.Config) { // every optional route and feature
 		c.MemoryProfiling = true
+		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	}).srv
 	v := apitest.Must(t, server.OpenAPI())
@@ -152,8 +154,10 @@ type exchange struct {
 func TestOpenAPIResponsesValidate(t *testing.T) {
 	reg, err := registry.New(registry.Config{})
 	require.NoError(t, err)
+	var emergency atomic.Bool
 	e := newAuthEnv(t, nil, func(c *server.Config) {
 		c.MemoryProfiling = true
+		c.SetEmergency = emergency.Swap
 		c.MemoryDumpPath = t.TempDir() + "/dump.json"
 		c.MetricsHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -252,6 +256,9 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{"POST", "/api/admin/cleanup-stale-debates", `{"dry_run":true}`, admin, 200},
 		{"GET", "/api/admin/revoked-tokens", "", admin, 200}, {"GET", "/api/admin/audit-log?limit=5", "", admin, 200},
 		{"POST", "/api/admin/revoke-token", `{"token_id":"tok_nonexistent0000000000"}`, admin, 200},
+		{"POST", "/api/admin/rate-limits/emergency", `{"enabled":true,"reason":"test"}`, admin, 200},
+		{"POST", "/api/admin/rate-limits/emergency", `{"enabled":false}`, admin, 200},
+		{"POST", "/api/admin/rate-limits/emergency", `{}`, admin, 400},
 		{"POST", "/api/admin/force-password-reset", `{"user_ids":["` + e.users[authpkg.RoleViewer].ID + `"]}`, admin, 200},
 		{"POST", "/api/admin/rotate-keys", `{"keep_previous":true,"revoke_api_keys":false}`, admin, 200},
 		{"POST", "/api/admin/revoke-all-tokens", `{"reason":"test"}`, map[string]string{"Authorization": "Bearer " + token}, 200},

@@ -142,6 +142,10 @@ type Config struct {
 	// SystemBreakers returns breakers beyond the agents' (webhooks,
 	// Redis) keyed "kind:name"; nil: none.
 	SystemBreakers func() map[string]CircuitStatus
+	// SetEmergency switches the rate limiter's emergency mode at run
+	// time and returns the previous state (POST
+	// /api/admin/rate-limits/emergency); nil: that route is not served.
+	SetEmergency func(on bool) (previous bool)
 
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
@@ -437,6 +441,9 @@ func (s *Server) apiRoutes() []route {
 	}
 	if s.cfg.MemoryProfiling {
 		rs = append(rs, route{"POST /api/debug/memory-dump", admin, "general", s.handleMemoryDump})
+	}
+	if s.cfg.SetEmergency != nil {
+		rs = append(rs, route{"POST /api/admin/rate-limits/emergency", admin, "general", s.handleEmergency})
 	}
 	for _, r := range s.cfg.Routes {
 		rs = append(rs, route{r.Pattern, r.Role, r.Class, r.Handler.ServeHTTP})

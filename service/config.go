@@ -124,6 +124,11 @@ type Config struct {
 	// limit class).
 	Routes []server.Route
 
+	// DisableConsole leaves out the web console (/login, /admin, /portal,
+	// /debates, docs/console.md), which Open serves on the API listener
+	// otherwise.
+	DisableConsole bool
+
 	// Version and Commit are reported by /api/health and the metrics;
 	// defaults "0.0.0-dev" and "unknown".
 	Version, Commit string

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/console"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/internal/errreport"
 	"github.com/aragora/aragora/lifecycle"
@@ -223,7 +224,13 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
 	scfg.SystemRateLimits = func() any { return policy.SystemSnapshot() }
 	scfg.CleanupRateLimits = rlMem.Prune
+	scfg.SetEmergency = policy.SetEmergency
 	scfg.WSListenerUp = func() bool { return cfg.WSPort == 0 || s.wsUp.Load() }
+	if !cfg.DisableConsole {
+		if scfg.Routes, err = consoleRoutes(cfg.Version, scfg.Routes); err != nil {
+			return nil, err
+		}
+	}
 
 	if s.srv, err = server.New(s.be.Store, s.agents, scfg); err != nil {
 		return nil, &ConfigError{Err: err}
@@ -549,4 +556,19 @@ func bootstrap(ctx context.Context, c Config, svc *auth.Service, stderr io.Write
 			"no user exists: POST /api/auth/register with this bootstrap_token, or run aragora users create")
 	}
 	return b, nil
+}
+
+// consoleRoutes adds the web console's pages (docs/console.md) to routes:
+// public GET routes without a rate limit, since they hold no data; the
+// pages call the API with the user's own token.
+func consoleRoutes(version string, routes []server.Route) ([]server.Route, error) {
+	pages, err := console.New(console.Config{Version: version})
+	if err != nil {
+		return nil, err
+	}
+	out := append([]server.Route(nil), routes...)
+	for _, p := range pages.Patterns() {
+		out = append(out, server.Route{Pattern: p, Role: auth.Public, Handler: pages})
+	}
+	return out, nil
 }
