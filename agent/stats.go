@@ -97,6 +97,12 @@ type StatsConfig struct {
 	// QuotaReset is how long quota_remaining stays 0 after a
 	// quota-exhausted error without a provider reset hint; default 1 h.
 	QuotaReset time.Duration
+	// OnQuotaExhausted, when set, is called when an agent's quota becomes
+	// exhausted (a quota-exhausted error while none was in effect), with
+	// the provider and the time quota_remaining returns; outside every
+	// lock, on the caller's goroutine, so it must return quickly (the
+	// agent.quota_exhausted webhook).
+	OnQuotaExhausted func(agent, provider string, resetAt time.Time)
 }
 
 func (c StatsConfig) withDefaults() StatsConfig {
@@ -172,6 +178,14 @@ func (s *Stats) agent(name string) *agentStats {
 // quota-exhausted error sets the remaining quota to 0 until the provider's
 // reset hint (RetryAfter), else for QuotaReset.
 func (s *Stats) RecordCall(name string, c CallRecord) {
+	if resetAt, ok := s.record(name, c); ok && s.cfg.OnQuotaExhausted != nil {
+		s.cfg.OnQuotaExhausted(name, c.Provider, resetAt)
+	}
+}
+
+// record is RecordCall under the lock; exhausted reports a quota that has
+// just become exhausted, until resetAt.
+func (s *Stats) record(name string, c CallRecord) (resetAt time.Time, exhausted bool) {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -192,7 +206,7 @@ func (s *Stats) RecordCall(name string, c CallRecord) {
 		err, kind = c.Fallback.Err, c.Fallback.Reason
 	}
 	if err == nil {
-		return
+		return time.Time{}, false
 	}
 	if kind == "" {
 		kind = KindOf(err)
@@ -204,8 +218,11 @@ func (s *Stats) RecordCall(name string, c CallRecord) {
 		if reset <= 0 {
 			reset = s.cfg.QuotaReset
 		}
+		exhausted = !a.quotaResetAt.After(now) // none in effect until now
 		a.quotaResetAt = now.Add(reset)
+		return a.quotaResetAt, exhausted
 	}
+	return time.Time{}, false
 }
 
 // describe records what agent name says of itself (agent.Describer).

@@ -230,3 +230,27 @@ func TestRecorderMiddleware(t *testing.T) {
 		{Provider: "p", Err: failed, Kind: agent.KindServer, Attempts: 3},
 	}, rec.calls)
 }
+
+func TestStatsOnQuotaExhausted(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	type call struct {
+		agent, provider string
+		resetAt         time.Time
+	}
+	var calls []call
+	s := agent.NewStats(agent.StatsConfig{Now: clk.Now, OnQuotaExhausted: func(a, p string, r time.Time) {
+		calls = append(calls, call{a, p, r})
+	}})
+	start := clk.Now()
+	s.RecordCall("claude", agent.CallRecord{Provider: "anthropic", Err: errQuota})
+	clk.Advance(time.Minute)
+	s.RecordCall("claude", agent.CallRecord{Provider: "anthropic", Err: errQuota}) // still exhausted: no new event
+	s.RecordCall("claude", agent.CallRecord{Provider: "anthropic", Err: fmt.Errorf("boom")})
+	require.Len(t, calls, 1)
+	assert.Equal(t, call{"claude", "anthropic", start.Add(time.Hour)}, calls[0])
+	clk.Advance(2 * time.Hour) // the quota came back, then ran out again
+	s.RecordCall("claude", agent.CallRecord{Provider: "anthropic", Err: errQuota})
+	require.Len(t, calls, 2)
+	assert.Equal(t, clk.Now().Add(time.Hour), calls[1].resetAt)
+}

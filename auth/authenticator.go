@@ -21,6 +21,12 @@ type Authenticator struct {
 	ServiceToken string
 	// LocalAdmin is ARAGORA_LOCAL_ADMIN: trust header-less loopback requests.
 	LocalAdmin bool
+	// Denied, when set, reports a token id revoked through a shared cache
+	// (Redis) before this replica reloaded the store's deny-list; it is
+	// consulted after a token or key was otherwise accepted, and a true
+	// answer refuses it with ErrTokenRevoked. It must be safe for
+	// concurrent use.
+	Denied func(ctx context.Context, tokenID string) bool
 }
 
 // Authenticate returns (nil, nil) for an anonymous request, the principal
@@ -58,6 +64,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 // subprotocol or auth message): the service token, an API key or a JWT
 // access token.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, cred string) (*Principal, error) {
+	p, err := a.authenticateToken(ctx, cred)
+	if err == nil && a.Denied != nil && p.TokenID != "" && a.Denied(ctx, p.TokenID) {
+		return nil, fmt.Errorf("%w: revoked", ErrTokenRevoked)
+	}
+	return p, err
+}
+
+func (a *Authenticator) authenticateToken(ctx context.Context, cred string) (*Principal, error) {
 	if a.ServiceToken != "" && equalSecret(cred, a.ServiceToken) {
 		return &Principal{Type: PrincipalService, ID: "service", Role: RoleAdmin}, nil
 	}

@@ -409,6 +409,17 @@ func TestAuthenticator(t *testing.T) {
 	p, err = a.Authenticate(req("/", "Bearer "+pair.AccessToken, "10.0.0.7:1"))
 	require.NoError(t, err)
 	assert.Equal(t, auth.RoleAdmin, p.Role)
+
+	// A token id a shared cache reports revoked is refused at once; the
+	// service token, which has no id, is not asked about.
+	var asked []string
+	a.Denied = func(_ context.Context, id string) bool { asked = append(asked, id); return id == pair.AccessTokenID }
+	_, err = a.Authenticate(req("/", "Bearer "+pair.AccessToken, "10.0.0.7:1"))
+	require.ErrorIs(t, err, auth.ErrTokenRevoked)
+	assert.Equal(t, "token_revoked", auth.CodeOf(err))
+	_, err = a.Authenticate(req("/", "Bearer "+service, "10.0.0.7:1"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{pair.AccessTokenID}, asked)
 }
 
 func TestAudit(t *testing.T) {

@@ -435,9 +435,12 @@ func TestTokenFromAbandonedAgentAfterRunIsDropped(t *testing.T) {
 	res, err := o.Run(context.Background(), "Adopt Postgres?")
 	require.NoError(t, err)
 	assert.NotEmpty(t, res.Status)
-	// Run waited 5 s for the late vote, then abandoned it and logged it by name.
+	// The late vote was skipped at its deadline; 5 s later the still-running
+	// call is logged by name from the background (not by Run itself).
 	assert.Contains(t, res.Consensus.Abstaining, "demo-c")
-	assert.Regexp(t, `"msg":"agent_abandoned".*"agent":"demo-c","phase":"vote"`, logs.String())
+	abandoned := regexp.MustCompile(`"msg":"agent_abandoned".*"agent":"demo-c","phase":"vote"`)
+	require.Eventually(t, func() bool { return abandoned.MatchString(logs.String()) }, time.Minute, 50*time.Millisecond,
+		"agent_abandoned never logged: %s", logs.String())
 	close(late.release) // the abandoned call now streams into a closed debate
 	select {
 	case <-late.done: // the token was dropped, nothing panicked

@@ -1,6 +1,6 @@
 // Package metrics exposes Aragora's Prometheus metrics (docs/operations.md#metrics) on a
 // private registry: the Go and process collectors, build info, HTTP,
-// debate, agent, circuit-breaker and WebSocket series. It is the only
+// debate, agent, circuit-breaker, WebSocket and webhook series. It is the only
 // non-cmd package importing client_golang; the server receives its handler
 // as a plain http.Handler.
 package metrics
@@ -41,6 +41,9 @@ type Config struct {
 	Redis bool
 	// DBBackend ("sqlite" or "postgres") pre-initialises aragora_db_up.
 	DBBackend string
+	// WebhookQueueCapacity is ARAGORA_WEBHOOK_QUEUE_SIZE, the initial
+	// aragora_webhook_queue_capacity.
+	WebhookQueueCapacity int
 }
 
 // Metrics holds every collector. It is safe for concurrent use; create it
@@ -80,6 +83,13 @@ type Metrics struct {
 	DBUp              *prometheus.GaugeVec
 	DBPool            *prometheus.GaugeVec
 	DBPoolMax         prometheus.Gauge
+	// Webhook outbox gauges (store-wide, sampled with SetWebhookQueue)
+	// and the delivery outcomes (ObserveWebhook).
+	WebhookQueueSize      prometheus.Gauge
+	WebhookQueueCapacity  prometheus.Gauge
+	WebhookQueueOldestAge prometheus.Gauge
+	WebhookDeadLetter     prometheus.Gauge
+	WebhookDeliveries     *prometheus.CounterVec
 	// OrchestratorOverhead is each round's wall time minus the sum over its
 	// phases of each phase's slowest agent call: the orchestration cost.
 	OrchestratorOverhead prometheus.Histogram
@@ -130,6 +140,11 @@ func New(cfg Config) *Metrics {
 	m.DBUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_up", Help: "Database reachable (1/0)."}, []string{"backend"})
 	m.DBPool = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_pool_connections", Help: "Pool connections."}, []string{"state"})
 	m.DBPoolMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_db_pool_max_connections", Help: "Pool size cap."})
+	m.WebhookQueueSize = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_queue_size", Help: "Webhook deliveries not yet delivered nor dead-lettered (store-wide)."})
+	m.WebhookQueueCapacity = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_queue_capacity", Help: "ARAGORA_WEBHOOK_QUEUE_SIZE."})
+	m.WebhookQueueOldestAge = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_queue_oldest_age_seconds", Help: "Age of the oldest queued webhook delivery."})
+	m.WebhookDeadLetter = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_dead_letter_size", Help: "Dead-lettered webhook deliveries (store-wide)."})
+	m.WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_webhook_deliveries_total", Help: "Webhook delivery outcomes."}, []string{"outcome"})
 	m.OrchestratorOverhead = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "aragora_orchestrator_overhead_seconds",
 		Help:    "Per round: wall time minus the sum over its phases of each phase's slowest agent call.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
@@ -137,7 +152,8 @@ func New(cfg Config) *Metrics {
 		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
 		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
 		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
-		m.DBUp, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead} {
+		m.DBUp, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
+		m.WebhookDeadLetter, m.WebhookDeliveries} {
 		f(c)
 	}
 	if cfg.Redis {
@@ -184,8 +200,34 @@ func New(cfg Config) *Metrics {
 	for _, r := range []string{"origin", "per_ip_cap", "capacity", "auth", "ping_timeout", "write_error", "protocol"} {
 		m.WSErrors.WithLabelValues(r)
 	}
+	for _, o := range WebhookOutcomes {
+		m.WebhookDeliveries.WithLabelValues(o)
+	}
+	m.WebhookQueueCapacity.Set(float64(cfg.WebhookQueueCapacity))
 	m.WSMaxConnections.Set(float64(cfg.WSMaxConnections))
 	return m
+}
+
+// WebhookOutcomes are the outcome labels of aragora_webhook_deliveries_total.
+var WebhookOutcomes = []string{"success", "retry", "dead_letter", "overflow"}
+
+// ObserveWebhook counts one webhook delivery outcome (one of
+// WebhookOutcomes; others are ignored).
+func (m *Metrics) ObserveWebhook(outcome string) {
+	for _, o := range WebhookOutcomes {
+		if o == outcome {
+			m.WebhookDeliveries.WithLabelValues(o).Inc()
+			return
+		}
+	}
+}
+
+// SetWebhookQueue sets the store-wide outbox gauges.
+func (m *Metrics) SetWebhookQueue(size, capacity int, oldestAge time.Duration, deadLetter int) {
+	m.WebhookQueueSize.Set(float64(size))
+	m.WebhookQueueCapacity.Set(float64(capacity))
+	m.WebhookQueueOldestAge.Set(oldestAge.Seconds())
+	m.WebhookDeadLetter.Set(float64(deadLetter))
 }
 
 // ObserveRound records a round's orchestration overhead (debate.Config.OnRound).

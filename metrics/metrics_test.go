@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
@@ -107,4 +108,24 @@ func TestOrchestratorOverheadFromRealDebate(t *testing.T) {
 			assert.Equal(t, uint64(2), mf.GetMetric()[0].GetHistogram().GetSampleCount(), "one sample per round")
 		}
 	}
+}
+
+func TestWebhookSeries(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Config{WebhookQueueCapacity: 1000})
+	for _, o := range metrics.WebhookOutcomes {
+		assert.Equal(t, 0.0, testutil.ToFloat64(m.WebhookDeliveries.WithLabelValues(o)), "%s pre-initialised", o)
+	}
+	assert.Equal(t, 1000.0, testutil.ToFloat64(m.WebhookQueueCapacity))
+	m.ObserveWebhook("success")
+	m.ObserveWebhook("overflow")
+	m.ObserveWebhook("deferred") // not an outcome label: ignored
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.WebhookDeliveries.WithLabelValues("success")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.WebhookDeliveries.WithLabelValues("overflow")))
+	assert.Equal(t, 4, testutil.CollectAndCount(m.WebhookDeliveries))
+	m.SetWebhookQueue(12, 5000, 840200*time.Millisecond, 3)
+	assert.Equal(t, 12.0, testutil.ToFloat64(m.WebhookQueueSize))
+	assert.Equal(t, 5000.0, testutil.ToFloat64(m.WebhookQueueCapacity))
+	assert.Equal(t, 840.2, testutil.ToFloat64(m.WebhookQueueOldestAge))
+	assert.Equal(t, 3.0, testutil.ToFloat64(m.WebhookDeadLetter))
 }

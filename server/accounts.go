@@ -117,7 +117,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.registered(w, r, u, true)
-	case p != nil && auth.Role(p.Role).AtLeast(auth.RoleAdmin):
+	case p != nil && p.Role.AtLeast(auth.RoleAdmin):
 		role := auth.RoleMember
 		if req.Role != "" {
 			if role, err = auth.ParseRole(req.Role); err != nil {
@@ -125,8 +125,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if role == auth.RoleOwner && !auth.Role(p.Role).AtLeast(auth.RoleOwner) {
-			s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleOwner, Have: auth.Role(p.Role)})
+		if role == auth.RoleOwner && !p.Role.AtLeast(auth.RoleOwner) {
+			s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleOwner, Have: p.Role})
 			return
 		}
 		nu.Role = role
@@ -151,7 +151,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	case p == nil:
 		s.writeError(w, r, auth.ErrUnauthorized)
 	default:
-		s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleAdmin, Have: auth.Role(p.Role)})
+		s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleAdmin, Have: p.Role})
 	}
 }
 
@@ -204,7 +204,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	doc := userOf(u)
 	pcr := u.PasswordChangeRequired
 	setAudit(r, func(a *auditState) {
-		a.actor = &Principal{ID: u.ID, Role: u.Role, Method: "jwt", Email: u.Email}
+		a.actor = &auth.Principal{Type: auth.PrincipalUser, ID: u.ID, Role: auth.Role(u.Role), Email: u.Email}
 		a.target = u.ID
 	})
 	writeJSON(w, http.StatusOK, pairDoc{Pair: pair, User: &doc, PasswordChangeRequired: &pcr})
@@ -254,7 +254,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := infoFrom(r.Context()).principal
-	if err := s.accounts.Logout(r.Context(), p.toAuth(), req.RefreshToken, req.All); err != nil {
+	if err := s.accounts.Logout(r.Context(), p, req.RefreshToken, req.All); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -270,11 +270,11 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := infoFrom(r.Context()).principal
-	authDoc := map[string]any{"method": p.Method, "token_id": nullable(p.TokenID), "expires_at": tsPtr(p.ExpiresAt),
+	authDoc := map[string]any{"method": p.Method(), "token_id": nullable(p.TokenID), "expires_at": tsPtr(p.ExpiresAt),
 		"key_prefix": nullable(p.KeyPrefix)}
 	out := map[string]any{"auth": authDoc, "api_key": nil}
-	if p.Method == "service_token" || p.Method == "local" {
-		out["user"] = userDoc{ID: p.ID, Name: strPtr(p.ID), Role: p.Role}
+	if p.Type == auth.PrincipalService || p.Type == auth.PrincipalLocal {
+		out["user"] = userDoc{ID: p.ID, Name: strPtr(p.ID), Role: string(p.Role)}
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
@@ -298,17 +298,17 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 
 // needUserJWT refuses API keys, the service token and the local operator
 // on the routes that need a user's JWT (docs/http-api.md#accounts).
-func (s *Server) needUserJWT(w http.ResponseWriter, r *http.Request) (*Principal, bool) {
+func (s *Server) needUserJWT(w http.ResponseWriter, r *http.Request) (*auth.Principal, bool) {
 	if !s.accountsOr(w, r) {
 		return nil, false
 	}
 	p := infoFrom(r.Context()).principal
-	if p.Method != "jwt" {
+	if p.Type != auth.PrincipalUser {
 		msg := "this route needs a user's access token"
-		if p.Method == "api_key" {
+		if p.Type == auth.PrincipalAPIKey {
 			msg = "a request authenticated by an API key cannot manage API keys or passwords"
 		}
-		s.writeError(w, r, apiErr(http.StatusForbidden, "forbidden", msg).with("required_role", RoleViewer))
+		s.writeError(w, r, apiErr(http.StatusForbidden, "forbidden", msg).with("required_role", auth.RoleViewer))
 		return nil, false
 	}
 	return p, true

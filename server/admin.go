@@ -77,10 +77,10 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := infoFrom(r.Context()).principal
 	userID := p.ID
-	isAdmin := auth.Role(p.Role).AtLeast(auth.RoleAdmin)
+	isAdmin := p.Role.AtLeast(auth.RoleAdmin)
 	if q.has("user_id") || q.has("scope") {
 		if !isAdmin {
-			s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleAdmin, Have: auth.Role(p.Role)})
+			s.writeError(w, r, &auth.ForbiddenError{Required: auth.RoleAdmin, Have: p.Role})
 			return
 		}
 		if q.has("scope") && q.get("scope") != "all" {

@@ -15,7 +15,7 @@ import (
 // auditState is what a handler adds to its request's audit row.
 type auditState struct {
 	action  string // overrides the route's action; "" keeps it
-	actor   *Principal
+	actor   *auth.Principal
 	target  string
 	details map[string]any
 	skip    bool // the route's action does not apply to this request
@@ -33,6 +33,11 @@ var routeActions = map[string]string{
 	"POST /api/debates":                     "debate.create",
 	"POST /api/debates/{id}/cancel":         "debate.cancel",
 	"POST /api/agents/{name}/reset-circuit": "agent.reset_circuit",
+
+	"POST /api/webhooks/retry-failed":        "webhook.retry_failed",
+	"POST /api/webhooks/endpoints":           "webhook.endpoint_create",
+	"DELETE /api/webhooks/endpoints/{id}":    "webhook.endpoint_delete",
+	"POST /api/webhooks/endpoints/{id}/test": "webhook.endpoint_test",
 }
 
 // actionFor returns the audit action of a route pattern, "" when the
@@ -102,7 +107,7 @@ func (s *Server) auditRequest(r *http.Request, rw http.ResponseWriter, info *req
 	}
 	actor := store.AuditActor{ID: "anonymous", Type: "user"}
 	if p != nil {
-		actor = store.AuditActor{ID: p.ID, Type: p.actorType(), Role: p.Role}
+		actor = store.AuditActor{ID: p.ID, Type: string(p.Type), Role: string(p.Role)}
 	}
 	outcome := store.OutcomeSuccess
 	switch {

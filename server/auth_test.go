@@ -72,7 +72,7 @@ func newAuthEnv(t *testing.T, st *memstore.Store, mut func(*server.Config)) *aut
 	svc, err := authpkg.New(ctx, st, []byte(testSecret), fastAuth())
 	require.NoError(t, err)
 	cfg := server.Config{Version: "0.8.0", Accounts: svc, Breakers: fakeBreakers{},
-		Auth: server.ServiceAuthenticator{Auth: &authpkg.Authenticator{Service: svc, ServiceToken: token}},
+		Auth: &authpkg.Authenticator{Service: svc, ServiceToken: token},
 		AgentTest: func(_ context.Context, req server.AgentTestRequest) (any, error) {
 			return map[string]any{"agent": req.Agent, "provider": "demo", "model": "demo-balanced", "ok": true, "latency_ms": 1,
 				"response": "pong", "tokens": map[string]int{"input": 1, "output": 1}, "cost_usd": 0, "circuit_state": "closed", "error": nil}, nil
@@ -112,7 +112,9 @@ func (e *authEnv) waitFinished(id string) {
 	e.t.Helper()
 	require.Eventually(e.t, func() bool {
 		d, err := e.st.GetDebate(context.Background(), id)
-		return err == nil && store.Terminal(d.Status) && len(d.Result) > 0
+		// The store commits the final status first; this process's live
+		// state, which the API shows while it catches up, follows.
+		return err == nil && store.Terminal(d.Status) && len(d.Result) > 0 && store.Terminal(e.srv.Lifecycle().Status(d))
 	}, 10*time.Second, 10*time.Millisecond)
 }
 
@@ -494,7 +496,7 @@ func TestRegisterAndLoginLimit(t *testing.T) {
 	require.NoError(t, err)
 	s, _ := newServer(t, func(c *server.Config) {
 		c.Accounts, c.Bootstrap = svc, boot
-		c.Auth = server.ServiceAuthenticator{Auth: &authpkg.Authenticator{Service: svc}}
+		c.Auth = &authpkg.Authenticator{Service: svc}
 	})
 	reg := `{"email":"owner@example.com","password":"` + testPassword + `"}`
 	assert.Equal(t, http.StatusUnauthorized, do(t, s, "POST", "/api/auth/register", reg, nil).Code)

@@ -27,7 +27,7 @@ func benchServer(b *testing.B, st store.DebateStore) *server.Server {
 	b.Helper()
 	lg := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := server.Config{Version: "0.8.0",
-		Auth:   server.ServiceAuthenticator{Auth: &authpkg.Authenticator{ServiceToken: token}},
+		Auth:   &authpkg.Authenticator{ServiceToken: token},
 		Logger: lg, AuthLogger: lg, WSLogger: lg, Lifecycle: lifecycle.Config{Logger: lg}}
 	s, err := server.New(st, demoRegistry{}, cfg)
 	if err != nil {

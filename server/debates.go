@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
 )
@@ -532,8 +533,8 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := infoFrom(r.Context()).principal
-	if roleRank(p.Role) < roleRank(RoleAdmin) && d.Owner != p.ID {
-		s.writeError(w, r, apiErr(http.StatusForbidden, "forbidden", "only the owner or an admin may cancel").with("required_role", RoleAdmin))
+	if !p.Role.AtLeast(auth.RoleAdmin) && d.Owner != p.ID {
+		s.writeError(w, r, apiErr(http.StatusForbidden, "forbidden", "only the owner or an admin may cancel").with("required_role", auth.RoleAdmin))
 		return
 	}
 	status := s.lc.Status(d)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
@@ -61,7 +62,7 @@ func TestGetDebateCachedBody(t *testing.T) {
 	// fresh answers the same request from a server with empty caches.
 	fresh := func() string {
 		t.Helper()
-		s2, err := server.New(st, demoRegistry{}, server.Config{Version: "0.8.0", Auth: server.TokenAuthenticator{Token: token}})
+		s2, err := server.New(st, demoRegistry{}, server.Config{Version: "0.8.0", Auth: &authpkg.Authenticator{ServiceToken: token}})
 		require.NoError(t, err)
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -12,13 +12,7 @@ import (
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
-)
-
-// Sentinel errors the agent registry adapter and other seams wrap so that
-// the server maps them to docs/http-api.md#errors codes.
-var (
-	// ErrUnauthorized reports a missing or invalid credential.
-	ErrUnauthorized = errors.New("server: unauthorized")
+	"github.com/aragora/aragora/webhook"
 )
 
 // Error is an API error with its HTTP status, stable code and optional
@@ -59,6 +53,7 @@ func (e *Error) with(k string, v any) *Error {
 // place where errors become HTTP statuses.
 func errorFor(err error) *Error {
 	var ae *Error
+	var whv *webhook.ValidationError
 	var ve *lifecycle.ValidationError
 	switch {
 	case errors.As(err, &ae):
@@ -75,9 +70,6 @@ func errorFor(err error) *Error {
 		return apiErr(http.StatusBadRequest, "unknown_agent", err.Error())
 	case errors.Is(err, lifecycle.ErrAgentUnavailable):
 		return apiErr(http.StatusBadRequest, "agent_unavailable", err.Error())
-	case errors.Is(err, ErrUnauthorized):
-		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or invalid credential",
-			Header: http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}}
 	case errors.Is(err, lifecycle.ErrAtCapacity):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "at_capacity", Message: "debate queue is full", RetryAfter: 30}
 	case errors.Is(err, lifecycle.ErrShuttingDown):
@@ -86,6 +78,13 @@ func errorFor(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "dependency timed out", RetryAfter: 1, Err: err}
 	case errors.Is(err, debate.ErrInvalidConfig):
 		return apiErr(http.StatusBadRequest, "validation_failed", err.Error())
+	case errors.As(err, &whv):
+		return apiErr(http.StatusBadRequest, "validation_failed", whv.Field+": "+whv.Reason).
+			with("fields", map[string]string{whv.Field: whv.Reason})
+	case errors.Is(err, webhook.ErrConfiguredEndpoint):
+		return apiErr(http.StatusConflict, "conflict", "the endpoint comes from WEBHOOK_URL; change the configuration to remove it")
+	case errors.Is(err, webhook.ErrEndpointDisabled):
+		return apiErr(http.StatusConflict, "invalid_state", "the endpoint is disabled").with("state", "disabled")
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}
 }

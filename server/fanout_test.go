@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -73,7 +74,7 @@ func (f *memFanout) seqs(id string) []int64 {
 func newReplica(t *testing.T, st store.DebateStore, f server.Fanout) *server.Server {
 	t.Helper()
 	s, err := server.New(st, demoRegistry{}, server.Config{Version: "0.8.0",
-		Auth: server.TokenAuthenticator{Token: token}, Fanout: f})
+		Auth: &authpkg.Authenticator{ServiceToken: token}, Fanout: f})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/lifecycle"
 	"log/slog"
 	"net"
@@ -27,7 +28,7 @@ type reqInfo struct {
 	clientIP      string
 	route         string
 	pattern       string // the mux pattern, "METHOD /path"
-	principal     *Principal
+	principal     *auth.Principal
 	audit         auditState
 	authErr       error
 	listener      string

@@ -26,6 +26,8 @@ import (
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/memstore"
+	"github.com/aragora/aragora/webhook"
 )
 
 var update = flag.Bool("update", false, "rewrite server/openapi.json from server/openapi.yaml")
@@ -71,8 +73,12 @@ func routeKey(pattern string) string {
 // serves is documented, that every documented operation is served, and
 // that each operation's x-aragora-role is the role the server enforces.
 func TestOpenAPIRoutesMatchServer(t *testing.T) {
-	s := newAuthEnv(t, nil, func(c *server.Config) { // every optional route and feature
+	st := memstore.New()
+	wk, err := webhook.New(st, webhook.Config{})
+	require.NoError(t, err)
+	s := newAuthEnv(t, st, func(c *server.Config) { // every optional route and feature
 		c.MemoryProfiling = true
+		c.Webhooks = wk
 		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	}).srv
@@ -154,8 +160,13 @@ type exchange struct {
 func TestOpenAPIResponsesValidate(t *testing.T) {
 	reg, err := registry.New(registry.Config{})
 	require.NoError(t, err)
+	st := memstore.New()
+	wk, err := webhook.New(st, webhook.Config{Endpoints: []webhook.Endpoint{
+		{ID: "env-1", URL: "https://hooks.example.com/aragora?token=t", Events: []string{webhook.AllEvents}}}})
+	require.NoError(t, err)
 	var emergency atomic.Bool
-	e := newAuthEnv(t, nil, func(c *server.Config) {
+	e := newAuthEnv(t, st, func(c *server.Config) {
+		c.Webhooks = wk
 		c.MemoryProfiling = true
 		c.SetEmergency = emergency.Swap
 		c.MemoryDumpPath = t.TempDir() + "/dump.json"
@@ -235,6 +246,15 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{"POST", "/api/debug/memory-dump", "", admin, 200},
 		{"GET", "/api/ws/stats", "", nil, 200}, {"GET", "/api/ws/stats", "", admin, 200},
 		{"GET", "/api/rate-limits/status", "", nil, 200}, {"GET", "/api/rate-limits/config", "", nil, 200},
+		// Webhooks.
+		{"GET", "/api/webhooks/status", "", viewer, 200}, {"GET", "/api/webhooks/status", "", admin, 200},
+		{"GET", "/api/webhooks/queue", "", viewer, 200}, {"GET", "/api/webhooks/queue?x=1", "", viewer, 400},
+		{"POST", "/api/webhooks/retry-failed", "", admin, 200}, {"POST", "/api/webhooks/retry-failed", `{"max":0}`, admin, 400},
+		{"POST", "/api/webhooks/retry-failed", "", member, 403},
+		{"GET", "/api/webhooks/endpoints", "", admin, 200}, {"GET", "/api/webhooks/endpoints", "", viewer, 403},
+		{"POST", "/api/webhooks/endpoints", `{"url":"https://127.0.0.1/h"}`, admin, 400},
+		{"POST", "/api/webhooks/endpoints/env-1/test", "", admin, 202}, {"POST", "/api/webhooks/endpoints/wh_nope/test", "", admin, 404},
+		{"DELETE", "/api/webhooks/endpoints/env-1", "", admin, 409}, {"DELETE", "/api/webhooks/endpoints/wh_nope", "", admin, 404},
 		// Accounts.
 		{"GET", "/api/auth/me", "", viewer, 200}, {"GET", "/api/auth/me", "", map[string]string{"Authorization": "Bearer " + token}, 200},
 		{"GET", "/api/auth/me", "", map[string]string{"Authorization": "Bearer nope"}, 401},
@@ -268,6 +288,14 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	} {
 		run(x)
 	}
+	service := map[string]string{"Authorization": "Bearer " + token} // the admin tokens were revoked above
+	created := run(exchange{"POST", "/api/webhooks/endpoints", `{"url":"https://hooks.example.org/h","events":["debate.finished"],"description":"d"}`, service, 201})
+	var ep struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(created.Body.Bytes(), &ep))
+	run(exchange{"GET", "/api/webhooks/endpoints", "", service, 200})
+	run(exchange{"DELETE", "/api/webhooks/endpoints/" + ep.ID, "", service, 204})
 	ws := v.ForListener("ws").Handler(t, e.srv.WSHandler())
 	w := do(t, ws, "GET", "/", "", nil)
 	assert.Equal(t, http.StatusUpgradeRequired, w.Code)

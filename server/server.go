@@ -62,7 +62,8 @@ type Config struct {
 	Version string // reported by /api/health; default "0.0.0"
 	Env     string // development (default), staging or production
 
-	// Auth authenticates requests; default TokenAuthenticator{} (nobody).
+	// Auth authenticates requests; default an auth.Authenticator that
+	// accepts no credential (every header-less request is anonymous).
 	Auth Authenticator
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -142,6 +143,9 @@ type Config struct {
 	// SystemBreakers returns breakers beyond the agents' (webhooks,
 	// Redis) keyed "kind:name"; nil: none.
 	SystemBreakers func() map[string]CircuitStatus
+	// Webhooks serves /api/webhooks (docs/webhooks.md); nil: no such
+	// routes (404).
+	Webhooks Webhooks
 	// SetEmergency switches the rate limiter's emergency mode at run
 	// time and returns the previous state (POST
 	// /api/admin/rate-limits/emergency); nil: that route is not served.
@@ -172,7 +176,7 @@ func (c Config) withDefaults() Config {
 		c.Env = "development"
 	}
 	if c.Auth == nil {
-		c.Auth = TokenAuthenticator{}
+		c.Auth = &auth.Authenticator{}
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
@@ -434,6 +438,9 @@ func (s *Server) apiRoutes() []route {
 		// WebSocket upgrades on the API port: authenticated in-band (docs/websocket.md#authentication).
 		{"GET /ws", pub, "", s.handleWSControl},
 		{"GET /ws/debates/{id}", pub, "", s.handleWSDebate},
+	}
+	if s.cfg.Webhooks != nil {
+		rs = append(rs, s.webhookRoutes()...) // docs/webhooks.md
 	}
 	if s.cfg.MetricsHandler != nil {
 		rs = append(rs, route{"GET /metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP},

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/agent/demo"
+	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/lifecycle"
@@ -52,7 +53,7 @@ func newServer(t *testing.T, mut func(*server.Config)) (*server.Server, *memstor
 // newServerOn is newServer over st.
 func newServerOn(t *testing.T, st store.DebateStore, mut func(*server.Config)) *server.Server {
 	t.Helper()
-	cfg := server.Config{Version: "0.8.0", Auth: server.TokenAuthenticator{Token: token},
+	cfg := server.Config{Version: "0.8.0", Auth: &authpkg.Authenticator{ServiceToken: token},
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "aragora_build_info 1\n") })}
 	if mut != nil {
 		mut(&cfg)
@@ -198,7 +199,7 @@ func TestReadyDraining(t *testing.T) {
 }
 
 func TestLocalOperator(t *testing.T) {
-	s, _ := newServer(t, func(c *server.Config) { c.Auth = server.TokenAuthenticator{LocalAdmin: true} })
+	s, _ := newServer(t, func(c *server.Config) { c.Auth = &authpkg.Authenticator{LocalAdmin: true} })
 	h := s.Handler()
 	r := httptest.NewRequest("GET", "/api/debates", nil)
 	r.RemoteAddr = "127.0.0.1:5555"
@@ -467,7 +468,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s)
 	}
 	st := memstore.New()
-	s, err := server.New(st, demoRegistry{}, server.Config{Auth: server.TokenAuthenticator{Token: token}, Lifecycle: lifecycle.Config{QueueSize: -1, MaxConcurrent: 1}})
+	s, err := server.New(st, demoRegistry{}, server.Config{Auth: &authpkg.Authenticator{ServiceToken: token}, Lifecycle: lifecycle.Config{QueueSize: -1, MaxConcurrent: 1}})
 	require.NoError(f, err)
 	s.Drain() // validation only: never start debates
 	f.Fuzz(func(t *testing.T, body string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
 )
@@ -45,7 +46,7 @@ type wsConn struct {
 	closeReason   string
 
 	mu        sync.Mutex
-	principal *Principal
+	principal *auth.Principal
 	subs      map[string]*subscription
 	authTimer *time.Timer
 }
@@ -244,7 +245,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, debateID string
 
 	role := ""
 	if principal != nil {
-		role = principal.Role
+		role = string(principal.Role)
 	}
 	c.sendJSON(map[string]any{"type": "hello", "connection_id": c.id, "server_version": s.cfg.Version,
 		"heartbeat_seconds": int(s.cfg.WSHeartbeat / time.Second), "authenticated": principal != nil, "role": role})
@@ -269,13 +270,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, debateID string
 	wg.Wait()
 }
 
-func (s *Server) authToken(r *http.Request, tok string) (*Principal, error) {
+func (s *Server) authToken(r *http.Request, tok string) (*auth.Principal, error) {
 	r2 := r.Clone(r.Context())
 	r2.Header = r.Header.Clone()
 	r2.Header.Set("Authorization", "Bearer "+tok)
 	p, err := s.auth.Authenticate(r2)
 	if err == nil && p == nil {
-		err = ErrUnauthorized
+		err = auth.ErrUnauthorized
 	}
 	return p, err
 }
@@ -603,7 +604,7 @@ func (s *Server) handleWSStats(w http.ResponseWriter, r *http.Request) {
 		"debates_streaming": streaming, "per_ip_limit": s.cfg.WSMaxPerIP, "send_buffer_frames": s.cfg.WSSendBuffer,
 		"heartbeat_seconds": int(s.cfg.WSHeartbeat / time.Second), "messages_sent_total": h.sent.Load(),
 		"dropped_clients_total": h.dropped.Load(), "connection_errors_total": h.connErrors.Load(), "last_reload_at": lastReload}
-	if p := infoFrom(r.Context()).principal; p != nil && roleRank(p.Role) >= roleRank(RoleAdmin) {
+	if p := infoFrom(r.Context()).principal; p != nil && p.Role.AtLeast(auth.RoleAdmin) {
 		sortTop(topIPs)
 		if len(topIPs) > 10 {
 			topIPs = topIPs[:10]

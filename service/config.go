@@ -15,6 +15,7 @@ import (
 	"github.com/aragora/aragora/internal/errreport"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/webhook"
 )
 
 // Config is the configuration of the whole service (docs/configuration.md).
@@ -97,6 +98,9 @@ type Config struct {
 	Agents registry.Config
 	// DemoDelay makes every demo agent call wait that long (testing only).
 	DemoDelay time.Duration
+
+	// Webhooks configures webhook delivery (docs/webhooks.md).
+	Webhooks WebhooksConfig
 
 	// WebSockets.
 	WSMaxConnections int
@@ -373,6 +377,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.WSMaxPerIP = r.integer("ARAGORA_WS_MAX_PER_IP", 20, 1)
 	c.WSSendBuffer = r.integer("ARAGORA_WS_SEND_BUFFER", 256, 1)
 	c.ShutdownTimeout = r.seconds("ARAGORA_SHUTDOWN_TIMEOUT_SECONDS", 25, 1)
+	c.Webhooks = readWebhooks(r)
 	c.LogFormat = r.str("ARAGORA_LOG_FORMAT", "")
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		r.fail("ARAGORA_LOG_FORMAT", c.LogFormat, "want json or text")
@@ -467,6 +472,12 @@ func (c Config) Validate() error {
 	if err := errreport.ValidDSN(c.SentryDSN); err != nil {
 		return &ConfigError{Err: err}
 	}
+	if _, err := c.Webhooks.endpoints(); err != nil {
+		return err
+	}
+	if c.Webhooks.QueueSize < 0 || c.Webhooks.MaxAttempts < 0 {
+		return configErrorf("config: ARAGORA_WEBHOOK_QUEUE_SIZE and ARAGORA_WEBHOOK_MAX_ATTEMPTS: want integers >= 1")
+	}
 	return nil
 }
 
@@ -516,6 +527,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AgentTimeout > 0 {
 		c.Agents.AgentTimeout = c.AgentTimeout
+	}
+	if c.Webhooks.QueueSize <= 0 {
+		c.Webhooks.QueueSize = webhook.DefaultQueueSize
+	}
+	if c.Webhooks.MaxAttempts <= 0 {
+		c.Webhooks.MaxAttempts = webhook.DefaultMaxAttempts
 	}
 	return c
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/console"
@@ -33,6 +34,7 @@ import (
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
+	"github.com/aragora/aragora/webhook"
 )
 
 // ErrForcedExit is returned by Run when a second SIGTERM or SIGINT arrives
@@ -59,6 +61,7 @@ type Service struct {
 	m      *metrics.Metrics // nil with DisableMetrics
 	srv    *server.Server
 	rep    *errreport.Reporter // nil without SentryDSN
+	wh     *webhooks
 
 	stopBG    context.CancelFunc
 	wsUp      atomic.Bool
@@ -126,6 +129,17 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if s.be.Warning != "" {
 		s.log.Warn("store_fallback", "detail", s.be.Warning)
 	}
+	var srvPtr atomic.Pointer[server.Server]
+	wst, ok := s.be.Store.(webhook.Store)
+	if !ok {
+		return nil, fmt.Errorf("service: the %s store keeps no webhook outbox", s.be.Kind)
+	}
+	if s.wh, err = openWebhooks(cfg, wst, s.lg.logger("aragora.webhook"), &srvPtr); err != nil {
+		return nil, err
+	}
+	if cfg.Agents.Stats == nil { // agent.quota_exhausted
+		cfg.Agents.Stats = agent.NewStats(s.wh.statsConfig())
+	}
 	if s.agents, err = NewAgents(cfg); err != nil {
 		return nil, err
 	}
@@ -161,12 +175,13 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		go bcast.watch(bgCtx)
 	}
 
-	var srvPtr atomic.Pointer[server.Server]
 	lc := lifecycle.Config{
 		Defaults:      lifecycle.Defaults{Agents: reg.DefaultAgents(), DebateTimeout: cfg.DebateTimeout, ConsensusThreshold: cfg.ConsensusThreshold},
 		MaxConcurrent: cfg.MaxConcurrent, QueueSize: cfg.QueueSize, AgentTimeout: cfg.AgentTimeout,
 		LeaseDuration: cfg.LeaseDuration, StaleAfter: cfg.StaleAfter, ReceiptSigner: signer,
-		Logger: s.lg.logger("aragora.debate.orchestrator"),
+		Logger:     s.lg.logger("aragora.debate.orchestrator"),
+		Outbox:     debateOutbox{kick: s.wh.w.Kick},
+		OnFinished: func(*store.Debate) { s.wh.w.Kick() },
 	}
 	scfg := server.Config{
 		Version: cfg.Version, Env: cfg.Env, Auth: authn, Lifecycle: lc,
@@ -175,12 +190,14 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		WSMaxConnections: cfg.WSMaxConnections, WSMaxPerIP: cfg.WSMaxPerIP,
 		WSSendBuffer: cfg.WSSendBuffer, MemoryProfiling: cfg.MemoryProfiling, MemoryDumpPath: cfg.MemoryDumpPath,
 		Logger: s.lg.logger("aragora.api"), AuthLogger: s.lg.logger("aragora.auth"), WSLogger: s.lg.logger("aragora.websocket"),
-		Migrated:     migratedFlag(bgCtx, s.be, !cfg.SkipMigrations),
-		Breakers:     breakerView{reg: reg},
-		AgentStatus:  agentStatus(reg),
-		AgentTest:    agentTest(reg, cmp.Or(cfg.AgentTimeout, registry.DefaultAgentTimeout)),
-		Connectivity: connectivity(reg),
-		Routes:       cfg.Routes,
+		Migrated:       migratedFlag(bgCtx, s.be, !cfg.SkipMigrations),
+		Breakers:       breakerView{reg: reg},
+		AgentStatus:    agentStatus(reg),
+		AgentTest:      agentTest(reg, cmp.Or(cfg.AgentTimeout, registry.DefaultAgentTimeout)),
+		Connectivity:   connectivity(reg),
+		Routes:         cfg.Routes,
+		Webhooks:       s.wh.w,
+		SystemBreakers: s.wh.systemBreakers,
 	}
 	if rs != nil {
 		scfg.Redis = rs
@@ -191,9 +208,11 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	}
 	if !cfg.DisableMetrics {
 		s.m = metrics.New(metrics.Config{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version(),
-			Agents: metricAgents(reg), WSMaxConnections: cfg.WSMaxConnections, Redis: rs != nil, DBBackend: s.be.Kind})
+			Agents: metricAgents(reg), WSMaxConnections: cfg.WSMaxConnections, Redis: rs != nil, DBBackend: s.be.Kind,
+			WebhookQueueCapacity: cfg.Webhooks.QueueSize})
 		s.agents.metrics = s.m
-		scfg.MetricsHandler = scrapeSampler(s.m, reg, &srvPtr, s.m.Handler())
+		s.wh.m = s.m
+		scfg.MetricsHandler = s.wh.metricsHandler(scrapeSampler(s.m, reg, &srvPtr, s.m.Handler()))
 		scfg.RequestObserver = s.m.ObserveRequest
 		scfg.Lifecycle.OnRound = s.m.ObserveRound
 		scfg.WSObserver = metrics.WS{M: s.m}
@@ -206,6 +225,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		go gauges{m: s.m, be: s.be, rs: rs, staleAfter: cfg.StaleAfter, now: time.Now}.run(bgCtx)
 	}
 	watchCircuits(reg, s.m, s.lg.logger("aragora.breaker"), &srvPtr)
+	s.wh.watchAgents(reg.Breakers())
 	var rlRedis redis.UniversalClient
 	if cfg.RedisRateLimit && s.rdb != nil {
 		rlRedis = s.rdb
@@ -260,7 +280,10 @@ func (s *Service) logConfig() {
 		"consensus_threshold", c.ConsensusThreshold, "ws_max_connections", c.WSMaxConnections, "ws_max_per_ip", c.WSMaxPerIP,
 		"ws_send_buffer", c.WSSendBuffer, "shutdown_timeout_seconds", int(c.ShutdownTimeout/time.Second),
 		"log_format", c.LogFormat, "log_level", c.LogLevel, "log_dir", c.LogDir, "metrics_enabled", !c.DisableMetrics,
-		"memory_profiling", c.MemoryProfiling, "sentry", set(c.SentryDSN != ""))
+		"memory_profiling", c.MemoryProfiling, "sentry", set(c.SentryDSN != ""),
+		"webhook_endpoints", len(c.Webhooks.URLs), "webhook_secret", set(c.Webhooks.Secret != ""),
+		"webhook_queue_size", c.Webhooks.QueueSize, "webhook_max_attempts", c.Webhooks.MaxAttempts,
+		"webhook_allow_private", c.Webhooks.AllowPrivate)
 }
 
 // Handler returns the API listener's handler (API routes, /metrics, probes,
@@ -303,19 +326,35 @@ func (s *Service) WSAddr() net.Addr {
 }
 
 // Start begins the background work: the debate sweeper, which resumes the
-// debates other processes left behind. Run calls it; a program mounting
-// Handler itself calls it once its listener serves.
-func (s *Service) Start() { s.startOnce.Do(s.srv.Start) }
+// debates other processes left behind, and the webhook worker. Run calls
+// it; a program mounting Handler itself calls it once its listener serves.
+func (s *Service) Start() {
+	s.startOnce.Do(func() {
+		s.srv.Start()
+		s.wh.Start()
+	})
+}
 
 // Shutdown drains the service (readiness turns 503 draining, new debates
 // are refused) and suspends every running debate, returning it to pending
 // for the next process, until ctx ends. WebSockets are closed with 1001.
-// A program serving Handler itself calls it before closing its listeners;
-// Run does this within its shutdown sequence.
+// A program serving Handler itself calls it before closing its listeners,
+// then StopWebhooks once they are closed; Run does both within its
+// shutdown sequence.
 func (s *Service) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
 	s.srv.CloseAll(1001)
 	return err
+}
+
+// StopWebhooks stops the webhook worker taking deliveries and lets the
+// attempts in flight finish, until ctx ends (then they are cut and retried
+// by the next process). Close calls it too, with a short budget.
+func (s *Service) StopWebhooks(ctx context.Context) error {
+	if s.wh == nil {
+		return nil
+	}
+	return s.wh.Close(ctx)
 }
 
 // Close releases the stores, Redis, the log files and the background
@@ -326,6 +365,9 @@ func (s *Service) Close() error {
 		if s.stopBG != nil {
 			s.stopBG()
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.StopWebhooks(ctx) // after a listener failure; the shutdown did it otherwise
+		cancel()
 		var errs []error
 		if s.be != nil {
 			errs = append(errs, s.be.Close())
@@ -471,6 +513,9 @@ func (s *Service) drainAndStop(ctx context.Context, apiSrv, wsSrv *http.Server) 
 	select {
 	case <-httpDone:
 	case <-ctx.Done():
+	}
+	if err := s.StopWebhooks(ctx); err != nil { // the webhook worker finishes its attempt
+		serr = errors.Join(serr, err)
 	}
 	if ctx.Err() != nil || serr != nil {
 		_ = apiSrv.Close()

@@ -167,12 +167,12 @@ func principalKey(r *http.Request) string {
 	if p == nil {
 		return ""
 	}
-	switch p.Method {
-	case "service_token":
+	switch p.Type {
+	case auth.PrincipalService:
 		return "service"
-	case "local":
+	case auth.PrincipalLocal:
 		return "local"
-	case "api_key":
+	case auth.PrincipalAPIKey:
 		return "key:" + p.ID
 	}
 	return "user:" + p.ID
@@ -471,7 +471,7 @@ func (b revocationBroadcaster) revoked(ctx context.Context, tokenID string, exp 
 	}
 }
 
-// denied implements server.ServiceAuthenticator.Denied; a Redis error is
+// denied implements auth.Authenticator.Denied; a Redis error is
 // not a denial (the store's deny-list still applies).
 func (b revocationBroadcaster) denied(ctx context.Context, tokenID string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -528,8 +528,8 @@ func (r agentTestResult) UsageRecord() store.UsageRecord {
 // service token, the local operator) and, when Redis is configured, the
 // revocation broadcaster that feeds it; the caller runs the broadcaster's
 // watch until shutdown.
-func authenticator(c Config, svc *auth.Service, rs *redisstore.Store, log *slog.Logger) (server.ServiceAuthenticator, *revocationBroadcaster) {
-	authn := server.ServiceAuthenticator{Auth: &auth.Authenticator{Service: svc, ServiceToken: c.APIToken, LocalAdmin: c.LocalAdmin}}
+func authenticator(c Config, svc *auth.Service, rs *redisstore.Store, log *slog.Logger) (*auth.Authenticator, *revocationBroadcaster) {
+	authn := &auth.Authenticator{Service: svc, ServiceToken: c.APIToken, LocalAdmin: c.LocalAdmin}
 	if rs == nil {
 		return authn, nil
 	}

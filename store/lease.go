@@ -74,15 +74,22 @@ type Finish struct {
 }
 
 // OutboxMessage is one message written in the same transaction as a
-// debate's creation ([OutboxCreator]) or finish ([Final].Outbox), so a
-// webhook is announced exactly when the change it describes is durable.
-// The webhook worker delivers and deletes them.
+// debate's creation ([OutboxCreator]) or finish ([Final].Outbox), or by
+// itself for an event with no transaction of its own, so a webhook is
+// announced exactly when the change it describes is durable: a crash
+// between the two cannot lose one or invent one. The webhook worker
+// (package webhook) fans each message out to its endpoints and delivers it
+// at least once.
 type OutboxMessage struct {
-	ID        string          // unique (the webhook-id), assigned by the caller
-	Type      string          // the event type, e.g. "debate.finished"
-	DebateID  string          // the debate it concerns, "" for none
-	Payload   json.RawMessage // the event's JSON body
-	CreatedAt time.Time
+	ID       string // unique (the webhook-id, msg_…), assigned by the caller; a stored ID again is ErrConflict
+	Type     string // the event type, e.g. "debate.finished"
+	DebateID string // the debate it concerns, "" for none (logged with each delivery)
+	// Payload is the exact request body to deliver (a JSON object).
+	Payload json.RawMessage
+	// CorrelationID is the request's or debate's correlation id, "" for
+	// none; deliveries carry it as X-Correlation-ID.
+	CorrelationID string
+	CreatedAt     time.Time
 }
 
 // OutboxCreator is the optional capability that creates a debate and its

@@ -330,8 +330,12 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 		dc.printer = newTranscriptPrinter(out, writerIsTerminal(out), f.stream)
 		observers = append(observers, dc.printer)
 	}
-	dc.m, err = lifecycle.New(st, agents, lifecycle.Config{Holder: cliHolder(), AgentTimeout: agentTimeout,
-		Observers: observers, ReceiptSigner: signer, Rand: hooks.rand, Now: hooks.now})
+	lc := lifecycle.Config{Holder: cliHolder(), AgentTimeout: agentTimeout,
+		Observers: observers, ReceiptSigner: signer, Rand: hooks.rand, Now: hooks.now}
+	if persisted { // the server sharing the store delivers its webhooks (docs/webhooks.md)
+		lc.Outbox = service.DebateOutbox()
+	}
+	dc.m, err = lifecycle.New(st, agents, lc)
 	if err != nil {
 		_ = closeStore()
 		return nil, &exitError{code: exitFailure, err: err}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestE2EOpenAPI(t *testing.T) {
 	p := startServer(t, t.TempDir(), map[string]string{"ARAGORA_MEMORY_PROFILING": "1",
 		"ARAGORA_MEMORY_DUMP_PATH": t.TempDir() + "/dump.json"}, nil)
 	v := apitest.Server(t)
-	do := func(method, path, body string, want int) {
+	do := func(method, path, body string, want int) []byte {
 		t.Helper()
 		req, err := http.NewRequest(method, p.apiURL+path, strings.NewReader(body))
 		require.NoError(t, err)
@@ -34,6 +35,7 @@ func TestE2EOpenAPI(t *testing.T) {
 		_, _ = b.ReadFrom(resp.Body)
 		resp.Body.Close()
 		assert.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, b.String())
+		return b.Bytes()
 	}
 	id := p.createDebate(t, `{"topic":"Adopt Postgres?","agents":["demo-analyst","demo-critic:critical","demo-judge"],"rounds":2,"trickster":true}`)
 	p.waitDebate(t, id, "finished", finished)
@@ -64,10 +66,19 @@ func TestE2EOpenAPI(t *testing.T) {
 		{"GET", "/api/system/rate-limits", "", 200},
 		{"POST", "/api/admin/cleanup-caches", "", 200}, {"POST", "/api/admin/cleanup-stale-debates", `{"dry_run":true}`, 200},
 		{"GET", "/api/admin/revoked-tokens", "", 200}, {"GET", "/api/admin/audit-log?limit=5", "", 200},
+		{"GET", "/api/webhooks/status", "", 200}, {"GET", "/api/webhooks/queue", "", 200},
+		{"POST", "/api/webhooks/retry-failed", "", 200}, {"GET", "/api/webhooks/endpoints", "", 200},
+		{"POST", "/api/webhooks/endpoints", `{"url":"http://127.0.0.1:9/hook"}`, 400},
 		{"GET", "/ws", "", 426}, {"GET", "/api/no-such-route", "", 404}, {"DELETE", "/api/debates", "", 405},
 	} {
 		do(x.method, x.path, x.body, x.want)
 	}
+	var ep struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(do("POST", "/api/webhooks/endpoints", `{"url":"https://hooks.example.com/aragora","events":["debate.finished"]}`, 201), &ep))
+	do("POST", "/api/webhooks/endpoints/"+ep.ID+"/test", "", 202)
+	do("DELETE", "/api/webhooks/endpoints/"+ep.ID, "", 204)
 	// The WebSocket listener's own routes.
 	ws := &http.Client{Transport: v.ForListener("ws").Transport(t, &http.Transport{DisableKeepAlives: true}), Timeout: 30 * time.Second}
 	for path, want := range map[string]int{"/": 426, "/livez": 200, "/api/health": 404} {

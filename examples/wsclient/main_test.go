@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store/memstore"
@@ -41,7 +42,7 @@ func (demos) Resolve(spec string, seed int64) (lifecycle.Agent, error) {
 // returns the server, the ws:// base URL and the debate id.
 func serve(t *testing.T) (*server.Server, string, string) {
 	t.Helper()
-	s, err := server.New(memstore.New(), demos{}, server.Config{Auth: server.TokenAuthenticator{Token: token}})
+	s, err := server.New(memstore.New(), demos{}, server.Config{Auth: &auth.Authenticator{ServiceToken: token}})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/errreport"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
@@ -176,7 +177,7 @@ func newServer(t *testing.T, rep *errreport.Reporter, logs io.Writer) http.Handl
 	t.Helper()
 	lg := slog.New(rep.Handler(slog.NewJSONHandler(logs, nil))).With("logger", "aragora.api")
 	s, err := server.New(faultyStore{memstore.New()}, noAgents{}, server.Config{
-		Version: "0.8.0", Env: "production", Auth: server.TokenAuthenticator{Token: serviceToken}, Logger: lg})
+		Version: "0.8.0", Env: "production", Auth: &auth.Authenticator{ServiceToken: serviceToken}, Logger: lg})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -194,12 +193,13 @@ func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, no
 	return nil
 }
 
-// checkFinal refuses what storeFinal could not store; callers hold s.mu.
+// checkFinal refuses what storeFinal could not store (outbox messages
+// whose ids exist); callers hold s.mu.
 func (s *Store) checkFinal(f *store.Final) error {
-	if f != nil && len(f.Outbox) > 0 {
-		return fmt.Errorf("memstore: outbox messages: %w", errors.ErrUnsupported)
+	if f == nil {
+		return nil
 	}
-	return nil
+	return s.Outbox.checkOutbox(f.Outbox)
 }
 
 // storeFinal stores f with d's terminal write; callers hold s.mu and have
@@ -211,6 +211,7 @@ func (s *Store) storeFinal(d *store.Debate, f *store.Final, now time.Time) {
 	if f.Result != nil {
 		d.Result = bytes.Clone(f.Result)
 	}
+	_ = s.Outbox.writeOutbox(f.Outbox) // checked by checkFinal under s.mu
 	for _, u := range f.Usage {
 		if u.At.IsZero() {
 			u.At = now

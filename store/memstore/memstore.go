@@ -7,8 +7,9 @@
 // the embedded [Auth], every authentication port ([store.UserStore],
 // [store.APIKeyStore], [store.RevocationStore], [store.IssuedTokenStore],
 // [store.TokenVersionStore], [store.KeyRingStore], [store.AuditStore],
-// [store.UsageStore]), and passes
-// storetest.Run. Values are copied in and out, so callers may reuse
+// [store.UsageStore]), the webhook ports through the embedded [Outbox]
+// ([webhook.Outbox], [webhook.EndpointStore]), and passes storetest.Run and
+// webhooktest.Run. Values are copied in and out, so callers may reuse
 // or modify what they pass and receive. Times are kept in UTC at microsecond
 // precision, like the SQL backends.
 package memstore
@@ -32,6 +33,7 @@ var (
 	_ store.Leaser           = (*Store)(nil)
 	_ store.IdempotencyStore = (*Store)(nil)
 	_ store.RatingStore      = (*Store)(nil)
+	_ store.OutboxCreator    = (*Store)(nil)
 
 	_ store.UserStore         = (*Store)(nil)
 	_ store.APIKeyStore       = (*Store)(nil)
@@ -48,6 +50,7 @@ var (
 // the embedded [Auth], which has its own lock.
 type Store struct {
 	*Auth
+	*Outbox
 
 	mu          sync.Mutex
 	debates     map[string]*store.Debate
@@ -75,6 +78,7 @@ type checkpoint struct {
 func New() *Store {
 	return &Store{
 		Auth:        NewAuth(),
+		Outbox:      NewOutbox(),
 		debates:     map[string]*store.Debate{},
 		events:      map[string][]store.Event{},
 		checkpoints: map[string][]*checkpoint{},
@@ -94,6 +98,13 @@ func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 
 // CreateDebate stores a copy of d; ErrConflict if the ID exists.
 func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
+	return s.CreateDebateWithOutbox(ctx, d, nil)
+}
+
+// CreateDebateWithOutbox implements [store.OutboxCreator]: d and the outbox
+// messages together, or neither (ErrConflict for an existing debate or
+// message id).
+func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, outbox []store.OutboxMessage) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -104,6 +115,9 @@ func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
 	defer s.mu.Unlock()
 	if _, ok := s.debates[d.ID]; ok {
 		return fmt.Errorf("memstore: create debate %q: %w", d.ID, store.ErrConflict)
+	}
+	if err := s.Outbox.writeOutbox(outbox); err != nil {
+		return err
 	}
 	s.debates[d.ID] = copyDebate(d)
 	return nil

@@ -76,6 +76,7 @@ var (
 	_ store.Leaser           = (*Store)(nil)
 	_ store.IdempotencyStore = (*Store)(nil)
 	_ store.RatingStore      = (*Store)(nil)
+	_ store.OutboxCreator    = (*Store)(nil)
 )
 
 // ErrIncompatible reports a schema written by a newer binary with

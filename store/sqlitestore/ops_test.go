@@ -163,6 +163,7 @@ func TestPendingMigrations(t *testing.T) {
 	for i := 1; i < len(pending)-1; i++ {
 		assert.Less(t, pending[i-1].Version, pending[i].Version, "store migrations in version order")
 	}
+	assert.Contains(t, pending, sqlitestore.Migration{Database: "store", Version: 20, Name: "webhooks", Additive: true, MinBinary: "0.8.0"})
 	assert.Equal(t, "ratings", pending[len(pending)-1].Database)
 	applied, err := s.Migrate(ctx)
 	require.NoError(t, err)

@@ -71,6 +71,7 @@ var (
 	_ store.Leaser           = (*Store)(nil)
 	_ store.IdempotencyStore = (*Store)(nil)
 	_ store.RatingStore      = (*Store)(nil)
+	_ store.OutboxCreator    = (*Store)(nil)
 )
 
 // RatingsFile is the default file name of the ratings database.
