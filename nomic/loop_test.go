@@ -354,7 +354,6 @@ func TestRefusals(t *testing.T) {
 	})
 }
 
-
 // alive reports whether pid runs (a zombie awaiting its reaper does not).
 func alive(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
