@@ -122,7 +122,7 @@ type scripted struct {
 	implement func(prompt string) string
 	inner     agent.Agent
 	calls     map[agent.Phase]int
-	before    func(req agent.Request) // called on each design/implement call
+	before    func(ctx context.Context, req agent.Request) // called on each design/implement call
 }
 
 func (s *scripted) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
@@ -136,12 +136,12 @@ func (s *scripted) Respond(ctx context.Context, req agent.Request) (agent.Respon
 	switch req.Phase {
 	case nomic.AgentPhaseDesign:
 		if before != nil {
-			before(req)
+			before(ctx, req)
 		}
 		return agent.Response{Text: s.design}, nil
 	case nomic.AgentPhaseImplement:
 		if before != nil {
-			before(req)
+			before(ctx, req)
 		}
 		return agent.Response{Text: s.implement(req.Prompt)}, nil
 	}

@@ -35,7 +35,7 @@ func TestHelperLoopProcess(t *testing.T) {
 	require.NoError(t, err)
 	s := &scripted{design: designOf("NOTES.md"), implement: fileReply("NOTES.md", "n\n")}
 	if block == "implement" {
-		s.before = func(req agent.Request) {
+		s.before = func(_ context.Context, req agent.Request) {
 			if req.Phase == nomic.AgentPhaseImplement {
 				require.NoError(t, os.WriteFile(mark, []byte("implement"), 0o644))
 				select {} // killed here
