@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"flag"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/ratelimit"
+	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -81,6 +83,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		c.Webhooks = wk
 		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+		c.Lifecycle.ReceiptSigner = receipt.NewEd25519Signer(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
 	}).srv
 	v := apitest.Must(t, server.OpenAPI())
 	served := map[string]string{}
@@ -222,6 +225,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{"GET", "/api/debates/" + id + "/events", "", viewer, 200}, {"GET", "/api/debates/" + id + "/events?limit=0", "", viewer, 400},
 		{"GET", "/api/debates/" + id + "/receipt", "", viewer, 200},
 		{"GET", "/api/debates/" + running + "/receipt", "", viewer, 409},
+		{"GET", "/api/receipts/public-key", "", nil, 404},
 		{"POST", "/api/debates", `{"topic":"x","agents":["demo-a"]}`, member, 400},
 		{"POST", "/api/debates", `{"topic":"x","bogus":1}`, member, 400},
 		{"POST", "/api/debates", `{"topic":"x","agents":["nope-a","demo-b"]}`, member, 400},
