@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"flag"
 	"net/http"
@@ -25,7 +24,6 @@ import (
 	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/ratelimit"
-	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -83,7 +81,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		c.Webhooks = wk
 		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-		c.Lifecycle.ReceiptSigner = receipt.NewEd25519Signer(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+		c.Lifecycle.ReceiptSigner = testEd25519Signer()
 	}).srv
 	v := apitest.Must(t, server.OpenAPI())
 	served := map[string]string{}

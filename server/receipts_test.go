@@ -15,7 +15,16 @@ import (
 	"github.com/aragora/aragora/server"
 )
 
-// finishedDebate creates a short demo debate on h and waits for its end.
+// testEd25519Signer is a receipt signer with a fixed Ed25519 key.
+func testEd25519Signer() *receipt.Ed25519Signer {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(3*i + 1)
+	}
+	return receipt.NewEd25519Signer(ed25519.NewKeyFromSeed(seed))
+}
+
+// finishedDemoDebate creates a short demo debate on h and waits for its end.
 func finishedDemoDebate(t *testing.T, h http.Handler) string {
 	t.Helper()
 	w := do(t, h, "POST", "/api/debates", `{"topic":"Adopt Postgres?","agents":["demo-a","demo-b"],"rounds":1}`, auth)
@@ -32,12 +41,8 @@ func finishedDemoDebate(t *testing.T, h http.Handler) string {
 // Ed25519 key it is public and returns the key that verifies the API's
 // receipts; with an HMAC key or none it is 404 not_configured.
 func TestReceiptPublicKey(t *testing.T) {
-	seed := make([]byte, ed25519.SeedSize)
-	for i := range seed {
-		seed[i] = byte(3*i + 1)
-	}
-	priv := ed25519.NewKeyFromSeed(seed)
-	s, _ := newServer(t, func(c *server.Config) { c.Lifecycle.ReceiptSigner = receipt.NewEd25519Signer(priv) })
+	signer := testEd25519Signer()
+	s, _ := newServer(t, func(c *server.Config) { c.Lifecycle.ReceiptSigner = signer })
 	w := do(t, s, "GET", "/api/receipts/public-key", "", nil)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	var key struct {
@@ -49,7 +54,7 @@ func TestReceiptPublicKey(t *testing.T) {
 	assert.Equal(t, receipt.AlgEd25519, key.Algorithm)
 	pub, err := base64.StdEncoding.DecodeString(key.PublicKey)
 	require.NoError(t, err)
-	assert.Equal(t, []byte(priv.Public().(ed25519.PublicKey)), pub)
+	assert.Equal(t, []byte(signer.PublicKey()), pub)
 	assert.Equal(t, receipt.Ed25519KeyID(pub), key.KeyID)
 
 	id := finishedDemoDebate(t, s)
