@@ -83,6 +83,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		c.Nomic = &nomic.Control{Store: st}
 		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+		c.Lifecycle.ReceiptSigner = testEd25519Signer()
 	}).srv
 	v := apitest.Must(t, server.OpenAPI())
 	served := map[string]string{}
@@ -225,6 +226,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{"GET", "/api/debates/" + id + "/events", "", viewer, 200}, {"GET", "/api/debates/" + id + "/events?limit=0", "", viewer, 400},
 		{"GET", "/api/debates/" + id + "/receipt", "", viewer, 200},
 		{"GET", "/api/debates/" + running + "/receipt", "", viewer, 409},
+		{"GET", "/api/receipts/public-key", "", nil, 404},
 		{"POST", "/api/debates", `{"topic":"x","agents":["demo-a"]}`, member, 400},
 		{"POST", "/api/debates", `{"topic":"x","bogus":1}`, member, 400},
 		{"POST", "/api/debates", `{"topic":"x","agents":["nope-a","demo-b"]}`, member, 400},

@@ -158,7 +158,9 @@ type Config struct {
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
 
-	// Receipts renders receipts; nil: JSON only (markdown and html 404).
+	// Receipts renders stored receipts as markdown or html; nil: the
+	// exports of docs/receipts.md, rendered from the stored JSON, so every
+	// finished debate has them whichever process ran it.
 	Receipts ReceiptRenderer
 
 	// Loggers; nil means discard. API gets aragora.api records, Auth
@@ -184,6 +186,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Receipts == nil {
+		c.Receipts = receiptExports{}
 	}
 	if c.WSMaxConnections <= 0 {
 		c.WSMaxConnections = 1000
@@ -253,6 +258,7 @@ type Server struct {
 	draining atomic.Bool
 	hub      *hub
 	health   *healthCache
+	probe    *probeCache
 	dumping  atomic.Bool
 	idem     idemTable
 	roles    auth.RouteTable
@@ -282,6 +288,7 @@ func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, er
 	}
 	s.hub = newHub(s)
 	s.health = &healthCache{}
+	s.probe = &probeCache{}
 	s.errs = newErrorRing(errorRingSize)
 	lc := cfg.Lifecycle
 	if lc.Now == nil {
@@ -403,6 +410,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/debates/{id}", viewer, "general", s.handleGet},
 		{"GET /api/debates/{id}/events", viewer, "general", s.handleEvents},
 		{"GET /api/debates/{id}/receipt", viewer, "general", s.handleReceipt},
+		{"GET /api/receipts/public-key", pub, "general", s.handleReceiptPublicKey},
 		{"POST /api/debates/{id}/cancel", member, "general", s.handleCancel},
 
 		// Agents, diagnostics and operational views (docs/http-api.md#agents).
