@@ -4,7 +4,7 @@
 # breaker, agent/agenttest, agent/demo; L2 debate and webhook, then nomic; L3 backends,
 # provider adapters and metrics; L3½ lifecycle (the debate lifecycle: over
 # the store and event ports, no HTTP, no driver); L4 server (the HTTP/WS
-# edge); L5 service (the composition), then cmd, examples and the
+# edge); L5 service (the composition), then cli (the CLI), cmd, examples and the
 # benchmark harness internal/bench on top).
 # It checks only the packages that exist, so it can run while the tree grows.
 #
@@ -67,7 +67,7 @@ function layer(p) {
 	if (p == "lifecycle") return 6
 	if (p == "server") return 7
 	if (p == "service") return 8
-	if (p ~ /^(cmd|examples)\// || p == "internal/bench") return 9
+	if (p ~ /^(cmd|examples)\// || p == "cli" || p == "internal/bench") return 9
 	return -1
 }
 {
@@ -84,11 +84,11 @@ function layer(p) {
 }
 END { exit bad }' || fail=1
 
-# Rule 4: only the composition (service), cmd/, examples/ and the benchmark
+# Rule 4: only the composition (service), cli, cmd/, examples/ and the benchmark
 # harness (internal/bench, used by cmd/benchall alone) link more than one
 # backend, and a backend never imports debate, nomic, lifecycle or server.
 while read -r pkg deps; do
-	case $pkg in "$mod"/service | "$mod"/cmd/* | "$mod"/examples/* | "$mod"/internal/bench) continue ;; esac
+	case $pkg in "$mod"/service | "$mod"/cli | "$mod"/cmd/* | "$mod"/examples/* | "$mod"/internal/bench) continue ;; esac
 	n=$(tr ' ' '\n' <<<"$deps" | grep -cxE "$backends" || true)
 	((n < 2)) || violation "$pkg links $n backends: $(tr ' ' '\n' <<<"$deps" | grep -xE "$backends" | tr '\n' ' ')"
 	if [[ $pkg =~ ^$backends$ ]]; then
@@ -117,11 +117,11 @@ if compgen -G "lifecycle/*.go" >/dev/null; then
 	[[ -z $bad ]] || violation "lifecycle depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
-# Rule 8: nothing below the composition imports it, and cmd/aragora
-# reaches the server only through it.
+# Rule 8: nothing below the composition imports it, and the CLI (cli,
+# cmd/aragora) reaches the server only through it.
 bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="$mod" '
-	$1 !~ "^" mod "/(cmd|examples|internal/bench)(/|$)" { for (i = 2; i <= NF; i++) if ($i == mod "/service") print $1 }
-	$1 == mod "/cmd/aragora" { for (i = 2; i <= NF; i++) if ($i == mod "/server") print $1 " imports server" }' || true)
+	$1 !~ "^" mod "/(cli|cmd|examples|internal/bench)(/|$)" { for (i = 2; i <= NF; i++) if ($i == mod "/service") print $1 }
+	$1 == mod "/cmd/aragora" || $1 == mod "/cli" { for (i = 2; i <= NF; i++) if ($i == mod "/server") print $1 " imports server" }' || true)
 [[ -z $bad ]] || violation "$(echo "$bad" | tr '\n' ' ')"
 
 # Rule 9: the web console imports only the standard library: it talks to

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func newMigrateCmd(getenv env) *cobra.Command {
 		Short: "Apply pending store migrations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(getenv)
+			c, err := serviceConfig(cmd.Context(), getenv)
 			if err != nil {
 				return usageErr(err)
 			}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func aragoraBinary(t *testing.T) string {
 			goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 		}
 		binPath = filepath.Join(dir, "aragora")
-		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command(goTool, "build", "-o", binPath, "../cmd/aragora").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

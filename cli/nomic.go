@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -164,7 +164,7 @@ func runNomic(cmd *cobra.Command, f *nomicRunFlags, getenv env) error {
 // openNomicStore opens the store of serve (ARAGORA_DATABASE_URL, else
 // SQLite under ARAGORA_DATA_DIR), where the loop keeps its state.
 func openNomicStore(ctx context.Context, getenv env) (store.NomicStore, func() error, error) {
-	c, err := serviceConfig(getenv)
+	c, err := serviceConfig(ctx, getenv)
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -144,7 +144,7 @@ func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.De
 	if noStore {
 		return mem()
 	}
-	c, err := serviceConfig(getenv)
+	c, err := serviceConfig(ctx, getenv)
 	if err != nil {
 		return nil, false, nil, usageErr(err)
 	}

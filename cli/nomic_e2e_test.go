@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"net/http"
@@ -44,7 +44,7 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	con.Verify = append([]nomic.Command{{Name: "slow", Argv: []string{"sleep", "3"}}}, con.Verify...)
 	require.NoError(t, con.Write(file))
-	shim := exec.Command("python3", filepath.Join("..", "..", "scripts", "sign_constitution.py"), "sign", "--file", file, "--key", filepath.Join(keyDir, "constitution.key"))
+	shim := exec.Command("python3", filepath.Join("..", "scripts", "sign_constitution.py"), "sign", "--file", file, "--key", filepath.Join(keyDir, "constitution.key"))
 	shim.Env = append(os.Environ(), "ARAGORA_BIN="+bin)
 	out, err := shim.CombinedOutput()
 	require.NoError(t, err, "%s", out)
@@ -60,7 +60,7 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(body), "aragora_nomic_current_phase 0\n", "idle from the first scrape")
 
-	loop := exec.Command("python3", filepath.Join("..", "..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
+	loop := exec.Command("python3", filepath.Join("..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ARAGORA_") && !strings.HasPrefix(kv, "NOMIC_") {
 			loop.Env = append(loop.Env, kv)

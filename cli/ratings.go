@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ func newRatingsCmd(getenv env) *cobra.Command {
 		Short: "Print the agents' ELO leaderboard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(getenv)
+			c, err := serviceConfig(cmd.Context(), getenv)
 			if err != nil {
 				return usageErr(err)
 			}

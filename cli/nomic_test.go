@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func gitCmd(t *testing.T, dir string, args ...string) string {
 func sampleRepo(t *testing.T) (dir, pub, keyDir string) {
 	t.Helper()
 	dir, keyDir = t.TempDir(), t.TempDir()
-	src := filepath.Join("..", "..", "examples", "nomic", "sample")
+	src := filepath.Join("..", "examples", "nomic", "sample")
 	ents, err := os.ReadDir(src)
 	require.NoError(t, err)
 	for _, e := range ents {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func newBackupCmd(getenv env) *cobra.Command {
 			if out == "" {
 				return usageErr(errors.New("backup: --out DIR is required"))
 			}
-			c, err := serviceConfig(getenv)
+			c, err := serviceConfig(cmd.Context(), getenv)
 			if err != nil {
 				return usageErr(err)
 			}

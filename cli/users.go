@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ import (
 // ARAGORA_JWT_SECRET, or the development secret under ARAGORA_DATA_DIR),
 // for the CLI verbs that write straight to the store.
 func openAccounts(ctx context.Context, getenv env) (*auth.Service, *service.Backends, error) {
-	c, err := serviceConfig(getenv)
+	c, err := serviceConfig(ctx, getenv)
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}

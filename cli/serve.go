@@ -1,6 +1,7 @@
-package main
+package cli
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -22,7 +23,7 @@ func newServeCmd(getenv env) *cobra.Command {
 		Short: "Run the HTTP API and WebSocket server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(getenv)
+			c, err := serviceConfig(cmd.Context(), getenv)
 			if err != nil {
 				return usageErr(err)
 			}
@@ -83,10 +84,12 @@ func (f *serveFlags) apply(cmd *cobra.Command, c *service.Config) {
 	}
 }
 
-// serviceConfig reads the environment with this binary's version.
-func serviceConfig(getenv env) (service.Config, error) {
+// serviceConfig reads the environment with this binary's version (the
+// Options of the run in ctx).
+func serviceConfig(ctx context.Context, getenv env) (service.Config, error) {
 	c, err := service.ConfigFromEnv(getenv)
-	c.Version, c.Commit = Version, commit()
+	o := optionsFrom(ctx)
+	c.Version, c.Commit = o.Version, o.commit()
 	return c, err
 }
 
