@@ -29,7 +29,9 @@ import (
 // afterwards in the program knows it: the service's and the debate
 // command's included), or for one registry with [Config.Providers]. The
 // prebuilt aragora binary knows only the built-in providers; a provider
-// runs in a program built on the library (examples/embedservice).
+// runs in a program built on the library (examples/embedservice), which
+// may be your own aragora binary: Register, then cli.Main
+// (examples/custombinary).
 type Provider struct {
 	// Name names the provider and its default agent. It matches
 	// [a-z][a-z0-9._-]* (at most 32 characters) and is neither a built-in
