@@ -183,6 +183,9 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Outbox:     debateOutbox{kick: s.wh.w.Kick},
 		OnFinished: func(*store.Debate) { s.wh.w.Kick() },
 	}
+	lc.AgentLogger = func(provider string) *slog.Logger { // agent.log (docs/operations.md#logs)
+		return s.lg.logger("aragora.agent." + cmp.Or(provider, "unknown"))
+	}
 	scfg := server.Config{
 		Version: cfg.Version, Env: cfg.Env, Auth: authn, Lifecycle: lc,
 		Accounts: authSvc, AccountStore: authStore, Bootstrap: boot, OpenRegistration: cfg.OpenRegistration,
