@@ -150,6 +150,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	}
 
 	var rs *redisstore.Store
+	var redisCB *redisBreaker
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -157,6 +158,12 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		}
 		opts.ContextTimeoutEnabled = true
 		s.rdb = redis.NewClient(opts)
+		rb, err := newRedisBreaker(cfg.Agents.Breaker, s.lg.logger("aragora.breaker"))
+		if err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		s.rdb.AddHook(rb)
+		redisCB = &rb
 		rs = redisstore.NewFromClient(s.rdb, redisstore.Config{Buffer: cfg.WSSendBuffer})
 	}
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -200,7 +207,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Connectivity:   connectivity(reg),
 		Routes:         cfg.Routes,
 		Webhooks:       s.wh.w,
-		SystemBreakers: s.wh.systemBreakers,
+		SystemBreakers: withRedisBreaker(s.wh.systemBreakers, redisCB),
 	}
 	if rs != nil {
 		scfg.Redis = rs

@@ -117,3 +117,36 @@ func TestE2EAgentAndRoundLogs(t *testing.T) {
 	cb := grepLines(t, `grep "circuit_breaker" `+logDir+`/agent.log`)
 	assert.NotEmpty(t, linesWith(cb, "message=circuit_breaker_state_change ", "agent=gpt-4 ", "to=open "))
 }
+
+// TestE2ERedisBreaker checks that GET /api/system/circuit-breakers of a
+// server with Redis configured lists the Redis breaker, closed, with the
+// configured policy, and counts it in the summary.
+func TestE2ERedisBreaker(t *testing.T) {
+	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis breaker test")
+	}
+	t.Parallel()
+	p := startServer(t, t.TempDir(), map[string]string{"ARAGORA_REDIS_URL": redisURL,
+		"ARAGORA_CB_FAILURE_THRESHOLD": "4", "ARAGORA_CB_OPEN_SECONDS": "45"}, nil)
+	id := p.createDebate(t, `{"topic":"Adopt Postgres?","rounds":1,"seed":2}`) // Redis in use: events fan out
+	p.waitDebate(t, id, "finished", finished)
+	var view struct {
+		Summary  map[string]int `json:"summary"`
+		Breakers map[string]struct {
+			Kind             string  `json:"kind"`
+			State            string  `json:"state"`
+			FailureThreshold int     `json:"failure_threshold"`
+			OpenSeconds      float64 `json:"open_seconds"`
+		} `json:"breakers"`
+	}
+	p.getJSON(t, "/api/system/circuit-breakers", &view)
+	rb, ok := view.Breakers["redis"]
+	require.True(t, ok, "breakers: %v", view.Breakers)
+	assert.Equal(t, "redis", rb.Kind)
+	assert.Equal(t, "closed", rb.State)
+	assert.Equal(t, 4, rb.FailureThreshold)
+	assert.Equal(t, 45.0, rb.OpenSeconds)
+	assert.Equal(t, len(view.Breakers), view.Summary["total"])
+	assert.Equal(t, len(view.Breakers), view.Summary["closed"])
+}
