@@ -15,8 +15,8 @@ const maxLoggedError = 500
 // logCalls wraps a's agent so that every call is logged to log
 // (aragora.agent.<provider>, docs/operations.md#logs): agent_call (INFO) for
 // each call with its phase, round, duration, tokens, cost and outcome;
-// agent_error (WARN) with the error kind for each failed call and for a
-// primary rescued by its fallback, then agent_fallback (WARN) naming both.
+// agent_error (WARN; INFO for a cancelled call) with the error kind for
+// each failed call and for a primary rescued by its fallback, then agent_fallback (WARN) naming both.
 // Every record carries the debate id, the correlation id, the agent, its
 // provider and model.
 func logCalls(a Agent, d debateIDs, log *slog.Logger) agent.Agent {
@@ -41,14 +41,19 @@ func logCalls(a Agent, d debateIDs, log *slog.Logger) agent.Agent {
 		}
 		if err != nil {
 			outcome = "error"
-			attrs := append(call, "error_kind", string(agent.KindOf(err)), "error", truncate(err.Error()), "recoverable", false)
+			kind := agent.KindOf(err)
+			attrs := append(call, "error_kind", string(kind), "error", truncate(err.Error()), "recoverable", false)
 			if resp.Attempts > 0 {
 				attrs = append(attrs, "attempts", resp.Attempts)
 			}
 			if code := agent.StatusCode(err); code != 0 {
 				attrs = append(attrs, "status_code", code)
 			}
-			log.Warn("agent_error", attrs...)
+			level := slog.LevelWarn
+			if kind == agent.KindCancelled { // the debate was cancelled or suspended, not the agent's fault
+				level = slog.LevelInfo
+			}
+			log.Log(ctx, level, "agent_error", attrs...)
 		}
 		log.Info("agent_call", append(call, "duration_ms", time.Since(start).Milliseconds(),
 			"tokens_in", resp.Usage.InputTokens, "tokens_out", resp.Usage.OutputTokens, "cost_usd", resp.CostUSD,
