@@ -23,6 +23,7 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
@@ -79,6 +80,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 	s := newAuthEnv(t, st, func(c *server.Config) { // every optional route and feature
 		c.MemoryProfiling = true
 		c.Webhooks = wk
+		c.Memory = mustContinuum(t, st)
 		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	}).srv
@@ -165,8 +167,12 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{ID: "env-1", URL: "https://hooks.example.com/aragora?token=t", Events: []string{webhook.AllEvents}}}})
 	require.NoError(t, err)
 	var emergency atomic.Bool
+	mem := mustContinuum(t, st)
+	_, err = mem.Add(context.Background(), memory.Entry{Kind: memory.KindInsight, Content: "Shared rate limits need Redis"})
+	require.NoError(t, err)
 	e := newAuthEnv(t, st, func(c *server.Config) {
 		c.Webhooks = wk
+		c.Memory = mem
 		c.MemoryProfiling = true
 		c.SetEmergency = emergency.Swap
 		c.MemoryDumpPath = t.TempDir() + "/dump.json"
@@ -296,6 +302,12 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	require.NoError(t, json.Unmarshal(created.Body.Bytes(), &ep))
 	run(exchange{"GET", "/api/webhooks/endpoints", "", service, 200})
 	run(exchange{"DELETE", "/api/webhooks/endpoints/" + ep.ID, "", service, 204})
+	run(exchange{"GET", "/api/memory/continuum?query=rate+limits", "", service, 200})
+	run(exchange{"GET", "/api/memory/continuum?tier=slow", "", service, 200})
+	run(exchange{"GET", "/api/memory/tiers", "", service, 200})
+	run(exchange{"POST", "/api/memory/continuum/cleanup", "", service, 200})
+	run(exchange{"DELETE", "/api/memory/continuum/" + memory.EntryID(memory.KindInsight, "", "Shared rate limits need Redis"), "", service, 204})
+	run(exchange{"DELETE", "/api/memory/continuum/mem_missing", "", service, 404})
 	ws := v.ForListener("ws").Handler(t, e.srv.WSHandler())
 	w := do(t, ws, "GET", "/", "", nil)
 	assert.Equal(t, http.StatusUpgradeRequired, w.Code)

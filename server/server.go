@@ -146,6 +146,8 @@ type Config struct {
 	// Webhooks serves /api/webhooks (docs/webhooks.md); nil: no such
 	// routes (404).
 	Webhooks Webhooks
+	// Memory serves /api/memory (docs/memory.md); nil: no such routes.
+	Memory Memory
 	// SetEmergency switches the rate limiter's emergency mode at run
 	// time and returns the previous state (POST
 	// /api/admin/rate-limits/emergency); nil: that route is not served.
@@ -441,6 +443,9 @@ func (s *Server) apiRoutes() []route {
 	}
 	if s.cfg.Webhooks != nil {
 		rs = append(rs, s.webhookRoutes()...) // docs/webhooks.md
+	}
+	if s.cfg.Memory != nil {
+		rs = append(rs, s.memoryRoutes()...) // docs/memory.md
 	}
 	if s.cfg.MetricsHandler != nil {
 		rs = append(rs, route{"GET /metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP},
