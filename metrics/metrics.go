@@ -67,7 +67,8 @@ type Config struct {
 // samples, such as aragora_db_up); record through the methods where one
 // exists.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg   *prometheus.Registry
+	nomic *nomicCollector
 
 	HTTPRequests      *prometheus.CounterVec
 	HTTPDuration      *prometheus.HistogramVec
@@ -125,7 +126,8 @@ func New(cfg Config) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, starts: map[string]string{}}
+	m := &Metrics{reg: reg, starts: map[string]string{}, nomic: newNomicCollector()}
+	f(m.nomic)
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_build_info", Help: "Build information; always 1."}, []string{"version", "commit", "go_version"})
 	f(bi)
 	bi.WithLabelValues(cfg.Version, cfg.Commit, cfg.GoVersion).Set(1)

@@ -417,7 +417,7 @@ func metricAgents(reg *registry.Registry) []string {
 		}
 	}
 	for _, spec := range reg.DefaultAgents() {
-		if name, err := registry.DeriveName(spec); err == nil && !slices.Contains(out, name) {
+		if name, err := reg.DeriveName(spec); err == nil && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
