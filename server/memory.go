@@ -35,24 +35,12 @@ func (s *Server) memoryRoutes() []route {
 	}
 }
 
-// memoryEntryView is an entry as the API shows it (docs/http-api.md#continuum-memory).
+// memoryEntryView is an entry as the API shows it (docs/http-api.md#continuum-memory):
+// the entry's JSON with tags never null, zero times null, and the scores
+// of a search.
 type memoryEntryView struct {
-	ID            string     `json:"id"`
-	Tier          string     `json:"tier"`
-	Kind          string     `json:"kind"`
-	Content       string     `json:"content"`
-	Domain        string     `json:"domain"`
+	*memory.Entry
 	Tags          []string   `json:"tags"`
-	Importance    float64    `json:"importance"`
-	Surprise      float64    `json:"surprise"`
-	Consolidation float64    `json:"consolidation"`
-	UpdateCount   int        `json:"update_count"`
-	SuccessCount  int        `json:"success_count"`
-	FailureCount  int        `json:"failure_count"`
-	Source        string     `json:"source"`
-	RedLine       bool       `json:"red_line"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
 	TierChangedAt *time.Time `json:"tier_changed_at"`
 	ExpiresAt     *time.Time `json:"expires_at"`
 	Score         *float64   `json:"score"`
@@ -72,10 +60,7 @@ func entryView(e *memory.Entry) memoryEntryView {
 	if tags == nil {
 		tags = []string{}
 	}
-	return memoryEntryView{ID: e.ID, Tier: string(e.Tier), Kind: string(e.Kind), Content: e.Content, Domain: e.Domain, Tags: tags,
-		Importance: e.Importance, Surprise: e.Surprise, Consolidation: e.Consolidation, UpdateCount: e.Updates,
-		SuccessCount: e.Successes, FailureCount: e.Failures, Source: e.Source, RedLine: e.RedLine,
-		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(), TierChangedAt: optTime(e.TierChangedAt), ExpiresAt: optTime(e.ExpiresAt)}
+	return memoryEntryView{Entry: e, Tags: tags, TierChangedAt: optTime(e.TierChangedAt), ExpiresAt: optTime(e.ExpiresAt)}
 }
 
 // memoryErr maps the memory package's errors to API errors.
