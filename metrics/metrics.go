@@ -98,6 +98,7 @@ type Metrics struct {
 	AuthFailures      *prometheus.CounterVec
 	RedisUp           prometheus.Gauge // registered only with Config.Redis
 	DBUp              *prometheus.GaugeVec
+	StoreWritable     *prometheus.GaugeVec
 	DBPool            *prometheus.GaugeVec
 	DBPoolMax         prometheus.Gauge
 	// Webhook outbox gauges (store-wide, sampled with SetWebhookQueue)
@@ -162,6 +163,7 @@ func New(cfg Config) *Metrics {
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_auth_failures_total", Help: "Failed authentications."}, []string{"reason"})
 	m.RedisUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_redis_up", Help: "Redis reachable (1/0)."})
 	m.DBUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_up", Help: "Database reachable (1/0)."}, []string{"backend"})
+	m.StoreWritable = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_store_writable", Help: "The store passed its last write probe (1/0)."}, []string{"backend"})
 	m.DBPool = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_pool_connections", Help: "Pool connections."}, []string{"state"})
 	m.DBPoolMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_db_pool_max_connections", Help: "Pool size cap."})
 	m.WebhookQueueSize = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_queue_size", Help: "Webhook deliveries not yet delivered nor dead-lettered (store-wide)."})
@@ -179,7 +181,7 @@ func New(cfg Config) *Metrics {
 		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
 		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
 		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
-		m.DBUp, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
+		m.DBUp, m.StoreWritable, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
 		m.WebhookDeadLetter, m.WebhookDeliveries, m.MemoryEntries, m.MemoryRetrievals, m.MemoryTransitions} {
 		f(c)
 	}
@@ -191,6 +193,7 @@ func New(cfg Config) *Metrics {
 	}
 	if cfg.DBBackend != "" {
 		m.DBUp.WithLabelValues(cfg.DBBackend)
+		m.StoreWritable.WithLabelValues(cfg.DBBackend)
 	}
 	for _, st := range []string{"in_use", "idle"} {
 		m.DBPool.WithLabelValues(st)

@@ -260,6 +260,7 @@ type Server struct {
 	draining atomic.Bool
 	hub      *hub
 	health   *healthCache
+	probe    *probeCache
 	dumping  atomic.Bool
 	idem     idemTable
 	roles    auth.RouteTable
@@ -289,6 +290,7 @@ func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, er
 	}
 	s.hub = newHub(s)
 	s.health = &healthCache{}
+	s.probe = &probeCache{}
 	s.errs = newErrorRing(errorRingSize)
 	lc := cfg.Lifecycle
 	if lc.Now == nil {
