@@ -251,6 +251,15 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 			})
 		}
 	}
+	mem, err := OpenMemory(cfg, s.be, s.m)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	if mem != nil { // docs/memory.md
+		scfg.Lifecycle.NewDebate = WithMemory(mem, scfg.Lifecycle.NewDebate)
+		scfg.Memory = mem
+		go runMemoryCleanup(bgCtx, mem, cmp.Or(cfg.Memory.CleanupInterval, time.Hour), s.m, s.lg.logger("aragora.memory"))
+	}
 	watchCircuits(reg, s.m, s.lg.logger("aragora.breaker"), &srvPtr)
 	s.wh.watchAgents(reg.Breakers())
 	var rlRedis redis.UniversalClient
@@ -310,7 +319,8 @@ func (s *Service) logConfig() {
 		"memory_profiling", c.MemoryProfiling, "sentry", set(c.SentryDSN != ""),
 		"webhook_endpoints", len(c.Webhooks.URLs), "webhook_secret", set(c.Webhooks.Secret != ""),
 		"webhook_queue_size", c.Webhooks.QueueSize, "webhook_max_attempts", c.Webhooks.MaxAttempts,
-		"webhook_allow_private", c.Webhooks.AllowPrivate)
+		"webhook_allow_private", c.Webhooks.AllowPrivate, "memory", c.Memory.Enabled, "memory_top_k", c.Memory.TopK,
+		"memory_token_budget", c.Memory.TokenBudget, "memory_cleanup_interval", c.Memory.CleanupInterval.String())
 }
 
 // Handler returns the API listener's handler (API routes, /metrics, probes,
