@@ -249,7 +249,7 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	}
 	var m [][]float64
 	if len(corpus) > 0 {
-		m = r.cfg.Similarity.Matrix(corpus)
+		m = r.sim.Matrix(corpus)
 	}
 	cross := 0.0
 	pairs := map[string]float64{}
@@ -578,7 +578,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
-		Participants: slices.Clone(r.o.names), Votes: votes, Similarity: r.cfg.Similarity,
+		Participants: slices.Clone(r.o.names), Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
 	for _, p := range props {
 		in.Options = append(in.Options, consensus.Option{Agent: p.Agent, Text: p.Text})

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
-	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/internal/reply"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/similarity"
@@ -27,6 +26,7 @@ type run struct {
 	st        *state
 	obs       *observerSet
 	pb        promptBuilder
+	sim       similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
@@ -46,6 +46,7 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
+	r.sim = similarity.Cached(o.cfg.Similarity)
 	atomic.StoreInt64(&r.delivered, st.Seq)
 	return r
 }
@@ -1065,7 +1066,3 @@ func roundTo(x, f float64) float64 {
 	return float64(int64(x*f+0.5)) / f
 }
 
-var (
-	_ = evidence.Score
-	_ = similarity.Pair
-)
