@@ -1065,4 +1065,3 @@ func roundTo(x, f float64) float64 {
 	}
 	return float64(int64(x*f+0.5)) / f
 }
-
