@@ -827,10 +827,10 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		if st.Current[idx].Has {
 			req.Own = st.Current[idx].Text
 		}
-		req.System = r.pb.system(p, phase, st.PrevLeader)
+		req.System = r.pb.systemFor(p, phase, st.PrevLeader)
 	} else {
 		external := Participant{Name: r.nameOf(idx)}
-		req.System = r.pb.system(&external, phase, st.PrevLeader)
+		req.System = r.pb.systemFor(&external, phase, st.PrevLeader)
 	}
 	return req
 }

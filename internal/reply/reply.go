@@ -188,6 +188,9 @@ func Truncate(s string, n int) string {
 	if n < 0 {
 		n = 0
 	}
+	if len(s) <= n {
+		return s // at most len(s) runes
+	}
 	i := 0
 	for pos := range s {
 		if i == n {
