@@ -148,7 +148,7 @@ func (r *run) proposalRequest(i int) agent.Request {
 		for _, j := range r.visiblePeers(i) {
 			if st.Current[j].Has {
 				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
-				items = append(items, promptItem{text: r.pb.quote("Current proposal of "+r.o.names[j], st.Current[j].Text)})
+				items = append(items, promptItem{text: r.peerQuote(j)})
 			}
 		}
 	}
@@ -156,9 +156,21 @@ func (r *run) proposalRequest(i int) agent.Request {
 	return req
 }
 
+// peerQuote quotes j's current proposal for revisers, once per phase.
+func (r *run) peerQuote(j int) string {
+	if r.peerQuotes == nil {
+		r.peerQuotes = make([]string, len(r.o.ps))
+	}
+	if r.peerQuotes[j] == "" {
+		r.peerQuotes[j] = r.pb.quote("Current proposal of "+r.o.names[j], r.st.Current[j].Text)
+	}
+	return r.peerQuotes[j]
+}
+
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	st := r.st
 	n := len(r.o.ps)
+	clear(r.peerQuotes)
 	specs := make([]callSpec, n)
 	for i := range n {
 		specs[i] = callSpec{idx: i, target: -1, req: r.proposalRequest(i)}
@@ -395,14 +407,22 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 	st := r.st
 	pairs := r.critiquePairs()
 	specs := make([]callSpec, len(pairs))
+	// Each proposal is quoted the same way for every critic.
+	targetQ, ownQ := make([]string, len(r.o.ps)), make([]string, len(r.o.ps))
 	for k, p := range pairs {
 		req := r.baseRequest(p.critic, agent.PhaseCritique)
 		tname := r.o.names[p.target]
 		req.Target = tname
 		req.Proposals = []agent.Proposal{{Agent: tname, Text: st.Current[p.target].Text}}
-		items := []promptItem{{text: r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text), required: true}}
+		if targetQ[p.target] == "" {
+			targetQ[p.target] = r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
+		}
+		items := []promptItem{{text: targetQ[p.target], required: true}}
 		if st.Current[p.critic].Has {
-			items = append(items, promptItem{text: r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)})
+			if ownQ[p.critic] == "" {
+				ownQ[p.critic] = r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)
+			}
+			items = append(items, promptItem{text: ownQ[p.critic]})
 		}
 		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
 		specs[k] = callSpec{idx: p.critic, target: p.target, req: req}
@@ -496,6 +516,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	props := r.currentProposals()
 	specs := make([]callSpec, 0, n+1)
+	shared := "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
@@ -509,7 +530,14 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				req.Proposals = append(req.Proposals, p)
 			}
 		}
-		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
+		if exclude >= 0 || shared == "" {
+			req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
+			if exclude < 0 {
+				shared = req.Prompt
+			}
+		} else {
+			req.Prompt = shared
+		}
 		specs = append(specs, callSpec{idx: i, target: -1, req: req})
 	}
 	judging := consensus.NeedsJudge(r.cfg.Consensus)

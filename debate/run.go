@@ -21,14 +21,16 @@ import (
 
 // run is one execution segment of a debate (a fresh run or a resume).
 type run struct {
-	o         *Orchestrator
-	cfg       *Config
-	st        *state
-	obs       *observerSet
-	pb        promptBuilder
-	sim       similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
-	segStart  time.Time
-	delivered int64 // last durable seq delivered to observers (atomic)
+	o   *Orchestrator
+	cfg *Config
+	st  *state
+	obs *observerSet
+	pb  promptBuilder
+	sim similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
+	// peerQuotes are the quoted current proposals of a proposal phase.
+	peerQuotes []string
+	segStart   time.Time
+	delivered  int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
 	// this segment (zero when the segment resumed mid-round) and the sum
 	// over its phases of each phase's slowest call.
