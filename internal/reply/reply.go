@@ -66,14 +66,26 @@ func object(s string) (map[string]any, bool) {
 	if len(s) < 2 || s[0] != '{' {
 		return nil, false
 	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
-		return nil, false
+	m, ok := decodeObject(s)
+	if !ok {
+		if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+			return nil, false
+		}
 	}
 	return lowerKeys(m), true
 }
 
 func lowerKeys(m map[string]any) map[string]any {
+	lower := true
+	for k := range m {
+		if strings.ToLower(k) != k {
+			lower = false
+			break
+		}
+	}
+	if lower {
+		return m // every key wins over itself
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
