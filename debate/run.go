@@ -448,6 +448,9 @@ func (r *run) nameOf(idx int) string {
 // returning, for at most abandonAfter (waitStragglers). When ctx ends,
 // every call still running ends with ctx's error the same way.
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
+	if r.immediate(specs) {
+		return r.runInline(ctx, specs)
+	}
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
@@ -517,6 +520,37 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 	var slowest time.Duration
 	for _, o := range out {
 		slowest = max(slowest, o.latency)
+	}
+	r.slowest += slowest
+	return out
+}
+
+// immediate reports whether every call of specs goes to an agent.Immediate.
+func (r *run) immediate(specs []callSpec) bool {
+	for _, s := range specs {
+		if !agent.IsImmediate(r.agentOf(s.idx)) {
+			return false
+		}
+	}
+	return true
+}
+
+// runInline runs calls to immediate agents one after the other on the
+// debate's goroutine (agent.Immediate): they return at once, so they need
+// no goroutine, deadline or concurrency limit. Once ctx ends, the calls
+// not made yet end with its error, as in runCalls.
+func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
+	out := make([]callOut, len(specs))
+	var slowest time.Duration
+	for i, s := range specs {
+		if err := ctx.Err(); err != nil {
+			out[i] = callOut{err: err}
+			continue
+		}
+		start := r.now()
+		out[i] = r.invokeSafe(ctx, s)
+		out[i].latency = r.now().Sub(start)
+		slowest = max(slowest, out[i].latency)
 	}
 	r.slowest += slowest
 	return out

@@ -50,12 +50,13 @@ const (
 )
 
 var (
-	_ agent.Agent    = (*Agent)(nil)
-	_ agent.Streamer = (*Agent)(nil)
+	_ agent.Agent     = (*Agent)(nil)
+	_ agent.Streamer  = (*Agent)(nil)
+	_ agent.Immediate = (*Agent)(nil)
 )
 
 // Agent is a deterministic demo agent. It implements agent.Agent,
-// agent.Streamer and agent.Describer. It is immutable after New and safe for concurrent use.
+// agent.Streamer, agent.Immediate and agent.Describer. It is immutable after New and safe for concurrent use.
 // The zero value is a balanced agent with an empty name and seed 0; create
 // agents with New.
 type Agent struct {
@@ -92,6 +93,9 @@ func (a *Agent) Model() string { return Prefix + string(a.Style()) }
 
 // Describe names the provider ("demo") and the model ("demo-<style>").
 func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.Model()} }
+
+// Immediate reports true: a demo agent never waits (agent.Immediate).
+func (a *Agent) Immediate() bool { return true }
 
 // Respond answers req according to its phase (an empty phase is treated as
 // propose). It never sleeps; it returns ctx.Err() if ctx is already done,
