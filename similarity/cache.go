@@ -2,7 +2,10 @@ package similarity
 
 import (
 	"slices"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Cached returns a Similarity that computes the same matrices as s and,
@@ -21,18 +24,22 @@ func Cached(s Similarity) Similarity {
 }
 
 type cached struct {
-	s    Similarity
-	mu   sync.Mutex
-	docs map[string]*doc
-	syms map[string]int32 // token → symbol, in order of first sight
-	// local maps a symbol to its corpus id + 1 during one TF-IDF call.
+	s     Similarity
+	mu    sync.Mutex
+	docs  map[string]*doc
+	syms  map[string]int32 // token → symbol, in order of first sight
+	names []string         // symbol → token
+	// local maps a symbol to its corpus id + 1 during one TF-IDF call, and
+	// to its index in a doc's syms + 1 while the doc is analysed.
 	local []int32
+	buf   []byte
 }
 
-// doc is one text's analysis: its distinct tokens as symbols, in order
-// of first occurrence, with their counts; its shingles once needed.
+// doc is one text's analysis: its tokens as symbols, in order; its
+// distinct symbols in order of first occurrence, with their counts; its
+// shingles once needed.
 type doc struct {
-	toks     []string
+	seq      []int32
 	syms     []int32
 	counts   []int32
 	shingles map[shingle]struct{}
@@ -40,26 +47,80 @@ type doc struct {
 
 func (c *cached) Name() string { return c.s.Name() }
 
+// symbol returns the symbol of token, adding it if new.
+func (c *cached) symbol(token []byte) int32 {
+	if sym, ok := c.syms[string(token)]; ok {
+		return sym
+	}
+	name := string(token)
+	sym := int32(len(c.names))
+	c.syms[name] = sym
+	c.names = append(c.names, name)
+	c.local = append(c.local, 0)
+	return sym
+}
+
+// doc analyses text once: its tokens are those of Tokens (maximal runs of
+// letters or digits, lower-cased), read without allocating for ASCII runs.
 func (c *cached) doc(text string) *doc {
 	if d, ok := c.docs[text]; ok {
 		return d
 	}
-	d := &doc{toks: Tokens(text)}
-	at := map[int32]int{}
-	for _, tok := range d.toks {
-		sym, ok := c.syms[tok]
-		if !ok {
-			sym = int32(len(c.syms))
-			c.syms[tok] = sym
-			c.local = append(c.local, 0)
+	d := &doc{}
+	add := func(tok []byte) {
+		sym := c.symbol(tok)
+		d.seq = append(d.seq, sym)
+		if k := c.local[sym]; k > 0 {
+			d.counts[k-1]++
+			return
 		}
-		if k, ok := at[sym]; ok {
-			d.counts[k]++
-			continue
-		}
-		at[sym] = len(d.syms)
 		d.syms = append(d.syms, sym)
 		d.counts = append(d.counts, 1)
+		c.local[sym] = int32(len(d.syms))
+	}
+	start, ascii := -1, true
+	end := func(i int) {
+		if ascii {
+			c.buf = c.buf[:0]
+			for k := start; k < i; k++ {
+				b := text[k]
+				if 'A' <= b && b <= 'Z' {
+					b += 'a' - 'A'
+				}
+				c.buf = append(c.buf, b)
+			}
+			add(c.buf)
+		} else {
+			add([]byte(strings.ToLower(text[start:i])))
+		}
+		start, ascii = -1, true
+	}
+	for i := 0; i < len(text); {
+		var word bool
+		size := 1
+		if b := text[i]; b < utf8.RuneSelf {
+			word = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(text[i:])
+			word = unicode.IsLetter(r) || unicode.IsDigit(r)
+			if word {
+				ascii = false
+			}
+		}
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			end(i)
+		}
+		i += size
+	}
+	if start >= 0 {
+		end(len(text))
+	}
+	for _, sym := range d.syms {
+		c.local[sym] = 0
 	}
 	c.docs[text] = d
 	return d
@@ -85,7 +146,11 @@ func (c *cached) jaccard(docs []*doc) [][]float64 {
 	sets := make([]map[shingle]struct{}, len(docs))
 	for i, d := range docs {
 		if d.shingles == nil {
-			d.shingles = shingles(d.toks)
+			toks := make([]string, len(d.seq))
+			for k, sym := range d.seq {
+				toks[k] = c.names[sym]
+			}
+			d.shingles = shingles(toks)
 		}
 		sets[i] = d.shingles
 	}

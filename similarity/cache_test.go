@@ -25,6 +25,14 @@ func TestCachedEqualsBackend(t *testing.T) {
 		}
 		pool[i] = b.String()
 	}
+	c := Cached(TFIDF{}).(*cached)
+	for _, text := range append(pool, "Straße ǅemal İstanbul ΣΑΣ x\xffy 12ab") {
+		var toks []string
+		for _, sym := range c.doc(text).seq {
+			toks = append(toks, c.names[sym])
+		}
+		require.Equal(t, Tokens(text), toks, "%q", text)
+	}
 	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
 		c := Cached(s)
 		require.Equal(t, s.Name(), c.Name())
