@@ -1,7 +1,9 @@
 package reply
 
 import (
+	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -249,4 +251,161 @@ func digitsEnd(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// critiqueObject parses s, the trimmed reply, as ParseCritique would
+// through ExtractJSON when s is a whole JSON object in the subset of
+// decodeObject whose keys are all lower-case and distinct, whose issues
+// and suggestions are strings or arrays of strings, whose severity is a
+// number and whose reasoning is a string (other keys: any value). It
+// reports false for anything else, which ParseCritique then reads the
+// general way, so the result is the same.
+func critiqueObject(s string) (Critique, bool) {
+	d := decoder{s: s}
+	d.space()
+	if d.i >= len(s) || s[d.i] != '{' {
+		return Critique{}, false
+	}
+	d.i++
+	c := Critique{Issues: []string{}, Suggestions: []string{}, Severity: DefaultSeverity, Parse: ParseJSON}
+	var seen [4]bool
+	first := true
+	for {
+		d.space()
+		if first && d.i < len(s) && s[d.i] == '}' {
+			d.i++
+			break
+		}
+		first = false
+		if d.i >= len(s) || s[d.i] != '"' {
+			return Critique{}, false
+		}
+		k, ok := d.str()
+		if !ok || !lowerASCIIKey(k) {
+			return Critique{}, false
+		}
+		d.space()
+		if d.i >= len(s) || s[d.i] != ':' {
+			return Critique{}, false
+		}
+		d.i++
+		d.space()
+		slot := -1
+		switch k {
+		case "issues":
+			slot = 0
+			c.Issues, ok = d.items()
+		case "suggestions":
+			slot = 1
+			c.Suggestions, ok = d.items()
+		case "severity":
+			slot = 2
+			var v any
+			if v, ok = d.number(); ok {
+				c.Severity = math.Min(10, math.Max(0, v.(float64)))
+			}
+		case "reasoning":
+			slot = 3
+			if d.i < len(s) && s[d.i] == '"' {
+				c.Reasoning, ok = d.str()
+			} else {
+				ok = false
+			}
+		default:
+			_, ok = d.value(1)
+		}
+		if !ok {
+			return Critique{}, false
+		}
+		if slot >= 0 {
+			if seen[slot] {
+				return Critique{}, false // a duplicate: encoding/json decides
+			}
+			seen[slot] = true
+		}
+		d.space()
+		if d.i >= len(s) {
+			return Critique{}, false
+		}
+		if s[d.i] == ',' {
+			d.i++
+			continue
+		}
+		if s[d.i] != '}' {
+			return Critique{}, false
+		}
+		d.i++
+		break
+	}
+	if d.space(); d.i != len(s) {
+		return Critique{}, false
+	}
+	return c, true
+}
+
+// lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
+// so that lowerKeys keeps it as it is.
+func lowerASCIIKey(k string) bool {
+	for i := range len(k) {
+		if c := k[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// items reads a string or an array of strings as reply.items coerces it.
+func (d *decoder) items() ([]string, bool) {
+	out := []string{}
+	add := func(v string) {
+		if len(out) < MaxItems {
+			if t := strings.TrimSpace(v); t != "" {
+				out = append(out, Truncate(t, MaxItemRunes))
+			}
+		}
+	}
+	if d.i >= len(d.s) {
+		return nil, false
+	}
+	switch d.s[d.i] {
+	case '"':
+		v, ok := d.str()
+		if ok {
+			add(v)
+		}
+		return out, ok
+	case '[':
+	default:
+		return nil, false
+	}
+	d.i++
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == ']' {
+		d.i++
+		return out, true
+	}
+	for {
+		d.space()
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
+			return nil, false
+		}
+		v, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		add(v)
+		d.space()
+		if d.i >= len(d.s) {
+			return nil, false
+		}
+		switch d.s[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return out, true
+		default:
+			return nil, false
+		}
+	}
 }

@@ -67,3 +67,56 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 		require.Equal(t, wm, gm, "%q", s)
 	}
 }
+
+// TestCritiqueObjectMatchesParseCritique checks the direct critique reader
+// against ParseCritique's general path (ExtractJSON, items, number, str)
+// on random critiques: item lists and single strings, blank and long
+// items, numbers, odd types, upper-case and duplicate keys, extra keys,
+// damage. It must agree whenever it accepts, and accept the plain ones.
+func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 12))
+	str := func() string {
+		return []string{`"cost"`, `"  padded  "`, `""`, `"   "`, `"a\nb"`, `"é—’"`, `"` + strings.Repeat("x", 600) + `"`,
+			`"\u0041"`, `"q\"uote"`}[r.IntN(9)]
+	}
+	val := func() string {
+		switch r.IntN(6) {
+		case 0:
+			return str()
+		case 1:
+			parts := make([]string, r.IntN(13))
+			for i := range parts {
+				parts[i] = str()
+				if r.IntN(15) == 0 {
+					parts[i] = "3"
+				}
+			}
+			return "[" + strings.Join(parts, ",") + "]"
+		case 2:
+			return []string{"7", "-2", "12.5", "1e3", "0", "1E400"}[r.IntN(6)]
+		case 3:
+			return []string{"null", "true", "{}", `{"a":[1,{"b":null}]}`}[r.IntN(4)]
+		}
+		return randomJSON(r, 1)
+	}
+	keys := []string{"issues", "suggestions", "severity", "reasoning", "extra", "Issues", "SEVERITY", "notes"}
+	accepted := 0
+	for range 20000 {
+		parts := make([]string, r.IntN(6))
+		for i := range parts {
+			parts[i] = `"` + keys[r.IntN(len(keys))] + `": ` + val()
+		}
+		s := " {" + strings.Join(parts, ", ") + "} "
+		if r.IntN(10) == 0 {
+			i := r.IntN(len(s))
+			s = s[:i] + s[i+1:]
+		}
+		if c, ok := critiqueObject(strings.TrimSpace(s)); ok {
+			accepted++
+			require.Equal(t, parseCritique(s), c, "%q", s)
+		}
+		require.Equal(t, parseCritique(s), ParseCritique(s), "%q", s)
+	}
+	require.Greater(t, accepted, 2000)
+}

@@ -229,6 +229,14 @@ type Critique struct {
 // Without JSON: Issues = [the trimmed reply truncated to 1000 runes] (none
 // for an empty reply), no suggestions, severity 5, Parse "fallback".
 func ParseCritique(text string) Critique {
+	if c, ok := critiqueObject(strings.TrimSpace(text)); ok {
+		return c
+	}
+	return parseCritique(text)
+}
+
+// parseCritique is ParseCritique through ExtractJSON.
+func parseCritique(text string) Critique {
 	m, ok := ExtractJSON(text)
 	if !ok {
 		c := Critique{Issues: []string{}, Suggestions: []string{}, Severity: DefaultSeverity, Parse: ParseFallback}
