@@ -200,7 +200,8 @@ type Streamer interface {
 // without I/O, waiting or blocking (the demo agents). The debate engine
 // calls such an agent on the debate's own goroutine, one call after the
 // other, without the goroutine, timer and deadline it gives each call of
-// other agents (docs/agents.md#optional-capabilities). Middleware does not
+// other agents, unless tokens are streamed
+// (docs/agents.md#optional-capabilities). Middleware does not
 // forward it: a wrapped agent (delays, retries, timeouts) is called like
 // any other.
 type Immediate interface {

@@ -552,7 +552,12 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 }
 
 // immediate reports whether every call of specs goes to an agent.Immediate.
+// Not when tokens are streamed: calls made back to back would publish
+// their tokens faster than observers' goroutines can take them.
 func (r *run) immediate(specs []callSpec) bool {
+	if r.cfg.StreamTokens {
+		return false
+	}
 	for _, s := range specs {
 		if !agent.IsImmediate(r.agentOf(s.idx)) {
 			return false

@@ -257,7 +257,10 @@ type critiqueReply struct {
 
 func critique(s Style, name, target string, r *rand.Rand) string {
 	p := profileOf(s)
-	t := critiqueTextOf(s)
+	t, ok := critiqueTexts[s]
+	if !ok {
+		t = critiqueTextOf(s)
+	}
 	severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
 	if target == "" {
 		target = "the target"
@@ -273,7 +276,13 @@ func critique(s Style, name, target string, r *rand.Rand) string {
 // pick returns n items of list in a seeded order (all of them when n
 // exceeds the list).
 func pick(list []string, n int, r *rand.Rand) []string {
-	perm := r.Perm(len(list))
+	// r.Perm(len(list)), without allocating for short lists.
+	var buf [16]int
+	perm := buf[:0]
+	for i := range list {
+		perm = append(perm, i)
+	}
+	r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	out := make([]string, 0, min(n, len(list)))
 	for _, i := range perm[:min(n, len(list))] {
 		out = append(out, list[i])
