@@ -33,6 +33,7 @@ type cached struct {
 	// to its index in a doc's syms + 1 while the doc is analysed.
 	local []int32
 	buf   []byte
+	terms []term // scratch for the vectors of one TF-IDF call
 }
 
 // doc is one text's analysis: its tokens as symbols, in order; its
@@ -66,7 +67,8 @@ func (c *cached) doc(text string) *doc {
 	if d, ok := c.docs[text]; ok {
 		return d
 	}
-	d := &doc{}
+	est := len(text)/6 + 1 // about one token per 6 bytes of English
+	d := &doc{seq: make([]int32, 0, est), syms: make([]int32, 0, est), counts: make([]int32, 0, est)}
 	add := func(tok []byte) {
 		sym := c.symbol(tok)
 		d.seq = append(d.seq, sym)
@@ -164,8 +166,17 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 	var df []int
 	var used []int32
 	counts := make([][]term, len(docs))
+	total := 0
+	for _, d := range docs {
+		total += len(d.syms)
+	}
+	if cap(c.terms) < total {
+		c.terms = make([]term, total)
+	}
+	slab := c.terms[:total]
 	for i, d := range docs {
-		vec := make([]term, len(d.syms))
+		vec := slab[:len(d.syms):len(d.syms)]
+		slab = slab[len(d.syms):]
 		for k, sym := range d.syms {
 			id := int(c.local[sym]) - 1
 			if id < 0 {

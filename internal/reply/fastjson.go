@@ -356,7 +356,7 @@ func lowerASCIIKey(k string) bool {
 
 // items reads a string or an array of strings as reply.items coerces it.
 func (d *decoder) items() ([]string, bool) {
-	out := []string{}
+	out := make([]string, 0, 4)
 	add := func(v string) {
 		if len(out) < MaxItems {
 			if t := strings.TrimSpace(v); t != "" {
