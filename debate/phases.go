@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aragora/aragora/agent"
@@ -141,8 +142,8 @@ func (r *run) proposalRequest(i int) agent.Request {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			text := fmt.Sprintf("Severity %.1f. Issues: %s. Suggestions: %s. Reasoning: %s", c.Severity,
-				strings.Join(c.Issues, "; "), strings.Join(c.Suggestions, "; "), c.Reasoning)
+			text := "Severity " + strconv.FormatFloat(c.Severity, 'f', 1, 64) + ". Issues: " + strings.Join(c.Issues, "; ") +
+				". Suggestions: " + strings.Join(c.Suggestions, "; ") + ". Reasoning: " + c.Reasoning
 			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, text)})
 		}
 		for _, j := range r.visiblePeers(i) {
