@@ -115,7 +115,9 @@ func (r *run) visiblePeers(i int) []int {
 
 // ---- proposal phase ----
 
-func (r *run) proposalRequest(i int) agent.Request {
+// proposalSpec is the call of agent i in the proposal phase; its prompt
+// is built when the call starts.
+func (r *run) proposalSpec(i int) callSpec {
 	st := r.st
 	revise := st.Round > 1 && st.Current[i].Has
 	phase := agent.PhasePropose
@@ -153,8 +155,9 @@ func (r *run) proposalRequest(i int) agent.Request {
 			}
 		}
 	}
-	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
-	return req
+	return callSpec{idx: i, target: -1, req: req, prompt: func() string {
+		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
+	}}
 }
 
 // peerQuote quotes j's current proposal for revisers, once per phase.
@@ -174,7 +177,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	clear(r.peerQuotes)
 	specs := make([]callSpec, n)
 	for i := range n {
-		specs[i] = callSpec{idx: i, target: -1, req: r.proposalRequest(i)}
+		specs[i] = r.proposalSpec(i)
 	}
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
@@ -425,8 +428,9 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 			}
 			items = append(items, promptItem{text: ownQ[p.critic]})
 		}
-		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
-		specs[k] = callSpec{idx: p.critic, target: p.target, req: req}
+		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: func() string {
+			return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
+		}}
 	}
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
@@ -531,15 +535,15 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				req.Proposals = append(req.Proposals, p)
 			}
 		}
-		if exclude >= 0 || shared == "" {
-			req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
-			if exclude < 0 {
-				shared = req.Prompt
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func() string {
+			if exclude >= 0 {
+				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
 			}
-		} else {
-			req.Prompt = shared
-		}
-		specs = append(specs, callSpec{idx: i, target: -1, req: req})
+			if shared == "" {
+				shared = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), instr)
+			}
+			return shared
+		}})
 	}
 	judging := consensus.NeedsJudge(r.cfg.Consensus)
 	if judging {

@@ -434,6 +434,18 @@ type callSpec struct {
 	idx    int // participant index; -1 for the external judge
 	target int // critique target, else -1
 	req    agent.Request
+	// prompt, when set, builds req.Prompt as the call starts (on the
+	// debate's goroutine), so that a phase does not hold every prompt at
+	// once.
+	prompt func() string
+}
+
+// withPrompt returns s with its prompt built.
+func (s callSpec) withPrompt() callSpec {
+	if s.prompt != nil {
+		s.req.Prompt, s.prompt = s.prompt(), nil
+	}
+	return s
 }
 
 type callOut struct {
@@ -579,7 +591,7 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 			continue
 		}
 		start := r.now()
-		out[i] = r.invokeSafe(ctx, s)
+		out[i] = r.invokeSafe(ctx, s.withPrompt())
 		out[i].latency = r.now().Sub(start)
 		slowest = max(slowest, out[i].latency)
 	}
@@ -642,6 +654,7 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // call's deadline and before its phase settles it as late, the goroutine
 // writes *out and sends i on finished.
 func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
+	s = s.withPrompt()
 	c.dispatched = time.Now()
 	c.start = r.now()
 	go func() {
