@@ -12,9 +12,9 @@ import (
 // when s is [TFIDF] or [Jaccard], splits each distinct text into tokens
 // (and shingles) once and reuses them in later calls: a debate compares
 // the same proposals for convergence in two rounds and again to group
-// votes. Any other backend is called directly. The cache grows with the
-// distinct texts it has seen, so make one per debate. It is safe for
-// concurrent use.
+// votes. Any other backend is called directly. The cache keeps the texts
+// of the last two calls and every token it has seen, so make one per
+// debate. It is safe for concurrent use.
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
@@ -34,12 +34,14 @@ type cached struct {
 	local []int32
 	buf   []byte
 	terms []term // scratch for the vectors of one TF-IDF call
+	gen   int    // Matrix calls so far
 }
 
 // doc is one text's analysis: its tokens as symbols, in order; its
 // distinct symbols in order of first occurrence, with their counts; its
 // shingles once needed.
 type doc struct {
+	used     int // the last Matrix call that read it
 	seq      []int32
 	syms     []int32
 	counts   []int32
@@ -131,9 +133,19 @@ func (c *cached) doc(text string) *doc {
 func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	docs := make([]*doc, len(texts))
 	for i, t := range texts {
 		docs[i] = c.doc(t)
+		docs[i].used = c.gen
+	}
+	// Keep the texts of this call and the one before (a debate compares
+	// each round's proposals with the previous round's), not every text
+	// ever seen.
+	for t, d := range c.docs {
+		if d.used < c.gen-1 {
+			delete(c.docs, t)
+		}
 	}
 	if _, ok := c.s.(Jaccard); ok {
 		return c.jaccard(docs)
