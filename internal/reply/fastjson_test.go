@@ -48,7 +48,7 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 		return lowerKeys(m), true
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	for range 20000 {
+	for range 5000 {
 		s := "{" + strings.TrimPrefix(randomJSON(r, 0), "{")
 		if !strings.HasSuffix(s, "}") {
 			s += "}"
@@ -102,7 +102,7 @@ func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
 	}
 	keys := []string{"issues", "suggestions", "severity", "reasoning", "extra", "Issues", "SEVERITY", "notes"}
 	accepted := 0
-	for range 20000 {
+	for range 5000 {
 		parts := make([]string, r.IntN(6))
 		for i := range parts {
 			parts[i] = `"` + keys[r.IntN(len(keys))] + `": ` + val()
@@ -118,5 +118,5 @@ func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
 		}
 		require.Equal(t, parseCritique(s), ParseCritique(s), "%q", s)
 	}
-	require.Greater(t, accepted, 2000)
+	require.Greater(t, accepted, 500)
 }
