@@ -81,7 +81,17 @@ func (m *Manager) startLocked(q queued) {
 	ctx, cancel := context.WithCancelCause(m.root)
 	run := &running{cancel: cancel, done: make(chan struct{})}
 	m.running[q.id] = run
-	m.overlay.update(q.id, func(ls *liveState) { ls.Status = store.StatusRunning })
+	// The debate runs from now on: its status and start time are shown at
+	// once (the 202 of POST /api/debates says running with a started_at,
+	// as GET does), and the job records this start time, at the stores'
+	// precision.
+	now := m.now().UTC().Truncate(time.Microsecond)
+	m.overlay.update(q.id, func(ls *liveState) {
+		ls.Status = store.StatusRunning
+		if ls.StartedAt.IsZero() {
+			ls.StartedAt = now
+		}
+	})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

@@ -51,7 +51,8 @@ type Config struct {
 // samples, such as aragora_db_up); record through the methods where one
 // exists.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg   *prometheus.Registry
+	nomic *nomicCollector
 
 	HTTPRequests      *prometheus.CounterVec
 	HTTPDuration      *prometheus.HistogramVec
@@ -81,6 +82,7 @@ type Metrics struct {
 	AuthFailures      *prometheus.CounterVec
 	RedisUp           prometheus.Gauge // registered only with Config.Redis
 	DBUp              *prometheus.GaugeVec
+	StoreWritable     *prometheus.GaugeVec
 	DBPool            *prometheus.GaugeVec
 	DBPoolMax         prometheus.Gauge
 	// Webhook outbox gauges (store-wide, sampled with SetWebhookQueue)
@@ -103,7 +105,8 @@ func New(cfg Config) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, starts: map[string]string{}}
+	m := &Metrics{reg: reg, starts: map[string]string{}, nomic: newNomicCollector()}
+	f(m.nomic)
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_build_info", Help: "Build information; always 1."}, []string{"version", "commit", "go_version"})
 	f(bi)
 	bi.WithLabelValues(cfg.Version, cfg.Commit, cfg.GoVersion).Set(1)
@@ -138,6 +141,7 @@ func New(cfg Config) *Metrics {
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_auth_failures_total", Help: "Failed authentications."}, []string{"reason"})
 	m.RedisUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_redis_up", Help: "Redis reachable (1/0)."})
 	m.DBUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_up", Help: "Database reachable (1/0)."}, []string{"backend"})
+	m.StoreWritable = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_store_writable", Help: "The store passed its last write probe (1/0)."}, []string{"backend"})
 	m.DBPool = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_pool_connections", Help: "Pool connections."}, []string{"state"})
 	m.DBPoolMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_db_pool_max_connections", Help: "Pool size cap."})
 	m.WebhookQueueSize = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_queue_size", Help: "Webhook deliveries not yet delivered nor dead-lettered (store-wide)."})
@@ -152,7 +156,7 @@ func New(cfg Config) *Metrics {
 		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
 		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
 		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
-		m.DBUp, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
+		m.DBUp, m.StoreWritable, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
 		m.WebhookDeadLetter, m.WebhookDeliveries} {
 		f(c)
 	}
@@ -161,6 +165,7 @@ func New(cfg Config) *Metrics {
 	}
 	if cfg.DBBackend != "" {
 		m.DBUp.WithLabelValues(cfg.DBBackend)
+		m.StoreWritable.WithLabelValues(cfg.DBBackend)
 	}
 	for _, st := range []string{"in_use", "idle"} {
 		m.DBPool.WithLabelValues(st)

@@ -13,6 +13,7 @@ import (
 	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/store"
 )
 
@@ -146,6 +147,9 @@ type Config struct {
 	// Webhooks serves /api/webhooks (docs/webhooks.md); nil: no such
 	// routes (404).
 	Webhooks Webhooks
+	// Nomic serves /api/nomic/metrics and /api/admin/nomic/* from the
+	// loop's state in the store (docs/nomic.md); nil: no such routes (404).
+	Nomic *nomic.Control
 	// SetEmergency switches the rate limiter's emergency mode at run
 	// time and returns the previous state (POST
 	// /api/admin/rate-limits/emergency); nil: that route is not served.
@@ -154,7 +158,9 @@ type Config struct {
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
 
-	// Receipts renders receipts; nil: JSON only (markdown and html 404).
+	// Receipts renders stored receipts as markdown or html; nil: the
+	// exports of docs/receipts.md, rendered from the stored JSON, so every
+	// finished debate has them whichever process ran it.
 	Receipts ReceiptRenderer
 
 	// Loggers; nil means discard. API gets aragora.api records, Auth
@@ -180,6 +186,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Receipts == nil {
+		c.Receipts = receiptExports{}
 	}
 	if c.WSMaxConnections <= 0 {
 		c.WSMaxConnections = 1000
@@ -249,6 +258,7 @@ type Server struct {
 	draining atomic.Bool
 	hub      *hub
 	health   *healthCache
+	probe    *probeCache
 	dumping  atomic.Bool
 	idem     idemTable
 	roles    auth.RouteTable
@@ -278,6 +288,7 @@ func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, er
 	}
 	s.hub = newHub(s)
 	s.health = &healthCache{}
+	s.probe = &probeCache{}
 	s.errs = newErrorRing(errorRingSize)
 	lc := cfg.Lifecycle
 	if lc.Now == nil {
@@ -399,6 +410,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/debates/{id}", viewer, "general", s.handleGet},
 		{"GET /api/debates/{id}/events", viewer, "general", s.handleEvents},
 		{"GET /api/debates/{id}/receipt", viewer, "general", s.handleReceipt},
+		{"GET /api/receipts/public-key", pub, "general", s.handleReceiptPublicKey},
 		{"POST /api/debates/{id}/cancel", member, "general", s.handleCancel},
 
 		// Agents, diagnostics and operational views (docs/http-api.md#agents).
@@ -441,6 +453,9 @@ func (s *Server) apiRoutes() []route {
 	}
 	if s.cfg.Webhooks != nil {
 		rs = append(rs, s.webhookRoutes()...) // docs/webhooks.md
+	}
+	if s.cfg.Nomic != nil {
+		rs = append(rs, s.nomicRoutes()...) // docs/nomic.md
 	}
 	if s.cfg.MetricsHandler != nil {
 		rs = append(rs, route{"GET /metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP},

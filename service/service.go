@@ -31,6 +31,7 @@ import (
 	"github.com/aragora/aragora/internal/errreport"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/metrics"
+	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
@@ -203,6 +204,11 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		scfg.Redis = rs
 		scfg.Fanout = redisFanout{rs: rs}
 	}
+	var nomicCtl *nomic.Control // the loop's state (docs/nomic.md), written by aragora nomic run
+	if ns, ok := s.be.Store.(store.NomicStore); ok {
+		nomicCtl = &nomic.Control{Store: ns}
+		scfg.Nomic = nomicCtl
+	}
 	if bcast != nil {
 		scfg.Revoked = bcast.revoked
 	}
@@ -223,6 +229,12 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 			return debate.New(dc, ps...)
 		}
 		go gauges{m: s.m, be: s.be, rs: rs, staleAfter: cfg.StaleAfter, now: time.Now}.run(bgCtx)
+		if nomicCtl != nil {
+			s.m.SetNomicSource(func(ctx context.Context) (*nomic.State, error) {
+				st, _, err := nomicCtl.State(ctx)
+				return st, err
+			})
+		}
 	}
 	watchCircuits(reg, s.m, s.lg.logger("aragora.breaker"), &srvPtr)
 	s.wh.watchAgents(reg.Breakers())

@@ -51,6 +51,7 @@ var (
 type Store struct {
 	*Auth
 	*Outbox
+	*Memory
 
 	mu          sync.Mutex
 	debates     map[string]*store.Debate
@@ -61,6 +62,7 @@ type Store struct {
 	ratings     map[ratingKey]*store.Rating
 	matches     map[string][]store.RatingChange // by debate id
 	now         func() time.Time
+	nomic       nomicData // zero value usable
 }
 
 type cpKey struct {
@@ -79,6 +81,7 @@ func New() *Store {
 	return &Store{
 		Auth:        NewAuth(),
 		Outbox:      NewOutbox(),
+		Memory:      NewMemory(),
 		debates:     map[string]*store.Debate{},
 		events:      map[string][]store.Event{},
 		checkpoints: map[string][]*checkpoint{},

@@ -1,0 +1,50 @@
+// Command embedservice runs the whole Aragora service inside another Go
+// program: configured from the environment exactly as `aragora serve` is
+// (SQLite under ./data by default), with the Acme provider of
+// examples/provider beside the built-in agents and one route of its own.
+//
+//	ACME_API_KEY=… go run ./examples/embedservice
+//	curl localhost:8080/api/hello
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/examples/provider"
+	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/service"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "embedservice:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends; opened, when set, sees the service first.
+func run(ctx context.Context, getenv func(string) string, opened func(*service.Service)) error {
+	cfg, err := service.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	cfg.Agents.Providers = append(cfg.Agents.Providers, provider.Provider())
+	cfg.Routes = append(cfg.Routes, server.Route{Pattern: "GET /api/hello", Role: auth.Public,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "hello from my program") })})
+	svc, err := service.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if opened != nil {
+		opened(svc)
+	}
+	return svc.Run(ctx)
+}
