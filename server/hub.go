@@ -46,13 +46,14 @@ func (h *hub) publish(debateID string, seq int64, b []byte) {
 }
 
 // settle tells every subscription of debateID that its stored event log is
-// final, so each sends what it missed from the store: the engine's
-// observer may have dropped the tail of a busy debate's live events.
-func (h *hub) settle(debateID string) {
+// final (lastSeq events), so each sends what it missed from the store: the
+// engine's observer may have dropped the tail of a busy debate's live
+// events. A subscription that has sent lastSeq by then skips the store.
+func (h *hub) settle(debateID string, lastSeq int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs[debateID] {
-		sub.queueReplay()
+		sub.queueReplay(lastSeq)
 	}
 }
 

@@ -29,7 +29,7 @@ type frameOp uint8
 const (
 	opFrame       frameOp = iota // write b
 	opEvent                      // a debate event of sub: seq > 0 durable, 0 ephemeral (agent_token)
-	opReplay                     // send what the store holds beyond sub's last seq
+	opReplay                     // send what the store holds beyond sub's last seq (up to seq, if > 0)
 	opSubscribe                  // run a subscribe request (req)
 	opUnsubscribe                // end the subscription to req.debateID
 	opClose                      // close with code seq and reason b, after what precedes it
@@ -132,7 +132,7 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 			err = c.deliver(f.sub, f.seq, f.b)
 		case opReplay:
 			f.sub.replayQueued.Store(false)
-			if !f.sub.stopped {
+			if !f.sub.stopped && (f.seq == 0 || f.sub.lastSeq.Load() < f.seq) {
 				err = c.replay(f.sub, 0)
 			}
 		case opSubscribe:

@@ -43,9 +43,10 @@ func (sub *subscription) stop() {
 }
 
 // queueReplay asks the writer to send what the store holds beyond the
-// last seq sent, unless that is already queued.
-func (sub *subscription) queueReplay() {
-	if sub.replayQueued.CompareAndSwap(false, true) && !sub.conn.enqueue(outFrame{op: opReplay, sub: sub}) {
+// last seq sent, unless that is already queued. upTo > 0 is the last seq
+// the store holds: the writer skips the store if it has sent it already.
+func (sub *subscription) queueReplay(upTo int64) {
+	if sub.replayQueued.CompareAndSwap(false, true) && !sub.conn.enqueue(outFrame{op: opReplay, sub: sub, seq: upTo}) {
 		sub.replayQueued.Store(false)
 	}
 }
@@ -242,7 +243,7 @@ func (c *wsConn) follow(sub *subscription) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				sub.queueReplay()
+				sub.queueReplay(0)
 			case e, ok := <-remote:
 				if !ok {
 					remote = nil
