@@ -15,28 +15,6 @@ type WSObserver interface {
 	DroppedClient()
 }
 
-type liveFrame struct {
-	seq int64
-	b   []byte
-}
-
-// subscription is one connection's interest in one debate. Live frames go
-// to a bounded buffer; overflowing it closes the connection (1013).
-type subscription struct {
-	debateID string
-	conn     *wsConn
-	live     chan liveFrame
-	lastSeq  atomic.Int64
-	done     chan struct{}
-	stopOnce sync.Once
-	// settled is signalled (never blocking) when the debate's event log is
-	// complete in the store, so the stream re-reads it: the engine's
-	// observer may have dropped the tail of a busy debate's live events.
-	settled chan struct{}
-}
-
-func (sub *subscription) stop() { sub.stopOnce.Do(func() { close(sub.done) }) }
-
 // hub fans debate events out to WebSocket subscriptions. It is safe for
 // concurrent use; publishing never blocks.
 type hub struct {
@@ -56,29 +34,26 @@ func newHub(s *Server) *hub {
 		perIP: map[string]int{}, byL: map[string]int{}}
 }
 
-// Publish sends a debate event (wire JSON with epoch) to its subscribers.
+// publish queues a debate event (wire JSON with epoch), one encoding
+// shared by every subscriber, on each subscribed connection; a full queue
+// closes that connection with 1013. It never blocks.
 func (h *hub) publish(debateID string, seq int64, b []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs[debateID] {
-		select {
-		case sub.live <- liveFrame{seq, b}:
-		default:
-			go sub.conn.slow()
-		}
+		sub.conn.enqueue(outFrame{op: opEvent, sub: sub, seq: seq, b: b})
 	}
 }
 
 // settle tells every subscription of debateID that its stored event log is
-// final, so each sends what it missed from the store.
-func (h *hub) settle(debateID string) {
+// final (lastSeq events), so each sends what it missed from the store: the
+// engine's observer may have dropped the tail of a busy debate's live
+// events. A subscription that has sent lastSeq by then skips the store.
+func (h *hub) settle(debateID string, lastSeq int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs[debateID] {
-		select {
-		case sub.settled <- struct{}{}:
-		default:
-		}
+		sub.queueReplay(lastSeq)
 	}
 }
 

@@ -302,7 +302,7 @@ func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, er
 	}
 	onFinished := lc.OnFinished
 	lc.OnFinished = func(d *store.Debate) {
-		s.hub.settle(d.ID)
+		s.hub.settle(d.ID, d.LastSeq)
 		s.hub.control("debate_finished", d.ID, s.lc.Object(d, false))
 		if onFinished != nil {
 			onFinished(d)
