@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -121,7 +122,7 @@ type Loop struct {
 	cancel  context.CancelCauseFunc
 	wake    chan struct{}
 	cmdMu   sync.Mutex
-	tr      *transcript
+	tr      atomic.Pointer[transcript] // read by the controller's notes
 }
 
 // New checks cfg and returns a Loop; Run starts it.
@@ -526,8 +527,8 @@ func (l *Loop) requestReset(target string) {
 // note appends a line to the transcript (l.mu may be held: the
 // transcript has its own lock).
 func (l *Loop) note(format string, args ...any) {
-	if l.tr != nil {
-		l.tr.line(fmt.Sprintf(format, args...))
+	if tr := l.tr.Load(); tr != nil {
+		tr.line(fmt.Sprintf(format, args...))
 	}
 }
 
