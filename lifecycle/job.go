@@ -63,7 +63,7 @@ func (m *Manager) Prepare(ctx context.Context, id string) (*Job, error) {
 				j.d, j.finished = cur, true // it finished meanwhile
 				break
 			}
-			if !holderDead(cur.LeaseOwner) {
+			if !m.ownerDead(cur.LeaseOwner) {
 				return nil, &HeldError{DebateID: id, Holder: cur.LeaseOwner, Heartbeat: cur.UpdatedAt, Age: m.now().Sub(cur.UpdatedAt)}
 			}
 			// The holder is a process of this host that no longer exists

@@ -85,9 +85,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.draining.Load() {
-		return lifecycle.ErrShuttingDown
-	}
+	// While draining the debate is still accepted: the lifecycle stores it
+	// pending for the next process or a peer (docs/operations.md#stop-drain-and-restart).
 	key := r.Header.Get("Idempotency-Key")
 	info := infoFrom(r.Context())
 	// complete stores the successful response under the Idempotency-Key;

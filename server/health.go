@@ -218,8 +218,13 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": reason})
 	}
+	w.Header().Set("X-Aragora-Instance", s.lc.Holder())
 	if s.draining.Load() {
 		notReady("draining")
+		return
+	}
+	if !s.lc.Resumed() {
+		notReady("resuming")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2500*time.Millisecond)

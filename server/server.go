@@ -346,7 +346,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.apiH.Serv
 // Draining reports whether Drain has been called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Drain turns readiness to 503 draining and refuses new debates (docs/operations.md#stop-drain-and-restart step 1).
+// Drain turns readiness to 503 draining; new debates are stored pending for
+// the next process or a peer (docs/operations.md#stop-drain-and-restart step 1).
 func (s *Server) Drain() {
 	s.draining.Store(true)
 	s.lc.Drain()

@@ -93,8 +93,9 @@ type Config struct {
 	ReceiptEd25519Key string
 
 	// Agents configures the agent registry: provider keys, base URLs,
-	// models, breakers, default agents. Its AgentTimeout is AgentTimeout
-	// above when that is set.
+	// models, breakers, default agents, and the program's own providers
+	// (Agents.Providers, docs/agents.md#writing-a-provider). Its
+	// AgentTimeout is AgentTimeout above when that is set.
 	Agents registry.Config
 	// DemoDelay makes every demo agent call wait that long (testing only).
 	DemoDelay time.Duration

@@ -74,6 +74,11 @@ type Service struct {
 	mu      sync.Mutex
 	apiAddr net.Addr
 	wsAddr  net.Addr
+
+	// handover: a draining aragora serve answered on the API address when
+	// Run started; the data directory lock is waited for.
+	handover bool
+	lock     *dataDirLock // SQLite: the data directory's serve lock
 }
 
 // Open builds the service of cfg: it creates the data directory, opens the
@@ -399,6 +404,7 @@ func (s *Service) Close() error {
 		if s.lg != nil {
 			s.lg.Close()
 		}
+		s.lock.release()
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
@@ -414,6 +420,17 @@ func (s *Service) Close() error {
 func (s *Service) Run(ctx context.Context) error {
 	defer s.Close()
 	c := s.cfg
+	if c.APIPort != 0 {
+		// One process per listener: SO_REUSEPORT would let this one bind
+		// next to a live server and split its traffic.
+		if inst, draining, found := peerOn(ctx, c.Host, c.APIPort); found {
+			if !draining {
+				return &InstanceError{Addr: net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)), Instance: inst}
+			}
+			s.handover = true
+			s.log.Info("serve_handover", "from_instance", inst)
+		}
+	}
 	apiLn, err := listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)))
 	if err != nil {
 		return fmt.Errorf("serve: listen on API port: %w", err)
@@ -451,6 +468,13 @@ func (s *Service) Serve(ctx context.Context, api, ws net.Listener) error {
 		s.wsAddr = ws.Addr()
 	}
 	s.mu.Unlock()
+	if err := s.lockStore(ctx); err != nil {
+		_ = apiSrv.Close()
+		if wsSrv != nil {
+			_ = wsSrv.Close()
+		}
+		return err
+	}
 	s.Start()
 	s.log.Info("server_started", "api_addr", api.Addr().String(), "ws_port", s.cfg.WSPort)
 
@@ -544,6 +568,26 @@ func (s *Service) drainAndStop(ctx context.Context, apiSrv, wsSrv *http.Server) 
 		return ErrShutdownIncomplete
 	}
 	s.log.Info("shutdown_complete")
+	return nil
+}
+
+// lockStore takes the SQLite data directory's serve lock (waiting for a
+// draining predecessor to exit on a hand-over); with it, the debates any
+// other server held are claimed at once.
+func (s *Service) lockStore(ctx context.Context) error {
+	if s.be.Kind != "sqlite" {
+		return nil
+	}
+	wait := time.Duration(0)
+	if s.handover {
+		wait = s.cfg.ShutdownTimeout + 5*time.Second
+	}
+	l, err := lockDataDir(ctx, s.cfg.DataDir, wait)
+	if err != nil {
+		return err
+	}
+	s.lock = l
+	s.srv.Lifecycle().SetSoleServer()
 	return nil
 }
 
