@@ -202,6 +202,9 @@ func Preconditions(ctx context.Context, path string, pub ed25519.PublicKey) (*Co
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
+	if os.Getenv("ARAGORA_CONSTITUTION_KEY") != "" {
+		return nil, fmt.Errorf("%w: ARAGORA_CONSTITUTION_KEY is set: the private key never belongs in the environment of the process that runs generated code", ErrRefused)
+	}
 	top, err := git(ctx, path, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a git repository: %v", ErrRefused, path, err)
