@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -223,6 +224,11 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if ns, ok := s.be.Store.(store.NomicStore); ok {
 		nomicCtl = &nomic.Control{Store: ns}
 		scfg.Nomic = nomicCtl
+		go nomicWatcher{st: ns, every: 5 * time.Second, publish: func(doc json.RawMessage) {
+			if srv := srvPtr.Load(); srv != nil {
+				srv.Control("nomic_cycle_finished", "", doc)
+			}
+		}}.run(bgCtx)
 	}
 	if bcast != nil {
 		scfg.Revoked = bcast.revoked
