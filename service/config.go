@@ -103,6 +103,9 @@ type Config struct {
 	// Webhooks configures webhook delivery (docs/webhooks.md).
 	Webhooks WebhooksConfig
 
+	// Memory configures the continuum memory (docs/memory.md).
+	Memory MemoryConfig
+
 	// WebSockets.
 	WSMaxConnections int
 	WSMaxPerIP       int
@@ -379,6 +382,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.WSSendBuffer = r.integer("ARAGORA_WS_SEND_BUFFER", 256, 1)
 	c.ShutdownTimeout = r.seconds("ARAGORA_SHUTDOWN_TIMEOUT_SECONDS", 25, 1)
 	c.Webhooks = readWebhooks(r)
+	c.Memory = readMemory(r)
 	c.LogFormat = r.str("ARAGORA_LOG_FORMAT", "")
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		r.fail("ARAGORA_LOG_FORMAT", c.LogFormat, "want json or text")
