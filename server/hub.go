@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/store"
 )
 
 // WSObserver receives WebSocket metrics events; cmd feeds Prometheus with it.
@@ -46,14 +50,56 @@ func (h *hub) publish(debateID string, seq int64, b []byte) {
 }
 
 // settle tells every subscription of debateID that its stored event log is
-// final (lastSeq events), so each sends what it missed from the store: the
-// engine's observer may have dropped the tail of a busy debate's live
-// events. A subscription that has sent lastSeq by then skips the store.
+// final (lastSeq events), so each sends what it missed: the engine's
+// observer may have dropped the tail of a busy debate's live events. The
+// missing tail is read from the store once and queued, encoded once, on
+// every subscription that lacks it (deliver skips what it already sent);
+// if that read fails, each subscription reads the store itself.
 func (h *hub) settle(debateID string, lastSeq int64) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	after := int64(-1)
 	for sub := range h.subs[debateID] {
-		sub.queueReplay(lastSeq)
+		if l := sub.lastSeq.Load(); l < lastSeq && (after < 0 || l < after) {
+			after = l
+		}
+	}
+	h.mu.Unlock()
+	if after < 0 {
+		return // every subscription has sent the last event
+	}
+	go h.sendTail(debateID, after, lastSeq)
+}
+
+func (h *hub) sendTail(debateID string, after, lastSeq int64) {
+	var evs []store.Event
+	er, ok := h.s.events()
+	if ok {
+		ctx, cancel := context.WithTimeout(context.Background(), wsWriteTimeout)
+		var err error
+		evs, err = er.ListEvents(ctx, debateID, after, 0)
+		cancel()
+		ok = err == nil && len(evs) > 0 && evs[len(evs)-1].Seq >= lastSeq
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !ok {
+		for sub := range h.subs[debateID] {
+			sub.queueReplay(lastSeq)
+		}
+		return
+	}
+	ep := lifecycle.StreamEpoch(debateID)
+	frames := make([][]byte, len(evs))
+	for i, e := range evs {
+		frames[i] = withEpoch(e.JSON, ep)
+	}
+	for sub := range h.subs[debateID] {
+		last := sub.lastSeq.Load()
+		for i, e := range evs {
+			if e.Seq > last && !sub.conn.enqueue(outFrame{op: opEvent, sub: sub, seq: e.Seq, b: frames[i]}) {
+				break
+			}
+		}
 	}
 }
 
