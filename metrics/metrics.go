@@ -51,8 +51,6 @@ type Config struct {
 // samples, such as aragora_db_up); record through the methods where one
 // exists.
 type Metrics struct {
-	reg *prometheus.Registry
-
 	HTTPRequests      *prometheus.CounterVec
 	HTTPDuration      *prometheus.HistogramVec
 	DebatesTotal      *prometheus.CounterVec
@@ -98,12 +96,22 @@ type Metrics struct {
 	starts map[string]string // debate id → consensus method
 }
 
-// New registers every metric on a new private registry.
-func New(cfg Config) *Metrics {
+// NewRegistry returns a registry holding the Go runtime and process
+// collectors (go_*, process_*), as /metrics exposes them: pass it to New
+// and serve it with Handler.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// New registers every aragora_* metric on reg, as client_golang's own
+// collectors take a Registerer; it panics when one is already registered
+// there (prometheus.Registerer.MustRegister). NewRegistry gives the
+// registry /metrics serves.
+func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, starts: map[string]string{}}
+	m := &Metrics{starts: map[string]string{}}
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_build_info", Help: "Build information; always 1."}, []string{"version", "commit", "go_version"})
 	f(bi)
 	bi.WithLabelValues(cfg.Version, cfg.Commit, cfg.GoVersion).Set(1)
@@ -235,12 +243,10 @@ func (m *Metrics) ObserveRound(rt debate.RoundTiming) {
 	m.OrchestratorOverhead.Observe(rt.Overhead.Seconds())
 }
 
-// Registry returns the private registry.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
-// Handler serves the exposition of the private registry.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+// Handler serves the exposition of g (the Prometheus text format),
+// such as the registry of NewRegistry.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }
 
 // ObserveRequest records one HTTP request.
