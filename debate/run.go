@@ -40,6 +40,10 @@ type run struct {
 	// final is what Config.Finalize returned, committed with the terminal
 	// checkpoint.
 	final *store.Final
+	// ctx is the segment's context: a checkpoint write failing for want of
+	// the store is retried until it succeeds or ctx is cancelled with
+	// ErrSuspend.
+	ctx context.Context
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
@@ -61,12 +65,16 @@ const (
 
 func (r *run) now() time.Time { return r.cfg.Now() }
 
-// commitTimeout bounds one checkpoint write, its retries included.
+// commitTimeout bounds one attempt at a checkpoint write.
 const commitTimeout = 5 * time.Second
+
+// maxCommitBackoff caps the wait between two attempts at a checkpoint write.
+const maxCommitBackoff = 5 * time.Second
 
 // execute drives the debate until it ends, is interrupted or suspended.
 func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) {
 	r.segStart = r.now()
+	r.ctx = ctx
 	if fresh || r.st.Phase == nextPropose {
 		r.roundStart = r.segStart
 	}
@@ -87,7 +95,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 			r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}),
 		}
 		r.st.Phase = nextPropose
-		if err := r.commit(ctx, 1, cpInit, batch); err != nil {
+		if err := r.commit(1, cpInit, batch); err != nil {
 			return r.storeFailure(ctx, err, nil)
 		}
 	}
@@ -134,7 +142,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 		if r.st.Phase == nextDone {
 			return r.end(ctx, batch, r.normalStatus(), r.st.StopReason, "")
 		}
-		if err := r.commit(ctx, round, cpPhase, batch); err != nil {
+		if err := r.commit(round, cpPhase, batch); err != nil {
 			return r.storeFailure(ctx, err, nil)
 		}
 	}
@@ -271,11 +279,11 @@ func (r *run) end(ctx context.Context, batch []Event, status, reason, errMsg str
 	if r.cfg.Finalize != nil {
 		r.final = r.cfg.Finalize(res)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
-	if err := r.commit(wctx, st.Round, cpEnd, batch); err != nil {
+	if err := r.commit(st.Round, cpEnd, batch); err != nil {
 		return r.storeFailure(ctx, err, res)
 	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
 	r.o.recordRatings(wctx, r.st, res)
 	return res, r.resultErr()
 }
@@ -296,12 +304,14 @@ func (r *run) resultErr() error {
 }
 
 // storeFailure handles a checkpoint that could not be written. A conflict
-// means another process owns the debate: stop without emitting anything.
+// means another process owns the debate, and ErrSuspend a suspension while
+// the store could not write: stop without emitting anything (the debate
+// stays as its last checkpoint recorded it).
 func (r *run) storeFailure(ctx context.Context, err error, res *Result) (*Result, error) {
 	if res == nil {
 		res = r.result()
 	}
-	if errors.Is(err, store.ErrConflict) || r.st.Status != store.StatusRunning {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, ErrSuspend) || r.st.Status != store.StatusRunning {
 		return res, err
 	}
 	r.st.Status, r.st.StopReason, r.st.ErrMsg = store.StatusFailed, StopError, err.Error()
@@ -321,20 +331,23 @@ func (r *run) result() *Result {
 }
 
 // commit numbers the batch, writes it with the checkpoint in one atomic
-// store call (retried 3 times), then delivers it to observers. The write
-// is not cancelled with ctx (a phase that completed is recorded even when
-// the debate is being cancelled, so the cancellation is recorded after
-// it), but it is bounded by commitTimeout.
-func (r *run) commit(ctx context.Context, round int, phase string, batch []Event) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
+// store call, then delivers it to observers: nothing of a batch is shown
+// before it is durable (docs/debate.md#persistence-and-resume). The write
+// is not cancelled with the debate (a phase that completed is recorded
+// even when the debate is being cancelled, so the cancellation is recorded
+// after it); each attempt is bounded by commitTimeout. A write the store
+// refuses for want of availability is retried with backoff, the debate
+// staying running, until it succeeds, is refused as a conflict (another
+// process holds the debate), or the segment is suspended (the error then
+// wraps ErrSuspend and the store error).
+func (r *run) commit(round int, phase string, batch []Event) error {
 	st := r.st
 	for i := range batch {
 		st.Seq++
 		batch[i].Seq = st.Seq
 	}
 	if cp := r.o.checkpointer; cp != nil {
-		if err := r.save(ctx, cp, round, phase, batch); err != nil {
+		if err := r.save(cp, round, phase, batch); err != nil {
 			st.Seq -= int64(len(batch))
 			return err
 		}
@@ -348,7 +361,7 @@ func (r *run) commit(ctx context.Context, round int, phase string, batch []Event
 	return nil
 }
 
-func (r *run) save(ctx context.Context, cp store.Checkpointer, round int, phase string, batch []Event) error {
+func (r *run) save(cp store.Checkpointer, round int, phase string, batch []Event) error {
 	st := r.st
 	if st.Final == nil {
 		// Elapsed in the checkpoint includes this segment so far.
@@ -373,19 +386,32 @@ func (r *run) save(ctx context.Context, cp store.Checkpointer, round int, phase 
 	if store.Terminal(st.Status) {
 		c.Final = r.final
 	}
-	delays := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
-	for attempt := 0; ; attempt++ {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), commitTimeout)
 		err = cp.SaveCheckpoint(ctx, c)
-		if err == nil || errors.Is(err, store.ErrConflict) || attempt == len(delays) || ctx.Err() != nil {
+		cancel()
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		t := time.NewTimer(delays[attempt])
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
+		if errors.Is(context.Cause(r.ctx), ErrSuspend) {
+			return fmt.Errorf("%w: checkpoint not written: %w", ErrSuspend, err)
 		}
+		if attempt >= 3 {
+			r.o.log.Warn("debate_commit_retry", "debate_id", st.DebateID, "phase", phase, "attempt", attempt,
+				"retry_in_ms", delay.Milliseconds(), "error", err.Error())
+		}
+		t := time.NewTimer(delay)
+		if r.ctx.Err() == nil {
+			select {
+			case <-r.ctx.Done():
+			case <-t.C:
+			}
+		} else {
+			<-t.C
+		}
+		t.Stop()
+		delay = min(2*delay, maxCommitBackoff)
 	}
 }
 

@@ -286,18 +286,21 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		if err != nil {
 			msg = err.Error()
 		}
-		j.Fail(bg, "debate_failed", msg)
+		j.Fail(ctx, "debate_failed", msg)
 		return nil, err
 	}
-	j.complete(bg, res, err, log)
+	if cerr := j.complete(ctx, res, err, log); cerr != nil {
+		return res, cerr
+	}
 	return res, err
 }
 
 // complete makes sure the final state of a finished run is durable (the
 // orchestrator commits it with its final checkpoint; a store without
-// checkpoints, or a final checkpoint that failed, gets it here), then
-// shows it.
-func (j *Job) complete(ctx context.Context, res *debate.Result, runErr error, log *slog.Logger) {
+// checkpoints gets it here), then shows it. A final state that cannot be
+// made durable is not shown: complete returns the error (the debate stays
+// as the store has it, for this process or another to finish).
+func (j *Job) complete(ctx context.Context, res *debate.Result, runErr error, log *slog.Logger) error {
 	m, id := j.m, j.d.ID
 	doc := j.doc
 	if doc == nil || doc.Status != res.Status {
@@ -305,8 +308,11 @@ func (j *Job) complete(ctx context.Context, res *debate.Result, runErr error, lo
 	}
 	raw, _ := json.Marshal(doc)
 	if m.leaser != nil {
-		d, err := m.st.GetDebate(ctx, id)
-		if err == nil && !store.Terminal(d.Status) {
+		err := m.durably(ctx, log, func(wctx context.Context) error {
+			d, err := m.st.GetDebate(wctx, id)
+			if err != nil || store.Terminal(d.Status) {
+				return err
+			}
 			f := &store.Finish{Lease: j.lease, Status: doc.Status, End: syntheticEnd(id, m.now(), doc.Status, doc.StopReason),
 				Final: store.Final{Result: raw, Usage: j.usage(res)}}
 			if j.lease == nil {
@@ -315,14 +321,59 @@ func (j *Job) complete(ctx context.Context, res *debate.Result, runErr error, lo
 			if o := m.cfg.Outbox; o != nil {
 				f.Outbox = o.OnFinish(j.d, doc)
 			}
-			if err := m.leaser.FinishDebate(ctx, id, f, m.now()); err != nil {
-				log.Warn("debate_result_write_failed", "error", err.Error())
-			}
-		} else if err != nil {
+			return m.leaser.FinishDebate(wctx, id, f, m.now())
+		})
+		if err != nil {
+			m.overlay.update(id, func(ls *liveState) { ls.Status = "" })
 			log.Warn("debate_result_write_failed", "error", err.Error())
+			return fmt.Errorf("lifecycle: debate %s: result not stored: %w", id, err)
 		}
 	}
-	j.show(ctx, doc, raw, res, log)
+	j.show(context.WithoutCancel(ctx), doc, raw, res, log)
+	return nil
+}
+
+// maxWriteBackoff caps the wait between two attempts at a final write.
+const maxWriteBackoff = 5 * time.Second
+
+// durably runs write until it succeeds, retrying with backoff while the
+// store cannot write (docs/operations.md#stop-drain-and-restart): it gives
+// up on a conflict or a missing debate (another process holds it, or it is
+// gone) and when ctx is cancelled with debate.ErrSuspend (shutdown) or the
+// Manager stops. Each attempt is bounded by 5 s.
+func (m *Manager) durably(ctx context.Context, log *slog.Logger, write func(context.Context) error) error {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err := write(wctx)
+		cancel()
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if errors.Is(context.Cause(ctx), debate.ErrSuspend) || m.root.Err() != nil {
+			return err
+		}
+		if attempt >= 3 {
+			log.Warn("debate_result_write_retry", "attempt", attempt, "retry_in_ms", delay.Milliseconds(), "error", err.Error())
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-m.root.Done():
+		case <-suspended(ctx):
+		}
+		t.Stop()
+		delay = min(2*delay, maxWriteBackoff)
+	}
+}
+
+// suspended returns ctx's Done channel while it is not done (a cancelled
+// ctx that is not suspended keeps the retry going), else nil.
+func suspended(ctx context.Context) <-chan struct{} {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return ctx.Done()
 }
 
 // show records a finished debate's live state, logs debate_end and calls
@@ -358,7 +409,8 @@ func (j *Job) show(ctx context.Context, doc *ResultDoc, raw []byte, res *debate.
 
 // Fail finishes the debate as failed with code and msg without running it
 // (its settings cannot run), fenced by the claimed lease, with a
-// synthetic debate_end.
+// synthetic debate_end. Like a result, the failure is shown only once it
+// is durable (retried while the store cannot write).
 func (j *Job) Fail(ctx context.Context, code, msg string) {
 	m, id := j.m, j.d.ID
 	log := m.log.With("debate_id", id, "correlation_id", j.d.CorrelationID)
@@ -374,11 +426,14 @@ func (j *Job) Fail(ctx context.Context, code, msg string) {
 		if o := m.cfg.Outbox; o != nil {
 			f.Outbox = o.OnFinish(j.d, doc)
 		}
-		if err := m.leaser.FinishDebate(ctx, id, f, now); err != nil {
+		err := m.durably(ctx, log, func(wctx context.Context) error { return m.leaser.FinishDebate(wctx, id, f, now) })
+		if err != nil {
+			m.overlay.update(id, func(ls *liveState) { ls.Status = "" })
 			log.Warn("debate_result_write_failed", "error", err.Error())
+			return
 		}
 	}
-	j.show(ctx, doc, raw, nil, log)
+	j.show(context.WithoutCancel(ctx), doc, raw, nil, log)
 }
 
 // Release drops the claimed lease without running the debate, leaving its

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # depcheck.sh enforces the dependency direction of the code base (layers
-# L0 agent, similarity, receipt, evidence, clientip; consensus; L1 store, ratelimit,
+# L0 agent, similarity, receipt, evidence, clientip; consensus; L1 store, memory, ratelimit,
 # breaker, agent/agenttest, agent/demo; L2 debate and webhook, then nomic; L3 backends,
 # provider adapters and metrics; L3½ lifecycle (the debate lifecycle: over
 # the store and event ports, no HTTP, no driver); L4 server (the HTTP/WS
@@ -36,7 +36,7 @@ adapters="$mod/agent/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openro
 
 # Rule 1: the core (L0-L2) links no driver, server library, pprof or Sentry, and
 # none of our backends, adapters, metrics or server.
-mapfile -t core < <(existing agent similarity receipt evidence clientip consensus store ratelimit breaker debate webhook nomic)
+mapfile -t core < <(existing agent similarity receipt evidence clientip consensus store memory ratelimit breaker debate webhook nomic)
 if ((${#core[@]})); then
 	bad=$(go list -e -deps "${core[@]}" | grep -E "$drivers|^$backends\$|^$adapters\$|^$mod/(server|metrics|store/memstore|cmd/.*)\$" || true)
 	[[ -z $bad ]] || violation "core packages (${core[*]}) depend on: $(echo "$bad" | tr '\n' ' ')"
@@ -60,7 +60,7 @@ function layer(p) {
 	p = substr(p, length(mod) + 2)
 	if (p ~ /^(agent|similarity|receipt|evidence|clientip)$/) return 0
 	if (p == "consensus") return 1
-	if (p ~ /^(store|ratelimit|breaker|agent\/agenttest|agent\/demo)$/) return 2
+	if (p ~ /^(store|memory|ratelimit|breaker|agent\/agenttest|agent\/demo)$/) return 2
 	if (p == "debate" || p == "webhook") return 3
 	if (p == "nomic") return 4
 	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5

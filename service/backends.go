@@ -2,15 +2,12 @@ package service
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver for continuum.db
 
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -111,10 +108,6 @@ func OpenBackends(ctx context.Context, cfg Config) (*Backends, error) {
 	return b, err
 }
 
-// continuumFile is the continuum-memory database created beside the store
-// in SQLite mode, so a backup of the data directory holds every file.
-const continuumFile = "continuum.db"
-
 func openSQLite(ctx context.Context, u *url.URL, cfg Config) (*Backends, error) {
 	path := u.Host + u.Path
 	if path == "" {
@@ -127,10 +120,6 @@ func openSQLite(ctx context.Context, u *url.URL, cfg Config) (*Backends, error) 
 		SkipMigrations: cfg.SkipMigrations})
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
-	}
-	if err := createContinuum(ctx, filepath.Join(filepath.Dir(path), continuumFile)); err != nil {
-		_ = st.Close()
-		return nil, err
 	}
 	return &Backends{Store: st, Kind: "sqlite", migrator: sqliteMigrator{st}, poolMax: cfg.DBPoolSize + 1, poolStats: st.PoolStats}, nil
 }
@@ -149,31 +138,10 @@ func openPostgres(ctx context.Context, u *url.URL, cfg Config) (*Backends, error
 	return b, nil
 }
 
-// createContinuum creates the continuum-memory database if missing.
-func createContinuum(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		return fmt.Errorf("store: open %s: %w", path, err)
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS continuum_memory (
-	id TEXT PRIMARY KEY,
-	tier TEXT NOT NULL,
-	content TEXT NOT NULL,
-	importance REAL NOT NULL DEFAULT 0,
-	created_at TEXT NOT NULL,
-	updated_at TEXT NOT NULL
-)`)
-	if err != nil {
-		return fmt.Errorf("store: create %s: %w", path, err)
-	}
-	return nil
-}
-
 // ContinuumPath returns the continuum-memory database beside a SQLite
-// store file.
+// store file (sqlitestore creates it with the store).
 func ContinuumPath(storePath string) string {
-	return filepath.Join(filepath.Dir(storePath), continuumFile)
+	return filepath.Join(filepath.Dir(storePath), sqlitestore.ContinuumFile)
 }
 
 type sqliteMigrator struct{ st *sqlitestore.Store }

@@ -51,6 +51,7 @@ var (
 type Store struct {
 	*Auth
 	*Outbox
+	*Memory
 
 	mu          sync.Mutex
 	debates     map[string]*store.Debate
@@ -79,6 +80,7 @@ func New() *Store {
 	return &Store{
 		Auth:        NewAuth(),
 		Outbox:      NewOutbox(),
+		Memory:      NewMemory(),
 		debates:     map[string]*store.Debate{},
 		events:      map[string][]store.Event{},
 		checkpoints: map[string][]*checkpoint{},

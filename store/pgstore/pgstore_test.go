@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/memory"
+	"github.com/aragora/aragora/memory/memorytest"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/pgstore"
 	"github.com/aragora/aragora/store/storetest"
@@ -76,4 +78,9 @@ func openStore(t *testing.T, cfg pgstore.Config) *pgstore.Store {
 func TestConformance(t *testing.T) {
 	dsn(t)
 	storetest.Run(t, func(t *testing.T) store.DebateStore { return openStore(t, pgstore.Config{}) })
+}
+
+func TestMemoryConformance(t *testing.T) {
+	dsn(t)
+	memorytest.Run(t, func(t *testing.T) memory.Store { return openStore(t, pgstore.Config{}) })
 }

@@ -27,7 +27,7 @@ func olderMigrations(t *testing.T) fstest.MapFS {
 
 func TestEveryMigrationIsAdditive(t *testing.T) {
 	t.Parallel()
-	for _, dir := range []string{"main", "ratings"} {
+	for _, dir := range []string{"main", "ratings", "continuum"} {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
 			ms, err := sqlmigrate.Load(os.DirFS(filepath.Join("migrations", dir)))

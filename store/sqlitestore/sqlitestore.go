@@ -2,7 +2,8 @@
 // through modernc.org/sqlite (pure Go, no cgo).
 //
 // [Open] opens (creating when missing) the store database, aragora.db, and
-// the ratings database, agent_elo.db, beside it (docs/operations.md), in WAL
+// the ratings database, agent_elo.db, and the continuum memory database,
+// continuum.db, beside it (docs/operations.md), in WAL
 // mode with a busy timeout and foreign keys on, and applies the embedded
 // migrations of each (expand/contract, see store/internal/sqlmigrate).
 //
@@ -24,7 +25,8 @@
 // the authentication tables of store/auth.go (users, api_keys,
 // revoked_tokens, issued_tokens, token_versions, token_generation,
 // jwt_keys, audit_log, usage_records); in agent_elo.db agent_ratings(agent, domain) and
-// rating_matches(debate_id). Times are UTC text with microseconds, so they
+// rating_matches(debate_id); in continuum.db memory_entries(id) and
+// memory_transitions (the [memory.Store] port, docs/memory.md). Times are UTC text with microseconds, so they
 // sort as strings.
 //
 // Besides the debate ports, Store implements every authentication port
@@ -77,11 +79,17 @@ var (
 // RatingsFile is the default file name of the ratings database.
 const RatingsFile = "agent_elo.db"
 
+// ContinuumFile is the default file name of the continuum memory database.
+const ContinuumFile = "continuum.db"
+
 // Config tunes a Store. The zero value is usable.
 type Config struct {
 	// RatingsPath is the ratings database; default agent_elo.db in the
 	// directory of the store database.
 	RatingsPath string
+	// ContinuumPath is the continuum memory database; default
+	// continuum.db in the directory of the store database.
+	ContinuumPath string
 	// MaxReaders caps the read-only connections (ARAGORA_DB_POOL_SIZE);
 	// default 10.
 	MaxReaders int
@@ -101,6 +109,9 @@ type Config struct {
 func (c Config) withDefaults(path string) Config {
 	if c.RatingsPath == "" {
 		c.RatingsPath = filepath.Join(filepath.Dir(path), RatingsFile)
+	}
+	if c.ContinuumPath == "" {
+		c.ContinuumPath = filepath.Join(filepath.Dir(path), ContinuumFile)
 	}
 	if c.MaxReaders <= 0 {
 		c.MaxReaders = 10
@@ -124,6 +135,7 @@ type Store struct {
 	path    string
 	w, r    *sql.DB // store writer (1 connection) and readers
 	rw, rr  *sql.DB // ratings writer and readers
+	cw, cr  *sql.DB // continuum memory writer and readers
 	allDBs  []*sql.DB
 	dialect sqlmigrate.Dialect
 }
@@ -178,9 +190,15 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		_ = s.r.Close()
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", cfg.RatingsPath, err)
 	}
-	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr}
+	if s.cw, s.cr, err = openPair(cfg.ContinuumPath, cfg); err != nil {
+		for _, db := range []*sql.DB{s.w, s.r, s.rw, s.rr} {
+			_ = db.Close()
+		}
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", cfg.ContinuumPath, err)
+	}
+	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr, s.cw, s.cr}
 	// The writer connects first, so WAL mode is set before readers arrive.
-	for _, db := range []*sql.DB{s.w, s.rw} {
+	for _, db := range []*sql.DB{s.w, s.rw, s.cw} {
 		if err := db.PingContext(ctx); err != nil {
 			_ = s.Close()
 			return nil, fmt.Errorf("sqlitestore: open: %w", err)
@@ -209,7 +227,7 @@ func sub(dir string) fs.FS {
 
 // Migration describes one migration for `aragora migrate`.
 type Migration struct {
-	Database  string // "store" or "ratings"
+	Database  string // "store", "ratings" or "continuum"
 	Version   int
 	Name      string
 	Additive  bool
@@ -224,34 +242,48 @@ func describe(db string, ms []sqlmigrate.Migration) []Migration {
 	return out
 }
 
-// Migrate applies the pending migrations of both databases and returns
-// them. ErrIncompatible as for Open.
+// databases lists each database's migrations directory, writer and file,
+// in migration order.
+func (s *Store) databases() []struct {
+	name, dir, path string
+	db              *sql.DB
+} {
+	return []struct {
+		name, dir, path string
+		db              *sql.DB
+	}{
+		{"store", "main", s.path, s.w},
+		{"ratings", "ratings", s.cfg.RatingsPath, s.rw},
+		{"continuum", "continuum", s.cfg.ContinuumPath, s.cw},
+	}
+}
+
+// Migrate applies the pending migrations of every database (store,
+// ratings, continuum) and returns them. ErrIncompatible as for Open.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	done, err := sqlmigrate.Up(ctx, s.w, s.dialect, sub("main"), s.cfg.BinaryVersion)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: migrate %q: %w", s.path, err)
+	var out []Migration
+	for _, d := range s.databases() {
+		done, err := sqlmigrate.Up(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
+		if err != nil {
+			return out, fmt.Errorf("sqlitestore: migrate %q: %w", d.path, err)
+		}
+		out = append(out, describe(d.name, done)...)
 	}
-	out := describe("store", done)
-	done, err = sqlmigrate.Up(ctx, s.rw, s.dialect, sub("ratings"), s.cfg.BinaryVersion)
-	if err != nil {
-		return out, fmt.Errorf("sqlitestore: migrate %q: %w", s.cfg.RatingsPath, err)
-	}
-	return append(out, describe("ratings", done)...), nil
+	return out, nil
 }
 
 // PendingMigrations lists what Migrate would apply (aragora migrate
 // --dry-run). ErrIncompatible as for Open.
 func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
-	p, err := sqlmigrate.Pending(ctx, s.w, s.dialect, sub("main"), s.cfg.BinaryVersion)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", s.path, err)
+	var out []Migration
+	for _, d := range s.databases() {
+		p, err := sqlmigrate.Pending(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", d.path, err)
+		}
+		out = append(out, describe(d.name, p)...)
 	}
-	out := describe("store", p)
-	p, err = sqlmigrate.Pending(ctx, s.rw, s.dialect, sub("ratings"), s.cfg.BinaryVersion)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", s.cfg.RatingsPath, err)
-	}
-	return append(out, describe("ratings", p)...), nil
+	return out, nil
 }
 
 // Close closes every connection. WAL files are checkpointed by SQLite when
@@ -266,9 +298,9 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks both databases answer.
+// Ping checks every database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	for _, db := range []*sql.DB{s.r, s.rr} {
+	for _, db := range []*sql.DB{s.r, s.rr, s.cr} {
 		if err := db.PingContext(ctx); err != nil {
 			return fmt.Errorf("sqlitestore: ping: %w", err)
 		}
@@ -302,6 +334,15 @@ func (s *Store) Backup(ctx context.Context, dst string) error {
 func (s *Store) BackupRatings(ctx context.Context, dst string) error {
 	return s.backup(ctx, s.cfg.RatingsPath, dst)
 }
+
+// BackupContinuum writes a consistent copy of the continuum memory
+// database to dst, like Backup.
+func (s *Store) BackupContinuum(ctx context.Context, dst string) error {
+	return s.backup(ctx, s.cfg.ContinuumPath, dst)
+}
+
+// ContinuumPath returns the file of the continuum memory database.
+func (s *Store) ContinuumPath() string { return s.cfg.ContinuumPath }
 
 func (s *Store) backup(ctx context.Context, src, dst string) error {
 	q := url.Values{"_pragma": {"busy_timeout(" + strconv.FormatInt(s.cfg.BusyTimeout.Milliseconds(), 10) + ")"}}

@@ -2,12 +2,16 @@ package sqlitestore_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/memory"
+	"github.com/aragora/aragora/memory/memorytest"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/sqlitestore"
 	"github.com/aragora/aragora/store/storetest"
@@ -68,4 +72,38 @@ func TestDataSurvivesReopen(t *testing.T) {
 	d, err := again.GetDebate(ctx, "d1")
 	require.NoError(t, err)
 	require.Equal(t, int64(2), d.LastSeq)
+}
+
+func TestMemoryConformance(t *testing.T) {
+	memorytest.Run(t, func(t *testing.T) memory.Store { return openStore(t, t.TempDir(), sqlitestore.Config{}) })
+}
+
+func TestMemoryLivesInContinuumDB(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir, sqlitestore.Config{})
+	e := &memory.Entry{ID: "mem_1", Tier: memory.TierSlow, Kind: memory.KindInsight, Content: "kept", Importance: 0.5,
+		CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	require.NoError(t, s.PutMemory(ctx, e, nil))
+	require.NoError(t, s.Close())
+	require.FileExists(t, filepath.Join(dir, sqlitestore.ContinuumFile))
+
+	// Only continuum.db holds the table; the entry survives a reopen and a backup.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "aragora.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'memory_entries'`).Scan(&n))
+	require.Zero(t, n)
+	again := openStore(t, dir, sqlitestore.Config{})
+	got, err := again.GetMemory(ctx, "mem_1")
+	require.NoError(t, err)
+	require.Equal(t, "kept", got.Content)
+	copyPath := filepath.Join(t.TempDir(), "continuum_copy.db")
+	require.NoError(t, again.BackupContinuum(ctx, copyPath))
+	restored := openStore(t, t.TempDir(), sqlitestore.Config{ContinuumPath: copyPath})
+	got, err = restored.GetMemory(ctx, "mem_1")
+	require.NoError(t, err)
+	require.Equal(t, "kept", got.Content)
 }
