@@ -15,14 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
 )
 
 // Statuses are the final debate statuses (label domain of aragora_debates_total).
 var Statuses = []string{"consensus_reached", "no_consensus", "timeout", "failed", "cancelled", "budget_exceeded"}
-
-// Methods are the consensus methods.
-var Methods = []string{"majority", "supermajority", "unanimous", "weighted", "judge", "none"}
 
 // Phases are the agent call phases.
 var Phases = []string{"propose", "revise", "critique", "vote", "judge", "synthesize"}
@@ -176,8 +174,8 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	for _, s := range Statuses {
 		m.DebatesTotal.WithLabelValues(s)
 	}
-	for _, meth := range Methods {
-		m.ConsensusReached.WithLabelValues(meth)
+	for _, meth := range consensus.MethodNames {
+		m.ConsensusReached.WithLabelValues(meth.String())
 	}
 	for _, a := range cfg.Agents {
 		for _, p := range Phases {
@@ -268,7 +266,7 @@ func (m *Metrics) onEvent(e debate.Event) {
 	switch d := e.Data.(type) {
 	case debate.DebateStartData:
 		m.mu.Lock()
-		m.starts[e.DebateID] = d.Consensus.Method
+		m.starts[e.DebateID] = d.Consensus.Method.String()
 		m.mu.Unlock()
 	case debate.DebateEndData:
 		m.DebatesTotal.WithLabelValues(d.Status).Inc()
