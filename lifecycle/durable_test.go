@@ -186,3 +186,32 @@ func TestCheckpointRetriedWhileTheStoreIsDown(t *testing.T) {
 	assert.Contains(t, []string{store.StatusConsensusReached, store.StatusNoConsensus}, final.Status, "not failed for a store outage")
 	requireOneEnd(t, st, id)
 }
+
+// TestSoleServerClaimsAnotherServersDebatesAtOnce: the process holding the
+// data directory's serve lock claims the debates another server held
+// without waiting for their leases to expire (that server is known dead),
+// and reports Resumed once its first sweep is done.
+func TestSoleServerClaimsAnotherServersDebatesAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := memstore.New()
+	first, err := lifecycle.New(st, agents{}, lifecycle.Config{Holder: "first"})
+	require.NoError(t, err)
+	first.Drain()
+	d, err := first.Create(ctx, spec(t, `{"topic":"Crashed","rounds":1,"seed":14}`), "usr_1", "")
+	require.NoError(t, err)
+	require.Equal(t, store.StatusPending, d.Status)
+	// A server of another host (its liveness cannot be told from here)
+	// holds it with an hour-long lease, then dies.
+	_, err = st.ClaimDebate(ctx, d.ID, "otherhost-4242-deadbeef", time.Now(), time.Hour)
+	require.NoError(t, err)
+
+	second := newManager(t, st, agents{}, lifecycle.Config{Holder: "second"})
+	second.SetSoleServer()
+	assert.True(t, second.Resumed(), "nothing to wait for before Start")
+	second.Start()
+	final := waitStatus(t, st, d.ID, store.Terminal)
+	assert.True(t, second.Resumed())
+	assert.NotEmpty(t, final.Result)
+	requireOneEnd(t, st, d.ID)
+}

@@ -63,7 +63,7 @@ func (m *Manager) Prepare(ctx context.Context, id string) (*Job, error) {
 				j.d, j.finished = cur, true // it finished meanwhile
 				break
 			}
-			if !holderDead(cur.LeaseOwner) {
+			if !m.ownerDead(cur.LeaseOwner) {
 				return nil, &HeldError{DebateID: id, Holder: cur.LeaseOwner, Heartbeat: cur.UpdatedAt, Age: m.now().Sub(cur.UpdatedAt)}
 			}
 			// The holder is a process of this host that no longer exists
@@ -223,8 +223,12 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		}
 		return res, err
 	}
+	startedAt := m.now()
+	if ls, ok := m.overlay.get(id); ok && !ls.StartedAt.IsZero() && !ls.StartedAt.After(startedAt) {
+		startedAt = ls.StartedAt // shown since the runner took the debate
+	}
 	if m.leaser != nil {
-		err := m.leaser.UpdateStatus(bg, id, []string{store.StatusPending, store.StatusRunning}, store.StatusRunning, m.now())
+		err := m.leaser.UpdateStatus(bg, id, []string{store.StatusPending, store.StatusRunning}, store.StatusRunning, startedAt)
 		if errors.Is(err, store.ErrConflict) {
 			m.overlay.update(id, func(ls *liveState) { ls.Status = "" })
 			log.Warn("debate_lease_lost", "error", err.Error())
@@ -233,7 +237,6 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 			log.Warn("debate_status_update_failed", "error", err.Error())
 		}
 	}
-	startedAt := m.now()
 	m.overlay.update(id, func(ls *liveState) {
 		ls.Status = store.StatusRunning
 		if ls.StartedAt.IsZero() {

@@ -341,11 +341,13 @@ func TestShutdownSuspendsAndAnotherProcessResumes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, store.StatusPending, got.Status)
 	assert.Empty(t, got.LeaseOwner, "the lease is released")
-	_, err = first.Create(context.Background(), spec(t, `{"topic":"late"}`), "u", "")
-	require.ErrorIs(t, err, lifecycle.ErrShuttingDown)
+	late, err := first.Create(context.Background(), spec(t, `{"topic":"late"}`), "u", "")
+	require.NoError(t, err, "a create while shutting down is accepted")
+	assert.Equal(t, store.StatusPending, late.Status, "stored pending for the next process")
 
 	second := newManager(t, st, agents{}, lifecycle.Config{Holder: "second", SweepEvery: 10 * time.Millisecond})
 	second.Start()
+	waitStatus(t, st, late.ID, store.Terminal)
 	final := waitStatus(t, st, d.ID, store.Terminal)
 	evs := events(t, st, d.ID)
 	for i, e := range evs {

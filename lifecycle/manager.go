@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -154,6 +156,14 @@ type Manager struct {
 
 	bgStop context.CancelFunc
 	bgDone chan struct{}
+
+	// sole: this process holds the data directory's serve lock, so every
+	// lease of another serve process is void (SetSoleServer).
+	sole atomic.Bool
+	// swept is closed once the first orphan sweep after Start is done.
+	swept     chan struct{}
+	sweptOnce sync.Once
+	started   atomic.Bool
 }
 
 type queued struct {
@@ -164,6 +174,9 @@ type queued struct {
 type running struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	// claimed is closed once the debate's claim was tried (Prepare
+	// returned).
+	claimed chan struct{}
 }
 
 // New returns a Manager of the debates in st, resolving agents with agents.
@@ -174,7 +187,7 @@ func New(st store.DebateStore, agents Agents, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	root, stop := context.WithCancel(context.Background())
 	m := &Manager{cfg: cfg, st: st, agents: agents, log: cfg.Logger, overlay: newOverlay(), docs: newDocCache(docCacheBytes),
-		running: map[string]*running{}, root: root, stopRoot: stop}
+		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{})}
 	if l, ok := st.(store.Leaser); ok {
 		m.leaser = l
 	}
@@ -183,6 +196,39 @@ func New(st store.DebateStore, agents Agents, cfg Config) (*Manager, error) {
 
 // Holder returns the lease owner name of this process.
 func (m *Manager) Holder() string { return m.cfg.Holder }
+
+// SetSoleServer records that this process holds the exclusive lock of its
+// store (SQLite's data directory lock of `aragora serve`): no other server
+// process runs on the store, so the leases of every other server holder are
+// void and their debates are claimed at once, without waiting for the
+// leases to expire. Leases of `aragora debate` processes (cli: holders)
+// still count while their process lives.
+func (m *Manager) SetSoleServer() { m.sole.Store(true) }
+
+// ownerDead reports whether lease owner h cannot be running its debates:
+// a dead process of this host, or another server while this one is the
+// sole server.
+func (m *Manager) ownerDead(h string) bool {
+	if h == "" || h == m.cfg.Holder {
+		return false
+	}
+	return holderDead(h) || (m.sole.Load() && !strings.HasPrefix(h, "cli:"))
+}
+
+// Resumed reports whether the first orphan sweep after Start has been done
+// (readiness waits for it, docs/operations.md#stop-drain-and-restart); true
+// before Start.
+func (m *Manager) Resumed() bool {
+	if !m.started.Load() {
+		return true
+	}
+	select {
+	case <-m.swept:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defaults returns the request defaults (Config.Defaults with defaults applied).
 func (m *Manager) Defaults() Defaults { return m.cfg.Defaults }
@@ -204,14 +250,12 @@ func (m *Manager) Validate(sp *Spec) error {
 // Create stores a new debate with settings sp for owner, pending, and
 // submits it to this process's queue. It resolves the agents first
 // (filling sp.Names): a refused agent is an *AgentError, a duplicate a
-// *ValidationError. When the queue is full (ErrAtCapacity) or the Manager
-// is shutting down (ErrShuttingDown), the stored debate is finished as
-// failed and the error returned. The returned record's Status is the
-// effective one (running or pending).
+// *ValidationError. When the queue is full (ErrAtCapacity) the stored
+// debate is finished as failed and the error returned. While the Manager
+// drains, the debate is stored pending and not submitted: the next process
+// or a peer runs it. The returned record's Status is the effective one
+// (running or pending).
 func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID string) (*store.Debate, error) {
-	if m.isDraining() {
-		return nil, ErrShuttingDown
-	}
 	if _, _, err := ResolveAgents(m.agents, sp); err != nil {
 		return nil, err
 	}
@@ -224,6 +268,10 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 		return nil, err
 	}
 	status, err := m.Submit(d.ID, false)
+	if errors.Is(err, ErrShuttingDown) {
+		status, err = store.StatusPending, nil
+		m.log.Info("debate_deferred", "debate_id", d.ID, "correlation_id", d.CorrelationID, "detail", "draining: stored pending for the next process")
+	}
 	if err != nil {
 		m.overlay.update(d.ID, func(ls *liveState) { ls.Status = store.StatusFailed })
 		if m.leaser != nil {

@@ -79,15 +79,25 @@ func (m *Manager) Submit(id string, resume bool) (string, error) {
 
 func (m *Manager) startLocked(q queued) {
 	ctx, cancel := context.WithCancelCause(m.root)
-	run := &running{cancel: cancel, done: make(chan struct{})}
+	run := &running{cancel: cancel, done: make(chan struct{}), claimed: make(chan struct{})}
 	m.running[q.id] = run
-	m.overlay.update(q.id, func(ls *liveState) { ls.Status = store.StatusRunning })
+	// The debate runs from now on: its status and start time are shown at
+	// once (the 202 of POST /api/debates says running with a started_at,
+	// as GET does), and the job records this start time, at the stores'
+	// precision.
+	now := m.now().UTC().Truncate(time.Microsecond)
+	m.overlay.update(q.id, func(ls *liveState) {
+		ls.Status = store.StatusRunning
+		if ls.StartedAt.IsZero() {
+			ls.StartedAt = now
+		}
+	})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		defer cancel(nil)
 		defer close(run.done)
-		m.execute(ctx, q.id)
+		m.execute(ctx, q.id, run.claimed)
 		m.finished(q.id)
 	}()
 }
@@ -107,11 +117,12 @@ func (m *Manager) finished(id string) {
 }
 
 // execute prepares and runs one debate to its end, suspension or failure,
-// in the runner's goroutine.
-func (m *Manager) execute(ctx context.Context, id string) {
+// in the runner's goroutine; it closes claimed once Prepare returned.
+func (m *Manager) execute(ctx context.Context, id string, claimed chan struct{}) {
 	bg := context.WithoutCancel(ctx)
 	log := m.log.With("debate_id", id)
 	j, err := m.Prepare(ctx, id)
+	close(claimed)
 	var se *SetupError
 	switch {
 	case errors.As(err, &se) && j != nil:
@@ -133,6 +144,25 @@ func (m *Manager) Counts() (active, pending int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.running), len(m.queue)
+}
+
+// awaitClaims waits until the debates ids that run in this process have
+// been claimed (or refused), or ctx ends.
+func (m *Manager) awaitClaims(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		m.mu.Lock()
+		run, ok := m.running[id]
+		m.mu.Unlock()
+		if !ok {
+			continue
+		}
+		select {
+		case <-run.claimed:
+		case <-run.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Local reports whether debate id runs (or is queued) in this process.
@@ -161,13 +191,13 @@ func (m *Manager) Cancel(id string, cause error) (done <-chan struct{}, ok bool)
 			// the cancellation and its debate_end, bypassing the slot limit.
 			ctx, c := context.WithCancelCause(m.root)
 			c(cause)
-			run := &running{cancel: c, done: make(chan struct{})}
+			run := &running{cancel: c, done: make(chan struct{}), claimed: make(chan struct{})}
 			m.running[id] = run
 			m.wg.Add(1)
 			go func() {
 				defer m.wg.Done()
 				defer close(run.done)
-				m.execute(ctx, id)
+				m.execute(ctx, id, run.claimed)
 				m.mu.Lock()
 				delete(m.running, id)
 				m.mu.Unlock()

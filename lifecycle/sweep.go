@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/aragora/aragora/receipt"
@@ -26,17 +27,27 @@ func sweptOf(d *store.Debate) Swept {
 // stale ones timed out every 60 s. It returns at once; Shutdown stops it.
 // Without a store that keeps leases it does nothing. Call it once.
 func (m *Manager) Start() {
+	m.started.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.mu.Lock()
 	m.bgStop, m.bgDone = cancel, make(chan struct{})
 	m.mu.Unlock()
 	if m.leaser == nil {
 		close(m.bgDone)
+		m.sweptOnce.Do(func() { close(m.swept) })
 		return
 	}
 	go func() {
 		defer close(m.bgDone)
-		m.ResumeOrphans(ctx)
+		var ids []string
+		for _, sw := range m.ResumeOrphans(ctx) {
+			ids = append(ids, sw.ID)
+		}
+		// Readiness waits until the orphans are claimed, at most 10 s.
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		m.awaitClaims(cctx, ids)
+		cancel()
+		m.sweptOnce.Do(func() { close(m.swept) })
 		m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
 		orphans := time.NewTicker(m.cfg.SweepEvery)
 		stale := time.NewTicker(60 * time.Second)
@@ -68,8 +79,10 @@ func (m *Manager) stopSweeper() {
 
 // ResumeOrphans submits the debates whose lease is missing or expired
 // (left by a crashed process, or returned to pending by a graceful
-// shutdown) to this process, which claims each and resumes it from its
-// last checkpoint. It returns those it submitted.
+// shutdown), and those whose holder is known dead (a killed process of
+// this host; any other server while this one is the sole server), to this
+// process, which claims each and resumes it from its last checkpoint. It
+// returns those it submitted.
 func (m *Manager) ResumeOrphans(ctx context.Context) []Swept {
 	out := []Swept{}
 	if m.leaser == nil || m.isDraining() {
@@ -78,6 +91,15 @@ func (m *Manager) ResumeOrphans(ctx context.Context) []Swept {
 	orphans, err := m.leaser.FindOrphans(ctx, m.now(), 50)
 	if err != nil {
 		m.log.Warn("sweep_failed", "error", err.Error())
+	}
+	held, err := m.st.ListDebates(ctx, store.Filter{Statuses: []string{store.StatusPending, store.StatusRunning}, Limit: 200})
+	if err != nil {
+		m.log.Warn("sweep_failed", "error", err.Error())
+	}
+	for _, d := range held {
+		if m.ownerDead(d.LeaseOwner) && !slices.ContainsFunc(orphans, func(o *store.Debate) bool { return o.ID == d.ID }) {
+			orphans = append(orphans, d)
+		}
 	}
 	for _, d := range orphans {
 		if m.Local(d.ID) {

@@ -49,6 +49,8 @@ type Config struct {
 // samples, such as aragora_db_up); record through the methods where one
 // exists.
 type Metrics struct {
+	nomic *nomicCollector
+
 	HTTPRequests      *prometheus.CounterVec
 	HTTPDuration      *prometheus.HistogramVec
 	DebatesTotal      *prometheus.CounterVec
@@ -77,6 +79,7 @@ type Metrics struct {
 	AuthFailures      *prometheus.CounterVec
 	RedisUp           prometheus.Gauge // registered only with Config.Redis
 	DBUp              *prometheus.GaugeVec
+	StoreWritable     *prometheus.GaugeVec
 	DBPool            *prometheus.GaugeVec
 	DBPoolMax         prometheus.Gauge
 	// Webhook outbox gauges (store-wide, sampled with SetWebhookQueue)
@@ -109,7 +112,8 @@ func NewRegistry() *prometheus.Registry {
 // registry /metrics serves.
 func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{starts: map[string]string{}}
+	m := &Metrics{starts: map[string]string{}, nomic: newNomicCollector()}
+	f(m.nomic)
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_build_info", Help: "Build information; always 1."}, []string{"version", "commit", "go_version"})
 	f(bi)
 	bi.WithLabelValues(cfg.Version, cfg.Commit, cfg.GoVersion).Set(1)
@@ -144,6 +148,7 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_auth_failures_total", Help: "Failed authentications."}, []string{"reason"})
 	m.RedisUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_redis_up", Help: "Redis reachable (1/0)."})
 	m.DBUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_up", Help: "Database reachable (1/0)."}, []string{"backend"})
+	m.StoreWritable = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_store_writable", Help: "The store passed its last write probe (1/0)."}, []string{"backend"})
 	m.DBPool = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_db_pool_connections", Help: "Pool connections."}, []string{"state"})
 	m.DBPoolMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_db_pool_max_connections", Help: "Pool size cap."})
 	m.WebhookQueueSize = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aragora_webhook_queue_size", Help: "Webhook deliveries not yet delivered nor dead-lettered (store-wide)."})
@@ -158,7 +163,7 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
 		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
 		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
-		m.DBUp, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
+		m.DBUp, m.StoreWritable, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
 		m.WebhookDeadLetter, m.WebhookDeliveries} {
 		f(c)
 	}
@@ -167,6 +172,7 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	}
 	if cfg.DBBackend != "" {
 		m.DBUp.WithLabelValues(cfg.DBBackend)
+		m.StoreWritable.WithLabelValues(cfg.DBBackend)
 	}
 	for _, st := range []string{"in_use", "idle"} {
 		m.DBPool.WithLabelValues(st)

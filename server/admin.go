@@ -224,7 +224,7 @@ func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	rings, receipts := s.lc.DropFinished(r.Context(), s.cfg.Receipts != nil)
+	rings, receipts := s.lc.DropFinished(r.Context(), true)
 	idem := s.idem.dropExpired(s.now())
 	buckets := 0
 	if s.cfg.CleanupRateLimits != nil {

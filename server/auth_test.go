@@ -201,7 +201,7 @@ func TestEveryProtectedRoute(t *testing.T) {
 
 func TestPublicRoutesNeedNoCredentials(t *testing.T) {
 	t.Parallel()
-	e := newAuthEnv(t, nil, nil)
+	e := newAuthEnv(t, nil, func(c *server.Config) { c.Lifecycle.ReceiptSigner = testEd25519Signer() })
 	for pattern, need := range e.srv.RoleTable() {
 		if need != authpkg.Public || strings.HasPrefix(pattern, "POST") || strings.Contains(pattern, "{") ||
 			strings.Contains(pattern, "/ws") || pattern == "GET /{$}" {

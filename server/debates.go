@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
 
@@ -83,9 +85,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.draining.Load() {
-		return lifecycle.ErrShuttingDown
-	}
+	// While draining the debate is still accepted: the lifecycle stores it
+	// pending for the next process or a peer (docs/operations.md#stop-drain-and-restart).
 	key := r.Header.Get("Idempotency-Key")
 	info := infoFrom(r.Context())
 	// complete stores the successful response under the Idempotency-Key;
@@ -444,6 +445,24 @@ type ReceiptRenderer interface {
 	Render(format string, receiptJSON []byte) ([]byte, error)
 }
 
+// receiptExports renders a stored receipt with the receipt package.
+type receiptExports struct{}
+
+// Render implements ReceiptRenderer.
+func (receiptExports) Render(format string, receiptJSON []byte) ([]byte, error) {
+	rc, err := receipt.Parse(receiptJSON)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case "markdown":
+		return []byte(rc.Markdown()), nil
+	case "html":
+		return rc.HTML()
+	}
+	return nil, fmt.Errorf("server: no %q export of receipts", format)
+}
+
 func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r, "format")
 	if err != nil {
@@ -490,10 +509,6 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeReceipt(w, format, b)
 		return
 	}
-	if s.cfg.Receipts == nil {
-		s.writeError(w, r, apiErr(http.StatusNotFound, "not_found", "receipt format not available"))
-		return
-	}
 	b, err := s.cfg.Receipts.Render(format, res.Receipt)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("server: render receipt: %w", err))
@@ -511,6 +526,35 @@ func (s *Server) writeReceipt(w http.ResponseWriter, format string, b []byte) {
 		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	}
 	_, _ = w.Write(b)
+}
+
+// publicKeyer is a receipt signer whose verification key may be published
+// (Ed25519); an HMAC key never is.
+type publicKeyer interface {
+	PublicKey() ed25519.PublicKey
+}
+
+// handleReceiptPublicKey is GET /api/receipts/public-key (docs/http-api.md#receipt):
+// the Ed25519 key that verifies this server's receipts, or 404
+// not_configured when receipts are unsigned or HMAC-signed.
+func (s *Server) handleReceiptPublicKey(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseQuery(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	signer := s.cfg.Lifecycle.ReceiptSigner
+	pk, ok := signer.(publicKeyer)
+	var pub ed25519.PublicKey
+	if ok {
+		pub = pk.PublicKey()
+	}
+	if len(pub) == 0 {
+		s.writeError(w, r, apiErr(http.StatusNotFound, "not_configured",
+			"receipts are not signed with an Ed25519 key (ARAGORA_RECEIPT_ED25519_KEY)"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"algorithm": signer.Algorithm(), "key_id": signer.KeyID(),
+		"public_key": base64.StdEncoding.EncodeToString(pub)})
 }
 
 type cancelRequest struct {

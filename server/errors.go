@@ -58,6 +58,12 @@ func errorFor(err error) *Error {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case store.Unavailable(err) == store.ErrStorageFull:
+		return &Error{Status: http.StatusInsufficientStorage, Code: "insufficient_storage",
+			Message: "the store's volume is full; reads still work", RetryAfter: 60, Err: err}
+	case store.Unavailable(err) != nil:
+		return &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Message: "the store cannot be reached or cannot write now", RetryAfter: 5, Err: err}
 	case auth.CodeOf(err) != "":
 		return authError(err)
 	case errors.Is(err, store.ErrNotFound):

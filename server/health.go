@@ -43,6 +43,64 @@ type healthChecks struct {
 type depCheck struct {
 	Status    string   `json:"status"`
 	LatencyMS *float64 `json:"latency_ms"`
+	// Reason says why a database check failed: unreachable, not_writable
+	// or storage_full.
+	Reason string `json:"reason,omitempty"`
+}
+
+// probeTTL is how long the result of a store write probe is reused
+// (docs/http-api.md#health-and-metrics).
+const probeTTL = time.Second
+
+// probeLimit bounds one store write probe.
+const probeLimit = 2 * time.Second
+
+type probeCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+// probeWrite proves the store writes (store.WriteProber) with one real,
+// bounded write, reusing the result for probeTTL; nil for a store that
+// cannot probe.
+func (s *Server) probeWrite(ctx context.Context) error {
+	wp, ok := s.st.(store.WriteProber)
+	if !ok {
+		return nil
+	}
+	c := s.probe
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && s.now().Sub(c.at) < probeTTL && !s.now().Before(c.at) {
+		return c.err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeLimit)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- wp.ProbeWrite(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil && (c.err == nil || c.at.IsZero()) {
+		s.log.Warn("store_not_writable", "error", err.Error())
+	} else if err == nil && c.err != nil {
+		s.log.Info("store_writable")
+	}
+	c.at, c.err = s.now(), err
+	return err
+}
+
+// writeReason names why the store does not write: storage_full or
+// not_writable.
+func writeReason(err error) string {
+	if store.Unavailable(err) == store.ErrStorageFull {
+		return "storage_full"
+	}
+	return "not_writable"
 }
 
 type wsCheck struct {
@@ -92,7 +150,14 @@ func (s *Server) computeHealth(ctx context.Context) (*healthBody, int) {
 	var db, rd depCheck
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); db = s.dbPing(ctx) }()
+	go func() {
+		defer wg.Done()
+		if db = s.dbPing(ctx); db.Status != "ok" {
+			db.Reason = "unreachable"
+		} else if err := s.probeWrite(ctx); err != nil {
+			db.Status, db.Reason = "error", writeReason(err)
+		}
+	}()
 	if s.cfg.Redis != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); rd = s.ping(ctx, s.cfg.Redis, time.Second) }()
@@ -154,8 +219,13 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": reason})
 	}
+	w.Header().Set("X-Aragora-Instance", s.lc.Holder())
 	if s.draining.Load() {
 		notReady("draining")
+		return
+	}
+	if !s.lc.Resumed() {
+		notReady("resuming")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2500*time.Millisecond)
@@ -166,6 +236,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.dbPing(ctx).Status != "ok" {
 		notReady("database_unreachable")
+		return
+	}
+	if s.probeWrite(ctx) != nil {
+		notReady("store_unwritable")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -23,6 +23,7 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
@@ -81,7 +82,9 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		c.MemoryProfiling = true
 		c.Webhooks = wk
 		c.RateLimiter = rec
+		c.Nomic = &nomic.Control{Store: st}
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+		c.Lifecycle.ReceiptSigner = testEd25519Signer()
 	}).srv
 	v := apitest.Must(t, server.OpenAPI())
 	served := map[string]string{}
@@ -195,6 +198,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	require.NoError(t, err)
 	e := newAuthEnv(t, st, func(c *server.Config) {
 		c.Webhooks = wk
+		c.Nomic = &nomic.Control{Store: st}
 		c.MemoryProfiling = true
 		c.RateLimiter = limits
 		c.MemoryDumpPath = t.TempDir() + "/dump.json"
@@ -250,6 +254,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{"GET", "/api/debates/" + id + "/events", "", viewer, 200}, {"GET", "/api/debates/" + id + "/events?limit=0", "", viewer, 400},
 		{"GET", "/api/debates/" + id + "/receipt", "", viewer, 200},
 		{"GET", "/api/debates/" + running + "/receipt", "", viewer, 409},
+		{"GET", "/api/receipts/public-key", "", nil, 404},
 		{"POST", "/api/debates", `{"topic":"x","agents":["demo-a"]}`, member, 400},
 		{"POST", "/api/debates", `{"topic":"x","bogus":1}`, member, 400},
 		{"POST", "/api/debates", `{"topic":"x","agents":["nope-a","demo-b"]}`, member, 400},
@@ -283,6 +288,13 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{"POST", "/api/webhooks/endpoints", `{"url":"https://127.0.0.1/h"}`, admin, 400},
 		{"POST", "/api/webhooks/endpoints/env-1/test", "", admin, 202}, {"POST", "/api/webhooks/endpoints/wh_nope/test", "", admin, 404},
 		{"DELETE", "/api/webhooks/endpoints/env-1", "", admin, 409}, {"DELETE", "/api/webhooks/endpoints/wh_nope", "", admin, 404},
+		// Nomic loop (none runs).
+		{"GET", "/api/nomic/metrics", "", nil, 200}, {"GET", "/api/admin/nomic/status", "", admin, 200},
+		{"GET", "/api/admin/nomic/status", "", member, 403}, {"GET", "/api/admin/nomic/status", "", nil, 401},
+		{"POST", "/api/admin/nomic/pause", `{"reason":"x"}`, admin, 409}, {"POST", "/api/admin/nomic/resume", "", admin, 409},
+		{"POST", "/api/admin/nomic/reset", `{"target_phase":"bogus"}`, admin, 400},
+		{"POST", "/api/admin/nomic/reset", `{"target_phase":"context","clear_errors":true,"reason":"x"}`, admin, 200},
+		{"GET", "/api/admin/nomic/circuit-breakers", "", admin, 200}, {"POST", "/api/admin/nomic/circuit-breakers/reset", "", admin, 200},
 		// Accounts.
 		{"GET", "/api/auth/me", "", viewer, 200}, {"GET", "/api/auth/me", "", map[string]string{"Authorization": "Bearer " + token}, 200},
 		{"GET", "/api/auth/me", "", map[string]string{"Authorization": "Bearer nope"}, 401},

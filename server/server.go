@@ -14,6 +14,7 @@ import (
 	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/store"
 )
@@ -147,11 +148,16 @@ type Config struct {
 	// Webhooks serves /api/webhooks (docs/webhooks.md); nil: no such
 	// routes (404).
 	Webhooks Webhooks
+	// Nomic serves /api/nomic/metrics and /api/admin/nomic/* from the
+	// loop's state in the store (docs/nomic.md); nil: no such routes (404).
+	Nomic *nomic.Control
 
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
 
-	// Receipts renders receipts; nil: JSON only (markdown and html 404).
+	// Receipts renders stored receipts as markdown or html; nil: the
+	// exports of docs/receipts.md, rendered from the stored JSON, so every
+	// finished debate has them whichever process ran it.
 	Receipts ReceiptRenderer
 
 	// Loggers; nil means discard. API gets aragora.api records, Auth
@@ -177,6 +183,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Receipts == nil {
+		c.Receipts = receiptExports{}
 	}
 	if c.WSMaxConnections <= 0 {
 		c.WSMaxConnections = 1000
@@ -246,6 +255,7 @@ type Server struct {
 	draining atomic.Bool
 	hub      *hub
 	health   *healthCache
+	probe    *probeCache
 	dumping  atomic.Bool
 	idem     idemTable
 	roles    auth.RouteTable
@@ -275,6 +285,7 @@ func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, er
 	}
 	s.hub = newHub(s)
 	s.health = &healthCache{}
+	s.probe = &probeCache{}
 	s.errs = newErrorRing(errorRingSize)
 	lc := cfg.Lifecycle
 	if lc.Now == nil {
@@ -332,7 +343,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.apiH.Serv
 // Draining reports whether Drain has been called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Drain turns readiness to 503 draining and refuses new debates (docs/operations.md#stop-drain-and-restart step 1).
+// Drain turns readiness to 503 draining; new debates are stored pending for
+// the next process or a peer (docs/operations.md#stop-drain-and-restart step 1).
 func (s *Server) Drain() {
 	s.draining.Store(true)
 	s.lc.Drain()
@@ -403,6 +415,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/debates/{id}", viewer, general, s.handleGet},
 		{"GET /api/debates/{id}/events", viewer, general, s.handleEvents},
 		{"GET /api/debates/{id}/receipt", viewer, general, s.handleReceipt},
+		{"GET /api/receipts/public-key", pub, general, s.handleReceiptPublicKey},
 		{"POST /api/debates/{id}/cancel", member, general, s.handleCancel},
 
 		// Agents, diagnostics and operational views (docs/http-api.md#agents).
@@ -445,6 +458,9 @@ func (s *Server) apiRoutes() []route {
 	}
 	if s.cfg.Webhooks != nil {
 		rs = append(rs, s.webhookRoutes()...) // docs/webhooks.md
+	}
+	if s.cfg.Nomic != nil {
+		rs = append(rs, s.nomicRoutes()...) // docs/nomic.md
 	}
 	if s.cfg.MetricsHandler != nil {
 		rs = append(rs, route{"GET /metrics", pub, exempt, s.cfg.MetricsHandler.ServeHTTP},

@@ -192,10 +192,17 @@ func TestReadyDraining(t *testing.T) {
 	w := do(t, s.Handler(), "GET", "/readyz", "", nil)
 	assert.Equal(t, 503, w.Code)
 	assert.JSONEq(t, `{"status":"not_ready","reason":"draining"}`, w.Body.String())
+	assert.NotEmpty(t, w.Header().Get("X-Aragora-Instance"), "readiness names the instance")
+	// A create while draining is accepted and stored pending for the next
+	// process (a hand-over fails no create).
 	w = do(t, s.Handler(), "POST", "/api/debates", `{"topic":"x"}`, auth)
-	assert.Equal(t, 503, w.Code)
-	assert.Equal(t, "shutting_down", errCode(t, w))
-	assert.NotEmpty(t, w.Header().Get("Retry-After"))
+	assert.Equal(t, 202, w.Code, w.Body.String())
+	var d struct{ ID, Status string }
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
+	assert.Equal(t, "pending", d.Status)
+	w = do(t, s.Handler(), "GET", "/api/debates/"+d.ID, "", auth)
+	assert.Equal(t, 200, w.Code)
+	assert.Contains(t, w.Body.String(), `"status":"pending"`)
 }
 
 func TestLocalOperator(t *testing.T) {
@@ -470,13 +477,11 @@ func FuzzDecode(f *testing.F) {
 	st := memstore.New()
 	s, err := server.New(st, demoRegistry{}, server.Config{Auth: &authpkg.Authenticator{ServiceToken: token}, Lifecycle: lifecycle.Config{QueueSize: -1, MaxConcurrent: 1}})
 	require.NoError(f, err)
-	s.Drain() // validation only: never start debates
+	s.Drain() // never start debates: a valid body is stored pending (202)
 	f.Fuzz(func(t *testing.T, body string) {
 		w := do(t, s.Handler(), "POST", "/api/debates", body, auth)
-		if w.Code < 400 || w.Code >= 500 {
-			if w.Code != 503 {
-				t.Fatalf("status %d for %q", w.Code, body)
-			}
+		if (w.Code < 400 && w.Code != 202) || (w.Code >= 500 && w.Code != 503) {
+			t.Fatalf("status %d for %q", w.Code, body)
 		}
 	})
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/aragora/aragora/internal/errreport"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/metrics"
+	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
@@ -72,6 +73,11 @@ type Service struct {
 	mu      sync.Mutex
 	apiAddr net.Addr
 	wsAddr  net.Addr
+
+	// handover: a draining aragora serve answered on the API address when
+	// Run started; the data directory lock is waited for.
+	handover bool
+	lock     *dataDirLock // SQLite: the data directory's serve lock
 }
 
 // Open builds the service of cfg: it creates the data directory, opens the
@@ -203,6 +209,11 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		scfg.Redis = rs
 		scfg.Fanout = redisFanout{rs: rs}
 	}
+	var nomicCtl *nomic.Control // the loop's state (docs/nomic.md), written by aragora nomic run
+	if ns, ok := s.be.Store.(store.NomicStore); ok {
+		nomicCtl = &nomic.Control{Store: ns}
+		scfg.Nomic = nomicCtl
+	}
 	if bcast != nil {
 		scfg.Revoked = bcast.revoked
 	}
@@ -224,6 +235,12 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 			return debate.New(dc, ps...)
 		}
 		go gauges{m: s.m, be: s.be, rs: rs, staleAfter: cfg.StaleAfter, now: time.Now}.run(bgCtx)
+		if nomicCtl != nil {
+			s.m.SetNomicSource(func(ctx context.Context) (*nomic.State, error) {
+				st, _, err := nomicCtl.State(ctx)
+				return st, err
+			})
+		}
 	}
 	watchCircuits(reg, s.m, s.lg.logger("aragora.breaker"), &srvPtr)
 	s.wh.watchAgents(reg.Breakers())
@@ -378,6 +395,7 @@ func (s *Service) Close() error {
 		if s.lg != nil {
 			s.lg.Close()
 		}
+		s.lock.release()
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
@@ -393,6 +411,17 @@ func (s *Service) Close() error {
 func (s *Service) Run(ctx context.Context) error {
 	defer s.Close()
 	c := s.cfg
+	if c.APIPort != 0 {
+		// One process per listener: SO_REUSEPORT would let this one bind
+		// next to a live server and split its traffic.
+		if inst, draining, found := peerOn(ctx, c.Host, c.APIPort); found {
+			if !draining {
+				return &InstanceError{Addr: net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)), Instance: inst}
+			}
+			s.handover = true
+			s.log.Info("serve_handover", "from_instance", inst)
+		}
+	}
 	apiLn, err := listenReusePort(ctx, net.JoinHostPort(c.Host, fmt.Sprint(c.APIPort)))
 	if err != nil {
 		return fmt.Errorf("serve: listen on API port: %w", err)
@@ -430,6 +459,13 @@ func (s *Service) Serve(ctx context.Context, api, ws net.Listener) error {
 		s.wsAddr = ws.Addr()
 	}
 	s.mu.Unlock()
+	if err := s.lockStore(ctx); err != nil {
+		_ = apiSrv.Close()
+		if wsSrv != nil {
+			_ = wsSrv.Close()
+		}
+		return err
+	}
 	s.Start()
 	s.log.Info("server_started", "api_addr", api.Addr().String(), "ws_port", s.cfg.WSPort)
 
@@ -523,6 +559,26 @@ func (s *Service) drainAndStop(ctx context.Context, apiSrv, wsSrv *http.Server) 
 		return ErrShutdownIncomplete
 	}
 	s.log.Info("shutdown_complete")
+	return nil
+}
+
+// lockStore takes the SQLite data directory's serve lock (waiting for a
+// draining predecessor to exit on a hand-over); with it, the debates any
+// other server held are claimed at once.
+func (s *Service) lockStore(ctx context.Context) error {
+	if s.be.Kind != "sqlite" {
+		return nil
+	}
+	wait := time.Duration(0)
+	if s.handover {
+		wait = s.cfg.ShutdownTimeout + 5*time.Second
+	}
+	l, err := lockDataDir(ctx, s.cfg.DataDir, wait)
+	if err != nil {
+		return err
+	}
+	s.lock = l
+	s.srv.Lifecycle().SetSoleServer()
 	return nil
 }
 

@@ -259,7 +259,7 @@ func runningDebates(ctx context.Context, st store.DebateStore) ([]*store.Debate,
 }
 
 // gauges samples the gauges Prometheus cannot compute from events:
-// database and Redis reachability every 10 s, the store-wide debate ages
+// database and Redis reachability and the store's write probe every 10 s, the store-wide debate ages
 // every 60 s (docs/operations.md#metrics).
 type gauges struct {
 	m          *metrics.Metrics
@@ -270,15 +270,15 @@ type gauges struct {
 }
 
 func (g gauges) sampleDB(ctx context.Context) {
-	up := 1.0
+	up, writable := 1.0, 1.0
 	if p, ok := g.be.Store.(store.Pinger); ok {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if p.Ping(pctx) != nil {
-			up = 0
-		}
-		cancel()
+		up = upWithin(ctx, 2*time.Second, p.Ping)
 	}
 	g.m.DBUp.WithLabelValues(g.be.Kind).Set(up)
+	if wp, ok := g.be.Store.(store.WriteProber); ok {
+		writable = upWithin(ctx, 2*time.Second, wp.ProbeWrite)
+	}
+	g.m.StoreWritable.WithLabelValues(g.be.Kind).Set(writable)
 	if g.be.poolMax > 0 {
 		g.m.DBPoolMax.Set(float64(g.be.poolMax))
 	}
@@ -288,14 +288,18 @@ func (g gauges) sampleDB(ctx context.Context) {
 		g.m.DBPool.WithLabelValues("idle").Set(float64(idle))
 	}
 	if g.rs != nil {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		up := 1.0
-		if g.rs.Ping(pctx) != nil {
-			up = 0
-		}
-		cancel()
-		g.m.RedisUp.Set(up)
+		g.m.RedisUp.Set(upWithin(ctx, time.Second, g.rs.Ping))
 	}
+}
+
+// upWithin runs check within limit: 1 when it succeeds, else 0.
+func upWithin(ctx context.Context, limit time.Duration, check func(context.Context) error) float64 {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if check(ctx) != nil {
+		return 0
+	}
+	return 1
 }
 
 func (g gauges) sampleDebates(ctx context.Context) {
@@ -408,7 +412,7 @@ func metricAgents(reg *registry.Registry) []string {
 		}
 	}
 	for _, spec := range reg.DefaultAgents() {
-		if name, err := registry.DeriveName(spec); err == nil && !slices.Contains(out, name) {
+		if name, err := reg.DeriveName(spec); err == nil && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}

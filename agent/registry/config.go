@@ -33,27 +33,37 @@ const DefaultAgentTimeout = 60 * time.Second
 // builtin is one agent name of docs/agents.md#built-in-agents.
 type builtin struct {
 	name, provider, model string
-	openRouterModel       string // "" when OpenRouter offers no route
+	openRouterModel       string    // "" when OpenRouter offers no route
+	custom                *Provider // the plugged-in provider; nil for a built-in
 }
 
 // builtins lists the agent names of docs/agents.md#built-in-agents in table order.
 func builtins() []builtin {
 	return []builtin{
-		{"claude", ProviderAnthropic, "claude-sonnet-4-5", "anthropic/claude-sonnet-4.5"},
-		{"gpt-4", ProviderOpenAI, "gpt-4o", "openai/gpt-4o"},
-		{"gemini", ProviderGemini, "gemini-2.5-pro", "google/gemini-2.5-pro"},
-		{"mistral", ProviderMistral, "mistral-large-latest", "mistralai/mistral-large"},
-		{"grok", ProviderXAI, "grok-4", "x-ai/grok-4"},
-		{"deepseek", ProviderDeepSeek, "deepseek-chat", "deepseek/deepseek-chat"},
-		{"ollama", ProviderOllama, "llama3.1", ""},
+		{"claude", ProviderAnthropic, "claude-sonnet-4-5", "anthropic/claude-sonnet-4.5", nil},
+		{"gpt-4", ProviderOpenAI, "gpt-4o", "openai/gpt-4o", nil},
+		{"gemini", ProviderGemini, "gemini-2.5-pro", "google/gemini-2.5-pro", nil},
+		{"mistral", ProviderMistral, "mistral-large-latest", "mistralai/mistral-large", nil},
+		{"grok", ProviderXAI, "grok-4", "x-ai/grok-4", nil},
+		{"deepseek", ProviderDeepSeek, "deepseek-chat", "deepseek/deepseek-chat", nil},
+		{"ollama", ProviderOllama, "llama3.1", "", nil},
 	}
 }
 
 func lookupBuiltin(name string) (builtin, bool) {
+	return lookupAgent(name, nil)
+}
+
+// lookupAgent finds the built-in agent or the default agent of one of
+// providers named name.
+func lookupAgent(name string, providers []Provider) (builtin, bool) {
 	for _, b := range builtins() {
 		if b.name == name {
 			return b, true
 		}
+	}
+	if p := findProvider(providers, name); p != nil {
+		return builtinOf(p), true
 	}
 	return builtin{}, false
 }
@@ -133,6 +143,16 @@ type Config struct {
 	// Stats records calls and quota for /api/agents/status; default new
 	// agent.Stats.
 	Stats *agent.Stats
+
+	// Providers are plugged-in providers of this registry only, besides
+	// those of [Register] (docs/agents.md#writing-a-provider). APIKeys and
+	// BaseURLs take their values under the provider's name; a value not
+	// there is read from Getenv (the provider's KeyVar and BaseURLVar).
+	Providers []Provider
+	// Getenv reads the KeyVar and BaseURLVar of plugged-in providers
+	// ([Register] and Providers) whose values APIKeys and BaseURLs do not
+	// hold; nil reads nothing. [FromEnv] sets it to its getenv.
+	Getenv func(string) string
 }
 
 // FromEnv reads the agent configuration from the environment through
@@ -196,6 +216,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		cfg.Breaker.OpenFor = d
 	}
 	cfg.DefaultAgents = DefaultAgents(getenv)
+	cfg.Getenv = getenv
 	return cfg, nil
 }
 
@@ -266,18 +287,23 @@ func parseModels(v string) (map[string]string, error) {
 		if !ok || name == "" || model == "" {
 			return nil, fmt.Errorf("entry %q: want name=model", entry)
 		}
-		if _, ok := lookupBuiltin(name); !ok {
-			return nil, fmt.Errorf("entry %q: unknown agent %q (want one of %s)", entry, name, builtinNames())
+		if _, ok := lookupAgent(name, Registered()); !ok {
+			return nil, fmt.Errorf("entry %q: unknown agent %q (want one of %s)", entry, name, agentNames(Registered()))
 		}
 		out[name] = model
 	}
 	return out, nil
 }
 
-func builtinNames() string {
+// agentNames lists the built-in agent names and the default agents of
+// providers.
+func agentNames(providers []Provider) string {
 	var names []string
 	for _, b := range builtins() {
 		names = append(names, b.name)
+	}
+	for _, p := range providers {
+		names = append(names, p.Name)
 	}
 	return strings.Join(names, ", ")
 }

@@ -44,6 +44,18 @@
 // stats' quota. [Registry.ResolveDirect] returns the bare provider agent
 // for the debug agent test.
 //
+// # Plugged-in providers
+//
+// A third party adds its own provider with a [Provider]: a name, a default
+// model, the variable it needs (KeyVar), an optional endpoint override
+// (BaseURLVar, BaseURL: also the connectivity-check target) and a builder
+// from a [Spec]. [Register] makes it known process-wide (so `aragora
+// debate --agents acme` and `aragora serve` run it); [Config.Providers]
+// plugs it into one registry. Its agents get the same middleware, naming
+// rules (acme, acme:<model> → acme-<model>), status entry, agent test and
+// connectivity check as the built-ins (docs/agents.md#writing-a-provider;
+// examples/provider is a complete one).
+//
 // # Running a debate with real providers
 //
 //	export ANTHROPIC_API_KEY=sk-ant-...        # claude

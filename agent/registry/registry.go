@@ -3,6 +3,7 @@ package registry
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -60,9 +61,10 @@ type FallbackInfo struct {
 // → fallback to OpenRouter → retry → breaker → provider. It is safe for
 // concurrent use. Create it with [New]; the zero value is not usable.
 type Registry struct {
-	cfg      Config
-	breakers *breaker.Registry
-	stats    *agent.Stats
+	cfg       Config
+	providers []Provider // plugged in: Register, then Config.Providers
+	breakers  *breaker.Registry
+	stats     *agent.Stats
 
 	mu   sync.Mutex
 	used map[string]Info // spec-derived and demo names resolved since start
@@ -82,20 +84,28 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.AgentTimeout < 0 {
 		return nil, fmt.Errorf("registry: agent timeout %v: want > 0", cfg.AgentTimeout)
 	}
+	providers, err := providerSet(cfg.Providers)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err = withProviderSettings(cfg, providers)
+	if err != nil {
+		return nil, err
+	}
 	for p, u := range cfg.BaseURLs {
-		if BaseURLVar(p) == "" {
+		if BaseURLVar(p) == "" && findProvider(providers, p) == nil {
 			return nil, fmt.Errorf("registry: base URL for unknown provider %q", p)
 		}
 		if err := checkURL(u); err != nil {
-			return nil, fmt.Errorf("registry: %s=%q: %w", BaseURLVar(p), u, err)
+			return nil, fmt.Errorf("registry: %s=%q: %w", cmp.Or(BaseURLVar(p), "base URL of "+p), u, err)
 		}
 	}
 	for name := range cfg.Models {
-		if _, ok := lookupBuiltin(name); !ok {
+		if _, ok := lookupAgent(name, providers); !ok {
 			return nil, fmt.Errorf("registry: model override for unknown agent %q", name)
 		}
 	}
-	r := &Registry{cfg: cfg, breakers: cfg.Breakers, stats: cfg.Stats, used: map[string]Info{}}
+	r := &Registry{cfg: cfg, providers: providers, breakers: cfg.Breakers, stats: cfg.Stats, used: map[string]Info{}}
 	if r.breakers == nil {
 		b, err := breaker.NewRegistry(cfg.Breaker)
 		if err != nil {
@@ -139,8 +149,19 @@ func (r *Registry) DefaultAgents() []string {
 // openrouter:<model> and ollama:<model> with every ":" and "/" turned into
 // "-". The result must match [A-Za-z0-9._-]{1,64}; otherwise, or for an
 // unknown name, the error is an *UnknownError.
+//
+// A plugged-in provider's specs follow the same rule
+// (docs/agents.md#writing-a-provider): acme is acme, acme:<model> is
+// acme-<model>. DeriveName knows the providers of [Register];
+// [Registry.DeriveName] also those of Config.Providers.
 func DeriveName(spec string) (string, error) {
-	p, err := parseSpec(spec)
+	p, err := parseSpec(spec, Registered())
+	return p.name, err
+}
+
+// DeriveName is the package-level [DeriveName] knowing every provider of r.
+func (r *Registry) DeriveName(spec string) (string, error) {
+	p, err := parseSpec(spec, r.providers)
 	return p.name, err
 }
 
@@ -148,13 +169,14 @@ func DeriveName(spec string) (string, error) {
 type parsed struct {
 	spec      string
 	name      string
-	kind      string // "builtin", "demo", ProviderOpenRouter or ProviderOllama
-	model     string // for openrouter: and ollama: specs
+	kind      string // "builtin", "demo", ProviderOpenRouter, ProviderOllama or "custom" (<provider>:<model>)
+	model     string // for openrouter:, ollama: and <provider>: specs
 	demoStyle demo.Style
 	builtin   builtin
 }
 
-func parseSpec(spec string) (parsed, error) {
+// parseSpec parses spec knowing the plugged-in providers.
+func parseSpec(spec string, providers []Provider) (parsed, error) {
 	spec = strings.TrimSpace(spec)
 	p := parsed{spec: spec}
 	switch {
@@ -176,12 +198,19 @@ func parseSpec(spec string) (parsed, error) {
 		if p.model == "" {
 			return p, &UnknownError{Spec: spec, Reason: "empty model"}
 		}
-		p.name = strings.NewReplacer(":", "-", "/", "-").Replace(spec)
+		p.name = deriveSpecName(spec)
+	case customPrefix(spec, providers) != nil:
+		c := customPrefix(spec, providers)
+		p.kind, p.model, p.builtin = "custom", strings.TrimPrefix(spec, c.Name+":"), builtinOf(c)
+		if p.model == "" {
+			return p, &UnknownError{Spec: spec, Reason: "empty model"}
+		}
+		p.name = deriveSpecName(spec)
 	default:
-		b, ok := lookupBuiltin(spec)
+		b, ok := lookupAgent(spec, providers)
 		if !ok {
-			return p, &UnknownError{Spec: spec, Reason: "want one of " + builtinNames() +
-				", openrouter:<model>, ollama:<model> or demo-<name>[:<style>]"}
+			return p, &UnknownError{Spec: spec, Reason: "want one of " + agentNames(providers) +
+				", openrouter:<model>, ollama:<model>, " + prefixes(providers) + "or demo-<name>[:<style>]"}
 		}
 		p.kind, p.name, p.builtin = "builtin", spec, b
 	}
@@ -189,6 +218,31 @@ func parseSpec(spec string) (parsed, error) {
 		return p, &UnknownError{Spec: spec, Reason: err.Error()}
 	}
 	return p, nil
+}
+
+// deriveSpecName is the participant name of a <prefix>:<model> spec.
+func deriveSpecName(spec string) string {
+	return strings.NewReplacer(":", "-", "/", "-").Replace(spec)
+}
+
+// customPrefix returns the provider whose <name>: prefix starts spec.
+func customPrefix(spec string, providers []Provider) *Provider {
+	for i := range providers {
+		if strings.HasPrefix(spec, providers[i].Name+":") {
+			return &providers[i]
+		}
+	}
+	return nil
+}
+
+// prefixes lists the <provider>:<model> specs of providers, each followed
+// by ", ".
+func prefixes(providers []Provider) string {
+	var b strings.Builder
+	for _, p := range providers {
+		b.WriteString(p.Name + ":<model>, ")
+	}
+	return b.String()
 }
 
 func checkName(name string) error {
@@ -216,6 +270,9 @@ func (r *Registry) baseURL(provider string) string {
 	if u := r.cfg.BaseURLs[provider]; u != "" {
 		return u
 	}
+	if c := findProvider(r.providers, provider); c != nil {
+		return c.BaseURL
+	}
 	switch provider {
 	case ProviderAnthropic:
 		return anthropic.DefaultBaseURL
@@ -231,7 +288,7 @@ func (r *Registry) baseURL(provider string) string {
 }
 
 func (r *Registry) plan(spec string) (plan, error) {
-	ps, err := parseSpec(spec)
+	ps, err := parseSpec(spec, r.providers)
 	if err != nil {
 		return plan{parsed: ps}, err
 	}
@@ -252,12 +309,19 @@ func (r *Registry) plan(spec string) (plan, error) {
 		if r.cfg.OllamaHost == "" {
 			p.unavailable = &UnavailableError{Agent: ps.name, Var: KeyVar(ProviderOllama)}
 		}
+	case "custom":
+		c := ps.builtin.custom
+		p.info.Provider, p.info.Model, p.key = c.Name, ps.model, r.cfg.APIKeys[c.Name]
+		p.info.BaseURL, p.info.Configured = r.baseURL(c.Name), c.KeyVar == "" || p.key != ""
+		if !p.info.Configured {
+			p.unavailable = &UnavailableError{Agent: ps.name, Var: c.KeyVar}
+		}
 	default:
 		b := ps.builtin
 		model := cmp.Or(r.cfg.Models[b.name], b.model)
 		p.info.Provider, p.info.Model, p.info.BaseURL = b.provider, model, r.baseURL(b.provider)
 		p.key = r.cfg.APIKeys[b.provider]
-		own := p.key != "" || (b.provider == ProviderOllama && r.cfg.OllamaHost != "")
+		own := p.key != "" || (b.provider == ProviderOllama && r.cfg.OllamaHost != "") || (b.custom != nil && b.custom.KeyVar == "")
 		switch {
 		case own:
 			p.info.Configured = true
@@ -271,6 +335,9 @@ func (r *Registry) plan(spec string) (plan, error) {
 			p.info.Fallback = &FallbackInfo{Provider: ProviderOpenRouter, Model: b.openRouterModel, Active: true}
 		default:
 			p.unavailable = &UnavailableError{Agent: b.name, Var: KeyVar(b.provider)}
+			if b.custom != nil {
+				p.unavailable.Var = b.custom.KeyVar
+			}
 			if b.openRouterModel != "" {
 				p.unavailable.Alt = KeyVar(ProviderOpenRouter)
 			}
@@ -382,11 +449,17 @@ func (r *Registry) provider(provider, key, model, name string, report bool) (age
 		a   agent.Agent
 		err error
 	)
-	switch provider {
-	case ProviderAnthropic:
+	switch c := findProvider(r.providers, provider); {
+	case c != nil:
+		a, err = c.New(Spec{Name: name, Model: model, Key: key, BaseURL: base, HTTPClient: r.cfg.HTTPClient,
+			Pricing: r.cfg.Pricing, OnQuota: onQuota})
+		if err == nil && a == nil {
+			err = fmt.Errorf("provider %q built a nil agent", provider)
+		}
+	case provider == ProviderAnthropic:
 		a, err = anthropic.New(anthropic.Config{APIKey: key, Model: model, BaseURL: base, HTTPClient: r.cfg.HTTPClient,
 			Pricing: r.cfg.Pricing, OnQuota: onQuota})
-	case ProviderGemini:
+	case provider == ProviderGemini:
 		a, err = gemini.New(gemini.Config{APIKey: key, Model: model, BaseURL: base, HTTPClient: r.cfg.HTTPClient,
 			Pricing: r.cfg.Pricing, OnQuota: onQuota})
 	default:
@@ -400,12 +473,17 @@ func (r *Registry) provider(provider, key, model, name string, report bool) (age
 }
 
 // Known returns one Info per built-in agent name, in the order of docs/agents.md#built-in-agents,
+// then one per plugged-in provider's default agent, in registration order,
 // then one per spec-derived or demo name resolved since start, sorted
 // by name (the entries of GET /api/agents/status).
 func (r *Registry) Known() []Info {
 	var out []Info
 	for _, b := range builtins() {
 		p, _ := r.plan(b.name)
+		out = append(out, p.info)
+	}
+	for _, c := range r.providers {
+		p, _ := r.plan(c.Name)
 		out = append(out, p.info)
 	}
 	r.mu.Lock()
@@ -441,21 +519,35 @@ func rootURL(provider string) string {
 
 // Targets returns the connectivity-check targets (docs/http-api.md#diagnostics) of every
 // configured provider, OpenRouter and Ollama included, in docs/configuration.md
-// order: the *_BASE_URL override or OLLAMA_HOST, else the provider's
+// order, then those of the configured plugged-in providers that have a
+// base URL: the *_BASE_URL override or OLLAMA_HOST, else the provider's
 // public endpoint. With providers non-empty, only those are returned
-// (configured or not); an unknown provider is an error.
+// (configured or not); an unknown provider, or a plugged-in one without a
+// base URL, is an error.
 func (r *Registry) Targets(providers ...string) ([]diag.Target, error) {
 	all := append(keyedProviders(), ProviderOllama)
+	for _, c := range r.providers {
+		all = append(all, c.Name)
+	}
 	target := func(p string) diag.Target {
 		if p == ProviderOllama {
 			return diag.Target{Provider: p, URL: cmp.Or(r.cfg.OllamaHost, "http://localhost:11434")}
 		}
+		if c := findProvider(r.providers, p); c != nil {
+			return diag.Target{Provider: p, URL: r.baseURL(p)}
+		}
 		return diag.Target{Provider: p, URL: cmp.Or(r.cfg.BaseURLs[p], rootURL(p))}
+	}
+	configured := func(p string) bool {
+		if c := findProvider(r.providers, p); c != nil {
+			return c.KeyVar == "" || r.cfg.APIKeys[p] != ""
+		}
+		return r.cfg.APIKeys[p] != "" || (p == ProviderOllama && r.cfg.OllamaHost != "")
 	}
 	var out []diag.Target
 	if len(providers) == 0 {
 		for _, p := range all {
-			if r.cfg.APIKeys[p] != "" || (p == ProviderOllama && r.cfg.OllamaHost != "") {
+			if configured(p) && target(p).URL != "" {
 				out = append(out, target(p))
 			}
 		}
@@ -465,7 +557,44 @@ func (r *Registry) Targets(providers ...string) ([]diag.Target, error) {
 		if !slices.Contains(all, p) {
 			return nil, fmt.Errorf("registry: unknown provider %q", p)
 		}
-		out = append(out, target(p))
+		t := target(p)
+		if t.URL == "" {
+			return nil, fmt.Errorf("registry: provider %q has no connectivity target (no base URL)", p)
+		}
+		out = append(out, t)
 	}
 	return out, nil
+}
+
+// withProviderSettings returns cfg with the KeyVar and BaseURLVar values
+// of providers that APIKeys and BaseURLs lack, read through cfg.Getenv.
+func withProviderSettings(cfg Config, providers []Provider) (Config, error) {
+	if cfg.Getenv == nil || len(providers) == 0 {
+		return cfg, nil
+	}
+	keys, urls := maps.Clone(cfg.APIKeys), maps.Clone(cfg.BaseURLs)
+	if keys == nil {
+		keys = map[string]string{}
+	}
+	if urls == nil {
+		urls = map[string]string{}
+	}
+	for _, p := range providers {
+		if p.KeyVar != "" && keys[p.Name] == "" {
+			if v := strings.TrimSpace(cfg.Getenv(p.KeyVar)); v != "" {
+				keys[p.Name] = v
+			}
+		}
+		if p.BaseURLVar == "" || urls[p.Name] != "" {
+			continue
+		}
+		if v := strings.TrimSpace(cfg.Getenv(p.BaseURLVar)); v != "" {
+			if err := checkURL(v); err != nil {
+				return cfg, fmt.Errorf("registry: %s=%q: %w", p.BaseURLVar, v, err)
+			}
+			urls[p.Name] = v
+		}
+	}
+	cfg.APIKeys, cfg.BaseURLs = keys, urls
+	return cfg, nil
 }

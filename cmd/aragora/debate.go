@@ -101,7 +101,8 @@ cancelled, budget_exceeded or a runtime error; 2 usage or configuration
 error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 		Example: `  aragora debate "Should we adopt Postgres?"
   aragora debate "Rewrite the billing service in Go?" --rounds 2 --consensus supermajority --format json
-  aragora debate "Ship on Friday?" --agents demo-optimist:supportive,demo-skeptic,demo-judge --consensus judge --receipt-out receipt.html`,
+  aragora debate "Ship on Friday?" --agents demo-optimist:supportive,demo-skeptic,demo-judge --consensus judge --receipt-out receipt.html
+  aragora debate --resume deb_01hq3z8k2m4n6p8r0t2v4x6z8b`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErr(fmt.Errorf("debate: want one quoted question, got %d arguments", len(args)))
@@ -126,7 +127,7 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 	fl.StringVar(&f.receiptOut, "receipt-out", "", "also write the receipt to FILE: Markdown for .md, HTML for .html, else JSON")
 	fl.BoolVar(&f.stream, "stream", false, "print agents' tokens as they are written (text format)")
 	fl.BoolVar(&f.noStore, "no-store", false, "keep the debate in memory only")
-	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint (not supported yet)")
+	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint, with its stored agents, settings and seed (takes no question)")
 	fl.StringVar(&f.server, "server", "", "create the debate on the aragora server at URL and follow it (credential: --token or ARAGORA_TOKEN)")
 	fl.StringVar(&f.token, "token", "", "credential for --server (prefer ARAGORA_TOKEN)")
 	return cmd

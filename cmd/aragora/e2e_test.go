@@ -538,7 +538,8 @@ func TestE2ERunbookCommands(t *testing.T) {
 	t.Logf("isolated=%v\n%s", isolated, o)
 }
 
-// TestE2ERedisFanout runs two replicas on one store and one Redis: a
+// TestE2ERedisFanout runs two replicas on one Postgres store (replicas
+// cannot share a SQLite data directory: its lock admits one server) and one Redis: a
 // debate created on the first is followed over the second's WebSocket,
 // whose events arrive through the Redis channel, with no gap and no
 // duplicate. It also checks the Redis health check, the Redis rate limiter
@@ -550,9 +551,10 @@ func TestE2ERedisFanout(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	env := map[string]string{demoDelayEnv: "150", "ARAGORA_REDIS_URL": redisURL, "ARAGORA_ENABLE_REDIS_RATE_LIMIT": "1"}
+	env := postgresEnv(t)
+	env[demoDelayEnv], env["ARAGORA_REDIS_URL"], env["ARAGORA_ENABLE_REDIS_RATE_LIMIT"] = "150", redisURL, "1"
 	a := startServer(t, dir, env, nil)
-	b := startServer(t, dir, env, nil)
+	b := startServer(t, t.TempDir(), env, nil)
 
 	var health struct {
 		Checks struct {

@@ -90,13 +90,14 @@ func serviceConfig(getenv env) (service.Config, error) {
 	return c, err
 }
 
-// serviceErr maps an error of the service: configuration errors exit 2,
-// every other error 1.
+// serviceErr maps an error of the service: configuration errors and
+// another live server on the address or data directory exit 2, every
+// other error 1.
 func serviceErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case service.IsConfigError(err):
+	case service.IsConfigError(err), service.IsInstanceError(err):
 		return usageErr(err)
 	}
 	return &exitError{code: exitFailure, err: err}

@@ -172,7 +172,7 @@ func TestAlertRulesAreTheShippedGroup(t *testing.T) {
 	sort.Strings(names)
 	want := []string{"AgentQuotaExhausted", "AragoraDown", "CircuitBreakerOpen", "DatabaseConnectionPoolExhausted", "DebatesStuck",
 		"HighErrorRate", "HighMemoryUsage", "NomicHighFailureRate", "NomicLoopStuck", "PostgreSQLDown", "RedisDown",
-		"TLSCertificateExpired", "TLSCertificateExpiringSoon", "WebSocketConnectionsHigh", "WebhookQueueGrowing"}
+		"StoreNotWritable", "TLSCertificateExpired", "TLSCertificateExpiringSoon", "WebSocketConnectionsHigh", "WebhookQueueGrowing"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("alerts %v, want %v", names, want)
 	}

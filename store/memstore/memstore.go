@@ -62,6 +62,7 @@ type Store struct {
 	ratings     map[ratingKey]*store.Rating
 	matches     map[string][]store.RatingChange // by debate id
 	now         func() time.Time
+	nomic       nomicData // zero value usable
 }
 
 type cpKey struct {

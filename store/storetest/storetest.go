@@ -11,7 +11,7 @@
 //
 // Run checks the [store.DebateStore] contract and, when the store implements
 // them, the optional capabilities ([store.Checkpointer], [store.Leaser],
-// [store.IdempotencyStore], [store.RatingStore]). It is imported only from
+// [store.IdempotencyStore], [store.RatingStore], [store.NomicStore]). It is imported only from
 // _test.go files.
 package storetest
 
@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Idempotency", func(s store.DebateStore) bool { _, ok := s.(store.IdempotencyStore); return ok }, idempotencyTests},
 		{"Ratings", func(s store.DebateStore) bool { _, ok := s.(store.RatingStore); return ok }, ratingTests},
 		{"Auth", func(s store.DebateStore) bool { _, ok := s.(AuthStore); return ok }, authTests},
+		{"Nomic", func(s store.DebateStore) bool { _, ok := s.(store.NomicStore); return ok }, nomicTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

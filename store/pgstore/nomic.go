@@ -1,0 +1,194 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aragora/aragora/store"
+)
+
+var _ store.NomicStore = (*Store)(nil)
+
+// The nomic tables (migration 0010): nomic_state (one row), nomic_commands
+// and nomic_outcomes. The state write locks the state row (or, before the
+// first write, relies on the primary key) so the compare-and-swap on its
+// version holds across processes.
+
+// LoadNomicState implements store.NomicStore.
+func (s *Store) LoadNomicState(ctx context.Context) (*store.NomicState, error) {
+	var st store.NomicState
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT version, doc, updated_at FROM nomic_state WHERE id = 1`).Scan(&st.Version, &st.Doc, &st.UpdatedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore: nomic state: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: nomic state: %w", err)
+	}
+	st.UpdatedAt = st.UpdatedAt.UTC()
+	return &st, nil
+}
+
+// SaveNomicState implements store.NomicStore.
+func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicWrite) (int64, error) {
+	err := s.inTxUnsent(ctx, func(tx pgx.Tx) error {
+		var cur int64
+		err := tx.QueryRow(ctx, `SELECT version FROM nomic_state WHERE id = 1 FOR UPDATE`).Scan(&cur)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if cur != expect {
+			return fmt.Errorf("pgstore: nomic state version %d, want %d: %w", cur, expect, store.ErrConflict)
+		}
+		if o := w.Outcome; o != nil {
+			_, err := tx.Exec(ctx, `INSERT INTO nomic_outcomes (cycle_id, number, outcome, committed, reason, started_at, finished_at, doc)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, o.CycleID, o.Number, o.Outcome, o.Committed, o.Reason, ts(o.StartedAt), ts(o.FinishedAt), []byte(o.Doc))
+			if isUnique(err) {
+				return fmt.Errorf("pgstore: nomic outcome %q: %w", o.CycleID, store.ErrConflict)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := writeOutbox(ctx, tx, w.Outbox); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO nomic_state (id, version, doc, updated_at) VALUES (1, $1, $2, $3)
+			ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
+			WHERE nomic_state.version = $4`, expect+1, []byte(w.Doc), ts(w.UpdatedAt), expect)
+		if isUnique(err) || err == nil && tag.RowsAffected() != 1 {
+			return fmt.Errorf("pgstore: nomic state changed concurrently: %w", store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: save nomic state: %w", err)
+	}
+	return expect + 1, nil
+}
+
+// EnqueueNomicCommand implements store.NomicStore.
+func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) error {
+	if c.ID == "" {
+		return errors.New("pgstore: nomic command: empty id")
+	}
+	err := s.inTxUnsent(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO nomic_commands (id, kind, args, status, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			c.ID, c.Kind, []byte(c.Args), store.NomicCommandPending, ts(c.CreatedAt))
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("pgstore: nomic command %q: %w", c.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: nomic command %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+const nomicCommandCols = `id, kind, args, status, result, created_at, acked_at`
+
+func scanNomicCommand(r pgx.CollectableRow) (store.NomicCommand, error) {
+	var c store.NomicCommand
+	var args, result []byte
+	var acked *time.Time
+	if err := r.Scan(&c.ID, &c.Kind, &args, &c.Status, &result, &c.CreatedAt, &acked); err != nil {
+		return c, err
+	}
+	if len(args) > 0 {
+		c.Args = args
+	}
+	if len(result) > 0 {
+		c.Result = result
+	}
+	c.CreatedAt, c.AckedAt = c.CreatedAt.UTC(), fromNull(acked)
+	return c, nil
+}
+
+// PendingNomicCommands implements store.NomicStore.
+func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand, error) {
+	var out []store.NomicCommand
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE status = 'pending' ORDER BY created_at, id`)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanNomicCommand)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: nomic commands: %w", err)
+	}
+	return out, nil
+}
+
+// AckNomicCommand implements store.NomicStore.
+func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result json.RawMessage, at time.Time) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var cur string
+		err := tx.QueryRow(ctx, `SELECT status FROM nomic_commands WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("pgstore: nomic command %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cur != store.NomicCommandPending {
+			return fmt.Errorf("pgstore: nomic command %q is %s: %w", id, cur, store.ErrConflict)
+		}
+		_, err = tx.Exec(ctx, `UPDATE nomic_commands SET status = $1, result = $2, acked_at = $3 WHERE id = $4`, status, []byte(result), ts(at), id)
+		return err
+	})
+}
+
+// GetNomicCommand implements store.NomicStore.
+func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCommand, error) {
+	var c store.NomicCommand
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		c, err = pgx.CollectExactlyOneRow(rows, scanNomicCommand)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore: nomic command %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: nomic command %q: %w", id, err)
+	}
+	return &c, nil
+}
+
+// ListNomicOutcomes implements store.NomicStore.
+func (s *Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.NomicOutcome, error) {
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	var out []store.NomicOutcome
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT cycle_id, number, outcome, committed, reason, started_at, finished_at, doc
+			FROM nomic_outcomes ORDER BY finished_at DESC, cycle_id DESC LIMIT $1`, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.NomicOutcome, error) {
+			var o store.NomicOutcome
+			err := r.Scan(&o.CycleID, &o.Number, &o.Outcome, &o.Committed, &o.Reason, &o.StartedAt, &o.FinishedAt, &o.Doc)
+			o.StartedAt, o.FinishedAt = o.StartedAt.UTC(), o.FinishedAt.UTC()
+			return o, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: nomic outcomes: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,191 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"time"
+
+	"github.com/aragora/aragora/store"
+)
+
+var _ store.NomicStore = (*Store)(nil)
+
+// The nomic tables (migration 0010): nomic_state (one row), nomic_commands
+// and nomic_outcomes. Writes run in BEGIN IMMEDIATE transactions, so the
+// compare-and-swap on the state's version holds across processes.
+
+// LoadNomicState implements store.NomicStore.
+func (s *Store) LoadNomicState(ctx context.Context) (*store.NomicState, error) {
+	var st store.NomicState
+	var updated sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT version, doc, updated_at FROM nomic_state WHERE id = 1`).Scan(&st.Version, &st.Doc, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: nomic state: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: nomic state: %w", err)
+	}
+	if st.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// SaveNomicState implements store.NomicStore.
+func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicWrite) (int64, error) {
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		var cur int64
+		err := t.QueryRowContext(ctx, `SELECT version FROM nomic_state WHERE id = 1`).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if cur != expect {
+			return fmt.Errorf("sqlitestore: nomic state version %d, want %d: %w", cur, expect, store.ErrConflict)
+		}
+		if o := w.Outcome; o != nil {
+			_, err := t.ExecContext(ctx, `INSERT INTO nomic_outcomes (cycle_id, number, outcome, committed, reason, started_at, finished_at, doc)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, o.CycleID, o.Number, o.Outcome, o.Committed, o.Reason, fmtTime(o.StartedAt), fmtTime(o.FinishedAt), []byte(o.Doc))
+			if isConstraint(err) {
+				return fmt.Errorf("sqlitestore: nomic outcome %q: %w", o.CycleID, store.ErrConflict)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := writeOutbox(ctx, t, w.Outbox); err != nil {
+			return err
+		}
+		_, err = t.ExecContext(ctx, `INSERT INTO nomic_state (id, version, doc, updated_at) VALUES (1, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at`,
+			expect+1, []byte(w.Doc), fmtTime(w.UpdatedAt))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: save nomic state: %w", err)
+	}
+	return expect + 1, nil
+}
+
+// EnqueueNomicCommand implements store.NomicStore.
+func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) error {
+	if c.ID == "" {
+		return errors.New("sqlitestore: nomic command: empty id")
+	}
+	err := tx(ctx, s.w, func(t *sql.Tx) error {
+		_, err := t.ExecContext(ctx, `INSERT INTO nomic_commands (id, kind, args, status, created_at) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, c.Kind, []byte(c.Args), store.NomicCommandPending, fmtTime(c.CreatedAt))
+		return err
+	})
+	if isConstraint(err) {
+		return fmt.Errorf("sqlitestore: nomic command %q: %w", c.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: nomic command %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+const nomicCommandCols = `id, kind, args, status, result, created_at, acked_at`
+
+func scanNomicCommand(sc interface{ Scan(...any) error }) (store.NomicCommand, error) {
+	var c store.NomicCommand
+	var args, result []byte
+	var created, acked sql.NullString
+	if err := sc.Scan(&c.ID, &c.Kind, &args, &c.Status, &result, &created, &acked); err != nil {
+		return c, err
+	}
+	if len(args) > 0 {
+		c.Args = args
+	}
+	if len(result) > 0 {
+		c.Result = result
+	}
+	var err error
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return c, err
+	}
+	c.AckedAt, err = parseTime(acked)
+	return c, err
+}
+
+// PendingNomicCommands implements store.NomicStore.
+func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE status = 'pending' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: nomic commands: %w", err)
+	}
+	defer rows.Close()
+	var out []store.NomicCommand
+	for rows.Next() {
+		c, err := scanNomicCommand(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: nomic commands: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AckNomicCommand implements store.NomicStore.
+func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result json.RawMessage, at time.Time) error {
+	return tx(ctx, s.w, func(t *sql.Tx) error {
+		var cur string
+		err := t.QueryRowContext(ctx, `SELECT status FROM nomic_commands WHERE id = ?`, id).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlitestore: nomic command %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cur != store.NomicCommandPending {
+			return fmt.Errorf("sqlitestore: nomic command %q is %s: %w", id, cur, store.ErrConflict)
+		}
+		_, err = t.ExecContext(ctx, `UPDATE nomic_commands SET status = ?, result = ?, acked_at = ? WHERE id = ?`, status, []byte(result), fmtTime(at), id)
+		return err
+	})
+}
+
+// GetNomicCommand implements store.NomicStore.
+func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCommand, error) {
+	c, err := scanNomicCommand(s.r.QueryRowContext(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: nomic command %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: nomic command %q: %w", id, err)
+	}
+	return &c, nil
+}
+
+// ListNomicOutcomes implements store.NomicStore.
+func (s *Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.NomicOutcome, error) {
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT cycle_id, number, outcome, committed, reason, started_at, finished_at, doc
+		FROM nomic_outcomes ORDER BY finished_at DESC, cycle_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: nomic outcomes: %w", err)
+	}
+	defer rows.Close()
+	var out []store.NomicOutcome
+	for rows.Next() {
+		var o store.NomicOutcome
+		var started, finished sql.NullString
+		if err := rows.Scan(&o.CycleID, &o.Number, &o.Outcome, &o.Committed, &o.Reason, &started, &finished, &o.Doc); err != nil {
+			return nil, fmt.Errorf("sqlitestore: nomic outcomes: %w", err)
+		}
+		if o.StartedAt, err = parseTime(started); err != nil {
+			return nil, err
+		}
+		if o.FinishedAt, err = parseTime(finished); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
