@@ -23,6 +23,7 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
@@ -82,6 +83,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		c.MemoryProfiling = true
 		c.Webhooks = wk
 		c.RateLimiter = rec
+		c.Memory = mustContinuum(t, st)
 		c.Nomic = &nomic.Control{Store: st}
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 		c.Lifecycle.ReceiptSigner = testEd25519Signer()
@@ -194,10 +196,16 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	wk, err := webhook.New(st, webhook.Config{Endpoints: []webhook.Endpoint{
 		{ID: "env-1", URL: "https://hooks.example.com/aragora?token=t", Events: []string{webhook.AllEvents}}}})
 	require.NoError(t, err)
-	limits, err := ratelimit.NewPolicy(nil, ratelimit.Config{})
+	// A real limiter (its views validate against the document) whose
+	// budgets this test's requests never exhaust.
+	limits, err := ratelimit.NewPolicy(nil, ratelimit.Config{RPM: 100000, DebateRPM: 100000, AuthRPM: 100000})
+	require.NoError(t, err)
+	mem := mustContinuum(t, st)
+	_, err = mem.Add(context.Background(), memory.Entry{Kind: memory.KindInsight, Content: "Shared rate limits need Redis"})
 	require.NoError(t, err)
 	e := newAuthEnv(t, st, func(c *server.Config) {
 		c.Webhooks = wk
+		c.Memory = mem
 		c.Nomic = &nomic.Control{Store: st}
 		c.MemoryProfiling = true
 		c.RateLimiter = limits
@@ -336,6 +344,12 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	require.NoError(t, json.Unmarshal(created.Body.Bytes(), &ep))
 	run(exchange{"GET", "/api/webhooks/endpoints", "", service, 200})
 	run(exchange{"DELETE", "/api/webhooks/endpoints/" + ep.ID, "", service, 204})
+	run(exchange{"GET", "/api/memory/continuum?query=rate+limits", "", service, 200})
+	run(exchange{"GET", "/api/memory/continuum?tier=slow", "", service, 200})
+	run(exchange{"GET", "/api/memory/tiers", "", service, 200})
+	run(exchange{"POST", "/api/memory/continuum/cleanup", "", service, 200})
+	run(exchange{"DELETE", "/api/memory/continuum/" + memory.EntryID(memory.KindInsight, "", "Shared rate limits need Redis"), "", service, 204})
+	run(exchange{"DELETE", "/api/memory/continuum/mem_missing", "", service, 404})
 	ws := v.ForListener("ws").Handler(t, e.srv.WSHandler())
 	w := do(t, ws, "GET", "/", "", nil)
 	assert.Equal(t, http.StatusUpgradeRequired, w.Code)
