@@ -274,9 +274,9 @@ func (o *Orchestrator) fingerprint() string {
 		Participants                                   []pfp
 		Rounds, MinRounds                              int
 		EarlyStop                                      bool
-		Method                                         string
+		Method                                         consensus.MethodName
 		Threshold                                      *float64
-		Topology                                       string
+		Topology                                       Topology
 		SparseK                                        int
 		Judge                                          string
 		Synthesize, ForbidSelfVote, Grouping           bool

@@ -234,12 +234,13 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		scfg.Revoked = bcast.revoked
 	}
 	if !cfg.DisableMetrics {
-		s.m = metrics.New(metrics.Config{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version(),
+		promReg := metrics.NewRegistry()
+		s.m = metrics.New(promReg, metrics.Config{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version(),
 			Agents: metricAgents(reg), WSMaxConnections: cfg.WSMaxConnections, Redis: rs != nil, DBBackend: s.be.Kind,
 			WebhookQueueCapacity: cfg.Webhooks.QueueSize})
 		s.agents.metrics = s.m
 		s.wh.m = s.m
-		scfg.MetricsHandler = s.wh.metricsHandler(scrapeSampler(s.m, reg, &srvPtr, s.m.Handler()))
+		scfg.MetricsHandler = s.wh.metricsHandler(scrapeSampler(s.m, reg, &srvPtr, metrics.Handler(promReg)))
 		scfg.RequestObserver = s.m.ObserveRequest
 		scfg.Lifecycle.OnRound = s.m.ObserveRound
 		scfg.WSObserver = metrics.WS{M: s.m}
@@ -281,12 +282,8 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if policy.Config().Disabled {
 		s.log.Warn("rate_limiting_disabled")
 	}
-	scfg.RateLimit = func(_ string, next http.Handler) http.Handler { return policy.Middleware(next) }
-	scfg.RateLimitStatus = func(r *http.Request) any { return policy.Status(r) }
-	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
-	scfg.SystemRateLimits = func() any { return policy.SystemSnapshot() }
+	scfg.RateLimiter = policy
 	scfg.CleanupRateLimits = rlMem.Prune
-	scfg.SetEmergency = policy.SetEmergency
 	scfg.WSListenerUp = func() bool { return cfg.WSPort == 0 || s.wsUp.Load() }
 	if !cfg.DisableConsole {
 		if scfg.Routes, err = consoleRoutes(cfg.Version, scfg.Routes); err != nil {
