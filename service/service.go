@@ -162,6 +162,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 			return nil, configErrorf("config: ARAGORA_REDIS_URL: %w", err)
 		}
 		opts.ContextTimeoutEnabled = true
+		setRedisLogger(s.lg.logger("aragora.redis"))
 		s.rdb = redis.NewClient(opts)
 		rs = redisstore.NewFromClient(s.rdb, redisstore.Config{Buffer: cfg.WSSendBuffer})
 	}
