@@ -46,9 +46,13 @@ var (
 
 // aragoraBinary builds the binary once per test process into a temporary
 // directory named after the process, removing those left behind by
-// earlier runs whose process is gone.
+// earlier runs whose process is gone. The tests that run the binary are
+// the slow ones: -short skips them (CI runs them all).
 func aragoraBinary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test of the built binary: run without -short")
+	}
 	binOnce.Do(func() {
 		root := filepath.Join(os.TempDir(), "aragora-e2e-bin")
 		if entries, err := os.ReadDir(root); err == nil {
