@@ -146,6 +146,12 @@ type Config struct {
 	// Ratings, when set, records each finished debate's ELO match and
 	// supplies vote weights under WeightsFromELO (docs/debate.md#elo-ratings).
 	Ratings store.RatingStore
+	// Memory, when set, is the continuum memory (docs/memory.md): a new
+	// debate retrieves the entries relevant to its question and Domain into
+	// its proposal prompts (event memory_recalled, Result.MemoryIDs, the
+	// receipt's memory_ids metadata), and a finished one records its
+	// outcome. Nil (the default) changes nothing.
+	Memory Memory
 
 	DisableConvergence   bool
 	Similarity           similarity.Similarity // default similarity.TFIDF{}

@@ -117,6 +117,8 @@ func decodeData(t EventType, raw json.RawMessage) (any, error) {
 		return decode[AgentFallbackData](raw)
 	case EventDebateEnd:
 		return decode[DebateEndData](raw)
+	case EventMemoryRecalled:
+		return decode[MemoryRecalledData](raw)
 	}
 	return raw, nil
 }

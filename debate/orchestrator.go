@@ -177,6 +177,7 @@ func (o *Orchestrator) RunTask(ctx context.Context, t Task) (*Result, error) {
 		return nil, err
 	}
 	st.Weights = weights
+	o.recall(ctx, st)
 	r := o.newRun(st)
 	return r.execute(ctx, true)
 }

@@ -152,6 +152,7 @@ func (r *run) proposalRequest(i int) agent.Request {
 			}
 		}
 	}
+	items = append(items, r.memoryItem()...)
 	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
 	return req
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/aragora/aragora/receipt"
 )
@@ -38,6 +39,9 @@ func (res *Result) BuildReceipt(opts ReceiptOptions) (*receipt.Receipt, error) {
 	}
 	md := map[string]string{}
 	maps.Copy(md, res.Metadata)
+	if len(res.MemoryIDs) > 0 {
+		md["memory_ids"] = strings.Join(res.MemoryIDs, ",")
+	}
 	rc := &receipt.Receipt{
 		Schema: receipt.Schema, ReceiptID: id, DebateID: res.DebateID, CreatedAt: created.UTC(),
 		Question: res.Question, ContextSHA256: ctxHash, Status: res.Status, Verdict: res.Verdict,

@@ -165,6 +165,9 @@ type Result struct {
 	// unless Config.DisableReceipt; nil while the debate is running or
 	// suspended.
 	Receipt *receipt.Receipt `json:"receipt,omitempty"`
+	// MemoryIDs are the continuum memory entries that informed the debate
+	// (Config.Memory); absent when none did.
+	MemoryIDs []string `json:"memory_ids,omitempty"`
 
 	// Context, Metadata and Agents feed receipts; they are not serialised.
 	Context  string            `json:"-"`

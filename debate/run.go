@@ -92,8 +92,9 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	if fresh {
 		batch := []Event{
 			r.event(EventDebateStart, 0, "", r.startData()),
-			r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}),
 		}
+		batch = append(batch, r.memoryEvent()...)
+		batch = append(batch, r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}))
 		r.st.Phase = nextPropose
 		if err := r.commit(1, cpInit, batch); err != nil {
 			return r.storeFailure(ctx, err, nil)
@@ -285,6 +286,7 @@ func (r *run) end(ctx context.Context, batch []Event, status, reason, errMsg str
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	r.o.recordRatings(wctx, r.st, res)
+	r.o.recordMemory(wctx, r.st, res)
 	return res, r.resultErr()
 }
 
@@ -942,7 +944,7 @@ func (r *run) buildResult() *Result {
 		TricksterInterventions: st.Interventions, ConvergenceDetected: st.ConvergenceDetected,
 		FinalSimilarity: st.FinalSimilarity, Usage: usageOf(st.Usage), CostUSD: round6(st.Cost),
 		PerAgent: map[string]AgentTotals{}, StartedAt: st.StartedAt, Resumes: st.Resumes, Error: st.ErrMsg,
-		Synthesis: st.Synthesis, Context: st.Context, Metadata: st.Metadata,
+		Synthesis: st.Synthesis, Context: st.Context, Metadata: st.Metadata, MemoryIDs: st.memoryIDs(),
 	}
 	res.RoundsUsed = st.Round
 	if st.Status == store.StatusRunning {

@@ -94,6 +94,8 @@ type state struct {
 	ErrMsg     string  `json:"error"`
 	Resumes    int     `json:"resumes"`
 	Final      *Result `json:"final,omitempty"`
+	// Memory is what the continuum memory recalled at the start.
+	Memory []MemoryRef `json:"memory,omitempty"`
 }
 
 func (st *state) round() *Round {

@@ -121,6 +121,17 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", debate.ErrInvalidConfig, err)
 	}
+	ids := debateIDs{id: d.ID, correlationID: d.CorrelationID}
+	if al := m.cfg.AgentLogger; al != nil {
+		for i := range agents {
+			agents[i].Agent = logCalls(agents[i], ids, al(agents[i].Provider))
+		}
+		if judge != nil {
+			jc := *judge
+			jc.Agent = logCalls(jc, ids, al(jc.Provider))
+			judge = &jc
+		}
+	}
 	ps := make([]debate.Participant, 0, len(agents))
 	for _, a := range agents {
 		ps = append(ps, debate.Participant{Name: a.Name, Agent: a.Agent, Model: a.Model, Provider: a.Provider})
@@ -129,6 +140,7 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 	cfg.Store = fence(m.st, lease)
 	cfg.Receipt = &debate.ReceiptOptions{Signer: m.cfg.ReceiptSigner, Rand: m.cfg.Rand}
 	cfg.Observers = append([]debate.Observer(nil), m.cfg.Observers...)
+	cfg.Observers = append(cfg.Observers, newRoundLog(m.log, ids))
 	cfg.Logger = m.log.With("correlation_id", d.CorrelationID)
 	cfg.OnRound = m.cfg.OnRound
 	if rs, ok := m.st.(store.RatingStore); ok {

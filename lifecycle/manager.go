@@ -84,8 +84,14 @@ type Config struct {
 	ReceiptSigner receipt.Signer
 	// Rand is the randomness of debate and receipt ids; default crypto/rand.
 	Rand io.Reader
-	// Logger receives the aragora.debate.orchestrator records; nil discards.
+	// Logger receives the aragora.debate.orchestrator records (among them
+	// each round's round_start and round_end); nil discards.
 	Logger *slog.Logger
+	// AgentLogger returns the logger of provider's agent calls
+	// (aragora.agent.<provider>), which receives agent_call, agent_error
+	// and agent_fallback for every call (docs/operations.md#logs); nil:
+	// agent calls are not logged.
+	AgentLogger func(provider string) *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }

@@ -98,33 +98,33 @@ const DefaultImportance = 0.5
 
 // Entry is one memory.
 type Entry struct {
-	ID      string
-	Tier    Tier
-	Kind    Kind
-	Content string
-	Domain  string   // "" for entries of no domain
-	Tags    []string // free labels, nil when none
+	ID      string   `json:"id"`
+	Tier    Tier     `json:"tier"`
+	Kind    Kind     `json:"kind"`
+	Content string   `json:"content"`
+	Domain  string   `json:"domain"` // "" for entries of no domain
+	Tags    []string `json:"tags"`   // free labels, nil when none
 	// Importance is in [0, 1]; default DefaultImportance.
-	Importance float64
+	Importance float64 `json:"importance"`
 	// Surprise is the exponential moving average of |actual − expected|
 	// over outcome updates, in [0, 1].
-	Surprise float64
+	Surprise float64 `json:"surprise"`
 	// Consolidation is min(1, ln(1+Updates)/ln 100).
-	Consolidation float64
-	Updates       int
-	Successes     int
-	Failures      int
+	Consolidation float64 `json:"consolidation"`
+	Updates       int     `json:"update_count"`
+	Successes     int     `json:"success_count"`
+	Failures      int     `json:"failure_count"`
 	// Source names what created the entry (a debate id, "api", "cli").
-	Source    string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Source    string    `json:"source"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// TierChangedAt is the last promotion or demotion (zero: never); the
 	// cooldown runs from it, or from CreatedAt.
-	TierChangedAt time.Time
+	TierChangedAt time.Time `json:"tier_changed_at"`
 	// ExpiresAt, when not zero, is when Cleanup forgets the entry.
-	ExpiresAt time.Time
+	ExpiresAt time.Time `json:"expires_at"`
 	// RedLine entries are never deleted, by Cleanup or by Delete.
-	RedLine bool
+	RedLine bool `json:"red_line"`
 }
 
 // Clone returns a deep copy of e.

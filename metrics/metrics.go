@@ -30,6 +30,22 @@ var Phases = []string{"propose", "revise", "critique", "vote", "judge", "synthes
 // Kinds are the agent error kinds.
 var Kinds = []string{"timeout", "rate_limited", "quota_exhausted", "auth", "server", "circuit_open", "invalid_response", "cancelled", "other"}
 
+// MemoryTiers are the continuum memory tiers (label domain of
+// aragora_memory_entries).
+var MemoryTiers = []string{"fast", "medium", "slow", "glacial"}
+
+// SetMemoryEntries sets aragora_memory_entries from per-tier counts.
+func (m *Metrics) SetMemoryEntries(counts map[string]int) {
+	for _, t := range MemoryTiers {
+		m.MemoryEntries.WithLabelValues(t).Set(float64(counts[t]))
+	}
+}
+
+// ObserveMemoryTransition counts one tier transition.
+func (m *Metrics) ObserveMemoryTransition(from, to string) {
+	m.MemoryTransitions.WithLabelValues(from, to).Inc()
+}
+
 // Config describes the process for build info and pre-initialised labels.
 // The zero value is usable.
 type Config struct {
@@ -95,6 +111,12 @@ type Metrics struct {
 	// OrchestratorOverhead is each round's wall time minus the sum over its
 	// phases of each phase's slowest agent call: the orchestration cost.
 	OrchestratorOverhead prometheus.Histogram
+	// Continuum memory (docs/memory.md): entries per tier (store-wide,
+	// sampled with SetMemoryEntries), retrievals and tier transitions of
+	// this replica (ObserveMemoryTransition).
+	MemoryEntries     *prometheus.GaugeVec
+	MemoryRetrievals  prometheus.Counter
+	MemoryTransitions *prometheus.CounterVec
 
 	mu     sync.Mutex
 	starts map[string]string // debate id → consensus method
@@ -152,16 +174,22 @@ func New(cfg Config) *Metrics {
 	m.OrchestratorOverhead = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "aragora_orchestrator_overhead_seconds",
 		Help:    "Per round: wall time minus the sum over its phases of each phase's slowest agent call.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
+	m.MemoryEntries = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_memory_entries", Help: "Continuum memory entries per tier (store-wide)."}, []string{"tier"})
+	m.MemoryRetrievals = prometheus.NewCounter(prometheus.CounterOpts{Name: "aragora_memory_retrievals_total", Help: "Continuum memory retrievals."})
+	m.MemoryTransitions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aragora_memory_tier_transitions_total", Help: "Continuum memory tier transitions (to forgotten: deletions)."}, []string{"from", "to"})
 	for _, c := range []prometheus.Collector{m.HTTPRequests, m.HTTPDuration, m.DebatesTotal, m.ActiveDebates, m.DebatesPending,
 		m.ConsensusReached, m.DebateDuration, m.DebateRounds, m.OldestRunning, m.DebatesStale, m.AgentResponse, m.AgentRequests,
 		m.AgentErrors, m.AgentTokens, m.AgentCost, m.AgentQuota, m.AgentFallbacks, m.CircuitState, m.WSConnections,
 		m.WSMaxConnections, m.WSErrors, m.WSMessagesSent, m.WSDropped, m.RateLimitHits, m.RateLimitFallback, m.AuthFailures,
 		m.DBUp, m.StoreWritable, m.DBPool, m.DBPoolMax, m.OrchestratorOverhead, m.WebhookQueueSize, m.WebhookQueueCapacity, m.WebhookQueueOldestAge,
-		m.WebhookDeadLetter, m.WebhookDeliveries} {
+		m.WebhookDeadLetter, m.WebhookDeliveries, m.MemoryEntries, m.MemoryRetrievals, m.MemoryTransitions} {
 		f(c)
 	}
 	if cfg.Redis {
 		f(m.RedisUp)
+	}
+	for _, t := range MemoryTiers {
+		m.MemoryEntries.WithLabelValues(t)
 	}
 	if cfg.DBBackend != "" {
 		m.DBUp.WithLabelValues(cfg.DBBackend)

@@ -562,8 +562,8 @@ func (l *Loop) phaseImplement(ctx context.Context, c *cycle) error {
 		fmt.Fprintf(&files, "=== FILE: %s ===\n%s\n=== END FILE ===\n", f, strings.TrimRight(string(b), "\n"))
 	}
 	req := agent.Request{Phase: AgentPhaseImplement, System: l.systemPrompt(), MaxTokens: 8000,
-		Prompt: fmt.Sprintf("Improvement:\n%s\n\nDesign (files %s):\n%s\n\nCurrent content of those files:\n%s\n%s",
-			cp.Improvement, strings.Join(cp.Design.Files, ", "), cp.Design.Approach, files.String(), ReplyFormat)}
+		Prompt: fmt.Sprintf("Cycle %d (%s), debate receipt %s.\n\nImprovement:\n%s\n\nDesign (files %s):\n%s\n\nCurrent content of those files:\n%s\n%s",
+			c.info.Number, c.info.ID, or(cp.ReceiptID, "none"), cp.Improvement, strings.Join(cp.Design.Files, ", "), cp.Design.Approach, files.String(), ReplyFormat)}
 	var ch *Change
 	if err := l.ask(ctx, PhaseImplement, req, func(text string) error {
 		var err error
@@ -678,6 +678,9 @@ func (l *Loop) phaseCommit(ctx context.Context, c *cycle) error {
 	}
 	c.out.Improvement, c.out.ReceiptID, c.out.DebateID = cp.Improvement, cp.ReceiptID, cp.DebateID
 	title := strings.TrimSpace(strings.SplitN(cp.Improvement, "\n", 2)[0])
+	if a := strings.TrimSpace(designApproach(cp)); a != "" {
+		title = strings.TrimSpace(strings.SplitN(a, "\n", 2)[0])
+	}
 	if len(title) > 68 {
 		title = title[:68] + "…"
 	}

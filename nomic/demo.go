@@ -27,23 +27,16 @@ func Demo(a agent.Agent) agent.Agent {
 	})
 }
 
-// demoImplement appends one line to the current CHANGES.md shown in the
-// prompt.
+// demoImplement appends one line naming the cycle and its debate's
+// receipt to the current CHANGES.md shown in the prompt.
 func demoImplement(prompt string) string {
-	improvement := between(prompt, "Improvement:\n", "\n\nDesign")
-	title := strings.TrimSpace(strings.SplitN(strings.TrimSpace(improvement), "\n", 2)[0])
-	title = strings.Trim(strings.TrimLeft(title, "#*-> "), " ")
-	if len(title) > 100 {
-		title = title[:100] + "…"
-	}
-	if title == "" {
-		title = "an improvement chosen by debate"
-	}
+	head := strings.TrimSuffix(strings.TrimSpace(strings.SplitN(prompt, "\n", 2)[0]), ".")
 	current := between(prompt, "=== FILE: "+DemoChangesFile+" ===\n", "\n=== END FILE ===")
 	if strings.TrimSpace(current) == "" {
 		current = "# Changes\n"
 	}
-	return fmt.Sprintf("=== FILE: %s ===\n%s\n- nomic: %s\n=== END FILE ===\n", DemoChangesFile, strings.TrimRight(current, "\n"), title)
+	return fmt.Sprintf("=== FILE: %s ===\n%s\n- %s: an improvement chosen by debate (demo agents, offline).\n=== END FILE ===\n",
+		DemoChangesFile, strings.TrimRight(current, "\n"), head)
 }
 
 func between(s, start, end string) string {

@@ -198,6 +198,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // Preconditions checks what Run checks before it starts: a git
 // repository, a constitution whose signature verifies with the public key.
 func Preconditions(ctx context.Context, path string, pub ed25519.PublicKey) (*Constitution, error) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	top, err := git(ctx, path, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a git repository: %v", ErrRefused, path, err)

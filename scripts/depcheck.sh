@@ -131,6 +131,16 @@ if compgen -G "console/*.go" >/dev/null; then
 	[[ -z $bad ]] || violation "console depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
+# Rule 10: the agent registry and the provider template (examples/provider,
+# what a third party copies) stay on the agent layer: no store, backend,
+# lifecycle, server, composition, metrics or driver, so that a provider
+# plugs into the library, the CLI and the service alike.
+mapfile -t plug < <(existing agent/registry examples/provider)
+if ((${#plug[@]})); then
+	bad=$(go list -e -deps "${plug[@]}" | grep -E "^$backends\$|^$mod/(store|store/memstore|lifecycle|server|service|metrics|debate)\$|$drivers" || true)
+	[[ -z $bad ]] || violation "${plug[*]} depend on: $(echo "$bad" | tr '\n' ' ')"
+fi
+
 if ((fail)); then
 	exit 1
 fi

@@ -38,6 +38,9 @@ var routeActions = map[string]string{
 	"POST /api/webhooks/endpoints":           "webhook.endpoint_create",
 	"DELETE /api/webhooks/endpoints/{id}":    "webhook.endpoint_delete",
 	"POST /api/webhooks/endpoints/{id}/test": "webhook.endpoint_test",
+
+	"DELETE /api/memory/continuum/{id}":  "memory.delete",
+	"POST /api/memory/continuum/cleanup": "memory.cleanup",
 }
 
 // actionFor returns the audit action of a route pattern, "" when the

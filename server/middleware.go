@@ -52,6 +52,14 @@ const (
 	hdrRequestID     = "X-Request-Id"
 )
 
+// Constant header values, shared by every response instead of a new
+// one-element slice per Header.Set (net/http never modifies them in place).
+var (
+	hdrNosniff     = []string{"nosniff"}
+	hdrNoReferrer  = []string{"no-referrer"}
+	hdrContentJSON = []string{"application/json; charset=utf-8"}
+)
+
 var corrRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // b32 is the standard base32 alphabet in lower case, unpadded.
@@ -151,8 +159,8 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 		if v := r.Header.Get(hdrRequestID); v != "" && tokenOf(v, 128, true) {
 			h.Set(hdrRequestID, v)
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferrer
 		if s.cors(w, r) {
 			return // a preflight, answered
 		}
@@ -317,14 +325,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"encoding failed","correlation_id":""}}`)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header()["Content-Type"] = hdrContentJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
 
 // writeJSONBody is writeJSON for an encoded body (newline included).
 func writeJSONBody(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header()["Content-Type"] = hdrContentJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	authpkg "github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
@@ -80,6 +81,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 	s := newAuthEnv(t, st, func(c *server.Config) { // every optional route and feature
 		c.MemoryProfiling = true
 		c.Webhooks = wk
+		c.Memory = mustContinuum(t, st)
 		c.Nomic = &nomic.Control{Store: st}
 		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
@@ -168,8 +170,12 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		{ID: "env-1", URL: "https://hooks.example.com/aragora?token=t", Events: []string{webhook.AllEvents}}}})
 	require.NoError(t, err)
 	var emergency atomic.Bool
+	mem := mustContinuum(t, st)
+	_, err = mem.Add(context.Background(), memory.Entry{Kind: memory.KindInsight, Content: "Shared rate limits need Redis"})
+	require.NoError(t, err)
 	e := newAuthEnv(t, st, func(c *server.Config) {
 		c.Webhooks = wk
+		c.Memory = mem
 		c.Nomic = &nomic.Control{Store: st}
 		c.MemoryProfiling = true
 		c.SetEmergency = emergency.Swap
@@ -308,6 +314,12 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	require.NoError(t, json.Unmarshal(created.Body.Bytes(), &ep))
 	run(exchange{"GET", "/api/webhooks/endpoints", "", service, 200})
 	run(exchange{"DELETE", "/api/webhooks/endpoints/" + ep.ID, "", service, 204})
+	run(exchange{"GET", "/api/memory/continuum?query=rate+limits", "", service, 200})
+	run(exchange{"GET", "/api/memory/continuum?tier=slow", "", service, 200})
+	run(exchange{"GET", "/api/memory/tiers", "", service, 200})
+	run(exchange{"POST", "/api/memory/continuum/cleanup", "", service, 200})
+	run(exchange{"DELETE", "/api/memory/continuum/" + memory.EntryID(memory.KindInsight, "", "Shared rate limits need Redis"), "", service, 204})
+	run(exchange{"DELETE", "/api/memory/continuum/mem_missing", "", service, 404})
 	ws := v.ForListener("ws").Handler(t, e.srv.WSHandler())
 	w := do(t, ws, "GET", "/", "", nil)
 	assert.Equal(t, http.StatusUpgradeRequired, w.Code)

@@ -147,6 +147,8 @@ type Config struct {
 	// Webhooks serves /api/webhooks (docs/webhooks.md); nil: no such
 	// routes (404).
 	Webhooks Webhooks
+	// Memory serves /api/memory (docs/memory.md); nil: no such routes.
+	Memory Memory
 	// Nomic serves /api/nomic/metrics and /api/admin/nomic/* from the
 	// loop's state in the store (docs/nomic.md); nil: no such routes (404).
 	Nomic *nomic.Control
@@ -454,6 +456,9 @@ func (s *Server) apiRoutes() []route {
 	}
 	if s.cfg.Webhooks != nil {
 		rs = append(rs, s.webhookRoutes()...) // docs/webhooks.md
+	}
+	if s.cfg.Memory != nil {
+		rs = append(rs, s.memoryRoutes()...) // docs/memory.md
 	}
 	if s.cfg.Nomic != nil {
 		rs = append(rs, s.nomicRoutes()...) // docs/nomic.md

@@ -93,14 +93,18 @@ type Config struct {
 	ReceiptEd25519Key string
 
 	// Agents configures the agent registry: provider keys, base URLs,
-	// models, breakers, default agents. Its AgentTimeout is AgentTimeout
-	// above when that is set.
+	// models, breakers, default agents, and the program's own providers
+	// (Agents.Providers, docs/agents.md#writing-a-provider). Its
+	// AgentTimeout is AgentTimeout above when that is set.
 	Agents registry.Config
 	// DemoDelay makes every demo agent call wait that long (testing only).
 	DemoDelay time.Duration
 
 	// Webhooks configures webhook delivery (docs/webhooks.md).
 	Webhooks WebhooksConfig
+
+	// Memory configures the continuum memory (docs/memory.md).
+	Memory MemoryConfig
 
 	// WebSockets.
 	WSMaxConnections int
@@ -378,6 +382,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.WSSendBuffer = r.integer("ARAGORA_WS_SEND_BUFFER", 256, 1)
 	c.ShutdownTimeout = r.seconds("ARAGORA_SHUTDOWN_TIMEOUT_SECONDS", 25, 1)
 	c.Webhooks = readWebhooks(r)
+	c.Memory = readMemory(r)
 	c.LogFormat = r.str("ARAGORA_LOG_FORMAT", "")
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		r.fail("ARAGORA_LOG_FORMAT", c.LogFormat, "want json or text")

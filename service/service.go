@@ -156,6 +156,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	}
 
 	var rs *redisstore.Store
+	var redisCB *redisBreaker
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -164,6 +165,12 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		opts.ContextTimeoutEnabled = true
 		setRedisLogger(s.lg.logger("aragora.redis"))
 		s.rdb = redis.NewClient(opts)
+		rb, err := newRedisBreaker(cfg.Agents.Breaker, s.lg.logger("aragora.breaker"))
+		if err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		s.rdb.AddHook(rb)
+		redisCB = &rb
 		rs = redisstore.NewFromClient(s.rdb, redisstore.Config{Buffer: cfg.WSSendBuffer})
 	}
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -190,6 +197,9 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Outbox:     debateOutbox{kick: s.wh.w.Kick},
 		OnFinished: func(*store.Debate) { s.wh.w.Kick() },
 	}
+	lc.AgentLogger = func(provider string) *slog.Logger { // agent.log (docs/operations.md#logs)
+		return s.lg.logger("aragora.agent." + cmp.Or(provider, "unknown"))
+	}
 	scfg := server.Config{
 		Version: cfg.Version, Env: cfg.Env, Auth: authn, Lifecycle: lc,
 		Accounts: authSvc, AccountStore: authStore, Bootstrap: boot, OpenRegistration: cfg.OpenRegistration,
@@ -204,7 +214,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Connectivity:   connectivity(reg),
 		Routes:         cfg.Routes,
 		Webhooks:       s.wh.w,
-		SystemBreakers: s.wh.systemBreakers,
+		SystemBreakers: withRedisBreaker(s.wh.systemBreakers, redisCB),
 	}
 	if rs != nil {
 		scfg.Redis = rs
@@ -241,6 +251,15 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 				return st, err
 			})
 		}
+	}
+	mem, err := OpenMemory(cfg, s.be, s.m)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	if mem != nil { // docs/memory.md
+		scfg.Lifecycle.NewDebate = WithMemory(mem, scfg.Lifecycle.NewDebate)
+		scfg.Memory = mem
+		go runMemoryCleanup(bgCtx, mem, cmp.Or(cfg.Memory.CleanupInterval, time.Hour), s.m, s.lg.logger("aragora.memory"))
 	}
 	watchCircuits(reg, s.m, s.lg.logger("aragora.breaker"), &srvPtr)
 	s.wh.watchAgents(reg.Breakers())
@@ -301,7 +320,8 @@ func (s *Service) logConfig() {
 		"memory_profiling", c.MemoryProfiling, "sentry", set(c.SentryDSN != ""),
 		"webhook_endpoints", len(c.Webhooks.URLs), "webhook_secret", set(c.Webhooks.Secret != ""),
 		"webhook_queue_size", c.Webhooks.QueueSize, "webhook_max_attempts", c.Webhooks.MaxAttempts,
-		"webhook_allow_private", c.Webhooks.AllowPrivate)
+		"webhook_allow_private", c.Webhooks.AllowPrivate, "memory", c.Memory.Enabled, "memory_top_k", c.Memory.TopK,
+		"memory_token_budget", c.Memory.TokenBudget, "memory_cleanup_interval", c.Memory.CleanupInterval.String())
 }
 
 // Handler returns the API listener's handler (API routes, /metrics, probes,

@@ -49,8 +49,8 @@
 // A third party adds its own provider with a [Provider]: a name, a default
 // model, the variable it needs (KeyVar), an optional endpoint override
 // (BaseURLVar, BaseURL: also the connectivity-check target) and a builder
-// from a [Spec]. [Register] makes it known process-wide (so `aragora
-// debate --agents acme` and `aragora serve` run it); [Config.Providers]
+// from a [Spec]. [Register] makes it known to every registry of the
+// program (the service's, and the debate command's); [Config.Providers]
 // plugs it into one registry. Its agents get the same middleware, naming
 // rules (acme, acme:<model> → acme-<model>), status entry, agent test and
 // connectivity check as the built-ins (docs/agents.md#writing-a-provider;

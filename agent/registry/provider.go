@@ -25,9 +25,11 @@ import (
 //	acme          the provider's DefaultModel, participant name "acme"
 //	acme:<model>  any model, participant name "acme-<model>" (":" and "/" → "-")
 //
-// Register it process-wide with [Register] (then `aragora debate`,
-// `aragora serve` and every [Registry] know it), or for one registry with
-// [Config.Providers].
+// Register it process-wide with [Register] (then every [Registry] created
+// afterwards in the program knows it: the service's and the debate
+// command's included), or for one registry with [Config.Providers]. The
+// prebuilt aragora binary knows only the built-in providers; a provider
+// runs in a program built on the library (examples/embedservice).
 type Provider struct {
 	// Name names the provider and its default agent. It matches
 	// [a-z][a-z0-9._-]* (at most 32 characters) and is neither a built-in

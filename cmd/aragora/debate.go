@@ -20,6 +20,7 @@ import (
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -40,6 +41,7 @@ type debateFlags struct {
 	receiptOut      string
 	stream          bool
 	noStore         bool
+	noMemory        bool
 	resume          string
 	server          string
 	token           string
@@ -127,6 +129,7 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 	fl.StringVar(&f.receiptOut, "receipt-out", "", "also write the receipt to FILE: Markdown for .md, HTML for .html, else JSON")
 	fl.BoolVar(&f.stream, "stream", false, "print agents' tokens as they are written (text format)")
 	fl.BoolVar(&f.noStore, "no-store", false, "keep the debate in memory only")
+	fl.BoolVar(&f.noMemory, "no-memory", false, "neither recall nor record continuum memory for this debate (ARAGORA_MEMORY_ENABLED=false for every debate)")
 	fl.StringVar(&f.resume, "resume", "", "continue the interrupted debate ID from its last checkpoint, with its stored agents, settings and seed (takes no question)")
 	fl.StringVar(&f.server, "server", "", "create the debate on the aragora server at URL and follow it (credential: --token or ARAGORA_TOKEN)")
 	fl.StringVar(&f.token, "token", "", "credential for --server (prefer ARAGORA_TOKEN)")
@@ -338,6 +341,12 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 		Observers: observers, ReceiptSigner: signer, Rand: hooks.rand, Now: hooks.now}
 	if persisted { // the server sharing the store delivers its webhooks (docs/webhooks.md)
 		lc.Outbox = service.DebateOutbox()
+		mem, err := debateMemory(getenv, st, f.noMemory)
+		if err != nil {
+			_ = closeStore()
+			return nil, err
+		}
+		lc.NewDebate = service.WithMemory(mem, nil) // docs/memory.md
 	}
 	dc.m, err = lifecycle.New(st, agents, lc)
 	if err != nil {
@@ -348,6 +357,24 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 }
 
 func (dc *debateCtx) close() { _ = dc.closeStore() }
+
+// debateMemory is the continuum memory of `aragora debate` over its
+// persisted store: nil with --no-memory or ARAGORA_MEMORY_ENABLED=false.
+func debateMemory(getenv env, st store.DebateStore, noMemory bool) (*memory.Continuum, error) {
+	c, err := serviceConfig(getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	ms, ok := st.(memory.Store)
+	if noMemory || !c.Memory.Enabled || !ok {
+		return nil, nil
+	}
+	mem, err := memory.New(memory.Config{Store: ms, Limit: c.Memory.TopK, TokenBudget: c.Memory.TokenBudget})
+	if err != nil {
+		return nil, &exitError{code: exitFailure, err: err}
+	}
+	return mem, nil
+}
 
 // debateAgentSpecs returns the agent specs of a new debate and whether they
 // are the built-in default.

@@ -108,6 +108,8 @@ func (p *transcriptPrinter) OnEvent(e debate.Event) {
 	switch d := e.Data.(type) {
 	case debate.DebateStartData:
 		p.rounds = d.Rounds
+	case debate.MemoryRecalledData:
+		lines = append(lines, fmt.Sprintf("memory: recalled %d from earlier debates (%s)", len(d.IDs), strings.Join(d.IDs, ", ")))
 	case debate.RoundStartData:
 		lines = append(lines, "")
 		next = fmt.Sprintf("round %d of %d · proposing…", d.Round, p.rounds)

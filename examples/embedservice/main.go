@@ -1,10 +1,7 @@
-// Command embedservice runs the whole Aragora service inside another Go
-// program: configured from the environment exactly as `aragora serve` is
-// (SQLite under ./data by default), with the Acme provider of
-// examples/provider beside the built-in agents and one route of its own.
+// Command embedservice is `aragora serve` inside another Go program, on SQLite
+// under ./data, with the Acme provider of examples/provider and a route of its own:
 //
-//	ACME_API_KEY=… go run ./examples/embedservice
-//	curl localhost:8080/api/hello
+//	ACME_API_KEY=… go run ./examples/embedservice   # then: curl localhost:8080/api/hello
 package main
 
 import (
@@ -30,9 +27,9 @@ func main() {
 	}
 }
 
-// run serves until ctx ends; opened, when set, sees the service first.
+// run serves until ctx ends; opened, when set, sees the service first (tests).
 func run(ctx context.Context, getenv func(string) string, opened func(*service.Service)) error {
-	cfg, err := service.ConfigFromEnv(getenv)
+	cfg, err := service.ConfigFromEnv(getenv) // every variable `aragora serve` reads
 	if err != nil {
 		return err
 	}
@@ -46,5 +43,5 @@ func run(ctx context.Context, getenv func(string) string, opened func(*service.S
 	if opened != nil {
 		opened(svc)
 	}
-	return svc.Run(ctx)
+	return svc.Run(ctx) // listeners, then the graceful shutdown sequence when ctx ends
 }

@@ -1,8 +1,8 @@
 // Package provider is the template for a third-party agent provider: an
 // adapter for "Acme", a small in-house completion API, plugged into the
-// agent registry so that its agents run in `aragora debate`, `aragora
-// serve` and embedded services exactly like the built-in ones, with the
-// same middleware, /api/agents/status entry, agent test and connectivity
+// agent registry so that its agents run in the library, the debate command
+// and embedded services exactly like the built-in ones, with the same
+// middleware, /api/agents/status entry, agent test and connectivity
 // check (docs/agents.md#writing-a-provider).
 //
 // Copy this directory, rename the package, and change the three things that
@@ -22,7 +22,7 @@
 //
 // Use it in a program:
 //
-//	registry.Register(provider.Provider()) // then: aragora debate --agents acme,acme:acme-2,demo-critic
+//	registry.Register(provider.Provider()) // every registry of the program now serves acme and acme:<model>
 package provider
 
 import (

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,6 +221,8 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 			}
 		})
 	}
+	pid := strconv.Itoa(srv.cmd.Process.Pid)
+	rssBefore := procStatusKB(pid, "VmRSS")
 	connStart := time.Now()
 	for i := range n {
 		jobs <- i
@@ -228,6 +231,10 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 	dialers.Wait()
 	subscribed.Wait()
 	connTime := time.Since(connStart)
+	// Every subscriber is connected, replayed and idle (the model holds
+	// the debate): the server's RSS growth is what they cost.
+	time.Sleep(500 * time.Millisecond)
+	rssIdle := procStatusKB(pid, "VmRSS")
 	if err, ok := dialErr.Load().(error); ok {
 		close(fm.gate)
 		return nil, fmt.Errorf("dial: %w", err)
@@ -294,6 +301,8 @@ wait:
 		{Scenario: "fanout", Case: c, Metric: "frames/connection", Value: float64(frames) / float64(n)},
 		{Scenario: "fanout", Case: c, Metric: "live events measured", Value: float64(len(lats))},
 		{Scenario: "fanout", Case: c, Metric: "connect+subscribe all (s)", Value: connTime.Seconds()},
+		{Scenario: "fanout", Case: c, Metric: "server RSS/idle subscribed connection (KB)", Value: float64(rssIdle-rssBefore) * 1024 / 1000 / float64(n)},
+		{Scenario: "fanout", Case: c, Metric: "server RSS before connecting (MB)", Value: float64(rssBefore) * 1024 / 1e6},
 		{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
 			Baseline: "subscribers", BaselineValue: float64(n)},
 	}, nil

@@ -10,8 +10,11 @@ import (
 
 // readStatusKB returns a "kB" field of /proc/self/status (VmRSS, VmHWM), or
 // 0 where /proc is unavailable.
-func readStatusKB(field string) int64 {
-	f, err := os.Open("/proc/self/status")
+func readStatusKB(field string) int64 { return procStatusKB("self", field) }
+
+// procStatusKB is readStatusKB for the process pid ("self" or a number).
+func procStatusKB(pid, field string) int64 {
+	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

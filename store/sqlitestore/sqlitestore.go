@@ -54,6 +54,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -138,6 +140,10 @@ type Store struct {
 	cw, cr  *sql.DB // continuum memory writer and readers
 	allDBs  []*sql.DB
 	dialect sqlmigrate.Dialect
+
+	stmtMu    sync.Mutex
+	getDebate atomic.Pointer[sql.Stmt] // prepared on first use
+	closed    bool
 }
 
 // db pairs a file's writer and reader pools.
@@ -290,6 +296,12 @@ func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
 // the last connection closes.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmtMu.Lock()
+	if st := s.getDebate.Swap(nil); st != nil {
+		errs = append(errs, st.Close())
+	}
+	s.closed = true
+	s.stmtMu.Unlock()
 	for _, db := range s.allDBs {
 		if db != nil {
 			errs = append(errs, db.Close())

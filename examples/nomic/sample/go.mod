@@ -1,0 +1,3 @@
+module example.com/nomicsample
+
+go 1.21

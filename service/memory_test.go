@@ -1,0 +1,98 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMemoryConfigFromEnv(t *testing.T) {
+	t.Parallel()
+	c, err := ConfigFromEnv(func(string) string { return "" })
+	require.NoError(t, err)
+	assert.Equal(t, MemoryConfig{Enabled: true, TopK: 5, TokenBudget: 400, CleanupInterval: time.Hour}, c.Memory)
+	env := map[string]string{"ARAGORA_MEMORY_ENABLED": "false", "ARAGORA_MEMORY_TOP_K": "3", "ARAGORA_MEMORY_TOKEN_BUDGET": "100",
+		"ARAGORA_MEMORY_CLEANUP_INTERVAL": "10m"}
+	c, err = ConfigFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, MemoryConfig{Enabled: false, TopK: 3, TokenBudget: 100, CleanupInterval: 10 * time.Minute}, c.Memory)
+	for k, v := range map[string]string{"ARAGORA_MEMORY_ENABLED": "maybe", "ARAGORA_MEMORY_TOP_K": "0", "ARAGORA_MEMORY_CLEANUP_INTERVAL": "soon"} {
+		_, err := ConfigFromEnv(func(n string) string { return map[string]string{k: v}[n] })
+		require.Error(t, err, k)
+		assert.Contains(t, err.Error(), k)
+	}
+}
+
+// TestServiceDebatesRecallMemory runs two debates through the API of a
+// service with the memory on: the second recalls what the first recorded
+// (memory_recalled in its events), and /api/memory lists the entries. With
+// the memory off the routes do not exist.
+func TestServiceDebatesRecallMemory(t *testing.T) {
+	t.Parallel()
+	const token = "service-memory-test-token-0123456789"
+	open := func(enabled bool) *Service {
+		svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), APIToken: token,
+			Stderr: io.Discard, Memory: MemoryConfig{Enabled: enabled}})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = svc.Shutdown(ctx)
+			_ = svc.Close()
+		})
+		return svc
+	}
+	svc := open(true)
+	svc.Start()
+	call := func(method, path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		svc.Handler().ServeHTTP(w, req)
+		return w
+	}
+	debateOnce := func() string {
+		w := call(http.MethodPost, "/api/debates", `{"topic":"Should the billing service move to Postgres?","rounds":1}`)
+		require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+		var d struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
+		require.Eventually(t, func() bool {
+			var st struct {
+				Status string `json:"status"`
+			}
+			_ = json.Unmarshal(call(http.MethodGet, "/api/debates/"+d.ID, "").Body.Bytes(), &st)
+			return st.Status != "" && st.Status != "pending" && st.Status != "running"
+		}, 60*time.Second, 20*time.Millisecond)
+		return d.ID
+	}
+	eventTypes := func(id string) string { return call(http.MethodGet, "/api/debates/"+id+"/events", "").Body.String() }
+	first := debateOnce()
+	assert.NotContains(t, eventTypes(first), `"memory_recalled"`)
+	// The outcome is recorded after the final checkpoint; wait for it.
+	require.Eventually(t, func() bool {
+		return strings.Contains(call(http.MethodGet, "/api/memory/continuum", "").Body.String(), first)
+	}, 30*time.Second, 20*time.Millisecond)
+	second := debateOnce()
+	assert.Contains(t, eventTypes(second), `"memory_recalled"`)
+
+	w := call(http.MethodGet, "/api/memory/tiers", "")
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), `"tier":"slow"`)
+
+	off := open(false)
+	req := httptest.NewRequest(http.MethodGet, "/api/memory/tiers", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	off.Handler().ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+}

@@ -1,0 +1,111 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/breaker"
+	"github.com/aragora/aragora/server"
+)
+
+// deadRedisAddr returns an address nothing listens on any more.
+func deadRedisAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// TestRedisBreakerOpensOnUnreachableRedis checks the Redis client's
+// breaker: connection errors open it after the failure threshold, then
+// commands and pipelines fail at once with breaker.ErrOpen, the change is
+// logged, and the system breakers list it as "redis", open, beside the
+// other breakers.
+func TestRedisBreakerOpensOnUnreachableRedis(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	rb, err := newRedisBreaker(breaker.Config{MaxFailures: 2, OpenFor: time.Hour}, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	rdb := redis.NewClient(&redis.Options{Addr: deadRedisAddr(t), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	rdb.AddHook(rb)
+	ctx := context.Background()
+
+	for range 2 {
+		err := rdb.Get(ctx, "k").Err()
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, breaker.ErrOpen, "a real attempt")
+	}
+	assert.ErrorIs(t, rdb.Get(ctx, "k").Err(), breaker.ErrOpen)
+	assert.ErrorIs(t, rdb.Ping(ctx).Err(), breaker.ErrOpen)
+	cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "a")
+		p.Incr(ctx, "b")
+		return nil
+	})
+	assert.ErrorIs(t, err, breaker.ErrOpen)
+	for _, c := range cmds {
+		assert.ErrorIs(t, c.Err(), breaker.ErrOpen)
+	}
+	assert.Contains(t, logs.String(), "level=WARN msg=circuit_breaker_state_change breaker=redis from=closed to=open")
+
+	webhooks := func() map[string]server.CircuitStatus {
+		return map[string]server.CircuitStatus{"webhook:wh_1": {State: "closed"}}
+	}
+	list := withRedisBreaker(webhooks, &rb)()
+	require.Contains(t, list, "redis")
+	assert.Contains(t, list, "webhook:wh_1")
+	cs := list["redis"]
+	assert.Equal(t, "open", cs.State)
+	assert.Equal(t, 2, cs.ConsecutiveFailures)
+	assert.Equal(t, 2, cs.FailureThreshold)
+	require.NotNil(t, cs.LastFailure)
+	assert.Equal(t, "server", cs.LastFailure.Kind)
+	assert.NotNil(t, cs.NextProbeAt)
+
+	assert.Len(t, withRedisBreaker(webhooks, nil)(), 1, "no Redis, no Redis breaker")
+}
+
+// TestRedisBreakerIgnoresMisses checks, against the Redis of
+// ARAGORA_TEST_REDIS_URL, that answers — a missing key (redis.Nil)
+// included — keep the breaker closed.
+func TestRedisBreakerIgnoresMisses(t *testing.T) {
+	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis breaker test against Redis")
+	}
+	t.Parallel()
+	rb, err := newRedisBreaker(breaker.Config{MaxFailures: 1, OpenFor: time.Hour}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	opts, err := redis.ParseURL(redisURL)
+	require.NoError(t, err)
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	rdb.AddHook(rb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key := "aragora-test:redisbreaker:" + t.Name()
+	for range 3 {
+		assert.ErrorIs(t, rdb.Get(ctx, key).Err(), redis.Nil)
+	}
+	require.NoError(t, rdb.Set(ctx, key, "v", time.Minute).Err())
+	t.Cleanup(func() { _ = rdb.Del(context.Background(), key).Err() })
+	v, err := rdb.Get(ctx, key).Result()
+	require.NoError(t, err)
+	assert.Equal(t, "v", v)
+	snap := rb.c.Snapshot()
+	assert.Equal(t, breaker.StateClosed, snap.State)
+	assert.Zero(t, snap.ConsecutiveFailures)
+	assert.Nil(t, snap.LastFailure)
+}
