@@ -338,14 +338,4 @@ func (o *Orchestrator) weights(ctx context.Context) ([]float64, error) {
 	return w, nil
 }
 
-// errorsJoin keeps the first non-nil error.
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
 var _ = errors.New

@@ -164,6 +164,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 			return nil, configErrorf("config: ARAGORA_REDIS_URL: %w", err)
 		}
 		opts.ContextTimeoutEnabled = true
+		setRedisLogger(s.lg.logger("aragora.redis"))
 		s.rdb = redis.NewClient(opts)
 		rb, err := newRedisBreaker(cfg.Agents.Breaker, s.lg.logger("aragora.breaker"))
 		if err != nil {

@@ -182,6 +182,9 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	default:
 		return usageErr(fmt.Errorf("debate: --format %q: want text, json, markdown or html", f.format))
 	}
+	if err := checkReceiptOut(f.receiptOut); err != nil {
+		return err
+	}
 	if f.resume != "" {
 		return resumeDebate(ctx, cmd, args, f, getenv)
 	}
@@ -556,4 +559,23 @@ func envPositiveSeconds(getenv env, name string) (time.Duration, error) {
 		return 0, fmt.Errorf("config: %s=%q: want an integer >= 1", name, raw)
 	}
 	return time.Duration(n) * time.Second, nil
+}
+
+// checkReceiptOut refuses (exit 2) a --receipt-out file that could not be
+// written, before the debate runs and its agents are paid: it opens the
+// file for writing, and removes it again when it did not exist.
+func checkReceiptOut(path string) error {
+	if path == "" {
+		return nil
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return usageErr(fmt.Errorf("debate: --receipt-out %s: %w", path, err))
+	}
+	_ = f.Close()
+	if os.IsNotExist(statErr) {
+		_ = os.Remove(path)
+	}
+	return nil
 }
