@@ -557,6 +557,8 @@ func TestE2ERedisFanout(t *testing.T) {
 	dir := t.TempDir()
 	env := postgresEnv(t)
 	env[demoDelayEnv], env["ARAGORA_REDIS_URL"], env["ARAGORA_ENABLE_REDIS_RATE_LIMIT"] = "150", redisURL, "1"
+	// Servers sharing one store share the secret its key ring is sealed with.
+	env["ARAGORA_JWT_SECRET"] = "redis-fanout-e2e-jwt-secret-0123456789abcdef"
 	a := startServer(t, dir, env, nil)
 	b := startServer(t, t.TempDir(), env, nil)
 
