@@ -196,6 +196,25 @@ type Streamer interface {
 	RespondStream(ctx context.Context, req Request, onChunk func(chunk string)) (Response, error)
 }
 
+// Immediate is an optional marker: an agent whose calls return at once,
+// without I/O, waiting or blocking (the demo agents). The debate engine
+// calls such an agent on the debate's own goroutine, one call after the
+// other, without the goroutine, timer and deadline it gives each call of
+// other agents, unless tokens are streamed
+// (docs/agents.md#optional-capabilities). Middleware does not
+// forward it: a wrapped agent (delays, retries, timeouts) is called like
+// any other.
+type Immediate interface {
+	Agent
+	Immediate() bool
+}
+
+// IsImmediate reports whether a implements [Immediate] and says it is.
+func IsImmediate(a Agent) bool {
+	i, ok := a.(Immediate)
+	return ok && i.Immediate()
+}
+
 // Critic is an optional capability: an agent that writes structured critiques
 // natively, bypassing prompts and parsing.
 type Critic interface {

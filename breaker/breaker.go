@@ -69,6 +69,26 @@ func (s State) String() string {
 // MarshalText encodes s as its String form, so JSON carries "half_open".
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText decodes the String form of a State.
+func (s *State) UnmarshalText(b []byte) error {
+	v, err := ParseState(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// ParseState returns the State whose String form is name; an unknown name
+// is an error.
+func ParseState(name string) (State, error) {
+	for _, s := range [...]State{StateClosed, StateHalfOpen, StateOpen} {
+		if s.String() == name {
+			return s, nil
+		}
+	}
+	return StateClosed, fmt.Errorf("breaker: unknown state %q (want closed, half_open or open)", name)
+}
+
 func fromGobreaker(s gobreaker.State) State {
 	switch s {
 	case gobreaker.StateHalfOpen:

@@ -70,6 +70,14 @@ func TestStateString(t *testing.T) {
 		t.Run(tt.want, func(t *testing.T) {
 			t.Parallel()
 			assert.Equal(t, tt.want, tt.state.String())
+			var back breaker.State
+			err := back.UnmarshalText([]byte(tt.want))
+			if tt.state > breaker.StateOpen {
+				assert.Error(t, err, "unknown states are rejected")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.state, back)
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -119,13 +120,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "aragora:", ee.err)
+			printErr(stderr, ee.err)
 		}
 		return ee.code
 	}
 	// cobra's own flag and argument errors are usage errors.
-	fmt.Fprintln(stderr, "aragora:", err)
+	printErr(stderr, err)
 	return exitUsage
+}
+
+// printErr prints err after one "aragora:" prefix (an error that already
+// starts with it is not prefixed twice).
+func printErr(w io.Writer, err error) {
+	fmt.Fprintln(w, "aragora:", strings.TrimPrefix(err.Error(), "aragora: "))
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv env) *cobra.Command {

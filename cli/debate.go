@@ -118,9 +118,9 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.agents, "agents", "", "comma-separated agent specs (default ARAGORA_DEFAULT_AGENTS, else "+defaultDemoAgents+")")
 	fl.IntVar(&f.rounds, "rounds", 3, "rounds to run, 1-20")
-	fl.StringVar(&f.consensus, "consensus", consensus.NameMajority, "consensus method: majority, supermajority, unanimous, weighted, judge or none")
+	fl.StringVar(&f.consensus, "consensus", consensus.NameMajority.String(), "consensus method: majority, supermajority, unanimous, weighted, judge or none")
 	fl.Float64Var(&f.threshold, "threshold", 0, "consensus threshold in (0, 1] for weighted (default ARAGORA_CONSENSUS_THRESHOLD, else 0.6) and supermajority (default 2/3)")
-	fl.StringVar(&f.topology, "topology", debate.TopologyAllToAll, "who critiques whom: all-to-all, ring, star or sparse")
+	fl.StringVar(&f.topology, "topology", debate.TopologyAllToAll.String(), "who critiques whom: all-to-all, ring, star or sparse")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the demo agents (same seed, same debate)")
 	fl.BoolVar(&f.trickster, "trickster", false, "challenge hollow consensus: similar proposals with weak evidence")
 	fl.BoolVar(&f.convergenceStop, "convergence-stop", false, "stop once proposals converge")
@@ -182,6 +182,9 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	default:
 		return usageErr(fmt.Errorf("debate: --format %q: want text, json, markdown or html", f.format))
 	}
+	if err := checkReceiptOut(f.receiptOut); err != nil {
+		return err
+	}
 	if f.resume != "" {
 		return resumeDebate(ctx, cmd, args, f, getenv)
 	}
@@ -211,13 +214,13 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 		return usageErr(fmt.Errorf("debate: --rounds %d: want 1 to 20", f.rounds))
 	}
 	if f.topology == "all" {
-		f.topology = debate.TopologyAllToAll
+		f.topology = debate.TopologyAllToAll.String()
 	}
 	if f.maxTokens < 0 {
 		return usageErr(fmt.Errorf("debate: --max-tokens %d: want 0 (unlimited) or more", f.maxTokens))
 	}
 	sp := lifecycle.Spec{Topic: question, Agents: specs, Rounds: f.rounds, MinRounds: 1,
-		Consensus: method.Name(), Threshold: consensus.ThresholdOf(method), Topology: f.topology, SparseK: 2, Seed: f.seed,
+		Consensus: method.Name(), Threshold: consensus.ThresholdOf(method), Topology: debate.Topology(f.topology), SparseK: 2, Seed: f.seed,
 		MaxTokens: f.maxTokens, Trickster: f.trickster, Convergence: true, ConvergenceStop: f.convergenceStop,
 		StreamTokens: f.stream, Metadata: map[string]string{}}
 	if sp.Consensus == consensus.NameJudge || sp.Consensus == consensus.NameNone {
@@ -255,7 +258,7 @@ func runDebate(cmd *cobra.Command, args []string, f *debateFlags, getenv env) er
 	}
 	if dc.printer != nil {
 		dc.printer.header(debateHeader{
-			ID: d.ID, Question: question, Agents: job.Orchestrator().Participants(), Rounds: f.rounds, Method: method.Name(),
+			ID: d.ID, Question: question, Agents: job.Orchestrator().Participants(), Rounds: f.rounds, Method: method.Name().String(),
 			Topology: f.topology, Seed: f.seed, DemoMode: demoMode, DefaultAgents: fromDefault, Persisted: dc.persisted,
 		})
 	}
@@ -396,7 +399,7 @@ func debateAgentSpecs(cmd *cobra.Command, f *debateFlags, getenv env) (specs []s
 // debateMethod builds the consensus method from --consensus and
 // --threshold (or ARAGORA_CONSENSUS_THRESHOLD for weighted).
 func debateMethod(cmd *cobra.Command, f *debateFlags, getenv env) (consensus.Method, error) {
-	name := strings.ToLower(strings.TrimSpace(f.consensus))
+	name := consensus.MethodName(strings.ToLower(strings.TrimSpace(f.consensus)))
 	thresholdApplies := name == consensus.NameWeighted || name == consensus.NameSupermajority
 	threshold := 0.0
 	switch {
@@ -418,7 +421,7 @@ func debateMethod(cmd *cobra.Command, f *debateFlags, getenv env) (consensus.Met
 			threshold = v
 		}
 	}
-	m, err := consensus.ByName(name, threshold)
+	m, err := consensus.ByName(name.String(), threshold)
 	if err != nil {
 		return nil, usageErr(fmt.Errorf("debate: --consensus: %w", err))
 	}
@@ -556,4 +559,23 @@ func envPositiveSeconds(getenv env, name string) (time.Duration, error) {
 		return 0, fmt.Errorf("config: %s=%q: want an integer >= 1", name, raw)
 	}
 	return time.Duration(n) * time.Second, nil
+}
+
+// checkReceiptOut refuses (exit 2) a --receipt-out file that could not be
+// written, before the debate runs and its agents are paid: it opens the
+// file for writing, and removes it again when it did not exist.
+func checkReceiptOut(path string) error {
+	if path == "" {
+		return nil
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return usageErr(fmt.Errorf("debate: --receipt-out %s: %w", path, err))
+	}
+	_ = f.Close()
+	if os.IsNotExist(statErr) {
+		_ = os.Remove(path)
+	}
+	return nil
 }

@@ -301,12 +301,13 @@ func TestDebateReceiptOut(t *testing.T) {
 			tt.check(t, b)
 		})
 	}
-	t.Run("unwritable path exits 1", func(t *testing.T) {
+	t.Run("unwritable path exits 2 before the debate", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "missing-dir", "r.json")
 		res := runCLI(t, context.Background(), nil, demoDebate("--receipt-out", path, "--format", "json")...)
-		assert.Equal(t, exitFailure, res.code)
-		assert.Contains(t, res.stderr, "--receipt-out")
+		assert.Equal(t, exitUsage, res.code)
+		assert.Contains(t, res.stderr, "--receipt-out "+path)
+		assert.Empty(t, res.stdout, "no debate ran")
 	})
 }
 

@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aragora/aragora/internal/apitest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/aragora/aragora/internal/apitest"
 )
 
 // TestE2EOpenAPI drives every operation of the real binary (its real agent

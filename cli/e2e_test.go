@@ -46,9 +46,13 @@ var (
 
 // aragoraBinary builds the binary once per test process into a temporary
 // directory named after the process, removing those left behind by
-// earlier runs whose process is gone.
+// earlier runs whose process is gone. The tests that run the binary are
+// the slow ones: -short skips them (CI runs them all).
 func aragoraBinary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test of the built binary: run without -short")
+	}
 	binOnce.Do(func() {
 		root := filepath.Join(os.TempDir(), "aragora-e2e-bin")
 		if entries, err := os.ReadDir(root); err == nil {
@@ -525,7 +529,7 @@ func TestE2ERunbookCommands(t *testing.T) {
 	case err = <-done:
 	case <-time.After(3 * e2eDeadline):
 		_ = cmd.Process.Kill()
-		err = <-done
+		<-done
 		t.Fatalf("runbook script did not finish:\n%s", out.String())
 	}
 	var ee *exec.ExitError
@@ -553,6 +557,8 @@ func TestE2ERedisFanout(t *testing.T) {
 	dir := t.TempDir()
 	env := postgresEnv(t)
 	env[demoDelayEnv], env["ARAGORA_REDIS_URL"], env["ARAGORA_ENABLE_REDIS_RATE_LIMIT"] = "150", redisURL, "1"
+	// Servers sharing one store share the secret its key ring is sealed with.
+	env["ARAGORA_JWT_SECRET"] = "redis-fanout-e2e-jwt-secret-0123456789abcdef"
 	a := startServer(t, dir, env, nil)
 	b := startServer(t, t.TempDir(), env, nil)
 

@@ -338,7 +338,8 @@ func preflight(ctx context.Context, w io.Writer, path string, getenv env) (faile
 			line("PASS", "Protected Files", fmt.Sprintf("%d files match their checksums", len(con.Checksums)))
 		}
 	}
-	if _, err := nomic.Preconditions(ctx, path, nil); err != nil && !errors.Is(err, nomic.ErrNoPublicKey) && !strings.Contains(err.Error(), "constitution") {
+	// Preconditions checks the repository first; its other refusals are the constitution's lines.
+	if _, err := nomic.Preconditions(ctx, path, nil); err != nil && (strings.Contains(err.Error(), "git repository") || strings.Contains(err.Error(), "no commit")) {
 		line("FAIL", "Git Repository", err.Error())
 	} else {
 		line("PASS", "Git Repository", path)

@@ -322,7 +322,7 @@ func printSummary(w io.Writer, res *debate.Result, rc *receipt.Receipt, receiptO
 	if res.StopReason != "" {
 		status += ", stop reason " + res.StopReason
 	}
-	fmt.Fprintf(w, "Status:     %s · %d of %d rounds · %d tokens\n", status, res.RoundsUsed, res.RoundsPlanned, res.Usage.TotalTokens)
+	fmt.Fprintf(w, "Status:     %s · %d of %s · %d tokens\n", status, res.RoundsUsed, pluralize(res.RoundsPlanned, "round"), res.Usage.TotalTokens)
 	if res.Winner != "" {
 		fmt.Fprintf(w, "Winner:     %s\n", res.Winner)
 	}

@@ -14,6 +14,8 @@ import (
 
 func newTokenCmd(getenv env) *cobra.Command {
 	tok := &cobra.Command{Use: "token", Short: "Mint credentials for operators"}
+	var sf storeFlags
+	sf.register(tok)
 	var user, kind string
 	var ttl time.Duration
 	create := &cobra.Command{
@@ -30,7 +32,7 @@ func newTokenCmd(getenv env) *cobra.Command {
 			if ttl <= 0 {
 				return usageErr(errors.New("token create: --ttl must be positive"))
 			}
-			svc, be, err := openAccounts(cmd.Context(), getenv)
+			svc, be, err := openAccounts(cmd.Context(), sf.env(getenv))
 			if err != nil {
 				return err
 			}

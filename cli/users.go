@@ -45,8 +45,35 @@ func openAccounts(ctx context.Context, getenv env) (*auth.Service, *service.Back
 	return svc, be, nil
 }
 
+// storeFlags are serve's --data-dir and --database-url on the commands that
+// write to the store directly (users, token): a flag given overrides its
+// variable.
+type storeFlags struct{ dataDir, dbURL string }
+
+// register adds the flags to cmd and its subcommands.
+func (f *storeFlags) register(cmd *cobra.Command) {
+	fl := cmd.PersistentFlags()
+	fl.StringVar(&f.dataDir, "data-dir", "", "data directory, as for serve (ARAGORA_DATA_DIR)")
+	fl.StringVar(&f.dbURL, "database-url", "", "store URL, as for serve (ARAGORA_DATABASE_URL)")
+}
+
+// env returns getenv with the flags given on top.
+func (f *storeFlags) env(getenv env) env {
+	return func(k string) string {
+		switch {
+		case k == "ARAGORA_DATA_DIR" && f.dataDir != "":
+			return f.dataDir
+		case k == "ARAGORA_DATABASE_URL" && f.dbURL != "":
+			return f.dbURL
+		}
+		return getenv(k)
+	}
+}
+
 func newUsersCmd(getenv env) *cobra.Command {
 	users := &cobra.Command{Use: "users", Short: "Manage user accounts in the store"}
+	var sf storeFlags
+	sf.register(users)
 	var email, role, name string
 	var fromStdin, generate bool
 	create := &cobra.Command{
@@ -84,7 +111,7 @@ func newUsersCmd(getenv env) *cobra.Command {
 			if err := auth.ValidatePassword(password); err != nil {
 				return usageErr(fmt.Errorf("users create: password must be %d to %d characters", auth.MinPasswordLength, auth.MaxPasswordLength))
 			}
-			svc, be, err := openAccounts(cmd.Context(), getenv)
+			svc, be, err := openAccounts(cmd.Context(), sf.env(getenv))
 			if err != nil {
 				return err
 			}

@@ -47,3 +47,19 @@ func TestUsersAndTokens(t *testing.T) {
 	unknown := runCLI(t, context.Background(), vars, "token", "create", "--user", "nobody@example.com")
 	assert.NotEqual(t, exitOK, unknown.code)
 }
+
+// TestUsersAndTokensTakeServesStoreFlags: users create and token create
+// take --data-dir (and --database-url) like serve, over the variables.
+func TestUsersAndTokensTakeServesStoreFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	elsewhere := map[string]string{"ARAGORA_DATA_DIR": t.TempDir()}
+	u := runCLI(t, context.Background(), elsewhere, "users", "create", "--data-dir", dir, "--email", "ops@example.com", "--generate-password")
+	require.Equal(t, exitOK, u.code, u.stderr)
+	tok := runCLI(t, context.Background(), map[string]string{"ARAGORA_DATA_DIR": dir}, "token", "create", "--user", "ops@example.com")
+	require.Equal(t, exitOK, tok.code, "the user is in --data-dir: %s", tok.stderr)
+	other := runCLI(t, context.Background(), elsewhere, "token", "create", "--user", "ops@example.com")
+	assert.NotEqual(t, exitOK, other.code, "and not in the variable's directory")
+	flag := runCLI(t, context.Background(), elsewhere, "token", "create", "--data-dir", dir, "--database-url", "sqlite://"+dir+"/aragora.db", "--user", "ops@example.com")
+	assert.Equal(t, exitOK, flag.code, flag.stderr)
+}

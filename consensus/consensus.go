@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/internal/enum"
 	"github.com/aragora/aragora/similarity"
 )
 
@@ -40,15 +41,39 @@ const (
 	NoReason = "(no reason given)"
 )
 
+// MethodName is the configuration name of a consensus method
+// (docs/debate.md#consensus). Its JSON form is the name; decoding rejects
+// an unknown name.
+type MethodName string
+
 // Method names.
 const (
-	NameMajority      = "majority"
-	NameSupermajority = "supermajority"
-	NameUnanimous     = "unanimous"
-	NameWeighted      = "weighted"
-	NameJudge         = "judge"
-	NameNone          = "none"
+	NameMajority      MethodName = "majority"
+	NameSupermajority MethodName = "supermajority"
+	NameUnanimous     MethodName = "unanimous"
+	NameWeighted      MethodName = "weighted"
+	NameJudge         MethodName = "judge"
+	NameNone          MethodName = "none"
 )
+
+// MethodNames lists every MethodName.
+var MethodNames = []MethodName{NameMajority, NameSupermajority, NameUnanimous, NameWeighted, NameJudge, NameNone}
+
+// ParseMethodName returns the MethodName s; an unknown name is an error
+// (ByName is the lenient lookup of a method).
+func ParseMethodName(s string) (MethodName, error) {
+	return enum.Parse("consensus: method", s, MethodNames)
+}
+
+func (n MethodName) String() string { return string(n) }
+
+// MarshalText returns n as text.
+func (n MethodName) MarshalText() ([]byte, error) { return []byte(n), nil }
+
+// UnmarshalText sets n from text, rejecting an unknown name.
+func (n *MethodName) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(n, b, "consensus: method", MethodNames)
+}
 
 var (
 	// ErrNoVotes reports a round without any valid vote. Decide still
@@ -125,8 +150,8 @@ type Dissent struct {
 
 // Result is the decision of one round.
 type Result struct {
-	Method  string `json:"method"`
-	Reached bool   `json:"reached"`
+	Method  MethodName `json:"method"`
+	Reached bool       `json:"reached"`
 	// Leader is the canonical agent of the leading group ("" if none).
 	Leader string `json:"leader"`
 	// Winner is the owner of the winning proposal ("" if none).
@@ -148,7 +173,7 @@ type Result struct {
 // Method decides a round. Implementations must be safe for concurrent use.
 type Method interface {
 	// Name is the method's configuration name ("majority").
-	Name() string
+	Name() MethodName
 	// NeedsVotes reports whether the debate must run a vote phase.
 	NeedsVotes() bool
 	// Decide returns the round's Result. Not reaching consensus is a
@@ -178,7 +203,7 @@ func ByName(name string, threshold float64) (Method, error) {
 	if !validThreshold(threshold) {
 		return nil, fmt.Errorf("consensus: threshold %v out of (0, 1]", threshold)
 	}
-	switch strings.ToLower(strings.TrimSpace(name)) {
+	switch MethodName(strings.ToLower(strings.TrimSpace(name))) {
 	case NameMajority, "":
 		return Majority{}, nil
 	case NameSupermajority:

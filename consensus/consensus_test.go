@@ -357,7 +357,7 @@ func TestJudge(t *testing.T) {
 			in.Judgement, in.Final = tt.j, tt.final
 			r, err := consensus.Judge{}.Decide(context.Background(), in)
 			require.ErrorIs(t, err, tt.wantErr)
-			assert.Equal(t, "judge", r.Method)
+			assert.Equal(t, "judge", r.Method.String())
 			assert.Nil(t, r.Threshold)
 			if tt.wantErr != nil {
 				assert.False(t, r.Reached)
@@ -552,7 +552,7 @@ func TestThresholdOf(t *testing.T) {
 		{consensus.None{}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.m.Name(), func(t *testing.T) {
+		t.Run(tt.m.Name().String(), func(t *testing.T) {
 			t.Parallel()
 			assert.Equal(t, tt.want, consensus.ThresholdOf(tt.m))
 		})

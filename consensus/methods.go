@@ -10,7 +10,7 @@ import (
 
 // decideShare is the shared body of the share-based methods: reached
 // reports whether the tally reaches consensus.
-func decideShare(ctx context.Context, in Input, name string, threshold float64, reached func(t *tally) bool) (Result, error) {
+func decideShare(ctx context.Context, in Input, name MethodName, threshold float64, reached func(t *tally) bool) (Result, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return Result{Method: name}, err
@@ -37,7 +37,7 @@ func decideShare(ctx context.Context, in Input, name string, threshold float64, 
 type Majority struct{}
 
 // Name returns "majority".
-func (Majority) Name() string { return NameMajority }
+func (Majority) Name() MethodName { return NameMajority }
 
 // NeedsVotes returns true.
 func (Majority) NeedsVotes() bool { return true }
@@ -55,7 +55,7 @@ func (Majority) Decide(ctx context.Context, in Input) (Result, error) {
 type Supermajority struct{ Threshold float64 }
 
 // Name returns "supermajority".
-func (Supermajority) Name() string { return NameSupermajority }
+func (Supermajority) Name() MethodName { return NameSupermajority }
 
 // NeedsVotes returns true.
 func (Supermajority) NeedsVotes() bool { return true }
@@ -72,7 +72,7 @@ func (m Supermajority) Decide(ctx context.Context, in Input) (Result, error) {
 type Unanimous struct{}
 
 // Name returns "unanimous".
-func (Unanimous) Name() string { return NameUnanimous }
+func (Unanimous) Name() MethodName { return NameUnanimous }
 
 // NeedsVotes returns true.
 func (Unanimous) NeedsVotes() bool { return true }
@@ -91,7 +91,7 @@ func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
 type Weighted struct{ Threshold float64 }
 
 // Name returns "weighted".
-func (Weighted) Name() string { return NameWeighted }
+func (Weighted) Name() MethodName { return NameWeighted }
 
 // NeedsVotes returns true.
 func (Weighted) NeedsVotes() bool { return true }
@@ -122,7 +122,7 @@ func orDefault(v, def float64) float64 {
 type Judge struct{}
 
 // Name returns "judge".
-func (Judge) Name() string { return NameJudge }
+func (Judge) Name() MethodName { return NameJudge }
 
 // NeedsVotes returns true: the debaters still vote for the lists.
 func (Judge) NeedsVotes() bool { return true }
@@ -182,7 +182,7 @@ func clamp01(v float64) float64 {
 type None struct{}
 
 // Name returns "none".
-func (None) Name() string { return NameNone }
+func (None) Name() MethodName { return NameNone }
 
 // NeedsVotes returns false.
 func (None) NeedsVotes() bool { return false }
@@ -214,7 +214,7 @@ var (
 // other methods of this package have no setting. debate.New calls it, so a
 // debate that could never reach consensus is refused before it starts.
 func Validate(m Method) error {
-	var name string
+	var name MethodName
 	var t float64
 	switch v := m.(type) {
 	case nil:

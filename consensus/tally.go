@@ -210,7 +210,7 @@ func Tally(in Input) (groups []Group, leader, winner string, share float64) {
 
 // result fills the fields common to every voting method, with supporting
 // and dissenting relative to group g (-1: nobody supports).
-func (t *tally) result(method string, threshold *float64, g int) Result {
+func (t *tally) result(method MethodName, threshold *float64, g int) Result {
 	r := Result{
 		Method:     method,
 		Threshold:  threshold,

@@ -50,3 +50,21 @@ func BenchmarkDebate(b *testing.B) {
 		b.Run(fmt.Sprintf("agents=%d/rounds=%d", c.n, c.rounds), func(b *testing.B) { benchDebate(b, c.n, c.rounds) })
 	}
 }
+
+// BenchmarkDemoDebate runs the peer benchmark's debate (docs/BENCHMARKS.md):
+// 5 demo agents, styles supportive, critical and balanced cycling, 3
+// rounds, early stop off.
+func BenchmarkDemoDebate(b *testing.B) {
+	o, err := debate.New(debate.Config{Rounds: 3, DisableEarlyStop: true}, demoParticipants(42,
+		"demo-a:supportive", "demo-b:critical", "demo-c:balanced", "demo-d:supportive", "demo-e:critical")...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := o.Run(ctx, "Should we migrate the billing service to Postgres?"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/internal/enum"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/similarity"
 	"github.com/aragora/aragora/store"
@@ -34,13 +35,43 @@ var (
 	ErrSuspend = errors.New("debate: suspended")
 )
 
-// Topology names (docs/debate.md#topologies).
+// Topology is who critiques whom (docs/debate.md#topologies). Its JSON
+// form is its name; decoding rejects an unknown name.
+type Topology string
+
+// Topologies.
 const (
-	TopologyAllToAll = "all-to-all"
-	TopologyRing     = "ring"
-	TopologyStar     = "star"
-	TopologySparse   = "sparse"
+	TopologyAllToAll Topology = "all-to-all"
+	TopologyRing     Topology = "ring"
+	TopologyStar     Topology = "star"
+	TopologySparse   Topology = "sparse"
 )
+
+// Topologies lists every Topology.
+var Topologies = []Topology{TopologyAllToAll, TopologyRing, TopologyStar, TopologySparse}
+
+// ParseTopology returns the Topology named s ("all" is all-to-all); an
+// unknown name is an error.
+func ParseTopology(s string) (Topology, error) {
+	if s == "all" {
+		return TopologyAllToAll, nil
+	}
+	return enum.Parse("debate: topology", s, Topologies)
+}
+
+func (t Topology) String() string { return string(t) }
+
+// MarshalText returns t's name.
+func (t Topology) MarshalText() ([]byte, error) { return []byte(t), nil }
+
+// UnmarshalText sets t from its name ("all" is all-to-all), rejecting an
+// unknown one.
+func (t *Topology) UnmarshalText(b []byte) error {
+	if string(b) == "all" {
+		b = []byte(TopologyAllToAll)
+	}
+	return enum.Unmarshal(t, b, "debate: topology", Topologies)
+}
 
 // Pricing is a participant's price in USD per million tokens.
 type Pricing struct {
@@ -115,7 +146,7 @@ type Config struct {
 	// their default.
 	Consensus consensus.Method
 	// Topology is all-to-all (alias "all"), ring, star or sparse.
-	Topology  string
+	Topology  Topology
 	SparseK   int    // default 2, clamped to [1, n-1]
 	Moderator string // hub of the star topology; default the first participant
 	// Judge names the judge (method judge): a participant name, or with

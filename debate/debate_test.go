@@ -168,7 +168,7 @@ func TestAcceptanceScenarios(t *testing.T) {
 			assert.Equal(t, tt.wantStatus, res.Status)
 			assert.Equal(t, tt.wantRounds, res.RoundsUsed)
 			assert.InDelta(t, tt.wantConf, res.Confidence, 1e-6)
-			assert.Equal(t, tt.wantVerdict, res.Verdict)
+			assert.Equal(t, tt.wantVerdict, res.Verdict.String())
 			assert.Equal(t, tt.wantWinner, res.Winner)
 			if tt.check != nil {
 				tt.check(t, res)
@@ -187,7 +187,7 @@ func TestUnanimousWithTimedOutVoter(t *testing.T) { // scenario 8
 	assert.Equal(t, 3, res.RoundsUsed)
 	assert.Equal(t, []string{"c"}, res.Consensus.Abstaining)
 	assert.InDelta(t, 1.0, res.Confidence, 1e-9)
-	assert.Equal(t, "needs_review", res.Verdict)
+	assert.Equal(t, "needs_review", res.Verdict.String())
 	var timeouts int
 	for _, e := range rec.all() {
 		if e.Type == debate.EventAgentError {
@@ -219,7 +219,7 @@ func TestQuorumLost(t *testing.T) { // scenario 10
 	assert.Contains(t, err.Error(), "quorum not met in propose of round 1: 1 of 3 answered")
 	assert.Equal(t, "failed", res.Status)
 	assert.Equal(t, debate.StopInsufficientAgents, res.StopReason)
-	assert.Equal(t, "needs_review", res.Verdict)
+	assert.Equal(t, "needs_review", res.Verdict.String())
 	ts := rec.types()
 	require.GreaterOrEqual(t, len(ts), 2)
 	assert.Equal(t, debate.EventRoundEnd, ts[len(ts)-2])
@@ -240,7 +240,7 @@ func TestBudgetExceeded(t *testing.T) { // scenario 11
 	assert.Equal(t, 1, res.RoundsUsed)
 	assert.Equal(t, 900, res.Usage.TotalTokens)
 	assert.Len(t, rec.all(), 13)
-	assert.Equal(t, "needs_review", res.Verdict)
+	assert.Equal(t, "needs_review", res.Verdict.String())
 }
 
 func TestEventSequence(t *testing.T) {
@@ -353,7 +353,7 @@ func TestDebateTimeout(t *testing.T) {
 	res, _, err := run(t, debate.Config{Timeout: 50 * time.Millisecond}, ps)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, "timeout", res.Status)
-	assert.Equal(t, "needs_review", res.Verdict)
+	assert.Equal(t, "needs_review", res.Verdict.String())
 }
 
 func TestMalformedRepliesNeverCrash(t *testing.T) {

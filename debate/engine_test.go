@@ -114,7 +114,7 @@ func TestHollowDemoAgentsTrickster(t *testing.T) { // scenario 12
 	assert.Equal(t, "consensus_reached", res.Status)
 	assert.True(t, res.Consensus.Reached)
 	assert.InDelta(t, 0.90, res.Confidence, 1e-9)
-	assert.Equal(t, "approved", res.Verdict)
+	assert.Equal(t, "approved", res.Verdict.String())
 	assert.Equal(t, 2, res.TricksterInterventions)
 }
 

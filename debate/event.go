@@ -8,6 +8,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/receipt"
 )
 
 // EventType names a debate event (docs/events.md).
@@ -142,8 +143,8 @@ func tokensOf(u agent.Usage) Tokens { return Tokens{Input: u.InputTokens, Output
 
 // ConsensusSpec is the method and threshold in debate_start.
 type ConsensusSpec struct {
-	Method    string   `json:"method"`
-	Threshold *float64 `json:"threshold"`
+	Method    consensus.MethodName `json:"method"`
+	Threshold *float64             `json:"threshold"`
 }
 
 // DebateStartData is the data of debate_start.
@@ -153,7 +154,7 @@ type DebateStartData struct {
 	Rounds    int           `json:"rounds"`
 	MinRounds int           `json:"min_rounds"`
 	Consensus ConsensusSpec `json:"consensus"`
-	Topology  string        `json:"topology"`
+	Topology  Topology      `json:"topology"`
 	Quorum    int           `json:"quorum"`
 }
 
@@ -213,18 +214,18 @@ type VoteData struct {
 
 // ConsensusCheckData is the data of consensus_check.
 type ConsensusCheckData struct {
-	Method      string            `json:"method"`
-	Reached     bool              `json:"reached"`
-	Confidence  float64           `json:"confidence"`
-	Leader      *string           `json:"leader"`
-	LeaderShare float64           `json:"leader_share"`
-	Threshold   *float64          `json:"threshold"`
-	Tally       []consensus.Group `json:"tally"`
-	Supporting  []string          `json:"supporting"`
-	Dissenting  []string          `json:"dissenting"`
-	Abstaining  []string          `json:"abstaining"`
-	EarlyStop   bool              `json:"early_stop"`
-	Fallback    *string           `json:"fallback"`
+	Method      consensus.MethodName `json:"method"`
+	Reached     bool                 `json:"reached"`
+	Confidence  float64              `json:"confidence"`
+	Leader      *string              `json:"leader"`
+	LeaderShare float64              `json:"leader_share"`
+	Threshold   *float64             `json:"threshold"`
+	Tally       []consensus.Group    `json:"tally"`
+	Supporting  []string             `json:"supporting"`
+	Dissenting  []string             `json:"dissenting"`
+	Abstaining  []string             `json:"abstaining"`
+	EarlyStop   bool                 `json:"early_stop"`
+	Fallback    *string              `json:"fallback"`
 }
 
 // ConvergenceData is the data of convergence_detected.
@@ -276,19 +277,19 @@ type AgentFallbackData struct {
 
 // DebateEndData is the data of debate_end.
 type DebateEndData struct {
-	Status                 string  `json:"status"`
-	StopReason             string  `json:"stop_reason"`
-	Verdict                string  `json:"verdict"`
-	Confidence             float64 `json:"confidence"`
-	Winner                 string  `json:"winner"`
-	FinalAnswer            string  `json:"final_answer"`
-	RoundsUsed             int     `json:"rounds_used"`
-	DurationSeconds        float64 `json:"duration_seconds"`
-	Tokens                 Tokens  `json:"tokens"`
-	CostUSD                float64 `json:"cost_usd"`
-	TricksterInterventions int     `json:"trickster_interventions"`
-	ConvergenceDetected    bool    `json:"convergence_detected"`
-	ReceiptID              *string `json:"receipt_id"`
+	Status                 string          `json:"status"`
+	StopReason             string          `json:"stop_reason"`
+	Verdict                receipt.Verdict `json:"verdict"`
+	Confidence             float64         `json:"confidence"`
+	Winner                 string          `json:"winner"`
+	FinalAnswer            string          `json:"final_answer"`
+	RoundsUsed             int             `json:"rounds_used"`
+	DurationSeconds        float64         `json:"duration_seconds"`
+	Tokens                 Tokens          `json:"tokens"`
+	CostUSD                float64         `json:"cost_usd"`
+	TricksterInterventions int             `json:"trickster_interventions"`
+	ConvergenceDetected    bool            `json:"convergence_detected"`
+	ReceiptID              *string         `json:"receipt_id"`
 }
 
 // Observer receives a debate's events in emission order (docs/events.md).

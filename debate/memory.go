@@ -98,7 +98,7 @@ func (o *Orchestrator) recordMemory(ctx context.Context, st *state, res *Result)
 		return
 	}
 	out := memory.DebateOutcome{DebateID: res.DebateID, Question: res.Question, Domain: o.cfg.Domain, Status: res.Status,
-		Verdict: res.Verdict, Winner: res.Winner, FinalAnswer: res.FinalAnswer, Confidence: res.Confidence,
+		Verdict: res.Verdict.String(), Winner: res.Winner, FinalAnswer: res.FinalAnswer, Confidence: res.Confidence,
 		Consensus: res.Consensus.Reached, Used: st.memoryIDs(), Critiques: critiqueNotes(res.Transcript)}
 	if err := o.cfg.Memory.RecordDebate(ctx, out); err != nil {
 		o.log.Error("memory_record_failed", "debate_id", res.DebateID, "error", err)

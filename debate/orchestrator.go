@@ -274,9 +274,9 @@ func (o *Orchestrator) fingerprint() string {
 		Participants                                   []pfp
 		Rounds, MinRounds                              int
 		EarlyStop                                      bool
-		Method                                         string
+		Method                                         consensus.MethodName
 		Threshold                                      *float64
-		Topology                                       string
+		Topology                                       Topology
 		SparseK                                        int
 		Judge                                          string
 		Synthesize, ForbidSelfVote, Grouping           bool
@@ -336,16 +336,6 @@ func (o *Orchestrator) weights(ctx context.Context) ([]float64, error) {
 		}
 	}
 	return w, nil
-}
-
-// errorsJoin keeps the first non-nil error.
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
 
 var _ = errors.New

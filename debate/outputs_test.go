@@ -40,6 +40,7 @@ type outputCase struct {
 	seed     int64
 	styles   []demo.Style
 	question string // default outputQuestion
+	context  string
 	config   func(*debate.Config)
 }
 
@@ -57,6 +58,11 @@ func peerStyles(n int) []demo.Style {
 var allStyles = []demo.Style{demo.StyleSupportive, demo.StyleCritical, demo.StyleBalanced, demo.StyleContrarian, demo.StyleHollow}
 
 var outputCases = []outputCase{
+	{name: "tight-prompts", seed: 13, styles: peerStyles(5), config: func(c *debate.Config) {
+		c.Rounds, c.DisableEarlyStop = 3, true
+		c.MaxPromptRunes, c.MaxQuoteRunes, c.MaxContextRunes = 3000, 400, 300
+	}, question: "Sollen wir den Abrechnungsdienst auf Postgres migrieren — ja oder nein? « Übergang » ```code```",
+		context: strings.Repeat("Kontext: Übergangsfrist 90 Tage, Kosten 40 % höher, Risiko ‘mittel’. ", 12)},
 	{name: "peer-seed42", seed: 42, styles: peerStyles(5), config: func(c *debate.Config) {
 		c.Rounds, c.DisableEarlyStop = 3, true
 	}},
@@ -186,11 +192,11 @@ func runOutputCase(t *testing.T, c outputCase) pinned {
 	ctx := context.Background()
 
 	o, _, _, _ := build(false, false)
-	bare, err := o.RunTask(ctx, debate.Task{ID: "pinned", Question: question})
+	bare, err := o.RunTask(ctx, debate.Task{ID: "pinned", Question: question, Context: c.context})
 	require.NoError(t, err)
 
 	o, rec, st, _ := build(false, true)
-	res, err := o.RunTask(ctx, debate.Task{ID: "pinned", Question: question})
+	res, err := o.RunTask(ctx, debate.Task{ID: "pinned", Question: question, Context: c.context})
 	require.NoError(t, err)
 	var p pinned
 	p.Result = marshal(res)
@@ -204,7 +210,7 @@ func runOutputCase(t *testing.T, c outputCase) pinned {
 	p.FinalState = cp.State
 
 	o, _, _, logs := build(true, false)
-	wrapped, err := o.RunTask(ctx, debate.Task{ID: "pinned", Question: question})
+	wrapped, err := o.RunTask(ctx, debate.Task{ID: "pinned", Question: question, Context: c.context})
 	require.NoError(t, err)
 	require.Equal(t, string(p.Result), string(marshal(wrapped)), "wrapping the agents must not change the result")
 	var all []string

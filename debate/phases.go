@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aragora/aragora/agent"
@@ -114,7 +115,9 @@ func (r *run) visiblePeers(i int) []int {
 
 // ---- proposal phase ----
 
-func (r *run) proposalRequest(i int) agent.Request {
+// proposalSpec is the call of agent i in the proposal phase; its prompt
+// is built when the call starts.
+func (r *run) proposalSpec(i int) callSpec {
 	st := r.st
 	revise := st.Round > 1 && st.Current[i].Has
 	phase := agent.PhasePropose
@@ -141,28 +144,41 @@ func (r *run) proposalRequest(i int) agent.Request {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			text := fmt.Sprintf("Severity %.1f. Issues: %s. Suggestions: %s. Reasoning: %s", c.Severity,
-				strings.Join(c.Issues, "; "), strings.Join(c.Suggestions, "; "), c.Reasoning)
+			text := "Severity " + strconv.FormatFloat(c.Severity, 'f', 1, 64) + ". Issues: " + strings.Join(c.Issues, "; ") +
+				". Suggestions: " + strings.Join(c.Suggestions, "; ") + ". Reasoning: " + c.Reasoning
 			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, text)})
 		}
 		for _, j := range r.visiblePeers(i) {
 			if st.Current[j].Has {
 				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
-				items = append(items, promptItem{text: r.pb.quote("Current proposal of "+r.o.names[j], st.Current[j].Text)})
+				items = append(items, promptItem{text: r.peerQuote(j)})
 			}
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
-	return req
+	return callSpec{idx: i, target: -1, req: req, prompt: func() string {
+		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
+	}}
+}
+
+// peerQuote quotes j's current proposal for revisers, once per phase.
+func (r *run) peerQuote(j int) string {
+	if r.peerQuotes == nil {
+		r.peerQuotes = make([]string, len(r.o.ps))
+	}
+	if r.peerQuotes[j] == "" {
+		r.peerQuotes[j] = r.pb.quote("Current proposal of "+r.o.names[j], r.st.Current[j].Text)
+	}
+	return r.peerQuotes[j]
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	st := r.st
 	n := len(r.o.ps)
+	clear(r.peerQuotes)
 	specs := make([]callSpec, n)
 	for i := range n {
-		specs[i] = callSpec{idx: i, target: -1, req: r.proposalRequest(i)}
+		specs[i] = r.proposalSpec(i)
 	}
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
@@ -250,7 +266,7 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	}
 	var m [][]float64
 	if len(corpus) > 0 {
-		m = r.cfg.Similarity.Matrix(corpus)
+		m = r.sim.Matrix(corpus)
 	}
 	cross := 0.0
 	pairs := map[string]float64{}
@@ -396,17 +412,26 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 	st := r.st
 	pairs := r.critiquePairs()
 	specs := make([]callSpec, len(pairs))
+	// Each proposal is quoted the same way for every critic.
+	targetQ, ownQ := make([]string, len(r.o.ps)), make([]string, len(r.o.ps))
 	for k, p := range pairs {
 		req := r.baseRequest(p.critic, agent.PhaseCritique)
 		tname := r.o.names[p.target]
 		req.Target = tname
 		req.Proposals = []agent.Proposal{{Agent: tname, Text: st.Current[p.target].Text}}
-		items := []promptItem{{text: r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text), required: true}}
-		if st.Current[p.critic].Has {
-			items = append(items, promptItem{text: r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)})
+		if targetQ[p.target] == "" {
+			targetQ[p.target] = r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
 		}
-		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
-		specs[k] = callSpec{idx: p.critic, target: p.target, req: req}
+		items := []promptItem{{text: targetQ[p.target], required: true}}
+		if st.Current[p.critic].Has {
+			if ownQ[p.critic] == "" {
+				ownQ[p.critic] = r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)
+			}
+			items = append(items, promptItem{text: ownQ[p.critic]})
+		}
+		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: func() string {
+			return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
+		}}
 	}
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
@@ -497,6 +522,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	props := r.currentProposals()
 	specs := make([]callSpec, 0, n+1)
+	shared := "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
@@ -510,8 +536,15 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				req.Proposals = append(req.Proposals, p)
 			}
 		}
-		req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req})
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func() string {
+			if exclude >= 0 {
+				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
+			}
+			if shared == "" {
+				shared = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), instr)
+			}
+			return shared
+		}})
 	}
 	judging := consensus.NeedsJudge(r.cfg.Consensus)
 	if judging {
@@ -579,7 +612,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
-		Participants: slices.Clone(r.o.names), Votes: votes, Similarity: r.cfg.Similarity,
+		Participants: slices.Clone(r.o.names), Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
 	for _, p := range props {
 		in.Options = append(in.Options, consensus.Option{Agent: p.Agent, Text: p.Text})

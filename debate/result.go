@@ -21,14 +21,6 @@ const (
 	StopError              = "error"
 )
 
-// Verdicts (docs/debate.md#result-status-and-verdict).
-const (
-	VerdictApproved               = "approved"
-	VerdictApprovedWithConditions = "approved_with_conditions"
-	VerdictNeedsReview            = "needs_review"
-	VerdictRejected               = "rejected"
-)
-
 // Usage is a token total.
 type Usage struct {
 	InputTokens  int `json:"input_tokens"`
@@ -137,12 +129,12 @@ type Result struct {
 	Question               string                 `json:"question"`
 	Status                 string                 `json:"status"`
 	StopReason             string                 `json:"stop_reason"`
-	Verdict                string                 `json:"verdict"`
+	Verdict                receipt.Verdict        `json:"verdict"`
 	Confidence             float64                `json:"confidence"`
 	RawConfidence          float64                `json:"raw_confidence"`
 	FinalAnswer            string                 `json:"final_answer"`
 	Winner                 string                 `json:"winner"`
-	Method                 string                 `json:"method"`
+	Method                 consensus.MethodName   `json:"method"`
 	Consensus              ConsensusSummary       `json:"consensus"`
 	Synthesis              string                 `json:"synthesis"`
 	RoundsUsed             int                    `json:"rounds_used"`
@@ -176,21 +168,21 @@ type Result struct {
 }
 
 // Verdict computes the verdict of docs/debate.md#result-status-and-verdict.
-func Verdict(status string, reached bool, dissenters, abstainers int, confidence float64) string {
+func Verdict(status string, reached bool, dissenters, abstainers int, confidence float64) receipt.Verdict {
 	switch status {
 	case "consensus_reached", "no_consensus":
 	default:
-		return VerdictNeedsReview
+		return receipt.VerdictNeedsReview
 	}
 	switch {
 	case reached && dissenters == 0 && abstainers == 0 && confidence >= 0.8-eps:
-		return VerdictApproved
+		return receipt.VerdictApproved
 	case reached:
-		return VerdictApprovedWithConditions
+		return receipt.VerdictApprovedWithConditions
 	case confidence >= 0.4-eps:
-		return VerdictNeedsReview
+		return receipt.VerdictNeedsReview
 	}
-	return VerdictRejected
+	return receipt.VerdictRejected
 }
 
 const eps = 1e-9

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
-	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/internal/reply"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/similarity"
@@ -22,13 +21,16 @@ import (
 
 // run is one execution segment of a debate (a fresh run or a resume).
 type run struct {
-	o         *Orchestrator
-	cfg       *Config
-	st        *state
-	obs       *observerSet
-	pb        promptBuilder
-	segStart  time.Time
-	delivered int64 // last durable seq delivered to observers (atomic)
+	o   *Orchestrator
+	cfg *Config
+	st  *state
+	obs *observerSet
+	pb  promptBuilder
+	sim similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
+	// peerQuotes are the quoted current proposals of a proposal phase.
+	peerQuotes []string
+	segStart   time.Time
+	delivered  int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
 	// this segment (zero when the segment resumed mid-round) and the sum
 	// over its phases of each phase's slowest call.
@@ -50,6 +52,7 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
+	r.sim = similarity.Cached(o.cfg.Similarity)
 	atomic.StoreInt64(&r.delivered, st.Seq)
 	return r
 }
@@ -433,6 +436,18 @@ type callSpec struct {
 	idx    int // participant index; -1 for the external judge
 	target int // critique target, else -1
 	req    agent.Request
+	// prompt, when set, builds req.Prompt as the call starts (on the
+	// debate's goroutine), so that a phase does not hold every prompt at
+	// once.
+	prompt func() string
+}
+
+// withPrompt returns s with its prompt built.
+func (s callSpec) withPrompt() callSpec {
+	if s.prompt != nil {
+		s.req.Prompt, s.prompt = s.prompt(), nil
+	}
+	return s
 }
 
 type callOut struct {
@@ -473,6 +488,9 @@ func (r *run) nameOf(idx int) string {
 // returning, for at most abandonAfter (waitStragglers). When ctx ends,
 // every call still running ends with ctx's error the same way.
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
+	if r.immediate(specs) {
+		return r.runInline(ctx, specs)
+	}
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
@@ -547,6 +565,42 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 	return out
 }
 
+// immediate reports whether every call of specs goes to an agent.Immediate.
+// Not when tokens are streamed: calls made back to back would publish
+// their tokens faster than observers' goroutines can take them.
+func (r *run) immediate(specs []callSpec) bool {
+	if r.cfg.StreamTokens {
+		return false
+	}
+	for _, s := range specs {
+		if !agent.IsImmediate(r.agentOf(s.idx)) {
+			return false
+		}
+	}
+	return true
+}
+
+// runInline runs calls to immediate agents one after the other on the
+// debate's goroutine (agent.Immediate): they return at once, so they need
+// no goroutine, deadline or concurrency limit. Once ctx ends, the calls
+// not made yet end with its error, as in runCalls.
+func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
+	out := make([]callOut, len(specs))
+	var slowest time.Duration
+	for i, s := range specs {
+		if err := ctx.Err(); err != nil {
+			out[i] = callOut{err: err}
+			continue
+		}
+		start := r.now()
+		out[i] = r.invokeSafe(ctx, s.withPrompt())
+		out[i].latency = r.now().Sub(start)
+		slowest = max(slowest, out[i].latency)
+	}
+	r.slowest += slowest
+	return out
+}
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -602,6 +656,7 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // call's deadline and before its phase settles it as late, the goroutine
 // writes *out and sends i on finished.
 func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
+	s = s.withPrompt()
 	c.dispatched = time.Now()
 	c.start = r.now()
 	go func() {
@@ -854,10 +909,10 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		if st.Current[idx].Has {
 			req.Own = st.Current[idx].Text
 		}
-		req.System = r.pb.system(p, phase, st.PrevLeader)
+		req.System = r.pb.systemFor(p, phase, st.PrevLeader)
 	} else {
 		external := Participant{Name: r.nameOf(idx)}
-		req.System = r.pb.system(&external, phase, st.PrevLeader)
+		req.System = r.pb.systemFor(&external, phase, st.PrevLeader)
 	}
 	return req
 }
@@ -1092,8 +1147,3 @@ func roundTo(x, f float64) float64 {
 	}
 	return float64(int64(x*f+0.5)) / f
 }
-
-var (
-	_ = evidence.Score
-	_ = similarity.Pair
-)

@@ -89,15 +89,7 @@ func TestBoundedUnicode(t *testing.T) {
 
 // folding counts with the folding set only, the path every text took
 // before the lower-case fast path.
-func folding(text string) counts {
-	p := foldingPatterns
-	return counts{
-		citations: countMarkers(p.citation, text), data: countMarkers(p.data, text),
-		examples: countMarkers(p.example, text), hedges: countDistinct(p.hedge, text),
-		numbers: len(p.number.FindAllStringIndex(text, -1)), precision: countOccurrences(p.precision, text),
-		connectives: countOccurrences(p.reasoning, text),
-	}
-}
+func folding(text string) counts { return foldingCounts(text) }
 
 // TestLowerCasePathMatchesFolding checks the fast path against the folding
 // path on hand-written edge cases and on seeded random texts mixing marker
@@ -125,5 +117,38 @@ func TestLowerCasePathMatchesFolding(t *testing.T) {
 	}
 	for _, text := range texts {
 		require.Equal(t, folding(text), countAll(text), "%q", text)
+	}
+}
+
+// TestScannerMatchesRegexp checks the scanner against the (?i) regular
+// expressions on seeded random texts built from pieces of every marker
+// (complete, broken and glued), separators of every kind (\v is not \s)
+// and caseless non-ASCII runes (letters, digits, numbers, punctuation).
+func TestScannerMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	pieces := []string{
+		"[", "]", "[1]", "[2, 3]", "[4-6]", "[7–8]", "[ 9 ;10 ]", "[1,", "(", ")", "(smith 2024)", "(lee et al., 2021)",
+		"(smith and jones, 2020a)", "(o’neil & x 1999)", "(j. smith 2020)", "et", "al", "al.", "and", "&", "2024", "2020a",
+		"20201", "according", "to", "according to", "https://", "http://x.org/a?b=1", "https://e.com/(x)", "doi:", "10.",
+		"doi: 10.5555", "source:", "source: aws", "%", "percent", "40", "3.5", "1,000", "2.", ",5", "$", "€", "£", "£ 20",
+		"ms", "s", "sec", "secs", "second", "seconds", "minute", "minutes", "hour", "days", "week", "weeksx", "kb", "mb",
+		"gb", "tb", "x", "×", "3x", "2.5 ×", "increased", "decreased", "improved", "reduced", "by", "byte",
+		"increased by 30", "reduced $5", "for", "example", "for example", "instance", "such", "as", "e.g.", "e. g.", "e.",
+		"g.", "specifically", "in practice", "case in point", "generally", "often", "oftentimes", "might", "could",
+		"potentially", "may or may not", "it depends", "various factors", "best practices", "precisely", "exactly",
+		"measured at", "verified by", "therefore", "thus", "thusly", "because", "since", "given that",
+		"it follows that", "this implies", "as a result", "hence", "中文", "²", "٣", "—", "’", "ª", "_", "-", "'",
+		"FOR EXAMPLE", "According To", "Since", "MS",
+	}
+	seps := []string{" ", "  ", "", "\t", "\n", "\v", ", ", ". ", "; ", "! ", "? ", "\u00a0", "’"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		var b strings.Builder
+		for range 1 + r.IntN(25) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+			b.WriteString(seps[r.IntN(len(seps))])
+		}
+		text := b.String()
+		require.Equal(t, foldingCounts(text), countAll(text), "%q", text)
 	}
 }

@@ -51,20 +51,15 @@ var (
 	}
 )
 
-// patterns is one compiled set of the marker expressions. Two sets exist,
-// compiled once and only read: folding ((?i), for any text) and lower (for
-// text whose letters were lower-cased first, see countAll). Matching
-// without (?i) lets package regexp scan for literal prefixes instead of
-// folding case at every step, about 5× faster (docs/BENCHMARKS.md).
+// patterns is the compiled set of the marker expressions, case-insensitive
+// ((?i)), compiled once and only read. It counts the markers of texts the
+// scanner of scan.go does not take (see countAll).
 type patterns struct {
 	citation, data, example, hedge, precision, reasoning []*regexp.Regexp
 	number                                               *regexp.Regexp
 }
 
-var (
-	foldingPatterns = newPatterns(`(?i)`)
-	lowerPatterns   = newPatterns(``)
-)
+var foldingPatterns = newPatterns(`(?i)`)
 
 func newPatterns(flags string) *patterns {
 	return &patterns{
@@ -89,37 +84,39 @@ type counts struct {
 	citations, data, examples, hedges, numbers, precision, connectives int
 }
 
-// countAll counts every marker of text. When every non-ASCII rune of text
-// is caseless (punctuation such as "—" or "’"; no letter with a case
-// variant, nor the Kelvin sign or long s, which fold to ASCII letters),
-// lower-casing the ASCII letters keeps every byte offset and word boundary,
-// and case-insensitive matching equals matching the lower-cased text with
-// the patterns compiled without (?i). Other texts use the folding set.
+// countAll counts every marker of text. When text is valid UTF-8 and
+// every non-ASCII rune of it is caseless (punctuation such as "—" or "’";
+// no letter with a case variant, nor the Kelvin sign or long s, which fold
+// to ASCII letters), lower-casing the ASCII letters keeps every byte offset
+// and word boundary, and case-insensitive matching equals matching the
+// lower-cased text: the one-pass scanner of scan.go counts it. Other texts
+// use the (?i) regular expressions.
 func countAll(text string) counts {
-	p, t := lowerPatterns, text
 	for i := 0; i < len(text); {
 		if text[i] < utf8.RuneSelf {
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
-		if unicode.SimpleFold(r) != r {
-			p = foldingPatterns
-			break
+		if unicode.SimpleFold(r) != r || r == utf8.RuneError && size == 1 {
+			return foldingCounts(text)
 		}
 		i += size
 	}
-	if p == lowerPatterns {
-		t = asciiLower(text)
-	}
+	return scanCounts(asciiLower(text))
+}
+
+// foldingCounts counts every marker of text with the (?i) expressions.
+func foldingCounts(text string) counts {
+	p := foldingPatterns
 	return counts{
-		citations:   countMarkers(p.citation, t),
-		data:        countMarkers(p.data, t),
-		examples:    countMarkers(p.example, t),
-		hedges:      countDistinct(p.hedge, t),
-		numbers:     len(p.number.FindAllStringIndex(t, -1)),
-		precision:   countOccurrences(p.precision, t),
-		connectives: countOccurrences(p.reasoning, t),
+		citations:   countMarkers(p.citation, text),
+		data:        countMarkers(p.data, text),
+		examples:    countMarkers(p.example, text),
+		hedges:      countDistinct(p.hedge, text),
+		numbers:     len(p.number.FindAllStringIndex(text, -1)),
+		precision:   countOccurrences(p.precision, text),
+		connectives: countOccurrences(p.reasoning, text),
 	}
 }
 
@@ -216,9 +213,15 @@ func countDistinct(res []*regexp.Regexp, s string) int {
 // run and is trimmed of surrounding whitespace; empty sentences are dropped.
 func Sentences(text string) []string {
 	var out []string
+	sentences(text, func(s string) { out = append(out, s) })
+	return out
+}
+
+// sentences calls fn with each sentence of text, as Sentences returns them.
+func sentences(text string, fn func(string)) {
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+			fn(s)
 		}
 	}
 	start := 0
@@ -240,19 +243,35 @@ func Sentences(text string) []string {
 		i = j
 	}
 	add(text[start:])
-	return out
+}
+
+// isAssertion reports whether sentence s is an assertion: longer than 20
+// runes and not ending with '?'.
+func isAssertion(s string) bool {
+	return utf8.RuneCountInString(s) > 20 && !strings.HasSuffix(s, "?")
 }
 
 // Assertions returns the sentences of text that are longer than 20 runes
 // and do not end with '?'.
 func Assertions(text string) []string {
 	var out []string
-	for _, s := range Sentences(text) {
-		if utf8.RuneCountInString(s) > 20 && !strings.HasSuffix(s, "?") {
+	sentences(text, func(s string) {
+		if isAssertion(s) {
 			out = append(out, s)
 		}
-	}
+	})
 	return out
+}
+
+// countAssertions returns len(Assertions(text)) without allocating.
+func countAssertions(text string) int {
+	n := 0
+	sentences(text, func(s string) {
+		if isAssertion(s) {
+			n++
+		}
+	})
+	return n
 }
 
 // Score rates the evidence quality of text (docs/debate.md#evidence-and-the-trickster). now gives the
@@ -271,15 +290,15 @@ func Assertions(text string) []string {
 //     is at most 10 years old; else clamp(1 − mean age/10, 0, 1) over every
 //     occurrence of a year at most 10 years old.
 func Score(text string, now time.Time, w Weights) Scores {
-	words := wordTokens(text)
-	if len(words) == 0 {
+	words, temp := wordsAndTemporal(text, now.UTC().Year())
+	if words == 0 {
 		return Scores{}
 	}
 	var s Scores
 
 	m := countAll(text)
 	citations, data, examples := m.citations, m.data, m.examples
-	if n := len(Assertions(text)); n > 0 {
+	if n := countAssertions(text); n > 0 {
 		s.Citation = float64(min(citations, n)) / float64(n)
 	}
 
@@ -299,23 +318,29 @@ func Score(text string, now time.Time, w Weights) Scores {
 	s.Diversity = float64(kinds) / 3
 
 	c := m.connectives
-	s.Reasoning = math.Min(1, float64(c)/math.Max(1, float64(len(words))/100))
+	s.Reasoning = math.Min(1, float64(c)/math.Max(1, float64(words)/100))
 
-	s.Temporal = temporal(words, now.UTC().Year())
+	s.Temporal = temp
 	s.Overall = w.withDefaults().overall(s)
 	return s
 }
 
-func temporal(words []string, year int) float64 {
+// wordsAndTemporal counts the word tokens of text (maximal runs of Unicode
+// letters or digits, as package similarity splits text) and computes the
+// temporal component over them, in one pass without allocating.
+func wordsAndTemporal(text string, year int) (words int, temporal float64) {
 	found := false
 	var sum, n float64
-	for _, w := range words {
+	start := -1
+	end := func(i int) {
+		words++
+		w := text[start:i]
 		if len(w) != 4 || w[0] < '0' || w[0] > '9' {
-			continue
+			return
 		}
 		y, err := strconv.Atoi(w)
 		if err != nil || y < 1900 || y > 2099 {
-			continue
+			return
 		}
 		found = true
 		if age := max(0, year-y); age <= 10 {
@@ -323,17 +348,24 @@ func temporal(words []string, year int) float64 {
 			n++
 		}
 	}
+	for i, r := range text {
+		word := isWord(r)
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			end(i)
+			start = -1
+		}
+	}
+	if start >= 0 {
+		end(len(text))
+	}
 	switch {
 	case !found:
-		return 0.8
+		return words, 0.8
 	case n == 0:
-		return 0.3
+		return words, 0.3
 	}
-	return clamp01(1 - sum/n/10)
-}
-
-// wordTokens splits text into maximal runs of Unicode letters or digits (the
-// tokens of package similarity, not lower-cased).
-func wordTokens(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool { return !isWord(r) })
+	return words, clamp01(1 - sum/n/10)
 }

@@ -5,7 +5,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
 
@@ -15,7 +17,7 @@ import (
 type ResultDoc struct {
 	Status      string          `json:"status"`
 	StopReason  string          `json:"stop_reason"`
-	Verdict     string          `json:"verdict"`
+	Verdict     receipt.Verdict `json:"verdict"`
 	Confidence  float64         `json:"confidence"`
 	Reached     bool            `json:"reached"`
 	FinalAnswer string          `json:"final_answer"`
@@ -71,7 +73,7 @@ func ResultDocOf(res *debate.Result, err error) *ResultDoc {
 // failedDoc is the result document of a debate that failed outside the
 // orchestrator (stored settings unreadable, agents unavailable).
 func failedDoc(code, msg string, now time.Time) *ResultDoc {
-	return &ResultDoc{Status: store.StatusFailed, StopReason: debate.StopError, Verdict: debate.VerdictNeedsReview,
+	return &ResultDoc{Status: store.StatusFailed, StopReason: debate.StopError, Verdict: receipt.VerdictNeedsReview,
 		Error: &ErrorInfo{Code: code, Message: msg}, StartedAt: now, FinishedAt: now}
 }
 
@@ -80,7 +82,7 @@ func failedDoc(code, msg string, now time.Time) *ResultDoc {
 func syntheticEnd(id string, at time.Time, status, stop string) func(seq int64) (json.RawMessage, error) {
 	return func(seq int64) (json.RawMessage, error) {
 		e := debate.Event{Seq: seq, DebateID: id, Type: debate.EventDebateEnd, Time: at, Data: debate.DebateEndData{
-			Status: status, StopReason: stop, Verdict: debate.VerdictNeedsReview}}
+			Status: status, StopReason: stop, Verdict: receipt.VerdictNeedsReview}}
 		return json.Marshal(e)
 	}
 }
@@ -96,9 +98,9 @@ type DebateObject struct {
 	Rounds          int               `json:"rounds"`
 	RoundsUsed      int               `json:"rounds_used"`
 	MinRounds       int               `json:"min_rounds"`
-	Topology        string            `json:"topology"`
+	Topology        debate.Topology   `json:"topology"`
 	Consensus       ConsensusInfo     `json:"consensus"`
-	Verdict         *string           `json:"verdict"`
+	Verdict         *receipt.Verdict  `json:"verdict"`
 	FinalAnswer     *string           `json:"final_answer,omitempty"`
 	CreatedAt       string            `json:"created_at"`
 	UpdatedAt       string            `json:"updated_at"`
@@ -120,10 +122,10 @@ type DebateObject struct {
 
 // ConsensusInfo is the consensus member of a DebateObject.
 type ConsensusInfo struct {
-	Method     string   `json:"method"`
-	Threshold  *float64 `json:"threshold"`
-	Reached    *bool    `json:"reached"`
-	Confidence *float64 `json:"confidence"`
+	Method     consensus.MethodName `json:"method"`
+	Threshold  *float64             `json:"threshold"`
+	Reached    *bool                `json:"reached"`
+	Confidence *float64             `json:"confidence"`
 }
 
 // Budget is the budget member of a DebateObject.

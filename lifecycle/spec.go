@@ -20,23 +20,23 @@ import (
 // server replica, `aragora debate --resume`) rebuilds its orchestrator from
 // it, so all of them agree.
 type Spec struct {
-	Topic          string   `json:"topic"`
-	Agents         []string `json:"agents"` // as requested (names or specs)
-	Names          []string `json:"names"`  // derived names
-	Rounds         int      `json:"rounds"`
-	MinRounds      int      `json:"min_rounds"`
-	Consensus      string   `json:"consensus"`
-	Judge          string   `json:"judge"`
-	Threshold      *float64 `json:"threshold"`
-	Topology       string   `json:"topology"`
-	SparseK        int      `json:"sparse_k"`
-	Seed           int64    `json:"seed"`
-	MaxTokens      int      `json:"max_tokens"`
-	BudgetUSD      float64  `json:"budget_usd"`
-	TimeoutSeconds int      `json:"timeout_seconds"`
-	Context        string   `json:"context"`
-	Trickster      bool     `json:"trickster"`
-	Convergence    bool     `json:"convergence"`
+	Topic          string               `json:"topic"`
+	Agents         []string             `json:"agents"` // as requested (names or specs)
+	Names          []string             `json:"names"`  // derived names
+	Rounds         int                  `json:"rounds"`
+	MinRounds      int                  `json:"min_rounds"`
+	Consensus      consensus.MethodName `json:"consensus"`
+	Judge          string               `json:"judge"`
+	Threshold      *float64             `json:"threshold"`
+	Topology       debate.Topology      `json:"topology"`
+	SparseK        int                  `json:"sparse_k"`
+	Seed           int64                `json:"seed"`
+	MaxTokens      int                  `json:"max_tokens"`
+	BudgetUSD      float64              `json:"budget_usd"`
+	TimeoutSeconds int                  `json:"timeout_seconds"`
+	Context        string               `json:"context"`
+	Trickster      bool                 `json:"trickster"`
+	Convergence    bool                 `json:"convergence"`
 	// ConvergenceStop ends the debate once proposals converge. The API has
 	// no such request field; `aragora debate --convergence-stop` sets it, and
 	// it is stored so that any process resuming the debate agrees.
@@ -65,7 +65,7 @@ func (sp *Spec) DebateConfig() (debate.Config, error) {
 	if sp.Threshold != nil && (sp.Consensus == consensus.NameWeighted || sp.Consensus == consensus.NameSupermajority) {
 		threshold = *sp.Threshold
 	}
-	method, err := consensus.ByName(sp.Consensus, threshold)
+	method, err := consensus.ByName(sp.Consensus.String(), threshold)
 	if err != nil {
 		return debate.Config{}, err
 	}
@@ -202,7 +202,7 @@ func (req *Request) Normalise(def Defaults) (*Spec, error) {
 		}
 	}
 	if req.Consensus != nil {
-		sp.Consensus = *req.Consensus
+		sp.Consensus = consensus.MethodName(*req.Consensus)
 	}
 	switch sp.Consensus {
 	case consensus.NameMajority, consensus.NameUnanimous, consensus.NameJudge, consensus.NameNone:
@@ -232,14 +232,11 @@ func (req *Request) Normalise(def Defaults) (*Spec, error) {
 		sp.Judge = *req.Judge
 	}
 	if req.Topology != nil {
-		sp.Topology = *req.Topology
-	}
-	switch sp.Topology {
-	case "all":
-		sp.Topology = debate.TopologyAllToAll
-	case debate.TopologyAllToAll, debate.TopologyRing, debate.TopologyStar, debate.TopologySparse:
-	default:
-		fields["topology"] = "must be all-to-all, ring, star or sparse"
+		t, err := debate.ParseTopology(*req.Topology)
+		if err != nil {
+			fields["topology"] = "must be all-to-all, ring, star or sparse"
+		}
+		sp.Topology = t
 	}
 	if req.SparseK != nil {
 		if sp.Topology != debate.TopologySparse {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
 
@@ -136,7 +136,7 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 			continue
 		}
 		now := m.now()
-		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: "stale", Verdict: debate.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
+		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: "stale", Verdict: receipt.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
 		raw, _ := json.Marshal(doc)
 		f := &store.Finish{From: []string{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
 			End: syntheticEnd(d.ID, now, store.StatusTimeout, "stale"), Final: store.Final{Result: raw}}

@@ -10,9 +10,10 @@ import (
 )
 
 func ExampleNew() {
-	m := metrics.New(metrics.Config{Version: "0.8.0", Commit: "abc1234", GoVersion: "go1.26", Agents: []string{"demo-analyst"}})
+	reg := metrics.NewRegistry()
+	metrics.New(reg, metrics.Config{Version: "0.8.0", Commit: "abc1234", GoVersion: "go1.26", Agents: []string{"demo-analyst"}})
 	w := httptest.NewRecorder()
-	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	metrics.Handler(reg).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(w.Body)
 	for _, name := range []string{"aragora_build_info", "aragora_debates_total", "aragora_agent_response_seconds", "process_resident_memory_bytes", "go_goroutines"} {
 		fmt.Println(name, strings.Contains(string(body), name))

@@ -15,14 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
 )
 
 // Statuses are the final debate statuses (label domain of aragora_debates_total).
 var Statuses = []string{"consensus_reached", "no_consensus", "timeout", "failed", "cancelled", "budget_exceeded"}
-
-// Methods are the consensus methods.
-var Methods = []string{"majority", "supermajority", "unanimous", "weighted", "judge", "none"}
 
 // Phases are the agent call phases.
 var Phases = []string{"propose", "revise", "critique", "vote", "judge", "synthesize"}
@@ -67,7 +65,6 @@ type Config struct {
 // samples, such as aragora_db_up); record through the methods where one
 // exists.
 type Metrics struct {
-	reg   *prometheus.Registry
 	nomic *nomicCollector
 
 	HTTPRequests      *prometheus.CounterVec
@@ -122,12 +119,22 @@ type Metrics struct {
 	starts map[string]string // debate id → consensus method
 }
 
-// New registers every metric on a new private registry.
-func New(cfg Config) *Metrics {
+// NewRegistry returns a registry holding the Go runtime and process
+// collectors (go_*, process_*), as /metrics exposes them: pass it to New
+// and serve it with Handler.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// New registers every aragora_* metric on reg, as client_golang's own
+// collectors take a Registerer; it panics when one is already registered
+// there (prometheus.Registerer.MustRegister). NewRegistry gives the
+// registry /metrics serves.
+func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, starts: map[string]string{}, nomic: newNomicCollector()}
+	m := &Metrics{starts: map[string]string{}, nomic: newNomicCollector()}
 	f(m.nomic)
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aragora_build_info", Help: "Build information; always 1."}, []string{"version", "commit", "go_version"})
 	f(bi)
@@ -201,8 +208,8 @@ func New(cfg Config) *Metrics {
 	for _, s := range Statuses {
 		m.DebatesTotal.WithLabelValues(s)
 	}
-	for _, meth := range Methods {
-		m.ConsensusReached.WithLabelValues(meth)
+	for _, meth := range consensus.MethodNames {
+		m.ConsensusReached.WithLabelValues(meth.String())
 	}
 	for _, a := range cfg.Agents {
 		for _, p := range Phases {
@@ -268,12 +275,10 @@ func (m *Metrics) ObserveRound(rt debate.RoundTiming) {
 	m.OrchestratorOverhead.Observe(rt.Overhead.Seconds())
 }
 
-// Registry returns the private registry.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
-// Handler serves the exposition of the private registry.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+// Handler serves the exposition of g (the Prometheus text format),
+// such as the registry of NewRegistry.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }
 
 // ObserveRequest records one HTTP request.
@@ -295,7 +300,7 @@ func (m *Metrics) onEvent(e debate.Event) {
 	switch d := e.Data.(type) {
 	case debate.DebateStartData:
 		m.mu.Lock()
-		m.starts[e.DebateID] = d.Consensus.Method
+		m.starts[e.DebateID] = d.Consensus.Method.String()
 		m.mu.Unlock()
 	case debate.DebateEndData:
 		m.DebatesTotal.WithLabelValues(d.Status).Inc()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +20,8 @@ import (
 
 func TestAgentMiddleware(t *testing.T) {
 	t.Parallel()
-	m := metrics.New(metrics.Config{Agents: []string{"ada"}})
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg, metrics.Config{Agents: []string{"ada"}})
 	ok := m.AgentMiddleware("ada")(agenttest.Say("fine"))
 	for _, phase := range []agent.Phase{agent.PhasePropose, agent.PhaseCritique, agent.PhaseVote, agent.PhaseJudge} {
 		_, err := ok.Respond(context.Background(), agent.Request{Phase: phase})
@@ -35,15 +37,15 @@ func TestAgentMiddleware(t *testing.T) {
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.AgentRequests.WithLabelValues("ada", "error")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.AgentErrors.WithLabelValues("ada", "server")))
 	for phase, want := range map[string]uint64{"propose": 1, "critique": 1, "vote": 2, "judge": 1, "revise": 0} {
-		assert.Equal(t, want, histogramCount(t, m, "aragora_agent_response_seconds", "ada", phase), phase)
+		assert.Equal(t, want, histogramCount(t, reg, "aragora_agent_response_seconds", "ada", phase), phase)
 	}
 }
 
 // histogramCount returns the sample count of the histogram series name
 // for agent and phase.
-func histogramCount(t *testing.T, m *metrics.Metrics, name, agentName, phase string) uint64 {
+func histogramCount(t *testing.T, reg prometheus.Gatherer, name, agentName, phase string) uint64 {
 	t.Helper()
-	mfs, err := m.Registry().Gather()
+	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	for _, mf := range mfs {
 		if mf.GetName() != name {
@@ -64,7 +66,8 @@ func histogramCount(t *testing.T, m *metrics.Metrics, name, agentName, phase str
 
 func TestStreamerStaysStreamer(t *testing.T) {
 	t.Parallel()
-	m := metrics.New(metrics.Config{})
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg, metrics.Config{})
 	wrapped := m.AgentMiddleware("a")(demo.New("a", "", 1))
 	st, isStreamer := wrapped.(agent.Streamer)
 	require.True(t, isStreamer)
@@ -72,14 +75,15 @@ func TestStreamerStaysStreamer(t *testing.T) {
 	_, err := st.RespondStream(context.Background(), agent.Request{Phase: agent.PhasePropose, Question: "Q?"}, func(string) { chunks++ })
 	require.NoError(t, err)
 	assert.Positive(t, chunks)
-	assert.Equal(t, uint64(1), histogramCount(t, m, "aragora_agent_response_seconds", "a", "propose"))
+	assert.Equal(t, uint64(1), histogramCount(t, reg, "aragora_agent_response_seconds", "a", "propose"))
 }
 
 func TestRedisUpAbsentWithoutRedis(t *testing.T) {
 	t.Parallel()
 	for _, redis := range []bool{false, true} {
-		m := metrics.New(metrics.Config{Redis: redis})
-		mfs, err := m.Registry().Gather()
+		reg := metrics.NewRegistry()
+		metrics.New(reg, metrics.Config{Redis: redis})
+		mfs, err := reg.Gather()
 		require.NoError(t, err)
 		found := false
 		for _, mf := range mfs {
@@ -91,7 +95,8 @@ func TestRedisUpAbsentWithoutRedis(t *testing.T) {
 
 func TestOrchestratorOverheadFromRealDebate(t *testing.T) {
 	t.Parallel()
-	m := metrics.New(metrics.Config{})
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg, metrics.Config{})
 	var ps []debate.Participant
 	for _, n := range []string{"demo-a", "demo-b"} {
 		ps = append(ps, debate.Participant{Name: n, Agent: demo.New(n, demo.StyleBalanced, 1)})
@@ -101,7 +106,7 @@ func TestOrchestratorOverheadFromRealDebate(t *testing.T) {
 	_, err = o.Run(context.Background(), "Adopt Postgres?")
 	require.NoError(t, err)
 	assert.Equal(t, 1, testutil.CollectAndCount(m.OrchestratorOverhead, "aragora_orchestrator_overhead_seconds"))
-	mfs, err := m.Registry().Gather()
+	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	for _, mf := range mfs {
 		if mf.GetName() == "aragora_orchestrator_overhead_seconds" {
@@ -112,7 +117,8 @@ func TestOrchestratorOverheadFromRealDebate(t *testing.T) {
 
 func TestWebhookSeries(t *testing.T) {
 	t.Parallel()
-	m := metrics.New(metrics.Config{WebhookQueueCapacity: 1000})
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg, metrics.Config{WebhookQueueCapacity: 1000})
 	for _, o := range metrics.WebhookOutcomes {
 		assert.Equal(t, 0.0, testutil.ToFloat64(m.WebhookDeliveries.WithLabelValues(o)), "%s pre-initialised", o)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -14,17 +15,19 @@ import (
 	"github.com/aragora/aragora/nomic"
 )
 
-func scrapeText(t *testing.T, m *metrics.Metrics) string {
+func scrapeText(t *testing.T, reg prometheus.Gatherer) string {
 	t.Helper()
 	w := httptest.NewRecorder()
-	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	metrics.Handler(reg).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	return w.Body.String()
 }
 
 // TestNomicSeriesIdleFromTheFirstScrape: before any loop has reported,
 // the ten nomic metrics are exported as an idle loop.
 func TestNomicSeriesIdleFromTheFirstScrape(t *testing.T) {
-	body := scrapeText(t, metrics.New(metrics.Config{}))
+	reg := metrics.NewRegistry()
+	metrics.New(reg, metrics.Config{})
+	body := scrapeText(t, reg)
 	for _, want := range []string{
 		"aragora_nomic_current_phase 0", "aragora_nomic_cycles_in_progress 0", "aragora_nomic_circuit_breakers_open 0",
 		"aragora_nomic_phase_last_transition_timestamp 0",
@@ -52,10 +55,11 @@ func TestNomicSeriesFromTheStoredState(t *testing.T) {
 	h := &nomic.Histogram{}
 	h.Observe(42)
 	st.Counters.PhaseDurations["verify"] = h
-	m := metrics.New(metrics.Config{})
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg, metrics.Config{})
 	calls := 0
 	m.SetNomicSource(func(context.Context) (*nomic.State, error) { calls++; return st, nil })
-	body := scrapeText(t, m)
+	body := scrapeText(t, reg)
 	for _, want := range []string{
 		"aragora_nomic_current_phase 7", "aragora_nomic_cycles_in_progress 1", "aragora_nomic_circuit_breakers_open 1",
 		"aragora_nomic_phase_last_transition_timestamp 1.7e+09",
@@ -65,7 +69,7 @@ func TestNomicSeriesFromTheStoredState(t *testing.T) {
 	} {
 		assert.Contains(t, body, want+"\n")
 	}
-	scrapeText(t, m)
+	scrapeText(t, reg)
 	assert.Equal(t, 1, calls, "the state is cached between scrapes")
 	assert.False(t, strings.Contains(body, "aragora_nomic_current_phase 5"))
 }

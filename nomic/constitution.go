@@ -259,7 +259,7 @@ func DefaultVerify(kind string) []Command {
 		}
 	case "python":
 		return []Command{
-			{Name: "syntax", Argv: []string{"python3", "-m", "compileall", "-q", "-x", `(^|/)\.`, "."}},
+			{Name: "syntax", Argv: []string{"python3", "-m", "compileall", "-q", "-x", `(^|/)\.[^/]`, "."}},
 			{Name: "imports", Argv: []string{"python3", "-c", pythonImportCheck}},
 			{Name: "test", Argv: []string{"python3", "-m", "pytest", "tests/", "-x", "--tb=short", "-q"}},
 		}

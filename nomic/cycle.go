@@ -135,8 +135,8 @@ func (l *Loop) runCycle(ctx context.Context, target int) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.tr = tr
-	defer func() { tr.close(); l.tr = nil }()
+	l.tr.Store(tr)
+	defer func() { tr.close(); l.tr.Store(nil) }()
 	_ = l.lock.SetCycle(c.info.ID)
 	c.out = Outcome{CycleID: c.info.ID, Number: c.info.Number, StartedAt: c.info.StartedAt}
 	if resumed {
@@ -214,7 +214,7 @@ func (l *Loop) takeReset(ctx context.Context, c *cycle) (string, bool) {
 	if to == "" {
 		return "", false
 	}
-	l.tr.section("Reset", "An operator reset the cycle to "+to+".")
+	l.tr.Load().section("Reset", "An operator reset the cycle to "+to+".")
 	l.countRecovery("restart")
 	l.cleanupWorktree(ctx, c.info.ID)
 	c.wtDir = ""
@@ -224,7 +224,7 @@ func (l *Loop) takeReset(ctx context.Context, c *cycle) (string, bool) {
 // interrupted handles the loop's context ending mid-cycle: the worktree
 // is removed and the checkpoint kept, so the next start resumes.
 func (l *Loop) interrupted(ctx context.Context, c *cycle, cause error) error {
-	l.tr.section("Interrupted", fmt.Sprintf("The loop stopped: %v. The next start resumes this cycle.", cause))
+	l.tr.Load().section("Interrupted", fmt.Sprintf("The loop stopped: %v. The next start resumes this cycle.", cause))
 	l.cleanupWorktree(context.WithoutCancel(ctx), c.info.ID)
 	return cause
 }
@@ -275,7 +275,7 @@ func (l *Loop) phaseContext(ctx context.Context, c *cycle) error {
 		return fail("context", "%v", err)
 	}
 	l.updateCP(func(cp *Checkpoint) { cp.Context, cp.BaseHead = snap, head })
-	l.tr.section("Context", fmt.Sprintf("HEAD %s, snapshot of %d characters.", head[:min(12, len(head))], len(snap)))
+	l.tr.Load().section("Context", fmt.Sprintf("HEAD %s, snapshot of %d characters.", head[:min(12, len(head))], len(snap)))
 	return l.save(ctx, nil, nil)
 }
 
@@ -334,7 +334,7 @@ func (l *Loop) phaseDebate(ctx context.Context, c *cycle) error {
 		rid = res.Receipt.ReceiptID
 	}
 	l.updateCP(func(cp *Checkpoint) { cp.Improvement, cp.ReceiptID, cp.DebateID = improvement, rid, res.DebateID })
-	l.tr.section("Debate", fmt.Sprintf("Debate %s ended %s (confidence %.2f, receipt %s).\n\nChosen improvement:\n\n%s",
+	l.tr.Load().section("Debate", fmt.Sprintf("Debate %s ended %s (confidence %.2f, receipt %s).\n\nChosen improvement:\n\n%s",
 		res.DebateID, res.Status, res.Confidence, or(rid, "none"), quote(improvement)))
 	return l.save(ctx, nil, nil)
 }
@@ -442,7 +442,7 @@ func (l *Loop) ask(ctx context.Context, phase string, req agent.Request, parse f
 				errs = append(errs, fmt.Sprintf("%s: %v", p.Name, err))
 				continue
 			}
-			l.tr.section(fmt.Sprintf("%s reply (%s)", phase, p.Name), "```\n"+truncate(r.Text, 8000)+"\n```")
+			l.tr.Load().section(fmt.Sprintf("%s reply (%s)", phase, p.Name), "```\n"+truncate(r.Text, 8000)+"\n```")
 			if err := parse(r.Text); err != nil {
 				l.breakerResult(p.Name, false)
 				return fail("parse_error", "%s's reply: %v", p.Name, err)
@@ -485,7 +485,7 @@ func (l *Loop) phaseDesign(ctx context.Context, c *cycle) error {
 		return err
 	}
 	l.updateCP(func(cp *Checkpoint) { cp.Design = &d })
-	l.tr.section("Design", fmt.Sprintf("Files: %s\n\n%s", strings.Join(d.Files, ", "), d.Approach))
+	l.tr.Load().section("Design", fmt.Sprintf("Files: %s\n\n%s", strings.Join(d.Files, ", "), d.Approach))
 	return l.save(ctx, nil, nil)
 }
 
@@ -610,7 +610,7 @@ func (l *Loop) prepareWorktree(ctx context.Context, c *cycle) error {
 		return fail("git", "%v", err)
 	}
 	c.out.Files = c.stats.Files
-	l.tr.section("Implement", fmt.Sprintf("Applied in %s on branch %s: %d files (+%d −%d): %s",
+	l.tr.Load().section("Implement", fmt.Sprintf("Applied in %s on branch %s: %d files (+%d −%d): %s",
 		rel(l.cfg.Path, c.wtDir), c.branch, len(c.stats.Files), c.stats.Added, c.stats.Del, strings.Join(c.stats.Files, ", ")))
 	return nil
 }
@@ -657,7 +657,7 @@ func (l *Loop) phaseVerify(ctx context.Context, c *cycle) error {
 		return fail("verify", "%v", err)
 	}
 	c.report, c.out.Verify = rep, rep
-	l.tr.section("Verify", "```\n"+rep.Summary()+"```")
+	l.tr.Load().section("Verify", "```\n"+rep.Summary()+"```")
 	if !rep.Passed {
 		l.deleteBranch(ctx, c.branch)
 		return fail(or(rep.Type, "test_failure"), "%s", rep.Reason())
@@ -725,7 +725,7 @@ func (l *Loop) phaseCommit(ctx context.Context, c *cycle) error {
 	c.out.Branch = c.branch
 	if !approved {
 		c.out.Reason = why
-		l.tr.section("Commit", "Not committed: "+why+".")
+		l.tr.Load().section("Commit", "Not committed: "+why+".")
 		l.cleanupWorktree(ctx, c.info.ID)
 		c.wtDir = ""
 		return nil
@@ -747,7 +747,7 @@ func (l *Loop) phaseCommit(ctx context.Context, c *cycle) error {
 	}
 	c.out.Committed, c.out.Commit = true, commit
 	c.out.Reason = "committed " + commit[:12]
-	l.tr.section("Commit", fmt.Sprintf("Committed %s (backup %s).", commit, c.out.Backup))
+	l.tr.Load().section("Commit", fmt.Sprintf("Committed %s (backup %s).", commit, c.out.Backup))
 	l.cleanupWorktree(ctx, c.info.ID)
 	c.wtDir = ""
 	l.deleteBranch(ctx, c.branch)
@@ -808,7 +808,7 @@ func (l *Loop) finish(ctx context.Context, c *cycle, outcome, reason, typ string
 			l.cfg.Logger.Warn("nomic_outcomes_db_failed", "error", err)
 		}
 	}
-	l.tr.section("Outcome", fmt.Sprintf("%s, committed: %t. %s", o.Outcome, o.Committed, o.Reason))
+	l.tr.Load().section("Outcome", fmt.Sprintf("%s, committed: %t. %s", o.Outcome, o.Committed, o.Reason))
 	l.progress(&c.info, PhaseIdle, fmt.Sprintf("cycle %d %s (committed: %t): %s", o.Number, o.Outcome, o.Committed, o.Reason))
 	return &o, nil
 }

@@ -35,8 +35,3 @@ func gitHead(ctx context.Context, dir string) (string, error) {
 	out, err := git(ctx, dir, "rev-parse", "HEAD")
 	return strings.TrimSpace(out), err
 }
-
-// gitStatus returns `git status --porcelain` of dir.
-func gitStatus(ctx context.Context, dir string) (string, error) {
-	return git(ctx, dir, "status", "--porcelain")
-}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -121,7 +122,7 @@ type Loop struct {
 	cancel  context.CancelCauseFunc
 	wake    chan struct{}
 	cmdMu   sync.Mutex
-	tr      *transcript
+	tr      atomic.Pointer[transcript] // read by the controller's notes
 }
 
 // New checks cfg and returns a Loop; Run starts it.
@@ -200,6 +201,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func Preconditions(ctx context.Context, path string, pub ed25519.PublicKey) (*Constitution, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
+	}
+	if os.Getenv("ARAGORA_CONSTITUTION_KEY") != "" {
+		return nil, fmt.Errorf("%w: ARAGORA_CONSTITUTION_KEY is set: the private key never belongs in the environment of the process that runs generated code", ErrRefused)
 	}
 	top, err := git(ctx, path, "rev-parse", "--show-toplevel")
 	if err != nil {
@@ -526,8 +530,8 @@ func (l *Loop) requestReset(target string) {
 // note appends a line to the transcript (l.mu may be held: the
 // transcript has its own lock).
 func (l *Loop) note(format string, args ...any) {
-	if l.tr != nil {
-		l.tr.line(fmt.Sprintf(format, args...))
+	if tr := l.tr.Load(); tr != nil {
+		tr.line(fmt.Sprintf(format, args...))
 	}
 }
 

@@ -301,6 +301,14 @@ func TestRefusals(t *testing.T) {
 		_, err = l.Run(ctxT(t), 1)
 		require.ErrorIs(t, err, nomic.ErrBadSignature)
 	})
+	t.Run("private key in the environment", func(t *testing.T) {
+		r := newRepo(t, nil)
+		t.Setenv("ARAGORA_CONSTITUTION_KEY", "secret")
+		l, _ := newLoop(t, r, s, nil)
+		_, err := l.Run(ctxT(t), 1)
+		require.ErrorIs(t, err, nomic.ErrRefused)
+		assert.Contains(t, err.Error(), "ARAGORA_CONSTITUTION_KEY is set")
+	})
 	t.Run("whitespace altered", func(t *testing.T) {
 		r := newRepo(t, nil)
 		p := filepath.Join(r.dir, nomic.ConstitutionPath)

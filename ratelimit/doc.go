@@ -15,9 +15,11 @@
 //
 // # HTTP
 //
-// [Policy] classifies requests into route classes ([ClassAuth],
-// [ClassDebateCreate], [ClassGeneral] or exempt), derives the client key
-// and IP, and its [Policy.Middleware] answers 429 with the JSON error body
+// [Policy] limits HTTP routes by route class ([ClassAuth],
+// [ClassDebateCreate], [ClassGeneral] or [ClassExempt]; the server's route
+// table gives each route its class): [Policy.Handler] wraps one route,
+// derives the client key and IP (the client IP is package clientip's, the
+// one the server logs and audits) and answers 429 with the JSON error body
 // of docs/http-api.md#errors. [ParseConfig] reads the ARAGORA_RATE_LIMIT_* variables;
 // the package itself never reads the environment. [Policy.Status],
 // [Policy.ConfigSnapshot] and [Policy.SystemSnapshot] produce the bodies of
@@ -32,6 +34,6 @@
 // by replicas. Both return an error wrapping [ErrLimited] (kind
 // rate_limited) when the wait would pass the context's deadline.
 //
-// This package imports agent, golang.org/x/time/rate and the standard
-// library only.
+// This package imports agent, clientip, golang.org/x/time/rate and the
+// standard library only.
 package ratelimit

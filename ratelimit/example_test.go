@@ -29,7 +29,7 @@ func ExampleMemory() {
 	// false 0 60 30
 }
 
-func ExamplePolicy_Middleware() {
+func ExamplePolicy_Handler() {
 	cfg, err := ratelimit.ParseConfig(func(name string) string {
 		return map[string]string{"ARAGORA_RATE_LIMIT_DEBATE_RPM": "1"}[name]
 	})
@@ -40,7 +40,7 @@ func ExamplePolicy_Middleware() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := p.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := p.Handler(ratelimit.ClassDebateCreate, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	for range 2 {

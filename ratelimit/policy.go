@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/aragora/aragora/clientip"
 )
 
 // Policy applies the route-class limits of docs/http-api.md#rate-limits to HTTP requests.
@@ -64,79 +66,12 @@ func (p *Policy) Limit(class Class) Limit {
 	return Limit{Rate: r, Burst: r}
 }
 
-// ClassOf returns the route class of r (docs/http-api.md#rate-limits): ClassExempt for
-// health, readiness, metrics, WebSocket upgrades and paths outside /api/.
-func ClassOf(r *http.Request) Class {
-	path := r.URL.Path
-	switch {
-	case path == "/healthz", path == "/readyz", path == "/livez", path == "/metrics", path == "/api/metrics",
-		strings.HasPrefix(path, "/api/health"), isWebSocketUpgrade(r), !strings.HasPrefix(path, "/api/"):
-		return ClassExempt
-	case r.Method == http.MethodPost && (path == "/api/auth/login" || path == "/api/auth/register" || path == "/api/auth/refresh"):
-		return ClassAuth
-	case r.Method == http.MethodPost && path == "/api/debates":
-		return ClassDebateCreate
-	}
-	return ClassGeneral
-}
-
-func isWebSocketUpgrade(r *http.Request) bool {
-	for _, v := range r.Header.Values("Upgrade") {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// ClientIP returns the client address of r: the TCP peer, unless the peer
-// is a trusted proxy; then the right-most X-Forwarded-For address that is
-// not a trusted proxy (docs/http-api.md#rate-limits). IPv4-mapped addresses are unmapped. It
-// returns the zero Addr when RemoteAddr cannot be parsed.
+// ClientIP returns the client address of r: the one the server decided
+// for the request (clientip.NewContext), else clientip.Of with the
+// configured trusted proxies (docs/http-api.md#rate-limits). It returns
+// the zero Addr when RemoteAddr cannot be parsed.
 func (p *Policy) ClientIP(r *http.Request) netip.Addr {
-	peer := parseHostAddr(r.RemoteAddr)
-	if !peer.IsValid() || !contains(p.cfg.TrustedProxies, peer) {
-		return peer
-	}
-	client := peer
-	vals := r.Header.Values("X-Forwarded-For")
-	for i := len(vals) - 1; i >= 0; i-- {
-		parts := strings.Split(vals[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			a := parseHostAddr(strings.TrimSpace(parts[j]))
-			if !a.IsValid() {
-				return client // garbage left of the trusted hops: keep the last good address
-			}
-			client = a
-			if !contains(p.cfg.TrustedProxies, a) {
-				return client
-			}
-		}
-	}
-	return client
-}
-
-// parseHostAddr parses "ip", "ip:port" or "[ipv6]:port".
-func parseHostAddr(s string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap().WithZone("")
-	}
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().WithZone("")
-	}
-	return netip.Addr{}
-}
-
-func contains(ps []netip.Prefix, a netip.Addr) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return clientip.Resolve(r, p.cfg.TrustedProxies)
 }
 
 // IPKey returns the client key of an anonymous client: "ip:<addr>", with
@@ -165,30 +100,29 @@ func (p *Policy) ClientKey(r *http.Request, class Class) string {
 
 // Exempt reports whether the client IP of r is whitelisted.
 func (p *Policy) Exempt(r *http.Request) bool {
-	return contains(p.cfg.Whitelist, p.ClientIP(r))
+	return clientip.Contains(p.cfg.Whitelist, p.ClientIP(r))
 }
 
 func bucketKey(class Class, clientKey string) string { return string(class) + ":" + clientKey }
 
-// Middleware limits requests to next. Requests of limited classes get
+// Handler limits next, a route of class. Requests of limited classes get
 // X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; refused
 // ones get 429 with Retry-After and the rate_limited error body, a WARN
 // rate_limit_exceeded record and an OnLimited call. Exempt classes,
 // whitelisted clients and a disabled policy pass untouched (no headers).
-// When the limiter fails the request is allowed without headers.
-func (p *Policy) Middleware(next http.Handler) http.Handler {
+// When the limiter fails the request is allowed without headers. The
+// class of each route is the server's route table's (docs/http-api.md#rate-limits).
+func (p *Policy) Handler(class Class, next http.Handler) http.Handler {
+	if class == ClassExempt {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.cfg.Disabled {
 			next.ServeHTTP(w, r)
 			return
 		}
-		class := ClassOf(r)
-		if class == ClassExempt {
-			next.ServeHTTP(w, r)
-			return
-		}
 		ip := p.ClientIP(r)
-		if contains(p.cfg.Whitelist, ip) {
+		if clientip.Contains(p.cfg.Whitelist, ip) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -237,7 +171,12 @@ type LimitedDetail struct {
 
 func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, class Class, clientKey string, ip netip.Addr, d Decision) {
 	retry := d.RetryAfterSeconds()
+	// route is named as in the request log line: the mux pattern
+	// without its method, else the path.
 	route := r.Pattern
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path
+	}
 	if route == "" {
 		route = r.URL.Path
 	}
@@ -247,7 +186,7 @@ func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, class Class, cli
 		p.cfg.OnLimited(string(class))
 	}
 	p.cfg.Logger.WarnContext(r.Context(), "rate_limit_exceeded", "client_key", clientKey,
-		"client_ip", ipString(ip), "route_class", string(class), "route", route)
+		"client_ip", clientip.String(ip), "route_class", string(class), "route", route)
 
 	var corr *string
 	if id := p.correlationID(w, r); id != "" {
@@ -274,13 +213,6 @@ func (p *Policy) correlationID(w http.ResponseWriter, r *http.Request) string {
 		return id
 	}
 	return r.Header.Get("X-Correlation-ID")
-}
-
-func ipString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
 }
 
 func classIndex(c Class) int {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/aragora/aragora/clientip"
 )
 
 // PerClass holds one value per limited class; it marshals as a JSON object
@@ -131,8 +133,8 @@ func (p *Policy) Status(r *http.Request) StatusSnapshot {
 		Redis:     redis,
 		Client: ClientStatus{
 			Key:    p.ClientKey(r, ClassGeneral),
-			IP:     ipString(ip),
-			Exempt: contains(p.cfg.Whitelist, ip),
+			IP:     clientip.String(ip),
+			Exempt: clientip.Contains(p.cfg.Whitelist, ip),
 		},
 	}
 	for i, c := range Classes {
@@ -294,7 +296,7 @@ func (t *topLimited) snapshot(now time.Time, n int) []LimitedClient {
 			}
 			continue
 		}
-		out = append(out, LimitedClient{Key: e.key, IP: ipString(e.ip), RouteClass: e.class, Hits: h, LastHitAt: e.last.UTC()})
+		out = append(out, LimitedClient{Key: e.key, IP: clientip.String(e.ip), RouteClass: e.class, Hits: h, LastHitAt: e.last.UTC()})
 	}
 	t.mu.Unlock()
 	slices.SortFunc(out, func(a, b LimitedClient) int {

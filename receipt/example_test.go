@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log"
+	"math"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func Example() {
 
 // ExampleCanonical shows RFC 8785 key order and number forms.
 func ExampleCanonical() {
-	out, err := receipt.Canonical(map[string]any{"b": 1.0, "a": []any{1e21, 1e-7, -0.0, "€<>"}})
+	out, err := receipt.Canonical(map[string]any{"b": 1.0, "a": []any{1e21, 1e-7, math.Copysign(0, -1), "€<>"}})
 	if err != nil {
 		log.Fatal(err)
 	}

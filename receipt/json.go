@@ -243,7 +243,7 @@ func (r *Receipt) parse(data []byte) error {
 		Question:               w.Question,
 		ContextSHA256:          w.ContextSHA256,
 		Status:                 w.Status,
-		Verdict:                w.Verdict,
+		Verdict:                Verdict(w.Verdict),
 		Confidence:             w.Confidence,
 		FinalAnswer:            w.FinalAnswer,
 		Winner:                 w.Winner,

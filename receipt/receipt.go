@@ -8,18 +8,40 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Schema is the value of every receipt's schema field.
 const Schema = "aragora.decision_receipt.v1"
 
-// Verdicts (docs/debate.md#result-status-and-verdict).
+// Verdict is a debate's verdict (docs/debate.md#result-status-and-verdict).
+// Its JSON form is its name; decoding rejects an unknown name.
+type Verdict string
+
+// Verdicts.
 const (
-	VerdictApproved               = "approved"
-	VerdictApprovedWithConditions = "approved_with_conditions"
-	VerdictNeedsReview            = "needs_review"
-	VerdictRejected               = "rejected"
+	VerdictApproved               Verdict = "approved"
+	VerdictApprovedWithConditions Verdict = "approved_with_conditions"
+	VerdictNeedsReview            Verdict = "needs_review"
+	VerdictRejected               Verdict = "rejected"
 )
+
+// Verdicts lists every Verdict.
+var Verdicts = []Verdict{VerdictApproved, VerdictApprovedWithConditions, VerdictNeedsReview, VerdictRejected}
+
+// ParseVerdict returns the Verdict named s; an unknown name is an error.
+func ParseVerdict(s string) (Verdict, error) { return enum.Parse("receipt: verdict", s, Verdicts) }
+
+func (v Verdict) String() string { return string(v) }
+
+// MarshalText returns v's name.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v), nil }
+
+// UnmarshalText sets v from its name, rejecting an unknown one.
+func (v *Verdict) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(v, b, "receipt: verdict", Verdicts)
+}
 
 // TimeLayout is the layout of every receipt timestamp: RFC 3339 in UTC with
 // exactly three fractional digits (milliseconds, truncated).
@@ -47,7 +69,7 @@ type Receipt struct {
 	Question      string    // the debate question
 	ContextSHA256 string    // hex SHA-256 of the task context, "" without context; see [HashContext]
 	Status        string    // the debate status (docs/debate.md#result-status-and-verdict)
-	Verdict       string    // one of the Verdict constants
+	Verdict       Verdict
 	Confidence    float64   // final (penalised) confidence in [0, 1]
 	FinalAnswer   string    // the final answer
 	Winner        string    // the winning agent, "" when none
@@ -150,7 +172,7 @@ func HashContext(context string) string {
 
 // VerdictLabel returns the human label of a verdict ("approved_with_conditions"
 // → "Approved with conditions"); an unknown verdict is returned unchanged.
-func VerdictLabel(v string) string {
+func VerdictLabel(v Verdict) string {
 	switch v {
 	case VerdictApproved:
 		return "Approved"
@@ -161,7 +183,7 @@ func VerdictLabel(v string) string {
 	case VerdictRejected:
 		return "Rejected"
 	}
-	return v
+	return string(v)
 }
 
 // Seal sets Schema when it is empty and sets ContentHash to "sha256:" + the
@@ -268,7 +290,7 @@ func (r *Receipt) tree(tail bool, sig *Signature, withValue bool) (object, error
 		member{"question", r.Question},
 		member{"context_sha256", r.ContextSHA256},
 		member{"status", r.Status},
-		member{"verdict", r.Verdict},
+		member{"verdict", string(r.Verdict)},
 		member{"confidence", r.Confidence},
 		member{"final_answer", r.FinalAnswer},
 		member{"winner", r.Winner},

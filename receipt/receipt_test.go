@@ -106,7 +106,15 @@ func TestVerdictLabel(t *testing.T) {
 	for in, want := range tests {
 		t.Run(in, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, want, receipt.VerdictLabel(in))
+			assert.Equal(t, want, receipt.VerdictLabel(receipt.Verdict(in)))
+			v, err := receipt.ParseVerdict(in)
+			if in == "something_else" {
+				assert.Error(t, err, "unknown verdicts are rejected")
+				return
+			}
+			require.NoError(t, err)
+			text, _ := v.MarshalText()
+			assert.Equal(t, in, string(text))
 		})
 	}
 }

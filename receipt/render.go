@@ -135,7 +135,7 @@ func (r *Receipt) Markdown() string {
 
 // verdictClass returns the CSS class of a verdict; an unknown verdict is
 // shown as needing review.
-func verdictClass(v string) string {
+func verdictClass(v Verdict) string {
 	switch v {
 	case VerdictApproved:
 		return "verdict-approved"

@@ -132,7 +132,7 @@ func TestHTML(t *testing.T) {
 
 func TestHTMLVerdictClasses(t *testing.T) {
 	t.Parallel()
-	tests := map[string]string{
+	tests := map[receipt.Verdict]string{
 		receipt.VerdictApproved:               "verdict-approved",
 		receipt.VerdictApprovedWithConditions: "verdict-conditions",
 		receipt.VerdictNeedsReview:            "verdict-review",
@@ -140,7 +140,7 @@ func TestHTMLVerdictClasses(t *testing.T) {
 		"unknown":                             "verdict-review",
 	}
 	for verdict, class := range tests {
-		t.Run(verdict, func(t *testing.T) {
+		t.Run(verdict.String(), func(t *testing.T) {
 			t.Parallel()
 			r := sample()
 			r.Verdict = verdict

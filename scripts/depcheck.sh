@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # depcheck.sh enforces the dependency direction of the code base (layers
-# L0 agent, similarity, receipt, evidence; consensus; L1 store, memory, ratelimit,
+# L0 agent, similarity, receipt, evidence, clientip; consensus; L1 store, memory, ratelimit,
 # breaker, agent/agenttest, agent/demo; L2 debate and webhook, then nomic; L3 backends,
 # provider adapters and metrics; L3½ lifecycle (the debate lifecycle: over
 # the store and event ports, no HTTP, no driver); L4 server (the HTTP/WS
@@ -36,18 +36,19 @@ adapters="$mod/agent/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openro
 
 # Rule 1: the core (L0-L2) links no driver, server library, pprof or Sentry, and
 # none of our backends, adapters, metrics or server.
-mapfile -t core < <(existing agent similarity receipt evidence consensus store memory ratelimit breaker debate webhook nomic)
+mapfile -t core < <(existing agent similarity receipt evidence clientip consensus store memory ratelimit breaker debate webhook nomic)
 if ((${#core[@]})); then
 	bad=$(go list -e -deps "${core[@]}" | grep -E "$drivers|^$backends\$|^$adapters\$|^$mod/(server|metrics|store/memstore|cmd/.*)\$" || true)
 	[[ -z $bad ]] || violation "core packages (${core[*]}) depend on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
-# Rule 2: agent, similarity, receipt and evidence import only the standard
-# library (and each other).
-mapfile -t l0 < <(existing agent similarity receipt evidence)
+# Rule 2: agent, similarity, receipt, evidence and clientip import only
+# the standard library (and each other, and internal/enum, the text form
+# of the closed sets of names).
+mapfile -t l0 < <(existing agent similarity receipt evidence clientip)
 if ((${#l0[@]})); then
 	bad=$(go list -e -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "${l0[@]}" |
-		grep -vxE "$mod/(agent|similarity|receipt|evidence)" || true)
+		grep -vxE "$mod/(agent|similarity|receipt|evidence|clientip|internal/enum)" || true)
 	[[ -z $bad ]] || violation "stdlib-only packages (${l0[*]}) depend on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
@@ -58,7 +59,7 @@ go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="$mod" 
 function layer(p) {
 	if (index(p, mod "/") != 1) return -1
 	p = substr(p, length(mod) + 2)
-	if (p ~ /^(agent|similarity|receipt|evidence)$/) return 0
+	if (p ~ /^(agent|similarity|receipt|evidence|clientip)$/) return 0
 	if (p == "consensus") return 1
 	if (p ~ /^(store|memory|ratelimit|breaker|agent\/agenttest|agent\/demo)$/) return 2
 	if (p == "debate" || p == "webhook") return 3

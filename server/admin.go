@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/store"
 )
 
@@ -151,7 +152,7 @@ func (s *Server) handleSystemBreakers(w http.ResponseWriter, r *http.Request) {
 	}
 	type entry struct {
 		Kind string `json:"kind"`
-		CircuitStatus
+		breaker.Snapshot
 	}
 	breakers := map[string]entry{}
 	if s.cfg.Breakers != nil {
@@ -160,18 +161,18 @@ func (s *Server) handleSystemBreakers(w http.ResponseWriter, r *http.Request) {
 			if name == "openrouter" {
 				kind = "provider"
 			}
-			breakers[kind+":"+name] = entry{Kind: kind, CircuitStatus: cs}
+			breakers[kind+":"+name] = entry{Kind: kind, Snapshot: cs}
 		}
 	}
 	if s.cfg.SystemBreakers != nil {
 		for key, cs := range s.cfg.SystemBreakers() {
 			kind, _, _ := strings.Cut(key, ":")
-			breakers[key] = entry{Kind: kind, CircuitStatus: cs}
+			breakers[key] = entry{Kind: kind, Snapshot: cs}
 		}
 	}
 	sum := map[string]int{"total": len(breakers), "closed": 0, "half_open": 0, "open": 0}
 	for _, b := range breakers {
-		sum[b.State]++
+		sum[b.State.String()]++
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"summary": sum, "breakers": breakers})
 }
@@ -203,8 +204,8 @@ func (s *Server) handleSystemRateLimits(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	if s.cfg.SystemRateLimits != nil {
-		writeJSON(w, http.StatusOK, s.cfg.SystemRateLimits())
+	if s.cfg.RateLimiter != nil {
+		writeJSON(w, http.StatusOK, s.cfg.RateLimiter.SystemSnapshot())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "emergency": false, "emergency_divisor": 10, "algorithm": "gcra",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	authpkg "github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
@@ -48,10 +49,12 @@ func (r slowRegistry) Resolve(spec string, seed int64) (lifecycle.Agent, error) 
 
 type fakeBreakers struct{}
 
-func (fakeBreakers) Circuits() map[string]server.CircuitStatus {
-	return map[string]server.CircuitStatus{"demo-a": {State: "closed", FailureThreshold: 5, OpenSeconds: 30}}
+func (fakeBreakers) Circuits() map[string]breaker.Snapshot {
+	return map[string]breaker.Snapshot{"demo-a": {State: breaker.StateClosed, FailureThreshold: 5, OpenSeconds: 30}}
 }
-func (fakeBreakers) Reset(name string) (string, bool) { return "closed", name == "demo-a" }
+func (fakeBreakers) Reset(name string) (breaker.State, bool) {
+	return breaker.StateClosed, name == "demo-a"
+}
 
 // authEnv is a server with the auth service over one memstore and a user
 // of every role.

@@ -22,7 +22,7 @@ func (s *Server) handleEmergency(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, validation(map[string]string{"enabled": "required (true or false)"}))
 		return
 	}
-	prev := s.cfg.SetEmergency(*req.Enabled)
+	prev := s.cfg.RateLimiter.SetEmergency(*req.Enabled)
 	info := infoFrom(r.Context())
 	setAudit(r, func(a *auditState) {
 		a.action, a.target = "admin.rate_limit_emergency", "rate_limits"

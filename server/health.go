@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/store"
 )
 
@@ -175,9 +176,9 @@ func (s *Server) computeHealth(ctx context.Context) (*healthBody, int) {
 	if s.cfg.Breakers != nil {
 		for _, c := range s.cfg.Breakers.Circuits() {
 			switch c.State {
-			case "open":
+			case breaker.StateOpen:
 				bc.Open++
-			case "half_open":
+			case breaker.StateHalfOpen:
 				bc.HalfOpen++
 			}
 		}

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aragora/aragora/lifecycle"
+	"github.com/aragora/aragora/store"
 )
 
 // WSObserver receives WebSocket metrics events; cmd feeds Prometheus with it.
@@ -14,28 +18,6 @@ type WSObserver interface {
 	MessageSent()
 	DroppedClient()
 }
-
-type liveFrame struct {
-	seq int64
-	b   []byte
-}
-
-// subscription is one connection's interest in one debate. Live frames go
-// to a bounded buffer; overflowing it closes the connection (1013).
-type subscription struct {
-	debateID string
-	conn     *wsConn
-	live     chan liveFrame
-	lastSeq  atomic.Int64
-	done     chan struct{}
-	stopOnce sync.Once
-	// settled is signalled (never blocking) when the debate's event log is
-	// complete in the store, so the stream re-reads it: the engine's
-	// observer may have dropped the tail of a busy debate's live events.
-	settled chan struct{}
-}
-
-func (sub *subscription) stop() { sub.stopOnce.Do(func() { close(sub.done) }) }
 
 // hub fans debate events out to WebSocket subscriptions. It is safe for
 // concurrent use; publishing never blocks.
@@ -56,28 +38,67 @@ func newHub(s *Server) *hub {
 		perIP: map[string]int{}, byL: map[string]int{}}
 }
 
-// Publish sends a debate event (wire JSON with epoch) to its subscribers.
+// publish queues a debate event (wire JSON with epoch), one encoding
+// shared by every subscriber, on each subscribed connection; a full queue
+// closes that connection with 1013. It never blocks.
 func (h *hub) publish(debateID string, seq int64, b []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs[debateID] {
-		select {
-		case sub.live <- liveFrame{seq, b}:
-		default:
-			go sub.conn.slow()
-		}
+		sub.conn.enqueue(outFrame{op: opEvent, sub: sub, seq: seq, b: b})
 	}
 }
 
 // settle tells every subscription of debateID that its stored event log is
-// final, so each sends what it missed from the store.
-func (h *hub) settle(debateID string) {
+// final (lastSeq events), so each sends what it missed: the engine's
+// observer may have dropped the tail of a busy debate's live events. The
+// missing tail is read from the store once and queued, encoded once, on
+// every subscription that lacks it (deliver skips what it already sent);
+// if that read fails, each subscription reads the store itself.
+func (h *hub) settle(debateID string, lastSeq int64) {
+	h.mu.Lock()
+	after := int64(-1)
+	for sub := range h.subs[debateID] {
+		if l := sub.lastSeq.Load(); l < lastSeq && (after < 0 || l < after) {
+			after = l
+		}
+	}
+	h.mu.Unlock()
+	if after < 0 {
+		return // every subscription has sent the last event
+	}
+	go h.sendTail(debateID, after, lastSeq)
+}
+
+func (h *hub) sendTail(debateID string, after, lastSeq int64) {
+	var evs []store.Event
+	er, ok := h.s.events()
+	if ok {
+		ctx, cancel := context.WithTimeout(context.Background(), wsWriteTimeout)
+		var err error
+		evs, err = er.ListEvents(ctx, debateID, after, 0)
+		cancel()
+		ok = err == nil && len(evs) > 0 && evs[len(evs)-1].Seq >= lastSeq
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !ok {
+		for sub := range h.subs[debateID] {
+			sub.queueReplay(lastSeq)
+		}
+		return
+	}
+	ep := lifecycle.StreamEpoch(debateID)
+	frames := make([][]byte, len(evs))
+	for i, e := range evs {
+		frames[i] = withEpoch(e.JSON, ep)
+	}
 	for sub := range h.subs[debateID] {
-		select {
-		case sub.settled <- struct{}{}:
-		default:
+		last := sub.lastSeq.Load()
+		for i, e := range evs {
+			if e.Seq > last && !sub.conn.enqueue(outFrame{op: opEvent, sub: sub, seq: e.Seq, b: frames[i]}) {
+				break
+			}
 		}
 	}
 }

@@ -7,11 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/clientip"
 	"github.com/aragora/aragora/lifecycle"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -152,8 +151,11 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
-		info := &reqInfo{correlationID: correlationFrom(r), clientIP: s.clientIP(r), listener: listener}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		// The client is decided once, here, for the log line, the audit
+		// trail, the WebSocket cap and the rate limiter alike.
+		ip := clientip.Of(r, s.cfg.TrustedProxies)
+		info := &reqInfo{correlationID: correlationFrom(r), clientIP: clientip.String(ip), listener: listener}
+		r = r.WithContext(clientip.NewContext(context.WithValue(r.Context(), infoKey, info), ip))
 		h := w.Header()
 		h.Set(hdrCorrelationID, info.correlationID)
 		if v := r.Header.Get(hdrRequestID); v != "" && tokenOf(v, 128, true) {
@@ -275,48 +277,6 @@ func (s *Server) logRequest(r *http.Request, info *reqInfo, rw *recorder, start 
 	if s.cfg.RequestObserver != nil {
 		s.cfg.RequestObserver(r.Method, info.route, status, s.now().Sub(start))
 	}
-}
-
-// clientIP is the TCP peer, or with a trusted proxy peer the right-most
-// X-Forwarded-For address that is not a trusted proxy (docs/http-api.md#rate-limits).
-func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer.String()
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	var parts []string
-	for _, v := range xff {
-		parts = append(parts, strings.Split(v, ",")...)
-	}
-	for i := len(parts) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a.String()
-		}
-	}
-	return peer.String()
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

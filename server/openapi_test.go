@@ -12,7 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,12 +78,13 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 	st := memstore.New()
 	wk, err := webhook.New(st, webhook.Config{})
 	require.NoError(t, err)
+	rec := newClassRecorder(t)
 	s := newAuthEnv(t, st, func(c *server.Config) { // every optional route and feature
 		c.MemoryProfiling = true
 		c.Webhooks = wk
+		c.RateLimiter = rec
 		c.Memory = mustContinuum(t, st)
 		c.Nomic = &nomic.Control{Store: st}
-		c.SetEmergency = func(bool) bool { return false }
 		c.MetricsHandler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 		c.Lifecycle.ReceiptSigner = testEd25519Signer()
 	}).srv
@@ -128,13 +129,39 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 			served := w.Code != http.StatusNotFound
 			assert.Equal(t, slices.Contains(op.Listeners, name), served, "%s on the %s listener (status %d)", op.Key(), name, w.Code)
 		}
-		// x-aragora-rate-limit is the class the limiter gives the route.
-		class := string(ratelimit.ClassOf(httptest.NewRequest(op.Method, path, nil)))
-		if class == string(ratelimit.ClassExempt) {
-			class = ""
-		}
-		assert.Equal(t, class, op.RateLimit, "x-aragora-rate-limit of %s", op.Key())
+		// x-aragora-rate-limit is the class the route table gives the
+		// route (none: the limiter never sees it).
+		assert.Equal(t, string(rec.class(op.Key())), op.RateLimit, "x-aragora-rate-limit of %s", op.Key())
 	}
+}
+
+// classRecorder is a disabled rate limiter that records the class each
+// route it limits was given, by "METHOD /path".
+type classRecorder struct {
+	*ratelimit.Policy
+	mu      sync.Mutex
+	classes map[string]ratelimit.Class
+}
+
+func newClassRecorder(t *testing.T) *classRecorder {
+	p, err := ratelimit.NewPolicy(nil, ratelimit.Config{Disabled: true})
+	require.NoError(t, err)
+	return &classRecorder{Policy: p, classes: map[string]ratelimit.Class{}}
+}
+
+func (c *classRecorder) Handler(class ratelimit.Class, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.classes[routeKey(r.Pattern)] = class
+		c.mu.Unlock()
+		c.Policy.Handler(class, next).ServeHTTP(w, r)
+	})
+}
+
+func (c *classRecorder) class(key string) ratelimit.Class {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.classes[key]
 }
 
 // TestOpenAPIServedDocument checks GET /api/openapi.json: public, the
@@ -169,7 +196,10 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	wk, err := webhook.New(st, webhook.Config{Endpoints: []webhook.Endpoint{
 		{ID: "env-1", URL: "https://hooks.example.com/aragora?token=t", Events: []string{webhook.AllEvents}}}})
 	require.NoError(t, err)
-	var emergency atomic.Bool
+	// A real limiter (its views validate against the document) whose
+	// budgets this test's requests never exhaust.
+	limits, err := ratelimit.NewPolicy(nil, ratelimit.Config{RPM: 100000, DebateRPM: 100000, AuthRPM: 100000})
+	require.NoError(t, err)
 	mem := mustContinuum(t, st)
 	_, err = mem.Add(context.Background(), memory.Entry{Kind: memory.KindInsight, Content: "Shared rate limits need Redis"})
 	require.NoError(t, err)
@@ -178,7 +208,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		c.Memory = mem
 		c.Nomic = &nomic.Control{Store: st}
 		c.MemoryProfiling = true
-		c.SetEmergency = emergency.Swap
+		c.RateLimiter = limits
 		c.MemoryDumpPath = t.TempDir() + "/dump.json"
 		c.MetricsHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

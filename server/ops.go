@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/store"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) handleBreakers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := map[string]CircuitStatus{}
+	out := map[string]breaker.Snapshot{}
 	if s.cfg.Breakers != nil {
 		out = s.cfg.Breakers.Circuits()
 	}
@@ -58,7 +59,7 @@ func (s *Server) handleResetCircuit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiErr(http.StatusNotFound, "not_found", "no such agent"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"agent": name, "previous_state": prev, "state": "closed"})
+	writeJSON(w, http.StatusOK, map[string]string{"agent": name, "previous_state": prev.String(), "state": breaker.StateClosed.String()})
 }
 
 // AgentTestRequest is the body of POST /api/debug/agent-test (docs/http-api.md#diagnostics).
@@ -148,8 +149,8 @@ func (s *Server) handleRateLimitStatus(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if s.cfg.RateLimitStatus != nil {
-		writeJSON(w, http.StatusOK, s.cfg.RateLimitStatus(r))
+	if s.cfg.RateLimiter != nil {
+		writeJSON(w, http.StatusOK, s.cfg.RateLimiter.Status(r))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "emergency": false, "backend": "memory",
@@ -163,8 +164,8 @@ func (s *Server) handleRateLimitConfig(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if s.cfg.RateLimitConfig != nil {
-		writeJSON(w, http.StatusOK, s.cfg.RateLimitConfig())
+	if s.cfg.RateLimiter != nil {
+		writeJSON(w, http.StatusOK, s.cfg.RateLimiter.ConfigSnapshot())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "emergency": false, "emergency_divisor": 10, "algorithm": "gcra",

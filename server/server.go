@@ -11,19 +11,21 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/nomic"
+	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/store"
 )
 
 // BreakerView exposes the agent circuit breakers (docs/http-api.md#agents).
 type BreakerView interface {
 	// Circuits returns every breaker keyed by agent name.
-	Circuits() map[string]CircuitStatus
+	Circuits() map[string]breaker.Snapshot
 	// Reset replaces name's breaker with a closed one and returns its
 	// previous state; ok is false for an unknown agent.
-	Reset(name string) (previous string, ok bool)
+	Reset(name string) (previous breaker.State, ok bool)
 }
 
 // Fanout publishes a debate's durable events to every replica and
@@ -39,23 +41,24 @@ type Fanout interface {
 	Subscribe(ctx context.Context, debateID string) (events <-chan store.Event, cancel func(), err error)
 }
 
-// CircuitStatus is one breaker in GET /api/agents/circuit-breakers.
-type CircuitStatus struct {
-	State               string       `json:"state"` // closed, half_open, open
-	ConsecutiveFailures int          `json:"consecutive_failures"`
-	FailureThreshold    int          `json:"failure_threshold"`
-	OpenSeconds         float64      `json:"open_seconds"`
-	OpenedAt            *time.Time   `json:"opened_at"`
-	NextProbeAt         *time.Time   `json:"next_probe_at"`
-	LastFailure         *FailureInfo `json:"last_failure"`
+// RateLimiter is the HTTP rate limiter of the API (docs/http-api.md#rate-limits).
+// *ratelimit.Policy implements it; the class of each route is the one the
+// route table gives it.
+type RateLimiter interface {
+	// Handler limits next, a route of class.
+	Handler(class ratelimit.Class, next http.Handler) http.Handler
+	// Status is the body of GET /api/rate-limits/status for r's caller.
+	Status(r *http.Request) ratelimit.StatusSnapshot
+	// ConfigSnapshot is the body of GET /api/rate-limits/config.
+	ConfigSnapshot() ratelimit.ConfigSnapshot
+	// SystemSnapshot is the body of GET /api/system/rate-limits.
+	SystemSnapshot() ratelimit.SystemSnapshot
+	// SetEmergency switches emergency mode at run time and returns the
+	// previous state (POST /api/admin/rate-limits/emergency).
+	SetEmergency(on bool) (previous bool)
 }
 
-// FailureInfo describes a breaker's last failure.
-type FailureInfo struct {
-	Kind    string    `json:"kind"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
-}
+var _ RateLimiter = (*ratelimit.Policy)(nil)
 
 // Config tunes a Server. The zero value works: development mode, nobody
 // authenticated, ten concurrent debates, metrics off.
@@ -96,16 +99,17 @@ type Config struct {
 	Routes []Route
 
 	// Operations seams; nil means empty answers.
-	Redis           store.Pinger // nil: redis "disabled"
-	Migrated        func(ctx context.Context) bool
-	Breakers        BreakerView
-	AgentStatus     func() []any
-	AgentTest       func(ctx context.Context, req AgentTestRequest) (any, error)
-	Connectivity    func(ctx context.Context, providers []string) (any, error)
-	RateLimitStatus func(r *http.Request) any
-	RateLimitConfig func() any
-	// RateLimit wraps every rate-limited API route (docs/http-api.md#rate-limits).
-	RateLimit func(routeClass string, next http.Handler) http.Handler
+	Redis        store.Pinger // nil: redis "disabled"
+	Migrated     func(ctx context.Context) bool
+	Breakers     BreakerView
+	AgentStatus  func() []any
+	AgentTest    func(ctx context.Context, req AgentTestRequest) (any, error)
+	Connectivity func(ctx context.Context, providers []string) (any, error)
+	// RateLimiter limits every API route of a limited class and serves
+	// the rate-limit views and the emergency switch
+	// (docs/http-api.md#rate-limits); nil: nothing is limited, the views
+	// report a disabled limiter and the emergency switch is not served.
+	RateLimiter RateLimiter
 	// MetricsHandler serves /metrics and /api/metrics; nil: 404.
 	MetricsHandler http.Handler
 	// RequestObserver records each request for metrics.
@@ -138,12 +142,9 @@ type Config struct {
 	// CleanupRateLimits drops idle rate-limit buckets and returns how
 	// many (POST /api/admin/cleanup-caches); nil: 0.
 	CleanupRateLimits func() int
-	// SystemRateLimits returns the body of GET /api/system/rate-limits
-	// (the rate-limit config, redis state, top_limited); nil: a disabled view.
-	SystemRateLimits func() any
 	// SystemBreakers returns breakers beyond the agents' (webhooks,
 	// Redis) keyed "kind:name"; nil: none.
-	SystemBreakers func() map[string]CircuitStatus
+	SystemBreakers func() map[string]breaker.Snapshot
 	// Webhooks serves /api/webhooks (docs/webhooks.md); nil: no such
 	// routes (404).
 	Webhooks Webhooks
@@ -152,10 +153,6 @@ type Config struct {
 	// Nomic serves /api/nomic/metrics and /api/admin/nomic/* from the
 	// loop's state in the store (docs/nomic.md); nil: no such routes (404).
 	Nomic *nomic.Control
-	// SetEmergency switches the rate limiter's emergency mode at run
-	// time and returns the previous state (POST
-	// /api/admin/rate-limits/emergency); nil: that route is not served.
-	SetEmergency func(on bool) (previous bool)
 
 	MemoryProfiling bool   // enables /api/debug/memory-dump
 	MemoryDumpPath  string // default /tmp/aragora_memory_dump.json
@@ -302,7 +299,7 @@ func New(st store.DebateStore, agents lifecycle.Agents, cfg Config) (*Server, er
 	}
 	onFinished := lc.OnFinished
 	lc.OnFinished = func(d *store.Debate) {
-		s.hub.settle(d.ID)
+		s.hub.settle(d.ID, d.LastSeq)
 		s.hub.control("debate_finished", d.ID, s.lc.Object(d, false))
 		if onFinished != nil {
 			onFinished(d)
@@ -355,11 +352,11 @@ func (s *Server) Drain() {
 	s.lc.Drain()
 }
 
-func (s *Server) limited(class string, h http.Handler) http.Handler {
-	if s.cfg.RateLimit == nil {
+func (s *Server) limited(class ratelimit.Class, h http.Handler) http.Handler {
+	if s.cfg.RateLimiter == nil || class == ratelimit.ClassExempt {
 		return h
 	}
-	return s.cfg.RateLimit(class, h)
+	return s.cfg.RateLimiter.Handler(class, h)
 }
 
 // Route is an API route an embedding program adds (Config.Routes): it is
@@ -372,87 +369,94 @@ type Route struct {
 	Pattern string
 	// Role is the lowest role allowed, or auth.Public.
 	Role auth.Role
-	// Class is the rate-limit class (general, debate_create or auth), ""
-	// for none.
-	Class string
+	// Class is the rate-limit class: ratelimit.ClassGeneral,
+	// ClassDebateCreate, ClassAuth, or ClassExempt ("") for none.
+	Class ratelimit.Class
 	// Handler serves the route. PrincipalFrom and CorrelationID read the
 	// caller and the correlation id from the request's context.
 	Handler http.Handler
 }
 
 // route is one API route: its pattern, lowest role ([auth.Public] for
-// public routes), rate-limit class ("" for none) and handler.
+// public routes), rate-limit class and handler.
 type route struct {
 	pattern string
 	role    auth.Role
-	class   string
+	class   ratelimit.Class
 	h       http.HandlerFunc
 }
 
 // apiRoutes lists every route of the API listener; its roles are the one
-// role table of docs/http-api.md#authentication, docs/http-api.md#roles, docs/http-api.md#debates, docs/http-api.md#accounts, docs/http-api.md#administration.
+// role table of docs/http-api.md#authentication, docs/http-api.md#roles, docs/http-api.md#debates, docs/http-api.md#accounts, docs/http-api.md#administration,
+// and its classes the one route-class table of docs/http-api.md#rate-limits.
 func (s *Server) apiRoutes() []route {
 	const (
 		pub    = auth.Public
 		viewer = auth.RoleViewer
 		member = auth.RoleMember
 		admin  = auth.RoleAdmin
+		// Route classes; exempt routes (health, metrics, WebSocket
+		// upgrades) are never limited.
+		exempt   = ratelimit.ClassExempt
+		general  = ratelimit.ClassGeneral
+		creating = ratelimit.ClassDebateCreate
+		authn    = ratelimit.ClassAuth
 	)
 	rs := []route{
 		// Health and metrics (docs/http-api.md#health-and-metrics): public, never rate limited.
-		{"GET /api/health", pub, "", s.handleHealth},
-		{"GET /healthz", pub, "", s.handleHealth},
-		{"GET /api/health/ready", pub, "", s.handleReady},
-		{"GET /readyz", pub, "", s.handleReady},
-		{"GET /livez", pub, "", s.handleLive},
-		{"GET /api/openapi.json", pub, "general", s.handleOpenAPI},
+		{"GET /api/health", pub, exempt, s.handleHealth},
+		{"GET /healthz", pub, exempt, s.handleHealth},
+		{"GET /api/health/ready", pub, exempt, s.handleReady},
+		{"GET /readyz", pub, exempt, s.handleReady},
+		{"GET /livez", pub, exempt, s.handleLive},
+		{"GET /api/openapi.json", pub, general, s.handleOpenAPI},
 
 		// Debates (docs/http-api.md#debates).
-		{"POST /api/debates", member, "debate_create", s.handleCreate},
-		{"GET /api/debates", viewer, "general", s.handleList},
-		{"GET /api/debates/{id}", viewer, "general", s.handleGet},
-		{"GET /api/debates/{id}/events", viewer, "general", s.handleEvents},
-		{"GET /api/debates/{id}/receipt", viewer, "general", s.handleReceipt},
-		{"GET /api/receipts/public-key", pub, "general", s.handleReceiptPublicKey},
-		{"POST /api/debates/{id}/cancel", member, "general", s.handleCancel},
+		{"POST /api/debates", member, creating, s.handleCreate},
+		{"GET /api/debates", viewer, general, s.handleList},
+		{"GET /api/debates/{id}", viewer, general, s.handleGet},
+		{"GET /api/debates/{id}/events", viewer, general, s.handleEvents},
+		{"GET /api/debates/{id}/receipt", viewer, general, s.handleReceipt},
+		{"GET /api/receipts/public-key", pub, general, s.handleReceiptPublicKey},
+		{"POST /api/debates/{id}/cancel", member, general, s.handleCancel},
 
 		// Agents, diagnostics and operational views (docs/http-api.md#agents).
-		{"GET /api/agents/status", pub, "general", s.handleAgentStatus},
-		{"GET /api/agents/circuit-breakers", pub, "general", s.handleBreakers},
-		{"POST /api/agents/{name}/reset-circuit", admin, "general", s.handleResetCircuit},
-		{"POST /api/debug/agent-test", admin, "general", s.handleAgentTest},
-		{"POST /api/debug/connectivity-check", admin, "general", s.handleConnectivity},
-		{"GET /api/ws/stats", pub, "general", s.handleWSStats},
-		{"GET /api/rate-limits/status", pub, "general", s.handleRateLimitStatus},
-		{"GET /api/rate-limits/config", pub, "general", s.handleRateLimitConfig},
+		{"GET /api/agents/status", pub, general, s.handleAgentStatus},
+		{"GET /api/agents/circuit-breakers", pub, general, s.handleBreakers},
+		{"POST /api/agents/{name}/reset-circuit", admin, general, s.handleResetCircuit},
+		{"POST /api/debug/agent-test", admin, general, s.handleAgentTest},
+		{"POST /api/debug/connectivity-check", admin, general, s.handleConnectivity},
+		{"GET /api/ws/stats", pub, general, s.handleWSStats},
+		{"GET /api/rate-limits/status", pub, general, s.handleRateLimitStatus},
+		{"GET /api/rate-limits/config", pub, general, s.handleRateLimitConfig},
 
 		// Authentication, accounts and usage (docs/http-api.md#accounts).
-		{"POST /api/auth/register", pub, "auth", s.handleRegister},
-		{"POST /api/auth/login", pub, "auth", s.handleLogin},
-		{"POST /api/auth/refresh", pub, "auth", s.handleRefresh},
-		{"POST /api/auth/logout", viewer, "general", s.handleLogout},
-		{"GET /api/auth/me", viewer, "general", s.handleMe},
-		{"POST /api/auth/password", viewer, "general", s.handlePassword},
-		{"POST /api/auth/api-key", viewer, "general", s.handleCreateAPIKey},
-		{"DELETE /api/auth/api-key", viewer, "general", s.handleDeleteAPIKey},
-		{"GET /api/billing/usage", viewer, "general", s.handleUsage},
+		{"POST /api/auth/register", pub, authn, s.handleRegister},
+		{"POST /api/auth/login", pub, authn, s.handleLogin},
+		{"POST /api/auth/refresh", pub, authn, s.handleRefresh},
+		{"POST /api/auth/logout", viewer, general, s.handleLogout},
+		{"GET /api/auth/me", viewer, general, s.handleMe},
+		{"POST /api/auth/password", viewer, general, s.handlePassword},
+		{"POST /api/auth/api-key", viewer, general, s.handleCreateAPIKey},
+		{"DELETE /api/auth/api-key", viewer, general, s.handleDeleteAPIKey},
+		{"GET /api/billing/usage", viewer, general, s.handleUsage},
 
 		// Administration (docs/http-api.md#administration).
-		{"GET /api/system/circuit-breakers", admin, "general", s.handleSystemBreakers},
-		{"GET /api/system/errors", admin, "general", s.handleSystemErrors},
-		{"GET /api/system/rate-limits", admin, "general", s.handleSystemRateLimits},
-		{"POST /api/admin/cleanup-caches", admin, "general", s.handleCleanupCaches},
-		{"POST /api/admin/cleanup-stale-debates", admin, "general", s.handleCleanupStale},
-		{"POST /api/admin/rotate-keys", admin, "general", s.handleRotateKeys},
-		{"POST /api/admin/revoke-all-tokens", admin, "general", s.handleRevokeAll},
-		{"POST /api/admin/force-password-reset", admin, "general", s.handleForceReset},
-		{"POST /api/admin/revoke-token", admin, "general", s.handleRevokeToken},
-		{"GET /api/admin/revoked-tokens", admin, "general", s.handleRevokedTokens},
-		{"GET /api/admin/audit-log", admin, "general", s.handleAuditLog},
+		{"GET /api/system/circuit-breakers", admin, general, s.handleSystemBreakers},
+		{"GET /api/system/errors", admin, general, s.handleSystemErrors},
+		{"GET /api/system/rate-limits", admin, general, s.handleSystemRateLimits},
+		{"POST /api/admin/cleanup-caches", admin, general, s.handleCleanupCaches},
+		{"POST /api/admin/cleanup-stale-debates", admin, general, s.handleCleanupStale},
+		{"POST /api/admin/rotate-keys", admin, general, s.handleRotateKeys},
+		{"POST /api/admin/revoke-all-tokens", admin, general, s.handleRevokeAll},
+		{"POST /api/admin/force-password-reset", admin, general, s.handleForceReset},
+		{"POST /api/admin/revoke-token", admin, general, s.handleRevokeToken},
+		{"GET /api/admin/revoked-tokens", admin, general, s.handleRevokedTokens},
+		{"GET /api/admin/audit-log", admin, general, s.handleAuditLog},
 
 		// WebSocket upgrades on the API port: authenticated in-band (docs/websocket.md#authentication).
-		{"GET /ws", pub, "", s.handleWSControl},
-		{"GET /ws/debates/{id}", pub, "", s.handleWSDebate},
+		{"GET /ws", pub, exempt, s.handleWSControl},
+		{"GET /ws/debates/{id}", pub, exempt, s.handleWSDebate},
 	}
 	if s.cfg.Webhooks != nil {
 		rs = append(rs, s.webhookRoutes()...) // docs/webhooks.md
@@ -464,14 +468,14 @@ func (s *Server) apiRoutes() []route {
 		rs = append(rs, s.nomicRoutes()...) // docs/nomic.md
 	}
 	if s.cfg.MetricsHandler != nil {
-		rs = append(rs, route{"GET /metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP},
-			route{"GET /api/metrics", pub, "", s.cfg.MetricsHandler.ServeHTTP})
+		rs = append(rs, route{"GET /metrics", pub, exempt, s.cfg.MetricsHandler.ServeHTTP},
+			route{"GET /api/metrics", pub, exempt, s.cfg.MetricsHandler.ServeHTTP})
 	}
 	if s.cfg.MemoryProfiling {
-		rs = append(rs, route{"POST /api/debug/memory-dump", admin, "general", s.handleMemoryDump})
+		rs = append(rs, route{"POST /api/debug/memory-dump", admin, general, s.handleMemoryDump})
 	}
-	if s.cfg.SetEmergency != nil {
-		rs = append(rs, route{"POST /api/admin/rate-limits/emergency", admin, "general", s.handleEmergency})
+	if s.cfg.RateLimiter != nil {
+		rs = append(rs, route{"POST /api/admin/rate-limits/emergency", admin, general, s.handleEmergency})
 	}
 	for _, r := range s.cfg.Routes {
 		rs = append(rs, route{r.Pattern, r.Role, r.Class, r.Handler.ServeHTTP})
@@ -501,9 +505,7 @@ func (s *Server) routes() (err error) {
 	for _, rt := range s.apiRoutes() {
 		s.roles[rt.pattern] = rt.role
 		var h http.Handler = s.authorize(rt.h)
-		if rt.class != "" {
-			h = s.limited(rt.class, h)
-		}
+		h = s.limited(rt.class, h)
 		s.api.Handle(rt.pattern, h)
 	}
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -17,8 +16,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/aragora/aragora/auth"
-	"github.com/aragora/aragora/lifecycle"
-	"github.com/aragora/aragora/store"
 )
 
 const (
@@ -28,9 +25,9 @@ const (
 	wsMaxSubs      = 50
 )
 
-// wsConn is one WebSocket connection: a reader goroutine, a writer
-// goroutine draining a bounded send queue, and one goroutine per
-// subscription.
+// wsConn is one WebSocket connection: its reader (the handler's
+// goroutine), a send queue and a writer goroutine while the queue is not
+// empty (wsconn.go).
 type wsConn struct {
 	s             *Server
 	id            string
@@ -38,17 +35,26 @@ type wsConn struct {
 	listener      string
 	controlStream bool
 	c             *websocket.Conn
-	out           chan []byte
+	cc            *corkConn
 	ctx           context.Context
 	cancel        context.CancelFunc
 	closeOnce     sync.Once
-	closeCode     int
-	closeReason   string
+
+	qmu      sync.Mutex
+	q        []outFrame
+	inflight int  // entries of the batch being written
+	ready    bool // accepted: the writer may run
+	writing  bool // a writer goroutine runs
+	qclosed  bool
+	overflow bool
+	writers  sync.WaitGroup
 
 	mu        sync.Mutex
 	principal *auth.Principal
 	subs      map[string]*subscription
 	authTimer *time.Timer
+	heartbeat *time.Timer
+	beating   sync.WaitGroup
 }
 
 func (c *wsConn) log(msg string, args ...any) {
@@ -56,20 +62,7 @@ func (c *wsConn) log(msg string, args ...any) {
 }
 
 // send queues b; a full queue closes the connection with 1013.
-func (c *wsConn) send(b []byte) bool {
-	select {
-	case <-c.ctx.Done():
-		return false
-	default:
-	}
-	select {
-	case c.out <- b:
-		return true
-	default:
-		c.slow()
-		return false
-	}
-}
+func (c *wsConn) send(b []byte) bool { return c.enqueue(outFrame{op: opFrame, b: b}) }
 
 func (c *wsConn) slow() {
 	c.s.hub.dropped.Add(1)
@@ -86,14 +79,9 @@ func (c *wsConn) close(code int, reason string) {
 		conn := c.c
 		c.mu.Unlock()
 		c.log("websocket_disconnect", "code", code)
-		if conn != nil && code == 1000 {
-			// Normal closure: flush the frames already queued first.
-			c.closeCode, c.closeReason = code, reason
-			select {
-			case c.out <- nil:
-				return
-			default:
-			}
+		// Normal closure: send the frames already queued first.
+		if conn != nil && code == 1000 && c.enqueue(outFrame{op: opClose, seq: int64(code), b: []byte(reason)}) {
+			return
 		}
 		go func() {
 			if conn != nil {
@@ -210,7 +198,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, debateID string
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
 	c := &wsConn{s: s, id: "ws_" + hex.EncodeToString(idb[:]), ip: info.clientIP, listener: info.listener,
-		controlStream: debateID == "", out: make(chan []byte, s.cfg.WSSendBuffer), ctx: ctx, cancel: cancel,
+		controlStream: debateID == "", ctx: ctx, cancel: cancel,
 		principal: principal, subs: map[string]*subscription{}}
 	if reason := s.hub.admit(c); reason != "" {
 		cancel()
@@ -222,26 +210,26 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, debateID string
 		}
 		return
 	}
-	defer s.hub.remove(c)
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 	for _, p := range protos {
 		if p == "aragora.v1" {
 			opts.Subprotocols = []string{"aragora.v1"}
 		}
 	}
-	conn, err := websocket.Accept(w, r, opts)
+	cw := &corkWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(cw, r, opts)
 	if err != nil {
 		cancel()
 		s.hub.connError("protocol")
+		c.stopQueue()
+		s.hub.remove(c)
 		return
 	}
 	conn.SetReadLimit(wsReadLimit)
 	c.mu.Lock()
-	c.c = conn
+	c.c, c.cc = conn, cw.cc
 	c.mu.Unlock()
 	c.log("websocket_connect", "listener", c.listener)
-	defer c.cancel()
-	defer conn.CloseNow()
 
 	role := ""
 	if principal != nil {
@@ -249,25 +237,40 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, debateID string
 	}
 	c.sendJSON(map[string]any{"type": "hello", "connection_id": c.id, "server_version": s.cfg.Version,
 		"heartbeat_seconds": int(s.cfg.WSHeartbeat / time.Second), "authenticated": principal != nil, "role": role})
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); c.writeLoop() }()
-	go func() { defer wg.Done(); c.heartbeatLoop() }()
 	if debateID != "" {
-		c.subscribe(debateID, afterSeq, epoch, true)
+		c.enqueue(outFrame{op: opSubscribe, req: &subscribeReq{debateID: debateID, afterSeq: afterSeq, epoch: epoch,
+			fromPath: true, principal: principal}})
 	}
+	c.mu.Lock()
+	c.heartbeat = time.AfterFunc(s.cfg.WSHeartbeat, c.beat)
+	c.mu.Unlock()
+	c.start()
+	// The reader gets a goroutine of its own and the handler returns, so
+	// that net/http releases the connection's buffers and the handler's
+	// stack: an idle connection keeps only the reader's.
+	go c.run()
+}
+
+// run reads the connection until it ends, then tears it down.
+func (c *wsConn) run() {
+	defer c.s.hub.remove(c)
 	c.readLoop()
 	c.cancel()
+	_ = c.c.CloseNow() // a write in progress fails at once
+	c.stopQueue()
 	c.mu.Lock()
-	for _, sub := range c.subs {
-		sub.stop()
-	}
+	subs := c.subs
+	c.subs = map[string]*subscription{}
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}
+	c.heartbeat.Stop()
 	c.mu.Unlock()
-	wg.Wait()
+	c.beating.Wait()
+	for _, sub := range subs {
+		c.s.hub.detach(sub)
+		sub.stop()
+	}
 }
 
 func (s *Server) authToken(r *http.Request, tok string) (*auth.Principal, error) {
@@ -281,60 +284,38 @@ func (s *Server) authToken(r *http.Request, tok string) (*auth.Principal, error)
 	return p, err
 }
 
-func (c *wsConn) writeLoop() {
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case b := <-c.out:
-			if b == nil { // close marker queued by close(1000)
-				_ = c.c.Close(websocket.StatusCode(c.closeCode), c.closeReason)
-				c.cancel()
-				return
-			}
-			ctx, cancel := context.WithTimeout(c.ctx, wsWriteTimeout)
-			err := c.c.Write(ctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				if c.ctx.Err() == nil {
-					c.s.hub.connError("write_error")
-				}
-				c.cancel()
-				return
-			}
-			c.s.hub.sent.Add(1)
-			if o := c.s.cfg.WSObserver; o != nil {
-				o.MessageSent()
-			}
-		}
-	}
-}
-
-func (c *wsConn) heartbeatLoop() {
-	t := time.NewTicker(c.s.cfg.WSHeartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
-		subs := map[string]int64{}
-		c.mu.Lock()
-		for id, sub := range c.subs {
-			subs[id] = sub.lastSeq.Load()
-		}
+// beat sends a heartbeat and pings; the timer runs it every
+// Config.WSHeartbeat, in a goroutine of its own.
+func (c *wsConn) beat() {
+	subs := map[string]int64{}
+	c.mu.Lock()
+	if c.ctx.Err() != nil {
 		c.mu.Unlock()
-		c.sendJSON(map[string]any{"type": "heartbeat", "ts": ts(c.s.now()), "subscriptions": subs})
-		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WSHeartbeat)
-		err := c.c.Ping(ctx)
-		cancel()
-		if err != nil && c.ctx.Err() == nil {
-			c.s.hub.connError("ping_timeout")
-			c.close(1011, "ping timeout")
-			return
-		}
+		return
 	}
+	c.beating.Add(1) // the teardown waits for it
+	defer c.beating.Done()
+	for id, sub := range c.subs {
+		subs[id] = sub.lastSeq.Load()
+	}
+	c.mu.Unlock()
+	c.sendJSON(map[string]any{"type": "heartbeat", "ts": ts(c.s.now()), "subscriptions": subs})
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WSHeartbeat)
+	err := c.c.Ping(ctx)
+	cancel()
+	if c.ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		c.s.hub.connError("ping_timeout")
+		c.close(1011, "ping timeout")
+		return
+	}
+	c.mu.Lock()
+	if c.ctx.Err() == nil { // else the connection's teardown has stopped the timer
+		c.heartbeat.Reset(c.s.cfg.WSHeartbeat)
+	}
+	c.mu.Unlock()
 }
 
 type clientMsg struct {
@@ -388,183 +369,15 @@ func (c *wsConn) readLoop() {
 			}
 			c.mu.Unlock()
 		case "subscribe":
-			c.subscribe(m.DebateID, m.AfterSeq, m.Epoch, false)
-		case "unsubscribe":
 			c.mu.Lock()
-			sub := c.subs[m.DebateID]
-			delete(c.subs, m.DebateID)
+			p := c.principal
 			c.mu.Unlock()
-			if sub != nil {
-				sub.stop()
-			}
-			c.sendJSON(map[string]any{"type": "unsubscribed", "debate_id": m.DebateID})
+			c.enqueue(outFrame{op: opSubscribe, req: &subscribeReq{debateID: m.DebateID, afterSeq: m.AfterSeq, epoch: m.Epoch, principal: p}})
+		case "unsubscribe":
+			c.enqueue(outFrame{op: opUnsubscribe, req: &subscribeReq{debateID: m.DebateID}})
 		default:
 			c.sendError("invalid_message", "unknown message type", "")
 		}
-	}
-}
-
-// subscribe replays stored events after afterSeq and then forwards live
-// ones, skipping any seq already sent (docs/websocket.md#resume).
-func (c *wsConn) subscribe(id string, afterSeq int64, epoch string, fromPath bool) {
-	s := c.s
-	if !pathIDRE.MatchString(id) {
-		c.sendError("not_found", "no such debate", id)
-		if fromPath {
-			c.close(1000, "not found")
-		}
-		return
-	}
-	d, err := s.st.GetDebate(c.ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		c.sendError("not_found", "no such debate", id)
-		if fromPath {
-			c.close(1000, "not found")
-		}
-		return
-	} else if err != nil {
-		c.sendError("internal", "store unavailable", id)
-		return
-	}
-	c.mu.Lock()
-	p := c.principal
-	_, dup := c.subs[id]
-	n := len(c.subs)
-	if p == nil && c.authTimer == nil {
-		c.authTimer = time.AfterFunc(wsAuthWindow, func() {
-			c.mu.Lock()
-			ok := c.principal != nil
-			c.mu.Unlock()
-			if !ok {
-				c.close(1008, "authentication required")
-			}
-		})
-	}
-	c.mu.Unlock()
-	switch {
-	case p == nil:
-		c.sendError("unauthorized", "authenticate first", id)
-		return
-	case dup:
-		return
-	case n >= wsMaxSubs:
-		c.sendError("invalid_message", "at most 50 subscriptions per connection", id)
-		return
-	}
-	ep := lifecycle.StreamEpoch(id)
-	if (epoch != "" && epoch != ep) || afterSeq > d.LastSeq && !s.lc.Local(id) {
-		reason := "epoch_changed"
-		if epoch == "" || epoch == ep {
-			reason = "ahead_of_store"
-		}
-		c.sendJSON(map[string]any{"type": "reset", "debate_id": id, "epoch": ep, "last_seq": d.LastSeq, "reason": reason})
-		return
-	}
-	sub := &subscription{debateID: id, conn: c, live: make(chan liveFrame, s.cfg.WSSendBuffer), done: make(chan struct{}),
-		settled: make(chan struct{}, 1)}
-	sub.lastSeq.Store(afterSeq)
-	c.mu.Lock()
-	c.subs[id] = sub
-	c.mu.Unlock()
-	s.hub.attach(sub) // live buffer first, then replay
-	go func() {
-		defer s.hub.detach(sub)
-		c.stream(sub, d, ep)
-	}()
-}
-
-func (c *wsConn) stream(sub *subscription, d *store.Debate, ep string) {
-	s := c.s
-	status := s.lc.Status(d)
-	er, hasEvents := s.events()
-	replay := func(upTo int64) bool {
-		if !hasEvents {
-			return true
-		}
-		after := sub.lastSeq.Load()
-		limit := 0
-		if upTo > 0 {
-			limit = int(upTo - after)
-		}
-		evs, err := er.ListEvents(c.ctx, d.ID, after, limit)
-		if err != nil {
-			return c.ctx.Err() == nil
-		}
-		for _, e := range evs {
-			if e.Seq <= sub.lastSeq.Load() {
-				continue
-			}
-			if !c.send(withEpoch(e.JSON, ep)) {
-				return false
-			}
-			sub.lastSeq.Store(e.Seq)
-		}
-		return true
-	}
-	c.sendJSON(map[string]any{"type": "subscribed", "debate_id": d.ID, "epoch": ep, "from_seq": sub.lastSeq.Load() + 1,
-		"last_seq": d.LastSeq, "status": status})
-	if !replay(0) {
-		return
-	}
-	var poll <-chan time.Time
-	var remote <-chan store.Event
-	if !s.lc.Local(d.ID) && !store.Terminal(status) {
-		every := 500 * time.Millisecond
-		if s.cfg.Fanout != nil {
-			// Events of other replicas arrive through the fan-out; the
-			// slow poll only covers messages pub/sub lost.
-			if ch, cancel, err := s.cfg.Fanout.Subscribe(c.ctx, d.ID); err == nil {
-				defer cancel()
-				remote, every = ch, 5*time.Second
-			}
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		poll = t.C
-	}
-	for {
-		var f liveFrame
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-sub.done:
-			return
-		case <-poll:
-			if !replay(0) {
-				return
-			}
-			continue
-		case <-sub.settled:
-			if !replay(0) {
-				return
-			}
-			continue
-		case e, ok := <-remote:
-			if !ok {
-				remote = nil
-				continue
-			}
-			f = liveFrame{seq: e.Seq, b: withEpoch(e.JSON, ep)}
-		case f = <-sub.live:
-		}
-		if f.seq == 0 { // ephemeral agent_token
-			c.send(f.b)
-			continue
-		}
-		last := sub.lastSeq.Load()
-		if f.seq <= last {
-			continue
-		}
-		if f.seq > last+1 && !replay(f.seq-1) {
-			return
-		}
-		if f.seq <= sub.lastSeq.Load() {
-			continue
-		}
-		if !c.send(f.b) {
-			return
-		}
-		sub.lastSeq.Store(f.seq)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/aragora/aragora/breaker"
-	"github.com/aragora/aragora/server"
 )
 
 // redisBreaker is the circuit breaker of the service's Redis client, a
@@ -68,18 +67,18 @@ func (b redisBreaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 
 // withRedisBreaker adds the Redis breaker, when there is one, to the
 // system breakers of list.
-func withRedisBreaker(list func() map[string]server.CircuitStatus, rb *redisBreaker) func() map[string]server.CircuitStatus {
+func withRedisBreaker(list func() map[string]breaker.Snapshot, rb *redisBreaker) func() map[string]breaker.Snapshot {
 	if rb == nil {
 		return list
 	}
-	return func() map[string]server.CircuitStatus {
-		out := map[string]server.CircuitStatus{}
+	return func() map[string]breaker.Snapshot {
+		out := map[string]breaker.Snapshot{}
 		if list != nil {
 			for k, v := range list() {
 				out[k] = v
 			}
 		}
-		out["redis"] = toCircuit(rb.c.Snapshot())
+		out["redis"] = rb.c.Snapshot()
 		return out
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/breaker"
-	"github.com/aragora/aragora/server"
 )
 
 // deadRedisAddr returns an address nothing listens on any more.
@@ -60,18 +59,18 @@ func TestRedisBreakerOpensOnUnreachableRedis(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), "level=WARN msg=circuit_breaker_state_change breaker=redis from=closed to=open")
 
-	webhooks := func() map[string]server.CircuitStatus {
-		return map[string]server.CircuitStatus{"webhook:wh_1": {State: "closed"}}
+	webhooks := func() map[string]breaker.Snapshot {
+		return map[string]breaker.Snapshot{"webhook:wh_1": {State: breaker.StateClosed}}
 	}
 	list := withRedisBreaker(webhooks, &rb)()
 	require.Contains(t, list, "redis")
 	assert.Contains(t, list, "webhook:wh_1")
 	cs := list["redis"]
-	assert.Equal(t, "open", cs.State)
+	assert.Equal(t, breaker.StateOpen, cs.State)
 	assert.Equal(t, 2, cs.ConsecutiveFailures)
 	assert.Equal(t, 2, cs.FailureThreshold)
 	require.NotNil(t, cs.LastFailure)
-	assert.Equal(t, "server", cs.LastFailure.Kind)
+	assert.Equal(t, "server", string(cs.LastFailure.Kind))
 	assert.NotNil(t, cs.NextProbeAt)
 
 	assert.Len(t, withRedisBreaker(webhooks, nil)(), 1, "no Redis, no Redis breaker")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -163,6 +164,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 			return nil, configErrorf("config: ARAGORA_REDIS_URL: %w", err)
 		}
 		opts.ContextTimeoutEnabled = true
+		setRedisLogger(s.lg.logger("aragora.redis"))
 		s.rdb = redis.NewClient(opts)
 		rb, err := newRedisBreaker(cfg.Agents.Breaker, s.lg.logger("aragora.breaker"))
 		if err != nil {
@@ -223,17 +225,23 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if ns, ok := s.be.Store.(store.NomicStore); ok {
 		nomicCtl = &nomic.Control{Store: ns}
 		scfg.Nomic = nomicCtl
+		go nomicWatcher{st: ns, every: 5 * time.Second, publish: func(doc json.RawMessage) {
+			if srv := srvPtr.Load(); srv != nil {
+				srv.Control("nomic_cycle_finished", "", doc)
+			}
+		}}.run(bgCtx)
 	}
 	if bcast != nil {
 		scfg.Revoked = bcast.revoked
 	}
 	if !cfg.DisableMetrics {
-		s.m = metrics.New(metrics.Config{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version(),
+		promReg := metrics.NewRegistry()
+		s.m = metrics.New(promReg, metrics.Config{Version: cfg.Version, Commit: cfg.Commit, GoVersion: runtime.Version(),
 			Agents: metricAgents(reg), WSMaxConnections: cfg.WSMaxConnections, Redis: rs != nil, DBBackend: s.be.Kind,
 			WebhookQueueCapacity: cfg.Webhooks.QueueSize})
 		s.agents.metrics = s.m
 		s.wh.m = s.m
-		scfg.MetricsHandler = s.wh.metricsHandler(scrapeSampler(s.m, reg, &srvPtr, s.m.Handler()))
+		scfg.MetricsHandler = s.wh.metricsHandler(scrapeSampler(s.m, reg, &srvPtr, metrics.Handler(promReg)))
 		scfg.RequestObserver = s.m.ObserveRequest
 		scfg.Lifecycle.OnRound = s.m.ObserveRound
 		scfg.WSObserver = metrics.WS{M: s.m}
@@ -275,12 +283,8 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if policy.Config().Disabled {
 		s.log.Warn("rate_limiting_disabled")
 	}
-	scfg.RateLimit = func(_ string, next http.Handler) http.Handler { return policy.Middleware(next) }
-	scfg.RateLimitStatus = func(r *http.Request) any { return policy.Status(r) }
-	scfg.RateLimitConfig = func() any { return policy.ConfigSnapshot() }
-	scfg.SystemRateLimits = func() any { return policy.SystemSnapshot() }
+	scfg.RateLimiter = policy
 	scfg.CleanupRateLimits = rlMem.Prune
-	scfg.SetEmergency = policy.SetEmergency
 	scfg.WSListenerUp = func() bool { return cfg.WSPort == 0 || s.wsUp.Load() }
 	if !cfg.DisableConsole {
 		if scfg.Routes, err = consoleRoutes(cfg.Version, scfg.Routes); err != nil {

@@ -191,7 +191,7 @@ func (wh *webhooks) statsConfig() agent.StatsConfig {
 
 // systemBreakers lists the endpoint circuits for GET
 // /api/system/circuit-breakers, keyed "webhook:<endpoint id>".
-func (wh *webhooks) systemBreakers() map[string]server.CircuitStatus {
+func (wh *webhooks) systemBreakers() map[string]breaker.Snapshot {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	cs, err := wh.w.Circuits(ctx)
@@ -199,12 +199,17 @@ func (wh *webhooks) systemBreakers() map[string]server.CircuitStatus {
 		wh.log.Warn("webhook_circuits_unavailable", "error", err.Error())
 		return nil
 	}
-	out := make(map[string]server.CircuitStatus, len(cs))
+	out := make(map[string]breaker.Snapshot, len(cs))
 	for id, c := range cs {
-		s := server.CircuitStatus{State: c.State, ConsecutiveFailures: c.ConsecutiveFailures, FailureThreshold: c.FailureThreshold,
+		state, err := breaker.ParseState(c.State)
+		if err != nil {
+			wh.log.Warn("webhook_circuits_unavailable", "error", err.Error())
+			return nil
+		}
+		s := breaker.Snapshot{State: state, ConsecutiveFailures: c.ConsecutiveFailures, FailureThreshold: c.FailureThreshold,
 			OpenSeconds: c.OpenSeconds, OpenedAt: c.OpenedAt, NextProbeAt: c.NextProbeAt}
 		if f := c.LastFailure; f != nil {
-			s.LastFailure = &server.FailureInfo{Kind: f.Kind, Message: f.Message, At: f.At}
+			s.LastFailure = &breaker.Failure{Kind: agent.Kind(f.Kind), Message: f.Message, At: f.At}
 		}
 		out["webhook:"+id] = s
 	}

@@ -28,41 +28,32 @@ import (
 // breakerView exposes the registry's circuits to the server (docs/http-api.md#agents).
 type breakerView struct{ reg *registry.Registry }
 
-func toCircuit(s breaker.Snapshot) server.CircuitStatus {
-	cs := server.CircuitStatus{State: s.State.String(), ConsecutiveFailures: s.ConsecutiveFailures,
-		FailureThreshold: s.FailureThreshold, OpenSeconds: s.OpenSeconds, OpenedAt: s.OpenedAt, NextProbeAt: s.NextProbeAt}
-	if f := s.LastFailure; f != nil {
-		cs.LastFailure = &server.FailureInfo{Kind: string(f.Kind), Message: f.Message, At: f.At}
-	}
-	return cs
-}
-
 // Circuits implements server.BreakerView: every circuit used so far plus
 // one per configured provider agent.
-func (b breakerView) Circuits() map[string]server.CircuitStatus {
-	out := map[string]server.CircuitStatus{}
+func (b breakerView) Circuits() map[string]breaker.Snapshot {
+	out := map[string]breaker.Snapshot{}
 	for _, info := range b.reg.Known() {
 		if info.Configured && info.Provider != registry.ProviderDemo {
-			out[info.Name] = toCircuit(b.reg.Breakers().Get(info.Name).Snapshot())
+			out[info.Name] = b.reg.Breakers().Get(info.Name).Snapshot()
 		}
 	}
 	for name, s := range b.reg.Breakers().Snapshot() {
-		out[name] = toCircuit(s)
+		out[name] = s
 	}
 	return out
 }
 
 // Reset implements server.BreakerView; a name the registry does not know
 // is not found.
-func (b breakerView) Reset(name string) (string, bool) {
+func (b breakerView) Reset(name string) (breaker.State, bool) {
 	known := slices.Contains(b.reg.Breakers().Names(), name)
 	for _, info := range b.reg.Known() {
 		known = known || info.Name == name
 	}
 	if !known {
-		return "", false
+		return breaker.StateClosed, false
 	}
-	return b.reg.Breakers().Reset(name).String(), true
+	return b.reg.Breakers().Reset(name), true
 }
 
 // agentTestResult is the body of POST /api/debug/agent-test (docs/http-api.md#diagnostics).

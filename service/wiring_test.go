@@ -15,6 +15,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/registry"
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/server"
@@ -63,7 +64,7 @@ func TestAgentsAdapterZeroConfig(t *testing.T) {
 	t.Parallel()
 	reg, err := registry.New(registry.Config{})
 	require.NoError(t, err)
-	m := metrics.New(metrics.Config{})
+	m := metrics.New(metrics.NewRegistry(), metrics.Config{})
 	a := &Agents{reg: reg, metrics: m}
 	ra, err := a.Resolve("demo-ada:critical", 1)
 	require.NoError(t, err)
@@ -82,7 +83,7 @@ func TestCircuitStateChanges(t *testing.T) {
 	t.Parallel()
 	reg, err := registry.New(registry.Config{})
 	require.NoError(t, err)
-	m := metrics.New(metrics.Config{})
+	m := metrics.New(metrics.NewRegistry(), metrics.Config{})
 	var logs bytes.Buffer
 	var srv atomic.Pointer[server.Server]
 	watchCircuits(reg, m, slog.New(slog.NewTextHandler(&logs, nil)), &srv)
@@ -94,13 +95,13 @@ func TestCircuitStateChanges(t *testing.T) {
 		_ = reg.Breakers().Get("claude").Do(context.Background(), fail)
 	}
 	view := breakerView{reg: reg}
-	require.Equal(t, "open", view.Circuits()["claude"].State)
+	require.Equal(t, breaker.StateOpen, view.Circuits()["claude"].State)
 	assert.Equal(t, 2.0, testutil.ToFloat64(m.CircuitState.WithLabelValues("claude")))
 	assert.Contains(t, logs.String(), "level=WARN msg=circuit_breaker_state_change agent=claude from=closed to=open consecutive_failures=5")
 
 	prev, ok := view.Reset("claude")
 	assert.True(t, ok)
-	assert.Equal(t, "open", prev)
+	assert.Equal(t, breaker.StateOpen, prev)
 	assert.Equal(t, 0.0, testutil.ToFloat64(m.CircuitState.WithLabelValues("claude")))
 	assert.Contains(t, logs.String(), "level=INFO msg=circuit_breaker_state_change agent=claude from=open to=closed")
 	_, ok = view.Reset("no-such-agent")

@@ -101,25 +101,7 @@ func (Jaccard) Matrix(texts []string) [][]float64 {
 	for i, t := range texts {
 		sets[i] = shingles(Tokens(t))
 	}
-	return fill(len(texts), func(i, j int) float64 {
-		a, b := sets[i], sets[j]
-		switch {
-		case len(a) == 0 && len(b) == 0:
-			return 1
-		case len(a) == 0 || len(b) == 0:
-			return 0
-		}
-		if len(a) > len(b) {
-			a, b = b, a
-		}
-		inter := 0
-		for s := range a {
-			if _, ok := b[s]; ok {
-				inter++
-			}
-		}
-		return float64(inter) / float64(len(a)+len(b)-inter)
-	})
+	return jaccard(sets)
 }
 
 // shingle is up to three consecutive tokens; tokens are never empty, so a
@@ -188,6 +170,14 @@ func (TFIDF) Matrix(texts []string) [][]float64 {
 		}
 		counts[i] = vec
 	}
+	return cosines(counts, df)
+}
+
+// cosines turns raw counts (ids ascending) into TF-IDF weights over the
+// corpus whose document frequencies are df, and returns their pairwise
+// cosine similarity. Every sum runs in id order.
+func cosines(counts [][]term, df []int) [][]float64 {
+	n := len(counts)
 	idf := make([]float64, len(df))
 	for id, d := range df {
 		idf[id] = math.Log(float64(1+n)/float64(1+d)) + 1
@@ -223,6 +213,29 @@ func (TFIDF) Matrix(texts []string) [][]float64 {
 			}
 		}
 		return dot / (norms[i] * norms[j])
+	})
+}
+
+// jaccard returns the pairwise Jaccard similarity of shingle sets.
+func jaccard(sets []map[shingle]struct{}) [][]float64 {
+	return fill(len(sets), func(i, j int) float64 {
+		a, b := sets[i], sets[j]
+		switch {
+		case len(a) == 0 && len(b) == 0:
+			return 1
+		case len(a) == 0 || len(b) == 0:
+			return 0
+		}
+		if len(a) > len(b) {
+			a, b = b, a
+		}
+		inter := 0
+		for s := range a {
+			if _, ok := b[s]; ok {
+				inter++
+			}
+		}
+		return float64(inter) / float64(len(a)+len(b)-inter)
 	})
 }
 

@@ -47,6 +47,66 @@ func (m Match) Scores() []float64 {
 	return out
 }
 
+// RatingUpdate is what one match does to one rating: the change of its
+// Elo and the counters to add (exactly one of Win, Loss and Draw is 1;
+// the rating's Debates grows by one).
+type RatingUpdate struct {
+	RatingChange
+	Win, Loss, Draw int
+}
+
+// Rate computes the outcome of m for every rating it moves: the overall
+// ratings in agent order, then (when m.Domain is set) the domain's in
+// agent order. before reports an agent's Elo in a domain ("" overall)
+// before the match, ok false for an unrated agent (rated from
+// EloInitial). This is the one place that turns an outcome into rating
+// changes (docs/debate.md#elo-ratings): a [RatingStore] reads with before,
+// stores what Rate returns and keeps the changes for m.DebateID.
+func (m Match) Rate(before func(agent, domain string) (elo float64, ok bool, err error)) ([]RatingUpdate, error) {
+	domains := []string{""}
+	if m.Domain != "" {
+		domains = append(domains, m.Domain)
+	}
+	scores := m.Scores()
+	out := make([]RatingUpdate, 0, len(domains)*len(m.Agents))
+	for _, dom := range domains {
+		elo := make([]float64, len(m.Agents))
+		for i, a := range m.Agents {
+			e, ok, err := before(a, dom)
+			if err != nil {
+				return nil, err
+			}
+			elo[i] = EloInitial
+			if ok {
+				elo[i] = e
+			}
+		}
+		delta := ComputeElo(elo, scores)
+		for i, a := range m.Agents {
+			u := RatingUpdate{RatingChange: RatingChange{Agent: a, Domain: dom, Before: elo[i], After: elo[i] + delta[i]}}
+			switch {
+			case a == m.Winner:
+				u.Win = 1
+			case m.Consensus:
+				u.Draw = 1
+			default:
+				u.Loss = 1
+			}
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// Changes returns the rating changes of us, in order.
+func Changes(us []RatingUpdate) []RatingChange {
+	out := make([]RatingChange, len(us))
+	for i, u := range us {
+		out[i] = u.RatingChange
+	}
+	return out
+}
+
 // ComputeElo returns each agent's rating change for one match, given the
 // ratings before it and the scores, both in agent order (docs/debate.md#elo-ratings):
 // for every unordered pair (A, B), actual_A = s_A/(s_A+s_B) (0.5 when both

@@ -86,3 +86,35 @@ func TestMatchValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchRate checks the outcome of a match: overall then domain
+// updates in agent order, the stored ratings read through before, the
+// counters of the winner, the drawers and the losers.
+func TestMatchRate(t *testing.T) {
+	t.Parallel()
+	stored := map[[2]string]float64{{"a", ""}: 1600, {"b", ""}: 1400}
+	before := func(agent, domain string) (float64, bool, error) {
+		e, ok := stored[[2]string{agent, domain}]
+		return e, ok, nil
+	}
+	us, err := store.Match{DebateID: "d", Domain: "law", Agents: []string{"a", "b"}, Winner: "a"}.Rate(before)
+	require.NoError(t, err)
+	require.Len(t, us, 4)
+	assert.Equal(t, []string{"", "", "law", "law"}, []string{us[0].Domain, us[1].Domain, us[2].Domain, us[3].Domain})
+	assert.InDelta(t, 1607.69, us[0].After, 0.005)
+	assert.InDelta(t, 1400, us[1].Before, 0)
+	assert.InDelta(t, store.EloInitial+16, us[2].After, 1e-9, "unrated in the domain: both start at EloInitial")
+	assert.Equal(t, [3]int{1, 0, 0}, [3]int{us[0].Win, us[0].Loss, us[0].Draw})
+	assert.Equal(t, [3]int{0, 1, 0}, [3]int{us[1].Win, us[1].Loss, us[1].Draw})
+	assert.Equal(t, us[3].RatingChange, store.Changes(us)[3])
+
+	draw, err := store.Match{DebateID: "d2", Agents: []string{"a", "b", "c"}, Winner: "c", Consensus: true}.Rate(before)
+	require.NoError(t, err)
+	assert.Equal(t, 1, draw[0].Draw)
+	assert.Equal(t, 1, draw[2].Win)
+
+	_, err = store.Match{DebateID: "d3", Agents: []string{"a", "b"}, Winner: "a"}.Rate(func(string, string) (float64, bool, error) {
+		return 0, false, store.ErrNotFound
+	})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}

@@ -47,7 +47,8 @@ type RatingChange struct {
 func (c RatingChange) Delta() float64 { return c.After - c.Before }
 
 // RatingStore is the optional capability that keeps ELO ratings. Backends
-// compute with [ComputeElo], so every backend rates alike.
+// compute with [Match.Rate] and only store its result, so every backend
+// rates alike.
 type RatingStore interface {
 	// RecordMatch applies m to the overall ratings and, when m.Domain is
 	// set, to that domain's ratings, atomically with storing the match

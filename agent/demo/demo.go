@@ -30,7 +30,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -50,18 +49,20 @@ const (
 )
 
 var (
-	_ agent.Agent    = (*Agent)(nil)
-	_ agent.Streamer = (*Agent)(nil)
+	_ agent.Agent     = (*Agent)(nil)
+	_ agent.Streamer  = (*Agent)(nil)
+	_ agent.Immediate = (*Agent)(nil)
 )
 
 // Agent is a deterministic demo agent. It implements agent.Agent,
-// agent.Streamer and agent.Describer. It is immutable after New and safe for concurrent use.
+// agent.Streamer, agent.Immediate and agent.Describer. It is immutable after New and safe for concurrent use.
 // The zero value is a balanced agent with an empty name and seed 0; create
 // agents with New.
 type Agent struct {
 	name  string
 	style Style
 	seed  int64
+	model string // Model(), set by New
 }
 
 // New returns a demo agent. name is used when a Request carries no
@@ -70,7 +71,7 @@ func New(name string, style Style, seed int64) *Agent {
 	if !style.Valid() {
 		style = StyleBalanced
 	}
-	return &Agent{name: name, style: style, seed: seed}
+	return &Agent{name: name, style: style, seed: seed, model: Prefix + string(style)}
 }
 
 // Name returns the agent's own name, as given to New.
@@ -88,10 +89,18 @@ func (a *Agent) Style() Style {
 func (a *Agent) Seed() int64 { return a.seed }
 
 // Model returns the model label of the agent's responses: "demo-<style>".
-func (a *Agent) Model() string { return Prefix + string(a.Style()) }
+func (a *Agent) Model() string {
+	if a.model != "" {
+		return a.model
+	}
+	return Prefix + string(a.Style())
+}
 
 // Describe names the provider ("demo") and the model ("demo-<style>").
 func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.Model()} }
+
+// Immediate reports true: a demo agent never waits (agent.Immediate).
+func (a *Agent) Immediate() bool { return true }
 
 // Respond answers req according to its phase (an empty phase is treated as
 // propose). It never sleeps; it returns ctx.Err() if ctx is already done,
@@ -176,23 +185,19 @@ func (a *Agent) reply(req agent.Request) (string, error) {
 // 8-byte big-endian; each string is preceded by its byte length as an
 // 8-byte big-endian integer, so that the concatenation is unambiguous.
 func (a *Agent) rng(question, name string, round int, phase agent.Phase, target string) *rand.Rand {
-	h := sha256.New()
-	var buf [8]byte
-	putInt := func(v uint64) {
-		binary.BigEndian.PutUint64(buf[:], v)
-		h.Write(buf[:])
-	}
+	var stack [256]byte
+	b := stack[:0]
 	putString := func(s string) {
-		putInt(uint64(len(s)))
-		h.Write([]byte(s))
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	putInt(uint64(a.seed))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.seed))
 	putString(question)
 	putString(name)
-	putInt(uint64(int64(round)))
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(round)))
 	putString(string(phase))
 	putString(target)
-	sum := h.Sum(nil)
+	sum := sha256.Sum256(b)
 	return rand.New(rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])))
 }
 
@@ -252,23 +257,32 @@ type critiqueReply struct {
 
 func critique(s Style, name, target string, r *rand.Rand) string {
 	p := profileOf(s)
-	t := critiqueTextOf(s)
+	t, ok := critiqueTexts[s]
+	if !ok {
+		t = critiqueTextOf(s)
+	}
 	severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
 	if target == "" {
 		target = "the target"
 	}
-	return mustJSON(critiqueReply{
+	return critiqueReply{
 		Issues:      pick(t.issues, p.issues, r),
 		Suggestions: pick(t.suggestions, p.issues, r),
 		Severity:    severity,
-		Reasoning:   fmt.Sprintf("%s reviewed %s's proposal: %s", name, target, t.verdict),
-	})
+		Reasoning:   name + " reviewed " + target + "'s proposal: " + t.verdict,
+	}.json()
 }
 
 // pick returns n items of list in a seeded order (all of them when n
 // exceeds the list).
 func pick(list []string, n int, r *rand.Rand) []string {
-	perm := r.Perm(len(list))
+	// r.Perm(len(list)), without allocating for short lists.
+	var buf [16]int
+	perm := buf[:0]
+	for i := range list {
+		perm = append(perm, i)
+	}
+	r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	out := make([]string, 0, min(n, len(list)))
 	for _, i := range perm[:min(n, len(list))] {
 		out = append(out, list[i])
@@ -338,10 +352,10 @@ func confidence(s Style, r *rand.Rand) float64 {
 func vote(s Style, self string, req agent.Request, r *rand.Rand) string {
 	opts := options(self, req)
 	if len(opts) == 0 {
-		return mustJSON(voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."})
+		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json()
 	}
 	choice, leader := choose(s, req, opts, r)
-	return mustJSON(voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)})
+	return voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)}.json()
 }
 
 // judgeReply is the JSON judgement of docs/agents.md#phases-and-reply-formats.
@@ -359,11 +373,11 @@ type judgeReply struct {
 func judge(s Style, self string, req agent.Request, r *rand.Rand) string {
 	opts := options(self, agent.Request{Proposals: req.Proposals})
 	if len(opts) == 0 {
-		return mustJSON(judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."})
+		return judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."}.json()
 	}
 	choice, leader := choose(StyleBalanced, req, opts, r)
-	return mustJSON(judgeReply{Decided: true, Choice: choice, Confidence: confidence(s, r),
-		Reasoning: voteReason(StyleBalanced, choice, leader)})
+	return judgeReply{Decided: true, Choice: choice, Confidence: confidence(s, r),
+		Reasoning: voteReason(StyleBalanced, choice, leader)}.json()
 }
 
 // synthesisReply is the JSON synthesis of docs/agents.md#phases-and-reply-formats.
@@ -392,24 +406,12 @@ func synthesize(s Style, req agent.Request, r *rand.Rand) string {
 		}
 		answer = fmt.Sprintf("Synthesis of %d proposal%s.%s", n, plural, b.String())
 	}
-	return mustJSON(synthesisReply{Answer: answer, Confidence: confidence(s, r)})
+	return synthesisReply{Answer: answer, Confidence: confidence(s, r)}.json()
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
 func clamp(x, lo, hi float64) float64 { return math.Min(math.Max(x, lo), hi) }
-
-// mustJSON marshals v, whose types are fixed in this package and cannot
-// fail, without HTML escaping.
-func mustJSON(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "{}"
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
 
 // wordChunks splits text into chunks that each hold one word and the
 // whitespace that follows it (leading whitespace joins the first chunk).

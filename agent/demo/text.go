@@ -177,6 +177,15 @@ type critiqueText struct {
 	verdict     string // completes "<critic> reviewed <target>'s proposal: "
 }
 
+// critiqueTexts holds critiqueTextOf of every style, made once.
+var critiqueTexts = func() map[Style]critiqueText {
+	m := map[Style]critiqueText{}
+	for _, s := range Styles() {
+		m[s] = critiqueTextOf(s)
+	}
+	return m
+}()
+
 func critiqueTextOf(s Style) critiqueText {
 	switch s {
 	case StyleSupportive:

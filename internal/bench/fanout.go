@@ -242,6 +242,7 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 	if cfg.Verbose {
 		fmt.Fprintf(os.Stderr, "fanout %d: all subscribed in %s\n", n, connTime)
 	}
+	framesIdle, cpuIdle := totalFrames.Load(), procCPU(srv.cmd.Process.Pid)
 	close(fm.gate) // the debate proceeds; every event from now on is live
 	// Wait for every reader to see debate_end; once the debate has a final
 	// status, give stragglers a grace period, then count them as missing
@@ -273,6 +274,10 @@ wait:
 			}
 		}
 	}
+	// Server CPU per frame delivered after the gate opened: unlike the
+	// latencies, it does not depend on how much of the machine the other
+	// processes leave to the server and the readers.
+	liveCPU, liveFrames := procCPU(srv.cmd.Process.Pid)-cpuIdle, totalFrames.Load()-framesIdle
 	var lats []time.Duration
 	frames, missed := 0, 0
 	for _, r := range results {
@@ -303,6 +308,7 @@ wait:
 		{Scenario: "fanout", Case: c, Metric: "connect+subscribe all (s)", Value: connTime.Seconds()},
 		{Scenario: "fanout", Case: c, Metric: "server RSS/idle subscribed connection (KB)", Value: float64(rssIdle-rssBefore) * 1024 / 1000 / float64(n)},
 		{Scenario: "fanout", Case: c, Metric: "server RSS before connecting (MB)", Value: float64(rssBefore) * 1024 / 1e6},
+		{Scenario: "fanout", Case: c, Metric: "server CPU µs/frame delivered live", Value: float64(liveCPU.Microseconds()) / float64(max(liveFrames, 1))},
 		{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
 			Baseline: "subscribers", BaselineValue: float64(n)},
 	}, nil

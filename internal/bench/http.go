@@ -118,21 +118,21 @@ func mergeLoad(rs []LoadResult) LoadResult {
 
 // startHello runs the hello baseline in a separate process (this binary
 // re-executed with -serve-hello), like the aragora server.
-func startHello(ctx context.Context) (url string, stop func(), err error) {
+func startHello(ctx context.Context) (url string, pid int, stop func(), err error) {
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(exe, "-serve-hello", addr)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop = func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
 	url = "http://" + addr + "/hello"
@@ -140,11 +140,11 @@ func startHello(ctx context.Context) (url string, stop func(), err error) {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			return url, stop, nil
+			return url, cmd.Process.Pid, stop, nil
 		}
 		if i > 200 || ctx.Err() != nil {
 			stop()
-			return "", nil, fmt.Errorf("bench: hello server did not start: %w", err)
+			return "", 0, nil, fmt.Errorf("bench: hello server did not start: %w", err)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -160,7 +160,7 @@ func HTTP(ctx context.Context, cfg HTTPConfig) (Table, error) {
 		return nil, err
 	}
 	defer srv.Stop()
-	hello, stopHello, err := startHello(ctx)
+	hello, helloPID, stopHello, err := startHello(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +177,11 @@ func HTTP(ctx context.Context, cfg HTTPConfig) (Table, error) {
 		name string
 		url  string
 		hdr  http.Header
+		pid  int
 	}{
-		{"hello", hello, nil},
-		{"GET /api/health", srv.APIBase + "/api/health", nil},
-		{"GET /api/debates/{id} (service token)", srv.APIBase + "/api/debates/" + d.ID, auth},
+		{"hello", hello, nil, helloPID},
+		{"GET /api/health", srv.APIBase + "/api/health", nil, srv.cmd.Process.Pid},
+		{"GET /api/debates/{id} (service token)", srv.APIBase + "/api/debates/" + d.ID, auth, srv.cmd.Process.Pid},
 	}
 	for _, tg := range targets {
 		if _, err := Load(ctx, tg.url, tg.hdr, cfg.Workers, cfg.Warmup); err != nil {
@@ -191,9 +192,12 @@ func HTTP(ctx context.Context, cfg HTTPConfig) (Table, error) {
 	// machine hits all of them alike.
 	const slices = 5
 	parts := map[string][]LoadResult{}
+	cpu := map[string]time.Duration{} // the serving process's CPU time
 	for range slices {
 		for _, tg := range targets {
+			cpu0 := procCPU(tg.pid)
 			r, err := Load(ctx, tg.url, tg.hdr, cfg.Workers, cfg.Duration/slices)
+			cpu[tg.name] += procCPU(tg.pid) - cpu0
 			if err != nil {
 				return nil, err
 			}
@@ -208,12 +212,17 @@ func HTTP(ctx context.Context, cfg HTTPConfig) (Table, error) {
 		res[name] = mergeLoad(rs)
 	}
 	h := res["hello"]
+	// Server CPU per request does not depend on how much of the machine
+	// the other processes leave to the server, unlike req/s.
+	cpuPerReq := func(name string) float64 { return float64(cpu[name].Microseconds()) / float64(res[name].Requests) }
 	var t Table
 	for _, tg := range targets[1:] {
 		r := res[tg.name]
 		c := fmt.Sprintf("%s, %d workers", tg.name, cfg.Workers)
 		t = append(t,
 			Row{Scenario: "http", Case: c, Metric: "req/s", Value: r.RPS, Baseline: "bare net/http hello req/s", BaselineValue: h.RPS},
+			Row{Scenario: "http", Case: c, Metric: "server CPU µs/request", Value: cpuPerReq(tg.name),
+				Baseline: "hello server CPU µs/request", BaselineValue: cpuPerReq("hello")},
 			Row{Scenario: "http", Case: c, Metric: "p50 (ms)", Value: ms(r.P50), Baseline: "hello p50 (ms)", BaselineValue: ms(h.P50)},
 			Row{Scenario: "http", Case: c, Metric: "p99 (ms)", Value: ms(r.P99), Baseline: "hello p99 (ms)", BaselineValue: ms(h.P99)},
 		)

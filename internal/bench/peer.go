@@ -87,7 +87,10 @@ func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 }
 
 func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int) ([]Row, error) {
-	results := make([]*debate.Result, n)
+	// Each debate's agent calls are counted as it ends and its result is
+	// dropped, so that peak RSS measures the engine, not results kept by
+	// the harness.
+	calls := make([]int, n)
 	runtime.GC()
 	debug.FreeOSMemory()
 	rssBefore := readStatusKB("VmRSS")
@@ -104,7 +107,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 				errs <- err
 				return
 			}
-			results[i] = res
+			calls[i] = agentCalls(res)
 		})
 	}
 	wg.Wait()
@@ -116,28 +119,28 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	if err := <-errs; err != nil {
 		return nil, err
 	}
-	calls := 0
-	for _, res := range results {
-		calls += agentCalls(res)
+	total := 0
+	for _, c := range calls {
+		total += c
 	}
 	ref := peerReference[n]
 	c := fmt.Sprintf("%d concurrent, %d demo agents, %d rounds, no early stop", n, cfg.Agents, cfg.Rounds)
 	rows := []Row{
 		{Scenario: "peer", Case: c, Metric: "wall (ms)", Value: ms(wall)},
 		{Scenario: "peer", Case: c, Metric: "debates/s", Value: float64(n) / wall.Seconds()},
-		{Scenario: "peer", Case: c, Metric: "CPU s/debate (rusage)", Value: cpu.Seconds() / float64(n)},
+		{Scenario: "peer", Case: c, Metric: "CPU ms/debate (rusage)", Value: cpu.Seconds() * 1000 / float64(n)},
 		{Scenario: "peer", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024},
 		{Scenario: "peer", Case: c, Metric: "RSS before (MiB)", Value: float64(rssBefore) / 1024},
 		{Scenario: "peer", Case: c, Metric: "bytes allocated/debate", Value: float64(after.TotalAlloc-before.TotalAlloc) / float64(n)},
 		{Scenario: "peer", Case: c, Metric: "allocs/debate", Value: float64(after.Mallocs-before.Mallocs) / float64(n)},
-		{Scenario: "peer", Case: c, Metric: "agent calls/debate", Value: float64(calls) / float64(n)},
+		{Scenario: "peer", Case: c, Metric: "agent calls/debate", Value: float64(total) / float64(n)},
 	}
 	if ref.wall > 0 {
 		rows[0].Baseline, rows[0].BaselineValue = "Python original wall (ms)", ms(ref.wall)
 		rows[1].Baseline, rows[1].BaselineValue = "Python original debates/s", float64(n)/ref.wall.Seconds()
 		// The original ran on one core, so its CPU time per debate is at
 		// most its wall time per debate.
-		rows[2].Baseline, rows[2].BaselineValue = "Python original wall/debate on 1 core (s)", ref.wall.Seconds()/float64(n)
+		rows[2].Baseline, rows[2].BaselineValue = "Python original wall/debate on 1 core (ms)", ref.wall.Seconds()*1000/float64(n)
 	}
 	if ref.rssMB > 0 {
 		rows[3].Baseline, rows[3].BaselineValue = "Python original max RSS (MiB)", ref.rssMB

@@ -153,7 +153,7 @@ func rows() []row {
 		{
 			name: "metrics.AgentMiddleware",
 			setup: func(*testing.T, *agenttest.Capable) (agent.Middleware, func(*testing.T)) {
-				m := metrics.New(metrics.Config{})
+				m := metrics.New(metrics.NewRegistry(), metrics.Config{})
 				return m.AgentMiddleware("a"), func(t *testing.T) {
 					assert.InDelta(t, 1, testutil.ToFloat64(m.AgentRequests.WithLabelValues("a", "success")), 0)
 					assert.InDelta(t, 5, testutil.ToFloat64(m.AgentTokens.WithLabelValues("a", "input"))+

@@ -160,7 +160,8 @@ func (f faultyStore) GetDebate(ctx context.Context, id string) (*store.Debate, e
 	case "deb_panic":
 		panic("nil map in store with token " + serviceToken)
 	case "deb_fail":
-		return nil, fmt.Errorf("query: dial postgres://aragora:%s@db:5432/aragora: connection refused (key %s)", dbPassword, providerKey)
+		// A bug, not an outage (an outage answers 503 store_unavailable).
+		return nil, fmt.Errorf("decode debate row from postgres://aragora:%s@db:5432/aragora: unexpected column type (key %s)", dbPassword, providerKey)
 	}
 	return f.Store.GetDebate(ctx, id)
 }

@@ -66,14 +66,26 @@ func object(s string) (map[string]any, bool) {
 	if len(s) < 2 || s[0] != '{' {
 		return nil, false
 	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
-		return nil, false
+	m, ok := decodeObject(s)
+	if !ok {
+		if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+			return nil, false
+		}
 	}
 	return lowerKeys(m), true
 }
 
 func lowerKeys(m map[string]any) map[string]any {
+	lower := true
+	for k := range m {
+		if strings.ToLower(k) != k {
+			lower = false
+			break
+		}
+	}
+	if lower {
+		return m // every key wins over itself
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -188,6 +200,9 @@ func Truncate(s string, n int) string {
 	if n < 0 {
 		n = 0
 	}
+	if len(s) <= n {
+		return s // at most len(s) runes
+	}
 	i := 0
 	for pos := range s {
 		if i == n {
@@ -214,6 +229,14 @@ type Critique struct {
 // Without JSON: Issues = [the trimmed reply truncated to 1000 runes] (none
 // for an empty reply), no suggestions, severity 5, Parse "fallback".
 func ParseCritique(text string) Critique {
+	if c, ok := critiqueObject(strings.TrimSpace(text)); ok {
+		return c
+	}
+	return parseCritique(text)
+}
+
+// parseCritique is ParseCritique through ExtractJSON.
+func parseCritique(text string) Critique {
 	m, ok := ExtractJSON(text)
 	if !ok {
 		c := Critique{Issues: []string{}, Suggestions: []string{}, Severity: DefaultSeverity, Parse: ParseFallback}

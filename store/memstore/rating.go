@@ -25,41 +25,25 @@ func (s *Store) RecordMatch(ctx context.Context, m store.Match) ([]store.RatingC
 		return slices.Clone(old), nil
 	}
 	at := normTime(m.At)
-	domains := []string{""}
-	if m.Domain != "" {
-		domains = append(domains, m.Domain)
-	}
-	scores := m.Scores()
-	var changes []store.RatingChange
-	for _, dom := range domains {
-		before := make([]float64, len(m.Agents))
-		for i, a := range m.Agents {
-			before[i] = store.EloInitial
-			if r, ok := s.ratings[ratingKey{a, dom}]; ok {
-				before[i] = r.Elo
-			}
+	updates, _ := m.Rate(func(agent, domain string) (float64, bool, error) {
+		r, ok := s.ratings[ratingKey{agent, domain}]
+		if !ok {
+			return 0, false, nil
 		}
-		delta := store.ComputeElo(before, scores)
-		for i, a := range m.Agents {
-			r, ok := s.ratings[ratingKey{a, dom}]
-			if !ok {
-				r = &store.Rating{Agent: a, Domain: dom, Elo: store.EloInitial}
-				s.ratings[ratingKey{a, dom}] = r
-			}
-			r.Elo = before[i] + delta[i]
-			r.Debates++
-			switch {
-			case a == m.Winner:
-				r.Wins++
-			case m.Consensus:
-				r.Draws++
-			default:
-				r.Losses++
-			}
-			r.UpdatedAt = at
-			changes = append(changes, store.RatingChange{Agent: a, Domain: dom, Before: before[i], After: r.Elo})
+		return r.Elo, true, nil
+	})
+	for _, u := range updates {
+		k := ratingKey{u.Agent, u.Domain}
+		r, ok := s.ratings[k]
+		if !ok {
+			r = &store.Rating{Agent: u.Agent, Domain: u.Domain}
+			s.ratings[k] = r
 		}
+		r.Elo = u.After
+		r.Wins, r.Losses, r.Draws, r.Debates = r.Wins+u.Win, r.Losses+u.Loss, r.Draws+u.Draw, r.Debates+1
+		r.UpdatedAt = at
 	}
+	changes := store.Changes(updates)
 	s.matches[m.DebateID] = changes
 	return slices.Clone(changes), nil
 }

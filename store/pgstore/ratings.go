@@ -40,42 +40,26 @@ func (s *Store) RecordMatch(ctx context.Context, m store.Match) ([]store.RatingC
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		domains := []string{""}
-		if m.Domain != "" {
-			domains = append(domains, m.Domain)
-		}
-		scores := m.Scores()
-		for _, dom := range domains {
-			before := make([]float64, len(m.Agents))
-			for i, a := range m.Agents {
-				before[i] = store.EloInitial
-				err := tx.QueryRow(ctx, `SELECT elo FROM agent_ratings WHERE agent = $1 AND domain = $2`, a, dom).Scan(&before[i])
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
+		updates, err := m.Rate(func(agent, domain string) (elo float64, ok bool, err error) {
+			err = tx.QueryRow(ctx, `SELECT elo FROM agent_ratings WHERE agent = $1 AND domain = $2`, agent, domain).Scan(&elo)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return 0, false, nil
 			}
-			delta := store.ComputeElo(before, scores)
-			for i, a := range m.Agents {
-				var win, loss, draw int
-				switch {
-				case a == m.Winner:
-					win = 1
-				case m.Consensus:
-					draw = 1
-				default:
-					loss = 1
-				}
-				after := before[i] + delta[i]
-				if _, err := tx.Exec(ctx, `INSERT INTO agent_ratings AS r (agent, domain, elo, wins, losses, draws, debates, updated_at)
-					VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
-					ON CONFLICT (agent, domain) DO UPDATE SET elo = excluded.elo, wins = r.wins + excluded.wins,
-						losses = r.losses + excluded.losses, draws = r.draws + excluded.draws, debates = r.debates + 1,
-						updated_at = excluded.updated_at`, a, dom, after, win, loss, draw, at); err != nil {
-					return err
-				}
-				changes = append(changes, store.RatingChange{Agent: a, Domain: dom, Before: before[i], After: after})
+			return elo, err == nil, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range updates {
+			if _, err := tx.Exec(ctx, `INSERT INTO agent_ratings AS r (agent, domain, elo, wins, losses, draws, debates, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+				ON CONFLICT (agent, domain) DO UPDATE SET elo = excluded.elo, wins = r.wins + excluded.wins,
+					losses = r.losses + excluded.losses, draws = r.draws + excluded.draws, debates = r.debates + 1,
+					updated_at = excluded.updated_at`, u.Agent, u.Domain, u.After, u.Win, u.Loss, u.Draw, at); err != nil {
+				return err
 			}
 		}
+		changes = store.Changes(updates)
 		agents, _ := json.Marshal(m.Agents)
 		js, err := json.Marshal(changes)
 		if err != nil {

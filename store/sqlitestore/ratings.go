@@ -29,44 +29,28 @@ func (s *Store) RecordMatch(ctx context.Context, m store.Match) ([]store.RatingC
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		domains := []string{""}
-		if m.Domain != "" {
-			domains = append(domains, m.Domain)
-		}
-		scores := m.Scores()
-		for _, dom := range domains {
-			before := make([]float64, len(m.Agents))
-			for i, a := range m.Agents {
-				before[i] = store.EloInitial
-				err := tx.QueryRowContext(ctx, `SELECT elo FROM agent_ratings WHERE agent = ? AND domain = ?`, a, dom).Scan(&before[i])
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
+		updates, err := m.Rate(func(agent, domain string) (elo float64, ok bool, err error) {
+			err = tx.QueryRowContext(ctx, `SELECT elo FROM agent_ratings WHERE agent = ? AND domain = ?`, agent, domain).Scan(&elo)
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, false, nil
 			}
-			delta := store.ComputeElo(before, scores)
-			for i, a := range m.Agents {
-				var win, loss, draw int
-				switch {
-				case a == m.Winner:
-					win = 1
-				case m.Consensus:
-					draw = 1
-				default:
-					loss = 1
-				}
-				after := before[i] + delta[i]
-				_, err := tx.ExecContext(ctx, `INSERT INTO agent_ratings (agent, domain, elo, wins, losses, draws, debates, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?, 1, ?)
-					ON CONFLICT (agent, domain) DO UPDATE SET elo = excluded.elo, wins = wins + excluded.wins,
-						losses = losses + excluded.losses, draws = draws + excluded.draws, debates = debates + 1,
-						updated_at = excluded.updated_at`,
-					a, dom, after, win, loss, draw, fmtTime(at))
-				if err != nil {
-					return err
-				}
-				changes = append(changes, store.RatingChange{Agent: a, Domain: dom, Before: before[i], After: after})
+			return elo, err == nil, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range updates {
+			_, err := tx.ExecContext(ctx, `INSERT INTO agent_ratings (agent, domain, elo, wins, losses, draws, debates, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+				ON CONFLICT (agent, domain) DO UPDATE SET elo = excluded.elo, wins = wins + excluded.wins,
+					losses = losses + excluded.losses, draws = draws + excluded.draws, debates = debates + 1,
+					updated_at = excluded.updated_at`,
+				u.Agent, u.Domain, u.After, u.Win, u.Loss, u.Draw, fmtTime(at))
+			if err != nil {
+				return err
 			}
 		}
+		changes = store.Changes(updates)
 		agents, _ := json.Marshal(m.Agents)
 		js, err := json.Marshal(changes)
 		if err != nil {

@@ -147,7 +147,7 @@ func parseHeader(m *Migration, body string) error {
 		}
 	}
 	if !haveAdditive || !haveMin {
-		return errors.New("header must declare -- additive: and -- min_binary:")
+		return errors.New("header must declare the lines -- additive and -- min_binary")
 	}
 	return nil
 }

@@ -1,0 +1,153 @@
+package demo
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The reply encoders write exactly what mustJSON (encoding/json without
+// HTML escaping) writes for the reply types, without reflection:
+// TestEncodersMatchEncodingJSON compares them.
+
+func (c critiqueReply) json() string {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"issues":`...)
+	b = appendStrings(b, c.Issues)
+	b = append(b, `,"suggestions":`...)
+	b = appendStrings(b, c.Suggestions)
+	b = append(b, `,"severity":`...)
+	b, ok := appendFloat(b, c.Severity)
+	b = append(b, `,"reasoning":`...)
+	b = appendString(b, c.Reasoning)
+	return finish(b, ok)
+}
+
+func (v voteReply) json() string {
+	b := make([]byte, 0, 160)
+	b = append(b, `{"choice":`...)
+	b = appendString(b, v.Choice)
+	b = append(b, `,"confidence":`...)
+	b, ok := appendFloat(b, v.Confidence)
+	b = append(b, `,"reasoning":`...)
+	b = appendString(b, v.Reasoning)
+	return finish(b, ok)
+}
+
+func (j judgeReply) json() string {
+	b := make([]byte, 0, 192)
+	b = append(b, `{"decided":`...)
+	b = strconv.AppendBool(b, j.Decided)
+	b = append(b, `,"choice":`...)
+	b = appendString(b, j.Choice)
+	b = append(b, `,"confidence":`...)
+	b, ok := appendFloat(b, j.Confidence)
+	b = append(b, `,"reasoning":`...)
+	b = appendString(b, j.Reasoning)
+	b = append(b, `,"answer":`...)
+	b = appendString(b, j.Answer)
+	return finish(b, ok)
+}
+
+func (s synthesisReply) json() string {
+	b := make([]byte, 0, 64+len(s.Answer))
+	b = append(b, `{"answer":`...)
+	b = appendString(b, s.Answer)
+	b = append(b, `,"confidence":`...)
+	b, ok := appendFloat(b, s.Confidence)
+	return finish(b, ok)
+}
+
+// finish closes the object; a non-finite number fails encoding/json, and
+// mustJSON then returns "{}".
+func finish(b []byte, ok bool) string {
+	if !ok {
+		return "{}"
+	}
+	return string(append(b, '}'))
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendFloat formats f as encoding/json does; false for NaN and ±Inf.
+func appendFloat(b []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-09 → e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString quotes s as encoding/json does without HTML escaping.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

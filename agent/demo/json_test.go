@@ -1,0 +1,69 @@
+package demo
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestEncodersMatchEncodingJSON compares the reply encoders with mustJSON
+// (encoding/json) on random strings (quotes, escapes, control bytes, HTML
+// characters, non-ASCII, U+2028, invalid UTF-8) and numbers (tiny, huge,
+// negative, non-finite).
+func TestEncodersMatchEncodingJSON(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "Zé", `"`, `\`, "\b", "\f", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "<", ">", "&",
+		"\u2028", "\u2029", "\xff", "\xe2\x82", "中", "’", " ", "demo-a", "{}", "[1]"}
+	nums := []float64{0, math.Copysign(0, -1), 0.85, 5.5, 10, -3, 1e-7, 2.5e-9, 1e21, 1.5e300, 123456789.125,
+		math.NaN(), math.Inf(1), math.Inf(-1)}
+	r := rand.New(rand.NewPCG(9, 10))
+	str := func() string {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	strs := func() []string {
+		if r.IntN(5) == 0 {
+			return nil
+		}
+		out := []string{}
+		for range r.IntN(4) {
+			out = append(out, str())
+		}
+		return out
+	}
+	num := func() float64 {
+		if r.IntN(2) == 0 {
+			return nums[r.IntN(len(nums))]
+		}
+		return r.NormFloat64() * math.Pow(10, float64(r.IntN(40)-20))
+	}
+	for range 5000 {
+		c := critiqueReply{Issues: strs(), Suggestions: strs(), Severity: num(), Reasoning: str()}
+		require.Equal(t, mustJSON(c), c.json())
+		v := voteReply{Choice: str(), Confidence: num(), Reasoning: str()}
+		require.Equal(t, mustJSON(v), v.json())
+		j := judgeReply{Decided: r.IntN(2) == 0, Choice: str(), Confidence: num(), Reasoning: str(), Answer: str()}
+		require.Equal(t, mustJSON(j), j.json())
+		s := synthesisReply{Answer: str(), Confidence: num()}
+		require.Equal(t, mustJSON(s), s.json())
+	}
+}
+
+// mustJSON is what the replies were encoded with: encoding/json without
+// HTML escaping.
+func mustJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "{}"
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

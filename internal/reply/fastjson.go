@@ -1,0 +1,411 @@
+package reply
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// decodeObject decodes s, a JSON object, as json.Unmarshal into a
+// map[string]any does (numbers as float64), for the plain subset that
+// replies use: valid UTF-8, string escapes among \" \\ \/ \b \f \n \r \t,
+// no duplicate keys, nesting up to maxDepth, nothing but whitespace after
+// the object. Anything else, valid JSON or not, reports false and is left
+// to encoding/json, so the result never differs from json.Unmarshal's.
+func decodeObject(s string) (map[string]any, bool) {
+	d := decoder{s: s}
+	d.space()
+	v, ok := d.value(0)
+	if !ok {
+		return nil, false
+	}
+	m, isObj := v.(map[string]any)
+	if d.space(); !isObj || d.i != len(s) {
+		return nil, false
+	}
+	return m, true
+}
+
+const maxDepth = 64
+
+type decoder struct {
+	s string
+	i int
+}
+
+func (d *decoder) space() {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value(depth int) (any, bool) {
+	if d.i >= len(d.s) || depth > maxDepth {
+		return nil, false
+	}
+	switch c := d.s[d.i]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		return d.str()
+	case c == '-' || '0' <= c && c <= '9':
+		return d.number()
+	}
+	for _, lit := range []struct {
+		text string
+		v    any
+	}{{"true", true}, {"false", false}, {"null", nil}} {
+		if len(d.s)-d.i >= len(lit.text) && d.s[d.i:d.i+len(lit.text)] == lit.text {
+			d.i += len(lit.text)
+			return lit.v, true
+		}
+	}
+	return nil, false
+}
+
+func (d *decoder) object(depth int) (any, bool) {
+	d.i++ // {
+	m := map[string]any{}
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == '}' {
+		d.i++
+		return m, true
+	}
+	for {
+		d.space()
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
+			return nil, false
+		}
+		k, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		d.space()
+		if d.i >= len(d.s) || d.s[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		d.space()
+		v, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		d.space()
+		if d.i >= len(d.s) {
+			return nil, false
+		}
+		switch d.s[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (d *decoder) array(depth int) (any, bool) {
+	d.i++ // [
+	a := []any{}
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == ']' {
+		d.i++
+		return a, true
+	}
+	for {
+		d.space()
+		v, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.space()
+		if d.i >= len(d.s) {
+			return nil, false
+		}
+		switch d.s[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return a, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// str reads a string; its text is a substring of s when it has no escape.
+func (d *decoder) str() (string, bool) {
+	d.i++ // "
+	start := d.i
+	var buf []byte
+	for d.i < len(d.s) {
+		c := d.s[d.i]
+		switch {
+		case c == '"':
+			var out string
+			if buf == nil {
+				out = d.s[start:d.i]
+			} else {
+				out = string(append(buf, d.s[start:d.i]...))
+			}
+			d.i++
+			return out, true
+		case c < 0x20:
+			return "", false
+		case c == '\\':
+			if d.i+1 >= len(d.s) {
+				return "", false
+			}
+			var r byte
+			switch d.s[d.i+1] {
+			case '"', '\\', '/':
+				r = d.s[d.i+1]
+			case 'b':
+				r = '\b'
+			case 'f':
+				r = '\f'
+			case 'n':
+				r = '\n'
+			case 'r':
+				r = '\r'
+			case 't':
+				r = '\t'
+			default:
+				return "", false // \u and invalid escapes: encoding/json decides
+			}
+			buf = append(append(buf, d.s[start:d.i]...), r)
+			d.i += 2
+			start = d.i
+		case c < utf8.RuneSelf:
+			d.i++
+		default:
+			r, size := utf8.DecodeRuneInString(d.s[d.i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			d.i += size
+		}
+	}
+	return "", false
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? as float64.
+func (d *decoder) number() (any, bool) {
+	s, start := d.s, d.i
+	i := start
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = digitsEnd(s, i)
+	default:
+		return nil, false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digitsEnd(s, i+1)
+		if j == i+1 {
+			return nil, false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digitsEnd(s, i)
+		if j == i {
+			return nil, false
+		}
+		i = j
+	}
+	f, err := strconv.ParseFloat(s[start:i], 64)
+	if err != nil {
+		return nil, false
+	}
+	d.i = i
+	return f, true
+}
+
+func digitsEnd(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// critiqueObject parses s, the trimmed reply, as ParseCritique would
+// through ExtractJSON when s is a whole JSON object in the subset of
+// decodeObject whose keys are all lower-case and distinct, whose issues
+// and suggestions are strings or arrays of strings, whose severity is a
+// number and whose reasoning is a string (other keys: any value). It
+// reports false for anything else, which ParseCritique then reads the
+// general way, so the result is the same.
+func critiqueObject(s string) (Critique, bool) {
+	d := decoder{s: s}
+	d.space()
+	if d.i >= len(s) || s[d.i] != '{' {
+		return Critique{}, false
+	}
+	d.i++
+	c := Critique{Issues: []string{}, Suggestions: []string{}, Severity: DefaultSeverity, Parse: ParseJSON}
+	var seen [4]bool
+	first := true
+	for {
+		d.space()
+		if first && d.i < len(s) && s[d.i] == '}' {
+			d.i++
+			break
+		}
+		first = false
+		if d.i >= len(s) || s[d.i] != '"' {
+			return Critique{}, false
+		}
+		k, ok := d.str()
+		if !ok || !lowerASCIIKey(k) {
+			return Critique{}, false
+		}
+		d.space()
+		if d.i >= len(s) || s[d.i] != ':' {
+			return Critique{}, false
+		}
+		d.i++
+		d.space()
+		slot := -1
+		switch k {
+		case "issues":
+			slot = 0
+			c.Issues, ok = d.items()
+		case "suggestions":
+			slot = 1
+			c.Suggestions, ok = d.items()
+		case "severity":
+			slot = 2
+			var v any
+			if v, ok = d.number(); ok {
+				c.Severity = math.Min(10, math.Max(0, v.(float64)))
+			}
+		case "reasoning":
+			slot = 3
+			if d.i < len(s) && s[d.i] == '"' {
+				c.Reasoning, ok = d.str()
+			} else {
+				ok = false
+			}
+		default:
+			_, ok = d.value(1)
+		}
+		if !ok {
+			return Critique{}, false
+		}
+		if slot >= 0 {
+			if seen[slot] {
+				return Critique{}, false // a duplicate: encoding/json decides
+			}
+			seen[slot] = true
+		}
+		d.space()
+		if d.i >= len(s) {
+			return Critique{}, false
+		}
+		if s[d.i] == ',' {
+			d.i++
+			continue
+		}
+		if s[d.i] != '}' {
+			return Critique{}, false
+		}
+		d.i++
+		break
+	}
+	if d.space(); d.i != len(s) {
+		return Critique{}, false
+	}
+	return c, true
+}
+
+// lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
+// so that lowerKeys keeps it as it is.
+func lowerASCIIKey(k string) bool {
+	for i := range len(k) {
+		if c := k[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// items reads a string or an array of strings as reply.items coerces it.
+func (d *decoder) items() ([]string, bool) {
+	out := make([]string, 0, 4)
+	add := func(v string) {
+		if len(out) < MaxItems {
+			if t := strings.TrimSpace(v); t != "" {
+				out = append(out, Truncate(t, MaxItemRunes))
+			}
+		}
+	}
+	if d.i >= len(d.s) {
+		return nil, false
+	}
+	switch d.s[d.i] {
+	case '"':
+		v, ok := d.str()
+		if ok {
+			add(v)
+		}
+		return out, ok
+	case '[':
+	default:
+		return nil, false
+	}
+	d.i++
+	d.space()
+	if d.i < len(d.s) && d.s[d.i] == ']' {
+		d.i++
+		return out, true
+	}
+	for {
+		d.space()
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
+			return nil, false
+		}
+		v, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		add(v)
+		d.space()
+		if d.i >= len(d.s) {
+			return nil, false
+		}
+		switch d.s[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+}

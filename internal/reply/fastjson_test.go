@@ -1,0 +1,122 @@
+package reply
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// randomJSON builds a random value's JSON with the shapes replies have
+// (and some they do not: escapes, \u, non-ASCII, big and odd numbers).
+func randomJSON(r *rand.Rand, depth int) string {
+	strs := []string{`"issues"`, `"Severity"`, `"choice"`, `"a\"b"`, `"tab\tx"`, `"\u00e9t\u00e9"`, `"é—’"`, `"x\/y"`,
+		`"line\nbreak"`, `""`, `"ISSUES"`, `"\ud83d\ude00"`, `"bad\q"`, `"ctl` + "\x01" + `"`, `"inv` + "\xff" + `"`}
+	nums := []string{"0", "-0", "1", "0.85", "-3.5e2", "1E400", "01", "1.", ".5", "7", "2e-3", "10"}
+	switch k := r.IntN(8); {
+	case depth > 3 || k < 2:
+		return strs[r.IntN(len(strs))]
+	case k < 4:
+		return nums[r.IntN(len(nums))]
+	case k == 4:
+		return []string{"true", "false", "null", "nul", "True"}[r.IntN(5)]
+	case k == 5:
+		parts := make([]string, r.IntN(4))
+		for i := range parts {
+			parts[i] = randomJSON(r, depth+1)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	parts := make([]string, r.IntN(5))
+	for i := range parts {
+		parts[i] = strs[r.IntN(len(strs))] + ":" + []string{"", " ", "\n\t"}[r.IntN(3)] + randomJSON(r, depth+1)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// TestDecodeObjectMatchesEncodingJSON checks that object gives what
+// encoding/json gives, on random objects and random damage to them.
+func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	ref := func(s string) (map[string]any, bool) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+			return nil, false
+		}
+		return lowerKeys(m), true
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 5000 {
+		s := "{" + strings.TrimPrefix(randomJSON(r, 0), "{")
+		if !strings.HasSuffix(s, "}") {
+			s += "}"
+		}
+		switch r.IntN(4) {
+		case 0: // damage one byte
+			i := r.IntN(len(s))
+			const junk = "{}[]\",: x\\"
+			s = s[:i] + string(junk[r.IntN(len(junk))]) + s[i+1:]
+		case 1:
+			s += []string{" ", " x", "}", "\n"}[r.IntN(4)]
+		}
+		wm, wok := ref(s)
+		gm, gok := object(s)
+		require.Equal(t, wok, gok, "%q", s)
+		require.Equal(t, wm, gm, "%q", s)
+	}
+}
+
+// TestCritiqueObjectMatchesParseCritique checks the direct critique reader
+// against ParseCritique's general path (ExtractJSON, items, number, str)
+// on random critiques: item lists and single strings, blank and long
+// items, numbers, odd types, upper-case and duplicate keys, extra keys,
+// damage. It must agree whenever it accepts, and accept the plain ones.
+func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 12))
+	str := func() string {
+		return []string{`"cost"`, `"  padded  "`, `""`, `"   "`, `"a\nb"`, `"é—’"`, `"` + strings.Repeat("x", 600) + `"`,
+			`"\u0041"`, `"q\"uote"`}[r.IntN(9)]
+	}
+	val := func() string {
+		switch r.IntN(6) {
+		case 0:
+			return str()
+		case 1:
+			parts := make([]string, r.IntN(13))
+			for i := range parts {
+				parts[i] = str()
+				if r.IntN(15) == 0 {
+					parts[i] = "3"
+				}
+			}
+			return "[" + strings.Join(parts, ",") + "]"
+		case 2:
+			return []string{"7", "-2", "12.5", "1e3", "0", "1E400"}[r.IntN(6)]
+		case 3:
+			return []string{"null", "true", "{}", `{"a":[1,{"b":null}]}`}[r.IntN(4)]
+		}
+		return randomJSON(r, 1)
+	}
+	keys := []string{"issues", "suggestions", "severity", "reasoning", "extra", "Issues", "SEVERITY", "notes"}
+	accepted := 0
+	for range 5000 {
+		parts := make([]string, r.IntN(6))
+		for i := range parts {
+			parts[i] = `"` + keys[r.IntN(len(keys))] + `": ` + val()
+		}
+		s := " {" + strings.Join(parts, ", ") + "} "
+		if r.IntN(10) == 0 {
+			i := r.IntN(len(s))
+			s = s[:i] + s[i+1:]
+		}
+		if c, ok := critiqueObject(strings.TrimSpace(s)); ok {
+			accepted++
+			require.Equal(t, parseCritique(s), c, "%q", s)
+		}
+		require.Equal(t, parseCritique(s), ParseCritique(s), "%q", s)
+	}
+	require.Greater(t, accepted, 500)
+}

@@ -1,0 +1,326 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// A WebSocket connection costs one goroutine while idle: its reader (the
+// handler's goroutine), which handles control frames and client messages.
+// Everything a connection writes goes through its send queue (wsConn.q):
+// the hub appends live events, the reader appends replies and
+// subscribe/unsubscribe requests, and a writer goroutine, started when the
+// queue becomes non-empty and ended once it is empty, writes all that is
+// queued as one batch (one system call) through corkConn. Subscriptions
+// have no goroutine of their own unless they follow a debate another
+// replica runs. The queue holds at most Config.WSSendBuffer entries, the
+// batch being written included: one more closes the connection with 1013
+// (docs/websocket.md#liveness-and-backpressure).
+
+// frameOp is what one queue entry asks the writer to do.
+type frameOp uint8
+
+const (
+	opFrame       frameOp = iota // write b
+	opEvent                      // a debate event of sub: seq > 0 durable, 0 ephemeral (agent_token)
+	opReplay                     // send what the store holds beyond sub's last seq (up to seq, if > 0)
+	opSubscribe                  // run a subscribe request (req)
+	opUnsubscribe                // end the subscription to req.debateID
+	opClose                      // close with code seq and reason b, after what precedes it
+)
+
+type outFrame struct {
+	op  frameOp
+	sub *subscription
+	seq int64
+	b   []byte
+	req *subscribeReq
+}
+
+// enqueue appends f to the send queue and starts the writer if none runs.
+// It never blocks. A full queue closes the connection with 1013 (opClose
+// entries are always accepted); it returns false if f was not queued.
+func (c *wsConn) enqueue(f outFrame) bool {
+	c.qmu.Lock()
+	if c.qclosed || c.overflow {
+		c.qmu.Unlock()
+		return false
+	}
+	if f.op != opClose && len(c.q)+c.inflight >= c.s.cfg.WSSendBuffer {
+		c.overflow = true
+		c.qmu.Unlock()
+		go c.slow()
+		return false
+	}
+	c.q = append(c.q, f)
+	if c.ready && !c.writing {
+		c.writing = true
+		c.writers.Add(1)
+		go c.writeLoop()
+	}
+	c.qmu.Unlock()
+	return true
+}
+
+// start lets the writer run once the WebSocket is accepted.
+func (c *wsConn) start() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.ready = true
+	if len(c.q) > 0 && !c.writing && !c.qclosed {
+		c.writing = true
+		c.writers.Add(1)
+		go c.writeLoop()
+	}
+}
+
+// stopQueue refuses further entries, drops what is queued and waits for
+// the writer to return (the WebSocket must be closed first, so that a
+// blocked write fails at once).
+func (c *wsConn) stopQueue() {
+	c.qmu.Lock()
+	c.qclosed = true
+	c.q = nil
+	c.qmu.Unlock()
+	c.writers.Wait()
+}
+
+// writeLoop writes the queue in batches until it is empty, then returns.
+func (c *wsConn) writeLoop() {
+	defer c.writers.Done()
+	for {
+		c.qmu.Lock()
+		if len(c.q) == 0 || c.qclosed {
+			c.writing, c.inflight, c.q = false, 0, nil
+			c.qmu.Unlock()
+			return
+		}
+		batch := c.q
+		c.q, c.inflight = nil, len(batch)
+		c.qmu.Unlock()
+		if !c.writeBatch(batch) {
+			c.qmu.Lock()
+			c.qclosed, c.writing, c.inflight, c.q = true, false, 0, nil
+			c.qmu.Unlock()
+			c.cancel()
+			return
+		}
+	}
+}
+
+// writeBatch carries out batch with the connection corked, so that its
+// frames leave in one write. It returns false once the connection is done.
+func (c *wsConn) writeBatch(batch []outFrame) bool {
+	c.cc.cork()
+	for i := range batch {
+		f := &batch[i]
+		if c.ctx.Err() != nil {
+			c.cc.discard()
+			return false
+		}
+		var err error
+		switch f.op {
+		case opFrame:
+			err = c.write(f.b)
+		case opEvent:
+			err = c.deliver(f.sub, f.seq, f.b)
+		case opReplay:
+			f.sub.replayQueued.Store(false)
+			if !f.sub.stopped && (f.seq == 0 || f.sub.lastSeq.Load() < f.seq) {
+				err = c.replay(f.sub, 0)
+			}
+		case opSubscribe:
+			err = c.subscribe(f.req)
+		case opUnsubscribe:
+			err = c.unsubscribe(f.req.debateID)
+		case opClose:
+			if err := c.cc.uncork(wsWriteTimeout); err != nil {
+				return false
+			}
+			_ = c.c.Close(websocket.StatusCode(f.seq), string(f.b))
+			return false
+		}
+		if err == nil && c.cc.buffered() >= wsBatchBytes {
+			err = c.cc.flushCorked(wsWriteTimeout)
+		}
+		if err != nil {
+			c.cc.discard()
+			if c.ctx.Err() == nil {
+				c.s.hub.connError("write_error")
+			}
+			return false
+		}
+		*f = outFrame{}
+	}
+	if err := c.cc.uncork(wsWriteTimeout); err != nil {
+		if c.ctx.Err() == nil {
+			c.s.hub.connError("write_error")
+		}
+		return false
+	}
+	return true
+}
+
+// write sends one message. Only the writer calls it: the connection is
+// corked, so it only copies b (the time limit applies to the batch).
+func (c *wsConn) write(b []byte) error {
+	if err := c.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		return err
+	}
+	c.s.hub.sent.Add(1)
+	if o := c.s.cfg.WSObserver; o != nil {
+		o.MessageSent()
+	}
+	return nil
+}
+
+const (
+	// wsBatchBytes is how much a batch collects before it is written out.
+	wsBatchBytes = 64 << 10
+	// wsWriteBuf is the library's write buffer: frame headers and small
+	// frames; corkConn collects the rest.
+	wsWriteBuf = 256
+	// wsReadBuf is the read buffer: clients send small messages.
+	wsReadBuf = 1 << 10
+)
+
+// corkConn is the hijacked connection under a WebSocket. While corked,
+// what the WebSocket library writes is collected (in a pooled buffer) and
+// sent in one write by uncork; otherwise (pings and close frames of other
+// goroutines) it is written through. Its mutex keeps the bytes in order.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    *[]byte
+}
+
+var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func (cc *corkConn) Write(p []byte) (int, error) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.corked {
+		*cc.buf = append(*cc.buf, p...)
+		return len(p), nil
+	}
+	return cc.Conn.Write(p)
+}
+
+func (cc *corkConn) cork() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.corked = true
+	if cc.buf == nil {
+		cc.buf = corkPool.Get().(*[]byte)
+	}
+}
+
+func (cc *corkConn) buffered() int {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.buf == nil {
+		return 0
+	}
+	return len(*cc.buf)
+}
+
+// flushCorked writes what is collected and stays corked.
+func (cc *corkConn) flushCorked(timeout time.Duration) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.flushLocked(timeout)
+}
+
+func (cc *corkConn) flushLocked(timeout time.Duration) error {
+	if cc.buf == nil || len(*cc.buf) == 0 {
+		return nil
+	}
+	_ = cc.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := cc.Conn.Write(*cc.buf)
+	_ = cc.Conn.SetWriteDeadline(time.Time{})
+	*cc.buf = (*cc.buf)[:0]
+	return err
+}
+
+// uncork writes what is collected and writes through from then on.
+func (cc *corkConn) uncork(timeout time.Duration) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	err := cc.flushLocked(timeout)
+	cc.corked = false
+	cc.release()
+	return err
+}
+
+// discard drops what is collected (the connection is failing).
+func (cc *corkConn) discard() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.corked = false
+	cc.release()
+}
+
+func (cc *corkConn) release() {
+	if cc.buf == nil {
+		return
+	}
+	if cap(*cc.buf) <= wsBatchBytes*2 {
+		*cc.buf = (*cc.buf)[:0]
+		corkPool.Put(cc.buf)
+	}
+	cc.buf = nil
+}
+
+// corkWriter hands websocket.Accept the hijacked connection wrapped in a
+// corkConn, with small buffers instead of net/http's 4 KiB ones (an idle
+// connection keeps them).
+type corkWriter struct {
+	http.ResponseWriter
+	cc *corkConn
+}
+
+func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.cc = &corkConn{Conn: conn}
+	r := brw.Reader
+	if n := r.Buffered(); n <= wsReadBuf {
+		// Move what the client already sent into a small reader; Accept
+		// takes the buffered bytes from it.
+		b, _ := r.Peek(n)
+		pending := append([]byte(nil), b...)
+		r = bufio.NewReaderSize(w.cc, wsReadBuf)
+		if len(pending) > 0 {
+			r.Reset(&prefixReader{p: pending, r: w.cc})
+			if _, err := r.Peek(len(pending)); err != nil {
+				_ = conn.Close()
+				return nil, nil, err
+			}
+		}
+	}
+	return w.cc, bufio.NewReadWriter(r, bufio.NewWriterSize(w.cc, wsWriteBuf)), nil
+}
+
+// prefixReader reads p, then r; a single Read never mixes the two.
+type prefixReader struct {
+	p []byte
+	r net.Conn
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.p) > 0 {
+		n := copy(b, p.p)
+		p.p = p.p[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}

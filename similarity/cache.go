@@ -1,0 +1,210 @@
+package similarity
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Cached returns a Similarity that computes the same matrices as s and,
+// when s is [TFIDF] or [Jaccard], splits each distinct text into tokens
+// (and shingles) once and reuses them in later calls: a debate compares
+// the same proposals for convergence in two rounds and again to group
+// votes. Any other backend is called directly. The cache keeps the texts
+// of the last two calls and every token it has seen, so make one per
+// debate. It is safe for concurrent use.
+func Cached(s Similarity) Similarity {
+	switch s.(type) {
+	case TFIDF, Jaccard, *TFIDF, *Jaccard:
+		return &cached{s: s, docs: map[string]*doc{}, syms: map[string]int32{}}
+	}
+	return s
+}
+
+type cached struct {
+	s     Similarity
+	mu    sync.Mutex
+	docs  map[string]*doc
+	syms  map[string]int32 // token → symbol, in order of first sight
+	names []string         // symbol → token
+	// local maps a symbol to its corpus id + 1 during one TF-IDF call, and
+	// to its index in a doc's syms + 1 while the doc is analysed.
+	local []int32
+	buf   []byte
+	terms []term // scratch for the vectors of one TF-IDF call
+	gen   int    // Matrix calls so far
+}
+
+// doc is one text's analysis: its tokens as symbols, in order; its
+// distinct symbols in order of first occurrence, with their counts; its
+// shingles once needed.
+type doc struct {
+	used     int // the last Matrix call that read it
+	seq      []int32
+	syms     []int32
+	counts   []int32
+	shingles map[shingle]struct{}
+}
+
+func (c *cached) Name() string { return c.s.Name() }
+
+// symbol returns the symbol of token, adding it if new.
+func (c *cached) symbol(token []byte) int32 {
+	if sym, ok := c.syms[string(token)]; ok {
+		return sym
+	}
+	name := string(token)
+	sym := int32(len(c.names))
+	c.syms[name] = sym
+	c.names = append(c.names, name)
+	c.local = append(c.local, 0)
+	return sym
+}
+
+// doc analyses text once: its tokens are those of Tokens (maximal runs of
+// letters or digits, lower-cased), read without allocating for ASCII runs.
+func (c *cached) doc(text string) *doc {
+	if d, ok := c.docs[text]; ok {
+		return d
+	}
+	est := len(text)/6 + 1 // about one token per 6 bytes of English
+	d := &doc{seq: make([]int32, 0, est), syms: make([]int32, 0, est), counts: make([]int32, 0, est)}
+	add := func(tok []byte) {
+		sym := c.symbol(tok)
+		d.seq = append(d.seq, sym)
+		if k := c.local[sym]; k > 0 {
+			d.counts[k-1]++
+			return
+		}
+		d.syms = append(d.syms, sym)
+		d.counts = append(d.counts, 1)
+		c.local[sym] = int32(len(d.syms))
+	}
+	start, ascii := -1, true
+	end := func(i int) {
+		if ascii {
+			c.buf = c.buf[:0]
+			for k := start; k < i; k++ {
+				b := text[k]
+				if 'A' <= b && b <= 'Z' {
+					b += 'a' - 'A'
+				}
+				c.buf = append(c.buf, b)
+			}
+			add(c.buf)
+		} else {
+			add([]byte(strings.ToLower(text[start:i])))
+		}
+		start, ascii = -1, true
+	}
+	for i := 0; i < len(text); {
+		var word bool
+		size := 1
+		if b := text[i]; b < utf8.RuneSelf {
+			word = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(text[i:])
+			word = unicode.IsLetter(r) || unicode.IsDigit(r)
+			if word {
+				ascii = false
+			}
+		}
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			end(i)
+		}
+		i += size
+	}
+	if start >= 0 {
+		end(len(text))
+	}
+	for _, sym := range d.syms {
+		c.local[sym] = 0
+	}
+	c.docs[text] = d
+	return d
+}
+
+func (c *cached) Matrix(texts []string) [][]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	docs := make([]*doc, len(texts))
+	for i, t := range texts {
+		docs[i] = c.doc(t)
+		docs[i].used = c.gen
+	}
+	// Keep the texts of this call and the one before (a debate compares
+	// each round's proposals with the previous round's), not every text
+	// ever seen.
+	for t, d := range c.docs {
+		if d.used < c.gen-1 {
+			delete(c.docs, t)
+		}
+	}
+	if _, ok := c.s.(Jaccard); ok {
+		return c.jaccard(docs)
+	}
+	if _, ok := c.s.(*Jaccard); ok {
+		return c.jaccard(docs)
+	}
+	return c.tfidf(docs)
+}
+
+func (c *cached) jaccard(docs []*doc) [][]float64 {
+	sets := make([]map[shingle]struct{}, len(docs))
+	for i, d := range docs {
+		if d.shingles == nil {
+			toks := make([]string, len(d.seq))
+			for k, sym := range d.seq {
+				toks[k] = c.names[sym]
+			}
+			d.shingles = shingles(toks)
+		}
+		sets[i] = d.shingles
+	}
+	return jaccard(sets)
+}
+
+// tfidf numbers the terms in order of first occurrence in the corpus, as
+// TFIDF.Matrix does, so that every sum runs in the same order and the
+// matrix is the same bit for bit.
+func (c *cached) tfidf(docs []*doc) [][]float64 {
+	var df []int
+	var used []int32
+	counts := make([][]term, len(docs))
+	total := 0
+	for _, d := range docs {
+		total += len(d.syms)
+	}
+	if cap(c.terms) < total {
+		c.terms = make([]term, total)
+	}
+	slab := c.terms[:total]
+	for i, d := range docs {
+		vec := slab[:len(d.syms):len(d.syms)]
+		slab = slab[len(d.syms):]
+		for k, sym := range d.syms {
+			id := int(c.local[sym]) - 1
+			if id < 0 {
+				id = len(df)
+				c.local[sym] = int32(id + 1)
+				df = append(df, 0)
+				used = append(used, sym)
+			}
+			df[id]++
+			vec[k] = term{id: id, w: float64(d.counts[k])}
+		}
+		slices.SortFunc(vec, func(a, b term) int { return a.id - b.id })
+		counts[i] = vec
+	}
+	for _, sym := range used {
+		c.local[sym] = 0
+	}
+	return cosines(counts, df)
+}
