@@ -34,6 +34,18 @@ type decoder struct {
 	i int
 }
 
+// at reports whether the next byte is c.
+func (d *decoder) at(c byte) bool { return d.i < len(d.s) && d.s[d.i] == c }
+
+// eat consumes the next byte when it is c.
+func (d *decoder) eat(c byte) bool {
+	if !d.at(c) {
+		return false
+	}
+	d.i++
+	return true
+}
+
 func (d *decoder) space() {
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
@@ -75,13 +87,12 @@ func (d *decoder) object(depth int) (any, bool) {
 	d.i++ // {
 	m := map[string]any{}
 	d.space()
-	if d.i < len(d.s) && d.s[d.i] == '}' {
-		d.i++
+	if d.eat('}') {
 		return m, true
 	}
 	for {
 		d.space()
-		if d.i >= len(d.s) || d.s[d.i] != '"' {
+		if !d.at('"') {
 			return nil, false
 		}
 		k, ok := d.str()
@@ -92,10 +103,9 @@ func (d *decoder) object(depth int) (any, bool) {
 			return nil, false
 		}
 		d.space()
-		if d.i >= len(d.s) || d.s[d.i] != ':' {
+		if !d.eat(':') {
 			return nil, false
 		}
-		d.i++
 		d.space()
 		v, ok := d.value(depth + 1)
 		if !ok {
@@ -122,8 +132,7 @@ func (d *decoder) array(depth int) (any, bool) {
 	d.i++ // [
 	a := []any{}
 	d.space()
-	if d.i < len(d.s) && d.s[d.i] == ']' {
-		d.i++
+	if d.eat(']') {
 		return a, true
 	}
 	for {
@@ -380,13 +389,12 @@ func (d *decoder) items() ([]string, bool) {
 	}
 	d.i++
 	d.space()
-	if d.i < len(d.s) && d.s[d.i] == ']' {
-		d.i++
+	if d.eat(']') {
 		return out, true
 	}
 	for {
 		d.space()
-		if d.i >= len(d.s) || d.s[d.i] != '"' {
+		if !d.at('"') {
 			return nil, false
 		}
 		v, ok := d.str()
