@@ -258,8 +258,11 @@ func DefaultVerify(kind string) []Command {
 			{Name: "test", Argv: []string{"go", "test", "./..."}},
 		}
 	case "python":
+		// -f: compileall trusts a cached .pyc whose recorded mtime has
+		// one-second resolution, so a file rewritten within the same
+		// second as the last check would pass unchecked.
 		return []Command{
-			{Name: "syntax", Argv: []string{"python3", "-m", "compileall", "-q", "-x", `(^|/)\.[^/]`, "."}},
+			{Name: "syntax", Argv: []string{"python3", "-m", "compileall", "-q", "-f", "-x", `(^|/)\.[^/]`, "."}},
 			{Name: "imports", Argv: []string{"python3", "-c", pythonImportCheck}},
 			{Name: "test", Argv: []string{"python3", "-m", "pytest", "tests/", "-x", "--tb=short", "-q"}},
 		}
