@@ -155,25 +155,35 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 // sequence as one rune, each byte of an invalid one as one).
 func runeCount(s string) int {
 	n := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if w&0x8080808080808080 == 0 {
-				n += 8
-				i += 8
-				continue
-			}
+	for len(s) > 0 {
+		for len(s) >= 16 && (word(s[:8])|word(s[8:16]))&0x8080808080808080 == 0 {
+			n += 16
+			s = s[16:]
 		}
-		if s[i] < utf8.RuneSelf {
-			i++
-		} else {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
+		if len(s) >= 8 && word(s[:8])&0x8080808080808080 == 0 {
+			n += 8
+			s = s[8:]
+			continue
 		}
+		if len(s) == 0 {
+			break
+		}
+		size := 1
+		if s[0] >= utf8.RuneSelf {
+			_, size = utf8.DecodeRuneInString(s)
+		}
+		s = s[size:]
 		n++
 	}
 	return n
+}
+
+// word reads the first 8 bytes of s (len(s) >= 8) as one little-endian
+// word.
+func word(s string) uint64 {
+	s = s[:8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // tokens estimates the tokens of n runes: ⌈n/4⌉.
