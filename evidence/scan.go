@@ -178,7 +178,9 @@ func countNumbers(s string) int {
 // ---- building blocks ----
 
 // isWordByte reports whether the ASCII byte c is a letter or a digit.
-func isWordByte(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // wordBefore reports whether the rune that ends at offset at (> 0) of s
 // is part of a word, as bounded decides it.
