@@ -34,9 +34,10 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	if r.cfg.Moderator != "" {
 		hub = r.o.index(r.cfg.Moderator)
 	}
-	var ps []pair
+	ps := make([]pair, 0, n*(n-1))
+	var tbuf [16]int
 	for i := range n {
-		var ts []int
+		ts := tbuf[:0]
 		switch topo {
 		case TopologyAllToAll:
 			for j := range n {
@@ -45,7 +46,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 				}
 			}
 		case TopologyRing:
-			ts = []int{(i + 1) % n}
+			ts = append(ts, (i+1)%n)
 		case TopologyStar:
 			if i == hub {
 				for j := range n {
@@ -54,7 +55,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 					}
 				}
 			} else {
-				ts = []int{hub}
+				ts = append(ts, hub)
 			}
 		case TopologySparse:
 			for m := range k {
@@ -113,6 +114,15 @@ func (r *run) visiblePeers(i int) []int {
 	return vis
 }
 
+// withCap returns s, or for a nil s an empty slice with room for n
+// elements: a slice that nothing is appended to stays nil.
+func withCap[T any](s []T, n int) []T {
+	if s == nil {
+		return make([]T, 0, n)
+	}
+	return s
+}
+
 // ---- proposal phase ----
 
 // proposalSpec is the call of agent i in the proposal phase; its prompt
@@ -164,7 +174,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, *callSpec) string {
+	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
 		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
 	}}
 }
@@ -221,7 +231,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	var pt phaseTotal
 	fresh := make([]string, n)
 	var scores []evidence.Scores
-	freshIdx := []int{}
+	freshIdx := make([]int, 0, n)
 	answered := 0
 	for i, out := range outs {
 		phase := specs[i].req.Phase
@@ -235,7 +245,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 		if failErr != nil {
 			if st.Current[i].Has {
 				st.Current[i].Fresh, st.Current[i].Carried = false, true
-				rec.Proposals = append(rec.Proposals, ProposalRecord{Agent: r.o.names[i], Text: st.Current[i].Text, Carried: true})
+				rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: st.Current[i].Text, Carried: true})
 			}
 			continue
 		}
@@ -244,14 +254,14 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text
-		scores = append(scores, sc)
+		scores = append(withCap(scores, n), sc)
 		freshIdx = append(freshIdx, i)
 		cost := out.resp.CostUSD
 		if cost == 0 {
 			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
 		}
-		rec.Proposals = append(rec.Proposals, ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
-		batch = append(batch, r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
+		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
+		batch = append(withCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
 			Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage), CostUSD: round6(cost),
 			LatencyMS: out.latency.Milliseconds(), Evidence: sc}))
 	}
@@ -300,14 +310,12 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 		m = r.sim.Matrix(corpus)
 	}
 	cross := 0.0
-	pairs := map[string]float64{}
 	if len(cur) >= 2 {
 		sum, cnt := 0.0, 0
 		for a := range cur {
 			for b := a + 1; b < len(cur); b++ {
 				sum += m[a][b]
 				cnt++
-				pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
 			}
 		}
 		cross = sum / float64(cnt)
@@ -344,6 +352,13 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	st.ConvergenceDetected = true
 	// The trickster runs after this; convStop is finalised there.
 	st.ConvStop = r.cfg.StopOnConvergence && st.Round >= r.cfg.MinRounds
+	// The pairs are named only for the event.
+	pairs := make(map[string]float64, len(cur)*(len(cur)-1)/2)
+	for a := range cur {
+		for b := a + 1; b < len(cur); b++ {
+			pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
+		}
+	}
 	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
 		Stability: roundPtr(stability), Criteria: criteria, Backend: r.cfg.Similarity.Name(), Pairs: pairs, Stop: st.ConvStop}))
 	return cross
@@ -505,9 +520,9 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 		}
 		ok[p.critic]++
 		issues, sugg := nonNil(c.Issues), nonNil(c.Suggestions)
-		rec.Critiques = append(rec.Critiques, CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
+		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
 			Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
-		batch = append(batch, r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
+		batch = append(withCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
 			Issues: issues, Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse}))
 	}
 	r.endPhaseTotal("critique", pt)
@@ -523,14 +538,14 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 	return batch, nil
 }
 
-// critiquePrompt builds the prompt of critique call s: the target's
+// critiquePrompt builds the prompt of critic's critique of target: the target's
 // proposal, then the critic's own for contrast.
-func critiquePrompt(r *run, s *callSpec) string {
+func critiquePrompt(r *run, critic, target int) string {
 	st := r.st
 	var buf [2]promptItem
-	items := append(buf[:0], promptItem{text: r.targetQuotes[s.target], required: true})
-	if st.Current[s.idx].Has {
-		items = append(items, promptItem{text: r.ownQuotes[s.idx]})
+	items := append(buf[:0], promptItem{text: r.targetQuotes[target], required: true})
+	if st.Current[critic].Has {
+		items = append(items, promptItem{text: r.ownQuotes[critic]})
 	}
 	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
 }
@@ -590,7 +605,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				}
 			}
 		}
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, *callSpec) string {
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
 			if exclude >= 0 {
 				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
 			}
@@ -655,24 +670,26 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 		votes = append(votes, cv)
 		var resolvedP, reasonP *string
 		if resolved != "" {
-			resolvedP = &resolved
+			v := resolved
+			resolvedP = &v
 		}
 		if reason != "" {
-			reasonP = &reason
+			v := reason
+			reasonP = &v
 		}
-		rec.Votes = append(rec.Votes, VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
+		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
 			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
-		batch = append(batch, r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
+		batch = append(withCap(batch, n+1), r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
 		Participants: r.participants, Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
 	for _, p := range props {
-		in.Options = append(in.Options, consensus.Option{Agent: p.Agent, Text: p.Text})
+		in.Options = append(withCap(in.Options, len(props)), consensus.Option{Agent: p.Agent, Text: p.Text})
 	}
 	for _, c := range rec.Critiques {
-		in.Critiques = append(in.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
+		in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
 	}
 	method := r.cfg.Consensus

@@ -447,13 +447,13 @@ type callSpec struct {
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
 	// once.
-	prompt func(r *run, s *callSpec) string
+	prompt func(r *run, idx, target int) string
 }
 
 // withPrompt returns s with its prompt built.
 func (s callSpec) withPrompt(r *run) callSpec {
 	if s.prompt != nil {
-		s.req.Prompt, s.prompt = s.prompt(r, &s), nil
+		s.req.Prompt, s.prompt = s.prompt(r, s.idx, s.target), nil
 	}
 	return s
 }
