@@ -82,7 +82,7 @@ func (c *cached) doc(text string) *doc {
 	if d, ok := c.docs[text]; ok {
 		return d
 	}
-	est := len(text)/6 + 1 // about one token per 6 bytes of English
+	est := len(text)/6 + 1       // about one token per 6 bytes of English
 	slab := make([]int32, 3*est) // one allocation for the three lists
 	d := &doc{seq: slab[:0:est], syms: slab[est : est : 2*est], counts: slab[2*est : 2*est : 3*est]}
 	add := func(sym int32) {
