@@ -107,6 +107,12 @@ func count(in Input) tally {
 		direct:  make(map[string]float64, len(opts)),
 		leader:  -1,
 	}
+	if len(opts) > 0 { // with no option the tally stays nil
+		t.groups = make([]Group, 0, len(opts))
+	}
+	if n := max(len(in.Participants), len(in.Votes)); n > 0 {
+		t.order = make([]string, 0, n)
+	}
 	for g, members := range groupIndices(in, opts) {
 		grp := Group{Canonical: opts[members[0]].Agent, Members: make([]string, 0, len(members))}
 		for _, i := range members {

@@ -562,7 +562,12 @@ func (r *run) critiqueSummary(target string) string {
 			maxSev = max(maxSev, c.Severity)
 		}
 	}
-	return fmt.Sprintf("Critiques received: %d, maximum severity %.1f.", cnt, maxSev)
+	var b [80]byte
+	out := append(b[:0], "Critiques received: "...)
+	out = strconv.AppendInt(out, int64(cnt), 10)
+	out = append(out, ", maximum severity "...)
+	out = strconv.AppendFloat(out, maxSev, 'f', 1, 64) // %.1f
+	return string(append(out, '.'))
 }
 
 func (r *run) proposalItems(exclude int) []promptItem {
@@ -574,7 +579,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 		}
 	}
 	share := r.pb.shareOf(len(has))
-	var items []promptItem
+	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
 		items = append(items, promptItem{required: true, text: r.pb.quote("Proposal of "+r.o.names[i],
 			reply.Truncate(st.Current[i].Text, share)) + "\n" + r.critiqueSummary(r.o.names[i])})

@@ -168,9 +168,9 @@ func (r *run) debateContext(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, remaining)
 }
 
-// phases lists the phases of the current round in order.
-func (r *run) phases() []string {
-	ph := []string{cpPropose}
+// phases lists the phases of the current round in order, in buf.
+func (r *run) phases(buf *[3]string) []string {
+	ph := append(buf[:0], cpPropose)
 	if !r.st.ConvStop {
 		ph = append(ph, cpCritique)
 	}
@@ -178,6 +178,19 @@ func (r *run) phases() []string {
 		ph = append(ph, cpVote)
 	}
 	return ph
+}
+
+// nextOf is the next-phase marker of phase, "next:" + phase.
+func nextOf(phase string) string {
+	switch phase {
+	case cpPropose:
+		return nextPropose
+	case cpCritique:
+		return nextCritique
+	case cpVote:
+		return nextVote
+	}
+	return "next:" + phase
 }
 
 func (r *run) needsSynthesis() bool {
@@ -188,10 +201,11 @@ func (r *run) needsSynthesis() bool {
 // appends round_end and round_start(r+1), or decides to stop.
 func (r *run) advance(done string, batch []Event) []Event {
 	st := r.st
-	ph := r.phases()
+	var buf [3]string
+	ph := r.phases(&buf)
 	i := slices.Index(ph, done)
 	if i < len(ph)-1 {
-		st.Phase = "next:" + ph[i+1]
+		st.Phase = nextOf(ph[i+1])
 		return batch
 	}
 	rec := st.round()
