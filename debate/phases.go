@@ -150,7 +150,7 @@ func (r *run) proposalSpec(i int) callSpec {
 				mine = append(mine, &prev[k])
 			}
 		}
-		slices.SortStableFunc(mine, func(a, b *CritiqueRecord) int { return bySeverity(a, b) })
+		slices.SortStableFunc(mine, bySeverity)
 		vis := r.visiblePeers(i)
 		items = slices.Grow(items, len(mine)+len(vis)+2)
 		if len(mine) > 0 {
@@ -159,9 +159,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			text := "Severity " + strconv.FormatFloat(c.Severity, 'f', 1, 64) + ". Issues: " + strings.Join(c.Issues, "; ") +
-				". Suggestions: " + strings.Join(c.Suggestions, "; ") + ". Reasoning: " + c.Reasoning
-			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, text)})
+			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, critiqueText(c))})
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = make([]agent.Proposal, 0, k)
@@ -177,6 +175,40 @@ func (r *run) proposalSpec(i int) callSpec {
 	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
 		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
 	}}
+}
+
+// critiqueText is a critique as a reviser reads it: "Severity 7.5.
+// Issues: a; b. Suggestions: c. Reasoning: …".
+func critiqueText(c *CritiqueRecord) string {
+	var sb strings.Builder
+	n := 64 + len(c.Reasoning)
+	for _, x := range c.Issues {
+		n += len(x) + 2
+	}
+	for _, x := range c.Suggestions {
+		n += len(x) + 2
+	}
+	sb.Grow(n)
+	var fb [32]byte
+	sb.WriteString("Severity ")
+	sb.Write(strconv.AppendFloat(fb[:0], c.Severity, 'f', 1, 64))
+	sb.WriteString(". Issues: ")
+	writeJoined(&sb, c.Issues, "; ")
+	sb.WriteString(". Suggestions: ")
+	writeJoined(&sb, c.Suggestions, "; ")
+	sb.WriteString(". Reasoning: ")
+	sb.WriteString(c.Reasoning)
+	return sb.String()
+}
+
+// writeJoined writes strings.Join(items, sep) to sb.
+func writeJoined(sb *strings.Builder, items []string, sep string) {
+	for i, x := range items {
+		if i > 0 {
+			sb.WriteString(sep)
+		}
+		sb.WriteString(x)
+	}
 }
 
 // bySeverity orders critiques highest severity first, as the less
