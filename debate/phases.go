@@ -246,7 +246,6 @@ func (r *run) peerQuote(j int) string {
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
-	st := r.st
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
 	specs := make([]callSpec, n)
@@ -257,6 +256,14 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	if ctx.Err() != nil {
 		return nil, nil
 	}
+	return r.proposalOutcome(specs, outs)
+}
+
+// proposalOutcome reads the replies of the proposal phase, then checks
+// convergence and runs the trickster.
+func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error) {
+	st := r.st
+	n := len(r.o.ps)
 	rec := st.round()
 	rec.Proposals = nil
 	var batch []Event
@@ -487,8 +494,20 @@ func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64,
 // ---- critique phase ----
 
 func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
-	st := r.st
 	pairs := r.critiquePairs()
+	specs := r.critiqueSpecs(pairs)
+	outs := r.runCalls(ctx, specs)
+	clear(r.targetQuotes)
+	clear(r.ownQuotes)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	return r.critiqueOutcome(outs, pairs)
+}
+
+// critiqueSpecs returns the calls of the critique phase, one per pair.
+func (r *run) critiqueSpecs(pairs []pair) []callSpec {
+	st := r.st
 	specs := make([]callSpec, len(pairs))
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
@@ -516,12 +535,12 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 		}
 		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: critiquePrompt}
 	}
-	outs := r.runCalls(ctx, specs)
-	clear(targetQ)
-	clear(ownQ)
-	if ctx.Err() != nil {
-		return nil, nil
-	}
+	return specs
+}
+
+// critiqueOutcome reads the replies of the critique phase.
+func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
+	st := r.st
 	rec := st.round()
 	rec.Critiques = nil
 	var batch []Event
@@ -619,11 +638,28 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	return items
 }
 
+// The phases are split in three: building the calls, making them, and
+// reading the replies, so that the frames of the first and the last are
+// not on the stack while the agents run (a debate's goroutine then keeps a
+// small stack).
+
 func (r *run) votePhase(ctx context.Context) ([]Event, error) {
+	props := r.currentProposals()
+	specs, judging := r.voteSpecs(props)
+	outs := r.runCalls(ctx, specs)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	batch, votes, valid, pt := r.readVotes(outs)
+	return r.decideVotes(ctx, outs, props, judging, batch, votes, valid, pt)
+}
+
+// voteSpecs returns the calls of the vote phase, the judge's last when
+// judging.
+func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	st := r.st
 	n := len(r.o.ps)
-	props := r.currentProposals()
-	specs := make([]callSpec, 0, n+1)
+	specs = make([]callSpec, 0, n+1)
 	shared := "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
@@ -652,24 +688,25 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			return shared
 		}})
 	}
-	judging := consensus.NeedsJudge(r.cfg.Consensus)
+	judging = consensus.NeedsJudge(r.cfg.Consensus)
 	if judging {
 		specs = append(specs, r.judgeSpec(props))
 	}
-	outs := r.runCalls(ctx, specs)
-	if ctx.Err() != nil {
-		return nil, nil
-	}
+	return specs, judging
+}
+
+// readVotes reads the voters' replies of the vote phase: their events and
+// records, the votes and how many are valid.
+func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, valid int, pt phaseTotal) {
+	st := r.st
+	n := len(r.o.ps)
 	rec := st.round()
 	rec.Votes = nil
-	var batch []Event
-	var pt phaseTotal
-	votes := make([]consensus.Vote, 0, n)
-	valid := 0
+	votes = make([]consensus.Vote, 0, n)
 	for i := range n {
-		out := outs[i]
+		out := &outs[i]
 		name := r.o.names[i]
-		r.account(i, "vote", out, &pt)
+		r.account(i, "vote", *out, &pt)
 		var v reply.Vote
 		failErr := out.err
 		if failErr == nil {
@@ -682,7 +719,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				failErr = invalid("no choice could be read from the vote")
 			}
 		}
-		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
+		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", *out, failErr, out.resp.Text)...)
 		if failErr != nil {
 			continue
 		}
@@ -719,6 +756,16 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 		batch = append(withCap(batch, n+1), r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
+	return batch, votes, valid, pt
+}
+
+// decideVotes decides the round from the votes (and the judge's reply,
+// last of outs, when judging).
+func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Proposal, judging bool,
+	batch []Event, votes []consensus.Vote, valid int, pt phaseTotal) ([]Event, error) {
+	st := r.st
+	n := len(r.o.ps)
+	rec := st.round()
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
 		Participants: r.participants, Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
@@ -734,48 +781,60 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	checkAgent := ""
 	if judging {
 		checkAgent = r.o.judge.name
-		out := outs[n]
-		r.account(r.o.judge.idx, "vote", out, &pt)
-		failErr := out.err
-		if failErr == nil {
-			j := out.judgement
-			if j == nil {
-				pj := reply.ParseJudge(out.resp.Text)
-				if pj.OK {
-					j = &agent.Judgement{Decided: pj.Decided, Choice: pj.Choice, Confidence: pj.Confidence, Reasoning: pj.Reasoning, Answer: pj.Answer}
-				}
-			}
-			in.Judgement = j
-			if j == nil {
-				failErr = invalid("the judge's reply has no usable choice")
-			}
-		}
-		var res consensus.Result
-		var derr error
-		if failErr == nil {
-			res, derr = method.Decide(ctx, in)
-			if errors.Is(derr, consensus.ErrJudgeFailed) {
-				failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
-			}
-		}
-		batch = append(batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
-		if failErr != nil {
-			fb := "majority"
-			fallback = &fb
-			method = consensus.Majority{}
-		} else {
-			r.decide(res, derr, &batch, checkAgent, nil)
+		if r.judgeDecides(ctx, &outs[n], &in, &pt, &batch) {
 			r.endPhaseTotal("vote", pt)
 			return r.voteQuorum(batch, valid)
 		}
+		fb := "majority"
+		fallback = &fb
+		method = consensus.Majority{}
 	}
-	res, derr := method.Decide(ctx, in)
+	res, derr := decideWith(ctx, method, &in)
 	if fallback != nil {
 		res.Method = r.cfg.Consensus.Name()
 	}
 	r.decide(res, derr, &batch, checkAgent, fallback)
 	r.endPhaseTotal("vote", pt)
 	return r.voteQuorum(batch, valid)
+}
+
+// judgeDecides decides the round with the judge's reply *out; false when
+// the judge failed and the votes decide instead.
+func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Input, pt *phaseTotal, batch *[]Event) bool {
+	r.account(r.o.judge.idx, "vote", *out, pt)
+	failErr := out.err
+	if failErr == nil {
+		j := out.judgement
+		if j == nil {
+			pj := reply.ParseJudge(out.resp.Text)
+			if pj.OK {
+				j = &agent.Judgement{Decided: pj.Decided, Choice: pj.Choice, Confidence: pj.Confidence, Reasoning: pj.Reasoning, Answer: pj.Answer}
+			}
+		}
+		in.Judgement = j
+		if j == nil {
+			failErr = invalid("the judge's reply has no usable choice")
+		}
+	}
+	var res consensus.Result
+	var derr error
+	if failErr == nil {
+		res, derr = decideWith(ctx, r.cfg.Consensus, in)
+		if errors.Is(derr, consensus.ErrJudgeFailed) {
+			failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
+		}
+	}
+	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", *out, failErr, out.resp.Text)...)
+	if failErr != nil {
+		return false
+	}
+	r.decide(res, derr, batch, r.o.judge.name, nil)
+	return true
+}
+
+// decideWith is method.Decide(ctx, *in).
+func decideWith(ctx context.Context, method consensus.Method, in *consensus.Input) (consensus.Result, error) {
+	return method.Decide(ctx, *in)
 }
 
 func (r *run) voteQuorum(batch []Event, valid int) ([]Event, error) {
