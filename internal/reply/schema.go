@@ -35,7 +35,7 @@ type (
 )
 
 func textProp(desc string) *jsonSchema { return &jsonSchema{Type: "string", Description: desc} }
-func num(desc string) *jsonSchema  { return &jsonSchema{Type: "number", Description: desc} }
+func num(desc string) *jsonSchema      { return &jsonSchema{Type: "number", Description: desc} }
 func strs(desc string) *jsonSchema {
 	return &jsonSchema{Type: "array", Description: desc, Items: &jsonSchema{Type: "string"}}
 }
