@@ -10,7 +10,9 @@ import (
 
 func TestIsSchemaRejection(t *testing.T) {
 	t.Parallel()
-	pe := func(status int, err error) error { return &agent.ProviderError{Provider: "p", StatusCode: status, Err: err} }
+	pe := func(status int, err error) error {
+		return &agent.ProviderError{Provider: "p", StatusCode: status, Err: err}
+	}
 	tests := []struct {
 		name string
 		err  error
