@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -577,4 +578,35 @@ func TestStructuredRejectedPerModel(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, map[string]int{"old": 1, "new": 3}, withSchema)
+}
+
+// TestStructuredStream checks a streamed structured reply: the request
+// carries response_format and stream, and the streamed JSON is the text.
+func TestStructuredStream(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	chunks := []string{`{"choi`, `ce":"bob"}`}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body sentRequest
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		got.Store(body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range streamEvents(chunks, agent.Usage{InputTokens: 2, OutputTokens: 3}) {
+			_, _ = io.WriteString(w, ev)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a, err := openai.New(openai.Config{APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	var seen []string
+	resp, err := a.RespondStream(t.Context(), agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema},
+		func(c string) { seen = append(seen, c) })
+	require.NoError(t, err)
+	assert.True(t, resp.Structured)
+	assert.Equal(t, `{"choice":"bob"}`, resp.Text)
+	assert.Equal(t, chunks, seen)
+	body := got.Load().(sentRequest)
+	assert.True(t, body.Stream)
+	assert.JSONEq(t, `{"type":"json_schema","json_schema":{"name":"vote","schema":`+string(voteSchema.JSON)+`,"strict":true}}`,
+		string(body.ResponseFormat))
 }
