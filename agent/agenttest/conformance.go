@@ -135,8 +135,10 @@ var streamChunks = []string{
 // server speaking the provider's wire format: reply text and usage,
 // streaming split across many tiny writes, error statuses mapped to
 // *agent.ProviderError and the kinds of agent.KindOf, dropped connections,
-// a server that never answers, malformed and empty replies. It never
-// touches the network beyond the loopback interface.
+// a server that never answers, malformed and empty replies, and, for an
+// agent.SchemaReplier, structured replies and the prose fallback after a
+// schema rejection (Wire.Structured). It never touches the network beyond
+// the loopback interface.
 //
 // Call it from the adapter's tests:
 //
