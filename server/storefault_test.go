@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -180,4 +184,50 @@ func TestAgentTestUsageNeverDropped(t *testing.T) {
 	assert.Equal(t, int64(7), buckets[0].TokensIn)
 	assert.Equal(t, int64(1), buckets[0].Requests)
 	assert.Zero(t, e.srv.Lifecycle().FlushUsage(ctx), "written once")
+}
+
+// readFaultStore is a memstore whose GetDebate fails with err.
+type readFaultStore struct {
+	*memstore.Store
+	err error
+}
+
+func (s *readFaultStore) GetDebate(context.Context, string) (*store.Debate, error) { return nil, s.err }
+
+// TestWebSocketStoreErrorsUseTheHTTPKinds: a subscription the store
+// cannot answer gets the error kind HTTP would answer
+// (store_unavailable, insufficient_storage) with retry_after, not internal.
+func TestWebSocketStoreErrorsUseTheHTTPKinds(t *testing.T) {
+	for _, tt := range []struct {
+		err   error
+		code  string
+		retry float64
+	}{
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, "store_unavailable", 5},
+		{&os.PathError{Op: "write", Path: "/data/aragora.db-wal", Err: syscall.ENOSPC}, "insufficient_storage", 60},
+	} {
+		t.Run(tt.code, func(t *testing.T) {
+			s := newServerOn(t, &readFaultStore{Store: memstore.New(), err: tt.err}, nil)
+			ts := httptest.NewServer(s.WSHandler())
+			defer ts.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/debates/deb_0123456789abcdef",
+				&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+			require.NoError(t, err)
+			defer c.CloseNow()
+			var frames []map[string]any
+			for len(frames) < 2 {
+				_, b, err := c.Read(ctx)
+				require.NoError(t, err)
+				var m map[string]any
+				require.NoError(t, json.Unmarshal(b, &m))
+				frames = append(frames, m)
+			}
+			assert.Equal(t, "hello", frames[0]["type"])
+			assert.Equal(t, map[string]any{"type": "error", "code": tt.code, "message": frames[1]["message"],
+				"debate_id": "deb_0123456789abcdef", "retry_after": tt.retry}, frames[1])
+			assert.NotEmpty(t, frames[1]["message"])
+		})
+	}
 }
