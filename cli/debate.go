@@ -98,6 +98,14 @@ Receipts are signed when ARAGORA_RECEIPT_SIGNING_KEY (HMAC-SHA256, base64,
 at least 32 bytes) or ARAGORA_RECEIPT_ED25519_KEY (base64 32-byte seed) is
 set.
 
+Defaults that differ from a server's (POST /api/debates, docs/cli.md):
+  consensus    majority here; weighted on a server
+  rounds       1-20 here; 1-12 on a server
+  max-tokens   0 (unlimited) or any budget here; none or at least 1000 on a server
+  timeout      none here; ARAGORA_DEBATE_TIMEOUT_SECONDS (900 s) on a server
+With --server only the flags given are sent, so the server's defaults and
+ranges apply.
+
 Exit codes: 0 consensus_reached or no_consensus; 1 failed, timeout,
 cancelled, budget_exceeded or a runtime error; 2 usage or configuration
 error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
