@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -86,29 +85,15 @@ func TestMemoryConformance(t *testing.T) {
 	memorytest.Run(t, func(t *testing.T) memory.Store { return openStore(t, pgstore.Config{}) })
 }
 
-// TestUnknownStoredStatus: a status column holding a name that is not a
-// store.Status is reported as such by every read of the row.
 func TestUnknownStoredStatus(t *testing.T) {
 	d := dsn(t)
-	ctx := context.Background()
 	schema := freshSchema(t, d)
-	s := openStore(t, pgstore.Config{Schema: schema})
-	require.NoError(t, s.CreateDebate(ctx, &store.Debate{ID: "d1", Status: store.StatusRunning}))
-	require.NoError(t, s.SaveCheckpoint(ctx, &store.Checkpoint{DebateID: "d1", Phase: "init", Seq: 1, Status: store.StatusRunning,
-		Events: []store.Event{{Seq: 1, Type: "debate_start", JSON: []byte(`{"seq":1}`)}}}))
 	pool := schemaPool(t, d, schema)
-	_, err := pool.Exec(ctx, `UPDATE debates SET status = 'paused'`)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `UPDATE checkpoints SET status = 'paused'`)
-	require.NoError(t, err)
-
-	const want = `store: debate status "paused" is unknown`
-	_, err = s.GetDebate(ctx, "d1")
-	require.ErrorContains(t, err, want)
-	_, err = s.ListDebates(ctx, store.Filter{})
-	require.ErrorContains(t, err, want)
-	_, err = s.LatestCheckpoint(ctx, "d1")
-	require.ErrorContains(t, err, want)
-	err = s.UpdateStatus(ctx, "d1", nil, store.StatusFailed, time.Now())
-	require.ErrorContains(t, err, want)
+	storetest.UnknownStoredStatus(t, openStore(t, pgstore.Config{Schema: schema}), func(ctx context.Context) error {
+		_, err := pool.Exec(ctx, `UPDATE debates SET status = 'paused'`)
+		if err == nil {
+			_, err = pool.Exec(ctx, `UPDATE checkpoints SET status = 'paused'`)
+		}
+		return err
+	})
 }

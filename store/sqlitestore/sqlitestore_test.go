@@ -108,32 +108,16 @@ func TestMemoryLivesInContinuumDB(t *testing.T) {
 	require.Equal(t, "kept", got.Content)
 }
 
-// TestUnknownStoredStatus: a status column holding a name that is not a
-// store.Status (written by hand, or by a newer binary) is reported as such
-// by every read of the row, not returned as an odd record.
 func TestUnknownStoredStatus(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir := t.TempDir()
-	s := openStore(t, dir, sqlitestore.Config{})
-	require.NoError(t, s.CreateDebate(ctx, &store.Debate{ID: "d1", Status: store.StatusRunning}))
-	require.NoError(t, s.SaveCheckpoint(ctx, &store.Checkpoint{DebateID: "d1", Phase: "init", Seq: 1, Status: store.StatusRunning,
-		Events: []store.Event{{Seq: 1, Type: "debate_start", JSON: []byte(`{"seq":1}`)}}}))
-	db, err := sql.Open("sqlite", filepath.Join(dir, "aragora.db"))
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `UPDATE debates SET status = 'paused'`)
-	require.NoError(t, err)
-	_, err = db.ExecContext(ctx, `UPDATE checkpoints SET status = 'paused'`)
-	require.NoError(t, err)
-
-	const want = `store: debate status "paused" is unknown`
-	_, err = s.GetDebate(ctx, "d1")
-	require.ErrorContains(t, err, want)
-	_, err = s.ListDebates(ctx, store.Filter{})
-	require.ErrorContains(t, err, want)
-	_, err = s.LatestCheckpoint(ctx, "d1")
-	require.ErrorContains(t, err, want)
-	_, err = s.ClaimDebate(ctx, "d1", "p1", time.Now(), time.Minute)
-	require.ErrorContains(t, err, want)
+	storetest.UnknownStoredStatus(t, openStore(t, dir, sqlitestore.Config{}), func(ctx context.Context) error {
+		db, err := sql.Open("sqlite", filepath.Join(dir, "aragora.db"))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, `UPDATE debates SET status = 'paused'; UPDATE checkpoints SET status = 'paused'`)
+		return err
+	})
 }
