@@ -159,6 +159,11 @@ type Request struct {
 	ForbidSelfVote bool
 	// Final is true in the last round (judge phase).
 	Final bool
+	// Schema, when set, asks for a structured reply matching it
+	// (docs/agents.md#structured-replies). The engine sets it only for an
+	// agent that supports schemas ([SupportsSchema]); an agent that does
+	// not ignores it.
+	Schema *Schema `json:",omitempty"`
 }
 
 // Response is an agent's answer to one call.
@@ -175,6 +180,10 @@ type Response struct {
 	Fallback *Fallback
 	// Attempts counts the provider attempts made, retries included (0 when unknown).
 	Attempts int
+	// Structured is set when Text is the JSON value of a reply constrained
+	// by Request.Schema (docs/agents.md#structured-replies); the engine
+	// then reads it as JSON before any prose parsing.
+	Structured bool
 
 	// native is the structured value of a structural call (critique, vote,
 	// judge) travelling through a Policy; see Call.On.
