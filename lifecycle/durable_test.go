@@ -183,7 +183,7 @@ func TestCheckpointRetriedWhileTheStoreIsDown(t *testing.T) {
 	assert.Equal(t, store.StatusRunning, m.Object(cur, true).Status)
 	st.downAll.Store(false)
 	final := waitStatus(t, st, id, store.Terminal)
-	assert.Contains(t, []string{store.StatusConsensusReached, store.StatusNoConsensus}, final.Status, "not failed for a store outage")
+	assert.Contains(t, []store.Status{store.StatusConsensusReached, store.StatusNoConsensus}, final.Status, "not failed for a store outage")
 	requireOneEnd(t, st, id)
 }
 
