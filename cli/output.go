@@ -316,7 +316,7 @@ func squashLine(s string, max int) string {
 // dissent, receipt id and the Markdown receipt.
 func printSummary(w io.Writer, res *debate.Result, rc *receipt.Receipt, receiptOut string) {
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Verdict:    %s (%s)\n", receipt.VerdictLabel(res.Verdict), res.Verdict)
+	fmt.Fprintf(w, "Verdict:    %s (%s) %s\n", receipt.VerdictLabel(res.Verdict), res.Verdict, receipt.VerdictScope)
 	fmt.Fprintf(w, "Confidence: %.0f%%\n", res.Confidence*100)
 	status := res.Status
 	if res.StopReason != "" {
@@ -326,11 +326,11 @@ func printSummary(w io.Writer, res *debate.Result, rc *receipt.Receipt, receiptO
 	if res.Winner != "" {
 		fmt.Fprintf(w, "Winner:     %s\n", res.Winner)
 	}
-	if len(res.Consensus.Dissents) == 0 {
+	if dissents := rc.DissentingViews(); len(dissents) == 0 {
 		fmt.Fprintln(w, "Dissent:    none")
 	} else {
 		fmt.Fprintln(w, "Dissent:")
-		for _, d := range res.Consensus.Dissents {
+		for _, d := range dissents {
 			fmt.Fprintf(w, "  - %s (voted %s, %.0f%%): %s\n", d.Agent, d.Choice, d.Confidence*100,
 				squashLine(strings.Join(d.Reasons, "; "), transcriptRunes))
 		}
