@@ -172,6 +172,10 @@ type Response struct {
 	Fallback *Fallback
 	// Attempts counts the provider attempts made, retries included (0 when unknown).
 	Attempts int
+	// FinishReason is why the provider stopped generating, in its own
+	// words ("stop", "end_turn", "length", …); "" when unknown. Tracing
+	// reports it as gen_ai.response.finish_reasons.
+	FinishReason string
 
 	// native is the structured value of a structural call (critique, vote,
 	// judge) travelling through a Policy; see Call.On.

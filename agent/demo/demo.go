@@ -107,8 +107,8 @@ func (a *Agent) Immediate() bool { return true }
 // and an error for an unknown phase.
 //
 // Usage is deterministic: InputTokens = ⌈runes(System+Prompt)/4⌉ and
-// OutputTokens = ⌈runes(reply)/4⌉. CostUSD is 0, Model is "demo-<style>"
-// and Provider is "demo".
+// OutputTokens = ⌈runes(reply)/4⌉. CostUSD is 0, Model is "demo-<style>",
+// Provider is "demo" and FinishReason is "stop".
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return agent.Response{}, err
@@ -123,8 +123,9 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 			InputTokens:  tokens(utf8.RuneCountInString(req.System) + utf8.RuneCountInString(req.Prompt)),
 			OutputTokens: tokens(utf8.RuneCountInString(text)),
 		},
-		Model:    a.Model(),
-		Provider: Provider,
+		Model:        a.Model(),
+		Provider:     Provider,
+		FinishReason: "stop",
 	}, nil
 }
 
