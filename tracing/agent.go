@@ -66,6 +66,9 @@ func (t *Tracer) Agent(name, provider, model string, a agent.Agent) agent.Agent 
 // AgentMiddleware is [Tracer.Agent] as an agent.Middleware; put it
 // outermost.
 func (t *Tracer) AgentMiddleware(name, provider, model string) agent.Middleware {
+	if t.off {
+		return func(next agent.Agent) agent.Agent { return next }
+	}
 	pname := ProviderName(provider)
 	spanName := "chat"
 	if model != "" {
@@ -80,27 +83,10 @@ func (t *Tracer) AgentMiddleware(name, provider, model string) agent.Middleware 
 			if r != nil {
 				parent = r.phaseCtx(req.Round, req.Phase, start)
 			}
-			attrs := []attribute.KeyValue{AttrGenAIOperation.String("chat"), AttrGenAIAgentName.String(name)}
-			if pname != "" {
-				attrs = append(attrs, AttrGenAIProvider.String(pname))
+			_, span := t.t.Start(parent, spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start))
+			if span.IsRecording() { // an unsampled call builds no attribute
+				span.SetAttributes(requestAttrs(name, pname, model, req)...)
 			}
-			if model != "" {
-				attrs = append(attrs, AttrGenAIRequestModel.String(model))
-			}
-			if req.DebateID != "" {
-				attrs = append(attrs, AttrGenAIConversationID.String(req.DebateID), AttrDebateID.String(req.DebateID))
-			}
-			if req.Phase != "" {
-				attrs = append(attrs, AttrPhase.String(string(req.Phase)), AttrRound.Int(req.Round))
-			}
-			if req.Target != "" {
-				attrs = append(attrs, AttrTarget.String(req.Target))
-			}
-			if req.MaxTokens > 0 {
-				attrs = append(attrs, AttrGenAIMaxTokens.Int(req.MaxTokens), AttrGenAITemperature.Float64(req.Temperature))
-			}
-			_, span := t.t.Start(parent, spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start),
-				trace.WithAttributes(attrs...))
 			// The call runs under the caller's context (its deadline and
 			// cancellation) with the span's values.
 			resp, err := c.Next(trace.ContextWithSpan(ctx, span))
@@ -117,25 +103,50 @@ func (t *Tracer) AgentMiddleware(name, provider, model string) agent.Middleware 
 	}
 }
 
+func requestAttrs(name, pname, model string, req agent.Request) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 12)
+	attrs = append(attrs, AttrGenAIOperation.String("chat"), AttrGenAIAgentName.String(name))
+	if pname != "" {
+		attrs = append(attrs, AttrGenAIProvider.String(pname))
+	}
+	if model != "" {
+		attrs = append(attrs, AttrGenAIRequestModel.String(model))
+	}
+	if req.DebateID != "" {
+		attrs = append(attrs, AttrGenAIConversationID.String(req.DebateID), AttrDebateID.String(req.DebateID))
+	}
+	if req.Phase != "" {
+		attrs = append(attrs, AttrPhase.String(string(req.Phase)), AttrRound.Int(req.Round))
+	}
+	if req.Target != "" {
+		attrs = append(attrs, AttrTarget.String(req.Target))
+	}
+	if req.MaxTokens > 0 {
+		attrs = append(attrs, AttrGenAIMaxTokens.Int(req.MaxTokens), AttrGenAITemperature.Float64(req.Temperature))
+	}
+	return attrs
+}
+
 func recordResult(span trace.Span, resp agent.Response, err error) {
+	attrs := make([]attribute.KeyValue, 0, 8)
 	if resp.Model != "" {
-		span.SetAttributes(AttrGenAIResponseModel.String(resp.Model))
+		attrs = append(attrs, AttrGenAIResponseModel.String(resp.Model))
 	}
 	if resp.FinishReason != "" {
-		span.SetAttributes(AttrGenAIFinishReasons.StringSlice([]string{resp.FinishReason}))
+		attrs = append(attrs, AttrGenAIFinishReasons.StringSlice([]string{resp.FinishReason}))
 	}
 	if err == nil || resp.Usage != (agent.Usage{}) {
-		span.SetAttributes(AttrGenAIInputTokens.Int(resp.Usage.InputTokens), AttrGenAIOutputTokens.Int(resp.Usage.OutputTokens))
+		attrs = append(attrs, AttrGenAIInputTokens.Int(resp.Usage.InputTokens), AttrGenAIOutputTokens.Int(resp.Usage.OutputTokens))
 	}
 	if resp.CostUSD > 0 {
-		span.SetAttributes(AttrCostUSD.Float64(resp.CostUSD))
+		attrs = append(attrs, AttrCostUSD.Float64(resp.CostUSD))
 	}
 	attempts := resp.Attempts
 	if err != nil {
 		attempts = max(attempts, agent.Attempts(err))
 	}
 	if attempts > 0 {
-		span.SetAttributes(AttrAttempts.Int(attempts))
+		attrs = append(attrs, AttrAttempts.Int(attempts))
 	}
 	if fb := resp.Fallback; fb != nil {
 		if fb.Reason == agent.KindCircuitOpen {
@@ -145,7 +156,7 @@ func recordResult(span trace.Span, resp agent.Response, err error) {
 			attribute.String("aragora.fallback.from_provider", fb.FromProvider), attribute.String("aragora.fallback.from_model", fb.FromModel),
 			attribute.String("aragora.fallback.to_provider", fb.ToProvider), attribute.String("aragora.fallback.to_model", fb.ToModel)))
 		if fb.ToProvider != "" {
-			span.SetAttributes(AttrGenAIProvider.String(ProviderName(fb.ToProvider)))
+			attrs = append(attrs, AttrGenAIProvider.String(ProviderName(fb.ToProvider)))
 		}
 	}
 	if err != nil {
@@ -153,9 +164,10 @@ func recordResult(span trace.Span, resp agent.Response, err error) {
 		if kind == agent.KindCircuitOpen {
 			span.AddEvent(EventBreakerRejected)
 		}
-		span.SetAttributes(errorType(string(kind)))
+		attrs = append(attrs, errorType(string(kind)))
 		span.SetStatus(codes.Error, err.Error())
 	}
+	span.SetAttributes(attrs...)
 }
 
 func errorType(kind string) attribute.KeyValue { return AttrErrorType.String(kind) }

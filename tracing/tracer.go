@@ -47,20 +47,29 @@ type Tracer struct {
 	t    trace.Tracer
 	prop propagation.TextMapPropagator
 	now  func() time.Time
+	// off: the provider is a no-op one, so nothing is wrapped at all.
+	off bool
 
 	mu      sync.Mutex
 	created map[string]trace.SpanContext // debate id → creating request's span
 	runs    map[string]*run              // debate id → its run in this process
 }
 
-// New returns a Tracer exporting through tp; nil tp gives a no-op
-// tracer. The W3C trace context propagator reads and writes traceparent
-// and tracestate.
+// New returns a Tracer exporting through tp. A nil tp, or a no-op one
+// (go.opentelemetry.io/otel/trace/noop), gives a tracer that wraps
+// nothing: Agent returns the agent itself, Observer nil (which the engine
+// ignores), Start its context, so a debate costs what it does untraced.
+// The W3C trace context propagator reads and writes traceparent and
+// tracestate.
 func New(tp trace.TracerProvider) *Tracer {
+	off := tp == nil
+	if !off {
+		_, off = tp.(noop.TracerProvider)
+	}
 	if tp == nil {
 		tp = noop.NewTracerProvider()
 	}
-	return &Tracer{tp: tp, t: tp.Tracer(ScopeName), prop: propagation.TraceContext{}, now: time.Now,
+	return &Tracer{tp: tp, t: tp.Tracer(ScopeName), prop: propagation.TraceContext{}, now: time.Now, off: off,
 		created: map[string]trace.SpanContext{}, runs: map[string]*run{}}
 }
 
@@ -74,7 +83,7 @@ func (t *Tracer) Propagator() propagation.TextMapPropagator { return t.prop }
 // that the debate's span becomes its child when the run starts.
 func (t *Tracer) Created(ctx context.Context, id string) {
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
+	if t.off || !sc.IsValid() {
 		return
 	}
 	t.mu.Lock()
@@ -121,6 +130,9 @@ type phaseSpan struct {
 // It returns ctx carrying the span, and end, which closes every span of
 // the run with its final status ("" when suspended) and error.
 func (t *Tracer) Start(ctx context.Context, id string) (context.Context, func(status string, err error)) {
+	if t.off {
+		return ctx, func(string, error) {}
+	}
 	t.mu.Lock()
 	sc, ok := t.created[id]
 	delete(t.created, id)
@@ -263,8 +275,13 @@ func (r *run) finish(ts time.Time, status string, err error) {
 // Observer returns the observer that annotates the spans of the debates
 // running in this process with their events (rounds' ends, consensus
 // checks, convergence, trickster interventions, the debate's outcome).
-// Replayed events are ignored.
-func (t *Tracer) Observer() debate.Observer { return debate.ObserverFunc(t.onEvent) }
+// Replayed events are ignored. It is nil for a no-op tracer.
+func (t *Tracer) Observer() debate.Observer {
+	if t.off {
+		return nil
+	}
+	return debate.ObserverFunc(t.onEvent)
+}
 
 func (t *Tracer) onEvent(e debate.Event) {
 	if e.Replayed {
