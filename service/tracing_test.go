@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/tracing"
 	"github.com/aragora/aragora/tracing/tracingtest"
 )
@@ -229,4 +230,87 @@ func TestTracingDebateSpanTree(t *testing.T) {
 	}
 	assert.True(t, sawRequest, "request log line in\n%s", logs.String())
 	assert.True(t, sawCall, "agent_call log line")
+}
+
+// TestTracingProviderRequests: with tracing on, a provider agent's HTTP
+// requests carry the traceparent of a client span below the agent call's
+// span (the composition wraps the providers' client), and the retry after
+// the provider's 429 is a rate_limit.wait event of the call.
+func TestTracingProviderRequests(t *testing.T) {
+	t.Parallel()
+	rc := tracingtest.NewReceiver()
+	defer rc.Close()
+	var (
+		mu      sync.Mutex
+		parents []string
+	)
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		parents = append(parents, r.Header.Get("traceparent"))
+		n := len(parents)
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		if n == 1 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, `{"error":{"message":"slow down"}}`, http.StatusTooManyRequests)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"model":"gpt-test-0601","choices":[{"message":{"content":"Adopt it."},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":3}}`)
+	}))
+	defer fake.Close()
+	vars := map[string]string{"ARAGORA_DATABASE_URL": "memory://", "ARAGORA_DATA_DIR": t.TempDir(), "OPENAI_API_KEY": "sk-test",
+		"OPENAI_BASE_URL": fake.URL + "/v1", "OTEL_EXPORTER_OTLP_ENDPOINT": rc.URL}
+	cfg, err := ConfigFromEnv(func(k string) string { return vars[k] })
+	require.NoError(t, err)
+	cfg.Stderr = io.Discard
+	cfg.Agents.Retry.BaseDelay = time.Millisecond
+	svc, err := Open(context.Background(), cfg)
+	require.NoError(t, err)
+	la, err := svc.Agents().Resolve("gpt-4", 1)
+	require.NoError(t, err)
+	tr := svc.Tracer()
+	ctx, root := tr.TracerProvider().Tracer("test").Start(context.Background(), "caller")
+	resp, err := tr.Agent(la.Name, la.Provider, la.Model, la.Agent).Respond(ctx, agent.Request{Prompt: "Adopt Postgres?", Phase: agent.PhasePropose, Round: 1})
+	root.End()
+	require.NoError(t, err)
+	assert.Equal(t, "Adopt it.", resp.Text)
+	require.NoError(t, svc.Close())
+	require.NoError(t, rc.Err())
+
+	trace := root.SpanContext().TraceID().String()
+	spans := rc.Spans()
+	t.Logf("spans:\n%s", tracingtest.Tree(spans, trace))
+	var call tracingtest.Span
+	https := map[string]tracingtest.Span{}
+	for _, s := range spans {
+		switch {
+		case strings.HasPrefix(s.Name, "chat "):
+			call = s
+		case strings.HasPrefix(s.Name, "HTTP ") || s.Kind == tracepb.Span_SPAN_KIND_CLIENT && s.Attr("http.request.method") != nil:
+			https[s.SpanID()] = s
+		}
+	}
+	require.NotNil(t, call.Span, "the agent call span")
+	assert.Equal(t, "chat "+la.Model, call.Name)
+	assert.Equal(t, root.SpanContext().SpanID().String(), call.ParentID())
+	assert.Equal(t, "openai", call.Attr("gen_ai.provider.name"))
+	assert.Equal(t, "gpt-test-0601", call.Attr("gen_ai.response.model"))
+	assert.Equal(t, int64(11), call.Attr("gen_ai.usage.input_tokens"))
+	assert.Equal(t, int64(2), call.Attr("aragora.agent.attempts"))
+	if ev := call.Event("rate_limit.wait"); assert.NotNil(t, ev) {
+		assert.Equal(t, "rate_limited", tracingtest.EventAttr(ev, "error.type"))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, parents, 2, "a 429, then the answer")
+	require.Len(t, https, 2)
+	for _, tp := range parents {
+		parts := strings.Split(tp, "-")
+		require.Len(t, parts, 4, "traceparent %q", tp)
+		assert.Equal(t, trace, parts[1])
+		h, ok := https[parts[2]]
+		require.True(t, ok, "the request's parent %s is an HTTP client span", parts[2])
+		assert.Equal(t, call.SpanID(), h.ParentID(), "below the agent call")
+	}
 }
