@@ -299,7 +299,6 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 			m.heartbeat(hbCtx, id, *j.lease, cancel, log)
 		}()
 	}
-	log.Info("debate_start", "agents", j.sp.Names, "rounds", j.sp.Rounds, "resume", hasCheckpoint(bg, m.st, id), "topic_len", len(j.sp.Topic))
 	var res *debate.Result
 	var err error
 	engineCtx := runCtx
@@ -314,6 +313,8 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 			end(status, err)
 		}()
 	}
+	log.Log(engineCtx, slog.LevelInfo, "debate_start", "agents", j.sp.Names, "rounds", j.sp.Rounds,
+		"resume", hasCheckpoint(bg, m.st, id), "topic_len", len(j.sp.Topic))
 	if hasCheckpoint(bg, m.st, id) {
 		res, err = j.orch.Resume(engineCtx, id, debate.ResumeOptions{})
 	} else {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	sdktracetest "go.opentelemetry.io/otel/sdk/trace/tracetest"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/aragora/aragora/agent"
@@ -209,7 +211,7 @@ func TestTracingDebateSpanTree(t *testing.T) {
 
 	// Log lines of the traced request and of its debate's agent calls carry
 	// the ids.
-	var sawRequest, sawCall bool
+	var sawRequest, sawStart, sawCall bool
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) != nil {
@@ -220,6 +222,10 @@ func TestTracingDebateSpanTree(t *testing.T) {
 			sawRequest = true
 			assert.Equal(t, clientTrace, rec["trace_id"])
 			assert.Equal(t, srv.SpanID(), rec["span_id"])
+		case rec["message"] == "debate_start" && rec["debate_id"] == created.ID:
+			sawStart = true
+			assert.Equal(t, clientTrace, rec["trace_id"])
+			assert.Equal(t, deb.SpanID(), rec["span_id"])
 		case rec["message"] == "agent_call" && rec["debate_id"] == created.ID:
 			sawCall = true
 			assert.Equal(t, clientTrace, rec["trace_id"])
@@ -229,6 +235,7 @@ func TestTracingDebateSpanTree(t *testing.T) {
 		}
 	}
 	assert.True(t, sawRequest, "request log line in\n%s", logs.String())
+	assert.True(t, sawStart, "debate_start log line")
 	assert.True(t, sawCall, "agent_call log line")
 }
 
@@ -313,4 +320,36 @@ func TestTracingProviderRequests(t *testing.T) {
 		require.True(t, ok, "the request's parent %s is an HTTP client span", parts[2])
 		assert.Equal(t, call.SpanID(), h.ParentID(), "below the agent call")
 	}
+}
+
+// TestTracingOwnProvider: a library user's TracerProvider receives the
+// service's spans, and Close leaves it to its owner (still open after).
+// Without one and without an endpoint there is no tracer at all.
+func TestTracingOwnProvider(t *testing.T) {
+	t.Parallel()
+	exp := sdktracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer func() { require.NoError(t, tp.Shutdown(context.Background())) }()
+	svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), Stderr: io.Discard, TracerProvider: tp})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodGet, "/api/health", nil)
+	w := httptest.NewRecorder()
+	svc.Handler().ServeHTTP(w, req)
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NoError(t, svc.Close())
+	spans := exp.GetSpans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, "GET /api/health", spans[0].Name)
+	assert.Equal(t, "00-"+spans[0].SpanContext.TraceID().String()+"-"+spans[0].SpanContext.SpanID().String()+"-01", w.Header().Get("traceparent"))
+	_, span := tp.Tracer("after").Start(context.Background(), "after close")
+	span.End()
+	assert.Len(t, exp.GetSpans(), 2, "the provider is still open")
+
+	off, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), Stderr: io.Discard})
+	require.NoError(t, err)
+	defer off.Close()
+	assert.Nil(t, off.Tracer())
+	w = httptest.NewRecorder()
+	off.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/health", nil))
+	assert.Empty(t, w.Header().Get("traceparent"))
 }

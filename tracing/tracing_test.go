@@ -237,3 +237,21 @@ func TestLogHandler(t *testing.T) {
 	assert.Contains(t, lines[0], `"span_id":"`+span.SpanContext().SpanID().String()+`"`)
 	assert.NotContains(t, lines[1], "trace_id")
 }
+
+// TestNewProviderProtocols: both OTLP transports build a provider from
+// an endpoint (the exporters connect lazily), and shut down cleanly.
+func TestNewProviderProtocols(t *testing.T) {
+	t.Parallel()
+	for _, c := range []tracing.Config{
+		{Endpoint: "http://127.0.0.1:1", ServiceName: "x"},
+		{TracesEndpoint: "http://127.0.0.1:1/v1/traces"},
+		{Endpoint: "http://127.0.0.1:1", Protocol: tracing.ProtocolGRPC, Sampler: "always_off"},
+	} {
+		tp, err := tracing.NewProvider(context.Background(), c)
+		require.NoError(t, err)
+		require.NotNil(t, tp)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		require.NoError(t, tp.Shutdown(ctx))
+		cancel()
+	}
+}
