@@ -303,6 +303,7 @@ func TestTracingProviderRequests(t *testing.T) {
 	assert.Equal(t, root.SpanContext().SpanID().String(), call.ParentID())
 	assert.Equal(t, "openai", call.Attr("gen_ai.provider.name"))
 	assert.Equal(t, "gpt-test-0601", call.Attr("gen_ai.response.model"))
+	assert.Equal(t, []any{"stop"}, call.Attr("gen_ai.response.finish_reasons"))
 	assert.Equal(t, int64(11), call.Attr("gen_ai.usage.input_tokens"))
 	assert.Equal(t, int64(2), call.Attr("aragora.agent.attempts"))
 	if ev := call.Event("rate_limit.wait"); assert.NotNil(t, ev) {
