@@ -42,6 +42,9 @@ const (
 	PhaseSynthesize Phase = "synthesize"
 )
 
+// Phases lists every Phase in the order a debate runs them.
+var Phases = []Phase{PhasePropose, PhaseRevise, PhaseCritique, PhaseVote, PhaseJudge, PhaseSynthesize}
+
 // Stance is a participant's assigned position (docs/agents.md#phases-and-reply-formats).
 type Stance string
 

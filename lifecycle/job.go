@@ -272,7 +272,7 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		startedAt = ls.StartedAt // shown since the runner took the debate
 	}
 	if m.leaser != nil {
-		err := m.leaser.UpdateStatus(bg, id, []string{store.StatusPending, store.StatusRunning}, store.StatusRunning, startedAt)
+		err := m.leaser.UpdateStatus(bg, id, []store.Status{store.StatusPending, store.StatusRunning}, store.StatusRunning, startedAt)
 		if errors.Is(err, store.ErrConflict) {
 			m.overlay.update(id, func(ls *liveState) { ls.Status = "" })
 			log.Warn("debate_lease_lost", "error", err.Error())
@@ -376,7 +376,7 @@ func (j *Job) complete(ctx context.Context, res *debate.Result, runErr error, lo
 			f := &store.Finish{Lease: j.lease, Status: doc.Status, End: syntheticEnd(id, m.now(), doc.Status, doc.StopReason),
 				Final: store.Final{Result: raw, Usage: j.usage(res)}}
 			if j.lease == nil {
-				f.From = []string{store.StatusPending, store.StatusRunning}
+				f.From = []store.Status{store.StatusPending, store.StatusRunning}
 			}
 			if o := m.cfg.Outbox; o != nil {
 				f.Outbox = o.OnFinish(j.d, doc)
@@ -481,7 +481,7 @@ func (j *Job) Fail(ctx context.Context, code, msg string) {
 		f := &store.Finish{Lease: j.lease, Status: store.StatusFailed, End: syntheticEnd(id, now, store.StatusFailed, debate.StopError),
 			Final: store.Final{Result: raw}}
 		if j.lease == nil {
-			f.From = []string{store.StatusPending, store.StatusRunning}
+			f.From = []store.Status{store.StatusPending, store.StatusRunning}
 		}
 		if o := m.cfg.Outbox; o != nil {
 			f.Outbox = o.OnFinish(j.d, doc)

@@ -318,7 +318,7 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 	if err != nil {
 		m.overlay.update(d.ID, func(ls *liveState) { ls.Status = store.StatusFailed })
 		if m.leaser != nil {
-			_ = m.leaser.FinishDebate(context.WithoutCancel(ctx), d.ID, &store.Finish{From: []string{store.StatusPending},
+			_ = m.leaser.FinishDebate(context.WithoutCancel(ctx), d.ID, &store.Finish{From: []store.Status{store.StatusPending},
 				Status: store.StatusFailed}, now)
 		}
 		return nil, err

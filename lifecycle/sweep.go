@@ -94,7 +94,7 @@ func (m *Manager) ResumeOrphans(ctx context.Context) []Swept {
 	if err != nil {
 		m.log.Warn("sweep_failed", "error", err.Error())
 	}
-	held, err := m.st.ListDebates(ctx, store.Filter{Statuses: []string{store.StatusPending, store.StatusRunning}, Limit: 200})
+	held, err := m.st.ListDebates(ctx, store.Filter{Statuses: []store.Status{store.StatusPending, store.StatusRunning}, Limit: 200})
 	if err != nil {
 		m.log.Warn("sweep_failed", "error", err.Error())
 	}
@@ -140,7 +140,7 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 		now := m.now()
 		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: "stale", Verdict: receipt.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
 		raw, _ := json.Marshal(doc)
-		f := &store.Finish{From: []string{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
+		f := &store.Finish{From: []store.Status{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
 			End: syntheticEnd(d.ID, now, store.StatusTimeout, "stale"), Final: store.Final{Result: raw}}
 		if o := m.cfg.Outbox; o != nil {
 			f.Outbox = o.OnFinish(d, doc)

@@ -241,7 +241,7 @@ func waitFinished(t *testing.T, h http.Handler, id string) map[string]any {
 		w := do(t, h, "GET", "/api/debates/"+id, "", auth)
 		obj = nil
 		_ = json.Unmarshal(w.Body.Bytes(), &obj)
-		return store.Terminal(fmt.Sprint(obj["status"]))
+		return store.Status(fmt.Sprint(obj["status"])).Terminal()
 	}, 20*time.Second, 20*time.Millisecond)
 	return obj
 }
