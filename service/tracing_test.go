@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -356,4 +357,30 @@ func TestTracingOwnProvider(t *testing.T) {
 	w = httptest.NewRecorder()
 	off.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/health", nil))
 	assert.Empty(t, w.Header().Get("traceparent"))
+}
+
+// TestTracingWebSocket: a WebSocket upgrade still works through the
+// tracing middleware (its span lasts as long as the connection).
+func TestTracingWebSocket(t *testing.T) {
+	t.Parallel()
+	exp := sdktracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer func() { require.NoError(t, tp.Shutdown(context.Background())) }()
+	const token = "service-tracing-ws-token-0123456789"
+	svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), Stderr: io.Discard, APIToken: token, TracerProvider: tp})
+	require.NoError(t, err)
+	defer svc.Close()
+	ts := httptest.NewServer(svc.Handler())
+	defer ts.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("traceparent"))
+	require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
+	shut, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShut()
+	_ = svc.Shutdown(shut)
 }
