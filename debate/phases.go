@@ -527,6 +527,7 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 			props[p.target] = agent.Proposal{Agent: tname, Text: st.Current[p.target].Text}
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
+		r.askSchema(p.critic, &req)
 		if targetQ[p.target] == "" {
 			targetQ[p.target] = r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
 		}
@@ -562,7 +563,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = reply.ParseCritique(out.resp.Text)
+				c = parseCritique(out.resp)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -587,6 +588,62 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		return batch, r.quorumErr("critique", answered)
 	}
 	return batch, nil
+}
+
+// ---- structured replies ----
+
+// askSchema asks the agent of idx for a structured reply to req (critique,
+// vote or judge), with the phase's schema from package reply, when the
+// agent supports schemas (docs/agents.md#structured-replies). Other agents
+// get req unchanged. The choice of a vote or judgement is limited to the
+// owners of req.Proposals.
+func (r *run) askSchema(idx int, req *agent.Request) {
+	if !agent.SupportsSchema(r.agentOf(idx)) {
+		return
+	}
+	owners := make([]string, len(req.Proposals))
+	for i, p := range req.Proposals {
+		owners[i] = p.Agent
+	}
+	switch req.Phase {
+	case agent.PhaseCritique:
+		req.Schema = &agent.Schema{Name: reply.SchemaCritique, Description: "Your critique of the target proposal.", JSON: reply.CritiqueSchema()}
+	case agent.PhaseVote:
+		req.Schema = &agent.Schema{Name: reply.SchemaVote, Description: "Your vote for one proposal.", JSON: reply.VoteSchema(owners)}
+	case agent.PhaseJudge:
+		req.Schema = &agent.Schema{Name: reply.SchemaJudge, Description: "Your decision as the judge.", JSON: reply.JudgeSchema(owners)}
+	}
+}
+
+// parseCritique reads a critique reply: a structured reply as JSON first,
+// then (for prose, or structured text that is not a JSON object) as prose.
+func parseCritique(resp agent.Response) reply.Critique {
+	if resp.Structured {
+		if c, ok := reply.StructuredCritique(resp.Text); ok {
+			return c
+		}
+	}
+	return reply.ParseCritique(resp.Text)
+}
+
+// parseVote reads a vote reply like parseCritique.
+func parseVote(resp agent.Response, names []string, self string, forbidSelf bool) reply.Vote {
+	if resp.Structured {
+		if v, ok := reply.StructuredVote(resp.Text); ok {
+			return v
+		}
+	}
+	return reply.ParseVote(resp.Text, names, self, forbidSelf)
+}
+
+// parseJudge reads a judge reply like parseCritique.
+func parseJudge(resp agent.Response) reply.Judge {
+	if resp.Structured {
+		if j, ok := reply.StructuredJudge(resp.Text); ok {
+			return j
+		}
+	}
+	return reply.ParseJudge(resp.Text)
 }
 
 // critiquePrompt builds the prompt of critic's critique of target: the target's
@@ -678,6 +735,7 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 				}
 			}
 		}
+		r.askSchema(i, &req)
 		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
 			if exclude >= 0 {
 				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
@@ -713,7 +771,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			if out.vote != nil {
 				v = reply.Vote{Choice: out.vote.Choice, Confidence: min(max(out.vote.Confidence, 0), 1), Reasoning: out.vote.Reasoning, Parse: "json", OK: strings.TrimSpace(out.vote.Choice) != ""}
 			} else {
-				v = reply.ParseVote(out.resp.Text, r.o.names, name, r.cfg.ForbidSelfVote)
+				v = parseVote(out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
 			}
 			if !v.OK {
 				failErr = invalid("no choice could be read from the vote")
@@ -806,7 +864,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 	if failErr == nil {
 		j := out.judgement
 		if j == nil {
-			pj := reply.ParseJudge(out.resp.Text)
+			pj := parseJudge(out.resp)
 			if pj.OK {
 				j = &agent.Judgement{Decided: pj.Decided, Choice: pj.Choice, Confidence: pj.Confidence, Reasoning: pj.Reasoning, Answer: pj.Answer}
 			}
@@ -848,6 +906,7 @@ func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 	st := r.st
 	req := r.baseRequest(r.o.judge.idx, agent.PhaseJudge)
 	req.Proposals = props
+	r.askSchema(r.o.judge.idx, &req)
 	items := r.proposalItems(-1)
 	crit := slices.Clone(st.round().Critiques)
 	sort.SliceStable(crit, func(a, b int) bool { return crit[a].Severity > crit[b].Severity })

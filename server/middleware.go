@@ -119,8 +119,8 @@ func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 // CORS (docs/http-api.md#cors): what a preflight allows and what responses expose.
 const (
 	corsAllowMethods  = "GET, POST, DELETE"
-	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Correlation-ID, X-Request-ID"
-	corsExposeHeaders = "X-Correlation-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Link, Location, Idempotent-Replayed"
+	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Correlation-ID, X-Request-ID, traceparent, tracestate"
+	corsExposeHeaders = "X-Correlation-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Link, Location, Idempotent-Replayed, traceparent"
 )
 
 // cors adds the CORS headers for an allowed Origin and answers a preflight
@@ -174,6 +174,9 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 		rw := &recorder{ResponseWriter: w}
 		handler, pattern := mux.Handler(r)
 		info.route, info.pattern = routeName(pattern), pattern
+		if s.cfg.OnRoute != nil {
+			s.cfg.OnRoute(r.Context(), pattern)
+		}
 		rw.onHeader = func(status int) { s.auditRequest(r, rw, info, status) }
 		defer func() {
 			if p := recover(); p != nil {
