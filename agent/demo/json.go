@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -12,8 +13,9 @@ import (
 // TestEncodersMatchEncodingJSON compares them.
 
 func (c critiqueReply) json() string {
-	var buf [1024]byte
-	b := buf[:0]
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	b = append(b, `{"issues":`...)
 	b = appendStrings(b, c.Issues)
 	b = append(b, `,"suggestions":`...)
@@ -46,8 +48,9 @@ func appendJoined(b []byte, parts []string) []byte {
 }
 
 func (v voteReply) json() string {
-	var buf [512]byte
-	b := buf[:0]
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	b = append(b, `{"choice":`...)
 	b = appendString(b, v.Choice)
 	b = append(b, `,"confidence":`...)
@@ -62,8 +65,9 @@ func (v voteReply) json() string {
 }
 
 func (j judgeReply) json() string {
-	var buf [512]byte
-	b := buf[:0]
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	b = append(b, `{"decided":`...)
 	b = strconv.AppendBool(b, j.Decided)
 	b = append(b, `,"choice":`...)
@@ -84,6 +88,21 @@ func (s synthesisReply) json() string {
 	b = append(b, `,"confidence":`...)
 	b, ok := appendFloat(b, s.Confidence)
 	return finish(b, ok)
+}
+
+// bufPool holds the encoders' scratch buffers: on the heap, so that an
+// agent's call runs on a small stack.
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 1024)
+	return &b
+}}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufPool.Put(b)
+	}
 }
 
 // finish closes the object; a non-finite number fails encoding/json, and
