@@ -42,9 +42,10 @@ type wsConn struct {
 
 	qmu      sync.Mutex
 	q        []outFrame
-	inflight int  // entries of the batch being written
-	ready    bool // accepted: the writer may run
-	writing  bool // a writer goroutine runs
+	spare    []outFrame // the array of the last batch written, for reuse
+	inflight int        // entries of the batch being written
+	ready    bool       // accepted: the writer may run
+	writing  bool       // a writer goroutine runs
 	qclosed  bool
 	overflow bool
 	writers  sync.WaitGroup
@@ -76,7 +77,7 @@ func (c *wsConn) slow() {
 func (c *wsConn) close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
-		conn := c.c
+		conn, cc := c.c, c.cc
 		c.mu.Unlock()
 		c.log("websocket_disconnect", "code", code)
 		// Normal closure: send the frames already queued first.
@@ -85,6 +86,7 @@ func (c *wsConn) close(code int, reason string) {
 		}
 		go func() {
 			if conn != nil {
+				cc.stop() // no data frame after the close frame
 				_ = conn.Close(websocket.StatusCode(code), reason)
 			}
 			c.cancel()
