@@ -242,7 +242,8 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 	if cfg.Verbose {
 		fmt.Fprintf(os.Stderr, "fanout %d: all subscribed in %s\n", n, connTime)
 	}
-	framesIdle, cpuIdle := totalFrames.Load(), procCPU(srv.cmd.Process.Pid)
+	framesIdle, cpuIdle, clientIdle := totalFrames.Load(), procCPU(srv.cmd.Process.Pid), procCPU(os.Getpid())
+	writesIdle := procWrites(srv.cmd.Process.Pid)
 	close(fm.gate) // the debate proceeds; every event from now on is live
 	// Wait for every reader to see debate_end; once the debate has a final
 	// status, give stragglers a grace period, then count them as missing
@@ -278,6 +279,11 @@ wait:
 	// latencies, it does not depend on how much of the machine the other
 	// processes leave to the server and the readers.
 	liveCPU, liveFrames := procCPU(srv.cmd.Process.Pid)-cpuIdle, totalFrames.Load()-framesIdle
+	// The subscribers' side (this process: reading, parsing each frame's
+	// JSON and time stamp) shares the machine with the server.
+	clientCPU := procCPU(os.Getpid()) - clientIdle
+	// Write system calls of the server (frames, store, logs) per frame.
+	writes := procWrites(srv.cmd.Process.Pid)
 	var lats []time.Duration
 	frames, missed := 0, 0
 	for _, r := range results {
@@ -296,8 +302,9 @@ wait:
 	if len(lats) == 0 {
 		return nil, fmt.Errorf("no live event received")
 	}
+
 	c := fmt.Sprintf("%d subscribers, one debate (3 agents, %d rounds)", n, cfg.Rounds)
-	return []Row{
+	rows := []Row{
 		{Scenario: "fanout", Case: c, Metric: "delivery p50 (ms)", Value: ms(percentile(lats, 50)),
 			Baseline: "fake model latency (ms)", BaselineValue: ms(cfg.AgentDelay)},
 		{Scenario: "fanout", Case: c, Metric: "delivery p99 (ms)", Value: ms(percentile(lats, 99)),
@@ -309,7 +316,12 @@ wait:
 		{Scenario: "fanout", Case: c, Metric: "server RSS/idle subscribed connection (KB)", Value: float64(rssIdle-rssBefore) * 1024 / 1000 / float64(n)},
 		{Scenario: "fanout", Case: c, Metric: "server RSS before connecting (MB)", Value: float64(rssBefore) * 1024 / 1e6},
 		{Scenario: "fanout", Case: c, Metric: "server CPU µs/frame delivered live", Value: float64(liveCPU.Microseconds()) / float64(max(liveFrames, 1))},
-		{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
-			Baseline: "subscribers", BaselineValue: float64(n)},
-	}, nil
+		{Scenario: "fanout", Case: c, Metric: "bench subscribers' CPU µs/frame received live", Value: float64(clientCPU.Microseconds()) / float64(max(liveFrames, 1))},
+	}
+	if writes >= 0 && writesIdle >= 0 {
+		rows = append(rows, Row{Scenario: "fanout", Case: c, Metric: "server write syscalls/frame delivered live",
+			Value: float64(writes-writesIdle) / float64(max(liveFrames, 1))})
+	}
+	return append(rows, Row{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
+		Baseline: "subscribers", BaselineValue: float64(n)}), nil
 }
