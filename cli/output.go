@@ -318,7 +318,7 @@ func printSummary(w io.Writer, res *debate.Result, rc *receipt.Receipt, receiptO
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Verdict:    %s (%s)\n", receipt.VerdictLabel(res.Verdict), res.Verdict)
 	fmt.Fprintf(w, "Confidence: %.0f%%\n", res.Confidence*100)
-	status := res.Status
+	status := res.Status.String()
 	if res.StopReason != "" {
 		status += ", stop reason " + res.StopReason
 	}

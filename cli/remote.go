@@ -310,7 +310,7 @@ func (r *remote) waitFinished(ctx context.Context, id string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var d struct {
-			Status string `json:"status"`
+			Status store.Status `json:"status"`
 		}
 		if err := r.do(ctx, http.MethodGet, "/api/debates/"+id, nil, &d); err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/aragora/aragora/store"
 )
 
 // docCacheBytes bounds the raw documents a docCache keeps (each entry
@@ -49,7 +51,8 @@ func (e *docEntry) size() int { return len(e.rawSpec) + 2*len(e.rawResult) + len
 // its two documents: the record's fields and the effective status and
 // times (before the result document fills them).
 type objectKey struct {
-	status, topic, owner, correlationID string
+	status                              store.Status
+	topic, owner, correlationID         string
 	lastSeq                             int64
 	created, updated, started, finished time.Time
 }

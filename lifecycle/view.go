@@ -12,7 +12,7 @@ import (
 // effectiveRaw merges the stored record with this process's live state;
 // raw is the stored result document, or the live one while the store has
 // none.
-func (m *Manager) effectiveRaw(d *store.Debate) (status string, started, finished time.Time, raw json.RawMessage) {
+func (m *Manager) effectiveRaw(d *store.Debate) (status store.Status, started, finished time.Time, raw json.RawMessage) {
 	status, started, finished = d.Status, d.StartedAt, d.FinishedAt
 	raw = d.Result
 	if ls, ok := m.overlay.get(d.ID); ok {
@@ -40,14 +40,14 @@ func (m *Manager) effectiveRaw(d *store.Debate) (status string, started, finishe
 
 // Status returns the effective status of d: the stored one merged with the
 // live state of a debate this process runs.
-func (m *Manager) Status(d *store.Debate) string {
+func (m *Manager) Status(d *store.Debate) store.Status {
 	status, _, _, _ := m.effectiveRaw(d)
 	return status
 }
 
 // Result returns the effective status and result document of d (nil
 // before it finished).
-func (m *Manager) Result(d *store.Debate) (status string, res *ResultDoc) {
+func (m *Manager) Result(d *store.Debate) (status store.Status, res *ResultDoc) {
 	status, started, finished, raw := m.effectiveRaw(d)
 	res, _, _ = withResultDoc(m.docs.result(d.ID, raw), status, started, finished)
 	return status, res

@@ -291,9 +291,6 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var allStatuses = []string{store.StatusPending, store.StatusRunning, store.StatusConsensusReached, store.StatusNoConsensus,
-	store.StatusTimeout, store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}
-
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r, "status", "owner", "limit", "cursor")
 	if err == nil {
@@ -311,13 +308,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, q query) error {
 	}
 	f := store.Filter{Limit: limit + 1}
 	if q.has("status") {
-		for _, st := range strings.Split(q.get("status"), ",") {
-			ok := false
-			for _, a := range allStatuses {
-				ok = ok || a == st
-			}
-			if !ok {
-				return apiErr(http.StatusBadRequest, "invalid_query", fmt.Sprintf("status: unknown status %q", st)).with("parameter", "status")
+		for _, name := range strings.Split(q.get("status"), ",") {
+			st, err := store.ParseStatus(name)
+			if err != nil {
+				return apiErr(http.StatusBadRequest, "invalid_query", fmt.Sprintf("status: unknown status %q", name)).with("parameter", "status")
 			}
 			f.Statuses = append(f.Statuses, st)
 		}

