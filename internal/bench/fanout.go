@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,26 +112,108 @@ type subResult struct {
 	err    error
 }
 
+// scanFrame reads type, seq and ts of a debate event frame as the server
+// sends it ({"epoch":…,"seq":…,…,"ts":…,"data":…}: every field it needs
+// comes before data) without decoding the rest; ok is false for any other
+// shape, which json.Unmarshal then reads. It spares the bench's readers,
+// which share the machine with the server, most of their per-frame work.
+func scanFrame(b []byte) (f wireFrame, ok bool) {
+	if !bytes.HasPrefix(b, []byte(`{"epoch":"`)) {
+		return f, false
+	}
+	var haveType, haveSeq, haveTS bool
+	for i := 1; i < len(b); {
+		if b[i] != '"' {
+			return f, false
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 {
+			return f, false
+		}
+		key := string(b[i+1 : i+1+end]) // no allocation: compared only
+		i += end + 2
+		if i >= len(b) || b[i] != ':' {
+			return f, false
+		}
+		i++
+		if key == "data" {
+			return f, haveType && haveSeq && haveTS
+		}
+		if i >= len(b) {
+			return f, false
+		}
+		switch b[i] {
+		case '"':
+			end := bytes.IndexByte(b[i+1:], '"')
+			if end < 0 {
+				return f, false
+			}
+			v := b[i+1 : i+1+end]
+			if bytes.IndexByte(v, '\\') >= 0 {
+				return f, false
+			}
+			switch key {
+			case "type":
+				f.Type, haveType = string(v), true
+			case "ts":
+				f.Ts, haveTS = string(v), true
+			}
+			i += end + 2
+		case '{', '[':
+			return f, false
+		default:
+			j := i
+			for j < len(b) && b[j] != ',' && b[j] != '}' {
+				j++
+			}
+			if key == "seq" {
+				n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+				if err != nil {
+					return f, false
+				}
+				f.Seq, haveSeq = n, true
+			}
+			i = j
+		}
+		if i >= len(b) || b[i] != ',' {
+			return f, false
+		}
+		i++
+	}
+	return f, false
+}
+
 // subscribe reads one debate's stream until debate_end and records the
-// delivery latency (receive time − event ts) of live events.
-func subscribe(ctx context.Context, conn *websocket.Conn, ready func(), total *atomic.Int64) subResult {
+// delivery latency (receive time − event ts) of live events. With types,
+// it keeps every frame's type (for -v).
+func subscribe(ctx context.Context, conn *websocket.Conn, ready func(), total *atomic.Int64, types bool) subResult {
 	var res subResult
 	var replayUpTo int64 = -1
+	var buf bytes.Buffer // reused: one allocation per reader, not per frame
 	for {
-		_, b, err := conn.Read(ctx)
+		_, r, err := conn.Reader(ctx)
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			res.err = err
 			return res
 		}
+		b := buf.Bytes()
 		now := time.Now()
 		res.frames++
 		total.Add(1)
-		var f wireFrame
-		if err := json.Unmarshal(b, &f); err != nil {
-			res.err = err
-			return res
+		f, ok := scanFrame(b)
+		if !ok {
+			if err := json.Unmarshal(b, &f); err != nil {
+				res.err = err
+				return res
+			}
 		}
-		res.types = append(res.types, f.Type)
+		if types {
+			res.types = append(res.types, f.Type)
+		}
 		switch {
 		case f.Type == "subscribed":
 			replayUpTo = f.LastSeq
@@ -214,7 +297,7 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 				readers.Go(func() {
 					defer conn.CloseNow()
 					var once sync.Once
-					results[i] = subscribe(rctx, conn, func() { once.Do(subscribed.Done) }, &totalFrames)
+					results[i] = subscribe(rctx, conn, func() { once.Do(subscribed.Done) }, &totalFrames, cfg.Verbose && i == 0)
 					once.Do(subscribed.Done)
 					finished.Add(1)
 				})
