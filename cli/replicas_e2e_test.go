@@ -1,0 +1,498 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/internal/apitest"
+)
+
+// The replica tests (docs/SCALING.md) run three real `aragora serve`
+// processes on one Postgres schema and one Redis, behind lbProxy, a
+// round-robin reverse proxy standing in for the load balancer. Run them by
+// hand with
+//
+//	ARAGORA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
+//	go test ./cli -run 'TestReplicas' -v
+//
+// They skip with a message when either variable is unset (CI sets both and
+// fails on the skip) and under -short (CI runs without it).
+
+// replicaLease is the debate lease of the replica tests, in seconds: short,
+// so that a takeover after a crash happens within the test's budget.
+const replicaLease = 2
+
+// replicaSet is n replicas of `aragora serve` sharing one Postgres schema
+// and one Redis, and the load balancer in front of them.
+type replicaSet struct {
+	t      *testing.T
+	env    map[string]string
+	schema string
+	db     *pgxpool.Pool
+
+	mu    sync.Mutex
+	procs []*serverProc // by replica index; a replaced replica's slot holds its successor
+	ready []bool        // the load balancer's view, from its readiness probes
+
+	lb     *httptest.Server
+	next   atomic.Uint64
+	client *http.Client // to the load balancer, checked against the OpenAPI document
+}
+
+// replicaEnv returns the environment of a replica set on a fresh Postgres
+// schema and the Redis of ARAGORA_TEST_REDIS_URL (or redisURL when not
+// empty), skipping when either is not configured.
+func replicaEnv(t *testing.T, redisURL string) map[string]string {
+	t.Helper()
+	if os.Getenv("ARAGORA_TEST_REDIS_URL") == "" {
+		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 (and ARAGORA_TEST_POSTGRES_URL) to run the replica tests")
+	}
+	env := postgresEnv(t)
+	env["ARAGORA_REDIS_URL"] = cmpOr(redisURL, os.Getenv("ARAGORA_TEST_REDIS_URL"))
+	env["ARAGORA_ENABLE_REDIS_RATE_LIMIT"] = "1"
+	// Replicas sharing one store share the secret its key ring is sealed with.
+	env["ARAGORA_JWT_SECRET"] = "replicas-e2e-jwt-secret-0123456789abcdef"
+	env["ARAGORA_DEBATE_LEASE_SECONDS"] = strconv.Itoa(replicaLease)
+	// The test's own polling comes from loopback: never limited. The rate
+	// limit test names its clients with X-Forwarded-For.
+	env["ARAGORA_RATE_LIMIT_WHITELIST"] = "127.0.0.1/32,::1/128"
+	env["ARAGORA_LOG_LEVEL"] = "info"
+	return env
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// newReplicaSet starts n replicas at once with env (replicaEnv plus the
+// test's settings), waits until each is ready, and starts the load
+// balancer.
+func newReplicaSet(t *testing.T, n int, env map[string]string) *replicaSet {
+	t.Helper()
+	aragoraBinary(t) // skips under -short before anything starts
+	rs := &replicaSet{t: t, env: env, schema: env["ARAGORA_DB_SCHEMA"]}
+	pool, err := pgxpool.New(context.Background(), env["ARAGORA_DATABASE_URL"])
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	rs.db = pool
+	for range n {
+		rs.procs = append(rs.procs, launchServer(t, t.TempDir(), env, nil))
+		rs.ready = append(rs.ready, false)
+	}
+	for _, p := range rs.procs {
+		p.waitReady(t)
+	}
+	rs.startLB()
+	return rs
+}
+
+// startLB starts the load balancer: every request goes to the next ready
+// replica in turn (readiness probed every 100 ms, as a Kubernetes Service
+// drops a pod that fails its readiness probe); a request whose connection
+// is refused is sent to the next one (as nginx's proxy_next_upstream
+// error). WebSocket upgrades pass through.
+func (rs *replicaSet) startLB() {
+	t := rs.t
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		probe := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		for {
+			rs.mu.Lock()
+			procs := append([]*serverProc(nil), rs.procs...)
+			rs.mu.Unlock()
+			for i, p := range procs {
+				ok := false
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.apiURL+"/api/health/ready", nil)
+				if resp, err := probe.Do(req); err == nil {
+					ok = resp.StatusCode == http.StatusOK
+					resp.Body.Close()
+				}
+				rs.mu.Lock()
+				if rs.procs[i] == p {
+					rs.ready[i] = ok
+				}
+				rs.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	// The first probe round marks the replicas ready.
+	deadline := time.Now().Add(e2eDeadline)
+	for rs.readyCount() < len(rs.procs) {
+		require.True(t, time.Now().Before(deadline), "the load balancer saw no ready replica")
+		time.Sleep(20 * time.Millisecond)
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: "replica.invalid"})
+			// The client's own X-Forwarded-For (the rate limit test's
+			// clients) reaches the replicas; the proxy adds none, so
+			// the test's loopback requests act as the local operator.
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+		},
+		Transport: lbTransport{rs: rs, base: &http.Transport{DisableKeepAlives: true}},
+		ErrorLog:  nil,
+	}
+	rs.lb = httptest.NewServer(proxy)
+	t.Cleanup(func() {
+		rs.lb.Close()
+		cancel()
+		wg.Wait()
+	})
+	rs.client = &http.Client{Transport: apitest.Server(t).Transport(t, &http.Transport{DisableKeepAlives: true}), Timeout: 30 * time.Second}
+}
+
+func (rs *replicaSet) readyCount() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	n := 0
+	for _, r := range rs.ready {
+		if r {
+			n++
+		}
+	}
+	return n
+}
+
+// lbTransport sends each request to the next ready replica.
+type lbTransport struct {
+	rs   *replicaSet
+	base *http.Transport
+}
+
+// replicaHeader names, on every response of the load balancer, the index
+// of the replica that answered.
+const replicaHeader = "X-Test-Replica"
+
+func (l lbTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+	}
+	l.rs.mu.Lock()
+	n := len(l.rs.procs)
+	start := int(l.rs.next.Add(1))
+	var order []int
+	var hosts []string
+	for k := range n {
+		i := (start + k) % n
+		if l.rs.ready[i] {
+			order = append(order, i)
+			hosts = append(hosts, fmt.Sprintf("127.0.0.1:%d", l.rs.procs[i].apiPort))
+		}
+	}
+	l.rs.mu.Unlock()
+	if len(order) == 0 {
+		return nil, errors.New("lb: no ready replica")
+	}
+	var lastErr error
+	for k, i := range order {
+		out := req.Clone(req.Context())
+		out.URL.Host, out.Host = hosts[k], hosts[k]
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		if body == nil {
+			out.Body = nil
+		}
+		resp, err := l.base.RoundTrip(out)
+		if err == nil {
+			resp.Header.Set(replicaHeader, strconv.Itoa(i))
+			return resp, nil
+		}
+		lastErr = err
+		var op *net.OpError
+		if !errors.As(err, &op) || op.Op != "dial" {
+			return nil, err // the request may have reached the replica: not retried
+		}
+	}
+	return nil, lastErr
+}
+
+// do sends a request through the load balancer with headers hdr and
+// returns the response (body read) and body.
+func (rs *replicaSet) do(method, path, body string, hdr map[string]string) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method, rs.lb.URL+path, strings.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := rs.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// create POSTs a debate through the load balancer and returns its id.
+func (rs *replicaSet) create(t *testing.T, body string) string {
+	t.Helper()
+	resp, b, err := rs.do(http.MethodPost, "/api/debates", body, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", b)
+	var d struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(b, &d))
+	return d.ID
+}
+
+// proc returns the current process of replica i.
+func (rs *replicaSet) proc(i int) *serverProc {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.procs[i]
+}
+
+// replace puts p in replica i's slot (the load balancer probes it from then on).
+func (rs *replicaSet) replace(i int, p *serverProc) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.procs[i], rs.ready[i] = p, false
+}
+
+// table returns schema.name quoted.
+func (rs *replicaSet) table(name string) string {
+	return pgx.Identifier{rs.schema, name}.Sanitize()
+}
+
+// debateRow is the lease state of one debate in the shared store.
+type debateRow struct {
+	ID, Status, Owner string
+	Generation        int64
+}
+
+// debates reads every debate's status and lease.
+func (rs *replicaSet) debates(ctx context.Context) (map[string]debateRow, error) {
+	rows, err := rs.db.Query(ctx, `SELECT id, status, COALESCE(lease_owner, ''), lease_generation FROM `+rs.table("debates"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]debateRow{}
+	for rows.Next() {
+		var r debateRow
+		if err := rows.Scan(&r.ID, &r.Status, &r.Owner, &r.Generation); err != nil {
+			return nil, err
+		}
+		out[r.ID] = r
+	}
+	return out, rows.Err()
+}
+
+// terminal reports whether status is a final one.
+func terminal(status string) bool { return finished(debateView{Status: status}) }
+
+// waitFinished waits until every debate of ids has a terminal status.
+func (rs *replicaSet) waitFinished(t *testing.T, ids []string, budget time.Duration) map[string]debateRow {
+	t.Helper()
+	deadline := time.Now().Add(budget)
+	for {
+		rows, err := rs.debates(context.Background())
+		require.NoError(t, err)
+		var open []string
+		for _, id := range ids {
+			if r, ok := rows[id]; !ok || !terminal(r.Status) {
+				open = append(open, id+" "+r.Status)
+			}
+		}
+		if len(open) == 0 {
+			return rows
+		}
+		if time.Now().After(deadline) {
+			for i := range rs.procs {
+				t.Logf("replica %d output:\n%s", i, rs.proc(i).out.String())
+			}
+			t.Fatalf("%d of %d debates not finished in %s: %.600v", len(open), len(ids), budget, open)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkEventLog requires each debate's stored events to be seq 1..n with
+// no gap and no duplicate, one debate_start first and one debate_end last.
+func (rs *replicaSet) checkEventLog(t *testing.T, ids []string) {
+	t.Helper()
+	rows, err := rs.db.Query(context.Background(), `SELECT debate_id, seq, type FROM `+rs.table("debate_events")+` WHERE debate_id = ANY($1) ORDER BY debate_id, seq`, ids)
+	require.NoError(t, err)
+	type ev struct {
+		seq int64
+		typ string
+	}
+	logs := map[string][]ev{}
+	for rows.Next() {
+		var id string
+		var e ev
+		require.NoError(t, rows.Scan(&id, &e.seq, &e.typ))
+		logs[id] = append(logs[id], e)
+	}
+	require.NoError(t, rows.Err())
+	for _, id := range ids {
+		l := logs[id]
+		require.NotEmpty(t, l, "debate %s has no events", id)
+		ends := 0
+		for i, e := range l {
+			require.Equal(t, int64(i+1), e.seq, "debate %s: seq contiguous from 1", id)
+			if e.typ == "debate_end" {
+				ends++
+			}
+		}
+		require.Equal(t, "debate_start", l[0].typ, "debate %s", id)
+		require.Equal(t, "debate_end", l[len(l)-1].typ, "debate %s", id)
+		require.Equal(t, 1, ends, "debate %s: one debate_end", id)
+	}
+}
+
+// holderPID returns the process id a lease owner name carries
+// (host-pid-random), or 0.
+func holderPID(owner string) int {
+	parts := strings.Split(owner, "-")
+	if len(parts) < 3 {
+		return 0
+	}
+	pid, _ := strconv.Atoi(parts[len(parts)-2])
+	return pid
+}
+
+// leaseWatch samples every debate's lease owner and generation until
+// stopped: the lease history the tests check ownership against.
+type leaseWatch struct {
+	mu      sync.Mutex
+	owners  map[string]map[int64]map[string]bool // debate → generation → owners seen
+	regress []string                             // a generation that went down
+	last    map[string]int64
+	stop    context.CancelFunc
+	done    chan struct{}
+	samples int
+}
+
+func (rs *replicaSet) watchLeases() *leaseWatch {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &leaseWatch{owners: map[string]map[int64]map[string]bool{}, last: map[string]int64{}, stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for ctx.Err() == nil {
+			rows, err := rs.debates(ctx)
+			if err == nil {
+				w.mu.Lock()
+				w.samples++
+				for id, r := range rows {
+					if r.Generation < w.last[id] {
+						w.regress = append(w.regress, fmt.Sprintf("%s: %d after %d", id, r.Generation, w.last[id]))
+					}
+					w.last[id] = r.Generation
+					if r.Owner == "" {
+						continue
+					}
+					g := w.owners[id]
+					if g == nil {
+						g = map[int64]map[string]bool{}
+						w.owners[id] = g
+					}
+					if g[r.Generation] == nil {
+						g[r.Generation] = map[string]bool{}
+					}
+					g[r.Generation][r.Owner] = true
+				}
+				w.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// end stops the sampling and requires that no generation was held by two
+// owners and that no generation went down.
+func (w *leaseWatch) end(t *testing.T) {
+	t.Helper()
+	w.stop()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.Empty(t, w.regress, "lease generations never go down")
+	for id, gens := range w.owners {
+		for g, owners := range gens {
+			require.Len(t, owners, 1, "debate %s generation %d had one holder", id, g)
+		}
+	}
+	require.Positive(t, w.samples)
+}
+
+// ownersOf returns the distinct holders seen for debate id, by generation.
+func (w *leaseWatch) ownersOf(id string) map[int64]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[int64]string{}
+	for g, owners := range w.owners[id] {
+		for o := range owners {
+			out[g] = o
+		}
+	}
+	return out
+}
+
+// TestReplicasHarness checks the harness itself: three replicas behind
+// the load balancer answer in turn, and a replaced slot is probed.
+func TestReplicasHarness(t *testing.T) {
+	t.Parallel()
+	rs := newReplicaSet(t, 3, replicaEnv(t, ""))
+	seen := map[string]bool{}
+	for range 6 {
+		resp, _, err := rs.do(http.MethodGet, "/api/health/ready", "", nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		seen[resp.Header.Get(replicaHeader)] = true
+	}
+	require.Len(t, seen, 3, "round robin over the three replicas")
+	require.NoError(t, rs.proc(0).cmd.Process.Signal(syscall.SIGKILL))
+	<-rs.proc(0).done
+	for range 6 {
+		resp, _, err := rs.do(http.MethodGet, "/api/health/ready", "", nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+}
