@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func replicaEnv(t *testing.T, redisURL string) map[string]string {
 	// The test's own polling comes from loopback: never limited. The rate
 	// limit test names its clients with X-Forwarded-For.
 	env["ARAGORA_RATE_LIMIT_WHITELIST"] = "127.0.0.1/32,::1/128"
-	env["ARAGORA_LOG_LEVEL"] = "info"
+	env["ARAGORA_LOG_LEVEL"] = "warn"
 	return env
 }
 
@@ -462,6 +463,13 @@ func (w *leaseWatch) end(t *testing.T) {
 	require.Positive(t, w.samples)
 }
 
+// generation returns the last generation seen for debate id.
+func (w *leaseWatch) generation(id string) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last[id]
+}
+
 // ownersOf returns the distinct holders seen for debate id, by generation.
 func (w *leaseWatch) ownersOf(id string) map[int64]string {
 	w.mu.Lock()
@@ -495,4 +503,260 @@ func TestReplicasHarness(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	}
+}
+
+// replicaOf returns the index of the replica whose process holds the
+// lease owner name owner, or -1.
+func (rs *replicaSet) replicaOf(owner string) int {
+	pid := holderPID(owner)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for i, p := range rs.procs {
+		if p.cmd.Process.Pid == pid {
+			return i
+		}
+	}
+	return -1
+}
+
+// cliEnv returns a getenv for in-process CLI commands on the set's store.
+func (rs *replicaSet) cliEnv(dataDir string) func(string) string {
+	return func(k string) string {
+		if k == "ARAGORA_DATA_DIR" {
+			return dataDir
+		}
+		switch k {
+		case "ARAGORA_DATABASE_URL", "ARAGORA_DB_SCHEMA", "ARAGORA_JWT_SECRET":
+			return rs.env[k]
+		}
+		return ""
+	}
+}
+
+// TestReplicasServeAsOne runs 200 debates through the load balancer on
+// three replicas, follows a debate running on replica B from replica A's
+// WebSocket and resumes on replica C, and checks idempotency keys, a
+// shared rate limit and a revocation across the replicas.
+func TestReplicasServeAsOne(t *testing.T) {
+	t.Parallel()
+	env := replicaEnv(t, "")
+	env[demoDelayEnv] = "10"
+	env["ARAGORA_RATE_LIMIT_RPM"] = "30"
+	env["ARAGORA_MAX_CONCURRENT_DEBATES"] = "20"
+	rs := newReplicaSet(t, 3, env)
+	leases := rs.watchLeases()
+
+	// 1. A debate on B, followed from A and resumed on C.
+	a, b, c := rs.proc(0), rs.proc(1), rs.proc(2)
+	follow := b.createDebate(t, `{"topic":"Followed across replicas","rounds":4,"min_rounds":4,"seed":11}`)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
+	defer cancel()
+	seen := map[int64]int{}
+	var last int64
+	var epoch string
+	ca := dialWS(t, ctx, strings.Replace(a.apiURL, "http", "ws", 1)+"/ws/debates/"+follow)
+	for last < 8 {
+		f, raw, err := readFrame(ctx, ca)
+		require.NoError(t, err, "stream on A")
+		require.NotEqual(t, "reset", f.Type, "%s", raw)
+		if f.Seq > 0 {
+			seen[f.Seq]++
+			last, epoch = max(last, f.Seq), f.Epoch
+		}
+		require.NotEqual(t, "debate_end", f.Type, "the debate ended before the hand-over to C")
+	}
+	_ = ca.Close(1000, "moving to C")
+
+	// 2. Meanwhile, 200 debates through the load balancer.
+	byReplica := map[string]int{}
+	var ids []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < 200; i += 8 {
+				resp, body, err := rs.do(http.MethodPost, "/api/debates", fmt.Sprintf(`{"topic":"Replica load %d","rounds":1,"seed":%d}`, i, i), nil)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if resp.StatusCode != http.StatusAccepted {
+					errs <- fmt.Errorf("create %d: %d %s", i, resp.StatusCode, body)
+					continue
+				}
+				var d struct {
+					ID string `json:"id"`
+				}
+				if err := json.Unmarshal(body, &d); err != nil {
+					errs <- err
+					continue
+				}
+				mu.Lock()
+				ids = append(ids, d.ID)
+				byReplica[resp.Header.Get(replicaHeader)]++
+				mu.Unlock()
+			}
+		}()
+	}
+
+	cc := dialWS(t, ctx, fmt.Sprintf("%s/ws/debates/%s?after_seq=%d&epoch=%s", strings.Replace(c.apiURL, "http", "ws", 1), follow, last, epoch))
+	for ended := false; !ended; {
+		f, raw, err := readFrame(ctx, cc)
+		require.NoError(t, err, "resumed stream on C")
+		require.NotEqual(t, "reset", f.Type, "%s", raw)
+		if f.Seq > 0 {
+			seen[f.Seq]++
+		}
+		ended = f.Type == "debate_end"
+	}
+	_ = cc.Close(1000, "done")
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Len(t, ids, 200)
+	t.Logf("creates answered per replica: %v", byReplica)
+	require.Len(t, byReplica, 3, "the creates were spread over the three replicas")
+
+	fd := b.waitDebate(t, follow, "finished", finished)
+	var missing, dup []int64
+	for seq := int64(1); seq <= fd.LastSeq; seq++ {
+		switch seen[seq] {
+		case 0:
+			missing = append(missing, seq)
+		case 1:
+		default:
+			dup = append(dup, seq)
+		}
+	}
+	require.Empty(t, missing, "events missing from the stream followed on A then C")
+	require.Empty(t, dup, "events duplicated in the stream followed on A then C")
+	require.Len(t, seen, int(fd.LastSeq))
+	for g, owner := range leases.ownersOf(follow) {
+		require.Equal(t, 1, rs.replicaOf(owner), "generation %d of the followed debate was held by replica B", g)
+	}
+	require.Equal(t, int64(1), leases.generation(follow), "the followed debate was claimed once")
+
+	all := append([]string{follow}, ids...)
+	rows := rs.waitFinished(t, all, e2eDeadline)
+	rs.checkEventLog(t, all)
+	ranOn, stolen := map[int]int{}, 0
+	for _, id := range ids {
+		// Claimed once (generation 1): no replica resumed a debate
+		// another one ran, however many sweepers saw it.
+		require.Equal(t, int64(1), rows[id].Generation, "debate %s claimed once", id)
+		owners := leases.ownersOf(id)
+		if o, ok := owners[1]; ok {
+			ranOn[rs.replicaOf(o)]++
+		}
+		if o0, ok := owners[0]; ok && owners[1] != "" && o0 != owners[1] {
+			stolen++ // reserved by its creator, run by a peer after the reservation expired
+		}
+	}
+	t.Logf("debates seen running per replica (lease history samples): %v; run by a peer of the replica that queued them: %d", ranOn, stolen)
+	leases.end(t)
+
+	t.Run("idempotency key across replicas", func(t *testing.T) {
+		body := `{"topic":"Idempotent across replicas","rounds":1,"seed":5}`
+		var first string
+		for i := range 3 {
+			p := rs.proc(i)
+			req, err := http.NewRequest(http.MethodPost, p.apiURL+"/api/debates", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "replicas-key-1")
+			resp, err := p.http.Do(req)
+			require.NoError(t, err)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.Equal(t, http.StatusAccepted, resp.StatusCode, "replica %d: %s", i, b)
+			if i == 0 {
+				first = string(b)
+				require.Empty(t, resp.Header.Get("Idempotent-Replayed"))
+				continue
+			}
+			require.Equal(t, first, string(b), "replica %d replays the first answer", i)
+			require.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"), "replica %d", i)
+		}
+		var n int
+		require.NoError(t, rs.db.QueryRow(context.Background(), `SELECT count(*) FROM `+rs.table("debates")+` WHERE topic = 'Idempotent across replicas'`).Scan(&n))
+		require.Equal(t, 1, n, "one debate for three requests")
+	})
+
+	t.Run("rate limit shared", func(t *testing.T) {
+		// One client (named by X-Forwarded-For, which the replicas
+		// trust from loopback) spread over three replicas by the load
+		// balancer gets the decisions of one process: the burst of 30
+		// (ARAGORA_RATE_LIMIT_RPM) plus what refills meanwhile (one per
+		// 2 s), not three times it.
+		hdr := map[string]string{"X-Forwarded-For": fmt.Sprintf("10.%d.%d.%d", time.Now().UnixNano()%250, os.Getpid()%250, 7)}
+		allowed, limited := 0, map[string]int{}
+		start := time.Now()
+		const n = 60
+		for range n {
+			resp, b, err := rs.do(http.MethodGet, "/api/agents/status", "", hdr)
+			require.NoError(t, err)
+			switch resp.StatusCode {
+			case http.StatusOK:
+				allowed++
+			case http.StatusTooManyRequests:
+				limited[resp.Header.Get(replicaHeader)]++
+				require.NotEmpty(t, resp.Header.Get("Retry-After"))
+			default:
+				t.Fatalf("unexpected %d: %s", resp.StatusCode, b)
+			}
+		}
+		elapsed := time.Since(start)
+		refill := int(elapsed/(2*time.Second)) + 1
+		t.Logf("%d requests in %s over 3 replicas: %d allowed, limited per replica %v", n, elapsed.Round(time.Millisecond), allowed, limited)
+		require.GreaterOrEqual(t, allowed, 30, "the burst is allowed")
+		require.LessOrEqual(t, allowed, 30+refill, "the replicas share one bucket")
+		require.Len(t, limited, 3, "every replica refused some: they saw the same bucket")
+	})
+
+	t.Run("revocation on A refused on B and C", func(t *testing.T) {
+		dir := t.TempDir()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"users", "create", "--email", "revoked@example.com", "--role", "member", "--generate-password"},
+			strings.NewReader(""), &out, &errb, rs.cliEnv(dir))
+		require.Equal(t, 0, code, "users create: %s %s", out.String(), errb.String())
+		out.Reset()
+		code = run(context.Background(), []string{"token", "create", "--user", "revoked@example.com", "--ttl", "1h"},
+			strings.NewReader(""), &out, &errb, rs.cliEnv(dir))
+		require.Equal(t, 0, code, "token create: %s", errb.String())
+		token := strings.TrimSpace(out.String())
+		jti := jwtID(t, token)
+		for i := range 3 {
+			code, body := rs.proc(i).do(t, http.MethodGet, "/api/auth/me", token, "")
+			require.Equal(t, http.StatusOK, code, "replica %d before the revocation: %s", i, body)
+		}
+		code, body := rs.proc(0).do(t, http.MethodPost, "/api/admin/revoke-token", "", `{"token_id":"`+jti+`","reason":"replica test"}`)
+		require.Equal(t, http.StatusOK, code, "%s", body)
+		revoked := time.Now()
+		for _, i := range []int{1, 2} {
+			code, body := rs.proc(i).do(t, http.MethodGet, "/api/auth/me", token, "")
+			require.Equal(t, http.StatusUnauthorized, code, "replica %d right after the revocation on A: %s", i, body)
+			require.Contains(t, string(body), "token_revoked")
+		}
+		t.Logf("revocation on A refused on B and C %s later, at the first request", time.Since(revoked).Round(time.Millisecond))
+	})
+}
+
+// jwtID returns the jti claim of a JWT.
+func jwtID(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3, "a JWT")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims struct {
+		JTI string `json:"jti"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &claims))
+	require.NotEmpty(t, claims.JTI)
+	return claims.JTI
 }

@@ -273,6 +273,13 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 	if err != nil {
 		return nil, err
 	}
+	if m.leaser != nil && !m.isDraining() {
+		// Reserved for this process's queue for one lease (generation 0:
+		// not a claim): peers' sweepers leave it alone meanwhile instead
+		// of queueing it too, and take it over if it waits longer (this
+		// replica is saturated, or it died).
+		d.LeaseOwner, d.LeaseExpiresAt = m.cfg.Holder, now.Add(m.cfg.LeaseDuration)
+	}
 	if err := m.insert(ctx, d, sp); err != nil {
 		return nil, err
 	}
