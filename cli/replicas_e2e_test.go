@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -759,4 +760,231 @@ func jwtID(t *testing.T, token string) string {
 	require.NoError(t, json.Unmarshal(raw, &claims))
 	require.NotEmpty(t, claims.JTI)
 	return claims.JTI
+}
+
+// TestReplicasSurviveSIGKILL kills, mid-way, the replica running about a
+// third of 30 slow debates: every one of its debates is taken over by a
+// survivor and finishes, the event logs stay contiguous with one
+// debate_end, and the lease history shows one holder per generation and
+// one takeover per killed debate. It reports the takeover time.
+func TestReplicasSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
+	env := replicaEnv(t, "")
+	env[demoDelayEnv] = "120"
+	rs := newReplicaSet(t, 3, env)
+	leases := rs.watchLeases()
+	var ids []string
+	for i := range 30 {
+		ids = append(ids, rs.create(t, fmt.Sprintf(`{"topic":"Survive a replica crash %d","rounds":3,"min_rounds":3,"seed":%d}`, i, i)))
+	}
+	// Mid-way: every debate claimed and some events written, none finished.
+	ctx := context.Background()
+	deadline := time.Now().Add(e2eDeadline)
+	var before map[string]debateRow
+	for {
+		rows, err := rs.debates(ctx)
+		require.NoError(t, err)
+		var seqs int
+		require.NoError(t, rs.db.QueryRow(ctx, `SELECT count(*) FROM `+rs.table("debate_events")).Scan(&seqs))
+		claimed := 0
+		for _, id := range ids {
+			require.False(t, terminal(rows[id].Status), "debate %s finished before the kill: use slower agents", id)
+			if rows[id].Status == "running" && rows[id].Generation >= 1 {
+				claimed++
+			}
+		}
+		if claimed == len(ids) && seqs >= 3*len(ids) {
+			before = rows
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "debates not all running: %d of %d", claimed, len(ids))
+		time.Sleep(100 * time.Millisecond)
+	}
+	perReplica := map[int][]string{}
+	for _, id := range ids {
+		perReplica[rs.replicaOf(before[id].Owner)] = append(perReplica[rs.replicaOf(before[id].Owner)], id)
+	}
+	victim := 0
+	for i := range 3 {
+		if len(perReplica[i]) > len(perReplica[victim]) {
+			victim = i
+		}
+	}
+	killed := perReplica[victim]
+	t.Logf("debates per replica before the kill: %d, %d, %d; killing replica %d", len(perReplica[0]), len(perReplica[1]), len(perReplica[2]), victim)
+	dead := rs.proc(victim)
+	deadHolder := before[killed[0]].Owner
+	require.NoError(t, dead.cmd.Process.Signal(syscall.SIGKILL))
+	killedAt := time.Now()
+	<-dead.done
+
+	// Takeover: each killed debate claimed by a survivor (a higher generation).
+	takenAt := map[string]time.Duration{}
+	for len(takenAt) < len(killed) {
+		rows, err := rs.debates(ctx)
+		require.NoError(t, err)
+		for _, id := range killed {
+			r := rows[id]
+			if _, ok := takenAt[id]; !ok && (r.Generation > before[id].Generation || terminal(r.Status)) {
+				require.NotEqual(t, deadHolder, r.Owner, "debate %s", id)
+				takenAt[id] = time.Since(killedAt)
+			}
+		}
+		require.Less(t, time.Since(killedAt), e2eDeadline, "debates not taken over: %d of %d", len(takenAt), len(killed))
+		time.Sleep(25 * time.Millisecond)
+	}
+	var first, last time.Duration
+	for _, d := range takenAt {
+		if first == 0 || d < first {
+			first = d
+		}
+		last = max(last, d)
+	}
+	t.Logf("SIGKILL of replica %d running %d of %d debates: first taken over after %s, all after %s (lease %d s)",
+		victim, len(killed), len(ids), first.Round(time.Millisecond), last.Round(time.Millisecond), replicaLease)
+
+	rows := rs.waitFinished(t, ids, e2eDeadline)
+	leases.end(t)
+	rs.checkEventLog(t, ids)
+	for _, id := range ids {
+		r := rows[id]
+		if slices.Contains(killed, id) {
+			// One takeover: exactly one survivor claimed it once.
+			require.Equal(t, before[id].Generation+1, r.Generation, "debate %s taken over once", id)
+			for g, owner := range leases.ownersOf(id) {
+				if g > before[id].Generation {
+					require.NotEqual(t, deadHolder, owner, "debate %s generation %d", id, g)
+				}
+			}
+			continue
+		}
+		require.Equal(t, before[id].Generation, r.Generation, "debate %s of a survivor was never claimed again", id)
+	}
+}
+
+// loadResult is what a steady load through the load balancer saw.
+type loadResult struct {
+	mu       sync.Mutex
+	ids      []string
+	codes    map[int]int
+	failures []string // anything but 2xx and 503 with Retry-After
+	fiveXX   int
+}
+
+// steadyLoad creates a debate with body every interval and reads the
+// previous one back, through the load balancer, until stop is closed.
+func (rs *replicaSet) steadyLoad(body string, interval time.Duration, stop <-chan struct{}) (*loadResult, <-chan struct{}) {
+	res := &loadResult{codes: map[int]int{}}
+	done := make(chan struct{})
+	record := func(what string, resp *http.Response, b []byte, err error) bool {
+		res.mu.Lock()
+		defer res.mu.Unlock()
+		if err != nil {
+			res.failures = append(res.failures, fmt.Sprintf("%s: %v", what, err))
+			return false
+		}
+		res.codes[resp.StatusCode]++
+		if resp.StatusCode >= 500 {
+			res.fiveXX++
+		}
+		switch {
+		case resp.StatusCode < 300:
+			return true
+		case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+		default:
+			res.failures = append(res.failures, fmt.Sprintf("%s: %d %s", what, resp.StatusCode, b))
+		}
+		return false
+	}
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+			resp, b, err := rs.do(http.MethodPost, "/api/debates", fmt.Sprintf(body, i), nil)
+			if record("create", resp, b, err) {
+				var d struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(b, &d) == nil {
+					res.mu.Lock()
+					res.ids = append(res.ids, d.ID)
+					res.mu.Unlock()
+				}
+			}
+			res.mu.Lock()
+			var prev string
+			if len(res.ids) > 0 {
+				prev = res.ids[len(res.ids)-1]
+			}
+			res.mu.Unlock()
+			if prev != "" {
+				resp, b, err := rs.do(http.MethodGet, "/api/debates/"+prev, "", nil)
+				record("get", resp, b, err)
+			}
+		}
+	}()
+	return res, done
+}
+
+// TestReplicasRollingRestart restarts the three replicas one at a time
+// with the restart recipe of docs/operations.md (SIGTERM, then a new
+// process on the same ports, which binds next to the draining one) under
+// a steady load of debate creation through the load balancer: no request
+// fails other than a 503 with Retry-After, and every accepted debate
+// finishes.
+func TestReplicasRollingRestart(t *testing.T) {
+	t.Parallel()
+	env := replicaEnv(t, "")
+	env[demoDelayEnv] = "150"
+	env["ARAGORA_SHUTDOWN_TIMEOUT_SECONDS"] = "5" // listeners stay open min(5 s, 5/5 s) = 1 s while draining
+	rs := newReplicaSet(t, 3, env)
+	leases := rs.watchLeases()
+	stop := make(chan struct{})
+	load, loadDone := rs.steadyLoad(`{"topic":"Rolling restart %d","rounds":3,"min_rounds":3,"seed":3}`, 50*time.Millisecond, stop)
+	time.Sleep(time.Second)
+	var restarts []string
+	for i := range 3 {
+		old := rs.proc(i)
+		t0 := time.Now()
+		require.NoError(t, old.cmd.Process.Signal(syscall.SIGTERM))
+		time.Sleep(time.Second)
+		next := launchServer(t, t.TempDir(), env, old)
+		next.waitReady(t)
+		rs.replace(i, next)
+		select {
+		case <-old.done:
+		case <-time.After(e2eDeadline):
+			t.Fatalf("replica %d did not exit after SIGTERM", i)
+		}
+		require.NoError(t, old.exitErr, "replica %d exit status:\n%s", i, old.out.String())
+		restarts = append(restarts, time.Since(t0).Round(time.Millisecond).String())
+		// The load balancer sees the new process before the next one goes.
+		deadline := time.Now().Add(e2eDeadline)
+		for rs.readyCount() < 3 {
+			require.True(t, time.Now().Before(deadline), "replica %d never ready behind the load balancer", i)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	<-loadDone
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	t.Logf("rolling restart (per replica: %v): responses by status %v, %d debates accepted", restarts, load.codes, len(load.ids))
+	require.Empty(t, load.failures, "failed requests")
+	require.NotEmpty(t, load.ids)
+	rows := rs.waitFinished(t, load.ids, e2eDeadline)
+	leases.end(t)
+	rs.checkEventLog(t, load.ids)
+	resumed := 0
+	for _, id := range load.ids {
+		if rows[id].Generation > 1 {
+			resumed++
+		}
+	}
+	t.Logf("debates suspended by a shutdown and resumed elsewhere: %d", resumed)
 }
