@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,8 +24,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/apitest"
@@ -987,4 +990,195 @@ func TestReplicasRollingRestart(t *testing.T) {
 		}
 	}
 	t.Logf("debates suspended by a shutdown and resumed elsewhere: %d", resumed)
+}
+
+// throwawayRedis is a redis-server of the test's own on a free port (the
+// shared one must not be stopped: other tests use it).
+type throwawayRedis struct {
+	port int
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startRedis(t *testing.T, port int) *throwawayRedis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("the Redis outage test starts its own redis-server: install it (apt-get install -y redis-server)")
+	}
+	r := &throwawayRedis{port: port, done: make(chan struct{})}
+	r.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	out := &lockedBuffer{}
+	r.cmd.Stdout, r.cmd.Stderr = out, out
+	require.NoError(t, r.cmd.Start())
+	go func() {
+		_ = r.cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(r.kill)
+	deadline := time.Now().Add(e2eDeadline)
+	for {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+			_, _ = c.Write([]byte("PING\r\n"))
+			buf := make([]byte, 7)
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			n, _ := io.ReadFull(c, buf)
+			c.Close()
+			if string(buf[:n]) == "+PONG\r\n" {
+				return r
+			}
+		}
+		select {
+		case <-r.done:
+			t.Fatalf("redis-server exited: %s", out.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "redis-server not ready: %s", out.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill stops the redis-server with SIGKILL (by its own PID) and waits.
+func (r *throwawayRedis) kill() {
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+// redisStatus returns the Redis check of every replica's /api/health.
+func (rs *replicaSet) redisStatus(t *testing.T) []string {
+	var out []string
+	for i := range rs.procs {
+		var h struct {
+			Status string `json:"status"`
+			Checks struct {
+				Redis struct {
+					Status string `json:"status"`
+				} `json:"redis"`
+			} `json:"checks"`
+		}
+		code, body := rs.proc(i).get(t, "/api/health")
+		if code != http.StatusOK || json.Unmarshal(body, &h) != nil {
+			out = append(out, fmt.Sprintf("http %d", code))
+			continue
+		}
+		out = append(out, h.Status+"/"+h.Checks.Redis.Status)
+	}
+	return out
+}
+
+// followWS reads the debate's stream from c to its debate_end, counting
+// each seq.
+func followWS(ctx context.Context, c *websocket.Conn, seen map[int64]int) error {
+	for {
+		f, raw, err := readFrame(ctx, c)
+		if err != nil {
+			return err
+		}
+		if f.Type == "reset" {
+			return fmt.Errorf("reset: %s", raw)
+		}
+		if f.Seq > 0 {
+			seen[f.Seq]++
+		}
+		if f.Type == "debate_end" {
+			return nil
+		}
+	}
+}
+
+// TestReplicasRedisOutage kills the replicas' Redis (a throwaway
+// redis-server) for 10 s under a steady load: no request answers 5xx, a
+// WebSocket client on replica A following a debate run on replica B gets
+// every event once (the fan-out polls the store meanwhile), health says
+// degraded and then ok again, and events are published to Redis again
+// once it is back.
+func TestReplicasRedisOutage(t *testing.T) {
+	t.Parallel()
+	aragoraBinary(t)
+	port := freePort(t)
+	redisSrv := startRedis(t, port)
+	env := replicaEnv(t, fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+	env[demoDelayEnv] = "150"
+	// The Redis breaker probes again 2 s after it opened (default 30 s):
+	// the recovery time after Redis returns is bounded by it.
+	env["ARAGORA_CB_OPEN_SECONDS"] = "2"
+	rs := newReplicaSet(t, 3, env)
+	a, b := rs.proc(0), rs.proc(1)
+
+	stop := make(chan struct{})
+	load, loadDone := rs.steadyLoad(`{"topic":"Redis outage %d","rounds":1,"seed":2}`, 100*time.Millisecond, stop)
+	// A debate on B that outlasts the outage, followed from A.
+	follow := b.createDebate(t, `{"topic":"Followed through a Redis outage","rounds":8,"min_rounds":8,"seed":9}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*e2eDeadline)
+	defer cancel()
+	seen := map[int64]int{}
+	c := dialWS(t, ctx, strings.Replace(a.apiURL, "http", "ws", 1)+"/ws/debates/"+follow)
+	followed := make(chan error, 1)
+	go func() { followed <- followWS(ctx, c, seen) }()
+
+	time.Sleep(time.Second)
+	redisSrv.kill()
+	downAt := time.Now()
+	var degraded []string
+	deadline := time.Now().Add(e2eDeadline)
+	for {
+		st := rs.redisStatus(t)
+		if !slices.ContainsFunc(st, func(s string) bool { return strings.HasSuffix(s, "/ok") || strings.HasPrefix(s, "http") }) {
+			degraded = st
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "health never showed Redis down: %v", st)
+		time.Sleep(100 * time.Millisecond)
+	}
+	seenDown := time.Since(downAt)
+	time.Sleep(10*time.Second - seenDown)
+	redisSrv = startRedis(t, port)
+	upAt := time.Now()
+	for {
+		st := rs.redisStatus(t)
+		if !slices.ContainsFunc(st, func(s string) bool { return !strings.HasSuffix(s, "/ok") }) {
+			break
+		}
+		require.Less(t, time.Since(upAt), e2eDeadline, "health never recovered: %v", st)
+		time.Sleep(100 * time.Millisecond)
+	}
+	recovered := time.Since(upAt)
+
+	select {
+	case err := <-followed:
+		require.NoError(t, err, "the WebSocket follow on A")
+	case <-ctx.Done():
+		t.Fatal("the followed debate did not end")
+	}
+	_ = c.Close(1000, "done")
+	fd := b.waitDebate(t, follow, "finished", finished)
+	for seq := int64(1); seq <= fd.LastSeq; seq++ {
+		require.Equal(t, 1, seen[seq], "seq %d followed through the outage once", seq)
+	}
+	require.Len(t, seen, int(fd.LastSeq))
+
+	// The fan-out is back on Redis: a new debate's events are published.
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	t.Cleanup(func() { _ = rdb.Close() })
+	sub := rdb.PSubscribe(ctx, "*events:*")
+	t.Cleanup(func() { _ = sub.Close() })
+	_, err := sub.Receive(ctx)
+	require.NoError(t, err)
+	after := b.createDebate(t, `{"topic":"After the outage","rounds":1,"seed":4}`)
+	select {
+	case m := <-sub.Channel():
+		require.Contains(t, m.Channel, "events:")
+	case <-time.After(e2eDeadline):
+		t.Fatal("no event published to Redis after it came back")
+	}
+	close(stop)
+	<-loadDone
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	t.Logf("Redis down 10 s: health degraded on every replica after %s (%v), ok again %s after Redis returned; load responses by status %v",
+		seenDown.Round(time.Millisecond), degraded, recovered.Round(time.Millisecond), load.codes)
+	require.Zero(t, load.fiveXX, "no 5xx while Redis is down")
+	require.Empty(t, load.failures)
+	rs.waitFinished(t, append(load.ids, follow, after), e2eDeadline)
+	rs.checkEventLog(t, append(load.ids, follow, after))
 }
