@@ -772,6 +772,21 @@ func jwtID(t *testing.T, token string) string {
 // one takeover per killed debate. It reports the takeover time.
 func TestReplicasSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
+	testTakeover(t, syscall.SIGKILL)
+}
+
+// TestReplicasSurvivePause is the takeover of TestReplicasSurviveSIGKILL
+// when the replica is paused (SIGSTOP) instead: its process still exists,
+// as a replica on another host or behind a partition would seem to, so
+// its debates wait for their lease to expire. When it resumes (SIGCONT)
+// it has lost every lease and writes nothing more: the records stay as the
+// survivors wrote them.
+func TestReplicasSurvivePause(t *testing.T) {
+	t.Parallel()
+	testTakeover(t, syscall.SIGSTOP)
+}
+
+func testTakeover(t *testing.T, sig syscall.Signal) {
 	env := replicaEnv(t, "")
 	env[demoDelayEnv] = "120"
 	rs := newReplicaSet(t, 3, env)
@@ -817,9 +832,11 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 	t.Logf("debates per replica before the kill: %d, %d, %d; killing replica %d", len(perReplica[0]), len(perReplica[1]), len(perReplica[2]), victim)
 	dead := rs.proc(victim)
 	deadHolder := before[killed[0]].Owner
-	require.NoError(t, dead.cmd.Process.Signal(syscall.SIGKILL))
+	require.NoError(t, dead.cmd.Process.Signal(sig))
 	killedAt := time.Now()
-	<-dead.done
+	if sig == syscall.SIGKILL {
+		<-dead.done
+	}
 
 	// Takeover: each killed debate claimed by a survivor (a higher generation).
 	takenAt := map[string]time.Duration{}
@@ -843,8 +860,11 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		}
 		last = max(last, d)
 	}
-	t.Logf("SIGKILL of replica %d running %d of %d debates: first taken over after %s, all after %s (lease %d s)",
-		victim, len(killed), len(ids), first.Round(time.Millisecond), last.Round(time.Millisecond), replicaLease)
+	t.Logf("%s of replica %d running %d of %d debates: first taken over after %s, all after %s (lease %d s)",
+		map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGSTOP: "SIGSTOP"}[sig], victim, len(killed), len(ids), first.Round(time.Millisecond), last.Round(time.Millisecond), replicaLease)
+	if sig == syscall.SIGSTOP {
+		require.NoError(t, dead.cmd.Process.Signal(syscall.SIGCONT))
+	}
 
 	rows := rs.waitFinished(t, ids, e2eDeadline)
 	leases.end(t)
