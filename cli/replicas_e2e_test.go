@@ -788,12 +788,15 @@ func TestReplicasSurvivePause(t *testing.T) {
 
 func testTakeover(t *testing.T, sig syscall.Signal) {
 	env := replicaEnv(t, "")
-	env[demoDelayEnv] = "120"
+	env[demoDelayEnv] = "300"
+	// Room on the survivors for the debates they take over: the takeover
+	// time measured is the detection's, not a wait for a free slot.
+	env["ARAGORA_MAX_CONCURRENT_DEBATES"] = "20"
 	rs := newReplicaSet(t, 3, env)
 	leases := rs.watchLeases()
 	var ids []string
 	for i := range 30 {
-		ids = append(ids, rs.create(t, fmt.Sprintf(`{"topic":"Survive a replica crash %d","rounds":3,"min_rounds":3,"seed":%d}`, i, i)))
+		ids = append(ids, rs.create(t, fmt.Sprintf(`{"topic":"Survive a replica crash %d","rounds":4,"min_rounds":4,"seed":%d}`, i, i)))
 	}
 	// Mid-way: every debate claimed and some events written, none finished.
 	ctx := context.Background()
