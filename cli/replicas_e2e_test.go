@@ -414,6 +414,7 @@ type leaseWatch struct {
 func (rs *replicaSet) watchLeases() *leaseWatch {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &leaseWatch{owners: map[string]map[int64]map[string]bool{}, last: map[string]int64{}, stop: cancel, done: make(chan struct{})}
+	rs.t.Cleanup(func() { cancel(); <-w.done }) // a test that failed before end
 	go func() {
 		defer close(w.done)
 		for ctx.Err() == nil {
@@ -898,10 +899,13 @@ type loadResult struct {
 }
 
 // steadyLoad creates a debate with body every interval and reads the
-// previous one back, through the load balancer, until stop is closed.
+// previous one back, through the load balancer, until stop is closed (or
+// the test ends).
 func (rs *replicaSet) steadyLoad(body string, interval time.Duration, stop <-chan struct{}) (*loadResult, <-chan struct{}) {
 	res := &loadResult{codes: map[int]int{}}
 	done := make(chan struct{})
+	ended := make(chan struct{})
+	rs.t.Cleanup(func() { close(ended); <-done })
 	record := func(what string, resp *http.Response, b []byte, err error) bool {
 		res.mu.Lock()
 		defer res.mu.Unlock()
@@ -927,6 +931,8 @@ func (rs *replicaSet) steadyLoad(body string, interval time.Duration, stop <-cha
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
+				return
+			case <-ended:
 				return
 			case <-time.After(interval):
 			}
