@@ -31,6 +31,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/webhook"
 )
 
 // The replica tests (docs/SCALING.md) run three real `aragora serve`
@@ -1210,4 +1211,29 @@ func TestReplicasRedisOutage(t *testing.T) {
 	require.Empty(t, load.failures)
 	rs.waitFinished(t, append(load.ids, follow, after), e2eDeadline)
 	rs.checkEventLog(t, append(load.ids, follow, after))
+}
+
+// TestReplicasWebhookClaimsNeverOverlap queues webhook messages on all
+// three replicas, with a slow receiver: each message arrives once and no
+// delivery is attempted by two replicas at once (the two-server case is
+// TestE2ETwoServersOnePostgresNeverOverlap).
+func TestReplicasWebhookClaimsNeverOverlap(t *testing.T) {
+	t.Parallel()
+	rc := newHookReceiver(t, webhook.NewSecret(), 50*time.Millisecond)
+	env := replicaEnv(t, "")
+	env = webhookEnv(rc, env)
+	env["ARAGORA_DEBATE_LEASE_SECONDS"] = strconv.Itoa(replicaLease)
+	rs := newReplicaSet(t, 3, env)
+	var ids []string
+	for i := range 30 {
+		ids = append(ids, rs.proc(i%3).testMessage(t, "env-1"))
+	}
+	rc.waitDelivered(t, ids, rs.procs...)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	require.Empty(t, rc.overlaps, "webhook-ids attempted by two replicas at once")
+	require.Zero(t, rc.badSigs)
+	for _, id := range ids {
+		require.Equal(t, 1, rc.seen[id], "%s delivered once", id)
+	}
 }
