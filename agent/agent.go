@@ -42,6 +42,9 @@ const (
 	PhaseSynthesize Phase = "synthesize"
 )
 
+// Phases lists every Phase in the order a debate runs them.
+var Phases = []Phase{PhasePropose, PhaseRevise, PhaseCritique, PhaseVote, PhaseJudge, PhaseSynthesize}
+
 // Stance is a participant's assigned position (docs/agents.md#phases-and-reply-formats).
 type Stance string
 
@@ -120,7 +123,9 @@ type Judgement struct {
 }
 
 // Request is one call to an agent. The prompts are complete; the structured
-// fields repeat the material so that rule-based agents can use it.
+// fields repeat the material so that rule-based agents can use it. The
+// slices of a Request may be shared with other calls of the same debate:
+// an agent reads them and must not modify them.
 type Request struct {
 	DebateID    string
 	Participant string // the name of the participant being asked
@@ -156,6 +161,11 @@ type Request struct {
 	ForbidSelfVote bool
 	// Final is true in the last round (judge phase).
 	Final bool
+	// Schema, when set, asks for a structured reply matching it
+	// (docs/agents.md#structured-replies). The engine sets it only for an
+	// agent that supports schemas ([SupportsSchema]); an agent that does
+	// not ignores it.
+	Schema *Schema `json:",omitempty"`
 }
 
 // Response is an agent's answer to one call.
@@ -172,6 +182,14 @@ type Response struct {
 	Fallback *Fallback
 	// Attempts counts the provider attempts made, retries included (0 when unknown).
 	Attempts int
+	// FinishReason is why the provider stopped generating, in its own
+	// words ("stop", "end_turn", "length", …); "" when unknown. Tracing
+	// reports it as gen_ai.response.finish_reasons.
+	FinishReason string
+	// Structured is set when Text is the JSON value of a reply constrained
+	// by Request.Schema (docs/agents.md#structured-replies); the engine
+	// then reads it as JSON before any prose parsing.
+	Structured bool
 
 	// native is the structured value of a structural call (critique, vote,
 	// judge) travelling through a Policy; see Call.On.

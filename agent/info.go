@@ -27,18 +27,29 @@ const maxUnwrap = 64
 // Unwrap() Agent methods (which every middleware written with [Wrap] has).
 // ok is false when no agent of the chain describes itself.
 func InfoOf(a Agent) (info Info, ok bool) {
+	d, ok := find[Describer](a)
+	if !ok {
+		return Info{}, false
+	}
+	return d.Describe(), true
+}
+
+// find returns the first agent of a's Unwrap chain (a itself first) that
+// implements T.
+func find[T any](a Agent) (T, bool) {
+	var zero T
 	for range maxUnwrap {
 		if a == nil {
-			return Info{}, false
+			return zero, false
 		}
-		if d, isD := a.(Describer); isD {
-			return d.Describe(), true
+		if t, ok := a.(T); ok {
+			return t, true
 		}
-		u, isU := a.(interface{ Unwrap() Agent })
-		if !isU {
-			return Info{}, false
+		u, ok := a.(interface{ Unwrap() Agent })
+		if !ok {
+			return zero, false
 		}
 		a = u.Unwrap()
 	}
-	return Info{}, false
+	return zero, false
 }

@@ -384,7 +384,7 @@ func storedSeqs(t *testing.T, dataDir, id string) (seqs []int64, ends int, statu
 			ends++
 		}
 	}
-	return seqs, ends, d.Status
+	return seqs, ends, d.Status.String()
 }
 
 // TestE2EGracefulShutdownResumes sends SIGTERM while debates run:

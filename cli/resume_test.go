@@ -112,7 +112,7 @@ func TestDebateSurvivesSIGKILLAndResumes(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out))
 	assert.Equal(t, d.ID, out.Debate.ID)
-	assert.Equal(t, refDebate.Status, out.Debate.Status)
+	assert.Equal(t, refDebate.Status.String(), out.Debate.Status)
 
 	events, err := st.ListEvents(context.Background(), d.ID, 0, 0)
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/store"
 )
 
 // deaf ignores its context in the calls that stuck selects: it blocks
@@ -372,6 +373,6 @@ func TestCancelWithQueuedCalls(t *testing.T) {
 	require.NoError(t, err)
 	res, err := o.Run(ctx, "Which database?")
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, "cancelled", res.Status)
+	assert.Equal(t, store.StatusCancelled, res.Status)
 	assert.Equal(t, int64(1), critiques.Load(), "the 5 queued critiques never started")
 }

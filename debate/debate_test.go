@@ -17,6 +17,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -127,7 +128,7 @@ func TestAcceptanceScenarios(t *testing.T) {
 		votes       []string
 		cfg         debate.Config
 		confs       []float64
-		wantStatus  string
+		wantStatus  store.Status
 		wantRounds  int
 		wantConf    float64
 		wantVerdict string
@@ -147,8 +148,8 @@ func TestAcceptanceScenarios(t *testing.T) {
 		{name: "5 self votes", votes: []string{"a", "b", "c"}, cfg: debate.Config{Rounds: 2}, wantStatus: "no_consensus", wantRounds: 2, wantConf: 1.0 / 3, wantVerdict: "rejected", wantWinner: "a"},
 		{name: "6 confidence weighting", votes: []string{"a", "a", "b"}, confs: []float64{0.3, 0.3, 0.9}, wantStatus: "consensus_reached", wantRounds: 1, wantConf: 0.6, wantVerdict: "approved_with_conditions", wantWinner: "b",
 			check: func(t *testing.T, res *debate.Result) {
-				assert.Equal(t, []string{"c"}, res.Consensus.Supporting)
-				assert.Equal(t, []string{"a", "b"}, res.Consensus.Dissenting)
+				assert.Equal(t, []string{"b", "c"}, res.Consensus.Supporting)
+				assert.Equal(t, []string{"a"}, res.Consensus.Dissenting)
 			}},
 		{name: "7 weighted threshold 0.7", votes: []string{"a", "a", "b"}, confs: []float64{0.9, 0.8, 0.3}, cfg: debate.Config{Consensus: consensus.Weighted{Threshold: 0.7}},
 			wantStatus: "consensus_reached", wantRounds: 1, wantConf: 0.85, wantVerdict: "approved_with_conditions", wantWinner: "a"},
@@ -183,7 +184,7 @@ func TestUnanimousWithTimedOutVoter(t *testing.T) { // scenario 8
 	fakes["c"].hang = func(req agent.Request) bool { return req.Phase == agent.PhaseVote }
 	res, rec, err := run(t, debate.Config{Consensus: consensus.Unanimous{}, AgentTimeout: time.Second}, ps) // c hangs; a and b must answer in time even under load
 	require.NoError(t, err)
-	assert.Equal(t, "no_consensus", res.Status)
+	assert.Equal(t, store.StatusNoConsensus, res.Status)
 	assert.Equal(t, 3, res.RoundsUsed)
 	assert.Equal(t, []string{"c"}, res.Consensus.Abstaining)
 	assert.InDelta(t, 1.0, res.Confidence, 1e-9)
@@ -217,7 +218,7 @@ func TestQuorumLost(t *testing.T) { // scenario 10
 	res, rec, err := run(t, debate.Config{}, ps)
 	require.ErrorIs(t, err, debate.ErrQuorum)
 	assert.Contains(t, err.Error(), "quorum not met in propose of round 1: 1 of 3 answered")
-	assert.Equal(t, "failed", res.Status)
+	assert.Equal(t, store.StatusFailed, res.Status)
 	assert.Equal(t, debate.StopInsufficientAgents, res.StopReason)
 	assert.Equal(t, "needs_review", res.Verdict.String())
 	ts := rec.types()
@@ -235,7 +236,7 @@ func TestBudgetExceeded(t *testing.T) { // scenario 11
 	}
 	res, rec, err := run(t, debate.Config{MaxTokens: 1000}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "budget_exceeded", res.Status)
+	assert.Equal(t, store.StatusBudgetExceeded, res.Status)
 	assert.Equal(t, debate.StopBudget, res.StopReason)
 	assert.Equal(t, 1, res.RoundsUsed)
 	assert.Equal(t, 900, res.Usage.TotalTokens)
@@ -248,7 +249,7 @@ func TestEventSequence(t *testing.T) {
 	ps, _ := participants("a", "a")
 	res, rec, err := run(t, debate.Config{Rounds: 1}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	want := []debate.EventType{"debate_start", "round_start", "proposal", "proposal", "critique", "critique",
 		"vote", "vote", "consensus_check", "round_end", "debate_end"}
 	assert.Equal(t, want, rec.types())
@@ -313,7 +314,7 @@ func TestPhaseCallsRunConcurrently(t *testing.T) {
 	// then fail quorum; the concurrent one passes every barrier.
 	res, _, err := run(t, debate.Config{Rounds: 1, AgentTimeout: 30 * time.Second}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	assert.Empty(t, res.Transcript[0].Errors)
 }
 
@@ -337,7 +338,7 @@ func TestCancelDuringCritique(t *testing.T) { // scenario 15
 	require.NoError(t, err)
 	res, err := o.Run(ctx, "Which database?")
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, "cancelled", res.Status)
+	assert.Equal(t, store.StatusCancelled, res.Status)
 	assert.Equal(t, debate.StopCancelled, res.StopReason)
 	ts := rec.types()
 	assert.Equal(t, []debate.EventType{"debate_start", "round_start", "proposal", "proposal", "proposal", "round_end", "debate_end"}, ts)
@@ -352,7 +353,7 @@ func TestDebateTimeout(t *testing.T) {
 	}
 	res, _, err := run(t, debate.Config{Timeout: 50 * time.Millisecond}, ps)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Equal(t, "timeout", res.Status)
+	assert.Equal(t, store.StatusTimeout, res.Status)
 	assert.Equal(t, "needs_review", res.Verdict.String())
 }
 
@@ -371,7 +372,7 @@ func TestMalformedRepliesNeverCrash(t *testing.T) {
 	})
 	res, rec, err := run(t, debate.Config{Rounds: 1}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	var invalid, fallback int
 	for _, e := range rec.all() {
 		switch d := e.Data.(type) {
@@ -398,7 +399,7 @@ func TestJudgeAndNone(t *testing.T) {
 		fakes["c"].vote = "c"
 		res, rec, err := run(t, debate.Config{Consensus: consensus.Judge{}, Rounds: 1}, ps)
 		require.NoError(t, err)
-		assert.Equal(t, "consensus_reached", res.Status)
+		assert.Equal(t, store.StatusConsensusReached, res.Status)
 		assert.Equal(t, "c", res.Winner)
 		assert.InDelta(t, 0.9, res.Confidence, 1e-9)
 		var check debate.Event
@@ -435,7 +436,7 @@ func TestJudgeAndNone(t *testing.T) {
 		ps, _ := participants("a", "a", "a")
 		res, rec, err := run(t, debate.Config{Consensus: consensus.None{}, Rounds: 2}, ps)
 		require.NoError(t, err)
-		assert.Equal(t, "no_consensus", res.Status)
+		assert.Equal(t, store.StatusNoConsensus, res.Status)
 		assert.Equal(t, "synthesised answer", res.FinalAnswer)
 		assert.InDelta(t, 0.7, res.Confidence, 1e-9)
 		ts := rec.types()
@@ -489,7 +490,7 @@ func TestSlowObserverDropsWithoutBlocking(t *testing.T) {
 	require.NoError(t, err)
 	res, err := o.Run(context.Background(), "Which database?")
 	require.NoError(t, err)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	assert.Positive(t, res.ObserverDrops)
 	assert.Equal(t, int64(17), seen.Load()+int64(res.ObserverDrops), "every event is either delivered or counted as dropped")
 }

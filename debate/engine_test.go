@@ -111,7 +111,7 @@ func TestHollowDemoAgentsTrickster(t *testing.T) { // scenario 12
 		assert.True(t, r.Trickster.Flagged, "round %d", r.Round)
 	}
 	assert.Equal(t, 3, res.RoundsUsed)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	assert.True(t, res.Consensus.Reached)
 	assert.InDelta(t, 0.90, res.Confidence, 1e-9)
 	assert.Equal(t, "approved", res.Verdict.String())

@@ -9,6 +9,7 @@ import (
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/store"
 )
 
 // EventType names a debate event (docs/events.md).
@@ -277,7 +278,7 @@ type AgentFallbackData struct {
 
 // DebateEndData is the data of debate_end.
 type DebateEndData struct {
-	Status                 string          `json:"status"`
+	Status                 store.Status    `json:"status"`
 	StopReason             string          `json:"stop_reason"`
 	Verdict                receipt.Verdict `json:"verdict"`
 	Confidence             float64         `json:"confidence"`

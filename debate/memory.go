@@ -97,7 +97,7 @@ func (o *Orchestrator) recordMemory(ctx context.Context, st *state, res *Result)
 	if o.cfg.Memory == nil || res == nil || !store.Terminal(res.Status) || res.Status == store.StatusCancelled {
 		return
 	}
-	out := memory.DebateOutcome{DebateID: res.DebateID, Question: res.Question, Domain: o.cfg.Domain, Status: res.Status,
+	out := memory.DebateOutcome{DebateID: res.DebateID, Question: res.Question, Domain: o.cfg.Domain, Status: res.Status.String(),
 		Verdict: res.Verdict.String(), Winner: res.Winner, FinalAnswer: res.FinalAnswer, Confidence: res.Confidence,
 		Consensus: res.Consensus.Reached, Used: st.memoryIDs(), Critiques: critiqueNotes(res.Transcript)}
 	if err := o.cfg.Memory.RecordDebate(ctx, out); err != nil {

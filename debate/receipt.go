@@ -44,7 +44,7 @@ func (res *Result) BuildReceipt(opts ReceiptOptions) (*receipt.Receipt, error) {
 	}
 	rc := &receipt.Receipt{
 		Schema: receipt.Schema, ReceiptID: id, DebateID: res.DebateID, CreatedAt: created.UTC(),
-		Question: res.Question, ContextSHA256: ctxHash, Status: res.Status, Verdict: res.Verdict,
+		Question: res.Question, ContextSHA256: ctxHash, Status: res.Status.String(), Verdict: res.Verdict,
 		Confidence: res.Confidence, FinalAnswer: res.FinalAnswer, Winner: res.Winner,
 		Consensus: receipt.Consensus{Method: res.Method.String(), Reached: res.Consensus.Reached, LeaderShare: res.Consensus.LeaderShare,
 			Threshold: threshold, SupportingAgents: nonNil(res.Consensus.Supporting), DissentingAgents: nonNil(res.Consensus.Dissenting),

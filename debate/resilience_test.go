@@ -13,6 +13,7 @@ import (
 	"github.com/aragora/aragora/agent/agenttest"
 	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/store"
 )
 
 // resilient wraps a provider agent the way the binary does: stats →
@@ -40,7 +41,7 @@ func TestFailingProviderFallsBackAfterBreakerOpens(t *testing.T) {
 	ps[0].Agent = resilient(t, "a", down, reg, stats, fakes["a"])
 	res, rec, err := run(t, debate.Config{Rounds: 2, DisableEarlyStop: true}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	assert.Equal(t, breaker.StateOpen, reg.Get("a").State())
 	// Before the breaker opened, a's calls failed (3 attempts each); after,
 	// every call is rescued: agent_error(recoverable) then agent_fallback,
@@ -86,7 +87,7 @@ func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 	ps[0].Agent = resilient(t, "a", broke, reg, stats, fakes["a"])
 	res, rec, err := run(t, debate.Config{Rounds: 1}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "consensus_reached", res.Status)
+	assert.Equal(t, store.StatusConsensusReached, res.Status)
 	assert.Equal(t, breaker.StateClosed, reg.Get("a").State())
 	snap := stats.Snapshot("a")
 	assert.True(t, snap.QuotaRemaining.Known)

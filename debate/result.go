@@ -7,6 +7,7 @@ import (
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/receipt"
+	"github.com/aragora/aragora/store"
 )
 
 // Stop reasons (docs/debate.md#result-status-and-verdict).
@@ -127,7 +128,7 @@ type AgentTotals struct {
 type Result struct {
 	DebateID               string                 `json:"debate_id"`
 	Question               string                 `json:"question"`
-	Status                 string                 `json:"status"`
+	Status                 store.Status           `json:"status"`
 	StopReason             string                 `json:"stop_reason"`
 	Verdict                receipt.Verdict        `json:"verdict"`
 	Confidence             float64                `json:"confidence"`
@@ -168,9 +169,9 @@ type Result struct {
 }
 
 // Verdict computes the verdict of docs/debate.md#result-status-and-verdict.
-func Verdict(status string, reached bool, dissenters, abstainers int, confidence float64) receipt.Verdict {
+func Verdict(status store.Status, reached bool, dissenters, abstainers int, confidence float64) receipt.Verdict {
 	switch status {
-	case "consensus_reached", "no_consensus":
+	case store.StatusConsensusReached, store.StatusNoConsensus:
 	default:
 		return receipt.VerdictNeedsReview
 	}

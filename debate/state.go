@@ -5,6 +5,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/store"
 )
 
 // Checkpoint phases.
@@ -76,7 +77,7 @@ type state struct {
 	StartedAt time.Time     `json:"started_at"`
 	Elapsed   time.Duration `json:"elapsed"`
 	Seq       int64         `json:"seq"`
-	Status    string        `json:"status"`
+	Status    store.Status  `json:"status"`
 
 	Decision       *consensus.Result `json:"decision"`
 	DecisionAnswer string            `json:"decision_answer"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/store"
 )
 
 // critiquePairs runs a debate and returns, per round, the critic→target
@@ -117,7 +118,7 @@ func TestCostBudget(t *testing.T) {
 	// propose 0.054 runs; critique is estimated at 6 × 0.018 = 0.108 → 0.162 > 0.1.
 	res, _, err := run(t, debate.Config{MaxCostUSD: 0.1}, ps)
 	require.NoError(t, err)
-	assert.Equal(t, "budget_exceeded", res.Status)
+	assert.Equal(t, store.StatusBudgetExceeded, res.Status)
 	assert.InDelta(t, 0.054, res.CostUSD, 1e-9)
 	assert.InDelta(t, 0.018, res.PerAgent["a"].CostUSD, 1e-9)
 }

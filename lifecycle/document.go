@@ -15,7 +15,7 @@ import (
 // (store.Debate.Result): the debate object of the API reads its verdict,
 // confidence and receipt from it, whichever process ran the debate.
 type ResultDoc struct {
-	Status      string          `json:"status"`
+	Status      store.Status    `json:"status"`
 	StopReason  string          `json:"stop_reason"`
 	Verdict     receipt.Verdict `json:"verdict"`
 	Confidence  float64         `json:"confidence"`
@@ -79,7 +79,7 @@ func failedDoc(code, msg string, now time.Time) *ResultDoc {
 
 // syntheticEnd builds a debate_end written by the lifecycle itself (a
 // debate that failed before it ran, one the sweeper timed out).
-func syntheticEnd(id string, at time.Time, status, stop string) func(seq int64) (json.RawMessage, error) {
+func syntheticEnd(id string, at time.Time, status store.Status, stop string) func(seq int64) (json.RawMessage, error) {
 	return func(seq int64) (json.RawMessage, error) {
 		e := debate.Event{Seq: seq, DebateID: id, Type: debate.EventDebateEnd, Time: at, Data: debate.DebateEndData{
 			Status: status, StopReason: stop, Verdict: receipt.VerdictNeedsReview}}
@@ -92,7 +92,7 @@ func syntheticEnd(id string, at time.Time, status, stop string) func(seq int64) 
 type DebateObject struct {
 	ID              string            `json:"id"`
 	Topic           string            `json:"topic"`
-	Status          string            `json:"status"`
+	Status          store.Status      `json:"status"`
 	StopReason      *string           `json:"stop_reason"`
 	Agents          []string          `json:"agents"`
 	Rounds          int               `json:"rounds"`
@@ -147,7 +147,7 @@ func timestampPtr(t time.Time) *string {
 
 // withResult parses a stored result document; its times fill the record's
 // when those are unset.
-func withResult(raw json.RawMessage, status string, started, finished time.Time) (*ResultDoc, time.Time, time.Time) {
+func withResult(raw json.RawMessage, status store.Status, started, finished time.Time) (*ResultDoc, time.Time, time.Time) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, started, finished
 	}
@@ -159,7 +159,7 @@ func withResult(raw json.RawMessage, status string, started, finished time.Time)
 }
 
 // withResultDoc is withResult for a parsed document (nil: none).
-func withResultDoc(rd *ResultDoc, status string, started, finished time.Time) (*ResultDoc, time.Time, time.Time) {
+func withResultDoc(rd *ResultDoc, status store.Status, started, finished time.Time) (*ResultDoc, time.Time, time.Time) {
 	if rd == nil {
 		return nil, started, finished
 	}
@@ -181,7 +181,7 @@ func RecordObject(d *store.Debate, now time.Time) *DebateObject {
 	return objectOf(d, nil, d.Status, started, finished, res, now, true, StreamEpoch(d.ID))
 }
 
-func objectOf(d *store.Debate, sp *Spec, status string, started, finished time.Time, res *ResultDoc, now time.Time, full bool, epoch string) *DebateObject {
+func objectOf(d *store.Debate, sp *Spec, status store.Status, started, finished time.Time, res *ResultDoc, now time.Time, full bool, epoch string) *DebateObject {
 	if sp == nil {
 		sp = &Spec{}
 		_ = json.Unmarshal(d.Config, sp)

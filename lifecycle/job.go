@@ -32,6 +32,9 @@ type Job struct {
 	judge    *Agent
 	finished bool       // the debate had already finished when prepared
 	doc      *ResultDoc // the result document Finalize committed
+	// recommitted: Prepare committed the result a previous run computed
+	// and spooled (docs/operations.md#the-result-spool); Run shows it.
+	recommitted bool
 }
 
 // Prepare loads debate id, claims its lease for this process and builds
@@ -77,6 +80,16 @@ func (m *Manager) Prepare(ctx context.Context, id string) (*Job, error) {
 		default:
 			return nil, fmt.Errorf("lifecycle: claim debate: %w", err)
 		}
+	}
+	if !j.finished {
+		done, err := m.recommit(ctx, j)
+		if err != nil {
+			// The computed result is spooled but the store cannot take it
+			// yet: no agent runs; the sweeper tries again.
+			_ = j.Release(ctx)
+			return nil, err
+		}
+		j.finished = done
 	}
 	sp, err := ParseSpec(j.d.Config)
 	if err != nil {
@@ -132,15 +145,28 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 			judge = &jc
 		}
 	}
+	if tr := m.cfg.Tracer; tr != nil { // outermost: the call log carries the call's span
+		for i := range agents {
+			agents[i].Agent = tr.Agent(agents[i].Name, agents[i].Provider, agents[i].Model, agents[i].Agent)
+		}
+		if judge != nil {
+			jc := *judge
+			jc.Agent = tr.Agent(jc.Name, jc.Provider, jc.Model, jc.Agent)
+			judge = &jc
+		}
+	}
 	ps := make([]debate.Participant, 0, len(agents))
 	for _, a := range agents {
 		ps = append(ps, debate.Participant{Name: a.Name, Agent: a.Agent, Model: a.Model, Provider: a.Provider})
 	}
 	cfg.AgentTimeout, cfg.Now, cfg.Rand = m.cfg.AgentTimeout, m.cfg.Now, m.cfg.Rand
-	cfg.Store = fence(m.st, lease)
+	cfg.Store = m.spooling(fence(m.st, lease))
 	cfg.Receipt = &debate.ReceiptOptions{Signer: m.cfg.ReceiptSigner, Rand: m.cfg.Rand}
 	cfg.Observers = append([]debate.Observer(nil), m.cfg.Observers...)
 	cfg.Observers = append(cfg.Observers, newRoundLog(m.log, ids))
+	if tr := m.cfg.Tracer; tr != nil {
+		cfg.Observers = append(cfg.Observers, tr.Observer())
+	}
 	cfg.Logger = m.log.With("correlation_id", d.CorrelationID)
 	cfg.OnRound = m.cfg.OnRound
 	if rs, ok := m.st.(store.RatingStore); ok {
@@ -233,6 +259,12 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		if errors.Is(err, debate.ErrFinished) {
 			err = nil
 		}
+		if j.recommitted && res != nil {
+			var doc ResultDoc
+			if json.Unmarshal(j.d.Result, &doc) == nil {
+				j.show(bg, &doc, j.d.Result, res, log)
+			}
+		}
 		return res, err
 	}
 	startedAt := m.now()
@@ -240,7 +272,7 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		startedAt = ls.StartedAt // shown since the runner took the debate
 	}
 	if m.leaser != nil {
-		err := m.leaser.UpdateStatus(bg, id, []string{store.StatusPending, store.StatusRunning}, store.StatusRunning, startedAt)
+		err := m.leaser.UpdateStatus(bg, id, []store.Status{store.StatusPending, store.StatusRunning}, store.StatusRunning, startedAt)
 		if errors.Is(err, store.ErrConflict) {
 			m.overlay.update(id, func(ls *liveState) { ls.Status = "" })
 			log.Warn("debate_lease_lost", "error", err.Error())
@@ -267,13 +299,26 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 			m.heartbeat(hbCtx, id, *j.lease, cancel, log)
 		}()
 	}
-	log.Info("debate_start", "agents", j.sp.Names, "rounds", j.sp.Rounds, "resume", hasCheckpoint(bg, m.st, id), "topic_len", len(j.sp.Topic))
 	var res *debate.Result
 	var err error
+	engineCtx := runCtx
+	if tr := m.cfg.Tracer; tr != nil {
+		var end func(string, error)
+		engineCtx, end = tr.Start(runCtx, id)
+		defer func() {
+			status := ""
+			if res != nil && store.Terminal(res.Status) {
+				status = res.Status.String()
+			}
+			end(status, err)
+		}()
+	}
+	log.Log(engineCtx, slog.LevelInfo, "debate_start", "agents", j.sp.Names, "rounds", j.sp.Rounds,
+		"resume", hasCheckpoint(bg, m.st, id), "topic_len", len(j.sp.Topic))
 	if hasCheckpoint(bg, m.st, id) {
-		res, err = j.orch.Resume(runCtx, id, debate.ResumeOptions{})
+		res, err = j.orch.Resume(engineCtx, id, debate.ResumeOptions{})
 	} else {
-		res, err = j.orch.RunTask(runCtx, debate.Task{ID: id, Question: j.sp.Topic, Context: j.sp.Context, Metadata: j.sp.Metadata})
+		res, err = j.orch.RunTask(engineCtx, debate.Task{ID: id, Question: j.sp.Topic, Context: j.sp.Context, Metadata: j.sp.Metadata})
 	}
 	if errors.Is(err, debate.ErrFinished) {
 		err = nil
@@ -331,7 +376,7 @@ func (j *Job) complete(ctx context.Context, res *debate.Result, runErr error, lo
 			f := &store.Finish{Lease: j.lease, Status: doc.Status, End: syntheticEnd(id, m.now(), doc.Status, doc.StopReason),
 				Final: store.Final{Result: raw, Usage: j.usage(res)}}
 			if j.lease == nil {
-				f.From = []string{store.StatusPending, store.StatusRunning}
+				f.From = []store.Status{store.StatusPending, store.StatusRunning}
 			}
 			if o := m.cfg.Outbox; o != nil {
 				f.Outbox = o.OnFinish(j.d, doc)
@@ -436,7 +481,7 @@ func (j *Job) Fail(ctx context.Context, code, msg string) {
 		f := &store.Finish{Lease: j.lease, Status: store.StatusFailed, End: syntheticEnd(id, now, store.StatusFailed, debate.StopError),
 			Final: store.Final{Result: raw}}
 		if j.lease == nil {
-			f.From = []string{store.StatusPending, store.StatusRunning}
+			f.From = []store.Status{store.StatusPending, store.StatusRunning}
 		}
 		if o := m.cfg.Outbox; o != nil {
 			f.Outbox = o.OnFinish(j.d, doc)

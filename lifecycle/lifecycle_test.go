@@ -86,7 +86,7 @@ func spec(t *testing.T, body string) *lifecycle.Spec {
 	return sp
 }
 
-func waitStatus(t *testing.T, st store.DebateStore, id string, ok func(string) bool) *store.Debate {
+func waitStatus(t *testing.T, st store.DebateStore, id string, ok func(store.Status) bool) *store.Debate {
 	t.Helper()
 	var d *store.Debate
 	require.Eventually(t, func() bool {

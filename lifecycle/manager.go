@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
@@ -40,6 +41,27 @@ type Factory func(cfg debate.Config, participants ...debate.Participant) (*debat
 type Outbox interface {
 	OnCreate(d *store.Debate, sp *Spec) []store.OutboxMessage
 	OnFinish(d *store.Debate, doc *ResultDoc) []store.OutboxMessage
+}
+
+// Tracer follows this process's debates for a tracing system
+// (docs/observability.md#traces); the composition's tracing package
+// implements it. Its methods must be safe for concurrent use and return
+// quickly.
+type Tracer interface {
+	// Created is called by Create with the creating request's context once
+	// debate id is stored, before it is queued: the tracer keeps what it
+	// needs of ctx (its span) for the run.
+	Created(ctx context.Context, id string)
+	// Start is called as a run (or resume) of debate id begins in this
+	// process, with the run's context; the run uses the context it
+	// returns, and end is called once with the run's final status ("" when
+	// it has none: suspended, lease lost) and error when it returns.
+	Start(ctx context.Context, id string) (context.Context, func(status string, err error))
+	// Agent wraps the agent of participant name (served by provider and
+	// model) outermost, around the agent call log.
+	Agent(name, provider, model string, a agent.Agent) agent.Agent
+	// Observer receives every debate's events.
+	Observer() debate.Observer
 }
 
 // Config tunes a Manager. The zero value works: ten concurrent debates, a
@@ -95,8 +117,16 @@ type Config struct {
 	// and agent_fallback for every call (docs/operations.md#logs); nil:
 	// agent calls are not logged.
 	AgentLogger func(provider string) *slog.Logger
+	// Tracer, when set, traces each debate run; nil: none.
+	Tracer Tracer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// SpoolDir keeps what this process computed but could not commit: a
+	// final result whose commit failed, usage rows that could not be
+	// written (docs/operations.md#the-result-spool). A later resume on the
+	// same SpoolDir commits the spooled result instead of running agents
+	// again. "": kept in memory for the life of the process.
+	SpoolDir string
 }
 
 func (c Config) withDefaults() Config {
@@ -173,6 +203,9 @@ type Manager struct {
 	swept     chan struct{}
 	sweptOnce sync.Once
 	started   atomic.Bool
+
+	spool      *spool
+	usageStore store.UsageStore // where spooled usage rows go (RecordUsage)
 }
 
 type queued struct {
@@ -196,7 +229,8 @@ func New(st store.DebateStore, agents Agents, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	root, stop := context.WithCancel(context.Background())
 	m := &Manager{cfg: cfg, st: st, agents: agents, log: cfg.Logger, overlay: newOverlay(), docs: newDocCache(docCacheBytes),
-		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{})}
+		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{}),
+		spool: newSpool(cfg.SpoolDir, cfg.Logger)}
 	if l, ok := st.(store.Leaser); ok {
 		m.leaser = l
 	}
@@ -283,6 +317,9 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 	if err := m.insert(ctx, d, sp); err != nil {
 		return nil, err
 	}
+	if m.cfg.Tracer != nil {
+		m.cfg.Tracer.Created(ctx, d.ID)
+	}
 	status, err := m.Submit(d.ID, false)
 	if errors.Is(err, ErrShuttingDown) {
 		status, err = store.StatusPending, nil
@@ -291,7 +328,7 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 	if err != nil {
 		m.overlay.update(d.ID, func(ls *liveState) { ls.Status = store.StatusFailed })
 		if m.leaser != nil {
-			_ = m.leaser.FinishDebate(context.WithoutCancel(ctx), d.ID, &store.Finish{From: []string{store.StatusPending},
+			_ = m.leaser.FinishDebate(context.WithoutCancel(ctx), d.ID, &store.Finish{From: []store.Status{store.StatusPending},
 				Status: store.StatusFailed}, now)
 		}
 		return nil, err

@@ -18,7 +18,7 @@ type overlay struct {
 }
 
 type liveState struct {
-	Status     string
+	Status     store.Status
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Result     json.RawMessage
@@ -52,7 +52,7 @@ func (o *overlay) update(id string, f func(*liveState)) {
 // MaxConcurrent debates run; it returns the resulting status (running or
 // pending). resume marks a debate taken over from another process. A full
 // queue is ErrAtCapacity; a Manager shutting down ErrShuttingDown.
-func (m *Manager) Submit(id string, resume bool) (string, error) {
+func (m *Manager) Submit(id string, resume bool) (store.Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.draining {

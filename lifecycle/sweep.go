@@ -48,6 +48,7 @@ func (m *Manager) Start() {
 		m.awaitClaims(cctx, ids)
 		cancel()
 		m.sweptOnce.Do(func() { close(m.swept) })
+		m.FlushUsage(ctx)
 		m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
 		orphans := time.NewTicker(m.cfg.SweepEvery)
 		stale := time.NewTicker(60 * time.Second)
@@ -59,6 +60,7 @@ func (m *Manager) Start() {
 				return
 			case <-orphans.C:
 				m.ResumeOrphans(ctx)
+				m.FlushUsage(ctx)
 			case <-stale.C:
 				m.ResumeOrphans(ctx)
 				m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
@@ -92,7 +94,7 @@ func (m *Manager) ResumeOrphans(ctx context.Context) []Swept {
 	if err != nil {
 		m.log.Warn("sweep_failed", "error", err.Error())
 	}
-	held, err := m.st.ListDebates(ctx, store.Filter{Statuses: []string{store.StatusPending, store.StatusRunning}, Limit: 200})
+	held, err := m.st.ListDebates(ctx, store.Filter{Statuses: []store.Status{store.StatusPending, store.StatusRunning}, Limit: 200})
 	if err != nil {
 		m.log.Warn("sweep_failed", "error", err.Error())
 	}
@@ -128,8 +130,8 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 		m.log.Warn("sweep_failed", "error", err.Error())
 	}
 	for _, d := range ds {
-		if m.Local(d.ID) {
-			continue
+		if m.Local(d.ID) || m.spool.hasFinal(d.ID) {
+			continue // a spooled result is committed by the debate's resume
 		}
 		out = append(out, sweptOf(d))
 		if dry {
@@ -138,7 +140,7 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 		now := m.now()
 		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: "stale", Verdict: receipt.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
 		raw, _ := json.Marshal(doc)
-		f := &store.Finish{From: []string{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
+		f := &store.Finish{From: []store.Status{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
 			End: syntheticEnd(d.ID, now, store.StatusTimeout, "stale"), Final: store.Final{Result: raw}}
 		if o := m.cfg.Outbox; o != nil {
 			f.Outbox = o.OnFinish(d, doc)

@@ -15,18 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/store"
 )
-
-// Statuses are the final debate statuses (label domain of aragora_debates_total).
-var Statuses = []string{"consensus_reached", "no_consensus", "timeout", "failed", "cancelled", "budget_exceeded"}
-
-// Phases are the agent call phases.
-var Phases = []string{"propose", "revise", "critique", "vote", "judge", "synthesize"}
-
-// Kinds are the agent error kinds.
-var Kinds = []string{"timeout", "rate_limited", "quota_exhausted", "auth", "server", "circuit_open", "invalid_response", "cancelled", "other"}
 
 // MemoryTiers are the continuum memory tiers (label domain of
 // aragora_memory_entries).
@@ -205,21 +198,21 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 	for _, st := range []string{"in_use", "idle"} {
 		m.DBPool.WithLabelValues(st)
 	}
-	for _, s := range Statuses {
-		m.DebatesTotal.WithLabelValues(s)
+	for _, s := range store.TerminalStatuses {
+		m.DebatesTotal.WithLabelValues(s.String())
 	}
 	for _, meth := range consensus.MethodNames {
 		m.ConsensusReached.WithLabelValues(meth.String())
 	}
 	for _, a := range cfg.Agents {
-		for _, p := range Phases {
-			m.AgentResponse.WithLabelValues(a, p)
+		for _, p := range agent.Phases {
+			m.AgentResponse.WithLabelValues(a, string(p))
 		}
 		for _, o := range []string{"success", "error"} {
 			m.AgentRequests.WithLabelValues(a, o)
 		}
-		for _, k := range Kinds {
-			m.AgentErrors.WithLabelValues(a, k)
+		for _, k := range agent.Kinds {
+			m.AgentErrors.WithLabelValues(a, string(k))
 		}
 		for _, d := range []string{"input", "output"} {
 			m.AgentTokens.WithLabelValues(a, d)
@@ -303,14 +296,14 @@ func (m *Metrics) onEvent(e debate.Event) {
 		m.starts[e.DebateID] = d.Consensus.Method.String()
 		m.mu.Unlock()
 	case debate.DebateEndData:
-		m.DebatesTotal.WithLabelValues(d.Status).Inc()
-		m.DebateDuration.WithLabelValues(d.Status).Observe(d.DurationSeconds)
-		m.DebateRounds.WithLabelValues(d.Status).Observe(float64(d.RoundsUsed))
+		m.DebatesTotal.WithLabelValues(d.Status.String()).Inc()
+		m.DebateDuration.WithLabelValues(d.Status.String()).Observe(d.DurationSeconds)
+		m.DebateRounds.WithLabelValues(d.Status.String()).Observe(float64(d.RoundsUsed))
 		m.mu.Lock()
 		method := m.starts[e.DebateID]
 		delete(m.starts, e.DebateID)
 		m.mu.Unlock()
-		if d.Status == "consensus_reached" && method != "" {
+		if d.Status == store.StatusConsensusReached && method != "" {
 			m.ConsensusReached.WithLabelValues(method).Inc()
 		}
 	}

@@ -62,8 +62,8 @@ func finishedDebate(b *testing.B, h http.Handler) string {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		w := serveGet(h, "/api/debates/"+created.ID)
 		var obj struct {
-			Status    string  `json:"status"`
-			ReceiptID *string `json:"receipt_id"`
+			Status    store.Status `json:"status"`
+			ReceiptID *string      `json:"receipt_id"`
 		}
 		_ = json.Unmarshal(w.Body.Bytes(), &obj)
 		if store.Terminal(obj.Status) && obj.ReceiptID != nil {

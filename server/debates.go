@@ -270,6 +270,14 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// A finished debate whose log has ended never changes: its object is
+	// served from memory without reading the store (lifecycle Seal).
+	if id := r.PathValue("id"); tokenOf(id, 64, false) {
+		if b := s.lc.SealedJSON(id); b != nil {
+			writeJSONBody(w, http.StatusOK, b)
+			return
+		}
+	}
 	d, err := s.loadDebate(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -277,13 +285,11 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if b, o := s.lc.ObjectJSON(d); b != nil {
 		writeJSONBody(w, http.StatusOK, b)
+		s.lc.Seal(r.Context(), d)
 	} else {
 		writeJSON(w, http.StatusOK, o)
 	}
 }
-
-var allStatuses = []string{store.StatusPending, store.StatusRunning, store.StatusConsensusReached, store.StatusNoConsensus,
-	store.StatusTimeout, store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q, err := parseQuery(r, "status", "owner", "limit", "cursor")
@@ -302,13 +308,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, q query) error {
 	}
 	f := store.Filter{Limit: limit + 1}
 	if q.has("status") {
-		for _, st := range strings.Split(q.get("status"), ",") {
-			ok := false
-			for _, a := range allStatuses {
-				ok = ok || a == st
-			}
-			if !ok {
-				return apiErr(http.StatusBadRequest, "invalid_query", fmt.Sprintf("status: unknown status %q", st)).with("parameter", "status")
+		for _, name := range strings.Split(q.get("status"), ",") {
+			st, err := store.ParseStatus(name)
+			if err != nil {
+				return apiErr(http.StatusBadRequest, "invalid_query", fmt.Sprintf("status: unknown status %q", name)).with("parameter", "status")
 			}
 			f.Statuses = append(f.Statuses, st)
 		}

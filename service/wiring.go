@@ -242,7 +242,7 @@ func (f redisFanout) Subscribe(ctx context.Context, debateID string) (<-chan sto
 // store-wide gauges), at most 2,000.
 func runningDebates(ctx context.Context, st store.DebateStore) ([]*store.Debate, error) {
 	var out []*store.Debate
-	f := store.Filter{Statuses: []string{store.StatusRunning}, Limit: 200}
+	f := store.Filter{Statuses: []store.Status{store.StatusRunning}, Limit: 200}
 	for page := 0; page < 10; page++ {
 		ds, err := st.ListDebates(ctx, f)
 		if err != nil {

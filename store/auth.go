@@ -357,7 +357,7 @@ type DayUsage struct {
 // UsageSummary is the body of /api/billing/usage before rendering.
 type UsageSummary struct {
 	Debates         int
-	DebatesByStatus map[string]int
+	DebatesByStatus map[Status]int
 	Total           UsageTotals
 	ByProvider      []ProviderUsage // by provider name
 	ByDay           []DayUsage      // by date; days with usage or debates
@@ -367,7 +367,7 @@ type UsageSummary struct {
 // debates into a summary. Debates are counted when CreatedAt lies in
 // [from, to); pass the same period as the UsageFilter.
 func SummarizeUsage(buckets []UsageBucket, debates []*Debate, from, to time.Time) UsageSummary {
-	sum := UsageSummary{DebatesByStatus: map[string]int{}}
+	sum := UsageSummary{DebatesByStatus: map[Status]int{}}
 	prov := map[string]*ProviderUsage{}
 	days := map[string]*DayUsage{}
 	day := func(d string) *DayUsage {

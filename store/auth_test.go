@@ -25,7 +25,7 @@ func TestSummarizeUsage(t *testing.T) {
 	}
 	s := store.SummarizeUsage(buckets, debates, from, to)
 	assert.Equal(t, 2, s.Debates)
-	assert.Equal(t, map[string]int{store.StatusConsensusReached: 1, store.StatusFailed: 1}, s.DebatesByStatus)
+	assert.Equal(t, map[store.Status]int{store.StatusConsensusReached: 1, store.StatusFailed: 1}, s.DebatesByStatus)
 	assert.Equal(t, store.UsageTotals{Requests: 4, TokensIn: 311, TokensOut: 33, CostUSD: 1.5}, s.Total)
 	assert.Equal(t, []store.ProviderUsage{
 		{Provider: "anthropic", UsageTotals: store.UsageTotals{Requests: 3, TokensIn: 310, TokensOut: 31, CostUSD: 1.25}},

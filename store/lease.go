@@ -64,9 +64,9 @@ type Finish struct {
 	Lease *Lease
 	// From lists the statuses the debate may be in (empty: any status that
 	// is not terminal); another status is ErrConflict.
-	From []string
+	From []Status
 	// Status is the terminal status to set.
-	Status string
+	Status Status
 	// End builds the wire JSON of the debate_end event numbered seq; nil
 	// appends none.
 	End func(seq int64) (json.RawMessage, error)
@@ -132,14 +132,14 @@ type Leaser interface {
 	// is not empty, sets it (graceful shutdown returns running debates to
 	// pending); UpdatedAt becomes now. ErrNotFound for an unknown id;
 	// ErrLeaseLost when l is not the debate's lease or the debate is terminal.
-	ReleaseDebate(ctx context.Context, id string, l Lease, status string, now time.Time) error
+	ReleaseDebate(ctx context.Context, id string, l Lease, status Status, now time.Time) error
 	// UpdateStatus changes the status to to when the current status is one
 	// of from (empty from: any status), and sets UpdatedAt to now. Entering
 	// running sets StartedAt to now if it is zero; entering a terminal status
 	// sets FinishedAt to now and drops the lease. Setting the status it
 	// already has is allowed when it is in from. ErrNotFound for an unknown
 	// id; ErrConflict when the current status is not in from.
-	UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error
+	UpdateStatus(ctx context.Context, id string, from []Status, to Status, now time.Time) error
 	// FinishDebate applies f in one transaction (see [Finish]): with f.Lease
 	// it is ErrLeaseLost unless f.Lease is the debate's lease and the debate
 	// is not terminal; otherwise ErrConflict unless the status is in f.From

@@ -12,7 +12,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Sentinel errors. Backends wrap them with %w.
@@ -24,33 +27,81 @@ var (
 	ErrConflict = errors.New("store: conflict")
 )
 
-// Debate statuses (docs/http-api.md#the-debate-object). The zero value is not a valid status.
+// Status is a debate's status (docs/http-api.md#the-debate-object). Its
+// text and JSON form is its name; decoding, [ParseStatus] and a backend's
+// Scan reject an unknown name. The zero value is not a valid status.
+type Status string
+
+// Debate statuses.
 const (
-	StatusPending          = "pending"
-	StatusRunning          = "running"
-	StatusConsensusReached = "consensus_reached"
-	StatusNoConsensus      = "no_consensus"
-	StatusTimeout          = "timeout"
-	StatusFailed           = "failed"
-	StatusCancelled        = "cancelled"
-	StatusBudgetExceeded   = "budget_exceeded"
+	StatusPending          Status = "pending"
+	StatusRunning          Status = "running"
+	StatusConsensusReached Status = "consensus_reached"
+	StatusNoConsensus      Status = "no_consensus"
+	StatusTimeout          Status = "timeout"
+	StatusFailed           Status = "failed"
+	StatusCancelled        Status = "cancelled"
+	StatusBudgetExceeded   Status = "budget_exceeded"
 )
 
-// Terminal reports whether status is a final debate status.
-func Terminal(status string) bool {
-	switch status {
+// Statuses lists every Status, the non-terminal ones first.
+var Statuses = []Status{StatusPending, StatusRunning, StatusConsensusReached, StatusNoConsensus,
+	StatusTimeout, StatusFailed, StatusCancelled, StatusBudgetExceeded}
+
+// TerminalStatuses lists the final statuses, in the order of [Statuses].
+var TerminalStatuses = Statuses[2:]
+
+// ParseStatus returns the Status named s; an unknown name is an error.
+func ParseStatus(s string) (Status, error) { return enum.Parse("store: debate status", s, Statuses) }
+
+func (s Status) String() string { return string(s) }
+
+// MarshalText returns s's name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// UnmarshalText sets s from its name, rejecting an unknown one.
+func (s *Status) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(s, b, "store: debate status", Statuses)
+}
+
+// Scan implements sql.Scanner for the backends: a stored name that is not
+// a Status (or is empty or NULL) is an error, not a silently odd record.
+func (s *Status) Scan(src any) error {
+	var name string
+	switch v := src.(type) {
+	case string:
+		name = v
+	case []byte:
+		name = string(v)
+	default:
+		return fmt.Errorf("store: debate status: cannot scan %T", src)
+	}
+	v, err := ParseStatus(name)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Terminal reports whether s is a final debate status.
+func (s Status) Terminal() bool {
+	switch s {
 	case StatusConsensusReached, StatusNoConsensus, StatusTimeout, StatusFailed, StatusCancelled, StatusBudgetExceeded:
 		return true
 	}
 	return false
 }
 
+// Terminal reports whether status is a final debate status.
+func Terminal(status Status) bool { return status.Terminal() }
+
 // Debate is the durable record of one debate. Config and Result are opaque
 // JSON documents owned by the caller (the server's request and debate object).
 type Debate struct {
 	ID            string
 	Topic         string
-	Status        string
+	Status        Status
 	Owner         string
 	CorrelationID string
 	Config        json.RawMessage // the normalised debate settings, for resume
@@ -75,7 +126,7 @@ const DefaultLimit = 50
 
 // Filter selects debates in ListDebates.
 type Filter struct {
-	Statuses []string // empty: any
+	Statuses []Status // empty: any
 	Owner    string   // empty: any
 	Limit    int      // <= 0: DefaultLimit
 	// Cursor continues a listing: return debates strictly older than it
@@ -118,7 +169,7 @@ type Checkpoint struct {
 	Phase    string // "init", "propose", "critique", "vote", "synthesize", "end"
 	// Seq is the last seq after this checkpoint's events are appended.
 	Seq    int64
-	Status string          // "running" until the end, then the final status
+	Status Status          // "running" until the end, then the final status
 	State  json.RawMessage // opaque orchestrator state
 	// Events are the batch to append; their seqs must run from the stored
 	// last seq + 1 to Seq without gap, else ErrConflict.

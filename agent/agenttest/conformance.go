@@ -75,6 +75,18 @@ type Wire struct {
 	// QuotaStatuses are the statuses at which the suite sends Error with
 	// quota set and expects agent.KindQuotaExhausted; default 429 and 402.
 	QuotaStatuses []int
+	// Structured writes a successful reply to a structured-reply request
+	// (docs/agents.md#structured-replies) carrying value, a JSON object,
+	// where the provider puts it: the message content (OpenAI format), the
+	// input of a tool_use block named name (Anthropic, beside a text block
+	// of prose the adapter must ignore), the candidate's text (Gemini).
+	// Nil when the adapter is not an agent.SchemaReplier; when set,
+	// DecodeRequest and RejectSchema are required.
+	Structured func(w http.ResponseWriter, name, value string, usage agent.Usage)
+	// RejectSchema writes the provider's 400 refusing the schema parameter
+	// (OpenAI "response_format ... not supported", Anthropic "tools ...",
+	// Gemini "Unknown name \"responseSchema\"").
+	RejectSchema func(w http.ResponseWriter)
 }
 
 // Sent is what an adapter sent to its provider, as decoded by
@@ -84,6 +96,9 @@ type Sent struct {
 	Prompt    string
 	MaxTokens int
 	Stream    bool
+	// Structured reports that the request asked for a structured reply
+	// (response_format, a forced tool, responseSchema).
+	Structured bool
 }
 
 // Timing of the suite. Only stopWait bounds the test itself: it guards
@@ -120,8 +135,10 @@ var streamChunks = []string{
 // server speaking the provider's wire format: reply text and usage,
 // streaming split across many tiny writes, error statuses mapped to
 // *agent.ProviderError and the kinds of agent.KindOf, dropped connections,
-// a server that never answers, malformed and empty replies. It never
-// touches the network beyond the loopback interface.
+// a server that never answers, malformed and empty replies, and, for an
+// agent.SchemaReplier, structured replies and the prose fallback after a
+// schema rejection (Wire.Structured). It never touches the network beyond
+// the loopback interface.
 //
 // Call it from the adapter's tests:
 //
@@ -163,6 +180,9 @@ func Conformance(t *testing.T, h Harness) {
 		{"StreamTruncated", testStreamTruncated},
 		{"StreamStalls", testStreamStalls},
 		{"StreamMalformedEvent", testStreamMalformed},
+		{"StructuredReply", testStructured},
+		{"StructuredRejected", testStructuredRejected},
+		{"StructuredBadRequest", testStructuredBadRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -100,16 +100,19 @@ func (c Config) Validate() error {
 }
 
 // Agent calls the Anthropic Messages API. It implements agent.Agent,
-// agent.Streamer and agent.Describer, is safe for concurrent use, and never
-// retries. Build it with [New]; the zero value is not usable.
+// agent.Streamer, agent.Describer and agent.SchemaReplier, is safe for
+// concurrent use, and never retries. Build it with [New]; the zero value is
+// not usable.
 type Agent struct {
-	cfg Config
-	c   *wire.Client
+	cfg     Config
+	c       *wire.Client
+	schemas wire.SchemaMemo // models that rejected the forced tool call
 }
 
 var (
-	_ agent.Streamer  = (*Agent)(nil)
-	_ agent.Describer = (*Agent)(nil)
+	_ agent.Streamer      = (*Agent)(nil)
+	_ agent.Describer     = (*Agent)(nil)
+	_ agent.SchemaReplier = (*Agent)(nil)
 )
 
 // New returns an Agent for cfg, or an error when cfg is invalid.
@@ -136,9 +139,24 @@ func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Mo
 // BaseURL returns the base URL requests go to.
 func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
-// Respond sends req as one message and returns the reply.
+// SupportsSchema reports whether structured replies are asked for: true
+// unless the API has rejected the forced tool call for the configured
+// model (docs/agents.md#structured-replies).
+func (a *Agent) SupportsSchema() bool { return !a.schemas.Rejected(a.cfg.Model) }
+
+// Respond sends req as one message and returns the reply. A request with a
+// Schema is sent with one tool whose input_schema is the schema and a
+// tool_choice forcing it; the reply is the tool_use block's input. A 400
+// naming the tools is remembered for the model and the call sent again at
+// once in prose (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.c.Do(ctx, a.exchange(req, false), nil)
+	return a.do(ctx, req, false, nil)
+}
+
+func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
+	return a.c.DoSchema(ctx, req, &a.schemas, a.cfg.Model, func(schema bool) wire.Exchange {
+		return a.exchange(req, stream, schema)
+	}, onChunk)
 }
 
 // RespondStream streams the reply, calling onChunk (when not nil) with each
@@ -150,7 +168,7 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
-	return a.c.Do(ctx, a.exchange(req, true), onChunk)
+	return a.do(ctx, req, true, onChunk)
 }
 
 type message struct {
@@ -159,12 +177,26 @@ type message struct {
 }
 
 type messagesRequest struct {
-	Model       string    `json:"model"`
-	MaxTokens   int       `json:"max_tokens"`
-	System      string    `json:"system,omitempty"`
-	Messages    []message `json:"messages"`
-	Temperature *float64  `json:"temperature,omitempty"`
-	Stream      bool      `json:"stream,omitempty"`
+	Model       string      `json:"model"`
+	MaxTokens   int         `json:"max_tokens"`
+	System      string      `json:"system,omitempty"`
+	Messages    []message   `json:"messages"`
+	Temperature *float64    `json:"temperature,omitempty"`
+	Stream      bool        `json:"stream,omitempty"`
+	Tools       []tool      `json:"tools,omitempty"`
+	ToolChoice  *toolChoice `json:"tool_choice,omitempty"`
+}
+
+// tool is a tool definition; a structured reply is a forced call of it.
+type tool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+type toolChoice struct {
+	Type string `json:"type"` // "tool"
+	Name string `json:"name"`
 }
 
 type usage struct {
@@ -182,8 +214,10 @@ type messagesResponse struct {
 	Type    string `json:"type"`
 	Model   string `json:"model"`
 	Content []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
+		Type  string          `json:"type"`
+		Text  string          `json:"text"`
+		Name  string          `json:"name"`  // tool_use
+		Input json.RawMessage `json:"input"` // tool_use
 	} `json:"content"`
 	StopReason string `json:"stop_reason"`
 	Usage      *usage `json:"usage"`
@@ -194,17 +228,19 @@ type streamEvent struct {
 	Type    string            `json:"type"`
 	Message *messagesResponse `json:"message"` // message_start
 	Delta   *struct {
-		Type       string `json:"type"`
-		Text       string `json:"text"`
-		StopReason string `json:"stop_reason"`
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		PartialJSON string `json:"partial_json"` // input_json_delta
+		StopReason  string `json:"stop_reason"`
 	} `json:"delta"` // content_block_delta, message_delta
 	Usage *usage          `json:"usage"` // message_delta
 	Error json.RawMessage `json:"error"` // error
 }
 
-// exchange builds the request. Temperature 0 means the provider's default;
-// values above 1, the Messages API's maximum, are sent as 1.
-func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
+// exchange builds the request, with the forced tool of req.Schema when
+// schema is set. Temperature 0 means the provider's default; values above
+// 1, the Messages API's maximum, are sent as 1.
+func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 	mr := messagesRequest{
 		Model:     a.cfg.Model,
 		MaxTokens: req.MaxTokens,
@@ -219,10 +255,16 @@ func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
 		t := min(req.Temperature, 1)
 		mr.Temperature = &t
 	}
+	d := &decoder{c: a.c}
+	if schema && req.Schema != nil {
+		mr.Tools = []tool{{Name: req.Schema.Name, Description: req.Schema.Description, InputSchema: req.Schema.JSON}}
+		mr.ToolChoice = &toolChoice{Type: "tool", Name: req.Schema.Name}
+		d.tool = req.Schema.Name
+	}
 	h := http.Header{}
 	h.Set("x-api-key", a.cfg.APIKey)
 	h.Set("anthropic-version", a.cfg.Version)
-	return wire.Exchange{URL: a.cfg.BaseURL + "/v1/messages", Header: h, Body: mr, Stream: stream, Decoder: &decoder{c: a.c}}
+	return wire.Exchange{URL: a.cfg.BaseURL + "/v1/messages", Header: h, Body: mr, Stream: stream, Decoder: d}
 }
 
 // statusError adds Anthropic's specifics to the common mapping: 529 and
@@ -270,8 +312,9 @@ func eventStatus(typ string) int {
 // cumulative, and input counts appear there only in newer API versions, so
 // the stream's usage is kept here and reported as it grows.
 type decoder struct {
-	c *wire.Client
-	u usage
+	c    *wire.Client
+	u    usage
+	tool string // the forced tool of a structured reply, whose input is the reply
 }
 
 func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
@@ -281,6 +324,11 @@ func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) 
 	}
 	var text strings.Builder
 	for _, c := range mr.Content {
+		if d.tool != "" && c.Type == "tool_use" && c.Name == d.tool && len(c.Input) > 0 {
+			text.Reset() // the tool's input is the whole reply
+			text.Write(c.Input)
+			break
+		}
 		if c.Type == "text" {
 			text.WriteString(c.Text)
 		}
@@ -313,8 +361,12 @@ func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (strin
 			}
 		}
 	case "content_block_delta":
-		if ev.Delta != nil && ev.Delta.Type == "text_delta" {
+		switch {
+		case ev.Delta == nil:
+		case ev.Delta.Type == "text_delta" && d.tool == "":
 			delta = ev.Delta.Text
+		case ev.Delta.Type == "input_json_delta" && d.tool != "":
+			delta = ev.Delta.PartialJSON // the forced tool's input, streamed
 		}
 	case "message_delta":
 		if ev.Usage != nil {

@@ -48,12 +48,31 @@ var wire = agenttest.Wire{
 		if err := json.Unmarshal(body, &req); err != nil {
 			return agenttest.Sent{}, err
 		}
-		s := agenttest.Sent{System: req.System, MaxTokens: req.MaxTokens, Stream: req.Stream}
+		s := agenttest.Sent{System: req.System, MaxTokens: req.MaxTokens, Stream: req.Stream, Structured: len(req.Tools) > 0}
 		if len(req.Messages) > 0 {
 			s.Prompt = req.Messages[0].Content
 		}
 		return s, nil
 	},
+	Structured: func(w http.ResponseWriter, name, value string, u agent.Usage) {
+		writeJSON(w, http.StatusOK, toolReply(name, value, u))
+	},
+	RejectSchema: func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{"type": "invalid_request_error",
+			"message": "tools: this model does not support tool use"}})
+	},
+}
+
+// toolReply is a reply to a forced tool call: prose the adapter must
+// ignore, then the tool_use block whose input is the structured reply.
+func toolReply(name, value string, u agent.Usage) map[string]any {
+	return map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
+		"content": []any{
+			map[string]any{"type": "text", "text": "Let me weigh them. I vote for alice."},
+			map[string]any{"type": "tool_use", "id": "toolu_1", "name": name, "input": json.RawMessage(value)},
+		},
+		"stop_reason": "tool_use", "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens}}
 }
 
 type sentRequest struct {
@@ -64,8 +83,10 @@ type sentRequest struct {
 		Role    string `json:"role"`
 		Content string `json:"content"`
 	} `json:"messages"`
-	Temperature *float64 `json:"temperature"`
-	Stream      bool     `json:"stream"`
+	Temperature *float64          `json:"temperature"`
+	Stream      bool              `json:"stream"`
+	Tools       []json.RawMessage `json:"tools"`
+	ToolChoice  json.RawMessage   `json:"tool_choice"`
 }
 
 func reply(text string, u agent.Usage) map[string]any {
@@ -332,4 +353,85 @@ func TestConfigValidate(t *testing.T) {
 	assert.Equal(t, anthropic.DefaultBaseURL, a.BaseURL())
 	assert.Equal(t, anthropic.DefaultModel, a.Model())
 	assert.Equal(t, "anthropic", a.Provider())
+}
+
+var voteSchema = &agent.Schema{Name: "vote", Description: "Your vote.",
+	JSON: json.RawMessage(`{"type":"object","properties":{"choice":{"type":"string","enum":["alice","bob"]}},"required":["choice"],"additionalProperties":false}`)}
+
+// TestStructuredWire checks the exact tools and tool_choice of a
+// structured request, that the reply is the tool_use input alone (the
+// prose beside it is not parsed), streamed too, and that a request
+// without a Schema carries neither (docs/agents.md#structured-replies).
+func TestStructuredWire(t *testing.T) {
+	t.Parallel()
+	const value = `{"choice":"bob"}`
+	var mu sync.Mutex
+	var bodies []map[string]json.RawMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, body)
+		mu.Unlock()
+		switch {
+		case body["tools"] == nil:
+			writeJSON(w, http.StatusOK, reply("I vote for alice.", agent.Usage{}))
+		case string(body["stream"]) == "true":
+			w.Header().Set("Content-Type", "text/event-stream")
+			for _, ev := range []string{
+				event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_1", "type": "message",
+					"role": "assistant", "model": testModel, "content": []any{}, "usage": map[string]any{"input_tokens": 4, "output_tokens": 1}}}),
+				event("content_block_start", map[string]any{"type": "content_block_start", "index": 0,
+					"content_block": map[string]any{"type": "tool_use", "id": "toolu_1", "name": "vote", "input": map[string]any{}}}),
+				event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+					"delta": map[string]any{"type": "input_json_delta", "partial_json": `{"choi`}}),
+				event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+					"delta": map[string]any{"type": "input_json_delta", "partial_json": `ce":"bob"}`}}),
+				event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}),
+				event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "tool_use"},
+					"usage": map[string]any{"output_tokens": 9}}),
+				event("message_stop", map[string]any{"type": "message_stop"}),
+			} {
+				_, _ = io.WriteString(w, ev)
+			}
+		default:
+			writeJSON(w, http.StatusOK, toolReply("vote", value, agent.Usage{InputTokens: 4, OutputTokens: 9}))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a := newAgent(t, anthropic.Config{Model: testModel}, srv)
+	assert.True(t, a.SupportsSchema())
+	req := agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema}
+
+	resp, err := a.Respond(t.Context(), req)
+	require.NoError(t, err)
+	assert.True(t, resp.Structured)
+	assert.JSONEq(t, value, resp.Text, "the tool_use input, without the prose beside it")
+
+	var chunks []string
+	resp, err = a.RespondStream(t.Context(), req, func(c string) { chunks = append(chunks, c) })
+	require.NoError(t, err)
+	assert.True(t, resp.Structured)
+	assert.Equal(t, value, resp.Text)
+	assert.Equal(t, []string{`{"choi`, `ce":"bob"}`}, chunks)
+	assert.Equal(t, agent.Usage{InputTokens: 4, OutputTokens: 9}, resp.Usage)
+
+	req.Schema = nil
+	resp, err = a.Respond(t.Context(), req)
+	require.NoError(t, err)
+	assert.False(t, resp.Structured)
+	assert.Equal(t, "I vote for alice.", resp.Text)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, bodies, 3)
+	for _, b := range bodies[:2] {
+		assert.JSONEq(t, `[{"name":"vote","description":"Your vote.","input_schema":`+string(voteSchema.JSON)+`}]`, string(b["tools"]))
+		assert.JSONEq(t, `{"type":"tool","name":"vote"}`, string(b["tool_choice"]))
+	}
+	assert.NotContains(t, bodies[2], "tools")
+	assert.NotContains(t, bodies[2], "tool_choice")
 }

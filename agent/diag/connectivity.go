@@ -264,7 +264,12 @@ func lookup(ctx context.Context, r Resolver, host string) ([]string, error) {
 	case res := <-ch:
 		return res.addrs, res.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("lookup %s: %w", host, ctx.Err())
+		select {
+		case res := <-ch: // answered as the deadline passed: keep the answer
+			return res.addrs, res.err
+		default:
+			return nil, fmt.Errorf("lookup %s: %w", host, ctx.Err())
+		}
 	}
 }
 

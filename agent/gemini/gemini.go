@@ -107,16 +107,19 @@ func (c Config) Validate() error {
 }
 
 // Agent calls the Gemini generateContent API. It implements agent.Agent,
-// agent.Streamer and agent.Describer, is safe for concurrent use, and never
-// retries. Build it with [New]; the zero value is not usable.
+// agent.Streamer, agent.Describer and agent.SchemaReplier, is safe for
+// concurrent use, and never retries. Build it with [New]; the zero value is
+// not usable.
 type Agent struct {
-	cfg Config
-	c   *wire.Client
+	cfg     Config
+	c       *wire.Client
+	schemas wire.SchemaMemo // models that rejected responseSchema
 }
 
 var (
-	_ agent.Streamer  = (*Agent)(nil)
-	_ agent.Describer = (*Agent)(nil)
+	_ agent.Streamer      = (*Agent)(nil)
+	_ agent.Describer     = (*Agent)(nil)
+	_ agent.SchemaReplier = (*Agent)(nil)
 )
 
 // New returns an Agent for cfg, or an error when cfg is invalid.
@@ -143,9 +146,24 @@ func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Mo
 // BaseURL returns the base URL requests go to.
 func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
-// Respond sends req to generateContent and returns the reply.
+// SupportsSchema reports whether structured replies are asked for: true
+// unless the API has rejected responseSchema for the configured model
+// (docs/agents.md#structured-replies).
+func (a *Agent) SupportsSchema() bool { return !a.schemas.Rejected(a.cfg.Model) }
+
+// Respond sends req to generateContent and returns the reply. A request
+// with a Schema sets generationConfig.responseMimeType "application/json"
+// and responseSchema (the schema in Gemini's OpenAPI subset); a 400 naming
+// them is remembered for the model and the call sent again at once in
+// prose (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.c.Do(ctx, a.exchange(req, false), nil)
+	return a.do(ctx, req, false, nil)
+}
+
+func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
+	return a.c.DoSchema(ctx, req, &a.schemas, a.cfg.Model, func(schema bool) wire.Exchange {
+		return a.exchange(req, stream, schema)
+	}, onChunk)
 }
 
 // RespondStream streams the reply from streamGenerateContent?alt=sse,
@@ -156,7 +174,7 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
-	return a.c.Do(ctx, a.exchange(req, true), onChunk)
+	return a.do(ctx, req, true, onChunk)
 }
 
 type part struct {
@@ -170,8 +188,10 @@ type content struct {
 }
 
 type generationConfig struct {
-	MaxOutputTokens int      `json:"maxOutputTokens,omitempty"`
-	Temperature     *float64 `json:"temperature,omitempty"`
+	MaxOutputTokens  int      `json:"maxOutputTokens,omitempty"`
+	Temperature      *float64 `json:"temperature,omitempty"`
+	ResponseMimeType string   `json:"responseMimeType,omitempty"`
+	ResponseSchema   any      `json:"responseSchema,omitempty"`
 }
 
 type generateRequest struct {
@@ -214,8 +234,9 @@ func (r *generateResponse) text() (string, string) {
 	return b.String(), r.Candidates[0].FinishReason
 }
 
-// exchange builds the request. Temperature 0 means the provider's default.
-func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
+// exchange builds the request, asking for JSON matching req.Schema when
+// schema is set. Temperature 0 means the provider's default.
+func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 	gr := generateRequest{Contents: []content{{Role: "user", Parts: []part{{Text: req.Prompt}}}}}
 	if req.System != "" {
 		gr.SystemInstruction = &content{Parts: []part{{Text: req.System}}}
@@ -227,6 +248,12 @@ func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
 	if req.Temperature > 0 {
 		t := req.Temperature
 		gr.GenerationConfig.Temperature = &t
+	}
+	if schema && req.Schema != nil {
+		if rs, ok := ResponseSchema(req.Schema.JSON); ok {
+			gr.GenerationConfig.ResponseMimeType = "application/json"
+			gr.GenerationConfig.ResponseSchema = rs
+		}
 	}
 	h := http.Header{}
 	if !a.cfg.KeyInQuery {
@@ -365,4 +392,59 @@ func (d *decoder) Finish(text string, _ bool, status int, _ *wire.Reply) error {
 		return noText(&d.last, status)
 	}
 	return nil
+}
+
+// ResponseSchema converts a JSON Schema to the OpenAPI subset Gemini's
+// responseSchema takes: type names in upper case ("OBJECT"),
+// additionalProperties dropped (Gemini refuses it), and propertyOrdering
+// set to an object's required properties, in order, so that the reply's
+// keys come in the schema's order. Keywords Gemini knows (description,
+// enum, items, properties, required, nullable, format, minimum, maximum,
+// minItems, maxItems) are kept; others are dropped. ok is false when
+// schema is not a JSON object.
+func ResponseSchema(schema json.RawMessage) (map[string]any, bool) {
+	var m map[string]any
+	if err := json.Unmarshal(schema, &m); err != nil || m == nil {
+		return nil, false
+	}
+	return openAPISchema(m, 0), true
+}
+
+// maxSchemaDepth bounds the nesting ResponseSchema follows.
+const maxSchemaDepth = 32
+
+func openAPISchema(m map[string]any, depth int) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch k {
+		case "type":
+			if t, ok := v.(string); ok {
+				out[k] = strings.ToUpper(t)
+			}
+		case "items":
+			if sub, ok := v.(map[string]any); ok && depth < maxSchemaDepth {
+				out[k] = openAPISchema(sub, depth+1)
+			}
+		case "properties":
+			props, ok := v.(map[string]any)
+			if !ok || depth >= maxSchemaDepth {
+				continue
+			}
+			conv := make(map[string]any, len(props))
+			for name, p := range props {
+				if sub, ok := p.(map[string]any); ok {
+					conv[name] = openAPISchema(sub, depth+1)
+				}
+			}
+			out[k] = conv
+		case "required":
+			out[k] = v
+			if _, given := m["propertyOrdering"]; !given {
+				out["propertyOrdering"] = v
+			}
+		case "description", "enum", "nullable", "format", "minimum", "maximum", "minItems", "maxItems", "propertyOrdering":
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -49,7 +49,8 @@ var wire = agenttest.Wire{
 		if err := json.Unmarshal(body, &req); err != nil {
 			return agenttest.Sent{}, err
 		}
-		s := agenttest.Sent{MaxTokens: req.GenerationConfig.MaxOutputTokens, Stream: strings.HasSuffix(r.URL.Path, ":streamGenerateContent")}
+		s := agenttest.Sent{MaxTokens: req.GenerationConfig.MaxOutputTokens, Stream: strings.HasSuffix(r.URL.Path, ":streamGenerateContent"),
+			Structured: req.GenerationConfig.ResponseSchema != nil}
 		if req.SystemInstruction != nil && len(req.SystemInstruction.Parts) > 0 {
 			s.System = req.SystemInstruction.Parts[0].Text
 		}
@@ -59,6 +60,13 @@ var wire = agenttest.Wire{
 		return s, nil
 	},
 	QuotaStatuses: []int{429, 402},
+	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
+		writeJSON(w, http.StatusOK, reply(value, "STOP", &u))
+	},
+	RejectSchema: func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "status": "INVALID_ARGUMENT",
+			"message": "Invalid JSON payload received. Unknown name \"responseSchema\" at 'generation_config': Cannot find field."}})
+	},
 }
 
 type sentContent struct {
@@ -72,8 +80,10 @@ type sentRequest struct {
 	SystemInstruction *sentContent  `json:"systemInstruction"`
 	Contents          []sentContent `json:"contents"`
 	GenerationConfig  struct {
-		MaxOutputTokens int      `json:"maxOutputTokens"`
-		Temperature     *float64 `json:"temperature"`
+		MaxOutputTokens  int             `json:"maxOutputTokens"`
+		Temperature      *float64        `json:"temperature"`
+		ResponseMimeType string          `json:"responseMimeType"`
+		ResponseSchema   json.RawMessage `json:"responseSchema"`
 	} `json:"generationConfig"`
 }
 
@@ -283,4 +293,63 @@ func TestConfigValidate(t *testing.T) {
 	assert.Equal(t, gemini.DefaultModel, a.Model())
 	assert.Equal(t, gemini.DefaultBaseURL, a.BaseURL())
 	assert.Equal(t, "gemini", a.Provider())
+}
+
+// TestStructuredWire checks the exact generationConfig of a structured
+// request (responseMimeType and the schema in Gemini's OpenAPI subset) and
+// that the JSON reply comes back as the Response text, marked Structured
+// (docs/agents.md#structured-replies).
+func TestStructuredWire(t *testing.T) {
+	t.Parallel()
+	const value = `{"choice":"bob","confidence":0.5}`
+	var mu sync.Mutex
+	var configs []json.RawMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		configs = append(configs, body["generationConfig"])
+		mu.Unlock()
+		writeJSON(w, http.StatusOK, reply(value, "STOP", &agent.Usage{InputTokens: 3, OutputTokens: 5}))
+	}))
+	t.Cleanup(srv.Close)
+	a, err := gemini.New(gemini.Config{APIKey: "k", Model: testModel, BaseURL: srv.URL, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	assert.True(t, a.SupportsSchema())
+	schema := &agent.Schema{Name: "vote", JSON: json.RawMessage(`{"type":"object","additionalProperties":false,` +
+		`"properties":{"choice":{"type":"string","enum":["alice","bob"],"description":"who"},"confidence":{"type":"number"},` +
+		`"tags":{"type":"array","items":{"type":"string"}}},"required":["choice","confidence","tags"]}`)}
+	req := agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", MaxTokens: 300, Schema: schema}
+	resp, err := a.Respond(t.Context(), req)
+	require.NoError(t, err)
+	assert.True(t, resp.Structured)
+	assert.Equal(t, value, resp.Text)
+	req.Schema = nil
+	resp, err = a.Respond(t.Context(), req)
+	require.NoError(t, err)
+	assert.False(t, resp.Structured)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, configs, 2)
+	assert.JSONEq(t, `{"maxOutputTokens":300,"responseMimeType":"application/json","responseSchema":{"type":"OBJECT",`+
+		`"properties":{"choice":{"type":"STRING","enum":["alice","bob"],"description":"who"},"confidence":{"type":"NUMBER"},`+
+		`"tags":{"type":"ARRAY","items":{"type":"STRING"}}},"required":["choice","confidence","tags"],`+
+		`"propertyOrdering":["choice","confidence","tags"]}}`, string(configs[0]))
+	assert.JSONEq(t, `{"maxOutputTokens":300}`, string(configs[1]))
+}
+
+func TestResponseSchemaBadInput(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{``, `null`, `[]`, `"x"`, `{`} {
+		_, ok := gemini.ResponseSchema(json.RawMessage(in))
+		assert.False(t, ok, "%q", in)
+	}
+	deep := strings.Repeat(`{"type":"array","items":`, 100) + `{"type":"string"}` + strings.Repeat(`}`, 100)
+	out, ok := gemini.ResponseSchema(json.RawMessage(deep))
+	require.True(t, ok)
+	assert.Equal(t, "ARRAY", out["type"])
 }

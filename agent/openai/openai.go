@@ -161,17 +161,19 @@ func (c Config) Validate() error {
 }
 
 // Agent calls an OpenAI-compatible Chat Completions endpoint. It implements
-// agent.Agent, agent.Streamer and agent.Describer, is safe for concurrent
+// agent.Agent, agent.Streamer, agent.Describer and agent.SchemaReplier, is safe for concurrent
 // use, and never retries (retries belong to agent middleware). Build it
 // with [New]; the zero value is not usable.
 type Agent struct {
-	cfg Config
-	c   *wire.Client
+	cfg     Config
+	c       *wire.Client
+	schemas wire.SchemaMemo // models that rejected response_format
 }
 
 var (
-	_ agent.Streamer  = (*Agent)(nil)
-	_ agent.Describer = (*Agent)(nil)
+	_ agent.Streamer      = (*Agent)(nil)
+	_ agent.Describer     = (*Agent)(nil)
+	_ agent.SchemaReplier = (*Agent)(nil)
 )
 
 // New returns an Agent for cfg, or an error when cfg is invalid.
@@ -200,9 +202,37 @@ func (a *Agent) Describe() agent.Info {
 // BaseURL returns the base URL requests go to.
 func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
-// Respond sends req as one chat completion and returns the reply.
+// SchemaProvider reports whether provider takes a JSON schema in
+// response_format: every provider of this package but DeepSeek, whose API
+// knows only {"type": "json_object"}. Ollama's OpenAI-compatible endpoint
+// passes the schema on to its native format parameter.
+func SchemaProvider(provider string) bool {
+	return provider != ProviderDeepSeek
+}
+
+// SupportsSchema reports whether the provider takes a JSON schema
+// ([SchemaProvider]) and has not rejected it for the configured model
+// (docs/agents.md#structured-replies).
+func (a *Agent) SupportsSchema() bool {
+	return SchemaProvider(a.cfg.Provider) && !a.schemas.Rejected(a.cfg.Model)
+}
+
+// Respond sends req as one chat completion and returns the reply. A
+// request with a Schema, to a provider that supports it, carries
+// response_format {"type": "json_schema", "json_schema": {name, schema,
+// strict: true}}; a 400 naming it is remembered for the model and the call
+// is sent again at once without it (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.c.Do(ctx, a.exchange(req, false), nil)
+	return a.do(ctx, req, false, nil)
+}
+
+func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
+	if !SchemaProvider(a.cfg.Provider) {
+		req.Schema = nil
+	}
+	return a.c.DoSchema(ctx, req, &a.schemas, a.cfg.Model, func(schema bool) wire.Exchange {
+		return a.exchange(req, stream, schema)
+	}, onChunk)
 }
 
 // RespondStream streams the reply, calling onChunk (when not nil) with each
@@ -213,7 +243,7 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
-	return a.c.Do(ctx, a.exchange(req, true), onChunk)
+	return a.do(ctx, req, true, onChunk)
 }
 
 type message struct {
@@ -226,13 +256,26 @@ type streamOptions struct {
 }
 
 type chatRequest struct {
-	Model               string         `json:"model"`
-	Messages            []message      `json:"messages"`
-	MaxTokens           int            `json:"max_tokens,omitempty"`
-	MaxCompletionTokens int            `json:"max_completion_tokens,omitempty"`
-	Temperature         *float64       `json:"temperature,omitempty"`
-	Stream              bool           `json:"stream,omitempty"`
-	StreamOptions       *streamOptions `json:"stream_options,omitempty"`
+	Model               string          `json:"model"`
+	Messages            []message       `json:"messages"`
+	MaxTokens           int             `json:"max_tokens,omitempty"`
+	MaxCompletionTokens int             `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
+	ResponseFormat      *responseFormat `json:"response_format,omitempty"`
+}
+
+// responseFormat asks for a reply matching a JSON schema (structured outputs).
+type responseFormat struct {
+	Type       string      `json:"type"` // "json_schema"
+	JSONSchema *jsonSchema `json:"json_schema"`
+}
+
+type jsonSchema struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+	Strict bool            `json:"strict"`
 }
 
 type usage struct {
@@ -255,13 +298,18 @@ type chatResponse struct {
 	Error json.RawMessage `json:"error"`
 }
 
-// exchange builds the request. OpenAI itself gets max_completion_tokens
+// exchange builds the request, with response_format when schema is set
+// and req has a Schema. OpenAI itself gets max_completion_tokens
 // (required by its reasoning models); every other server gets max_tokens.
 // Temperature 0 means the provider's default. Streams ask for usage with
 // stream_options.include_usage, except on Mistral, which reports usage
 // unasked.
-func (a *Agent) exchange(req agent.Request, stream bool) wire.Exchange {
+func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 	cr := chatRequest{Model: a.cfg.Model, Stream: stream}
+	if schema && req.Schema != nil {
+		cr.ResponseFormat = &responseFormat{Type: "json_schema",
+			JSONSchema: &jsonSchema{Name: req.Schema.Name, Schema: req.Schema.JSON, Strict: true}}
+	}
 	if req.System != "" {
 		cr.Messages = append(cr.Messages, message{Role: "system", Content: req.System})
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ var wire = agenttest.Wire{
 		if err := json.Unmarshal(body, &req); err != nil {
 			return agenttest.Sent{}, err
 		}
-		s := agenttest.Sent{MaxTokens: req.MaxCompletionTokens, Stream: req.Stream}
+		s := agenttest.Sent{MaxTokens: req.MaxCompletionTokens, Stream: req.Stream, Structured: req.ResponseFormat != nil}
 		for _, m := range req.Messages {
 			switch m.Role {
 			case "system":
@@ -64,6 +65,14 @@ var wire = agenttest.Wire{
 			}
 		}
 		return s, nil
+	},
+	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
+		writeJSON(w, http.StatusOK, reply(value, u))
+	},
+	RejectSchema: func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
+			"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+			"type":    "invalid_request_error", "param": "response_format", "code": nil}})
 	},
 }
 
@@ -80,6 +89,7 @@ type sentRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	ResponseFormat json.RawMessage `json:"response_format"`
 }
 
 func reply(text string, u agent.Usage) map[string]any {
@@ -467,4 +477,136 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "xai", a.Provider())
 	assert.Equal(t, "grok-4", a.Model())
 	assert.Equal(t, "https://api.x.ai/v1", a.BaseURL())
+}
+
+// voteSchema is the schema of the structured-reply tests.
+var voteSchema = &agent.Schema{Name: "vote", Description: "Your vote.",
+	JSON: json.RawMessage(`{"type":"object","properties":{"choice":{"type":"string","enum":["alice","bob"]}},"required":["choice"],"additionalProperties":false}`)}
+
+// TestStructuredWire checks the exact response_format each OpenAI-format
+// provider is sent, and that a JSON reply comes back as the Response text,
+// marked Structured (docs/agents.md#structured-replies).
+func TestStructuredWire(t *testing.T) {
+	t.Parallel()
+	for _, provider := range []string{openai.ProviderOpenAI, openai.ProviderOpenRouter, openai.ProviderMistral,
+		openai.ProviderXAI, openai.ProviderDeepSeek, openai.ProviderOllama, openai.ProviderVLLM} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var bodies []map[string]json.RawMessage
+			const value = `{"choice":"bob"}`
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var body map[string]json.RawMessage
+				if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				mu.Lock()
+				bodies = append(bodies, body)
+				mu.Unlock()
+				writeJSON(w, http.StatusOK, reply(value, agent.Usage{InputTokens: 1, OutputTokens: 2}))
+			}))
+			t.Cleanup(srv.Close)
+			a, err := openai.New(openai.Config{Provider: provider, APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
+			require.NoError(t, err)
+			supports := provider != openai.ProviderDeepSeek
+			assert.Equal(t, supports, a.SupportsSchema())
+			assert.Equal(t, supports, openai.SchemaProvider(provider))
+
+			req := agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema}
+			resp, err := a.Respond(t.Context(), req)
+			require.NoError(t, err)
+			assert.Equal(t, value, resp.Text)
+			assert.Equal(t, supports, resp.Structured)
+			req.Schema = nil
+			resp, err = a.Respond(t.Context(), req)
+			require.NoError(t, err)
+			assert.False(t, resp.Structured)
+
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, bodies, 2)
+			if supports {
+				assert.JSONEq(t, `{"type":"json_schema","json_schema":{"name":"vote","schema":`+string(voteSchema.JSON)+`,"strict":true}}`,
+					string(bodies[0]["response_format"]))
+			} else {
+				assert.NotContains(t, bodies[0], "response_format", "DeepSeek takes no JSON schema")
+			}
+			assert.NotContains(t, bodies[1], "response_format", "no Schema, no response_format")
+		})
+	}
+}
+
+// TestStructuredRejectedPerModel checks that a rejection is remembered for
+// the adapter's model only: another adapter instance still asks.
+func TestStructuredRejectedPerModel(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	withSchema := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body sentRequest
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		if body.ResponseFormat != nil {
+			withSchema[body.Model]++
+		}
+		mu.Unlock()
+		if body.ResponseFormat != nil && body.Model == "old" {
+			wire.RejectSchema(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, reply(`{"choice":"bob"}`, agent.Usage{}))
+	}))
+	t.Cleanup(srv.Close)
+	build := func(model string) *openai.Agent {
+		a, err := openai.New(openai.Config{Provider: openai.ProviderOpenRouter, APIKey: "k", Model: model, BaseURL: srv.URL, HTTPClient: srv.Client()})
+		require.NoError(t, err)
+		return a
+	}
+	old, cur := build("old"), build("new")
+	req := agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema}
+	for range 3 {
+		resp, err := old.Respond(t.Context(), req)
+		require.NoError(t, err)
+		assert.False(t, resp.Structured)
+		resp, err = cur.Respond(t.Context(), req)
+		require.NoError(t, err)
+		assert.True(t, resp.Structured)
+	}
+	assert.False(t, old.SupportsSchema())
+	assert.True(t, cur.SupportsSchema())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{"old": 1, "new": 3}, withSchema)
+}
+
+// TestStructuredStream checks a streamed structured reply: the request
+// carries response_format and stream, and the streamed JSON is the text.
+func TestStructuredStream(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	chunks := []string{`{"choi`, `ce":"bob"}`}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body sentRequest
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		got.Store(body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range streamEvents(chunks, agent.Usage{InputTokens: 2, OutputTokens: 3}) {
+			_, _ = io.WriteString(w, ev)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	a, err := openai.New(openai.Config{APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	var seen []string
+	resp, err := a.RespondStream(t.Context(), agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema},
+		func(c string) { seen = append(seen, c) })
+	require.NoError(t, err)
+	assert.True(t, resp.Structured)
+	assert.Equal(t, `{"choice":"bob"}`, resp.Text)
+	assert.Equal(t, chunks, seen)
+	body := got.Load().(sentRequest)
+	assert.True(t, body.Stream)
+	assert.JSONEq(t, `{"type":"json_schema","json_schema":{"name":"vote","schema":`+string(voteSchema.JSON)+`,"strict":true}}`,
+		string(body.ResponseFormat))
 }

@@ -479,3 +479,18 @@ func TestStatus(t *testing.T) {
 	assert.False(t, byName["ollama"].Available)
 	assert.Nil(t, byName["ollama"].Fallback)
 }
+
+// TestResolvedAgentsSupportSchema checks that the registry's middleware
+// chain lets the engine see which agents take a JSON schema
+// (docs/agents.md#structured-replies).
+func TestResolvedAgentsSupportSchema(t *testing.T) {
+	t.Parallel()
+	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k", "GEMINI_API_KEY": "k",
+		"DEEPSEEK_API_KEY": "k", "OPENROUTER_API_KEY": "k", "OLLAMA_HOST": "http://127.0.0.1:11434"})
+	for spec, want := range map[string]bool{"claude": true, "gpt-4": true, "gemini": true, "deepseek": false,
+		"openrouter:meta-llama/llama-3.1-70b-instruct": true, "ollama:qwen2.5:14b": true, "demo-analyst": false} {
+		_, a, _, err := r.Resolve(spec, 1)
+		require.NoError(t, err, spec)
+		assert.Equal(t, want, agent.SupportsSchema(a), spec)
+	}
+}

@@ -97,7 +97,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now tim
 }
 
 // ReleaseDebate implements [store.Leaser].
-func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status string, now time.Time) error {
+func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status store.Status, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, sta
 }
 
 // setStatus applies a status change with its side effects; callers hold s.mu.
-func (s *Store) setStatus(d *store.Debate, to string, now time.Time) {
+func (s *Store) setStatus(d *store.Debate, to store.Status, now time.Time) {
 	d.Status = to
 	d.UpdatedAt = now
 	if to == store.StatusRunning && d.StartedAt.IsZero() {
@@ -132,7 +132,7 @@ func (s *Store) setStatus(d *store.Debate, to string, now time.Time) {
 }
 
 // UpdateStatus implements [store.Leaser].
-func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
+func (s *Store) UpdateStatus(ctx context.Context, id string, from []store.Status, to store.Status, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,8 +15,13 @@ import (
 )
 
 // terminalList is the SQL list of terminal statuses.
-var terminalList = "'" + strings.Join([]string{store.StatusConsensusReached, store.StatusNoConsensus, store.StatusTimeout,
-	store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}, "', '") + "'"
+var terminalList = func() string {
+	names := make([]string, len(store.TerminalStatuses))
+	for i, st := range store.TerminalStatuses {
+		names[i] = "'" + string(st) + "'"
+	}
+	return strings.Join(names, ", ")
+}()
 
 // missingOrConflict explains a conditional update that matched no row:
 // ErrNotFound for a missing debate, else conflict (ErrConflict or
@@ -78,7 +84,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now tim
 // is its lease and it is not terminal (ErrNotFound for a missing debate).
 func lockLease(ctx context.Context, tx pgx.Tx, id string, l store.Lease) error {
 	var (
-		status string
+		status store.Status
 		owner  *string
 		gen    int64
 	)
@@ -96,8 +102,8 @@ func lockLease(ctx context.Context, tx pgx.Tx, id string, l store.Lease) error {
 }
 
 // lockStatus locks debate id's row in tx and returns its status.
-func lockStatus(ctx context.Context, tx pgx.Tx, id string) (string, error) {
-	var cur string
+func lockStatus(ctx context.Context, tx pgx.Tx, id string) (store.Status, error) {
+	var cur store.Status
 	err := tx.QueryRow(ctx, `SELECT status FROM debates WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("debate %q: %w", id, store.ErrNotFound)
@@ -106,7 +112,7 @@ func lockStatus(ctx context.Context, tx pgx.Tx, id string) (string, error) {
 }
 
 // ReleaseDebate implements [store.Leaser].
-func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status string, now time.Time) error {
+func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status store.Status, now time.Time) error {
 	now = now.UTC()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockLease(ctx, tx, id, l); err != nil {
@@ -126,7 +132,7 @@ func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, sta
 	return nil
 }
 
-func setStatus(ctx context.Context, tx pgx.Tx, id, to string, now time.Time) error {
+func setStatus(ctx context.Context, tx pgx.Tx, id string, to store.Status, now time.Time) error {
 	q := `UPDATE debates SET status = $2, updated_at = $3`
 	if to == store.StatusRunning {
 		q += `, started_at = COALESCE(started_at, $3)`
@@ -139,14 +145,14 @@ func setStatus(ctx context.Context, tx pgx.Tx, id, to string, now time.Time) err
 }
 
 // UpdateStatus implements [store.Leaser].
-func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
+func (s *Store) UpdateStatus(ctx context.Context, id string, from []store.Status, to store.Status, now time.Time) error {
 	now = now.UTC()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := lockStatus(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if len(from) > 0 && !contains(from, cur) {
+		if len(from) > 0 && !slices.Contains(from, cur) {
 			return fmt.Errorf("debate %q: status %s not in %v: %w", id, cur, from, store.ErrConflict)
 		}
 		return setStatus(ctx, tx, id, to, now)
@@ -155,15 +161,6 @@ func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to s
 		return fmt.Errorf("pgstore: update status: %w", err)
 	}
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // FinishDebate implements [store.Leaser].
@@ -182,7 +179,7 @@ func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, no
 			if err != nil {
 				return err
 			}
-			if (len(f.From) > 0 && !contains(f.From, cur)) || (len(f.From) == 0 && store.Terminal(cur)) {
+			if (len(f.From) > 0 && !slices.Contains(f.From, cur)) || (len(f.From) == 0 && store.Terminal(cur)) {
 				return fmt.Errorf("debate %q: status %s: %w", id, cur, store.ErrConflict)
 			}
 		}

@@ -84,3 +84,16 @@ func TestMemoryConformance(t *testing.T) {
 	dsn(t)
 	memorytest.Run(t, func(t *testing.T) memory.Store { return openStore(t, pgstore.Config{}) })
 }
+
+func TestUnknownStoredStatus(t *testing.T) {
+	d := dsn(t)
+	schema := freshSchema(t, d)
+	pool := schemaPool(t, d, schema)
+	storetest.UnknownStoredStatus(t, openStore(t, pgstore.Config{Schema: schema}), func(ctx context.Context) error {
+		_, err := pool.Exec(ctx, `UPDATE debates SET status = 'paused'`)
+		if err == nil {
+			_, err = pool.Exec(ctx, `UPDATE checkpoints SET status = 'paused'`)
+		}
+		return err
+	})
+}

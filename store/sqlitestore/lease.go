@@ -14,11 +14,16 @@ import (
 )
 
 // terminalList is the SQL list of terminal statuses.
-var terminalList = "'" + strings.Join([]string{store.StatusConsensusReached, store.StatusNoConsensus, store.StatusTimeout,
-	store.StatusFailed, store.StatusCancelled, store.StatusBudgetExceeded}, "', '") + "'"
+var terminalList = func() string {
+	names := make([]string, len(store.TerminalStatuses))
+	for i, st := range store.TerminalStatuses {
+		names[i] = "'" + string(st) + "'"
+	}
+	return strings.Join(names, ", ")
+}()
 
 // leaseRow reads the fields the lease methods decide on, inside tx.
-func leaseRow(ctx context.Context, tx *sql.Tx, id string) (status string, owner sql.NullString, expires sql.NullString, gen int64, err error) {
+func leaseRow(ctx context.Context, tx *sql.Tx, id string) (status store.Status, owner sql.NullString, expires sql.NullString, gen int64, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT status, lease_owner, lease_expires_at, lease_generation FROM debates WHERE id = ?`, id).
 		Scan(&status, &owner, &expires, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -91,7 +96,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now tim
 }
 
 // ReleaseDebate implements [store.Leaser].
-func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status string, now time.Time) error {
+func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status store.Status, now time.Time) error {
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
 		if err := checkLease(ctx, tx, id, l); err != nil {
 			return err
@@ -112,7 +117,7 @@ func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, sta
 }
 
 // setStatus applies a status change with its side effects inside tx.
-func setStatus(ctx context.Context, tx *sql.Tx, id, to string, now time.Time) error {
+func setStatus(ctx context.Context, tx *sql.Tx, id string, to store.Status, now time.Time) error {
 	q := `UPDATE debates SET status = ?, updated_at = ?`
 	args := []any{to, fmtTime(now)}
 	if to == store.StatusRunning {
@@ -128,7 +133,7 @@ func setStatus(ctx context.Context, tx *sql.Tx, id, to string, now time.Time) er
 }
 
 // UpdateStatus implements [store.Leaser].
-func (s *Store) UpdateStatus(ctx context.Context, id string, from []string, to string, now time.Time) error {
+func (s *Store) UpdateStatus(ctx context.Context, id string, from []store.Status, to store.Status, now time.Time) error {
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
 		cur, _, _, _, err := leaseRow(ctx, tx, id)
 		if err != nil {

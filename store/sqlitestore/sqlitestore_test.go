@@ -107,3 +107,17 @@ func TestMemoryLivesInContinuumDB(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "kept", got.Content)
 }
+
+func TestUnknownStoredStatus(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	storetest.UnknownStoredStatus(t, openStore(t, dir, sqlitestore.Config{}), func(ctx context.Context) error {
+		db, err := sql.Open("sqlite", filepath.Join(dir, "aragora.db"))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, `UPDATE debates SET status = 'paused'; UPDATE checkpoints SET status = 'paused'`)
+		return err
+	})
+}

@@ -28,7 +28,7 @@ var checkpointTests = []test{
 
 func cps(s store.DebateStore) store.Checkpointer { return s.(store.Checkpointer) }
 
-func checkpointAt(debateID string, round int, phase string, from, to int64, status string, at time.Time) *store.Checkpoint {
+func checkpointAt(debateID string, round int, phase string, from, to int64, status store.Status, at time.Time) *store.Checkpoint {
 	return &store.Checkpoint{
 		DebateID:  debateID,
 		Round:     round,

@@ -106,7 +106,7 @@ func testListOrder(t *testing.T, s store.DebateStore) {
 }
 
 func testListFilters(t *testing.T, s store.DebateStore) {
-	mk := func(id, status, owner string, minute int) {
+	mk := func(id string, status store.Status, owner string, minute int) {
 		d := newDebate(id, base.Add(time.Duration(minute)*time.Minute))
 		d.Status, d.Owner = status, owner
 		mustCreate(t, s, d)
@@ -122,13 +122,13 @@ func testListFilters(t *testing.T, s store.DebateStore) {
 		want []string
 	}{
 		{name: "no filter", f: store.Filter{}, want: []string{"c1", "f1", "r2", "r1", "p1"}},
-		{name: "one status", f: store.Filter{Statuses: []string{store.StatusRunning}}, want: []string{"r2", "r1"}},
-		{name: "two statuses", f: store.Filter{Statuses: []string{store.StatusFailed, store.StatusPending}}, want: []string{"f1", "p1"}},
+		{name: "one status", f: store.Filter{Statuses: []store.Status{store.StatusRunning}}, want: []string{"r2", "r1"}},
+		{name: "two statuses", f: store.Filter{Statuses: []store.Status{store.StatusFailed, store.StatusPending}}, want: []string{"f1", "p1"}},
 		{name: "owner", f: store.Filter{Owner: "alice"}, want: []string{"c1", "r1", "p1"}},
-		{name: "owner and status", f: store.Filter{Owner: "bob", Statuses: []string{store.StatusRunning}}, want: []string{"r2"}},
+		{name: "owner and status", f: store.Filter{Owner: "bob", Statuses: []store.Status{store.StatusRunning}}, want: []string{"r2"}},
 		{name: "limit", f: store.Filter{Limit: 2}, want: []string{"c1", "f1"}},
 		{name: "no match", f: store.Filter{Owner: "carol"}, want: []string{}},
-		{name: "unknown status", f: store.Filter{Statuses: []string{"nope"}}, want: []string{}},
+		{name: "unknown status", f: store.Filter{Statuses: []store.Status{"nope"}}, want: []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,7 +47,7 @@ func testClaimHeartbeatRelease(t *testing.T, s store.DebateStore) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), d.LeaseGeneration)
 	a := store.LeaseOf(d)
-	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []string{store.StatusPending}, store.StatusRunning, t1.Add(2*time.Second)))
+	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []store.Status{store.StatusPending}, store.StatusRunning, t1.Add(2*time.Second)))
 
 	t2 := t1.Add(10 * time.Second)
 	require.NoError(t, l.Heartbeat(ctxT(t), "d1", a, t2, ttl))
@@ -180,28 +180,28 @@ func testUpdateStatus(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
 	mustCreate(t, s, newDebate("d1", base))
 	t1 := base.Add(time.Second)
-	require.ErrorIs(t, l.UpdateStatus(ctxT(t), "d1", []string{store.StatusRunning}, store.StatusCancelled, t1), store.ErrConflict)
-	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []string{store.StatusPending}, store.StatusRunning, t1))
+	require.ErrorIs(t, l.UpdateStatus(ctxT(t), "d1", []store.Status{store.StatusRunning}, store.StatusCancelled, t1), store.ErrConflict)
+	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []store.Status{store.StatusPending}, store.StatusRunning, t1))
 	t2 := t1.Add(time.Second)
-	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []string{store.StatusRunning}, store.StatusRunning, t2), "same status")
+	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []store.Status{store.StatusRunning}, store.StatusRunning, t2), "same status")
 	got, err := s.GetDebate(ctxT(t), "d1")
 	require.NoError(t, err)
 	assertTime(t, t1, got.StartedAt, "StartedAt kept from the first start")
 	assertTime(t, t2, got.UpdatedAt, "UpdatedAt")
 	assert.True(t, got.FinishedAt.IsZero())
 	t3 := t2.Add(time.Second)
-	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []string{store.StatusPending, store.StatusRunning}, store.StatusCancelled, t3))
+	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", []store.Status{store.StatusPending, store.StatusRunning}, store.StatusCancelled, t3))
 	got, err = s.GetDebate(ctxT(t), "d1")
 	require.NoError(t, err)
 	assert.Equal(t, store.StatusCancelled, got.Status)
 	assertTime(t, t3, got.FinishedAt, "FinishedAt")
-	require.ErrorIs(t, l.UpdateStatus(ctxT(t), "d1", []string{store.StatusPending, store.StatusRunning}, store.StatusCancelled, t3), store.ErrConflict)
-	list, err := s.ListDebates(ctxT(t), store.Filter{Statuses: []string{store.StatusCancelled}})
+	require.ErrorIs(t, l.UpdateStatus(ctxT(t), "d1", []store.Status{store.StatusPending, store.StatusRunning}, store.StatusCancelled, t3), store.ErrConflict)
+	list, err := s.ListDebates(ctxT(t), store.Filter{Statuses: []store.Status{store.StatusCancelled}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"d1"}, ids(list))
 }
 
-func endBuilder(status string) func(int64) (json.RawMessage, error) {
+func endBuilder(status store.Status) func(int64) (json.RawMessage, error) {
 	return func(seq int64) (json.RawMessage, error) {
 		return json.RawMessage(fmt.Sprintf(`{"seq":%d,"type":"debate_end","data":{"status":%q}}`, seq, status)), nil
 	}
@@ -219,7 +219,7 @@ func testFinishDebate(t *testing.T, s store.DebateStore) {
 	// A non-terminal status is refused, nothing written.
 	require.Error(t, l.FinishDebate(ctxT(t), "d1", &store.Finish{Lease: &lease, Status: store.StatusRunning}, base))
 	// A status not in From conflicts.
-	require.ErrorIs(t, l.FinishDebate(ctxT(t), "d1", &store.Finish{From: []string{store.StatusPending}, Status: store.StatusFailed}, base),
+	require.ErrorIs(t, l.FinishDebate(ctxT(t), "d1", &store.Finish{From: []store.Status{store.StatusPending}, Status: store.StatusFailed}, base),
 		store.ErrConflict)
 	// An error from End writes nothing.
 	boom := errors.New("boom")
@@ -264,7 +264,7 @@ func testFinishDebate(t *testing.T, s store.DebateStore) {
 	// Without a lease, From decides; a log that already has its
 	// debate_end gets no second one.
 	mustCreate(t, s, newDebate("d2", base))
-	require.NoError(t, l.FinishDebate(ctxT(t), "d2", &store.Finish{From: []string{store.StatusPending}, Status: store.StatusFailed,
+	require.NoError(t, l.FinishDebate(ctxT(t), "d2", &store.Finish{From: []store.Status{store.StatusPending}, Status: store.StatusFailed,
 		End: endBuilder(store.StatusFailed)}, at))
 	got, err = s.GetDebate(ctxT(t), "d2")
 	require.NoError(t, err)
@@ -349,7 +349,7 @@ func testCreateLeased(t *testing.T, s store.DebateStore) {
 
 func testFindOrphansAndStale(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
-	mk := func(id, status string, updated time.Duration) {
+	mk := func(id string, status store.Status, updated time.Duration) {
 		d := newDebate(id, base)
 		d.Status = status
 		d.UpdatedAt = base.Add(updated)
