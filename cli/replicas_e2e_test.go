@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/webhook"
 )
 
@@ -1236,4 +1238,73 @@ func TestReplicasWebhookClaimsNeverOverlap(t *testing.T) {
 	for _, id := range ids {
 		require.Equal(t, 1, rc.seen[id], "%s delivered once", id)
 	}
+}
+
+// TestReplicasNomicCommands runs `aragora nomic run` on the replicas'
+// Postgres store and controls it through three different replicas: the
+// pause sent to B is seen by A and C, and the resume sent to C lets the
+// loop finish its cycle (commands are store rows the loop consumes,
+// docs/nomic.md).
+func TestReplicasNomicCommands(t *testing.T) {
+	t.Parallel()
+	bin := aragoraBinary(t)
+	env := replicaEnv(t, "")
+	dir, pub, keyDir := sampleRepo(t)
+	file := filepath.Join(dir, nomic.ConstitutionPath)
+	con, _, err := nomic.LoadConstitution(file)
+	require.NoError(t, err)
+	con.Verify = append([]nomic.Command{{Name: "slow", Argv: []string{"sleep", "3"}}}, con.Verify...)
+	require.NoError(t, con.Write(file))
+	shim := exec.Command("python3", filepath.Join("..", "scripts", "sign_constitution.py"), "sign", "--file", file, "--key", filepath.Join(keyDir, "constitution.key"))
+	shim.Env = append(os.Environ(), "ARAGORA_BIN="+bin)
+	out, err := shim.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	gitCmd(t, dir, "commit", "-qam", "slow verify")
+	rs := newReplicaSet(t, 3, env)
+
+	loop := exec.Command("python3", filepath.Join("..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ARAGORA_") && !strings.HasPrefix(kv, "NOMIC_") {
+			loop.Env = append(loop.Env, kv)
+		}
+	}
+	loop.Env = append(loop.Env, "ARAGORA_BIN="+bin, "ARAGORA_DATA_DIR="+t.TempDir(), envConstitutionPubKey+"="+pub, envNomicAutoCommit+"=1",
+		"ARAGORA_DATABASE_URL="+env["ARAGORA_DATABASE_URL"], "ARAGORA_DB_SCHEMA="+env["ARAGORA_DB_SCHEMA"], "ARAGORA_JWT_SECRET="+env["ARAGORA_JWT_SECRET"])
+	var loopOut lockedBuffer
+	loop.Stdout, loop.Stderr = &loopOut, &loopOut
+	require.NoError(t, loop.Start())
+	done := make(chan error, 1)
+	go func() { done <- loop.Wait() }()
+	t.Cleanup(func() {
+		_ = loop.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("nomic run output:\n%s", loopOut.String())
+		}
+	})
+
+	a, b, c := rs.proc(0), rs.proc(1), rs.proc(2)
+	var st nomic.Status
+	waitFor(t, "the loop reaches verify (seen on A)", func() (bool, string) {
+		a.getJSON(t, "/api/admin/nomic/status", &st)
+		return st.Running && st.Phase == nomic.PhaseVerify, st.Phase
+	})
+	b.post(t, "/api/admin/nomic/pause", `{"reason": "paused on B"}`, http.StatusOK, &st)
+	require.Equal(t, "paused", st.State)
+	for _, p := range []*serverProc{a, c} {
+		p.getJSON(t, "/api/admin/nomic/status", &st)
+		require.Equal(t, "paused", st.State, "replica on port %d", p.apiPort)
+	}
+	a.post(t, "/api/admin/nomic/pause", `{"reason": "again on A"}`, http.StatusConflict, nil)
+	c.post(t, "/api/admin/nomic/resume", "", http.StatusOK, nil)
+	select {
+	case err := <-done:
+		done <- err
+		require.NoError(t, err, loopOut.String())
+	case <-time.After(e2eDeadline):
+		t.Fatal("the loop did not finish after the resume on C")
+	}
+	var m nomic.MetricsSummary
+	b.getJSON(t, "/api/nomic/metrics", &m)
+	require.Equal(t, int64(1), m.Summary.Cycles["success"])
 }
