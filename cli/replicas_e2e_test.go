@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -1249,39 +1248,10 @@ func TestReplicasNomicCommands(t *testing.T) {
 	t.Parallel()
 	bin := aragoraBinary(t)
 	env := replicaEnv(t, "")
-	dir, pub, keyDir := sampleRepo(t)
-	file := filepath.Join(dir, nomic.ConstitutionPath)
-	con, _, err := nomic.LoadConstitution(file)
-	require.NoError(t, err)
-	con.Verify = append([]nomic.Command{{Name: "slow", Argv: []string{"sleep", "3"}}}, con.Verify...)
-	require.NoError(t, con.Write(file))
-	shim := exec.Command("python3", filepath.Join("..", "scripts", "sign_constitution.py"), "sign", "--file", file, "--key", filepath.Join(keyDir, "constitution.key"))
-	shim.Env = append(os.Environ(), "ARAGORA_BIN="+bin)
-	out, err := shim.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	gitCmd(t, dir, "commit", "-qam", "slow verify")
+	dir, pub := slowVerifyRepo(t, bin)
 	rs := newReplicaSet(t, 3, env)
-
-	loop := exec.Command("python3", filepath.Join("..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ARAGORA_") && !strings.HasPrefix(kv, "NOMIC_") {
-			loop.Env = append(loop.Env, kv)
-		}
-	}
-	loop.Env = append(loop.Env, "ARAGORA_BIN="+bin, "ARAGORA_DATA_DIR="+t.TempDir(), envConstitutionPubKey+"="+pub, envNomicAutoCommit+"=1",
+	done, loopOut := startNomicLoop(t, bin, dir, pub, "ARAGORA_DATA_DIR="+t.TempDir(),
 		"ARAGORA_DATABASE_URL="+env["ARAGORA_DATABASE_URL"], "ARAGORA_DB_SCHEMA="+env["ARAGORA_DB_SCHEMA"], "ARAGORA_JWT_SECRET="+env["ARAGORA_JWT_SECRET"])
-	var loopOut lockedBuffer
-	loop.Stdout, loop.Stderr = &loopOut, &loopOut
-	require.NoError(t, loop.Start())
-	done := make(chan error, 1)
-	go func() { done <- loop.Wait() }()
-	t.Cleanup(func() {
-		_ = loop.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("nomic run output:\n%s", loopOut.String())
-		}
-	})
 
 	a, b, c := rs.proc(0), rs.proc(1), rs.proc(2)
 	var st nomic.Status
