@@ -308,7 +308,7 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		defer func() {
 			status := ""
 			if res != nil && store.Terminal(res.Status) {
-				status = res.Status.String()
+				status = string(res.Status) // string or store.Status
 			}
 			end(status, err)
 		}()

@@ -127,6 +127,10 @@ type Config struct {
 	// same SpoolDir commits the spooled result instead of running agents
 	// again. "": kept in memory for the life of the process.
 	SpoolDir string
+	// SpoolReserve is the size of a file SpoolDir keeps in reserve and
+	// deletes to make room for a record on a full volume (SQLite's data
+	// directory: DefaultSpoolReserve); 0: none.
+	SpoolReserve int64
 }
 
 func (c Config) withDefaults() Config {
@@ -230,7 +234,7 @@ func New(st store.DebateStore, agents Agents, cfg Config) (*Manager, error) {
 	root, stop := context.WithCancel(context.Background())
 	m := &Manager{cfg: cfg, st: st, agents: agents, log: cfg.Logger, overlay: newOverlay(), docs: newDocCache(docCacheBytes),
 		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{}),
-		spool: newSpool(cfg.SpoolDir, cfg.Logger)}
+		spool: newSpool(cfg.SpoolDir, cfg.SpoolReserve, cfg.Logger)}
 	if l, ok := st.(store.Leaser); ok {
 		m.leaser = l
 	}
