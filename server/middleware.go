@@ -57,6 +57,7 @@ var (
 	hdrNosniff     = []string{"nosniff"}
 	hdrNoReferrer  = []string{"no-referrer"}
 	hdrContentJSON = []string{"application/json; charset=utf-8"}
+	hdrVaryOrigin  = []string{"Origin"}
 )
 
 var corrRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -130,7 +131,11 @@ const (
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	h := w.Header()
-	h.Add("Vary", "Origin")
+	if _, ok := h["Vary"]; ok {
+		h.Add("Vary", "Origin")
+	} else {
+		h["Vary"] = hdrVaryOrigin
+	}
 	if origin == "" || !s.corsAllowed(origin) {
 		return false
 	}

@@ -210,6 +210,9 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if s.tr != nil {
 		lc.Tracer = s.tr
 	}
+	if s.be.Kind == "sqlite" { // the spool shares the database's volume (docs/operations.md#the-result-spool)
+		lc.SpoolReserve = lifecycle.DefaultSpoolReserve
+	}
 	lc.AgentLogger = func(provider string) *slog.Logger { // agent.log (docs/operations.md#logs)
 		return s.lg.logger("aragora.agent." + cmp.Or(provider, "unknown"))
 	}
