@@ -524,7 +524,7 @@ func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate
 	}
 	msg := fmt.Sprintf("debate %s ended with status %s", res.DebateID, res.Status)
 	if res.StopReason != "" {
-		msg += " (" + res.StopReason + ")"
+		msg += " (" + res.StopReason.String() + ")"
 	}
 	if runErr != nil {
 		msg += ": " + runErr.Error()

@@ -320,7 +320,7 @@ func printSummary(w io.Writer, res *debate.Result, rc *receipt.Receipt, receiptO
 	fmt.Fprintf(w, "Confidence: %.0f%%\n", res.Confidence*100)
 	status := res.Status.String()
 	if res.StopReason != "" {
-		status += ", stop reason " + res.StopReason
+		status += ", stop reason " + res.StopReason.String()
 	}
 	fmt.Fprintf(w, "Status:     %s · %d of %s · %d tokens\n", status, res.RoundsUsed, pluralize(res.RoundsPlanned, "round"), res.Usage.TotalTokens)
 	if res.Winner != "" {
