@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store/redisstore"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -549,10 +550,7 @@ func TestE2ERunbookCommands(t *testing.T) {
 // duplicate. It also checks the Redis health check, the Redis rate limiter
 // and that the events were published.
 func TestE2ERedisFanout(t *testing.T) {
-	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the cross-replica fan-out test")
-	}
+	redisURL := testenv.RedisURL(t, "the cross-replica fan-out test")
 	t.Parallel()
 	dir := t.TempDir()
 	env := postgresEnv(t)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/ratelimit/ratelimittest"
 	"github.com/aragora/aragora/ratelimit/redislimit"
@@ -24,16 +24,10 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const envURL = "ARAGORA_TEST_REDIS_URL"
-
 // redisOptions returns the test server's options, or skips the test.
 func redisOptions(t testing.TB) *redis.Options {
 	t.Helper()
-	raw := os.Getenv(envURL)
-	if raw == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis rate-limit tests")
-	}
-	opts, err := redis.ParseURL(raw)
+	opts, err := redis.ParseURL(testenv.RedisURL(t, "the Redis rate-limit tests"))
 	require.NoError(t, err)
 	opts.ContextTimeoutEnabled = true
 	return opts
@@ -42,30 +36,15 @@ func redisOptions(t testing.TB) *redis.Options {
 // newClient connects to opts (possibly redirected) and closes it at cleanup.
 func newClient(t testing.TB, opts *redis.Options) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return testenv.RedisClient(t, opts)
 }
-
-var prefixSeq atomic.Int64
 
 // freshPrefix returns a key prefix unique to this test and deletes its keys
 // at cleanup.
 func freshPrefix(t testing.TB, c *redis.Client) string {
 	t.Helper()
-	name := strings.NewReplacer("/", ":", " ", "_").Replace(t.Name())
-	prefix := fmt.Sprintf("aragora-test:%s:%d:%d:", name, time.Now().UnixNano(), prefixSeq.Add(1))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, redislimit.KeyspacePrefix+prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			_ = c.Del(ctx, keys...).Err()
-		}
-	})
+	prefix := "aragora-test:" + testenv.Suffix() + ":"
+	testenv.DeleteKeys(t, c, redislimit.KeyspacePrefix+prefix)
 	return prefix
 }
 

@@ -15,7 +15,7 @@ import (
 var benchJSON = json.RawMessage(`{"seq":0,"type":"critique","round":1,"agent":"gpt-4","data":{"issues":["a","b"],"severity":6.5}}`)
 
 func benchDSN(b *testing.B) string {
-	d := dsnOrSkip(b)
+	d := dsn(b)
 	return d
 }
 
@@ -23,7 +23,7 @@ func benchDSN(b *testing.B) string {
 func BenchmarkSaveCheckpoint(b *testing.B) {
 	ctx := context.Background()
 	d := benchDSN(b)
-	schema := freshSchemaTB(b, d)
+	schema := freshSchema(b, d)
 	s, err := pgstore.Open(ctx, d, pgstore.Config{Schema: schema, PoolSize: 2})
 	require.NoError(b, err)
 	defer s.Close()
@@ -47,7 +47,7 @@ func BenchmarkSaveCheckpoint(b *testing.B) {
 func BenchmarkRawInsert(b *testing.B) {
 	ctx := context.Background()
 	d := benchDSN(b)
-	schema := freshSchemaTB(b, d)
+	schema := freshSchema(b, d)
 	s, err := pgstore.Open(ctx, d, pgstore.Config{Schema: schema, PoolSize: 2})
 	require.NoError(b, err)
 	defer s.Close()

@@ -2,14 +2,11 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
 )
@@ -27,11 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func redisOpts(t *testing.T) *redis.Options {
 	t.Helper()
-	u := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis tests")
-	}
-	o, err := redis.ParseURL(u)
+	o, err := redis.ParseURL(testenv.RedisURL(t, "the Redis tests"))
 	require.NoError(t, err)
 	return o
 }
@@ -39,24 +33,14 @@ func redisOpts(t *testing.T) *redis.Options {
 // prefix returns a unique key prefix and deletes its keys at the end.
 func prefix(t *testing.T, c *redis.Client) string {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	p := "aragora_test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
+	p := "aragora_test:" + testenv.Suffix() + ":"
+	testenv.DeleteKeys(t, c, p)
 	return p
 }
 
 func client(t *testing.T, o *redis.Options) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(o)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return testenv.RedisClient(t, o)
 }
 
 func ev(seq int64) store.Event {
