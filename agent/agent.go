@@ -123,7 +123,9 @@ type Judgement struct {
 }
 
 // Request is one call to an agent. The prompts are complete; the structured
-// fields repeat the material so that rule-based agents can use it.
+// fields repeat the material so that rule-based agents can use it. The
+// slices of a Request may be shared with other calls of the same debate:
+// an agent reads them and must not modify them.
 type Request struct {
 	DebateID    string
 	Participant string // the name of the participant being asked

@@ -98,6 +98,14 @@ Receipts are signed when ARAGORA_RECEIPT_SIGNING_KEY (HMAC-SHA256, base64,
 at least 32 bytes) or ARAGORA_RECEIPT_ED25519_KEY (base64 32-byte seed) is
 set.
 
+Defaults that differ from a server's (POST /api/debates, docs/cli.md):
+  consensus    majority here; weighted on a server
+  rounds       1-20 here; 1-12 on a server
+  max-tokens   0 (unlimited) or any budget here; none or at least 1000 on a server
+  timeout      none here; ARAGORA_DEBATE_TIMEOUT_SECONDS (900 s) on a server
+With --server only the flags given are sent, so the server's defaults and
+ranges apply.
+
 Exit codes: 0 consensus_reached or no_consensus; 1 failed, timeout,
 cancelled, budget_exceeded or a runtime error; 2 usage or configuration
 error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
@@ -140,26 +148,26 @@ error; 130 interrupted by SIGINT (the debate is recorded as cancelled).`,
 // `aragora serve` uses, docs/cli.md) and its close function. With
 // --no-store, or a configured memory:// store, the debate is kept in a
 // store of its own in memory (persisted is false).
-func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.DebateStore, persisted bool, closeFn func() error, err error) {
-	mem := func() (store.DebateStore, bool, func() error, error) {
-		return memstore.New(), false, func() error { return nil }, nil
+func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.DebateStore, persisted bool, spoolDir string, closeFn func() error, err error) {
+	mem := func() (store.DebateStore, bool, string, func() error, error) {
+		return memstore.New(), false, "", func() error { return nil }, nil
 	}
 	if noStore {
 		return mem()
 	}
 	c, err := serviceConfig(ctx, getenv)
 	if err != nil {
-		return nil, false, nil, usageErr(err)
+		return nil, false, "", nil, usageErr(err)
 	}
 	b, err := service.OpenBackends(ctx, c)
 	if err != nil {
-		return nil, false, nil, &exitError{code: exitFailure, err: err}
+		return nil, false, "", nil, &exitError{code: exitFailure, err: err}
 	}
 	if b.Kind == "memory" {
 		_ = b.Close()
 		return mem()
 	}
-	return b.Store, true, b.Close, nil
+	return b.Store, true, c.SpoolDir(), b.Close, nil
 }
 
 // cliHolder names this process as a lease owner.
@@ -325,7 +333,7 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	st, persisted, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
+	st, persisted, spoolDir, closeStore, err := openDebateStore(ctx, getenv, f.noStore)
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +346,8 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 		observers = append(observers, dc.printer)
 	}
 	lc := lifecycle.Config{Holder: cliHolder(), AgentTimeout: agentTimeout,
-		Observers: observers, ReceiptSigner: signer, Rand: hooks.rand, Now: hooks.now}
+		Observers: observers, ReceiptSigner: signer, Rand: hooks.rand, Now: hooks.now,
+		SpoolDir: spoolDir} // docs/operations.md#the-result-spool
 	if persisted { // the server sharing the store delivers its webhooks (docs/webhooks.md)
 		lc.Outbox = service.DebateOutbox()
 		mem, err := debateMemory(ctx, getenv, st, f.noMemory)

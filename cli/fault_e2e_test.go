@@ -36,7 +36,8 @@ func TestFaultPostgresConnectionsCut(t *testing.T) {
 	q := u.Query()
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
-	env["ARAGORA_DATABASE_URL"], env[demoDelayEnv] = u.String(), "30"
+	// The creates come faster than the default 10/min debate limit.
+	env["ARAGORA_DATABASE_URL"], env[demoDelayEnv], env["ARAGORA_RATE_LIMIT_DISABLED"] = u.String(), "30", "1"
 	srv := startServer(t, t.TempDir(), env, nil)
 
 	ctx := context.Background()

@@ -134,13 +134,18 @@ func (r *run) proposalSpec(i int) callSpec {
 			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
 		}
 		prev := st.Transcript[st.Round-2].Critiques
-		var mine []CritiqueRecord
-		for _, c := range prev {
-			if c.Target == r.o.names[i] {
-				mine = append(mine, c)
+		var mine []*CritiqueRecord
+		for k := range prev {
+			if prev[k].Target == r.o.names[i] {
+				mine = append(mine, &prev[k])
 			}
 		}
-		sort.SliceStable(mine, func(a, b int) bool { return mine[a].Severity > mine[b].Severity })
+		slices.SortStableFunc(mine, func(a, b *CritiqueRecord) int { return bySeverity(a, b) })
+		vis := r.visiblePeers(i)
+		items = slices.Grow(items, len(mine)+len(vis)+2)
+		if len(mine) > 0 {
+			req.Critiques = make([]agent.Critique, 0, len(mine))
+		}
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
@@ -148,7 +153,10 @@ func (r *run) proposalSpec(i int) callSpec {
 				". Suggestions: " + strings.Join(c.Suggestions, "; ") + ". Reasoning: " + c.Reasoning
 			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, text)})
 		}
-		for _, j := range r.visiblePeers(i) {
+		if k := r.countWithProposal(vis); k > 0 {
+			req.Proposals = make([]agent.Proposal, 0, k)
+		}
+		for _, j := range vis {
 			if st.Current[j].Has {
 				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
 				items = append(items, promptItem{text: r.peerQuote(j)})
@@ -156,9 +164,32 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: func() string {
+	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, *callSpec) string {
 		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
 	}}
+}
+
+// bySeverity orders critiques highest severity first, as the less
+// function a.Severity > b.Severity does.
+func bySeverity(a, b *CritiqueRecord) int {
+	switch {
+	case a.Severity > b.Severity:
+		return -1
+	case b.Severity > a.Severity:
+		return 1
+	}
+	return 0
+}
+
+// countWithProposal counts the agents of idx with a current proposal.
+func (r *run) countWithProposal(idx []int) int {
+	k := 0
+	for _, j := range idx {
+		if r.st.Current[j].Has {
+			k++
+		}
+	}
+	return k
 }
 
 // peerQuote quotes j's current proposal for revisers, once per phase.
@@ -412,29 +443,36 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 	st := r.st
 	pairs := r.critiquePairs()
 	specs := make([]callSpec, len(pairs))
-	// Each proposal is quoted the same way for every critic.
-	targetQ, ownQ := make([]string, len(r.o.ps)), make([]string, len(r.o.ps))
+	// Each proposal is quoted the same way for every critic, and every
+	// critic of a target gets the same Proposals.
+	n := len(r.o.ps)
+	if r.targetQuotes == nil {
+		r.targetQuotes, r.ownQuotes = make([]string, n), make([]string, n)
+	}
+	targetQ, ownQ := r.targetQuotes, r.ownQuotes
+	clear(targetQ)
+	clear(ownQ)
+	props := make([]agent.Proposal, n)
 	for k, p := range pairs {
 		req := r.baseRequest(p.critic, agent.PhaseCritique)
 		tname := r.o.names[p.target]
 		req.Target = tname
-		req.Proposals = []agent.Proposal{{Agent: tname, Text: st.Current[p.target].Text}}
+		if props[p.target].Agent == "" {
+			props[p.target] = agent.Proposal{Agent: tname, Text: st.Current[p.target].Text}
+		}
+		req.Proposals = props[p.target : p.target+1 : p.target+1]
 		r.askSchema(p.critic, &req)
 		if targetQ[p.target] == "" {
 			targetQ[p.target] = r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
 		}
-		items := []promptItem{{text: targetQ[p.target], required: true}}
-		if st.Current[p.critic].Has {
-			if ownQ[p.critic] == "" {
-				ownQ[p.critic] = r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)
-			}
-			items = append(items, promptItem{text: ownQ[p.critic]})
+		if st.Current[p.critic].Has && ownQ[p.critic] == "" {
+			ownQ[p.critic] = r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)
 		}
-		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: func() string {
-			return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
-		}}
+		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: critiquePrompt}
 	}
 	outs := r.runCalls(ctx, specs)
+	clear(targetQ)
+	clear(ownQ)
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -542,6 +580,18 @@ func parseJudge(resp agent.Response) reply.Judge {
 	return reply.ParseJudge(resp.Text)
 }
 
+// critiquePrompt builds the prompt of critique call s: the target's
+// proposal, then the critic's own for contrast.
+func critiquePrompt(r *run, s *callSpec) string {
+	st := r.st
+	var buf [2]promptItem
+	items := append(buf[:0], promptItem{text: r.targetQuotes[s.target], required: true})
+	if st.Current[s.idx].Has {
+		items = append(items, promptItem{text: r.ownQuotes[s.idx]})
+	}
+	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
+}
+
 // ---- vote phase ----
 
 // critiqueSummary is the one-line summary under a proposal in vote and
@@ -588,13 +638,17 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			exclude = i
 			instr += " You may not vote for your own proposal, which is left out."
 		}
-		for _, p := range props {
-			if exclude < 0 || p.Agent != r.o.names[i] {
-				req.Proposals = append(req.Proposals, p)
+		if exclude < 0 {
+			req.Proposals = slices.Clip(props) // the same for every voter
+		} else {
+			for _, p := range props {
+				if p.Agent != r.o.names[i] {
+					req.Proposals = append(req.Proposals, p)
+				}
 			}
 		}
 		r.askSchema(i, &req)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func() string {
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, *callSpec) string {
 			if exclude >= 0 {
 				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
 			}
@@ -670,7 +724,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
-		Participants: slices.Clone(r.o.names), Votes: votes, Similarity: r.sim,
+		Participants: r.participants, Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
 	for _, p := range props {
 		in.Options = append(in.Options, consensus.Option{Agent: p.Agent, Text: p.Text})

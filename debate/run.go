@@ -27,10 +27,17 @@ type run struct {
 	obs *observerSet
 	pb  promptBuilder
 	sim similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
+	// participants is the run's copy of the participant names, shared by
+	// every request and consensus input of the run (agents must not modify
+	// a request's slices; see agent.Request).
+	participants []string
 	// peerQuotes are the quoted current proposals of a proposal phase.
 	peerQuotes []string
-	segStart   time.Time
-	delivered  int64 // last durable seq delivered to observers (atomic)
+	// targetQuotes and ownQuotes are the quoted proposals of a critique
+	// phase, by agent: as the target, and as the critic's own.
+	targetQuotes, ownQuotes []string
+	segStart                time.Time
+	delivered               int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
 	// this segment (zero when the segment resumed mid-round) and the sum
 	// over its phases of each phase's slowest call.
@@ -53,6 +60,7 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
 	r.sim = similarity.Cached(o.cfg.Similarity)
+	r.participants = slices.Clip(slices.Clone(o.names))
 	atomic.StoreInt64(&r.delivered, st.Seq)
 	return r
 }
@@ -439,13 +447,13 @@ type callSpec struct {
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
 	// once.
-	prompt func() string
+	prompt func(r *run, s *callSpec) string
 }
 
 // withPrompt returns s with its prompt built.
-func (s callSpec) withPrompt() callSpec {
+func (s callSpec) withPrompt(r *run) callSpec {
 	if s.prompt != nil {
-		s.req.Prompt, s.prompt = s.prompt(), nil
+		s.req.Prompt, s.prompt = s.prompt(r, &s), nil
 	}
 	return s
 }
@@ -593,7 +601,7 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 			continue
 		}
 		start := r.now()
-		out[i] = r.invokeSafe(ctx, s.withPrompt())
+		out[i] = r.invokeSafe(ctx, s.withPrompt(r))
 		out[i].latency = r.now().Sub(start)
 		slowest = max(slowest, out[i].latency)
 	}
@@ -656,7 +664,7 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // call's deadline and before its phase settles it as late, the goroutine
 // writes *out and sends i on finished.
 func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
-	s = s.withPrompt()
+	s = s.withPrompt(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
 	go func() {
@@ -740,12 +748,13 @@ func (r *run) waitStragglers() {
 
 // invokeSafe calls the agent, turning a panic into an error.
 func (r *run) invokeSafe(ctx context.Context, s callSpec) (res callOut) {
+	idx := s.idx
 	defer func() {
 		if p := recover(); p != nil {
-			res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(s.idx), p)}
+			res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(idx), p)}
 		}
 	}()
-	return r.invoke(ctx, s)
+	return r.invoke(ctx, &s)
 }
 
 // RoundTiming is one completed round's timing, reported to Config.OnRound.
@@ -769,7 +778,7 @@ func (r *run) reportRound() {
 		Overhead: max(0, wall-r.slowest)})
 }
 
-func (r *run) invoke(ctx context.Context, s callSpec) callOut {
+func (r *run) invoke(ctx context.Context, s *callSpec) callOut {
 	a := r.agentOf(s.idx)
 	switch s.req.Phase {
 	case agent.PhaseCritique:
@@ -789,16 +798,23 @@ func (r *run) invoke(ctx context.Context, s callSpec) callOut {
 		}
 	}
 	if sa, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
-		index := 0
-		name := r.nameOf(s.idx)
-		resp, err := sa.RespondStream(ctx, s.req, func(chunk string) {
-			r.obs.publish(Event{DebateID: r.st.DebateID, Type: EventAgentToken, Round: s.req.Round, Agent: name, Time: r.now(),
-				Data: AgentTokenData{Phase: s.req.Phase, Text: chunk, Index: index, AfterSeq: atomic.LoadInt64(&r.delivered)}})
-			index++
-		})
-		return callOut{resp: resp, err: err}
+		return r.invokeStream(ctx, sa, s)
 	}
 	resp, err := a.Respond(ctx, s.req)
+	return callOut{resp: resp, err: err}
+}
+
+// invokeStream calls a streaming agent, publishing its chunks as
+// agent_token events.
+func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec) callOut {
+	index := 0
+	name := r.nameOf(s.idx)
+	round, phase := s.req.Round, s.req.Phase
+	resp, err := sa.RespondStream(ctx, s.req, func(chunk string) {
+		r.obs.publish(Event{DebateID: r.st.DebateID, Type: EventAgentToken, Round: round, Agent: name, Time: r.now(),
+			Data: AgentTokenData{Phase: phase, Text: chunk, Index: index, AfterSeq: atomic.LoadInt64(&r.delivered)}})
+		index++
+	})
 	return callOut{resp: resp, err: err}
 }
 
@@ -832,13 +848,18 @@ func (r *run) account(idx int, kind string, out callOut, pt *phaseTotal) float64
 // reply: agent_error + agent_fallback for a rescued call, or agent_error
 // for a failed one (recorded in the transcript too).
 func (r *run) callEvents(idx int, phase agent.Phase, target string, out callOut, failErr error, raw string) []Event {
+	fb := out.resp.Fallback
+	if (fb == nil || out.err != nil) && failErr == nil {
+		return nil // the common case: no event, and target stays on the stack
+	}
 	name := r.nameOf(idx)
 	var tp *string
 	if target != "" {
-		tp = &target
+		t := target
+		tp = &t
 	}
 	var evs []Event
-	if fb := out.resp.Fallback; fb != nil && out.err == nil {
+	if fb != nil && out.err == nil {
 		msg := "primary failed"
 		if fb.Err != nil {
 			msg = fb.Err.Error()
@@ -897,7 +918,7 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 	st := r.st
 	req := agent.Request{DebateID: st.DebateID, Participant: r.nameOf(idx), Phase: phase, Round: st.Round,
 		Rounds: r.cfg.Rounds, MaxTokens: genParams[phase].maxTokens, Temperature: genParams[phase].temperature,
-		Question: st.Question, Participants: slices.Clone(r.o.names), PreviousLeader: st.PrevLeader,
+		Question: st.Question, Participants: r.participants, PreviousLeader: st.PrevLeader,
 		ForbidSelfVote: r.cfg.ForbidSelfVote, Final: st.Round >= r.cfg.Rounds, AgreementIntensity: 5}
 	if idx >= 0 {
 		p := &r.o.ps[idx]

@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,7 +13,7 @@ import (
 // For every expression that end is unique: the expressions are sequences
 // of disjoint character classes (digits, separators, whitespace, letters,
 // literals), so a longer or shorter run at any step leaves a character
-// that the next step cannot take. Given those ends, findMarkers repeats
+// that the next step cannot take. Given those ends, scanCounts repeats
 // what findAll does with package regexp (leftmost match from a position,
 // word-boundary check, restart after the match or after its first rune),
 // so the counts are the same, without regexp's backtracking
@@ -37,81 +36,129 @@ func byteSet(s string) *[256]bool {
 	return &set
 }
 
-// next returns the first candidate offset at or after from, or -1.
-func (m *marker) next(s string, from int) int {
-	if m.prefix != "" {
-		if k := strings.Index(s[from:], m.prefix); k >= 0 {
-			return from + k
-		}
-		return -1
-	}
-	for k := from; k < len(s); k++ {
-		if m.first[s[k]] {
-			return k
-		}
-	}
-	return -1
+// The marker kinds, in the order of kinds.
+const (
+	kindCitation = iota
+	kindData
+	kindExample
+	kindHedge
+	kindPrecision
+	kindReasoning
+	numKinds
+)
+
+// kinds lists the markers of each kind.
+var kinds = [numKinds][]marker{citationMarkers, dataMarkers, exampleMarkers, hedgeMarkers, precisionMarkers, reasoningMarkers}
+
+// numMarkers is the number of markers of every kind.
+const numMarkers = 6 + 9 + 7 + 18 + 8 + 10
+
+// candidate is a marker that may match where a byte occurs: one whose
+// prefix starts with that byte, or whose first set holds it.
+type candidate struct {
+	m    *marker
+	kind uint8
+	id   uint8 // the marker's number over every kind
 }
 
-// findMarkers calls fn with the start of every match of m in s that sits
-// at word boundaries, as findAll does.
-func findMarkers(m *marker, s string, fn func(start int)) {
-	for pos := 0; pos <= len(s); {
-		start, end := -1, -1
-		for c := pos; c <= len(s); c++ {
-			if c = m.next(s, c); c < 0 {
-				break
+// byFirstByte lists, for each byte, the candidates of an offset holding it,
+// in kind order then marker order.
+var byFirstByte = func() *[256][]candidate {
+	var t [256][]candidate
+	id := 0
+	for k := range kinds {
+		for i := range kinds[k] {
+			m := &kinds[k][i]
+			c := candidate{m: m, kind: uint8(k), id: uint8(id)}
+			id++
+			if m.prefix != "" {
+				t[m.prefix[0]] = append(t[m.prefix[0]], c)
+				continue
 			}
-			if e := m.match(s, c); e >= 0 {
-				start, end = c, e
-				break
+			for b := range 256 {
+				if m.first[b] {
+					t[b] = append(t[b], c)
+				}
 			}
 		}
-		if start < 0 {
-			return
-		}
-		if bounded(s, start, end) {
-			fn(start)
-			pos = end
+	}
+	if id != numMarkers {
+		panic("evidence: numMarkers is out of date")
+	}
+	return &t
+}()
+
+// scanCounts counts every marker of text, which must be valid UTF-8 with
+// lower-case ASCII letters and only caseless non-ASCII runes.
+//
+// It reads the text once, offset by offset, and tries at each offset the
+// markers that can start there. Per marker this is findAll's loop (the
+// leftmost match from a position, the word-boundary check, the restart
+// after the match or after its first rune): the candidates of one marker
+// come in increasing order, and those before its restart position are
+// skipped. A kind counts its matches once per start offset
+// (citations, data, examples), per occurrence (precision, reasoning), or
+// per marker with at least one match (hedges); offsets come in increasing
+// order, so distinct starts need no sorting.
+func scanCounts(t string) counts {
+	var next [numMarkers]int // per marker, where its search resumes
+	var found [numMarkers]bool
+	var n, last [numKinds]int
+	for k := range last {
+		last[k] = -1
+	}
+	for at := range len(t) {
+		b := t[at]
+		cands := byFirstByte[b]
+		if len(cands) == 0 {
 			continue
 		}
-		_, size := utf8.DecodeRuneInString(s[start:])
-		pos = start + max(size, 1)
-	}
-}
-
-// countStarts counts the distinct start offsets of the bounded matches of
-// every marker of one kind.
-func countStarts(ms []marker, s string) int {
-	var buf [64]int
-	starts := buf[:0]
-	for i := range ms {
-		findMarkers(&ms[i], s, func(at int) { starts = append(starts, at) })
-	}
-	slices.Sort(starts)
-	return len(slices.Compact(starts))
-}
-
-// countEvery counts the bounded matches of every marker.
-func countEvery(ms []marker, s string) int {
-	n := 0
-	for i := range ms {
-		findMarkers(&ms[i], s, func(int) { n++ })
-	}
-	return n
-}
-
-// countMatching counts the markers with at least one bounded match.
-func countMatching(ms []marker, s string) int {
-	n := 0
-	for i := range ms {
-		found := false
-		findMarkers(&ms[i], s, func(int) { found = true })
-		if found {
-			n++
+		// A match that starts with a word rune right after one is not
+		// bounded, and a match that is not bounded only moves its marker's
+		// search to the next rune: such a start changes nothing.
+		if isWordByte(b) && at > 0 && wordBefore(t, at) {
+			continue
+		}
+		for _, c := range cands {
+			m := c.m
+			if at < next[c.id] || m.prefix != "" && !strings.HasPrefix(t[at:], m.prefix) {
+				continue
+			}
+			end := m.match(t, at)
+			if end < 0 {
+				continue
+			}
+			if !bounded(t, at, end) {
+				_, size := utf8.DecodeRuneInString(t[at:])
+				next[c.id] = at + max(size, 1)
+				continue
+			}
+			next[c.id] = end
+			switch c.kind {
+			case kindCitation, kindData, kindExample:
+				if last[c.kind] != at {
+					last[c.kind] = at
+					n[c.kind]++
+				}
+			case kindHedge:
+				if !found[c.id] {
+					found[c.id] = true
+					n[kindHedge]++
+				}
+			default:
+				n[c.kind]++
+			}
 		}
 	}
-	return n
+	return counts{
+		citations:   n[kindCitation],
+		data:        n[kindData],
+		examples:    n[kindExample],
+		hedges:      n[kindHedge],
+		numbers:     countNumbers(t),
+		precision:   n[kindPrecision],
+		connectives: n[kindReasoning],
+	}
 }
 
 // countNumbers counts the maximal runs of [0-9]+(?:[.,][0-9]+)*.
@@ -128,21 +175,22 @@ func countNumbers(s string) int {
 	return n
 }
 
-// scanCounts counts every marker of text, which must be valid UTF-8 with
-// lower-case ASCII letters and only caseless non-ASCII runes.
-func scanCounts(t string) counts {
-	return counts{
-		citations:   countStarts(citationMarkers, t),
-		data:        countStarts(dataMarkers, t),
-		examples:    countStarts(exampleMarkers, t),
-		hedges:      countMatching(hedgeMarkers, t),
-		numbers:     countNumbers(t),
-		precision:   countEvery(precisionMarkers, t),
-		connectives: countEvery(reasoningMarkers, t),
-	}
+// ---- building blocks ----
+
+// isWordByte reports whether the ASCII byte c is a letter or a digit.
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
-// ---- building blocks ----
+// wordBefore reports whether the rune that ends at offset at (> 0) of s
+// is part of a word, as bounded decides it.
+func wordBefore(s string, at int) bool {
+	if c := s[at-1]; c < utf8.RuneSelf {
+		return isWordByte(c)
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:at])
+	return isWord(r)
+}
 
 func isDigitByte(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -416,12 +464,16 @@ var dataMarkers = []marker{
 		}
 		return longestOf(s, spaces(s, e), "×")
 	}),
-	// (?:increased|decreased|improved|reduced)(?:\s+by)?\s+[$€£]?[0-9]+
-	{first: byteSet("idr"), match: func(s string, i int) int {
-		j := longestOf(s, i, "increased", "decreased", "improved", "reduced")
-		if j < 0 {
-			return -1
-		}
+	// (?:increased|decreased|improved|reduced)(?:\s+by)?\s+[$€£]?[0-9]+,
+	// one marker per verb: no verb can start inside another's match, so
+	// the restarts after a match skip the same candidates.
+	changedBy("increased"), changedBy("decreased"), changedBy("improved"), changedBy("reduced"),
+}
+
+// changedBy matches verb(?:\s+by)?\s+[$€£]?[0-9]+.
+func changedBy(verb string) marker {
+	return marker{prefix: verb, match: func(s string, i int) int {
+		j := i + len(verb)
 		k := spaces(s, j)
 		if k == j {
 			return -1
@@ -441,7 +493,7 @@ var dataMarkers = []marker{
 			return e
 		}
 		return -1
-	}},
+	}}
 }
 
 var (

@@ -38,6 +38,11 @@ type docEntry struct {
 	// record matched key and whose documents were rawSpec and rawResult.
 	body []byte
 	key  objectKey
+	// sealed: body is final (see Manager.Seal); sealChecked is the last
+	// seq a seal was tried at, so a debate that cannot be sealed yet is
+	// checked once per change of its log.
+	sealed      bool
+	sealChecked int64
 }
 
 func (e *docEntry) size() int { return len(e.rawSpec) + 2*len(e.rawResult) + len(e.body) + 512 }
@@ -76,7 +81,33 @@ func (c *docCache) setBody(id string, rawSpec, rawResult []byte, key objectKey, 
 		return
 	}
 	b = bytes.Clone(b)
-	c.put(id, e, func(e *docEntry) { e.body, e.key = b[:len(b):len(b)], key })
+	c.put(id, e, func(e *docEntry) { e.body, e.key, e.sealed, e.sealChecked = b[:len(b):len(b)], key, false, 0 })
+}
+
+// sealedBody returns id's body when it is sealed, else nil.
+func (c *docCache) sealedBody(id string) []byte {
+	if e := c.get(id); e != nil && e.sealed {
+		return e.body
+	}
+	return nil
+}
+
+// sealable reports whether id's body was made from exactly these
+// documents and key and is neither sealed nor checked at lastSeq.
+func (c *docCache) sealable(id string, rawSpec, rawResult []byte, key objectKey) bool {
+	e := c.get(id)
+	return e != nil && e.body != nil && !e.sealed && e.sealChecked != key.lastSeq && e.key.equal(key) &&
+		bytes.Equal(e.rawSpec, rawSpec) && bytes.Equal(e.rawResult, rawResult)
+}
+
+// seal marks id's body final if it is still the one sealable checked;
+// with ok false it only records that lastSeq was checked.
+func (c *docCache) seal(id string, rawSpec, rawResult []byte, key objectKey, ok bool) {
+	e := c.get(id)
+	if e == nil || e.body == nil || !e.key.equal(key) || !bytes.Equal(e.rawSpec, rawSpec) || !bytes.Equal(e.rawResult, rawResult) {
+		return
+	}
+	c.put(id, e, func(e *docEntry) { e.sealed, e.sealChecked = ok, key.lastSeq })
 }
 
 func newDocCache(limit int) *docCache { return &docCache{m: map[string]*docEntry{}, limit: limit} }
@@ -145,7 +176,7 @@ func (c *docCache) spec(id string, raw []byte) *Spec {
 		return sp
 	}
 	cp := *sp
-	c.put(id, e, func(e *docEntry) { e.rawSpec, e.spec, e.body = bytes.Clone(raw), &cp, nil })
+	c.put(id, e, func(e *docEntry) { e.rawSpec, e.spec, e.body, e.sealed = bytes.Clone(raw), &cp, nil, false })
 	return sp
 }
 
@@ -165,6 +196,6 @@ func (c *docCache) result(id string, raw []byte) *ResultDoc {
 		return nil
 	}
 	cp := rd
-	c.put(id, e, func(e *docEntry) { e.rawResult, e.result, e.body = bytes.Clone(raw), &cp, nil })
+	c.put(id, e, func(e *docEntry) { e.rawResult, e.result, e.body, e.sealed = bytes.Clone(raw), &cp, nil, false })
 	return &rd
 }

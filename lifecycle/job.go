@@ -32,6 +32,9 @@ type Job struct {
 	judge    *Agent
 	finished bool       // the debate had already finished when prepared
 	doc      *ResultDoc // the result document Finalize committed
+	// recommitted: Prepare committed the result a previous run computed
+	// and spooled (docs/operations.md#the-result-spool); Run shows it.
+	recommitted bool
 }
 
 // Prepare loads debate id, claims its lease for this process and builds
@@ -77,6 +80,16 @@ func (m *Manager) Prepare(ctx context.Context, id string) (*Job, error) {
 		default:
 			return nil, fmt.Errorf("lifecycle: claim debate: %w", err)
 		}
+	}
+	if !j.finished {
+		done, err := m.recommit(ctx, j)
+		if err != nil {
+			// The computed result is spooled but the store cannot take it
+			// yet: no agent runs; the sweeper tries again.
+			_ = j.Release(ctx)
+			return nil, err
+		}
+		j.finished = done
 	}
 	sp, err := ParseSpec(j.d.Config)
 	if err != nil {
@@ -137,7 +150,7 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 		ps = append(ps, debate.Participant{Name: a.Name, Agent: a.Agent, Model: a.Model, Provider: a.Provider})
 	}
 	cfg.AgentTimeout, cfg.Now, cfg.Rand = m.cfg.AgentTimeout, m.cfg.Now, m.cfg.Rand
-	cfg.Store = fence(m.st, lease)
+	cfg.Store = m.spooling(fence(m.st, lease))
 	cfg.Receipt = &debate.ReceiptOptions{Signer: m.cfg.ReceiptSigner, Rand: m.cfg.Rand}
 	cfg.Observers = append([]debate.Observer(nil), m.cfg.Observers...)
 	cfg.Observers = append(cfg.Observers, newRoundLog(m.log, ids))
@@ -232,6 +245,12 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		res, err := j.orch.Resume(bg, id, debate.ResumeOptions{})
 		if errors.Is(err, debate.ErrFinished) {
 			err = nil
+		}
+		if j.recommitted && res != nil {
+			var doc ResultDoc
+			if json.Unmarshal(j.d.Result, &doc) == nil {
+				j.show(bg, &doc, j.d.Result, res, log)
+			}
 		}
 		return res, err
 	}

@@ -94,6 +94,12 @@ type Config struct {
 	AgentLogger func(provider string) *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// SpoolDir keeps what this process computed but could not commit: a
+	// final result whose commit failed, usage rows that could not be
+	// written (docs/operations.md#the-result-spool). A later resume on the
+	// same SpoolDir commits the spooled result instead of running agents
+	// again. "": kept in memory for the life of the process.
+	SpoolDir string
 }
 
 func (c Config) withDefaults() Config {
@@ -170,6 +176,9 @@ type Manager struct {
 	swept     chan struct{}
 	sweptOnce sync.Once
 	started   atomic.Bool
+
+	spool      *spool
+	usageStore store.UsageStore // where spooled usage rows go (RecordUsage)
 }
 
 type queued struct {
@@ -193,7 +202,8 @@ func New(st store.DebateStore, agents Agents, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	root, stop := context.WithCancel(context.Background())
 	m := &Manager{cfg: cfg, st: st, agents: agents, log: cfg.Logger, overlay: newOverlay(), docs: newDocCache(docCacheBytes),
-		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{})}
+		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{}),
+		spool: newSpool(cfg.SpoolDir, cfg.Logger)}
 	if l, ok := st.(store.Leaser); ok {
 		m.leaser = l
 	}

@@ -49,6 +49,7 @@ func (m *Manager) Start() {
 		m.awaitClaims(cctx, ids)
 		cancel()
 		m.sweptOnce.Do(func() { close(m.swept) })
+		m.FlushUsage(ctx)
 		m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
 		orphans := time.NewTicker(m.cfg.SweepEvery)
 		stale := time.NewTicker(60 * time.Second)
@@ -60,6 +61,7 @@ func (m *Manager) Start() {
 				return
 			case <-orphans.C:
 				m.ResumeOrphans(ctx)
+				m.FlushUsage(ctx)
 			case <-stale.C:
 				m.ResumeOrphans(ctx)
 				m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
@@ -129,8 +131,8 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 		m.log.Warn("sweep_failed", "error", err.Error())
 	}
 	for _, d := range ds {
-		if m.Local(d.ID) {
-			continue
+		if m.Local(d.ID) || m.spool.hasFinal(d.ID) {
+			continue // a spooled result is committed by the debate's resume
 		}
 		out = append(out, sweptOf(d))
 		if dry {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -84,6 +85,42 @@ func (m *Manager) ObjectJSON(d *store.Debate) ([]byte, *DebateObject) {
 		m.docs.setBody(d.ID, d.Config, raw, key, b)
 	}
 	return b, nil
+}
+
+// SealedJSON returns the JSON of debate id's full object, newline
+// included, when Seal sealed it, else nil. The caller must not modify it.
+func (m *Manager) SealedJSON(id string) []byte { return m.docs.sealedBody(id) }
+
+// Seal makes the object JSON that ObjectJSON returned for d final, so that
+// SealedJSON serves it without reading the store, once d can no longer
+// change: its stored status is terminal, its stored result document and
+// times are the ones the object shows (this process's live state adds
+// nothing), and its stored event log ends with debate_end. No store
+// operation changes such a record (claims, heartbeats, releases, status
+// changes and fenced checkpoints refuse a terminal debate, and the sweep
+// appends debate_end only to logs that lack it), on this replica or any
+// other. Seal reads the last stored event once per change of d's log;
+// it does nothing when the store cannot list events.
+func (m *Manager) Seal(ctx context.Context, d *store.Debate) {
+	er, ok := m.st.(store.EventReader)
+	if !ok || !store.Terminal(d.Status) || d.LastSeq <= 0 || len(d.Result) == 0 || string(d.Result) == "null" || d.FinishedAt.IsZero() {
+		return
+	}
+	status, started, finished, raw := m.effectiveRaw(d)
+	if status != d.Status || !started.Equal(d.StartedAt) || !finished.Equal(d.FinishedAt) || !bytes.Equal(raw, d.Result) {
+		return
+	}
+	key := objectKey{status: status, topic: d.Topic, owner: d.Owner, correlationID: d.CorrelationID, lastSeq: d.LastSeq,
+		created: d.CreatedAt, updated: d.UpdatedAt, started: started, finished: finished}
+	if !m.docs.sealable(d.ID, d.Config, raw, key) {
+		return
+	}
+	evs, err := er.ListEvents(ctx, d.ID, d.LastSeq-1, 1)
+	if err != nil {
+		return // tried again on the next request
+	}
+	ended := len(evs) == 1 && evs[0].Seq == d.LastSeq && evs[0].Type == store.EventDebateEnd
+	m.docs.seal(d.ID, d.Config, raw, key, ended)
 }
 
 // Rendered returns the receipt of debate id rendered in format (markdown

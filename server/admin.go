@@ -49,7 +49,9 @@ func (s *Server) usageStore() store.UsageStore {
 }
 
 // RecordUsage charges one provider call to userID (docs/http-api.md#accounts). Debates
-// record theirs when they finish; cmd records agent tests.
+// record theirs with their result; the agent test records its call here. A
+// row the store cannot write now is spooled and written once it can
+// (docs/operations.md#the-result-spool): usage is never dropped.
 func (s *Server) RecordUsage(ctx context.Context, r store.UsageRecord) {
 	us := s.usageStore()
 	if us == nil || (r.TokensIn == 0 && r.TokensOut == 0 && r.CostUSD == 0) {
@@ -58,8 +60,8 @@ func (s *Server) RecordUsage(ctx context.Context, r store.UsageRecord) {
 	if r.At.IsZero() {
 		r.At = s.now()
 	}
-	if err := us.RecordUsage(ctx, &r); err != nil {
-		s.log.Warn("usage_record_failed", "user_id", r.UserID, "debate_id", r.DebateID, "error", err.Error())
+	if err := s.lc.RecordUsage(ctx, us, r); err != nil {
+		s.log.Warn("usage_record_deferred", "user_id", r.UserID, "debate_id", r.DebateID, "error", err.Error())
 	}
 }
 

@@ -270,6 +270,14 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// A finished debate whose log has ended never changes: its object is
+	// served from memory without reading the store (lifecycle Seal).
+	if id := r.PathValue("id"); tokenOf(id, 64, false) {
+		if b := s.lc.SealedJSON(id); b != nil {
+			writeJSONBody(w, http.StatusOK, b)
+			return
+		}
+	}
 	d, err := s.loadDebate(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -277,6 +285,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if b, o := s.lc.ObjectJSON(d); b != nil {
 		writeJSONBody(w, http.StatusOK, b)
+		s.lc.Seal(r.Context(), d)
 	} else {
 		writeJSON(w, http.StatusOK, o)
 	}

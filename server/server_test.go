@@ -522,3 +522,42 @@ func TestCORS(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketClientCloseWhileSending closes from the client while the
+// server writes a replay (frames collected in a batch): the server must
+// answer with the close frame after the frames of the batch written so
+// far, never hang up without it (docs/websocket.md#liveness-and-backpressure).
+// The client's Close returns nil only when the server echoed the close
+// frame with the client's code (1000).
+func TestWebSocketClientCloseWhileSending(t *testing.T) {
+	s, _ := newServer(t, nil)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	var ids []string
+	for range 4 {
+		w := do(t, s.Handler(), "POST", "/api/debates", `{"topic":"Close while replaying?","rounds":5}`, auth)
+		require.Equal(t, 202, w.Code, w.Body.String())
+		var created map[string]any
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
+		id := created["id"].(string)
+		waitFinished(t, s.Handler(), id)
+		ids = append(ids, id)
+	}
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
+	hdr := &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}}
+	for i := range 50 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, _, err := websocket.Dial(ctx, url, hdr)
+		require.NoError(t, err)
+		_, b, err := c.Read(ctx)
+		require.NoError(t, err)
+		require.Contains(t, string(b), `"type":"hello"`)
+		// Each subscription replays the whole debate: many frames queued.
+		for _, id := range ids {
+			require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","debate_id":"`+id+`"}`)))
+		}
+		err = c.Close(websocket.StatusNormalClosure, "bye")
+		cancel()
+		require.NoError(t, err, "iteration %d: the server did not echo the close frame", i)
+	}
+}

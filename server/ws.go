@@ -70,7 +70,20 @@ func (c *wsConn) slow() {
 		o.DroppedClient()
 	}
 	c.s.wsLog.Warn("websocket_slow_consumer", "connection_id", c.id, "client_ip", c.ip, "code", 1013)
+	c.abort(false)
 	c.close(1013, "slow consumer")
+}
+
+// abort makes the closing of the connection drop the frames the writer
+// has collected instead of sending them first; with now it also ends the
+// connection.
+func (c *wsConn) abort(now bool) {
+	c.mu.Lock()
+	cc := c.cc
+	c.mu.Unlock()
+	if cc != nil {
+		cc.abort(now)
+	}
 }
 
 func (c *wsConn) close(code int, reason string) {
@@ -255,8 +268,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, debateID string
 func (c *wsConn) run() {
 	defer c.s.hub.remove(c)
 	c.readLoop()
+	// After a client's close frame the library has already sent the
+	// echo (behind the frames the writer had collected) and closed the
+	// connection; otherwise a write in progress fails at once.
+	c.abort(true)
 	c.cancel()
-	_ = c.c.CloseNow() // a write in progress fails at once
+	_ = c.c.CloseNow()
 	c.stopQueue()
 	c.mu.Lock()
 	subs := c.subs
@@ -308,6 +325,7 @@ func (c *wsConn) beat() {
 	}
 	if err != nil {
 		c.s.hub.connError("ping_timeout")
+		c.abort(false)
 		c.close(1011, "ping timeout")
 		return
 	}

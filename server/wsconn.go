@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -121,7 +122,7 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 	for i := range batch {
 		f := &batch[i]
 		if c.ctx.Err() != nil {
-			c.cc.discard()
+			c.cc.endFailed()
 			return false
 		}
 		var err error
@@ -150,7 +151,7 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 			err = c.cc.flushCorked(wsWriteTimeout)
 		}
 		if err != nil {
-			c.cc.discard()
+			c.cc.endFailed()
 			if c.ctx.Err() == nil {
 				c.s.hub.connError("write_error")
 			}
@@ -194,11 +195,21 @@ const (
 // what the WebSocket library writes is collected (in a pooled buffer) and
 // sent in one write by uncork; otherwise (pings and close frames of other
 // goroutines) it is written through. Its mutex keeps the bytes in order.
+//
+// A close frame another goroutine writes while the writer is corked is
+// collected behind the frames of the batch. The library closes the
+// connection right after writing its echo of a client's close frame, so
+// Close first sends what is collected (within wsWriteTimeout): the client
+// gets the batch's frames and the close frame, then the end of the
+// connection. Once abort was called, Close drops what is collected.
 type corkConn struct {
 	net.Conn
-	mu     sync.Mutex
-	corked bool
-	buf    *[]byte
+	mu      sync.Mutex
+	corked  bool
+	closed  bool
+	buf     *[]byte
+	aborted atomic.Bool
+	closeBy atomic.Int64 // once Close began: the deadline (Unix ns) of every write
 }
 
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
@@ -206,11 +217,59 @@ var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &
 func (cc *corkConn) Write(p []byte) (int, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	if cc.closed {
+		return 0, net.ErrClosed
+	}
 	if cc.corked {
 		*cc.buf = append(*cc.buf, p...)
 		return len(p), nil
 	}
-	return cc.Conn.Write(p)
+	return len(p), cc.writeLocked(p, 0)
+}
+
+// writeLocked writes p through within timeout (0: no limit of its own),
+// or by the deadline Close set.
+func (cc *corkConn) writeLocked(p []byte, timeout time.Duration) error {
+	if by := cc.closeBy.Load(); by != 0 {
+		_ = cc.Conn.SetWriteDeadline(time.Unix(0, by))
+		_, err := cc.Conn.Write(p)
+		return err
+	}
+	if timeout > 0 {
+		_ = cc.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		defer func() { _ = cc.Conn.SetWriteDeadline(time.Time{}) }()
+	}
+	_, err := cc.Conn.Write(p)
+	return err
+}
+
+// Close sends what is collected, then closes the connection; after abort
+// it closes at once. Writes end within wsWriteTimeout from its start, the
+// one in progress included.
+func (cc *corkConn) Close() error {
+	if cc.aborted.Load() {
+		return cc.Conn.Close()
+	}
+	by := time.Now().Add(wsWriteTimeout)
+	cc.closeBy.CompareAndSwap(0, by.UnixNano())
+	_ = cc.Conn.SetWriteDeadline(time.Unix(0, cc.closeBy.Load()))
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.closed {
+		cc.closed = true
+		_ = cc.flushLocked(0)
+	}
+	return cc.Conn.Close()
+}
+
+// abort makes Close drop what is collected and close at once (a slow or
+// unresponsive client); with now it also closes the connection, so that a
+// write in progress fails at once.
+func (cc *corkConn) abort(now bool) {
+	cc.aborted.Store(true)
+	if now {
+		_ = cc.Conn.Close()
+	}
 }
 
 func (cc *corkConn) cork() {
@@ -242,9 +301,7 @@ func (cc *corkConn) flushLocked(timeout time.Duration) error {
 	if cc.buf == nil || len(*cc.buf) == 0 {
 		return nil
 	}
-	_ = cc.Conn.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := cc.Conn.Write(*cc.buf)
-	_ = cc.Conn.SetWriteDeadline(time.Time{})
+	err := cc.writeLocked(*cc.buf, timeout)
 	*cc.buf = (*cc.buf)[:0]
 	return err
 }
@@ -259,10 +316,16 @@ func (cc *corkConn) uncork(timeout time.Duration) error {
 	return err
 }
 
-// discard drops what is collected (the connection is failing).
-func (cc *corkConn) discard() {
+// endFailed ends a batch that failed. What is collected is whole frames
+// and may end with a close frame another goroutine wrote (the library
+// refuses the writer's frames after it): unless abort was called, it
+// still goes out (within wsWriteTimeout) and the writes after it fail.
+func (cc *corkConn) endFailed() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	if !cc.aborted.Load() && !cc.closed {
+		_ = cc.flushLocked(wsWriteTimeout)
+	}
 	cc.corked = false
 	cc.release()
 }

@@ -94,7 +94,17 @@ func (c *wsConn) subscribe(req *subscribeReq) error {
 		if c.ctx.Err() != nil {
 			return c.ctx.Err()
 		}
-		return c.writeErrorMsg("internal", "store unavailable", id)
+		// The same error kinds as HTTP (docs/websocket.md#messages):
+		// store_unavailable or insufficient_storage with retry_after.
+		e := errorFor(err)
+		m := map[string]any{"type": "error", "code": e.Code, "message": e.Message, "debate_id": id}
+		if e.RetryAfter > 0 {
+			m["retry_after"] = e.RetryAfter
+		}
+		if e.Status >= 500 && e.Err != nil {
+			c.s.wsLog.Warn("ws_subscribe_store_error", "debate_id", id, "code", e.Code, "error", e.Err.Error())
+		}
+		return c.writeMsg(m)
 	}
 	c.mu.Lock()
 	_, dup := c.subs[id]

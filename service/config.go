@@ -542,6 +542,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// SpoolDir is where a process keeps what it computed but could not commit
+// (docs/operations.md#the-result-spool): DataDir/spool, with SQLite and
+// Postgres alike.
+func (c Config) SpoolDir() string { return filepath.Join(c.DataDir, "spool") }
+
 // storeURL is the effective store URL: DatabaseURL, or SQLite under DataDir.
 func (c Config) storeURL() string {
 	if c.DatabaseURL != "" {

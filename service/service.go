@@ -194,6 +194,7 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Defaults:      lifecycle.Defaults{Agents: reg.DefaultAgents(), DebateTimeout: cfg.DebateTimeout, ConsensusThreshold: cfg.ConsensusThreshold},
 		MaxConcurrent: cfg.MaxConcurrent, QueueSize: cfg.QueueSize, AgentTimeout: cfg.AgentTimeout,
 		LeaseDuration: cfg.LeaseDuration, StaleAfter: cfg.StaleAfter, ReceiptSigner: signer,
+		SpoolDir:   cfg.SpoolDir(), // docs/operations.md#the-result-spool
 		Logger:     s.lg.logger("aragora.debate.orchestrator"),
 		Outbox:     debateOutbox{kick: s.wh.w.Kick},
 		OnFinished: func(*store.Debate) { s.wh.w.Kick() },

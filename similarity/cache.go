@@ -13,8 +13,9 @@ import (
 // (and shingles) once and reuses them in later calls: a debate compares
 // the same proposals for convergence in two rounds and again to group
 // votes. Any other backend is called directly. The cache keeps the texts
-// of the last two calls and every token it has seen, so make one per
-// debate. It is safe for concurrent use.
+// of the last two calls and every token it has seen (a token already in
+// lower case is kept as a piece of its text, which stays alive with it),
+// so make one per debate. It is safe for concurrent use.
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
@@ -55,7 +56,19 @@ func (c *cached) symbol(token []byte) int32 {
 	if sym, ok := c.syms[string(token)]; ok {
 		return sym
 	}
-	name := string(token)
+	return c.addSymbol(string(token))
+}
+
+// symbolOf is symbol for a token that is already a string (a piece of a
+// text, kept without a copy).
+func (c *cached) symbolOf(token string) int32 {
+	if sym, ok := c.syms[token]; ok {
+		return sym
+	}
+	return c.addSymbol(token)
+}
+
+func (c *cached) addSymbol(name string) int32 {
 	sym := int32(len(c.names))
 	c.syms[name] = sym
 	c.names = append(c.names, name)
@@ -71,8 +84,7 @@ func (c *cached) doc(text string) *doc {
 	}
 	est := len(text)/6 + 1 // about one token per 6 bytes of English
 	d := &doc{seq: make([]int32, 0, est), syms: make([]int32, 0, est), counts: make([]int32, 0, est)}
-	add := func(tok []byte) {
-		sym := c.symbol(tok)
+	add := func(sym int32) {
 		d.seq = append(d.seq, sym)
 		if k := c.local[sym]; k > 0 {
 			d.counts[k-1]++
@@ -82,9 +94,12 @@ func (c *cached) doc(text string) *doc {
 		d.counts = append(d.counts, 1)
 		c.local[sym] = int32(len(d.syms))
 	}
-	start, ascii := -1, true
+	start, ascii, upper := -1, true, false
 	end := func(i int) {
-		if ascii {
+		switch {
+		case ascii && !upper:
+			add(c.symbolOf(text[start:i]))
+		case ascii:
 			c.buf = c.buf[:0]
 			for k := start; k < i; k++ {
 				b := text[k]
@@ -93,17 +108,20 @@ func (c *cached) doc(text string) *doc {
 				}
 				c.buf = append(c.buf, b)
 			}
-			add(c.buf)
-		} else {
-			add([]byte(strings.ToLower(text[start:i])))
+			add(c.symbol(c.buf))
+		default:
+			add(c.symbolOf(strings.ToLower(text[start:i])))
 		}
-		start, ascii = -1, true
+		start, ascii, upper = -1, true, false
 	}
 	for i := 0; i < len(text); {
 		var word bool
 		size := 1
 		if b := text[i]; b < utf8.RuneSelf {
-			word = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+			word = 'a' <= b && b <= 'z' || '0' <= b && b <= '9'
+			if 'A' <= b && b <= 'Z' {
+				word, upper = true, true
+			}
 		} else {
 			var r rune
 			r, size = utf8.DecodeRuneInString(text[i:])

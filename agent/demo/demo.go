@@ -33,7 +33,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
@@ -120,8 +122,8 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 	return agent.Response{
 		Text: text,
 		Usage: agent.Usage{
-			InputTokens:  tokens(utf8.RuneCountInString(req.System) + utf8.RuneCountInString(req.Prompt)),
-			OutputTokens: tokens(utf8.RuneCountInString(text)),
+			InputTokens:  tokens(runeCount(req.System) + runeCount(req.Prompt)),
+			OutputTokens: tokens(runeCount(text)),
 		},
 		Model:    a.Model(),
 		Provider: Provider,
@@ -148,6 +150,42 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	return resp, nil
 }
 
+// runeCount is utf8.RuneCountInString, skipping ASCII eight bytes at a
+// time: every other byte counts as a range loop counts it (a valid
+// sequence as one rune, each byte of an invalid one as one).
+func runeCount(s string) int {
+	n := 0
+	for len(s) > 0 {
+		for len(s) >= 16 && (word(s[:8])|word(s[8:16]))&0x8080808080808080 == 0 {
+			n += 16
+			s = s[16:]
+		}
+		if len(s) >= 8 && word(s[:8])&0x8080808080808080 == 0 {
+			n += 8
+			s = s[8:]
+			continue
+		}
+		if len(s) == 0 {
+			break
+		}
+		size := 1
+		if s[0] >= utf8.RuneSelf {
+			_, size = utf8.DecodeRuneInString(s)
+		}
+		s = s[size:]
+		n++
+	}
+	return n
+}
+
+// word reads the first 8 bytes of s (len(s) >= 8) as one little-endian
+// word.
+func word(s string) uint64 {
+	s = s[:8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // tokens estimates the tokens of n runes: ⌈n/4⌉.
 func tokens(n int) int { return (n + 3) / 4 }
 
@@ -161,7 +199,9 @@ func (a *Agent) reply(req agent.Request) (string, error) {
 	if phase == "" {
 		phase = agent.PhasePropose
 	}
-	r := a.rng(req.Question, name, req.Round, phase, req.Target)
+	g := a.rng(req.Question, name, req.Round, phase, req.Target)
+	defer rngPool.Put(g)
+	r := &g.r
 	style := a.Style()
 	switch phase {
 	case agent.PhasePropose:
@@ -184,7 +224,10 @@ func (a *Agent) reply(req agent.Request) (string, error) {
 // SHA-256(seed ‖ question ‖ name ‖ round ‖ phase ‖ target). Integers are
 // 8-byte big-endian; each string is preceded by its byte length as an
 // 8-byte big-endian integer, so that the concatenation is unambiguous.
-func (a *Agent) rng(question, name string, round int, phase agent.Phase, target string) *rand.Rand {
+//
+// The generator comes from rngPool: the caller puts it back when the
+// reply is made.
+func (a *Agent) rng(question, name string, round int, phase agent.Phase, target string) *pooledRand {
 	var stack [256]byte
 	b := stack[:0]
 	putString := func(s string) {
@@ -198,8 +241,24 @@ func (a *Agent) rng(question, name string, round int, phase agent.Phase, target 
 	putString(string(phase))
 	putString(target)
 	sum := sha256.Sum256(b)
-	return rand.New(rand.NewPCG(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])))
+	g := rngPool.Get().(*pooledRand)
+	g.pcg.Seed(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16]))
+	return g
 }
+
+// pooledRand is a PCG and the Rand drawing from it. Seeding the PCG puts
+// it in the state rand.NewPCG gives, and a Rand has no state of its own,
+// so a reused one draws what rand.New(rand.NewPCG(…)) would.
+type pooledRand struct {
+	pcg rand.PCG
+	r   rand.Rand
+}
+
+var rngPool = sync.Pool{New: func() any {
+	g := new(pooledRand)
+	g.r = *rand.New(&g.pcg)
+	return g
+}}
 
 // propose writes the style's proposal: one of its templates, with figures
 // drawn from r.
@@ -265,17 +324,18 @@ func critique(s Style, name, target string, r *rand.Rand) string {
 	if target == "" {
 		target = "the target"
 	}
+	var issues, suggestions [8]string // the lists are encoded, not kept
 	return critiqueReply{
-		Issues:      pick(t.issues, p.issues, r),
-		Suggestions: pick(t.suggestions, p.issues, r),
+		Issues:      pick(issues[:0], t.issues, p.issues, r),
+		Suggestions: pick(suggestions[:0], t.suggestions, p.issues, r),
 		Severity:    severity,
 		Reasoning:   name + " reviewed " + target + "'s proposal: " + t.verdict,
 	}.json()
 }
 
-// pick returns n items of list in a seeded order (all of them when n
-// exceeds the list).
-func pick(list []string, n int, r *rand.Rand) []string {
+// pick appends to out n items of list in a seeded order (all of them when
+// n exceeds the list).
+func pick(out, list []string, n int, r *rand.Rand) []string {
 	// r.Perm(len(list)), without allocating for short lists.
 	var buf [16]int
 	perm := buf[:0]
@@ -283,7 +343,7 @@ func pick(list []string, n int, r *rand.Rand) []string {
 		perm = append(perm, i)
 	}
 	r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-	out := make([]string, 0, min(n, len(list)))
+	out = slices.Grow(out, min(n, len(list)))
 	for _, i := range perm[:min(n, len(list))] {
 		out = append(out, list[i])
 	}

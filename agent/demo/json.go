@@ -11,7 +11,8 @@ import (
 // TestEncodersMatchEncodingJSON compares them.
 
 func (c critiqueReply) json() string {
-	b := make([]byte, 0, 256)
+	var buf [1024]byte
+	b := buf[:0]
 	b = append(b, `{"issues":`...)
 	b = appendStrings(b, c.Issues)
 	b = append(b, `,"suggestions":`...)
@@ -24,7 +25,8 @@ func (c critiqueReply) json() string {
 }
 
 func (v voteReply) json() string {
-	b := make([]byte, 0, 160)
+	var buf [512]byte
+	b := buf[:0]
 	b = append(b, `{"choice":`...)
 	b = appendString(b, v.Choice)
 	b = append(b, `,"confidence":`...)
@@ -35,7 +37,8 @@ func (v voteReply) json() string {
 }
 
 func (j judgeReply) json() string {
-	b := make([]byte, 0, 192)
+	var buf [512]byte
+	b := buf[:0]
 	b = append(b, `{"decided":`...)
 	b = strconv.AppendBool(b, j.Decided)
 	b = append(b, `,"choice":`...)

@@ -1,0 +1,31 @@
+package demo
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestRuneCountMatchesUTF8 compares runeCount with utf8.RuneCountInString
+// on random strings of ASCII runs, multi-byte runes and invalid or
+// truncated sequences, at every alignment.
+func TestRuneCountMatchesUTF8(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "abcdefgh", "the quick brown fox ", "é", "中", "’", "\U0001F600", "\xff", "\xe2\x82",
+		"\x80", "\xc3", "\xf0\x9f\x98", "\x00", "\x7f", strings.Repeat("x", 17)}
+	r := rand.New(rand.NewPCG(13, 5))
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		for i := range min(len(s), 9) {
+			require.Equal(t, utf8.RuneCountInString(s[i:]), runeCount(s[i:]), "%q", s[i:])
+		}
+		require.Equal(t, utf8.RuneCountInString(s), runeCount(s), "%q", s)
+	}
+}
