@@ -50,7 +50,7 @@ type spooledCheckpoint struct {
 	Round     int             `json:"round"`
 	Phase     string          `json:"phase"`
 	Seq       int64           `json:"seq"`
-	Status    string          `json:"status"`
+	Status    store.Status    `json:"status"`
 	State     json.RawMessage `json:"state"`
 	Events    []store.Event   `json:"events"`
 	CreatedAt time.Time       `json:"created_at"`
