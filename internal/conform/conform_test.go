@@ -5,9 +5,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/internal/conform"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRunGivesEachCaseItsOwnImplementation(t *testing.T) {
 	var mu sync.Mutex

@@ -3,7 +3,6 @@ package redislimit_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -116,89 +115,6 @@ func TestErrorsAreWrapped(t *testing.T) {
 	require.ErrorIs(t, err, ratelimit.ErrInvalidLimit)
 }
 
-// tcpProxy forwards connections to a Redis server; cut closes the listener
-// and every connection (simulating an outage without touching the server),
-// restore listens again on the same address.
-type tcpProxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{target: target, conns: map[net.Conn]struct{}{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			if !p.track(c, up) {
-				return
-			}
-			p.wg.Go(func() { _, _ = io.Copy(up, c); _ = up.Close() })
-			p.wg.Go(func() { _, _ = io.Copy(c, up); _ = c.Close() })
-		}
-	})
-}
-
-func (p *tcpProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil { // cut meanwhile
-		for _, c := range cs {
-			_ = c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *tcpProxy) restore(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	require.NoError(t, err)
-	p.serve(ln)
-}
-
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -215,10 +131,10 @@ func TestRedisCutMidLoad(t *testing.T) {
 	opts := redisOptions(t)
 	direct := newClient(t, opts)
 	prefix := freshPrefix(t, direct)
-	proxy := startProxy(t, opts.Addr)
+	proxy := testenv.NewProxy(t, opts.Addr)
 
 	viaProxy := *opts
-	viaProxy.Addr = proxy.addr
+	viaProxy.Addr = proxy.Addr()
 	viaProxy.MaxRetries = -1
 	viaProxy.DialTimeout = 250 * time.Millisecond
 	client := newClient(t, &viaProxy)
@@ -269,7 +185,7 @@ func TestRedisCutMidLoad(t *testing.T) {
 
 	require.Eventually(t, func() bool { return f.Status().PrimaryDecisions >= 200 }, 20*time.Second, time.Millisecond,
 		"decisions through Redis before the cut")
-	proxy.cut()
+	proxy.Cut()
 	require.Eventually(t, func() bool { return f.Status().Skipping }, 20*time.Second, time.Millisecond,
 		"Redis skipped after 3 failures")
 	atCut := local.Load()
@@ -280,7 +196,7 @@ func TestRedisCutMidLoad(t *testing.T) {
 	assert.True(t, st.FallbackActive)
 	assert.Equal(t, int64(0), failOpen.Load())
 
-	proxy.restore(t)
+	proxy.Restore(t)
 	require.Eventually(t, func() bool {
 		if st := f.Status(); st.Skipping {
 			// Past SkipFor: the next call probes Redis. Repeated in case a

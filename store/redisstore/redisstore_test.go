@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,84 +107,13 @@ func TestSubscriptionEndsWithContext(t *testing.T) {
 	require.NoError(t, sub.Close(), "idempotent")
 }
 
-// proxy forwards TCP to Redis and can cut every connection, so the test
-// loses its connection without touching the shared server.
-type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	p := &proxy{target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
-		}
-	}()
-}
-
-// close cuts the listener and every connection.
-func (p *proxy) close() {
-	p.mu.Lock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *proxy) reopen(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	require.NoError(t, err)
-	p.serve(ln)
-}
-
 func TestSubscriptionReconnects(t *testing.T) {
 	t.Parallel()
 	o := redisOpts(t)
 	direct := client(t, o)
-	px := newProxy(t, o.Addr)
+	px := testenv.NewProxy(t, o.Addr)
 	po := *o
-	po.Addr = px.addr
+	po.Addr = px.Addr()
 	po.MaxRetries = -1
 	viaProxy := client(t, &po)
 	p := prefix(t, direct)
@@ -203,9 +129,9 @@ func TestSubscriptionReconnects(t *testing.T) {
 	assert.Equal(t, int64(1), recv(t, sub).Seq)
 
 	numsub := func() int64 { return direct.PubSubNumSub(ctx, channel).Val()[channel] }
-	px.close()
+	px.Cut()
 	require.Eventually(t, func() bool { return numsub() == 0 }, 10*time.Second, 10*time.Millisecond, "Redis saw the subscriber go")
-	px.reopen(t)
+	px.Restore(t)
 	require.Eventually(t, func() bool { return numsub() == 1 }, 20*time.Second, 20*time.Millisecond, "the subscription came back by itself")
 
 	for i := int64(2); i <= 5; i++ {
