@@ -155,13 +155,9 @@ func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.De
 	if noStore {
 		return mem()
 	}
-	c, err := serviceConfig(ctx, getenv)
+	c, b, err := openBackends(ctx, getenv)
 	if err != nil {
-		return nil, false, "", nil, usageErr(err)
-	}
-	b, err := service.OpenBackends(ctx, c)
-	if err != nil {
-		return nil, false, "", nil, &exitError{code: exitFailure, err: err}
+		return nil, false, "", nil, err
 	}
 	if b.Kind == "memory" {
 		_ = b.Close()
