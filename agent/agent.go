@@ -182,6 +182,10 @@ type Response struct {
 	Fallback *Fallback
 	// Attempts counts the provider attempts made, retries included (0 when unknown).
 	Attempts int
+	// FinishReason is why the provider stopped generating, in its own
+	// words ("stop", "end_turn", "length", …); "" when unknown. Tracing
+	// reports it as gen_ai.response.finish_reasons.
+	FinishReason string
 	// Structured is set when Text is the JSON value of a reply constrained
 	// by Request.Schema (docs/agents.md#structured-replies); the engine
 	// then reads it as JSON before any prose parsing.

@@ -38,6 +38,11 @@ type RetryConfig struct {
 	// Now tells whether a delay would pass the context deadline; default
 	// time.Now.
 	Now func() time.Time
+	// OnRetry, when set, is called before each wait for another attempt,
+	// with the call's context, the attempt that failed (1 for the first),
+	// its error and the wait: the hook of a tracer's span events
+	// (docs/observability.md#traces). It must return quickly; nil: none.
+	OnRetry func(ctx context.Context, attempt int, err error, wait time.Duration)
 }
 
 func (c RetryConfig) withDefaults() RetryConfig {
@@ -154,6 +159,9 @@ func Retry(cfg RetryConfig) Middleware {
 				d := cfg.Delay(n, err, cfg.Rand())
 				if deadline, ok := ctx.Deadline(); ok && cfg.Now().Add(d).After(deadline) {
 					return resp, &AttemptsError{Attempts: n, Err: err}
+				}
+				if cfg.OnRetry != nil {
+					cfg.OnRetry(ctx, n, err, d)
 				}
 				if serr := cfg.Sleep(ctx, d); serr != nil {
 					return Response{}, &AttemptsError{Attempts: n, Err: fmt.Errorf("agent: retry wait: %w (last error: %v)", serr, err)}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
 
@@ -68,25 +66,9 @@ func backupSQLite(ctx context.Context, st *sqlitestore.Store, dir string, now ti
 	if err := st.BackupRatings(ctx, files[1]); err != nil {
 		return nil, err
 	}
-	continuum := service.ContinuumPath(st.Path())
-	if _, err := os.Stat(continuum); err == nil {
-		dst := name("continuum")
-		if err := vacuumInto(ctx, continuum, dst); err != nil {
-			return nil, err
-		}
-		files = append(files, dst)
+	dst := name("continuum")
+	if err := st.BackupContinuum(ctx, dst); err != nil {
+		return nil, err
 	}
-	return files, nil
-}
-
-func vacuumInto(ctx context.Context, src, dst string) error {
-	db, err := sql.Open("sqlite", src)
-	if err != nil {
-		return fmt.Errorf("backup %s: %w", src, err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
-		return fmt.Errorf("backup %s to %s: %w", src, dst, err)
-	}
-	return nil
+	return append(files, dst), nil
 }

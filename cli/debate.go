@@ -514,7 +514,7 @@ func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate
 			return &exitError{code: exitFailure, err: err}
 		}
 	default:
-		printSummary(out, res, rc, f.receiptOut)
+		printSummary(out, rc, res.StopReason, res.Error, f.receiptOut)
 	}
 	if f.receiptOut != "" {
 		if err := writeReceiptFile(f.receiptOut, rc); err != nil {

@@ -18,7 +18,7 @@ import (
 )
 
 // TestFaultPostgresConnectionsCut is the store fault of the fault suite
-// (run: go test ./cmd/aragora -run 'TestFault|TestE2ESecondServe|TestE2ECrashRestart|TestE2EResumeRefused';
+// (run: go test ./cli -run 'TestFault|TestE2ESecondServe|TestE2ECrashRestart|TestE2EResumeRefused';
 // this one needs ARAGORA_TEST_POSTGRES_URL): while a real server runs
 // debates on Postgres, every connection it holds is terminated by the
 // server (pg_terminate_backend, as on a Postgres restart or failover)
@@ -36,9 +36,8 @@ func TestFaultPostgresConnectionsCut(t *testing.T) {
 	q := u.Query()
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
-	// The creates come faster than the default 10/min debate limit.
-	env["ARAGORA_DATABASE_URL"], env[demoDelayEnv], env["ARAGORA_RATE_LIMIT_DISABLED"] = u.String(), "30", "1"
-	srv := startServer(t, t.TempDir(), env, nil)
+	env["ARAGORA_DATABASE_URL"], env[demoDelayEnv] = u.String(), "30"
+	srv := startServer(t, t.TempDir(), faultEnv(env), nil) // not rate limited: every answer is the fault's
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, os.Getenv("ARAGORA_TEST_POSTGRES_URL"))

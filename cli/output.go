@@ -312,34 +312,37 @@ func squashLine(s string, max int) string {
 	return strings.TrimRight(string(r[:cut]), " ,;:") + "…"
 }
 
-// printSummary prints the outcome of the text format: verdict, confidence,
-// dissent, receipt id and the Markdown receipt.
-func printSummary(w io.Writer, res *debate.Result, rc *receipt.Receipt, receiptOut string) {
+// printSummary prints the outcome of the text format from the debate's
+// receipt: verdict, confidence, status, winner, dissent, abstentions, the
+// error, the receipt id and the Markdown receipt. A local debate and one
+// run on a server (--server, its receipt read from the API) print the
+// same summary.
+func printSummary(w io.Writer, rc *receipt.Receipt, stopReason debate.StopReason, errMsg, receiptOut string) {
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Verdict:    %s (%s)\n", receipt.VerdictLabel(res.Verdict), res.Verdict)
-	fmt.Fprintf(w, "Confidence: %.0f%%\n", res.Confidence*100)
-	status := res.Status.String()
-	if res.StopReason != "" {
-		status += ", stop reason " + res.StopReason.String()
+	fmt.Fprintf(w, "Verdict:    %s (%s) %s\n", receipt.VerdictLabel(rc.Verdict), rc.Verdict, receipt.VerdictScope)
+	fmt.Fprintf(w, "Confidence: %.0f%%\n", rc.Confidence*100)
+	status := rc.Status
+	if stopReason != "" {
+		status += ", stop reason " + stopReason.String()
 	}
-	fmt.Fprintf(w, "Status:     %s · %d of %s · %d tokens\n", status, res.RoundsUsed, pluralize(res.RoundsPlanned, "round"), res.Usage.TotalTokens)
-	if res.Winner != "" {
-		fmt.Fprintf(w, "Winner:     %s\n", res.Winner)
+	fmt.Fprintf(w, "Status:     %s · %d of %s · %d tokens\n", status, rc.RoundsUsed, pluralize(rc.RoundsPlanned, "round"), rc.Usage.TotalTokens)
+	if rc.Winner != "" {
+		fmt.Fprintf(w, "Winner:     %s\n", rc.Winner)
 	}
-	if len(res.Consensus.Dissents) == 0 {
+	if dissents := rc.DissentingViews(); len(dissents) == 0 {
 		fmt.Fprintln(w, "Dissent:    none")
 	} else {
 		fmt.Fprintln(w, "Dissent:")
-		for _, d := range res.Consensus.Dissents {
+		for _, d := range dissents {
 			fmt.Fprintf(w, "  - %s (voted %s, %.0f%%): %s\n", d.Agent, d.Choice, d.Confidence*100,
 				squashLine(strings.Join(d.Reasons, "; "), transcriptRunes))
 		}
 	}
-	if len(res.Consensus.Abstaining) > 0 {
-		fmt.Fprintf(w, "Abstained:  %s\n", strings.Join(res.Consensus.Abstaining, ", "))
+	if ab := rc.Consensus.AbstainingAgents; len(ab) > 0 {
+		fmt.Fprintf(w, "Abstained:  %s\n", strings.Join(ab, ", "))
 	}
-	if res.Error != "" {
-		fmt.Fprintf(w, "Error:      %s\n", squashLine(res.Error, 400))
+	if errMsg != "" {
+		fmt.Fprintf(w, "Error:      %s\n", squashLine(errMsg, 400))
 	}
 	signed := "unsigned"
 	if rc.Signature != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -359,19 +360,30 @@ func (r *remote) finish(ctx context.Context, id string, end *debate.DebateEndDat
 		}
 		_, _ = r.out.Write(b)
 	default:
-		fmt.Fprintln(r.out)
-		fmt.Fprintf(r.out, "Verdict:    %s (%s)\n", receipt.VerdictLabel(end.Verdict), end.Verdict)
-		fmt.Fprintf(r.out, "Confidence: %.0f%%\n", end.Confidence*100)
-		fmt.Fprintf(r.out, "Status:     %s, stop reason %s · %d rounds · %d tokens\n", end.Status, end.StopReason, end.RoundsUsed,
-			end.Tokens.Input+end.Tokens.Output)
-		if end.Winner != "" {
-			fmt.Fprintf(r.out, "Winner:     %s\n", end.Winner)
-		}
-		var md []byte
-		if err := r.do(ctx, http.MethodGet, receiptPath+"?format=markdown", nil, &md); err != nil {
+		// The same summary as a local debate's, from the stored receipt
+		// and the debate object (docs/cli.md#aragora-debate).
+		var raw json.RawMessage
+		if err := r.do(ctx, http.MethodGet, receiptPath, nil, &raw); err != nil {
 			return remoteErr(err)
 		}
-		fmt.Fprintf(r.out, "\n%s", md)
+		rc, err := receipt.Parse(raw)
+		if err != nil {
+			return &exitError{code: exitFailure, err: fmt.Errorf("debate: %s: %w", id, err)}
+		}
+		var d struct {
+			StopReason debate.StopReason `json:"stop_reason"`
+			Error      *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := r.do(ctx, http.MethodGet, "/api/debates/"+id, nil, &d); err != nil {
+			return remoteErr(err)
+		}
+		stop, errMsg := cmp.Or(d.StopReason, end.StopReason), ""
+		if d.Error != nil {
+			errMsg = d.Error.Message
+		}
+		printSummary(r.out, rc, stop, errMsg, receiptOut)
 	}
 	if receiptOut == "" {
 		return nil

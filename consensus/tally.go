@@ -209,7 +209,10 @@ func Tally(in Input) (groups []Group, leader, winner string, share float64) {
 }
 
 // result fills the fields common to every voting method, with supporting
-// and dissenting relative to group g (-1: nobody supports).
+// and dissenting relative to group g (-1: nobody supports). A voter whose
+// own proposal is in group g supports it whatever it voted (it cannot vote
+// for itself unless self-votes are allowed): its final position is the
+// consensus, so the winner is never a dissenter (docs/debate.md#consensus).
 func (t *tally) result(method MethodName, threshold *float64, g int) Result {
 	r := Result{
 		Method:     method,
@@ -225,10 +228,11 @@ func (t *tally) result(method MethodName, threshold *float64, g int) Result {
 	}
 	for _, p := range t.order {
 		v, ok := t.counted[p]
+		own, proposed := t.groupOf[p]
 		switch {
 		case !ok:
 			r.Abstaining = append(r.Abstaining, p)
-		case g >= 0 && t.groupOf[v.Resolved] == g:
+		case g >= 0 && (t.groupOf[v.Resolved] == g || proposed && own == g):
 			r.Supporting = append(r.Supporting, p)
 		default:
 			r.Dissenting = append(r.Dissenting, p)

@@ -18,7 +18,8 @@ const maxLoggedError = 500
 // agent_error (WARN; INFO for a cancelled call) with the error kind for
 // each failed call and for a primary rescued by its fallback, then agent_fallback (WARN) naming both.
 // Every record carries the debate id, the correlation id, the agent, its
-// provider and model.
+// provider and model, and is logged with the call's context (so that a
+// tracing log handler adds the call's trace_id and span_id).
 func logCalls(a Agent, d debateIDs, log *slog.Logger) agent.Agent {
 	log = log.With("debate_id", d.id, "correlation_id", d.correlationID, "agent", a.Name, "provider", a.Provider, "model", a.Model)
 	return agent.Wrap(a.Agent, func(ctx context.Context, c agent.Call) (agent.Response, error) {
@@ -35,8 +36,8 @@ func logCalls(a Agent, d debateIDs, log *slog.Logger) agent.Agent {
 			if fb.Err != nil {
 				msg = fb.Err.Error()
 			}
-			log.Warn("agent_error", append(call, "error_kind", string(fb.Reason), "error", truncate(msg), "recoverable", true)...)
-			log.Warn("agent_fallback", append(call, "error_kind", string(fb.Reason), "from_provider", fb.FromProvider,
+			log.Log(ctx, slog.LevelWarn, "agent_error", append(call, "error_kind", string(fb.Reason), "error", truncate(msg), "recoverable", true)...)
+			log.Log(ctx, slog.LevelWarn, "agent_fallback", append(call, "error_kind", string(fb.Reason), "from_provider", fb.FromProvider,
 				"from_model", fb.FromModel, "to_provider", fb.ToProvider, "to_model", fb.ToModel)...)
 		}
 		if err != nil {
@@ -55,7 +56,7 @@ func logCalls(a Agent, d debateIDs, log *slog.Logger) agent.Agent {
 			}
 			log.Log(ctx, level, "agent_error", attrs...)
 		}
-		log.Info("agent_call", append(call, "duration_ms", time.Since(start).Milliseconds(),
+		log.Log(ctx, slog.LevelInfo, "agent_call", append(call, "duration_ms", time.Since(start).Milliseconds(),
 			"tokens_in", resp.Usage.InputTokens, "tokens_out", resp.Usage.OutputTokens, "cost_usd", resp.CostUSD,
 			"outcome", outcome)...)
 		return resp, err

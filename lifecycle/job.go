@@ -145,6 +145,16 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 			judge = &jc
 		}
 	}
+	if tr := m.cfg.Tracer; tr != nil { // outermost: the call log carries the call's span
+		for i := range agents {
+			agents[i].Agent = tr.Agent(agents[i].Name, agents[i].Provider, agents[i].Model, agents[i].Agent)
+		}
+		if judge != nil {
+			jc := *judge
+			jc.Agent = tr.Agent(jc.Name, jc.Provider, jc.Model, jc.Agent)
+			judge = &jc
+		}
+	}
 	ps := make([]debate.Participant, 0, len(agents))
 	for _, a := range agents {
 		ps = append(ps, debate.Participant{Name: a.Name, Agent: a.Agent, Model: a.Model, Provider: a.Provider})
@@ -154,6 +164,9 @@ func (m *Manager) build(d *store.Debate, sp *Spec, lease *store.Lease, j *Job) (
 	cfg.Receipt = &debate.ReceiptOptions{Signer: m.cfg.ReceiptSigner, Rand: m.cfg.Rand}
 	cfg.Observers = append([]debate.Observer(nil), m.cfg.Observers...)
 	cfg.Observers = append(cfg.Observers, newRoundLog(m.log, ids))
+	if tr := m.cfg.Tracer; tr != nil {
+		cfg.Observers = append(cfg.Observers, tr.Observer())
+	}
 	cfg.Logger = m.log.With("correlation_id", d.CorrelationID)
 	cfg.OnRound = m.cfg.OnRound
 	if rs, ok := m.st.(store.RatingStore); ok {
@@ -286,13 +299,26 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 			m.heartbeat(hbCtx, id, *j.lease, cancel, log)
 		}()
 	}
-	log.Info("debate_start", "agents", j.sp.Names, "rounds", j.sp.Rounds, "resume", hasCheckpoint(bg, m.st, id), "topic_len", len(j.sp.Topic))
 	var res *debate.Result
 	var err error
+	engineCtx := runCtx
+	if tr := m.cfg.Tracer; tr != nil {
+		var end func(string, error)
+		engineCtx, end = tr.Start(runCtx, id)
+		defer func() {
+			status := ""
+			if res != nil && store.Terminal(res.Status) {
+				status = res.Status.String()
+			}
+			end(status, err)
+		}()
+	}
+	log.Log(engineCtx, slog.LevelInfo, "debate_start", "agents", j.sp.Names, "rounds", j.sp.Rounds,
+		"resume", hasCheckpoint(bg, m.st, id), "topic_len", len(j.sp.Topic))
 	if hasCheckpoint(bg, m.st, id) {
-		res, err = j.orch.Resume(runCtx, id, debate.ResumeOptions{})
+		res, err = j.orch.Resume(engineCtx, id, debate.ResumeOptions{})
 	} else {
-		res, err = j.orch.RunTask(runCtx, debate.Task{ID: id, Question: j.sp.Topic, Context: j.sp.Context, Metadata: j.sp.Metadata})
+		res, err = j.orch.RunTask(engineCtx, debate.Task{ID: id, Question: j.sp.Topic, Context: j.sp.Context, Metadata: j.sp.Metadata})
 	}
 	if errors.Is(err, debate.ErrFinished) {
 		err = nil

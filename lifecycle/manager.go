@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
@@ -40,6 +41,27 @@ type Factory func(cfg debate.Config, participants ...debate.Participant) (*debat
 type Outbox interface {
 	OnCreate(d *store.Debate, sp *Spec) []store.OutboxMessage
 	OnFinish(d *store.Debate, doc *ResultDoc) []store.OutboxMessage
+}
+
+// Tracer follows this process's debates for a tracing system
+// (docs/observability.md#traces); the composition's tracing package
+// implements it. Its methods must be safe for concurrent use and return
+// quickly.
+type Tracer interface {
+	// Created is called by Create with the creating request's context once
+	// debate id is stored, before it is queued: the tracer keeps what it
+	// needs of ctx (its span) for the run.
+	Created(ctx context.Context, id string)
+	// Start is called as a run (or resume) of debate id begins in this
+	// process, with the run's context; the run uses the context it
+	// returns, and end is called once with the run's final status ("" when
+	// it has none: suspended, lease lost) and error when it returns.
+	Start(ctx context.Context, id string) (context.Context, func(status string, err error))
+	// Agent wraps the agent of participant name (served by provider and
+	// model) outermost, around the agent call log.
+	Agent(name, provider, model string, a agent.Agent) agent.Agent
+	// Observer receives every debate's events.
+	Observer() debate.Observer
 }
 
 // Config tunes a Manager. The zero value works: ten concurrent debates, a
@@ -92,6 +114,8 @@ type Config struct {
 	// and agent_fallback for every call (docs/operations.md#logs); nil:
 	// agent calls are not logged.
 	AgentLogger func(provider string) *slog.Logger
+	// Tracer, when set, traces each debate run; nil: none.
+	Tracer Tracer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// SpoolDir keeps what this process computed but could not commit: a
@@ -282,6 +306,9 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 	}
 	if err := m.insert(ctx, d, sp); err != nil {
 		return nil, err
+	}
+	if m.cfg.Tracer != nil {
+		m.cfg.Tracer.Created(ctx, d.ID)
 	}
 	status, err := m.Submit(d.ID, false)
 	if errors.Is(err, ErrShuttingDown) {

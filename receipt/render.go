@@ -93,7 +93,7 @@ func (r *Receipt) Markdown() string {
 	}
 	for _, l := range [...]struct{ label, value string }{
 		{"Question", r.Question},
-		{"Verdict", VerdictLabel(r.Verdict)},
+		{"Verdict", VerdictLabel(r.Verdict) + " " + VerdictScope},
 		{"Confidence", percent(r.Confidence)},
 		{"Status", r.Status},
 		{"Consensus", r.consensusSummary()},
@@ -109,9 +109,9 @@ func (r *Receipt) Markdown() string {
 	} else {
 		b.WriteString("(none)\n\n")
 	}
-	if len(r.Consensus.Dissents) > 0 {
+	if dissents := r.DissentingViews(); len(dissents) > 0 {
 		b.WriteString("## Dissenting views\n\n")
-		for _, d := range r.Consensus.Dissents {
+		for _, d := range dissents {
 			fmt.Fprintf(&b, "- **%s** (voted %s, %s): %s\n", mdLine(d.Agent), mdLine(d.Choice),
 				percent(d.Confidence), mdLine(strings.Join(d.Reasons, "; ")))
 		}
@@ -133,6 +133,26 @@ func (r *Receipt) Markdown() string {
 	return b.String()
 }
 
+// VerdictScope follows the verdict wherever a receipt is rendered: the
+// verdict judges the panel's answer, which may well recommend against the
+// question's proposal (docs/receipts.md#format).
+const VerdictScope = "(on the panel's answer below, not on the question's proposal)"
+
+// DissentingViews returns the dissents to show: the votes of agents whose
+// final position differs from the consensus. The winner is never among
+// them (a receipt written before the engine stopped listing a winner that
+// voted for another proposal still renders without it).
+func (r *Receipt) DissentingViews() []Dissent {
+	out := make([]Dissent, 0, len(r.Consensus.Dissents))
+	for _, d := range r.Consensus.Dissents {
+		if r.Winner != "" && d.Agent == r.Winner {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // verdictClass returns the CSS class of a verdict; an unknown verdict is
 // shown as needing review.
 func verdictClass(v Verdict) string {
@@ -151,6 +171,7 @@ func verdictClass(v Verdict) string {
 type htmlView struct {
 	R            *Receipt
 	VerdictLabel string
+	VerdictScope string
 	VerdictClass string
 	Confidence   string
 	Consensus    string
@@ -189,6 +210,7 @@ func (r *Receipt) HTML() ([]byte, error) {
 	v := htmlView{
 		R:            r,
 		VerdictLabel: VerdictLabel(r.Verdict),
+		VerdictScope: VerdictScope,
 		VerdictClass: verdictClass(r.Verdict),
 		Confidence:   percent(r.Confidence),
 		Consensus:    r.consensusSummary(),
@@ -203,7 +225,7 @@ func (r *Receipt) HTML() ([]byte, error) {
 	if v.Winner == "" {
 		v.Winner = "(none)"
 	}
-	for _, d := range r.Consensus.Dissents {
+	for _, d := range r.DissentingViews() {
 		v.Dissents = append(v.Dissents, htmlDissent{d.Agent, d.Choice, percent(d.Confidence), strings.Join(d.Reasons, "; ")})
 	}
 	for _, a := range r.Agents {
@@ -258,7 +280,7 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;word-break
 <p><span class="verdict {{.VerdictClass}}">{{.VerdictLabel}}</span></p>
 <table class="summary">
 <tr><th>Question</th><td>{{.R.Question}}</td></tr>
-<tr><th>Verdict</th><td>{{.VerdictLabel}}</td></tr>
+<tr><th>Verdict</th><td>{{.VerdictLabel}} {{.VerdictScope}}</td></tr>
 <tr><th>Confidence</th><td>{{.Confidence}}</td></tr>
 <tr><th>Status</th><td>{{.R.Status}}</td></tr>
 <tr><th>Consensus</th><td>{{.Consensus}}</td></tr>

@@ -18,7 +18,7 @@ func hostile(t *testing.T) *receipt.Receipt {
 	r := sample()
 	r.Question = xss
 	r.FinalAnswer = "Answer " + xss + "\n<script>alert(2)</script> & more"
-	r.Winner = xss
+	r.Winner = "winner " + xss
 	r.Status = xss
 	r.Consensus.Method = xss
 	r.Consensus.Dissents[0] = receipt.Dissent{Agent: xss, Choice: xss, Confidence: 0.7, Reasons: []string{xss, "</td><img src=y>"}}
@@ -44,7 +44,7 @@ func TestMarkdown(t *testing.T) {
 	assert.True(t, strings.HasPrefix(md, "# Decision Receipt DR-20240115-a3f8c2\n"))
 	for _, want := range []string{
 		"**Question:** Should we migrate the billing service to Postgres?\n",
-		"**Verdict:** Approved with conditions\n",
+		"**Verdict:** Approved with conditions (on the panel's answer below, not on the question's proposal)\n",
 		"**Confidence:** 82%\n",
 		"**Status:** consensus_reached\n",
 		"**Consensus:** Reached (weighted, 2 of 3 supporting)\n",
@@ -83,7 +83,7 @@ func TestMarkdownVariants(t *testing.T) {
 	assert.NotContains(t, md, "## Dissenting views", "no dissents, no section")
 	assert.Contains(t, md, "**Consensus:** Not reached\n")
 	assert.Contains(t, md, "**Winner:** (none)\n")
-	assert.Contains(t, md, "**Verdict:** Rejected\n")
+	assert.Contains(t, md, "**Verdict:** Rejected (on the panel's answer below, not on the question's proposal)\n")
 	assert.Contains(t, md, "**Confidence:** 26%\n")
 	assert.Contains(t, md, "- Signature: none (unsigned)\n")
 
@@ -175,4 +175,32 @@ func TestHTMLEscapes(t *testing.T) {
 	assert.NotContains(t, strings.ToLower(page), "<script")
 	assert.Contains(t, page, "&lt;img src=x onerror=alert(1)&gt;")
 	assert.NotContains(t, page, "</td><img")
+}
+
+// TestWinnerNeverRenderedAsDissenting: a receipt listing its winner among
+// the dissents (as the engine did for a winner that voted for another
+// proposal) renders without it, in Markdown and HTML; the verdict says
+// what it judges, so "Approved" above an answer that recommends rejecting
+// the proposal reads as it is meant.
+func TestWinnerNeverRenderedAsDissenting(t *testing.T) {
+	t.Parallel()
+	r := sample()
+	r.FinalAnswer = "I would not proceed: reject the migration."
+	r.Consensus.Dissents = append([]receipt.Dissent{{Agent: r.Winner, Choice: "gpt-4", Confidence: 0.6, Reasons: []string{"gpt-4's is best"}}},
+		r.Consensus.Dissents...)
+	want := []receipt.Dissent{r.Consensus.Dissents[1]}
+	assert.Equal(t, want, r.DissentingViews())
+	md := r.Markdown()
+	assert.NotContains(t, md, "- **claude**", "the winner is not a dissenting view")
+	assert.Contains(t, md, "## Dissenting views\n\n- **gemini** (voted gemini, 70%): cost estimate ignores egress\n\n")
+	assert.Contains(t, md, "**Verdict:** Approved with conditions (on the panel's answer below, not on the question's proposal)\n")
+	page, err := r.HTML()
+	require.NoError(t, err)
+	assert.NotContains(t, string(page), "<td>claude</td><td>gpt-4</td>")
+	assert.Contains(t, string(page), "<td>gemini</td>")
+	assert.Contains(t, string(page), "on the panel&#39;s answer below, not on the question&#39;s proposal")
+
+	r.Consensus.Dissents = r.Consensus.Dissents[:1] // the winner only
+	assert.Empty(t, r.DissentingViews())
+	assert.NotContains(t, r.Markdown(), "## Dissenting views")
 }

@@ -2,7 +2,7 @@
 # depcheck.sh enforces the dependency direction of the code base (layers
 # L0 agent, similarity, receipt, evidence, clientip; consensus; L1 store, memory, ratelimit,
 # breaker, agent/agenttest, agent/demo; L2 debate and webhook, then nomic; L3 backends,
-# provider adapters and metrics; L3½ lifecycle (the debate lifecycle: over
+# provider adapters, metrics and tracing; L3½ lifecycle (the debate lifecycle: over
 # the store and event ports, no HTTP, no driver); L4 server (the HTTP/WS
 # edge); L5 service (the composition), then cli (the CLI), cmd, examples and the
 # benchmark harness internal/bench on top).
@@ -33,12 +33,17 @@ existing() {
 drivers='modernc|pgx|go-redis|client_golang|websocket|net/http/pprof|getsentry'
 backends="$mod/(store/(sqlitestore|pgstore|redisstore)|ratelimit/redislimit)"
 adapters="$mod/agent/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter)"
+# otelsdk matches the OpenTelemetry SDK, exporters, instrumentation
+# libraries and the OTLP protobuf: only the tracing adapter links them.
+otelsdk='^go[.]opentelemetry[.]io/(otel/sdk|otel/exporters|contrib|proto)(/|$)'
 
-# Rule 1: the core (L0-L2) links no driver, server library, pprof or Sentry, and
-# none of our backends, adapters, metrics or server.
+# Rule 1: the core (L0-L2) links no driver, server library, pprof or Sentry,
+# no OpenTelemetry at all (not even the API: tracing turns the engine's
+# events and agent middleware into spans from outside), and none of our
+# backends, adapters, metrics, tracing or server.
 mapfile -t core < <(existing agent similarity receipt evidence clientip consensus store memory ratelimit breaker debate webhook nomic)
 if ((${#core[@]})); then
-	bad=$(go list -e -deps "${core[@]}" | grep -E "$drivers|^$backends\$|^$adapters\$|^$mod/(server|metrics|store/memstore|cmd/.*)\$" || true)
+	bad=$(go list -e -deps "${core[@]}" | grep -E "$drivers|^go\.opentelemetry\.io/|^$backends\$|^$adapters\$|^$mod/(server|metrics|tracing|store/memstore|cmd/.*)\$" || true)
 	[[ -z $bad ]] || violation "core packages (${core[*]}) depend on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
@@ -64,7 +69,7 @@ function layer(p) {
 	if (p ~ /^(store|memory|ratelimit|breaker|agent\/agenttest|agent\/demo)$/) return 2
 	if (p == "debate" || p == "webhook") return 3
 	if (p == "nomic") return 4
-	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5
+	if (p ~ /^(store\/[a-z]+store|ratelimit\/redislimit|metrics|tracing|agent\/(anthropic|openai|gemini|mistral|xai|deepseek|ollama|openrouter))$/) return 5
 	if (p == "lifecycle") return 6
 	if (p == "server") return 7
 	if (p == "service") return 8
@@ -99,9 +104,10 @@ while read -r pkg deps; do
 done < <(go list -e -f '{{.ImportPath}} {{join .Deps " "}}' ./...)
 
 # Rule 5: server depends on ports only: no backend (memstore included), no
-# provider adapter, no Prometheus, no error reporter (Sentry), no driver.
+# provider adapter, no Prometheus, no error reporter (Sentry), no tracing
+# (it names spans through Config.OnRoute) or OpenTelemetry, no driver.
 if compgen -G "server/*.go" >/dev/null; then
-	bad=$(go list -e -deps ./server | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics|internal/errreport)\$|modernc|pgx|go-redis|client_golang|getsentry" || true)
+	bad=$(go list -e -deps ./server | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics|tracing|internal/errreport)\$|^go\.opentelemetry\.io/|modernc|pgx|go-redis|client_golang|getsentry" || true)
 	[[ -z $bad ]] || violation "server depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
@@ -112,9 +118,10 @@ bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... |
 [[ -z $bad ]] || violation "only cmd/benchall may import internal/bench; imported by: $(echo "$bad" | tr '\n' ' ')"
 
 # Rule 7: the lifecycle is below the server: no HTTP, no backend, no
-# adapter, no driver, no Prometheus, no server or composition.
+# adapter, no driver, no Prometheus, no tracing or OpenTelemetry (its
+# Config.Tracer hooks are plain Go), no server or composition.
 if compgen -G "lifecycle/*.go" >/dev/null; then
-	bad=$(go list -e -deps ./lifecycle | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics|server|service|agent/registry)\$|^net/http\$|$drivers" || true)
+	bad=$(go list -e -deps ./lifecycle | grep -E "^$backends\$|^$adapters\$|^$mod/(store/memstore|metrics|tracing|server|service|agent/registry)\$|^go\.opentelemetry\.io/|^net/http\$|$drivers" || true)
 	[[ -z $bad ]] || violation "lifecycle depends on: $(echo "$bad" | tr '\n' ' ')"
 fi
 
@@ -141,6 +148,13 @@ if ((${#plug[@]})); then
 	bad=$(go list -e -deps "${plug[@]}" | grep -E "^$backends\$|^$mod/(store|store/memstore|lifecycle|server|service|metrics|debate)\$|$drivers" || true)
 	[[ -z $bad ]] || violation "${plug[*]} depend on: $(echo "$bad" | tr '\n' ' ')"
 fi
+
+# Rule 11: only the tracing adapter (and its test receiver,
+# tracing/tracingtest) imports the OpenTelemetry SDK, the exporters,
+# otelhttp and the OTLP protobuf; the composition reaches them through it.
+bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="$mod" -v re="$otelsdk" '
+	$1 != mod "/tracing" && $1 != mod "/tracing/tracingtest" { for (i = 2; i <= NF; i++) if ($i ~ re) print $1 " imports " $i }' || true)
+[[ -z $bad ]] || violation "$(echo "$bad" | tr '\n' ' ')"
 
 if ((fail)); then
 	exit 1

@@ -174,6 +174,9 @@ func (s *Server) wrap(listener string, mux *http.ServeMux) http.Handler {
 		rw := &recorder{ResponseWriter: w}
 		handler, pattern := mux.Handler(r)
 		info.route, info.pattern = routeName(pattern), pattern
+		if s.cfg.OnRoute != nil {
+			s.cfg.OnRoute(r.Context(), pattern)
+		}
 		rw.onHeader = func(status int) { s.auditRequest(r, rw, info, status) }
 		defer func() {
 			if p := recover(); p != nil {

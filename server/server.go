@@ -114,6 +114,10 @@ type Config struct {
 	MetricsHandler http.Handler
 	// RequestObserver records each request for metrics.
 	RequestObserver func(method, route string, status int, d time.Duration)
+	// OnRoute, when set, is told each request's route pattern as soon as
+	// it is resolved ("POST /api/debates"; "" when no route matches), with
+	// the request's context: tracing names the request's span after it.
+	OnRoute func(ctx context.Context, pattern string)
 	// AuthFailed counts authentication failures by reason.
 	AuthFailed func(reason string)
 	// WSObserver receives WebSocket metrics events.

@@ -138,12 +138,6 @@ func openPostgres(ctx context.Context, u *url.URL, cfg Config) (*Backends, error
 	return b, nil
 }
 
-// ContinuumPath returns the continuum-memory database beside a SQLite
-// store file (sqlitestore creates it with the store).
-func ContinuumPath(storePath string) string {
-	return filepath.Join(filepath.Dir(storePath), sqlitestore.ContinuumFile)
-}
-
 type sqliteMigrator struct{ st *sqlitestore.Store }
 
 func (m sqliteMigrator) pending(ctx context.Context) ([]Migration, error) {

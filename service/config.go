@@ -11,10 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/internal/errreport"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/tracing"
 	"github.com/aragora/aragora/webhook"
 )
 
@@ -126,6 +129,15 @@ type Config struct {
 	// SentryDSN (SENTRY_DSN), when set, reports ERROR logs, panics and 5xx
 	// answers to Sentry (docs/DEPLOY.md#sentry).
 	SentryDSN string
+
+	// Tracing configures the OTLP trace exporter from the OTEL_* variables
+	// (docs/observability.md#traces); its zero value is tracing off.
+	Tracing tracing.Config
+	// TracerProvider, when set, receives the service's spans instead of a
+	// provider built from Tracing (a library user's own SDK setup, or a
+	// test's); the caller shuts it down. Nil with Tracing off: no tracing
+	// at all, not even a no-op wrapper.
+	TracerProvider trace.TracerProvider
 
 	// Routes are extra API routes of the embedding program, served like the
 	// built-in ones (correlation ids, logs, authentication, role and rate
@@ -396,6 +408,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err := errreport.ValidDSN(c.SentryDSN); err != nil && r.err == nil {
 		r.err = err
 	}
+	if tc, err := tracing.FromEnv(getenv); err != nil && r.err == nil {
+		r.err = fmt.Errorf("config: %w", err)
+	} else {
+		c.Tracing = tc
+	}
 	c.ReceiptSigningKey = r.str("ARAGORA_RECEIPT_SIGNING_KEY", "")
 	c.ReceiptEd25519Key = r.str("ARAGORA_RECEIPT_ED25519_KEY", "")
 	if _, err := ParseReceiptKeys(c.ReceiptSigningKey, c.ReceiptEd25519Key); err != nil && r.err == nil {
@@ -473,6 +490,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseReceiptKeys(c.ReceiptSigningKey, c.ReceiptEd25519Key); err != nil {
 		return &ConfigError{Err: err}
+	}
+	if err := c.Tracing.Validate(); err != nil {
+		return &ConfigError{Err: fmt.Errorf("config: %w", err)}
 	}
 	if err := errreport.ValidDSN(c.SentryDSN); err != nil {
 		return &ConfigError{Err: err}

@@ -36,6 +36,7 @@ import (
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
+	"github.com/aragora/aragora/tracing"
 	"github.com/aragora/aragora/webhook"
 )
 
@@ -63,7 +64,11 @@ type Service struct {
 	m      *metrics.Metrics // nil with DisableMetrics
 	srv    *server.Server
 	rep    *errreport.Reporter // nil without SentryDSN
-	wh     *webhooks
+	tr     *tracing.Tracer     // nil with tracing off
+	// tpShutdown flushes and stops the TracerProvider Open built (nil: none
+	// built).
+	tpShutdown func(context.Context) error
+	wh         *webhooks
 
 	stopBG    context.CancelFunc
 	wsUp      atomic.Bool
@@ -109,7 +114,10 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if s.lg, err = newLogs(cfg, cfg.Stderr); err != nil {
 		return nil, err
 	}
-	s.lg.wrap = s.rep.Handler // every ERROR record also goes to Sentry
+	s.lg.wrap = s.rep.Handler                          // every ERROR record also goes to Sentry
+	if err := s.openTracing(ctx, &s.cfg); err != nil { // cfg = s.cfg below
+		return nil, err
+	}
 	s.log = s.lg.logger("aragora.server")
 	if gen, err := EnsureJWTSecret(&s.cfg); err != nil {
 		return nil, err
@@ -199,6 +207,9 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Outbox:     debateOutbox{kick: s.wh.w.Kick},
 		OnFinished: func(*store.Debate) { s.wh.w.Kick() },
 	}
+	if s.tr != nil {
+		lc.Tracer = s.tr
+	}
 	lc.AgentLogger = func(provider string) *slog.Logger { // agent.log (docs/operations.md#logs)
 		return s.lg.logger("aragora.agent." + cmp.Or(provider, "unknown"))
 	}
@@ -217,6 +228,9 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 		Routes:         cfg.Routes,
 		Webhooks:       s.wh.w,
 		SystemBreakers: withRedisBreaker(s.wh.systemBreakers, redisCB),
+	}
+	if s.tr != nil {
+		scfg.OnRoute = tracing.NameRoute
 	}
 	if rs != nil {
 		scfg.Redis = rs
@@ -330,10 +344,61 @@ func (s *Service) logConfig() {
 
 // Handler returns the API listener's handler (API routes, /metrics, probes,
 // WebSocket upgrades). With SentryDSN it reports panics and 5xx answers.
-func (s *Service) Handler() http.Handler { return s.rep.Middleware(s.srv.Handler()) }
+// With tracing on, each request is a server span (docs/observability.md#traces).
+func (s *Service) Handler() http.Handler { return s.traced(s.rep.Middleware(s.srv.Handler())) }
 
 // WSHandler returns the WebSocket listener's handler.
-func (s *Service) WSHandler() http.Handler { return s.rep.Middleware(s.srv.WSHandler()) }
+func (s *Service) WSHandler() http.Handler { return s.traced(s.rep.Middleware(s.srv.WSHandler())) }
+
+func (s *Service) traced(h http.Handler) http.Handler {
+	if s.tr == nil {
+		return h
+	}
+	return s.tr.Handler(h)
+}
+
+// Tracer returns the service's tracer, nil with tracing off.
+func (s *Service) Tracer() *tracing.Tracer { return s.tr }
+
+// openTracing turns tracing on when cfg has a TracerProvider or an OTLP
+// endpoint (docs/observability.md#traces): log records of traced requests
+// get trace_id and span_id, the providers' HTTP client sends traceparent,
+// and retries are span events.
+func (s *Service) openTracing(ctx context.Context, cfg *Config) error {
+	tp := cfg.TracerProvider
+	if tp == nil && cfg.Tracing.Enabled() {
+		tc := cfg.Tracing
+		if tc.ServiceVersion == "" {
+			tc.ServiceVersion = cfg.Version
+		}
+		sdk, err := tracing.NewProvider(ctx, tc)
+		if err != nil {
+			return &ConfigError{Err: fmt.Errorf("config: %w", err)}
+		}
+		s.tpShutdown = sdk.Shutdown
+		tp = sdk
+	}
+	if tp == nil {
+		return nil
+	}
+	s.tr = tracing.New(tp)
+	wrap := s.lg.wrap
+	s.lg.wrap = func(h slog.Handler) slog.Handler {
+		if wrap != nil {
+			h = wrap(h)
+		}
+		return tracing.LogHandler(h)
+	}
+	cfg.Agents.HTTPClient = s.tr.Client(cfg.Agents.HTTPClient)
+	onRetry := cfg.Agents.Retry.OnRetry
+	cfg.Agents.Retry.OnRetry = func(ctx context.Context, attempt int, err error, wait time.Duration) {
+		tracing.OnRetry(ctx, attempt, err, wait)
+		if onRetry != nil {
+			onRetry(ctx, attempt, err, wait)
+		}
+	}
+	return nil
+}
 
 // Server returns the HTTP/WS server.
 func (s *Service) Server() *server.Server { return s.srv }
@@ -419,6 +484,13 @@ func (s *Service) Close() error {
 		}
 		if s.rep != nil {
 			flushErrorReporter(s.rep) // after the shutdown sequence: at most 2 s
+		}
+		if s.tpShutdown != nil { // flushes the spans not exported yet
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.tpShutdown(ctx); err != nil && s.log != nil {
+				s.log.Warn("tracing_shutdown_failed", "error", err.Error())
+			}
+			cancel()
 		}
 		if s.lg != nil {
 			s.lg.Close()

@@ -201,17 +201,7 @@ func (wh *webhooks) systemBreakers() map[string]breaker.Snapshot {
 	}
 	out := make(map[string]breaker.Snapshot, len(cs))
 	for id, c := range cs {
-		state, err := breaker.ParseState(c.State)
-		if err != nil {
-			wh.log.Warn("webhook_circuits_unavailable", "error", err.Error())
-			return nil
-		}
-		s := breaker.Snapshot{State: state, ConsecutiveFailures: c.ConsecutiveFailures, FailureThreshold: c.FailureThreshold,
-			OpenSeconds: c.OpenSeconds, OpenedAt: c.OpenedAt, NextProbeAt: c.NextProbeAt}
-		if f := c.LastFailure; f != nil {
-			s.LastFailure = &breaker.Failure{Kind: agent.Kind(f.Kind), Message: f.Message, At: f.At}
-		}
-		out["webhook:"+id] = s
+		out["webhook:"+id] = c
 	}
 	return out
 }

@@ -3,13 +3,9 @@ package webhook
 import (
 	"sync"
 	"time"
-)
 
-// Circuit states, as the API names them.
-const (
-	CircuitClosed   = "closed"
-	CircuitHalfOpen = "half_open"
-	CircuitOpen     = "open"
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/breaker"
 )
 
 // Breaker defaults: an endpoint's circuit opens after 5 consecutive failed
@@ -19,26 +15,15 @@ const (
 	DefaultBreakerOpenFor  = 60 * time.Second
 )
 
-// Failure is the last failure an endpoint's circuit counted.
-type Failure struct {
-	// Kind is "timeout", "connection", "refused" (the destination guard)
-	// or "status" (an answer other than 2xx).
-	Kind    string    `json:"kind"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
-}
-
-// CircuitSnapshot is an endpoint circuit's state, with the fields of the
-// agent circuits in GET /api/system/circuit-breakers.
-type CircuitSnapshot struct {
-	State               string     `json:"state"`
-	ConsecutiveFailures int        `json:"consecutive_failures"`
-	FailureThreshold    int        `json:"failure_threshold"`
-	OpenSeconds         float64    `json:"open_seconds"`
-	OpenedAt            *time.Time `json:"opened_at"`
-	NextProbeAt         *time.Time `json:"next_probe_at"`
-	LastFailure         *Failure   `json:"last_failure"`
-}
+// The kinds of an endpoint circuit's failures (breaker.Failure.Kind).
+// Worker.Circuits reports breaker.Snapshot values, as the agent circuits
+// have in GET /api/system/circuit-breakers (docs/http-api.md).
+const (
+	FailureTimeout               = agent.KindTimeout // "timeout"
+	FailureConnection agent.Kind = "connection"
+	FailureRefused    agent.Kind = "refused" // the destination guard
+	FailureStatus     agent.Kind = "status"  // an answer other than 2xx
+)
 
 // circuit is one endpoint's breaker. It runs on the worker's clock
 // (Config.Now) rather than gobreaker's wall clock, because the delivery
@@ -51,15 +36,15 @@ type circuit struct {
 	openFor   time.Duration
 
 	mu          sync.Mutex
-	state       string
+	state       breaker.State
 	consecutive int
 	openedAt    time.Time
 	probing     bool
-	lastFailure *Failure
+	lastFailure *breaker.Failure
 }
 
 func newCircuit(threshold int, openFor time.Duration) *circuit {
-	return &circuit{threshold: threshold, openFor: openFor, state: CircuitClosed}
+	return &circuit{threshold: threshold, openFor: openFor, state: breaker.StateClosed}
 }
 
 // allow reports whether an attempt may go now. probe is true when it is
@@ -69,14 +54,14 @@ func (c *circuit) allow(now time.Time) (ok, probe bool, retryAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch c.state {
-	case CircuitOpen:
+	case breaker.StateOpen:
 		next := c.openedAt.Add(c.openFor)
 		if now.Before(next) {
 			return false, false, next
 		}
-		c.state = CircuitHalfOpen
+		c.state = breaker.StateHalfOpen
 		fallthrough
-	case CircuitHalfOpen:
+	case breaker.StateHalfOpen:
 		if c.probing {
 			return false, false, now.Add(time.Second)
 		}
@@ -87,24 +72,24 @@ func (c *circuit) allow(now time.Time) (ok, probe bool, retryAt time.Time) {
 }
 
 // success records a delivered attempt; it returns the state before.
-func (c *circuit) success() (from string) {
+func (c *circuit) success() (from breaker.State) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	from = c.state
-	c.state, c.consecutive, c.probing = CircuitClosed, 0, false
+	c.state, c.consecutive, c.probing = breaker.StateClosed, 0, false
 	return from
 }
 
 // failure records a failed attempt at f.At; it returns the states before
 // and after.
-func (c *circuit) failure(f Failure) (from, to string) {
+func (c *circuit) failure(f breaker.Failure) (from, to breaker.State) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	from = c.state
 	c.consecutive++
 	c.lastFailure = &f
-	if c.state == CircuitHalfOpen || (c.state == CircuitClosed && c.consecutive >= c.threshold) {
-		c.state, c.openedAt = CircuitOpen, f.At
+	if c.state == breaker.StateHalfOpen || (c.state == breaker.StateClosed && c.consecutive >= c.threshold) {
+		c.state, c.openedAt = breaker.StateOpen, f.At
 	}
 	c.probing = false
 	return from, c.state
@@ -118,26 +103,26 @@ func (c *circuit) abandon() {
 }
 
 // reset closes the circuit; it returns the state before.
-func (c *circuit) reset() (from string) {
+func (c *circuit) reset() (from breaker.State) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	from = c.state
-	c.state, c.consecutive, c.probing = CircuitClosed, 0, false
+	c.state, c.consecutive, c.probing = breaker.StateClosed, 0, false
 	return from
 }
 
-func (c *circuit) snapshot(now time.Time) CircuitSnapshot {
+func (c *circuit) snapshot(now time.Time) breaker.Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := CircuitSnapshot{State: c.state, ConsecutiveFailures: c.consecutive, FailureThreshold: c.threshold,
+	s := breaker.Snapshot{State: c.state, ConsecutiveFailures: c.consecutive, FailureThreshold: c.threshold,
 		OpenSeconds: c.openFor.Seconds()}
-	if c.state == CircuitOpen && !now.Before(c.openedAt.Add(c.openFor)) {
-		s.State = CircuitHalfOpen // what the next attempt will find
+	if c.state == breaker.StateOpen && !now.Before(c.openedAt.Add(c.openFor)) {
+		s.State = breaker.StateHalfOpen // what the next attempt will find
 	}
 	if !c.openedAt.IsZero() {
 		at := c.openedAt
 		s.OpenedAt = &at
-		if s.State == CircuitOpen {
+		if s.State == breaker.StateOpen {
 			next := at.Add(c.openFor)
 			s.NextProbeAt = &next
 		}

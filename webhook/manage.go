@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/internal/ulid"
 	"github.com/aragora/aragora/store"
 )
@@ -106,7 +107,7 @@ func (w *Worker) Endpoints(ctx context.Context) ([]EndpointStatus, error) {
 			es.State = EndpointDisabled
 			r := e.DisabledReason
 			es.DisabledReason = &r
-		case snap.State != CircuitClosed:
+		case snap.State != breaker.StateClosed:
 			es.State = EndpointCircuitOpen
 		}
 		if !e.CreatedAt.IsZero() {
@@ -157,13 +158,13 @@ func (w *Worker) Queue(ctx context.Context) (Queue, error) {
 }
 
 // Circuits returns the circuit of every endpoint, keyed by endpoint id.
-func (w *Worker) Circuits(ctx context.Context) (map[string]CircuitSnapshot, error) {
+func (w *Worker) Circuits(ctx context.Context) (map[string]breaker.Snapshot, error) {
 	eps, err := w.endpoints(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	now := w.now()
-	out := make(map[string]CircuitSnapshot, len(eps))
+	out := make(map[string]breaker.Snapshot, len(eps))
 	for _, e := range eps {
 		out[e.ID] = w.state(e.ID).circuit.snapshot(now)
 	}
@@ -192,8 +193,8 @@ func (w *Worker) RetryFailed(ctx context.Context, endpointID string, max int) (r
 	}
 	for _, id := range live {
 		if endpointID == "" || id == endpointID {
-			if from := w.state(id).circuit.reset(); from != CircuitClosed {
-				w.log.Info("webhook_circuit_state_change", "endpoint_id", id, "from", from, "to", CircuitClosed, "consecutive_failures", 0)
+			if from := w.state(id).circuit.reset(); from != breaker.StateClosed {
+				w.log.Info("webhook_circuit_state_change", "endpoint_id", id, "from", from.String(), "to", breaker.StateClosed.String(), "consecutive_failures", 0)
 			}
 		}
 	}

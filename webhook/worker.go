@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/store"
 )
 
@@ -612,15 +613,15 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) {
 
 // send POSTs the message to ep. It returns the status (0 without an
 // answer), the Retry-After wait, and the failure, nil for a 2xx.
-func (w *Worker) send(ctx context.Context, ep *Endpoint, d Delivery) (int, time.Duration, *Failure) {
+func (w *Worker) send(ctx context.Context, ep *Endpoint, d Delivery) (int, time.Duration, *breaker.Failure) {
 	if ep.secretErr != nil {
-		return 0, 0, &Failure{Kind: "connection", Message: ep.secretErr.Error()}
+		return 0, 0, &breaker.Failure{Kind: FailureConnection, Message: ep.secretErr.Error()}
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(d.Message.Payload))
 	if err != nil {
-		return 0, 0, &Failure{Kind: "connection", Message: "invalid endpoint URL"}
+		return 0, 0, &breaker.Failure{Kind: FailureConnection, Message: "invalid endpoint URL"}
 	}
 	now := w.now()
 	req.Header.Set("Content-Type", "application/json")
@@ -633,7 +634,7 @@ func (w *Worker) send(ctx context.Context, ep *Endpoint, d Delivery) (int, time.
 	if ep.Secret != "" {
 		key, err := ParseSecret(ep.Secret)
 		if err != nil {
-			return 0, 0, &Failure{Kind: "connection", Message: err.Error()}
+			return 0, 0, &breaker.Failure{Kind: FailureConnection, Message: err.Error()}
 		}
 		req.Header.Set(HeaderSignature, Sign(key, d.MessageID, now, d.Message.Payload))
 	}
@@ -647,33 +648,33 @@ func (w *Worker) send(ctx context.Context, ep *Endpoint, d Delivery) (int, time.
 		return resp.StatusCode, 0, nil
 	}
 	return resp.StatusCode, ParseRetryAfter(resp.Header.Get("Retry-After"), now),
-		&Failure{Kind: "status", Message: "HTTP " + strconv.Itoa(resp.StatusCode)}
+		&breaker.Failure{Kind: FailureStatus, Message: "HTTP " + strconv.Itoa(resp.StatusCode)}
 }
 
 // classify describes a failed request without quoting its URL (which may
 // hold a secret).
-func classify(err error) *Failure {
+func classify(err error) *breaker.Failure {
 	var ne net.Error
 	switch {
 	case errors.Is(err, ErrForbiddenDestination):
 		for e := err; e != nil; e = errors.Unwrap(e) {
 			if strings.HasPrefix(e.Error(), "webhook: ") {
-				return &Failure{Kind: "refused", Message: e.Error()}
+				return &breaker.Failure{Kind: FailureRefused, Message: e.Error()}
 			}
 		}
-		return &Failure{Kind: "refused", Message: ErrForbiddenDestination.Error()}
+		return &breaker.Failure{Kind: FailureRefused, Message: ErrForbiddenDestination.Error()}
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		return &Failure{Kind: "timeout", Message: "timed out"}
+		return &breaker.Failure{Kind: FailureTimeout, Message: "timed out"}
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) {
-		return &Failure{Kind: "connection", Message: oe.Op + ": " + unwrapAll(oe.Err).Error()}
+		return &breaker.Failure{Kind: FailureConnection, Message: oe.Op + ": " + unwrapAll(oe.Err).Error()}
 	}
 	var de *net.DNSError
 	if errors.As(err, &de) {
-		return &Failure{Kind: "connection", Message: "lookup " + de.Name + ": " + de.Err}
+		return &breaker.Failure{Kind: FailureConnection, Message: "lookup " + de.Name + ": " + de.Err}
 	}
-	return &Failure{Kind: "connection", Message: unwrapAll(err).Error()}
+	return &breaker.Failure{Kind: FailureConnection, Message: unwrapAll(err).Error()}
 }
 
 func unwrapAll(err error) error {
@@ -692,12 +693,12 @@ func (w *Worker) noteSuccess(id string, st *endpointState, code int, at time.Tim
 	st.delivered++
 	st.lastSuccess, st.lastStatus, st.lastError = at, code, ""
 	w.mu.Unlock()
-	if from != CircuitClosed {
-		w.log.Info("webhook_circuit_state_change", "endpoint_id", id, "from", from, "to", CircuitClosed, "consecutive_failures", 0)
+	if from != breaker.StateClosed {
+		w.log.Info("webhook_circuit_state_change", "endpoint_id", id, "from", from.String(), "to", breaker.StateClosed.String(), "consecutive_failures", 0)
 	}
 }
 
-func (w *Worker) noteFailure(id string, st *endpointState, code int, f Failure, count bool) {
+func (w *Worker) noteFailure(id string, st *endpointState, code int, f breaker.Failure, count bool) {
 	w.mu.Lock()
 	st.failed++
 	st.lastFailure, st.lastStatus, st.lastError = f.At, code, f.Message
@@ -707,7 +708,7 @@ func (w *Worker) noteFailure(id string, st *endpointState, code int, f Failure, 
 	}
 	from, to := st.circuit.failure(f)
 	if from != to {
-		w.log.Warn("webhook_circuit_state_change", "endpoint_id", id, "from", from, "to", to,
+		w.log.Warn("webhook_circuit_state_change", "endpoint_id", id, "from", from.String(), "to", to.String(),
 			"consecutive_failures", st.circuit.snapshot(f.At).ConsecutiveFailures)
 	}
 }

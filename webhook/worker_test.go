@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
 	"github.com/aragora/aragora/store/sqlitestore"
@@ -357,12 +358,12 @@ func TestCircuitDefersAndProbes(t *testing.T) {
 	cs, err := h.w.Circuits(ctxT(t))
 	require.NoError(t, err)
 	require.Contains(t, cs, "env-1")
-	assert.Equal(t, webhook.CircuitOpen, cs["env-1"].State)
+	assert.Equal(t, breaker.StateOpen, cs["env-1"].State)
 	assert.Equal(t, 5, cs["env-1"].ConsecutiveFailures)
 	require.NotNil(t, cs["env-1"].NextProbeAt)
 	assert.Equal(t, start.Add(60*time.Second), *cs["env-1"].NextProbeAt)
 	require.NotNil(t, cs["env-1"].LastFailure)
-	assert.Equal(t, "status", cs["env-1"].LastFailure.Kind)
+	assert.Equal(t, webhook.FailureStatus, cs["env-1"].LastFailure.Kind)
 	eps, err := h.w.Endpoints(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, webhook.EndpointCircuitOpen, eps[0].State)
@@ -376,7 +377,7 @@ func TestCircuitDefersAndProbes(t *testing.T) {
 	assert.Equal(t, 10, h.reports.count(webhook.OutcomeSuccess), "the probe closed the circuit and the rest followed")
 	cs, err = h.w.Circuits(ctxT(t))
 	require.NoError(t, err)
-	assert.Equal(t, webhook.CircuitClosed, cs["env-1"].State)
+	assert.Equal(t, breaker.StateClosed, cs["env-1"].State)
 	assert.Equal(t, 0, h.queue(t).Size)
 }
 

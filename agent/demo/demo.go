@@ -109,8 +109,8 @@ func (a *Agent) Immediate() bool { return true }
 // and an error for an unknown phase.
 //
 // Usage is deterministic: InputTokens = ⌈runes(System+Prompt)/4⌉ and
-// OutputTokens = ⌈runes(reply)/4⌉. CostUSD is 0, Model is "demo-<style>"
-// and Provider is "demo".
+// OutputTokens = ⌈runes(reply)/4⌉. CostUSD is 0, Model is "demo-<style>",
+// Provider is "demo" and FinishReason is "stop".
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return agent.Response{}, err
@@ -125,8 +125,9 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 			InputTokens:  tokens(runeCount(req.System) + runeCount(req.Prompt)),
 			OutputTokens: tokens(runeCount(text)),
 		},
-		Model:    a.Model(),
-		Provider: Provider,
+		Model:        a.Model(),
+		Provider:     Provider,
+		FinishReason: "stop",
 	}, nil
 }
 

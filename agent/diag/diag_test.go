@@ -96,8 +96,8 @@ func TestConnectivityFailures(t *testing.T) {
 	closed.Close()
 
 	c := diag.NewChecker(diag.Config{
-		Resolver:   hosts{"slow.test": "block", "closed.test": "127.0.0.1"},
-		Proxy:      noProxy,
+		Resolver: hosts{"slow.test": "block", "closed.test": "127.0.0.1"},
+		Proxy:    noProxy,
 		// Long enough for the instant answers of the fake resolver on a
 		// loaded machine; slow.test blocks until it passes.
 		DNSTimeout: time.Second,

@@ -214,10 +214,23 @@ func (d *decoder) str() (string, bool) {
 	return "", false
 }
 
-// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? as float64.
+// number reads a JSON number as float64.
 func (d *decoder) number() (any, bool) {
-	s, start := d.s, d.i
-	i := start
+	end := numberEnd(d.s, d.i)
+	if end < 0 {
+		return nil, false
+	}
+	f, err := strconv.ParseFloat(d.s[d.i:end], 64)
+	if err != nil {
+		return nil, false
+	}
+	d.i = end
+	return f, true
+}
+
+// numberEnd returns the end of -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// at s[i], or -1.
+func numberEnd(s string, i int) int {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
@@ -227,12 +240,12 @@ func (d *decoder) number() (any, bool) {
 	case i < len(s) && '1' <= s[i] && s[i] <= '9':
 		i = digitsEnd(s, i)
 	default:
-		return nil, false
+		return -1
 	}
 	if i < len(s) && s[i] == '.' {
 		j := digitsEnd(s, i+1)
 		if j == i+1 {
-			return nil, false
+			return -1
 		}
 		i = j
 	}
@@ -243,16 +256,11 @@ func (d *decoder) number() (any, bool) {
 		}
 		j := digitsEnd(s, i)
 		if j == i {
-			return nil, false
+			return -1
 		}
 		i = j
 	}
-	f, err := strconv.ParseFloat(s[start:i], 64)
-	if err != nil {
-		return nil, false
-	}
-	d.i = i
-	return f, true
+	return i
 }
 
 func digitsEnd(s string, i int) int {

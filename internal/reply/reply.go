@@ -38,17 +38,12 @@ const (
 	DefaultConfidence = 0.5
 )
 
-// scanBudget bounds the bytes ExtractJSON's brace matching may scan, so
-// that adversarial input cannot make it quadratic (16 MiB: far more than
-// any real reply needs).
-const scanBudget = 16 << 20
-
 // ExtractJSON finds the JSON object of a reply, in this order: the whole
 // reply (trimmed) as an object; else the first fenced code block (```,
 // optionally tagged json) whose content is an object; else the first
-// balanced {...}, found by scanning from each '{' in text order with brace
-// matching that respects JSON strings and escapes, so the outermost object
-// wins over a nested one. Top-level keys are lower-cased;
+// balanced {...} that is a JSON object, trying each '{' in text order, so
+// the outermost object wins over a nested one. The work is linear in the
+// length of text (balanced). Top-level keys are lower-cased;
 // when two keys differ only in case, the one already lower-case wins, else
 // the first in byte order.
 func ExtractJSON(text string) (map[string]any, bool) {
@@ -132,65 +127,48 @@ func fenced(text string) (map[string]any, bool) {
 	}
 }
 
-// balanced scans from each '{' in text order for its matching '}', honouring
-// JSON strings and escapes, and returns the first such candidate that
-// parses as an object. The total number of bytes scanned is bounded by
-// scanBudget, so adversarial input (many unclosed braces) stays linear in
-// practice.
+// balanced returns the object at the first '{' of text that starts a JSON
+// object, the same one as matching each '{' with its '}' and decoding the
+// text between would give. Each try reads the object with a JSON syntax
+// check (scanObject) instead, and a try that fails marks the objects it
+// had opened and not closed yet: read on their own they fail at the same
+// byte, so they are not tried again. That keeps the work linear (a reply
+// of nested unclosed objects was quadratic: seconds for 10 KB).
 func balanced(text string) (map[string]any, bool) {
-	budget := scanBudget
+	m, _, ok := balancedWork(text)
+	return m, ok
+}
+
+// balancedWork is balanced, also returning the bytes its tries read.
+func balancedWork(text string) (map[string]any, int, bool) {
+	var dead []bool // dead[i]: the object opening at i fails
+	work := 0
 	for from := 0; from < len(text); {
 		k := strings.IndexByte(text[from:], '{')
 		if k < 0 {
-			return nil, false
+			break
 		}
 		start := from + k
 		from = start + 1
-		end, scanned := match(text, start)
-		if budget -= scanned; budget < 0 {
-			return nil, false
+		if dead != nil && dead[start] {
+			continue
 		}
+		end, open, n := scanObject(text, start)
+		work += n
 		if end < 0 {
+			for _, i := range open {
+				if dead == nil {
+					dead = make([]bool, len(text))
+				}
+				dead[i] = true
+			}
 			continue
 		}
 		if m, ok := object(text[start:end]); ok {
-			return m, true
+			return m, work, true
 		}
 	}
-	return nil, false
-}
-
-// match returns the end (exclusive) of the object opening at text[start],
-// or -1, and the number of bytes scanned.
-func match(text string, start int) (end, scanned int) {
-	depth := 0
-	inString, escaped := false, false
-	for i := start; i < len(text); i++ {
-		c := text[i]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{':
-			depth++
-		case '}':
-			depth--
-			if depth == 0 {
-				return i + 1, i + 1 - start
-			}
-		}
-	}
-	return -1, len(text) - start
+	return nil, work, false
 }
 
 // Truncate returns s if it has at most n runes. Otherwise it keeps the first
