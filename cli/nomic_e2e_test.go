@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/nomic"
 )
 
@@ -67,7 +68,7 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 		}
 	}
 	loop.Env = append(loop.Env, "ARAGORA_BIN="+bin, "ARAGORA_DATA_DIR="+dataDir, envConstitutionPubKey+"="+pub, envNomicAutoCommit+"=1")
-	var loopOut lockedBuffer
+	var loopOut syncbuf.Buffer
 	loop.Stdout, loop.Stderr = &loopOut, &loopOut
 	require.NoError(t, loop.Start())
 	done := make(chan error, 1)
