@@ -212,6 +212,19 @@ type EventReader interface {
 	ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]Event, error)
 }
 
+// Backend is the set of ports every primary backend (memstore,
+// sqlitestore, pgstore) implements; each asserts it at compile time.
+type Backend interface {
+	DebateStore
+	Checkpointer
+	Pinger
+	Leaser
+	IdempotencyStore
+	RatingStore
+	OutboxCreator
+	AuthStore
+}
+
 // Pinger is optional; the server uses it for health checks.
 type Pinger interface {
 	Ping(ctx context.Context) error

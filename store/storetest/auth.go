@@ -14,18 +14,8 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// AuthStore is the union of the authentication ports a backend
-// implements to run the auth checks (docs/http-api.md#authentication, docs/http-api.md#accounts, docs/http-api.md#administration).
-type AuthStore interface {
-	store.UserStore
-	store.APIKeyStore
-	store.RevocationStore
-	store.IssuedTokenStore
-	store.TokenVersionStore
-	store.KeyRingStore
-	store.AuditStore
-	store.UsageStore
-}
+// AuthStore is store.AuthStore, the ports the auth checks exercise.
+type AuthStore = store.AuthStore
 
 // AuthFactory returns a new, empty auth store and registers its cleanup
 // with t.Cleanup. It is called once per subtest, possibly in parallel.
