@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"testing"
 
@@ -92,4 +93,19 @@ func DeleteKeys(t testing.TB, c *redis.Client, prefix string) {
 			c.Del(ctx, iter.Val())
 		}
 	})
+}
+
+// WithApplicationName returns dsn with its application_name set to app, so
+// a test can find (and terminate) exactly its own connections in
+// pg_stat_activity on the shared server.
+func WithApplicationName(t testing.TB, dsn, app string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", PostgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
