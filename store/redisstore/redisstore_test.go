@@ -40,6 +40,15 @@ func client(t *testing.T, o *redis.Options) *redis.Client {
 	return testenv.RedisClient(t, o)
 }
 
+// newStore returns a store on the test Redis under a fresh key prefix,
+// with its client and the prefix.
+func newStore(t *testing.T) (*redisstore.Store, *redis.Client, string) {
+	t.Helper()
+	c := client(t, redisOpts(t))
+	p := prefix(t, c)
+	return redisstore.NewFromClient(c, redisstore.Config{Prefix: p}), c, p
+}
+
 func ev(seq int64) store.Event {
 	return store.Event{Seq: seq, Type: "message", JSON: json.RawMessage(fmt.Sprintf(`{"seq":%d}`, seq))}
 }
@@ -94,9 +103,7 @@ func TestFanOutOrderAcrossClients(t *testing.T) {
 
 func TestSubscriptionEndsWithContext(t *testing.T) {
 	t.Parallel()
-	o := redisOpts(t)
-	c := client(t, o)
-	s := redisstore.NewFromClient(c, redisstore.Config{Prefix: prefix(t, c)})
+	s, _, _ := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sub, err := s.Subscribe(ctx, "d1")
 	require.NoError(t, err)
@@ -144,10 +151,7 @@ func TestSubscriptionReconnects(t *testing.T) {
 
 func TestCacheExpires(t *testing.T) {
 	t.Parallel()
-	o := redisOpts(t)
-	c := client(t, o)
-	p := prefix(t, c)
-	s := redisstore.NewFromClient(c, redisstore.Config{Prefix: p})
+	s, c, p := newStore(t)
 	ctx := context.Background()
 
 	require.NoError(t, s.SetCache(ctx, "debate:d1", []byte(`{"id":"d1"}`), 0))
@@ -173,10 +177,7 @@ func TestCacheExpires(t *testing.T) {
 
 func TestRevokedTokens(t *testing.T) {
 	t.Parallel()
-	o := redisOpts(t)
-	c := client(t, o)
-	p := prefix(t, c)
-	s := redisstore.NewFromClient(c, redisstore.Config{Prefix: p})
+	s, c, p := newStore(t)
 	ctx := context.Background()
 	now := time.Now()
 	require.NoError(t, s.Revoke(ctx, "tok_a", now.Add(time.Hour), now))
