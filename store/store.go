@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aragora/aragora/internal/enum"
@@ -66,23 +65,7 @@ func (s *Status) UnmarshalText(b []byte) error {
 
 // Scan implements sql.Scanner for the backends: a stored name that is not
 // a Status (or is empty or NULL) is an error, not a silently odd record.
-func (s *Status) Scan(src any) error {
-	var name string
-	switch v := src.(type) {
-	case string:
-		name = v
-	case []byte:
-		name = string(v)
-	default:
-		return fmt.Errorf("store: debate status: cannot scan %T", src)
-	}
-	v, err := ParseStatus(name)
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
+func (s *Status) Scan(src any) error { return enum.Scan(s, src, "store: debate status", Statuses) }
 
 // Terminal reports whether s is a final debate status.
 func (s Status) Terminal() bool {
