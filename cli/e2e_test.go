@@ -109,6 +109,15 @@ type serverProc struct {
 // ready.
 func startServer(t *testing.T, dataDir string, extra map[string]string, reuse *serverProc) *serverProc {
 	t.Helper()
+	p := launchServer(t, dataDir, extra, reuse)
+	p.waitReady(t)
+	return p
+}
+
+// launchServer starts the binary as startServer does, without waiting
+// for readiness (waitReady does), so that several can start at once.
+func launchServer(t *testing.T, dataDir string, extra map[string]string, reuse *serverProc) *serverProc {
+	t.Helper()
 	// Every exchange with the binary is checked against the OpenAPI
 	// document (docs/http-api.md#openapi).
 	p := &serverProc{out: &syncbuf.Buffer{}, dataDir: dataDir, done: make(chan struct{}),
@@ -147,6 +156,12 @@ func startServer(t *testing.T, dataDir string, extra map[string]string, reuse *s
 			t.Logf("server output (api port %d):\n%s", p.apiPort, p.out.String())
 		}
 	})
+	return p
+}
+
+// waitReady waits until the server answers 200 on /api/health/ready.
+func (p *serverProc) waitReady(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(e2eDeadline)
 	for {
 		select {
@@ -155,7 +170,7 @@ func startServer(t *testing.T, dataDir string, extra map[string]string, reuse *s
 		default:
 		}
 		if code, _ := p.get(t, "/api/health/ready"); code == http.StatusOK {
-			return p
+			return
 		}
 		require.True(t, time.Now().Before(deadline), "server not ready in time:\n%s", p.out.String())
 		time.Sleep(100 * time.Millisecond)

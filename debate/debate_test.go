@@ -148,8 +148,8 @@ func TestAcceptanceScenarios(t *testing.T) {
 		{name: "5 self votes", votes: []string{"a", "b", "c"}, cfg: debate.Config{Rounds: 2}, wantStatus: "no_consensus", wantRounds: 2, wantConf: 1.0 / 3, wantVerdict: "rejected", wantWinner: "a"},
 		{name: "6 confidence weighting", votes: []string{"a", "a", "b"}, confs: []float64{0.3, 0.3, 0.9}, wantStatus: "consensus_reached", wantRounds: 1, wantConf: 0.6, wantVerdict: "approved_with_conditions", wantWinner: "b",
 			check: func(t *testing.T, res *debate.Result) {
-				assert.Equal(t, []string{"b", "c"}, res.Consensus.Supporting)
-				assert.Equal(t, []string{"a"}, res.Consensus.Dissenting)
+				assert.Equal(t, []string{"c"}, res.Consensus.Supporting)
+				assert.Equal(t, []string{"a", "b"}, res.Consensus.Dissenting)
 			}},
 		{name: "7 weighted threshold 0.7", votes: []string{"a", "a", "b"}, confs: []float64{0.9, 0.8, 0.3}, cfg: debate.Config{Consensus: consensus.Weighted{Threshold: 0.7}},
 			wantStatus: "consensus_reached", wantRounds: 1, wantConf: 0.85, wantVerdict: "approved_with_conditions", wantWinner: "a"},

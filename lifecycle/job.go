@@ -308,7 +308,7 @@ func (j *Job) Run(ctx context.Context) (*debate.Result, error) {
 		defer func() {
 			status := ""
 			if res != nil && store.Terminal(res.Status) {
-				status = res.Status.String()
+				status = string(res.Status) // string or store.Status
 			}
 			end(status, err)
 		}()
@@ -520,7 +520,14 @@ func (m *Manager) heartbeat(ctx context.Context, id string, l store.Lease, cance
 		}
 		err := m.leaser.Heartbeat(context.WithoutCancel(ctx), id, l, m.now(), m.cfg.LeaseDuration)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			log.Warn("debate_heartbeat_conflict", "error", err.Error())
+			// A heartbeat that lands between the engine's final commit
+			// and the end of the run finds the debate finished: nothing
+			// was lost (a short lease makes that frequent).
+			level := slog.LevelWarn
+			if d, gerr := m.st.GetDebate(context.WithoutCancel(ctx), id); gerr == nil && store.Terminal(d.Status) && d.LeaseGeneration == l.Generation {
+				level = slog.LevelDebug
+			}
+			log.Log(context.WithoutCancel(ctx), level, "debate_heartbeat_conflict", "error", err.Error())
 			cancel(errLeaseLost)
 			return
 		}

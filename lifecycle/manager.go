@@ -77,7 +77,8 @@ type Config struct {
 	// AgentTimeout bounds each agent call; 0: the engine's default (60 s).
 	AgentTimeout time.Duration
 	// HeartbeatEvery is how often a running debate's lease is renewed;
-	// default 10 s.
+	// default a third of LeaseDuration, at most 10 s (a heartbeat slower
+	// than the lease would let peers take over a live debate).
 	HeartbeatEvery time.Duration
 	// LeaseDuration is how long a lease lasts after its last heartbeat;
 	// default 30 s.
@@ -85,7 +86,9 @@ type Config struct {
 	// StaleAfter is the heartbeat age at which a debate that cannot be
 	// resumed is timed out; default 600 s.
 	StaleAfter time.Duration
-	// SweepEvery is how often orphaned debates are looked for; default 10 s.
+	// SweepEvery is how often orphaned debates are looked for; default
+	// LeaseDuration, at most 10 s, so that an expired lease is taken over
+	// within two lease durations.
 	SweepEvery time.Duration
 	// Holder names this process as lease owner; default NewHolder().
 	Holder string
@@ -124,6 +127,10 @@ type Config struct {
 	// same SpoolDir commits the spooled result instead of running agents
 	// again. "": kept in memory for the life of the process.
 	SpoolDir string
+	// SpoolReserve is the size of a file SpoolDir keeps in reserve and
+	// deletes to make room for a record on a full volume (SQLite's data
+	// directory: DefaultSpoolReserve); 0: none.
+	SpoolReserve int64
 }
 
 func (c Config) withDefaults() Config {
@@ -135,17 +142,17 @@ func (c Config) withDefaults() Config {
 	} else if c.QueueSize == 0 {
 		c.QueueSize = 100
 	}
-	if c.HeartbeatEvery <= 0 {
-		c.HeartbeatEvery = 10 * time.Second
-	}
 	if c.LeaseDuration <= 0 {
 		c.LeaseDuration = 30 * time.Second
+	}
+	if c.HeartbeatEvery <= 0 {
+		c.HeartbeatEvery = max(time.Millisecond, min(10*time.Second, c.LeaseDuration/3))
 	}
 	if c.StaleAfter <= 0 {
 		c.StaleAfter = 600 * time.Second
 	}
 	if c.SweepEvery <= 0 {
-		c.SweepEvery = 10 * time.Second
+		c.SweepEvery = max(time.Millisecond, min(10*time.Second, c.LeaseDuration))
 	}
 	if c.Holder == "" {
 		c.Holder = NewHolder()
@@ -227,7 +234,7 @@ func New(st store.DebateStore, agents Agents, cfg Config) (*Manager, error) {
 	root, stop := context.WithCancel(context.Background())
 	m := &Manager{cfg: cfg, st: st, agents: agents, log: cfg.Logger, overlay: newOverlay(), docs: newDocCache(docCacheBytes),
 		running: map[string]*running{}, root: root, stopRoot: stop, swept: make(chan struct{}),
-		spool: newSpool(cfg.SpoolDir, cfg.Logger)}
+		spool: newSpool(cfg.SpoolDir, cfg.SpoolReserve, cfg.Logger)}
 	if l, ok := st.(store.Leaser); ok {
 		m.leaser = l
 	}
@@ -303,6 +310,13 @@ func (m *Manager) Create(ctx context.Context, sp *Spec, owner, correlationID str
 	d, err := m.newRecord(sp, owner, correlationID, now)
 	if err != nil {
 		return nil, err
+	}
+	if m.leaser != nil && !m.isDraining() {
+		// Reserved for this process's queue for one lease (generation 0:
+		// not a claim): peers' sweepers leave it alone meanwhile instead
+		// of queueing it too, and take it over if it waits longer (this
+		// replica is saturated, or it died).
+		d.LeaseOwner, d.LeaseExpiresAt = m.cfg.Holder, now.Add(m.cfg.LeaseDuration)
 	}
 	if err := m.insert(ctx, d, sp); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aragora/aragora/store"
@@ -31,7 +32,10 @@ import (
 // live in memory for the life of the process.
 type spool struct {
 	dir string // "" in memory
-	log *slog.Logger
+	// reserveSize is the size of the reserve file: on a full volume it is
+	// deleted to make room for the records the volume refuses (0: none).
+	reserveSize int64
+	log         *slog.Logger
 
 	mu    sync.Mutex
 	final map[string]*store.Checkpoint
@@ -39,8 +43,48 @@ type spool struct {
 	seq   int64
 }
 
-func newSpool(dir string, log *slog.Logger) *spool {
-	return &spool{dir: dir, log: log, final: map[string]*store.Checkpoint{}}
+// DefaultSpoolReserve is the size of the reserve file `aragora serve`
+// keeps in its spool directory with SQLite (Config.SpoolReserve).
+const DefaultSpoolReserve = 4 << 20
+
+func newSpool(dir string, reserve int64, log *slog.Logger) *spool {
+	s := &spool{dir: dir, reserveSize: reserve, log: log, final: map[string]*store.Checkpoint{}}
+	if dir != "" && reserve > 0 {
+		s.reserve()
+	}
+	return s
+}
+
+func (s *spool) reservePath() string { return filepath.Join(s.dir, ".reserve") }
+
+// reserve makes sure the reserve file exists (best effort: a volume too
+// full for it has nothing to give back anyway).
+func (s *spool) reserve() {
+	if fi, err := os.Stat(s.reservePath()); err == nil && fi.Size() >= s.reserveSize {
+		return
+	}
+	if err := os.MkdirAll(s.dir, 0o750); err != nil {
+		return
+	}
+	f, err := os.OpenFile(s.reservePath(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(make([]byte, s.reserveSize)) // written, not sparse: the blocks are really held
+	serr := f.Sync()
+	if cerr := f.Close(); errors.Join(werr, serr, cerr) != nil {
+		_ = os.Remove(s.reservePath())
+	}
+}
+
+// release deletes the reserve file; it reports whether there was one.
+func (s *spool) release() bool {
+	if err := os.Remove(s.reservePath()); err != nil {
+		return false
+	}
+	syncDir(s.dir)
+	s.log.Warn("spool_reserve_released", "path", s.reservePath(), "bytes", s.reserveSize)
+	return true
 }
 
 // spooledCheckpoint is the file form of a final checkpoint (its lease is
@@ -192,12 +236,21 @@ func (s *spool) flushUsage(ctx context.Context, us store.UsageStore) int {
 	return n
 }
 
-// writeFile writes v as JSON to path atomically and durably.
+// writeFile writes v as JSON to path atomically and durably; on a full
+// volume it releases the reserve and tries once more.
 func (s *spool) writeFile(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("lifecycle: spool: %w", err)
 	}
+	err = s.writeBytes(path, b)
+	if errors.Is(err, syscall.ENOSPC) && s.release() {
+		err = s.writeBytes(path, b)
+	}
+	return err
+}
+
+func (s *spool) writeBytes(path string, b []byte) error {
 	if err := os.MkdirAll(s.dir, 0o750); err != nil {
 		return fmt.Errorf("lifecycle: spool: %w", err)
 	}

@@ -129,7 +129,17 @@ func TestSpooledResultWaitsForTheStore(t *testing.T) {
 	require.Error(t, err, "the spooled result cannot be committed yet")
 	assert.Nil(t, j)
 	assert.Zero(t, b.calls.Load())
-	assert.Empty(t, second.TimeOutStale(context.Background(), 0, false), "a spooled debate is not timed out")
+	// Running with a heartbeat older than any bar: the sweeper would time
+	// it out, but not while its computed result is spooled.
+	ctx := context.Background()
+	require.NoError(t, st.UpdateStatus(ctx, id, []store.Status{store.StatusPending, store.StatusRunning}, store.StatusRunning, time.Now()))
+	stale, err := st.FindStale(ctx, time.Now().Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, stale, 1, "the debate is stale")
+	assert.Empty(t, second.TimeOutStale(ctx, -time.Hour, false), "a spooled debate is not timed out")
+	cur, err := st.GetDebate(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusRunning, cur.Status)
 
 	st.down.Store(false)
 	j, err = second.Prepare(context.Background(), id)

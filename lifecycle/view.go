@@ -95,11 +95,11 @@ func (m *Manager) SealedJSON(id string) []byte { return m.docs.sealedBody(id) }
 // SealedJSON serves it without reading the store, once d can no longer
 // change: its stored status is terminal, its stored result document and
 // times are the ones the object shows (this process's live state adds
-// nothing), and its stored event log ends with debate_end. No store
-// operation changes such a record (claims, heartbeats, releases, status
-// changes and fenced checkpoints refuse a terminal debate, and the sweep
-// appends debate_end only to logs that lack it), on this replica or any
-// other. Seal reads the last stored event once per change of d's log;
+// nothing), and its stored event log ends with debate_end. Nothing changes
+// such a record, on this replica or any other: claims, heartbeats and
+// releases refuse a terminal debate, status changes and finishes are made
+// only from pending or running, fenced checkpoints need a live lease, and
+// the sweep appends debate_end only to logs that lack it. Seal reads the last stored event once per change of d's log;
 // it does nothing when the store cannot list events.
 func (m *Manager) Seal(ctx context.Context, d *store.Debate) {
 	er, ok := m.st.(store.EventReader)

@@ -138,10 +138,11 @@ func (r *Receipt) Markdown() string {
 // question's proposal (docs/receipts.md#format).
 const VerdictScope = "(on the panel's answer below, not on the question's proposal)"
 
-// DissentingViews returns the dissents to show: the votes of agents whose
-// final position differs from the consensus. The winner is never among
-// them (a receipt written before the engine stopped listing a winner that
-// voted for another proposal still renders without it).
+// DissentingViews returns the dissents to show: Consensus.Dissents without
+// the winner. When agents may not vote for their own proposal, the winner
+// votes for another one and the engine lists that vote as a dissent
+// (docs/debate.md#consensus); its position is the consensus, so the
+// exports and the CLI do not show it under "Dissenting views".
 func (r *Receipt) DissentingViews() []Dissent {
 	out := make([]Dissent, 0, len(r.Consensus.Dissents))
 	for _, d := range r.Consensus.Dissents {

@@ -31,21 +31,66 @@ type hub struct {
 
 	sent, dropped, connErrors atomic.Int64
 	lastReload                *time.Time
+
+	// pmu guards pending: per debate, the live events published and not
+	// yet queued on the subscribers, while a fan-out goroutine runs.
+	pmu     sync.Mutex
+	pending map[string][]pubEvent
+}
+
+// pubEvent is a live event waiting for its fan-out: its seq and frame.
+type pubEvent struct {
+	seq int64
+	f   []byte
 }
 
 func newHub(s *Server) *hub {
 	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, conns: map[*wsConn]struct{}{},
-		perIP: map[string]int{}, byL: map[string]int{}}
+		perIP: map[string]int{}, byL: map[string]int{}, pending: map[string][]pubEvent{}}
 }
 
-// publish queues a debate event (wire JSON with epoch), one encoding
+// publish queues a debate event (wire JSON with epoch), framed once and
 // shared by every subscriber, on each subscribed connection; a full queue
-// closes that connection with 1013. It never blocks.
+// closes that connection with 1013. It never blocks and returns at once:
+// a fan-out goroutine per debate (while it has events to fan out) queues
+// the events on the subscribers, all the events published meanwhile
+// together, so that a subscriber's writer sends a burst of events in one
+// system call, and the more so the busier the server is.
 func (h *hub) publish(debateID string, seq int64, b []byte) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for sub := range h.subs[debateID] {
-		sub.conn.enqueue(outFrame{op: opEvent, sub: sub, seq: seq, b: b})
+	n := len(h.subs[debateID])
+	h.mu.Unlock()
+	if n == 0 {
+		return // a subscriber attached later reads the event from the store
+	}
+	e := pubEvent{seq: seq, f: wsFrame(b)}
+	h.pmu.Lock()
+	evs, running := h.pending[debateID]
+	h.pending[debateID] = append(evs, e)
+	h.pmu.Unlock()
+	if !running {
+		go h.fanOut(debateID)
+	}
+}
+
+// fanOut queues debateID's pending events on its subscribers until none
+// is left. Each connection's queue gets the whole batch at once.
+func (h *hub) fanOut(debateID string) {
+	for {
+		h.pmu.Lock()
+		evs := h.pending[debateID]
+		if len(evs) == 0 {
+			delete(h.pending, debateID)
+			h.pmu.Unlock()
+			return
+		}
+		h.pending[debateID] = evs[:0:0]
+		h.pmu.Unlock()
+		h.mu.Lock()
+		for sub := range h.subs[debateID] {
+			sub.conn.enqueueEvents(sub, evs)
+		}
+		h.mu.Unlock()
 	}
 }
 
@@ -91,7 +136,7 @@ func (h *hub) sendTail(debateID string, after, lastSeq int64) {
 	ep := lifecycle.StreamEpoch(debateID)
 	frames := make([][]byte, len(evs))
 	for i, e := range evs {
-		frames[i] = withEpoch(e.JSON, ep)
+		frames[i] = wsFrame(withEpoch(e.JSON, ep))
 	}
 	for sub := range h.subs[debateID] {
 		last := sub.lastSeq.Load()

@@ -57,6 +57,7 @@ var (
 	hdrNosniff     = []string{"nosniff"}
 	hdrNoReferrer  = []string{"no-referrer"}
 	hdrContentJSON = []string{"application/json; charset=utf-8"}
+	hdrVaryOrigin  = []string{"Origin"}
 )
 
 var corrRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -119,8 +120,8 @@ func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 // CORS (docs/http-api.md#cors): what a preflight allows and what responses expose.
 const (
 	corsAllowMethods  = "GET, POST, DELETE"
-	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Correlation-ID, X-Request-ID"
-	corsExposeHeaders = "X-Correlation-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Link, Location, Idempotent-Replayed"
+	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Correlation-ID, X-Request-ID, traceparent, tracestate"
+	corsExposeHeaders = "X-Correlation-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Link, Location, Idempotent-Replayed, traceparent"
 )
 
 // cors adds the CORS headers for an allowed Origin and answers a preflight
@@ -130,7 +131,11 @@ const (
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	h := w.Header()
-	h.Add("Vary", "Origin")
+	if _, ok := h["Vary"]; ok {
+		h.Add("Vary", "Origin")
+	} else {
+		h["Vary"] = hdrVaryOrigin
+	}
 	if origin == "" || !s.corsAllowed(origin) {
 		return false
 	}

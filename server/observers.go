@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
@@ -58,7 +60,11 @@ func (o fanoutObserver) OnEvent(e debate.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := o.f.Publish(ctx, store.Event{DebateID: e.DebateID, Seq: e.Seq, Type: string(e.Type), JSON: b}); err != nil {
+	err = o.f.Publish(ctx, store.Event{DebateID: e.DebateID, Seq: e.Seq, Type: string(e.Type), JSON: b})
+	// While Redis's circuit is open every event fails at once: its opening
+	// was logged (circuit_breaker_state_change), and one line per event of
+	// every running debate would flood the log for the whole outage.
+	if err != nil && !errors.Is(err, breaker.ErrOpen) {
 		o.log.Warn("fanout_publish_failed", "debate_id", e.DebateID, "seq", e.Seq, "error", err.Error())
 	}
 }

@@ -42,9 +42,10 @@ type wsConn struct {
 
 	qmu      sync.Mutex
 	q        []outFrame
-	inflight int  // entries of the batch being written
-	ready    bool // accepted: the writer may run
-	writing  bool // a writer goroutine runs
+	spare    []outFrame // the array of the last batch written, for reuse
+	inflight int        // entries of the batch being written
+	ready    bool       // accepted: the writer may run
+	writing  bool       // a writer goroutine runs
 	qclosed  bool
 	overflow bool
 	writers  sync.WaitGroup

@@ -2,7 +2,8 @@ package server
 
 import (
 	"bufio"
-	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -23,6 +24,13 @@ import (
 // replica runs. The queue holds at most Config.WSSendBuffer entries, the
 // batch being written included: one more closes the connection with 1013
 // (docs/websocket.md#liveness-and-backpressure).
+//
+// Data frames are framed here, not by the WebSocket library: a live
+// event's frame (header and payload) is encoded once by the hub and its
+// bytes copied into every subscriber's batch. The library writes only
+// control frames (pong, ping, close), each in one Write of its 256-byte
+// buffer, so they never split a data frame; after its close frame no data
+// frame is written (corkConn.shut).
 
 // frameOp is what one queue entry asks the writer to do.
 type frameOp uint8
@@ -36,12 +44,37 @@ const (
 	opClose                      // close with code seq and reason b, after what precedes it
 )
 
+// outFrame is one queue entry. For opEvent, b is a whole WebSocket frame
+// (wsFrame); for opFrame, the message to frame.
 type outFrame struct {
 	op  frameOp
 	sub *subscription
 	seq int64
 	b   []byte
 	req *subscribeReq
+}
+
+// wsKeepCap is the largest queue capacity a connection keeps once its
+// queue is written, so that steady traffic does not allocate per event.
+const wsKeepCap = 16
+
+// appendTextHeader appends the header of one final, unmasked text frame of
+// n payload bytes (RFC 6455, section 5.2).
+func appendTextHeader(dst []byte, n int) []byte {
+	switch {
+	case n <= 125:
+		return append(dst, 0x81, byte(n))
+	case n <= 0xffff:
+		return append(dst, 0x81, 126, byte(n>>8), byte(n))
+	default:
+		return append(dst, 0x81, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// wsFrame returns b as one final, unmasked text frame, the bytes every
+// subscriber of an event gets.
+func wsFrame(b []byte) []byte {
+	return append(appendTextHeader(make([]byte, 0, len(b)+10), len(b)), b...)
 }
 
 // enqueue appends f to the send queue and starts the writer if none runs.
@@ -60,13 +93,40 @@ func (c *wsConn) enqueue(f outFrame) bool {
 		return false
 	}
 	c.q = append(c.q, f)
-	if c.ready && !c.writing {
+	c.startLocked()
+	c.qmu.Unlock()
+	return true
+}
+
+// enqueueEvents appends sub's live events evs to the send queue, as
+// enqueue does one by one, and starts the writer once.
+func (c *wsConn) enqueueEvents(sub *subscription, evs []pubEvent) {
+	c.qmu.Lock()
+	if c.qclosed || c.overflow {
+		c.qmu.Unlock()
+		return
+	}
+	for _, e := range evs {
+		if len(c.q)+c.inflight >= c.s.cfg.WSSendBuffer {
+			c.overflow = true
+			c.qmu.Unlock()
+			go c.slow()
+			return
+		}
+		c.q = append(c.q, outFrame{op: opEvent, sub: sub, seq: e.seq, b: e.f})
+	}
+	c.startLocked()
+	c.qmu.Unlock()
+}
+
+// startLocked starts the writer if it may run and none runs; c.qmu is
+// held.
+func (c *wsConn) startLocked() {
+	if c.ready && !c.writing && !c.qclosed && len(c.q) > 0 {
 		c.writing = true
 		c.writers.Add(1)
 		go c.writeLoop()
 	}
-	c.qmu.Unlock()
-	return true
 }
 
 // start lets the writer run once the WebSocket is accepted.
@@ -74,11 +134,7 @@ func (c *wsConn) start() {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	c.ready = true
-	if len(c.q) > 0 && !c.writing && !c.qclosed {
-		c.writing = true
-		c.writers.Add(1)
-		go c.writeLoop()
-	}
+	c.startLocked()
 }
 
 // stopQueue refuses further entries, drops what is queued and waits for
@@ -98,20 +154,31 @@ func (c *wsConn) writeLoop() {
 	for {
 		c.qmu.Lock()
 		if len(c.q) == 0 || c.qclosed {
-			c.writing, c.inflight, c.q = false, 0, nil
+			c.writing, c.inflight = false, 0
+			if c.qclosed || cap(c.q) > wsKeepCap {
+				c.q, c.spare = nil, nil
+			} else if cap(c.q) == 0 {
+				c.q, c.spare = c.spare, nil // the next entries reuse it
+			}
 			c.qmu.Unlock()
 			return
 		}
 		batch := c.q
-		c.q, c.inflight = nil, len(batch)
+		c.q, c.spare, c.inflight = c.spare, nil, len(batch)
 		c.qmu.Unlock()
 		if !c.writeBatch(batch) {
 			c.qmu.Lock()
-			c.qclosed, c.writing, c.inflight, c.q = true, false, 0, nil
+			c.qclosed, c.writing, c.inflight, c.q, c.spare = true, false, 0, nil, nil
 			c.qmu.Unlock()
 			c.cancel()
 			return
 		}
+		// Reuse the written batch's array (writeBatch cleared its entries).
+		c.qmu.Lock()
+		if cap(batch) <= wsKeepCap && !c.qclosed {
+			c.spare = batch[:0]
+		}
+		c.qmu.Unlock()
 	}
 }
 
@@ -119,6 +186,7 @@ func (c *wsConn) writeLoop() {
 // frames leave in one write. It returns false once the connection is done.
 func (c *wsConn) writeBatch(batch []outFrame) bool {
 	c.cc.cork()
+	defer c.countSent()
 	for i := range batch {
 		f := &batch[i]
 		if c.ctx.Err() != nil {
@@ -151,7 +219,12 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 			err = c.cc.flushCorked(wsWriteTimeout)
 		}
 		if err != nil {
+			// The library's close frame may sit in the batch, behind the
+			// frames before it: endFailed sends them unless aborted.
 			c.cc.endFailed()
+			if errors.Is(err, errShut) {
+				return false // closing, not a write error
+			}
 			if c.ctx.Err() == nil {
 				c.s.hub.connError("write_error")
 			}
@@ -168,17 +241,26 @@ func (c *wsConn) writeBatch(batch []outFrame) bool {
 	return true
 }
 
-// write sends one message. Only the writer calls it: the connection is
-// corked, so it only copies b (the time limit applies to the batch).
-func (c *wsConn) write(b []byte) error {
-	if err := c.c.Write(context.Background(), websocket.MessageText, b); err != nil {
-		return err
+// write sends one message and writeFrame one encoded frame (wsFrame).
+// Only the writer calls them: the connection is corked, so they only copy
+// the bytes (the time limit applies to the batch).
+func (c *wsConn) write(b []byte) error { return c.cc.frame(b, false) }
+
+func (c *wsConn) writeFrame(f []byte) error { return c.cc.frame(f, true) }
+
+// countSent adds the messages framed since the last call to the sent
+// totals: one atomic add per batch instead of one per message.
+func (c *wsConn) countSent() {
+	n := c.cc.takeFramed()
+	if n == 0 {
+		return
 	}
-	c.s.hub.sent.Add(1)
+	c.s.hub.sent.Add(n)
 	if o := c.s.cfg.WSObserver; o != nil {
-		o.MessageSent()
+		for range n {
+			o.MessageSent()
+		}
 	}
-	return nil
 }
 
 const (
@@ -192,9 +274,10 @@ const (
 )
 
 // corkConn is the hijacked connection under a WebSocket. While corked,
-// what the WebSocket library writes is collected (in a pooled buffer) and
-// sent in one write by uncork; otherwise (pings and close frames of other
-// goroutines) it is written through. Its mutex keeps the bytes in order.
+// what is written (data frames by the writer, control frames by the
+// library) is collected in a pooled buffer and sent in one write by
+// uncork; otherwise (pings and close frames of other goroutines) it is
+// written through. Its mutex keeps the bytes in order.
 //
 // A close frame another goroutine writes while the writer is corked is
 // collected behind the frames of the batch. The library closes the
@@ -204,9 +287,13 @@ const (
 // connection. Once abort was called, Close drops what is collected.
 type corkConn struct {
 	net.Conn
-	mu      sync.Mutex
-	corked  bool
-	closed  bool
+	mu     sync.Mutex
+	corked bool
+	closed bool
+	// shut is set once the library wrote a close frame: no data frame may
+	// follow it.
+	shut    bool
+	framed  int64 // data frames collected since takeFramed
 	buf     *[]byte
 	aborted atomic.Bool
 	closeBy atomic.Int64 // once Close began: the deadline (Unix ns) of every write
@@ -214,11 +301,19 @@ type corkConn struct {
 
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
+// errShut refuses a data frame after the close frame.
+var errShut = fmt.Errorf("server: websocket closing: %w", net.ErrClosed)
+
+// Write is the library's: whole control frames (and the handshake's bytes
+// before any frame).
 func (cc *corkConn) Write(p []byte) (int, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.closed {
 		return 0, net.ErrClosed
+	}
+	if len(p) > 0 && p[0] == 0x88 { // FIN + close opcode
+		cc.shut = true
 	}
 	if cc.corked {
 		*cc.buf = append(*cc.buf, p...)
@@ -270,6 +365,32 @@ func (cc *corkConn) abort(now bool) {
 	if now {
 		_ = cc.Conn.Close()
 	}
+}
+
+// frame collects one data frame: b itself when framed (wsFrame), else b
+// behind a text frame header. The connection must be corked.
+func (cc *corkConn) frame(b []byte, framed bool) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.shut || cc.closed || !cc.corked {
+		return errShut
+	}
+	if !framed {
+		*cc.buf = appendTextHeader(*cc.buf, len(b))
+	}
+	*cc.buf = append(*cc.buf, b...)
+	cc.framed++
+	return nil
+}
+
+// takeFramed returns how many data frames were collected since the last
+// call.
+func (cc *corkConn) takeFramed() int64 {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	n := cc.framed
+	cc.framed = 0
+	return n
 }
 
 func (cc *corkConn) cork() {

@@ -167,14 +167,15 @@ func (c *wsConn) unsubscribe(id string) error {
 	return c.writeMsg(map[string]any{"type": "unsubscribed", "debate_id": id})
 }
 
-// deliver sends a live event of sub unless it was already sent; a gap
-// before it is filled from the store first.
-func (c *wsConn) deliver(sub *subscription, seq int64, b []byte) error {
+// deliver sends a live event of sub, f its encoded frame (wsFrame),
+// unless it was already sent; a gap before it is filled from the store
+// first.
+func (c *wsConn) deliver(sub *subscription, seq int64, f []byte) error {
 	if sub.stopped {
 		return nil
 	}
 	if seq == 0 { // ephemeral agent_token
-		return c.write(b)
+		return c.writeFrame(f)
 	}
 	last := sub.lastSeq.Load()
 	if seq <= last {
@@ -188,7 +189,7 @@ func (c *wsConn) deliver(sub *subscription, seq int64, b []byte) error {
 			return nil
 		}
 	}
-	if err := c.write(b); err != nil {
+	if err := c.writeFrame(f); err != nil {
 		return err
 	}
 	sub.lastSeq.Store(seq)
@@ -259,7 +260,7 @@ func (c *wsConn) follow(sub *subscription) {
 					remote = nil
 					continue
 				}
-				c.enqueue(outFrame{op: opEvent, sub: sub, seq: e.Seq, b: withEpoch(e.JSON, sub.epoch)})
+				c.enqueue(outFrame{op: opEvent, sub: sub, seq: e.Seq, b: wsFrame(withEpoch(e.JSON, sub.epoch))})
 			}
 		}
 	}()

@@ -41,10 +41,24 @@ func newRedisBreaker(policy breaker.Config, log *slog.Logger) (redisBreaker, err
 // the command that needed the connection.
 func (b redisBreaker) DialHook(next redis.DialHook) redis.DialHook { return next }
 
+// inBreaker marks the context of a command the breaker already admitted.
+// go-redis runs the handshake of a new connection (HELLO, CLIENT SETINFO)
+// through the hooks with the context of the command that needed it: that
+// nested call belongs to the admitted one. Counting it again would refuse
+// it in the half-open state (one probe at a time, and the probe is its
+// parent), so after a Redis restart, when every pooled connection is dead,
+// no probe could ever dial and the circuit would stay half-open forever.
+type inBreaker struct{}
+
+func admitted(ctx context.Context) bool { return ctx.Value(inBreaker{}) != nil }
+
 // ProcessHook implements redis.Hook.
 func (b redisBreaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := b.c.Do(ctx, func(ctx context.Context) error { return next(ctx, cmd) })
+		if admitted(ctx) {
+			return next(ctx, cmd)
+		}
+		err := b.c.Do(ctx, func(ctx context.Context) error { return next(context.WithValue(ctx, inBreaker{}, true), cmd) })
 		if errors.Is(err, breaker.ErrOpen) {
 			cmd.SetErr(err)
 		}
@@ -55,7 +69,10 @@ func (b redisBreaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook implements redis.Hook.
 func (b redisBreaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		err := b.c.Do(ctx, func(ctx context.Context) error { return next(ctx, cmds) })
+		if admitted(ctx) {
+			return next(ctx, cmds)
+		}
+		err := b.c.Do(ctx, func(ctx context.Context) error { return next(context.WithValue(ctx, inBreaker{}, true), cmds) })
 		if errors.Is(err, breaker.ErrOpen) {
 			for _, cmd := range cmds {
 				cmd.SetErr(err)

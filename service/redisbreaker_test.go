@@ -3,8 +3,11 @@ package service
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,4 +107,60 @@ func TestRedisBreakerIgnoresMisses(t *testing.T) {
 	assert.Equal(t, breaker.StateClosed, snap.State)
 	assert.Zero(t, snap.ConsecutiveFailures)
 	assert.Nil(t, snap.LastFailure)
+}
+
+// TestRedisBreakerClosesOnceRedisIsBack opens the breaker against an
+// address nothing listens on, then puts Redis (of ARAGORA_TEST_REDIS_URL,
+// through a forwarder) on that address: the half-open probe dials a new
+// connection, whose handshake go-redis runs through the same hook, and
+// the circuit closes. (The handshake used to be refused as a second
+// probe, so the circuit stayed half-open for good after a Redis restart.)
+func TestRedisBreakerClosesOnceRedisIsBack(t *testing.T) {
+	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis breaker test against Redis")
+	}
+	t.Parallel()
+	opts, err := redis.ParseURL(redisURL)
+	require.NoError(t, err)
+	rb, err := newRedisBreaker(breaker.Config{MaxFailures: 1, OpenFor: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	addr := deadRedisAddr(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: opts.DB, MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	rdb.AddHook(rb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.Error(t, rdb.Ping(ctx).Err())
+	require.Equal(t, breaker.StateOpen, rb.c.Snapshot().State)
+
+	// Redis comes back on the address.
+	l, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", opts.Addr)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = io.Copy(up, c); _ = up.Close() }()
+			go func() { defer wg.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
+		}
+	}()
+	for rdb.Ping(ctx).Err() != nil {
+		require.NoError(t, ctx.Err(), "the breaker never closed with Redis back")
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Equal(t, breaker.StateClosed, rb.c.Snapshot().State)
+	require.NoError(t, rdb.Close())
 }

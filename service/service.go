@@ -210,6 +210,9 @@ func Open(ctx context.Context, cfg Config) (svc *Service, err error) {
 	if s.tr != nil {
 		lc.Tracer = s.tr
 	}
+	if s.be.Kind == "sqlite" { // the spool shares the database's volume (docs/operations.md#the-result-spool)
+		lc.SpoolReserve = lifecycle.DefaultSpoolReserve
+	}
 	lc.AgentLogger = func(provider string) *slog.Logger { // agent.log (docs/operations.md#logs)
 		return s.lg.logger("aragora.agent." + cmp.Or(provider, "unknown"))
 	}
@@ -354,7 +357,20 @@ func (s *Service) traced(h http.Handler) http.Handler {
 	if s.tr == nil {
 		return h
 	}
-	return s.tr.Handler(h)
+	return s.tr.Handler(h, probe)
+}
+
+// probe reports the requests left untraced: health probes and metrics
+// scrapes, which would otherwise fill the traces every few seconds.
+func probe(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/livez", "/api/health", "/api/health/ready", "/metrics", "/api/metrics":
+		return true
+	}
+	return false
 }
 
 // Tracer returns the service's tracer, nil with tracing off.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -285,6 +286,7 @@ func TestTracingProviderRequests(t *testing.T) {
 	assert.Equal(t, root.SpanContext().SpanID().String(), call.ParentID())
 	assert.Equal(t, "openai", call.Attr("gen_ai.provider.name"))
 	assert.Equal(t, "gpt-test-0601", call.Attr("gen_ai.response.model"))
+	assert.Equal(t, []any{"stop"}, call.Attr("gen_ai.response.finish_reasons"))
 	assert.Equal(t, int64(11), call.Attr("gen_ai.usage.input_tokens"))
 	assert.Equal(t, int64(2), call.Attr("aragora.agent.attempts"))
 	if ev := call.Event("rate_limit.wait"); assert.NotNil(t, ev) {
@@ -314,14 +316,17 @@ func TestTracingOwnProvider(t *testing.T) {
 	defer func() { require.NoError(t, tp.Shutdown(context.Background())) }()
 	svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), Stderr: io.Discard, TracerProvider: tp})
 	require.NoError(t, err)
-	req := httptest.NewRequest(http.MethodGet, "/api/health", nil)
 	w := httptest.NewRecorder()
-	svc.Handler().ServeHTTP(w, req)
+	svc.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/health", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Empty(t, w.Header().Get("traceparent"), "health probes are not traced")
+	w = httptest.NewRecorder()
+	svc.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/openapi.json", nil))
 	require.Equal(t, http.StatusOK, w.Code)
 	require.NoError(t, svc.Close())
 	spans := exp.GetSpans()
 	require.Len(t, spans, 1)
-	assert.Equal(t, "GET /api/health", spans[0].Name)
+	assert.Equal(t, "GET /api/openapi.json", spans[0].Name)
 	assert.Equal(t, "00-"+spans[0].SpanContext.TraceID().String()+"-"+spans[0].SpanContext.SpanID().String()+"-01", w.Header().Get("traceparent"))
 	_, span := tp.Tracer("after").Start(context.Background(), "after close")
 	span.End()
@@ -334,4 +339,30 @@ func TestTracingOwnProvider(t *testing.T) {
 	w = httptest.NewRecorder()
 	off.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/health", nil))
 	assert.Empty(t, w.Header().Get("traceparent"))
+}
+
+// TestTracingWebSocket: a WebSocket upgrade still works through the
+// tracing middleware (its span lasts as long as the connection).
+func TestTracingWebSocket(t *testing.T) {
+	t.Parallel()
+	exp := sdktracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer func() { require.NoError(t, tp.Shutdown(context.Background())) }()
+	const token = "service-tracing-ws-token-0123456789"
+	svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), Stderr: io.Discard, APIToken: token, TracerProvider: tp})
+	require.NoError(t, err)
+	defer svc.Close()
+	ts := httptest.NewServer(svc.Handler())
+	defer ts.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("traceparent"))
+	require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
+	shut, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShut()
+	_ = svc.Shutdown(shut)
 }

@@ -56,7 +56,7 @@ func benchDebate(b *testing.B, tr *tracing.Tracer) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		end(res.Status.String(), err)
+		end(string(res.Status), err)
 	}
 	// The process's CPU time, background goroutines (the batch processor,
 	// the exporter) included: less sensitive than ns/op to other processes

@@ -38,7 +38,7 @@ func Example() {
 	}
 	ctx, end := tr.Start(context.Background(), "deb-example")
 	res, err := o.RunTask(ctx, debate.Task{ID: "deb-example", Question: "Should we adopt Postgres?"})
-	end(res.Status.String(), err)
+	end(string(res.Status), err)
 
 	// Count the spans by name.
 	count := map[string]int{}

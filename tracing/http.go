@@ -15,22 +15,28 @@ import (
 // child of the client's W3C traceparent when it sends one, named after the
 // method until [NameRoute] names it after the route. The response carries
 // the server span's traceparent, so a client learns the trace of its
-// request (and of the debate it created).
-func (t *Tracer) Handler(h http.Handler) http.Handler {
+// request (and of the debate it created). Requests for which skip (nil:
+// none) returns true are served untraced: health probes and metrics
+// scrapes, say.
+func (t *Tracer) Handler(h http.Handler, skip func(*http.Request) bool) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 			t.prop.Inject(r.Context(), propagation.HeaderCarrier(w.Header()))
 		}
 		h.ServeHTTP(w, r)
 	})
-	return otelhttp.NewHandler(inner, "http.server", otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(t.prop),
-		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
+	opts := []otelhttp.Option{otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(t.prop),
+		otelhttp.WithMeterProvider(noop.NewMeterProvider())}
+	if skip != nil {
+		opts = append(opts, otelhttp.WithFilter(func(r *http.Request) bool { return !skip(r) }))
+	}
+	return otelhttp.NewHandler(inner, "http.server", append(opts,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			if r.Pattern != "" {
 				return r.Pattern
 			}
 			return r.Method
-		}))
+		}))...)
 }
 
 // NameRoute names the request span of ctx after its route pattern ("POST

@@ -336,7 +336,7 @@ func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) 
 	if strings.TrimSpace(text.String()) == "" {
 		return "", wire.Invalid(Provider, status, "reply has no text content (stop_reason %q)", mr.StopReason)
 	}
-	r.Model = mr.Model
+	r.Model, r.FinishReason = mr.Model, mr.StopReason
 	if mr.Usage != nil {
 		d.u = *mr.Usage
 	}
@@ -369,6 +369,9 @@ func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (strin
 			delta = ev.Delta.PartialJSON // the forced tool's input, streamed
 		}
 	case "message_delta":
+		if ev.Delta != nil && ev.Delta.StopReason != "" {
+			r.FinishReason = ev.Delta.StopReason
+		}
 		if ev.Usage != nil {
 			if ev.Usage.OutputTokens > 0 {
 				d.u.OutputTokens = ev.Usage.OutputTokens

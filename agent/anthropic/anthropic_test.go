@@ -218,13 +218,14 @@ func TestUsageWithCache(t *testing.T) {
 	t.Parallel()
 	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"type":"message","model":"claude-sonnet-4-5-20250929","content":[{"type":"thinking","thinking":"hm"},{"type":"text","text":"a"},{"type":"text","text":"b"}],`+
-			`"usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":20,"output_tokens":7}}`)
+			`"stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":20,"output_tokens":7}}`)
 	})
 	resp, err := newAgent(t, anthropic.Config{}, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
 	require.NoError(t, err)
 	assert.Equal(t, "ab", resp.Text)
 	assert.Equal(t, agent.Usage{InputTokens: 35, OutputTokens: 7}, resp.Usage)
 	assert.Equal(t, "claude-sonnet-4-5-20250929", resp.Model)
+	assert.Equal(t, "end_turn", resp.FinishReason) // gen_ai.response.finish_reasons
 }
 
 func TestErrorMapping(t *testing.T) {
@@ -323,6 +324,7 @@ func TestStreamUsage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "xy", resp.Text)
 	assert.Equal(t, agent.Usage{InputTokens: 40, OutputTokens: 9}, resp.Usage)
+	assert.Equal(t, "end_turn", resp.FinishReason)
 	assert.InDelta(t, (40*3+9*15)/1e6, resp.CostUSD, 1e-12)
 }
 

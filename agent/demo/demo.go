@@ -34,6 +34,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -299,12 +300,14 @@ func revise(s Style, req agent.Request, r *rand.Rand) string {
 	if critic == "" {
 		critic = "the critic"
 	}
+	var fb [32]byte
+	severity := strconv.AppendFloat(fb[:0], c.Severity, 'f', 1, 64) // %.1f
 	if point == "" {
-		return fmt.Sprintf("%s Revision: I have taken %s's critique (severity %.1f) into account and tightened the plan accordingly.",
-			own, critic, c.Severity)
+		return own + " Revision: I have taken " + critic + "'s critique (severity " + string(severity) +
+			") into account and tightened the plan accordingly."
 	}
-	return fmt.Sprintf("%s Revision: I accept %s's point (severity %.1f) that \"%s\" and have addressed it in the plan above.",
-		own, critic, c.Severity, point)
+	return own + " Revision: I accept " + critic + "'s point (severity " + string(severity) + ") that \"" + point +
+		"\" and have addressed it in the plan above."
 }
 
 // critiqueReply is the JSON critique of docs/agents.md#phases-and-reply-formats.
@@ -313,6 +316,9 @@ type critiqueReply struct {
 	Suggestions []string `json:"suggestions"`
 	Severity    float64  `json:"severity"`
 	Reasoning   string   `json:"reasoning"`
+	// reasoning, when set, stands for Reasoning as the concatenation of
+	// its parts, encoded without being joined first.
+	reasoning []string
 }
 
 func critique(s Style, name, target string, r *rand.Rand) string {
@@ -325,12 +331,14 @@ func critique(s Style, name, target string, r *rand.Rand) string {
 	if target == "" {
 		target = "the target"
 	}
-	var issues, suggestions [8]string // the lists are encoded, not kept
+	// The lists and the reasoning are encoded, not kept.
+	var issues, suggestions [8]string
+	reasoning := [...]string{name, " reviewed ", target, "'s proposal: ", t.verdict}
 	return critiqueReply{
 		Issues:      pick(issues[:0], t.issues, p.issues, r),
 		Suggestions: pick(suggestions[:0], t.suggestions, p.issues, r),
 		Severity:    severity,
-		Reasoning:   name + " reviewed " + target + "'s proposal: " + t.verdict,
+		reasoning:   reasoning[:],
 	}.json()
 }
 
@@ -356,13 +364,14 @@ type voteReply struct {
 	Choice     string  `json:"choice"`
 	Confidence float64 `json:"confidence"`
 	Reasoning  string  `json:"reasoning"`
+	// reasoning, when set, stands for Reasoning as in critiqueReply.
+	reasoning []string
 }
 
 // options returns the proposals the agent may vote for, in agent order:
 // those of other agents; if there are none and self-votes are allowed, its
 // own.
-func options(self string, req agent.Request) []agent.Proposal {
-	var opts []agent.Proposal
+func options(opts []agent.Proposal, self string, req agent.Request) []agent.Proposal {
 	for _, p := range req.Proposals {
 		if p.Agent != "" && !strings.EqualFold(p.Agent, self) {
 			opts = append(opts, p)
@@ -411,12 +420,14 @@ func confidence(s Style, r *rand.Rand) float64 {
 }
 
 func vote(s Style, self string, req agent.Request, r *rand.Rand) string {
-	opts := options(self, req)
+	var buf [8]agent.Proposal // the options are read, not kept
+	opts := options(buf[:0], self, req)
 	if len(opts) == 0 {
 		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json()
 	}
 	choice, leader := choose(s, req, opts, r)
-	return voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)}.json()
+	reasoning := [...]string{choice, voteReasonTail(s, leader)} // voteReason, encoded without joining
+	return voteReply{Choice: choice, Confidence: confidence(s, r), reasoning: reasoning[:]}.json()
 }
 
 // judgeReply is the JSON judgement of docs/agents.md#phases-and-reply-formats.
@@ -432,7 +443,8 @@ type judgeReply struct {
 // agents' proposals (its own only when there is no other); the confidence
 // follows the judge's own style.
 func judge(s Style, self string, req agent.Request, r *rand.Rand) string {
-	opts := options(self, agent.Request{Proposals: req.Proposals})
+	var buf [8]agent.Proposal // the options are read, not kept
+	opts := options(buf[:0], self, agent.Request{Proposals: req.Proposals})
 	if len(opts) == 0 {
 		return judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."}.json()
 	}

@@ -3,6 +3,7 @@ package demo
 import (
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -20,8 +21,28 @@ func (c critiqueReply) json() string {
 	b = append(b, `,"severity":`...)
 	b, ok := appendFloat(b, c.Severity)
 	b = append(b, `,"reasoning":`...)
-	b = appendString(b, c.Reasoning)
+	if c.reasoning != nil {
+		b = appendJoined(b, c.reasoning)
+	} else {
+		b = appendString(b, c.Reasoning)
+	}
 	return finish(b, ok)
+}
+
+// appendJoined quotes the concatenation of parts: each part in turn when
+// every part is valid UTF-8 (quoting is then rune by rune), else the
+// concatenation itself.
+func appendJoined(b []byte, parts []string) []byte {
+	for _, p := range parts {
+		if !utf8.ValidString(p) {
+			return appendString(b, strings.Join(parts, ""))
+		}
+	}
+	b = append(b, '"')
+	for _, p := range parts {
+		b = appendEscaped(b, p)
+	}
+	return append(b, '"')
 }
 
 func (v voteReply) json() string {
@@ -32,7 +53,11 @@ func (v voteReply) json() string {
 	b = append(b, `,"confidence":`...)
 	b, ok := appendFloat(b, v.Confidence)
 	b = append(b, `,"reasoning":`...)
-	b = appendString(b, v.Reasoning)
+	if v.reasoning != nil {
+		b = appendJoined(b, v.reasoning)
+	} else {
+		b = appendString(b, v.Reasoning)
+	}
 	return finish(b, ok)
 }
 
@@ -108,6 +133,12 @@ const hexDigits = "0123456789abcdef"
 // appendString quotes s as encoding/json does without HTML escaping.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped appends s escaped as inside a JSON string.
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -151,6 +182,5 @@ func appendString(b []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -337,11 +337,14 @@ type decoder struct {
 	finished bool             // a candidate reported its finishReason
 }
 
-// read takes the model and usage of one reply or event. Thinking tokens
-// are billed as output.
+// read takes the model, usage and finish reason of one reply or event.
+// Thinking tokens are billed as output.
 func read(gr *generateResponse, r *wire.Reply) {
 	if gr.ModelVersion != "" {
 		r.Model = gr.ModelVersion
+	}
+	if len(gr.Candidates) > 0 && gr.Candidates[0].FinishReason != "" {
+		r.FinishReason = gr.Candidates[0].FinishReason
 	}
 	if u := gr.UsageMetadata; u != nil {
 		r.Usage = agent.Usage{InputTokens: u.PromptTokenCount, OutputTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount}

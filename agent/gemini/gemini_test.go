@@ -214,6 +214,7 @@ func TestUsageThoughtsAndCost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "answer", resp.Text)
 	assert.Equal(t, agent.Usage{InputTokens: 1_000_000, OutputTokens: 200_000}, resp.Usage)
+	assert.Equal(t, "STOP", resp.FinishReason) // gen_ai.response.finish_reasons
 	assert.InDelta(t, 1.25+2.0, resp.CostUSD, 1e-9)
 }
 

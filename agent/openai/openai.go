@@ -352,10 +352,13 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-// read takes the model and usage of one reply or chunk.
+// read takes the model, usage and finish reason of one reply or chunk.
 func read(cr *chatResponse, r *wire.Reply) {
 	if cr.Model != "" {
 		r.Model = cr.Model
+	}
+	if len(cr.Choices) > 0 && cr.Choices[0].FinishReason != nil && *cr.Choices[0].FinishReason != "" {
+		r.FinishReason = *cr.Choices[0].FinishReason
 	}
 	if cr.Usage != nil {
 		r.Usage = agent.Usage{InputTokens: cr.Usage.PromptTokens, OutputTokens: cr.Usage.CompletionTokens}

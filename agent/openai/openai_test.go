@@ -260,6 +260,7 @@ func TestStreamAsksForUsage(t *testing.T) {
 			assert.Equal(t, "ab", resp.Text)
 			assert.Equal(t, []string{"a", "b"}, got)
 			assert.Equal(t, agent.Usage{InputTokens: 2, OutputTokens: 3}, resp.Usage)
+			assert.Equal(t, "stop", resp.FinishReason) // gen_ai.response.finish_reasons
 			h, _, body := f.last()
 			assert.True(t, body.Stream)
 			assert.Equal(t, "text/event-stream", h.Get("Accept"))
@@ -295,6 +296,7 @@ func TestCostAndModel(t *testing.T) {
 			require.NoError(t, err)
 			assert.InDelta(t, tt.want, resp.CostUSD, 1e-9)
 			assert.Equal(t, "gpt-4o-2024-08-06", resp.Model)
+			assert.Equal(t, "stop", resp.FinishReason)
 			assert.Equal(t, "openai", resp.Provider)
 			assert.Equal(t, 1, resp.Attempts)
 		})

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,26 +112,108 @@ type subResult struct {
 	err    error
 }
 
+// scanFrame reads type, seq and ts of a debate event frame as the server
+// sends it ({"epoch":…,"seq":…,…,"ts":…,"data":…}: every field it needs
+// comes before data) without decoding the rest; ok is false for any other
+// shape, which json.Unmarshal then reads. It spares the bench's readers,
+// which share the machine with the server, most of their per-frame work.
+func scanFrame(b []byte) (f wireFrame, ok bool) {
+	if !bytes.HasPrefix(b, []byte(`{"epoch":"`)) {
+		return f, false
+	}
+	var haveType, haveSeq, haveTS bool
+	for i := 1; i < len(b); {
+		if b[i] != '"' {
+			return f, false
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 {
+			return f, false
+		}
+		key := string(b[i+1 : i+1+end]) // no allocation: compared only
+		i += end + 2
+		if i >= len(b) || b[i] != ':' {
+			return f, false
+		}
+		i++
+		if key == "data" {
+			return f, haveType && haveSeq && haveTS
+		}
+		if i >= len(b) {
+			return f, false
+		}
+		switch b[i] {
+		case '"':
+			end := bytes.IndexByte(b[i+1:], '"')
+			if end < 0 {
+				return f, false
+			}
+			v := b[i+1 : i+1+end]
+			if bytes.IndexByte(v, '\\') >= 0 {
+				return f, false
+			}
+			switch key {
+			case "type":
+				f.Type, haveType = string(v), true
+			case "ts":
+				f.Ts, haveTS = string(v), true
+			}
+			i += end + 2
+		case '{', '[':
+			return f, false
+		default:
+			j := i
+			for j < len(b) && b[j] != ',' && b[j] != '}' {
+				j++
+			}
+			if key == "seq" {
+				n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+				if err != nil {
+					return f, false
+				}
+				f.Seq, haveSeq = n, true
+			}
+			i = j
+		}
+		if i >= len(b) || b[i] != ',' {
+			return f, false
+		}
+		i++
+	}
+	return f, false
+}
+
 // subscribe reads one debate's stream until debate_end and records the
-// delivery latency (receive time − event ts) of live events.
-func subscribe(ctx context.Context, conn *websocket.Conn, ready func(), total *atomic.Int64) subResult {
+// delivery latency (receive time − event ts) of live events. With types,
+// it keeps every frame's type (for -v).
+func subscribe(ctx context.Context, conn *websocket.Conn, ready func(), total *atomic.Int64, types bool) subResult {
 	var res subResult
 	var replayUpTo int64 = -1
+	var buf bytes.Buffer // reused: one allocation per reader, not per frame
 	for {
-		_, b, err := conn.Read(ctx)
+		_, r, err := conn.Reader(ctx)
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			res.err = err
 			return res
 		}
+		b := buf.Bytes()
 		now := time.Now()
 		res.frames++
 		total.Add(1)
-		var f wireFrame
-		if err := json.Unmarshal(b, &f); err != nil {
-			res.err = err
-			return res
+		f, ok := scanFrame(b)
+		if !ok {
+			if err := json.Unmarshal(b, &f); err != nil {
+				res.err = err
+				return res
+			}
 		}
-		res.types = append(res.types, f.Type)
+		if types {
+			res.types = append(res.types, f.Type)
+		}
 		switch {
 		case f.Type == "subscribed":
 			replayUpTo = f.LastSeq
@@ -214,7 +297,7 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 				readers.Go(func() {
 					defer conn.CloseNow()
 					var once sync.Once
-					results[i] = subscribe(rctx, conn, func() { once.Do(subscribed.Done) }, &totalFrames)
+					results[i] = subscribe(rctx, conn, func() { once.Do(subscribed.Done) }, &totalFrames, cfg.Verbose && i == 0)
 					once.Do(subscribed.Done)
 					finished.Add(1)
 				})
@@ -242,7 +325,8 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 	if cfg.Verbose {
 		fmt.Fprintf(os.Stderr, "fanout %d: all subscribed in %s\n", n, connTime)
 	}
-	framesIdle, cpuIdle := totalFrames.Load(), procCPU(srv.cmd.Process.Pid)
+	framesIdle, cpuIdle, clientIdle := totalFrames.Load(), procCPU(srv.cmd.Process.Pid), procCPU(os.Getpid())
+	writesIdle := procWrites(srv.cmd.Process.Pid)
 	close(fm.gate) // the debate proceeds; every event from now on is live
 	// Wait for every reader to see debate_end; once the debate has a final
 	// status, give stragglers a grace period, then count them as missing
@@ -278,6 +362,11 @@ wait:
 	// latencies, it does not depend on how much of the machine the other
 	// processes leave to the server and the readers.
 	liveCPU, liveFrames := procCPU(srv.cmd.Process.Pid)-cpuIdle, totalFrames.Load()-framesIdle
+	// The subscribers' side (this process: reading, parsing each frame's
+	// JSON and time stamp) shares the machine with the server.
+	clientCPU := procCPU(os.Getpid()) - clientIdle
+	// Write system calls of the server (frames, store, logs) per frame.
+	writes := procWrites(srv.cmd.Process.Pid)
 	var lats []time.Duration
 	frames, missed := 0, 0
 	for _, r := range results {
@@ -296,8 +385,9 @@ wait:
 	if len(lats) == 0 {
 		return nil, fmt.Errorf("no live event received")
 	}
+
 	c := fmt.Sprintf("%d subscribers, one debate (3 agents, %d rounds)", n, cfg.Rounds)
-	return []Row{
+	rows := []Row{
 		{Scenario: "fanout", Case: c, Metric: "delivery p50 (ms)", Value: ms(percentile(lats, 50)),
 			Baseline: "fake model latency (ms)", BaselineValue: ms(cfg.AgentDelay)},
 		{Scenario: "fanout", Case: c, Metric: "delivery p99 (ms)", Value: ms(percentile(lats, 99)),
@@ -309,7 +399,12 @@ wait:
 		{Scenario: "fanout", Case: c, Metric: "server RSS/idle subscribed connection (KB)", Value: float64(rssIdle-rssBefore) * 1024 / 1000 / float64(n)},
 		{Scenario: "fanout", Case: c, Metric: "server RSS before connecting (MB)", Value: float64(rssBefore) * 1024 / 1e6},
 		{Scenario: "fanout", Case: c, Metric: "server CPU µs/frame delivered live", Value: float64(liveCPU.Microseconds()) / float64(max(liveFrames, 1))},
-		{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
-			Baseline: "subscribers", BaselineValue: float64(n)},
-	}, nil
+		{Scenario: "fanout", Case: c, Metric: "bench subscribers' CPU µs/frame received live", Value: float64(clientCPU.Microseconds()) / float64(max(liveFrames, 1))},
+	}
+	if writes >= 0 && writesIdle >= 0 {
+		rows = append(rows, Row{Scenario: "fanout", Case: c, Metric: "server write syscalls/frame delivered live",
+			Value: float64(writes-writesIdle) / float64(max(liveFrames, 1))})
+	}
+	return append(rows, Row{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
+		Baseline: "subscribers", BaselineValue: float64(n)}), nil
 }

@@ -140,7 +140,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	_, err = conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{cfg.Schema}.Sanitize())
+	err = createSchema(ctx, conn, cfg.Schema)
 	_ = conn.Close(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: create schema %q: %w", cfg.Schema, err)
@@ -157,6 +157,20 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// createSchema creates schema if missing. Replicas starting together on a
+// fresh schema would race in CREATE SCHEMA IF NOT EXISTS (the loser fails
+// with a unique violation), so the creation is serialised by a
+// transaction-scoped advisory lock on the schema name.
+func createSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('aragora.create_schema:' || $1, 0))`, schema); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize())
+		return err
+	})
 }
 
 // NewFromPool uses the caller's pool, whose connections must already have

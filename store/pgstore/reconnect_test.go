@@ -128,3 +128,26 @@ func TestTablesLiveInTheSchema(t *testing.T) {
 		"jwt_keys", "rating_matches", "revoked_tokens", "schema_migrations", "token_generation", "token_versions", "usage_records", "users",
 		"webhook_deliveries", "webhook_endpoints", "webhook_messages"}, "every table lives in the configured schema")
 }
+
+// TestReplicasOpenOneFreshSchemaTogether opens one fresh schema from
+// several stores at once, as replicas started together do: every Open
+// succeeds (none loses the race to create the schema) and the migrations
+// are applied once.
+func TestReplicasOpenOneFreshSchemaTogether(t *testing.T) {
+	d := dsn(t)
+	schema := freshSchema(t, d)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			st, err := pgstore.Open(context.Background(), d, pgstore.Config{Schema: schema, PoolSize: 1})
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+}

@@ -86,6 +86,9 @@ type Reply struct {
 	Model string
 	// Usage is the call's token usage as the provider reported it.
 	Usage agent.Usage
+	// FinishReason is why the model stopped, as the provider says it
+	// (agent.Response.FinishReason); "" when it does not.
+	FinishReason string
 }
 
 // Decoder reads one call's successful (2xx) reply in the provider's
@@ -161,7 +164,7 @@ func (c *Client) Do(ctx context.Context, ex Exchange, onChunk func(string)) (age
 	if err != nil {
 		return agent.Response{}, err
 	}
-	out := agent.Response{Text: text, Provider: c.Provider, Model: c.Model, Usage: r.Usage, Attempts: 1}
+	out := agent.Response{Text: text, Provider: c.Provider, Model: c.Model, Usage: r.Usage, Attempts: 1, FinishReason: r.FinishReason}
 	if r.Model != "" {
 		out.Model = r.Model
 	}
