@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
+
+	"github.com/aragora/aragora/similarity"
 )
 
 // decideShare is the shared body of the share-based methods: reached
@@ -159,21 +160,11 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 	if t.total > 0 {
 		r.LeaderShare = t.groups[g].Weight / t.total
 	}
-	r.Confidence = clamp01(j.Confidence)
+	r.Confidence = similarity.Clamp01(j.Confidence)
 	if strings.TrimSpace(j.Answer) != "" {
 		r.Answer = j.Answer
 	}
 	return r, nil
-}
-
-func clamp01(v float64) float64 {
-	switch {
-	case math.IsNaN(v) || v < 0:
-		return 0
-	case v > 1:
-		return 1
-	}
-	return v
 }
 
 // None never reaches consensus and needs no vote phase: the debate runs all

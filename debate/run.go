@@ -282,7 +282,7 @@ func (r *run) accrueElapsed() {
 // end finishes the debate with status: it closes the open round (as
 // interrupted unless the round already ended), emits debate_end and writes
 // the final checkpoint.
-func (r *run) end(ctx context.Context, batch []Event, status store.Status, reason, errMsg string) (*Result, error) {
+func (r *run) end(ctx context.Context, batch []Event, status store.Status, reason StopReason, errMsg string) (*Result, error) {
 	st := r.st
 	if st.Phase != nextSynthesize && st.Phase != nextDone {
 		reached := false
