@@ -818,7 +818,7 @@ func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 		return
 	}
 	if sa, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
-		*out = r.invokeStream(ctx, sa, s)
+		r.invokeStream(ctx, sa, s, out)
 		return
 	}
 	respond(ctx, a, &s.req, out)
@@ -864,9 +864,12 @@ func (r *run) invokeNative(ctx context.Context, a agent.Agent, s *callSpec, out 
 	return false
 }
 
-// invokeStream calls a streaming agent, publishing its chunks as
-// agent_token events.
-func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec) callOut {
+// invokeStream calls a streaming agent into *out, publishing its chunks
+// as agent_token events. (A function of its own, so that its frame is not
+// on the stack of a plain call.)
+//
+//go:noinline
+func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec, out *callOut) {
 	index := 0
 	name := r.nameOf(s.idx)
 	round, phase := s.req.Round, s.req.Phase
@@ -875,7 +878,7 @@ func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec) 
 			Data: AgentTokenData{Phase: phase, Text: chunk, Index: index, AfterSeq: atomic.LoadInt64(&r.delivered)}})
 		index++
 	})
-	return callOut{resp: resp, err: err}
+	*out = callOut{resp: resp, err: err}
 }
 
 // account adds a call's usage and cost to the totals and returns its cost.
