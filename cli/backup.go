@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
 
@@ -29,13 +28,9 @@ func newBackupCmd(getenv env) *cobra.Command {
 			if out == "" {
 				return usageErr(errors.New("backup: --out DIR is required"))
 			}
-			c, err := serviceConfig(cmd.Context(), getenv)
+			_, b, err := openBackends(cmd.Context(), getenv)
 			if err != nil {
-				return usageErr(err)
-			}
-			b, err := service.OpenBackends(cmd.Context(), c)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
+				return err
 			}
 			defer b.Close()
 			st, ok := b.Store.(*sqlitestore.Store)

@@ -155,13 +155,9 @@ func openDebateStore(ctx context.Context, getenv env, noStore bool) (st store.De
 	if noStore {
 		return mem()
 	}
-	c, err := serviceConfig(ctx, getenv)
+	c, b, err := openBackends(ctx, getenv)
 	if err != nil {
-		return nil, false, "", nil, usageErr(err)
-	}
-	b, err := service.OpenBackends(ctx, c)
-	if err != nil {
-		return nil, false, "", nil, &exitError{code: exitFailure, err: err}
+		return nil, false, "", nil, err
 	}
 	if b.Kind == "memory" {
 		_ = b.Close()
@@ -533,7 +529,7 @@ func finishDebate(out io.Writer, res *debate.Result, runErr error, ropts *debate
 	}
 	msg := fmt.Sprintf("debate %s ended with status %s", res.DebateID, res.Status)
 	if res.StopReason != "" {
-		msg += " (" + res.StopReason + ")"
+		msg += " (" + res.StopReason.String() + ")"
 	}
 	if runErr != nil {
 		msg += ": " + runErr.Error()

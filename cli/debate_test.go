@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/receipt"
 )
 
@@ -453,24 +453,6 @@ func TestSquashLine(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // helperEnv marks the re-executed test binary as the aragora binary.
 const helperEnv = "ARAGORA_CLI_HELPER_PROCESS"
 
@@ -508,7 +490,7 @@ func TestDebateSIGINTExits130(t *testing.T) {
 	// Every demo call waits ten minutes unless cancelled: the debate is
 	// certainly in its first phase when the signal arrives.
 	cmd.Env = append(cmd.Env, helperEnv+"=1", demoDelayEnv+"=600000")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/internal/testenv"
 )
 
 // openRouterStandIn answers every chat completion with a short reply, as
@@ -122,10 +124,7 @@ func TestE2EAgentAndRoundLogs(t *testing.T) {
 // server with Redis configured lists the Redis breaker, closed, with the
 // configured policy, and counts it in the summary.
 func TestE2ERedisBreaker(t *testing.T) {
-	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis breaker test")
-	}
+	redisURL := testenv.RedisURL(t, "the Redis breaker test")
 	t.Parallel()
 	p := startServer(t, t.TempDir(), map[string]string{"ARAGORA_REDIS_URL": redisURL,
 		"ARAGORA_CB_FAILURE_THRESHOLD": "4", "ARAGORA_CB_OPEN_SECONDS": "45"}, nil)

@@ -25,6 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/internal/syncbuf"
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store/redisstore"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -89,28 +91,10 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// lockedBuffer collects a subprocess's output for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serverProc is one running `aragora serve`.
 type serverProc struct {
 	cmd            *exec.Cmd
-	out            *lockedBuffer
+	out            *syncbuf.Buffer
 	apiPort        int
 	wsPort         int
 	dataDir        string
@@ -136,7 +120,7 @@ func launchServer(t *testing.T, dataDir string, extra map[string]string, reuse *
 	t.Helper()
 	// Every exchange with the binary is checked against the OpenAPI
 	// document (docs/http-api.md#openapi).
-	p := &serverProc{out: &lockedBuffer{}, dataDir: dataDir, done: make(chan struct{}),
+	p := &serverProc{out: &syncbuf.Buffer{}, dataDir: dataDir, done: make(chan struct{}),
 		http: &http.Client{Transport: apitest.Server(t).Transport(t, &http.Transport{DisableKeepAlives: true}), Timeout: 30 * time.Second}}
 	if reuse != nil {
 		p.apiPort, p.wsPort = reuse.apiPort, reuse.wsPort
@@ -532,7 +516,7 @@ func TestE2ERunbookCommands(t *testing.T) {
 	}
 	cmd.Env = env
 	cmd.Stdin = bytes.NewReader(script)
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
@@ -564,10 +548,7 @@ func TestE2ERunbookCommands(t *testing.T) {
 // duplicate. It also checks the Redis health check, the Redis rate limiter
 // and that the events were published.
 func TestE2ERedisFanout(t *testing.T) {
-	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the cross-replica fan-out test")
-	}
+	redisURL := testenv.RedisURL(t, "the cross-replica fan-out test")
 	t.Parallel()
 	dir := t.TempDir()
 	env := postgresEnv(t)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/internal/testenv"
 )
 
 // TestFaultPostgresConnectionsCut is the store fault of the fault suite
@@ -31,12 +32,7 @@ func TestFaultPostgresConnectionsCut(t *testing.T) {
 	env := postgresEnv(t)
 	dsn := env["ARAGORA_DATABASE_URL"]
 	app := "aragora_fault_" + env["ARAGORA_DB_SCHEMA"][len("aragora_e2e_"):]
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	env["ARAGORA_DATABASE_URL"], env[demoDelayEnv] = u.String(), "30"
+	env["ARAGORA_DATABASE_URL"], env[demoDelayEnv] = testenv.WithApplicationName(t, dsn, app), "30"
 	srv := startServer(t, t.TempDir(), faultEnv(env), nil) // not rate limited: every answer is the fault's
 
 	ctx := context.Background()

@@ -22,7 +22,6 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/nomic"
-	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -164,13 +163,9 @@ func runNomic(cmd *cobra.Command, f *nomicRunFlags, getenv env) error {
 // openNomicStore opens the store of serve (ARAGORA_DATABASE_URL, else
 // SQLite under ARAGORA_DATA_DIR), where the loop keeps its state.
 func openNomicStore(ctx context.Context, getenv env) (store.NomicStore, func() error, error) {
-	c, err := serviceConfig(ctx, getenv)
+	_, be, err := openBackends(ctx, getenv)
 	if err != nil {
-		return nil, nil, usageErr(err)
-	}
-	be, err := service.OpenBackends(ctx, c)
-	if err != nil {
-		return nil, nil, &exitError{code: exitFailure, err: err}
+		return nil, nil, err
 	}
 	ns, ok := be.Store.(store.NomicStore)
 	if !ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/nomic"
 )
 
@@ -121,7 +122,7 @@ func slowVerifyRepo(t *testing.T, bin string) (dir, pub string) {
 // startNomicLoop runs one auto cycle of the runbook's nomic_loop.py shim
 // over dir with env (the store's variables) and returns the channel of its
 // exit and its output; the loop is killed when the test ends.
-func startNomicLoop(t *testing.T, bin, dir, pub string, env ...string) (chan error, *lockedBuffer) {
+func startNomicLoop(t *testing.T, bin, dir, pub string, env ...string) (chan error, *syncbuf.Buffer) {
 	t.Helper()
 	loop := exec.Command("python3", filepath.Join("..", "scripts", "nomic_loop.py"), "run", "--cycles", "1", "--path", dir, "--auto")
 	for _, kv := range os.Environ() {
@@ -131,7 +132,7 @@ func startNomicLoop(t *testing.T, bin, dir, pub string, env ...string) (chan err
 	}
 	loop.Env = append(loop.Env, "ARAGORA_BIN="+bin, envConstitutionPubKey+"="+pub, envNomicAutoCommit+"=1")
 	loop.Env = append(loop.Env, env...)
-	loopOut := &lockedBuffer{}
+	loopOut := &syncbuf.Buffer{}
 	loop.Stdout, loop.Stderr = loopOut, loopOut
 	require.NoError(t, loop.Start())
 	done := make(chan error, 1)

@@ -317,13 +317,13 @@ func squashLine(s string, max int) string {
 // error, the receipt id and the Markdown receipt. A local debate and one
 // run on a server (--server, its receipt read from the API) print the
 // same summary.
-func printSummary(w io.Writer, rc *receipt.Receipt, stopReason, errMsg, receiptOut string) {
+func printSummary(w io.Writer, rc *receipt.Receipt, stopReason debate.StopReason, errMsg, receiptOut string) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Verdict:    %s (%s) %s\n", receipt.VerdictLabel(rc.Verdict), rc.Verdict, receipt.VerdictScope)
 	fmt.Fprintf(w, "Confidence: %.0f%%\n", rc.Confidence*100)
 	status := rc.Status
 	if stopReason != "" {
-		status += ", stop reason " + stopReason
+		status += ", stop reason " + stopReason.String()
 	}
 	fmt.Fprintf(w, "Status:     %s · %d of %s · %d tokens\n", status, rc.RoundsUsed, pluralize(rc.RoundsPlanned, "round"), rc.Usage.TotalTokens)
 	if rc.Winner != "" {

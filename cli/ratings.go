@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
 )
 
@@ -21,13 +20,9 @@ func newRatingsCmd(getenv env) *cobra.Command {
 		Short: "Print the agents' ELO leaderboard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(cmd.Context(), getenv)
+			_, b, err := openBackends(cmd.Context(), getenv)
 			if err != nil {
-				return usageErr(err)
-			}
-			b, err := service.OpenBackends(cmd.Context(), c)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
+				return err
 			}
 			defer b.Close()
 			rs, ok := b.Store.(store.RatingStore)

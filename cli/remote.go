@@ -371,7 +371,7 @@ func (r *remote) finish(ctx context.Context, id string, end *debate.DebateEndDat
 			return &exitError{code: exitFailure, err: fmt.Errorf("debate: %s: %w", id, err)}
 		}
 		var d struct {
-			StopReason string `json:"stop_reason"`
+			StopReason debate.StopReason `json:"stop_reason"`
 			Error      *struct {
 				Message string `json:"message"`
 			} `json:"error"`

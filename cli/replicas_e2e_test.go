@@ -31,6 +31,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/apitest"
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/nomic"
 	"github.com/aragora/aragora/webhook"
 )
@@ -1046,7 +1047,7 @@ func startRedis(t *testing.T, port int) *throwawayRedis {
 	}
 	r := &throwawayRedis{port: port, done: make(chan struct{})}
 	r.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	r.cmd.Stdout, r.cmd.Stderr = out, out
 	require.NoError(t, r.cmd.Start())
 	go func() {

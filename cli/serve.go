@@ -86,6 +86,21 @@ func (f *serveFlags) apply(cmd *cobra.Command, c *service.Config) {
 
 // serviceConfig reads the environment with this binary's version (the
 // Options of the run in ctx).
+// openBackends reads the configuration of serve from getenv and opens its
+// backends, as the commands that work on serve's data do: a configuration
+// error is a usage error (exit 2), a backend that does not open exit 1.
+func openBackends(ctx context.Context, getenv env) (service.Config, *service.Backends, error) {
+	c, err := serviceConfig(ctx, getenv)
+	if err != nil {
+		return c, nil, usageErr(err)
+	}
+	b, err := service.OpenBackends(ctx, c)
+	if err != nil {
+		return c, nil, &exitError{code: exitFailure, err: err}
+	}
+	return c, b, nil
+}
+
 func serviceConfig(ctx context.Context, getenv env) (service.Config, error) {
 	c, err := service.ConfigFromEnv(getenv)
 	o := optionsFrom(ctx)

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store/sqlitestore"
 	"github.com/aragora/aragora/webhook"
 )
@@ -218,26 +216,8 @@ func (p *serverProc) testMessage(t *testing.T, endpoint string) string {
 // ARAGORA_TEST_POSTGRES_URL (CI sets it and fails on the skip).
 func postgresEnv(t *testing.T) map[string]string {
 	t.Helper()
-	dsn := os.Getenv("ARAGORA_TEST_POSTGRES_URL")
-	if dsn == "" {
-		t.Skip("set ARAGORA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the Postgres end-to-end tests")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "aragora_e2e_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return map[string]string{"ARAGORA_DATABASE_URL": dsn, "ARAGORA_DB_SCHEMA": schema}
+	dsn := testenv.PostgresURL(t, "the Postgres end-to-end tests")
+	return map[string]string{"ARAGORA_DATABASE_URL": dsn, "ARAGORA_DB_SCHEMA": testenv.FreshSchema(t, dsn, "aragora_e2e_")}
 }
 
 func webhookEnv(rc *hookReceiver, extra map[string]string) map[string]string {

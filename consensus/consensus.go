@@ -21,8 +21,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/enum"
@@ -247,7 +245,7 @@ func ResolveChoice(choice string, names []string) string {
 		if strings.TrimSpace(ln) == "" {
 			continue
 		}
-		pos := wordIndex(lc, ln)
+		pos := similarity.WordIndex(lc, ln)
 		if pos >= 0 && (bestPos < 0 || pos < bestPos || (pos == bestPos && len(ln) > len(best))) {
 			best, bestPos = n, pos
 		}
@@ -266,28 +264,6 @@ func ResolveChoice(choice string, names []string) string {
 	}
 	return match
 }
-
-// wordIndex returns the byte offset of the first occurrence of word in s
-// that is not preceded or followed by a Unicode letter or digit, or -1.
-func wordIndex(s, word string) int {
-	for from := 0; from <= len(s)-len(word); {
-		i := strings.Index(s[from:], word)
-		if i < 0 {
-			return -1
-		}
-		at, end := from+i, from+i+len(word)
-		before, _ := utf8.DecodeLastRuneInString(s[:at])
-		after, _ := utf8.DecodeRuneInString(s[end:])
-		if (at == 0 || !isWord(before)) && (end == len(s) || !isWord(after)) {
-			return at
-		}
-		_, size := utf8.DecodeRuneInString(s[at:])
-		from = at + size
-	}
-	return -1
-}
-
-func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func ptr(f float64) *float64 { return &f }
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
+
+	"github.com/aragora/aragora/similarity"
 )
 
 // decideShare is the shared body of the share-based methods: reached
 // reports whether the tally reaches consensus.
-func decideShare(ctx context.Context, in Input, name MethodName, threshold float64, reached func(t *tally) bool) (Result, error) {
+func decideShare(ctx context.Context, in *Input, name MethodName, threshold float64, reached func(t *tally) bool) (Result, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return Result{Method: name}, err
@@ -44,7 +45,7 @@ func (Majority) NeedsVotes() bool { return true }
 
 // Decide tallies the votes; see Method.
 func (Majority) Decide(ctx context.Context, in Input) (Result, error) {
-	return decideShare(ctx, in, NameMajority, 0.5, func(t *tally) bool { return t.share > 0.5+eps })
+	return decideShare(ctx, &in, NameMajority, 0.5, func(t *tally) bool { return t.share > 0.5+eps })
 }
 
 // Supermajority reaches consensus when the leader share is ≥ Threshold
@@ -63,7 +64,7 @@ func (Supermajority) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (m Supermajority) Decide(ctx context.Context, in Input) (Result, error) {
 	th := orDefault(m.Threshold, DefaultSupermajorityThreshold)
-	return decideShare(ctx, in, NameSupermajority, th, func(t *tally) bool { return t.share >= th-eps })
+	return decideShare(ctx, &in, NameSupermajority, th, func(t *tally) bool { return t.share >= th-eps })
 }
 
 // Unanimous reaches consensus when exactly one group received valid votes
@@ -79,7 +80,7 @@ func (Unanimous) NeedsVotes() bool { return true }
 
 // Decide tallies the votes; see Method.
 func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
-	return decideShare(ctx, in, NameUnanimous, 1, func(t *tally) bool {
+	return decideShare(ctx, &in, NameUnanimous, 1, func(t *tally) bool {
 		return t.nGroups == 1 && len(t.counted) == len(t.order)
 	})
 }
@@ -99,7 +100,7 @@ func (Weighted) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (m Weighted) Decide(ctx context.Context, in Input) (Result, error) {
 	th := orDefault(m.Threshold, DefaultWeightedThreshold)
-	return decideShare(ctx, in, NameWeighted, th, func(t *tally) bool { return t.share >= th-eps })
+	return decideShare(ctx, &in, NameWeighted, th, func(t *tally) bool { return t.share >= th-eps })
 }
 
 func orDefault(v, def float64) float64 {
@@ -137,14 +138,14 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 			return Result{Method: NameJudge}, err
 		}
 	}
-	t := count(in)
+	t := count(&in)
 	failed := t.result(NameJudge, nil, t.leader)
 	j := in.Judgement
 	if j == nil {
 		return failed, ErrJudgeFailed
 	}
 	names := make([]string, 0, len(t.groupOf))
-	for _, o := range options(in) {
+	for _, o := range options(&in) {
 		names = append(names, o.Agent)
 	}
 	chosen := ResolveChoice(j.Choice, names)
@@ -159,21 +160,11 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 	if t.total > 0 {
 		r.LeaderShare = t.groups[g].Weight / t.total
 	}
-	r.Confidence = clamp01(j.Confidence)
+	r.Confidence = similarity.Clamp01(j.Confidence)
 	if strings.TrimSpace(j.Answer) != "" {
 		r.Answer = j.Answer
 	}
 	return r, nil
-}
-
-func clamp01(v float64) float64 {
-	switch {
-	case math.IsNaN(v) || v < 0:
-		return 0
-	case v > 1:
-		return 1
-	}
-	return v
 }
 
 // None never reaches consensus and needs no vote phase: the debate runs all

@@ -14,8 +14,8 @@ import (
 // a transitive closure. Options with an empty or repeated agent name are
 // ignored.
 func GroupOptions(in Input) [][]string {
-	opts := options(in)
-	idx := groupIndices(in, opts)
+	opts := options(&in)
+	idx := groupIndices(&in, opts)
 	out := make([][]string, len(idx))
 	for g, members := range idx {
 		for _, i := range members {
@@ -26,7 +26,7 @@ func GroupOptions(in Input) [][]string {
 }
 
 // options returns in.Options without empty or repeated agents.
-func options(in Input) []Option {
+func options(in *Input) []Option {
 	seen := make(map[string]bool, len(in.Options))
 	out := make([]Option, 0, len(in.Options))
 	for _, o := range in.Options {
@@ -39,7 +39,7 @@ func options(in Input) []Option {
 	return out
 }
 
-func groupIndices(in Input, opts []Option) [][]int {
+func groupIndices(in *Input, opts []Option) [][]int {
 	n := len(opts)
 	var m [][]float64
 	if !in.DisableGrouping && n > 1 {
@@ -95,7 +95,7 @@ type tally struct {
 	nGroups int // groups with at least one counted vote
 }
 
-func count(in Input) tally {
+func count(in *Input) tally {
 	opts := options(in)
 	names := make([]string, len(opts))
 	for i, o := range opts {
@@ -106,6 +106,12 @@ func count(in Input) tally {
 		counted: make(map[string]Vote, len(in.Votes)),
 		direct:  make(map[string]float64, len(opts)),
 		leader:  -1,
+	}
+	if len(opts) > 0 { // with no option the tally stays nil
+		t.groups = make([]Group, 0, len(opts))
+	}
+	if n := max(len(in.Participants), len(in.Votes)); n > 0 {
+		t.order = make([]string, 0, n)
 	}
 	for g, members := range groupIndices(in, opts) {
 		grp := Group{Canonical: opts[members[0]].Agent, Members: make([]string, 0, len(members))}
@@ -201,7 +207,7 @@ func (t *tally) topMember(g int) string {
 // proposal's owner and the leader share (docs/debate.md#consensus). With a total
 // weight of 0, leader and winner are "" and share is 0.
 func Tally(in Input) (groups []Group, leader, winner string, share float64) {
-	t := count(in)
+	t := count(&in)
 	if t.leader >= 0 {
 		leader = t.groups[t.leader].Canonical
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
@@ -384,24 +385,6 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	assert.Equal(t, json.RawMessage(`{"x":1}`), unknown.Data)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // lateStreamer ignores its context and keeps streaming after the debate
 // has ended, as a misbehaving provider adapter might.
 type lateStreamer struct {
@@ -428,7 +411,7 @@ func TestTokenFromAbandonedAgentAfterRunIsDropped(t *testing.T) {
 	ps := demoParticipants(1, "demo-a", "demo-b", "demo-c")
 	late := &lateStreamer{Agent: ps[2].Agent, release: make(chan struct{}), done: make(chan struct{})}
 	ps[2].Agent = late
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	o, err := debate.New(debate.Config{Rounds: 1, StreamTokens: true, AgentTimeout: time.Second,
 		Observers: []debate.Observer{&recorder{}}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, ps...)
 	require.NoError(t, err)

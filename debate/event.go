@@ -279,7 +279,7 @@ type AgentFallbackData struct {
 // DebateEndData is the data of debate_end.
 type DebateEndData struct {
 	Status                 store.Status    `json:"status"`
-	StopReason             string          `json:"stop_reason"`
+	StopReason             StopReason      `json:"stop_reason"`
 	Verdict                receipt.Verdict `json:"verdict"`
 	Confidence             float64         `json:"confidence"`
 	Winner                 string          `json:"winner"`

@@ -34,9 +34,10 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	if r.cfg.Moderator != "" {
 		hub = r.o.index(r.cfg.Moderator)
 	}
-	var ps []pair
+	ps := make([]pair, 0, n*(n-1))
+	var tbuf [16]int
 	for i := range n {
-		var ts []int
+		ts := tbuf[:0]
 		switch topo {
 		case TopologyAllToAll:
 			for j := range n {
@@ -45,7 +46,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 				}
 			}
 		case TopologyRing:
-			ts = []int{(i + 1) % n}
+			ts = append(ts, (i+1)%n)
 		case TopologyStar:
 			if i == hub {
 				for j := range n {
@@ -54,7 +55,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 					}
 				}
 			} else {
-				ts = []int{hub}
+				ts = append(ts, hub)
 			}
 		case TopologySparse:
 			for m := range k {
@@ -113,6 +114,15 @@ func (r *run) visiblePeers(i int) []int {
 	return vis
 }
 
+// withCap returns s, or for a nil s an empty slice with room for n
+// elements: a slice that nothing is appended to stays nil.
+func withCap[T any](s []T, n int) []T {
+	if s == nil {
+		return make([]T, 0, n)
+	}
+	return s
+}
+
 // ---- proposal phase ----
 
 // proposalSpec is the call of agent i in the proposal phase; its prompt
@@ -140,7 +150,7 @@ func (r *run) proposalSpec(i int) callSpec {
 				mine = append(mine, &prev[k])
 			}
 		}
-		slices.SortStableFunc(mine, func(a, b *CritiqueRecord) int { return bySeverity(a, b) })
+		slices.SortStableFunc(mine, bySeverity)
 		vis := r.visiblePeers(i)
 		items = slices.Grow(items, len(mine)+len(vis)+2)
 		if len(mine) > 0 {
@@ -149,9 +159,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			text := "Severity " + strconv.FormatFloat(c.Severity, 'f', 1, 64) + ". Issues: " + strings.Join(c.Issues, "; ") +
-				". Suggestions: " + strings.Join(c.Suggestions, "; ") + ". Reasoning: " + c.Reasoning
-			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, text)})
+			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, critiqueText(c))})
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = make([]agent.Proposal, 0, k)
@@ -164,9 +172,43 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, *callSpec) string {
+	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
 		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
 	}}
+}
+
+// critiqueText is a critique as a reviser reads it: "Severity 7.5.
+// Issues: a; b. Suggestions: c. Reasoning: …".
+func critiqueText(c *CritiqueRecord) string {
+	var sb strings.Builder
+	n := 64 + len(c.Reasoning)
+	for _, x := range c.Issues {
+		n += len(x) + 2
+	}
+	for _, x := range c.Suggestions {
+		n += len(x) + 2
+	}
+	sb.Grow(n)
+	var fb [32]byte
+	sb.WriteString("Severity ")
+	sb.Write(strconv.AppendFloat(fb[:0], c.Severity, 'f', 1, 64))
+	sb.WriteString(". Issues: ")
+	writeJoined(&sb, c.Issues, "; ")
+	sb.WriteString(". Suggestions: ")
+	writeJoined(&sb, c.Suggestions, "; ")
+	sb.WriteString(". Reasoning: ")
+	sb.WriteString(c.Reasoning)
+	return sb.String()
+}
+
+// writeJoined writes strings.Join(items, sep) to sb.
+func writeJoined(sb *strings.Builder, items []string, sep string) {
+	for i, x := range items {
+		if i > 0 {
+			sb.WriteString(sep)
+		}
+		sb.WriteString(x)
+	}
 }
 
 // bySeverity orders critiques highest severity first, as the less
@@ -204,7 +246,6 @@ func (r *run) peerQuote(j int) string {
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
-	st := r.st
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
 	specs := make([]callSpec, n)
@@ -215,13 +256,21 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	if ctx.Err() != nil {
 		return nil, nil
 	}
+	return r.proposalOutcome(specs, outs)
+}
+
+// proposalOutcome reads the replies of the proposal phase, then checks
+// convergence and runs the trickster.
+func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error) {
+	st := r.st
+	n := len(r.o.ps)
 	rec := st.round()
 	rec.Proposals = nil
 	var batch []Event
 	var pt phaseTotal
 	fresh := make([]string, n)
 	var scores []evidence.Scores
-	freshIdx := []int{}
+	freshIdx := make([]int, 0, n)
 	answered := 0
 	for i, out := range outs {
 		phase := specs[i].req.Phase
@@ -235,7 +284,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 		if failErr != nil {
 			if st.Current[i].Has {
 				st.Current[i].Fresh, st.Current[i].Carried = false, true
-				rec.Proposals = append(rec.Proposals, ProposalRecord{Agent: r.o.names[i], Text: st.Current[i].Text, Carried: true})
+				rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: st.Current[i].Text, Carried: true})
 			}
 			continue
 		}
@@ -244,14 +293,14 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text
-		scores = append(scores, sc)
+		scores = append(withCap(scores, n), sc)
 		freshIdx = append(freshIdx, i)
 		cost := out.resp.CostUSD
 		if cost == 0 {
 			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
 		}
-		rec.Proposals = append(rec.Proposals, ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
-		batch = append(batch, r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
+		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
+		batch = append(withCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
 			Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage), CostUSD: round6(cost),
 			LatencyMS: out.latency.Milliseconds(), Evidence: sc}))
 	}
@@ -300,14 +349,12 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 		m = r.sim.Matrix(corpus)
 	}
 	cross := 0.0
-	pairs := map[string]float64{}
 	if len(cur) >= 2 {
 		sum, cnt := 0.0, 0
 		for a := range cur {
 			for b := a + 1; b < len(cur); b++ {
 				sum += m[a][b]
 				cnt++
-				pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
 			}
 		}
 		cross = sum / float64(cnt)
@@ -344,6 +391,13 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	st.ConvergenceDetected = true
 	// The trickster runs after this; convStop is finalised there.
 	st.ConvStop = r.cfg.StopOnConvergence && st.Round >= r.cfg.MinRounds
+	// The pairs are named only for the event.
+	pairs := make(map[string]float64, len(cur)*(len(cur)-1)/2)
+	for a := range cur {
+		for b := a + 1; b < len(cur); b++ {
+			pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
+		}
+	}
 	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
 		Stability: roundPtr(stability), Criteria: criteria, Backend: r.cfg.Similarity.Name(), Pairs: pairs, Stop: st.ConvStop}))
 	return cross
@@ -440,8 +494,20 @@ func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64,
 // ---- critique phase ----
 
 func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
-	st := r.st
 	pairs := r.critiquePairs()
+	specs := r.critiqueSpecs(pairs)
+	outs := r.runCalls(ctx, specs)
+	clear(r.targetQuotes)
+	clear(r.ownQuotes)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	return r.critiqueOutcome(outs, pairs)
+}
+
+// critiqueSpecs returns the calls of the critique phase, one per pair.
+func (r *run) critiqueSpecs(pairs []pair) []callSpec {
+	st := r.st
 	specs := make([]callSpec, len(pairs))
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
@@ -470,12 +536,12 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 		}
 		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: critiquePrompt}
 	}
-	outs := r.runCalls(ctx, specs)
-	clear(targetQ)
-	clear(ownQ)
-	if ctx.Err() != nil {
-		return nil, nil
-	}
+	return specs
+}
+
+// critiqueOutcome reads the replies of the critique phase.
+func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
+	st := r.st
 	rec := st.round()
 	rec.Critiques = nil
 	var batch []Event
@@ -506,9 +572,9 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 		}
 		ok[p.critic]++
 		issues, sugg := nonNil(c.Issues), nonNil(c.Suggestions)
-		rec.Critiques = append(rec.Critiques, CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
+		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
 			Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
-		batch = append(batch, r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
+		batch = append(withCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
 			Issues: issues, Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse}))
 	}
 	r.endPhaseTotal("critique", pt)
@@ -580,14 +646,14 @@ func parseJudge(resp agent.Response) reply.Judge {
 	return reply.ParseJudge(resp.Text)
 }
 
-// critiquePrompt builds the prompt of critique call s: the target's
+// critiquePrompt builds the prompt of critic's critique of target: the target's
 // proposal, then the critic's own for contrast.
-func critiquePrompt(r *run, s *callSpec) string {
+func critiquePrompt(r *run, critic, target int) string {
 	st := r.st
 	var buf [2]promptItem
-	items := append(buf[:0], promptItem{text: r.targetQuotes[s.target], required: true})
-	if st.Current[s.idx].Has {
-		items = append(items, promptItem{text: r.ownQuotes[s.idx]})
+	items := append(buf[:0], promptItem{text: r.targetQuotes[target], required: true})
+	if st.Current[critic].Has {
+		items = append(items, promptItem{text: r.ownQuotes[critic]})
 	}
 	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
 }
@@ -604,7 +670,12 @@ func (r *run) critiqueSummary(target string) string {
 			maxSev = max(maxSev, c.Severity)
 		}
 	}
-	return fmt.Sprintf("Critiques received: %d, maximum severity %.1f.", cnt, maxSev)
+	var b [80]byte
+	out := append(b[:0], "Critiques received: "...)
+	out = strconv.AppendInt(out, int64(cnt), 10)
+	out = append(out, ", maximum severity "...)
+	out = strconv.AppendFloat(out, maxSev, 'f', 1, 64) // %.1f
+	return string(append(out, '.'))
 }
 
 func (r *run) proposalItems(exclude int) []promptItem {
@@ -616,7 +687,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 		}
 	}
 	share := r.pb.shareOf(len(has))
-	var items []promptItem
+	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
 		items = append(items, promptItem{required: true, text: r.pb.quote("Proposal of "+r.o.names[i],
 			reply.Truncate(st.Current[i].Text, share)) + "\n" + r.critiqueSummary(r.o.names[i])})
@@ -624,11 +695,28 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	return items
 }
 
+// The phases are split in three: building the calls, making them, and
+// reading the replies, so that the frames of the first and the last are
+// not on the stack while the agents run (a debate's goroutine then keeps a
+// small stack).
+
 func (r *run) votePhase(ctx context.Context) ([]Event, error) {
+	props := r.currentProposals()
+	specs, judging := r.voteSpecs(props)
+	outs := r.runCalls(ctx, specs)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	batch, votes, valid, pt := r.readVotes(outs)
+	return r.decideVotes(ctx, outs, props, judging, batch, votes, valid, pt)
+}
+
+// voteSpecs returns the calls of the vote phase, the judge's last when
+// judging.
+func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	st := r.st
 	n := len(r.o.ps)
-	props := r.currentProposals()
-	specs := make([]callSpec, 0, n+1)
+	specs = make([]callSpec, 0, n+1)
 	shared := "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
@@ -648,7 +736,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			}
 		}
 		r.askSchema(i, &req)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, *callSpec) string {
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
 			if exclude >= 0 {
 				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
 			}
@@ -658,24 +746,25 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 			return shared
 		}})
 	}
-	judging := consensus.NeedsJudge(r.cfg.Consensus)
+	judging = consensus.NeedsJudge(r.cfg.Consensus)
 	if judging {
 		specs = append(specs, r.judgeSpec(props))
 	}
-	outs := r.runCalls(ctx, specs)
-	if ctx.Err() != nil {
-		return nil, nil
-	}
+	return specs, judging
+}
+
+// readVotes reads the voters' replies of the vote phase: their events and
+// records, the votes and how many are valid.
+func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, valid int, pt phaseTotal) {
+	st := r.st
+	n := len(r.o.ps)
 	rec := st.round()
 	rec.Votes = nil
-	var batch []Event
-	var pt phaseTotal
-	votes := make([]consensus.Vote, 0, n)
-	valid := 0
+	votes = make([]consensus.Vote, 0, n)
 	for i := range n {
-		out := outs[i]
+		out := &outs[i]
 		name := r.o.names[i]
-		r.account(i, "vote", out, &pt)
+		r.account(i, "vote", *out, &pt)
 		var v reply.Vote
 		failErr := out.err
 		if failErr == nil {
@@ -688,7 +777,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 				failErr = invalid("no choice could be read from the vote")
 			}
 		}
-		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
+		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", *out, failErr, out.resp.Text)...)
 		if failErr != nil {
 			continue
 		}
@@ -713,24 +802,36 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 		votes = append(votes, cv)
 		var resolvedP, reasonP *string
 		if resolved != "" {
-			resolvedP = &resolved
+			v := resolved
+			resolvedP = &v
 		}
 		if reason != "" {
-			reasonP = &reason
+			v := reason
+			reasonP = &v
 		}
-		rec.Votes = append(rec.Votes, VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
+		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
 			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
-		batch = append(batch, r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
+		batch = append(withCap(batch, n+1), r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
+	return batch, votes, valid, pt
+}
+
+// decideVotes decides the round from the votes (and the judge's reply,
+// last of outs, when judging).
+func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Proposal, judging bool,
+	batch []Event, votes []consensus.Vote, valid int, pt phaseTotal) ([]Event, error) {
+	st := r.st
+	n := len(r.o.ps)
+	rec := st.round()
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
 		Participants: r.participants, Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
 	for _, p := range props {
-		in.Options = append(in.Options, consensus.Option{Agent: p.Agent, Text: p.Text})
+		in.Options = append(withCap(in.Options, len(props)), consensus.Option{Agent: p.Agent, Text: p.Text})
 	}
 	for _, c := range rec.Critiques {
-		in.Critiques = append(in.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
+		in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
 	}
 	method := r.cfg.Consensus
@@ -738,48 +839,60 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	checkAgent := ""
 	if judging {
 		checkAgent = r.o.judge.name
-		out := outs[n]
-		r.account(r.o.judge.idx, "vote", out, &pt)
-		failErr := out.err
-		if failErr == nil {
-			j := out.judgement
-			if j == nil {
-				pj := parseJudge(out.resp)
-				if pj.OK {
-					j = &agent.Judgement{Decided: pj.Decided, Choice: pj.Choice, Confidence: pj.Confidence, Reasoning: pj.Reasoning, Answer: pj.Answer}
-				}
-			}
-			in.Judgement = j
-			if j == nil {
-				failErr = invalid("the judge's reply has no usable choice")
-			}
-		}
-		var res consensus.Result
-		var derr error
-		if failErr == nil {
-			res, derr = method.Decide(ctx, in)
-			if errors.Is(derr, consensus.ErrJudgeFailed) {
-				failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
-			}
-		}
-		batch = append(batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
-		if failErr != nil {
-			fb := "majority"
-			fallback = &fb
-			method = consensus.Majority{}
-		} else {
-			r.decide(res, derr, &batch, checkAgent, nil)
+		if r.judgeDecides(ctx, &outs[n], &in, &pt, &batch) {
 			r.endPhaseTotal("vote", pt)
 			return r.voteQuorum(batch, valid)
 		}
+		fb := "majority"
+		fallback = &fb
+		method = consensus.Majority{}
 	}
-	res, derr := method.Decide(ctx, in)
+	res, derr := decideWith(ctx, method, &in)
 	if fallback != nil {
 		res.Method = r.cfg.Consensus.Name()
 	}
 	r.decide(res, derr, &batch, checkAgent, fallback)
 	r.endPhaseTotal("vote", pt)
 	return r.voteQuorum(batch, valid)
+}
+
+// judgeDecides decides the round with the judge's reply *out; false when
+// the judge failed and the votes decide instead.
+func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Input, pt *phaseTotal, batch *[]Event) bool {
+	r.account(r.o.judge.idx, "vote", *out, pt)
+	failErr := out.err
+	if failErr == nil {
+		j := out.judgement
+		if j == nil {
+			pj := parseJudge(out.resp)
+			if pj.OK {
+				j = &agent.Judgement{Decided: pj.Decided, Choice: pj.Choice, Confidence: pj.Confidence, Reasoning: pj.Reasoning, Answer: pj.Answer}
+			}
+		}
+		in.Judgement = j
+		if j == nil {
+			failErr = invalid("the judge's reply has no usable choice")
+		}
+	}
+	var res consensus.Result
+	var derr error
+	if failErr == nil {
+		res, derr = decideWith(ctx, r.cfg.Consensus, in)
+		if errors.Is(derr, consensus.ErrJudgeFailed) {
+			failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
+		}
+	}
+	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", *out, failErr, out.resp.Text)...)
+	if failErr != nil {
+		return false
+	}
+	r.decide(res, derr, batch, r.o.judge.name, nil)
+	return true
+}
+
+// decideWith is method.Decide(ctx, *in).
+func decideWith(ctx context.Context, method consensus.Method, in *consensus.Input) (consensus.Result, error) {
+	return method.Decide(ctx, *in)
 }
 
 func (r *run) voteQuorum(batch []Event, valid int) ([]Event, error) {

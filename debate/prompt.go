@@ -1,7 +1,6 @@
 package debate
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -98,7 +97,12 @@ func (b *promptBuilder) systemFor(p *Participant, phase agent.Phase, prevLeader 
 
 func (b *promptBuilder) buildSystem(p *Participant, phase agent.Phase, prevLeader string) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "You are %s, one of %d participants in a structured debate.\n", p.Name, b.n)
+	sb.Grow(len(p.Name) + len(p.Role) + len(prevLeader) + 512)
+	sb.WriteString("You are ")
+	sb.WriteString(p.Name)
+	sb.WriteString(", one of ")
+	sb.WriteString(strconv.Itoa(b.n))
+	sb.WriteString(" participants in a structured debate.\n")
 	if p.Role != "" {
 		sb.WriteString(p.Role)
 		sb.WriteString("\n")
@@ -109,7 +113,9 @@ func (b *promptBuilder) buildSystem(p *Participant, phase agent.Phase, prevLeade
 	}
 	sb.WriteString(stanceGuidance[stance])
 	if stance == agent.StanceDevilsAdvocate && prevLeader != "" {
-		fmt.Fprintf(&sb, " The previous round's vote was led by %s's proposal.", prevLeader)
+		sb.WriteString(" The previous round's vote was led by ")
+		sb.WriteString(prevLeader)
+		sb.WriteString("'s proposal.")
 	}
 	sb.WriteString("\n")
 	switch phase {
@@ -178,7 +184,9 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 		sb.WriteString("\n\n")
 	}
 	if omitted > 0 {
-		fmt.Fprintf(&sb, "(%d more items omitted)\n\n", omitted)
+		sb.WriteString("(")
+		sb.WriteString(strconv.Itoa(omitted))
+		sb.WriteString(" more items omitted)\n\n")
 	}
 	sb.WriteString(tailHead)
 	sb.WriteString(instructions)

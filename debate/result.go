@@ -6,21 +6,49 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/internal/enum"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
 
-// Stop reasons (docs/debate.md#result-status-and-verdict).
+// StopReason says why a debate stopped (docs/debate.md#result-status-and-verdict).
+// Its text and JSON form is its name; decoding and [ParseStopReason]
+// reject an unknown name.
+type StopReason string
+
+// Stop reasons.
 const (
-	StopConverged          = "converged"
-	StopConsensus          = "consensus"
-	StopMaxRounds          = "max_rounds"
-	StopBudget             = "budget"
-	StopTimeout            = "timeout"
-	StopCancelled          = "cancelled"
-	StopInsufficientAgents = "insufficient_agents"
-	StopError              = "error"
+	StopConverged          StopReason = "converged"
+	StopConsensus          StopReason = "consensus"
+	StopMaxRounds          StopReason = "max_rounds"
+	StopBudget             StopReason = "budget"
+	StopTimeout            StopReason = "timeout"
+	StopCancelled          StopReason = "cancelled"
+	StopInsufficientAgents StopReason = "insufficient_agents"
+	StopError              StopReason = "error"
+	// StopStale: the sweeper timed out a debate that no process could
+	// resume (docs/operations.md).
+	StopStale StopReason = "stale"
 )
+
+// StopReasons lists every StopReason.
+var StopReasons = []StopReason{StopConverged, StopConsensus, StopMaxRounds, StopBudget, StopTimeout,
+	StopCancelled, StopInsufficientAgents, StopError, StopStale}
+
+// ParseStopReason returns the StopReason named s; an unknown name is an error.
+func ParseStopReason(s string) (StopReason, error) {
+	return enum.Parse("debate: stop reason", s, StopReasons)
+}
+
+func (r StopReason) String() string { return string(r) }
+
+// MarshalText returns r's name.
+func (r StopReason) MarshalText() ([]byte, error) { return []byte(r), nil }
+
+// UnmarshalText sets r from its name, rejecting an unknown one.
+func (r *StopReason) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(r, b, "debate: stop reason", StopReasons)
+}
 
 // Usage is a token total.
 type Usage struct {
@@ -129,7 +157,7 @@ type Result struct {
 	DebateID               string                 `json:"debate_id"`
 	Question               string                 `json:"question"`
 	Status                 store.Status           `json:"status"`
-	StopReason             string                 `json:"stop_reason"`
+	StopReason             StopReason             `json:"stop_reason"`
 	Verdict                receipt.Verdict        `json:"verdict"`
 	Confidence             float64                `json:"confidence"`
 	RawConfidence          float64                `json:"raw_confidence"`

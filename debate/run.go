@@ -101,13 +101,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	defer cancel()
 
 	if fresh {
-		batch := []Event{
-			r.event(EventDebateStart, 0, "", r.startData()),
-		}
-		batch = append(batch, r.memoryEvent()...)
-		batch = append(batch, r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}))
-		r.st.Phase = nextPropose
-		if err := r.commit(1, cpInit, batch); err != nil {
+		if err := r.begin(); err != nil {
 			return r.storeFailure(ctx, err, nil)
 		}
 	}
@@ -160,6 +154,18 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	}
 }
 
+// begin commits the start of a fresh debate: debate_start, the recalled
+// memories and round_start of round 1.
+func (r *run) begin() error {
+	batch := []Event{
+		r.event(EventDebateStart, 0, "", r.startData()),
+	}
+	batch = append(batch, r.memoryEvent()...)
+	batch = append(batch, r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}))
+	r.st.Phase = nextPropose
+	return r.commit(1, cpInit, batch)
+}
+
 func (r *run) debateContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if r.cfg.Timeout < 0 {
 		return context.WithCancel(ctx)
@@ -168,9 +174,9 @@ func (r *run) debateContext(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, remaining)
 }
 
-// phases lists the phases of the current round in order.
-func (r *run) phases() []string {
-	ph := []string{cpPropose}
+// phases lists the phases of the current round in order, in buf.
+func (r *run) phases(buf *[3]string) []string {
+	ph := append(buf[:0], cpPropose)
 	if !r.st.ConvStop {
 		ph = append(ph, cpCritique)
 	}
@@ -178,6 +184,19 @@ func (r *run) phases() []string {
 		ph = append(ph, cpVote)
 	}
 	return ph
+}
+
+// nextOf is the next-phase marker of phase, "next:" + phase.
+func nextOf(phase string) string {
+	switch phase {
+	case cpPropose:
+		return nextPropose
+	case cpCritique:
+		return nextCritique
+	case cpVote:
+		return nextVote
+	}
+	return "next:" + phase
 }
 
 func (r *run) needsSynthesis() bool {
@@ -188,10 +207,11 @@ func (r *run) needsSynthesis() bool {
 // appends round_end and round_start(r+1), or decides to stop.
 func (r *run) advance(done string, batch []Event) []Event {
 	st := r.st
-	ph := r.phases()
+	var buf [3]string
+	ph := r.phases(&buf)
 	i := slices.Index(ph, done)
 	if i < len(ph)-1 {
-		st.Phase = "next:" + ph[i+1]
+		st.Phase = nextOf(ph[i+1])
 		return batch
 	}
 	rec := st.round()
@@ -262,7 +282,7 @@ func (r *run) accrueElapsed() {
 // end finishes the debate with status: it closes the open round (as
 // interrupted unless the round already ended), emits debate_end and writes
 // the final checkpoint.
-func (r *run) end(ctx context.Context, batch []Event, status store.Status, reason, errMsg string) (*Result, error) {
+func (r *run) end(ctx context.Context, batch []Event, status store.Status, reason StopReason, errMsg string) (*Result, error) {
 	st := r.st
 	if st.Phase != nextSynthesize && st.Phase != nextDone {
 		reached := false
@@ -447,15 +467,14 @@ type callSpec struct {
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
 	// once.
-	prompt func(r *run, s *callSpec) string
+	prompt func(r *run, idx, target int) string
 }
 
-// withPrompt returns s with its prompt built.
-func (s callSpec) withPrompt(r *run) callSpec {
+// buildPrompt builds s's prompt, if it has one to build.
+func (s *callSpec) buildPrompt(r *run) {
 	if s.prompt != nil {
-		s.req.Prompt, s.prompt = s.prompt(r, &s), nil
+		s.req.Prompt, s.prompt = s.prompt(r, s.idx, s.target), nil
 	}
-	return s
 }
 
 type callOut struct {
@@ -499,6 +518,12 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 	if r.immediate(specs) {
 		return r.runInline(ctx, specs)
 	}
+	return r.runConcurrent(ctx, specs)
+}
+
+// runConcurrent is runCalls for calls that may wait: each in its own
+// goroutine.
+func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
@@ -595,13 +620,16 @@ func (r *run) immediate(specs []callSpec) bool {
 func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	out := make([]callOut, len(specs))
 	var slowest time.Duration
-	for i, s := range specs {
+	for i := range specs {
 		if err := ctx.Err(); err != nil {
 			out[i] = callOut{err: err}
 			continue
 		}
+		s := &specs[i]
 		start := r.now()
-		out[i] = r.invokeSafe(ctx, s.withPrompt(r))
+		s.buildPrompt(r)
+		r.invokeSafe(ctx, s, &out[i])
+		s.req.Prompt = "" // the phase does not keep the prompts
 		out[i].latency = r.now().Sub(start)
 		slowest = max(slowest, out[i].latency)
 	}
@@ -664,13 +692,14 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // call's deadline and before its phase settles it as late, the goroutine
 // writes *out and sends i on finished.
 func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
-	s = s.withPrompt(r)
+	s.buildPrompt(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
 	go func() {
 		c.ctx.init(ctx, time.Now().Add(r.cfg.AgentTimeout))
 		c.started.Store(c.ctx.deadline.UnixNano())
-		res := r.invokeSafe(&c.ctx, s)
+		var res callOut
+		r.invokeSafe(&c.ctx, &s, &res)
 		returned := time.Now()
 		c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 		if c.state.CompareAndSwap(callRunning, callDone) {
@@ -746,15 +775,14 @@ func (r *run) waitStragglers() {
 	r.stragglers = nil
 }
 
-// invokeSafe calls the agent, turning a panic into an error.
-func (r *run) invokeSafe(ctx context.Context, s callSpec) (res callOut) {
-	idx := s.idx
+// invokeSafe calls the agent into *res, turning a panic into an error.
+func (r *run) invokeSafe(ctx context.Context, s *callSpec, res *callOut) {
 	defer func() {
 		if p := recover(); p != nil {
-			res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(idx), p)}
+			*res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(s.idx), p)}
 		}
 	}()
-	return r.invoke(ctx, &s)
+	r.invoke(ctx, s, res)
 }
 
 // RoundTiming is one completed round's timing, reported to Config.OnRound.
@@ -778,30 +806,57 @@ func (r *run) reportRound() {
 		Overhead: max(0, wall-r.slowest)})
 }
 
-func (r *run) invoke(ctx context.Context, s *callSpec) callOut {
+// invoke calls the agent into *out (zero on entry).
+func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 	a := r.agentOf(s.idx)
+	if r.invokeNative(ctx, a, s, out) {
+		return
+	}
+	if sa, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
+		*out = r.invokeStream(ctx, sa, s)
+		return
+	}
+	respond(ctx, a, &s.req, out)
+}
+
+// respond is a plain call (a function of its own, so that the deep calls of
+// an agent run on a small frame).
+//
+//go:noinline
+func respond(ctx context.Context, a agent.Agent, req *agent.Request, out *callOut) {
+	out.resp, out.err = a.Respond(ctx, *req)
+}
+
+// invokeNative calls a, into *out, through its structured method for the
+// phase of s (agent.Critic, agent.Voter, agent.Judge); false if it has
+// none.
+//
+//go:noinline
+func (r *run) invokeNative(ctx context.Context, a agent.Agent, s *callSpec, out *callOut) bool {
 	switch s.req.Phase {
 	case agent.PhaseCritique:
 		if c, ok := a.(agent.Critic); ok {
-			cr, u, err := c.Critique(ctx, s.req)
-			return callOut{critique: &cr, resp: agent.Response{Usage: u}, err: err}
+			cr := new(agent.Critique)
+			*cr, out.resp.Usage, out.err = c.Critique(ctx, s.req)
+			out.critique = cr
+			return true
 		}
 	case agent.PhaseVote:
 		if v, ok := a.(agent.Voter); ok {
-			vt, u, err := v.Vote(ctx, s.req)
-			return callOut{vote: &vt, resp: agent.Response{Usage: u}, err: err}
+			vt := new(agent.Vote)
+			*vt, out.resp.Usage, out.err = v.Vote(ctx, s.req)
+			out.vote = vt
+			return true
 		}
 	case agent.PhaseJudge:
 		if j, ok := a.(agent.Judge); ok {
-			jd, u, err := j.Judge(ctx, s.req)
-			return callOut{judgement: &jd, resp: agent.Response{Usage: u}, err: err}
+			jd := new(agent.Judgement)
+			*jd, out.resp.Usage, out.err = j.Judge(ctx, s.req)
+			out.judgement = jd
+			return true
 		}
 	}
-	if sa, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
-		return r.invokeStream(ctx, sa, s)
-	}
-	resp, err := a.Respond(ctx, s.req)
-	return callOut{resp: resp, err: err}
+	return false
 }
 
 // invokeStream calls a streaming agent, publishing its chunks as

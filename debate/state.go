@@ -91,10 +91,10 @@ type state struct {
 	SynthesisConfidence float64 `json:"synthesis_confidence"`
 	SynthesisOK         bool    `json:"synthesis_ok"`
 
-	StopReason string  `json:"stop_reason"`
-	ErrMsg     string  `json:"error"`
-	Resumes    int     `json:"resumes"`
-	Final      *Result `json:"final,omitempty"`
+	StopReason StopReason `json:"stop_reason"`
+	ErrMsg     string     `json:"error"`
+	Resumes    int        `json:"resumes"`
+	Final      *Result    `json:"final,omitempty"`
 	// Memory is what the continuum memory recalled at the start.
 	Memory []MemoryRef `json:"memory,omitempty"`
 }

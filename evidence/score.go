@@ -121,13 +121,23 @@ func foldingCounts(text string) counts {
 }
 
 func asciiLower(s string) string {
-	b := []byte(s)
-	for i, ch := range b {
-		if 'A' <= ch && ch <= 'Z' {
-			b[i] = ch + 'a' - 'A'
+	var sb strings.Builder
+	start := 0
+	for i := range len(s) {
+		if ch := s[i]; 'A' <= ch && ch <= 'Z' {
+			if sb.Cap() == 0 {
+				sb.Grow(len(s))
+			}
+			sb.WriteString(s[start:i])
+			sb.WriteByte(ch + 'a' - 'A')
+			start = i + 1
 		}
 	}
-	return string(b)
+	if start == 0 {
+		return s // nothing to lower
+	}
+	sb.WriteString(s[start:])
+	return sb.String()
 }
 
 // isWord reports whether r is part of a word (a Unicode letter or digit).

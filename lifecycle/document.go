@@ -15,21 +15,21 @@ import (
 // (store.Debate.Result): the debate object of the API reads its verdict,
 // confidence and receipt from it, whichever process ran the debate.
 type ResultDoc struct {
-	Status      store.Status    `json:"status"`
-	StopReason  string          `json:"stop_reason"`
-	Verdict     receipt.Verdict `json:"verdict"`
-	Confidence  float64         `json:"confidence"`
-	Reached     bool            `json:"reached"`
-	FinalAnswer string          `json:"final_answer"`
-	Winner      string          `json:"winner"`
-	RoundsUsed  int             `json:"rounds_used"`
-	Tokens      Tokens          `json:"tokens"`
-	CostUSD     float64         `json:"cost_usd"`
-	ReceiptID   string          `json:"receipt_id"`
-	Receipt     json.RawMessage `json:"receipt"`
-	Error       *ErrorInfo      `json:"error"`
-	StartedAt   time.Time       `json:"started_at"`
-	FinishedAt  time.Time       `json:"finished_at"`
+	Status      store.Status      `json:"status"`
+	StopReason  debate.StopReason `json:"stop_reason"`
+	Verdict     receipt.Verdict   `json:"verdict"`
+	Confidence  float64           `json:"confidence"`
+	Reached     bool              `json:"reached"`
+	FinalAnswer string            `json:"final_answer"`
+	Winner      string            `json:"winner"`
+	RoundsUsed  int               `json:"rounds_used"`
+	Tokens      Tokens            `json:"tokens"`
+	CostUSD     float64           `json:"cost_usd"`
+	ReceiptID   string            `json:"receipt_id"`
+	Receipt     json.RawMessage   `json:"receipt"`
+	Error       *ErrorInfo        `json:"error"`
+	StartedAt   time.Time         `json:"started_at"`
+	FinishedAt  time.Time         `json:"finished_at"`
 }
 
 // Tokens counts a debate's tokens.
@@ -79,7 +79,7 @@ func failedDoc(code, msg string, now time.Time) *ResultDoc {
 
 // syntheticEnd builds a debate_end written by the lifecycle itself (a
 // debate that failed before it ran, one the sweeper timed out).
-func syntheticEnd(id string, at time.Time, status store.Status, stop string) func(seq int64) (json.RawMessage, error) {
+func syntheticEnd(id string, at time.Time, status store.Status, stop debate.StopReason) func(seq int64) (json.RawMessage, error) {
 	return func(seq int64) (json.RawMessage, error) {
 		e := debate.Event{Seq: seq, DebateID: id, Type: debate.EventDebateEnd, Time: at, Data: debate.DebateEndData{
 			Status: status, StopReason: stop, Verdict: receipt.VerdictNeedsReview}}
@@ -90,33 +90,33 @@ func syntheticEnd(id string, at time.Time, status store.Status, stop string) fun
 // DebateObject is the debate of docs/http-api.md#the-debate-object: what GET /api/debates/{id}
 // answers and `aragora debate --format json` prints.
 type DebateObject struct {
-	ID              string            `json:"id"`
-	Topic           string            `json:"topic"`
-	Status          store.Status      `json:"status"`
-	StopReason      *string           `json:"stop_reason"`
-	Agents          []string          `json:"agents"`
-	Rounds          int               `json:"rounds"`
-	RoundsUsed      int               `json:"rounds_used"`
-	MinRounds       int               `json:"min_rounds"`
-	Topology        debate.Topology   `json:"topology"`
-	Consensus       ConsensusInfo     `json:"consensus"`
-	Verdict         *receipt.Verdict  `json:"verdict"`
-	FinalAnswer     *string           `json:"final_answer,omitempty"`
-	CreatedAt       string            `json:"created_at"`
-	UpdatedAt       string            `json:"updated_at"`
-	StartedAt       *string           `json:"started_at"`
-	FinishedAt      *string           `json:"finished_at"`
-	DurationSeconds float64           `json:"duration_seconds"`
-	Tokens          Tokens            `json:"tokens"`
-	CostUSD         float64           `json:"cost_usd"`
-	Budget          Budget            `json:"budget"`
-	Owner           string            `json:"owner"`
-	CorrelationID   string            `json:"correlation_id"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
-	Error           *ErrorInfo        `json:"error"`
-	ReceiptID       *string           `json:"receipt_id"`
-	LastSeq         int64             `json:"last_seq"`
-	StreamEpoch     string            `json:"stream_epoch"`
+	ID              string             `json:"id"`
+	Topic           string             `json:"topic"`
+	Status          store.Status       `json:"status"`
+	StopReason      *debate.StopReason `json:"stop_reason"`
+	Agents          []string           `json:"agents"`
+	Rounds          int                `json:"rounds"`
+	RoundsUsed      int                `json:"rounds_used"`
+	MinRounds       int                `json:"min_rounds"`
+	Topology        debate.Topology    `json:"topology"`
+	Consensus       ConsensusInfo      `json:"consensus"`
+	Verdict         *receipt.Verdict   `json:"verdict"`
+	FinalAnswer     *string            `json:"final_answer,omitempty"`
+	CreatedAt       string             `json:"created_at"`
+	UpdatedAt       string             `json:"updated_at"`
+	StartedAt       *string            `json:"started_at"`
+	FinishedAt      *string            `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+	Tokens          Tokens             `json:"tokens"`
+	CostUSD         float64            `json:"cost_usd"`
+	Budget          Budget             `json:"budget"`
+	Owner           string             `json:"owner"`
+	CorrelationID   string             `json:"correlation_id"`
+	Metadata        map[string]string  `json:"metadata,omitempty"`
+	Error           *ErrorInfo         `json:"error"`
+	ReceiptID       *string            `json:"receipt_id"`
+	LastSeq         int64              `json:"last_seq"`
+	StreamEpoch     string             `json:"stream_epoch"`
 	full            bool
 }
 

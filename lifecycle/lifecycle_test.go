@@ -400,7 +400,7 @@ func TestTimeOutStaleInOneWrite(t *testing.T) {
 	assert.Equal(t, store.StatusTimeout, got.Status)
 	var doc lifecycle.ResultDoc
 	require.NoError(t, json.Unmarshal(got.Result, &doc))
-	assert.Equal(t, "stale", doc.StopReason)
+	assert.Equal(t, debate.StopStale, doc.StopReason)
 	evs := events(t, st, "deb_stale")
 	require.Len(t, evs, 1)
 	assert.Contains(t, string(evs[0].JSON), `"stop_reason":"stale"`)

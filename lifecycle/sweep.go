@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
@@ -138,10 +139,10 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 			continue
 		}
 		now := m.now()
-		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: "stale", Verdict: receipt.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
+		doc := &ResultDoc{Status: store.StatusTimeout, StopReason: debate.StopStale, Verdict: receipt.VerdictNeedsReview, StartedAt: d.StartedAt, FinishedAt: now}
 		raw, _ := json.Marshal(doc)
 		f := &store.Finish{From: []store.Status{store.StatusRunning, store.StatusPending}, Status: store.StatusTimeout,
-			End: syntheticEnd(d.ID, now, store.StatusTimeout, "stale"), Final: store.Final{Result: raw}}
+			End: syntheticEnd(d.ID, now, store.StatusTimeout, debate.StopStale), Final: store.Final{Result: raw}}
 		if o := m.cfg.Outbox; o != nil {
 			f.Outbox = o.OnFinish(d, doc)
 		}
@@ -153,7 +154,7 @@ func (m *Manager) TimeOutStale(ctx context.Context, age time.Duration, dry bool)
 	if !dry {
 		unended, _ := m.leaser.FindUnended(ctx, 50)
 		for _, d := range unended {
-			_, _ = m.leaser.AppendDebateEnd(ctx, d.ID, syntheticEnd(d.ID, m.now(), d.Status, "stale"))
+			_, _ = m.leaser.AppendDebateEnd(ctx, d.ID, syntheticEnd(d.ID, m.now(), d.Status, debate.StopStale))
 		}
 	}
 	return out

@@ -83,14 +83,7 @@ func newAuthEnv(t *testing.T, st *memstore.Store, mut func(*server.Config)) *aut
 	if mut != nil {
 		mut(&cfg)
 	}
-	s, err := server.New(st, slowRegistry{}, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.CloseAll(1001)
-		require.NoError(t, s.Shutdown(ctx))
-	})
+	s := startServer(t, st, slowRegistry{}, cfg)
 	e := &authEnv{t: t, srv: s, st: st, svc: svc, users: map[authpkg.Role]*store.User{}}
 	for _, r := range []authpkg.Role{authpkg.RoleOwner, authpkg.RoleAdmin, authpkg.RoleMember, authpkg.RoleViewer} {
 		u, err := st.GetUserByEmail(ctx, string(r)+"@example.com")

@@ -29,19 +29,7 @@ func benchServer(b *testing.B, st store.DebateStore) *server.Server {
 	cfg := server.Config{Version: "0.8.0",
 		Auth:   &authpkg.Authenticator{ServiceToken: token},
 		Logger: lg, AuthLogger: lg, WSLogger: lg, Lifecycle: lifecycle.Config{Logger: lg}}
-	s, err := server.New(st, demoRegistry{}, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.CloseAll(1001)
-		if err := s.Shutdown(ctx); err != nil {
-			b.Error(err)
-		}
-	})
-	return s
+	return startServer(b, st, demoRegistry{}, cfg)
 }
 
 // finishedDebate runs a demo debate through the API and returns its id

@@ -73,16 +73,8 @@ func (f *memFanout) seqs(id string) []int64 {
 // newReplica starts a server on st with fanout f.
 func newReplica(t *testing.T, st store.DebateStore, f server.Fanout) *server.Server {
 	t.Helper()
-	s, err := server.New(st, demoRegistry{}, server.Config{Version: "0.8.0",
+	return startServer(t, st, demoRegistry{}, server.Config{Version: "0.8.0",
 		Auth: &authpkg.Authenticator{ServiceToken: token}, Fanout: f})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.CloseAll(1001)
-		require.NoError(t, s.Shutdown(ctx))
-	})
-	return s
 }
 
 func TestFanoutAcrossReplicas(t *testing.T) {

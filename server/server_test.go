@@ -58,13 +58,20 @@ func newServerOn(t *testing.T, st store.DebateStore, mut func(*server.Config)) *
 	if mut != nil {
 		mut(&cfg)
 	}
-	s, err := server.New(st, demoRegistry{}, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() {
+	return startServer(t, st, demoRegistry{}, cfg)
+}
+
+// startServer returns server.New(st, agents, cfg), which closes its
+// connections (1001) and shuts down when tb ends.
+func startServer(tb testing.TB, st store.DebateStore, agents lifecycle.Agents, cfg server.Config) *server.Server {
+	tb.Helper()
+	s, err := server.New(st, agents, cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		s.CloseAll(1001)
-		require.NoError(t, s.Shutdown(ctx))
+		assert.NoError(tb, s.Shutdown(ctx))
 	})
 	return s
 }

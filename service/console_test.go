@@ -1,15 +1,12 @@
 package service
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/console"
 )
@@ -19,16 +16,8 @@ import (
 // DisableConsole leaves the pages out.
 func TestOpenServesTheConsole(t *testing.T) {
 	open := func(disable bool) *Service {
-		svc, err := Open(context.Background(), Config{DataDir: t.TempDir(), DatabaseURL: "memory://", Stderr: io.Discard,
+		return openForTest(t, Config{DataDir: t.TempDir(), DatabaseURL: "memory://", Stderr: io.Discard,
 			DisableConsole: disable, Version: "1.2.3"})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = svc.Shutdown(ctx)
-			_ = svc.Close()
-		})
-		return svc
 	}
 	get := func(h http.Handler, method, path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()

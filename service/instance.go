@@ -76,16 +76,21 @@ func peerOn(ctx context.Context, host string, port int) (instance string, draini
 type dataDirLock struct{ f *os.File }
 
 // lockDataDir takes the serve lock of dir (file serve.lock, holding the
-// owner's pid). When another process holds it, lockDataDir waits up to
-// wait for it to go (a hand-over from a draining process), then returns an
-// *InstanceError naming the holder's pid.
-func lockDataDir(ctx context.Context, dir string, wait time.Duration) (*dataDirLock, error) {
+// owner's pid, then the line "draining" once the owner shuts down). When
+// another process holds it, lockDataDir waits up to wait for it to go (a
+// hand-over from a draining process), or up to drainWait when the holder
+// says it is draining (it may have closed its listeners already, so the
+// new process did not see a hand-over: the restart recipe of
+// docs/operations.md), then returns an *InstanceError naming the holder's
+// pid.
+func lockDataDir(ctx context.Context, dir string, wait, drainWait time.Duration) (*dataDirLock, error) {
 	p := filepath.Join(dir, "serve.lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("serve: lock %s: %w", p, err)
 	}
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	deadline := start.Add(wait)
 	for {
 		ok, err := tryLock(f)
 		if err != nil {
@@ -95,10 +100,14 @@ func lockDataDir(ctx context.Context, dir string, wait time.Duration) (*dataDirL
 		if ok {
 			break
 		}
+		b, _ := os.ReadFile(p)
+		pid, state, _ := strings.Cut(string(b), "\n")
+		if strings.TrimSpace(state) == "draining" && deadline.Before(start.Add(drainWait)) {
+			deadline = start.Add(drainWait)
+		}
 		if !time.Now().Before(deadline) || ctx.Err() != nil {
-			b, _ := os.ReadFile(p)
 			_ = f.Close()
-			return nil, &InstanceError{Addr: dir, Instance: "pid " + strings.TrimSpace(string(b))}
+			return nil, &InstanceError{Addr: dir, Instance: "pid " + strings.TrimSpace(pid)}
 		}
 		t := time.NewTimer(100 * time.Millisecond)
 		select {
@@ -111,6 +120,15 @@ func lockDataDir(ctx context.Context, dir string, wait time.Duration) (*dataDirL
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &dataDirLock{f: f}, nil
+}
+
+// markDraining records in the lock file that its owner is shutting down,
+// so that a process started meanwhile waits for the lock instead of
+// refusing (lockDataDir).
+func (l *dataDirLock) markDraining() {
+	if l != nil && l.f != nil {
+		_, _ = l.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\ndraining\n"), 0)
+	}
 }
 
 // release drops the lock.

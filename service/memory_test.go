@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -39,16 +38,8 @@ func TestServiceDebatesRecallMemory(t *testing.T) {
 	t.Parallel()
 	const token = "service-memory-test-token-0123456789"
 	open := func(enabled bool) *Service {
-		svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), APIToken: token,
+		return openForTest(t, Config{DatabaseURL: "memory://", DataDir: t.TempDir(), APIToken: token,
 			Stderr: io.Discard, Memory: MemoryConfig{Enabled: enabled}})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = svc.Shutdown(ctx)
-			_ = svc.Close()
-		})
-		return svc
 	}
 	svc := open(true)
 	svc.Start()

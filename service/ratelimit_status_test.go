@@ -1,13 +1,11 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,14 +36,7 @@ func TestRateLimitStatusReportsThePolicyInForce(t *testing.T) {
 			cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 			require.NoError(t, err)
 			cfg.Stderr = io.Discard
-			svc, err := Open(context.Background(), cfg)
-			require.NoError(t, err)
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_ = svc.Shutdown(ctx)
-				_ = svc.Close()
-			})
+			svc := openForTest(t, cfg)
 			w := httptest.NewRecorder()
 			svc.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/rate-limits/status", nil))
 			require.Equal(t, 200, w.Code, w.Body.String())

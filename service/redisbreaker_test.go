@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/breaker"
+	"github.com/aragora/aragora/internal/testenv"
 )
 
 // deadRedisAddr returns an address nothing listens on any more.
@@ -82,10 +83,7 @@ func TestRedisBreakerOpensOnUnreachableRedis(t *testing.T) {
 // ARAGORA_TEST_REDIS_URL, that answers — a missing key (redis.Nil)
 // included — keep the breaker closed.
 func TestRedisBreakerIgnoresMisses(t *testing.T) {
-	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis breaker test against Redis")
-	}
+	redisURL := testenv.RedisURL(t, "the Redis breaker test against Redis")
 	t.Parallel()
 	rb, err := newRedisBreaker(breaker.Config{MaxFailures: 1, OpenFor: time.Hour}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

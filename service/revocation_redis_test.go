@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
 	"github.com/aragora/aragora/store"
@@ -67,10 +67,7 @@ type revocationReplica struct {
 // prefix of the test's own, whose keys are deleted when the test ends.
 func newRevocationCluster(t *testing.T) *revocationCluster {
 	t.Helper()
-	redisURL := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the cross-replica revocation tests")
-	}
+	redisURL := testenv.RedisURL(t, "the cross-replica revocation tests")
 	dir := t.TempDir()
 	secret := make([]byte, 32)
 	_, err := rand.Read(secret)

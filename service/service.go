@@ -643,6 +643,7 @@ func (s *Service) shutdown(apiSrv, wsSrv *http.Server, sigs <-chan os.Signal) er
 
 func (s *Service) drainAndStop(ctx context.Context, apiSrv, wsSrv *http.Server) error {
 	s.srv.Drain()
+	s.lock.markDraining()
 	window := min(s.cfg.ShutdownTimeout/5, 5*time.Second)
 	t := time.NewTimer(window)
 	select {
@@ -685,11 +686,12 @@ func (s *Service) lockStore(ctx context.Context) error {
 	if s.be.Kind != "sqlite" {
 		return nil
 	}
+	drainWait := s.cfg.ShutdownTimeout + 5*time.Second
 	wait := time.Duration(0)
 	if s.handover {
-		wait = s.cfg.ShutdownTimeout + 5*time.Second
+		wait = drainWait
 	}
-	l, err := lockDataDir(ctx, s.cfg.DataDir, wait)
+	l, err := lockDataDir(ctx, s.cfg.DataDir, wait, drainWait)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -20,6 +19,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/tracing"
 	"github.com/aragora/aragora/tracing/tracingtest"
 )
@@ -27,24 +27,6 @@ import (
 var _ interface {
 	Created(context.Context, string)
 } = (*tracing.Tracer)(nil)
-
-// syncBuffer is a bytes.Buffer safe for the service's concurrent loggers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTracingDebateSpanTree runs a demo debate through the HTTP API of a
 // service exporting to a real OTLP/HTTP receiver (protobuf decoded with
@@ -60,7 +42,7 @@ func TestTracingDebateSpanTree(t *testing.T) {
 	defer rc.Close()
 	const token = "service-tracing-test-token-0123456789"
 	const clientTrace, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), APIToken: token,
 		Stderr: logs, LogFormat: "json", Tracing: tracing.Config{Endpoint: rc.URL, ServiceName: "aragora-test"}})
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/webhook"
 )
 
@@ -89,9 +90,9 @@ func TestDebateEventsAreDelivered(t *testing.T) {
 	}))
 	defer rc.Close()
 	const token = "service-webhook-test-token-0123456789"
-	var stderr strings.Builder
+	var stderr syncbuf.Buffer
 	svc, err := Open(context.Background(), Config{DatabaseURL: "memory://", DataDir: t.TempDir(), APIToken: token,
-		Stderr: &lockedWriter{w: &stderr}, Webhooks: WebhooksConfig{URLs: []string{rc.URL}, Secret: secret, AllowPrivate: true}})
+		Stderr: &stderr, Webhooks: WebhooksConfig{URLs: []string{rc.URL}, Secret: secret, AllowPrivate: true}})
 	require.NoError(t, err)
 	defer svc.Close()
 	svc.Start()
@@ -148,16 +149,4 @@ func TestDebateEventsAreDelivered(t *testing.T) {
 	defer cancel()
 	require.NoError(t, svc.Shutdown(ctx))
 	require.NoError(t, svc.StopWebhooks(ctx))
-}
-
-// lockedWriter serialises writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

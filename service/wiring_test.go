@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
@@ -106,4 +107,19 @@ func TestCircuitStateChanges(t *testing.T) {
 	assert.Contains(t, logs.String(), "level=INFO msg=circuit_breaker_state_change agent=claude from=open to=closed")
 	_, ok = view.Reset("no-such-agent")
 	assert.False(t, ok)
+}
+
+// openForTest opens a Service on cfg that shuts down and closes when t
+// ends.
+func openForTest(t *testing.T, cfg Config) *Service {
+	t.Helper()
+	svc, err := Open(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = svc.Shutdown(ctx)
+		_ = svc.Close()
+	})
+	return svc
 }

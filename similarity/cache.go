@@ -1,7 +1,6 @@
 package similarity
 
 import (
-	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -34,8 +33,9 @@ type cached struct {
 	// to its index in a doc's syms + 1 while the doc is analysed.
 	local []int32
 	buf   []byte
-	terms []term // scratch for the vectors of one TF-IDF call
-	gen   int    // Matrix calls so far
+	terms []term    // scratch for the vectors of one TF-IDF call
+	slots []float64 // scratch of sortTerms, all 0 between calls
+	gen   int       // Matrix calls so far
 }
 
 // doc is one text's analysis: its tokens as symbols, in order; its
@@ -82,8 +82,9 @@ func (c *cached) doc(text string) *doc {
 	if d, ok := c.docs[text]; ok {
 		return d
 	}
-	est := len(text)/6 + 1 // about one token per 6 bytes of English
-	d := &doc{seq: make([]int32, 0, est), syms: make([]int32, 0, est), counts: make([]int32, 0, est)}
+	est := len(text)/6 + 1       // about one token per 6 bytes of English
+	slab := make([]int32, 3*est) // one allocation for the three lists
+	d := &doc{seq: slab[:0:est], syms: slab[est : est : 2*est], counts: slab[2*est : 2*est : 3*est]}
 	add := func(sym int32) {
 		d.seq = append(d.seq, sym)
 		if k := c.local[sym]; k > 0 {
@@ -193,13 +194,14 @@ func (c *cached) jaccard(docs []*doc) [][]float64 {
 // TFIDF.Matrix does, so that every sum runs in the same order and the
 // matrix is the same bit for bit.
 func (c *cached) tfidf(docs []*doc) [][]float64 {
-	var df []int
-	var used []int32
 	counts := make([][]term, len(docs))
 	total := 0
 	for _, d := range docs {
 		total += len(d.syms)
 	}
+	// At most total distinct terms.
+	df := make([]int, 0, total)
+	used := make([]int32, 0, total)
 	if cap(c.terms) < total {
 		c.terms = make([]term, total)
 	}
@@ -207,6 +209,7 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 	for i, d := range docs {
 		vec := slab[:len(d.syms):len(d.syms)]
 		slab = slab[len(d.syms):]
+		sorted := true
 		for k, sym := range d.syms {
 			id := int(c.local[sym]) - 1
 			if id < 0 {
@@ -217,12 +220,40 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 			}
 			df[id]++
 			vec[k] = term{id: id, w: float64(d.counts[k])}
+			if k > 0 && id < vec[k-1].id {
+				sorted = false
+			}
 		}
-		slices.SortFunc(vec, func(a, b term) int { return a.id - b.id })
+		if !sorted {
+			c.sortTerms(vec, len(df))
+		}
 		counts[i] = vec
 	}
 	for _, sym := range used {
 		c.local[sym] = 0
 	}
 	return cosines(counts, df)
+}
+
+// sortTerms sorts vec (distinct ids below n) by id: each term goes to the
+// slot of its id in a scratch table, read back in id order. Ids are
+// distinct, so this is the order any sort gives.
+func (c *cached) sortTerms(vec []term, n int) {
+	if cap(c.slots) < n {
+		c.slots = make([]float64, n)
+	}
+	slots := c.slots[:n]
+	lo, hi := n, 0
+	for _, t := range vec {
+		slots[t.id] = t.w // counts are ≥ 1: an empty slot is 0
+		lo, hi = min(lo, t.id), max(hi, t.id)
+	}
+	k := 0
+	for id := lo; id <= hi; id++ {
+		if w := slots[id]; w != 0 {
+			vec[k] = term{id: id, w: w}
+			slots[id] = 0
+			k++
+		}
+	}
 }

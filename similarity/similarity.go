@@ -62,7 +62,7 @@ func Pair(s Similarity, a, b string) float64 {
 	if len(m) < 1 || len(m[0]) < 2 {
 		return 0
 	}
-	return clamp01(m[0][1])
+	return Clamp01(m[0][1])
 }
 
 // Tokens splits text into lower-cased maximal runs of Unicode letters or
@@ -250,19 +250,9 @@ func fill(n int, f func(i, j int) float64) [][]float64 {
 	}
 	for i := 0; i < n; i++ {
 		for j := i + 1; j < n; j++ {
-			v := clamp01(f(i, j))
+			v := Clamp01(f(i, j))
 			m[i][j], m[j][i] = v, v
 		}
 	}
 	return m
-}
-
-func clamp01(v float64) float64 {
-	switch {
-	case math.IsNaN(v) || v < 0:
-		return 0
-	case v > 1:
-		return 1
-	}
-	return v
 }

@@ -7,6 +7,19 @@ import (
 	"time"
 )
 
+// AuthStore is the union of the authentication ports
+// (docs/http-api.md#authentication); every primary backend implements it.
+type AuthStore interface {
+	UserStore
+	APIKeyStore
+	RevocationStore
+	IssuedTokenStore
+	TokenVersionStore
+	KeyRingStore
+	AuditStore
+	UsageStore
+}
+
 // This file holds the optional ports of authentication, administration and
 // billing (docs/http-api.md#authentication, docs/http-api.md#accounts, docs/operations.md#rotate-keys-and-respond-to-a-compromise, docs/http-api.md#administration): users, API keys, issued token ids,
 // revocations and token versions, the JWT key ring, the audit log and usage

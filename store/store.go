@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aragora/aragora/internal/enum"
@@ -66,23 +65,7 @@ func (s *Status) UnmarshalText(b []byte) error {
 
 // Scan implements sql.Scanner for the backends: a stored name that is not
 // a Status (or is empty or NULL) is an error, not a silently odd record.
-func (s *Status) Scan(src any) error {
-	var name string
-	switch v := src.(type) {
-	case string:
-		name = v
-	case []byte:
-		name = string(v)
-	default:
-		return fmt.Errorf("store: debate status: cannot scan %T", src)
-	}
-	v, err := ParseStatus(name)
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
+func (s *Status) Scan(src any) error { return enum.Scan(s, src, "store: debate status", Statuses) }
 
 // Terminal reports whether s is a final debate status.
 func (s Status) Terminal() bool {
@@ -210,6 +193,19 @@ type EventReader interface {
 	// ListEvents returns up to limit events with seq > afterSeq, in seq
 	// order (limit <= 0: all). An unknown debate yields an empty list.
 	ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]Event, error)
+}
+
+// Backend is the set of ports every primary backend (memstore,
+// sqlitestore, pgstore) implements; each asserts it at compile time.
+type Backend interface {
+	DebateStore
+	Checkpointer
+	Pinger
+	Leaser
+	IdempotencyStore
+	RatingStore
+	OutboxCreator
+	AuthStore
 }
 
 // Pinger is optional; the server uses it for health checks.

@@ -319,7 +319,7 @@ func (t *Tracer) onEvent(e debate.Event) {
 		r.roundEvent(e.Round, "trickster_intervention", ts, attribute.String("aragora.trickster.kind", d.Kind),
 			attribute.StringSlice("aragora.trickster.targets", d.Targets))
 	case debate.DebateEndData:
-		r.span.SetAttributes(AttrStatus.String(string(d.Status)), AttrStopReason.String(d.StopReason), AttrRoundsUsed.Int(d.RoundsUsed),
+		r.span.SetAttributes(AttrStatus.String(d.Status.String()), AttrStopReason.String(d.StopReason.String()), AttrRoundsUsed.Int(d.RoundsUsed),
 			attribute.Int("aragora.usage.input_tokens", d.Tokens.Input), attribute.Int("aragora.usage.output_tokens", d.Tokens.Output),
 			AttrCostUSD.Float64(d.CostUSD))
 	}

@@ -3,9 +3,12 @@ package webhook
 import (
 	"context"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
-// State is the state of a delivery.
+// State is the state of a delivery. Its text form is its name; decoding,
+// [ParseState] and a backend's Scan reject an unknown name.
 type State string
 
 // Delivery states.
@@ -18,6 +21,26 @@ const (
 	// StateDead: dead-lettered; only RequeueDeadWebhooks revives it.
 	StateDead State = "dead"
 )
+
+// States lists every State.
+var States = []State{StatePending, StateDelivered, StateDead}
+
+// ParseState returns the State named s; an unknown name is an error.
+func ParseState(s string) (State, error) { return enum.Parse("webhook: delivery state", s, States) }
+
+func (s State) String() string { return string(s) }
+
+// MarshalText returns s's name.
+func (s State) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// UnmarshalText sets s from its name, rejecting an unknown one.
+func (s *State) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(s, b, "webhook: delivery state", States)
+}
+
+// Scan implements sql.Scanner for the backends: a stored name that is not
+// a State is an error.
+func (s *State) Scan(src any) error { return enum.Scan(s, src, "webhook: delivery state", States) }
 
 // Dead-letter reasons (Delivery.DeadReason).
 const (

@@ -758,6 +758,20 @@ func TestWorkersSharingAStoreNeverOverlap(t *testing.T) {
 	}
 }
 
+// startOneDelivery starts a worker over a new memstore with one endpoint
+// at url, and enqueues one debate.created message for it.
+func startOneDelivery(t *testing.T, url string) (*webhook.Worker, *memstore.Store) {
+	t.Helper()
+	st := memstore.New()
+	w, err := webhook.New(st, webhook.Config{Guard: webhook.Guard{AllowPrivate: true}, PollEvery: 10 * time.Millisecond,
+		Endpoints: []webhook.Endpoint{envEndpoint(url, "")}})
+	require.NoError(t, err)
+	w.Start()
+	_, err = w.Enqueue(context.Background(), webhook.EventDebateCreated, map[string]any{"id": "deb_1"}, "")
+	require.NoError(t, err)
+	return w, st
+}
+
 func TestCloseWaitsForTheAttemptInFlight(t *testing.T) {
 	arrived, release := make(chan struct{}), make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -765,13 +779,7 @@ func TestCloseWaitsForTheAttemptInFlight(t *testing.T) {
 		<-release
 	}))
 	t.Cleanup(srv.Close)
-	st := memstore.New()
-	w, err := webhook.New(st, webhook.Config{Guard: webhook.Guard{AllowPrivate: true}, PollEvery: 10 * time.Millisecond,
-		Endpoints: []webhook.Endpoint{envEndpoint(srv.URL, "")}})
-	require.NoError(t, err)
-	w.Start()
-	_, err = w.Enqueue(context.Background(), webhook.EventDebateCreated, map[string]any{"id": "deb_1"}, "")
-	require.NoError(t, err)
+	w, st := startOneDelivery(t, srv.URL)
 	<-arrived
 	closed := make(chan error, 1)
 	go func() { closed <- w.Close(context.Background()) }()
@@ -796,13 +804,7 @@ func TestCloseOutOfTimeGivesTheDeliveryBack(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(srv.Close)
-	st := memstore.New()
-	w, err := webhook.New(st, webhook.Config{Guard: webhook.Guard{AllowPrivate: true}, PollEvery: 10 * time.Millisecond,
-		Endpoints: []webhook.Endpoint{envEndpoint(srv.URL, "")}})
-	require.NoError(t, err)
-	w.Start()
-	_, err = w.Enqueue(context.Background(), webhook.EventDebateCreated, map[string]any{"id": "deb_1"}, "")
-	require.NoError(t, err)
+	w, st := startOneDelivery(t, srv.URL)
 	<-arrived
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

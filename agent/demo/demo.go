@@ -34,6 +34,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -115,7 +116,7 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 	if err := ctx.Err(); err != nil {
 		return agent.Response{}, err
 	}
-	text, err := a.reply(req)
+	text, err := a.reply(&req)
 	if err != nil {
 		return agent.Response{}, err
 	}
@@ -191,7 +192,7 @@ func word(s string) uint64 {
 func tokens(n int) int { return (n + 3) / 4 }
 
 // reply computes the reply text of one call.
-func (a *Agent) reply(req agent.Request) (string, error) {
+func (a *Agent) reply(req *agent.Request) (string, error) {
 	name := req.Participant
 	if name == "" {
 		name = a.name
@@ -229,8 +230,8 @@ func (a *Agent) reply(req agent.Request) (string, error) {
 // The generator comes from rngPool: the caller puts it back when the
 // reply is made.
 func (a *Agent) rng(question, name string, round int, phase agent.Phase, target string) *pooledRand {
-	var stack [256]byte
-	b := stack[:0]
+	g := rngPool.Get().(*pooledRand)
+	b := g.scratch[:0] // on the heap: an agent's call runs on a small stack
 	putString := func(s string) {
 		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
 		b = append(b, s...)
@@ -242,7 +243,6 @@ func (a *Agent) rng(question, name string, round int, phase agent.Phase, target 
 	putString(string(phase))
 	putString(target)
 	sum := sha256.Sum256(b)
-	g := rngPool.Get().(*pooledRand)
 	g.pcg.Seed(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16]))
 	return g
 }
@@ -251,8 +251,9 @@ func (a *Agent) rng(question, name string, round int, phase agent.Phase, target 
 // it in the state rand.NewPCG gives, and a Rand has no state of its own,
 // so a reused one draws what rand.New(rand.NewPCG(…)) would.
 type pooledRand struct {
-	pcg rand.PCG
-	r   rand.Rand
+	pcg     rand.PCG
+	r       rand.Rand
+	scratch [256]byte // the seed's input, when it fits
 }
 
 var rngPool = sync.Pool{New: func() any {
@@ -273,7 +274,7 @@ func propose(s Style, question string, r *rand.Rand) string {
 // first sentence of its first non-empty issue, else of its reasoning. A hollow
 // agent returns its text unchanged. Without an own proposal it starts from
 // a fresh proposal.
-func revise(s Style, req agent.Request, r *rand.Rand) string {
+func revise(s Style, req *agent.Request, r *rand.Rand) string {
 	own := strings.TrimSpace(req.Own)
 	if own == "" {
 		own = propose(s, req.Question, r)
@@ -299,12 +300,14 @@ func revise(s Style, req agent.Request, r *rand.Rand) string {
 	if critic == "" {
 		critic = "the critic"
 	}
+	var fb [32]byte
+	severity := strconv.AppendFloat(fb[:0], c.Severity, 'f', 1, 64) // %.1f
 	if point == "" {
-		return fmt.Sprintf("%s Revision: I have taken %s's critique (severity %.1f) into account and tightened the plan accordingly.",
-			own, critic, c.Severity)
+		return own + " Revision: I have taken " + critic + "'s critique (severity " + string(severity) +
+			") into account and tightened the plan accordingly."
 	}
-	return fmt.Sprintf("%s Revision: I accept %s's point (severity %.1f) that \"%s\" and have addressed it in the plan above.",
-		own, critic, c.Severity, point)
+	return own + " Revision: I accept " + critic + "'s point (severity " + string(severity) + ") that \"" + point +
+		"\" and have addressed it in the plan above."
 }
 
 // critiqueReply is the JSON critique of docs/agents.md#phases-and-reply-formats.
@@ -313,6 +316,9 @@ type critiqueReply struct {
 	Suggestions []string `json:"suggestions"`
 	Severity    float64  `json:"severity"`
 	Reasoning   string   `json:"reasoning"`
+	// reasoning, when set, stands for Reasoning as the concatenation of
+	// its parts, encoded without being joined first.
+	reasoning []string
 }
 
 func critique(s Style, name, target string, r *rand.Rand) string {
@@ -325,12 +331,14 @@ func critique(s Style, name, target string, r *rand.Rand) string {
 	if target == "" {
 		target = "the target"
 	}
-	var issues, suggestions [8]string // the lists are encoded, not kept
+	// The lists and the reasoning are encoded, not kept.
+	var issues, suggestions [8]string
+	reasoning := [...]string{name, " reviewed ", target, "'s proposal: ", t.verdict}
 	return critiqueReply{
 		Issues:      pick(issues[:0], t.issues, p.issues, r),
 		Suggestions: pick(suggestions[:0], t.suggestions, p.issues, r),
 		Severity:    severity,
-		Reasoning:   name + " reviewed " + target + "'s proposal: " + t.verdict,
+		reasoning:   reasoning[:],
 	}.json()
 }
 
@@ -356,13 +364,14 @@ type voteReply struct {
 	Choice     string  `json:"choice"`
 	Confidence float64 `json:"confidence"`
 	Reasoning  string  `json:"reasoning"`
+	// reasoning, when set, stands for Reasoning as in critiqueReply.
+	reasoning []string
 }
 
 // options returns the proposals the agent may vote for, in agent order:
 // those of other agents; if there are none and self-votes are allowed, its
 // own.
-func options(self string, req agent.Request) []agent.Proposal {
-	var opts []agent.Proposal
+func options(opts []agent.Proposal, self string, req *agent.Request) []agent.Proposal {
 	for _, p := range req.Proposals {
 		if p.Agent != "" && !strings.EqualFold(p.Agent, self) {
 			opts = append(opts, p)
@@ -380,7 +389,7 @@ func options(self string, req agent.Request) []agent.Proposal {
 
 // choose applies the style's vote rule to opts (not empty). leader reports
 // a balanced agent following the previous round's leader.
-func choose(s Style, req agent.Request, opts []agent.Proposal, r *rand.Rand) (choice string, leader bool) {
+func choose(s Style, req *agent.Request, opts []agent.Proposal, r *rand.Rand) (choice string, leader bool) {
 	switch s {
 	case StyleSupportive, StyleHollow:
 		return opts[0].Agent, false
@@ -410,13 +419,15 @@ func confidence(s Style, r *rand.Rand) float64 {
 	return clamp(math.Round(c*100)/100, 0.1, 1.0)
 }
 
-func vote(s Style, self string, req agent.Request, r *rand.Rand) string {
-	opts := options(self, req)
+func vote(s Style, self string, req *agent.Request, r *rand.Rand) string {
+	var buf [8]agent.Proposal // the options are read, not kept
+	opts := options(buf[:0], self, req)
 	if len(opts) == 0 {
 		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json()
 	}
 	choice, leader := choose(s, req, opts, r)
-	return voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)}.json()
+	reasoning := [...]string{choice, voteReasonTail(s, leader)} // voteReason, encoded without joining
+	return voteReply{Choice: choice, Confidence: confidence(s, r), reasoning: reasoning[:]}.json()
 }
 
 // judgeReply is the JSON judgement of docs/agents.md#phases-and-reply-formats.
@@ -431,8 +442,9 @@ type judgeReply struct {
 // judge always decides, choosing like a balanced voter over the other
 // agents' proposals (its own only when there is no other); the confidence
 // follows the judge's own style.
-func judge(s Style, self string, req agent.Request, r *rand.Rand) string {
-	opts := options(self, agent.Request{Proposals: req.Proposals})
+func judge(s Style, self string, req *agent.Request, r *rand.Rand) string {
+	var buf [8]agent.Proposal // the options are read, not kept
+	opts := options(buf[:0], self, &agent.Request{Proposals: req.Proposals})
 	if len(opts) == 0 {
 		return judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."}.json()
 	}
@@ -449,7 +461,7 @@ type synthesisReply struct {
 
 // synthesize summarises the proposals in agent order by their first
 // sentences.
-func synthesize(s Style, req agent.Request, r *rand.Rand) string {
+func synthesize(s Style, req *agent.Request, r *rand.Rand) string {
 	var b strings.Builder
 	n := 0
 	for _, p := range req.Proposals {

@@ -3,6 +3,8 @@ package demo
 import (
 	"math"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -11,8 +13,9 @@ import (
 // TestEncodersMatchEncodingJSON compares them.
 
 func (c critiqueReply) json() string {
-	var buf [1024]byte
-	b := buf[:0]
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	b = append(b, `{"issues":`...)
 	b = appendStrings(b, c.Issues)
 	b = append(b, `,"suggestions":`...)
@@ -20,25 +23,51 @@ func (c critiqueReply) json() string {
 	b = append(b, `,"severity":`...)
 	b, ok := appendFloat(b, c.Severity)
 	b = append(b, `,"reasoning":`...)
-	b = appendString(b, c.Reasoning)
+	if c.reasoning != nil {
+		b = appendJoined(b, c.reasoning)
+	} else {
+		b = appendString(b, c.Reasoning)
+	}
 	return finish(b, ok)
 }
 
+// appendJoined quotes the concatenation of parts: each part in turn when
+// every part is valid UTF-8 (quoting is then rune by rune), else the
+// concatenation itself.
+func appendJoined(b []byte, parts []string) []byte {
+	for _, p := range parts {
+		if !utf8.ValidString(p) {
+			return appendString(b, strings.Join(parts, ""))
+		}
+	}
+	b = append(b, '"')
+	for _, p := range parts {
+		b = appendEscaped(b, p)
+	}
+	return append(b, '"')
+}
+
 func (v voteReply) json() string {
-	var buf [512]byte
-	b := buf[:0]
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	b = append(b, `{"choice":`...)
 	b = appendString(b, v.Choice)
 	b = append(b, `,"confidence":`...)
 	b, ok := appendFloat(b, v.Confidence)
 	b = append(b, `,"reasoning":`...)
-	b = appendString(b, v.Reasoning)
+	if v.reasoning != nil {
+		b = appendJoined(b, v.reasoning)
+	} else {
+		b = appendString(b, v.Reasoning)
+	}
 	return finish(b, ok)
 }
 
 func (j judgeReply) json() string {
-	var buf [512]byte
-	b := buf[:0]
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	b = append(b, `{"decided":`...)
 	b = strconv.AppendBool(b, j.Decided)
 	b = append(b, `,"choice":`...)
@@ -59,6 +88,21 @@ func (s synthesisReply) json() string {
 	b = append(b, `,"confidence":`...)
 	b, ok := appendFloat(b, s.Confidence)
 	return finish(b, ok)
+}
+
+// bufPool holds the encoders' scratch buffers: on the heap, so that an
+// agent's call runs on a small stack.
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 1024)
+	return &b
+}}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufPool.Put(b)
+	}
 }
 
 // finish closes the object; a non-finite number fails encoding/json, and
@@ -108,6 +152,12 @@ const hexDigits = "0123456789abcdef"
 // appendString quotes s as encoding/json does without HTML escaping.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped appends s escaped as inside a JSON string.
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -151,6 +201,5 @@ func appendString(b []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

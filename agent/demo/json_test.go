@@ -47,8 +47,22 @@ func TestEncodersMatchEncodingJSON(t *testing.T) {
 	for range 5000 {
 		c := critiqueReply{Issues: strs(), Suggestions: strs(), Severity: num(), Reasoning: str()}
 		require.Equal(t, mustJSON(c), c.json())
+		// The same reasoning given in parts (split anywhere, even inside a
+		// rune) encodes the same.
+		parts := []string{}
+		for rest := c.Reasoning; rest != ""; {
+			k := 1 + r.IntN(len(rest))
+			parts, rest = append(parts, rest[:k]), rest[k:]
+		}
+		split := c
+		split.Reasoning, split.reasoning = "", parts
+		require.Equal(t, mustJSON(c), split.json())
 		v := voteReply{Choice: str(), Confidence: num(), Reasoning: str()}
 		require.Equal(t, mustJSON(v), v.json())
+		k := r.IntN(len(v.Reasoning) + 1)
+		splitVote := v
+		splitVote.Reasoning, splitVote.reasoning = "", []string{v.Reasoning[:k], v.Reasoning[k:]}
+		require.Equal(t, mustJSON(v), splitVote.json())
 		j := judgeReply{Decided: r.IntN(2) == 0, Choice: str(), Confidence: num(), Reasoning: str(), Answer: str()}
 		require.Equal(t, mustJSON(j), j.json())
 		s := synthesisReply{Answer: str(), Confidence: num()}

@@ -29,3 +29,20 @@ func TestRuneCountMatchesUTF8(t *testing.T) {
 		require.Equal(t, utf8.RuneCountInString(s), runeCount(s), "%q", s)
 	}
 }
+
+// TestCollapseSpacesMatchesFields compares collapseSpaces with
+// strings.Join(strings.Fields(s), " ") on random strings of words and
+// every kind of space (ASCII, U+0085, U+00A0, U+2003) and invalid bytes.
+func TestCollapseSpacesMatchesFields(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "word", "é", " ", "  ", "\t", "\n", "\v", "\f", "\r", "\u0085", "\u00a0", "\u2003", "\xff", "\xc2", "."}
+	r := rand.New(rand.NewPCG(21, 22))
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		require.Equal(t, strings.Join(strings.Fields(s), " "), collapseSpaces(s), "%q", s)
+	}
+}

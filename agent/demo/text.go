@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -18,7 +19,7 @@ const snippetRunes = 80
 // at a word boundary, followed by "…" when anything was cut. A single word
 // longer than limit is cut inside the word.
 func snippet(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = collapseSpaces(s)
 	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
@@ -235,25 +236,30 @@ func critiqueTextOf(s Style) critiqueText {
 
 // voteReason returns the reasoning of a vote or judgement for choice.
 func voteReason(s Style, choice string, leader bool) string {
+	return choice + voteReasonTail(s, leader)
+}
+
+// voteReasonTail is what follows the choice in voteReason.
+func voteReasonTail(s Style, leader bool) string {
 	switch {
 	case leader:
-		return choice + " led the previous round, and its proposal still balances benefits and risks best."
+		return " led the previous round, and its proposal still balances benefits and risks best."
 	case s == StyleSupportive:
-		return choice + "'s proposal is the most actionable and the best supported."
+		return "'s proposal is the most actionable and the best supported."
 	case s == StyleCritical:
-		return choice + "'s proposal leaves the fewest risks unaddressed, though none is free of cost."
+		return "'s proposal leaves the fewest risks unaddressed, though none is free of cost."
 	case s == StyleContrarian:
-		return choice + "'s proposal departs most from the emerging consensus."
+		return "'s proposal departs most from the emerging consensus."
 	case s == StyleHollow:
-		return choice + "'s proposal generally seems good in some cases."
+		return "'s proposal generally seems good in some cases."
 	}
-	return choice + "'s proposal best balances benefits and risks."
+	return "'s proposal best balances benefits and risks."
 }
 
 // firstSentence returns the text up to its first sentence end, cut to limit
 // runes.
 func firstSentence(text string, limit int) string {
-	text = strings.Join(strings.Fields(text), " ")
+	text = collapseSpaces(text)
 	for i := 0; i < len(text); i++ {
 		if (text[i] == '.' || text[i] == '!' || text[i] == '?') && (i+1 == len(text) || text[i+1] == ' ') {
 			text = text[:i+1]
@@ -261,4 +267,39 @@ func firstSentence(text string, limit int) string {
 		}
 	}
 	return snippet(text, limit)
+}
+
+// collapseSpaces is strings.Join(strings.Fields(s), " "): s itself when its
+// words are already separated by single ASCII spaces, without leading or
+// trailing space.
+func collapseSpaces(s string) string {
+	prevSpace := true // a leading space is not kept
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == ' ':
+				if prevSpace {
+					return strings.Join(strings.Fields(s), " ")
+				}
+				prevSpace = true
+			case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+				return strings.Join(strings.Fields(s), " ")
+			default:
+				prevSpace = false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return strings.Join(strings.Fields(s), " ")
+		}
+		prevSpace = false
+		i += size
+	}
+	if prevSpace && s != "" { // a trailing space
+		return strings.Join(strings.Fields(s), " ")
+	}
+	return s
 }

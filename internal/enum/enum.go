@@ -1,8 +1,9 @@
 // Package enum implements the text form of the project's closed sets of
-// names (debate status, topology, verdict, consensus method): each is a
-// named string type declared once, in the package that owns it, whose
-// UnmarshalText and Parse function call [Parse], so an unknown name is
-// rejected alike everywhere.
+// names (debate status and stop reason, topology, verdict, consensus
+// method, webhook delivery state): each is a named string type declared
+// once, in the package that owns it, whose Parse function, UnmarshalText
+// and (for a set the backends store) Scan call [Parse], so an unknown name
+// is rejected alike everywhere.
 package enum
 
 import (
@@ -38,6 +39,27 @@ func Unmarshal[T ~string](dst *T, text []byte, what string, valid []T) error {
 		return nil
 	}
 	v, err := Parse(what, string(text), valid)
+	if err == nil {
+		*dst = v
+	}
+	return err
+}
+
+// Scan sets *dst from a database value (string or []byte) naming a T, for
+// a Scan method (sql.Scanner): an unknown name, NULL or another type is an
+// error and leaves *dst unchanged, so a backend never returns a record
+// with a value outside the set.
+func Scan[T ~string](dst *T, src any, what string, valid []T) error {
+	var name string
+	switch v := src.(type) {
+	case string:
+		name = v
+	case []byte:
+		name = string(v)
+	default:
+		return fmt.Errorf("%s: cannot scan %T", what, src)
+	}
+	v, err := Parse(what, name, valid)
 	if err == nil {
 		*dst = v
 	}

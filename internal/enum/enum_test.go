@@ -32,3 +32,16 @@ func TestUnmarshal(t *testing.T) {
 	require.NoError(t, enum.Unmarshal(&c, nil, "test: color", colors))
 	assert.Equal(t, color(""), c, "empty is unset")
 }
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	c := color("red")
+	require.NoError(t, enum.Scan(&c, "green", "test: color", colors))
+	assert.Equal(t, color("green"), c)
+	require.NoError(t, enum.Scan(&c, []byte("blue"), "test: color", colors))
+	assert.Equal(t, color("blue"), c)
+	assert.EqualError(t, enum.Scan(&c, "pink", "test: color", colors), `test: color "pink" is unknown (want red, green or blue)`)
+	assert.EqualError(t, enum.Scan(&c, nil, "test: color", colors), "test: color: cannot scan <nil>")
+	assert.Error(t, enum.Scan(&c, 7, "test: color", colors))
+	assert.Equal(t, color("blue"), c, "unchanged on error")
+}

@@ -202,7 +202,7 @@ func (d *decoder) str() (string, bool) {
 			d.i += 2
 			start = d.i
 		case c < utf8.RuneSelf:
-			d.i++
+			d.i = plainEnd(d.s, d.i+1)
 		default:
 			r, size := utf8.DecodeRuneInString(d.s[d.i:])
 			if r == utf8.RuneError && size == 1 {
@@ -424,4 +424,29 @@ func (d *decoder) items() ([]string, bool) {
 			return nil, false
 		}
 	}
+}
+
+// plainEnd returns the offset of the first byte at or after i that is not
+// plain inside a JSON string (a quote, a backslash, a control byte or a
+// non-ASCII byte), or len(s), testing eight bytes at a time.
+func plainEnd(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q, bs := x^('"'*ones), x^('\\'*ones)
+		// A byte below 0x20, a zero byte of q or bs, or a high bit: some
+		// byte is not plain (exact for "some byte": a borrow only follows
+		// a byte that is already found).
+		if ((x-0x20*ones)&^x|(q-ones)&^q|(bs-ones)&^bs|x)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }

@@ -120,3 +120,25 @@ func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
 	}
 	require.Greater(t, accepted, 500)
 }
+
+// TestPlainEnd compares plainEnd with a byte-by-byte scan on random strings
+// of plain runs and every kind of byte that ends one, at every offset.
+func TestPlainEnd(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"a", "plain text ", "0123456789abcdef", `"`, `\`, "\x00", "\x1f", " ", "\x7f", "é", "\xff", "!#[]{}"}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(10) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		for i := 0; i <= len(s); i++ {
+			want := i
+			for want < len(s) && s[want] != '"' && s[want] != '\\' && s[want] >= 0x20 && s[want] < 0x80 {
+				want++
+			}
+			require.Equal(t, want, plainEnd(s, i), "%q at %d", s, i)
+		}
+	}
+}

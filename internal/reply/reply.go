@@ -15,8 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/aragora/aragora/similarity"
 )
 
 // Parse modes recorded in events.
@@ -404,7 +404,7 @@ func FirstName(text string, names []string) (string, bool) {
 		if ln == "" {
 			continue
 		}
-		pos := wordIndex(lt, ln)
+		pos := similarity.WordIndex(lt, ln)
 		if pos < 0 {
 			continue
 		}
@@ -417,29 +417,6 @@ func FirstName(text string, names []string) (string, bool) {
 	}
 	return names[best], true
 }
-
-// wordIndex returns the byte offset of the first whole-word occurrence of
-// word in s, or -1.
-func wordIndex(s, word string) int {
-	for from := 0; from <= len(s)-len(word); {
-		i := strings.Index(s[from:], word)
-		if i < 0 {
-			return -1
-		}
-		at := from + i
-		end := at + len(word)
-		before, _ := utf8.DecodeLastRuneInString(s[:at])
-		after, _ := utf8.DecodeRuneInString(s[end:])
-		if (at == 0 || !isWord(before)) && (end == len(s) || !isWord(after)) {
-			return at
-		}
-		_, size := utf8.DecodeRuneInString(s[at:])
-		from = at + size
-	}
-	return -1
-}
-
-func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // Judge is a parsed judge reply.
 type Judge struct {

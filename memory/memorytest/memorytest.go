@@ -9,7 +9,6 @@
 package memorytest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/conform"
 	"github.com/aragora/aragora/memory"
 )
 
@@ -30,38 +30,24 @@ type Factory func(t *testing.T) memory.Store
 // contract, and runs the Continuum over them.
 func Run(t *testing.T, newStore Factory) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(*testing.T, memory.Store)
-	}{
-		{"RoundTrip", testRoundTrip},
-		{"Missing", testMissing},
-		{"PutReplaces", testPutReplaces},
-		{"InvalidRefused", testInvalid},
-		{"Delete", testDelete},
-		{"ListFiltersAndOrder", testList},
-		{"Stats", testStats},
-		{"ConcurrentPuts", testConcurrent},
-		{"ContinuumLifecycle", testContinuum},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.fn(t, newStore(t))
-		})
-	}
+	conform.Run(t, newStore, []conform.Case[memory.Store]{
+		{Name: "RoundTrip", Fn: testRoundTrip},
+		{Name: "Missing", Fn: testMissing},
+		{Name: "PutReplaces", Fn: testPutReplaces},
+		{Name: "InvalidRefused", Fn: testInvalid},
+		{Name: "Delete", Fn: testDelete},
+		{Name: "ListFiltersAndOrder", Fn: testList},
+		{Name: "Stats", Fn: testStats},
+		{Name: "ConcurrentPuts", Fn: testConcurrent},
+		{Name: "ContinuumLifecycle", Fn: testContinuum},
+	})
 }
 
-// base is a non-UTC instant with nanoseconds, so round trips check the UTC
-// conversion and microsecond precision.
-var base = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("X", 5*3600+1800))
+// base is conform.Base: round trips check the UTC conversion and
+// microsecond precision.
+var base = conform.Base
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+var ctxT = conform.Context
 
 func entry(id string, tier memory.Tier, at time.Time) *memory.Entry {
 	return &memory.Entry{ID: id, Tier: tier, Kind: memory.KindInsight, Content: "content of " + id, Importance: 0.5,

@@ -3,9 +3,7 @@ package redislimit_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/ratelimit/ratelimittest"
 	"github.com/aragora/aragora/ratelimit/redislimit"
@@ -24,16 +23,10 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const envURL = "ARAGORA_TEST_REDIS_URL"
-
 // redisOptions returns the test server's options, or skips the test.
 func redisOptions(t testing.TB) *redis.Options {
 	t.Helper()
-	raw := os.Getenv(envURL)
-	if raw == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis rate-limit tests")
-	}
-	opts, err := redis.ParseURL(raw)
+	opts, err := redis.ParseURL(testenv.RedisURL(t, "the Redis rate-limit tests"))
 	require.NoError(t, err)
 	opts.ContextTimeoutEnabled = true
 	return opts
@@ -42,30 +35,15 @@ func redisOptions(t testing.TB) *redis.Options {
 // newClient connects to opts (possibly redirected) and closes it at cleanup.
 func newClient(t testing.TB, opts *redis.Options) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return testenv.RedisClient(t, opts)
 }
-
-var prefixSeq atomic.Int64
 
 // freshPrefix returns a key prefix unique to this test and deletes its keys
 // at cleanup.
 func freshPrefix(t testing.TB, c *redis.Client) string {
 	t.Helper()
-	name := strings.NewReplacer("/", ":", " ", "_").Replace(t.Name())
-	prefix := fmt.Sprintf("aragora-test:%s:%d:%d:", name, time.Now().UnixNano(), prefixSeq.Add(1))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, redislimit.KeyspacePrefix+prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			_ = c.Del(ctx, keys...).Err()
-		}
-	})
+	prefix := "aragora-test:" + testenv.Suffix() + ":"
+	testenv.DeleteKeys(t, c, redislimit.KeyspacePrefix+prefix)
 	return prefix
 }
 
@@ -137,89 +115,6 @@ func TestErrorsAreWrapped(t *testing.T) {
 	require.ErrorIs(t, err, ratelimit.ErrInvalidLimit)
 }
 
-// tcpProxy forwards connections to a Redis server; cut closes the listener
-// and every connection (simulating an outage without touching the server),
-// restore listens again on the same address.
-type tcpProxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{target: target, conns: map[net.Conn]struct{}{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			if !p.track(c, up) {
-				return
-			}
-			p.wg.Go(func() { _, _ = io.Copy(up, c); _ = up.Close() })
-			p.wg.Go(func() { _, _ = io.Copy(c, up); _ = c.Close() })
-		}
-	})
-}
-
-func (p *tcpProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil { // cut meanwhile
-		for _, c := range cs {
-			_ = c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *tcpProxy) restore(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	require.NoError(t, err)
-	p.serve(ln)
-}
-
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -236,10 +131,10 @@ func TestRedisCutMidLoad(t *testing.T) {
 	opts := redisOptions(t)
 	direct := newClient(t, opts)
 	prefix := freshPrefix(t, direct)
-	proxy := startProxy(t, opts.Addr)
+	proxy := testenv.NewProxy(t, opts.Addr)
 
 	viaProxy := *opts
-	viaProxy.Addr = proxy.addr
+	viaProxy.Addr = proxy.Addr()
 	viaProxy.MaxRetries = -1
 	viaProxy.DialTimeout = 250 * time.Millisecond
 	client := newClient(t, &viaProxy)
@@ -290,7 +185,7 @@ func TestRedisCutMidLoad(t *testing.T) {
 
 	require.Eventually(t, func() bool { return f.Status().PrimaryDecisions >= 200 }, 20*time.Second, time.Millisecond,
 		"decisions through Redis before the cut")
-	proxy.cut()
+	proxy.Cut()
 	require.Eventually(t, func() bool { return f.Status().Skipping }, 20*time.Second, time.Millisecond,
 		"Redis skipped after 3 failures")
 	atCut := local.Load()
@@ -301,7 +196,7 @@ func TestRedisCutMidLoad(t *testing.T) {
 	assert.True(t, st.FallbackActive)
 	assert.Equal(t, int64(0), failOpen.Load())
 
-	proxy.restore(t)
+	proxy.Restore(t)
 	require.Eventually(t, func() bool {
 		if st := f.Status(); st.Skipping {
 			// Past SkipFor: the next call probes Redis. Repeated in case a

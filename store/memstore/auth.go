@@ -15,17 +15,8 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Interface guards.
-var (
-	_ store.UserStore         = (*Auth)(nil)
-	_ store.APIKeyStore       = (*Auth)(nil)
-	_ store.RevocationStore   = (*Auth)(nil)
-	_ store.IssuedTokenStore  = (*Auth)(nil)
-	_ store.TokenVersionStore = (*Auth)(nil)
-	_ store.KeyRingStore      = (*Auth)(nil)
-	_ store.AuditStore        = (*Auth)(nil)
-	_ store.UsageStore        = (*Auth)(nil)
-)
+// Interface guard.
+var _ store.AuthStore = (*Auth)(nil)
 
 // Auth is the in-memory implementation of the authentication ports
 // ([store.UserStore], [store.APIKeyStore], [store.RevocationStore],

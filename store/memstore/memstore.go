@@ -25,25 +25,8 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Interface guards.
-var (
-	_ store.DebateStore      = (*Store)(nil)
-	_ store.Checkpointer     = (*Store)(nil)
-	_ store.Pinger           = (*Store)(nil)
-	_ store.Leaser           = (*Store)(nil)
-	_ store.IdempotencyStore = (*Store)(nil)
-	_ store.RatingStore      = (*Store)(nil)
-	_ store.OutboxCreator    = (*Store)(nil)
-
-	_ store.UserStore         = (*Store)(nil)
-	_ store.APIKeyStore       = (*Store)(nil)
-	_ store.RevocationStore   = (*Store)(nil)
-	_ store.IssuedTokenStore  = (*Store)(nil)
-	_ store.TokenVersionStore = (*Store)(nil)
-	_ store.KeyRingStore      = (*Store)(nil)
-	_ store.AuditStore        = (*Store)(nil)
-	_ store.UsageStore        = (*Store)(nil)
-)
+// Interface guard.
+var _ store.Backend = (*Store)(nil)
 
 // Store is an in-memory store. It is safe for concurrent use. The zero
 // value is not usable; call [New]. The authentication ports are those of

@@ -22,18 +22,6 @@ import (
 // lost would report a false ErrConflict (a refresh token seen twice, a
 // key ring rotated by someone else) or bump a counter twice.
 
-// Interface guards.
-var (
-	_ store.UserStore         = (*Store)(nil)
-	_ store.APIKeyStore       = (*Store)(nil)
-	_ store.RevocationStore   = (*Store)(nil)
-	_ store.IssuedTokenStore  = (*Store)(nil)
-	_ store.TokenVersionStore = (*Store)(nil)
-	_ store.KeyRingStore      = (*Store)(nil)
-	_ store.AuditStore        = (*Store)(nil)
-	_ store.UsageStore        = (*Store)(nil)
-)
-
 // retryUnsent runs op and, after a connection error, resets the pool; it
 // runs op again only when the failed attempt sent nothing.
 func (s *Store) retryUnsent(ctx context.Context, op func() error) error {

@@ -2,52 +2,30 @@ package pgstore_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/pgstore"
+	"github.com/aragora/aragora/store/storetest"
 )
-
-var benchJSON = json.RawMessage(`{"seq":0,"type":"critique","round":1,"agent":"gpt-4","data":{"issues":["a","b"],"severity":6.5}}`)
-
-func benchDSN(b *testing.B) string {
-	d := dsnOrSkip(b)
-	return d
-}
 
 // BenchmarkSaveCheckpoint appends batches of 10 events through the store.
 func BenchmarkSaveCheckpoint(b *testing.B) {
-	ctx := context.Background()
-	d := benchDSN(b)
-	schema := freshSchemaTB(b, d)
-	s, err := pgstore.Open(ctx, d, pgstore.Config{Schema: schema, PoolSize: 2})
+	d := dsn(b)
+	s, err := pgstore.Open(context.Background(), d, pgstore.Config{Schema: freshSchema(b, d), PoolSize: 2})
 	require.NoError(b, err)
 	defer s.Close()
-	require.NoError(b, s.CreateDebate(ctx, &store.Debate{ID: "d1", Status: store.StatusRunning}))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		cp := &store.Checkpoint{DebateID: "d1", Round: i, Phase: "critique", Seq: int64(i+1) * 10, Status: store.StatusRunning, State: json.RawMessage(`{}`)}
-		for j := range 10 {
-			cp.Events = append(cp.Events, store.Event{Seq: int64(i*10 + j + 1), Type: "critique", JSON: benchJSON})
-		}
-		if err := s.SaveCheckpoint(ctx, cp); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "events/s")
+	storetest.BenchmarkSaveCheckpoint(b, s)
 }
 
 // BenchmarkRawInsert is the baseline: 10 INSERTs per transaction with pgx,
 // one statement per round trip, no checks.
 func BenchmarkRawInsert(b *testing.B) {
 	ctx := context.Background()
-	d := benchDSN(b)
-	schema := freshSchemaTB(b, d)
+	d := dsn(b)
+	schema := freshSchema(b, d)
 	s, err := pgstore.Open(ctx, d, pgstore.Config{Schema: schema, PoolSize: 2})
 	require.NoError(b, err)
 	defer s.Close()
@@ -59,7 +37,7 @@ func BenchmarkRawInsert(b *testing.B) {
 	for i := range b.N {
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			for j := range 10 {
-				if _, err := tx.Exec(ctx, `INSERT INTO raw_events (debate_id, seq, type, data) VALUES ($1, $2, $3, $4)`, "d1", i*10+j+1, "critique", []byte(benchJSON)); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO raw_events (debate_id, seq, type, data) VALUES ($1, $2, $3, $4)`, "d1", i*10+j+1, "critique", []byte(storetest.BenchEventJSON)); err != nil {
 					return err
 				}
 			}

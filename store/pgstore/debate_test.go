@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/pgstore"
 )
@@ -23,14 +23,9 @@ import (
 // reconnects, with an event log numbered 1..N, nothing lost or repeated.
 func TestRealDebateSurvivesTerminatedBackends(t *testing.T) {
 	d := dsn(t)
-	u, err := url.Parse(d)
-	require.NoError(t, err)
 	schema := freshSchema(t, d)
 	app := "aragora_debate_" + schema[len("aragora_test_"):]
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	s, err := pgstore.Open(context.Background(), u.String(), pgstore.Config{Schema: schema, PoolSize: 2, MaxOverflow: 2})
+	s, err := pgstore.Open(context.Background(), testenv.WithApplicationName(t, d, app), pgstore.Config{Schema: schema, PoolSize: 2, MaxOverflow: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 

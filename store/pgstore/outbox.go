@@ -154,17 +154,16 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, owner string, now ti
 func scanDelivery(r pgx.CollectableRow) (webhook.Delivery, error) {
 	var (
 		d                           webhook.Delivery
-		state                       string
 		owner                       *string
 		leaseExp, last, fin         *time.Time
 		next, created, msgCreatedAt time.Time
 	)
-	if err := r.Scan(&d.ID, &d.MessageID, &d.EndpointID, &state, &d.Attempts, &next, &owner, &leaseExp, &last,
+	if err := r.Scan(&d.ID, &d.MessageID, &d.EndpointID, &d.State, &d.Attempts, &next, &owner, &leaseExp, &last,
 		&d.LastStatusCode, &d.LastError, &d.DeadReason, &d.Overflowed, &created, &fin,
 		&d.Message.Type, &d.Message.DebateID, &d.Message.Payload, &d.Message.CorrelationID, &msgCreatedAt); err != nil {
 		return d, err
 	}
-	d.State, d.Message.ID = webhook.State(state), d.MessageID
+	d.Message.ID = d.MessageID
 	if owner != nil {
 		d.LeaseOwner = *owner
 	}

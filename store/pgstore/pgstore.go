@@ -69,16 +69,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Interface guards.
-var (
-	_ store.DebateStore      = (*Store)(nil)
-	_ store.Checkpointer     = (*Store)(nil)
-	_ store.Pinger           = (*Store)(nil)
-	_ store.Leaser           = (*Store)(nil)
-	_ store.IdempotencyStore = (*Store)(nil)
-	_ store.RatingStore      = (*Store)(nil)
-	_ store.OutboxCreator    = (*Store)(nil)
-)
+// Interface guard.
+var _ store.Backend = (*Store)(nil)
 
 // ErrIncompatible reports a schema written by a newer binary with
 // migrations that are not additive (docs/cli.md).

@@ -2,15 +2,12 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/memory/memorytest"
 	"github.com/aragora/aragora/store"
@@ -20,44 +17,15 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func dsn(t *testing.T) string {
+func dsn(t testing.TB) string {
 	t.Helper()
-	return dsnOrSkip(t)
-}
-
-func dsnOrSkip(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("ARAGORA_TEST_POSTGRES_URL")
-	if d == "" {
-		t.Skip("set ARAGORA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the Postgres tests")
-	}
-	return d
+	return testenv.PostgresURL(t, "the Postgres tests")
 }
 
 // freshSchema names a new schema and drops it when the test ends.
-func freshSchema(t *testing.T, dsn string) string {
+func freshSchema(t testing.TB, dsn string) string {
 	t.Helper()
-	return freshSchemaTB(t, dsn)
-}
-
-func freshSchemaTB(t testing.TB, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "aragora_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	return testenv.FreshSchema(t, dsn, "aragora_test_")
 }
 
 func openStore(t *testing.T, cfg pgstore.Config) *pgstore.Store {

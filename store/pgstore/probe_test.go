@@ -2,12 +2,12 @@ package pgstore_test
 
 import (
 	"context"
-	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/pgstore"
 )
@@ -20,14 +20,9 @@ func TestProbeWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d := dsn(t)
-	u, err := url.Parse(d)
-	require.NoError(t, err)
 	schema := freshSchema(t, d)
 	app := "aragora_probe_" + schema[len("aragora_test_"):]
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	s, err := pgstore.Open(ctx, u.String(), pgstore.Config{Schema: schema, PoolSize: 1, MaxOverflow: 1})
+	s, err := pgstore.Open(ctx, testenv.WithApplicationName(t, d, app), pgstore.Config{Schema: schema, PoolSize: 1, MaxOverflow: 1})
 	require.NoError(t, err)
 	require.NoError(t, s.ProbeWrite(ctx))
 

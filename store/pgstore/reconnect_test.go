@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/pgstore"
 )
@@ -43,16 +43,11 @@ func batch(id string, round int, from int64, n int) *store.Checkpoint {
 // write succeeds and no event is lost or duplicated.
 func TestConnectionCutMidDebate(t *testing.T) {
 	d := dsn(t)
-	u, err := url.Parse(d)
-	require.NoError(t, err)
 	app := "aragora_cut_" + freshSchema(t, d)[len("aragora_test_"):]
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
 	schema := freshSchema(t, d)
 	s := openStore(t, pgstore.Config{Schema: schema, PoolSize: 2, MaxOverflow: 2})
 	_ = s.Close()
-	s, err = pgstore.Open(context.Background(), u.String(), pgstore.Config{Schema: schema, PoolSize: 2, MaxOverflow: 2})
+	s, err := pgstore.Open(context.Background(), testenv.WithApplicationName(t, d, app), pgstore.Config{Schema: schema, PoolSize: 2, MaxOverflow: 2})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 

@@ -2,15 +2,9 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/redisstore"
 )
@@ -27,11 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func redisOpts(t *testing.T) *redis.Options {
 	t.Helper()
-	u := os.Getenv("ARAGORA_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("set ARAGORA_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run the Redis tests")
-	}
-	o, err := redis.ParseURL(u)
+	o, err := redis.ParseURL(testenv.RedisURL(t, "the Redis tests"))
 	require.NoError(t, err)
 	return o
 }
@@ -39,24 +30,23 @@ func redisOpts(t *testing.T) *redis.Options {
 // prefix returns a unique key prefix and deletes its keys at the end.
 func prefix(t *testing.T, c *redis.Client) string {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	p := "aragora_test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
+	p := "aragora_test:" + testenv.Suffix() + ":"
+	testenv.DeleteKeys(t, c, p)
 	return p
 }
 
 func client(t *testing.T, o *redis.Options) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(o)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return testenv.RedisClient(t, o)
+}
+
+// newStore returns a store on the test Redis under a fresh key prefix,
+// with its client and the prefix.
+func newStore(t *testing.T) (*redisstore.Store, *redis.Client, string) {
+	t.Helper()
+	c := client(t, redisOpts(t))
+	p := prefix(t, c)
+	return redisstore.NewFromClient(c, redisstore.Config{Prefix: p}), c, p
 }
 
 func ev(seq int64) store.Event {
@@ -113,9 +103,7 @@ func TestFanOutOrderAcrossClients(t *testing.T) {
 
 func TestSubscriptionEndsWithContext(t *testing.T) {
 	t.Parallel()
-	o := redisOpts(t)
-	c := client(t, o)
-	s := redisstore.NewFromClient(c, redisstore.Config{Prefix: prefix(t, c)})
+	s, _, _ := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sub, err := s.Subscribe(ctx, "d1")
 	require.NoError(t, err)
@@ -126,84 +114,13 @@ func TestSubscriptionEndsWithContext(t *testing.T) {
 	require.NoError(t, sub.Close(), "idempotent")
 }
 
-// proxy forwards TCP to Redis and can cut every connection, so the test
-// loses its connection without touching the shared server.
-type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	p := &proxy{target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
-		}
-	}()
-}
-
-// close cuts the listener and every connection.
-func (p *proxy) close() {
-	p.mu.Lock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *proxy) reopen(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	require.NoError(t, err)
-	p.serve(ln)
-}
-
 func TestSubscriptionReconnects(t *testing.T) {
 	t.Parallel()
 	o := redisOpts(t)
 	direct := client(t, o)
-	px := newProxy(t, o.Addr)
+	px := testenv.NewProxy(t, o.Addr)
 	po := *o
-	po.Addr = px.addr
+	po.Addr = px.Addr()
 	po.MaxRetries = -1
 	viaProxy := client(t, &po)
 	p := prefix(t, direct)
@@ -219,9 +136,9 @@ func TestSubscriptionReconnects(t *testing.T) {
 	assert.Equal(t, int64(1), recv(t, sub).Seq)
 
 	numsub := func() int64 { return direct.PubSubNumSub(ctx, channel).Val()[channel] }
-	px.close()
+	px.Cut()
 	require.Eventually(t, func() bool { return numsub() == 0 }, 10*time.Second, 10*time.Millisecond, "Redis saw the subscriber go")
-	px.reopen(t)
+	px.Restore(t)
 	require.Eventually(t, func() bool { return numsub() == 1 }, 20*time.Second, 20*time.Millisecond, "the subscription came back by itself")
 
 	for i := int64(2); i <= 5; i++ {
@@ -234,10 +151,7 @@ func TestSubscriptionReconnects(t *testing.T) {
 
 func TestCacheExpires(t *testing.T) {
 	t.Parallel()
-	o := redisOpts(t)
-	c := client(t, o)
-	p := prefix(t, c)
-	s := redisstore.NewFromClient(c, redisstore.Config{Prefix: p})
+	s, c, p := newStore(t)
 	ctx := context.Background()
 
 	require.NoError(t, s.SetCache(ctx, "debate:d1", []byte(`{"id":"d1"}`), 0))
@@ -263,10 +177,7 @@ func TestCacheExpires(t *testing.T) {
 
 func TestRevokedTokens(t *testing.T) {
 	t.Parallel()
-	o := redisOpts(t)
-	c := client(t, o)
-	p := prefix(t, c)
-	s := redisstore.NewFromClient(c, redisstore.Config{Prefix: p})
+	s, c, p := newStore(t)
 	ctx := context.Background()
 	now := time.Now()
 	require.NoError(t, s.Revoke(ctx, "tok_a", now.Add(time.Hour), now))

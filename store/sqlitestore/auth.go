@@ -12,18 +12,6 @@ import (
 	"github.com/aragora/aragora/store"
 )
 
-// Interface guards.
-var (
-	_ store.UserStore         = (*Store)(nil)
-	_ store.APIKeyStore       = (*Store)(nil)
-	_ store.RevocationStore   = (*Store)(nil)
-	_ store.IssuedTokenStore  = (*Store)(nil)
-	_ store.TokenVersionStore = (*Store)(nil)
-	_ store.KeyRingStore      = (*Store)(nil)
-	_ store.AuditStore        = (*Store)(nil)
-	_ store.UsageStore        = (*Store)(nil)
-)
-
 func boolInt(b bool) int {
 	if b {
 		return 1

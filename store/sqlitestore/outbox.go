@@ -133,16 +133,15 @@ const deliveryColumns = `d.id, d.message_id, d.endpoint_id, d.state, d.attempts,
 func scanDelivery(sc scanner) (webhook.Delivery, error) {
 	var (
 		d                                             webhook.Delivery
-		state                                         string
 		owner                                         sql.NullString
 		next, leaseExp, last, created, fin, msgCreate sql.NullString
 	)
-	if err := sc.Scan(&d.ID, &d.MessageID, &d.EndpointID, &state, &d.Attempts, &next, &owner, &leaseExp, &last,
+	if err := sc.Scan(&d.ID, &d.MessageID, &d.EndpointID, &d.State, &d.Attempts, &next, &owner, &leaseExp, &last,
 		&d.LastStatusCode, &d.LastError, &d.DeadReason, &d.Overflowed, &created, &fin,
 		&d.Message.Type, &d.Message.DebateID, &d.Message.Payload, &d.Message.CorrelationID, &msgCreate); err != nil {
 		return d, err
 	}
-	d.State, d.LeaseOwner, d.Message.ID = webhook.State(state), owner.String, d.MessageID
+	d.LeaseOwner, d.Message.ID = owner.String, d.MessageID
 	for _, f := range []struct {
 		dst *time.Time
 		src sql.NullString

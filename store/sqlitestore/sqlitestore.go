@@ -67,16 +67,8 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// Interface guards.
-var (
-	_ store.DebateStore      = (*Store)(nil)
-	_ store.Checkpointer     = (*Store)(nil)
-	_ store.Pinger           = (*Store)(nil)
-	_ store.Leaser           = (*Store)(nil)
-	_ store.IdempotencyStore = (*Store)(nil)
-	_ store.RatingStore      = (*Store)(nil)
-	_ store.OutboxCreator    = (*Store)(nil)
-)
+// Interface guard.
+var _ store.Backend = (*Store)(nil)
 
 // RatingsFile is the default file name of the ratings database.
 const RatingsFile = "agent_elo.db"

@@ -10,45 +10,33 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/conform"
 	"github.com/aragora/aragora/store"
 )
 
-// AuthStore is the union of the authentication ports a backend
-// implements to run the auth checks (docs/http-api.md#authentication, docs/http-api.md#accounts, docs/http-api.md#administration).
-type AuthStore interface {
-	store.UserStore
-	store.APIKeyStore
-	store.RevocationStore
-	store.IssuedTokenStore
-	store.TokenVersionStore
-	store.KeyRingStore
-	store.AuditStore
-	store.UsageStore
-}
+// AuthStore is store.AuthStore, the ports the auth checks exercise.
+type AuthStore = store.AuthStore
 
 // AuthFactory returns a new, empty auth store and registers its cleanup
 // with t.Cleanup. It is called once per subtest, possibly in parallel.
 type AuthFactory func(t *testing.T) AuthStore
 
-var authChecks = []struct {
-	name string
-	fn   func(*testing.T, AuthStore)
-}{
-	{"UsersCreateGetUpdate", testUsers},
-	{"UsersFirstUserOnce", testFirstUser},
-	{"APIKeysOneActivePerUser", testAPIKeys},
-	{"APIKeysRevokeAll", testAPIKeysRevokeAll},
-	{"RevocationsDenyList", testRevocations},
-	{"RevocationsConcurrentOnce", testRevocationsConcurrent},
-	{"IssuedTokensRecordAndPrune", testIssuedTokens},
-	{"TokenVersionsAndGeneration", testTokenVersions},
-	{"KeyRingRotate", testKeyRing},
-	{"AuditAppendAndList", testAudit},
-	{"UsageAggregate", testUsage},
-	{"APIKeysConcurrentCreate", testAPIKeysConcurrent},
-	{"TokenVersionsConcurrentBumps", testTokenVersionsConcurrent},
-	{"KeyRingConcurrentRotate", testKeyRingConcurrent},
-	{"EmptyListings", testAuthEmpty},
+var authChecks = []conform.Case[AuthStore]{
+	{Name: "UsersCreateGetUpdate", Fn: testUsers},
+	{Name: "UsersFirstUserOnce", Fn: testFirstUser},
+	{Name: "APIKeysOneActivePerUser", Fn: testAPIKeys},
+	{Name: "APIKeysRevokeAll", Fn: testAPIKeysRevokeAll},
+	{Name: "RevocationsDenyList", Fn: testRevocations},
+	{Name: "RevocationsConcurrentOnce", Fn: testRevocationsConcurrent},
+	{Name: "IssuedTokensRecordAndPrune", Fn: testIssuedTokens},
+	{Name: "TokenVersionsAndGeneration", Fn: testTokenVersions},
+	{Name: "KeyRingRotate", Fn: testKeyRing},
+	{Name: "AuditAppendAndList", Fn: testAudit},
+	{Name: "UsageAggregate", Fn: testUsage},
+	{Name: "APIKeysConcurrentCreate", Fn: testAPIKeysConcurrent},
+	{Name: "TokenVersionsConcurrentBumps", Fn: testTokenVersionsConcurrent},
+	{Name: "KeyRingConcurrentRotate", Fn: testKeyRingConcurrent},
+	{Name: "EmptyListings", Fn: testAuthEmpty},
 }
 
 // authTests adapts the auth checks to Run's groups, for stores that
@@ -56,7 +44,7 @@ var authChecks = []struct {
 var authTests = func() []test {
 	out := make([]test, len(authChecks))
 	for i, c := range authChecks {
-		out[i] = test{c.name, func(t *testing.T, s store.DebateStore) { c.fn(t, s.(AuthStore)) }}
+		out[i] = test{Name: c.Name, Fn: func(t *testing.T, s store.DebateStore) { c.Fn(t, s.(AuthStore)) }}
 	}
 	return out
 }()
@@ -67,12 +55,7 @@ var authTests = func() []test {
 // implements [AuthStore].
 func RunAuth(t *testing.T, newStore AuthFactory) {
 	t.Helper()
-	for _, c := range authChecks {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.fn(t, newStore(t))
-		})
-	}
+	conform.Run(t, newStore, authChecks)
 }
 
 func ptr[T any](v T) *T { return &v }

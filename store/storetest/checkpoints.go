@@ -15,15 +15,15 @@ import (
 )
 
 var checkpointTests = []test{
-	{"LatestMissingIsNotFound", testLatestMissing},
-	{"SaveAndLoad", testSaveAndLoad},
-	{"IdenticalSaveIsNoOp", testIdenticalSave},
-	{"DifferentSameKeyConflicts", testDifferentSameKey},
-	{"SeqGapOrDuplicateConflicts", testSeqConflicts},
-	{"WithoutDebateRecord", testCheckpointWithoutRecord},
-	{"UpdatesDebateRecord", testCheckpointUpdatesRecord},
-	{"ListEventsAfterAndLimit", testListEvents},
-	{"ConcurrentAppendersNoGap", testConcurrentAppenders},
+	{Name: "LatestMissingIsNotFound", Fn: testLatestMissing},
+	{Name: "SaveAndLoad", Fn: testSaveAndLoad},
+	{Name: "IdenticalSaveIsNoOp", Fn: testIdenticalSave},
+	{Name: "DifferentSameKeyConflicts", Fn: testDifferentSameKey},
+	{Name: "SeqGapOrDuplicateConflicts", Fn: testSeqConflicts},
+	{Name: "WithoutDebateRecord", Fn: testCheckpointWithoutRecord},
+	{Name: "UpdatesDebateRecord", Fn: testCheckpointUpdatesRecord},
+	{Name: "ListEventsAfterAndLimit", Fn: testListEvents},
+	{Name: "ConcurrentAppendersNoGap", Fn: testConcurrentAppenders},
 }
 
 func cps(s store.DebateStore) store.Checkpointer { return s.(store.Checkpointer) }

@@ -13,14 +13,14 @@ import (
 )
 
 var debateTests = []test{
-	{"GetMissingIsNotFound", testGetMissing},
-	{"DuplicateCreateConflicts", testDuplicateCreate},
-	{"RoundTripsEveryField", testRoundTrip},
-	{"ListNewestFirst", testListOrder},
-	{"ListFilters", testListFilters},
-	{"ListLimitDefault", testListLimitDefault},
-	{"CursorStableUnderInserts", testCursorPagination},
-	{"ReturnedValuesAreCopies", testCopies},
+	{Name: "GetMissingIsNotFound", Fn: testGetMissing},
+	{Name: "DuplicateCreateConflicts", Fn: testDuplicateCreate},
+	{Name: "RoundTripsEveryField", Fn: testRoundTrip},
+	{Name: "ListNewestFirst", Fn: testListOrder},
+	{Name: "ListFilters", Fn: testListFilters},
+	{Name: "ListLimitDefault", Fn: testListLimitDefault},
+	{Name: "CursorStableUnderInserts", Fn: testCursorPagination},
+	{Name: "ReturnedValuesAreCopies", Fn: testCopies},
 }
 
 func testGetMissing(t *testing.T, s store.DebateStore) {

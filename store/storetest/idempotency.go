@@ -11,10 +11,10 @@ import (
 )
 
 var idempotencyTests = []test{
-	{"BeginCompleteReplay", testIdemLifecycle},
-	{"AbortFreesKey", testIdemAbort},
-	{"ExpiryFreesKey", testIdemExpiry},
-	{"ScopedToPrincipal", testIdemPrincipal},
+	{Name: "BeginCompleteReplay", Fn: testIdemLifecycle},
+	{Name: "AbortFreesKey", Fn: testIdemAbort},
+	{Name: "ExpiryFreesKey", Fn: testIdemExpiry},
+	{Name: "ScopedToPrincipal", Fn: testIdemPrincipal},
 }
 
 func idem(s store.DebateStore) store.IdempotencyStore { return s.(store.IdempotencyStore) }

@@ -15,16 +15,16 @@ import (
 )
 
 var leaseTests = []test{
-	{"ClaimHeartbeatRelease", testClaimHeartbeatRelease},
-	{"ClaimErrors", testClaimErrors},
-	{"OneClaimerWins", testOneClaimerWins},
-	{"HeartbeatLostOnStatusChange", testHeartbeatLost},
-	{"UpdateStatus", testUpdateStatus},
-	{"FinishDebate", testFinishDebate},
-	{"FencedByGeneration", testFencedByGeneration},
-	{"CreateLeased", testCreateLeased},
-	{"FindOrphansAndStale", testFindOrphansAndStale},
-	{"SingleDebateEnd", testSingleDebateEnd},
+	{Name: "ClaimHeartbeatRelease", Fn: testClaimHeartbeatRelease},
+	{Name: "ClaimErrors", Fn: testClaimErrors},
+	{Name: "OneClaimerWins", Fn: testOneClaimerWins},
+	{Name: "HeartbeatLostOnStatusChange", Fn: testHeartbeatLost},
+	{Name: "UpdateStatus", Fn: testUpdateStatus},
+	{Name: "FinishDebate", Fn: testFinishDebate},
+	{Name: "FencedByGeneration", Fn: testFencedByGeneration},
+	{Name: "CreateLeased", Fn: testCreateLeased},
+	{Name: "FindOrphansAndStale", Fn: testFindOrphansAndStale},
+	{Name: "SingleDebateEnd", Fn: testSingleDebateEnd},
 }
 
 func leaser(s store.DebateStore) store.Leaser { return s.(store.Leaser) }

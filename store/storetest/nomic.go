@@ -13,9 +13,9 @@ import (
 )
 
 var nomicTests = []test{
-	{"StateCompareAndSwap", testNomicStateCAS},
-	{"OutcomeAndOutboxInOneWrite", testNomicOutcome},
-	{"Commands", testNomicCommands},
+	{Name: "StateCompareAndSwap", Fn: testNomicStateCAS},
+	{Name: "OutcomeAndOutboxInOneWrite", Fn: testNomicOutcome},
+	{Name: "Commands", Fn: testNomicCommands},
 }
 
 func nomicOf(t *testing.T, s store.DebateStore) store.NomicStore {

@@ -13,11 +13,11 @@ import (
 )
 
 var ratingTests = []test{
-	{"WorkedExamples", testRatingWorkedExamples},
-	{"RecordIsIdempotent", testRatingIdempotent},
-	{"DomainsAreSeparate", testRatingDomains},
-	{"InvalidMatch", testRatingInvalid},
-	{"ConcurrentRecordsOfOneDebate", testRatingConcurrent},
+	{Name: "WorkedExamples", Fn: testRatingWorkedExamples},
+	{Name: "RecordIsIdempotent", Fn: testRatingIdempotent},
+	{Name: "DomainsAreSeparate", Fn: testRatingDomains},
+	{Name: "InvalidMatch", Fn: testRatingInvalid},
+	{Name: "ConcurrentRecordsOfOneDebate", Fn: testRatingConcurrent},
 }
 
 func ratings(s store.DebateStore) store.RatingStore { return s.(store.RatingStore) }

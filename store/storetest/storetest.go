@@ -16,7 +16,6 @@
 package storetest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/conform"
 	"github.com/aragora/aragora/store"
 )
 
@@ -32,10 +32,7 @@ import (
 // t.Cleanup. It is called once per subtest, possibly from parallel subtests.
 type Factory func(t *testing.T) store.DebateStore
 
-type test struct {
-	name string
-	fn   func(*testing.T, store.DebateStore)
-}
+type test = conform.Case[store.DebateStore]
 
 // Run checks that the stores newStore returns honour the contracts
 // documented on the store ports. Each check runs as a parallel subtest on
@@ -62,26 +59,16 @@ func Run(t *testing.T, newStore Factory) {
 			if !g.has(probe) {
 				return
 			}
-			for _, tt := range g.tests {
-				t.Run(tt.name, func(t *testing.T) {
-					t.Parallel()
-					tt.fn(t, newStore(t))
-				})
-			}
+			conform.Run(t, newStore, g.tests)
 		})
 	}
 }
 
-// base is a fixed, non-UTC instant with nanoseconds, so round trips check
-// the UTC conversion and microsecond precision.
-var base = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("X", 5*3600+1800))
+// base is conform.Base: round trips check the UTC conversion and
+// microsecond precision.
+var base = conform.Base
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+var ctxT = conform.Context
 
 func newDebate(id string, created time.Time) *store.Debate {
 	return &store.Debate{

@@ -17,7 +17,6 @@
 package webhooktest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -28,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/conform"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/webhook"
 )
@@ -40,49 +40,35 @@ type Factory func(t *testing.T) webhook.Store
 // webhook ports. Each check runs as a parallel subtest on its own store.
 func Run(t *testing.T, newStore Factory) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(*testing.T, webhook.Store)
-	}{
-		{"EnqueueDuplicateConflictsAtomically", testEnqueueDuplicate},
-		{"DispatchFansOutOnceOldestFirst", testDispatchFansOut},
-		{"DispatchLimitAndEmptyRoutes", testDispatchLimit},
-		{"DispatchOverflowsToDeadLetter", testDispatchOverflow},
-		{"ClaimOnlyDueEarliestFirst", testClaimDue},
-		{"ClaimLeaseIsExclusiveUntilExpiry", testClaimLease},
-		{"ClaimReturnsTheMessage", testClaimMessage},
-		{"RecordOutcomes", testRecordOutcomes},
-		{"RecordNeedsTheLease", testRecordNeedsLease},
-		{"ReleaseLeases", testReleaseLeases},
-		{"RequeueDead", testRequeueDead},
-		{"QueueStats", testQueueStats},
-		{"Prune", testPrune},
-		{"Endpoints", testEndpoints},
-		{"ConcurrentClaimersNeverShare", testConcurrentClaimers},
-		{"ConcurrentDispatchersNeverDuplicate", testConcurrentDispatchers},
-		{"CreateDebateWithOutboxIsAtomic", testCreateWithOutbox},
-		{"FinishDebateWritesItsOutbox", testFinishWithOutbox},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.fn(t, newStore(t))
-		})
-	}
+	conform.Run(t, newStore, []conform.Case[webhook.Store]{
+		{Name: "EnqueueDuplicateConflictsAtomically", Fn: testEnqueueDuplicate},
+		{Name: "DispatchFansOutOnceOldestFirst", Fn: testDispatchFansOut},
+		{Name: "DispatchLimitAndEmptyRoutes", Fn: testDispatchLimit},
+		{Name: "DispatchOverflowsToDeadLetter", Fn: testDispatchOverflow},
+		{Name: "ClaimOnlyDueEarliestFirst", Fn: testClaimDue},
+		{Name: "ClaimLeaseIsExclusiveUntilExpiry", Fn: testClaimLease},
+		{Name: "ClaimReturnsTheMessage", Fn: testClaimMessage},
+		{Name: "RecordOutcomes", Fn: testRecordOutcomes},
+		{Name: "RecordNeedsTheLease", Fn: testRecordNeedsLease},
+		{Name: "ReleaseLeases", Fn: testReleaseLeases},
+		{Name: "RequeueDead", Fn: testRequeueDead},
+		{Name: "QueueStats", Fn: testQueueStats},
+		{Name: "Prune", Fn: testPrune},
+		{Name: "Endpoints", Fn: testEndpoints},
+		{Name: "ConcurrentClaimersNeverShare", Fn: testConcurrentClaimers},
+		{Name: "ConcurrentDispatchersNeverDuplicate", Fn: testConcurrentDispatchers},
+		{Name: "CreateDebateWithOutboxIsAtomic", Fn: testCreateWithOutbox},
+		{Name: "FinishDebateWritesItsOutbox", Fn: testFinishWithOutbox},
+	})
 }
 
-// base is a fixed, non-UTC instant with nanoseconds, so round trips check
-// the UTC conversion and microsecond precision.
-var base = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("X", 5*3600+1800))
+// base is conform.Base: round trips check the UTC conversion and
+// microsecond precision.
+var base = conform.Base
 
 func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+var ctxT = conform.Context
 
 // msg returns a message of type debate.created created at base+offset.
 func msg(t *testing.T, offset time.Duration) webhook.Message {
