@@ -87,6 +87,10 @@ func replicaEnv(t *testing.T, redisURL string) map[string]string {
 	// limit test names its clients with X-Forwarded-For.
 	env["ARAGORA_RATE_LIMIT_WHITELIST"] = "127.0.0.1/32,::1/128"
 	env["ARAGORA_LOG_LEVEL"] = "warn"
+	// Three replicas per test, tests in parallel, other packages' tests on
+	// the same Postgres (max_connections 100 by default): 3 + 2 connections
+	// each, not 10 + 5.
+	env["ARAGORA_DB_POOL_SIZE"], env["ARAGORA_DB_MAX_OVERFLOW"] = "3", "2"
 	return env
 }
 
@@ -104,7 +108,10 @@ func newReplicaSet(t *testing.T, n int, env map[string]string) *replicaSet {
 	t.Helper()
 	aragoraBinary(t) // skips under -short before anything starts
 	rs := &replicaSet{t: t, env: env, schema: env["ARAGORA_DB_SCHEMA"]}
-	pool, err := pgxpool.New(context.Background(), env["ARAGORA_DATABASE_URL"])
+	pc, err := pgxpool.ParseConfig(env["ARAGORA_DATABASE_URL"])
+	require.NoError(t, err)
+	pc.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	rs.db = pool
