@@ -101,12 +101,19 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// replicaSets bounds the replica sets running at once.
+var replicaSets = make(chan struct{}, 3)
+
 // newReplicaSet starts n replicas at once with env (replicaEnv plus the
 // test's settings), waits until each is ready, and starts the load
 // balancer.
 func newReplicaSet(t *testing.T, n int, env map[string]string) *replicaSet {
 	t.Helper()
 	aragoraBinary(t) // skips under -short before anything starts
+	// At most three replica sets at once: with every other end-to-end test
+	// running beside them, more used up Postgres's 100 connections.
+	replicaSets <- struct{}{}
+	t.Cleanup(func() { <-replicaSets }) // after the replicas stopped
 	rs := &replicaSet{t: t, env: env, schema: env["ARAGORA_DB_SCHEMA"]}
 	pc, err := pgxpool.ParseConfig(env["ARAGORA_DATABASE_URL"])
 	require.NoError(t, err)
