@@ -87,6 +87,10 @@ func replicaEnv(t *testing.T, redisURL string) map[string]string {
 	// limit test names its clients with X-Forwarded-For.
 	env["ARAGORA_RATE_LIMIT_WHITELIST"] = "127.0.0.1/32,::1/128"
 	env["ARAGORA_LOG_LEVEL"] = "warn"
+	// Three replicas per test, tests in parallel, other packages' tests on
+	// the same Postgres (max_connections 100 by default): 3 + 2 connections
+	// each, not 10 + 5.
+	env["ARAGORA_DB_POOL_SIZE"], env["ARAGORA_DB_MAX_OVERFLOW"] = "3", "2"
 	return env
 }
 
@@ -97,14 +101,24 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// replicaSets bounds the replica sets running at once.
+var replicaSets = make(chan struct{}, 3)
+
 // newReplicaSet starts n replicas at once with env (replicaEnv plus the
 // test's settings), waits until each is ready, and starts the load
 // balancer.
 func newReplicaSet(t *testing.T, n int, env map[string]string) *replicaSet {
 	t.Helper()
 	aragoraBinary(t) // skips under -short before anything starts
+	// At most three replica sets at once: with every other end-to-end test
+	// running beside them, more used up Postgres's 100 connections.
+	replicaSets <- struct{}{}
+	t.Cleanup(func() { <-replicaSets }) // after the replicas stopped
 	rs := &replicaSet{t: t, env: env, schema: env["ARAGORA_DB_SCHEMA"]}
-	pool, err := pgxpool.New(context.Background(), env["ARAGORA_DATABASE_URL"])
+	pc, err := pgxpool.ParseConfig(env["ARAGORA_DATABASE_URL"])
+	require.NoError(t, err)
+	pc.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	rs.db = pool

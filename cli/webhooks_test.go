@@ -217,7 +217,10 @@ func (p *serverProc) testMessage(t *testing.T, endpoint string) string {
 func postgresEnv(t *testing.T) map[string]string {
 	t.Helper()
 	dsn := testenv.PostgresURL(t, "the Postgres end-to-end tests")
-	return map[string]string{"ARAGORA_DATABASE_URL": dsn, "ARAGORA_DB_SCHEMA": testenv.FreshSchema(t, dsn, "aragora_e2e_")}
+	// Small pools: these tests run servers in parallel (several per test)
+	// against one Postgres whose max_connections is 100 by default.
+	return map[string]string{"ARAGORA_DATABASE_URL": dsn, "ARAGORA_DB_SCHEMA": testenv.FreshSchema(t, dsn, "aragora_e2e_"),
+		"ARAGORA_DB_POOL_SIZE": "4", "ARAGORA_DB_MAX_OVERFLOW": "2"}
 }
 
 func webhookEnv(rc *hookReceiver, extra map[string]string) map[string]string {

@@ -230,10 +230,17 @@ func (j *Job) usage(res *debate.Result) []store.UsageRecord {
 			continue
 		}
 		a := byName[name]
-		out = append(out, store.UsageRecord{UserID: j.d.Owner, Provider: a.Provider, Model: a.Model,
+		out = append(out, store.UsageRecord{ID: debateUsageID(j.d.ID, name), UserID: j.d.Owner, Provider: a.Provider, Model: a.Model,
 			TokensIn: int64(t.Usage.InputTokens), TokensOut: int64(t.Usage.OutputTokens), CostUSD: t.CostUSD, DebateID: j.d.ID, At: at})
 	}
 	return out
+}
+
+// debateUsageID is the idempotency key of the usage row of agent in the
+// debate id: a debate is charged once per agent, however often its final
+// commit is tried or re-committed from the spool.
+func debateUsageID(id, agent string) string {
+	return "usg_" + id + "_" + agent
 }
 
 // Run runs (or, from its last checkpoint, resumes) the prepared debate to

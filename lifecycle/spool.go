@@ -382,10 +382,17 @@ func (m *Manager) recommit(ctx context.Context, j *Job) (bool, error) {
 // RecordUsage charges usage outside a debate (an agent test,
 // docs/http-api.md#accounts) to the store; rows it cannot write now are
 // spooled and written by the sweeper once it can (never dropped). It
-// returns the store's error when the rows were spooled.
+// returns the store's error when the rows were spooled. A record without
+// an ID gets one before the first attempt, kept in the spool, so a write
+// that committed but was reported failed is not recorded twice.
 func (m *Manager) RecordUsage(ctx context.Context, us store.UsageStore, recs ...store.UsageRecord) error {
 	if us == nil {
 		return nil
+	}
+	for i := range recs {
+		if recs[i].ID == "" {
+			recs[i].ID = store.NewUsageID(m.now())
+		}
 	}
 	for i := range recs {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

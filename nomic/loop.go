@@ -416,10 +416,10 @@ func (l *Loop) pollCommands(ctx context.Context) {
 
 // Command kinds (store.NomicCommand.Kind).
 const (
-	CmdPause        = "pause"
-	CmdResume       = "resume"
-	CmdReset        = "reset"
-	CmdBreakerReset = "breaker_reset"
+	CmdPause        = store.NomicCommandPause
+	CmdResume       = store.NomicCommandResume
+	CmdReset        = store.NomicCommandReset
+	CmdBreakerReset = store.NomicCommandBreakerReset
 )
 
 // CommandArgs are the arguments of a command.
@@ -444,13 +444,13 @@ type BreakerResetResult struct {
 	Reset          int      `json:"reset"`
 }
 
-func rejected(msg string) (string, json.RawMessage) {
+func rejected(msg string) (store.NomicCommandStatus, json.RawMessage) {
 	b, _ := json.Marshal(map[string]string{"error": "invalid_state", "message": msg})
 	return store.NomicCommandRejected, b
 }
 
 // apply applies one command to the running loop's state.
-func (l *Loop) apply(c store.NomicCommand) (string, json.RawMessage) {
+func (l *Loop) apply(c store.NomicCommand) (store.NomicCommandStatus, json.RawMessage) {
 	var a CommandArgs
 	_ = json.Unmarshal(c.Args, &a)
 	now := l.cfg.Now().UTC()
@@ -506,7 +506,7 @@ func (l *Loop) apply(c store.NomicCommand) (string, json.RawMessage) {
 		b, _ := json.Marshal(res)
 		return store.NomicCommandApplied, b
 	default:
-		return rejected("unknown command " + c.Kind)
+		return rejected("unknown command " + string(c.Kind))
 	}
 	doc, _ := json.Marshal(statusLocked(st, now, nil))
 	return store.NomicCommandApplied, doc

@@ -69,7 +69,7 @@ func statusLocked(st *State, now time.Time, pending []store.NomicCommand) Status
 		s.LastCheckpoint = &CheckpointInfo{At: st.Checkpoint.At, Phase: st.Checkpoint.Phase}
 	}
 	for _, c := range pending {
-		s.PendingCommands = append(s.PendingCommands, PendingCmd{ID: c.ID, Kind: c.Kind, CreatedAt: c.CreatedAt})
+		s.PendingCommands = append(s.PendingCommands, PendingCmd{ID: c.ID, Kind: string(c.Kind), CreatedAt: c.CreatedAt})
 	}
 	return s
 }
@@ -304,7 +304,7 @@ func (c *Control) ResetBreakers(ctx context.Context, by string) (Result, error) 
 }
 
 // send stores a command and waits for the loop's acknowledgement.
-func (c *Control) send(ctx context.Context, kind string, args CommandArgs) (Result, error) {
+func (c *Control) send(ctx context.Context, kind store.NomicCommandKind, args CommandArgs) (Result, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	id := "cmd_" + hex.EncodeToString(b[:])

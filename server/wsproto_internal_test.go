@@ -137,7 +137,7 @@ func TestWSFrameSizesAndPing(t *testing.T) {
 // TestWSSlowConsumerClosed1013 fills the send queue of a client that does
 // not read: the server cuts it off (with 1013 when the close frame gets
 // through; the frames still collected are dropped, so it may not) after
-// whole frames, and counts one dropped client.
+// whole frames (possibly none), and counts one dropped client.
 func TestWSSlowConsumerClosed1013(t *testing.T) {
 	s, url, id := wsTestServer(t, func(c *Config) { c.WSSendBuffer = 4 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -166,7 +166,8 @@ func TestWSSlowConsumerClosed1013(t *testing.T) {
 	if st := websocket.CloseStatus(err); st != -1 {
 		assert.Equal(t, websocket.StatusCode(1013), st)
 	}
-	assert.Positive(t, got)
+	// A burst larger than the queue cuts the client off before its writer
+	// ran, so it may have got no frame at all; never all of them.
 	assert.Less(t, int64(got), seq)
 	assert.Equal(t, int64(1), s.hub.dropped.Load())
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sort"
 	"time"
+
+	"github.com/aragora/aragora/internal/ulid"
 )
 
 // AuthStore is the union of the authentication ports
@@ -52,8 +54,8 @@ type AuthStore interface {
 //	      target TEXT, ip TEXT, user_agent TEXT, correlation_id TEXT, outcome TEXT,
 //	      details JSON)                       -- index (at DESC, id DESC); append-only
 //	usage_records(id BIGSERIAL/INTEGER PK, user_id TEXT, provider TEXT, model TEXT,
-//	      tokens_in BIGINT, tokens_out BIGINT, cost_usd DOUBLE, debate_id TEXT, at)
-//	      -- index (user_id, at)
+//	      tokens_in BIGINT, tokens_out BIGINT, cost_usd DOUBLE, debate_id TEXT, at,
+//	      idempotency_key TEXT UNIQUE)        -- index (user_id, at)
 //
 // Nullable times map to the zero time.Time.
 
@@ -310,6 +312,13 @@ type AuditStore interface {
 
 // UsageRecord is one provider call's token usage and cost.
 type UsageRecord struct {
+	// ID is the record's idempotency key, unique in the store: recording
+	// an ID already stored stores nothing and succeeds, so a write that
+	// only looked failed can be retried (or re-committed from the result
+	// spool) without charging twice. Give it before the first attempt and
+	// keep it across retries; "" gets a fresh one ([NewUsageID]) from the
+	// store, which makes the write not idempotent.
+	ID        string
 	UserID    string // the charged user: the debate owner or the caller
 	Provider  string
 	Model     string
@@ -318,6 +327,12 @@ type UsageRecord struct {
 	CostUSD   float64
 	DebateID  string // "" for calls outside a debate (agent tests)
 	At        time.Time
+}
+
+// NewUsageID returns a fresh usage idempotency key (usg_…) for a record
+// made at.
+func NewUsageID(at time.Time) string {
+	return ulid.New("usg_", at.UnixMilli())
 }
 
 // UsageFilter selects usage records: [From, To) for one user or all.
@@ -339,7 +354,8 @@ type UsageBucket struct {
 
 // UsageStore records usage and aggregates it for /api/billing/usage.
 type UsageStore interface {
-	// RecordUsage appends r.
+	// RecordUsage appends r, unless a record with r.ID is stored already
+	// (then it stores nothing and returns nil).
 	RecordUsage(ctx context.Context, r *UsageRecord) error
 	// AggregateUsage groups the records matching f by UTC day and
 	// provider, ordered by Day then Provider (SQL: GROUP BY).

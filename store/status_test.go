@@ -28,3 +28,28 @@ func TestStatusTerminal(t *testing.T) {
 	assert.False(t, store.Status("").Terminal())
 	assert.False(t, store.Status("bogus").Terminal())
 }
+
+func TestNomicCommandStatusText(t *testing.T) {
+	t.Parallel()
+	enumtest.Check(t, store.NomicCommandStatuses, store.ParseNomicCommandStatus, "done")
+	_, err := store.ParseNomicCommandStatus("Applied")
+	assert.EqualError(t, err, `store: nomic command status "Applied" is unknown (want pending, applied or rejected)`)
+}
+
+func TestNomicCommandKindText(t *testing.T) {
+	t.Parallel()
+	enumtest.Check(t, store.NomicCommandKinds, store.ParseNomicCommandKind, "explode")
+	_, err := store.ParseNomicCommandKind("Pause")
+	assert.EqualError(t, err, `store: nomic command kind "Pause" is unknown (want pause, resume, reset or breaker_reset)`)
+}
+
+func TestCheckNomicCommand(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, store.CheckNomicCommand(store.NomicCommand{ID: "cmd_1", Kind: store.NomicCommandReset}))
+	assert.EqualError(t, store.CheckNomicCommand(store.NomicCommand{Kind: store.NomicCommandReset}), "store: nomic command: empty id")
+	assert.Error(t, store.CheckNomicCommand(store.NomicCommand{ID: "cmd_1"}))
+	for _, s := range []store.NomicCommandStatus{store.NomicCommandApplied, store.NomicCommandRejected} {
+		assert.NoError(t, store.CheckNomicAck(s))
+	}
+	assert.EqualError(t, store.CheckNomicAck(store.NomicCommandPending), `store: nomic command acknowledged as "pending" (want applied or rejected)`)
+}

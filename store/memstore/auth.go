@@ -38,6 +38,7 @@ type Auth struct {
 	audit    []*store.AuditEntry
 	auditIDs map[string]bool
 	usage    []store.UsageRecord
+	usageIDs map[string]struct{} // the IDs of usage
 }
 
 // NewAuth returns an empty in-memory auth store.
@@ -670,8 +671,18 @@ func (a *Auth) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
 	}
 	c := *r
 	c.At = normTime(r.At)
+	if c.ID == "" {
+		c.ID = store.NewUsageID(c.At)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if _, dup := a.usageIDs[c.ID]; dup {
+		return nil
+	}
+	if a.usageIDs == nil {
+		a.usageIDs = map[string]struct{}{}
+	}
+	a.usageIDs[c.ID] = struct{}{}
 	a.usage = append(a.usage, c)
 	return nil
 }

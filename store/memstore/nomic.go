@@ -70,8 +70,8 @@ func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if c.ID == "" {
-		return fmt.Errorf("memstore: nomic command: empty id")
+	if err := store.CheckNomicCommand(c); err != nil {
+		return fmt.Errorf("memstore: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,7 +112,10 @@ func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand,
 }
 
 // AckNomicCommand implements store.NomicStore.
-func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result json.RawMessage, at time.Time) error {
+func (s *Store) AckNomicCommand(ctx context.Context, id string, status store.NomicCommandStatus, result json.RawMessage, at time.Time) error {
+	if err := store.CheckNomicAck(status); err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

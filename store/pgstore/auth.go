@@ -794,16 +794,31 @@ func (s *Store) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
 	if r == nil {
 		return errors.New("pgstore: record usage: nil record")
 	}
+	args := usageArgs(r, r.At)
 	err := s.retryUnsent(ctx, func() error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			r.UserID, r.Provider, r.Model, r.TokensIn, r.TokensOut, r.CostUSD, r.DebateID, ts(r.At))
+		_, err := s.pool.Exec(ctx, insertUsage, args...)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: record usage: %w", err)
 	}
 	return nil
+}
+
+// insertUsage stores a usage row unless its idempotency key is stored
+// already; its arguments are usageArgs.
+const insertUsage = `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at, idempotency_key)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`
+
+// usageArgs are the arguments of insertUsage for r made at. The key is
+// fixed before the first attempt, so a retry of a write that committed
+// stores nothing.
+func usageArgs(r *store.UsageRecord, at time.Time) []any {
+	id := r.ID
+	if id == "" {
+		id = store.NewUsageID(at)
+	}
+	return []any{r.UserID, r.Provider, r.Model, r.TokensIn, r.TokensOut, r.CostUSD, r.DebateID, ts(at), id}
 }
 
 // AggregateUsage implements [store.UsageStore]: GROUP BY the UTC date and

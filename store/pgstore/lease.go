@@ -214,8 +214,7 @@ func writeFinal(ctx context.Context, tx pgx.Tx, id string, f *store.Final, now t
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, u.UserID, u.Provider, u.Model, u.TokensIn, u.TokensOut, u.CostUSD, u.DebateID, ts(at)); err != nil {
+		if _, err := tx.Exec(ctx, insertUsage, usageArgs(&u, at)...); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
 	"github.com/aragora/aragora/store/pgstore"
+	"github.com/aragora/aragora/store/storetest"
 )
 
 // olderMigrations is what a binary from before the auth tables embeds.
@@ -77,12 +79,8 @@ func TestUpgradeAddsAuthTables(t *testing.T) {
 	d := dsn(t)
 	ctx := context.Background()
 	schema := freshSchema(t, d)
-	pool := schemaPool(t, d, schema)
-	db := stdlib.OpenDBFromPool(pool)
-	_, err := sqlmigrate.Up(ctx, db, sqlmigrate.Postgres, olderMigrations(t), "0.8.0")
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
-	_, err = pool.Exec(ctx, `INSERT INTO debates (id, status, created_at, updated_at) VALUES ('d1', 'pending', now(), now())`)
+	_, pool := olderSchema(t, d, schema, olderMigrations(t))
+	_, err := pool.Exec(ctx, `INSERT INTO debates (id, status, created_at, updated_at) VALUES ('d1', 'pending', now(), now())`)
 	require.NoError(t, err)
 
 	s := openStore(t, pgstore.Config{Schema: schema})
@@ -93,4 +91,25 @@ func TestUpgradeAddsAuthTables(t *testing.T) {
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&n), "audit_log lives in the configured schema")
 	assert.Equal(t, 1, n)
+}
+
+// TestUpgradeKeysExistingUsage: migration 0005 keys the usage rows of a
+// schema written by a binary from before it.
+func TestUpgradeKeysExistingUsage(t *testing.T) {
+	d := dsn(t)
+	schema := freshSchema(t, d)
+	db, _ := olderSchema(t, d, schema, storetest.MigrationsBefore(t, "migrations", 5))
+	storetest.CheckUsageKeysAfterUpgrade(t, db, func() store.UsageStore { return openStore(t, pgstore.Config{Schema: schema}) })
+}
+
+// olderSchema creates schema as a binary embedding migrations leaves it;
+// the connections are closed when the test ends.
+func olderSchema(t *testing.T, dsn, schema string, migrations fstest.MapFS) (*sql.DB, *pgxpool.Pool) {
+	t.Helper()
+	pool := schemaPool(t, dsn, schema)
+	db := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { _ = db.Close() })
+	_, err := sqlmigrate.Up(context.Background(), db, sqlmigrate.Postgres, migrations, "0.8.0")
+	require.NoError(t, err)
+	return db, pool
 }

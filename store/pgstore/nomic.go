@@ -75,12 +75,12 @@ func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicW
 
 // EnqueueNomicCommand implements store.NomicStore.
 func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) error {
-	if c.ID == "" {
-		return errors.New("pgstore: nomic command: empty id")
+	if err := store.CheckNomicCommand(c); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
 	}
 	err := s.inTxUnsent(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO nomic_commands (id, kind, args, status, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			c.ID, c.Kind, []byte(c.Args), store.NomicCommandPending, ts(c.CreatedAt))
+			c.ID, string(c.Kind), []byte(c.Args), string(store.NomicCommandPending), ts(c.CreatedAt))
 		return err
 	})
 	if isUnique(err) {
@@ -129,9 +129,12 @@ func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand,
 }
 
 // AckNomicCommand implements store.NomicStore.
-func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result json.RawMessage, at time.Time) error {
+func (s *Store) AckNomicCommand(ctx context.Context, id string, status store.NomicCommandStatus, result json.RawMessage, at time.Time) error {
+	if err := store.CheckNomicAck(status); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var cur string
+		var cur store.NomicCommandStatus
 		err := tx.QueryRow(ctx, `SELECT status FROM nomic_commands WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("pgstore: nomic command %q: %w", id, store.ErrNotFound)
@@ -142,7 +145,7 @@ func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result j
 		if cur != store.NomicCommandPending {
 			return fmt.Errorf("pgstore: nomic command %q is %s: %w", id, cur, store.ErrConflict)
 		}
-		_, err = tx.Exec(ctx, `UPDATE nomic_commands SET status = $1, result = $2, acked_at = $3 WHERE id = $4`, status, []byte(result), ts(at), id)
+		_, err = tx.Exec(ctx, `UPDATE nomic_commands SET status = $1, result = $2, acked_at = $3 WHERE id = $4`, string(status), []byte(result), ts(at), id)
 		return err
 	})
 }

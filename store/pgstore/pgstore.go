@@ -54,6 +54,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,6 +123,10 @@ type Store struct {
 	ownPool bool
 }
 
+// idleTxTimeout ends a transaction left idle by a frozen process; every
+// transaction of the store is a few statements long.
+const idleTxTimeout = 10 * time.Second
+
 // Open connects to dsn, creates cfg.Schema if missing, and applies pending
 // migrations unless cfg.SkipMigrations. Note that a MaxOverflow of 0 means
 // the default (5); pass a negative value for none.
@@ -135,6 +140,14 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 	pc.MinConns = int32(cfg.PoolSize)
 	pc.MaxConnIdleTime = 60 * time.Second
 	pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
+	// A process frozen inside a transaction (paused, partitioned from
+	// its clients but not from Postgres) would hold its row locks until
+	// its TCP connection dies, hours later, and a peer's claim of its
+	// debate would wait on the lock that long: Postgres ends such a
+	// transaction after idleTxTimeout (a DSN setting wins).
+	if _, ok := pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(idleTxTimeout.Milliseconds(), 10)
+	}
 	// Create the schema before any pooled connection uses it.
 	conn, err := pgx.ConnectConfig(ctx, pc.ConnConfig.Copy())
 	if err != nil {

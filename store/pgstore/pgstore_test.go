@@ -65,3 +65,13 @@ func TestUnknownStoredStatus(t *testing.T) {
 		return err
 	})
 }
+
+func TestUnknownStoredNomicCommand(t *testing.T) {
+	d := dsn(t)
+	schema := freshSchema(t, d)
+	pool := schemaPool(t, d, schema)
+	storetest.UnknownStoredNomicCommand(t, openStore(t, pgstore.Config{Schema: schema}), func(ctx context.Context, query string) error {
+		_, err := pool.Exec(ctx, query)
+		return err
+	})
+}

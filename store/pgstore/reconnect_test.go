@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -150,4 +151,26 @@ func TestReplicasOpenOneFreshSchemaTogether(t *testing.T) {
 	for range n {
 		require.NoError(t, <-errs)
 	}
+}
+
+// TestIdleTransactionsEnd checks that the store's connections end a
+// transaction left idle (a process frozen inside it would otherwise hold
+// its row locks, and a peer's claim of its debate would wait on them),
+// and that a DSN setting wins.
+func TestIdleTransactionsEnd(t *testing.T) {
+	st := openStore(t, pgstore.Config{})
+	var v string
+	require.NoError(t, st.Pool().QueryRow(context.Background(), `SHOW idle_in_transaction_session_timeout`).Scan(&v))
+	assert.Equal(t, "10s", v)
+
+	u, err := url.Parse(dsn(t))
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("idle_in_transaction_session_timeout", "1min")
+	u.RawQuery = q.Encode()
+	st2, err := pgstore.Open(context.Background(), u.String(), pgstore.Config{Schema: freshSchema(t, dsn(t)), PoolSize: 1})
+	require.NoError(t, err)
+	defer st2.Close()
+	require.NoError(t, st2.Pool().QueryRow(context.Background(), `SHOW idle_in_transaction_session_timeout`).Scan(&v))
+	assert.Equal(t, "1min", v)
 }

@@ -740,12 +740,25 @@ func (s *Store) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
 	if r == nil {
 		return errors.New("sqlitestore: record usage: nil record")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.UserID, r.Provider, r.Model, r.TokensIn, r.TokensOut, r.CostUSD, r.DebateID, fmtTime(r.At))
+	_, err := s.w.ExecContext(ctx, insertUsage, usageArgs(r, r.At)...)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: record usage: %w", err)
 	}
 	return nil
+}
+
+// insertUsage stores a usage row unless its idempotency key is stored
+// already; its arguments are usageArgs.
+const insertUsage = `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at, idempotency_key)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`
+
+// usageArgs are the arguments of insertUsage for r made at.
+func usageArgs(r *store.UsageRecord, at time.Time) []any {
+	id := r.ID
+	if id == "" {
+		id = store.NewUsageID(at)
+	}
+	return []any{r.UserID, r.Provider, r.Model, r.TokensIn, r.TokensOut, r.CostUSD, r.DebateID, fmtTime(at), id}
 }
 
 // AggregateUsage implements [store.UsageStore]. The day is the date part

@@ -200,8 +200,7 @@ func writeFinal(ctx context.Context, tx *sql.Tx, id string, f *store.Final, now 
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_records (user_id, provider, model, tokens_in, tokens_out, cost_usd, debate_id, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.UserID, u.Provider, u.Model, u.TokensIn, u.TokensOut, u.CostUSD, u.DebateID, fmtTime(at)); err != nil {
+		if _, err := tx.ExecContext(ctx, insertUsage, usageArgs(&u, at)...); err != nil {
 			return err
 		}
 	}

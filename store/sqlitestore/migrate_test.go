@@ -14,6 +14,7 @@ import (
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
 	"github.com/aragora/aragora/store/sqlitestore"
+	"github.com/aragora/aragora/store/storetest"
 )
 
 // olderMigrations is what a binary from before the auth tables embeds:
@@ -68,12 +69,8 @@ func TestUpgradeAddsAuthTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	path := filepath.Join(dir, "aragora.db")
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	_, err = sqlmigrate.Up(ctx, db, sqlmigrate.SQLite, olderMigrations(t), "0.8.0")
-	require.NoError(t, err)
-	_, err = db.ExecContext(ctx, `INSERT INTO debates (id, status, created_at, updated_at) VALUES ('d1', 'pending', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')`)
+	db := olderDatabase(t, dir, olderMigrations(t))
+	_, err := db.ExecContext(ctx, `INSERT INTO debates (id, status, created_at, updated_at) VALUES ('d1', 'pending', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')`)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
@@ -84,4 +81,25 @@ func TestUpgradeAddsAuthTables(t *testing.T) {
 	n, err := s.CountUsers(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
+}
+
+// TestUpgradeKeysExistingUsage: migration 0005 keys the usage rows of a
+// database written by a binary from before it.
+func TestUpgradeKeysExistingUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := olderDatabase(t, dir, storetest.MigrationsBefore(t, filepath.Join("migrations", "main"), 5))
+	storetest.CheckUsageKeysAfterUpgrade(t, db, func() store.UsageStore { return openStore(t, dir, sqlitestore.Config{}) })
+}
+
+// olderDatabase creates dir/aragora.db as a binary embedding migrations
+// leaves it; it is closed when the test ends.
+func olderDatabase(t *testing.T, dir string, migrations fstest.MapFS) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "aragora.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	_, err = sqlmigrate.Up(context.Background(), db, sqlmigrate.SQLite, migrations, "0.8.0")
+	require.NoError(t, err)
+	return db
 }

@@ -72,12 +72,12 @@ func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicW
 
 // EnqueueNomicCommand implements store.NomicStore.
 func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) error {
-	if c.ID == "" {
-		return errors.New("sqlitestore: nomic command: empty id")
+	if err := store.CheckNomicCommand(c); err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
 	}
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		_, err := t.ExecContext(ctx, `INSERT INTO nomic_commands (id, kind, args, status, created_at) VALUES (?, ?, ?, ?, ?)`,
-			c.ID, c.Kind, []byte(c.Args), store.NomicCommandPending, fmtTime(c.CreatedAt))
+			c.ID, string(c.Kind), []byte(c.Args), string(store.NomicCommandPending), fmtTime(c.CreatedAt))
 		return err
 	})
 	if isConstraint(err) {
@@ -131,9 +131,12 @@ func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand,
 }
 
 // AckNomicCommand implements store.NomicStore.
-func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result json.RawMessage, at time.Time) error {
+func (s *Store) AckNomicCommand(ctx context.Context, id string, status store.NomicCommandStatus, result json.RawMessage, at time.Time) error {
+	if err := store.CheckNomicAck(status); err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
 	return tx(ctx, s.w, func(t *sql.Tx) error {
-		var cur string
+		var cur store.NomicCommandStatus
 		err := t.QueryRowContext(ctx, `SELECT status FROM nomic_commands WHERE id = ?`, id).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlitestore: nomic command %q: %w", id, store.ErrNotFound)
@@ -144,7 +147,7 @@ func (s *Store) AckNomicCommand(ctx context.Context, id, status string, result j
 		if cur != store.NomicCommandPending {
 			return fmt.Errorf("sqlitestore: nomic command %q is %s: %w", id, cur, store.ErrConflict)
 		}
-		_, err = t.ExecContext(ctx, `UPDATE nomic_commands SET status = ?, result = ?, acked_at = ? WHERE id = ?`, status, []byte(result), fmtTime(at), id)
+		_, err = t.ExecContext(ctx, `UPDATE nomic_commands SET status = ?, result = ?, acked_at = ? WHERE id = ?`, string(status), []byte(result), fmtTime(at), id)
 		return err
 	})
 }

@@ -121,3 +121,17 @@ func TestUnknownStoredStatus(t *testing.T) {
 		return err
 	})
 }
+
+func TestUnknownStoredNomicCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	storetest.UnknownStoredNomicCommand(t, openStore(t, dir, sqlitestore.Config{}), func(ctx context.Context, query string) error {
+		db, err := sql.Open("sqlite", filepath.Join(dir, "aragora.db"))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, query)
+		return err
+	})
+}

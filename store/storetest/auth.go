@@ -33,6 +33,7 @@ var authChecks = []conform.Case[AuthStore]{
 	{Name: "KeyRingRotate", Fn: testKeyRing},
 	{Name: "AuditAppendAndList", Fn: testAudit},
 	{Name: "UsageAggregate", Fn: testUsage},
+	{Name: "UsageRecordedOncePerID", Fn: testUsageIdempotent},
 	{Name: "APIKeysConcurrentCreate", Fn: testAPIKeysConcurrent},
 	{Name: "TokenVersionsConcurrentBumps", Fn: testTokenVersionsConcurrent},
 	{Name: "KeyRingConcurrentRotate", Fn: testKeyRingConcurrent},
@@ -472,6 +473,34 @@ func testUsage(t *testing.T, s AuthStore) {
 	got, err = s.AggregateUsage(ctx, store.UsageFilter{UserID: "usr_3", From: from, To: to})
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+// testUsageIdempotent: a usage record written again with the same ID (a
+// retry of a write that committed but was reported failed) is counted
+// once, also when the copies race; records without an ID are each
+// counted.
+func testUsageIdempotent(t *testing.T, s AuthStore) {
+	ctx := ctxT(t)
+	at := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := store.UsageRecord{ID: "usg_retry", UserID: "usr_1", Provider: "anthropic", Model: "claude", TokensIn: 100, TokensOut: 10, CostUSD: 0.5, DebateID: "deb_1", At: at}
+	first, again := rec, rec
+	require.NoError(t, s.RecordUsage(ctx, &first))
+	require.NoError(t, s.RecordUsage(ctx, &again), "a duplicate is not an error")
+	parallel(4, func(int) {
+		r := rec
+		r.ID = "usg_race"
+		assert.NoError(t, s.RecordUsage(ctx, &r))
+	})
+	for range 2 {
+		r := rec
+		r.ID = ""
+		require.NoError(t, s.RecordUsage(ctx, &r))
+	}
+	got, err := s.AggregateUsage(ctx, store.UsageFilter{UserID: "usr_1", From: at.Add(-time.Hour), To: at.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, store.UsageBucket{Day: "2024-03-01", Provider: "anthropic", Requests: 4, TokensIn: 400, TokensOut: 40, CostUSD: 2}, got[0],
+		"usg_retry once, usg_race once, and the two records without an ID")
 }
 
 // parallel runs fn(i) for i in [0, n) in goroutines released together and

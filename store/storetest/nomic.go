@@ -106,11 +106,20 @@ func testNomicCommands(t *testing.T, s store.DebateStore) {
 	require.NoError(t, n.AckNomicCommand(ctx, "cmd_b", store.NomicCommandApplied, json.RawMessage(`{"ok":true}`), base.Add(timeSec(2))))
 	require.ErrorIs(t, n.AckNomicCommand(ctx, "cmd_b", store.NomicCommandRejected, nil, base), store.ErrConflict)
 	require.ErrorIs(t, n.AckNomicCommand(ctx, "cmd_zz", store.NomicCommandApplied, nil, base), store.ErrNotFound)
+	// Closed sets: an unknown kind is not stored, and an acknowledgement is
+	// applied or rejected.
+	err = n.EnqueueNomicCommand(ctx, store.NomicCommand{ID: "cmd_x", Kind: "explode", CreatedAt: base})
+	require.ErrorContains(t, err, `store: nomic command kind "explode" is unknown`)
+	_, err = n.GetNomicCommand(ctx, "cmd_x")
+	require.ErrorIs(t, err, store.ErrNotFound, "nothing stored")
+	for _, st := range []store.NomicCommandStatus{store.NomicCommandPending, "done", ""} {
+		require.Error(t, n.AckNomicCommand(ctx, "cmd_a", st, nil, base), "%q", st)
+	}
 
 	c, err := n.GetNomicCommand(ctx, "cmd_b")
 	require.NoError(t, err)
 	assert.Equal(t, store.NomicCommandApplied, c.Status)
-	assert.Equal(t, "pause", c.Kind)
+	assert.Equal(t, store.NomicCommandPause, c.Kind)
 	assert.JSONEq(t, `{"ok":true}`, string(c.Result))
 	assertTime(t, base.Add(timeSec(2)), c.AckedAt, "AckedAt")
 	_, err = n.GetNomicCommand(ctx, "cmd_zz")

@@ -34,3 +34,26 @@ func UnknownStoredStatus(t *testing.T, s store.DebateStore, corrupt func(ctx con
 	err = s.(store.Leaser).UpdateStatus(ctx, "d1", []store.Status{store.StatusRunning}, store.StatusFailed, time.Now())
 	require.ErrorContains(t, err, want)
 }
+
+// UnknownStoredNomicCommand checks that a SQL backend rejects a nomic
+// command whose stored status or kind is not one of its closed set
+// ([store.NomicCommandStatus], [store.NomicCommandKind]) on every read of
+// the row. exec runs a statement on s's database behind its back.
+func UnknownStoredNomicCommand(t *testing.T, s store.NomicStore, exec func(ctx context.Context, query string) error) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, s.EnqueueNomicCommand(ctx, store.NomicCommand{ID: "cmd_1", Kind: store.NomicCommandPause, CreatedAt: time.Now()}))
+
+	require.NoError(t, exec(ctx, `UPDATE nomic_commands SET status = 'done'`))
+	const badStatus = `store: nomic command status "done" is unknown`
+	_, err := s.GetNomicCommand(ctx, "cmd_1")
+	require.ErrorContains(t, err, badStatus)
+	require.ErrorContains(t, s.AckNomicCommand(ctx, "cmd_1", store.NomicCommandApplied, nil, time.Now()), badStatus)
+
+	require.NoError(t, exec(ctx, `UPDATE nomic_commands SET status = 'pending', kind = 'explode'`))
+	const badKind = `store: nomic command kind "explode" is unknown`
+	_, err = s.GetNomicCommand(ctx, "cmd_1")
+	require.ErrorContains(t, err, badKind)
+	_, err = s.PendingNomicCommands(ctx)
+	require.ErrorContains(t, err, badKind)
+}
