@@ -159,7 +159,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, promptItem{text: r.pb.quote("Critique from "+c.Critic, critiqueText(c))})
+			items = append(items, r.pb.quoted("Critique from "+c.Critic, critiqueText(c)))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = make([]agent.Proposal, 0, k)
@@ -167,7 +167,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		for _, j := range vis {
 			if st.Current[j].Has {
 				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
-				items = append(items, promptItem{text: r.peerQuote(j)})
+				items = append(items, r.peerQuote(j))
 			}
 		}
 	}
@@ -235,12 +235,12 @@ func (r *run) countWithProposal(idx []int) int {
 }
 
 // peerQuote quotes j's current proposal for revisers, once per phase.
-func (r *run) peerQuote(j int) string {
+func (r *run) peerQuote(j int) promptItem {
 	if r.peerQuotes == nil {
-		r.peerQuotes = make([]string, len(r.o.ps))
+		r.peerQuotes = make([]promptItem, len(r.o.ps))
 	}
-	if r.peerQuotes[j] == "" {
-		r.peerQuotes[j] = r.pb.quote("Current proposal of "+r.o.names[j], r.st.Current[j].Text)
+	if r.peerQuotes[j].label == "" {
+		r.peerQuotes[j] = r.pb.quoted("Current proposal of "+r.o.names[j], r.st.Current[j].Text)
 	}
 	return r.peerQuotes[j]
 }
@@ -513,7 +513,7 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
 	if r.targetQuotes == nil {
-		r.targetQuotes, r.ownQuotes = make([]string, n), make([]string, n)
+		r.targetQuotes, r.ownQuotes = make([]promptItem, n), make([]promptItem, n)
 	}
 	targetQ, ownQ := r.targetQuotes, r.ownQuotes
 	clear(targetQ)
@@ -528,11 +528,12 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
 		r.askSchema(p.critic, &req)
-		if targetQ[p.target] == "" {
-			targetQ[p.target] = r.pb.quote("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
+		if targetQ[p.target].label == "" {
+			targetQ[p.target] = r.pb.quoted("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
+			targetQ[p.target].required = true
 		}
-		if st.Current[p.critic].Has && ownQ[p.critic] == "" {
-			ownQ[p.critic] = r.pb.quote("Your own current proposal, for contrast", st.Current[p.critic].Text)
+		if st.Current[p.critic].Has && ownQ[p.critic].label == "" {
+			ownQ[p.critic] = r.pb.quoted("Your own current proposal, for contrast", st.Current[p.critic].Text)
 		}
 		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: critiquePrompt}
 	}
@@ -651,9 +652,9 @@ func parseJudge(resp agent.Response) reply.Judge {
 func critiquePrompt(r *run, critic, target int) string {
 	st := r.st
 	var buf [2]promptItem
-	items := append(buf[:0], promptItem{text: r.targetQuotes[target], required: true})
+	items := append(buf[:0], r.targetQuotes[target])
 	if st.Current[critic].Has {
-		items = append(items, promptItem{text: r.ownQuotes[critic]})
+		items = append(items, r.ownQuotes[critic])
 	}
 	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
 }
@@ -689,8 +690,9 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	share := r.pb.shareOf(len(has))
 	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
-		items = append(items, promptItem{required: true, text: r.pb.quote("Proposal of "+r.o.names[i],
-			reply.Truncate(st.Current[i].Text, share)) + "\n" + r.critiqueSummary(r.o.names[i])})
+		it := r.pb.quoted("Proposal of "+r.o.names[i], reply.Truncate(st.Current[i].Text, share))
+		it.after, it.required = "\n"+r.critiqueSummary(r.o.names[i]), true
+		items = append(items, it)
 	}
 	return items
 }
@@ -911,8 +913,8 @@ func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 	crit := slices.Clone(st.round().Critiques)
 	sort.SliceStable(crit, func(a, b int) bool { return crit[a].Severity > crit[b].Severity })
 	for _, c := range crit {
-		items = append(items, promptItem{text: r.pb.quote(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity),
-			strings.Join(c.Issues, "; "))})
+		items = append(items, r.pb.quoted(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity),
+			strings.Join(c.Issues, "; ")))
 	}
 	instr := "Decide which proposal best answers the question. You do not see the votes."
 	if req.Final {

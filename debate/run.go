@@ -32,10 +32,10 @@ type run struct {
 	// a request's slices; see agent.Request).
 	participants []string
 	// peerQuotes are the quoted current proposals of a proposal phase.
-	peerQuotes []string
+	peerQuotes []promptItem
 	// targetQuotes and ownQuotes are the quoted proposals of a critique
 	// phase, by agent: as the target, and as the critic's own.
-	targetQuotes, ownQuotes []string
+	targetQuotes, ownQuotes []promptItem
 	segStart                time.Time
 	delivered               int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
