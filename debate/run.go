@@ -533,7 +533,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	for settled < n {
 		if ctx.Err() == nil {
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				r.start(ctx, &calls[next], specs[next], &out[next], finished, next)
+				r.start(ctx, &calls[next], &specs[next], &out[next], finished, next)
 				running++
 			}
 		}
@@ -578,7 +578,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		for i := oldest; i < next; i++ {
 			c := &calls[i]
 			if c.state.Load() == callRunning && (all || !now.Before(c.deadline(ctx, r.cfg.AgentTimeout))) &&
-				r.settleLate(c, &out[i], specs[i], late) {
+				r.settleLate(c, &out[i], late) {
 				running--
 				settled++
 			}
@@ -691,15 +691,21 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // start runs call s in its own goroutine. If the agent returns before the
 // call's deadline and before its phase settles it as late, the goroutine
 // writes *out and sends i on finished.
-func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut, finished chan<- int, i int) {
-	s.buildPrompt(r)
+//
+// The goroutine reads the spec from c (no copy of its own), and drops the
+// prompt once the agent has returned: the phase's other calls may still
+// be running.
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
+	c.spec = *s
+	c.spec.buildPrompt(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
 	go func() {
 		c.ctx.init(ctx, time.Now().Add(r.cfg.AgentTimeout))
 		c.started.Store(c.ctx.deadline.UnixNano())
 		var res callOut
-		r.invokeSafe(&c.ctx, &s, &res)
+		r.invokeSafe(&c.ctx, &c.spec, &res)
+		c.spec.req.Prompt = ""
 		returned := time.Now()
 		c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 		if c.state.CompareAndSwap(callRunning, callDone) {
@@ -721,10 +727,9 @@ func (r *run) start(ctx context.Context, c *phaseCall, s callSpec, out *callOut,
 // settleLate ends a call still running with err (its deadline passed, or
 // the debate's context ended) and keeps its goroutine as a straggler. It
 // reports false if the call returned in the meantime.
-func (r *run) settleLate(c *phaseCall, out *callOut, s callSpec, err error) bool {
+func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 	c.returned = make(chan struct{})
 	c.abandonAt = time.Now().Add(abandonAfter)
-	c.spec = s
 	c.abandon = time.AfterFunc(abandonAfter, func() { r.abandoned(c) })
 	if !c.state.CompareAndSwap(callRunning, callLate) {
 		c.abandon.Stop()
@@ -739,7 +744,7 @@ func (r *run) settleLate(c *phaseCall, out *callOut, s callSpec, err error) bool
 // abandoned logs a late call whose goroutine has not returned abandonAfter
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
-	s := c.spec
+	s := &c.spec // its goroutine may still be clearing s.req.Prompt
 	select {
 	case <-c.returned:
 	default:
@@ -813,7 +818,7 @@ func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 		return
 	}
 	if sa, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
-		*out = r.invokeStream(ctx, sa, s)
+		r.invokeStream(ctx, sa, s, out)
 		return
 	}
 	respond(ctx, a, &s.req, out)
@@ -859,9 +864,12 @@ func (r *run) invokeNative(ctx context.Context, a agent.Agent, s *callSpec, out 
 	return false
 }
 
-// invokeStream calls a streaming agent, publishing its chunks as
-// agent_token events.
-func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec) callOut {
+// invokeStream calls a streaming agent into *out, publishing its chunks
+// as agent_token events. (A function of its own, so that its frame is not
+// on the stack of a plain call.)
+//
+//go:noinline
+func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec, out *callOut) {
 	index := 0
 	name := r.nameOf(s.idx)
 	round, phase := s.req.Round, s.req.Phase
@@ -870,7 +878,7 @@ func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec) 
 			Data: AgentTokenData{Phase: phase, Text: chunk, Index: index, AfterSeq: atomic.LoadInt64(&r.delivered)}})
 		index++
 	})
-	return callOut{resp: resp, err: err}
+	*out = callOut{resp: resp, err: err}
 }
 
 // account adds a call's usage and cost to the totals and returns its cost.

@@ -194,14 +194,20 @@ func (c *cached) jaccard(docs []*doc) [][]float64 {
 // TFIDF.Matrix does, so that every sum runs in the same order and the
 // matrix is the same bit for bit.
 func (c *cached) tfidf(docs []*doc) [][]float64 {
-	counts := make([][]term, len(docs))
-	total := 0
+	// First number the terms, so that df is made at its size; the docs'
+	// symbols say which entries of c.local to clear afterwards.
+	total, nterms := 0, 0
 	for _, d := range docs {
 		total += len(d.syms)
+		for _, sym := range d.syms {
+			if c.local[sym] == 0 {
+				nterms++
+				c.local[sym] = int32(nterms)
+			}
+		}
 	}
-	// At most total distinct terms.
-	df := make([]int, 0, total)
-	used := make([]int32, 0, total)
+	counts := make([][]term, len(docs))
+	df := make([]int, nterms)
 	if cap(c.terms) < total {
 		c.terms = make([]term, total)
 	}
@@ -212,12 +218,6 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 		sorted := true
 		for k, sym := range d.syms {
 			id := int(c.local[sym]) - 1
-			if id < 0 {
-				id = len(df)
-				c.local[sym] = int32(id + 1)
-				df = append(df, 0)
-				used = append(used, sym)
-			}
 			df[id]++
 			vec[k] = term{id: id, w: float64(d.counts[k])}
 			if k > 0 && id < vec[k-1].id {
@@ -225,12 +225,14 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 			}
 		}
 		if !sorted {
-			c.sortTerms(vec, len(df))
+			c.sortTerms(vec, nterms)
 		}
 		counts[i] = vec
 	}
-	for _, sym := range used {
-		c.local[sym] = 0
+	for _, d := range docs {
+		for _, sym := range d.syms {
+			c.local[sym] = 0
+		}
 	}
 	return cosines(counts, df)
 }
