@@ -1178,7 +1178,7 @@ func TestReplicasRedisOutage(t *testing.T) {
 	}
 	seenDown := time.Since(downAt)
 	time.Sleep(10*time.Second - seenDown)
-	redisSrv = startRedis(t, port)
+	startRedis(t, port) // stopped by its cleanup
 	upAt := time.Now()
 	for {
 		st := rs.redisStatus(t)
