@@ -118,6 +118,12 @@ func startServer(t *testing.T, dataDir string, extra map[string]string, reuse *s
 // for readiness (waitReady does), so that several can start at once.
 func launchServer(t *testing.T, dataDir string, extra map[string]string, reuse *serverProc) *serverProc {
 	t.Helper()
+	return launchBinary(t, aragoraBinary(t), dataDir, extra, reuse)
+}
+
+// launchBinary is launchServer with another build of aragora (bin).
+func launchBinary(t *testing.T, bin, dataDir string, extra map[string]string, reuse *serverProc) *serverProc {
+	t.Helper()
 	// Every exchange with the binary is checked against the OpenAPI
 	// document (docs/http-api.md#openapi).
 	p := &serverProc{out: &syncbuf.Buffer{}, dataDir: dataDir, done: make(chan struct{}),
@@ -132,7 +138,7 @@ func launchServer(t *testing.T, dataDir string, extra map[string]string, reuse *
 	}
 	p.apiURL = fmt.Sprintf("http://127.0.0.1:%d", p.apiPort)
 	p.wsBase = fmt.Sprintf("ws://127.0.0.1:%d", p.wsPort)
-	p.cmd = exec.Command(aragoraBinary(t), "serve", "--host", "127.0.0.1",
+	p.cmd = exec.Command(bin, "serve", "--host", "127.0.0.1",
 		"--api-port", strconv.Itoa(p.apiPort), "--ws-port", strconv.Itoa(p.wsPort))
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ARAGORA_") && !strings.Contains(strings.SplitN(kv, "=", 2)[0], "API_KEY") {

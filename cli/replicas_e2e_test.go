@@ -109,7 +109,12 @@ var replicaSets = make(chan struct{}, 3)
 // balancer.
 func newReplicaSet(t *testing.T, n int, env map[string]string) *replicaSet {
 	t.Helper()
-	aragoraBinary(t) // skips under -short before anything starts
+	return newReplicaSetOf(t, aragoraBinary(t), n, env) // skips under -short before anything starts
+}
+
+// newReplicaSetOf is newReplicaSet with another build of aragora (bin).
+func newReplicaSetOf(t *testing.T, bin string, n int, env map[string]string) *replicaSet {
+	t.Helper()
 	// At most three replica sets at once: with every other end-to-end test
 	// running beside them, more used up Postgres's 100 connections.
 	replicaSets <- struct{}{}
@@ -123,7 +128,7 @@ func newReplicaSet(t *testing.T, n int, env map[string]string) *replicaSet {
 	t.Cleanup(pool.Close)
 	rs.db = pool
 	for range n {
-		rs.procs = append(rs.procs, launchServer(t, t.TempDir(), env, nil))
+		rs.procs = append(rs.procs, launchBinary(t, bin, t.TempDir(), env, nil))
 		rs.ready = append(rs.ready, false)
 	}
 	for _, p := range rs.procs {
