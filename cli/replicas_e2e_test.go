@@ -1000,29 +1000,7 @@ func TestReplicasRollingRestart(t *testing.T) {
 	stop := make(chan struct{})
 	load, loadDone := rs.steadyLoad(`{"topic":"Rolling restart %d","rounds":3,"min_rounds":3,"seed":3}`, 50*time.Millisecond, stop)
 	time.Sleep(time.Second)
-	var restarts []string
-	for i := range 3 {
-		old := rs.proc(i)
-		t0 := time.Now()
-		require.NoError(t, old.cmd.Process.Signal(syscall.SIGTERM))
-		time.Sleep(time.Second)
-		next := launchServer(t, t.TempDir(), env, old)
-		next.waitReady(t)
-		rs.replace(i, next)
-		select {
-		case <-old.done:
-		case <-time.After(e2eDeadline):
-			t.Fatalf("replica %d did not exit after SIGTERM", i)
-		}
-		require.NoError(t, old.exitErr, "replica %d exit status:\n%s", i, old.out.String())
-		restarts = append(restarts, time.Since(t0).Round(time.Millisecond).String())
-		// The load balancer sees the new process before the next one goes.
-		deadline := time.Now().Add(e2eDeadline)
-		for rs.readyCount() < 3 {
-			require.True(t, time.Now().Before(deadline), "replica %d never ready behind the load balancer", i)
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	restarts := rs.rollOver(t, aragoraBinary(t), env)
 	time.Sleep(time.Second)
 	close(stop)
 	<-loadDone
@@ -1041,6 +1019,37 @@ func TestReplicasRollingRestart(t *testing.T) {
 		}
 	}
 	t.Logf("debates suspended by a shutdown and resumed elsewhere: %d", resumed)
+}
+
+// rollOver replaces each replica in turn, as the runbook's restart recipe
+// does: SIGTERM, a new process of bin on the same ports a second later,
+// and the load balancer seeing it ready before the next replica goes. It
+// returns the time from SIGTERM to the replacement ready, per replica.
+func (rs *replicaSet) rollOver(t *testing.T, bin string, env map[string]string) []string {
+	t.Helper()
+	var took []string
+	for i := range len(rs.procs) {
+		old := rs.proc(i)
+		t0 := time.Now()
+		require.NoError(t, old.cmd.Process.Signal(syscall.SIGTERM))
+		time.Sleep(time.Second)
+		next := launchBinary(t, bin, t.TempDir(), env, old)
+		next.waitReady(t)
+		rs.replace(i, next)
+		select {
+		case <-old.done:
+		case <-time.After(e2eDeadline):
+			t.Fatalf("replica %d did not exit after SIGTERM", i)
+		}
+		require.NoError(t, old.exitErr, "replica %d exit status:\n%s", i, old.out.String())
+		took = append(took, time.Since(t0).Round(time.Millisecond).String())
+		deadline := time.Now().Add(e2eDeadline)
+		for rs.readyCount() < len(rs.procs) {
+			require.True(t, time.Now().Before(deadline), "replica %d never ready behind the load balancer", i)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return took
 }
 
 // throwawayRedis is a redis-server of the test's own on a free port (the

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -90,31 +89,13 @@ func TestReplicasRollingUpgrade(t *testing.T) {
 	stop := make(chan struct{})
 	load, loadDone := rs.steadyLoad(`{"topic":"Rolling upgrade %d","rounds":3,"min_rounds":3,"seed":5}`, 50*time.Millisecond, stop)
 	time.Sleep(time.Second)
-	for i := range 3 {
-		old := rs.proc(i)
-		require.NoError(t, old.cmd.Process.Signal(syscall.SIGTERM))
-		time.Sleep(time.Second)
-		next := launchBinary(t, newBin, t.TempDir(), env, old)
-		next.waitReady(t)
-		rs.replace(i, next)
-		select {
-		case <-old.done:
-		case <-time.After(e2eDeadline):
-			t.Fatalf("replica %d (%s) did not exit after SIGTERM", i, rev)
-		}
-		require.NoError(t, old.exitErr, "replica %d exit status:\n%s", i, old.out.String())
-		deadline := time.Now().Add(e2eDeadline)
-		for rs.readyCount() < 3 {
-			require.True(t, time.Now().Before(deadline), "replica %d never ready behind the load balancer", i)
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	took := rs.rollOver(t, newBin, env)
 	time.Sleep(time.Second)
 	close(stop)
 	<-loadDone
 	load.mu.Lock()
 	defer load.mu.Unlock()
-	t.Logf("rolling upgrade from %s: responses by status %v, %d debates accepted", rev, load.codes, len(load.ids))
+	t.Logf("rolling upgrade from %s (per replica: %v): responses by status %v, %d debates accepted", rev, took, load.codes, len(load.ids))
 	require.Empty(t, load.failures, "failed requests")
 	require.NotEmpty(t, load.ids)
 	rs.waitFinished(t, load.ids, e2eDeadline)
