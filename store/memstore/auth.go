@@ -65,12 +65,7 @@ func copyUser(u *store.User) *store.User {
 
 // CreateUser implements [store.UserStore].
 func (a *Auth) CreateUser(ctx context.Context, u *store.User) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.createUserLocked(u)
+	return lockedErr(ctx, &a.mu, func() error { return a.createUserLocked(u) })
 }
 
 func (a *Auth) createUserLocked(u *store.User) error {
@@ -90,83 +85,56 @@ func (a *Auth) createUserLocked(u *store.User) error {
 
 // CreateFirstUser implements [store.UserStore].
 func (a *Auth) CreateFirstUser(ctx context.Context, u *store.User) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.users) > 0 {
-		return fmt.Errorf("memstore: create first user: users exist: %w", store.ErrConflict)
-	}
-	return a.createUserLocked(u)
+	return lockedErr(ctx, &a.mu, func() error {
+		if len(a.users) > 0 {
+			return fmt.Errorf("memstore: create first user: users exist: %w", store.ErrConflict)
+		}
+		return a.createUserLocked(u)
+	})
 }
 
 // GetUser implements [store.UserStore].
 func (a *Auth) GetUser(ctx context.Context, id string) (*store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	u, ok := a.users[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: user %q: %w", id, store.ErrNotFound)
-	}
-	return copyUser(u), nil
+	return locked(ctx, &a.mu, func() (*store.User, error) {
+		return get(a.users, id, copyUser, "user %q", id)
+	})
 }
 
 // GetUserByEmail implements [store.UserStore].
 func (a *Auth) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	id, ok := a.byEmail[email]
-	if !ok {
-		return nil, fmt.Errorf("memstore: user by email: %w", store.ErrNotFound)
-	}
-	return copyUser(a.users[id]), nil
+	return locked(ctx, &a.mu, func() (*store.User, error) {
+		return get(a.byEmail, email, func(id string) *store.User { return copyUser(a.users[id]) }, "user by email")
+	})
 }
 
 // ListUsers implements [store.UserStore].
 func (a *Auth) ListUsers(ctx context.Context) ([]*store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]*store.User, 0, len(a.users))
-	for _, u := range a.users {
-		out = append(out, copyUser(u))
-	}
-	slices.SortFunc(out, func(x, y *store.User) int {
-		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+	return locked(ctx, &a.mu, func() ([]*store.User, error) {
+		return collect(make([]*store.User, 0, len(a.users)), a.users, nil, copyUser, func(x, y *store.User) int {
+			return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+		}), nil
 	})
-	return out, nil
 }
 
 // CountUsers implements [store.UserStore].
 func (a *Auth) CountUsers(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.users), nil
+	return locked(ctx, &a.mu, func() (int, error) { return len(a.users), nil })
 }
 
 // UpdateUser implements [store.UserStore].
 func (a *Auth) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	u, ok := a.users[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: update user %q: %w", id, store.ErrNotFound)
-	}
+	return locked(ctx, &a.mu, func() (*store.User, error) {
+		u, err := get(a.users, id, func(u *store.User) *store.User { return u }, "update user %q", id)
+		if err != nil {
+			return nil, err
+		}
+		applyUserUpdate(u, upd)
+		return copyUser(u), nil
+	})
+}
+
+// applyUserUpdate sets the fields of u that upd sets; callers hold a.mu.
+func applyUserUpdate(u *store.User, upd store.UserUpdate) {
 	if upd.Name != nil {
 		u.Name = *upd.Name
 	}
@@ -186,7 +154,6 @@ func (a *Auth) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) 
 		u.LastLoginAt = normTime(*upd.LastLoginAt)
 	}
 	u.UpdatedAt = normTime(upd.UpdatedAt)
-	return copyUser(u), nil
 }
 
 func copyKey(k *store.APIKey) *store.APIKey {
@@ -231,111 +198,76 @@ func (a *Auth) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey
 
 // GetAPIKey implements [store.APIKeyStore].
 func (a *Auth) GetAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k, ok := a.keys[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: api key %q: %w", id, store.ErrNotFound)
-	}
-	return copyKey(k), nil
+	return locked(ctx, &a.mu, func() (*store.APIKey, error) {
+		return get(a.keys, id, copyKey, "api key %q", id)
+	})
 }
 
 // GetAPIKeyByKeyID implements [store.APIKeyStore].
 func (a *Auth) GetAPIKeyByKeyID(ctx context.Context, keyID string) (*store.APIKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	id, ok := a.byKeyID[keyID]
-	if !ok {
-		return nil, fmt.Errorf("memstore: api key id %q: %w", keyID, store.ErrNotFound)
-	}
-	return copyKey(a.keys[id]), nil
+	return locked(ctx, &a.mu, func() (*store.APIKey, error) {
+		return get(a.byKeyID, keyID, func(id string) *store.APIKey { return copyKey(a.keys[id]) }, "api key id %q", keyID)
+	})
 }
 
 // ActiveAPIKey implements [store.APIKeyStore].
 func (a *Auth) ActiveAPIKey(ctx context.Context, userID string) (*store.APIKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, k := range a.keys {
-		if k.UserID == userID && k.Active() {
-			return copyKey(k), nil
+	return locked(ctx, &a.mu, func() (*store.APIKey, error) {
+		for _, k := range a.keys {
+			if k.UserID == userID && k.Active() {
+				return copyKey(k), nil
+			}
 		}
-	}
-	return nil, fmt.Errorf("memstore: active api key of %q: %w", userID, store.ErrNotFound)
+		return nil, notFound("active api key of %q", userID)
+	})
 }
 
 // ListAPIKeys implements [store.APIKeyStore].
 func (a *Auth) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []*store.APIKey
-	for _, k := range a.keys {
-		if userID == "" || k.UserID == userID {
-			out = append(out, copyKey(k))
-		}
-	}
-	slices.SortFunc(out, func(x, y *store.APIKey) int {
-		return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), strings.Compare(y.ID, x.ID))
+	return locked(ctx, &a.mu, func() ([]*store.APIKey, error) {
+		mine := func(k *store.APIKey) bool { return userID == "" || k.UserID == userID }
+		return collect(nil, a.keys, mine, copyKey, func(x, y *store.APIKey) int {
+			return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), strings.Compare(y.ID, x.ID))
+		}), nil
 	})
-	return out, nil
 }
 
 // RevokeAPIKey implements [store.APIKeyStore].
 func (a *Auth) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k, ok := a.keys[id]
-	if !ok || !k.Active() {
-		return nil, fmt.Errorf("memstore: revoke api key %q: %w", id, store.ErrNotFound)
-	}
-	k.RevokedAt = normTime(at)
-	return copyKey(k), nil
+	return locked(ctx, &a.mu, func() (*store.APIKey, error) {
+		k, ok := a.keys[id]
+		if !ok || !k.Active() {
+			return nil, notFound("revoke api key %q", id)
+		}
+		k.RevokedAt = normTime(at)
+		return copyKey(k), nil
+	})
 }
 
 // RevokeAllAPIKeys implements [store.APIKeyStore].
 func (a *Auth) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var n int64
-	for _, k := range a.keys {
-		if k.Active() {
-			k.RevokedAt = normTime(at)
-			n++
+	return locked(ctx, &a.mu, func() (int64, error) {
+		var n int64
+		for _, k := range a.keys {
+			if k.Active() {
+				k.RevokedAt = normTime(at)
+				n++
+			}
 		}
-	}
-	return n, nil
+		return n, nil
+	})
 }
 
 // TouchAPIKey implements [store.APIKeyStore].
 func (a *Auth) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k, ok := a.keys[id]
-	if !ok {
-		return fmt.Errorf("memstore: touch api key %q: %w", id, store.ErrNotFound)
-	}
-	k.LastUsedAt = normTime(at)
-	return nil
+	return lockedErr(ctx, &a.mu, func() error {
+		k, ok := a.keys[id]
+		if !ok {
+			return notFound("touch api key %q", id)
+		}
+		k.LastUsedAt = normTime(at)
+		return nil
+	})
 }
 
 func copyRevocation(r *store.Revocation) store.Revocation {
@@ -347,76 +279,46 @@ func copyRevocation(r *store.Revocation) store.Revocation {
 
 // RevokeToken implements [store.RevocationStore].
 func (a *Auth) RevokeToken(ctx context.Context, r *store.Revocation) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if r == nil || r.TokenID == "" {
-		return fmt.Errorf("memstore: revoke token: empty token id")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.revoked[r.TokenID]; ok {
-		return fmt.Errorf("memstore: revoke token %q: %w", r.TokenID, store.ErrConflict)
-	}
-	c := copyRevocation(r)
-	a.revoked[r.TokenID] = &c
-	return nil
+	return lockedErr(ctx, &a.mu, func() error {
+		if r == nil || r.TokenID == "" {
+			return fmt.Errorf("memstore: revoke token: empty token id")
+		}
+		c := copyRevocation(r)
+		return insertNew(a.revoked, r.TokenID, &c, "revoke token %q", r.TokenID)
+	})
 }
 
 // GetRevocation implements [store.RevocationStore].
 func (a *Auth) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	r, ok := a.revoked[tokenID]
-	if !ok {
-		return nil, fmt.Errorf("memstore: revocation %q: %w", tokenID, store.ErrNotFound)
-	}
-	c := copyRevocation(r)
-	return &c, nil
+	return locked(ctx, &a.mu, func() (*store.Revocation, error) {
+		return get(a.revoked, tokenID, func(r *store.Revocation) *store.Revocation {
+			c := copyRevocation(r)
+			return &c
+		}, "revocation %q", tokenID)
+	})
 }
 
 // ListRevocations implements [store.RevocationStore].
 func (a *Auth) ListRevocations(ctx context.Context, now time.Time, limit int) ([]store.Revocation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	now = normTime(now)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []store.Revocation
-	for _, r := range a.revoked {
-		if r.ExpiresAt.After(now) {
-			out = append(out, copyRevocation(r))
+	return locked(ctx, &a.mu, func() ([]store.Revocation, error) {
+		live := func(r *store.Revocation) bool { return r.ExpiresAt.After(now) }
+		out := collect(nil, a.revoked, live, copyRevocation, func(x, y store.Revocation) int {
+			return cmp.Or(y.RevokedAt.Compare(x.RevokedAt), strings.Compare(x.TokenID, y.TokenID))
+		})
+		if limit > 0 && len(out) > limit {
+			out = out[:limit]
 		}
-	}
-	slices.SortFunc(out, func(x, y store.Revocation) int {
-		return cmp.Or(y.RevokedAt.Compare(x.RevokedAt), strings.Compare(x.TokenID, y.TokenID))
+		return out, nil
 	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
 func (a *Auth) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	now = normTime(now)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var n int64
-	for id, r := range a.revoked {
-		if !r.ExpiresAt.After(now) {
-			delete(a.revoked, id)
-			n++
-		}
-	}
-	return n, nil
+	return locked(ctx, &a.mu, func() (int64, error) {
+		return deleteExpired(a.revoked, now, func(r *store.Revocation) time.Time { return r.ExpiresAt }), nil
+	})
 }
 
 func copyIssued(t *store.IssuedToken) *store.IssuedToken {
@@ -428,109 +330,66 @@ func copyIssued(t *store.IssuedToken) *store.IssuedToken {
 
 // RecordIssued implements [store.IssuedTokenStore].
 func (a *Auth) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if t == nil || t.TokenID == "" {
-		return fmt.Errorf("memstore: record issued token: empty token id")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.issued[t.TokenID]; ok {
-		return fmt.Errorf("memstore: record issued token %q: %w", t.TokenID, store.ErrConflict)
-	}
-	a.issued[t.TokenID] = copyIssued(t)
-	return nil
+	return lockedErr(ctx, &a.mu, func() error {
+		if t == nil || t.TokenID == "" {
+			return fmt.Errorf("memstore: record issued token: empty token id")
+		}
+		return insertNew(a.issued, t.TokenID, copyIssued(t), "record issued token %q", t.TokenID)
+	})
 }
 
 // GetIssued implements [store.IssuedTokenStore].
 func (a *Auth) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t, ok := a.issued[tokenID]
-	if !ok {
-		return nil, fmt.Errorf("memstore: issued token %q: %w", tokenID, store.ErrNotFound)
-	}
-	return copyIssued(t), nil
+	return locked(ctx, &a.mu, func() (*store.IssuedToken, error) {
+		return get(a.issued, tokenID, copyIssued, "issued token %q", tokenID)
+	})
 }
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
 func (a *Auth) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	now = normTime(now)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var n int64
-	for id, t := range a.issued {
-		if !t.ExpiresAt.After(now) {
-			delete(a.issued, id)
-			n++
-		}
-	}
-	return n, nil
+	return locked(ctx, &a.mu, func() (int64, error) {
+		return deleteExpired(a.issued, now, func(t *store.IssuedToken) time.Time { return t.ExpiresAt }), nil
+	})
 }
 
 // TokenVersion implements [store.TokenVersionStore].
 func (a *Auth) TokenVersion(ctx context.Context, userID string) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.versions[userID], nil
+	return locked(ctx, &a.mu, func() (int64, error) { return a.versions[userID], nil })
 }
 
 // BumpTokenVersion implements [store.TokenVersionStore].
 func (a *Auth) BumpTokenVersion(ctx context.Context, userID string, _ time.Time) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.versions[userID]++
-	return a.versions[userID], nil
+	return locked(ctx, &a.mu, func() (int64, error) {
+		a.versions[userID]++
+		return a.versions[userID], nil
+	})
 }
 
 // TokenVersions implements [store.TokenVersionStore].
 func (a *Auth) TokenVersions(ctx context.Context) (map[string]int64, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make(map[string]int64, len(a.versions))
-	for k, v := range a.versions {
-		if v != 0 {
-			out[k] = v
+	return locked(ctx, &a.mu, func() (map[string]int64, error) {
+		out := make(map[string]int64, len(a.versions))
+		for k, v := range a.versions {
+			if v != 0 {
+				out[k] = v
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // TokenGeneration implements [store.TokenVersionStore].
 func (a *Auth) TokenGeneration(ctx context.Context) (store.Generation, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Generation{}, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.gen, nil
+	return locked(ctx, &a.mu, func() (store.Generation, error) { return a.gen, nil })
 }
 
 // BumpTokenGeneration implements [store.TokenVersionStore].
 func (a *Auth) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Generation{}, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.gen = store.Generation{Value: a.gen.Value + 1, RevokedAt: normTime(at), RevokedBy: by, Reason: reason}
-	return a.gen, nil
+	return locked(ctx, &a.mu, func() (store.Generation, error) {
+		a.gen = store.Generation{Value: a.gen.Value + 1, RevokedAt: normTime(at), RevokedBy: by, Reason: reason}
+		return a.gen, nil
+	})
 }
 
 func copySigningKey(k store.SigningKey) store.SigningKey {
@@ -543,19 +402,16 @@ func copySigningKey(k store.SigningKey) store.SigningKey {
 
 // ListSigningKeys implements [store.KeyRingStore].
 func (a *Auth) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]store.SigningKey, len(a.ring))
-	for i, k := range a.ring {
-		out[i] = copySigningKey(k)
-	}
-	slices.SortStableFunc(out, func(x, y store.SigningKey) int {
-		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.KID, y.KID))
+	return locked(ctx, &a.mu, func() ([]store.SigningKey, error) {
+		out := make([]store.SigningKey, len(a.ring))
+		for i, k := range a.ring {
+			out[i] = copySigningKey(k)
+		}
+		slices.SortStableFunc(out, func(x, y store.SigningKey) int {
+			return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.KID, y.KID))
+		})
+		return out, nil
 	})
-	return out, nil
 }
 
 // RotateSigningKey implements [store.KeyRingStore].

@@ -77,18 +77,8 @@ func (s *Store) AbortIdempotent(ctx context.Context, principal, key string) erro
 
 // DeleteExpiredIdempotency implements [store.IdempotencyStore].
 func (s *Store) DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	now = normTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var n int64
-	for k, r := range s.idem {
-		if !r.ExpiresAt.After(now) {
-			delete(s.idem, k)
-			n++
-		}
-	}
-	return n, nil
+	return locked(ctx, &s.mu, func() (int64, error) {
+		return deleteExpired(s.idem, now, func(r *store.IdempotencyRecord) time.Time { return r.ExpiresAt }), nil
+	})
 }

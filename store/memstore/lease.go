@@ -40,35 +40,43 @@ func (s *Store) hasEnd(id string) bool {
 
 // debate returns the live record (not a copy); callers hold s.mu.
 func (s *Store) debate(id string) (*store.Debate, error) {
-	d, ok := s.debates[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: debate %q: %w", id, store.ErrNotFound)
-	}
-	return d, nil
+	return get(s.debates, id, func(d *store.Debate) *store.Debate { return d }, "debate %q", id)
+}
+
+// onDebate checks ctx, then runs f on the live record of debate id (not a
+// copy) with s.mu held; an unknown id is an error wrapping ErrNotFound.
+func onDebate[T any](ctx context.Context, s *Store, id string, f func(*store.Debate) (T, error)) (T, error) {
+	return locked(ctx, &s.mu, func() (T, error) {
+		d, err := s.debate(id)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return f(d)
+	})
+}
+
+// onDebateErr is [onDebate] for methods that return only an error.
+func onDebateErr(ctx context.Context, s *Store, id string, f func(*store.Debate) error) error {
+	_, err := onDebate(ctx, s, id, func(d *store.Debate) (struct{}, error) { return struct{}{}, f(d) })
+	return err
 }
 
 // ClaimDebate implements [store.Leaser].
 func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	now = normTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.debate(id)
-	if err != nil {
-		return nil, err
-	}
-	if store.Terminal(d.Status) {
-		return nil, fmt.Errorf("memstore: claim debate %q: status %s: %w", id, d.Status, store.ErrConflict)
-	}
-	if d.LeaseOwner != "" && d.LeaseOwner != owner && d.LeaseExpiresAt.After(now) {
-		return nil, fmt.Errorf("memstore: claim debate %q: leased by %q: %w", id, d.LeaseOwner, store.ErrConflict)
-	}
-	d.LeaseOwner, d.LeaseExpiresAt = owner, normTime(now.Add(ttl))
-	d.LeaseGeneration++
-	d.UpdatedAt = now
-	return copyDebate(d), nil
+	return onDebate(ctx, s, id, func(d *store.Debate) (*store.Debate, error) {
+		if store.Terminal(d.Status) {
+			return nil, fmt.Errorf("memstore: claim debate %q: status %s: %w", id, d.Status, store.ErrConflict)
+		}
+		if d.LeaseOwner != "" && d.LeaseOwner != owner && d.LeaseExpiresAt.After(now) {
+			return nil, fmt.Errorf("memstore: claim debate %q: leased by %q: %w", id, d.LeaseOwner, store.ErrConflict)
+		}
+		d.LeaseOwner, d.LeaseExpiresAt = owner, normTime(now.Add(ttl))
+		d.LeaseGeneration++
+		d.UpdatedAt = now
+		return copyDebate(d), nil
+	})
 }
 
 // holds reports whether l is d's lease and d is not terminal; callers hold s.mu.
@@ -78,44 +86,30 @@ func holds(d *store.Debate, l store.Lease) bool {
 
 // Heartbeat implements [store.Leaser].
 func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	now = normTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.debate(id)
-	if err != nil {
-		return err
-	}
-	if d.Status != store.StatusRunning || !holds(d, l) {
-		return fmt.Errorf("memstore: heartbeat %q by %q (generation %d): %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
-	}
-	d.LeaseExpiresAt = normTime(now.Add(ttl))
-	d.UpdatedAt = now
-	return nil
+	return onDebateErr(ctx, s, id, func(d *store.Debate) error {
+		if d.Status != store.StatusRunning || !holds(d, l) {
+			return fmt.Errorf("memstore: heartbeat %q by %q (generation %d): %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
+		}
+		d.LeaseExpiresAt = normTime(now.Add(ttl))
+		d.UpdatedAt = now
+		return nil
+	})
 }
 
 // ReleaseDebate implements [store.Leaser].
 func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, status store.Status, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.debate(id)
-	if err != nil {
-		return err
-	}
-	if !holds(d, l) {
-		return fmt.Errorf("memstore: release %q by %q (generation %d): %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
-	}
-	d.LeaseOwner, d.LeaseExpiresAt = "", time.Time{}
-	if status != "" {
-		s.setStatus(d, status, normTime(now))
-	}
-	d.UpdatedAt = normTime(now)
-	return nil
+	return onDebateErr(ctx, s, id, func(d *store.Debate) error {
+		if !holds(d, l) {
+			return fmt.Errorf("memstore: release %q by %q (generation %d): %w", id, l.Owner, l.Generation, store.ErrLeaseLost)
+		}
+		d.LeaseOwner, d.LeaseExpiresAt = "", time.Time{}
+		if status != "" {
+			s.setStatus(d, status, normTime(now))
+		}
+		d.UpdatedAt = normTime(now)
+		return nil
+	})
 }
 
 // setStatus applies a status change with its side effects; callers hold s.mu.
@@ -133,20 +127,13 @@ func (s *Store) setStatus(d *store.Debate, to store.Status, now time.Time) {
 
 // UpdateStatus implements [store.Leaser].
 func (s *Store) UpdateStatus(ctx context.Context, id string, from []store.Status, to store.Status, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.debate(id)
-	if err != nil {
-		return err
-	}
-	if len(from) > 0 && !slices.Contains(from, d.Status) {
-		return fmt.Errorf("memstore: update status of %q: status %s not in %v: %w", id, d.Status, from, store.ErrConflict)
-	}
-	s.setStatus(d, to, normTime(now))
-	return nil
+	return onDebateErr(ctx, s, id, func(d *store.Debate) error {
+		if len(from) > 0 && !slices.Contains(from, d.Status) {
+			return fmt.Errorf("memstore: update status of %q: status %s not in %v: %w", id, d.Status, from, store.ErrConflict)
+		}
+		s.setStatus(d, to, normTime(now))
+		return nil
+	})
 }
 
 // FinishDebate implements [store.Leaser].
@@ -249,13 +236,17 @@ func (s *Store) find(ctx context.Context, limit int, keep func(*store.Debate) bo
 		}
 		return 0
 	})
-	if len(out) > limit {
-		out = out[:limit]
+	return firstCopies(out, limit), nil
+}
+
+// firstCopies returns copies of the first limit (at most) debates of ds,
+// reusing ds.
+func firstCopies(ds []*store.Debate, limit int) []*store.Debate {
+	ds = ds[:min(limit, len(ds))]
+	for i, d := range ds {
+		ds[i] = copyDebate(d)
 	}
-	for i, d := range out {
-		out[i] = copyDebate(d)
-	}
-	return out, nil
+	return ds
 }
 
 // FindOrphans implements [store.Leaser].

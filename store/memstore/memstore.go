@@ -111,16 +111,9 @@ func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, out
 
 // GetDebate returns a copy of the debate or an error wrapping ErrNotFound.
 func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.debates[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: debate %q: %w", id, store.ErrNotFound)
-	}
-	return copyDebate(d), nil
+	return locked(ctx, &s.mu, func() (*store.Debate, error) {
+		return get(s.debates, id, copyDebate, "debate %q", id)
+	})
 }
 
 // ListDebates returns debates newest first (CreatedAt desc, ID desc).
@@ -163,13 +156,7 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 		}
 		return 0
 	})
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	for i, d := range out {
-		out[i] = copyDebate(d)
-	}
-	return out, nil
+	return firstCopies(out, limit), nil
 }
 
 // older reports whether d sorts strictly after cursor c in a newest-first listing.

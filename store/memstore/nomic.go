@@ -136,18 +136,15 @@ func (s *Store) AckNomicCommand(ctx context.Context, id string, status store.Nom
 
 // GetNomicCommand implements store.NomicStore.
 func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCommand, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.nomic.commands {
-		if c.ID == id {
-			x := copyCommand(c)
-			return &x, nil
+	return locked(ctx, &s.mu, func() (*store.NomicCommand, error) {
+		for _, c := range s.nomic.commands {
+			if c.ID == id {
+				x := copyCommand(c)
+				return &x, nil
+			}
 		}
-	}
-	return nil, fmt.Errorf("memstore: nomic command %q: %w", id, store.ErrNotFound)
+		return nil, notFound("nomic command %q", id)
+	})
 }
 
 // ListNomicOutcomes implements store.NomicStore.

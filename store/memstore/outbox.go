@@ -336,65 +336,44 @@ func copyEndpoint(e *webhook.Endpoint) *webhook.Endpoint {
 
 // CreateWebhookEndpoint implements webhook.EndpointStore.
 func (o *Outbox) CreateWebhookEndpoint(ctx context.Context, e *webhook.Endpoint) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if e == nil || e.ID == "" {
-		return fmt.Errorf("memstore: create webhook endpoint: empty id")
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.endpoints[e.ID]; ok {
-		return fmt.Errorf("memstore: webhook endpoint %q: %w", e.ID, store.ErrConflict)
-	}
-	o.endpoints[e.ID] = copyEndpoint(e)
-	return nil
+	return lockedErr(ctx, &o.mu, func() error {
+		if e == nil || e.ID == "" {
+			return fmt.Errorf("memstore: create webhook endpoint: empty id")
+		}
+		return insertNew(o.endpoints, e.ID, copyEndpoint(e), "webhook endpoint %q", e.ID)
+	})
 }
 
 // ListWebhookEndpoints implements webhook.EndpointStore.
 func (o *Outbox) ListWebhookEndpoints(ctx context.Context) ([]*webhook.Endpoint, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make([]*webhook.Endpoint, 0, len(o.endpoints))
-	for _, e := range o.endpoints {
-		out = append(out, copyEndpoint(e))
-	}
-	slices.SortFunc(out, func(a, b *webhook.Endpoint) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	return locked(ctx, &o.mu, func() ([]*webhook.Endpoint, error) {
+		return collect(make([]*webhook.Endpoint, 0, len(o.endpoints)), o.endpoints, nil, copyEndpoint, func(a, b *webhook.Endpoint) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		}), nil
 	})
-	return out, nil
 }
 
 // DeleteWebhookEndpoint implements webhook.EndpointStore.
 func (o *Outbox) DeleteWebhookEndpoint(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.endpoints[id]; !ok {
-		return fmt.Errorf("memstore: webhook endpoint %q: %w", id, store.ErrNotFound)
-	}
-	delete(o.endpoints, id)
-	return nil
+	return lockedErr(ctx, &o.mu, func() error {
+		if _, ok := o.endpoints[id]; !ok {
+			return notFound("webhook endpoint %q", id)
+		}
+		delete(o.endpoints, id)
+		return nil
+	})
 }
 
 // DisableWebhookEndpoint implements webhook.EndpointStore.
 func (o *Outbox) DisableWebhookEndpoint(ctx context.Context, id, reason string, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, ok := o.endpoints[id]
-	if !ok {
-		return fmt.Errorf("memstore: webhook endpoint %q: %w", id, store.ErrNotFound)
-	}
-	if e.DisabledAt.IsZero() {
-		e.DisabledAt, e.DisabledReason = normTime(now), reason
-	}
-	return nil
+	return lockedErr(ctx, &o.mu, func() error {
+		e, ok := o.endpoints[id]
+		if !ok {
+			return notFound("webhook endpoint %q", id)
+		}
+		if e.DisabledAt.IsZero() {
+			e.DisabledAt, e.DisabledReason = normTime(now), reason
+		}
+		return nil
+	})
 }
