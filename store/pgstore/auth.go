@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 // The authentication ports. Reads and idempotent writes (UpdateUser,
@@ -52,34 +53,7 @@ func orNotFound(err error) error {
 	return err
 }
 
-const userColumns = `id, email, name, role, password_hash, password_change_required, disabled, created_at, updated_at, last_login_at`
-
-func scanUser(row pgx.Row) (*store.User, error) {
-	var (
-		u                store.User
-		created, updated time.Time
-		login            *time.Time
-	)
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.PasswordChangeRequired, &u.Disabled,
-		&created, &updated, &login); err != nil {
-		return nil, err
-	}
-	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = created.UTC(), updated.UTC(), fromNull(login)
-	return &u, nil
-}
-
-func collectUsers(rows pgx.Rows) ([]*store.User, error) {
-	defer rows.Close()
-	out := []*store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
+const userColumns = sqlrec.UserColumns
 
 func insertUser(ctx context.Context, tx pgx.Tx, u *store.User) error {
 	_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -141,7 +115,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
 	var u *store.User
 	err := s.retry(ctx, func() (err error) {
-		u, err = scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+		u, err = sqlrec.ScanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
 		return err
 	})
 	if err != nil {
@@ -162,19 +136,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 
 // ListUsers implements [store.UserStore].
 func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
-	var out []*store.User
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
-		if err != nil {
-			return err
-		}
-		out, err = collectUsers(rows)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list users: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list users", sqlrec.ScanUser, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 }
 
 // CountUsers implements [store.UserStore].
@@ -215,7 +177,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 	}
 	var u *store.User
 	err := s.retry(ctx, func() (err error) {
-		u, err = scanUser(s.pool.QueryRow(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = $1 RETURNING `+userColumns, args...))
+		u, err = sqlrec.ScanUser(s.pool.QueryRow(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = $1 RETURNING `+userColumns, args...))
 		return err
 	})
 	if err != nil {
@@ -224,20 +186,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 	return u, nil
 }
 
-const apiKeyColumns = `id, key_id, prefix, user_id, name, hash, created_at, expires_at, last_used_at, revoked_at`
-
-func scanAPIKey(row pgx.Row) (*store.APIKey, error) {
-	var (
-		k                      store.APIKey
-		created                time.Time
-		expires, used, revoked *time.Time
-	)
-	if err := row.Scan(&k.ID, &k.KeyID, &k.Prefix, &k.UserID, &k.Name, &k.Hash, &created, &expires, &used, &revoked); err != nil {
-		return nil, err
-	}
-	k.CreatedAt, k.ExpiresAt, k.LastUsedAt, k.RevokedAt = created.UTC(), fromNull(expires), fromNull(used), fromNull(revoked)
-	return &k, nil
-}
+const apiKeyColumns = sqlrec.APIKeyColumns
 
 // CreateAPIKey implements [store.APIKeyStore]. In one transaction it takes
 // a transaction-scoped advisory lock on the user (schema-qualified), so
@@ -255,7 +204,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 			k.UserID); err != nil {
 			return err
 		}
-		old, err := scanAPIKey(tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+		old, err := sqlrec.ScanAPIKey(tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING `+apiKeyColumns,
 			ts(k.CreatedAt), k.UserID))
 		switch {
 		case err == nil:
@@ -279,7 +228,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
 	var k *store.APIKey
 	err := s.retry(ctx, func() (err error) {
-		k, err = scanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
+		k, err = sqlrec.ScanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
 		return err
 	})
 	if err != nil {
@@ -312,34 +261,14 @@ func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey
 		args = append(args, userID)
 	}
 	q += ` ORDER BY created_at DESC, id DESC`
-	var out []*store.APIKey
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []*store.APIKey{}
-		for rows.Next() {
-			k, err := scanAPIKey(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list api keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list api keys", sqlrec.ScanAPIKey, q, args...)
 }
 
 // RevokeAPIKey implements [store.APIKeyStore].
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
 	var k *store.APIKey
 	err := s.retryUnsent(ctx, func() (err error) {
-		k, err = scanAPIKey(s.pool.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+		k, err = sqlrec.ScanAPIKey(s.pool.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING `+apiKeyColumns,
 			ts(at), id))
 		return err
 	})
@@ -387,19 +316,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-const revocationColumns = `token_id, kind, user_id, revoked_at, revoked_by, reason, expires_at`
-
-func scanRevocation(row pgx.Row) (store.Revocation, error) {
-	var (
-		r                store.Revocation
-		revoked, expires time.Time
-	)
-	if err := row.Scan(&r.TokenID, &r.Kind, &r.UserID, &revoked, &r.RevokedBy, &r.Reason, &expires); err != nil {
-		return r, err
-	}
-	r.RevokedAt, r.ExpiresAt = revoked.UTC(), expires.UTC()
-	return r, nil
-}
+const revocationColumns = sqlrec.RevocationColumns
 
 // RevokeToken implements [store.RevocationStore]: an insert that does
 // nothing when the id is listed (waiting for a concurrent insert of the
@@ -424,7 +341,7 @@ func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
 	var r store.Revocation
 	err := s.retry(ctx, func() (err error) {
-		r, err = scanRevocation(s.pool.QueryRow(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = $1`, tokenID))
+		r, err = sqlrec.ScanRevocation(s.pool.QueryRow(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = $1`, tokenID))
 		return err
 	})
 	if err != nil {
@@ -441,27 +358,7 @@ func (s *Store) ListRevocations(ctx context.Context, now time.Time, limit int) (
 		q += ` LIMIT $2`
 		args = append(args, limit)
 	}
-	var out []store.Revocation
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []store.Revocation{}
-		for rows.Next() {
-			r, err := scanRevocation(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list revocations: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list revocations", sqlrec.ScanRevocation, q, args...)
 }
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
@@ -473,7 +370,7 @@ func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (in
 	return n, nil
 }
 
-const issuedColumns = `token_id, kind, user_id, issued_at, expires_at`
+const issuedColumns = sqlrec.IssuedColumns
 
 // RecordIssued implements [store.IssuedTokenStore]: an insert that does
 // nothing when the id is recorded, reported as ErrConflict.
@@ -495,18 +392,15 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 
 // GetIssued implements [store.IssuedTokenStore].
 func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
-	var t store.IssuedToken
-	err := s.retry(ctx, func() error {
-		var issued, expires time.Time
-		err := s.pool.QueryRow(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = $1`, tokenID).
-			Scan(&t.TokenID, &t.Kind, &t.UserID, &issued, &expires)
-		t.IssuedAt, t.ExpiresAt = issued.UTC(), expires.UTC()
+	var t *store.IssuedToken
+	err := s.retry(ctx, func() (err error) {
+		t, err = sqlrec.ScanIssued(s.pool.QueryRow(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = $1`, tokenID))
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: issued token %q: %w", tokenID, orNotFound(err))
 	}
-	return &t, nil
+	return t, nil
 }
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
@@ -577,23 +471,11 @@ func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-func scanGeneration(row pgx.Row) (store.Generation, error) {
-	var (
-		g  store.Generation
-		at *time.Time
-	)
-	if err := row.Scan(&g.Value, &at, &g.RevokedBy, &g.Reason); err != nil {
-		return store.Generation{}, err
-	}
-	g.RevokedAt = fromNull(at)
-	return g, nil
-}
-
 // TokenGeneration implements [store.TokenVersionStore].
 func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
 	var g store.Generation
 	err := s.retry(ctx, func() (err error) {
-		g, err = scanGeneration(s.pool.QueryRow(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+		g, err = sqlrec.ScanGeneration(s.pool.QueryRow(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -609,7 +491,7 @@ func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
 func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
 	var g store.Generation
 	err := s.retryUnsent(ctx, func() (err error) {
-		g, err = scanGeneration(s.pool.QueryRow(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, $1, $2, $3)
+		g, err = sqlrec.ScanGeneration(s.pool.QueryRow(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, $1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
 				revoked_by = excluded.revoked_by, reason = excluded.reason
 			RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
@@ -621,36 +503,11 @@ func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reaso
 	return g, nil
 }
 
-const signingKeyColumns = `kid, alg, ciphertext, created_at, retired_at, valid_until`
+const signingKeyColumns = sqlrec.SigningKeyColumns
 
 // ListSigningKeys implements [store.KeyRingStore].
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	var out []store.SigningKey
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, `SELECT `+signingKeyColumns+` FROM jwt_keys ORDER BY created_at, kid`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []store.SigningKey{}
-		for rows.Next() {
-			var (
-				k              store.SigningKey
-				created        time.Time
-				retired, until *time.Time
-			)
-			if err := rows.Scan(&k.KID, &k.Alg, &k.Ciphertext, &created, &retired, &until); err != nil {
-				return err
-			}
-			k.CreatedAt, k.RetiredAt, k.ValidUntil = created.UTC(), fromNull(retired), fromNull(until)
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list signing keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list signing keys", sqlrec.ScanSigningKey, `SELECT `+signingKeyColumns+` FROM jwt_keys ORDER BY created_at, kid`)
 }
 
 // RotateSigningKey implements [store.KeyRingStore]. The transaction locks
@@ -702,7 +559,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidU
 	return fmt.Errorf("pgstore: rotate signing key to %q: %w", next.KID, err)
 }
 
-const auditColumns = `id, at, actor_id, actor_type, actor_role, action, target, ip, user_agent, correlation_id, outcome, details`
+const auditColumns = sqlrec.AuditColumns
 
 // AppendAudit implements [store.AuditStore].
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
@@ -760,33 +617,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 		limit = store.DefaultLimit
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ` + arg(limit)
-	var out []*store.AuditEntry
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []*store.AuditEntry{}
-		for rows.Next() {
-			var (
-				e       store.AuditEntry
-				at      time.Time
-				details []byte
-			)
-			if err := rows.Scan(&e.ID, &at, &e.Actor.ID, &e.Actor.Type, &e.Actor.Role, &e.Action, &e.Target, &e.IP, &e.UserAgent,
-				&e.CorrelationID, &e.Outcome, &details); err != nil {
-				return err
-			}
-			e.At, e.Details = at.UTC(), json.RawMessage(details)
-			out = append(out, &e)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list audit: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list audit", sqlrec.ScanAudit, q, args...)
 }
 
 // RecordUsage implements [store.UsageStore].

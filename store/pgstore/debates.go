@@ -11,31 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
-const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at,
-	lease_owner, lease_expires_at, lease_generation`
-
-func scanDebate(row pgx.Row) (*store.Debate, error) {
-	var (
-		d                              store.Debate
-		created, updated, started, fin *time.Time
-		leaseOwner                     *string
-		leaseExpires                   *time.Time
-		config, result                 []byte
-	)
-	if err := row.Scan(&d.ID, &d.Topic, &d.Status, &d.Owner, &d.CorrelationID, &config, &result, &d.LastSeq,
-		&created, &updated, &started, &fin, &leaseOwner, &leaseExpires, &d.LeaseGeneration); err != nil {
-		return nil, err
-	}
-	d.Config, d.Result = config, result
-	d.CreatedAt, d.UpdatedAt, d.StartedAt, d.FinishedAt = fromNull(created), fromNull(updated), fromNull(started), fromNull(fin)
-	if leaseOwner != nil {
-		d.LeaseOwner = *leaseOwner
-	}
-	d.LeaseExpiresAt = fromNull(leaseExpires)
-	return &d, nil
-}
+const debateColumns = sqlrec.DebateColumns
 
 func nullBytes(b []byte) []byte {
 	if len(b) == 0 {
@@ -82,7 +61,7 @@ func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, out
 func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error) {
 	var d *store.Debate
 	err := s.retry(ctx, func() (err error) {
-		d, err = scanDebate(s.pool.QueryRow(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = $1`, id))
+		d, err = sqlrec.ScanDebate(s.pool.QueryRow(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = $1`, id))
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -127,25 +106,5 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 }
 
 func (s *Store) queryDebates(ctx context.Context, op, q string, args ...any) ([]*store.Debate, error) {
-	var out []*store.Debate
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []*store.Debate{}
-		for rows.Next() {
-			d, err := scanDebate(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
-	}
-	return out, nil
+	return queryAll(ctx, s, op, sqlrec.ScanDebate, q, args...)
 }

@@ -6,22 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
-
-// terminalList is the SQL list of terminal statuses.
-var terminalList = func() string {
-	names := make([]string, len(store.TerminalStatuses))
-	for i, st := range store.TerminalStatuses {
-		names[i] = "'" + string(st) + "'"
-	}
-	return strings.Join(names, ", ")
-}()
 
 // missingOrConflict explains a conditional update that matched no row:
 // ErrNotFound for a missing debate, else conflict (ErrConflict or
@@ -45,9 +36,9 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 	now = now.UTC()
 	var d *store.Debate
 	err := s.retry(ctx, func() (err error) {
-		d, err = scanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
+		d, err = sqlrec.ScanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
 			lease_generation = lease_generation + 1
-			WHERE id = $1 AND status NOT IN (`+terminalList+`)
+			WHERE id = $1 AND status NOT IN (`+sqlrec.TerminalList+`)
 			AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
 			RETURNING `+debateColumns, id, owner, now.Add(ttl), now))
 		return err
@@ -221,32 +212,25 @@ func writeFinal(ctx context.Context, tx pgx.Tx, id string, f *store.Final, now t
 	return writeOutbox(ctx, tx, f.Outbox)
 }
 
-func limitOr(n int) int {
-	if n <= 0 {
-		return store.DefaultLimit
-	}
-	return n
-}
-
 // FindOrphans implements [store.Leaser].
 func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
 	return s.queryDebates(ctx, "find orphans", `SELECT `+debateColumns+` FROM debates
-		WHERE status NOT IN (`+terminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
-		ORDER BY updated_at, id LIMIT $2`, now.UTC(), limitOr(limit))
+		WHERE status NOT IN (`+sqlrec.TerminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
+		ORDER BY updated_at, id LIMIT $2`, now.UTC(), sqlrec.LimitOr(limit))
 }
 
 // FindStale implements [store.Leaser].
 func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
 	return s.queryDebates(ctx, "find stale", `SELECT `+debateColumns+` FROM debates
-		WHERE status = 'running' AND updated_at < $1 ORDER BY updated_at, id LIMIT $2`, heartbeatBefore.UTC(), limitOr(limit))
+		WHERE status = 'running' AND updated_at < $1 ORDER BY updated_at, id LIMIT $2`, heartbeatBefore.UTC(), sqlrec.LimitOr(limit))
 }
 
 // FindUnended implements [store.Leaser].
 func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
 	return s.queryDebates(ctx, "find unended", `SELECT `+debateColumns+` FROM debates d
-		WHERE status IN (`+terminalList+`)
+		WHERE status IN (`+sqlrec.TerminalList+`)
 		AND NOT EXISTS (SELECT 1 FROM debate_events e WHERE e.debate_id = d.id AND e.type = 'debate_end')
-		ORDER BY updated_at, id LIMIT $1`, limitOr(limit))
+		ORDER BY updated_at, id LIMIT $1`, sqlrec.LimitOr(limit))
 }
 
 // AppendDebateEnd implements [store.Leaser].

@@ -64,6 +64,7 @@ import (
 
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 //go:embed migrations/*.sql
@@ -304,6 +305,26 @@ const uniqueViolation = "23505"
 func isUnique(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
+}
+
+// queryAll runs q and scans every row with scan (an empty result is an
+// empty slice), retried once on a connection error; errors are prefixed
+// with "pgstore: " and op.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.Row) (T, error), q string, args ...any) ([]T, error) {
+	var out []T
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out, err = sqlrec.Collect(rows, scan)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+	return out, nil
 }
 
 // inTx runs fn in a transaction, retried once on a connection error.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 func boolInt(b bool) int {
@@ -19,40 +20,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// timeCol pairs a scanned time text with its destination.
-type timeCol struct {
-	src *sql.NullString
-	dst *time.Time
-}
-
-// scanTimes parses each scanned text into its destination.
-func scanTimes(cols ...timeCol) error {
-	for _, c := range cols {
-		t, err := parseTime(*c.src)
-		if err != nil {
-			return err
-		}
-		*c.dst = t
-	}
-	return nil
-}
-
-const userColumns = `id, email, name, role, password_hash, password_change_required, disabled, created_at, updated_at, last_login_at`
-
-func scanUser(sc scanner) (*store.User, error) {
-	var (
-		u                       store.User
-		created, updated, login sql.NullString
-	)
-	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.PasswordChangeRequired, &u.Disabled,
-		&created, &updated, &login); err != nil {
-		return nil, err
-	}
-	if err := scanTimes(timeCol{&created, &u.CreatedAt}, timeCol{&updated, &u.UpdatedAt}, timeCol{&login, &u.LastLoginAt}); err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
+const userColumns = sqlrec.UserColumns
 
 func insertUser(ctx context.Context, t *sql.Tx, u *store.User) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -102,7 +70,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 }
 
 func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	u, err := sqlrec.ScanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
@@ -124,23 +92,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 
 // ListUsers implements [store.UserStore].
 func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-	}
-	defer rows.Close()
-	out := []*store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "list users", sqlrec.ScanUser, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 }
 
 // CountUsers implements [store.UserStore].
@@ -182,7 +134,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 	var u *store.User
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		var err error
-		u, err = scanUser(t.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING `+userColumns, args...))
+		u, err = sqlrec.ScanUser(t.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING `+userColumns, args...))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -194,21 +146,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 	return u, nil
 }
 
-const apiKeyColumns = `id, key_id, prefix, user_id, name, hash, created_at, expires_at, last_used_at, revoked_at`
-
-func scanAPIKey(sc scanner) (*store.APIKey, error) {
-	var (
-		k                             store.APIKey
-		created, expires, used, revok sql.NullString
-	)
-	if err := sc.Scan(&k.ID, &k.KeyID, &k.Prefix, &k.UserID, &k.Name, &k.Hash, &created, &expires, &used, &revok); err != nil {
-		return nil, err
-	}
-	if err := scanTimes(timeCol{&created, &k.CreatedAt}, timeCol{&expires, &k.ExpiresAt}, timeCol{&used, &k.LastUsedAt}, timeCol{&revok, &k.RevokedAt}); err != nil {
-		return nil, err
-	}
-	return &k, nil
-}
+const apiKeyColumns = sqlrec.APIKeyColumns
 
 // CreateAPIKey implements [store.APIKeyStore]: the revocation of the
 // user's active key and the insert share one transaction.
@@ -226,7 +164,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 		if n > 0 {
 			return fmt.Errorf("sqlitestore: api key %q: id or key id exists: %w", k.ID, store.ErrConflict)
 		}
-		old, err := scanAPIKey(t.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+		old, err := sqlrec.ScanAPIKey(t.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING `+apiKeyColumns,
 			fmtTime(k.CreatedAt), k.UserID))
 		switch {
 		case err == nil:
@@ -251,7 +189,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 }
 
 func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
+	k, err := sqlrec.ScanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
@@ -284,23 +222,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey
 		q += ` WHERE user_id = ?`
 		args = append(args, userID)
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created_at DESC, id DESC`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list api keys: %w", err)
-	}
-	defer rows.Close()
-	out := []*store.APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list api keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "list api keys", sqlrec.ScanAPIKey, q+` ORDER BY created_at DESC, id DESC`, args...)
 }
 
 // RevokeAPIKey implements [store.APIKeyStore].
@@ -308,7 +230,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*sto
 	var k *store.APIKey
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		var err error
-		k, err = scanAPIKey(t.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING `+apiKeyColumns,
+		k, err = sqlrec.ScanAPIKey(t.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING `+apiKeyColumns,
 			fmtTime(at), id))
 		return err
 	})
@@ -348,19 +270,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-const revocationColumns = `token_id, kind, user_id, revoked_at, revoked_by, reason, expires_at`
-
-func scanRevocation(sc scanner) (store.Revocation, error) {
-	var (
-		r                store.Revocation
-		revoked, expires sql.NullString
-	)
-	if err := sc.Scan(&r.TokenID, &r.Kind, &r.UserID, &revoked, &r.RevokedBy, &r.Reason, &expires); err != nil {
-		return r, err
-	}
-	err := scanTimes(timeCol{&revoked, &r.RevokedAt}, timeCol{&expires, &r.ExpiresAt})
-	return r, err
-}
+const revocationColumns = sqlrec.RevocationColumns
 
 // RevokeToken implements [store.RevocationStore]. The insert does nothing
 // when the id is listed, which is reported as ErrConflict.
@@ -383,7 +293,7 @@ func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 
 // GetRevocation implements [store.RevocationStore].
 func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
-	r, err := scanRevocation(s.r.QueryRowContext(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = ?`, tokenID))
+	r, err := sqlrec.ScanRevocation(s.r.QueryRowContext(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = ?`, tokenID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, store.ErrNotFound)
 	}
@@ -401,23 +311,7 @@ func (s *Store) ListRevocations(ctx context.Context, now time.Time, limit int) (
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list revocations: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Revocation{}
-	for rows.Next() {
-		r, err := scanRevocation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list revocations: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list revocations: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "list revocations", sqlrec.ScanRevocation, q, args...)
 }
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
@@ -433,7 +327,7 @@ func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (in
 	return n, nil
 }
 
-const issuedColumns = `token_id, kind, user_id, issued_at, expires_at`
+const issuedColumns = sqlrec.IssuedColumns
 
 // RecordIssued implements [store.IssuedTokenStore]. The insert does
 // nothing when the id is recorded, which is reported as ErrConflict.
@@ -456,22 +350,14 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 
 // GetIssued implements [store.IssuedTokenStore].
 func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
-	var (
-		t               store.IssuedToken
-		issued, expires sql.NullString
-	)
-	err := s.r.QueryRowContext(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID).
-		Scan(&t.TokenID, &t.Kind, &t.UserID, &issued, &expires)
+	t, err := sqlrec.ScanIssued(s.r.QueryRowContext(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, store.ErrNotFound)
-	}
-	if err == nil {
-		err = scanTimes(timeCol{&issued, &t.IssuedAt}, timeCol{&expires, &t.ExpiresAt})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, err)
 	}
-	return &t, nil
+	return t, nil
 }
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
@@ -535,21 +421,9 @@ func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-func scanGeneration(sc scanner) (store.Generation, error) {
-	var (
-		g  store.Generation
-		at sql.NullString
-	)
-	if err := sc.Scan(&g.Value, &at, &g.RevokedBy, &g.Reason); err != nil {
-		return g, err
-	}
-	err := scanTimes(timeCol{&at, &g.RevokedAt})
-	return g, err
-}
-
 // TokenGeneration implements [store.TokenVersionStore].
 func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
-	g, err := scanGeneration(s.r.QueryRowContext(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+	g, err := sqlrec.ScanGeneration(s.r.QueryRowContext(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Generation{}, nil
 	}
@@ -564,7 +438,7 @@ func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reaso
 	var g store.Generation
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		var err error
-		g, err = scanGeneration(t.QueryRowContext(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, ?, ?, ?)
+		g, err = sqlrec.ScanGeneration(t.QueryRowContext(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
 	revoked_by = excluded.revoked_by, reason = excluded.reason
 RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
@@ -576,33 +450,11 @@ RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason)
 	return g, nil
 }
 
-const signingKeyColumns = `kid, alg, ciphertext, created_at, retired_at, valid_until`
+const signingKeyColumns = sqlrec.SigningKeyColumns
 
 // ListSigningKeys implements [store.KeyRingStore].
 func (s *Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM jwt_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
-	}
-	defer rows.Close()
-	out := []store.SigningKey{}
-	for rows.Next() {
-		var (
-			k                       store.SigningKey
-			created, retired, until sql.NullString
-		)
-		if err := rows.Scan(&k.KID, &k.Alg, &k.Ciphertext, &created, &retired, &until); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
-		}
-		if err := scanTimes(timeCol{&created, &k.CreatedAt}, timeCol{&retired, &k.RetiredAt}, timeCol{&until, &k.ValidUntil}); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list signing keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "list signing keys", sqlrec.ScanSigningKey, `SELECT `+signingKeyColumns+` FROM jwt_keys ORDER BY created_at, kid`)
 }
 
 // RotateSigningKey implements [store.KeyRingStore]. The check of the
@@ -651,7 +503,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidU
 	return nil
 }
 
-const auditColumns = `id, at, actor_id, actor_type, actor_role, action, target, ip, user_agent, correlation_id, outcome, details`
+const auditColumns = sqlrec.AuditColumns
 
 // AppendAudit implements [store.AuditStore].
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
@@ -707,32 +559,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 		limit = store.DefaultLimit
 	}
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY at DESC, id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-	}
-	defer rows.Close()
-	out := []*store.AuditEntry{}
-	for rows.Next() {
-		var (
-			e       store.AuditEntry
-			at      sql.NullString
-			details string
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor.ID, &e.Actor.Type, &e.Actor.Role, &e.Action, &e.Target, &e.IP, &e.UserAgent,
-			&e.CorrelationID, &e.Outcome, &details); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-		}
-		if err := scanTimes(timeCol{&at, &e.At}); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-		}
-		e.Details = json.RawMessage(details)
-		out = append(out, &e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list audit: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "list audit", sqlrec.ScanAudit, q+` ORDER BY at DESC, id DESC LIMIT ?`, args...)
 }
 
 // RecordUsage implements [store.UsageStore].

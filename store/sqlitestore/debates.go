@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
-const debateColumns = `id, topic, status, owner, correlation_id, config, result, last_seq, created_at, updated_at, started_at, finished_at,
-	lease_owner, lease_expires_at, lease_generation`
+const debateColumns = sqlrec.DebateColumns
 
 const getDebateQuery = `SELECT ` + debateColumns + ` FROM debates WHERE id = ?`
 
@@ -33,39 +33,6 @@ func (s *Store) getDebateStmt(ctx context.Context) *sql.Stmt {
 	}
 	s.getDebate.Store(st)
 	return st
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanDebate(sc scanner) (*store.Debate, error) {
-	var (
-		d                              store.Debate
-		created, updated, started, fin sql.NullString
-		leaseOwner, leaseExpires       sql.NullString
-		config, result                 []byte
-	)
-	if err := sc.Scan(&d.ID, &d.Topic, &d.Status, &d.Owner, &d.CorrelationID, &config, &result, &d.LastSeq,
-		&created, &updated, &started, &fin, &leaseOwner, &leaseExpires, &d.LeaseGeneration); err != nil {
-		return nil, err
-	}
-	d.Config, d.Result, d.LeaseOwner = config, result, leaseOwner.String
-	var err error
-	if d.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if d.UpdatedAt, err = parseTime(updated); err != nil {
-		return nil, err
-	}
-	if d.StartedAt, err = parseTime(started); err != nil {
-		return nil, err
-	}
-	if d.FinishedAt, err = parseTime(fin); err != nil {
-		return nil, err
-	}
-	if d.LeaseExpiresAt, err = parseTime(leaseExpires); err != nil {
-		return nil, err
-	}
-	return &d, nil
 }
 
 func nullBytes(b []byte) any {
@@ -121,7 +88,7 @@ func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error)
 	} else {
 		row = s.r.QueryRowContext(ctx, getDebateQuery, id)
 	}
-	d, err := scanDebate(row)
+	d, err := sqlrec.ScanDebate(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlitestore: debate %q: %w", id, store.ErrNotFound)
 	}
@@ -166,21 +133,5 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 }
 
 func (s *Store) queryDebates(ctx context.Context, op, q string, args ...any) ([]*store.Debate, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	defer rows.Close()
-	out := []*store.Debate{}
-	for rows.Next() {
-		d, err := scanDebate(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, op, sqlrec.ScanDebate, q, args...)
 }

@@ -7,20 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
-
-// terminalList is the SQL list of terminal statuses.
-var terminalList = func() string {
-	names := make([]string, len(store.TerminalStatuses))
-	for i, st := range store.TerminalStatuses {
-		names[i] = "'" + string(st) + "'"
-	}
-	return strings.Join(names, ", ")
-}()
 
 // leaseRow reads the fields the lease methods decide on, inside tx.
 func leaseRow(ctx context.Context, tx *sql.Tx, id string) (status store.Status, owner sql.NullString, expires sql.NullString, gen int64, err error) {
@@ -64,7 +55,7 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 			owner, fmtTime(now.Add(ttl)), fmtTime(now), id); err != nil {
 			return err
 		}
-		d, err = scanDebate(tx.QueryRowContext(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = ?`, id))
+		d, err = sqlrec.ScanDebate(tx.QueryRowContext(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = ?`, id))
 		return err
 	})
 	if err != nil {
@@ -207,32 +198,25 @@ func writeFinal(ctx context.Context, tx *sql.Tx, id string, f *store.Final, now 
 	return writeOutbox(ctx, tx, f.Outbox)
 }
 
-func limitOr(n int) int {
-	if n <= 0 {
-		return store.DefaultLimit
-	}
-	return n
-}
-
 // FindOrphans implements [store.Leaser].
 func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
 	return s.queryDebates(ctx, "find orphans", `SELECT `+debateColumns+` FROM debates
-		WHERE status NOT IN (`+terminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
-		ORDER BY updated_at, id LIMIT ?`, fmtTime(now), limitOr(limit))
+		WHERE status NOT IN (`+sqlrec.TerminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+		ORDER BY updated_at, id LIMIT ?`, fmtTime(now), sqlrec.LimitOr(limit))
 }
 
 // FindStale implements [store.Leaser].
 func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
 	return s.queryDebates(ctx, "find stale", `SELECT `+debateColumns+` FROM debates
-		WHERE status = 'running' AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, fmtTime(heartbeatBefore), limitOr(limit))
+		WHERE status = 'running' AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, fmtTime(heartbeatBefore), sqlrec.LimitOr(limit))
 }
 
 // FindUnended implements [store.Leaser].
 func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
 	return s.queryDebates(ctx, "find unended", `SELECT `+debateColumns+` FROM debates d
-		WHERE status IN (`+terminalList+`)
+		WHERE status IN (`+sqlrec.TerminalList+`)
 		AND NOT EXISTS (SELECT 1 FROM debate_events e WHERE e.debate_id = d.id AND e.type = 'debate_end')
-		ORDER BY updated_at, id LIMIT ?`, limitOr(limit))
+		ORDER BY updated_at, id LIMIT ?`, sqlrec.LimitOr(limit))
 }
 
 // AppendDebateEnd implements [store.Leaser].

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aragora/aragora/internal/ulid"
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 	"github.com/aragora/aragora/webhook"
 )
 
@@ -130,7 +131,7 @@ const deliveryColumns = `d.id, d.message_id, d.endpoint_id, d.state, d.attempts,
 	d.last_attempt_at, d.last_status_code, d.last_error, d.dead_reason, d.overflowed, d.created_at, d.finished_at,
 	m.type, m.debate_id, m.payload, m.correlation_id, m.created_at`
 
-func scanDelivery(sc scanner) (webhook.Delivery, error) {
+func scanDelivery(sc sqlrec.Row) (webhook.Delivery, error) {
 	var (
 		d                                             webhook.Delivery
 		owner                                         sql.NullString

@@ -62,6 +62,7 @@ import (
 
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 //go:embed migrations
@@ -361,10 +362,7 @@ func (s *Store) backup(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-// timeLayout is fixed width, so text order is time order.
-const timeLayout = "2006-01-02T15:04:05.000000Z"
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+func fmtTime(t time.Time) string { return t.UTC().Format(sqlrec.TimeLayout) }
 
 // nullTime stores the zero time as NULL.
 func nullTime(t time.Time) any {
@@ -375,14 +373,11 @@ func nullTime(t time.Time) any {
 }
 
 func parseTime(s sql.NullString) (time.Time, error) {
-	if !s.Valid || s.String == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(timeLayout, s.String)
+	t, err := sqlrec.ParseTime(s.String)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlitestore: bad stored time %q: %w", s.String, err)
+		return time.Time{}, fmt.Errorf("sqlitestore: %w", err)
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // sqliteConstraint is SQLITE_CONSTRAINT, the primary code of every
@@ -392,6 +387,21 @@ const sqliteConstraint = 19
 func isConstraint(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqliteConstraint
+}
+
+// queryAll runs q on db and scans every row with scan (an empty result is
+// an empty slice); errors are prefixed with "sqlitestore: " and op.
+func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlrec.Row) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	defer rows.Close()
+	out, err := sqlrec.Collect(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	return out, nil
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) on db.

@@ -1,0 +1,83 @@
+package sqlrec
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestTimeScansEitherDriver(t *testing.T) {
+	want := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	for name, src := range map[string]any{
+		"postgres":     want.In(time.FixedZone("x", 3600)),
+		"sqlite text":  "2026-03-04T05:06:07.123456Z",
+		"sqlite bytes": []byte("2026-03-04T05:06:07.123456Z"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var got time.Time
+			require.NoError(t, Time(&got).Scan(src))
+			assert.Equal(t, want, got)
+			assert.Equal(t, time.UTC, got.Location())
+		})
+	}
+	got := time.Now()
+	require.NoError(t, Time(&got).Scan(nil))
+	assert.True(t, got.IsZero(), "NULL is the zero time")
+	assert.Error(t, Time(&got).Scan("yesterday"))
+	assert.Error(t, Time(&got).Scan(42))
+}
+
+func TestStringScansNull(t *testing.T) {
+	s := "old"
+	require.NoError(t, String(&s).Scan(nil))
+	assert.Empty(t, s)
+	require.NoError(t, String(&s).Scan("owner"))
+	assert.Equal(t, "owner", s)
+}
+
+// fakeRows is a result set of single-int rows.
+type fakeRows struct {
+	vals []int
+	i    int
+	err  error
+}
+
+func (r *fakeRows) Next() bool { r.i++; return r.i <= len(r.vals) }
+func (r *fakeRows) Err() error { return r.err }
+func (r *fakeRows) Scan(dest ...any) error {
+	*dest[0].(*int) = r.vals[r.i-1]
+	return nil
+}
+
+func scanInt(row Row) (int, error) {
+	var n int
+	err := row.Scan(&n)
+	return n, err
+}
+
+func TestCollect(t *testing.T) {
+	out, err := Collect(&fakeRows{vals: []int{3, 1, 2}}, scanInt)
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 1, 2}, out)
+
+	out, err = Collect(&fakeRows{}, scanInt)
+	require.NoError(t, err)
+	assert.NotNil(t, out, "no row is an empty slice, not nil")
+	assert.Empty(t, out)
+
+	boom := errors.New("boom")
+	_, err = Collect(&fakeRows{vals: []int{1}, err: boom}, scanInt)
+	assert.ErrorIs(t, err, boom)
+}
+
+func TestLimitOr(t *testing.T) {
+	assert.Equal(t, 7, LimitOr(7))
+	assert.Positive(t, LimitOr(0))
+	assert.Equal(t, LimitOr(0), LimitOr(-1))
+}
