@@ -118,26 +118,10 @@ func testUsers(t *testing.T, s AuthStore) {
 
 func testFirstUser(t *testing.T, s AuthStore) {
 	ctx := ctxT(t)
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id := "usr_" + string(rune('a'+i))
-			errs[i] = s.CreateFirstUser(ctx, &store.User{ID: id, Email: id + "@example.com", Role: "owner", PasswordHash: "h", CreatedAt: base})
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else {
-			assert.ErrorIs(t, err, store.ErrConflict)
-		}
-	}
-	assert.Equal(t, 1, ok, "exactly one first user")
+	oneWins(t, 8, func(i int) error {
+		id := "usr_" + string(rune('a'+i))
+		return s.CreateFirstUser(ctx, &store.User{ID: id, Email: id + "@example.com", Role: "owner", PasswordHash: "h", CreatedAt: base})
+	}, "exactly one first user")
 	n, err := s.CountUsers(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
@@ -261,25 +245,9 @@ func testRevocations(t *testing.T, s AuthStore) {
 
 func testRevocationsConcurrent(t *testing.T, s AuthStore) {
 	ctx := ctxT(t)
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.RevokeToken(ctx, &store.Revocation{TokenID: "tok_same", Kind: store.RevocationRefresh, Reason: "rotated", RevokedAt: base, ExpiresAt: base.Add(time.Hour)})
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else {
-			assert.ErrorIs(t, err, store.ErrConflict)
-		}
-	}
-	assert.Equal(t, 1, ok, "a refresh token rotates once")
+	oneWins(t, 8, func(int) error {
+		return s.RevokeToken(ctx, &store.Revocation{TokenID: "tok_same", Kind: store.RevocationRefresh, Reason: "rotated", RevokedAt: base, ExpiresAt: base.Add(time.Hour)})
+	}, "a refresh token rotates once")
 }
 
 func testIssuedTokens(t *testing.T, s AuthStore) {
@@ -520,6 +488,23 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
+// oneWins runs fn(0), …, fn(n-1) concurrently and asserts that exactly one
+// call succeeds and that every other one fails with ErrConflict.
+func oneWins(t *testing.T, n int, fn func(i int) error, msg string) {
+	t.Helper()
+	errs := make([]error, n)
+	parallel(n, func(i int) { errs[i] = fn(i) })
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assert.ErrorIs(t, err, store.ErrConflict)
+		}
+	}
+	assert.Equal(t, 1, ok, msg)
+}
+
 func testAPIKeysConcurrent(t *testing.T, s AuthStore) {
 	ctx := ctxT(t)
 	const n = 8
@@ -582,21 +567,10 @@ func testTokenVersionsConcurrent(t *testing.T, s AuthStore) {
 func testKeyRingConcurrent(t *testing.T, s AuthStore) {
 	ctx := ctxT(t)
 	require.NoError(t, s.RotateSigningKey(ctx, "", time.Time{}, &store.SigningKey{KID: "k1-aaaaaaaa", Alg: "HS256", Ciphertext: []byte{1}, CreatedAt: base}))
-	const n = 8
-	errs := make([]error, n)
-	parallel(n, func(i int) {
-		errs[i] = s.RotateSigningKey(ctx, "k1-aaaaaaaa", time.Time{},
+	oneWins(t, 8, func(i int) error {
+		return s.RotateSigningKey(ctx, "k1-aaaaaaaa", time.Time{},
 			&store.SigningKey{KID: fmt.Sprintf("k2-%08d", i), Alg: "HS256", Ciphertext: []byte{2}, CreatedAt: base.Add(time.Hour)})
-	})
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else {
-			assert.ErrorIs(t, err, store.ErrConflict)
-		}
-	}
-	assert.Equal(t, 1, ok, "one replica rotates, the others reload")
+	}, "one replica rotates, the others reload")
 	keys, err := s.ListSigningKeys(ctx)
 	require.NoError(t, err)
 	require.Len(t, keys, 2)

@@ -25,11 +25,9 @@ func rec(principal, key, fp string, expires time.Time) *store.IdempotencyRecord 
 
 func testIdemLifecycle(t *testing.T, s store.DebateStore) {
 	st := idem(s)
-	old, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "k1", "fp1", base.Add(time.Minute)), base)
-	require.NoError(t, err)
-	assert.Nil(t, old)
+	mustBegin(t, st, rec("usr_1", "k1", "fp1", base.Add(time.Minute)), base)
 
-	old, err = st.BeginIdempotent(ctxT(t), rec("usr_1", "k1", "fp1", base.Add(time.Minute)), base.Add(time.Second))
+	old, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "k1", "fp1", base.Add(time.Minute)), base.Add(time.Second))
 	require.ErrorIs(t, err, store.ErrConflict)
 	require.NotNil(t, old)
 	assert.True(t, old.InProgress(), "409 idempotency_in_progress")
@@ -57,28 +55,21 @@ func testIdemLifecycle(t *testing.T, s store.DebateStore) {
 
 func testIdemAbort(t *testing.T, s store.DebateStore) {
 	st := idem(s)
-	_, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "k1", "fp1", base.Add(time.Minute)), base)
-	require.NoError(t, err)
+	mustBegin(t, st, rec("usr_1", "k1", "fp1", base.Add(time.Minute)), base)
 	require.NoError(t, st.AbortIdempotent(ctxT(t), "usr_1", "k1"))
 	require.NoError(t, st.AbortIdempotent(ctxT(t), "usr_1", "never-begun"))
-	old, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "k1", "fp2", base.Add(time.Minute)), base)
-	require.NoError(t, err)
-	assert.Nil(t, old)
+	mustBegin(t, st, rec("usr_1", "k1", "fp2", base.Add(time.Minute)), base)
 }
 
 func testIdemExpiry(t *testing.T, s store.DebateStore) {
 	st := idem(s)
-	_, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "crashed", "fp1", base.Add(time.Minute)), base)
-	require.NoError(t, err)
-	_, err = st.BeginIdempotent(ctxT(t), rec("usr_1", "done", "fp1", base.Add(time.Minute)), base)
-	require.NoError(t, err)
+	mustBegin(t, st, rec("usr_1", "crashed", "fp1", base.Add(time.Minute)), base)
+	mustBegin(t, st, rec("usr_1", "done", "fp1", base.Add(time.Minute)), base)
 	require.NoError(t, st.CompleteIdempotent(ctxT(t), "usr_1", "done", "fp1", 202, []byte("{}"), "", base.Add(24*time.Hour)))
 
 	// The crashed request's in-progress lease runs out: the key is free.
 	later := base.Add(time.Minute)
-	old, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "crashed", "fp9", later.Add(time.Minute)), later)
-	require.NoError(t, err)
-	assert.Nil(t, old)
+	mustBegin(t, st, rec("usr_1", "crashed", "fp9", later.Add(time.Minute)), later)
 
 	n, err := st.DeleteExpiredIdempotency(ctxT(t), base.Add(24*time.Hour-time.Second))
 	require.NoError(t, err)
@@ -86,16 +77,20 @@ func testIdemExpiry(t *testing.T, s store.DebateStore) {
 	n, err = st.DeleteExpiredIdempotency(ctxT(t), base.Add(24*time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
-	old, err = st.BeginIdempotent(ctxT(t), rec("usr_1", "done", "fp2", base.Add(25*time.Hour)), base.Add(24*time.Hour))
-	require.NoError(t, err)
-	assert.Nil(t, old)
+	mustBegin(t, st, rec("usr_1", "done", "fp2", base.Add(25*time.Hour)), base.Add(24*time.Hour))
 }
 
 func testIdemPrincipal(t *testing.T, s store.DebateStore) {
 	st := idem(s)
-	_, err := st.BeginIdempotent(ctxT(t), rec("usr_1", "k", "fp1", base.Add(time.Minute)), base)
-	require.NoError(t, err)
-	old, err := st.BeginIdempotent(ctxT(t), rec("usr_2", "k", "fp1", base.Add(time.Minute)), base)
+	mustBegin(t, st, rec("usr_1", "k", "fp1", base.Add(time.Minute)), base)
+	mustBegin(t, st, rec("usr_2", "k", "fp1", base.Add(time.Minute)), base)
+}
+
+// mustBegin begins r at now and requires a fresh start: no error and no
+// earlier record.
+func mustBegin(t *testing.T, st store.IdempotencyStore, r *store.IdempotencyRecord, now time.Time) {
+	t.Helper()
+	old, err := st.BeginIdempotent(ctxT(t), r, now)
 	require.NoError(t, err)
 	assert.Nil(t, old)
 }

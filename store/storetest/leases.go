@@ -31,6 +31,24 @@ func leaser(s store.DebateStore) store.Leaser { return s.(store.Leaser) }
 
 const ttl = 30 * time.Second
 
+// mustCreateRunning creates debate id, running, created at base.
+func mustCreateRunning(t *testing.T, s store.DebateStore, id string) {
+	t.Helper()
+	d := newDebate(id, base)
+	d.Status = store.StatusRunning
+	mustCreate(t, s, d)
+}
+
+// mustClaimRunning creates debate id, running, and claims it for owner at
+// base; it returns the claimed record.
+func mustClaimRunning(t *testing.T, s store.DebateStore, id, owner string) *store.Debate {
+	t.Helper()
+	mustCreateRunning(t, s, id)
+	d, err := leaser(s).ClaimDebate(ctxT(t), id, owner, base, ttl)
+	require.NoError(t, err)
+	return d
+}
+
 func testClaimHeartbeatRelease(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
 	mustCreate(t, s, newDebate("d1", base))
@@ -109,11 +127,7 @@ func testClaimErrors(t *testing.T, s store.DebateStore) {
 
 func testOneClaimerWins(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
-	d := newDebate("d1", base)
-	d.Status = store.StatusRunning
-	mustCreate(t, s, d)
-	crashed, err := l.ClaimDebate(ctxT(t), "d1", "crashed", base, ttl)
-	require.NoError(t, err)
+	crashed := mustClaimRunning(t, s, "d1", "crashed")
 	// The crashed replica's lease has expired; replicas race for it.
 	now := base.Add(ttl)
 	orphans, err := l.FindOrphans(ctxT(t), now, 0)
@@ -159,11 +173,7 @@ func testOneClaimerWins(t *testing.T, s store.DebateStore) {
 
 func testHeartbeatLost(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
-	d := newDebate("d1", base)
-	d.Status = store.StatusRunning
-	mustCreate(t, s, d)
-	claimed, err := l.ClaimDebate(ctxT(t), "d1", "r", base, ttl)
-	require.NoError(t, err)
+	claimed := mustClaimRunning(t, s, "d1", "r")
 	// An operator's UPDATE debates SET status='timeout'.
 	require.NoError(t, l.UpdateStatus(ctxT(t), "d1", nil, store.StatusTimeout, base.Add(time.Second)))
 	require.ErrorIs(t, l.Heartbeat(ctxT(t), "d1", store.LeaseOf(claimed), base.Add(2*time.Second), ttl), store.ErrLeaseLost)
@@ -209,11 +219,7 @@ func endBuilder(status store.Status) func(int64) (json.RawMessage, error) {
 
 func testFinishDebate(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
-	d := newDebate("d1", base)
-	d.Status = store.StatusRunning
-	mustCreate(t, s, d)
-	claimed, err := l.ClaimDebate(ctxT(t), "d1", "a", base, ttl)
-	require.NoError(t, err)
+	claimed := mustClaimRunning(t, s, "d1", "a")
 	lease := store.LeaseOf(claimed)
 
 	// A non-terminal status is refused, nothing written.
@@ -276,11 +282,7 @@ func testFinishDebate(t *testing.T, s store.DebateStore) {
 
 func testFencedByGeneration(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
-	d := newDebate("d1", base)
-	d.Status = store.StatusRunning
-	mustCreate(t, s, d)
-	old, err := l.ClaimDebate(ctxT(t), "d1", "a", base, ttl)
-	require.NoError(t, err)
+	old := mustClaimRunning(t, s, "d1", "a")
 	oldLease := store.LeaseOf(old)
 	c, hasCP := s.(store.Checkpointer)
 	if hasCP {
@@ -386,9 +388,7 @@ func testFindOrphansAndStale(t *testing.T, s store.DebateStore) {
 
 func testSingleDebateEnd(t *testing.T, s store.DebateStore) {
 	l := leaser(s)
-	d := newDebate("d1", base)
-	d.Status = store.StatusRunning
-	mustCreate(t, s, d)
+	mustCreateRunning(t, s, "d1")
 	_, err := l.AppendDebateEnd(ctxT(t), "missing", func(int64) (json.RawMessage, error) { return json.RawMessage(`{}`), nil })
 	require.ErrorIs(t, err, store.ErrNotFound)
 
