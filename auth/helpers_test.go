@@ -65,4 +65,12 @@ func (f *fixture) user(t *testing.T, email string, role auth.Role) *store.User {
 	return u
 }
 
+// pair issues a token pair for u.
+func (f *fixture) pair(t *testing.T, u *store.User) auth.Pair {
+	t.Helper()
+	p, err := f.svc.IssuePair(context.Background(), u)
+	require.NoError(t, err)
+	return p
+}
+
 func nil2rand() io.Reader { return rand.Reader }

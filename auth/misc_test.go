@@ -355,8 +355,7 @@ func TestAuthenticator(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	u := f.user(t, "a@example.com", auth.RoleMember)
-	pair, err := f.svc.IssuePair(ctx, u)
-	require.NoError(t, err)
+	pair := f.pair(t, u)
 	const service = "service-token-service-token-1234"
 	a := &auth.Authenticator{Service: f.svc, ServiceToken: service, LocalAdmin: true}
 	req := func(target, authz, remote string) *http.Request {

@@ -36,8 +36,7 @@ func TestRevokeTokenByID(t *testing.T) {
 			return p.RefreshTokenID, "", store.RevocationRefresh, true, p.RefreshExpiresAt
 		}},
 		{"rotated pair's access token", func(t *testing.T, f *fixture, u *store.User) (string, string, string, bool, time.Time) {
-			p, err := f.svc.IssuePair(ctx, u)
-			require.NoError(t, err)
+			p := f.pair(t, u)
 			f.clk.Add(time.Minute)
 			p2, _, err := f.svc.Refresh(ctx, p.RefreshToken)
 			require.NoError(t, err)
@@ -52,8 +51,7 @@ func TestRevokeTokenByID(t *testing.T) {
 			return "tok_0123456789abcdefABCDEF", "", store.RevocationUnknown, false, f.clk.Now().Add(refreshTTL)
 		}},
 		{"record pruned", func(t *testing.T, f *fixture, u *store.User) (string, string, string, bool, time.Time) {
-			p, err := f.svc.IssuePair(ctx, u)
-			require.NoError(t, err)
+			p := f.pair(t, u)
 			f.clk.Add(16 * time.Minute)
 			n, err := f.st.DeleteExpiredIssued(ctx, f.clk.Now())
 			require.NoError(t, err)
@@ -105,8 +103,7 @@ func TestIssuedTokensRecorded(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	u := f.user(t, "a@example.com", auth.RoleViewer)
-	p, err := f.svc.IssuePair(ctx, u)
-	require.NoError(t, err)
+	p := f.pair(t, u)
 	_, c, err := f.svc.IssueAccessToken(ctx, u, 2*time.Hour)
 	require.NoError(t, err)
 	want := []store.IssuedToken{

@@ -115,6 +115,12 @@ func (p *serverProc) receiptFormats(t *testing.T, id string) map[string][]byte {
 func (p *serverProc) stop(t *testing.T) {
 	t.Helper()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	p.waitExit(t)
+}
+
+// waitExit waits for the process to exit cleanly.
+func (p *serverProc) waitExit(t *testing.T) {
+	t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(e2eDeadline):

@@ -407,12 +407,7 @@ func TestE2EGracefulShutdownResumes(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "readiness never reported draining (last %d %s)", code, body)
 		time.Sleep(20 * time.Millisecond)
 	}
-	select {
-	case <-p.done:
-	case <-time.After(e2eDeadline):
-		t.Fatal("server did not exit after SIGTERM")
-	}
-	require.NoError(t, p.exitErr, "exit status; output:\n%s", p.out.String())
+	p.waitExit(t)
 
 	pending := 0
 	for _, id := range ids {

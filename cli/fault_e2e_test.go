@@ -88,26 +88,7 @@ func TestFaultPostgresConnectionsCut(t *testing.T) {
 	t.Logf("responses by status: %v; connections cut: %d; debates accepted: %d", codes, killed, len(ids))
 	assert.Zero(t, codes[http.StatusInternalServerError], "no 500 from a store fault")
 
-	type seen struct{ status, receipt string }
-	first := map[string]seen{}
-	for _, id := range ids {
-		d := srv.waitDebate(t, id, "finished", finished)
-		var obj struct {
-			ReceiptID *string `json:"receipt_id"`
-		}
-		srv.getJSON(t, "/api/debates/"+id, &obj)
-		require.NotNil(t, obj.ReceiptID, id)
-		first[id] = seen{d.Status, *obj.ReceiptID}
-	}
-	for _, id := range ids {
-		var obj struct {
-			Status    string  `json:"status"`
-			ReceiptID *string `json:"receipt_id"`
-		}
-		srv.getJSON(t, "/api/debates/"+id, &obj)
-		require.NotNil(t, obj.ReceiptID)
-		assert.Equal(t, first[id], seen{obj.Status, *obj.ReceiptID}, "an acknowledged result never changes")
-		code, _ := srv.get(t, "/api/debates/"+id+"/receipt")
-		assert.Equal(t, http.StatusOK, code, "the receipt id resolves")
-	}
+	changed, missing := settledReceipts(t, srv, ids)
+	assert.Zero(t, missing, "every accepted debate has a receipt and it resolves")
+	assert.Zero(t, changed, "an acknowledged result never changes")
 }

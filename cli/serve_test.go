@@ -18,13 +18,38 @@ func runWith(t *testing.T, vars map[string]string, args ...string) (code int, st
 	return code, out.String(), errb.String()
 }
 
+// serveConfigCase is a configuration that serve refuses with exit 2 and a
+// message naming want.
+type serveConfigCase struct {
+	name string
+	vars map[string]string
+	want string
+}
+
+// testServeRefuses runs serve with each case's variables, in parallel
+// subtests, and checks the exit code and the message; more, if not nil,
+// checks stderr further.
+func testServeRefuses(t *testing.T, tests []serveConfigCase, more func(t *testing.T, stderr string)) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.vars["ARAGORA_DATA_DIR"] = t.TempDir()
+			// Port 1 cannot be bound by a test: a config that passed would
+			// fail with exit 1, never 0.
+			code, _, stderr := runWith(t, tt.vars, "serve", "--host", "127.0.0.1", "--api-port", "1", "--ws-port", "0")
+			assert.Equal(t, exitUsage, code, stderr)
+			assert.Contains(t, stderr, tt.want)
+			if more != nil {
+				more(t, stderr)
+			}
+		})
+	}
+}
+
 func TestServeConfigErrorsExit2(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		vars map[string]string
-		want string
-	}{
+	testServeRefuses(t, []serveConfigCase{
 		{name: "redis rate limit without URL", vars: map[string]string{"ARAGORA_ENABLE_REDIS_RATE_LIMIT": "1"}, want: "ARAGORA_ENABLE_REDIS_RATE_LIMIT"},
 		{name: "bad redis URL", vars: map[string]string{"ARAGORA_REDIS_URL": "http://localhost:6379"}, want: "ARAGORA_REDIS_URL"},
 		{name: "bad pool size", vars: map[string]string{"ARAGORA_DB_POOL_SIZE": "abc"}, want: "ARAGORA_DB_POOL_SIZE"},
@@ -36,18 +61,7 @@ func TestServeConfigErrorsExit2(t *testing.T) {
 		{name: "staging on implicit sqlite", vars: map[string]string{"ARAGORA_ENV": "staging", "ARAGORA_JWT_SECRET": strings.Repeat("s", 32)}, want: "ARAGORA_DATABASE_URL"},
 		{name: "unsupported store scheme", vars: map[string]string{"ARAGORA_DATABASE_URL": "mysql://x/y"}, want: "ARAGORA_DATABASE_URL"},
 		{name: "supabase without password", vars: map[string]string{"SUPABASE_URL": "https://abc.supabase.co"}, want: "SUPABASE_DB_PASSWORD"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.vars["ARAGORA_DATA_DIR"] = t.TempDir()
-			// Port 1 cannot be bound by a test: a config that passed would
-			// fail with exit 1, never 0.
-			code, _, stderr := runWith(t, tt.vars, "serve", "--host", "127.0.0.1", "--api-port", "1", "--ws-port", "0")
-			assert.Equal(t, exitUsage, code, stderr)
-			assert.Contains(t, stderr, tt.want)
-		})
-	}
+	}, nil)
 }
 
 func TestMigrateCommand(t *testing.T) {

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,13 +45,7 @@ func TestE2ETracingOTLP(t *testing.T) {
 	}
 	p.getJSON(t, "/api/debates/"+d.ID, &final)
 
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-p.done:
-	case <-time.After(e2eDeadline):
-		t.Fatal("server did not exit after SIGTERM")
-	}
-	require.NoError(t, p.exitErr, "exit status; output:\n%s", p.out.String())
+	p.stop(t)
 	require.NoError(t, rc.Err())
 
 	spans := rc.Spans()

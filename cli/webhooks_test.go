@@ -26,11 +26,7 @@ import (
 
 func TestWebhookConfigErrorsExit2(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		vars map[string]string
-		want string
-	}{
+	testServeRefuses(t, []serveConfigCase{
 		{"loopback URL", map[string]string{"WEBHOOK_URL": "http://127.0.0.1:9000/hook"}, "ARAGORA_WEBHOOK_ALLOW_PRIVATE"},
 		{"mapped loopback URL", map[string]string{"WEBHOOK_URL": "https://hooks.example.com/a,http://[::ffff:127.0.0.1]/h"}, "WEBHOOK_URL entry 2"},
 		{"not a URL", map[string]string{"WEBHOOK_URL": "hooks.example.com"}, "WEBHOOK_URL"},
@@ -38,17 +34,9 @@ func TestWebhookConfigErrorsExit2(t *testing.T) {
 		{"bad queue size", map[string]string{"ARAGORA_WEBHOOK_QUEUE_SIZE": "0"}, "ARAGORA_WEBHOOK_QUEUE_SIZE"},
 		{"bad max attempts", map[string]string{"ARAGORA_WEBHOOK_MAX_ATTEMPTS": "many"}, "ARAGORA_WEBHOOK_MAX_ATTEMPTS"},
 		{"bad allow private", map[string]string{"ARAGORA_WEBHOOK_ALLOW_PRIVATE": "perhaps"}, "ARAGORA_WEBHOOK_ALLOW_PRIVATE"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.vars["ARAGORA_DATA_DIR"] = t.TempDir()
-			code, _, stderr := runWith(t, tt.vars, "serve", "--host", "127.0.0.1", "--api-port", "1", "--ws-port", "0")
-			assert.Equal(t, exitUsage, code, stderr)
-			assert.Contains(t, stderr, tt.want)
-			assert.NotContains(t, stderr, "hunter2", "secrets are never echoed")
-		})
-	}
+	}, func(t *testing.T, stderr string) {
+		assert.NotContains(t, stderr, "hunter2", "secrets are never echoed")
+	})
 }
 
 // hookReceiver is the end-to-end tests' webhook endpoint: it verifies each

@@ -82,12 +82,8 @@ type registerRequest struct {
 
 // handleRegister is POST /api/auth/register (docs/http-api.md#accounts).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
-	if !s.accountsOr(w, r) {
-		return
-	}
 	var req registerRequest
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.accountsOr(w, r) || !s.decodeOr(w, r, &req) {
 		return
 	}
 	setAudit(r, func(a *auditState) { a.target = strings.ToLower(strings.TrimSpace(req.Email)) })
@@ -182,12 +178,8 @@ type loginRequest struct {
 
 // handleLogin is POST /api/auth/login (docs/http-api.md#accounts).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if !s.accountsOr(w, r) {
-		return
-	}
 	var req loginRequest
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.accountsOr(w, r) || !s.decodeOr(w, r, &req) {
 		return
 	}
 	info := infoFrom(r.Context())
@@ -213,14 +205,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // handleRefresh is POST /api/auth/refresh: only a reused refresh token is
 // audited (theft detection, docs/http-api.md#accounts).
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	if !s.accountsOr(w, r) {
-		return
-	}
 	var req struct {
 		RefreshToken string `json:"refresh_token"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.accountsOr(w, r) || !s.decodeOr(w, r, &req) {
 		return
 	}
 	if req.RefreshToken == "" {
@@ -242,15 +230,11 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 
 // handleLogout is POST /api/auth/logout (docs/http-api.md#accounts).
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if !s.accountsOr(w, r) {
-		return
-	}
 	var req struct {
 		RefreshToken string `json:"refresh_token"`
 		All          bool   `json:"all"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.accountsOr(w, r) || !s.decodeOr(w, r, &req) {
 		return
 	}
 	p := infoFrom(r.Context()).principal
@@ -265,8 +249,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // handleMe is GET /api/auth/me (docs/http-api.md#accounts).
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	p := infoFrom(r.Context()).principal
@@ -320,8 +303,7 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	p, ok := s.needUserJWT(w, r)
@@ -347,8 +329,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 		Name          string `json:"name"`
 		ExpiresInDays *int   `json:"expires_in_days"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	p, ok := s.needUserJWT(w, r)
@@ -384,8 +365,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 
 // handleDeleteAPIKey is DELETE /api/auth/api-key (docs/http-api.md#accounts).
 func (s *Server) handleDeleteAPIKey(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	p, ok := s.needUserJWT(w, r)

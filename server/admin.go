@@ -148,8 +148,7 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 // System views (docs/http-api.md#administration).
 
 func (s *Server) handleSystemBreakers(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	type entry struct {
@@ -182,14 +181,8 @@ func (s *Server) handleSystemBreakers(w http.ResponseWriter, r *http.Request) {
 var errorTypes = map[string]bool{"http": true, "agent": true, "webhook": true, "debate": true, "nomic": true, "internal": true}
 
 func (s *Server) handleSystemErrors(w http.ResponseWriter, r *http.Request) {
-	q, err := parseQuery(r, "limit", "type")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.intParam("limit", 50, 1, errorRingSize)
-	if err != nil {
-		s.writeError(w, r, err)
+	q, limit, ok := s.limitQueryOr(w, r, 50, 1, errorRingSize, "limit", "type")
+	if !ok {
 		return
 	}
 	typ := q.get("type")
@@ -202,8 +195,7 @@ func (s *Server) handleSystemErrors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSystemRateLimits(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	if s.cfg.RateLimiter != nil {
@@ -219,8 +211,7 @@ func (s *Server) handleSystemRateLimits(w http.ResponseWriter, r *http.Request) 
 // POST /api/admin/cleanup-caches (docs/http-api.md#administration).
 func (s *Server) handleCleanupCaches(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &body) {
 		return
 	}
 	start := time.Now()
@@ -282,11 +273,7 @@ func (s *Server) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
 		KeepPrevious  bool  `json:"keep_previous"`
 		RevokeAPIKeys *bool `json:"revoke_api_keys"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !s.accountsOr(w, r) {
+	if !s.decodeOr(w, r, &req) || !s.accountsOr(w, r) {
 		return
 	}
 	revokeKeys := req.RevokeAPIKeys == nil || *req.RevokeAPIKeys
@@ -310,11 +297,7 @@ func (s *Server) handleRevokeAll(w http.ResponseWriter, r *http.Request) {
 		Reason  string `json:"reason"`
 		APIKeys bool   `json:"api_keys"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !s.accountsOr(w, r) {
+	if !s.decodeOr(w, r, &req) || !s.accountsOr(w, r) {
 		return
 	}
 	p := infoFrom(r.Context()).principal
@@ -338,11 +321,7 @@ func (s *Server) handleForceReset(w http.ResponseWriter, r *http.Request) {
 		ExcludeSelf *bool    `json:"exclude_self"`
 		Reason      string   `json:"reason"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !s.accountsOr(w, r) {
+	if !s.decodeOr(w, r, &req) || !s.accountsOr(w, r) {
 		return
 	}
 	exclude := ""
@@ -372,11 +351,7 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		TokenID string `json:"token_id"`
 		Reason  string `json:"reason"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !s.accountsOr(w, r) {
+	if !s.decodeOr(w, r, &req) || !s.accountsOr(w, r) {
 		return
 	}
 	if req.TokenID == "" {
@@ -410,14 +385,8 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRevokedTokens(w http.ResponseWriter, r *http.Request) {
-	q, err := parseQuery(r, "limit")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.intParam("limit", 50, 1, 500)
-	if err != nil {
-		s.writeError(w, r, err)
+	_, limit, ok := s.limitQueryOr(w, r, 50, 1, 500, "limit")
+	if !ok {
 		return
 	}
 	if !s.accountsOr(w, r) {
@@ -443,18 +412,13 @@ func auditCursor(e *store.AuditEntry) string {
 }
 
 func (s *Server) handleAuditLog(w http.ResponseWriter, r *http.Request) {
-	q, err := parseQuery(r, "limit", "actor", "action", "since", "cursor")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.intParam("limit", 50, 1, 500)
-	if err != nil {
-		s.writeError(w, r, err)
+	q, limit, ok := s.limitQueryOr(w, r, 50, 1, 500, "limit", "actor", "action", "since", "cursor")
+	if !ok {
 		return
 	}
 	f := store.AuditFilter{Limit: limit + 1, Actor: q.get("actor"), Action: q.get("action")}
 	if q.has("since") {
+		var err error
 		if f.Since, err = time.Parse(time.RFC3339Nano, q.get("since")); err != nil {
 			s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "since: want an RFC 3339 time").with("parameter", "since"))
 			return

@@ -250,6 +250,17 @@ func tsPtr(t time.Time) *string {
 	return &v
 }
 
+// debateOr is loadDebate that answers the error itself; ok is false when it
+// did.
+func (s *Server) debateOr(w http.ResponseWriter, r *http.Request) (*store.Debate, bool) {
+	d, err := s.loadDebate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	return d, true
+}
+
 func (s *Server) loadDebate(r *http.Request) (*store.Debate, error) {
 	id := r.PathValue("id")
 	if !tokenOf(id, 64, false) {
@@ -266,8 +277,7 @@ func (s *Server) loadDebate(r *http.Request) (*store.Debate, error) {
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	// A finished debate whose log has ended never changes: its object is
@@ -278,9 +288,8 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d, err := s.loadDebate(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	d, ok := s.debateOr(w, r)
+	if !ok {
 		return
 	}
 	if b, o := s.lc.ObjectJSON(d); b != nil {
@@ -413,9 +422,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	d, err := s.loadDebate(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	d, ok := s.debateOr(w, r)
+	if !ok {
 		return
 	}
 	epoch := lifecycle.StreamEpoch(d.ID)
@@ -488,9 +496,8 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "format: want json, markdown or html").with("parameter", "format"))
 		return
 	}
-	d, err := s.loadDebate(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	d, ok := s.debateOr(w, r)
+	if !ok {
 		return
 	}
 	status, res := s.lc.Result(d)
@@ -541,8 +548,7 @@ type publicKeyer interface {
 // the Ed25519 key that verifies this server's receipts, or 404
 // not_configured when receipts are unsigned or HMAC-signed.
 func (s *Server) handleReceiptPublicKey(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	signer := s.cfg.Lifecycle.ReceiptSigner
@@ -566,17 +572,11 @@ type cancelRequest struct {
 
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	var req cancelRequest
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) || !s.decodeOr(w, r, &req) {
 		return
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	d, err := s.loadDebate(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	d, ok := s.debateOr(w, r)
+	if !ok {
 		return
 	}
 	p := infoFrom(r.Context()).principal

@@ -16,6 +16,41 @@ import (
 // DefaultMaxBodyBytes is the request body limit of docs/http-api.md#requests.
 const DefaultMaxBodyBytes = 1 << 20
 
+// decodeOr decodes r's body into dst with decodeBody and the server's body
+// limit; on failure it answers the error and returns false.
+func (s *Server) decodeOr(w http.ResponseWriter, r *http.Request, dst any) bool {
+	if err := decodeBody(r, s.cfg.MaxBodyBytes, dst); err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	return true
+}
+
+// noQueryOr refuses any query parameter (parseQuery with none allowed); on
+// failure it answers the error and returns false.
+func (s *Server) noQueryOr(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := parseQuery(r); err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	return true
+}
+
+// limitQueryOr parses the query with parseQuery(r, allowed...) and its
+// "limit" with intParam(def, lo, hi); on failure it answers the error and ok
+// is false.
+func (s *Server) limitQueryOr(w http.ResponseWriter, r *http.Request, def, lo, hi int, allowed ...string) (q query, limit int, ok bool) {
+	q, err := parseQuery(r, allowed...)
+	if err == nil {
+		limit, err = q.intParam("limit", def, lo, hi)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return query{}, 0, false
+	}
+	return q, limit, true
+}
+
 // decodeBody reads r's body as exactly one JSON object into dst, with the
 // rules of docs/http-api.md#requests: limit (413), content type (415), empty body = {},
 // unknown fields (400 unknown_field), trailing data (400 invalid_json).

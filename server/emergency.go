@@ -14,8 +14,7 @@ func (s *Server) handleEmergency(w http.ResponseWriter, r *http.Request) {
 		Enabled *bool  `json:"enabled"`
 		Reason  string `json:"reason"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	if req.Enabled == nil {

@@ -75,16 +75,7 @@ func (s *Server) probeWrite(ctx context.Context) error {
 	if !c.at.IsZero() && s.now().Sub(c.at) < probeTTL && !s.now().Before(c.at) {
 		return c.err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeLimit)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- wp.ProbeWrite(ctx) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := bounded(context.WithoutCancel(ctx), probeLimit, wp.ProbeWrite)
 	if err != nil && (c.err == nil || c.at.IsZero()) {
 		s.log.Warn("store_not_writable", "error", err.Error())
 	} else if err == nil && c.err != nil {
@@ -114,20 +105,26 @@ type breakerCount struct {
 	HalfOpen int `json:"half_open"`
 }
 
+// bounded runs f with a limit timeout and returns no later than limit even
+// if f ignores its context.
+func bounded(ctx context.Context, limit time.Duration, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // ping runs p with limit and answers no later than limit even if p ignores
 // its context.
 func (s *Server) ping(ctx context.Context, p store.Pinger, limit time.Duration) depCheck {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- p.Ping(ctx) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := bounded(ctx, limit, p.Ping)
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	ms = float64(int64(ms*10)) / 10
 	st := "ok"

@@ -77,18 +77,13 @@ func memoryErr(err error) error {
 }
 
 func (s *Server) handleMemoryList(w http.ResponseWriter, r *http.Request) {
-	q, err := parseQuery(r, "query", "tier", "limit")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.intParam("limit", 20, 1, 200)
-	if err != nil {
-		s.writeError(w, r, err)
+	q, limit, ok := s.limitQueryOr(w, r, 20, 1, 200, "query", "tier", "limit")
+	if !ok {
 		return
 	}
 	var tier memory.Tier
 	if q.has("tier") {
+		var err error
 		if tier, err = memory.ParseTier(q.get("tier")); err != nil {
 			s.writeError(w, r, apiErr(http.StatusBadRequest, "invalid_query", "tier: want fast, medium, slow or glacial").with("parameter", "tier"))
 			return
@@ -150,8 +145,7 @@ func tierIndex(t memory.Tier) int {
 }
 
 func (s *Server) handleMemoryTiers(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	st, err := s.cfg.Memory.Stats(r.Context())
@@ -212,8 +206,7 @@ func (s *Server) handleMemoryDelete(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleMemoryCleanup(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &body) {
 		return
 	}
 	rep, err := s.cfg.Memory.Cleanup(r.Context())

@@ -287,6 +287,15 @@ func (s *Server) logRequest(r *http.Request, info *reqInfo, rw *recorder, start 
 	}
 }
 
+// replyOK answers err when there is one, else v with 200.
+func (s *Server) replyOK(w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := marshal(v)
 	if err != nil {

@@ -48,20 +48,12 @@ func (s *Server) nomicError(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) handleNomicMetrics(w http.ResponseWriter, r *http.Request) {
 	m, err := s.cfg.Nomic.Metrics(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.replyOK(w, r, m, err)
 }
 
 func (s *Server) handleNomicStatus(w http.ResponseWriter, r *http.Request) {
 	st, err := s.cfg.Nomic.Status(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.replyOK(w, r, st, err)
 }
 
 // nomicResult writes a command's answer: 202 while the loop has not
@@ -84,19 +76,14 @@ func (s *Server) nomicResult(w http.ResponseWriter, r *http.Request, action stri
 		return
 	}
 	st, err := s.cfg.Nomic.Status(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.replyOK(w, r, st, err)
 }
 
 func (s *Server) handleNomicPause(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	res, err := s.cfg.Nomic.Pause(r.Context(), req.Reason, nomicActor(r))
@@ -107,8 +94,7 @@ func (s *Server) handleNomicResume(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		TargetPhase string `json:"target_phase"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	res, err := s.cfg.Nomic.Resume(r.Context(), req.TargetPhase, nomicActor(r))
@@ -121,8 +107,7 @@ func (s *Server) handleNomicReset(w http.ResponseWriter, r *http.Request) {
 		ClearErrors bool   `json:"clear_errors"`
 		Reason      string `json:"reason"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	res, err := s.cfg.Nomic.Reset(r.Context(), req.TargetPhase, req.ClearErrors, req.Reason, nomicActor(r))
@@ -131,11 +116,7 @@ func (s *Server) handleNomicReset(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleNomicBreakers(w http.ResponseWriter, r *http.Request) {
 	b, err := s.cfg.Nomic.CircuitBreakers(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
+	s.replyOK(w, r, b, err)
 }
 
 func (s *Server) handleNomicBreakersReset(w http.ResponseWriter, r *http.Request) {

@@ -112,8 +112,7 @@ func (s *Server) handleCleanupStale(w http.ResponseWriter, r *http.Request) {
 		OlderThanSeconds *int `json:"older_than_seconds"`
 		DryRun           bool `json:"dry_run"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	age := s.cfg.Lifecycle.StaleAfter

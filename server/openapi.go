@@ -16,8 +16,7 @@ var openAPIJSON []byte
 func OpenAPI() []byte { return openAPIJSON }
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

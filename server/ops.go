@@ -18,8 +18,7 @@ import (
 )
 
 func (s *Server) handleAgentStatus(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	out := []any{}
@@ -32,8 +31,7 @@ func (s *Server) handleAgentStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleBreakers(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	out := map[string]breaker.Snapshot{}
@@ -45,8 +43,7 @@ func (s *Server) handleBreakers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleResetCircuit(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &body) {
 		return
 	}
 	name := r.PathValue("name")
@@ -71,8 +68,7 @@ type AgentTestRequest struct {
 
 func (s *Server) handleAgentTest(w http.ResponseWriter, r *http.Request) {
 	var req AgentTestRequest
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	if req.Agent == "" {
@@ -126,8 +122,7 @@ func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Providers []string `json:"providers"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	if s.cfg.Connectivity == nil {
@@ -137,16 +132,11 @@ func (s *Server) handleConnectivity(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
 	v, err := s.cfg.Connectivity(ctx, req.Providers)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.replyOK(w, r, v, err)
 }
 
 func (s *Server) handleRateLimitStatus(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	if s.cfg.RateLimiter != nil {
@@ -160,8 +150,7 @@ func (s *Server) handleRateLimitStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRateLimitConfig(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	if s.cfg.RateLimiter != nil {
@@ -186,8 +175,7 @@ type allocation struct {
 // handleMemoryDump is POST /api/debug/memory-dump (docs/http-api.md#diagnostics).
 func (s *Server) handleMemoryDump(w http.ResponseWriter, r *http.Request) {
 	var body struct{}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &body) {
 		return
 	}
 	if !s.dumping.CompareAndSwap(false, true) {

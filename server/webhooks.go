@@ -72,8 +72,7 @@ func adminRequest(r *http.Request) bool {
 
 func (s *Server) handleWebhookStatus(w http.ResponseWriter, r *http.Request) {
 	wh := s.cfg.Webhooks
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	st, err := wh.Status(r.Context())
@@ -91,16 +90,11 @@ func (s *Server) handleWebhookStatus(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleWebhookQueue(w http.ResponseWriter, r *http.Request) {
 	wh := s.cfg.Webhooks
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	q, err := wh.Queue(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, q)
+	s.replyOK(w, r, q, err)
 }
 
 func (s *Server) handleWebhookRetry(w http.ResponseWriter, r *http.Request) {
@@ -109,8 +103,7 @@ func (s *Server) handleWebhookRetry(w http.ResponseWriter, r *http.Request) {
 		EndpointID *string `json:"endpoint_id"`
 		Max        *int    `json:"max"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	var id string
@@ -143,8 +136,7 @@ func (s *Server) handleWebhookRetry(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
 	wh := s.cfg.Webhooks
-	if _, err := parseQuery(r); err != nil {
-		s.writeError(w, r, err)
+	if !s.noQueryOr(w, r) {
 		return
 	}
 	list, err := wh.Endpoints(r.Context())
@@ -166,8 +158,7 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) {
 		Events      []string `json:"events"`
 		Description string   `json:"description"`
 	}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &req); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &req) {
 		return
 	}
 	if req.URL == nil || strings.TrimSpace(*req.URL) == "" {
@@ -210,8 +201,7 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleWebhookTest(w http.ResponseWriter, r *http.Request) {
 	wh := s.cfg.Webhooks
 	var body struct{}
-	if err := decodeBody(r, s.cfg.MaxBodyBytes, &body); err != nil {
-		s.writeError(w, r, err)
+	if !s.decodeOr(w, r, &body) {
 		return
 	}
 	id := r.PathValue("id")
