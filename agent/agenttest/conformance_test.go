@@ -16,6 +16,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/agenttest"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 )
 
 // TestConformanceReference runs the suite against refAgent, a minimal
@@ -35,29 +36,29 @@ func TestConformanceReference(t *testing.T) {
 // refWire speaks the OpenAI Chat Completions format.
 var refWire = agenttest.Wire{
 	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, map[string]any{
+		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{
 			"model":   "ref-model",
 			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": text}, "finish_reason": "stop"}},
 			"usage":   map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens},
 		})
 	},
 	Empty: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusOK, map[string]any{"model": "ref-model", "choices": []any{}})
+		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"model": "ref-model", "choices": []any{}})
 	},
 	Error: func(w http.ResponseWriter, status int, message string, quota bool) {
 		e := map[string]any{"message": message, "type": "server_error", "code": nil}
 		if quota {
 			e["type"], e["code"] = "insufficient_quota", "insufficient_quota"
 		}
-		writeJSON(w, status, map[string]any{"error": e})
+		fakeprovider.WriteJSON(w, status, map[string]any{"error": e})
 	},
 	Stream: func(chunks []string, u agent.Usage) []string {
 		var events []string
 		for _, c := range chunks {
-			events = append(events, sse(map[string]any{"model": "ref-model", "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": c}}}}))
+			events = append(events, fakeprovider.SSE(map[string]any{"model": "ref-model", "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": c}}}}))
 		}
 		events = append(events,
-			sse(map[string]any{"model": "ref-model", "choices": []any{}, "usage": map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens}}),
+			fakeprovider.SSE(map[string]any{"model": "ref-model", "choices": []any{}, "usage": map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens}}),
 			"data: [DONE]\n\n")
 		return events
 	},
@@ -77,17 +78,6 @@ var refWire = agenttest.Wire{
 		}
 		return s, nil
 	},
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func sse(v any) string {
-	b, _ := json.Marshal(v)
-	return "data: " + string(b) + "\n\n"
 }
 
 type refMessage struct {

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,29 +56,13 @@ type Config struct {
 	Now func() time.Time
 }
 
+// withDefaults fills the fields New needs; HTTPClient, Pricing and Now
+// take theirs in wire.NewAdapter.
 func (c Config) withDefaults() Config {
-	if c.Model == "" {
-		c.Model = DefaultModel
-	}
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.Version == "" {
-		c.Version = DefaultVersion
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
-	}
-	if c.MaxTokens == 0 {
-		c.MaxTokens = DefaultMaxTokens
-	}
-	if c.Pricing == nil {
-		c.Pricing = pricing.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Model = cmp.Or(c.Model, DefaultModel)
+	c.BaseURL = strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL), "/")
+	c.Version = cmp.Or(c.Version, DefaultVersion)
+	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
 	return c
 }
 
@@ -87,16 +72,7 @@ func (c Config) Validate() error {
 	if c.APIKey == "" {
 		return errors.New("anthropic: API key required")
 	}
-	if c.Model == "" {
-		return errors.New("anthropic: model required")
-	}
-	if !wire.ValidBaseURL(c.BaseURL) {
-		return fmt.Errorf("anthropic: base URL %q: want an absolute http or https URL", c.BaseURL)
-	}
-	if c.MaxTokens < 0 {
-		return fmt.Errorf("anthropic: max tokens %d: want >= 0", c.MaxTokens)
-	}
-	return nil
+	return wire.CheckConfig("anthropic", c.Model, c.BaseURL, c.MaxTokens)
 }
 
 // Agent calls the Anthropic Messages API. It implements agent.Agent,
@@ -104,9 +80,8 @@ func (c Config) Validate() error {
 // concurrent use, and never retries. Build it with [New]; the zero value is
 // not usable.
 type Agent struct {
-	cfg     Config
-	c       *wire.Client
-	schemas wire.SchemaMemo // models that rejected the forced tool call
+	cfg Config
+	w   *wire.Adapter
 }
 
 var (
@@ -122,8 +97,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg}
-	a.c = &wire.Client{Provider: Provider, Package: "anthropic", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
-		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, StatusError: statusError}
+	a.w = wire.NewAdapter(wire.Client{Provider: Provider, Package: "anthropic", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, StatusError: statusError}, a.exchange)
 	return a, nil
 }
 
@@ -142,7 +117,7 @@ func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 // SupportsSchema reports whether structured replies are asked for: true
 // unless the API has rejected the forced tool call for the configured
 // model (docs/agents.md#structured-replies).
-func (a *Agent) SupportsSchema() bool { return !a.schemas.Rejected(a.cfg.Model) }
+func (a *Agent) SupportsSchema() bool { return a.w.SupportsSchema() }
 
 // Respond sends req as one message and returns the reply. A request with a
 // Schema is sent with one tool whose input_schema is the schema and a
@@ -150,13 +125,7 @@ func (a *Agent) SupportsSchema() bool { return !a.schemas.Rejected(a.cfg.Model) 
 // naming the tools is remembered for the model and the call sent again at
 // once in prose (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.do(ctx, req, false, nil)
-}
-
-func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
-	return a.c.DoSchema(ctx, req, &a.schemas, a.cfg.Model, func(schema bool) wire.Exchange {
-		return a.exchange(req, stream, schema)
-	}, onChunk)
+	return a.w.Respond(ctx, req)
 }
 
 // RespondStream streams the reply, calling onChunk (when not nil) with each
@@ -165,10 +134,7 @@ func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk 
 // success; an error event fails with the status its type stands for
 // (overloaded_error: 529, Overloaded set).
 func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	if onChunk == nil {
-		onChunk = func(string) {}
-	}
-	return a.do(ctx, req, true, onChunk)
+	return a.w.RespondStream(ctx, req, onChunk)
 }
 
 type message struct {
@@ -255,7 +221,7 @@ func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 		t := min(req.Temperature, 1)
 		mr.Temperature = &t
 	}
-	d := &decoder{c: a.c}
+	d := &decoder{c: a.w.Client()}
 	if schema && req.Schema != nil {
 		mr.Tools = []tool{{Name: req.Schema.Name, Description: req.Schema.Description, InputSchema: req.Schema.JSON}}
 		mr.ToolChoice = &toolChoice{Type: "tool", Name: req.Schema.Name}
@@ -319,8 +285,8 @@ type decoder struct {
 
 func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
 	var mr messagesResponse
-	if err := json.Unmarshal(data, &mr); err != nil {
-		return "", wire.Invalid(Provider, status, "decode reply: %v", err)
+	if err := wire.Decode(Provider, status, "reply", data, &mr); err != nil {
+		return "", err
 	}
 	var text strings.Builder
 	for _, c := range mr.Content {
@@ -346,8 +312,8 @@ func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) 
 
 func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (string, bool, error) {
 	var ev streamEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return "", false, wire.Invalid(Provider, status, "decode stream event: %v", err)
+	if err := wire.Decode(Provider, status, "stream event", data, &ev); err != nil {
+		return "", false, err
 	}
 	var delta string
 	switch ev.Type {
@@ -383,8 +349,7 @@ func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (strin
 			}
 		}
 	case "error":
-		info := wire.ParseErrorBody(append(append([]byte(`{"error":`), nullIfEmpty(ev.Error)...), '}'))
-		return "", false, d.c.EmbeddedError(eventStatus(info.Type), ev.Error)
+		return "", false, d.c.EmbeddedError(eventStatus(wire.ParseErrorObject(ev.Error).Type), ev.Error)
 	}
 	r.Usage = agent.Usage{InputTokens: d.u.input(), OutputTokens: d.u.OutputTokens}
 	return delta, ev.Type == "message_stop", nil
@@ -400,11 +365,4 @@ func (d *decoder) Finish(text string, eof bool, status int, _ *wire.Reply) error
 		return wire.Invalid(Provider, status, "stream has no text content")
 	}
 	return nil
-}
-
-func nullIfEmpty(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 {
-		return json.RawMessage("null")
-	}
-	return raw
 }

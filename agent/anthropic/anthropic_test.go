@@ -1,12 +1,11 @@
 package anthropic_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/agenttest"
 	"github.com/aragora/aragora/agent/anthropic"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,10 +26,10 @@ const testModel = "claude-test"
 // wire speaks the Anthropic Messages format for agenttest.Conformance.
 var wire = agenttest.Wire{
 	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, reply(text, u))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, u))
 	},
 	Empty: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusOK, map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
+		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
 			"content": []any{}, "stop_reason": "end_turn", "usage": map[string]any{"input_tokens": 3, "output_tokens": 0}})
 	},
 	Error: func(w http.ResponseWriter, status int, message string, _ bool) {
@@ -38,7 +38,7 @@ var wire = agenttest.Wire{
 		if typ == "" {
 			typ = "api_error"
 		}
-		writeJSON(w, status, map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": message}})
+		fakeprovider.WriteJSON(w, status, map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": message}})
 	},
 	Stream: func(chunks []string, u agent.Usage) []string {
 		return streamEvents(chunks, u)
@@ -55,10 +55,10 @@ var wire = agenttest.Wire{
 		return s, nil
 	},
 	Structured: func(w http.ResponseWriter, name, value string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, toolReply(name, value, u))
+		fakeprovider.WriteJSON(w, http.StatusOK, toolReply(name, value, u))
 	},
 	RejectSchema: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{"type": "invalid_request_error",
+		fakeprovider.WriteJSON(w, http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{"type": "invalid_request_error",
 			"message": "tools: this model does not support tool use"}})
 	},
 }
@@ -96,86 +96,41 @@ func reply(text string, u agent.Usage) map[string]any {
 		"usage": map[string]any{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens}}
 }
 
-func event(name string, v any) string {
-	b, _ := json.Marshal(v)
-	return "event: " + name + "\ndata: " + string(b) + "\n\n"
-}
-
 func streamEvents(chunks []string, u agent.Usage) []string {
 	events := []string{
-		event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_1", "type": "message", "role": "assistant",
+		fakeprovider.Event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_1", "type": "message", "role": "assistant",
 			"model": testModel, "content": []any{}, "usage": map[string]any{"input_tokens": u.InputTokens, "output_tokens": 1}}}),
-		event("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}}),
-		event("ping", map[string]any{"type": "ping"}),
+		fakeprovider.Event("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}}),
+		fakeprovider.Event("ping", map[string]any{"type": "ping"}),
 	}
 	for _, c := range chunks {
-		events = append(events, event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+		events = append(events, fakeprovider.Event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
 			"delta": map[string]any{"type": "text_delta", "text": c}}))
 	}
 	return append(events,
-		event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}),
-		event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn"},
+		fakeprovider.Event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}),
+		fakeprovider.Event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn"},
 			"usage": map[string]any{"output_tokens": u.OutputTokens}}),
-		event("message_stop", map[string]any{"type": "message_stop"}))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func newAgent(t *testing.T, cfg anthropic.Config, srv *httptest.Server) *anthropic.Agent {
-	t.Helper()
-	if cfg.APIKey == "" {
-		cfg.APIKey = "sk-ant-test"
-	}
-	cfg.BaseURL, cfg.HTTPClient = srv.URL, srv.Client()
-	a, err := anthropic.New(cfg)
-	require.NoError(t, err)
-	return a
+		fakeprovider.Event("message_stop", map[string]any{"type": "message_stop"}))
 }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	agenttest.Conformance(t, agenttest.Harness{
-		NewAgent: func(baseURL string, client *http.Client) agent.Agent {
-			a, err := anthropic.New(anthropic.Config{APIKey: "sk-ant-test", Model: testModel, BaseURL: baseURL, HTTPClient: client})
-			require.NoError(t, err)
-			return a
-		},
-		Wire:     wire,
-		Provider: "anthropic",
-		Model:    testModel,
-	})
+	agenttest.Conformance(t, adapter(anthropic.Config{Model: testModel}).Harness(t, wire, "anthropic", testModel))
 }
 
-type recorded struct {
-	mu     sync.Mutex
-	header http.Header
-	path   string
-	body   sentRequest
-}
-
-func serve(t *testing.T, handle http.HandlerFunc) (*recorded, *httptest.Server) {
-	t.Helper()
-	rec := &recorded{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, _ := io.ReadAll(r.Body)
-		rec.mu.Lock()
-		rec.header, rec.path, rec.body = r.Header.Clone(), r.URL.Path, sentRequest{}
-		_ = json.Unmarshal(data, &rec.body)
-		rec.mu.Unlock()
-		handle(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return rec, srv
+// adapter builds the adapter of cfg, with the key "sk-ant-test" unless cfg has one.
+func adapter(cfg anthropic.Config) fakeprovider.Adapter[*anthropic.Agent] {
+	return func(baseURL string, client *http.Client) (*anthropic.Agent, error) {
+		cfg.APIKey, cfg.BaseURL, cfg.HTTPClient = cmp.Or(cfg.APIKey, "sk-ant-test"), baseURL, client
+		return anthropic.New(cfg)
+	}
 }
 
 func TestRequestMapping(t *testing.T) {
 	t.Parallel()
-	rec, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, reply("pong", agent.Usage{InputTokens: 12, OutputTokens: 2}))
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		fakeprovider.WriteJSON(w, http.StatusOK, reply("pong", agent.Usage{InputTokens: 12, OutputTokens: 2}))
 	})
 	tests := []struct {
 		name     string
@@ -189,25 +144,26 @@ func TestRequestMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAgent(t, anthropic.Config{APIKey: "sk-ant-1"}, srv)
+			a := adapter(anthropic.Config{APIKey: "sk-ant-1"}).On(t, srv)
 			resp, err := a.Respond(t.Context(), tt.req)
 			require.NoError(t, err)
 			assert.Equal(t, "pong", resp.Text)
 			assert.Equal(t, agent.Usage{InputTokens: 12, OutputTokens: 2}, resp.Usage)
 			assert.InDelta(t, 0.000066, resp.CostUSD, 1e-12, "docs/http-api.md#diagnostics example: 12 in, 2 out at $3/$15")
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			assert.Equal(t, "/v1/messages", rec.path)
-			assert.Equal(t, "sk-ant-1", rec.header.Get("x-api-key"))
-			assert.Equal(t, "2023-06-01", rec.header.Get("anthropic-version"))
-			assert.Empty(t, rec.header.Get("Authorization"))
-			assert.Equal(t, anthropic.DefaultModel, rec.body.Model)
-			assert.Equal(t, tt.req.System, rec.body.System)
-			require.Len(t, rec.body.Messages, 1)
-			assert.Equal(t, "user", rec.body.Messages[0].Role)
-			assert.Equal(t, "ping", rec.body.Messages[0].Content)
-			assert.Equal(t, tt.wantMax, rec.body.MaxTokens)
-			assert.Equal(t, tt.wantTemp, rec.body.Temperature)
+			sent := srv.Last()
+			var body sentRequest
+			sent.Decode(&body)
+			assert.Equal(t, "/v1/messages", sent.URL.Path)
+			assert.Equal(t, "sk-ant-1", sent.Header.Get("x-api-key"))
+			assert.Equal(t, "2023-06-01", sent.Header.Get("anthropic-version"))
+			assert.Empty(t, sent.Header.Get("Authorization"))
+			assert.Equal(t, anthropic.DefaultModel, body.Model)
+			assert.Equal(t, tt.req.System, body.System)
+			require.Len(t, body.Messages, 1)
+			assert.Equal(t, "user", body.Messages[0].Role)
+			assert.Equal(t, "ping", body.Messages[0].Content)
+			assert.Equal(t, tt.wantMax, body.MaxTokens)
+			assert.Equal(t, tt.wantTemp, body.Temperature)
 		})
 	}
 }
@@ -216,11 +172,11 @@ func ptr[T any](v T) *T { return &v }
 
 func TestUsageWithCache(t *testing.T) {
 	t.Parallel()
-	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"type":"message","model":"claude-sonnet-4-5-20250929","content":[{"type":"thinking","thinking":"hm"},{"type":"text","text":"a"},{"type":"text","text":"b"}],`+
 			`"stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":20,"output_tokens":7}}`)
 	})
-	resp, err := newAgent(t, anthropic.Config{}, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
+	resp, err := adapter(anthropic.Config{}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
 	require.NoError(t, err)
 	assert.Equal(t, "ab", resp.Text)
 	assert.Equal(t, agent.Usage{InputTokens: 35, OutputTokens: 7}, resp.Usage)
@@ -230,54 +186,23 @@ func TestUsageWithCache(t *testing.T) {
 
 func TestErrorMapping(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name           string
-		status         int
-		header         map[string]string
-		body           string
-		wantKind       agent.Kind
-		wantIs         error
-		wantOverloaded bool
-		wantRetry      time.Duration
-		wantRetryable  bool
-	}{
-		{name: "529 overloaded", status: 529, body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
-			wantKind: agent.KindServer, wantOverloaded: true, wantRetryable: true},
-		{name: "429 rate limit with Retry-After", status: 429, header: map[string]string{"retry-after": "12"},
-			body:     `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`,
-			wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 12 * time.Second, wantRetryable: true},
-		{name: "400 credit balance is quota", status: 400,
-			body:     `{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}`,
-			wantKind: agent.KindQuotaExhausted, wantIs: agent.ErrQuotaExhausted},
-		{name: "401", status: 401, body: `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`,
-			wantKind: agent.KindAuth, wantIs: agent.ErrAuth},
-		{name: "400 other", status: 400, body: `{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}`,
-			wantKind: agent.KindOther},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
-				for k, v := range tt.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(tt.status)
-				_, _ = io.WriteString(w, tt.body)
-			})
-			_, err := newAgent(t, anthropic.Config{}, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
-			require.Error(t, err)
-			assert.Equal(t, tt.wantKind, agent.KindOf(err))
-			if tt.wantIs != nil {
-				assert.ErrorIs(t, err, tt.wantIs)
-			}
-			var pe *agent.ProviderError
-			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, tt.status, pe.StatusCode)
-			assert.Equal(t, tt.wantOverloaded, pe.Overloaded)
-			assert.Equal(t, tt.wantRetry, pe.RetryAfter)
-			assert.Equal(t, tt.wantRetryable, agent.Retryable(err))
-		})
-	}
+	fakeprovider.ErrorCases(t, "anthropic", []fakeprovider.ErrorCase{
+		{Name: "529 overloaded", Status: 529, Body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+			Kind: agent.KindServer, Overloaded: true, Retryable: true},
+		{Name: "429 rate limit with Retry-After", Status: 429, Header: map[string]string{"retry-after": "12"},
+			Body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`,
+			Kind: agent.KindRateLimited, Is: agent.ErrRateLimited, Retry: 12 * time.Second, Retryable: true},
+		{Name: "400 credit balance is quota", Status: 400,
+			Body: `{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}`,
+			Kind: agent.KindQuotaExhausted, Is: agent.ErrQuotaExhausted},
+		{Name: "401", Status: 401, Body: `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`,
+			Kind: agent.KindAuth, Is: agent.ErrAuth},
+		{Name: "400 other", Status: 400, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}`,
+			Kind: agent.KindOther},
+	}, func(t *testing.T, srv *fakeprovider.Server) error {
+		_, err := adapter(anthropic.Config{}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
+		return err
+	})
 }
 
 func TestStreamErrorEvent(t *testing.T) {
@@ -296,14 +221,14 @@ func TestStreamErrorEvent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				events := streamEvents([]string{"part"}, agent.Usage{})[:4]
-				events = append(events, event("error", map[string]any{"type": "error", "error": map[string]any{"type": tt.errType, "message": "boom"}}))
+				events = append(events, fakeprovider.Event("error", map[string]any{"type": "error", "error": map[string]any{"type": tt.errType, "message": "boom"}}))
 				_, _ = io.WriteString(w, strings.Join(events, ""))
 			})
 			var chunks []string
-			_, err := newAgent(t, anthropic.Config{}, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, func(c string) { chunks = append(chunks, c) })
+			_, err := adapter(anthropic.Config{}).On(t, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, func(c string) { chunks = append(chunks, c) })
 			var pe *agent.ProviderError
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, tt.wantStatus, pe.StatusCode)
@@ -316,11 +241,11 @@ func TestStreamErrorEvent(t *testing.T) {
 
 func TestStreamUsage(t *testing.T) {
 	t.Parallel()
-	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, strings.Join(streamEvents([]string{"x", "y"}, agent.Usage{InputTokens: 40, OutputTokens: 9}), ""))
 	})
-	resp, err := newAgent(t, anthropic.Config{Model: "claude-sonnet-4-5"}, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
+	resp, err := adapter(anthropic.Config{Model: "claude-sonnet-4-5"}).On(t, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "xy", resp.Text)
 	assert.Equal(t, agent.Usage{InputTokens: 40, OutputTokens: 9}, resp.Usage)
@@ -330,14 +255,14 @@ func TestStreamUsage(t *testing.T) {
 
 func TestQuotaHeaders(t *testing.T) {
 	t.Parallel()
-	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("anthropic-ratelimit-requests-remaining", "3")
 		w.Header().Set("anthropic-ratelimit-requests-reset", "2024-01-15T10:30:00Z")
-		writeJSON(w, http.StatusOK, reply("ok", agent.Usage{}))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply("ok", agent.Usage{}))
 	})
 	var n int
 	var reset time.Time
-	a := newAgent(t, anthropic.Config{OnQuota: func(r int, at time.Time) { n, reset = r, at }}, srv)
+	a := adapter(anthropic.Config{OnQuota: func(r int, at time.Time) { n, reset = r, at }}).On(t, srv)
 	_, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
@@ -367,44 +292,38 @@ var voteSchema = &agent.Schema{Name: "vote", Description: "Your vote.",
 func TestStructuredWire(t *testing.T) {
 	t.Parallel()
 	const value = `{"choice":"bob"}`
-	var mu sync.Mutex
-	var bodies []map[string]json.RawMessage
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]json.RawMessage
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		mu.Lock()
-		bodies = append(bodies, body)
-		mu.Unlock()
 		switch {
 		case body["tools"] == nil:
-			writeJSON(w, http.StatusOK, reply("I vote for alice.", agent.Usage{}))
+			fakeprovider.WriteJSON(w, http.StatusOK, reply("I vote for alice.", agent.Usage{}))
 		case string(body["stream"]) == "true":
 			w.Header().Set("Content-Type", "text/event-stream")
 			for _, ev := range []string{
-				event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_1", "type": "message",
+				fakeprovider.Event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_1", "type": "message",
 					"role": "assistant", "model": testModel, "content": []any{}, "usage": map[string]any{"input_tokens": 4, "output_tokens": 1}}}),
-				event("content_block_start", map[string]any{"type": "content_block_start", "index": 0,
+				fakeprovider.Event("content_block_start", map[string]any{"type": "content_block_start", "index": 0,
 					"content_block": map[string]any{"type": "tool_use", "id": "toolu_1", "name": "vote", "input": map[string]any{}}}),
-				event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+				fakeprovider.Event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
 					"delta": map[string]any{"type": "input_json_delta", "partial_json": `{"choi`}}),
-				event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+				fakeprovider.Event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
 					"delta": map[string]any{"type": "input_json_delta", "partial_json": `ce":"bob"}`}}),
-				event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}),
-				event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "tool_use"},
+				fakeprovider.Event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}),
+				fakeprovider.Event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "tool_use"},
 					"usage": map[string]any{"output_tokens": 9}}),
-				event("message_stop", map[string]any{"type": "message_stop"}),
+				fakeprovider.Event("message_stop", map[string]any{"type": "message_stop"}),
 			} {
 				_, _ = io.WriteString(w, ev)
 			}
 		default:
-			writeJSON(w, http.StatusOK, toolReply("vote", value, agent.Usage{InputTokens: 4, OutputTokens: 9}))
+			fakeprovider.WriteJSON(w, http.StatusOK, toolReply("vote", value, agent.Usage{InputTokens: 4, OutputTokens: 9}))
 		}
-	}))
-	t.Cleanup(srv.Close)
-	a := newAgent(t, anthropic.Config{Model: testModel}, srv)
+	})
+	a := adapter(anthropic.Config{Model: testModel}).On(t, srv)
 	assert.True(t, a.SupportsSchema())
 	req := agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema}
 
@@ -427,8 +346,7 @@ func TestStructuredWire(t *testing.T) {
 	assert.False(t, resp.Structured)
 	assert.Equal(t, "I vote for alice.", resp.Text)
 
-	mu.Lock()
-	defer mu.Unlock()
+	bodies := srv.Fields()
 	require.Len(t, bodies, 3)
 	for _, b := range bodies[:2] {
 		assert.JSONEq(t, `[{"name":"vote","description":"Your vote.","input_schema":`+string(voteSchema.JSON)+`}]`, string(b["tools"]))

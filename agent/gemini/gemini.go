@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,30 +62,13 @@ type Config struct {
 	Now func() time.Time
 }
 
+// withDefaults fills the fields New needs; HTTPClient, Pricing and Now
+// take theirs in wire.NewAdapter.
 func (c Config) withDefaults() Config {
-	c.Model = strings.TrimPrefix(c.Model, "models/")
-	if c.Model == "" {
-		c.Model = DefaultModel
-	}
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.APIVersion == "" {
-		c.APIVersion = DefaultAPIVersion
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
-	}
-	if c.MaxTokens == 0 {
-		c.MaxTokens = DefaultMaxTokens
-	}
-	if c.Pricing == nil {
-		c.Pricing = pricing.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Model = cmp.Or(strings.TrimPrefix(c.Model, "models/"), DefaultModel)
+	c.BaseURL = strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL), "/")
+	c.APIVersion = cmp.Or(c.APIVersion, DefaultAPIVersion)
+	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
 	return c
 }
 
@@ -94,16 +78,7 @@ func (c Config) Validate() error {
 	if c.APIKey == "" {
 		return errors.New("gemini: API key required")
 	}
-	if c.Model == "" {
-		return errors.New("gemini: model required")
-	}
-	if !wire.ValidBaseURL(c.BaseURL) {
-		return fmt.Errorf("gemini: base URL %q: want an absolute http or https URL", c.BaseURL)
-	}
-	if c.MaxTokens < 0 {
-		return fmt.Errorf("gemini: max tokens %d: want >= 0", c.MaxTokens)
-	}
-	return nil
+	return wire.CheckConfig("gemini", c.Model, c.BaseURL, c.MaxTokens)
 }
 
 // Agent calls the Gemini generateContent API. It implements agent.Agent,
@@ -111,9 +86,8 @@ func (c Config) Validate() error {
 // concurrent use, and never retries. Build it with [New]; the zero value is
 // not usable.
 type Agent struct {
-	cfg     Config
-	c       *wire.Client
-	schemas wire.SchemaMemo // models that rejected responseSchema
+	cfg Config
+	w   *wire.Adapter
 }
 
 var (
@@ -129,8 +103,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg}
-	a.c = &wire.Client{Provider: Provider, Package: "gemini", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
-		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, Secret: cfg.APIKey, StatusError: statusError}
+	a.w = wire.NewAdapter(wire.Client{Provider: Provider, Package: "gemini", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, Secret: cfg.APIKey, StatusError: statusError}, a.exchange)
 	return a, nil
 }
 
@@ -149,7 +123,7 @@ func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 // SupportsSchema reports whether structured replies are asked for: true
 // unless the API has rejected responseSchema for the configured model
 // (docs/agents.md#structured-replies).
-func (a *Agent) SupportsSchema() bool { return !a.schemas.Rejected(a.cfg.Model) }
+func (a *Agent) SupportsSchema() bool { return a.w.SupportsSchema() }
 
 // Respond sends req to generateContent and returns the reply. A request
 // with a Schema sets generationConfig.responseMimeType "application/json"
@@ -157,13 +131,7 @@ func (a *Agent) SupportsSchema() bool { return !a.schemas.Rejected(a.cfg.Model) 
 // them is remembered for the model and the call sent again at once in
 // prose (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.do(ctx, req, false, nil)
-}
-
-func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
-	return a.c.DoSchema(ctx, req, &a.schemas, a.cfg.Model, func(schema bool) wire.Exchange {
-		return a.exchange(req, stream, schema)
-	}, onChunk)
+	return a.w.Respond(ctx, req)
 }
 
 // RespondStream streams the reply from streamGenerateContent?alt=sse,
@@ -171,10 +139,7 @@ func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk 
 // that breaks, or ends before a candidate reports its finishReason, fails
 // with a *agent.ProviderError of kind server, never a truncated success.
 func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	if onChunk == nil {
-		onChunk = func(string) {}
-	}
-	return a.do(ctx, req, true, onChunk)
+	return a.w.RespondStream(ctx, req, onChunk)
 }
 
 type part struct {
@@ -259,7 +224,7 @@ func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 	if !a.cfg.KeyInQuery {
 		h.Set("x-goog-api-key", a.cfg.APIKey)
 	}
-	return wire.Exchange{URL: a.endpoint(stream), Header: h, Body: gr, Stream: stream, Decoder: &decoder{c: a.c}}
+	return wire.Exchange{URL: a.endpoint(stream), Header: h, Body: gr, Stream: stream, Decoder: &decoder{c: a.w.Client()}}
 }
 
 func (a *Agent) endpoint(stream bool) string {
@@ -315,10 +280,6 @@ func statusError(status int, h http.Header, body []byte, now time.Time) error {
 	return pe
 }
 
-func isNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(raw) == "null"
-}
-
 // noText explains a reply without text.
 func noText(r *generateResponse, status int) error {
 	switch {
@@ -353,11 +314,11 @@ func read(gr *generateResponse, r *wire.Reply) {
 
 func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
 	var gr generateResponse
-	if err := json.Unmarshal(data, &gr); err != nil {
-		return "", wire.Invalid(Provider, status, "decode reply: %v", err)
+	if err := wire.Decode(Provider, status, "reply", data, &gr); err != nil {
+		return "", err
 	}
-	if !isNull(gr.Error) {
-		return "", d.c.EmbeddedError(wire.CodeStatus(gr.Error, http.StatusInternalServerError), gr.Error)
+	if err := d.c.Embedded(gr.Error, http.StatusInternalServerError); err != nil {
+		return "", err
 	}
 	text, _ := gr.text()
 	if strings.TrimSpace(text) == "" {
@@ -369,11 +330,11 @@ func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) 
 
 func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (string, bool, error) {
 	var gr generateResponse
-	if err := json.Unmarshal(data, &gr); err != nil {
-		return "", false, wire.Invalid(Provider, status, "decode stream event: %v", err)
+	if err := wire.Decode(Provider, status, "stream event", data, &gr); err != nil {
+		return "", false, err
 	}
-	if !isNull(gr.Error) {
-		return "", false, d.c.EmbeddedError(wire.CodeStatus(gr.Error, http.StatusInternalServerError), gr.Error)
+	if err := d.c.Embedded(gr.Error, http.StatusInternalServerError); err != nil {
+		return "", false, err
 	}
 	d.last = gr
 	read(&gr, r)

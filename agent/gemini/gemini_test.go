@@ -1,12 +1,12 @@
 package gemini_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/agenttest"
 	"github.com/aragora/aragora/agent/gemini"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -29,13 +30,13 @@ var statusNames = map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED"
 // wire speaks the Gemini generateContent format for agenttest.Conformance.
 var wire = agenttest.Wire{
 	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, reply(text, "STOP", &u))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, "STOP", &u))
 	},
 	Empty: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusOK, map[string]any{"usageMetadata": map[string]any{"promptTokenCount": 4}, "modelVersion": testModel})
+		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"usageMetadata": map[string]any{"promptTokenCount": 4}, "modelVersion": testModel})
 	},
 	Error: func(w http.ResponseWriter, status int, message string, _ bool) {
-		writeJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": message, "status": statusNames[status]}})
+		fakeprovider.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": message, "status": statusNames[status]}})
 	},
 	Stream: func(chunks []string, u agent.Usage) []string {
 		var events []string
@@ -61,10 +62,10 @@ var wire = agenttest.Wire{
 	},
 	QuotaStatuses: []int{429, 402},
 	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, reply(value, "STOP", &u))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, "STOP", &u))
 	},
 	RejectSchema: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "status": "INVALID_ARGUMENT",
+		fakeprovider.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "status": "INVALID_ARGUMENT",
 			"message": "Invalid JSON payload received. Unknown name \"responseSchema\" at 'generation_config': Cannot find field."}})
 	},
 }
@@ -99,12 +100,8 @@ func reply(text, finish string, u *agent.Usage) map[string]any {
 	return r
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
+// sse writes an event with CRLF line ends, which the adapter must read
+// like LF ones.
 func sse(v any) string {
 	b, _ := json.Marshal(v)
 	return "data: " + string(b) + "\r\n\r\n"
@@ -112,39 +109,15 @@ func sse(v any) string {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	agenttest.Conformance(t, agenttest.Harness{
-		NewAgent: func(baseURL string, client *http.Client) agent.Agent {
-			a, err := gemini.New(gemini.Config{APIKey: "gm-test", Model: testModel, BaseURL: baseURL, HTTPClient: client})
-			require.NoError(t, err)
-			return a
-		},
-		Wire:     wire,
-		Provider: "gemini",
-		Model:    testModel,
-	})
+	agenttest.Conformance(t, adapter(gemini.Config{Model: testModel}).Harness(t, wire, "gemini", testModel))
 }
 
-type recorded struct {
-	mu    sync.Mutex
-	req   *http.Request
-	body  sentRequest
-	calls int
-}
-
-func serve(t *testing.T, handle http.HandlerFunc) (*recorded, *httptest.Server) {
-	t.Helper()
-	rec := &recorded{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, _ := io.ReadAll(r.Body)
-		rec.mu.Lock()
-		rec.req, rec.body = r.Clone(r.Context()), sentRequest{}
-		_ = json.Unmarshal(data, &rec.body)
-		rec.calls++
-		rec.mu.Unlock()
-		handle(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return rec, srv
+// adapter builds the adapter of cfg, with the key "k" unless cfg has one.
+func adapter(cfg gemini.Config) fakeprovider.Adapter[*gemini.Agent] {
+	return func(baseURL string, client *http.Client) (*gemini.Agent, error) {
+		cfg.APIKey, cfg.BaseURL, cfg.HTTPClient = cmp.Or(cfg.APIKey, "k"), baseURL, client
+		return gemini.New(cfg)
+	}
 }
 
 func TestRequestMapping(t *testing.T) {
@@ -166,12 +139,12 @@ func TestRequestMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 				if tt.stream {
 					_, _ = io.WriteString(w, sse(reply("hi", "STOP", &agent.Usage{InputTokens: 1, OutputTokens: 1})))
 					return
 				}
-				writeJSON(w, http.StatusOK, reply("hi", "STOP", &agent.Usage{InputTokens: 1, OutputTokens: 1}))
+				fakeprovider.WriteJSON(w, http.StatusOK, reply("hi", "STOP", &agent.Usage{InputTokens: 1, OutputTokens: 1}))
 			})
 			cfg := tt.cfg
 			cfg.BaseURL, cfg.HTTPClient = srv.URL+"/", srv.Client()
@@ -184,18 +157,19 @@ func TestRequestMapping(t *testing.T) {
 				_, err = a.Respond(t.Context(), req)
 			}
 			require.NoError(t, err)
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			assert.Equal(t, tt.wantPath, rec.req.URL.Path)
-			assert.Equal(t, tt.wantQuery, rec.req.URL.RawQuery)
-			assert.Equal(t, tt.wantHeader, rec.req.Header.Get("x-goog-api-key"))
-			require.NotNil(t, rec.body.SystemInstruction)
-			assert.Equal(t, "sys", rec.body.SystemInstruction.Parts[0].Text)
-			require.Len(t, rec.body.Contents, 1)
-			assert.Equal(t, "user", rec.body.Contents[0].Role)
-			assert.Equal(t, "ping", rec.body.Contents[0].Parts[0].Text)
-			assert.Equal(t, 77, rec.body.GenerationConfig.MaxOutputTokens)
-			assert.Equal(t, ptr(0.3), rec.body.GenerationConfig.Temperature)
+			sent := srv.Last()
+			var body sentRequest
+			sent.Decode(&body)
+			assert.Equal(t, tt.wantPath, sent.URL.Path)
+			assert.Equal(t, tt.wantQuery, sent.URL.RawQuery)
+			assert.Equal(t, tt.wantHeader, sent.Header.Get("x-goog-api-key"))
+			require.NotNil(t, body.SystemInstruction)
+			assert.Equal(t, "sys", body.SystemInstruction.Parts[0].Text)
+			require.Len(t, body.Contents, 1)
+			assert.Equal(t, "user", body.Contents[0].Role)
+			assert.Equal(t, "ping", body.Contents[0].Parts[0].Text)
+			assert.Equal(t, 77, body.GenerationConfig.MaxOutputTokens)
+			assert.Equal(t, ptr(0.3), body.GenerationConfig.Temperature)
 		})
 	}
 }
@@ -204,13 +178,11 @@ func ptr[T any](v T) *T { return &v }
 
 func TestUsageThoughtsAndCost(t *testing.T) {
 	t.Parallel()
-	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"plan","thought":true},{"text":"answer"}]},"finishReason":"STOP"}],`+
 			`"usageMetadata":{"promptTokenCount":1000000,"candidatesTokenCount":100000,"thoughtsTokenCount":100000},"modelVersion":"gemini-2.5-pro"}`)
 	})
-	a, err := gemini.New(gemini.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
-	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	resp, err := adapter(gemini.Config{}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
 	require.NoError(t, err)
 	assert.Equal(t, "answer", resp.Text)
 	assert.Equal(t, agent.Usage{InputTokens: 1_000_000, OutputTokens: 200_000}, resp.Usage)
@@ -220,52 +192,29 @@ func TestUsageThoughtsAndCost(t *testing.T) {
 
 func TestErrorMapping(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name      string
-		status    int
-		body      string
-		wantKind  agent.Kind
-		wantRetry time.Duration
-	}{
-		{name: "invalid key is auth", status: 400, body: `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",` +
-			`"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, wantKind: agent.KindAuth},
-		{name: "quota with RetryInfo", status: 429, body: `{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.",` +
+	fakeprovider.ErrorCases(t, "gemini", []fakeprovider.ErrorCase{
+		{Name: "invalid key is auth", Status: 400, Body: `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",` +
+			`"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, Kind: agent.KindAuth},
+		{Name: "quota with RetryInfo", Status: 429, Body: `{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.",` +
 			`"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37s"}]}}`,
-			wantKind: agent.KindQuotaExhausted, wantRetry: 37 * time.Second},
-		{name: "plain 429 is rate limited", status: 429, body: `{"error":{"code":429,"message":"Too many requests","status":"RESOURCE_EXHAUSTED"}}`,
-			wantKind: agent.KindRateLimited},
-		{name: "400 other", status: 400, body: `{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}`, wantKind: agent.KindOther},
-		{name: "blocked prompt", status: 200, body: `{"promptFeedback":{"blockReason":"SAFETY"}}`, wantKind: agent.KindInvalidResponse},
-		{name: "all thinking, no text", status: 200, body: `{"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS"}]}`, wantKind: agent.KindInvalidResponse},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
-				w.WriteHeader(tt.status)
-				_, _ = io.WriteString(w, tt.body)
-			})
-			a, err := gemini.New(gemini.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
-			require.NoError(t, err)
-			_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
-			require.Error(t, err)
-			assert.Equal(t, tt.wantKind, agent.KindOf(err))
-			var pe *agent.ProviderError
-			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, tt.status, pe.StatusCode)
-			assert.Equal(t, tt.wantRetry, pe.RetryAfter)
-		})
-	}
+			Kind: agent.KindQuotaExhausted, Retry: 37 * time.Second},
+		{Name: "plain 429 is rate limited", Status: 429, Body: `{"error":{"code":429,"message":"Too many requests","status":"RESOURCE_EXHAUSTED"}}`,
+			Kind: agent.KindRateLimited, Retryable: true},
+		{Name: "400 other", Status: 400, Body: `{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}`, Kind: agent.KindOther},
+		{Name: "blocked prompt", Status: 200, Body: `{"promptFeedback":{"blockReason":"SAFETY"}}`, Kind: agent.KindInvalidResponse},
+		{Name: "all thinking, no text", Status: 200, Body: `{"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS"}]}`, Kind: agent.KindInvalidResponse},
+	}, func(t *testing.T, srv *fakeprovider.Server) error {
+		_, err := adapter(gemini.Config{}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
+		return err
+	})
 }
 
 func TestStreamEmbeddedError(t *testing.T) {
 	t.Parallel()
-	_, srv := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, sse(reply("a", "", nil))+sse(map[string]any{"error": map[string]any{"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}))
 	})
-	a, err := gemini.New(gemini.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
-	_, err = a.RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
+	_, err := adapter(gemini.Config{}).On(t, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
 	assert.Equal(t, 503, agent.StatusCode(err))
 	assert.Equal(t, agent.KindServer, agent.KindOf(err))
 }
@@ -303,22 +252,10 @@ func TestConfigValidate(t *testing.T) {
 func TestStructuredWire(t *testing.T) {
 	t.Parallel()
 	const value = `{"choice":"bob","confidence":0.5}`
-	var mu sync.Mutex
-	var configs []json.RawMessage
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]json.RawMessage
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		configs = append(configs, body["generationConfig"])
-		mu.Unlock()
-		writeJSON(w, http.StatusOK, reply(value, "STOP", &agent.Usage{InputTokens: 3, OutputTokens: 5}))
-	}))
-	t.Cleanup(srv.Close)
-	a, err := gemini.New(gemini.Config{APIKey: "k", Model: testModel, BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, "STOP", &agent.Usage{InputTokens: 3, OutputTokens: 5}))
+	})
+	a := adapter(gemini.Config{Model: testModel}).On(t, srv)
 	assert.True(t, a.SupportsSchema())
 	schema := &agent.Schema{Name: "vote", JSON: json.RawMessage(`{"type":"object","additionalProperties":false,` +
 		`"properties":{"choice":{"type":"string","enum":["alice","bob"],"description":"who"},"confidence":{"type":"number"},` +
@@ -333,14 +270,13 @@ func TestStructuredWire(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, resp.Structured)
 
-	mu.Lock()
-	defer mu.Unlock()
-	require.Len(t, configs, 2)
+	bodies := srv.Fields()
+	require.Len(t, bodies, 2)
 	assert.JSONEq(t, `{"maxOutputTokens":300,"responseMimeType":"application/json","responseSchema":{"type":"OBJECT",`+
 		`"properties":{"choice":{"type":"STRING","enum":["alice","bob"],"description":"who"},"confidence":{"type":"NUMBER"},`+
 		`"tags":{"type":"ARRAY","items":{"type":"STRING"}}},"required":["choice","confidence","tags"],`+
-		`"propertyOrdering":["choice","confidence","tags"]}}`, string(configs[0]))
-	assert.JSONEq(t, `{"maxOutputTokens":300}`, string(configs[1]))
+		`"propertyOrdering":["choice","confidence","tags"]}}`, string(bodies[0]["generationConfig"]))
+	assert.JSONEq(t, `{"maxOutputTokens":300}`, string(bodies[1]["generationConfig"]))
 }
 
 func TestResponseSchemaBadInput(t *testing.T) {

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -108,29 +109,13 @@ type Config struct {
 	Now func() time.Time
 }
 
+// withDefaults fills the fields New needs; HTTPClient, Pricing and Now
+// take theirs in wire.NewAdapter.
 func (c Config) withDefaults() Config {
-	if c.Provider == "" {
-		c.Provider = ProviderOpenAI
-	}
-	if c.Model == "" {
-		c.Model = DefaultModel(c.Provider)
-	}
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL(c.Provider)
-	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
-	}
-	if c.MaxTokens == 0 {
-		c.MaxTokens = DefaultMaxTokens
-	}
-	if c.Pricing == nil {
-		c.Pricing = pricing.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Provider = cmp.Or(c.Provider, ProviderOpenAI)
+	c.Model = cmp.Or(c.Model, DefaultModel(c.Provider))
+	c.BaseURL = strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL(c.Provider)), "/")
+	c.MaxTokens = cmp.Or(c.MaxTokens, DefaultMaxTokens)
 	return c
 }
 
@@ -165,9 +150,8 @@ func (c Config) Validate() error {
 // use, and never retries (retries belong to agent middleware). Build it
 // with [New]; the zero value is not usable.
 type Agent struct {
-	cfg     Config
-	c       *wire.Client
-	schemas wire.SchemaMemo // models that rejected response_format
+	cfg Config
+	w   *wire.Adapter
 }
 
 var (
@@ -183,8 +167,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg}
-	a.c = &wire.Client{Provider: cfg.Provider, Package: "openai", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
-		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now}
+	a.w = wire.NewAdapter(wire.Client{Provider: cfg.Provider, Package: "openai", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now}, a.exchange)
 	return a, nil
 }
 
@@ -214,7 +198,7 @@ func SchemaProvider(provider string) bool {
 // ([SchemaProvider]) and has not rejected it for the configured model
 // (docs/agents.md#structured-replies).
 func (a *Agent) SupportsSchema() bool {
-	return SchemaProvider(a.cfg.Provider) && !a.schemas.Rejected(a.cfg.Model)
+	return SchemaProvider(a.cfg.Provider) && a.w.SupportsSchema()
 }
 
 // Respond sends req as one chat completion and returns the reply. A
@@ -223,16 +207,16 @@ func (a *Agent) SupportsSchema() bool {
 // strict: true}}; a 400 naming it is remembered for the model and the call
 // is sent again at once without it (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.do(ctx, req, false, nil)
+	return a.w.Respond(ctx, a.schemaFree(req))
 }
 
-func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
+// schemaFree drops the Schema of a request to a provider that takes none,
+// which is then asked in prose.
+func (a *Agent) schemaFree(req agent.Request) agent.Request {
 	if !SchemaProvider(a.cfg.Provider) {
 		req.Schema = nil
 	}
-	return a.c.DoSchema(ctx, req, &a.schemas, a.cfg.Model, func(schema bool) wire.Exchange {
-		return a.exchange(req, stream, schema)
-	}, onChunk)
+	return req
 }
 
 // RespondStream streams the reply, calling onChunk (when not nil) with each
@@ -240,10 +224,7 @@ func (a *Agent) do(ctx context.Context, req agent.Request, stream bool, onChunk 
 // (or a finish_reason) fails with a *agent.ProviderError of kind server and
 // no Response text, never a truncated success.
 func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	if onChunk == nil {
-		onChunk = func(string) {}
-	}
-	return a.do(ctx, req, true, onChunk)
+	return a.w.RespondStream(ctx, a.schemaFree(req), onChunk)
 }
 
 type message struct {
@@ -338,7 +319,7 @@ func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 		h.Set("X-Title", "Aragora")
 	}
 	return wire.Exchange{URL: a.cfg.BaseURL + "/chat/completions", Header: h, Body: cr, Stream: stream,
-		Decoder: &decoder{c: a.c, p: a.cfg.Provider}}
+		Decoder: &decoder{c: a.w.Client(), p: a.cfg.Provider}}
 }
 
 // decoder reads one chat completion or stream.
@@ -346,10 +327,6 @@ type decoder struct {
 	c        *wire.Client
 	p        string
 	finished bool // a choice reported its finish_reason
-}
-
-func isNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(raw) == "null"
 }
 
 // read takes the model, usage and finish reason of one reply or chunk.
@@ -367,11 +344,11 @@ func read(cr *chatResponse, r *wire.Reply) {
 
 func (d *decoder) Reply(data []byte, status int, r *wire.Reply) (string, error) {
 	var cr chatResponse
-	if err := json.Unmarshal(data, &cr); err != nil {
-		return "", wire.Invalid(d.p, status, "decode reply: %v", err)
+	if err := wire.Decode(d.p, status, "reply", data, &cr); err != nil {
+		return "", err
 	}
-	if !isNull(cr.Error) {
-		return "", d.c.EmbeddedError(wire.CodeStatus(cr.Error, http.StatusBadGateway), cr.Error)
+	if err := d.c.Embedded(cr.Error, http.StatusBadGateway); err != nil {
+		return "", err
 	}
 	if len(cr.Choices) == 0 {
 		return "", wire.Invalid(d.p, status, "reply has no choices")
@@ -392,11 +369,11 @@ func (d *decoder) Event(_ string, data []byte, status int, r *wire.Reply) (strin
 		return "", true, nil
 	}
 	var chunk chatResponse
-	if err := json.Unmarshal(data, &chunk); err != nil {
-		return "", false, wire.Invalid(d.p, status, "decode stream event: %v", err)
+	if err := wire.Decode(d.p, status, "stream event", data, &chunk); err != nil {
+		return "", false, err
 	}
-	if !isNull(chunk.Error) {
-		return "", false, d.c.EmbeddedError(wire.CodeStatus(chunk.Error, http.StatusBadGateway), chunk.Error)
+	if err := d.c.Embedded(chunk.Error, http.StatusBadGateway); err != nil {
+		return "", false, err
 	}
 	read(&chunk, r)
 	if len(chunk.Choices) == 0 {
@@ -431,7 +408,7 @@ func (d *decoder) Finish(text string, eof bool, status int, _ *wire.Reply) error
 // of parts of which the "text" ones are joined (as some compatible servers
 // send).
 func contentText(raw json.RawMessage) (string, error) {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return "", nil
 	}
 	var s string

@@ -1,13 +1,12 @@
 package openai_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/agenttest"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 	"github.com/aragora/aragora/agent/openai"
 	"github.com/aragora/aragora/agent/pricing"
 )
@@ -28,10 +28,10 @@ const testModel = "gpt-test"
 // wire speaks the OpenAI Chat Completions format for agenttest.Conformance.
 var wire = agenttest.Wire{
 	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, reply(text, u))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, u))
 	},
 	Empty: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusOK, map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": testModel, "choices": []any{}})
+		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": testModel, "choices": []any{}})
 	},
 	Error: func(w http.ResponseWriter, status int, message string, quota bool) {
 		e := map[string]any{"message": message, "type": "server_error", "param": nil, "code": nil}
@@ -45,7 +45,7 @@ var wire = agenttest.Wire{
 		case status == 400:
 			e["type"] = "invalid_request_error"
 		}
-		writeJSON(w, status, map[string]any{"error": e})
+		fakeprovider.WriteJSON(w, status, map[string]any{"error": e})
 	},
 	Stream: func(chunks []string, u agent.Usage) []string {
 		return streamEvents(chunks, u)
@@ -67,10 +67,10 @@ var wire = agenttest.Wire{
 		return s, nil
 	},
 	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
-		writeJSON(w, http.StatusOK, reply(value, u))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, u))
 	},
 	RejectSchema: func(w http.ResponseWriter) {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
+		fakeprovider.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
 			"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
 			"type":    "invalid_request_error", "param": "response_format", "code": nil}})
 	},
@@ -101,69 +101,35 @@ func reply(text string, u agent.Usage) map[string]any {
 }
 
 func streamEvents(chunks []string, u agent.Usage) []string {
-	events := []string{sse(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"role": "assistant", "content": ""}, "finish_reason": nil}}})}
+	events := []string{fakeprovider.SSE(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"role": "assistant", "content": ""}, "finish_reason": nil}}})}
 	for _, c := range chunks {
-		events = append(events, sse(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": c}, "finish_reason": nil}}}))
+		events = append(events, fakeprovider.SSE(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": c}, "finish_reason": nil}}}))
 	}
 	return append(events,
-		sse(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}}),
-		sse(map[string]any{"model": testModel, "choices": []any{}, "usage": map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens}}),
+		fakeprovider.SSE(map[string]any{"model": testModel, "choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}}),
+		fakeprovider.SSE(map[string]any{"model": testModel, "choices": []any{}, "usage": map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens}}),
 		"data: [DONE]\n\n")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func sse(v any) string {
-	b, _ := json.Marshal(v)
-	return "data: " + string(b) + "\n\n"
 }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	agenttest.Conformance(t, agenttest.Harness{
-		NewAgent: func(baseURL string, client *http.Client) agent.Agent {
-			a, err := openai.New(openai.Config{APIKey: "sk-test", Model: testModel, BaseURL: baseURL, HTTPClient: client})
-			require.NoError(t, err)
-			return a
-		},
-		Wire:     wire,
-		Provider: "openai",
-		Model:    testModel,
-	})
+	agenttest.Conformance(t, adapter(openai.Config{Model: testModel}).Harness(t, wire, "openai", testModel))
 }
 
-// fake records the last request and answers with handle.
-type fake struct {
-	mu     sync.Mutex
-	header http.Header
-	path   string
-	body   sentRequest
+// adapter builds the adapter of cfg, with the key "k" unless cfg has one.
+func adapter(cfg openai.Config) fakeprovider.Adapter[*openai.Agent] {
+	return func(baseURL string, client *http.Client) (*openai.Agent, error) {
+		cfg.APIKey, cfg.BaseURL, cfg.HTTPClient = cmp.Or(cfg.APIKey, "k"), baseURL, client
+		return openai.New(cfg)
+	}
 }
 
-func (f *fake) last() (http.Header, string, sentRequest) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.header, f.path, f.body
-}
-
-func newFake(t *testing.T, handle http.HandlerFunc) (*fake, *httptest.Server) {
-	t.Helper()
-	f := &fake{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, _ := io.ReadAll(r.Body)
-		var body sentRequest
-		_ = json.Unmarshal(data, &body)
-		f.mu.Lock()
-		f.header, f.path, f.body = r.Header.Clone(), r.URL.Path, body
-		f.mu.Unlock()
-		handle(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return f, srv
+// last returns the headers, path and body of the last request srv received.
+func last(srv *fakeprovider.Server) (http.Header, string, sentRequest) {
+	r := srv.Last()
+	var body sentRequest
+	r.Decode(&body)
+	return r.Header, r.URL.Path, body
 }
 
 func TestRequestMapping(t *testing.T) {
@@ -209,8 +175,8 @@ func TestRequestMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
-				writeJSON(w, http.StatusOK, reply("ok", agent.Usage{InputTokens: 1, OutputTokens: 1}))
+			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
+				fakeprovider.WriteJSON(w, http.StatusOK, reply("ok", agent.Usage{InputTokens: 1, OutputTokens: 1}))
 			})
 			cfg := tt.cfg
 			cfg.BaseURL, cfg.HTTPClient = srv.URL+"/v1/", srv.Client()
@@ -218,7 +184,7 @@ func TestRequestMapping(t *testing.T) {
 			require.NoError(t, err)
 			_, err = a.Respond(t.Context(), tt.req)
 			require.NoError(t, err)
-			h, path, body := f.last()
+			h, path, body := last(srv)
 			assert.Equal(t, "/v1/chat/completions", path)
 			assert.Equal(t, tt.wantAuth, h.Get("Authorization"))
 			assert.Equal(t, "application/json", h.Get("Content-Type"))
@@ -248,20 +214,18 @@ func TestStreamAsksForUsage(t *testing.T) {
 	for _, provider := range []string{"openai", "mistral"} {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
-			f, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				_, _ = io.WriteString(w, strings.Join(streamEvents([]string{"a", "b"}, agent.Usage{InputTokens: 2, OutputTokens: 3}), ""))
 			})
-			a, err := openai.New(openai.Config{Provider: provider, APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
-			require.NoError(t, err)
 			var got []string
-			resp, err := a.RespondStream(t.Context(), agent.Request{Prompt: "p"}, func(c string) { got = append(got, c) })
+			resp, err := adapter(openai.Config{Provider: provider}).On(t, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, func(c string) { got = append(got, c) })
 			require.NoError(t, err)
 			assert.Equal(t, "ab", resp.Text)
 			assert.Equal(t, []string{"a", "b"}, got)
 			assert.Equal(t, agent.Usage{InputTokens: 2, OutputTokens: 3}, resp.Usage)
 			assert.Equal(t, "stop", resp.FinishReason) // gen_ai.response.finish_reasons
-			h, _, body := f.last()
+			h, _, body := last(srv)
 			assert.True(t, body.Stream)
 			assert.Equal(t, "text/event-stream", h.Get("Accept"))
 			assert.Equal(t, provider == "openai", body.StreamOptions != nil && body.StreamOptions.IncludeUsage)
@@ -271,10 +235,10 @@ func TestStreamAsksForUsage(t *testing.T) {
 
 func TestCostAndModel(t *testing.T) {
 	t.Parallel()
-	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		r := reply("pong", agent.Usage{InputTokens: 1_000_000, OutputTokens: 500_000})
 		r["model"] = "gpt-4o-2024-08-06"
-		writeJSON(w, http.StatusOK, r)
+		fakeprovider.WriteJSON(w, http.StatusOK, r)
 	})
 	tests := []struct {
 		name    string
@@ -290,9 +254,7 @@ func TestCostAndModel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, err := openai.New(openai.Config{APIKey: "k", Model: tt.model, BaseURL: srv.URL, HTTPClient: srv.Client(), Pricing: tt.pricing})
-			require.NoError(t, err)
-			resp, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
+			resp, err := adapter(openai.Config{Model: tt.model, Pricing: tt.pricing}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
 			require.NoError(t, err)
 			assert.InDelta(t, tt.want, resp.CostUSD, 1e-9)
 			assert.Equal(t, "gpt-4o-2024-08-06", resp.Model)
@@ -306,76 +268,44 @@ func TestCostAndModel(t *testing.T) {
 func TestErrorMapping(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name      string
-		status    int
-		header    map[string]string
-		body      string
-		wantKind  agent.Kind
-		wantIs    error
-		wantRetry time.Duration
-	}{
-		{name: "429 insufficient_quota code", status: 429, body: `{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}`,
-			wantKind: agent.KindQuotaExhausted, wantIs: agent.ErrQuotaExhausted},
-		{name: "429 with retry-after-ms", status: 429, header: map[string]string{"retry-after-ms": "1500"}, body: `{"error":{"message":"slow down","type":"requests"}}`,
-			wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 1500 * time.Millisecond},
-		{name: "429 with HTTP-date Retry-After", status: 429, header: map[string]string{"Retry-After": now.Add(9 * time.Second).Format(http.TimeFormat)},
-			body: `{"error":{"message":"slow down"}}`, wantKind: agent.KindRateLimited, wantIs: agent.ErrRateLimited, wantRetry: 9 * time.Second},
-		{name: "402", status: 402, body: `{"error":{"message":"Insufficient credits","code":402}}`, wantKind: agent.KindQuotaExhausted, wantIs: agent.ErrQuotaExhausted},
-		{name: "403", status: 403, body: `{"error":"forbidden"}`, wantKind: agent.KindAuth, wantIs: agent.ErrAuth},
-		{name: "404 model not found", status: 404, body: `{"error":"model 'x' not found"}`, wantKind: agent.KindOther},
-		{name: "504 plain text", status: 504, body: "upstream timed out", wantKind: agent.KindServer},
-		{name: "200 with embedded error (OpenRouter)", status: 200, body: `{"error":{"message":"Provider returned error","code":502}}`, wantKind: agent.KindServer},
-		{name: "200 with empty text", status: 200, body: `{"choices":[{"message":{"content":""}}]}`, wantKind: agent.KindInvalidResponse, wantIs: agent.ErrInvalidResponse},
-		{name: "200 not JSON", status: 200, body: `<html>`, wantKind: agent.KindInvalidResponse, wantIs: agent.ErrInvalidResponse},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
-				for k, v := range tt.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(tt.status)
-				_, _ = io.WriteString(w, tt.body)
-			})
-			a, err := openai.New(openai.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now }})
-			require.NoError(t, err)
-			_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
-			require.Error(t, err)
-			assert.Equal(t, tt.wantKind, agent.KindOf(err))
-			if tt.wantIs != nil {
-				assert.ErrorIs(t, err, tt.wantIs)
-			}
-			var pe *agent.ProviderError
-			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, "openai", pe.Provider)
-			assert.Equal(t, tt.wantRetry, pe.RetryAfter)
-		})
-	}
+	fakeprovider.ErrorCases(t, "openai", []fakeprovider.ErrorCase{
+		{Name: "429 insufficient_quota code", Status: 429, Body: `{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}`,
+			Kind: agent.KindQuotaExhausted, Is: agent.ErrQuotaExhausted},
+		{Name: "429 with retry-after-ms", Status: 429, Header: map[string]string{"retry-after-ms": "1500"}, Body: `{"error":{"message":"slow down","type":"requests"}}`,
+			Kind: agent.KindRateLimited, Is: agent.ErrRateLimited, Retry: 1500 * time.Millisecond, Retryable: true},
+		{Name: "429 with HTTP-date Retry-After", Status: 429, Header: map[string]string{"Retry-After": now.Add(9 * time.Second).Format(http.TimeFormat)},
+			Body: `{"error":{"message":"slow down"}}`, Kind: agent.KindRateLimited, Is: agent.ErrRateLimited, Retry: 9 * time.Second, Retryable: true},
+		{Name: "402", Status: 402, Body: `{"error":{"message":"Insufficient credits","code":402}}`, Kind: agent.KindQuotaExhausted, Is: agent.ErrQuotaExhausted},
+		{Name: "403", Status: 403, Body: `{"error":"forbidden"}`, Kind: agent.KindAuth, Is: agent.ErrAuth},
+		{Name: "404 model not found", Status: 404, Body: `{"error":"model 'x' not found"}`, Kind: agent.KindOther},
+		{Name: "504 plain text", Status: 504, Body: "upstream timed out", Kind: agent.KindServer, Retryable: true},
+		{Name: "200 with embedded error (OpenRouter)", Status: 200, Body: `{"error":{"message":"Provider returned error","code":502}}`, Kind: agent.KindServer,
+			WantStatus: 502, Retryable: true},
+		{Name: "200 with empty text", Status: 200, Body: `{"choices":[{"message":{"content":""}}]}`, Kind: agent.KindInvalidResponse, Is: agent.ErrInvalidResponse},
+		{Name: "200 not JSON", Status: 200, Body: `<html>`, Kind: agent.KindInvalidResponse, Is: agent.ErrInvalidResponse},
+	}, func(t *testing.T, srv *fakeprovider.Server) error {
+		_, err := adapter(openai.Config{Now: func() time.Time { return now }}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
+		return err
+	})
 }
 
 func TestStreamEmbeddedError(t *testing.T) {
 	t.Parallel()
-	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, ": OPENROUTER PROCESSING\n\n"+sse(map[string]any{"error": map[string]any{"message": "overloaded", "code": 503}}))
+		_, _ = io.WriteString(w, ": OPENROUTER PROCESSING\n\n"+fakeprovider.SSE(map[string]any{"error": map[string]any{"message": "overloaded", "code": 503}}))
 	})
-	a, err := openai.New(openai.Config{Provider: "openrouter", APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
-	_, err = a.RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
+	_, err := adapter(openai.Config{Provider: "openrouter", Model: "m"}).On(t, srv).RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil)
 	assert.Equal(t, 503, agent.StatusCode(err))
 	assert.Equal(t, agent.KindServer, agent.KindOf(err))
 }
 
 func TestContentParts(t *testing.T) {
 	t.Parallel()
-	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"model":"magistral","choices":[{"message":{"content":[{"type":"thinking","thinking":[]},{"type":"text","text":"hello"}]}}]}`)
 	})
-	a, err := openai.New(openai.Config{Provider: "mistral", APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
-	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	resp, err := adapter(openai.Config{Provider: "mistral"}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", resp.Text)
 }
@@ -400,21 +330,20 @@ func TestQuotaHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 				for k, v := range tt.header {
 					w.Header().Set(k, v)
 				}
-				writeJSON(w, http.StatusOK, reply("ok", agent.Usage{}))
+				fakeprovider.WriteJSON(w, http.StatusOK, reply("ok", agent.Usage{}))
 			})
 			var (
 				called bool
 				n      int
 				reset  time.Time
 			)
-			a, err := openai.New(openai.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
-				OnQuota: func(r int, at time.Time) { called, n, reset = true, r, at }})
-			require.NoError(t, err)
-			_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
+			a := adapter(openai.Config{Now: func() time.Time { return now },
+				OnQuota: func(r int, at time.Time) { called, n, reset = true, r, at }}).On(t, srv)
+			_, err := a.Respond(t.Context(), agent.Request{Prompt: "p"})
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantCall, called)
 			assert.Equal(t, tt.wantN, n)
@@ -425,7 +354,7 @@ func TestQuotaHeaders(t *testing.T) {
 
 func TestReplyTooLarge(t *testing.T) {
 	t.Parallel()
-	_, srv := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"`)
 		chunk := strings.Repeat("x", 1<<20)
 		for range 9 {
@@ -435,9 +364,7 @@ func TestReplyTooLarge(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, `"}}]}`)
 	})
-	a, err := openai.New(openai.Config{APIKey: "k", BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
-	_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
+	_, err := adapter(openai.Config{}).On(t, srv).Respond(t.Context(), agent.Request{Prompt: "p"})
 	assert.ErrorIs(t, err, agent.ErrInvalidResponse)
 }
 
@@ -494,23 +421,11 @@ func TestStructuredWire(t *testing.T) {
 		openai.ProviderXAI, openai.ProviderDeepSeek, openai.ProviderOllama, openai.ProviderVLLM} {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
-			var mu sync.Mutex
-			var bodies []map[string]json.RawMessage
 			const value = `{"choice":"bob"}`
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var body map[string]json.RawMessage
-				if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				mu.Lock()
-				bodies = append(bodies, body)
-				mu.Unlock()
-				writeJSON(w, http.StatusOK, reply(value, agent.Usage{InputTokens: 1, OutputTokens: 2}))
-			}))
-			t.Cleanup(srv.Close)
-			a, err := openai.New(openai.Config{Provider: provider, APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
-			require.NoError(t, err)
+			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
+				fakeprovider.WriteJSON(w, http.StatusOK, reply(value, agent.Usage{InputTokens: 1, OutputTokens: 2}))
+			})
+			a := adapter(openai.Config{Provider: provider, Model: "m"}).On(t, srv)
 			supports := provider != openai.ProviderDeepSeek
 			assert.Equal(t, supports, a.SupportsSchema())
 			assert.Equal(t, supports, openai.SchemaProvider(provider))
@@ -525,8 +440,7 @@ func TestStructuredWire(t *testing.T) {
 			require.NoError(t, err)
 			assert.False(t, resp.Structured)
 
-			mu.Lock()
-			defer mu.Unlock()
+			bodies := srv.Fields()
 			require.Len(t, bodies, 2)
 			if supports {
 				assert.JSONEq(t, `{"type":"json_schema","json_schema":{"name":"vote","schema":`+string(voteSchema.JSON)+`,"strict":true}}`,
@@ -545,7 +459,7 @@ func TestStructuredRejectedPerModel(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	withSchema := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, r *http.Request) {
 		var body sentRequest
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		mu.Lock()
@@ -557,13 +471,10 @@ func TestStructuredRejectedPerModel(t *testing.T) {
 			wire.RejectSchema(w)
 			return
 		}
-		writeJSON(w, http.StatusOK, reply(`{"choice":"bob"}`, agent.Usage{}))
-	}))
-	t.Cleanup(srv.Close)
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(`{"choice":"bob"}`, agent.Usage{}))
+	})
 	build := func(model string) *openai.Agent {
-		a, err := openai.New(openai.Config{Provider: openai.ProviderOpenRouter, APIKey: "k", Model: model, BaseURL: srv.URL, HTTPClient: srv.Client()})
-		require.NoError(t, err)
-		return a
+		return adapter(openai.Config{Provider: openai.ProviderOpenRouter, Model: model}).On(t, srv)
 	}
 	old, cur := build("old"), build("new")
 	req := agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema}
@@ -586,28 +497,21 @@ func TestStructuredRejectedPerModel(t *testing.T) {
 // carries response_format and stream, and the streamed JSON is the text.
 func TestStructuredStream(t *testing.T) {
 	t.Parallel()
-	var got atomic.Value
 	chunks := []string{`{"choi`, `ce":"bob"}`}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body sentRequest
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		got.Store(body)
+	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		for _, ev := range streamEvents(chunks, agent.Usage{InputTokens: 2, OutputTokens: 3}) {
 			_, _ = io.WriteString(w, ev)
 		}
-	}))
-	t.Cleanup(srv.Close)
-	a, err := openai.New(openai.Config{APIKey: "k", Model: "m", BaseURL: srv.URL, HTTPClient: srv.Client()})
-	require.NoError(t, err)
+	})
 	var seen []string
-	resp, err := a.RespondStream(t.Context(), agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema},
+	resp, err := adapter(openai.Config{Model: "m"}).On(t, srv).RespondStream(t.Context(), agent.Request{Phase: agent.PhaseVote, Prompt: "Vote.", Schema: voteSchema},
 		func(c string) { seen = append(seen, c) })
 	require.NoError(t, err)
 	assert.True(t, resp.Structured)
 	assert.Equal(t, `{"choice":"bob"}`, resp.Text)
 	assert.Equal(t, chunks, seen)
-	body := got.Load().(sentRequest)
+	_, _, body := last(srv)
 	assert.True(t, body.Stream)
 	assert.JSONEq(t, `{"type":"json_schema","json_schema":{"name":"vote","schema":`+string(voteSchema.JSON)+`,"strict":true}}`,
 		string(body.ResponseFormat))

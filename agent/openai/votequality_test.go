@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 	"github.com/aragora/aragora/agent/openai"
 	"github.com/aragora/aragora/debate"
 )
@@ -153,7 +154,7 @@ func voteFake(t *testing.T, honour bool, requests, rejected *atomic.Int64) *http
 		default:
 			text = fmt.Sprintf("%s's plan for round %s: migrate in stages, with a 90-day pilot and a rollback.", title(body.Model), round)
 		}
-		writeJSON(w, http.StatusOK, reply(text, agent.Usage{InputTokens: 100, OutputTokens: 20}))
+		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, agent.Usage{InputTokens: 100, OutputTokens: 20}))
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -67,17 +67,10 @@ func (s *scripted) callCount() int {
 // pluggedRegistry is newRegistry with extra providers in Config.Providers.
 func pluggedRegistry(t *testing.T, vars map[string]string, ps ...registry.Provider) *registry.Registry {
 	t.Helper()
-	cfg, err := registry.FromEnv(env(vars))
-	require.NoError(t, err)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	cfg.HTTPClient = &http.Client{Transport: tr}
-	cfg.Retry = agent.RetryConfig{Sleep: func(context.Context, time.Duration) error { return nil }}
-	cfg.Breaker = breaker.Config{MaxFailures: 3, OpenFor: time.Hour}
-	cfg.Providers = ps
-	r, err := registry.New(cfg)
-	require.NoError(t, err)
-	return r
+	return newRegistry(t, vars, func(cfg *registry.Config) {
+		cfg.Breaker = breaker.Config{MaxFailures: 3, OpenFor: time.Hour}
+		cfg.Providers = ps
+	})
 }
 
 func TestProviderResolvesLikeABuiltin(t *testing.T) {
@@ -290,10 +283,7 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "registered-acme-m-1", name)
 
-	cfg, err := registry.FromEnv(env(map[string]string{"REGISTERED_ACME_TOKEN": "k", "ARAGORA_AGENT_MODELS": "registered-acme=acme-9"}))
-	require.NoError(t, err)
-	r, err := registry.New(cfg)
-	require.NoError(t, err)
+	r := newRegistry(t, map[string]string{"REGISTERED_ACME_TOKEN": "k", "ARAGORA_AGENT_MODELS": "registered-acme=acme-9"})
 	_, a, info, err := r.Resolve("registered-acme", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "acme-9", info.Model)

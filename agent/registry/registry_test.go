@@ -30,7 +30,10 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-func newRegistry(t *testing.T, vars map[string]string) *registry.Registry {
+// newRegistry returns the Registry of vars with a transport of its own
+// (closed when the test ends), retries that do not sleep, and edits
+// applied to its Config.
+func newRegistry(t *testing.T, vars map[string]string, edits ...func(*registry.Config)) *registry.Registry {
 	t.Helper()
 	cfg, err := registry.FromEnv(env(vars))
 	require.NoError(t, err)
@@ -38,6 +41,9 @@ func newRegistry(t *testing.T, vars map[string]string) *registry.Registry {
 	t.Cleanup(tr.CloseIdleConnections)
 	cfg.HTTPClient = &http.Client{Transport: tr}
 	cfg.Retry = agent.RetryConfig{Sleep: func(context.Context, time.Duration) error { return nil }}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
 	r, err := registry.New(cfg)
 	require.NoError(t, err)
 	return r
@@ -266,15 +272,8 @@ func TestServerErrorsOpenBreakerThenFallBack(t *testing.T) {
 	t.Parallel()
 	ant := newFakeProvider(t, status(http.StatusInternalServerError, `{"type":"error","error":{"type":"api_error","message":"boom"}}`))
 	orf := newFakeProvider(t, openAIReply("rescued"))
-	cfg, err := registry.FromEnv(env(map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "ANTHROPIC_BASE_URL": ant.URL,
-		"OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL, "ARAGORA_CB_FAILURE_THRESHOLD": "3", "ARAGORA_CB_OPEN_SECONDS": "60"}))
-	require.NoError(t, err)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	cfg.HTTPClient = &http.Client{Transport: tr}
-	cfg.Retry = agent.RetryConfig{Sleep: func(context.Context, time.Duration) error { return nil }}
-	r, err := registry.New(cfg)
-	require.NoError(t, err)
+	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "ANTHROPIC_BASE_URL": ant.URL,
+		"OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL, "ARAGORA_CB_FAILURE_THRESHOLD": "3", "ARAGORA_CB_OPEN_SECONDS": "60"})
 	_, a, _, err := r.Resolve("claude", 0)
 	require.NoError(t, err)
 

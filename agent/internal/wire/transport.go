@@ -176,10 +176,20 @@ func (c *Client) Do(ctx context.Context, ex Exchange, onChunk func(string)) (age
 // or a stream to an error, through Client.StatusError: status is the one
 // the object stands for.
 func (c *Client) EmbeddedError(status int, raw json.RawMessage) error {
+	return c.statusError(status, nil, errorBody(raw), c.Now())
+}
+
+// errorBody is the error body {"error": raw} of an embedded error object.
+func errorBody(raw json.RawMessage) []byte {
 	if len(raw) == 0 {
 		raw = json.RawMessage("null")
 	}
-	return c.statusError(status, nil, append(append([]byte(`{"error":`), raw...), '}'), c.Now())
+	return append(append([]byte(`{"error":`), raw...), '}')
+}
+
+// ParseErrorObject is ParseErrorBody of an embedded error object.
+func ParseErrorObject(raw json.RawMessage) ErrorInfo {
+	return ParseErrorBody(errorBody(raw))
 }
 
 // CodeStatus returns the numeric code of an embedded error object when it
@@ -188,7 +198,7 @@ func CodeStatus(raw json.RawMessage, fallback int) int {
 	if len(raw) == 0 {
 		return fallback
 	}
-	status := ParseErrorBody(append(append([]byte(`{"error":`), raw...), '}')).Code
+	status := ParseErrorObject(raw).Code
 	if status < 400 || status > 599 {
 		return fallback
 	}

@@ -5,7 +5,10 @@
 // the adapter's [Decoder]; it reports rate-limit headers, maps failures to
 // *agent.ProviderError (Retry-After hints included, for agent.Retry) and
 // prices the reply. The helpers below it (body caps, SSE, error bodies,
-// status → kind mapping) are what Do is made of. Adapters may not import
+// status → kind mapping) are what Do is made of. [Adapter] is the part of
+// an adapter's Agent every provider shares: Respond and RespondStream over
+// Do, the schema-parameter fallback and the Config defaults and checks
+// (CheckConfig). Adapters may not import
 // one another, so what they share lives here, below them.
 package wire
 
