@@ -9,12 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // FanoutConfig sizes the WebSocket fan-out scenario. The zero value uses
@@ -102,6 +101,7 @@ type wireFrame struct {
 	Seq     int64  `json:"seq"`
 	Ts      string `json:"ts"`
 	LastSeq int64  `json:"last_seq"`
+	FromSeq int64  `json:"from_seq"`
 }
 
 type subResult struct {
@@ -109,125 +109,96 @@ type subResult struct {
 	frames int
 	types  []string
 	ended  bool
+	gap    bool // a seq was skipped
+	dups   int  // frames of a seq already received
 	err    error
 }
 
-// scanFrame reads type, seq and ts of a debate event frame as the server
+// scanEvent reads type, seq and ts of a debate event frame as the server
 // sends it ({"epoch":…,"seq":…,…,"ts":…,"data":…}: every field it needs
-// comes before data) without decoding the rest; ok is false for any other
-// shape, which json.Unmarshal then reads. It spares the bench's readers,
-// which share the machine with the server, most of their per-frame work.
-func scanFrame(b []byte) (f wireFrame, ok bool) {
+// comes before data) without decoding the rest; typ and ts are slices of
+// b. ok is false for any other shape, which json.Unmarshal then reads. It
+// spares the bench's readers, which share the machine with the server,
+// most of their per-frame work.
+func scanEvent(b []byte) (typ, ts []byte, seq int64, ok bool) {
 	if !bytes.HasPrefix(b, []byte(`{"epoch":"`)) {
-		return f, false
+		return nil, nil, 0, false
 	}
-	var haveType, haveSeq, haveTS bool
+	var haveSeq bool
 	for i := 1; i < len(b); {
 		if b[i] != '"' {
-			return f, false
+			return nil, nil, 0, false
 		}
 		end := bytes.IndexByte(b[i+1:], '"')
 		if end < 0 {
-			return f, false
+			return nil, nil, 0, false
 		}
-		key := string(b[i+1 : i+1+end]) // no allocation: compared only
+		key := b[i+1 : i+1+end]
 		i += end + 2
 		if i >= len(b) || b[i] != ':' {
-			return f, false
+			return nil, nil, 0, false
 		}
 		i++
-		if key == "data" {
-			return f, haveType && haveSeq && haveTS
+		if string(key) == "data" {
+			return typ, ts, seq, typ != nil && haveSeq && ts != nil
 		}
 		if i >= len(b) {
-			return f, false
+			return nil, nil, 0, false
 		}
 		switch b[i] {
 		case '"':
 			end := bytes.IndexByte(b[i+1:], '"')
 			if end < 0 {
-				return f, false
+				return nil, nil, 0, false
 			}
 			v := b[i+1 : i+1+end]
 			if bytes.IndexByte(v, '\\') >= 0 {
-				return f, false
+				return nil, nil, 0, false
 			}
-			switch key {
+			switch string(key) {
 			case "type":
-				f.Type, haveType = string(v), true
+				typ = v
 			case "ts":
-				f.Ts, haveTS = string(v), true
+				ts = v
 			}
 			i += end + 2
 		case '{', '[':
-			return f, false
+			return nil, nil, 0, false
 		default:
 			j := i
 			for j < len(b) && b[j] != ',' && b[j] != '}' {
 				j++
 			}
-			if key == "seq" {
-				n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+			if string(key) == "seq" {
+				n, err := parseDigits(b[i:j])
 				if err != nil {
-					return f, false
+					return nil, nil, 0, false
 				}
-				f.Seq, haveSeq = n, true
+				seq, haveSeq = n, true
 			}
 			i = j
 		}
 		if i >= len(b) || b[i] != ',' {
-			return f, false
+			return nil, nil, 0, false
 		}
 		i++
 	}
-	return f, false
+	return nil, nil, 0, false
 }
 
-// subscribe reads one debate's stream until debate_end and records the
-// delivery latency (receive time − event ts) of live events. With types,
-// it keeps every frame's type (for -v).
-func subscribe(ctx context.Context, conn *websocket.Conn, ready func(), total *atomic.Int64, types bool) subResult {
-	var res subResult
-	var replayUpTo int64 = -1
-	var buf bytes.Buffer // reused: one allocation per reader, not per frame
-	for {
-		_, r, err := conn.Reader(ctx)
-		if err == nil {
-			buf.Reset()
-			_, err = buf.ReadFrom(r)
-		}
-		if err != nil {
-			res.err = err
-			return res
-		}
-		b := buf.Bytes()
-		now := time.Now()
-		res.frames++
-		total.Add(1)
-		f, ok := scanFrame(b)
-		if !ok {
-			if err := json.Unmarshal(b, &f); err != nil {
-				res.err = err
-				return res
-			}
-		}
-		if types {
-			res.types = append(res.types, f.Type)
-		}
-		switch {
-		case f.Type == "subscribed":
-			replayUpTo = f.LastSeq
-			ready()
-		case f.Seq > 0 && replayUpTo >= 0 && f.Seq > replayUpTo:
-			if ts, err := time.Parse(time.RFC3339Nano, f.Ts); err == nil {
-				res.lats = append(res.lats, now.Sub(ts))
-			}
-		}
-		if f.Type == "debate_end" || f.Type == "error" || f.Type == "reset" {
-			res.ended = f.Type == "debate_end"
-			return res
-		}
+// parseDigits parses a non-negative decimal integer (a seq).
+func parseDigits(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, strconv.ErrSyntax
 	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, strconv.ErrSyntax
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
 }
 
 // Fanout runs one debate per subscriber count on a fresh aragora server
@@ -261,46 +232,53 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 		return nil, err
 	}
 	fm.choice.Store(d.Agents[0])
-	var rd, wr atomic.Int64
-	dialer := &net.Dialer{}
-	client := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return countConn{Conn: c, rd: &rd, wr: &wr}, nil
-		},
-	}}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	url := srv.WSBase + "/ws/debates/" + d.ID
-	hdr := http.Header{"Authorization": {"Bearer " + BenchToken}}
 	var subscribed sync.WaitGroup
 	subscribed.Add(n)
-	results := make([]subResult, n)
-	var readers sync.WaitGroup
+	var finished, totalFrames atomic.Int64
+	allDone := make(chan struct{})
+	done := func() {
+		if finished.Add(1) == int64(n) {
+			close(allDone)
+		}
+	}
+	// The pollers stop (and close every socket) once the figures are
+	// taken: the teardown of n connections is not frame delivery.
+	pctx, stopPoll := context.WithCancel(rctx)
+	p, err := newFanPoller(pctx, n, max(runtime.GOMAXPROCS(0), 1), &totalFrames)
+	if err != nil {
+		stopPoll()
+		return nil, err
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			stopPoll()
+			p.stop()
+		}
+	}
+	defer stop()
+	subs := make([]*fanSub, n)
 	jobs := make(chan int)
 	var dialErr atomic.Value
-	var finished, totalFrames atomic.Int64
 	var dialers sync.WaitGroup
+	dialer := &net.Dialer{}
 	for range cfg.DialWorkers {
 		dialers.Go(func() {
 			for i := range jobs {
-				conn, _, err := websocket.Dial(rctx, url, &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
+				s := newFanSub(i, cfg.Verbose && i == 0, subscribed.Done, done)
+				subs[i] = s
+				conn, rest, err := dialFan(rctx, dialer, url, BenchToken)
+				if err == nil {
+					err = p.add(s, conn, rest)
+				}
 				if err != nil {
 					dialErr.Store(err)
-					subscribed.Done()
-					continue
+					s.end(err)
 				}
-				conn.SetReadLimit(1 << 20)
-				readers.Go(func() {
-					defer conn.CloseNow()
-					var once sync.Once
-					results[i] = subscribe(rctx, conn, func() { once.Do(subscribed.Done) }, &totalFrames, cfg.Verbose && i == 0)
-					once.Do(subscribed.Done)
-					finished.Add(1)
-				})
 			}
 		})
 	}
@@ -331,8 +309,6 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 	// Wait for every reader to see debate_end; once the debate has a final
 	// status, give stragglers a grace period, then count them as missing
 	// the end (the server dropped their last events).
-	allDone := make(chan struct{})
-	go func() { readers.Wait(); close(allDone) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var finishedAt time.Time
@@ -351,9 +327,7 @@ wait:
 				fmt.Fprintf(os.Stderr, "fanout %d: %d readers done, %d frames; debate %s last_seq %d\n",
 					n, finished.Load(), totalFrames.Load(), st.Status, st.LastSeq)
 			}
-			if !finishedAt.IsZero() && time.Since(finishedAt) > cfg.Grace {
-				cancel()
-				<-allDone
+			if !finishedAt.IsZero() && time.Since(finishedAt) > cfg.Grace || rctx.Err() != nil {
 				break wait
 			}
 		}
@@ -362,25 +336,33 @@ wait:
 	// latencies, it does not depend on how much of the machine the other
 	// processes leave to the server and the readers.
 	liveCPU, liveFrames := procCPU(srv.cmd.Process.Pid)-cpuIdle, totalFrames.Load()-framesIdle
-	// The subscribers' side (this process: reading, parsing each frame's
-	// JSON and time stamp) shares the machine with the server.
+	// The subscribers' side (this process: reading and parsing each
+	// frame) shares the machine with the server.
 	clientCPU := procCPU(os.Getpid()) - clientIdle
 	// Write system calls of the server (frames, store, logs) per frame.
 	writes := procWrites(srv.cmd.Process.Pid)
+	stop() // the subscribers' results are final
+	if p.err != nil {
+		return nil, p.err
+	}
 	var lats []time.Duration
-	frames, missed := 0, 0
-	for _, r := range results {
+	frames, missed, gaps := 0, 0, 0
+	for _, s := range subs {
+		r := s.res
 		if !r.ended {
 			missed++
 		}
-		if r.err != nil && !r.ended && rctx.Err() == nil {
+		if r.gap || !r.ended || r.dups > 0 {
+			gaps++
+		}
+		if r.err != nil && !r.ended && finishedAt.IsZero() && rctx.Err() == nil {
 			return nil, r.err
 		}
 		lats = append(lats, r.lats...)
 		frames += r.frames
 	}
 	if cfg.Verbose {
-		fmt.Fprintf(os.Stderr, "fanout %d: frames of subscriber 0: %v\n", n, results[0].types)
+		fmt.Fprintf(os.Stderr, "fanout %d: frames of subscriber 0: %v\n", n, subs[0].res.types)
 	}
 	if len(lats) == 0 {
 		return nil, fmt.Errorf("no live event received")
@@ -392,7 +374,7 @@ wait:
 			Baseline: "fake model latency (ms)", BaselineValue: ms(cfg.AgentDelay)},
 		{Scenario: "fanout", Case: c, Metric: "delivery p99 (ms)", Value: ms(percentile(lats, 99)),
 			Baseline: "fake model latency (ms)", BaselineValue: ms(cfg.AgentDelay)},
-		{Scenario: "fanout", Case: c, Metric: "bytes received/connection", Value: float64(rd.Load()) / float64(n)},
+		{Scenario: "fanout", Case: c, Metric: "bytes received/connection", Value: float64(p.rd.Load()) / float64(n)},
 		{Scenario: "fanout", Case: c, Metric: "frames/connection", Value: float64(frames) / float64(n)},
 		{Scenario: "fanout", Case: c, Metric: "live events measured", Value: float64(len(lats))},
 		{Scenario: "fanout", Case: c, Metric: "connect+subscribe all (s)", Value: connTime.Seconds()},
@@ -406,5 +388,7 @@ wait:
 			Value: float64(writes-writesIdle) / float64(max(liveFrames, 1))})
 	}
 	return append(rows, Row{Scenario: "fanout", Case: c, Metric: "subscribers missing debate_end", Value: float64(missed),
-		Baseline: "subscribers", BaselineValue: float64(n)}), nil
+		Baseline: "subscribers", BaselineValue: float64(n)},
+		Row{Scenario: "fanout", Case: c, Metric: "subscribers missing an event (seq gap, duplicate or no end)", Value: float64(gaps),
+			Baseline: "subscribers", BaselineValue: float64(n)}), nil
 }

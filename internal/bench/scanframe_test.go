@@ -14,6 +14,15 @@ import (
 	"github.com/aragora/aragora/debate"
 )
 
+// scanFrame is scanEvent's result as json.Unmarshal gives it.
+func scanFrame(b []byte) (wireFrame, bool) {
+	typ, ts, seq, ok := scanEvent(b)
+	if !ok {
+		return wireFrame{}, false
+	}
+	return wireFrame{Type: string(typ), Seq: seq, Ts: string(ts)}, true
+}
+
 // TestScanFrameMatchesJSON checks the fanout readers' scanner against
 // json.Unmarshal: on every frame it accepts it reads the same type, seq
 // and ts; it accepts the server's debate event frames and leaves other
