@@ -233,6 +233,27 @@ func IsImmediate(a Agent) bool {
 	return ok && i.Immediate()
 }
 
+// Async is an optional capability: an agent that can complete a call
+// without a goroutine waiting for it, because whatever it waits on (a
+// timer, a reply already queued elsewhere) calls back when it is ready.
+// RespondAsync starts the call and returns without blocking; the agent
+// then calls done exactly once, from any goroutine (possibly before
+// RespondAsync returns), with what Respond would have returned. done does
+// not block. Once ctx is done, the agent calls done promptly with ctx.Err()
+// (context.AfterFunc does it without a goroutine), as Respond would return.
+//
+// The debate engine uses it for a plain call (not a streamed one, not one
+// that goes to the agent's Critic, Voter or Judge method): it makes no
+// goroutine for the call, and ctx is the call's own context, deadline
+// included (docs/agents.md#optional-capabilities). It only helps agents
+// that really can wait without a goroutine; an agent that would start one
+// to block on I/O (an HTTP provider) gains nothing and should not
+// implement it. Middleware does not forward it.
+type Async interface {
+	Agent
+	RespondAsync(ctx context.Context, req Request, done func(Response, error))
+}
+
 // Critic is an optional capability: an agent that writes structured critiques
 // natively, bypassing prompts and parsing.
 type Critic interface {

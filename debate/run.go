@@ -671,6 +671,7 @@ type phaseCall struct {
 	abandonAt time.Time
 	abandon   *time.Timer
 	logged    atomic.Bool
+	answered  atomic.Bool // an agent.Async's callback came
 	spec      callSpec
 }
 
@@ -688,40 +689,108 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 	return d
 }
 
-// start runs call s in its own goroutine. If the agent returns before the
-// call's deadline and before its phase settles it as late, the goroutine
-// writes *out and sends i on finished.
+// start makes call s: through agent.Async when its agent can complete it
+// without a goroutine (startAsync), else in a goroutine of its own. If the
+// agent returns before the call's deadline and before its phase settles it
+// as late, the call writes *out and sends i on finished (finish).
 //
-// The goroutine reads the spec from c (no copy of its own), and drops the
-// prompt once the agent has returned: the phase's other calls may still
-// be running.
+// The call reads its spec from c (no copy of its own), and drops the
+// prompt once the agent has returned or, for an agent.Async, once it has
+// the request: the phase's other calls may still be running.
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
 	c.spec = *s
 	c.spec.buildPrompt(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
+	if a := r.asyncAgent(&c.spec); a != nil {
+		c.begin(ctx, r.cfg.AgentTimeout)
+		r.startAsync(a, c, out, finished, i)
+		return
+	}
 	go func() {
-		c.ctx.init(ctx, time.Now().Add(r.cfg.AgentTimeout))
-		c.started.Store(c.ctx.deadline.UnixNano())
+		c.begin(ctx, r.cfg.AgentTimeout)
 		var res callOut
 		r.invokeSafe(&c.ctx, &c.spec, &res)
 		c.spec.req.Prompt = ""
-		returned := time.Now()
-		c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
-		if c.state.CompareAndSwap(callRunning, callDone) {
-			if !returned.Before(c.ctx.deadline) {
-				// Past the deadline: late, even though the phase has not
-				// noticed yet.
-				res = callOut{err: context.DeadlineExceeded}
-			}
-			res.latency = r.now().Sub(c.start)
-			*out = res
-			finished <- i
-			return
-		}
-		close(c.returned)
-		c.abandon.Stop()
+		r.finish(c, &res, out, finished, i)
 	}()
+}
+
+// begin starts c's clock: its context and deadline.
+func (c *phaseCall) begin(ctx context.Context, timeout time.Duration) {
+	c.ctx.init(ctx, time.Now().Add(timeout))
+	c.started.Store(c.ctx.deadline.UnixNano())
+}
+
+// finish ends call c, whose agent returned res: into *out, and i on
+// finished, unless its phase settled it as late or its deadline passed.
+func (r *run) finish(c *phaseCall, res *callOut, out *callOut, finished chan<- int, i int) {
+	returned := time.Now()
+	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
+	if c.state.CompareAndSwap(callRunning, callDone) {
+		if !returned.Before(c.ctx.deadline) {
+			// Past the deadline: late, even though the phase has not
+			// noticed yet.
+			*res = callOut{err: context.DeadlineExceeded}
+		}
+		res.latency = r.now().Sub(c.start)
+		*out = *res
+		finished <- i
+		return
+	}
+	close(c.returned)
+	c.abandon.Stop()
+}
+
+// asyncAgent returns the agent of s as an agent.Async if the call is one
+// that it makes through RespondAsync: a plain call, neither streamed nor
+// native (invoke).
+func (r *run) asyncAgent(s *callSpec) agent.Async {
+	a := r.agentOf(s.idx)
+	aa, ok := a.(agent.Async)
+	if !ok || hasNative(a, s.req.Phase) {
+		return nil
+	}
+	if _, ok := a.(agent.Streamer); ok && r.cfg.StreamTokens {
+		return nil
+	}
+	return aa
+}
+
+// hasNative reports whether invokeNative calls a structured method of a
+// for phase p.
+func hasNative(a agent.Agent, p agent.Phase) bool {
+	var ok bool
+	switch p {
+	case agent.PhaseCritique:
+		_, ok = a.(agent.Critic)
+	case agent.PhaseVote:
+		_, ok = a.(agent.Voter)
+	case agent.PhaseJudge:
+		_, ok = a.(agent.Judge)
+	}
+	return ok
+}
+
+// startAsync makes call c through a.RespondAsync on the phase's goroutine;
+// the agent's callback finishes it (at most once: a second callback, or
+// one after a panic of RespondAsync, is ignored). The prompt is dropped
+// from c before the agent runs: the agent keeps what it needs.
+func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished chan<- int, i int) {
+	done := func(resp agent.Response, err error) {
+		if c.answered.CompareAndSwap(false, true) {
+			res := callOut{resp: resp, err: err}
+			r.finish(c, &res, out, finished, i)
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			done(agent.Response{}, r.panicked(c.spec.idx, p))
+		}
+	}()
+	req := c.spec.req
+	c.spec.req.Prompt = ""
+	a.RespondAsync(&c.ctx, req, done)
 }
 
 // settleLate ends a call still running with err (its deadline passed, or
@@ -784,10 +853,15 @@ func (r *run) waitStragglers() {
 func (r *run) invokeSafe(ctx context.Context, s *callSpec, res *callOut) {
 	defer func() {
 		if p := recover(); p != nil {
-			*res = callOut{err: fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(s.idx), p)}
+			*res = callOut{err: r.panicked(s.idx, p)}
 		}
 	}()
 	r.invoke(ctx, s, res)
+}
+
+// panicked is the error of a call whose agent panicked with p.
+func (r *run) panicked(idx int, p any) error {
+	return fmt.Errorf("debate: agent %s panicked: %v", r.nameOf(idx), p)
 }
 
 // RoundTiming is one completed round's timing, reported to Config.OnRound.

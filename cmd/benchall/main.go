@@ -3,7 +3,7 @@
 //
 //	go run ./cmd/benchall -scenario all -runs 3 -md
 //
-// Scenarios: engine, concurrent, peer, http, fanout, limiter, store, or all
+// Scenarios: engine, concurrent, concurrent-goroutines, peer, http, fanout, limiter, store, or all
 // (comma-separated lists work too). With more than one scenario or run,
 // each (scenario, run) executes in a fresh child process, so peak RSS and
 // goroutine counts of one do not leak into another, and the table shows
@@ -28,7 +28,7 @@ import (
 	"github.com/aragora/aragora/internal/bench"
 )
 
-var all = []string{"engine", "concurrent", "peer", "http", "fanout", "limiter", "store"}
+var all = []string{"engine", "concurrent", "concurrent-goroutines", "peer", "http", "fanout", "limiter", "store"}
 
 type options struct {
 	scenarios  []string
@@ -49,7 +49,7 @@ type options struct {
 func main() {
 	var o options
 	var sc string
-	flag.StringVar(&sc, "scenario", "all", "engine|concurrent|peer|http|fanout|limiter|store|all (comma-separated)")
+	flag.StringVar(&sc, "scenario", "all", "engine|concurrent|concurrent-goroutines|peer|http|fanout|limiter|store|all (comma-separated)")
 	flag.IntVar(&o.runs, "runs", 1, "runs per scenario; the table shows medians")
 	flag.BoolVar(&o.md, "md", false, "print a markdown table")
 	flag.BoolVar(&o.rowsJSON, "rows-json", false, "print rows as JSON lines (used between parent and child)")
@@ -180,11 +180,12 @@ func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 			cfg = bench.EngineConfig{Concurrent: 20, SerialFor: 200 * time.Millisecond, OverheadSleep: 10 * time.Millisecond, OverheadRuns: 1, SlowSleep: 5 * time.Millisecond}
 		}
 		return bench.Engine(ctx, cfg)
-	case "concurrent":
+	case "concurrent", "concurrent-goroutines":
 		cfg := bench.EngineConfig{}
 		if o.quick {
 			cfg = bench.EngineConfig{Concurrent: 20, SlowSleep: 5 * time.Millisecond}
 		}
+		cfg.SlowGoroutines = s == "concurrent-goroutines"
 		return bench.EngineConcurrentSlow(ctx, cfg)
 	case "peer":
 		cfg := bench.PeerConfig{}

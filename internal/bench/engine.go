@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
 )
@@ -24,6 +23,10 @@ type EngineConfig struct {
 	OverheadSleep time.Duration // agent latency for the overhead case; default 200ms
 	OverheadRuns  int           // debates in the overhead case; default 2
 	SlowSleep     time.Duration // agent latency for the concurrent case; default 50ms
+	// SlowGoroutines makes the concurrent case's fake providers plain
+	// agents, called in a goroutine per call, instead of agent.Async ones
+	// (asyncProvider).
+	SlowGoroutines bool
 }
 
 func (c EngineConfig) withDefaults() EngineConfig {
@@ -55,36 +58,32 @@ const question = "Should we migrate the billing service to Postgres?"
 
 var styles = []demo.Style{demo.StyleBalanced, demo.StyleSupportive, demo.StyleCritical, demo.StyleContrarian, demo.StyleBalanced}
 
-// timed wraps a with a fixed sleep (0: none) and adds the time spent inside
-// a to *spent.
-func timed(a agent.Agent, sleep time.Duration, spent *atomic.Int64) agent.Agent {
-	return agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
-		if sleep > 0 {
-			t := time.NewTimer(sleep)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return agent.Response{}, ctx.Err()
-			case <-t.C:
-			}
-		}
-		start := time.Now()
-		resp, err := a.Respond(ctx, req)
-		if spent != nil {
-			spent.Add(int64(time.Since(start)))
-		}
-		return resp, err
-	})
-}
-
-// participants returns n demo participants with a fixed seed.
+// participants returns n demo participants with a fixed seed, each behind
+// a fakeProvider with latency sleep.
 func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Participant {
 	ps := make([]debate.Participant, n)
 	for i := range ps {
 		name := fmt.Sprintf("demo-%c", 'a'+i)
-		ps[i] = debate.Participant{Name: name, Agent: timed(demo.New(name, styles[i%len(styles)], 42), sleep, spent)}
+		ps[i] = debate.Participant{Name: name, Agent: &fakeProvider{demo: demo.New(name, styles[i%len(styles)], 42), sleep: sleep, spent: spent}}
 	}
 	return ps
+}
+
+// asyncParticipants is participants behind asyncProviders; stop ends
+// their delivery goroutines.
+func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, stop func()) {
+	ps = participants(n, sleep, nil)
+	var as []*asyncProvider
+	for i := range ps {
+		a := newAsyncProvider(*ps[i].Agent.(*fakeProvider))
+		as = append(as, a)
+		ps[i].Agent = a
+	}
+	return ps, func() {
+		for _, a := range as {
+			a.close()
+		}
+	}
 }
 
 // callsPerPhase is the largest phase of an all-to-all debate: n*(n-1) critiques.
@@ -238,35 +237,50 @@ func engineOverhead(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 // fresh process (benchall -scenario concurrent) for a clean figure.
 func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 	cfg = cfg.withDefaults()
-	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: callsPerPhase(cfg.Agents)},
-		participants(cfg.Agents, cfg.SlowSleep, nil)...)
+	ps := participants(cfg.Agents, cfg.SlowSleep, nil)
+	if !cfg.SlowGoroutines {
+		var stop func()
+		ps, stop = asyncParticipants(cfg.Agents, cfg.SlowSleep)
+		defer stop()
+	}
+	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: callsPerPhase(cfg.Agents)}, ps...)
 	if err != nil {
 		return nil, err
 	}
 	runtime.GC()
-	goBefore := runtime.NumGoroutine()
+	goBefore := runtime.NumGoroutine() // the asyncProviders' included
 	rssBefore := readStatusKB("VmRSS")
 	resetPeakRSS()
+	cpuBefore := cpuTime()
+	stop := sampleRuntime(5 * time.Millisecond)
 	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	peaks := stop()
 	if err != nil {
 		return nil, err
 	}
+	cpu := cpuTime() - cpuBefore
 	peak := readStatusKB("VmHWM")
 	goAfter := runtime.NumGoroutine()
 	settled := settleGoroutines(goBefore, 2*time.Second)
 	phases := 3 // propose, critique, vote (majority)
 	ideal := time.Duration(cfg.Rounds*phases) * cfg.SlowSleep
-	c := fmt.Sprintf("%d concurrent, %d agents sleeping %s, %d rounds", cfg.Concurrent, cfg.Agents, cfg.SlowSleep, cfg.Rounds)
-	return []Row{
+	calls := "agent.Async"
+	if cfg.SlowGoroutines {
+		calls = "a goroutine per call"
+	}
+	c := fmt.Sprintf("%d concurrent, %d agents sleeping %s, %d rounds, %s", cfg.Concurrent, cfg.Agents, cfg.SlowSleep, cfg.Rounds, calls)
+	rows := []Row{
 		{Scenario: "concurrent", Case: c, Metric: "wall (ms)", Value: ms(wall),
 			Baseline: "ideal rounds×phases×sleep (ms)", BaselineValue: ms(ideal)},
 		{Scenario: "concurrent", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024,
 			Baseline: "RSS before (MiB)", BaselineValue: float64(rssBefore) / 1024},
+		{Scenario: "concurrent", Case: c, Metric: "CPU ms/debate (rusage)", Value: cpu.Seconds() * 1000 / float64(cfg.Concurrent)},
 		{Scenario: "concurrent", Case: c, Metric: "goroutines right after", Value: float64(goAfter),
 			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
 		{Scenario: "concurrent", Case: c, Metric: "goroutines after 2 s", Value: float64(settled),
 			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
-	}, nil
+	}
+	return append(rows, peaks.rows("concurrent", c)...), nil
 }
 
 // settleGoroutines waits up to d for the goroutine count to fall to want

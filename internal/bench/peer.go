@@ -97,6 +97,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	resetPeakRSS()
 	before := memStats()
 	cpuBefore := cpuTime()
+	stop := sampleRuntime(5 * time.Millisecond)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
@@ -112,6 +113,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	}
 	wg.Wait()
 	wall := time.Since(start)
+	peaks := stop()
 	cpu := cpuTime() - cpuBefore
 	after := memStats()
 	peak := readStatusKB("VmHWM")
@@ -145,7 +147,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	if ref.rssMB > 0 {
 		rows[3].Baseline, rows[3].BaselineValue = "Python original max RSS (MiB)", ref.rssMB
 	}
-	return rows, nil
+	return append(rows, peaks.rows("peer", c)...), nil
 }
 
 // agentCalls counts the agent calls of a finished debate from its

@@ -1,0 +1,183 @@
+package debate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/debate"
+)
+
+// asyncDemo is a demo agent behind agent.Async (and not agent.Immediate):
+// odd calls answer through done before RespondAsync returns, even ones
+// from a goroutine of their own.
+type asyncDemo struct {
+	a     *demo.Agent
+	calls atomic.Int64
+}
+
+func (d *asyncDemo) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	return d.a.Respond(ctx, req)
+}
+
+func (d *asyncDemo) RespondStream(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
+	return d.a.RespondStream(ctx, req, onChunk)
+}
+
+func (d *asyncDemo) Describe() agent.Info { return d.a.Describe() }
+
+func (d *asyncDemo) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	if d.calls.Add(1)%2 == 1 {
+		done(d.a.Respond(ctx, req))
+		return
+	}
+	go func() { done(d.a.Respond(ctx, req)) }()
+}
+
+// TestAsyncAgentsGiveTheSameResult runs every pinned case with its demo
+// agents behind agent.Async: the result must be the pinned one, and the
+// calls must go through RespondAsync unless tokens are streamed.
+func TestAsyncAgentsGiveTheSameResult(t *testing.T) {
+	for _, c := range outputCases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := demoConfig()
+			c.config(&cfg)
+			question := c.question
+			if question == "" {
+				question = outputQuestion
+			}
+			var as []*asyncDemo
+			ps := make([]debate.Participant, len(c.styles))
+			for i, s := range c.styles {
+				name := fmt.Sprintf("demo-%c", 'a'+i)
+				d := &asyncDemo{a: demo.New(name, s, c.seed)}
+				as = append(as, d)
+				ps[i] = debate.Participant{Name: name, Agent: d}
+			}
+			o, err := debate.New(cfg, ps...)
+			require.NoError(t, err)
+			res, err := o.RunTask(context.Background(), debate.Task{ID: "pinned", Question: question, Context: c.context})
+			require.NoError(t, err)
+			got, err := json.Marshal(res)
+			require.NoError(t, err)
+			var want pinned
+			b, err := os.ReadFile(filepath.Join("testdata", "outputs", c.name+".json"))
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, &want))
+			assert.JSONEq(t, string(want.Result), string(got))
+			var calls int64
+			for _, d := range as {
+				calls += d.calls.Load()
+			}
+			if cfg.StreamTokens {
+				assert.Zero(t, calls, "streamed calls are not made through RespondAsync")
+			} else {
+				assert.Positive(t, calls)
+			}
+		})
+	}
+}
+
+// scriptedAsync answers through done: a proposal, a vote for "a", and in
+// the critique phase whatever critique does (nil: a valid critique).
+type scriptedAsync struct {
+	name     string
+	critique func(ctx context.Context, done func(agent.Response, error))
+}
+
+func (s *scriptedAsync) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	panic("Respond must not be called on an agent.Async")
+}
+
+func (s *scriptedAsync) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	switch req.Phase {
+	case agent.PhaseCritique:
+		if s.critique != nil {
+			s.critique(ctx, done)
+			return
+		}
+		done(agent.Response{Text: `{"issues":["thin"],"suggestions":["more"],"severity":3,"reasoning":"ok"}`}, nil)
+	case agent.PhaseVote:
+		done(agent.Response{Text: `{"choice":"a","confidence":0.9,"reasoning":"first"}`}, nil)
+	default:
+		done(agent.Response{Text: "Proposal of " + s.name + ": use Postgres, with a pilot."}, nil)
+	}
+}
+
+// TestAsyncCallEnds checks the ways an agent.Async call ends: on time, past
+// its deadline (the agent answers when its context ends, with the
+// deadline), after a panic in RespondAsync, and with done called twice
+// (the second is ignored).
+func TestAsyncCallEnds(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var deadlineSet atomic.Bool
+	tests := []struct {
+		name     string
+		critique func(ctx context.Context, done func(agent.Response, error))
+		kind     agent.Kind
+		message  string
+	}{
+		{name: "deadline", kind: agent.KindTimeout, critique: func(ctx context.Context, done func(agent.Response, error)) {
+			_, ok := ctx.Deadline()
+			deadlineSet.Store(ok)
+			context.AfterFunc(ctx, func() { done(agent.Response{}, ctx.Err()) })
+		}},
+		{name: "panic", message: "panicked", critique: func(context.Context, func(agent.Response, error)) {
+			panic("boom")
+		}},
+		{name: "panic after done", critique: func(_ context.Context, done func(agent.Response, error)) {
+			done(agent.Response{Text: `{"issues":["thin"],"suggestions":[],"severity":3,"reasoning":"ok"}`}, nil)
+			panic("boom")
+		}},
+		{name: "done twice", critique: func(_ context.Context, done func(agent.Response, error)) {
+			done(agent.Response{Text: `{"issues":["thin"],"suggestions":[],"severity":3,"reasoning":"ok"}`}, nil)
+			go done(agent.Response{}, errors.New("a second answer"))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &scriptedAsync{name: "a", critique: tc.critique}
+			ps := []debate.Participant{{Name: "a", Agent: a}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
+			o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: 50 * time.Millisecond}, ps...)
+			require.NoError(t, err)
+			res, err := o.Run(context.Background(), "Postgres?")
+			require.NoError(t, err)
+			require.Len(t, res.Transcript, 1)
+			rec := res.Transcript[0]
+			var critics []string
+			for _, c := range rec.Critiques {
+				critics = append(critics, c.Critic+">"+c.Target)
+			}
+			if tc.kind == "" && tc.message == "" {
+				assert.Len(t, rec.Critiques, 6)
+				assert.Empty(t, rec.Errors)
+				return
+			}
+			assert.NotContains(t, critics, "a>b")
+			assert.Contains(t, critics, "b>a")
+			require.Len(t, rec.Errors, 2, "a's two critiques fail")
+			for _, e := range rec.Errors {
+				assert.Equal(t, "a", e.Agent)
+				assert.Equal(t, agent.PhaseCritique, e.Phase)
+				if tc.kind != "" {
+					assert.Equal(t, tc.kind, e.Kind)
+				}
+				assert.Contains(t, e.Message, tc.message)
+			}
+			assert.Equal(t, "a", res.Winner)
+		})
+	}
+	assert.True(t, deadlineSet.Load(), "an async call's context has the call's deadline")
+}

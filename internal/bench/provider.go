@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/demo"
+)
+
+// fakeProvider is the engine scenarios' fake model provider: a demo
+// agent's answer after a fixed latency (sleep, 0 for none), the time spent
+// computing answers added to *spent (nil: not counted). It is a plain
+// agent: not agent.Immediate, and no Critic or Voter method, so the engine
+// calls it like a model provider, writes its prompts and parses its
+// replies.
+//
+// Respond waits first, then answers, so that the answer's deep frames are
+// not on the call goroutine's stack while it waits; its own frames are
+// small and it copies the request once (into answer's call of the demo
+// agent).
+type fakeProvider struct {
+	demo  *demo.Agent
+	sleep time.Duration
+	spent *atomic.Int64
+}
+
+var _ agent.Agent = (*fakeProvider)(nil)
+
+func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	if p.sleep > 0 {
+		if err := p.wait(ctx); err != nil {
+			return agent.Response{}, err
+		}
+	}
+	return p.answer(ctx, &req)
+}
+
+// answer is the demo agent's answer to *req.
+//
+//go:noinline
+func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (agent.Response, error) {
+	start := time.Now()
+	resp, err := p.demo.Respond(ctx, *req)
+	if p.spent != nil {
+		p.spent.Add(int64(time.Since(start)))
+	}
+	return resp, err
+}
+
+// wait waits the latency or until ctx is done.
+//
+//go:noinline
+func (p *fakeProvider) wait(ctx context.Context) error {
+	t := time.NewTimer(p.sleep)
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	}
+}
+
+// asyncProvider is a fakeProvider that is also an agent.Async: it computes
+// its answer when the call starts (on the caller's goroutine; the request,
+// prompt included, is not kept) and delivers it after the latency, or
+// ctx's error if ctx ends first. No goroutine waits for a call: like a
+// client multiplexing its calls over one connection, one goroutine per
+// provider (started by newAsyncProvider, ended by close) delivers the
+// answers in the order they are due, and a context's end is seen through
+// context.AfterFunc, without a goroutine.
+type asyncProvider struct {
+	fakeProvider
+
+	mu      sync.Mutex
+	queue   []*pending // in the order due; queue[head:] are waiting
+	head    int
+	wake    chan struct{} // 1 slot: the queue was empty and is not
+	stopped chan struct{}
+}
+
+var _ agent.Async = (*asyncProvider)(nil)
+
+func newAsyncProvider(p fakeProvider) *asyncProvider {
+	a := &asyncProvider{fakeProvider: p, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go a.deliver()
+	return a
+}
+
+// close ends the delivery goroutine (calls still queued are never answered).
+func (p *asyncProvider) close() { close(p.stopped) }
+
+// pending is a call of an asyncProvider waiting for its answer to be due,
+// or for its context to end.
+type pending struct {
+	ctx  context.Context
+	resp agent.Response
+	due  time.Time
+
+	mu   sync.Mutex
+	done func(agent.Response, error) // nil once called
+	stop func() bool                 // the context's callback
+}
+
+func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	resp, err := p.answer(ctx, &req)
+	if err != nil || p.sleep <= 0 {
+		done(resp, err)
+		return
+	}
+	w := &pending{ctx: ctx, resp: resp, done: done}
+	w.mu.Lock()
+	w.stop = context.AfterFunc(ctx, w.cancel)
+	w.mu.Unlock()
+	p.mu.Lock()
+	w.due = time.Now().Add(p.sleep) // under p.mu: the queue stays in order
+	p.queue = append(p.queue, w)
+	first := len(p.queue)-p.head == 1
+	p.mu.Unlock()
+	if first {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// deliver answers the queued calls as they become due.
+func (p *asyncProvider) deliver() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		p.mu.Lock()
+		var next *pending
+		if p.head < len(p.queue) {
+			next = p.queue[p.head]
+			if !time.Now().Before(next.due) {
+				p.queue[p.head] = nil
+				p.head++
+				if p.head == len(p.queue) {
+					p.queue, p.head = p.queue[:0], 0
+				}
+				p.mu.Unlock()
+				next.settle(next.resp, nil)
+				continue
+			}
+		}
+		p.mu.Unlock()
+		var due <-chan time.Time
+		if next != nil {
+			t.Reset(time.Until(next.due))
+			due = t.C
+		}
+		select {
+		case <-p.stopped:
+			return
+		case <-p.wake:
+		case <-due:
+		}
+	}
+}
+
+func (w *pending) cancel() { w.settle(agent.Response{}, w.ctx.Err()) }
+
+// settle calls done once, after stopping the context's callback.
+func (w *pending) settle(resp agent.Response, err error) {
+	w.mu.Lock()
+	done, stop := w.done, w.stop
+	w.done = nil
+	w.mu.Unlock()
+	if done == nil {
+		return
+	}
+	stop()
+	done(resp, err)
+}

@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/demo"
+)
+
+// TestAsyncProviderAnswersLikeRespond checks that an asyncProvider delivers
+// what its Respond returns, after its latency, and ctx's error at once
+// when ctx ends first.
+func TestAsyncProviderAnswersLikeRespond(t *testing.T) {
+	p := newAsyncProvider(fakeProvider{demo: demo.New("demo-a", demo.StyleBalanced, 42), sleep: 20 * time.Millisecond})
+	defer p.close()
+	req := agent.Request{Phase: agent.PhasePropose, Participant: "demo-a", Question: question, Prompt: "## Question\n" + question}
+	want, err := p.Respond(context.Background(), req)
+	require.NoError(t, err)
+
+	type answer struct {
+		resp agent.Response
+		err  error
+		at   time.Duration
+	}
+	start := time.Now()
+	got := make(chan answer, 2)
+	done := func(resp agent.Response, err error) { got <- answer{resp, err, time.Since(start)} }
+	p.RespondAsync(context.Background(), req, done)
+	a := <-got
+	require.NoError(t, a.err)
+	assert.Equal(t, want, a.resp)
+	assert.GreaterOrEqual(t, a.at, 20*time.Millisecond, "not before the latency")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	p.RespondAsync(ctx, req, done)
+	cancel()
+	a = <-got
+	assert.ErrorIs(t, a.err, context.Canceled)
+	time.Sleep(40 * time.Millisecond) // past the cancelled call's due time: no second answer
+	assert.Empty(t, got)
+}
+
+func TestConcurrentGoroutinesSmoke(t *testing.T) {
+	rows, err := EngineConcurrentSlow(context.Background(), EngineConfig{Agents: 3, Rounds: 1, Concurrent: 4, SlowSleep: time.Millisecond, SlowGoroutines: true})
+	require.NoError(t, err)
+	require.NotEmpty(t, rows)
+	assert.Contains(t, rows[0].Case, "a goroutine per call")
+}
