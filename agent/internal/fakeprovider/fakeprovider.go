@@ -83,6 +83,26 @@ func (a Adapter[A]) Harness(t testing.TB, w agenttest.Wire, provider, model stri
 	}
 }
 
+// ChatMessage is one message of an OpenAI-format chat request.
+type ChatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// ChatSent is s with the System and Prompt of an OpenAI-format chat
+// request: the content of its system and user messages.
+func ChatSent(s agenttest.Sent, messages []ChatMessage) agenttest.Sent {
+	for _, m := range messages {
+		switch m.Role {
+		case "system":
+			s.System = m.Content
+		case "user":
+			s.Prompt = m.Content
+		}
+	}
+	return s
+}
+
 // Request is what a Server received in one call.
 type Request struct {
 	Header http.Header
