@@ -1,8 +1,9 @@
 // Package fakeprovider holds the fake-provider plumbing the provider
-// adapters' tests share (anthropic, gemini, openai and the agenttest
-// conformance reference): an httptest server that records what it was
-// sent, JSON and server-sent-event writers, and the table of an adapter's
-// error mapping. The wire shapes stay in each adapter's tests; the
+// adapters' tests share (anthropic, gemini, openai, the registry and the
+// agenttest conformance reference): an httptest server that records what
+// it was sent, JSON and server-sent-event writers, the table of an
+// adapter's error mapping, and the builder that hands an adapter to
+// agenttest.Conformance. The wire shapes stay in each adapter's tests; the
 // contract suite every adapter must pass is agenttest.Conformance.
 package fakeprovider
 
