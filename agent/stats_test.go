@@ -12,27 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/internal/fakeclock"
 )
 
-// clock is a fake clock safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)) }
 
 func TestStatsLatency(t *testing.T) {
 	t.Parallel()

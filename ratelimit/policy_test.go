@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aragora/aragora/internal/fakeclock"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,7 +72,7 @@ func TestClientIPAndKey(t *testing.T) {
 type harness struct {
 	p     *ratelimit.Policy
 	h     http.Handler
-	clock *fakeClock
+	clock *fakeclock.Clock
 	logs  *bytes.Buffer
 	mu    sync.Mutex
 	hits  map[string]int

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/wordstream"
 )
 
 // Model names reported in Response.Model by the fakes of this package.
@@ -431,41 +432,7 @@ func Streaming(a agent.Agent) agent.Streamer {
 type streaming struct{ agent.Agent }
 
 func (s streaming) RespondStream(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
-	resp, err := s.Respond(ctx, req)
-	if err != nil {
-		return agent.Response{}, err
-	}
-	for _, c := range wordChunks(resp.Text) {
-		if err := ctx.Err(); err != nil {
-			return agent.Response{}, err
-		}
-		if onChunk != nil {
-			onChunk(c)
-		}
-	}
-	return resp, nil
-}
-
-// wordChunks splits text into chunks that each hold one word and the
-// whitespace that follows it (leading whitespace joins the first chunk).
-// Concatenating the chunks gives text back; an empty text gives no chunk.
-func wordChunks(text string) []string {
-	var chunks []string
-	start, inSpace := 0, false
-	for i, r := range text {
-		space := r == ' ' || r == '\n' || r == '\t' || r == '\r'
-		if inSpace && !space && i > start {
-			if strings.TrimSpace(text[start:i]) != "" {
-				chunks = append(chunks, text[start:i])
-				start = i
-			}
-		}
-		inSpace = space
-	}
-	if start < len(text) {
-		chunks = append(chunks, text[start:])
-	}
-	return chunks
+	return wordstream.Respond(ctx, req, s.Respond, onChunk)
 }
 
 // ServerError returns the *agent.ProviderError of a provider answering with

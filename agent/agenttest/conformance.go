@@ -238,6 +238,20 @@ func streamer(t *testing.T, h Harness, a agent.Agent) (agent.Streamer, bool) {
 	return s, true
 }
 
+// streamTo streams the conformance request from the adapter at url, the
+// call bounded by timeout, and hands what came back to check; it checks
+// nothing for an adapter that does not stream (see streamer).
+func streamTo(t *testing.T, h Harness, url string, client *http.Client, timeout time.Duration,
+	check func(resp agent.Response, chunks []string, err error)) {
+	t.Helper()
+	s, ok := streamer(t, h, newAgent(t, h, url, client))
+	if !ok {
+		return
+	}
+	resp, chunks, err := callStream(t, t.Context(), s, timeout)
+	check(resp, chunks, err)
+}
+
 // call runs a.Respond with a context bounded by timeout, failing the test if
 // the call does not return stopWait after the deadline.
 func call(t *testing.T, ctx context.Context, a agent.Agent, timeout time.Duration) (agent.Response, error) {
@@ -587,15 +601,12 @@ func testStream(t *testing.T, h Harness) {
 	url, client, got := serve(t, func(w http.ResponseWriter, _ *http.Request) {
 		writeSSE(w, h.Wire.Stream(streamChunks, usage))
 	})
-	s, ok := streamer(t, h, newAgent(t, h, url, client))
-	if !ok {
-		return
-	}
-	resp, chunks, err := callStream(t, t.Context(), s, callTimeout)
-	require.NoError(t, err)
-	checkReply(t, h, resp, strings.Join(streamChunks, ""), usage)
-	assert.Equal(t, streamChunks, nonEmpty(chunks), "the callback sees every chunk, in order")
-	checkSent(t, h, got, true)
+	streamTo(t, h, url, client, callTimeout, func(resp agent.Response, chunks []string, err error) {
+		require.NoError(t, err)
+		checkReply(t, h, resp, strings.Join(streamChunks, ""), usage)
+		assert.Equal(t, streamChunks, nonEmpty(chunks), "the callback sees every chunk, in order")
+		checkSent(t, h, got, true)
+	})
 }
 
 func nonEmpty(chunks []string) []string {
@@ -611,13 +622,10 @@ func nonEmpty(chunks []string) []string {
 // testStreamErrorStatus: a streaming request answered by an error status.
 func testStreamErrorStatus(t *testing.T, h Harness) {
 	url, client, _ := serve(t, errorHandler(h, http.StatusInternalServerError, "internal error", false, nil))
-	s, ok := streamer(t, h, newAgent(t, h, url, client))
-	if !ok {
-		return
-	}
-	_, chunks, err := callStream(t, t.Context(), s, callTimeout)
-	requireKind(t, h, agent.KindServer, http.StatusInternalServerError, err)
-	assert.Empty(t, chunks)
+	streamTo(t, h, url, client, callTimeout, func(_ agent.Response, chunks []string, err error) {
+		requireKind(t, h, agent.KindServer, http.StatusInternalServerError, err)
+		assert.Empty(t, chunks)
+	})
 }
 
 // halfStream returns the first half of the stream's events.
@@ -634,38 +642,29 @@ func testStreamDropped(t *testing.T, h Harness) {
 		_, _ = io.WriteString(w, "data: {\"partial\":")
 		drop(t, w)
 	})
-	s, ok := streamer(t, h, newAgent(t, h, url, client))
-	if !ok {
-		return
-	}
-	resp, _, err := callStream(t, t.Context(), s, callTimeout)
-	requireKind(t, h, agent.KindServer, 0, err)
-	assert.Empty(t, resp.Text, "a dropped stream is not a truncated success")
+	streamTo(t, h, url, client, callTimeout, func(resp agent.Response, _ []string, err error) {
+		requireKind(t, h, agent.KindServer, 0, err)
+		assert.Empty(t, resp.Text, "a dropped stream is not a truncated success")
+	})
 }
 
 // testStreamTruncated: the body ends cleanly but before the provider's
 // terminator, as when a proxy times out. Still a server error.
 func testStreamTruncated(t *testing.T, h Harness) {
 	url, client, _ := serve(t, func(w http.ResponseWriter, _ *http.Request) { writeSSE(w, halfStream(h)) })
-	s, ok := streamer(t, h, newAgent(t, h, url, client))
-	if !ok {
-		return
-	}
-	resp, _, err := callStream(t, t.Context(), s, callTimeout)
-	requireKind(t, h, agent.KindServer, 0, err)
-	assert.Empty(t, resp.Text, "a truncated stream is not a success")
+	streamTo(t, h, url, client, callTimeout, func(resp agent.Response, _ []string, err error) {
+		requireKind(t, h, agent.KindServer, 0, err)
+		assert.Empty(t, resp.Text, "a truncated stream is not a success")
+	})
 }
 
 // testStreamStalls: some chunks, then silence until the deadline.
 func testStreamStalls(t *testing.T, h Harness) {
 	url, client, _ := block(t, func(w http.ResponseWriter) { writeSSE(w, halfStream(h)) })
-	s, ok := streamer(t, h, newAgent(t, h, url, client))
-	if !ok {
-		return
-	}
-	_, _, err := callStream(t, t.Context(), s, shortTimeout)
-	requireKind(t, h, agent.KindTimeout, 0, err)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	streamTo(t, h, url, client, shortTimeout, func(_ agent.Response, _ []string, err error) {
+		requireKind(t, h, agent.KindTimeout, 0, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
 }
 
 // testStreamMalformed corrupts the JSON of one delta event (the one carrying
@@ -693,12 +692,9 @@ func testStreamMalformed(t *testing.T, h Harness) {
 	}
 	require.True(t, corrupted, "agenttest: Wire.Stream must put each chunk's JSON on a data: line")
 	url, client, _ := serve(t, func(w http.ResponseWriter, _ *http.Request) { writeSSE(w, events) })
-	s, ok := streamer(t, h, newAgent(t, h, url, client))
-	if !ok {
-		return
-	}
-	resp, _, err := callStream(t, t.Context(), s, callTimeout)
-	requireKind(t, h, agent.KindInvalidResponse, 0, err)
-	assert.ErrorIs(t, err, agent.ErrInvalidResponse)
-	assert.Empty(t, resp.Text)
+	streamTo(t, h, url, client, callTimeout, func(resp agent.Response, _ []string, err error) {
+		requireKind(t, h, agent.KindInvalidResponse, 0, err)
+		assert.ErrorIs(t, err, agent.ErrInvalidResponse)
+		assert.Empty(t, resp.Text)
+	})
 }

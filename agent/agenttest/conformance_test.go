@@ -67,23 +67,11 @@ var refWire = agenttest.Wire{
 		if err := json.Unmarshal(body, &req); err != nil {
 			return agenttest.Sent{}, err
 		}
-		s := agenttest.Sent{MaxTokens: req.MaxTokens, Stream: req.Stream}
-		for _, m := range req.Messages {
-			switch m.Role {
-			case "system":
-				s.System = m.Content
-			case "user":
-				s.Prompt = m.Content
-			}
-		}
-		return s, nil
+		return fakeprovider.ChatSent(agenttest.Sent{MaxTokens: req.MaxTokens, Stream: req.Stream}, req.Messages), nil
 	},
 }
 
-type refMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
+type refMessage = fakeprovider.ChatMessage
 
 type refRequest struct {
 	Model     string       `json:"model"`

@@ -55,16 +55,8 @@ var wire = agenttest.Wire{
 		if err := json.Unmarshal(body, &req); err != nil {
 			return agenttest.Sent{}, err
 		}
-		s := agenttest.Sent{MaxTokens: req.MaxCompletionTokens, Stream: req.Stream, Structured: req.ResponseFormat != nil}
-		for _, m := range req.Messages {
-			switch m.Role {
-			case "system":
-				s.System = m.Content
-			case "user":
-				s.Prompt = m.Content
-			}
-		}
-		return s, nil
+		return fakeprovider.ChatSent(agenttest.Sent{MaxTokens: req.MaxCompletionTokens, Stream: req.Stream, Structured: req.ResponseFormat != nil},
+			req.Messages), nil
 	},
 	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
 		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, u))
@@ -77,15 +69,12 @@ var wire = agenttest.Wire{
 }
 
 type sentRequest struct {
-	Model    string `json:"model"`
-	Messages []struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
-	} `json:"messages"`
-	MaxTokens           int      `json:"max_tokens"`
-	MaxCompletionTokens int      `json:"max_completion_tokens"`
-	Temperature         *float64 `json:"temperature"`
-	Stream              bool     `json:"stream"`
+	Model               string                     `json:"model"`
+	Messages            []fakeprovider.ChatMessage `json:"messages"`
+	MaxTokens           int                        `json:"max_tokens"`
+	MaxCompletionTokens int                        `json:"max_completion_tokens"`
+	Temperature         *float64                   `json:"temperature"`
+	Stream              bool                       `json:"stream"`
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`

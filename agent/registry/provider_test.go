@@ -14,6 +14,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/diag"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/breaker"
 )
@@ -142,7 +143,7 @@ func TestProviderWithoutItsKeyIsUnavailable(t *testing.T) {
 func TestProviderMiddlewareRetriesOpensBreakerAndFallsBack(t *testing.T) {
 	t.Parallel()
 	s := &scripted{fail: http.StatusInternalServerError}
-	orf := newFakeProvider(t, openAIReply("rescued"))
+	orf := fakeprovider.Serve(t, openAIReply("rescued"))
 	p := s.provider("acme")
 	p.OpenRouterModel = "acme/acme-1"
 	r := pluggedRegistry(t, map[string]string{"ACME_TOKEN": "k", "OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL}, p)
@@ -165,9 +166,9 @@ func TestProviderMiddlewareRetriesOpensBreakerAndFallsBack(t *testing.T) {
 	assert.Equal(t, "acme", resp.Fallback.FromProvider)
 	assert.Equal(t, "acme/acme-1", resp.Fallback.ToModel)
 	assert.Equal(t, 3, s.callCount(), "an open circuit keeps calls away from the provider")
-	reqs := orf.requests()
+	reqs := orf.Requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, "acme/acme-1", reqs[0].body["model"])
+	assert.Equal(t, "acme/acme-1", model(reqs[0]))
 
 	byName := map[string]registry.Status{}
 	for _, st := range r.Status() {

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/anthropic"
 	"github.com/aragora/aragora/agent/diag"
+	"github.com/aragora/aragora/agent/internal/fakeprovider"
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/breaker"
 )
@@ -148,67 +147,31 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// fakeProvider is an httptest server answering in one wire format and
-// recording the requests.
-type fakeProvider struct {
-	*httptest.Server
-	mu    sync.Mutex
-	reqs  []recorded
-	reply func(w http.ResponseWriter, n int)
+// model is the model field of a request a fake provider received.
+func model(r fakeprovider.Request) any {
+	var body map[string]any
+	r.Decode(&body)
+	return body["model"]
 }
 
-type recorded struct {
-	path   string
-	header http.Header
-	body   map[string]any
-}
-
-func newFakeProvider(t *testing.T, reply func(w http.ResponseWriter, n int)) *fakeProvider {
-	t.Helper()
-	f := &fakeProvider{reply: reply}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, _ := io.ReadAll(r.Body)
-		var body map[string]any
-		_ = json.Unmarshal(data, &body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{path: r.URL.Path, header: r.Header.Clone(), body: body})
-		n := len(f.reqs)
-		f.mu.Unlock()
-		f.reply(w, n)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeProvider) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
-}
-
-func anthropicReply(text string) func(http.ResponseWriter, int) {
-	return func(w http.ResponseWriter, _ int) {
+func anthropicReply(text string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("anthropic-ratelimit-requests-remaining", "41")
 		_, _ = io.WriteString(w, `{"type":"message","model":"claude-sonnet-4-5","content":[{"type":"text","text":"`+text+`"}],"usage":{"input_tokens":12,"output_tokens":2}}`)
 	}
 }
 
-func openAIReply(text string) func(http.ResponseWriter, int) {
-	return func(w http.ResponseWriter, _ int) {
+func openAIReply(text string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"model":"anthropic/claude-sonnet-4.5","choices":[{"message":{"content":"`+text+`"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`)
 	}
 }
 
-func status(code int, body string) func(http.ResponseWriter, int) {
-	return func(w http.ResponseWriter, _ int) {
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, body)
-	}
-}
+func status(code int, body string) http.HandlerFunc { return fakeprovider.Answer(code, nil, body) }
 
 func TestResolvedAgentCallsProvider(t *testing.T) {
 	t.Parallel()
-	ant := newFakeProvider(t, anthropicReply("pong"))
+	ant := fakeprovider.Serve(t, anthropicReply("pong"))
 	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "ANTHROPIC_BASE_URL": ant.URL})
 	_, a, info, err := r.Resolve("claude", 0)
 	require.NoError(t, err)
@@ -218,10 +181,10 @@ func TestResolvedAgentCallsProvider(t *testing.T) {
 	assert.Equal(t, "pong", resp.Text)
 	assert.Equal(t, "anthropic", resp.Provider)
 	assert.InDelta(t, 0.000066, resp.CostUSD, 1e-12)
-	reqs := ant.requests()
+	reqs := ant.Requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, "/v1/messages", reqs[0].path)
-	assert.Equal(t, "sk-ant", reqs[0].header.Get("x-api-key"))
+	assert.Equal(t, "/v1/messages", reqs[0].URL.Path)
+	assert.Equal(t, "sk-ant", reqs[0].Header.Get("x-api-key"))
 	snap := r.Stats().Snapshot("claude")
 	assert.EqualValues(t, 1, snap.RequestsTotal)
 	assert.Equal(t, agent.QuotaRemaining{Value: 41, Known: true}, snap.QuotaRemaining, "rate-limit headers reach the stats")
@@ -229,7 +192,7 @@ func TestResolvedAgentCallsProvider(t *testing.T) {
 
 func TestKeylessAgentUsesOpenRouter(t *testing.T) {
 	t.Parallel()
-	orf := newFakeProvider(t, openAIReply("via openrouter"))
+	orf := fakeprovider.Serve(t, openAIReply("via openrouter"))
 	r := newRegistry(t, map[string]string{"OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL + "/api/v1"})
 	_, a, _, err := r.Resolve("claude", 0)
 	require.NoError(t, err)
@@ -237,18 +200,18 @@ func TestKeylessAgentUsesOpenRouter(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "via openrouter", resp.Text)
 	assert.Nil(t, resp.Fallback, "running through OpenRouter is not a fallback")
-	reqs := orf.requests()
+	reqs := orf.Requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, "/api/v1/chat/completions", reqs[0].path)
-	assert.Equal(t, "Bearer sk-or", reqs[0].header.Get("Authorization"))
-	assert.Equal(t, "anthropic/claude-sonnet-4.5", reqs[0].body["model"])
+	assert.Equal(t, "/api/v1/chat/completions", reqs[0].URL.Path)
+	assert.Equal(t, "Bearer sk-or", reqs[0].Header.Get("Authorization"))
+	assert.Equal(t, "anthropic/claude-sonnet-4.5", model(reqs[0]))
 }
 
 func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 	t.Parallel()
-	ant := newFakeProvider(t, status(http.StatusTooManyRequests,
+	ant := fakeprovider.Serve(t, status(http.StatusTooManyRequests,
 		`{"type":"error","error":{"type":"rate_limit_error","message":"You have exceeded your quota; check your billing details"}}`))
-	orf := newFakeProvider(t, openAIReply("rescued"))
+	orf := fakeprovider.Serve(t, openAIReply("rescued"))
 	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "ANTHROPIC_BASE_URL": ant.URL,
 		"OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL})
 	_, a, _, err := r.Resolve("claude", 0)
@@ -262,7 +225,7 @@ func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 	assert.Equal(t, "claude-sonnet-4-5", resp.Fallback.FromModel)
 	assert.Equal(t, "openrouter", resp.Fallback.ToProvider)
 	assert.Equal(t, "anthropic/claude-sonnet-4.5", resp.Fallback.ToModel)
-	assert.Len(t, ant.requests(), 1, "quota exhaustion is never retried")
+	assert.Len(t, ant.Requests(), 1, "quota exhaustion is never retried")
 	snap := r.Stats().Snapshot("claude")
 	assert.Equal(t, agent.QuotaRemaining{Value: 0, Known: true}, snap.QuotaRemaining)
 	assert.Equal(t, breaker.StateClosed, r.Breakers().Get("claude").State(), "quota does not count against the breaker")
@@ -270,8 +233,8 @@ func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 
 func TestServerErrorsOpenBreakerThenFallBack(t *testing.T) {
 	t.Parallel()
-	ant := newFakeProvider(t, status(http.StatusInternalServerError, `{"type":"error","error":{"type":"api_error","message":"boom"}}`))
-	orf := newFakeProvider(t, openAIReply("rescued"))
+	ant := fakeprovider.Serve(t, status(http.StatusInternalServerError, `{"type":"error","error":{"type":"api_error","message":"boom"}}`))
+	orf := fakeprovider.Serve(t, openAIReply("rescued"))
 	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "sk-ant", "ANTHROPIC_BASE_URL": ant.URL,
 		"OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL, "ARAGORA_CB_FAILURE_THRESHOLD": "3", "ARAGORA_CB_OPEN_SECONDS": "60"})
 	_, a, _, err := r.Resolve("claude", 0)
@@ -282,7 +245,7 @@ func TestServerErrorsOpenBreakerThenFallBack(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, agent.KindServer, agent.KindOf(err))
 	assert.Equal(t, breaker.StateOpen, r.Breakers().Get("claude").State())
-	assert.Len(t, ant.requests(), 3)
+	assert.Len(t, ant.Requests(), 3)
 
 	// Open circuit: no request reaches the provider, OpenRouter answers.
 	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "ping"})
@@ -290,7 +253,7 @@ func TestServerErrorsOpenBreakerThenFallBack(t *testing.T) {
 	assert.Equal(t, "rescued", resp.Text)
 	require.NotNil(t, resp.Fallback)
 	assert.Equal(t, agent.KindCircuitOpen, resp.Fallback.Reason)
-	assert.Len(t, ant.requests(), 3)
+	assert.Len(t, ant.Requests(), 3)
 }
 
 func TestResolveDirectBypassesMiddleware(t *testing.T) {
@@ -443,8 +406,8 @@ func TestDemoAgentIsDeterministic(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
-	ant := newFakeProvider(t, status(http.StatusPaymentRequired, `{"type":"error","error":{"type":"billing_error","message":"insufficient credits"}}`))
-	orf := newFakeProvider(t, openAIReply("rescued"))
+	ant := fakeprovider.Serve(t, status(http.StatusPaymentRequired, `{"type":"error","error":{"type":"billing_error","message":"insufficient credits"}}`))
+	orf := fakeprovider.Serve(t, openAIReply("rescued"))
 	r := newRegistry(t, map[string]string{"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": ant.URL,
 		"OPENROUTER_API_KEY": "o", "OPENROUTER_BASE_URL": orf.URL, "GEMINI_API_KEY": "g"})
 	_, a, _, err := r.Resolve("claude", 0)

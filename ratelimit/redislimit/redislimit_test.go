@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aragora/aragora/internal/fakeclock"
 	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/ratelimit/ratelimittest"
@@ -115,18 +116,6 @@ func TestErrorsAreWrapped(t *testing.T) {
 	require.ErrorIs(t, err, ratelimit.ErrInvalidLimit)
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestRedisCutMidLoad(t *testing.T) {
 	opts := redisOptions(t)
 	direct := newClient(t, opts)
@@ -139,7 +128,7 @@ func TestRedisCutMidLoad(t *testing.T) {
 	viaProxy.DialTimeout = 250 * time.Millisecond
 	client := newClient(t, &viaProxy)
 
-	clock := &fakeClock{t: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC))
 	var local, failOpen atomic.Int64
 	f := ratelimit.NewFallback(redislimit.NewFromClient(client, redislimit.Config{Prefix: prefix}), nil, ratelimit.FallbackConfig{
 		Now: clock.Now,

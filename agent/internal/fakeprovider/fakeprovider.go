@@ -1,8 +1,9 @@
 // Package fakeprovider holds the fake-provider plumbing the provider
-// adapters' tests share (anthropic, gemini, openai and the agenttest
-// conformance reference): an httptest server that records what it was
-// sent, JSON and server-sent-event writers, and the table of an adapter's
-// error mapping. The wire shapes stay in each adapter's tests; the
+// adapters' tests share (anthropic, gemini, openai, the registry and the
+// agenttest conformance reference): an httptest server that records what
+// it was sent, JSON and server-sent-event writers, the table of an
+// adapter's error mapping, and the builder that hands an adapter to
+// agenttest.Conformance. The wire shapes stay in each adapter's tests; the
 // contract suite every adapter must pass is agenttest.Conformance.
 package fakeprovider
 
@@ -81,6 +82,26 @@ func (a Adapter[A]) Harness(t testing.TB, w agenttest.Wire, provider, model stri
 		NewAgent: func(baseURL string, client *http.Client) agent.Agent { return a.Must(t, baseURL, client) },
 		Wire:     w, Provider: provider, Model: model,
 	}
+}
+
+// ChatMessage is one message of an OpenAI-format chat request.
+type ChatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// ChatSent is s with the System and Prompt of an OpenAI-format chat
+// request: the content of its system and user messages.
+func ChatSent(s agenttest.Sent, messages []ChatMessage) agenttest.Sent {
+	for _, m := range messages {
+		switch m.Role {
+		case "system":
+			s.System = m.Content
+		case "user":
+			s.Prompt = m.Content
+		}
+	}
+	return s
 }
 
 // Request is what a Server received in one call.
