@@ -3,8 +3,8 @@ package evidence
 import (
 	"math"
 	"regexp"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -52,14 +52,14 @@ var (
 )
 
 // patterns is the compiled set of the marker expressions, case-insensitive
-// ((?i)), compiled once and only read. It counts the markers of texts the
-// scanner of scan.go does not take (see countAll).
+// ((?i)), compiled on first use and only read. It counts the markers of
+// texts the scanner of scan.go does not take (see analyze).
 type patterns struct {
 	citation, data, example, hedge, precision, reasoning []*regexp.Regexp
 	number                                               *regexp.Regexp
 }
 
-var foldingPatterns = newPatterns(`(?i)`)
+var foldingPatterns = sync.OnceValue(func() *patterns { return newPatterns(`(?i)`) })
 
 func newPatterns(flags string) *patterns {
 	return &patterns{
@@ -84,31 +84,9 @@ type counts struct {
 	citations, data, examples, hedges, numbers, precision, connectives int
 }
 
-// countAll counts every marker of text. When text is valid UTF-8 and
-// every non-ASCII rune of it is caseless (punctuation such as "—" or "’";
-// no letter with a case variant, nor the Kelvin sign or long s, which fold
-// to ASCII letters), lower-casing the ASCII letters keeps every byte offset
-// and word boundary, and case-insensitive matching equals matching the
-// lower-cased text: the one-pass scanner of scan.go counts it. Other texts
-// use the (?i) regular expressions.
-func countAll(text string) counts {
-	for i := 0; i < len(text); {
-		if text[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if unicode.SimpleFold(r) != r || r == utf8.RuneError && size == 1 {
-			return foldingCounts(text)
-		}
-		i += size
-	}
-	return scanCounts(asciiLower(text))
-}
-
 // foldingCounts counts every marker of text with the (?i) expressions.
 func foldingCounts(text string) counts {
-	p := foldingPatterns
+	p := foldingPatterns()
 	return counts{
 		citations:   countMarkers(p.citation, text),
 		data:        countMarkers(p.data, text),
@@ -118,26 +96,6 @@ func foldingCounts(text string) counts {
 		precision:   countOccurrences(p.precision, text),
 		connectives: countOccurrences(p.reasoning, text),
 	}
-}
-
-func asciiLower(s string) string {
-	var sb strings.Builder
-	start := 0
-	for i := range len(s) {
-		if ch := s[i]; 'A' <= ch && ch <= 'Z' {
-			if sb.Cap() == 0 {
-				sb.Grow(len(s))
-			}
-			sb.WriteString(s[start:i])
-			sb.WriteByte(ch + 'a' - 'A')
-			start = i + 1
-		}
-	}
-	if start == 0 {
-		return s // nothing to lower
-	}
-	sb.WriteString(s[start:])
-	return sb.String()
 }
 
 // isWord reports whether r is part of a word (a Unicode letter or digit).
@@ -171,6 +129,11 @@ func findAll(re *regexp.Regexp, s string) []int {
 func bounded(s string, start, end int) bool {
 	if start == end {
 		return false
+	}
+	if first, last := s[start], s[end-1]; first < utf8.RuneSelf && last < utf8.RuneSelf {
+		// ASCII at both ends: a byte below RuneSelf is a rune of its own.
+		return !(isWordByte(first) && start > 0 && wordBefore(s, start)) &&
+			!(isWordByte(last) && end < len(s) && wordAt(s, end))
 	}
 	first, _ := utf8.DecodeRuneInString(s[start:end])
 	last, _ := utf8.DecodeLastRuneInString(s[start:end])
@@ -273,17 +236,6 @@ func Assertions(text string) []string {
 	return out
 }
 
-// countAssertions returns len(Assertions(text)) without allocating.
-func countAssertions(text string) int {
-	n := 0
-	sentences(text, func(s string) {
-		if isAssertion(s) {
-			n++
-		}
-	})
-	return n
-}
-
 // Score rates the evidence quality of text (docs/debate.md#evidence-and-the-trickster). now gives the
 // current year (in UTC) for the temporal component; w weights Overall (the
 // zero value means the defaults; invalid weights are the caller's error, see
@@ -300,15 +252,19 @@ func countAssertions(text string) int {
 //     is at most 10 years old; else clamp(1 − mean age/10, 0, 1) over every
 //     occurrence of a year at most 10 years old.
 func Score(text string, now time.Time, w Weights) Scores {
-	words, temp := wordsAndTemporal(text, now.UTC().Year())
-	if words == 0 {
+	a := analyze(text, now.UTC().Year())
+	if a.words == 0 {
 		return Scores{}
 	}
-	var s Scores
+	return a.score(a.markers(text), w)
+}
 
-	m := countAll(text)
+// score combines the analysis of a text that has words and its marker
+// counts m into Scores.
+func (a *textStats) score(m counts, w Weights) Scores {
+	var s Scores
 	citations, data, examples := m.citations, m.data, m.examples
-	if n := countAssertions(text); n > 0 {
+	if n := a.assertions; n > 0 {
 		s.Citation = float64(min(citations, n)) / float64(n)
 	}
 
@@ -328,54 +284,9 @@ func Score(text string, now time.Time, w Weights) Scores {
 	s.Diversity = float64(kinds) / 3
 
 	c := m.connectives
-	s.Reasoning = math.Min(1, float64(c)/math.Max(1, float64(words)/100))
+	s.Reasoning = math.Min(1, float64(c)/math.Max(1, float64(a.words)/100))
 
-	s.Temporal = temp
+	s.Temporal = a.temporal
 	s.Overall = w.withDefaults().overall(s)
 	return s
-}
-
-// wordsAndTemporal counts the word tokens of text (maximal runs of Unicode
-// letters or digits, as package similarity splits text) and computes the
-// temporal component over them, in one pass without allocating.
-func wordsAndTemporal(text string, year int) (words int, temporal float64) {
-	found := false
-	var sum, n float64
-	start := -1
-	end := func(i int) {
-		words++
-		w := text[start:i]
-		if len(w) != 4 || w[0] < '0' || w[0] > '9' {
-			return
-		}
-		y, err := strconv.Atoi(w)
-		if err != nil || y < 1900 || y > 2099 {
-			return
-		}
-		found = true
-		if age := max(0, year-y); age <= 10 {
-			sum += float64(age)
-			n++
-		}
-	}
-	for i, r := range text {
-		word := isWord(r)
-		switch {
-		case word && start < 0:
-			start = i
-		case !word && start >= 0:
-			end(i)
-			start = -1
-		}
-	}
-	if start >= 0 {
-		end(len(text))
-	}
-	switch {
-	case !found:
-		return words, 0.8
-	case n == 0:
-		return words, 0.3
-	}
-	return words, clamp01(1 - sum/n/10)
 }

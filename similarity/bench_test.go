@@ -1,0 +1,79 @@
+package similarity_test
+
+import (
+	"encoding/json"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/similarity"
+)
+
+// debateProposals returns the proposals of the peer benchmark's debate
+// (docs/BENCHMARKS.md), round by round: 5 demo agents, 3 rounds.
+func debateProposals(tb testing.TB) [][]string {
+	b, err := os.ReadFile("testdata/proposals.json")
+	require.NoError(tb, err)
+	var rounds [][]string
+	require.NoError(tb, json.Unmarshal(b, &rounds))
+	return rounds
+}
+
+// debateCorpora returns the corpora a debate over rounds compares: each
+// round's proposals with the previous round's (convergence), then the
+// last round's alone (vote grouping).
+func debateCorpora(rounds [][]string) [][]string {
+	var out [][]string
+	for i, r := range rounds {
+		c := append([]string(nil), r...)
+		if i > 0 {
+			c = append(c, rounds[i-1]...)
+		}
+		out = append(out, c)
+	}
+	return append(out, rounds[len(rounds)-1])
+}
+
+// BenchmarkCachedDebate makes the similarity calls of one peer debate
+// through one Cached TF-IDF, as the engine does.
+func BenchmarkCachedDebate(b *testing.B) {
+	corpora := debateCorpora(debateProposals(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		c := similarity.Cached(similarity.TFIDF{})
+		for _, texts := range corpora {
+			c.Matrix(texts)
+		}
+	}
+}
+
+// BenchmarkCachedHeld reports the heap that a debate's Cached holds
+// between rounds (after the last convergence check, before the vote), per
+// debate, with 100 debates in flight.
+func BenchmarkCachedHeld(b *testing.B) {
+	corpora := debateCorpora(debateProposals(b))
+	corpora = corpora[:len(corpora)-1]
+	const inFlight = 100
+	held := make([]similarity.Similarity, inFlight)
+	var before, after runtime.MemStats
+	var total float64
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(held)
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range held {
+			held[i] = similarity.Cached(similarity.TFIDF{})
+			for _, texts := range corpora {
+				held[i].Matrix(texts)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		total += float64(after.HeapAlloc-before.HeapAlloc) / inFlight
+	}
+	runtime.KeepAlive(held)
+	b.ReportMetric(total/float64(b.N), "held-B/debate")
+}
