@@ -327,6 +327,21 @@ func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.
 	return out, nil
 }
 
+// pgConn is a transaction as the statement sequences shared with
+// sqlitestore (store/internal/sqlrec) use it.
+type pgConn struct{ tx pgx.Tx }
+
+func (c pgConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
+	_, err := c.tx.Exec(ctx, s.Postgres, args...)
+	return err
+}
+
+func (c pgConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.tx.QueryRow(ctx, s.Postgres, args...)
+}
+
+func (pgConn) Time(t time.Time) any { return t.UTC() }
+
 // inTx runs fn in a transaction, retried once on a connection error.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })

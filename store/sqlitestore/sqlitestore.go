@@ -404,6 +404,21 @@ func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlre
 	return out, nil
 }
 
+// sqliteConn is a transaction as the statement sequences shared with
+// pgstore (store/internal/sqlrec) use it.
+type sqliteConn struct{ tx *sql.Tx }
+
+func (c sqliteConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
+	_, err := c.tx.ExecContext(ctx, s.SQLite, args...)
+	return err
+}
+
+func (c sqliteConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.tx.QueryRowContext(ctx, s.SQLite, args...)
+}
+
+func (sqliteConn) Time(t time.Time) any { return fmtTime(t) }
+
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) on db.
 func tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	t, err := db.BeginTx(ctx, nil)
