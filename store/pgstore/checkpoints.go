@@ -89,11 +89,8 @@ func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.C
 		n, err = sqlrec.ScanCheckpoint(s.pool.QueryRow(ctx, sqlrec.LatestCheckpoint.Postgres, debateID), &cp)
 		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, err)
+		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, sqlrec.OrNotFound(err))
 	}
 	cp.Events = []store.Event{}
 	if n > 0 {

@@ -71,11 +71,8 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 
 func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
 	u, err := sqlrec.ScanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
 	return u, nil
 }
@@ -137,11 +134,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 		u, err = sqlrec.ScanUser(t.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING `+userColumns, args...))
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, err)
+		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, sqlrec.OrNotFound(err))
 	}
 	return u, nil
 }
@@ -190,11 +184,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 
 func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
 	k, err := sqlrec.ScanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
 	return k, nil
 }
@@ -294,11 +285,8 @@ func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 // GetRevocation implements [store.RevocationStore].
 func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
 	r, err := sqlrec.ScanRevocation(s.r.QueryRowContext(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = ?`, tokenID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, err)
+		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
 	return &r, nil
 }
@@ -351,11 +339,8 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 // GetIssued implements [store.IssuedTokenStore].
 func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
 	t, err := sqlrec.ScanIssued(s.r.QueryRowContext(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, err)
+		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
 	return t, nil
 }
@@ -423,7 +408,7 @@ func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 
 // TokenGeneration implements [store.TokenVersionStore].
 func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
-	g, err := sqlrec.ScanGeneration(s.r.QueryRowContext(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+	g, err := sqlrec.ScanGeneration(s.r.QueryRowContext(ctx, sqlrec.Generation.SQLite))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Generation{}, nil
 	}
@@ -438,10 +423,7 @@ func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reaso
 	var g store.Generation
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		var err error
-		g, err = sqlrec.ScanGeneration(t.QueryRowContext(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
-	revoked_by = excluded.revoked_by, reason = excluded.reason
-RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
+		g, err = sqlrec.ScanGeneration(t.QueryRowContext(ctx, sqlrec.BumpGeneration.SQLite, nullTime(at), by, reason))
 		return err
 	})
 	if err != nil {

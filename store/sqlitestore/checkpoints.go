@@ -76,11 +76,8 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
 	cp := store.Checkpoint{DebateID: debateID}
 	n, err := sqlrec.ScanCheckpoint(s.r.QueryRowContext(ctx, sqlrec.LatestCheckpoint.SQLite, debateID), &cp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, err)
+		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, sqlrec.OrNotFound(err))
 	}
 	cp.Events = []store.Event{}
 	if n > 0 {
