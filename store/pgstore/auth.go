@@ -293,19 +293,7 @@ func (s *Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, erro
 
 // TouchAPIKey implements [store.APIKeyStore].
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, nullTime(at), id)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: touch api key %q: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: touch api key %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, fmt.Sprintf("touch api key %q", id), `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, nullTime(at), id)
 }
 
 const revocationColumns = sqlrec.RevocationColumns

@@ -327,6 +327,25 @@ func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.
 	return out, nil
 }
 
+// execOne runs a write that must change a row, retried once on a
+// connection error (so it must be idempotent); changing none is an error
+// wrapping ErrNotFound. Errors are prefixed with "pgstore: " and what.
+func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
+	var n int64
+	err := s.retry(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, q, args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
 // pgConn is a transaction as the statement sequences shared with
 // sqlitestore (store/internal/sqlrec) use it.
 type pgConn struct{ tx pgx.Tx }

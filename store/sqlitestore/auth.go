@@ -236,29 +236,17 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*sto
 
 // RevokeAllAPIKeys implements [store.APIKeyStore].
 func (s *Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL`, fmtTime(at))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: revoke all api keys: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: revoke all api keys: %w", err)
-	}
-	return n, nil
+	return s.exec(ctx, "revoke all api keys", `UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL`, fmtTime(at))
 }
 
 // TouchAPIKey implements [store.APIKeyStore].
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nullTime(at), id)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, err)
+	what := fmt.Sprintf("touch api key %q", id)
+	n, err := s.exec(ctx, what, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nullTime(at), id)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return err
 }
 
 const revocationColumns = sqlrec.RevocationColumns
@@ -269,17 +257,13 @@ func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 	if r == nil || r.TokenID == "" {
 		return errors.New("sqlitestore: revoke token: empty token id")
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO revoked_tokens (`+revocationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
+	what := fmt.Sprintf("revoke token %q", r.TokenID)
+	n, err := s.exec(ctx, what, `INSERT INTO revoked_tokens (`+revocationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
 		r.TokenID, r.Kind, r.UserID, fmtTime(r.RevokedAt), r.RevokedBy, r.Reason, fmtTime(r.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: revoke token %q: %w", r.TokenID, err)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("sqlitestore: %s: already revoked: %w", what, store.ErrConflict)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlitestore: revoke token %q: %w", r.TokenID, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlitestore: revoke token %q: already revoked: %w", r.TokenID, store.ErrConflict)
-	}
-	return nil
+	return err
 }
 
 // GetRevocation implements [store.RevocationStore].
@@ -304,15 +288,7 @@ func (s *Store) ListRevocations(ctx context.Context, now time.Time, limit int) (
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
 func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= ?`, fmtTime(now))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
-	}
-	return n, nil
+	return s.exec(ctx, "delete expired revocations", `DELETE FROM revoked_tokens WHERE expires_at <= ?`, fmtTime(now))
 }
 
 const issuedColumns = sqlrec.IssuedColumns
@@ -323,17 +299,13 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 	if t == nil || t.TokenID == "" {
 		return errors.New("sqlitestore: record issued token: empty token id")
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO issued_tokens (`+issuedColumns+`) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
+	what := fmt.Sprintf("record issued token %q", t.TokenID)
+	n, err := s.exec(ctx, what, `INSERT INTO issued_tokens (`+issuedColumns+`) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
 		t.TokenID, t.Kind, t.UserID, fmtTime(t.IssuedAt), fmtTime(t.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: record issued token %q: %w", t.TokenID, err)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("sqlitestore: %s: already recorded: %w", what, store.ErrConflict)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlitestore: record issued token %q: %w", t.TokenID, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlitestore: record issued token %q: already recorded: %w", t.TokenID, store.ErrConflict)
-	}
-	return nil
+	return err
 }
 
 // GetIssued implements [store.IssuedTokenStore].
@@ -347,15 +319,7 @@ func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedTok
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
 func (s *Store) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM issued_tokens WHERE expires_at <= ?`, fmtTime(now))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired issued tokens: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired issued tokens: %w", err)
-	}
-	return n, nil
+	return s.exec(ctx, "delete expired issued tokens", `DELETE FROM issued_tokens WHERE expires_at <= ?`, fmtTime(now))
 }
 
 // TokenVersion implements [store.TokenVersionStore].

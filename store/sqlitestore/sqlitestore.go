@@ -404,6 +404,20 @@ func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlre
 	return out, nil
 }
 
+// exec runs a write on the writer and returns the rows it changed; errors
+// are prefixed with "sqlitestore: " and what.
+func (s *Store) exec(ctx context.Context, what, q string, args ...any) (int64, error) {
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	return n, nil
+}
+
 // sqliteConn is a transaction as the statement sequences shared with
 // pgstore (store/internal/sqlrec) use it.
 type sqliteConn struct{ tx *sql.Tx }
