@@ -248,25 +248,28 @@ func describe(ms []sqlmigrate.Migration) []Migration {
 // Migrate applies pending migrations under the advisory lock and returns
 // them. ErrIncompatible on a newer, non-additive schema.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	db := s.sqlDB()
-	defer db.Close()
-	done, err := sqlmigrate.Up(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: migrate schema %q: %w", s.cfg.Schema, err)
-	}
-	return describe(done), nil
+	return s.migrations(ctx, "migrate", sqlmigrate.Up)
 }
 
 // PendingMigrations lists what Migrate would apply (aragora migrate
 // --dry-run).
 func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	return s.migrations(ctx, "pending migrations of", sqlmigrate.Pending)
+}
+
+// migrations runs op (sqlmigrate.Up or sqlmigrate.Pending) on the schema
+// and returns the migrations it reports. Errors are prefixed with
+// "pgstore: ", what and the schema.
+func (s *Store) migrations(ctx context.Context, what string,
+	op func(context.Context, *sql.DB, sqlmigrate.Dialect, fs.FS, string) ([]sqlmigrate.Migration, error),
+) ([]Migration, error) {
 	db := s.sqlDB()
 	defer db.Close()
-	p, err := sqlmigrate.Pending(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
+	ms, err := op(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: pending migrations of schema %q: %w", s.cfg.Schema, err)
+		return nil, fmt.Errorf("pgstore: %s schema %q: %w", what, s.cfg.Schema, err)
 	}
-	return describe(p), nil
+	return describe(ms), nil
 }
 
 // isConnError reports an error that means the connection, not the

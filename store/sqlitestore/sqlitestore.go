@@ -260,27 +260,33 @@ func (s *Store) databases() []struct {
 // Migrate applies the pending migrations of every database (store,
 // ratings, continuum) and returns them. ErrIncompatible as for Open.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	var out []Migration
-	for _, d := range s.databases() {
-		done, err := sqlmigrate.Up(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
-		if err != nil {
-			return out, fmt.Errorf("sqlitestore: migrate %q: %w", d.path, err)
-		}
-		out = append(out, describe(d.name, done)...)
-	}
-	return out, nil
+	return s.eachDatabase(ctx, "migrate", sqlmigrate.Up)
 }
 
 // PendingMigrations lists what Migrate would apply (aragora migrate
 // --dry-run). ErrIncompatible as for Open.
 func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	out, err := s.eachDatabase(ctx, "pending migrations of", sqlmigrate.Pending)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachDatabase runs op (sqlmigrate.Up or sqlmigrate.Pending) on every
+// database in migration order and returns the migrations it reports; after
+// an error, those of the databases before. Errors are prefixed with
+// "sqlitestore: ", what and the database's path.
+func (s *Store) eachDatabase(ctx context.Context, what string,
+	op func(context.Context, *sql.DB, sqlmigrate.Dialect, fs.FS, string) ([]sqlmigrate.Migration, error),
+) ([]Migration, error) {
 	var out []Migration
 	for _, d := range s.databases() {
-		p, err := sqlmigrate.Pending(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
+		ms, err := op(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
 		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", d.path, err)
+			return out, fmt.Errorf("sqlitestore: %s %q: %w", what, d.path, err)
 		}
-		out = append(out, describe(d.name, p)...)
+		out = append(out, describe(d.name, ms)...)
 	}
 	return out, nil
 }
