@@ -45,14 +45,6 @@ func (s *Store) inTxUnsent(ctx context.Context, fn func(pgx.Tx) error) error {
 // ts normalises a time for a NOT NULL column: UTC, microseconds.
 func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// orNotFound maps pgx.ErrNoRows to store.ErrNotFound.
-func orNotFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
 const userColumns = sqlrec.UserColumns
 
 func insertUser(ctx context.Context, tx pgx.Tx, u *store.User) error {
@@ -119,7 +111,7 @@ func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*stor
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", what, orNotFound(err))
+		return nil, fmt.Errorf("pgstore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
 	return u, nil
 }
@@ -181,7 +173,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: update user %q: %w", id, orNotFound(err))
+		return nil, fmt.Errorf("pgstore: update user %q: %w", id, sqlrec.OrNotFound(err))
 	}
 	return u, nil
 }
@@ -232,7 +224,7 @@ func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*st
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", what, orNotFound(err))
+		return nil, fmt.Errorf("pgstore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
 	return k, nil
 }
@@ -273,7 +265,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*sto
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: revoke api key %q (unknown or revoked): %w", id, orNotFound(err))
+		return nil, fmt.Errorf("pgstore: revoke api key %q (unknown or revoked): %w", id, sqlrec.OrNotFound(err))
 	}
 	return k, nil
 }
@@ -301,19 +293,7 @@ func (s *Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, erro
 
 // TouchAPIKey implements [store.APIKeyStore].
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, nullTime(at), id)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: touch api key %q: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: touch api key %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, fmt.Sprintf("touch api key %q", id), `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, nullTime(at), id)
 }
 
 const revocationColumns = sqlrec.RevocationColumns
@@ -345,7 +325,7 @@ func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revoc
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: revocation %q: %w", tokenID, orNotFound(err))
+		return nil, fmt.Errorf("pgstore: revocation %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
 	return &r, nil
 }
@@ -398,7 +378,7 @@ func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedTok
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: issued token %q: %w", tokenID, orNotFound(err))
+		return nil, fmt.Errorf("pgstore: issued token %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
 	return t, nil
 }
@@ -475,7 +455,7 @@ func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
 	var g store.Generation
 	err := s.retry(ctx, func() (err error) {
-		g, err = sqlrec.ScanGeneration(s.pool.QueryRow(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+		g, err = sqlrec.ScanGeneration(s.pool.QueryRow(ctx, sqlrec.Generation.Postgres))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -491,10 +471,7 @@ func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
 func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
 	var g store.Generation
 	err := s.retryUnsent(ctx, func() (err error) {
-		g, err = sqlrec.ScanGeneration(s.pool.QueryRow(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, $1, $2, $3)
-			ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
-				revoked_by = excluded.revoked_by, reason = excluded.reason
-			RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
+		g, err = sqlrec.ScanGeneration(s.pool.QueryRow(ctx, sqlrec.BumpGeneration.Postgres, nullTime(at), by, reason))
 		return err
 	})
 	if err != nil {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 // SaveCheckpoint appends cp.Events and stores cp in one transaction, per
@@ -25,16 +25,8 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 	}
 	at = at.UTC()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var old string
-		err := tx.QueryRow(ctx, `SELECT digest FROM checkpoints WHERE debate_id = $1 AND round = $2 AND phase = $3`,
-			cp.DebateID, cp.Round, cp.Phase).Scan(&old)
-		switch {
-		case err == nil && old == digest:
-			return nil
-		case err == nil:
-			return fmt.Errorf("checkpoint %q round %d phase %q: different checkpoint under the same key: %w",
-				cp.DebateID, cp.Round, cp.Phase, store.ErrConflict)
-		case !errors.Is(err, pgx.ErrNoRows):
+		c := pgConn{tx}
+		if saved, err := sqlrec.CheckpointSaved(ctx, c, cp, digest); saved || err != nil {
 			return err
 		}
 		if cp.Lease != nil {
@@ -45,8 +37,8 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 				return err
 			}
 		}
-		var last int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = $1`, cp.DebateID).Scan(&last); err != nil {
+		last, err := sqlrec.LastSeq(ctx, c, cp.DebateID)
+		if err != nil {
 			return err
 		}
 		if err := store.CheckBatch(cp, last); err != nil {
@@ -61,31 +53,23 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 			// makes it fail on the primary key.
 			b := &pgx.Batch{}
 			for _, r := range rows {
-				b.Queue(`INSERT INTO debate_events (debate_id, seq, type, data) VALUES ($1, $2, $3, $4)`, r...)
+				b.Queue(sqlrec.InsertEvent.Postgres, r...)
 			}
-			b.Queue(`INSERT INTO checkpoints (debate_id, round, phase, seq, event_count, status, state, digest, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			b.Queue(sqlrec.InsertCheckpoint.Postgres,
 				cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, nullBytes(cp.State), digest, at)
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		} else {
-			if _, err := tx.Exec(ctx, `INSERT INTO checkpoints (debate_id, round, phase, seq, event_count, status, state, digest, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			if err := c.Exec(ctx, sqlrec.InsertCheckpoint,
 				cp.DebateID, cp.Round, cp.Phase, cp.Seq, 0, cp.Status, nullBytes(cp.State), digest, at); err != nil {
 				return err
 			}
 		}
-		if store.Terminal(cp.Status) {
-			_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $1, updated_at = $2, status = $3, finished_at = $2,
-				lease_owner = NULL, lease_expires_at = NULL WHERE id = $4`, cp.Seq, at, cp.Status, cp.DebateID)
-			if err == nil {
-				err = writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
-			}
-		} else {
-			_, err = tx.Exec(ctx, `UPDATE debates SET last_seq = $1, updated_at = $2 WHERE id = $3`, cp.Seq, at, cp.DebateID)
+		if err := sqlrec.AdvanceDebate(ctx, c, cp, at); err != nil || !store.Terminal(cp.Status) {
+			return err
 		}
-		return err
+		return writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
 	})
 	if isUnique(err) {
 		return fmt.Errorf("pgstore: save checkpoint %q: %w: %w", cp.DebateID, store.ErrConflict, err)
@@ -100,22 +84,14 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 // its event batch, or an error wrapping ErrNotFound.
 func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
 	cp := store.Checkpoint{DebateID: debateID}
-	var (
-		n       int64
-		state   []byte
-		created time.Time
-	)
-	err := s.retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, `SELECT round, phase, seq, event_count, status, state, created_at FROM checkpoints
-			WHERE debate_id = $1 ORDER BY id DESC LIMIT 1`, debateID).Scan(&cp.Round, &cp.Phase, &cp.Seq, &n, &cp.Status, &state, &created)
+	var n int64
+	err := s.retry(ctx, func() (err error) {
+		n, err = sqlrec.ScanCheckpoint(s.pool.QueryRow(ctx, sqlrec.LatestCheckpoint.Postgres, debateID), &cp)
+		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, err)
+		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, sqlrec.OrNotFound(err))
 	}
-	cp.State, cp.CreatedAt = state, created.UTC()
 	cp.Events = []store.Event{}
 	if n > 0 {
 		if cp.Events, err = s.ListEvents(ctx, debateID, cp.Seq-n, int(n)); err != nil {
@@ -132,28 +108,6 @@ func (s *Store) ListEvents(ctx context.Context, debateID string, afterSeq int64,
 	if limit > 0 {
 		lim = &limit
 	}
-	var out []store.Event
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, `SELECT seq, type, data FROM debate_events WHERE debate_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-			debateID, afterSeq, lim)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out = []store.Event{}
-		for rows.Next() {
-			e := store.Event{DebateID: debateID}
-			var data []byte
-			if err := rows.Scan(&e.Seq, &e.Type, &data); err != nil {
-				return err
-			}
-			e.JSON = data
-			out = append(out, e)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list events of %q: %w", debateID, err)
-	}
-	return out, nil
+	return queryAll(ctx, s, fmt.Sprintf("list events of %q", debateID), sqlrec.ScanEvent(debateID),
+		sqlrec.ListEvents.Postgres, debateID, afterSeq, lim)
 }

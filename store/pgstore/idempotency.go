@@ -63,21 +63,10 @@ func (s *Store) CompleteIdempotent(ctx context.Context, principal, key, fingerpr
 	if body == nil {
 		body = []byte{}
 	}
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET status_code = $4, body = $5, debate_id = $6, expires_at = $7
+	return s.execOne(ctx, fmt.Sprintf("complete idempotency key %q", key),
+		`UPDATE idempotency_keys SET status_code = $4, body = $5, debate_id = $6, expires_at = $7
 			WHERE principal = $1 AND key = $2 AND fingerprint = $3 AND status_code = 0`,
-			principal, key, fingerprint, statusCode, body, debateID, expiresAt.UTC())
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: complete idempotency key %q: %w", key, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: complete idempotency key %q: %w", key, store.ErrNotFound)
-	}
-	return nil
+		principal, key, fingerprint, statusCode, body, debateID, expiresAt.UTC())
 }
 
 // AbortIdempotent implements [store.IdempotencyStore].

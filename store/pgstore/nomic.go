@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 var _ store.NomicStore = (*Store)(nil)
@@ -25,11 +26,8 @@ func (s *Store) LoadNomicState(ctx context.Context) (*store.NomicState, error) {
 	err := s.retry(ctx, func() error {
 		return s.pool.QueryRow(ctx, `SELECT version, doc, updated_at FROM nomic_state WHERE id = 1`).Scan(&st.Version, &st.Doc, &st.UpdatedAt)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("pgstore: nomic state: %w", store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: nomic state: %w", err)
+		return nil, fmt.Errorf("pgstore: nomic state: %w", sqlrec.OrNotFound(err))
 	}
 	st.UpdatedAt = st.UpdatedAt.UTC()
 	return &st, nil
@@ -161,11 +159,8 @@ func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCom
 		c, err = pgx.CollectExactlyOneRow(rows, scanNomicCommand)
 		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("pgstore: nomic command %q: %w", id, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: nomic command %q: %w", id, err)
+		return nil, fmt.Errorf("pgstore: nomic command %q: %w", id, sqlrec.OrNotFound(err))
 	}
 	return &c, nil
 }

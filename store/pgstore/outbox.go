@@ -377,29 +377,11 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context) ([]*webhook.Endpoint, 
 
 // DeleteWebhookEndpoint implements webhook.EndpointStore.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
-	return s.endpointUpdate(ctx, id, `DELETE FROM webhook_endpoints WHERE id = $1`, id)
+	return s.execOne(ctx, fmt.Sprintf("webhook endpoint %q", id), `DELETE FROM webhook_endpoints WHERE id = $1`, id)
 }
 
 // DisableWebhookEndpoint implements webhook.EndpointStore.
 func (s *Store) DisableWebhookEndpoint(ctx context.Context, id, reason string, now time.Time) error {
-	return s.endpointUpdate(ctx, id, `UPDATE webhook_endpoints SET disabled_at = coalesce(disabled_at, $2),
+	return s.execOne(ctx, fmt.Sprintf("webhook endpoint %q", id), `UPDATE webhook_endpoints SET disabled_at = coalesce(disabled_at, $2),
 		disabled_reason = CASE WHEN disabled_at IS NULL THEN $3 ELSE disabled_reason END WHERE id = $1`, id, micros(now), reason)
-}
-
-// endpointUpdate runs a one-row write on endpoint id; ErrNotFound when it
-// changes nothing. Both writes are idempotent, so they are retried.
-func (s *Store) endpointUpdate(ctx context.Context, id, q string, args ...any) error {
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, q, args...)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: webhook endpoint %q: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: webhook endpoint %q: %w", id, store.ErrNotFound)
-	}
-	return nil
 }

@@ -248,25 +248,28 @@ func describe(ms []sqlmigrate.Migration) []Migration {
 // Migrate applies pending migrations under the advisory lock and returns
 // them. ErrIncompatible on a newer, non-additive schema.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	db := s.sqlDB()
-	defer db.Close()
-	done, err := sqlmigrate.Up(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: migrate schema %q: %w", s.cfg.Schema, err)
-	}
-	return describe(done), nil
+	return s.migrations(ctx, "migrate", sqlmigrate.Up)
 }
 
 // PendingMigrations lists what Migrate would apply (aragora migrate
 // --dry-run).
 func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	return s.migrations(ctx, "pending migrations of", sqlmigrate.Pending)
+}
+
+// migrations runs op (sqlmigrate.Up or sqlmigrate.Pending) on the schema
+// and returns the migrations it reports. Errors are prefixed with
+// "pgstore: ", what and the schema.
+func (s *Store) migrations(ctx context.Context, what string,
+	op func(context.Context, *sql.DB, sqlmigrate.Dialect, fs.FS, string) ([]sqlmigrate.Migration, error),
+) ([]Migration, error) {
 	db := s.sqlDB()
 	defer db.Close()
-	p, err := sqlmigrate.Pending(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
+	ms, err := op(ctx, db, sqlmigrate.Postgres, sub(), s.cfg.BinaryVersion)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: pending migrations of schema %q: %w", s.cfg.Schema, err)
+		return nil, fmt.Errorf("pgstore: %s schema %q: %w", what, s.cfg.Schema, err)
 	}
-	return describe(p), nil
+	return describe(ms), nil
 }
 
 // isConnError reports an error that means the connection, not the
@@ -326,6 +329,40 @@ func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.
 	}
 	return out, nil
 }
+
+// execOne runs a write that must change a row, retried once on a
+// connection error (so it must be idempotent); changing none is an error
+// wrapping ErrNotFound. Errors are prefixed with "pgstore: " and what.
+func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
+	var n int64
+	err := s.retry(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, q, args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// pgConn is a transaction as the statement sequences shared with
+// sqlitestore (store/internal/sqlrec) use it.
+type pgConn struct{ tx pgx.Tx }
+
+func (c pgConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
+	_, err := c.tx.Exec(ctx, s.Postgres, args...)
+	return err
+}
+
+func (c pgConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.tx.QueryRow(ctx, s.Postgres, args...)
+}
+
+func (pgConn) Time(t time.Time) any { return t.UTC() }
 
 // inTx runs fn in a transaction, retried once on a connection error.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {

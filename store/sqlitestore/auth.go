@@ -71,11 +71,8 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 
 func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
 	u, err := sqlrec.ScanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
 	return u, nil
 }
@@ -137,11 +134,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 		u, err = sqlrec.ScanUser(t.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING `+userColumns, args...))
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, err)
+		return nil, fmt.Errorf("sqlitestore: update user %q: %w", id, sqlrec.OrNotFound(err))
 	}
 	return u, nil
 }
@@ -190,11 +184,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 
 func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
 	k, err := sqlrec.ScanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
+		return nil, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
 	return k, nil
 }
@@ -245,29 +236,17 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*sto
 
 // RevokeAllAPIKeys implements [store.APIKeyStore].
 func (s *Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL`, fmtTime(at))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: revoke all api keys: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: revoke all api keys: %w", err)
-	}
-	return n, nil
+	return s.exec(ctx, "revoke all api keys", `UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL`, fmtTime(at))
 }
 
 // TouchAPIKey implements [store.APIKeyStore].
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nullTime(at), id)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, err)
+	what := fmt.Sprintf("touch api key %q", id)
+	n, err := s.exec(ctx, what, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, nullTime(at), id)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlitestore: touch api key %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return err
 }
 
 const revocationColumns = sqlrec.RevocationColumns
@@ -278,27 +257,20 @@ func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 	if r == nil || r.TokenID == "" {
 		return errors.New("sqlitestore: revoke token: empty token id")
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO revoked_tokens (`+revocationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
+	what := fmt.Sprintf("revoke token %q", r.TokenID)
+	n, err := s.exec(ctx, what, `INSERT INTO revoked_tokens (`+revocationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
 		r.TokenID, r.Kind, r.UserID, fmtTime(r.RevokedAt), r.RevokedBy, r.Reason, fmtTime(r.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: revoke token %q: %w", r.TokenID, err)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("sqlitestore: %s: already revoked: %w", what, store.ErrConflict)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlitestore: revoke token %q: %w", r.TokenID, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlitestore: revoke token %q: already revoked: %w", r.TokenID, store.ErrConflict)
-	}
-	return nil
+	return err
 }
 
 // GetRevocation implements [store.RevocationStore].
 func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
 	r, err := sqlrec.ScanRevocation(s.r.QueryRowContext(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = ?`, tokenID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, err)
+		return nil, fmt.Errorf("sqlitestore: revocation %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
 	return &r, nil
 }
@@ -316,15 +288,7 @@ func (s *Store) ListRevocations(ctx context.Context, now time.Time, limit int) (
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
 func (s *Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= ?`, fmtTime(now))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired revocations: %w", err)
-	}
-	return n, nil
+	return s.exec(ctx, "delete expired revocations", `DELETE FROM revoked_tokens WHERE expires_at <= ?`, fmtTime(now))
 }
 
 const issuedColumns = sqlrec.IssuedColumns
@@ -335,42 +299,27 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 	if t == nil || t.TokenID == "" {
 		return errors.New("sqlitestore: record issued token: empty token id")
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO issued_tokens (`+issuedColumns+`) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
+	what := fmt.Sprintf("record issued token %q", t.TokenID)
+	n, err := s.exec(ctx, what, `INSERT INTO issued_tokens (`+issuedColumns+`) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING`,
 		t.TokenID, t.Kind, t.UserID, fmtTime(t.IssuedAt), fmtTime(t.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("sqlitestore: record issued token %q: %w", t.TokenID, err)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("sqlitestore: %s: already recorded: %w", what, store.ErrConflict)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlitestore: record issued token %q: %w", t.TokenID, err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlitestore: record issued token %q: already recorded: %w", t.TokenID, store.ErrConflict)
-	}
-	return nil
+	return err
 }
 
 // GetIssued implements [store.IssuedTokenStore].
 func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
 	t, err := sqlrec.ScanIssued(s.r.QueryRowContext(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, err)
+		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
 	return t, nil
 }
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
 func (s *Store) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM issued_tokens WHERE expires_at <= ?`, fmtTime(now))
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired issued tokens: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: delete expired issued tokens: %w", err)
-	}
-	return n, nil
+	return s.exec(ctx, "delete expired issued tokens", `DELETE FROM issued_tokens WHERE expires_at <= ?`, fmtTime(now))
 }
 
 // TokenVersion implements [store.TokenVersionStore].
@@ -423,7 +372,7 @@ func (s *Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 
 // TokenGeneration implements [store.TokenVersionStore].
 func (s *Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
-	g, err := sqlrec.ScanGeneration(s.r.QueryRowContext(ctx, `SELECT generation, revoked_at, revoked_by, reason FROM token_generation WHERE id = 1`))
+	g, err := sqlrec.ScanGeneration(s.r.QueryRowContext(ctx, sqlrec.Generation.SQLite))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Generation{}, nil
 	}
@@ -438,10 +387,7 @@ func (s *Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reaso
 	var g store.Generation
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		var err error
-		g, err = sqlrec.ScanGeneration(t.QueryRowContext(ctx, `INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
-	revoked_by = excluded.revoked_by, reason = excluded.reason
-RETURNING generation, revoked_at, revoked_by, reason`, nullTime(at), by, reason))
+		g, err = sqlrec.ScanGeneration(t.QueryRowContext(ctx, sqlrec.BumpGeneration.SQLite, nullTime(at), by, reason))
 		return err
 	})
 	if err != nil {

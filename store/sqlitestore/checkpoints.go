@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 // SaveCheckpoint appends cp.Events and stores cp in one transaction, per
@@ -21,16 +22,8 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 		at = s.cfg.Now()
 	}
 	err := tx(ctx, s.w, func(tx *sql.Tx) error {
-		var old string
-		err := tx.QueryRowContext(ctx, `SELECT digest FROM checkpoints WHERE debate_id = ? AND round = ? AND phase = ?`,
-			cp.DebateID, cp.Round, cp.Phase).Scan(&old)
-		switch {
-		case err == nil && old == digest:
-			return nil
-		case err == nil:
-			return fmt.Errorf("checkpoint %q round %d phase %q: different checkpoint under the same key: %w",
-				cp.DebateID, cp.Round, cp.Phase, store.ErrConflict)
-		case !errors.Is(err, sql.ErrNoRows):
+		c := sqliteConn{tx}
+		if saved, err := sqlrec.CheckpointSaved(ctx, c, cp, digest); saved || err != nil {
 			return err
 		}
 		if cp.Lease != nil {
@@ -41,15 +34,15 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 				return err
 			}
 		}
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM debate_events WHERE debate_id = ?`, cp.DebateID).Scan(&last); err != nil {
+		last, err := sqlrec.LastSeq(ctx, c, cp.DebateID)
+		if err != nil {
 			return err
 		}
 		if err := store.CheckBatch(cp, last); err != nil {
 			return err
 		}
 		if len(cp.Events) > 0 {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO debate_events (debate_id, seq, type, data) VALUES (?, ?, ?, ?)`)
+			ins, err := tx.PrepareContext(ctx, sqlrec.InsertEvent.SQLite)
 			if err != nil {
 				return err
 			}
@@ -63,23 +56,14 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 				}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO checkpoints (debate_id, round, phase, seq, event_count, status, state, digest, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, nullBytes(cp.State), digest, fmtTime(at))
-		if err != nil {
+		if err := c.Exec(ctx, sqlrec.InsertCheckpoint,
+			cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, nullBytes(cp.State), digest, c.Time(at)); err != nil {
 			return err
 		}
-		if store.Terminal(cp.Status) {
-			_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ?, updated_at = ?, status = ?, finished_at = ?,
-				lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
-				cp.Seq, fmtTime(at), cp.Status, fmtTime(at), cp.DebateID)
-			if err == nil {
-				err = writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
-			}
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE debates SET last_seq = ?, updated_at = ? WHERE id = ?`, cp.Seq, fmtTime(at), cp.DebateID)
+		if err := sqlrec.AdvanceDebate(ctx, c, cp, at); err != nil || !store.Terminal(cp.Status) {
+			return err
 		}
-		return err
+		return writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: save checkpoint: %w", err)
@@ -91,22 +75,9 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 // its event batch, or an error wrapping ErrNotFound.
 func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
 	cp := store.Checkpoint{DebateID: debateID}
-	var (
-		n       int64
-		state   []byte
-		created sql.NullString
-	)
-	err := s.r.QueryRowContext(ctx, `SELECT round, phase, seq, event_count, status, state, created_at FROM checkpoints
-		WHERE debate_id = ? ORDER BY id DESC LIMIT 1`, debateID).Scan(&cp.Round, &cp.Phase, &cp.Seq, &n, &cp.Status, &state, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, store.ErrNotFound)
-	}
+	n, err := sqlrec.ScanCheckpoint(s.r.QueryRowContext(ctx, sqlrec.LatestCheckpoint.SQLite, debateID), &cp)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, err)
-	}
-	cp.State = state
-	if cp.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, sqlrec.OrNotFound(err))
 	}
 	cp.Events = []store.Event{}
 	if n > 0 {
@@ -123,24 +94,6 @@ func (s *Store) ListEvents(ctx context.Context, debateID string, afterSeq int64,
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, type, data FROM debate_events WHERE debate_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		debateID, afterSeq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list events of %q: %w", debateID, err)
-	}
-	defer rows.Close()
-	out := []store.Event{}
-	for rows.Next() {
-		e := store.Event{DebateID: debateID}
-		var data []byte
-		if err := rows.Scan(&e.Seq, &e.Type, &data); err != nil {
-			return nil, fmt.Errorf("sqlitestore: list events of %q: %w", debateID, err)
-		}
-		e.JSON = data
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list events of %q: %w", debateID, err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, fmt.Sprintf("list events of %q", debateID), sqlrec.ScanEvent(debateID),
+		sqlrec.ListEvents.SQLite, debateID, afterSeq, limit)
 }

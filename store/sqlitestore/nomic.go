@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 var _ store.NomicStore = (*Store)(nil)
@@ -23,11 +24,8 @@ func (s *Store) LoadNomicState(ctx context.Context) (*store.NomicState, error) {
 	var st store.NomicState
 	var updated sql.NullString
 	err := s.r.QueryRowContext(ctx, `SELECT version, doc, updated_at FROM nomic_state WHERE id = 1`).Scan(&st.Version, &st.Doc, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: nomic state: %w", store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: nomic state: %w", err)
+		return nil, fmt.Errorf("sqlitestore: nomic state: %w", sqlrec.OrNotFound(err))
 	}
 	if st.UpdatedAt, err = parseTime(updated); err != nil {
 		return nil, err
@@ -155,11 +153,8 @@ func (s *Store) AckNomicCommand(ctx context.Context, id string, status store.Nom
 // GetNomicCommand implements store.NomicStore.
 func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCommand, error) {
 	c, err := scanNomicCommand(s.r.QueryRowContext(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: nomic command %q: %w", id, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: nomic command %q: %w", id, err)
+		return nil, fmt.Errorf("sqlitestore: nomic command %q: %w", id, sqlrec.OrNotFound(err))
 	}
 	return &c, nil
 }

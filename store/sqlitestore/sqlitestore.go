@@ -260,27 +260,33 @@ func (s *Store) databases() []struct {
 // Migrate applies the pending migrations of every database (store,
 // ratings, continuum) and returns them. ErrIncompatible as for Open.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	var out []Migration
-	for _, d := range s.databases() {
-		done, err := sqlmigrate.Up(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
-		if err != nil {
-			return out, fmt.Errorf("sqlitestore: migrate %q: %w", d.path, err)
-		}
-		out = append(out, describe(d.name, done)...)
-	}
-	return out, nil
+	return s.eachDatabase(ctx, "migrate", sqlmigrate.Up)
 }
 
 // PendingMigrations lists what Migrate would apply (aragora migrate
 // --dry-run). ErrIncompatible as for Open.
 func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	out, err := s.eachDatabase(ctx, "pending migrations of", sqlmigrate.Pending)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachDatabase runs op (sqlmigrate.Up or sqlmigrate.Pending) on every
+// database in migration order and returns the migrations it reports; after
+// an error, those of the databases before. Errors are prefixed with
+// "sqlitestore: ", what and the database's path.
+func (s *Store) eachDatabase(ctx context.Context, what string,
+	op func(context.Context, *sql.DB, sqlmigrate.Dialect, fs.FS, string) ([]sqlmigrate.Migration, error),
+) ([]Migration, error) {
 	var out []Migration
 	for _, d := range s.databases() {
-		p, err := sqlmigrate.Pending(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
+		ms, err := op(ctx, d.db, s.dialect, sub(d.dir), s.cfg.BinaryVersion)
 		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: pending migrations of %q: %w", d.path, err)
+			return out, fmt.Errorf("sqlitestore: %s %q: %w", what, d.path, err)
 		}
-		out = append(out, describe(d.name, p)...)
+		out = append(out, describe(d.name, ms)...)
 	}
 	return out, nil
 }
@@ -403,6 +409,35 @@ func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlre
 	}
 	return out, nil
 }
+
+// exec runs a write on the writer and returns the rows it changed; errors
+// are prefixed with "sqlitestore: " and what.
+func (s *Store) exec(ctx context.Context, what, q string, args ...any) (int64, error) {
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
+	}
+	return n, nil
+}
+
+// sqliteConn is a transaction as the statement sequences shared with
+// pgstore (store/internal/sqlrec) use it.
+type sqliteConn struct{ tx *sql.Tx }
+
+func (c sqliteConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
+	_, err := c.tx.ExecContext(ctx, s.SQLite, args...)
+	return err
+}
+
+func (c sqliteConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.tx.QueryRowContext(ctx, s.SQLite, args...)
+}
+
+func (sqliteConn) Time(t time.Time) any { return fmtTime(t) }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) on db.
 func tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {

@@ -293,24 +293,9 @@ func (r runner) lock(ctx context.Context) (unlock func(), err error) {
 // applying them (aragora migrate --dry-run). It creates schema_migrations if
 // missing. ErrIncompatible as for Up.
 func Pending(ctx context.Context, db *sql.DB, dialect Dialect, fsys fs.FS, binaryVersion string) ([]Migration, error) {
-	known, err := Load(fsys)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlmigrate: connect: %w", err)
-	}
-	defer conn.Close()
-	r := runner{conn: conn, dialect: dialect}
-	if err := r.ensureTable(ctx); err != nil {
-		return nil, err
-	}
-	applied, err := r.applied(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return check(known, applied, binaryVersion)
+	return run(ctx, db, dialect, fsys, func(r runner, known []Migration) ([]Migration, error) {
+		return r.pending(ctx, known, binaryVersion)
+	})
 }
 
 // Up applies the pending migrations of fsys in order, each in its own
@@ -319,6 +304,33 @@ func Pending(ctx context.Context, db *sql.DB, dialect Dialect, fsys fs.FS, binar
 // A schema with unknown non-additive migrations returns an error wrapping
 // ErrIncompatible and applies nothing.
 func Up(ctx context.Context, db *sql.DB, dialect Dialect, fsys fs.FS, binaryVersion string) ([]Migration, error) {
+	return run(ctx, db, dialect, fsys, func(r runner, known []Migration) ([]Migration, error) {
+		unlock, err := r.lock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		pending, err := r.pending(ctx, known, binaryVersion)
+		if err != nil {
+			return nil, err
+		}
+		var done []Migration
+		for _, m := range pending {
+			ok, err := r.apply(ctx, m, binaryVersion)
+			if err != nil {
+				return done, err
+			}
+			if ok {
+				done = append(done, m)
+			}
+		}
+		return done, nil
+	})
+}
+
+// run loads the migrations of fsys and calls fn with them and a runner on
+// one connection of db, closed when fn returns.
+func run(ctx context.Context, db *sql.DB, dialect Dialect, fsys fs.FS, fn func(runner, []Migration) ([]Migration, error)) ([]Migration, error) {
 	known, err := Load(fsys)
 	if err != nil {
 		return nil, err
@@ -328,12 +340,12 @@ func Up(ctx context.Context, db *sql.DB, dialect Dialect, fsys fs.FS, binaryVers
 		return nil, fmt.Errorf("sqlmigrate: connect: %w", err)
 	}
 	defer conn.Close()
-	r := runner{conn: conn, dialect: dialect}
-	unlock, err := r.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	return fn(runner{conn: conn, dialect: dialect}, known)
+}
+
+// pending creates schema_migrations if missing and returns the known
+// migrations it does not list, or ErrIncompatible.
+func (r runner) pending(ctx context.Context, known []Migration, binaryVersion string) ([]Migration, error) {
 	if err := r.ensureTable(ctx); err != nil {
 		return nil, err
 	}
@@ -341,21 +353,7 @@ func Up(ctx context.Context, db *sql.DB, dialect Dialect, fsys fs.FS, binaryVers
 	if err != nil {
 		return nil, err
 	}
-	pending, err := check(known, applied, binaryVersion)
-	if err != nil {
-		return nil, err
-	}
-	var done []Migration
-	for _, m := range pending {
-		ok, err := r.apply(ctx, m, binaryVersion)
-		if err != nil {
-			return done, err
-		}
-		if ok {
-			done = append(done, m)
-		}
-	}
-	return done, nil
+	return check(known, applied, binaryVersion)
 }
 
 // apply runs m in one transaction unless another process applied it first.

@@ -18,6 +18,18 @@ const (
 	AuditColumns      = `id, at, actor_id, actor_type, actor_role, action, target, ip, user_agent, correlation_id, outcome, details`
 )
 
+// The statements of the token generation, a single row; both return
+// GenerationColumns.
+var (
+	// Generation takes no argument.
+	Generation = NewStmt(`SELECT ` + GenerationColumns + ` FROM token_generation WHERE id = 1`)
+	// BumpGeneration takes revoked_at, revoked_by, reason.
+	BumpGeneration = NewStmt(`INSERT INTO token_generation (id, generation, revoked_at, revoked_by, reason) VALUES (1, 1, $1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET generation = token_generation.generation + 1, revoked_at = excluded.revoked_at,
+			revoked_by = excluded.revoked_by, reason = excluded.reason
+		RETURNING ` + GenerationColumns)
+)
+
 // ScanUser reads UserColumns.
 func ScanUser(row Row) (*store.User, error) {
 	var u store.User

@@ -12,6 +12,7 @@ package sqlrec
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -126,4 +127,13 @@ func LimitOr(n int) int {
 		return store.DefaultLimit
 	}
 	return n
+}
+
+// OrNotFound returns store.ErrNotFound for an error wrapping sql.ErrNoRows
+// (pgx.ErrNoRows does), and err otherwise.
+func OrNotFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
 }

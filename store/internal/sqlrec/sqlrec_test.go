@@ -81,3 +81,9 @@ func TestLimitOr(t *testing.T) {
 	assert.Positive(t, LimitOr(0))
 	assert.Equal(t, LimitOr(0), LimitOr(-1))
 }
+
+func TestNewStmtNumbersPlaceholders(t *testing.T) {
+	s := NewStmt(`UPDATE t SET a = $1, b = $2, c = $1 WHERE id = $10 AND price > '$'`)
+	assert.Equal(t, `UPDATE t SET a = $1, b = $2, c = $1 WHERE id = $10 AND price > '$'`, s.Postgres)
+	assert.Equal(t, `UPDATE t SET a = ?1, b = ?2, c = ?1 WHERE id = ?10 AND price > '$'`, s.SQLite)
+}
