@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +34,12 @@ type hub struct {
 	lastReload                *time.Time
 
 	// pmu guards pending: per debate, the live events published and not
-	// yet queued on the subscribers, while a fan-out goroutine runs.
-	pmu     sync.Mutex
-	pending map[string][]pubEvent
+	// yet queued on the subscribers, while a fan-out goroutine runs; and
+	// settling: the last seq of a debate that ended during its fan-out,
+	// settled once the fan-out is done.
+	pmu      sync.Mutex
+	pending  map[string][]pubEvent
+	settling map[string]int64
 }
 
 // pubEvent is a live event waiting for its fan-out: its seq and frame.
@@ -46,7 +50,7 @@ type pubEvent struct {
 
 func newHub(s *Server) *hub {
 	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, conns: map[*wsConn]struct{}{},
-		perIP: map[string]int{}, byL: map[string]int{}, pending: map[string][]pubEvent{}}
+		perIP: map[string]int{}, byL: map[string]int{}, pending: map[string][]pubEvent{}, settling: map[string]int64{}}
 }
 
 // publish queues a debate event (wire JSON with epoch), framed once and
@@ -81,17 +85,47 @@ func (h *hub) fanOut(debateID string) {
 		evs := h.pending[debateID]
 		if len(evs) == 0 {
 			delete(h.pending, debateID)
+			last, ended := h.settling[debateID]
+			delete(h.settling, debateID)
 			h.pmu.Unlock()
+			if ended {
+				h.settle(debateID, last)
+			}
 			return
 		}
 		h.pending[debateID] = evs[:0:0]
 		h.pmu.Unlock()
 		h.mu.Lock()
+		subs := make([]*subscription, 0, len(h.subs[debateID]))
 		for sub := range h.subs[debateID] {
-			sub.conn.enqueueEvents(sub, evs)
+			subs = append(subs, sub)
 		}
 		h.mu.Unlock()
+		// A subscription attached meanwhile reads these events from the
+		// store (its replay, or the gap before its next live event).
+		pushAll(subs, evs)
 	}
+}
+
+// fanChunk is how many subscribers one goroutine of a fan-out serves.
+const fanChunk = 1024
+
+// pushAll hands evs to each subscription, in up to GOMAXPROCS goroutines
+// of fanChunk subscribers or more, and returns when all are done.
+func pushAll(subs []*subscription, evs []pubEvent) {
+	parts := min(runtime.GOMAXPROCS(0), len(subs)/fanChunk)
+	var wg sync.WaitGroup
+	for p := 1; p < parts; p++ {
+		wg.Go(func() {
+			for i := p; i < len(subs); i += parts {
+				subs[i].conn.pushEvents(subs[i], evs)
+			}
+		})
+	}
+	for i := 0; i < len(subs); i += max(parts, 1) {
+		subs[i].conn.pushEvents(subs[i], evs)
+	}
+	wg.Wait()
 }
 
 // settle tells every subscription of debateID that its stored event log is
@@ -99,12 +133,21 @@ func (h *hub) fanOut(debateID string) {
 // observer may have dropped the tail of a busy debate's live events. The
 // missing tail is read from the store once and queued, encoded once, on
 // every subscription that lacks it (deliver skips what it already sent);
-// if that read fails, each subscription reads the store itself.
+// if that read fails, each subscription reads the store itself. While a
+// fan-out of the debate runs, settle waits for its end: a subscription
+// lacks only what the fan-out did not hand to its connection.
 func (h *hub) settle(debateID string, lastSeq int64) {
+	h.pmu.Lock()
+	if _, running := h.pending[debateID]; running {
+		h.settling[debateID] = max(h.settling[debateID], lastSeq)
+		h.pmu.Unlock()
+		return
+	}
+	h.pmu.Unlock()
 	h.mu.Lock()
 	after := int64(-1)
 	for sub := range h.subs[debateID] {
-		if l := sub.lastSeq.Load(); l < lastSeq && (after < 0 || l < after) {
+		if l := max(sub.lastSeq.Load(), sub.handed.Load()); l < lastSeq && (after < 0 || l < after) {
 			after = l
 		}
 	}
@@ -139,7 +182,7 @@ func (h *hub) sendTail(debateID string, after, lastSeq int64) {
 		frames[i] = wsFrame(withEpoch(e.JSON, ep))
 	}
 	for sub := range h.subs[debateID] {
-		last := sub.lastSeq.Load()
+		last := max(sub.lastSeq.Load(), sub.handed.Load())
 		for i, e := range evs {
 			if e.Seq > last && !sub.conn.enqueue(outFrame{op: opEvent, sub: sub, seq: e.Seq, b: frames[i]}) {
 				break

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -19,7 +20,11 @@ import (
 // the hub appends live events, the reader appends replies and
 // subscribe/unsubscribe requests, and a writer goroutine, started when the
 // queue becomes non-empty and ended once it is empty, writes all that is
-// queued as one batch (one system call) through corkConn. Subscriptions
+// queued as one batch (one system call) through corkConn. Live events
+// usually skip both: the hub's fan-out writes a batch of events itself,
+// without blocking, to a connection with nothing queued (pushEvents), and
+// leaves to a writer goroutine only what the socket does not take at once
+// (a slow reader) or a gap to fill from the store. Subscriptions
 // have no goroutine of their own unless they follow a debate another
 // replica runs. The queue holds at most Config.WSSendBuffer entries, the
 // batch being written included: one more closes the connection with 1013
@@ -98,25 +103,114 @@ func (c *wsConn) enqueue(f outFrame) bool {
 	return true
 }
 
-// enqueueEvents appends sub's live events evs to the send queue, as
-// enqueue does one by one, and starts the writer once.
-func (c *wsConn) enqueueEvents(sub *subscription, evs []pubEvent) {
+// pushEvents hands sub's live events evs (one batch of the hub's
+// fan-out) to the connection. When the connection is idle (accepted,
+// nothing queued, no writer running) and its socket can be written
+// without blocking, the caller writes them at once, in one system call
+// that never waits: no goroutine is started for a connection whose
+// socket takes the batch. What the socket does not take, a gap to fill
+// from the store, or anything else goes to a writer goroutine, as
+// enqueue does; the queue's limit and the 1013 cut-off are the same.
+func (c *wsConn) pushEvents(sub *subscription, evs []pubEvent) {
 	c.qmu.Lock()
 	if c.qclosed || c.overflow {
 		c.qmu.Unlock()
 		return
 	}
+	// A connection that does not send these (overflow, close) is ending.
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].seq > 0 {
+			sub.handed.Store(max(sub.handed.Load(), evs[i].seq))
+			break
+		}
+	}
+	if !c.ready || c.writing || len(c.q) > 0 || c.cc.raw == nil || len(evs) > c.s.cfg.WSSendBuffer || c.ctx.Err() != nil {
+		c.enqueueEventsLocked(sub, evs)
+		c.qmu.Unlock()
+		return
+	}
+	// This goroutine is the connection's writer until it returns.
+	c.writing, c.inflight = true, len(evs)
+	c.writers.Add(1)
+	c.qmu.Unlock()
+	rest, flushed, err := c.writeNow(sub, evs)
+	if err != nil {
+		if errors.Is(err, errShut) {
+			// A close frame waits behind the collected frames: send them
+			// as writeBatch does, within the write timeout.
+			go func() {
+				defer c.writers.Done()
+				c.cc.endFailed()
+				c.writerFailed()
+			}()
+			return
+		}
+		if c.ctx.Err() == nil {
+			c.s.hub.connError("write_error")
+		}
+		c.writerFailed()
+		c.writers.Done()
+		return
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(rest) > 0 && !c.qclosed {
+		q := make([]outFrame, 0, len(rest)+len(c.q))
+		for _, e := range rest {
+			q = append(q, outFrame{op: opEvent, sub: sub, seq: e.seq, b: e.f})
+		}
+		c.q, c.inflight = append(q, c.q...), len(evs)-len(rest)
+	}
+	if !flushed || len(c.q) > 0 {
+		go c.writeLoop() // writes the rest, then the queue; the Add(1) is its
+		return
+	}
+	c.writing, c.inflight = false, 0
+	c.writers.Done()
+}
+
+// writeNow collects sub's events evs, up to a gap that only the store
+// can fill, and writes them without blocking. It returns the events from
+// the gap on, whether the socket took every byte (if not, the rest stays
+// corked for the writer), and an error: errShut (still corked) if the
+// library wrote a close frame, else the write's.
+func (c *wsConn) writeNow(sub *subscription, evs []pubEvent) (rest []pubEvent, flushed bool, err error) {
+	c.cc.cork()
+	defer c.countSent()
+	for i, e := range evs {
+		gap, err := c.deliverNow(sub, e.seq, e.f)
+		if err != nil {
+			return nil, false, err
+		}
+		if gap {
+			rest = evs[i:]
+			break
+		}
+	}
+	flushed, err = c.cc.tryUncork()
+	return rest, flushed, err
+}
+
+// enqueueEventsLocked appends sub's live events evs to the send queue, as
+// enqueue does one by one, and starts the writer once; c.qmu is held.
+func (c *wsConn) enqueueEventsLocked(sub *subscription, evs []pubEvent) {
 	for _, e := range evs {
 		if len(c.q)+c.inflight >= c.s.cfg.WSSendBuffer {
 			c.overflow = true
-			c.qmu.Unlock()
 			go c.slow()
 			return
 		}
 		c.q = append(c.q, outFrame{op: opEvent, sub: sub, seq: e.seq, b: e.f})
 	}
 	c.startLocked()
+}
+
+// writerFailed ends the queue once the writer cannot go on.
+func (c *wsConn) writerFailed() {
+	c.qmu.Lock()
+	c.qclosed, c.writing, c.inflight, c.q, c.spare = true, false, 0, nil, nil
 	c.qmu.Unlock()
+	c.cancel()
 }
 
 // startLocked starts the writer if it may run and none runs; c.qmu is
@@ -148,9 +242,17 @@ func (c *wsConn) stopQueue() {
 	c.writers.Wait()
 }
 
-// writeLoop writes the queue in batches until it is empty, then returns.
+// writeLoop writes what pushEvents left corked, then the queue in
+// batches until it is empty, then returns.
 func (c *wsConn) writeLoop() {
 	defer c.writers.Done()
+	if err := c.cc.resume(wsWriteTimeout); err != nil {
+		if c.ctx.Err() == nil && !errors.Is(err, errShut) {
+			c.s.hub.connError("write_error")
+		}
+		c.writerFailed()
+		return
+	}
 	for {
 		c.qmu.Lock()
 		if len(c.q) == 0 || c.qclosed {
@@ -167,10 +269,7 @@ func (c *wsConn) writeLoop() {
 		c.q, c.spare, c.inflight = c.spare, nil, len(batch)
 		c.qmu.Unlock()
 		if !c.writeBatch(batch) {
-			c.qmu.Lock()
-			c.qclosed, c.writing, c.inflight, c.q, c.spare = true, false, 0, nil, nil
-			c.qmu.Unlock()
-			c.cancel()
+			c.writerFailed()
 			return
 		}
 		// Reuse the written batch's array (writeBatch cleared its entries).
@@ -292,11 +391,18 @@ type corkConn struct {
 	closed bool
 	// shut is set once the library wrote a close frame: no data frame may
 	// follow it.
-	shut    bool
-	framed  int64 // data frames collected since takeFramed
-	buf     *[]byte
-	aborted atomic.Bool
-	closeBy atomic.Int64 // once Close began: the deadline (Unix ns) of every write
+	shut   bool
+	framed int64 // data frames collected since takeFramed
+	buf    *[]byte
+	// raw is the socket's, if it is one: tryUncork writes through it
+	// without blocking, with tryWrite (tryWriteFn, bound once), which
+	// leaves its result in wn and werr.
+	raw      syscall.RawConn
+	tryWrite func(uintptr) bool
+	wn       int
+	werr     error
+	aborted  atomic.Bool
+	closeBy  atomic.Int64 // once Close began: the deadline (Unix ns) of every write
 }
 
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
@@ -411,6 +517,62 @@ func (cc *corkConn) buffered() int {
 	return len(*cc.buf)
 }
 
+// tryUncork writes what is collected without blocking (one system call)
+// and uncorks if the socket took all of it; else what is left stays
+// corked, and done is false. While Close runs it writes nothing.
+func (cc *corkConn) tryUncork() (done bool, err error) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.buf != nil && len(*cc.buf) > 0 {
+		if cc.closed || cc.closeBy.Load() != 0 {
+			return false, nil // resume writes it by Close's deadline
+		}
+		b := *cc.buf
+		err = cc.raw.Write(cc.tryWrite)
+		n, werr := cc.wn, cc.werr
+		cc.werr = nil
+		if err == nil && werr != nil && werr != syscall.EAGAIN {
+			err = werr
+		}
+		n = max(n, 0)
+		if err == nil && n < len(b) {
+			*cc.buf = b[:copy(b, b[n:])]
+			return false, nil
+		}
+	}
+	cc.corked = false
+	cc.release()
+	return err == nil, err
+}
+
+// tryWriteFn is tryWrite for RawConn.Write: it writes what is collected
+// once (cc.mu is held) and never waits for the socket.
+func (cc *corkConn) tryWriteFn(fd uintptr) bool {
+	for {
+		cc.wn, cc.werr = syscall.Write(int(fd), *cc.buf)
+		if cc.werr != syscall.EINTR {
+			return true
+		}
+	}
+}
+
+// resume writes what tryUncork left, within timeout, and uncorks; after
+// abort it drops it and returns errShut. Not corked, it does nothing.
+func (cc *corkConn) resume(timeout time.Duration) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.corked {
+		return nil
+	}
+	err := errShut
+	if !cc.aborted.Load() {
+		err = cc.flushLocked(timeout)
+	}
+	cc.corked = false
+	cc.release()
+	return err
+}
+
 // flushCorked writes what is collected and stays corked.
 func (cc *corkConn) flushCorked(timeout time.Duration) error {
 	cc.mu.Lock()
@@ -476,6 +638,11 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.cc = &corkConn{Conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			w.cc.raw, w.cc.tryWrite = rc, w.cc.tryWriteFn
+		}
+	}
 	r := brw.Reader
 	if n := r.Buffered(); n <= wsReadBuf {
 		// Move what the client already sent into a small reader; Accept

@@ -29,7 +29,10 @@ type subscription struct {
 	conn     *wsConn
 	epoch    string
 	lastSeq  atomic.Int64 // the last seq sent; the heartbeat reads it
-	stopped  bool         // unsubscribed; the writer's
+	// handed is the last live seq the hub's fan-out handed to the
+	// connection (sent, or queued to be): settle need not send it again.
+	handed  atomic.Int64
+	stopped bool // unsubscribed; the writer's
 	// replayQueued is set while an opReplay of this subscription waits in
 	// the queue, so that polls and settle never queue a second one.
 	replayQueued atomic.Bool
@@ -171,29 +174,44 @@ func (c *wsConn) unsubscribe(id string) error {
 // unless it was already sent; a gap before it is filled from the store
 // first.
 func (c *wsConn) deliver(sub *subscription, seq int64, f []byte) error {
-	if sub.stopped {
+	gap, err := c.deliverNow(sub, seq, f)
+	if !gap {
+		return err
+	}
+	if err := c.replay(sub, seq-1); err != nil {
+		return err
+	}
+	if seq <= sub.lastSeq.Load() {
 		return nil
-	}
-	if seq == 0 { // ephemeral agent_token
-		return c.writeFrame(f)
-	}
-	last := sub.lastSeq.Load()
-	if seq <= last {
-		return nil
-	}
-	if seq > last+1 {
-		if err := c.replay(sub, seq-1); err != nil {
-			return err
-		}
-		if seq <= sub.lastSeq.Load() {
-			return nil
-		}
 	}
 	if err := c.writeFrame(f); err != nil {
 		return err
 	}
 	sub.lastSeq.Store(seq)
 	return nil
+}
+
+// deliverNow is deliver without the store: gap is true, and nothing is
+// sent, if seq does not follow the last seq sent.
+func (c *wsConn) deliverNow(sub *subscription, seq int64, f []byte) (gap bool, err error) {
+	if sub.stopped {
+		return false, nil
+	}
+	if seq == 0 { // ephemeral agent_token
+		return false, c.writeFrame(f)
+	}
+	last := sub.lastSeq.Load()
+	if seq <= last {
+		return false, nil
+	}
+	if seq > last+1 {
+		return true, nil
+	}
+	if err := c.writeFrame(f); err != nil {
+		return false, err
+	}
+	sub.lastSeq.Store(seq)
+	return false, nil
 }
 
 // replay sends sub's stored events after the last seq sent, up to upTo
