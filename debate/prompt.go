@@ -120,6 +120,46 @@ type systemKey struct {
 	prevLeader string
 }
 
+// numPhases is the number of agent phases (phaseIndex).
+const numPhases = 6
+
+// phaseIndex numbers the agent phases from 0; -1 for another.
+func phaseIndex(phase agent.Phase) int {
+	switch phase {
+	case agent.PhasePropose:
+		return 0
+	case agent.PhaseRevise:
+		return 1
+	case agent.PhaseCritique:
+		return 2
+	case agent.PhaseVote:
+		return 3
+	case agent.PhaseJudge:
+		return 4
+	case agent.PhaseSynthesize:
+		return 5
+	}
+	return -1
+}
+
+// systemOf returns the system prompt of participant idx for phase: from
+// the Orchestrator's table, shared by every run, unless it names the
+// previous leader (the devil's advocate), which the run memoises.
+func (r *run) systemOf(idx int, phase agent.Phase) string {
+	p := &r.o.ps[idx]
+	k := phaseIndex(phase)
+	if p.Stance == agent.StanceDevilsAdvocate || k < 0 {
+		return r.pb.systemFor(p, phase, r.st.PrevLeader)
+	}
+	slot := &r.o.system[idx*numPhases+k]
+	if s := slot.Load(); s != nil {
+		return *s
+	}
+	s := r.pb.buildSystem(p, phase, "")
+	slot.Store(&s) // runs may race to build it: they build the same text
+	return s
+}
+
 // systemFor returns p's system prompt for phase, memoised (it depends on
 // nothing else).
 func (b *promptBuilder) systemFor(p *Participant, phase agent.Phase, prevLeader string) string {

@@ -993,7 +993,7 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		if st.Current[idx].Has {
 			req.Own = st.Current[idx].Text
 		}
-		req.System = r.pb.systemFor(p, phase, st.PrevLeader)
+		req.System = r.systemOf(idx, phase)
 	} else {
 		external := Participant{Name: r.nameOf(idx)}
 		req.System = r.pb.systemFor(&external, phase, st.PrevLeader)
