@@ -324,10 +324,10 @@ func critiqueObject(s string) (Critique, bool) {
 		switch k {
 		case "issues":
 			slot = 0
-			issues, ok = d.items(buf[len(sugg):len(sugg) : len(sugg)+MaxItems])
+			issues, ok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
 		case "suggestions":
 			slot = 1
-			sugg, ok = d.items(buf[len(issues):len(issues) : len(issues)+MaxItems])
+			sugg, ok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
 		case "severity":
 			slot = 2
 			var v float64
