@@ -530,6 +530,9 @@ func (d *decoder) items(out []string) ([]string, bool) {
 	}
 }
 
+// PlainEnd is plainEnd, for JSON encoders that copy plain runs whole.
+func PlainEnd(s string, i int) int { return plainEnd(s, i) }
+
 // plainEnd returns the offset of the first byte at or after i that is not
 // plain inside a JSON string (a quote, a backslash, a control byte or a
 // non-ASCII byte), or len(s), testing eight bytes at a time.
