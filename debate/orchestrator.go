@@ -40,6 +40,22 @@ type Orchestrator struct {
 	// only on the participant and the phase, except the devil's advocate's,
 	// which names the previous leader and is kept per run).
 	system []atomic.Pointer[string]
+	// labels are the prompt labels naming each participant.
+	labels []quoteLabels
+}
+
+// quoteLabels are the labels of the quotes that name one participant.
+type quoteLabels struct {
+	current, target, proposal, critique string
+}
+
+// critiqueLabel is the label of a critique by critic in a reviser's
+// prompt.
+func (o *Orchestrator) critiqueLabel(critic string) string {
+	if i := o.index(critic); i >= 0 {
+		return o.labels[i].critique
+	}
+	return "Critique from " + critic
 }
 
 // New returns an Orchestrator, or an error wrapping ErrInvalidConfig for a
@@ -86,6 +102,10 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 	}
 	o.fp = o.fingerprint()
 	o.system = make([]atomic.Pointer[string], n*numPhases)
+	for _, name := range o.names {
+		o.labels = append(o.labels, quoteLabels{current: "Current proposal of " + name,
+			target: "Proposal of " + name + " (the target)", proposal: "Proposal of " + name, critique: "Critique from " + name})
+	}
 	return o, nil
 }
 

@@ -160,7 +160,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, r.pb.quoted("Critique from "+c.Critic, critiqueText(c)))
+			items = append(items, r.pb.quoted(r.o.critiqueLabel(c.Critic), critiqueText(c)))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = make([]agent.Proposal, 0, k)
@@ -241,7 +241,7 @@ func (r *run) peerQuote(j int) promptItem {
 		r.peerQuotes = make([]promptItem, len(r.o.ps))
 	}
 	if r.peerQuotes[j].label == "" {
-		r.peerQuotes[j] = r.pb.quoted("Current proposal of "+r.o.names[j], r.st.Current[j].Text)
+		r.peerQuotes[j] = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 	}
 	return r.peerQuotes[j]
 }
@@ -534,7 +534,7 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
 		r.askSchema(p.critic, &req)
 		if targetQ[p.target].label == "" {
-			targetQ[p.target] = r.pb.quoted("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
+			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
 			targetQ[p.target].required = true
 		}
 		if st.Current[p.critic].Has && ownQ[p.critic].label == "" {
@@ -695,7 +695,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	share := r.pb.shareOf(len(has))
 	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
-		it := r.pb.quoted("Proposal of "+r.o.names[i], reply.Truncate(st.Current[i].Text, share))
+		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
 		it.after, it.required = "\n"+r.critiqueSummary(r.o.names[i]), true
 		items = append(items, it)
 	}

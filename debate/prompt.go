@@ -9,17 +9,30 @@ import (
 	"github.com/aragora/aragora/internal/reply"
 )
 
-// Generation parameters per phase (docs/agents.md#phases-and-reply-formats).
-var genParams = map[agent.Phase]struct {
+// genParams are the generation parameters of a phase.
+type genParams struct {
 	maxTokens   int
 	temperature float64
-}{
-	agent.PhasePropose:    {1024, 0.7},
-	agent.PhaseRevise:     {1024, 0.7},
-	agent.PhaseCritique:   {600, 0.5},
-	agent.PhaseVote:       {300, 0.3},
-	agent.PhaseJudge:      {800, 0.2},
-	agent.PhaseSynthesize: {1500, 0.4},
+}
+
+// phaseGenParams are the generation parameters by phase (phaseIndex;
+// docs/agents.md#phases-and-reply-formats).
+var phaseGenParams = [numPhases]genParams{
+	{1024, 0.7}, // propose
+	{1024, 0.7}, // revise
+	{600, 0.5},  // critique
+	{300, 0.3},  // vote
+	{800, 0.2},  // judge
+	{1500, 0.4}, // synthesize
+}
+
+// genParamsOf returns the generation parameters of phase; zero for
+// another.
+func genParamsOf(phase agent.Phase) genParams {
+	if k := phaseIndex(phase); k >= 0 {
+		return phaseGenParams[k]
+	}
+	return genParams{}
 }
 
 var stanceGuidance = map[agent.Stance]string{

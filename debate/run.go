@@ -1021,8 +1021,9 @@ func invalid(format string, args ...any) error {
 
 func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 	st := r.st
+	gp := genParamsOf(phase)
 	req := agent.Request{DebateID: st.DebateID, Participant: r.nameOf(idx), Phase: phase, Round: st.Round,
-		Rounds: r.cfg.Rounds, MaxTokens: genParams[phase].maxTokens, Temperature: genParams[phase].temperature,
+		Rounds: r.cfg.Rounds, MaxTokens: gp.maxTokens, Temperature: gp.temperature,
 		Question: st.Question, Participants: r.participants, PreviousLeader: st.PrevLeader,
 		ForbidSelfVote: r.cfg.ForbidSelfVote, Final: st.Round >= r.cfg.Rounds, AgreementIntensity: 5}
 	if idx >= 0 {
