@@ -9,8 +9,15 @@ import (
 	"github.com/aragora/aragora/debate"
 )
 
+// immediateFunc is an agent.Func that declares itself agent.Immediate: it
+// answers at once, without I/O or waiting, so the engine calls it on the
+// debate's goroutine (docs/agents.md#optional-capabilities).
+type immediateFunc struct{ agent.Func }
+
+func (immediateFunc) Immediate() bool { return true }
+
 // instant answers every call at once with a fixed, valid reply.
-func instant(name, voteFor string) agent.Agent {
+func instant(name, voteFor string) agent.Func {
 	proposal := "Proposal from " + name + ": adopt a staged migration with a 90-day pilot and rollback plan."
 	vote := fmt.Sprintf(`{"choice":%q,"confidence":0.8,"reasoning":"clear"}`, voteFor)
 	return agent.Func(func(_ context.Context, req agent.Request) (agent.Response, error) {
@@ -24,11 +31,15 @@ func instant(name, voteFor string) agent.Agent {
 	})
 }
 
-func benchDebate(b *testing.B, n, rounds int) {
+func benchDebate(b *testing.B, n, rounds int, goroutines bool) {
 	var ps []debate.Participant
 	for i := range n {
 		name := fmt.Sprintf("agent%d", i)
-		ps = append(ps, debate.Participant{Name: name, Agent: instant(name, "agent0")})
+		var a agent.Agent = immediateFunc{instant(name, "agent0")}
+		if goroutines {
+			a = instant(name, "agent0")
+		}
+		ps = append(ps, debate.Participant{Name: name, Agent: a})
 	}
 	o, err := debate.New(debate.Config{Rounds: rounds, DisableEarlyStop: true}, ps...)
 	if err != nil {
@@ -44,10 +55,21 @@ func benchDebate(b *testing.B, n, rounds int) {
 }
 
 // BenchmarkDebate runs full debates with instant fake agents, so it
-// measures the orchestrator alone.
+// measures the orchestrator alone. The agents answer at once and say so
+// (agent.Immediate), so the engine calls them on the debate's goroutine,
+// as it does the demo agents; the goroutines/ cases hide that
+// capability (plain agent.Func), so every call gets a goroutine, timer
+// and deadline, as calls to real model APIs do.
 func BenchmarkDebate(b *testing.B) {
-	for _, c := range []struct{ n, rounds int }{{3, 3}, {5, 3}} {
-		b.Run(fmt.Sprintf("agents=%d/rounds=%d", c.n, c.rounds), func(b *testing.B) { benchDebate(b, c.n, c.rounds) })
+	for _, c := range []struct {
+		n, rounds  int
+		goroutines bool
+	}{{3, 3, false}, {5, 3, false}, {5, 3, true}} {
+		name := fmt.Sprintf("agents=%d/rounds=%d", c.n, c.rounds)
+		if c.goroutines {
+			name = "goroutines/" + name
+		}
+		b.Run(name, func(b *testing.B) { benchDebate(b, c.n, c.rounds, c.goroutines) })
 	}
 }
 

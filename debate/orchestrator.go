@@ -13,6 +13,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -31,6 +32,30 @@ type Orchestrator struct {
 	synth        role // the synthesiser
 	log          *slog.Logger
 	checkpointer store.Checkpointer
+	// fp is the fingerprint of the settings and participants, computed once
+	// (they do not change).
+	fp string
+	// system holds the participants' system prompts, by participant and
+	// phase, built on first use and shared by every run (a prompt depends
+	// only on the participant and the phase, except the devil's advocate's,
+	// which names the previous leader and is kept per run).
+	system []atomic.Pointer[string]
+	// labels are the prompt labels naming each participant.
+	labels []quoteLabels
+}
+
+// quoteLabels are the labels of the quotes that name one participant.
+type quoteLabels struct {
+	current, target, proposal, critique string
+}
+
+// critiqueLabel is the label of a critique by critic in a reviser's
+// prompt.
+func (o *Orchestrator) critiqueLabel(critic string) string {
+	if i := o.index(critic); i >= 0 {
+		return o.labels[i].critique
+	}
+	return "Critique from " + critic
 }
 
 // New returns an Orchestrator, or an error wrapping ErrInvalidConfig for a
@@ -74,6 +99,12 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 	}
 	if cp, ok := cfg.Store.(store.Checkpointer); ok {
 		o.checkpointer = cp
+	}
+	o.fp = o.fingerprint()
+	o.system = make([]atomic.Pointer[string], n*numPhases)
+	for _, name := range o.names {
+		o.labels = append(o.labels, quoteLabels{current: "Current proposal of " + name,
+			target: "Proposal of " + name + " (the target)", proposal: "Proposal of " + name, critique: "Critique from " + name})
 	}
 	return o, nil
 }
@@ -160,7 +191,7 @@ func (o *Orchestrator) RunTask(ctx context.Context, t Task) (*Result, error) {
 	}
 	st := &state{
 		DebateID:    id,
-		Fingerprint: o.fingerprint(),
+		Fingerprint: o.fp,
 		Question:    t.Question,
 		Context:     t.Context,
 		Metadata:    t.Metadata,
@@ -211,7 +242,7 @@ func (o *Orchestrator) Resume(ctx context.Context, id string, opts ResumeOptions
 	if !slices.Equal(st.Names, o.names) {
 		return nil, fmt.Errorf("%w: resume %q: participants %v differ from the checkpoint's %v", ErrInvalidConfig, id, o.names, st.Names)
 	}
-	if st.Fingerprint != o.fingerprint() {
+	if st.Fingerprint != o.fp {
 		return nil, fmt.Errorf("%w: resume %q: settings differ from the interrupted run", ErrInvalidConfig, id)
 	}
 	if store.Terminal(st.Status) {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
@@ -159,7 +160,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, r.pb.quoted("Critique from "+c.Critic, critiqueText(c)))
+			items = append(items, r.pb.quoted(r.o.critiqueLabel(c.Critic), critiqueText(c)))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = make([]agent.Proposal, 0, k)
@@ -240,7 +241,7 @@ func (r *run) peerQuote(j int) promptItem {
 		r.peerQuotes = make([]promptItem, len(r.o.ps))
 	}
 	if r.peerQuotes[j].label == "" {
-		r.peerQuotes[j] = r.pb.quoted("Current proposal of "+r.o.names[j], r.st.Current[j].Text)
+		r.peerQuotes[j] = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 	}
 	return r.peerQuotes[j]
 }
@@ -248,7 +249,7 @@ func (r *run) peerQuote(j int) promptItem {
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
-	specs := make([]callSpec, n)
+	specs := reuse(&r.specBuf, n)
 	for i := range n {
 		specs[i] = r.proposalSpec(i)
 	}
@@ -272,6 +273,7 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 	var scores []evidence.Scores
 	freshIdx := make([]int, 0, n)
 	answered := 0
+	var now time.Time
 	for i, out := range outs {
 		phase := specs[i].req.Phase
 		r.account(i, "proposal", out, &pt)
@@ -289,7 +291,10 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 			continue
 		}
 		answered++
-		sc := evidence.Score(text, r.now(), r.cfg.Trickster.Weights)
+		if now.IsZero() {
+			now = r.now() // one reading for the phase's scores
+		}
+		sc := evidence.Score(text, now, r.cfg.Trickster.Weights)
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text
@@ -300,7 +305,7 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
 		}
 		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
-		batch = append(withCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
+		batch = append(r.batchCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
 			Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage), CostUSD: round6(cost),
 			LatencyMS: out.latency.Milliseconds(), Evidence: sc}))
 	}
@@ -508,7 +513,7 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 // critiqueSpecs returns the calls of the critique phase, one per pair.
 func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	st := r.st
-	specs := make([]callSpec, len(pairs))
+	specs := reuse(&r.specBuf, len(pairs))
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
@@ -529,7 +534,7 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
 		r.askSchema(p.critic, &req)
 		if targetQ[p.target].label == "" {
-			targetQ[p.target] = r.pb.quoted("Proposal of "+tname+" (the target)", st.Current[p.target].Text)
+			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
 			targetQ[p.target].required = true
 		}
 		if st.Current[p.critic].Has && ownQ[p.critic].label == "" {
@@ -575,7 +580,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		issues, sugg := nonNil(c.Issues), nonNil(c.Suggestions)
 		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
 			Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
-		batch = append(withCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
+		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
 			Issues: issues, Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse}))
 	}
 	r.endPhaseTotal("critique", pt)
@@ -690,7 +695,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	share := r.pb.shareOf(len(has))
 	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
-		it := r.pb.quoted("Proposal of "+r.o.names[i], reply.Truncate(st.Current[i].Text, share))
+		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
 		it.after, it.required = "\n"+r.critiqueSummary(r.o.names[i]), true
 		items = append(items, it)
 	}
@@ -718,7 +723,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	st := r.st
 	n := len(r.o.ps)
-	specs = make([]callSpec, 0, n+1)
+	specs = reuse(&r.specBuf, n+1)[:0]
 	shared := "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
@@ -813,7 +818,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 		}
 		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
 			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
-		batch = append(withCap(batch, n+1), r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
+		batch = append(r.batchCap(batch, n+1), r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
 			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
 	}
 	return batch, votes, valid, pt

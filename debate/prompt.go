@@ -9,17 +9,30 @@ import (
 	"github.com/aragora/aragora/internal/reply"
 )
 
-// Generation parameters per phase (docs/agents.md#phases-and-reply-formats).
-var genParams = map[agent.Phase]struct {
+// genParams are the generation parameters of a phase.
+type genParams struct {
 	maxTokens   int
 	temperature float64
-}{
-	agent.PhasePropose:    {1024, 0.7},
-	agent.PhaseRevise:     {1024, 0.7},
-	agent.PhaseCritique:   {600, 0.5},
-	agent.PhaseVote:       {300, 0.3},
-	agent.PhaseJudge:      {800, 0.2},
-	agent.PhaseSynthesize: {1500, 0.4},
+}
+
+// phaseGenParams are the generation parameters by phase (phaseIndex;
+// docs/agents.md#phases-and-reply-formats).
+var phaseGenParams = [numPhases]genParams{
+	{1024, 0.7}, // propose
+	{1024, 0.7}, // revise
+	{600, 0.5},  // critique
+	{300, 0.3},  // vote
+	{800, 0.2},  // judge
+	{1500, 0.4}, // synthesize
+}
+
+// genParamsOf returns the generation parameters of phase; zero for
+// another.
+func genParamsOf(phase agent.Phase) genParams {
+	if k := phaseIndex(phase); k >= 0 {
+		return phaseGenParams[k]
+	}
+	return genParams{}
 }
 
 var stanceGuidance = map[agent.Stance]string{
@@ -118,6 +131,46 @@ type systemKey struct {
 	name       string
 	phase      agent.Phase
 	prevLeader string
+}
+
+// numPhases is the number of agent phases (phaseIndex).
+const numPhases = 6
+
+// phaseIndex numbers the agent phases from 0; -1 for another.
+func phaseIndex(phase agent.Phase) int {
+	switch phase {
+	case agent.PhasePropose:
+		return 0
+	case agent.PhaseRevise:
+		return 1
+	case agent.PhaseCritique:
+		return 2
+	case agent.PhaseVote:
+		return 3
+	case agent.PhaseJudge:
+		return 4
+	case agent.PhaseSynthesize:
+		return 5
+	}
+	return -1
+}
+
+// systemOf returns the system prompt of participant idx for phase: from
+// the Orchestrator's table, shared by every run, unless it names the
+// previous leader (the devil's advocate), which the run memoises.
+func (r *run) systemOf(idx int, phase agent.Phase) string {
+	p := &r.o.ps[idx]
+	k := phaseIndex(phase)
+	if p.Stance == agent.StanceDevilsAdvocate || k < 0 {
+		return r.pb.systemFor(p, phase, r.st.PrevLeader)
+	}
+	slot := &r.o.system[idx*numPhases+k]
+	if s := slot.Load(); s != nil {
+		return *s
+	}
+	s := r.pb.buildSystem(p, phase, "")
+	slot.Store(&s) // runs may race to build it: they build the same text
+	return s
 }
 
 // systemFor returns p's system prompt for phase, memoised (it depends on

@@ -36,8 +36,14 @@ type run struct {
 	// targetQuotes and ownQuotes are the quoted proposals of a critique
 	// phase, by agent: as the target, and as the critic's own.
 	targetQuotes, ownQuotes []promptItem
-	segStart                time.Time
-	delivered               int64 // last durable seq delivered to observers (atomic)
+	// specBuf, outBuf and batchBuf are reused by the phases of the run, one
+	// phase at a time: the calls of a phase, their outcomes on the
+	// debate's goroutine (runInline), and the last committed event batch.
+	specBuf   []callSpec
+	outBuf    []callOut
+	batchBuf  []Event
+	segStart  time.Time
+	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
 	// this segment (zero when the segment resumed mid-round) and the sum
 	// over its phases of each phase's slowest call.
@@ -391,7 +397,26 @@ func (r *run) commit(round int, phase string, batch []Event) error {
 	if len(batch) > 0 {
 		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
 	}
+	if cap(batch) > cap(r.batchBuf) { // observers got copies; nothing else keeps it
+		clear(batch)
+		r.batchBuf = batch[:0]
+	}
 	return nil
+}
+
+// batchCap is withCap for a phase's event batch: the run's last committed
+// batch when it has room, so that a batch nothing is appended to stays
+// nil.
+func (r *run) batchCap(batch []Event, n int) []Event {
+	if batch != nil {
+		return batch
+	}
+	if cap(r.batchBuf) >= n {
+		b := r.batchBuf
+		r.batchBuf = nil
+		return b[:0]
+	}
+	return make([]Event, 0, n)
 }
 
 func (r *run) save(cp store.Checkpointer, round int, phase string, batch []Event) error {
@@ -617,24 +642,41 @@ func (r *run) immediate(specs []callSpec) bool {
 // debate's goroutine (agent.Immediate): they return at once, so they need
 // no goroutine, deadline or concurrency limit. Once ctx ends, the calls
 // not made yet end with its error, as in runCalls.
+//
+// The outcomes share one buffer per run (the phase reads them before the
+// next phase runs), and a call ends when the next one starts: one clock
+// reading per call.
 func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
-	out := make([]callOut, len(specs))
+	out := reuse(&r.outBuf, len(specs))
 	var slowest time.Duration
+	start := r.now()
 	for i := range specs {
 		if err := ctx.Err(); err != nil {
 			out[i] = callOut{err: err}
 			continue
 		}
 		s := &specs[i]
-		start := r.now()
 		s.buildPrompt(r)
 		r.invokeSafe(ctx, s, &out[i])
 		s.req.Prompt = "" // the phase does not keep the prompts
-		out[i].latency = r.now().Sub(start)
+		end := r.now()
+		out[i].latency = end.Sub(start)
+		start = end
 		slowest = max(slowest, out[i].latency)
 	}
 	r.slowest += slowest
 	return out
+}
+
+// reuse returns (*buf)[:n] zeroed, growing *buf when it is too short: a
+// run's phases share the buffer, one phase at a time.
+func reuse[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	s := (*buf)[:n]
+	clear(s)
+	return s
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -1053,8 +1095,9 @@ func invalid(format string, args ...any) error {
 
 func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 	st := r.st
+	gp := genParamsOf(phase)
 	req := agent.Request{DebateID: st.DebateID, Participant: r.nameOf(idx), Phase: phase, Round: st.Round,
-		Rounds: r.cfg.Rounds, MaxTokens: genParams[phase].maxTokens, Temperature: genParams[phase].temperature,
+		Rounds: r.cfg.Rounds, MaxTokens: gp.maxTokens, Temperature: gp.temperature,
 		Question: st.Question, Participants: r.participants, PreviousLeader: st.PrevLeader,
 		ForbidSelfVote: r.cfg.ForbidSelfVote, Final: st.Round >= r.cfg.Rounds, AgreementIntensity: 5}
 	if idx >= 0 {
@@ -1067,7 +1110,7 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		if st.Current[idx].Has {
 			req.Own = st.Current[idx].Text
 		}
-		req.System = r.pb.systemFor(p, phase, st.PrevLeader)
+		req.System = r.systemOf(idx, phase)
 	} else {
 		external := Participant{Name: r.nameOf(idx)}
 		req.System = r.pb.systemFor(&external, phase, st.PrevLeader)

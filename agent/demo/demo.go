@@ -23,20 +23,25 @@
 // [ParseSpec] reads the agent specs of the CLI ("demo-critic",
 // "demo-judge:critical") and [DefaultStyle] gives the style of a name.
 //
-// This package imports only the standard library and package agent.
+// This package imports only the standard library, package agent and
+// internal/reply (its scan of plain JSON string bytes).
 package demo
 
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
@@ -58,7 +63,7 @@ var (
 )
 
 // Agent is a deterministic demo agent. It implements agent.Agent,
-// agent.Streamer, agent.Immediate and agent.Describer. It is immutable after New and safe for concurrent use.
+// agent.Streamer, agent.Immediate and agent.Describer. Its settings are immutable after New and it is safe for concurrent use.
 // The zero value is a balanced agent with an empty name and seed 0; create
 // agents with New.
 type Agent struct {
@@ -66,6 +71,15 @@ type Agent struct {
 	style Style
 	seed  int64
 	model string // Model(), set by New
+	// prefix is the SHA-256 state after the seed and the question of the
+	// last debate seeded (rng), shared by its calls.
+	prefix atomic.Pointer[seedPrefix]
+}
+
+// seedPrefix is the marshalled SHA-256 state after seed ‖ question.
+type seedPrefix struct {
+	question string
+	state    []byte
 }
 
 // New returns a demo agent. name is used when a Request carries no
@@ -152,12 +166,17 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	return resp, nil
 }
 
-// runeCount is utf8.RuneCountInString, skipping ASCII eight bytes at a
-// time: every other byte counts as a range loop counts it (a valid
+// runeCount is utf8.RuneCountInString, skipping ASCII 64, 16 or 8 bytes
+// at a time: every other byte counts as a range loop counts it (a valid
 // sequence as one rune, each byte of an invalid one as one).
 func runeCount(s string) int {
 	n := 0
 	for len(s) > 0 {
+		for len(s) >= 64 && (word(s[:8])|word(s[8:16])|word(s[16:24])|word(s[24:32])|
+			word(s[32:40])|word(s[40:48])|word(s[48:56])|word(s[56:64]))&0x8080808080808080 == 0 {
+			n += 64
+			s = s[64:]
+		}
 		for len(s) >= 16 && (word(s[:8])|word(s[8:16]))&0x8080808080808080 == 0 {
 			n += 16
 			s = s[16:]
@@ -236,15 +255,54 @@ func (a *Agent) rng(question, name string, round int, phase agent.Phase, target 
 		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(a.seed))
-	putString(question)
+	h := a.prefixed(g, question)
+	if h == nil {
+		b = binary.BigEndian.AppendUint64(b, uint64(a.seed))
+		putString(question)
+	}
 	putString(name)
 	b = binary.BigEndian.AppendUint64(b, uint64(int64(round)))
 	putString(string(phase))
 	putString(target)
-	sum := sha256.Sum256(b)
-	g.pcg.Seed(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16]))
+	if h != nil {
+		h.Write(b)
+		h.Sum(g.sum[:0])
+	} else {
+		g.sum = sha256.Sum256(b)
+	}
+	g.pcg.Seed(binary.BigEndian.Uint64(g.sum[:8]), binary.BigEndian.Uint64(g.sum[8:16]))
 	return g
+}
+
+// prefixed returns g's SHA-256 state after seed ‖ question (as rng writes
+// them), or nil when they do not fill a block: the state is made once per
+// question, so that the calls of a debate hash only what follows.
+func (a *Agent) prefixed(g *pooledRand, question string) hash.Hash {
+	if 16+len(question) < sha256.BlockSize {
+		return nil
+	}
+	p := a.prefix.Load()
+	if p == nil || p.question != question {
+		h := sha256.New()
+		var n [16]byte
+		binary.BigEndian.PutUint64(n[:8], uint64(a.seed))
+		binary.BigEndian.PutUint64(n[8:], uint64(len(question)))
+		h.Write(n[:])
+		io.WriteString(h, question)
+		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return nil
+		}
+		p = &seedPrefix{question: question, state: st}
+		a.prefix.Store(p) // concurrent debates of other questions may replace it
+	}
+	if g.h == nil {
+		g.h = sha256.New()
+	}
+	if g.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.state) != nil {
+		return nil
+	}
+	return g.h
 }
 
 // pooledRand is a PCG and the Rand drawing from it. Seeding the PCG puts
@@ -254,6 +312,8 @@ type pooledRand struct {
 	pcg     rand.PCG
 	r       rand.Rand
 	scratch [256]byte // the seed's input, when it fits
+	h       hash.Hash // SHA-256 of the seed, from a prefix state
+	sum     [sha256.Size]byte
 }
 
 var rngPool = sync.Pool{New: func() any {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/aragora/aragora/internal/reply"
 )
 
 // The reply encoders write exactly what mustJSON (encoding/json without
@@ -162,7 +164,7 @@ func appendEscaped(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
+				i = reply.PlainEnd(s, i+1) // the plain bytes that follow, at once
 				continue
 			}
 			b = append(b, s[start:i]...)

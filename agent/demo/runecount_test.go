@@ -30,6 +30,25 @@ func TestRuneCountMatchesUTF8(t *testing.T) {
 	}
 }
 
+// TestRuneCountLongRuns compares runeCount with utf8.RuneCountInString on
+// long ASCII runs (the 64-byte steps) broken by multi-byte and invalid
+// sequences, at every alignment.
+func TestRuneCountLongRuns(t *testing.T) {
+	t.Parallel()
+	pieces := []string{strings.Repeat("x", 63), strings.Repeat("y", 64), strings.Repeat("z", 130), "é", "\xff", "\xe2\x82", "\U0001F600", "a"}
+	r := rand.New(rand.NewPCG(17, 6))
+	for range 1000 {
+		var b strings.Builder
+		for range r.IntN(10) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		for i := range min(len(s), 9) {
+			require.Equal(t, utf8.RuneCountInString(s[i:]), runeCount(s[i:]), "%q", s[i:])
+		}
+	}
+}
+
 // TestCollapseSpacesMatchesFields compares collapseSpaces with
 // strings.Join(strings.Fields(s), " ") on random strings of words and
 // every kind of space (ASCII, U+0085, U+00A0, U+2003) and invalid bytes.

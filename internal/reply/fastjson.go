@@ -216,13 +216,22 @@ func (d *decoder) str() (string, bool) {
 
 // number reads a JSON number as float64.
 func (d *decoder) number() (any, bool) {
+	f, ok := d.float()
+	if !ok {
+		return nil, false
+	}
+	return f, true
+}
+
+// float reads a number as number does, unboxed.
+func (d *decoder) float() (float64, bool) {
 	end := numberEnd(d.s, d.i)
 	if end < 0 {
-		return nil, false
+		return 0, false
 	}
 	f, err := strconv.ParseFloat(d.s[d.i:end], 64)
 	if err != nil {
-		return nil, false
+		return 0, false
 	}
 	d.i = end
 	return f, true
@@ -284,7 +293,11 @@ func critiqueObject(s string) (Critique, bool) {
 		return Critique{}, false
 	}
 	d.i++
-	c := Critique{Issues: []string{}, Suggestions: []string{}, Severity: DefaultSeverity, Parse: ParseJSON}
+	c := Critique{Severity: DefaultSeverity, Parse: ParseJSON}
+	// The issues and then the suggestions are read into buf, and share one
+	// allocation at the end.
+	var buf [2 * MaxItems]string
+	var issues, sugg []string
 	var seen [4]bool
 	first := true
 	for {
@@ -311,15 +324,15 @@ func critiqueObject(s string) (Critique, bool) {
 		switch k {
 		case "issues":
 			slot = 0
-			c.Issues, ok = d.items()
+			issues, ok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
 		case "suggestions":
 			slot = 1
-			c.Suggestions, ok = d.items()
+			sugg, ok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
 		case "severity":
 			slot = 2
-			var v any
-			if v, ok = d.number(); ok {
-				c.Severity = math.Min(10, math.Max(0, v.(float64)))
+			var v float64
+			if v, ok = d.float(); ok {
+				c.Severity = math.Min(10, math.Max(0, v))
 			}
 		case "reasoning":
 			slot = 3
@@ -357,7 +370,98 @@ func critiqueObject(s string) (Critique, bool) {
 	if d.space(); d.i != len(s) {
 		return Critique{}, false
 	}
+	all := make([]string, len(issues)+len(sugg))
+	n := copy(all, issues)
+	copy(all[n:], sugg)
+	c.Issues, c.Suggestions = all[:n:n], all[n:]
 	return c, true
+}
+
+// voteObject reads a vote reply that is a JSON object as ParseVote's JSON
+// path does (ExtractJSON, then voteOf), without a map, for the plain
+// subset: an object for decodeObject whose keys are all lower-case and
+// distinct, whose choice is a string that is not blank, whose confidence
+// is a number and whose reasoning is a string (other keys: any value). It
+// reports false for anything else, which ParseVote then reads the general
+// way, so the result is the same.
+func voteObject(s string) (Vote, bool) {
+	d := decoder{s: s}
+	if len(s) < 2 || s[0] != '{' {
+		return Vote{}, false
+	}
+	d.i++
+	v := Vote{Confidence: DefaultConfidence, Parse: ParseJSON, OK: true}
+	var choice string
+	var seen [3]bool
+	first := true
+	for {
+		d.space()
+		if first && d.at('}') {
+			d.i++
+			break
+		}
+		first = false
+		if !d.at('"') {
+			return Vote{}, false
+		}
+		k, ok := d.str()
+		if !ok || !lowerASCIIKey(k) {
+			return Vote{}, false
+		}
+		d.space()
+		if !d.eat(':') {
+			return Vote{}, false
+		}
+		d.space()
+		slot := -1
+		switch k {
+		case "choice":
+			slot = 0
+			if ok = d.at('"'); ok {
+				choice, ok = d.str()
+			}
+		case "confidence":
+			slot = 1
+			var f float64
+			if f, ok = d.float(); ok {
+				if f > 1 && f <= 100 {
+					f /= 100
+				}
+				v.Confidence = math.Min(1, math.Max(0, f))
+			}
+		case "reasoning":
+			slot = 2
+			if ok = d.at('"'); ok {
+				v.Reasoning, ok = d.str()
+			}
+		default:
+			_, ok = d.value(1)
+		}
+		if !ok {
+			return Vote{}, false
+		}
+		if slot >= 0 {
+			if seen[slot] {
+				return Vote{}, false // a duplicate: encoding/json decides
+			}
+			seen[slot] = true
+		}
+		d.space()
+		if d.eat(',') {
+			continue
+		}
+		if !d.eat('}') {
+			return Vote{}, false
+		}
+		break
+	}
+	if d.space(); d.i != len(s) {
+		return Vote{}, false
+	}
+	if v.Choice = strings.TrimSpace(choice); v.Choice == "" {
+		return Vote{}, false
+	}
+	return v, true
 }
 
 // lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
@@ -371,9 +475,9 @@ func lowerASCIIKey(k string) bool {
 	return true
 }
 
-// items reads a string or an array of strings as reply.items coerces it.
-func (d *decoder) items() ([]string, bool) {
-	out := make([]string, 0, 4)
+// items reads a string or an array of strings as reply.items coerces it,
+// appending the items to out (room for MaxItems).
+func (d *decoder) items(out []string) ([]string, bool) {
 	add := func(v string) {
 		if len(out) < MaxItems {
 			if t := strings.TrimSpace(v); t != "" {
@@ -425,6 +529,9 @@ func (d *decoder) items() ([]string, bool) {
 		}
 	}
 }
+
+// PlainEnd is plainEnd, for JSON encoders that copy plain runs whole.
+func PlainEnd(s string, i int) int { return plainEnd(s, i) }
 
 // plainEnd returns the offset of the first byte at or after i that is not
 // plain inside a JSON string (a quote, a backslash, a control byte or a

@@ -121,6 +121,60 @@ func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
 	require.Greater(t, accepted, 500)
 }
 
+// TestVoteObjectMatchesParseVote checks the direct vote reader against
+// ParseVote's general path (ExtractJSON, voteOf, the name fallback) on
+// random votes: choices blank, padded, escaped or of other types,
+// confidences as numbers, percentages, strings and odd types, upper-case
+// and duplicate keys, extra keys, damage. It must agree whenever it
+// accepts, and accept the plain ones.
+func TestVoteObjectMatchesParseVote(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(13, 14))
+	names := []string{"alice", "bob", "carol"}
+	val := func(key string) string {
+		switch r.IntN(8) { // 4-7: a plain value
+		case 0:
+			return []string{`"alice"`, `"  bob "`, `""`, `"   "`, `"car\nol"`, `"é—’"`, `"\u0041"`, `"q\"uote"`}[r.IntN(8)]
+		case 1:
+			return []string{"0.7", "-2", "85", "100", "101", "1e3", "0", "1E400", "1", "0.999"}[r.IntN(10)]
+		case 2:
+			return []string{"null", "true", "{}", `["alice"]`, `"75%"`, `" 0.4 "`}[r.IntN(6)]
+		case 3:
+			return randomJSON(r, 1)
+		}
+		if key == "choice" {
+			return `"` + names[r.IntN(len(names))] + `"`
+		}
+		return `"clear reasoning"`
+	}
+	keys := []string{"choice", "confidence", "reasoning", "extra", "Choice", "CONFIDENCE", "notes"}
+	accepted := 0
+	for range 5000 {
+		var parts []string
+		if r.IntN(4) > 0 {
+			parts = append(parts, `"choice": `+val("choice"))
+		}
+		for range r.IntN(4) {
+			k := keys[r.IntN(len(keys))]
+			parts = append(parts, `"`+k+`": `+val(k))
+		}
+		r.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
+		s := " {" + strings.Join(parts, ", ") + "} "
+		if r.IntN(10) == 0 {
+			i := r.IntN(len(s))
+			s = s[:i] + s[i+1:]
+		}
+		self := names[r.IntN(len(names))]
+		forbid := r.IntN(2) == 0
+		if v, ok := voteObject(strings.TrimSpace(s)); ok {
+			accepted++
+			require.Equal(t, parseVote(s, names, self, forbid), v, "%q", s)
+		}
+		require.Equal(t, parseVote(s, names, self, forbid), ParseVote(s, names, self, forbid), "%q", s)
+	}
+	require.Greater(t, accepted, 300)
+}
+
 // TestPlainEnd compares plainEnd with a byte-by-byte scan on random strings
 // of plain runs and every kind of byte that ends one, at every offset.
 func TestPlainEnd(t *testing.T) {

@@ -357,6 +357,14 @@ type Vote struct {
 // truncated to 500 runes, and Parse "fallback". OK is false when no choice
 // was found either way.
 func ParseVote(text string, names []string, self string, forbidSelf bool) Vote {
+	if v, ok := voteObject(strings.TrimSpace(text)); ok {
+		return v
+	}
+	return parseVote(text, names, self, forbidSelf)
+}
+
+// parseVote is ParseVote through ExtractJSON.
+func parseVote(text string, names []string, self string, forbidSelf bool) Vote {
 	if m, ok := ExtractJSON(text); ok {
 		if v, ok := voteOf(m); ok {
 			return v
