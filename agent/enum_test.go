@@ -7,22 +7,10 @@ import (
 	"github.com/aragora/aragora/internal/enum/enumtest"
 )
 
-func TestPhaseNames(t *testing.T) {
+func TestNames(t *testing.T) {
 	t.Parallel()
 	enumtest.CheckOpen(t, agent.Phases, agent.ParsePhase, "rebut")
-}
-
-func TestStanceNames(t *testing.T) {
-	t.Parallel()
 	enumtest.Check(t, agent.Stances, agent.ParseStance, "Neutral")
-}
-
-func TestKindNames(t *testing.T) {
-	t.Parallel()
 	enumtest.CheckOpen(t, agent.Kinds, agent.ParseKind, "overloaded")
-}
-
-func TestCapabilityNames(t *testing.T) {
-	t.Parallel()
 	enumtest.Check(t, agent.AllCapabilities, agent.ParseCapability, "summarize")
 }

@@ -9,15 +9,11 @@ import (
 	"github.com/aragora/aragora/internal/enum/enumtest"
 )
 
-func TestRoleNames(t *testing.T) {
+func TestNames(t *testing.T) {
 	t.Parallel()
+	enumtest.Check(t, auth.PrincipalTypes, auth.ParsePrincipalType, "robot")
 	enumtest.Check(t, auth.Roles, auth.ParseRole, "superuser")
 	_, err := auth.ParseRole("public")
 	assert.ErrorIs(t, err, auth.ErrInvalidInput)
 	assert.ErrorContains(t, err, "want owner, admin, member or viewer")
-}
-
-func TestPrincipalTypeNames(t *testing.T) {
-	t.Parallel()
-	enumtest.Check(t, auth.PrincipalTypes, auth.ParsePrincipalType, "robot")
 }
