@@ -8,11 +8,16 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
+	"github.com/aragora/aragora/internal/enum"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
 
-// EventType names a debate event (docs/events.md).
+// EventType names a debate event (docs/events.md). Its text and JSON form
+// is its name. [ParseEventType] rejects an unknown name where a type comes
+// in; decoding does not, because events are read back from stores and
+// other replicas that a newer version may have written ([Event.UnmarshalJSON]
+// keeps the data of an unknown type as json.RawMessage).
 type EventType string
 
 // Event types.
@@ -31,6 +36,21 @@ const (
 	EventAgentFallback         EventType = "agent_fallback"
 	EventDebateEnd             EventType = "debate_end"
 )
+
+// EventTypes lists every EventType, in the order of docs/events.md.
+var EventTypes = []EventType{EventDebateStart, EventRoundStart, EventRoundEnd, EventAgentToken,
+	EventProposal, EventCritique, EventVote, EventConsensusCheck, EventConvergenceDetected,
+	EventTricksterIntervention, EventAgentError, EventAgentFallback, EventDebateEnd}
+
+// ParseEventType returns the EventType named s; an unknown name is an error.
+func ParseEventType(s string) (EventType, error) {
+	return enum.Parse("debate: event type", s, EventTypes)
+}
+
+func (t EventType) String() string { return string(t) }
+
+// MarshalText returns t's name.
+func (t EventType) MarshalText() ([]byte, error) { return []byte(t), nil }
 
 // Event is one debate event. It marshals to the wire form of docs/events.md
 // (the server adds "epoch"). Data holds one of the *Data types of this

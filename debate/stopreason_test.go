@@ -19,3 +19,12 @@ func TestStopReasonText(t *testing.T) {
 	assert.Equal(t, debate.StopStale, end.StopReason)
 	assert.Error(t, json.Unmarshal([]byte(`{"status":"paused","stop_reason":"stale"}`), &end), "an unknown status too")
 }
+
+func TestEventTypeText(t *testing.T) {
+	t.Parallel()
+	enumtest.CheckOpen(t, debate.EventTypes, debate.ParseEventType, "debate_paused")
+	var e debate.Event
+	require.NoError(t, json.Unmarshal([]byte(`{"seq":1,"type":"debate_paused","data":{"x":1}}`), &e))
+	assert.Equal(t, debate.EventType("debate_paused"), e.Type)
+	assert.JSONEq(t, `{"x":1}`, string(e.Data.(json.RawMessage)))
+}

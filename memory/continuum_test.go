@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/enum/enumtest"
 	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/store/memstore"
 )
@@ -365,4 +366,15 @@ func TestRecordDebate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, got.Failures)
 	require.ErrorIs(t, c.RecordDebate(ctx, memory.DebateOutcome{}), memory.ErrInvalid)
+}
+
+func TestTierAndKindText(t *testing.T) {
+	t.Parallel()
+	enumtest.CheckOpen(t, memory.Tiers, memory.ParseTier, "forgotten")
+	enumtest.CheckOpen(t, memory.Kinds, memory.ParseKind, "fact")
+	_, err := memory.ParseTier("warm")
+	assert.ErrorIs(t, err, memory.ErrInvalid)
+	assert.EqualError(t, err, `memory: invalid: tier "warm" is unknown (want fast, medium, slow or glacial)`)
+	_, err = memory.ParseKind("fact")
+	assert.ErrorIs(t, err, memory.ErrInvalid)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Sentinel errors. Backends wrap ErrNotFound with %w.
@@ -17,7 +19,11 @@ var (
 	ErrInvalid = errors.New("memory: invalid")
 )
 
-// Tier is one of the four memory tiers, fastest first.
+// Tier is one of the four memory tiers, fastest first. Its text and JSON
+// form is its name. [ParseTier] rejects an unknown name where a tier comes
+// in (a query, a flag); decoding and the backends do not, because entries
+// are read back from storage a newer version may have written, and
+// [Entry.Validate] still refuses an entry of an unknown tier.
 type Tier string
 
 // Tiers.
@@ -46,14 +52,22 @@ func (t Tier) index() int {
 	return -1
 }
 
-// ParseTier returns the tier called s.
-func ParseTier(s string) (Tier, error) {
-	t := Tier(s)
-	if !t.Valid() {
-		return "", fmt.Errorf("%w: tier %q (want fast, medium, slow or glacial)", ErrInvalid, s)
+// ParseTier returns the tier called s, or an error wrapping ErrInvalid.
+func ParseTier(s string) (Tier, error) { return parseName("tier", s, Tiers) }
+
+// parseName is enum.Parse with the error wrapping ErrInvalid.
+func parseName[T ~string](what, s string, valid []T) (T, error) {
+	v, err := enum.Parse(what, s, valid)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return t, nil
+	return v, nil
 }
+
+func (t Tier) String() string { return string(t) }
+
+// MarshalText returns t's name.
+func (t Tier) MarshalText() ([]byte, error) { return []byte(t), nil }
 
 // TierSpec is one tier's parameters.
 type TierSpec struct {
@@ -78,7 +92,9 @@ func DefaultTiers() map[Tier]TierSpec {
 	}
 }
 
-// Kind classifies an entry.
+// Kind classifies an entry. Its text and JSON form is its name; like
+// [Tier], it is parsed strictly where it comes in ([ParseKind]) and read
+// back as is.
 type Kind string
 
 // Kinds.
@@ -87,6 +103,17 @@ const (
 	KindCritiquePattern Kind = "critique_pattern"
 	KindInsight         Kind = "insight"
 )
+
+// Kinds lists every Kind.
+var Kinds = []Kind{KindOutcome, KindCritiquePattern, KindInsight}
+
+// ParseKind returns the kind called s, or an error wrapping ErrInvalid.
+func ParseKind(s string) (Kind, error) { return parseName("kind", s, Kinds) }
+
+func (k Kind) String() string { return string(k) }
+
+// MarshalText returns k's name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {

@@ -9,10 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Class is a route class of docs/http-api.md#rate-limits. The values are the wire names
-// (route_class in logs, metrics and error details).
+// (route_class in logs, metrics and error details). Its text and JSON form
+// is its name; decoding and [ParseClass] reject an unknown name (empty text
+// decodes as ClassExempt).
 type Class string
 
 // Route classes. ClassExempt ("") is never limited.
@@ -26,6 +30,19 @@ const (
 // Classes lists the limited classes in a fixed order (for metrics that
 // initialise every label and for status tables).
 var Classes = []Class{ClassGeneral, ClassDebateCreate, ClassAuth}
+
+// ParseClass returns the limited Class named s; an unknown name is an error.
+func ParseClass(s string) (Class, error) { return enum.Parse("ratelimit: route class", s, Classes) }
+
+func (c Class) String() string { return string(c) }
+
+// MarshalText returns c's name.
+func (c Class) MarshalText() ([]byte, error) { return []byte(c), nil }
+
+// UnmarshalText sets c from its name, rejecting an unknown one.
+func (c *Class) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(c, b, "ratelimit: route class", Classes)
+}
 
 // Defaults of docs/configuration.md.
 const (

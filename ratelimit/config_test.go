@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/aragora/aragora/internal/enum/enumtest"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,4 +105,12 @@ func TestNewPolicyRejectsBadConfig(t *testing.T) {
 	require.ErrorIs(t, err, ratelimit.ErrInvalidConfig)
 	_, err = ratelimit.NewPolicy(nil, ratelimit.Config{Whitelist: []netip.Prefix{{}}})
 	require.ErrorIs(t, err, ratelimit.ErrInvalidConfig)
+}
+
+func TestClassText(t *testing.T) {
+	t.Parallel()
+	enumtest.Check(t, ratelimit.Classes, ratelimit.ParseClass, "exempt")
+	var c ratelimit.Class = ratelimit.ClassAuth
+	require.NoError(t, c.UnmarshalText(nil))
+	assert.Equal(t, ratelimit.ClassExempt, c, "empty text is ClassExempt")
 }

@@ -53,6 +53,8 @@ const (
 
 // Outcome classifies what happened to a delivery; its values are the
 // outcome label of aragora_webhook_deliveries_total, plus OutcomeDeferred.
+// Its text and JSON form is its name; decoding and [ParseOutcome] reject an
+// unknown name.
 type Outcome string
 
 // Outcomes.
@@ -65,6 +67,24 @@ const (
 	// open; due again when it admits a probe. Attempts is unchanged.
 	OutcomeDeferred Outcome = "deferred"
 )
+
+// Outcomes lists every Outcome.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeRetry, OutcomeDeadLetter, OutcomeOverflow, OutcomeDeferred}
+
+// ParseOutcome returns the Outcome named s; an unknown name is an error.
+func ParseOutcome(s string) (Outcome, error) {
+	return enum.Parse("webhook: delivery outcome", s, Outcomes)
+}
+
+func (o Outcome) String() string { return string(o) }
+
+// MarshalText returns o's name.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o), nil }
+
+// UnmarshalText sets o from its name, rejecting an unknown one.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(o, b, "webhook: delivery outcome", Outcomes)
+}
 
 // Delivery is one message on its way to one endpoint. (MessageID,
 // EndpointID) is unique.

@@ -11,3 +11,8 @@ func TestStateText(t *testing.T) {
 	t.Parallel()
 	enumtest.Check(t, webhook.States, webhook.ParseState, "queued")
 }
+
+func TestOutcomeText(t *testing.T) {
+	t.Parallel()
+	enumtest.Check(t, webhook.Outcomes, webhook.ParseOutcome, "failed")
+}

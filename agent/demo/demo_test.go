@@ -17,6 +17,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/internal/enum/enumtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -648,4 +649,9 @@ func TestParseSpec(t *testing.T) {
 			assert.Equal(t, tt.wantStyle, style)
 		})
 	}
+}
+
+func TestStyleText(t *testing.T) {
+	t.Parallel()
+	enumtest.Check(t, demo.Styles(), demo.ParseStyle, "loud")
 }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Style decides how a demo agent proposes, critiques and votes (docs/debate.md#demo-agents).
-// The zero value is not a valid style; New treats it as balanced.
+// The zero value is not a valid style; New treats it as balanced. Its text
+// and JSON form is its name; decoding and [ParseStyle] reject an unknown name.
 type Style string
 
 // Styles of demo agents.
@@ -23,6 +26,17 @@ const (
 func Styles() []Style {
 	return []Style{StyleSupportive, StyleCritical, StyleBalanced, StyleContrarian, StyleHollow}
 }
+
+// ParseStyle returns the Style named s; an unknown name is an error.
+func ParseStyle(s string) (Style, error) { return enum.Parse("demo: style", s, Styles()) }
+
+func (s Style) String() string { return string(s) }
+
+// MarshalText returns s's name.
+func (s Style) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// UnmarshalText sets s from its name, rejecting an unknown one.
+func (s *Style) UnmarshalText(b []byte) error { return enum.Unmarshal(s, b, "demo: style", Styles()) }
 
 // Valid reports whether s is one of the defined styles.
 func (s Style) Valid() bool {
@@ -89,10 +103,8 @@ func ParseSpec(spec string) (name string, style Style, err error) {
 	if !hasStyle {
 		return name, DefaultStyle(name), nil
 	}
-	style = Style(styleText)
-	if !style.Valid() {
-		return "", "", fmt.Errorf("%w: %q has unknown style %q (want supportive, critical, balanced, contrarian or hollow)",
-			ErrInvalidSpec, spec, styleText)
+	if style, err = ParseStyle(styleText); err != nil {
+		return "", "", fmt.Errorf("%w: %q: %w", ErrInvalidSpec, spec, err)
 	}
 	return name, style, nil
 }
