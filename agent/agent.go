@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aragora/aragora/internal/enum"
 )
@@ -88,13 +89,7 @@ func (s Stance) MarshalText() ([]byte, error) { return []byte(s), nil }
 func (s *Stance) UnmarshalText(b []byte) error { return enum.Unmarshal(s, b, "agent: stance", Stances) }
 
 // Valid reports whether s is one of the defined stances or empty.
-func (s Stance) Valid() bool {
-	switch s {
-	case "", StanceAffirmative, StanceNegative, StanceNeutral, StanceDevilsAdvocate:
-		return true
-	}
-	return false
-}
+func (s Stance) Valid() bool { return s == "" || slices.Contains(Stances, s) }
 
 // Role texts commonly given to participants. Roles carry no mechanics: they
 // only shape prompts (docs/debate.md#configuration).

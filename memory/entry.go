@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aragora/aragora/internal/enum"
@@ -116,9 +117,7 @@ func (k Kind) String() string { return string(k) }
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool {
-	return k == KindOutcome || k == KindCritiquePattern || k == KindInsight
-}
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
 // DefaultImportance is the importance of an entry created without one.
 const DefaultImportance = 0.5
