@@ -1,9 +1,13 @@
 // Package enum implements the text form of the project's closed sets of
 // names (debate status and stop reason, topology, verdict, consensus
-// method, webhook delivery state): each is a named string type declared
-// once, in the package that owns it, whose Parse function, UnmarshalText
-// and (for a set the backends store) Scan call [Parse], so an unknown name
-// is rejected alike everywhere.
+// method, webhook delivery state, roles, agent phases and error kinds,
+// …): each is a named string type declared once, in the package that owns
+// it, whose Parse function, UnmarshalText and (for a set the backends
+// store) Scan call [Parse], so an unknown name is rejected alike
+// everywhere. A set whose names are read back from data a newer version
+// may have written (stored events and results, memory entries) has no
+// UnmarshalText: only its Parse function, used where a name comes in, is
+// strict, so old readers keep reading new data.
 package enum
 
 import (
