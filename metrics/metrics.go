@@ -18,12 +18,24 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/memory"
+	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/webhook"
 )
 
 // MemoryTiers are the continuum memory tiers (label domain of
 // aragora_memory_entries).
-var MemoryTiers = []string{"fast", "medium", "slow", "glacial"}
+var MemoryTiers = names(memory.Tiers)
+
+// names returns the names of a closed set, as label values.
+func names[T ~string](set []T) []string {
+	out := make([]string, len(set))
+	for i, v := range set {
+		out[i] = string(v)
+	}
+	return out
+}
 
 // SetMemoryEntries sets aragora_memory_entries from per-tier counts.
 func (m *Metrics) SetMemoryEntries(counts map[string]int) {
@@ -221,8 +233,8 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 		m.AgentFallbacks.WithLabelValues(a)
 		m.CircuitState.WithLabelValues(a)
 	}
-	for _, rc := range []string{"general", "debate_create", "auth"} {
-		m.RateLimitHits.WithLabelValues(rc)
+	for _, rc := range ratelimit.Classes {
+		m.RateLimitHits.WithLabelValues(string(rc))
 	}
 	for _, mode := range []string{"local", "fail_open"} {
 		m.RateLimitFallback.WithLabelValues(mode)
@@ -242,7 +254,8 @@ func New(reg prometheus.Registerer, cfg Config) *Metrics {
 }
 
 // WebhookOutcomes are the outcome labels of aragora_webhook_deliveries_total.
-var WebhookOutcomes = []string{"success", "retry", "dead_letter", "overflow"}
+var WebhookOutcomes = []string{string(webhook.OutcomeSuccess), string(webhook.OutcomeRetry),
+	string(webhook.OutcomeDeadLetter), string(webhook.OutcomeOverflow)}
 
 // ObserveWebhook counts one webhook delivery outcome (one of
 // WebhookOutcomes; others are ignored).
