@@ -34,15 +34,11 @@ func (s *Store) missingOrConflict(ctx context.Context, op, id, why string, confl
 // ClaimDebate implements [store.Leaser] with one conditional update.
 func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
 	now = now.UTC()
-	var d *store.Debate
-	err := s.retry(ctx, func() (err error) {
-		d, err = sqlrec.ScanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
-			lease_generation = lease_generation + 1
-			WHERE id = $1 AND status NOT IN (`+sqlrec.TerminalList+`)
-			AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
-			RETURNING `+debateColumns, id, owner, now.Add(ttl), now))
-		return err
-	})
+	d, err := queryOne(ctx, s, sqlrec.ScanDebate, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
+		lease_generation = lease_generation + 1
+		WHERE id = $1 AND status NOT IN (`+sqlrec.TerminalList+`)
+		AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
+		RETURNING `+debateColumns, id, owner, now.Add(ttl), now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, s.missingOrConflict(ctx, "claim", id, "terminal or leased by another owner", store.ErrConflict)
 	}
