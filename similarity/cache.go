@@ -3,6 +3,7 @@ package similarity
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -30,6 +31,9 @@ type cached struct {
 	mu   sync.Mutex
 	gen  int    // Matrix calls so far
 	docs []*doc // the texts of this call and the one before
+	// lastDocs are the corpus of the last call, last a copy of its matrix.
+	lastDocs []*doc
+	last     [][]float64
 	// index finds docs by text once there are many of them (nil below
 	// indexFrom docs, and after each call).
 	index map[string]*doc
@@ -82,11 +86,33 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	clear(c.docs[len(kept):])
 	c.docs, c.index = kept, nil
+	// The same corpus as the call before (a debate groups the votes of
+	// the first round over the texts it has just compared) has the same
+	// matrix.
+	if slices.Equal(docs, c.lastDocs) {
+		return clone(c.last)
+	}
+	var m [][]float64
 	switch c.s.(type) {
 	case Jaccard, *Jaccard:
-		return c.jaccard(docs)
+		m = c.jaccard(docs)
+	default:
+		m = c.tfidf(docs)
 	}
-	return c.tfidf(docs)
+	c.lastDocs, c.last = docs, clone(m)
+	return m
+}
+
+// clone returns a copy of the n×n matrix m.
+func clone(m [][]float64) [][]float64 {
+	n := len(m)
+	out := make([][]float64, n)
+	cells := make([]float64, n*n)
+	for i := range out {
+		out[i] = cells[i*n : (i+1)*n : (i+1)*n]
+		copy(out[i], m[i])
+	}
+	return out
 }
 
 // doc returns the doc of text, adding it if new.

@@ -138,3 +138,20 @@ func FuzzCachedRevisions(f *testing.F) {
 		}
 	})
 }
+
+// TestCachedRepeatedCorpus checks that a corpus compared twice in a row
+// gives the same matrix, not the one a caller changed.
+func TestCachedRepeatedCorpus(t *testing.T) {
+	t.Parallel()
+	texts := []string{"adopt Postgres with a pilot", "a staged pilot of Postgres", "reject it", ""}
+	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
+		c := Cached(s)
+		want := s.Matrix(texts)
+		got := c.Matrix(texts)
+		require.Equal(t, want, got, s.Name())
+		got[0][1], got[1][0] = 42, 42
+		require.Equal(t, want, c.Matrix(texts), s.Name())
+		require.Equal(t, s.Matrix(texts[:2]), c.Matrix(texts[:2]), s.Name())
+		require.Equal(t, want, c.Matrix(texts), s.Name())
+	}
+}
