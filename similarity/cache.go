@@ -420,23 +420,13 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 	nterms, off := int32(0), 0
 	for i, d := range docs {
 		start[i] = int32(off)
-		for _, sym := range d.terms[:len(d.terms)/2] {
-			id := c.local[sym] - 1
-			if id < 0 {
-				id = nterms
-				nterms++
-				c.local[sym] = nterms
-			}
-			ids[off] = id
-			df[id]++
-			off++
-		}
+		syms := d.terms[:len(d.terms)/2]
+		nterms = numberTerms(c.local, syms, ids[off:off+len(syms)], df, nterms)
+		off += len(syms)
 	}
 	start[n] = int32(off)
 	for _, d := range docs {
-		for _, sym := range d.terms[:len(d.terms)/2] {
-			c.local[sym] = 0
-		}
+		clearLocal(c.local, d.terms[:len(d.terms)/2])
 	}
 	floats := make([]float64, total+n+n+1+int(nterms))
 	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
@@ -446,12 +436,7 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 	for i, d := range docs {
 		vi, vw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
 		c.sortTerms(vi, vw, d.terms[len(vi):], dense)
-		var sum float64
-		for x, id := range vi {
-			vw[x] *= idf[df[id]]
-			sum += vw[x] * vw[x]
-		}
-		norms[i] = math.Sqrt(sum)
+		norms[i] = weigh(vi, vw, df, idf)
 	}
 	m := make([][]float64, n)
 	cells := make([]float64, n*n)
@@ -473,12 +458,7 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 			case len(ai) == 0 || len(bi) == 0:
 				v = 0
 			default:
-				var dot float64
-				bw = bw[:len(bi)]
-				for y, id := range bi {
-					dot += dense[id] * bw[y]
-				}
-				v = dot / (norms[i] * norms[j])
+				v = dot(bi, bw, dense) / (norms[i] * norms[j])
 			}
 			v = Clamp01(v)
 			m[i][j], m[j][i] = v, v
@@ -488,6 +468,54 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 		}
 	}
 	return m
+}
+
+// numberTerms writes the corpus ids of a doc's symbols syms to ids and
+// counts them in df; local maps a symbol to its id + 1 (0: none yet), and a
+// new term is numbered nterms, the number of terms so far, which it returns.
+func numberTerms(local, syms, ids, df []int32, nterms int32) int32 {
+	ids = ids[:len(syms)]
+	for x, sym := range syms {
+		id := local[sym] - 1
+		if id < 0 {
+			id = nterms
+			nterms++
+			local[sym] = nterms
+		}
+		ids[x] = id
+		df[id]++
+	}
+	return nterms
+}
+
+// clearLocal sets local back to 0 for syms.
+func clearLocal(local, syms []int32) {
+	for _, sym := range syms {
+		local[sym] = 0
+	}
+}
+
+// weigh turns the counts w of the terms ids into their weights (count ×
+// idf of the term's document frequency) and returns the norm.
+func weigh(ids []int32, w []float64, df []int32, idf []float64) float64 {
+	w = w[:len(ids)]
+	var sum float64
+	for x, id := range ids {
+		w[x] *= idf[df[id]]
+		sum += w[x] * w[x]
+	}
+	return math.Sqrt(sum)
+}
+
+// dot returns the dot product of the terms ids (ascending) weighted w with
+// the weights in dense, summed in id order.
+func dot(ids []int32, w, dense []float64) float64 {
+	w = w[:len(ids)]
+	var sum float64
+	for y, id := range ids {
+		sum += dense[id] * w[y]
+	}
+	return sum
 }
 
 // sortTerms sorts the term ids of a doc (distinct) in place and sets w to
