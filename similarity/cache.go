@@ -31,9 +31,10 @@ type cached struct {
 	mu   sync.Mutex
 	gen  int    // Matrix calls so far
 	docs []*doc // the texts of this call and the one before
-	// lastDocs are the corpus of the last call, last a copy of its matrix.
+	// lastDocs are the corpus of the last call, last the upper triangle
+	// of its matrix (by pairIndex).
 	lastDocs []*doc
-	last     [][]float64
+	last     []float64
 	// index finds docs by text once there are many of them (nil below
 	// indexFrom docs, and after each call).
 	index map[string]*doc
@@ -90,7 +91,7 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	// the first round over the texts it has just compared) has the same
 	// matrix.
 	if slices.Equal(docs, c.lastDocs) {
-		return clone(c.last)
+		return fill(len(docs), func(i, j int) float64 { return c.last[pairIndex(i, j)] })
 	}
 	var m [][]float64
 	switch c.s.(type) {
@@ -99,21 +100,18 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	default:
 		m = c.tfidf(docs)
 	}
-	c.lastDocs, c.last = docs, clone(m)
+	n := len(m)
+	c.lastDocs, c.last = docs, make([]float64, n*(n-1)/2)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			c.last[pairIndex(i, j)] = m[i][j]
+		}
+	}
 	return m
 }
 
-// clone returns a copy of the n×n matrix m.
-func clone(m [][]float64) [][]float64 {
-	n := len(m)
-	out := make([][]float64, n)
-	cells := make([]float64, n*n)
-	for i := range out {
-		out[i] = cells[i*n : (i+1)*n : (i+1)*n]
-		copy(out[i], m[i])
-	}
-	return out
-}
+// pairIndex numbers the pairs i < j: (0, 1), (0, 2), (1, 2), (0, 3), …
+func pairIndex(i, j int) int { return j*(j-1)/2 + i }
 
 // doc returns the doc of text, adding it if new.
 func (c *cached) doc(text string) *doc {
@@ -175,6 +173,11 @@ var wordByte = func() (t [256]byte) {
 // those of the rest.
 func (c *cached) analyse(d *doc) {
 	text := d.text
+	if c.syms.slots == nil {
+		// About one distinct token per 6 bytes of English text, and
+		// fewer in later texts of a debate.
+		c.syms.reserve(len(text) / 6)
+	}
 	terms, counts := c.terms[:0], c.counts[:0]
 	i := 0
 	if base := c.prefixOf(text); base != nil {
@@ -321,9 +324,6 @@ func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), 
 // the token is run itself or, when lowered, run (ASCII) with its upper-case
 // letters lowered (made in buf if new).
 func (s *symbols) lookup(run string, h uint32, lowered bool, buf *[]byte) int32 {
-	if len(s.slots) == 0 {
-		s.grow()
-	}
 	mask := uint32(len(s.slots) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		k := s.slots[p]
@@ -376,13 +376,16 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 	return sym
 }
 
-// grow doubles the table and places every symbol again. The first table
-// has room for a debate's words (about 200 distinct tokens).
+// reserve makes the first table, with room for about tokens symbols.
+func (s *symbols) reserve(tokens int) {
+	n := min(max(tokens, 12), 192)
+	s.names, s.hashes = make([]string, 0, n), make([]uint32, 0, n)
+	s.slots = make([]int32, 1<<bits.Len(uint(n*4/3)))
+}
+
+// grow doubles the table and places every symbol again.
 func (s *symbols) grow() {
-	if s.slots == nil {
-		s.names, s.hashes = make([]string, 0, 192), make([]uint32, 0, 192)
-	}
-	s.slots = make([]int32, max(256, 2*len(s.slots)))
+	s.slots = make([]int32, 2*len(s.slots))
 	mask := uint32(len(s.slots) - 1)
 	for i, h := range s.hashes {
 		p := h & mask
