@@ -23,9 +23,13 @@ type WSObserver interface {
 // hub fans debate events out to WebSocket subscriptions. It is safe for
 // concurrent use; publishing never blocks.
 type hub struct {
-	s     *Server
-	mu    sync.Mutex
-	subs  map[string]map[*subscription]struct{}
+	s    *Server
+	mu   sync.Mutex
+	subs map[string]map[*subscription]struct{}
+	// order lists each debate's subscriptions (subscription.pos is the
+	// index): every fan-out pass serves them in this order, so that an
+	// event waits at most about one pass (fanRun).
+	order map[string][]*subscription
 	conns map[*wsConn]struct{}
 	perIP map[string]int
 	byL   map[string]int
@@ -50,7 +54,7 @@ type pubEvent struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, conns: map[*wsConn]struct{}{},
+	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, order: map[string][]*subscription{}, conns: map[*wsConn]struct{}{},
 		perIP: map[string]int{}, byL: map[string]int{}, pending: map[string][]pubEvent{}, settling: map[string]int64{}}
 }
 
@@ -90,9 +94,11 @@ const (
 // events taken from pending that some subscription may still lack, the
 // first one having index base; each subscription records the index of
 // the next event it is to be handed (subscription.fanNext, of run
-// fanID). A pass serves every subscription of the debate, and takes the
-// events published during the pass along: the subscriptions served after
-// that get them in the same write, the ones before in the next pass.
+// fanID). A pass serves every subscription of the debate, always in the
+// same order (hub.order), and takes the events published during the pass
+// along: the subscriptions served after that get them in the same write,
+// the ones before in the next pass, by the time the pass reaches them
+// again.
 type fanRun struct {
 	h        *hub
 	debateID string
@@ -125,10 +131,7 @@ func (h *hub) fanOut(debateID string) {
 			return
 		}
 		h.mu.Lock()
-		subs := make([]*subscription, 0, len(h.subs[debateID]))
-		for sub := range h.subs[debateID] {
-			subs = append(subs, sub)
-		}
+		subs := append([]*subscription(nil), h.order[debateID]...)
 		h.mu.Unlock()
 		// A subscription attached meanwhile gets what the log still holds
 		// and reads the rest from the store (its replay, or the gap
@@ -256,17 +259,30 @@ func (h *hub) attach(sub *subscription) {
 		m = map[*subscription]struct{}{}
 		h.subs[sub.debateID] = m
 	}
+	if _, ok := m[sub]; ok {
+		return
+	}
 	m[sub] = struct{}{}
+	sub.pos = len(h.order[sub.debateID])
+	h.order[sub.debateID] = append(h.order[sub.debateID], sub)
 }
 
 func (h *hub) detach(sub *subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if m := h.subs[sub.debateID]; m != nil {
-		delete(m, sub)
-		if len(m) == 0 {
-			delete(h.subs, sub.debateID)
-		}
+	m := h.subs[sub.debateID]
+	if _, ok := m[sub]; !ok {
+		return
+	}
+	delete(m, sub)
+	o := h.order[sub.debateID]
+	last := o[len(o)-1]
+	o[sub.pos], last.pos = last, sub.pos
+	o[len(o)-1] = nil
+	h.order[sub.debateID] = o[:len(o)-1]
+	if len(m) == 0 {
+		delete(h.subs, sub.debateID)
+		delete(h.order, sub.debateID)
 	}
 }
 

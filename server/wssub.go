@@ -37,6 +37,7 @@ type subscription struct {
 	// run fanID of the next event to hand over (fanRun); the fan-out's.
 	fanID   uint64
 	fanNext int64
+	pos     int // index in hub.order; the hub's (h.mu)
 	// replayQueued is set while an opReplay of this subscription waits in
 	// the queue, so that polls and settle never queue a second one.
 	replayQueued atomic.Bool
