@@ -571,12 +571,7 @@ func (l *Loop) transition(ctx context.Context, to string) error {
 	if from != to {
 		st.Counters.Transitions[from+"->"+to]++
 		if slices.Contains(CyclePhases, from) && !st.PhaseStartedAt.IsZero() {
-			h := st.Counters.PhaseDurations[from]
-			if h == nil {
-				h = &Histogram{}
-				st.Counters.PhaseDurations[from] = h
-			}
-			h.Observe(now.Sub(st.PhaseStartedAt).Seconds())
+			st.Counters.observePhase(from, now.Sub(st.PhaseStartedAt))
 		}
 	}
 	st.Phase, st.PhaseStartedAt, st.LastTransitionAt = to, now, now
