@@ -13,14 +13,19 @@ import (
 func Every(ctx context.Context, d time.Duration, f func() bool) {
 	t := time.NewTicker(d)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	for next(ctx, t.C) {
+		if !f() {
 			return
-		case <-t.C:
-			if !f() {
-				return
-			}
 		}
+	}
+}
+
+// next waits for the next tick: false when ctx ends first.
+func next(ctx context.Context, ticks <-chan time.Time) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-ticks:
+		return true
 	}
 }

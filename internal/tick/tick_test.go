@@ -11,8 +11,6 @@ import (
 	"github.com/aragora/aragora/internal/tick"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
 func TestEveryStopsWhenFSaysSo(t *testing.T) {
 	t.Parallel()
 	calls := 0
@@ -34,3 +32,6 @@ func TestEveryStopsWithItsContext(t *testing.T) {
 	})
 	assert.Zero(t, calls, "an ended context ends the loop before the first tick")
 }
+
+// TestMain checks that Every leaves no goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
