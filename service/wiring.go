@@ -329,20 +329,8 @@ func (g gauges) sampleDebates(ctx context.Context) {
 func (g gauges) run(ctx context.Context) {
 	g.sampleDB(ctx)
 	g.sampleDebates(ctx)
-	fast := time.NewTicker(10 * time.Second)
-	slow := time.NewTicker(60 * time.Second)
-	defer fast.Stop()
-	defer slow.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-fast.C:
-			g.sampleDB(ctx)
-		case <-slow.C:
-			g.sampleDebates(ctx)
-		}
-	}
+	tick.Both(ctx, tick.Job{Period: 10 * time.Second, Run: func() { g.sampleDB(ctx) }},
+		tick.Job{Period: 60 * time.Second, Run: func() { g.sampleDebates(ctx) }})
 }
 
 // scrapeSampler refreshes the per-replica gauges at each scrape: running

@@ -29,3 +29,27 @@ func next(ctx context.Context, ticks <-chan time.Time) bool {
 		return true
 	}
 }
+
+// Job is work to run every Period.
+type Job struct {
+	Period time.Duration
+	Run    func()
+}
+
+// Both runs a and b, each every its Period (the first run after it), on
+// the calling goroutine, so never at the same time, until ctx ends.
+func Both(ctx context.Context, a, b Job) {
+	ta, tb := time.NewTicker(a.Period), time.NewTicker(b.Period)
+	defer ta.Stop()
+	defer tb.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ta.C:
+			a.Run()
+		case <-tb.C:
+			b.Run()
+		}
+	}
+}

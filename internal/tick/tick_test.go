@@ -33,5 +33,18 @@ func TestEveryStopsWithItsContext(t *testing.T) {
 	assert.Zero(t, calls, "an ended context ends the loop before the first tick")
 }
 
+func TestBothRunsEachJobAtItsPeriod(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var fast, slow int
+	tick.Both(ctx, tick.Job{Period: time.Millisecond, Run: func() {
+		if fast++; fast == 3 {
+			cancel()
+		}
+	}}, tick.Job{Period: time.Hour, Run: func() { slow++ }})
+	assert.GreaterOrEqual(t, fast, 3, "the fast job ran until it ended the context")
+	assert.Zero(t, slow, "the slow job's period never came")
+}
+
 // TestMain checks that Every leaves no goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
