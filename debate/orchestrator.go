@@ -13,6 +13,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,8 @@ type Orchestrator struct {
 	system []atomic.Pointer[string]
 	// labels are the prompt labels naming each participant.
 	labels []quoteLabels
+	// bufs holds the phase buffers of finished runs (*runBufs).
+	bufs sync.Pool
 }
 
 // quoteLabels are the labels of the quotes that name one participant.

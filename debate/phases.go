@@ -837,9 +837,11 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	for _, p := range props {
 		in.Options = append(withCap(in.Options, len(props)), consensus.Option{Agent: p.Agent, Text: p.Text})
 	}
-	for _, c := range rec.Critiques {
-		in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
-			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
+	if critiquesRead(r.cfg.Consensus) {
+		for _, c := range rec.Critiques {
+			in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
+				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
+		}
 	}
 	method := r.cfg.Consensus
 	var fallback *string
@@ -861,6 +863,18 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	r.decide(res, derr, &batch, checkAgent, fallback)
 	r.endPhaseTotal("vote", pt)
 	return r.voteQuorum(batch, valid)
+}
+
+// critiquesRead reports whether method may read consensus.Input.Critiques:
+// the methods of package consensus do not.
+func critiquesRead(method consensus.Method) bool {
+	switch method.(type) {
+	case consensus.Majority, *consensus.Majority, consensus.Supermajority, *consensus.Supermajority,
+		consensus.Unanimous, *consensus.Unanimous, consensus.Weighted, *consensus.Weighted,
+		consensus.Judge, *consensus.Judge, consensus.None, *consensus.None:
+		return false
+	}
+	return true
 }
 
 // judgeDecides decides the round with the judge's reply *out; false when
