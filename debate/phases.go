@@ -75,10 +75,10 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	return ps
 }
 
-// visiblePeers returns whose proposals a reviser sees (docs/agents.md#phases-and-reply-formats).
-func (r *run) visiblePeers(i int) []int {
+// visiblePeers returns whose proposals a reviser sees (docs/agents.md#phases-and-reply-formats),
+// appended to vis.
+func (r *run) visiblePeers(i int, vis []int) []int {
 	n := len(r.o.ps)
-	var vis []int
 	switch {
 	case r.cfg.Topology == TopologyAllToAll || n == 2:
 		for j := range n {
@@ -145,14 +145,16 @@ func (r *run) proposalSpec(i int) callSpec {
 			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
 		}
 		prev := st.Transcript[st.Round-2].Critiques
-		var mine []*CritiqueRecord
+		var mineBuf [16]*CritiqueRecord
+		mine := mineBuf[:0]
 		for k := range prev {
 			if prev[k].Target == r.o.names[i] {
 				mine = append(mine, &prev[k])
 			}
 		}
 		slices.SortStableFunc(mine, bySeverity)
-		vis := r.visiblePeers(i)
+		var visBuf [16]int
+		vis := r.visiblePeers(i, visBuf[:0])
 		items = slices.Grow(items, len(mine)+len(vis)+2)
 		if len(mine) > 0 {
 			req.Critiques = make([]agent.Critique, 0, len(mine))
@@ -400,7 +402,7 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	pairs := make(map[string]float64, len(cur)*(len(cur)-1)/2)
 	for a := range cur {
 		for b := a + 1; b < len(cur); b++ {
-			pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
+			pairs[r.o.pairName(cur[a], cur[b])] = round6(m[a][b])
 		}
 	}
 	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
