@@ -140,7 +140,8 @@ func (r *run) proposalSpec(i int) callSpec {
 	instr := instrPropose
 	if revise {
 		instr = instrRevise
-		items = append(items, promptItem{text: "### Your proposal from the previous round\n```\n" + strings.ReplaceAll(st.Current[i].Text, "```", "'''") + "\n```", required: true})
+		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
+			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
 		if st.PendingChallenge != "" {
 			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
 		}
@@ -669,7 +670,7 @@ func critiquePrompt(r *run, critic, target int) string {
 // ---- vote phase ----
 
 // critiqueSummary is the one-line summary under a proposal in vote and
-// synthesis prompts.
+// synthesis prompts, after a line break.
 func (r *run) critiqueSummary(target string) string {
 	cnt, maxSev := 0, 0.0
 	for _, c := range r.st.round().Critiques {
@@ -679,7 +680,7 @@ func (r *run) critiqueSummary(target string) string {
 		}
 	}
 	var b [80]byte
-	out := append(b[:0], "Critiques received: "...)
+	out := append(b[:0], "\nCritiques received: "...)
 	out = strconv.AppendInt(out, int64(cnt), 10)
 	out = append(out, ", maximum severity "...)
 	out = strconv.AppendFloat(out, maxSev, 'f', 1, 64) // %.1f
@@ -698,7 +699,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
-		it.after, it.required = "\n"+r.critiqueSummary(r.o.names[i]), true
+		it.after, it.required = r.critiqueSummary(r.o.names[i]), true
 		items = append(items, it)
 	}
 	return items
