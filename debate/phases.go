@@ -176,9 +176,12 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
-		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
-	}}
+	return callSpec{idx: i, target: -1, req: req, prompt: proposalPrompt, items: items, instr: instr}
+}
+
+// proposalPrompt builds the prompt of a proposal or revision from its items.
+func proposalPrompt(r *run, s *callSpec) string {
+	return r.pb.user(r.st.Round, r.cfg.Rounds, s.req.Phase, s.items, s.instr)
 }
 
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
@@ -655,9 +658,23 @@ func parseJudge(resp agent.Response) reply.Judge {
 	return reply.ParseJudge(resp.Text)
 }
 
-// critiquePrompt builds the prompt of critic's critique of target: the target's
-// proposal, then the critic's own for contrast.
-func critiquePrompt(r *run, critic, target int) string {
+// votePrompt builds the prompt of voter s.idx: the proposals without its
+// own when self-votes are forbidden, else the phase's shared prompt.
+func votePrompt(r *run, s *callSpec) string {
+	st := r.st
+	if r.cfg.ForbidSelfVote {
+		return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
+	}
+	if r.votePrompt == "" {
+		r.votePrompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
+	}
+	return r.votePrompt
+}
+
+// critiquePrompt builds the prompt of critic s.idx's critique of target
+// s.target: the target's proposal, then the critic's own for contrast.
+func critiquePrompt(r *run, s *callSpec) string {
+	critic, target := s.idx, s.target
 	st := r.st
 	var buf [2]promptItem
 	items := append(buf[:0], r.targetQuotes[target])
@@ -714,6 +731,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	props := r.currentProposals()
 	specs, judging := r.voteSpecs(props)
 	outs := r.runCalls(ctx, specs)
+	r.votePrompt = ""
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -724,10 +742,9 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // voteSpecs returns the calls of the vote phase, the judge's last when
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
-	st := r.st
 	n := len(r.o.ps)
 	specs = reuse(&r.specBuf, n+1)[:0]
-	shared := "" // without ForbidSelfVote every voter gets the same prompt
+	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
@@ -746,15 +763,7 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 			}
 		}
 		r.askSchema(i, &req)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
-			if exclude >= 0 {
-				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
-			}
-			if shared == "" {
-				shared = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), instr)
-			}
-			return shared
-		}})
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: votePrompt, instr: instr})
 	}
 	judging = consensus.NeedsJudge(r.cfg.Consensus)
 	if judging {

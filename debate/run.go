@@ -36,6 +36,9 @@ type run struct {
 	// targetQuotes and ownQuotes are the quoted proposals of a critique
 	// phase, by agent: as the target, and as the critic's own.
 	targetQuotes, ownQuotes []promptItem
+	// votePrompt is the prompt of every voter of a vote phase without
+	// ForbidSelfVote, made for the first.
+	votePrompt string
 	// runBufs are reused by the phases of the run, one phase at a time,
 	// and by later runs of the Orchestrator (Orchestrator.bufs).
 	*runBufs
@@ -514,14 +517,16 @@ type callSpec struct {
 	req    agent.Request
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
-	// once.
-	prompt func(r *run, idx, target int) string
+	// once; from items and instr for a proposal or vote.
+	prompt func(r *run, s *callSpec) string
+	items  []promptItem
+	instr  string
 }
 
 // buildPrompt builds s's prompt, if it has one to build.
 func (s *callSpec) buildPrompt(r *run) {
 	if s.prompt != nil {
-		s.req.Prompt, s.prompt = s.prompt(r, s.idx, s.target), nil
+		s.req.Prompt, s.prompt, s.items = s.prompt(r, s), nil, nil
 	}
 }
 
