@@ -36,12 +36,12 @@ type run struct {
 	// targetQuotes and ownQuotes are the quoted proposals of a critique
 	// phase, by agent: as the target, and as the critic's own.
 	targetQuotes, ownQuotes []promptItem
-	// specBuf, outBuf and batchBuf are reused by the phases of the run, one
-	// phase at a time: the calls of a phase, their outcomes on the
-	// debate's goroutine (runInline), and the last committed event batch.
-	specBuf   []callSpec
-	outBuf    []callOut
-	batchBuf  []Event
+	// votePrompt is the prompt of every voter of a vote phase without
+	// ForbidSelfVote, made for the first.
+	votePrompt string
+	// runBufs are reused by the phases of the run, one phase at a time,
+	// and by later runs of the Orchestrator (Orchestrator.bufs).
+	*runBufs
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
@@ -61,8 +61,33 @@ type run struct {
 	ctx context.Context
 }
 
+// runBufs are the buffers a run's phases reuse: the calls of a phase, their
+// outcomes on the debate's goroutine (runInline), and the last committed
+// event batch.
+type runBufs struct {
+	specBuf  []callSpec
+	outBuf   []callOut
+	batchBuf []Event
+}
+
+// release clears the buffers (they keep nothing of the run) and gives them
+// back to the Orchestrator.
+func (r *run) release() {
+	b := r.runBufs
+	r.runBufs = &runBufs{}
+	clear(b.specBuf[:cap(b.specBuf)])
+	clear(b.outBuf[:cap(b.outBuf)])
+	clear(b.batchBuf[:cap(b.batchBuf)])
+	b.batchBuf = b.batchBuf[:0]
+	r.o.bufs.Put(b)
+}
+
 func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
+	r.runBufs, _ = o.bufs.Get().(*runBufs)
+	if r.runBufs == nil {
+		r.runBufs = &runBufs{}
+	}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
 	r.sim = similarity.Cached(o.cfg.Similarity)
@@ -97,6 +122,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	}
 	defer func() {
 		r.waitStragglers()
+		r.release()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
@@ -491,14 +517,16 @@ type callSpec struct {
 	req    agent.Request
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
-	// once.
-	prompt func(r *run, idx, target int) string
+	// once; from items and instr for a proposal or vote.
+	prompt func(r *run, s *callSpec) string
+	items  []promptItem
+	instr  string
 }
 
 // buildPrompt builds s's prompt, if it has one to build.
 func (s *callSpec) buildPrompt(r *run) {
 	if s.prompt != nil {
-		s.req.Prompt, s.prompt = s.prompt(r, s.idx, s.target), nil
+		s.req.Prompt, s.prompt, s.items = s.prompt(r, s), nil, nil
 	}
 }
 
