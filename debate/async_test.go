@@ -181,3 +181,30 @@ func TestAsyncCallEnds(t *testing.T) {
 	}
 	assert.True(t, deadlineSet.Load(), "an async call's context has the call's deadline")
 }
+
+// instantAsync is instant's agent behind agent.Async, answering through
+// done before RespondAsync returns.
+type instantAsync struct{ agent.Agent }
+
+func (a instantAsync) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	done(a.Respond(ctx, req))
+}
+
+// BenchmarkDebateAsync is BenchmarkDebate 5 × 3 with the same agents behind
+// agent.Async: what a call costs without its goroutine.
+func BenchmarkDebateAsync(b *testing.B) {
+	var ps []debate.Participant
+	for i := range 5 {
+		name := fmt.Sprintf("agent%d", i)
+		ps = append(ps, debate.Participant{Name: name, Agent: instantAsync{instant(name, "agent0")}})
+	}
+	o, err := debate.New(debate.Config{Rounds: 3, DisableEarlyStop: true}, ps...)
+	require.NoError(b, err)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := o.Run(ctx, "Should we migrate the billing service to Postgres?"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

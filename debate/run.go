@@ -530,6 +530,15 @@ func (s *callSpec) buildPrompt(r *run) {
 	}
 }
 
+// promptFor returns s's prompt, built if it has one to build, without
+// changing s.
+func (s *callSpec) promptFor(r *run) string {
+	if s.prompt != nil {
+		return s.prompt(r, s)
+	}
+	return s.req.Prompt
+}
+
 type callOut struct {
 	resp      agent.Response
 	err       error
@@ -742,7 +751,11 @@ type phaseCall struct {
 	abandon   *time.Timer
 	logged    atomic.Bool
 	answered  atomic.Bool // an agent.Async's callback came
-	spec      callSpec
+	// spec is the phase's (never written here: the phase reads its specs
+	// after runCalls, while a straggler may still run); prompt is the
+	// request's prompt, held until the call has taken it.
+	spec   *callSpec
+	prompt string
 }
 
 // deadline returns the call's deadline, or for a call whose goroutine has
@@ -764,26 +777,35 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // agent returns before the call's deadline and before its phase settles it
 // as late, the call writes *out and sends i on finished (finish).
 //
-// The call reads its spec from c (no copy of its own), and drops the
-// prompt once the agent has returned or, for an agent.Async, once it has
-// the request: the phase's other calls may still be running.
+// The call's prompt is built here, on the debate's goroutine, and held by
+// c only until the call takes it: the request the agent gets is a copy of
+// the phase's spec with the prompt, on the call's goroutine (call) or the
+// phase's (startAsync), so that no copy of the spec is kept per call and
+// the prompt is dropped once the agent has returned or, for an
+// agent.Async, once it has the request.
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
-	c.spec = *s
-	c.spec.buildPrompt(r)
+	c.spec = s
+	c.prompt = s.promptFor(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
-	if a := r.asyncAgent(&c.spec); a != nil {
+	if a := r.asyncAgent(s); a != nil {
 		c.begin(ctx, r.cfg.AgentTimeout)
 		r.startAsync(a, c, out, finished, i)
 		return
 	}
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		var res callOut
-		r.invokeSafe(&c.ctx, &c.spec, &res)
-		c.spec.req.Prompt = ""
-		r.finish(c, &res, out, finished, i)
+		r.call(c, out, finished, i)
 	}()
+}
+
+// call makes call c on its own goroutine.
+func (r *run) call(c *phaseCall, out *callOut, finished chan<- int, i int) {
+	s := *c.spec
+	s.req.Prompt, c.prompt = c.prompt, ""
+	var res callOut
+	r.invokeSafe(&c.ctx, &s, &res)
+	r.finish(c, &res, out, finished, i)
 }
 
 // begin starts c's clock: its context and deadline.
@@ -859,7 +881,7 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished cha
 		}
 	}()
 	req := c.spec.req
-	c.spec.req.Prompt = ""
+	req.Prompt, c.prompt = c.prompt, ""
 	a.RespondAsync(&c.ctx, req, done)
 }
 
@@ -883,7 +905,7 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 // abandoned logs a late call whose goroutine has not returned abandonAfter
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
-	s := &c.spec // its goroutine may still be clearing s.req.Prompt
+	s := c.spec
 	select {
 	case <-c.returned:
 	default:
