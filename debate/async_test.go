@@ -128,8 +128,9 @@ func TestAsyncCallEnds(t *testing.T) {
 		critique func(ctx context.Context, done func(agent.Response, error))
 		kind     agent.Kind
 		message  string
+		timeout  time.Duration // the calls' deadline; default 10 s
 	}{
-		{name: "deadline", kind: agent.KindTimeout, critique: func(ctx context.Context, done func(agent.Response, error)) {
+		{name: "deadline", kind: agent.KindTimeout, timeout: 300 * time.Millisecond, critique: func(ctx context.Context, done func(agent.Response, error)) {
 			_, ok := ctx.Deadline()
 			deadlineSet.Store(ok)
 			context.AfterFunc(ctx, func() { done(agent.Response{}, ctx.Err()) })
@@ -150,7 +151,11 @@ func TestAsyncCallEnds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &scriptedAsync{name: "a", critique: tc.critique}
 			ps := []debate.Participant{{Name: "a", Agent: a}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
-			o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: 50 * time.Millisecond}, ps...)
+			timeout := tc.timeout
+			if timeout == 0 {
+				timeout = 10 * time.Second
+			}
+			o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: timeout}, ps...)
 			require.NoError(t, err)
 			res, err := o.Run(context.Background(), "Postgres?")
 			require.NoError(t, err)
