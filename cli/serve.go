@@ -18,31 +18,26 @@ type serveFlags struct {
 
 func newServeCmd(getenv env) *cobra.Command {
 	var f serveFlags
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the HTTP API and WebSocket server",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(cmd.Context(), getenv)
-			if err != nil {
-				return usageErr(err)
-			}
-			f.apply(cmd, &c)
-			if err := c.Validate(); err != nil {
-				return usageErr(err)
-			}
-			c.Signals, c.Stderr = true, cmd.ErrOrStderr()
-			svc, err := service.Open(cmd.Context(), c)
-			if err != nil {
-				return serviceErr(err)
-			}
-			err = svc.Run(cmd.Context())
-			if errors.Is(err, service.ErrForcedExit) {
-				return &exitError{code: exitFailure}
-			}
+	cmd := noArgsCmd("serve", "Run the HTTP API and WebSocket server", func(cmd *cobra.Command) error {
+		c, err := serviceConfig(cmd.Context(), getenv)
+		if err != nil {
+			return usageErr(err)
+		}
+		f.apply(cmd, &c)
+		if err := c.Validate(); err != nil {
+			return usageErr(err)
+		}
+		c.Signals, c.Stderr = true, cmd.ErrOrStderr()
+		svc, err := service.Open(cmd.Context(), c)
+		if err != nil {
 			return serviceErr(err)
-		},
-	}
+		}
+		err = svc.Run(cmd.Context())
+		if errors.Is(err, service.ErrForcedExit) {
+			return &exitError{code: exitFailure}
+		}
+		return serviceErr(err)
+	})
 	fl := cmd.Flags()
 	fl.IntVar(&f.apiPort, "api-port", 8080, "API listener port (ARAGORA_API_PORT)")
 	fl.IntVar(&f.wsPort, "ws-port", 8766, "WebSocket listener port, 0 = off (ARAGORA_WS_PORT)")
