@@ -52,30 +52,20 @@ func newServeCmd(getenv env) *cobra.Command {
 
 // apply sets the flags the user gave on c.
 func (f *serveFlags) apply(cmd *cobra.Command, c *service.Config) {
-	fl := cmd.Flags()
-	if fl.Changed("api-port") {
-		c.APIPort = f.apiPort
+	set := map[string]func(){
+		"api-port":     func() { c.APIPort = f.apiPort },
+		"ws-port":      func() { c.WSPort = f.wsPort },
+		"host":         func() { c.Host = f.host },
+		"data-dir":     func() { c.DataDir = f.dataDir },
+		"database-url": func() { c.DatabaseURL = f.dbURL },
+		"log-format":   func() { c.LogFormat = f.logFormat },
+		"log-level":    func() { c.LogLevel = strings.ToLower(f.logLevel) },
+		"log-dir":      func() { c.LogDir = f.logDir },
 	}
-	if fl.Changed("ws-port") {
-		c.WSPort = f.wsPort
-	}
-	if fl.Changed("host") {
-		c.Host = f.host
-	}
-	if fl.Changed("data-dir") {
-		c.DataDir = f.dataDir
-	}
-	if fl.Changed("database-url") {
-		c.DatabaseURL = f.dbURL
-	}
-	if fl.Changed("log-format") {
-		c.LogFormat = f.logFormat
-	}
-	if fl.Changed("log-level") {
-		c.LogLevel = strings.ToLower(f.logLevel)
-	}
-	if fl.Changed("log-dir") {
-		c.LogDir = f.logDir
+	for name, apply := range set {
+		if cmd.Flags().Changed(name) {
+			apply()
+		}
 	}
 }
 
