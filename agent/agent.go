@@ -1,6 +1,10 @@
 package agent
 
-import "context"
+import (
+	"context"
+
+	"github.com/aragora/aragora/internal/enum"
+)
 
 // Agent produces one turn of a debate. Implementations must be safe for
 // concurrent use and must return promptly once ctx is done.
@@ -30,6 +34,9 @@ func Chain(a Agent, mw ...Middleware) Agent {
 }
 
 // Phase names a debate phase. The values are the wire names of docs/events.md.
+// Its text and JSON form is its name. [ParsePhase] rejects an unknown name
+// where a phase comes in; decoding does not, because phases are read back
+// from stored events and results that a newer version may have written.
 type Phase string
 
 // Debate phases (docs/debate.md#conventions).
@@ -45,7 +52,17 @@ const (
 // Phases lists every Phase in the order a debate runs them.
 var Phases = []Phase{PhasePropose, PhaseRevise, PhaseCritique, PhaseVote, PhaseJudge, PhaseSynthesize}
 
+// ParsePhase returns the Phase named s; an unknown name is an error.
+func ParsePhase(s string) (Phase, error) { return enum.Parse("agent: phase", s, Phases) }
+
+func (p Phase) String() string { return string(p) }
+
+// MarshalText returns p's name.
+func (p Phase) MarshalText() ([]byte, error) { return []byte(p), nil }
+
 // Stance is a participant's assigned position (docs/agents.md#phases-and-reply-formats).
+// Its text and JSON form is its name; decoding and [ParseStance] reject an
+// unknown name (empty text decodes as the zero value).
 type Stance string
 
 // Stances. The zero value means StanceNeutral.
@@ -55,6 +72,20 @@ const (
 	StanceNeutral        Stance = "neutral"
 	StanceDevilsAdvocate Stance = "devils_advocate"
 )
+
+// Stances lists every Stance.
+var Stances = []Stance{StanceAffirmative, StanceNegative, StanceNeutral, StanceDevilsAdvocate}
+
+// ParseStance returns the Stance named s; an unknown name is an error.
+func ParseStance(s string) (Stance, error) { return enum.Parse("agent: stance", s, Stances) }
+
+func (s Stance) String() string { return string(s) }
+
+// MarshalText returns s's name.
+func (s Stance) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// UnmarshalText sets s from its name, rejecting an unknown one.
+func (s *Stance) UnmarshalText(b []byte) error { return enum.Unmarshal(s, b, "agent: stance", Stances) }
 
 // Valid reports whether s is one of the defined stances or empty.
 func (s Stance) Valid() bool {

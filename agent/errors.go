@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Sentinel errors wrapped by *ProviderError (docs/agents.md#middleware).
@@ -45,7 +47,10 @@ func (e *ProviderError) Error() string {
 func (e *ProviderError) Unwrap() error { return e.Err }
 
 // Kind classifies an agent error. The values are the agent_error kinds of
-// docs/events.md.
+// docs/events.md. Its text and JSON form is its name. [ParseKind] rejects
+// an unknown name where a kind comes in; decoding does not, because kinds
+// are read back from stored events and results that a newer version may
+// have written.
 type Kind string
 
 // Error kinds.
@@ -64,6 +69,14 @@ const (
 // Kinds lists every Kind in a fixed order (for metrics and status tables).
 var Kinds = []Kind{KindTimeout, KindRateLimited, KindQuotaExhausted, KindAuth, KindServer,
 	KindCircuitOpen, KindInvalidResponse, KindCancelled, KindOther}
+
+// ParseKind returns the Kind named s; an unknown name is an error.
+func ParseKind(s string) (Kind, error) { return enum.Parse("agent: error kind", s, Kinds) }
+
+func (k Kind) String() string { return string(k) }
+
+// MarshalText returns k's name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }
 
 // Kinder is implemented by errors that know their kind, such as
 // breaker.ErrOpen, so that agent never imports the packages that define them.

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Capability names one way of calling an agent: [Agent.Respond], which
-// every agent has, or the method of one of the optional interfaces.
+// every agent has, or the method of one of the optional interfaces. Its
+// text and JSON form is its name; decoding and [ParseCapability] reject an
+// unknown name.
 type Capability string
 
 // Capabilities, in the order [Capabilities] lists them.
@@ -21,6 +25,21 @@ const (
 
 // AllCapabilities lists every Capability, CapRespond first.
 var AllCapabilities = []Capability{CapRespond, CapStream, CapCritique, CapVote, CapJudge}
+
+// ParseCapability returns the Capability named s; an unknown name is an error.
+func ParseCapability(s string) (Capability, error) {
+	return enum.Parse("agent: capability", s, AllCapabilities)
+}
+
+func (c Capability) String() string { return string(c) }
+
+// MarshalText returns c's name.
+func (c Capability) MarshalText() ([]byte, error) { return []byte(c), nil }
+
+// UnmarshalText sets c from its name, rejecting an unknown one.
+func (c *Capability) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(c, b, "agent: capability", AllCapabilities)
+}
 
 // Structural reports whether c is answered with a structured value rather
 // than text: CapCritique, CapVote or CapJudge.

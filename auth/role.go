@@ -3,11 +3,16 @@ package auth
 import (
 	"fmt"
 	"time"
+
+	"github.com/aragora/aragora/internal/enum"
 )
 
 // Role is a user role (docs/http-api.md#roles). Each role includes those below it:
 // owner > admin > member > viewer. The zero value is no role and ranks
-// below viewer.
+// below viewer. Its text and JSON form is its name; decoding and
+// [ParseRole] reject an unknown name. A role read back from a user record
+// is converted as is: an unknown one ranks nothing, so it is refused by
+// [Role.AtLeast] rather than making the record unreadable.
 type Role string
 
 // Roles, highest first.
@@ -17,6 +22,17 @@ const (
 	RoleMember Role = "member"
 	RoleViewer Role = "viewer"
 )
+
+// Roles lists every Role, highest first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleMember, RoleViewer}
+
+func (r Role) String() string { return string(r) }
+
+// MarshalText returns r's name.
+func (r Role) MarshalText() ([]byte, error) { return []byte(r), nil }
+
+// UnmarshalText sets r from its name, rejecting an unknown one.
+func (r *Role) UnmarshalText(b []byte) error { return enum.Unmarshal(r, b, "auth: role", Roles) }
 
 // rank orders roles; 0 for an unknown role.
 func (r Role) rank() int {
@@ -42,13 +58,15 @@ func (r Role) AtLeast(min Role) bool { return r.rank() > 0 && min.rank() > 0 && 
 
 // ParseRole returns the role named s, or an error wrapping ErrInvalidInput.
 func ParseRole(s string) (Role, error) {
-	if r := Role(s); r.Valid() {
-		return r, nil
+	r, err := enum.Parse("auth: role", s, Roles)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
-	return "", fmt.Errorf("%w: unknown role %q", ErrInvalidInput, s)
+	return r, nil
 }
 
-// PrincipalType says how a principal was authenticated.
+// PrincipalType says how a principal was authenticated. Its text and JSON
+// form is its name; decoding and [ParsePrincipalType] reject an unknown name.
 type PrincipalType string
 
 // Principal types; audit entries use them as actor types.
@@ -58,6 +76,24 @@ const (
 	PrincipalService PrincipalType = "service" // ARAGORA_API_TOKEN
 	PrincipalLocal   PrincipalType = "local"   // the local operator
 )
+
+// PrincipalTypes lists every PrincipalType.
+var PrincipalTypes = []PrincipalType{PrincipalUser, PrincipalAPIKey, PrincipalService, PrincipalLocal}
+
+// ParsePrincipalType returns the PrincipalType named s; an unknown name is an error.
+func ParsePrincipalType(s string) (PrincipalType, error) {
+	return enum.Parse("auth: principal type", s, PrincipalTypes)
+}
+
+func (t PrincipalType) String() string { return string(t) }
+
+// MarshalText returns t's name.
+func (t PrincipalType) MarshalText() ([]byte, error) { return []byte(t), nil }
+
+// UnmarshalText sets t from its name, rejecting an unknown one.
+func (t *PrincipalType) UnmarshalText(b []byte) error {
+	return enum.Unmarshal(t, b, "auth: principal type", PrincipalTypes)
+}
 
 // Principal is an authenticated caller. Values are immutable once returned.
 type Principal struct {

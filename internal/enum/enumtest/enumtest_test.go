@@ -18,3 +18,11 @@ func (c *color) Scan(src any) error { return enum.Scan(c, src, "test: color", co
 func TestCheck(t *testing.T) {
 	enumtest.Check(t, colors, func(s string) (color, error) { return enum.Parse("test: color", s, colors) }, "pink")
 }
+
+type shade string
+
+var shades = []shade{"light", "dark"}
+
+func TestCheckOpen(t *testing.T) {
+	enumtest.CheckOpen(t, shades, func(s string) (shade, error) { return enum.Parse("test: shade", s, shades) }, "dim")
+}
