@@ -426,14 +426,22 @@ func dialWS(ctx context.Context, t *testing.T, base, path, token string) *websoc
 	return c
 }
 
+// anonWS serves s.WSHandler on a test server and dials path on it without
+// a token, with a 5 s context; all of it ends with the test.
+func anonWS(t *testing.T, s *server.Server, path string) (context.Context, *websocket.Conn) {
+	t.Helper()
+	ts := httptest.NewServer(s.WSHandler())
+	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	c := dialWS(ctx, t, ts.URL, path, "")
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return ctx, c
+}
+
 func TestCloseAll1012(t *testing.T) {
 	s, _ := newServer(t, nil)
-	ts := httptest.NewServer(s.WSHandler())
-	defer ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c := dialWS(ctx, t, ts.URL, "/", "")
-	defer c.CloseNow()
+	ctx, c := anonWS(t, s, "/")
 	_, b, err := c.Read(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"type":"hello"`)
@@ -446,12 +454,7 @@ func TestCloseAll1012(t *testing.T) {
 
 func TestWebSocketUnknownDebate(t *testing.T) {
 	s, _ := newServer(t, nil)
-	ts := httptest.NewServer(s.WSHandler())
-	defer ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c := dialWS(ctx, t, ts.URL, "/ws/debates/test-123", "")
-	defer c.CloseNow()
+	ctx, c := anonWS(t, s, "/ws/debates/test-123")
 	var types []string
 	for {
 		_, b, err := c.Read(ctx)
