@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/agent"
-	"github.com/aragora/aragora/internal/fakeclock"
+	"github.com/aragora/aragora/internal/testclock"
 )
 
-func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)) }
+func newClock() *testclock.Clock { return testclock.New(time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)) }
 
 func TestStatsLatency(t *testing.T) {
 	t.Parallel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/auth"
+	"github.com/aragora/aragora/internal/testclock"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
 )
@@ -21,16 +21,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var secret = []byte("0123456789abcdef0123456789abcdef")
 
 // clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+func newClock() *clock { return testclock.New(time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)) }
 
 // tiny argon2 parameters: tests never run 64 MiB hashes.
 var tinyPasswords = auth.PasswordConfig{Memory: 64, Time: 1, Threads: 1}

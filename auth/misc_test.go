@@ -66,7 +66,7 @@ func TestAPIKeys(t *testing.T) {
 	require.ErrorIs(t, err, auth.ErrUnauthorized, "wrong secret")
 	_, err = a.AuthenticateToken(ctx, "ara_short")
 	require.ErrorIs(t, err, auth.ErrUnauthorized)
-	f.clk.Add(24 * time.Hour)
+	f.clk.Advance(24 * time.Hour)
 	_, err = a.AuthenticateToken(ctx, k3.Key)
 	require.ErrorIs(t, err, auth.ErrTokenExpired)
 
@@ -171,7 +171,7 @@ func TestLoginLimiter(t *testing.T) {
 	l := auth.NewLoginLimiter(auth.LimiterConfig{Now: clk.Now})
 	for range 9 {
 		l.Failure("ada@example.com", "203.0.113.7")
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 	}
 	require.NoError(t, l.Allow("ada@example.com", "203.0.113.7"), "9 failures still allowed")
 	l.Failure("ada@example.com", "203.0.113.7")
@@ -180,7 +180,7 @@ func TestLoginLimiter(t *testing.T) {
 	assert.Equal(t, "rate_limited", auth.CodeOf(err))
 	assert.NoError(t, l.Allow("ada@example.com", "198.51.100.1"), "other IPs cannot lock the account out")
 	assert.NoError(t, l.Allow("bob@example.com", "203.0.113.7"))
-	clk.Add(15*time.Minute - 9*time.Second)
+	clk.Advance(15*time.Minute - 9*time.Second)
 	assert.NoError(t, l.Allow("ada@example.com", "203.0.113.7"), "the oldest failure left the window")
 	l.Failure("ada@example.com", "203.0.113.7")
 	assert.ErrorIs(t, l.Allow("ada@example.com", "203.0.113.7"), auth.ErrLoginLimited)

@@ -37,7 +37,7 @@ func TestRevokeTokenByID(t *testing.T) {
 		}},
 		{"rotated pair's access token", func(t *testing.T, f *fixture, u *store.User) (string, string, string, bool, time.Time) {
 			p := f.pair(t, u)
-			f.clk.Add(time.Minute)
+			f.clk.Advance(time.Minute)
 			p2, _, err := f.svc.Refresh(ctx, p.RefreshToken)
 			require.NoError(t, err)
 			return p2.AccessTokenID, p2.AccessToken, store.RevocationAccess, true, p2.AccessExpiresAt
@@ -52,7 +52,7 @@ func TestRevokeTokenByID(t *testing.T) {
 		}},
 		{"record pruned", func(t *testing.T, f *fixture, u *store.User) (string, string, string, bool, time.Time) {
 			p := f.pair(t, u)
-			f.clk.Add(16 * time.Minute)
+			f.clk.Advance(16 * time.Minute)
 			n, err := f.st.DeleteExpiredIssued(ctx, f.clk.Now())
 			require.NoError(t, err)
 			assert.Equal(t, int64(1), n, "the expired access token's record")

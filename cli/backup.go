@@ -20,33 +20,28 @@ import (
 // SQLite and writes a self-contained copy.
 func newBackupCmd(getenv env) *cobra.Command {
 	var out string
-	cmd := &cobra.Command{
-		Use:   "backup --out DIR",
-		Short: "Copy the SQLite databases consistently, safe while the server runs",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usageErr(errors.New("backup: --out DIR is required"))
-			}
-			_, b, err := openBackends(cmd.Context(), getenv)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			st, ok := b.Store.(*sqlitestore.Store)
-			if !ok {
-				return usageErr(fmt.Errorf("backup: the store is %s: back up Postgres with pg_dump (see the README)", b.Kind))
-			}
-			files, err := backupSQLite(cmd.Context(), st, out, time.Now().UTC())
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			for _, f := range files {
-				fmt.Fprintln(cmd.OutOrStdout(), f)
-			}
-			return nil
-		},
-	}
+	cmd := noArgsCmd("backup --out DIR", "Copy the SQLite databases consistently, safe while the server runs", func(cmd *cobra.Command) error {
+		if out == "" {
+			return usageErr(errors.New("backup: --out DIR is required"))
+		}
+		_, b, err := openBackends(cmd.Context(), getenv)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		st, ok := b.Store.(*sqlitestore.Store)
+		if !ok {
+			return usageErr(fmt.Errorf("backup: the store is %s: back up Postgres with pg_dump (see the README)", b.Kind))
+		}
+		files, err := backupSQLite(cmd.Context(), st, out, time.Now().UTC())
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		for _, f := range files {
+			fmt.Fprintln(cmd.OutOrStdout(), f)
+		}
+		return nil
+	})
 	cmd.Flags().StringVar(&out, "out", "", "directory to write the copies to (created if missing)")
 	return cmd
 }

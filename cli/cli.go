@@ -168,24 +168,25 @@ func (o Options) commit() string {
 	return "unknown"
 }
 
+// noArgsCmd is a command that takes no positional argument and runs run.
+func noArgsCmd(use, short string, run func(cmd *cobra.Command) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd) }}
+}
+
 func newVersionCmd() *cobra.Command {
 	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			w := cmd.OutOrStdout()
-			o := optionsFrom(cmd.Context())
-			if asJSON {
-				fmt.Fprintf(w, "{\"version\":%q,\"commit\":%q,\"go_version\":%q,\"platform\":\"%s/%s\"}\n",
-					o.Version, o.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-				return nil
-			}
-			fmt.Fprintf(w, "aragora %s (commit %s, %s, %s/%s)\n", o.Version, o.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	cmd := noArgsCmd("version", "Print the version", func(cmd *cobra.Command) error {
+		w := cmd.OutOrStdout()
+		o := optionsFrom(cmd.Context())
+		if asJSON {
+			fmt.Fprintf(w, "{\"version\":%q,\"commit\":%q,\"go_version\":%q,\"platform\":\"%s/%s\"}\n",
+				o.Version, o.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
-		},
-	}
+		}
+		fmt.Fprintf(w, "aragora %s (commit %s, %s, %s/%s)\n", o.Version, o.commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	})
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/internal/testenv"
 )
 
 // The fault suite's real-process faults (docs/operations.md#fault-suite):
@@ -298,15 +300,7 @@ func TestFaultDiskFull(t *testing.T) {
 	}
 	// Fill the volume: a file that takes every free block.
 	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	require.NoError(t, err)
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			break
-		}
-	}
-	require.NoError(t, f.Close())
+	testenv.FillDisk(t, filler)
 
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	readiness := map[int]int{}

@@ -58,20 +58,15 @@ later debates (docs/memory.md). These commands work on the configured store
 		}
 		return nil
 	}
-	list := &cobra.Command{
-		Use:   "list [--tier T] [--limit N] [--json]",
-		Short: "List entries, most recently updated first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return open(cmd, func(c *memory.Continuum, out io.Writer) error {
-				es, err := c.List(cmd.Context(), memory.Filter{Tier: memory.Tier(tier), Limit: limit})
-				if err != nil {
-					return err
-				}
-				return printEntries(out, es, nil, asJSON)
-			})
-		},
-	}
+	list := noArgsCmd("list [--tier T] [--limit N] [--json]", "List entries, most recently updated first", func(cmd *cobra.Command) error {
+		return open(cmd, func(c *memory.Continuum, out io.Writer) error {
+			es, err := c.List(cmd.Context(), memory.Filter{Tier: memory.Tier(tier), Limit: limit})
+			if err != nil {
+				return err
+			}
+			return printEntries(out, es, nil, asJSON)
+		})
+	})
 	search := &cobra.Command{
 		Use:   `search "QUERY" [--tier T] [--limit N] [--json]`,
 		Short: "The entries most relevant to a question, best first",
@@ -91,54 +86,44 @@ later debates (docs/memory.md). These commands work on the configured store
 			})
 		},
 	}
-	stats := &cobra.Command{
-		Use:   "stats [--json]",
-		Short: "Entries and bytes per tier, and the recorded tier transitions",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return open(cmd, func(c *memory.Continuum, out io.Writer) error {
-				st, err := c.Stats(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return json.NewEncoder(out).Encode(map[string]any{"tiers": st.Tiers, "transitions": nonNilSlice(st.Transitions)})
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIER\tENTRIES\tBYTES\tHALF-LIFE\tMAX")
-				for _, t := range st.Tiers {
-					spec := c.Spec(t.Tier)
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\n", t.Tier, t.Count, t.Bytes, spec.HalfLife, spec.MaxItems)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-				for _, tc := range st.Transitions {
-					fmt.Fprintf(out, "%s -> %s: %d\n", tc.From, tc.To, tc.Count)
-				}
-				return nil
-			})
-		},
-	}
-	cleanup := &cobra.Command{
-		Use:   "cleanup [--json]",
-		Short: "Forget stale, expired and over-capacity entries now (red-line entries stay)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return open(cmd, func(c *memory.Continuum, out io.Writer) error {
-				rep, err := c.Cleanup(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return json.NewEncoder(out).Encode(rep)
-				}
-				fmt.Fprintf(out, "forgot %d entries (stale %d, expired %d, over capacity %d)\n", rep.Deleted,
-					rep.Reasons["stale"], rep.Reasons["expired"], rep.Reasons["capacity"])
-				return nil
-			})
-		},
-	}
+	stats := noArgsCmd("stats [--json]", "Entries and bytes per tier, and the recorded tier transitions", func(cmd *cobra.Command) error {
+		return open(cmd, func(c *memory.Continuum, out io.Writer) error {
+			st, err := c.Stats(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(out).Encode(map[string]any{"tiers": st.Tiers, "transitions": nonNilSlice(st.Transitions)})
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIER\tENTRIES\tBYTES\tHALF-LIFE\tMAX")
+			for _, t := range st.Tiers {
+				spec := c.Spec(t.Tier)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\n", t.Tier, t.Count, t.Bytes, spec.HalfLife, spec.MaxItems)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, tc := range st.Transitions {
+				fmt.Fprintf(out, "%s -> %s: %d\n", tc.From, tc.To, tc.Count)
+			}
+			return nil
+		})
+	})
+	cleanup := noArgsCmd("cleanup [--json]", "Forget stale, expired and over-capacity entries now (red-line entries stay)", func(cmd *cobra.Command) error {
+		return open(cmd, func(c *memory.Continuum, out io.Writer) error {
+			rep, err := c.Cleanup(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(out).Encode(rep)
+			}
+			fmt.Fprintf(out, "forgot %d entries (stale %d, expired %d, over capacity %d)\n", rep.Deleted,
+				rep.Reasons["stale"], rep.Reasons["expired"], rep.Reasons["capacity"])
+			return nil
+		})
+	})
 	for _, c := range []*cobra.Command{list, search} {
 		c.Flags().StringVar(&tier, "tier", "", "only this tier: fast, medium, slow or glacial")
 		c.Flags().IntVar(&limit, "limit", 20, "entries at most")

@@ -19,56 +19,51 @@ import (
 func newMigrateCmd(getenv env) *cobra.Command {
 	var dryRun bool
 	var dataDir, dbURL string
-	cmd := &cobra.Command{
-		Use:   "migrate",
-		Short: "Apply pending store migrations",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(cmd.Context(), getenv)
-			if err != nil {
-				return usageErr(err)
-			}
-			if f := cmd.Flags(); f.Changed("data-dir") {
-				c.DataDir = dataDir
-			}
-			if cmd.Flags().Changed("database-url") {
-				c.DatabaseURL = dbURL
-			}
-			c.SkipMigrations = true // open without migrating, then decide
-			be, err := service.OpenBackends(cmd.Context(), c)
-			if err != nil {
-				return serviceErr(err)
-			}
-			defer be.Close()
-			if !be.HasMigrations() {
-				fmt.Fprintf(cmd.OutOrStdout(), "store %s has no migrations\n", be.Kind)
-				return nil
-			}
-			ctx := cmd.Context()
-			ms, err := be.PendingMigrations(ctx)
-			if err == nil && !dryRun {
-				ms, err = be.Migrate(ctx)
-			}
-			if errors.Is(err, sqlitestore.ErrIncompatible) || errors.Is(err, pgstore.ErrIncompatible) {
-				return usageErr(err)
-			} else if err != nil {
-				return &exitError{code: exitFailure, err: fmt.Errorf("migrate: %w", err)}
-			}
-			w := cmd.OutOrStdout()
-			verb := "applied"
-			if dryRun {
-				verb = "pending"
-			}
-			if len(ms) == 0 {
-				fmt.Fprintf(w, "%s: schema is up to date\n", be.Kind)
-				return nil
-			}
-			for _, m := range ms {
-				fmt.Fprintf(w, "%s %s\n", verb, formatMigration(m))
-			}
+	cmd := noArgsCmd("migrate", "Apply pending store migrations", func(cmd *cobra.Command) error {
+		c, err := serviceConfig(cmd.Context(), getenv)
+		if err != nil {
+			return usageErr(err)
+		}
+		if f := cmd.Flags(); f.Changed("data-dir") {
+			c.DataDir = dataDir
+		}
+		if cmd.Flags().Changed("database-url") {
+			c.DatabaseURL = dbURL
+		}
+		c.SkipMigrations = true // open without migrating, then decide
+		be, err := service.OpenBackends(cmd.Context(), c)
+		if err != nil {
+			return serviceErr(err)
+		}
+		defer be.Close()
+		if !be.HasMigrations() {
+			fmt.Fprintf(cmd.OutOrStdout(), "store %s has no migrations\n", be.Kind)
 			return nil
-		},
-	}
+		}
+		ctx := cmd.Context()
+		ms, err := be.PendingMigrations(ctx)
+		if err == nil && !dryRun {
+			ms, err = be.Migrate(ctx)
+		}
+		if errors.Is(err, sqlitestore.ErrIncompatible) || errors.Is(err, pgstore.ErrIncompatible) {
+			return usageErr(err)
+		} else if err != nil {
+			return &exitError{code: exitFailure, err: fmt.Errorf("migrate: %w", err)}
+		}
+		w := cmd.OutOrStdout()
+		verb := "applied"
+		if dryRun {
+			verb = "pending"
+		}
+		if len(ms) == 0 {
+			fmt.Fprintf(w, "%s: schema is up to date\n", be.Kind)
+			return nil
+		}
+		for _, m := range ms {
+			fmt.Fprintf(w, "%s %s\n", verb, formatMigration(m))
+		}
+		return nil
+	})
 	fl := cmd.Flags()
 	fl.BoolVar(&dryRun, "dry-run", false, "list pending migrations without applying them")
 	fl.StringVar(&dataDir, "data-dir", "./data", "data directory (ARAGORA_DATA_DIR)")

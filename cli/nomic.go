@@ -274,17 +274,12 @@ func (a ttyApprover) Approve(_ context.Context, ap nomic.Approval) (bool, error)
 
 func newNomicPreflightCmd(getenv env) *cobra.Command {
 	var path string
-	c := &cobra.Command{
-		Use:   "preflight [--path P]",
-		Short: "Check the environment before a run: one [PASS], [FAIL] or [WARN] line per check",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if failed := preflight(cmd.Context(), cmd.OutOrStdout(), path, getenv); failed > 0 {
-				return &exitError{code: exitFailure, err: fmt.Errorf("preflight: %d check(s) failed", failed)}
-			}
-			return nil
-		},
-	}
+	c := noArgsCmd("preflight [--path P]", "Check the environment before a run: one [PASS], [FAIL] or [WARN] line per check", func(cmd *cobra.Command) error {
+		if failed := preflight(cmd.Context(), cmd.OutOrStdout(), path, getenv); failed > 0 {
+			return &exitError{code: exitFailure, err: fmt.Errorf("preflight: %d check(s) failed", failed)}
+		}
+		return nil
+	})
 	c.Flags().StringVar(&path, "path", ".", "the target git repository")
 	return c
 }
@@ -384,59 +379,49 @@ func keyID(pub ed25519.PublicKey) string {
 
 func newNomicListBackupsCmd() *cobra.Command {
 	var path string
-	c := &cobra.Command{
-		Use:   "list-backups [--path P]",
-		Short: "List .nomic/backups/* with cycle, date and file count",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			bs, err := nomic.ListBackups(path)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
+	c := noArgsCmd("list-backups [--path P]", "List .nomic/backups/* with cycle, date and file count", func(cmd *cobra.Command) error {
+		bs, err := nomic.ListBackups(path)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		out := cmd.OutOrStdout()
+		if len(bs) == 0 {
+			fmt.Fprintln(out, "no backups in", filepath.Join(path, nomic.BackupsDir))
+		}
+		for _, b := range bs {
+			date := b.Date
+			if t, err := time.Parse("20060102", b.Date); err == nil {
+				date = t.Format("2006-01-02")
 			}
-			out := cmd.OutOrStdout()
-			if len(bs) == 0 {
-				fmt.Fprintln(out, "no backups in", filepath.Join(path, nomic.BackupsDir))
-			}
-			for _, b := range bs {
-				date := b.Date
-				if t, err := time.Parse("20060102", b.Date); err == nil {
-					date = t.Format("2006-01-02")
-				}
-				rel, _ := filepath.Rel(path, b.Dir)
-				fmt.Fprintf(out, "cycle %-4d %s  %3d files  %s/\n", b.Cycle, date, b.Files, rel)
-			}
-			return nil
-		},
-	}
+			rel, _ := filepath.Rel(path, b.Dir)
+			fmt.Fprintf(out, "cycle %-4d %s  %3d files  %s/\n", b.Cycle, date, b.Files, rel)
+		}
+		return nil
+	})
 	c.Flags().StringVar(&path, "path", ".", "the target git repository")
 	return c
 }
 
 func newNomicRollbackCmd() *cobra.Command {
 	var path, backup string
-	c := &cobra.Command{
-		Use:   "rollback --backup DIR [--path P]",
-		Short: "Restore the files of a backup (a cycle prefix selects its newest backup)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if backup == "" {
-				return usageErr(errors.New("nomic rollback: --backup DIR is required"))
-			}
-			dir, err := nomic.ResolveBackup(path, backup)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			restored, err := nomic.Rollback(path, dir)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			for _, p := range restored {
-				fmt.Fprintln(cmd.OutOrStdout(), "restored", p)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rolled back %d files from %s\n", len(restored), dir)
-			return nil
-		},
-	}
+	c := noArgsCmd("rollback --backup DIR [--path P]", "Restore the files of a backup (a cycle prefix selects its newest backup)", func(cmd *cobra.Command) error {
+		if backup == "" {
+			return usageErr(errors.New("nomic rollback: --backup DIR is required"))
+		}
+		dir, err := nomic.ResolveBackup(path, backup)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		restored, err := nomic.Rollback(path, dir)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		for _, p := range restored {
+			fmt.Fprintln(cmd.OutOrStdout(), "restored", p)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "rolled back %d files from %s\n", len(restored), dir)
+		return nil
+	})
 	c.Flags().StringVar(&path, "path", ".", "the target git repository")
 	c.Flags().StringVar(&backup, "backup", "", "the backup directory, or a cycle prefix such as .nomic/backups/cycle_5/")
 	return c
@@ -444,35 +429,30 @@ func newNomicRollbackCmd() *cobra.Command {
 
 func newNomicStatusCmd(getenv env) *cobra.Command {
 	var path string
-	c := &cobra.Command{
-		Use:   "status [--path P]",
-		Short: "Print the loop's status from the store, and the repository's lock",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			ns, closeStore, err := openNomicStore(ctx, getenv)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
-			st, err := (&nomic.Control{Store: ns}).Status(ctx)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			b, _ := json.MarshalIndent(st, "", "  ")
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			held, info, stale, _ := nomic.LockStatus(path)
-			switch {
-			case held:
-				fmt.Fprintf(cmd.OutOrStdout(), "lock: held by pid %d on %s\n", info.PID, info.Host)
-			case stale:
-				fmt.Fprintf(cmd.OutOrStdout(), "lock: stale (pid %d is gone)\n", info.PID)
-			default:
-				fmt.Fprintln(cmd.OutOrStdout(), "lock: none")
-			}
-			return nil
-		},
-	}
+	c := noArgsCmd("status [--path P]", "Print the loop's status from the store, and the repository's lock", func(cmd *cobra.Command) error {
+		ctx := cmd.Context()
+		ns, closeStore, err := openNomicStore(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		st, err := (&nomic.Control{Store: ns}).Status(ctx)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		b, _ := json.MarshalIndent(st, "", "  ")
+		fmt.Fprintln(cmd.OutOrStdout(), string(b))
+		held, info, stale, _ := nomic.LockStatus(path)
+		switch {
+		case held:
+			fmt.Fprintf(cmd.OutOrStdout(), "lock: held by pid %d on %s\n", info.PID, info.Host)
+		case stale:
+			fmt.Fprintf(cmd.OutOrStdout(), "lock: stale (pid %d is gone)\n", info.PID)
+		default:
+			fmt.Fprintln(cmd.OutOrStdout(), "lock: none")
+		}
+		return nil
+	})
 	c.Flags().StringVar(&path, "path", ".", "the target git repository")
 	return c
 }
@@ -483,124 +463,109 @@ func newConstitutionCmd(getenv env) *cobra.Command {
 	c := &cobra.Command{Use: "constitution", Short: "Create, sign and verify a nomic constitution (docs/nomic.md)"}
 	var initPath, keygen string
 	var force bool
-	initCmd := &cobra.Command{
-		Use:   "init [--path P] [--keygen DIR] [--force]",
-		Short: "Write a starter .nomic/constitution.json (signed with a new key pair with --keygen)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			file := filepath.Join(initPath, nomic.ConstitutionPath)
-			if _, err := os.Stat(file); err == nil && !force {
-				return &exitError{code: exitFailure, err: fmt.Errorf("%s exists (use --force to replace it)", file)}
-			}
-			con, err := nomic.NewConstitution(initPath)
+	initCmd := noArgsCmd("init [--path P] [--keygen DIR] [--force]", "Write a starter .nomic/constitution.json (signed with a new key pair with --keygen)", func(cmd *cobra.Command) error {
+		file := filepath.Join(initPath, nomic.ConstitutionPath)
+		if _, err := os.Stat(file); err == nil && !force {
+			return &exitError{code: exitFailure, err: fmt.Errorf("%s exists (use --force to replace it)", file)}
+		}
+		con, err := nomic.NewConstitution(initPath)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		out := cmd.OutOrStdout()
+		if keygen != "" {
+			pub, priv, err := ed25519.GenerateKey(rand.Reader)
 			if err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
-			out := cmd.OutOrStdout()
-			if keygen != "" {
-				pub, priv, err := ed25519.GenerateKey(rand.Reader)
-				if err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-				if err := os.MkdirAll(keygen, 0o700); err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-				kp, pp := filepath.Join(keygen, "constitution.key"), filepath.Join(keygen, "constitution.pub")
-				if err := os.WriteFile(kp, []byte(base64.StdEncoding.EncodeToString(priv)+"\n"), 0o600); err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-				if err := os.WriteFile(pp, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644); err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-				if err := con.Sign(priv); err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-				fmt.Fprintf(out, "wrote %s (private key, mode 0600: keep it off this machine's environment)\nwrote %s\n", kp, pp)
-				fmt.Fprintf(out, "export %s=%s\n", envConstitutionPubKey, base64.StdEncoding.EncodeToString(pub))
-			}
-			if err := con.Write(file); err != nil {
+			if err := os.MkdirAll(keygen, 0o700); err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
-			state := "unsigned: sign it with aragora constitution sign --key FILE"
-			if con.Signature != nil {
-				state = "signed"
+			kp, pp := filepath.Join(keygen, "constitution.key"), filepath.Join(keygen, "constitution.pub")
+			if err := os.WriteFile(kp, []byte(base64.StdEncoding.EncodeToString(priv)+"\n"), 0o600); err != nil {
+				return &exitError{code: exitFailure, err: err}
 			}
-			fmt.Fprintf(out, "wrote %s (%d verify commands, %d protected files, %s)\n", file, len(con.Verify), len(con.Checksums), state)
-			return nil
-		},
-	}
+			if err := os.WriteFile(pp, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644); err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			if err := con.Sign(priv); err != nil {
+				return &exitError{code: exitFailure, err: err}
+			}
+			fmt.Fprintf(out, "wrote %s (private key, mode 0600: keep it off this machine's environment)\nwrote %s\n", kp, pp)
+			fmt.Fprintf(out, "export %s=%s\n", envConstitutionPubKey, base64.StdEncoding.EncodeToString(pub))
+		}
+		if err := con.Write(file); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		state := "unsigned: sign it with aragora constitution sign --key FILE"
+		if con.Signature != nil {
+			state = "signed"
+		}
+		fmt.Fprintf(out, "wrote %s (%d verify commands, %d protected files, %s)\n", file, len(con.Verify), len(con.Checksums), state)
+		return nil
+	})
 	initCmd.Flags().StringVar(&initPath, "path", ".", "the target git repository")
 	initCmd.Flags().StringVar(&keygen, "keygen", "", "also write a key pair: DIR/constitution.key (0600) and DIR/constitution.pub")
 	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing constitution")
 
 	var signFile, signKey string
 	var update bool
-	signCmd := &cobra.Command{
-		Use:   "sign [--file .nomic/constitution.json] --key FILE [--update-checksums]",
-		Short: "Sign the constitution with the base64 Ed25519 private key in FILE",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if signKey == "" {
-				return usageErr(errors.New("constitution sign: --key FILE is required (the private key is never read from the environment)"))
-			}
-			raw, err := os.ReadFile(signKey)
-			if err != nil {
-				return usageErr(err)
-			}
-			priv, err := nomic.ParsePrivateKey(string(raw))
-			if err != nil {
-				return usageErr(err)
-			}
-			con, _, err := nomic.LoadConstitution(signFile)
-			if err != nil {
+	signCmd := noArgsCmd("sign [--file .nomic/constitution.json] --key FILE [--update-checksums]", "Sign the constitution with the base64 Ed25519 private key in FILE", func(cmd *cobra.Command) error {
+		if signKey == "" {
+			return usageErr(errors.New("constitution sign: --key FILE is required (the private key is never read from the environment)"))
+		}
+		raw, err := os.ReadFile(signKey)
+		if err != nil {
+			return usageErr(err)
+		}
+		priv, err := nomic.ParsePrivateKey(string(raw))
+		if err != nil {
+			return usageErr(err)
+		}
+		con, _, err := nomic.LoadConstitution(signFile)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		if update {
+			root := filepath.Dir(filepath.Dir(signFile))
+			if err := con.UpdateChecksums(root); err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
-			if update {
-				root := filepath.Dir(filepath.Dir(signFile))
-				if err := con.UpdateChecksums(root); err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-			}
-			if err := con.Sign(priv); err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			if err := con.Write(signFile); err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "signed %s (key %s)\n", signFile, con.Signature.KeyID)
-			return nil
-		},
-	}
+		}
+		if err := con.Sign(priv); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		if err := con.Write(signFile); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "signed %s (key %s)\n", signFile, con.Signature.KeyID)
+		return nil
+	})
 	signCmd.Flags().StringVar(&signFile, "file", nomic.ConstitutionPath, "the constitution")
 	signCmd.Flags().StringVar(&signKey, "key", "", "file holding the base64 private key")
 	signCmd.Flags().BoolVar(&update, "update-checksums", false, "recompute the protected files' checksums before signing")
 
 	var verifyFile, verifyKey string
-	verifyCmd := &cobra.Command{
-		Use:   "verify [--file .nomic/constitution.json] [--key FILE]",
-		Short: "Verify the signature with --key FILE (public key) or ARAGORA_CONSTITUTION_PUBLIC_KEY",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			src := getenv(envConstitutionPubKey)
-			if verifyKey != "" {
-				raw, err := os.ReadFile(verifyKey)
-				if err != nil {
-					return usageErr(err)
-				}
-				src = string(raw)
-			}
-			pub, err := nomic.ParsePublicKey(src)
+	verifyCmd := noArgsCmd("verify [--file .nomic/constitution.json] [--key FILE]", "Verify the signature with --key FILE (public key) or ARAGORA_CONSTITUTION_PUBLIC_KEY", func(cmd *cobra.Command) error {
+		src := getenv(envConstitutionPubKey)
+		if verifyKey != "" {
+			raw, err := os.ReadFile(verifyKey)
 			if err != nil {
-				return &exitError{code: exitFailure, err: err}
+				return usageErr(err)
 			}
-			if _, err := nomic.VerifyFile(verifyFile, pub); err != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "INVALID: %v\n", err)
-				return &exitError{code: exitFailure}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "OK: %s is signed by key %s\n", verifyFile, keyID(pub))
-			return nil
-		},
-	}
+			src = string(raw)
+		}
+		pub, err := nomic.ParsePublicKey(src)
+		if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		if _, err := nomic.VerifyFile(verifyFile, pub); err != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "INVALID: %v\n", err)
+			return &exitError{code: exitFailure}
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "OK: %s is signed by key %s\n", verifyFile, keyID(pub))
+		return nil
+	})
 	verifyCmd.Flags().StringVar(&verifyFile, "file", nomic.ConstitutionPath, "the constitution")
 	verifyCmd.Flags().StringVar(&verifyKey, "key", "", "file holding the base64 public key")
 	c.AddCommand(initCmd, signCmd, verifyCmd)

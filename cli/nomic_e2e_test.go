@@ -75,13 +75,7 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 	srv.post(t, "/api/admin/nomic/circuit-breakers/reset", "", http.StatusOK, nil)
 	srv.post(t, "/api/admin/nomic/resume", "", http.StatusOK, nil)
 
-	select {
-	case err := <-done:
-		done <- err
-		require.NoError(t, err, loopOut.String())
-	case <-time.After(e2eDeadline):
-		t.Fatal("the loop did not finish after resume")
-	}
+	waitLoopDone(t, done, loopOut, "after resume")
 	assert.Equal(t, base, gitCmd(t, dir, "rev-parse", "HEAD~1"), "one commit")
 	srv.getJSON(t, "/api/nomic/metrics", &m)
 	assert.Equal(t, int64(1), m.Summary.Cycles["success"])
@@ -117,6 +111,20 @@ func slowVerifyRepo(t *testing.T, bin string) (dir, pub string) {
 	require.NoError(t, err, "%s", out)
 	gitCmd(t, dir, "commit", "-qam", "slow verify")
 	return dir, pub
+}
+
+// waitLoopDone waits for the loop of startNomicLoop to exit cleanly (when
+// naming the moment it should have); its exit stays on done for the
+// cleanup.
+func waitLoopDone(t *testing.T, done chan error, out *syncbuf.Buffer, when string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		done <- err
+		require.NoError(t, err, out.String())
+	case <-time.After(e2eDeadline):
+		t.Fatalf("the loop did not finish %s", when)
+	}
 }
 
 // startNomicLoop runs one auto cycle of the runbook's nomic_loop.py shim

@@ -134,27 +134,13 @@ func runRemoteDebate(cmd *cobra.Command, question string, f *debateFlags, getenv
 	}
 	r := &remote{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}, out: cmd.OutOrStdout()}
 	body := map[string]any{"topic": question}
-	fl := cmd.Flags()
-	if fl.Changed("agents") {
-		body["agents"] = splitAgentSpecs(f.agents)
-	}
-	if fl.Changed("rounds") {
-		body["rounds"] = f.rounds
-	}
-	if fl.Changed("consensus") {
-		body["consensus"] = f.consensus
-	}
-	if fl.Changed("threshold") {
-		body["threshold"] = f.threshold
-	}
-	if fl.Changed("topology") {
-		body["topology"] = f.topology
-	}
-	if fl.Changed("seed") {
-		body["seed"] = f.seed
-	}
-	if fl.Changed("max-tokens") {
-		body["max_tokens"] = f.maxTokens
+	// The flags the user gave, under their JSON names (- becomes _).
+	given := map[string]any{"agents": splitAgentSpecs(f.agents), "rounds": f.rounds, "consensus": f.consensus,
+		"threshold": f.threshold, "topology": f.topology, "seed": f.seed, "max-tokens": f.maxTokens}
+	for name, v := range given {
+		if cmd.Flags().Changed(name) {
+			body[strings.ReplaceAll(name, "-", "_")] = v
+		}
 	}
 	if f.trickster {
 		body["trickster"] = true

@@ -1296,13 +1296,7 @@ func TestReplicasNomicCommands(t *testing.T) {
 	}
 	a.post(t, "/api/admin/nomic/pause", `{"reason": "again on A"}`, http.StatusConflict, nil)
 	c.post(t, "/api/admin/nomic/resume", "", http.StatusOK, nil)
-	select {
-	case err := <-done:
-		done <- err
-		require.NoError(t, err, loopOut.String())
-	case <-time.After(e2eDeadline):
-		t.Fatal("the loop did not finish after the resume on C")
-	}
+	waitLoopDone(t, done, loopOut, "after the resume on C")
 	var m nomic.MetricsSummary
 	b.getJSON(t, "/api/nomic/metrics", &m)
 	require.Equal(t, int64(1), m.Summary.Cycles["success"])

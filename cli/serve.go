@@ -18,31 +18,26 @@ type serveFlags struct {
 
 func newServeCmd(getenv env) *cobra.Command {
 	var f serveFlags
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the HTTP API and WebSocket server",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := serviceConfig(cmd.Context(), getenv)
-			if err != nil {
-				return usageErr(err)
-			}
-			f.apply(cmd, &c)
-			if err := c.Validate(); err != nil {
-				return usageErr(err)
-			}
-			c.Signals, c.Stderr = true, cmd.ErrOrStderr()
-			svc, err := service.Open(cmd.Context(), c)
-			if err != nil {
-				return serviceErr(err)
-			}
-			err = svc.Run(cmd.Context())
-			if errors.Is(err, service.ErrForcedExit) {
-				return &exitError{code: exitFailure}
-			}
+	cmd := noArgsCmd("serve", "Run the HTTP API and WebSocket server", func(cmd *cobra.Command) error {
+		c, err := serviceConfig(cmd.Context(), getenv)
+		if err != nil {
+			return usageErr(err)
+		}
+		f.apply(cmd, &c)
+		if err := c.Validate(); err != nil {
+			return usageErr(err)
+		}
+		c.Signals, c.Stderr = true, cmd.ErrOrStderr()
+		svc, err := service.Open(cmd.Context(), c)
+		if err != nil {
 			return serviceErr(err)
-		},
-	}
+		}
+		err = svc.Run(cmd.Context())
+		if errors.Is(err, service.ErrForcedExit) {
+			return &exitError{code: exitFailure}
+		}
+		return serviceErr(err)
+	})
 	fl := cmd.Flags()
 	fl.IntVar(&f.apiPort, "api-port", 8080, "API listener port (ARAGORA_API_PORT)")
 	fl.IntVar(&f.wsPort, "ws-port", 8766, "WebSocket listener port, 0 = off (ARAGORA_WS_PORT)")
@@ -57,30 +52,20 @@ func newServeCmd(getenv env) *cobra.Command {
 
 // apply sets the flags the user gave on c.
 func (f *serveFlags) apply(cmd *cobra.Command, c *service.Config) {
-	fl := cmd.Flags()
-	if fl.Changed("api-port") {
-		c.APIPort = f.apiPort
+	set := map[string]func(){
+		"api-port":     func() { c.APIPort = f.apiPort },
+		"ws-port":      func() { c.WSPort = f.wsPort },
+		"host":         func() { c.Host = f.host },
+		"data-dir":     func() { c.DataDir = f.dataDir },
+		"database-url": func() { c.DatabaseURL = f.dbURL },
+		"log-format":   func() { c.LogFormat = f.logFormat },
+		"log-level":    func() { c.LogLevel = strings.ToLower(f.logLevel) },
+		"log-dir":      func() { c.LogDir = f.logDir },
 	}
-	if fl.Changed("ws-port") {
-		c.WSPort = f.wsPort
-	}
-	if fl.Changed("host") {
-		c.Host = f.host
-	}
-	if fl.Changed("data-dir") {
-		c.DataDir = f.dataDir
-	}
-	if fl.Changed("database-url") {
-		c.DatabaseURL = f.dbURL
-	}
-	if fl.Changed("log-format") {
-		c.LogFormat = f.logFormat
-	}
-	if fl.Changed("log-level") {
-		c.LogLevel = strings.ToLower(f.logLevel)
-	}
-	if fl.Changed("log-dir") {
-		c.LogDir = f.logDir
+	for name, apply := range set {
+		if cmd.Flags().Changed(name) {
+			apply()
+		}
 	}
 }
 

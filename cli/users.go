@@ -76,64 +76,59 @@ func newUsersCmd(getenv env) *cobra.Command {
 	sf.register(users)
 	var email, role, name string
 	var fromStdin, generate bool
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a user (the first one is usually the owner)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if email == "" {
-				return usageErr(errors.New("users create: --email is required"))
-			}
-			r, err := auth.ParseRole(role)
-			if err != nil {
-				return usageErr(fmt.Errorf("users create: --role %q: want owner, admin, member or viewer", role))
-			}
-			if fromStdin && generate {
-				return usageErr(errors.New("users create: --password-stdin and --generate-password exclude each other"))
-			}
-			var password string
-			switch {
-			case generate:
-				if password, err = generatePassword(24); err != nil {
-					return &exitError{code: exitFailure, err: err}
-				}
-			case fromStdin:
-				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if err != nil && !errors.Is(err, io.EOF) {
-					return &exitError{code: exitFailure, err: fmt.Errorf("users create: read password: %w", err)}
-				}
-				password = strings.TrimRight(line, "\r\n")
-			default:
-				if password, err = promptPassword(cmd); err != nil {
-					return err
-				}
-			}
-			if err := auth.ValidatePassword(password); err != nil {
-				return usageErr(fmt.Errorf("users create: password must be %d to %d characters", auth.MinPasswordLength, auth.MaxPasswordLength))
-			}
-			svc, be, err := openAccounts(cmd.Context(), sf.env(getenv))
-			if err != nil {
-				return err
-			}
-			defer be.Close()
-			u, err := svc.CreateUser(cmd.Context(), auth.NewUser{Email: email, Password: password, Name: name, Role: r})
-			if errors.Is(err, store.ErrConflict) {
-				return &exitError{code: exitFailure, err: fmt.Errorf("users create: a user with email %s already exists", strings.ToLower(email))}
-			} else if errors.Is(err, auth.ErrInvalidInput) {
-				return usageErr(fmt.Errorf("users create: %w", err))
-			} else if err != nil {
+	create := noArgsCmd("create", "Create a user (the first one is usually the owner)", func(cmd *cobra.Command) error {
+		if email == "" {
+			return usageErr(errors.New("users create: --email is required"))
+		}
+		r, err := auth.ParseRole(role)
+		if err != nil {
+			return usageErr(fmt.Errorf("users create: --role %q: want owner, admin, member or viewer", role))
+		}
+		if fromStdin && generate {
+			return usageErr(errors.New("users create: --password-stdin and --generate-password exclude each other"))
+		}
+		var password string
+		switch {
+		case generate:
+			if password, err = generatePassword(24); err != nil {
 				return &exitError{code: exitFailure, err: err}
 			}
-			_ = svc.Audit(cmd.Context(), store.AuditEntry{Actor: store.AuditActor{ID: "system", Type: "system"},
-				Action: "cli.users_create", Target: u.ID, Details: []byte(fmt.Sprintf(`{"role":%q}`, u.Role))})
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "created user %s (%s, %s)\n", u.ID, u.Email, u.Role)
-			if generate {
-				fmt.Fprintf(out, "password: %s\n", password)
+		case fromStdin:
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return &exitError{code: exitFailure, err: fmt.Errorf("users create: read password: %w", err)}
 			}
-			return nil
-		},
-	}
+			password = strings.TrimRight(line, "\r\n")
+		default:
+			if password, err = promptPassword(cmd); err != nil {
+				return err
+			}
+		}
+		if err := auth.ValidatePassword(password); err != nil {
+			return usageErr(fmt.Errorf("users create: password must be %d to %d characters", auth.MinPasswordLength, auth.MaxPasswordLength))
+		}
+		svc, be, err := openAccounts(cmd.Context(), sf.env(getenv))
+		if err != nil {
+			return err
+		}
+		defer be.Close()
+		u, err := svc.CreateUser(cmd.Context(), auth.NewUser{Email: email, Password: password, Name: name, Role: r})
+		if errors.Is(err, store.ErrConflict) {
+			return &exitError{code: exitFailure, err: fmt.Errorf("users create: a user with email %s already exists", strings.ToLower(email))}
+		} else if errors.Is(err, auth.ErrInvalidInput) {
+			return usageErr(fmt.Errorf("users create: %w", err))
+		} else if err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+		_ = svc.Audit(cmd.Context(), store.AuditEntry{Actor: store.AuditActor{ID: "system", Type: "system"},
+			Action: "cli.users_create", Target: u.ID, Details: []byte(fmt.Sprintf(`{"role":%q}`, u.Role))})
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "created user %s (%s, %s)\n", u.ID, u.Email, u.Role)
+		if generate {
+			fmt.Fprintf(out, "password: %s\n", password)
+		}
+		return nil
+	})
 	f := create.Flags()
 	f.StringVar(&email, "email", "", "email address (required)")
 	f.StringVar(&role, "role", "owner", "owner, admin, member or viewer")

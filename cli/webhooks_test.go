@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -277,16 +278,17 @@ func TestE2EWebhooksSurviveSIGKILL(t *testing.T) {
 // waitQueueEmpty waits until GET /api/webhooks/queue reports size 0.
 func waitQueueEmpty(t *testing.T, p *serverProc) {
 	t.Helper()
-	deadline := time.Now().Add(e2eDeadline)
-	for {
+	waitQueue(t, p, "queue drained", func(q webhook.Queue) bool { return q.Size == 0 })
+}
+
+// waitQueue waits until GET /api/webhooks/queue satisfies cond.
+func waitQueue(t *testing.T, p *serverProc, what string, cond func(webhook.Queue) bool) {
+	t.Helper()
+	waitFor(t, what, func() (bool, string) {
 		var q webhook.Queue
 		p.getJSON(t, "/api/webhooks/queue", &q)
-		if q.Size == 0 {
-			return
-		}
-		require.True(t, time.Now().Before(deadline), "queue not drained: %+v", q)
-		time.Sleep(250 * time.Millisecond)
-	}
+		return cond(q), fmt.Sprintf("%+v", q)
+	})
 }
 
 // TestE2ETwoServersOnePostgresNeverOverlap runs two `aragora serve` on one
@@ -373,16 +375,7 @@ func TestE2ERunbookWebhookLines(t *testing.T) {
 	assert.True(t, st.Worker.Running)
 	assert.Contains(t, st.Queue, "capacity")
 
-	deadline := time.Now().Add(e2eDeadline)
-	for {
-		var q webhook.Queue
-		p.getJSON(t, "/api/webhooks/queue", &q)
-		if q.DeadLetter == 1 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the failing delivery was not dead-lettered: %+v\n%s", q, p.out.String())
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitQueue(t, p, "the failing delivery dead-lettered", func(q webhook.Queue) bool { return q.DeadLetter == 1 })
 	out = runbookLine(t, p, `curl http://localhost:8080/api/webhooks/queue | jq '.size'`)
 	assert.Equal(t, "0", strings.TrimSpace(out))
 	before := rc.requests()

@@ -19,7 +19,7 @@ func decideShare(ctx context.Context, in *Input, name MethodName, threshold floa
 	}
 	t := count(in)
 	r := t.result(name, ptr(threshold), t.leader)
-	if len(t.counted) == 0 {
+	if t.nCounted == 0 {
 		return r, ErrNoVotes
 	}
 	if t.leader < 0 {
@@ -81,7 +81,7 @@ func (Unanimous) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
 	return decideShare(ctx, &in, NameUnanimous, 1, func(t *tally) bool {
-		return t.nGroups == 1 && len(t.counted) == len(t.order)
+		return t.nGroups == 1 && t.nCounted == len(t.order)
 	})
 }
 
@@ -144,7 +144,7 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 	if j == nil {
 		return failed, ErrJudgeFailed
 	}
-	names := make([]string, 0, len(t.groupOf))
+	names := make([]string, 0, len(t.opts))
 	for _, o := range options(&in) {
 		names = append(names, o.Agent)
 	}
@@ -152,7 +152,7 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 	if chosen == "" || (!j.Decided && !in.Final) {
 		return failed, ErrJudgeFailed
 	}
-	g := t.groupOf[chosen]
+	g, _ := t.groupOf(chosen)
 	r := t.result(NameJudge, nil, g)
 	r.Reached = true
 	r.Leader = t.groups[g].Canonical

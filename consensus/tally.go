@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"math"
+	"slices"
 
 	"github.com/aragora/aragora/similarity"
 )
@@ -27,13 +28,11 @@ func GroupOptions(in Input) [][]string {
 
 // options returns in.Options without empty or repeated agents.
 func options(in *Input) []Option {
-	seen := make(map[string]bool, len(in.Options))
 	out := make([]Option, 0, len(in.Options))
 	for _, o := range in.Options {
-		if o.Agent == "" || seen[o.Agent] {
+		if o.Agent == "" || slices.ContainsFunc(out, func(p Option) bool { return p.Agent == o.Agent }) {
 			continue
 		}
-		seen[o.Agent] = true
 		out = append(out, o)
 	}
 	return out
@@ -81,18 +80,34 @@ func groupIndices(in *Input, opts []Option) [][]int {
 	return groups
 }
 
-// tally is the vote count shared by every method.
+// tally is the vote count shared by every method. Debates have few
+// participants: names are looked up in slices, in agent order.
 type tally struct {
-	order   []string        // participants, agent order
-	groups  []Group         // canonical agent order
-	groupOf map[string]int  // option agent → group index
-	counted map[string]Vote // voter → the vote that counts (Resolved filled)
-	direct  map[string]float64
-	total   float64
-	leader  int // group index, -1 if none
-	winner  string
-	share   float64
-	nGroups int // groups with at least one counted vote
+	order    []string // participants, agent order
+	counted  []Vote   // by order index: the vote that counts (Resolved filled)
+	has      []bool   // by order index: whether counted holds a vote
+	nCounted int
+	opts     []string  // option agents
+	groupIdx []int     // by option: its group index
+	direct   []float64 // by option: the weight of the votes for it
+	groups   []Group   // canonical agent order
+	total    float64
+	leader   int // group index, -1 if none
+	winner   string
+	share    float64
+	nGroups  int // groups with at least one counted vote
+}
+
+// optionOf returns the index of option agent name, or -1.
+func (t *tally) optionOf(name string) int { return slices.Index(t.opts, name) }
+
+// groupOf returns the group index of option agent name; false if it is
+// not an option.
+func (t *tally) groupOf(name string) (int, bool) {
+	if i := t.optionOf(name); i >= 0 {
+		return t.groupIdx[i], true
+	}
+	return 0, false
 }
 
 func count(in *Input) tally {
@@ -101,12 +116,7 @@ func count(in *Input) tally {
 	for i, o := range opts {
 		names[i] = o.Agent
 	}
-	t := tally{
-		groupOf: make(map[string]int, len(opts)),
-		counted: make(map[string]Vote, len(in.Votes)),
-		direct:  make(map[string]float64, len(opts)),
-		leader:  -1,
-	}
+	t := tally{opts: names, groupIdx: make([]int, len(opts)), direct: make([]float64, len(opts)), leader: -1}
 	if len(opts) > 0 { // with no option the tally stays nil
 		t.groups = make([]Group, 0, len(opts))
 	}
@@ -117,13 +127,12 @@ func count(in *Input) tally {
 		grp := Group{Canonical: opts[members[0]].Agent, Members: make([]string, 0, len(members))}
 		for _, i := range members {
 			grp.Members = append(grp.Members, opts[i].Agent)
-			t.groupOf[opts[i].Agent] = g
+			t.groupIdx[i] = g
 		}
 		t.groups = append(t.groups, grp)
 	}
 
 	// Agent order: the participants, or else the voters in vote order.
-	member := make(map[string]bool)
 	src := in.Participants
 	if len(src) == 0 {
 		src = make([]string, 0, len(in.Votes))
@@ -132,38 +141,42 @@ func count(in *Input) tally {
 		}
 	}
 	for _, p := range src {
-		if p != "" && !member[p] {
-			member[p] = true
+		if p != "" && !slices.Contains(t.order, p) {
 			t.order = append(t.order, p)
 		}
 	}
+	t.counted = make([]Vote, len(t.order))
+	t.has = make([]bool, len(t.order))
 
 	for _, v := range in.Votes {
-		if !v.Valid || !member[v.Voter] {
+		if !v.Valid {
 			continue
 		}
-		if _, done := t.counted[v.Voter]; done {
+		k := slices.Index(t.order, v.Voter)
+		if k < 0 || t.has[k] {
 			continue
 		}
 		if v.Resolved == "" {
 			v.Resolved = ResolveChoice(v.Choice, names)
 		}
-		if _, ok := t.groupOf[v.Resolved]; !ok {
+		if _, ok := t.groupOf(v.Resolved); !ok {
 			continue
 		}
 		v.Weight = validWeight(v.Weight)
-		t.counted[v.Voter] = v
+		t.counted[k], t.has[k] = v, true
+		t.nCounted++
 	}
 
 	voted := make([]bool, len(t.groups))
-	for _, p := range t.order { // sums in agent order
-		v, ok := t.counted[p]
-		if !ok {
+	for k := range t.order { // sums in agent order
+		if !t.has[k] {
 			continue
 		}
-		g := t.groupOf[v.Resolved]
+		v := &t.counted[k]
+		i := t.optionOf(v.Resolved)
+		g := t.groupIdx[i]
 		t.groups[g].Weight += v.Weight
-		t.direct[v.Resolved] += v.Weight
+		t.direct[i] += v.Weight
 		voted[g] = true
 	}
 	for g := range t.groups {
@@ -195,7 +208,7 @@ func count(in *Input) tally {
 func (t *tally) topMember(g int) string {
 	best, who := math.Inf(-1), ""
 	for _, m := range t.groups[g].Members {
-		if w := t.direct[m]; w > best+eps {
+		if w := t.direct[t.optionOf(m)]; w > best+eps {
 			best, who = w, m
 		}
 	}
@@ -229,12 +242,12 @@ func (t *tally) result(method MethodName, threshold *float64, g int) Result {
 	if r.Tally == nil {
 		r.Tally = []Group{}
 	}
-	for _, p := range t.order {
-		v, ok := t.counted[p]
+	for k, p := range t.order {
+		v, ok := t.counted[k], t.has[k]
 		switch {
 		case !ok:
 			r.Abstaining = append(r.Abstaining, p)
-		case g >= 0 && t.groupOf[v.Resolved] == g:
+		case g >= 0 && t.groupIdx[t.optionOf(v.Resolved)] == g:
 			r.Supporting = append(r.Supporting, p)
 		default:
 			r.Dissenting = append(r.Dissenting, p)

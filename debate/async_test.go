@@ -128,8 +128,9 @@ func TestAsyncCallEnds(t *testing.T) {
 		critique func(ctx context.Context, done func(agent.Response, error))
 		kind     agent.Kind
 		message  string
+		timeout  time.Duration // the calls' deadline; default 10 s
 	}{
-		{name: "deadline", kind: agent.KindTimeout, critique: func(ctx context.Context, done func(agent.Response, error)) {
+		{name: "deadline", kind: agent.KindTimeout, timeout: 300 * time.Millisecond, critique: func(ctx context.Context, done func(agent.Response, error)) {
 			_, ok := ctx.Deadline()
 			deadlineSet.Store(ok)
 			context.AfterFunc(ctx, func() { done(agent.Response{}, ctx.Err()) })
@@ -150,7 +151,11 @@ func TestAsyncCallEnds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &scriptedAsync{name: "a", critique: tc.critique}
 			ps := []debate.Participant{{Name: "a", Agent: a}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
-			o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: 50 * time.Millisecond}, ps...)
+			timeout := tc.timeout
+			if timeout == 0 {
+				timeout = 10 * time.Second
+			}
+			o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: timeout}, ps...)
 			require.NoError(t, err)
 			res, err := o.Run(context.Background(), "Postgres?")
 			require.NoError(t, err)
@@ -180,4 +185,31 @@ func TestAsyncCallEnds(t *testing.T) {
 		})
 	}
 	assert.True(t, deadlineSet.Load(), "an async call's context has the call's deadline")
+}
+
+// instantAsync is instant's agent behind agent.Async, answering through
+// done before RespondAsync returns.
+type instantAsync struct{ agent.Agent }
+
+func (a instantAsync) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	done(a.Respond(ctx, req))
+}
+
+// BenchmarkDebateAsync is BenchmarkDebate 5 × 3 with the same agents behind
+// agent.Async: what a call costs without its goroutine.
+func BenchmarkDebateAsync(b *testing.B) {
+	var ps []debate.Participant
+	for i := range 5 {
+		name := fmt.Sprintf("agent%d", i)
+		ps = append(ps, debate.Participant{Name: name, Agent: instantAsync{instant(name, "agent0")}})
+	}
+	o, err := debate.New(debate.Config{Rounds: 3, DisableEarlyStop: true}, ps...)
+	require.NoError(b, err)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := o.Run(ctx, "Should we migrate the billing service to Postgres?"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

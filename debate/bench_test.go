@@ -41,6 +41,12 @@ func benchDebate(b *testing.B, n, rounds int, goroutines bool) {
 		}
 		ps = append(ps, debate.Participant{Name: name, Agent: a})
 	}
+	benchRun(b, rounds, ps)
+}
+
+// benchRun builds an orchestrator of ps with rounds (early stop off) and
+// runs one debate per iteration.
+func benchRun(b *testing.B, rounds int, ps []debate.Participant) {
 	o, err := debate.New(debate.Config{Rounds: rounds, DisableEarlyStop: true}, ps...)
 	if err != nil {
 		b.Fatal(err)
@@ -77,16 +83,6 @@ func BenchmarkDebate(b *testing.B) {
 // 5 demo agents, styles supportive, critical and balanced cycling, 3
 // rounds, early stop off.
 func BenchmarkDemoDebate(b *testing.B) {
-	o, err := debate.New(debate.Config{Rounds: 3, DisableEarlyStop: true}, demoParticipants(42,
-		"demo-a:supportive", "demo-b:critical", "demo-c:balanced", "demo-d:supportive", "demo-e:critical")...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := o.Run(ctx, "Should we migrate the billing service to Postgres?"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRun(b, 3, demoParticipants(42,
+		"demo-a:supportive", "demo-b:critical", "demo-c:balanced", "demo-d:supportive", "demo-e:critical"))
 }

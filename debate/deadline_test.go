@@ -350,15 +350,12 @@ func TestSynthesizer(t *testing.T) {
 	})
 }
 
-// TestCancelWithQueuedCalls: cancelling a debate while calls wait for a
-// slot ends them with the cancellation, starts none of them, and leaves no
-// goroutine behind.
-func TestCancelWithQueuedCalls(t *testing.T) {
-	t.Parallel()
-	ps, fakes := participants("a", "a", "a")
+// cancelOnCritique makes every fake's critique call hang and cancel the
+// returned context; critiques counts the critique calls that started.
+func cancelOnCritique(t *testing.T, fakes map[string]*fake) (ctx context.Context, critiques *atomic.Int64) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var critiques atomic.Int64
+	t.Cleanup(cancel)
+	critiques = new(atomic.Int64)
 	for _, f := range fakes {
 		f.hang = func(req agent.Request) bool {
 			if req.Phase == agent.PhaseCritique {
@@ -369,6 +366,16 @@ func TestCancelWithQueuedCalls(t *testing.T) {
 			return false
 		}
 	}
+	return ctx, critiques
+}
+
+// TestCancelWithQueuedCalls: cancelling a debate while calls wait for a
+// slot ends them with the cancellation, starts none of them, and leaves no
+// goroutine behind.
+func TestCancelWithQueuedCalls(t *testing.T) {
+	t.Parallel()
+	ps, fakes := participants("a", "a", "a")
+	ctx, critiques := cancelOnCritique(t, fakes)
 	o, err := debate.New(debate.Config{MaxConcurrency: 1}, ps...)
 	require.NoError(t, err)
 	res, err := o.Run(ctx, "Which database?")

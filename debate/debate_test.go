@@ -321,18 +321,7 @@ func TestPhaseCallsRunConcurrently(t *testing.T) {
 func TestCancelDuringCritique(t *testing.T) { // scenario 15
 	t.Parallel()
 	ps, fakes := participants("a", "a", "a")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var once sync.Once
-	for _, f := range fakes {
-		f.hang = func(req agent.Request) bool {
-			if req.Phase == agent.PhaseCritique {
-				once.Do(cancel)
-				return true
-			}
-			return false
-		}
-	}
+	ctx, _ := cancelOnCritique(t, fakes)
 	rec := &recorder{}
 	o, err := debate.New(debate.Config{Observers: []debate.Observer{rec}}, ps...)
 	require.NoError(t, err)

@@ -38,6 +38,21 @@ func (zeroReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// runMarshalled runs one debate of ps with cfg on topic and returns the
+// result and the events rec observed, as JSON.
+func runMarshalled(t *testing.T, cfg debate.Config, ps []debate.Participant, rec *recorder, topic string) (res, events []byte) {
+	t.Helper()
+	o, err := debate.New(cfg, ps...)
+	require.NoError(t, err)
+	r, err := o.Run(context.Background(), topic)
+	require.NoError(t, err)
+	res, err = json.Marshal(r)
+	require.NoError(t, err)
+	events, err = json.Marshal(rec.all())
+	require.NoError(t, err)
+	return res, events
+}
+
 func demoParticipants(seed int64, specs ...string) []debate.Participant {
 	var ps []debate.Participant
 	for _, s := range specs {
@@ -62,15 +77,8 @@ func TestDemoDebateDeterministic(t *testing.T) { // scenario 14
 		cfg := demoConfig()
 		cfg.Observers = []debate.Observer{rec}
 		cfg.Trickster.Enabled = true
-		o, err := debate.New(cfg, demoParticipants(42, "demo-analyst", "demo-critic", "demo-contrarian", "demo-judge")...)
-		require.NoError(t, err)
-		res, err := o.Run(context.Background(), "Should we migrate the billing service to Postgres?")
-		require.NoError(t, err)
-		rj, err := json.Marshal(res)
-		require.NoError(t, err)
-		ej, err := json.Marshal(rec.all())
-		require.NoError(t, err)
-		return rj, ej
+		return runMarshalled(t, cfg, demoParticipants(42, "demo-analyst", "demo-critic", "demo-contrarian", "demo-judge"),
+			rec, "Should we migrate the billing service to Postgres?")
 	}
 	r1, e1 := runOnce()
 	r2, e2 := runOnce()

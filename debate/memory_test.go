@@ -139,14 +139,7 @@ func TestMemoryOffChangesNothing(t *testing.T) {
 	run := func(mem debate.Memory) (string, string, []string) {
 		sloppy, ps := memoryCast()
 		rec := &recorder{}
-		o, err := debate.New(memoryConfig(mem, rec, "same"), ps...)
-		require.NoError(t, err)
-		res, err := o.Run(context.Background(), "How should the login service store user passwords?")
-		require.NoError(t, err)
-		rj, err := json.Marshal(res)
-		require.NoError(t, err)
-		ej, err := json.Marshal(rec.all())
-		require.NoError(t, err)
+		rj, ej := runMarshalled(t, memoryConfig(mem, rec, "same"), ps, rec, "How should the login service store user passwords?")
 		return string(rj), string(ej), proposalPrompts(sloppy)
 	}
 	now := fixedNow

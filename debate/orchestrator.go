@@ -13,6 +13,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,12 +43,29 @@ type Orchestrator struct {
 	system []atomic.Pointer[string]
 	// labels are the prompt labels naming each participant.
 	labels []quoteLabels
+	// pairNames are the names of the convergence pairs, "a|b" for
+	// participants a < b, by a*n+b (nil beyond maxNamedPairs participants).
+	pairNames []string
+	// bufs holds the phase buffers of finished runs (*runBufs).
+	bufs sync.Pool
 }
 
 // quoteLabels are the labels of the quotes that name one participant.
 type quoteLabels struct {
 	current, target, proposal, critique string
 }
+
+// pairName is the name of the pair of participants a < b in a
+// convergence event, "a|b".
+func (o *Orchestrator) pairName(a, b int) string {
+	if o.pairNames == nil {
+		return o.names[a] + "|" + o.names[b]
+	}
+	return o.pairNames[a*len(o.names)+b]
+}
+
+// maxNamedPairs bounds the participants whose pair names New makes.
+const maxNamedPairs = 16
 
 // critiqueLabel is the label of a critique by critic in a reviser's
 // prompt.
@@ -102,6 +120,14 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 	}
 	o.fp = o.fingerprint()
 	o.system = make([]atomic.Pointer[string], n*numPhases)
+	if n <= maxNamedPairs {
+		o.pairNames = make([]string, n*n)
+		for a := range n {
+			for b := a + 1; b < n; b++ {
+				o.pairNames[a*n+b] = o.names[a] + "|" + o.names[b]
+			}
+		}
+	}
 	for _, name := range o.names {
 		o.labels = append(o.labels, quoteLabels{current: "Current proposal of " + name,
 			target: "Proposal of " + name + " (the target)", proposal: "Proposal of " + name, critique: "Critique from " + name})

@@ -75,10 +75,10 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	return ps
 }
 
-// visiblePeers returns whose proposals a reviser sees (docs/agents.md#phases-and-reply-formats).
-func (r *run) visiblePeers(i int) []int {
+// visiblePeers returns whose proposals a reviser sees (docs/agents.md#phases-and-reply-formats),
+// appended to vis.
+func (r *run) visiblePeers(i int, vis []int) []int {
 	n := len(r.o.ps)
-	var vis []int
 	switch {
 	case r.cfg.Topology == TopologyAllToAll || n == 2:
 		for j := range n {
@@ -140,19 +140,22 @@ func (r *run) proposalSpec(i int) callSpec {
 	instr := instrPropose
 	if revise {
 		instr = instrRevise
-		items = append(items, promptItem{text: "### Your proposal from the previous round\n```\n" + strings.ReplaceAll(st.Current[i].Text, "```", "'''") + "\n```", required: true})
+		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
+			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
 		if st.PendingChallenge != "" {
 			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
 		}
 		prev := st.Transcript[st.Round-2].Critiques
-		var mine []*CritiqueRecord
+		var mineBuf [16]*CritiqueRecord
+		mine := mineBuf[:0]
 		for k := range prev {
 			if prev[k].Target == r.o.names[i] {
 				mine = append(mine, &prev[k])
 			}
 		}
 		slices.SortStableFunc(mine, bySeverity)
-		vis := r.visiblePeers(i)
+		var visBuf [16]int
+		vis := r.visiblePeers(i, visBuf[:0])
 		items = slices.Grow(items, len(mine)+len(vis)+2)
 		if len(mine) > 0 {
 			req.Critiques = make([]agent.Critique, 0, len(mine))
@@ -173,9 +176,12 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
-		return r.pb.user(st.Round, r.cfg.Rounds, phase, items, instr)
-	}}
+	return callSpec{idx: i, target: -1, req: req, prompt: proposalPrompt, items: items, instr: instr}
+}
+
+// proposalPrompt builds the prompt of a proposal or revision from its items.
+func proposalPrompt(r *run, s *callSpec) string {
+	return r.pb.user(r.st.Round, r.cfg.Rounds, s.req.Phase, s.items, s.instr)
 }
 
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
@@ -400,7 +406,7 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	pairs := make(map[string]float64, len(cur)*(len(cur)-1)/2)
 	for a := range cur {
 		for b := a + 1; b < len(cur); b++ {
-			pairs[r.o.names[cur[a]]+"|"+r.o.names[cur[b]]] = round6(m[a][b])
+			pairs[r.o.pairName(cur[a], cur[b])] = round6(m[a][b])
 		}
 	}
 	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
@@ -652,9 +658,23 @@ func parseJudge(resp agent.Response) reply.Judge {
 	return reply.ParseJudge(resp.Text)
 }
 
-// critiquePrompt builds the prompt of critic's critique of target: the target's
-// proposal, then the critic's own for contrast.
-func critiquePrompt(r *run, critic, target int) string {
+// votePrompt builds the prompt of voter s.idx: the proposals without its
+// own when self-votes are forbidden, else the phase's shared prompt.
+func votePrompt(r *run, s *callSpec) string {
+	st := r.st
+	if r.cfg.ForbidSelfVote {
+		return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
+	}
+	if r.votePrompt == "" {
+		r.votePrompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
+	}
+	return r.votePrompt
+}
+
+// critiquePrompt builds the prompt of critic s.idx's critique of target
+// s.target: the target's proposal, then the critic's own for contrast.
+func critiquePrompt(r *run, s *callSpec) string {
+	critic, target := s.idx, s.target
 	st := r.st
 	var buf [2]promptItem
 	items := append(buf[:0], r.targetQuotes[target])
@@ -667,7 +687,7 @@ func critiquePrompt(r *run, critic, target int) string {
 // ---- vote phase ----
 
 // critiqueSummary is the one-line summary under a proposal in vote and
-// synthesis prompts.
+// synthesis prompts, after a line break.
 func (r *run) critiqueSummary(target string) string {
 	cnt, maxSev := 0, 0.0
 	for _, c := range r.st.round().Critiques {
@@ -677,7 +697,7 @@ func (r *run) critiqueSummary(target string) string {
 		}
 	}
 	var b [80]byte
-	out := append(b[:0], "Critiques received: "...)
+	out := append(b[:0], "\nCritiques received: "...)
 	out = strconv.AppendInt(out, int64(cnt), 10)
 	out = append(out, ", maximum severity "...)
 	out = strconv.AppendFloat(out, maxSev, 'f', 1, 64) // %.1f
@@ -696,7 +716,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
-		it.after, it.required = "\n"+r.critiqueSummary(r.o.names[i]), true
+		it.after, it.required = r.critiqueSummary(r.o.names[i]), true
 		items = append(items, it)
 	}
 	return items
@@ -711,6 +731,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 	props := r.currentProposals()
 	specs, judging := r.voteSpecs(props)
 	outs := r.runCalls(ctx, specs)
+	r.votePrompt = ""
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -721,10 +742,9 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // voteSpecs returns the calls of the vote phase, the judge's last when
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
-	st := r.st
 	n := len(r.o.ps)
 	specs = reuse(&r.specBuf, n+1)[:0]
-	shared := "" // without ForbidSelfVote every voter gets the same prompt
+	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
@@ -743,15 +763,7 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 			}
 		}
 		r.askSchema(i, &req)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: func(*run, int, int) string {
-			if exclude >= 0 {
-				return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(exclude), instr)
-			}
-			if shared == "" {
-				shared = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), instr)
-			}
-			return shared
-		}})
+		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: votePrompt, instr: instr})
 	}
 	judging = consensus.NeedsJudge(r.cfg.Consensus)
 	if judging {
@@ -837,9 +849,11 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	for _, p := range props {
 		in.Options = append(withCap(in.Options, len(props)), consensus.Option{Agent: p.Agent, Text: p.Text})
 	}
-	for _, c := range rec.Critiques {
-		in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
-			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
+	if critiquesRead(r.cfg.Consensus) {
+		for _, c := range rec.Critiques {
+			in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
+				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
+		}
 	}
 	method := r.cfg.Consensus
 	var fallback *string
@@ -861,6 +875,18 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	r.decide(res, derr, &batch, checkAgent, fallback)
 	r.endPhaseTotal("vote", pt)
 	return r.voteQuorum(batch, valid)
+}
+
+// critiquesRead reports whether method may read consensus.Input.Critiques:
+// the methods of package consensus do not.
+func critiquesRead(method consensus.Method) bool {
+	switch method.(type) {
+	case consensus.Majority, *consensus.Majority, consensus.Supermajority, *consensus.Supermajority,
+		consensus.Unanimous, *consensus.Unanimous, consensus.Weighted, *consensus.Weighted,
+		consensus.Judge, *consensus.Judge, consensus.None, *consensus.None:
+		return false
+	}
+	return true
 }
 
 // judgeDecides decides the round with the judge's reply *out; false when

@@ -68,9 +68,11 @@ var formatRules = map[agent.Phase]string{
 // promptItem is one piece of phase material; lower priority values are
 // kept longer when the prompt must be shortened. An item with a label is a
 // quote of text under that label (promptBuilder.quoted), written straight
-// into the prompt, followed by after.
+// into the prompt, followed by after; one without is before, text and
+// after.
 type promptItem struct {
 	label    string
+	before   string // without a label only
 	text     string
 	after    string
 	required bool
@@ -85,7 +87,7 @@ const (
 
 // size is the item's length in bytes.
 func (it *promptItem) size() int {
-	n := len(it.text) + len(it.after)
+	n := len(it.before) + len(it.text) + len(it.after)
 	if it.label != "" {
 		n += len(quoteOpen) + len(it.label) + len(quoteMid) + len(quoteClose)
 	}
@@ -95,7 +97,7 @@ func (it *promptItem) size() int {
 // runes is the item's length in runes. Every piece boundary has an ASCII
 // byte on one side, so the pieces' counts add up to the whole's.
 func (it *promptItem) runes() int {
-	n := runes(it.text) + runes(it.after)
+	n := runes(it.before) + runes(it.text) + runes(it.after)
 	if it.label != "" {
 		n += len(quoteOpen) + runes(it.label) + len(quoteMid) + len(quoteClose)
 	}
@@ -110,6 +112,7 @@ func (it *promptItem) write(sb *strings.Builder) {
 		sb.WriteString(it.text)
 		sb.WriteString(quoteClose)
 	} else {
+		sb.WriteString(it.before)
 		sb.WriteString(it.text)
 	}
 	sb.WriteString(it.after)

@@ -36,12 +36,12 @@ type run struct {
 	// targetQuotes and ownQuotes are the quoted proposals of a critique
 	// phase, by agent: as the target, and as the critic's own.
 	targetQuotes, ownQuotes []promptItem
-	// specBuf, outBuf and batchBuf are reused by the phases of the run, one
-	// phase at a time: the calls of a phase, their outcomes on the
-	// debate's goroutine (runInline), and the last committed event batch.
-	specBuf   []callSpec
-	outBuf    []callOut
-	batchBuf  []Event
+	// votePrompt is the prompt of every voter of a vote phase without
+	// ForbidSelfVote, made for the first.
+	votePrompt string
+	// runBufs are reused by the phases of the run, one phase at a time,
+	// and by later runs of the Orchestrator (Orchestrator.bufs).
+	*runBufs
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
@@ -61,8 +61,33 @@ type run struct {
 	ctx context.Context
 }
 
+// runBufs are the buffers a run's phases reuse: the calls of a phase, their
+// outcomes on the debate's goroutine (runInline), and the last committed
+// event batch.
+type runBufs struct {
+	specBuf  []callSpec
+	outBuf   []callOut
+	batchBuf []Event
+}
+
+// release clears the buffers (they keep nothing of the run) and gives them
+// back to the Orchestrator.
+func (r *run) release() {
+	b := r.runBufs
+	r.runBufs = &runBufs{}
+	clear(b.specBuf[:cap(b.specBuf)])
+	clear(b.outBuf[:cap(b.outBuf)])
+	clear(b.batchBuf[:cap(b.batchBuf)])
+	b.batchBuf = b.batchBuf[:0]
+	r.o.bufs.Put(b)
+}
+
 func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
+	r.runBufs, _ = o.bufs.Get().(*runBufs)
+	if r.runBufs == nil {
+		r.runBufs = &runBufs{}
+	}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
 	r.sim = similarity.Cached(o.cfg.Similarity)
@@ -97,6 +122,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	}
 	defer func() {
 		r.waitStragglers()
+		r.release()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
@@ -491,15 +517,26 @@ type callSpec struct {
 	req    agent.Request
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
-	// once.
-	prompt func(r *run, idx, target int) string
+	// once; from items and instr for a proposal or vote.
+	prompt func(r *run, s *callSpec) string
+	items  []promptItem
+	instr  string
 }
 
 // buildPrompt builds s's prompt, if it has one to build.
 func (s *callSpec) buildPrompt(r *run) {
 	if s.prompt != nil {
-		s.req.Prompt, s.prompt = s.prompt(r, s.idx, s.target), nil
+		s.req.Prompt, s.prompt, s.items = s.prompt(r, s), nil, nil
 	}
+}
+
+// promptFor returns s's prompt, built if it has one to build, without
+// changing s.
+func (s *callSpec) promptFor(r *run) string {
+	if s.prompt != nil {
+		return s.prompt(r, s)
+	}
+	return s.req.Prompt
 }
 
 type callOut struct {
@@ -714,7 +751,11 @@ type phaseCall struct {
 	abandon   *time.Timer
 	logged    atomic.Bool
 	answered  atomic.Bool // an agent.Async's callback came
-	spec      callSpec
+	// spec is the phase's (never written here: the phase reads its specs
+	// after runCalls, while a straggler may still run); prompt is the
+	// request's prompt, held until the call has taken it.
+	spec   *callSpec
+	prompt string
 }
 
 // deadline returns the call's deadline, or for a call whose goroutine has
@@ -736,26 +777,35 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // agent returns before the call's deadline and before its phase settles it
 // as late, the call writes *out and sends i on finished (finish).
 //
-// The call reads its spec from c (no copy of its own), and drops the
-// prompt once the agent has returned or, for an agent.Async, once it has
-// the request: the phase's other calls may still be running.
+// The call's prompt is built here, on the debate's goroutine, and held by
+// c only until the call takes it: the request the agent gets is a copy of
+// the phase's spec with the prompt, on the call's goroutine (call) or the
+// phase's (startAsync), so that no copy of the spec is kept per call and
+// the prompt is dropped once the agent has returned or, for an
+// agent.Async, once it has the request.
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
-	c.spec = *s
-	c.spec.buildPrompt(r)
+	c.spec = s
+	c.prompt = s.promptFor(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
-	if a := r.asyncAgent(&c.spec); a != nil {
+	if a := r.asyncAgent(s); a != nil {
 		c.begin(ctx, r.cfg.AgentTimeout)
 		r.startAsync(a, c, out, finished, i)
 		return
 	}
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		var res callOut
-		r.invokeSafe(&c.ctx, &c.spec, &res)
-		c.spec.req.Prompt = ""
-		r.finish(c, &res, out, finished, i)
+		r.call(c, out, finished, i)
 	}()
+}
+
+// call makes call c on its own goroutine.
+func (r *run) call(c *phaseCall, out *callOut, finished chan<- int, i int) {
+	s := *c.spec
+	s.req.Prompt, c.prompt = c.prompt, ""
+	var res callOut
+	r.invokeSafe(&c.ctx, &s, &res)
+	r.finish(c, &res, out, finished, i)
 }
 
 // begin starts c's clock: its context and deadline.
@@ -831,7 +881,7 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished cha
 		}
 	}()
 	req := c.spec.req
-	c.spec.req.Prompt = ""
+	req.Prompt, c.prompt = c.prompt, ""
 	a.RespondAsync(&c.ctx, req, done)
 }
 
@@ -855,7 +905,7 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 // abandoned logs a late call whose goroutine has not returned abandonAfter
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
-	s := &c.spec // its goroutine may still be clearing s.req.Prompt
+	s := c.spec
 	select {
 	case <-c.returned:
 	default:

@@ -170,9 +170,10 @@ func (tab *candidateTable) at(t string, i int) []candidate {
 	return tab.lists[tab.index[tab.group[t[i]]][s]]
 }
 
-// Byte classes of analyze: an ASCII letter or digit, a digit, a byte that
-// some candidate starts with, '.', '!' or '?', and an ASCII white space of
-// unicode.IsSpace (regexp's \s is isSpace: it has no \v).
+// Byte classes of analyze: an ASCII letter or digit, an ASCII letter, a
+// digit, a byte that some candidate starts with, '.', '!' or '?', and an
+// ASCII white space of unicode.IsSpace (regexp's \s is isSpace: it has no
+// \v).
 const (
 	clWord = 1 << iota
 	clLetter

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/store"
 )
 
@@ -517,14 +518,7 @@ func (j *Job) Release(ctx context.Context) error {
 // heartbeat renews lease l every HeartbeatEvery until ctx ends; when the
 // lease is lost it cancels the run with errLeaseLost.
 func (m *Manager) heartbeat(ctx context.Context, id string, l store.Lease, cancel context.CancelCauseFunc, log *slog.Logger) {
-	t := time.NewTicker(m.cfg.HeartbeatEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	tick.Every(ctx, m.cfg.HeartbeatEvery, func() bool {
 		err := m.leaser.Heartbeat(context.WithoutCancel(ctx), id, l, m.now(), m.cfg.LeaseDuration)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			// A heartbeat that lands between the engine's final commit
@@ -536,9 +530,10 @@ func (m *Manager) heartbeat(ctx context.Context, id string, l store.Lease, cance
 			}
 			log.Log(context.WithoutCancel(ctx), level, "debate_heartbeat_conflict", "error", err.Error())
 			cancel(errLeaseLost)
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
 
 func hasCheckpoint(ctx context.Context, st store.DebateStore, id string) bool {

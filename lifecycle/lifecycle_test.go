@@ -77,6 +77,19 @@ func newManager(t *testing.T, st store.DebateStore, a lifecycle.Agents, cfg life
 	return m
 }
 
+// heldJob validates the spec of body, stores the debate leased to m
+// (CreateHeld) and prepares its run.
+func heldJob(t *testing.T, m *lifecycle.Manager, body string) (*store.Debate, *lifecycle.Job) {
+	t.Helper()
+	sp := spec(t, body)
+	require.NoError(t, m.Validate(sp))
+	d, err := m.CreateHeld(context.Background(), sp, "local")
+	require.NoError(t, err)
+	j, err := m.Prepare(context.Background(), d.ID)
+	require.NoError(t, err)
+	return d, j
+}
+
 func spec(t *testing.T, body string) *lifecycle.Spec {
 	t.Helper()
 	var req lifecycle.Request
@@ -244,12 +257,7 @@ func TestLostLeaseStopsAtOnceAndWritesNothing(t *testing.T) {
 	a, open := gated()
 	defer open()
 	m := newManager(t, st, a, lifecycle.Config{HeartbeatEvery: 10 * time.Millisecond})
-	sp := spec(t, `{"topic":"Lose the lease","rounds":3}`)
-	require.NoError(t, m.Validate(sp))
-	d, err := m.CreateHeld(context.Background(), sp, "local")
-	require.NoError(t, err)
-	j, err := m.Prepare(context.Background(), d.ID)
-	require.NoError(t, err)
+	d, j := heldJob(t, m, `{"topic":"Lose the lease","rounds":3}`)
 	type out struct {
 		res *debate.Result
 		err error
@@ -291,12 +299,7 @@ func TestStaleWriterIsFenced(t *testing.T) {
 	defer open()
 	// A long heartbeat: only the fenced write can notice the loss.
 	m := newManager(t, st, a, lifecycle.Config{Holder: "paused", HeartbeatEvery: time.Hour, LeaseDuration: time.Millisecond})
-	sp := spec(t, `{"topic":"Fence me","rounds":2}`)
-	require.NoError(t, m.Validate(sp))
-	d, err := m.CreateHeld(context.Background(), sp, "local")
-	require.NoError(t, err)
-	j, err := m.Prepare(context.Background(), d.ID)
-	require.NoError(t, err)
+	d, j := heldJob(t, m, `{"topic":"Fence me","rounds":2}`)
 	done := make(chan error, 1)
 	go func() {
 		_, err := j.Run(context.Background())

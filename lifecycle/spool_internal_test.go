@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 )
 
@@ -33,15 +34,7 @@ func TestSpoolWritesOnAFullVolume(t *testing.T) {
 	require.NoError(t, err, "the reserve is made with the spool")
 	assert.EqualValues(t, DefaultSpoolReserve, fi.Size())
 
-	f, err := os.Create(filepath.Join(mnt, "filler"))
-	require.NoError(t, err)
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			break
-		}
-	}
-	require.NoError(t, f.Close())
+	testenv.FillDisk(t, filepath.Join(mnt, "filler"))
 
 	state, _ := json.Marshal(map[string]string{"proposals": strings.Repeat("a long proposal ", 20000)})
 	c := &store.Checkpoint{DebateID: "deb_full", Round: 2, Phase: "end", Seq: 41, Status: store.StatusConsensusReached,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/store"
 )
@@ -51,22 +52,13 @@ func (m *Manager) Start() {
 		m.sweptOnce.Do(func() { close(m.swept) })
 		m.FlushUsage(ctx)
 		m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
-		orphans := time.NewTicker(m.cfg.SweepEvery)
-		stale := time.NewTicker(60 * time.Second)
-		defer orphans.Stop()
-		defer stale.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-orphans.C:
-				m.ResumeOrphans(ctx)
-				m.FlushUsage(ctx)
-			case <-stale.C:
-				m.ResumeOrphans(ctx)
-				m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
-			}
-		}
+		tick.Both(ctx, tick.Job{Period: m.cfg.SweepEvery, Run: func() {
+			m.ResumeOrphans(ctx)
+			m.FlushUsage(ctx)
+		}}, tick.Job{Period: 60 * time.Second, Run: func() {
+			m.ResumeOrphans(ctx)
+			m.TimeOutStale(ctx, m.cfg.StaleAfter, false)
+		}})
 	}()
 }
 

@@ -57,18 +57,26 @@ func usageOf(t *testing.T, us store.UsageStore, user string) (requests, tokensIn
 	return requests, tokensIn
 }
 
+// lyingStore is a SQLite store in a directory of the test's own that
+// reports failed the writes it is told to, and the configuration of the
+// one manager on it (its spool in the same directory).
+func lyingStore(t *testing.T) (*committedButFailedStore, lifecycle.Config) {
+	t.Helper()
+	dir := t.TempDir()
+	return &committedButFailedStore{Store: openSQLite(t, dir)}, lifecycle.Config{Holder: "only", SpoolDir: filepath.Join(dir, "spool")}
+}
+
 // TestFinalCommitThatOnlyLookedFailedChargesOnce: a debate's final commit
 // is committed but reported failed; the retries (and any later re-write
 // of the same usage rows, as a re-commit from the spool would do) charge
 // the owner once.
 func TestFinalCommitThatOnlyLookedFailedChargesOnce(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st := &committedButFailedStore{Store: openSQLite(t, dir)}
+	st, cfg := lyingStore(t)
 	st.finalLies.Store(1)
 	a, open := gated()
 	open()
-	m, err := lifecycle.New(st, a, lifecycle.Config{Holder: "only", SpoolDir: filepath.Join(dir, "spool")})
+	m, err := lifecycle.New(st, a, cfg)
 	require.NoError(t, err)
 	d, err := m.Create(context.Background(), spec(t, `{"topic":"Charge me once","rounds":1,"seed":31}`), "usr_1", "")
 	require.NoError(t, err)
@@ -105,21 +113,20 @@ func TestFinalCommitThatOnlyLookedFailedChargesOnce(t *testing.T) {
 // spool later records it once.
 func TestSpooledUsageThatOnlyLookedFailedChargesOnce(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st := &committedButFailedStore{Store: openSQLite(t, dir)}
+	st, cfg := lyingStore(t)
 	st.usageLies.Store(1)
 	a, _ := gated()
-	m := newManager(t, st, a, lifecycle.Config{Holder: "only", SpoolDir: filepath.Join(dir, "spool")})
+	m := newManager(t, st, a, cfg)
 	rec := store.UsageRecord{UserID: "usr_2", Provider: "demo", Model: "demo-x", TokensIn: 7, TokensOut: 3, CostUSD: 0.01, At: time.Now()}
 	require.ErrorIs(t, m.RecordUsage(context.Background(), st, rec), errStoreDown, "reported failed: spooled")
-	files, err := filepath.Glob(filepath.Join(dir, "spool", "usage-*.json"))
+	files, err := filepath.Glob(filepath.Join(cfg.SpoolDir, "usage-*.json"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
 	assert.Equal(t, 1, m.FlushUsage(context.Background()), "the spooled row is written again")
 	n, in := usageOf(t, st, "usr_2")
 	assert.Equal(t, int64(1), n, "recorded once")
 	assert.Equal(t, int64(7), in)
-	files, err = filepath.Glob(filepath.Join(dir, "spool", "usage-*.json"))
+	files, err = filepath.Glob(filepath.Join(cfg.SpoolDir, "usage-*.json"))
 	require.NoError(t, err)
 	assert.Empty(t, files)
 }

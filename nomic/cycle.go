@@ -789,12 +789,7 @@ func (l *Loop) finish(ctx context.Context, c *cycle, outcome, reason, typ string
 	from := st.Phase
 	st.Counters.Transitions[from+"->"+PhaseIdle]++
 	if slices.Contains(CyclePhases, from) {
-		h := st.Counters.PhaseDurations[from]
-		if h == nil {
-			h = &Histogram{}
-			st.Counters.PhaseDurations[from] = h
-		}
-		h.Observe(now.Sub(st.PhaseStartedAt).Seconds())
+		st.Counters.observePhase(from, now.Sub(st.PhaseStartedAt))
 	}
 	st.Phase, st.PhaseStartedAt, st.LastTransitionAt = PhaseIdle, now, now
 	st.Cycle, st.Checkpoint = nil, nil

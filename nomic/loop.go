@@ -20,6 +20,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/webhook"
 )
@@ -362,25 +363,14 @@ func (l *Loop) save(ctx context.Context, o *store.NomicOutcome, msgs []store.Out
 
 // controller heartbeats and consumes commands until ctx ends.
 func (l *Loop) controller(ctx context.Context) {
-	hb := time.NewTicker(l.cfg.HeartbeatInterval)
-	defer hb.Stop()
-	cmd := time.NewTicker(l.cfg.CommandInterval)
-	defer cmd.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hb.C:
-			l.mu.Lock()
-			l.st.Loop.HeartbeatAt = l.cfg.Now().UTC()
-			l.mu.Unlock()
-			if err := l.save(ctx, nil, nil); err != nil && ctx.Err() == nil {
-				l.cfg.Logger.Warn("nomic_heartbeat_failed", "error", err)
-			}
-		case <-cmd.C:
-			l.pollCommands(ctx)
+	tick.Both(ctx, tick.Job{Period: l.cfg.HeartbeatInterval, Run: func() {
+		l.mu.Lock()
+		l.st.Loop.HeartbeatAt = l.cfg.Now().UTC()
+		l.mu.Unlock()
+		if err := l.save(ctx, nil, nil); err != nil && ctx.Err() == nil {
+			l.cfg.Logger.Warn("nomic_heartbeat_failed", "error", err)
 		}
-	}
+	}}, tick.Job{Period: l.cfg.CommandInterval, Run: func() { l.pollCommands(ctx) }})
 }
 
 func (l *Loop) signal() {
@@ -571,12 +561,7 @@ func (l *Loop) transition(ctx context.Context, to string) error {
 	if from != to {
 		st.Counters.Transitions[from+"->"+to]++
 		if slices.Contains(CyclePhases, from) && !st.PhaseStartedAt.IsZero() {
-			h := st.Counters.PhaseDurations[from]
-			if h == nil {
-				h = &Histogram{}
-				st.Counters.PhaseDurations[from] = h
-			}
-			h.Observe(now.Sub(st.PhaseStartedAt).Seconds())
+			st.Counters.observePhase(from, now.Sub(st.PhaseStartedAt))
 		}
 	}
 	st.Phase, st.PhaseStartedAt, st.LastTransitionAt = to, now, now

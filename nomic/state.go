@@ -191,6 +191,16 @@ type Counters struct {
 	PhaseDurations map[string]*Histogram `json:"phase_durations"`
 }
 
+// observePhase adds d, the time spent in phase, to its duration histogram.
+func (c *Counters) observePhase(phase string, d time.Duration) {
+	h := c.PhaseDurations[phase]
+	if h == nil {
+		h = &Histogram{}
+		c.PhaseDurations[phase] = h
+	}
+	h.Observe(d.Seconds())
+}
+
 func (c *Counters) init() {
 	if c.Transitions == nil {
 		c.Transitions = map[string]int64{}

@@ -172,18 +172,10 @@ func (c *Control) Reset(ctx context.Context, target string, clearErrors bool, re
 	if !ValidResetPhase(target) {
 		return Result{}, ErrInvalidPhase
 	}
-	for {
-		st, ver, err := c.State(ctx)
-		if err != nil {
-			return Result{}, err
-		}
-		now := c.now()
-		if st.Running(now) {
-			return c.send(ctx, CmdReset, CommandArgs{TargetPhase: target, ClearErrors: clearErrors, Reason: reason, By: by})
-		}
+	args := CommandArgs{TargetPhase: target, ClearErrors: clearErrors, Reason: reason, By: by}
+	return c.sendOrApply(ctx, CmdReset, args, func(st *State, now time.Time) (any, store.NomicWrite, error) {
 		res := ResetResult{PreviousPhase: st.Phase, NewPhase: target, Applied: "checkpoint"}
-		var o *store.NomicOutcome
-		var msgs []store.OutboxMessage
+		var w store.NomicWrite
 		if st.Cycle != nil {
 			id := st.Cycle.ID
 			res.CycleID = &id
@@ -198,12 +190,12 @@ func (c *Control) Reset(ctx context.Context, target string, clearErrors bool, re
 				out.Improvement, out.ReceiptID, out.DebateID = st.Checkpoint.Improvement, st.Checkpoint.ReceiptID, st.Checkpoint.DebateID
 			}
 			doc, _ := json.Marshal(out)
-			o = &store.NomicOutcome{CycleID: out.CycleID, Number: out.Number, Outcome: out.Outcome, Reason: out.Reason, StartedAt: out.StartedAt, FinishedAt: now, Doc: doc}
+			w.Outcome = &store.NomicOutcome{CycleID: out.CycleID, Number: out.Number, Outcome: out.Outcome, Reason: out.Reason, StartedAt: out.StartedAt, FinishedAt: now, Doc: doc}
 			msg, err := cycleOutcomeMessage(&out)
 			if err != nil {
-				return Result{}, err
+				return nil, w, err
 			}
-			msgs = []store.OutboxMessage{msg}
+			w.Outbox = []store.OutboxMessage{msg}
 			st.Counters.Cycles[OutcomeAborted]++
 			st.LastOutcome = &out
 			st.Counters.Transitions[st.Phase+"->"+PhaseIdle]++
@@ -221,8 +213,32 @@ func (c *Control) Reset(ctx context.Context, target string, clearErrors bool, re
 			st.Errors = []ErrorEntry{}
 		}
 		st.Counters.Recovery["restart"]++
-		doc, _ := json.Marshal(st)
-		_, err = c.Store.SaveNomicState(ctx, ver, store.NomicWrite{Doc: doc, UpdatedAt: now, Outcome: o, Outbox: msgs})
+		return res, w, nil
+	})
+}
+
+// sendOrApply sends the command to the running loop; when none runs it
+// applies it to the persisted state instead: apply changes st and returns
+// the result document and what to write with the state (compare-and-swap,
+// applied again on a conflict).
+func (c *Control) sendOrApply(ctx context.Context, kind store.NomicCommandKind, args CommandArgs,
+	apply func(st *State, now time.Time) (any, store.NomicWrite, error)) (Result, error) {
+	for {
+		st, ver, err := c.State(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		now := c.now()
+		if st.Running(now) {
+			return c.send(ctx, kind, args)
+		}
+		res, w, err := apply(st, now)
+		if err != nil {
+			return Result{}, err
+		}
+		w.Doc, _ = json.Marshal(st)
+		w.UpdatedAt = now
+		_, err = c.Store.SaveNomicState(ctx, ver, w)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -276,15 +292,7 @@ func (c *Control) CircuitBreakers(ctx context.Context) (Breakers, error) {
 // ResetBreakers closes every loop breaker: through the running loop, or in
 // the persisted state when none runs.
 func (c *Control) ResetBreakers(ctx context.Context, by string) (Result, error) {
-	for {
-		st, ver, err := c.State(ctx)
-		if err != nil {
-			return Result{}, err
-		}
-		now := c.now()
-		if st.Running(now) {
-			return c.send(ctx, CmdBreakerReset, CommandArgs{By: by})
-		}
+	return c.sendOrApply(ctx, CmdBreakerReset, CommandArgs{By: by}, func(st *State, _ time.Time) (any, store.NomicWrite, error) {
 		res := BreakerResetResult{PreviouslyOpen: st.OpenBreakers(), Reset: len(st.Breakers)}
 		if res.PreviouslyOpen == nil {
 			res.PreviouslyOpen = []string{}
@@ -292,15 +300,8 @@ func (c *Control) ResetBreakers(ctx context.Context, by string) (Result, error) 
 		for _, b := range st.Breakers {
 			*b = Brk{State: "closed"}
 		}
-		doc, _ := json.Marshal(st)
-		if _, err := c.Store.SaveNomicState(ctx, ver, store.NomicWrite{Doc: doc, UpdatedAt: now}); errors.Is(err, store.ErrConflict) {
-			continue
-		} else if err != nil {
-			return Result{}, err
-		}
-		b, _ := json.Marshal(res)
-		return Result{Doc: b}, nil
-	}
+		return res, store.NomicWrite{}, nil
+	})
 }
 
 // send stores a command and waits for the loop's acknowledgement.

@@ -6,11 +6,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/aragora/aragora/internal/fakeclock"
+	"github.com/aragora/aragora/internal/testclock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newClock() *fakeclock.Clock {
-	return fakeclock.New(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC))
+func newClock() *testclock.Clock {
+	return testclock.New(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC))
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aragora/aragora/internal/fakeclock"
+	"github.com/aragora/aragora/internal/testclock"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,7 +72,7 @@ func TestClientIPAndKey(t *testing.T) {
 type harness struct {
 	p     *ratelimit.Policy
 	h     http.Handler
-	clock *fakeclock.Clock
+	clock *testclock.Clock
 	logs  *bytes.Buffer
 	mu    sync.Mutex
 	hits  map[string]int

@@ -193,6 +193,17 @@ func decodeGeneric(data []byte) (any, error) {
 // RFC 8785 §3.2.3 requires. It differs from byte order only for characters
 // above U+FFFF, whose surrogates (D800–DFFF) sort below U+E000–U+FFFF.
 func compareUTF16(a, b string) int {
+	// Below the first byte that differs, the strings agree; where both
+	// bytes are ASCII (the usual keys), they order as their UTF-16 units.
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i < len(a) && i < len(b) && a[i] < utf8.RuneSelf && b[i] < utf8.RuneSelf {
+		if i == 0 || a[i-1] < utf8.RuneSelf {
+			return cmpInt(int(a[i]), int(b[i]))
+		}
+	}
 	for a != "" && b != "" {
 		ra, na := utf8.DecodeRuneInString(a)
 		rb, nb := utf8.DecodeRuneInString(b)

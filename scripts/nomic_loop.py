@@ -2,17 +2,12 @@
 """Runbook shim: `python scripts/nomic_loop.py <verb> [args]` runs
 `aragora nomic <verb> [args]` (run, preflight, list-backups, rollback, status).
 See docs/nomic.md. The aragora binary is $ARAGORA_BIN, else `aragora` on PATH."""
-import os
-import shutil
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the runbook's scripts
 
-def main() -> None:
-    binary = os.environ.get("ARAGORA_BIN") or shutil.which("aragora")
-    if not binary:
-        sys.exit("nomic_loop.py: the aragora binary is not on PATH (or set ARAGORA_BIN)")
-    os.execv(binary, [binary, "nomic", *sys.argv[1:]])
+from aragora_shim import exec_aragora  # noqa: E402
 
 
 if __name__ == "__main__":
-    main()
+    exec_aragora("nomic_loop.py", "nomic")

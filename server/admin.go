@@ -202,10 +202,10 @@ func (s *Server) handleSystemRateLimits(w http.ResponseWriter, r *http.Request) 
 		writeJSON(w, http.StatusOK, s.cfg.RateLimiter.SystemSnapshot())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "emergency": false, "emergency_divisor": 10, "algorithm": "gcra",
-		"window_seconds": 60, "backend": "memory", "fail_open": false, "classes": map[string]any{}, "whitelist": []string{},
-		"trusted_proxies": []string{}, "redis": map[string]any{"configured": false, "up": false, "fail_open": false, "fallback_active": false},
-		"top_limited": []any{}})
+	doc := noRateLimits()
+	doc["redis"] = map[string]any{"configured": false, "up": false, "fail_open": false, "fallback_active": false}
+	doc["top_limited"] = []any{}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 // POST /api/admin/cleanup-caches (docs/http-api.md#administration).

@@ -73,13 +73,11 @@ func setAudit(r *http.Request, f func(a *auditState)) { f(&infoFrom(r.Context())
 
 // auditStore is where audit rows go; nil: nowhere.
 func (s *Server) auditStore() store.AuditStore {
-	if s.cfg.AccountStore != nil {
-		return s.cfg.AccountStore
+	if a := s.accountStore(); a != nil {
+		return a // an auth.Store keeps the audit log too
 	}
-	if a, ok := s.st.(store.AuditStore); ok {
-		return a
-	}
-	return nil
+	a, _ := s.st.(store.AuditStore)
+	return a
 }
 
 // auditRequest writes the one audit row of a sensitive request, when its

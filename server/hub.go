@@ -23,14 +23,19 @@ type WSObserver interface {
 // hub fans debate events out to WebSocket subscriptions. It is safe for
 // concurrent use; publishing never blocks.
 type hub struct {
-	s     *Server
-	mu    sync.Mutex
-	subs  map[string]map[*subscription]struct{}
+	s    *Server
+	mu   sync.Mutex
+	subs map[string]map[*subscription]struct{}
+	// order lists each debate's subscriptions (subscription.pos is the
+	// index): every fan-out pass serves them in this order, so that an
+	// event waits at most about one pass (fanRun).
+	order map[string][]*subscription
 	conns map[*wsConn]struct{}
 	perIP map[string]int
 	byL   map[string]int
 
 	sent, dropped, connErrors atomic.Int64
+	fanRuns                   atomic.Uint64 // ids of fanRun
 	lastReload                *time.Time
 
 	// pmu guards pending: per debate, the live events published and not
@@ -49,17 +54,17 @@ type pubEvent struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, conns: map[*wsConn]struct{}{},
+	return &hub{s: s, subs: map[string]map[*subscription]struct{}{}, order: map[string][]*subscription{}, conns: map[*wsConn]struct{}{},
 		perIP: map[string]int{}, byL: map[string]int{}, pending: map[string][]pubEvent{}, settling: map[string]int64{}}
 }
 
 // publish queues a debate event (wire JSON with epoch), framed once and
 // shared by every subscriber, on each subscribed connection; a full queue
 // closes that connection with 1013. It never blocks and returns at once:
-// a fan-out goroutine per debate (while it has events to fan out) queues
-// the events on the subscribers, all the events published meanwhile
-// together, so that a subscriber's writer sends a burst of events in one
-// system call, and the more so the busier the server is.
+// a fan-out goroutine per debate (while it has events to fan out) hands
+// the events to the subscribers, all the events published meanwhile
+// together, so that a subscriber gets a burst of events in one system
+// call, and the more so the busier the server is.
 func (h *hub) publish(debateID string, seq int64, b []byte) {
 	h.mu.Lock()
 	n := len(h.subs[debateID])
@@ -77,13 +82,45 @@ func (h *hub) publish(debateID string, seq int64, b []byte) {
 	}
 }
 
-// fanOut queues debateID's pending events on its subscribers until none
-// is left. Each connection's queue gets the whole batch at once.
+const (
+	// fanChunk is how many subscribers one goroutine of a fan-out serves.
+	fanChunk = 1024
+	// fanTake is how many subscribers a fan-out goroutine serves between
+	// two looks at the events published meanwhile.
+	fanTake = 64
+)
+
+// fanRun is one run of a debate's fan-out goroutine. Its log holds the
+// events taken from pending that some subscription may still lack, the
+// first one having index base; each subscription records the index of
+// the next event it is to be handed (subscription.fanNext, of run
+// fanID). A pass serves every subscription of the debate, always in the
+// same order (hub.order), and takes the events published during the pass
+// along: the subscriptions served after that get them in the same write,
+// the ones before in the next pass, by the time the pass reaches them
+// again.
+type fanRun struct {
+	h        *hub
+	debateID string
+	id       uint64
+	base     int64                      // changed between passes only
+	log      atomic.Pointer[[]pubEvent] // grown by take; elements never change
+}
+
+// fanOut hands debateID's pending events to its subscribers, pass after
+// pass, until every subscription has all and none is pending.
 func (h *hub) fanOut(debateID string) {
+	r := &fanRun{h: h, debateID: debateID, id: h.fanRuns.Add(1)}
+	r.log.Store(&[]pubEvent{})
 	for {
-		h.pmu.Lock()
-		evs := h.pending[debateID]
-		if len(evs) == 0 {
+		r.take()
+		l := *r.log.Load()
+		if len(l) == 0 {
+			h.pmu.Lock()
+			if len(h.pending[debateID]) > 0 {
+				h.pmu.Unlock()
+				continue
+			}
 			delete(h.pending, debateID)
 			last, ended := h.settling[debateID]
 			delete(h.settling, debateID)
@@ -93,39 +130,62 @@ func (h *hub) fanOut(debateID string) {
 			}
 			return
 		}
-		h.pending[debateID] = evs[:0:0]
-		h.pmu.Unlock()
 		h.mu.Lock()
-		subs := make([]*subscription, 0, len(h.subs[debateID]))
-		for sub := range h.subs[debateID] {
-			subs = append(subs, sub)
-		}
+		subs := append([]*subscription(nil), h.order[debateID]...)
 		h.mu.Unlock()
-		// A subscription attached meanwhile reads these events from the
-		// store (its replay, or the gap before its next live event).
-		pushAll(subs, evs)
+		// A subscription attached meanwhile gets what the log still holds
+		// and reads the rest from the store (its replay, or the gap
+		// before its next live event).
+		r.pass(subs)
+		// Every subscription of the pass has l: drop it.
+		rest := (*r.log.Load())[len(l):]
+		r.base += int64(len(l))
+		r.log.Store(&rest)
 	}
 }
 
-// fanChunk is how many subscribers one goroutine of a fan-out serves.
-const fanChunk = 1024
+// take moves the events published since the last take to the log.
+func (r *fanRun) take() {
+	r.h.pmu.Lock()
+	defer r.h.pmu.Unlock()
+	evs := r.h.pending[r.debateID]
+	if len(evs) == 0 {
+		return
+	}
+	r.h.pending[r.debateID] = evs[:0:0]
+	l := append(*r.log.Load(), evs...) // beyond what any reader reads
+	r.log.Store(&l)
+}
 
-// pushAll hands evs to each subscription, in up to GOMAXPROCS goroutines
-// of fanChunk subscribers or more, and returns when all are done.
-func pushAll(subs []*subscription, evs []pubEvent) {
-	parts := min(runtime.GOMAXPROCS(0), len(subs)/fanChunk)
+// pass serves subs in up to GOMAXPROCS goroutines of fanChunk
+// subscriptions or more, and returns when all are served.
+func (r *fanRun) pass(subs []*subscription) {
+	parts := max(min(runtime.GOMAXPROCS(0), len(subs)/fanChunk), 1)
 	var wg sync.WaitGroup
 	for p := 1; p < parts; p++ {
-		wg.Go(func() {
-			for i := p; i < len(subs); i += parts {
-				subs[i].conn.pushEvents(subs[i], evs)
-			}
-		})
+		wg.Go(func() { r.serveEvery(subs, p, parts) })
 	}
-	for i := 0; i < len(subs); i += max(parts, 1) {
-		subs[i].conn.pushEvents(subs[i], evs)
-	}
+	r.serveEvery(subs, 0, parts)
 	wg.Wait()
+}
+
+// serveEvery serves subs[first], subs[first+step], …, taking the events
+// published meanwhile every fanTake subscriptions.
+func (r *fanRun) serveEvery(subs []*subscription, first, step int) {
+	for n, i := 0, first; i < len(subs); n, i = n+1, i+step {
+		if n%fanTake == fanTake-1 {
+			r.take()
+		}
+		sub := subs[i]
+		l := *r.log.Load()
+		if sub.fanID != r.id {
+			sub.fanID, sub.fanNext = r.id, 0
+		}
+		if from := max(sub.fanNext-r.base, 0); from < int64(len(l)) {
+			sub.conn.pushEvents(sub, l[from:])
+			sub.fanNext = r.base + int64(len(l))
+		}
+	}
 }
 
 // settle tells every subscription of debateID that its stored event log is
@@ -199,17 +259,30 @@ func (h *hub) attach(sub *subscription) {
 		m = map[*subscription]struct{}{}
 		h.subs[sub.debateID] = m
 	}
+	if _, ok := m[sub]; ok {
+		return
+	}
 	m[sub] = struct{}{}
+	sub.pos = len(h.order[sub.debateID])
+	h.order[sub.debateID] = append(h.order[sub.debateID], sub)
 }
 
 func (h *hub) detach(sub *subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if m := h.subs[sub.debateID]; m != nil {
-		delete(m, sub)
-		if len(m) == 0 {
-			delete(h.subs, sub.debateID)
-		}
+	m := h.subs[sub.debateID]
+	if _, ok := m[sub]; !ok {
+		return
+	}
+	delete(m, sub)
+	o := h.order[sub.debateID]
+	last := o[len(o)-1]
+	o[sub.pos], last.pos = last, sub.pos
+	o[len(o)-1] = nil
+	h.order[sub.debateID] = o[:len(o)-1]
+	if len(m) == 0 {
+		delete(h.subs, sub.debateID)
+		delete(h.order, sub.debateID)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aragora/aragora/breaker"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/store"
 )
@@ -79,16 +80,10 @@ func (s *Server) Start() {
 	s.bg = cancel
 	go func() {
 		defer close(s.bgDone)
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				s.pruneExpired(ctx)
-			}
-		}
+		tick.Every(ctx, time.Minute, func() bool {
+			s.pruneExpired(ctx)
+			return true
+		})
 	}()
 }
 

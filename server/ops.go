@@ -157,8 +157,14 @@ func (s *Server) handleRateLimitConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.cfg.RateLimiter.ConfigSnapshot())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "emergency": false, "emergency_divisor": 10, "algorithm": "gcra",
-		"window_seconds": 60, "backend": "memory", "fail_open": false, "classes": map[string]any{}, "whitelist": []string{}, "trusted_proxies": []string{}})
+	writeJSON(w, http.StatusOK, noRateLimits())
+}
+
+// noRateLimits is the rate-limit configuration document of a server
+// without a limiter.
+func noRateLimits() map[string]any {
+	return map[string]any{"enabled": false, "emergency": false, "emergency_divisor": 10, "algorithm": "gcra",
+		"window_seconds": 60, "backend": "memory", "fail_open": false, "classes": map[string]any{}, "whitelist": []string{}, "trusted_proxies": []string{}}
 }
 
 type allocation struct {

@@ -387,9 +387,7 @@ func TestWebSocketReplay(t *testing.T) {
 	read := func(after int64) []int64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+fmt.Sprintf("/ws/debates/%s?after_seq=%d", id, after),
-			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-		require.NoError(t, err)
+		c := dialWS(ctx, t, ts.URL, fmt.Sprintf("/ws/debates/%s?after_seq=%d", id, after), token)
 		defer c.CloseNow()
 		var seqs []int64
 		for {
@@ -415,15 +413,35 @@ func TestWebSocketReplay(t *testing.T) {
 	assert.Equal(t, all[len(all)/2+1:], rest)
 }
 
+// dialWS opens a WebSocket to path on the test server at base (its
+// http:// URL), with token as the bearer ("": none).
+func dialWS(ctx context.Context, t *testing.T, base, path, token string) *websocket.Conn {
+	t.Helper()
+	var opts *websocket.DialOptions
+	if token != "" {
+		opts = &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}}
+	}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+path, opts)
+	require.NoError(t, err)
+	return c
+}
+
+// anonWS serves s.WSHandler on a test server and dials path on it without
+// a token, with a 5 s context; all of it ends with the test.
+func anonWS(t *testing.T, s *server.Server, path string) (context.Context, *websocket.Conn) {
+	t.Helper()
+	ts := httptest.NewServer(s.WSHandler())
+	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	c := dialWS(ctx, t, ts.URL, path, "")
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return ctx, c
+}
+
 func TestCloseAll1012(t *testing.T) {
 	s, _ := newServer(t, nil)
-	ts := httptest.NewServer(s.WSHandler())
-	defer ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/", nil)
-	require.NoError(t, err)
-	defer c.CloseNow()
+	ctx, c := anonWS(t, s, "/")
 	_, b, err := c.Read(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"type":"hello"`)
@@ -436,13 +454,7 @@ func TestCloseAll1012(t *testing.T) {
 
 func TestWebSocketUnknownDebate(t *testing.T) {
 	s, _ := newServer(t, nil)
-	ts := httptest.NewServer(s.WSHandler())
-	defer ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/debates/test-123", nil)
-	require.NoError(t, err)
-	defer c.CloseNow()
+	ctx, c := anonWS(t, s, "/ws/debates/test-123")
 	var types []string
 	for {
 		_, b, err := c.Read(ctx)
@@ -550,12 +562,9 @@ func TestWebSocketClientCloseWhileSending(t *testing.T) {
 		waitFinished(t, s.Handler(), id)
 		ids = append(ids, id)
 	}
-	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
-	hdr := &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}}
 	for i := range 50 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, _, err := websocket.Dial(ctx, url, hdr)
-		require.NoError(t, err)
+		c := dialWS(ctx, t, ts.URL, "/ws", token)
 		_, b, err := c.Read(ctx)
 		require.NoError(t, err)
 		require.Contains(t, string(b), `"type":"hello"`)

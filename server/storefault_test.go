@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -212,9 +209,7 @@ func TestWebSocketStoreErrorsUseTheHTTPKinds(t *testing.T) {
 			defer ts.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/debates/deb_0123456789abcdef",
-				&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-			require.NoError(t, err)
+			c := dialWS(ctx, t, ts.URL, "/ws/debates/deb_0123456789abcdef", token)
 			defer c.CloseNow()
 			var frames []map[string]any
 			for len(frames) < 2 {

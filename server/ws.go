@@ -45,7 +45,7 @@ type wsConn struct {
 	spare    []outFrame // the array of the last batch written, for reuse
 	inflight int        // entries of the batch being written
 	ready    bool       // accepted: the writer may run
-	writing  bool       // a writer goroutine runs
+	writing  bool       // a writer runs: a writer goroutine, or the fan-out in pushEvents
 	qclosed  bool
 	overflow bool
 	writers  sync.WaitGroup

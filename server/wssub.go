@@ -33,6 +33,11 @@ type subscription struct {
 	// connection (sent, or queued to be): settle need not send it again.
 	handed  atomic.Int64
 	stopped bool // unsubscribed; the writer's
+	// fanID and fanNext: the index in the log of the debate's fan-out
+	// run fanID of the next event to hand over (fanRun); the fan-out's.
+	fanID   uint64
+	fanNext int64
+	pos     int // index in hub.order; the hub's (h.mu)
 	// replayQueued is set while an opReplay of this subscription waits in
 	// the queue, so that polls and settle never queue a second one.
 	replayQueued atomic.Bool

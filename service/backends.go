@@ -121,7 +121,7 @@ func openSQLite(ctx context.Context, u *url.URL, cfg Config) (*Backends, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	return &Backends{Store: st, Kind: "sqlite", migrator: sqliteMigrator{st}, poolMax: cfg.DBPoolSize + 1, poolStats: st.PoolStats}, nil
+	return &Backends{Store: st, Kind: "sqlite", migrator: sqliteMigrator(st), poolMax: cfg.DBPoolSize + 1, poolStats: st.PoolStats}, nil
 }
 
 func openPostgres(ctx context.Context, u *url.URL, cfg Config) (*Backends, error) {
@@ -130,7 +130,7 @@ func openPostgres(ctx context.Context, u *url.URL, cfg Config) (*Backends, error
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres %s: %w", u.Redacted(), err)
 	}
-	b := &Backends{Store: st, Kind: "postgres", migrator: pgMigrator{st}, poolMax: cfg.DBPoolSize + max(cfg.DBMaxOverflow, 0)}
+	b := &Backends{Store: st, Kind: "postgres", migrator: pgMigrator(st), poolMax: cfg.DBPoolSize + max(cfg.DBMaxOverflow, 0)}
 	b.poolStats = func() (inUse, idle int) {
 		s := st.Pool().Stat()
 		return int(s.AcquiredConns()), int(s.IdleConns())
@@ -138,42 +138,40 @@ func openPostgres(ctx context.Context, u *url.URL, cfg Config) (*Backends, error
 	return b, nil
 }
 
-type sqliteMigrator struct{ st *sqlitestore.Store }
-
-func (m sqliteMigrator) pending(ctx context.Context) ([]Migration, error) {
-	ms, err := m.st.PendingMigrations(ctx)
-	return fromSQLite(ms), err
+// storeMigrator is the migrator of a store whose migration record is M.
+type storeMigrator[M any] struct {
+	pendingFn, migrateFn func(context.Context) ([]M, error)
+	conv                 func(M) Migration
 }
 
-func (m sqliteMigrator) migrate(ctx context.Context) ([]Migration, error) {
-	ms, err := m.st.Migrate(ctx)
-	return fromSQLite(ms), err
+func (m storeMigrator[M]) pending(ctx context.Context) ([]Migration, error) {
+	ms, err := m.pendingFn(ctx)
+	return m.convAll(ms), err
 }
 
-func fromSQLite(ms []sqlitestore.Migration) []Migration {
+func (m storeMigrator[M]) migrate(ctx context.Context) ([]Migration, error) {
+	ms, err := m.migrateFn(ctx)
+	return m.convAll(ms), err
+}
+
+func (m storeMigrator[M]) convAll(ms []M) []Migration {
 	out := make([]Migration, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, Migration{Database: m.Database, Version: m.Version, Name: m.Name, Additive: m.Additive, MinBinary: m.MinBinary})
+	for _, x := range ms {
+		out = append(out, m.conv(x))
 	}
 	return out
 }
 
-type pgMigrator struct{ st *pgstore.Store }
-
-func (m pgMigrator) pending(ctx context.Context) ([]Migration, error) {
-	ms, err := m.st.PendingMigrations(ctx)
-	return fromPG(ms), err
+func sqliteMigrator(st *sqlitestore.Store) migrator {
+	return storeMigrator[sqlitestore.Migration]{pendingFn: st.PendingMigrations, migrateFn: st.Migrate,
+		conv: func(m sqlitestore.Migration) Migration {
+			return Migration{Database: m.Database, Version: m.Version, Name: m.Name, Additive: m.Additive, MinBinary: m.MinBinary}
+		}}
 }
 
-func (m pgMigrator) migrate(ctx context.Context) ([]Migration, error) {
-	ms, err := m.st.Migrate(ctx)
-	return fromPG(ms), err
-}
-
-func fromPG(ms []pgstore.Migration) []Migration {
-	out := make([]Migration, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, Migration{Database: "store", Version: m.Version, Name: m.Name, Additive: m.Additive, MinBinary: m.MinBinary})
-	}
-	return out
+func pgMigrator(st *pgstore.Store) migrator {
+	return storeMigrator[pgstore.Migration]{pendingFn: st.PendingMigrations, migrateFn: st.Migrate,
+		conv: func(m pgstore.Migration) Migration {
+			return Migration{Database: "store", Version: m.Version, Name: m.Name, Additive: m.Additive, MinBinary: m.MinBinary}
+		}}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/memory"
 	"github.com/aragora/aragora/metrics"
@@ -91,25 +92,14 @@ func runMemoryCleanup(ctx context.Context, mem *memory.Continuum, interval time.
 		m.SetMemoryEntries(counts)
 	}
 	sample()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	samp := time.NewTicker(time.Minute)
-	defer samp.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-samp.C:
-			sample()
-		case <-t.C:
-			rep, err := mem.Cleanup(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				log.Error("memory_cleanup_failed", "error", err)
-			case rep.Deleted > 0:
-				log.Info("memory_cleanup", "deleted", rep.Deleted, "reasons", rep.Reasons)
-			}
-			sample()
+	tick.Both(ctx, tick.Job{Period: interval, Run: func() {
+		rep, err := mem.Cleanup(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("memory_cleanup_failed", "error", err)
+		case rep.Deleted > 0:
+			log.Info("memory_cleanup", "deleted", rep.Deleted, "reasons", rep.Reasons)
 		}
-	}
+		sample()
+	}}, tick.Job{Period: time.Minute, Run: sample})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/store"
 )
 
@@ -22,9 +23,7 @@ type nomicWatcher struct {
 func (w nomicWatcher) run(ctx context.Context) {
 	seen := map[string]bool{}
 	first := true
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
+	poll := func() bool {
 		if outs, err := w.st.ListNomicOutcomes(ctx, 20); err == nil {
 			slices.Reverse(outs) // oldest first
 			for _, o := range outs {
@@ -35,10 +34,8 @@ func (w nomicWatcher) run(ctx context.Context) {
 			}
 			first = false
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+		return true
 	}
+	poll()
+	tick.Every(ctx, w.every, poll)
 }

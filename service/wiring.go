@@ -17,6 +17,7 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/auth"
 	"github.com/aragora/aragora/breaker"
+	"github.com/aragora/aragora/internal/tick"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/ratelimit/redislimit"
@@ -328,20 +329,8 @@ func (g gauges) sampleDebates(ctx context.Context) {
 func (g gauges) run(ctx context.Context) {
 	g.sampleDB(ctx)
 	g.sampleDebates(ctx)
-	fast := time.NewTicker(10 * time.Second)
-	slow := time.NewTicker(60 * time.Second)
-	defer fast.Stop()
-	defer slow.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-fast.C:
-			g.sampleDB(ctx)
-		case <-slow.C:
-			g.sampleDebates(ctx)
-		}
-	}
+	tick.Both(ctx, tick.Job{Period: 10 * time.Second, Run: func() { g.sampleDB(ctx) }},
+		tick.Job{Period: 60 * time.Second, Run: func() { g.sampleDebates(ctx) }})
 }
 
 // scrapeSampler refreshes the per-replica gauges at each scrape: running
@@ -382,21 +371,13 @@ func migratedFlag(ctx context.Context, be *Backends, auto bool) func(context.Con
 		if check() {
 			ok.Store(true)
 		} else {
-			go func() {
-				t := time.NewTicker(5 * time.Second)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						if check() {
-							ok.Store(true)
-							return
-						}
-					}
+			go tick.Every(ctx, 5*time.Second, func() bool {
+				if check() {
+					ok.Store(true)
+					return false
 				}
-			}()
+				return true
+			})
 		}
 	}
 	return func(context.Context) bool { return ok.Load() }
@@ -481,25 +462,18 @@ func (b revocationBroadcaster) denied(ctx context.Context, tokenID string) bool 
 // loaded the store but before that read would otherwise be taken as the
 // baseline and missed until the periodic reload.
 func (b revocationBroadcaster) watch(ctx context.Context) {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
 	var last string
 	first := true
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	tick.Every(ctx, 500*time.Millisecond, func() bool {
 		gctx, cancel := context.WithTimeout(ctx, time.Second)
 		v, err := b.rs.GetCache(gctx, revocationEpochKey)
 		cancel()
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			continue
+			return true
 		}
 		cur := string(v)
 		if !first && cur == last {
-			continue
+			return true
 		}
 		last, first = cur, false
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -510,7 +484,8 @@ func (b revocationBroadcaster) watch(ctx context.Context) {
 			b.log.Warn("key_ring_reload_failed", "error", err.Error())
 		}
 		cancel()
-	}
+		return true
+	})
 }
 
 // agentTestResult charges its usage to the caller (server.UsageReporter).

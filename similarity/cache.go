@@ -1,6 +1,9 @@
 package similarity
 
 import (
+	"math"
+	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -18,136 +21,51 @@ import (
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
-		return &cached{s: s, docs: map[string]*doc{}, syms: map[string]int32{}}
+		return &cached{s: s}
 	}
 	return s
 }
 
 type cached struct {
-	s     Similarity
-	mu    sync.Mutex
-	docs  map[string]*doc
-	syms  map[string]int32 // token → symbol, in order of first sight
-	names []string         // symbol → token
-	// local maps a symbol to its corpus id + 1 during one TF-IDF call, and
-	// to its index in a doc's syms + 1 while the doc is analysed.
+	s    Similarity
+	mu   sync.Mutex
+	gen  int    // Matrix calls so far
+	docs []*doc // the texts of this call and the one before
+	// lastDocs are the corpus of the last call, last the upper triangle
+	// of its matrix (by pairIndex).
+	lastDocs []*doc
+	last     []float64
+	// index finds docs by text once there are many of them (nil below
+	// indexFrom docs, and after each call).
+	index map[string]*doc
+	syms  symbols
+	// local maps a symbol to its index in a doc's terms + 1 while the doc
+	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
+	// all 0 between them.
 	local []int32
-	buf   []byte
-	terms []term    // scratch for the vectors of one TF-IDF call
-	slots []float64 // scratch of sortTerms, all 0 between calls
-	gen   int       // Matrix calls so far
+	// scratch of analyse (a doc's symbols and counts), of sortedTerms (a
+	// set of term ids) and of lowering tokens.
+	terms, counts []int32
+	bitset        []uint64
+	buf           []byte
 }
 
-// doc is one text's analysis: its tokens as symbols, in order; its
-// distinct symbols in order of first occurrence, with their counts; its
-// shingles once needed.
+// indexFrom is the number of docs from which a map finds them.
+const indexFrom = 32
+
+// doc is one text and, once a TF-IDF call needs it, its analysis: its
+// distinct tokens as symbols, in order of first occurrence, then their
+// counts (terms[:k] and terms[k:], k = len(terms)/2); its shingles once a
+// Jaccard call needs them.
 type doc struct {
+	text     string
 	used     int // the last Matrix call that read it
-	seq      []int32
-	syms     []int32
-	counts   []int32
+	analysed bool
+	terms    []int32
 	shingles map[shingle]struct{}
 }
 
 func (c *cached) Name() string { return c.s.Name() }
-
-// symbol returns the symbol of token, adding it if new.
-func (c *cached) symbol(token []byte) int32 {
-	if sym, ok := c.syms[string(token)]; ok {
-		return sym
-	}
-	return c.addSymbol(string(token))
-}
-
-// symbolOf is symbol for a token that is already a string (a piece of a
-// text, kept without a copy).
-func (c *cached) symbolOf(token string) int32 {
-	if sym, ok := c.syms[token]; ok {
-		return sym
-	}
-	return c.addSymbol(token)
-}
-
-func (c *cached) addSymbol(name string) int32 {
-	sym := int32(len(c.names))
-	c.syms[name] = sym
-	c.names = append(c.names, name)
-	c.local = append(c.local, 0)
-	return sym
-}
-
-// doc analyses text once: its tokens are those of Tokens (maximal runs of
-// letters or digits, lower-cased), read without allocating for ASCII runs.
-func (c *cached) doc(text string) *doc {
-	if d, ok := c.docs[text]; ok {
-		return d
-	}
-	est := len(text)/6 + 1       // about one token per 6 bytes of English
-	slab := make([]int32, 3*est) // one allocation for the three lists
-	d := &doc{seq: slab[:0:est], syms: slab[est : est : 2*est], counts: slab[2*est : 2*est : 3*est]}
-	add := func(sym int32) {
-		d.seq = append(d.seq, sym)
-		if k := c.local[sym]; k > 0 {
-			d.counts[k-1]++
-			return
-		}
-		d.syms = append(d.syms, sym)
-		d.counts = append(d.counts, 1)
-		c.local[sym] = int32(len(d.syms))
-	}
-	start, ascii, upper := -1, true, false
-	end := func(i int) {
-		switch {
-		case ascii && !upper:
-			add(c.symbolOf(text[start:i]))
-		case ascii:
-			c.buf = c.buf[:0]
-			for k := start; k < i; k++ {
-				b := text[k]
-				if 'A' <= b && b <= 'Z' {
-					b += 'a' - 'A'
-				}
-				c.buf = append(c.buf, b)
-			}
-			add(c.symbol(c.buf))
-		default:
-			add(c.symbolOf(strings.ToLower(text[start:i])))
-		}
-		start, ascii, upper = -1, true, false
-	}
-	for i := 0; i < len(text); {
-		var word bool
-		size := 1
-		if b := text[i]; b < utf8.RuneSelf {
-			word = 'a' <= b && b <= 'z' || '0' <= b && b <= '9'
-			if 'A' <= b && b <= 'Z' {
-				word, upper = true, true
-			}
-		} else {
-			var r rune
-			r, size = utf8.DecodeRuneInString(text[i:])
-			word = unicode.IsLetter(r) || unicode.IsDigit(r)
-			if word {
-				ascii = false
-			}
-		}
-		switch {
-		case word && start < 0:
-			start = i
-		case !word && start >= 0:
-			end(i)
-		}
-		i += size
-	}
-	if start >= 0 {
-		end(len(text))
-	}
-	for _, sym := range d.syms {
-		c.local[sym] = 0
-	}
-	c.docs[text] = d
-	return d
-}
 
 func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
@@ -161,101 +79,486 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	// Keep the texts of this call and the one before (a debate compares
 	// each round's proposals with the previous round's), not every text
 	// ever seen.
-	for t, d := range c.docs {
-		if d.used < c.gen-1 {
-			delete(c.docs, t)
+	kept := c.docs[:0]
+	for _, d := range c.docs {
+		if d.used >= c.gen-1 {
+			kept = append(kept, d)
 		}
 	}
-	if _, ok := c.s.(Jaccard); ok {
-		return c.jaccard(docs)
+	clear(c.docs[len(kept):])
+	c.docs, c.index = kept, nil
+	// The same corpus as the call before (a debate groups the votes of
+	// the first round over the texts it has just compared) has the same
+	// matrix.
+	if slices.Equal(docs, c.lastDocs) {
+		return fill(len(docs), func(i, j int) float64 { return c.last[pairIndex(i, j)] })
 	}
-	if _, ok := c.s.(*Jaccard); ok {
-		return c.jaccard(docs)
+	var m [][]float64
+	switch c.s.(type) {
+	case Jaccard, *Jaccard:
+		m = c.jaccard(docs)
+	default:
+		m = c.tfidf(docs)
 	}
-	return c.tfidf(docs)
+	n := len(m)
+	c.lastDocs, c.last = docs, make([]float64, n*(n-1)/2)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			c.last[pairIndex(i, j)] = m[i][j]
+		}
+	}
+	return m
+}
+
+// pairIndex numbers the pairs i < j: (0, 1), (0, 2), (1, 2), (0, 3), …
+func pairIndex(i, j int) int { return j*(j-1)/2 + i }
+
+// doc returns the doc of text, adding it if new.
+func (c *cached) doc(text string) *doc {
+	if c.index == nil && len(c.docs) >= indexFrom {
+		c.index = make(map[string]*doc, 2*len(c.docs))
+		for _, d := range c.docs {
+			c.index[d.text] = d
+		}
+	}
+	if c.index != nil {
+		if d, ok := c.index[text]; ok {
+			return d
+		}
+	} else {
+		for _, d := range c.docs {
+			if d.text == text {
+				return d
+			}
+		}
+	}
+	d := &doc{text: text}
+	c.docs = append(c.docs, d)
+	if c.index != nil {
+		c.index[text] = d
+	}
+	return d
 }
 
 func (c *cached) jaccard(docs []*doc) [][]float64 {
 	sets := make([]map[shingle]struct{}, len(docs))
 	for i, d := range docs {
 		if d.shingles == nil {
-			toks := make([]string, len(d.seq))
-			for k, sym := range d.seq {
-				toks[k] = c.names[sym]
-			}
-			d.shingles = shingles(toks)
+			d.shingles = shingles(Tokens(d.text))
 		}
 		sets[i] = d.shingles
 	}
 	return jaccard(sets)
 }
 
-// tfidf numbers the terms in order of first occurrence in the corpus, as
-// TFIDF.Matrix does, so that every sum runs in the same order and the
-// matrix is the same bit for bit.
-func (c *cached) tfidf(docs []*doc) [][]float64 {
-	// First number the terms, so that df is made at its size; the docs'
-	// symbols say which entries of c.local to clear afterwards.
-	total, nterms := 0, 0
-	for _, d := range docs {
-		total += len(d.syms)
-		for _, sym := range d.syms {
-			if c.local[sym] == 0 {
-				nterms++
-				c.local[sym] = int32(nterms)
+// wordByte maps an ASCII letter or digit to its lower case, any other byte
+// to 0.
+var wordByte = func() (t [256]byte) {
+	for b := range utf8.RuneSelf {
+		if IsWordRune(rune(b)) {
+			t[b] = byte(unicode.ToLower(rune(b)))
+		}
+	}
+	return t
+}()
+
+// analyse splits d's text into the tokens of Tokens (maximal runs of
+// letters or digits, lower-cased), without allocating for ASCII runs, and
+// keeps their symbols in order of first occurrence with their counts.
+//
+// When an analysed doc's text is a prefix of d's that ends at a token
+// boundary (an ASCII byte that is no letter or digit on either side: a
+// debate's revision appends to the proposal), d starts from its analysis
+// and reads the rest: the tokens of the whole are those of the prefix, then
+// those of the rest.
+func (c *cached) analyse(d *doc) {
+	text := d.text
+	if c.syms.slots == nil {
+		// About one distinct token per 6 bytes of English text, and
+		// fewer in later texts of a debate.
+		c.syms.reserve(len(text) / 6)
+	}
+	terms, counts := c.terms[:0], c.counts[:0]
+	i := 0
+	if base := c.prefixOf(text); base != nil {
+		k := len(base.terms) / 2
+		terms, counts = append(terms, base.terms[:k]...), append(counts, base.terms[k:]...)
+		for x, sym := range terms {
+			c.local[sym] = int32(x + 1)
+		}
+		i = len(base.text)
+	}
+	for i < len(text) {
+		var sym int32
+		if b := text[i]; b < utf8.RuneSelf {
+			if wordByte[b] == 0 {
+				i++
+				continue
 			}
-		}
-	}
-	counts := make([][]term, len(docs))
-	df := make([]int, nterms)
-	if cap(c.terms) < total {
-		c.terms = make([]term, total)
-	}
-	slab := c.terms[:total]
-	for i, d := range docs {
-		vec := slab[:len(d.syms):len(d.syms)]
-		slab = slab[len(d.syms):]
-		sorted := true
-		for k, sym := range d.syms {
-			id := int(c.local[sym]) - 1
-			df[id]++
-			vec[k] = term{id: id, w: float64(d.counts[k])}
-			if k > 0 && id < vec[k-1].id {
-				sorted = false
+			start := i
+			end, h, upper := asciiRun(text, i)
+			switch i = end; {
+			case i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i):
+				// The token goes on with a non-ASCII letter or digit.
+				i = wordEnd(text, i)
+				sym = c.syms.get(strings.ToLower(text[start:i]))
+			default:
+				sym = c.syms.lookup(text[start:i], h, upper, &c.buf)
 			}
+		} else {
+			r, size := utf8.DecodeRuneInString(text[i:])
+			if !IsWordRune(r) {
+				i += size
+				continue
+			}
+			start := i
+			i = wordEnd(text, i)
+			sym = c.syms.get(strings.ToLower(text[start:i]))
 		}
-		if !sorted {
-			c.sortTerms(vec, nterms)
+		if int(sym) == len(c.local) {
+			c.local = append(c.local, 0)
 		}
-		counts[i] = vec
+		if k := c.local[sym]; k > 0 {
+			counts[k-1]++
+			continue
+		}
+		terms = append(terms, sym)
+		counts = append(counts, 1)
+		c.local[sym] = int32(len(terms))
 	}
-	for _, d := range docs {
-		for _, sym := range d.syms {
-			c.local[sym] = 0
-		}
+	for _, sym := range terms {
+		c.local[sym] = 0
 	}
-	return cosines(counts, df)
+	d.terms = make([]int32, 2*len(terms))
+	copy(d.terms[copy(d.terms, terms):], counts)
+	d.analysed = true
+	c.terms, c.counts = terms, counts
 }
 
-// sortTerms sorts vec (distinct ids below n) by id: each term goes to the
-// slot of its id in a scratch table, read back in id order. Ids are
-// distinct, so this is the order any sort gives.
-func (c *cached) sortTerms(vec []term, n int) {
-	if cap(c.slots) < n {
-		c.slots = make([]float64, n)
-	}
-	slots := c.slots[:n]
-	lo, hi := n, 0
-	for _, t := range vec {
-		slots[t.id] = t.w // counts are ≥ 1: an empty slot is 0
-		lo, hi = min(lo, t.id), max(hi, t.id)
-	}
-	k := 0
-	for id := lo; id <= hi; id++ {
-		if w := slots[id]; w != 0 {
-			vec[k] = term{id: id, w: w}
-			slots[id] = 0
-			k++
+// prefixOf returns the analysed doc with the longest text that is a
+// proper prefix of text ending at a token boundary, or nil.
+func (c *cached) prefixOf(text string) *doc {
+	var best *doc
+	for _, d := range c.docs {
+		p := len(d.text)
+		if !d.analysed || p == 0 || p >= len(text) || best != nil && p <= len(best.text) ||
+			!(text[p-1] < utf8.RuneSelf && wordByte[text[p-1]] == 0 || text[p] < utf8.RuneSelf && wordByte[text[p]] == 0) ||
+			text[:p] != d.text {
+			continue
 		}
+		best = d
+	}
+	return best
+}
+
+// asciiRun returns the end of the run of ASCII letters and digits at offset
+// i of s, the hash of the run lowered, and whether it has an upper-case
+// letter.
+func asciiRun(s string, i int) (end int, h uint32, upper bool) {
+	h = fnvOffset
+	var changed byte
+	for ; i < len(s); i++ {
+		l := wordByte[s[i]]
+		if l == 0 {
+			break
+		}
+		changed |= l ^ s[i]
+		h = (h ^ uint32(l)) * fnvPrime
+	}
+	return i, h, changed != 0
+}
+
+// wordRuneAt reports whether the rune at offset i of s is a letter or a
+// digit.
+func wordRuneAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return IsWordRune(r)
+}
+
+// wordEnd returns the end of the run of letters and digits at offset i of s.
+func wordEnd(s string, i int) int {
+	for i < len(s) {
+		if b := s[i]; b < utf8.RuneSelf {
+			if wordByte[b] == 0 {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			break
+		}
+		i += size
+	}
+	return i
+}
+
+// FNV-1a, 32 bits.
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+func hash(s string) uint32 {
+	h := uint32(fnvOffset)
+	for i := range len(s) {
+		h = (h ^ uint32(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// symbols numbers tokens in order of first sight: an open-addressing hash
+// table (linear probing, at most 3/4 full) of symbol + 1, 0 in an empty
+// slot.
+type symbols struct {
+	names  []string
+	hashes []uint32
+	slots  []int32
+}
+
+// get returns the symbol of token, adding it if new.
+func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false, nil) }
+
+// lookup returns the symbol of a token whose hash is h, adding it if new:
+// the token is run itself or, when lowered, run (ASCII) with its upper-case
+// letters lowered (made in buf if new).
+func (s *symbols) lookup(run string, h uint32, lowered bool, buf *[]byte) int32 {
+	mask := uint32(len(s.slots) - 1)
+	for p := h & mask; ; p = (p + 1) & mask {
+		k := s.slots[p]
+		if k == 0 {
+			if !lowered {
+				return s.add(p, run, h)
+			}
+			b := (*buf)[:0]
+			for i := range len(run) {
+				c := run[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+			*buf = b
+			return s.add(p, string(b), h)
+		}
+		if s.hashes[k-1] == h && (!lowered && s.names[k-1] == run || lowered && equalLowered(s.names[k-1], run)) {
+			return k - 1
+		}
+	}
+}
+
+// equalLowered reports whether name is the ASCII string run lowered.
+func equalLowered(name, run string) bool {
+	if len(name) != len(run) {
+		return false
+	}
+	for i := range len(run) {
+		c := run[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if name[i] != c {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *symbols) add(p uint32, name string, h uint32) int32 {
+	sym := int32(len(s.names))
+	s.names = append(s.names, name)
+	s.hashes = append(s.hashes, h)
+	s.slots[p] = sym + 1
+	if 4*len(s.names) > 3*len(s.slots) {
+		s.grow()
+	}
+	return sym
+}
+
+// reserve makes the first table, with room for about tokens symbols.
+func (s *symbols) reserve(tokens int) {
+	n := min(max(tokens, 12), 192)
+	s.names, s.hashes = make([]string, 0, n), make([]uint32, 0, n)
+	s.slots = make([]int32, 1<<bits.Len(uint(n*4/3)))
+}
+
+// grow doubles the table and places every symbol again.
+func (s *symbols) grow() {
+	s.slots = make([]int32, 2*len(s.slots))
+	mask := uint32(len(s.slots) - 1)
+	for i, h := range s.hashes {
+		p := h & mask
+		for s.slots[p] != 0 {
+			p = (p + 1) & mask
+		}
+		s.slots[p] = int32(i + 1)
+	}
+}
+
+// tfidf computes what TFIDF.Matrix computes, bit for bit: it numbers the
+// terms in order of first occurrence in the corpus, so that every sum runs
+// in the same order (term ids ascending), and takes the same products.
+// Two things differ in how, not in what: the idf is computed once per
+// document frequency rather than per term (same argument, same value), and
+// a dot product runs over the terms of one text, reading the other's
+// weights from a dense table: a term the other lacks adds a product with 0,
+// +0, which leaves the sum (never -0) as it is.
+func (c *cached) tfidf(docs []*doc) [][]float64 {
+	n := len(docs)
+	// Number the terms first, so that the lists are made at their size.
+	for _, d := range docs {
+		if !d.analysed {
+			c.analyse(d)
+		}
+	}
+	total := 0
+	for _, d := range docs {
+		total += len(d.terms) / 2
+	}
+	// ids holds the docs' term ids, doc i's from start[i]; df has room for
+	// as many terms as there are term occurrences.
+	ints := make([]int32, 2*total+n+1)
+	ids, df, start := ints[:total], ints[total:2*total], ints[2*total:]
+	nterms, off := int32(0), 0
+	for i, d := range docs {
+		start[i] = int32(off)
+		syms := d.terms[:len(d.terms)/2]
+		nterms = numberTerms(c.local, syms, ids[off:off+len(syms)], df, nterms)
+		off += len(syms)
+	}
+	start[n] = int32(off)
+	for _, d := range docs {
+		clearLocal(c.local, d.terms[:len(d.terms)/2])
+	}
+	floats := make([]float64, total+n+n+1+int(nterms))
+	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
+	for d := 1; d <= n; d++ {
+		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
+	}
+	for i, d := range docs {
+		vi, vw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
+		c.sortTerms(vi, vw, d.terms[len(vi):], dense)
+		norms[i] = weigh(vi, vw, df, idf)
+	}
+	m := make([][]float64, n)
+	cells := make([]float64, n*n)
+	for i := range m {
+		m[i] = cells[i*n : (i+1)*n : (i+1)*n]
+		m[i][i] = 1
+	}
+	for i := range n {
+		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
+		for x, id := range ai {
+			dense[id] = aw[x]
+		}
+		for j := i + 1; j < n; j++ {
+			bi, bw := ids[start[j]:start[j+1]], ws[start[j]:start[j+1]]
+			var v float64
+			switch {
+			case len(ai) == 0 && len(bi) == 0:
+				v = 1
+			case len(ai) == 0 || len(bi) == 0:
+				v = 0
+			default:
+				v = dot(bi, bw, dense) / (norms[i] * norms[j])
+			}
+			v = Clamp01(v)
+			m[i][j], m[j][i] = v, v
+		}
+		for _, id := range ai {
+			dense[id] = 0
+		}
+	}
+	return m
+}
+
+// numberTerms writes the corpus ids of a doc's symbols syms to ids and
+// counts them in df; local maps a symbol to its id + 1 (0: none yet), and a
+// new term is numbered nterms, the number of terms so far, which it returns.
+func numberTerms(local, syms, ids, df []int32, nterms int32) int32 {
+	ids = ids[:len(syms)]
+	for x, sym := range syms {
+		id := local[sym] - 1
+		if id < 0 {
+			id = nterms
+			nterms++
+			local[sym] = nterms
+		}
+		ids[x] = id
+		df[id]++
+	}
+	return nterms
+}
+
+// clearLocal sets local back to 0 for syms.
+func clearLocal(local, syms []int32) {
+	for _, sym := range syms {
+		local[sym] = 0
+	}
+}
+
+// weigh turns the counts w of the terms ids into their weights (count ×
+// idf of the term's document frequency) and returns the norm.
+func weigh(ids []int32, w []float64, df []int32, idf []float64) float64 {
+	w = w[:len(ids)]
+	var sum float64
+	for x, id := range ids {
+		w[x] *= idf[df[id]]
+		sum += w[x] * w[x]
+	}
+	return math.Sqrt(sum)
+}
+
+// dot returns the dot product of the terms ids (ascending) weighted w with
+// the weights in dense, summed in id order.
+func dot(ids []int32, w, dense []float64) float64 {
+	w = w[:len(ids)]
+	var sum float64
+	for y, id := range ids {
+		sum += dense[id] * w[y]
+	}
+	return sum
+}
+
+// sortTerms sorts the term ids of a doc (distinct) in place and sets w to
+// their counts, in the same order. Ids come in order of first occurrence
+// in the doc; they are already sorted when no term of the doc came earlier
+// in the corpus. Else each id is put in a bit set, its count in dense
+// (all 0 before and after), and both are read back in id order: ids are
+// distinct, so this is the order any sort gives.
+func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []float64) {
+	sorted := true
+	for x := 1; x < len(ids); x++ {
+		if ids[x] < ids[x-1] {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		for x, n := range counts {
+			w[x] = float64(n)
+		}
+		return
+	}
+	words := (len(dense) + 63) / 64
+	if cap(c.bitset) < words {
+		c.bitset = make([]uint64, words)
+	}
+	set := c.bitset[:words]
+	counts = counts[:len(ids)]
+	for x, id := range ids {
+		dense[id] = float64(counts[x])
+		set[uint32(id)/64] |= 1 << (uint32(id) % 64)
+	}
+	x := 0
+	for k, b := range set {
+		for ; b != 0; b &= b - 1 {
+			id := int32(64*k + bits.TrailingZeros64(b))
+			ids[x], w[x] = id, dense[id]
+			dense[id] = 0
+			x++
+		}
+		set[k] = 0
 	}
 }

@@ -26,12 +26,8 @@ func TestCachedEqualsBackend(t *testing.T) {
 		pool[i] = b.String()
 	}
 	c := Cached(TFIDF{}).(*cached)
-	for _, text := range append(pool, "Straße ǅemal İstanbul ΣΑΣ x\xffy 12ab") {
-		var toks []string
-		for _, sym := range c.doc(text).seq {
-			toks = append(toks, c.names[sym])
-		}
-		require.Equal(t, Tokens(text), toks, "%q", text)
+	for _, text := range append(pool, "Straße ǅemal İstanbul ΣΑΣ x\xffy 12ab", "ABC abc Abc aBC 1A2b ÀB àb bÀ") {
+		requireTokens(t, c, text)
 	}
 	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
 		c := Cached(s)
@@ -52,4 +48,110 @@ type custom struct{ TFIDF }
 func TestCachedPassesOtherBackendsThrough(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, custom{}, Cached(custom{}))
+}
+
+// requireTokens checks the analysis of text by c against Tokens: its
+// distinct tokens in order of first occurrence, and their counts.
+func requireTokens(t *testing.T, c *cached, text string) {
+	t.Helper()
+	var distinct []string
+	want := map[string]int32{}
+	for _, tok := range Tokens(text) {
+		if want[tok] == 0 {
+			distinct = append(distinct, tok)
+		}
+		want[tok]++
+	}
+	d := c.doc(text)
+	c.analyse(d)
+	k := len(d.terms) / 2
+	var names []string
+	got := map[string]int32{}
+	for x, sym := range d.terms[:k] {
+		names = append(names, c.syms.names[sym])
+		got[c.syms.names[sym]] = d.terms[k+x]
+	}
+	require.Equal(t, distinct, names, "%q", text)
+	require.Equal(t, want, got, "%q", text)
+}
+
+// revisions returns corpora as a debate makes them: each round's texts
+// extend the previous round's (a revision appends to its proposal) after
+// every kind of separator, a token boundary or not, down to half a rune;
+// each round is compared with the one before, the last one alone after.
+func revisions(r *rand.Rand, base []string) [][]string {
+	seps := []string{" ", "", ". ", "é", "x", "\xc3", "\xa9", "—", "1", "\n"}
+	parts := []string{"Revision: I accept", "ÀB and more", "\xa9t\xc3", "2024 data", "X", ""}
+	var out [][]string
+	prev := base
+	out = append(out, base)
+	for range 3 {
+		cur := make([]string, len(prev))
+		for i, t := range prev {
+			cur[i] = t + seps[r.IntN(len(seps))] + parts[r.IntN(len(parts))]
+		}
+		out = append(out, append(append([]string(nil), cur...), prev...))
+		prev = cur
+	}
+	return append(out, prev)
+}
+
+// TestCachedRevisions checks the cache on texts that extend texts it has
+// analysed, against the plain backend and Tokens.
+func TestCachedRevisions(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	words := []string{"Postgres", "pilot", "the", "Ünïcode", "90", "days", "\xc3", "é", "x", "—", ".", " "}
+	for range 100 {
+		base := make([]string, 1+r.IntN(5))
+		for i := range base {
+			var b strings.Builder
+			for range r.IntN(12) {
+				b.WriteString(words[r.IntN(len(words))])
+			}
+			base[i] = b.String()
+		}
+		c := Cached(TFIDF{})
+		for _, texts := range revisions(r, base) {
+			require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts), "%q", texts)
+			for _, text := range texts {
+				requireTokens(t, c.(*cached), text)
+			}
+		}
+	}
+}
+
+// FuzzCachedRevisions compares the cache with the plain backend on a text,
+// its extension and the extension's extension, as debate rounds compare
+// them.
+func FuzzCachedRevisions(f *testing.F) {
+	f.Add("Adopt Postgres.", " Revision: pilot 90 days.", " Revision: ÀB")
+	f.Add("a\xc3", "\xa9b", "")
+	f.Add("x", "y", "—z")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		s := Cached(TFIDF{})
+		for _, texts := range [][]string{{a, c}, {a + b, c + a, a, c}, {a + b + c, c + a + b, a + b, c + a}, {a + b + c, c + a + b}} {
+			require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts), "%q", texts)
+			for _, text := range texts {
+				requireTokens(t, s.(*cached), text)
+			}
+		}
+	})
+}
+
+// TestCachedRepeatedCorpus checks that a corpus compared twice in a row
+// gives the same matrix, not the one a caller changed.
+func TestCachedRepeatedCorpus(t *testing.T) {
+	t.Parallel()
+	texts := []string{"adopt Postgres with a pilot", "a staged pilot of Postgres", "reject it", ""}
+	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
+		c := Cached(s)
+		want := s.Matrix(texts)
+		got := c.Matrix(texts)
+		require.Equal(t, want, got, s.Name())
+		got[0][1], got[1][0] = 42, 42
+		require.Equal(t, want, c.Matrix(texts), s.Name())
+		require.Equal(t, s.Matrix(texts[:2]), c.Matrix(texts[:2]), s.Name())
+		require.Equal(t, want, c.Matrix(texts), s.Name())
+	}
 }

@@ -71,14 +71,9 @@ func (c *circuit) allow(now time.Time) (ok, probe bool, retryAt time.Time) {
 	return true, false, time.Time{}
 }
 
-// success records a delivered attempt; it returns the state before.
-func (c *circuit) success() (from breaker.State) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	from = c.state
-	c.state, c.consecutive, c.probing = breaker.StateClosed, 0, false
-	return from
-}
+// success records a delivered attempt: the circuit closes as on reset; it
+// returns the state before.
+func (c *circuit) success() (from breaker.State) { return c.reset() }
 
 // failure records a failed attempt at f.At; it returns the states before
 // and after.

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aragora/aragora/breaker"
+	"github.com/aragora/aragora/internal/testclock"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
 	"github.com/aragora/aragora/store/sqlitestore"
@@ -29,28 +30,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // clock is the fake clock of the schedule.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.t) {
-		c.t = t
-	}
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+func newClock() *clock { return testclock.New(time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)) }
 
 // hit is one request a receiver got.
 type hit struct {

@@ -24,6 +24,20 @@ func repoRoot(t testing.TB) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// requirePostgres returns ARAGORA_TEST_POSTGRES_URL: unset, it fails t on
+// CI and skips it elsewhere, like requireTool.
+func requirePostgres(t testing.TB) string {
+	t.Helper()
+	pgURL := os.Getenv("ARAGORA_TEST_POSTGRES_URL")
+	if pgURL == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ARAGORA_TEST_POSTGRES_URL is unset: CI must set it")
+		}
+		t.Skip("ARAGORA_TEST_POSTGRES_URL is unset (postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	return pgURL
+}
+
 // requireTool returns the path of a command-line tool. Where it is missing
 // the test fails in CI (which installs it) and skips elsewhere, naming
 // what to install.

@@ -369,13 +369,7 @@ func TestObservabilityAgainstARealServer(t *testing.T) {
 	promBin := requireTool(t, "prometheus", "apt-get install prometheus")
 	redisBin := requireTool(t, "redis-server", "apt-get install redis-server")
 	psql := requireTool(t, "psql", "apt-get install postgresql-client")
-	pgURL := os.Getenv("ARAGORA_TEST_POSTGRES_URL")
-	if pgURL == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ARAGORA_TEST_POSTGRES_URL is unset: CI must set it")
-		}
-		t.Skip("ARAGORA_TEST_POSTGRES_URL is unset (postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
+	pgURL := requirePostgres(t)
 	t0 := time.Now()
 	mark := func(what string) { t.Logf("%5.1fs %s", time.Since(t0).Seconds(), what) }
 	bin := aragoraBinary(t)

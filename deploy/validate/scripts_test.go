@@ -68,13 +68,7 @@ func TestBackupScriptPostgres(t *testing.T) {
 	requireTool(t, "pg_dump", "apt-get install postgresql-client")
 	pgRestore := requireTool(t, "pg_restore", "apt-get install postgresql-client")
 	psql := requireTool(t, "psql", "apt-get install postgresql-client")
-	pgURL := os.Getenv("ARAGORA_TEST_POSTGRES_URL")
-	if pgURL == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ARAGORA_TEST_POSTGRES_URL is unset: CI must set it")
-		}
-		t.Skip("ARAGORA_TEST_POSTGRES_URL is unset")
-	}
+	pgURL := requirePostgres(t)
 	bin := aragoraBinary(t)
 	schema := fmt.Sprintf("deploy_backup_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	t.Cleanup(func() { _, _ = run(t, "", nil, psql, pgURL, "-qc", "DROP SCHEMA IF EXISTS "+schema+" CASCADE") })

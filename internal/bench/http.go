@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -130,7 +129,7 @@ func startHello(ctx context.Context) (url string, pid int, stop func(), err erro
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(exe, "-serve-hello", addr)
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
 	}

@@ -18,9 +18,10 @@ import (
 func TestAsyncProviderAnswersLikeRespond(t *testing.T) {
 	p := newAsyncProvider(fakeProvider{demo: demo.New("demo-a", demo.StyleBalanced, 42), sleep: 20 * time.Millisecond})
 	defer p.close()
-	req := agent.Request{Phase: agent.PhasePropose, Participant: "demo-a", Question: question, Prompt: "## Question\n" + question}
+	req := agent.Request{Phase: agent.PhasePropose, Participant: "demo-a", Question: question, System: "Vous êtes « demo-a »…", Prompt: "## Question\n" + question}
 	want, err := p.Respond(context.Background(), req)
 	require.NoError(t, err)
+	require.Positive(t, want.Usage.InputTokens)
 
 	type answer struct {
 		resp agent.Response

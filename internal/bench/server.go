@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -60,7 +59,7 @@ func StartAragora(ctx context.Context, bin string, extra ...string) (*Aragora, e
 		"ARAGORA_MAX_CONCURRENT_DEBATES=100", "ARAGORA_DEBATE_QUEUE_SIZE=1000")
 	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // never outlive the bench
+	cmd.SysProcAttr = childAttr() // never outlive the bench (Linux)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

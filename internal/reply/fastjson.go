@@ -538,6 +538,19 @@ func PlainEnd(s string, i int) int { return plainEnd(s, i) }
 // non-ASCII byte), or len(s), testing eight bytes at a time.
 func plainEnd(s string, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+16 <= len(s); i += 16 { // two words, one test
+		w := s[i : i+16]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		y := uint64(w[8]) | uint64(w[9])<<8 | uint64(w[10])<<16 | uint64(w[11])<<24 |
+			uint64(w[12])<<32 | uint64(w[13])<<40 | uint64(w[14])<<48 | uint64(w[15])<<56
+		qx, bx := x^('"'*ones), x^('\\'*ones)
+		qy, by := y^('"'*ones), y^('\\'*ones)
+		if ((x-0x20*ones)&^x|(qx-ones)&^qx|(bx-ones)&^bx|x|
+			(y-0x20*ones)&^y|(qy-ones)&^qy|(by-ones)&^by|y)&highs != 0 {
+			break // the 8-byte loop finds which byte
+		}
+	}
 	for ; i+8 <= len(s); i += 8 {
 		w := s[i : i+8]
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |

@@ -6,6 +6,7 @@ package ulid
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"io"
 )
 
 // alphabet is the lowercase Crockford base32 alphabet of ULIDs.
@@ -15,13 +16,22 @@ const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 // unixMilli, with 80 bits from crypto/rand (which never fails on the
 // platforms Go supports).
 func New(prefix string, unixMilli int64) string {
+	id, _ := Read(prefix, unixMilli, rand.Reader)
+	return id
+}
+
+// Read is New with the 80 random bits read from r; it fails only when r
+// does.
+func Read(prefix string, unixMilli int64, r io.Reader) (string, error) {
 	var b [16]byte
 	ms := uint64(unixMilli)
 	for i := range 6 {
 		b[i] = byte(ms >> (40 - 8*i))
 	}
-	_, _ = rand.Read(b[6:])
-	return prefix + Encode(b)
+	if _, err := io.ReadFull(r, b[6:]); err != nil {
+		return "", err
+	}
+	return prefix + Encode(b), nil
 }
 
 // Encode renders 128 bits as 26 base32 characters (the first carries 3 bits).

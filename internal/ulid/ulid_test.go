@@ -31,3 +31,11 @@ func TestEncodeKnownValues(t *testing.T) {
 	}
 	assert.Equal(t, "7"+strings.Repeat("z", 25), Encode(ff))
 }
+
+func TestReadTakesItsRandomBitsFromR(t *testing.T) {
+	id, err := Read("deb_", 0, strings.NewReader(strings.Repeat("\xff", 10)))
+	assert.NoError(t, err)
+	assert.Equal(t, "deb_"+strings.Repeat("0", 10)+strings.Repeat("z", 16), id, "48 zero time bits, 80 one bits")
+	_, err = Read("deb_", 0, strings.NewReader("short"))
+	assert.Error(t, err, "a reader that runs out fails the id")
+}

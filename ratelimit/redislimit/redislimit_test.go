@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aragora/aragora/internal/fakeclock"
+	"github.com/aragora/aragora/internal/testclock"
 	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/ratelimit"
 	"github.com/aragora/aragora/ratelimit/ratelimittest"
@@ -128,7 +128,7 @@ func TestRedisCutMidLoad(t *testing.T) {
 	viaProxy.DialTimeout = 250 * time.Millisecond
 	client := newClient(t, &viaProxy)
 
-	clock := fakeclock.New(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC))
 	var local, failOpen atomic.Int64
 	f := ratelimit.NewFallback(redislimit.NewFromClient(client, redislimit.Config{Prefix: prefix}), nil, ratelimit.FallbackConfig{
 		Now: clock.Now,

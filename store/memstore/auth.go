@@ -168,32 +168,29 @@ func copyKey(k *store.APIKey) *store.APIKey {
 
 // CreateAPIKey implements [store.APIKeyStore].
 func (a *Auth) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if k == nil || k.ID == "" || k.KeyID == "" || k.UserID == "" {
-		return nil, fmt.Errorf("memstore: create api key: empty id, key id or user id")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.keys[k.ID]; ok {
-		return nil, fmt.Errorf("memstore: api key %q: %w", k.ID, store.ErrConflict)
-	}
-	if _, ok := a.byKeyID[k.KeyID]; ok {
-		return nil, fmt.Errorf("memstore: api key id %q: %w", k.KeyID, store.ErrConflict)
-	}
-	var replaced *store.APIKey
-	for _, old := range a.keys {
-		if old.UserID == k.UserID && old.Active() {
-			old.RevokedAt = normTime(k.CreatedAt)
-			replaced = copyKey(old)
+	return locked(ctx, &a.mu, func() (*store.APIKey, error) {
+		if k == nil || k.ID == "" || k.KeyID == "" || k.UserID == "" {
+			return nil, fmt.Errorf("memstore: create api key: empty id, key id or user id")
 		}
-	}
-	c := copyKey(k)
-	c.RevokedAt = time.Time{}
-	a.keys[k.ID] = c
-	a.byKeyID[k.KeyID] = k.ID
-	return replaced, nil
+		if _, ok := a.keys[k.ID]; ok {
+			return nil, fmt.Errorf("memstore: api key %q: %w", k.ID, store.ErrConflict)
+		}
+		if _, ok := a.byKeyID[k.KeyID]; ok {
+			return nil, fmt.Errorf("memstore: api key id %q: %w", k.KeyID, store.ErrConflict)
+		}
+		var replaced *store.APIKey
+		for _, old := range a.keys {
+			if old.UserID == k.UserID && old.Active() {
+				old.RevokedAt = normTime(k.CreatedAt)
+				replaced = copyKey(old)
+			}
+		}
+		c := copyKey(k)
+		c.RevokedAt = time.Time{}
+		a.keys[k.ID] = c
+		a.byKeyID[k.KeyID] = k.ID
+		return replaced, nil
+	})
 }
 
 // GetAPIKey implements [store.APIKeyStore].
@@ -416,37 +413,34 @@ func (a *Auth) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) 
 
 // RotateSigningKey implements [store.KeyRingStore].
 func (a *Auth) RotateSigningKey(ctx context.Context, prevKID string, prevValidUntil time.Time, next *store.SigningKey) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if next == nil || next.KID == "" {
-		return fmt.Errorf("memstore: rotate signing key: empty kid")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	cur := -1
-	for i, k := range a.ring {
-		if k.KID == next.KID {
-			return fmt.Errorf("memstore: signing key %q: %w", next.KID, store.ErrConflict)
+	return lockedErr(ctx, &a.mu, func() error {
+		if next == nil || next.KID == "" {
+			return fmt.Errorf("memstore: rotate signing key: empty kid")
 		}
-		if k.RetiredAt.IsZero() {
-			cur = i
+		cur := -1
+		for i, k := range a.ring {
+			if k.KID == next.KID {
+				return fmt.Errorf("memstore: signing key %q: %w", next.KID, store.ErrConflict)
+			}
+			if k.RetiredAt.IsZero() {
+				cur = i
+			}
 		}
-	}
-	switch {
-	case prevKID == "" && cur >= 0:
-		return fmt.Errorf("memstore: rotate signing key: a current key exists: %w", store.ErrConflict)
-	case prevKID != "" && (cur < 0 || a.ring[cur].KID != prevKID):
-		return fmt.Errorf("memstore: rotate signing key: %q is not current: %w", prevKID, store.ErrConflict)
-	}
-	if cur >= 0 {
-		a.ring[cur].RetiredAt = normTime(next.CreatedAt)
-		a.ring[cur].ValidUntil = normTime(prevValidUntil)
-	}
-	c := copySigningKey(*next)
-	c.RetiredAt = time.Time{}
-	a.ring = append(a.ring, c)
-	return nil
+		switch {
+		case prevKID == "" && cur >= 0:
+			return fmt.Errorf("memstore: rotate signing key: a current key exists: %w", store.ErrConflict)
+		case prevKID != "" && (cur < 0 || a.ring[cur].KID != prevKID):
+			return fmt.Errorf("memstore: rotate signing key: %q is not current: %w", prevKID, store.ErrConflict)
+		}
+		if cur >= 0 {
+			a.ring[cur].RetiredAt = normTime(next.CreatedAt)
+			a.ring[cur].ValidUntil = normTime(prevValidUntil)
+		}
+		c := copySigningKey(*next)
+		c.RetiredAt = time.Time{}
+		a.ring = append(a.ring, c)
+		return nil
+	})
 }
 
 func copyAudit(e *store.AuditEntry) *store.AuditEntry {
@@ -461,23 +455,20 @@ func copyAudit(e *store.AuditEntry) *store.AuditEntry {
 
 // AppendAudit implements [store.AuditStore].
 func (a *Auth) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if e == nil || e.ID == "" {
-		return fmt.Errorf("memstore: append audit: empty id")
-	}
-	if len(e.Details) > 0 && !json.Valid(e.Details) {
-		return fmt.Errorf("memstore: append audit %q: details are not valid JSON", e.ID)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.auditIDs[e.ID] {
-		return fmt.Errorf("memstore: audit entry %q: %w", e.ID, store.ErrConflict)
-	}
-	a.auditIDs[e.ID] = true
-	a.audit = append(a.audit, copyAudit(e))
-	return nil
+	return lockedErr(ctx, &a.mu, func() error {
+		if e == nil || e.ID == "" {
+			return fmt.Errorf("memstore: append audit: empty id")
+		}
+		if len(e.Details) > 0 && !json.Valid(e.Details) {
+			return fmt.Errorf("memstore: append audit %q: details are not valid JSON", e.ID)
+		}
+		if a.auditIDs[e.ID] {
+			return fmt.Errorf("memstore: audit entry %q: %w", e.ID, store.ErrConflict)
+		}
+		a.auditIDs[e.ID] = true
+		a.audit = append(a.audit, copyAudit(e))
+		return nil
+	})
 }
 
 // ListAudit implements [store.AuditStore].

@@ -91,22 +91,19 @@ func (s *Store) CreateDebate(ctx context.Context, d *store.Debate) error {
 // messages together, or neither (ErrConflict for an existing debate or
 // message id).
 func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, outbox []store.OutboxMessage) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d == nil || d.ID == "" {
-		return fmt.Errorf("memstore: create debate: empty debate id")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.debates[d.ID]; ok {
-		return fmt.Errorf("memstore: create debate %q: %w", d.ID, store.ErrConflict)
-	}
-	if err := s.Outbox.writeOutbox(outbox); err != nil {
-		return err
-	}
-	s.debates[d.ID] = copyDebate(d)
-	return nil
+	return lockedErr(ctx, &s.mu, func() error {
+		if d == nil || d.ID == "" {
+			return fmt.Errorf("memstore: create debate: empty debate id")
+		}
+		if _, ok := s.debates[d.ID]; ok {
+			return fmt.Errorf("memstore: create debate %q: %w", d.ID, store.ErrConflict)
+		}
+		if err := s.Outbox.writeOutbox(outbox); err != nil {
+			return err
+		}
+		s.debates[d.ID] = copyDebate(d)
+		return nil
+	})
 }
 
 // GetDebate returns a copy of the debate or an error wrapping ErrNotFound.
@@ -236,45 +233,39 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 // LatestCheckpoint returns the most recently saved checkpoint of the debate
 // (with its Events batch), or an error wrapping ErrNotFound.
 func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cps := s.checkpoints[debateID]
-	if len(cps) == 0 {
-		return nil, fmt.Errorf("memstore: checkpoint of %q: %w", debateID, store.ErrNotFound)
-	}
-	c := *cps[len(cps)-1].cp
-	c.State = bytes.Clone(c.State)
-	prev := int64(0)
-	if len(cps) > 1 {
-		prev = cps[len(cps)-2].cp.Seq
-	}
-	c.Events = copyEvents(s.events[debateID][prev:c.Seq])
-	return &c, nil
+	return locked(ctx, &s.mu, func() (*store.Checkpoint, error) {
+		cps := s.checkpoints[debateID]
+		if len(cps) == 0 {
+			return nil, fmt.Errorf("memstore: checkpoint of %q: %w", debateID, store.ErrNotFound)
+		}
+		c := *cps[len(cps)-1].cp
+		c.State = bytes.Clone(c.State)
+		prev := int64(0)
+		if len(cps) > 1 {
+			prev = cps[len(cps)-2].cp.Seq
+		}
+		c.Events = copyEvents(s.events[debateID][prev:c.Seq])
+		return &c, nil
+	})
 }
 
 // ListEvents returns up to limit events with seq > afterSeq in seq order
 // (limit <= 0: all); an unknown debate yields an empty list.
 func (s *Store) ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]store.Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	log := s.events[debateID]
-	if afterSeq < 0 {
-		afterSeq = 0
-	}
-	if afterSeq >= int64(len(log)) {
-		return []store.Event{}, nil
-	}
-	page := log[afterSeq:]
-	if limit > 0 && len(page) > limit {
-		page = page[:limit]
-	}
-	return copyEvents(page), nil
+	return locked(ctx, &s.mu, func() ([]store.Event, error) {
+		log := s.events[debateID]
+		if afterSeq < 0 {
+			afterSeq = 0
+		}
+		if afterSeq >= int64(len(log)) {
+			return []store.Event{}, nil
+		}
+		page := log[afterSeq:]
+		if limit > 0 && len(page) > limit {
+			page = page[:limit]
+		}
+		return copyEvents(page), nil
+	})
 }
 
 func copyEvents(in []store.Event) []store.Event {

@@ -23,67 +23,58 @@ type nomicData struct {
 
 // LoadNomicState implements store.NomicStore.
 func (s *Store) LoadNomicState(ctx context.Context) (*store.NomicState, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nomic.state == nil {
-		return nil, fmt.Errorf("memstore: nomic state: %w", store.ErrNotFound)
-	}
-	st := *s.nomic.state
-	st.Doc = bytes.Clone(st.Doc)
-	return &st, nil
+	return locked(ctx, &s.mu, func() (*store.NomicState, error) {
+		if s.nomic.state == nil {
+			return nil, fmt.Errorf("memstore: nomic state: %w", store.ErrNotFound)
+		}
+		st := *s.nomic.state
+		st.Doc = bytes.Clone(st.Doc)
+		return &st, nil
+	})
 }
 
 // SaveNomicState implements store.NomicStore.
 func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicWrite) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var cur int64
-	if s.nomic.state != nil {
-		cur = s.nomic.state.Version
-	}
-	if cur != expect {
-		return 0, fmt.Errorf("memstore: nomic state version %d, want %d: %w", cur, expect, store.ErrConflict)
-	}
-	if w.Outcome != nil && slices.ContainsFunc(s.nomic.outcomes, func(o store.NomicOutcome) bool { return o.CycleID == w.Outcome.CycleID }) {
-		return 0, fmt.Errorf("memstore: nomic outcome %q: %w", w.Outcome.CycleID, store.ErrConflict)
-	}
-	if err := s.Outbox.writeOutbox(w.Outbox); err != nil {
-		return 0, err
-	}
-	if w.Outcome != nil {
-		o := *w.Outcome
-		o.StartedAt, o.FinishedAt, o.Doc = normTime(o.StartedAt), normTime(o.FinishedAt), bytes.Clone(o.Doc)
-		s.nomic.outcomes = append(s.nomic.outcomes, o)
-	}
-	s.nomic.state = &store.NomicState{Version: cur + 1, Doc: bytes.Clone(w.Doc), UpdatedAt: normTime(w.UpdatedAt)}
-	return cur + 1, nil
+	return locked(ctx, &s.mu, func() (int64, error) {
+		var cur int64
+		if s.nomic.state != nil {
+			cur = s.nomic.state.Version
+		}
+		if cur != expect {
+			return 0, fmt.Errorf("memstore: nomic state version %d, want %d: %w", cur, expect, store.ErrConflict)
+		}
+		if w.Outcome != nil && slices.ContainsFunc(s.nomic.outcomes, func(o store.NomicOutcome) bool { return o.CycleID == w.Outcome.CycleID }) {
+			return 0, fmt.Errorf("memstore: nomic outcome %q: %w", w.Outcome.CycleID, store.ErrConflict)
+		}
+		if err := s.Outbox.writeOutbox(w.Outbox); err != nil {
+			return 0, err
+		}
+		if w.Outcome != nil {
+			o := *w.Outcome
+			o.StartedAt, o.FinishedAt, o.Doc = normTime(o.StartedAt), normTime(o.FinishedAt), bytes.Clone(o.Doc)
+			s.nomic.outcomes = append(s.nomic.outcomes, o)
+		}
+		s.nomic.state = &store.NomicState{Version: cur + 1, Doc: bytes.Clone(w.Doc), UpdatedAt: normTime(w.UpdatedAt)}
+		return cur + 1, nil
+	})
 }
 
 // EnqueueNomicCommand implements store.NomicStore.
 func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := store.CheckNomicCommand(c); err != nil {
-		return fmt.Errorf("memstore: %w", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, x := range s.nomic.commands {
-		if x.ID == c.ID {
-			return fmt.Errorf("memstore: nomic command %q: %w", c.ID, store.ErrConflict)
+	return lockedErr(ctx, &s.mu, func() error {
+		if err := store.CheckNomicCommand(c); err != nil {
+			return fmt.Errorf("memstore: %w", err)
 		}
-	}
-	c.Status, c.Result, c.AckedAt = store.NomicCommandPending, nil, time.Time{}
-	c.Args, c.CreatedAt = bytes.Clone(c.Args), normTime(c.CreatedAt)
-	s.nomic.commands = append(s.nomic.commands, &c)
-	return nil
+		for _, x := range s.nomic.commands {
+			if x.ID == c.ID {
+				return fmt.Errorf("memstore: nomic command %q: %w", c.ID, store.ErrConflict)
+			}
+		}
+		c.Status, c.Result, c.AckedAt = store.NomicCommandPending, nil, time.Time{}
+		c.Args, c.CreatedAt = bytes.Clone(c.Args), normTime(c.CreatedAt)
+		s.nomic.commands = append(s.nomic.commands, &c)
+		return nil
+	})
 }
 
 func copyCommand(c *store.NomicCommand) store.NomicCommand {
@@ -94,21 +85,18 @@ func copyCommand(c *store.NomicCommand) store.NomicCommand {
 
 // PendingNomicCommands implements store.NomicStore.
 func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []store.NomicCommand
-	for _, c := range s.nomic.commands {
-		if c.Status == store.NomicCommandPending {
-			out = append(out, copyCommand(c))
+	return locked(ctx, &s.mu, func() ([]store.NomicCommand, error) {
+		var out []store.NomicCommand
+		for _, c := range s.nomic.commands {
+			if c.Status == store.NomicCommandPending {
+				out = append(out, copyCommand(c))
+			}
 		}
-	}
-	slices.SortStableFunc(out, func(a, b store.NomicCommand) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		slices.SortStableFunc(out, func(a, b store.NomicCommand) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+		return out, nil
 	})
-	return out, nil
 }
 
 // AckNomicCommand implements store.NomicStore.

@@ -105,11 +105,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 }
 
 func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
-	var u *store.User
-	err := s.retry(ctx, func() (err error) {
-		u, err = sqlrec.ScanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
-		return err
-	})
+	u, err := queryOne(ctx, s, sqlrec.ScanUser, `SELECT `+userColumns+` FROM users WHERE `+where, arg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
@@ -167,11 +163,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate)
 	if upd.LastLoginAt != nil {
 		set = append(set, `last_login_at = `+arg(nullTime(*upd.LastLoginAt)))
 	}
-	var u *store.User
-	err := s.retry(ctx, func() (err error) {
-		u, err = sqlrec.ScanUser(s.pool.QueryRow(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = $1 RETURNING `+userColumns, args...))
-		return err
-	})
+	u, err := queryOne(ctx, s, sqlrec.ScanUser, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = $1 RETURNING `+userColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: update user %q: %w", id, sqlrec.OrNotFound(err))
 	}
@@ -218,11 +210,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 }
 
 func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
-	var k *store.APIKey
-	err := s.retry(ctx, func() (err error) {
-		k, err = sqlrec.ScanAPIKey(s.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
-		return err
-	})
+	k, err := queryOne(ctx, s, sqlrec.ScanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %s: %w", what, sqlrec.OrNotFound(err))
 	}
@@ -319,11 +307,7 @@ func (s *Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 
 // GetRevocation implements [store.RevocationStore].
 func (s *Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
-	var r store.Revocation
-	err := s.retry(ctx, func() (err error) {
-		r, err = sqlrec.ScanRevocation(s.pool.QueryRow(ctx, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = $1`, tokenID))
-		return err
-	})
+	r, err := queryOne(ctx, s, sqlrec.ScanRevocation, `SELECT `+revocationColumns+` FROM revoked_tokens WHERE token_id = $1`, tokenID)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: revocation %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}
@@ -372,11 +356,7 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 
 // GetIssued implements [store.IssuedTokenStore].
 func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
-	var t *store.IssuedToken
-	err := s.retry(ctx, func() (err error) {
-		t, err = sqlrec.ScanIssued(s.pool.QueryRow(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = $1`, tokenID))
-		return err
-	})
+	t, err := queryOne(ctx, s, sqlrec.ScanIssued, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = $1`, tokenID)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: issued token %q: %w", tokenID, sqlrec.OrNotFound(err))
 	}

@@ -59,11 +59,7 @@ func (s *Store) CreateDebateWithOutbox(ctx context.Context, d *store.Debate, out
 
 // GetDebate returns the debate or an error wrapping ErrNotFound.
 func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error) {
-	var d *store.Debate
-	err := s.retry(ctx, func() (err error) {
-		d, err = sqlrec.ScanDebate(s.pool.QueryRow(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = $1`, id))
-		return err
-	})
+	d, err := queryOne(ctx, s, sqlrec.ScanDebate, `SELECT `+debateColumns+` FROM debates WHERE id = $1`, id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("pgstore: debate %q: %w", id, store.ErrNotFound)
 	}

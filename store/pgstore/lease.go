@@ -34,15 +34,11 @@ func (s *Store) missingOrConflict(ctx context.Context, op, id, why string, confl
 // ClaimDebate implements [store.Leaser] with one conditional update.
 func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
 	now = now.UTC()
-	var d *store.Debate
-	err := s.retry(ctx, func() (err error) {
-		d, err = sqlrec.ScanDebate(s.pool.QueryRow(ctx, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
-			lease_generation = lease_generation + 1
-			WHERE id = $1 AND status NOT IN (`+sqlrec.TerminalList+`)
-			AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
-			RETURNING `+debateColumns, id, owner, now.Add(ttl), now))
-		return err
-	})
+	d, err := queryOne(ctx, s, sqlrec.ScanDebate, `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
+		lease_generation = lease_generation + 1
+		WHERE id = $1 AND status NOT IN (`+sqlrec.TerminalList+`)
+		AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
+		RETURNING `+debateColumns, id, owner, now.Add(ttl), now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, s.missingOrConflict(ctx, "claim", id, "terminal or leased by another owner", store.ErrConflict)
 	}
@@ -57,8 +53,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now tim
 	now = now.UTC()
 	var n int64
 	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE debates SET updated_at = $4, lease_expires_at = $5
-			WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND lease_generation = $3`, id, l.Owner, l.Generation, now, now.Add(ttl))
+		tag, err := s.pool.Exec(ctx, sqlrec.Heartbeat.Postgres, id, l.Owner, l.Generation, now, now.Add(ttl))
 		n = tag.RowsAffected()
 		return err
 	})
@@ -109,30 +104,18 @@ func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, sta
 		if err := lockLease(ctx, tx, id, l); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+		if _, err := tx.Exec(ctx, sqlrec.DropLease.Postgres, id, now); err != nil {
 			return err
 		}
 		if status == "" {
 			return nil
 		}
-		return setStatus(ctx, tx, id, status, now)
+		return sqlrec.SetStatus(ctx, pgConn{tx}, id, status, now)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: release %q: %w", id, err)
 	}
 	return nil
-}
-
-func setStatus(ctx context.Context, tx pgx.Tx, id string, to store.Status, now time.Time) error {
-	q := `UPDATE debates SET status = $2, updated_at = $3`
-	if to == store.StatusRunning {
-		q += `, started_at = COALESCE(started_at, $3)`
-	}
-	if store.Terminal(to) {
-		q += `, finished_at = $3, lease_owner = NULL, lease_expires_at = NULL`
-	}
-	_, err := tx.Exec(ctx, q+` WHERE id = $1`, id, to, now)
-	return err
 }
 
 // UpdateStatus implements [store.Leaser].
@@ -146,7 +129,7 @@ func (s *Store) UpdateStatus(ctx context.Context, id string, from []store.Status
 		if len(from) > 0 && !slices.Contains(from, cur) {
 			return fmt.Errorf("debate %q: status %s not in %v: %w", id, cur, from, store.ErrConflict)
 		}
-		return setStatus(ctx, tx, id, to, now)
+		return sqlrec.SetStatus(ctx, pgConn{tx}, id, to, now)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: update status: %w", err)
@@ -179,7 +162,7 @@ func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, no
 				return err
 			}
 		}
-		if err := setStatus(ctx, tx, id, f.Status, now); err != nil {
+		if err := sqlrec.SetStatus(ctx, pgConn{tx}, id, f.Status, now); err != nil {
 			return err
 		}
 		return writeFinal(ctx, tx, id, &f.Final, now)
@@ -214,23 +197,17 @@ func writeFinal(ctx context.Context, tx pgx.Tx, id string, f *store.Final, now t
 
 // FindOrphans implements [store.Leaser].
 func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find orphans", `SELECT `+debateColumns+` FROM debates
-		WHERE status NOT IN (`+sqlrec.TerminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
-		ORDER BY updated_at, id LIMIT $2`, now.UTC(), sqlrec.LimitOr(limit))
+	return s.queryDebates(ctx, "find orphans", sqlrec.FindOrphans.Postgres, now.UTC(), sqlrec.LimitOr(limit))
 }
 
 // FindStale implements [store.Leaser].
 func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find stale", `SELECT `+debateColumns+` FROM debates
-		WHERE status = 'running' AND updated_at < $1 ORDER BY updated_at, id LIMIT $2`, heartbeatBefore.UTC(), sqlrec.LimitOr(limit))
+	return s.queryDebates(ctx, "find stale", sqlrec.FindStale.Postgres, heartbeatBefore.UTC(), sqlrec.LimitOr(limit))
 }
 
 // FindUnended implements [store.Leaser].
 func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find unended", `SELECT `+debateColumns+` FROM debates d
-		WHERE status IN (`+sqlrec.TerminalList+`)
-		AND NOT EXISTS (SELECT 1 FROM debate_events e WHERE e.debate_id = d.id AND e.type = 'debate_end')
-		ORDER BY updated_at, id LIMIT $1`, sqlrec.LimitOr(limit))
+	return s.queryDebates(ctx, "find unended", sqlrec.FindUnended.Postgres, sqlrec.LimitOr(limit))
 }
 
 // AppendDebateEnd implements [store.Leaser].

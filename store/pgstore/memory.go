@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -131,24 +130,11 @@ func (s *Store) queryMemories(ctx context.Context, q string, args ...any) ([]*me
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e memory.Entry
-			var tier, kind string
-			var tags []byte
-			var changed, expires *time.Time
-			if err := rows.Scan(&e.ID, &tier, &kind, &e.Content, &e.Domain, &tags, &e.Importance, &e.Surprise, &e.Consolidation,
-				&e.Updates, &e.Successes, &e.Failures, &e.Source, &e.CreatedAt, &e.UpdatedAt, &changed, &expires, &e.RedLine); err != nil {
+			e, err := memsql.ScanEntry(rows)
+			if err != nil {
 				return err
 			}
-			e.Tier, e.Kind = memory.Tier(tier), memory.Kind(kind)
-			if err := json.Unmarshal(tags, &e.Tags); err != nil {
-				return fmt.Errorf("bad stored tags of %q: %w", e.ID, err)
-			}
-			if len(e.Tags) == 0 {
-				e.Tags = nil
-			}
-			e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
-			e.TierChangedAt, e.ExpiresAt = fromNull(changed), fromNull(expires)
-			out = append(out, &e)
+			out = append(out, e)
 		}
 		return rows.Err()
 	})

@@ -90,23 +90,10 @@ func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) e
 	return nil
 }
 
-const nomicCommandCols = `id, kind, args, status, result, created_at, acked_at`
+const nomicCommandCols = sqlrec.NomicCommandColumns
 
 func scanNomicCommand(r pgx.CollectableRow) (store.NomicCommand, error) {
-	var c store.NomicCommand
-	var args, result []byte
-	var acked *time.Time
-	if err := r.Scan(&c.ID, &c.Kind, &args, &c.Status, &result, &c.CreatedAt, &acked); err != nil {
-		return c, err
-	}
-	if len(args) > 0 {
-		c.Args = args
-	}
-	if len(result) > 0 {
-		c.Result = result
-	}
-	c.CreatedAt, c.AckedAt = c.CreatedAt.UTC(), fromNull(acked)
-	return c, nil
+	return sqlrec.ScanNomicCommand(r)
 }
 
 // PendingNomicCommands implements store.NomicStore.
@@ -172,17 +159,12 @@ func (s *Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.Nomic
 	}
 	var out []store.NomicOutcome
 	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, `SELECT cycle_id, number, outcome, committed, reason, started_at, finished_at, doc
+		rows, err := s.pool.Query(ctx, `SELECT `+sqlrec.NomicOutcomeColumns+`
 			FROM nomic_outcomes ORDER BY finished_at DESC, cycle_id DESC LIMIT $1`, limit)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.NomicOutcome, error) {
-			var o store.NomicOutcome
-			err := r.Scan(&o.CycleID, &o.Number, &o.Outcome, &o.Committed, &o.Reason, &o.StartedAt, &o.FinishedAt, &o.Doc)
-			o.StartedAt, o.FinishedAt = o.StartedAt.UTC(), o.FinishedAt.UTC()
-			return o, err
-		})
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.NomicOutcome, error) { return sqlrec.ScanNomicOutcome(r) })
 		return err
 	})
 	if err != nil {

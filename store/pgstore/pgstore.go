@@ -330,6 +330,17 @@ func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.
 	return out, nil
 }
 
+// queryOne runs q, retried once on a connection error, and scans its row
+// with scan (an error wrapping sql.ErrNoRows when there is none).
+func queryOne[T any](ctx context.Context, s *Store, scan func(sqlrec.Row) (T, error), q string, args ...any) (T, error) {
+	var v T
+	err := s.retry(ctx, func() (err error) {
+		v, err = scan(s.pool.QueryRow(ctx, q, args...))
+		return err
+	})
+	return v, err
+}
+
 // execOne runs a write that must change a row, retried once on a
 // connection error (so it must be idempotent); changing none is an error
 // wrapping ErrNotFound. Errors are prefixed with "pgstore: " and what.

@@ -70,11 +70,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 }
 
 func (s *Store) getUser(ctx context.Context, what, where string, arg any) (*store.User, error) {
-	u, err := sqlrec.ScanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
-	}
-	return u, nil
+	return queryOne(ctx, s.r, what, sqlrec.ScanUser, `SELECT `+userColumns+` FROM users WHERE `+where, arg)
 }
 
 // GetUser implements [store.UserStore].
@@ -183,11 +179,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKe
 }
 
 func (s *Store) getAPIKey(ctx context.Context, what, where string, arg any) (*store.APIKey, error) {
-	k, err := sqlrec.ScanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg))
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
-	}
-	return k, nil
+	return queryOne(ctx, s.r, what, sqlrec.ScanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE `+where, arg)
 }
 
 // GetAPIKey implements [store.APIKeyStore].
@@ -310,11 +302,8 @@ func (s *Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 
 // GetIssued implements [store.IssuedTokenStore].
 func (s *Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
-	t, err := sqlrec.ScanIssued(s.r.QueryRowContext(ctx, `SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID))
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: issued token %q: %w", tokenID, sqlrec.OrNotFound(err))
-	}
-	return t, nil
+	return queryOne(ctx, s.r, fmt.Sprintf("issued token %q", tokenID), sqlrec.ScanIssued,
+		`SELECT `+issuedColumns+` FROM issued_tokens WHERE token_id = ?`, tokenID)
 }
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].

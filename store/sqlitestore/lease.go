@@ -66,9 +66,7 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 
 // Heartbeat implements [store.Leaser].
 func (s *Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE debates SET updated_at = ?, lease_expires_at = ?
-		WHERE id = ? AND status = 'running' AND lease_owner = ? AND lease_generation = ?`,
-		fmtTime(now), fmtTime(now.Add(ttl)), id, l.Owner, l.Generation)
+	res, err := s.w.ExecContext(ctx, sqlrec.Heartbeat.SQLite, id, l.Owner, l.Generation, fmtTime(now), fmtTime(now.Add(ttl)))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: heartbeat %q: %w", id, err)
 	}
@@ -92,12 +90,11 @@ func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, sta
 		if err := checkLease(ctx, tx, id, l); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
-			fmtTime(now), id); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlrec.DropLease.SQLite, id, fmtTime(now)); err != nil {
 			return err
 		}
 		if status != "" {
-			return setStatus(ctx, tx, id, status, now)
+			return sqlrec.SetStatus(ctx, sqliteConn{tx}, id, status, now)
 		}
 		return nil
 	})
@@ -105,22 +102,6 @@ func (s *Store) ReleaseDebate(ctx context.Context, id string, l store.Lease, sta
 		return fmt.Errorf("sqlitestore: release: %w", err)
 	}
 	return nil
-}
-
-// setStatus applies a status change with its side effects inside tx.
-func setStatus(ctx context.Context, tx *sql.Tx, id string, to store.Status, now time.Time) error {
-	q := `UPDATE debates SET status = ?, updated_at = ?`
-	args := []any{to, fmtTime(now)}
-	if to == store.StatusRunning {
-		q += `, started_at = COALESCE(started_at, ?)`
-		args = append(args, fmtTime(now))
-	}
-	if store.Terminal(to) {
-		q += `, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL`
-		args = append(args, fmtTime(now))
-	}
-	_, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(args, id)...)
-	return err
 }
 
 // UpdateStatus implements [store.Leaser].
@@ -133,7 +114,7 @@ func (s *Store) UpdateStatus(ctx context.Context, id string, from []store.Status
 		if len(from) > 0 && !slices.Contains(from, cur) {
 			return fmt.Errorf("debate %q: status %s not in %v: %w", id, cur, from, store.ErrConflict)
 		}
-		return setStatus(ctx, tx, id, to, now)
+		return sqlrec.SetStatus(ctx, sqliteConn{tx}, id, to, now)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: update status: %w", err)
@@ -165,7 +146,7 @@ func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, no
 				return err
 			}
 		}
-		if err := setStatus(ctx, tx, id, f.Status, now); err != nil {
+		if err := sqlrec.SetStatus(ctx, sqliteConn{tx}, id, f.Status, now); err != nil {
 			return err
 		}
 		return writeFinal(ctx, tx, id, &f.Final, now)
@@ -200,23 +181,17 @@ func writeFinal(ctx context.Context, tx *sql.Tx, id string, f *store.Final, now 
 
 // FindOrphans implements [store.Leaser].
 func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find orphans", `SELECT `+debateColumns+` FROM debates
-		WHERE status NOT IN (`+sqlrec.TerminalList+`) AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
-		ORDER BY updated_at, id LIMIT ?`, fmtTime(now), sqlrec.LimitOr(limit))
+	return s.queryDebates(ctx, "find orphans", sqlrec.FindOrphans.SQLite, fmtTime(now), sqlrec.LimitOr(limit))
 }
 
 // FindStale implements [store.Leaser].
 func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find stale", `SELECT `+debateColumns+` FROM debates
-		WHERE status = 'running' AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, fmtTime(heartbeatBefore), sqlrec.LimitOr(limit))
+	return s.queryDebates(ctx, "find stale", sqlrec.FindStale.SQLite, fmtTime(heartbeatBefore), sqlrec.LimitOr(limit))
 }
 
 // FindUnended implements [store.Leaser].
 func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find unended", `SELECT `+debateColumns+` FROM debates d
-		WHERE status IN (`+sqlrec.TerminalList+`)
-		AND NOT EXISTS (SELECT 1 FROM debate_events e WHERE e.debate_id = d.id AND e.type = 'debate_end')
-		ORDER BY updated_at, id LIMIT ?`, sqlrec.LimitOr(limit))
+	return s.queryDebates(ctx, "find unended", sqlrec.FindUnended.SQLite, sqlrec.LimitOr(limit))
 }
 
 // AppendDebateEnd implements [store.Leaser].

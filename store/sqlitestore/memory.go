@@ -137,34 +137,11 @@ func scanMemories(rows *sql.Rows) ([]*memory.Entry, error) {
 	defer rows.Close()
 	var out []*memory.Entry
 	for rows.Next() {
-		var e memory.Entry
-		var tier, kind, tags string
-		var created, updated, changed, expires sql.NullString
-		if err := rows.Scan(&e.ID, &tier, &kind, &e.Content, &e.Domain, &tags, &e.Importance, &e.Surprise, &e.Consolidation,
-			&e.Updates, &e.Successes, &e.Failures, &e.Source, &created, &updated, &changed, &expires, &e.RedLine); err != nil {
+		e, err := memsql.ScanEntry(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.Tier, e.Kind = memory.Tier(tier), memory.Kind(kind)
-		if err := json.Unmarshal([]byte(tags), &e.Tags); err != nil {
-			return nil, fmt.Errorf("bad stored tags of %q: %w", e.ID, err)
-		}
-		if len(e.Tags) == 0 {
-			e.Tags = nil
-		}
-		var err error
-		if e.CreatedAt, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if e.UpdatedAt, err = parseTime(updated); err != nil {
-			return nil, err
-		}
-		if e.TierChangedAt, err = parseTime(changed); err != nil {
-			return nil, err
-		}
-		if e.ExpiresAt, err = parseTime(expires); err != nil {
-			return nil, err
-		}
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }

@@ -87,28 +87,7 @@ func (s *Store) EnqueueNomicCommand(ctx context.Context, c store.NomicCommand) e
 	return nil
 }
 
-const nomicCommandCols = `id, kind, args, status, result, created_at, acked_at`
-
-func scanNomicCommand(sc interface{ Scan(...any) error }) (store.NomicCommand, error) {
-	var c store.NomicCommand
-	var args, result []byte
-	var created, acked sql.NullString
-	if err := sc.Scan(&c.ID, &c.Kind, &args, &c.Status, &result, &created, &acked); err != nil {
-		return c, err
-	}
-	if len(args) > 0 {
-		c.Args = args
-	}
-	if len(result) > 0 {
-		c.Result = result
-	}
-	var err error
-	if c.CreatedAt, err = parseTime(created); err != nil {
-		return c, err
-	}
-	c.AckedAt, err = parseTime(acked)
-	return c, err
-}
+const nomicCommandCols = sqlrec.NomicCommandColumns
 
 // PendingNomicCommands implements store.NomicStore.
 func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand, error) {
@@ -119,7 +98,7 @@ func (s *Store) PendingNomicCommands(ctx context.Context) ([]store.NomicCommand,
 	defer rows.Close()
 	var out []store.NomicCommand
 	for rows.Next() {
-		c, err := scanNomicCommand(rows)
+		c, err := sqlrec.ScanNomicCommand(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: nomic commands: %w", err)
 		}
@@ -152,7 +131,7 @@ func (s *Store) AckNomicCommand(ctx context.Context, id string, status store.Nom
 
 // GetNomicCommand implements store.NomicStore.
 func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCommand, error) {
-	c, err := scanNomicCommand(s.r.QueryRowContext(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE id = ?`, id))
+	c, err := sqlrec.ScanNomicCommand(s.r.QueryRowContext(ctx, `SELECT `+nomicCommandCols+` FROM nomic_commands WHERE id = ?`, id))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: nomic command %q: %w", id, sqlrec.OrNotFound(err))
 	}
@@ -164,7 +143,7 @@ func (s *Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.Nomic
 	if limit <= 0 {
 		limit = store.DefaultLimit
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT cycle_id, number, outcome, committed, reason, started_at, finished_at, doc
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sqlrec.NomicOutcomeColumns+`
 		FROM nomic_outcomes ORDER BY finished_at DESC, cycle_id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: nomic outcomes: %w", err)
@@ -172,16 +151,9 @@ func (s *Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.Nomic
 	defer rows.Close()
 	var out []store.NomicOutcome
 	for rows.Next() {
-		var o store.NomicOutcome
-		var started, finished sql.NullString
-		if err := rows.Scan(&o.CycleID, &o.Number, &o.Outcome, &o.Committed, &o.Reason, &started, &finished, &o.Doc); err != nil {
+		o, err := sqlrec.ScanNomicOutcome(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: nomic outcomes: %w", err)
-		}
-		if o.StartedAt, err = parseTime(started); err != nil {
-			return nil, err
-		}
-		if o.FinishedAt, err = parseTime(finished); err != nil {
-			return nil, err
 		}
 		out = append(out, o)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
 // OutcomesDB is the nomic loop's own record of finished cycles, the
@@ -50,24 +51,15 @@ func (o *OutcomesDB) Record(ctx context.Context, r store.NomicOutcome) error {
 
 // List returns the outcomes, oldest first.
 func (o *OutcomesDB) List(ctx context.Context) ([]store.NomicOutcome, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT cycle_id, number, outcome, committed, reason, started_at, finished_at, doc FROM outcomes ORDER BY finished_at, cycle_id`)
+	rows, err := o.db.QueryContext(ctx, `SELECT `+sqlrec.NomicOutcomeColumns+` FROM outcomes ORDER BY finished_at, cycle_id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.NomicOutcome
 	for rows.Next() {
-		var r store.NomicOutcome
-		var started, finished sql.NullString
-		var doc string
-		if err := rows.Scan(&r.CycleID, &r.Number, &r.Outcome, &r.Committed, &r.Reason, &started, &finished, &doc); err != nil {
-			return nil, err
-		}
-		r.Doc = []byte(doc)
-		if r.StartedAt, err = parseTime(started); err != nil {
-			return nil, err
-		}
-		if r.FinishedAt, err = parseTime(finished); err != nil {
+		r, err := sqlrec.ScanNomicOutcome(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -410,6 +410,18 @@ func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlre
 	return out, nil
 }
 
+// queryOne runs q on db and scans its row with scan; errors are prefixed
+// with "sqlitestore: " and what, and no row is an error wrapping
+// store.ErrNotFound.
+func queryOne[T any](ctx context.Context, db *sql.DB, what string, scan func(sqlrec.Row) (T, error), q string, args ...any) (T, error) {
+	v, err := scan(db.QueryRowContext(ctx, q, args...))
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
+	}
+	return v, nil
+}
+
 // exec runs a write on the writer and returns the rows it changed; errors
 // are prefixed with "sqlitestore: " and what.
 func (s *Store) exec(ctx context.Context, what, q string, args ...any) (int64, error) {

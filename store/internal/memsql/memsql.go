@@ -1,5 +1,5 @@
-// Package memsql holds the SQL text of the continuum memory tables that
-// sqlitestore and pgstore share (docs/memory.md).
+// Package memsql holds the SQL text of the continuum memory tables and the
+// scanning of their rows that sqlitestore and pgstore share (docs/memory.md).
 package memsql
 
 // Columns are memory_entries' columns in scan order.

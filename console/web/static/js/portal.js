@@ -142,6 +142,13 @@ function monthOptions() {
   }
 }
 
+// The columns a usage row (per provider or per day) ends with.
+const usageColumns = [
+  { label: 'Input tokens', num: true, value: (r) => num(r.tokens.input) },
+  { label: 'Output tokens', num: true, value: (r) => num(r.tokens.output) },
+  { label: 'Cost', num: true, value: (r) => usd(r.cost_usd) },
+];
+
 async function loadUsage() {
   const panel = $('#panel-usage');
   panel.setAttribute('aria-busy', 'true');
@@ -174,16 +181,12 @@ async function loadUsage() {
           table([
             { label: 'Provider', value: (p) => p.provider },
             { label: 'Requests', num: true, value: (p) => num(p.requests) },
-            { label: 'Input tokens', num: true, value: (p) => num(p.tokens.input) },
-            { label: 'Output tokens', num: true, value: (p) => num(p.tokens.output) },
-            { label: 'Cost', num: true, value: (p) => usd(p.cost_usd) },
+            ...usageColumns,
           ], u.by_provider, { caption: 'Usage per provider', rowHeader: true }),
           table([
             { label: 'Day', value: (d) => d.date },
             { label: 'Debates', num: true, value: (d) => num(d.debates) },
-            { label: 'Input tokens', num: true, value: (d) => num(d.tokens.input) },
-            { label: 'Output tokens', num: true, value: (d) => num(d.tokens.output) },
-            { label: 'Cost', num: true, value: (d) => usd(d.cost_usd) },
+            ...usageColumns,
           ], u.by_day.filter((d) => d.debates || tok(d.tokens)), { caption: 'Usage per day', rowHeader: true, empty: 'No usage.' })),
       ]);
   } catch (err) {
