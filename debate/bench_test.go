@@ -65,7 +65,8 @@ func benchRun(b *testing.B, rounds int, ps []debate.Participant) {
 // (agent.Immediate), so the engine calls them on the debate's goroutine,
 // as it does the demo agents; the goroutines/ cases hide that
 // capability (plain agent.Func), so every call gets a goroutine, timer
-// and deadline, as calls to real model APIs do.
+// and deadline, as calls to real model APIs do (docs/BENCHMARKS.md, section
+// 5, fourth pass).
 func BenchmarkDebate(b *testing.B) {
 	for _, c := range []struct {
 		n, rounds  int

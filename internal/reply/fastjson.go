@@ -2,6 +2,7 @@ package reply
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -229,12 +230,44 @@ func (d *decoder) float() (float64, bool) {
 	if end < 0 {
 		return 0, false
 	}
+	if f, ok := smallInt(d.s[d.i:end]); ok {
+		d.i = end
+		return f, true
+	}
 	f, err := strconv.ParseFloat(d.s[d.i:end], 64)
 	if err != nil {
 		return 0, false
 	}
 	d.i = end
 	return f, true
+}
+
+// smallInt reads a JSON number that is an integer of at most 15 digits
+// (what ParseFloat returns for it is exactly its value); false for
+// another.
+func smallInt(num string) (float64, bool) {
+	digits := num
+	if digits != "" && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if digits == "" || len(digits) > 15 {
+		return 0, false
+	}
+	n := int64(0)
+	for i := range len(digits) {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(num) {
+		if n == 0 {
+			return 0, false // -0: ParseFloat decides
+		}
+		n = -n
+	}
+	return float64(n), true
 }
 
 // numberEnd returns the end of -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -311,7 +344,7 @@ func critiqueObject(s string) (Critique, bool) {
 			return Critique{}, false
 		}
 		k, ok := d.str()
-		if !ok || !lowerASCIIKey(k) {
+		if !ok || !knownCritiqueKey(k) && !lowerASCIIKey(k) {
 			return Critique{}, false
 		}
 		d.space()
@@ -405,7 +438,7 @@ func voteObject(s string) (Vote, bool) {
 			return Vote{}, false
 		}
 		k, ok := d.str()
-		if !ok || !lowerASCIIKey(k) {
+		if !ok || !knownVoteKey(k) && !lowerASCIIKey(k) {
 			return Vote{}, false
 		}
 		d.space()
@@ -463,6 +496,14 @@ func voteObject(s string) (Vote, bool) {
 	}
 	return v, true
 }
+
+// knownCritiqueKey and knownVoteKey report whether k is a key the reader
+// knows (lower-case ASCII, so lowerASCIIKey need not look at it).
+func knownCritiqueKey(k string) bool {
+	return k == "issues" || k == "suggestions" || k == "severity" || k == "reasoning"
+}
+
+func knownVoteKey(k string) bool { return k == "choice" || k == "confidence" || k == "reasoning" }
 
 // lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
 // so that lowerKeys keeps it as it is.
@@ -537,31 +578,19 @@ func PlainEnd(s string, i int) int { return plainEnd(s, i) }
 // plain inside a JSON string (a quote, a backslash, a control byte or a
 // non-ASCII byte), or len(s), testing eight bytes at a time.
 func plainEnd(s string, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for ; i+16 <= len(s); i += 16 { // two words, one test
-		w := s[i : i+16]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		y := uint64(w[8]) | uint64(w[9])<<8 | uint64(w[10])<<16 | uint64(w[11])<<24 |
-			uint64(w[12])<<32 | uint64(w[13])<<40 | uint64(w[14])<<48 | uint64(w[15])<<56
-		qx, bx := x^('"'*ones), x^('\\'*ones)
-		qy, by := y^('"'*ones), y^('\\'*ones)
-		if ((x-0x20*ones)&^x|(qx-ones)&^qx|(bx-ones)&^bx|x|
-			(y-0x20*ones)&^y|(qy-ones)&^qy|(by-ones)&^by|y)&highs != 0 {
-			break // the 8-byte loop finds which byte
+	for ; i+16 <= len(s); i += 16 {
+		if m := notPlain(s[i : i+8]); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		if m := notPlain(s[i+8 : i+16]); m != 0 {
+			return i + 8 + bits.TrailingZeros64(m)/8
 		}
 	}
-	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		q, bs := x^('"'*ones), x^('\\'*ones)
-		// A byte below 0x20, a zero byte of q or bs, or a high bit: some
-		// byte is not plain (exact for "some byte": a borrow only follows
-		// a byte that is already found).
-		if ((x-0x20*ones)&^x|(q-ones)&^q|(bs-ones)&^bs|x)&highs != 0 {
-			break
+	if i+8 <= len(s) {
+		if m := notPlain(s[i : i+8]); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
+		i += 8
 	}
 	for ; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
@@ -569,4 +598,18 @@ func plainEnd(s string, i int) int {
 		}
 	}
 	return i
+}
+
+// notPlain returns, for the 8 bytes of w read as a little-endian word, a
+// mask with the high bit of each byte that is not plain: below 0x20, a
+// quote or a backslash (a zero byte of x^c), or non-ASCII. A borrow only
+// follows a byte that is already marked, so the lowest bit set marks the
+// first byte that is not plain.
+func notPlain(w string) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	w = w[:8]
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	q, bs := x^('"'*ones), x^('\\'*ones)
+	return ((x-0x20*ones)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
 }

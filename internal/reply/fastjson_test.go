@@ -3,9 +3,11 @@ package reply
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -194,5 +196,23 @@ func TestPlainEnd(t *testing.T) {
 			}
 			require.Equal(t, want, plainEnd(s, i), "%q at %d", s, i)
 		}
+	}
+}
+
+// TestSmallIntMatchesParseFloat compares smallInt with strconv.ParseFloat
+// on the JSON numbers it accepts, and checks it leaves the others (and -0)
+// to ParseFloat.
+func TestSmallIntMatchesParseFloat(t *testing.T) {
+	t.Parallel()
+	for _, num := range []string{"0", "7", "-2", "10", "999999999999999", "-999999999999999", "123456789012345"} {
+		f, ok := smallInt(num)
+		require.True(t, ok, num)
+		want, err := strconv.ParseFloat(num, 64)
+		require.NoError(t, err)
+		require.Equal(t, want, f, num)
+	}
+	for _, num := range []string{"-0", "1.5", "1e3", "1E400", "1234567890123456", "", "-"} {
+		_, ok := smallInt(num)
+		assert.False(t, ok, num)
 	}
 }
