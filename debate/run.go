@@ -589,6 +589,14 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
+	stragglers := len(r.stragglers)
+	defer func() {
+		if len(r.stragglers) > stragglers {
+			// A late call's goroutine may still read its spec (it may not
+			// even have run yet): the next phase gets a buffer of its own.
+			r.specBuf = nil
+		}
+	}()
 	finished := make(chan int, n) // calls that returned in time
 	next, oldest, running, settled := 0, 0, 0, 0
 	var timer *time.Timer
@@ -752,8 +760,9 @@ type phaseCall struct {
 	logged    atomic.Bool
 	answered  atomic.Bool // an agent.Async's callback came
 	// spec is the phase's (never written here: the phase reads its specs
-	// after runCalls, while a straggler may still run); prompt is the
-	// request's prompt, held until the call has taken it.
+	// after runCalls, while a straggler may still run, and a phase that
+	// leaves a straggler gives up the run's spec buffer, runConcurrent);
+	// prompt is the request's prompt, held until the call has taken it.
 	spec   *callSpec
 	prompt string
 }
