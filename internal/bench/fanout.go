@@ -78,24 +78,6 @@ func (f *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// countConn counts the bytes a client connection reads and writes.
-type countConn struct {
-	net.Conn
-	rd, wr *atomic.Int64
-}
-
-func (c countConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.rd.Add(int64(n))
-	return n, err
-}
-
-func (c countConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.wr.Add(int64(n))
-	return n, err
-}
-
 type wireFrame struct {
 	Type    string `json:"type"`
 	Seq     int64  `json:"seq"`

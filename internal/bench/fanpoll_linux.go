@@ -99,6 +99,7 @@ func (p *fanPoller) run(w *fanWorker) {
 	evs := make([]syscall.EpollEvent, 256)
 	buf := make([]byte, 64<<10)
 	tsc := &tsCache{}
+	ready := make([]*fanSub, len(evs))
 	for p.ctx.Err() == nil {
 		n, err := syscall.EpollWait(w.epfd, evs, 50)
 		if err != nil {
@@ -108,10 +109,12 @@ func (p *fanPoller) run(w *fanWorker) {
 			p.fail(fmt.Errorf("bench: epoll_wait: %w", err))
 			return
 		}
-		w.mu.Lock() // the fanSubs added before their sockets
+		w.mu.Lock() // the fanSubs were stored before their sockets were added
+		for i, ev := range evs[:n] {
+			ready[i] = p.subs[ev.Fd]
+		}
 		w.mu.Unlock()
-		for _, ev := range evs[:n] {
-			s := p.subs[ev.Fd]
+		for _, s := range ready[:n] {
 			s.tsc = tsc
 			p.readable(w, s, buf)
 		}
