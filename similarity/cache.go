@@ -70,6 +70,87 @@ func (c *cached) Name() string { return c.s.Name() }
 func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	docs := c.corpus(texts)
+	// The same corpus as the call before (a debate groups the votes of
+	// the first round over the texts it has just compared) has the same
+	// matrix.
+	if slices.Equal(docs, c.lastDocs) {
+		return fromUpper(len(docs), c.last)
+	}
+	if !c.isTFIDF() {
+		m := c.jaccard(docs)
+		c.lastDocs, c.last = docs, upper(m)
+		return m
+	}
+	tri := c.tfidf(docs, nil)
+	c.lastDocs, c.last = docs, tri
+	return fromUpper(len(docs), tri)
+}
+
+// Pairs returns Matrix(texts)[p[0]][p[1]] for each pair p, computing only
+// the TF-IDF dot products of the pairs asked for (see [Pairs]).
+func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	docs := c.corpus(texts)
+	n := len(docs)
+	var tri []float64
+	switch {
+	case slices.Equal(docs, c.lastDocs):
+		tri = c.last
+	case !c.isTFIDF():
+		tri = upper(c.jaccard(docs))
+		c.lastDocs, c.last = docs, tri
+	default:
+		// The pairs asked for, by pair index; on the stack for up to 11
+		// texts.
+		var small [55]bool
+		want := small[:0]
+		if np := n * (n - 1) / 2; np <= len(small) {
+			want = small[:np]
+		} else {
+			want = make([]bool, np)
+		}
+		asked := 0
+		for _, p := range pairs {
+			if i, j := min(p[0], p[1]), max(p[0], p[1]); i != j && !want[pairIndex(i, j)] {
+				want[pairIndex(i, j)] = true
+				asked++
+			}
+		}
+		all := asked == n*(n-1)/2
+		if all {
+			want = nil
+		}
+		tri = c.tfidf(docs, want)
+		if all {
+			c.lastDocs, c.last = docs, tri
+		}
+	}
+	out := make([]float64, len(pairs))
+	for k, p := range pairs {
+		i, j := min(p[0], p[1]), max(p[0], p[1])
+		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
+		out[k] = 1
+		if i != j {
+			out[k] = tri[pairIndex(i, j)]
+		}
+	}
+	return out
+}
+
+// isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
+func (c *cached) isTFIDF() bool {
+	switch c.s.(type) {
+	case TFIDF, *TFIDF:
+		return true
+	}
+	return false
+}
+
+// corpus returns the docs of texts, marked as read by this call, and
+// forgets the docs that neither this call nor the one before read.
+func (c *cached) corpus(texts []string) []*doc {
 	c.gen++
 	docs := make([]*doc, len(texts))
 	for i, t := range texts {
@@ -87,24 +168,28 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	clear(c.docs[len(kept):])
 	c.docs, c.index = kept, nil
-	// The same corpus as the call before (a debate groups the votes of
-	// the first round over the texts it has just compared) has the same
-	// matrix.
-	if slices.Equal(docs, c.lastDocs) {
-		return fill(len(docs), func(i, j int) float64 { return c.last[pairIndex(i, j)] })
-	}
-	var m [][]float64
-	switch c.s.(type) {
-	case Jaccard, *Jaccard:
-		m = c.jaccard(docs)
-	default:
-		m = c.tfidf(docs)
-	}
+	return docs
+}
+
+// upper returns the upper triangle of m, by pairIndex.
+func upper(m [][]float64) []float64 {
 	n := len(m)
-	c.lastDocs, c.last = docs, make([]float64, n*(n-1)/2)
+	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
 		for j := i + 1; j < n; j++ {
-			c.last[pairIndex(i, j)] = m[i][j]
+			tri[pairIndex(i, j)] = m[i][j]
+		}
+	}
+	return tri
+}
+
+// fromUpper returns the n×n matrix whose upper triangle is tri (by
+// pairIndex), symmetric with a unit diagonal.
+func fromUpper(n int, tri []float64) [][]float64 {
+	m := identity(n)
+	for j := 1; j < n; j++ {
+		for i, v := range tri[pairIndex(0, j):pairIndex(0, j+1)] {
+			m[i][j], m[j][i] = v, v
 		}
 	}
 	return m
@@ -404,7 +489,10 @@ func (s *symbols) grow() {
 // a dot product runs over the terms of one text, reading the other's
 // weights from a dense table: a term the other lacks adds a product with 0,
 // +0, which leaves the sum (never -0) as it is.
-func (c *cached) tfidf(docs []*doc) [][]float64 {
+//
+// It returns the upper triangle of the matrix (by pairIndex), where want
+// is nil or says which entries to compute (the others are left 0).
+func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 	n := len(docs)
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
@@ -441,18 +529,19 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 		c.sortTerms(vi, vw, d.terms[len(vi):], dense)
 		norms[i] = weigh(vi, vw, df, idf)
 	}
-	m := make([][]float64, n)
-	cells := make([]float64, n*n)
-	for i := range m {
-		m[i] = cells[i*n : (i+1)*n : (i+1)*n]
-		m[i][i] = 1
-	}
+	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
+		if want != nil && !wantsRow(want, i, n) {
+			continue
+		}
 		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
 		for x, id := range ai {
 			dense[id] = aw[x]
 		}
 		for j := i + 1; j < n; j++ {
+			if want != nil && !want[pairIndex(i, j)] {
+				continue
+			}
 			bi, bw := ids[start[j]:start[j+1]], ws[start[j]:start[j+1]]
 			var v float64
 			switch {
@@ -463,14 +552,23 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 			default:
 				v = dot(bi, bw, dense) / (norms[i] * norms[j])
 			}
-			v = Clamp01(v)
-			m[i][j], m[j][i] = v, v
+			tri[pairIndex(i, j)] = Clamp01(v)
 		}
 		for _, id := range ai {
 			dense[id] = 0
 		}
 	}
-	return m
+	return tri
+}
+
+// wantsRow reports whether want asks for a pair (i, j), j > i.
+func wantsRow(want []bool, i, n int) bool {
+	for j := i + 1; j < n; j++ {
+		if want[pairIndex(i, j)] {
+			return true
+		}
+	}
+	return false
 }
 
 // numberTerms writes the corpus ids of a doc's symbols syms to ids and
