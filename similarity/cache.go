@@ -48,6 +48,9 @@ type cached struct {
 	terms, counts []int32
 	bitset        []uint64
 	buf           []byte
+	// prev is the numbering of the last TF-IDF call's corpus, until a
+	// call over its first docs uses it.
+	prev numberedDocs
 }
 
 // indexFrom is the number of docs from which a map finds them.
@@ -500,34 +503,16 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 			c.analyse(d)
 		}
 	}
-	total := 0
-	for _, d := range docs {
-		total += len(d.terms) / 2
-	}
-	// ids holds the docs' term ids, doc i's from start[i]; df has room for
-	// as many terms as there are term occurrences.
-	ints := make([]int32, 2*total+n+1)
-	ids, df, start := ints[:total], ints[total:2*total], ints[2*total:]
-	nterms, off := int32(0), 0
-	for i, d := range docs {
-		start[i] = int32(off)
-		syms := d.terms[:len(d.terms)/2]
-		nterms = numberTerms(c.local, syms, ids[off:off+len(syms)], df, nterms)
-		off += len(syms)
-	}
-	start[n] = int32(off)
-	for _, d := range docs {
-		clearLocal(c.local, d.terms[:len(d.terms)/2])
-	}
-	floats := make([]float64, total+n+n+1+int(nterms))
+	t, floats := c.numbered(docs)
+	ids, cnt, start := t.ids, t.counts, t.start
+	total := len(ids)
 	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
-	for i, d := range docs {
-		vi, vw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
-		c.sortTerms(vi, vw, d.terms[len(vi):], dense)
-		norms[i] = weigh(vi, vw, df, idf)
+	for i := range docs {
+		vi := ids[start[i]:start[i+1]]
+		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], t.df, idf)
 	}
 	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
@@ -559,6 +544,65 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 		}
 	}
 	return tri
+}
+
+// numberedDocs are the terms of a corpus numbered in order of first
+// occurrence: doc i's term ids ascending, ids[start[i]:start[i+1]], and
+// their counts in the doc, in the same order; the corpus's terms of
+// docs[:i+1] are numbered 0 to upTo[i]-1; df counts the docs of each term
+// (it has room for one per term occurrence).
+type numberedDocs struct {
+	docs               []*doc
+	ids, counts, start []int32
+	upTo, df           []int32
+	terms              int32 // the number of terms
+}
+
+// numbered numbers the terms of docs, and returns with them the floats of
+// a TF-IDF call over docs (total + 2n + 1 + terms, all 0). When docs are the first docs of the
+// previous call's corpus (a debate groups votes over the texts of a round
+// just after comparing them with the previous round's), their ids and
+// counts are the previous call's (numbering depends only on the docs
+// before), and only df is counted again.
+func (c *cached) numbered(docs []*doc) (numberedDocs, []float64) {
+	n := len(docs)
+	if p := c.prev; n > 0 && len(p.docs) >= n && slices.Equal(docs, p.docs[:n]) {
+		c.prev = numberedDocs{} // used once: not kept between debates' calls
+		total := p.start[n]
+		t := numberedDocs{docs: docs, ids: p.ids[:total], counts: p.counts[:total], start: p.start[:n+1],
+			upTo: p.upTo[:n], df: p.df[:total], terms: p.upTo[n-1]}
+		clear(t.df)
+		for _, id := range t.ids {
+			t.df[id]++
+		}
+		return t, make([]float64, int(total)+2*n+1+int(t.terms))
+	}
+	total := 0
+	for _, d := range docs {
+		total += len(d.terms) / 2
+	}
+	ints := make([]int32, 3*total+2*n+1)
+	t := numberedDocs{docs: docs, ids: ints[:total], counts: ints[total : 2*total], df: ints[2*total : 3*total],
+		start: ints[3*total : 3*total+n+1], upTo: ints[3*total+n+1:]}
+	off := 0
+	for i, d := range docs {
+		t.start[i] = int32(off)
+		syms := d.terms[:len(d.terms)/2]
+		t.terms = numberTerms(c.local, syms, t.ids[off:off+len(syms)], t.df, t.terms)
+		t.upTo[i] = t.terms
+		off += len(syms)
+	}
+	t.start[n] = int32(off)
+	for _, d := range docs {
+		clearLocal(c.local, d.terms[:len(d.terms)/2])
+	}
+	floats := make([]float64, total+2*n+1+int(t.terms))
+	for i, d := range docs {
+		vi := t.ids[t.start[i]:t.start[i+1]]
+		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], floats[total+2*n+1:])
+	}
+	c.prev = t
+	return t, floats
 }
 
 // wantsRow reports whether want asks for a pair (i, j), j > i.
@@ -596,13 +640,13 @@ func clearLocal(local, syms []int32) {
 	}
 }
 
-// weigh turns the counts w of the terms ids into their weights (count ×
+// weigh sets the weights w of the terms ids from their counts (count ×
 // idf of the term's document frequency) and returns the norm.
-func weigh(ids []int32, w []float64, df []int32, idf []float64) float64 {
-	w = w[:len(ids)]
+func weigh(ids, counts []int32, w []float64, df []int32, idf []float64) float64 {
+	counts, w = counts[:len(ids)], w[:len(ids)]
 	var sum float64
 	for x, id := range ids {
-		w[x] *= idf[df[id]]
+		w[x] = float64(counts[x]) * idf[df[id]]
 		sum += w[x] * w[x]
 	}
 	return math.Sqrt(sum)
@@ -619,24 +663,23 @@ func dot(ids []int32, w, dense []float64) float64 {
 	return sum
 }
 
-// sortTerms sorts the term ids of a doc (distinct) in place and sets w to
-// their counts, in the same order. Ids come in order of first occurrence
-// in the doc; they are already sorted when no term of the doc came earlier
-// in the corpus. Else each id is put in a bit set, its count in dense
-// (all 0 before and after), and both are read back in id order: ids are
-// distinct, so this is the order any sort gives.
-func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []float64) {
-	sorted := true
+// sortTerms sorts the term ids of a doc (distinct) in place and writes
+// their counts to sorted, in the same order. Ids come in order of first
+// occurrence in the doc; they are already sorted when no term of the doc
+// came earlier in the corpus. Else each id is put in a bit set, its count
+// in dense (all 0 before and after), and both are read back in id order:
+// ids are distinct, so this is the order any sort gives.
+func (c *cached) sortTerms(ids, sorted, counts []int32, dense []float64) {
+	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
+	in := true
 	for x := 1; x < len(ids); x++ {
 		if ids[x] < ids[x-1] {
-			sorted = false
+			in = false
 			break
 		}
 	}
-	if sorted {
-		for x, n := range counts {
-			w[x] = float64(n)
-		}
+	if in {
+		copy(sorted, counts)
 		return
 	}
 	words := (len(dense) + 63) / 64
@@ -644,7 +687,6 @@ func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []flo
 		c.bitset = make([]uint64, words)
 	}
 	set := c.bitset[:words]
-	counts = counts[:len(ids)]
 	for x, id := range ids {
 		dense[id] = float64(counts[x])
 		set[uint32(id)/64] |= 1 << (uint32(id) % 64)
@@ -653,7 +695,7 @@ func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []flo
 	for k, b := range set {
 		for ; b != 0; b &= b - 1 {
 			id := int32(64*k + bits.TrailingZeros64(b))
-			ids[x], w[x] = id, dense[id]
+			ids[x], sorted[x] = id, int32(dense[id])
 			dense[id] = 0
 			x++
 		}

@@ -203,6 +203,11 @@ func TestCachedPairsEqualsMatrix(t *testing.T) {
 				require.Equal(t, want[p[0]][p[1]], got[k], "%s %v %q", s.Name(), p, texts)
 			}
 			require.Equal(t, got, Pairs(s, texts, pairs))
+			// The first texts of the corpus just compared (the numbering
+			// of the call before is used again), then fewer of them.
+			for k := len(texts); k > 0; k -= 1 + r.IntN(k) {
+				require.Equal(t, s.Matrix(texts[:k]), c.Matrix(texts[:k]), "%s %q", s.Name(), texts[:k])
+			}
 		}
 	}
 	rounds := [][]string{{pool[0], pool[1], pool[2]}}

@@ -427,7 +427,7 @@ func critique(s Style, name, target string, r *rand.Rand) string {
 	var issues, suggestions [16]int // the picks, as indices in t's lists
 	is := pick(issues[:0], len(t.issues), p.issues, r)
 	ss := pick(suggestions[:0], len(t.suggestions), p.issues, r)
-	if !utf8.ValidString(name) || !utf8.ValidString(target) {
+	if !validUTF8(name) || !validUTF8(target) {
 		// The reasoning is then quoted as one string (appendJoined).
 		var iss, sug [16]string
 		return critiqueReply{
@@ -453,6 +453,17 @@ func critique(s Style, name, target string, r *rand.Rand) string {
 	b = appendEscaped(b, target)
 	b = append(b, t.quoted.verdict...)
 	return finish(b, ok)
+}
+
+// validUTF8 is utf8.ValidString, at once for a short ASCII string (a
+// participant's name).
+func validUTF8(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
 }
 
 // pick returns the indices of n items of a list of size items in a
