@@ -503,7 +503,14 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 			c.analyse(d)
 		}
 	}
-	t, floats := c.numbered(docs)
+	t, fs := c.numbered(docs)
+	defer func() {
+		putList(&floatsPool, fs)
+		if t.buf != c.prev.buf {
+			putList(&intsPool, t.buf)
+		}
+	}()
+	floats := fs.s
 	ids, cnt, start := t.ids, t.counts, t.start
 	total := len(ids)
 	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
@@ -556,34 +563,75 @@ type numberedDocs struct {
 	ids, counts, start []int32
 	upTo, df           []int32
 	terms              int32 // the number of terms
+	buf                *ints // holds the lists
+}
+
+// ints and floats are the lists of a TF-IDF call, used again by later
+// calls of any cache (a debate makes several calls, and debates follow one
+// another), so that a call allocates only its result.
+type (
+	ints                    = list[int32]
+	floats                  = list[float64]
+	list[T int32 | float64] struct{ s []T }
+)
+
+var (
+	intsPool   = sync.Pool{New: func() any { return new(ints) }}
+	floatsPool = sync.Pool{New: func() any { return new(floats) }}
+)
+
+// maxPooled is the most elements of a list put back in its pool.
+const maxPooled = 1 << 16
+
+// getList returns a list of n elements (of any values) from pool.
+func getList[T int32 | float64](pool *sync.Pool, n int) *list[T] {
+	b := pool.Get().(*list[T])
+	if cap(b.s) < n {
+		b.s = make([]T, n)
+	}
+	b.s = b.s[:n]
+	return b
+}
+
+// putList puts b, if any, back in pool.
+func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
+	if b != nil && cap(b.s) <= maxPooled {
+		pool.Put(b)
+	}
 }
 
 // numbered numbers the terms of docs, and returns with them the floats of
-// a TF-IDF call over docs (total + 2n + 1 + terms, all 0). When docs are the first docs of the
-// previous call's corpus (a debate groups votes over the texts of a round
-// just after comparing them with the previous round's), their ids and
-// counts are the previous call's (numbering depends only on the docs
-// before), and only df is counted again.
-func (c *cached) numbered(docs []*doc) (numberedDocs, []float64) {
+// a TF-IDF call over docs: total + 2n + 1 + terms, the last terms 0 (the
+// caller puts them back, and the numbering's lists unless they are kept
+// in c.prev). When docs are the first docs of the previous call's corpus
+// (a debate groups votes over the texts of a round just after comparing
+// them with the previous round's), their ids and counts are the previous
+// call's (numbering depends only on the docs before), and only df is
+// counted again.
+func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
 	if p := c.prev; n > 0 && len(p.docs) >= n && slices.Equal(docs, p.docs[:n]) {
 		c.prev = numberedDocs{} // used once: not kept between debates' calls
 		total := p.start[n]
 		t := numberedDocs{docs: docs, ids: p.ids[:total], counts: p.counts[:total], start: p.start[:n+1],
-			upTo: p.upTo[:n], df: p.df[:total], terms: p.upTo[n-1]}
+			upTo: p.upTo[:n], df: p.df[:total], terms: p.upTo[n-1], buf: p.buf}
 		clear(t.df)
 		for _, id := range t.ids {
 			t.df[id]++
 		}
-		return t, make([]float64, int(total)+2*n+1+int(t.terms))
+		fs := getList[float64](&floatsPool, int(total)+2*n+1+int(t.terms))
+		clear(fs.s[int(total)+2*n+1:])
+		return t, fs
 	}
 	total := 0
 	for _, d := range docs {
 		total += len(d.terms) / 2
 	}
-	ints := make([]int32, 3*total+2*n+1)
-	t := numberedDocs{docs: docs, ids: ints[:total], counts: ints[total : 2*total], df: ints[2*total : 3*total],
-		start: ints[3*total : 3*total+n+1], upTo: ints[3*total+n+1:]}
+	buf := getList[int32](&intsPool, 3*total+2*n+1)
+	l := buf.s
+	t := numberedDocs{docs: docs, ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
+		start: l[3*total : 3*total+n+1], upTo: l[3*total+n+1:], buf: buf}
+	clear(t.df)
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
@@ -596,13 +644,16 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, []float64) {
 	for _, d := range docs {
 		clearLocal(c.local, d.terms[:len(d.terms)/2])
 	}
-	floats := make([]float64, total+2*n+1+int(t.terms))
+	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
+	dense := fs.s[total+2*n+1:]
+	clear(dense)
 	for i, d := range docs {
 		vi := t.ids[t.start[i]:t.start[i+1]]
-		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], floats[total+2*n+1:])
+		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], dense)
 	}
+	putList(&intsPool, c.prev.buf)
 	c.prev = t
-	return t, floats
+	return t, fs
 }
 
 // wantsRow reports whether want asks for a pair (i, j), j > i.
