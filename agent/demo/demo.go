@@ -198,22 +198,32 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	return resp, nil
 }
 
-// runeCount is utf8.RuneCountInString, skipping ASCII 64 or 8 bytes at a
-// time and the ASCII bytes before a multi-byte sequence at once: every
+// runeCount is utf8.RuneCountInString, skipping ASCII 128, 32 or 8 bytes
+// at a time and the ASCII bytes before a multi-byte sequence at once: every
 // other byte counts as a range loop counts it (a valid sequence as one
 // rune, each byte of an invalid one as one).
 func runeCount(s string) int {
 	const high = 0x8080808080808080
 	n := 0
 	for len(s) >= 8 {
-		for len(s) >= 64 {
-			t := s[:64]
+		for len(s) >= 128 {
+			t := s[:128]
 			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32])|
-				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64]))&high != 0 {
+				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64])|
+				word(t[64:72])|word(t[72:80])|word(t[80:88])|word(t[88:96])|
+				word(t[96:104])|word(t[104:112])|word(t[112:120])|word(t[120:128]))&high != 0 {
 				break
 			}
-			n += 64
-			s = s[64:]
+			n += 128
+			s = s[128:]
+		}
+		for len(s) >= 32 {
+			t := s[:32]
+			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32]))&high != 0 {
+				break
+			}
+			n += 32
+			s = s[32:]
 		}
 		if len(s) < 8 {
 			break
