@@ -397,7 +397,7 @@ func hash(s string) uint32 {
 }
 
 // symbols numbers tokens in order of first sight: an open-addressing hash
-// table (linear probing, at most 3/4 full) of symbol + 1, 0 in an empty
+// table (linear probing, at most half full) of symbol + 1, 0 in an empty
 // slot.
 type symbols struct {
 	names  []string
@@ -458,7 +458,7 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 	s.names = append(s.names, name)
 	s.hashes = append(s.hashes, h)
 	s.slots[p] = sym + 1
-	if 4*len(s.names) > 3*len(s.slots) {
+	if 2*len(s.names) > len(s.slots) {
 		s.grow()
 	}
 	return sym
@@ -468,7 +468,7 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 192)
 	s.names, s.hashes = make([]string, 0, n), make([]uint32, 0, n)
-	s.slots = make([]int32, 1<<bits.Len(uint(n*4/3)))
+	s.slots = make([]int32, 1<<bits.Len(uint(2*n)))
 }
 
 // grow doubles the table and places every symbol again.
