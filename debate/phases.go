@@ -14,6 +14,7 @@ import (
 	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/internal/reply"
+	"github.com/aragora/aragora/similarity"
 )
 
 type pair struct{ critic, target int }
@@ -355,35 +356,43 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	for _, i := range prev {
 		corpus = append(corpus, st.PrevFresh[i])
 	}
-	var m [][]float64
-	if len(corpus) > 0 {
-		m = r.sim.Matrix(corpus)
+	// Only the entries read are computed: the pairs of cur, then (from
+	// round 2) each agent's pair with its previous proposal.
+	pairs := make([][2]int, 0, len(cur)*(len(cur)-1)/2+len(cur))
+	for a := range cur {
+		for b := a + 1; b < len(cur); b++ {
+			pairs = append(pairs, [2]int{a, b})
+		}
 	}
-	cross := 0.0
-	if len(cur) >= 2 {
-		sum, cnt := 0.0, 0
-		for a := range cur {
-			for b := a + 1; b < len(cur); b++ {
-				sum += m[a][b]
-				cnt++
+	crossPairs := len(pairs)
+	if st.Round > 1 {
+		for a, i := range cur {
+			if b := slices.Index(prev, i); b >= 0 {
+				pairs = append(pairs, [2]int{a, len(cur) + b})
 			}
 		}
-		cross = sum / float64(cnt)
+	}
+	var sims []float64
+	if len(corpus) > 0 {
+		sims = similarity.Pairs(r.sim, corpus, pairs)
+	}
+	cross := 0.0
+	if crossPairs > 0 {
+		sum := 0.0
+		for _, s := range sims[:crossPairs] {
+			sum += s
+		}
+		cross = sum / float64(crossPairs)
 	}
 	st.FinalSimilarity = round6(cross)
 	if r.cfg.DisableConvergence {
 		return cross
 	}
 	var stability *float64
-	if st.Round > 1 {
-		for a, i := range cur {
-			if b := slices.Index(prev, i); b >= 0 {
-				s := m[a][len(cur)+b]
-				if stability == nil || s < *stability {
-					v := s
-					stability = &v
-				}
-			}
+	for _, s := range sims[crossPairs:] {
+		if stability == nil || s < *stability {
+			v := s
+			stability = &v
 		}
 	}
 	th := r.cfg.ConvergenceThreshold
@@ -403,14 +412,12 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	// The trickster runs after this; convStop is finalised there.
 	st.ConvStop = r.cfg.StopOnConvergence && st.Round >= r.cfg.MinRounds
 	// The pairs are named only for the event.
-	pairs := make(map[string]float64, len(cur)*(len(cur)-1)/2)
-	for a := range cur {
-		for b := a + 1; b < len(cur); b++ {
-			pairs[r.o.pairName(cur[a], cur[b])] = round6(m[a][b])
-		}
+	named := make(map[string]float64, crossPairs)
+	for k, p := range pairs[:crossPairs] {
+		named[r.o.pairName(cur[p[0]], cur[p[1]])] = round6(sims[k])
 	}
 	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
-		Stability: roundPtr(stability), Criteria: criteria, Backend: r.cfg.Similarity.Name(), Pairs: pairs, Stop: st.ConvStop}))
+		Stability: roundPtr(stability), Criteria: criteria, Backend: r.cfg.Similarity.Name(), Pairs: named, Stop: st.ConvStop}))
 	return cross
 }
 

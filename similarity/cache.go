@@ -48,6 +48,9 @@ type cached struct {
 	terms, counts []int32
 	bitset        []uint64
 	buf           []byte
+	// prev is the numbering of the last TF-IDF call's corpus, until a
+	// call over its first docs uses it.
+	prev numberedDocs
 }
 
 // indexFrom is the number of docs from which a map finds them.
@@ -70,6 +73,87 @@ func (c *cached) Name() string { return c.s.Name() }
 func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	docs := c.corpus(texts)
+	// The same corpus as the call before (a debate groups the votes of
+	// the first round over the texts it has just compared) has the same
+	// matrix.
+	if slices.Equal(docs, c.lastDocs) {
+		return fromUpper(len(docs), c.last)
+	}
+	if !c.isTFIDF() {
+		m := c.jaccard(docs)
+		c.lastDocs, c.last = docs, upper(m)
+		return m
+	}
+	tri := c.tfidf(docs, nil)
+	c.lastDocs, c.last = docs, tri
+	return fromUpper(len(docs), tri)
+}
+
+// Pairs returns Matrix(texts)[p[0]][p[1]] for each pair p, computing only
+// the TF-IDF dot products of the pairs asked for (see [Pairs]).
+func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	docs := c.corpus(texts)
+	n := len(docs)
+	var tri []float64
+	switch {
+	case slices.Equal(docs, c.lastDocs):
+		tri = c.last
+	case !c.isTFIDF():
+		tri = upper(c.jaccard(docs))
+		c.lastDocs, c.last = docs, tri
+	default:
+		// The pairs asked for, by pair index; on the stack for up to 11
+		// texts.
+		var small [55]bool
+		want := small[:0]
+		if np := n * (n - 1) / 2; np <= len(small) {
+			want = small[:np]
+		} else {
+			want = make([]bool, np)
+		}
+		asked := 0
+		for _, p := range pairs {
+			if i, j := min(p[0], p[1]), max(p[0], p[1]); i != j && !want[pairIndex(i, j)] {
+				want[pairIndex(i, j)] = true
+				asked++
+			}
+		}
+		all := asked == n*(n-1)/2
+		if all {
+			want = nil
+		}
+		tri = c.tfidf(docs, want)
+		if all {
+			c.lastDocs, c.last = docs, tri
+		}
+	}
+	out := make([]float64, len(pairs))
+	for k, p := range pairs {
+		i, j := min(p[0], p[1]), max(p[0], p[1])
+		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
+		out[k] = 1
+		if i != j {
+			out[k] = tri[pairIndex(i, j)]
+		}
+	}
+	return out
+}
+
+// isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
+func (c *cached) isTFIDF() bool {
+	switch c.s.(type) {
+	case TFIDF, *TFIDF:
+		return true
+	}
+	return false
+}
+
+// corpus returns the docs of texts, marked as read by this call, and
+// forgets the docs that neither this call nor the one before read.
+func (c *cached) corpus(texts []string) []*doc {
 	c.gen++
 	docs := make([]*doc, len(texts))
 	for i, t := range texts {
@@ -87,24 +171,28 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	clear(c.docs[len(kept):])
 	c.docs, c.index = kept, nil
-	// The same corpus as the call before (a debate groups the votes of
-	// the first round over the texts it has just compared) has the same
-	// matrix.
-	if slices.Equal(docs, c.lastDocs) {
-		return fill(len(docs), func(i, j int) float64 { return c.last[pairIndex(i, j)] })
-	}
-	var m [][]float64
-	switch c.s.(type) {
-	case Jaccard, *Jaccard:
-		m = c.jaccard(docs)
-	default:
-		m = c.tfidf(docs)
-	}
+	return docs
+}
+
+// upper returns the upper triangle of m, by pairIndex.
+func upper(m [][]float64) []float64 {
 	n := len(m)
-	c.lastDocs, c.last = docs, make([]float64, n*(n-1)/2)
+	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
 		for j := i + 1; j < n; j++ {
-			c.last[pairIndex(i, j)] = m[i][j]
+			tri[pairIndex(i, j)] = m[i][j]
+		}
+	}
+	return tri
+}
+
+// fromUpper returns the n×n matrix whose upper triangle is tri (by
+// pairIndex), symmetric with a unit diagonal.
+func fromUpper(n int, tri []float64) [][]float64 {
+	m := identity(n)
+	for j := 1; j < n; j++ {
+		for i, v := range tri[pairIndex(0, j):pairIndex(0, j+1)] {
+			m[i][j], m[j][i] = v, v
 		}
 	}
 	return m
@@ -309,7 +397,7 @@ func hash(s string) uint32 {
 }
 
 // symbols numbers tokens in order of first sight: an open-addressing hash
-// table (linear probing, at most 3/4 full) of symbol + 1, 0 in an empty
+// table (linear probing, at most half full) of symbol + 1, 0 in an empty
 // slot.
 type symbols struct {
 	names  []string
@@ -370,7 +458,7 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 	s.names = append(s.names, name)
 	s.hashes = append(s.hashes, h)
 	s.slots[p] = sym + 1
-	if 4*len(s.names) > 3*len(s.slots) {
+	if 2*len(s.names) > len(s.slots) {
 		s.grow()
 	}
 	return sym
@@ -380,7 +468,7 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 192)
 	s.names, s.hashes = make([]string, 0, n), make([]uint32, 0, n)
-	s.slots = make([]int32, 1<<bits.Len(uint(n*4/3)))
+	s.slots = make([]int32, 1<<bits.Len(uint(2*n)))
 }
 
 // grow doubles the table and places every symbol again.
@@ -404,7 +492,10 @@ func (s *symbols) grow() {
 // a dot product runs over the terms of one text, reading the other's
 // weights from a dense table: a term the other lacks adds a product with 0,
 // +0, which leaves the sum (never -0) as it is.
-func (c *cached) tfidf(docs []*doc) [][]float64 {
+//
+// It returns the upper triangle of the matrix (by pairIndex), where want
+// is nil or says which entries to compute (the others are left 0).
+func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 	n := len(docs)
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
@@ -412,47 +503,37 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 			c.analyse(d)
 		}
 	}
-	total := 0
-	for _, d := range docs {
-		total += len(d.terms) / 2
-	}
-	// ids holds the docs' term ids, doc i's from start[i]; df has room for
-	// as many terms as there are term occurrences.
-	ints := make([]int32, 2*total+n+1)
-	ids, df, start := ints[:total], ints[total:2*total], ints[2*total:]
-	nterms, off := int32(0), 0
-	for i, d := range docs {
-		start[i] = int32(off)
-		syms := d.terms[:len(d.terms)/2]
-		nterms = numberTerms(c.local, syms, ids[off:off+len(syms)], df, nterms)
-		off += len(syms)
-	}
-	start[n] = int32(off)
-	for _, d := range docs {
-		clearLocal(c.local, d.terms[:len(d.terms)/2])
-	}
-	floats := make([]float64, total+n+n+1+int(nterms))
+	t, fs := c.numbered(docs)
+	defer func() {
+		putList(&floatsPool, fs)
+		if t.buf != c.prev.buf {
+			putList(&intsPool, t.buf)
+		}
+	}()
+	floats := fs.s
+	ids, cnt, start := t.ids, t.counts, t.start
+	total := len(ids)
 	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
-	for i, d := range docs {
-		vi, vw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
-		c.sortTerms(vi, vw, d.terms[len(vi):], dense)
-		norms[i] = weigh(vi, vw, df, idf)
+	for i := range docs {
+		vi := ids[start[i]:start[i+1]]
+		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], t.df, idf)
 	}
-	m := make([][]float64, n)
-	cells := make([]float64, n*n)
-	for i := range m {
-		m[i] = cells[i*n : (i+1)*n : (i+1)*n]
-		m[i][i] = 1
-	}
+	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
+		if want != nil && !wantsRow(want, i, n) {
+			continue
+		}
 		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
 		for x, id := range ai {
 			dense[id] = aw[x]
 		}
 		for j := i + 1; j < n; j++ {
+			if want != nil && !want[pairIndex(i, j)] {
+				continue
+			}
 			bi, bw := ids[start[j]:start[j+1]], ws[start[j]:start[j+1]]
 			var v float64
 			switch {
@@ -463,14 +544,126 @@ func (c *cached) tfidf(docs []*doc) [][]float64 {
 			default:
 				v = dot(bi, bw, dense) / (norms[i] * norms[j])
 			}
-			v = Clamp01(v)
-			m[i][j], m[j][i] = v, v
+			tri[pairIndex(i, j)] = Clamp01(v)
 		}
 		for _, id := range ai {
 			dense[id] = 0
 		}
 	}
-	return m
+	return tri
+}
+
+// numberedDocs are the terms of a corpus numbered in order of first
+// occurrence: doc i's term ids ascending, ids[start[i]:start[i+1]], and
+// their counts in the doc, in the same order; the corpus's terms of
+// docs[:i+1] are numbered 0 to upTo[i]-1; df counts the docs of each term
+// (it has room for one per term occurrence).
+type numberedDocs struct {
+	docs               []*doc
+	ids, counts, start []int32
+	upTo, df           []int32
+	terms              int32 // the number of terms
+	buf                *ints // holds the lists
+}
+
+// ints and floats are the lists of a TF-IDF call, used again by later
+// calls of any cache (a debate makes several calls, and debates follow one
+// another), so that a call allocates only its result.
+type (
+	ints                    = list[int32]
+	floats                  = list[float64]
+	list[T int32 | float64] struct{ s []T }
+)
+
+var (
+	intsPool   = sync.Pool{New: func() any { return new(ints) }}
+	floatsPool = sync.Pool{New: func() any { return new(floats) }}
+)
+
+// maxPooled is the most elements of a list put back in its pool.
+const maxPooled = 1 << 16
+
+// getList returns a list of n elements (of any values) from pool.
+func getList[T int32 | float64](pool *sync.Pool, n int) *list[T] {
+	b := pool.Get().(*list[T])
+	if cap(b.s) < n {
+		b.s = make([]T, n)
+	}
+	b.s = b.s[:n]
+	return b
+}
+
+// putList puts b, if any, back in pool.
+func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
+	if b != nil && cap(b.s) <= maxPooled {
+		pool.Put(b)
+	}
+}
+
+// numbered numbers the terms of docs, and returns with them the floats of
+// a TF-IDF call over docs: total + 2n + 1 + terms, the last terms 0 (the
+// caller puts them back, and the numbering's lists unless they are kept
+// in c.prev). When docs are the first docs of the previous call's corpus
+// (a debate groups votes over the texts of a round just after comparing
+// them with the previous round's), their ids and counts are the previous
+// call's (numbering depends only on the docs before), and only df is
+// counted again.
+func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
+	n := len(docs)
+	if p := c.prev; n > 0 && len(p.docs) >= n && slices.Equal(docs, p.docs[:n]) {
+		c.prev = numberedDocs{} // used once: not kept between debates' calls
+		total := p.start[n]
+		t := numberedDocs{docs: docs, ids: p.ids[:total], counts: p.counts[:total], start: p.start[:n+1],
+			upTo: p.upTo[:n], df: p.df[:total], terms: p.upTo[n-1], buf: p.buf}
+		clear(t.df)
+		for _, id := range t.ids {
+			t.df[id]++
+		}
+		fs := getList[float64](&floatsPool, int(total)+2*n+1+int(t.terms))
+		clear(fs.s[int(total)+2*n+1:])
+		return t, fs
+	}
+	total := 0
+	for _, d := range docs {
+		total += len(d.terms) / 2
+	}
+	buf := getList[int32](&intsPool, 3*total+2*n+1)
+	l := buf.s
+	t := numberedDocs{docs: docs, ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
+		start: l[3*total : 3*total+n+1], upTo: l[3*total+n+1:], buf: buf}
+	clear(t.df)
+	off := 0
+	for i, d := range docs {
+		t.start[i] = int32(off)
+		syms := d.terms[:len(d.terms)/2]
+		t.terms = numberTerms(c.local, syms, t.ids[off:off+len(syms)], t.df, t.terms)
+		t.upTo[i] = t.terms
+		off += len(syms)
+	}
+	t.start[n] = int32(off)
+	for _, d := range docs {
+		clearLocal(c.local, d.terms[:len(d.terms)/2])
+	}
+	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
+	dense := fs.s[total+2*n+1:]
+	clear(dense)
+	for i, d := range docs {
+		vi := t.ids[t.start[i]:t.start[i+1]]
+		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], dense)
+	}
+	putList(&intsPool, c.prev.buf)
+	c.prev = t
+	return t, fs
+}
+
+// wantsRow reports whether want asks for a pair (i, j), j > i.
+func wantsRow(want []bool, i, n int) bool {
+	for j := i + 1; j < n; j++ {
+		if want[pairIndex(i, j)] {
+			return true
+		}
+	}
+	return false
 }
 
 // numberTerms writes the corpus ids of a doc's symbols syms to ids and
@@ -498,13 +691,13 @@ func clearLocal(local, syms []int32) {
 	}
 }
 
-// weigh turns the counts w of the terms ids into their weights (count ×
+// weigh sets the weights w of the terms ids from their counts (count ×
 // idf of the term's document frequency) and returns the norm.
-func weigh(ids []int32, w []float64, df []int32, idf []float64) float64 {
-	w = w[:len(ids)]
+func weigh(ids, counts []int32, w []float64, df []int32, idf []float64) float64 {
+	counts, w = counts[:len(ids)], w[:len(ids)]
 	var sum float64
 	for x, id := range ids {
-		w[x] *= idf[df[id]]
+		w[x] = float64(counts[x]) * idf[df[id]]
 		sum += w[x] * w[x]
 	}
 	return math.Sqrt(sum)
@@ -521,24 +714,23 @@ func dot(ids []int32, w, dense []float64) float64 {
 	return sum
 }
 
-// sortTerms sorts the term ids of a doc (distinct) in place and sets w to
-// their counts, in the same order. Ids come in order of first occurrence
-// in the doc; they are already sorted when no term of the doc came earlier
-// in the corpus. Else each id is put in a bit set, its count in dense
-// (all 0 before and after), and both are read back in id order: ids are
-// distinct, so this is the order any sort gives.
-func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []float64) {
-	sorted := true
+// sortTerms sorts the term ids of a doc (distinct) in place and writes
+// their counts to sorted, in the same order. Ids come in order of first
+// occurrence in the doc; they are already sorted when no term of the doc
+// came earlier in the corpus. Else each id is put in a bit set, its count
+// in dense (all 0 before and after), and both are read back in id order:
+// ids are distinct, so this is the order any sort gives.
+func (c *cached) sortTerms(ids, sorted, counts []int32, dense []float64) {
+	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
+	in := true
 	for x := 1; x < len(ids); x++ {
 		if ids[x] < ids[x-1] {
-			sorted = false
+			in = false
 			break
 		}
 	}
-	if sorted {
-		for x, n := range counts {
-			w[x] = float64(n)
-		}
+	if in {
+		copy(sorted, counts)
 		return
 	}
 	words := (len(dense) + 63) / 64
@@ -546,7 +738,6 @@ func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []flo
 		c.bitset = make([]uint64, words)
 	}
 	set := c.bitset[:words]
-	counts = counts[:len(ids)]
 	for x, id := range ids {
 		dense[id] = float64(counts[x])
 		set[uint32(id)/64] |= 1 << (uint32(id) % 64)
@@ -555,7 +746,7 @@ func (c *cached) sortTerms(ids []int32, w []float64, counts []int32, dense []flo
 	for k, b := range set {
 		for ; b != 0; b &= b - 1 {
 			id := int32(64*k + bits.TrailingZeros64(b))
-			ids[x], w[x] = id, dense[id]
+			ids[x], sorted[x] = id, int32(dense[id])
 			dense[id] = 0
 			x++
 		}

@@ -16,15 +16,7 @@ func TestCachedEqualsBackend(t *testing.T) {
 	words := []string{"Postgres", "postgres", "billing", "migrate", "the", "a", "pilot", "rollback", "90", "days",
 		"cost", "Ünïcode", "ÉTÉ", "中文", "risk", "plan", "staged", "", "—"}
 	r := rand.New(rand.NewPCG(5, 6))
-	pool := make([]string, 40)
-	for i := range pool {
-		var b strings.Builder
-		for range r.IntN(40) {
-			b.WriteString(words[r.IntN(len(words))])
-			b.WriteString([]string{" ", ", ", ". ", "\n"}[r.IntN(4)])
-		}
-		pool[i] = b.String()
-	}
+	pool := randomTexts(r, words, []string{" ", ", ", ". ", "\n"}, 40, 40)
 	c := Cached(TFIDF{}).(*cached)
 	for _, text := range append(pool, "Straße ǅemal İstanbul ΣΑΣ x\xffy 12ab", "ABC abc Abc aBC 1A2b ÀB àb bÀ") {
 		requireTokens(t, c, text)
@@ -40,6 +32,21 @@ func TestCachedEqualsBackend(t *testing.T) {
 			require.Equal(t, s.Matrix(texts), c.Matrix(texts), "%s %q", s.Name(), texts)
 		}
 	}
+}
+
+// randomTexts returns n texts of up to maxWords-1 words, each followed by
+// a separator, drawn by r.
+func randomTexts(r *rand.Rand, words, seps []string, n, maxWords int) []string {
+	pool := make([]string, n)
+	for i := range pool {
+		var b strings.Builder
+		for range r.IntN(maxWords) {
+			b.WriteString(words[r.IntN(len(words))])
+			b.WriteString(seps[r.IntN(len(seps))])
+		}
+		pool[i] = b.String()
+	}
+	return pool
 }
 
 // custom is a backend the cache does not know.
@@ -153,5 +160,84 @@ func TestCachedRepeatedCorpus(t *testing.T) {
 		require.Equal(t, want, c.Matrix(texts), s.Name())
 		require.Equal(t, s.Matrix(texts[:2]), c.Matrix(texts[:2]), s.Name())
 		require.Equal(t, want, c.Matrix(texts), s.Name())
+	}
+}
+
+// TestCachedPairsEqualsMatrix compares Pairs, through Cached and through a
+// plain backend, with the entries of the plain backend's Matrix, bit for
+// bit: random subsets of pairs (in any order, reversed, repeated, on the
+// diagonal, or all of them), calls mixed with Matrix calls over repeated
+// corpora, and the debate's own corpora and pairs.
+func TestCachedPairsEqualsMatrix(t *testing.T) {
+	t.Parallel()
+	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
+	r := rand.New(rand.NewPCG(11, 12))
+	pool := randomTexts(r, words, []string{" ", ", ", ". "}, 12, 30)
+	for _, s := range []Similarity{TFIDF{}, &TFIDF{}, Jaccard{}} {
+		c := Cached(s)
+		for range 400 {
+			texts := make([]string, r.IntN(11))
+			for i := range texts {
+				texts[i] = pool[r.IntN(len(pool))]
+			}
+			want := s.Matrix(texts)
+			if r.IntN(4) == 0 {
+				require.Equal(t, want, c.Matrix(texts))
+				continue
+			}
+			var pairs [][2]int
+			if n := len(texts); n > 0 {
+				all := r.IntN(3) == 0
+				for i := range n {
+					for j := range n {
+						if all && i < j || !all && r.IntN(4) == 0 {
+							pairs = append(pairs, [2]int{i, j})
+						}
+					}
+				}
+				r.Shuffle(len(pairs), func(a, b int) { pairs[a], pairs[b] = pairs[b], pairs[a] })
+			}
+			got := Pairs(c, texts, pairs)
+			require.Len(t, got, len(pairs))
+			for k, p := range pairs {
+				require.Equal(t, want[p[0]][p[1]], got[k], "%s %v %q", s.Name(), p, texts)
+			}
+			require.Equal(t, got, Pairs(s, texts, pairs))
+			// The first texts of the corpus just compared (the numbering
+			// of the call before is used again), then fewer of them.
+			for k := len(texts); k > 0; k -= 1 + r.IntN(k) {
+				require.Equal(t, s.Matrix(texts[:k]), c.Matrix(texts[:k]), "%s %q", s.Name(), texts[:k])
+			}
+		}
+	}
+	rounds := [][]string{{pool[0], pool[1], pool[2]}}
+	for range 2 {
+		prev := rounds[len(rounds)-1]
+		next := make([]string, len(prev))
+		for i, p := range prev {
+			next[i] = p + " Revision: " + pool[3+i]
+		}
+		rounds = append(rounds, next)
+	}
+	c := Cached(TFIDF{})
+	for k, cur := range rounds {
+		corpus := append([]string(nil), cur...)
+		var pairs [][2]int
+		for a := range cur {
+			for b := a + 1; b < len(cur); b++ {
+				pairs = append(pairs, [2]int{a, b})
+			}
+		}
+		if k > 0 {
+			corpus = append(corpus, rounds[k-1]...)
+			for a := range cur {
+				pairs = append(pairs, [2]int{a, len(cur) + a})
+			}
+		}
+		want := TFIDF{}.Matrix(corpus)
+		for x, v := range Pairs(c, corpus, pairs) {
+			require.Equal(t, want[pairs[x][0]][pairs[x][1]], v)
+		}
+		require.Equal(t, TFIDF{}.Matrix(cur), c.Matrix(cur))
 	}
 }

@@ -65,6 +65,28 @@ func Pair(s Similarity, a, b string) float64 {
 	return Clamp01(m[0][1])
 }
 
+// Pairwise is implemented by a Similarity that can compute some entries
+// of a matrix without the others ([Cached] TF-IDF: only the dot products
+// of the pairs asked for).
+type Pairwise interface {
+	// Pairs returns Matrix(texts)[p[0]][p[1]] for each pair p, bit for bit.
+	Pairs(texts []string, pairs [][2]int) []float64
+}
+
+// Pairs returns s.Matrix(texts)[p[0]][p[1]] for each pair p of pairs,
+// computing only those entries when s is [Pairwise].
+func Pairs(s Similarity, texts []string, pairs [][2]int) []float64 {
+	if p, ok := s.(Pairwise); ok {
+		return p.Pairs(texts, pairs)
+	}
+	m := s.Matrix(texts)
+	out := make([]float64, len(pairs))
+	for k, p := range pairs {
+		out[k] = m[p[0]][p[1]]
+	}
+	return out
+}
+
 // Tokens splits text into lower-cased maximal runs of Unicode letters or
 // digits. There is no stemming and there are no stop words.
 func Tokens(text string) []string {
@@ -242,17 +264,23 @@ func jaccard(sets []map[shingle]struct{}) [][]float64 {
 // fill builds a symmetric n×n matrix with a unit diagonal from the upper
 // triangle computed by f (i < j), clamping every value to [0, 1].
 func fill(n int, f func(i, j int) float64) [][]float64 {
-	m := make([][]float64, n)
-	cells := make([]float64, n*n)
-	for i := range m {
-		m[i] = cells[i*n : (i+1)*n : (i+1)*n]
-		m[i][i] = 1
-	}
+	m := identity(n)
 	for i := 0; i < n; i++ {
 		for j := i + 1; j < n; j++ {
 			v := Clamp01(f(i, j))
 			m[i][j], m[j][i] = v, v
 		}
+	}
+	return m
+}
+
+// identity returns the n×n identity matrix, its rows in one array.
+func identity(n int) [][]float64 {
+	m := make([][]float64, n)
+	cells := make([]float64, n*n)
+	for i := range m {
+		m[i] = cells[i*n : (i+1)*n : (i+1)*n]
+		m[i][i] = 1
 	}
 	return m
 }

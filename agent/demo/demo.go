@@ -36,6 +36,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -74,6 +75,37 @@ type Agent struct {
 	// prefix is the SHA-256 state after the seed and the question of the
 	// last debate seeded (rng), shared by its calls.
 	prefix atomic.Pointer[seedPrefix]
+	// systems holds, by phase, the rune count of the last system prompt
+	// counted: the engine gives a participant the same system prompt for
+	// every call of a phase.
+	systems [len(phaseSlots)]atomic.Pointer[countedText]
+}
+
+// countedText is a text and its rune count.
+type countedText struct {
+	text  string
+	runes int
+}
+
+// phaseSlots are the phases whose system prompts' rune counts an Agent
+// keeps.
+var phaseSlots = [...]agent.Phase{agent.PhasePropose, agent.PhaseRevise, agent.PhaseCritique, agent.PhaseVote,
+	agent.PhaseJudge, agent.PhaseSynthesize}
+
+// systemRunes returns runeCount(system), the system prompt of a call of
+// phase, from the count kept for the phase when the prompt is the same.
+func (a *Agent) systemRunes(phase agent.Phase, system string) int {
+	k := slices.Index(phaseSlots[:], phase)
+	if k < 0 {
+		return runeCount(system)
+	}
+	slot := &a.systems[k]
+	if c := slot.Load(); c != nil && c.text == system {
+		return c.runes
+	}
+	n := runeCount(system)
+	slot.Store(&countedText{text: system, runes: n})
+	return n
 }
 
 // seedPrefix is the marshalled SHA-256 state after seed ‖ question.
@@ -137,7 +169,7 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 	return agent.Response{
 		Text: text,
 		Usage: agent.Usage{
-			InputTokens:  tokens(runeCount(req.System) + runeCount(req.Prompt)),
+			InputTokens:  tokens(a.systemRunes(req.Phase, req.System) + runeCount(req.Prompt)),
 			OutputTokens: tokens(runeCount(text)),
 		},
 		Model:        a.Model(),
@@ -166,34 +198,48 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	return resp, nil
 }
 
-// runeCount is utf8.RuneCountInString, skipping ASCII 64, 16 or 8 bytes
-// at a time: every other byte counts as a range loop counts it (a valid
-// sequence as one rune, each byte of an invalid one as one).
+// runeCount is utf8.RuneCountInString, skipping ASCII 128, 32 or 8 bytes
+// at a time and the ASCII bytes before a multi-byte sequence at once: every
+// other byte counts as a range loop counts it (a valid sequence as one
+// rune, each byte of an invalid one as one).
 func runeCount(s string) int {
+	const high = 0x8080808080808080
 	n := 0
-	for len(s) > 0 {
-		for len(s) >= 64 && (word(s[:8])|word(s[8:16])|word(s[16:24])|word(s[24:32])|
-			word(s[32:40])|word(s[40:48])|word(s[48:56])|word(s[56:64]))&0x8080808080808080 == 0 {
-			n += 64
-			s = s[64:]
+	for len(s) >= 8 {
+		for len(s) >= 128 {
+			t := s[:128]
+			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32])|
+				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64])|
+				word(t[64:72])|word(t[72:80])|word(t[80:88])|word(t[88:96])|
+				word(t[96:104])|word(t[104:112])|word(t[112:120])|word(t[120:128]))&high != 0 {
+				break
+			}
+			n += 128
+			s = s[128:]
 		}
-		for len(s) >= 16 && (word(s[:8])|word(s[8:16]))&0x8080808080808080 == 0 {
-			n += 16
-			s = s[16:]
+		for len(s) >= 32 {
+			t := s[:32]
+			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32]))&high != 0 {
+				break
+			}
+			n += 32
+			s = s[32:]
 		}
-		if len(s) >= 8 && word(s[:8])&0x8080808080808080 == 0 {
+		if len(s) < 8 {
+			break
+		}
+		m := word(s[:8]) & high
+		if m == 0 {
 			n += 8
 			s = s[8:]
 			continue
 		}
-		if len(s) == 0 {
-			break
-		}
-		size := 1
-		if s[0] >= utf8.RuneSelf {
-			_, size = utf8.DecodeRuneInString(s)
-		}
-		s = s[size:]
+		k := bits.TrailingZeros64(m) / 8 // the ASCII bytes before s[k]
+		_, size := utf8.DecodeRuneInString(s[k:])
+		n += k + 1
+		s = s[k+size:]
+	}
+	for range s {
 		n++
 	}
 	return n
@@ -383,37 +429,71 @@ type critiqueReply struct {
 
 func critique(s Style, name, target string, r *rand.Rand) string {
 	p := profileOf(s)
-	t, ok := critiqueTexts[s]
-	if !ok {
-		t = critiqueTextOf(s)
-	}
+	t := critiqueTextFor(s)
 	severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
 	if target == "" {
 		target = "the target"
 	}
-	// The lists and the reasoning are encoded, not kept.
-	var issues, suggestions [8]string
-	reasoning := [...]string{name, " reviewed ", target, "'s proposal: ", t.verdict}
-	return critiqueReply{
-		Issues:      pick(issues[:0], t.issues, p.issues, r),
-		Suggestions: pick(suggestions[:0], t.suggestions, p.issues, r),
-		Severity:    severity,
-		reasoning:   reasoning[:],
-	}.json()
+	var issues, suggestions [16]int // the picks, as indices in t's lists
+	is := pick(issues[:0], len(t.issues), p.issues, r)
+	ss := pick(suggestions[:0], len(t.suggestions), p.issues, r)
+	if !validUTF8(name) || !validUTF8(target) {
+		// The reasoning is then quoted as one string (appendJoined).
+		var iss, sug [16]string
+		return critiqueReply{
+			Issues:      pickedOf(iss[:0], t.issues, is),
+			Suggestions: pickedOf(sug[:0], t.suggestions, ss),
+			Severity:    severity,
+			reasoning:   []string{name, " reviewed ", target, "'s proposal: ", t.verdict},
+		}.json()
+	}
+	// What critiqueReply.json writes, from the phrases quoted once
+	// (critiqueText.quoted); TestCritiqueMatchesReply compares them.
+	buf := getBuf()
+	defer putBuf(buf)
+	b := append((*buf)[:0], `{"issues":`...)
+	b = appendQuotedPicks(b, t.quoted.issues, is)
+	b = append(b, `,"suggestions":`...)
+	b = appendQuotedPicks(b, t.quoted.suggestions, ss)
+	b = append(b, `,"severity":`...)
+	b, ok := appendFloat(b, severity)
+	b = append(b, `,"reasoning":"`...)
+	b = appendEscaped(b, name)
+	b = append(b, " reviewed "...)
+	b = appendEscaped(b, target)
+	b = append(b, t.quoted.verdict...)
+	return finish(b, ok)
 }
 
-// pick appends to out n items of list in a seeded order (all of them when
-// n exceeds the list).
-func pick(out, list []string, n int, r *rand.Rand) []string {
-	// r.Perm(len(list)), without allocating for short lists.
-	var buf [16]int
-	perm := buf[:0]
-	for i := range list {
+// validUTF8 is utf8.ValidString, at once for a short ASCII string (a
+// participant's name).
+func validUTF8(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
+// pick returns the indices of n items of a list of size items in a
+// seeded order (all of them when n exceeds it), made in perm's array: the
+// first n of r.Perm(size), drawn as r.Shuffle draws them.
+func pick(perm []int, size, n int, r *rand.Rand) []int {
+	perm = perm[:0]
+	for i := range size {
 		perm = append(perm, i)
 	}
-	r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-	out = slices.Grow(out, min(n, len(list)))
-	for _, i := range perm[:min(n, len(list))] {
+	for i := size - 1; i > 0; i-- {
+		j := int(r.Uint64N(uint64(i + 1)))
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	return perm[:min(n, size)]
+}
+
+// pickedOf appends to out the items of list at indices.
+func pickedOf(out, list []string, indices []int) []string {
+	for _, i := range indices {
 		out = append(out, list[i])
 	}
 	return out

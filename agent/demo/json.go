@@ -130,8 +130,24 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
+// appendQuotedPicks writes the JSON array of the strings of quoted (each
+// already a JSON string) at indices.
+func appendQuotedPicks(b []byte, quoted []string, indices []int) []byte {
+	b = append(b, '[')
+	for k, i := range indices {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, quoted[i]...)
+	}
+	return append(b, ']')
+}
+
 // appendFloat formats f as encoding/json does; false for NaN and ±Inf.
 func appendFloat(b []byte, f float64) ([]byte, bool) {
+	if k := math.Round(f * 100); k >= 1 && k < 1e6 && k/100 == f {
+		return appendHundredths(b, int(k)), true
+	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return b, false
 	}
@@ -147,6 +163,22 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// appendHundredths writes k/100 (0 < k < 1e6) as appendFloat writes the
+// float64 k/100: strconv's shortest form of that float is the decimal k/100
+// without trailing zeros (no shorter decimal is as close, and k/100 is the
+// float's nearest decimal with two places), which is what the confidences
+// and severities of the replies are; TestHundredthsMatchStrconv checks every k.
+func appendHundredths(b []byte, k int) []byte {
+	b = strconv.AppendInt(b, int64(k/100), 10)
+	if c := k % 100; c != 0 {
+		b = append(b, '.', byte('0'+c/10))
+		if c%10 != 0 {
+			b = append(b, byte('0'+c%10))
+		}
+	}
+	return b
 }
 
 const hexDigits = "0123456789abcdef"

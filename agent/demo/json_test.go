@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,4 +81,58 @@ func mustJSON(v any) string {
 		return "{}"
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// TestHundredthsMatchStrconv compares appendFloat's path for multiples of
+// 0.01 with strconv on every k/100 it takes (0 < k < 1e6), and on the
+// floats next to them, which it must leave to strconv.
+func TestHundredthsMatchStrconv(t *testing.T) {
+	t.Parallel()
+	for k := 1; k < 1e6; k++ {
+		f := float64(k) / 100
+		for _, g := range []float64{f, math.Nextafter(f, 0), math.Nextafter(f, 1e7)} {
+			got, ok := appendFloat(nil, g)
+			if want := strconv.FormatFloat(g, 'f', -1, 64); !ok || string(got) != want {
+				t.Fatalf("appendFloat(%v) = %q, want %q", g, got, want)
+			}
+		}
+	}
+}
+
+// TestCritiqueMatchesReply compares critique, which writes from quoted
+// phrases, with the critiqueReply it stands for, encoded by encoding/json,
+// for every style, with names and targets that need escaping or are not
+// valid UTF-8.
+func TestCritiqueMatchesReply(t *testing.T) {
+	t.Parallel()
+	names := []string{"demo-a", "", "b\"q", "c\\d", "Zé", "x\xff", "\u2028", "tab\there"}
+	for _, s := range append(Styles(), Style("unknown")) {
+		require.Equal(t, critiqueTextOf(s).verdict, critiqueTextFor(s).verdict)
+		for seed := range uint64(40) {
+			for _, name := range names {
+				for _, target := range names {
+					got := critique(s, name, target, rand.New(rand.NewPCG(seed, 1)))
+					r := rand.New(rand.NewPCG(seed, 1))
+					p, text := profileOf(s), critiqueTextOf(s)
+					severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
+					perm := func(list []string) []string {
+						order := r.Perm(len(list))
+						out := []string{}
+						for _, i := range order[:min(p.issues, len(list))] {
+							out = append(out, list[i])
+						}
+						return out
+					}
+					issues := perm(text.issues)
+					suggestions := perm(text.suggestions)
+					if target == "" {
+						target = "the target"
+					}
+					want := mustJSON(critiqueReply{Issues: issues, Suggestions: suggestions, Severity: severity,
+						Reasoning: name + " reviewed " + target + "'s proposal: " + text.verdict})
+					require.Equal(t, want, got)
+				}
+			}
+		}
+	}
 }

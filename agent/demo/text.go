@@ -176,16 +176,48 @@ type critiqueText struct {
 	issues      []string
 	suggestions []string
 	verdict     string // completes "<critic> reviewed <target>'s proposal: "
+	// quoted holds the phrases as critiqueReply.json writes them: each
+	// issue and suggestion as a JSON string, and "'s proposal: " + verdict
+	// escaped and closed by its quote.
+	quoted struct {
+		issues, suggestions []string
+		verdict             string
+	}
 }
 
-// critiqueTexts holds critiqueTextOf of every style, made once.
-var critiqueTexts = func() map[Style]critiqueText {
-	m := map[Style]critiqueText{}
+// critiqueTexts holds critiqueTextOf of every style, in the order of
+// Styles, quoted once.
+var critiqueTexts = func() []critiqueText {
+	var ts []critiqueText
 	for _, s := range Styles() {
-		m[s] = critiqueTextOf(s)
+		t := critiqueTextOf(s)
+		for _, p := range t.issues {
+			t.quoted.issues = append(t.quoted.issues, string(appendString(nil, p)))
+		}
+		for _, p := range t.suggestions {
+			t.quoted.suggestions = append(t.quoted.suggestions, string(appendString(nil, p)))
+		}
+		t.quoted.verdict = string(appendEscaped([]byte("'s proposal: "), t.verdict)) + `"`
+		ts = append(ts, t)
 	}
-	return m
+	return ts
 }()
+
+// critiqueTextFor returns the phrases of style s (balanced for an invalid
+// style).
+func critiqueTextFor(s Style) *critiqueText {
+	switch s {
+	case StyleSupportive:
+		return &critiqueTexts[0]
+	case StyleCritical:
+		return &critiqueTexts[1]
+	case StyleContrarian:
+		return &critiqueTexts[3]
+	case StyleHollow:
+		return &critiqueTexts[4]
+	}
+	return &critiqueTexts[2]
+}
 
 func critiqueTextOf(s Style) critiqueText {
 	switch s {
