@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -140,11 +141,6 @@ func (r *run) proposalSpec(i int) callSpec {
 	instr := instrPropose
 	if revise {
 		instr = instrRevise
-		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
-			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
-		if st.PendingChallenge != "" {
-			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
-		}
 		prev := st.Transcript[st.Round-2].Critiques
 		var mineBuf [16]*CritiqueRecord
 		mine := mineBuf[:0]
@@ -156,17 +152,24 @@ func (r *run) proposalSpec(i int) callSpec {
 		slices.SortStableFunc(mine, bySeverity)
 		var visBuf [16]int
 		vis := r.visiblePeers(i, visBuf[:0])
-		items = slices.Grow(items, len(mine)+len(vis)+2)
+		items = take(&r.itemBuf, len(mine)+len(vis)+3, 0)
+		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
+			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
+		if st.PendingChallenge != "" {
+			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
+		}
+		// The revisers' critiques and proposals share one allocation each
+		// per phase (agents must not modify a request's slices).
 		if len(mine) > 0 {
-			req.Critiques = make([]agent.Critique, 0, len(mine))
+			req.Critiques = take(&r.reqCritiques, len(mine), len(prev))
 		}
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, r.pb.quoted(r.o.critiqueLabel(c.Critic), critiqueText(c)))
+			items = append(items, r.pb.critiqueQuote(r.o.critiqueLabel(c.Critic), c))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
-			req.Proposals = make([]agent.Proposal, 0, k)
+			req.Proposals = take(&r.reqProposals, k, k*(len(r.o.ps)-i))
 		}
 		for _, j := range vis {
 			if st.Current[j].Has {
@@ -188,24 +191,62 @@ func proposalPrompt(r *run, s *callSpec) string {
 // Issues: a; b. Suggestions: c. Reasoning: …".
 func critiqueText(c *CritiqueRecord) string {
 	var sb strings.Builder
-	n := 64 + len(c.Reasoning)
-	for _, x := range c.Issues {
-		n += len(x) + 2
-	}
-	for _, x := range c.Suggestions {
-		n += len(x) + 2
-	}
-	sb.Grow(n)
-	var fb [32]byte
-	sb.WriteString("Severity ")
-	sb.Write(strconv.AppendFloat(fb[:0], c.Severity, 'f', 1, 64))
-	sb.WriteString(". Issues: ")
-	writeJoined(&sb, c.Issues, "; ")
-	sb.WriteString(". Suggestions: ")
-	writeJoined(&sb, c.Suggestions, "; ")
-	sb.WriteString(". Reasoning: ")
-	sb.WriteString(c.Reasoning)
+	sb.Grow(critiqueMeasure(c, strLen))
+	writeCritique(&sb, c)
 	return sb.String()
+}
+
+// The fixed parts of critiqueText.
+const (
+	critSeverity    = "Severity "
+	critIssues      = ". Issues: "
+	critSuggestions = ". Suggestions: "
+	critReasoning   = ". Reasoning: "
+	critSep         = "; "
+)
+
+// writeCritique writes critiqueText(c) to sb.
+func writeCritique(sb *strings.Builder, c *CritiqueRecord) {
+	var fb [32]byte
+	sb.WriteString(critSeverity)
+	sb.Write(appendSeverity(fb[:0], c.Severity))
+	sb.WriteString(critIssues)
+	writeJoined(sb, c.Issues, critSep)
+	sb.WriteString(critSuggestions)
+	writeJoined(sb, c.Suggestions, critSep)
+	sb.WriteString(critReasoning)
+	sb.WriteString(c.Reasoning)
+}
+
+// critiqueMeasure returns the length of critiqueText(c) as count measures
+// its parts: bytes (strLen), or runes (runes; every part boundary has an
+// ASCII byte on one side).
+func critiqueMeasure(c *CritiqueRecord, count func(string) int) int {
+	var fb [32]byte
+	n := len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + len(critSuggestions) +
+		len(critReasoning) + count(c.Reasoning)
+	for _, list := range [2][]string{c.Issues, c.Suggestions} {
+		for k, x := range list {
+			if k > 0 {
+				n += len(critSep)
+			}
+			n += count(x)
+		}
+	}
+	return n
+}
+
+// appendSeverity appends sev as strconv.AppendFloat(b, sev, 'f', 1, 64)
+// does (%.1f); directly when 10·sev, rounded, is an integer m from 0 to
+// 1000 and sev is not -0: sev is then m/10 up to an error far below the
+// 0.05 that would change the digit.
+func appendSeverity(b []byte, sev float64) []byte {
+	if t := sev * 10; t >= 0 && t <= 1000 && t == float64(int(t)) && !math.Signbit(sev) {
+		m := int(t)
+		b = strconv.AppendInt(b, int64(m/10), 10)
+		return append(b, '.', byte('0'+m%10))
+	}
+	return strconv.AppendFloat(b, sev, 'f', 1, 64)
 }
 
 // writeJoined writes strings.Join(items, sep) to sb.
@@ -255,6 +296,8 @@ func (r *run) peerQuote(j int) promptItem {
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
+	r.resetItems()
+	r.reqCritiques, r.reqProposals = nil, nil
 	specs := reuse(&r.specBuf, n)
 	for i := range n {
 		specs[i] = r.proposalSpec(i)
@@ -558,8 +601,13 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 	rec.Critiques = nil
 	var batch []Event
 	var pt phaseTotal
-	wrote := make([]int, len(r.o.ps))
-	ok := make([]int, len(r.o.ps))
+	n := len(r.o.ps)
+	var wroteBuf, okBuf [16]int
+	wrote, ok := wroteBuf[:], okBuf[:]
+	if n > len(wroteBuf) {
+		wrote, ok = make([]int, n), make([]int, n)
+	}
+	wrote, ok = wrote[:n], ok[:n]
 	for k, out := range outs {
 		p := pairs[k]
 		tname := r.o.names[p.target]
@@ -700,20 +748,21 @@ func (r *run) critiqueSummary(target string) string {
 	out := append(b[:0], "\nCritiques received: "...)
 	out = strconv.AppendInt(out, int64(cnt), 10)
 	out = append(out, ", maximum severity "...)
-	out = strconv.AppendFloat(out, maxSev, 'f', 1, 64) // %.1f
+	out = appendSeverity(out, maxSev) // %.1f
 	return string(append(out, '.'))
 }
 
 func (r *run) proposalItems(exclude int) []promptItem {
 	st := r.st
-	var has []int
+	var hasBuf [16]int
+	has := hasBuf[:0]
 	for i, c := range st.Current {
 		if c.Has && i != exclude {
 			has = append(has, i)
 		}
 	}
 	share := r.pb.shareOf(len(has))
-	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
+	items := take(&r.itemBuf, len(has)+len(st.round().Critiques), 0) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
 		it.after, it.required = r.critiqueSummary(r.o.names[i]), true
@@ -745,6 +794,7 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 	n := len(r.o.ps)
 	specs = reuse(&r.specBuf, n+1)[:0]
 	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
+	r.resetItems()
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
@@ -780,6 +830,14 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 	rec := st.round()
 	rec.Votes = nil
 	votes = make([]consensus.Vote, 0, n)
+	var names []string // the events' resolved choices and reasons, one allocation
+	keep := func(s string) *string {
+		if names == nil {
+			names = make([]string, 0, 2*n)
+		}
+		names = append(names, s)
+		return &names[len(names)-1]
+	}
 	for i := range n {
 		out := &outs[i]
 		name := r.o.names[i]
@@ -821,12 +879,10 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 		votes = append(votes, cv)
 		var resolvedP, reasonP *string
 		if resolved != "" {
-			v := resolved
-			resolvedP = &v
+			resolvedP = keep(resolved)
 		}
 		if reason != "" {
-			v := reason
-			reasonP = &v
+			reasonP = keep(reason)
 		}
 		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
 			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})

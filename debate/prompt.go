@@ -1,6 +1,7 @@
 package debate
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -70,11 +71,15 @@ var formatRules = map[agent.Phase]string{
 // quote of text under that label (promptBuilder.quoted), written straight
 // into the prompt, followed by after; one without is before, text and
 // after.
+//
+// A quoted critique (critiqueQuote) may instead carry the critique, crit,
+// whose text (critiqueText) is written into the prompt from its parts.
 type promptItem struct {
 	label    string
 	before   string // without a label only
 	text     string
 	after    string
+	crit     *CritiqueRecord
 	required bool
 }
 
@@ -88,6 +93,9 @@ const (
 // size is the item's length in bytes.
 func (it *promptItem) size() int {
 	n := len(it.before) + len(it.text) + len(it.after)
+	if it.crit != nil {
+		n += critiqueMeasure(it.crit, strLen)
+	}
 	if it.label != "" {
 		n += len(quoteOpen) + len(it.label) + len(quoteMid) + len(quoteClose)
 	}
@@ -98,6 +106,9 @@ func (it *promptItem) size() int {
 // byte on one side, so the pieces' counts add up to the whole's.
 func (it *promptItem) runes() int {
 	n := runes(it.before) + runes(it.text) + runes(it.after)
+	if it.crit != nil {
+		n += critiqueMeasure(it.crit, runes)
+	}
 	if it.label != "" {
 		n += len(quoteOpen) + runes(it.label) + len(quoteMid) + len(quoteClose)
 	}
@@ -109,7 +120,11 @@ func (it *promptItem) write(sb *strings.Builder) {
 		sb.WriteString(quoteOpen)
 		sb.WriteString(it.label)
 		sb.WriteString(quoteMid)
-		sb.WriteString(it.text)
+		if it.crit != nil {
+			writeCritique(sb, it.crit)
+		} else {
+			sb.WriteString(it.text)
+		}
 		sb.WriteString(quoteClose)
 	} else {
 		sb.WriteString(it.before)
@@ -239,6 +254,25 @@ func (b *promptBuilder) quoted(label, text string) promptItem {
 	return promptItem{label: label, text: strings.ReplaceAll(t, "```", "'''")}
 }
 
+// critiqueQuote is quoted(label, critiqueText(c)), carrying c itself when
+// quoting leaves the text as it is (it fits MaxQuoteRunes and has no
+// fence: a fence cannot span two parts, which fixed text separates), so
+// that the text is written straight into the prompt.
+func (b *promptBuilder) critiqueQuote(label string, c *CritiqueRecord) promptItem {
+	if critiqueMeasure(c, strLen) <= b.cfg.MaxQuoteRunes && !critiqueHasFence(c) {
+		return promptItem{label: label, crit: c}
+	}
+	return b.quoted(label, critiqueText(c))
+}
+
+// critiqueHasFence reports whether a part of c's text has a fence.
+func critiqueHasFence(c *CritiqueRecord) bool {
+	return strings.Contains(c.Reasoning, "```") || slices.ContainsFunc(c.Issues, hasFence) ||
+		slices.ContainsFunc(c.Suggestions, hasFence)
+}
+
+func hasFence(s string) bool { return strings.Contains(s, "```") }
+
 // user assembles the user prompt: question, context, round header, material
 // (dropping the lowest-priority optional items first when too long) and
 // instructions.
@@ -310,6 +344,8 @@ func (b *promptBuilder) drop(fixed int, items []promptItem) []bool {
 }
 
 func runes(s string) int { return utf8.RuneCountInString(s) }
+
+func strLen(s string) int { return len(s) }
 
 // shareOf returns the rune budget per item when n items must share the
 // prompt space left after the fixed parts.

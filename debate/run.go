@@ -39,6 +39,11 @@ type run struct {
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
+	// reqCritiques and reqProposals hold the Critiques and Proposals of
+	// the requests of a proposal phase (take), one allocation each per
+	// phase: agents may keep requests, so they are never reused.
+	reqCritiques []agent.Critique
+	reqProposals []agent.Proposal
 	// runBufs are reused by the phases of the run, one phase at a time,
 	// and by later runs of the Orchestrator (Orchestrator.bufs).
 	*runBufs
@@ -68,6 +73,9 @@ type runBufs struct {
 	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
+	// itemBuf holds the prompt items of a phase's calls (take), which
+	// the prompts are built from before the phase ends (resetItems).
+	itemBuf []promptItem
 }
 
 // release clears the buffers (they keep nothing of the run) and gives them
@@ -79,6 +87,8 @@ func (r *run) release() {
 	clear(b.outBuf[:cap(b.outBuf)])
 	clear(b.batchBuf[:cap(b.batchBuf)])
 	b.batchBuf = b.batchBuf[:0]
+	clear(b.itemBuf[:cap(b.itemBuf)])
+	b.itemBuf = b.itemBuf[:0]
 	r.o.bufs.Put(b)
 }
 
@@ -711,6 +721,27 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	}
 	r.slowest += slowest
 	return out
+}
+
+// take returns an empty slice with room for n elements from *slab, sharing
+// its elements with no other slice taken from it (its capacity ends at n).
+// When *slab lacks room it is replaced by a new one of room for at least
+// size elements (and twice its capacity); the slices taken before keep the
+// old one.
+func take[T any](slab *[]T, n, size int) []T {
+	s := *slab
+	if cap(s)-len(s) < n {
+		s = make([]T, 0, max(n, size, 2*cap(s)))
+	}
+	*slab = s[:len(s)+n]
+	return s[len(s) : len(s) : len(s)+n]
+}
+
+// resetItems makes the run's item buffer free for the calls of a new
+// phase: the prompts of the last one are built.
+func (r *run) resetItems() {
+	clear(r.itemBuf)
+	r.itemBuf = r.itemBuf[:0]
 }
 
 // reuse returns (*buf)[:n] zeroed, growing *buf when it is too short: a
