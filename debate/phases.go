@@ -243,7 +243,11 @@ func critiqueMeasure(c *CritiqueRecord, count func(string) int) int {
 func appendSeverity(b []byte, sev float64) []byte {
 	if t := sev * 10; t >= 0 && t <= 1000 && t == float64(int(t)) && !math.Signbit(sev) {
 		m := int(t)
-		b = strconv.AppendInt(b, int64(m/10), 10)
+		if m >= 100 {
+			b = strconv.AppendInt(b, int64(m/10), 10)
+		} else {
+			b = append(b, byte('0'+m/10))
+		}
 		return append(b, '.', byte('0'+m%10))
 	}
 	return strconv.AppendFloat(b, sev, 'f', 1, 64)
@@ -744,12 +748,25 @@ func (r *run) critiqueSummary(target string) string {
 			maxSev = max(maxSev, c.Severity)
 		}
 	}
+	if m := &r.lastSummary; m.text != "" && m.cnt == cnt && m.maxSev == maxSev {
+		return m.text // proposals often get the same line
+	}
 	var b [80]byte
 	out := append(b[:0], "\nCritiques received: "...)
 	out = strconv.AppendInt(out, int64(cnt), 10)
 	out = append(out, ", maximum severity "...)
 	out = appendSeverity(out, maxSev) // %.1f
-	return string(append(out, '.'))
+	text := string(append(out, '.'))
+	r.lastSummary = critiqueSummaryMemo{cnt, maxSev, text}
+	return text
+}
+
+// critiqueSummaryMemo is the last critique summary line made, with its
+// count and maximum severity.
+type critiqueSummaryMemo struct {
+	cnt    int
+	maxSev float64
+	text   string
 }
 
 func (r *run) proposalItems(exclude int) []promptItem {

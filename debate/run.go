@@ -39,6 +39,8 @@ type run struct {
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
+	// lastSummary is the last critique summary line (critiqueSummary).
+	lastSummary critiqueSummaryMemo
 	// reqCritiques and reqProposals hold the Critiques and Proposals of
 	// the requests of a proposal phase (take), one allocation each per
 	// phase: agents may keep requests, so they are never reused.
@@ -685,10 +687,12 @@ func (r *run) immediate(specs []callSpec) bool {
 	if r.cfg.StreamTokens {
 		return false
 	}
+	last := -3 // no index (extJudge and extSynth are -1 and -2)
 	for _, s := range specs {
-		if !agent.IsImmediate(r.agentOf(s.idx)) {
+		if s.idx != last && !agent.IsImmediate(r.agentOf(s.idx)) {
 			return false
 		}
+		last = s.idx // a critic's calls are consecutive: ask its agent once
 	}
 	return true
 }

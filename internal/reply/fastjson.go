@@ -343,8 +343,8 @@ func critiqueObject(s string) (Critique, bool) {
 		if d.i >= len(s) || s[d.i] != '"' {
 			return Critique{}, false
 		}
-		k, ok := d.str()
-		if !ok || !knownCritiqueKey(k) && !lowerASCIIKey(k) {
+		slot, ok := d.key(critiqueKeys[:])
+		if !ok {
 			return Critique{}, false
 		}
 		d.space()
@@ -353,22 +353,17 @@ func critiqueObject(s string) (Critique, bool) {
 		}
 		d.i++
 		d.space()
-		slot := -1
-		switch k {
-		case "issues":
-			slot = 0
+		switch slot {
+		case 0: // issues
 			issues, ok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
-		case "suggestions":
-			slot = 1
+		case 1: // suggestions
 			sugg, ok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
-		case "severity":
-			slot = 2
+		case 2: // severity
 			var v float64
 			if v, ok = d.float(); ok {
 				c.Severity = math.Min(10, math.Max(0, v))
 			}
-		case "reasoning":
-			slot = 3
+		case 3: // reasoning
 			if d.i < len(s) && s[d.i] == '"' {
 				c.Reasoning, ok = d.str()
 			} else {
@@ -437,8 +432,8 @@ func voteObject(s string) (Vote, bool) {
 		if !d.at('"') {
 			return Vote{}, false
 		}
-		k, ok := d.str()
-		if !ok || !knownVoteKey(k) && !lowerASCIIKey(k) {
+		slot, ok := d.key(voteKeys[:])
+		if !ok {
 			return Vote{}, false
 		}
 		d.space()
@@ -446,15 +441,12 @@ func voteObject(s string) (Vote, bool) {
 			return Vote{}, false
 		}
 		d.space()
-		slot := -1
-		switch k {
-		case "choice":
-			slot = 0
+		switch slot {
+		case 0: // choice
 			if ok = d.at('"'); ok {
 				choice, ok = d.str()
 			}
-		case "confidence":
-			slot = 1
+		case 1: // confidence
 			var f float64
 			if f, ok = d.float(); ok {
 				if f > 1 && f <= 100 {
@@ -462,8 +454,7 @@ func voteObject(s string) (Vote, bool) {
 				}
 				v.Confidence = math.Min(1, math.Max(0, f))
 			}
-		case "reasoning":
-			slot = 2
+		case 2: // reasoning
 			if ok = d.at('"'); ok {
 				v.Reasoning, ok = d.str()
 			}
@@ -497,13 +488,27 @@ func voteObject(s string) (Vote, bool) {
 	return v, true
 }
 
-// knownCritiqueKey and knownVoteKey report whether k is a key the reader
-// knows (lower-case ASCII, so lowerASCIIKey need not look at it).
-func knownCritiqueKey(k string) bool {
-	return k == "issues" || k == "suggestions" || k == "severity" || k == "reasoning"
-}
+// The keys critiqueObject and voteObject read, by slot.
+var (
+	critiqueKeys = [...]string{"issues", "suggestions", "severity", "reasoning"}
+	voteKeys     = [...]string{"choice", "confidence", "reasoning"}
+)
 
-func knownVoteKey(k string) bool { return k == "choice" || k == "confidence" || k == "reasoning" }
+// key reads the key at d.i (a quote) and returns its slot in keys, or -1
+// for another key that lowerKeys keeps as it is (lowerASCIIKey); false for
+// a key that is not. A known key is read as the literal it must be: no
+// escape writes a letter.
+func (d *decoder) key(keys []string) (int, bool) {
+	rest := d.s[d.i+1:]
+	for slot, k := range keys {
+		if len(rest) > len(k) && rest[len(k)] == '"' && rest[:len(k)] == k {
+			d.i += len(k) + 2
+			return slot, true
+		}
+	}
+	k, ok := d.str()
+	return -1, ok && lowerASCIIKey(k)
+}
 
 // lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
 // so that lowerKeys keeps it as it is.
