@@ -48,6 +48,9 @@ func (d *decoder) eat(c byte) bool {
 }
 
 func (d *decoder) space() {
+	if d.i < len(d.s) && d.s[d.i] > ' ' {
+		return // the usual case: no space (every space byte is at most ' ')
+	}
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -501,7 +504,7 @@ var (
 func (d *decoder) key(keys []string) (int, bool) {
 	rest := d.s[d.i+1:]
 	for slot, k := range keys {
-		if len(rest) > len(k) && rest[len(k)] == '"' && rest[:len(k)] == k {
+		if len(rest) > len(k) && rest[0] == k[0] && rest[len(k)] == '"' && rest[:len(k)] == k {
 			d.i += len(k) + 2
 			return slot, true
 		}
