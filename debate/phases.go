@@ -22,10 +22,12 @@ type pair struct{ critic, target int }
 // critiquePairs lists who critiques whom this round (docs/debate.md#topologies), in
 // critic then target order, skipping targets without a proposal.
 func (r *run) critiquePairs() []pair {
-	return r.pairsFor(r.st.Round, true)
+	return r.pairsFor(r.st.Round, true, nil)
 }
 
-func (r *run) pairsFor(round int, needProposal bool) []pair {
+// pairsFor lists who critiques whom in round, appended to ps (a critique
+// phase passes the run's buffer).
+func (r *run) pairsFor(round int, needProposal bool, ps []pair) []pair {
 	n := len(r.o.ps)
 	topo := r.cfg.Topology
 	k := min(max(r.cfg.SparseK, 1), n-1)
@@ -36,7 +38,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	if r.cfg.Moderator != "" {
 		hub = r.o.index(r.cfg.Moderator)
 	}
-	ps := make([]pair, 0, n*(n-1))
+	ps = slices.Grow(ps, n*(n-1))
 	var tbuf [16]int
 	for i := range n {
 		ts := tbuf[:0]
@@ -99,7 +101,7 @@ func (r *run) visiblePeers(i int, vis []int) []int {
 		}
 	default:
 		seen := map[int]bool{}
-		for _, p := range r.pairsFor(r.st.Round-1, false) {
+		for _, p := range r.pairsFor(r.st.Round-1, false, nil) {
 			if p.critic == i {
 				seen[p.target] = true
 			}
@@ -323,8 +325,9 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 	var batch []Event
 	var pt phaseTotal
 	fresh := make([]string, n)
-	var scores []evidence.Scores
-	freshIdx := make([]int, 0, n)
+	var scoreBuf [16]evidence.Scores
+	var freshBuf [16]int
+	scores, freshIdx := scoreBuf[:0], freshBuf[:0] // for this phase only
 	answered := 0
 	var now time.Time
 	for i, out := range outs {
@@ -351,7 +354,7 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text
-		scores = append(withCap(scores, n), sc)
+		scores = append(scores, sc)
 		freshIdx = append(freshIdx, i)
 		cost := out.resp.CostUSD
 		if cost == 0 {
@@ -383,13 +386,13 @@ func (r *run) quorumErr(phase string, answered int) error {
 // convergence runs the check of docs/debate.md#convergence and returns cross.
 func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	st := r.st
-	var cur []int
+	var curBuf, prevBuf [16]int
+	cur, prev := curBuf[:0], prevBuf[:0]
 	for i, t := range fresh {
 		if t != "" {
 			cur = append(cur, i)
 		}
 	}
-	var prev []int
 	for i := range st.PrevFresh {
 		if st.PrevFresh[i] != "" {
 			prev = append(prev, i)
@@ -552,7 +555,8 @@ func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64,
 // ---- critique phase ----
 
 func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
-	pairs := r.critiquePairs()
+	pairs := r.pairsFor(r.st.Round, true, r.pairBuf[:0])
+	r.pairBuf = pairs
 	specs := r.critiqueSpecs(pairs)
 	outs := r.runCalls(ctx, specs)
 	clear(r.targetQuotes)

@@ -75,6 +75,8 @@ type runBufs struct {
 	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
+	// pairBuf holds the pairs of a critique phase.
+	pairBuf []pair
 	// itemBuf holds the prompt items of a phase's calls (take), which
 	// the prompts are built from before the phase ends (resetItems).
 	itemBuf []promptItem
@@ -1215,12 +1217,26 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 // currentProposals returns the current proposals in agent order.
 func (r *run) currentProposals() []agent.Proposal {
 	var ps []agent.Proposal
+	if k := r.countCurrent(); k > 0 {
+		ps = make([]agent.Proposal, 0, k)
+	}
 	for i, c := range r.st.Current {
 		if c.Has {
 			ps = append(ps, agent.Proposal{Agent: r.o.names[i], Text: c.Text})
 		}
 	}
 	return ps
+}
+
+// countCurrent counts the agents with a current proposal.
+func (r *run) countCurrent() int {
+	k := 0
+	for _, c := range r.st.Current {
+		if c.Has {
+			k++
+		}
+	}
+	return k
 }
 
 // ---- budget ----

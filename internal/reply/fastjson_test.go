@@ -216,3 +216,13 @@ func TestSmallIntMatchesParseFloat(t *testing.T) {
 		assert.False(t, ok, num)
 	}
 }
+
+// BenchmarkParseCritique reads a short critique object, the reply of
+// BenchmarkDebate's agents (debate package).
+func BenchmarkParseCritique(b *testing.B) {
+	const text = `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		ParseCritique(text)
+	}
+}
