@@ -616,6 +616,8 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		wrote, ok = make([]int, n), make([]int, n)
 	}
 	wrote, ok = wrote[:n], ok[:n]
+	var eventBuf [32]int
+	events := eventBuf[:0] // the critique events' places in batch, in record order
 	for k, out := range outs {
 		p := pairs[k]
 		tname := r.o.names[p.target]
@@ -631,7 +633,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(out.resp)
+				c = parseCritique(out.resp, &r.itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -639,11 +641,17 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			continue
 		}
 		ok[p.critic]++
-		issues, sugg := nonNil(c.Issues), nonNil(c.Suggestions)
-		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
-			Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
-		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
-			Issues: issues, Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse}))
+		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: c.Issues,
+			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
+		// The event gets its data once the items have their allocation.
+		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], nil))
+		events = append(events, len(batch)-1)
+	}
+	r.settleItems(rec.Critiques)
+	for j, e := range events {
+		c := &rec.Critiques[j]
+		batch[e].Data = CritiqueData{Target: c.Target, Issues: c.Issues, Suggestions: c.Suggestions, Severity: c.Severity,
+			Reasoning: c.Reasoning, Parse: c.Parse}
 	}
 	r.endPhaseTotal("critique", pt)
 	answered := 0
@@ -656,6 +664,28 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		return batch, r.quorumErr("critique", answered)
 	}
 	return batch, nil
+}
+
+// settleItems gives the issues and suggestions of a critique phase's
+// records, which a reply read into the run's scratch buffer shares (or
+// the agent's own), one allocation of their total, and frees the buffer.
+// Empty lists stay empty, not nil.
+func (r *run) settleItems(recs []CritiqueRecord) {
+	total := 0
+	for i := range recs {
+		total += len(recs[i].Issues) + len(recs[i].Suggestions)
+	}
+	all := make([]string, 0, total)
+	for i := range recs {
+		c := &recs[i]
+		for _, list := range [2]*[]string{&c.Issues, &c.Suggestions} {
+			start := len(all)
+			all = append(all, *list...)
+			*list = all[start:len(all):len(all)]
+		}
+	}
+	clear(r.itemScratch)
+	r.itemScratch = r.itemScratch[:0]
 }
 
 // ---- structured replies ----
@@ -685,13 +715,13 @@ func (r *run) askSchema(idx int, req *agent.Request) {
 
 // parseCritique reads a critique reply: a structured reply as JSON first,
 // then (for prose, or structured text that is not a JSON object) as prose.
-func parseCritique(resp agent.Response) reply.Critique {
+func parseCritique(resp agent.Response, items *[]string) reply.Critique {
 	if resp.Structured {
 		if c, ok := reply.StructuredCritique(resp.Text); ok {
 			return c
 		}
 	}
-	return reply.ParseCritique(resp.Text)
+	return reply.ParseCritiqueTo(resp.Text, items)
 }
 
 // parseVote reads a vote reply like parseCritique.

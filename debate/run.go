@@ -75,6 +75,9 @@ type runBufs struct {
 	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
+	// itemScratch holds the issues and suggestions of a critique phase's
+	// replies until they get their allocation (settleItems).
+	itemScratch []string
 	// pairBuf holds the pairs of a critique phase.
 	pairBuf []pair
 	// itemBuf holds the prompt items of a phase's calls (take), which
@@ -91,6 +94,8 @@ func (r *run) release() {
 	clear(b.outBuf[:cap(b.outBuf)])
 	clear(b.batchBuf[:cap(b.batchBuf)])
 	b.batchBuf = b.batchBuf[:0]
+	clear(b.itemScratch[:cap(b.itemScratch)])
+	b.itemScratch = b.itemScratch[:0]
 	clear(b.itemBuf[:cap(b.itemBuf)])
 	b.itemBuf = b.itemBuf[:0]
 	r.o.bufs.Put(b)

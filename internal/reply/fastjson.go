@@ -322,7 +322,10 @@ func digitsEnd(s string, i int) int {
 // number and whose reasoning is a string (other keys: any value). It
 // reports false for anything else, which ParseCritique then reads the
 // general way, so the result is the same.
-func critiqueObject(s string) (Critique, bool) {
+//
+// The issues and suggestions are appended to *out when out is not nil
+// (the critique's slices then share its array), else allocated.
+func critiqueObject(s string, out *[]string) (Critique, bool) {
 	d := decoder{s: s}
 	d.space()
 	if d.i >= len(s) || s[d.i] != '{' {
@@ -401,9 +404,16 @@ func critiqueObject(s string) (Critique, bool) {
 	if d.space(); d.i != len(s) {
 		return Critique{}, false
 	}
-	all := make([]string, len(issues)+len(sugg))
-	n := copy(all, issues)
-	copy(all[n:], sugg)
+	all := []string{} // not nil: ParseCritique's lists never are
+	if out != nil && len(issues)+len(sugg) > 0 {
+		start := len(*out)
+		*out = append(append(*out, issues...), sugg...)
+		all = (*out)[start:len(*out):len(*out)]
+	} else if out == nil {
+		all = make([]string, len(issues)+len(sugg))
+		copy(all[copy(all, issues):], sugg)
+	}
+	n := len(issues)
 	c.Issues, c.Suggestions = all[:n:n], all[n:]
 	return c, true
 }
