@@ -129,16 +129,17 @@ func withCap[T any](s []T, n int) []T {
 
 // ---- proposal phase ----
 
-// proposalSpec is the call of agent i in the proposal phase; its prompt
-// is built when the call starts.
-func (r *run) proposalSpec(i int) callSpec {
+// proposalSpec writes into *s, a zero spec, the call of agent i in the
+// proposal phase; its prompt is built when the call starts.
+func (r *run) proposalSpec(s *callSpec, i int) {
 	st := r.st
 	revise := st.Round > 1 && st.Current[i].Has
 	phase := agent.PhasePropose
 	if revise {
 		phase = agent.PhaseRevise
 	}
-	req := r.baseRequest(i, phase)
+	req := &s.req
+	r.initRequest(req, i, phase)
 	var items []promptItem
 	instr := instrPropose
 	if revise {
@@ -181,7 +182,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: proposalPrompt, items: items, instr: instr}
+	s.idx, s.target, s.prompt, s.items, s.instr = i, -1, proposalPrompt, items, instr
 }
 
 // proposalPrompt builds the prompt of a proposal or revision from its items.
@@ -306,7 +307,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	r.reqCritiques, r.reqProposals = nil, nil
 	specs := reuse(&r.specBuf, n)
 	for i := range n {
-		specs[i] = r.proposalSpec(i)
+		r.proposalSpec(&specs[i], i)
 	}
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
@@ -330,7 +331,8 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 	scores, freshIdx := scoreBuf[:0], freshBuf[:0] // for this phase only
 	answered := 0
 	var now time.Time
-	for i, out := range outs {
+	for i := range outs {
+		out := &outs[i]
 		phase := specs[i].req.Phase
 		r.account(i, "proposal", out, &pt)
 		text := strings.TrimSpace(out.resp.Text)
@@ -582,14 +584,17 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	clear(ownQ)
 	props := make([]agent.Proposal, n)
 	for k, p := range pairs {
-		req := r.baseRequest(p.critic, agent.PhaseCritique)
+		s := &specs[k] // zero: written in place
+		s.idx, s.target, s.prompt = p.critic, p.target, critiquePrompt
+		req := &s.req
+		r.initRequest(req, p.critic, agent.PhaseCritique)
 		tname := r.o.names[p.target]
 		req.Target = tname
 		if props[p.target].Agent == "" {
 			props[p.target] = agent.Proposal{Agent: tname, Text: st.Current[p.target].Text}
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
-		r.askSchema(p.critic, &req)
+		r.askSchema(p.critic, req)
 		if targetQ[p.target].label == "" {
 			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
 			targetQ[p.target].required = true
@@ -597,7 +602,6 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		if st.Current[p.critic].Has && ownQ[p.critic].label == "" {
 			ownQ[p.critic] = r.pb.quoted("Your own current proposal, for contrast", st.Current[p.critic].Text)
 		}
-		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: critiquePrompt}
 	}
 	return specs
 }
@@ -618,7 +622,8 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 	wrote, ok = wrote[:n], ok[:n]
 	var eventBuf [32]int
 	events := eventBuf[:0] // the critique events' places in batch, in record order
-	for k, out := range outs {
+	for k := range outs {
+		out := &outs[k]
 		p := pairs[k]
 		tname := r.o.names[p.target]
 		r.account(p.critic, "critique", out, &pt)
@@ -892,7 +897,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 	for i := range n {
 		out := &outs[i]
 		name := r.o.names[i]
-		r.account(i, "vote", *out, &pt)
+		r.account(i, "vote", out, &pt)
 		var v reply.Vote
 		failErr := out.err
 		if failErr == nil {
@@ -905,7 +910,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 				failErr = invalid("no choice could be read from the vote")
 			}
 		}
-		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", *out, failErr, out.resp.Text)...)
+		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
 		if failErr != nil {
 			continue
 		}
@@ -999,7 +1004,7 @@ func critiquesRead(method consensus.Method) bool {
 // judgeDecides decides the round with the judge's reply *out; false when
 // the judge failed and the votes decide instead.
 func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Input, pt *phaseTotal, batch *[]Event) bool {
-	r.account(r.o.judge.idx, "vote", *out, pt)
+	r.account(r.o.judge.idx, "vote", out, pt)
 	failErr := out.err
 	if failErr == nil {
 		j := out.judgement
@@ -1022,7 +1027,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 			failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
 		}
 	}
-	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", *out, failErr, out.resp.Text)...)
+	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
 	if failErr != nil {
 		return false
 	}
@@ -1121,7 +1126,7 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 	if ctx.Err() != nil {
 		return nil
 	}
-	out := outs[0]
+	out := &outs[0]
 	var pt phaseTotal
 	r.account(r.o.synth.idx, "synthesis", out, &pt)
 	r.endPhaseTotal("synthesis", pt)

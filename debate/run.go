@@ -1099,7 +1099,7 @@ func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec, 
 }
 
 // account adds a call's usage and cost to the totals and returns its cost.
-func (r *run) account(idx int, kind string, out callOut, pt *phaseTotal) float64 {
+func (r *run) account(idx int, kind string, out *callOut, pt *phaseTotal) float64 {
 	u := out.resp.Usage
 	cost := out.resp.CostUSD
 	if cost == 0 && idx >= 0 {
@@ -1127,7 +1127,7 @@ func (r *run) account(idx int, kind string, out callOut, pt *phaseTotal) float64
 // callEvents returns the events for a call's outcome that precede its
 // reply: agent_error + agent_fallback for a rescued call, or agent_error
 // for a failed one (recorded in the transcript too).
-func (r *run) callEvents(idx int, phase agent.Phase, target string, out callOut, failErr error, raw string) []Event {
+func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut, failErr error, raw string) []Event {
 	fb := out.resp.Fallback
 	if (fb == nil || out.err != nil) && failErr == nil {
 		return nil // the common case: no event, and target stays on the stack
@@ -1195,12 +1195,21 @@ func invalid(format string, args ...any) error {
 // ---- requests ----
 
 func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
+	var req agent.Request
+	r.initRequest(&req, idx, phase)
+	return req
+}
+
+// initRequest sets the fields of *req, a zero request, that every call of
+// the agent of idx in phase has, one by one: *req may be in a phase's spec
+// buffer, which it is then written to without a copy of its own.
+func (r *run) initRequest(req *agent.Request, idx int, phase agent.Phase) {
 	st := r.st
 	gp := genParamsOf(phase)
-	req := agent.Request{DebateID: st.DebateID, Participant: r.nameOf(idx), Phase: phase, Round: st.Round,
-		Rounds: r.cfg.Rounds, MaxTokens: gp.maxTokens, Temperature: gp.temperature,
-		Question: st.Question, Participants: r.participants, PreviousLeader: st.PrevLeader,
-		ForbidSelfVote: r.cfg.ForbidSelfVote, Final: st.Round >= r.cfg.Rounds, AgreementIntensity: 5}
+	req.DebateID, req.Participant, req.Phase, req.Round, req.Rounds = st.DebateID, r.nameOf(idx), phase, st.Round, r.cfg.Rounds
+	req.MaxTokens, req.Temperature = gp.maxTokens, gp.temperature
+	req.Question, req.Participants, req.PreviousLeader = st.Question, r.participants, st.PrevLeader
+	req.ForbidSelfVote, req.Final, req.AgreementIntensity = r.cfg.ForbidSelfVote, st.Round >= r.cfg.Rounds, 5
 	if idx >= 0 {
 		p := &r.o.ps[idx]
 		req.AgreementIntensity = intensity(p)
@@ -1216,7 +1225,6 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		external := Participant{Name: r.nameOf(idx)}
 		req.System = r.pb.systemFor(&external, phase, st.PrevLeader)
 	}
-	return req
 }
 
 // currentProposals returns the current proposals in agent order.
