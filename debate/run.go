@@ -365,10 +365,12 @@ func (r *run) end(ctx context.Context, batch []Event, status store.Status, reaso
 	if err := r.commit(st.Round, cpEnd, batch); err != nil {
 		return r.storeFailure(ctx, err, res)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
-	r.o.recordRatings(wctx, r.st, res)
-	r.o.recordMemory(wctx, r.st, res)
+	if r.cfg.Ratings != nil || r.cfg.Memory != nil { // else both return at once: no context or timer
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		r.o.recordRatings(wctx, r.st, res)
+		r.o.recordMemory(wctx, r.st, res)
+	}
 	return res, r.resultErr()
 }
 
@@ -1329,6 +1331,7 @@ func (r *run) buildResult() *Result {
 	if st.Status == store.StatusRunning {
 		res.StopReason = ""
 	}
+	res.Agents = make([]receipt.Agent, 0, len(r.o.ps))
 	for i, p := range r.o.ps {
 		t := st.PerAgent[i]
 		res.PerAgent[p.Name] = AgentTotals{Usage: usageOf(t.Usage), CostUSD: round6(t.Cost), Errors: t.Errors}
