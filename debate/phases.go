@@ -778,15 +778,9 @@ func critiquePrompt(r *run, s *callSpec) string {
 // ---- vote phase ----
 
 // critiqueSummary is the one-line summary under a proposal in vote and
-// synthesis prompts, after a line break.
-func (r *run) critiqueSummary(target string) string {
-	cnt, maxSev := 0, 0.0
-	for _, c := range r.st.round().Critiques {
-		if c.Target == target {
-			cnt++
-			maxSev = max(maxSev, c.Severity)
-		}
-	}
+// synthesis prompts, after a line break, for cnt critiques of maximum
+// severity maxSev.
+func (r *run) critiqueSummary(cnt int, maxSev float64) string {
 	if m := &r.lastSummary; m.text != "" && m.cnt == cnt && m.maxSev == maxSev {
 		return m.text // proposals often get the same line
 	}
@@ -817,11 +811,27 @@ func (r *run) proposalItems(exclude int) []promptItem {
 			has = append(has, i)
 		}
 	}
+	// The critiques received and their maximum severity by participant,
+	// in one pass over the round's critiques.
+	n := len(r.o.ps)
+	var cntBuf [16]int
+	var sevBuf [16]float64
+	cnt, maxSev := cntBuf[:], sevBuf[:]
+	if n > len(cntBuf) {
+		cnt, maxSev = make([]int, n), make([]float64, n)
+	}
+	crit := st.round().Critiques
+	for k := range crit {
+		if j := r.o.index(crit[k].Target); j >= 0 {
+			cnt[j]++
+			maxSev[j] = max(maxSev[j], crit[k].Severity)
+		}
+	}
 	share := r.pb.shareOf(len(has))
-	items := take(&r.itemBuf, len(has)+len(st.round().Critiques), 0) // a judge adds the critiques
+	items := take(&r.itemBuf, len(has)+len(crit), 0) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
-		it.after, it.required = r.critiqueSummary(r.o.names[i]), true
+		it.after, it.required = r.critiqueSummary(cnt[i], maxSev[i]), true
 		items = append(items, it)
 	}
 	return items

@@ -293,8 +293,8 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	roundHead = append(roundHead, "\n\n"...)
 	const tailHead = "## Instructions\n"
 	size := len(b.head) + len(roundHead) + len(tailHead) + len(instructions)
-	for _, it := range items {
-		size += it.size() + 2
+	for i := range items {
+		size += items[i].size() + 2
 	}
 	// A rune takes at least one byte: when the bytes fit, so do the runes
 	// and nothing is dropped; else count runes exactly.
@@ -307,12 +307,12 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	sb.WriteString(b.head)
 	sb.Write(roundHead)
 	omitted := 0
-	for i, it := range items {
+	for i := range items {
 		if dropped != nil && dropped[i] {
 			omitted++
 			continue
 		}
-		it.write(&sb)
+		items[i].write(&sb)
 		sb.WriteString("\n\n")
 	}
 	if omitted > 0 {
@@ -331,8 +331,8 @@ func (b *promptBuilder) drop(fixed int, items []promptItem) []bool {
 	budget := b.cfg.MaxPromptRunes - fixed
 	dropped := make([]bool, len(items))
 	total := 0
-	for _, it := range items {
-		total += it.runes() + 2
+	for i := range items {
+		total += items[i].runes() + 2
 	}
 	for i := len(items) - 1; i >= 0 && total > budget; i-- {
 		if !items[i].required {

@@ -438,8 +438,8 @@ func (r *run) commit(round int, phase string, batch []Event) error {
 			return err
 		}
 	}
-	for _, e := range batch {
-		r.obs.publish(e)
+	for i := range batch {
+		r.obs.publish(batch[i])
 	}
 	if len(batch) > 0 {
 		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
@@ -697,11 +697,12 @@ func (r *run) immediate(specs []callSpec) bool {
 		return false
 	}
 	last := -3 // no index (extJudge and extSynth are -1 and -2)
-	for _, s := range specs {
-		if s.idx != last && !agent.IsImmediate(r.agentOf(s.idx)) {
+	for i := range specs {
+		idx := specs[i].idx
+		if idx != last && !agent.IsImmediate(r.agentOf(idx)) {
 			return false
 		}
-		last = s.idx // a critic's calls are consecutive: ask its agent once
+		last = idx // a critic's calls are consecutive: ask its agent once
 	}
 	return true
 }
