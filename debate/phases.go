@@ -294,7 +294,7 @@ func (r *run) peerQuote(j int) promptItem {
 	if r.peerQuotes == nil {
 		r.peerQuotes = make([]promptItem, len(r.o.ps))
 	}
-	if r.peerQuotes[j].label == "" {
+	if r.peerQuotes[j].head == "" {
 		r.peerQuotes[j] = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 	}
 	return r.peerQuotes[j]
@@ -595,16 +595,19 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
 		r.askSchema(p.critic, req)
-		if targetQ[p.target].label == "" {
+		if targetQ[p.target].head == "" {
 			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
 			targetQ[p.target].required = true
 		}
-		if st.Current[p.critic].Has && ownQ[p.critic].label == "" {
-			ownQ[p.critic] = r.pb.quoted("Your own current proposal, for contrast", st.Current[p.critic].Text)
+		if st.Current[p.critic].Has && ownQ[p.critic].head == "" {
+			ownQ[p.critic] = r.pb.quoted(ownHead, st.Current[p.critic].Text)
 		}
 	}
 	return specs
 }
+
+// ownHead heads a critic's own proposal in its critique prompt.
+const ownHead = quoteOpen + "Your own current proposal, for contrast" + quoteMid
 
 // critiqueOutcome reads the replies of the critique phase.
 func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
@@ -1066,7 +1069,7 @@ func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 	crit := slices.Clone(st.round().Critiques)
 	sort.SliceStable(crit, func(a, b int) bool { return crit[a].Severity > crit[b].Severity })
 	for _, c := range crit {
-		items = append(items, r.pb.quoted(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity),
+		items = append(items, r.pb.quoted(quoteHead(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity)),
 			strings.Join(c.Issues, "; ")))
 	}
 	instr := "Decide which proposal best answers the question. You do not see the votes."

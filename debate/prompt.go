@@ -67,16 +67,16 @@ var formatRules = map[agent.Phase]string{
 }
 
 // promptItem is one piece of phase material; lower priority values are
-// kept longer when the prompt must be shortened. An item with a label is a
-// quote of text under that label (promptBuilder.quoted), written straight
-// into the prompt, followed by after; one without is before, text and
-// after.
+// kept longer when the prompt must be shortened. An item with a head is a
+// quote of text under a label (promptBuilder.quoted; head is
+// quoteHead(label)), written straight into the prompt, followed by after;
+// one without is before, text and after.
 //
 // A quoted critique (critiqueQuote) may instead carry the critique, crit,
 // whose text (critiqueText) is written into the prompt from its parts.
 type promptItem struct {
-	label    string
-	before   string // without a label only
+	head     string
+	before   string // without a head only
 	text     string
 	after    string
 	crit     *CritiqueRecord
@@ -90,14 +90,18 @@ const (
 	quoteClose = "\n```"
 )
 
+// quoteHead is the head of a quote under label, what precedes its text:
+// the Orchestrator makes those that name participants once.
+func quoteHead(label string) string { return quoteOpen + label + quoteMid }
+
 // size is the item's length in bytes.
 func (it *promptItem) size() int {
 	n := len(it.before) + len(it.text) + len(it.after)
 	if it.crit != nil {
 		n += critiqueMeasure(it.crit, strLen)
 	}
-	if it.label != "" {
-		n += len(quoteOpen) + len(it.label) + len(quoteMid) + len(quoteClose)
+	if it.head != "" {
+		n += len(it.head) + len(quoteClose)
 	}
 	return n
 }
@@ -109,17 +113,15 @@ func (it *promptItem) runes() int {
 	if it.crit != nil {
 		n += critiqueMeasure(it.crit, runes)
 	}
-	if it.label != "" {
-		n += len(quoteOpen) + runes(it.label) + len(quoteMid) + len(quoteClose)
+	if it.head != "" {
+		n += runes(it.head) + len(quoteClose)
 	}
 	return n
 }
 
 func (it *promptItem) write(sb *strings.Builder) {
-	if it.label != "" {
-		sb.WriteString(quoteOpen)
-		sb.WriteString(it.label)
-		sb.WriteString(quoteMid)
+	if it.head != "" {
+		sb.WriteString(it.head)
 		if it.crit != nil {
 			writeCritique(sb, it.crit)
 		} else {
@@ -248,21 +250,22 @@ func intensity(p *Participant) int {
 	return *p.AgreementIntensity
 }
 
-// quoted fences text from another agent as material to evaluate.
-func (b *promptBuilder) quoted(label, text string) promptItem {
+// quoted fences text from another agent as material to evaluate, under
+// head (quoteHead of its label).
+func (b *promptBuilder) quoted(head, text string) promptItem {
 	t := reply.Truncate(text, b.cfg.MaxQuoteRunes)
-	return promptItem{label: label, text: strings.ReplaceAll(t, "```", "'''")}
+	return promptItem{head: head, text: strings.ReplaceAll(t, "```", "'''")}
 }
 
-// critiqueQuote is quoted(label, critiqueText(c)), carrying c itself when
+// critiqueQuote is quoted(head, critiqueText(c)), carrying c itself when
 // quoting leaves the text as it is (it fits MaxQuoteRunes and has no
 // fence: a fence cannot span two parts, which fixed text separates), so
 // that the text is written straight into the prompt.
-func (b *promptBuilder) critiqueQuote(label string, c *CritiqueRecord) promptItem {
+func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem {
 	if critiqueMeasure(c, strLen) <= b.cfg.MaxQuoteRunes && !critiqueHasFence(c) {
-		return promptItem{label: label, crit: c}
+		return promptItem{head: head, crit: c}
 	}
-	return b.quoted(label, critiqueText(c))
+	return b.quoted(head, critiqueText(c))
 }
 
 // critiqueHasFence reports whether a part of c's text has a fence.

@@ -66,8 +66,8 @@ func TestCritiqueQuoteMatchesQuoted(t *testing.T) {
 		if rng.IntN(5) == 0 {
 			c.Severity = rng.Float64() * 10
 		}
-		got := b.critiqueQuote("Critique from x", c)
-		want := b.quoted("Critique from x", critiqueText(c))
+		got := b.critiqueQuote(quoteHead("Critique from x"), c)
+		want := b.quoted(quoteHead("Critique from x"), critiqueText(c))
 		if got.crit != nil {
 			direct++
 		}
