@@ -193,8 +193,7 @@ func proposalPrompt(r *run, s *callSpec) string {
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
 // Issues: a; b. Suggestions: c. Reasoning: …".
 func critiqueText(c *CritiqueRecord) string {
-	var sb strings.Builder
-	sb.Grow(critiqueMeasure(c, strLen))
+	sb := promptBuf{make([]byte, 0, critiqueMeasure(c, strLen))}
 	writeCritique(&sb, c)
 	return sb.String()
 }
@@ -209,7 +208,7 @@ const (
 )
 
 // writeCritique writes critiqueText(c) to sb.
-func writeCritique(sb *strings.Builder, c *CritiqueRecord) {
+func writeCritique(sb *promptBuf, c *CritiqueRecord) {
 	var fb [32]byte
 	sb.WriteString(critSeverity)
 	sb.Write(appendSeverity(fb[:0], c.Severity))
@@ -257,7 +256,7 @@ func appendSeverity(b []byte, sev float64) []byte {
 }
 
 // writeJoined writes strings.Join(items, sep) to sb.
-func writeJoined(sb *strings.Builder, items []string, sep string) {
+func writeJoined(sb *promptBuf, items []string, sep string) {
 	for i, x := range items {
 		if i > 0 {
 			sb.WriteString(sep)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/reply"
@@ -119,7 +120,7 @@ func (it *promptItem) runes() int {
 	return n
 }
 
-func (it *promptItem) write(sb *strings.Builder) {
+func (it *promptItem) write(sb *promptBuf) {
 	if it.head != "" {
 		sb.WriteString(it.head)
 		if it.crit != nil {
@@ -134,6 +135,17 @@ func (it *promptItem) write(sb *strings.Builder) {
 	}
 	sb.WriteString(it.after)
 }
+
+// promptBuf builds a prompt as strings.Builder does, without its check
+// for a copied builder on every write: a promptBuf is a local of the
+// function that makes the prompt, which writes nothing after String.
+type promptBuf struct{ b []byte }
+
+func (p *promptBuf) WriteString(s string) { p.b = append(p.b, s...) }
+func (p *promptBuf) Write(b []byte)       { p.b = append(p.b, b...) }
+
+// String returns the prompt, sharing the buffer's bytes.
+func (p *promptBuf) String() string { return unsafe.String(unsafe.SliceData(p.b), len(p.b)) }
 
 type promptBuilder struct {
 	cfg      *Config
@@ -305,8 +317,7 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	if size > b.cfg.MaxPromptRunes {
 		dropped = b.drop(runes(b.head)+utf8.RuneCount(roundHead)+runes(tailHead)+runes(instructions), items)
 	}
-	var sb strings.Builder
-	sb.Grow(size + 32)
+	sb := promptBuf{make([]byte, 0, size+32)}
 	sb.WriteString(b.head)
 	sb.Write(roundHead)
 	omitted := 0

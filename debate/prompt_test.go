@@ -71,7 +71,7 @@ func TestCritiqueQuoteMatchesQuoted(t *testing.T) {
 		if got.crit != nil {
 			direct++
 		}
-		var gs, ws strings.Builder
+		var gs, ws promptBuf
 		got.write(&gs)
 		want.write(&ws)
 		if gs.String() != ws.String() || got.size() != want.size() || got.runes() != want.runes() {
