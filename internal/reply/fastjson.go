@@ -512,11 +512,12 @@ var (
 // a key that is not. A known key is read as the literal it must be: no
 // escape writes a letter.
 func (d *decoder) key(keys []string) (int, bool) {
-	rest := d.s[d.i+1:]
-	for slot, k := range keys {
-		if len(rest) > len(k) && rest[0] == k[0] && rest[len(k)] == '"' && rest[:len(k)] == k {
-			d.i += len(k) + 2
-			return slot, true
+	if rest := d.s[d.i+1:]; len(rest) > 0 {
+		for slot, k := range keys {
+			if rest[0] == k[0] && len(rest) > len(k) && rest[len(k)] == '"' && rest[1:len(k)] == k[1:] {
+				d.i += len(k) + 2
+				return slot, true
+			}
 		}
 	}
 	k, ok := d.str()
