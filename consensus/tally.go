@@ -61,21 +61,26 @@ func groupIndices(in *Input, opts []Option) [][]int {
 	}
 	grouped := make([]bool, n)
 	var groups [][]int
+	if n > 0 {
+		groups = make([][]int, 0, n)
+	}
+	members := make([]int, 0, n) // every group's, each group's in a row
 	for i := range n {
 		if grouped[i] {
 			continue
 		}
 		grouped[i] = true
-		g := []int{i}
+		start := len(members)
+		members = append(members, i)
 		if m != nil && len(m[i]) == n {
 			for j := i + 1; j < n; j++ {
 				if !grouped[j] && m[i][j] >= threshold-eps {
 					grouped[j] = true
-					g = append(g, j)
+					members = append(members, j)
 				}
 			}
 		}
-		groups = append(groups, g)
+		groups = append(groups, members[start:len(members):len(members)])
 	}
 	return groups
 }
@@ -123,13 +128,14 @@ func count(in *Input) tally {
 	if n := max(len(in.Participants), len(in.Votes)); n > 0 {
 		t.order = make([]string, 0, n)
 	}
+	all := make([]string, 0, len(opts)) // the groups' members, one allocation
 	for g, members := range groupIndices(in, opts) {
-		grp := Group{Canonical: opts[members[0]].Agent, Members: make([]string, 0, len(members))}
+		start := len(all)
 		for _, i := range members {
-			grp.Members = append(grp.Members, opts[i].Agent)
+			all = append(all, opts[i].Agent)
 			t.groupIdx[i] = g
 		}
-		t.groups = append(t.groups, grp)
+		t.groups = append(t.groups, Group{Canonical: opts[members[0]].Agent, Members: all[start:len(all):len(all)]})
 	}
 
 	// Agent order: the participants, or else the voters in vote order.
@@ -242,21 +248,56 @@ func (t *tally) result(method MethodName, threshold *float64, g int) Result {
 	if r.Tally == nil {
 		r.Tally = []Group{}
 	}
+	// The three lists part t.order: they share one allocation, and the
+	// dissents' reasons another.
+	var n [3]int
+	for k := range t.order {
+		n[t.side(k, g)]++
+	}
+	if len(t.order) > 0 {
+		all := make([]string, len(t.order))
+		s, d := n[sideSupports], n[sideSupports]+n[sideDissents]
+		r.Supporting, r.Dissenting, r.Abstaining = all[:0:s], all[s:s:d], all[d:d]
+	}
+	var reasons []string
+	if nd := n[sideDissents]; nd > 0 {
+		r.Dissents, reasons = make([]Dissent, 0, nd), make([]string, nd)
+	}
 	for k, p := range t.order {
-		v, ok := t.counted[k], t.has[k]
-		switch {
-		case !ok:
+		switch t.side(k, g) {
+		case sideAbstains:
 			r.Abstaining = append(r.Abstaining, p)
-		case g >= 0 && t.groupIdx[t.optionOf(v.Resolved)] == g:
+		case sideSupports:
 			r.Supporting = append(r.Supporting, p)
 		default:
 			r.Dissenting = append(r.Dissenting, p)
-			reason := v.Reasoning
-			if reason == "" {
-				reason = NoReason
+			v := &t.counted[k]
+			i := len(r.Dissents)
+			if reasons[i] = v.Reasoning; reasons[i] == "" {
+				reasons[i] = NoReason
 			}
-			r.Dissents = append(r.Dissents, Dissent{Agent: p, Choice: v.Resolved, Confidence: v.Confidence, Reasons: []string{reason}})
+			r.Dissents = append(r.Dissents, Dissent{Agent: p, Choice: v.Resolved, Confidence: v.Confidence, Reasons: reasons[i : i+1 : i+1]})
 		}
 	}
 	return r
+}
+
+// The sides of a participant in a result.
+const (
+	sideSupports = iota
+	sideDissents
+	sideAbstains
+)
+
+// side returns the side of t.order[k] relative to group g (-1: nobody
+// supports): abstains without a counted vote, supports with a vote in g,
+// else dissents.
+func (t *tally) side(k, g int) int {
+	switch {
+	case !t.has[k]:
+		return sideAbstains
+	case g >= 0 && t.groupIdx[t.optionOf(t.counted[k].Resolved)] == g:
+		return sideSupports
+	}
+	return sideDissents
 }

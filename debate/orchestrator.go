@@ -50,7 +50,8 @@ type Orchestrator struct {
 	bufs sync.Pool
 }
 
-// quoteLabels are the labels of the quotes that name one participant.
+// quoteLabels are the heads (quoteHead) of the quotes that name one
+// participant.
 type quoteLabels struct {
 	current, target, proposal, critique string
 }
@@ -67,13 +68,13 @@ func (o *Orchestrator) pairName(a, b int) string {
 // maxNamedPairs bounds the participants whose pair names New makes.
 const maxNamedPairs = 16
 
-// critiqueLabel is the label of a critique by critic in a reviser's
+// critiqueLabel is the head of a critique by critic in a reviser's
 // prompt.
 func (o *Orchestrator) critiqueLabel(critic string) string {
 	if i := o.index(critic); i >= 0 {
 		return o.labels[i].critique
 	}
-	return "Critique from " + critic
+	return quoteHead("Critique from " + critic)
 }
 
 // New returns an Orchestrator, or an error wrapping ErrInvalidConfig for a
@@ -129,8 +130,9 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 		}
 	}
 	for _, name := range o.names {
-		o.labels = append(o.labels, quoteLabels{current: "Current proposal of " + name,
-			target: "Proposal of " + name + " (the target)", proposal: "Proposal of " + name, critique: "Critique from " + name})
+		o.labels = append(o.labels, quoteLabels{current: quoteHead("Current proposal of " + name),
+			target: quoteHead("Proposal of " + name + " (the target)"), proposal: quoteHead("Proposal of " + name),
+			critique: quoteHead("Critique from " + name)})
 	}
 	return o, nil
 }

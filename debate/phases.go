@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,10 +23,12 @@ type pair struct{ critic, target int }
 // critiquePairs lists who critiques whom this round (docs/debate.md#topologies), in
 // critic then target order, skipping targets without a proposal.
 func (r *run) critiquePairs() []pair {
-	return r.pairsFor(r.st.Round, true)
+	return r.pairsFor(r.st.Round, true, nil)
 }
 
-func (r *run) pairsFor(round int, needProposal bool) []pair {
+// pairsFor lists who critiques whom in round, appended to ps (a critique
+// phase passes the run's buffer).
+func (r *run) pairsFor(round int, needProposal bool, ps []pair) []pair {
 	n := len(r.o.ps)
 	topo := r.cfg.Topology
 	k := min(max(r.cfg.SparseK, 1), n-1)
@@ -36,7 +39,7 @@ func (r *run) pairsFor(round int, needProposal bool) []pair {
 	if r.cfg.Moderator != "" {
 		hub = r.o.index(r.cfg.Moderator)
 	}
-	ps := make([]pair, 0, n*(n-1))
+	ps = slices.Grow(ps, n*(n-1))
 	var tbuf [16]int
 	for i := range n {
 		ts := tbuf[:0]
@@ -99,7 +102,7 @@ func (r *run) visiblePeers(i int, vis []int) []int {
 		}
 	default:
 		seen := map[int]bool{}
-		for _, p := range r.pairsFor(r.st.Round-1, false) {
+		for _, p := range r.pairsFor(r.st.Round-1, false, nil) {
 			if p.critic == i {
 				seen[p.target] = true
 			}
@@ -127,25 +130,21 @@ func withCap[T any](s []T, n int) []T {
 
 // ---- proposal phase ----
 
-// proposalSpec is the call of agent i in the proposal phase; its prompt
-// is built when the call starts.
-func (r *run) proposalSpec(i int) callSpec {
+// proposalSpec writes into *s, a zero spec, the call of agent i in the
+// proposal phase; its prompt is built when the call starts.
+func (r *run) proposalSpec(s *callSpec, i int) {
 	st := r.st
 	revise := st.Round > 1 && st.Current[i].Has
 	phase := agent.PhasePropose
 	if revise {
 		phase = agent.PhaseRevise
 	}
-	req := r.baseRequest(i, phase)
+	req := &s.req
+	r.initRequest(req, i, phase)
 	var items []promptItem
 	instr := instrPropose
 	if revise {
 		instr = instrRevise
-		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
-			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
-		if st.PendingChallenge != "" {
-			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
-		}
 		prev := st.Transcript[st.Round-2].Critiques
 		var mineBuf [16]*CritiqueRecord
 		mine := mineBuf[:0]
@@ -157,17 +156,24 @@ func (r *run) proposalSpec(i int) callSpec {
 		slices.SortStableFunc(mine, bySeverity)
 		var visBuf [16]int
 		vis := r.visiblePeers(i, visBuf[:0])
-		items = slices.Grow(items, len(mine)+len(vis)+2)
+		items = take(&r.itemBuf, len(mine)+len(vis)+3, 0)
+		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
+			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
+		if st.PendingChallenge != "" {
+			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
+		}
+		// The revisers' critiques and proposals share one allocation each
+		// per phase (agents must not modify a request's slices).
 		if len(mine) > 0 {
-			req.Critiques = make([]agent.Critique, 0, len(mine))
+			req.Critiques = take(&r.reqCritiques, len(mine), len(prev))
 		}
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, r.pb.quoted(r.o.critiqueLabel(c.Critic), critiqueText(c)))
+			items = append(items, r.pb.critiqueQuote(r.o.critiqueLabel(c.Critic), c))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
-			req.Proposals = make([]agent.Proposal, 0, k)
+			req.Proposals = take(&r.reqProposals, k, k*(len(r.o.ps)-i))
 		}
 		for _, j := range vis {
 			if st.Current[j].Has {
@@ -177,7 +183,7 @@ func (r *run) proposalSpec(i int) callSpec {
 		}
 	}
 	items = append(items, r.memoryItem()...)
-	return callSpec{idx: i, target: -1, req: req, prompt: proposalPrompt, items: items, instr: instr}
+	s.idx, s.target, s.prompt, s.items, s.instr = i, -1, proposalPrompt, items, instr
 }
 
 // proposalPrompt builds the prompt of a proposal or revision from its items.
@@ -188,29 +194,70 @@ func proposalPrompt(r *run, s *callSpec) string {
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
 // Issues: a; b. Suggestions: c. Reasoning: …".
 func critiqueText(c *CritiqueRecord) string {
-	var sb strings.Builder
-	n := 64 + len(c.Reasoning)
-	for _, x := range c.Issues {
-		n += len(x) + 2
-	}
-	for _, x := range c.Suggestions {
-		n += len(x) + 2
-	}
-	sb.Grow(n)
-	var fb [32]byte
-	sb.WriteString("Severity ")
-	sb.Write(strconv.AppendFloat(fb[:0], c.Severity, 'f', 1, 64))
-	sb.WriteString(". Issues: ")
-	writeJoined(&sb, c.Issues, "; ")
-	sb.WriteString(". Suggestions: ")
-	writeJoined(&sb, c.Suggestions, "; ")
-	sb.WriteString(". Reasoning: ")
-	sb.WriteString(c.Reasoning)
+	sb := promptBuf{make([]byte, 0, critiqueMeasure(c, strLen))}
+	writeCritique(&sb, c)
 	return sb.String()
 }
 
+// The fixed parts of critiqueText.
+const (
+	critSeverity    = "Severity "
+	critIssues      = ". Issues: "
+	critSuggestions = ". Suggestions: "
+	critReasoning   = ". Reasoning: "
+	critSep         = "; "
+)
+
+// writeCritique writes critiqueText(c) to sb.
+func writeCritique(sb *promptBuf, c *CritiqueRecord) {
+	var fb [32]byte
+	sb.WriteString(critSeverity)
+	sb.Write(appendSeverity(fb[:0], c.Severity))
+	sb.WriteString(critIssues)
+	writeJoined(sb, c.Issues, critSep)
+	sb.WriteString(critSuggestions)
+	writeJoined(sb, c.Suggestions, critSep)
+	sb.WriteString(critReasoning)
+	sb.WriteString(c.Reasoning)
+}
+
+// critiqueMeasure returns the length of critiqueText(c) as count measures
+// its parts: bytes (strLen), or runes (runes; every part boundary has an
+// ASCII byte on one side).
+func critiqueMeasure(c *CritiqueRecord, count func(string) int) int {
+	var fb [32]byte
+	n := len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + len(critSuggestions) +
+		len(critReasoning) + count(c.Reasoning)
+	for _, list := range [2][]string{c.Issues, c.Suggestions} {
+		for k, x := range list {
+			if k > 0 {
+				n += len(critSep)
+			}
+			n += count(x)
+		}
+	}
+	return n
+}
+
+// appendSeverity appends sev as strconv.AppendFloat(b, sev, 'f', 1, 64)
+// does (%.1f); directly when 10·sev, rounded, is an integer m from 0 to
+// 1000 and sev is not -0: sev is then m/10 up to an error far below the
+// 0.05 that would change the digit.
+func appendSeverity(b []byte, sev float64) []byte {
+	if t := sev * 10; t >= 0 && t <= 1000 && t == float64(int(t)) && !math.Signbit(sev) {
+		m := int(t)
+		if m >= 100 {
+			b = strconv.AppendInt(b, int64(m/10), 10)
+		} else {
+			b = append(b, byte('0'+m/10))
+		}
+		return append(b, '.', byte('0'+m%10))
+	}
+	return strconv.AppendFloat(b, sev, 'f', 1, 64)
+}
+
 // writeJoined writes strings.Join(items, sep) to sb.
-func writeJoined(sb *strings.Builder, items []string, sep string) {
+func writeJoined(sb *promptBuf, items []string, sep string) {
 	for i, x := range items {
 		if i > 0 {
 			sb.WriteString(sep)
@@ -247,7 +294,7 @@ func (r *run) peerQuote(j int) promptItem {
 	if r.peerQuotes == nil {
 		r.peerQuotes = make([]promptItem, len(r.o.ps))
 	}
-	if r.peerQuotes[j].label == "" {
+	if r.peerQuotes[j].head == "" {
 		r.peerQuotes[j] = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 	}
 	return r.peerQuotes[j]
@@ -256,9 +303,11 @@ func (r *run) peerQuote(j int) promptItem {
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
+	r.resetItems()
+	r.reqCritiques, r.reqProposals = nil, nil
 	specs := reuse(&r.specBuf, n)
 	for i := range n {
-		specs[i] = r.proposalSpec(i)
+		r.proposalSpec(&specs[i], i)
 	}
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
@@ -277,11 +326,13 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 	var batch []Event
 	var pt phaseTotal
 	fresh := make([]string, n)
-	var scores []evidence.Scores
-	freshIdx := make([]int, 0, n)
+	var scoreBuf [16]evidence.Scores
+	var freshBuf [16]int
+	scores, freshIdx := scoreBuf[:0], freshBuf[:0] // for this phase only
 	answered := 0
 	var now time.Time
-	for i, out := range outs {
+	for i := range outs {
+		out := &outs[i]
 		phase := specs[i].req.Phase
 		r.account(i, "proposal", out, &pt)
 		text := strings.TrimSpace(out.resp.Text)
@@ -305,7 +356,7 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text
-		scores = append(withCap(scores, n), sc)
+		scores = append(scores, sc)
 		freshIdx = append(freshIdx, i)
 		cost := out.resp.CostUSD
 		if cost == 0 {
@@ -337,13 +388,13 @@ func (r *run) quorumErr(phase string, answered int) error {
 // convergence runs the check of docs/debate.md#convergence and returns cross.
 func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	st := r.st
-	var cur []int
+	var curBuf, prevBuf [16]int
+	cur, prev := curBuf[:0], prevBuf[:0]
 	for i, t := range fresh {
 		if t != "" {
 			cur = append(cur, i)
 		}
 	}
-	var prev []int
 	for i := range st.PrevFresh {
 		if st.PrevFresh[i] != "" {
 			prev = append(prev, i)
@@ -512,7 +563,8 @@ func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64,
 // ---- critique phase ----
 
 func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
-	pairs := r.critiquePairs()
+	pairs := r.pairsFor(r.st.Round, true, r.pairBuf[:0])
+	r.pairBuf = pairs
 	specs := r.critiqueSpecs(pairs)
 	outs := r.runCalls(ctx, specs)
 	clear(r.targetQuotes)
@@ -538,25 +590,30 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	clear(ownQ)
 	props := make([]agent.Proposal, n)
 	for k, p := range pairs {
-		req := r.baseRequest(p.critic, agent.PhaseCritique)
+		s := &specs[k] // zero: written in place
+		s.idx, s.target, s.prompt = p.critic, p.target, critiquePrompt
+		req := &s.req
+		r.initRequest(req, p.critic, agent.PhaseCritique)
 		tname := r.o.names[p.target]
 		req.Target = tname
 		if props[p.target].Agent == "" {
 			props[p.target] = agent.Proposal{Agent: tname, Text: st.Current[p.target].Text}
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
-		r.askSchema(p.critic, &req)
-		if targetQ[p.target].label == "" {
+		r.askSchema(p.critic, req)
+		if targetQ[p.target].head == "" {
 			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
 			targetQ[p.target].required = true
 		}
-		if st.Current[p.critic].Has && ownQ[p.critic].label == "" {
-			ownQ[p.critic] = r.pb.quoted("Your own current proposal, for contrast", st.Current[p.critic].Text)
+		if st.Current[p.critic].Has && ownQ[p.critic].head == "" {
+			ownQ[p.critic] = r.pb.quoted(ownHead, st.Current[p.critic].Text)
 		}
-		specs[k] = callSpec{idx: p.critic, target: p.target, req: req, prompt: critiquePrompt}
 	}
 	return specs
 }
+
+// ownHead heads a critic's own proposal in its critique prompt.
+const ownHead = quoteOpen + "Your own current proposal, for contrast" + quoteMid
 
 // critiqueOutcome reads the replies of the critique phase.
 func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
@@ -565,9 +622,17 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 	rec.Critiques = nil
 	var batch []Event
 	var pt phaseTotal
-	wrote := make([]int, len(r.o.ps))
-	ok := make([]int, len(r.o.ps))
-	for k, out := range outs {
+	n := len(r.o.ps)
+	var wroteBuf, okBuf [16]int
+	wrote, ok := wroteBuf[:], okBuf[:]
+	if n > len(wroteBuf) {
+		wrote, ok = make([]int, n), make([]int, n)
+	}
+	wrote, ok = wrote[:n], ok[:n]
+	var eventBuf [32]int
+	events := eventBuf[:0] // the critique events' places in batch, in record order
+	for k := range outs {
+		out := &outs[k]
 		p := pairs[k]
 		tname := r.o.names[p.target]
 		r.account(p.critic, "critique", out, &pt)
@@ -582,7 +647,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(out.resp)
+				c = parseCritique(out.resp, &r.itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -590,11 +655,17 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			continue
 		}
 		ok[p.critic]++
-		issues, sugg := nonNil(c.Issues), nonNil(c.Suggestions)
-		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: issues,
-			Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
-		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], CritiqueData{Target: tname,
-			Issues: issues, Suggestions: sugg, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse}))
+		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: c.Issues,
+			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
+		// The event gets its data once the items have their allocation.
+		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], nil))
+		events = append(events, len(batch)-1)
+	}
+	r.settleItems(rec.Critiques)
+	for j, e := range events {
+		c := &rec.Critiques[j]
+		batch[e].Data = CritiqueData{Target: c.Target, Issues: c.Issues, Suggestions: c.Suggestions, Severity: c.Severity,
+			Reasoning: c.Reasoning, Parse: c.Parse}
 	}
 	r.endPhaseTotal("critique", pt)
 	answered := 0
@@ -607,6 +678,28 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		return batch, r.quorumErr("critique", answered)
 	}
 	return batch, nil
+}
+
+// settleItems gives the issues and suggestions of a critique phase's
+// records, which a reply read into the run's scratch buffer shares (or
+// the agent's own), one allocation of their total, and frees the buffer.
+// Empty lists stay empty, not nil.
+func (r *run) settleItems(recs []CritiqueRecord) {
+	total := 0
+	for i := range recs {
+		total += len(recs[i].Issues) + len(recs[i].Suggestions)
+	}
+	all := make([]string, 0, total)
+	for i := range recs {
+		c := &recs[i]
+		for _, list := range [2]*[]string{&c.Issues, &c.Suggestions} {
+			start := len(all)
+			all = append(all, *list...)
+			*list = all[start:len(all):len(all)]
+		}
+	}
+	clear(r.itemScratch)
+	r.itemScratch = r.itemScratch[:0]
 }
 
 // ---- structured replies ----
@@ -636,13 +729,13 @@ func (r *run) askSchema(idx int, req *agent.Request) {
 
 // parseCritique reads a critique reply: a structured reply as JSON first,
 // then (for prose, or structured text that is not a JSON object) as prose.
-func parseCritique(resp agent.Response) reply.Critique {
+func parseCritique(resp agent.Response, items *[]string) reply.Critique {
 	if resp.Structured {
 		if c, ok := reply.StructuredCritique(resp.Text); ok {
 			return c
 		}
 	}
-	return reply.ParseCritique(resp.Text)
+	return reply.ParseCritiqueTo(resp.Text, items)
 }
 
 // parseVote reads a vote reply like parseCritique.
@@ -694,36 +787,60 @@ func critiquePrompt(r *run, s *callSpec) string {
 // ---- vote phase ----
 
 // critiqueSummary is the one-line summary under a proposal in vote and
-// synthesis prompts, after a line break.
-func (r *run) critiqueSummary(target string) string {
-	cnt, maxSev := 0, 0.0
-	for _, c := range r.st.round().Critiques {
-		if c.Target == target {
-			cnt++
-			maxSev = max(maxSev, c.Severity)
-		}
+// synthesis prompts, after a line break, for cnt critiques of maximum
+// severity maxSev.
+func (r *run) critiqueSummary(cnt int, maxSev float64) string {
+	if m := &r.lastSummary; m.text != "" && m.cnt == cnt && m.maxSev == maxSev {
+		return m.text // proposals often get the same line
 	}
 	var b [80]byte
 	out := append(b[:0], "\nCritiques received: "...)
 	out = strconv.AppendInt(out, int64(cnt), 10)
 	out = append(out, ", maximum severity "...)
-	out = strconv.AppendFloat(out, maxSev, 'f', 1, 64) // %.1f
-	return string(append(out, '.'))
+	out = appendSeverity(out, maxSev) // %.1f
+	text := string(append(out, '.'))
+	r.lastSummary = critiqueSummaryMemo{cnt, maxSev, text}
+	return text
+}
+
+// critiqueSummaryMemo is the last critique summary line made, with its
+// count and maximum severity.
+type critiqueSummaryMemo struct {
+	cnt    int
+	maxSev float64
+	text   string
 }
 
 func (r *run) proposalItems(exclude int) []promptItem {
 	st := r.st
-	var has []int
+	var hasBuf [16]int
+	has := hasBuf[:0]
 	for i, c := range st.Current {
 		if c.Has && i != exclude {
 			has = append(has, i)
 		}
 	}
+	// The critiques received and their maximum severity by participant,
+	// in one pass over the round's critiques.
+	n := len(r.o.ps)
+	var cntBuf [16]int
+	var sevBuf [16]float64
+	cnt, maxSev := cntBuf[:], sevBuf[:]
+	if n > len(cntBuf) {
+		cnt, maxSev = make([]int, n), make([]float64, n)
+	}
+	crit := st.round().Critiques
+	for k := range crit {
+		if j := r.o.index(crit[k].Target); j >= 0 {
+			cnt[j]++
+			maxSev[j] = max(maxSev[j], crit[k].Severity)
+		}
+	}
 	share := r.pb.shareOf(len(has))
-	items := make([]promptItem, 0, len(has)+len(st.round().Critiques)) // a judge adds the critiques
+	items := take(&r.itemBuf, len(has)+len(crit), 0) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
-		it.after, it.required = r.critiqueSummary(r.o.names[i]), true
+		it.after, it.required = r.critiqueSummary(cnt[i], maxSev[i]), true
 		items = append(items, it)
 	}
 	return items
@@ -752,6 +869,7 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 	n := len(r.o.ps)
 	specs = reuse(&r.specBuf, n+1)[:0]
 	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
+	r.resetItems()
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
@@ -787,10 +905,18 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 	rec := st.round()
 	rec.Votes = nil
 	votes = make([]consensus.Vote, 0, n)
+	var names []string // the events' resolved choices and reasons, one allocation
+	keep := func(s string) *string {
+		if names == nil {
+			names = make([]string, 0, 2*n)
+		}
+		names = append(names, s)
+		return &names[len(names)-1]
+	}
 	for i := range n {
 		out := &outs[i]
 		name := r.o.names[i]
-		r.account(i, "vote", *out, &pt)
+		r.account(i, "vote", out, &pt)
 		var v reply.Vote
 		failErr := out.err
 		if failErr == nil {
@@ -803,7 +929,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 				failErr = invalid("no choice could be read from the vote")
 			}
 		}
-		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", *out, failErr, out.resp.Text)...)
+		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
 		if failErr != nil {
 			continue
 		}
@@ -828,12 +954,10 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 		votes = append(votes, cv)
 		var resolvedP, reasonP *string
 		if resolved != "" {
-			v := resolved
-			resolvedP = &v
+			resolvedP = keep(resolved)
 		}
 		if reason != "" {
-			v := reason
-			reasonP = &v
+			reasonP = keep(reason)
 		}
 		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
 			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
@@ -899,7 +1023,7 @@ func critiquesRead(method consensus.Method) bool {
 // judgeDecides decides the round with the judge's reply *out; false when
 // the judge failed and the votes decide instead.
 func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Input, pt *phaseTotal, batch *[]Event) bool {
-	r.account(r.o.judge.idx, "vote", *out, pt)
+	r.account(r.o.judge.idx, "vote", out, pt)
 	failErr := out.err
 	if failErr == nil {
 		j := out.judgement
@@ -922,7 +1046,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 			failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
 		}
 	}
-	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", *out, failErr, out.resp.Text)...)
+	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
 	if failErr != nil {
 		return false
 	}
@@ -951,7 +1075,7 @@ func (r *run) judgeSpec(props []agent.Proposal) callSpec {
 	crit := slices.Clone(st.round().Critiques)
 	sort.SliceStable(crit, func(a, b int) bool { return crit[a].Severity > crit[b].Severity })
 	for _, c := range crit {
-		items = append(items, r.pb.quoted(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity),
+		items = append(items, r.pb.quoted(quoteHead(fmt.Sprintf("Critique by %s of %s (severity %.1f)", c.Critic, c.Target, c.Severity)),
 			strings.Join(c.Issues, "; ")))
 	}
 	instr := "Decide which proposal best answers the question. You do not see the votes."
@@ -1021,7 +1145,7 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 	if ctx.Err() != nil {
 		return nil
 	}
-	out := outs[0]
+	out := &outs[0]
 	var pt phaseTotal
 	r.account(r.o.synth.idx, "synthesis", out, &pt)
 	r.endPhaseTotal("synthesis", pt)

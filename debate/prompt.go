@@ -1,9 +1,11 @@
 package debate
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/reply"
@@ -66,15 +68,19 @@ var formatRules = map[agent.Phase]string{
 }
 
 // promptItem is one piece of phase material; lower priority values are
-// kept longer when the prompt must be shortened. An item with a label is a
-// quote of text under that label (promptBuilder.quoted), written straight
-// into the prompt, followed by after; one without is before, text and
-// after.
+// kept longer when the prompt must be shortened. An item with a head is a
+// quote of text under a label (promptBuilder.quoted; head is
+// quoteHead(label)), written straight into the prompt, followed by after;
+// one without is before, text and after.
+//
+// A quoted critique (critiqueQuote) may instead carry the critique, crit,
+// whose text (critiqueText) is written into the prompt from its parts.
 type promptItem struct {
-	label    string
-	before   string // without a label only
+	head     string
+	before   string // without a head only
 	text     string
 	after    string
+	crit     *CritiqueRecord
 	required bool
 }
 
@@ -85,11 +91,18 @@ const (
 	quoteClose = "\n```"
 )
 
+// quoteHead is the head of a quote under label, what precedes its text:
+// the Orchestrator makes those that name participants once.
+func quoteHead(label string) string { return quoteOpen + label + quoteMid }
+
 // size is the item's length in bytes.
 func (it *promptItem) size() int {
 	n := len(it.before) + len(it.text) + len(it.after)
-	if it.label != "" {
-		n += len(quoteOpen) + len(it.label) + len(quoteMid) + len(quoteClose)
+	if it.crit != nil {
+		n += critiqueMeasure(it.crit, strLen)
+	}
+	if it.head != "" {
+		n += len(it.head) + len(quoteClose)
 	}
 	return n
 }
@@ -98,18 +111,23 @@ func (it *promptItem) size() int {
 // byte on one side, so the pieces' counts add up to the whole's.
 func (it *promptItem) runes() int {
 	n := runes(it.before) + runes(it.text) + runes(it.after)
-	if it.label != "" {
-		n += len(quoteOpen) + runes(it.label) + len(quoteMid) + len(quoteClose)
+	if it.crit != nil {
+		n += critiqueMeasure(it.crit, runes)
+	}
+	if it.head != "" {
+		n += runes(it.head) + len(quoteClose)
 	}
 	return n
 }
 
-func (it *promptItem) write(sb *strings.Builder) {
-	if it.label != "" {
-		sb.WriteString(quoteOpen)
-		sb.WriteString(it.label)
-		sb.WriteString(quoteMid)
-		sb.WriteString(it.text)
+func (it *promptItem) write(sb *promptBuf) {
+	if it.head != "" {
+		sb.WriteString(it.head)
+		if it.crit != nil {
+			writeCritique(sb, it.crit)
+		} else {
+			sb.WriteString(it.text)
+		}
 		sb.WriteString(quoteClose)
 	} else {
 		sb.WriteString(it.before)
@@ -117,6 +135,17 @@ func (it *promptItem) write(sb *strings.Builder) {
 	}
 	sb.WriteString(it.after)
 }
+
+// promptBuf builds a prompt as strings.Builder does, without its check
+// for a copied builder on every write: a promptBuf is a local of the
+// function that makes the prompt, which writes nothing after String.
+type promptBuf struct{ b []byte }
+
+func (p *promptBuf) WriteString(s string) { p.b = append(p.b, s...) }
+func (p *promptBuf) Write(b []byte)       { p.b = append(p.b, b...) }
+
+// String returns the prompt, sharing the buffer's bytes.
+func (p *promptBuf) String() string { return unsafe.String(unsafe.SliceData(p.b), len(p.b)) }
 
 type promptBuilder struct {
 	cfg      *Config
@@ -233,11 +262,31 @@ func intensity(p *Participant) int {
 	return *p.AgreementIntensity
 }
 
-// quoted fences text from another agent as material to evaluate.
-func (b *promptBuilder) quoted(label, text string) promptItem {
+// quoted fences text from another agent as material to evaluate, under
+// head (quoteHead of its label).
+func (b *promptBuilder) quoted(head, text string) promptItem {
 	t := reply.Truncate(text, b.cfg.MaxQuoteRunes)
-	return promptItem{label: label, text: strings.ReplaceAll(t, "```", "'''")}
+	return promptItem{head: head, text: strings.ReplaceAll(t, "```", "'''")}
 }
+
+// critiqueQuote is quoted(head, critiqueText(c)), carrying c itself when
+// quoting leaves the text as it is (it fits MaxQuoteRunes and has no
+// fence: a fence cannot span two parts, which fixed text separates), so
+// that the text is written straight into the prompt.
+func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem {
+	if critiqueMeasure(c, strLen) <= b.cfg.MaxQuoteRunes && !critiqueHasFence(c) {
+		return promptItem{head: head, crit: c}
+	}
+	return b.quoted(head, critiqueText(c))
+}
+
+// critiqueHasFence reports whether a part of c's text has a fence.
+func critiqueHasFence(c *CritiqueRecord) bool {
+	return strings.Contains(c.Reasoning, "```") || slices.ContainsFunc(c.Issues, hasFence) ||
+		slices.ContainsFunc(c.Suggestions, hasFence)
+}
+
+func hasFence(s string) bool { return strings.Contains(s, "```") }
 
 // user assembles the user prompt: question, context, round header, material
 // (dropping the lowest-priority optional items first when too long) and
@@ -259,8 +308,8 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	roundHead = append(roundHead, "\n\n"...)
 	const tailHead = "## Instructions\n"
 	size := len(b.head) + len(roundHead) + len(tailHead) + len(instructions)
-	for _, it := range items {
-		size += it.size() + 2
+	for i := range items {
+		size += items[i].size() + 2
 	}
 	// A rune takes at least one byte: when the bytes fit, so do the runes
 	// and nothing is dropped; else count runes exactly.
@@ -268,17 +317,16 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	if size > b.cfg.MaxPromptRunes {
 		dropped = b.drop(runes(b.head)+utf8.RuneCount(roundHead)+runes(tailHead)+runes(instructions), items)
 	}
-	var sb strings.Builder
-	sb.Grow(size + 32)
+	sb := promptBuf{make([]byte, 0, size+32)}
 	sb.WriteString(b.head)
 	sb.Write(roundHead)
 	omitted := 0
-	for i, it := range items {
+	for i := range items {
 		if dropped != nil && dropped[i] {
 			omitted++
 			continue
 		}
-		it.write(&sb)
+		items[i].write(&sb)
 		sb.WriteString("\n\n")
 	}
 	if omitted > 0 {
@@ -297,8 +345,8 @@ func (b *promptBuilder) drop(fixed int, items []promptItem) []bool {
 	budget := b.cfg.MaxPromptRunes - fixed
 	dropped := make([]bool, len(items))
 	total := 0
-	for _, it := range items {
-		total += it.runes() + 2
+	for i := range items {
+		total += items[i].runes() + 2
 	}
 	for i := len(items) - 1; i >= 0 && total > budget; i-- {
 		if !items[i].required {
@@ -310,6 +358,8 @@ func (b *promptBuilder) drop(fixed int, items []promptItem) []bool {
 }
 
 func runes(s string) int { return utf8.RuneCountInString(s) }
+
+func strLen(s string) int { return len(s) }
 
 // shareOf returns the rune budget per item when n items must share the
 // prompt space left after the fixed parts.

@@ -39,6 +39,13 @@ type run struct {
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
+	// lastSummary is the last critique summary line (critiqueSummary).
+	lastSummary critiqueSummaryMemo
+	// reqCritiques and reqProposals hold the Critiques and Proposals of
+	// the requests of a proposal phase (take), one allocation each per
+	// phase: agents may keep requests, so they are never reused.
+	reqCritiques []agent.Critique
+	reqProposals []agent.Proposal
 	// runBufs are reused by the phases of the run, one phase at a time,
 	// and by later runs of the Orchestrator (Orchestrator.bufs).
 	*runBufs
@@ -68,6 +75,14 @@ type runBufs struct {
 	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
+	// itemScratch holds the issues and suggestions of a critique phase's
+	// replies until they get their allocation (settleItems).
+	itemScratch []string
+	// pairBuf holds the pairs of a critique phase.
+	pairBuf []pair
+	// itemBuf holds the prompt items of a phase's calls (take), which
+	// the prompts are built from before the phase ends (resetItems).
+	itemBuf []promptItem
 }
 
 // release clears the buffers (they keep nothing of the run) and gives them
@@ -79,6 +94,10 @@ func (r *run) release() {
 	clear(b.outBuf[:cap(b.outBuf)])
 	clear(b.batchBuf[:cap(b.batchBuf)])
 	b.batchBuf = b.batchBuf[:0]
+	clear(b.itemScratch[:cap(b.itemScratch)])
+	b.itemScratch = b.itemScratch[:0]
+	clear(b.itemBuf[:cap(b.itemBuf)])
+	b.itemBuf = b.itemBuf[:0]
 	r.o.bufs.Put(b)
 }
 
@@ -346,10 +365,12 @@ func (r *run) end(ctx context.Context, batch []Event, status store.Status, reaso
 	if err := r.commit(st.Round, cpEnd, batch); err != nil {
 		return r.storeFailure(ctx, err, res)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
-	r.o.recordRatings(wctx, r.st, res)
-	r.o.recordMemory(wctx, r.st, res)
+	if r.cfg.Ratings != nil || r.cfg.Memory != nil { // else both return at once: no context or timer
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		r.o.recordRatings(wctx, r.st, res)
+		r.o.recordMemory(wctx, r.st, res)
+	}
 	return res, r.resultErr()
 }
 
@@ -417,8 +438,8 @@ func (r *run) commit(round int, phase string, batch []Event) error {
 			return err
 		}
 	}
-	for _, e := range batch {
-		r.obs.publish(e)
+	for i := range batch {
+		r.obs.publish(batch[i])
 	}
 	if len(batch) > 0 {
 		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
@@ -675,10 +696,13 @@ func (r *run) immediate(specs []callSpec) bool {
 	if r.cfg.StreamTokens {
 		return false
 	}
-	for _, s := range specs {
-		if !agent.IsImmediate(r.agentOf(s.idx)) {
+	last := -3 // no index (extJudge and extSynth are -1 and -2)
+	for i := range specs {
+		idx := specs[i].idx
+		if idx != last && !agent.IsImmediate(r.agentOf(idx)) {
 			return false
 		}
+		last = idx // a critic's calls are consecutive: ask its agent once
 	}
 	return true
 }
@@ -711,6 +735,27 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	}
 	r.slowest += slowest
 	return out
+}
+
+// take returns an empty slice with room for n elements from *slab, sharing
+// its elements with no other slice taken from it (its capacity ends at n).
+// When *slab lacks room it is replaced by a new one of room for at least
+// size elements (and twice its capacity); the slices taken before keep the
+// old one.
+func take[T any](slab *[]T, n, size int) []T {
+	s := *slab
+	if cap(s)-len(s) < n {
+		s = make([]T, 0, max(n, size, 2*cap(s)))
+	}
+	*slab = s[:len(s)+n]
+	return s[len(s) : len(s) : len(s)+n]
+}
+
+// resetItems makes the run's item buffer free for the calls of a new
+// phase: the prompts of the last one are built.
+func (r *run) resetItems() {
+	clear(r.itemBuf)
+	r.itemBuf = r.itemBuf[:0]
 }
 
 // reuse returns (*buf)[:n] zeroed, growing *buf when it is too short: a
@@ -1057,7 +1102,7 @@ func (r *run) invokeStream(ctx context.Context, sa agent.Streamer, s *callSpec, 
 }
 
 // account adds a call's usage and cost to the totals and returns its cost.
-func (r *run) account(idx int, kind string, out callOut, pt *phaseTotal) float64 {
+func (r *run) account(idx int, kind string, out *callOut, pt *phaseTotal) float64 {
 	u := out.resp.Usage
 	cost := out.resp.CostUSD
 	if cost == 0 && idx >= 0 {
@@ -1085,7 +1130,7 @@ func (r *run) account(idx int, kind string, out callOut, pt *phaseTotal) float64
 // callEvents returns the events for a call's outcome that precede its
 // reply: agent_error + agent_fallback for a rescued call, or agent_error
 // for a failed one (recorded in the transcript too).
-func (r *run) callEvents(idx int, phase agent.Phase, target string, out callOut, failErr error, raw string) []Event {
+func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut, failErr error, raw string) []Event {
 	fb := out.resp.Fallback
 	if (fb == nil || out.err != nil) && failErr == nil {
 		return nil // the common case: no event, and target stays on the stack
@@ -1153,12 +1198,21 @@ func invalid(format string, args ...any) error {
 // ---- requests ----
 
 func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
+	var req agent.Request
+	r.initRequest(&req, idx, phase)
+	return req
+}
+
+// initRequest sets the fields of *req, a zero request, that every call of
+// the agent of idx in phase has, one by one: *req may be in a phase's spec
+// buffer, which it is then written to without a copy of its own.
+func (r *run) initRequest(req *agent.Request, idx int, phase agent.Phase) {
 	st := r.st
 	gp := genParamsOf(phase)
-	req := agent.Request{DebateID: st.DebateID, Participant: r.nameOf(idx), Phase: phase, Round: st.Round,
-		Rounds: r.cfg.Rounds, MaxTokens: gp.maxTokens, Temperature: gp.temperature,
-		Question: st.Question, Participants: r.participants, PreviousLeader: st.PrevLeader,
-		ForbidSelfVote: r.cfg.ForbidSelfVote, Final: st.Round >= r.cfg.Rounds, AgreementIntensity: 5}
+	req.DebateID, req.Participant, req.Phase, req.Round, req.Rounds = st.DebateID, r.nameOf(idx), phase, st.Round, r.cfg.Rounds
+	req.MaxTokens, req.Temperature = gp.maxTokens, gp.temperature
+	req.Question, req.Participants, req.PreviousLeader = st.Question, r.participants, st.PrevLeader
+	req.ForbidSelfVote, req.Final, req.AgreementIntensity = r.cfg.ForbidSelfVote, st.Round >= r.cfg.Rounds, 5
 	if idx >= 0 {
 		p := &r.o.ps[idx]
 		req.AgreementIntensity = intensity(p)
@@ -1174,18 +1228,31 @@ func (r *run) baseRequest(idx int, phase agent.Phase) agent.Request {
 		external := Participant{Name: r.nameOf(idx)}
 		req.System = r.pb.systemFor(&external, phase, st.PrevLeader)
 	}
-	return req
 }
 
 // currentProposals returns the current proposals in agent order.
 func (r *run) currentProposals() []agent.Proposal {
 	var ps []agent.Proposal
+	if k := r.countCurrent(); k > 0 {
+		ps = make([]agent.Proposal, 0, k)
+	}
 	for i, c := range r.st.Current {
 		if c.Has {
 			ps = append(ps, agent.Proposal{Agent: r.o.names[i], Text: c.Text})
 		}
 	}
 	return ps
+}
+
+// countCurrent counts the agents with a current proposal.
+func (r *run) countCurrent() int {
+	k := 0
+	for _, c := range r.st.Current {
+		if c.Has {
+			k++
+		}
+	}
+	return k
 }
 
 // ---- budget ----
@@ -1265,6 +1332,7 @@ func (r *run) buildResult() *Result {
 	if st.Status == store.StatusRunning {
 		res.StopReason = ""
 	}
+	res.Agents = make([]receipt.Agent, 0, len(r.o.ps))
 	for i, p := range r.o.ps {
 		t := st.PerAgent[i]
 		res.PerAgent[p.Name] = AgentTotals{Usage: usageOf(t.Usage), CostUSD: round6(t.Cost), Errors: t.Errors}

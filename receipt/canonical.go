@@ -94,14 +94,7 @@ func (e *canonEncoder) value(v any, depth int) error {
 		}
 		e.buf, err = appendNumber(e.buf, f)
 	case []string:
-		e.buf = append(e.buf, '[')
-		for i, s := range x {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = appendString(e.buf, s)
-		}
-		e.buf = append(e.buf, ']')
+		e.buf = appendStrings(e.buf, x)
 	case []any:
 		e.buf = append(e.buf, '[')
 		for i, item := range x {
@@ -253,6 +246,18 @@ func validUTF8(s string) string {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// appendStrings appends s as a JSON array of strings (appendString).
+func appendStrings(b []byte, s []string) []byte {
+	b = append(b, '[')
+	for i, x := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, x)
+	}
+	return append(b, ']')
+}
 
 // appendString appends s as a JSON string with the minimal escaping of
 // RFC 8785 §3.2.2.2 (ECMAScript JSON.stringify): '"', '\\', the short

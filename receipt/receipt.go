@@ -157,7 +157,10 @@ func NewID(t time.Time, random io.Reader) (string, error) {
 	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return "", fmt.Errorf("receipt: new id: %w", err)
 	}
-	return "DR-" + t.UTC().Format("20060102") + "-" + hex.EncodeToString(b[:]), nil
+	var buf [24]byte
+	id := append(buf[:0], "DR-"...)
+	id = append(t.UTC().AppendFormat(id, "20060102"), '-')
+	return string(hex.AppendEncode(id, b[:])), nil
 }
 
 // HashContext returns the context_sha256 of a task context: the lowercase
@@ -214,6 +217,10 @@ func (r *Receipt) VerifyHash() bool {
 }
 
 func (r *Receipt) computeHash() (string, error) {
+	if c, ok := r.appendHashed(make([]byte, 0, r.hashedSize())); ok {
+		sum := sha256.Sum256(c)
+		return hashPrefix + hex.EncodeToString(sum[:]), nil
+	}
 	t, err := r.tree(false, nil, false)
 	if err != nil {
 		return "", err

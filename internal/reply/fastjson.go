@@ -48,6 +48,9 @@ func (d *decoder) eat(c byte) bool {
 }
 
 func (d *decoder) space() {
+	if d.i < len(d.s) && d.s[d.i] > ' ' {
+		return // the usual case: no space (every space byte is at most ' ')
+	}
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -319,7 +322,10 @@ func digitsEnd(s string, i int) int {
 // number and whose reasoning is a string (other keys: any value). It
 // reports false for anything else, which ParseCritique then reads the
 // general way, so the result is the same.
-func critiqueObject(s string) (Critique, bool) {
+//
+// The issues and suggestions are appended to *out when out is not nil
+// (the critique's slices then share its array), else allocated.
+func critiqueObject(s string, out *[]string) (Critique, bool) {
 	d := decoder{s: s}
 	d.space()
 	if d.i >= len(s) || s[d.i] != '{' {
@@ -343,8 +349,8 @@ func critiqueObject(s string) (Critique, bool) {
 		if d.i >= len(s) || s[d.i] != '"' {
 			return Critique{}, false
 		}
-		k, ok := d.str()
-		if !ok || !knownCritiqueKey(k) && !lowerASCIIKey(k) {
+		slot, ok := d.key(critiqueKeys[:])
+		if !ok {
 			return Critique{}, false
 		}
 		d.space()
@@ -353,22 +359,17 @@ func critiqueObject(s string) (Critique, bool) {
 		}
 		d.i++
 		d.space()
-		slot := -1
-		switch k {
-		case "issues":
-			slot = 0
+		switch slot {
+		case 0: // issues
 			issues, ok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
-		case "suggestions":
-			slot = 1
+		case 1: // suggestions
 			sugg, ok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
-		case "severity":
-			slot = 2
+		case 2: // severity
 			var v float64
 			if v, ok = d.float(); ok {
 				c.Severity = math.Min(10, math.Max(0, v))
 			}
-		case "reasoning":
-			slot = 3
+		case 3: // reasoning
 			if d.i < len(s) && s[d.i] == '"' {
 				c.Reasoning, ok = d.str()
 			} else {
@@ -403,9 +404,16 @@ func critiqueObject(s string) (Critique, bool) {
 	if d.space(); d.i != len(s) {
 		return Critique{}, false
 	}
-	all := make([]string, len(issues)+len(sugg))
-	n := copy(all, issues)
-	copy(all[n:], sugg)
+	all := []string{} // not nil: ParseCritique's lists never are
+	if out != nil && len(issues)+len(sugg) > 0 {
+		start := len(*out)
+		*out = append(append(*out, issues...), sugg...)
+		all = (*out)[start:len(*out):len(*out)]
+	} else if out == nil {
+		all = make([]string, len(issues)+len(sugg))
+		copy(all[copy(all, issues):], sugg)
+	}
+	n := len(issues)
 	c.Issues, c.Suggestions = all[:n:n], all[n:]
 	return c, true
 }
@@ -437,8 +445,8 @@ func voteObject(s string) (Vote, bool) {
 		if !d.at('"') {
 			return Vote{}, false
 		}
-		k, ok := d.str()
-		if !ok || !knownVoteKey(k) && !lowerASCIIKey(k) {
+		slot, ok := d.key(voteKeys[:])
+		if !ok {
 			return Vote{}, false
 		}
 		d.space()
@@ -446,15 +454,12 @@ func voteObject(s string) (Vote, bool) {
 			return Vote{}, false
 		}
 		d.space()
-		slot := -1
-		switch k {
-		case "choice":
-			slot = 0
+		switch slot {
+		case 0: // choice
 			if ok = d.at('"'); ok {
 				choice, ok = d.str()
 			}
-		case "confidence":
-			slot = 1
+		case 1: // confidence
 			var f float64
 			if f, ok = d.float(); ok {
 				if f > 1 && f <= 100 {
@@ -462,8 +467,7 @@ func voteObject(s string) (Vote, bool) {
 				}
 				v.Confidence = math.Min(1, math.Max(0, f))
 			}
-		case "reasoning":
-			slot = 2
+		case 2: // reasoning
 			if ok = d.at('"'); ok {
 				v.Reasoning, ok = d.str()
 			}
@@ -497,13 +501,28 @@ func voteObject(s string) (Vote, bool) {
 	return v, true
 }
 
-// knownCritiqueKey and knownVoteKey report whether k is a key the reader
-// knows (lower-case ASCII, so lowerASCIIKey need not look at it).
-func knownCritiqueKey(k string) bool {
-	return k == "issues" || k == "suggestions" || k == "severity" || k == "reasoning"
-}
+// The keys critiqueObject and voteObject read, by slot.
+var (
+	critiqueKeys = [...]string{"issues", "suggestions", "severity", "reasoning"}
+	voteKeys     = [...]string{"choice", "confidence", "reasoning"}
+)
 
-func knownVoteKey(k string) bool { return k == "choice" || k == "confidence" || k == "reasoning" }
+// key reads the key at d.i (a quote) and returns its slot in keys, or -1
+// for another key that lowerKeys keeps as it is (lowerASCIIKey); false for
+// a key that is not. A known key is read as the literal it must be: no
+// escape writes a letter.
+func (d *decoder) key(keys []string) (int, bool) {
+	if rest := d.s[d.i+1:]; len(rest) > 0 {
+		for slot, k := range keys {
+			if rest[0] == k[0] && len(rest) > len(k) && rest[len(k)] == '"' && rest[1:len(k)] == k[1:] {
+				d.i += len(k) + 2
+				return slot, true
+			}
+		}
+	}
+	k, ok := d.str()
+	return -1, ok && lowerASCIIKey(k)
+}
 
 // lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
 // so that lowerKeys keeps it as it is.

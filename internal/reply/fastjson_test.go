@@ -104,6 +104,9 @@ func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
 	}
 	keys := []string{"issues", "suggestions", "severity", "reasoning", "extra", "Issues", "SEVERITY", "notes"}
 	accepted := 0
+	var shared []string // ParseCritiqueTo's buffer, for every critique
+	var read []Critique
+	var texts []string
 	for range 5000 {
 		parts := make([]string, r.IntN(6))
 		for i := range parts {
@@ -114,13 +117,25 @@ func TestCritiqueObjectMatchesParseCritique(t *testing.T) {
 			i := r.IntN(len(s))
 			s = s[:i] + s[i+1:]
 		}
-		if c, ok := critiqueObject(strings.TrimSpace(s)); ok {
+		if c, ok := critiqueObject(strings.TrimSpace(s), nil); ok {
 			accepted++
 			require.Equal(t, parseCritique(s), c, "%q", s)
 		}
 		require.Equal(t, parseCritique(s), ParseCritique(s), "%q", s)
+		c := ParseCritiqueTo(s, &shared)
+		require.Equal(t, parseCritique(s), c, "%q", s)
+		read, texts = append(read, c), append(texts, s)
 	}
 	require.Greater(t, accepted, 500)
+	// The critiques read into the shared buffer kept their items: none
+	// was overwritten by a later one.
+	for i, c := range read {
+		require.Equal(t, parseCritique(texts[i]), c, "%q", texts[i])
+		if _, direct := critiqueObject(strings.TrimSpace(texts[i]), nil); direct {
+			require.Equal(t, len(c.Issues), cap(c.Issues), "%q", texts[i])
+			require.Equal(t, len(c.Suggestions), cap(c.Suggestions), "%q", texts[i])
+		}
+	}
 }
 
 // TestVoteObjectMatchesParseVote checks the direct vote reader against
@@ -214,5 +229,15 @@ func TestSmallIntMatchesParseFloat(t *testing.T) {
 	for _, num := range []string{"-0", "1.5", "1e3", "1E400", "1234567890123456", "", "-"} {
 		_, ok := smallInt(num)
 		assert.False(t, ok, num)
+	}
+}
+
+// BenchmarkParseCritique reads a short critique object, the reply of
+// BenchmarkDebate's agents (debate package).
+func BenchmarkParseCritique(b *testing.B) {
+	const text = `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		ParseCritique(text)
 	}
 }

@@ -207,7 +207,16 @@ type Critique struct {
 // Without JSON: Issues = [the trimmed reply truncated to 1000 runes] (none
 // for an empty reply), no suggestions, severity 5, Parse "fallback".
 func ParseCritique(text string) Critique {
-	if c, ok := critiqueObject(strings.TrimSpace(text)); ok {
+	return ParseCritiqueTo(text, nil)
+}
+
+// ParseCritiqueTo is ParseCritique, but the issues and suggestions of a
+// reply that is a plain JSON object are appended to *out, when out is not
+// nil, instead of having an allocation of their own: the critique's slices
+// share the array of *out (whose capacity they do not reach beyond), so
+// that a caller can read many critiques into one buffer.
+func ParseCritiqueTo(text string, out *[]string) Critique {
+	if c, ok := critiqueObject(strings.TrimSpace(text), out); ok {
 		return c
 	}
 	return parseCritique(text)
