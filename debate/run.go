@@ -530,6 +530,15 @@ func (s *callSpec) buildPrompt(r *run) {
 	}
 }
 
+// shed drops what s holds for its call once the agent has its request (an
+// agent.Async call, startAsync): the phase waits for the reply holding only
+// what it reads afterwards, the call's agent, target, phase and round
+// (proposalOutcome, abandoned). No goroutine reads the rest of s.
+func (s *callSpec) shed() {
+	s.req = agent.Request{Phase: s.req.Phase, Round: s.req.Round}
+	s.prompt, s.items, s.instr = nil, nil, ""
+}
+
 // promptFor returns s's prompt, built if it has one to build, without
 // changing s.
 func (s *callSpec) promptFor(r *run) string {
@@ -791,7 +800,8 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // the phase's spec with the prompt, on the call's goroutine (call) or the
 // phase's (startAsync), so that no copy of the spec is kept per call and
 // the prompt is dropped once the agent has returned or, for an
-// agent.Async, once it has the request.
+// agent.Async, once it has the request (with what else the spec holds for
+// the call: shed).
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
 	c.spec = s
 	c.prompt = s.promptFor(r)
@@ -800,6 +810,7 @@ func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut
 	if a := r.asyncAgent(s); a != nil {
 		c.begin(ctx, r.cfg.AgentTimeout)
 		r.startAsync(a, c, out, finished, i)
+		s.shed()
 		return
 	}
 	go func() {

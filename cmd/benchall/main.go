@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ type options struct {
 	pgURL      string
 	serveHello string
 	cpuprofile string
+	heap       bench.HeapProbe
 	verbose    bool
 }
 
@@ -62,7 +64,13 @@ func main() {
 	flag.StringVar(&o.serveHello, "serve-hello", "", "internal: serve the bare hello handler on this address and block")
 	flag.BoolVar(&o.verbose, "v", false, "print diagnostics on stderr")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile (single in-process run only)")
+	flag.StringVar(&o.heap.Path, "heapprofile", "", "concurrent and peer: collect the garbage and write a heap profile mid-run (single in-process run only; perturbs the run's other figures)")
+	flag.DurationVar(&o.heap.After, "heapprofile-at", 300*time.Millisecond, "when -heapprofile is taken, after the (last) run starts")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate for -heapprofile (0: the default)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("benchall: ")
 
@@ -186,9 +194,10 @@ func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 			cfg = bench.EngineConfig{Concurrent: 20, SlowSleep: 5 * time.Millisecond}
 		}
 		cfg.SlowGoroutines = s == "concurrent-goroutines"
+		cfg.Heap = o.heap
 		return bench.EngineConcurrentSlow(ctx, cfg)
 	case "peer":
-		cfg := bench.PeerConfig{}
+		cfg := bench.PeerConfig{Heap: o.heap}
 		if o.quick {
 			cfg.Concurrent = []int{4, 8}
 		}

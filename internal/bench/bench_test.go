@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
@@ -67,4 +68,23 @@ func TestScenariosSmoke(t *testing.T) {
 	for _, r := range append(eng, st...) {
 		assert.Positive(t, r.Value, "%s %s %s", r.Scenario, r.Case, r.Metric)
 	}
+}
+
+func TestHeapProbe(t *testing.T) {
+	// Sample finely enough for the few debates' heap to be seen.
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 512
+	path := t.TempDir() + "/heap.prof"
+	// The agents sleep 50 ms three times: the probe, due at 20 ms, holds
+	// their answers, so it always comes before the run ends.
+	rows, err := EngineConcurrentSlow(context.Background(), EngineConfig{Agents: 3, Rounds: 1, Concurrent: 8,
+		SlowSleep: 50 * time.Millisecond, Heap: HeapProbe{Path: path, After: 20 * time.Millisecond}})
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, r := range rows {
+		got[r.Metric] = r.Value
+	}
+	assert.Equal(t, 8.0, got["debates in flight at the heap profile"])
+	assert.Positive(t, got["live heap per debate in flight (KiB, profiled)"])
+	assert.FileExists(t, path)
 }

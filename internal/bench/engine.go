@@ -27,6 +27,8 @@ type EngineConfig struct {
 	// agents, called in a goroutine per call, instead of agent.Async ones
 	// (asyncProvider).
 	SlowGoroutines bool
+	// Heap takes a heap profile in the middle of the concurrent case.
+	Heap HeapProbe
 }
 
 func (c EngineConfig) withDefaults() EngineConfig {
@@ -70,8 +72,8 @@ func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Part
 }
 
 // asyncParticipants is participants behind asyncProviders; stop ends
-// their delivery goroutines.
-func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, stop func()) {
+// their delivery goroutines, hold holds their answers until release.
+func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, stop func(), hold func() (release func())) {
 	ps = participants(n, sleep, nil)
 	var as []*asyncProvider
 	for i := range ps {
@@ -79,10 +81,16 @@ func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, sto
 		as = append(as, a)
 		ps[i].Agent = a
 	}
-	return ps, func() {
-		for _, a := range as {
-			a.close()
+	each := func(f func(*asyncProvider)) func() {
+		return func() {
+			for _, a := range as {
+				f(a)
+			}
 		}
+	}
+	return ps, each((*asyncProvider).close), func() func() {
+		each((*asyncProvider).pause)()
+		return each((*asyncProvider).resume)
 	}
 }
 
@@ -161,12 +169,16 @@ func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 	}, nil
 }
 
-func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int) (time.Duration, error) {
+// runConcurrent runs n debates at once; probe (nil for none) counts them
+// in flight.
+func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int, probe *probeRun) (time.Duration, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
 	for range n {
 		wg.Go(func() {
+			probe.enter()
+			defer probe.leave()
 			if _, err := o.Run(ctx, question); err != nil {
 				errs <- err
 			}
@@ -185,7 +197,7 @@ func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]Row, erro
 	}
 	runtime.GC()
 	before := memStats()
-	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	wall, err := runConcurrent(ctx, o, cfg.Concurrent, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +252,7 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	ps := participants(cfg.Agents, cfg.SlowSleep, nil)
 	if !cfg.SlowGoroutines {
 		var stop func()
-		ps, stop = asyncParticipants(cfg.Agents, cfg.SlowSleep)
+		ps, stop, cfg.Heap.hold = asyncParticipants(cfg.Agents, cfg.SlowSleep)
 		defer stop()
 	}
 	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: callsPerPhase(cfg.Agents)}, ps...)
@@ -253,11 +265,13 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	resetPeakRSS()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
-	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	probe := cfg.Heap.start()
+	wall, err := runConcurrent(ctx, o, cfg.Concurrent, probe)
 	peaks := stop()
 	if err != nil {
 		return nil, err
 	}
+
 	cpu := cpuTime() - cpuBefore
 	peak := readStatusKB("VmHWM")
 	goAfter := runtime.NumGoroutine()
@@ -280,7 +294,12 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 		{Scenario: "concurrent", Case: c, Metric: "goroutines after 2 s", Value: float64(settled),
 			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
 	}
-	return append(rows, peaks.rows("concurrent", c)...), nil
+	probed, err := probe.rows("concurrent", c)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, peaks.rows("concurrent", c)...)
+	return append(rows, probed...), nil
 }
 
 // settleGoroutines waits up to d for the goroutine count to fall to want

@@ -31,6 +31,8 @@ type PeerConfig struct {
 	Agents     int   // default 5
 	Rounds     int   // default 3
 	Concurrent []int // default 200, 1000
+	// Heap takes a heap profile in the middle of the last (largest) size.
+	Heap HeapProbe
 }
 
 func (c PeerConfig) withDefaults() PeerConfig {
@@ -76,8 +78,12 @@ func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 		return nil, err
 	}
 	var t Table
-	for _, n := range cfg.Concurrent {
-		rows, err := peerRun(ctx, o, cfg, n)
+	for i, n := range cfg.Concurrent {
+		var heap HeapProbe
+		if i == len(cfg.Concurrent)-1 {
+			heap = cfg.Heap
+		}
+		rows, err := peerRun(ctx, o, cfg, n, heap)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +92,7 @@ func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 	return t, nil
 }
 
-func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int) ([]Row, error) {
+func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int, heap HeapProbe) ([]Row, error) {
 	// Each debate's agent calls are counted as it ends and its result is
 	// dropped, so that peak RSS measures the engine, not results kept by
 	// the harness.
@@ -98,12 +104,15 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	before := memStats()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
+	probe := heap.start()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
 	for i := range n {
 		wg.Go(func() {
+			probe.enter()
 			res, err := o.Run(ctx, question)
+			probe.leave()
 			if err != nil {
 				errs <- err
 				return
@@ -147,7 +156,12 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	if ref.rssMB > 0 {
 		rows[3].Baseline, rows[3].BaselineValue = "Python original max RSS (MiB)", ref.rssMB
 	}
-	return append(rows, peaks.rows("peer", c)...), nil
+	probed, err := probe.rows("peer", c)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, peaks.rows("peer", c)...)
+	return append(rows, probed...), nil
 }
 
 // agentCalls counts the agent calls of a finished debate from its

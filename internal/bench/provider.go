@@ -78,8 +78,9 @@ type asyncProvider struct {
 	mu      sync.Mutex
 	queue   []*pending // in the order due; queue[head:] are waiting
 	head    int
-	wake    chan struct{} // 1 slot: the queue was empty and is not
+	wake    chan struct{} // 1 slot: the queue was empty and is not, or delivery resumed
 	stopped chan struct{}
+	paused  atomic.Bool // answers are held (HeapProbe)
 }
 
 var _ agent.Async = (*asyncProvider)(nil)
@@ -92,6 +93,18 @@ func newAsyncProvider(p fakeProvider) *asyncProvider {
 
 // close ends the delivery goroutine (calls still queued are never answered).
 func (p *asyncProvider) close() { close(p.stopped) }
+
+// pause holds the answers until resume, so that the debates waiting for
+// them are idle (HeapProbe); a context's end still settles its call.
+func (p *asyncProvider) pause() { p.paused.Store(true) }
+
+func (p *asyncProvider) resume() {
+	p.paused.Store(false)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
 
 // pending is a call of an asyncProvider waiting for its answer to be due,
 // or for its context to end.
@@ -135,7 +148,7 @@ func (p *asyncProvider) deliver() {
 	for {
 		p.mu.Lock()
 		var next *pending
-		if p.head < len(p.queue) {
+		if p.head < len(p.queue) && !p.paused.Load() {
 			next = p.queue[p.head]
 			if !time.Now().Before(next.due) {
 				p.queue[p.head] = nil
@@ -150,7 +163,7 @@ func (p *asyncProvider) deliver() {
 		}
 		p.mu.Unlock()
 		var due <-chan time.Time
-		if next != nil {
+		if next != nil && !p.paused.Load() {
 			t.Reset(time.Until(next.due))
 			due = t.C
 		}
