@@ -130,11 +130,8 @@ func withCap[T any](s []T, n int) []T {
 // is built when the call starts.
 func (r *run) proposalSpec(i int) callSpec {
 	st := r.st
-	revise := st.Round > 1 && st.Current[i].Has
-	phase := agent.PhasePropose
-	if revise {
-		phase = agent.PhaseRevise
-	}
+	phase := r.proposalPhaseOf(i)
+	revise := phase == agent.PhaseRevise
 	req := r.baseRequest(i, phase)
 	var items []promptItem
 	instr := instrPropose
@@ -177,6 +174,15 @@ func (r *run) proposalSpec(i int) callSpec {
 	}
 	items = append(items, r.memoryItem()...)
 	return callSpec{idx: i, target: -1, req: req, prompt: proposalPrompt, items: items, instr: instr}
+}
+
+// proposalPhaseOf is agent i's call in the proposal phase: a revision of
+// its proposal after round 1, else a proposal.
+func (r *run) proposalPhaseOf(i int) agent.Phase {
+	if r.st.Round > 1 && r.st.Current[i].Has {
+		return agent.PhaseRevise
+	}
+	return agent.PhasePropose
 }
 
 // proposalPrompt builds the prompt of a proposal or revision from its items.
@@ -255,7 +261,7 @@ func (r *run) peerQuote(j int) promptItem {
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
-	specs := reuse(&r.specBuf, n)
+	specs := reuse(&r.phaseBufs().specBuf, n)
 	for i := range n {
 		specs[i] = r.proposalSpec(i)
 	}
@@ -263,12 +269,12 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	if ctx.Err() != nil {
 		return nil, nil
 	}
-	return r.proposalOutcome(specs, outs)
+	return r.proposalOutcome(outs)
 }
 
 // proposalOutcome reads the replies of the proposal phase, then checks
 // convergence and runs the trickster.
-func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error) {
+func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 	st := r.st
 	n := len(r.o.ps)
 	rec := st.round()
@@ -281,7 +287,7 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 	answered := 0
 	var now time.Time
 	for i, out := range outs {
-		phase := specs[i].req.Phase
+		phase := r.proposalPhaseOf(i) // as for its spec: only st.Current[i] changes below
 		r.account(i, "proposal", out, &pt)
 		text := strings.TrimSpace(out.resp.Text)
 		failErr := out.err
@@ -519,7 +525,7 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 // critiqueSpecs returns the calls of the critique phase, one per pair.
 func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	st := r.st
-	specs := reuse(&r.specBuf, len(pairs))
+	specs := reuse(&r.phaseBufs().specBuf, len(pairs))
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
@@ -743,7 +749,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	n := len(r.o.ps)
-	specs = reuse(&r.specBuf, n+1)[:0]
+	specs = reuse(&r.phaseBufs().specBuf, n+1)[:0]
 	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)

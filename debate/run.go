@@ -39,9 +39,11 @@ type run struct {
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
-	// runBufs are reused by the phases of the run, one phase at a time,
-	// and by later runs of the Orchestrator (Orchestrator.bufs).
-	*runBufs
+	// bufs are the phase buffers the run holds (phaseBufs), nil when it
+	// holds none: they are reused by its phases, one at a time, and shared
+	// through Orchestrator.bufs with other runs while it waits for its
+	// agents (runConcurrent) and once it ends.
+	bufs      *runBufs
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
@@ -63,31 +65,41 @@ type run struct {
 
 // runBufs are the buffers a run's phases reuse: the calls of a phase, their
 // outcomes on the debate's goroutine (runInline), and the last committed
-// event batch.
+// event batch. The first two are as long as their last use (reuse); the
+// batch is kept empty and cleared (commit).
 type runBufs struct {
 	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
 }
 
-// release clears the buffers (they keep nothing of the run) and gives them
-// back to the Orchestrator.
-func (r *run) release() {
-	b := r.runBufs
-	r.runBufs = &runBufs{}
-	clear(b.specBuf[:cap(b.specBuf)])
-	clear(b.outBuf[:cap(b.outBuf)])
-	clear(b.batchBuf[:cap(b.batchBuf)])
-	b.batchBuf = b.batchBuf[:0]
+// phaseBufs returns the run's phase buffers, taking a set from the
+// Orchestrator if it holds none.
+func (r *run) phaseBufs() *runBufs {
+	if r.bufs == nil {
+		r.bufs, _ = r.o.bufs.Get().(*runBufs)
+		if r.bufs == nil {
+			r.bufs = &runBufs{}
+		}
+	}
+	return r.bufs
+}
+
+// putBufs clears the run's phase buffers (they keep nothing of the run)
+// and gives them back to the Orchestrator.
+func (r *run) putBufs() {
+	b := r.bufs
+	if b == nil {
+		return
+	}
+	r.bufs = nil
+	clear(b.specBuf)
+	clear(b.outBuf)
 	r.o.bufs.Put(b)
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
-	r.runBufs, _ = o.bufs.Get().(*runBufs)
-	if r.runBufs == nil {
-		r.runBufs = &runBufs{}
-	}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
 	r.sim = similarity.Cached(o.cfg.Similarity)
@@ -122,7 +134,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	}
 	defer func() {
 		r.waitStragglers()
-		r.release()
+		r.putBufs()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
@@ -423,9 +435,9 @@ func (r *run) commit(round int, phase string, batch []Event) error {
 	if len(batch) > 0 {
 		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
 	}
-	if cap(batch) > cap(r.batchBuf) { // observers got copies; nothing else keeps it
+	if b := r.phaseBufs(); cap(batch) > cap(b.batchBuf) { // observers got copies; nothing else keeps it
 		clear(batch)
-		r.batchBuf = batch[:0]
+		b.batchBuf = batch[:0]
 	}
 	return nil
 }
@@ -437,10 +449,9 @@ func (r *run) batchCap(batch []Event, n int) []Event {
 	if batch != nil {
 		return batch
 	}
-	if cap(r.batchBuf) >= n {
-		b := r.batchBuf
-		r.batchBuf = nil
-		return b[:0]
+	if b := r.phaseBufs(); cap(b.batchBuf) >= n {
+		batch, b.batchBuf = b.batchBuf, nil
+		return batch
 	}
 	return make([]Event, 0, n)
 }
@@ -584,7 +595,9 @@ func (r *run) nameOf(idx int) string {
 // discarded; its context is cancelled, its slot goes to the next queued
 // call, and its goroutine becomes a straggler that Run waits for before
 // returning, for at most abandonAfter (waitStragglers). When ctx ends,
-// every call still running ends with ctx's error the same way.
+// every call still running ends with ctx's error the same way. The phase
+// does not read specs once runCalls returns: the run may have given them
+// back (runConcurrent).
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 	if r.immediate(specs) {
 		return r.runInline(ctx, specs)
@@ -598,12 +611,12 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
-	stragglers := len(r.stragglers)
+	stragglers, goroutines := len(r.stragglers), 0
 	defer func() {
-		if len(r.stragglers) > stragglers {
+		if goroutines > 0 && len(r.stragglers) > stragglers {
 			// A late call's goroutine may still read its spec (it may not
 			// even have run yet): the next phase gets a buffer of its own.
-			r.specBuf = nil
+			r.phaseBufs().specBuf = nil
 		}
 	}()
 	finished := make(chan int, n) // calls that returned in time
@@ -612,8 +625,17 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	for settled < n {
 		if ctx.Err() == nil {
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				r.start(ctx, &calls[next], &specs[next], &out[next], finished, next)
+				if r.start(ctx, &calls[next], &specs[next], &out[next], finished, next) {
+					goroutines++
+				}
 				running++
+			}
+			if next == n && goroutines == 0 {
+				// Every call is an agent.Async one that has its request:
+				// nothing reads specs any more, so the debate waits for
+				// the replies without the phase buffers (putBufs is a
+				// no-op once they are given back).
+				r.putBufs()
 			}
 		}
 		for oldest < next && calls[oldest].state.Load() != callRunning {
@@ -701,7 +723,7 @@ func (r *run) immediate(specs []callSpec) bool {
 // next phase runs), and a call ends when the next one starts: one clock
 // reading per call.
 func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
-	out := reuse(&r.outBuf, len(specs))
+	out := reuse(&r.phaseBufs().outBuf, len(specs))
 	var slowest time.Duration
 	start := r.now()
 	for i := range specs {
@@ -722,15 +744,16 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	return out
 }
 
-// reuse returns (*buf)[:n] zeroed, growing *buf when it is too short: a
-// run's phases share the buffer, one phase at a time.
+// reuse returns (*buf)[:n] zeroed, growing *buf when it is too short, and
+// leaves *buf as long (putBufs clears that much): a run's phases share the
+// buffer, one phase at a time.
 func reuse[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
 	}
-	s := (*buf)[:n]
-	clear(s)
-	return s
+	*buf = (*buf)[:n]
+	clear(*buf)
+	return *buf
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -768,12 +791,14 @@ type phaseCall struct {
 	abandon   *time.Timer
 	logged    atomic.Bool
 	answered  atomic.Bool // an agent.Async's callback came
-	// spec is the phase's (never written here: the phase reads its specs
-	// after runCalls, while a straggler may still run, and a phase that
-	// leaves a straggler gives up the run's spec buffer, runConcurrent);
-	// prompt is the request's prompt, held until the call has taken it.
-	spec   *callSpec
-	prompt string
+	// spec is the phase's, read by the call's goroutine (never written
+	// here: a phase that leaves a straggler gives up the run's spec buffer,
+	// runConcurrent); nil for an agent.Async call, which has its request
+	// once started. idx, round and phase name the call (abandoned).
+	spec  *callSpec
+	idx   int32
+	round int32
+	phase agent.Phase
 }
 
 // deadline returns the call's deadline, or for a call whose goroutine has
@@ -791,38 +816,41 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 }
 
 // start makes call s: through agent.Async when its agent can complete it
-// without a goroutine (startAsync), else in a goroutine of its own. If the
-// agent returns before the call's deadline and before its phase settles it
-// as late, the call writes *out and sends i on finished (finish).
+// without a goroutine (startAsync), else in a goroutine of its own, and
+// reports which. If the agent returns before the call's deadline and
+// before its phase settles it as late, the call writes *out and sends i on
+// finished (finish).
 //
-// The call's prompt is built here, on the debate's goroutine, and held by
-// c only until the call takes it: the request the agent gets is a copy of
+// The call's prompt is built here, on the debate's goroutine, and held
+// only until the call takes it: the request the agent gets is a copy of
 // the phase's spec with the prompt, on the call's goroutine (call) or the
 // phase's (startAsync), so that no copy of the spec is kept per call and
 // the prompt is dropped once the agent has returned or, for an
 // agent.Async, once it has the request (with what else the spec holds for
 // the call: shed).
-func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
-	c.spec = s
-	c.prompt = s.promptFor(r)
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) (goroutine bool) {
+	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), s.req.Phase
+	prompt := s.promptFor(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
 	if a := r.asyncAgent(s); a != nil {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.startAsync(a, c, out, finished, i)
+		r.startAsync(a, c, s, prompt, out, finished, i)
 		s.shed()
-		return
+		return false
 	}
+	c.spec = s
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.call(c, out, finished, i)
+		r.call(c, prompt, out, finished, i)
 	}()
+	return true
 }
 
-// call makes call c on its own goroutine.
-func (r *run) call(c *phaseCall, out *callOut, finished chan<- int, i int) {
+// call makes call c, whose prompt is prompt, on its own goroutine.
+func (r *run) call(c *phaseCall, prompt string, out *callOut, finished chan<- int, i int) {
 	s := *c.spec
-	s.req.Prompt, c.prompt = c.prompt, ""
+	s.req.Prompt = prompt
 	var res callOut
 	r.invokeSafe(&c.ctx, &s, &res)
 	r.finish(c, &res, out, finished, i)
@@ -884,11 +912,11 @@ func hasNative(a agent.Agent, p agent.Phase) bool {
 	return ok
 }
 
-// startAsync makes call c through a.RespondAsync on the phase's goroutine;
-// the agent's callback finishes it (at most once: a second callback, or
-// one after a panic of RespondAsync, is ignored). The prompt is dropped
-// from c before the agent runs: the agent keeps what it needs.
-func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished chan<- int, i int) {
+// startAsync makes call c of spec s, whose prompt is prompt, through
+// a.RespondAsync on the phase's goroutine; the agent's callback finishes it
+// (at most once: a second callback, or one after a panic of RespondAsync,
+// is ignored). The agent keeps what it needs of the request.
+func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, out *callOut, finished chan<- int, i int) {
 	done := func(resp agent.Response, err error) {
 		if c.answered.CompareAndSwap(false, true) {
 			res := callOut{resp: resp, err: err}
@@ -897,11 +925,11 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished cha
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			done(agent.Response{}, r.panicked(c.spec.idx, p))
+			done(agent.Response{}, r.panicked(s.idx, p))
 		}
 	}()
-	req := c.spec.req
-	req.Prompt, c.prompt = c.prompt, ""
+	req := s.req
+	req.Prompt = prompt
 	a.RespondAsync(&c.ctx, req, done)
 }
 
@@ -925,15 +953,14 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 // abandoned logs a late call whose goroutine has not returned abandonAfter
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
-	s := c.spec
 	select {
 	case <-c.returned:
 	default:
 		if !c.logged.CompareAndSwap(false, true) {
 			return
 		}
-		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(s.idx),
-			"phase", string(s.req.Phase), "round", s.req.Round)
+		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(int(c.idx)),
+			"phase", string(c.phase), "round", int(c.round))
 	}
 }
 

@@ -23,9 +23,11 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/bench"
 )
 
@@ -66,10 +68,19 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile (single in-process run only)")
 	flag.StringVar(&o.heap.Path, "heapprofile", "", "concurrent and peer: collect the garbage and write a heap profile mid-run (single in-process run only; perturbs the run's other figures)")
 	flag.DurationVar(&o.heap.After, "heapprofile-at", 300*time.Millisecond, "when -heapprofile is taken, after the (last) run starts")
+	heapPhase := flag.String("heapprofile-phase", "", "concurrent: take -heapprofile when every debate waits for its agents in this round/phase (e.g. 2/critique) instead")
 	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate for -heapprofile (0: the default)")
 	flag.Parse()
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
+	}
+	if *heapPhase != "" {
+		round, phase, ok := strings.Cut(*heapPhase, "/")
+		n, err := strconv.Atoi(round)
+		if !ok || err != nil || n < 1 {
+			log.Fatalf("-heapprofile-phase %q: want round/phase, e.g. 2/critique", *heapPhase)
+		}
+		o.heap.Round, o.heap.Phase = n, agent.Phase(phase)
 	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("benchall: ")

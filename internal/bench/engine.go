@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
 )
@@ -72,8 +73,9 @@ func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Part
 }
 
 // asyncParticipants is participants behind asyncProviders; stop ends
-// their delivery goroutines, hold holds their answers until release.
-func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, stop func(), hold func() (release func())) {
+// their delivery goroutines. heap is given their means of holding answers
+// (HeapProbe); it must be set up before the first call.
+func asyncParticipants(n int, sleep time.Duration, heap *HeapProbe) (ps []debate.Participant, stop func()) {
 	ps = participants(n, sleep, nil)
 	var as []*asyncProvider
 	for i := range ps {
@@ -88,10 +90,16 @@ func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, sto
 			}
 		}
 	}
-	return ps, each((*asyncProvider).close), func() func() {
+	heap.hold = func() func() {
 		each((*asyncProvider).pause)()
 		return each((*asyncProvider).resume)
 	}
+	heap.gate = func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
+		g := newGate(round, phase, want)
+		each(func(a *asyncProvider) { a.gate = g })()
+		return g.full, g.open
+	}
+	return ps, each((*asyncProvider).close)
 }
 
 // callsPerPhase is the largest phase of an all-to-all debate: n*(n-1) critiques.
@@ -252,7 +260,7 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	ps := participants(cfg.Agents, cfg.SlowSleep, nil)
 	if !cfg.SlowGoroutines {
 		var stop func()
-		ps, stop, cfg.Heap.hold = asyncParticipants(cfg.Agents, cfg.SlowSleep)
+		ps, stop = asyncParticipants(cfg.Agents, cfg.SlowSleep, &cfg.Heap)
 		defer stop()
 	}
 	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: callsPerPhase(cfg.Agents)}, ps...)
@@ -265,7 +273,11 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	resetPeakRSS()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
-	probe := cfg.Heap.start()
+	phaseCalls := cfg.Agents // in a proposal or vote phase
+	if cfg.Heap.Phase == agent.PhaseCritique {
+		phaseCalls = callsPerPhase(cfg.Agents)
+	}
+	probe := cfg.Heap.start(cfg.Concurrent, phaseCalls)
 	wall, err := runConcurrent(ctx, o, cfg.Concurrent, probe)
 	peaks := stop()
 	if err != nil {

@@ -9,69 +9,106 @@ import (
 	"runtime/pprof"
 	"sync/atomic"
 	"time"
+
+	"github.com/aragora/aragora/agent"
 )
 
-// HeapProbe takes one heap profile in the middle of a concurrent run: After
-// the run starts, it collects the garbage and writes the heap profile to
-// Path (inuse_space is then what the debates in flight hold), and reports
-// the live heap per debate in flight. Where the scenario can hold its
-// agents' answers (the concurrent one), it does so first and waits for the
-// debates to go idle, so that the collection keeps no garbage allocated
-// while it runs: the profile is then exactly what the debates hold while
-// they wait for their agents. The probe perturbs the run's wall time and
-// peaks, so the other figures of a probed run are for the profile only.
-// The zero value takes none.
+// HeapProbe takes one heap profile in the middle of a concurrent run: it
+// collects the garbage, writes the heap profile to Path (inuse_space is
+// then what the debates in flight hold) and reports the live heap per
+// debate in flight. The probe perturbs the run's wall time and peaks, so
+// the other figures of a probed run are for the profile only. The zero
+// value takes none.
+//
+// In the concurrent scenario, with Phase set, the agents hold the calls of
+// that phase of round Round until every debate has made them, and the
+// profile is taken once the debates are idle: each then waits for its
+// agents in that phase, and the collection keeps no garbage allocated while
+// it runs. Else the profile is taken After the run starts (the concurrent
+// scenario holds every answer first and waits for the debates to be idle).
 type HeapProbe struct {
 	Path  string
 	After time.Duration // default 300 ms
+	Round int
+	Phase agent.Phase
 	// hold holds the agents' answers until the returned function is
-	// called; nil where the scenario cannot.
+	// called, gate the calls of one phase (want is how many per debate)
+	// until open is called; nil where the scenario cannot.
 	hold func() (release func())
+	gate func(round int, phase agent.Phase, want int) (full <-chan struct{}, open func())
 }
 
 // probeRun is one probed run: the debates in flight and the probe's
 // outcome.
 type probeRun struct {
 	inFlight atomic.Int64
-	timer    *time.Timer
+	ended    chan struct{} // closed when the run ends
 	done     chan struct{}
+	taken    bool // the profile was taken
 	err      error
 	live     float64 // heap in use at the collection, bytes (profiled)
 	debates  int64   // debates in flight at the collection
 }
 
-// start arms the probe for a run starting now; nil if p takes none.
-func (p HeapProbe) start() *probeRun {
+// start arms the probe for a run of debates starting now, each making
+// calls calls in the probe's phase; nil if p takes none.
+func (p HeapProbe) start(debates, calls int) *probeRun {
 	if p.Path == "" {
 		return nil
 	}
-	after := p.After
-	if after == 0 {
-		after = 300 * time.Millisecond
+	r := &probeRun{ended: make(chan struct{}), done: make(chan struct{})}
+	hold := p.hold
+	var due <-chan struct{}
+	var timer *time.Timer
+	if p.Phase != "" && p.gate != nil {
+		full, open := p.gate(p.Round, p.Phase, debates*calls)
+		due, hold = full, func() func() { return open }
+	} else {
+		after := p.After
+		if after == 0 {
+			after = 300 * time.Millisecond
+		}
+		t := make(chan struct{})
+		timer = time.AfterFunc(after, func() { close(t) })
+		due = t
 	}
-	r := &probeRun{done: make(chan struct{})}
-	r.timer = time.AfterFunc(after, func() {
+	go func() {
 		defer close(r.done)
-		if p.hold != nil {
-			release := p.hold()
+		select {
+		case <-due:
+		case <-r.ended:
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		}
+		r.taken = true
+		if hold != nil {
+			release := hold()
 			waitIdle()
 			defer release()
 		}
-		runtime.GC()
-		runtime.GC() // frees what was allocated while the first one marked
-		r.debates = r.inFlight.Load()
-		r.live = profiledInUse()
-		f, err := os.Create(p.Path)
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.err = pprof.WriteHeapProfile(f)
-		if err := f.Close(); r.err == nil {
-			r.err = err
-		}
-	})
+		r.profile(p.Path)
+	}()
 	return r
+}
+
+// profile collects the garbage, counts the debates in flight and the heap
+// they hold, and writes the heap profile to path.
+func (r *probeRun) profile(path string) {
+	runtime.GC()
+	runtime.GC() // frees what was allocated while the first one marked
+	r.debates = r.inFlight.Load()
+	r.live = profiledInUse()
+	f, err := os.Create(path)
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.err = pprof.WriteHeapProfile(f)
+	if err := f.Close(); r.err == nil {
+		r.err = err
+	}
 }
 
 // enter and leave count a debate in flight (no-ops on a nil probe).
@@ -92,10 +129,11 @@ func (r *probeRun) rows(s, c string) ([]Row, error) {
 	if r == nil {
 		return nil, nil
 	}
-	if r.timer.Stop() {
+	close(r.ended)
+	<-r.done
+	if !r.taken {
 		return nil, fmt.Errorf("heap probe: the run ended before the profile was due")
 	}
-	<-r.done
 	if r.err != nil {
 		return nil, r.err
 	}

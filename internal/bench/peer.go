@@ -104,7 +104,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int,
 	before := memStats()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
-	probe := heap.start()
+	probe := heap.start(n, 0)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
