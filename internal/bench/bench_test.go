@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/aragora/aragora/agent"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -74,17 +76,23 @@ func TestHeapProbe(t *testing.T) {
 	// Sample finely enough for the few debates' heap to be seen.
 	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
 	runtime.MemProfileRate = 512
-	path := t.TempDir() + "/heap.prof"
-	// The agents sleep 50 ms three times: the probe, due at 20 ms, holds
-	// their answers, so it always comes before the run ends.
-	rows, err := EngineConcurrentSlow(context.Background(), EngineConfig{Agents: 3, Rounds: 1, Concurrent: 8,
-		SlowSleep: 50 * time.Millisecond, Heap: HeapProbe{Path: path, After: 20 * time.Millisecond}})
-	require.NoError(t, err)
-	got := map[string]float64{}
-	for _, r := range rows {
-		got[r.Metric] = r.Value
+	// Both ways hold the agents' answers, so the profile always comes
+	// before the run ends: after 20 ms (the agents sleep 50 ms three
+	// times), or once every debate has made its critiques.
+	for name, probe := range map[string]HeapProbe{"after": {After: 20 * time.Millisecond},
+		"phase": {Round: 1, Phase: agent.PhaseCritique}} {
+		t.Run(name, func(t *testing.T) {
+			probe.Path = t.TempDir() + "/heap.prof"
+			rows, err := EngineConcurrentSlow(context.Background(), EngineConfig{Agents: 3, Rounds: 1, Concurrent: 8,
+				SlowSleep: 50 * time.Millisecond, Heap: probe})
+			require.NoError(t, err)
+			got := map[string]float64{}
+			for _, r := range rows {
+				got[r.Metric] = r.Value
+			}
+			assert.Equal(t, 8.0, got["debates in flight at the heap profile"])
+			assert.Positive(t, got["live heap per debate in flight (KiB, profiled)"])
+			assert.FileExists(t, probe.Path)
+		})
 	}
-	assert.Equal(t, 8.0, got["debates in flight at the heap profile"])
-	assert.Positive(t, got["live heap per debate in flight (KiB, profiled)"])
-	assert.FileExists(t, path)
 }
