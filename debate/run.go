@@ -542,13 +542,10 @@ func (s *callSpec) buildPrompt(r *run) {
 }
 
 // shed drops what s holds for its call once the agent has its request (an
-// agent.Async call, startAsync): the phase waits for the reply holding only
-// what it reads afterwards, the call's agent, target, phase and round
-// (proposalOutcome, abandoned). No goroutine reads the rest of s.
-func (s *callSpec) shed() {
-	s.req = agent.Request{Phase: s.req.Phase, Round: s.req.Round}
-	s.prompt, s.items, s.instr = nil, nil, ""
-}
+// agent.Async call, startAsync), so that a phase whose later calls wait for
+// a slot (MaxConcurrency) does not hold it: nothing reads s afterwards (the
+// call's slot names it, abandoned).
+func (s *callSpec) shed() { *s = callSpec{} }
 
 // promptFor returns s's prompt, built if it has one to build, without
 // changing s.
