@@ -261,7 +261,7 @@ func (r *run) peerQuote(j int) promptItem {
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
-	specs := reuse(&r.phaseBufs().specBuf, n)
+	specs := r.specsFor(n)
 	for i := range n {
 		specs[i] = r.proposalSpec(i)
 	}
@@ -525,7 +525,7 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 // critiqueSpecs returns the calls of the critique phase, one per pair.
 func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	st := r.st
-	specs := reuse(&r.phaseBufs().specBuf, len(pairs))
+	specs := r.specsFor(len(pairs))
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
@@ -749,7 +749,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	n := len(r.o.ps)
-	specs = reuse(&r.phaseBufs().specBuf, n+1)[:0]
+	specs = r.specsFor(n + 1)[:0]
 	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)

@@ -39,11 +39,14 @@ type run struct {
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
-	// bufs are the phase buffers the run holds (phaseBufs), nil when it
-	// holds none: they are reused by its phases, one at a time, and shared
-	// through Orchestrator.bufs with other runs while it waits for its
+	// bufs are the phase buffers the run holds (phaseBufs), and specs its
+	// spec buffer (specsFor), nil when it holds none: they are reused by
+	// its phases, one at a time, and shared through the Orchestrator with
+	// other runs when it needs them no more: the specs once a phase's calls
+	// have their requests (runCalls), the rest while it waits for its
 	// agents (runConcurrent) and once it ends.
 	bufs      *runBufs
+	specs     *[]callSpec
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
@@ -63,12 +66,10 @@ type run struct {
 	ctx context.Context
 }
 
-// runBufs are the buffers a run's phases reuse: the calls of a phase, their
-// outcomes on the debate's goroutine (runInline), and the last committed
-// event batch. The first two are as long as their last use (reuse); the
-// batch is kept empty and cleared (commit).
+// runBufs are buffers a run's phases reuse: the outcomes of calls on the
+// debate's goroutine (runInline), as long as their last use (reuse), and
+// the last committed event batch, kept empty and cleared (commit).
 type runBufs struct {
-	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
 }
@@ -93,9 +94,30 @@ func (r *run) putBufs() {
 		return
 	}
 	r.bufs = nil
-	clear(b.specBuf)
 	clear(b.outBuf)
 	r.o.bufs.Put(b)
+}
+
+// specsFor returns n zeroed specs in the run's spec buffer, taking one from
+// the Orchestrator if it holds none.
+func (r *run) specsFor(n int) []callSpec {
+	if r.specs == nil {
+		r.specs, _ = r.o.specs.Get().(*[]callSpec)
+		if r.specs == nil {
+			r.specs = new([]callSpec)
+		}
+	}
+	return reuse(r.specs, n)
+}
+
+// putSpecs clears the run's spec buffer and gives it back to the
+// Orchestrator.
+func (r *run) putSpecs() {
+	if p := r.specs; p != nil {
+		r.specs = nil
+		clear(*p)
+		r.o.specs.Put(p)
+	}
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
@@ -134,6 +156,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	}
 	defer func() {
 		r.waitStragglers()
+		r.putSpecs()
 		r.putBufs()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
@@ -612,9 +635,11 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	defer func() {
 		if goroutines > 0 && len(r.stragglers) > stragglers {
 			// A late call's goroutine may still read its spec (it may not
-			// even have run yet): the next phase gets a buffer of its own.
-			r.phaseBufs().specBuf = nil
+			// even have run yet): the buffer is left to it, and the next
+			// phase gets one of its own.
+			r.specs = nil
 		}
+		r.putSpecs() // every call's goroutine has its request
 	}()
 	finished := make(chan int, n) // calls that returned in time
 	next, oldest, running, settled := 0, 0, 0, 0
@@ -630,8 +655,9 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 			if next == n && goroutines == 0 {
 				// Every call is an agent.Async one that has its request:
 				// nothing reads specs any more, so the debate waits for
-				// the replies without the phase buffers (putBufs is a
-				// no-op once they are given back).
+				// the replies without its buffers (no-ops once they are
+				// given back).
+				r.putSpecs()
 				r.putBufs()
 			}
 		}
@@ -721,6 +747,7 @@ func (r *run) immediate(specs []callSpec) bool {
 // reading per call.
 func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	out := reuse(&r.phaseBufs().outBuf, len(specs))
+	defer r.putSpecs() // the calls are made
 	var slowest time.Duration
 	start := r.now()
 	for i := range specs {
@@ -742,8 +769,8 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 }
 
 // reuse returns (*buf)[:n] zeroed, growing *buf when it is too short, and
-// leaves *buf as long (putBufs clears that much): a run's phases share the
-// buffer, one phase at a time.
+// leaves *buf as long (putBufs and putSpecs clear that much): a run's
+// phases share the buffer, one phase at a time.
 func reuse[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
@@ -789,7 +816,7 @@ type phaseCall struct {
 	logged    atomic.Bool
 	answered  atomic.Bool // an agent.Async's callback came
 	// spec is the phase's, read by the call's goroutine (never written
-	// here: a phase that leaves a straggler gives up the run's spec buffer,
+	// here: a phase that leaves a straggler leaves the spec buffer to it,
 	// runConcurrent); nil for an agent.Async call, which has its request
 	// once started. idx, round and phase name the call (abandoned).
 	spec  *callSpec

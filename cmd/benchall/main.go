@@ -68,7 +68,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile (single in-process run only)")
 	flag.StringVar(&o.heap.Path, "heapprofile", "", "concurrent and peer: collect the garbage and write a heap profile mid-run (single in-process run only; perturbs the run's other figures)")
 	flag.DurationVar(&o.heap.After, "heapprofile-at", 300*time.Millisecond, "when -heapprofile is taken, after the (last) run starts")
-	heapPhase := flag.String("heapprofile-phase", "", "concurrent: take -heapprofile when every debate waits for its agents in this round/phase (e.g. 2/critique) instead")
+	heapPhase := flag.String("heapprofile-phase", "", "take -heapprofile when every debate waits for its agents in this round/phase (e.g. 2/critique) instead")
 	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate for -heapprofile (0: the default)")
 	flag.Parse()
 	if *memRate > 0 {

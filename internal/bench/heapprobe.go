@@ -20,12 +20,13 @@ import (
 // the other figures of a probed run are for the profile only. The zero
 // value takes none.
 //
-// In the concurrent scenario, with Phase set, the agents hold the calls of
-// that phase of round Round until every debate has made them, and the
-// profile is taken once the debates are idle: each then waits for its
-// agents in that phase, and the collection keeps no garbage allocated while
-// it runs. Else the profile is taken After the run starts (the concurrent
-// scenario holds every answer first and waits for the debates to be idle).
+// With Phase set, the agents hold the calls of that phase of round Round
+// (concurrent: every call, until all are made; peer: each debate's first,
+// the debate's goroutine waiting in the agent, until every debate waits)
+// and the profile is taken once nothing allocates: every debate is then at
+// the same point, and the collection keeps no garbage allocated while it
+// runs. Else the profile is taken After the run starts (the concurrent
+// scenario holds every answer first and waits until nothing allocates).
 type HeapProbe struct {
 	Path  string
 	After time.Duration // default 300 ms

@@ -6,9 +6,11 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
 )
@@ -54,13 +56,61 @@ var peerStyles = []demo.Style{demo.StyleSupportive, demo.StyleCritical, demo.Sty
 // peerOrchestrator builds the reference workload: n demo agents (styles
 // supportive, critical, balanced, cycling), majority, all-to-all, early
 // stop off, no store and no observer.
-func peerOrchestrator(n, rounds int) (*debate.Orchestrator, error) {
+// With a non-nil gate, the agents wait at its gate (HeapProbe).
+func peerOrchestrator(n, rounds int, gate *atomic.Pointer[inlineGate]) (*debate.Orchestrator, error) {
 	ps := make([]debate.Participant, n)
 	for i := range ps {
 		name := fmt.Sprintf("demo-%c", 'a'+i)
-		ps[i] = debate.Participant{Name: name, Agent: demo.New(name, peerStyles[i%len(peerStyles)], 42)}
+		var a agent.Agent = demo.New(name, peerStyles[i%len(peerStyles)], 42)
+		if gate != nil {
+			a = gatedDemo{a.(*demo.Agent), gate}
+		}
+		ps[i] = debate.Participant{Name: name, Agent: a}
 	}
 	return debate.New(debate.Config{Rounds: rounds, DisableEarlyStop: true}, ps...)
+}
+
+// gatedDemo is a demo agent (still agent.Immediate) whose calls wait at
+// the gate set in gate, if any.
+type gatedDemo struct {
+	*demo.Agent
+	gate *atomic.Pointer[inlineGate]
+}
+
+func (a gatedDemo) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	a.gate.Load().wait(ctx, &req)
+	return a.Agent.Respond(ctx, req)
+}
+
+// inlineGate holds each debate at its first call of one phase of one round:
+// the debate's goroutine waits in the agent until the gate opens (full is
+// closed once want calls wait), so that a heap profile finds every debate
+// at the same point (HeapProbe). A nil gate holds nothing.
+type inlineGate struct {
+	round  int
+	phase  agent.Phase
+	want   int64
+	n      atomic.Int64
+	full   chan struct{}
+	opened chan struct{}
+}
+
+func (g *inlineGate) wait(ctx context.Context, req *agent.Request) {
+	if g == nil || req.Round != g.round || req.Phase != g.phase {
+		return
+	}
+	select {
+	case <-g.opened:
+		return
+	default:
+	}
+	if g.n.Add(1) == g.want {
+		close(g.full)
+	}
+	select {
+	case <-g.opened:
+	case <-ctx.Done():
+	}
 }
 
 // Peer runs the reference workload of the Python original (issue 13) at
@@ -70,7 +120,16 @@ func peerOrchestrator(n, rounds int) (*debate.Orchestrator, error) {
 // fresh process (benchall -scenario peer) for a clean figure.
 func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 	cfg = cfg.withDefaults()
-	o, err := peerOrchestrator(cfg.Agents, cfg.Rounds)
+	var gate *atomic.Pointer[inlineGate]
+	if cfg.Heap.Phase != "" {
+		gate = new(atomic.Pointer[inlineGate])
+		cfg.Heap.gate = func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
+			g := &inlineGate{round: round, phase: phase, want: int64(want), full: make(chan struct{}), opened: make(chan struct{})}
+			gate.Store(g)
+			return g.full, func() { close(g.opened) }
+		}
+	}
+	o, err := peerOrchestrator(cfg.Agents, cfg.Rounds, gate)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +163,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int,
 	before := memStats()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
-	probe := heap.start(n, 0)
+	probe := heap.start(n, 1) // a debate waits at its first call of the phase
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
