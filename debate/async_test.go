@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,31 +53,8 @@ func (d *asyncDemo) RespondAsync(ctx context.Context, req agent.Request, done fu
 func TestAsyncAgentsGiveTheSameResult(t *testing.T) {
 	for _, c := range outputCases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := demoConfig()
-			c.config(&cfg)
-			question := c.question
-			if question == "" {
-				question = outputQuestion
-			}
-			var as []*asyncDemo
-			ps := make([]debate.Participant, len(c.styles))
-			for i, s := range c.styles {
-				name := fmt.Sprintf("demo-%c", 'a'+i)
-				d := &asyncDemo{a: demo.New(name, s, c.seed)}
-				as = append(as, d)
-				ps[i] = debate.Participant{Name: name, Agent: d}
-			}
-			o, err := debate.New(cfg, ps...)
-			require.NoError(t, err)
-			res, err := o.RunTask(context.Background(), debate.Task{ID: "pinned", Question: question, Context: c.context})
-			require.NoError(t, err)
-			got, err := json.Marshal(res)
-			require.NoError(t, err)
-			var want pinned
-			b, err := os.ReadFile(filepath.Join("testdata", "outputs", c.name+".json"))
-			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(b, &want))
-			assert.JSONEq(t, string(want.Result), string(got))
+			o, cfg, as := asyncOrchestrator(t, c)
+			assertPinnedResult(t, c, o)
 			var calls int64
 			for _, d := range as {
 				calls += d.calls.Load()
@@ -87,6 +65,61 @@ func TestAsyncAgentsGiveTheSameResult(t *testing.T) {
 				assert.Positive(t, calls)
 			}
 		})
+	}
+}
+
+// TestAsyncDebatesShareBuffers runs debates of agent.Async agents at once
+// on one Orchestrator: a debate gives its phase buffers back while it waits
+// for its agents, and another takes them (run with -race). Each result must
+// be the pinned one.
+func TestAsyncDebatesShareBuffers(t *testing.T) {
+	for _, c := range outputCases[1:3] {
+		t.Run(c.name, func(t *testing.T) {
+			o, _, _ := asyncOrchestrator(t, c)
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() { assertPinnedResult(t, c, o) })
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// asyncOrchestrator is the Orchestrator of pinned case c with its demo
+// agents behind agent.Async.
+func asyncOrchestrator(t *testing.T, c outputCase) (*debate.Orchestrator, debate.Config, []*asyncDemo) {
+	cfg := demoConfig()
+	c.config(&cfg)
+	var as []*asyncDemo
+	ps := make([]debate.Participant, len(c.styles))
+	for i, s := range c.styles {
+		name := fmt.Sprintf("demo-%c", 'a'+i)
+		d := &asyncDemo{a: demo.New(name, s, c.seed)}
+		as = append(as, d)
+		ps[i] = debate.Participant{Name: name, Agent: d}
+	}
+	o, err := debate.New(cfg, ps...)
+	require.NoError(t, err)
+	return o, cfg, as
+}
+
+// assertPinnedResult runs case c on o and checks its result is the pinned
+// one (without stopping the test: it may run in a goroutine of its own).
+func assertPinnedResult(t *testing.T, c outputCase, o *debate.Orchestrator) {
+	question := c.question
+	if question == "" {
+		question = outputQuestion
+	}
+	res, err := o.RunTask(context.Background(), debate.Task{ID: "pinned", Question: question, Context: c.context})
+	if !assert.NoError(t, err) {
+		return
+	}
+	got, err := json.Marshal(res)
+	assert.NoError(t, err)
+	var want pinned
+	b, err := os.ReadFile(filepath.Join("testdata", "outputs", c.name+".json"))
+	if assert.NoError(t, err) && assert.NoError(t, json.Unmarshal(b, &want)) {
+		assert.JSONEq(t, string(want.Result), string(got))
 	}
 }
 

@@ -46,8 +46,9 @@ type Orchestrator struct {
 	// pairNames are the names of the convergence pairs, "a|b" for
 	// participants a < b, by a*n+b (nil beyond maxNamedPairs participants).
 	pairNames []string
-	// bufs holds the phase buffers of finished runs (*runBufs).
-	bufs sync.Pool
+	// bufs and specs hold the phase buffers (*runBufs) and spec buffers
+	// (*[]callSpec) of runs that need them no more (run.bufs).
+	bufs, specs sync.Pool
 }
 
 // quoteLabels are the heads (quoteHead) of the quotes that name one

@@ -134,11 +134,8 @@ func withCap[T any](s []T, n int) []T {
 // proposal phase; its prompt is built when the call starts.
 func (r *run) proposalSpec(s *callSpec, i int) {
 	st := r.st
-	revise := st.Round > 1 && st.Current[i].Has
-	phase := agent.PhasePropose
-	if revise {
-		phase = agent.PhaseRevise
-	}
+	phase := r.proposalPhaseOf(i)
+	revise := phase == agent.PhaseRevise
 	req := &s.req
 	r.initRequest(req, i, phase)
 	var items []promptItem
@@ -184,6 +181,15 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 	}
 	items = append(items, r.memoryItem()...)
 	s.idx, s.target, s.prompt, s.items, s.instr = i, -1, proposalPrompt, items, instr
+}
+
+// proposalPhaseOf is agent i's call in the proposal phase: a revision of
+// its proposal after round 1, else a proposal.
+func (r *run) proposalPhaseOf(i int) agent.Phase {
+	if r.st.Round > 1 && r.st.Current[i].Has {
+		return agent.PhaseRevise
+	}
+	return agent.PhasePropose
 }
 
 // proposalPrompt builds the prompt of a proposal or revision from its items.
@@ -305,7 +311,7 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	clear(r.peerQuotes)
 	r.resetItems()
 	r.reqCritiques, r.reqProposals = nil, nil
-	specs := reuse(&r.specBuf, n)
+	specs := r.specsFor(n)
 	for i := range n {
 		r.proposalSpec(&specs[i], i)
 	}
@@ -313,12 +319,12 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	if ctx.Err() != nil {
 		return nil, nil
 	}
-	return r.proposalOutcome(specs, outs)
+	return r.proposalOutcome(outs)
 }
 
 // proposalOutcome reads the replies of the proposal phase, then checks
 // convergence and runs the trickster.
-func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error) {
+func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 	st := r.st
 	n := len(r.o.ps)
 	rec := st.round()
@@ -333,7 +339,7 @@ func (r *run) proposalOutcome(specs []callSpec, outs []callOut) ([]Event, error)
 	var now time.Time
 	for i := range outs {
 		out := &outs[i]
-		phase := specs[i].req.Phase
+		phase := r.proposalPhaseOf(i) // as for its spec: only st.Current[i] changes below
 		r.account(i, "proposal", out, &pt)
 		text := strings.TrimSpace(out.resp.Text)
 		failErr := out.err
@@ -578,7 +584,7 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 // critiqueSpecs returns the calls of the critique phase, one per pair.
 func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	st := r.st
-	specs := reuse(&r.specBuf, len(pairs))
+	specs := r.specsFor(len(pairs))
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
@@ -867,7 +873,7 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	n := len(r.o.ps)
-	specs = reuse(&r.specBuf, n+1)[:0]
+	specs = r.specsFor(n + 1)[:0]
 	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
 	r.resetItems()
 	for i := range n {

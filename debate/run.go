@@ -46,9 +46,15 @@ type run struct {
 	// phase: agents may keep requests, so they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
-	// runBufs are reused by the phases of the run, one phase at a time,
-	// and by later runs of the Orchestrator (Orchestrator.bufs).
-	*runBufs
+	phaseScratch
+	// bufs are the phase buffers the run holds (phaseBufs), and specs its
+	// spec buffer (specsFor), nil when it holds none: they are reused by
+	// its phases, one at a time, and shared through the Orchestrator with
+	// other runs when it needs them no more: the specs once a phase's calls
+	// have their requests (runCalls), the rest while it waits for its
+	// agents (runConcurrent) and once it ends.
+	bufs      *runBufs
+	specs     *[]callSpec
 	segStart  time.Time
 	delivered int64 // last durable seq delivered to observers (atomic)
 	// Round timing for Config.OnRound: when the current round started in
@@ -68,13 +74,19 @@ type run struct {
 	ctx context.Context
 }
 
-// runBufs are the buffers a run's phases reuse: the calls of a phase, their
-// outcomes on the debate's goroutine (runInline), and the last committed
-// event batch.
+// runBufs are buffers a run's phases reuse: the outcomes of calls on the
+// debate's goroutine (runInline), as long as their last use (reuse), and
+// the last committed event batch, kept empty and cleared (commit).
 type runBufs struct {
-	specBuf  []callSpec
 	outBuf   []callOut
 	batchBuf []Event
+}
+
+// phaseScratch are buffers a run keeps for its phases, one phase at a time:
+// unlike runBufs, what they hold is read across a phase's calls (the pairs
+// of a critique phase; the items its prompts are built from), so the run
+// keeps them while it waits for its agents.
+type phaseScratch struct {
 	// itemScratch holds the issues and suggestions of a critique phase's
 	// replies until they get their allocation (settleItems).
 	itemScratch []string
@@ -85,28 +97,54 @@ type runBufs struct {
 	itemBuf []promptItem
 }
 
-// release clears the buffers (they keep nothing of the run) and gives them
-// back to the Orchestrator.
-func (r *run) release() {
-	b := r.runBufs
-	r.runBufs = &runBufs{}
-	clear(b.specBuf[:cap(b.specBuf)])
-	clear(b.outBuf[:cap(b.outBuf)])
-	clear(b.batchBuf[:cap(b.batchBuf)])
-	b.batchBuf = b.batchBuf[:0]
-	clear(b.itemScratch[:cap(b.itemScratch)])
-	b.itemScratch = b.itemScratch[:0]
-	clear(b.itemBuf[:cap(b.itemBuf)])
-	b.itemBuf = b.itemBuf[:0]
+// phaseBufs returns the run's phase buffers, taking a set from the
+// Orchestrator if it holds none.
+func (r *run) phaseBufs() *runBufs {
+	if r.bufs == nil {
+		r.bufs, _ = r.o.bufs.Get().(*runBufs)
+		if r.bufs == nil {
+			r.bufs = &runBufs{}
+		}
+	}
+	return r.bufs
+}
+
+// putBufs clears the run's phase buffers (they keep nothing of the run)
+// and gives them back to the Orchestrator.
+func (r *run) putBufs() {
+	b := r.bufs
+	if b == nil {
+		return
+	}
+	r.bufs = nil
+	clear(b.outBuf)
 	r.o.bufs.Put(b)
+}
+
+// specsFor returns n zeroed specs in the run's spec buffer, taking one from
+// the Orchestrator if it holds none.
+func (r *run) specsFor(n int) []callSpec {
+	if r.specs == nil {
+		r.specs, _ = r.o.specs.Get().(*[]callSpec)
+		if r.specs == nil {
+			r.specs = new([]callSpec)
+		}
+	}
+	return reuse(r.specs, n)
+}
+
+// putSpecs clears the run's spec buffer and gives it back to the
+// Orchestrator.
+func (r *run) putSpecs() {
+	if p := r.specs; p != nil {
+		r.specs = nil
+		clear(*p)
+		r.o.specs.Put(p)
+	}
 }
 
 func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
-	r.runBufs, _ = o.bufs.Get().(*runBufs)
-	if r.runBufs == nil {
-		r.runBufs = &runBufs{}
-	}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
 	r.sim = similarity.Cached(o.cfg.Similarity)
@@ -141,7 +179,8 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 	}
 	defer func() {
 		r.waitStragglers()
-		r.release()
+		r.putSpecs()
+		r.putBufs()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
@@ -444,9 +483,9 @@ func (r *run) commit(round int, phase string, batch []Event) error {
 	if len(batch) > 0 {
 		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
 	}
-	if cap(batch) > cap(r.batchBuf) { // observers got copies; nothing else keeps it
+	if b := r.phaseBufs(); cap(batch) > cap(b.batchBuf) { // observers got copies; nothing else keeps it
 		clear(batch)
-		r.batchBuf = batch[:0]
+		b.batchBuf = batch[:0]
 	}
 	return nil
 }
@@ -458,10 +497,9 @@ func (r *run) batchCap(batch []Event, n int) []Event {
 	if batch != nil {
 		return batch
 	}
-	if cap(r.batchBuf) >= n {
-		b := r.batchBuf
-		r.batchBuf = nil
-		return b[:0]
+	if b := r.phaseBufs(); cap(b.batchBuf) >= n {
+		batch, b.batchBuf = b.batchBuf, nil
+		return batch
 	}
 	return make([]Event, 0, n)
 }
@@ -551,6 +589,12 @@ func (s *callSpec) buildPrompt(r *run) {
 	}
 }
 
+// shed drops what s holds for its call once the agent has its request (an
+// agent.Async call, startAsync), so that a phase whose later calls wait for
+// a slot (MaxConcurrency) does not hold it: nothing reads s afterwards (the
+// call's slot names it, abandoned).
+func (s *callSpec) shed() { *s = callSpec{} }
+
 // promptFor returns s's prompt, built if it has one to build, without
 // changing s.
 func (s *callSpec) promptFor(r *run) string {
@@ -596,7 +640,9 @@ func (r *run) nameOf(idx int) string {
 // discarded; its context is cancelled, its slot goes to the next queued
 // call, and its goroutine becomes a straggler that Run waits for before
 // returning, for at most abandonAfter (waitStragglers). When ctx ends,
-// every call still running ends with ctx's error the same way.
+// every call still running ends with ctx's error the same way. The phase
+// does not read specs once runCalls returns: the run may have given them
+// back (runConcurrent).
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 	if r.immediate(specs) {
 		return r.runInline(ctx, specs)
@@ -610,13 +656,15 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
-	stragglers := len(r.stragglers)
+	stragglers, goroutines := len(r.stragglers), 0
 	defer func() {
-		if len(r.stragglers) > stragglers {
+		if goroutines > 0 && len(r.stragglers) > stragglers {
 			// A late call's goroutine may still read its spec (it may not
-			// even have run yet): the next phase gets a buffer of its own.
-			r.specBuf = nil
+			// even have run yet): the buffer is left to it, and the next
+			// phase gets one of its own.
+			r.specs = nil
 		}
+		r.putSpecs() // every call's goroutine has its request
 	}()
 	finished := make(chan int, n) // calls that returned in time
 	next, oldest, running, settled := 0, 0, 0, 0
@@ -624,8 +672,18 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	for settled < n {
 		if ctx.Err() == nil {
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				r.start(ctx, &calls[next], &specs[next], &out[next], finished, next)
+				if r.start(ctx, &calls[next], &specs[next], &out[next], finished, next) {
+					goroutines++
+				}
 				running++
+			}
+			if next == n && goroutines == 0 {
+				// Every call is an agent.Async one that has its request:
+				// nothing reads specs any more, so the debate waits for
+				// the replies without its buffers (no-ops once they are
+				// given back).
+				r.putSpecs()
+				r.putBufs()
 			}
 		}
 		for oldest < next && calls[oldest].state.Load() != callRunning {
@@ -716,7 +774,8 @@ func (r *run) immediate(specs []callSpec) bool {
 // next phase runs), and a call ends when the next one starts: one clock
 // reading per call.
 func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
-	out := reuse(&r.outBuf, len(specs))
+	out := reuse(&r.phaseBufs().outBuf, len(specs))
+	defer r.putSpecs() // the calls are made
 	var slowest time.Duration
 	start := r.now()
 	for i := range specs {
@@ -758,15 +817,16 @@ func (r *run) resetItems() {
 	r.itemBuf = r.itemBuf[:0]
 }
 
-// reuse returns (*buf)[:n] zeroed, growing *buf when it is too short: a
-// run's phases share the buffer, one phase at a time.
+// reuse returns (*buf)[:n] zeroed, growing *buf when it is too short, and
+// leaves *buf as long (putBufs and putSpecs clear that much): a run's
+// phases share the buffer, one phase at a time.
 func reuse[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
 	}
-	s := (*buf)[:n]
-	clear(s)
-	return s
+	*buf = (*buf)[:n]
+	clear(*buf)
+	return *buf
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -804,12 +864,14 @@ type phaseCall struct {
 	abandon   *time.Timer
 	logged    atomic.Bool
 	answered  atomic.Bool // an agent.Async's callback came
-	// spec is the phase's (never written here: the phase reads its specs
-	// after runCalls, while a straggler may still run, and a phase that
-	// leaves a straggler gives up the run's spec buffer, runConcurrent);
-	// prompt is the request's prompt, held until the call has taken it.
-	spec   *callSpec
-	prompt string
+	// spec is the phase's, read by the call's goroutine (never written
+	// here: a phase that leaves a straggler leaves the spec buffer to it,
+	// runConcurrent); nil for an agent.Async call, which has its request
+	// once started. idx, round and phase name the call (abandoned).
+	spec  *callSpec
+	idx   int32
+	round int32
+	phase agent.Phase
 }
 
 // deadline returns the call's deadline, or for a call whose goroutine has
@@ -827,36 +889,41 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 }
 
 // start makes call s: through agent.Async when its agent can complete it
-// without a goroutine (startAsync), else in a goroutine of its own. If the
-// agent returns before the call's deadline and before its phase settles it
-// as late, the call writes *out and sends i on finished (finish).
+// without a goroutine (startAsync), else in a goroutine of its own, and
+// reports which. If the agent returns before the call's deadline and
+// before its phase settles it as late, the call writes *out and sends i on
+// finished (finish).
 //
-// The call's prompt is built here, on the debate's goroutine, and held by
-// c only until the call takes it: the request the agent gets is a copy of
+// The call's prompt is built here, on the debate's goroutine, and held
+// only until the call takes it: the request the agent gets is a copy of
 // the phase's spec with the prompt, on the call's goroutine (call) or the
 // phase's (startAsync), so that no copy of the spec is kept per call and
 // the prompt is dropped once the agent has returned or, for an
-// agent.Async, once it has the request.
-func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) {
-	c.spec = s
-	c.prompt = s.promptFor(r)
+// agent.Async, once it has the request (with what else the spec holds for
+// the call: shed).
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) (goroutine bool) {
+	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), s.req.Phase
+	prompt := s.promptFor(r)
 	c.dispatched = time.Now()
 	c.start = r.now()
 	if a := r.asyncAgent(s); a != nil {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.startAsync(a, c, out, finished, i)
-		return
+		r.startAsync(a, c, s, prompt, out, finished, i)
+		s.shed()
+		return false
 	}
+	c.spec = s
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.call(c, out, finished, i)
+		r.call(c, prompt, out, finished, i)
 	}()
+	return true
 }
 
-// call makes call c on its own goroutine.
-func (r *run) call(c *phaseCall, out *callOut, finished chan<- int, i int) {
+// call makes call c, whose prompt is prompt, on its own goroutine.
+func (r *run) call(c *phaseCall, prompt string, out *callOut, finished chan<- int, i int) {
 	s := *c.spec
-	s.req.Prompt, c.prompt = c.prompt, ""
+	s.req.Prompt = prompt
 	var res callOut
 	r.invokeSafe(&c.ctx, &s, &res)
 	r.finish(c, &res, out, finished, i)
@@ -918,11 +985,11 @@ func hasNative(a agent.Agent, p agent.Phase) bool {
 	return ok
 }
 
-// startAsync makes call c through a.RespondAsync on the phase's goroutine;
-// the agent's callback finishes it (at most once: a second callback, or
-// one after a panic of RespondAsync, is ignored). The prompt is dropped
-// from c before the agent runs: the agent keeps what it needs.
-func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished chan<- int, i int) {
+// startAsync makes call c of spec s, whose prompt is prompt, through
+// a.RespondAsync on the phase's goroutine; the agent's callback finishes it
+// (at most once: a second callback, or one after a panic of RespondAsync,
+// is ignored). The agent keeps what it needs of the request.
+func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, out *callOut, finished chan<- int, i int) {
 	done := func(resp agent.Response, err error) {
 		if c.answered.CompareAndSwap(false, true) {
 			res := callOut{resp: resp, err: err}
@@ -931,11 +998,11 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, out *callOut, finished cha
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			done(agent.Response{}, r.panicked(c.spec.idx, p))
+			done(agent.Response{}, r.panicked(s.idx, p))
 		}
 	}()
-	req := c.spec.req
-	req.Prompt, c.prompt = c.prompt, ""
+	req := s.req
+	req.Prompt = prompt
 	a.RespondAsync(&c.ctx, req, done)
 }
 
@@ -959,15 +1026,14 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 // abandoned logs a late call whose goroutine has not returned abandonAfter
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
-	s := c.spec
 	select {
 	case <-c.returned:
 	default:
 		if !c.logged.CompareAndSwap(false, true) {
 			return
 		}
-		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(s.idx),
-			"phase", string(s.req.Phase), "round", s.req.Round)
+		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(int(c.idx)),
+			"phase", string(c.phase), "round", int(c.round))
 	}
 }
 

@@ -21,10 +21,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/bench"
 )
 
@@ -43,6 +46,7 @@ type options struct {
 	pgURL      string
 	serveHello string
 	cpuprofile string
+	heap       bench.HeapProbe
 	verbose    bool
 }
 
@@ -62,7 +66,22 @@ func main() {
 	flag.StringVar(&o.serveHello, "serve-hello", "", "internal: serve the bare hello handler on this address and block")
 	flag.BoolVar(&o.verbose, "v", false, "print diagnostics on stderr")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile (single in-process run only)")
+	flag.StringVar(&o.heap.Path, "heapprofile", "", "concurrent and peer: collect the garbage and write a heap profile mid-run (single in-process run only; perturbs the run's other figures)")
+	flag.DurationVar(&o.heap.After, "heapprofile-at", 300*time.Millisecond, "when -heapprofile is taken, after the (last) run starts")
+	heapPhase := flag.String("heapprofile-phase", "", "take -heapprofile when every debate waits for its agents in this round/phase (e.g. 2/critique) instead")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate for -heapprofile (0: the default)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
+	if *heapPhase != "" {
+		round, phase, ok := strings.Cut(*heapPhase, "/")
+		n, err := strconv.Atoi(round)
+		if !ok || err != nil || n < 1 {
+			log.Fatalf("-heapprofile-phase %q: want round/phase, e.g. 2/critique", *heapPhase)
+		}
+		o.heap.Round, o.heap.Phase = n, agent.Phase(phase)
+	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("benchall: ")
 
@@ -186,9 +205,10 @@ func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 			cfg = bench.EngineConfig{Concurrent: 20, SlowSleep: 5 * time.Millisecond}
 		}
 		cfg.SlowGoroutines = s == "concurrent-goroutines"
+		cfg.Heap = o.heap
 		return bench.EngineConcurrentSlow(ctx, cfg)
 	case "peer":
-		cfg := bench.PeerConfig{}
+		cfg := bench.PeerConfig{Heap: o.heap}
 		if o.quick {
 			cfg.Concurrent = []int{4, 8}
 		}

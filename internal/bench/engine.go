@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
 )
@@ -27,6 +28,8 @@ type EngineConfig struct {
 	// agents, called in a goroutine per call, instead of agent.Async ones
 	// (asyncProvider).
 	SlowGoroutines bool
+	// Heap takes a heap profile in the middle of the concurrent case.
+	Heap HeapProbe
 }
 
 func (c EngineConfig) withDefaults() EngineConfig {
@@ -70,8 +73,9 @@ func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Part
 }
 
 // asyncParticipants is participants behind asyncProviders; stop ends
-// their delivery goroutines.
-func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, stop func()) {
+// their delivery goroutines. heap is given their means of holding answers
+// (HeapProbe); it must be set up before the first call.
+func asyncParticipants(n int, sleep time.Duration, heap *HeapProbe) (ps []debate.Participant, stop func()) {
 	ps = participants(n, sleep, nil)
 	var as []*asyncProvider
 	for i := range ps {
@@ -79,11 +83,23 @@ func asyncParticipants(n int, sleep time.Duration) (ps []debate.Participant, sto
 		as = append(as, a)
 		ps[i].Agent = a
 	}
-	return ps, func() {
-		for _, a := range as {
-			a.close()
+	each := func(f func(*asyncProvider)) func() {
+		return func() {
+			for _, a := range as {
+				f(a)
+			}
 		}
 	}
+	heap.hold = func() func() {
+		each((*asyncProvider).pause)()
+		return each((*asyncProvider).resume)
+	}
+	heap.gate = func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
+		g := newGate(round, phase, want)
+		each(func(a *asyncProvider) { a.gate = g })()
+		return g.full, g.open
+	}
+	return ps, each((*asyncProvider).close)
 }
 
 // callsPerPhase is the largest phase of an all-to-all debate: n*(n-1) critiques.
@@ -161,12 +177,16 @@ func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 	}, nil
 }
 
-func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int) (time.Duration, error) {
+// runConcurrent runs n debates at once; probe (nil for none) counts them
+// in flight.
+func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int, probe *probeRun) (time.Duration, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
 	for range n {
 		wg.Go(func() {
+			probe.enter()
+			defer probe.leave()
 			if _, err := o.Run(ctx, question); err != nil {
 				errs <- err
 			}
@@ -185,7 +205,7 @@ func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]Row, erro
 	}
 	runtime.GC()
 	before := memStats()
-	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	wall, err := runConcurrent(ctx, o, cfg.Concurrent, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +260,7 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	ps := participants(cfg.Agents, cfg.SlowSleep, nil)
 	if !cfg.SlowGoroutines {
 		var stop func()
-		ps, stop = asyncParticipants(cfg.Agents, cfg.SlowSleep)
+		ps, stop = asyncParticipants(cfg.Agents, cfg.SlowSleep, &cfg.Heap)
 		defer stop()
 	}
 	o, err := debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true, MaxConcurrency: callsPerPhase(cfg.Agents)}, ps...)
@@ -253,11 +273,17 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	resetPeakRSS()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
-	wall, err := runConcurrent(ctx, o, cfg.Concurrent)
+	phaseCalls := cfg.Agents // in a proposal or vote phase
+	if cfg.Heap.Phase == agent.PhaseCritique {
+		phaseCalls = callsPerPhase(cfg.Agents)
+	}
+	probe := cfg.Heap.start(cfg.Concurrent, phaseCalls)
+	wall, err := runConcurrent(ctx, o, cfg.Concurrent, probe)
 	peaks := stop()
 	if err != nil {
 		return nil, err
 	}
+
 	cpu := cpuTime() - cpuBefore
 	peak := readStatusKB("VmHWM")
 	goAfter := runtime.NumGoroutine()
@@ -280,7 +306,12 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 		{Scenario: "concurrent", Case: c, Metric: "goroutines after 2 s", Value: float64(settled),
 			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
 	}
-	return append(rows, peaks.rows("concurrent", c)...), nil
+	probed, err := probe.rows("concurrent", c)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, peaks.rows("concurrent", c)...)
+	return append(rows, probed...), nil
 }
 
 // settleGoroutines waits up to d for the goroutine count to fall to want

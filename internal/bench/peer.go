@@ -6,9 +6,11 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
 )
@@ -31,6 +33,8 @@ type PeerConfig struct {
 	Agents     int   // default 5
 	Rounds     int   // default 3
 	Concurrent []int // default 200, 1000
+	// Heap takes a heap profile in the middle of the last (largest) size.
+	Heap HeapProbe
 }
 
 func (c PeerConfig) withDefaults() PeerConfig {
@@ -52,13 +56,61 @@ var peerStyles = []demo.Style{demo.StyleSupportive, demo.StyleCritical, demo.Sty
 // peerOrchestrator builds the reference workload: n demo agents (styles
 // supportive, critical, balanced, cycling), majority, all-to-all, early
 // stop off, no store and no observer.
-func peerOrchestrator(n, rounds int) (*debate.Orchestrator, error) {
+// With a non-nil gate, the agents wait at its gate (HeapProbe).
+func peerOrchestrator(n, rounds int, gate *atomic.Pointer[inlineGate]) (*debate.Orchestrator, error) {
 	ps := make([]debate.Participant, n)
 	for i := range ps {
 		name := fmt.Sprintf("demo-%c", 'a'+i)
-		ps[i] = debate.Participant{Name: name, Agent: demo.New(name, peerStyles[i%len(peerStyles)], 42)}
+		var a agent.Agent = demo.New(name, peerStyles[i%len(peerStyles)], 42)
+		if gate != nil {
+			a = gatedDemo{a.(*demo.Agent), gate}
+		}
+		ps[i] = debate.Participant{Name: name, Agent: a}
 	}
 	return debate.New(debate.Config{Rounds: rounds, DisableEarlyStop: true}, ps...)
+}
+
+// gatedDemo is a demo agent (still agent.Immediate) whose calls wait at
+// the gate set in gate, if any.
+type gatedDemo struct {
+	*demo.Agent
+	gate *atomic.Pointer[inlineGate]
+}
+
+func (a gatedDemo) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
+	a.gate.Load().wait(ctx, &req)
+	return a.Agent.Respond(ctx, req)
+}
+
+// inlineGate holds each debate at its first call of one phase of one round:
+// the debate's goroutine waits in the agent until the gate opens (full is
+// closed once want calls wait), so that a heap profile finds every debate
+// at the same point (HeapProbe). A nil gate holds nothing.
+type inlineGate struct {
+	round  int
+	phase  agent.Phase
+	want   int64
+	n      atomic.Int64
+	full   chan struct{}
+	opened chan struct{}
+}
+
+func (g *inlineGate) wait(ctx context.Context, req *agent.Request) {
+	if g == nil || req.Round != g.round || req.Phase != g.phase {
+		return
+	}
+	select {
+	case <-g.opened:
+		return
+	default:
+	}
+	if g.n.Add(1) == g.want {
+		close(g.full)
+	}
+	select {
+	case <-g.opened:
+	case <-ctx.Done():
+	}
 }
 
 // Peer runs the reference workload of the Python original (issue 13) at
@@ -68,7 +120,16 @@ func peerOrchestrator(n, rounds int) (*debate.Orchestrator, error) {
 // fresh process (benchall -scenario peer) for a clean figure.
 func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 	cfg = cfg.withDefaults()
-	o, err := peerOrchestrator(cfg.Agents, cfg.Rounds)
+	var gate *atomic.Pointer[inlineGate]
+	if cfg.Heap.Phase != "" {
+		gate = new(atomic.Pointer[inlineGate])
+		cfg.Heap.gate = func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
+			g := &inlineGate{round: round, phase: phase, want: int64(want), full: make(chan struct{}), opened: make(chan struct{})}
+			gate.Store(g)
+			return g.full, func() { close(g.opened) }
+		}
+	}
+	o, err := peerOrchestrator(cfg.Agents, cfg.Rounds, gate)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +137,12 @@ func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 		return nil, err
 	}
 	var t Table
-	for _, n := range cfg.Concurrent {
-		rows, err := peerRun(ctx, o, cfg, n)
+	for i, n := range cfg.Concurrent {
+		var heap HeapProbe
+		if i == len(cfg.Concurrent)-1 {
+			heap = cfg.Heap
+		}
+		rows, err := peerRun(ctx, o, cfg, n, heap)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +151,7 @@ func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 	return t, nil
 }
 
-func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int) ([]Row, error) {
+func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int, heap HeapProbe) ([]Row, error) {
 	// Each debate's agent calls are counted as it ends and its result is
 	// dropped, so that peak RSS measures the engine, not results kept by
 	// the harness.
@@ -98,12 +163,15 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	before := memStats()
 	cpuBefore := cpuTime()
 	stop := sampleRuntime(5 * time.Millisecond)
+	probe := heap.start(n, 1) // a debate waits at its first call of the phase
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
 	for i := range n {
 		wg.Go(func() {
+			probe.enter()
 			res, err := o.Run(ctx, question)
+			probe.leave()
 			if err != nil {
 				errs <- err
 				return
@@ -147,7 +215,12 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int)
 	if ref.rssMB > 0 {
 		rows[3].Baseline, rows[3].BaselineValue = "Python original max RSS (MiB)", ref.rssMB
 	}
-	return append(rows, peaks.rows("peer", c)...), nil
+	probed, err := probe.rows("peer", c)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, peaks.rows("peer", c)...)
+	return append(rows, probed...), nil
 }
 
 // agentCalls counts the agent calls of a finished debate from its

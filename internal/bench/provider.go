@@ -78,8 +78,10 @@ type asyncProvider struct {
 	mu      sync.Mutex
 	queue   []*pending // in the order due; queue[head:] are waiting
 	head    int
-	wake    chan struct{} // 1 slot: the queue was empty and is not
+	wake    chan struct{} // 1 slot: the queue was empty and is not, or delivery resumed
 	stopped chan struct{}
+	paused  atomic.Bool // answers are held (HeapProbe)
+	gate    *gate       // nil, or holds the calls of one phase (HeapProbe)
 }
 
 var _ agent.Async = (*asyncProvider)(nil)
@@ -92,6 +94,18 @@ func newAsyncProvider(p fakeProvider) *asyncProvider {
 
 // close ends the delivery goroutine (calls still queued are never answered).
 func (p *asyncProvider) close() { close(p.stopped) }
+
+// pause holds the answers until resume, so that the debates waiting for
+// them are idle (HeapProbe); a context's end still settles its call.
+func (p *asyncProvider) pause() { p.paused.Store(true) }
+
+func (p *asyncProvider) resume() {
+	p.paused.Store(false)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
 
 // pending is a call of an asyncProvider waiting for its answer to be due,
 // or for its context to end.
@@ -115,6 +129,13 @@ func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, don
 	w.mu.Lock()
 	w.stop = context.AfterFunc(ctx, w.cancel)
 	w.mu.Unlock()
+	if !p.gate.hold(p, w, &req) {
+		p.enqueue(w)
+	}
+}
+
+// enqueue queues w, due after the latency.
+func (p *asyncProvider) enqueue(w *pending) {
 	p.mu.Lock()
 	w.due = time.Now().Add(p.sleep) // under p.mu: the queue stays in order
 	p.queue = append(p.queue, w)
@@ -135,7 +156,7 @@ func (p *asyncProvider) deliver() {
 	for {
 		p.mu.Lock()
 		var next *pending
-		if p.head < len(p.queue) {
+		if p.head < len(p.queue) && !p.paused.Load() {
 			next = p.queue[p.head]
 			if !time.Now().Before(next.due) {
 				p.queue[p.head] = nil
@@ -150,7 +171,7 @@ func (p *asyncProvider) deliver() {
 		}
 		p.mu.Unlock()
 		var due <-chan time.Time
-		if next != nil {
+		if next != nil && !p.paused.Load() {
 			t.Reset(time.Until(next.due))
 			due = t.C
 		}
@@ -176,4 +197,56 @@ func (w *pending) settle(resp agent.Response, err error) {
 	}
 	stop()
 	done(resp, err)
+}
+
+// gate holds the calls of one phase of one round until want of them have
+// come (full is closed then), and queues them when opened: every debate
+// then waits in that phase (HeapProbe).
+type gate struct {
+	round int
+	phase agent.Phase
+	want  int
+	full  chan struct{}
+
+	mu     sync.Mutex
+	opened bool
+	held   []heldCall
+}
+
+type heldCall struct {
+	p *asyncProvider
+	w *pending
+}
+
+func newGate(round int, phase agent.Phase, want int) *gate {
+	return &gate{round: round, phase: phase, want: want, full: make(chan struct{})}
+}
+
+// hold keeps w, the call req of p, if it is one of g's and g is not open
+// (a nil g holds nothing).
+func (g *gate) hold(p *asyncProvider, w *pending, req *agent.Request) bool {
+	if g == nil || req.Round != g.round || req.Phase != g.phase {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.opened {
+		return false
+	}
+	g.held = append(g.held, heldCall{p, w})
+	if len(g.held) == g.want {
+		close(g.full)
+	}
+	return true
+}
+
+// open queues the calls held, due after their latency from now.
+func (g *gate) open() {
+	g.mu.Lock()
+	held := g.held
+	g.opened, g.held = true, nil
+	g.mu.Unlock()
+	for _, h := range held {
+		h.p.enqueue(h.w)
+	}
 }
