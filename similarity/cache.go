@@ -108,7 +108,7 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 		// The pairs asked for, by pair index; on the stack for up to 11
 		// texts.
 		var small [55]bool
-		want := small[:0]
+		var want []bool
 		if np := n * (n - 1) / 2; np <= len(small) {
 			want = small[:np]
 		} else {
