@@ -7,9 +7,10 @@
 // (comma-separated lists work too). With more than one scenario or run,
 // each (scenario, run) executes in a fresh child process, so peak RSS and
 // goroutine counts of one do not leak into another, and the table shows
-// the median of the runs; the peer scenario's child is the lean binary
-// cmd/benchpeer (engine and demo agents only) when it is found next to
-// benchall or given with -benchpeer. See bench/README.md for what each row means and
+// the median of the runs. The peer scenario runs in the lean binary
+// cmd/benchpeer (engine and demo agents only), even for a single run
+// without profiles, when it is found next to benchall or given with
+// -benchpeer. See bench/README.md for what each row means and
 // what the http and fanout scenarios need (the aragora binary, ulimit -n).
 package main
 
@@ -111,7 +112,13 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	var runs []bench.Table
-	if len(o.scenarios) == 1 && o.runs == 1 {
+	inProcess := len(o.scenarios) == 1 && o.runs == 1
+	if inProcess && o.scenarios[0] == "peer" && o.cpuprofile == "" && o.heap.Path == "" && !o.rowsJSON {
+		// A single peer run runs lean too when benchpeer is at hand.
+		exe, err := os.Executable()
+		inProcess = err != nil || peerBinary(o, exe) == ""
+	}
+	if inProcess {
 		if o.cpuprofile != "" {
 			f, err := os.Create(o.cpuprofile)
 			if err != nil {
@@ -179,6 +186,8 @@ func child(ctx context.Context, o options, s string) (bench.Table, error) {
 	if s == "peer" {
 		if lean := peerBinary(o, exe); lean != "" {
 			exe, args = lean, []string{"-rows-json"}
+		} else {
+			log.Printf("peer: no lean binary next to %s or given with -benchpeer (go build ./cmd/benchpeer); running it in benchall", exe)
 		}
 	}
 	if o.quick {
@@ -213,7 +222,6 @@ func peerBinary(o options, exe string) string {
 		p = filepath.Join(filepath.Dir(exe), "benchpeer")
 	}
 	if _, err := os.Stat(p); err != nil {
-		log.Printf("peer: no lean binary (%v); running it in %s (build ./cmd/benchpeer next to it)", err, exe)
 		return ""
 	}
 	return p
