@@ -18,6 +18,8 @@ case ",$scenario," in
 	go build -o "$bin" ./cmd/aragora ;;
 esac
 go build -o /tmp/benchall ./cmd/benchall
+# The peer scenario's runs exec this lean binary (the engine only), found next to benchall.
+go build -o /tmp/benchpeer ./cmd/benchpeer
 exec /tmp/benchall -scenario "$scenario" -runs "$runs" -aragora "$bin" \
 	-fanout "${BENCH_FANOUT:-100,1000,10000}" \
 	-redis "${BENCH_REDIS-redis://127.0.0.1:6379/15}" \

@@ -7,7 +7,10 @@
 // (comma-separated lists work too). With more than one scenario or run,
 // each (scenario, run) executes in a fresh child process, so peak RSS and
 // goroutine counts of one do not leak into another, and the table shows
-// the median of the runs. See bench/README.md for what each row means and
+// the median of the runs. The peer scenario runs in the lean binary
+// cmd/benchpeer (engine and demo agents only), even for a single run
+// without profiles, when it is found next to benchall or given with
+// -benchpeer. See bench/README.md for what each row means and
 // what the http and fanout scenarios need (the aragora binary, ulimit -n).
 package main
 
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -29,6 +33,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/bench"
+	"github.com/aragora/aragora/internal/bench/peerbench"
 )
 
 var all = []string{"engine", "concurrent", "concurrent-goroutines", "peer", "http", "fanout", "limiter", "store"}
@@ -45,6 +50,7 @@ type options struct {
 	redisURL   string
 	pgURL      string
 	serveHello string
+	benchpeer  string
 	cpuprofile string
 	heap       bench.HeapProbe
 	verbose    bool
@@ -63,6 +69,7 @@ func main() {
 	flag.StringVar(&o.fanout, "fanout", "100,1000,10000", "subscriber counts for the fanout scenario")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/15", "Redis for the limiter scenario; empty skips it")
 	flag.StringVar(&o.pgURL, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "Postgres for the store scenario; empty skips it")
+	flag.StringVar(&o.benchpeer, "benchpeer", "", "lean binary for the peer scenario's child runs (go build ./cmd/benchpeer); default: benchpeer next to this binary, else this binary")
 	flag.StringVar(&o.serveHello, "serve-hello", "", "internal: serve the bare hello handler on this address and block")
 	flag.BoolVar(&o.verbose, "v", false, "print diagnostics on stderr")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile (single in-process run only)")
@@ -105,7 +112,13 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	var runs []bench.Table
-	if len(o.scenarios) == 1 && o.runs == 1 {
+	inProcess := len(o.scenarios) == 1 && o.runs == 1
+	if inProcess && o.scenarios[0] == "peer" && o.cpuprofile == "" && o.heap.Path == "" && !o.rowsJSON {
+		// A single peer run runs lean too when benchpeer is at hand.
+		exe, err := os.Executable()
+		inProcess = err != nil || peerBinary(o, exe) == ""
+	}
+	if inProcess {
 		if o.cpuprofile != "" {
 			f, err := os.Create(o.cpuprofile)
 			if err != nil {
@@ -170,6 +183,13 @@ func child(ctx context.Context, o options, s string) (bench.Table, error) {
 	}
 	args := []string{"-scenario", s, "-runs", "1", "-rows-json", "-aragora", o.aragora, "-fanout", o.fanout,
 		"-redis", o.redisURL, "-postgres", o.pgURL}
+	if s == "peer" {
+		if lean := peerBinary(o, exe); lean != "" {
+			exe, args = lean, []string{"-rows-json"}
+		} else {
+			log.Printf("peer: no lean binary next to %s or given with -benchpeer (go build ./cmd/benchpeer); running it in benchall", exe)
+		}
+	}
 	if o.quick {
 		args = append(args, "-quick")
 	}
@@ -191,6 +211,22 @@ func child(ctx context.Context, o options, s string) (bench.Table, error) {
 	return t, nil
 }
 
+// peerBinary returns the lean binary that runs the peer scenario's child
+// runs (cmd/benchpeer: the engine and the demo agents only, as the Python
+// original's process held only its library), or "" to run it in benchall
+// itself, which links every backend: -benchpeer, else benchpeer next to
+// exe.
+func peerBinary(o options, exe string) string {
+	p := o.benchpeer
+	if p == "" {
+		p = filepath.Join(filepath.Dir(exe), "benchpeer")
+	}
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
 func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 	switch s {
 	case "engine":
@@ -208,11 +244,11 @@ func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 		cfg.Heap = o.heap
 		return bench.EngineConcurrentSlow(ctx, cfg)
 	case "peer":
-		cfg := bench.PeerConfig{Heap: o.heap}
+		cfg := peerbench.PeerConfig{Heap: o.heap}
 		if o.quick {
 			cfg.Concurrent = []int{4, 8}
 		}
-		return bench.Peer(ctx, cfg)
+		return peerbench.Peer(ctx, cfg)
 	default:
 		return extra(ctx, o, s)
 	}

@@ -48,22 +48,14 @@ func TestPercentile(t *testing.T) {
 }
 
 // TestScenariosSmoke runs the in-process scenarios with tiny parameters;
-// the figures are meaningless, only the plumbing is checked.
+// the figures are meaningless, only the plumbing is checked. The peer
+// scenario has its own in package peerbench.
 func TestScenariosSmoke(t *testing.T) {
 	ctx := context.Background()
 	eng, err := Engine(ctx, EngineConfig{Agents: 3, Rounds: 1, Concurrent: 4, SerialFor: 50 * time.Millisecond,
 		OverheadSleep: 2 * time.Millisecond, OverheadRuns: 1, SlowSleep: time.Millisecond})
 	require.NoError(t, err)
 	assert.NotEmpty(t, eng)
-	peer, err := Peer(ctx, PeerConfig{Agents: 3, Rounds: 1, Concurrent: []int{2}})
-	require.NoError(t, err)
-	assert.NotEmpty(t, peer)
-	for _, r := range peer {
-		if r.Metric == "agent calls/debate" {
-			assert.Equal(t, 12.0, r.Value, "3 proposals, 6 critiques, 3 votes")
-		}
-	}
-	eng = append(eng, peer...)
 	st, err := Store(ctx, StoreConfig{Duration: 20 * time.Millisecond})
 	require.NoError(t, err)
 	assert.Len(t, st, 6)

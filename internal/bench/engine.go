@@ -11,6 +11,8 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/bench/measure"
+	"github.com/aragora/aragora/internal/bench/peerbench"
 )
 
 // EngineConfig sizes the engine scenarios. The zero value gives the issue 8
@@ -57,7 +59,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	return c
 }
 
-const question = "Should we migrate the billing service to Postgres?"
+const question = peerbench.Question
 
 var styles = []demo.Style{demo.StyleBalanced, demo.StyleSupportive, demo.StyleCritical, demo.StyleContrarian, demo.StyleBalanced}
 
@@ -90,26 +92,19 @@ func asyncParticipants(n int, sleep time.Duration, heap *HeapProbe) (ps []debate
 			}
 		}
 	}
-	heap.hold = func() func() {
+	heap.SetHooks(func() func() {
 		each((*asyncProvider).pause)()
 		return each((*asyncProvider).resume)
-	}
-	heap.gate = func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
+	}, func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
 		g := newGate(round, phase, want)
 		each(func(a *asyncProvider) { a.gate = g })()
 		return g.full, g.open
-	}
+	})
 	return ps, each((*asyncProvider).close)
 }
 
 // callsPerPhase is the largest phase of an all-to-all debate: n*(n-1) critiques.
 func callsPerPhase(n int) int { return n * (n - 1) }
-
-func memStats() runtime.MemStats {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m
-}
 
 // Engine runs the engine scenarios: instant demo agents serially and
 // concurrently, the per-round overhead with sleeping agents, and the
@@ -154,7 +149,7 @@ func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 	}
 	spent.Store(0)
 	runtime.GC()
-	before := memStats()
+	before := measure.MemStats()
 	start := time.Now()
 	n := 0
 	for time.Since(start) < cfg.SerialFor {
@@ -164,7 +159,7 @@ func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 		n++
 	}
 	wall := time.Since(start)
-	after := memStats()
+	after := measure.MemStats()
 	c := fmt.Sprintf("serial, %d instant demo agents, %d rounds", cfg.Agents, cfg.Rounds)
 	perDebate := wall / time.Duration(n)
 	agentPer := time.Duration(spent.Load()) / time.Duration(n)
@@ -179,14 +174,14 @@ func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 
 // runConcurrent runs n debates at once; probe (nil for none) counts them
 // in flight.
-func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int, probe *probeRun) (time.Duration, error) {
+func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int, probe *measure.ProbeRun) (time.Duration, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
 	for range n {
 		wg.Go(func() {
-			probe.enter()
-			defer probe.leave()
+			probe.Enter()
+			defer probe.Leave()
 			if _, err := o.Run(ctx, question); err != nil {
 				errs <- err
 			}
@@ -204,12 +199,12 @@ func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]Row, erro
 		return nil, err
 	}
 	runtime.GC()
-	before := memStats()
+	before := measure.MemStats()
 	wall, err := runConcurrent(ctx, o, cfg.Concurrent, nil)
 	if err != nil {
 		return nil, err
 	}
-	after := memStats()
+	after := measure.MemStats()
 	c := fmt.Sprintf("%d concurrent, %d instant demo agents, %d rounds", cfg.Concurrent, cfg.Agents, cfg.Rounds)
 	return []Row{
 		{Scenario: "engine", Case: c, Metric: "debates/s", Value: float64(cfg.Concurrent) / wall.Seconds()},
@@ -269,23 +264,23 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 	}
 	runtime.GC()
 	goBefore := runtime.NumGoroutine() // the asyncProviders' included
-	rssBefore := readStatusKB("VmRSS")
-	resetPeakRSS()
-	cpuBefore := cpuTime()
-	stop := sampleRuntime(5 * time.Millisecond)
+	rssBefore := measure.ReadStatusKB("VmRSS")
+	measure.ResetPeakRSS()
+	cpuBefore := measure.CPUTime()
+	stop := measure.SampleRuntime(5 * time.Millisecond)
 	phaseCalls := cfg.Agents // in a proposal or vote phase
 	if cfg.Heap.Phase == agent.PhaseCritique {
 		phaseCalls = callsPerPhase(cfg.Agents)
 	}
-	probe := cfg.Heap.start(cfg.Concurrent, phaseCalls)
+	probe := cfg.Heap.Start(cfg.Concurrent, phaseCalls)
 	wall, err := runConcurrent(ctx, o, cfg.Concurrent, probe)
 	peaks := stop()
 	if err != nil {
 		return nil, err
 	}
 
-	cpu := cpuTime() - cpuBefore
-	peak := readStatusKB("VmHWM")
+	cpu := measure.CPUTime() - cpuBefore
+	peak := measure.ReadStatusKB("VmHWM")
 	goAfter := runtime.NumGoroutine()
 	settled := settleGoroutines(goBefore, 2*time.Second)
 	phases := 3 // propose, critique, vote (majority)
@@ -306,11 +301,11 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 		{Scenario: "concurrent", Case: c, Metric: "goroutines after 2 s", Value: float64(settled),
 			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
 	}
-	probed, err := probe.rows("concurrent", c)
+	probed, err := probe.Rows("concurrent", c)
 	if err != nil {
 		return nil, err
 	}
-	rows = append(rows, peaks.rows("concurrent", c)...)
+	rows = append(rows, peaks.Rows("concurrent", c)...)
 	return append(rows, probed...), nil
 }
 

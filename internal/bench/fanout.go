@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aragora/aragora/internal/bench/measure"
 )
 
 // FanoutConfig sizes the WebSocket fan-out scenario. The zero value uses
@@ -265,7 +267,7 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 		})
 	}
 	pid := strconv.Itoa(srv.cmd.Process.Pid)
-	rssBefore := procStatusKB(pid, "VmRSS")
+	rssBefore := measure.ProcStatusKB(pid, "VmRSS")
 	connStart := time.Now()
 	for i := range n {
 		jobs <- i
@@ -277,7 +279,7 @@ func fanoutOnce(ctx context.Context, cfg FanoutConfig, srv *Aragora, fm *fakeMod
 	// Every subscriber is connected, replayed and idle (the model holds
 	// the debate): the server's RSS growth is what they cost.
 	time.Sleep(500 * time.Millisecond)
-	rssIdle := procStatusKB(pid, "VmRSS")
+	rssIdle := measure.ProcStatusKB(pid, "VmRSS")
 	if err, ok := dialErr.Load().(error); ok {
 		close(fm.gate)
 		return nil, fmt.Errorf("dial: %w", err)

@@ -1,40 +1,12 @@
 package bench
 
 import (
-	"bufio"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// readStatusKB returns a "kB" field of /proc/self/status (VmRSS, VmHWM), or
-// 0 where /proc is unavailable.
-func readStatusKB(field string) int64 { return procStatusKB("self", field) }
-
-// procStatusKB is readStatusKB for the process pid ("self" or a number).
-func procStatusKB(pid, field string) int64 {
-	f, err := os.Open("/proc/" + pid + "/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		return v
-	}
-	return 0
-}
-
-// resetPeakRSS resets VmHWM to the current RSS (Linux clear_refs 5); it is
-// a no-op where that is not allowed.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // freePort returns a free loopback TCP port.
 func freePort() (int, error) {

@@ -1,13 +1,13 @@
-package bench
+package measure
 
 import (
 	"runtime/metrics"
 	"time"
 )
 
-// rtPeaks are the largest values of some runtime/metrics seen by a
+// RuntimePeaks are the largest values of some runtime/metrics seen by a
 // sampler: where the memory of a scenario goes at its peak.
-type rtPeaks struct {
+type RuntimePeaks struct {
 	goroutines  uint64 // /sched/goroutines
 	stacks      uint64 // /memory/classes/heap/stacks: goroutine stacks, bytes
 	heapObjects uint64 // /memory/classes/heap/objects: live and not yet swept objects, bytes
@@ -23,14 +23,14 @@ var rtNames = []string{
 	"/gc/stack/starting-size:bytes",
 }
 
-// sampleRuntime reads rtNames every interval until the returned function
+// SampleRuntime reads rtNames every interval until the returned function
 // is called, which returns the peaks.
-func sampleRuntime(every time.Duration) (stop func() rtPeaks) {
+func SampleRuntime(every time.Duration) (stop func() RuntimePeaks) {
 	samples := make([]metrics.Sample, len(rtNames))
 	for i, n := range rtNames {
 		samples[i].Name = n
 	}
-	var p rtPeaks
+	var p RuntimePeaks
 	read := func() {
 		metrics.Read(samples)
 		for i, dst := range []*uint64{&p.goroutines, &p.stacks, &p.heapObjects, &p.heapLive, &p.startStack} {
@@ -53,7 +53,7 @@ func sampleRuntime(every time.Duration) (stop func() rtPeaks) {
 			}
 		}
 	}()
-	return func() rtPeaks {
+	return func() RuntimePeaks {
 		close(quit)
 		<-done
 		read()
@@ -61,8 +61,8 @@ func sampleRuntime(every time.Duration) (stop func() rtPeaks) {
 	}
 }
 
-// rows reports p as rows of scenario s, case c.
-func (p rtPeaks) rows(s, c string) []Row {
+// Rows reports p as rows of scenario s, case c.
+func (p RuntimePeaks) Rows(s, c string) []Row {
 	const mib = 1 << 20
 	return []Row{
 		{Scenario: s, Case: c, Metric: "peak goroutines (sampled)", Value: float64(p.goroutines)},

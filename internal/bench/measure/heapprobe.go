@@ -1,4 +1,4 @@
-package bench
+package measure
 
 import (
 	"fmt"
@@ -39,9 +39,17 @@ type HeapProbe struct {
 	gate func(round int, phase agent.Phase, want int) (full <-chan struct{}, open func())
 }
 
-// probeRun is one probed run: the debates in flight and the probe's
+// SetHooks gives the probe the scenario's means of holding the agents:
+// hold holds every answer until release is called, gate the calls of one
+// phase (want of them) until open is called; either may be nil where the
+// scenario cannot.
+func (p *HeapProbe) SetHooks(hold func() (release func()), gate func(round int, phase agent.Phase, want int) (full <-chan struct{}, open func())) {
+	p.hold, p.gate = hold, gate
+}
+
+// ProbeRun is one probed run: the debates in flight and the probe's
 // outcome.
-type probeRun struct {
+type ProbeRun struct {
 	inFlight atomic.Int64
 	ended    chan struct{} // closed when the run ends
 	done     chan struct{}
@@ -51,13 +59,13 @@ type probeRun struct {
 	debates  int64   // debates in flight at the collection
 }
 
-// start arms the probe for a run of debates starting now, each making
+// Start arms the probe for a run of debates starting now, each making
 // calls calls in the probe's phase; nil if p takes none.
-func (p HeapProbe) start(debates, calls int) *probeRun {
+func (p HeapProbe) Start(debates, calls int) *ProbeRun {
 	if p.Path == "" {
 		return nil
 	}
-	r := &probeRun{ended: make(chan struct{}), done: make(chan struct{})}
+	r := &ProbeRun{ended: make(chan struct{}), done: make(chan struct{})}
 	hold := p.hold
 	var due <-chan struct{}
 	var timer *time.Timer
@@ -96,7 +104,7 @@ func (p HeapProbe) start(debates, calls int) *probeRun {
 
 // profile collects the garbage, counts the debates in flight and the heap
 // they hold, and writes the heap profile to path.
-func (r *probeRun) profile(path string) {
+func (r *ProbeRun) profile(path string) {
 	runtime.GC()
 	runtime.GC() // frees what was allocated while the first one marked
 	r.debates = r.inFlight.Load()
@@ -112,21 +120,21 @@ func (r *probeRun) profile(path string) {
 	}
 }
 
-// enter and leave count a debate in flight (no-ops on a nil probe).
-func (r *probeRun) enter() {
+// Enter and Leave count a debate in flight (no-ops on a nil probe).
+func (r *ProbeRun) Enter() {
 	if r != nil {
 		r.inFlight.Add(1)
 	}
 }
 
-func (r *probeRun) leave() {
+func (r *ProbeRun) Leave() {
 	if r != nil {
 		r.inFlight.Add(-1)
 	}
 }
 
-// rows waits for the probe and reports it as rows of scenario s, case c.
-func (r *probeRun) rows(s, c string) ([]Row, error) {
+// Rows waits for the probe and reports it as rows of scenario s, case c.
+func (r *ProbeRun) Rows(s, c string) ([]Row, error) {
 	if r == nil {
 		return nil, nil
 	}

@@ -1,19 +1,30 @@
-package bench
+// Package peerbench is the peer scenario of the benchmarks (issue 13): the
+// workload of the Python original, run by the lean binary cmd/benchpeer.
+// It imports only the engine (debate, agent, agent/demo), the shared
+// measuring tools (internal/bench/measure) and the standard library, so
+// that the process it runs in holds the engine and nothing else, as the
+// original's process held only its library (see bench/README.md).
+package peerbench
 
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
+	"github.com/aragora/aragora/internal/bench/measure"
 )
+
+// Question is the Question of every benchmark debate.
+const Question = "Should we migrate the billing service to Postgres?"
 
 // Reference figures of the peer scenario: the Python original
 // (aragora-debate, Arena with 5 styled mock agents, 3 rounds, early stop
@@ -34,7 +45,7 @@ type PeerConfig struct {
 	Rounds     int   // default 3
 	Concurrent []int // default 200, 1000
 	// Heap takes a heap profile in the middle of the last (largest) size.
-	Heap HeapProbe
+	Heap measure.HeapProbe
 }
 
 func (c PeerConfig) withDefaults() PeerConfig {
@@ -118,27 +129,27 @@ func (g *inlineGate) wait(ctx context.Context, req *agent.Request) {
 // next to the original's where it has one. Peak RSS is VmHWM reset just
 // before each size, after returning freed memory to the OS; run it in a
 // fresh process (benchall -scenario peer) for a clean figure.
-func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
+func Peer(ctx context.Context, cfg PeerConfig) (measure.Table, error) {
 	cfg = cfg.withDefaults()
 	var gate *atomic.Pointer[inlineGate]
 	if cfg.Heap.Phase != "" {
 		gate = new(atomic.Pointer[inlineGate])
-		cfg.Heap.gate = func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
+		cfg.Heap.SetHooks(nil, func(round int, phase agent.Phase, want int) (<-chan struct{}, func()) {
 			g := &inlineGate{round: round, phase: phase, want: int64(want), full: make(chan struct{}), opened: make(chan struct{})}
 			gate.Store(g)
 			return g.full, func() { close(g.opened) }
-		}
+		})
 	}
 	o, err := peerOrchestrator(cfg.Agents, cfg.Rounds, gate)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := o.Run(ctx, question); err != nil { // warm up: first-use initialisation
+	if _, err := o.Run(ctx, Question); err != nil { // warm up: first-use initialisation
 		return nil, err
 	}
-	var t Table
+	t := measure.Table{binaryRow()}
 	for i, n := range cfg.Concurrent {
-		var heap HeapProbe
+		var heap measure.HeapProbe
 		if i == len(cfg.Concurrent)-1 {
 			heap = cfg.Heap
 		}
@@ -151,27 +162,27 @@ func Peer(ctx context.Context, cfg PeerConfig) (Table, error) {
 	return t, nil
 }
 
-func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int, heap HeapProbe) ([]Row, error) {
+func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int, heap measure.HeapProbe) ([]measure.Row, error) {
 	// Each debate's agent calls are counted as it ends and its result is
 	// dropped, so that peak RSS measures the engine, not results kept by
 	// the harness.
 	calls := make([]int, n)
 	runtime.GC()
 	debug.FreeOSMemory()
-	rssBefore := readStatusKB("VmRSS")
-	resetPeakRSS()
-	before := memStats()
-	cpuBefore := cpuTime()
-	stop := sampleRuntime(5 * time.Millisecond)
-	probe := heap.start(n, 1) // a debate waits at its first call of the phase
+	rssBefore := measure.ReadStatusKB("VmRSS")
+	measure.ResetPeakRSS()
+	before := measure.MemStats()
+	cpuBefore := measure.CPUTime()
+	stop := measure.SampleRuntime(5 * time.Millisecond)
+	probe := heap.Start(n, 1) // a debate waits at its first call of the phase
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := time.Now()
 	for i := range n {
 		wg.Go(func() {
-			probe.enter()
-			res, err := o.Run(ctx, question)
-			probe.leave()
+			probe.Enter()
+			res, err := o.Run(ctx, Question)
+			probe.Leave()
 			if err != nil {
 				errs <- err
 				return
@@ -182,9 +193,9 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int,
 	wg.Wait()
 	wall := time.Since(start)
 	peaks := stop()
-	cpu := cpuTime() - cpuBefore
-	after := memStats()
-	peak := readStatusKB("VmHWM")
+	cpu := measure.CPUTime() - cpuBefore
+	after := measure.MemStats()
+	peak := measure.ReadStatusKB("VmHWM")
 	close(errs)
 	if err := <-errs; err != nil {
 		return nil, err
@@ -195,8 +206,8 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int,
 	}
 	ref := peerReference[n]
 	c := fmt.Sprintf("%d concurrent, %d demo agents, %d rounds, no early stop", n, cfg.Agents, cfg.Rounds)
-	rows := []Row{
-		{Scenario: "peer", Case: c, Metric: "wall (ms)", Value: ms(wall)},
+	rows := []measure.Row{
+		{Scenario: "peer", Case: c, Metric: "wall (ms)", Value: millis(wall)},
 		{Scenario: "peer", Case: c, Metric: "debates/s", Value: float64(n) / wall.Seconds()},
 		{Scenario: "peer", Case: c, Metric: "CPU ms/debate (rusage)", Value: cpu.Seconds() * 1000 / float64(n)},
 		{Scenario: "peer", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024},
@@ -206,7 +217,7 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int,
 		{Scenario: "peer", Case: c, Metric: "agent calls/debate", Value: float64(total) / float64(n)},
 	}
 	if ref.wall > 0 {
-		rows[0].Baseline, rows[0].BaselineValue = "Python original wall (ms)", ms(ref.wall)
+		rows[0].Baseline, rows[0].BaselineValue = "Python original wall (ms)", millis(ref.wall)
 		rows[1].Baseline, rows[1].BaselineValue = "Python original debates/s", float64(n)/ref.wall.Seconds()
 		// The original ran on one core, so its CPU time per debate is at
 		// most its wall time per debate.
@@ -215,11 +226,11 @@ func peerRun(ctx context.Context, o *debate.Orchestrator, cfg PeerConfig, n int,
 	if ref.rssMB > 0 {
 		rows[3].Baseline, rows[3].BaselineValue = "Python original max RSS (MiB)", ref.rssMB
 	}
-	probed, err := probe.rows("peer", c)
+	probed, err := probe.Rows("peer", c)
 	if err != nil {
 		return nil, err
 	}
-	rows = append(rows, peaks.rows("peer", c)...)
+	rows = append(rows, peaks.Rows("peer", c)...)
 	return append(rows, probed...), nil
 }
 
@@ -245,11 +256,19 @@ func agentCalls(res *debate.Result) int {
 	return n
 }
 
-// cpuTime returns the user plus system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// millis converts a duration to float milliseconds.
+func millis(d time.Duration) float64 { return d.Seconds() * 1000 }
+
+// binaryRow names the binary this process runs (its "RSS before" is that
+// binary's start-up) with its size on disk: cmd/benchpeer links the
+// engine only, cmd/benchall every backend (bench/README.md).
+func binaryRow() measure.Row {
+	name, size := "unknown", 0.0
+	if exe, err := os.Executable(); err == nil {
+		name = filepath.Base(exe)
+		if fi, err := os.Stat(exe); err == nil {
+			size = float64(fi.Size()) / (1 << 20)
+		}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return measure.Row{Scenario: "peer", Case: "process", Metric: "binary " + name + " (MiB on disk)", Value: size}
 }
