@@ -358,7 +358,10 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 		if now.IsZero() {
 			now = r.now() // one reading for the phase's scores
 		}
-		sc := evidence.Score(text, now, r.cfg.Trickster.Weights)
+		if r.evidence == nil {
+			r.evidence = make([]evidence.Checkpoint, n)
+		}
+		sc := evidence.ScoreExtending(text, now, r.cfg.Trickster.Weights, &r.evidence[i])
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/internal/reply"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/similarity"
@@ -46,6 +47,10 @@ type run struct {
 	// phase: agents may keep requests, so they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
+	// evidence holds, by agent, the evidence scan of its last scored
+	// proposal, which a revision that extends it resumes
+	// (evidence.ScoreExtending); nil until the first scores.
+	evidence []evidence.Checkpoint
 	phaseScratch
 	// bufs are the phase buffers the run holds (phaseBufs), and specs its
 	// spec buffer (specsFor), nil when it holds none: they are reused by
