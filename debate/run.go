@@ -49,8 +49,9 @@ type run struct {
 	reqProposals []agent.Proposal
 	// evidence holds, by agent, the evidence scan of its last scored
 	// proposal, which a revision that extends it resumes
-	// (evidence.ScoreExtending); nil until the first scores.
-	evidence []evidence.Checkpoint
+	// (evidence.ScoreExtending): from the Orchestrator at the first scores
+	// of a segment, given back at its end (putEvidence).
+	evidence *[]evidence.Checkpoint
 	phaseScratch
 	// bufs are the phase buffers the run holds (phaseBufs), and specs its
 	// spec buffer (specsFor), nil when it holds none: they are reused by
@@ -126,6 +127,29 @@ func (r *run) putBufs() {
 	r.o.bufs.Put(b)
 }
 
+// checkpoints returns the run's evidence checkpoints, one per agent,
+// taking them from the Orchestrator if it holds none.
+func (r *run) checkpoints() []evidence.Checkpoint {
+	if r.evidence == nil {
+		r.evidence, _ = r.o.evidence.Get().(*[]evidence.Checkpoint)
+		if r.evidence == nil {
+			r.evidence = new([]evidence.Checkpoint)
+		}
+		reuse(r.evidence, len(r.o.ps)) // zero: put back cleared
+	}
+	return *r.evidence
+}
+
+// putEvidence clears the run's evidence checkpoints (they hold its texts)
+// and gives them back to the Orchestrator.
+func (r *run) putEvidence() {
+	if p := r.evidence; p != nil {
+		r.evidence = nil
+		clear(*p)
+		r.o.evidence.Put(p)
+	}
+}
+
 // specsFor returns n zeroed specs in the run's spec buffer, taking one from
 // the Orchestrator if it holds none.
 func (r *run) specsFor(n int) []callSpec {
@@ -186,6 +210,7 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 		r.waitStragglers()
 		r.putSpecs()
 		r.putBufs()
+		r.putEvidence()
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
