@@ -48,8 +48,9 @@ type Orchestrator struct {
 	pairNames []string
 	// bufs and specs hold the phase buffers (*runBufs) and spec buffers
 	// (*[]callSpec) of runs that need them no more (run.bufs), evidence
-	// their evidence checkpoints (*[]evidence.Checkpoint, run.evidence).
-	bufs, specs, evidence sync.Pool
+	// their evidence checkpoints (*[]evidence.Checkpoint, run.evidence),
+	// scratch their phase scratch buffers (*phaseScratch).
+	bufs, specs, evidence, scratch sync.Pool
 }
 
 // quoteLabels are the heads (quoteHead) of the quotes that name one
