@@ -251,6 +251,9 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 		r.putBufs()
 		r.putEvidence()
 		r.putScratch()
+		if r.sim != r.cfg.Similarity { // the run's own cache
+			similarity.Release(r.sim)
+		}
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops
