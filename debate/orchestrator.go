@@ -47,8 +47,10 @@ type Orchestrator struct {
 	// participants a < b, by a*n+b (nil beyond maxNamedPairs participants).
 	pairNames []string
 	// bufs and specs hold the phase buffers (*runBufs) and spec buffers
-	// (*[]callSpec) of runs that need them no more (run.bufs).
-	bufs, specs sync.Pool
+	// (*[]callSpec) of runs that need them no more (run.bufs), evidence
+	// their evidence checkpoints (*[]evidence.Checkpoint, run.evidence),
+	// scratch their phase scratch buffers (*phaseScratch).
+	bufs, specs, evidence, scratch sync.Pool
 }
 
 // quoteLabels are the heads (quoteHead) of the quotes that name one

@@ -358,7 +358,7 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 		if now.IsZero() {
 			now = r.now() // one reading for the phase's scores
 		}
-		sc := evidence.Score(text, now, r.cfg.Trickster.Weights)
+		sc := evidence.ScoreExtending(text, now, r.cfg.Trickster.Weights, &r.checkpoints()[i])
 		st.Current[i] = proposalState{Text: text, Has: true, Fresh: true}
 		st.Proposed[i] = true
 		fresh[i] = text

@@ -316,8 +316,11 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	var dropped []bool
 	if size > b.cfg.MaxPromptRunes {
 		dropped = b.drop(runes(b.head)+utf8.RuneCount(roundHead)+runes(tailHead)+runes(instructions), items)
+		size += 32 // the omitted note
 	}
-	sb := promptBuf{make([]byte, 0, size+32)}
+	// size is exact without the note: no slack that could take the
+	// buffer to a larger size class.
+	sb := promptBuf{make([]byte, 0, size)}
 	sb.WriteString(b.head)
 	sb.Write(roundHead)
 	omitted := 0

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
+	"github.com/aragora/aragora/evidence"
 	"github.com/aragora/aragora/internal/reply"
 	"github.com/aragora/aragora/receipt"
 	"github.com/aragora/aragora/similarity"
@@ -46,7 +47,15 @@ type run struct {
 	// phase: agents may keep requests, so they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
+	// evidence holds, by agent, the evidence scan of its last scored
+	// proposal, which a revision that extends it resumes
+	// (evidence.ScoreExtending): from the Orchestrator at the first scores
+	// of a segment, given back at its end (putEvidence).
+	evidence *[]evidence.Checkpoint
 	phaseScratch
+	// scratchBox is the box phaseScratch came in from the Orchestrator,
+	// reused to give it back (putScratch).
+	scratchBox *phaseScratch
 	// bufs are the phase buffers the run holds (phaseBufs), and specs its
 	// spec buffer (specsFor), nil when it holds none: they are reused by
 	// its phases, one at a time, and shared through the Orchestrator with
@@ -121,6 +130,64 @@ func (r *run) putBufs() {
 	r.o.bufs.Put(b)
 }
 
+// checkpoints returns the run's evidence checkpoints, one per agent,
+// taking them from the Orchestrator if it holds none.
+func (r *run) checkpoints() []evidence.Checkpoint {
+	if r.evidence == nil {
+		r.evidence, _ = r.o.evidence.Get().(*[]evidence.Checkpoint)
+		if r.evidence == nil {
+			r.evidence = new([]evidence.Checkpoint)
+		}
+		reuse(r.evidence, len(r.o.ps)) // zero: put back cleared
+	}
+	return *r.evidence
+}
+
+// putEvidence clears the run's evidence checkpoints (they hold its texts)
+// and gives them back to the Orchestrator.
+func (r *run) putEvidence() {
+	if p := r.evidence; p != nil {
+		r.evidence = nil
+		clear(*p)
+		r.o.evidence.Put(p)
+	}
+}
+
+// getScratch gives the run phase scratch buffers that an ended run gave
+// back, if it has none.
+func (r *run) getScratch() {
+	if r.itemScratch != nil || r.pairBuf != nil || r.itemBuf != nil {
+		return
+	}
+	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
+		r.phaseScratch, r.scratchBox = *p, p
+	}
+}
+
+// putScratch clears the run's phase scratch buffers (they hold its texts)
+// and gives them to the Orchestrator for later runs; the run's goroutines
+// are done with them (waitStragglers).
+func (r *run) putScratch() {
+	if r.itemScratch == nil && r.pairBuf == nil && r.itemBuf == nil {
+		return
+	}
+	p := r.scratchBox
+	if p == nil {
+		p = new(phaseScratch)
+	}
+	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
+	p.itemScratch = clearAll(p.itemScratch)
+	p.pairBuf = clearAll(p.pairBuf)
+	p.itemBuf = clearAll(p.itemBuf)
+	r.o.scratch.Put(p)
+}
+
+// clearAll zeroes s up to its capacity and returns it empty.
+func clearAll[T any](s []T) []T {
+	clear(s[:cap(s)])
+	return s[:0]
+}
+
 // specsFor returns n zeroed specs in the run's spec buffer, taking one from
 // the Orchestrator if it holds none.
 func (r *run) specsFor(n int) []callSpec {
@@ -174,6 +241,7 @@ const maxCommitBackoff = 5 * time.Second
 func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) {
 	r.segStart = r.now()
 	r.ctx = ctx
+	r.getScratch()
 	if fresh || r.st.Phase == nextPropose {
 		r.roundStart = r.segStart
 	}
@@ -181,6 +249,11 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 		r.waitStragglers()
 		r.putSpecs()
 		r.putBufs()
+		r.putEvidence()
+		r.putScratch()
+		if r.sim != r.cfg.Similarity { // the run's own cache
+			similarity.Release(r.sim)
+		}
 		drops, panics := r.obs.close(r.cfg.ObserverDrain)
 		if res != nil {
 			res.ObserverDrops += drops

@@ -32,3 +32,18 @@ func BenchmarkScoreDebate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScoreDebateExtending scores them with ScoreExtending and one
+// Checkpoint per agent, as the engine does (a revision extends the
+// agent's previous proposal).
+func BenchmarkScoreDebateExtending(b *testing.B) {
+	texts := proposalTexts(b)
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		var cps [5]Checkpoint
+		for i, text := range texts {
+			ScoreExtending(text, now, Weights{}, &cps[i%5])
+		}
+	}
+}

@@ -289,19 +289,49 @@ type scanState struct {
 // (hedges); offsets come in increasing order, so distinct starts need no
 // sorting.
 func analyze(t string, year int) textStats {
-	var a textStats
-	var sc scanState
-	for k := range sc.last {
-		sc.last[k] = -1
-	}
-	var yr years
-	numbers := 0
-	prevWord := false
+	var st scanner
+	st.init(year)
+	st.scan(t, len(t))
+	return st.finish(t)
+}
+
+// scanner is the state of analyze's loop at the top of an iteration: what
+// it has counted of t[:i]. Copied, it resumes the scan (see Checkpoint).
+type scanner struct {
+	a         textStats
+	sc        scanState
+	yr        years
+	year      int
+	numbers   int
+	prevWord  bool
+	i         int
+	sentStart int
 	// sentence: the current one begins at s0 (its first non-space byte,
 	// -1 before it), with extraS0 the value of extra there; extra counts
 	// the bytes of t so far beyond one per rune.
-	sentStart, s0, extra, extraS0 := 0, -1, 0, 0
-	for i := 0; i < len(t); {
+	s0, extra, extraS0 int
+}
+
+// init starts a scan at offset 0 for the given current year.
+func (st *scanner) init(year int) {
+	*st = scanner{year: year, s0: -1}
+	for k := range st.sc.last {
+		st.sc.last[k] = -1
+	}
+}
+
+// scan runs analyze's loop over t from st.i until the top of an
+// iteration at or beyond limit (or the end of t). A run of words that
+// single spaces separate stops at its first space at or beyond limit: the
+// next iteration reads that space as the loop reads any other, so where
+// the scan stops does not change what it counts.
+func (st *scanner) scan(t string, limit int) {
+	a, sc, yr := &st.a, &st.sc, &st.yr
+	year := st.year
+	numbers, prevWord := st.numbers, st.prevWord
+	sentStart, s0, extra, extraS0 := st.sentStart, st.s0, st.extra, st.extraS0
+	i := st.i
+	for i < len(t) && i < limit {
 		b := t[i]
 		c := class[b]
 		switch {
@@ -342,7 +372,7 @@ func analyze(t string, year int) textStats {
 					yr.word(t, start, year)
 				}
 				prevWord = true
-				if i+1 >= len(t) || t[i] != ' ' || class[t[i+1]]&clWord == 0 {
+				if i+1 >= len(t) || t[i] != ' ' || class[t[i+1]]&clWord == 0 || i >= limit {
 					break
 				}
 				i++
@@ -392,16 +422,26 @@ func analyze(t string, year int) textStats {
 			i += size
 		}
 	}
-	if isAssertion(strings.TrimSpace(t[sentStart:])) {
+	st.numbers, st.prevWord = numbers, prevWord
+	st.sentStart, st.s0, st.extra, st.extraS0 = sentStart, s0, extra, extraS0
+	st.i = i
+}
+
+// finish returns the analysis of t, which st has scanned to its end; st is
+// left as it is.
+func (st *scanner) finish(t string) textStats {
+	a := st.a
+	if isAssertion(strings.TrimSpace(t[st.sentStart:])) {
 		a.assertions++
 	}
-	a.temporal = yr.temporal()
+	a.temporal = st.yr.temporal()
+	sc := &st.sc
 	a.counts = counts{
 		citations:   sc.n[kindCitation],
 		data:        sc.n[kindData],
 		examples:    sc.n[kindExample],
 		hedges:      sc.n[kindHedge],
-		numbers:     numbers,
+		numbers:     st.numbers,
 		precision:   sc.n[kindPrecision],
 		connectives: sc.n[kindReasoning],
 	}

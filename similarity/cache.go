@@ -21,9 +21,58 @@ import (
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
-		return &cached{s: s}
+		c := &cached{s: s}
+		if t, _ := tablesPool.Get().(*tables); t != nil {
+			c.tables = *t
+		}
+		return c
 	}
 	return s
+}
+
+// Release empties the cache of s, made by [Cached], and gives its tables
+// to later Cached similarities: a debate releases its own when it ends.
+// s stays usable, as a new one. Any other Similarity is left alone.
+func Release(s Similarity) {
+	if c, ok := s.(*cached); ok {
+		c.release()
+	}
+}
+
+// tables are a cached's symbol table and scratch, which a released one
+// gives to the next (tablesPool): symbols are numbered in order of first
+// occurrence whatever the table's size, so reused tables number them as
+// new ones do.
+type tables struct {
+	syms symbols
+	// local maps a symbol to its index in a doc's terms + 1 while the doc
+	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
+	// all 0 between them.
+	local []int32
+	// scratch of analyse (a doc's symbols and counts), of sortedTerms (a
+	// set of term ids, all 0 between calls) and of lowering tokens.
+	terms, counts []int32
+	bitset        []uint64
+	buf           []byte
+}
+
+var tablesPool sync.Pool // *tables
+
+func (c *cached) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &tables{
+		syms:  symbols{names: c.syms.names[:0], hashes: c.syms.hashes[:0], slots: c.syms.slots},
+		local: c.local[:0], terms: c.terms[:0], counts: c.counts[:0], bitset: c.bitset, buf: c.buf[:0],
+	}
+	clear(c.syms.names) // pieces of the texts
+	clear(c.syms.slots)
+	putList(&intsPool, c.prev.buf)
+	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
+	c.tables, c.prev = tables{}, numberedDocs{}
+	if t.syms.slots != nil {
+		tablesPool.Put(t)
+	}
 }
 
 type cached struct {
@@ -38,16 +87,7 @@ type cached struct {
 	// index finds docs by text once there are many of them (nil below
 	// indexFrom docs, and after each call).
 	index map[string]*doc
-	syms  symbols
-	// local maps a symbol to its index in a doc's terms + 1 while the doc
-	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
-	// all 0 between them.
-	local []int32
-	// scratch of analyse (a doc's symbols and counts), of sortedTerms (a
-	// set of term ids) and of lowering tokens.
-	terms, counts []int32
-	bitset        []uint64
-	buf           []byte
+	tables
 	// prev is the numbering of the last TF-IDF call's corpus, until a
 	// call over its first docs uses it.
 	prev numberedDocs

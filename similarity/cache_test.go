@@ -241,3 +241,26 @@ func TestCachedPairsEqualsMatrix(t *testing.T) {
 		require.Equal(t, TFIDF{}.Matrix(cur), c.Matrix(cur))
 	}
 }
+
+// TestReleasedTablesServeNewCaches checks caches that start from the
+// tables of released ones (and a released cache used again) against the
+// plain backend, bit for bit.
+func TestReleasedTablesServeNewCaches(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(9, 10))
+	words := []string{"Postgres", "postgres", "pilot", "the", "Ünïcode", "90", "days", "risk", "x", "—", ". ", " ", "\n"}
+	for range 60 {
+		pool := randomTexts(r, words, []string{" ", ", ", ". "}, 8, 30)
+		c := Cached(TFIDF{})
+		for _, texts := range revisions(r, pool[:1+r.IntN(5)]) {
+			require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts), "%q", texts)
+			for _, text := range texts {
+				requireTokens(t, c.(*cached), text)
+			}
+		}
+		Release(c)
+		require.Equal(t, TFIDF{}.Matrix(pool), c.Matrix(pool))
+		Release(c)
+	}
+	Release(TFIDF{}) // not a cache: nothing happens
+}

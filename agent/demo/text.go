@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -63,7 +64,7 @@ func templatesOf(s Style) []template {
 }
 
 func supportive1(q string, r *rand.Rand) string {
-	return fmt.Sprintf("I recommend going ahead with \"%s\". According to the %d State of DevOps report [1], teams that adopted "+
+	return fill("I recommend going ahead with \"%s\". According to the %d State of DevOps report [1], teams that adopted "+
 		"a comparable change through a phased rollout reduced change-failure rates by %d%% and deployed %d× more often. "+
 		"Start with one team for %d weeks, then expand in two further phases, because early wins build the evidence the "+
 		"wider rollout needs. For example, a pilot group of %d engineers gives measurable results within a quarter at a "+
@@ -72,7 +73,7 @@ func supportive1(q string, r *rand.Rand) string {
 }
 
 func supportive2(q string, r *rand.Rand) string {
-	return fmt.Sprintf("Yes: \"%s\" is worth doing, and the data supports it. A %d industry benchmark [1] measured a %d%% drop in "+
+	return fill("Yes: \"%s\" is worth doing, and the data supports it. A %d industry benchmark [1] measured a %d%% drop in "+
 		"incident response time after a similar change, and according to a follow-up study [2] the payback period was %d "+
 		"months. I propose a phased rollout: phase 1 covers %d%% of users, phase 2 half of them and phase 3 everyone, each "+
 		"gated on error budgets. Therefore the risk stays bounded while the benefits compound.",
@@ -80,7 +81,7 @@ func supportive2(q string, r *rand.Rand) string {
 }
 
 func supportive3(q string, r *rand.Rand) string {
-	return fmt.Sprintf("The strongest answer to \"%s\" is to endorse it and execute in phases. According to published case "+
+	return fill("The strongest answer to \"%s\" is to endorse it and execute in phases. According to published case "+
 		"studies [1], organisations that did this improved throughput by %d%% and cut operating costs by $%d,000 a year. "+
 		"Specifically, run phase 1 for %d weeks with a dedicated owner, measure latency and adoption, and expand only "+
 		"when the numbers hold. Since the downside is capped by the phasing, the expected value is clearly positive.",
@@ -88,7 +89,7 @@ func supportive3(q string, r *rand.Rand) string {
 }
 
 func critical1(q string, r *rand.Rand) string {
-	return fmt.Sprintf("I am sceptical of \"%s\". The visible price is the smallest part of the cost: total cost of ownership "+
+	return fill("I am sceptical of \"%s\". The visible price is the smallest part of the cost: total cost of ownership "+
 		"(TCO) typically runs 3–5× the initial estimate once integration, training and on-call time are counted. A team of %d "+
 		"engineers spending %d%% of their time on upkeep costs roughly $%d,000 a year. The main risks are vendor "+
 		"lock-in, a migration that overruns by %d weeks, and the loss of in-house expertise. Unless those costs are "+
@@ -97,7 +98,7 @@ func critical1(q string, r *rand.Rand) string {
 }
 
 func critical2(q string, r *rand.Rand) string {
-	return fmt.Sprintf("Before answering \"%s\", count the costs. In comparable projects the %d-year TCO came out at %d× the "+
+	return fill("Before answering \"%s\", count the costs. In comparable projects the %d-year TCO came out at %d× the "+
 		"budgeted figure, mostly because of hidden operational work. Downtime is a real risk: a single %d-hour outage at "+
 		"$%d,000 per hour wipes out the projected savings. The proposal also assumes skills the team does not have. I "+
 		"recommend rejecting it unless a costed risk register shows otherwise.",
@@ -113,6 +114,33 @@ func critical3(q string, r *rand.Rand) string {
 		q, between(r, 20, 35), dollarsK(quoted*between(r, 3, 5)), dollarsK(quoted), between(r, 4, 12))
 }
 
+// fill returns fmt.Sprintf(tmpl, q, nums...) for a tmpl whose verbs are
+// one %s, then %d or %% (TestFillMatchesSprintf), without boxing the numbers.
+func fill(tmpl, q string, nums ...int) string {
+	var b strings.Builder
+	b.Grow(len(tmpl) + len(q) + 4*len(nums))
+	var d [20]byte
+	for {
+		k := strings.IndexByte(tmpl, '%')
+		if k < 0 || k+1 == len(tmpl) {
+			break
+		}
+		b.WriteString(tmpl[:k])
+		switch tmpl[k+1] {
+		case 's':
+			b.WriteString(q)
+		case 'd':
+			b.Write(strconv.AppendInt(d[:0], int64(nums[0]), 10))
+			nums = nums[1:]
+		default: // %%
+			b.WriteByte('%')
+		}
+		tmpl = tmpl[k+2:]
+	}
+	b.WriteString(tmpl)
+	return b.String()
+}
+
 // dollarsK formats k thousand dollars with thousands separators: $1,250,000.
 func dollarsK(k int) string {
 	if k >= 1000 {
@@ -123,7 +151,7 @@ func dollarsK(k int) string {
 
 func balanced1(q string, r *rand.Rand) string {
 	first := between(r, 5, 15)
-	return fmt.Sprintf("On \"%s\", a hybrid approach is the safest path. Run a staged pilot of 90 days: days 1–30 on %d%% of "+
+	return fill("On \"%s\", a hybrid approach is the safest path. Run a staged pilot of 90 days: days 1–30 on %d%% of "+
 		"the workload, days 31–60 on %d%%, days 61–90 on half, with a go/no-go review at each stage. Keep the current "+
 		"setup as a fallback throughout. Success criteria: latency within %d ms of today and cost no more than %d%% "+
 		"higher. Because each stage is reversible, we learn cheaply and commit only on evidence.",
@@ -131,7 +159,7 @@ func balanced1(q string, r *rand.Rand) string {
 }
 
 func balanced2(q string, r *rand.Rand) string {
-	return fmt.Sprintf("There are good arguments on both sides of \"%s\". I propose a hybrid: adopt the change where the benefit "+
+	return fill("There are good arguments on both sides of \"%s\". I propose a hybrid: adopt the change where the benefit "+
 		"is clearest, keep the existing approach elsewhere, and validate it with a staged pilot of 90 days. For example, "+
 		"start with %d teams and %d%% of traffic, review the metrics at day 30 and day 60, and decide at day 90. This "+
 		"balances the upside against the risks the critics raise.",
@@ -139,7 +167,7 @@ func balanced2(q string, r *rand.Rand) string {
 }
 
 func balanced3(q string, r *rand.Rand) string {
-	return fmt.Sprintf("My answer to \"%s\" is a hybrid plan validated by a staged pilot of 90 days. We would run both options "+
+	return fill("My answer to \"%s\" is a hybrid plan validated by a staged pilot of 90 days. We would run both options "+
 		"side by side on %d%% of cases, compare cost per request and error rates weekly, and budget $%d,000 for the trial. If the new "+
 		"option is at least %d%% better by day 90, expand it; otherwise roll back with little lost. Thus the decision "+
 		"rests on measured results rather than opinion.",
@@ -147,7 +175,7 @@ func balanced3(q string, r *rand.Rand) string {
 }
 
 func contrarian1(q string, r *rand.Rand) string {
-	return fmt.Sprintf("I will argue the opposite on \"%s\": the status quo is the better choice. The case for change rests on "+
+	return fill("I will argue the opposite on \"%s\": the status quo is the better choice. The case for change rests on "+
 		"optimistic assumptions that nobody has tested, and in roughly %d%% of similar decisions the first consensus was "+
 		"later reversed. If everyone agrees this early, that is a warning sign, not a result: premature agreement hides "+
 		"the risks we have not discussed. Before converging, someone should make the strongest case against, and that is "+
@@ -156,7 +184,7 @@ func contrarian1(q string, r *rand.Rand) string {
 }
 
 func contrarian2(q string, r *rand.Rand) string {
-	return fmt.Sprintf("Everyone seems to lean one way on \"%s\", so let me take the other side. The opposite choice avoids the "+
+	return fill("Everyone seems to lean one way on \"%s\", so let me take the other side. The opposite choice avoids the "+
 		"switching costs and keeps options open, and in practice about %d%% of similar initiatives are reversed within %d "+
 		"years. Agreement reached in the first round is often agreement on framing rather than on evidence. I urge the "+
 		"group not to converge yet: test the contrary hypothesis first.",
@@ -164,7 +192,7 @@ func contrarian2(q string, r *rand.Rand) string {
 }
 
 func contrarian3(q string, r *rand.Rand) string {
-	return fmt.Sprintf("Consider the reverse of the popular answer to \"%s\". What if doing nothing, or doing the opposite, is "+
+	return fill("Consider the reverse of the popular answer to \"%s\". What if doing nothing, or doing the opposite, is "+
 		"right? The arguments so far share the same blind spots, which is exactly when a debate converges too soon. I "+
 		"estimate a %d%% chance that the favoured option fails on a criterion nobody has named yet. Let us not mistake "+
 		"quick agreement for a correct one.",
