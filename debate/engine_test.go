@@ -368,10 +368,15 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	cfg.Observers = []debate.Observer{rec}
 	cfg.Trickster.Enabled = true
 	cfg.StreamTokens = true
+	// Room for every event: on a loaded machine the engine can stream tokens
+	// faster than the recorder's goroutine takes them, and a full buffer
+	// drops events (docs/debate.md); this test is about their JSON.
+	cfg.ObserverBuffer = 1 << 16
 	o, err := debate.New(cfg, demoParticipants(2, "demo-a:hollow", "demo-b:hollow", "demo-critic")...)
 	require.NoError(t, err)
-	_, err = o.Run(context.Background(), "Adopt Postgres?")
+	res, err := o.Run(context.Background(), "Adopt Postgres?")
 	require.NoError(t, err)
+	require.Zero(t, res.ObserverDrops)
 	types := map[debate.EventType]bool{}
 	for _, e := range rec.all() {
 		b, err := json.Marshal(e)
