@@ -3,6 +3,9 @@ package debate_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aragora/aragora/agent"
@@ -86,4 +89,51 @@ func BenchmarkDebate(b *testing.B) {
 func BenchmarkDemoDebate(b *testing.B) {
 	benchRun(b, 3, demoParticipants(42,
 		"demo-a:supportive", "demo-b:critical", "demo-c:balanced", "demo-d:supportive", "demo-e:critical"))
+}
+
+// TestInlinePromptsKept checks that the prompts of inline calls, which
+// the engine cuts from shared chunks, are never written after the call
+// that got them: an agent that keeps every request sees the same prompts
+// at the debate's end as during its calls, and the same as an agent
+// called on goroutines.
+func TestInlinePromptsKept(t *testing.T) {
+	run := func(immediate bool) (kept, copies []string) {
+		var mu sync.Mutex
+		var ps []debate.Participant
+		for i := range 5 {
+			name := fmt.Sprintf("agent%d", i)
+			f := instant(name, "agent0")
+			var a agent.Agent = agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
+				mu.Lock()
+				kept = append(kept, req.Prompt)
+				copies = append(copies, strings.Clone(req.Prompt))
+				mu.Unlock()
+				return f(ctx, req)
+			})
+			if immediate {
+				a = immediateFunc{a.(agent.Func)}
+			}
+			ps = append(ps, debate.Participant{Name: name, Agent: a})
+		}
+		o, err := debate.New(debate.Config{Rounds: 3, DisableEarlyStop: true}, ps...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := o.Run(context.Background(), "Should we migrate the billing service to Postgres?"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.Sort(kept)
+		slices.Sort(copies)
+		return kept, copies
+	}
+	kept, copies := run(true)
+	if len(kept) == 0 || !slices.Equal(kept, copies) {
+		t.Fatalf("a kept prompt changed after its call")
+	}
+	other, _ := run(false)
+	if !slices.Equal(kept, other) {
+		t.Fatalf("inline prompts differ from goroutine calls' prompts")
+	}
 }

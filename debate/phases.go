@@ -772,6 +772,7 @@ func votePrompt(r *run, s *callSpec) string {
 		return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
 	}
 	if r.votePrompt == "" {
+		r.pb.pending = 1 // one prompt for every voter: no chunk
 		r.votePrompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
 	}
 	return r.votePrompt

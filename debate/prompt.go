@@ -157,6 +157,36 @@ type promptBuilder struct {
 	// leader.
 	head   string
 	system map[systemKey]string
+	// free is the room left in the last prompt chunk (its length is 0):
+	// the prompts of inline calls are cut from chunks of about their
+	// total size (pending: the phase's prompts still to build, set by
+	// runInline) instead of one allocation each, each rounded up to a
+	// size class; a later prompt that fits takes the room left. A
+	// prompt's bytes are written once, before any later prompt is cut
+	// from the room after them (TestInlinePromptsKept).
+	free    []byte
+	pending int
+}
+
+// maxPromptChunk bounds a prompt chunk: a prompt that an agent keeps
+// keeps its chunk.
+const maxPromptChunk = 16 << 10
+
+// room returns an empty buffer with capacity size for a prompt, cut from
+// the current chunk when it has room: from a new chunk of room for the
+// pending prompts (at most maxPromptChunk, rounded up to the allocator's
+// size class) when b.pending > 1, else from one allocation of its own.
+func (b *promptBuilder) room(size int) []byte {
+	if cap(b.free) < size {
+		if b.pending <= 1 {
+			return make([]byte, 0, size)
+		}
+		n := max(size, min(size*b.pending, maxPromptChunk))
+		b.free = slices.Grow([]byte(nil), n)
+	}
+	buf := b.free[:0:size]
+	b.free = b.free[:size][size:]
+	return buf
 }
 
 type systemKey struct {
@@ -320,7 +350,7 @@ func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promp
 	}
 	// size is exact without the note: no slack that could take the
 	// buffer to a larger size class.
-	sb := promptBuf{make([]byte, 0, size)}
+	sb := promptBuf{b.room(size)}
 	sb.WriteString(b.head)
 	sb.Write(roundHead)
 	omitted := 0

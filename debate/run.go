@@ -850,6 +850,12 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	out := reuse(&r.phaseBufs().outBuf, len(specs))
 	defer r.putSpecs() // the calls are made
 	var slowest time.Duration
+	r.pb.pending = 0 // the prompts to build (promptBuilder.room)
+	for i := range specs {
+		if specs[i].prompt != nil {
+			r.pb.pending++
+		}
+	}
 	start := r.now()
 	for i := range specs {
 		if err := ctx.Err(); err != nil {
@@ -857,7 +863,10 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 			continue
 		}
 		s := &specs[i]
-		s.buildPrompt(r)
+		if s.prompt != nil {
+			s.buildPrompt(r)
+			r.pb.pending--
+		}
 		r.invokeSafe(ctx, s, &out[i])
 		s.req.Prompt = "" // the phase does not keep the prompts
 		end := r.now()
@@ -865,6 +874,7 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 		start = end
 		slowest = max(slowest, out[i].latency)
 	}
+	r.pb.pending = 0
 	r.slowest += slowest
 	return out
 }
