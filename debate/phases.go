@@ -369,9 +369,12 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
 		}
 		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
-		batch = append(r.batchCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], ProposalData{Content: text,
-			Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage), CostUSD: round6(cost),
-			LatencyMS: out.latency.Milliseconds(), Evidence: sc}))
+		var data any
+		if !r.unread {
+			data = ProposalData{Content: text, Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage),
+				CostUSD: round6(cost), LatencyMS: out.latency.Milliseconds(), Evidence: sc}
+		}
+		batch = append(r.batchCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], data))
 	}
 	r.endPhaseTotal("proposal", pt)
 	cross := r.convergence(fresh, &batch)
@@ -468,13 +471,17 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	st.ConvergenceDetected = true
 	// The trickster runs after this; convStop is finalised there.
 	st.ConvStop = r.cfg.StopOnConvergence && st.Round >= r.cfg.MinRounds
-	// The pairs are named only for the event.
-	named := make(map[string]float64, crossPairs)
-	for k, p := range pairs[:crossPairs] {
-		named[r.o.pairName(cur[p[0]], cur[p[1]])] = round6(sims[k])
+	var data any
+	if !r.unread {
+		// The pairs are named only for the event.
+		named := make(map[string]float64, crossPairs)
+		for k, p := range pairs[:crossPairs] {
+			named[r.o.pairName(cur[p[0]], cur[p[1]])] = round6(sims[k])
+		}
+		data = ConvergenceData{Cross: round6(cross), Stability: roundPtr(stability), Criteria: criteria,
+			Backend: r.cfg.Similarity.Name(), Pairs: named, Stop: st.ConvStop}
 	}
-	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", ConvergenceData{Cross: round6(cross),
-		Stability: roundPtr(stability), Criteria: criteria, Backend: r.cfg.Similarity.Name(), Pairs: named, Stop: st.ConvStop}))
+	*batch = append(*batch, r.event(EventConvergenceDetected, st.Round, "", data))
 	return cross
 }
 
@@ -509,8 +516,7 @@ func (r *run) trickster(freshIdx []int, scores []evidence.Scores, cross float64,
 		// A flagged round blocks the convergence stop; fix the event too.
 		st.ConvStop = false
 		for i := range *batch {
-			if (*batch)[i].Type == EventConvergenceDetected {
-				d := (*batch)[i].Data.(ConvergenceData)
+			if d, ok := (*batch)[i].Data.(ConvergenceData); ok { // none when unread
 				d.Stop = false
 				(*batch)[i].Data = d
 			}
@@ -669,6 +675,9 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 	}
 	r.settleItems(rec.Critiques)
 	for j, e := range events {
+		if r.unread {
+			break
+		}
 		c := &rec.Critiques[j]
 		batch[e].Data = CritiqueData{Target: c.Target, Issues: c.Issues, Suggestions: c.Suggestions, Severity: c.Severity,
 			Reasoning: c.Reasoning, Parse: c.Parse}
@@ -959,17 +968,21 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			valid++
 		}
 		votes = append(votes, cv)
-		var resolvedP, reasonP *string
-		if resolved != "" {
-			resolvedP = keep(resolved)
-		}
-		if reason != "" {
-			reasonP = keep(reason)
-		}
 		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
 			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
-		batch = append(r.batchCap(batch, n+1), r.event(EventVote, st.Round, name, VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid,
-			InvalidReason: reasonP, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}))
+		var data any
+		if !r.unread {
+			var resolvedP, reasonP *string
+			if resolved != "" {
+				resolvedP = keep(resolved)
+			}
+			if reason != "" {
+				reasonP = keep(reason)
+			}
+			data = VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid, InvalidReason: reasonP,
+				Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}
+		}
+		batch = append(r.batchCap(batch, n+1), r.event(EventVote, st.Round, name, data))
 	}
 	return batch, votes, valid, pt
 }
@@ -1120,15 +1133,18 @@ func (r *run) decide(res consensus.Result, derr error, batch *[]Event, checkAgen
 	}
 	st.PrevLeader = res.Winner
 	early := res.Reached && !r.cfg.DisableEarlyStop && st.Round >= r.cfg.MinRounds && !st.Flagged
-	var leader *string
-	if res.Leader != "" {
-		l := res.Leader
-		leader = &l
+	var data any
+	if !r.unread {
+		var leader *string
+		if res.Leader != "" {
+			l := res.Leader
+			leader = &l
+		}
+		data = ConsensusCheckData{Method: res.Method, Reached: res.Reached, Confidence: res.Confidence, Leader: leader,
+			LeaderShare: res.LeaderShare, Threshold: res.Threshold, Tally: res.Tally, Supporting: res.Supporting,
+			Dissenting: res.Dissenting, Abstaining: res.Abstaining, EarlyStop: early, Fallback: fallback}
 	}
-	*batch = append(*batch, r.event(EventConsensusCheck, st.Round, checkAgent, ConsensusCheckData{Method: res.Method,
-		Reached: res.Reached, Confidence: res.Confidence, Leader: leader, LeaderShare: res.LeaderShare, Threshold: res.Threshold,
-		Tally: res.Tally, Supporting: res.Supporting, Dissenting: res.Dissenting, Abstaining: res.Abstaining,
-		EarlyStop: early, Fallback: fallback}))
+	*batch = append(*batch, r.event(EventConsensusCheck, st.Round, checkAgent, data))
 }
 
 // ---- synthesis ----

@@ -26,8 +26,12 @@ type run struct {
 	cfg *Config
 	st  *state
 	obs *observerSet
-	pb  promptBuilder
-	sim similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
+	// unread is set when nothing reads the run's events (no observer, no
+	// checkpointer): the hot events then carry no data, which nothing
+	// would see; they are still made and numbered, so Seq is the same.
+	unread bool
+	pb     promptBuilder
+	sim    similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
 	// participants is the run's copy of the participant names, shared by
 	// every request and consensus input of the run (agents must not modify
 	// a request's slices; see agent.Request).
@@ -213,6 +217,7 @@ func (r *run) putSpecs() {
 func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
+	r.unread = len(o.cfg.Observers) == 0 && o.checkpointer == nil
 	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
 	r.sim = similarity.Cached(o.cfg.Similarity)
 	r.participants = slices.Clip(slices.Clone(o.names))
