@@ -411,8 +411,12 @@ func (r *run) advance(done string, batch []Event) []Event {
 }
 
 func (r *run) roundEnd(reached, interrupted bool) Event {
-	return r.event(EventRoundEnd, r.st.Round, "", RoundEndData{Round: r.st.Round, ConsensusReached: reached,
-		Interrupted: interrupted, Tokens: tokensOf(r.st.RoundUsage), CostUSD: round6(r.st.RoundCost)})
+	var data any
+	if !r.unread {
+		data = RoundEndData{Round: r.st.Round, ConsensusReached: reached, Interrupted: interrupted,
+			Tokens: tokensOf(r.st.RoundUsage), CostUSD: round6(r.st.RoundCost)}
+	}
+	return r.event(EventRoundEnd, r.st.Round, "", data)
 }
 
 func (r *run) normalStatus() store.Status {
