@@ -77,11 +77,12 @@ func (t *Tracer) AgentMiddleware(name, provider, model string) agent.Middleware 
 	return func(next agent.Agent) agent.Agent {
 		return agent.Wrap(next, func(ctx context.Context, c agent.Call) (agent.Response, error) {
 			req := c.Request
-			start := t.now()
-			parent := ctx
+			parent, start := ctx, time.Time{}
 			r := runOf(ctx)
 			if r != nil {
-				parent = r.phaseCtx(req.Round, req.Phase, start)
+				parent, start = r.phaseCtx(req.Round, req.Phase)
+			} else {
+				start = t.now()
 			}
 			_, span := t.t.Start(parent, spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start))
 			if span.IsRecording() { // an unsampled call builds no attribute

@@ -168,20 +168,24 @@ func runOf(ctx context.Context) *run {
 	return r
 }
 
-// phaseCtx returns the context of the span of phase p of round n, opening
-// the round's and phase's spans at ts when they are not open, and closing
-// the round's previous phase (phases of a round run one after the other).
-// Synthesis, which follows the last round, is a phase of the debate.
-func (r *run) phaseCtx(n int, p agent.Phase, ts time.Time) context.Context {
+// phaseCtx returns the context of the span of phase p of round n and the
+// start of a call in it, opening the round's and phase's spans then when
+// they are not open, and closing the round's previous phase (phases of a
+// round run one after the other). Synthesis, which follows the last round,
+// is a phase of the debate. The start is read under the run's lock, so
+// that the phase opened by the first call of concurrent ones never starts
+// after another of them.
+func (r *run) phaseCtx(n int, p agent.Phase) (context.Context, time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	ts := r.t.now()
 	if p == agent.PhaseSynthesize || n <= 0 {
 		r.phase = r.openPhase(r.ctx, r.phase, p, n, ts)
-		return r.phase.ctx
+		return r.phase.ctx, ts
 	}
 	rs := r.round(n, ts)
 	rs.phase = r.openPhase(rs.ctx, rs.phase, p, n, ts)
-	return rs.phase.ctx
+	return rs.phase.ctx, ts
 }
 
 func (r *run) openPhase(parent context.Context, cur *phaseSpan, p agent.Phase, n int, ts time.Time) *phaseSpan {
