@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -112,50 +113,51 @@ type phaseScratch struct {
 
 // phaseBufs returns the run's phase buffers, taking a set from the
 // Orchestrator if it holds none.
-func (r *run) phaseBufs() *runBufs {
-	if r.bufs == nil {
-		r.bufs, _ = r.o.bufs.Get().(*runBufs)
-		if r.bufs == nil {
-			r.bufs = &runBufs{}
-		}
-	}
-	return r.bufs
-}
+func (r *run) phaseBufs() *runBufs { return hold(&r.o.bufs, &r.bufs) }
 
 // putBufs clears the run's phase buffers (they keep nothing of the run)
 // and gives them back to the Orchestrator.
 func (r *run) putBufs() {
-	b := r.bufs
-	if b == nil {
-		return
-	}
-	r.bufs = nil
-	clear(b.outBuf)
-	r.o.bufs.Put(b)
+	release(&r.o.bufs, &r.bufs, func(b *runBufs) { clear(b.outBuf) })
 }
+
+// hold returns *held, taking a value from pool (or a new one) into *held
+// when it holds none.
+func hold[T any](pool *sync.Pool, held **T) *T {
+	if *held == nil {
+		*held, _ = pool.Get().(*T)
+		if *held == nil {
+			*held = new(T)
+		}
+	}
+	return *held
+}
+
+// release empties *held, if it holds a value, into pool, cleared by
+// clearFn first (a pooled value keeps nothing of the run).
+func release[T any](pool *sync.Pool, held **T, clearFn func(*T)) {
+	if p := *held; p != nil {
+		*held = nil
+		clearFn(p)
+		pool.Put(p)
+	}
+}
+
+// clearSlice zeroes the elements of *s.
+func clearSlice[T any](s *[]T) { clear(*s) }
 
 // checkpoints returns the run's evidence checkpoints, one per agent,
 // taking them from the Orchestrator if it holds none.
 func (r *run) checkpoints() []evidence.Checkpoint {
 	if r.evidence == nil {
-		r.evidence, _ = r.o.evidence.Get().(*[]evidence.Checkpoint)
-		if r.evidence == nil {
-			r.evidence = new([]evidence.Checkpoint)
-		}
-		reuse(r.evidence, len(r.o.ps)) // zero: put back cleared
+		reuse(hold(&r.o.evidence, &r.evidence), len(r.o.ps)) // zero: put back cleared
 	}
 	return *r.evidence
 }
 
 // putEvidence clears the run's evidence checkpoints (they hold its texts)
 // and gives them back to the Orchestrator.
-func (r *run) putEvidence() {
-	if p := r.evidence; p != nil {
-		r.evidence = nil
-		clear(*p)
-		r.o.evidence.Put(p)
-	}
-}
+func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
@@ -194,25 +196,11 @@ func clearAll[T any](s []T) []T {
 
 // specsFor returns n zeroed specs in the run's spec buffer, taking one from
 // the Orchestrator if it holds none.
-func (r *run) specsFor(n int) []callSpec {
-	if r.specs == nil {
-		r.specs, _ = r.o.specs.Get().(*[]callSpec)
-		if r.specs == nil {
-			r.specs = new([]callSpec)
-		}
-	}
-	return reuse(r.specs, n)
-}
+func (r *run) specsFor(n int) []callSpec { return reuse(hold(&r.o.specs, &r.specs), n) }
 
 // putSpecs clears the run's spec buffer and gives it back to the
 // Orchestrator.
-func (r *run) putSpecs() {
-	if p := r.specs; p != nil {
-		r.specs = nil
-		clear(*p)
-		r.o.specs.Put(p)
-	}
-}
+func (r *run) putSpecs() { release(&r.o.specs, &r.specs, clearSlice) }
 
 func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
