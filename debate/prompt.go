@@ -96,26 +96,21 @@ const (
 func quoteHead(label string) string { return quoteOpen + label + quoteMid }
 
 // size is the item's length in bytes.
-func (it *promptItem) size() int {
-	n := len(it.before) + len(it.text) + len(it.after)
-	if it.crit != nil {
-		n += critiqueMeasure(it.crit, strLen)
-	}
-	if it.head != "" {
-		n += len(it.head) + len(quoteClose)
-	}
-	return n
-}
+func (it *promptItem) size() int { return it.measure(strLen) }
 
 // runes is the item's length in runes. Every piece boundary has an ASCII
 // byte on one side, so the pieces' counts add up to the whole's.
-func (it *promptItem) runes() int {
-	n := runes(it.before) + runes(it.text) + runes(it.after)
+func (it *promptItem) runes() int { return it.measure(runes) }
+
+// measure returns the item's length as count measures its pieces (size,
+// runes); quoteClose is ASCII.
+func (it *promptItem) measure(count func(string) int) int {
+	n := count(it.before) + count(it.text) + count(it.after)
 	if it.crit != nil {
-		n += critiqueMeasure(it.crit, runes)
+		n += critiqueMeasure(it.crit, count)
 	}
 	if it.head != "" {
-		n += runes(it.head) + len(quoteClose)
+		n += count(it.head) + len(quoteClose)
 	}
 	return n
 }

@@ -328,37 +328,15 @@ func digitsEnd(s string, i int) int {
 func critiqueObject(s string, out *[]string) (Critique, bool) {
 	d := decoder{s: s}
 	d.space()
-	if d.i >= len(s) || s[d.i] != '{' {
+	if !d.at('{') {
 		return Critique{}, false
 	}
-	d.i++
 	c := Critique{Severity: DefaultSeverity, Parse: ParseJSON}
 	// The issues and then the suggestions are read into buf, and share one
 	// allocation at the end.
 	var buf [2 * MaxItems]string
 	var issues, sugg []string
-	var seen [4]bool
-	first := true
-	for {
-		d.space()
-		if first && d.i < len(s) && s[d.i] == '}' {
-			d.i++
-			break
-		}
-		first = false
-		if d.i >= len(s) || s[d.i] != '"' {
-			return Critique{}, false
-		}
-		slot, ok := d.key(critiqueKeys[:])
-		if !ok {
-			return Critique{}, false
-		}
-		d.space()
-		if d.i >= len(s) || s[d.i] != ':' {
-			return Critique{}, false
-		}
-		d.i++
-		d.space()
+	ok := d.members(critiqueKeys[:], func(slot int) (ok bool) {
 		switch slot {
 		case 0: // issues
 			issues, ok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
@@ -370,38 +348,13 @@ func critiqueObject(s string, out *[]string) (Critique, bool) {
 				c.Severity = math.Min(10, math.Max(0, v))
 			}
 		case 3: // reasoning
-			if d.i < len(s) && s[d.i] == '"' {
+			if ok = d.at('"'); ok {
 				c.Reasoning, ok = d.str()
-			} else {
-				ok = false
 			}
-		default:
-			_, ok = d.value(1)
 		}
-		if !ok {
-			return Critique{}, false
-		}
-		if slot >= 0 {
-			if seen[slot] {
-				return Critique{}, false // a duplicate: encoding/json decides
-			}
-			seen[slot] = true
-		}
-		d.space()
-		if d.i >= len(s) {
-			return Critique{}, false
-		}
-		if s[d.i] == ',' {
-			d.i++
-			continue
-		}
-		if s[d.i] != '}' {
-			return Critique{}, false
-		}
-		d.i++
-		break
-	}
-	if d.space(); d.i != len(s) {
+		return ok
+	})
+	if !ok {
 		return Critique{}, false
 	}
 	all := []string{} // not nil: ParseCritique's lists never are
@@ -427,33 +380,12 @@ func critiqueObject(s string, out *[]string) (Critique, bool) {
 // way, so the result is the same.
 func voteObject(s string) (Vote, bool) {
 	d := decoder{s: s}
-	if len(s) < 2 || s[0] != '{' {
+	if !d.at('{') {
 		return Vote{}, false
 	}
-	d.i++
 	v := Vote{Confidence: DefaultConfidence, Parse: ParseJSON, OK: true}
 	var choice string
-	var seen [3]bool
-	first := true
-	for {
-		d.space()
-		if first && d.at('}') {
-			d.i++
-			break
-		}
-		first = false
-		if !d.at('"') {
-			return Vote{}, false
-		}
-		slot, ok := d.key(voteKeys[:])
-		if !ok {
-			return Vote{}, false
-		}
-		d.space()
-		if !d.eat(':') {
-			return Vote{}, false
-		}
-		d.space()
+	ok := d.members(voteKeys[:], func(slot int) (ok bool) {
 		switch slot {
 		case 0: // choice
 			if ok = d.at('"'); ok {
@@ -471,34 +403,64 @@ func voteObject(s string) (Vote, bool) {
 			if ok = d.at('"'); ok {
 				v.Reasoning, ok = d.str()
 			}
-		default:
-			_, ok = d.value(1)
 		}
-		if !ok {
-			return Vote{}, false
-		}
-		if slot >= 0 {
-			if seen[slot] {
-				return Vote{}, false // a duplicate: encoding/json decides
-			}
-			seen[slot] = true
-		}
-		d.space()
-		if d.eat(',') {
-			continue
-		}
-		if !d.eat('}') {
-			return Vote{}, false
-		}
-		break
-	}
-	if d.space(); d.i != len(s) {
+		return ok
+	})
+	if !ok {
 		return Vote{}, false
 	}
 	if v.Choice = strings.TrimSpace(choice); v.Choice == "" {
 		return Vote{}, false
 	}
 	return v, true
+}
+
+// members reads the object whose '{' is at d.i, and nothing but white
+// space after it, for critiqueObject and voteObject: field reads the value
+// of the key in slot of keys (at most 64), each at most once (a duplicate:
+// encoding/json decides, so false); other keys' values are read and
+// dropped. It reports false for anything outside that subset, or when
+// field does.
+func (d *decoder) members(keys []string, field func(slot int) bool) bool {
+	d.i++
+	var seen uint64
+	for first := true; ; first = false {
+		d.space()
+		if first && d.eat('}') {
+			break
+		}
+		if !d.at('"') {
+			return false
+		}
+		slot, ok := d.key(keys)
+		if !ok {
+			return false
+		}
+		d.space()
+		if !d.eat(':') {
+			return false
+		}
+		d.space()
+		if slot < 0 {
+			_, ok = d.value(1)
+		} else if ok = seen&(1<<slot) == 0; ok {
+			seen |= 1 << slot
+			ok = field(slot)
+		}
+		if !ok {
+			return false
+		}
+		d.space()
+		if d.eat(',') {
+			continue
+		}
+		if !d.eat('}') {
+			return false
+		}
+		break
+	}
+	d.space()
+	return d.i == len(d.s)
 }
 
 // The keys critiqueObject and voteObject read, by slot.
