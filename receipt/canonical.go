@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -67,26 +68,10 @@ func (e *canonEncoder) value(v any, depth int) error {
 		e.buf, err = appendNumber(e.buf, x)
 	case float32:
 		e.buf, err = appendNumber(e.buf, float64(x))
-	case int:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case int8:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case int16:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case int32:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case int64:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case uint:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case uint8:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case uint16:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case uint32:
-		e.buf, err = appendNumber(e.buf, float64(x))
-	case uint64:
-		e.buf, err = appendNumber(e.buf, float64(x))
+	case int, int8, int16, int32, int64:
+		e.buf, err = appendNumber(e.buf, float64(reflect.ValueOf(x).Int()))
+	case uint, uint8, uint16, uint32, uint64:
+		e.buf, err = appendNumber(e.buf, float64(reflect.ValueOf(x).Uint()))
 	case json.Number:
 		f, perr := strconv.ParseFloat(string(x), 64)
 		if perr != nil {

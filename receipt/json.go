@@ -86,22 +86,7 @@ func (w *exportWriter) value(v any, depth int) error {
 		}
 		return w.value(items, depth)
 	case []any:
-		if len(x) == 0 {
-			w.buf = append(w.buf, "[]"...)
-			return nil
-		}
-		w.buf = append(w.buf, '[')
-		for i, item := range x {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.newline(depth + 1)
-			if err := w.value(item, depth+1); err != nil {
-				return err
-			}
-		}
-		w.newline(depth)
-		w.buf = append(w.buf, ']')
+		return w.list('[', ']', len(x), depth, func(i int) error { return w.value(x[i], depth+1) })
 	case map[string]string:
 		keys := make([]string, 0, len(x))
 		for k := range x {
@@ -114,30 +99,39 @@ func (w *exportWriter) value(v any, depth int) error {
 		}
 		return w.value(o, depth)
 	case object:
-		if len(x) == 0 {
-			w.buf = append(w.buf, "{}"...)
-			return nil
-		}
-		w.buf = append(w.buf, '{')
-		for i, mb := range x {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.newline(depth + 1)
-			w.buf = appendString(w.buf, mb.key)
+		return w.list('{', '}', len(x), depth, func(i int) error {
+			w.buf = appendString(w.buf, x[i].key)
 			w.buf = append(w.buf, ':')
 			if !w.compact {
 				w.buf = append(w.buf, ' ')
 			}
-			if err := w.value(mb.val, depth+1); err != nil {
-				return err
-			}
-		}
-		w.newline(depth)
-		w.buf = append(w.buf, '}')
+			return w.value(x[i].val, depth+1)
+		})
 	default:
 		return fmt.Errorf("receipt: json: unexpected %T", v) // unreachable: tree builds only the types above
 	}
+	return nil
+}
+
+// list writes n elements (elem writes the i-th) between open and close,
+// each on its own line unless compact; with none, open and close only.
+func (w *exportWriter) list(open, close byte, n, depth int, elem func(i int) error) error {
+	if n == 0 {
+		w.buf = append(w.buf, open, close)
+		return nil
+	}
+	w.buf = append(w.buf, open)
+	for i := range n {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.newline(depth + 1)
+		if err := elem(i); err != nil {
+			return err
+		}
+	}
+	w.newline(depth)
+	w.buf = append(w.buf, close)
 	return nil
 }
 
