@@ -88,78 +88,75 @@ func (d *decoder) value(depth int) (any, bool) {
 }
 
 func (d *decoder) object(depth int) (any, bool) {
-	d.i++ // {
 	m := map[string]any{}
-	d.space()
-	if d.eat('}') {
-		return m, true
-	}
-	for {
-		d.space()
+	ok := true
+	for more := d.open('}'); more; more, ok = d.next('}') {
 		if !d.at('"') {
 			return nil, false
 		}
-		k, ok := d.str()
-		if !ok {
+		k, kok := d.str()
+		if _, dup := m[k]; !kok || dup || !d.colon() {
 			return nil, false
 		}
-		if _, dup := m[k]; dup {
-			return nil, false
-		}
-		d.space()
-		if !d.eat(':') {
-			return nil, false
-		}
-		d.space()
-		v, ok := d.value(depth + 1)
-		if !ok {
+		v, vok := d.value(depth + 1)
+		if !vok {
 			return nil, false
 		}
 		m[k] = v
-		d.space()
-		if d.i >= len(d.s) {
-			return nil, false
-		}
-		switch d.s[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, true
-		default:
-			return nil, false
-		}
 	}
+	if !ok {
+		return nil, false
+	}
+	return m, true
 }
 
 func (d *decoder) array(depth int) (any, bool) {
-	d.i++ // [
 	a := []any{}
-	d.space()
-	if d.eat(']') {
-		return a, true
-	}
-	for {
-		d.space()
-		v, ok := d.value(depth + 1)
-		if !ok {
+	ok := true
+	for more := d.open(']'); more; more, ok = d.next(']') {
+		v, vok := d.value(depth + 1)
+		if !vok {
 			return nil, false
 		}
 		a = append(a, v)
-		d.space()
-		if d.i >= len(d.s) {
-			return nil, false
-		}
-		switch d.s[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return a, true
-		default:
-			return nil, false
-		}
 	}
+	if !ok {
+		return nil, false
+	}
+	return a, true
+}
+
+// open reads the opening bracket, at d.i, of an object or array closed by
+// close, and reports whether an element follows (else it has read close).
+func (d *decoder) open(close byte) bool {
+	d.i++
+	d.space()
+	return !d.eat(close)
+}
+
+// next reads what follows an element of an object or array closed by
+// close: more after a comma, and ok unless neither a comma nor close.
+func (d *decoder) next(close byte) (more, ok bool) {
+	d.space()
+	if d.eat(',') {
+		d.space()
+		return true, true
+	}
+	return false, d.eat(close)
+}
+
+// colon reads the colon after a key, and the white space around it.
+func (d *decoder) colon() bool {
+	d.space()
+	ok := d.eat(':')
+	d.space()
+	return ok
+}
+
+// end reports whether only white space follows.
+func (d *decoder) end() bool {
+	d.space()
+	return d.i == len(d.s)
 }
 
 // str reads a string; its text is a substring of s when it has no escape.
@@ -336,25 +333,30 @@ func critiqueObject(s string, out *[]string) (Critique, bool) {
 	// allocation at the end.
 	var buf [2 * MaxItems]string
 	var issues, sugg []string
-	ok := d.members(critiqueKeys[:], func(slot int) (ok bool) {
+	var seen uint64
+	ok := true
+	for more := d.open('}'); more; more, ok = d.next('}') {
+		slot, vok := d.member(critiqueKeys[:], &seen)
 		switch slot {
 		case 0: // issues
-			issues, ok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
+			issues, vok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
 		case 1: // suggestions
-			sugg, ok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
+			sugg, vok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
 		case 2: // severity
 			var v float64
-			if v, ok = d.float(); ok {
+			if v, vok = d.float(); vok {
 				c.Severity = math.Min(10, math.Max(0, v))
 			}
 		case 3: // reasoning
-			if ok = d.at('"'); ok {
-				c.Reasoning, ok = d.str()
+			if vok = d.at('"'); vok {
+				c.Reasoning, vok = d.str()
 			}
 		}
-		return ok
-	})
-	if !ok {
+		if !vok {
+			return Critique{}, false
+		}
+	}
+	if !ok || !d.end() {
 		return Critique{}, false
 	}
 	all := []string{} // not nil: ParseCritique's lists never are
@@ -385,28 +387,33 @@ func voteObject(s string) (Vote, bool) {
 	}
 	v := Vote{Confidence: DefaultConfidence, Parse: ParseJSON, OK: true}
 	var choice string
-	ok := d.members(voteKeys[:], func(slot int) (ok bool) {
+	var seen uint64
+	ok := true
+	for more := d.open('}'); more; more, ok = d.next('}') {
+		slot, vok := d.member(voteKeys[:], &seen)
 		switch slot {
 		case 0: // choice
-			if ok = d.at('"'); ok {
-				choice, ok = d.str()
+			if vok = d.at('"'); vok {
+				choice, vok = d.str()
 			}
 		case 1: // confidence
 			var f float64
-			if f, ok = d.float(); ok {
+			if f, vok = d.float(); vok {
 				if f > 1 && f <= 100 {
 					f /= 100
 				}
 				v.Confidence = math.Min(1, math.Max(0, f))
 			}
 		case 2: // reasoning
-			if ok = d.at('"'); ok {
-				v.Reasoning, ok = d.str()
+			if vok = d.at('"'); vok {
+				v.Reasoning, vok = d.str()
 			}
 		}
-		return ok
-	})
-	if !ok {
+		if !vok {
+			return Vote{}, false
+		}
+	}
+	if !ok || !d.end() {
 		return Vote{}, false
 	}
 	if v.Choice = strings.TrimSpace(choice); v.Choice == "" {
@@ -415,52 +422,28 @@ func voteObject(s string) (Vote, bool) {
 	return v, true
 }
 
-// members reads the object whose '{' is at d.i, and nothing but white
-// space after it, for critiqueObject and voteObject: field reads the value
-// of the key in slot of keys (at most 64), each at most once (a duplicate:
-// encoding/json decides, so false); other keys' values are read and
-// dropped. It reports false for anything outside that subset, or when
-// field does.
-func (d *decoder) members(keys []string, field func(slot int) bool) bool {
-	d.i++
-	var seen uint64
-	for first := true; ; first = false {
-		d.space()
-		if first && d.eat('}') {
-			break
-		}
-		if !d.at('"') {
-			return false
-		}
-		slot, ok := d.key(keys)
-		if !ok {
-			return false
-		}
-		d.space()
-		if !d.eat(':') {
-			return false
-		}
-		d.space()
-		if slot < 0 {
-			_, ok = d.value(1)
-		} else if ok = seen&(1<<slot) == 0; ok {
-			seen |= 1 << slot
-			ok = field(slot)
-		}
-		if !ok {
-			return false
-		}
-		d.space()
-		if d.eat(',') {
-			continue
-		}
-		if !d.eat('}') {
-			return false
-		}
-		break
+// member reads a member's key and colon for critiqueObject and voteObject,
+// and returns the key's slot in keys (at most 64), each at most once (a
+// duplicate: encoding/json decides, so false), or -1 for another key,
+// whose value it reads and drops. It reports false for anything outside
+// that subset.
+func (d *decoder) member(keys []string, seen *uint64) (int, bool) {
+	if !d.at('"') {
+		return -1, false
 	}
-	d.space()
-	return d.i == len(d.s)
+	slot, ok := d.key(keys)
+	if !ok || !d.colon() {
+		return -1, false
+	}
+	if slot < 0 {
+		_, ok = d.value(1)
+		return -1, ok
+	}
+	if *seen&(1<<slot) != 0 {
+		return -1, false
+	}
+	*seen |= 1 << slot
+	return slot, true
 }
 
 // The keys critiqueObject and voteObject read, by slot.
@@ -521,35 +504,21 @@ func (d *decoder) items(out []string) ([]string, bool) {
 	default:
 		return nil, false
 	}
-	d.i++
-	d.space()
-	if d.eat(']') {
-		return out, true
-	}
-	for {
-		d.space()
+	ok := true
+	for more := d.open(']'); more; more, ok = d.next(']') {
 		if !d.at('"') {
 			return nil, false
 		}
-		v, ok := d.str()
-		if !ok {
+		v, vok := d.str()
+		if !vok {
 			return nil, false
 		}
 		add(v)
-		d.space()
-		if d.i >= len(d.s) {
-			return nil, false
-		}
-		switch d.s[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return out, true
-		default:
-			return nil, false
-		}
 	}
+	if !ok {
+		return nil, false
+	}
+	return out, true
 }
 
 // PlainEnd is plainEnd, for JSON encoders that copy plain runs whole.
