@@ -206,37 +206,12 @@ const (
 // The hooks of the result are nil.
 func ParseConfig(getenv func(string) string) (Config, error) {
 	var c Config
-	var errs []error
-	for _, f := range []struct {
-		name string
-		dst  *int
-	}{{EnvRPM, &c.RPM}, {EnvDebateRPM, &c.DebateRPM}, {EnvAuthRPM, &c.AuthRPM}} {
-		v := strings.TrimSpace(getenv(f.name))
-		if v == "" {
-			continue
-		}
+	errs := setVars(getenv, nil, "an integer >= 1", func(v string) (int, bool) {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, &ConfigError{Var: f.name, Value: v, Want: "an integer >= 1"})
-			continue
-		}
-		*f.dst = n
-	}
-	for _, f := range []struct {
-		name string
-		dst  *bool
-	}{{EnvDisabled, &c.Disabled}, {EnvEmergency, &c.Emergency}, {EnvFailOpen, &c.FailOpen}} {
-		v := strings.TrimSpace(getenv(f.name))
-		if v == "" {
-			continue
-		}
-		b, ok := parseBool(v)
-		if !ok {
-			errs = append(errs, &ConfigError{Var: f.name, Value: v, Want: "a boolean (1/0, true/false, yes/no, on/off)"})
-			continue
-		}
-		*f.dst = b
-	}
+		return n, err == nil && n >= 1
+	}, []envVar[int]{{EnvRPM, &c.RPM}, {EnvDebateRPM, &c.DebateRPM}, {EnvAuthRPM, &c.AuthRPM}})
+	errs = setVars(getenv, errs, "a boolean (1/0, true/false, yes/no, on/off)", parseBool,
+		[]envVar[bool]{{EnvDisabled, &c.Disabled}, {EnvEmergency, &c.Emergency}, {EnvFailOpen, &c.FailOpen}})
 	var err error
 	if c.Whitelist, err = parsePrefixes(EnvWhitelist, getenv(EnvWhitelist)); err != nil {
 		errs = append(errs, err)
@@ -245,6 +220,31 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
+}
+
+// envVar is a variable of ParseConfig and where its value goes.
+type envVar[T any] struct {
+	name string
+	dst  *T
+}
+
+// setVars sets *dst for each of vars that getenv gives a value (trimmed),
+// as parse reads it; a value parse refuses is a *ConfigError that wants
+// want, appended to errs.
+func setVars[T any](getenv func(string) string, errs []error, want string, parse func(string) (T, bool), vars []envVar[T]) []error {
+	for _, f := range vars {
+		v := strings.TrimSpace(getenv(f.name))
+		if v == "" {
+			continue
+		}
+		x, ok := parse(v)
+		if !ok {
+			errs = append(errs, &ConfigError{Var: f.name, Value: v, Want: want})
+			continue
+		}
+		*f.dst = x
+	}
+	return errs
 }
 
 func parseBool(v string) (bool, bool) {
