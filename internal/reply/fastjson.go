@@ -159,6 +159,14 @@ func (d *decoder) end() bool {
 	return d.i == len(d.s)
 }
 
+// strValue reads a value that must be a string (str).
+func (d *decoder) strValue() (string, bool) {
+	if !d.at('"') {
+		return "", false
+	}
+	return d.str()
+}
+
 // str reads a string; its text is a substring of s when it has no escape.
 func (d *decoder) str() (string, bool) {
 	d.i++ // "
@@ -348,9 +356,7 @@ func critiqueObject(s string, out *[]string) (Critique, bool) {
 				c.Severity = math.Min(10, math.Max(0, v))
 			}
 		case 3: // reasoning
-			if vok = d.at('"'); vok {
-				c.Reasoning, vok = d.str()
-			}
+			c.Reasoning, vok = d.strValue()
 		}
 		if !vok {
 			return Critique{}, false
@@ -393,9 +399,7 @@ func voteObject(s string) (Vote, bool) {
 		slot, vok := d.member(voteKeys[:], &seen)
 		switch slot {
 		case 0: // choice
-			if vok = d.at('"'); vok {
-				choice, vok = d.str()
-			}
+			choice, vok = d.strValue()
 		case 1: // confidence
 			var f float64
 			if f, vok = d.float(); vok {
@@ -405,9 +409,7 @@ func voteObject(s string) (Vote, bool) {
 				v.Confidence = math.Min(1, math.Max(0, f))
 			}
 		case 2: // reasoning
-			if vok = d.at('"'); vok {
-				v.Reasoning, vok = d.str()
-			}
+			v.Reasoning, vok = d.strValue()
 		}
 		if !vok {
 			return Vote{}, false
