@@ -117,69 +117,70 @@ func transcript(t *testing.T, a *demo.Agent, order func([]agent.Request) []agent
 
 func forward(r []agent.Request) []agent.Request { return r }
 
-func TestSameSeedSameReplies(t *testing.T) {
-	t.Parallel()
+// eachStyle runs test for each style, in parallel subtests named after it.
+func eachStyle(t *testing.T, test func(t *testing.T, s demo.Style)) {
 	for _, s := range demo.Styles() {
 		t.Run(string(s), func(t *testing.T) {
 			t.Parallel()
-			first := transcript(t, demo.New("x", s, 42), forward)
-			second := transcript(t, demo.New("x", s, 42), forward)
-			assert.Equal(t, first, second)
+			test(t, s)
 		})
 	}
+}
+
+func TestSameSeedSameReplies(t *testing.T) {
+	t.Parallel()
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		first := transcript(t, demo.New("x", s, 42), forward)
+		second := transcript(t, demo.New("x", s, 42), forward)
+		assert.Equal(t, first, second)
+	})
 }
 
 func TestDifferentSeedDifferentReplies(t *testing.T) {
 	t.Parallel()
-	for _, s := range demo.Styles() {
-		t.Run(string(s), func(t *testing.T) {
-			t.Parallel()
-			one := transcript(t, demo.New("x", s, 1), forward)
-			two := transcript(t, demo.New("x", s, 2), forward)
-			assert.NotEqual(t, one, two)
-			if s != demo.StyleHollow {
-				key := fmt.Sprint("a", 1, agent.PhasePropose)
-				assert.NotEqual(t, one[key].Text, two[key].Text, "proposals depend on the seed")
-			}
-		})
-	}
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		one := transcript(t, demo.New("x", s, 1), forward)
+		two := transcript(t, demo.New("x", s, 2), forward)
+		assert.NotEqual(t, one, two)
+		if s != demo.StyleHollow {
+			key := fmt.Sprint("a", 1, agent.PhasePropose)
+			assert.NotEqual(t, one[key].Text, two[key].Text, "proposals depend on the seed")
+		}
+	})
 }
 
 func TestIndependentOfCallOrder(t *testing.T) {
 	t.Parallel()
-	for _, s := range demo.Styles() {
-		t.Run(string(s), func(t *testing.T) {
-			t.Parallel()
-			want := transcript(t, demo.New("x", s, 7), forward)
-			reversed := transcript(t, demo.New("x", s, 7), func(r []agent.Request) []agent.Request {
-				r = slices.Clone(r)
-				slices.Reverse(r)
-				return r
-			})
-			assert.Equal(t, want, reversed)
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		want := transcript(t, demo.New("x", s, 7), forward)
+		reversed := transcript(t, demo.New("x", s, 7), func(r []agent.Request) []agent.Request {
+			r = slices.Clone(r)
+			slices.Reverse(r)
+			return r
+		})
+		assert.Equal(t, want, reversed)
 
-			// Concurrent calls on one agent give the same replies too.
-			a := demo.New("x", s, 7)
-			var mu sync.Mutex
-			got := map[string]agent.Response{}
-			var wg sync.WaitGroup
-			for _, n := range names {
-				for round := 1; round <= 3; round++ {
-					for _, p := range phases {
-						wg.Go(func() {
-							resp, err := a.Respond(context.Background(), request(n, p, round))
-							assert.NoError(t, err)
-							mu.Lock()
-							got[fmt.Sprint(n, round, p)] = resp
-							mu.Unlock()
-						})
-					}
+		// Concurrent calls on one agent give the same replies too.
+		a := demo.New("x", s, 7)
+		var mu sync.Mutex
+		got := map[string]agent.Response{}
+		var wg sync.WaitGroup
+		for _, n := range names {
+			for round := 1; round <= 3; round++ {
+				for _, p := range phases {
+					wg.Go(func() {
+						resp, err := a.Respond(context.Background(), request(n, p, round))
+						assert.NoError(t, err)
+						mu.Lock()
+						got[fmt.Sprint(n, round, p)] = resp
+						mu.Unlock()
+					})
 				}
 			}
-			wg.Wait()
-			assert.Equal(t, want, got)
-		})
-	}
+		}
+		wg.Wait()
+		assert.Equal(t, want, got)
+	})
 }
 
 func TestRepliesIgnoreUnseededFields(t *testing.T) {
@@ -289,28 +290,25 @@ func TestConfidenceRanges(t *testing.T) {
 	t.Parallel()
 	centre := map[demo.Style]float64{demo.StyleSupportive: 0.85, demo.StyleCritical: 0.60, demo.StyleBalanced: 0.70,
 		demo.StyleContrarian: 0.50, demo.StyleHollow: 0.90}
-	for _, s := range demo.Styles() {
-		t.Run(string(s), func(t *testing.T) {
-			t.Parallel()
-			seen := map[float64]bool{}
-			for seed := range int64(200) {
-				a := demo.New("b", s, seed)
-				confs := []float64{
-					decode[voteJSON](t, respond(t, a, request("b", agent.PhaseVote, 1)).Text).Confidence,
-					decode[judgeJSON](t, respond(t, a, request("b", agent.PhaseJudge, 1)).Text).Confidence,
-					decode[synthesisJSON](t, respond(t, a, request("b", agent.PhaseSynthesize, 1)).Text).Confidence,
-				}
-				for _, c := range confs {
-					assert.InDelta(t, centre[s], c, 0.05+eps)
-					assert.True(t, rounded(c, 2), "confidence %v rounded to 0.01", c)
-					assert.GreaterOrEqual(t, c, 0.1)
-					assert.LessOrEqual(t, c, 1.0)
-					seen[c] = true
-				}
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		seen := map[float64]bool{}
+		for seed := range int64(200) {
+			a := demo.New("b", s, seed)
+			confs := []float64{
+				decode[voteJSON](t, respond(t, a, request("b", agent.PhaseVote, 1)).Text).Confidence,
+				decode[judgeJSON](t, respond(t, a, request("b", agent.PhaseJudge, 1)).Text).Confidence,
+				decode[synthesisJSON](t, respond(t, a, request("b", agent.PhaseSynthesize, 1)).Text).Confidence,
 			}
-			assert.Greater(t, len(seen), 5, "confidence varies with the seed")
-		})
-	}
+			for _, c := range confs {
+				assert.InDelta(t, centre[s], c, 0.05+eps)
+				assert.True(t, rounded(c, 2), "confidence %v rounded to 0.01", c)
+				assert.GreaterOrEqual(t, c, 0.1)
+				assert.LessOrEqual(t, c, 1.0)
+				seen[c] = true
+			}
+		}
+		assert.Greater(t, len(seen), 5, "confidence varies with the seed")
+	})
 }
 
 func TestCritiqueRanges(t *testing.T) {
