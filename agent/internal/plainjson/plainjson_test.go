@@ -5,21 +5,14 @@ import (
 	"testing"
 )
 
+// TestMarshal checks what sets Marshal apart from json.Marshal: no HTML
+// escaping, no trailing newline, and "{}" for what cannot be encoded.
 func TestMarshal(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		v    any
-		want string
-	}{
-		{map[string]any{"a": "<b>&"}, `{"a":"<b>&"}`},
-		{struct {
-			X float64 `json:"x"`
-		}{0.5}, `{"x":0.5}`},
-		{math.Inf(1), "{}"},
+	if got, want := Marshal(map[string]string{"a": "<b>&"}), `{"a":"<b>&"}`; got != want {
+		t.Errorf("Marshal = %q, want %q", got, want)
 	}
-	for _, tt := range tests {
-		if got := Marshal(tt.v); got != tt.want {
-			t.Errorf("Marshal(%v) = %q, want %q", tt.v, got, tt.want)
-		}
+	if got := Marshal(math.Inf(1)); got != "{}" {
+		t.Errorf("Marshal(+Inf) = %q, want {}", got)
 	}
 }
