@@ -22,7 +22,6 @@ package agenttest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/plainjson"
 	"github.com/aragora/aragora/agent/internal/wordstream"
 )
 
@@ -194,7 +194,7 @@ func (a *ScriptedAgent) reply(req agent.Request) string {
 		if s.Critique != "" {
 			return s.Critique
 		}
-		return mustJSON(struct {
+		return plainjson.Marshal(struct {
 			Issues      []string `json:"issues"`
 			Suggestions []string `json:"suggestions"`
 			Severity    float64  `json:"severity"`
@@ -217,7 +217,7 @@ func (a *ScriptedAgent) reply(req agent.Request) string {
 		case conf == 0:
 			conf = DefaultVoteConfidence
 		}
-		return mustJSON(struct {
+		return plainjson.Marshal(struct {
 			Choice     string  `json:"choice"`
 			Confidence float64 `json:"confidence"`
 			Reasoning  string  `json:"reasoning"`
@@ -226,7 +226,7 @@ func (a *ScriptedAgent) reply(req agent.Request) string {
 		if s.Judge != "" {
 			return s.Judge
 		}
-		return mustJSON(struct {
+		return plainjson.Marshal(struct {
 			Decided    bool    `json:"decided"`
 			Choice     string  `json:"choice"`
 			Confidence float64 `json:"confidence"`
@@ -237,7 +237,7 @@ func (a *ScriptedAgent) reply(req agent.Request) string {
 		if s.Synthesis != "" {
 			return s.Synthesis
 		}
-		return mustJSON(struct {
+		return plainjson.Marshal(struct {
 			Answer     string  `json:"answer"`
 			Confidence float64 `json:"confidence"`
 		}{orDefault(firstProposal(req).Text, "Scripted synthesis."), DefaultVoteConfidence})
@@ -302,17 +302,6 @@ func defaultProposal(name string) string {
 		x = x/uint64(len(proposalWords)) ^ (x << 7) ^ 0x9e3779b97f4a7c15
 	}
 	return fmt.Sprintf("%s proposes: %s.", orDefault(name, "agent"), strings.Join(words, " "))
-}
-
-// mustJSON marshals v, whose types are fixed in this file and cannot fail.
-func mustJSON(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "{}"
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // sleep waits d or until ctx is done, returning ctx.Err() in that case.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/agenttest"
+	"github.com/aragora/aragora/agent/internal/replytest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,45 +54,18 @@ func TestSay(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
-type voteReply struct {
-	Choice     string  `json:"choice"`
-	Confidence float64 `json:"confidence"`
-	Reasoning  string  `json:"reasoning"`
-}
-
-func decode[T any](t *testing.T, text string) T {
-	t.Helper()
-	var v T
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.DisallowUnknownFields()
-	require.NoError(t, dec.Decode(&v), "reply %q", text)
-	return v
-}
-
-func respond(t *testing.T, a agent.Agent, r agent.Request) agent.Response {
-	t.Helper()
-	resp, err := a.Respond(t.Context(), r)
-	require.NoError(t, err)
-	return resp
-}
-
 func TestScriptedDefaults(t *testing.T) {
 	t.Parallel()
 	a := agenttest.Scripted(agenttest.Script{})
 
-	pa := respond(t, a, req("a", agent.PhasePropose, 1)).Text
-	pb := respond(t, a, req("b", agent.PhasePropose, 1)).Text
+	pa := replytest.Respond(t, a, req("a", agent.PhasePropose, 1)).Text
+	pb := replytest.Respond(t, a, req("b", agent.PhasePropose, 1)).Text
 	assert.NotEmpty(t, pa)
 	assert.NotEqual(t, pa, pb, "default proposals differ by participant")
-	assert.Equal(t, pa, respond(t, a, req("a", agent.PhaseRevise, 2)).Text, "deterministic")
+	assert.Equal(t, pa, replytest.Respond(t, a, req("a", agent.PhaseRevise, 2)).Text, "deterministic")
 	assert.True(t, strings.HasPrefix(pa, "a proposes: "), pa)
 
-	crit := decode[struct {
-		Issues      []string `json:"issues"`
-		Suggestions []string `json:"suggestions"`
-		Severity    float64  `json:"severity"`
-		Reasoning   string   `json:"reasoning"`
-	}](t, respond(t, a, req("a", agent.PhaseCritique, 1)).Text)
+	crit := replytest.Decode[replytest.Critique](t, replytest.Respond(t, a, req("a", agent.PhaseCritique, 1)).Text)
 	assert.Len(t, crit.Issues, 1)
 	assert.Contains(t, crit.Issues[0], "b")
 	assert.Len(t, crit.Suggestions, 1)
@@ -112,30 +86,21 @@ func TestScriptedDefaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := req(tt.voter, agent.PhaseVote, 1)
 			r.Proposals = tt.props
-			v := decode[voteReply](t, respond(t, a, r).Text)
+			v := replytest.Decode[replytest.Vote](t, replytest.Respond(t, a, r).Text)
 			assert.Equal(t, tt.want, v.Choice)
 			assert.Equal(t, agenttest.DefaultVoteConfidence, v.Confidence)
 		})
 	}
 
-	j := decode[struct {
-		Decided    bool    `json:"decided"`
-		Choice     string  `json:"choice"`
-		Confidence float64 `json:"confidence"`
-		Reasoning  string  `json:"reasoning"`
-		Answer     string  `json:"answer"`
-	}](t, respond(t, a, req("judge", agent.PhaseJudge, 1)).Text)
+	j := replytest.Decode[replytest.Judge](t, replytest.Respond(t, a, req("judge", agent.PhaseJudge, 1)).Text)
 	assert.True(t, j.Decided)
 	assert.Equal(t, "a", j.Choice)
 
-	s := decode[struct {
-		Answer     string  `json:"answer"`
-		Confidence float64 `json:"confidence"`
-	}](t, respond(t, a, req("a", agent.PhaseSynthesize, 1)).Text)
+	s := replytest.Decode[replytest.Synthesis](t, replytest.Respond(t, a, req("a", agent.PhaseSynthesize, 1)).Text)
 	assert.Equal(t, "Use Postgres.", s.Answer)
 	assert.Equal(t, 0.8, s.Confidence)
 
-	resp := respond(t, a, req("a", agent.PhasePropose, 1))
+	resp := replytest.Respond(t, a, req("a", agent.PhasePropose, 1))
 	assert.Equal(t, agenttest.ModelScripted, resp.Model)
 	assert.Empty(t, resp.Provider)
 }
@@ -167,7 +132,7 @@ func TestScriptedByRound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.phase)+"/"+string(rune('0'+tt.round)), func(t *testing.T) {
-			assert.Equal(t, tt.want, respond(t, a, req("c", tt.phase, tt.round)).Text)
+			assert.Equal(t, tt.want, replytest.Respond(t, a, req("c", tt.phase, tt.round)).Text)
 		})
 	}
 }
@@ -186,7 +151,7 @@ func TestScriptedVoteConfidence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v := decode[voteReply](t, respond(t, agenttest.Scripted(tt.script), req("a", agent.PhaseVote, 1)).Text)
+			v := replytest.Decode[replytest.Vote](t, replytest.Respond(t, agenttest.Scripted(tt.script), req("a", agent.PhaseVote, 1)).Text)
 			assert.Equal(t, tt.want, v.Confidence)
 		})
 	}
@@ -197,7 +162,7 @@ func TestScriptedUsageCostModel(t *testing.T) {
 	u := agent.Usage{InputTokens: 100, OutputTokens: 50}
 	a := agenttest.Scripted(agenttest.Script{Usage: u, CostUSD: 0.25, Model: "m1"})
 	for _, p := range allPhases {
-		resp := respond(t, a, req("a", p, 1))
+		resp := replytest.Respond(t, a, req("a", p, 1))
 		assert.Equal(t, u, resp.Usage, p)
 		assert.Equal(t, 0.25, resp.CostUSD, p)
 		assert.Equal(t, "m1", resp.Model, p)
@@ -288,7 +253,7 @@ func TestScriptedCopiesScript(t *testing.T) {
 	s := agenttest.Script{Proposals: []string{"one"}}
 	a := agenttest.Scripted(s)
 	s.Proposals[0] = "changed"
-	assert.Equal(t, "one", respond(t, a, req("a", agent.PhasePropose, 1)).Text)
+	assert.Equal(t, "one", replytest.Respond(t, a, req("a", agent.PhasePropose, 1)).Text)
 
 	calls := a.Calls()
 	calls[0].Participant = "changed"
@@ -298,7 +263,7 @@ func TestScriptedCopiesScript(t *testing.T) {
 func TestScriptedZeroValue(t *testing.T) {
 	t.Parallel()
 	var a agenttest.ScriptedAgent
-	assert.NotEmpty(t, respond(t, &a, req("a", agent.PhasePropose, 1)).Text)
+	assert.NotEmpty(t, replytest.Respond(t, &a, req("a", agent.PhasePropose, 1)).Text)
 	assert.Len(t, a.Calls(), 1)
 }
 
@@ -327,7 +292,7 @@ func TestMalformed(t *testing.T) {
 	a := agenttest.Malformed()
 	for _, p := range allPhases {
 		t.Run(string(p), func(t *testing.T) {
-			text := respond(t, a, req("a", p, 1)).Text
+			text := replytest.Respond(t, a, req("a", p, 1)).Text
 			switch p {
 			case agent.PhasePropose, agent.PhaseRevise:
 				assert.Empty(t, text)

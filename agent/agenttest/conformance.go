@@ -227,14 +227,22 @@ func newAgent(t *testing.T, h Harness, url string, client *http.Client) agent.Ag
 // (without t.Skip) by reporting false when a does not stream.
 func streamer(t *testing.T, h Harness, a agent.Agent) (agent.Streamer, bool) {
 	t.Helper()
-	s, ok := a.(agent.Streamer)
+	return implements[agent.Streamer](t, a, "agent.Streamer", "Stream", h.Wire.Stream != nil)
+}
+
+// implements returns a as an I (named iface), reporting false when a is
+// not one. The Wire field that serves I (named field; set when it is set)
+// must be set exactly when a is an I.
+func implements[I any](t *testing.T, a agent.Agent, iface, field string, set bool) (I, bool) {
+	t.Helper()
+	s, ok := a.(I)
 	if !ok {
-		if h.Wire.Stream != nil {
-			t.Error("agenttest: Wire.Stream is set but the agent does not implement agent.Streamer")
+		if set {
+			t.Errorf("agenttest: Wire.%s is set but the agent does not implement %s", field, iface)
 		}
-		return nil, false
+		return s, false
 	}
-	require.NotNil(t, h.Wire.Stream, "agenttest: the agent implements agent.Streamer, so Harness.Wire.Stream is required")
+	require.True(t, set, "agenttest: the agent implements %s, so Harness.Wire.%s is required", iface, field)
 	return s, true
 }
 

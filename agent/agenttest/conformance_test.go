@@ -42,9 +42,7 @@ var refWire = agenttest.Wire{
 			"usage":   map[string]any{"prompt_tokens": u.InputTokens, "completion_tokens": u.OutputTokens},
 		})
 	},
-	Empty: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"model": "ref-model", "choices": []any{}})
-	},
+	Empty: fakeprovider.JSON(http.StatusOK, map[string]any{"model": "ref-model", "choices": []any{}}),
 	Error: func(w http.ResponseWriter, status int, message string, quota bool) {
 		e := map[string]any{"message": message, "type": "server_error", "code": nil}
 		if quota {

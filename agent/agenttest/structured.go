@@ -35,14 +35,10 @@ const proseVote = "Having read both, I vote for alice: the plan is safer."
 // (without t.Skip) when the adapter is not one and Wire.Structured is nil.
 func schemaReplier(t *testing.T, h Harness, a agent.Agent) (agent.SchemaReplier, bool) {
 	t.Helper()
-	s, ok := a.(agent.SchemaReplier)
+	s, ok := implements[agent.SchemaReplier](t, a, "agent.SchemaReplier", "Structured", h.Wire.Structured != nil)
 	if !ok {
-		if h.Wire.Structured != nil {
-			t.Error("agenttest: Wire.Structured is set but the agent does not implement agent.SchemaReplier")
-		}
 		return nil, false
 	}
-	require.NotNil(t, h.Wire.Structured, "agenttest: the agent implements agent.SchemaReplier, so Harness.Wire.Structured is required")
 	require.NotNil(t, h.Wire.DecodeRequest, "agenttest: Wire.Structured needs Wire.DecodeRequest")
 	require.NotNil(t, h.Wire.RejectSchema, "agenttest: Wire.Structured needs Wire.RejectSchema")
 	return s, true

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,11 +77,29 @@ func (c Config) Validate() error {
 // Agent calls the Anthropic Messages API. It implements agent.Agent,
 // agent.Streamer, agent.Describer and agent.SchemaReplier, is safe for
 // concurrent use, and never retries. Build it with [New]; the zero value is
-// not usable.
+// not usable. Its methods are those every adapter shares: Provider
+// ("anthropic"), Model, Describe, BaseURL, SupportsSchema, Respond and
+// RespondStream.
+//
+// Respond sends the request as one message and returns the reply. A
+// request with a Schema is sent with one tool whose input_schema is the
+// schema and a tool_choice forcing it; the reply is the tool_use block's
+// input. A 400 naming the tools is remembered for the model (SupportsSchema
+// then reports false) and the call sent again at once in prose
+// (docs/agents.md#structured-replies).
+//
+// RespondStream streams the reply, calling onChunk (when not nil) with each
+// text delta in order. A stream that breaks or ends before message_stop
+// fails with a *agent.ProviderError of kind server, never a truncated
+// success; an error event fails with the status its type stands for
+// (overloaded_error: 529, Overloaded set).
 type Agent struct {
+	*adapter
 	cfg Config
-	w   *wire.Adapter
 }
+
+// adapter names the embedded wire.Adapter, whose methods are the Agent's.
+type adapter = wire.Adapter
 
 var (
 	_ agent.Streamer      = (*Agent)(nil)
@@ -97,44 +114,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg}
-	a.w = wire.NewAdapter(wire.Client{Provider: Provider, Package: "anthropic", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
-		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, StatusError: statusError}, a.exchange)
+	a.adapter = wire.NewAdapter(wire.Client{Provider: Provider, Package: "anthropic", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, StatusError: statusError}, cfg.BaseURL, a.exchange)
 	return a, nil
-}
-
-// Provider returns "anthropic".
-func (a *Agent) Provider() string { return Provider }
-
-// Model returns the configured model.
-func (a *Agent) Model() string { return a.cfg.Model }
-
-// Describe names the provider and the configured model.
-func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.cfg.Model} }
-
-// BaseURL returns the base URL requests go to.
-func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
-
-// SupportsSchema reports whether structured replies are asked for: true
-// unless the API has rejected the forced tool call for the configured
-// model (docs/agents.md#structured-replies).
-func (a *Agent) SupportsSchema() bool { return a.w.SupportsSchema() }
-
-// Respond sends req as one message and returns the reply. A request with a
-// Schema is sent with one tool whose input_schema is the schema and a
-// tool_choice forcing it; the reply is the tool_use block's input. A 400
-// naming the tools is remembered for the model and the call sent again at
-// once in prose (docs/agents.md#structured-replies).
-func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.w.Respond(ctx, req)
-}
-
-// RespondStream streams the reply, calling onChunk (when not nil) with each
-// text delta in order. A stream that breaks or ends before message_stop
-// fails with a *agent.ProviderError of kind server, never a truncated
-// success; an error event fails with the status its type stands for
-// (overloaded_error: 529, Overloaded set).
-func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	return a.w.RespondStream(ctx, req, onChunk)
 }
 
 type message struct {
@@ -206,7 +188,7 @@ type streamEvent struct {
 // exchange builds the request, with the forced tool of req.Schema when
 // schema is set. Temperature 0 means the provider's default; values above
 // 1, the Messages API's maximum, are sent as 1.
-func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
+func (a *Agent) exchange(c *wire.Client, req agent.Request, stream, schema bool) wire.Exchange {
 	mr := messagesRequest{
 		Model:     a.cfg.Model,
 		MaxTokens: req.MaxTokens,
@@ -221,7 +203,7 @@ func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 		t := min(req.Temperature, 1)
 		mr.Temperature = &t
 	}
-	d := &decoder{c: a.w.Client()}
+	d := &decoder{c: c}
 	if schema && req.Schema != nil {
 		mr.Tools = []tool{{Name: req.Schema.Name, Description: req.Schema.Description, InputSchema: req.Schema.JSON}}
 		mr.ToolChoice = &toolChoice{Type: "tool", Name: req.Schema.Name}

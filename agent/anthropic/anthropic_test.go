@@ -25,13 +25,9 @@ const testModel = "claude-test"
 
 // wire speaks the Anthropic Messages format for agenttest.Conformance.
 var wire = agenttest.Wire{
-	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
-		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, u))
-	},
-	Empty: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
-			"content": []any{}, "stop_reason": "end_turn", "usage": map[string]any{"input_tokens": 3, "output_tokens": 0}})
-	},
+	Reply: fakeprovider.Replies(reply),
+	Empty: fakeprovider.JSON(http.StatusOK, map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": testModel,
+		"content": []any{}, "stop_reason": "end_turn", "usage": map[string]any{"input_tokens": 3, "output_tokens": 0}}),
 	Error: func(w http.ResponseWriter, status int, message string, _ bool) {
 		typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
 			429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}[status]
@@ -57,10 +53,8 @@ var wire = agenttest.Wire{
 	Structured: func(w http.ResponseWriter, name, value string, u agent.Usage) {
 		fakeprovider.WriteJSON(w, http.StatusOK, toolReply(name, value, u))
 	},
-	RejectSchema: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{"type": "invalid_request_error",
-			"message": "tools: this model does not support tool use"}})
-	},
+	RejectSchema: fakeprovider.JSON(http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{"type": "invalid_request_error",
+		"message": "tools: this model does not support tool use"}}),
 }
 
 // toolReply is a reply to a forced tool call: prose the adapter must
@@ -129,9 +123,7 @@ func adapter(cfg anthropic.Config) fakeprovider.Adapter[*anthropic.Agent] {
 
 func TestRequestMapping(t *testing.T) {
 	t.Parallel()
-	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
-		fakeprovider.WriteJSON(w, http.StatusOK, reply("pong", agent.Usage{InputTokens: 12, OutputTokens: 2}))
-	})
+	srv := fakeprovider.ServeJSON(t, reply("pong", agent.Usage{InputTokens: 12, OutputTokens: 2}))
 	tests := []struct {
 		name     string
 		req      agent.Request

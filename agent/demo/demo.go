@@ -46,6 +46,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/agent/internal/wordstream"
 )
 
 // Provider is the Response.Provider of every demo agent.
@@ -183,19 +184,7 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 // concatenation is Response.Text. It returns ctx.Err() if ctx ends between
 // chunks.
 func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	resp, err := a.Respond(ctx, req)
-	if err != nil {
-		return agent.Response{}, err
-	}
-	for _, c := range wordChunks(resp.Text) {
-		if err := ctx.Err(); err != nil {
-			return agent.Response{}, err
-		}
-		if onChunk != nil {
-			onChunk(c)
-		}
-	}
-	return resp, nil
+	return wordstream.Respond(ctx, req, a.Respond, onChunk)
 }
 
 // runeCount is utf8.RuneCountInString, skipping ASCII 128, 32 or 8 bytes
@@ -625,26 +614,3 @@ func synthesize(s Style, req *agent.Request, r *rand.Rand) string {
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
 func clamp(x, lo, hi float64) float64 { return math.Min(math.Max(x, lo), hi) }
-
-// wordChunks splits text into chunks that each hold one word and the
-// whitespace that follows it (leading whitespace joins the first chunk).
-// Concatenating the chunks gives text back.
-func wordChunks(text string) []string {
-	var chunks []string
-	start, inSpace, word := 0, false, false
-	for i, c := range text {
-		space := c == ' ' || c == '\n' || c == '\t' || c == '\r'
-		if inSpace && !space && word {
-			chunks = append(chunks, text[start:i])
-			start = i
-		}
-		if !space {
-			word = true
-		}
-		inSpace = space
-	}
-	if start < len(text) {
-		chunks = append(chunks, text[start:])
-	}
-	return chunks
-}

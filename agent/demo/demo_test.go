@@ -2,7 +2,6 @@ package demo_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
+	"github.com/aragora/aragora/agent/internal/replytest"
 	"github.com/aragora/aragora/internal/enum/enumtest"
 )
 
@@ -51,51 +51,6 @@ func request(name string, phase agent.Phase, round int) agent.Request {
 	}
 }
 
-func respond(t *testing.T, a agent.Agent, req agent.Request) agent.Response {
-	t.Helper()
-	resp, err := a.Respond(context.Background(), req)
-	require.NoError(t, err)
-	return resp
-}
-
-type critiqueJSON struct {
-	Issues      []string `json:"issues"`
-	Suggestions []string `json:"suggestions"`
-	Severity    float64  `json:"severity"`
-	Reasoning   string   `json:"reasoning"`
-}
-
-type voteJSON struct {
-	Choice     string  `json:"choice"`
-	Confidence float64 `json:"confidence"`
-	Reasoning  string  `json:"reasoning"`
-}
-
-type judgeJSON struct {
-	Decided    bool    `json:"decided"`
-	Choice     string  `json:"choice"`
-	Confidence float64 `json:"confidence"`
-	Reasoning  string  `json:"reasoning"`
-	Answer     string  `json:"answer"`
-}
-
-type synthesisJSON struct {
-	Answer     string  `json:"answer"`
-	Confidence float64 `json:"confidence"`
-}
-
-// decode parses a reply strictly: the whole text is one JSON object with
-// exactly the fields of T.
-func decode[T any](t *testing.T, text string) T {
-	t.Helper()
-	var v T
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.DisallowUnknownFields()
-	require.NoError(t, dec.Decode(&v), "reply %s", text)
-	require.False(t, dec.More(), "one object only: %s", text)
-	return v
-}
-
 // transcript collects the replies of one agent to a fixed set of requests,
 // keyed by request.
 func transcript(t *testing.T, a *demo.Agent, order func([]agent.Request) []agent.Request) map[string]agent.Response {
@@ -110,76 +65,77 @@ func transcript(t *testing.T, a *demo.Agent, order func([]agent.Request) []agent
 	}
 	out := make(map[string]agent.Response, len(reqs))
 	for _, r := range order(reqs) {
-		out[fmt.Sprint(r.Participant, r.Round, r.Phase)] = respond(t, a, r)
+		out[fmt.Sprint(r.Participant, r.Round, r.Phase)] = replytest.Respond(t, a, r)
 	}
 	return out
 }
 
 func forward(r []agent.Request) []agent.Request { return r }
 
-func TestSameSeedSameReplies(t *testing.T) {
-	t.Parallel()
+// eachStyle runs test for each style, in parallel subtests named after it.
+func eachStyle(t *testing.T, test func(t *testing.T, s demo.Style)) {
 	for _, s := range demo.Styles() {
 		t.Run(string(s), func(t *testing.T) {
 			t.Parallel()
-			first := transcript(t, demo.New("x", s, 42), forward)
-			second := transcript(t, demo.New("x", s, 42), forward)
-			assert.Equal(t, first, second)
+			test(t, s)
 		})
 	}
+}
+
+func TestSameSeedSameReplies(t *testing.T) {
+	t.Parallel()
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		first := transcript(t, demo.New("x", s, 42), forward)
+		second := transcript(t, demo.New("x", s, 42), forward)
+		assert.Equal(t, first, second)
+	})
 }
 
 func TestDifferentSeedDifferentReplies(t *testing.T) {
 	t.Parallel()
-	for _, s := range demo.Styles() {
-		t.Run(string(s), func(t *testing.T) {
-			t.Parallel()
-			one := transcript(t, demo.New("x", s, 1), forward)
-			two := transcript(t, demo.New("x", s, 2), forward)
-			assert.NotEqual(t, one, two)
-			if s != demo.StyleHollow {
-				key := fmt.Sprint("a", 1, agent.PhasePropose)
-				assert.NotEqual(t, one[key].Text, two[key].Text, "proposals depend on the seed")
-			}
-		})
-	}
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		one := transcript(t, demo.New("x", s, 1), forward)
+		two := transcript(t, demo.New("x", s, 2), forward)
+		assert.NotEqual(t, one, two)
+		if s != demo.StyleHollow {
+			key := fmt.Sprint("a", 1, agent.PhasePropose)
+			assert.NotEqual(t, one[key].Text, two[key].Text, "proposals depend on the seed")
+		}
+	})
 }
 
 func TestIndependentOfCallOrder(t *testing.T) {
 	t.Parallel()
-	for _, s := range demo.Styles() {
-		t.Run(string(s), func(t *testing.T) {
-			t.Parallel()
-			want := transcript(t, demo.New("x", s, 7), forward)
-			reversed := transcript(t, demo.New("x", s, 7), func(r []agent.Request) []agent.Request {
-				r = slices.Clone(r)
-				slices.Reverse(r)
-				return r
-			})
-			assert.Equal(t, want, reversed)
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		want := transcript(t, demo.New("x", s, 7), forward)
+		reversed := transcript(t, demo.New("x", s, 7), func(r []agent.Request) []agent.Request {
+			r = slices.Clone(r)
+			slices.Reverse(r)
+			return r
+		})
+		assert.Equal(t, want, reversed)
 
-			// Concurrent calls on one agent give the same replies too.
-			a := demo.New("x", s, 7)
-			var mu sync.Mutex
-			got := map[string]agent.Response{}
-			var wg sync.WaitGroup
-			for _, n := range names {
-				for round := 1; round <= 3; round++ {
-					for _, p := range phases {
-						wg.Go(func() {
-							resp, err := a.Respond(context.Background(), request(n, p, round))
-							assert.NoError(t, err)
-							mu.Lock()
-							got[fmt.Sprint(n, round, p)] = resp
-							mu.Unlock()
-						})
-					}
+		// Concurrent calls on one agent give the same replies too.
+		a := demo.New("x", s, 7)
+		var mu sync.Mutex
+		got := map[string]agent.Response{}
+		var wg sync.WaitGroup
+		for _, n := range names {
+			for round := 1; round <= 3; round++ {
+				for _, p := range phases {
+					wg.Go(func() {
+						resp, err := a.Respond(context.Background(), request(n, p, round))
+						assert.NoError(t, err)
+						mu.Lock()
+						got[fmt.Sprint(n, round, p)] = resp
+						mu.Unlock()
+					})
 				}
 			}
-			wg.Wait()
-			assert.Equal(t, want, got)
-		})
-	}
+		}
+		wg.Wait()
+		assert.Equal(t, want, got)
+	})
 }
 
 func TestRepliesIgnoreUnseededFields(t *testing.T) {
@@ -188,11 +144,11 @@ func TestRepliesIgnoreUnseededFields(t *testing.T) {
 	base := request("b", agent.PhaseCritique, 2)
 	other := base
 	other.DebateID, other.Prompt, other.System = "deb_other", "another prompt", ""
-	assert.Equal(t, respond(t, a, base).Text, respond(t, a, other).Text)
+	assert.Equal(t, replytest.Respond(t, a, base).Text, replytest.Respond(t, a, other).Text)
 
 	target := base
 	target.Target = "d"
-	assert.NotEqual(t, respond(t, a, base).Text, respond(t, a, target).Text, "the target seeds the call")
+	assert.NotEqual(t, replytest.Respond(t, a, base).Text, replytest.Respond(t, a, target).Text, "the target seeds the call")
 }
 
 func TestParticipantFallsBackToOwnName(t *testing.T) {
@@ -202,7 +158,7 @@ func TestParticipantFallsBackToOwnName(t *testing.T) {
 		named := request("b", p, 2)
 		anonymous := named
 		anonymous.Participant = ""
-		assert.Equal(t, respond(t, a, named).Text, respond(t, a, anonymous).Text, p)
+		assert.Equal(t, replytest.Respond(t, a, named).Text, replytest.Respond(t, a, anonymous).Text, p)
 	}
 }
 
@@ -244,7 +200,7 @@ func TestVoteRules(t *testing.T) {
 			for seed := range int64(seeds) {
 				req := request("b", agent.PhaseVote, tt.round)
 				req.PreviousLeader, req.AgreementIntensity = tt.leader, tt.intensity
-				v := decode[voteJSON](t, respond(t, demo.New("b", tt.style, seed), req).Text)
+				v := replytest.Decode[replytest.Vote](t, replytest.Respond(t, demo.New("b", tt.style, seed), req).Text)
 				require.Contains(t, tt.allowed, v.Choice)
 				assert.Contains(t, v.Reasoning, v.Choice)
 				counts[v.Choice]++
@@ -270,14 +226,14 @@ func TestVoteWithoutOtherProposals(t *testing.T) {
 	req.Proposals = req.Proposals[:1] // only a's own
 
 	req.ForbidSelfVote = true
-	assert.Empty(t, decode[voteJSON](t, respond(t, a, req).Text).Choice, "nothing to vote for")
+	assert.Empty(t, replytest.Decode[replytest.Vote](t, replytest.Respond(t, a, req).Text).Choice, "nothing to vote for")
 
 	req.ForbidSelfVote = false
-	assert.Equal(t, "a", decode[voteJSON](t, respond(t, a, req).Text).Choice, "self-vote when allowed and alone")
+	assert.Equal(t, "a", replytest.Decode[replytest.Vote](t, replytest.Respond(t, a, req).Text).Choice, "self-vote when allowed and alone")
 
 	// Self is recognised ignoring case.
 	req = request("A", agent.PhaseVote, 1)
-	assert.Equal(t, "b", decode[voteJSON](t, respond(t, demo.New("A", demo.StyleSupportive, 1), req).Text).Choice)
+	assert.Equal(t, "b", replytest.Decode[replytest.Vote](t, replytest.Respond(t, demo.New("A", demo.StyleSupportive, 1), req).Text).Choice)
 }
 
 func rounded(x float64, places int) bool {
@@ -289,28 +245,25 @@ func TestConfidenceRanges(t *testing.T) {
 	t.Parallel()
 	centre := map[demo.Style]float64{demo.StyleSupportive: 0.85, demo.StyleCritical: 0.60, demo.StyleBalanced: 0.70,
 		demo.StyleContrarian: 0.50, demo.StyleHollow: 0.90}
-	for _, s := range demo.Styles() {
-		t.Run(string(s), func(t *testing.T) {
-			t.Parallel()
-			seen := map[float64]bool{}
-			for seed := range int64(200) {
-				a := demo.New("b", s, seed)
-				confs := []float64{
-					decode[voteJSON](t, respond(t, a, request("b", agent.PhaseVote, 1)).Text).Confidence,
-					decode[judgeJSON](t, respond(t, a, request("b", agent.PhaseJudge, 1)).Text).Confidence,
-					decode[synthesisJSON](t, respond(t, a, request("b", agent.PhaseSynthesize, 1)).Text).Confidence,
-				}
-				for _, c := range confs {
-					assert.InDelta(t, centre[s], c, 0.05+eps)
-					assert.True(t, rounded(c, 2), "confidence %v rounded to 0.01", c)
-					assert.GreaterOrEqual(t, c, 0.1)
-					assert.LessOrEqual(t, c, 1.0)
-					seen[c] = true
-				}
+	eachStyle(t, func(t *testing.T, s demo.Style) {
+		seen := map[float64]bool{}
+		for seed := range int64(200) {
+			a := demo.New("b", s, seed)
+			confs := []float64{
+				replytest.Decode[replytest.Vote](t, replytest.Respond(t, a, request("b", agent.PhaseVote, 1)).Text).Confidence,
+				replytest.Decode[replytest.Judge](t, replytest.Respond(t, a, request("b", agent.PhaseJudge, 1)).Text).Confidence,
+				replytest.Decode[replytest.Synthesis](t, replytest.Respond(t, a, request("b", agent.PhaseSynthesize, 1)).Text).Confidence,
 			}
-			assert.Greater(t, len(seen), 5, "confidence varies with the seed")
-		})
-	}
+			for _, c := range confs {
+				assert.InDelta(t, centre[s], c, 0.05+eps)
+				assert.True(t, rounded(c, 2), "confidence %v rounded to 0.01", c)
+				assert.GreaterOrEqual(t, c, 0.1)
+				assert.LessOrEqual(t, c, 1.0)
+				seen[c] = true
+			}
+		}
+		assert.Greater(t, len(seen), 5, "confidence varies with the seed")
+	})
 }
 
 func TestCritiqueRanges(t *testing.T) {
@@ -331,7 +284,7 @@ func TestCritiqueRanges(t *testing.T) {
 			t.Parallel()
 			seen := map[float64]bool{}
 			for seed := range int64(200) {
-				c := decode[critiqueJSON](t, respond(t, demo.New("b", tt.style, seed), request("b", agent.PhaseCritique, 1)).Text)
+				c := replytest.Decode[replytest.Critique](t, replytest.Respond(t, demo.New("b", tt.style, seed), request("b", agent.PhaseCritique, 1)).Text)
 				assert.Len(t, c.Issues, tt.issues)
 				assert.Len(t, c.Suggestions, tt.issues)
 				assert.Len(t, slices.Compact(slices.Sorted(slices.Values(c.Issues))), tt.issues, "distinct issues")
@@ -363,7 +316,7 @@ func TestProposals(t *testing.T) {
 			t.Parallel()
 			templates := map[string]bool{}
 			for seed := range int64(60) {
-				text := respond(t, demo.New("a", tt.style, seed), request("a", agent.PhasePropose, 1)).Text
+				text := replytest.Respond(t, demo.New("a", tt.style, seed), request("a", agent.PhasePropose, 1)).Text
 				lower := strings.ToLower(text)
 				assert.Contains(t, text, `"`+snippet+`"`)
 				for _, w := range tt.want {
@@ -399,7 +352,7 @@ func TestQuestionSnippet(t *testing.T) {
 			t.Parallel()
 			req := request("a", agent.PhasePropose, 1)
 			req.Question = tt.question
-			assert.Contains(t, respond(t, demo.New("a", demo.StyleBalanced, 1), req).Text, tt.want)
+			assert.Contains(t, replytest.Respond(t, demo.New("a", demo.StyleBalanced, 1), req).Text, tt.want)
 		})
 	}
 }
@@ -409,13 +362,13 @@ func TestHollow(t *testing.T) {
 	for i, name := range []string{"demo-hollow", "h2", "x"} {
 		a := demo.New(name, demo.StyleHollow, int64(i))
 		req := request(name, agent.PhasePropose, 1)
-		assert.Equal(t, demo.HollowText, respond(t, a, req).Text)
+		assert.Equal(t, demo.HollowText, replytest.Respond(t, a, req).Text)
 
 		rev := request(name, agent.PhaseRevise, 2)
 		rev.Own = demo.HollowText
-		assert.Equal(t, demo.HollowText, respond(t, a, rev).Text, "a hollow revision is stable")
+		assert.Equal(t, demo.HollowText, replytest.Respond(t, a, rev).Text, "a hollow revision is stable")
 		rev.Own = ""
-		assert.Equal(t, demo.HollowText, respond(t, a, rev).Text)
+		assert.Equal(t, demo.HollowText, replytest.Respond(t, a, rev).Text)
 	}
 }
 
@@ -429,26 +382,26 @@ func TestRevise(t *testing.T) {
 		{Critic: "c", Issues: []string{"No cost estimate."}, Severity: 7.5},
 		{Critic: "b", Issues: []string{"Minor wording."}, Severity: 2},
 	}
-	text := respond(t, a, req).Text
+	text := replytest.Respond(t, a, req).Text
 	assert.Equal(t, `Use Postgres. Revision: I accept c's point (severity 7.5) that "No cost estimate" and have addressed it in the plan above.`, text)
-	assert.Equal(t, text, respond(t, a, req).Text, "deterministic")
+	assert.Equal(t, text, replytest.Respond(t, a, req).Text, "deterministic")
 
 	req.Critiques = nil
-	assert.Equal(t, "Use Postgres. Revision: no critique changed my view, so the proposal stands.", respond(t, a, req).Text)
+	assert.Equal(t, "Use Postgres. Revision: no critique changed my view, so the proposal stands.", replytest.Respond(t, a, req).Text)
 
 	req.Critiques = []agent.Critique{{Critic: "c", Reasoning: "Too vague.", Severity: 6}}
-	assert.Contains(t, respond(t, a, req).Text, `c's point (severity 6.0) that "Too vague"`)
+	assert.Contains(t, replytest.Respond(t, a, req).Text, `c's point (severity 6.0) that "Too vague"`)
 
 	req.Critiques = []agent.Critique{{Critic: "d", Issues: []string{"", "Costs are missing! Also the plan is long."}, Severity: 8.25}}
 	assert.Equal(t, `Use Postgres. Revision: I accept d's point (severity 8.2) that "Costs are missing" and have addressed it in the plan above.`,
-		respond(t, a, req).Text, "one sentence: the issue's first sentence is quoted")
+		replytest.Respond(t, a, req).Text, "one sentence: the issue's first sentence is quoted")
 
 	req.Critiques = []agent.Critique{{Severity: 6}}
-	assert.Contains(t, respond(t, a, req).Text, "the critic's critique (severity 6.0)")
+	assert.Contains(t, replytest.Respond(t, a, req).Text, "the critic's critique (severity 6.0)")
 
 	req.Own = ""
 	req.Critiques = nil
-	text = respond(t, a, req).Text
+	text = replytest.Respond(t, a, req).Text
 	assert.Contains(t, text, "[1]", "a fresh proposal when there is no own text")
 	assert.True(t, strings.HasSuffix(text, "the proposal stands."))
 }
@@ -458,7 +411,7 @@ func TestJudge(t *testing.T) {
 	for seed := range int64(50) {
 		a := demo.New("b", demo.StyleCritical, seed)
 		req := request("b", agent.PhaseJudge, 3)
-		j := decode[judgeJSON](t, respond(t, a, req).Text)
+		j := replytest.Decode[replytest.Judge](t, replytest.Respond(t, a, req).Text)
 		assert.True(t, j.Decided)
 		assert.Contains(t, []string{"a", "c", "d"}, j.Choice)
 		assert.InDelta(t, 0.60, j.Confidence, 0.05+eps, "confidence of the judge's own style")
@@ -467,22 +420,22 @@ func TestJudge(t *testing.T) {
 
 	// A judge that is not a participant may choose any proposal.
 	outsider := request("judge", agent.PhaseJudge, 1)
-	j := decode[judgeJSON](t, respond(t, demo.New("judge", demo.StyleBalanced, 1), outsider).Text)
+	j := replytest.Decode[replytest.Judge](t, replytest.Respond(t, demo.New("judge", demo.StyleBalanced, 1), outsider).Text)
 	assert.Contains(t, names, j.Choice)
 
 	empty := request("judge", agent.PhaseJudge, 1)
 	empty.Proposals = nil
-	assert.False(t, decode[judgeJSON](t, respond(t, demo.New("judge", demo.StyleBalanced, 1), empty).Text).Decided)
+	assert.False(t, replytest.Decode[replytest.Judge](t, replytest.Respond(t, demo.New("judge", demo.StyleBalanced, 1), empty).Text).Decided)
 }
 
 func TestSynthesize(t *testing.T) {
 	t.Parallel()
-	s := decode[synthesisJSON](t, respond(t, demo.New("a", demo.StyleBalanced, 1), request("a", agent.PhaseSynthesize, 3)).Text)
+	s := replytest.Decode[replytest.Synthesis](t, replytest.Respond(t, demo.New("a", demo.StyleBalanced, 1), request("a", agent.PhaseSynthesize, 3)).Text)
 	assert.Equal(t, "Synthesis of 4 proposals. a: Proposal of a. b: Proposal of b. c: Proposal of c. d: Proposal of d.", s.Answer)
 
 	req := request("a", agent.PhaseSynthesize, 3)
 	req.Proposals = nil
-	s = decode[synthesisJSON](t, respond(t, demo.New("a", demo.StyleBalanced, 1), req).Text)
+	s = replytest.Decode[replytest.Synthesis](t, replytest.Respond(t, demo.New("a", demo.StyleBalanced, 1), req).Text)
 	assert.Equal(t, "No proposals to synthesise.", s.Answer)
 }
 
@@ -492,7 +445,7 @@ func TestUsageAndLabels(t *testing.T) {
 		a := demo.New("a", s, 1)
 		for _, p := range phases {
 			req := request("a", p, 1)
-			resp := respond(t, a, req)
+			resp := replytest.Respond(t, a, req)
 			in := utf8.RuneCountInString(req.System + req.Prompt)
 			out := utf8.RuneCountInString(resp.Text)
 			assert.Equal(t, agent.Usage{InputTokens: (in + 3) / 4, OutputTokens: (out + 3) / 4}, resp.Usage)
@@ -508,7 +461,7 @@ func TestPhases(t *testing.T) {
 	t.Parallel()
 	a := demo.New("a", demo.StyleBalanced, 1)
 	noPhase := request("a", "", 1)
-	assert.Equal(t, respond(t, a, request("a", agent.PhasePropose, 1)).Text, respond(t, a, noPhase).Text,
+	assert.Equal(t, replytest.Respond(t, a, request("a", agent.PhasePropose, 1)).Text, replytest.Respond(t, a, noPhase).Text,
 		"an empty phase proposes")
 
 	_, err := a.Respond(context.Background(), request("a", "dance", 1))
@@ -540,7 +493,7 @@ func TestStream(t *testing.T) {
 				var chunks []string
 				resp, err := a.RespondStream(t.Context(), req, func(c string) { chunks = append(chunks, c) })
 				require.NoError(t, err)
-				assert.Equal(t, respond(t, a, req), resp, "streaming returns what Respond returns")
+				assert.Equal(t, replytest.Respond(t, a, req), resp, "streaming returns what Respond returns")
 				assert.Equal(t, resp.Text, strings.Join(chunks, ""))
 				assert.Greater(t, len(chunks), 1, "streamed in several chunks")
 				for _, c := range chunks[:len(chunks)-1] {

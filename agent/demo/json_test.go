@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -9,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/aragora/aragora/agent/internal/plainjson"
 )
 
 // TestEncodersMatchEncodingJSON compares the reply encoders with mustJSON
@@ -73,15 +74,7 @@ func TestEncodersMatchEncodingJSON(t *testing.T) {
 
 // mustJSON is what the replies were encoded with: encoding/json without
 // HTML escaping.
-func mustJSON(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "{}"
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
+var mustJSON = plainjson.Marshal
 
 // TestHundredthsMatchStrconv compares appendFloat's path for multiples of
 // 0.01 with strconv on every k/100 it takes (0 < k < 1e6), and on the

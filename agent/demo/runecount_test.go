@@ -16,17 +16,33 @@ func TestRuneCountMatchesUTF8(t *testing.T) {
 	t.Parallel()
 	pieces := []string{"a", "abcdefgh", "the quick brown fox ", "é", "中", "’", "\U0001F600", "\xff", "\xe2\x82",
 		"\x80", "\xc3", "\xf0\x9f\x98", "\x00", "\x7f", strings.Repeat("x", 17)}
-	r := rand.New(rand.NewPCG(13, 5))
-	for range 3000 {
+	for _, s := range randomStrings(rand.NewPCG(13, 5), 3000, 12, pieces) {
+		requireRuneCounts(t, s)
+		require.Equal(t, utf8.RuneCountInString(s), runeCount(s), "%q", s)
+	}
+}
+
+// randomStrings returns n strings, each the concatenation of fewer than
+// most pieces drawn from src.
+func randomStrings(src rand.Source, n, most int, pieces []string) []string {
+	r := rand.New(src)
+	out := make([]string, n)
+	for k := range out {
 		var b strings.Builder
-		for range r.IntN(12) {
+		for range r.IntN(most) {
 			b.WriteString(pieces[r.IntN(len(pieces))])
 		}
-		s := b.String()
-		for i := range min(len(s), 9) {
-			require.Equal(t, utf8.RuneCountInString(s[i:]), runeCount(s[i:]), "%q", s[i:])
-		}
-		require.Equal(t, utf8.RuneCountInString(s), runeCount(s), "%q", s)
+		out[k] = b.String()
+	}
+	return out
+}
+
+// requireRuneCounts compares runeCount with utf8.RuneCountInString on s
+// from each of its first 9 bytes.
+func requireRuneCounts(t *testing.T, s string) {
+	t.Helper()
+	for i := range min(len(s), 9) {
+		require.Equal(t, utf8.RuneCountInString(s[i:]), runeCount(s[i:]), "%q", s[i:])
 	}
 }
 
@@ -36,16 +52,8 @@ func TestRuneCountMatchesUTF8(t *testing.T) {
 func TestRuneCountLongRuns(t *testing.T) {
 	t.Parallel()
 	pieces := []string{strings.Repeat("x", 63), strings.Repeat("y", 64), strings.Repeat("z", 130), "é", "\xff", "\xe2\x82", "\U0001F600", "a"}
-	r := rand.New(rand.NewPCG(17, 6))
-	for range 1000 {
-		var b strings.Builder
-		for range r.IntN(10) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		s := b.String()
-		for i := range min(len(s), 9) {
-			require.Equal(t, utf8.RuneCountInString(s[i:]), runeCount(s[i:]), "%q", s[i:])
-		}
+	for _, s := range randomStrings(rand.NewPCG(17, 6), 1000, 10, pieces) {
+		requireRuneCounts(t, s)
 	}
 }
 
@@ -55,13 +63,7 @@ func TestRuneCountLongRuns(t *testing.T) {
 func TestCollapseSpacesMatchesFields(t *testing.T) {
 	t.Parallel()
 	pieces := []string{"a", "word", "é", " ", "  ", "\t", "\n", "\v", "\f", "\r", "\u0085", "\u00a0", "\u2003", "\xff", "\xc2", "."}
-	r := rand.New(rand.NewPCG(21, 22))
-	for range 5000 {
-		var b strings.Builder
-		for range r.IntN(8) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		s := b.String()
+	for _, s := range randomStrings(rand.NewPCG(21, 22), 5000, 8, pieces) {
 		require.Equal(t, strings.Join(strings.Fields(s), " "), collapseSpaces(s), "%q", s)
 	}
 }

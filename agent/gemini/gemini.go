@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,11 +83,28 @@ func (c Config) Validate() error {
 // Agent calls the Gemini generateContent API. It implements agent.Agent,
 // agent.Streamer, agent.Describer and agent.SchemaReplier, is safe for
 // concurrent use, and never retries. Build it with [New]; the zero value is
-// not usable.
+// not usable. Its methods are those every adapter shares: Provider
+// ("gemini"), Model, Describe, BaseURL, SupportsSchema, Respond and
+// RespondStream.
+//
+// Respond sends the request to generateContent and returns the reply. A
+// request with a Schema sets generationConfig.responseMimeType
+// "application/json" and responseSchema (the schema in Gemini's OpenAPI
+// subset); a 400 naming them is remembered for the model (SupportsSchema
+// then reports false) and the call sent again at once in prose
+// (docs/agents.md#structured-replies).
+//
+// RespondStream streams the reply from streamGenerateContent?alt=sse,
+// calling onChunk (when not nil) with each text delta in order. A stream
+// that breaks, or ends before a candidate reports its finishReason, fails
+// with a *agent.ProviderError of kind server, never a truncated success.
 type Agent struct {
+	*adapter
 	cfg Config
-	w   *wire.Adapter
 }
+
+// adapter names the embedded wire.Adapter, whose methods are the Agent's.
+type adapter = wire.Adapter
 
 var (
 	_ agent.Streamer      = (*Agent)(nil)
@@ -103,43 +119,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg}
-	a.w = wire.NewAdapter(wire.Client{Provider: Provider, Package: "gemini", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
-		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, Secret: cfg.APIKey, StatusError: statusError}, a.exchange)
+	a.adapter = wire.NewAdapter(wire.Client{Provider: Provider, Package: "gemini", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now, Secret: cfg.APIKey, StatusError: statusError}, cfg.BaseURL, a.exchange)
 	return a, nil
-}
-
-// Provider returns "gemini".
-func (a *Agent) Provider() string { return Provider }
-
-// Model returns the configured model.
-func (a *Agent) Model() string { return a.cfg.Model }
-
-// Describe names the provider and the configured model.
-func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Model: a.cfg.Model} }
-
-// BaseURL returns the base URL requests go to.
-func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
-
-// SupportsSchema reports whether structured replies are asked for: true
-// unless the API has rejected responseSchema for the configured model
-// (docs/agents.md#structured-replies).
-func (a *Agent) SupportsSchema() bool { return a.w.SupportsSchema() }
-
-// Respond sends req to generateContent and returns the reply. A request
-// with a Schema sets generationConfig.responseMimeType "application/json"
-// and responseSchema (the schema in Gemini's OpenAPI subset); a 400 naming
-// them is remembered for the model and the call sent again at once in
-// prose (docs/agents.md#structured-replies).
-func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.w.Respond(ctx, req)
-}
-
-// RespondStream streams the reply from streamGenerateContent?alt=sse,
-// calling onChunk (when not nil) with each text delta in order. A stream
-// that breaks, or ends before a candidate reports its finishReason, fails
-// with a *agent.ProviderError of kind server, never a truncated success.
-func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	return a.w.RespondStream(ctx, req, onChunk)
 }
 
 type part struct {
@@ -201,7 +183,7 @@ func (r *generateResponse) text() (string, string) {
 
 // exchange builds the request, asking for JSON matching req.Schema when
 // schema is set. Temperature 0 means the provider's default.
-func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
+func (a *Agent) exchange(c *wire.Client, req agent.Request, stream, schema bool) wire.Exchange {
 	gr := generateRequest{Contents: []content{{Role: "user", Parts: []part{{Text: req.Prompt}}}}}
 	if req.System != "" {
 		gr.SystemInstruction = &content{Parts: []part{{Text: req.System}}}
@@ -224,7 +206,7 @@ func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 	if !a.cfg.KeyInQuery {
 		h.Set("x-goog-api-key", a.cfg.APIKey)
 	}
-	return wire.Exchange{URL: a.endpoint(stream), Header: h, Body: gr, Stream: stream, Decoder: &decoder{c: a.w.Client()}}
+	return wire.Exchange{URL: a.endpoint(stream), Header: h, Body: gr, Stream: stream, Decoder: &decoder{c: c}}
 }
 
 func (a *Agent) endpoint(stream bool) string {

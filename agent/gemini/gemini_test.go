@@ -32,9 +32,7 @@ var wire = agenttest.Wire{
 	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
 		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, "STOP", &u))
 	},
-	Empty: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"usageMetadata": map[string]any{"promptTokenCount": 4}, "modelVersion": testModel})
-	},
+	Empty: fakeprovider.JSON(http.StatusOK, map[string]any{"usageMetadata": map[string]any{"promptTokenCount": 4}, "modelVersion": testModel}),
 	Error: func(w http.ResponseWriter, status int, message string, _ bool) {
 		fakeprovider.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": message, "status": statusNames[status]}})
 	},
@@ -64,10 +62,8 @@ var wire = agenttest.Wire{
 	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
 		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, "STOP", &u))
 	},
-	RejectSchema: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "status": "INVALID_ARGUMENT",
-			"message": "Invalid JSON payload received. Unknown name \"responseSchema\" at 'generation_config': Cannot find field."}})
-	},
+	RejectSchema: fakeprovider.JSON(http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400, "status": "INVALID_ARGUMENT",
+		"message": "Invalid JSON payload received. Unknown name \"responseSchema\" at 'generation_config': Cannot find field."}}),
 }
 
 type sentContent struct {
@@ -252,9 +248,7 @@ func TestConfigValidate(t *testing.T) {
 func TestStructuredWire(t *testing.T) {
 	t.Parallel()
 	const value = `{"choice":"bob","confidence":0.5}`
-	srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
-		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, "STOP", &agent.Usage{InputTokens: 3, OutputTokens: 5}))
-	})
+	srv := fakeprovider.ServeJSON(t, reply(value, "STOP", &agent.Usage{InputTokens: 3, OutputTokens: 5}))
 	a := adapter(gemini.Config{Model: testModel}).On(t, srv)
 	assert.True(t, a.SupportsSchema())
 	schema := &agent.Schema{Name: "vote", JSON: json.RawMessage(`{"type":"object","additionalProperties":false,` +

@@ -148,11 +148,16 @@ func (c Config) Validate() error {
 // Agent calls an OpenAI-compatible Chat Completions endpoint. It implements
 // agent.Agent, agent.Streamer, agent.Describer and agent.SchemaReplier, is safe for concurrent
 // use, and never retries (retries belong to agent middleware). Build it
-// with [New]; the zero value is not usable.
+// with [New]; the zero value is not usable. Its Provider (the configured
+// one, e.g. "openrouter"), Model, Describe and BaseURL are those every
+// adapter shares; SupportsSchema, Respond and RespondStream are below.
 type Agent struct {
+	*adapter
 	cfg Config
-	w   *wire.Adapter
 }
+
+// adapter names the embedded wire.Adapter, whose methods are the Agent's.
+type adapter = wire.Adapter
 
 var (
 	_ agent.Streamer      = (*Agent)(nil)
@@ -167,24 +172,10 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg}
-	a.w = wire.NewAdapter(wire.Client{Provider: cfg.Provider, Package: "openai", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
-		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now}, a.exchange)
+	a.adapter = wire.NewAdapter(wire.Client{Provider: cfg.Provider, Package: "openai", Model: cfg.Model, HTTPClient: cfg.HTTPClient,
+		Pricing: cfg.Pricing, OnQuota: cfg.OnQuota, Now: cfg.Now}, cfg.BaseURL, a.exchange)
 	return a, nil
 }
-
-// Provider returns the provider name, e.g. "openrouter".
-func (a *Agent) Provider() string { return a.cfg.Provider }
-
-// Model returns the configured model.
-func (a *Agent) Model() string { return a.cfg.Model }
-
-// Describe names the provider and the configured model.
-func (a *Agent) Describe() agent.Info {
-	return agent.Info{Provider: a.cfg.Provider, Model: a.cfg.Model}
-}
-
-// BaseURL returns the base URL requests go to.
-func (a *Agent) BaseURL() string { return a.cfg.BaseURL }
 
 // SchemaProvider reports whether provider takes a JSON schema in
 // response_format: every provider of this package but DeepSeek, whose API
@@ -198,7 +189,7 @@ func SchemaProvider(provider string) bool {
 // ([SchemaProvider]) and has not rejected it for the configured model
 // (docs/agents.md#structured-replies).
 func (a *Agent) SupportsSchema() bool {
-	return SchemaProvider(a.cfg.Provider) && a.w.SupportsSchema()
+	return SchemaProvider(a.cfg.Provider) && a.adapter.SupportsSchema()
 }
 
 // Respond sends req as one chat completion and returns the reply. A
@@ -207,7 +198,7 @@ func (a *Agent) SupportsSchema() bool {
 // strict: true}}; a 400 naming it is remembered for the model and the call
 // is sent again at once without it (docs/agents.md#structured-replies).
 func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response, error) {
-	return a.w.Respond(ctx, a.schemaFree(req))
+	return a.adapter.Respond(ctx, a.schemaFree(req))
 }
 
 // schemaFree drops the Schema of a request to a provider that takes none,
@@ -224,7 +215,7 @@ func (a *Agent) schemaFree(req agent.Request) agent.Request {
 // (or a finish_reason) fails with a *agent.ProviderError of kind server and
 // no Response text, never a truncated success.
 func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
-	return a.w.RespondStream(ctx, a.schemaFree(req), onChunk)
+	return a.adapter.RespondStream(ctx, a.schemaFree(req), onChunk)
 }
 
 type message struct {
@@ -285,7 +276,7 @@ type chatResponse struct {
 // Temperature 0 means the provider's default. Streams ask for usage with
 // stream_options.include_usage, except on Mistral, which reports usage
 // unasked.
-func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
+func (a *Agent) exchange(c *wire.Client, req agent.Request, stream, schema bool) wire.Exchange {
 	cr := chatRequest{Model: a.cfg.Model, Stream: stream}
 	if schema && req.Schema != nil {
 		cr.ResponseFormat = &responseFormat{Type: "json_schema",
@@ -319,7 +310,7 @@ func (a *Agent) exchange(req agent.Request, stream, schema bool) wire.Exchange {
 		h.Set("X-Title", "Aragora")
 	}
 	return wire.Exchange{URL: a.cfg.BaseURL + "/chat/completions", Header: h, Body: cr, Stream: stream,
-		Decoder: &decoder{c: a.w.Client(), p: a.cfg.Provider}}
+		Decoder: &decoder{c: c, p: a.cfg.Provider}}
 }
 
 // decoder reads one chat completion or stream.

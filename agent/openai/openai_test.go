@@ -27,12 +27,8 @@ const testModel = "gpt-test"
 
 // wire speaks the OpenAI Chat Completions format for agenttest.Conformance.
 var wire = agenttest.Wire{
-	Reply: func(w http.ResponseWriter, text string, u agent.Usage) {
-		fakeprovider.WriteJSON(w, http.StatusOK, reply(text, u))
-	},
-	Empty: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusOK, map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": testModel, "choices": []any{}})
-	},
+	Reply: fakeprovider.Replies(reply),
+	Empty: fakeprovider.JSON(http.StatusOK, map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": testModel, "choices": []any{}}),
 	Error: func(w http.ResponseWriter, status int, message string, quota bool) {
 		e := map[string]any{"message": message, "type": "server_error", "param": nil, "code": nil}
 		switch {
@@ -61,11 +57,9 @@ var wire = agenttest.Wire{
 	Structured: func(w http.ResponseWriter, _, value string, u agent.Usage) {
 		fakeprovider.WriteJSON(w, http.StatusOK, reply(value, u))
 	},
-	RejectSchema: func(w http.ResponseWriter) {
-		fakeprovider.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
-			"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
-			"type":    "invalid_request_error", "param": "response_format", "code": nil}})
-	},
+	RejectSchema: fakeprovider.JSON(http.StatusBadRequest, map[string]any{"error": map[string]any{
+		"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+		"type":    "invalid_request_error", "param": "response_format", "code": nil}}),
 }
 
 type sentRequest struct {
@@ -164,9 +158,7 @@ func TestRequestMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
-				fakeprovider.WriteJSON(w, http.StatusOK, reply("ok", agent.Usage{InputTokens: 1, OutputTokens: 1}))
-			})
+			srv := fakeprovider.ServeJSON(t, reply("ok", agent.Usage{InputTokens: 1, OutputTokens: 1}))
 			cfg := tt.cfg
 			cfg.BaseURL, cfg.HTTPClient = srv.URL+"/v1/", srv.Client()
 			a, err := openai.New(cfg)
@@ -411,9 +403,7 @@ func TestStructuredWire(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			const value = `{"choice":"bob"}`
-			srv := fakeprovider.Serve(t, func(w http.ResponseWriter, _ *http.Request) {
-				fakeprovider.WriteJSON(w, http.StatusOK, reply(value, agent.Usage{InputTokens: 1, OutputTokens: 2}))
-			})
+			srv := fakeprovider.ServeJSON(t, reply(value, agent.Usage{InputTokens: 1, OutputTokens: 2}))
 			a := adapter(openai.Config{Provider: provider, Model: "m"}).On(t, srv)
 			supports := provider != openai.ProviderDeepSeek
 			assert.Equal(t, supports, a.SupportsSchema())

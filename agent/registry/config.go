@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -173,47 +175,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			cfg.BaseURLs[p] = v
 		}
 	}
-	if v := get("OLLAMA_HOST"); v != "" {
-		host, err := ollamaURL(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("registry: OLLAMA_HOST=%q: %w", v, err)
-		}
-		cfg.OllamaHost = host
-	}
-	if v := get("ARAGORA_AGENT_MODELS"); v != "" {
-		models, err := parseModels(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("registry: ARAGORA_AGENT_MODELS=%q: %w", v, err)
-		}
-		cfg.Models = models
-	}
-	if v := get("ARAGORA_PRICING_FILE"); v != "" {
-		t, err := pricing.Load(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("registry: ARAGORA_PRICING_FILE=%q: %w", v, err)
-		}
-		cfg.Pricing = pricing.Default().Merge(t)
-	}
-	if v := get("ARAGORA_AGENT_TIMEOUT_SECONDS"); v != "" {
-		d, err := seconds(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("registry: ARAGORA_AGENT_TIMEOUT_SECONDS=%q: %w", v, err)
-		}
-		cfg.AgentTimeout = d
-	}
-	if v := get("ARAGORA_CB_FAILURE_THRESHOLD"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 1 {
-			return Config{}, fmt.Errorf("registry: ARAGORA_CB_FAILURE_THRESHOLD=%q: want an integer >= 1", v)
-		}
-		cfg.Breaker.MaxFailures = uint32(n)
-	}
-	if v := get("ARAGORA_CB_OPEN_SECONDS"); v != "" {
-		d, err := seconds(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("registry: ARAGORA_CB_OPEN_SECONDS=%q: %w", v, err)
-		}
-		cfg.Breaker.OpenFor = d
+	// Every variable is read; the error is that of the first refused, in this order.
+	if err := cmp.Or(
+		fromEnv(getenv, "OLLAMA_HOST", &cfg.OllamaHost, ollamaURL),
+		fromEnv(getenv, "ARAGORA_AGENT_MODELS", &cfg.Models, parseModels),
+		fromEnv(getenv, "ARAGORA_PRICING_FILE", &cfg.Pricing, loadPricing),
+		fromEnv(getenv, "ARAGORA_AGENT_TIMEOUT_SECONDS", &cfg.AgentTimeout, seconds),
+		fromEnv(getenv, "ARAGORA_CB_FAILURE_THRESHOLD", &cfg.Breaker.MaxFailures, failureThreshold),
+		fromEnv(getenv, "ARAGORA_CB_OPEN_SECONDS", &cfg.Breaker.OpenFor, seconds),
+	); err != nil {
+		return Config{}, err
 	}
 	cfg.DefaultAgents = DefaultAgents(getenv)
 	cfg.Getenv = getenv
@@ -240,6 +211,41 @@ func DefaultAgents(getenv func(string) string) []string {
 		return []string{"claude", "gpt-4"}
 	}
 	return []string{"demo-analyst", "demo-critic", "demo-judge"}
+}
+
+// fromEnv sets *dst to parse of the variable name (read through getenv,
+// spaces trimmed) when it is set. A value parse refuses is an error that
+// names the variable, e.g. registry: ARAGORA_CB_OPEN_SECONDS="x": want a
+// number of seconds > 0.
+func fromEnv[T any](getenv func(string) string, name string, dst *T, parse func(string) (T, error)) error {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return nil
+	}
+	x, err := parse(v)
+	if err != nil {
+		return fmt.Errorf("registry: %s=%q: %w", name, v, err)
+	}
+	*dst = x
+	return nil
+}
+
+// loadPricing is the default price table with the file at path merged in.
+func loadPricing(path string) (pricing.Table, error) {
+	t, err := pricing.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return pricing.Default().Merge(t), nil
+}
+
+// failureThreshold parses ARAGORA_CB_FAILURE_THRESHOLD.
+func failureThreshold(v string) (uint32, error) {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || n < 1 {
+		return 0, errors.New("want an integer >= 1")
+	}
+	return uint32(n), nil
 }
 
 func seconds(v string) (time.Duration, error) {

@@ -158,23 +158,16 @@ func TestProviderMiddlewareRetriesOpensBreakerAndFallsBack(t *testing.T) {
 	assert.Equal(t, breaker.StateOpen, r.Breakers().Get("acme").State())
 
 	// Open circuit: no call reaches the provider, OpenRouter answers.
-	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "ping"})
-	require.NoError(t, err)
-	assert.Equal(t, "rescued", resp.Text)
-	require.NotNil(t, resp.Fallback)
-	assert.Equal(t, agent.KindCircuitOpen, resp.Fallback.Reason)
-	assert.Equal(t, "acme", resp.Fallback.FromProvider)
-	assert.Equal(t, "acme/acme-1", resp.Fallback.ToModel)
+	fb := rescued(t, a)
+	assert.Equal(t, agent.KindCircuitOpen, fb.Reason)
+	assert.Equal(t, "acme", fb.FromProvider)
+	assert.Equal(t, "acme/acme-1", fb.ToModel)
 	assert.Equal(t, 3, s.callCount(), "an open circuit keeps calls away from the provider")
 	reqs := orf.Requests()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, "acme/acme-1", model(reqs[0]))
 
-	byName := map[string]registry.Status{}
-	for _, st := range r.Status() {
-		byName[st.Name] = st
-	}
-	st, ok := byName["acme"]
+	st, ok := statuses(r)["acme"]
 	require.True(t, ok, "the provider's agent has a status entry")
 	assert.True(t, st.Available, "the fallback serves")
 	assert.Equal(t, breaker.StateOpen, st.CircuitState)

@@ -161,6 +161,26 @@ func anthropicReply(text string) http.HandlerFunc {
 	}
 }
 
+// rescued sends a a call that the OpenRouter fallback (serving
+// openAIReply("rescued")) must answer, and returns the reply's Fallback.
+func rescued(t *testing.T, a agent.Agent) *agent.Fallback {
+	t.Helper()
+	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "ping"})
+	require.NoError(t, err)
+	assert.Equal(t, "rescued", resp.Text)
+	require.NotNil(t, resp.Fallback)
+	return resp.Fallback
+}
+
+// statuses returns the Status of each of r's agents by name.
+func statuses(r *registry.Registry) map[string]registry.Status {
+	byName := map[string]registry.Status{}
+	for _, s := range r.Status() {
+		byName[s.Name] = s
+	}
+	return byName
+}
+
 func openAIReply(text string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"model":"anthropic/claude-sonnet-4.5","choices":[{"message":{"content":"`+text+`"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`)
@@ -216,15 +236,12 @@ func TestQuotaExhaustedFallsBackAtOnce(t *testing.T) {
 		"OPENROUTER_API_KEY": "sk-or", "OPENROUTER_BASE_URL": orf.URL})
 	_, a, _, err := r.Resolve("claude", 0)
 	require.NoError(t, err)
-	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "ping"})
-	require.NoError(t, err)
-	assert.Equal(t, "rescued", resp.Text)
-	require.NotNil(t, resp.Fallback)
-	assert.Equal(t, agent.KindQuotaExhausted, resp.Fallback.Reason)
-	assert.Equal(t, "anthropic", resp.Fallback.FromProvider)
-	assert.Equal(t, "claude-sonnet-4-5", resp.Fallback.FromModel)
-	assert.Equal(t, "openrouter", resp.Fallback.ToProvider)
-	assert.Equal(t, "anthropic/claude-sonnet-4.5", resp.Fallback.ToModel)
+	fb := rescued(t, a)
+	assert.Equal(t, agent.KindQuotaExhausted, fb.Reason)
+	assert.Equal(t, "anthropic", fb.FromProvider)
+	assert.Equal(t, "claude-sonnet-4-5", fb.FromModel)
+	assert.Equal(t, "openrouter", fb.ToProvider)
+	assert.Equal(t, "anthropic/claude-sonnet-4.5", fb.ToModel)
 	assert.Len(t, ant.Requests(), 1, "quota exhaustion is never retried")
 	snap := r.Stats().Snapshot("claude")
 	assert.Equal(t, agent.QuotaRemaining{Value: 0, Known: true}, snap.QuotaRemaining)
@@ -248,11 +265,7 @@ func TestServerErrorsOpenBreakerThenFallBack(t *testing.T) {
 	assert.Len(t, ant.Requests(), 3)
 
 	// Open circuit: no request reaches the provider, OpenRouter answers.
-	resp, err := a.Respond(t.Context(), agent.Request{Prompt: "ping"})
-	require.NoError(t, err)
-	assert.Equal(t, "rescued", resp.Text)
-	require.NotNil(t, resp.Fallback)
-	assert.Equal(t, agent.KindCircuitOpen, resp.Fallback.Reason)
+	assert.Equal(t, agent.KindCircuitOpen, rescued(t, a).Reason)
 	assert.Len(t, ant.Requests(), 3)
 }
 
@@ -415,10 +428,7 @@ func TestStatus(t *testing.T) {
 	_, err = a.Respond(t.Context(), agent.Request{Prompt: "p"})
 	require.NoError(t, err)
 
-	byName := map[string]registry.Status{}
-	for _, s := range r.Status() {
-		byName[s.Name] = s
-	}
+	byName := statuses(r)
 	claude := byName["claude"]
 	assert.True(t, claude.Available, "quota exhausted, but the fallback serves")
 	assert.Equal(t, breaker.StateClosed, claude.CircuitState)

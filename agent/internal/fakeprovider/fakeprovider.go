@@ -33,6 +33,24 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// JSON returns what writes v as a JSON reply with status: the answer of
+// a Wire field that replies the same whatever is asked (Empty,
+// RejectSchema).
+func JSON(status int, v any) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) { WriteJSON(w, status, v) }
+}
+
+// Replies returns the Wire.Reply answering 200 with reply(text, usage).
+func Replies(reply func(text string, u agent.Usage) map[string]any) func(w http.ResponseWriter, text string, u agent.Usage) {
+	return func(w http.ResponseWriter, text string, u agent.Usage) { WriteJSON(w, http.StatusOK, reply(text, u)) }
+}
+
+// ServeJSON starts a Server answering every request 200 with v as JSON.
+func ServeJSON(t testing.TB, v any) *Server {
+	t.Helper()
+	return Serve(t, func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, v) })
+}
+
 // Event returns v as one server-sent event named name ("event: name"
 // line), or without a name when name is "".
 func Event(name string, v any) string {

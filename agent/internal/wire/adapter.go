@@ -13,25 +13,30 @@ import (
 
 // BuildFunc builds the exchange of one call of req, streamed or not, with
 // the provider's schema parameter when schema is set (and req has a
-// Schema).
-type BuildFunc func(req agent.Request, stream, schema bool) Exchange
+// Schema). c is the Client the call goes through, for the Decoders that
+// map embedded errors (Client.EmbeddedError).
+type BuildFunc func(c *Client, req agent.Request, stream, schema bool) Exchange
 
-// Adapter is what every adapter's Agent does the same way: it sends each
-// call through a Client, asks for a structured reply while the model has
-// not refused the schema parameter (DoSchema), and streams to a callback
-// that may be nil. The adapter keeps its configuration and wire shapes
-// (the BuildFunc and its Decoder). An Adapter is safe for concurrent use.
+// Adapter is what every adapter's Agent does the same way: it names its
+// provider, model and base URL, sends each call through a Client, asks
+// for a structured reply while the model has not refused the schema
+// parameter (DoSchema), and streams to a callback that may be nil. An
+// adapter's Agent embeds it, so that these methods are the Agent's, and
+// keeps its configuration and wire shapes (the BuildFunc and its Decoder).
+// An Adapter is safe for concurrent use.
 type Adapter struct {
 	c       *Client
+	baseURL string
 	build   BuildFunc
 	schemas SchemaMemo // models that rejected the schema parameter
 }
 
-// NewAdapter returns the Adapter sending the calls build makes through c.
-// A zero HTTPClient, Pricing or Now of c takes the default every adapter's
-// Config documents: a client using http.DefaultTransport, pricing.Default()
-// and time.Now. An empty non-nil Pricing prices nothing.
-func NewAdapter(c Client, build BuildFunc) *Adapter {
+// NewAdapter returns the Adapter sending the calls build makes through c
+// to baseURL (which each Exchange's URL starts with). A zero HTTPClient,
+// Pricing or Now of c takes the default every adapter's Config documents:
+// a client using http.DefaultTransport, pricing.Default() and time.Now. An
+// empty non-nil Pricing prices nothing.
+func NewAdapter(c Client, baseURL string, build BuildFunc) *Adapter {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
 	}
@@ -41,12 +46,20 @@ func NewAdapter(c Client, build BuildFunc) *Adapter {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Adapter{c: &c, build: build}
+	return &Adapter{c: &c, baseURL: baseURL, build: build}
 }
 
-// Client returns the Client the calls go through, for the Decoders that
-// map embedded errors (Client.EmbeddedError).
-func (a *Adapter) Client() *Client { return a.c }
+// Provider returns the provider name, e.g. "anthropic".
+func (a *Adapter) Provider() string { return a.c.Provider }
+
+// Model returns the configured model.
+func (a *Adapter) Model() string { return a.c.Model }
+
+// Describe names the provider and the configured model.
+func (a *Adapter) Describe() agent.Info { return agent.Info{Provider: a.c.Provider, Model: a.c.Model} }
+
+// BaseURL returns the base URL requests go to.
+func (a *Adapter) BaseURL() string { return a.baseURL }
 
 // SupportsSchema reports whether the configured model has not rejected the
 // schema parameter.
@@ -59,7 +72,7 @@ func (a *Adapter) Respond(ctx context.Context, req agent.Request) (agent.Respons
 
 // RespondStream sends req for a streamed reply, calling onChunk (when not
 // nil) with each text delta in order.
-func (a *Adapter) RespondStream(ctx context.Context, req agent.Request, onChunk func(string)) (agent.Response, error) {
+func (a *Adapter) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
 	if onChunk == nil {
 		onChunk = func(string) {}
 	}
@@ -68,7 +81,7 @@ func (a *Adapter) RespondStream(ctx context.Context, req agent.Request, onChunk 
 
 func (a *Adapter) do(ctx context.Context, req agent.Request, stream bool, onChunk func(string)) (agent.Response, error) {
 	return a.c.DoSchema(ctx, req, &a.schemas, a.c.Model, func(schema bool) Exchange {
-		return a.build(req, stream, schema)
+		return a.build(a.c, req, stream, schema)
 	}, onChunk)
 }
 

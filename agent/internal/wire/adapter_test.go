@@ -16,10 +16,10 @@ func TestAdapterDefaultsAndStream(t *testing.T) {
 	c, url := client(t, func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, "data: {\"delta\":\"a\"}\n\ndata: {\"out\":1,\"done\":true}\n\n")
 	})
-	a := NewAdapter(Client{Provider: "lines", Model: "m-1", HTTPClient: c.HTTPClient}, func(_ agent.Request, stream, _ bool) Exchange {
+	a := NewAdapter(Client{Provider: "lines", Model: "m-1", HTTPClient: c.HTTPClient}, url, func(_ *Client, _ agent.Request, stream, _ bool) Exchange {
 		return Exchange{URL: url, Body: struct{}{}, Stream: stream, Decoder: &lines{}}
 	})
-	if a.Client().Now == nil || a.Client().Pricing == nil {
+	if a.c.Now == nil || a.c.Pricing == nil {
 		t.Fatal("NewAdapter left Now or Pricing unset")
 	}
 	resp, err := a.RespondStream(t.Context(), agent.Request{Prompt: "p"}, nil) // a nil callback is allowed

@@ -6,10 +6,11 @@
 // *agent.ProviderError (Retry-After hints included, for agent.Retry) and
 // prices the reply. The helpers below it (body caps, SSE, error bodies,
 // status → kind mapping) are what Do is made of. [Adapter] is the part of
-// an adapter's Agent every provider shares: Respond and RespondStream over
-// Do, the schema-parameter fallback and the Config defaults and checks
-// (CheckConfig). Adapters may not import
-// one another, so what they share lives here, below them.
+// an adapter's Agent every provider shares, embedded in it: Provider,
+// Model, Describe, BaseURL, and Respond and RespondStream over Do with the
+// schema-parameter fallback; CheckConfig is the Config checks they share.
+// Adapters may not import one another, so what they share lives here,
+// below them.
 package wire
 
 import (
