@@ -94,27 +94,10 @@ func TestFanoutAcrossReplicas(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(tb.URL, "http")+"/ws/debates/"+created.ID,
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-	require.NoError(t, err)
+	c := dialWS(ctx, t, tb.URL, "/ws/debates/"+created.ID, token)
 	defer c.CloseNow()
 	c.SetReadLimit(1 << 20)
-	var seqs []int64
-	for {
-		_, raw, err := c.Read(ctx)
-		require.NoError(t, err)
-		var m struct {
-			Type string `json:"type"`
-			Seq  int64  `json:"seq"`
-		}
-		require.NoError(t, json.Unmarshal(raw, &m))
-		if m.Seq > 0 {
-			seqs = append(seqs, m.Seq)
-		}
-		if m.Type == "debate_end" {
-			break
-		}
-	}
+	seqs := readSeqs(ctx, t, c)
 	for i, s := range seqs {
 		require.Equal(t, int64(i+1), s, "seqs %v", seqs)
 	}

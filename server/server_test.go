@@ -389,22 +389,7 @@ func TestWebSocketReplay(t *testing.T) {
 		defer cancel()
 		c := dialWS(ctx, t, ts.URL, fmt.Sprintf("/ws/debates/%s?after_seq=%d", id, after), token)
 		defer c.CloseNow()
-		var seqs []int64
-		for {
-			_, b, err := c.Read(ctx)
-			require.NoError(t, err)
-			var m struct {
-				Type string `json:"type"`
-				Seq  int64  `json:"seq"`
-			}
-			require.NoError(t, json.Unmarshal(b, &m))
-			if m.Seq > 0 {
-				seqs = append(seqs, m.Seq)
-			}
-			if m.Type == "debate_end" {
-				return seqs
-			}
-		}
+		return readSeqs(ctx, t, c)
 	}
 	all := read(0)
 	require.NotEmpty(t, all)
@@ -424,6 +409,28 @@ func dialWS(ctx context.Context, t *testing.T, base, path, token string) *websoc
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+path, opts)
 	require.NoError(t, err)
 	return c
+}
+
+// readSeqs reads c up to its debate_end event and returns the seqs of
+// the events it read, in the order they came.
+func readSeqs(ctx context.Context, t *testing.T, c *websocket.Conn) []int64 {
+	t.Helper()
+	var seqs []int64
+	for {
+		_, b, err := c.Read(ctx)
+		require.NoError(t, err)
+		var m struct {
+			Type string `json:"type"`
+			Seq  int64  `json:"seq"`
+		}
+		require.NoError(t, json.Unmarshal(b, &m))
+		if m.Seq > 0 {
+			seqs = append(seqs, m.Seq)
+		}
+		if m.Type == "debate_end" {
+			return seqs
+		}
+	}
 }
 
 // anonWS serves s.WSHandler on a test server and dials path on it without
