@@ -206,7 +206,21 @@ func (p *serverProc) getJSON(t *testing.T, path string, v any) {
 // createDebate POSTs a debate and returns its id.
 func (p *serverProc) createDebate(t *testing.T, body string) string {
 	t.Helper()
-	resp, err := p.http.Post(p.apiURL+"/api/debates", "application/json", strings.NewReader(body))
+	id, _ := p.createDebateWith(t, body)
+	return id
+}
+
+// createDebateWith POSTs a debate with the request headers hdr (name,
+// value pairs) and returns its id and the answer's headers.
+func (p *serverProc) createDebateWith(t *testing.T, body string, hdr ...string) (string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.apiURL+"/api/debates", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := p.http.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -216,7 +230,7 @@ func (p *serverProc) createDebate(t *testing.T, body string) string {
 	}
 	require.NoError(t, json.Unmarshal(b, &d))
 	require.NotEmpty(t, d.ID)
-	return d.ID
+	return d.ID, resp.Header
 }
 
 type debateView struct {

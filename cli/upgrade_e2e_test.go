@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,16 +102,8 @@ func TestReplicasRollingUpgrade(t *testing.T) {
 	// The previous version starts on the upgraded schema and runs a debate.
 	back := launchBinary(t, oldBin, t.TempDir(), env, nil)
 	back.waitReady(t)
-	resp, err := http.Post(back.apiURL+"/api/debates", "application/json",
-		strings.NewReader(`{"topic":"After the upgrade","rounds":1,"seed":6}`))
-	require.NoError(t, err)
-	var created struct {
-		ID string `json:"id"`
-	}
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode)
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
-	rs.waitFinished(t, []string{created.ID}, e2eDeadline)
+	id := back.createDebate(t, `{"topic":"After the upgrade","rounds":1,"seed":6}`)
+	rs.waitFinished(t, []string{id}, e2eDeadline)
 	leases.end(t)
 	// The new replicas applied every migration of this version, the one
 	// the previous version does not know included.
@@ -122,5 +112,5 @@ func TestReplicasRollingUpgrade(t *testing.T) {
 	var have int
 	require.NoError(t, rs.db.QueryRow(context.Background(), `SELECT count(*) FROM `+rs.table("schema_migrations")).Scan(&have))
 	assert.Equal(t, len(files), have, "migrations applied")
-	t.Logf("schema has %d migrations; %s started on it and finished %s", have, rev, created.ID)
+	t.Logf("schema has %d migrations; %s started on it and finished %s", have, rev, id)
 }
