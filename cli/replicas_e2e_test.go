@@ -966,23 +966,10 @@ func TestReplicasRollingRestart(t *testing.T) {
 	env["ARAGORA_SHUTDOWN_TIMEOUT_SECONDS"] = "5" // listeners stay open min(5 s, 5/5 s) = 1 s while draining
 	rs := newReplicaSet(t, 3, env)
 	leases := rs.watchLeases()
-	stop := make(chan struct{})
-	load, loadDone := rs.steadyLoad(`{"topic":"Rolling restart %d","rounds":3,"min_rounds":3,"seed":3}`, 50*time.Millisecond, stop)
-	time.Sleep(time.Second)
-	restarts := rs.rollOver(t, aragoraBinary(t), env)
-	time.Sleep(time.Second)
-	close(stop)
-	<-loadDone
-	load.mu.Lock()
-	defer load.mu.Unlock()
-	t.Logf("rolling restart (per replica: %v): responses by status %v, %d debates accepted", restarts, load.codes, len(load.ids))
-	require.Empty(t, load.failures, "failed requests")
-	require.NotEmpty(t, load.ids)
-	rows := rs.waitFinished(t, load.ids, e2eDeadline)
+	ids, rows := rs.rollOverUnderLoad(t, aragoraBinary(t), env, `{"topic":"Rolling restart %d","rounds":3,"min_rounds":3,"seed":3}`, "rolling restart")
 	leases.end(t)
-	rs.checkEventLog(t, load.ids)
 	resumed := 0
-	for _, id := range load.ids {
+	for _, id := range ids {
 		if rows[id].Generation > 1 {
 			resumed++
 		}
@@ -1019,6 +1006,31 @@ func (rs *replicaSet) rollOver(t *testing.T, bin string, env map[string]string) 
 		}
 	}
 	return took
+}
+
+// rollOverUnderLoad rolls the replicas over to bin (rollOver) under a
+// steady load of debate creation (body: the topic's format), one every
+// 50 ms from a second before to a second after: no request fails and every
+// accepted debate finishes with a whole event log. It logs the load's
+// figures under what and returns the accepted debates and the rows of
+// waitFinished.
+func (rs *replicaSet) rollOverUnderLoad(t *testing.T, bin string, env map[string]string, body, what string) ([]string, map[string]debateRow) {
+	t.Helper()
+	stop := make(chan struct{})
+	load, loadDone := rs.steadyLoad(body, 50*time.Millisecond, stop)
+	time.Sleep(time.Second)
+	took := rs.rollOver(t, bin, env)
+	time.Sleep(time.Second)
+	close(stop)
+	<-loadDone
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	t.Logf("%s (per replica: %v): responses by status %v, %d debates accepted", what, took, load.codes, len(load.ids))
+	require.Empty(t, load.failures, "failed requests")
+	require.NotEmpty(t, load.ids)
+	rows := rs.waitFinished(t, load.ids, e2eDeadline)
+	rs.checkEventLog(t, load.ids)
+	return load.ids, rows
 }
 
 // throwawayRedis is a redis-server of the test's own on a free port (the

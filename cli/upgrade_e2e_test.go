@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,20 +83,7 @@ func TestReplicasRollingUpgrade(t *testing.T) {
 	env["ARAGORA_SHUTDOWN_TIMEOUT_SECONDS"] = "5"
 	rs := newReplicaSetOf(t, oldBin, 3, env)
 	leases := rs.watchLeases()
-	stop := make(chan struct{})
-	load, loadDone := rs.steadyLoad(`{"topic":"Rolling upgrade %d","rounds":3,"min_rounds":3,"seed":5}`, 50*time.Millisecond, stop)
-	time.Sleep(time.Second)
-	took := rs.rollOver(t, newBin, env)
-	time.Sleep(time.Second)
-	close(stop)
-	<-loadDone
-	load.mu.Lock()
-	defer load.mu.Unlock()
-	t.Logf("rolling upgrade from %s (per replica: %v): responses by status %v, %d debates accepted", rev, took, load.codes, len(load.ids))
-	require.Empty(t, load.failures, "failed requests")
-	require.NotEmpty(t, load.ids)
-	rs.waitFinished(t, load.ids, e2eDeadline)
-	rs.checkEventLog(t, load.ids)
+	rs.rollOverUnderLoad(t, newBin, env, `{"topic":"Rolling upgrade %d","rounds":3,"min_rounds":3,"seed":5}`, "rolling upgrade from "+rev)
 
 	// The previous version starts on the upgraded schema and runs a debate.
 	back := launchBinary(t, oldBin, t.TempDir(), env, nil)
