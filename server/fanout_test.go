@@ -85,16 +85,11 @@ func TestFanoutAcrossReplicas(t *testing.T) {
 	tb := httptest.NewServer(b.WSHandler())
 	defer tb.Close()
 
-	w := do(t, a.Handler(), "POST", "/api/debates", `{"topic":"Fan out?","rounds":2}`, auth)
-	require.Equal(t, 202, w.Code, w.Body.String())
-	var created struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
+	id := createDebate(t, a.Handler(), `{"topic":"Fan out?","rounds":2}`, auth)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c := dialWS(ctx, t, tb.URL, "/ws/debates/"+created.ID, token)
+	c := dialWS(ctx, t, tb.URL, "/ws/debates/"+id, token)
 	defer c.CloseNow()
 	c.SetReadLimit(1 << 20)
 	seqs := readSeqs(ctx, t, c)
@@ -103,8 +98,8 @@ func TestFanoutAcrossReplicas(t *testing.T) {
 	}
 	// The replica running the debate published every durable event once,
 	// in order.
-	pub := f.seqs(created.ID)
-	require.Eventually(t, func() bool { pub = f.seqs(created.ID); return len(pub) == len(seqs) }, 10*time.Second, 10*time.Millisecond)
+	pub := f.seqs(id)
+	require.Eventually(t, func() bool { pub = f.seqs(id); return len(pub) == len(seqs) }, 10*time.Second, 10*time.Millisecond)
 	for i, s := range pub {
 		assert.Equal(t, int64(i+1), s)
 	}

@@ -241,6 +241,20 @@ func TestCorrelationID(t *testing.T) {
 	assert.Regexp(t, `^corr-[a-z2-7]{16}$`, w.Header().Get("X-Correlation-ID"))
 }
 
+// createDebate POSTs body to /api/debates on h with the headers hdr,
+// requires 202 and returns the new debate's id.
+func createDebate(t *testing.T, h http.Handler, body string, hdr map[string]string) string {
+	t.Helper()
+	w := do(t, h, "POST", "/api/debates", body, hdr)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	var d struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
+	require.NotEmpty(t, d.ID)
+	return d.ID
+}
+
 func waitFinished(t *testing.T, h http.Handler, id string) map[string]any {
 	t.Helper()
 	var obj map[string]any
@@ -377,11 +391,7 @@ func TestWebSocketReplay(t *testing.T) {
 	s, _ := newServer(t, nil)
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
-	w := do(t, s.Handler(), "POST", "/api/debates", `{"topic":"Replay?","rounds":2}`, auth)
-	require.Equal(t, 202, w.Code)
-	var created map[string]any
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
-	id := created["id"].(string)
+	id := createDebate(t, s.Handler(), `{"topic":"Replay?","rounds":2}`, auth)
 	waitFinished(t, s.Handler(), id)
 
 	read := func(after int64) []int64 {
@@ -561,11 +571,7 @@ func TestWebSocketClientCloseWhileSending(t *testing.T) {
 	defer ts.Close()
 	var ids []string
 	for range 4 {
-		w := do(t, s.Handler(), "POST", "/api/debates", `{"topic":"Close while replaying?","rounds":5}`, auth)
-		require.Equal(t, 202, w.Code, w.Body.String())
-		var created map[string]any
-		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
-		id := created["id"].(string)
+		id := createDebate(t, s.Handler(), `{"topic":"Close while replaying?","rounds":5}`, auth)
 		waitFinished(t, s.Handler(), id)
 		ids = append(ids, id)
 	}
