@@ -27,6 +27,7 @@ import (
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/internal/testenv"
+	"github.com/aragora/aragora/server/servertest"
 	"github.com/aragora/aragora/store/redisstore"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -224,13 +225,7 @@ func (p *serverProc) createDebateWith(t *testing.T, body string, hdr ...string) 
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", b)
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(b, &d))
-	require.NotEmpty(t, d.ID)
-	return d.ID, resp.Header
+	return servertest.CreatedID(t, resp.StatusCode, b), resp.Header
 }
 
 type debateView struct {

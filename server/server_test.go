@@ -22,6 +22,7 @@ import (
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/server/servertest"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
 )
@@ -246,13 +247,7 @@ func TestCorrelationID(t *testing.T) {
 func createDebate(t *testing.T, h http.Handler, body string, hdr map[string]string) string {
 	t.Helper()
 	w := do(t, h, "POST", "/api/debates", body, hdr)
-	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
-	require.NotEmpty(t, d.ID)
-	return d.ID
+	return servertest.CreatedID(t, w.Code, w.Body.Bytes())
 }
 
 func waitFinished(t *testing.T, h http.Handler, id string) map[string]any {
