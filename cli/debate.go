@@ -325,7 +325,7 @@ func newDebateCtx(ctx context.Context, out io.Writer, getenv env, f *debateFlags
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	agentTimeout, err := envPositiveSeconds(getenv, "ARAGORA_AGENT_TIMEOUT_SECONDS")
+	agentTimeout, err := service.AgentTimeoutFromEnv(getenv)
 	if err != nil {
 		return nil, usageErr(err)
 	}
@@ -550,20 +550,6 @@ func debateConfigErr(err error) error {
 		return usageErr(err)
 	}
 	return &exitError{code: exitFailure, err: err}
-}
-
-// envPositiveSeconds reads an integer number of seconds >= 1; unset or
-// empty gives 0 (the library default).
-func envPositiveSeconds(getenv env, name string) (time.Duration, error) {
-	raw := strings.TrimSpace(getenv(name))
-	if raw == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("config: %s=%q: want an integer >= 1", name, raw)
-	}
-	return time.Duration(n) * time.Second, nil
 }
 
 // checkReceiptOut refuses (exit 2) a --receipt-out file that could not be

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -69,21 +68,8 @@ func TestE2EAgentAndRoundLogs(t *testing.T) {
 	}, nil)
 
 	const corr = "corr-e2e-agent-logs-7q"
-	req, err := http.NewRequest("POST", p.apiURL+"/api/debates",
-		strings.NewReader(`{"topic":"Adopt Postgres?","agents":["demo-analyst","demo-critic","gpt-4"],"rounds":2,"min_rounds":2,"seed":9}`))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Correlation-ID", corr)
-	resp, err := p.http.Do(req)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
-	var created struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(body, &created))
-	id := created.ID
+	id, _ := p.createDebateWith(t, `{"topic":"Adopt Postgres?","agents":["demo-analyst","demo-critic","gpt-4"],"rounds":2,"min_rounds":2,"seed":9}`,
+		"X-Correlation-ID", corr)
 	p.waitDebate(t, id, "finished", finished)
 	p.stop(t) // every record is written
 

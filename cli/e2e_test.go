@@ -27,6 +27,7 @@ import (
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/internal/syncbuf"
 	"github.com/aragora/aragora/internal/testenv"
+	"github.com/aragora/aragora/server/servertest"
 	"github.com/aragora/aragora/store/redisstore"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -206,17 +207,25 @@ func (p *serverProc) getJSON(t *testing.T, path string, v any) {
 // createDebate POSTs a debate and returns its id.
 func (p *serverProc) createDebate(t *testing.T, body string) string {
 	t.Helper()
-	resp, err := p.http.Post(p.apiURL+"/api/debates", "application/json", strings.NewReader(body))
+	id, _ := p.createDebateWith(t, body)
+	return id
+}
+
+// createDebateWith POSTs a debate with the request headers hdr (name,
+// value pairs) and returns its id and the answer's headers.
+func (p *serverProc) createDebateWith(t *testing.T, body string, hdr ...string) (string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.apiURL+"/api/debates", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := p.http.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", b)
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(b, &d))
-	require.NotEmpty(t, d.ID)
-	return d.ID
+	return servertest.CreatedID(t, resp.StatusCode, b), resp.Header
 }
 
 type debateView struct {
@@ -280,6 +289,64 @@ func readFrame(ctx context.Context, c *websocket.Conn) (wsFrame, []byte, error) 
 	return f, b, nil
 }
 
+// followWS reads the debate's stream from c to its debate_end, counting
+// each seq.
+func followWS(ctx context.Context, c *websocket.Conn, seen map[int64]int) error {
+	for {
+		f, raw, err := readFrame(ctx, c)
+		if err != nil {
+			return err
+		}
+		if f.Type == "reset" {
+			return fmt.Errorf("reset: %s", raw)
+		}
+		if f.Seq > 0 {
+			seen[f.Seq]++
+		}
+		if f.Type == "debate_end" {
+			return nil
+		}
+	}
+}
+
+// followWSUntil reads the debate's stream from c, counting each seq, until
+// it has seen seq n; it returns the last seq seen and its epoch. A reset or
+// the debate's end before that is an error.
+func followWSUntil(ctx context.Context, c *websocket.Conn, seen map[int64]int, n int64) (last int64, epoch string, err error) {
+	for last < n {
+		f, raw, err := readFrame(ctx, c)
+		if err != nil {
+			return last, epoch, err
+		}
+		if f.Type == "reset" || f.Type == "debate_end" {
+			return last, epoch, fmt.Errorf("%s before seq %d: %s", f.Type, n, raw)
+		}
+		if f.Seq > 0 {
+			seen[f.Seq]++
+			last, epoch = max(last, f.Seq), f.Epoch
+		}
+	}
+	return last, epoch, nil
+}
+
+// requireSeqsOnce checks that seen, the seqs a client read of a debate
+// whose last seq is last, counts each seq from 1 to last once and no other.
+func requireSeqsOnce(t *testing.T, seen map[int64]int, last int64, what string) {
+	t.Helper()
+	var missing, dup []int64
+	for seq := int64(1); seq <= last; seq++ {
+		switch n := seen[seq]; {
+		case n == 0:
+			missing = append(missing, seq)
+		case n > 1:
+			dup = append(dup, seq)
+		}
+	}
+	require.Empty(t, missing, "seqs missing from %s", what)
+	require.Empty(t, dup, "seqs duplicated in %s", what)
+	require.Len(t, seen, int(last), "seqs beyond last_seq in %s", what)
+}
+
 // TestE2EStreamResumeAndReceipt creates a debate with slow demo agents,
 // follows it over the WebSocket, disconnects halfway, resumes with
 // after_seq and checks that every seq from 1 to the last arrived exactly
@@ -292,56 +359,23 @@ func TestE2EStreamResumeAndReceipt(t *testing.T) {
 	defer cancel()
 
 	seen := map[int64]int{}
-	var epoch string
-	var last int64
 	// First connection on the WebSocket listener: read until a few
 	// events arrived, then hang up.
 	c1 := dialWS(t, ctx, p.wsBase+"/ws/debates/"+id)
-	for last < 6 {
-		f, raw, err := readFrame(ctx, c1)
-		require.NoError(t, err, "first stream")
-		if f.Seq > 0 {
-			seen[f.Seq]++
-			last = max(last, f.Seq)
-			epoch = f.Epoch
-		}
-		require.NotEqual(t, "debate_end", f.Type, "debate ended before the disconnect: %s", raw)
-	}
+	last, epoch, err := followWSUntil(ctx, c1, seen, 6)
+	require.NoError(t, err, "first stream")
 	require.NoError(t, c1.Close(websocket.StatusNormalClosure, "bye"))
 	// Let the debate move on while nobody listens.
 	p.waitDebate(t, id, "progress while disconnected", func(d debateView) bool { return d.LastSeq > last+3 || finished(d) })
 
 	// Resume on the API listener's path, from the last seq seen.
 	c2 := dialWS(t, ctx, fmt.Sprintf("%s/ws/debates/%s?after_seq=%d&epoch=%s", strings.Replace(p.apiURL, "http", "ws", 1), id, last, epoch))
-	ended := false
-	for !ended {
-		f, raw, err := readFrame(ctx, c2)
-		require.NoError(t, err, "resumed stream")
-		require.NotEqual(t, "reset", f.Type, "%s", raw)
-		if f.Type == "subscribed" {
-			continue
-		}
-		if f.Seq > 0 {
-			seen[f.Seq]++
-		}
-		ended = f.Type == "debate_end"
-	}
+	require.NoError(t, followWS(ctx, c2, seen), "resumed stream")
 	_ = c2.Close(websocket.StatusNormalClosure, "done")
 
 	d := p.waitDebate(t, id, "finished", finished)
 	require.Positive(t, d.LastSeq)
-	var missing, dup []int64
-	for seq := int64(1); seq <= d.LastSeq; seq++ {
-		switch n := seen[seq]; {
-		case n == 0:
-			missing = append(missing, seq)
-		case n > 1:
-			dup = append(dup, seq)
-		}
-	}
-	assert.Empty(t, missing, "missing seqs")
-	assert.Empty(t, dup, "duplicated seqs")
-	assert.Len(t, seen, int(d.LastSeq), "seqs beyond last_seq")
+	requireSeqsOnce(t, seen, d.LastSeq, "the stream resumed with after_seq")
 
 	var rec struct {
 		ReceiptID   string `json:"receipt_id"`
@@ -590,20 +624,10 @@ func TestE2ERedisFanout(t *testing.T) {
 
 	c := dialWS(t, ctx, b.wsBase+"/ws/debates/"+id)
 	seen := map[int64]int{}
-	for ended := false; !ended; {
-		f, raw, err := readFrame(ctx, c)
-		require.NoError(t, err)
-		require.NotEqual(t, "reset", f.Type, "%s", raw)
-		if f.Seq > 0 {
-			seen[f.Seq]++
-		}
-		ended = f.Type == "debate_end"
-	}
+	require.NoError(t, followWS(ctx, c, seen))
 	_ = c.Close(websocket.StatusNormalClosure, "done")
 	d := a.waitDebate(t, id, "finished", finished)
-	for seq := int64(1); seq <= d.LastSeq; seq++ {
-		assert.Equal(t, 1, seen[seq], "seq %d", seq)
-	}
+	requireSeqsOnce(t, seen, d.LastSeq, "the stream followed on b")
 	published := 0
 	for drained := false; !drained; {
 		select {

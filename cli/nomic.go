@@ -22,6 +22,7 @@ import (
 	"github.com/aragora/aragora/agent/registry"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/nomic"
+	"github.com/aragora/aragora/service"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/sqlitestore"
 )
@@ -127,7 +128,7 @@ func runNomic(cmd *cobra.Command, f *nomicRunFlags, getenv env) error {
 	if !f.auto && readerIsTerminal(cmd.InOrStdin()) {
 		cfg.Approver = ttyApprover{in: bufio.NewReader(cmd.InOrStdin()), out: out}
 	}
-	if d, err := envPositiveSeconds(getenv, "ARAGORA_AGENT_TIMEOUT_SECONDS"); err != nil {
+	if d, err := service.AgentTimeoutFromEnv(getenv); err != nil {
 		return usageErr(err)
 	} else if d > 0 {
 		cfg.AgentTimeout = d

@@ -52,11 +52,8 @@ func TestE2ENomicLoopControlledThroughTheAPI(t *testing.T) {
 
 	done, loopOut := startNomicLoop(t, bin, dir, pub, "ARAGORA_DATA_DIR="+dataDir)
 
+	waitLoopInVerify(t, srv, "")
 	var st nomic.Status
-	waitFor(t, "the loop reaches verify", func() (bool, string) {
-		srv.getJSON(t, "/api/admin/nomic/status", &st)
-		return st.Running && st.Phase == nomic.PhaseVerify, st.Phase
-	})
 	srv.post(t, "/api/admin/nomic/pause", `{"reason": "Manual investigation"}`, http.StatusOK, &st)
 	assert.Equal(t, "paused", st.State)
 	srv.getJSON(t, "/api/nomic/metrics", &m)
@@ -111,6 +108,18 @@ func slowVerifyRepo(t *testing.T, bin string) (dir, pub string) {
 	require.NoError(t, err, "%s", out)
 	gitCmd(t, dir, "commit", "-qam", "slow verify")
 	return dir, pub
+}
+
+// waitLoopInVerify waits until p's /api/admin/nomic/status shows the loop
+// running its verify phase, which slowVerifyRepo's check holds it in
+// (where: the replica asked, if it matters).
+func waitLoopInVerify(t *testing.T, p *serverProc, where string) {
+	t.Helper()
+	waitFor(t, "the loop reaches verify"+where, func() (bool, string) {
+		var st nomic.Status
+		p.getJSON(t, "/api/admin/nomic/status", &st)
+		return st.Running && st.Phase == nomic.PhaseVerify, st.Phase
+	})
 }
 
 // waitLoopDone waits for the loop of startNomicLoop to exit cleanly (when

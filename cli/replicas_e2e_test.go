@@ -24,7 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -579,19 +578,9 @@ func TestReplicasServeAsOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
 	defer cancel()
 	seen := map[int64]int{}
-	var last int64
-	var epoch string
 	ca := dialWS(t, ctx, strings.Replace(a.apiURL, "http", "ws", 1)+"/ws/debates/"+follow)
-	for last < 8 {
-		f, raw, err := readFrame(ctx, ca)
-		require.NoError(t, err, "stream on A")
-		require.NotEqual(t, "reset", f.Type, "%s", raw)
-		if f.Seq > 0 {
-			seen[f.Seq]++
-			last, epoch = max(last, f.Seq), f.Epoch
-		}
-		require.NotEqual(t, "debate_end", f.Type, "the debate ended before the hand-over to C")
-	}
+	last, epoch, err := followWSUntil(ctx, ca, seen, 8)
+	require.NoError(t, err, "stream on A, before the hand-over to C")
 	_ = ca.Close(1000, "moving to C")
 
 	// 2. Meanwhile, 200 debates through the load balancer.
@@ -630,15 +619,7 @@ func TestReplicasServeAsOne(t *testing.T) {
 	}
 
 	cc := dialWS(t, ctx, fmt.Sprintf("%s/ws/debates/%s?after_seq=%d&epoch=%s", strings.Replace(c.apiURL, "http", "ws", 1), follow, last, epoch))
-	for ended := false; !ended; {
-		f, raw, err := readFrame(ctx, cc)
-		require.NoError(t, err, "resumed stream on C")
-		require.NotEqual(t, "reset", f.Type, "%s", raw)
-		if f.Seq > 0 {
-			seen[f.Seq]++
-		}
-		ended = f.Type == "debate_end"
-	}
+	require.NoError(t, followWS(ctx, cc, seen), "resumed stream on C")
 	_ = cc.Close(1000, "done")
 	wg.Wait()
 	close(errs)
@@ -650,19 +631,7 @@ func TestReplicasServeAsOne(t *testing.T) {
 	require.Len(t, byReplica, 3, "the creates were spread over the three replicas")
 
 	fd := b.waitDebate(t, follow, "finished", finished)
-	var missing, dup []int64
-	for seq := int64(1); seq <= fd.LastSeq; seq++ {
-		switch seen[seq] {
-		case 0:
-			missing = append(missing, seq)
-		case 1:
-		default:
-			dup = append(dup, seq)
-		}
-	}
-	require.Empty(t, missing, "events missing from the stream followed on A then C")
-	require.Empty(t, dup, "events duplicated in the stream followed on A then C")
-	require.Len(t, seen, int(fd.LastSeq))
+	requireSeqsOnce(t, seen, fd.LastSeq, "the stream followed on A then C")
 	for g, owner := range leases.ownersOf(follow) {
 		require.Equal(t, 1, rs.replicaOf(owner), "generation %d of the followed debate was held by replica B", g)
 	}
@@ -997,23 +966,10 @@ func TestReplicasRollingRestart(t *testing.T) {
 	env["ARAGORA_SHUTDOWN_TIMEOUT_SECONDS"] = "5" // listeners stay open min(5 s, 5/5 s) = 1 s while draining
 	rs := newReplicaSet(t, 3, env)
 	leases := rs.watchLeases()
-	stop := make(chan struct{})
-	load, loadDone := rs.steadyLoad(`{"topic":"Rolling restart %d","rounds":3,"min_rounds":3,"seed":3}`, 50*time.Millisecond, stop)
-	time.Sleep(time.Second)
-	restarts := rs.rollOver(t, aragoraBinary(t), env)
-	time.Sleep(time.Second)
-	close(stop)
-	<-loadDone
-	load.mu.Lock()
-	defer load.mu.Unlock()
-	t.Logf("rolling restart (per replica: %v): responses by status %v, %d debates accepted", restarts, load.codes, len(load.ids))
-	require.Empty(t, load.failures, "failed requests")
-	require.NotEmpty(t, load.ids)
-	rows := rs.waitFinished(t, load.ids, e2eDeadline)
+	ids, rows := rs.rollOverUnderLoad(t, aragoraBinary(t), env, `{"topic":"Rolling restart %d","rounds":3,"min_rounds":3,"seed":3}`, "rolling restart")
 	leases.end(t)
-	rs.checkEventLog(t, load.ids)
 	resumed := 0
-	for _, id := range load.ids {
+	for _, id := range ids {
 		if rows[id].Generation > 1 {
 			resumed++
 		}
@@ -1050,6 +1006,31 @@ func (rs *replicaSet) rollOver(t *testing.T, bin string, env map[string]string) 
 		}
 	}
 	return took
+}
+
+// rollOverUnderLoad rolls the replicas over to bin (rollOver) under a
+// steady load of debate creation (body: the topic's format), one every
+// 50 ms from a second before to a second after: no request fails and every
+// accepted debate finishes with a whole event log. It logs the load's
+// figures under what and returns the accepted debates and the rows of
+// waitFinished.
+func (rs *replicaSet) rollOverUnderLoad(t *testing.T, bin string, env map[string]string, body, what string) ([]string, map[string]debateRow) {
+	t.Helper()
+	stop := make(chan struct{})
+	load, loadDone := rs.steadyLoad(body, 50*time.Millisecond, stop)
+	time.Sleep(time.Second)
+	took := rs.rollOver(t, bin, env)
+	time.Sleep(time.Second)
+	close(stop)
+	<-loadDone
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	t.Logf("%s (per replica: %v): responses by status %v, %d debates accepted", what, took, load.codes, len(load.ids))
+	require.Empty(t, load.failures, "failed requests")
+	require.NotEmpty(t, load.ids)
+	rows := rs.waitFinished(t, load.ids, e2eDeadline)
+	rs.checkEventLog(t, load.ids)
+	return load.ids, rows
 }
 
 // throwawayRedis is a redis-server of the test's own on a free port (the
@@ -1126,26 +1107,6 @@ func (rs *replicaSet) redisStatus(t *testing.T) []string {
 	return out
 }
 
-// followWS reads the debate's stream from c to its debate_end, counting
-// each seq.
-func followWS(ctx context.Context, c *websocket.Conn, seen map[int64]int) error {
-	for {
-		f, raw, err := readFrame(ctx, c)
-		if err != nil {
-			return err
-		}
-		if f.Type == "reset" {
-			return fmt.Errorf("reset: %s", raw)
-		}
-		if f.Seq > 0 {
-			seen[f.Seq]++
-		}
-		if f.Type == "debate_end" {
-			return nil
-		}
-	}
-}
-
 // TestReplicasRedisOutage kills the replicas' Redis (a throwaway
 // redis-server) for 10 s under a steady load: no request answers 5xx, a
 // WebSocket client on replica A following a debate run on replica B gets
@@ -1212,10 +1173,7 @@ func TestReplicasRedisOutage(t *testing.T) {
 	}
 	_ = c.Close(1000, "done")
 	fd := b.waitDebate(t, follow, "finished", finished)
-	for seq := int64(1); seq <= fd.LastSeq; seq++ {
-		require.Equal(t, 1, seen[seq], "seq %d followed through the outage once", seq)
-	}
-	require.Len(t, seen, int(fd.LastSeq))
+	requireSeqsOnce(t, seen, fd.LastSeq, "the stream followed through the outage")
 
 	// The fan-out is back on Redis: a new debate's events are published.
 	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
@@ -1283,11 +1241,8 @@ func TestReplicasNomicCommands(t *testing.T) {
 		"ARAGORA_DATABASE_URL="+env["ARAGORA_DATABASE_URL"], "ARAGORA_DB_SCHEMA="+env["ARAGORA_DB_SCHEMA"], "ARAGORA_JWT_SECRET="+env["ARAGORA_JWT_SECRET"])
 
 	a, b, c := rs.proc(0), rs.proc(1), rs.proc(2)
+	waitLoopInVerify(t, a, " (seen on A)")
 	var st nomic.Status
-	waitFor(t, "the loop reaches verify (seen on A)", func() (bool, string) {
-		a.getJSON(t, "/api/admin/nomic/status", &st)
-		return st.Running && st.Phase == nomic.PhaseVerify, st.Phase
-	})
 	b.post(t, "/api/admin/nomic/pause", `{"reason": "paused on B"}`, http.StatusOK, &st)
 	require.Equal(t, "paused", st.State)
 	for _, p := range []*serverProc{a, c} {

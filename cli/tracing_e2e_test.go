@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -24,26 +21,14 @@ func TestE2ETracingOTLP(t *testing.T) {
 	defer rc.Close()
 	p := startServer(t, t.TempDir(), map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": rc.URL, "OTEL_SERVICE_NAME": "aragora-e2e"}, nil)
 	const clientTrace, clientSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
-	req, err := http.NewRequest(http.MethodPost, p.apiURL+"/api/debates",
-		strings.NewReader(`{"topic":"Trace test: adopt Postgres?","rounds":2,"min_rounds":2,"seed":3}`))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
-	resp, err := p.http.Do(req)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
-	assert.True(t, strings.HasPrefix(resp.Header.Get("traceparent"), "00-"+clientTrace+"-"), resp.Header.Get("traceparent"))
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(body, &d))
-	p.waitDebate(t, d.ID, "finished", finished)
+	id, hdr := p.createDebateWith(t, `{"topic":"Trace test: adopt Postgres?","rounds":2,"min_rounds":2,"seed":3}`,
+		"traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
+	assert.True(t, strings.HasPrefix(hdr.Get("traceparent"), "00-"+clientTrace+"-"), hdr.Get("traceparent"))
+	p.waitDebate(t, id, "finished", finished)
 	var final struct {
 		Tokens struct{ Input, Output int64 } `json:"tokens"`
 	}
-	p.getJSON(t, "/api/debates/"+d.ID, &final)
+	p.getJSON(t, "/api/debates/"+id, &final)
 
 	p.stop(t)
 	require.NoError(t, rc.Err())
@@ -68,12 +53,12 @@ func TestE2ETracingOTLP(t *testing.T) {
 			assert.Equal(t, "chat", s.Attr("gen_ai.operation.name"))
 			assert.Equal(t, "demo", s.Attr("gen_ai.provider.name"))
 			assert.NotEmpty(t, s.Attr("gen_ai.request.model"))
-			assert.Equal(t, d.ID, s.Attr("gen_ai.conversation.id"))
+			assert.Equal(t, id, s.Attr("gen_ai.conversation.id"))
 			ti, _ := s.Attr("gen_ai.usage.input_tokens").(int64)
 			to, _ := s.Attr("gen_ai.usage.output_tokens").(int64)
 			in, out = in+ti, out+to
 		case s.Name == "debate":
-			assert.Equal(t, d.ID, s.Attr("aragora.debate.id"))
+			assert.Equal(t, id, s.Attr("aragora.debate.id"))
 		}
 		count[name]++
 	}

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,34 +83,13 @@ func TestReplicasRollingUpgrade(t *testing.T) {
 	env["ARAGORA_SHUTDOWN_TIMEOUT_SECONDS"] = "5"
 	rs := newReplicaSetOf(t, oldBin, 3, env)
 	leases := rs.watchLeases()
-	stop := make(chan struct{})
-	load, loadDone := rs.steadyLoad(`{"topic":"Rolling upgrade %d","rounds":3,"min_rounds":3,"seed":5}`, 50*time.Millisecond, stop)
-	time.Sleep(time.Second)
-	took := rs.rollOver(t, newBin, env)
-	time.Sleep(time.Second)
-	close(stop)
-	<-loadDone
-	load.mu.Lock()
-	defer load.mu.Unlock()
-	t.Logf("rolling upgrade from %s (per replica: %v): responses by status %v, %d debates accepted", rev, took, load.codes, len(load.ids))
-	require.Empty(t, load.failures, "failed requests")
-	require.NotEmpty(t, load.ids)
-	rs.waitFinished(t, load.ids, e2eDeadline)
-	rs.checkEventLog(t, load.ids)
+	rs.rollOverUnderLoad(t, newBin, env, `{"topic":"Rolling upgrade %d","rounds":3,"min_rounds":3,"seed":5}`, "rolling upgrade from "+rev)
 
 	// The previous version starts on the upgraded schema and runs a debate.
 	back := launchBinary(t, oldBin, t.TempDir(), env, nil)
 	back.waitReady(t)
-	resp, err := http.Post(back.apiURL+"/api/debates", "application/json",
-		strings.NewReader(`{"topic":"After the upgrade","rounds":1,"seed":6}`))
-	require.NoError(t, err)
-	var created struct {
-		ID string `json:"id"`
-	}
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode)
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
-	rs.waitFinished(t, []string{created.ID}, e2eDeadline)
+	id := back.createDebate(t, `{"topic":"After the upgrade","rounds":1,"seed":6}`)
+	rs.waitFinished(t, []string{id}, e2eDeadline)
 	leases.end(t)
 	// The new replicas applied every migration of this version, the one
 	// the previous version does not know included.
@@ -122,5 +98,5 @@ func TestReplicasRollingUpgrade(t *testing.T) {
 	var have int
 	require.NoError(t, rs.db.QueryRow(context.Background(), `SELECT count(*) FROM `+rs.table("schema_migrations")).Scan(&have))
 	assert.Equal(t, len(files), have, "migrations applied")
-	t.Logf("schema has %d migrations; %s started on it and finished %s", have, rev, created.ID)
+	t.Logf("schema has %d migrations; %s started on it and finished %s", have, rev, id)
 }

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aragora/aragora/internal/testenv"
-	"github.com/aragora/aragora/store/sqlitestore"
 	"github.com/aragora/aragora/webhook"
 )
 
@@ -443,11 +441,9 @@ func TestCLIDebateWritesItsWebhooks(t *testing.T) {
 		"debate", "Announce me?", "--format", "json")
 	require.Equal(t, exitOK, res.code, res.stderr)
 	d := parseJSONOutput(t, res.stdout).Debate
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(dataDir, "aragora.db"), sqlitestore.Config{})
-	require.NoError(t, err)
-	defer st.Close()
+	st := openTestStore(t, dataDir)
 	var types []string
-	_, err = st.DispatchWebhooks(context.Background(), time.Now(), 0, 0, func(m webhook.Message) []string {
+	_, err := st.DispatchWebhooks(context.Background(), time.Now(), 0, 0, func(m webhook.Message) []string {
 		assert.Equal(t, d["id"], m.DebateID)
 		types = append(types, m.Type)
 		return nil

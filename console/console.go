@@ -74,7 +74,8 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{pages: map[string]*file{}, assets: map[string]*file{}}
 	for _, p := range pages {
-		t, err := template.ParseFS(webFS, "web/layout.html", "web/pages/"+p.name+".html")
+		t, err := template.New("layout.html").Funcs(template.FuncMap{"args": args}).
+			ParseFS(webFS, "web/layout.html", "web/parts.html", "web/pages/"+p.name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: page %s: %w", p.name, err)
 		}
@@ -112,8 +113,21 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
+// args is the argument of a part of web/parts.html: its names and
+// values, in pairs.
+func args(kv ...string) (map[string]string, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("args: %d strings, not name and value pairs", len(kv))
+	}
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m, nil
+}
+
 // Files returns the embedded files: the page templates (layout.html,
-// pages/) and the assets served below /console/ (static/).
+// parts.html, pages/) and the assets served below /console/ (static/).
 func Files() fs.FS {
 	sub, _ := fs.Sub(webFS, "web") // "web" is embedded: Sub cannot fail
 	return sub

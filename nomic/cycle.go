@@ -422,10 +422,12 @@ func (l *Loop) retry(ctx context.Context, phase string, fn func(context.Context)
 	return err
 }
 
-// ask sends one request to the first agent whose breaker is closed,
-// moving to the next on failure, within the phase's retries.
-func (l *Loop) ask(ctx context.Context, phase string, req agent.Request, parse func(string) error) error {
-	return l.retry(ctx, phase, func(ctx context.Context) error {
+// ask sends one request to the first agent of l whose breaker is closed,
+// moving to the next on failure, within the phase's retries, and returns
+// the reply as parse reads it.
+func ask[T any](ctx context.Context, l *Loop, phase string, req agent.Request, parse func(string) (T, error)) (T, error) {
+	var v T
+	err := l.retry(ctx, phase, func(ctx context.Context) error {
 		var errs []string
 		for _, p := range l.cfg.Participants {
 			if l.breakerOpen(p.Name) {
@@ -443,7 +445,7 @@ func (l *Loop) ask(ctx context.Context, phase string, req agent.Request, parse f
 				continue
 			}
 			l.tr.Load().section(fmt.Sprintf("%s reply (%s)", phase, p.Name), "```\n"+truncate(r.Text, 8000)+"\n```")
-			if err := parse(r.Text); err != nil {
+			if v, err = parse(r.Text); err != nil {
 				l.breakerResult(p.Name, false)
 				return fail("parse_error", "%s's reply: %v", p.Name, err)
 			}
@@ -454,6 +456,7 @@ func (l *Loop) ask(ctx context.Context, phase string, req agent.Request, parse f
 		}
 		return fail("agent", "%s", strings.Join(errs, "; "))
 	})
+	return v, err
 }
 
 func truncate(s string, n int) string {
@@ -473,12 +476,8 @@ func (l *Loop) phaseDesign(ctx context.Context, c *cycle) error {
 	req := agent.Request{Phase: AgentPhaseDesign, System: l.systemPrompt(), MaxTokens: 2000,
 		Prompt: fmt.Sprintf("%s\n\nImprovement to design:\n%s\n\nReply with only a JSON object {\"files\": [paths to create or edit, relative to the repository root], \"approach\": \"how\"}. At most %d files; never a protected path: %s.",
 			cp.Context, cp.Improvement, l.limits().MaxFiles, strings.Join(l.con.Protected, ", "))}
-	var d Design
-	if err := l.ask(ctx, PhaseDesign, req, func(text string) error {
-		var err error
-		d, err = ParseDesign(text)
-		return err
-	}); err != nil {
+	d, err := ask(ctx, l, PhaseDesign, req, ParseDesign)
+	if err != nil {
 		return err
 	}
 	if err := l.checkDesign(d); err != nil {
@@ -564,12 +563,8 @@ func (l *Loop) phaseImplement(ctx context.Context, c *cycle) error {
 	req := agent.Request{Phase: AgentPhaseImplement, System: l.systemPrompt(), MaxTokens: 8000,
 		Prompt: fmt.Sprintf("Cycle %d (%s), debate receipt %s.\n\nImprovement:\n%s\n\nDesign (files %s):\n%s\n\nCurrent content of those files:\n%s\n%s",
 			c.info.Number, c.info.ID, or(cp.ReceiptID, "none"), cp.Improvement, strings.Join(cp.Design.Files, ", "), cp.Design.Approach, files.String(), ReplyFormat)}
-	var ch *Change
-	if err := l.ask(ctx, PhaseImplement, req, func(text string) error {
-		var err error
-		ch, err = ParseChange(text)
-		return err
-	}); err != nil {
+	ch, err := ask(ctx, l, PhaseImplement, req, ParseChange)
+	if err != nil {
 		return err
 	}
 	l.updateCP(func(cp *Checkpoint) { cp.Change = ch })

@@ -24,14 +24,18 @@ func (s *Server) accountsOr(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *Server) accountStore() auth.Store {
-	if s.cfg.AccountStore != nil {
-		return s.cfg.AccountStore
+// accountStore is Config.AccountStore, else the debate store when it is
+// one, else nil.
+func (s *Server) accountStore() auth.Store { return storePort(s.cfg.AccountStore, s.st) }
+
+// storePort returns set when the configuration sets it, else st when st
+// implements T, else T's zero value (nil).
+func storePort[T any](set T, st store.DebateStore) T {
+	if any(set) != nil {
+		return set
 	}
-	if a, ok := s.st.(auth.Store); ok {
-		return a
-	}
-	return nil
+	t, _ := st.(T)
+	return t
 }
 
 // revoked tells cmd about a revocation so it reaches the other replicas.

@@ -38,15 +38,9 @@ func usagePeriod(p string, now time.Time) (label string, from, to time.Time, err
 	return "", time.Time{}, time.Time{}, apiErr(http.StatusBadRequest, "invalid_query", "period: want current_month, last_30d or YYYY-MM").with("parameter", "period")
 }
 
-func (s *Server) usageStore() store.UsageStore {
-	if s.cfg.Usage != nil {
-		return s.cfg.Usage
-	}
-	if u, ok := s.st.(store.UsageStore); ok {
-		return u
-	}
-	return nil
-}
+// usageStore is Config.Usage, else the debate store when it is one, else
+// nil.
+func (s *Server) usageStore() store.UsageStore { return storePort(s.cfg.Usage, s.st) }
 
 // RecordUsage charges one provider call to userID (docs/http-api.md#accounts). Debates
 // record theirs with their result; the agent test records its call here. A

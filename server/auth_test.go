@@ -116,13 +116,7 @@ func (e *authEnv) waitFinished(id string) {
 
 func (e *authEnv) createDebate(hdr map[string]string, agents string) string {
 	e.t.Helper()
-	w := do(e.t, e.srv, "POST", "/api/debates", `{"topic":"t","agents":[`+agents+`],"rounds":1}`, hdr)
-	require.Equal(e.t, http.StatusAccepted, w.Code, w.Body.String())
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(e.t, json.Unmarshal(w.Body.Bytes(), &d))
-	return d.ID
+	return createDebate(e.t, e.srv, `{"topic":"t","agents":[`+agents+`],"rounds":1}`, hdr)
 }
 
 var lower = map[authpkg.Role]authpkg.Role{authpkg.RoleMember: authpkg.RoleViewer, authpkg.RoleAdmin: authpkg.RoleMember,

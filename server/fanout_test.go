@@ -85,43 +85,21 @@ func TestFanoutAcrossReplicas(t *testing.T) {
 	tb := httptest.NewServer(b.WSHandler())
 	defer tb.Close()
 
-	w := do(t, a.Handler(), "POST", "/api/debates", `{"topic":"Fan out?","rounds":2}`, auth)
-	require.Equal(t, 202, w.Code, w.Body.String())
-	var created struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
+	id := createDebate(t, a.Handler(), `{"topic":"Fan out?","rounds":2}`, auth)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(tb.URL, "http")+"/ws/debates/"+created.ID,
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-	require.NoError(t, err)
+	c := dialWS(ctx, t, tb.URL, "/ws/debates/"+id, token)
 	defer c.CloseNow()
 	c.SetReadLimit(1 << 20)
-	var seqs []int64
-	for {
-		_, raw, err := c.Read(ctx)
-		require.NoError(t, err)
-		var m struct {
-			Type string `json:"type"`
-			Seq  int64  `json:"seq"`
-		}
-		require.NoError(t, json.Unmarshal(raw, &m))
-		if m.Seq > 0 {
-			seqs = append(seqs, m.Seq)
-		}
-		if m.Type == "debate_end" {
-			break
-		}
-	}
+	seqs := readSeqs(ctx, t, c)
 	for i, s := range seqs {
 		require.Equal(t, int64(i+1), s, "seqs %v", seqs)
 	}
 	// The replica running the debate published every durable event once,
 	// in order.
-	pub := f.seqs(created.ID)
-	require.Eventually(t, func() bool { pub = f.seqs(created.ID); return len(pub) == len(seqs) }, 10*time.Second, 10*time.Millisecond)
+	pub := f.seqs(id)
+	require.Eventually(t, func() bool { pub = f.seqs(id); return len(pub) == len(seqs) }, 10*time.Second, 10*time.Millisecond)
 	for i, s := range pub {
 		assert.Equal(t, int64(i+1), s)
 	}

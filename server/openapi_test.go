@@ -372,18 +372,13 @@ func TestOpenAPIEventsValidate(t *testing.T) {
 	s, st := newServer(t, nil)
 	v := apitest.Must(t, server.OpenAPI())
 	h := v.Handler(t, s)
-	w := do(t, h, "POST", "/api/debates", `{"topic":"Adopt Postgres?","agents":["demo-a:hollow","demo-b:hollow","demo-c:critical"],`+
+	id := createDebate(t, h, `{"topic":"Adopt Postgres?","agents":["demo-a:hollow","demo-b:hollow","demo-c:critical"],`+
 		`"rounds":3,"trickster":true,"consensus":"judge","judge":"demo-c"}`, auth)
-	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
 	require.Eventually(t, func() bool {
-		got, err := st.GetDebate(context.Background(), d.ID)
+		got, err := st.GetDebate(context.Background(), id)
 		return err == nil && store.Terminal(got.Status) && len(got.Result) > 0
 	}, 10*time.Second, 10*time.Millisecond)
-	w = do(t, h, "GET", "/api/debates/"+d.ID+"/events?limit=1000", "", auth)
+	w := do(t, h, "GET", "/api/debates/"+id+"/events?limit=1000", "", auth)
 	require.Equal(t, http.StatusOK, w.Code)
 	var page struct {
 		Events []struct {
@@ -401,7 +396,7 @@ func TestOpenAPIEventsValidate(t *testing.T) {
 		"round_end", "debate_end", "trickster_intervention"} {
 		assert.Contains(t, types, want)
 	}
-	assert.Regexp(t, regexp.MustCompile(`^DR-\d{8}-[0-9a-f]{6}$`), receiptIDOf(t, do(t, h, "GET", "/api/debates/"+d.ID, "", auth)))
+	assert.Regexp(t, regexp.MustCompile(`^DR-\d{8}-[0-9a-f]{6}$`), receiptIDOf(t, do(t, h, "GET", "/api/debates/"+id, "", auth)))
 }
 
 func receiptIDOf(t *testing.T, w *httptest.ResponseRecorder) string {

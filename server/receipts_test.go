@@ -27,14 +27,9 @@ func testEd25519Signer() *receipt.Ed25519Signer {
 // finishedDemoDebate creates a short demo debate on h and waits for its end.
 func finishedDemoDebate(t *testing.T, h http.Handler) string {
 	t.Helper()
-	w := do(t, h, "POST", "/api/debates", `{"topic":"Adopt Postgres?","agents":["demo-a","demo-b"],"rounds":1}`, auth)
-	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
-	waitFinished(t, h, d.ID)
-	return d.ID
+	id := createDebate(t, h, `{"topic":"Adopt Postgres?","agents":["demo-a","demo-b"],"rounds":1}`, auth)
+	waitFinished(t, h, id)
+	return id
 }
 
 // TestReceiptPublicKey checks GET /api/receipts/public-key: with an

@@ -22,6 +22,7 @@ import (
 	"github.com/aragora/aragora/internal/apitest"
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/server/servertest"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/memstore"
 )
@@ -241,6 +242,14 @@ func TestCorrelationID(t *testing.T) {
 	assert.Regexp(t, `^corr-[a-z2-7]{16}$`, w.Header().Get("X-Correlation-ID"))
 }
 
+// createDebate POSTs body to /api/debates on h with the headers hdr,
+// requires 202 and returns the new debate's id.
+func createDebate(t *testing.T, h http.Handler, body string, hdr map[string]string) string {
+	t.Helper()
+	w := do(t, h, "POST", "/api/debates", body, hdr)
+	return servertest.CreatedID(t, w.Code, w.Body.Bytes())
+}
+
 func waitFinished(t *testing.T, h http.Handler, id string) map[string]any {
 	t.Helper()
 	var obj map[string]any
@@ -377,11 +386,7 @@ func TestWebSocketReplay(t *testing.T) {
 	s, _ := newServer(t, nil)
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
-	w := do(t, s.Handler(), "POST", "/api/debates", `{"topic":"Replay?","rounds":2}`, auth)
-	require.Equal(t, 202, w.Code)
-	var created map[string]any
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
-	id := created["id"].(string)
+	id := createDebate(t, s.Handler(), `{"topic":"Replay?","rounds":2}`, auth)
 	waitFinished(t, s.Handler(), id)
 
 	read := func(after int64) []int64 {
@@ -389,22 +394,7 @@ func TestWebSocketReplay(t *testing.T) {
 		defer cancel()
 		c := dialWS(ctx, t, ts.URL, fmt.Sprintf("/ws/debates/%s?after_seq=%d", id, after), token)
 		defer c.CloseNow()
-		var seqs []int64
-		for {
-			_, b, err := c.Read(ctx)
-			require.NoError(t, err)
-			var m struct {
-				Type string `json:"type"`
-				Seq  int64  `json:"seq"`
-			}
-			require.NoError(t, json.Unmarshal(b, &m))
-			if m.Seq > 0 {
-				seqs = append(seqs, m.Seq)
-			}
-			if m.Type == "debate_end" {
-				return seqs
-			}
-		}
+		return readSeqs(ctx, t, c)
 	}
 	all := read(0)
 	require.NotEmpty(t, all)
@@ -424,6 +414,28 @@ func dialWS(ctx context.Context, t *testing.T, base, path, token string) *websoc
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+path, opts)
 	require.NoError(t, err)
 	return c
+}
+
+// readSeqs reads c up to its debate_end event and returns the seqs of
+// the events it read, in the order they came.
+func readSeqs(ctx context.Context, t *testing.T, c *websocket.Conn) []int64 {
+	t.Helper()
+	var seqs []int64
+	for {
+		_, b, err := c.Read(ctx)
+		require.NoError(t, err)
+		var m struct {
+			Type string `json:"type"`
+			Seq  int64  `json:"seq"`
+		}
+		require.NoError(t, json.Unmarshal(b, &m))
+		if m.Seq > 0 {
+			seqs = append(seqs, m.Seq)
+		}
+		if m.Type == "debate_end" {
+			return seqs
+		}
+	}
 }
 
 // anonWS serves s.WSHandler on a test server and dials path on it without
@@ -554,11 +566,7 @@ func TestWebSocketClientCloseWhileSending(t *testing.T) {
 	defer ts.Close()
 	var ids []string
 	for range 4 {
-		w := do(t, s.Handler(), "POST", "/api/debates", `{"topic":"Close while replaying?","rounds":5}`, auth)
-		require.Equal(t, 202, w.Code, w.Body.String())
-		var created map[string]any
-		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &created))
-		id := created["id"].(string)
+		id := createDebate(t, s.Handler(), `{"topic":"Close while replaying?","rounds":5}`, auth)
 		waitFinished(t, s.Handler(), id)
 		ids = append(ids, id)
 	}

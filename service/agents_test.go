@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,4 +109,35 @@ func TestWithDelayKeepsStreamingAndHonoursContext(t *testing.T) {
 	cancel()
 	_, err = withDelay(a, 1<<40).Respond(ctx, req)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestAgentSettingsFromEnv: the variables that `aragora debate` and
+// `aragora nomic run` read without the service follow ConfigFromEnv's
+// rules, and unset they give the library defaults (0).
+func TestAgentSettingsFromEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, value string
+		read        func(func(string) string) (time.Duration, error)
+		want        time.Duration
+		wantErr     string
+	}{
+		{name: demoDelayEnv, value: " 150 ", read: DemoDelayFromEnv, want: 150 * time.Millisecond},
+		{name: demoDelayEnv, value: "0", read: DemoDelayFromEnv},
+		{name: demoDelayEnv, read: DemoDelayFromEnv},
+		{name: demoDelayEnv, value: "-1", read: DemoDelayFromEnv, wantErr: `config: ARAGORA_DEMO_DELAY_MS="-1": want an integer >= 0`},
+		{name: agentTimeoutEnv, value: "5", read: AgentTimeoutFromEnv, want: 5 * time.Second},
+		{name: agentTimeoutEnv, read: AgentTimeoutFromEnv},
+		{name: agentTimeoutEnv, value: "0", read: AgentTimeoutFromEnv, wantErr: `config: ARAGORA_AGENT_TIMEOUT_SECONDS="0": want an integer >= 1`},
+		{name: agentTimeoutEnv, value: "1.5", read: AgentTimeoutFromEnv, wantErr: `config: ARAGORA_AGENT_TIMEOUT_SECONDS="1.5": want an integer >= 1`},
+	}
+	for _, tt := range tests {
+		d, err := tt.read(func(k string) string { return map[string]string{tt.name: tt.value}[k] })
+		if tt.wantErr != "" {
+			assert.EqualError(t, err, tt.wantErr)
+			continue
+		}
+		require.NoError(t, err, "%s=%q", tt.name, tt.value)
+		assert.Equal(t, tt.want, d, "%s=%q", tt.name, tt.value)
+	}
 }

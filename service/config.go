@@ -286,15 +286,21 @@ const demoDelayEnv = "ARAGORA_DEMO_DELAY_MS"
 // DemoDelayFromEnv reads the testing-only ARAGORA_DEMO_DELAY_MS; unset or
 // empty means no delay.
 func DemoDelayFromEnv(getenv func(string) string) (time.Duration, error) {
-	raw := strings.TrimSpace(getenv(demoDelayEnv))
-	if raw == "" {
-		return 0, nil
-	}
-	ms, err := strconv.Atoi(raw)
-	if err != nil || ms < 0 {
-		return 0, fmt.Errorf("config: %s=%q: want an integer >= 0", demoDelayEnv, raw)
-	}
-	return time.Duration(ms) * time.Millisecond, nil
+	r := envReader{getenv: getenv}
+	ms := r.integer(demoDelayEnv, 0, 0)
+	return time.Duration(ms) * time.Millisecond, r.err
+}
+
+// agentTimeoutEnv bounds each agent call, in seconds (docs/configuration.md).
+const agentTimeoutEnv = "ARAGORA_AGENT_TIMEOUT_SECONDS"
+
+// AgentTimeoutFromEnv reads ARAGORA_AGENT_TIMEOUT_SECONDS by the rule of
+// ConfigFromEnv (an integer >= 1) for the programs that run agents without
+// the service; unset or empty gives 0, the library default.
+func AgentTimeoutFromEnv(getenv func(string) string) (time.Duration, error) {
+	r := envReader{getenv: getenv}
+	d := r.seconds(agentTimeoutEnv, 0, 1)
+	return d, r.err
 }
 
 // ConfigFromEnv reads the configuration of docs/configuration.md through
@@ -383,7 +389,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.QueueSize = -1
 	}
 	c.DebateTimeout = r.seconds("ARAGORA_DEBATE_TIMEOUT_SECONDS", 900, 30)
-	c.AgentTimeout = r.seconds("ARAGORA_AGENT_TIMEOUT_SECONDS", 60, 1)
+	c.AgentTimeout = r.seconds(agentTimeoutEnv, 60, 1)
 	c.ConsensusThreshold = r.float("ARAGORA_CONSENSUS_THRESHOLD", 0.6, 0, 1)
 	_ = r.integer("ARAGORA_CB_FAILURE_THRESHOLD", 5, 1)
 	_ = r.integer("ARAGORA_CB_OPEN_SECONDS", 30, 1)

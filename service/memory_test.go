@@ -1,7 +1,6 @@
 package service
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,27 +43,12 @@ func TestServiceDebatesRecallMemory(t *testing.T) {
 	svc := open(true)
 	svc.Start()
 	call := func(method, path, body string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		w := httptest.NewRecorder()
-		svc.Handler().ServeHTTP(w, req)
-		return w
+		return callAs(svc.Handler(), token, method, path, body)
 	}
 	debateOnce := func() string {
-		w := call(http.MethodPost, "/api/debates", `{"topic":"Should the billing service move to Postgres?","rounds":1}`)
-		require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
-		var d struct {
-			ID string `json:"id"`
-		}
-		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
-		require.Eventually(t, func() bool {
-			var st struct {
-				Status string `json:"status"`
-			}
-			_ = json.Unmarshal(call(http.MethodGet, "/api/debates/"+d.ID, "").Body.Bytes(), &st)
-			return st.Status != "" && st.Status != "pending" && st.Status != "running"
-		}, 60*time.Second, 20*time.Millisecond)
-		return d.ID
+		id := createDebateAs(t, svc.Handler(), token, `{"topic":"Should the billing service move to Postgres?","rounds":1}`)
+		waitFinishedAs(t, svc.Handler(), token, id)
+		return id
 	}
 	eventTypes := func(id string) string { return call(http.MethodGet, "/api/debates/"+id+"/events", "").Body.String() }
 	first := debateOnce()
@@ -81,9 +65,5 @@ func TestServiceDebatesRecallMemory(t *testing.T) {
 	assert.Contains(t, w.Body.String(), `"tier":"slow"`)
 
 	off := open(false)
-	req := httptest.NewRequest(http.MethodGet, "/api/memory/tiers", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	rec := httptest.NewRecorder()
-	off.Handler().ServeHTTP(rec, req)
-	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Equal(t, http.StatusNotFound, callAs(off.Handler(), token, http.MethodGet, "/api/memory/tiers", "").Code)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,14 +57,7 @@ func TestPluggedInProvider(t *testing.T) {
 	}()
 
 	do := func(method, path, body string) (int, []byte) {
-		t.Helper()
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		w := httptest.NewRecorder()
-		svc.Handler().ServeHTTP(w, req)
+		w := callAs(svc.Handler(), token, method, path, body)
 		return w.Code, w.Body.Bytes()
 	}
 	call := func(method, path, body string) (int, map[string]any) {
@@ -76,15 +68,8 @@ func TestPluggedInProvider(t *testing.T) {
 		return code, out
 	}
 
-	code, d := call(http.MethodPost, "/api/debates", `{"topic":"Adopt plug-ins?","agents":["house","house:house-2","demo-critic"],"rounds":1}`)
-	require.Equal(t, http.StatusAccepted, code, d)
-	id, _ := d["id"].(string)
-	require.NotEmpty(t, id)
-	require.Eventually(t, func() bool {
-		_, d = call(http.MethodGet, "/api/debates/"+id, "")
-		s, _ := d["status"].(string)
-		return s != "" && s != "pending" && s != "running"
-	}, 60*time.Second, 20*time.Millisecond)
+	id := createDebateAs(t, svc.Handler(), token, `{"topic":"Adopt plug-ins?","agents":["house","house:house-2","demo-critic"],"rounds":1}`)
+	d := waitFinishedAs(t, svc.Handler(), token, id)
 	assert.Equal(t, []any{"house", "house-house-2", "demo-critic"}, d["agents"])
 	code, rc := call(http.MethodGet, "/api/debates/"+id+"/receipt", "")
 	require.Equal(t, http.StatusOK, code, rc)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/syncbuf"
+	"github.com/aragora/aragora/server/servertest"
 	"github.com/aragora/aragora/tracing"
 	"github.com/aragora/aragora/tracing/tracingtest"
 )
@@ -79,13 +80,9 @@ func TestTracingDebateSpanTree(t *testing.T) {
 	}
 	resp, body := do(http.MethodPost, "/api/debates", `{"topic":"Should the billing service move to Postgres?","rounds":2,"min_rounds":2}`,
 		map[string]string{"traceparent": "00-" + clientTrace + "-" + clientSpan + "-01"})
-	require.Equal(t, http.StatusAccepted, resp.StatusCode, string(body))
+	id := servertest.CreatedID(t, resp.StatusCode, body)
 	back := resp.Header.Get("traceparent")
 	require.Regexp(t, `^00-`+clientTrace+`-[0-9a-f]{16}-01$`, back, "the response returns the request's span")
-	var created struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(body, &created))
 	var final struct {
 		Status     string `json:"status"`
 		RoundsUsed int    `json:"rounds_used"`
@@ -95,7 +92,7 @@ func TestTracingDebateSpanTree(t *testing.T) {
 		} `json:"tokens"`
 	}
 	require.Eventually(t, func() bool {
-		_, b := do(http.MethodGet, "/api/debates/"+created.ID, "", nil)
+		_, b := do(http.MethodGet, "/api/debates/"+id, "", nil)
 		_ = json.Unmarshal(b, &final)
 		return final.Status != "" && final.Status != "pending" && final.Status != "running"
 	}, 60*time.Second, 20*time.Millisecond)
@@ -138,7 +135,7 @@ func TestTracingDebateSpanTree(t *testing.T) {
 	require.Len(t, debates, 1, tree)
 	deb := debates[0]
 	assert.Equal(t, srv.SpanID(), deb.ParentID(), "the debate is a child of the request that created it")
-	assert.Equal(t, created.ID, deb.Attr("aragora.debate.id"))
+	assert.Equal(t, id, deb.Attr("aragora.debate.id"))
 	assert.Equal(t, final.Status, deb.Attr("aragora.debate.status"))
 	assert.Equal(t, int64(final.RoundsUsed), deb.Attr("aragora.debate.rounds_used"))
 
@@ -176,7 +173,7 @@ func TestTracingDebateSpanTree(t *testing.T) {
 		assert.Equal(t, "chat "+model, c.Name)
 		assert.Equal(t, model, c.Attr("gen_ai.response.model"))
 		assert.Equal(t, []any{"stop"}, c.Attr("gen_ai.response.finish_reasons"))
-		assert.Equal(t, created.ID, c.Attr("gen_ai.conversation.id"))
+		assert.Equal(t, id, c.Attr("gen_ai.conversation.id"))
 		assert.NotEmpty(t, c.Attr("gen_ai.agent.name"))
 		assert.Nil(t, c.Attr("error.type"))
 		ti, _ := c.Attr("gen_ai.usage.input_tokens").(int64)
@@ -205,11 +202,11 @@ func TestTracingDebateSpanTree(t *testing.T) {
 			sawRequest = true
 			assert.Equal(t, clientTrace, rec["trace_id"])
 			assert.Equal(t, srv.SpanID(), rec["span_id"])
-		case rec["message"] == "debate_start" && rec["debate_id"] == created.ID:
+		case rec["message"] == "debate_start" && rec["debate_id"] == id:
 			sawStart = true
 			assert.Equal(t, clientTrace, rec["trace_id"])
 			assert.Equal(t, deb.SpanID(), rec["span_id"])
-		case rec["message"] == "agent_call" && rec["debate_id"] == created.ID:
+		case rec["message"] == "agent_call" && rec["debate_id"] == id:
 			sawCall = true
 			assert.Equal(t, clientTrace, rec["trace_id"])
 			if sid, _ := rec["span_id"].(string); assert.Contains(t, byID, sid) {

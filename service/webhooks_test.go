@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,16 +96,7 @@ func TestDebateEventsAreDelivered(t *testing.T) {
 	defer svc.Close()
 	svc.Start()
 
-	req := httptest.NewRequest(http.MethodPost, "/api/debates", strings.NewReader(`{"topic":"Adopt webhooks?","rounds":1}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("X-Correlation-ID", "corr-webhook-e2e")
-	w := httptest.NewRecorder()
-	svc.Handler().ServeHTTP(w, req)
-	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
-	var d struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &d))
+	id := createDebateAs(t, svc.Handler(), token, `{"topic":"Adopt webhooks?","rounds":1}`, "X-Correlation-ID", "corr-webhook-e2e")
 
 	byType := func() map[string]got {
 		mu.Lock()
@@ -129,9 +119,9 @@ func TestDebateEventsAreDelivered(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // a consensus.reached not owed has had its chance to show up
 	ev = byType()
 	created, finished := ev[webhook.EventDebateCreated], ev[webhook.EventDebateFinished]
-	assert.Equal(t, d.ID, created.data["id"])
+	assert.Equal(t, id, created.data["id"])
 	assert.Equal(t, "corr-webhook-e2e", created.corr)
-	assert.Equal(t, d.ID, finished.data["id"])
+	assert.Equal(t, id, finished.data["id"])
 	assert.Equal(t, "corr-webhook-e2e", finished.corr)
 	status, _ := finished.data["status"].(string)
 	assert.NotEqual(t, "pending", status)
@@ -141,7 +131,7 @@ func TestDebateEventsAreDelivered(t *testing.T) {
 	cr, reached := ev[webhook.EventConsensusReached]
 	assert.Equal(t, status == "consensus_reached", reached, "consensus.reached iff the debate reached consensus")
 	if reached {
-		assert.Equal(t, d.ID, cr.data["debate_id"])
+		assert.Equal(t, id, cr.data["debate_id"])
 		assert.Equal(t, finished.data["receipt_id"], cr.data["receipt_id"])
 	}
 

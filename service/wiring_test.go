@@ -3,8 +3,12 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +24,7 @@ import (
 	"github.com/aragora/aragora/lifecycle"
 	"github.com/aragora/aragora/metrics"
 	"github.com/aragora/aragora/server"
+	"github.com/aragora/aragora/server/servertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -107,6 +112,45 @@ func TestCircuitStateChanges(t *testing.T) {
 	assert.Contains(t, logs.String(), "level=INFO msg=circuit_breaker_state_change agent=claude from=open to=closed")
 	_, ok = view.Reset("no-such-agent")
 	assert.False(t, ok)
+}
+
+// callAs serves method path body on h (a service's Handler) with token as
+// the bearer and the request headers hdr (name, value pairs); a body is
+// application/json.
+func callAs(h http.Handler, token, method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// createDebateAs POSTs body to /api/debates on h as token (callAs),
+// requires 202 and returns the new debate's id.
+func createDebateAs(t *testing.T, h http.Handler, token, body string, hdr ...string) string {
+	t.Helper()
+	w := callAs(h, token, http.MethodPost, "/api/debates", body, hdr...)
+	return servertest.CreatedID(t, w.Code, w.Body.Bytes())
+}
+
+// waitFinishedAs polls GET /api/debates/{id} on h as token until the
+// debate is neither pending nor running, and returns that document.
+func waitFinishedAs(t *testing.T, h http.Handler, token, id string) map[string]any {
+	t.Helper()
+	var d map[string]any
+	require.Eventually(t, func() bool {
+		d = nil
+		_ = json.Unmarshal(callAs(h, token, http.MethodGet, "/api/debates/"+id, "").Body.Bytes(), &d)
+		s, _ := d["status"].(string)
+		return s != "" && s != "pending" && s != "running"
+	}, 60*time.Second, 20*time.Millisecond, "debate %s never finished", id)
+	return d
 }
 
 // openForTest opens a Service on cfg that shuts down and closes when t
