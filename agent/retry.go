@@ -59,7 +59,7 @@ func (c RetryConfig) withDefaults() RetryConfig {
 		c.Rand = rand.Float64
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = Sleep
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -67,7 +67,13 @@ func (c RetryConfig) withDefaults() RetryConfig {
 	return c
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx is done, and then returns ctx.Err() (nil
+// when d passed first). A d ≤ 0 does not wait. It is [RetryConfig]'s
+// default Sleep, and the one wait the engine's helpers share.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -186,15 +186,12 @@ func New(cfg Config) (*Loop, error) {
 	return &Loop{cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
 
+// sleepCtx is agent.Sleep returning the context's cause.
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	if agent.Sleep(ctx, d) != nil {
 		return context.Cause(ctx)
 	}
+	return nil
 }
 
 // Preconditions checks what Run checks before it starts: a git

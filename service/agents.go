@@ -73,20 +73,9 @@ func mapAgentErr(err error) error {
 // capability of a (agent.Wrap).
 func withDelay(a agent.Agent, d time.Duration) agent.Agent {
 	return agent.Wrap(a, func(ctx context.Context, c agent.Call) (agent.Response, error) {
-		if err := sleepOrDone(ctx, d); err != nil {
+		if err := agent.Sleep(ctx, d); err != nil {
 			return agent.Response{}, err
 		}
 		return c.Next(ctx)
 	})
-}
-
-func sleepOrDone(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

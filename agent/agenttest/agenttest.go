@@ -171,7 +171,7 @@ func (a *ScriptedAgent) Respond(ctx context.Context, req agent.Request) (agent.R
 		<-ctx.Done()
 		return agent.Response{}, ctx.Err()
 	}
-	if err := sleep(ctx, s.Delay); err != nil {
+	if err := agent.Sleep(ctx, s.Delay); err != nil {
 		return agent.Response{}, err
 	}
 	if s.Fail != nil {
@@ -304,21 +304,6 @@ func defaultProposal(name string) string {
 	return fmt.Sprintf("%s proposes: %s.", orDefault(name, "agent"), strings.Join(words, " "))
 }
 
-// sleep waits d or until ctx is done, returning ctx.Err() in that case.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // ErrFailing is the error of Failing(nil).
 var ErrFailing = errors.New("agenttest: failing agent")
 
@@ -402,7 +387,7 @@ func Flaky(n int, err error, next agent.Agent) agent.Agent {
 // If the context ends first, the call returns ctx.Err() without calling a.
 func WithLatency(d time.Duration, a agent.Agent) agent.Agent {
 	return agent.Func(func(ctx context.Context, req agent.Request) (agent.Response, error) {
-		if err := sleep(ctx, d); err != nil {
+		if err := agent.Sleep(ctx, d); err != nil {
 			return agent.Response{}, err
 		}
 		return a.Respond(ctx, req)
