@@ -259,6 +259,29 @@ func IsImmediate(a Agent) bool {
 	return ok && i.Immediate()
 }
 
+// PromptBorrower is an optional marker: an agent that only borrows a
+// request's Prompt for the length of the call. Once the call has returned,
+// the agent holds neither the Prompt nor any part of it (a substring, a
+// string or slice sharing its memory): not in its state, not in a
+// goroutine it started, not in what it returned (the Response, an error, a
+// panic value). A copy of the bytes (strings.Clone, a hash of them) is
+// not a part. The debate engine may then write a later prompt into the
+// same memory: it does so for the calls it makes on the debate's
+// goroutine (agent.Immediate) when every call of the phase goes to such an
+// agent (docs/agents.md#optional-capabilities); every other agent gets
+// prompts that are never written again. Middleware does not forward it.
+type PromptBorrower interface {
+	Agent
+	BorrowsPrompt() bool
+}
+
+// BorrowsPrompt reports whether a implements [PromptBorrower] and says
+// it does.
+func BorrowsPrompt(a Agent) bool {
+	b, ok := a.(PromptBorrower)
+	return ok && b.BorrowsPrompt()
+}
+
 // Async is an optional capability: an agent that can complete a call
 // without a goroutine waiting for it, because whatever it waits on (a
 // timer, a reply already queued elsewhere) calls back when it is ready.

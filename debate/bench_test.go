@@ -19,6 +19,14 @@ type immediateFunc struct{ agent.Func }
 
 func (immediateFunc) Immediate() bool { return true }
 
+// borrowingFunc is an immediateFunc that also says it keeps nothing of a
+// request's prompt once a call has returned (agent.PromptBorrower), as
+// the demo agents do: the engine then writes its prompts into reused
+// memory.
+type borrowingFunc struct{ immediateFunc }
+
+func (borrowingFunc) BorrowsPrompt() bool { return true }
+
 // instant answers every call at once with a fixed, valid reply.
 func instant(name, voteFor string) agent.Func {
 	proposal := "Proposal from " + name + ": adopt a staged migration with a 90-day pilot and rollback plan."
@@ -38,7 +46,7 @@ func benchDebate(b *testing.B, n, rounds int, goroutines bool) {
 	var ps []debate.Participant
 	for i := range n {
 		name := fmt.Sprintf("agent%d", i)
-		var a agent.Agent = immediateFunc{instant(name, "agent0")}
+		var a agent.Agent = borrowingFunc{immediateFunc{instant(name, "agent0")}}
 		if goroutines {
 			a = instant(name, "agent0")
 		}
@@ -66,10 +74,11 @@ func benchRun(b *testing.B, rounds int, ps []debate.Participant) {
 // BenchmarkDebate runs full debates with instant fake agents, so it
 // measures the orchestrator alone. The agents answer at once and say so
 // (agent.Immediate), so the engine calls them on the debate's goroutine,
-// as it does the demo agents; the goroutines/ cases hide that
-// capability (plain agent.Func), so every call gets a goroutine, timer
-// and deadline, as calls to real model APIs do (docs/BENCHMARKS.md, section
-// 5, fourth pass).
+// as it does the demo agents, and they keep nothing of their prompts
+// (agent.PromptBorrower), as the demo agents; the goroutines/ cases hide
+// those capabilities (plain agent.Func), so every call gets a goroutine,
+// timer, deadline and prompt of its own, as calls to real model APIs do
+// (docs/BENCHMARKS.md, section 5, fourth and eighth passes).
 func BenchmarkDebate(b *testing.B) {
 	for _, c := range []struct {
 		n, rounds  int

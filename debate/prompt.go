@@ -161,17 +161,33 @@ type promptBuilder struct {
 	// from the room after them (TestInlinePromptsKept).
 	free    []byte
 	pending int
+	// reuse, when set, is the buffer every prompt is written into, from
+	// its start (room): set by runInline for the calls of a phase whose
+	// agents all borrow their prompts (agent.PromptBorrower), each of
+	// which is dead once its call has returned.
+	reuse *[]byte
 }
 
 // maxPromptChunk bounds a prompt chunk: a prompt that an agent keeps
 // keeps its chunk.
 const maxPromptChunk = 16 << 10
 
-// room returns an empty buffer with capacity size for a prompt, cut from
-// the current chunk when it has room: from a new chunk of room for the
+// minPromptReuse is the least room of a reused prompt buffer (room): the
+// prompts of a debate of a few agents and rounds fit.
+const minPromptReuse = 8 << 10
+
+// room returns an empty buffer with capacity size for a prompt: the
+// start of *b.reuse when set (grown if too small); else cut from the
+// current chunk when it has room: from a new chunk of room for the
 // pending prompts (at most maxPromptChunk, rounded up to the allocator's
 // size class) when b.pending > 1, else from one allocation of its own.
 func (b *promptBuilder) room(size int) []byte {
+	if b.reuse != nil {
+		if cap(*b.reuse) < size {
+			*b.reuse = make([]byte, 0, max(size, 2*cap(*b.reuse), minPromptReuse))
+		}
+		return (*b.reuse)[:0:size]
+	}
 	if cap(b.free) < size {
 		if b.pending <= 1 {
 			return make([]byte, 0, size)

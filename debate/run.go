@@ -28,8 +28,9 @@ type run struct {
 	st  *state
 	obs *observerSet
 	// unread is set when nothing reads the run's events (no observer, no
-	// checkpointer): the hot events then carry no data, which nothing
-	// would see; they are still made and numbered, so Seq is the same.
+	// checkpointer): the hot events then carry no data and no events a
+	// time (event), which nothing would see; they are still made and
+	// numbered, so Seq is the same.
 	unread bool
 	pb     promptBuilder
 	sim    similarity.Similarity // cfg.Similarity, caching each text's tokens for this run
@@ -94,6 +95,9 @@ type run struct {
 type runBufs struct {
 	outBuf   []callOut
 	batchBuf []Event
+	// prompt holds the prompt of the call being made when every agent of
+	// the phase borrows its prompts (runInline, promptBuilder.reuse).
+	prompt []byte
 }
 
 // phaseScratch are buffers a run keeps for its phases, one phase at a time:
@@ -628,8 +632,15 @@ func (r *run) save(cp store.Checkpointer, round int, phase string, batch []Event
 	}
 }
 
+// event makes an event of the run, read at the run's clock unless nothing
+// reads the run's events (unread): about a hundred clock readings per
+// debate of 5 agents and 3 rounds that nothing would see.
 func (r *run) event(t EventType, round int, agentName string, data any) Event {
-	return Event{DebateID: r.st.DebateID, Type: t, Round: round, Agent: agentName, Time: r.now(), Data: data}
+	e := Event{DebateID: r.st.DebateID, Type: t, Round: round, Agent: agentName, Data: data}
+	if !r.unread {
+		e.Time = r.now()
+	}
+	return e
 }
 
 func (r *run) startData() DebateStartData {
@@ -821,13 +832,15 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 // Not when tokens are streamed: calls made back to back would publish
 // their tokens faster than observers' goroutines can take them.
 func (r *run) immediate(specs []callSpec) bool {
-	if r.cfg.StreamTokens {
-		return false
-	}
+	return !r.cfg.StreamTokens && r.every(specs, agent.IsImmediate)
+}
+
+// every reports whether is holds for the agent of every call of specs.
+func (r *run) every(specs []callSpec, is func(agent.Agent) bool) bool {
 	last := -3 // no index (extJudge and extSynth are -1 and -2)
 	for i := range specs {
 		idx := specs[i].idx
-		if idx != last && !agent.IsImmediate(r.agentOf(idx)) {
+		if idx != last && !is(r.agentOf(idx)) {
 			return false
 		}
 		last = idx // a critic's calls are consecutive: ask its agent once
@@ -842,10 +855,19 @@ func (r *run) immediate(specs []callSpec) bool {
 //
 // The outcomes share one buffer per run (the phase reads them before the
 // next phase runs), and a call ends when the next one starts: one clock
-// reading per call.
+// reading per call. When every agent of the phase borrows its prompts
+// (agent.PromptBorrower), each prompt is written into the run's prompt
+// buffer over the last one, which is dead: its agent has returned, and
+// the phase drops it (a vote prompt shared by the voters is dropped by
+// votePhase, before any other prompt is built).
 func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
-	out := reuse(&r.phaseBufs().outBuf, len(specs))
+	bufs := r.phaseBufs()
+	out := reuse(&bufs.outBuf, len(specs))
 	defer r.putSpecs() // the calls are made
+	if r.every(specs, agent.BorrowsPrompt) {
+		r.pb.reuse = &bufs.prompt
+		defer func() { r.pb.reuse = nil }()
+	}
 	var slowest time.Duration
 	r.pb.pending = 0 // the prompts to build (promptBuilder.room)
 	for i := range specs {

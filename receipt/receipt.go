@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aragora/aragora/internal/enum"
@@ -217,8 +219,14 @@ func (r *Receipt) VerifyHash() bool {
 }
 
 func (r *Receipt) computeHash() (string, error) {
-	if c, ok := r.appendHashed(make([]byte, 0, r.hashedSize())); ok {
+	bp, _ := hashedBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer hashedBufs.Put(bp)
+	if c, ok := r.appendHashed(slices.Grow((*bp)[:0], r.hashedSize())); ok {
 		sum := sha256.Sum256(c)
+		*bp = c[:0] // only the sum leaves
 		return hashPrefix + hex.EncodeToString(sum[:]), nil
 	}
 	t, err := r.tree(false, nil, false)
@@ -232,6 +240,10 @@ func (r *Receipt) computeHash() (string, error) {
 	sum := sha256.Sum256(c)
 	return hashPrefix + hex.EncodeToString(sum[:]), nil
 }
+
+// hashedBufs holds the buffers the hashed form is written into
+// (computeHash): it is hashed and dropped.
+var hashedBufs sync.Pool // *[]byte
 
 // formatTime formats t in [TimeLayout].
 func formatTime(field string, t time.Time) (string, error) {

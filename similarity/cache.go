@@ -54,6 +54,9 @@ type tables struct {
 	terms, counts []int32
 	bitset        []uint64
 	buf           []byte
+	// chunk is the last chunk the docs' terms are cut from (termsOf),
+	// and room what is left of it.
+	chunk, room []int32
 }
 
 var tablesPool sync.Pool // *tables
@@ -64,6 +67,8 @@ func (c *cached) release() {
 	t := &tables{
 		syms:  symbols{names: c.syms.names[:0], hashes: c.syms.hashes[:0], slots: c.syms.slots},
 		local: c.local[:0], terms: c.terms[:0], counts: c.counts[:0], bitset: c.bitset, buf: c.buf[:0],
+		// No doc is left to read the chunk's terms.
+		chunk: c.chunk, room: c.chunk[:0],
 	}
 	clear(c.syms.names) // pieces of the texts
 	clear(c.syms.slots)
@@ -357,10 +362,28 @@ func (c *cached) analyse(d *doc) {
 	for _, sym := range terms {
 		c.local[sym] = 0
 	}
-	d.terms = make([]int32, 2*len(terms))
+	d.terms = c.termsOf(2 * len(terms))
 	copy(d.terms[copy(d.terms, terms):], counts)
 	d.analysed = true
 	c.terms, c.counts = terms, counts
+}
+
+// minTermsChunk is the least length of a chunk of docs' terms (termsOf).
+const minTermsChunk = 1024
+
+// termsOf returns room for n int32s of a doc's terms, which are written
+// once, cut from the cache's chunk: a new chunk (twice the last one, at
+// least minTermsChunk) when it lacks room, so that a debate's docs take a
+// few allocations instead of one each. The cache gives its last chunk to
+// the next (release), when no doc is left to read it.
+func (c *cached) termsOf(n int) []int32 {
+	if cap(c.room) < n {
+		c.chunk = make([]int32, max(n, 2*cap(c.chunk), minTermsChunk))
+		c.room = c.chunk[:0]
+	}
+	t := c.room[:n:n]
+	c.room = c.room[n:n]
+	return t
 }
 
 // prefixOf returns the analysed doc with the longest text that is a

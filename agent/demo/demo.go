@@ -62,10 +62,12 @@ var (
 	_ agent.Agent     = (*Agent)(nil)
 	_ agent.Streamer  = (*Agent)(nil)
 	_ agent.Immediate = (*Agent)(nil)
+
+	_ agent.PromptBorrower = (*Agent)(nil)
 )
 
 // Agent is a deterministic demo agent. It implements agent.Agent,
-// agent.Streamer, agent.Immediate and agent.Describer. Its settings are immutable after New and it is safe for concurrent use.
+// agent.Streamer, agent.Immediate, agent.PromptBorrower and agent.Describer. Its settings are immutable after New and it is safe for concurrent use.
 // The zero value is a balanced agent with an empty name and seed 0; create
 // agents with New.
 type Agent struct {
@@ -151,6 +153,10 @@ func (a *Agent) Describe() agent.Info { return agent.Info{Provider: Provider, Mo
 
 // Immediate reports true: a demo agent never waits (agent.Immediate).
 func (a *Agent) Immediate() bool { return true }
+
+// BorrowsPrompt reports true: a demo agent only counts the runes of a
+// request's prompt and keeps nothing of it (agent.PromptBorrower).
+func (a *Agent) BorrowsPrompt() bool { return true }
 
 // Respond answers req according to its phase (an empty phase is treated as
 // propose). It never sleeps; it returns ctx.Err() if ctx is already done,

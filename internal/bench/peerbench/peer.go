@@ -81,7 +81,8 @@ func peerOrchestrator(n, rounds int, gate *atomic.Pointer[inlineGate]) (*debate.
 	return debate.New(debate.Config{Rounds: rounds, DisableEarlyStop: true}, ps...)
 }
 
-// gatedDemo is a demo agent (still agent.Immediate) whose calls wait at
+// gatedDemo is a demo agent (still agent.Immediate and agent.PromptBorrower:
+// it keeps nothing of a request) whose calls wait at
 // the gate set in gate, if any.
 type gatedDemo struct {
 	*demo.Agent
