@@ -21,10 +21,45 @@ import (
 // not on the call goroutine's stack while it waits; its own frames are
 // small and it copies the request once (into answer's call of the demo
 // agent).
+//
+// The scenarios' debates are alike (same agents, seed and question), so
+// their answers are the same texts: texts gives every debate the first
+// copy of an answer, as a model's replies would not be shared but
+// neither would a fake's own copies be part of what the engine keeps.
 type fakeProvider struct {
 	demo  *demo.Agent
 	sleep time.Duration
 	spent *atomic.Int64
+	texts *texts // nil: answers are not shared
+}
+
+// texts keeps the first copy of each answer text, up to maxTexts of them.
+type texts struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxTexts bounds a provider's shared answers (a 5-agent debate of the
+// scenarios has fewer than 100 distinct ones).
+const maxTexts = 4096
+
+// share returns the first copy of s seen, or s.
+func (t *texts) share(s string) string {
+	if t == nil {
+		return s
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if first, ok := t.m[s]; ok {
+		return first
+	}
+	if len(t.m) < maxTexts {
+		if t.m == nil {
+			t.m = make(map[string]string)
+		}
+		t.m[s] = s
+	}
+	return s
 }
 
 var _ agent.Agent = (*fakeProvider)(nil)
@@ -44,6 +79,7 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (agent.Response, error) {
 	start := time.Now()
 	resp, err := p.demo.Respond(ctx, *req)
+	resp.Text = p.texts.share(resp.Text)
 	if p.spent != nil {
 		p.spent.Add(int64(time.Since(start)))
 	}

@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,4 +54,26 @@ func TestConcurrentGoroutinesSmoke(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, rows)
 	assert.Contains(t, rows[0].Case, "a goroutine per call")
+}
+
+// TestAnswersShared checks that a fakeProvider gives the same answer to
+// two alike calls as one copy of the text, and stops keeping texts at
+// maxTexts.
+func TestAnswersShared(t *testing.T) {
+	p := &fakeProvider{demo: demo.New("demo-a", demo.StyleBalanced, 42), texts: new(texts)}
+	req := agent.Request{Phase: agent.PhaseCritique, Participant: "demo-a", Target: "demo-b", Question: question, Prompt: "p"}
+	a, err := p.Respond(context.Background(), req)
+	require.NoError(t, err)
+	b, err := p.Respond(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	assert.Same(t, unsafe.StringData(a.Text), unsafe.StringData(b.Text))
+
+	var full texts
+	for i := range maxTexts + 10 {
+		full.share(strconv.Itoa(i))
+	}
+	assert.Len(t, full.m, maxTexts)
+	s := strings.Clone("new")
+	assert.Same(t, unsafe.StringData(s), unsafe.StringData(full.share(s)), "not kept: s itself")
 }
