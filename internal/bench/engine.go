@@ -70,7 +70,7 @@ func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Part
 	for i := range ps {
 		name := fmt.Sprintf("demo-%c", 'a'+i)
 		ps[i] = debate.Participant{Name: name, Agent: &fakeProvider{demo: demo.New(name, styles[i%len(styles)], 42), sleep: sleep, spent: spent,
-			texts: new(texts)}}
+			answers: new(answers)}}
 	}
 	return ps
 }
