@@ -67,9 +67,8 @@ func (c *cached) release() {
 	}
 	clear(c.syms.names) // pieces of the texts
 	clear(c.syms.slots)
-	putList(&intsPool, c.prev.buf)
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
-	c.tables, c.prev = tables{}, numberedDocs{}
+	c.tables = tables{}
 	if t.syms.slots != nil {
 		tablesPool.Put(t)
 	}
@@ -88,9 +87,6 @@ type cached struct {
 	// indexFrom docs, and after each call).
 	index map[string]*doc
 	tables
-	// prev is the numbering of the last TF-IDF call's corpus, until a
-	// call over its first docs uses it.
-	prev numberedDocs
 }
 
 // indexFrom is the number of docs from which a map finds them.
@@ -546,9 +542,7 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 	t, fs := c.numbered(docs)
 	defer func() {
 		putList(&floatsPool, fs)
-		if t.buf != c.prev.buf {
-			putList(&intsPool, t.buf)
-		}
+		putList(&intsPool, t.buf)
 	}()
 	floats := fs.s
 	ids, cnt, start := t.ids, t.counts, t.start
@@ -595,15 +589,12 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 
 // numberedDocs are the terms of a corpus numbered in order of first
 // occurrence: doc i's term ids ascending, ids[start[i]:start[i+1]], and
-// their counts in the doc, in the same order; the corpus's terms of
-// docs[:i+1] are numbered 0 to upTo[i]-1; df counts the docs of each term
-// (it has room for one per term occurrence).
+// their counts in the doc, in the same order; df counts the docs of each
+// term (it has room for one per term occurrence).
 type numberedDocs struct {
-	docs               []*doc
-	ids, counts, start []int32
-	upTo, df           []int32
-	terms              int32 // the number of terms
-	buf                *ints // holds the lists
+	ids, counts, start, df []int32
+	terms                  int32 // the number of terms
+	buf                    *ints // holds the lists
 }
 
 // ints and floats are the lists of a TF-IDF call, used again by later
@@ -642,42 +633,25 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 
 // numbered numbers the terms of docs, and returns with them the floats of
 // a TF-IDF call over docs: total + 2n + 1 + terms, the last terms 0 (the
-// caller puts them back, and the numbering's lists unless they are kept
-// in c.prev). When docs are the first docs of the previous call's corpus
-// (a debate groups votes over the texts of a round just after comparing
-// them with the previous round's), their ids and counts are the previous
-// call's (numbering depends only on the docs before), and only df is
-// counted again.
+// caller puts both lists back). The numbering is not kept for a later
+// call: a debate's cache would hold it while the debate waits for its
+// agents.
 func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
-	if p := c.prev; n > 0 && len(p.docs) >= n && slices.Equal(docs, p.docs[:n]) {
-		c.prev = numberedDocs{} // used once: not kept between debates' calls
-		total := p.start[n]
-		t := numberedDocs{docs: docs, ids: p.ids[:total], counts: p.counts[:total], start: p.start[:n+1],
-			upTo: p.upTo[:n], df: p.df[:total], terms: p.upTo[n-1], buf: p.buf}
-		clear(t.df)
-		for _, id := range t.ids {
-			t.df[id]++
-		}
-		fs := getList[float64](&floatsPool, int(total)+2*n+1+int(t.terms))
-		clear(fs.s[int(total)+2*n+1:])
-		return t, fs
-	}
 	total := 0
 	for _, d := range docs {
 		total += len(d.terms) / 2
 	}
-	buf := getList[int32](&intsPool, 3*total+2*n+1)
+	buf := getList[int32](&intsPool, 3*total+n+1)
 	l := buf.s
-	t := numberedDocs{docs: docs, ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
-		start: l[3*total : 3*total+n+1], upTo: l[3*total+n+1:], buf: buf}
+	t := numberedDocs{ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
+		start: l[3*total : 3*total+n+1], buf: buf}
 	clear(t.df)
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		syms := d.terms[:len(d.terms)/2]
 		t.terms = numberTerms(c.local, syms, t.ids[off:off+len(syms)], t.df, t.terms)
-		t.upTo[i] = t.terms
 		off += len(syms)
 	}
 	t.start[n] = int32(off)
@@ -691,8 +665,6 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 		vi := t.ids[t.start[i]:t.start[i+1]]
 		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], dense)
 	}
-	putList(&intsPool, c.prev.buf)
-	c.prev = t
 	return t, fs
 }
 
