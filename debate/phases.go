@@ -153,7 +153,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		slices.SortStableFunc(mine, bySeverity)
 		var visBuf [16]int
 		vis := r.visiblePeers(i, visBuf[:0])
-		items = take(&r.itemBuf, len(mine)+len(vis)+3, 0)
+		items = r.items(len(mine) + len(vis) + 3)
 		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
 			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
 		if st.PendingChallenge != "" {
@@ -853,7 +853,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 		}
 	}
 	share := r.pb.shareOf(len(has))
-	items := take(&r.itemBuf, len(has)+len(crit), 0) // a judge adds the critiques
+	items := r.items(len(has) + len(crit)) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
 		it.after, it.required = r.critiqueSummary(cnt[i], maxSev[i]), true

@@ -89,11 +89,14 @@ type run struct {
 }
 
 // runBufs are buffers a run's phases reuse: the outcomes of calls on the
-// debate's goroutine (runInline), as long as their last use (reuse), and
-// the last committed event batch, kept empty and cleared (commit).
+// debate's goroutine (runInline), as long as their last use (reuse), the
+// last committed event batch, kept empty and cleared (commit), and the
+// prompt items of a phase's calls (take), which the prompts are built
+// from when the calls start (resetItems).
 type runBufs struct {
 	outBuf   []callOut
 	batchBuf []Event
+	itemBuf  []promptItem
 }
 
 // phaseScratch are buffers a run keeps for its phases, one phase at a time:
@@ -106,9 +109,6 @@ type phaseScratch struct {
 	itemScratch []string
 	// pairBuf holds the pairs of a critique phase.
 	pairBuf []pair
-	// itemBuf holds the prompt items of a phase's calls (take), which
-	// the prompts are built from before the phase ends (resetItems).
-	itemBuf []promptItem
 }
 
 // phaseBufs returns the run's phase buffers, taking a set from the
@@ -118,7 +118,10 @@ func (r *run) phaseBufs() *runBufs { return hold(&r.o.bufs, &r.bufs) }
 // putBufs clears the run's phase buffers (they keep nothing of the run)
 // and gives them back to the Orchestrator.
 func (r *run) putBufs() {
-	release(&r.o.bufs, &r.bufs, func(b *runBufs) { clear(b.outBuf) })
+	release(&r.o.bufs, &r.bufs, func(b *runBufs) {
+		clear(b.outBuf)
+		b.itemBuf = clearAll(b.itemBuf)
+	})
 }
 
 // hold returns *held, taking a value from pool (or a new one) into *held
@@ -162,7 +165,7 @@ func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
 func (r *run) getScratch() {
-	if r.itemScratch != nil || r.pairBuf != nil || r.itemBuf != nil {
+	if r.itemScratch != nil || r.pairBuf != nil {
 		return
 	}
 	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
@@ -174,7 +177,7 @@ func (r *run) getScratch() {
 // and gives them to the Orchestrator for later runs; the run's goroutines
 // are done with them (waitStragglers).
 func (r *run) putScratch() {
-	if r.itemScratch == nil && r.pairBuf == nil && r.itemBuf == nil {
+	if r.itemScratch == nil && r.pairBuf == nil {
 		return
 	}
 	p := r.scratchBox
@@ -184,7 +187,6 @@ func (r *run) putScratch() {
 	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
 	p.itemScratch = clearAll(p.itemScratch)
 	p.pairBuf = clearAll(p.pairBuf)
-	p.itemBuf = clearAll(p.itemBuf)
 	r.o.scratch.Put(p)
 }
 
@@ -890,12 +892,17 @@ func take[T any](slab *[]T, n, size int) []T {
 	return s[len(s) : len(s) : len(s)+n]
 }
 
-// resetItems makes the run's item buffer free for the calls of a new
-// phase: the prompts of the last one are built.
+// resetItems makes the run's item buffer, if it holds one, free for the
+// calls of a new phase: the prompts of the last one are built.
 func (r *run) resetItems() {
-	clear(r.itemBuf)
-	r.itemBuf = r.itemBuf[:0]
+	if b := r.bufs; b != nil {
+		clear(b.itemBuf)
+		b.itemBuf = b.itemBuf[:0]
+	}
 }
+
+// items returns room for n prompt items in the run's item buffer (take).
+func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n, 0) }
 
 // reuse returns (*buf)[:n] zeroed, growing *buf when it is too short, and
 // leaves *buf as long (putBufs and putSpecs clear that much): a run's
