@@ -310,11 +310,13 @@ func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
 	clear(r.peerQuotes)
 	r.resetItems()
-	r.reqCritiques, r.reqProposals = nil, nil
 	specs := r.specsFor(n)
 	for i := range n {
 		r.proposalSpec(&specs[i], i)
 	}
+	// The requests have their critiques and proposals: the run does not
+	// keep them while it waits for the replies.
+	r.reqCritiques, r.reqProposals = nil, nil
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
 		return nil, nil

@@ -49,7 +49,8 @@ type run struct {
 	lastSummary critiqueSummaryMemo
 	// reqCritiques and reqProposals hold the Critiques and Proposals of
 	// the requests of a proposal phase (take), one allocation each per
-	// phase: agents may keep requests, so they are never reused.
+	// phase while its requests are made: agents may keep requests, so
+	// they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
 	// evidence holds, by agent, the evidence scan of its last scored
