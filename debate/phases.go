@@ -661,7 +661,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(out.resp, &r.itemScratch)
+				c = parseCritique(out.resp, &r.phaseBufs().itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -698,8 +698,9 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 }
 
 // settleItems gives the issues and suggestions of a critique phase's
-// records, which a reply read into the run's scratch buffer shares (or
-// the agent's own), one allocation of their total, and frees the buffer.
+// records, which a reply read into the run's item scratch (runBufs)
+// shares (or the agent's own), one allocation of their total, and frees
+// the buffer.
 // Empty lists stay empty, not nil.
 func (r *run) settleItems(recs []CritiqueRecord) {
 	total := 0
@@ -715,8 +716,10 @@ func (r *run) settleItems(recs []CritiqueRecord) {
 			*list = all[start:len(all):len(all)]
 		}
 	}
-	clear(r.itemScratch)
-	r.itemScratch = r.itemScratch[:0]
+	if b := r.bufs; b != nil {
+		clear(b.itemScratch)
+		b.itemScratch = b.itemScratch[:0]
+	}
 }
 
 // ---- structured replies ----

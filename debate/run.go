@@ -91,23 +91,22 @@ type run struct {
 
 // runBufs are buffers a run's phases reuse: the outcomes of calls on the
 // debate's goroutine (runInline), as long as their last use (reuse), the
-// last committed event batch, kept empty and cleared (commit), and the
-// prompt items of a phase's calls (take), which the prompts are built
-// from when the calls start (resetItems).
+// last committed event batch, kept empty and cleared (commit), the prompt
+// items of a phase's calls (take), which the prompts are built from when
+// the calls start (resetItems), and the issues and suggestions of a
+// critique phase's replies until they get their allocation (settleItems).
 type runBufs struct {
-	outBuf   []callOut
-	batchBuf []Event
-	itemBuf  []promptItem
+	outBuf      []callOut
+	batchBuf    []Event
+	itemBuf     []promptItem
+	itemScratch []string
 }
 
 // phaseScratch are buffers a run keeps for its phases, one phase at a time:
 // unlike runBufs, what they hold is read across a phase's calls (the pairs
-// of a critique phase; the items its prompts are built from), so the run
-// keeps them while it waits for its agents.
+// of a critique phase), so the run keeps them while it waits for its
+// agents.
 type phaseScratch struct {
-	// itemScratch holds the issues and suggestions of a critique phase's
-	// replies until they get their allocation (settleItems).
-	itemScratch []string
 	// pairBuf holds the pairs of a critique phase.
 	pairBuf []pair
 }
@@ -122,6 +121,7 @@ func (r *run) putBufs() {
 	release(&r.o.bufs, &r.bufs, func(b *runBufs) {
 		clear(b.outBuf)
 		b.itemBuf = clearAll(b.itemBuf)
+		b.itemScratch = clearAll(b.itemScratch)
 	})
 }
 
@@ -166,7 +166,7 @@ func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
 func (r *run) getScratch() {
-	if r.itemScratch != nil || r.pairBuf != nil {
+	if r.pairBuf != nil {
 		return
 	}
 	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
@@ -178,7 +178,7 @@ func (r *run) getScratch() {
 // and gives them to the Orchestrator for later runs; the run's goroutines
 // are done with them (waitStragglers).
 func (r *run) putScratch() {
-	if r.itemScratch == nil && r.pairBuf == nil {
+	if r.pairBuf == nil {
 		return
 	}
 	p := r.scratchBox
@@ -186,7 +186,6 @@ func (r *run) putScratch() {
 		p = new(phaseScratch)
 	}
 	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
-	p.itemScratch = clearAll(p.itemScratch)
 	p.pairBuf = clearAll(p.pairBuf)
 	r.o.scratch.Put(p)
 }
