@@ -39,15 +39,22 @@ func Release(s Similarity) {
 	}
 }
 
-// tables are a cached's symbol table and scratch, which a released one
-// gives to the next (tablesPool): symbols are numbered in order of first
-// occurrence whatever the table's size, so reused tables number them as
-// new ones do.
+// tables are a cached's symbol table, which a released one gives to the
+// next (tablesPool): symbols are numbered in order of first occurrence
+// whatever the table's size, so reused tables number them as new ones do.
 type tables struct {
 	syms symbols
+}
+
+var tablesPool sync.Pool // *tables
+
+// scratch is the working memory of one TF-IDF call, which a cache holds
+// only during the call (takeScratch): a debate's cache does not keep it
+// while the debate waits for its agents.
+type scratch struct {
 	// local maps a symbol to its index in a doc's terms + 1 while the doc
 	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
-	// all 0 between them.
+	// all 0 between them, up to its capacity.
 	local []int32
 	// scratch of analyse (a doc's symbols and counts), of sortedTerms (a
 	// set of term ids, all 0 between calls) and of lowering tokens.
@@ -56,14 +63,33 @@ type tables struct {
 	buf           []byte
 }
 
-var tablesPool sync.Pool // *tables
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// takeScratch gives c a call's scratch, its local as long as c's symbols.
+func (c *cached) takeScratch() {
+	s := scratchPool.Get().(*scratch)
+	n := len(c.syms.names)
+	if cap(s.local) < n {
+		s.local = make([]int32, n)
+	}
+	s.local = s.local[:n] // 0: all of it is between calls
+	c.scratch = s
+}
+
+// putScratch gives c's scratch back at the end of a call. A call that
+// panics does not: its scratch may not be cleared.
+func (c *cached) putScratch() {
+	s := c.scratch
+	c.scratch = nil
+	s.terms, s.counts, s.buf = s.terms[:0], s.counts[:0], s.buf[:0]
+	scratchPool.Put(s)
+}
 
 func (c *cached) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &tables{
-		syms:  symbols{names: c.syms.names[:0], hashes: c.syms.hashes[:0], slots: c.syms.slots},
-		local: c.local[:0], terms: c.terms[:0], counts: c.counts[:0], bitset: c.bitset, buf: c.buf[:0],
+		syms: symbols{names: c.syms.names[:0], hashes: c.syms.hashes[:0], slots: c.syms.slots},
 	}
 	clear(c.syms.names) // pieces of the texts
 	clear(c.syms.slots)
@@ -87,6 +113,7 @@ type cached struct {
 	// indexFrom docs, and after each call).
 	index map[string]*doc
 	tables
+	*scratch // during a TF-IDF call
 }
 
 // indexFrom is the number of docs from which a map finds them.
@@ -491,6 +518,9 @@ func equalLowered(name, run string) bool {
 
 func (s *symbols) add(p uint32, name string, h uint32) int32 {
 	sym := int32(len(s.names))
+	if len(s.names) == cap(s.names) {
+		s.more()
+	}
 	s.names = append(s.names, name)
 	s.hashes = append(s.hashes, h)
 	s.slots[p] = sym + 1
@@ -498,6 +528,17 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 		s.grow()
 	}
 	return sym
+}
+
+// more grows names and hashes by a quarter: a debate's cache keeps its
+// table while the debate waits for its agents, and append, doubling them,
+// would leave up to half of them unused.
+func (s *symbols) more() {
+	n := len(s.names) + len(s.names)/4 + 16
+	names, hashes := make([]string, len(s.names), n), make([]uint32, len(s.hashes), n)
+	copy(names, s.names)
+	copy(hashes, s.hashes)
+	s.names, s.hashes = names, hashes
 }
 
 // reserve makes the first table, with room for about tokens symbols.
@@ -533,6 +574,7 @@ func (s *symbols) grow() {
 // is nil or says which entries to compute (the others are left 0).
 func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 	n := len(docs)
+	c.takeScratch()
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
 		if !d.analysed {
@@ -540,6 +582,7 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 		}
 	}
 	t, fs := c.numbered(docs)
+	c.putScratch() // the rest reads only t and fs
 	defer func() {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)

@@ -70,7 +70,9 @@ func requireTokens(t *testing.T, c *cached, text string) {
 		want[tok]++
 	}
 	d := c.doc(text)
+	c.takeScratch()
 	c.analyse(d)
+	c.putScratch()
 	k := len(d.terms) / 2
 	var names []string
 	got := map[string]int32{}
