@@ -437,6 +437,8 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	var sims []float64
 	if len(corpus) > 0 {
 		sims = similarity.Pairs(r.sim, corpus, pairs)
+		// The previous round's proposals are not compared again.
+		similarity.Retain(r.sim, corpus[:len(cur)])
 	}
 	cross := 0.0
 	if crossPairs > 0 {

@@ -39,6 +39,33 @@ func Release(s Similarity) {
 	}
 }
 
+// Retain makes the cache of s, made by [Cached], forget the texts it keeps
+// other than those of texts: a caller that will not compare them again
+// lets them go (a debate, once it has compared a round's proposals with
+// the previous round's, compares only the round's again). It changes no
+// result. Any other Similarity is left alone.
+func Retain(s Similarity, texts []string) {
+	if c, ok := s.(*cached); ok {
+		c.retain(texts)
+	}
+}
+
+func (c *cached) retain(texts []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.docs[:0]
+	for _, d := range c.docs {
+		if slices.Contains(texts, d.text) {
+			kept = append(kept, d)
+		}
+	}
+	clear(c.docs[len(kept):])
+	if len(kept) < len(c.docs) {
+		c.lastDocs, c.last = nil, nil // they may hold a doc forgotten
+	}
+	c.docs, c.index = kept, nil
+}
+
 // tables are a cached's symbol table, which a released one gives to the
 // next (tablesPool): symbols are numbered in order of first occurrence
 // whatever the table's size, so reused tables number them as new ones do.

@@ -2,6 +2,7 @@ package similarity
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -265,4 +266,30 @@ func TestReleasedTablesServeNewCaches(t *testing.T) {
 		Release(c)
 	}
 	Release(TFIDF{}) // not a cache: nothing happens
+}
+
+// TestRetainForgetsOtherTexts checks that Retain keeps only the texts
+// given (nor the last matrix's corpus if it held others) and changes no result:
+// calls after it, over retained, forgotten and new texts, equal the
+// backend's bit for bit.
+func TestRetainForgetsOtherTexts(t *testing.T) {
+	t.Parallel()
+	words := []string{"Postgres", "billing", "migrate", "the", "pilot", "rollback", "90", "days", "risk", "ÉTÉ"}
+	r := rand.New(rand.NewPCG(7, 8))
+	pool := randomTexts(r, words, []string{" ", ". ", "\n"}, 30, 30)
+	s := Cached(TFIDF{})
+	c := s.(*cached)
+	for range 100 {
+		texts := make([]string, 1+r.IntN(10))
+		for i := range texts {
+			texts[i] = pool[r.IntN(len(pool))]
+		}
+		require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts), "%q", texts)
+		keep := texts[:r.IntN(len(texts)+1)]
+		Retain(s, keep)
+		for _, d := range append(slices.Clone(c.docs), c.lastDocs...) {
+			require.Contains(t, keep, d.text)
+		}
+	}
+	Retain(TFIDF{}, pool) // no cache: nothing to do
 }
