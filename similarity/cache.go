@@ -487,8 +487,8 @@ func hash(s string) uint32 {
 }
 
 // symbols numbers tokens in order of first sight: an open-addressing hash
-// table (linear probing, at most half full) of symbol + 1, 0 in an empty
-// slot.
+// table (linear probing, at most three quarters full: a debate's cache
+// keeps it while the debate waits) of symbol + 1, 0 in an empty slot.
 type symbols struct {
 	names  []string
 	hashes []uint32
@@ -551,7 +551,7 @@ func (s *symbols) add(p uint32, name string, h uint32) int32 {
 	s.names = append(s.names, name)
 	s.hashes = append(s.hashes, h)
 	s.slots[p] = sym + 1
-	if 2*len(s.names) > len(s.slots) {
+	if 4*len(s.names) > 3*len(s.slots) {
 		s.grow()
 	}
 	return sym
