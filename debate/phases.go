@@ -295,20 +295,19 @@ func (r *run) countWithProposal(idx []int) int {
 	return k
 }
 
-// peerQuote quotes j's current proposal for revisers, once per phase.
+// peerQuote quotes j's current proposal for revisers, once per phase (in
+// the quotes of the proposal phase's specs).
 func (r *run) peerQuote(j int) promptItem {
-	if r.peerQuotes == nil {
-		r.peerQuotes = make([]promptItem, len(r.o.ps))
+	q := &r.bufs.quotes[j]
+	if q.head == "" {
+		*q = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 	}
-	if r.peerQuotes[j].head == "" {
-		r.peerQuotes[j] = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
-	}
-	return r.peerQuotes[j]
+	return *q
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
-	clear(r.peerQuotes)
+	r.quotes()
 	r.resetItems()
 	specs := r.specsFor(n)
 	for i := range n {
@@ -583,8 +582,9 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 	r.pairBuf = pairs
 	specs := r.critiqueSpecs(pairs)
 	outs := r.runCalls(ctx, specs)
-	clear(r.targetQuotes)
-	clear(r.ownQuotes)
+	if b := r.bufs; b != nil {
+		clear(b.quotes) // the prompts are built
+	}
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -598,12 +598,8 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
-	if r.targetQuotes == nil {
-		r.targetQuotes, r.ownQuotes = make([]promptItem, n), make([]promptItem, n)
-	}
-	targetQ, ownQ := r.targetQuotes, r.ownQuotes
-	clear(targetQ)
-	clear(ownQ)
+	q := r.quotes()
+	targetQ, ownQ := q[:n], q[n:]
 	props := make([]agent.Proposal, n)
 	for k, p := range pairs {
 		s := &specs[k] // zero: written in place
@@ -800,9 +796,10 @@ func critiquePrompt(r *run, s *callSpec) string {
 	critic, target := s.idx, s.target
 	st := r.st
 	var buf [2]promptItem
-	items := append(buf[:0], r.targetQuotes[target])
+	q := r.bufs.quotes // critiqueSpecs: targets, then critics' own
+	items := append(buf[:0], q[target])
 	if st.Current[critic].Has {
-		items = append(items, r.ownQuotes[critic])
+		items = append(items, q[len(r.o.ps)+critic])
 	}
 	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
 }

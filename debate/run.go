@@ -37,11 +37,6 @@ type run struct {
 	// every request and consensus input of the run (agents must not modify
 	// a request's slices; see agent.Request).
 	participants []string
-	// peerQuotes are the quoted current proposals of a proposal phase.
-	peerQuotes []promptItem
-	// targetQuotes and ownQuotes are the quoted proposals of a critique
-	// phase, by agent: as the target, and as the critic's own.
-	targetQuotes, ownQuotes []promptItem
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
@@ -93,13 +88,15 @@ type run struct {
 // debate's goroutine (runInline), as long as their last use (reuse), the
 // last committed event batch, kept empty and cleared (commit), the prompt
 // items of a phase's calls (take), which the prompts are built from when
-// the calls start (resetItems), and the issues and suggestions of a
-// critique phase's replies until they get their allocation (settleItems).
+// the calls start (resetItems), the issues and suggestions of a critique
+// phase's replies until they get their allocation (settleItems), and the
+// quoted proposals of a phase's prompts (quotes).
 type runBufs struct {
 	outBuf      []callOut
 	batchBuf    []Event
 	itemBuf     []promptItem
 	itemScratch []string
+	quotes      []promptItem
 }
 
 // phaseScratch are buffers a run keeps for its phases, one phase at a time:
@@ -122,6 +119,7 @@ func (r *run) putBufs() {
 		clear(b.outBuf)
 		b.itemBuf = clearAll(b.itemBuf)
 		b.itemScratch = clearAll(b.itemScratch)
+		clear(b.quotes)
 	})
 }
 
@@ -900,6 +898,12 @@ func (r *run) resetItems() {
 		b.itemBuf = b.itemBuf[:0]
 	}
 }
+
+// quotes returns the run's quoted proposals for the specs of a phase,
+// zeroed, by agent: those of a proposal phase (peerQuote), or a critique
+// phase's as targets, then as critics' own (critiqueSpecs). The phase's
+// prompts read them when its calls start.
+func (r *run) quotes() []promptItem { return reuse(&r.phaseBufs().quotes, 2*len(r.o.ps)) }
 
 // items returns room for n prompt items in the run's item buffer (take).
 func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n, 0) }
