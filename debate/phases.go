@@ -652,9 +652,8 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		var c reply.Critique
 		failErr := out.err
 		if failErr == nil {
-			switch {
-			case out.critique != nil:
-				nc := out.critique
+			switch nc, _ := out.native.(*agent.Critique); {
+			case nc != nil:
 				c = reply.Critique{Issues: nc.Issues, Suggestions: nc.Suggestions, Severity: min(max(nc.Severity, 0), 10), Reasoning: nc.Reasoning, Parse: "json"}
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
@@ -940,8 +939,8 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 		var v reply.Vote
 		failErr := out.err
 		if failErr == nil {
-			if out.vote != nil {
-				v = reply.Vote{Choice: out.vote.Choice, Confidence: min(max(out.vote.Confidence, 0), 1), Reasoning: out.vote.Reasoning, Parse: "json", OK: strings.TrimSpace(out.vote.Choice) != ""}
+			if nv, ok := out.native.(*agent.Vote); ok {
+				v = reply.Vote{Choice: nv.Choice, Confidence: min(max(nv.Confidence, 0), 1), Reasoning: nv.Reasoning, Parse: "json", OK: strings.TrimSpace(nv.Choice) != ""}
 			} else {
 				v = parseVote(out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
 			}
@@ -1050,7 +1049,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 	r.account(r.o.judge.idx, "vote", out, pt)
 	failErr := out.err
 	if failErr == nil {
-		j := out.judgement
+		j, _ := out.native.(*agent.Judgement)
 		if j == nil {
 			pj := parseJudge(out.resp)
 			if pj.OK {

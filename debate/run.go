@@ -675,12 +675,12 @@ func (s *callSpec) promptFor(r *run) string {
 }
 
 type callOut struct {
-	resp      agent.Response
-	err       error
-	latency   time.Duration
-	critique  *agent.Critique
-	vote      *agent.Vote
-	judgement *agent.Judgement
+	resp    agent.Response
+	err     error
+	latency time.Duration
+	// native is the reply of a structured method (invokeNative): an
+	// *agent.Critique, *agent.Vote or *agent.Judgement, else nil.
+	native any
 }
 
 func (r *run) agentOf(idx int) agent.Agent {
@@ -948,13 +948,10 @@ type phaseCall struct {
 	started    atomic.Int64
 	dispatched time.Time
 	start      time.Time // Config.Now at dispatch, for the latency
-	// A late call's goroutine closes returned when it returns; abandon logs
-	// it as abandoned at abandonAt unless it has.
-	returned  chan struct{}
-	abandonAt time.Time
-	abandon   *time.Timer
-	logged    atomic.Bool
-	answered  atomic.Bool // an agent.Async's callback came
+	// late is set when the phase settles the call as late (settleLate):
+	// few calls are, and a debate keeps its calls while it waits.
+	late     *lateCall
+	answered atomic.Bool // an agent.Async's callback came
 	// spec is the phase's, read by the call's goroutine (never written
 	// here: a phase that leaves a straggler leaves the spec buffer to it,
 	// runConcurrent); nil for an agent.Async call, which has its request
@@ -963,6 +960,16 @@ type phaseCall struct {
 	idx   int32
 	round int32
 	phase agent.Phase
+}
+
+// lateCall is what a call settled as late keeps: its goroutine closes
+// returned when it returns; abandon logs it as abandoned at abandonAt
+// unless it has.
+type lateCall struct {
+	returned  chan struct{}
+	abandonAt time.Time
+	abandon   *time.Timer
+	logged    atomic.Bool
 }
 
 // deadline returns the call's deadline, or for a call whose goroutine has
@@ -1042,8 +1049,8 @@ func (r *run) finish(c *phaseCall, res *callOut, out *callOut, finished chan<- i
 		finished <- i
 		return
 	}
-	close(c.returned)
-	c.abandon.Stop()
+	close(c.late.returned)
+	c.late.abandon.Stop()
 }
 
 // asyncAgent returns the agent of s as an agent.Async if the call is one
@@ -1101,11 +1108,11 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string
 // the debate's context ended) and keeps its goroutine as a straggler. It
 // reports false if the call returned in the meantime.
 func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
-	c.returned = make(chan struct{})
-	c.abandonAt = time.Now().Add(abandonAfter)
-	c.abandon = time.AfterFunc(abandonAfter, func() { r.abandoned(c) })
+	l := &lateCall{returned: make(chan struct{}), abandonAt: time.Now().Add(abandonAfter)}
+	c.late = l // before the state: finish reads it once it sees callLate
+	l.abandon = time.AfterFunc(abandonAfter, func() { r.abandoned(c) })
 	if !c.state.CompareAndSwap(callRunning, callLate) {
-		c.abandon.Stop()
+		l.abandon.Stop()
 		return false
 	}
 	c.ctx.cancel(err)
@@ -1118,9 +1125,9 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
 	select {
-	case <-c.returned:
+	case <-c.late.returned:
 	default:
-		if !c.logged.CompareAndSwap(false, true) {
+		if !c.late.logged.CompareAndSwap(false, true) {
 			return
 		}
 		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(int(c.idx)),
@@ -1134,7 +1141,7 @@ func (r *run) abandoned(c *phaseCall) {
 func (r *run) waitStragglers() {
 	var t *time.Timer
 	for _, c := range r.stragglers {
-		if d := time.Until(c.abandonAt); d > 0 {
+		if d := time.Until(c.late.abandonAt); d > 0 {
 			if t == nil {
 				t = time.NewTimer(d)
 				defer t.Stop()
@@ -1142,11 +1149,11 @@ func (r *run) waitStragglers() {
 				t.Reset(d)
 			}
 			select {
-			case <-c.returned:
+			case <-c.late.returned:
 			case <-t.C:
 			}
 		}
-		c.abandon.Stop()
+		c.late.abandon.Stop()
 		r.abandoned(c) // logs unless it has returned or was logged
 	}
 	r.stragglers = nil
@@ -1220,21 +1227,21 @@ func (r *run) invokeNative(ctx context.Context, a agent.Agent, s *callSpec, out 
 		if c, ok := a.(agent.Critic); ok {
 			cr := new(agent.Critique)
 			*cr, out.resp.Usage, out.err = c.Critique(ctx, s.req)
-			out.critique = cr
+			out.native = cr
 			return true
 		}
 	case agent.PhaseVote:
 		if v, ok := a.(agent.Voter); ok {
 			vt := new(agent.Vote)
 			*vt, out.resp.Usage, out.err = v.Vote(ctx, s.req)
-			out.vote = vt
+			out.native = vt
 			return true
 		}
 	case agent.PhaseJudge:
 		if j, ok := a.(agent.Judge); ok {
 			jd := new(agent.Judgement)
 			*jd, out.resp.Usage, out.err = j.Judge(ctx, s.req)
-			out.judgement = jd
+			out.native = jd
 			return true
 		}
 	}
