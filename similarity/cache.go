@@ -15,8 +15,8 @@ import (
 // (and shingles) once and reuses them in later calls: a debate compares
 // the same proposals for convergence in two rounds and again to group
 // votes. Any other backend is called directly. The cache keeps the texts
-// of the last two calls and every token it has seen (a token already in
-// lower case is kept as a piece of its text, which stays alive with it),
+// of the last two calls (less those [Retain] lets go) and a copy of every
+// token it has seen,
 // so make one per debate. It is safe for concurrent use.
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
@@ -83,11 +83,10 @@ type scratch struct {
 	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
 	// all 0 between them, up to its capacity.
 	local []int32
-	// scratch of analyse (a doc's symbols and counts), of sortedTerms (a
-	// set of term ids, all 0 between calls) and of lowering tokens.
+	// scratch of analyse (a doc's symbols and counts) and of sortedTerms
+	// (a set of term ids, all 0 between calls).
 	terms, counts []int32
 	bitset        []uint64
-	buf           []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -95,7 +94,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // takeScratch gives c a call's scratch, its local as long as c's symbols.
 func (c *cached) takeScratch() {
 	s := scratchPool.Get().(*scratch)
-	n := len(c.syms.names)
+	n := c.syms.len()
 	if cap(s.local) < n {
 		s.local = make([]int32, n)
 	}
@@ -108,23 +107,19 @@ func (c *cached) takeScratch() {
 func (c *cached) putScratch() {
 	s := c.scratch
 	c.scratch = nil
-	s.terms, s.counts, s.buf = s.terms[:0], s.counts[:0], s.buf[:0]
+	s.terms, s.counts = s.terms[:0], s.counts[:0]
 	scratchPool.Put(s)
 }
 
 func (c *cached) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &tables{
-		syms: symbols{names: c.syms.names[:0], hashes: c.syms.hashes[:0], slots: c.syms.slots},
+	if sy := c.syms; sy.slots != nil { // made by the first analysis
+		clear(sy.slots)
+		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
 	}
-	clear(c.syms.names) // pieces of the texts
-	clear(c.syms.slots)
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
 	c.tables = tables{}
-	if t.syms.slots != nil {
-		tablesPool.Put(t)
-	}
 }
 
 type cached struct {
@@ -381,7 +376,7 @@ func (c *cached) analyse(d *doc) {
 				i = wordEnd(text, i)
 				sym = c.syms.get(strings.ToLower(text[start:i]))
 			default:
-				sym = c.syms.lookup(text[start:i], h, upper, &c.buf)
+				sym = c.syms.lookup(text[start:i], h, upper)
 			}
 		} else {
 			r, size := utf8.DecodeRuneInString(text[i:])
@@ -489,45 +484,57 @@ func hash(s string) uint32 {
 // symbols numbers tokens in order of first sight: an open-addressing hash
 // table (linear probing, at most three quarters full: a debate's cache
 // keeps it while the debate waits) of symbol + 1, 0 in an empty slot.
+//
+// The names are one text, symbol i's from bounds[i] to bounds[i+1]
+// (bounds[0] is 0 once the table is made): a debate's cache keeps them
+// while the debate waits for its agents, in fewer bytes than a string each
+// (and no copy of their own for lowered tokens).
 type symbols struct {
-	names  []string
+	text   []byte
+	bounds []uint32
 	hashes []uint32
 	slots  []int32
 }
 
+// len returns the number of symbols.
+func (s *symbols) len() int { return len(s.hashes) }
+
+// name returns the name of symbol i, in s.text until the next add.
+func (s *symbols) name(i int32) []byte { return s.text[s.bounds[i]:s.bounds[i+1]] }
+
 // get returns the symbol of token, adding it if new.
-func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false, nil) }
+func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false) }
 
 // lookup returns the symbol of a token whose hash is h, adding it if new:
 // the token is run itself or, when lowered, run (ASCII) with its upper-case
-// letters lowered (made in buf if new).
-func (s *symbols) lookup(run string, h uint32, lowered bool, buf *[]byte) int32 {
+// letters lowered.
+func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
 	mask := uint32(len(s.slots) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		k := s.slots[p]
 		if k == 0 {
+			s.room(len(run))
 			if !lowered {
-				return s.add(p, run, h)
+				s.text = append(s.text, run...)
+				return s.add(p, h)
 			}
-			b := (*buf)[:0]
 			for i := range len(run) {
 				c := run[i]
 				if 'A' <= c && c <= 'Z' {
 					c += 'a' - 'A'
 				}
-				b = append(b, c)
+				s.text = append(s.text, c)
 			}
-			*buf = b
-			return s.add(p, string(b), h)
+			return s.add(p, h)
 		}
-		if s.hashes[k-1] == h && (!lowered && s.names[k-1] == run || lowered && equalLowered(s.names[k-1], run)) {
+		if s.hashes[k-1] == h && (!lowered && string(s.name(k-1)) == run || lowered && equalLowered(s.name(k-1), run)) {
 			return k - 1
 		}
 	}
 }
 
 // equalLowered reports whether name is the ASCII string run lowered.
-func equalLowered(name, run string) bool {
+func equalLowered(name []byte, run string) bool {
 	if len(name) != len(run) {
 		return false
 	}
@@ -543,35 +550,41 @@ func equalLowered(name, run string) bool {
 	return true
 }
 
-func (s *symbols) add(p uint32, name string, h uint32) int32 {
-	sym := int32(len(s.names))
-	if len(s.names) == cap(s.names) {
-		s.more()
+// add adds the symbol whose name ends s.text, of hash h, in slot p.
+func (s *symbols) add(p uint32, h uint32) int32 {
+	sym := int32(len(s.hashes))
+	if len(s.bounds) == cap(s.bounds) {
+		s.bounds, s.hashes = grown(s.bounds, 1), grown(s.hashes, 1)
 	}
-	s.names = append(s.names, name)
+	s.bounds = append(s.bounds, uint32(len(s.text)))
 	s.hashes = append(s.hashes, h)
 	s.slots[p] = sym + 1
-	if 4*len(s.names) > 3*len(s.slots) {
+	if 4*len(s.hashes) > 3*len(s.slots) {
 		s.grow()
 	}
 	return sym
 }
 
-// more grows names and hashes by a quarter: a debate's cache keeps its
-// table while the debate waits for its agents, and append, doubling them,
-// would leave up to half of them unused.
-func (s *symbols) more() {
-	n := len(s.names) + len(s.names)/4 + 16
-	names, hashes := make([]string, len(s.names), n), make([]uint32, len(s.hashes), n)
-	copy(names, s.names)
-	copy(hashes, s.hashes)
-	s.names, s.hashes = names, hashes
+// room makes room for a name of n bytes in s.text.
+func (s *symbols) room(n int) {
+	if cap(s.text)-len(s.text) < n {
+		s.text = grown(s.text, n)
+	}
+}
+
+// grown returns l with room for n more elements and a quarter of its
+// length: a debate's cache keeps its table while the debate waits for its
+// agents, and append, doubling it, would leave up to half of it unused.
+func grown[T byte | uint32](l []T, n int) []T {
+	m := make([]T, len(l), len(l)+n+len(l)/4+16)
+	copy(m, l)
+	return m
 }
 
 // reserve makes the first table, with room for about tokens symbols.
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 192)
-	s.names, s.hashes = make([]string, 0, n), make([]uint32, 0, n)
+	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint32, 1, n+1), make([]uint32, 0, n)
 	s.slots = make([]int32, 1<<bits.Len(uint(2*n)))
 }
 

@@ -78,8 +78,8 @@ func requireTokens(t *testing.T, c *cached, text string) {
 	var names []string
 	got := map[string]int32{}
 	for x, sym := range d.terms[:k] {
-		names = append(names, c.syms.names[sym])
-		got[c.syms.names[sym]] = d.terms[k+x]
+		names = append(names, string(c.syms.name(sym)))
+		got[string(c.syms.name(sym))] = d.terms[k+x]
 	}
 	require.Equal(t, distinct, names, "%q", text)
 	require.Equal(t, want, got, "%q", text)
@@ -292,4 +292,15 @@ func TestRetainForgetsOtherTexts(t *testing.T) {
 		}
 	}
 	Retain(TFIDF{}, pool) // no cache: nothing to do
+}
+
+// TestReleaseUnusedCache releases a cache that never analysed a text (a
+// debate interrupted before its first comparison): nothing to give back,
+// and the cache stays usable.
+func TestReleaseUnusedCache(t *testing.T) {
+	t.Parallel()
+	s := Cached(TFIDF{})
+	Release(s)
+	texts := []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres."}
+	require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts))
 }
