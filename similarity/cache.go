@@ -16,8 +16,8 @@ import (
 // the same proposals for convergence in two rounds and again to group
 // votes. Any other backend is called directly. The cache keeps the texts
 // of the last two calls (less those [Retain] lets go) and a copy of every
-// token it has seen,
-// so make one per debate. It is safe for concurrent use.
+// token it has seen, so make one per debate. It is safe for concurrent
+// use.
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
