@@ -153,7 +153,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		slices.SortStableFunc(mine, bySeverity)
 		var visBuf [16]int
 		vis := r.visiblePeers(i, visBuf[:0])
-		items = take(&r.itemBuf, len(mine)+len(vis)+3, 0)
+		items = r.items(len(mine) + len(vis) + 3)
 		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
 			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
 		if st.PendingChallenge != "" {
@@ -295,26 +295,27 @@ func (r *run) countWithProposal(idx []int) int {
 	return k
 }
 
-// peerQuote quotes j's current proposal for revisers, once per phase.
+// peerQuote quotes j's current proposal for revisers, once per phase (in
+// the quotes of the proposal phase's specs).
 func (r *run) peerQuote(j int) promptItem {
-	if r.peerQuotes == nil {
-		r.peerQuotes = make([]promptItem, len(r.o.ps))
+	q := &r.bufs.quotes[j]
+	if q.head == "" {
+		*q = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 	}
-	if r.peerQuotes[j].head == "" {
-		r.peerQuotes[j] = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
-	}
-	return r.peerQuotes[j]
+	return *q
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
 	n := len(r.o.ps)
-	clear(r.peerQuotes)
+	r.quotes()
 	r.resetItems()
-	r.reqCritiques, r.reqProposals = nil, nil
 	specs := r.specsFor(n)
 	for i := range n {
 		r.proposalSpec(&specs[i], i)
 	}
+	// The requests have their critiques and proposals: the run does not
+	// keep them while it waits for the replies.
+	r.reqCritiques, r.reqProposals = nil, nil
 	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
 		return nil, nil
@@ -435,6 +436,8 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	var sims []float64
 	if len(corpus) > 0 {
 		sims = similarity.Pairs(r.sim, corpus, pairs)
+		// The previous round's proposals are not compared again.
+		similarity.Retain(r.sim, corpus[:len(cur)])
 	}
 	cross := 0.0
 	if crossPairs > 0 {
@@ -579,8 +582,9 @@ func (r *run) critiquePhase(ctx context.Context) ([]Event, error) {
 	r.pairBuf = pairs
 	specs := r.critiqueSpecs(pairs)
 	outs := r.runCalls(ctx, specs)
-	clear(r.targetQuotes)
-	clear(r.ownQuotes)
+	if b := r.bufs; b != nil {
+		clear(b.quotes) // the prompts are built
+	}
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -594,12 +598,8 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	// Each proposal is quoted the same way for every critic, and every
 	// critic of a target gets the same Proposals.
 	n := len(r.o.ps)
-	if r.targetQuotes == nil {
-		r.targetQuotes, r.ownQuotes = make([]promptItem, n), make([]promptItem, n)
-	}
-	targetQ, ownQ := r.targetQuotes, r.ownQuotes
-	clear(targetQ)
-	clear(ownQ)
+	q := r.quotes()
+	targetQ, ownQ := q[:n], q[n:]
 	props := make([]agent.Proposal, n)
 	for k, p := range pairs {
 		s := &specs[k] // zero: written in place
@@ -652,14 +652,13 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		var c reply.Critique
 		failErr := out.err
 		if failErr == nil {
-			switch {
-			case out.critique != nil:
-				nc := out.critique
+			switch nc, _ := out.native.(*agent.Critique); {
+			case nc != nil:
 				c = reply.Critique{Issues: nc.Issues, Suggestions: nc.Suggestions, Severity: min(max(nc.Severity, 0), 10), Reasoning: nc.Reasoning, Parse: "json"}
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(out.resp, &r.itemScratch)
+				c = parseCritique(out.resp, &r.phaseBufs().itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -696,8 +695,9 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 }
 
 // settleItems gives the issues and suggestions of a critique phase's
-// records, which a reply read into the run's scratch buffer shares (or
-// the agent's own), one allocation of their total, and frees the buffer.
+// records, which a reply read into the run's item scratch (runBufs)
+// shares (or the agent's own), one allocation of their total, and frees
+// the buffer.
 // Empty lists stay empty, not nil.
 func (r *run) settleItems(recs []CritiqueRecord) {
 	total := 0
@@ -713,8 +713,10 @@ func (r *run) settleItems(recs []CritiqueRecord) {
 			*list = all[start:len(all):len(all)]
 		}
 	}
-	clear(r.itemScratch)
-	r.itemScratch = r.itemScratch[:0]
+	if b := r.bufs; b != nil {
+		clear(b.itemScratch)
+		b.itemScratch = b.itemScratch[:0]
+	}
 }
 
 // ---- structured replies ----
@@ -793,9 +795,10 @@ func critiquePrompt(r *run, s *callSpec) string {
 	critic, target := s.idx, s.target
 	st := r.st
 	var buf [2]promptItem
-	items := append(buf[:0], r.targetQuotes[target])
+	q := r.bufs.quotes // critiqueSpecs: targets, then critics' own
+	items := append(buf[:0], q[target])
 	if st.Current[critic].Has {
-		items = append(items, r.ownQuotes[critic])
+		items = append(items, q[len(r.o.ps)+critic])
 	}
 	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
 }
@@ -853,7 +856,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 		}
 	}
 	share := r.pb.shareOf(len(has))
-	items := take(&r.itemBuf, len(has)+len(crit), 0) // a judge adds the critiques
+	items := r.items(len(has) + len(crit)) // a judge adds the critiques
 	for _, i := range has {
 		it := r.pb.quoted(r.o.labels[i].proposal, reply.Truncate(st.Current[i].Text, share))
 		it.after, it.required = r.critiqueSummary(cnt[i], maxSev[i]), true
@@ -936,8 +939,8 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 		var v reply.Vote
 		failErr := out.err
 		if failErr == nil {
-			if out.vote != nil {
-				v = reply.Vote{Choice: out.vote.Choice, Confidence: min(max(out.vote.Confidence, 0), 1), Reasoning: out.vote.Reasoning, Parse: "json", OK: strings.TrimSpace(out.vote.Choice) != ""}
+			if nv, ok := out.native.(*agent.Vote); ok {
+				v = reply.Vote{Choice: nv.Choice, Confidence: min(max(nv.Confidence, 0), 1), Reasoning: nv.Reasoning, Parse: "json", OK: strings.TrimSpace(nv.Choice) != ""}
 			} else {
 				v = parseVote(out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
 			}
@@ -1046,7 +1049,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 	r.account(r.o.judge.idx, "vote", out, pt)
 	failErr := out.err
 	if failErr == nil {
-		j := out.judgement
+		j, _ := out.native.(*agent.Judgement)
 		if j == nil {
 			pj := parseJudge(out.resp)
 			if pj.OK {

@@ -38,11 +38,6 @@ type run struct {
 	// every request and consensus input of the run (agents must not modify
 	// a request's slices; see agent.Request).
 	participants []string
-	// peerQuotes are the quoted current proposals of a proposal phase.
-	peerQuotes []promptItem
-	// targetQuotes and ownQuotes are the quoted proposals of a critique
-	// phase, by agent: as the target, and as the critic's own.
-	targetQuotes, ownQuotes []promptItem
 	// votePrompt is the prompt of every voter of a vote phase without
 	// ForbidSelfVote, made for the first.
 	votePrompt string
@@ -50,7 +45,8 @@ type run struct {
 	lastSummary critiqueSummaryMemo
 	// reqCritiques and reqProposals hold the Critiques and Proposals of
 	// the requests of a proposal phase (take), one allocation each per
-	// phase: agents may keep requests, so they are never reused.
+	// phase while its requests are made: agents may keep requests, so
+	// they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
 	// evidence holds, by agent, the evidence scan of its last scored
@@ -90,11 +86,18 @@ type run struct {
 }
 
 // runBufs are buffers a run's phases reuse: the outcomes of calls on the
-// debate's goroutine (runInline), as long as their last use (reuse), and
-// the last committed event batch, kept empty and cleared (commit).
+// debate's goroutine (runInline), as long as their last use (reuse), the
+// last committed event batch, kept empty and cleared (commit), the prompt
+// items of a phase's calls (take), which the prompts are built from when
+// the calls start (resetItems), the issues and suggestions of a critique
+// phase's replies until they get their allocation (settleItems), and the
+// quoted proposals of a phase's prompts (quotes).
 type runBufs struct {
-	outBuf   []callOut
-	batchBuf []Event
+	outBuf      []callOut
+	batchBuf    []Event
+	itemBuf     []promptItem
+	itemScratch []string
+	quotes      []promptItem
 	// prompt holds the prompt of the call being made when every agent of
 	// the phase borrows its prompts (runInline, promptBuilder.reuse).
 	prompt []byte
@@ -102,17 +105,11 @@ type runBufs struct {
 
 // phaseScratch are buffers a run keeps for its phases, one phase at a time:
 // unlike runBufs, what they hold is read across a phase's calls (the pairs
-// of a critique phase; the items its prompts are built from), so the run
-// keeps them while it waits for its agents.
+// of a critique phase), so the run keeps them while it waits for its
+// agents.
 type phaseScratch struct {
-	// itemScratch holds the issues and suggestions of a critique phase's
-	// replies until they get their allocation (settleItems).
-	itemScratch []string
 	// pairBuf holds the pairs of a critique phase.
 	pairBuf []pair
-	// itemBuf holds the prompt items of a phase's calls (take), which
-	// the prompts are built from before the phase ends (resetItems).
-	itemBuf []promptItem
 }
 
 // phaseBufs returns the run's phase buffers, taking a set from the
@@ -122,7 +119,12 @@ func (r *run) phaseBufs() *runBufs { return hold(&r.o.bufs, &r.bufs) }
 // putBufs clears the run's phase buffers (they keep nothing of the run)
 // and gives them back to the Orchestrator.
 func (r *run) putBufs() {
-	release(&r.o.bufs, &r.bufs, func(b *runBufs) { clear(b.outBuf) })
+	release(&r.o.bufs, &r.bufs, func(b *runBufs) {
+		clear(b.outBuf)
+		b.itemBuf = clearAll(b.itemBuf)
+		b.itemScratch = clearAll(b.itemScratch)
+		clear(b.quotes)
+	})
 }
 
 // hold returns *held, taking a value from pool (or a new one) into *held
@@ -166,7 +168,7 @@ func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
 func (r *run) getScratch() {
-	if r.itemScratch != nil || r.pairBuf != nil || r.itemBuf != nil {
+	if r.pairBuf != nil {
 		return
 	}
 	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
@@ -178,7 +180,7 @@ func (r *run) getScratch() {
 // and gives them to the Orchestrator for later runs; the run's goroutines
 // are done with them (waitStragglers).
 func (r *run) putScratch() {
-	if r.itemScratch == nil && r.pairBuf == nil && r.itemBuf == nil {
+	if r.pairBuf == nil {
 		return
 	}
 	p := r.scratchBox
@@ -186,9 +188,7 @@ func (r *run) putScratch() {
 		p = new(phaseScratch)
 	}
 	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
-	p.itemScratch = clearAll(p.itemScratch)
 	p.pairBuf = clearAll(p.pairBuf)
-	p.itemBuf = clearAll(p.itemBuf)
 	r.o.scratch.Put(p)
 }
 
@@ -686,12 +686,12 @@ func (s *callSpec) promptFor(r *run) string {
 }
 
 type callOut struct {
-	resp      agent.Response
-	err       error
-	latency   time.Duration
-	critique  *agent.Critique
-	vote      *agent.Vote
-	judgement *agent.Judgement
+	resp    agent.Response
+	err     error
+	latency time.Duration
+	// native is the reply of a structured method (invokeNative): an
+	// *agent.Critique, *agent.Vote or *agent.Judgement, else nil.
+	native any
 }
 
 func (r *run) agentOf(idx int) agent.Agent {
@@ -912,12 +912,23 @@ func take[T any](slab *[]T, n, size int) []T {
 	return s[len(s) : len(s) : len(s)+n]
 }
 
-// resetItems makes the run's item buffer free for the calls of a new
-// phase: the prompts of the last one are built.
+// resetItems makes the run's item buffer, if it holds one, free for the
+// calls of a new phase: the prompts of the last one are built.
 func (r *run) resetItems() {
-	clear(r.itemBuf)
-	r.itemBuf = r.itemBuf[:0]
+	if b := r.bufs; b != nil {
+		clear(b.itemBuf)
+		b.itemBuf = b.itemBuf[:0]
+	}
 }
+
+// quotes returns the run's quoted proposals for the specs of a phase,
+// zeroed, by agent: those of a proposal phase (peerQuote), or a critique
+// phase's as targets, then as critics' own (critiqueSpecs). The phase's
+// prompts read them when its calls start.
+func (r *run) quotes() []promptItem { return reuse(&r.phaseBufs().quotes, 2*len(r.o.ps)) }
+
+// items returns room for n prompt items in the run's item buffer (take).
+func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n, 0) }
 
 // reuse returns (*buf)[:n] zeroed, growing *buf when it is too short, and
 // leaves *buf as long (putBufs and putSpecs clear that much): a run's
@@ -959,13 +970,10 @@ type phaseCall struct {
 	started    atomic.Int64
 	dispatched time.Time
 	start      time.Time // Config.Now at dispatch, for the latency
-	// A late call's goroutine closes returned when it returns; abandon logs
-	// it as abandoned at abandonAt unless it has.
-	returned  chan struct{}
-	abandonAt time.Time
-	abandon   *time.Timer
-	logged    atomic.Bool
-	answered  atomic.Bool // an agent.Async's callback came
+	// late is set when the phase settles the call as late (settleLate):
+	// few calls are, and a debate keeps its calls while it waits.
+	late     *lateCall
+	answered atomic.Bool // an agent.Async's callback came
 	// spec is the phase's, read by the call's goroutine (never written
 	// here: a phase that leaves a straggler leaves the spec buffer to it,
 	// runConcurrent); nil for an agent.Async call, which has its request
@@ -974,6 +982,16 @@ type phaseCall struct {
 	idx   int32
 	round int32
 	phase agent.Phase
+}
+
+// lateCall is what a call settled as late keeps: its goroutine closes
+// returned when it returns; abandon logs it as abandoned at abandonAt
+// unless it has.
+type lateCall struct {
+	returned  chan struct{}
+	abandonAt time.Time
+	abandon   *time.Timer
+	logged    atomic.Bool
 }
 
 // deadline returns the call's deadline, or for a call whose goroutine has
@@ -1053,8 +1071,8 @@ func (r *run) finish(c *phaseCall, res *callOut, out *callOut, finished chan<- i
 		finished <- i
 		return
 	}
-	close(c.returned)
-	c.abandon.Stop()
+	close(c.late.returned)
+	c.late.abandon.Stop()
 }
 
 // asyncAgent returns the agent of s as an agent.Async if the call is one
@@ -1112,11 +1130,11 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string
 // the debate's context ended) and keeps its goroutine as a straggler. It
 // reports false if the call returned in the meantime.
 func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
-	c.returned = make(chan struct{})
-	c.abandonAt = time.Now().Add(abandonAfter)
-	c.abandon = time.AfterFunc(abandonAfter, func() { r.abandoned(c) })
+	l := &lateCall{returned: make(chan struct{}), abandonAt: time.Now().Add(abandonAfter)}
+	c.late = l // before the state: finish reads it once it sees callLate
+	l.abandon = time.AfterFunc(abandonAfter, func() { r.abandoned(c) })
 	if !c.state.CompareAndSwap(callRunning, callLate) {
-		c.abandon.Stop()
+		l.abandon.Stop()
 		return false
 	}
 	c.ctx.cancel(err)
@@ -1129,9 +1147,9 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 // after it was settled: the agent ignores its context.
 func (r *run) abandoned(c *phaseCall) {
 	select {
-	case <-c.returned:
+	case <-c.late.returned:
 	default:
-		if !c.logged.CompareAndSwap(false, true) {
+		if !c.late.logged.CompareAndSwap(false, true) {
 			return
 		}
 		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(int(c.idx)),
@@ -1145,7 +1163,7 @@ func (r *run) abandoned(c *phaseCall) {
 func (r *run) waitStragglers() {
 	var t *time.Timer
 	for _, c := range r.stragglers {
-		if d := time.Until(c.abandonAt); d > 0 {
+		if d := time.Until(c.late.abandonAt); d > 0 {
 			if t == nil {
 				t = time.NewTimer(d)
 				defer t.Stop()
@@ -1153,11 +1171,11 @@ func (r *run) waitStragglers() {
 				t.Reset(d)
 			}
 			select {
-			case <-c.returned:
+			case <-c.late.returned:
 			case <-t.C:
 			}
 		}
-		c.abandon.Stop()
+		c.late.abandon.Stop()
 		r.abandoned(c) // logs unless it has returned or was logged
 	}
 	r.stragglers = nil
@@ -1231,21 +1249,21 @@ func (r *run) invokeNative(ctx context.Context, a agent.Agent, s *callSpec, out 
 		if c, ok := a.(agent.Critic); ok {
 			cr := new(agent.Critique)
 			*cr, out.resp.Usage, out.err = c.Critique(ctx, s.req)
-			out.critique = cr
+			out.native = cr
 			return true
 		}
 	case agent.PhaseVote:
 		if v, ok := a.(agent.Voter); ok {
 			vt := new(agent.Vote)
 			*vt, out.resp.Usage, out.err = v.Vote(ctx, s.req)
-			out.vote = vt
+			out.native = vt
 			return true
 		}
 	case agent.PhaseJudge:
 		if j, ok := a.(agent.Judge); ok {
 			jd := new(agent.Judgement)
 			*jd, out.resp.Usage, out.err = j.Judge(ctx, s.req)
-			out.judgement = jd
+			out.native = jd
 			return true
 		}
 	}

@@ -15,9 +15,9 @@ import (
 // (and shingles) once and reuses them in later calls: a debate compares
 // the same proposals for convergence in two rounds and again to group
 // votes. Any other backend is called directly. The cache keeps the texts
-// of the last two calls and every token it has seen (a token already in
-// lower case is kept as a piece of its text, which stays alive with it),
-// so make one per debate. It is safe for concurrent use.
+// of the last two calls (less those [Retain] lets go) and a copy of every
+// token it has seen, so make one per debate. It is safe for concurrent
+// use.
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
@@ -39,45 +39,87 @@ func Release(s Similarity) {
 	}
 }
 
-// tables are a cached's symbol table and scratch, which a released one
-// gives to the next (tablesPool): symbols are numbered in order of first
-// occurrence whatever the table's size, so reused tables number them as
-// new ones do.
+// Retain makes the cache of s, made by [Cached], forget the texts it keeps
+// other than those of texts: a caller that will not compare them again
+// lets them go (a debate, once it has compared a round's proposals with
+// the previous round's, compares only the round's again). It changes no
+// result. Any other Similarity is left alone.
+func Retain(s Similarity, texts []string) {
+	if c, ok := s.(*cached); ok {
+		c.retain(texts)
+	}
+}
+
+func (c *cached) retain(texts []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.docs[:0]
+	for _, d := range c.docs {
+		if slices.Contains(texts, d.text) {
+			kept = append(kept, d)
+		}
+	}
+	clear(c.docs[len(kept):])
+	if len(kept) < len(c.docs) {
+		c.lastDocs, c.last = nil, nil // they may hold a doc forgotten
+	}
+	c.docs, c.index = kept, nil
+}
+
+// tables are a cached's symbol table, which a released one gives to the
+// next (tablesPool): symbols are numbered in order of first occurrence
+// whatever the table's size, so reused tables number them as new ones do.
 type tables struct {
 	syms symbols
-	// local maps a symbol to its index in a doc's terms + 1 while the doc
-	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
-	// all 0 between them.
-	local []int32
-	// scratch of analyse (a doc's symbols and counts), of sortedTerms (a
-	// set of term ids, all 0 between calls) and of lowering tokens.
-	terms, counts []int32
-	bitset        []uint64
-	buf           []byte
-	// chunk is the last chunk the docs' terms are cut from (termsOf),
-	// and room what is left of it.
-	chunk, room []int32
 }
 
 var tablesPool sync.Pool // *tables
 
+// scratch is the working memory of one TF-IDF call, which a cache holds
+// only during the call (takeScratch): a debate's cache does not keep it
+// while the debate waits for its agents.
+type scratch struct {
+	// local maps a symbol to its index in a doc's terms + 1 while the doc
+	// is analysed, and to its corpus id + 1 during one TF-IDF call; it is
+	// all 0 between them, up to its capacity.
+	local []int32
+	// scratch of analyse (a doc's symbols and counts) and of sortedTerms
+	// (a set of term ids, all 0 between calls).
+	terms, counts []int32
+	bitset        []uint64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// takeScratch gives c a call's scratch, its local as long as c's symbols.
+func (c *cached) takeScratch() {
+	s := scratchPool.Get().(*scratch)
+	n := c.syms.len()
+	if cap(s.local) < n {
+		s.local = make([]int32, n)
+	}
+	s.local = s.local[:n] // 0: all of it is between calls
+	c.scratch = s
+}
+
+// putScratch gives c's scratch back at the end of a call. A call that
+// panics does not: its scratch may not be cleared.
+func (c *cached) putScratch() {
+	s := c.scratch
+	c.scratch = nil
+	s.terms, s.counts = s.terms[:0], s.counts[:0]
+	scratchPool.Put(s)
+}
+
 func (c *cached) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &tables{
-		syms:  symbols{names: c.syms.names[:0], hashes: c.syms.hashes[:0], slots: c.syms.slots},
-		local: c.local[:0], terms: c.terms[:0], counts: c.counts[:0], bitset: c.bitset, buf: c.buf[:0],
-		// No doc is left to read the chunk's terms.
-		chunk: c.chunk, room: c.chunk[:0],
+	if sy := c.syms; sy.slots != nil { // made by the first analysis
+		clear(sy.slots)
+		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
 	}
-	clear(c.syms.names) // pieces of the texts
-	clear(c.syms.slots)
-	putList(&intsPool, c.prev.buf)
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
-	c.tables, c.prev = tables{}, numberedDocs{}
-	if t.syms.slots != nil {
-		tablesPool.Put(t)
-	}
+	c.tables = tables{}
 }
 
 type cached struct {
@@ -93,9 +135,7 @@ type cached struct {
 	// indexFrom docs, and after each call).
 	index map[string]*doc
 	tables
-	// prev is the numbering of the last TF-IDF call's corpus, until a
-	// call over its first docs uses it.
-	prev numberedDocs
+	*scratch // during a TF-IDF call
 }
 
 // indexFrom is the number of docs from which a map finds them.
@@ -336,7 +376,7 @@ func (c *cached) analyse(d *doc) {
 				i = wordEnd(text, i)
 				sym = c.syms.get(strings.ToLower(text[start:i]))
 			default:
-				sym = c.syms.lookup(text[start:i], h, upper, &c.buf)
+				sym = c.syms.lookup(text[start:i], h, upper)
 			}
 		} else {
 			r, size := utf8.DecodeRuneInString(text[i:])
@@ -362,28 +402,10 @@ func (c *cached) analyse(d *doc) {
 	for _, sym := range terms {
 		c.local[sym] = 0
 	}
-	d.terms = c.termsOf(2 * len(terms))
+	d.terms = make([]int32, 2*len(terms))
 	copy(d.terms[copy(d.terms, terms):], counts)
 	d.analysed = true
 	c.terms, c.counts = terms, counts
-}
-
-// minTermsChunk is the least length of a chunk of docs' terms (termsOf).
-const minTermsChunk = 1024
-
-// termsOf returns room for n int32s of a doc's terms, which are written
-// once, cut from the cache's chunk: a new chunk (twice the last one, at
-// least minTermsChunk) when it lacks room, so that a debate's docs take a
-// few allocations instead of one each. The cache gives its last chunk to
-// the next (release), when no doc is left to read it.
-func (c *cached) termsOf(n int) []int32 {
-	if cap(c.room) < n {
-		c.chunk = make([]int32, max(n, 2*cap(c.chunk), minTermsChunk))
-		c.room = c.chunk[:0]
-	}
-	t := c.room[:n:n]
-	c.room = c.room[n:n]
-	return t
 }
 
 // prefixOf returns the analysed doc with the longest text that is a
@@ -460,47 +482,59 @@ func hash(s string) uint32 {
 }
 
 // symbols numbers tokens in order of first sight: an open-addressing hash
-// table (linear probing, at most half full) of symbol + 1, 0 in an empty
-// slot.
+// table (linear probing, at most three quarters full: a debate's cache
+// keeps it while the debate waits) of symbol + 1, 0 in an empty slot.
+//
+// The names are one text, symbol i's from bounds[i] to bounds[i+1]
+// (bounds[0] is 0 once the table is made): a debate's cache keeps them
+// while the debate waits for its agents, in fewer bytes than a string each
+// (and no copy of their own for lowered tokens).
 type symbols struct {
-	names  []string
+	text   []byte
+	bounds []uint32
 	hashes []uint32
 	slots  []int32
 }
 
+// len returns the number of symbols.
+func (s *symbols) len() int { return len(s.hashes) }
+
+// name returns the name of symbol i, in s.text until the next add.
+func (s *symbols) name(i int32) []byte { return s.text[s.bounds[i]:s.bounds[i+1]] }
+
 // get returns the symbol of token, adding it if new.
-func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false, nil) }
+func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false) }
 
 // lookup returns the symbol of a token whose hash is h, adding it if new:
 // the token is run itself or, when lowered, run (ASCII) with its upper-case
-// letters lowered (made in buf if new).
-func (s *symbols) lookup(run string, h uint32, lowered bool, buf *[]byte) int32 {
+// letters lowered.
+func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
 	mask := uint32(len(s.slots) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		k := s.slots[p]
 		if k == 0 {
+			s.room(len(run))
 			if !lowered {
-				return s.add(p, run, h)
+				s.text = append(s.text, run...)
+				return s.add(p, h)
 			}
-			b := (*buf)[:0]
 			for i := range len(run) {
 				c := run[i]
 				if 'A' <= c && c <= 'Z' {
 					c += 'a' - 'A'
 				}
-				b = append(b, c)
+				s.text = append(s.text, c)
 			}
-			*buf = b
-			return s.add(p, string(b), h)
+			return s.add(p, h)
 		}
-		if s.hashes[k-1] == h && (!lowered && s.names[k-1] == run || lowered && equalLowered(s.names[k-1], run)) {
+		if s.hashes[k-1] == h && (!lowered && string(s.name(k-1)) == run || lowered && equalLowered(s.name(k-1), run)) {
 			return k - 1
 		}
 	}
 }
 
 // equalLowered reports whether name is the ASCII string run lowered.
-func equalLowered(name, run string) bool {
+func equalLowered(name []byte, run string) bool {
 	if len(name) != len(run) {
 		return false
 	}
@@ -516,21 +550,41 @@ func equalLowered(name, run string) bool {
 	return true
 }
 
-func (s *symbols) add(p uint32, name string, h uint32) int32 {
-	sym := int32(len(s.names))
-	s.names = append(s.names, name)
+// add adds the symbol whose name ends s.text, of hash h, in slot p.
+func (s *symbols) add(p uint32, h uint32) int32 {
+	sym := int32(len(s.hashes))
+	if len(s.bounds) == cap(s.bounds) {
+		s.bounds, s.hashes = grown(s.bounds, 1), grown(s.hashes, 1)
+	}
+	s.bounds = append(s.bounds, uint32(len(s.text)))
 	s.hashes = append(s.hashes, h)
 	s.slots[p] = sym + 1
-	if 2*len(s.names) > len(s.slots) {
+	if 4*len(s.hashes) > 3*len(s.slots) {
 		s.grow()
 	}
 	return sym
 }
 
+// room makes room for a name of n bytes in s.text.
+func (s *symbols) room(n int) {
+	if cap(s.text)-len(s.text) < n {
+		s.text = grown(s.text, n)
+	}
+}
+
+// grown returns l with room for n more elements and a quarter of its
+// length: a debate's cache keeps its table while the debate waits for its
+// agents, and append, doubling it, would leave up to half of it unused.
+func grown[T byte | uint32](l []T, n int) []T {
+	m := make([]T, len(l), len(l)+n+len(l)/4+16)
+	copy(m, l)
+	return m
+}
+
 // reserve makes the first table, with room for about tokens symbols.
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 192)
-	s.names, s.hashes = make([]string, 0, n), make([]uint32, 0, n)
+	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint32, 1, n+1), make([]uint32, 0, n)
 	s.slots = make([]int32, 1<<bits.Len(uint(2*n)))
 }
 
@@ -560,6 +614,7 @@ func (s *symbols) grow() {
 // is nil or says which entries to compute (the others are left 0).
 func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 	n := len(docs)
+	c.takeScratch()
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
 		if !d.analysed {
@@ -567,11 +622,10 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 		}
 	}
 	t, fs := c.numbered(docs)
+	c.putScratch() // the rest reads only t and fs
 	defer func() {
 		putList(&floatsPool, fs)
-		if t.buf != c.prev.buf {
-			putList(&intsPool, t.buf)
-		}
+		putList(&intsPool, t.buf)
 	}()
 	floats := fs.s
 	ids, cnt, start := t.ids, t.counts, t.start
@@ -618,15 +672,12 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 
 // numberedDocs are the terms of a corpus numbered in order of first
 // occurrence: doc i's term ids ascending, ids[start[i]:start[i+1]], and
-// their counts in the doc, in the same order; the corpus's terms of
-// docs[:i+1] are numbered 0 to upTo[i]-1; df counts the docs of each term
-// (it has room for one per term occurrence).
+// their counts in the doc, in the same order; df counts the docs of each
+// term (it has room for one per term occurrence).
 type numberedDocs struct {
-	docs               []*doc
-	ids, counts, start []int32
-	upTo, df           []int32
-	terms              int32 // the number of terms
-	buf                *ints // holds the lists
+	ids, counts, start, df []int32
+	terms                  int32 // the number of terms
+	buf                    *ints // holds the lists
 }
 
 // ints and floats are the lists of a TF-IDF call, used again by later
@@ -665,42 +716,25 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 
 // numbered numbers the terms of docs, and returns with them the floats of
 // a TF-IDF call over docs: total + 2n + 1 + terms, the last terms 0 (the
-// caller puts them back, and the numbering's lists unless they are kept
-// in c.prev). When docs are the first docs of the previous call's corpus
-// (a debate groups votes over the texts of a round just after comparing
-// them with the previous round's), their ids and counts are the previous
-// call's (numbering depends only on the docs before), and only df is
-// counted again.
+// caller puts both lists back). The numbering is not kept for a later
+// call: a debate's cache would hold it while the debate waits for its
+// agents.
 func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
-	if p := c.prev; n > 0 && len(p.docs) >= n && slices.Equal(docs, p.docs[:n]) {
-		c.prev = numberedDocs{} // used once: not kept between debates' calls
-		total := p.start[n]
-		t := numberedDocs{docs: docs, ids: p.ids[:total], counts: p.counts[:total], start: p.start[:n+1],
-			upTo: p.upTo[:n], df: p.df[:total], terms: p.upTo[n-1], buf: p.buf}
-		clear(t.df)
-		for _, id := range t.ids {
-			t.df[id]++
-		}
-		fs := getList[float64](&floatsPool, int(total)+2*n+1+int(t.terms))
-		clear(fs.s[int(total)+2*n+1:])
-		return t, fs
-	}
 	total := 0
 	for _, d := range docs {
 		total += len(d.terms) / 2
 	}
-	buf := getList[int32](&intsPool, 3*total+2*n+1)
+	buf := getList[int32](&intsPool, 3*total+n+1)
 	l := buf.s
-	t := numberedDocs{docs: docs, ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
-		start: l[3*total : 3*total+n+1], upTo: l[3*total+n+1:], buf: buf}
+	t := numberedDocs{ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
+		start: l[3*total : 3*total+n+1], buf: buf}
 	clear(t.df)
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		syms := d.terms[:len(d.terms)/2]
 		t.terms = numberTerms(c.local, syms, t.ids[off:off+len(syms)], t.df, t.terms)
-		t.upTo[i] = t.terms
 		off += len(syms)
 	}
 	t.start[n] = int32(off)
@@ -714,8 +748,6 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 		vi := t.ids[t.start[i]:t.start[i+1]]
 		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], dense)
 	}
-	putList(&intsPool, c.prev.buf)
-	c.prev = t
 	return t, fs
 }
 

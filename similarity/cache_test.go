@@ -2,6 +2,7 @@ package similarity
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,13 +71,15 @@ func requireTokens(t *testing.T, c *cached, text string) {
 		want[tok]++
 	}
 	d := c.doc(text)
+	c.takeScratch()
 	c.analyse(d)
+	c.putScratch()
 	k := len(d.terms) / 2
 	var names []string
 	got := map[string]int32{}
 	for x, sym := range d.terms[:k] {
-		names = append(names, c.syms.names[sym])
-		got[c.syms.names[sym]] = d.terms[k+x]
+		names = append(names, string(c.syms.name(sym)))
+		got[string(c.syms.name(sym))] = d.terms[k+x]
 	}
 	require.Equal(t, distinct, names, "%q", text)
 	require.Equal(t, want, got, "%q", text)
@@ -263,4 +266,41 @@ func TestReleasedTablesServeNewCaches(t *testing.T) {
 		Release(c)
 	}
 	Release(TFIDF{}) // not a cache: nothing happens
+}
+
+// TestRetainForgetsOtherTexts checks that Retain keeps only the texts
+// given (nor the last matrix's corpus if it held others) and changes no result:
+// calls after it, over retained, forgotten and new texts, equal the
+// backend's bit for bit.
+func TestRetainForgetsOtherTexts(t *testing.T) {
+	t.Parallel()
+	words := []string{"Postgres", "billing", "migrate", "the", "pilot", "rollback", "90", "days", "risk", "ÉTÉ"}
+	r := rand.New(rand.NewPCG(7, 8))
+	pool := randomTexts(r, words, []string{" ", ". ", "\n"}, 30, 30)
+	s := Cached(TFIDF{})
+	c := s.(*cached)
+	for range 100 {
+		texts := make([]string, 1+r.IntN(10))
+		for i := range texts {
+			texts[i] = pool[r.IntN(len(pool))]
+		}
+		require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts), "%q", texts)
+		keep := texts[:r.IntN(len(texts)+1)]
+		Retain(s, keep)
+		for _, d := range append(slices.Clone(c.docs), c.lastDocs...) {
+			require.Contains(t, keep, d.text)
+		}
+	}
+	Retain(TFIDF{}, pool) // no cache: nothing to do
+}
+
+// TestReleaseUnusedCache releases a cache that never analysed a text (a
+// debate interrupted before its first comparison): nothing to give back,
+// and the cache stays usable.
+func TestReleaseUnusedCache(t *testing.T) {
+	t.Parallel()
+	s := Cached(TFIDF{})
+	Release(s)
+	texts := []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres."}
+	require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts))
 }

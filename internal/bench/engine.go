@@ -69,7 +69,8 @@ func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Part
 	ps := make([]debate.Participant, n)
 	for i := range ps {
 		name := fmt.Sprintf("demo-%c", 'a'+i)
-		ps[i] = debate.Participant{Name: name, Agent: &fakeProvider{demo: demo.New(name, styles[i%len(styles)], 42), sleep: sleep, spent: spent}}
+		ps[i] = debate.Participant{Name: name, Agent: &fakeProvider{demo: demo.New(name, styles[i%len(styles)], 42), sleep: sleep, spent: spent,
+			answers: new(answers)}}
 	}
 	return ps
 }

@@ -21,10 +21,45 @@ import (
 // not on the call goroutine's stack while it waits; its own frames are
 // small and it copies the request once (into answer's call of the demo
 // agent).
+//
+// The scenarios' debates are alike (same agents, seed and question), so
+// their answers are the same: answers gives every debate the first copy
+// of an answer, so that what the process holds per debate is what the
+// engine keeps of it, not the fake's own copies.
 type fakeProvider struct {
-	demo  *demo.Agent
-	sleep time.Duration
-	spent *atomic.Int64
+	demo    *demo.Agent
+	sleep   time.Duration
+	spent   *atomic.Int64
+	answers *answers // nil: answers are not shared
+}
+
+// answers keeps the first copy of each answer, up to maxAnswers of them.
+type answers struct {
+	mu sync.Mutex
+	m  map[agent.Response]*agent.Response
+}
+
+// maxAnswers bounds a provider's shared answers (a 5-agent debate of the
+// scenarios has fewer than 100 distinct ones).
+const maxAnswers = 4096
+
+// share returns the first copy of resp kept, else a copy of its own.
+func (t *answers) share(resp agent.Response) *agent.Response {
+	if t == nil {
+		return &resp
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if first, ok := t.m[resp]; ok {
+		return first
+	}
+	if len(t.m) < maxAnswers {
+		if t.m == nil {
+			t.m = make(map[agent.Response]*agent.Response)
+		}
+		t.m[resp] = &resp
+	}
+	return &resp
 }
 
 var _ agent.Agent = (*fakeProvider)(nil)
@@ -35,19 +70,27 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 			return agent.Response{}, err
 		}
 	}
-	return p.answer(ctx, &req)
+	resp, err := p.answer(ctx, &req)
+	if err != nil {
+		return agent.Response{}, err
+	}
+	return *resp, nil
 }
 
-// answer is the demo agent's answer to *req.
+// answer is the demo agent's answer to *req (shared: not to be changed).
 //
 //go:noinline
-func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (agent.Response, error) {
+func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.Response, error) {
 	start := time.Now()
 	resp, err := p.demo.Respond(ctx, *req)
+	var shared *agent.Response
+	if err == nil {
+		shared = p.answers.share(resp)
+	}
 	if p.spent != nil {
 		p.spent.Add(int64(time.Since(start)))
 	}
-	return resp, err
+	return shared, err
 }
 
 // wait waits the latency or until ctx is done.
@@ -111,7 +154,7 @@ func (p *asyncProvider) resume() {
 // or for its context to end.
 type pending struct {
 	ctx  context.Context
-	resp agent.Response
+	resp *agent.Response // shared (answers)
 	due  time.Time
 
 	mu   sync.Mutex
@@ -121,13 +164,21 @@ type pending struct {
 
 func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
 	resp, err := p.answer(ctx, &req)
-	if err != nil || p.sleep <= 0 {
-		done(resp, err)
+	if err != nil {
+		done(agent.Response{}, err)
+		return
+	}
+	if p.sleep <= 0 {
+		done(*resp, nil)
 		return
 	}
 	w := &pending{ctx: ctx, resp: resp, done: done}
 	w.mu.Lock()
-	w.stop = context.AfterFunc(ctx, w.cancel)
+	if a, ok := ctx.(afterFuncer); ok {
+		w.stop = a.AfterFunc(w.cancel)
+	} else {
+		w.stop = context.AfterFunc(ctx, w.cancel)
+	}
 	w.mu.Unlock()
 	if !p.gate.hold(p, w, &req) {
 		p.enqueue(w)
@@ -165,7 +216,7 @@ func (p *asyncProvider) deliver() {
 					p.queue, p.head = p.queue[:0], 0
 				}
 				p.mu.Unlock()
-				next.settle(next.resp, nil)
+				next.settle(*next.resp, nil)
 				continue
 			}
 		}
@@ -182,6 +233,13 @@ func (p *asyncProvider) deliver() {
 		case <-due:
 		}
 	}
+}
+
+// afterFuncer is a context that calls a function once it is done, as the
+// engine's call contexts do: context.AfterFunc calls it too, after making a
+// context of its own and asking for a Done channel.
+type afterFuncer interface {
+	AfterFunc(f func()) (stop func() bool)
 }
 
 func (w *pending) cancel() { w.settle(agent.Response{}, w.ctx.Err()) }

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,4 +53,57 @@ func TestConcurrentGoroutinesSmoke(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, rows)
 	assert.Contains(t, rows[0].Case, "a goroutine per call")
+}
+
+// TestAnswersShared checks that a fakeProvider gives alike calls one copy
+// of their answer, and stops keeping answers at maxAnswers.
+func TestAnswersShared(t *testing.T) {
+	p := &fakeProvider{demo: demo.New("demo-a", demo.StyleBalanced, 42), answers: new(answers)}
+	req := agent.Request{Phase: agent.PhaseCritique, Participant: "demo-a", Target: "demo-b", Question: question, Prompt: "p"}
+	a, err := p.answer(context.Background(), &req)
+	require.NoError(t, err)
+	b, err := p.answer(context.Background(), &req)
+	require.NoError(t, err)
+	assert.Same(t, a, b)
+	c, err := p.Respond(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, *a, c)
+	assert.Same(t, unsafe.StringData(a.Text), unsafe.StringData(c.Text))
+
+	var full answers
+	for i := range maxAnswers + 10 {
+		full.share(agent.Response{Text: strconv.Itoa(i)})
+	}
+	assert.Len(t, full.m, maxAnswers)
+	r := agent.Response{Text: "new"}
+	x, y := full.share(r), full.share(r)
+	assert.Equal(t, r, *x)
+	assert.NotSame(t, x, y, "not kept: a copy each")
+}
+
+// afterCtx is a cancellable context with an AfterFunc method, as the
+// engine's call contexts have.
+type afterCtx struct {
+	context.Context
+	calls int
+}
+
+func (c *afterCtx) AfterFunc(f func()) func() bool {
+	c.calls++
+	return context.AfterFunc(c.Context, f)
+}
+
+// TestAsyncProviderWatchesAfterFunc checks that an asyncProvider watches a
+// context through its AfterFunc method when it has one.
+func TestAsyncProviderWatchesAfterFunc(t *testing.T) {
+	p := newAsyncProvider(fakeProvider{demo: demo.New("demo-a", demo.StyleBalanced, 42), sleep: time.Hour})
+	defer p.close()
+	req := agent.Request{Phase: agent.PhasePropose, Participant: "demo-a", Question: question, Prompt: "p"}
+	parent, cancel := context.WithCancel(context.Background())
+	ctx := &afterCtx{Context: parent}
+	got := make(chan error, 1)
+	p.RespondAsync(ctx, req, func(_ agent.Response, err error) { got <- err })
+	assert.Equal(t, 1, ctx.calls)
+	cancel()
+	assert.ErrorIs(t, <-got, context.Canceled)
 }
