@@ -188,7 +188,7 @@ func writeFinal(ctx context.Context, tx pgx.Tx, id string, f *store.Final, now t
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := tx.Exec(ctx, insertUsage, usageArgs(&u, at)...); err != nil {
+		if _, err := tx.Exec(ctx, sqlrec.InsertUsage.Postgres, sqlrec.UsageArgs(pgConn{tx}, &u, at)...); err != nil {
 			return err
 		}
 	}

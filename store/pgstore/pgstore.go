@@ -119,9 +119,19 @@ func (c Config) withDefaults() Config {
 // Store is a Postgres-backed store. It is safe for concurrent use by any
 // number of goroutines and replicas. Create it with [Open] or [NewFromPool].
 type Store struct {
+	shared
 	cfg     Config
 	pool    *pgxpool.Pool
 	ownPool bool
+}
+
+// shared holds the operations written once for pgstore and sqlitestore.
+type shared = sqlrec.Store
+
+func newStore(cfg Config, pool *pgxpool.Pool, own bool) *Store {
+	s := &Store{cfg: cfg, pool: pool, ownPool: own}
+	s.shared = shared{DB: pgDB{s}}
+	return s
 }
 
 // idleTxTimeout ends a transaction left idle by a frozen process; every
@@ -163,7 +173,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{cfg: cfg, pool: pool, ownPool: true}
+	s := newStore(cfg, pool, true)
 	if !cfg.SkipMigrations {
 		if _, err := s.Migrate(ctx); err != nil {
 			pool.Close()
@@ -192,7 +202,7 @@ func createSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 // used for documentation here), and applies pending migrations unless
 // cfg.SkipMigrations. Close does not close the pool.
 func NewFromPool(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
-	s := &Store{cfg: cfg.withDefaults(), pool: pool}
+	s := newStore(cfg.withDefaults(), pool, false)
 	if !cfg.SkipMigrations {
 		if _, err := s.Migrate(ctx); err != nil {
 			return nil, err
@@ -360,20 +370,72 @@ func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error 
 	return nil
 }
 
-// pgConn is a transaction as the statement sequences shared with
-// sqlitestore (store/internal/sqlrec) use it.
-type pgConn struct{ tx pgx.Tx }
+// pgConn is the pool or a transaction as the statement sequences shared
+// with sqlitestore (store/internal/sqlrec) use it.
+type pgConn struct{ q pgQuerier }
+
+// pgQuerier is what the pool and a transaction share.
+type pgQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
 
 func (c pgConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
-	_, err := c.tx.Exec(ctx, s.Postgres, args...)
+	_, err := c.q.Exec(ctx, s.Postgres, args...)
 	return err
 }
 
-func (c pgConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
-	return c.tx.QueryRow(ctx, s.Postgres, args...)
+func (c pgConn) Changed(ctx context.Context, s sqlrec.Stmt, args ...any) (int64, error) {
+	tag, err := c.q.Exec(ctx, s.Postgres, args...)
+	return tag.RowsAffected(), err
 }
 
-func (pgConn) Time(t time.Time) any { return t.UTC() }
+func (c pgConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.q.QueryRow(ctx, s.Postgres, args...)
+}
+
+func (c pgConn) Query(ctx context.Context, s sqlrec.Stmt, args ...any) (sqlrec.Result, error) {
+	return c.q.Query(ctx, s.Postgres, args...)
+}
+
+func (pgConn) Time(t time.Time) any { return ts(t) }
+
+func (pgConn) NullTime(t time.Time) any { return nullTime(t) }
+
+// pgDB is the store's pool as the operations shared with sqlitestore
+// (sqlrec.Store) use it.
+type pgDB struct{ s *Store }
+
+func (pgDB) Name() string              { return "pgstore" }
+func (pgDB) Dialect() sqlrec.Dialect   { return sqlrec.Postgres }
+func (pgDB) IsConflict(err error) bool { return isUnique(err) }
+
+func (d pgDB) Read(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.retry(ctx, func() error { return fn(pgConn{d.s.pool}) })
+}
+
+func (d pgDB) Write(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.retryUnsent(ctx, func() error { return fn(pgConn{d.s.pool}) })
+}
+
+func (d pgDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error { return d.Read(ctx, fn) }
+
+func (d pgDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.inTxUnsent(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
+}
+
+// Serialize takes a table lock against concurrent writers (SHARE ROW
+// EXCLUSIVE), or for a key a transaction-scoped advisory lock on the
+// schema-qualified key.
+func (pgDB) Serialize(ctx context.Context, c sqlrec.Conn, table, key string) error {
+	if key == "" {
+		return c.Exec(ctx, sqlrec.Stmt{Postgres: `LOCK TABLE ` + pgx.Identifier{table}.Sanitize() + ` IN SHARE ROW EXCLUSIVE MODE`})
+	}
+	return c.Exec(ctx, advisoryLock, "aragora."+table+":", key)
+}
+
+var advisoryLock = sqlrec.NewStmt(`SELECT pg_advisory_xact_lock(hashtextextended($1 || current_schema() || ':' || $2, 0))`)
 
 // inTx runs fn in a transaction, retried once on a connection error.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {

@@ -172,7 +172,7 @@ func writeFinal(ctx context.Context, tx *sql.Tx, id string, f *store.Final, now 
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := tx.ExecContext(ctx, insertUsage, usageArgs(&u, at)...); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlrec.InsertUsage.SQLite, sqlrec.UsageArgs(sqliteConn{tx}, &u, at)...); err != nil {
 			return err
 		}
 	}

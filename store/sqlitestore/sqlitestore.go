@@ -126,6 +126,7 @@ func (c Config) withDefaults(path string) Config {
 // Store is a SQLite-backed store. It is safe for concurrent use, also by
 // several processes sharing the files. Create it with [Open]; Close it.
 type Store struct {
+	shared
 	cfg     Config
 	path    string
 	w, r    *sql.DB // store writer (1 connection) and readers
@@ -138,6 +139,9 @@ type Store struct {
 	getDebate atomic.Pointer[sql.Stmt] // prepared on first use
 	closed    bool
 }
+
+// shared holds the operations written once for sqlitestore and pgstore.
+type shared = sqlrec.Store
 
 // db pairs a file's writer and reader pools.
 func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
@@ -180,6 +184,7 @@ func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults(path)
 	s := &Store{cfg: cfg, path: path, dialect: sqlmigrate.SQLite}
+	s.shared = shared{DB: sqliteDB{s}}
 	var err error
 	if s.w, s.r, err = openPair(path, cfg); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
@@ -436,20 +441,77 @@ func (s *Store) exec(ctx context.Context, what, q string, args ...any) (int64, e
 	return n, nil
 }
 
-// sqliteConn is a transaction as the statement sequences shared with
-// pgstore (store/internal/sqlrec) use it.
-type sqliteConn struct{ tx *sql.Tx }
+// sqliteConn is a pool or a transaction as the statement sequences shared
+// with pgstore (store/internal/sqlrec) use it.
+type sqliteConn struct{ q sqliteQuerier }
+
+// sqliteQuerier is what *sql.DB and *sql.Tx share.
+type sqliteQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
 
 func (c sqliteConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
-	_, err := c.tx.ExecContext(ctx, s.SQLite, args...)
+	_, err := c.q.ExecContext(ctx, s.SQLite, args...)
 	return err
 }
 
+func (c sqliteConn) Changed(ctx context.Context, s sqlrec.Stmt, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, s.SQLite, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 func (c sqliteConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
-	return c.tx.QueryRowContext(ctx, s.SQLite, args...)
+	return c.q.QueryRowContext(ctx, s.SQLite, args...)
+}
+
+func (c sqliteConn) Query(ctx context.Context, s sqlrec.Stmt, args ...any) (sqlrec.Result, error) {
+	rows, err := c.q.QueryContext(ctx, s.SQLite, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqliteRows{rows}, nil
 }
 
 func (sqliteConn) Time(t time.Time) any { return fmtTime(t) }
+
+func (sqliteConn) NullTime(t time.Time) any { return nullTime(t) }
+
+// sqliteRows closes without an error, like pgx.Rows (a failure to close
+// read rows has nothing to report).
+type sqliteRows struct{ *sql.Rows }
+
+func (r sqliteRows) Close() { _ = r.Rows.Close() }
+
+// sqliteDB is the store database as the operations shared with pgstore
+// (sqlrec.Store) use it.
+type sqliteDB struct{ s *Store }
+
+func (sqliteDB) Name() string              { return "sqlitestore" }
+func (sqliteDB) Dialect() sqlrec.Dialect   { return sqlrec.SQLite }
+func (sqliteDB) IsConflict(err error) bool { return isConstraint(err) }
+
+func (d sqliteDB) Read(_ context.Context, fn func(sqlrec.Conn) error) error {
+	return fn(sqliteConn{d.s.r})
+}
+
+func (d sqliteDB) Write(ctx context.Context, fn func(sqlrec.Conn) error) error { return d.Tx(ctx, fn) }
+
+func (d sqliteDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.Tx(ctx, fn)
+}
+
+func (d sqliteDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return tx(ctx, d.s.w, func(t *sql.Tx) error { return fn(sqliteConn{t}) })
+}
+
+// Serialize does nothing: the write transaction (BEGIN IMMEDIATE) holds
+// the database's write lock.
+func (sqliteDB) Serialize(context.Context, sqlrec.Conn, string, string) error { return nil }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) on db.
 func tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {

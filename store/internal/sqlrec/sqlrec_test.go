@@ -55,24 +55,18 @@ func (r *fakeRows) Scan(dest ...any) error {
 	return nil
 }
 
-func scanInt(row Row) (int, error) {
-	var n int
-	err := row.Scan(&n)
-	return n, err
-}
-
 func TestCollect(t *testing.T) {
-	out, err := Collect(&fakeRows{vals: []int{3, 1, 2}}, scanInt)
+	out, err := Collect(&fakeRows{vals: []int{3, 1, 2}}, scanValue[int])
 	require.NoError(t, err)
 	assert.Equal(t, []int{3, 1, 2}, out)
 
-	out, err = Collect(&fakeRows{}, scanInt)
+	out, err = Collect(&fakeRows{}, scanValue[int])
 	require.NoError(t, err)
 	assert.NotNil(t, out, "no row is an empty slice, not nil")
 	assert.Empty(t, out)
 
 	boom := errors.New("boom")
-	_, err = Collect(&fakeRows{vals: []int{1}, err: boom}, scanInt)
+	_, err = Collect(&fakeRows{vals: []int{1}, err: boom}, scanValue[int])
 	assert.ErrorIs(t, err, boom)
 }
 
