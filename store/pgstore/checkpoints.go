@@ -56,20 +56,20 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 				b.Queue(sqlrec.InsertEvent.Postgres, r...)
 			}
 			b.Queue(sqlrec.InsertCheckpoint.Postgres,
-				cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, nullBytes(cp.State), digest, at)
+				cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, sqlrec.NullBytes(cp.State), digest, at)
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		} else {
 			if err := c.Exec(ctx, sqlrec.InsertCheckpoint,
-				cp.DebateID, cp.Round, cp.Phase, cp.Seq, 0, cp.Status, nullBytes(cp.State), digest, at); err != nil {
+				cp.DebateID, cp.Round, cp.Phase, cp.Seq, 0, cp.Status, sqlrec.NullBytes(cp.State), digest, at); err != nil {
 				return err
 			}
 		}
 		if err := sqlrec.AdvanceDebate(ctx, c, cp, at); err != nil || !store.Terminal(cp.Status) {
 			return err
 		}
-		return writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
+		return sqlrec.WriteFinal(ctx, s.shared, pgConn{tx}, cp.DebateID, cp.Final, at)
 	})
 	if isUnique(err) {
 		return fmt.Errorf("pgstore: save checkpoint %q: %w: %w", cp.DebateID, store.ErrConflict, err)
@@ -78,36 +78,4 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 		return fmt.Errorf("pgstore: save checkpoint: %w", err)
 	}
 	return nil
-}
-
-// LatestCheckpoint returns the debate's most recently saved checkpoint with
-// its event batch, or an error wrapping ErrNotFound.
-func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
-	cp := store.Checkpoint{DebateID: debateID}
-	var n int64
-	err := s.retry(ctx, func() (err error) {
-		n, err = sqlrec.ScanCheckpoint(s.pool.QueryRow(ctx, sqlrec.LatestCheckpoint.Postgres, debateID), &cp)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: checkpoint of %q: %w", debateID, sqlrec.OrNotFound(err))
-	}
-	cp.Events = []store.Event{}
-	if n > 0 {
-		if cp.Events, err = s.ListEvents(ctx, debateID, cp.Seq-n, int(n)); err != nil {
-			return nil, err
-		}
-	}
-	return &cp, nil
-}
-
-// ListEvents returns up to limit events with seq > afterSeq in seq order
-// (limit <= 0: all); an unknown debate yields an empty list.
-func (s *Store) ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]store.Event, error) {
-	var lim *int
-	if limit > 0 {
-		lim = &limit
-	}
-	return queryAll(ctx, s, fmt.Sprintf("list events of %q", debateID), sqlrec.ScanEvent(debateID),
-		sqlrec.ListEvents.Postgres, debateID, afterSeq, lim)
 }

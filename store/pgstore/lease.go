@@ -165,49 +165,12 @@ func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, no
 		if err := sqlrec.SetStatus(ctx, pgConn{tx}, id, f.Status, now); err != nil {
 			return err
 		}
-		return writeFinal(ctx, tx, id, &f.Final, now)
+		return sqlrec.WriteFinal(ctx, s.shared, pgConn{tx}, id, &f.Final, now)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: finish: %w", err)
 	}
 	return nil
-}
-
-// writeFinal stores f with a debate's terminal write, inside tx.
-func writeFinal(ctx context.Context, tx pgx.Tx, id string, f *store.Final, now time.Time) error {
-	if f == nil {
-		return nil
-	}
-	if f.Result != nil {
-		if _, err := tx.Exec(ctx, `UPDATE debates SET result = $2 WHERE id = $1`, id, nullBytes(f.Result)); err != nil {
-			return err
-		}
-	}
-	for _, u := range f.Usage {
-		at := u.At
-		if at.IsZero() {
-			at = now
-		}
-		if _, err := tx.Exec(ctx, sqlrec.InsertUsage.Postgres, sqlrec.UsageArgs(pgConn{tx}, &u, at)...); err != nil {
-			return err
-		}
-	}
-	return writeOutbox(ctx, tx, f.Outbox)
-}
-
-// FindOrphans implements [store.Leaser].
-func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find orphans", sqlrec.FindOrphans.Postgres, now.UTC(), sqlrec.LimitOr(limit))
-}
-
-// FindStale implements [store.Leaser].
-func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find stale", sqlrec.FindStale.Postgres, heartbeatBefore.UTC(), sqlrec.LimitOr(limit))
-}
-
-// FindUnended implements [store.Leaser].
-func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find unended", sqlrec.FindUnended.Postgres, sqlrec.LimitOr(limit))
 }
 
 // AppendDebateEnd implements [store.Leaser].

@@ -54,7 +54,7 @@ func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicW
 				return err
 			}
 		}
-		if err := writeOutbox(ctx, tx, w.Outbox); err != nil {
+		if err := sqlrec.WriteOutbox(ctx, s.shared, pgConn{tx}, w.Outbox); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO nomic_state (id, version, doc, updated_at) VALUES (1, $1, $2, $3)

@@ -24,34 +24,6 @@ var _ webhook.Store = (*Store)(nil)
 // one delivery. Writes whose retry could apply twice (enqueueing a message)
 // are retried only when nothing reached the server.
 
-// writeOutbox stores msgs as undispatched messages inside tx: debate
-// writes call it in their own transaction, so a message exists exactly when
-// the change that caused it does. A duplicate id is ErrConflict.
-func writeOutbox(ctx context.Context, tx pgx.Tx, msgs []webhook.Message) error {
-	for _, m := range msgs {
-		if m.ID == "" {
-			return errors.New("pgstore: outbox message: empty id")
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO webhook_messages (id, type, debate_id, payload, correlation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			m.ID, m.Type, m.DebateID, []byte(m.Payload), m.CorrelationID, m.CreatedAt.UTC())
-		if isUnique(err) {
-			return fmt.Errorf("pgstore: outbox message %q: %w", m.ID, store.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("pgstore: outbox message %q: %w", m.ID, err)
-		}
-	}
-	return nil
-}
-
-// EnqueueWebhooks implements webhook.Outbox.
-func (s *Store) EnqueueWebhooks(ctx context.Context, msgs ...webhook.Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	return s.inTxUnsent(ctx, func(tx pgx.Tx) error { return writeOutbox(ctx, tx, msgs) })
-}
-
 // pgLimit is a LIMIT value for a limit where <= 0 means none.
 func pgLimit(limit int) any {
 	if limit <= 0 {

@@ -130,7 +130,7 @@ type shared = sqlrec.Store
 
 func newStore(cfg Config, pool *pgxpool.Pool, own bool) *Store {
 	s := &Store{cfg: cfg, pool: pool, ownPool: own}
-	s.shared = shared{DB: pgDB{s}}
+	s.shared = sqlrec.NewStore(pgDB{s})
 	return s
 }
 
@@ -423,6 +423,10 @@ func (d pgDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error { r
 
 func (d pgDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
 	return d.s.inTxUnsent(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
+}
+
+func (d pgDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.inTx(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
 }
 
 // Serialize takes a table lock against concurrent writers (SHARE ROW

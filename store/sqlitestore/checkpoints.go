@@ -57,43 +57,16 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 			}
 		}
 		if err := c.Exec(ctx, sqlrec.InsertCheckpoint,
-			cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, nullBytes(cp.State), digest, c.Time(at)); err != nil {
+			cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, sqlrec.NullBytes(cp.State), digest, c.Time(at)); err != nil {
 			return err
 		}
 		if err := sqlrec.AdvanceDebate(ctx, c, cp, at); err != nil || !store.Terminal(cp.Status) {
 			return err
 		}
-		return writeFinal(ctx, tx, cp.DebateID, cp.Final, at)
+		return sqlrec.WriteFinal(ctx, s.shared, sqliteConn{tx}, cp.DebateID, cp.Final, at)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: save checkpoint: %w", err)
 	}
 	return nil
-}
-
-// LatestCheckpoint returns the debate's most recently saved checkpoint with
-// its event batch, or an error wrapping ErrNotFound.
-func (s *Store) LatestCheckpoint(ctx context.Context, debateID string) (*store.Checkpoint, error) {
-	cp := store.Checkpoint{DebateID: debateID}
-	n, err := sqlrec.ScanCheckpoint(s.r.QueryRowContext(ctx, sqlrec.LatestCheckpoint.SQLite, debateID), &cp)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: checkpoint of %q: %w", debateID, sqlrec.OrNotFound(err))
-	}
-	cp.Events = []store.Event{}
-	if n > 0 {
-		if cp.Events, err = s.ListEvents(ctx, debateID, cp.Seq-n, int(n)); err != nil {
-			return nil, err
-		}
-	}
-	return &cp, nil
-}
-
-// ListEvents returns up to limit events with seq > afterSeq in seq order
-// (limit <= 0: all); an unknown debate yields an empty list.
-func (s *Store) ListEvents(ctx context.Context, debateID string, afterSeq int64, limit int) ([]store.Event, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	return queryAll(ctx, s.r, fmt.Sprintf("list events of %q", debateID), sqlrec.ScanEvent(debateID),
-		sqlrec.ListEvents.SQLite, debateID, afterSeq, limit)
 }

@@ -149,49 +149,12 @@ func (s *Store) FinishDebate(ctx context.Context, id string, f *store.Finish, no
 		if err := sqlrec.SetStatus(ctx, sqliteConn{tx}, id, f.Status, now); err != nil {
 			return err
 		}
-		return writeFinal(ctx, tx, id, &f.Final, now)
+		return sqlrec.WriteFinal(ctx, s.shared, sqliteConn{tx}, id, &f.Final, now)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: finish: %w", err)
 	}
 	return nil
-}
-
-// writeFinal stores f with a debate's terminal write, inside tx.
-func writeFinal(ctx context.Context, tx *sql.Tx, id string, f *store.Final, now time.Time) error {
-	if f == nil {
-		return nil
-	}
-	if f.Result != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE debates SET result = ? WHERE id = ?`, nullBytes(f.Result), id); err != nil {
-			return err
-		}
-	}
-	for _, u := range f.Usage {
-		at := u.At
-		if at.IsZero() {
-			at = now
-		}
-		if _, err := tx.ExecContext(ctx, sqlrec.InsertUsage.SQLite, sqlrec.UsageArgs(sqliteConn{tx}, &u, at)...); err != nil {
-			return err
-		}
-	}
-	return writeOutbox(ctx, tx, f.Outbox)
-}
-
-// FindOrphans implements [store.Leaser].
-func (s *Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find orphans", sqlrec.FindOrphans.SQLite, fmtTime(now), sqlrec.LimitOr(limit))
-}
-
-// FindStale implements [store.Leaser].
-func (s *Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find stale", sqlrec.FindStale.SQLite, fmtTime(heartbeatBefore), sqlrec.LimitOr(limit))
-}
-
-// FindUnended implements [store.Leaser].
-func (s *Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
-	return s.queryDebates(ctx, "find unended", sqlrec.FindUnended.SQLite, sqlrec.LimitOr(limit))
 }
 
 // AppendDebateEnd implements [store.Leaser].

@@ -54,7 +54,7 @@ func (s *Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicW
 				return err
 			}
 		}
-		if err := writeOutbox(ctx, t, w.Outbox); err != nil {
+		if err := sqlrec.WriteOutbox(ctx, s.shared, sqliteConn{t}, w.Outbox); err != nil {
 			return err
 		}
 		_, err = t.ExecContext(ctx, `INSERT INTO nomic_state (id, version, doc, updated_at) VALUES (1, ?, ?, ?)

@@ -22,34 +22,6 @@ var _ webhook.Store = (*Store)(nil)
 // transaction, which holds the database's write lock, so a dispatch or a
 // claim is atomic also across processes sharing the file.
 
-// writeOutbox stores msgs as undispatched messages inside t: debate writes
-// call it in their own transaction, so a message exists exactly when the
-// change that caused it does. A duplicate id is ErrConflict.
-func writeOutbox(ctx context.Context, t *sql.Tx, msgs []webhook.Message) error {
-	for _, m := range msgs {
-		if m.ID == "" {
-			return errors.New("sqlitestore: outbox message: empty id")
-		}
-		_, err := t.ExecContext(ctx, `INSERT INTO webhook_messages (id, type, debate_id, payload, correlation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			m.ID, m.Type, m.DebateID, []byte(m.Payload), m.CorrelationID, fmtTime(m.CreatedAt))
-		if isConstraint(err) {
-			return fmt.Errorf("sqlitestore: outbox message %q: %w", m.ID, store.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlitestore: outbox message %q: %w", m.ID, err)
-		}
-	}
-	return nil
-}
-
-// EnqueueWebhooks implements webhook.Outbox.
-func (s *Store) EnqueueWebhooks(ctx context.Context, msgs ...webhook.Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	return tx(ctx, s.w, func(t *sql.Tx) error { return writeOutbox(ctx, t, msgs) })
-}
-
 // sqlLimit is SQLite's LIMIT for a limit where <= 0 means none.
 func sqlLimit(limit int) int {
 	if limit <= 0 {

@@ -184,7 +184,7 @@ func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults(path)
 	s := &Store{cfg: cfg, path: path, dialect: sqlmigrate.SQLite}
-	s.shared = shared{DB: sqliteDB{s}}
+	s.shared = sqlrec.NewStore(sqliteDB{s})
 	var err error
 	if s.w, s.r, err = openPair(path, cfg); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
@@ -507,6 +507,10 @@ func (d sqliteDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error
 
 func (d sqliteDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
 	return tx(ctx, d.s.w, func(t *sql.Tx) error { return fn(sqliteConn{t}) })
+}
+
+func (d sqliteDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.Tx(ctx, fn)
 }
 
 // Serialize does nothing: the write transaction (BEGIN IMMEDIATE) holds

@@ -106,7 +106,7 @@ func (s Store) userWriteErr(id string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case s.DB.IsConflict(err):
+	case s.db.IsConflict(err):
 		return s.errorf("create user %q: id or email exists: %w", id, store.ErrConflict)
 	case errors.Is(err, store.ErrConflict):
 		return err
@@ -119,7 +119,7 @@ func (s Store) CreateUser(ctx context.Context, u *store.User) error {
 	if err := s.validUser(u); err != nil {
 		return err
 	}
-	return s.userWriteErr(u.ID, s.DB.Write(ctx, func(c Conn) error { return InsertUser(ctx, c, u) }))
+	return s.userWriteErr(u.ID, s.db.Write(ctx, func(c Conn) error { return InsertUser(ctx, c, u) }))
 }
 
 // CreateFirstUser implements [store.UserStore]. The transaction holds off
@@ -130,8 +130,8 @@ func (s Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 	if err := s.validUser(u); err != nil {
 		return err
 	}
-	return s.userWriteErr(u.ID, s.DB.Tx(ctx, func(c Conn) error {
-		if err := s.DB.Serialize(ctx, c, "users", ""); err != nil {
+	return s.userWriteErr(u.ID, s.db.Tx(ctx, func(c Conn) error {
+		if err := s.db.Serialize(ctx, c, "users", ""); err != nil {
 			return err
 		}
 		var exists bool
@@ -147,22 +147,22 @@ func (s Store) CreateFirstUser(ctx context.Context, u *store.User) error {
 
 // GetUser implements [store.UserStore].
 func (s Store) GetUser(ctx context.Context, id string) (*store.User, error) {
-	return One(ctx, s.DB, fmt.Sprintf("user %q", id), ScanUser, userByID, id)
+	return One(ctx, s.db, fmt.Sprintf("user %q", id), ScanUser, userByID, id)
 }
 
 // GetUserByEmail implements [store.UserStore].
 func (s Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
-	return One(ctx, s.DB, "user by email", ScanUser, userByMail, email)
+	return One(ctx, s.db, "user by email", ScanUser, userByMail, email)
 }
 
 // ListUsers implements [store.UserStore].
 func (s Store) ListUsers(ctx context.Context) ([]*store.User, error) {
-	return All(ctx, s.DB, "list users", ScanUser, listUsers)
+	return All(ctx, s.db, "list users", ScanUser, listUsers)
 }
 
 // CountUsers implements [store.UserStore].
 func (s Store) CountUsers(ctx context.Context) (int, error) {
-	return One(ctx, s.DB, "count users", scanValue[int], countUsers)
+	return One(ctx, s.db, "count users", scanValue[int], countUsers)
 }
 
 // scanValue reads a row of one column.
@@ -174,7 +174,7 @@ func scanValue[T any](row Row) (v T, err error) {
 // UpdateUser implements [store.UserStore].
 func (s Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
 	var u *store.User
-	err := s.DB.Rewrite(ctx, func(c Conn) (err error) {
+	err := s.db.Rewrite(ctx, func(c Conn) (err error) {
 		args := []any{id}
 		arg := func(v any) string {
 			args = append(args, v)
@@ -218,9 +218,9 @@ func (s Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey
 		return nil, s.errorf("create api key: empty id, key id or user id")
 	}
 	var replaced *store.APIKey
-	err := s.DB.Tx(ctx, func(c Conn) error {
+	err := s.db.Tx(ctx, func(c Conn) error {
 		replaced = nil
-		if err := s.DB.Serialize(ctx, c, "api_keys", k.UserID); err != nil {
+		if err := s.db.Serialize(ctx, c, "api_keys", k.UserID); err != nil {
 			return err
 		}
 		old, err := ScanAPIKey(c.QueryRow(ctx, revokeActiveKey, c.Time(k.CreatedAt), k.UserID))
@@ -233,7 +233,7 @@ func (s Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey
 		return c.Exec(ctx, insertAPIKey,
 			k.ID, k.KeyID, k.Prefix, k.UserID, k.Name, k.Hash, c.Time(k.CreatedAt), c.NullTime(k.ExpiresAt), c.NullTime(k.LastUsedAt))
 	})
-	if s.DB.IsConflict(err) {
+	if s.db.IsConflict(err) {
 		return nil, s.errorf("create api key %q: id or key id exists: %w", k.ID, store.ErrConflict)
 	}
 	if err != nil {
@@ -244,31 +244,31 @@ func (s Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (*store.APIKey
 
 // GetAPIKey implements [store.APIKeyStore].
 func (s Store) GetAPIKey(ctx context.Context, id string) (*store.APIKey, error) {
-	return One(ctx, s.DB, fmt.Sprintf("api key %q", id), ScanAPIKey, apiKeyByID, id)
+	return One(ctx, s.db, fmt.Sprintf("api key %q", id), ScanAPIKey, apiKeyByID, id)
 }
 
 // GetAPIKeyByKeyID implements [store.APIKeyStore].
 func (s Store) GetAPIKeyByKeyID(ctx context.Context, keyID string) (*store.APIKey, error) {
-	return One(ctx, s.DB, fmt.Sprintf("api key id %q", keyID), ScanAPIKey, apiKeyByKeyID, keyID)
+	return One(ctx, s.db, fmt.Sprintf("api key id %q", keyID), ScanAPIKey, apiKeyByKeyID, keyID)
 }
 
 // ActiveAPIKey implements [store.APIKeyStore].
 func (s Store) ActiveAPIKey(ctx context.Context, userID string) (*store.APIKey, error) {
-	return One(ctx, s.DB, fmt.Sprintf("active api key of %q", userID), ScanAPIKey, activeAPIKey, userID)
+	return One(ctx, s.db, fmt.Sprintf("active api key of %q", userID), ScanAPIKey, activeAPIKey, userID)
 }
 
 // ListAPIKeys implements [store.APIKeyStore].
 func (s Store) ListAPIKeys(ctx context.Context, userID string) ([]*store.APIKey, error) {
 	if userID == "" {
-		return All(ctx, s.DB, "list api keys", ScanAPIKey, listAPIKeys)
+		return All(ctx, s.db, "list api keys", ScanAPIKey, listAPIKeys)
 	}
-	return All(ctx, s.DB, "list api keys", ScanAPIKey, listUserAPIKeys, userID)
+	return All(ctx, s.db, "list api keys", ScanAPIKey, listUserAPIKeys, userID)
 }
 
 // RevokeAPIKey implements [store.APIKeyStore].
 func (s Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
 	var k *store.APIKey
-	err := s.DB.Write(ctx, func(c Conn) (err error) {
+	err := s.db.Write(ctx, func(c Conn) (err error) {
 		k, err = ScanAPIKey(c.QueryRow(ctx, revokeAPIKey, c.Time(at), id))
 		return err
 	})
@@ -281,7 +281,7 @@ func (s Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*stor
 // changed runs a write through DB.Write and returns the rows it changed;
 // an error names what.
 func (s Store) changed(ctx context.Context, what string, q Stmt, args ...any) (n int64, err error) {
-	err = s.DB.Write(ctx, func(c Conn) (err error) {
+	err = s.db.Write(ctx, func(c Conn) (err error) {
 		n, err = c.Changed(ctx, q, args...)
 		return err
 	})
@@ -298,13 +298,13 @@ func (s Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error
 
 // time is Conn.Time of the backend, for arguments built before a
 // connection is at hand.
-func (s Store) time(t time.Time) any { return s.DB.Dialect().Time(t) }
+func (s Store) time(t time.Time) any { return s.db.Dialect().Time(t) }
 
 // TouchAPIKey implements [store.APIKeyStore].
 func (s Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
 	what := fmt.Sprintf("touch api key %q", id)
 	var n int64
-	err := s.DB.Rewrite(ctx, func(c Conn) (err error) {
+	err := s.db.Rewrite(ctx, func(c Conn) (err error) {
 		n, err = c.Changed(ctx, touchAPIKey, c.NullTime(at), id)
 		return err
 	})
@@ -335,7 +335,7 @@ func (s Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 
 // GetRevocation implements [store.RevocationStore].
 func (s Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revocation, error) {
-	r, err := One(ctx, s.DB, fmt.Sprintf("revocation %q", tokenID), ScanRevocation, revocation, tokenID)
+	r, err := One(ctx, s.db, fmt.Sprintf("revocation %q", tokenID), ScanRevocation, revocation, tokenID)
 	if err != nil {
 		return nil, err
 	}
@@ -345,9 +345,9 @@ func (s Store) GetRevocation(ctx context.Context, tokenID string) (*store.Revoca
 // ListRevocations implements [store.RevocationStore].
 func (s Store) ListRevocations(ctx context.Context, now time.Time, limit int) ([]store.Revocation, error) {
 	if limit > 0 {
-		return All(ctx, s.DB, "list revocations", ScanRevocation, firstRevocations, s.time(now), limit)
+		return All(ctx, s.db, "list revocations", ScanRevocation, firstRevocations, s.time(now), limit)
 	}
-	return All(ctx, s.DB, "list revocations", ScanRevocation, listRevocations, s.time(now))
+	return All(ctx, s.db, "list revocations", ScanRevocation, listRevocations, s.time(now))
 }
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
@@ -371,7 +371,7 @@ func (s Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 
 // GetIssued implements [store.IssuedTokenStore].
 func (s Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToken, error) {
-	return One(ctx, s.DB, fmt.Sprintf("issued token %q", tokenID), ScanIssued, issued, tokenID)
+	return One(ctx, s.db, fmt.Sprintf("issued token %q", tokenID), ScanIssued, issued, tokenID)
 }
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
@@ -381,7 +381,7 @@ func (s Store) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, e
 
 // TokenVersion implements [store.TokenVersionStore].
 func (s Store) TokenVersion(ctx context.Context, userID string) (int64, error) {
-	v, err := One(ctx, s.DB, fmt.Sprintf("token version of %q", userID), scanValue[int64], tokenVersion, userID)
+	v, err := One(ctx, s.db, fmt.Sprintf("token version of %q", userID), scanValue[int64], tokenVersion, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
@@ -391,7 +391,7 @@ func (s Store) TokenVersion(ctx context.Context, userID string) (int64, error) {
 // BumpTokenVersion implements [store.TokenVersionStore] with one upsert.
 func (s Store) BumpTokenVersion(ctx context.Context, userID string, at time.Time) (int64, error) {
 	var v int64
-	err := s.DB.Write(ctx, func(c Conn) error {
+	err := s.db.Write(ctx, func(c Conn) error {
 		return c.QueryRow(ctx, bumpTokenVersion, userID, c.Time(at)).Scan(&v)
 	})
 	if err != nil {
@@ -406,7 +406,7 @@ func (s Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 		user string
 		v    int64
 	}
-	vs, err := All(ctx, s.DB, "token versions", func(row Row) (v version, err error) {
+	vs, err := All(ctx, s.db, "token versions", func(row Row) (v version, err error) {
 		err = row.Scan(&v.user, &v.v)
 		return v, err
 	}, tokenVersions)
@@ -422,7 +422,7 @@ func (s Store) TokenVersions(ctx context.Context) (map[string]int64, error) {
 
 // TokenGeneration implements [store.TokenVersionStore].
 func (s Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
-	g, err := One(ctx, s.DB, "token generation", ScanGeneration, Generation)
+	g, err := One(ctx, s.db, "token generation", ScanGeneration, Generation)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Generation{}, nil
 	}
@@ -432,7 +432,7 @@ func (s Store) TokenGeneration(ctx context.Context) (store.Generation, error) {
 // BumpTokenGeneration implements [store.TokenVersionStore] with one upsert.
 func (s Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason string) (store.Generation, error) {
 	var g store.Generation
-	err := s.DB.Write(ctx, func(c Conn) (err error) {
+	err := s.db.Write(ctx, func(c Conn) (err error) {
 		g, err = ScanGeneration(c.QueryRow(ctx, BumpGeneration, c.NullTime(at), by, reason))
 		return err
 	})
@@ -444,7 +444,7 @@ func (s Store) BumpTokenGeneration(ctx context.Context, at time.Time, by, reason
 
 // ListSigningKeys implements [store.KeyRingStore].
 func (s Store) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	return All(ctx, s.DB, "list signing keys", ScanSigningKey, listSigningKeys)
+	return All(ctx, s.db, "list signing keys", ScanSigningKey, listSigningKeys)
 }
 
 // RotateSigningKey implements [store.KeyRingStore]. The transaction holds
@@ -456,8 +456,8 @@ func (s Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidUn
 	if next == nil || next.KID == "" {
 		return s.errorf("rotate signing key: empty kid")
 	}
-	err := s.DB.Tx(ctx, func(c Conn) error {
-		if err := s.DB.Serialize(ctx, c, "jwt_keys", ""); err != nil {
+	err := s.db.Tx(ctx, func(c Conn) error {
+		if err := s.db.Serialize(ctx, c, "jwt_keys", ""); err != nil {
 			return err
 		}
 		var exists bool
@@ -487,7 +487,7 @@ func (s Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidUn
 		return nil
 	case errors.Is(err, store.ErrConflict):
 		return err
-	case s.DB.IsConflict(err):
+	case s.db.IsConflict(err):
 		return s.errorf("rotate signing key to %q: %w", next.KID, store.ErrConflict)
 	}
 	return s.errorf("rotate signing key to %q: %w", next.KID, err)
@@ -504,11 +504,11 @@ func (s Store) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
 	} else if !json.Valid(e.Details) {
 		return s.errorf("append audit %q: details are not valid JSON", e.ID)
 	}
-	err := s.DB.Write(ctx, func(c Conn) error {
+	err := s.db.Write(ctx, func(c Conn) error {
 		return c.Exec(ctx, insertAudit,
 			e.ID, c.Time(e.At), e.Actor.ID, e.Actor.Type, e.Actor.Role, e.Action, e.Target, e.IP, e.UserAgent, e.CorrelationID, e.Outcome, details)
 	})
-	if s.DB.IsConflict(err) {
+	if s.db.IsConflict(err) {
 		return s.errorf("audit entry %q: %w", e.ID, store.ErrConflict)
 	}
 	if err != nil {
@@ -519,7 +519,7 @@ func (s Store) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
 
 // ListAudit implements [store.AuditStore].
 func (s Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEntry, error) {
-	q := NewQuery(s.DB.Dialect())
+	q := NewQuery(s.db.Dialect())
 	if f.Actor != "" {
 		q.Where(`actor_id = ` + q.Arg(f.Actor))
 	}
@@ -533,7 +533,7 @@ func (s Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Aud
 		q.Where(`(at, id) < (` + q.Arg(s.time(f.Cursor.CreatedAt)) + `, ` + q.Arg(f.Cursor.ID) + `)`)
 	}
 	stmt := q.Select(`SELECT `+AuditColumns+` FROM audit_log`, `at DESC, id DESC`, f.Limit)
-	return All(ctx, s.DB, "list audit", ScanAudit, stmt, q.Args...)
+	return All(ctx, s.db, "list audit", ScanAudit, stmt, q.Args...)
 }
 
 // RecordUsage implements [store.UsageStore].
@@ -541,7 +541,7 @@ func (s Store) RecordUsage(ctx context.Context, r *store.UsageRecord) error {
 	if r == nil {
 		return s.errorf("record usage: nil record")
 	}
-	err := s.DB.Write(ctx, func(c Conn) error { return c.Exec(ctx, InsertUsage, UsageArgs(c, r, r.At)...) })
+	err := s.db.Write(ctx, func(c Conn) error { return c.Exec(ctx, InsertUsage, UsageArgs(c, r, r.At)...) })
 	if err != nil {
 		return s.errorf("record usage: %w", err)
 	}
@@ -567,7 +567,7 @@ func (s Store) AggregateUsage(ctx context.Context, f store.UsageFilter) ([]store
 		return b, err
 	}
 	if f.UserID != "" {
-		return All(ctx, s.DB, "aggregate usage", scan, usageOfUser, s.time(f.From), s.time(f.To), f.UserID)
+		return All(ctx, s.db, "aggregate usage", scan, usageOfUser, s.time(f.From), s.time(f.To), f.UserID)
 	}
-	return All(ctx, s.DB, "aggregate usage", scan, usageOfAll, s.time(f.From), s.time(f.To))
+	return All(ctx, s.db, "aggregate usage", scan, usageOfAll, s.time(f.From), s.time(f.To))
 }

@@ -43,6 +43,8 @@ type DB interface {
 	Rewrite(ctx context.Context, fn func(Conn) error) error
 	// Tx runs fn in a transaction, retried as Write.
 	Tx(ctx context.Context, fn func(Conn) error) error
+	// RewriteTx runs fn in a transaction, retried as Rewrite.
+	RewriteTx(ctx context.Context, fn func(Conn) error) error
 	// Serialize makes the transaction c hold off other writers of table
 	// until it ends, or, when key is not empty, other holders of key in
 	// table (pgstore: a table lock, or an advisory lock; sqlitestore:
@@ -53,12 +55,16 @@ type DB interface {
 }
 
 // Store holds the operations the backends run alike, on the backend's DB.
-// Each backend embeds it, so that its methods are the backend's.
-type Store struct{ DB DB }
+// Each backend embeds it, so that its methods are the backend's; it has no
+// other exported method.
+type Store struct{ db DB }
+
+// NewStore returns the operations on db.
+func NewStore(db DB) Store { return Store{db: db} }
 
 // errorf returns an error prefixed with the backend's name.
 func (s Store) errorf(format string, args ...any) error {
-	return fmt.Errorf(s.DB.Name()+": "+format, args...)
+	return fmt.Errorf(s.db.Name()+": "+format, args...)
 }
 
 // One runs s on a reader and scans its row with scan; an error names
