@@ -30,7 +30,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error 
 			return err
 		}
 		if cp.Lease != nil {
-			if err := lockLease(ctx, tx, cp.DebateID, *cp.Lease); err != nil {
+			if err := sqlrec.LockLease(ctx, c, cp.DebateID, *cp.Lease); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("checkpoint %q: no debate record: %w", cp.DebateID, store.ErrLeaseLost)
 				}
