@@ -28,4 +28,3 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 	}
 	return d, nil
 }
-

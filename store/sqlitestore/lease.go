@@ -48,4 +48,3 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 	}
 	return d, nil
 }
-
