@@ -63,6 +63,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/memsql"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
 	"github.com/aragora/aragora/store/internal/sqlrec"
 )
@@ -120,17 +121,22 @@ func (c Config) withDefaults() Config {
 // number of goroutines and replicas. Create it with [Open] or [NewFromPool].
 type Store struct {
 	shared
+	memories
 	cfg     Config
 	pool    *pgxpool.Pool
 	ownPool bool
 }
 
-// shared holds the operations written once for pgstore and sqlitestore.
-type shared = sqlrec.Store
+// shared and memories hold the operations written once for pgstore and
+// sqlitestore.
+type (
+	shared   = sqlrec.Store
+	memories = memsql.Store
+)
 
 func newStore(cfg Config, pool *pgxpool.Pool, own bool) *Store {
 	s := &Store{cfg: cfg, pool: pool, ownPool: own}
-	s.shared = sqlrec.NewStore(pgDB{s})
+	s.shared, s.memories = sqlrec.NewStore(pgDB{s}), memsql.NewStore(pgDB{s})
 	return s
 }
 

@@ -61,6 +61,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/memsql"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
 	"github.com/aragora/aragora/store/internal/sqlrec"
 )
@@ -127,6 +128,7 @@ func (c Config) withDefaults(path string) Config {
 // several processes sharing the files. Create it with [Open]; Close it.
 type Store struct {
 	shared
+	memories
 	cfg     Config
 	path    string
 	w, r    *sql.DB // store writer (1 connection) and readers
@@ -140,8 +142,12 @@ type Store struct {
 	closed    bool
 }
 
-// shared holds the operations written once for sqlitestore and pgstore.
-type shared = sqlrec.Store
+// shared and memories hold the operations written once for sqlitestore
+// and pgstore.
+type (
+	shared   = sqlrec.Store
+	memories = memsql.Store
+)
 
 // db pairs a file's writer and reader pools.
 func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
@@ -184,7 +190,6 @@ func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults(path)
 	s := &Store{cfg: cfg, path: path, dialect: sqlmigrate.SQLite}
-	s.shared = sqlrec.NewStore(sqliteDB{s})
 	var err error
 	if s.w, s.r, err = openPair(path, cfg); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
@@ -201,6 +206,8 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", cfg.ContinuumPath, err)
 	}
 	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr, s.cw, s.cr}
+	s.shared = sqlrec.NewStore(sqliteDB{s.w, s.r})
+	s.memories = memsql.NewStore(sqliteDB{s.cw, s.cr})
 	// The writer connects first, so WAL mode is set before readers arrive.
 	for _, db := range []*sql.DB{s.w, s.rw, s.cw} {
 		if err := db.PingContext(ctx); err != nil {
@@ -487,16 +494,16 @@ type sqliteRows struct{ *sql.Rows }
 
 func (r sqliteRows) Close() { _ = r.Rows.Close() }
 
-// sqliteDB is the store database as the operations shared with pgstore
-// (sqlrec.Store) use it.
-type sqliteDB struct{ s *Store }
+// sqliteDB is one database (its writer w and readers r) as the operations
+// shared with pgstore (sqlrec.Store, memsql.Store) use it.
+type sqliteDB struct{ w, r *sql.DB }
 
 func (sqliteDB) Name() string              { return "sqlitestore" }
 func (sqliteDB) Dialect() sqlrec.Dialect   { return sqlrec.SQLite }
 func (sqliteDB) IsConflict(err error) bool { return isConstraint(err) }
 
 func (d sqliteDB) Read(_ context.Context, fn func(sqlrec.Conn) error) error {
-	return fn(sqliteConn{d.s.r})
+	return fn(sqliteConn{d.r})
 }
 
 func (d sqliteDB) Write(ctx context.Context, fn func(sqlrec.Conn) error) error { return d.Tx(ctx, fn) }
@@ -506,7 +513,7 @@ func (d sqliteDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error
 }
 
 func (d sqliteDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
-	return tx(ctx, d.s.w, func(t *sql.Tx) error { return fn(sqliteConn{t}) })
+	return tx(ctx, d.w, func(t *sql.Tx) error { return fn(sqliteConn{t}) })
 }
 
 func (d sqliteDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {

@@ -140,7 +140,7 @@ func (s Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debate
 	if f.Cursor != nil {
 		q.Where(`(created_at, id) < (` + q.Arg(s.time(f.Cursor.CreatedAt)) + `, ` + q.Arg(f.Cursor.ID) + `)`)
 	}
-	stmt := q.Select(`SELECT `+DebateColumns+` FROM debates`, `created_at DESC, id DESC`, f.Limit)
+	stmt := q.Select(`SELECT `+DebateColumns+` FROM debates`, `created_at DESC, id DESC`, LimitOr(f.Limit))
 	return All(ctx, s.db, "list debates", ScanDebate, stmt, q.Args...)
 }
 

@@ -59,11 +59,11 @@ func In[V any](q *Query, col string, vals []V) {
 	q.Where(col + ` IN (` + strings.Join(ps, `, `) + `)`)
 }
 
-// Select returns sel with the conditions, ordered by order, and limited to
-// limit rows (store.DefaultLimit when limit is not positive).
-func (q *Query) Select(sel, order string, limit int) Stmt {
+// Select returns sel with the conditions, ordered by order, and limited by
+// the argument limit (LimitOr's, or Dialect.Limit's).
+func (q *Query) Select(sel, order string, limit any) Stmt {
 	if len(q.where) > 0 {
 		sel += ` WHERE ` + strings.Join(q.where, ` AND `)
 	}
-	return NewStmt(sel + ` ORDER BY ` + order + ` LIMIT ` + q.Arg(LimitOr(limit)))
+	return NewStmt(sel + ` ORDER BY ` + order + ` LIMIT ` + q.Arg(limit))
 }
