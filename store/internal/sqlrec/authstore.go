@@ -171,6 +171,16 @@ func scanValue[T any](row Row) (v T, err error) {
 	return v, err
 }
 
+// optional reads the one column of the row of q in c, the zero value when
+// there is no row.
+func optional[T any](ctx context.Context, c Conn, q Stmt, args ...any) (T, error) {
+	v, err := scanValue[T](c.QueryRow(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, nil
+	}
+	return v, err
+}
+
 // UpdateUser implements [store.UserStore].
 func (s Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
 	var u *store.User
@@ -467,9 +477,8 @@ func (s Store) RotateSigningKey(ctx context.Context, prevKID string, prevValidUn
 		if exists {
 			return s.errorf("signing key %q exists: %w", next.KID, store.ErrConflict)
 		}
-		var cur string
-		err := c.QueryRow(ctx, currentKey).Scan(&cur)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		cur, err := optional[string](ctx, c, currentKey)
+		if err != nil {
 			return err
 		}
 		if cur != prevKID {

@@ -80,9 +80,8 @@ func (s Store) LoadNomicState(ctx context.Context) (*store.NomicState, error) {
 // SaveNomicState implements store.NomicStore.
 func (s Store) SaveNomicState(ctx context.Context, expect int64, w store.NomicWrite) (int64, error) {
 	err := s.db.Tx(ctx, func(c Conn) error {
-		var cur int64
-		err := c.QueryRow(ctx, nomicVersion).Scan(&cur)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		cur, err := optional[int64](ctx, c, nomicVersion)
+		if err != nil {
 			return err
 		}
 		if cur != expect {
