@@ -122,21 +122,24 @@ func (c Config) withDefaults() Config {
 type Store struct {
 	shared
 	memories
+	ratings
 	cfg     Config
 	pool    *pgxpool.Pool
 	ownPool bool
 }
 
-// shared and memories hold the operations written once for pgstore and
-// sqlitestore.
+// shared, memories and ratings hold the operations written once for
+// pgstore and sqlitestore.
 type (
 	shared   = sqlrec.Store
 	memories = memsql.Store
+	ratings  = sqlrec.Ratings
 )
 
 func newStore(cfg Config, pool *pgxpool.Pool, own bool) *Store {
 	s := &Store{cfg: cfg, pool: pool, ownPool: own}
 	s.shared, s.memories = sqlrec.NewStore(pgDB{s}), memsql.NewStore(pgDB{s})
+	s.ratings = sqlrec.NewRatings(pgDB{s}, cfg.Now, lockRatings)
 	return s
 }
 

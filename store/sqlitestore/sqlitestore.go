@@ -129,6 +129,7 @@ func (c Config) withDefaults(path string) Config {
 type Store struct {
 	shared
 	memories
+	ratings
 	cfg     Config
 	path    string
 	w, r    *sql.DB // store writer (1 connection) and readers
@@ -142,11 +143,12 @@ type Store struct {
 	closed    bool
 }
 
-// shared and memories hold the operations written once for sqlitestore
-// and pgstore.
+// shared, memories and ratings hold the operations written once for
+// sqlitestore and pgstore.
 type (
 	shared   = sqlrec.Store
 	memories = memsql.Store
+	ratings  = sqlrec.Ratings
 )
 
 // db pairs a file's writer and reader pools.
@@ -208,6 +210,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr, s.cw, s.cr}
 	s.shared = sqlrec.NewStore(sqliteDB{s.w, s.r})
 	s.memories = memsql.NewStore(sqliteDB{s.cw, s.cr})
+	s.ratings = sqlrec.NewRatings(sqliteDB{s.rw, s.rr}, cfg.Now, nil)
 	// The writer connects first, so WAL mode is set before readers arrive.
 	for _, db := range []*sql.DB{s.w, s.rw, s.cw} {
 		if err := db.PingContext(ctx); err != nil {

@@ -288,10 +288,10 @@ func (s Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*stor
 	return k, nil
 }
 
-// changed runs a write through DB.Write and returns the rows it changed;
-// an error names what.
-func (s Store) changed(ctx context.Context, what string, q Stmt, args ...any) (n int64, err error) {
-	err = s.db.Write(ctx, func(c Conn) (err error) {
+// changed runs a write through run (DB.Write or DB.Rewrite) and returns
+// the rows it changed; an error names what.
+func (s Store) changed(ctx context.Context, run func(context.Context, func(Conn) error) error, what string, q Stmt, args ...any) (n int64, err error) {
+	err = run(ctx, func(c Conn) (err error) {
 		n, err = c.Changed(ctx, q, args...)
 		return err
 	})
@@ -303,28 +303,27 @@ func (s Store) changed(ctx context.Context, what string, q Stmt, args ...any) (n
 
 // RevokeAllAPIKeys implements [store.APIKeyStore].
 func (s Store) RevokeAllAPIKeys(ctx context.Context, at time.Time) (int64, error) {
-	return s.changed(ctx, "revoke all api keys", revokeAllKeys, s.time(at))
+	return s.changed(ctx, s.db.Write, "revoke all api keys", revokeAllKeys, s.time(at))
 }
 
 // time is Conn.Time of the backend, for arguments built before a
 // connection is at hand.
 func (s Store) time(t time.Time) any { return s.db.Dialect().Time(t) }
 
+// changeOne runs a write that is safe to repeat (DB.Rewrite) and must
+// change a row: changing none is an error wrapping ErrNotFound. An error
+// names what.
+func (s Store) changeOne(ctx context.Context, what string, q Stmt, args ...any) error {
+	n, err := s.changed(ctx, s.db.Rewrite, what, q, args...)
+	if err == nil && n == 0 {
+		err = s.errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return err
+}
+
 // TouchAPIKey implements [store.APIKeyStore].
 func (s Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	what := fmt.Sprintf("touch api key %q", id)
-	var n int64
-	err := s.db.Rewrite(ctx, func(c Conn) (err error) {
-		n, err = c.Changed(ctx, touchAPIKey, c.NullTime(at), id)
-		return err
-	})
-	if err == nil && n == 0 {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return s.errorf("%s: %w", what, err)
-	}
-	return nil
+	return s.changeOne(ctx, fmt.Sprintf("touch api key %q", id), touchAPIKey, s.db.Dialect().NullTime(at), id)
 }
 
 // RevokeToken implements [store.RevocationStore]: an insert that does
@@ -335,7 +334,7 @@ func (s Store) RevokeToken(ctx context.Context, r *store.Revocation) error {
 		return s.errorf("revoke token: empty token id")
 	}
 	what := fmt.Sprintf("revoke token %q", r.TokenID)
-	n, err := s.changed(ctx, what, insertRevocation,
+	n, err := s.changed(ctx, s.db.Write, what, insertRevocation,
 		r.TokenID, r.Kind, r.UserID, s.time(r.RevokedAt), r.RevokedBy, r.Reason, s.time(r.ExpiresAt))
 	if err == nil && n == 0 {
 		err = s.errorf("%s: already revoked: %w", what, store.ErrConflict)
@@ -362,7 +361,7 @@ func (s Store) ListRevocations(ctx context.Context, now time.Time, limit int) ([
 
 // DeleteExpiredRevocations implements [store.RevocationStore].
 func (s Store) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
-	return s.changed(ctx, "delete expired revocations", deleteRevocations, s.time(now))
+	return s.changed(ctx, s.db.Write, "delete expired revocations", deleteRevocations, s.time(now))
 }
 
 // RecordIssued implements [store.IssuedTokenStore]: an insert that does
@@ -372,7 +371,7 @@ func (s Store) RecordIssued(ctx context.Context, t *store.IssuedToken) error {
 		return s.errorf("record issued token: empty token id")
 	}
 	what := fmt.Sprintf("record issued token %q", t.TokenID)
-	n, err := s.changed(ctx, what, insertIssued, t.TokenID, t.Kind, t.UserID, s.time(t.IssuedAt), s.time(t.ExpiresAt))
+	n, err := s.changed(ctx, s.db.Write, what, insertIssued, t.TokenID, t.Kind, t.UserID, s.time(t.IssuedAt), s.time(t.ExpiresAt))
 	if err == nil && n == 0 {
 		err = s.errorf("%s: already recorded: %w", what, store.ErrConflict)
 	}
@@ -386,7 +385,7 @@ func (s Store) GetIssued(ctx context.Context, tokenID string) (*store.IssuedToke
 
 // DeleteExpiredIssued implements [store.IssuedTokenStore].
 func (s Store) DeleteExpiredIssued(ctx context.Context, now time.Time) (int64, error) {
-	return s.changed(ctx, "delete expired issued tokens", deleteIssued, s.time(now))
+	return s.changed(ctx, s.db.Write, "delete expired issued tokens", deleteIssued, s.time(now))
 }
 
 // TokenVersion implements [store.TokenVersionStore].

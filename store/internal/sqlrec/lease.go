@@ -118,13 +118,9 @@ func MissingOrConflict(ctx context.Context, s Store, op, id, why string, conflic
 
 // Heartbeat implements [store.Leaser].
 func (s Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
-	var n int64
-	err := s.db.Rewrite(ctx, func(c Conn) (err error) {
-		n, err = c.Changed(ctx, Heartbeat, id, l.Owner, l.Generation, c.Time(now), c.Time(now.Add(ttl)))
-		return err
-	})
+	n, err := s.changed(ctx, s.db.Rewrite, fmt.Sprintf("heartbeat %q", id), Heartbeat, id, l.Owner, l.Generation, s.time(now), s.time(now.Add(ttl)))
 	if err != nil {
-		return s.errorf("heartbeat %q: %w", id, err)
+		return err
 	}
 	if n == 0 {
 		return MissingOrConflict(ctx, s, "heartbeat", id, fmt.Sprintf("lease of %q generation %d", l.Owner, l.Generation), store.ErrLeaseLost)
