@@ -59,11 +59,14 @@ func In[V any](q *Query, col string, vals []V) {
 	q.Where(col + ` IN (` + strings.Join(ps, `, `) + `)`)
 }
 
+// Cond returns the conditions joined with AND.
+func (q *Query) Cond() string { return strings.Join(q.where, ` AND `) }
+
 // Select returns sel with the conditions, ordered by order, and limited by
 // the argument limit (LimitOr's, or Dialect.Limit's).
 func (q *Query) Select(sel, order string, limit any) Stmt {
 	if len(q.where) > 0 {
-		sel += ` WHERE ` + strings.Join(q.where, ` AND `)
+		sel += ` WHERE ` + q.Cond()
 	}
 	return NewStmt(sel + ` ORDER BY ` + order + ` LIMIT ` + q.Arg(limit))
 }
