@@ -138,7 +138,7 @@ type (
 
 func newStore(cfg Config, pool *pgxpool.Pool, own bool) *Store {
 	s := &Store{cfg: cfg, pool: pool, ownPool: own}
-	s.shared, s.memories = sqlrec.NewStore(pgDB{s}), memsql.NewStore(pgDB{s})
+	s.shared, s.memories = sqlrec.NewStore(pgDB{s}, cfg.Now), memsql.NewStore(pgDB{s})
 	s.ratings = sqlrec.NewRatings(pgDB{s}, cfg.Now, lockRatings)
 	return s
 }
@@ -388,6 +388,7 @@ type pgQuerier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 func (c pgConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
@@ -436,6 +437,21 @@ func (d pgDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
 
 func (d pgDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {
 	return d.s.inTx(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
+}
+
+// AppendEvents sends the events and the checkpoint row in one batch, one
+// round trip; a concurrent writer of the same seq makes it fail on the
+// primary key.
+func (pgDB) AppendEvents(ctx context.Context, c sqlrec.Conn, cp *store.Checkpoint, checkpoint []any) error {
+	if len(cp.Events) == 0 {
+		return c.Exec(ctx, sqlrec.InsertCheckpoint, checkpoint...)
+	}
+	b := &pgx.Batch{}
+	for _, e := range cp.Events {
+		b.Queue(sqlrec.InsertEvent.Postgres, cp.DebateID, e.Seq, e.Type, []byte(e.JSON))
+	}
+	b.Queue(sqlrec.InsertCheckpoint.Postgres, checkpoint...)
+	return c.(pgConn).q.SendBatch(ctx, b).Close()
 }
 
 // Serialize takes a table lock against concurrent writers (SHARE ROW

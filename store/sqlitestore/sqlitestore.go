@@ -208,7 +208,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", cfg.ContinuumPath, err)
 	}
 	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr, s.cw, s.cr}
-	s.shared = sqlrec.NewStore(sqliteDB{s.w, s.r})
+	s.shared = sqlrec.NewStore(sqliteDB{s.w, s.r}, cfg.Now)
 	s.memories = memsql.NewStore(sqliteDB{s.cw, s.cr})
 	s.ratings = sqlrec.NewRatings(sqliteDB{s.rw, s.rr}, cfg.Now, nil)
 	// The writer connects first, so WAL mode is set before readers arrive.
@@ -460,6 +460,7 @@ type sqliteQuerier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 func (c sqliteConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
@@ -521,6 +522,27 @@ func (d sqliteDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
 
 func (d sqliteDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {
 	return d.Tx(ctx, fn)
+}
+
+// AppendEvents inserts the events through one prepared statement (a
+// stored seq is ErrConflict), then the checkpoint row.
+func (sqliteDB) AppendEvents(ctx context.Context, c sqlrec.Conn, cp *store.Checkpoint, checkpoint []any) error {
+	if len(cp.Events) > 0 {
+		ins, err := c.(sqliteConn).q.PrepareContext(ctx, sqlrec.InsertEvent.SQLite)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, e := range cp.Events {
+			if _, err := ins.ExecContext(ctx, cp.DebateID, e.Seq, e.Type, []byte(e.JSON)); err != nil {
+				if isConstraint(err) {
+					return fmt.Errorf("checkpoint %q: event %d (%s): %w", cp.DebateID, e.Seq, e.Type, store.ErrConflict)
+				}
+				return err
+			}
+		}
+	}
+	return c.Exec(ctx, sqlrec.InsertCheckpoint, checkpoint...)
 }
 
 // Serialize does nothing: the write transaction (BEGIN IMMEDIATE) holds

@@ -3,6 +3,9 @@ package sqlrec
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/aragora/aragora/store"
 )
 
 // Dialect names the SQL a backend speaks, where a statement cannot be
@@ -52,15 +55,23 @@ type DB interface {
 	Serialize(ctx context.Context, c Conn, table, key string) error
 	// IsConflict reports an error that violated a unique constraint.
 	IsConflict(err error) bool
+	// AppendEvents inserts cp's events (InsertEvent), then its checkpoint
+	// row (InsertCheckpoint with the arguments checkpoint), in the
+	// transaction c.
+	AppendEvents(ctx context.Context, c Conn, cp *store.Checkpoint, checkpoint []any) error
 }
 
 // Store holds the operations the backends run alike, on the backend's DB.
 // Each backend embeds it, so that its methods are the backend's; it has no
 // other exported method.
-type Store struct{ db DB }
+type Store struct {
+	db  DB
+	now func() time.Time
+}
 
-// NewStore returns the operations on db.
-func NewStore(db DB) Store { return Store{db: db} }
+// NewStore returns the operations on db; now stamps records whose caller
+// left a time zero.
+func NewStore(db DB, now func() time.Time) Store { return Store{db: db, now: now} }
 
 // errorf returns an error prefixed with the backend's name.
 func (s Store) errorf(format string, args ...any) error {
