@@ -540,7 +540,7 @@ func (s Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Aud
 	if f.Cursor != nil {
 		q.Where(`(at, id) < (` + q.Arg(s.time(f.Cursor.CreatedAt)) + `, ` + q.Arg(f.Cursor.ID) + `)`)
 	}
-	stmt := q.Select(`SELECT `+AuditColumns+` FROM audit_log`, `at DESC, id DESC`, LimitOr(f.Limit))
+	stmt := q.Select(`SELECT `+AuditColumns+` FROM audit_log`, `at DESC, id DESC`, store.PageSize(f.Limit))
 	return All(ctx, s.db, "list audit", ScanAudit, stmt, q.Args...)
 }
 

@@ -140,23 +140,23 @@ func (s Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debate
 	if f.Cursor != nil {
 		q.Where(`(created_at, id) < (` + q.Arg(s.time(f.Cursor.CreatedAt)) + `, ` + q.Arg(f.Cursor.ID) + `)`)
 	}
-	stmt := q.Select(`SELECT `+DebateColumns+` FROM debates`, `created_at DESC, id DESC`, LimitOr(f.Limit))
+	stmt := q.Select(`SELECT `+DebateColumns+` FROM debates`, `created_at DESC, id DESC`, store.PageSize(f.Limit))
 	return All(ctx, s.db, "list debates", ScanDebate, stmt, q.Args...)
 }
 
 // FindOrphans implements [store.Leaser].
 func (s Store) FindOrphans(ctx context.Context, now time.Time, limit int) ([]*store.Debate, error) {
-	return All(ctx, s.db, "find orphans", ScanDebate, FindOrphans, s.time(now), LimitOr(limit))
+	return All(ctx, s.db, "find orphans", ScanDebate, FindOrphans, s.time(now), store.PageSize(limit))
 }
 
 // FindStale implements [store.Leaser].
 func (s Store) FindStale(ctx context.Context, heartbeatBefore time.Time, limit int) ([]*store.Debate, error) {
-	return All(ctx, s.db, "find stale", ScanDebate, FindStale, s.time(heartbeatBefore), LimitOr(limit))
+	return All(ctx, s.db, "find stale", ScanDebate, FindStale, s.time(heartbeatBefore), store.PageSize(limit))
 }
 
 // FindUnended implements [store.Leaser].
 func (s Store) FindUnended(ctx context.Context, limit int) ([]*store.Debate, error) {
-	return All(ctx, s.db, "find unended", ScanDebate, FindUnended, LimitOr(limit))
+	return All(ctx, s.db, "find unended", ScanDebate, FindUnended, store.PageSize(limit))
 }
 
 // LatestCheckpoint returns the debate's most recently saved checkpoint with

@@ -166,5 +166,5 @@ func (s Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicComm
 
 // ListNomicOutcomes implements store.NomicStore.
 func (s Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.NomicOutcome, error) {
-	return All(ctx, s.db, "nomic outcomes", ScanNomicOutcome, nomicOutcomes, LimitOr(limit))
+	return All(ctx, s.db, "nomic outcomes", ScanNomicOutcome, nomicOutcomes, store.PageSize(limit))
 }

@@ -63,7 +63,7 @@ func In[V any](q *Query, col string, vals []V) {
 func (q *Query) Cond() string { return strings.Join(q.where, ` AND `) }
 
 // Select returns sel with the conditions, ordered by order, and limited by
-// the argument limit (LimitOr's, or Dialect.Limit's).
+// the argument limit (store.PageSize's, or Dialect.Limit's).
 func (q *Query) Select(sel, order string, limit any) Stmt {
 	if len(q.where) > 0 {
 		sel += ` WHERE ` + q.Cond()

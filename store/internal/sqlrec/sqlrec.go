@@ -123,14 +123,6 @@ var TerminalList = func() string {
 	return strings.Join(names, ", ")
 }()
 
-// LimitOr returns n, or store.DefaultLimit when n is not positive.
-func LimitOr(n int) int {
-	if n <= 0 {
-		return store.DefaultLimit
-	}
-	return n
-}
-
 // OrNotFound returns store.ErrNotFound for an error wrapping sql.ErrNoRows
 // (pgx.ErrNoRows does), and err otherwise.
 func OrNotFound(err error) error {

@@ -70,12 +70,6 @@ func TestCollect(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 }
 
-func TestLimitOr(t *testing.T) {
-	assert.Equal(t, 7, LimitOr(7))
-	assert.Positive(t, LimitOr(0))
-	assert.Equal(t, LimitOr(0), LimitOr(-1))
-}
-
 func TestNewStmtNumbersPlaceholders(t *testing.T) {
 	s := NewStmt(`UPDATE t SET a = $1, b = $2, c = $1 WHERE id = $10 AND price > '$'`)
 	assert.Equal(t, `UPDATE t SET a = $1, b = $2, c = $1 WHERE id = $10 AND price > '$'`, s.Postgres)
