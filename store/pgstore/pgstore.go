@@ -108,12 +108,7 @@ func (c Config) withDefaults() Config {
 	} else if c.MaxOverflow == 0 {
 		c.MaxOverflow = 5
 	}
-	if c.BinaryVersion == "" {
-		c.BinaryVersion = "0.0.0-dev"
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	sqlrec.Defaults(&c.BinaryVersion, &c.Now)
 	return c
 }
 

@@ -115,12 +115,7 @@ func (c Config) withDefaults(path string) Config {
 	if c.BusyTimeout <= 0 {
 		c.BusyTimeout = 5 * time.Second
 	}
-	if c.BinaryVersion == "" {
-		c.BinaryVersion = "0.0.0-dev"
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	sqlrec.Defaults(&c.BinaryVersion, &c.Now)
 	return c
 }
 

@@ -61,6 +61,18 @@ type DB interface {
 	AppendEvents(ctx context.Context, c Conn, cp *store.Checkpoint, checkpoint []any) error
 }
 
+// Defaults sets what a backend's Config leaves unset of the settings both
+// backends have: the binary version recorded with applied migrations
+// ("0.0.0-dev") and the clock that stamps records (time.Now).
+func Defaults(binaryVersion *string, now *func() time.Time) {
+	if *binaryVersion == "" {
+		*binaryVersion = "0.0.0-dev"
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+}
+
 // Store holds the operations the backends run alike, on the backend's DB.
 // Each backend embeds it, so that its methods are the backend's; it has no
 // other exported method.
