@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,6 +34,3 @@ func (s *Store) retryUnsent(ctx context.Context, op func() error) error {
 func (s *Store) inTxUnsent(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.retryUnsent(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
 }
-
-// ts normalises a time for a NOT NULL column: UTC, microseconds.
-func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -29,12 +29,10 @@ func pgLimit(limit int) any {
 	return limit
 }
 
-func micros(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
 // DispatchWebhooks implements webhook.Outbox.
 func (s *Store) DispatchWebhooks(ctx context.Context, now time.Time, limit, capacity int, route func(webhook.Message) []string) ([]webhook.Delivery, error) {
 	var out []webhook.Delivery
-	now = micros(now)
+	now = sqlrec.Micros(now)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		out = nil
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('aragora.webhook_dispatch:' || current_schema(), 0))`); err != nil {
@@ -70,7 +68,7 @@ func (s *Store) DispatchWebhooks(ctx context.Context, now time.Time, limit, capa
 				tag, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, state, next_attempt_at,
 					dead_reason, overflowed, created_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $5, $8)
 					ON CONFLICT (message_id, endpoint_id) DO NOTHING`,
-					d.ID, m.ID, ep, string(d.State), now, d.DeadReason, d.Overflowed, nullTime(d.FinishedAt))
+					d.ID, m.ID, ep, string(d.State), now, d.DeadReason, d.Overflowed, sqlrec.Postgres.NullTime(d.FinishedAt))
 				if err != nil {
 					return err
 				}
@@ -94,8 +92,8 @@ func (s *Store) DispatchWebhooks(ctx context.Context, now time.Time, limit, capa
 // ClaimWebhookDeliveries implements webhook.Outbox.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]webhook.Delivery, error) {
 	var out []webhook.Delivery
-	now = micros(now)
-	until := micros(now.Add(lease))
+	now = sqlrec.Micros(now)
+	until := sqlrec.Micros(now.Add(lease))
 	err := s.retry(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `WITH claimed AS (
 				UPDATE webhook_deliveries d SET lease_owner = $1, lease_expires_at = $2

@@ -324,26 +324,6 @@ func isUnique(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
 }
 
-// queryAll runs q and scans every row with scan (an empty result is an
-// empty slice), retried once on a connection error; errors are prefixed
-// with "pgstore: " and op.
-func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.Row) (T, error), q string, args ...any) ([]T, error) {
-	var out []T
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out, err = sqlrec.Collect(rows, scan)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
-	}
-	return out, nil
-}
-
 // queryOne runs q, retried once on a connection error, and scans its row
 // with scan (an error wrapping sql.ErrNoRows when there is none).
 func queryOne[T any](ctx context.Context, s *Store, scan func(sqlrec.Row) (T, error), q string, args ...any) (T, error) {
@@ -353,25 +333,6 @@ func queryOne[T any](ctx context.Context, s *Store, scan func(sqlrec.Row) (T, er
 		return err
 	})
 	return v, err
-}
-
-// execOne runs a write that must change a row, retried once on a
-// connection error (so it must be idempotent); changing none is an error
-// wrapping ErrNotFound. Errors are prefixed with "pgstore: " and what.
-func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, q, args...)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
-	}
-	return nil
 }
 
 // pgConn is the pool or a transaction as the statement sequences shared
@@ -404,9 +365,9 @@ func (c pgConn) Query(ctx context.Context, s sqlrec.Stmt, args ...any) (sqlrec.R
 	return c.q.Query(ctx, s.Postgres, args...)
 }
 
-func (pgConn) Time(t time.Time) any { return ts(t) }
+func (pgConn) Time(t time.Time) any { return sqlrec.Postgres.Time(t) }
 
-func (pgConn) NullTime(t time.Time) any { return nullTime(t) }
+func (pgConn) NullTime(t time.Time) any { return sqlrec.Postgres.NullTime(t) }
 
 // pgDB is the store's pool as the operations shared with sqlitestore
 // (sqlrec.Store) use it.
@@ -464,20 +425,4 @@ var advisoryLock = sqlrec.NewStmt(`SELECT pg_advisory_xact_lock(hashtextextended
 // inTx runs fn in a transaction, retried once on a connection error.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
-}
-
-// utc normalises a time for writing: UTC, or NULL for the zero time.
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func fromNull(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
 }

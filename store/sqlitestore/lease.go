@@ -32,12 +32,12 @@ func (s *Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time
 		if store.Terminal(status) {
 			return fmt.Errorf("debate %q: status %s: %w", id, status, store.ErrConflict)
 		}
-		if lo.Valid && lo.String != owner && le.Valid && le.String > fmtTime(now) {
+		if lo.Valid && lo.String != owner && le.Valid && le.String > sqlrec.FormatTime(now) {
 			return fmt.Errorf("debate %q: leased by %q: %w", id, lo.String, store.ErrConflict)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE debates SET lease_owner = ?, lease_expires_at = ?, updated_at = ?,
 			lease_generation = lease_generation + 1 WHERE id = ?`,
-			owner, fmtTime(now.Add(ttl)), fmtTime(now), id); err != nil {
+			owner, sqlrec.FormatTime(now.Add(ttl)), sqlrec.FormatTime(now), id); err != nil {
 			return err
 		}
 		d, err = sqlrec.ScanDebate(tx.QueryRowContext(ctx, `SELECT `+debateColumns+` FROM debates WHERE id = ?`, id))

@@ -61,18 +61,18 @@ func (s *Store) DispatchWebhooks(ctx context.Context, now time.Time, limit, capa
 		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&pending); err != nil {
 			return err
 		}
-		at := fmtTime(now)
+		at := sqlrec.FormatTime(now)
 		for _, m := range msgs {
 			for _, ep := range route(m) {
 				d := webhook.Delivery{ID: ulid.New("dlv_", now.UnixMilli()), MessageID: m.ID, EndpointID: ep,
-					State: webhook.StatePending, NextAttemptAt: now.UTC().Truncate(time.Microsecond), CreatedAt: now.UTC().Truncate(time.Microsecond)}
+					State: webhook.StatePending, NextAttemptAt: sqlrec.Micros(now), CreatedAt: sqlrec.Micros(now)}
 				if capacity > 0 && pending >= capacity {
 					d.State, d.DeadReason, d.Overflowed, d.FinishedAt = webhook.StateDead, webhook.ReasonQueueFull, true, d.CreatedAt
 				}
 				res, err := t.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, state, next_attempt_at,
 					dead_reason, overflowed, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 					ON CONFLICT (message_id, endpoint_id) DO NOTHING`,
-					d.ID, m.ID, ep, string(d.State), at, d.DeadReason, d.Overflowed, at, nullTime(d.FinishedAt))
+					d.ID, m.ID, ep, string(d.State), at, d.DeadReason, d.Overflowed, at, sqlrec.SQLite.NullTime(d.FinishedAt))
 				if err != nil {
 					return err
 				}
@@ -98,7 +98,7 @@ func (s *Store) DispatchWebhooks(ctx context.Context, now time.Time, limit, capa
 // ClaimWebhookDeliveries implements webhook.Outbox.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]webhook.Delivery, error) {
 	var out []webhook.Delivery
-	at, until := fmtTime(now), fmtTime(now.Add(lease))
+	at, until := sqlrec.FormatTime(now), sqlrec.FormatTime(now.Add(lease))
 	err := tx(ctx, s.w, func(t *sql.Tx) error {
 		out = nil
 		rows, err := t.QueryContext(ctx, `SELECT `+sqlrec.DeliveryColumns+` FROM webhook_deliveries d
@@ -125,7 +125,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, owner string, now ti
 				owner, until, out[i].ID); err != nil {
 				return err
 			}
-			out[i].LeaseOwner, out[i].LeaseExpiresAt = owner, now.Add(lease).UTC().Truncate(time.Microsecond)
+			out[i].LeaseOwner, out[i].LeaseExpiresAt = owner, sqlrec.Micros(now.Add(lease))
 		}
 		return nil
 	})

@@ -378,16 +378,6 @@ func (s *Store) backup(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-func fmtTime(t time.Time) string { return t.UTC().Format(sqlrec.TimeLayout) }
-
-// nullTime stores the zero time as NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return fmtTime(t)
-}
-
 func parseTime(s sql.NullString) (time.Time, error) {
 	t, err := sqlrec.ParseTime(s.String)
 	if err != nil {
@@ -403,47 +393,6 @@ const sqliteConstraint = 19
 func isConstraint(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqliteConstraint
-}
-
-// queryAll runs q on db and scans every row with scan (an empty result is
-// an empty slice); errors are prefixed with "sqlitestore: " and op.
-func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlrec.Row) (T, error), q string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	defer rows.Close()
-	out, err := sqlrec.Collect(rows, scan)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	return out, nil
-}
-
-// queryOne runs q on db and scans its row with scan; errors are prefixed
-// with "sqlitestore: " and what, and no row is an error wrapping
-// store.ErrNotFound.
-func queryOne[T any](ctx context.Context, db *sql.DB, what string, scan func(sqlrec.Row) (T, error), q string, args ...any) (T, error) {
-	v, err := scan(db.QueryRowContext(ctx, q, args...))
-	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
-	}
-	return v, nil
-}
-
-// exec runs a write on the writer and returns the rows it changed; errors
-// are prefixed with "sqlitestore: " and what.
-func (s *Store) exec(ctx context.Context, what, q string, args ...any) (int64, error) {
-	res, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	return n, nil
 }
 
 // sqliteConn is a pool or a transaction as the statement sequences shared
@@ -483,9 +432,9 @@ func (c sqliteConn) Query(ctx context.Context, s sqlrec.Stmt, args ...any) (sqlr
 	return sqliteRows{rows}, nil
 }
 
-func (sqliteConn) Time(t time.Time) any { return fmtTime(t) }
+func (sqliteConn) Time(t time.Time) any { return sqlrec.SQLite.Time(t) }
 
-func (sqliteConn) NullTime(t time.Time) any { return nullTime(t) }
+func (sqliteConn) NullTime(t time.Time) any { return sqlrec.SQLite.NullTime(t) }
 
 // sqliteRows closes without an error, like pgx.Rows (a failure to close
 // read rows has nothing to report).

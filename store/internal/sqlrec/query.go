@@ -6,13 +6,20 @@ import (
 	"time"
 )
 
+// Micros returns t in UTC, truncated to the microseconds both dialects
+// store.
+func Micros(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// FormatTime returns t as SQLite stores it ([TimeLayout]).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
 // Time returns the argument that stores t in a time column of dialect d:
-// UTC (microseconds, as Postgres stores it), or SQLite's text ([TimeLayout]).
+// [Micros] for Postgres, [FormatTime] for SQLite.
 func (d Dialect) Time(t time.Time) any {
 	if d == SQLite {
-		return t.UTC().Format(TimeLayout)
+		return FormatTime(t)
 	}
-	return t.UTC().Truncate(time.Microsecond)
+	return Micros(t)
 }
 
 // NullTime is Time, but the zero time stores NULL.
