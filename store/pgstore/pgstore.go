@@ -410,6 +410,13 @@ func (pgDB) AppendEvents(ctx context.Context, c sqlrec.Conn, cp *store.Checkpoin
 	return c.(pgConn).q.SendBatch(ctx, b).Close()
 }
 
+// LockDispatch takes the schema's transaction-scoped dispatch lock.
+func (pgDB) LockDispatch(ctx context.Context, c sqlrec.Conn) error {
+	return c.Exec(ctx, dispatchLock)
+}
+
+var dispatchLock = sqlrec.NewStmt(`SELECT pg_advisory_xact_lock(hashtextextended('aragora.webhook_dispatch:' || current_schema(), 0))`)
+
 // Serialize takes a table lock against concurrent writers (SHARE ROW
 // EXCLUSIVE), or for a key a transaction-scoped advisory lock on the
 // schema-qualified key.

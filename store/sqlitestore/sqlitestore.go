@@ -378,14 +378,6 @@ func (s *Store) backup(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-func parseTime(s sql.NullString) (time.Time, error) {
-	t, err := sqlrec.ParseTime(s.String)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlitestore: %w", err)
-	}
-	return t, nil
-}
-
 // sqliteConstraint is SQLITE_CONSTRAINT, the primary code of every
 // constraint violation (UNIQUE, PRIMARY KEY, …).
 const sqliteConstraint = 19
@@ -488,6 +480,9 @@ func (sqliteDB) AppendEvents(ctx context.Context, c sqlrec.Conn, cp *store.Check
 	}
 	return c.Exec(ctx, sqlrec.InsertCheckpoint, checkpoint...)
 }
+
+// LockDispatch does nothing, as Serialize.
+func (sqliteDB) LockDispatch(context.Context, sqlrec.Conn) error { return nil }
 
 // Serialize does nothing: the write transaction (BEGIN IMMEDIATE) holds
 // the database's write lock.

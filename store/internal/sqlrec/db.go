@@ -53,6 +53,10 @@ type DB interface {
 	// table (pgstore: a table lock, or an advisory lock; sqlitestore:
 	// nothing, since its write transaction holds the database's lock).
 	Serialize(ctx context.Context, c Conn, table, key string) error
+	// LockDispatch holds off other webhook dispatchers until the
+	// transaction c ends, so the queue bound holds (pgstore: an advisory
+	// lock on the schema; sqlitestore: nothing, as for Serialize).
+	LockDispatch(ctx context.Context, c Conn) error
 	// IsConflict reports an error that violated a unique constraint.
 	IsConflict(err error) bool
 	// AppendEvents inserts cp's events (InsertEvent), then its checkpoint

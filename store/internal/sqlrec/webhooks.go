@@ -7,13 +7,15 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aragora/aragora/internal/ulid"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/webhook"
 )
 
 // The webhook tables (migration 0020): webhook_messages, webhook_deliveries
-// and webhook_endpoints. What both backends do alike is here; the dispatch
-// and the claim, whose locking differs, stay with each backend.
+// and webhook_endpoints. What both backends do alike is here; the claim,
+// whose locking differs (pgstore: FOR UPDATE SKIP LOCKED in one statement),
+// stays with each backend.
 
 // DeliveryColumns are a delivery's columns (d) and its message's (m), in
 // the order [ScanDelivery] reads them.
@@ -33,6 +35,18 @@ func ScanDelivery(row Row) (webhook.Delivery, error) {
 }
 
 var (
+	// pendingMessages lists undispatched messages oldest first; Postgres
+	// skips those another dispatcher has locked.
+	pendingMessages = Stmt{
+		Postgres: `SELECT id, type, debate_id, payload, correlation_id, created_at FROM webhook_messages
+			WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+		SQLite: `SELECT id, type, debate_id, payload, correlation_id, created_at FROM webhook_messages
+			WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT ?1`,
+	}
+	pendingCount   = NewStmt(`SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'`)
+	insertDelivery = NewStmt(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, state, next_attempt_at,
+					dead_reason, overflowed, created_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $5, $8)
+					ON CONFLICT (message_id, endpoint_id) DO NOTHING`)
 	deliveryRow   = NewStmt(`SELECT 1 FROM webhook_deliveries WHERE id = $1`)
 	releaseLeases = NewStmt(`UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL
 			WHERE lease_owner IS NOT NULL AND ($1 = '' OR lease_owner = $1)`)
@@ -60,6 +74,61 @@ var (
 	disableEndpoint = NewStmt(`UPDATE webhook_endpoints SET disabled_at = coalesce(disabled_at, $2),
 		disabled_reason = CASE WHEN disabled_at IS NULL THEN $3 ELSE disabled_reason END WHERE id = $1`)
 )
+
+// DispatchWebhooks implements webhook.Outbox: in one transaction, which
+// holds off other dispatchers (DB.LockDispatch), it fans each pending
+// message out to its routes' endpoints (dead-lettered past capacity
+// pending deliveries) and marks it dispatched.
+func (s Store) DispatchWebhooks(ctx context.Context, now time.Time, limit, capacity int, route func(webhook.Message) []string) ([]webhook.Delivery, error) {
+	var out []webhook.Delivery
+	now = Micros(now)
+	err := s.db.RewriteTx(ctx, func(c Conn) error {
+		out = nil
+		if err := s.db.LockDispatch(ctx, c); err != nil {
+			return err
+		}
+		msgs, err := Fetch(ctx, c, func(row Row) (m webhook.Message, err error) {
+			return m, row.Scan(&m.ID, &m.Type, &m.DebateID, &m.Payload, &m.CorrelationID, Time(&m.CreatedAt))
+		}, pendingMessages, s.db.Dialect().Limit(limit))
+		if err != nil || len(msgs) == 0 {
+			return err
+		}
+		pending, err := scanValue[int](c.QueryRow(ctx, pendingCount))
+		if err != nil {
+			return err
+		}
+		q := NewQuery(s.db.Dialect())
+		q.Arg(c.Time(now))
+		ids := make([]string, 0, len(msgs))
+		for _, m := range msgs {
+			ids = append(ids, m.ID)
+			for _, ep := range route(m) {
+				d := webhook.Delivery{ID: ulid.New("dlv_", now.UnixMilli()), MessageID: m.ID, EndpointID: ep,
+					State: webhook.StatePending, NextAttemptAt: now, CreatedAt: now}
+				if capacity > 0 && pending >= capacity {
+					d.State, d.DeadReason, d.Overflowed, d.FinishedAt = webhook.StateDead, webhook.ReasonQueueFull, true, now
+				}
+				n, err := c.Changed(ctx, insertDelivery,
+					d.ID, m.ID, ep, string(d.State), c.Time(now), d.DeadReason, d.Overflowed, c.NullTime(d.FinishedAt))
+				if err != nil {
+					return err
+				}
+				if n == 1 {
+					if d.State == webhook.StatePending {
+						pending++
+					}
+					out = append(out, d)
+				}
+			}
+		}
+		In(q, `id`, ids)
+		return c.Exec(ctx, NewStmt(`UPDATE webhook_messages SET dispatched_at = $1 WHERE `+q.Cond()), q.Args...)
+	})
+	if err != nil {
+		return nil, s.errorf("dispatch webhooks: %w", err)
+	}
+	return out, nil
+}
 
 // RecordWebhookResult implements webhook.Outbox. A retry after a lost
 // acknowledgement finds the lease gone and reports ErrConflict.
