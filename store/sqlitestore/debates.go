@@ -3,8 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/internal/sqlrec"
@@ -43,11 +41,5 @@ func (s *Store) GetDebate(ctx context.Context, id string) (*store.Debate, error)
 		row = s.r.QueryRowContext(ctx, getDebateQuery, id)
 	}
 	d, err := sqlrec.ScanDebate(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: debate %q: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: get debate %q: %w", id, err)
-	}
-	return d, nil
+	return sqlrec.GotDebate(s.shared, id, d, err)
 }

@@ -2,6 +2,8 @@ package sqlrec
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -126,6 +128,19 @@ func WriteFinal(ctx context.Context, s Store, c Conn, id string, f *store.Final,
 		}
 	}
 	return WriteOutbox(ctx, s, c, f.Outbox)
+}
+
+// GotDebate returns the debate d that reading debate id in s's backend
+// returned, or its error: an error wrapping ErrNotFound when there was no
+// row.
+func GotDebate(s Store, id string, d *store.Debate, err error) (*store.Debate, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, s.errorf("debate %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, s.errorf("get debate %q: %w", id, err)
+	}
+	return d, nil
 }
 
 // ListDebates returns debates newest first (CreatedAt desc, ID desc).
