@@ -18,14 +18,6 @@ const (
 	SQLite
 )
 
-// In returns s in dialect d.
-func (s Stmt) In(d Dialect) string {
-	if d == SQLite {
-		return s.SQLite
-	}
-	return s.Postgres
-}
-
 // DB is a backend's database as the operations written once in this
 // package ([Store]) use it: where they run and how a failure is retried is
 // the backend's.
@@ -57,7 +49,8 @@ type DB interface {
 	// transaction c ends, so the queue bound holds (pgstore: an advisory
 	// lock on the schema; sqlitestore: nothing, as for Serialize).
 	LockDispatch(ctx context.Context, c Conn) error
-	// IsConflict reports an error that violated a unique constraint.
+	// IsConflict reports an error that violated a unique constraint
+	// (sqlitestore: any constraint).
 	IsConflict(err error) bool
 	// AppendEvents inserts cp's events (InsertEvent), then its checkpoint
 	// row (InsertCheckpoint with the arguments checkpoint), in the
