@@ -116,6 +116,31 @@ func MissingOrConflict(ctx context.Context, s Store, op, id, why string, conflic
 	return s.errorf("%s %q: %s: %w", op, id, why, conflict)
 }
 
+// claim takes debate $1's lease for owner $2 until $3 at $4, unless the
+// debate is terminal or another owner's lease holds; it returns
+// DebateColumns.
+var claim = NewStmt(`UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
+		lease_generation = lease_generation + 1
+		WHERE id = $1 AND status NOT IN (` + TerminalList + `)
+		AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
+		RETURNING ` + DebateColumns)
+
+// ClaimDebate implements [store.Leaser] with one conditional update.
+func (s Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
+	var d *store.Debate
+	err := s.db.Rewrite(ctx, func(c Conn) (err error) {
+		d, err = ScanDebate(c.QueryRow(ctx, claim, id, owner, c.Time(now.Add(ttl)), c.Time(now)))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, MissingOrConflict(ctx, s, "claim", id, "terminal or leased by another owner", store.ErrConflict)
+	}
+	if err != nil {
+		return nil, s.errorf("claim %q: %w", id, err)
+	}
+	return d, nil
+}
+
 // Heartbeat implements [store.Leaser].
 func (s Store) Heartbeat(ctx context.Context, id string, l store.Lease, now time.Time, ttl time.Duration) error {
 	n, err := s.changed(ctx, s.db.Rewrite, fmt.Sprintf("heartbeat %q", id), Heartbeat, id, l.Owner, l.Generation, s.time(now), s.time(now.Add(ttl)))
