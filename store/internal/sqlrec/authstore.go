@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,34 +182,31 @@ func optional[T any](ctx context.Context, c Conn, q Stmt, args ...any) (T, error
 
 // UpdateUser implements [store.UserStore].
 func (s Store) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (*store.User, error) {
+	q := NewQuery(s.db.Dialect())
+	q.Arg(id)
+	set := []string{`updated_at = ` + q.Arg(s.time(upd.UpdatedAt))}
+	if upd.Name != nil {
+		set = append(set, `name = `+q.Arg(*upd.Name))
+	}
+	if upd.Role != nil {
+		set = append(set, `role = `+q.Arg(*upd.Role))
+	}
+	if upd.PasswordHash != nil {
+		set = append(set, `password_hash = `+q.Arg(*upd.PasswordHash))
+	}
+	if upd.PasswordChangeRequired != nil {
+		set = append(set, `password_change_required = `+q.Arg(*upd.PasswordChangeRequired))
+	}
+	if upd.Disabled != nil {
+		set = append(set, `disabled = `+q.Arg(*upd.Disabled))
+	}
+	if upd.LastLoginAt != nil {
+		set = append(set, `last_login_at = `+q.Arg(s.db.Dialect().NullTime(*upd.LastLoginAt)))
+	}
+	update := NewStmt(`UPDATE users SET ` + strings.Join(set, ", ") + ` WHERE id = $1 RETURNING ` + UserColumns)
 	var u *store.User
 	err := s.db.Rewrite(ctx, func(c Conn) (err error) {
-		args := []any{id}
-		arg := func(v any) string {
-			args = append(args, v)
-			return "$" + strconv.Itoa(len(args))
-		}
-		set := []string{`updated_at = ` + arg(c.Time(upd.UpdatedAt))}
-		if upd.Name != nil {
-			set = append(set, `name = `+arg(*upd.Name))
-		}
-		if upd.Role != nil {
-			set = append(set, `role = `+arg(*upd.Role))
-		}
-		if upd.PasswordHash != nil {
-			set = append(set, `password_hash = `+arg(*upd.PasswordHash))
-		}
-		if upd.PasswordChangeRequired != nil {
-			set = append(set, `password_change_required = `+arg(*upd.PasswordChangeRequired))
-		}
-		if upd.Disabled != nil {
-			set = append(set, `disabled = `+arg(*upd.Disabled))
-		}
-		if upd.LastLoginAt != nil {
-			set = append(set, `last_login_at = `+arg(c.NullTime(*upd.LastLoginAt)))
-		}
-		q := NewStmt(`UPDATE users SET ` + strings.Join(set, ", ") + ` WHERE id = $1 RETURNING ` + UserColumns)
-		u, err = ScanUser(c.QueryRow(ctx, q, args...))
+		u, err = ScanUser(c.QueryRow(ctx, update, q.Args...))
 		return err
 	})
 	if err != nil {
