@@ -53,3 +53,10 @@ func TestCheckNomicCommand(t *testing.T) {
 	}
 	assert.EqualError(t, store.CheckNomicAck(store.NomicCommandPending), `store: nomic command acknowledged as "pending" (want applied or rejected)`)
 }
+
+func TestPageSize(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, 7, store.PageSize(7))
+	assert.Equal(t, store.DefaultLimit, store.PageSize(0))
+	assert.Equal(t, store.PageSize(0), store.PageSize(-1))
+}

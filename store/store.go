@@ -107,6 +107,15 @@ type Debate struct {
 // (ListDebates, ListAudit, the lease finders).
 const DefaultLimit = 50
 
+// PageSize returns the page size of a listing asked for limit rows: limit,
+// or DefaultLimit when limit <= 0.
+func PageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultLimit
+	}
+	return limit
+}
+
 // Filter selects debates in ListDebates.
 type Filter struct {
 	Statuses []Status // empty: any

@@ -476,10 +476,7 @@ func (a *Auth) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Aud
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = store.DefaultLimit
-	}
+	limit := store.PageSize(f.Limit)
 	since := normTime(f.Since)
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -2,10 +2,12 @@ package memstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aragora/aragora/store"
@@ -210,33 +212,18 @@ func (s *Store) storeFinal(d *store.Debate, f *store.Final, now time.Time) {
 // find returns copies of up to limit debates matching keep, least recently
 // updated first (then by ID).
 func (s *Store) find(ctx context.Context, limit int, keep func(*store.Debate) bool) ([]*store.Debate, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		limit = store.DefaultLimit
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*store.Debate
-	for _, d := range s.debates {
-		if keep(d) {
-			out = append(out, d)
+	return locked(ctx, &s.mu, func() ([]*store.Debate, error) {
+		var out []*store.Debate
+		for _, d := range s.debates {
+			if keep(d) {
+				out = append(out, d)
+			}
 		}
-	}
-	slices.SortFunc(out, func(a, b *store.Debate) int {
-		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
-			return c
-		}
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
+		slices.SortFunc(out, func(a, b *store.Debate) int {
+			return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), strings.Compare(a.ID, b.ID))
+		})
+		return firstCopies(out, store.PageSize(limit)), nil
 	})
-	return firstCopies(out, limit), nil
 }
 
 // firstCopies returns copies of the first limit (at most) debates of ds,

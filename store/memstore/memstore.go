@@ -118,10 +118,7 @@ func (s *Store) ListDebates(ctx context.Context, f store.Filter) ([]*store.Debat
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = store.DefaultLimit
-	}
+	limit := store.PageSize(f.Limit)
 	var cur *store.Cursor
 	if f.Cursor != nil {
 		cur = &store.Cursor{CreatedAt: normTime(f.Cursor.CreatedAt), ID: f.Cursor.ID}

@@ -137,21 +137,15 @@ func (s *Store) GetNomicCommand(ctx context.Context, id string) (*store.NomicCom
 
 // ListNomicOutcomes implements store.NomicStore.
 func (s *Store) ListNomicOutcomes(ctx context.Context, limit int) ([]store.NomicOutcome, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		limit = store.DefaultLimit
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]store.NomicOutcome, 0, len(s.nomic.outcomes))
-	for _, o := range s.nomic.outcomes {
-		o.Doc = bytes.Clone(o.Doc)
-		out = append(out, o)
-	}
-	slices.SortFunc(out, func(a, b store.NomicOutcome) int {
-		return cmp.Or(b.FinishedAt.Compare(a.FinishedAt), cmp.Compare(b.CycleID, a.CycleID))
+	return locked(ctx, &s.mu, func() ([]store.NomicOutcome, error) {
+		out := make([]store.NomicOutcome, 0, len(s.nomic.outcomes))
+		for _, o := range s.nomic.outcomes {
+			o.Doc = bytes.Clone(o.Doc)
+			out = append(out, o)
+		}
+		slices.SortFunc(out, func(a, b store.NomicOutcome) int {
+			return cmp.Or(b.FinishedAt.Compare(a.FinishedAt), cmp.Compare(b.CycleID, a.CycleID))
+		})
+		return out[:min(store.PageSize(limit), len(out))], nil
 	})
-	return out[:min(limit, len(out))], nil
 }

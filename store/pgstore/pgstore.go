@@ -63,6 +63,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/memsql"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
 	"github.com/aragora/aragora/store/internal/sqlrec"
 )
@@ -107,21 +108,34 @@ func (c Config) withDefaults() Config {
 	} else if c.MaxOverflow == 0 {
 		c.MaxOverflow = 5
 	}
-	if c.BinaryVersion == "" {
-		c.BinaryVersion = "0.0.0-dev"
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	sqlrec.Defaults(&c.BinaryVersion, &c.Now)
 	return c
 }
 
 // Store is a Postgres-backed store. It is safe for concurrent use by any
 // number of goroutines and replicas. Create it with [Open] or [NewFromPool].
 type Store struct {
+	shared
+	memories
+	ratings
 	cfg     Config
 	pool    *pgxpool.Pool
 	ownPool bool
+}
+
+// shared, memories and ratings hold the operations written once for
+// pgstore and sqlitestore.
+type (
+	shared   = sqlrec.Store
+	memories = memsql.Store
+	ratings  = sqlrec.Ratings
+)
+
+func newStore(cfg Config, pool *pgxpool.Pool, own bool) *Store {
+	s := &Store{cfg: cfg, pool: pool, ownPool: own}
+	s.shared, s.memories = sqlrec.NewStore(pgDB{s}, cfg.Now), memsql.NewStore(pgDB{s})
+	s.ratings = sqlrec.NewRatings(pgDB{s}, cfg.Now, lockRatings)
+	return s
 }
 
 // idleTxTimeout ends a transaction left idle by a frozen process; every
@@ -163,7 +177,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{cfg: cfg, pool: pool, ownPool: true}
+	s := newStore(cfg, pool, true)
 	if !cfg.SkipMigrations {
 		if _, err := s.Migrate(ctx); err != nil {
 			pool.Close()
@@ -192,7 +206,7 @@ func createSchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 // used for documentation here), and applies pending migrations unless
 // cfg.SkipMigrations. Close does not close the pool.
 func NewFromPool(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
-	s := &Store{cfg: cfg.withDefaults(), pool: pool}
+	s := newStore(cfg.withDefaults(), pool, false)
 	if !cfg.SkipMigrations {
 		if _, err := s.Migrate(ctx); err != nil {
 			return nil, err
@@ -310,26 +324,6 @@ func isUnique(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
 }
 
-// queryAll runs q and scans every row with scan (an empty result is an
-// empty slice), retried once on a connection error; errors are prefixed
-// with "pgstore: " and op.
-func queryAll[T any](ctx context.Context, s *Store, op string, scan func(sqlrec.Row) (T, error), q string, args ...any) ([]T, error) {
-	var out []T
-	err := s.retry(ctx, func() error {
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		out, err = sqlrec.Collect(rows, scan)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
-	}
-	return out, nil
-}
-
 // queryOne runs q, retried once on a connection error, and scans its row
 // with scan (an error wrapping sql.ErrNoRows when there is none).
 func queryOne[T any](ctx context.Context, s *Store, scan func(sqlrec.Row) (T, error), q string, args ...any) (T, error) {
@@ -341,57 +335,101 @@ func queryOne[T any](ctx context.Context, s *Store, scan func(sqlrec.Row) (T, er
 	return v, err
 }
 
-// execOne runs a write that must change a row, retried once on a
-// connection error (so it must be idempotent); changing none is an error
-// wrapping ErrNotFound. Errors are prefixed with "pgstore: " and what.
-func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
-	var n int64
-	err := s.retry(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, q, args...)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pgstore: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("pgstore: %s: %w", what, store.ErrNotFound)
-	}
-	return nil
+// pgConn is the pool or a transaction as the statement sequences shared
+// with sqlitestore (store/internal/sqlrec) use it.
+type pgConn struct{ q pgQuerier }
+
+// pgQuerier is what the pool and a transaction share.
+type pgQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// pgConn is a transaction as the statement sequences shared with
-// sqlitestore (store/internal/sqlrec) use it.
-type pgConn struct{ tx pgx.Tx }
-
 func (c pgConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
-	_, err := c.tx.Exec(ctx, s.Postgres, args...)
+	_, err := c.q.Exec(ctx, s.Postgres, args...)
 	return err
 }
 
-func (c pgConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
-	return c.tx.QueryRow(ctx, s.Postgres, args...)
+func (c pgConn) Changed(ctx context.Context, s sqlrec.Stmt, args ...any) (int64, error) {
+	tag, err := c.q.Exec(ctx, s.Postgres, args...)
+	return tag.RowsAffected(), err
 }
 
-func (pgConn) Time(t time.Time) any { return t.UTC() }
+func (c pgConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.q.QueryRow(ctx, s.Postgres, args...)
+}
+
+func (c pgConn) Query(ctx context.Context, s sqlrec.Stmt, args ...any) (sqlrec.Result, error) {
+	return c.q.Query(ctx, s.Postgres, args...)
+}
+
+func (pgConn) Time(t time.Time) any { return sqlrec.Postgres.Time(t) }
+
+func (pgConn) NullTime(t time.Time) any { return sqlrec.Postgres.NullTime(t) }
+
+// pgDB is the store's pool as the operations shared with sqlitestore
+// (sqlrec.Store) use it.
+type pgDB struct{ s *Store }
+
+func (pgDB) Name() string              { return "pgstore" }
+func (pgDB) Dialect() sqlrec.Dialect   { return sqlrec.Postgres }
+func (pgDB) IsConflict(err error) bool { return isUnique(err) }
+
+func (d pgDB) Read(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.retry(ctx, func() error { return fn(pgConn{d.s.pool}) })
+}
+
+func (d pgDB) Write(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.retryUnsent(ctx, func() error { return fn(pgConn{d.s.pool}) })
+}
+
+func (d pgDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error { return d.Read(ctx, fn) }
+
+func (d pgDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.inTxUnsent(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
+}
+
+func (d pgDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.s.inTx(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
+}
+
+// AppendEvents sends the events and the checkpoint row in one batch, one
+// round trip; a concurrent writer of the same seq makes it fail on the
+// primary key.
+func (pgDB) AppendEvents(ctx context.Context, c sqlrec.Conn, cp *store.Checkpoint, checkpoint []any) error {
+	if len(cp.Events) == 0 {
+		return c.Exec(ctx, sqlrec.InsertCheckpoint, checkpoint...)
+	}
+	b := &pgx.Batch{}
+	for _, e := range cp.Events {
+		b.Queue(sqlrec.InsertEvent.Postgres, cp.DebateID, e.Seq, e.Type, []byte(e.JSON))
+	}
+	b.Queue(sqlrec.InsertCheckpoint.Postgres, checkpoint...)
+	return c.(pgConn).q.SendBatch(ctx, b).Close()
+}
+
+// LockDispatch takes the schema's transaction-scoped dispatch lock.
+func (pgDB) LockDispatch(ctx context.Context, c sqlrec.Conn) error {
+	return c.Exec(ctx, dispatchLock)
+}
+
+var dispatchLock = sqlrec.NewStmt(`SELECT pg_advisory_xact_lock(hashtextextended('aragora.webhook_dispatch:' || current_schema(), 0))`)
+
+// Serialize takes a table lock against concurrent writers (SHARE ROW
+// EXCLUSIVE), or for a key a transaction-scoped advisory lock on the
+// schema-qualified key.
+func (pgDB) Serialize(ctx context.Context, c sqlrec.Conn, table, key string) error {
+	if key == "" {
+		return c.Exec(ctx, sqlrec.Stmt{Postgres: `LOCK TABLE ` + pgx.Identifier{table}.Sanitize() + ` IN SHARE ROW EXCLUSIVE MODE`})
+	}
+	return c.Exec(ctx, advisoryLock, "aragora."+table+":", key)
+}
+
+var advisoryLock = sqlrec.NewStmt(`SELECT pg_advisory_xact_lock(hashtextextended($1 || current_schema() || ':' || $2, 0))`)
 
 // inTx runs fn in a transaction, retried once on a connection error.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
-}
-
-// utc normalises a time for writing: UTC, or NULL for the zero time.
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func fromNull(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
 }

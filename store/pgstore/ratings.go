@@ -2,11 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/internal/sqlrec"
 )
 
@@ -14,34 +10,10 @@ import (
 // concurrent matches never read the same "before" ratings.
 const ratingsLockKey = 0x61726167656c6f // "aragelo"
 
-// RecordMatch implements [store.RatingStore].
-func (s *Store) RecordMatch(ctx context.Context, m store.Match) ([]store.RatingChange, error) {
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("pgstore: record match: %w", err)
-	}
-	at := m.At
-	if at.IsZero() {
-		at = s.cfg.Now()
-	}
-	at = at.UTC()
-	var changes []store.RatingChange
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		changes = nil
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(ratingsLockKey)); err != nil {
-			return err
-		}
-		var err error
-		changes, err = sqlrec.RecordMatch(ctx, pgConn{tx}, m, at)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: record match %q: %w", m.DebateID, err)
-	}
-	return changes, nil
-}
+var ratingsLock = sqlrec.NewStmt(`SELECT pg_advisory_xact_lock($1)`)
 
-// Ratings implements [store.RatingStore].
-func (s *Store) Ratings(ctx context.Context, domain string) ([]store.Rating, error) {
-	return queryAll(ctx, s, "ratings", sqlrec.ScanRating, `SELECT `+sqlrec.RatingColumns+` FROM agent_ratings
-		WHERE domain = $1 ORDER BY elo DESC, agent`, domain)
+// lockRatings takes the ratings lock in the transaction c; the rating port
+// itself is the embedded sqlrec.Ratings.
+func lockRatings(ctx context.Context, c sqlrec.Conn) error {
+	return c.Exec(ctx, ratingsLock, int64(ratingsLockKey))
 }

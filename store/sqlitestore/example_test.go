@@ -12,18 +12,27 @@ import (
 	"github.com/aragora/aragora/store/sqlitestore"
 )
 
-func Example() {
+// openExample opens a store in a new directory; done closes it and removes
+// the directory.
+func openExample() (dir string, s *sqlitestore.Store, done func()) {
 	dir, err := os.MkdirTemp("", "sqlitestore-example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, filepath.Join(dir, "aragora.db"), sqlitestore.Config{})
+	s, err = sqlitestore.Open(context.Background(), filepath.Join(dir, "aragora.db"), sqlitestore.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer s.Close()
+	return dir, s, func() {
+		s.Close()
+		os.RemoveAll(dir)
+	}
+}
+
+func Example() {
+	dir, s, done := openExample()
+	defer done()
+	ctx := context.Background()
 
 	changes, err := s.RecordMatch(ctx, store.Match{DebateID: "deb_1", Agents: []string{"claude", "gpt-4"}, Winner: "claude"})
 	if err != nil {
@@ -42,17 +51,9 @@ func Example() {
 
 // A second API key for a user revokes the first in the same transaction.
 func ExampleStore_CreateAPIKey() {
-	dir, err := os.MkdirTemp("", "sqlitestore-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	_, s, done := openExample()
+	defer done()
 	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, filepath.Join(dir, "aragora.db"), sqlitestore.Config{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer s.Close()
 
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, keyID := range []string{"aaaaaaaa", "bbbbbbbb"} {

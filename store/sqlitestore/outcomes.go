@@ -42,7 +42,7 @@ func OpenOutcomesDB(ctx context.Context, path string) (*OutcomesDB, error) {
 // Record stores o, replacing a row of the same cycle.
 func (o *OutcomesDB) Record(ctx context.Context, r store.NomicOutcome) error {
 	_, err := o.db.ExecContext(ctx, `INSERT OR REPLACE INTO outcomes (cycle_id, number, outcome, committed, reason, started_at, finished_at, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.CycleID, r.Number, r.Outcome, r.Committed, r.Reason, fmtTime(r.StartedAt), fmtTime(r.FinishedAt), string(r.Doc))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.CycleID, r.Number, r.Outcome, r.Committed, r.Reason, sqlrec.FormatTime(r.StartedAt), sqlrec.FormatTime(r.FinishedAt), string(r.Doc))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: record outcome %s: %w", r.CycleID, err)
 	}

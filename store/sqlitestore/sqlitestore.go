@@ -61,6 +61,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/aragora/aragora/store"
+	"github.com/aragora/aragora/store/internal/memsql"
 	"github.com/aragora/aragora/store/internal/sqlmigrate"
 	"github.com/aragora/aragora/store/internal/sqlrec"
 )
@@ -114,18 +115,16 @@ func (c Config) withDefaults(path string) Config {
 	if c.BusyTimeout <= 0 {
 		c.BusyTimeout = 5 * time.Second
 	}
-	if c.BinaryVersion == "" {
-		c.BinaryVersion = "0.0.0-dev"
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	sqlrec.Defaults(&c.BinaryVersion, &c.Now)
 	return c
 }
 
 // Store is a SQLite-backed store. It is safe for concurrent use, also by
 // several processes sharing the files. Create it with [Open]; Close it.
 type Store struct {
+	shared
+	memories
+	ratings
 	cfg     Config
 	path    string
 	w, r    *sql.DB // store writer (1 connection) and readers
@@ -138,6 +137,14 @@ type Store struct {
 	getDebate atomic.Pointer[sql.Stmt] // prepared on first use
 	closed    bool
 }
+
+// shared, memories and ratings hold the operations written once for
+// sqlitestore and pgstore.
+type (
+	shared   = sqlrec.Store
+	memories = memsql.Store
+	ratings  = sqlrec.Ratings
+)
 
 // db pairs a file's writer and reader pools.
 func openPair(path string, cfg Config) (w, r *sql.DB, err error) {
@@ -196,6 +203,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", cfg.ContinuumPath, err)
 	}
 	s.allDBs = []*sql.DB{s.w, s.r, s.rw, s.rr, s.cw, s.cr}
+	s.shared = sqlrec.NewStore(sqliteDB{s.w, s.r}, cfg.Now)
+	s.memories = memsql.NewStore(sqliteDB{s.cw, s.cr})
+	s.ratings = sqlrec.NewRatings(sqliteDB{s.rw, s.rr}, cfg.Now, nil)
 	// The writer connects first, so WAL mode is set before readers arrive.
 	for _, db := range []*sql.DB{s.w, s.rw, s.cw} {
 		if err := db.PingContext(ctx); err != nil {
@@ -368,24 +378,6 @@ func (s *Store) backup(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-func fmtTime(t time.Time) string { return t.UTC().Format(sqlrec.TimeLayout) }
-
-// nullTime stores the zero time as NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return fmtTime(t)
-}
-
-func parseTime(s sql.NullString) (time.Time, error) {
-	t, err := sqlrec.ParseTime(s.String)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlitestore: %w", err)
-	}
-	return t, nil
-}
-
 // sqliteConstraint is SQLITE_CONSTRAINT, the primary code of every
 // constraint violation (UNIQUE, PRIMARY KEY, …).
 const sqliteConstraint = 19
@@ -395,61 +387,106 @@ func isConstraint(err error) bool {
 	return errors.As(err, &e) && e.Code()&0xff == sqliteConstraint
 }
 
-// queryAll runs q on db and scans every row with scan (an empty result is
-// an empty slice); errors are prefixed with "sqlitestore: " and op.
-func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(sqlrec.Row) (T, error), q string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	defer rows.Close()
-	out, err := sqlrec.Collect(rows, scan)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	return out, nil
-}
+// sqliteConn is a pool or a transaction as the statement sequences shared
+// with pgstore (store/internal/sqlrec) use it.
+type sqliteConn struct{ q sqliteQuerier }
 
-// queryOne runs q on db and scans its row with scan; errors are prefixed
-// with "sqlitestore: " and what, and no row is an error wrapping
-// store.ErrNotFound.
-func queryOne[T any](ctx context.Context, db *sql.DB, what string, scan func(sqlrec.Row) (T, error), q string, args ...any) (T, error) {
-	v, err := scan(db.QueryRowContext(ctx, q, args...))
-	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("sqlitestore: %s: %w", what, sqlrec.OrNotFound(err))
-	}
-	return v, nil
+// sqliteQuerier is what *sql.DB and *sql.Tx share.
+type sqliteQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
-
-// exec runs a write on the writer and returns the rows it changed; errors
-// are prefixed with "sqlitestore: " and what.
-func (s *Store) exec(ctx context.Context, what, q string, args ...any) (int64, error) {
-	res, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	return n, nil
-}
-
-// sqliteConn is a transaction as the statement sequences shared with
-// pgstore (store/internal/sqlrec) use it.
-type sqliteConn struct{ tx *sql.Tx }
 
 func (c sqliteConn) Exec(ctx context.Context, s sqlrec.Stmt, args ...any) error {
-	_, err := c.tx.ExecContext(ctx, s.SQLite, args...)
+	_, err := c.q.ExecContext(ctx, s.SQLite, args...)
 	return err
 }
 
-func (c sqliteConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
-	return c.tx.QueryRowContext(ctx, s.SQLite, args...)
+func (c sqliteConn) Changed(ctx context.Context, s sqlrec.Stmt, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, s.SQLite, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
-func (sqliteConn) Time(t time.Time) any { return fmtTime(t) }
+func (c sqliteConn) QueryRow(ctx context.Context, s sqlrec.Stmt, args ...any) sqlrec.Row {
+	return c.q.QueryRowContext(ctx, s.SQLite, args...)
+}
+
+func (c sqliteConn) Query(ctx context.Context, s sqlrec.Stmt, args ...any) (sqlrec.Result, error) {
+	rows, err := c.q.QueryContext(ctx, s.SQLite, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqliteRows{rows}, nil
+}
+
+func (sqliteConn) Time(t time.Time) any { return sqlrec.SQLite.Time(t) }
+
+func (sqliteConn) NullTime(t time.Time) any { return sqlrec.SQLite.NullTime(t) }
+
+// sqliteRows closes without an error, like pgx.Rows (a failure to close
+// read rows has nothing to report).
+type sqliteRows struct{ *sql.Rows }
+
+func (r sqliteRows) Close() { _ = r.Rows.Close() }
+
+// sqliteDB is one database (its writer w and readers r) as the operations
+// shared with pgstore (sqlrec.Store, memsql.Store) use it.
+type sqliteDB struct{ w, r *sql.DB }
+
+func (sqliteDB) Name() string              { return "sqlitestore" }
+func (sqliteDB) Dialect() sqlrec.Dialect   { return sqlrec.SQLite }
+func (sqliteDB) IsConflict(err error) bool { return isConstraint(err) }
+
+func (d sqliteDB) Read(_ context.Context, fn func(sqlrec.Conn) error) error {
+	return fn(sqliteConn{d.r})
+}
+
+func (d sqliteDB) Write(ctx context.Context, fn func(sqlrec.Conn) error) error { return d.Tx(ctx, fn) }
+
+func (d sqliteDB) Rewrite(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.Tx(ctx, fn)
+}
+
+func (d sqliteDB) Tx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return tx(ctx, d.w, func(t *sql.Tx) error { return fn(sqliteConn{t}) })
+}
+
+func (d sqliteDB) RewriteTx(ctx context.Context, fn func(sqlrec.Conn) error) error {
+	return d.Tx(ctx, fn)
+}
+
+// AppendEvents inserts the events through one prepared statement (a
+// stored seq is ErrConflict), then the checkpoint row.
+func (sqliteDB) AppendEvents(ctx context.Context, c sqlrec.Conn, cp *store.Checkpoint, checkpoint []any) error {
+	if len(cp.Events) > 0 {
+		ins, err := c.(sqliteConn).q.PrepareContext(ctx, sqlrec.InsertEvent.SQLite)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, e := range cp.Events {
+			if _, err := ins.ExecContext(ctx, cp.DebateID, e.Seq, e.Type, []byte(e.JSON)); err != nil {
+				if isConstraint(err) {
+					return fmt.Errorf("checkpoint %q: event %d (%s): %w", cp.DebateID, e.Seq, e.Type, store.ErrConflict)
+				}
+				return err
+			}
+		}
+	}
+	return c.Exec(ctx, sqlrec.InsertCheckpoint, checkpoint...)
+}
+
+// LockDispatch does nothing, as Serialize.
+func (sqliteDB) LockDispatch(context.Context, sqlrec.Conn) error { return nil }
+
+// Serialize does nothing: the write transaction (BEGIN IMMEDIATE) holds
+// the database's write lock.
+func (sqliteDB) Serialize(context.Context, sqlrec.Conn, string, string) error { return nil }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) on db.
 func tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {

@@ -585,42 +585,49 @@ func testKeyRingConcurrent(t *testing.T, s AuthStore) {
 
 func testAuthEmpty(t *testing.T, s AuthStore) {
 	ctx := ctxT(t)
-	users, err := s.ListUsers(ctx)
-	require.NoError(t, err)
-	assert.Empty(t, users)
-	n, err := s.CountUsers(ctx)
-	require.NoError(t, err)
-	assert.Zero(t, n)
-	keys, err := s.ListAPIKeys(ctx, "")
-	require.NoError(t, err)
-	assert.Empty(t, keys)
-	_, err = s.ActiveAPIKey(ctx, "usr_1")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.RevokeAPIKey(ctx, "key_1", base)
-	require.ErrorIs(t, err, store.ErrNotFound)
-	revs, err := s.ListRevocations(ctx, base, 0)
-	require.NoError(t, err)
-	assert.Empty(t, revs)
-	del, err := s.DeleteExpiredRevocations(ctx, base)
-	require.NoError(t, err)
-	assert.Zero(t, del)
-	del, err = s.DeleteExpiredIssued(ctx, base)
-	require.NoError(t, err)
-	assert.Zero(t, del)
-	_, err = s.GetIssued(ctx, "tok_1")
-	require.ErrorIs(t, err, store.ErrNotFound)
-	versions, err := s.TokenVersions(ctx)
-	require.NoError(t, err)
-	assert.Empty(t, versions)
-	ring, err := s.ListSigningKeys(ctx)
-	require.NoError(t, err)
-	assert.Empty(t, ring)
-	audit, err := s.ListAudit(ctx, store.AuditFilter{Actor: "usr_1"})
-	require.NoError(t, err)
-	assert.Empty(t, audit)
-	usage, err := s.AggregateUsage(ctx, store.UsageFilter{From: base, To: base.Add(time.Hour)})
-	require.NoError(t, err)
-	assert.Empty(t, usage)
-	_, err = s.UpdateUser(ctx, "usr_1", store.UserUpdate{Name: ptr("x"), UpdatedAt: base})
-	require.ErrorIs(t, err, store.ErrNotFound)
+	for name, count := range map[string]func() (int, error){
+		"ListUsers":   func() (int, error) { return size(s.ListUsers(ctx)) },
+		"CountUsers":  func() (int, error) { return s.CountUsers(ctx) },
+		"ListAPIKeys": func() (int, error) { return size(s.ListAPIKeys(ctx, "")) },
+		"ListRevocations": func() (int, error) {
+			return size(s.ListRevocations(ctx, base, 0))
+		},
+		"DeleteExpiredRevocations": func() (int, error) {
+			n, err := s.DeleteExpiredRevocations(ctx, base)
+			return int(n), err
+		},
+		"DeleteExpiredIssued": func() (int, error) {
+			n, err := s.DeleteExpiredIssued(ctx, base)
+			return int(n), err
+		},
+		"TokenVersions": func() (int, error) {
+			v, err := s.TokenVersions(ctx)
+			return len(v), err
+		},
+		"ListSigningKeys": func() (int, error) { return size(s.ListSigningKeys(ctx)) },
+		"ListAudit":       func() (int, error) { return size(s.ListAudit(ctx, store.AuditFilter{Actor: "usr_1"})) },
+		"AggregateUsage": func() (int, error) {
+			return size(s.AggregateUsage(ctx, store.UsageFilter{From: base, To: base.Add(time.Hour)}))
+		},
+	} {
+		n, err := count()
+		require.NoError(t, err, name)
+		assert.Zero(t, n, name)
+	}
+	for name, call := range map[string]func() error{
+		"ActiveAPIKey": func() error { return second(s.ActiveAPIKey(ctx, "usr_1")) },
+		"RevokeAPIKey": func() error { return second(s.RevokeAPIKey(ctx, "key_1", base)) },
+		"GetIssued":    func() error { return second(s.GetIssued(ctx, "tok_1")) },
+		"UpdateUser": func() error {
+			return second(s.UpdateUser(ctx, "usr_1", store.UserUpdate{Name: ptr("x"), UpdatedAt: base}))
+		},
+	} {
+		require.ErrorIs(t, call(), store.ErrNotFound, name)
+	}
 }
+
+// size returns how many values a listing returned, with its error.
+func size[T any](vs []T, err error) (int, error) { return len(vs), err }
+
+// second returns the error of a call that returns a value and an error.
+func second[T any](_ T, err error) error { return err }

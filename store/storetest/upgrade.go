@@ -71,3 +71,26 @@ func CheckUsageKeysAfterUpgrade(t *testing.T, db *sql.DB, open func() store.Usag
 	require.Len(t, b, 1)
 	assert.Equal(t, int64(5), b[0].Requests, "two upgraded rows, two from the older binary, usg_new once")
 }
+
+// CheckSchemaFromTheFuture simulates a rollback onto a schema migrated by a
+// newer binary (0.9.1): an additive extra migration is fine (the store opens
+// with nothing pending), another refuses to open with an error wrapping
+// incompatible that names 0.9.1. For each case, future records such a
+// migration (additive or not) in a fresh database and returns reopen, which
+// opens that database again as binary 0.8.0, closes it, and returns how
+// many migrations it had pending.
+func CheckSchemaFromTheFuture(t *testing.T, incompatible error, future func(t *testing.T, additive bool) (reopen func() (pending int, err error))) {
+	t.Helper()
+	for _, additive := range []bool{true, false} {
+		t.Run(fmt.Sprint("additive=", additive), func(t *testing.T) {
+			pending, err := future(t, additive)()
+			if additive {
+				require.NoError(t, err)
+				assert.Zero(t, pending)
+				return
+			}
+			require.ErrorIs(t, err, incompatible)
+			assert.Contains(t, err.Error(), "0.9.1")
+		})
+	}
+}

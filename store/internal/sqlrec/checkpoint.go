@@ -87,3 +87,53 @@ func ScanEvent(debateID string) func(Row) (store.Event, error) {
 		return e, err
 	}
 }
+
+// SaveCheckpoint appends cp.Events and stores cp in one transaction, per
+// the [store.Checkpointer] contract (identity by [store.CheckpointDigest]).
+// It is retried as DB.RewriteTx: an identical checkpoint is a no-op, so a
+// commit whose acknowledgement was lost is harmless to repeat.
+func (s Store) SaveCheckpoint(ctx context.Context, cp *store.Checkpoint) error {
+	if cp == nil || cp.DebateID == "" {
+		return s.errorf("save checkpoint: empty debate id")
+	}
+	digest := store.CheckpointDigest(cp)
+	at := cp.CreatedAt
+	if at.IsZero() {
+		at = s.now()
+	}
+	err := s.db.RewriteTx(ctx, func(c Conn) error {
+		if saved, err := CheckpointSaved(ctx, c, cp, digest); saved || err != nil {
+			return err
+		}
+		if cp.Lease != nil {
+			if err := LockLease(ctx, c, cp.DebateID, *cp.Lease); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("checkpoint %q: no debate record: %w", cp.DebateID, store.ErrLeaseLost)
+				}
+				return err
+			}
+		}
+		last, err := LastSeq(ctx, c, cp.DebateID)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckBatch(cp, last); err != nil {
+			return err
+		}
+		if err := s.db.AppendEvents(ctx, c, cp,
+			[]any{cp.DebateID, cp.Round, cp.Phase, cp.Seq, len(cp.Events), cp.Status, NullBytes(cp.State), digest, c.Time(at)}); err != nil {
+			return err
+		}
+		if err := AdvanceDebate(ctx, c, cp, at); err != nil || !store.Terminal(cp.Status) {
+			return err
+		}
+		return WriteFinal(ctx, s, c, cp.DebateID, cp.Final, at)
+	})
+	if s.db.IsConflict(err) {
+		return s.errorf("save checkpoint %q: %w: %w", cp.DebateID, store.ErrConflict, err)
+	}
+	if err != nil {
+		return s.errorf("save checkpoint: %w", err)
+	}
+	return nil
+}

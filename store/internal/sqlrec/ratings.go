@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aragora/aragora/store"
@@ -73,4 +74,54 @@ func RecordMatch(ctx context.Context, c Conn, m store.Match, at time.Time) ([]st
 	}
 	err = c.Exec(ctx, insertMatch, m.DebateID, m.Domain, m.Winner, m.Consensus, string(agents), string(js), c.Time(at))
 	return changes, err
+}
+
+var ratingsOf = NewStmt(`SELECT ` + RatingColumns + ` FROM agent_ratings WHERE domain = $1 ORDER BY elo DESC, agent`)
+
+// Ratings implements [store.RatingStore] for both backends, on the
+// backend's database of the ratings; each backend embeds it.
+type Ratings struct {
+	db   DB
+	now  func() time.Time
+	lock func(context.Context, Conn) error
+}
+
+// NewRatings returns the rating operations on db: matches without a time
+// are recorded at now(), and each RecordMatch transaction first runs lock
+// (when not nil), which must serialise rating updates, so that concurrent
+// matches never read the same "before" ratings.
+func NewRatings(db DB, now func() time.Time, lock func(context.Context, Conn) error) Ratings {
+	return Ratings{db: db, now: now, lock: lock}
+}
+
+// RecordMatch implements [store.RatingStore].
+func (r Ratings) RecordMatch(ctx context.Context, m store.Match) ([]store.RatingChange, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: record match: %w", r.db.Name(), err)
+	}
+	at := m.At
+	if at.IsZero() {
+		at = r.now()
+	}
+	var changes []store.RatingChange
+	err := r.db.RewriteTx(ctx, func(c Conn) error {
+		changes = nil
+		if r.lock != nil {
+			if err := r.lock(ctx, c); err != nil {
+				return err
+			}
+		}
+		var err error
+		changes, err = RecordMatch(ctx, c, m, at)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: record match %q: %w", r.db.Name(), m.DebateID, err)
+	}
+	return changes, nil
+}
+
+// Ratings implements [store.RatingStore].
+func (r Ratings) Ratings(ctx context.Context, domain string) ([]store.Rating, error) {
+	return All(ctx, r.db, "ratings", ScanRating, ratingsOf, domain)
 }

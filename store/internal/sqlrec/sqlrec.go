@@ -1,13 +1,15 @@
 // Package sqlrec holds what sqlitestore and pgstore share about their
 // tables: the column lists, the scanning of a row into its record type
-// (store.User, store.Debate, …) and the small pieces of query text that do
-// not depend on the dialect.
+// (store.User, store.Debate, …), the statements both run (written once in
+// the Postgres form, [Stmt]) and the operations both implement alike
+// ([Store], which each backend embeds, over the backend's [DB]).
 //
 // A scanner here takes a [Row], which both pgx.Row and *sql.Row (and their
 // Rows) satisfy. Time columns are scanned through [Time], which accepts
 // what either driver returns for them: a time.Time (Postgres TIMESTAMPTZ)
 // or the fixed-width UTC text SQLite stores ([TimeLayout]); NULL is the zero
-// time. Writing stays with each backend, whose argument types differ.
+// time. Time arguments are written through [Conn.Time] or [Dialect.Time],
+// since the drivers take different types.
 package sqlrec
 
 import (
@@ -120,14 +122,6 @@ var TerminalList = func() string {
 	}
 	return strings.Join(names, ", ")
 }()
-
-// LimitOr returns n, or store.DefaultLimit when n is not positive.
-func LimitOr(n int) int {
-	if n <= 0 {
-		return store.DefaultLimit
-	}
-	return n
-}
 
 // OrNotFound returns store.ErrNotFound for an error wrapping sql.ErrNoRows
 // (pgx.ErrNoRows does), and err otherwise.

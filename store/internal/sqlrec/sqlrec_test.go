@@ -55,35 +55,57 @@ func (r *fakeRows) Scan(dest ...any) error {
 	return nil
 }
 
-func scanInt(row Row) (int, error) {
-	var n int
-	err := row.Scan(&n)
-	return n, err
-}
-
 func TestCollect(t *testing.T) {
-	out, err := Collect(&fakeRows{vals: []int{3, 1, 2}}, scanInt)
+	out, err := Collect(&fakeRows{vals: []int{3, 1, 2}}, scanValue[int])
 	require.NoError(t, err)
 	assert.Equal(t, []int{3, 1, 2}, out)
 
-	out, err = Collect(&fakeRows{}, scanInt)
+	out, err = Collect(&fakeRows{}, scanValue[int])
 	require.NoError(t, err)
 	assert.NotNil(t, out, "no row is an empty slice, not nil")
 	assert.Empty(t, out)
 
 	boom := errors.New("boom")
-	_, err = Collect(&fakeRows{vals: []int{1}, err: boom}, scanInt)
+	_, err = Collect(&fakeRows{vals: []int{1}, err: boom}, scanValue[int])
 	assert.ErrorIs(t, err, boom)
-}
-
-func TestLimitOr(t *testing.T) {
-	assert.Equal(t, 7, LimitOr(7))
-	assert.Positive(t, LimitOr(0))
-	assert.Equal(t, LimitOr(0), LimitOr(-1))
 }
 
 func TestNewStmtNumbersPlaceholders(t *testing.T) {
 	s := NewStmt(`UPDATE t SET a = $1, b = $2, c = $1 WHERE id = $10 AND price > '$'`)
 	assert.Equal(t, `UPDATE t SET a = $1, b = $2, c = $1 WHERE id = $10 AND price > '$'`, s.Postgres)
 	assert.Equal(t, `UPDATE t SET a = ?1, b = ?2, c = ?1 WHERE id = ?10 AND price > '$'`, s.SQLite)
+}
+
+func TestQueryInBothDialects(t *testing.T) {
+	for d, want := range map[Dialect]struct {
+		sql  string
+		args int
+	}{
+		Postgres: {`SELECT x FROM t WHERE a = $1 AND s = ANY($2) ORDER BY a LIMIT $3`, 3},
+		SQLite:   {`SELECT x FROM t WHERE a = ?1 AND s IN (?2, ?3) ORDER BY a LIMIT ?4`, 4},
+	} {
+		q := NewQuery(d)
+		q.Where(`a = ` + q.Arg("v"))
+		In(q, `s`, []string{"p", "q"})
+		st := q.Select(`SELECT x FROM t`, `a`, 5)
+		got := st.Postgres
+		if d == SQLite {
+			got = st.SQLite
+		}
+		assert.Equal(t, want.sql, got)
+		assert.Len(t, q.Args, want.args)
+		assert.Equal(t, 5, q.Args[len(q.Args)-1])
+	}
+}
+
+func TestDialectArguments(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("x", 3600))
+	assert.Equal(t, time.Date(2026, 3, 4, 4, 6, 7, 123456000, time.UTC), Postgres.Time(at))
+	assert.Equal(t, "2026-03-04T04:06:07.123456Z", SQLite.Time(at))
+	assert.Nil(t, Postgres.NullTime(time.Time{}))
+	assert.Nil(t, SQLite.NullTime(time.Time{}))
+	assert.Equal(t, SQLite.Time(at), SQLite.NullTime(at))
+	assert.Equal(t, 3, Postgres.Limit(3))
+	assert.Nil(t, Postgres.Limit(0), "LIMIT NULL: no limit")
+	assert.Equal(t, -1, SQLite.Limit(-2), "LIMIT -1: no limit")
 }

@@ -32,14 +32,26 @@ func numbered(q string) string {
 	return b.String()
 }
 
-// Conn is a transaction of either backend, as the shared statement
-// sequences of this package use it.
+// Conn is a connection or a transaction of either backend, as the shared
+// statement sequences of this package use it.
 type Conn interface {
 	// Exec runs s with args.
 	Exec(ctx context.Context, s Stmt, args ...any) error
+	// Changed runs s with args and returns how many rows it changed.
+	Changed(ctx context.Context, s Stmt, args ...any) (int64, error)
 	// QueryRow runs s with args. Its Scan returns an error wrapping
 	// sql.ErrNoRows when there is no row (pgx.ErrNoRows does).
 	QueryRow(ctx context.Context, s Stmt, args ...any) Row
+	// Query runs s with args; the caller closes its result.
+	Query(ctx context.Context, s Stmt, args ...any) (Result, error)
 	// Time returns the argument that stores t in a time column.
 	Time(t time.Time) any
+	// NullTime is Time, but the zero time stores NULL.
+	NullTime(t time.Time) any
+}
+
+// Result is the result set of [Conn.Query].
+type Result interface {
+	Rows
+	Close()
 }
