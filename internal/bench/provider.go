@@ -43,23 +43,27 @@ type answers struct {
 // scenarios has fewer than 100 distinct ones).
 const maxAnswers = 4096
 
-// share returns the first copy of resp kept, else a copy of its own.
-func (t *answers) share(resp agent.Response) *agent.Response {
+// share returns the first copy of *resp kept, else a copy of its own
+// (resp is not kept: no copy is made for an answer already kept).
+func (t *answers) share(resp *agent.Response) *agent.Response {
 	if t == nil {
-		return &resp
+		c := *resp
+		return &c
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if first, ok := t.m[resp]; ok {
+	if first, ok := t.m[*resp]; ok {
 		return first
 	}
+	c := new(agent.Response)
+	*c = *resp
 	if len(t.m) < maxAnswers {
 		if t.m == nil {
 			t.m = make(map[agent.Response]*agent.Response)
 		}
-		t.m[resp] = &resp
+		t.m[*c] = c
 	}
-	return &resp
+	return c
 }
 
 var _ agent.Agent = (*fakeProvider)(nil)
@@ -85,7 +89,7 @@ func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.R
 	resp, err := p.demo.Respond(ctx, *req)
 	var shared *agent.Response
 	if err == nil {
-		shared = p.answers.share(resp)
+		shared = p.answers.share(&resp)
 	}
 	if p.spent != nil {
 		p.spent.Add(int64(time.Since(start)))
