@@ -755,6 +755,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		}
 		r.putSpecs() // every call's goroutine has its request
 	}()
+	borrowed := r.borrowedAsync(specs)
 	next, oldest, running, settled, counted := 0, 0, 0, 0, 0
 	var timer *time.Timer
 	armed := false // the timer is set and has not fired
@@ -769,12 +770,16 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 			break
 		}
 		if ctx.Err() == nil {
+			if borrowed && next < n {
+				r.pb.reuse = &r.phaseBufs().prompt
+			}
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
 				if r.start(ctx, &calls[next], &specs[next], &out[next], w) {
 					goroutines++
 				}
 				running++
 			}
+			r.pb.reuse = nil
 			if next == n && goroutines == 0 {
 				// Every call is an agent.Async one that has its request:
 				// nothing reads specs any more, so the debate waits for
@@ -855,6 +860,21 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	}
 	r.slowest += slowest
 	return out
+}
+
+// borrowedAsync reports whether every call of specs is made through
+// agent.Async (asyncAgent) to an agent that borrows its prompts
+// (agent.PromptBorrower): such an agent holds nothing of a prompt once
+// RespondAsync has returned, so runConcurrent writes each prompt over the
+// last one in the run's prompt buffer, as runInline does.
+func (r *run) borrowedAsync(specs []callSpec) bool {
+	for i := range specs {
+		s := &specs[i]
+		if r.asyncAgent(s) == nil || !agent.BorrowsPrompt(r.agentOf(s.idx)) {
+			return false
+		}
+	}
+	return true
 }
 
 // phaseWait is how a phase's calls and timer wake its goroutine
@@ -1087,9 +1107,9 @@ func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), s.req.Phase
 	prompt := s.promptFor(r)
 	c.dispatched = time.Now()
-	c.start = r.now()
+	c.start = r.callNow(c.dispatched)
 	if a := r.asyncAgent(s); a != nil {
-		c.begin(ctx, r.cfg.AgentTimeout)
+		c.beginAt(ctx, c.dispatched, r.cfg.AgentTimeout)
 		r.startAsync(a, c, s, prompt, out, w)
 		s.shed()
 		return false
@@ -1113,8 +1133,22 @@ func (r *run) call(c *phaseCall, prompt string, out *callOut, w *phaseWait) {
 
 // begin starts c's clock: its context and deadline.
 func (c *phaseCall) begin(ctx context.Context, timeout time.Duration) {
-	c.ctx.init(ctx, time.Now().Add(timeout))
+	c.beginAt(ctx, time.Now(), timeout)
+}
+
+// beginAt is begin for a call that starts at now.
+func (c *phaseCall) beginAt(ctx context.Context, now time.Time, timeout time.Duration) {
+	c.ctx.init(ctx, now.Add(timeout))
 	c.started.Store(c.ctx.deadline.UnixNano())
+}
+
+// callNow is Config.Now for a call: wall, the clock just read, when it is
+// time.Now.
+func (r *run) callNow(wall time.Time) time.Time {
+	if r.o.wallNow {
+		return wall
+	}
+	return r.now()
 }
 
 // finish ends call c, whose agent returned res: into *out, counted in w,
@@ -1128,7 +1162,7 @@ func (r *run) finish(c *phaseCall, res *callOut, out *callOut, w *phaseWait) {
 			// noticed yet.
 			*res = callOut{err: context.DeadlineExceeded}
 		}
-		res.latency = r.now().Sub(c.start)
+		res.latency = r.callNow(returned).Sub(c.start)
 		*out = *res
 		w.returned()
 		return

@@ -133,6 +133,15 @@ type asyncProvider struct {
 
 var _ agent.Async = (*asyncProvider)(nil)
 
+// BorrowsPrompt reports true (agent.PromptBorrower): RespondAsync reads
+// the prompt to compute its answer and keeps nothing of it once it has
+// returned, as a client that has written the request to its connection,
+// so the engine writes a phase's prompts over one another
+// (docs/agents.md#optional-capabilities). The plain fakeProvider does not
+// say so: its calls wait on goroutines, whose prompts the engine never
+// writes again anyway.
+func (p *asyncProvider) BorrowsPrompt() bool { return true }
+
 func newAsyncProvider(p fakeProvider) *asyncProvider {
 	a := &asyncProvider{fakeProvider: p, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	go a.deliver()
