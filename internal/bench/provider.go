@@ -85,7 +85,10 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 //
 //go:noinline
 func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.Response, error) {
-	start := time.Now()
+	var start time.Time
+	if p.spent != nil { // the clock is read only when the time is counted
+		start = time.Now()
+	}
 	resp, err := p.demo.Respond(ctx, *req)
 	var shared *agent.Response
 	if err == nil {
@@ -213,16 +216,21 @@ func (p *asyncProvider) enqueue(w *pending) {
 	}
 }
 
-// deliver answers the queued calls as they become due.
+// deliver answers the queued calls as they become due: those due by the
+// time it last read the clock, then it reads it again.
 func (p *asyncProvider) deliver() {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
+	now := time.Now()
 	for {
 		p.mu.Lock()
 		var next *pending
 		if p.head < len(p.queue) && !p.paused.Load() {
 			next = p.queue[p.head]
-			if !time.Now().Before(next.due) {
+			if next.due.After(now) {
+				now = time.Now()
+			}
+			if !now.Before(next.due) {
 				p.queue[p.head] = nil
 				p.head++
 				if p.head == len(p.queue) {
@@ -236,7 +244,7 @@ func (p *asyncProvider) deliver() {
 		p.mu.Unlock()
 		var due <-chan time.Time
 		if next != nil && !p.paused.Load() {
-			t.Reset(time.Until(next.due))
+			t.Reset(next.due.Sub(now))
 			due = t.C
 		}
 		select {
