@@ -25,7 +25,13 @@ import (
 // The scenarios' debates are alike (same agents, seed and question), so
 // their answers are the same: answers gives every debate the first copy
 // of an answer, so that what the process holds per debate is what the
-// engine keeps of it, not the fake's own copies.
+// engine keeps of it, not the fake's own copies. A provider with a latency
+// (sleep > 0) stands for a remote model, whose work is not the engine's:
+// it computes the answer to a request once and gives it again to the
+// same request (same fields but DebateID, by a 64-bit digest), so that the
+// process spends its CPU on the engine's side of the calls. An instant
+// one (the engine scenario's serial runs, whose baseline is the demo
+// agents' own time) computes every answer.
 type fakeProvider struct {
 	demo    *demo.Agent
 	sleep   time.Duration
@@ -33,10 +39,32 @@ type fakeProvider struct {
 	answers *answers // nil: answers are not shared
 }
 
-// answers keeps the first copy of each answer, up to maxAnswers of them.
+// answers keeps the first copy of each answer, up to maxAnswers of them,
+// and, for a provider with a latency, the answer to each request by its
+// digest (as many).
 type answers struct {
-	mu sync.Mutex
-	m  map[agent.Response]*agent.Response
+	mu    sync.Mutex
+	m     map[agent.Response]*agent.Response
+	byReq map[uint64]*agent.Response
+}
+
+// known returns the answer kept for the request of digest key, or nil.
+func (t *answers) known(key uint64) *agent.Response {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byReq[key]
+}
+
+// remember keeps resp (shared) as the answer to the request of digest key.
+func (t *answers) remember(key uint64, resp *agent.Response) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.byReq) < maxAnswers {
+		if t.byReq == nil {
+			t.byReq = make(map[uint64]*agent.Response)
+		}
+		t.byReq[key] = resp
+	}
 }
 
 // maxAnswers bounds a provider's shared answers (a 5-agent debate of the
@@ -89,10 +117,27 @@ func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.R
 	if p.spent != nil { // the clock is read only when the time is counted
 		start = time.Now()
 	}
+	var key uint64
+	remote := p.sleep > 0 && p.answers != nil
+	if remote {
+		if err := ctx.Err(); err != nil { // as the demo agent would
+			return nil, err
+		}
+		key = digest(req)
+		if known := p.answers.known(key); known != nil {
+			if p.spent != nil {
+				p.spent.Add(int64(time.Since(start)))
+			}
+			return known, nil
+		}
+	}
 	resp, err := p.demo.Respond(ctx, *req)
 	var shared *agent.Response
 	if err == nil {
 		shared = p.answers.share(&resp)
+		if remote {
+			p.answers.remember(key, shared)
+		}
 	}
 	if p.spent != nil {
 		p.spent.Add(int64(time.Since(start)))
