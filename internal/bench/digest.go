@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math"
 
@@ -12,51 +13,42 @@ var digestSeed = maphash.MakeSeed()
 
 // digest is a 64-bit digest of everything in req that an answer may depend
 // on: every field but DebateID, which differs between the scenarios'
-// otherwise identical debates and which the demo agents do not read.
-// Strings and lists are written with their lengths, so that no two
-// requests write the same bytes.
+// otherwise identical debates and which the demo agents do not read. Each
+// string is written as its length and its own 64-bit hash (one pass over
+// its bytes), and the words are hashed together once: lists are written
+// with their lengths, so that no two requests write the same words.
 func digest(req *agent.Request) uint64 {
-	var h maphash.Hash
-	h.SetSeed(digestSeed)
-	str := func(s string) {
-		num(&h, uint64(len(s)))
-		h.WriteString(s)
-	}
-	strs := func(ss []string) {
-		num(&h, uint64(len(ss)))
-		for _, s := range ss {
-			str(s)
-		}
-	}
-	str(req.Participant)
-	str(string(req.Phase))
-	num(&h, uint64(req.Round))
-	num(&h, uint64(req.Rounds))
-	str(req.System)
-	str(req.Prompt)
-	num(&h, uint64(req.MaxTokens))
-	num(&h, math.Float64bits(req.Temperature))
-	str(req.Question)
-	num(&h, uint64(len(req.Proposals)))
+	var words [1024]byte
+	b := words[:0]
+	b = str(b, req.Participant)
+	b = str(b, string(req.Phase))
+	b = num(b, uint64(req.Round))
+	b = num(b, uint64(req.Rounds))
+	b = str(b, req.System)
+	b = str(b, req.Prompt)
+	b = num(b, uint64(req.MaxTokens))
+	b = num(b, math.Float64bits(req.Temperature))
+	b = str(b, req.Question)
+	b = num(b, uint64(len(req.Proposals)))
 	for _, p := range req.Proposals {
-		str(p.Agent)
-		str(p.Text)
+		b = str(b, p.Agent)
+		b = str(b, p.Text)
 	}
-	str(req.Own)
-	str(req.Target)
-	num(&h, uint64(len(req.Critiques)))
+	b = str(b, req.Own)
+	b = str(b, req.Target)
+	b = num(b, uint64(len(req.Critiques)))
 	for _, c := range req.Critiques {
-		str(c.Critic)
-		str(c.Target)
-		strs(c.Issues)
-		strs(c.Suggestions)
-		num(&h, math.Float64bits(c.Severity))
-		str(c.Reasoning)
+		b = str(b, c.Critic)
+		b = str(b, c.Target)
+		b = strs(b, c.Issues)
+		b = strs(b, c.Suggestions)
+		b = num(b, math.Float64bits(c.Severity))
+		b = str(b, c.Reasoning)
 	}
-	strs(req.Participants)
-	str(req.PreviousLeader)
-	num(&h, uint64(req.AgreementIntensity))
-	str(string(req.Stance))
+	b = strs(b, req.Participants)
+	b = str(b, req.PreviousLeader)
+	b = num(b, uint64(req.AgreementIntensity))
+	b = str(b, string(req.Stance))
 	var flags uint64
 	if req.ForbidSelfVote {
 		flags |= 1
@@ -66,18 +58,25 @@ func digest(req *agent.Request) uint64 {
 	}
 	if req.Schema != nil {
 		flags |= 4
-		str(req.Schema.Name)
-		str(req.Schema.Description)
-		str(string(req.Schema.JSON))
+		b = str(b, req.Schema.Name)
+		b = str(b, req.Schema.Description)
+		b = str(b, string(req.Schema.JSON))
 	}
-	num(&h, flags)
-	return h.Sum64()
+	b = num(b, flags)
+	return maphash.Bytes(digestSeed, b)
 }
 
-func num(h *maphash.Hash, n uint64) {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(n >> (8 * i))
+func num(b []byte, n uint64) []byte { return binary.LittleEndian.AppendUint64(b, n) }
+
+// str writes s as its length and its hash.
+func str(b []byte, s string) []byte {
+	return num(num(b, uint64(len(s))), maphash.String(digestSeed, s))
+}
+
+func strs(b []byte, ss []string) []byte {
+	b = num(b, uint64(len(ss)))
+	for _, s := range ss {
+		b = str(b, s)
 	}
-	h.Write(b[:])
+	return b
 }

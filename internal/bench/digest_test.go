@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,13 @@ func TestRemoteAnswersKept(t *testing.T) {
 	cancel()
 	_, err = remote.answer(done, &req)
 	assert.ErrorIs(t, err, context.Canceled, "a known answer is not given once the call's context is done")
+}
+
+func BenchmarkDigest(b *testing.B) {
+	req := agent.Request{Participant: "demo-a", Phase: agent.PhaseVote, Round: 2, Rounds: 3, Question: question,
+		System: strings.Repeat("s", 600), Prompt: strings.Repeat("p", 2500),
+		Proposals: []agent.Proposal{{Agent: "demo-a", Text: strings.Repeat("x", 500)}, {Agent: "demo-b", Text: strings.Repeat("y", 500)}}}
+	for b.Loop() {
+		digest(&req)
+	}
 }
