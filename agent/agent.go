@@ -265,11 +265,15 @@ func IsImmediate(a Agent) bool {
 // string or slice sharing its memory): not in its state, not in a
 // goroutine it started, not in what it returned (the Response, an error, a
 // panic value). A copy of the bytes (strings.Clone, a hash of them) is
-// not a part. The debate engine may then write a later prompt into the
-// same memory: it does so for the calls it makes on the debate's
-// goroutine (agent.Immediate) when every call of the phase goes to such an
-// agent (docs/agents.md#optional-capabilities); every other agent gets
-// prompts that are never written again. Middleware does not forward it.
+// not a part. For an agent that is also an [Async], the call has returned,
+// for this promise, once RespondAsync has returned: it holds nothing of
+// the prompt while it waits for its answer (it has sent the request, or
+// copied what it needs). The debate engine may then write a later prompt
+// into the same memory: it does so for the calls it makes on the debate's
+// goroutine (agent.Immediate) and for agent.Async calls, when every call
+// of the phase goes to such an agent (docs/agents.md#optional-capabilities);
+// every other agent gets prompts that are never written again. Middleware
+// does not forward it.
 type PromptBorrower interface {
 	Agent
 	BorrowsPrompt() bool

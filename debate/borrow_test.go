@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -27,23 +28,50 @@ type borrowingLog struct{ *requestLog }
 func (borrowingLog) Immediate() bool     { return true }
 func (borrowingLog) BorrowsPrompt() bool { return true }
 
+// asyncBorrowingLog is a requestLog behind agent.Async that borrows its
+// prompts: RespondAsync records the request and computes the answer before
+// it returns, then delivers it, from a goroutine every other call. It
+// notes where each prompt's bytes were.
+type asyncBorrowingLog struct {
+	*requestLog
+	calls *atomic.Int64
+	addrs *sync.Map
+}
+
+func (asyncBorrowingLog) BorrowsPrompt() bool { return true }
+
+func (l asyncBorrowingLog) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	l.addrs.Store(unsafe.StringData(req.Prompt), true)
+	resp, err := l.Respond(ctx, req)
+	if l.calls.Add(1)%2 == 0 {
+		go done(resp, err)
+		return
+	}
+	done(resp, err)
+}
+
 // TestBorrowedPromptsMatch runs every pinned case with agents that borrow
-// their prompts, which the engine then writes into reused memory, and with
-// agents called on goroutines (fresh prompts): every request, prompt
-// included, must be the same.
+// their prompts, which the engine then writes into reused memory (called
+// inline, and behind agent.Async), and with agents called on goroutines
+// (fresh prompts): every request, prompt included, must be the same.
 func TestBorrowedPromptsMatch(t *testing.T) {
 	t.Parallel()
 	for _, c := range outputCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			run := func(borrow bool) []string {
+			var calls atomic.Int64
+			var addrs sync.Map
+			run := func(mode string) []string {
 				logs := make([]*requestLog, len(c.styles))
 				ps := make([]debate.Participant, len(c.styles))
 				for i, s := range c.styles {
 					logs[i] = &requestLog{a: demo.New(fmt.Sprintf("demo-%c", 'a'+i), s, c.seed)}
 					ps[i] = debate.Participant{Name: logs[i].a.Name(), Agent: logs[i]}
-					if borrow {
+					switch mode {
+					case "inline":
 						ps[i].Agent = borrowingLog{logs[i]}
+					case "async":
+						ps[i].Agent = asyncBorrowingLog{logs[i], &calls, &addrs}
 					}
 				}
 				cfg := demoConfig()
@@ -62,9 +90,15 @@ func TestBorrowedPromptsMatch(t *testing.T) {
 				slices.Sort(all)
 				return all
 			}
-			fresh := run(false)
+			fresh := run("goroutines")
 			require.NotEmpty(t, fresh)
-			require.Equal(t, fresh, run(true))
+			require.Equal(t, fresh, run("inline"))
+			require.Equal(t, fresh, run("async"))
+			if n := calls.Load(); n > 0 { // not when tokens are streamed
+				var distinct int64
+				addrs.Range(func(any, any) bool { distinct++; return true })
+				require.Less(t, distinct, n/4, "async borrowed prompts are not written into reused memory")
+			}
 		})
 	}
 }

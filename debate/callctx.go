@@ -22,10 +22,16 @@ type callCtx struct {
 	parent   context.Context
 	deadline time.Time
 
-	err    atomic.Pointer[error] // set once by cancel
-	mu     sync.Mutex
-	done   chan struct{} // made by Done, closed by cancel
-	afters []*callAfter
+	err  atomic.Pointer[error] // set once by cancel
+	mu   sync.Mutex
+	done chan struct{} // made by Done, closed by cancel
+	// first is the first function registered by AfterFunc, until stopped
+	// or called (most calls register one: an agent watching its context);
+	// afters are the others. firstUsed keeps the slot from being filled
+	// again, so that the first stop function removes only its own.
+	first     func()
+	firstUsed bool
+	afters    []*callAfter
 }
 
 type callAfter struct{ f func() }
@@ -82,6 +88,11 @@ func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
+	if !c.firstUsed {
+		c.first, c.firstUsed = f, true
+		c.mu.Unlock()
+		return c.stopFirst
+	}
 	a := &callAfter{f: f}
 	c.afters = append(c.afters, a)
 	c.mu.Unlock()
@@ -98,6 +109,34 @@ func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
+// stopFirst is the stop function of the first function registered.
+func (c *callCtx) stopFirst() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stopped := c.first != nil
+	c.first = nil
+	return stopped
+}
+
+// The errors a call's context usually ends with, boxed once.
+var (
+	errCanceled = context.Canceled
+	errDeadline = context.DeadlineExceeded
+)
+
+// boxed returns a pointer to err, shared for the usual errors.
+func boxed(err error) *error {
+	switch err {
+	case context.Canceled:
+		return &errCanceled
+	case context.DeadlineExceeded:
+		return &errDeadline
+	}
+	p := new(error) // not &err: err would be moved to the heap on entry
+	*p = err
+	return p
+}
+
 // cancel ends c with err; only the first call has an effect.
 func (c *callCtx) cancel(err error) {
 	c.mu.Lock()
@@ -105,13 +144,16 @@ func (c *callCtx) cancel(err error) {
 		c.mu.Unlock()
 		return
 	}
-	c.err.Store(&err)
+	c.err.Store(boxed(err))
 	if c.done != nil {
 		close(c.done)
 	}
-	afters := c.afters
-	c.afters = nil
+	first, afters := c.first, c.afters
+	c.first, c.afters = nil, nil
 	c.mu.Unlock()
+	if first != nil {
+		go first()
+	}
 	for _, a := range afters {
 		go a.f()
 	}

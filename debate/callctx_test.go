@@ -79,3 +79,35 @@ func TestCallCtxParentDeadlineAndCause(t *testing.T) {
 	assert.ErrorIs(t, c.Err(), context.Canceled)
 	assert.ErrorIs(t, context.Cause(&c), suspend, "the parent's cause shows through")
 }
+
+// The first function registered has a slot of its own: its stop function
+// removes it and nothing registered after it.
+func TestCallCtxAfterFuncStops(t *testing.T) {
+	t.Parallel()
+	var c callCtx
+	c.init(context.Background(), time.Now().Add(time.Hour))
+	var ran [3]chan struct{}
+	var stops [3]func() bool
+	for i := range ran {
+		ran[i] = make(chan struct{})
+		stops[i] = c.AfterFunc(func() { close(ran[i]) })
+	}
+	assert.True(t, stops[0](), "the first stops")
+	assert.False(t, stops[0](), "once")
+	later := make(chan struct{})
+	c.AfterFunc(func() { close(later) }) // not in the first's slot
+	assert.False(t, stops[0](), "the first's stop removes nothing else")
+	assert.True(t, stops[2]())
+	c.cancel(context.Canceled)
+	<-ran[1]
+	<-later
+	for _, i := range []int{0, 2} {
+		select {
+		case <-ran[i]:
+			t.Fatalf("stopped function %d ran", i)
+		default:
+		}
+	}
+	assert.False(t, stops[1](), "already called")
+	assert.Same(t, c.err.Load(), boxed(context.Canceled), "the usual errors are boxed once")
+}

@@ -25,7 +25,11 @@ import (
 // Orchestrator runs debates among a fixed list of participants. It is safe
 // for concurrent use: each Run or Resume is independent.
 type Orchestrator struct {
-	cfg          Config
+	cfg Config
+	// wallNow is set when cfg.Now is time.Now (Config.Now unset): a call
+	// then reads the clock once as it starts and once as it returns, for
+	// both its deadline and its latency (run.start, run.finish).
+	wallNow      bool
 	ps           []Participant
 	names        []string
 	quorum       int
@@ -89,9 +93,10 @@ func New(cfg Config, participants ...Participant) (*Orchestrator, error) {
 	if err := validateParticipants(participants); err != nil {
 		return nil, err
 	}
+	wall := cfg.Now == nil
 	cfg = cfg.withDefaults()
 	n := len(participants)
-	o := &Orchestrator{cfg: cfg, ps: slices.Clone(participants), log: cfg.Logger}
+	o := &Orchestrator{cfg: cfg, wallNow: wall, ps: slices.Clone(participants), log: cfg.Logger}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}

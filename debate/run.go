@@ -732,11 +732,19 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 }
 
 // runConcurrent is runCalls for calls that may wait: each in its own
-// goroutine.
+// goroutine, or through agent.Async.
+//
+// The calls wake the phase through w (phaseWait): only when every call it
+// waits for has returned in time, or, while calls are queued for a slot,
+// when one has. Its timer (one per phase, set to the earliest deadline of
+// the calls running and set again only once it has fired) and the end of
+// ctx wake it too, so that a phase whose calls return together is woken
+// once, not once per call.
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
+	w := &phaseWait{notify: make(chan struct{}, 1)}
 	stragglers, goroutines := len(r.stragglers), 0
 	defer func() {
 		if goroutines > 0 && len(r.stragglers) > stragglers {
@@ -747,17 +755,31 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		}
 		r.putSpecs() // every call's goroutine has its request
 	}()
-	finished := make(chan int, n) // calls that returned in time
-	next, oldest, running, settled := 0, 0, 0, 0
+	borrowed := r.borrowedAsync(specs)
+	next, oldest, running, settled, counted := 0, 0, 0, 0, 0
 	var timer *time.Timer
-	for settled < n {
+	armed := false // the timer is set and has not fired
+	ctxDone := ctx.Done()
+	for {
+		if d := int(w.done.Load()); d > counted { // returned in time since the last look
+			running -= d - counted
+			settled += d - counted
+			counted = d
+		}
+		if settled == n {
+			break
+		}
 		if ctx.Err() == nil {
+			if borrowed && next < n {
+				r.pb.reuse = &r.phaseBufs().prompt
+			}
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				if r.start(ctx, &calls[next], &specs[next], &out[next], finished, next) {
+				if r.start(ctx, &calls[next], &specs[next], &out[next], w) {
 					goroutines++
 				}
 				running++
 			}
+			r.pb.reuse = nil
 			if next == n && goroutines == 0 {
 				// Every call is an agent.Async one that has its request:
 				// nothing reads specs any more, so the debate waits for
@@ -770,8 +792,9 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		for oldest < next && calls[oldest].state.Load() != callRunning {
 			oldest++
 		}
-		var due <-chan time.Time
-		if oldest < next {
+		if oldest < next && !armed {
+			// A call started later ends later: the timer, once set, is
+			// never after the earliest deadline of the calls running.
 			first := calls[oldest].deadline(ctx, r.cfg.AgentTimeout)
 			for i := oldest + 1; i < next; i++ {
 				if c := &calls[i]; c.state.Load() == callRunning {
@@ -779,24 +802,35 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 				}
 			}
 			if timer == nil {
-				timer = time.NewTimer(time.Until(first))
+				timer = time.AfterFunc(time.Until(first), w.fire)
 				defer timer.Stop()
 			} else {
 				timer.Reset(time.Until(first))
 			}
-			due = timer.C
+			armed = true
+		}
+		// Wake when the calls running have all returned, or one has if
+		// calls are queued.
+		want := counted + running
+		if next < n {
+			want = counted + 1
+		}
+		w.want.Store(int32(want))
+		if int(w.done.Load()) >= want {
+			continue // returned meanwhile
 		}
 		late, all := error(context.DeadlineExceeded), false
 		select {
-		case <-finished:
-			running--
-			settled++
-			continue
-		case <-due:
+		case <-w.notify:
+			if !w.due.Swap(false) {
+				continue
+			}
+			armed = false
 			// Let calls that are done but not yet scheduled report first:
 			// a late scheduling of ours is not the agent's delay.
 			runtime.Gosched()
-		case <-ctx.Done():
+		case <-ctxDone:
+			ctxDone = nil // the calls still running end now: wait for the others
 			late, all = ctx.Err(), true
 			for ; next < n; next++ { // never started
 				calls[next].state.Store(callDone)
@@ -826,6 +860,54 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	}
 	r.slowest += slowest
 	return out
+}
+
+// borrowedAsync reports whether every call of specs is made through
+// agent.Async (asyncAgent) to an agent that borrows its prompts
+// (agent.PromptBorrower): such an agent holds nothing of a prompt once
+// RespondAsync has returned, so runConcurrent writes each prompt over the
+// last one in the run's prompt buffer, as runInline does.
+func (r *run) borrowedAsync(specs []callSpec) bool {
+	for i := range specs {
+		s := &specs[i]
+		if r.asyncAgent(s) == nil || !agent.BorrowsPrompt(r.agentOf(s.idx)) {
+			return false
+		}
+	}
+	return true
+}
+
+// phaseWait is how a phase's calls and timer wake its goroutine
+// (runConcurrent). A call that returns in time counts itself in done and
+// signals once done reaches want, the count the phase waits for; the timer
+// sets due and signals. The phase sets want before it reads done and
+// waits, and a call adds to done before it reads want, so that one of the
+// two sees the other: no wake-up is lost. Extra ones are harmless.
+type phaseWait struct {
+	done   atomic.Int32
+	want   atomic.Int32
+	due    atomic.Bool
+	notify chan struct{} // 1 slot
+}
+
+// returned counts a call that returned in time.
+func (w *phaseWait) returned() {
+	if w.done.Add(1) >= w.want.Load() {
+		w.signal()
+	}
+}
+
+// fire is the phase timer's function.
+func (w *phaseWait) fire() {
+	w.due.Store(true)
+	w.signal()
+}
+
+func (w *phaseWait) signal() {
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
 }
 
 // immediate reports whether every call of specs goes to an agent.Immediate.
@@ -1011,8 +1093,8 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // start makes call s: through agent.Async when its agent can complete it
 // without a goroutine (startAsync), else in a goroutine of its own, and
 // reports which. If the agent returns before the call's deadline and
-// before its phase settles it as late, the call writes *out and sends i on
-// finished (finish).
+// before its phase settles it as late, the call writes *out and counts
+// itself in w (finish).
 //
 // The call's prompt is built here, on the debate's goroutine, and held
 // only until the call takes it: the request the agent gets is a copy of
@@ -1021,43 +1103,57 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // the prompt is dropped once the agent has returned or, for an
 // agent.Async, once it has the request (with what else the spec holds for
 // the call: shed).
-func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, finished chan<- int, i int) (goroutine bool) {
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, w *phaseWait) (goroutine bool) {
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), s.req.Phase
 	prompt := s.promptFor(r)
 	c.dispatched = time.Now()
-	c.start = r.now()
+	c.start = r.callNow(c.dispatched)
 	if a := r.asyncAgent(s); a != nil {
-		c.begin(ctx, r.cfg.AgentTimeout)
-		r.startAsync(a, c, s, prompt, out, finished, i)
+		c.beginAt(ctx, c.dispatched, r.cfg.AgentTimeout)
+		r.startAsync(a, c, s, prompt, out, w)
 		s.shed()
 		return false
 	}
 	c.spec = s
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.call(c, prompt, out, finished, i)
+		r.call(c, prompt, out, w)
 	}()
 	return true
 }
 
 // call makes call c, whose prompt is prompt, on its own goroutine.
-func (r *run) call(c *phaseCall, prompt string, out *callOut, finished chan<- int, i int) {
+func (r *run) call(c *phaseCall, prompt string, out *callOut, w *phaseWait) {
 	s := *c.spec
 	s.req.Prompt = prompt
 	var res callOut
 	r.invokeSafe(&c.ctx, &s, &res)
-	r.finish(c, &res, out, finished, i)
+	r.finish(c, &res, out, w)
 }
 
 // begin starts c's clock: its context and deadline.
 func (c *phaseCall) begin(ctx context.Context, timeout time.Duration) {
-	c.ctx.init(ctx, time.Now().Add(timeout))
+	c.beginAt(ctx, time.Now(), timeout)
+}
+
+// beginAt is begin for a call that starts at now.
+func (c *phaseCall) beginAt(ctx context.Context, now time.Time, timeout time.Duration) {
+	c.ctx.init(ctx, now.Add(timeout))
 	c.started.Store(c.ctx.deadline.UnixNano())
 }
 
-// finish ends call c, whose agent returned res: into *out, and i on
-// finished, unless its phase settled it as late or its deadline passed.
-func (r *run) finish(c *phaseCall, res *callOut, out *callOut, finished chan<- int, i int) {
+// callNow is Config.Now for a call: wall, the clock just read, when it is
+// time.Now.
+func (r *run) callNow(wall time.Time) time.Time {
+	if r.o.wallNow {
+		return wall
+	}
+	return r.now()
+}
+
+// finish ends call c, whose agent returned res: into *out, counted in w,
+// unless its phase settled it as late or its deadline passed.
+func (r *run) finish(c *phaseCall, res *callOut, out *callOut, w *phaseWait) {
 	returned := time.Now()
 	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 	if c.state.CompareAndSwap(callRunning, callDone) {
@@ -1066,9 +1162,9 @@ func (r *run) finish(c *phaseCall, res *callOut, out *callOut, finished chan<- i
 			// noticed yet.
 			*res = callOut{err: context.DeadlineExceeded}
 		}
-		res.latency = r.now().Sub(c.start)
+		res.latency = r.callNow(returned).Sub(c.start)
 		*out = *res
-		finished <- i
+		w.returned()
 		return
 	}
 	close(c.late.returned)
@@ -1109,11 +1205,11 @@ func hasNative(a agent.Agent, p agent.Phase) bool {
 // a.RespondAsync on the phase's goroutine; the agent's callback finishes it
 // (at most once: a second callback, or one after a panic of RespondAsync,
 // is ignored). The agent keeps what it needs of the request.
-func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, out *callOut, finished chan<- int, i int) {
+func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, out *callOut, w *phaseWait) {
 	done := func(resp agent.Response, err error) {
 		if c.answered.CompareAndSwap(false, true) {
 			res := callOut{resp: resp, err: err}
-			r.finish(c, &res, out, finished, i)
+			r.finish(c, &res, out, w)
 		}
 	}
 	defer func() {

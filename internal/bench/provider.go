@@ -25,7 +25,13 @@ import (
 // The scenarios' debates are alike (same agents, seed and question), so
 // their answers are the same: answers gives every debate the first copy
 // of an answer, so that what the process holds per debate is what the
-// engine keeps of it, not the fake's own copies.
+// engine keeps of it, not the fake's own copies. A provider with a latency
+// (sleep > 0) stands for a remote model, whose work is not the engine's:
+// it computes the answer to a request once and gives it again to the
+// same request (same fields but DebateID, by a 64-bit digest), so that the
+// process spends its CPU on the engine's side of the calls. An instant
+// one (the engine scenario's serial runs, whose baseline is the demo
+// agents' own time) computes every answer.
 type fakeProvider struct {
 	demo    *demo.Agent
 	sleep   time.Duration
@@ -33,33 +39,59 @@ type fakeProvider struct {
 	answers *answers // nil: answers are not shared
 }
 
-// answers keeps the first copy of each answer, up to maxAnswers of them.
+// answers keeps the first copy of each answer, up to maxAnswers of them,
+// and, for a provider with a latency, the answer to each request by its
+// digest (as many).
 type answers struct {
-	mu sync.Mutex
-	m  map[agent.Response]*agent.Response
+	mu    sync.Mutex
+	m     map[agent.Response]*agent.Response
+	byReq map[uint64]*agent.Response
+}
+
+// known returns the answer kept for the request of digest key, or nil.
+func (t *answers) known(key uint64) *agent.Response {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byReq[key]
+}
+
+// remember keeps resp (shared) as the answer to the request of digest key.
+func (t *answers) remember(key uint64, resp *agent.Response) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.byReq) < maxAnswers {
+		if t.byReq == nil {
+			t.byReq = make(map[uint64]*agent.Response)
+		}
+		t.byReq[key] = resp
+	}
 }
 
 // maxAnswers bounds a provider's shared answers (a 5-agent debate of the
 // scenarios has fewer than 100 distinct ones).
 const maxAnswers = 4096
 
-// share returns the first copy of resp kept, else a copy of its own.
-func (t *answers) share(resp agent.Response) *agent.Response {
+// share returns the first copy of *resp kept, else a copy of its own
+// (resp is not kept: no copy is made for an answer already kept).
+func (t *answers) share(resp *agent.Response) *agent.Response {
 	if t == nil {
-		return &resp
+		c := *resp
+		return &c
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if first, ok := t.m[resp]; ok {
+	if first, ok := t.m[*resp]; ok {
 		return first
 	}
+	c := new(agent.Response)
+	*c = *resp
 	if len(t.m) < maxAnswers {
 		if t.m == nil {
 			t.m = make(map[agent.Response]*agent.Response)
 		}
-		t.m[resp] = &resp
+		t.m[*c] = c
 	}
-	return &resp
+	return c
 }
 
 var _ agent.Agent = (*fakeProvider)(nil)
@@ -81,11 +113,31 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 //
 //go:noinline
 func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.Response, error) {
-	start := time.Now()
+	var start time.Time
+	if p.spent != nil { // the clock is read only when the time is counted
+		start = time.Now()
+	}
+	var key uint64
+	remote := p.sleep > 0 && p.answers != nil
+	if remote {
+		if err := ctx.Err(); err != nil { // as the demo agent would
+			return nil, err
+		}
+		key = digest(req)
+		if known := p.answers.known(key); known != nil {
+			if p.spent != nil {
+				p.spent.Add(int64(time.Since(start)))
+			}
+			return known, nil
+		}
+	}
 	resp, err := p.demo.Respond(ctx, *req)
 	var shared *agent.Response
 	if err == nil {
-		shared = p.answers.share(resp)
+		shared = p.answers.share(&resp)
+		if remote {
+			p.answers.remember(key, shared)
+		}
 	}
 	if p.spent != nil {
 		p.spent.Add(int64(time.Since(start)))
@@ -128,6 +180,15 @@ type asyncProvider struct {
 }
 
 var _ agent.Async = (*asyncProvider)(nil)
+
+// BorrowsPrompt reports true (agent.PromptBorrower): RespondAsync reads
+// the prompt to compute its answer and keeps nothing of it once it has
+// returned, as a client that has written the request to its connection,
+// so the engine writes a phase's prompts over one another
+// (docs/agents.md#optional-capabilities). The plain fakeProvider does not
+// say so: its calls wait on goroutines, whose prompts the engine never
+// writes again anyway.
+func (p *asyncProvider) BorrowsPrompt() bool { return true }
 
 func newAsyncProvider(p fakeProvider) *asyncProvider {
 	a := &asyncProvider{fakeProvider: p, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
@@ -200,16 +261,21 @@ func (p *asyncProvider) enqueue(w *pending) {
 	}
 }
 
-// deliver answers the queued calls as they become due.
+// deliver answers the queued calls as they become due: those due by the
+// time it last read the clock, then it reads it again.
 func (p *asyncProvider) deliver() {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
+	now := time.Now()
 	for {
 		p.mu.Lock()
 		var next *pending
 		if p.head < len(p.queue) && !p.paused.Load() {
 			next = p.queue[p.head]
-			if !time.Now().Before(next.due) {
+			if next.due.After(now) {
+				now = time.Now()
+			}
+			if !now.Before(next.due) {
 				p.queue[p.head] = nil
 				p.head++
 				if p.head == len(p.queue) {
@@ -223,7 +289,7 @@ func (p *asyncProvider) deliver() {
 		p.mu.Unlock()
 		var due <-chan time.Time
 		if next != nil && !p.paused.Load() {
-			t.Reset(time.Until(next.due))
+			t.Reset(next.due.Sub(now))
 			due = t.C
 		}
 		select {

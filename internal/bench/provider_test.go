@@ -72,13 +72,14 @@ func TestAnswersShared(t *testing.T) {
 
 	var full answers
 	for i := range maxAnswers + 10 {
-		full.share(agent.Response{Text: strconv.Itoa(i)})
+		full.share(&agent.Response{Text: strconv.Itoa(i)})
 	}
 	assert.Len(t, full.m, maxAnswers)
 	r := agent.Response{Text: "new"}
-	x, y := full.share(r), full.share(r)
+	x, y := full.share(&r), full.share(&r)
 	assert.Equal(t, r, *x)
 	assert.NotSame(t, x, y, "not kept: a copy each")
+	assert.NotSame(t, &r, x, "a copy, not the caller's")
 }
 
 // afterCtx is a cancellable context with an AfterFunc method, as the
