@@ -18,8 +18,10 @@ case ",$scenario," in
 	go build -o "$bin" ./cmd/aragora ;;
 esac
 go build -o /tmp/benchall ./cmd/benchall
-# The peer scenario's runs exec this lean binary (the engine only), found next to benchall.
+# The peer and concurrent scenarios' runs exec these lean binaries (the engine, the demo
+# agents and, for concurrent, the fake providers), found next to benchall.
 go build -o /tmp/benchpeer ./cmd/benchpeer
+go build -o /tmp/benchconcurrent ./cmd/benchconcurrent
 exec /tmp/benchall -scenario "$scenario" -runs "$runs" -aragora "$bin" \
 	-fanout "${BENCH_FANOUT:-100,1000,10000}" \
 	-redis "${BENCH_REDIS-redis://127.0.0.1:6379/15}" \

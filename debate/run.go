@@ -1044,8 +1044,7 @@ const (
 
 // phaseCall is one call of a phase.
 type phaseCall struct {
-	ctx   callCtx
-	state atomic.Int32
+	ctx callCtx
 	// The call starts when its goroutine runs: its deadline (Unix ns) is
 	// set then, so that the goroutine's wait for a CPU is not counted
 	// against the agent. Until then the phase bounds it from dispatched.
@@ -1054,16 +1053,20 @@ type phaseCall struct {
 	start      time.Time // Config.Now at dispatch, for the latency
 	// late is set when the phase settles the call as late (settleLate):
 	// few calls are, and a debate keeps its calls while it waits.
-	late     *lateCall
-	answered atomic.Bool // an agent.Async's callback came
+	late *lateCall
 	// spec is the phase's, read by the call's goroutine (never written
 	// here: a phase that leaves a straggler leaves the spec buffer to it,
 	// runConcurrent); nil for an agent.Async call, which has its request
-	// once started. idx, round and phase name the call (abandoned).
-	spec  *callSpec
-	idx   int32
-	round int32
-	phase agent.Phase
+	// once started. idx, round and phase (its index in agent.Phases) name
+	// the call (abandoned).
+	spec     *callSpec
+	idx      int32
+	round    int32
+	state    atomic.Int32
+	answered atomic.Bool // an agent.Async's callback came
+	phase    uint8
+	// The small fields come last, so that a critique phase's 20 calls of
+	// 5 agents fit 4096 bytes (docs/BENCHMARKS.md, section 5).
 }
 
 // lateCall is what a call settled as late keeps: its goroutine closes
@@ -1104,7 +1107,7 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // agent.Async, once it has the request (with what else the spec holds for
 // the call: shed).
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, w *phaseWait) (goroutine bool) {
-	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), s.req.Phase
+	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
 	prompt := s.promptFor(r)
 	c.dispatched = time.Now()
 	c.start = r.callNow(c.dispatched)
@@ -1248,8 +1251,12 @@ func (r *run) abandoned(c *phaseCall) {
 		if !c.late.logged.CompareAndSwap(false, true) {
 			return
 		}
+		var phase agent.Phase // the engine's calls have one of agent.Phases
+		if int(c.phase) < len(agent.Phases) {
+			phase = agent.Phases[c.phase]
+		}
 		r.o.log.Error("agent_abandoned", "debate_id", r.st.DebateID, "agent", r.nameOf(int(c.idx)),
-			"phase", string(c.phase), "round", int(c.round))
+			"phase", string(phase), "round", int(c.round))
 	}
 }
 

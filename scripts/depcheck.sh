@@ -156,15 +156,18 @@ bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="
 	$1 != mod "/tracing" && $1 != mod "/tracing/tracingtest" { for (i = 2; i <= NF; i++) if ($i ~ re) print $1 " imports " $i }' || true)
 [[ -z $bad ]] || violation "$(echo "$bad" | tr '\n' ' ')"
 
-# Rule 12: the peer benchmark (internal/bench/peerbench, its measuring
-# tools internal/bench/measure and the binary cmd/benchpeer) links the
-# engine and the demo agents only, as the Python process it is compared
-# to loads only its library: its peak RSS must not count backends.
-mapfile -t lean < <(existing internal/bench/measure internal/bench/peerbench cmd/benchpeer)
+# Rule 12: the peer and concurrent benchmarks (internal/bench/peerbench,
+# internal/bench/enginebench with its fake providers, their measuring tools
+# internal/bench/measure and the binaries cmd/benchpeer and
+# cmd/benchconcurrent) link the engine and the demo agents only, as the
+# Python process the peer one is compared to loads only its library: their
+# peak RSS must not count backends.
+leanpkgs="internal/bench/measure internal/bench/peerbench internal/bench/enginebench cmd/benchpeer cmd/benchconcurrent"
+mapfile -t lean < <(existing $leanpkgs)
 if ((${#lean[@]})); then
 	nonstd='{{if not .Standard}}{{.ImportPath}}{{end}}'
 	bad=$(go list -e -deps -f "$nonstd" "${lean[@]}" | grep -vxF -f <(go list -e -deps -f "$nonstd" ./debate ./agent/demo) |
-		grep -vxE "$mod/(internal/bench/measure|internal/bench/peerbench|cmd/benchpeer)" || true)
+		grep -vxE "$mod/(${leanpkgs// /|})" || true)
 	[[ -z $bad ]] || violation "${lean[*]} depend on more than the engine: $(echo "$bad" | tr '\n' ' ')"
 fi
 

@@ -8,9 +8,10 @@
 // each (scenario, run) executes in a fresh child process, so peak RSS and
 // goroutine counts of one do not leak into another, and the table shows
 // the median of the runs. The peer scenario runs in the lean binary
-// cmd/benchpeer (engine and demo agents only), even for a single run
-// without profiles, when it is found next to benchall or given with
-// -benchpeer. See bench/README.md for what each row means and
+// cmd/benchpeer (engine and demo agents only), and the concurrent
+// scenarios in cmd/benchconcurrent (engine, demo agents and the fake
+// providers), even for a single run without profiles, when it is found
+// next to benchall or given with -benchpeer or -benchconcurrent. See bench/README.md for what each row means and
 // what the http and fanout scenarios need (the aragora binary, ulimit -n).
 package main
 
@@ -33,6 +34,7 @@ import (
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/bench"
+	"github.com/aragora/aragora/internal/bench/enginebench"
 	"github.com/aragora/aragora/internal/bench/peerbench"
 )
 
@@ -51,6 +53,7 @@ type options struct {
 	pgURL      string
 	serveHello string
 	benchpeer  string
+	benchconc  string
 	cpuprofile string
 	heap       bench.HeapProbe
 	verbose    bool
@@ -70,6 +73,7 @@ func main() {
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/15", "Redis for the limiter scenario; empty skips it")
 	flag.StringVar(&o.pgURL, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "Postgres for the store scenario; empty skips it")
 	flag.StringVar(&o.benchpeer, "benchpeer", "", "lean binary for the peer scenario's child runs (go build ./cmd/benchpeer); default: benchpeer next to this binary, else this binary")
+	flag.StringVar(&o.benchconc, "benchconcurrent", "", "lean binary for the concurrent scenarios' child runs (go build ./cmd/benchconcurrent); default: benchconcurrent next to this binary, else this binary")
 	flag.StringVar(&o.serveHello, "serve-hello", "", "internal: serve the bare hello handler on this address and block")
 	flag.BoolVar(&o.verbose, "v", false, "print diagnostics on stderr")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile (single in-process run only)")
@@ -113,10 +117,11 @@ func main() {
 func run(ctx context.Context, o options) error {
 	var runs []bench.Table
 	inProcess := len(o.scenarios) == 1 && o.runs == 1
-	if inProcess && o.scenarios[0] == "peer" && o.cpuprofile == "" && o.heap.Path == "" && !o.rowsJSON {
-		// A single peer run runs lean too when benchpeer is at hand.
+	if inProcess && o.cpuprofile == "" && o.heap.Path == "" && !o.rowsJSON {
+		// A single peer or concurrent run runs lean too when its lean
+		// binary is at hand.
 		exe, err := os.Executable()
-		inProcess = err != nil || peerBinary(o, exe) == ""
+		inProcess = err != nil || leanBinary(o, exe, o.scenarios[0]) == ""
 	}
 	if inProcess {
 		if o.cpuprofile != "" {
@@ -152,13 +157,7 @@ func run(ctx context.Context, o options) error {
 	}
 	med := bench.Median(runs)
 	if o.rowsJSON {
-		enc := json.NewEncoder(os.Stdout)
-		for _, r := range med {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return med.Write(os.Stdout, true, false)
 	}
 	if o.out != "" {
 		b, err := json.MarshalIndent(med, "", "  ")
@@ -183,11 +182,14 @@ func child(ctx context.Context, o options, s string) (bench.Table, error) {
 	}
 	args := []string{"-scenario", s, "-runs", "1", "-rows-json", "-aragora", o.aragora, "-fanout", o.fanout,
 		"-redis", o.redisURL, "-postgres", o.pgURL}
-	if s == "peer" {
-		if lean := peerBinary(o, exe); lean != "" {
+	if name := leanNames[s]; name != "" {
+		if lean := leanBinary(o, exe, s); lean != "" {
 			exe, args = lean, []string{"-rows-json"}
+			if name == "benchconcurrent" {
+				args = append(args, "-scenario", s)
+			}
 		} else {
-			log.Printf("peer: no lean binary next to %s or given with -benchpeer (go build ./cmd/benchpeer); running it in benchall", exe)
+			log.Printf("%s: no lean binary next to %s or given with -%s (go build ./cmd/%s); running it in benchall", s, exe, name, name)
 		}
 	}
 	if o.quick {
@@ -211,15 +213,23 @@ func child(ctx context.Context, o options, s string) (bench.Table, error) {
 	return t, nil
 }
 
-// peerBinary returns the lean binary that runs the peer scenario's child
-// runs (cmd/benchpeer: the engine and the demo agents only, as the Python
-// original's process held only its library), or "" to run it in benchall
-// itself, which links every backend: -benchpeer, else benchpeer next to
-// exe.
-func peerBinary(o options, exe string) string {
-	p := o.benchpeer
+// leanNames names the lean binary that runs each scenario's child runs:
+// cmd/benchpeer (the engine and the demo agents only, as the Python
+// original's process held only its library) and cmd/benchconcurrent (the
+// engine, the demo agents and the fake providers).
+var leanNames = map[string]string{"peer": "benchpeer", "concurrent": "benchconcurrent", "concurrent-goroutines": "benchconcurrent"}
+
+// leanBinary returns the lean binary that runs scenario s's child runs, or
+// "" to run it in benchall itself, which links every backend: the one
+// given with -benchpeer or -benchconcurrent, else the one next to exe.
+func leanBinary(o options, exe, s string) string {
+	name := leanNames[s]
+	if name == "" {
+		return ""
+	}
+	p := map[string]string{"benchpeer": o.benchpeer, "benchconcurrent": o.benchconc}[name]
 	if p == "" {
-		p = filepath.Join(filepath.Dir(exe), "benchpeer")
+		p = filepath.Join(filepath.Dir(exe), name)
 	}
 	if _, err := os.Stat(p); err != nil {
 		return ""
@@ -230,19 +240,15 @@ func peerBinary(o options, exe string) string {
 func scenario(ctx context.Context, o options, s string) (bench.Table, error) {
 	switch s {
 	case "engine":
-		cfg := bench.EngineConfig{}
+		cfg := enginebench.EngineConfig{}
 		if o.quick {
-			cfg = bench.EngineConfig{Concurrent: 20, SerialFor: 200 * time.Millisecond, OverheadSleep: 10 * time.Millisecond, OverheadRuns: 1, SlowSleep: 5 * time.Millisecond}
+			cfg = enginebench.EngineConfig{Concurrent: 20, SerialFor: 200 * time.Millisecond, OverheadSleep: 10 * time.Millisecond, OverheadRuns: 1, SlowSleep: 5 * time.Millisecond}
 		}
-		return bench.Engine(ctx, cfg)
+		return enginebench.Engine(ctx, cfg)
 	case "concurrent", "concurrent-goroutines":
-		cfg := bench.EngineConfig{}
-		if o.quick {
-			cfg = bench.EngineConfig{Concurrent: 20, SlowSleep: 5 * time.Millisecond}
-		}
-		cfg.SlowGoroutines = s == "concurrent-goroutines"
+		cfg := enginebench.ConcurrentConfig(s, o.quick)
 		cfg.Heap = o.heap
-		return bench.EngineConcurrentSlow(ctx, cfg)
+		return enginebench.EngineConcurrentSlow(ctx, cfg)
 	case "peer":
 		cfg := peerbench.PeerConfig{Heap: o.heap}
 		if o.quick {

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"log"
 	"os"
@@ -34,19 +33,10 @@ func main() {
 		cfg.Concurrent = []int{4, 8}
 	}
 	t, err := peerbench.Peer(ctx, cfg)
+	if err == nil {
+		err = t.Write(os.Stdout, *rowsJSON, *md)
+	}
 	if err != nil {
 		log.Fatal(err)
-	}
-	if !*rowsJSON {
-		if err := t.Print(os.Stdout, *md); err != nil {
-			log.Fatal(err)
-		}
-		return
-	}
-	enc := json.NewEncoder(os.Stdout)
-	for _, r := range t {
-		if err := enc.Encode(r); err != nil {
-			log.Fatal(err)
-		}
 	}
 }

@@ -1,17 +1,15 @@
 package bench
 
 import (
-	"cmp"
-	"math"
-	"slices"
 	"time"
 
 	"github.com/aragora/aragora/internal/bench/measure"
+	"github.com/aragora/aragora/internal/bench/peerbench"
 )
 
 // Row is one measured figure of a scenario, with the baseline it is
-// compared to (package measure, shared with the peer scenario's lean
-// binary).
+// compared to (package measure, shared with the lean binaries of the peer
+// and concurrent scenarios).
 type Row = measure.Row
 
 // Table is an ordered list of rows.
@@ -24,16 +22,11 @@ type HeapProbe = measure.HeapProbe
 // [measure.Median]).
 func Median(runs []Table) Table { return measure.Median(runs) }
 
+// question is the Question of every benchmark debate.
+const question = peerbench.Question
+
 // ms converts a duration to float milliseconds.
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func ms(d time.Duration) float64 { return measure.MS(d) }
 
 // percentile returns the p-th percentile (0..100) of ds by nearest rank.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.SortFunc(s, cmp.Compare)
-	i := int(math.Ceil(p/100*float64(len(s)))) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
+func percentile(ds []time.Duration, p float64) time.Duration { return measure.Percentile(ds, p) }

@@ -9,12 +9,15 @@
 package measure
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Row is one measured figure of a scenario, with the baseline it is
@@ -134,4 +137,33 @@ func fmtNum(v float64) string {
 	default:
 		return fmt.Sprintf("%.3f", v)
 	}
+}
+
+// MS converts a duration to float milliseconds.
+func MS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Percentile returns the p-th percentile (0..100) of ds by nearest rank.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.SortFunc(s, cmp.Compare)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+// Write writes t to w: as JSON lines, one row a line (what cmd/benchall
+// reads from its child runs), with rowsJSON, else as [Table.Print] does.
+func (t Table) Write(w io.Writer, rowsJSON, md bool) error {
+	if !rowsJSON {
+		return t.Print(w, md)
+	}
+	enc := json.NewEncoder(w)
+	for _, r := range t {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package bench
+package enginebench
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
 	"github.com/aragora/aragora/internal/bench/measure"
-	"github.com/aragora/aragora/internal/bench/peerbench"
 )
 
 // EngineConfig sizes the engine scenarios. The zero value gives the issue 8
@@ -31,7 +30,20 @@ type EngineConfig struct {
 	// (asyncProvider).
 	SlowGoroutines bool
 	// Heap takes a heap profile in the middle of the concurrent case.
-	Heap HeapProbe
+	Heap measure.HeapProbe
+}
+
+// ConcurrentConfig configures scenario "concurrent" (agent.Async fake
+// providers) or "concurrent-goroutines" (a goroutine per call) for
+// [EngineConcurrentSlow]: the issue 8 figures, or tiny ones with quick
+// (a smoke test; the figures are meaningless).
+func ConcurrentConfig(scenario string, quick bool) EngineConfig {
+	var c EngineConfig
+	if quick {
+		c = EngineConfig{Concurrent: 20, SlowSleep: 5 * time.Millisecond}
+	}
+	c.SlowGoroutines = scenario == "concurrent-goroutines"
+	return c
 }
 
 func (c EngineConfig) withDefaults() EngineConfig {
@@ -59,8 +71,6 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	return c
 }
 
-const question = peerbench.Question
-
 var styles = []demo.Style{demo.StyleBalanced, demo.StyleSupportive, demo.StyleCritical, demo.StyleContrarian, demo.StyleBalanced}
 
 // participants returns n demo participants with a fixed seed, each behind
@@ -78,7 +88,7 @@ func participants(n int, sleep time.Duration, spent *atomic.Int64) []debate.Part
 // asyncParticipants is participants behind asyncProviders; stop ends
 // their delivery goroutines. heap is given their means of holding answers
 // (HeapProbe); it must be set up before the first call.
-func asyncParticipants(n int, sleep time.Duration, heap *HeapProbe) (ps []debate.Participant, stop func()) {
+func asyncParticipants(n int, sleep time.Duration, heap *measure.HeapProbe) (ps []debate.Participant, stop func()) {
 	ps = participants(n, sleep, nil)
 	var as []*asyncProvider
 	for i := range ps {
@@ -110,10 +120,10 @@ func callsPerPhase(n int) int { return n * (n - 1) }
 // Engine runs the engine scenarios: instant demo agents serially and
 // concurrently, the per-round overhead with sleeping agents, and the
 // concurrent debates with 50 ms agents.
-func Engine(ctx context.Context, cfg EngineConfig) (Table, error) {
+func Engine(ctx context.Context, cfg EngineConfig) (measure.Table, error) {
 	cfg = cfg.withDefaults()
-	var t Table
-	add := func(rows ...Row) { t = append(t, rows...) }
+	var t measure.Table
+	add := func(rows ...measure.Row) { t = append(t, rows...) }
 
 	rows, err := engineSerial(ctx, cfg)
 	if err != nil {
@@ -139,7 +149,7 @@ func instantOrchestrator(cfg EngineConfig, spent *atomic.Int64) (*debate.Orchest
 	return debate.New(debate.Config{Rounds: cfg.Rounds, DisableEarlyStop: true}, participants(cfg.Agents, 0, spent)...)
 }
 
-func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+func engineSerial(ctx context.Context, cfg EngineConfig) ([]measure.Row, error) {
 	var spent atomic.Int64
 	o, err := instantOrchestrator(cfg, &spent)
 	if err != nil {
@@ -164,10 +174,10 @@ func engineSerial(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 	c := fmt.Sprintf("serial, %d instant demo agents, %d rounds", cfg.Agents, cfg.Rounds)
 	perDebate := wall / time.Duration(n)
 	agentPer := time.Duration(spent.Load()) / time.Duration(n)
-	return []Row{
+	return []measure.Row{
 		{Scenario: "engine", Case: c, Metric: "debates/s", Value: float64(n) / wall.Seconds()},
-		{Scenario: "engine", Case: c, Metric: "ms/debate", Value: ms(perDebate),
-			Baseline: "demo agents' own time per debate (ms)", BaselineValue: ms(agentPer)},
+		{Scenario: "engine", Case: c, Metric: "ms/debate", Value: measure.MS(perDebate),
+			Baseline: "demo agents' own time per debate (ms)", BaselineValue: measure.MS(agentPer)},
 		{Scenario: "engine", Case: c, Metric: "bytes allocated/debate", Value: float64(after.TotalAlloc-before.TotalAlloc) / float64(n)},
 		{Scenario: "engine", Case: c, Metric: "allocs/debate", Value: float64(after.Mallocs-before.Mallocs) / float64(n)},
 	}, nil
@@ -194,7 +204,7 @@ func runConcurrent(ctx context.Context, o *debate.Orchestrator, n int, probe *me
 	return wall, <-errs
 }
 
-func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]measure.Row, error) {
 	o, err := instantOrchestrator(cfg, nil)
 	if err != nil {
 		return nil, err
@@ -207,13 +217,13 @@ func engineConcurrentInstant(ctx context.Context, cfg EngineConfig) ([]Row, erro
 	}
 	after := measure.MemStats()
 	c := fmt.Sprintf("%d concurrent, %d instant demo agents, %d rounds", cfg.Concurrent, cfg.Agents, cfg.Rounds)
-	return []Row{
+	return []measure.Row{
 		{Scenario: "engine", Case: c, Metric: "debates/s", Value: float64(cfg.Concurrent) / wall.Seconds()},
 		{Scenario: "engine", Case: c, Metric: "bytes allocated/debate", Value: float64(after.TotalAlloc-before.TotalAlloc) / float64(cfg.Concurrent)},
 	}, nil
 }
 
-func engineOverhead(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+func engineOverhead(ctx context.Context, cfg EngineConfig) ([]measure.Row, error) {
 	var mu sync.Mutex
 	var timings []debate.RoundTiming
 	conc := callsPerPhase(cfg.Agents)
@@ -238,11 +248,11 @@ func engineOverhead(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 		over = append(over, rt.Overhead)
 	}
 	c := fmt.Sprintf("%d agents sleeping %s, MaxConcurrency %d, %d rounds", cfg.Agents, cfg.OverheadSleep, conc, len(timings))
-	return []Row{
-		{Scenario: "engine", Case: c, Metric: "round wall p50 (ms)", Value: ms(percentile(walls, 50)),
-			Baseline: "sum of phases' slowest call p50 (ms)", BaselineValue: ms(percentile(slow, 50))},
-		{Scenario: "engine", Case: c, Metric: "orchestrator overhead/round p50 (ms)", Value: ms(percentile(over, 50))},
-		{Scenario: "engine", Case: c, Metric: "orchestrator overhead/round max (ms)", Value: ms(percentile(over, 100))},
+	return []measure.Row{
+		{Scenario: "engine", Case: c, Metric: "round wall p50 (ms)", Value: measure.MS(measure.Percentile(walls, 50)),
+			Baseline: "sum of phases' slowest call p50 (ms)", BaselineValue: measure.MS(measure.Percentile(slow, 50))},
+		{Scenario: "engine", Case: c, Metric: "orchestrator overhead/round p50 (ms)", Value: measure.MS(measure.Percentile(over, 50))},
+		{Scenario: "engine", Case: c, Metric: "orchestrator overhead/round max (ms)", Value: measure.MS(measure.Percentile(over, 100))},
 	}, nil
 }
 
@@ -251,7 +261,7 @@ func engineOverhead(ctx context.Context, cfg EngineConfig) ([]Row, error) {
 // (rounds × phases × sleep), the peak RSS and the goroutines left after.
 // Peak RSS is the process's VmHWM after resetting it, so run it in a
 // fresh process (benchall -scenario concurrent) for a clean figure.
-func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) {
+func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) (measure.Table, error) {
 	cfg = cfg.withDefaults()
 	ps := participants(cfg.Agents, cfg.SlowSleep, nil)
 	if !cfg.SlowGoroutines {
@@ -291,9 +301,9 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) ([]Row, error) 
 		calls = "a goroutine per call"
 	}
 	c := fmt.Sprintf("%d concurrent, %d agents sleeping %s, %d rounds, %s", cfg.Concurrent, cfg.Agents, cfg.SlowSleep, cfg.Rounds, calls)
-	rows := []Row{
-		{Scenario: "concurrent", Case: c, Metric: "wall (ms)", Value: ms(wall),
-			Baseline: "ideal rounds×phases×sleep (ms)", BaselineValue: ms(ideal)},
+	rows := []measure.Row{
+		{Scenario: "concurrent", Case: c, Metric: "wall (ms)", Value: measure.MS(wall),
+			Baseline: "ideal rounds×phases×sleep (ms)", BaselineValue: measure.MS(ideal)},
 		{Scenario: "concurrent", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024,
 			Baseline: "RSS before (MiB)", BaselineValue: float64(rssBefore) / 1024},
 		{Scenario: "concurrent", Case: c, Metric: "CPU ms/debate (rusage)", Value: cpu.Seconds() * 1000 / float64(cfg.Concurrent)},
