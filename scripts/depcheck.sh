@@ -162,12 +162,12 @@ bad=$(go list -e -f '{{.ImportPath}} {{join .Imports " "}}' ./... | awk -v mod="
 # cmd/benchconcurrent) link the engine and the demo agents only, as the
 # Python process the peer one is compared to loads only its library: their
 # peak RSS must not count backends.
-leanpkgs="internal/bench/measure internal/bench/peerbench internal/bench/enginebench cmd/benchpeer cmd/benchconcurrent"
-mapfile -t lean < <(existing $leanpkgs)
+leanpkgs=(internal/bench/measure internal/bench/peerbench internal/bench/enginebench cmd/benchpeer cmd/benchconcurrent)
+mapfile -t lean < <(existing "${leanpkgs[@]}")
 if ((${#lean[@]})); then
 	nonstd='{{if not .Standard}}{{.ImportPath}}{{end}}'
 	bad=$(go list -e -deps -f "$nonstd" "${lean[@]}" | grep -vxF -f <(go list -e -deps -f "$nonstd" ./debate ./agent/demo) |
-		grep -vxE "$mod/(${leanpkgs// /|})" || true)
+		grep -vxE "$mod/($(IFS='|'; echo "${leanpkgs[*]}"))" || true)
 	[[ -z $bad ]] || violation "${lean[*]} depend on more than the engine: $(echo "$bad" | tr '\n' ' ')"
 fi
 
