@@ -265,3 +265,22 @@ func TestAttemptsError(t *testing.T) {
 	assert.Equal(t, err503.Error(), (&agent.AttemptsError{Attempts: 1, Err: err503}).Error())
 	assert.Equal(t, 503, agent.StatusCode(e))
 }
+
+// TestSleep checks agent.Sleep's three outcomes: a wait that passes, a
+// context already done (its error, even for d ≤ 0) and a d ≤ 0 that does
+// not wait.
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, agent.Sleep(context.Background(), time.Millisecond))
+	require.NoError(t, agent.Sleep(context.Background(), 0))
+	require.NoError(t, agent.Sleep(context.Background(), -time.Second))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, agent.Sleep(ctx, time.Hour), context.Canceled)
+	require.ErrorIs(t, agent.Sleep(ctx, 0), context.Canceled)
+
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(time.Millisecond, cancel)
+	require.ErrorIs(t, agent.Sleep(ctx, time.Hour), context.Canceled, "ends with its context")
+}
