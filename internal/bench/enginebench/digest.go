@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"sync"
 
 	"github.com/aragora/aragora/agent"
 )
@@ -17,9 +18,24 @@ var digestSeed = maphash.MakeSeed()
 // string is written as its length and its own 64-bit hash (one pass over
 // its bytes), and the words are hashed together once: lists are written
 // with their lengths, so that no two requests write the same words.
+//
+// The words go to a pooled buffer, not to one on the stack: digest runs
+// on the debate's goroutine (RespondAsync), and a kilobyte of frame there
+// grew every waiting debate's stack from 4 to 8 KiB, which a remote
+// provider's client would not do (bench/README.md).
 func digest(req *agent.Request) uint64 {
-	var words [1024]byte
-	b := words[:0]
+	bp := wordsPool.Get().(*[]byte)
+	b := digestWords((*bp)[:0], req)
+	sum := maphash.Bytes(digestSeed, b)
+	*bp = b[:0]
+	wordsPool.Put(bp)
+	return sum
+}
+
+var wordsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// digestWords appends the words digest hashes.
+func digestWords(b []byte, req *agent.Request) []byte {
 	b = str(b, req.Participant)
 	b = str(b, string(req.Phase))
 	b = num(b, uint64(req.Round))
@@ -62,8 +78,7 @@ func digest(req *agent.Request) uint64 {
 		b = str(b, req.Schema.Description)
 		b = str(b, string(req.Schema.JSON))
 	}
-	b = num(b, flags)
-	return maphash.Bytes(digestSeed, b)
+	return num(b, flags)
 }
 
 func num(b []byte, n uint64) []byte { return binary.LittleEndian.AppendUint64(b, n) }
