@@ -742,9 +742,8 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 // once, not once per call.
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
-	out := make([]callOut, n)
 	calls := make([]phaseCall, n)
-	w := &phaseWait{notify: make(chan struct{}, 1)}
+	w := &phaseWait{notify: make(chan struct{}, 1), n: n}
 	stragglers, goroutines := len(r.stragglers), 0
 	defer func() {
 		if goroutines > 0 && len(r.stragglers) > stragglers {
@@ -774,7 +773,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 				r.pb.reuse = &r.phaseBufs().prompt
 			}
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				if r.start(ctx, &calls[next], &specs[next], &out[next], w) {
+				if r.start(ctx, &calls[next], &specs[next], next, w) {
 					goroutines++
 				}
 				running++
@@ -834,7 +833,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 			late, all = ctx.Err(), true
 			for ; next < n; next++ { // never started
 				calls[next].state.Store(callDone)
-				out[next] = callOut{err: late}
+				*w.out(next) = callOut{err: late}
 				settled++
 			}
 		}
@@ -842,7 +841,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		for i := oldest; i < next; i++ {
 			c := &calls[i]
 			if c.state.Load() == callRunning && (all || !now.Before(c.deadline(ctx, r.cfg.AgentTimeout))) &&
-				r.settleLate(c, &out[i], late) {
+				r.settleLate(c, w.out(i), late) {
 				running--
 				settled++
 			}
@@ -854,6 +853,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		// wait for it, so that the phase is interrupted, not failed.
 		<-ctx.Done()
 	}
+	out := w.outcomes()
 	var slowest time.Duration
 	for _, o := range out {
 		slowest = max(slowest, o.latency)
@@ -883,11 +883,41 @@ func (r *run) borrowedAsync(specs []callSpec) bool {
 // sets due and signals. The phase sets want before it reads done and
 // waits, and a call adds to done before it reads want, so that one of the
 // two sees the other: no wake-up is lost. Extra ones are harmless.
+//
+// It also holds the phase's n outcomes, made when the first is written
+// (out): a debate waiting for all its calls holds none of them
+// (docs/BENCHMARKS.md, section 5). Each call writes only its own, once it
+// has settled (finish, settleLate); the phase reads them once every call
+// has.
 type phaseWait struct {
 	done   atomic.Int32
 	want   atomic.Int32
 	due    atomic.Bool
 	notify chan struct{} // 1 slot
+
+	mu   sync.Mutex
+	outs []callOut // nil until out is first called
+	n    int
+}
+
+// out returns call i's outcome, making the phase's outcomes if none is yet.
+func (w *phaseWait) out(i int) *callOut {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.outs == nil {
+		w.outs = make([]callOut, w.n)
+	}
+	return &w.outs[i]
+}
+
+// outcomes returns the phase's outcomes (every call settled).
+func (w *phaseWait) outcomes() []callOut {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.outs == nil {
+		w.outs = make([]callOut, w.n)
+	}
+	return w.outs
 }
 
 // returned counts a call that returned in time.
@@ -1096,8 +1126,8 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // start makes call s: through agent.Async when its agent can complete it
 // without a goroutine (startAsync), else in a goroutine of its own, and
 // reports which. If the agent returns before the call's deadline and
-// before its phase settles it as late, the call writes *out and counts
-// itself in w (finish).
+// before its phase settles it as late, the call writes its outcome (call
+// i's of w) and counts itself in w (finish).
 //
 // The call's prompt is built here, on the debate's goroutine, and held
 // only until the call takes it: the request the agent gets is a copy of
@@ -1106,32 +1136,33 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // the prompt is dropped once the agent has returned or, for an
 // agent.Async, once it has the request (with what else the spec holds for
 // the call: shed).
-func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, out *callOut, w *phaseWait) (goroutine bool) {
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait) (goroutine bool) {
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
 	prompt := s.promptFor(r)
 	c.dispatched = time.Now()
 	c.start = r.callNow(c.dispatched)
 	if a := r.asyncAgent(s); a != nil {
 		c.beginAt(ctx, c.dispatched, r.cfg.AgentTimeout)
-		r.startAsync(a, c, s, prompt, out, w)
+		r.startAsync(a, c, s, prompt, i, w)
 		s.shed()
 		return false
 	}
 	c.spec = s
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.call(c, prompt, out, w)
+		r.call(c, prompt, i, w)
 	}()
 	return true
 }
 
-// call makes call c, whose prompt is prompt, on its own goroutine.
-func (r *run) call(c *phaseCall, prompt string, out *callOut, w *phaseWait) {
+// call makes call c (call i of w), whose prompt is prompt, on its own
+// goroutine.
+func (r *run) call(c *phaseCall, prompt string, i int, w *phaseWait) {
 	s := *c.spec
 	s.req.Prompt = prompt
 	var res callOut
 	r.invokeSafe(&c.ctx, &s, &res)
-	r.finish(c, &res, out, w)
+	r.finish(c, &res, i, w)
 }
 
 // begin starts c's clock: its context and deadline.
@@ -1154,9 +1185,10 @@ func (r *run) callNow(wall time.Time) time.Time {
 	return r.now()
 }
 
-// finish ends call c, whose agent returned res: into *out, counted in w,
-// unless its phase settled it as late or its deadline passed.
-func (r *run) finish(c *phaseCall, res *callOut, out *callOut, w *phaseWait) {
+// finish ends call c (call i of w), whose agent returned res: into its
+// outcome, counted in w, unless its phase settled it as late or its
+// deadline passed.
+func (r *run) finish(c *phaseCall, res *callOut, i int, w *phaseWait) {
 	returned := time.Now()
 	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 	if c.state.CompareAndSwap(callRunning, callDone) {
@@ -1166,7 +1198,7 @@ func (r *run) finish(c *phaseCall, res *callOut, out *callOut, w *phaseWait) {
 			*res = callOut{err: context.DeadlineExceeded}
 		}
 		res.latency = r.callNow(returned).Sub(c.start)
-		*out = *res
+		*w.out(i) = *res
 		w.returned()
 		return
 	}
@@ -1208,11 +1240,11 @@ func hasNative(a agent.Agent, p agent.Phase) bool {
 // a.RespondAsync on the phase's goroutine; the agent's callback finishes it
 // (at most once: a second callback, or one after a panic of RespondAsync,
 // is ignored). The agent keeps what it needs of the request.
-func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, out *callOut, w *phaseWait) {
+func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, i int, w *phaseWait) {
 	done := func(resp agent.Response, err error) {
 		if c.answered.CompareAndSwap(false, true) {
 			res := callOut{resp: resp, err: err}
-			r.finish(c, &res, out, w)
+			r.finish(c, &res, i, w)
 		}
 	}
 	defer func() {
