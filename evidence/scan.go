@@ -256,9 +256,8 @@ func (a *textStats) markers(text string) counts {
 }
 
 // scanState is the marker scanner's state: per marker, where its search
-// resumes and whether it matched (bit id of found: a Checkpoint, which a
-// debate keeps per agent, is 56 bytes smaller than with a bool each); per
-// kind, the count and the last start counted.
+// resumes and whether it matched (bit id of found, set for hedges only);
+// per kind, the count and the last start counted.
 type scanState struct {
 	next  [numMarkers]int
 	found uint64
