@@ -74,39 +74,34 @@ func (cp *Checkpoint) save(text string, st *scanner) bool {
 		return false
 	}
 	// Every offset is at most len(text); counts may not be.
-	m := max(st.a.words, st.a.assertions, st.numbers)
-	for k, n := range sc.n {
-		if k != kindHedge {
-			m = max(m, n)
-		}
-	}
-	if uint64(m) > math.MaxUint32 {
+	n := &sc.n
+	if uint64(max(st.a.words, st.a.assertions, st.numbers, n[kindCitation], n[kindData], n[kindExample],
+		n[kindPrecision], n[kindReasoning])) > math.MaxUint32 {
 		return false
 	}
 	c := Checkpoint{text: text, year: int32(st.year), pos: uint32(p), words: uint32(st.a.words),
 		assertions: uint32(st.a.assertions), numbers: uint32(st.numbers), sentStart: uint32(st.sentStart),
-		s0: uint32(st.s0 + 1), hedges: uint32(sc.found >> firstHedge), yrSum: uint32(st.yr.sum), yrAges: uint32(st.yr.ages)}
+		s0: uint32(st.s0 + 1), hedges: uint32(sc.found >> firstHedge), yrSum: uint32(st.yr.sum), yrAges: uint32(st.yr.ages),
+		n: [...]uint32{uint32(n[kindCitation]), uint32(n[kindData]), uint32(n[kindExample]), uint32(n[kindPrecision]),
+			uint32(n[kindReasoning])}}
 	if st.s0 >= 0 {
 		c.extra = uint32(st.extra - st.extraS0)
 	}
-	for k, n := range sc.n {
-		switch {
-		case k < kindHedge:
-			c.n[k] = uint32(n)
-		case k > kindHedge:
-			c.n[k-1] = uint32(n)
+	// A search that resumes beyond p does so after a bounded match: an
+	// unbounded one at a < p moves it past the rune at a, and p starts a
+	// rune.
+	if sc.far > p {
+		a := 0
+		for id, next := range sc.next {
+			if next <= p {
+				continue
+			}
+			if a == maxAhead || next-p > math.MaxUint16 {
+				return false
+			}
+			c.aheadID[a], c.ahead[a] = uint8(id), uint16(next-p)
+			a++
 		}
-	}
-	a := 0
-	for id, next := range sc.next {
-		if next <= p {
-			continue
-		}
-		if a == maxAhead || next-p > math.MaxUint16 {
-			return false
-		}
-		c.aheadID[a], c.ahead[a] = uint8(id), uint16(next-p)
-		a++
 	}
 	if st.prevWord {
 		c.flags |= cpPrevWord
@@ -121,11 +116,11 @@ func (cp *Checkpoint) save(text string, st *scanner) bool {
 	return true
 }
 
-// resume sets st to the scanner that cp holds, or one that counts the same
-// from its offset on: a marker's search that resumes at or before it, and
-// the last start a kind counted (before it), compare as if none.
+// resume sets st, a scanner just started (init) for cp's year, to the
+// scanner that cp holds, or one that counts the same from its offset on: a
+// marker's search that resumes at or before it, and the last start a kind
+// counted (before it), compare as if none.
 func (cp *Checkpoint) resume(st *scanner) {
-	st.init(int(cp.year))
 	p := int(cp.pos)
 	st.i, st.a.words, st.a.assertions, st.numbers = p, int(cp.words), int(cp.assertions), int(cp.numbers)
 	st.sentStart, st.s0, st.extra = int(cp.sentStart), int(cp.s0)-1, int(cp.extra)
@@ -133,18 +128,12 @@ func (cp *Checkpoint) resume(st *scanner) {
 	st.prevWord, st.a.fold, st.yr.found = cp.flags&cpPrevWord != 0, cp.flags&cpFold != 0, cp.flags&cpYear != 0
 	sc := &st.sc
 	sc.found = uint64(cp.hedges) << firstHedge
-	for k := range sc.n {
-		switch {
-		case k < kindHedge:
-			sc.n[k] = int(cp.n[k])
-		case k > kindHedge:
-			sc.n[k] = int(cp.n[k-1])
-		}
-	}
-	sc.n[kindHedge] = mathbits.OnesCount64(sc.found)
+	sc.n = [...]int{kindCitation: int(cp.n[0]), kindData: int(cp.n[1]), kindExample: int(cp.n[2]),
+		kindHedge: mathbits.OnesCount64(sc.found), kindPrecision: int(cp.n[3]), kindReasoning: int(cp.n[4])}
 	for a, d := range cp.ahead {
 		if d != 0 {
 			sc.next[cp.aheadID[a]] = p + int(d)
+			sc.far = max(sc.far, p+int(d))
 		}
 	}
 }
@@ -200,10 +189,10 @@ func inList(c byte) bool {
 func ScoreExtending(text string, now time.Time, w Weights, cp *Checkpoint) Scores {
 	year := now.UTC().Year()
 	var st scanner
+	st.init(year)
 	if cp.text != "" && int(cp.year) == year && strings.HasPrefix(text, cp.text) {
 		cp.resume(&st)
 	} else {
-		st.init(year)
 		*cp = Checkpoint{}
 	}
 	if p := resumePoint(text); p > st.i {

@@ -104,8 +104,9 @@ func TestCheckpointNotSaved(t *testing.T) {
 	require.True(t, cp.save("a b", &st))
 	saved := cp
 	for id := range maxAhead + 1 {
-		st.sc.next[id] = 2
+		st.sc.next[id] = 2 // as after bounded matches ending at 2
 	}
+	st.sc.far = 2
 	require.False(t, cp.save("a b", &st))
 	require.Equal(t, saved, cp)
 	st.init(1 << 40)
