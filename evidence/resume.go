@@ -1,6 +1,8 @@
 package evidence
 
 import (
+	"math"
+	mathbits "math/bits"
 	"strings"
 	"time"
 )
@@ -18,10 +20,122 @@ import (
 // last non-space run it takes; the loop of analyze reads at most one byte
 // beyond an iteration. So what the scan counted before P is the same for
 // every text that begins with the previous one, and it resumes at P.
+//
+// It keeps the scanner's state compactly (a debate keeps one per agent
+// while it waits for them): the offsets and counts as 32-bit numbers, and
+// of the markers' search positions (scanState.next) only those beyond P,
+// as their distance from P (at most maxAhead of them, each at most
+// math.MaxUint16); what the scan read before P otherwise matters no more
+// at or after P (resume). A state that does not fit is not kept (save);
+// the checkpoint then keeps what it held, or nothing.
 type Checkpoint struct {
-	text string // the text scanned to the checkpoint
-	ok   bool
-	st   scanner
+	text string // the text scanned to the checkpoint, "" for none
+	year int32
+	// The scanner at P: i (P), a.words, a.assertions, numbers, sentStart;
+	// s0+1 (0 for no sentence begun); extra-extraS0 in a sentence, else 0.
+	pos, words, assertions, numbers, sentStart, s0, extra uint32
+	// hedges is sc.found shifted right by firstHedge: it has the hedges'
+	// bits only, and sc.n[kindHedge] is its number of bits.
+	hedges uint32
+	n      [numKinds - 1]uint32 // sc.n but its hedges
+	// yrSum and yrAges are yr.sum and yr.ages, whole numbers.
+	yrSum, yrAges uint32
+	// aheadID and ahead hold the markers whose search resumes beyond P,
+	// sc.next[id] = P+ahead (ahead 0: no marker).
+	ahead   [maxAhead]uint16
+	aheadID [maxAhead]uint8
+	flags   uint8 // cpPrevWord, cpFold, cpYear
+}
+
+// maxAhead is the number of markers a Checkpoint can keep whose search
+// resumes beyond the checkpoint.
+const maxAhead = 5
+
+// firstHedge is the number of the first hedge marker, the citation, data
+// and example markers coming before (kinds).
+const firstHedge = 6 + 9 + 7
+
+// The flags of a Checkpoint: st.prevWord, st.a.fold and st.yr.found.
+const (
+	cpPrevWord = 1 << iota
+	cpFold
+	cpYear
+)
+
+// save stores st, the scanner at the top of an iteration at offset st.i of
+// text, in cp, if it fits; it reports whether it did, and leaves cp as it
+// was if not.
+func (cp *Checkpoint) save(text string, st *scanner) bool {
+	sc, p := &st.sc, st.i
+	if uint64(len(text)) > math.MaxUint32 || int(int32(st.year)) != st.year ||
+		!(st.yr.sum <= math.MaxUint32 && st.yr.ages <= math.MaxUint32) ||
+		sc.found>>firstHedge > math.MaxUint32 || sc.found&(1<<firstHedge-1) != 0 ||
+		mathbits.OnesCount64(sc.found) != sc.n[kindHedge] {
+		return false
+	}
+	// Every offset is at most len(text); counts may not be.
+	n := &sc.n
+	if uint64(max(st.a.words, st.a.assertions, st.numbers, n[kindCitation], n[kindData], n[kindExample],
+		n[kindPrecision], n[kindReasoning])) > math.MaxUint32 {
+		return false
+	}
+	c := Checkpoint{text: text, year: int32(st.year), pos: uint32(p), words: uint32(st.a.words),
+		assertions: uint32(st.a.assertions), numbers: uint32(st.numbers), sentStart: uint32(st.sentStart),
+		s0: uint32(st.s0 + 1), hedges: uint32(sc.found >> firstHedge), yrSum: uint32(st.yr.sum), yrAges: uint32(st.yr.ages),
+		n: [...]uint32{uint32(n[kindCitation]), uint32(n[kindData]), uint32(n[kindExample]), uint32(n[kindPrecision]),
+			uint32(n[kindReasoning])}}
+	if st.s0 >= 0 {
+		c.extra = uint32(st.extra - st.extraS0)
+	}
+	// A search that resumes beyond p does so after a bounded match: an
+	// unbounded one at a < p moves it past the rune at a, and p starts a
+	// rune.
+	if sc.far > p {
+		a := 0
+		for id, next := range sc.next {
+			if next <= p {
+				continue
+			}
+			if a == maxAhead || next-p > math.MaxUint16 {
+				return false
+			}
+			c.aheadID[a], c.ahead[a] = uint8(id), uint16(next-p)
+			a++
+		}
+	}
+	if st.prevWord {
+		c.flags |= cpPrevWord
+	}
+	if st.a.fold {
+		c.flags |= cpFold
+	}
+	if st.yr.found {
+		c.flags |= cpYear
+	}
+	*cp = c
+	return true
+}
+
+// resume sets st, a scanner just started (init) for cp's year, to the
+// scanner that cp holds, or one that counts the same from its offset on: a
+// marker's search that resumes at or before it, and the last start a kind
+// counted (before it), compare as if none.
+func (cp *Checkpoint) resume(st *scanner) {
+	p := int(cp.pos)
+	st.i, st.a.words, st.a.assertions, st.numbers = p, int(cp.words), int(cp.assertions), int(cp.numbers)
+	st.sentStart, st.s0, st.extra = int(cp.sentStart), int(cp.s0)-1, int(cp.extra)
+	st.yr.sum, st.yr.ages = float64(cp.yrSum), float64(cp.yrAges)
+	st.prevWord, st.a.fold, st.yr.found = cp.flags&cpPrevWord != 0, cp.flags&cpFold != 0, cp.flags&cpYear != 0
+	sc := &st.sc
+	sc.found = uint64(cp.hedges) << firstHedge
+	sc.n = [...]int{kindCitation: int(cp.n[0]), kindData: int(cp.n[1]), kindExample: int(cp.n[2]),
+		kindHedge: mathbits.OnesCount64(sc.found), kindPrecision: int(cp.n[3]), kindReasoning: int(cp.n[4])}
+	for a, d := range cp.ahead {
+		if d != 0 {
+			sc.next[cp.aheadID[a]] = p + int(d)
+			sc.far = max(sc.far, p+int(d))
+		}
+	}
 }
 
 // resumeRuns is the number of runs of \s a checkpoint keeps after it.
@@ -75,17 +189,16 @@ func inList(c byte) bool {
 func ScoreExtending(text string, now time.Time, w Weights, cp *Checkpoint) Scores {
 	year := now.UTC().Year()
 	var st scanner
-	resumed := cp.ok && cp.st.year == year && strings.HasPrefix(text, cp.text)
-	if resumed {
-		st = cp.st
+	st.init(year)
+	if cp.text != "" && int(cp.year) == year && strings.HasPrefix(text, cp.text) {
+		cp.resume(&st)
 	} else {
-		st.init(year)
-		cp.ok = false
+		*cp = Checkpoint{}
 	}
 	if p := resumePoint(text); p > st.i {
 		st.scan(text, p)
 		if st.i == p && bracketsEnd(text, p) {
-			cp.text, cp.st, cp.ok = text, st, true
+			cp.save(text, &st)
 		}
 	}
 	st.scan(text, len(text))

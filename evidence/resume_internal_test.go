@@ -1,7 +1,9 @@
 package evidence
 
 import (
+	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +65,52 @@ func FuzzScoreExtending(f *testing.F) {
 		requireExtendingMatches(t, now, a, a+b, a+b+c)
 		requireExtendingMatches(t, now, a+b, a, a+c)
 	})
+}
+
+// TestCheckpointLayout checks the constants a Checkpoint is packed with.
+func TestCheckpointLayout(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, firstHedge, len(citationMarkers)+len(dataMarkers)+len(exampleMarkers))
+	require.LessOrEqual(t, len(hedgeMarkers), 32)
+	require.Less(t, numMarkers, 256)
+}
+
+// TestCheckpointNotSaved checks that a scanner whose state a Checkpoint
+// cannot hold is not saved, and that scores stay those of Score: a marker
+// whose search resumes too far beyond the checkpoint (a match across a run
+// of 70000 spaces), more such markers than it has room for, a year beyond
+// 32 bits.
+func TestCheckpointNotSaved(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	var cp Checkpoint
+	for _, spaces := range []int{100, 70000} {
+		text := "for" + strings.Repeat(" ", spaces) + "example a b c d e f g h"
+		require.Equal(t, 3, resumePoint(text))
+		requireExtendingMatches(t, now, text, text+" i", text+" i j")
+		cp = Checkpoint{}
+		ScoreExtending(text, now, Weights{}, &cp)
+		if spaces < math.MaxUint16 {
+			require.Equal(t, text, cp.text)
+			require.Equal(t, uint16(spaces+len("example")), cp.ahead[0])
+		} else {
+			require.Empty(t, cp.text)
+		}
+	}
+
+	var st scanner
+	st.init(2025)
+	st.scan("a b", 1)
+	require.True(t, cp.save("a b", &st))
+	saved := cp
+	for id := range maxAhead + 1 {
+		st.sc.next[id] = 2 // as after bounded matches ending at 2
+	}
+	st.sc.far = 2
+	require.False(t, cp.save("a b", &st))
+	require.Equal(t, saved, cp)
+	st.init(1 << 40)
+	st.scan("a b", 1)
+	require.False(t, cp.save("a b", &st))
+	require.Equal(t, saved, cp)
 }

@@ -256,14 +256,17 @@ func (a *textStats) markers(text string) counts {
 }
 
 // scanState is the marker scanner's state: per marker, where its search
-// resumes and whether it matched (bit id of found: a Checkpoint, which a
-// debate keeps per agent, is 56 bytes smaller than with a bool each); per
-// kind, the count and the last start counted.
+// resumes and whether it matched (bit id of found, set for hedges only);
+// per kind, the count and the last start counted. far is at least the end
+// of every bounded match, so no search resumes beyond it but for one that
+// an unbounded match moved past its first rune (what Checkpoint needs to
+// know).
 type scanState struct {
 	next  [numMarkers]int
 	found uint64
 	n     [numKinds]int
 	last  [numKinds]int
+	far   int
 }
 
 // The markers' found bits fit one word.
@@ -550,6 +553,7 @@ func (sc *scanState) try(t string, at int, cands []candidate) {
 			continue
 		}
 		sc.next[c.id] = end
+		sc.far = max(sc.far, end)
 		switch c.kind {
 		case kindCitation, kindData, kindExample:
 			if sc.last[c.kind] != at {
