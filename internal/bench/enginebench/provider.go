@@ -51,8 +51,9 @@ type answers struct {
 // known returns the answer kept for the request of digest key, or nil.
 func (t *answers) known(key uint64) *agent.Response {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.byReq[key]
+	resp := t.byReq[key]
+	t.mu.Unlock()
+	return resp
 }
 
 // remember keeps resp (shared) as the answer to the request of digest key.
@@ -110,6 +111,10 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 }
 
 // answer is the demo agent's answer to *req (shared: not to be changed).
+// A provider with a latency finds the answers it has computed by the
+// request's digest; its frames on that path are small (answer, digest,
+// known), as it runs on the debate's goroutine (RespondAsync). compute,
+// with the demo agent's deep frames, runs once per distinct request.
 //
 //go:noinline
 func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.Response, error) {
@@ -117,25 +122,34 @@ func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.R
 	if p.spent != nil { // the clock is read only when the time is counted
 		start = time.Now()
 	}
-	var key uint64
-	remote := p.sleep > 0 && p.answers != nil
-	if remote {
-		if err := ctx.Err(); err != nil { // as the demo agent would
-			return nil, err
-		}
-		key = digest(req)
-		if known := p.answers.known(key); known != nil {
-			if p.spent != nil {
-				p.spent.Add(int64(time.Since(start)))
-			}
-			return known, nil
-		}
+	if p.sleep <= 0 || p.answers == nil {
+		return p.compute(ctx, req, start, false, 0)
 	}
+	if err := ctx.Err(); err != nil { // as the demo agent would
+		return nil, err
+	}
+	key := digest(req)
+	known := p.answers.known(key)
+	if known == nil {
+		return p.compute(ctx, req, start, true, key)
+	}
+	if p.spent != nil {
+		p.spent.Add(int64(time.Since(start)))
+	}
+	return known, nil
+}
+
+// compute is the demo agent's answer to *req, shared; if remember, it is
+// also kept as the answer to the request of digest key. The call started
+// at start (zero if the time is not counted).
+//
+//go:noinline
+func (p *fakeProvider) compute(ctx context.Context, req *agent.Request, start time.Time, remember bool, key uint64) (*agent.Response, error) {
 	resp, err := p.demo.Respond(ctx, *req)
 	var shared *agent.Response
 	if err == nil {
 		shared = p.answers.share(&resp)
-		if remote {
+		if remember {
 			p.answers.remember(key, shared)
 		}
 	}
@@ -224,16 +238,35 @@ type pending struct {
 	stop func() bool                 // the context's callback
 }
 
+// RespondAsync's frames on the debate's goroutine are small (answer's,
+// then await's): a remote provider's client would not grow the stack of
+// the goroutine that calls it, nor should the fake, whose cost is not the
+// engine's.
 func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
 	resp, err := p.answer(ctx, &req)
+	if err != nil || p.sleep <= 0 {
+		settleNow(resp, err, done)
+		return
+	}
+	p.await(ctx, resp, done, req.Round, req.Phase)
+}
+
+// settleNow calls done with *resp, or err if not nil.
+//
+//go:noinline
+func settleNow(resp *agent.Response, err error, done func(agent.Response, error)) {
 	if err != nil {
 		done(agent.Response{}, err)
 		return
 	}
-	if p.sleep <= 0 {
-		done(*resp, nil)
-		return
-	}
+	done(*resp, nil)
+}
+
+// await delivers resp to done after the latency, or ctx's error once ctx
+// is done if earlier; the call is of round and phase (gate).
+//
+//go:noinline
+func (p *asyncProvider) await(ctx context.Context, resp *agent.Response, done func(agent.Response, error), round int, phase agent.Phase) {
 	w := &pending{ctx: ctx, resp: resp, done: done}
 	w.mu.Lock()
 	if a, ok := ctx.(afterFuncer); ok {
@@ -242,7 +275,7 @@ func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, don
 		w.stop = context.AfterFunc(ctx, w.cancel)
 	}
 	w.mu.Unlock()
-	if !p.gate.hold(p, w, &req) {
+	if !p.gate.hold(p, w, round, phase) {
 		p.enqueue(w)
 	}
 }
@@ -347,10 +380,10 @@ func newGate(round int, phase agent.Phase, want int) *gate {
 	return &gate{round: round, phase: phase, want: want, full: make(chan struct{})}
 }
 
-// hold keeps w, the call req of p, if it is one of g's and g is not open
-// (a nil g holds nothing).
-func (g *gate) hold(p *asyncProvider, w *pending, req *agent.Request) bool {
-	if g == nil || req.Round != g.round || req.Phase != g.phase {
+// hold keeps w, a call of p in round and phase, if it is one of g's and g
+// is not open (a nil g holds nothing).
+func (g *gate) hold(p *asyncProvider, w *pending, round int, phase agent.Phase) bool {
+	if g == nil || round != g.round || phase != g.phase {
 		return false
 	}
 	g.mu.Lock()
