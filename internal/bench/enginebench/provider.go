@@ -180,13 +180,14 @@ func (p *fakeProvider) wait(ctx context.Context) error {
 // client multiplexing its calls over one connection, one goroutine per
 // provider (started by newAsyncProvider, ended by close) delivers the
 // answers in the order they are due, and a context's end is seen through
-// context.AfterFunc, without a goroutine.
+// context.AfterFunc, without a goroutine. What it keeps per call waiting is
+// a pending (the calls waiting are linked through it, so the queue has no
+// array of its own) and the context's callback.
 type asyncProvider struct {
 	fakeProvider
 
 	mu      sync.Mutex
-	queue   []*pending // in the order due; queue[head:] are waiting
-	head    int
+	queue   pendingList   // the calls waiting, in the order due
 	wake    chan struct{} // 1 slot: the queue was empty and is not, or delivery resumed
 	stopped chan struct{}
 	paused  atomic.Bool // answers are held (HeapProbe)
@@ -227,15 +228,41 @@ func (p *asyncProvider) resume() {
 }
 
 // pending is a call of an asyncProvider waiting for its answer to be due,
-// or for its context to end.
+// or for its context to end: 64 bytes, and the callback registered with
+// the context (16).
 type pending struct {
 	ctx  context.Context
-	resp *agent.Response // shared (answers)
-	due  time.Duration   // since the provider's epoch: a pending is 64 bytes, not 80
-
-	mu   sync.Mutex
+	resp *agent.Response             // shared (answers)
 	done func(agent.Response, error) // nil once called
-	stop func() bool                 // the context's callback
+	stop func() bool                 // unregisters the context's callback
+	due  time.Duration               // since the provider's epoch
+	next *pending                    // in the queue or the gate's list
+	// settled is set by whichever comes first, the answer or the
+	// context's end, which then calls done (and nothing else touches it).
+	settled atomic.Bool
+}
+
+// pendingList is a queue of pendings linked through their next field.
+type pendingList struct{ first, last *pending }
+
+func (l *pendingList) push(w *pending) {
+	w.next = nil
+	if l.last == nil {
+		l.first = w
+	} else {
+		l.last.next = w
+	}
+	l.last = w
+}
+
+func (l *pendingList) pop() *pending {
+	w := l.first
+	l.first = w.next
+	if l.first == nil {
+		l.last = nil
+	}
+	w.next = nil
+	return w
 }
 
 // RespondAsync's frames on the debate's goroutine are small (answer's,
@@ -268,13 +295,13 @@ func settleNow(resp *agent.Response, err error, done func(agent.Response, error)
 //go:noinline
 func (p *asyncProvider) await(ctx context.Context, resp *agent.Response, done func(agent.Response, error), round int, phase agent.Phase) {
 	w := &pending{ctx: ctx, resp: resp, done: done}
-	w.mu.Lock()
+	// The callback may run before AfterFunc returns (ctx is done): it
+	// reads only ctx and done. stop is read once w is queued, after this.
 	if a, ok := ctx.(afterFuncer); ok {
 		w.stop = a.AfterFunc(w.cancel)
 	} else {
 		w.stop = context.AfterFunc(ctx, w.cancel)
 	}
-	w.mu.Unlock()
 	if !p.gate.hold(p, w, round, phase) {
 		p.enqueue(w)
 	}
@@ -284,8 +311,8 @@ func (p *asyncProvider) await(ctx context.Context, resp *agent.Response, done fu
 func (p *asyncProvider) enqueue(w *pending) {
 	p.mu.Lock()
 	w.due = time.Since(p.epoch) + p.sleep // under p.mu: the queue stays in order
-	p.queue = append(p.queue, w)
-	first := len(p.queue)-p.head == 1
+	first := p.queue.first == nil
+	p.queue.push(w)
 	p.mu.Unlock()
 	if first {
 		select {
@@ -304,19 +331,15 @@ func (p *asyncProvider) deliver() {
 	for {
 		p.mu.Lock()
 		var next *pending
-		if p.head < len(p.queue) && !p.paused.Load() {
-			next = p.queue[p.head]
+		if p.queue.first != nil && !p.paused.Load() {
+			next = p.queue.first
 			if next.due > now {
 				now = time.Since(p.epoch)
 			}
 			if now >= next.due {
-				p.queue[p.head] = nil
-				p.head++
-				if p.head == len(p.queue) {
-					p.queue, p.head = p.queue[:0], 0
-				}
+				p.queue.pop()
 				p.mu.Unlock()
-				next.settle(*next.resp, nil)
+				next.answer()
 				continue
 			}
 		}
@@ -342,19 +365,24 @@ type afterFuncer interface {
 	AfterFunc(f func()) (stop func() bool)
 }
 
-func (w *pending) cancel() { w.settle(agent.Response{}, w.ctx.Err()) }
-
-// settle calls done once, after stopping the context's callback.
-func (w *pending) settle(resp agent.Response, err error) {
-	w.mu.Lock()
-	done, stop := w.done, w.stop
-	w.done = nil
-	w.mu.Unlock()
-	if done == nil {
+// cancel settles w with its context's error, unless it is settled.
+func (w *pending) cancel() {
+	if !w.settled.CompareAndSwap(false, true) {
 		return
 	}
-	stop()
-	done(resp, err)
+	done, err := w.done, w.ctx.Err()
+	w.ctx, w.resp, w.done = nil, nil, nil // w waits in the queue until due
+	done(agent.Response{}, err)
+}
+
+// answer settles w with its answer, unless it is settled, after stopping
+// the context's callback.
+func (w *pending) answer() {
+	if !w.settled.CompareAndSwap(false, true) {
+		return
+	}
+	w.stop()
+	w.done(*w.resp, nil)
 }
 
 // gate holds the calls of one phase of one round until want of them have
@@ -368,12 +396,13 @@ type gate struct {
 
 	mu     sync.Mutex
 	opened bool
-	held   []heldCall
+	n      int        // calls held
+	held   []heldList // per provider
 }
 
-type heldCall struct {
+type heldList struct {
 	p *asyncProvider
-	w *pending
+	pendingList
 }
 
 func newGate(round int, phase agent.Phase, want int) *gate {
@@ -391,8 +420,15 @@ func (g *gate) hold(p *asyncProvider, w *pending, round int, phase agent.Phase) 
 	if g.opened {
 		return false
 	}
-	g.held = append(g.held, heldCall{p, w})
-	if len(g.held) == g.want {
+	i := 0
+	for i < len(g.held) && g.held[i].p != p {
+		i++
+	}
+	if i == len(g.held) {
+		g.held = append(g.held, heldList{p: p})
+	}
+	g.held[i].push(w)
+	if g.n++; g.n == g.want {
 		close(g.full)
 	}
 	return true
@@ -404,7 +440,9 @@ func (g *gate) open() {
 	held := g.held
 	g.opened, g.held = true, nil
 	g.mu.Unlock()
-	for _, h := range held {
-		h.p.enqueue(h.w)
+	for i := range held {
+		for l := &held[i]; l.first != nil; {
+			held[i].p.enqueue(l.pop())
+		}
 	}
 }
