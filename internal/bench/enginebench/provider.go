@@ -113,7 +113,7 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 // answer is the demo agent's answer to *req (shared: not to be changed).
 // A provider with a latency finds the answers it has computed by the
 // request's digest; its frames on that path are small (answer, digest,
-// known), as it runs on the debate's goroutine (RespondAsync). compute,
+// known): it may run on the debate's goroutine (RespondAsync). compute,
 // with the demo agent's deep frames, runs once per distinct request.
 //
 //go:noinline
@@ -233,7 +233,7 @@ func (p *asyncProvider) resume() {
 type pending struct {
 	ctx  context.Context
 	resp *agent.Response             // shared (answers)
-	done func(agent.Response, error) // nil once called
+	done func(agent.Response, error) // nil once the context's end settled it
 	stop func() bool                 // unregisters the context's callback
 	due  time.Duration               // since the provider's epoch
 	next *pending                    // in the queue or the gate's list
@@ -265,10 +265,10 @@ func (l *pendingList) pop() *pending {
 	return w
 }
 
-// RespondAsync's frames on the debate's goroutine are small (answer's,
-// then await's): a remote provider's client would not grow the stack of
-// the goroutine that calls it, nor should the fake, whose cost is not the
-// engine's.
+// RespondAsync's frames on the debate's goroutine are small (digest's and
+// known's, then await's): a remote provider's client would not grow the
+// stack of the goroutine that calls it, nor should the fake, whose cost is
+// not the engine's.
 //
 // It looks up a known answer itself, one call shallower than answer does,
 // when the time is not counted; else, or if the answer is not known yet,
