@@ -1,10 +1,9 @@
 package enginebench
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math"
-	"sync"
+	"math/bits"
 
 	"github.com/aragora/aragora/agent"
 )
@@ -16,55 +15,42 @@ var digestSeed = maphash.MakeSeed()
 // on: every field but DebateID, which differs between the scenarios'
 // otherwise identical debates and which the demo agents do not read. Each
 // string is written as its length and its own 64-bit hash (one pass over
-// its bytes), and the words are hashed together once: lists are written
-// with their lengths, so that no two requests write the same words.
+// its bytes), lists with their lengths, so that no two requests write the
+// same words; each word is folded into the digest as it is written.
 //
-// The words go to a pooled buffer, not to one on the stack: digest runs
-// on the debate's goroutine (RespondAsync), and a kilobyte of frame there
-// grew every waiting debate's stack from 4 to 8 KiB, which a remote
-// provider's client would not do (bench/README.md).
+// It keeps its state in one word, not in a buffer, and calls nothing but
+// maphash.String, so that its frames are small: it runs on the debate's
+// goroutine (RespondAsync), and a kilobyte of frame there grew every
+// waiting debate's stack from 4 to 8 KiB, which a remote provider's
+// client would not do (bench/README.md).
 func digest(req *agent.Request) uint64 {
-	bp := wordsPool.Get().(*[]byte)
-	b := digestWords((*bp)[:0], req)
-	sum := maphash.Bytes(digestSeed, b)
-	*bp = b[:0]
-	wordsPool.Put(bp)
-	return sum
-}
-
-var wordsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// digestWords appends the words digest hashes.
-func digestWords(b []byte, req *agent.Request) []byte {
-	b = str(b, req.Participant)
-	b = str(b, string(req.Phase))
-	b = num(b, uint64(req.Round))
-	b = num(b, uint64(req.Rounds))
-	b = str(b, req.System)
-	b = str(b, req.Prompt)
-	b = num(b, uint64(req.MaxTokens))
-	b = num(b, math.Float64bits(req.Temperature))
-	b = str(b, req.Question)
-	b = num(b, uint64(len(req.Proposals)))
-	for _, p := range req.Proposals {
-		b = str(b, p.Agent)
-		b = str(b, p.Text)
+	d := digester(digestKey)
+	d = d.str(req.Participant)
+	d = d.str(string(req.Phase))
+	d = d.num(uint64(req.Round))
+	d = d.num(uint64(req.Rounds))
+	d = d.str(req.System)
+	d = d.str(req.Prompt)
+	d = d.num(uint64(req.MaxTokens))
+	d = d.num(math.Float64bits(req.Temperature))
+	d = d.str(req.Question)
+	d = d.num(uint64(len(req.Proposals)))
+	for i := range req.Proposals {
+		p := &req.Proposals[i]
+		d = d.str(p.Agent).str(p.Text)
 	}
-	b = str(b, req.Own)
-	b = str(b, req.Target)
-	b = num(b, uint64(len(req.Critiques)))
-	for _, c := range req.Critiques {
-		b = str(b, c.Critic)
-		b = str(b, c.Target)
-		b = strs(b, c.Issues)
-		b = strs(b, c.Suggestions)
-		b = num(b, math.Float64bits(c.Severity))
-		b = str(b, c.Reasoning)
+	d = d.str(req.Own)
+	d = d.str(req.Target)
+	d = d.num(uint64(len(req.Critiques)))
+	for i := range req.Critiques {
+		c := &req.Critiques[i]
+		d = d.str(c.Critic).str(c.Target).strs(c.Issues).strs(c.Suggestions)
+		d = d.num(math.Float64bits(c.Severity)).str(c.Reasoning)
 	}
-	b = strs(b, req.Participants)
-	b = str(b, req.PreviousLeader)
-	b = num(b, uint64(req.AgreementIntensity))
-	b = str(b, string(req.Stance))
+	d = d.strs(req.Participants)
+	d = d.str(req.PreviousLeader)
+	d = d.num(uint64(req.AgreementIntensity))
+	d = d.str(string(req.Stance))
 	var flags uint64
 	if req.ForbidSelfVote {
 		flags |= 1
@@ -74,24 +60,37 @@ func digestWords(b []byte, req *agent.Request) []byte {
 	}
 	if req.Schema != nil {
 		flags |= 4
-		b = str(b, req.Schema.Name)
-		b = str(b, req.Schema.Description)
-		b = str(b, string(req.Schema.JSON))
+		d = d.str(req.Schema.Name).str(req.Schema.Description).str(string(req.Schema.JSON))
 	}
-	return num(b, flags)
+	return uint64(d.num(flags))
 }
 
-func num(b []byte, n uint64) []byte { return binary.LittleEndian.AppendUint64(b, n) }
+// digester is a digest being written: each word is folded in with a
+// 128-bit multiply of the digest and the word, each mixed with its own
+// constant, whose halves are xored (as wyhash mixes its words).
+type digester uint64
+
+// The mixing constants (odd, with their bits evenly spread).
+const (
+	digestKey  = 0xa0761d6478bd642f
+	digestMixA = 0xe7037ed1a0b428db
+	digestMixB = 0x8ebc6af09c88c6e3
+)
+
+func (d digester) num(n uint64) digester {
+	hi, lo := bits.Mul64(uint64(d)^digestMixA, n^digestMixB)
+	return digester(hi ^ lo)
+}
 
 // str writes s as its length and its hash.
-func str(b []byte, s string) []byte {
-	return num(num(b, uint64(len(s))), maphash.String(digestSeed, s))
+func (d digester) str(s string) digester {
+	return d.num(uint64(len(s))).num(maphash.String(digestSeed, s))
 }
 
-func strs(b []byte, ss []string) []byte {
-	b = num(b, uint64(len(ss)))
+func (d digester) strs(ss []string) digester {
+	d = d.num(uint64(len(ss)))
 	for _, s := range ss {
-		b = str(b, s)
+		d = d.str(s)
 	}
-	return b
+	return d
 }

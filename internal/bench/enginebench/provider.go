@@ -51,8 +51,9 @@ type answers struct {
 // known returns the answer kept for the request of digest key, or nil.
 func (t *answers) known(key uint64) *agent.Response {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.byReq[key]
+	resp := t.byReq[key]
+	t.mu.Unlock()
+	return resp
 }
 
 // remember keeps resp (shared) as the answer to the request of digest key.
@@ -110,6 +111,10 @@ func (p *fakeProvider) Respond(ctx context.Context, req agent.Request) (agent.Re
 }
 
 // answer is the demo agent's answer to *req (shared: not to be changed).
+// A provider with a latency finds the answers it has computed by the
+// request's digest; its frames on that path are small (answer, digest,
+// known): it may run on the debate's goroutine (RespondAsync). compute,
+// with the demo agent's deep frames, runs once per distinct request.
 //
 //go:noinline
 func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.Response, error) {
@@ -117,25 +122,34 @@ func (p *fakeProvider) answer(ctx context.Context, req *agent.Request) (*agent.R
 	if p.spent != nil { // the clock is read only when the time is counted
 		start = time.Now()
 	}
-	var key uint64
-	remote := p.sleep > 0 && p.answers != nil
-	if remote {
-		if err := ctx.Err(); err != nil { // as the demo agent would
-			return nil, err
-		}
-		key = digest(req)
-		if known := p.answers.known(key); known != nil {
-			if p.spent != nil {
-				p.spent.Add(int64(time.Since(start)))
-			}
-			return known, nil
-		}
+	if p.sleep <= 0 || p.answers == nil {
+		return p.compute(ctx, req, start, false, 0)
 	}
+	if err := ctx.Err(); err != nil { // as the demo agent would
+		return nil, err
+	}
+	key := digest(req)
+	known := p.answers.known(key)
+	if known == nil {
+		return p.compute(ctx, req, start, true, key)
+	}
+	if p.spent != nil {
+		p.spent.Add(int64(time.Since(start)))
+	}
+	return known, nil
+}
+
+// compute is the demo agent's answer to *req, shared; if remember, it is
+// also kept as the answer to the request of digest key. The call started
+// at start (zero if the time is not counted).
+//
+//go:noinline
+func (p *fakeProvider) compute(ctx context.Context, req *agent.Request, start time.Time, remember bool, key uint64) (*agent.Response, error) {
 	resp, err := p.demo.Respond(ctx, *req)
 	var shared *agent.Response
 	if err == nil {
 		shared = p.answers.share(&resp)
-		if remote {
+		if remember {
 			p.answers.remember(key, shared)
 		}
 	}
@@ -166,13 +180,14 @@ func (p *fakeProvider) wait(ctx context.Context) error {
 // client multiplexing its calls over one connection, one goroutine per
 // provider (started by newAsyncProvider, ended by close) delivers the
 // answers in the order they are due, and a context's end is seen through
-// context.AfterFunc, without a goroutine.
+// context.AfterFunc, without a goroutine. What it keeps per call waiting is
+// a pending (the calls waiting are linked through it, so the queue has no
+// array of its own) and the context's callback.
 type asyncProvider struct {
 	fakeProvider
 
 	mu      sync.Mutex
-	queue   []*pending // in the order due; queue[head:] are waiting
-	head    int
+	queue   pendingList   // the calls waiting, in the order due
 	wake    chan struct{} // 1 slot: the queue was empty and is not, or delivery resumed
 	stopped chan struct{}
 	paused  atomic.Bool // answers are held (HeapProbe)
@@ -213,36 +228,93 @@ func (p *asyncProvider) resume() {
 }
 
 // pending is a call of an asyncProvider waiting for its answer to be due,
-// or for its context to end.
+// or for its context to end: 64 bytes, and the callback registered with
+// the context (16).
 type pending struct {
 	ctx  context.Context
-	resp *agent.Response // shared (answers)
-	due  time.Duration   // since the provider's epoch: a pending is 64 bytes, not 80
-
-	mu   sync.Mutex
-	done func(agent.Response, error) // nil once called
-	stop func() bool                 // the context's callback
+	resp *agent.Response             // shared (answers)
+	done func(agent.Response, error) // nil once the context's end settled it
+	stop func() bool                 // unregisters the context's callback
+	due  time.Duration               // since the provider's epoch
+	next *pending                    // in the queue or the gate's list
+	// settled is set by whichever comes first, the answer or the
+	// context's end, which then calls done (and nothing else touches it).
+	settled atomic.Bool
 }
 
+// pendingList is a queue of pendings linked through their next field.
+type pendingList struct{ first, last *pending }
+
+func (l *pendingList) push(w *pending) {
+	w.next = nil
+	if l.last == nil {
+		l.first = w
+	} else {
+		l.last.next = w
+	}
+	l.last = w
+}
+
+func (l *pendingList) pop() *pending {
+	w := l.first
+	l.first = w.next
+	if l.first == nil {
+		l.last = nil
+	}
+	w.next = nil
+	return w
+}
+
+// RespondAsync's frames on the debate's goroutine are small (digest's and
+// known's, then await's): a remote provider's client would not grow the
+// stack of the goroutine that calls it, nor should the fake, whose cost is
+// not the engine's.
+//
+// It looks up a known answer itself, one call shallower than answer does,
+// when the time is not counted; else, or if the answer is not known yet,
+// it asks answer (which digests the request again: once per distinct
+// request).
 func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
-	resp, err := p.answer(ctx, &req)
+	var resp *agent.Response
+	if p.sleep > 0 && p.answers != nil && p.spent == nil && ctx.Err() == nil {
+		resp = p.answers.known(digest(&req))
+	}
+	if resp == nil {
+		var err error
+		resp, err = p.answer(ctx, &req)
+		if err != nil || p.sleep <= 0 {
+			settleNow(resp, err, done)
+			return
+		}
+	}
+	p.await(ctx, resp, done, req.Round, req.Phase)
+}
+
+// settleNow calls done with *resp, or err if not nil.
+//
+//go:noinline
+func settleNow(resp *agent.Response, err error, done func(agent.Response, error)) {
 	if err != nil {
 		done(agent.Response{}, err)
 		return
 	}
-	if p.sleep <= 0 {
-		done(*resp, nil)
-		return
-	}
+	done(*resp, nil)
+}
+
+// await delivers resp to done after the latency, or ctx's error once ctx
+// is done if earlier; the call is of round and phase (gate).
+//
+//go:noinline
+func (p *asyncProvider) await(ctx context.Context, resp *agent.Response, done func(agent.Response, error), round int, phase agent.Phase) {
 	w := &pending{ctx: ctx, resp: resp, done: done}
-	w.mu.Lock()
+	// The callback may run before AfterFunc returns (ctx is done): it
+	// reads only ctx and done. stop is read once w is queued, after this.
 	if a, ok := ctx.(afterFuncer); ok {
 		w.stop = a.AfterFunc(w.cancel)
 	} else {
 		w.stop = context.AfterFunc(ctx, w.cancel)
 	}
-	w.mu.Unlock()
-	if !p.gate.hold(p, w, &req) {
+	if !p.gate.hold(p, w, round, phase) {
 		p.enqueue(w)
 	}
 }
@@ -251,8 +323,8 @@ func (p *asyncProvider) RespondAsync(ctx context.Context, req agent.Request, don
 func (p *asyncProvider) enqueue(w *pending) {
 	p.mu.Lock()
 	w.due = time.Since(p.epoch) + p.sleep // under p.mu: the queue stays in order
-	p.queue = append(p.queue, w)
-	first := len(p.queue)-p.head == 1
+	first := p.queue.first == nil
+	p.queue.push(w)
 	p.mu.Unlock()
 	if first {
 		select {
@@ -271,19 +343,15 @@ func (p *asyncProvider) deliver() {
 	for {
 		p.mu.Lock()
 		var next *pending
-		if p.head < len(p.queue) && !p.paused.Load() {
-			next = p.queue[p.head]
+		if p.queue.first != nil && !p.paused.Load() {
+			next = p.queue.first
 			if next.due > now {
 				now = time.Since(p.epoch)
 			}
 			if now >= next.due {
-				p.queue[p.head] = nil
-				p.head++
-				if p.head == len(p.queue) {
-					p.queue, p.head = p.queue[:0], 0
-				}
+				p.queue.pop()
 				p.mu.Unlock()
-				next.settle(*next.resp, nil)
+				next.answer()
 				continue
 			}
 		}
@@ -309,19 +377,24 @@ type afterFuncer interface {
 	AfterFunc(f func()) (stop func() bool)
 }
 
-func (w *pending) cancel() { w.settle(agent.Response{}, w.ctx.Err()) }
-
-// settle calls done once, after stopping the context's callback.
-func (w *pending) settle(resp agent.Response, err error) {
-	w.mu.Lock()
-	done, stop := w.done, w.stop
-	w.done = nil
-	w.mu.Unlock()
-	if done == nil {
+// cancel settles w with its context's error, unless it is settled.
+func (w *pending) cancel() {
+	if !w.settled.CompareAndSwap(false, true) {
 		return
 	}
-	stop()
-	done(resp, err)
+	done, err := w.done, w.ctx.Err()
+	w.ctx, w.resp, w.done = nil, nil, nil // w waits in the queue until due
+	done(agent.Response{}, err)
+}
+
+// answer settles w with its answer, unless it is settled, after stopping
+// the context's callback.
+func (w *pending) answer() {
+	if !w.settled.CompareAndSwap(false, true) {
+		return
+	}
+	w.stop()
+	w.done(*w.resp, nil)
 }
 
 // gate holds the calls of one phase of one round until want of them have
@@ -335,22 +408,23 @@ type gate struct {
 
 	mu     sync.Mutex
 	opened bool
-	held   []heldCall
+	n      int        // calls held
+	held   []heldList // per provider
 }
 
-type heldCall struct {
+type heldList struct {
 	p *asyncProvider
-	w *pending
+	pendingList
 }
 
 func newGate(round int, phase agent.Phase, want int) *gate {
 	return &gate{round: round, phase: phase, want: want, full: make(chan struct{})}
 }
 
-// hold keeps w, the call req of p, if it is one of g's and g is not open
-// (a nil g holds nothing).
-func (g *gate) hold(p *asyncProvider, w *pending, req *agent.Request) bool {
-	if g == nil || req.Round != g.round || req.Phase != g.phase {
+// hold keeps w, a call of p in round and phase, if it is one of g's and g
+// is not open (a nil g holds nothing).
+func (g *gate) hold(p *asyncProvider, w *pending, round int, phase agent.Phase) bool {
+	if g == nil || round != g.round || phase != g.phase {
 		return false
 	}
 	g.mu.Lock()
@@ -358,8 +432,15 @@ func (g *gate) hold(p *asyncProvider, w *pending, req *agent.Request) bool {
 	if g.opened {
 		return false
 	}
-	g.held = append(g.held, heldCall{p, w})
-	if len(g.held) == g.want {
+	i := 0
+	for i < len(g.held) && g.held[i].p != p {
+		i++
+	}
+	if i == len(g.held) {
+		g.held = append(g.held, heldList{p: p})
+	}
+	g.held[i].push(w)
+	if g.n++; g.n == g.want {
 		close(g.full)
 	}
 	return true
@@ -371,7 +452,9 @@ func (g *gate) open() {
 	held := g.held
 	g.opened, g.held = true, nil
 	g.mu.Unlock()
-	for _, h := range held {
-		h.p.enqueue(h.w)
+	for i := range held {
+		for l := &held[i]; l.first != nil; {
+			held[i].p.enqueue(l.pop())
+		}
 	}
 }

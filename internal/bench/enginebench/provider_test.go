@@ -108,3 +108,9 @@ func TestAsyncProviderWatchesAfterFunc(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, <-got, context.Canceled)
 }
+
+// TestPendingSize: what an asyncProvider keeps per call waiting stays in
+// the 64-byte size class (provider.go).
+func TestPendingSize(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(pending{}), uintptr(64))
+}
