@@ -855,8 +855,8 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	}
 	out := w.outcomes()
 	var slowest time.Duration
-	for _, o := range out {
-		slowest = max(slowest, o.latency)
+	for i := range out { // not a copy of each outcome on the stack
+		slowest = max(slowest, out[i].latency)
 	}
 	r.slowest += slowest
 	return out
