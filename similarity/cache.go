@@ -149,10 +149,10 @@ const indexFrom = 32
 // Jaccard call needs them.
 //
 // A debate's cache keeps the analyses while the debate waits for its
-// agents, so terms holds 16 bits a value when every symbol of the table and
-// every count fits (the first 65536 symbols of the table, a text of fewer
-// than 65536 tokens); else (wide) each value is two elements, its low then
-// its high 16 bits (see lists).
+// agents, so terms holds 16 bits a value when they surely fit (analyse: the
+// table's text and the doc's have fewer than 65535 bytes together); else
+// (wide, analyseWide) each value is two elements, its low then its high 16
+// bits (see lists).
 type doc struct {
 	text           string
 	used           int // the last Matrix call that read it
@@ -382,13 +382,17 @@ func (c *cached) analyse(d *doc) {
 		// fewer in later texts of a debate.
 		c.syms.reserve(len(text) / 6)
 	}
+	// Its new symbols, and its counts, are fewer than its bytes: they fit
+	// in 16 bits, and so does the table (lookup16), if these fit.
+	if len(c.syms.text)+len(text) >= maxNarrow {
+		c.analyseWide(d)
+		return
+	}
 	terms, counts := c.terms[:0], c.counts[:0]
 	i := 0
 	if base := c.prefixOf(text); base != nil {
-		if base.wide {
-			c.analyseWide(d)
-			return
-		}
+		// Not wide: the table's text had fewer bytes when it was
+		// analysed, and it is shorter.
 		k := len(base.terms) / 2
 		terms, counts = append(terms, base.terms[:k]...), append(counts, base.terms[k:]...)
 		for x, sym := range terms {
@@ -396,7 +400,6 @@ func (c *cached) analyse(d *doc) {
 		}
 		i = len(base.text)
 	}
-	wide := false
 	for i < len(text) {
 		var sym int32
 		if b := text[i]; b < utf8.RuneSelf {
@@ -410,9 +413,9 @@ func (c *cached) analyse(d *doc) {
 			case i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i):
 				// The token goes on with a non-ASCII letter or digit.
 				i = wordEnd(text, i)
-				sym = c.syms.get(strings.ToLower(text[start:i]))
+				sym = c.syms.get16(strings.ToLower(text[start:i]))
 			default:
-				sym = c.syms.lookup(text[start:i], h, upper)
+				sym = c.syms.lookup16(text[start:i], h, upper)
 			}
 		} else {
 			r, size := utf8.DecodeRuneInString(text[i:])
@@ -422,21 +425,14 @@ func (c *cached) analyse(d *doc) {
 			}
 			start := i
 			i = wordEnd(text, i)
-			sym = c.syms.get(strings.ToLower(text[start:i]))
+			sym = c.syms.get16(strings.ToLower(text[start:i]))
 		}
 		if int(sym) == len(c.local) {
 			c.local = append(c.local, 0)
 		}
 		if k := c.local[sym]; k > 0 {
-			if counts[k-1]++; counts[k-1] == 0 {
-				wide = true
-				break
-			}
+			counts[k-1]++
 			continue
-		}
-		if sym > maxNarrow {
-			wide = true
-			break
 		}
 		terms = append(terms, uint16(sym))
 		counts = append(counts, 1)
@@ -446,18 +442,14 @@ func (c *cached) analyse(d *doc) {
 		c.local[sym] = 0
 	}
 	c.terms, c.counts = terms, counts
-	if wide {
-		c.analyseWide(d)
-		return
-	}
 	d.terms = make([]uint16, 2*len(terms))
 	copy(d.terms[copy(d.terms, terms):], counts)
 	d.wide, d.analysed = false, true
 }
 
-// analyseWide is analyse for a doc that outgrows 16 bits: it reads the
-// whole text again, by Tokens (the tokens of analyse), which numbers its
-// tokens as analyse does.
+// analyseWide is analyse for a doc that may outgrow 16 bits (a long text,
+// or a big table): it reads the whole text, by Tokens (the tokens of
+// analyse), which numbers its tokens as analyse does.
 func (c *cached) analyseWide(d *doc) {
 	var terms, counts []int32
 	for _, tok := range Tokens(d.text) {
@@ -566,31 +558,38 @@ func hash(s string) uint32 {
 // (bounds[0] is 0 once the table is made): a debate's cache keeps them
 // while the debate waits for its agents, in fewer bytes than a string each
 // (and no copy of their own for lowered tokens). For the same reason the
-// bounds and slots are 16 bits while they fit (a text of fewer than 65536
-// bytes, fewer than 65536 symbols), and in wide once the table outgrows
-// them.
+// bounds, hashes and slots are 16 bits while the text has fewer than 65536
+// bytes (hashes[i] the low 16 bits of symbol i's hash, enough to place it
+// in up to 65536 slots; the names of such a text are fewer than 24576, so
+// they never need more), and in wide once the table outgrows them.
 type symbols struct {
 	text   []byte
 	bounds []uint16
-	hashes []uint32
+	hashes []uint16
 	slots  []uint16
 	wide   *wideSymbols
 }
 
-// wideSymbols are the bounds and slots of a table that outgrew 16 bits.
+// wideSymbols are the bounds, hashes and slots of a table that outgrew 16
+// bits.
 type wideSymbols struct {
-	bounds []uint32
-	slots  []int32
+	bounds, hashes []uint32
+	slots          []int32
 }
 
-// maxNarrow is the largest bound and slot of a table of 16 bits.
+// maxNarrow is the largest bound of a table of 16 bits.
 const maxNarrow = math.MaxUint16
 
 // made reports whether the table is made (by reserve).
 func (s *symbols) made() bool { return s.slots != nil || s.wide != nil }
 
 // len returns the number of symbols.
-func (s *symbols) len() int { return len(s.hashes) }
+func (s *symbols) len() int {
+	if s.wide != nil {
+		return len(s.wide.hashes)
+	}
+	return len(s.hashes)
+}
 
 // name returns the name of symbol i, in s.text until the next add.
 func (s *symbols) name(i int32) []byte {
@@ -601,15 +600,20 @@ func (s *symbols) name(i int32) []byte {
 }
 
 // get returns the symbol of token, adding it if new.
-func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false) }
-
-// lookup returns the symbol of a token whose hash is h, adding it if new:
-// the token is run itself or, when lowered, run (ASCII) with its upper-case
-// letters lowered.
-func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
-	if s.wide != nil {
-		return s.lookupWide(run, h, lowered)
+func (s *symbols) get(token string) int32 {
+	if s.wide == nil {
+		return s.lookup16(token, hash(token), false)
 	}
+	return s.getWide(token, hash(token))
+}
+
+// get16 is get in a table of 16 bits.
+func (s *symbols) get16(token string) int32 { return s.lookup16(token, hash(token), false) }
+
+// lookup16 returns the symbol of a token whose hash is h, adding it if
+// new, in a table of 16 bits: the token is run itself or, when lowered, run
+// (ASCII) with its upper-case letters lowered.
+func (s *symbols) lookup16(run string, h uint32, lowered bool) int32 {
 	mask := uint32(len(s.slots) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		k := int32(s.slots[p])
@@ -628,7 +632,7 @@ func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
 			}
 			return s.add(p, h)
 		}
-		if s.hashes[k-1] == h {
+		if s.hashes[k-1] == uint16(h) {
 			name := s.text[s.bounds[k-1]:s.bounds[k]]
 			if !lowered && string(name) == run || lowered && equalLowered(name, run) {
 				return k - 1
@@ -637,40 +641,20 @@ func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
 	}
 }
 
-// lookupWide is lookup in a wide table.
-func (s *symbols) lookupWide(run string, h uint32, lowered bool) int32 {
+// getWide is get in a wide table, h the hash of token.
+func (s *symbols) getWide(token string, h uint32) int32 {
 	w := s.wide
 	mask := uint32(len(w.slots) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		k := w.slots[p]
 		if k == 0 {
-			return s.insert(p, run, h, lowered)
+			s.text = append(s.text, token...)
+			return s.add(p, h)
 		}
-		if s.hashes[k-1] == h {
-			name := s.text[w.bounds[k-1]:w.bounds[k]]
-			if !lowered && string(name) == run || lowered && equalLowered(name, run) {
-				return k - 1
-			}
+		if w.hashes[k-1] == h && string(s.text[w.bounds[k-1]:w.bounds[k]]) == token {
+			return k - 1
 		}
 	}
-}
-
-// insert adds the token of lookup, in the empty slot p (as lookup does in
-// a table of 16 bits).
-func (s *symbols) insert(p uint32, run string, h uint32, lowered bool) int32 {
-	s.room(len(run))
-	if !lowered {
-		s.text = append(s.text, run...)
-		return s.add(p, h)
-	}
-	for i := range len(run) {
-		c := run[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		s.text = append(s.text, c)
-	}
-	return s.add(p, h)
 }
 
 // equalLowered reports whether name is the ASCII string run lowered.
@@ -692,15 +676,15 @@ func equalLowered(name []byte, run string) bool {
 
 // add adds the symbol whose name ends s.text, of hash h, in slot p.
 func (s *symbols) add(p uint32, h uint32) int32 {
-	sym := int32(len(s.hashes))
-	if s.wide != nil || len(s.text) > maxNarrow || sym+1 > maxNarrow {
+	if s.wide != nil || len(s.text) > maxNarrow {
 		return s.addWide(p, h)
 	}
+	sym := int32(len(s.hashes))
 	if len(s.bounds) == cap(s.bounds) {
 		s.bounds, s.hashes = grown(s.bounds, 1), grown(s.hashes, 1)
 	}
 	s.bounds = append(s.bounds, uint16(len(s.text)))
-	s.hashes = append(s.hashes, h)
+	s.hashes = append(s.hashes, uint16(h))
 	s.slots[p] = uint16(sym + 1)
 	if 4*len(s.hashes) > 3*len(s.slots) {
 		s.grow()
@@ -714,26 +698,35 @@ func (s *symbols) addWide(p uint32, h uint32) int32 {
 		s.widen()
 	}
 	w := s.wide
-	sym := int32(len(s.hashes))
+	sym := int32(len(w.hashes))
 	w.bounds = append(w.bounds, uint32(len(s.text)))
-	s.hashes = append(s.hashes, h)
+	w.hashes = append(w.hashes, h)
 	w.slots[p] = sym + 1
-	if 4*len(s.hashes) > 3*len(w.slots) {
+	if 4*len(w.hashes) > 3*len(w.slots) {
 		s.grow()
 	}
 	return sym
 }
 
-// widen moves the bounds and slots to wide, in the same places.
+// widen moves the bounds, hashes (hashing the names again) and slots to
+// wide, in the same places.
 func (s *symbols) widen() {
-	w := &wideSymbols{bounds: make([]uint32, len(s.bounds), cap(s.bounds)), slots: make([]int32, len(s.slots))}
+	n := len(s.hashes)
+	w := &wideSymbols{bounds: make([]uint32, n+1, cap(s.bounds)), hashes: make([]uint32, n, cap(s.hashes)), slots: make([]int32, len(s.slots))}
 	for i, b := range s.bounds {
 		w.bounds[i] = uint32(b)
+	}
+	for i := range n {
+		h := uint32(fnvOffset)
+		for _, c := range s.name(int32(i)) {
+			h = (h ^ uint32(c)) * fnvPrime
+		}
+		w.hashes[i] = h
 	}
 	for i, k := range s.slots {
 		w.slots[i] = int32(k)
 	}
-	s.bounds, s.slots, s.wide = nil, nil, w
+	s.bounds, s.hashes, s.slots, s.wide = nil, nil, nil, w
 }
 
 // room makes room for a name of n bytes in s.text.
@@ -746,7 +739,7 @@ func (s *symbols) room(n int) {
 // grown returns l with room for n more elements and a quarter of its
 // length: a debate's cache keeps its table while the debate waits for its
 // agents, and append, doubling it, would leave up to half of it unused.
-func grown[T byte | uint16 | uint32](l []T, n int) []T {
+func grown[T byte | uint16](l []T, n int) []T {
 	m := make([]T, len(l), len(l)+n+len(l)/4+16)
 	copy(m, l)
 	return m
@@ -755,20 +748,23 @@ func grown[T byte | uint16 | uint32](l []T, n int) []T {
 // reserve makes the first table, with room for about tokens symbols.
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 192)
-	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint16, 1, n+1), make([]uint32, 0, n)
+	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint16, 1, n+1), make([]uint16, 0, n)
 	s.slots = make([]uint16, 1<<bits.Len(uint(2*n)))
 }
 
 // grow doubles the table and places every symbol again.
 func (s *symbols) grow() {
+	if s.wide == nil && len(s.slots) >= 1<<16 {
+		s.widen() // never so far (see symbols)
+	}
 	if w := s.wide; w != nil {
-		w.slots = place(make([]int32, 2*len(w.slots)), s.hashes)
+		w.slots = place(make([]int32, 2*len(w.slots)), w.hashes)
 		return
 	}
 	s.slots = make([]uint16, 2*len(s.slots))
 	mask := uint32(len(s.slots) - 1)
 	for i, h := range s.hashes {
-		p := h & mask
+		p := uint32(h) & mask
 		for s.slots[p] != 0 {
 			p = (p + 1) & mask
 		}
