@@ -919,19 +919,19 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		k := d.distinct()
-		if syms, _, wsyms, _ := d.lists(); wsyms == nil {
-			t.terms = numberTerms(c.local, syms, t.ids[off:off+k], t.df, t.terms)
+		if !d.wide {
+			t.terms = numberTerms(c.local, d.terms[:k], t.ids[off:off+k], t.df, t.terms)
 		} else {
-			t.terms = numberTerms(c.local, wsyms, t.ids[off:off+k], t.df, t.terms)
+			t.terms = numberWide(d, c.local, t.ids[off:off+k], t.df, t.terms)
 		}
 		off += k
 	}
 	t.start[n] = int32(off)
 	for _, d := range docs {
-		if syms, _, wsyms, _ := d.lists(); wsyms == nil {
-			clearLocal(c.local, syms)
+		if !d.wide {
+			clearLocal(c.local, d.terms[:len(d.terms)/2])
 		} else {
-			clearLocal(c.local, wsyms)
+			clearWide(d, c.local)
 		}
 	}
 	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
@@ -939,13 +939,35 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	clear(dense)
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
-		if _, counts, _, wcounts := d.lists(); wcounts == nil {
-			sortTerms(&c.bitset, vi, sorted, counts, dense)
+		if !d.wide {
+			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], dense)
 		} else {
-			sortTerms(&c.bitset, vi, sorted, wcounts, dense)
+			sortWide(d, &c.bitset, vi, sorted, dense)
 		}
 	}
 	return t, fs
+}
+
+// numberWide, clearWide and sortWide are numberTerms, clearLocal and
+// sortTerms for a wide doc, out of line: numbered runs on a debate's
+// goroutine, whose stack they would grow.
+//
+//go:noinline
+func numberWide(d *doc, local, ids, df []int32, nterms int32) int32 {
+	_, _, syms, _ := d.lists()
+	return numberTerms(local, syms, ids, df, nterms)
+}
+
+//go:noinline
+func clearWide(d *doc, local []int32) {
+	_, _, syms, _ := d.lists()
+	clearLocal(local, syms)
+}
+
+//go:noinline
+func sortWide(d *doc, bitset *[]uint64, ids, sorted []int32, dense []float64) {
+	_, _, _, counts := d.lists()
+	sortTerms(bitset, ids, sorted, counts, dense)
 }
 
 // wantsRow reports whether want asks for a pair (i, j), j > i.
