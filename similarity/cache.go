@@ -919,20 +919,12 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		k := d.distinct()
-		if !d.wide {
-			t.terms = numberTerms(c.local, d.terms[:k], t.ids[off:off+k], t.df, t.terms)
-		} else {
-			t.terms = numberWide(d, c.local, t.ids[off:off+k], t.df, t.terms)
-		}
+		t.terms = numberDoc(d, c.local, t.ids[off:off+k], t.df, t.terms)
 		off += k
 	}
 	t.start[n] = int32(off)
 	for _, d := range docs {
-		if !d.wide {
-			clearLocal(c.local, d.terms[:len(d.terms)/2])
-		} else {
-			clearWide(d, c.local)
-		}
+		clearDoc(d, c.local)
 	}
 	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
 	dense := fs.s[total+2*n+1:]
@@ -948,18 +940,25 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	return t, fs
 }
 
-// numberWide, clearWide and sortWide are numberTerms, clearLocal and
-// sortTerms for a wide doc, out of line: numbered runs on a debate's
-// goroutine, whose stack they would grow.
+// numberDoc and clearDoc are numberTerms and clearLocal for the symbols
+// of d, and sortWide sortTerms for a wide d, out of line: numbered runs on a
+// debate's goroutine, whose stack they would grow.
 //
 //go:noinline
-func numberWide(d *doc, local, ids, df []int32, nterms int32) int32 {
+func numberDoc(d *doc, local, ids, df []int32, nterms int32) int32 {
+	if !d.wide {
+		return numberTerms(local, d.terms[:len(ids)], ids, df, nterms)
+	}
 	_, _, syms, _ := d.lists()
 	return numberTerms(local, syms, ids, df, nterms)
 }
 
 //go:noinline
-func clearWide(d *doc, local []int32) {
+func clearDoc(d *doc, local []int32) {
+	if !d.wide {
+		clearLocal(local, d.terms[:len(d.terms)/2])
+		return
+	}
 	_, _, syms, _ := d.lists()
 	clearLocal(local, syms)
 }
