@@ -448,12 +448,20 @@ func (c *cached) analyse(d *doc) {
 }
 
 // analyseWide is analyse for a doc that may outgrow 16 bits (a long text,
-// or a big table): it reads the whole text, by Tokens (the tokens of
-// analyse), which numbers its tokens as analyse does.
+// or a big table): it reads the whole text, token by token as analyse does
+// (and Tokens), which numbers its tokens as analyse does.
 func (c *cached) analyseWide(d *doc) {
 	var terms, counts []int32
-	for _, tok := range Tokens(d.text) {
-		sym := c.syms.get(tok)
+	text := d.text
+	for i := 0; i < len(text); {
+		end := wordEnd(text, i)
+		if end == i { // no letter or digit
+			_, size := utf8.DecodeRuneInString(text[i:])
+			i += size
+			continue
+		}
+		sym := c.syms.get(strings.ToLower(text[i:end]))
+		i = end
 		if int(sym) == len(c.local) {
 			c.local = append(c.local, 0)
 		}

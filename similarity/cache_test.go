@@ -311,8 +311,8 @@ func TestReleaseUnusedCache(t *testing.T) {
 // TestCachedWide checks the cache, bit for bit, on texts whose analyses
 // and table outgrow 16 bits: a text of more than 65536 distinct tokens (a
 // table of more symbols and more bytes than 16 bits number), a count of
-// more than 65535, a short text analysed after them, and revisions that
-// start from such analyses.
+// more than 65535, a long text of other letters and invalid bytes, a short
+// text analysed after them, and revisions that start from such analyses.
 func TestCachedWide(t *testing.T) {
 	t.Parallel()
 	var b strings.Builder
@@ -326,13 +326,14 @@ func TestCachedWide(t *testing.T) {
 	}
 	distinct := b.String()
 	repeated := strings.Repeat("Pilot, ", 70000)
+	unicodeText := strings.Repeat("Straße ǅemal İstanbul ΣΑΣ x\xffy 12ab ÀB àb bÀ — \xc3", 2000)
 	for _, first := range [][]string{{repeated, "pilot plan"}, {distinct, "a pilot plan", repeated}, {"pilot plan", "Pilot"}} {
 		s := Cached(TFIDF{})
 		c := s.(*cached)
 		rounds := [][]string{
 			first,
 			append([]string{"a pilot plan", "Pilot then migrate", repeated + " and more", distinct + "; revised: pilot", "pilot plan, " + repeated}, first...),
-			{"a pilot plan", "Pilot then migrate", repeated + " and more", distinct + "; revised: pilot"},
+			{"a pilot plan", "Pilot then migrate", repeated + " and more", distinct + "; revised: pilot", unicodeText},
 		}
 		for r, texts := range rounds {
 			require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts))
