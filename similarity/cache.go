@@ -85,7 +85,7 @@ type scratch struct {
 	local []int32
 	// scratch of analyse (a doc's symbols and counts) and of sortedTerms
 	// (a set of term ids, all 0 between calls).
-	terms, counts []int32
+	terms, counts []uint16
 	bitset        []uint64
 }
 
@@ -114,7 +114,9 @@ func (c *cached) putScratch() {
 func (c *cached) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if sy := c.syms; sy.slots != nil { // made by the first analysis
+	// A table made by the first analysis goes to the pool, unless it
+	// outgrew 16 bits.
+	if sy := c.syms; sy.slots != nil {
 		clear(sy.slots)
 		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
 	}
@@ -145,12 +147,41 @@ const indexFrom = 32
 // distinct tokens as symbols, in order of first occurrence, then their
 // counts (terms[:k] and terms[k:], k = len(terms)/2); its shingles once a
 // Jaccard call needs them.
+//
+// A debate's cache keeps the analyses while the debate waits for its
+// agents, so terms holds 16 bits a value when they surely fit (analyse: the
+// table's text and the doc's have fewer than 65535 bytes together); else
+// (wide, analyseWide) each value is two elements, its low then its high 16
+// bits (see lists).
 type doc struct {
-	text     string
-	used     int // the last Matrix call that read it
-	analysed bool
-	terms    []int32
-	shingles map[shingle]struct{}
+	text           string
+	used           int // the last Matrix call that read it
+	analysed, wide bool
+	terms          []uint16
+	shingles       map[shingle]struct{}
+}
+
+// distinct returns the number of distinct tokens of an analysed d.
+func (d *doc) distinct() int {
+	if d.wide {
+		return len(d.terms) / 4
+	}
+	return len(d.terms) / 2
+}
+
+// lists returns d's symbols and counts: syms and counts when d holds 16
+// bits a value, else wsyms and wcounts, decoded into new lists.
+func (d *doc) lists() (syms, counts []uint16, wsyms, wcounts []int32) {
+	if !d.wide {
+		k := len(d.terms) / 2
+		return d.terms[:k], d.terms[k:], nil, nil
+	}
+	w := make([]int32, len(d.terms)/2)
+	for x := range w {
+		w[x] = int32(uint32(d.terms[2*x]) | uint32(d.terms[2*x+1])<<16)
+	}
+	k := len(w) / 2
+	return nil, nil, w[:k], w[k:]
 }
 
 func (c *cached) Name() string { return c.s.Name() }
@@ -346,14 +377,22 @@ var wordByte = func() (t [256]byte) {
 // those of the rest.
 func (c *cached) analyse(d *doc) {
 	text := d.text
-	if c.syms.slots == nil {
+	if !c.syms.made() {
 		// About one distinct token per 6 bytes of English text, and
 		// fewer in later texts of a debate.
 		c.syms.reserve(len(text) / 6)
 	}
+	// Its new symbols, and its counts, are fewer than its bytes: they fit
+	// in 16 bits, and so does the table (lookup16), if these fit.
+	if len(c.syms.text)+len(text) >= maxNarrow {
+		c.analyseWide(d)
+		return
+	}
 	terms, counts := c.terms[:0], c.counts[:0]
 	i := 0
 	if base := c.prefixOf(text); base != nil {
+		// Not wide: the table's text had fewer bytes when it was
+		// analysed, and it is shorter.
 		k := len(base.terms) / 2
 		terms, counts = append(terms, base.terms[:k]...), append(counts, base.terms[k:]...)
 		for x, sym := range terms {
@@ -374,9 +413,9 @@ func (c *cached) analyse(d *doc) {
 			case i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i):
 				// The token goes on with a non-ASCII letter or digit.
 				i = wordEnd(text, i)
-				sym = c.syms.get(strings.ToLower(text[start:i]))
+				sym = c.syms.get16(strings.ToLower(text[start:i]))
 			default:
-				sym = c.syms.lookup(text[start:i], h, upper)
+				sym = c.syms.lookup16(text[start:i], h, upper)
 			}
 		} else {
 			r, size := utf8.DecodeRuneInString(text[i:])
@@ -386,8 +425,43 @@ func (c *cached) analyse(d *doc) {
 			}
 			start := i
 			i = wordEnd(text, i)
-			sym = c.syms.get(strings.ToLower(text[start:i]))
+			sym = c.syms.get16(strings.ToLower(text[start:i]))
 		}
+		if int(sym) == len(c.local) {
+			c.local = append(c.local, 0)
+		}
+		if k := c.local[sym]; k > 0 {
+			counts[k-1]++
+			continue
+		}
+		terms = append(terms, uint16(sym))
+		counts = append(counts, 1)
+		c.local[sym] = int32(len(terms))
+	}
+	for _, sym := range terms {
+		c.local[sym] = 0
+	}
+	c.terms, c.counts = terms, counts
+	d.terms = make([]uint16, 2*len(terms))
+	copy(d.terms[copy(d.terms, terms):], counts)
+	d.wide, d.analysed = false, true
+}
+
+// analyseWide is analyse for a doc that may outgrow 16 bits (a long text,
+// or a big table): it reads the whole text, token by token as analyse does
+// (and Tokens), which numbers its tokens as analyse does.
+func (c *cached) analyseWide(d *doc) {
+	var terms, counts []int32
+	text := d.text
+	for i := 0; i < len(text); {
+		end := wordEnd(text, i)
+		if end == i { // no letter or digit
+			_, size := utf8.DecodeRuneInString(text[i:])
+			i += size
+			continue
+		}
+		sym := c.syms.get(strings.ToLower(text[i:end]))
+		i = end
 		if int(sym) == len(c.local) {
 			c.local = append(c.local, 0)
 		}
@@ -399,13 +473,16 @@ func (c *cached) analyse(d *doc) {
 		counts = append(counts, 1)
 		c.local[sym] = int32(len(terms))
 	}
-	for _, sym := range terms {
-		c.local[sym] = 0
+	clearLocal(c.local, terms)
+	k := len(terms)
+	t := make([]uint16, 4*k)
+	for x, v := range terms {
+		t[2*x], t[2*x+1] = uint16(v), uint16(uint32(v)>>16)
 	}
-	d.terms = make([]int32, 2*len(terms))
-	copy(d.terms[copy(d.terms, terms):], counts)
-	d.analysed = true
-	c.terms, c.counts = terms, counts
+	for x, v := range counts {
+		t[2*(k+x)], t[2*(k+x)+1] = uint16(v), uint16(uint32(v)>>16)
+	}
+	d.terms, d.wide, d.analysed = t, true, true
 }
 
 // prefixOf returns the analysed doc with the longest text that is a
@@ -488,30 +565,66 @@ func hash(s string) uint32 {
 // The names are one text, symbol i's from bounds[i] to bounds[i+1]
 // (bounds[0] is 0 once the table is made): a debate's cache keeps them
 // while the debate waits for its agents, in fewer bytes than a string each
-// (and no copy of their own for lowered tokens).
+// (and no copy of their own for lowered tokens). For the same reason the
+// bounds, hashes and slots are 16 bits while the text has fewer than 65536
+// bytes (hashes[i] the low 16 bits of symbol i's hash, enough to place it
+// in up to 65536 slots; the names of such a text are fewer than 24576, so
+// they never need more), and in wide once the table outgrows them.
 type symbols struct {
 	text   []byte
-	bounds []uint32
-	hashes []uint32
-	slots  []int32
+	bounds []uint16
+	hashes []uint16
+	slots  []uint16
+	wide   *wideSymbols
 }
 
+// wideSymbols are the bounds, hashes and slots of a table that outgrew 16
+// bits.
+type wideSymbols struct {
+	bounds, hashes []uint32
+	slots          []int32
+}
+
+// maxNarrow is the largest bound of a table of 16 bits.
+const maxNarrow = math.MaxUint16
+
+// made reports whether the table is made (by reserve).
+func (s *symbols) made() bool { return s.slots != nil || s.wide != nil }
+
 // len returns the number of symbols.
-func (s *symbols) len() int { return len(s.hashes) }
+func (s *symbols) len() int {
+	if s.wide != nil {
+		return len(s.wide.hashes)
+	}
+	return len(s.hashes)
+}
 
 // name returns the name of symbol i, in s.text until the next add.
-func (s *symbols) name(i int32) []byte { return s.text[s.bounds[i]:s.bounds[i+1]] }
+func (s *symbols) name(i int32) []byte {
+	if s.wide != nil {
+		return s.text[s.wide.bounds[i]:s.wide.bounds[i+1]]
+	}
+	return s.text[s.bounds[i]:s.bounds[i+1]]
+}
 
 // get returns the symbol of token, adding it if new.
-func (s *symbols) get(token string) int32 { return s.lookup(token, hash(token), false) }
+func (s *symbols) get(token string) int32 {
+	if s.wide == nil {
+		return s.lookup16(token, hash(token), false)
+	}
+	return s.getWide(token, hash(token))
+}
 
-// lookup returns the symbol of a token whose hash is h, adding it if new:
-// the token is run itself or, when lowered, run (ASCII) with its upper-case
-// letters lowered.
-func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
+// get16 is get in a table of 16 bits.
+func (s *symbols) get16(token string) int32 { return s.lookup16(token, hash(token), false) }
+
+// lookup16 returns the symbol of a token whose hash is h, adding it if
+// new, in a table of 16 bits: the token is run itself or, when lowered, run
+// (ASCII) with its upper-case letters lowered.
+func (s *symbols) lookup16(run string, h uint32, lowered bool) int32 {
 	mask := uint32(len(s.slots) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
-		k := s.slots[p]
+		k := int32(s.slots[p])
 		if k == 0 {
 			s.room(len(run))
 			if !lowered {
@@ -527,7 +640,26 @@ func (s *symbols) lookup(run string, h uint32, lowered bool) int32 {
 			}
 			return s.add(p, h)
 		}
-		if s.hashes[k-1] == h && (!lowered && string(s.name(k-1)) == run || lowered && equalLowered(s.name(k-1), run)) {
+		if s.hashes[k-1] == uint16(h) {
+			name := s.text[s.bounds[k-1]:s.bounds[k]]
+			if !lowered && string(name) == run || lowered && equalLowered(name, run) {
+				return k - 1
+			}
+		}
+	}
+}
+
+// getWide is get in a wide table, h the hash of token.
+func (s *symbols) getWide(token string, h uint32) int32 {
+	w := s.wide
+	mask := uint32(len(w.slots) - 1)
+	for p := h & mask; ; p = (p + 1) & mask {
+		k := w.slots[p]
+		if k == 0 {
+			s.text = append(s.text, token...)
+			return s.add(p, h)
+		}
+		if w.hashes[k-1] == h && string(s.text[w.bounds[k-1]:w.bounds[k]]) == token {
 			return k - 1
 		}
 	}
@@ -552,17 +684,57 @@ func equalLowered(name []byte, run string) bool {
 
 // add adds the symbol whose name ends s.text, of hash h, in slot p.
 func (s *symbols) add(p uint32, h uint32) int32 {
+	if s.wide != nil || len(s.text) > maxNarrow {
+		return s.addWide(p, h)
+	}
 	sym := int32(len(s.hashes))
 	if len(s.bounds) == cap(s.bounds) {
 		s.bounds, s.hashes = grown(s.bounds, 1), grown(s.hashes, 1)
 	}
-	s.bounds = append(s.bounds, uint32(len(s.text)))
-	s.hashes = append(s.hashes, h)
-	s.slots[p] = sym + 1
+	s.bounds = append(s.bounds, uint16(len(s.text)))
+	s.hashes = append(s.hashes, uint16(h))
+	s.slots[p] = uint16(sym + 1)
 	if 4*len(s.hashes) > 3*len(s.slots) {
 		s.grow()
 	}
 	return sym
+}
+
+// addWide is add in a table that is or becomes wide.
+func (s *symbols) addWide(p uint32, h uint32) int32 {
+	if s.wide == nil {
+		s.widen()
+	}
+	w := s.wide
+	sym := int32(len(w.hashes))
+	w.bounds = append(w.bounds, uint32(len(s.text)))
+	w.hashes = append(w.hashes, h)
+	w.slots[p] = sym + 1
+	if 4*len(w.hashes) > 3*len(w.slots) {
+		s.grow()
+	}
+	return sym
+}
+
+// widen moves the bounds, hashes (hashing the names again) and slots to
+// wide, in the same places.
+func (s *symbols) widen() {
+	n := len(s.hashes)
+	w := &wideSymbols{bounds: make([]uint32, n+1, cap(s.bounds)), hashes: make([]uint32, n, cap(s.hashes)), slots: make([]int32, len(s.slots))}
+	for i, b := range s.bounds {
+		w.bounds[i] = uint32(b)
+	}
+	for i := range n {
+		h := uint32(fnvOffset)
+		for _, c := range s.name(int32(i)) {
+			h = (h ^ uint32(c)) * fnvPrime
+		}
+		w.hashes[i] = h
+	}
+	for i, k := range s.slots {
+		w.slots[i] = int32(k)
+	}
+	s.bounds, s.hashes, s.slots, s.wide = nil, nil, nil, w
 }
 
 // room makes room for a name of n bytes in s.text.
@@ -575,7 +747,7 @@ func (s *symbols) room(n int) {
 // grown returns l with room for n more elements and a quarter of its
 // length: a debate's cache keeps its table while the debate waits for its
 // agents, and append, doubling it, would leave up to half of it unused.
-func grown[T byte | uint32](l []T, n int) []T {
+func grown[T byte | uint16](l []T, n int) []T {
 	m := make([]T, len(l), len(l)+n+len(l)/4+16)
 	copy(m, l)
 	return m
@@ -584,21 +756,42 @@ func grown[T byte | uint32](l []T, n int) []T {
 // reserve makes the first table, with room for about tokens symbols.
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 192)
-	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint32, 1, n+1), make([]uint32, 0, n)
-	s.slots = make([]int32, 1<<bits.Len(uint(2*n)))
+	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint16, 1, n+1), make([]uint16, 0, n)
+	s.slots = make([]uint16, 1<<bits.Len(uint(2*n)))
 }
 
 // grow doubles the table and places every symbol again.
 func (s *symbols) grow() {
-	s.slots = make([]int32, 2*len(s.slots))
+	if s.wide == nil && len(s.slots) >= 1<<16 {
+		s.widen() // never so far (see symbols)
+	}
+	if w := s.wide; w != nil {
+		w.slots = place(make([]int32, 2*len(w.slots)), w.hashes)
+		return
+	}
+	s.slots = make([]uint16, 2*len(s.slots))
 	mask := uint32(len(s.slots) - 1)
 	for i, h := range s.hashes {
-		p := h & mask
+		p := uint32(h) & mask
 		for s.slots[p] != 0 {
 			p = (p + 1) & mask
 		}
-		s.slots[p] = int32(i + 1)
+		s.slots[p] = uint16(i + 1)
 	}
+}
+
+// place puts symbol i, of hash hashes[i], in slots (empty) and returns
+// them (as grow does in a table of 16 bits).
+func place(slots []int32, hashes []uint32) []int32 {
+	mask := uint32(len(slots) - 1)
+	for i, h := range hashes {
+		p := h & mask
+		for slots[p] != 0 {
+			p = (p + 1) & mask
+		}
+		slots[p] = int32(i + 1)
+	}
+	return slots
 }
 
 // tfidf computes what TFIDF.Matrix computes, bit for bit: it numbers the
@@ -723,7 +916,7 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
-		total += len(d.terms) / 2
+		total += d.distinct()
 	}
 	buf := getList[int32](&intsPool, 3*total+n+1)
 	l := buf.s
@@ -733,22 +926,55 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
-		syms := d.terms[:len(d.terms)/2]
-		t.terms = numberTerms(c.local, syms, t.ids[off:off+len(syms)], t.df, t.terms)
-		off += len(syms)
+		k := d.distinct()
+		t.terms = numberDoc(d, c.local, t.ids[off:off+k], t.df, t.terms)
+		off += k
 	}
 	t.start[n] = int32(off)
 	for _, d := range docs {
-		clearLocal(c.local, d.terms[:len(d.terms)/2])
+		clearDoc(d, c.local)
 	}
 	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
 	dense := fs.s[total+2*n+1:]
 	clear(dense)
 	for i, d := range docs {
-		vi := t.ids[t.start[i]:t.start[i+1]]
-		c.sortTerms(vi, t.counts[t.start[i]:t.start[i+1]], d.terms[len(vi):], dense)
+		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
+		if !d.wide {
+			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], dense)
+		} else {
+			sortWide(d, &c.bitset, vi, sorted, dense)
+		}
 	}
 	return t, fs
+}
+
+// numberDoc and clearDoc are numberTerms and clearLocal for the symbols
+// of d, and sortWide sortTerms for a wide d, out of line: numbered runs on a
+// debate's goroutine, whose stack they would grow.
+//
+//go:noinline
+func numberDoc(d *doc, local, ids, df []int32, nterms int32) int32 {
+	if !d.wide {
+		return numberTerms(local, d.terms[:len(ids)], ids, df, nterms)
+	}
+	_, _, syms, _ := d.lists()
+	return numberTerms(local, syms, ids, df, nterms)
+}
+
+//go:noinline
+func clearDoc(d *doc, local []int32) {
+	if !d.wide {
+		clearLocal(local, d.terms[:len(d.terms)/2])
+		return
+	}
+	_, _, syms, _ := d.lists()
+	clearLocal(local, syms)
+}
+
+//go:noinline
+func sortWide(d *doc, bitset *[]uint64, ids, sorted []int32, dense []float64) {
+	_, _, _, counts := d.lists()
+	sortTerms(bitset, ids, sorted, counts, dense)
 }
 
 // wantsRow reports whether want asks for a pair (i, j), j > i.
@@ -764,7 +990,7 @@ func wantsRow(want []bool, i, n int) bool {
 // numberTerms writes the corpus ids of a doc's symbols syms to ids and
 // counts them in df; local maps a symbol to its id + 1 (0: none yet), and a
 // new term is numbered nterms, the number of terms so far, which it returns.
-func numberTerms(local, syms, ids, df []int32, nterms int32) int32 {
+func numberTerms[T uint16 | int32](local []int32, syms []T, ids, df []int32, nterms int32) int32 {
 	ids = ids[:len(syms)]
 	for x, sym := range syms {
 		id := local[sym] - 1
@@ -780,7 +1006,7 @@ func numberTerms(local, syms, ids, df []int32, nterms int32) int32 {
 }
 
 // clearLocal sets local back to 0 for syms.
-func clearLocal(local, syms []int32) {
+func clearLocal[T uint16 | int32](local []int32, syms []T) {
 	for _, sym := range syms {
 		local[sym] = 0
 	}
@@ -814,8 +1040,9 @@ func dot(ids []int32, w, dense []float64) float64 {
 // occurrence in the doc; they are already sorted when no term of the doc
 // came earlier in the corpus. Else each id is put in a bit set, its count
 // in dense (all 0 before and after), and both are read back in id order:
-// ids are distinct, so this is the order any sort gives.
-func (c *cached) sortTerms(ids, sorted, counts []int32, dense []float64) {
+// ids are distinct, so this is the order any sort gives. bitset is the
+// scratch of the set (all 0 between calls).
+func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
 	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
 	in := true
 	for x := 1; x < len(ids); x++ {
@@ -825,14 +1052,16 @@ func (c *cached) sortTerms(ids, sorted, counts []int32, dense []float64) {
 		}
 	}
 	if in {
-		copy(sorted, counts)
+		for x, n := range counts {
+			sorted[x] = int32(n)
+		}
 		return
 	}
 	words := (len(dense) + 63) / 64
-	if cap(c.bitset) < words {
-		c.bitset = make([]uint64, words)
+	if cap(*bitset) < words {
+		*bitset = make([]uint64, words)
 	}
-	set := c.bitset[:words]
+	set := (*bitset)[:words]
 	for x, id := range ids {
 		dense[id] = float64(counts[x])
 		set[uint32(id)/64] |= 1 << (uint32(id) % 64)

@@ -74,12 +74,15 @@ func requireTokens(t *testing.T, c *cached, text string) {
 	c.takeScratch()
 	c.analyse(d)
 	c.putScratch()
-	k := len(d.terms) / 2
+	syms, counts, wsyms, wcounts := d.lists()
+	for x, sym := range syms {
+		wsyms, wcounts = append(wsyms, int32(sym)), append(wcounts, int32(counts[x]))
+	}
 	var names []string
 	got := map[string]int32{}
-	for x, sym := range d.terms[:k] {
+	for x, sym := range wsyms {
 		names = append(names, string(c.syms.name(sym)))
-		got[string(c.syms.name(sym))] = d.terms[k+x]
+		got[string(c.syms.name(sym))] = wcounts[x]
 	}
 	require.Equal(t, distinct, names, "%q", text)
 	require.Equal(t, want, got, "%q", text)
@@ -303,4 +306,45 @@ func TestReleaseUnusedCache(t *testing.T) {
 	Release(s)
 	texts := []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres."}
 	require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts))
+}
+
+// TestCachedWide checks the cache, bit for bit, on texts whose analyses
+// and table outgrow 16 bits: a text of more than 65536 distinct tokens (a
+// table of more symbols and more bytes than 16 bits number), a count of
+// more than 65535, a long text of other letters and invalid bytes, a short
+// text analysed after them, and revisions that start from such analyses.
+func TestCachedWide(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := range 70000 {
+		b.WriteString("w")
+		b.WriteString(strings.Repeat("x", i%7))
+		b.WriteString(string(rune('a' + i%26)))
+		b.WriteString(strings.Repeat("1", i/26%3))
+		b.WriteString(" ")
+		b.WriteString(string(rune('A'+i%26)) + "z" + strings.Repeat("9", i%11) + string(rune('0'+i/286%10)) + string(rune('a'+i/2860%26)) + " ")
+	}
+	distinct := b.String()
+	repeated := strings.Repeat("Pilot, ", 70000)
+	unicodeText := strings.Repeat("Straße ǅemal İstanbul ΣΑΣ x\xffy 12ab ÀB àb bÀ — \xc3", 2000)
+	for _, first := range [][]string{{repeated, "pilot plan"}, {distinct, "a pilot plan", repeated}, {"pilot plan", "Pilot"}} {
+		s := Cached(TFIDF{})
+		c := s.(*cached)
+		rounds := [][]string{
+			first,
+			append([]string{"a pilot plan", "Pilot then migrate", repeated + " and more", distinct + "; revised: pilot", "pilot plan, " + repeated}, first...),
+			{"a pilot plan", "Pilot then migrate", repeated + " and more", distinct + "; revised: pilot", unicodeText},
+		}
+		for r, texts := range rounds {
+			require.Equal(t, TFIDF{}.Matrix(texts), s.Matrix(texts))
+			for _, text := range texts {
+				requireTokens(t, c, text)
+			}
+			require.Equal(t, r > 0 || first[0] != "pilot plan", slices.ContainsFunc(c.docs, func(d *doc) bool { return d.wide }))
+		}
+		require.NotNil(t, c.syms.wide)
+		require.Greater(t, len(c.syms.text), 1<<16)
+		Release(s)
+		require.Equal(t, TFIDF{}.Matrix(rounds[2]), s.Matrix(rounds[2]))
+	}
 }
