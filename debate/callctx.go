@@ -31,10 +31,13 @@ type callCtx struct {
 	// again, so that the first stop function removes only its own.
 	first     func()
 	firstUsed bool
-	afters    []*callAfter
+	afters    *callAfter // a list, the latest first
 }
 
-type callAfter struct{ f func() }
+type callAfter struct {
+	f    func()
+	next *callAfter
+}
 
 var _ context.Context = (*callCtx)(nil)
 
@@ -93,15 +96,15 @@ func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
 		c.mu.Unlock()
 		return c.stopFirst
 	}
-	a := &callAfter{f: f}
-	c.afters = append(c.afters, a)
+	a := &callAfter{f: f, next: c.afters}
+	c.afters = a
 	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for i, x := range c.afters {
-			if x == a {
-				c.afters = append(c.afters[:i], c.afters[i+1:]...)
+		for p := &c.afters; *p != nil; p = &(*p).next {
+			if *p == a {
+				*p = a.next
 				return true
 			}
 		}
@@ -154,7 +157,7 @@ func (c *callCtx) cancel(err error) {
 	if first != nil {
 		go first()
 	}
-	for _, a := range afters {
+	for a := afters; a != nil; a = a.next {
 		go a.f()
 	}
 }

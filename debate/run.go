@@ -743,7 +743,7 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	calls := make([]phaseCall, n)
-	w := &phaseWait{notify: make(chan struct{}, 1), n: n}
+	w := &phaseWait{notify: make(chan struct{}, 1), r: r, n: n}
 	stragglers, goroutines := len(r.stragglers), 0
 	defer func() {
 		if goroutines > 0 && len(r.stragglers) > stragglers {
@@ -794,10 +794,10 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		if oldest < next && !armed {
 			// A call started later ends later: the timer, once set, is
 			// never after the earliest deadline of the calls running.
-			first := calls[oldest].deadline(ctx, r.cfg.AgentTimeout)
+			first := calls[oldest].deadline()
 			for i := oldest + 1; i < next; i++ {
 				if c := &calls[i]; c.state.Load() == callRunning {
-					first = minTime(first, c.deadline(ctx, r.cfg.AgentTimeout))
+					first = minTime(first, c.deadline())
 				}
 			}
 			if timer == nil {
@@ -840,7 +840,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		now := time.Now()
 		for i := oldest; i < next; i++ {
 			c := &calls[i]
-			if c.state.Load() == callRunning && (all || !now.Before(c.deadline(ctx, r.cfg.AgentTimeout))) &&
+			if c.state.Load() == callRunning && (all || !now.Before(c.deadline())) &&
 				r.settleLate(c, w.out(i), late) {
 				running--
 				settled++
@@ -898,6 +898,7 @@ type phaseWait struct {
 	mu   sync.Mutex
 	outs []callOut // nil until out is first called
 	n    int
+	r    *run
 }
 
 // out returns call i's outcome, making the phase's outcomes if none is yet.
@@ -1075,28 +1076,28 @@ const (
 // phaseCall is one call of a phase.
 type phaseCall struct {
 	ctx callCtx
-	// The call starts when its goroutine runs: its deadline (Unix ns) is
-	// set then, so that the goroutine's wait for a CPU is not counted
-	// against the agent. Until then the phase bounds it from dispatched.
-	started    atomic.Int64
-	dispatched time.Time
-	start      time.Time // Config.Now at dispatch, for the latency
+	// started is the call's deadline (Unix ns). A call made on a goroutine
+	// starts when its goroutine runs, and its deadline is set then, so
+	// that the goroutine's wait for a CPU is not counted against the
+	// agent; until then it is the deadline the call would have had if it
+	// had started when dispatched.
+	started atomic.Int64
+	start   time.Time // Config.Now at dispatch, for the latency
 	// late is set when the phase settles the call as late (settleLate):
 	// few calls are, and a debate keeps its calls while it waits.
 	late *lateCall
-	// spec is the phase's, read by the call's goroutine (never written
-	// here: a phase that leaves a straggler leaves the spec buffer to it,
-	// runConcurrent); nil for an agent.Async call, which has its request
-	// once started. idx, round and phase (its index in agent.Phases) name
-	// the call (abandoned).
-	spec     *callSpec
+	// w is the call's phase; i its index there, which names its outcome
+	// (w.out). idx, round and phase (its index in agent.Phases) name the
+	// call (abandoned).
+	w        *phaseWait
 	idx      int32
 	round    int32
+	i        int32
 	state    atomic.Int32
 	answered atomic.Bool // an agent.Async's callback came
 	phase    uint8
 	// The small fields come last, so that a critique phase's 20 calls of
-	// 5 agents fit 4096 bytes (docs/BENCHMARKS.md, section 5).
+	// 5 agents fit 3456 bytes (docs/BENCHMARKS.md, section 5).
 }
 
 // lateCall is what a call settled as late keeps: its goroutine closes
@@ -1112,22 +1113,13 @@ type lateCall struct {
 // deadline returns the call's deadline, or for a call whose goroutine has
 // not run yet, the deadline it would have had if it had started when
 // dispatched.
-func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Time {
-	if ns := c.started.Load(); ns != 0 {
-		return time.Unix(0, ns)
-	}
-	d := c.dispatched.Add(timeout)
-	if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
-		return pd
-	}
-	return d
-}
+func (c *phaseCall) deadline() time.Time { return time.Unix(0, c.started.Load()) }
 
 // start makes call s: through agent.Async when its agent can complete it
 // without a goroutine (startAsync), else in a goroutine of its own, and
-// reports which. If the agent returns before the call's deadline and
-// before its phase settles it as late, the call writes its outcome (call
-// i's of w) and counts itself in w (finish).
+// reports which. The call is call i of phase w. If the agent returns
+// before the call's deadline and before its phase settles it as late, the
+// call writes its outcome and counts itself in w (finish).
 //
 // The call's prompt is built here, on the debate's goroutine, and held
 // only until the call takes it: the request the agent gets is a copy of
@@ -1136,33 +1128,42 @@ func (c *phaseCall) deadline(ctx context.Context, timeout time.Duration) time.Ti
 // the prompt is dropped once the agent has returned or, for an
 // agent.Async, once it has the request (with what else the spec holds for
 // the call: shed).
+//
+// The spec is the phase's, read by a call's goroutine and never written
+// by it: a phase that leaves a straggler leaves the spec buffer to it
+// (runConcurrent).
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait) (goroutine bool) {
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
+	c.w, c.i = w, int32(i)
 	prompt := s.promptFor(r)
-	c.dispatched = time.Now()
-	c.start = r.callNow(c.dispatched)
+	dispatched := time.Now()
+	c.start = r.callNow(dispatched)
 	if a := r.asyncAgent(s); a != nil {
-		c.beginAt(ctx, c.dispatched, r.cfg.AgentTimeout)
-		r.startAsync(a, c, s, prompt, i, w)
+		c.beginAt(ctx, dispatched, r.cfg.AgentTimeout)
+		r.startAsync(a, c, s, prompt)
 		s.shed()
 		return false
 	}
-	c.spec = s
+	d := dispatched.Add(r.cfg.AgentTimeout) // until its goroutine runs
+	if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
+		d = pd
+	}
+	c.started.Store(d.UnixNano())
 	go func() {
 		c.begin(ctx, r.cfg.AgentTimeout)
-		r.call(c, prompt, i, w)
+		r.call(c, s, prompt)
 	}()
 	return true
 }
 
-// call makes call c (call i of w), whose prompt is prompt, on its own
+// call makes call c of spec s, whose prompt is prompt, on its own
 // goroutine.
-func (r *run) call(c *phaseCall, prompt string, i int, w *phaseWait) {
-	s := *c.spec
+func (r *run) call(c *phaseCall, spec *callSpec, prompt string) {
+	s := *spec
 	s.req.Prompt = prompt
 	var res callOut
 	r.invokeSafe(&c.ctx, &s, &res)
-	r.finish(c, &res, i, w)
+	r.finish(c, &res)
 }
 
 // begin starts c's clock: its context and deadline.
@@ -1185,10 +1186,10 @@ func (r *run) callNow(wall time.Time) time.Time {
 	return r.now()
 }
 
-// finish ends call c (call i of w), whose agent returned res: into its
-// outcome, counted in w, unless its phase settled it as late or its
-// deadline passed.
-func (r *run) finish(c *phaseCall, res *callOut, i int, w *phaseWait) {
+// finish ends call c, whose agent returned res: into its outcome, counted
+// in its phase, unless its phase settled it as late or its deadline
+// passed.
+func (r *run) finish(c *phaseCall, res *callOut) {
 	returned := time.Now()
 	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 	if c.state.CompareAndSwap(callRunning, callDone) {
@@ -1198,8 +1199,8 @@ func (r *run) finish(c *phaseCall, res *callOut, i int, w *phaseWait) {
 			*res = callOut{err: context.DeadlineExceeded}
 		}
 		res.latency = r.callNow(returned).Sub(c.start)
-		*w.out(i) = *res
-		w.returned()
+		*c.w.out(int(c.i)) = *res
+		c.w.returned()
 		return
 	}
 	close(c.late.returned)
@@ -1240,13 +1241,8 @@ func hasNative(a agent.Agent, p agent.Phase) bool {
 // a.RespondAsync on the phase's goroutine; the agent's callback finishes it
 // (at most once: a second callback, or one after a panic of RespondAsync,
 // is ignored). The agent keeps what it needs of the request.
-func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string, i int, w *phaseWait) {
-	done := func(resp agent.Response, err error) {
-		if c.answered.CompareAndSwap(false, true) {
-			res := callOut{resp: resp, err: err}
-			r.finish(c, &res, i, w)
-		}
-	}
+func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string) {
+	done := c.asyncDone
 	defer func() {
 		if p := recover(); p != nil {
 			done(agent.Response{}, r.panicked(s.idx, p))
@@ -1255,6 +1251,14 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string
 	req := s.req
 	req.Prompt = prompt
 	a.RespondAsync(&c.ctx, req, done)
+}
+
+// asyncDone is the callback of an agent.Async call (startAsync).
+func (c *phaseCall) asyncDone(resp agent.Response, err error) {
+	if c.answered.CompareAndSwap(false, true) {
+		res := callOut{resp: resp, err: err}
+		c.w.r.finish(c, &res)
+	}
 }
 
 // settleLate ends a call still running with err (its deadline passed, or
