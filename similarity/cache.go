@@ -18,6 +18,11 @@ import (
 // of the last two calls (less those [Retain] lets go) and a copy of every
 // token it has seen, so make one per debate. It is safe for concurrent
 // use.
+//
+// The cache keeps its tokens and term lists in 16 bits while the distinct
+// tokens it has seen and the text being analysed come to less than 64 KiB;
+// a text beyond that is analysed by a slower path (about twice the time of
+// a short text's, per byte) with the same results.
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
