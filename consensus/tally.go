@@ -115,8 +115,19 @@ func (t *tally) groupOf(name string) (int, bool) {
 	return 0, false
 }
 
+// count tallies in's votes. It groups the options first (groupIndices may
+// compute a similarity matrix), before tallied's larger frame is on the
+// stack: in a debate, the vote grouping is the deepest path of its
+// goroutine, and a frame more there doubled the goroutine's stack
+// (docs/BENCHMARKS.md, section 5).
 func count(in *Input) tally {
 	opts := options(in)
+	return tallied(in, opts, groupIndices(in, opts))
+}
+
+// tallied is count once the options are grouped (grouped[g] lists the
+// indices of group g's options).
+func tallied(in *Input, opts []Option, grouped [][]int) tally {
 	names := make([]string, len(opts))
 	for i, o := range opts {
 		names[i] = o.Agent
@@ -129,7 +140,7 @@ func count(in *Input) tally {
 		t.order = make([]string, 0, n)
 	}
 	all := make([]string, 0, len(opts)) // the groups' members, one allocation
-	for g, members := range groupIndices(in, opts) {
+	for g, members := range grouped {
 		start := len(all)
 		for _, i := range members {
 			all = append(all, opts[i].Agent)
