@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,4 +111,12 @@ func TestCallCtxAfterFuncStops(t *testing.T) {
 	}
 	assert.False(t, stops[1](), "already called")
 	assert.Same(t, c.err.Load(), boxed(context.Canceled), "the usual errors are boxed once")
+}
+
+// TestPhaseCallSize keeps a phase's call slot at the size run.go's
+// phaseCall documents: a critique phase's 20 calls of 5 agents fit 3456
+// bytes, which a debate holds while it waits for its agents.
+func TestPhaseCallSize(t *testing.T) {
+	t.Parallel()
+	assert.LessOrEqual(t, unsafe.Sizeof(phaseCall{}), uintptr(160))
 }

@@ -902,16 +902,10 @@ type phaseWait struct {
 }
 
 // out returns call i's outcome, making the phase's outcomes if none is yet.
-func (w *phaseWait) out(i int) *callOut {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.outs == nil {
-		w.outs = make([]callOut, w.n)
-	}
-	return &w.outs[i]
-}
+func (w *phaseWait) out(i int) *callOut { return &w.outcomes()[i] }
 
-// outcomes returns the phase's outcomes (every call settled).
+// outcomes returns the phase's outcomes, made if none is yet (the phase
+// reads them once every call has settled).
 func (w *phaseWait) outcomes() []callOut {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -73,6 +74,8 @@ func TestCheckpointLayout(t *testing.T) {
 	require.Equal(t, firstHedge, len(citationMarkers)+len(dataMarkers)+len(exampleMarkers))
 	require.LessOrEqual(t, len(hedgeMarkers), 32)
 	require.Less(t, numMarkers, 256)
+	// A debate keeps one per agent while it waits: five fit 480 bytes.
+	require.LessOrEqual(t, unsafe.Sizeof(Checkpoint{}), uintptr(96))
 }
 
 // TestCheckpointNotSaved checks that a scanner whose state a Checkpoint
