@@ -787,11 +787,8 @@ func testTakeover(t *testing.T, sig syscall.Signal) {
 	rs := newReplicaSet(t, 3, env)
 	leases := rs.watchLeases()
 	var ids []string
-	// 8 rounds of 300 ms calls (≈ 7 s a debate): on a slow machine under
-	// -race, creating and claiming all 30 took longer than 4 rounds did,
-	// and a debate finished before the kill.
 	for i := range 30 {
-		ids = append(ids, rs.create(t, fmt.Sprintf(`{"topic":"Survive a replica crash %d","rounds":8,"min_rounds":8,"seed":%d}`, i, i)))
+		ids = append(ids, rs.create(t, fmt.Sprintf(`{"topic":"Survive a replica crash %d","rounds":4,"min_rounds":4,"seed":%d}`, i, i)))
 	}
 	// Mid-way: every debate claimed and some events written, none finished.
 	ctx := context.Background()
