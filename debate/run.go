@@ -982,7 +982,11 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 			r.pb.pending++
 		}
 	}
-	start := r.now()
+	// A call's latency is the time since the phase's first call started
+	// less the previous calls' share. On the wall clock it is read as
+	// time.Since, which reads only the monotonic clock (time.Now reads
+	// both, and these readings are one per agent call).
+	start, prev := r.now(), time.Duration(0)
 	for i := range specs {
 		if err := ctx.Err(); err != nil {
 			out[i] = callOut{err: err}
@@ -995,9 +999,13 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 		}
 		r.invokeSafe(ctx, s, &out[i])
 		s.req.Prompt = "" // the phase does not keep the prompts
-		end := r.now()
-		out[i].latency = end.Sub(start)
-		start = end
+		var d time.Duration
+		if r.o.wallNow {
+			d = time.Since(start)
+		} else {
+			d = r.now().Sub(start)
+		}
+		out[i].latency, prev = d-prev, d
 		slowest = max(slowest, out[i].latency)
 	}
 	r.pb.pending = 0
