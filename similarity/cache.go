@@ -58,6 +58,11 @@ func Retain(s Similarity, texts []string) {
 func (c *cached) retain(texts []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.retainLocked(texts)
+}
+
+// retainLocked is retain, c.mu held.
+func (c *cached) retainLocked(texts []string) {
 	kept := c.docs[:0]
 	for _, d := range c.docs {
 		if slices.Contains(texts, d.text) {
@@ -206,7 +211,7 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 		c.lastDocs, c.last = docs, upper(m)
 		return m
 	}
-	tri := c.tfidf(docs, nil)
+	tri, _ := c.tfidf(docs, nil, 0)
 	c.lastDocs, c.last = docs, tri
 	return fromUpper(len(docs), tri)
 }
@@ -216,7 +221,34 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	docs := c.corpus(texts)
+	out, _, _ := c.pairs(texts, pairs, 0)
+	return out
+}
+
+// pairsRetain is Pairs, then retain(texts[:keep]); with prepare, the
+// matrix of texts[:keep] becomes the last one (see [PairsRetain]).
+func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prefix := 0
+	if prepare {
+		prefix = keep
+	}
+	out, docs, first := c.pairs(texts, pairs, prefix)
+	c.retainLocked(texts[:keep])
+	if first != nil {
+		// Retained: they are the docs of texts[:keep]. A copy, which
+		// holds none of the docs forgotten.
+		c.lastDocs, c.last = slices.Clone(docs[:keep]), first
+	}
+	return out
+}
+
+// pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
+// the TF-IDF of texts, it also returns the upper triangle of the matrix of
+// texts[:prefix] (by pairIndex). It returns the docs of texts too.
+func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float64, docs []*doc, first []float64) {
+	docs = c.corpus(texts)
 	n := len(docs)
 	var tri []float64
 	switch {
@@ -246,12 +278,15 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 		if all {
 			want = nil
 		}
-		tri = c.tfidf(docs, want)
+		if prefix <= 1 || prefix >= n {
+			prefix = 0
+		}
+		tri, first = c.tfidf(docs, want, prefix)
 		if all {
 			c.lastDocs, c.last = docs, tri
 		}
 	}
-	out := make([]float64, len(pairs))
+	out = make([]float64, len(pairs))
 	for k, p := range pairs {
 		i, j := min(p[0], p[1]), max(p[0], p[1])
 		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
@@ -260,7 +295,7 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 			out[k] = tri[pairIndex(i, j)]
 		}
 	}
-	return out
+	return out, docs, first
 }
 
 // isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
@@ -809,9 +844,13 @@ func place(slots []int32, hashes []uint32) []int32 {
 // +0, which leaves the sum (never -0) as it is.
 //
 // It returns the upper triangle of the matrix (by pairIndex), where want
-// is nil or says which entries to compute (the others are left 0).
-func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
-	n := len(docs)
+// is nil or says which entries to compute (the others are left 0). When
+// 0 < prefix < len(docs), it returns too the whole upper triangle of the
+// matrix of docs[:prefix], from the same numbering: the terms of a doc are
+// numbered from it and the docs before it only, so docs[:prefix] numbered
+// alone have the same ids (and orders) as here; their document frequencies
+// are counted again over them alone.
+func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
 	c.takeScratch()
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
@@ -825,14 +864,31 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)
 	}()
-	floats := fs.s
+	tri = t.cosines(len(docs), fs.s, want)
+	if prefix > 0 {
+		df := t.df[:t.terms]
+		clear(df)
+		for _, id := range t.ids[:t.start[prefix]] {
+			df[id]++
+		}
+		first = t.cosines(prefix, fs.s, nil)
+	}
+	return tri, first
+}
+
+// cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
+// of the first n docs numbered in t, computing the entries that want asks
+// for (nil: all), t.df their document frequencies. floats are those of
+// numbered (their weights, norms and idf overwritten; the dense table all 0
+// before and after).
+func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
-	total := len(ids)
-	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
+	total, all := len(ids), len(start)-1
+	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+all:total+all+n+1], floats[total+2*all+1:]
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
-	for i := range docs {
+	for i := range n {
 		vi := ids[start[i]:start[i+1]]
 		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], t.df, idf)
 	}
