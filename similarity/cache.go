@@ -237,9 +237,10 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 	out, docs, first := c.pairs(texts, pairs, prefix)
 	c.retainLocked(texts[:keep])
 	if first != nil {
-		// Retained: they are the docs of texts[:keep]. A copy, which
-		// holds none of the docs forgotten.
-		c.lastDocs, c.last = slices.Clone(docs[:keep]), first
+		// Retained: they are the docs of texts[:keep]. The others are
+		// cleared, so that the list holds none of the docs forgotten.
+		clear(docs[keep:])
+		c.lastDocs, c.last = docs[:keep:keep], first
 	}
 	return out
 }
