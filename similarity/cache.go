@@ -974,40 +974,108 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 // caller puts both lists back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
+//
+// A doc whose symbols are the first of an earlier doc's (see extends: a
+// debate compares each proposal with the previous round's, which it
+// extends) takes their ids, in the same order, and sorts them as the
+// earlier doc's sorted ids read them.
 func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
 		total += d.distinct()
 	}
-	buf := getList[int32](&intsPool, 3*total+n+1)
+	buf := getList[int32](&intsPool, 3*total+2*n+1)
 	l := buf.s
 	t := numberedDocs{ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
 		start: l[3*total : 3*total+n+1], buf: buf}
+	// of[i] is the index of the earlier doc that doc i extends, or -1.
+	of := l[3*total+n+1 : 3*total+2*n+1]
 	clear(t.df)
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		k := d.distinct()
-		t.terms = numberDoc(d, c.local, t.ids[off:off+k], t.df, t.terms)
+		ids := t.ids[off : off+k]
+		of[i] = extends(docs[:i], d)
+		if b := of[i]; b >= 0 {
+			for x, id := range t.ids[t.start[b] : int(t.start[b])+k] {
+				ids[x] = id
+				t.df[id]++
+			}
+		} else {
+			t.terms = numberDoc(d, c.local, ids, t.df, t.terms)
+		}
 		off += k
 	}
 	t.start[n] = int32(off)
-	for _, d := range docs {
-		clearDoc(d, c.local)
+	for i, d := range docs {
+		if of[i] < 0 { // else its symbols are cleared with the doc's it extends
+			clearDoc(d, c.local)
+		}
 	}
 	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
 	dense := fs.s[total+2*n+1:]
 	clear(dense)
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
-		if !d.wide {
+		switch b := of[i]; {
+		case b >= 0:
+			// Not wide (extends): local, all 0 again and longer than the
+			// terms (they are symbols), keeps the counts.
+			sortExtension(vi, sorted, d.terms[len(vi):], t.ids[t.start[b]:t.start[b+1]], c.local[:t.terms])
+		case !d.wide:
 			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], dense)
-		} else {
+		default:
 			sortWide(d, &c.bitset, vi, sorted, dense)
 		}
 	}
 	return t, fs
+}
+
+// extends returns the index of the first of docs (analysed) whose
+// symbols begin with all of d's, or -1: d numbered after it has the first
+// of its ids, in the same order. Neither is wide. The last symbol of d is
+// compared first: texts that begin alike (a debate's proposals, made from
+// one question) are told apart there.
+func extends(docs []*doc, d *doc) int32 {
+	k := d.distinct()
+	if d.wide || k == 0 {
+		return -1
+	}
+	syms := d.terms[:k]
+	for b, e := range docs {
+		if e.wide || e.distinct() < k || e.terms[k-1] != syms[k-1] || !slices.Equal(e.terms[:k], syms) {
+			continue
+		}
+		return int32(b)
+	}
+	return -1
+}
+
+// sortExtension sorts the term ids of a doc that extends another (see
+// numbered) and writes their counts to sorted, in the same order: the ids
+// are those of the other's, ascending, that the doc has. scratch keeps the
+// counts by id (all 0 before and after).
+func sortExtension(ids, sorted []int32, counts []uint16, of []int32, scratch []int32) {
+	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
+	if slices.IsSorted(ids) {
+		for x, n := range counts {
+			sorted[x] = int32(n)
+		}
+		return
+	}
+	for x, id := range ids {
+		scratch[id] = int32(counts[x])
+	}
+	x := 0
+	for _, id := range of {
+		if n := scratch[id]; n != 0 {
+			ids[x], sorted[x] = id, n
+			scratch[id] = 0
+			x++
+		}
+	}
 }
 
 // numberDoc and clearDoc are numberTerms and clearLocal for the symbols
