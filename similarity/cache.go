@@ -880,18 +880,25 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float
 // cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
 // of the first n docs numbered in t, computing the entries that want asks
 // for (nil: all), t.df their document frequencies. floats are those of
-// numbered (their weights, norms and idf overwritten; the dense table all 0
-// before and after).
+// numbered (their weights, norms, idf and idf by term overwritten; the
+// dense table all 0 before and after). The idf of each term is looked up
+// once, not once per doc that has it.
 func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
 	total, all := len(ids), len(start)-1
-	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+all:total+all+n+1], floats[total+2*all+1:]
+	terms := int(t.terms)
+	ws, norms, idf := floats[:total], floats[total:total+n], floats[total+all:total+all+n+1]
+	dense, byTerm := floats[total+2*all+1:total+2*all+1+terms], floats[total+2*all+1+terms:]
+	idf[0] = 0 // of the terms that none of the n docs has
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
+	for id, d := range t.df[:terms] {
+		byTerm[id] = idf[d]
+	}
 	for i := range n {
 		vi := ids[start[i]:start[i+1]]
-		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], t.df, idf)
+		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], byTerm)
 	}
 	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
@@ -970,8 +977,9 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 }
 
 // numbered numbers the terms of docs, and returns with them the floats of
-// a TF-IDF call over docs: total + 2n + 1 + terms, the last terms 0 (the
-// caller puts both lists back). The numbering is not kept for a later
+// a TF-IDF call over docs: total + 2n + 1 + 2·terms, the first terms of the
+// last 2·terms 0 (the dense table of cosines; the caller puts both lists
+// back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
 //
@@ -1014,8 +1022,8 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 			clearDoc(d, c.local)
 		}
 	}
-	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
-	dense := fs.s[total+2*n+1:]
+	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms))
+	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
 	clear(dense)
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
@@ -1143,12 +1151,12 @@ func clearLocal[T uint16 | int32](local []int32, syms []T) {
 }
 
 // weigh sets the weights w of the terms ids from their counts (count ×
-// idf of the term's document frequency) and returns the norm.
-func weigh(ids, counts []int32, w []float64, df []int32, idf []float64) float64 {
+// idf of the term's document frequency, byTerm[id]) and returns the norm.
+func weigh(ids, counts []int32, w []float64, byTerm []float64) float64 {
 	counts, w = counts[:len(ids)], w[:len(ids)]
 	var sum float64
 	for x, id := range ids {
-		w[x] = float64(counts[x]) * idf[df[id]]
+		w[x] = float64(counts[x]) * byTerm[id]
 		sum += w[x] * w[x]
 	}
 	return math.Sqrt(sum)
