@@ -70,8 +70,11 @@ func (c *cached) retainLocked(texts []string) {
 		}
 	}
 	clear(c.docs[len(kept):])
-	if len(kept) < len(c.docs) {
-		c.lastDocs, c.last = nil, nil // they may hold a doc forgotten
+	for _, d := range c.lastDocs {
+		if !slices.Contains(texts, d.text) {
+			c.lastDocs, c.last = nil, nil // they hold a doc forgotten
+			break
+		}
 	}
 	c.docs, c.index = kept, nil
 }
@@ -279,8 +282,8 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		if all {
 			want = nil
 		}
-		if prefix <= 1 || prefix >= n {
-			prefix = 0
+		if prefix <= 1 || prefix >= n || !all && slices.Equal(docs[:prefix], c.lastDocs) {
+			prefix = 0 // none, or its matrix is the last one, which stays
 		}
 		tri, first = c.tfidf(docs, want, prefix)
 		if all {
