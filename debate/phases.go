@@ -435,9 +435,11 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	}
 	var sims []float64
 	if len(corpus) > 0 {
-		sims = similarity.Pairs(r.sim, corpus, pairs)
-		// The previous round's proposals are not compared again.
-		similarity.Retain(r.sim, corpus[:len(cur)])
+		// The previous round's proposals are not compared again; the
+		// vote grouping compares this round's (their matrix is made
+		// now, from the same analysis, when the round groups votes).
+		group := r.cfg.Consensus.NeedsVotes() && !r.cfg.DisableVoteGrouping
+		sims = similarity.PairsRetain(r.sim, corpus, pairs, len(cur), group)
 	}
 	cross := 0.0
 	if crossPairs > 0 {

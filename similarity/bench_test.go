@@ -49,6 +49,35 @@ func BenchmarkCachedDebate(b *testing.B) {
 	}
 }
 
+// BenchmarkCachedDebateRounds makes the similarity calls of one peer
+// debate as the engine makes them: each round, PairsRetain over the round's
+// proposals and the previous round's (the pairs of the convergence check),
+// then Matrix over the round's (the vote grouping).
+func BenchmarkCachedDebateRounds(b *testing.B) {
+	rounds := debateProposals(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := similarity.Cached(similarity.TFIDF{})
+		var prev []string
+		for _, cur := range rounds {
+			corpus := append(append([]string(nil), cur...), prev...)
+			var pairs [][2]int
+			for i := range cur {
+				for j := i + 1; j < len(cur); j++ {
+					pairs = append(pairs, [2]int{i, j})
+				}
+				if prev != nil {
+					pairs = append(pairs, [2]int{i, len(cur) + i})
+				}
+			}
+			similarity.PairsRetain(c, corpus, pairs, len(cur), true)
+			c.Matrix(cur)
+			prev = cur
+		}
+		similarity.Release(c)
+	}
+}
+
 // BenchmarkCachedHeld reports the heap that a debate's Cached holds
 // between calls (after the last vote grouping), per debate, with 100
 // debates in flight.

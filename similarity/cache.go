@@ -58,6 +58,11 @@ func Retain(s Similarity, texts []string) {
 func (c *cached) retain(texts []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.retainLocked(texts)
+}
+
+// retainLocked is retain, c.mu held.
+func (c *cached) retainLocked(texts []string) {
 	kept := c.docs[:0]
 	for _, d := range c.docs {
 		if slices.Contains(texts, d.text) {
@@ -65,8 +70,11 @@ func (c *cached) retain(texts []string) {
 		}
 	}
 	clear(c.docs[len(kept):])
-	if len(kept) < len(c.docs) {
-		c.lastDocs, c.last = nil, nil // they may hold a doc forgotten
+	for _, d := range c.lastDocs {
+		if !slices.Contains(texts, d.text) {
+			c.lastDocs, c.last = nil, nil // they hold a doc forgotten
+			break
+		}
 	}
 	c.docs, c.index = kept, nil
 }
@@ -206,7 +214,7 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 		c.lastDocs, c.last = docs, upper(m)
 		return m
 	}
-	tri := c.tfidf(docs, nil)
+	tri, _ := c.tfidf(docs, nil, 0)
 	c.lastDocs, c.last = docs, tri
 	return fromUpper(len(docs), tri)
 }
@@ -216,7 +224,35 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	docs := c.corpus(texts)
+	out, _, _ := c.pairs(texts, pairs, 0)
+	return out
+}
+
+// pairsRetain is Pairs, then retain(texts[:keep]); with prepare, the
+// matrix of texts[:keep] becomes the last one (see [PairsRetain]).
+func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prefix := 0
+	if prepare {
+		prefix = keep
+	}
+	out, docs, first := c.pairs(texts, pairs, prefix)
+	c.retainLocked(texts[:keep])
+	if first != nil {
+		// Retained: they are the docs of texts[:keep]. The others are
+		// cleared, so that the list holds none of the docs forgotten.
+		clear(docs[keep:])
+		c.lastDocs, c.last = docs[:keep:keep], first
+	}
+	return out
+}
+
+// pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
+// the TF-IDF of texts, it also returns the upper triangle of the matrix of
+// texts[:prefix] (by pairIndex). It returns the docs of texts too.
+func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float64, docs []*doc, first []float64) {
+	docs = c.corpus(texts)
 	n := len(docs)
 	var tri []float64
 	switch {
@@ -246,12 +282,15 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 		if all {
 			want = nil
 		}
-		tri = c.tfidf(docs, want)
+		if prefix <= 1 || prefix >= n || !all && slices.Equal(docs[:prefix], c.lastDocs) {
+			prefix = 0 // none, or its matrix is the last one, which stays
+		}
+		tri, first = c.tfidf(docs, want, prefix)
 		if all {
 			c.lastDocs, c.last = docs, tri
 		}
 	}
-	out := make([]float64, len(pairs))
+	out = make([]float64, len(pairs))
 	for k, p := range pairs {
 		i, j := min(p[0], p[1]), max(p[0], p[1])
 		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
@@ -260,7 +299,7 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 			out[k] = tri[pairIndex(i, j)]
 		}
 	}
-	return out
+	return out, docs, first
 }
 
 // isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
@@ -809,9 +848,13 @@ func place(slots []int32, hashes []uint32) []int32 {
 // +0, which leaves the sum (never -0) as it is.
 //
 // It returns the upper triangle of the matrix (by pairIndex), where want
-// is nil or says which entries to compute (the others are left 0).
-func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
-	n := len(docs)
+// is nil or says which entries to compute (the others are left 0). When
+// 0 < prefix < len(docs), it returns too the whole upper triangle of the
+// matrix of docs[:prefix], from the same numbering: the terms of a doc are
+// numbered from it and the docs before it only, so docs[:prefix] numbered
+// alone have the same ids (and orders) as here; their document frequencies
+// are counted again over them alone.
+func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
 	c.takeScratch()
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
@@ -825,16 +868,40 @@ func (c *cached) tfidf(docs []*doc, want []bool) []float64 {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)
 	}()
-	floats := fs.s
+	tri = t.cosines(len(docs), fs.s, want)
+	if prefix > 0 {
+		df := t.df[:t.terms]
+		clear(df)
+		for _, id := range t.ids[:t.start[prefix]] {
+			df[id]++
+		}
+		first = t.cosines(prefix, fs.s, nil)
+	}
+	return tri, first
+}
+
+// cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
+// of the first n docs numbered in t, computing the entries that want asks
+// for (nil: all), t.df their document frequencies. floats are those of
+// numbered (their weights, norms, idf and idf by term overwritten; the
+// dense table all 0 before and after). The idf of each term is looked up
+// once, not once per doc that has it.
+func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
-	total := len(ids)
-	ws, norms, idf, dense := floats[:total], floats[total:total+n], floats[total+n:total+2*n+1], floats[total+2*n+1:]
+	total, all := len(ids), len(start)-1
+	terms := int(t.terms)
+	ws, norms, idf := floats[:total], floats[total:total+n], floats[total+all:total+all+n+1]
+	dense, byTerm := floats[total+2*all+1:total+2*all+1+terms], floats[total+2*all+1+terms:]
+	idf[0] = 0 // of the terms that none of the n docs has
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
-	for i := range docs {
+	for id, d := range t.df[:terms] {
+		byTerm[id] = idf[d]
+	}
+	for i := range n {
 		vi := ids[start[i]:start[i+1]]
-		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], t.df, idf)
+		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], byTerm)
 	}
 	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
@@ -913,44 +980,113 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 }
 
 // numbered numbers the terms of docs, and returns with them the floats of
-// a TF-IDF call over docs: total + 2n + 1 + terms, the last terms 0 (the
-// caller puts both lists back). The numbering is not kept for a later
+// a TF-IDF call over docs: total + 2n + 1 + 2·terms, the first terms of the
+// last 2·terms 0 (the dense table of cosines; the caller puts both lists
+// back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
+//
+// A doc whose symbols are the first of an earlier doc's (see extends: a
+// debate compares each proposal with the previous round's, which it
+// extends) takes their ids, in the same order, and sorts them as the
+// earlier doc's sorted ids read them.
 func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
 		total += d.distinct()
 	}
-	buf := getList[int32](&intsPool, 3*total+n+1)
+	buf := getList[int32](&intsPool, 3*total+2*n+1)
 	l := buf.s
 	t := numberedDocs{ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
 		start: l[3*total : 3*total+n+1], buf: buf}
+	// of[i] is the index of the earlier doc that doc i extends, or -1.
+	of := l[3*total+n+1 : 3*total+2*n+1]
 	clear(t.df)
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		k := d.distinct()
-		t.terms = numberDoc(d, c.local, t.ids[off:off+k], t.df, t.terms)
+		ids := t.ids[off : off+k]
+		of[i] = extends(docs[:i], d)
+		if b := of[i]; b >= 0 {
+			for x, id := range t.ids[t.start[b] : int(t.start[b])+k] {
+				ids[x] = id
+				t.df[id]++
+			}
+		} else {
+			t.terms = numberDoc(d, c.local, ids, t.df, t.terms)
+		}
 		off += k
 	}
 	t.start[n] = int32(off)
-	for _, d := range docs {
-		clearDoc(d, c.local)
+	for i, d := range docs {
+		if of[i] < 0 { // else its symbols are cleared with the doc's it extends
+			clearDoc(d, c.local)
+		}
 	}
-	fs := getList[float64](&floatsPool, total+2*n+1+int(t.terms))
-	dense := fs.s[total+2*n+1:]
+	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms))
+	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
 	clear(dense)
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
-		if !d.wide {
+		switch b := of[i]; {
+		case b >= 0:
+			// Not wide (extends): local, all 0 again and longer than the
+			// terms (they are symbols), keeps the counts.
+			sortExtension(vi, sorted, d.terms[len(vi):], t.ids[t.start[b]:t.start[b+1]], c.local[:t.terms])
+		case !d.wide:
 			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], dense)
-		} else {
+		default:
 			sortWide(d, &c.bitset, vi, sorted, dense)
 		}
 	}
 	return t, fs
+}
+
+// extends returns the index of the first of docs (analysed) whose
+// symbols begin with all of d's, or -1: d numbered after it has the first
+// of its ids, in the same order. Neither is wide. The last symbol of d is
+// compared first: texts that begin alike (a debate's proposals, made from
+// one question) are told apart there.
+func extends(docs []*doc, d *doc) int32 {
+	k := d.distinct()
+	if d.wide || k == 0 {
+		return -1
+	}
+	syms := d.terms[:k]
+	for b, e := range docs {
+		if e.wide || e.distinct() < k || e.terms[k-1] != syms[k-1] || !slices.Equal(e.terms[:k], syms) {
+			continue
+		}
+		return int32(b)
+	}
+	return -1
+}
+
+// sortExtension sorts the term ids of a doc that extends another (see
+// numbered) and writes their counts to sorted, in the same order: the ids
+// are those of the other's, ascending, that the doc has. scratch keeps the
+// counts by id (all 0 before and after).
+func sortExtension(ids, sorted []int32, counts []uint16, of []int32, scratch []int32) {
+	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
+	if slices.IsSorted(ids) {
+		for x, n := range counts {
+			sorted[x] = int32(n)
+		}
+		return
+	}
+	for x, id := range ids {
+		scratch[id] = int32(counts[x])
+	}
+	x := 0
+	for _, id := range of {
+		if n := scratch[id]; n != 0 {
+			ids[x], sorted[x] = id, n
+			scratch[id] = 0
+			x++
+		}
+	}
 }
 
 // numberDoc and clearDoc are numberTerms and clearLocal for the symbols
@@ -1018,12 +1154,12 @@ func clearLocal[T uint16 | int32](local []int32, syms []T) {
 }
 
 // weigh sets the weights w of the terms ids from their counts (count ×
-// idf of the term's document frequency) and returns the norm.
-func weigh(ids, counts []int32, w []float64, df []int32, idf []float64) float64 {
+// idf of the term's document frequency, byTerm[id]) and returns the norm.
+func weigh(ids, counts []int32, w []float64, byTerm []float64) float64 {
 	counts, w = counts[:len(ids)], w[:len(ids)]
 	var sum float64
 	for x, id := range ids {
-		w[x] = float64(counts[x]) * idf[df[id]]
+		w[x] = float64(counts[x]) * byTerm[id]
 		sum += w[x] * w[x]
 	}
 	return math.Sqrt(sum)

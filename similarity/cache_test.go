@@ -348,3 +348,130 @@ func TestCachedWide(t *testing.T) {
 		require.Equal(t, TFIDF{}.Matrix(rounds[2]), s.Matrix(rounds[2]))
 	}
 }
+
+// pairsRetainStep makes the calls of a debate round over texts, whose
+// first keep are the round's: PairsRetain over the pairs given (prepare
+// as said), then Matrix over texts[:keep], each against the plain backend
+// s, bit for bit, and checks that only texts[:keep] are kept. It returns
+// the number of docs of the last matrix after PairsRetain (0 if c is not a
+// cache).
+func pairsRetainStep(t *testing.T, s, c Similarity, texts []string, pairs [][2]int, keep int, prepare bool) (last int) {
+	want := s.Matrix(texts)
+	got := PairsRetain(c, texts, pairs, keep, prepare)
+	require.Len(t, got, len(pairs))
+	for k, p := range pairs {
+		require.Equal(t, want[p[0]][p[1]], got[k], "%s %v %q", s.Name(), p, texts)
+	}
+	if cc, ok := c.(*cached); ok {
+		for _, d := range append(slices.Clone(cc.docs), cc.lastDocs...) {
+			require.Contains(t, texts[:keep], d.text)
+		}
+		last = len(cc.lastDocs)
+	}
+	require.Equal(t, s.Matrix(texts[:keep]), c.Matrix(texts[:keep]), "%s %q", s.Name(), texts[:keep])
+	return last
+}
+
+// TestPairsRetainEqualsMatrix checks PairsRetain, through Cached and
+// through plain backends, against the plain backend's Matrix bit for bit:
+// random corpora and pairs, any keep, with and without prepare, followed
+// by a Matrix call over the texts kept (the prepared matrix) or, at times,
+// over others (a prepared matrix not asked for).
+func TestPairsRetainEqualsMatrix(t *testing.T) {
+	t.Parallel()
+	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
+	r := rand.New(rand.NewPCG(13, 14))
+	pool := randomTexts(r, words, []string{" ", ", ", ". "}, 14, 30)
+	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
+		for _, c := range []Similarity{Cached(s), s} {
+			for range 300 {
+				texts := make([]string, 1+r.IntN(11))
+				for i := range texts {
+					texts[i] = pool[r.IntN(len(pool))]
+				}
+				n := len(texts)
+				var pairs [][2]int
+				all := r.IntN(3) == 0
+				for i := range n {
+					for j := range n {
+						if all && i < j || !all && r.IntN(4) == 0 {
+							pairs = append(pairs, [2]int{i, j})
+						}
+					}
+				}
+				keep := r.IntN(n + 1)
+				if r.IntN(3) == 0 {
+					// A call that does not ask for the prepared matrix.
+					want := s.Matrix(texts)
+					got := PairsRetain(c, texts, pairs, keep, true)
+					for k, p := range pairs {
+						require.Equal(t, want[p[0]][p[1]], got[k])
+					}
+					other := append([]string{pool[r.IntN(len(pool))]}, texts[:keep]...)
+					require.Equal(t, s.Matrix(other), c.Matrix(other), "%q", other)
+					continue
+				}
+				pairsRetainStep(t, s, c, texts, pairs, keep, r.IntN(4) > 0)
+			}
+		}
+	}
+}
+
+// TestPairsRetainRounds makes a debate's calls (each round's proposals,
+// extending the previous round's or, at times, the same, compared with
+// them, then the votes grouped over them) through PairsRetain, against the
+// plain backend.
+func TestPairsRetainRounds(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 16))
+	words := []string{"Postgres", "pilot", "the", "Ünïcode", "90", "days", "é", "x", "—", ".", " ", "billing", "risk"}
+	for range 60 {
+		agents := 1 + r.IntN(6)
+		cur := randomTexts(r, words, []string{" ", ". "}, agents, 20)
+		c := Cached(TFIDF{})
+		same := r.IntN(3) == 0
+		var prev []string
+		for round := range 4 {
+			corpus := append(slices.Clone(cur), prev...)
+			var pairs [][2]int
+			for a := range cur {
+				for b := a + 1; b < len(cur); b++ {
+					pairs = append(pairs, [2]int{a, b})
+				}
+				if round > 0 {
+					pairs = append(pairs, [2]int{a, len(cur) + a})
+				}
+			}
+			last := pairsRetainStep(t, TFIDF{}, c, corpus, pairs, len(cur), true)
+			if len(cur) > 1 {
+				// The matrix of the round's proposals is ready (made
+				// in the first round, prepared in later ones).
+				require.Equal(t, len(cur), last)
+			}
+			prev = cur
+			if same {
+				continue
+			}
+			cur = slices.Clone(cur)
+			for i := range cur {
+				cur[i] += " " + randomTexts(r, words, []string{" ", ". "}, 1, 10)[0]
+			}
+		}
+		Release(c)
+	}
+}
+
+// FuzzPairsRetain compares PairsRetain and the Matrix of the texts it
+// keeps with the plain backend, on a round of two revised texts compared
+// with the previous round's.
+func FuzzPairsRetain(f *testing.F) {
+	f.Add("Adopt Postgres.", "Reject it: risk.", " Revision: pilot 90 days.", uint8(2))
+	f.Add("a\xc3", "\xa9b", "", uint8(1))
+	f.Add("x", "x", "—z", uint8(4))
+	f.Fuzz(func(t *testing.T, a, b, rev string, keep uint8) {
+		c := Cached(TFIDF{})
+		pairsRetainStep(t, TFIDF{}, c, []string{a, b}, [][2]int{{0, 1}}, 2, true)
+		texts := []string{a + rev, b + rev, a, b}
+		pairsRetainStep(t, TFIDF{}, c, texts, [][2]int{{0, 1}, {0, 2}, {1, 3}}, int(keep)%(len(texts)+1), true)
+	})
+}

@@ -87,6 +87,22 @@ func Pairs(s Similarity, texts []string, pairs [][2]int) []float64 {
 	return out
 }
 
+// PairsRetain returns Pairs(s, texts, pairs), then retains texts[:keep]
+// as [Retain] does. With prepare, a [Cached] TF-IDF also computes, from the
+// same analysis of texts, the matrix of texts[:keep], which its next call
+// over exactly those texts returns: a debate compares a round's proposals
+// with the previous round's, then groups the votes over the round's alone
+// (docs/debate.md#convergence). It changes no result. It panics if keep is
+// out of range.
+func PairsRetain(s Similarity, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
+	if c, ok := s.(*cached); ok {
+		return c.pairsRetain(texts, pairs, keep, prepare)
+	}
+	out := Pairs(s, texts, pairs)
+	Retain(s, texts[:keep])
+	return out
+}
+
 // Tokens splits text into lower-cased maximal runs of Unicode letters or
 // digits. There is no stemming and there are no stop words.
 func Tokens(text string) []string {
