@@ -169,8 +169,14 @@ func (d *decoder) strValue() (string, bool) {
 
 // str reads a string; its text is a substring of s when it has no escape.
 func (d *decoder) str() (string, bool) {
-	d.i++ // "
-	start := d.i
+	start := d.i + 1 // after the quote
+	// The usual string: plain bytes up to the closing quote.
+	end := plainEnd(d.s, start)
+	if end < len(d.s) && d.s[end] == '"' {
+		d.i = end + 1
+		return d.s[start:end], true
+	}
+	d.i = end
 	var buf []byte
 	for d.i < len(d.s) {
 		c := d.s[d.i]
@@ -238,7 +244,7 @@ func (d *decoder) float() (float64, bool) {
 	if end < 0 {
 		return 0, false
 	}
-	if f, ok := smallInt(d.s[d.i:end]); ok {
+	if f, ok := shortDecimal(d.s[d.i:end]); ok {
 		d.i = end
 		return f, true
 	}
@@ -250,32 +256,46 @@ func (d *decoder) float() (float64, bool) {
 	return f, true
 }
 
-// smallInt reads a JSON number that is an integer of at most 15 digits
-// (what ParseFloat returns for it is exactly its value); false for
-// another.
-func smallInt(num string) (float64, bool) {
+// pow10 holds the powers of ten that shortDecimal divides by, all exact.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal reads num, a JSON number (numberEnd), when it has no
+// exponent and at most 15 digits, and returns what strconv.ParseFloat
+// returns for it; false for another number. Its digits d (below 10^15,
+// so exact as a float64) and fractional digits k (10^k exact too) give
+// ±d/10^k, which the division rounds correctly as ParseFloat does (its
+// own exact case).
+func shortDecimal(num string) (float64, bool) {
 	digits := num
 	if digits != "" && digits[0] == '-' {
 		digits = digits[1:]
 	}
-	if digits == "" || len(digits) > 15 {
+	if len(digits) > 16 {
 		return 0, false
 	}
-	n := int64(0)
+	n, frac := uint64(0), -1
 	for i := range len(digits) {
 		c := digits[i]
-		if c < '0' || c > '9' {
-			return 0, false
+		switch {
+		case '0' <= c && c <= '9':
+			n = n*10 + uint64(c-'0')
+		case c == '.' && frac < 0:
+			frac = len(digits) - i - 1
+		default:
+			return 0, false // an exponent, or not a number
 		}
-		n = n*10 + int64(c-'0')
+	}
+	if digits == "" || len(digits) == 16 && frac < 0 || frac == 0 {
+		return 0, false
+	}
+	f := float64(n)
+	if frac > 0 {
+		f /= pow10[frac]
 	}
 	if len(digits) < len(num) {
-		if n == 0 {
-			return 0, false // -0: ParseFloat decides
-		}
-		n = -n
+		f = -f
 	}
-	return float64(n), true
+	return f, true
 }
 
 // numberEnd returns the end of -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -530,19 +550,30 @@ func PlainEnd(s string, i int) int { return plainEnd(s, i) }
 // plain inside a JSON string (a quote, a backslash, a control byte or a
 // non-ASCII byte), or len(s), testing eight bytes at a time.
 func plainEnd(s string, i int) int {
-	for ; i+16 <= len(s); i += 16 {
-		if m := notPlain(s[i : i+8]); m != 0 {
+	for ; len(s)-i >= 16; i += 16 {
+		w := s[i:]
+		x, y := word(w), word(w[8:])
+		if m := notPlain(x); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
-		if m := notPlain(s[i+8 : i+16]); m != 0 {
+		if m := notPlain(y); m != 0 {
 			return i + 8 + bits.TrailingZeros64(m)/8
 		}
 	}
 	if i+8 <= len(s) {
-		if m := notPlain(s[i : i+8]); m != 0 {
+		if m := notPlain(word(s[i : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 		i += 8
+	}
+	if i < len(s) && len(s) >= 8 {
+		// The last 8 bytes, those before i replaced by plain ones.
+		j := len(s) - 8
+		before := uint64(1)<<(8*(i-j)) - 1
+		if m := notPlain(word(s[j:])&^before | 'a'*0x0101010101010101&before); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+		return len(s)
 	}
 	for ; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
@@ -552,16 +583,21 @@ func plainEnd(s string, i int) int {
 	return i
 }
 
-// notPlain returns, for the 8 bytes of w read as a little-endian word, a
-// mask with the high bit of each byte that is not plain: below 0x20, a
-// quote or a backslash (a zero byte of x^c), or non-ASCII. A borrow only
-// follows a byte that is already marked, so the lowest bit set marks the
-// first byte that is not plain.
-func notPlain(w string) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
+// word reads the first 8 bytes of w as a little-endian word.
+func word(w string) uint64 {
 	w = w[:8]
-	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-	q, bs := x^('"'*ones), x^('\\'*ones)
-	return ((x-0x20*ones)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
+}
+
+// notPlain returns, for 8 bytes read as a little-endian word x, a mask with
+// the high bit set in the first byte that is not plain (below 0x20, a
+// quote, a backslash or non-ASCII), and none in the bytes before it (later
+// ones may have it too). Below that byte no subtraction borrows, and for
+// an ASCII byte c, c-0x20 has its high bit set just when c < 0x20,
+// (c^'"')-1 just when c is a quote and (c^'\\')-1 just when c is a
+// backslash; x's own high bit marks a non-ASCII byte.
+func notPlain(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & highs
 }

@@ -2,6 +2,7 @@ package reply
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -214,22 +215,77 @@ func TestPlainEnd(t *testing.T) {
 	}
 }
 
-// TestSmallIntMatchesParseFloat compares smallInt with strconv.ParseFloat
-// on the JSON numbers it accepts, and checks it leaves the others (and -0)
+// TestShortDecimalMatchesParseFloat compares shortDecimal with
+// strconv.ParseFloat, bit for bit, on every string of up to 5 bytes of
+// digits, dots, signs and exponents and on random long decimals, and
+// checks it takes the plain forms and leaves exponents and long numbers
 // to ParseFloat.
-func TestSmallIntMatchesParseFloat(t *testing.T) {
+func TestShortDecimalMatchesParseFloat(t *testing.T) {
 	t.Parallel()
-	for _, num := range []string{"0", "7", "-2", "10", "999999999999999", "-999999999999999", "123456789012345"} {
-		f, ok := smallInt(num)
-		require.True(t, ok, num)
+	check := func(num string) bool {
+		f, ok := shortDecimal(num)
+		if ok {
+			want, err := strconv.ParseFloat(num, 64)
+			require.NoError(t, err, num)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(f), num)
+		}
+		return ok
+	}
+	const alphabet = "0123456789.-e"
+	var b [5]byte
+	var all func(n int)
+	all = func(n int) {
+		check(string(b[:n]))
+		if n == len(b) {
+			return
+		}
+		for i := range len(alphabet) {
+			b[n] = alphabet[i]
+			all(n + 1)
+		}
+	}
+	all(0)
+	r := rand.New(rand.NewPCG(15, 16))
+	for range 300000 {
+		n := 1 + r.IntN(17)
+		digits := make([]byte, n)
+		for i := range digits {
+			digits[i] = byte('0' + r.IntN(10))
+		}
+		num := string(digits)
+		if dot := r.IntN(n + 1); dot < n {
+			num = num[:dot] + "." + num[dot:]
+		}
+		if r.IntN(2) == 0 {
+			num = "-" + num
+		}
+		check(num)
+	}
+	for _, num := range []string{"0", "7", "-2", "10", "0.85", "4.1", "-0", "-0.0", "0.5", "999999999999999",
+		"-999999999999999", "99999999999999.9", "0.00000000000001", "123456789012345"} {
+		assert.True(t, check(num), num)
+	}
+	for _, num := range []string{"1e3", "1E400", "1234567890123456", "1.234567890123456", "", "-", ".", "1.", "1.2.3"} {
+		assert.False(t, check(num), num)
+	}
+}
+
+// FuzzShortDecimal compares shortDecimal with strconv.ParseFloat on any
+// string it takes.
+func FuzzShortDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "4.1", "0.85", "99999999999999.9", "1e3", "0.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, num string) {
+		got, ok := shortDecimal(num)
+		if !ok {
+			return
+		}
 		want, err := strconv.ParseFloat(num, 64)
-		require.NoError(t, err)
-		require.Equal(t, want, f, num)
-	}
-	for _, num := range []string{"-0", "1.5", "1e3", "1E400", "1234567890123456", "", "-"} {
-		_, ok := smallInt(num)
-		assert.False(t, ok, num)
-	}
+		if err != nil || math.Float64bits(want) != math.Float64bits(got) {
+			t.Fatalf("shortDecimal(%q) = %v, ParseFloat: %v, %v", num, got, want, err)
+		}
+	})
 }
 
 // BenchmarkParseCritique reads a short critique object, the reply of
