@@ -658,7 +658,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(out.resp, &r.phaseBufs().itemScratch)
+				c = parseCritique(&out.resp, &r.phaseBufs().itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -707,11 +707,11 @@ func (r *run) settleItems(recs []CritiqueRecord) {
 	all := make([]string, 0, total)
 	for i := range recs {
 		c := &recs[i]
-		for _, list := range [2]*[]string{&c.Issues, &c.Suggestions} {
-			start := len(all)
-			all = append(all, *list...)
-			*list = all[start:len(all):len(all)]
-		}
+		start := len(all)
+		all = append(all, c.Issues...)
+		mid := len(all)
+		all = append(all, c.Suggestions...)
+		c.Issues, c.Suggestions = all[start:mid:mid], all[mid:len(all):len(all)]
 	}
 	if b := r.bufs; b != nil {
 		clear(b.itemScratch)
@@ -746,7 +746,7 @@ func (r *run) askSchema(idx int, req *agent.Request) {
 
 // parseCritique reads a critique reply: a structured reply as JSON first,
 // then (for prose, or structured text that is not a JSON object) as prose.
-func parseCritique(resp agent.Response, items *[]string) reply.Critique {
+func parseCritique(resp *agent.Response, items *[]string) reply.Critique {
 	if resp.Structured {
 		if c, ok := reply.StructuredCritique(resp.Text); ok {
 			return c
@@ -756,7 +756,7 @@ func parseCritique(resp agent.Response, items *[]string) reply.Critique {
 }
 
 // parseVote reads a vote reply like parseCritique.
-func parseVote(resp agent.Response, names []string, self string, forbidSelf bool) reply.Vote {
+func parseVote(resp *agent.Response, names []string, self string, forbidSelf bool) reply.Vote {
 	if resp.Structured {
 		if v, ok := reply.StructuredVote(resp.Text); ok {
 			return v
@@ -942,7 +942,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			if nv, ok := out.native.(*agent.Vote); ok {
 				v = reply.Vote{Choice: nv.Choice, Confidence: min(max(nv.Confidence, 0), 1), Reasoning: nv.Reasoning, Parse: "json", OK: strings.TrimSpace(nv.Choice) != ""}
 			} else {
-				v = parseVote(out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
+				v = parseVote(&out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
 			}
 			if !v.OK {
 				failErr = invalid("no choice could be read from the vote")

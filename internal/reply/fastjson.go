@@ -1,7 +1,6 @@
 package reply
 
 import (
-	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -137,6 +136,22 @@ func (d *decoder) open(close byte) bool {
 // next reads what follows an element of an object or array closed by
 // close: more after a comma, and ok unless neither a comma nor close.
 func (d *decoder) next(close byte) (more, ok bool) {
+	// The usual cases: close, or a comma and no space (space).
+	if d.i < len(d.s) {
+		switch c := d.s[d.i]; {
+		case c == close:
+			d.i++
+			return false, true
+		case c == ',' && d.i+1 < len(d.s) && d.s[d.i+1] > ' ':
+			d.i++
+			return true, true
+		}
+	}
+	return d.nextSpaced(close)
+}
+
+// nextSpaced is next's general case.
+func (d *decoder) nextSpaced(close byte) (more, ok bool) {
 	d.space()
 	if d.eat(',') {
 		d.space()
@@ -147,6 +162,15 @@ func (d *decoder) next(close byte) (more, ok bool) {
 
 // colon reads the colon after a key, and the white space around it.
 func (d *decoder) colon() bool {
+	if d.i+1 < len(d.s) && d.s[d.i] == ':' && d.s[d.i+1] > ' ' {
+		d.i++ // the usual case: a colon and no space (space)
+		return true
+	}
+	return d.colonSpaced()
+}
+
+// colonSpaced is colon's general case.
+func (d *decoder) colonSpaced() bool {
 	d.space()
 	ok := d.eat(':')
 	d.space()
@@ -176,6 +200,12 @@ func (d *decoder) str() (string, bool) {
 		d.i = end + 1
 		return d.s[start:end], true
 	}
+	return d.strRest(start, end)
+}
+
+// strRest reads the rest of a string for str, from end, the first byte
+// after start (the string's first) that is not plain.
+func (d *decoder) strRest(start, end int) (string, bool) {
 	d.i = end
 	var buf []byte
 	for d.i < len(d.s) {
@@ -351,52 +381,76 @@ func digitsEnd(s string, i int) int {
 // The issues and suggestions are appended to *out when out is not nil
 // (the critique's slices then share its array), else allocated.
 func critiqueObject(s string, out *[]string) (Critique, bool) {
+	if out != nil {
+		c, all, lists, ok := critiqueFields(s, *out)
+		if !ok {
+			// Drop what the items left beyond *out's length.
+			clear((*out)[len(*out):cap(*out)])
+			return Critique{}, false
+		}
+		*out = all
+		c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
+		return c, true
+	}
+	// The items are read into buf, then the issues and the suggestions
+	// share one allocation.
+	var buf [2 * MaxItems]string
+	c, all, lists, ok := critiqueFields(s, buf[:0])
+	if !ok {
+		return Critique{}, false
+	}
+	issues, sugg := all[lists[0][0]:lists[0][1]], all[lists[1][0]:lists[1][1]]
+	both := make([]string, len(issues)+len(sugg)) // not nil: ParseCritique's lists never are
+	n := copy(both, issues)
+	copy(both[n:], sugg)
+	c.Issues, c.Suggestions = both[:n:n], both[n:]
+	return c, true
+}
+
+// critiqueFields reads the critique object s for critiqueObject, appending
+// its issues and suggestions to all, and returns their places in all.
+func critiqueFields(s string, all []string) (c Critique, _ []string, lists [2][2]int, ok bool) {
 	d := decoder{s: s}
 	d.space()
 	if !d.at('{') {
-		return Critique{}, false
+		return Critique{}, all, lists, false
 	}
-	c := Critique{Severity: DefaultSeverity, Parse: ParseJSON}
-	// The issues and then the suggestions are read into buf, and share one
-	// allocation at the end.
-	var buf [2 * MaxItems]string
-	var issues, sugg []string
+	c = Critique{Severity: DefaultSeverity, Parse: ParseJSON}
 	var seen uint64
-	ok := true
+	ok = true
 	for more := d.open('}'); more; more, ok = d.next('}') {
-		slot, vok := d.member(critiqueKeys[:], &seen)
-		switch slot {
-		case 0: // issues
-			issues, vok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
-		case 1: // suggestions
-			sugg, vok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
-		case 2: // severity
+		slot, vok := d.member(keyIssues, keyReasoning, &seen)
+		switch {
+		case !vok:
+		case slot == keyIssues || slot == keySuggestions:
+			start := len(all)
+			all, vok = d.items(all)
+			lists[slot-keyIssues] = [2]int{start, len(all)}
+		case slot == keySeverity:
 			var v float64
 			if v, vok = d.float(); vok {
-				c.Severity = math.Min(10, math.Max(0, v))
+				c.Severity = min(10, max(0, v)) // as math.Min and math.Max, on zeros and NaN too
 			}
-		case 3: // reasoning
+		case slot == keyReasoning:
 			c.Reasoning, vok = d.strValue()
 		}
 		if !vok {
-			return Critique{}, false
+			return Critique{}, all, lists, false
 		}
 	}
 	if !ok || !d.end() {
-		return Critique{}, false
+		return Critique{}, all, lists, false
 	}
-	all := []string{} // not nil: ParseCritique's lists never are
-	if out != nil && len(issues)+len(sugg) > 0 {
-		start := len(*out)
-		*out = append(append(*out, issues...), sugg...)
-		all = (*out)[start:len(*out):len(*out)]
-	} else if out == nil {
-		all = make([]string, len(issues)+len(sugg))
-		copy(all[copy(all, issues):], sugg)
+	return c, all, lists, true
+}
+
+// part returns all[r[0]:r[1]] without room beyond, and an empty list not
+// nil.
+func part(all []string, r [2]int) []string {
+	if r[0] == r[1] {
+		return []string{}
 	}
-	n := len(issues)
-	c.Issues, c.Suggestions = all[:n:n], all[n:]
-	return c, true
+	return all[r[0]:r[1]:r[1]]
 }
 
 // voteObject reads a vote reply that is a JSON object as ParseVote's JSON
@@ -416,19 +470,22 @@ func voteObject(s string) (Vote, bool) {
 	var seen uint64
 	ok := true
 	for more := d.open('}'); more; more, ok = d.next('}') {
-		slot, vok := d.member(voteKeys[:], &seen)
+		slot, vok := d.member(keyReasoning, keyConfidence, &seen)
+		if !vok {
+			return Vote{}, false
+		}
 		switch slot {
-		case 0: // choice
+		case keyChoice:
 			choice, vok = d.strValue()
-		case 1: // confidence
+		case keyConfidence:
 			var f float64
 			if f, vok = d.float(); vok {
 				if f > 1 && f <= 100 {
 					f /= 100
 				}
-				v.Confidence = math.Min(1, math.Max(0, f))
+				v.Confidence = min(1, max(0, f))
 			}
-		case 2: // reasoning
+		case keyReasoning:
 			v.Reasoning, vok = d.strValue()
 		}
 		if !vok {
@@ -438,27 +495,64 @@ func voteObject(s string) (Vote, bool) {
 	if !ok || !d.end() {
 		return Vote{}, false
 	}
-	if v.Choice = strings.TrimSpace(choice); v.Choice == "" {
+	if v.Choice = trimSpace(choice); v.Choice == "" {
 		return Vote{}, false
 	}
 	return v, true
 }
 
-// member reads a member's key and colon for critiqueObject and voteObject,
-// and returns the key's slot in keys (at most 64), each at most once (a
-// duplicate: encoding/json decides, so false), or -1 for another key,
-// whose value it reads and drops. It reports false for anything outside
-// that subset.
-func (d *decoder) member(keys []string, seen *uint64) (int, bool) {
+// The slots of the keys critiqueObject and voteObject read (keySlot):
+// the critique's from keyIssues to keyReasoning, the vote's from
+// keyReasoning to keyConfidence.
+const (
+	keyIssues = iota
+	keySuggestions
+	keySeverity
+	keyReasoning
+	keyChoice
+	keyConfidence
+)
+
+// keySlot returns the slot of key k, or -1 for another key.
+func keySlot(k string) int {
+	switch k {
+	case "issues":
+		return keyIssues
+	case "suggestions":
+		return keySuggestions
+	case "severity":
+		return keySeverity
+	case "reasoning":
+		return keyReasoning
+	case "choice":
+		return keyChoice
+	case "confidence":
+		return keyConfidence
+	}
+	return -1
+}
+
+// member reads a member's key, at d.i, and the colon after it, for
+// critiqueObject and voteObject, and returns its slot when from lo to hi,
+// each slot at most once (seen; a duplicate is left to encoding/json, so
+// false), else -1 after reading and dropping the value, when lowerKeys
+// keeps the key as it is (lowerASCIIKey; else false). The keys of the
+// slots are all letters, which no escape writes, so a key decoded equals
+// one only when written as it.
+func (d *decoder) member(lo, hi int, seen *uint64) (int, bool) {
 	if !d.at('"') {
 		return -1, false
 	}
-	slot, ok := d.key(keys)
+	k, ok := d.str()
 	if !ok || !d.colon() {
 		return -1, false
 	}
-	if slot < 0 {
-		_, ok = d.value(1)
+	slot := keySlot(k)
+	if slot < lo || slot > hi {
+		if !lowerASCIIKey(k) {
+			return -1, false
+		}
+		_, ok := d.value(1)
 		return -1, ok
 	}
 	if *seen&(1<<slot) != 0 {
@@ -466,29 +560,6 @@ func (d *decoder) member(keys []string, seen *uint64) (int, bool) {
 	}
 	*seen |= 1 << slot
 	return slot, true
-}
-
-// The keys critiqueObject and voteObject read, by slot.
-var (
-	critiqueKeys = [...]string{"issues", "suggestions", "severity", "reasoning"}
-	voteKeys     = [...]string{"choice", "confidence", "reasoning"}
-)
-
-// key reads the key at d.i (a quote) and returns its slot in keys, or -1
-// for another key that lowerKeys keeps as it is (lowerASCIIKey); false for
-// a key that is not. A known key is read as the literal it must be: no
-// escape writes a letter.
-func (d *decoder) key(keys []string) (int, bool) {
-	if rest := d.s[d.i+1:]; len(rest) > 0 {
-		for slot, k := range keys {
-			if rest[0] == k[0] && len(rest) > len(k) && rest[len(k)] == '"' && rest[1:len(k)] == k[1:] {
-				d.i += len(k) + 2
-				return slot, true
-			}
-		}
-	}
-	k, ok := d.str()
-	return -1, ok && lowerASCIIKey(k)
 }
 
 // lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
@@ -503,17 +574,22 @@ func lowerASCIIKey(k string) bool {
 }
 
 // items reads a string or an array of strings as reply.items coerces it,
-// appending the items to out (room for MaxItems).
+// appending at most MaxItems items to out (also when it reports false).
 func (d *decoder) items(out []string) ([]string, bool) {
+	kept := 0
 	add := func(v string) {
-		if len(out) < MaxItems {
-			if t := strings.TrimSpace(v); t != "" {
-				out = append(out, Truncate(t, MaxItemRunes))
+		if kept < MaxItems {
+			if spaced(v) {
+				v = strings.TrimSpace(v)
+			}
+			if v != "" {
+				out = append(out, Truncate(v, MaxItemRunes))
+				kept++
 			}
 		}
 	}
 	if d.i >= len(d.s) {
-		return nil, false
+		return out, false
 	}
 	switch d.s[d.i] {
 	case '"':
@@ -524,23 +600,36 @@ func (d *decoder) items(out []string) ([]string, bool) {
 		return out, ok
 	case '[':
 	default:
-		return nil, false
+		return out, false
 	}
 	ok := true
 	for more := d.open(']'); more; more, ok = d.next(']') {
 		if !d.at('"') {
-			return nil, false
+			return out, false
 		}
 		v, vok := d.str()
 		if !vok {
-			return nil, false
+			return out, false
 		}
 		add(v)
 	}
-	if !ok {
-		return nil, false
+	return out, ok
+}
+
+// trimSpace is strings.TrimSpace, at once when s is not spaced.
+func trimSpace(s string) string {
+	if spaced(s) {
+		return strings.TrimSpace(s)
 	}
-	return out, true
+	return s
+}
+
+// spaced reports whether strings.TrimSpace might change s: whether s is
+// empty or starts or ends with a byte that is not ASCII or is at most ' '
+// (as every ASCII space is). A byte c is neither when c-'!' < 0x80-'!'.
+func spaced(s string) bool {
+	n := len(s)
+	return n == 0 || s[0]-'!' >= 0x80-'!' || s[n-1]-'!' >= 0x80-'!'
 }
 
 // PlainEnd is plainEnd, for JSON encoders that copy plain runs whole.

@@ -297,3 +297,89 @@ func BenchmarkParseCritique(b *testing.B) {
 		ParseCritique(text)
 	}
 }
+
+// TestTrimSpaceMatchesStrings compares trimSpace with strings.TrimSpace on
+// strings of every first and last byte, and on Unicode spaces.
+func TestTrimSpaceMatchesStrings(t *testing.T) {
+	t.Parallel()
+	for a := range 256 {
+		for b := range 256 {
+			for _, mid := range []string{"", "x", " y z "} {
+				s := string([]byte{byte(a)}) + mid + string([]byte{byte(b)})
+				require.Equal(t, strings.TrimSpace(s), trimSpace(s), "%q", s)
+			}
+		}
+		s := string([]byte{byte(a)})
+		require.Equal(t, strings.TrimSpace(s), trimSpace(s), "%q", s)
+	}
+	for _, s := range []string{"", "\u00a0x", "x\u0085", "\u2003x\u3000", "\u00e9", "a\u00a0", "\u00a0"} {
+		require.Equal(t, strings.TrimSpace(s), trimSpace(s), "%q", s)
+	}
+}
+
+// FuzzCritiqueObject checks the direct critique reader against
+// ParseCritique's general path on any reply, with and without a shared
+// buffer.
+func FuzzCritiqueObject(f *testing.F) {
+	for _, s := range []string{"", "{}", "x {\"issues\": \"y\"} z", `{"issues":["a "," b"],"suggestions":"c","severity":4.1,"reasoning":"r"}`,
+		`{"suggestions":[],"issues":"x","extra":{"a":[1]}}`, `{"severity":-0.0}`, `{"issues":["a\u0041"]}`, `{"issues":["a"],"Issues":["b"]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		want := parseCritique(text)
+		if c, ok := critiqueObject(trimSpace(text), nil); ok {
+			require.Equal(t, want, c)
+		}
+		shared := make([]string, 1, 4)
+		require.Equal(t, want, ParseCritiqueTo(text, &shared))
+		for _, s := range shared[len(shared):cap(shared)] {
+			require.Empty(t, s, "an item left beyond the buffer's length")
+		}
+	})
+}
+
+// FuzzVoteObject checks the direct vote reader against ParseVote's
+// general path on any reply.
+func FuzzVoteObject(f *testing.F) {
+	for _, s := range []string{"", "{}", "bob", `{"choice":" bob ","confidence":85,"reasoning":"r"}`, `{"reasoning":1,"choice":"ada"}`,
+		`{"choice":"bob","choice":"ada"}`, `{"choice":"bob","confidence":"75%"}`} {
+		f.Add(s)
+	}
+	names := []string{"ada", "bob"}
+	f.Fuzz(func(t *testing.T, text string) {
+		want := parseVote(text, names, "ada", true)
+		if v, ok := voteObject(trimSpace(text)); ok {
+			require.Equal(t, want, v)
+		}
+		require.Equal(t, want, ParseVote(text, names, "ada", true))
+	})
+}
+
+// FuzzPlainEnd compares plainEnd with a byte-by-byte scan.
+func FuzzPlainEnd(f *testing.F) {
+	f.Add("plain text \"quoted\" and \\ more plain text é", 3)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		want := i
+		for want < len(s) && s[want] != '"' && s[want] != '\\' && s[want] >= 0x20 && s[want] < 0x80 {
+			want++
+		}
+		require.Equal(t, want, plainEnd(s, i))
+	})
+}
+
+// TestParseCritiqueToFailureLeavesNoItems checks that a reply the direct
+// reader gives up on after reading items leaves none of them in the
+// buffer beyond its length.
+func TestParseCritiqueToFailureLeavesNoItems(t *testing.T) {
+	t.Parallel()
+	shared := make([]string, 1, 8)
+	text := `{"issues":["a","b"],"suggestions":["c"],"Severity":3}`
+	require.Equal(t, parseCritique(text), ParseCritiqueTo(text, &shared))
+	assert.Len(t, shared, 1)
+	for _, s := range shared[:cap(shared)] {
+		assert.Empty(t, s)
+	}
+}
