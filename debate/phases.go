@@ -232,15 +232,19 @@ func writeCritique(sb *promptBuf, c *CritiqueRecord) {
 // ASCII byte on one side).
 func critiqueMeasure(c *CritiqueRecord, count func(string) int) int {
 	var fb [32]byte
-	n := len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + len(critSuggestions) +
-		len(critReasoning) + count(c.Reasoning)
-	for _, list := range [2][]string{c.Issues, c.Suggestions} {
-		for k, x := range list {
-			if k > 0 {
-				n += len(critSep)
-			}
-			n += count(x)
-		}
+	return len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + joinedMeasure(c.Issues, count) +
+		len(critSuggestions) + joinedMeasure(c.Suggestions, count) + len(critReasoning) + count(c.Reasoning)
+}
+
+// joinedMeasure returns the length of strings.Join(items, critSep) as
+// count measures its parts.
+func joinedMeasure(items []string, count func(string) int) int {
+	if len(items) == 0 {
+		return 0
+	}
+	n := (len(items) - 1) * len(critSep)
+	for _, x := range items {
+		n += count(x)
 	}
 	return n
 }

@@ -392,8 +392,12 @@ func critiqueObject(s string, out *[]string) (Critique, bool) {
 		c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
 		return c, true
 	}
-	// The items are read into buf, then the issues and the suggestions
-	// share one allocation.
+	return critiqueAlloc(s)
+}
+
+// critiqueAlloc is critiqueObject without a buffer: the items are read
+// into buf, then the issues and the suggestions share one allocation.
+func critiqueAlloc(s string) (Critique, bool) {
 	var buf [2 * MaxItems]string
 	c, all, lists, ok := critiqueFields(s, buf[:0])
 	if !ok {
