@@ -203,8 +203,8 @@ func (d *decoder) str() (string, bool) {
 	return d.strRest(start, end)
 }
 
-// strRest reads the rest of a string for str, from end, the first byte
-// after start (the string's first) that is not plain.
+// strRest reads, for str, the rest of the string whose text starts at
+// start, from end, its first byte that is not plain.
 func (d *decoder) strRest(start, end int) (string, bool) {
 	d.i = end
 	var buf []byte
