@@ -505,7 +505,7 @@ func voteObject(s string) (Vote, bool) {
 	return v, true
 }
 
-// The slots of the keys critiqueObject and voteObject read (keySlot):
+// The slots of the keys critiqueObject and voteObject read (literalKey):
 // the critique's from keyIssues to keyReasoning, the vote's from
 // keyReasoning to keyConfidence.
 const (
@@ -519,43 +519,95 @@ const (
 
 // keySlot returns the slot of key k, or -1 for another key.
 func keySlot(k string) int {
-	switch k {
-	case "issues":
-		return keyIssues
-	case "suggestions":
-		return keySuggestions
-	case "severity":
-		return keySeverity
-	case "reasoning":
-		return keyReasoning
-	case "choice":
-		return keyChoice
-	case "confidence":
-		return keyConfidence
+	for slot, key := range literalKeys {
+		if k == key {
+			return slot
+		}
 	}
 	return -1
+}
+
+// keyWords holds, by slot, the key and its closing quote as the first two
+// words (word) of a text that starts with them, and the masks of the bytes
+// of each word that they fill.
+var keyWords = func() (t [keyConfidence + 1]struct{ w0, w1, m0, m1 uint64 }) {
+	for slot := range t {
+		var b [16]byte
+		n := copy(b[:], literalKeys[slot]+`"`)
+		t[slot].w0, t[slot].w1 = word(string(b[:8])), word(string(b[8:]))
+		t[slot].m0 = ^uint64(0) >> (64 - 8*min(n, 8))
+		if n > 8 {
+			t[slot].m1 = ^uint64(0) >> (64 - 8*(n-8))
+		}
+	}
+	return t
+}()
+
+// literalKeys are the keys of the slots.
+var literalKeys = [...]string{"issues", "suggestions", "severity", "reasoning", "choice", "confidence"}
+
+// keyHash hashes the first two bytes of a key, differently for each key
+// of a slot (keyByHash checks it).
+func keyHash(a, b byte) uint { return (uint(a)*6 + uint(b)) >> 2 & 7 }
+
+// keyByHash holds the slot of each key of a slot by its keyHash, and -1
+// for a hash that none has.
+var keyByHash = func() (t [8]int8) {
+	for h := range t {
+		t[h] = -1
+	}
+	for slot, k := range literalKeys {
+		h := keyHash(k[0], k[1])
+		if t[h] >= 0 {
+			panic("reply: keyHash is the same for " + k + " and " + literalKeys[t[h]])
+		}
+		t[h] = int8(slot)
+	}
+	return t
+}()
+
+// literalKey returns the slot from lo to hi of the key whose text and
+// closing quote start rest, told from its first 16 bytes, and the key's
+// length; -1 when none does, or rest is shorter.
+func literalKey(rest string, lo, hi int) (slot, n int) {
+	if len(rest) < 16 {
+		return -1, 0
+	}
+	slot = int(keyByHash[keyHash(rest[0], rest[1])])
+	if slot < lo || slot > hi {
+		return -1, 0
+	}
+	if t := &keyWords[slot]; word(rest)&t.m0 != t.w0 || word(rest[8:])&t.m1 != t.w1 {
+		return -1, 0
+	}
+	return slot, len(literalKeys[slot])
 }
 
 // member reads a member's key, at d.i, and the colon after it, for
 // critiqueObject and voteObject, and returns its slot when from lo to hi,
 // each slot at most once (seen; a duplicate is left to encoding/json, so
 // false), else -1 after reading and dropping the value, when lowerKeys
-// keeps the key as it is (lowerASCIIKey; else false). The keys of the
-// slots are all letters, which no escape writes, so a key decoded equals
-// one only when written as it.
+// keeps the key as it is (lowerASCIIKey; else false). A key is told at
+// once when written as a slot's key (literalKey), else read as a string:
+// the keys of the slots are all letters, which no escape writes.
 func (d *decoder) member(lo, hi int, seen *uint64) (int, bool) {
 	if !d.at('"') {
 		return -1, false
 	}
-	k, ok := d.str()
-	if !ok || !d.colon() {
-		return -1, false
-	}
-	slot := keySlot(k)
-	if slot < lo || slot > hi {
-		if !lowerASCIIKey(k) {
+	slot, n := literalKey(d.s[d.i+1:], lo, hi)
+	if slot >= 0 {
+		d.i += n + 2 // the key and its quotes
+	} else {
+		k, ok := d.str()
+		if !ok || !lowerASCIIKey(k) {
 			return -1, false
 		}
+		slot = keySlot(k)
+	}
+	if !d.colon() {
+		return -1, false
+	}
+	if slot < lo || slot > hi {
 		_, ok := d.value(1)
 		return -1, ok
 	}

@@ -383,3 +383,50 @@ func TestParseCritiqueToFailureLeavesNoItems(t *testing.T) {
 		assert.Empty(t, s)
 	}
 }
+
+// TestLiteralKey checks literalKey against reading the key as a string
+// (keySlot), over all slots and over a critique's and a vote's, on each
+// key followed by a quote and more, with every byte of it changed in
+// turn, and cut short.
+func TestLiteralKey(t *testing.T) {
+	t.Parallel()
+	check := func(rest string) {
+		slot, n := literalKey(rest, 0, len(literalKeys)-1)
+		want := -1
+		if end := strings.IndexByte(rest, '"'); end >= 0 {
+			want = keySlot(rest[:end])
+		}
+		for _, r := range [][2]int{{keyIssues, keyReasoning}, {keyReasoning, keyConfidence}} {
+			in, _ := literalKey(rest, r[0], r[1])
+			wantIn := -1
+			if slot >= r[0] && slot <= r[1] {
+				wantIn = slot
+			}
+			require.Equal(t, wantIn, in, "%q in %v", rest, r)
+		}
+		if len(rest) < 16 {
+			require.Equal(t, -1, slot, "%q", rest)
+			return
+		}
+		require.Equal(t, want, slot, "%q", rest)
+		if slot >= 0 {
+			require.Equal(t, len(literalKeys[slot]), n, "%q", rest)
+		}
+	}
+	for _, k := range append(literalKeys[:], "issue", "issuess", "sugg", "severit", "choices", "conf") {
+		for _, tail := range []string{`":[1,2,3,4,5,6,7,8,9]`, `":1}`, `"`, `x":1,"a":"bbbbbbbbbbbbbbbbb"}`} {
+			rest := k + tail
+			check(rest)
+			for i := range len(k) + 1 {
+				for _, c := range []byte{'"', 'a', 'e', 'o', 'x', 0, 0xff} {
+					b := []byte(rest)
+					b[i] = c
+					check(string(b))
+				}
+			}
+			for i := range len(rest) {
+				check(rest[:i])
+			}
+		}
+	}
+}
