@@ -232,15 +232,19 @@ func writeCritique(sb *promptBuf, c *CritiqueRecord) {
 // ASCII byte on one side).
 func critiqueMeasure(c *CritiqueRecord, count func(string) int) int {
 	var fb [32]byte
-	n := len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + len(critSuggestions) +
-		len(critReasoning) + count(c.Reasoning)
-	for _, list := range [2][]string{c.Issues, c.Suggestions} {
-		for k, x := range list {
-			if k > 0 {
-				n += len(critSep)
-			}
-			n += count(x)
-		}
+	return len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + joinedMeasure(c.Issues, count) +
+		len(critSuggestions) + joinedMeasure(c.Suggestions, count) + len(critReasoning) + count(c.Reasoning)
+}
+
+// joinedMeasure returns the length of strings.Join(items, critSep) as
+// count measures its parts.
+func joinedMeasure(items []string, count func(string) int) int {
+	if len(items) == 0 {
+		return 0
+	}
+	n := (len(items) - 1) * len(critSep)
+	for _, x := range items {
+		n += count(x)
 	}
 	return n
 }
@@ -660,7 +664,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(out.resp, &r.phaseBufs().itemScratch)
+				c = parseCritique(&out.resp, &r.phaseBufs().itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -709,11 +713,11 @@ func (r *run) settleItems(recs []CritiqueRecord) {
 	all := make([]string, 0, total)
 	for i := range recs {
 		c := &recs[i]
-		for _, list := range [2]*[]string{&c.Issues, &c.Suggestions} {
-			start := len(all)
-			all = append(all, *list...)
-			*list = all[start:len(all):len(all)]
-		}
+		start := len(all)
+		all = append(all, c.Issues...)
+		mid := len(all)
+		all = append(all, c.Suggestions...)
+		c.Issues, c.Suggestions = all[start:mid:mid], all[mid:len(all):len(all)]
 	}
 	if b := r.bufs; b != nil {
 		clear(b.itemScratch)
@@ -748,7 +752,7 @@ func (r *run) askSchema(idx int, req *agent.Request) {
 
 // parseCritique reads a critique reply: a structured reply as JSON first,
 // then (for prose, or structured text that is not a JSON object) as prose.
-func parseCritique(resp agent.Response, items *[]string) reply.Critique {
+func parseCritique(resp *agent.Response, items *[]string) reply.Critique {
 	if resp.Structured {
 		if c, ok := reply.StructuredCritique(resp.Text); ok {
 			return c
@@ -758,7 +762,7 @@ func parseCritique(resp agent.Response, items *[]string) reply.Critique {
 }
 
 // parseVote reads a vote reply like parseCritique.
-func parseVote(resp agent.Response, names []string, self string, forbidSelf bool) reply.Vote {
+func parseVote(resp *agent.Response, names []string, self string, forbidSelf bool) reply.Vote {
 	if resp.Structured {
 		if v, ok := reply.StructuredVote(resp.Text); ok {
 			return v
@@ -944,7 +948,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			if nv, ok := out.native.(*agent.Vote); ok {
 				v = reply.Vote{Choice: nv.Choice, Confidence: min(max(nv.Confidence, 0), 1), Reasoning: nv.Reasoning, Parse: "json", OK: strings.TrimSpace(nv.Choice) != ""}
 			} else {
-				v = parseVote(out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
+				v = parseVote(&out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
 			}
 			if !v.OK {
 				failErr = invalid("no choice could be read from the vote")

@@ -1,7 +1,6 @@
 package reply
 
 import (
-	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -137,6 +136,22 @@ func (d *decoder) open(close byte) bool {
 // next reads what follows an element of an object or array closed by
 // close: more after a comma, and ok unless neither a comma nor close.
 func (d *decoder) next(close byte) (more, ok bool) {
+	// The usual cases: close, or a comma and no space (space).
+	if d.i < len(d.s) {
+		switch c := d.s[d.i]; {
+		case c == close:
+			d.i++
+			return false, true
+		case c == ',' && d.i+1 < len(d.s) && d.s[d.i+1] > ' ':
+			d.i++
+			return true, true
+		}
+	}
+	return d.nextSpaced(close)
+}
+
+// nextSpaced is next's general case.
+func (d *decoder) nextSpaced(close byte) (more, ok bool) {
 	d.space()
 	if d.eat(',') {
 		d.space()
@@ -147,6 +162,15 @@ func (d *decoder) next(close byte) (more, ok bool) {
 
 // colon reads the colon after a key, and the white space around it.
 func (d *decoder) colon() bool {
+	if d.i+1 < len(d.s) && d.s[d.i] == ':' && d.s[d.i+1] > ' ' {
+		d.i++ // the usual case: a colon and no space (space)
+		return true
+	}
+	return d.colonSpaced()
+}
+
+// colonSpaced is colon's general case.
+func (d *decoder) colonSpaced() bool {
 	d.space()
 	ok := d.eat(':')
 	d.space()
@@ -169,8 +193,20 @@ func (d *decoder) strValue() (string, bool) {
 
 // str reads a string; its text is a substring of s when it has no escape.
 func (d *decoder) str() (string, bool) {
-	d.i++ // "
-	start := d.i
+	start := d.i + 1 // after the quote
+	// The usual string: plain bytes up to the closing quote.
+	end := plainEnd(d.s, start)
+	if end < len(d.s) && d.s[end] == '"' {
+		d.i = end + 1
+		return d.s[start:end], true
+	}
+	return d.strRest(start, end)
+}
+
+// strRest reads, for str, the rest of the string whose text starts at
+// start, from end, its first byte that is not plain.
+func (d *decoder) strRest(start, end int) (string, bool) {
+	d.i = end
 	var buf []byte
 	for d.i < len(d.s) {
 		c := d.s[d.i]
@@ -238,7 +274,7 @@ func (d *decoder) float() (float64, bool) {
 	if end < 0 {
 		return 0, false
 	}
-	if f, ok := smallInt(d.s[d.i:end]); ok {
+	if f, ok := shortDecimal(d.s[d.i:end]); ok {
 		d.i = end
 		return f, true
 	}
@@ -250,32 +286,46 @@ func (d *decoder) float() (float64, bool) {
 	return f, true
 }
 
-// smallInt reads a JSON number that is an integer of at most 15 digits
-// (what ParseFloat returns for it is exactly its value); false for
-// another.
-func smallInt(num string) (float64, bool) {
+// pow10 holds the powers of ten that shortDecimal divides by, all exact.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal reads num, a JSON number (numberEnd), when it has no
+// exponent and at most 15 digits, and returns what strconv.ParseFloat
+// returns for it; false for another number. Its digits d (below 10^15,
+// so exact as a float64) and fractional digits k (10^k exact too) give
+// ±d/10^k, which the division rounds correctly as ParseFloat does (its
+// own exact case).
+func shortDecimal(num string) (float64, bool) {
 	digits := num
 	if digits != "" && digits[0] == '-' {
 		digits = digits[1:]
 	}
-	if digits == "" || len(digits) > 15 {
+	if len(digits) > 16 {
 		return 0, false
 	}
-	n := int64(0)
+	n, frac := uint64(0), -1
 	for i := range len(digits) {
 		c := digits[i]
-		if c < '0' || c > '9' {
-			return 0, false
+		switch {
+		case '0' <= c && c <= '9':
+			n = n*10 + uint64(c-'0')
+		case c == '.' && frac < 0:
+			frac = len(digits) - i - 1
+		default:
+			return 0, false // an exponent, or not a number
 		}
-		n = n*10 + int64(c-'0')
+	}
+	if digits == "" || len(digits) == 16 && frac < 0 || frac == 0 {
+		return 0, false
+	}
+	f := float64(n)
+	if frac > 0 {
+		f /= pow10[frac]
 	}
 	if len(digits) < len(num) {
-		if n == 0 {
-			return 0, false // -0: ParseFloat decides
-		}
-		n = -n
+		f = -f
 	}
-	return float64(n), true
+	return f, true
 }
 
 // numberEnd returns the end of -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -331,52 +381,80 @@ func digitsEnd(s string, i int) int {
 // The issues and suggestions are appended to *out when out is not nil
 // (the critique's slices then share its array), else allocated.
 func critiqueObject(s string, out *[]string) (Critique, bool) {
+	if out != nil {
+		c, all, lists, ok := critiqueFields(s, *out)
+		if !ok {
+			// Drop what the items left beyond *out's length.
+			clear((*out)[len(*out):cap(*out)])
+			return Critique{}, false
+		}
+		*out = all
+		c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
+		return c, true
+	}
+	return critiqueAlloc(s)
+}
+
+// critiqueAlloc is critiqueObject without a buffer: the items are read
+// into buf, then the issues and the suggestions share one allocation.
+func critiqueAlloc(s string) (Critique, bool) {
+	var buf [2 * MaxItems]string
+	c, all, lists, ok := critiqueFields(s, buf[:0])
+	if !ok {
+		return Critique{}, false
+	}
+	issues, sugg := all[lists[0][0]:lists[0][1]], all[lists[1][0]:lists[1][1]]
+	both := make([]string, len(issues)+len(sugg)) // not nil: ParseCritique's lists never are
+	n := copy(both, issues)
+	copy(both[n:], sugg)
+	c.Issues, c.Suggestions = both[:n:n], both[n:]
+	return c, true
+}
+
+// critiqueFields reads the critique object s for critiqueObject, appending
+// its issues and suggestions to all, and returns their places in all.
+func critiqueFields(s string, all []string) (c Critique, _ []string, lists [2][2]int, ok bool) {
 	d := decoder{s: s}
 	d.space()
 	if !d.at('{') {
-		return Critique{}, false
+		return Critique{}, all, lists, false
 	}
-	c := Critique{Severity: DefaultSeverity, Parse: ParseJSON}
-	// The issues and then the suggestions are read into buf, and share one
-	// allocation at the end.
-	var buf [2 * MaxItems]string
-	var issues, sugg []string
+	c = Critique{Severity: DefaultSeverity, Parse: ParseJSON}
 	var seen uint64
-	ok := true
+	ok = true
 	for more := d.open('}'); more; more, ok = d.next('}') {
-		slot, vok := d.member(critiqueKeys[:], &seen)
-		switch slot {
-		case 0: // issues
-			issues, vok = d.items(buf[len(sugg) : len(sugg) : len(sugg)+MaxItems])
-		case 1: // suggestions
-			sugg, vok = d.items(buf[len(issues) : len(issues) : len(issues)+MaxItems])
-		case 2: // severity
+		slot, vok := d.member(keyIssues, keyReasoning, &seen)
+		switch {
+		case !vok:
+		case slot == keyIssues || slot == keySuggestions:
+			start := len(all)
+			all, vok = d.items(all)
+			lists[slot-keyIssues] = [2]int{start, len(all)}
+		case slot == keySeverity:
 			var v float64
 			if v, vok = d.float(); vok {
-				c.Severity = math.Min(10, math.Max(0, v))
+				c.Severity = min(10, max(0, v)) // as math.Min and math.Max, on zeros and NaN too
 			}
-		case 3: // reasoning
+		case slot == keyReasoning:
 			c.Reasoning, vok = d.strValue()
 		}
 		if !vok {
-			return Critique{}, false
+			return Critique{}, all, lists, false
 		}
 	}
 	if !ok || !d.end() {
-		return Critique{}, false
+		return Critique{}, all, lists, false
 	}
-	all := []string{} // not nil: ParseCritique's lists never are
-	if out != nil && len(issues)+len(sugg) > 0 {
-		start := len(*out)
-		*out = append(append(*out, issues...), sugg...)
-		all = (*out)[start:len(*out):len(*out)]
-	} else if out == nil {
-		all = make([]string, len(issues)+len(sugg))
-		copy(all[copy(all, issues):], sugg)
+	return c, all, lists, true
+}
+
+// part returns all[r[0]:r[1]] without room beyond, and an empty list not
+// nil.
+func part(all []string, r [2]int) []string {
+	if r[0] == r[1] {
+		return []string{}
 	}
-	n := len(issues)
-	c.Issues, c.Suggestions = all[:n:n], all[n:]
-	return c, true
+	return all[r[0]:r[1]:r[1]]
 }
 
 // voteObject reads a vote reply that is a JSON object as ParseVote's JSON
@@ -396,19 +474,22 @@ func voteObject(s string) (Vote, bool) {
 	var seen uint64
 	ok := true
 	for more := d.open('}'); more; more, ok = d.next('}') {
-		slot, vok := d.member(voteKeys[:], &seen)
+		slot, vok := d.member(keyReasoning, keyConfidence, &seen)
+		if !vok {
+			return Vote{}, false
+		}
 		switch slot {
-		case 0: // choice
+		case keyChoice:
 			choice, vok = d.strValue()
-		case 1: // confidence
+		case keyConfidence:
 			var f float64
 			if f, vok = d.float(); vok {
 				if f > 1 && f <= 100 {
 					f /= 100
 				}
-				v.Confidence = math.Min(1, math.Max(0, f))
+				v.Confidence = min(1, max(0, f))
 			}
-		case 2: // reasoning
+		case keyReasoning:
 			v.Reasoning, vok = d.strValue()
 		}
 		if !vok {
@@ -418,27 +499,116 @@ func voteObject(s string) (Vote, bool) {
 	if !ok || !d.end() {
 		return Vote{}, false
 	}
-	if v.Choice = strings.TrimSpace(choice); v.Choice == "" {
+	if v.Choice = trimSpace(choice); v.Choice == "" {
 		return Vote{}, false
 	}
 	return v, true
 }
 
-// member reads a member's key and colon for critiqueObject and voteObject,
-// and returns the key's slot in keys (at most 64), each at most once (a
-// duplicate: encoding/json decides, so false), or -1 for another key,
-// whose value it reads and drops. It reports false for anything outside
-// that subset.
-func (d *decoder) member(keys []string, seen *uint64) (int, bool) {
+// The slots of the keys critiqueObject and voteObject read (literalKey):
+// the critique's from keyIssues to keyReasoning, the vote's from
+// keyReasoning to keyConfidence.
+const (
+	keyIssues = iota
+	keySuggestions
+	keySeverity
+	keyReasoning
+	keyChoice
+	keyConfidence
+)
+
+// keySlot returns the slot of key k, or -1 for another key.
+func keySlot(k string) int {
+	for slot, key := range literalKeys {
+		if k == key {
+			return slot
+		}
+	}
+	return -1
+}
+
+// keyWords holds, by slot, the key and its closing quote as the first two
+// words (word) of a text that starts with them, and the masks of the bytes
+// of each word that they fill.
+var keyWords = func() (t [keyConfidence + 1]struct{ w0, w1, m0, m1 uint64 }) {
+	for slot := range t {
+		var b [16]byte
+		n := copy(b[:], literalKeys[slot]+`"`)
+		t[slot].w0, t[slot].w1 = word(string(b[:8])), word(string(b[8:]))
+		t[slot].m0 = ^uint64(0) >> (64 - 8*min(n, 8))
+		if n > 8 {
+			t[slot].m1 = ^uint64(0) >> (64 - 8*(n-8))
+		}
+	}
+	return t
+}()
+
+// literalKeys are the keys of the slots.
+var literalKeys = [...]string{"issues", "suggestions", "severity", "reasoning", "choice", "confidence"}
+
+// keyHash hashes the first two bytes of a key, differently for each key
+// of a slot (keyByHash checks it).
+func keyHash(a, b byte) uint { return (uint(a)*6 + uint(b)) >> 2 & 7 }
+
+// keyByHash holds the slot of each key of a slot by its keyHash, and -1
+// for a hash that none has.
+var keyByHash = func() (t [8]int8) {
+	for h := range t {
+		t[h] = -1
+	}
+	for slot, k := range literalKeys {
+		h := keyHash(k[0], k[1])
+		if t[h] >= 0 {
+			panic("reply: keyHash is the same for " + k + " and " + literalKeys[t[h]])
+		}
+		t[h] = int8(slot)
+	}
+	return t
+}()
+
+// literalKey returns the slot from lo to hi of the key whose text and
+// closing quote start rest, told from its first 16 bytes, and the key's
+// length; -1 when none does, or rest is shorter.
+func literalKey(rest string, lo, hi int) (slot, n int) {
+	if len(rest) < 16 {
+		return -1, 0
+	}
+	slot = int(keyByHash[keyHash(rest[0], rest[1])])
+	if slot < lo || slot > hi {
+		return -1, 0
+	}
+	if t := &keyWords[slot]; word(rest)&t.m0 != t.w0 || word(rest[8:])&t.m1 != t.w1 {
+		return -1, 0
+	}
+	return slot, len(literalKeys[slot])
+}
+
+// member reads a member's key, at d.i, and the colon after it, for
+// critiqueObject and voteObject, and returns its slot when from lo to hi,
+// each slot at most once (seen; a duplicate is left to encoding/json, so
+// false), else -1 after reading and dropping the value, when lowerKeys
+// keeps the key as it is (lowerASCIIKey; else false). A key is told at
+// once when written as a slot's key (literalKey), else read as a string:
+// the keys of the slots are all letters, which no escape writes.
+func (d *decoder) member(lo, hi int, seen *uint64) (int, bool) {
 	if !d.at('"') {
 		return -1, false
 	}
-	slot, ok := d.key(keys)
-	if !ok || !d.colon() {
+	slot, n := literalKey(d.s[d.i+1:], lo, hi)
+	if slot >= 0 {
+		d.i += n + 2 // the key and its quotes
+	} else {
+		k, ok := d.str()
+		if !ok || !lowerASCIIKey(k) {
+			return -1, false
+		}
+		slot = keySlot(k)
+	}
+	if !d.colon() {
 		return -1, false
 	}
-	if slot < 0 {
-		_, ok = d.value(1)
+	if slot < lo || slot > hi {
+		_, ok := d.value(1)
 		return -1, ok
 	}
 	if *seen&(1<<slot) != 0 {
@@ -446,29 +616,6 @@ func (d *decoder) member(keys []string, seen *uint64) (int, bool) {
 	}
 	*seen |= 1 << slot
 	return slot, true
-}
-
-// The keys critiqueObject and voteObject read, by slot.
-var (
-	critiqueKeys = [...]string{"issues", "suggestions", "severity", "reasoning"}
-	voteKeys     = [...]string{"choice", "confidence", "reasoning"}
-)
-
-// key reads the key at d.i (a quote) and returns its slot in keys, or -1
-// for another key that lowerKeys keeps as it is (lowerASCIIKey); false for
-// a key that is not. A known key is read as the literal it must be: no
-// escape writes a letter.
-func (d *decoder) key(keys []string) (int, bool) {
-	if rest := d.s[d.i+1:]; len(rest) > 0 {
-		for slot, k := range keys {
-			if rest[0] == k[0] && len(rest) > len(k) && rest[len(k)] == '"' && rest[1:len(k)] == k[1:] {
-				d.i += len(k) + 2
-				return slot, true
-			}
-		}
-	}
-	k, ok := d.str()
-	return -1, ok && lowerASCIIKey(k)
 }
 
 // lowerASCIIKey reports whether k has no upper-case letter and is ASCII,
@@ -483,17 +630,22 @@ func lowerASCIIKey(k string) bool {
 }
 
 // items reads a string or an array of strings as reply.items coerces it,
-// appending the items to out (room for MaxItems).
+// appending at most MaxItems items to out (also when it reports false).
 func (d *decoder) items(out []string) ([]string, bool) {
+	kept := 0
 	add := func(v string) {
-		if len(out) < MaxItems {
-			if t := strings.TrimSpace(v); t != "" {
-				out = append(out, Truncate(t, MaxItemRunes))
+		if kept < MaxItems {
+			if spaced(v) {
+				v = strings.TrimSpace(v)
+			}
+			if v != "" {
+				out = append(out, Truncate(v, MaxItemRunes))
+				kept++
 			}
 		}
 	}
 	if d.i >= len(d.s) {
-		return nil, false
+		return out, false
 	}
 	switch d.s[d.i] {
 	case '"':
@@ -504,23 +656,36 @@ func (d *decoder) items(out []string) ([]string, bool) {
 		return out, ok
 	case '[':
 	default:
-		return nil, false
+		return out, false
 	}
 	ok := true
 	for more := d.open(']'); more; more, ok = d.next(']') {
 		if !d.at('"') {
-			return nil, false
+			return out, false
 		}
 		v, vok := d.str()
 		if !vok {
-			return nil, false
+			return out, false
 		}
 		add(v)
 	}
-	if !ok {
-		return nil, false
+	return out, ok
+}
+
+// trimSpace is strings.TrimSpace, at once when s is not spaced.
+func trimSpace(s string) string {
+	if spaced(s) {
+		return strings.TrimSpace(s)
 	}
-	return out, true
+	return s
+}
+
+// spaced reports whether strings.TrimSpace might change s: whether s is
+// empty or starts or ends with a byte that is not ASCII or is at most ' '
+// (as every ASCII space is). A byte c is neither when c-'!' < 0x80-'!'.
+func spaced(s string) bool {
+	n := len(s)
+	return n == 0 || s[0]-'!' >= 0x80-'!' || s[n-1]-'!' >= 0x80-'!'
 }
 
 // PlainEnd is plainEnd, for JSON encoders that copy plain runs whole.
@@ -530,19 +695,30 @@ func PlainEnd(s string, i int) int { return plainEnd(s, i) }
 // plain inside a JSON string (a quote, a backslash, a control byte or a
 // non-ASCII byte), or len(s), testing eight bytes at a time.
 func plainEnd(s string, i int) int {
-	for ; i+16 <= len(s); i += 16 {
-		if m := notPlain(s[i : i+8]); m != 0 {
+	for ; len(s)-i >= 16; i += 16 {
+		w := s[i:]
+		x, y := word(w), word(w[8:])
+		if m := notPlain(x); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
-		if m := notPlain(s[i+8 : i+16]); m != 0 {
+		if m := notPlain(y); m != 0 {
 			return i + 8 + bits.TrailingZeros64(m)/8
 		}
 	}
 	if i+8 <= len(s) {
-		if m := notPlain(s[i : i+8]); m != 0 {
+		if m := notPlain(word(s[i : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 		i += 8
+	}
+	if i < len(s) && len(s) >= 8 {
+		// The last 8 bytes, those before i replaced by plain ones.
+		j := len(s) - 8
+		before := uint64(1)<<(8*(i-j)) - 1
+		if m := notPlain(word(s[j:])&^before | 'a'*0x0101010101010101&before); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+		return len(s)
 	}
 	for ; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
@@ -552,16 +728,21 @@ func plainEnd(s string, i int) int {
 	return i
 }
 
-// notPlain returns, for the 8 bytes of w read as a little-endian word, a
-// mask with the high bit of each byte that is not plain: below 0x20, a
-// quote or a backslash (a zero byte of x^c), or non-ASCII. A borrow only
-// follows a byte that is already marked, so the lowest bit set marks the
-// first byte that is not plain.
-func notPlain(w string) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
+// word reads the first 8 bytes of w as a little-endian word.
+func word(w string) uint64 {
 	w = w[:8]
-	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-	q, bs := x^('"'*ones), x^('\\'*ones)
-	return ((x-0x20*ones)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
+}
+
+// notPlain returns, for 8 bytes read as a little-endian word x, a mask with
+// the high bit set in the first byte that is not plain (below 0x20, a
+// quote, a backslash or non-ASCII), and none in the bytes before it (later
+// ones may have it too). Below that byte no subtraction borrows, and for
+// an ASCII byte c, c-0x20 has its high bit set just when c < 0x20,
+// (c^'"')-1 just when c is a quote and (c^'\\')-1 just when c is a
+// backslash; x's own high bit marks a non-ASCII byte.
+func notPlain(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & highs
 }

@@ -2,6 +2,7 @@ package reply
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -214,22 +215,77 @@ func TestPlainEnd(t *testing.T) {
 	}
 }
 
-// TestSmallIntMatchesParseFloat compares smallInt with strconv.ParseFloat
-// on the JSON numbers it accepts, and checks it leaves the others (and -0)
+// TestShortDecimalMatchesParseFloat compares shortDecimal with
+// strconv.ParseFloat, bit for bit, on every string of up to 5 bytes of
+// digits, dots, signs and exponents and on random long decimals, and
+// checks it takes the plain forms and leaves exponents and long numbers
 // to ParseFloat.
-func TestSmallIntMatchesParseFloat(t *testing.T) {
+func TestShortDecimalMatchesParseFloat(t *testing.T) {
 	t.Parallel()
-	for _, num := range []string{"0", "7", "-2", "10", "999999999999999", "-999999999999999", "123456789012345"} {
-		f, ok := smallInt(num)
-		require.True(t, ok, num)
+	check := func(num string) bool {
+		f, ok := shortDecimal(num)
+		if ok {
+			want, err := strconv.ParseFloat(num, 64)
+			require.NoError(t, err, num)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(f), num)
+		}
+		return ok
+	}
+	const alphabet = "0123456789.-e"
+	var b [5]byte
+	var all func(n int)
+	all = func(n int) {
+		check(string(b[:n]))
+		if n == len(b) {
+			return
+		}
+		for i := range len(alphabet) {
+			b[n] = alphabet[i]
+			all(n + 1)
+		}
+	}
+	all(0)
+	r := rand.New(rand.NewPCG(15, 16))
+	for range 300000 {
+		n := 1 + r.IntN(17)
+		digits := make([]byte, n)
+		for i := range digits {
+			digits[i] = byte('0' + r.IntN(10))
+		}
+		num := string(digits)
+		if dot := r.IntN(n + 1); dot < n {
+			num = num[:dot] + "." + num[dot:]
+		}
+		if r.IntN(2) == 0 {
+			num = "-" + num
+		}
+		check(num)
+	}
+	for _, num := range []string{"0", "7", "-2", "10", "0.85", "4.1", "-0", "-0.0", "0.5", "999999999999999",
+		"-999999999999999", "99999999999999.9", "0.00000000000001", "123456789012345"} {
+		assert.True(t, check(num), num)
+	}
+	for _, num := range []string{"1e3", "1E400", "1234567890123456", "1.234567890123456", "", "-", ".", "1.", "1.2.3"} {
+		assert.False(t, check(num), num)
+	}
+}
+
+// FuzzShortDecimal compares shortDecimal with strconv.ParseFloat on any
+// string it takes.
+func FuzzShortDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "4.1", "0.85", "99999999999999.9", "1e3", "0.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, num string) {
+		got, ok := shortDecimal(num)
+		if !ok {
+			return
+		}
 		want, err := strconv.ParseFloat(num, 64)
-		require.NoError(t, err)
-		require.Equal(t, want, f, num)
-	}
-	for _, num := range []string{"-0", "1.5", "1e3", "1E400", "1234567890123456", "", "-"} {
-		_, ok := smallInt(num)
-		assert.False(t, ok, num)
-	}
+		if err != nil || math.Float64bits(want) != math.Float64bits(got) {
+			t.Fatalf("shortDecimal(%q) = %v, ParseFloat: %v, %v", num, got, want, err)
+		}
+	})
 }
 
 // BenchmarkParseCritique reads a short critique object, the reply of
@@ -239,5 +295,138 @@ func BenchmarkParseCritique(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ParseCritique(text)
+	}
+}
+
+// TestTrimSpaceMatchesStrings compares trimSpace with strings.TrimSpace on
+// strings of every first and last byte, and on Unicode spaces.
+func TestTrimSpaceMatchesStrings(t *testing.T) {
+	t.Parallel()
+	for a := range 256 {
+		for b := range 256 {
+			for _, mid := range []string{"", "x", " y z "} {
+				s := string([]byte{byte(a)}) + mid + string([]byte{byte(b)})
+				require.Equal(t, strings.TrimSpace(s), trimSpace(s), "%q", s)
+			}
+		}
+		s := string([]byte{byte(a)})
+		require.Equal(t, strings.TrimSpace(s), trimSpace(s), "%q", s)
+	}
+	for _, s := range []string{"", "\u00a0x", "x\u0085", "\u2003x\u3000", "\u00e9", "a\u00a0", "\u00a0"} {
+		require.Equal(t, strings.TrimSpace(s), trimSpace(s), "%q", s)
+	}
+}
+
+// FuzzCritiqueObject checks the direct critique reader against
+// ParseCritique's general path on any reply, with and without a shared
+// buffer.
+func FuzzCritiqueObject(f *testing.F) {
+	for _, s := range []string{"", "{}", "x {\"issues\": \"y\"} z", `{"issues":["a "," b"],"suggestions":"c","severity":4.1,"reasoning":"r"}`,
+		`{"suggestions":[],"issues":"x","extra":{"a":[1]}}`, `{"severity":-0.0}`, `{"issues":["a\u0041"]}`, `{"issues":["a"],"Issues":["b"]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		want := parseCritique(text)
+		if c, ok := critiqueObject(trimSpace(text), nil); ok {
+			require.Equal(t, want, c)
+		}
+		shared := make([]string, 1, 4)
+		require.Equal(t, want, ParseCritiqueTo(text, &shared))
+		for _, s := range shared[len(shared):cap(shared)] {
+			require.Empty(t, s, "an item left beyond the buffer's length")
+		}
+	})
+}
+
+// FuzzVoteObject checks the direct vote reader against ParseVote's
+// general path on any reply.
+func FuzzVoteObject(f *testing.F) {
+	for _, s := range []string{"", "{}", "bob", `{"choice":" bob ","confidence":85,"reasoning":"r"}`, `{"reasoning":1,"choice":"ada"}`,
+		`{"choice":"bob","choice":"ada"}`, `{"choice":"bob","confidence":"75%"}`} {
+		f.Add(s)
+	}
+	names := []string{"ada", "bob"}
+	f.Fuzz(func(t *testing.T, text string) {
+		want := parseVote(text, names, "ada", true)
+		if v, ok := voteObject(trimSpace(text)); ok {
+			require.Equal(t, want, v)
+		}
+		require.Equal(t, want, ParseVote(text, names, "ada", true))
+	})
+}
+
+// FuzzPlainEnd compares plainEnd with a byte-by-byte scan.
+func FuzzPlainEnd(f *testing.F) {
+	f.Add("plain text \"quoted\" and \\ more plain text é", 3)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		want := i
+		for want < len(s) && s[want] != '"' && s[want] != '\\' && s[want] >= 0x20 && s[want] < 0x80 {
+			want++
+		}
+		require.Equal(t, want, plainEnd(s, i))
+	})
+}
+
+// TestParseCritiqueToFailureLeavesNoItems checks that a reply the direct
+// reader gives up on after reading items leaves none of them in the
+// buffer beyond its length.
+func TestParseCritiqueToFailureLeavesNoItems(t *testing.T) {
+	t.Parallel()
+	shared := make([]string, 1, 8)
+	text := `{"issues":["a","b"],"suggestions":["c"],"Severity":3}`
+	require.Equal(t, parseCritique(text), ParseCritiqueTo(text, &shared))
+	assert.Len(t, shared, 1)
+	for _, s := range shared[:cap(shared)] {
+		assert.Empty(t, s)
+	}
+}
+
+// TestLiteralKey checks literalKey against reading the key as a string
+// (keySlot), over all slots and over a critique's and a vote's, on each
+// key followed by a quote and more, with every byte of it changed in
+// turn, and cut short.
+func TestLiteralKey(t *testing.T) {
+	t.Parallel()
+	check := func(rest string) {
+		slot, n := literalKey(rest, 0, len(literalKeys)-1)
+		want := -1
+		if end := strings.IndexByte(rest, '"'); end >= 0 {
+			want = keySlot(rest[:end])
+		}
+		for _, r := range [][2]int{{keyIssues, keyReasoning}, {keyReasoning, keyConfidence}} {
+			in, _ := literalKey(rest, r[0], r[1])
+			wantIn := -1
+			if slot >= r[0] && slot <= r[1] {
+				wantIn = slot
+			}
+			require.Equal(t, wantIn, in, "%q in %v", rest, r)
+		}
+		if len(rest) < 16 {
+			require.Equal(t, -1, slot, "%q", rest)
+			return
+		}
+		require.Equal(t, want, slot, "%q", rest)
+		if slot >= 0 {
+			require.Equal(t, len(literalKeys[slot]), n, "%q", rest)
+		}
+	}
+	for _, k := range append(literalKeys[:], "issue", "issuess", "sugg", "severit", "choices", "conf") {
+		for _, tail := range []string{`":[1,2,3,4,5,6,7,8,9]`, `":1}`, `"`, `x":1,"a":"bbbbbbbbbbbbbbbbb"}`} {
+			rest := k + tail
+			check(rest)
+			for i := range len(k) + 1 {
+				for _, c := range []byte{'"', 'a', 'e', 'o', 'x', 0, 0xff} {
+					b := []byte(rest)
+					b[i] = c
+					check(string(b))
+				}
+			}
+			for i := range len(rest) {
+				check(rest[:i])
+			}
+		}
 	}
 }

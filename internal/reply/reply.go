@@ -216,7 +216,7 @@ func ParseCritique(text string) Critique {
 // share the array of *out (whose capacity they do not reach beyond), so
 // that a caller can read many critiques into one buffer.
 func ParseCritiqueTo(text string, out *[]string) Critique {
-	if c, ok := critiqueObject(strings.TrimSpace(text), out); ok {
+	if c, ok := critiqueObject(trimSpace(text), out); ok {
 		return c
 	}
 	return parseCritique(text)
@@ -366,7 +366,7 @@ type Vote struct {
 // truncated to 500 runes, and Parse "fallback". OK is false when no choice
 // was found either way.
 func ParseVote(text string, names []string, self string, forbidSelf bool) Vote {
-	if v, ok := voteObject(strings.TrimSpace(text)); ok {
+	if v, ok := voteObject(trimSpace(text)); ok {
 		return v
 	}
 	return parseVote(text, names, self, forbidSelf)
