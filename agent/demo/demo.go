@@ -36,7 +36,6 @@ import (
 	"hash"
 	"io"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -191,61 +190,6 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 // chunks.
 func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk func(chunk string)) (agent.Response, error) {
 	return wordstream.Respond(ctx, req, a.Respond, onChunk)
-}
-
-// runeCount is utf8.RuneCountInString, skipping ASCII 128, 32 or 8 bytes
-// at a time and the ASCII bytes before a multi-byte sequence at once: every
-// other byte counts as a range loop counts it (a valid sequence as one
-// rune, each byte of an invalid one as one).
-func runeCount(s string) int {
-	const high = 0x8080808080808080
-	n := 0
-	for len(s) >= 8 {
-		for len(s) >= 128 {
-			t := s[:128]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32])|
-				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64])|
-				word(t[64:72])|word(t[72:80])|word(t[80:88])|word(t[88:96])|
-				word(t[96:104])|word(t[104:112])|word(t[112:120])|word(t[120:128]))&high != 0 {
-				break
-			}
-			n += 128
-			s = s[128:]
-		}
-		for len(s) >= 32 {
-			t := s[:32]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32]))&high != 0 {
-				break
-			}
-			n += 32
-			s = s[32:]
-		}
-		if len(s) < 8 {
-			break
-		}
-		m := word(s[:8]) & high
-		if m == 0 {
-			n += 8
-			s = s[8:]
-			continue
-		}
-		k := bits.TrailingZeros64(m) / 8 // the ASCII bytes before s[k]
-		_, size := utf8.DecodeRuneInString(s[k:])
-		n += k + 1
-		s = s[k+size:]
-	}
-	for range s {
-		n++
-	}
-	return n
-}
-
-// word reads the first 8 bytes of s (len(s) >= 8) as one little-endian
-// word.
-func word(s string) uint64 {
-	s = s[:8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // tokens estimates the tokens of n runes: ⌈n/4⌉.
