@@ -37,15 +37,14 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/internal/wordstream"
+	"github.com/aragora/aragora/internal/reply"
 )
 
 // Provider is the Response.Provider of every demo agent.
@@ -79,8 +78,9 @@ type Agent struct {
 	prefix atomic.Pointer[seedPrefix]
 	// systems holds, by phase, the rune count of the last system prompt
 	// counted: the engine gives a participant the same system prompt for
-	// every call of a phase.
-	systems [len(phaseSlots)]atomic.Pointer[countedText]
+	// every call of a phase. A phase's slot is the length of its name
+	// modulo 8, which differs between the phases.
+	systems [8]atomic.Pointer[countedText]
 }
 
 // countedText is a text and its rune count.
@@ -89,19 +89,10 @@ type countedText struct {
 	runes int
 }
 
-// phaseSlots are the phases whose system prompts' rune counts an Agent
-// keeps.
-var phaseSlots = [...]agent.Phase{agent.PhasePropose, agent.PhaseRevise, agent.PhaseCritique, agent.PhaseVote,
-	agent.PhaseJudge, agent.PhaseSynthesize}
-
 // systemRunes returns runeCount(system), the system prompt of a call of
 // phase, from the count kept for the phase when the prompt is the same.
 func (a *Agent) systemRunes(phase agent.Phase, system string) int {
-	k := slices.Index(phaseSlots[:], phase)
-	if k < 0 {
-		return runeCount(system)
-	}
-	slot := &a.systems[k]
+	slot := &a.systems[len(phase)%len(a.systems)]
 	if c := slot.Load(); c != nil && c.text == system {
 		return c.runes
 	}
@@ -168,15 +159,18 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 	if err := ctx.Err(); err != nil {
 		return agent.Response{}, err
 	}
-	text, err := a.reply(&req)
+	text, runes, err := a.reply(&req)
 	if err != nil {
 		return agent.Response{}, err
+	}
+	if runes < 0 {
+		runes = runeCount(text)
 	}
 	return agent.Response{
 		Text: text,
 		Usage: agent.Usage{
 			InputTokens:  tokens(a.systemRunes(req.Phase, req.System) + runeCount(req.Prompt)),
-			OutputTokens: tokens(runeCount(text)),
+			OutputTokens: tokens(runes),
 		},
 		Model:        a.Model(),
 		Provider:     Provider,
@@ -195,8 +189,9 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 // tokens estimates the tokens of n runes: ⌈n/4⌉.
 func tokens(n int) int { return (n + 3) / 4 }
 
-// reply computes the reply text of one call.
-func (a *Agent) reply(req *agent.Request) (string, error) {
+// reply computes the reply text of one call, and its rune count when the
+// phase knows it (else -1).
+func (a *Agent) reply(req *agent.Request) (text string, runes int, err error) {
 	name := req.Participant
 	if name == "" {
 		name = a.name
@@ -206,24 +201,27 @@ func (a *Agent) reply(req *agent.Request) (string, error) {
 		phase = agent.PhasePropose
 	}
 	g := a.rng(req.Question, name, req.Round, phase, req.Target)
-	defer rngPool.Put(g)
 	r := &g.r
 	style := a.Style()
+	runes = -1
 	switch phase {
 	case agent.PhasePropose:
-		return propose(style, req.Question, r), nil
+		text = propose(style, req.Question, r)
 	case agent.PhaseRevise:
-		return revise(style, req, r), nil
+		text = revise(style, req, r)
 	case agent.PhaseCritique:
-		return critique(style, name, req.Target, r), nil
+		text, runes = critique(style, name, req.Target, r)
 	case agent.PhaseVote:
-		return vote(style, name, req, r), nil
+		text = vote(style, name, req, r)
 	case agent.PhaseJudge:
-		return judge(style, name, req, r), nil
+		text = judge(style, name, req, r)
 	case agent.PhaseSynthesize:
-		return synthesize(style, req, r), nil
+		text = synthesize(style, req, r)
+	default:
+		err = fmt.Errorf("demo: %s: unknown phase %q", name, phase)
 	}
-	return "", fmt.Errorf("demo: %s: unknown phase %q", name, phase)
+	rngPool.Put(g)
+	return text, runes, err
 }
 
 // rng returns the PCG of one call, seeded with the first 16 bytes of
@@ -366,62 +364,76 @@ type critiqueReply struct {
 	reasoning []string
 }
 
-func critique(s Style, name, target string, r *rand.Rand) string {
+// critique writes the style's JSON critique of target, and its rune count
+// when it is known without counting (else -1).
+func critique(s Style, name, target string, r *rand.Rand) (string, int) {
 	p := profileOf(s)
 	t := critiqueTextFor(s)
 	severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
 	if target == "" {
 		target = "the target"
 	}
-	var issues, suggestions [16]int // the picks, as indices in t's lists
+	var issues, suggestions [maxPhrases]int // the picks, as indices in t's lists
 	is := pick(issues[:0], len(t.issues), p.issues, r)
 	ss := pick(suggestions[:0], len(t.suggestions), p.issues, r)
-	if !validUTF8(name) || !validUTF8(target) {
-		// The reasoning is then quoted as one string (appendJoined).
-		var iss, sug [16]string
+	var nb [24]byte
+	num, ok := appendFloat(nb[:0], severity)
+	if !ok || !plainJSON(name) || !plainJSON(target) {
+		// The names need escaping: the reasoning is quoted from its
+		// parts, or as one string when they are not valid UTF-8
+		// (appendJoined).
+		var iss, sug [maxPhrases]string
 		return critiqueReply{
 			Issues:      pickedOf(iss[:0], t.issues, is),
 			Suggestions: pickedOf(sug[:0], t.suggestions, ss),
 			Severity:    severity,
 			reasoning:   []string{name, " reviewed ", target, "'s proposal: ", t.verdict},
-		}.json()
+		}.json(), -1
 	}
 	// What critiqueReply.json writes, from the phrases quoted once
-	// (critiqueText.quoted); TestCritiqueMatchesReply compares them.
-	buf := getBuf()
-	defer putBuf(buf)
-	b := append((*buf)[:0], `{"issues":`...)
-	b = appendQuotedPicks(b, t.quoted.issues, is)
-	b = append(b, `,"suggestions":`...)
-	b = appendQuotedPicks(b, t.quoted.suggestions, ss)
-	b = append(b, `,"severity":`...)
-	b, ok := appendFloat(b, severity)
-	b = append(b, `,"reasoning":"`...)
-	b = appendEscaped(b, name)
-	b = append(b, " reviewed "...)
-	b = appendEscaped(b, target)
-	b = append(b, t.quoted.verdict...)
-	return finish(b, ok)
+	// (critiqueText.quoted), into a string of its exact size;
+	// TestCritiqueMatchesReply compares them.
+	const issuesHead, suggestionsHead, severityHead, reasoningHead, reviewed = `{"issues":[`, `],"suggestions":[`,
+		`],"severity":`, `,"reasoning":"`, " reviewed "
+	n := len(issuesHead) + picksLen(t.quoted.issues, is) + len(suggestionsHead) + picksLen(t.quoted.suggestions, ss) +
+		len(severityHead) + len(num) + len(reasoningHead) + len(name) + len(reviewed) + len(target) + len(t.quoted.verdict)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(issuesHead)
+	writePicks(&b, t.quoted.issues, is)
+	b.WriteString(suggestionsHead)
+	writePicks(&b, t.quoted.suggestions, ss)
+	b.WriteString(severityHead)
+	b.Write(num)
+	b.WriteString(reasoningHead)
+	b.WriteString(name)
+	b.WriteString(reviewed)
+	b.WriteString(target)
+	b.WriteString(t.quoted.verdict) // closes the reasoning and the object
+	if !t.quoted.ascii {
+		return b.String(), -1
+	}
+	return b.String(), n // plain names are ASCII
 }
 
-// validUTF8 is utf8.ValidString, at once for a short ASCII string (a
-// participant's name).
-func validUTF8(s string) bool {
-	for i := range len(s) {
-		if s[i] >= utf8.RuneSelf {
-			return utf8.ValidString(s[i:])
-		}
-	}
-	return true
-}
+// plainJSON reports whether s is written into a JSON string as it is: only
+// ASCII bytes that need no escape.
+func plainJSON(s string) bool { return reply.PlainEnd(s, 0) == len(s) }
+
+// identity is pick's starting order.
+var identity = [maxPhrases]int{0, 1, 2, 3, 4, 5, 6, 7}
 
 // pick returns the indices of n items of a list of size items in a
 // seeded order (all of them when n exceeds it), made in perm's array: the
 // first n of r.Perm(size), drawn as r.Shuffle draws them.
 func pick(perm []int, size, n int, r *rand.Rand) []int {
-	perm = perm[:0]
-	for i := range size {
-		perm = append(perm, i)
+	if size <= len(identity) {
+		perm = append(perm[:0], identity[:size]...)
+	} else {
+		perm = perm[:0]
+		for i := range size {
+			perm = append(perm, i)
+		}
 	}
 	for i := size - 1; i > 0; i-- {
 		j := int(r.Uint64N(uint64(i + 1)))

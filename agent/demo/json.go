@@ -130,17 +130,25 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// appendQuotedPicks writes the JSON array of the strings of quoted (each
-// already a JSON string) at indices.
-func appendQuotedPicks(b []byte, quoted []string, indices []int) []byte {
-	b = append(b, '[')
-	for k, i := range indices {
-		if k > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quoted[i]...)
+// picksLen is the length of what writePicks writes.
+func picksLen(quoted []string, indices []int) int {
+	n := 0
+	for _, i := range indices {
+		n += len(quoted[i])
 	}
-	return append(b, ']')
+	return max(n-1, 0) // the first without its comma
+}
+
+// writePicks writes the items of a JSON array: the strings of quoted at
+// indices, each a comma and a JSON string, the first without its comma.
+func writePicks(b *strings.Builder, quoted []string, indices []int) {
+	for k, i := range indices {
+		q := quoted[i]
+		if k == 0 {
+			q = q[1:]
+		}
+		b.WriteString(q)
+	}
 }
 
 // appendFloat formats f as encoding/json does; false for NaN and ±Inf.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -95,7 +96,7 @@ func TestHundredthsMatchStrconv(t *testing.T) {
 // TestCritiqueMatchesReply compares critique, which writes from quoted
 // phrases, with the critiqueReply it stands for, encoded by encoding/json,
 // for every style, with names and targets that need escaping or are not
-// valid UTF-8.
+// valid UTF-8, and the rune count it gives with the reply's.
 func TestCritiqueMatchesReply(t *testing.T) {
 	t.Parallel()
 	names := []string{"demo-a", "", "b\"q", "c\\d", "Zé", "x\xff", "\u2028", "tab\there"}
@@ -104,7 +105,10 @@ func TestCritiqueMatchesReply(t *testing.T) {
 		for seed := range uint64(40) {
 			for _, name := range names {
 				for _, target := range names {
-					got := critique(s, name, target, rand.New(rand.NewPCG(seed, 1)))
+					got, runes := critique(s, name, target, rand.New(rand.NewPCG(seed, 1)))
+					if runes >= 0 {
+						require.Equal(t, utf8.RuneCountInString(got), runes, "%q", got)
+					}
 					r := rand.New(rand.NewPCG(seed, 1))
 					p, text := profileOf(s), critiqueTextOf(s)
 					severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
@@ -127,5 +131,18 @@ func TestCritiqueMatchesReply(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCritiqueTextsFit checks that every style's critique phrases fit
+// critique's arrays of picks, and that they are ASCII, so that critique
+// gives the rune count of its replies.
+func TestCritiqueTextsFit(t *testing.T) {
+	t.Parallel()
+	for _, s := range Styles() {
+		text := critiqueTextFor(s)
+		require.LessOrEqual(t, len(text.issues), maxPhrases, s)
+		require.LessOrEqual(t, len(text.suggestions), maxPhrases, s)
+		require.True(t, text.quoted.ascii, s)
 	}
 }
