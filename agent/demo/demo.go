@@ -212,7 +212,7 @@ func (a *Agent) reply(req *agent.Request) (text string, runes int, err error) {
 	case agent.PhaseCritique:
 		text, runes = critique(style, name, req.Target, r)
 	case agent.PhaseVote:
-		text = vote(style, name, req, r)
+		text, runes = vote(style, name, req, r)
 	case agent.PhaseJudge:
 		text = judge(style, name, req, r)
 	case agent.PhaseSynthesize:
@@ -510,15 +510,38 @@ func confidence(s Style, r *rand.Rand) float64 {
 	return clamp(math.Round(c*100)/100, 0.1, 1.0)
 }
 
-func vote(s Style, self string, req *agent.Request, r *rand.Rand) string {
+// vote writes the style's JSON vote, and its rune count when it is known
+// without counting (else -1).
+func vote(s Style, self string, req *agent.Request, r *rand.Rand) (string, int) {
 	var buf [8]agent.Proposal // the options are read, not kept
 	opts := options(buf[:0], self, req)
 	if len(opts) == 0 {
-		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json()
+		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json(), -1
 	}
 	choice, leader := choose(s, req, opts, r)
-	reasoning := [...]string{choice, voteReasonTail(s, leader)} // voteReason, encoded without joining
-	return voteReply{Choice: choice, Confidence: confidence(s, r), reasoning: reasoning[:]}.json()
+	tail := voteReasonTail(s, leader)
+	c := confidence(s, r)
+	var nb [24]byte
+	num, ok := appendFloat(nb[:0], c)
+	if !ok || !plainJSON(choice) || !plainJSON(tail) {
+		reasoning := [...]string{choice, tail} // voteReason, encoded without joining
+		return voteReply{Choice: choice, Confidence: c, reasoning: reasoning[:]}.json(), -1
+	}
+	// What voteReply.json writes, into a string of its exact size;
+	// TestVoteMatchesReply compares them.
+	const choiceHead, confidenceHead, reasoningHead, end = `{"choice":"`, `","confidence":`, `,"reasoning":"`, `"}`
+	n := len(choiceHead) + len(choice) + len(confidenceHead) + len(num) + len(reasoningHead) + len(choice) + len(tail) + len(end)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(choiceHead)
+	b.WriteString(choice)
+	b.WriteString(confidenceHead)
+	b.Write(num)
+	b.WriteString(reasoningHead)
+	b.WriteString(choice)
+	b.WriteString(tail)
+	b.WriteString(end)
+	return b.String(), n // plain texts are ASCII
 }
 
 // judgeReply is the JSON judgement of docs/agents.md#phases-and-reply-formats.

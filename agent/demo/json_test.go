@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/internal/plainjson"
 )
 
@@ -144,5 +145,33 @@ func TestCritiqueTextsFit(t *testing.T) {
 		require.LessOrEqual(t, len(text.issues), maxPhrases, s)
 		require.LessOrEqual(t, len(text.suggestions), maxPhrases, s)
 		require.True(t, text.quoted.ascii, s)
+	}
+}
+
+// TestVoteMatchesReply compares vote, which writes plain choices itself,
+// with the voteReply it stands for, encoded by encoding/json, for every
+// style, with choices that need escaping or are not valid UTF-8, and the
+// rune count it gives with the reply's.
+func TestVoteMatchesReply(t *testing.T) {
+	t.Parallel()
+	names := []string{"demo-a", "b\"q", "c\\d", "Zé", "x\xff", "\u2028", "tab\there"}
+	for _, s := range append(Styles(), Style("unknown")) {
+		for seed := range uint64(20) {
+			for _, name := range names {
+				for _, other := range names {
+					req := &agent.Request{Round: 2, PreviousLeader: other, AgreementIntensity: 7,
+						Proposals: []agent.Proposal{{Agent: "self"}, {Agent: name}, {Agent: other}}}
+					got, runes := vote(s, "self", req, rand.New(rand.NewPCG(seed, 2)))
+					if runes >= 0 {
+						require.Equal(t, utf8.RuneCountInString(got), runes, "%q", got)
+					}
+					r := rand.New(rand.NewPCG(seed, 2))
+					opts := options(nil, "self", req)
+					choice, leader := choose(s, req, opts, r)
+					want := mustJSON(voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)})
+					require.Equal(t, want, got)
+				}
+			}
+		}
 	}
 }
