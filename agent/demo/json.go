@@ -179,7 +179,11 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 // float's nearest decimal with two places), which is what the confidences
 // and severities of the replies are; TestHundredthsMatchStrconv checks every k.
 func appendHundredths(b []byte, k int) []byte {
-	b = strconv.AppendInt(b, int64(k/100), 10)
+	if q := k / 100; q < 10 { // confidences and most severities
+		b = append(b, byte('0'+q))
+	} else {
+		b = strconv.AppendInt(b, int64(q), 10)
+	}
 	if c := k % 100; c != 0 {
 		b = append(b, '.', byte('0'+c/10))
 		if c%10 != 0 {
