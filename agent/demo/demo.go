@@ -459,19 +459,19 @@ type voteReply struct {
 	reasoning []string
 }
 
-// options returns the proposals the agent may vote for, in agent order:
-// those of other agents; if there are none and self-votes are allowed, its
-// own.
-func options(opts []agent.Proposal, self string, req *agent.Request) []agent.Proposal {
+// options appends to opts the owners of the proposals the agent may vote
+// for, in agent order: other agents; if there are none and self-votes are
+// allowed, itself.
+func options(opts []string, self string, req *agent.Request) []string {
 	for _, p := range req.Proposals {
 		if p.Agent != "" && !strings.EqualFold(p.Agent, self) {
-			opts = append(opts, p)
+			opts = append(opts, p.Agent)
 		}
 	}
 	if len(opts) == 0 && !req.ForbidSelfVote {
 		for _, p := range req.Proposals {
 			if p.Agent != "" {
-				opts = append(opts, p)
+				opts = append(opts, p.Agent)
 			}
 		}
 	}
@@ -480,27 +480,27 @@ func options(opts []agent.Proposal, self string, req *agent.Request) []agent.Pro
 
 // choose applies the style's vote rule to opts (not empty). leader reports
 // a balanced agent following the previous round's leader.
-func choose(s Style, req *agent.Request, opts []agent.Proposal, r *rand.Rand) (choice string, leader bool) {
+func choose(s Style, req *agent.Request, opts []string, r *rand.Rand) (choice string, leader bool) {
 	switch s {
 	case StyleSupportive, StyleHollow:
-		return opts[0].Agent, false
+		return opts[0], false
 	case StyleContrarian:
-		return opts[len(opts)-1].Agent, false
+		return opts[len(opts)-1], false
 	case StyleCritical:
-		return opts[r.IntN(len(opts))].Agent, false
+		return opts[r.IntN(len(opts))], false
 	}
 	// Balanced: both draws are always made, so the sequence of r stays the
 	// same whichever branch is taken.
 	u, i := r.Float64(), r.IntN(len(opts))
 	if req.Round >= 2 && req.PreviousLeader != "" {
 		intensity := float64(min(max(req.AgreementIntensity, 0), 10))
-		for _, p := range opts {
-			if strings.EqualFold(p.Agent, req.PreviousLeader) && u < intensity/10 {
-				return p.Agent, true
+		for _, o := range opts {
+			if strings.EqualFold(o, req.PreviousLeader) && u < intensity/10 {
+				return o, true
 			}
 		}
 	}
-	return opts[i].Agent, false
+	return opts[i], false
 }
 
 // confidence draws the style's confidence: centre ± 0.05 uniform, rounded
@@ -513,7 +513,7 @@ func confidence(s Style, r *rand.Rand) float64 {
 // vote writes the style's JSON vote, and its rune count when it is known
 // without counting (else -1).
 func vote(s Style, self string, req *agent.Request, r *rand.Rand) (string, int) {
-	var buf [8]agent.Proposal // the options are read, not kept
+	var buf [8]string // the options' owners
 	opts := options(buf[:0], self, req)
 	if len(opts) == 0 {
 		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json(), -1
@@ -557,7 +557,7 @@ type judgeReply struct {
 // agents' proposals (its own only when there is no other); the confidence
 // follows the judge's own style.
 func judge(s Style, self string, req *agent.Request, r *rand.Rand) string {
-	var buf [8]agent.Proposal // the options are read, not kept
+	var buf [8]string // the options' owners
 	opts := options(buf[:0], self, &agent.Request{Proposals: req.Proposals})
 	if len(opts) == 0 {
 		return judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."}.json()
