@@ -329,7 +329,7 @@ func voteReasonTail(s Style, leader bool) string {
 // firstSentence returns the text up to its first sentence end, cut to limit
 // runes.
 func firstSentence(text string, limit int) string {
-	if end, ok := plainSentence(text); ok {
+	if end, ok := plainText(text, true); ok {
 		return cut(text[:end], limit)
 	}
 	text = collapseSpaces(text)
@@ -342,77 +342,55 @@ func firstSentence(text string, limit int) string {
 	return cut(text, limit)
 }
 
-// plainSentence returns the end of the first sentence of text, as
-// firstSentence finds it in collapseSpaces(text), when text needs no
-// collapsing up to there: its words are separated by single ASCII spaces,
-// without leading space, and a sentence end is followed by an ASCII
-// space, or it is the end of text, without trailing space. Otherwise ok is false.
-func plainSentence(text string) (end int, ok bool) {
+// collapseSpaces is strings.Join(strings.Fields(s), " "): s itself when its
+// words are already separated by single ASCII spaces, without leading or
+// trailing space.
+func collapseSpaces(s string) string {
+	if _, ok := plainText(s, false); ok {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// plainText reads text as collapseSpaces does, up to the end of its first
+// sentence when sentence is set (as firstSentence finds it in the
+// collapsed text: a '.', '!' or '?' followed by ASCII whitespace, which
+// becomes the space that ends it, or by the end of text). It returns the
+// end of what it read, and whether that needs no collapsing: its words are
+// separated by single ASCII spaces, without leading space, and without
+// trailing space at the end of text.
+func plainText(text string, sentence bool) (end int, ok bool) {
 	prevSpace := true // a leading space is not kept
 	for i := 0; i < len(text); {
 		c := text[i]
 		switch {
 		case c > ' ' && c < utf8.RuneSelf:
-			if (c == '.' || c == '!' || c == '?') && (i+1 == len(text) || asciiSpace(text[i+1])) {
-				return i + 1, true // the space that follows, if any, ends the sentence in the collapsed text too
+			if c <= '?' && (c == '.' || c == '!' || c == '?') && sentence && (i+1 == len(text) || asciiSpace(text[i+1])) {
+				return i + 1, true
 			}
 			prevSpace = false
 			i++
 		case c == ' ':
 			if prevSpace {
-				return 0, false
+				return i, false
 			}
 			prevSpace = true
 			i++
 		case c < utf8.RuneSelf:
-			return 0, false // other whitespace or a control byte
+			return i, false // other whitespace or a control byte
 		default:
 			r, size := utf8.DecodeRuneInString(text[i:])
 			if unicode.IsSpace(r) {
-				return 0, false
+				return i, false
 			}
 			prevSpace = false
 			i += size
 		}
 	}
-	return len(text), !prevSpace // a trailing space (or an empty text) is not kept
+	return len(text), !prevSpace || text == "" // a trailing space is not kept
 }
 
 // asciiSpace reports whether c is an ASCII space as unicode.IsSpace has it.
 func asciiSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
-// collapseSpaces is strings.Join(strings.Fields(s), " "): s itself when its
-// words are already separated by single ASCII spaces, without leading or
-// trailing space.
-func collapseSpaces(s string) string {
-	prevSpace := true // a leading space is not kept
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c > ' ' && c < utf8.RuneSelf:
-			prevSpace = false
-			i++
-		case c == ' ':
-			if prevSpace {
-				return strings.Join(strings.Fields(s), " ")
-			}
-			prevSpace = true
-			i++
-		case c < utf8.RuneSelf:
-			return strings.Join(strings.Fields(s), " ") // other whitespace or a control byte
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if unicode.IsSpace(r) {
-				return strings.Join(strings.Fields(s), " ")
-			}
-			prevSpace = false
-			i += size
-		}
-	}
-	if prevSpace && s != "" { // a trailing space
-		return strings.Join(strings.Fields(s), " ")
-	}
-	return s
 }
