@@ -376,8 +376,11 @@ func critique(s Style, name, target string, r *rand.Rand) (string, int) {
 	var issues, suggestions [maxPhrases]int // the picks, as indices in t's lists
 	is := pick(issues[:0], len(t.issues), p.issues, r)
 	ss := pick(suggestions[:0], len(t.suggestions), p.issues, r)
-	var nb [24]byte
-	num, ok := appendFloat(nb[:0], severity)
+	// The severity and the JSON around it, written at once.
+	const severityHead, reasoningHead = `],"severity":`, `,"reasoning":"`
+	var mb [64]byte
+	mid, ok := appendFloat(append(mb[:0], severityHead...), severity)
+	mid = append(mid, reasoningHead...)
 	if !ok || !plainJSON(name) || !plainJSON(target) {
 		// The names need escaping: the reasoning is quoted from its
 		// parts, or as one string when they are not valid UTF-8
@@ -393,19 +396,16 @@ func critique(s Style, name, target string, r *rand.Rand) (string, int) {
 	// What critiqueReply.json writes, from the phrases quoted once
 	// (critiqueText.quoted), into a string of its exact size;
 	// TestCritiqueMatchesReply compares them.
-	const issuesHead, suggestionsHead, severityHead, reasoningHead, reviewed = `{"issues":[`, `],"suggestions":[`,
-		`],"severity":`, `,"reasoning":"`, " reviewed "
+	const issuesHead, suggestionsHead, reviewed = `{"issues":[`, `],"suggestions":[`, " reviewed "
 	n := len(issuesHead) + picksLen(t.quoted.issues, is) + len(suggestionsHead) + picksLen(t.quoted.suggestions, ss) +
-		len(severityHead) + len(num) + len(reasoningHead) + len(name) + len(reviewed) + len(target) + len(t.quoted.verdict)
+		len(mid) + len(name) + len(reviewed) + len(target) + len(t.quoted.verdict)
 	var b strings.Builder
 	b.Grow(n)
 	b.WriteString(issuesHead)
 	writePicks(&b, t.quoted.issues, is)
 	b.WriteString(suggestionsHead)
 	writePicks(&b, t.quoted.suggestions, ss)
-	b.WriteString(severityHead)
-	b.Write(num)
-	b.WriteString(reasoningHead)
+	b.Write(mid)
 	b.WriteString(name)
 	b.WriteString(reviewed)
 	b.WriteString(target)
@@ -521,23 +521,24 @@ func vote(s Style, self string, req *agent.Request, r *rand.Rand) (string, int) 
 	choice, leader := choose(s, req, opts, r)
 	tail := voteReasonTail(s, leader)
 	c := confidence(s, r)
-	var nb [24]byte
-	num, ok := appendFloat(nb[:0], c)
+	// The confidence and the JSON around it, written at once.
+	const confidenceHead, reasoningHead = `","confidence":`, `,"reasoning":"`
+	var mb [64]byte
+	mid, ok := appendFloat(append(mb[:0], confidenceHead...), c)
+	mid = append(mid, reasoningHead...)
 	if !ok || !plainJSON(choice) || !plainJSON(tail) {
 		reasoning := [...]string{choice, tail} // voteReason, encoded without joining
 		return voteReply{Choice: choice, Confidence: c, reasoning: reasoning[:]}.json(), -1
 	}
 	// What voteReply.json writes, into a string of its exact size;
 	// TestVoteMatchesReply compares them.
-	const choiceHead, confidenceHead, reasoningHead, end = `{"choice":"`, `","confidence":`, `,"reasoning":"`, `"}`
-	n := len(choiceHead) + len(choice) + len(confidenceHead) + len(num) + len(reasoningHead) + len(choice) + len(tail) + len(end)
+	const choiceHead, end = `{"choice":"`, `"}`
+	n := len(choiceHead) + len(choice) + len(mid) + len(choice) + len(tail) + len(end)
 	var b strings.Builder
 	b.Grow(n)
 	b.WriteString(choiceHead)
 	b.WriteString(choice)
-	b.WriteString(confidenceHead)
-	b.Write(num)
-	b.WriteString(reasoningHead)
+	b.Write(mid)
 	b.WriteString(choice)
 	b.WriteString(tail)
 	b.WriteString(end)
