@@ -36,17 +36,15 @@ import (
 	"hash"
 	"io"
 	"math"
-	"math/bits"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/internal/wordstream"
+	"github.com/aragora/aragora/internal/reply"
 )
 
 // Provider is the Response.Provider of every demo agent.
@@ -80,8 +78,9 @@ type Agent struct {
 	prefix atomic.Pointer[seedPrefix]
 	// systems holds, by phase, the rune count of the last system prompt
 	// counted: the engine gives a participant the same system prompt for
-	// every call of a phase.
-	systems [len(phaseSlots)]atomic.Pointer[countedText]
+	// every call of a phase. A phase's slot is the length of its name
+	// modulo 8, which differs between the phases.
+	systems [8]atomic.Pointer[countedText]
 }
 
 // countedText is a text and its rune count.
@@ -90,19 +89,10 @@ type countedText struct {
 	runes int
 }
 
-// phaseSlots are the phases whose system prompts' rune counts an Agent
-// keeps.
-var phaseSlots = [...]agent.Phase{agent.PhasePropose, agent.PhaseRevise, agent.PhaseCritique, agent.PhaseVote,
-	agent.PhaseJudge, agent.PhaseSynthesize}
-
 // systemRunes returns runeCount(system), the system prompt of a call of
 // phase, from the count kept for the phase when the prompt is the same.
 func (a *Agent) systemRunes(phase agent.Phase, system string) int {
-	k := slices.Index(phaseSlots[:], phase)
-	if k < 0 {
-		return runeCount(system)
-	}
-	slot := &a.systems[k]
+	slot := &a.systems[len(phase)%len(a.systems)]
 	if c := slot.Load(); c != nil && c.text == system {
 		return c.runes
 	}
@@ -169,15 +159,18 @@ func (a *Agent) Respond(ctx context.Context, req agent.Request) (agent.Response,
 	if err := ctx.Err(); err != nil {
 		return agent.Response{}, err
 	}
-	text, err := a.reply(&req)
+	text, runes, err := a.reply(&req)
 	if err != nil {
 		return agent.Response{}, err
+	}
+	if runes < 0 {
+		runes = runeCount(text)
 	}
 	return agent.Response{
 		Text: text,
 		Usage: agent.Usage{
 			InputTokens:  tokens(a.systemRunes(req.Phase, req.System) + runeCount(req.Prompt)),
-			OutputTokens: tokens(runeCount(text)),
+			OutputTokens: tokens(runes),
 		},
 		Model:        a.Model(),
 		Provider:     Provider,
@@ -193,66 +186,12 @@ func (a *Agent) RespondStream(ctx context.Context, req agent.Request, onChunk fu
 	return wordstream.Respond(ctx, req, a.Respond, onChunk)
 }
 
-// runeCount is utf8.RuneCountInString, skipping ASCII 128, 32 or 8 bytes
-// at a time and the ASCII bytes before a multi-byte sequence at once: every
-// other byte counts as a range loop counts it (a valid sequence as one
-// rune, each byte of an invalid one as one).
-func runeCount(s string) int {
-	const high = 0x8080808080808080
-	n := 0
-	for len(s) >= 8 {
-		for len(s) >= 128 {
-			t := s[:128]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32])|
-				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64])|
-				word(t[64:72])|word(t[72:80])|word(t[80:88])|word(t[88:96])|
-				word(t[96:104])|word(t[104:112])|word(t[112:120])|word(t[120:128]))&high != 0 {
-				break
-			}
-			n += 128
-			s = s[128:]
-		}
-		for len(s) >= 32 {
-			t := s[:32]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32]))&high != 0 {
-				break
-			}
-			n += 32
-			s = s[32:]
-		}
-		if len(s) < 8 {
-			break
-		}
-		m := word(s[:8]) & high
-		if m == 0 {
-			n += 8
-			s = s[8:]
-			continue
-		}
-		k := bits.TrailingZeros64(m) / 8 // the ASCII bytes before s[k]
-		_, size := utf8.DecodeRuneInString(s[k:])
-		n += k + 1
-		s = s[k+size:]
-	}
-	for range s {
-		n++
-	}
-	return n
-}
-
-// word reads the first 8 bytes of s (len(s) >= 8) as one little-endian
-// word.
-func word(s string) uint64 {
-	s = s[:8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
 // tokens estimates the tokens of n runes: ⌈n/4⌉.
 func tokens(n int) int { return (n + 3) / 4 }
 
-// reply computes the reply text of one call.
-func (a *Agent) reply(req *agent.Request) (string, error) {
+// reply computes the reply text of one call, and its rune count when the
+// phase knows it (else -1).
+func (a *Agent) reply(req *agent.Request) (text string, runes int, err error) {
 	name := req.Participant
 	if name == "" {
 		name = a.name
@@ -262,24 +201,27 @@ func (a *Agent) reply(req *agent.Request) (string, error) {
 		phase = agent.PhasePropose
 	}
 	g := a.rng(req.Question, name, req.Round, phase, req.Target)
-	defer rngPool.Put(g)
 	r := &g.r
 	style := a.Style()
+	runes = -1
 	switch phase {
 	case agent.PhasePropose:
-		return propose(style, req.Question, r), nil
+		text = propose(style, req.Question, r)
 	case agent.PhaseRevise:
-		return revise(style, req, r), nil
+		text = revise(style, req, r)
 	case agent.PhaseCritique:
-		return critique(style, name, req.Target, r), nil
+		text, runes = critique(style, name, req.Target, r)
 	case agent.PhaseVote:
-		return vote(style, name, req, r), nil
+		text, runes = vote(style, name, req, r)
 	case agent.PhaseJudge:
-		return judge(style, name, req, r), nil
+		text = judge(style, name, req, r)
 	case agent.PhaseSynthesize:
-		return synthesize(style, req, r), nil
+		text = synthesize(style, req, r)
+	default:
+		err = fmt.Errorf("demo: %s: unknown phase %q", name, phase)
 	}
-	return "", fmt.Errorf("demo: %s: unknown phase %q", name, phase)
+	rngPool.Put(g)
+	return text, runes, err
 }
 
 // rng returns the PCG of one call, seeded with the first 16 bytes of
@@ -422,62 +364,76 @@ type critiqueReply struct {
 	reasoning []string
 }
 
-func critique(s Style, name, target string, r *rand.Rand) string {
+// critique writes the style's JSON critique of target, and its rune count
+// when it is known without counting (else -1).
+func critique(s Style, name, target string, r *rand.Rand) (string, int) {
 	p := profileOf(s)
 	t := critiqueTextFor(s)
 	severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
 	if target == "" {
 		target = "the target"
 	}
-	var issues, suggestions [16]int // the picks, as indices in t's lists
+	var issues, suggestions [maxPhrases]int // the picks, as indices in t's lists
 	is := pick(issues[:0], len(t.issues), p.issues, r)
 	ss := pick(suggestions[:0], len(t.suggestions), p.issues, r)
-	if !validUTF8(name) || !validUTF8(target) {
-		// The reasoning is then quoted as one string (appendJoined).
-		var iss, sug [16]string
+	// The severity and the JSON around it, written at once.
+	const severityHead, reasoningHead = `],"severity":`, `,"reasoning":"`
+	var mb [64]byte
+	mid, ok := appendFloat(append(mb[:0], severityHead...), severity)
+	mid = append(mid, reasoningHead...)
+	if !ok || !plainJSON(name) || !plainJSON(target) {
+		// The names need escaping: the reasoning is quoted from its
+		// parts, or as one string when they are not valid UTF-8
+		// (appendJoined).
+		var iss, sug [maxPhrases]string
 		return critiqueReply{
 			Issues:      pickedOf(iss[:0], t.issues, is),
 			Suggestions: pickedOf(sug[:0], t.suggestions, ss),
 			Severity:    severity,
 			reasoning:   []string{name, " reviewed ", target, "'s proposal: ", t.verdict},
-		}.json()
+		}.json(), -1
 	}
 	// What critiqueReply.json writes, from the phrases quoted once
-	// (critiqueText.quoted); TestCritiqueMatchesReply compares them.
-	buf := getBuf()
-	defer putBuf(buf)
-	b := append((*buf)[:0], `{"issues":`...)
-	b = appendQuotedPicks(b, t.quoted.issues, is)
-	b = append(b, `,"suggestions":`...)
-	b = appendQuotedPicks(b, t.quoted.suggestions, ss)
-	b = append(b, `,"severity":`...)
-	b, ok := appendFloat(b, severity)
-	b = append(b, `,"reasoning":"`...)
-	b = appendEscaped(b, name)
-	b = append(b, " reviewed "...)
-	b = appendEscaped(b, target)
-	b = append(b, t.quoted.verdict...)
-	return finish(b, ok)
+	// (critiqueText.quoted), into a string of its exact size;
+	// TestCritiqueMatchesReply compares them.
+	const issuesHead, suggestionsHead, reviewed = `{"issues":[`, `],"suggestions":[`, " reviewed "
+	n := len(issuesHead) + picksLen(t.quoted.issues, is) + len(suggestionsHead) + picksLen(t.quoted.suggestions, ss) +
+		len(mid) + len(name) + len(reviewed) + len(target) + len(t.quoted.verdict)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(issuesHead)
+	writePicks(&b, t.quoted.issues, is)
+	b.WriteString(suggestionsHead)
+	writePicks(&b, t.quoted.suggestions, ss)
+	b.Write(mid)
+	b.WriteString(name)
+	b.WriteString(reviewed)
+	b.WriteString(target)
+	b.WriteString(t.quoted.verdict) // closes the reasoning and the object
+	if !t.quoted.ascii {
+		return b.String(), -1
+	}
+	return b.String(), n // plain names are ASCII
 }
 
-// validUTF8 is utf8.ValidString, at once for a short ASCII string (a
-// participant's name).
-func validUTF8(s string) bool {
-	for i := range len(s) {
-		if s[i] >= utf8.RuneSelf {
-			return utf8.ValidString(s[i:])
-		}
-	}
-	return true
-}
+// plainJSON reports whether s is written into a JSON string as it is: only
+// ASCII bytes that need no escape.
+func plainJSON(s string) bool { return reply.PlainEnd(s, 0) == len(s) }
+
+// identity is pick's starting order.
+var identity = [maxPhrases]int{0, 1, 2, 3, 4, 5, 6, 7}
 
 // pick returns the indices of n items of a list of size items in a
 // seeded order (all of them when n exceeds it), made in perm's array: the
 // first n of r.Perm(size), drawn as r.Shuffle draws them.
 func pick(perm []int, size, n int, r *rand.Rand) []int {
-	perm = perm[:0]
-	for i := range size {
-		perm = append(perm, i)
+	if size <= len(identity) {
+		perm = append(perm[:0], identity[:size]...)
+	} else {
+		perm = perm[:0]
+		for i := range size {
+			perm = append(perm, i)
+		}
 	}
 	for i := size - 1; i > 0; i-- {
 		j := int(r.Uint64N(uint64(i + 1)))
@@ -503,19 +459,19 @@ type voteReply struct {
 	reasoning []string
 }
 
-// options returns the proposals the agent may vote for, in agent order:
-// those of other agents; if there are none and self-votes are allowed, its
-// own.
-func options(opts []agent.Proposal, self string, req *agent.Request) []agent.Proposal {
+// options appends to opts the owners of the proposals the agent may vote
+// for, in agent order: other agents; if there are none and self-votes are
+// allowed, itself.
+func options(opts []string, self string, req *agent.Request) []string {
 	for _, p := range req.Proposals {
 		if p.Agent != "" && !strings.EqualFold(p.Agent, self) {
-			opts = append(opts, p)
+			opts = append(opts, p.Agent)
 		}
 	}
 	if len(opts) == 0 && !req.ForbidSelfVote {
 		for _, p := range req.Proposals {
 			if p.Agent != "" {
-				opts = append(opts, p)
+				opts = append(opts, p.Agent)
 			}
 		}
 	}
@@ -524,27 +480,27 @@ func options(opts []agent.Proposal, self string, req *agent.Request) []agent.Pro
 
 // choose applies the style's vote rule to opts (not empty). leader reports
 // a balanced agent following the previous round's leader.
-func choose(s Style, req *agent.Request, opts []agent.Proposal, r *rand.Rand) (choice string, leader bool) {
+func choose(s Style, req *agent.Request, opts []string, r *rand.Rand) (choice string, leader bool) {
 	switch s {
 	case StyleSupportive, StyleHollow:
-		return opts[0].Agent, false
+		return opts[0], false
 	case StyleContrarian:
-		return opts[len(opts)-1].Agent, false
+		return opts[len(opts)-1], false
 	case StyleCritical:
-		return opts[r.IntN(len(opts))].Agent, false
+		return opts[r.IntN(len(opts))], false
 	}
 	// Balanced: both draws are always made, so the sequence of r stays the
 	// same whichever branch is taken.
 	u, i := r.Float64(), r.IntN(len(opts))
 	if req.Round >= 2 && req.PreviousLeader != "" {
 		intensity := float64(min(max(req.AgreementIntensity, 0), 10))
-		for _, p := range opts {
-			if strings.EqualFold(p.Agent, req.PreviousLeader) && u < intensity/10 {
-				return p.Agent, true
+		for _, o := range opts {
+			if strings.EqualFold(o, req.PreviousLeader) && u < intensity/10 {
+				return o, true
 			}
 		}
 	}
-	return opts[i].Agent, false
+	return opts[i], false
 }
 
 // confidence draws the style's confidence: centre ± 0.05 uniform, rounded
@@ -554,15 +510,39 @@ func confidence(s Style, r *rand.Rand) float64 {
 	return clamp(math.Round(c*100)/100, 0.1, 1.0)
 }
 
-func vote(s Style, self string, req *agent.Request, r *rand.Rand) string {
-	var buf [8]agent.Proposal // the options are read, not kept
+// vote writes the style's JSON vote, and its rune count when it is known
+// without counting (else -1).
+func vote(s Style, self string, req *agent.Request, r *rand.Rand) (string, int) {
+	var buf [8]string // the options' owners
 	opts := options(buf[:0], self, req)
 	if len(opts) == 0 {
-		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json()
+		return voteReply{Choice: "", Confidence: confidence(s, r), Reasoning: "There is no proposal to vote for."}.json(), -1
 	}
 	choice, leader := choose(s, req, opts, r)
-	reasoning := [...]string{choice, voteReasonTail(s, leader)} // voteReason, encoded without joining
-	return voteReply{Choice: choice, Confidence: confidence(s, r), reasoning: reasoning[:]}.json()
+	tail := voteReasonTail(s, leader)
+	c := confidence(s, r)
+	// The confidence and the JSON around it, written at once.
+	const confidenceHead, reasoningHead = `","confidence":`, `,"reasoning":"`
+	var mb [64]byte
+	mid, ok := appendFloat(append(mb[:0], confidenceHead...), c)
+	mid = append(mid, reasoningHead...)
+	if !ok || !plainJSON(choice) || !plainJSON(tail) {
+		reasoning := [...]string{choice, tail} // voteReason, encoded without joining
+		return voteReply{Choice: choice, Confidence: c, reasoning: reasoning[:]}.json(), -1
+	}
+	// What voteReply.json writes, into a string of its exact size;
+	// TestVoteMatchesReply compares them.
+	const choiceHead, end = `{"choice":"`, `"}`
+	n := len(choiceHead) + len(choice) + len(mid) + len(choice) + len(tail) + len(end)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(choiceHead)
+	b.WriteString(choice)
+	b.Write(mid)
+	b.WriteString(choice)
+	b.WriteString(tail)
+	b.WriteString(end)
+	return b.String(), n // plain texts are ASCII
 }
 
 // judgeReply is the JSON judgement of docs/agents.md#phases-and-reply-formats.
@@ -578,7 +558,7 @@ type judgeReply struct {
 // agents' proposals (its own only when there is no other); the confidence
 // follows the judge's own style.
 func judge(s Style, self string, req *agent.Request, r *rand.Rand) string {
-	var buf [8]agent.Proposal // the options are read, not kept
+	var buf [8]string // the options' owners
 	opts := options(buf[:0], self, &agent.Request{Proposals: req.Proposals})
 	if len(opts) == 0 {
 		return judgeReply{Decided: false, Confidence: confidence(s, r), Reasoning: "There is no proposal to judge."}.json()

@@ -130,17 +130,25 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// appendQuotedPicks writes the JSON array of the strings of quoted (each
-// already a JSON string) at indices.
-func appendQuotedPicks(b []byte, quoted []string, indices []int) []byte {
-	b = append(b, '[')
-	for k, i := range indices {
-		if k > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quoted[i]...)
+// picksLen is the length of what writePicks writes.
+func picksLen(quoted []string, indices []int) int {
+	n := 0
+	for _, i := range indices {
+		n += len(quoted[i])
 	}
-	return append(b, ']')
+	return max(n-1, 0) // the first without its comma
+}
+
+// writePicks writes the items of a JSON array: the strings of quoted at
+// indices, each a comma and a JSON string, the first without its comma.
+func writePicks(b *strings.Builder, quoted []string, indices []int) {
+	for k, i := range indices {
+		q := quoted[i]
+		if k == 0 {
+			q = q[1:]
+		}
+		b.WriteString(q)
+	}
 }
 
 // appendFloat formats f as encoding/json does; false for NaN and ±Inf.
@@ -171,7 +179,11 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 // float's nearest decimal with two places), which is what the confidences
 // and severities of the replies are; TestHundredthsMatchStrconv checks every k.
 func appendHundredths(b []byte, k int) []byte {
-	b = strconv.AppendInt(b, int64(k/100), 10)
+	if q := k / 100; q < 10 { // confidences and most severities
+		b = append(b, byte('0'+q))
+	} else {
+		b = strconv.AppendInt(b, int64(q), 10)
+	}
 	if c := k % 100; c != 0 {
 		b = append(b, '.', byte('0'+c/10))
 		if c%10 != 0 {

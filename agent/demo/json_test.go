@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/internal/plainjson"
 )
 
@@ -95,7 +97,7 @@ func TestHundredthsMatchStrconv(t *testing.T) {
 // TestCritiqueMatchesReply compares critique, which writes from quoted
 // phrases, with the critiqueReply it stands for, encoded by encoding/json,
 // for every style, with names and targets that need escaping or are not
-// valid UTF-8.
+// valid UTF-8, and the rune count it gives with the reply's.
 func TestCritiqueMatchesReply(t *testing.T) {
 	t.Parallel()
 	names := []string{"demo-a", "", "b\"q", "c\\d", "Zé", "x\xff", "\u2028", "tab\there"}
@@ -104,7 +106,10 @@ func TestCritiqueMatchesReply(t *testing.T) {
 		for seed := range uint64(40) {
 			for _, name := range names {
 				for _, target := range names {
-					got := critique(s, name, target, rand.New(rand.NewPCG(seed, 1)))
+					got, runes := critique(s, name, target, rand.New(rand.NewPCG(seed, 1)))
+					if runes >= 0 {
+						require.Equal(t, utf8.RuneCountInString(got), runes, "%q", got)
+					}
 					r := rand.New(rand.NewPCG(seed, 1))
 					p, text := profileOf(s), critiqueTextOf(s)
 					severity := clamp(round1(p.sevLo+r.Float64()*(p.sevHi-p.sevLo)), 0.1, 10)
@@ -123,6 +128,47 @@ func TestCritiqueMatchesReply(t *testing.T) {
 					}
 					want := mustJSON(critiqueReply{Issues: issues, Suggestions: suggestions, Severity: severity,
 						Reasoning: name + " reviewed " + target + "'s proposal: " + text.verdict})
+					require.Equal(t, want, got)
+				}
+			}
+		}
+	}
+}
+
+// TestCritiqueTextsFit checks that every style's critique phrases fit
+// critique's arrays of picks, and that they are ASCII, so that critique
+// gives the rune count of its replies.
+func TestCritiqueTextsFit(t *testing.T) {
+	t.Parallel()
+	for _, s := range Styles() {
+		text := critiqueTextFor(s)
+		require.LessOrEqual(t, len(text.issues), maxPhrases, s)
+		require.LessOrEqual(t, len(text.suggestions), maxPhrases, s)
+		require.True(t, text.quoted.ascii, s)
+	}
+}
+
+// TestVoteMatchesReply compares vote, which writes plain choices itself,
+// with the voteReply it stands for, encoded by encoding/json, for every
+// style, with choices that need escaping or are not valid UTF-8, and the
+// rune count it gives with the reply's.
+func TestVoteMatchesReply(t *testing.T) {
+	t.Parallel()
+	names := []string{"demo-a", "b\"q", "c\\d", "Zé", "x\xff", "\u2028", "tab\there"}
+	for _, s := range append(Styles(), Style("unknown")) {
+		for seed := range uint64(20) {
+			for _, name := range names {
+				for _, other := range names {
+					req := &agent.Request{Round: 2, PreviousLeader: other, AgreementIntensity: 7,
+						Proposals: []agent.Proposal{{Agent: "self"}, {Agent: name}, {Agent: other}}}
+					got, runes := vote(s, "self", req, rand.New(rand.NewPCG(seed, 2)))
+					if runes >= 0 {
+						require.Equal(t, utf8.RuneCountInString(got), runes, "%q", got)
+					}
+					r := rand.New(rand.NewPCG(seed, 2))
+					opts := options(nil, "self", req)
+					choice, leader := choose(s, req, opts, r)
+					want := mustJSON(voteReply{Choice: choice, Confidence: confidence(s, r), Reasoning: voteReason(s, choice, leader)})
 					require.Equal(t, want, got)
 				}
 			}

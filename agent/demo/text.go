@@ -19,9 +19,11 @@ const snippetRunes = 80
 // snippet returns the first limit runes of s with whitespace collapsed, cut
 // at a word boundary, followed by "…" when anything was cut. A single word
 // longer than limit is cut inside the word.
-func snippet(s string, limit int) string {
-	s = collapseSpaces(s)
-	if utf8.RuneCountInString(s) <= limit {
+func snippet(s string, limit int) string { return cut(collapseSpaces(s), limit) }
+
+// cut is snippet of s with its whitespace already collapsed.
+func cut(s string, limit int) string {
+	if len(s) <= limit || runeCount(s) <= limit { // a rune takes a byte at least
 		return s
 	}
 	runes := []rune(s)
@@ -205,13 +207,19 @@ type critiqueText struct {
 	suggestions []string
 	verdict     string // completes "<critic> reviewed <target>'s proposal: "
 	// quoted holds the phrases as critiqueReply.json writes them: each
-	// issue and suggestion as a JSON string, and "'s proposal: " + verdict
-	// escaped and closed by its quote.
+	// issue and suggestion as a comma and a JSON string, and
+	// "'s proposal: " + verdict escaped and closed by its quote and the
+	// object's brace; ascii reports that they are all ASCII.
 	quoted struct {
 		issues, suggestions []string
 		verdict             string
+		ascii               bool
 	}
 }
+
+// maxPhrases bounds the issues and the suggestions of a critiqueText
+// (TestCritiqueTextsFit).
+const maxPhrases = 8
 
 // critiqueTexts holds critiqueTextOf of every style, in the order of
 // Styles, quoted once.
@@ -220,12 +228,14 @@ var critiqueTexts = func() []critiqueText {
 	for _, s := range Styles() {
 		t := critiqueTextOf(s)
 		for _, p := range t.issues {
-			t.quoted.issues = append(t.quoted.issues, string(appendString(nil, p)))
+			t.quoted.issues = append(t.quoted.issues, string(appendString([]byte(","), p)))
 		}
 		for _, p := range t.suggestions {
-			t.quoted.suggestions = append(t.quoted.suggestions, string(appendString(nil, p)))
+			t.quoted.suggestions = append(t.quoted.suggestions, string(appendString([]byte(","), p)))
 		}
-		t.quoted.verdict = string(appendEscaped([]byte("'s proposal: "), t.verdict)) + `"`
+		t.quoted.verdict = string(appendEscaped([]byte("'s proposal: "), t.verdict)) + `"}`
+		all := strings.Join(t.quoted.issues, "") + strings.Join(t.quoted.suggestions, "") + t.quoted.verdict
+		t.quoted.ascii = runeCount(all) == len(all)
 		ts = append(ts, t)
 	}
 	return ts
@@ -319,6 +329,9 @@ func voteReasonTail(s Style, leader bool) string {
 // firstSentence returns the text up to its first sentence end, cut to limit
 // runes.
 func firstSentence(text string, limit int) string {
+	if end, ok := plainText(text, true); ok {
+		return cut(text[:end], limit)
+	}
 	text = collapseSpaces(text)
 	for i := 0; i < len(text); i++ {
 		if (text[i] == '.' || text[i] == '!' || text[i] == '?') && (i+1 == len(text) || text[i+1] == ' ') {
@@ -326,40 +339,58 @@ func firstSentence(text string, limit int) string {
 			break
 		}
 	}
-	return snippet(text, limit)
+	return cut(text, limit)
 }
 
 // collapseSpaces is strings.Join(strings.Fields(s), " "): s itself when its
 // words are already separated by single ASCII spaces, without leading or
 // trailing space.
 func collapseSpaces(s string) string {
+	if _, ok := plainText(s, false); ok {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// plainText reads text as collapseSpaces does, up to the end of its first
+// sentence when sentence is set (as firstSentence finds it in the
+// collapsed text: a '.', '!' or '?' followed by ASCII whitespace, which
+// becomes the space that ends it, or by the end of text). It returns the
+// end of what it read, and whether that needs no collapsing: its words are
+// separated by single ASCII spaces, without leading space, and without
+// trailing space at the end of text.
+func plainText(text string, sentence bool) (end int, ok bool) {
 	prevSpace := true // a leading space is not kept
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == ' ':
-				if prevSpace {
-					return strings.Join(strings.Fields(s), " ")
-				}
-				prevSpace = true
-			case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
-				return strings.Join(strings.Fields(s), " ")
-			default:
-				prevSpace = false
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c > ' ' && c < utf8.RuneSelf:
+			if c <= '?' && (c == '.' || c == '!' || c == '?') && sentence && (i+1 == len(text) || asciiSpace(text[i+1])) {
+				return i + 1, true
 			}
+			prevSpace = false
 			i++
-			continue
+		case c == ' ':
+			if prevSpace {
+				return i, false
+			}
+			prevSpace = true
+			i++
+		case c < utf8.RuneSelf:
+			return i, false // other whitespace or a control byte
+		default:
+			r, size := utf8.DecodeRuneInString(text[i:])
+			if unicode.IsSpace(r) {
+				return i, false
+			}
+			prevSpace = false
+			i += size
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if unicode.IsSpace(r) {
-			return strings.Join(strings.Fields(s), " ")
-		}
-		prevSpace = false
-		i += size
 	}
-	if prevSpace && s != "" { // a trailing space
-		return strings.Join(strings.Fields(s), " ")
-	}
-	return s
+	return len(text), !prevSpace || text == "" // a trailing space is not kept
+}
+
+// asciiSpace reports whether c is an ASCII space as unicode.IsSpace has it.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
