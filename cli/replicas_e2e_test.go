@@ -52,6 +52,14 @@ import (
 // so that a takeover after a crash happens within the test's budget.
 const replicaLease = 2
 
+// takeoverLease is the debate lease of the takeover tests, in seconds:
+// the survivors must keep theirs while the debates released by the gate
+// and those they take over all write at once. On a 2-core machine loaded
+// with builds, a survivor's heartbeat call took up to 2 s and two
+// heartbeats came up to 4.2 s apart; with a 2 s lease a peer claimed a
+// live survivor's debates again.
+const takeoverLease = 6
+
 // replicaSet is n replicas of `aragora serve` sharing one Postgres schema
 // and one Redis, and the load balancer in front of them.
 type replicaSet struct {
@@ -803,6 +811,7 @@ func testTakeover(t *testing.T, sig syscall.Signal) {
 	// Room on the survivors for the debates they take over: the takeover
 	// time measured is the detection's, not a wait for a free slot.
 	env["ARAGORA_MAX_CONCURRENT_DEBATES"] = "20"
+	env["ARAGORA_DEBATE_LEASE_SECONDS"] = strconv.Itoa(takeoverLease)
 	rs := newReplicaSet(t, 3, env)
 	leases := rs.watchLeases()
 	var ids []string
@@ -877,7 +886,7 @@ func testTakeover(t *testing.T, sig syscall.Signal) {
 		last = max(last, d)
 	}
 	t.Logf("%s of replica %d running %d of %d debates: first taken over after %s, all after %s (lease %d s)",
-		map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGSTOP: "SIGSTOP"}[sig], victim, len(killed), len(ids), first.Round(time.Millisecond), last.Round(time.Millisecond), replicaLease)
+		map[syscall.Signal]string{syscall.SIGKILL: "SIGKILL", syscall.SIGSTOP: "SIGSTOP"}[sig], victim, len(killed), len(ids), first.Round(time.Millisecond), last.Round(time.Millisecond), takeoverLease)
 	if sig == syscall.SIGSTOP {
 		require.NoError(t, dead.cmd.Process.Signal(syscall.SIGCONT))
 	}
