@@ -169,18 +169,38 @@ func launchBinary(t *testing.T, bin, dataDir string, extra map[string]string, re
 // waitReady waits until the server answers 200 on /api/health/ready.
 func (p *serverProc) waitReady(t *testing.T) {
 	t.Helper()
+	if !p.awaitReady(t) {
+		t.Fatalf("server exited before it was ready: %v\n%s", p.exitErr, p.out.String())
+	}
+}
+
+// awaitReady waits until the server is ready (true) or has exited (false).
+func (p *serverProc) awaitReady(t *testing.T) bool {
+	t.Helper()
 	deadline := time.Now().Add(e2eDeadline)
 	for {
 		select {
 		case <-p.done:
-			t.Fatalf("server exited before it was ready: %v\n%s", p.exitErr, p.out.String())
+			return false
 		default:
 		}
 		if code, _ := p.get(t, "/api/health/ready"); code == http.StatusOK {
-			return
+			return true
 		}
 		require.True(t, time.Now().Before(deadline), "server not ready in time:\n%s", p.out.String())
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lostPortRace reports whether p exited because another process bound one
+// of its ports between freePort and p's own bind (any outgoing connection
+// of the machine may be given that port meanwhile).
+func (p *serverProc) lostPortRace() bool {
+	select {
+	case <-p.done:
+		return strings.Contains(p.out.String(), "address already in use")
+	default:
+		return false
 	}
 }
 

@@ -46,7 +46,9 @@ func previousVersionBinary(t *testing.T) (bin, rev string) {
 			prevErr = fmt.Errorf("the parent of %s: %v: %s (a shallow clone?)", added, err, prevRev)
 			return
 		}
-		dir := filepath.Join(t.TempDir(), "src")
+		// Beside this version's build, which outlives the test (-count 2
+		// runs the test again with the binary built once).
+		dir := filepath.Join(filepath.Dir(aragoraBinary(t)), "prev-src")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			prevErr = err
 			return

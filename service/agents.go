@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -16,25 +17,26 @@ import (
 // (docs/agents.md) for the lifecycle: it implements lifecycle.Agents. Every
 // resolved agent is wrapped in the metrics middleware when metrics are on,
 // so that every call (critiques, votes and judgements included) is timed;
-// demo agents also wait the testing-only DemoDelay. It is safe for
-// concurrent use.
+// demo agents also wait the testing-only DemoDelay and DemoGate. It is
+// safe for concurrent use.
 type Agents struct {
 	reg     *registry.Registry
 	metrics *metrics.Metrics // nil: metrics disabled
 	delay   time.Duration
+	gate    string
 }
 
 var _ lifecycle.Agents = (*Agents)(nil)
 
 // NewAgents returns the agents of cfg.Agents (the zero value: the demo
-// agents only), with cfg.DemoDelay.
+// agents only), with cfg.DemoDelay and cfg.DemoGate.
 func NewAgents(cfg Config) (*Agents, error) {
 	cfg = cfg.withDefaults()
 	reg, err := registry.New(cfg.Agents)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	return &Agents{reg: reg, delay: cfg.DemoDelay}, nil
+	return &Agents{reg: reg, delay: cfg.DemoDelay, gate: cfg.DemoGate}, nil
 }
 
 // Registry returns the provider registry.
@@ -46,8 +48,8 @@ func (a *Agents) Resolve(spec string, seed int64) (lifecycle.Agent, error) {
 	if err != nil {
 		return lifecycle.Agent{}, mapAgentErr(err)
 	}
-	if info.Provider == registry.ProviderDemo && a.delay > 0 {
-		ag = withDelay(ag, a.delay)
+	if info.Provider == registry.ProviderDemo && (a.delay > 0 || a.gate != "") {
+		ag = withDelay(ag, a.delay, a.gate)
 	}
 	if a.metrics != nil {
 		ag = a.metrics.AgentMiddleware(name)(ag)
@@ -69,12 +71,21 @@ func mapAgentErr(err error) error {
 	return err
 }
 
-// withDelay wraps a so that each call first waits d, keeping every
-// capability of a (agent.Wrap).
-func withDelay(a agent.Agent, d time.Duration) agent.Agent {
+// withDelay wraps a so that each call first waits d and, after the
+// debate's first round, until the file gate exists (gate "": no wait),
+// keeping every capability of a (agent.Wrap).
+func withDelay(a agent.Agent, d time.Duration, gate string) agent.Agent {
 	return agent.Wrap(a, func(ctx context.Context, c agent.Call) (agent.Response, error) {
 		if err := agent.Sleep(ctx, d); err != nil {
 			return agent.Response{}, err
+		}
+		for gate != "" && c.Request.Round > 1 {
+			if _, err := os.Stat(gate); err == nil {
+				break
+			}
+			if err := agent.Sleep(ctx, 20*time.Millisecond); err != nil {
+				return agent.Response{}, err
+			}
 		}
 		return c.Next(ctx)
 	})

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,8 +109,45 @@ func TestWithDelayKeepsStreamingAndHonoursContext(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = withDelay(a, 1<<40).Respond(ctx, req)
+	_, err = withDelay(a, 1<<40, "").Respond(ctx, req)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestDemoGate: with ARAGORA_DEMO_GATE a demo agent answers the first
+// round at once and waits for the gate file from the second round on.
+func TestDemoGate(t *testing.T) {
+	t.Parallel()
+	gate := filepath.Join(t.TempDir(), "open")
+	cfg, err := ConfigFromEnv(func(k string) string {
+		if k == demoGateEnv {
+			return gate
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	require.Equal(t, gate, cfg.DemoGate)
+	agents, err := NewAgents(Config{DemoGate: cfg.DemoGate})
+	require.NoError(t, err)
+	a, err := agents.Resolve("demo-critic", 1)
+	require.NoError(t, err)
+
+	req := agent.Request{Phase: agent.PhasePropose, Round: 1, Participant: "demo-critic", Question: "Q?"}
+	_, err = a.Agent.Respond(context.Background(), req)
+	require.NoError(t, err, "round 1 does not wait")
+
+	req.Round = 2
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = a.Agent.Respond(ctx, req)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "round 2 waits while the gate is closed")
+
+	answered := make(chan error, 1)
+	go func() {
+		_, err := a.Agent.Respond(context.Background(), req)
+		answered <- err
+	}()
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	require.NoError(t, <-answered, "round 2 answers once the gate is open")
 }
 
 // TestAgentSettingsFromEnv: the variables that `aragora debate` and

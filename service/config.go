@@ -102,6 +102,10 @@ type Config struct {
 	Agents registry.Config
 	// DemoDelay makes every demo agent call wait that long (testing only).
 	DemoDelay time.Duration
+	// DemoGate, when set, names a file every demo agent call after a
+	// debate's first round waits for (testing only): the replica tests
+	// hold their debates mid-way until they have killed a replica.
+	DemoGate string
 
 	// Webhooks configures webhook delivery (docs/webhooks.md).
 	Webhooks WebhooksConfig
@@ -291,6 +295,10 @@ func DemoDelayFromEnv(getenv func(string) string) (time.Duration, error) {
 	return time.Duration(ms) * time.Millisecond, r.err
 }
 
+// demoGateEnv names a hidden, testing-only variable: a file path every
+// demo agent call after a debate's first round waits for (Config.DemoGate).
+const demoGateEnv = "ARAGORA_DEMO_GATE"
+
 // agentTimeoutEnv bounds each agent call, in seconds (docs/configuration.md).
 const agentTimeoutEnv = "ARAGORA_AGENT_TIMEOUT_SECONDS"
 
@@ -433,6 +441,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	} else {
 		c.DemoDelay = d
 	}
+	c.DemoGate = r.str(demoGateEnv, "")
 	if r.err == nil {
 		agents, err := registry.FromEnv(getenv)
 		if err != nil {

@@ -119,7 +119,11 @@ type Leaser interface {
 	// already holds. It returns the updated record, whose LeaseOwner and
 	// LeaseGeneration form the [Lease] to fence writes with. ErrNotFound for
 	// an unknown id; ErrConflict when the debate is terminal or another
-	// owner's lease is still valid.
+	// owner's lease is still valid. A store with row locks (Postgres) never
+	// waits for a debate row another transaction holds locked: the claim is
+	// ErrConflict too, since one that waited would grant a lease timed from
+	// now, from before the wait, possibly expired when granted
+	// (docs/SCALING.md#failure-modes).
 	ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*Debate, error)
 	// Heartbeat extends l to now+ttl and sets UpdatedAt to now, only while
 	// the status is running and l is the debate's lease (expired or not, as

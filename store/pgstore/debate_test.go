@@ -12,7 +12,6 @@ import (
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/agent/demo"
 	"github.com/aragora/aragora/debate"
-	"github.com/aragora/aragora/internal/testenv"
 	"github.com/aragora/aragora/store"
 	"github.com/aragora/aragora/store/pgstore"
 )
@@ -23,11 +22,7 @@ import (
 // reconnects, with an event log numbered 1..N, nothing lost or repeated.
 func TestRealDebateSurvivesTerminatedBackends(t *testing.T) {
 	d := dsn(t)
-	schema := freshSchema(t, d)
-	app := "aragora_debate_" + schema[len("aragora_test_"):]
-	s, err := pgstore.Open(context.Background(), testenv.WithApplicationName(t, d, app), pgstore.Config{Schema: schema, PoolSize: 2, MaxOverflow: 2})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, app := openNamed(t, "aragora_debate_", pgstore.Config{PoolSize: 2, MaxOverflow: 2})
 
 	// Every agent call first waits for the test's go-ahead, so the test
 	// cuts the connections between phases of a debate in flight.

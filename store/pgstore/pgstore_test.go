@@ -43,6 +43,22 @@ func openStore(t *testing.T, cfg pgstore.Config) *pgstore.Store {
 	return s
 }
 
+// openNamed opens a store on a fresh schema (cfg.Schema, when empty)
+// whose connections carry an application name of its own, which it returns:
+// pg_stat_activity tells them apart from the other tests'.
+func openNamed(t *testing.T, prefix string, cfg pgstore.Config) (*pgstore.Store, string) {
+	t.Helper()
+	d := dsn(t)
+	if cfg.Schema == "" {
+		cfg.Schema = freshSchema(t, d)
+	}
+	app := prefix + cfg.Schema[len("aragora_test_"):]
+	s, err := pgstore.Open(context.Background(), testenv.WithApplicationName(t, d, app), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, app
+}
+
 func TestConformance(t *testing.T) {
 	dsn(t)
 	storetest.Run(t, func(t *testing.T) store.DebateStore { return openStore(t, pgstore.Config{}) })

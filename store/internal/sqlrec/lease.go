@@ -118,12 +118,23 @@ func MissingOrConflict(ctx context.Context, s Store, op, id, why string, conflic
 
 // claim takes debate $1's lease for owner $2 until $3 at $4, unless the
 // debate is terminal or another owner's lease holds; it returns
-// DebateColumns.
-var claim = NewStmt(`UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
-		lease_generation = lease_generation + 1
-		WHERE id = $1 AND status NOT IN (` + TerminalList + `)
-		AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)
-		RETURNING ` + DebateColumns)
+// DebateColumns. In Postgres it never waits for the row: one that another
+// transaction holds locked (its holder writing, or frozen mid-write until
+// Postgres ends the idle transaction) is skipped, so the claim changes
+// nothing. A claim that waited would grant a lease timed from $4, before
+// the wait: already expired when granted, for the next sweep of a peer to
+// claim again (docs/SCALING.md#failure-modes).
+var claim = func() Stmt {
+	const set = `UPDATE debates SET lease_owner = $2, lease_expires_at = $3, updated_at = $4,
+		lease_generation = lease_generation + 1 WHERE `
+	cond := `id = $1 AND status NOT IN (` + TerminalList + `)
+		AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)`
+	returning := ` RETURNING ` + DebateColumns
+	return Stmt{
+		Postgres: set + `id = (SELECT id FROM debates WHERE ` + cond + ` FOR UPDATE SKIP LOCKED)` + returning,
+		SQLite:   numbered(set + cond + returning),
+	}
+}()
 
 // ClaimDebate implements [store.Leaser] with one conditional update.
 func (s Store) ClaimDebate(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (*store.Debate, error) {
