@@ -3,6 +3,8 @@ package demo
 import (
 	"math/bits"
 	"unicode/utf8"
+
+	"github.com/aragora/aragora/internal/reply"
 )
 
 // runeCount is utf8.RuneCountInString: the length less the bytes after the
@@ -17,32 +19,32 @@ func runeCount(s string) int {
 	for {
 		for ; i <= len(s)-128; i += 128 {
 			t := s[i:]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32])|
-				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64])|
-				word(t[64:72])|word(t[72:80])|word(t[80:88])|word(t[88:96])|
-				word(t[96:104])|word(t[104:112])|word(t[112:120])|word(t[120:128]))&high != 0 {
+			if (reply.Word(t[:8])|reply.Word(t[8:16])|reply.Word(t[16:24])|reply.Word(t[24:32])|
+				reply.Word(t[32:40])|reply.Word(t[40:48])|reply.Word(t[48:56])|reply.Word(t[56:64])|
+				reply.Word(t[64:72])|reply.Word(t[72:80])|reply.Word(t[80:88])|reply.Word(t[88:96])|
+				reply.Word(t[96:104])|reply.Word(t[104:112])|reply.Word(t[112:120])|reply.Word(t[120:128]))&high != 0 {
 				break
 			}
 		}
 		if i > len(s)-128 && len(s) >= 128 {
 			// The bytes from i on are among the last 128.
 			t := s[len(s)-128:]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32])|
-				word(t[32:40])|word(t[40:48])|word(t[48:56])|word(t[56:64])|
-				word(t[64:72])|word(t[72:80])|word(t[80:88])|word(t[88:96])|
-				word(t[96:104])|word(t[104:112])|word(t[112:120])|word(t[120:128]))&high == 0 {
+			if (reply.Word(t[:8])|reply.Word(t[8:16])|reply.Word(t[16:24])|reply.Word(t[24:32])|
+				reply.Word(t[32:40])|reply.Word(t[40:48])|reply.Word(t[48:56])|reply.Word(t[56:64])|
+				reply.Word(t[64:72])|reply.Word(t[72:80])|reply.Word(t[80:88])|reply.Word(t[88:96])|
+				reply.Word(t[96:104])|reply.Word(t[104:112])|reply.Word(t[112:120])|reply.Word(t[120:128]))&high == 0 {
 				return len(s) - extra
 			}
 		}
 		for ; i <= len(s)-32; i += 32 {
 			t := s[i:]
-			if (word(t[:8])|word(t[8:16])|word(t[16:24])|word(t[24:32]))&high != 0 {
+			if (reply.Word(t[:8])|reply.Word(t[8:16])|reply.Word(t[16:24])|reply.Word(t[24:32]))&high != 0 {
 				break
 			}
 		}
 		var m uint64
 		for ; i <= len(s)-8; i += 8 {
-			if m = word(s[i:]) & high; m != 0 {
+			if m = reply.Word(s[i:]) & high; m != 0 {
 				break
 			}
 		}
@@ -74,12 +76,4 @@ func runeCount(s string) int {
 		i += size
 	}
 	return len(s) - extra
-}
-
-// word reads the first 8 bytes of s (len(s) >= 8) as one little-endian
-// word.
-func word(s string) uint64 {
-	s = s[:8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }

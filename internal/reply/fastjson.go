@@ -534,7 +534,7 @@ var keyWords = func() (t [keyConfidence + 1]struct{ w0, w1, m0, m1 uint64 }) {
 	for slot := range t {
 		var b [16]byte
 		n := copy(b[:], literalKeys[slot]+`"`)
-		t[slot].w0, t[slot].w1 = word(string(b[:8])), word(string(b[8:]))
+		t[slot].w0, t[slot].w1 = Word(string(b[:8])), Word(string(b[8:]))
 		t[slot].m0 = ^uint64(0) >> (64 - 8*min(n, 8))
 		if n > 8 {
 			t[slot].m1 = ^uint64(0) >> (64 - 8*(n-8))
@@ -577,7 +577,7 @@ func literalKey(rest string, lo, hi int) (slot, n int) {
 	if slot < lo || slot > hi {
 		return -1, 0
 	}
-	if t := &keyWords[slot]; word(rest)&t.m0 != t.w0 || word(rest[8:])&t.m1 != t.w1 {
+	if t := &keyWords[slot]; Word(rest)&t.m0 != t.w0 || Word(rest[8:])&t.m1 != t.w1 {
 		return -1, 0
 	}
 	return slot, len(literalKeys[slot])
@@ -697,7 +697,7 @@ func PlainEnd(s string, i int) int { return plainEnd(s, i) }
 func plainEnd(s string, i int) int {
 	for ; len(s)-i >= 16; i += 16 {
 		w := s[i:]
-		x, y := word(w), word(w[8:])
+		x, y := Word(w), Word(w[8:])
 		if m := notPlain(x); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
@@ -706,7 +706,7 @@ func plainEnd(s string, i int) int {
 		}
 	}
 	if i+8 <= len(s) {
-		if m := notPlain(word(s[i : i+8])); m != 0 {
+		if m := notPlain(Word(s[i : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 		i += 8
@@ -715,7 +715,7 @@ func plainEnd(s string, i int) int {
 		// The last 8 bytes, those before i replaced by plain ones.
 		j := len(s) - 8
 		before := uint64(1)<<(8*(i-j)) - 1
-		if m := notPlain(word(s[j:])&^before | 'a'*0x0101010101010101&before); m != 0 {
+		if m := notPlain(Word(s[j:])&^before | 'a'*0x0101010101010101&before); m != 0 {
 			return j + bits.TrailingZeros64(m)/8
 		}
 		return len(s)
@@ -728,8 +728,10 @@ func plainEnd(s string, i int) int {
 	return i
 }
 
-// word reads the first 8 bytes of w as a little-endian word.
-func word(w string) uint64 {
+// Word reads the first 8 bytes of w (len(w) >= 8) as a little-endian
+// word, for the scanners that test 8 bytes at a time (here and in the demo
+// agents' rune count).
+func Word(w string) uint64 {
 	w = w[:8]
 	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
