@@ -86,11 +86,31 @@ func aragoraBinary(t *testing.T) string {
 // freePort returns a TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		require.NoError(t, l.Close())
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
+	}
+	t.Fatal("freePort: the kernel kept handing out ports this test process already gave out")
+	return 0
 }
+
+// handedOut holds every port freePort returned in this test process. A
+// port is free again once its probe listener closes, and the kernel may
+// hand it to the next probe at once: two tests running in parallel then
+// got the same port, and the second server refused to start beside the
+// first. freePort never returns a port twice.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // serverProc is one running `aragora serve`.
 type serverProc struct {
@@ -706,4 +726,16 @@ func TestE2EResumeRefusedWhileServerRuns(t *testing.T) {
 	require.NotNil(t, obj.ReceiptID, "the server's receipt is recorded")
 	code, _ = srv.get(t, "/api/debates/"+id+"/receipt")
 	assert.Equal(t, http.StatusOK, code)
+}
+
+// TestFreePortNeverRepeats checks that freePort gives every test of the
+// process ports of their own, also when the kernel offers a port again
+// as soon as its probe closes.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 200 {
+		p := freePort(t)
+		require.False(t, seen[p], "port %d returned twice", p)
+		seen[p] = true
+	}
 }
