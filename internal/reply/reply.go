@@ -223,7 +223,11 @@ func ParseCritiqueTo(text string, out *[]string) (c Critique) {
 // ParseCritiqueInto is ParseCritiqueTo, setting *c, for a caller that
 // keeps the critique where it is rather than copy it through returns.
 func ParseCritiqueInto(c *Critique, text string, out *[]string) {
-	if !critiqueInto(c, trimSpace(text), out) {
+	s := text
+	if spaced(s) { // trimSpace, inline
+		s = strings.TrimSpace(s)
+	}
+	if !critiqueInto(c, s, out) {
 		*c = parseCritique(text)
 	}
 }
@@ -379,7 +383,10 @@ func ParseVote(text string, names []string, self string, forbidSelf bool) (v Vot
 // ParseVoteInto is ParseVote, setting *v, for a caller that keeps the vote
 // where it is rather than copy it through returns.
 func ParseVoteInto(v *Vote, text string, names []string, self string, forbidSelf bool) {
-	s := trimSpace(text)
+	s := text
+	if spaced(s) { // trimSpace, inline
+		s = strings.TrimSpace(s)
+	}
 	if voteCompact(s, v) {
 		return
 	}
