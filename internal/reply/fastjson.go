@@ -392,16 +392,26 @@ func critiqueInto(c *Critique, s string, out *[]string) bool {
 	if out == nil {
 		return critiqueAlloc(c, s)
 	}
-	all, ok := critiqueCompact(s, c, *out)
+	all, mid, ok := critiqueCompact(s, c, *out)
 	if !ok {
 		dropItems(*out, all)
-		var lists [2][2]int
-		if *c, all, lists, ok = critiqueFields(s, *out); !ok {
-			dropItems(*out, all)
-			return false
-		}
-		c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
+		return critiqueFieldsInto(c, s, out)
 	}
+	c.Issues, c.Suggestions = part(all, [2]int{len(*out), mid}), part(all, [2]int{mid, len(all)})
+	*out = all
+	return true
+}
+
+// critiqueFieldsInto is critiqueInto through critiqueFields.
+func critiqueFieldsInto(c *Critique, s string, out *[]string) bool {
+	var lists [2][2]int
+	var all []string
+	var ok bool
+	if *c, all, lists, ok = critiqueFields(s, *out); !ok {
+		dropItems(*out, all)
+		return false
+	}
+	c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
 	*out = all
 	return true
 }
@@ -419,15 +429,14 @@ func dropItems(buf, all []string) {
 // into buf, then the issues and the suggestions share one allocation.
 func critiqueAlloc(c *Critique, s string) bool {
 	var buf [2 * MaxItems]string
-	if _, ok := critiqueCompact(s, c, buf[:0]); !ok {
-		var all []string
-		var lists [2][2]int
+	all, mid, ok := critiqueCompact(s, c, buf[:0])
+	lists := [2][2]int{{0, mid}, {mid, len(all)}}
+	if !ok {
 		if *c, all, lists, ok = critiqueFields(s, buf[:0]); !ok {
 			return false
 		}
-		c.Issues, c.Suggestions = all[lists[0][0]:lists[0][1]], all[lists[1][0]:lists[1][1]]
 	}
-	issues, sugg := c.Issues, c.Suggestions
+	issues, sugg := all[lists[0][0]:lists[0][1]], all[lists[1][0]:lists[1][1]]
 	both := make([]string, len(issues)+len(sugg)) // not nil: ParseCritique's lists never are
 	n := copy(both, issues)
 	copy(both[n:], sugg)
@@ -852,25 +861,28 @@ func smallNumber(s string, i int) (float64, int) {
 
 // critiqueCompact reads the compact critique s (see above),
 // {"issues":[…],"suggestions":[…],"severity":…,"reasoning":"…"}, into c
-// as critiqueFields does, appending its items to all, and returns all;
-// c's lists are in all (without room beyond, empty not nil). On false, c
-// is as it was, and the items it appended are for the caller to drop.
-func critiqueCompact(s string, c *Critique, all []string) (_ []string, ok bool) {
+// as critiqueFields does, appending its items to all, and returns all and
+// where in all the suggestions start, after the issues, for the caller to
+// set c's lists (an array result would not be in registers, and setting
+// them here would move the array of all to the heap). On false, c is as
+// it was, and the items it appended are for the caller to drop.
+func critiqueCompact(s string, c *Critique, all []string) (_ []string, mid int, ok bool) {
 	const issues, suggestions = `{"issues":[`, `],"suggestions":[`
 	if len(s) < len(issues) || s[:len(issues)] != issues {
-		return all, false
+		return all, 0, false
 	}
 	i := len(issues)
-	var lists [3]int // where the issues start, the suggestions start and end
 	for list := range 2 {
 		if list == 1 {
 			if len(s)-i < len(suggestions) || s[i:i+len(suggestions)] != suggestions {
-				return all, false
+				return all, 0, false
 			}
 			i += len(suggestions)
+			mid = len(all)
 		}
-		lists[list] = len(all)
-		for i < len(s) && s[i] == '"' { // an item; else the list is empty
+		// The list's items from start; none when it is empty.
+		start := len(all)
+		for i < len(s) && s[i] == '"' {
 			var e int
 			if j := i + 1; len(s)-j < 8 {
 				e = plainStrEnd(s, j)
@@ -880,13 +892,13 @@ func critiqueCompact(s string, c *Critique, all []string) (_ []string, ok bool) 
 				e = -1 // plainStrEnd's first word, for the usual short item
 			}
 			if e < 0 || e+2 >= len(s) {
-				return all, false
+				return all, 0, false
 			}
 			if v := s[i+1 : e]; v != "" {
 				// Spaces to trim, a long item or items beyond MaxItems:
 				// critiqueFields.
-				if spaced(v) || len(v) > MaxItemRunes || len(all)-lists[list] == MaxItems {
-					return all, false
+				if spaced(v) || len(v) > MaxItemRunes || len(all)-start == MaxItems {
+					return all, 0, false
 				}
 				all = append(all, v)
 			}
@@ -894,36 +906,34 @@ func critiqueCompact(s string, c *Critique, all []string) (_ []string, ok bool) 
 				break // the closing bracket, which the next text starts with
 			}
 			if i++; s[i] != '"' {
-				return all, false
+				return all, 0, false
 			}
 		}
 	}
-	lists[2] = len(all)
 	const severity, reasoning = `],"severity":`, `,"reasoning":"`
 	if len(s)-i < len(severity) || s[i:i+len(severity)] != severity {
-		return all, false
+		return all, 0, false
 	}
 	i += len(severity)
 	var f float64
 	var e int
 	if d := uint64(0); len(s)-i >= 2 && s[i+1] == ',' {
 		if d = uint64(s[i] - '0'); d >= 10 {
-			return all, false
+			return all, 0, false
 		}
 		f, e = float64(d), i+1 // the usual severity: one digit
 	} else {
 		f, e = smallNumber(s, i)
 	}
 	if e < 0 || len(s)-e < len(reasoning) || s[e:e+len(reasoning)] != reasoning {
-		return all, false
+		return all, 0, false
 	}
 	i = e + len(reasoning)
 	if e = plainStrEnd(s, i); e < 0 || e != len(s)-2 || s[e+1] != '}' {
-		return all, false
+		return all, 0, false
 	}
-	c.Issues, c.Suggestions = part(all, [2]int{lists[0], lists[1]}), part(all, [2]int{lists[1], lists[2]})
 	c.Severity, c.Reasoning, c.Parse = min(10, f), s[i:e], ParseJSON // f is not negative
-	return all, true
+	return all, mid, true
 }
 
 // voteCompact reads the compact vote s (see above),

@@ -337,7 +337,8 @@ func FuzzCritiqueObject(f *testing.F) {
 			require.Equal(t, want, c)
 		}
 		var c Critique
-		if _, ok := critiqueCompact(trimSpace(text), &c, nil); ok {
+		if all, mid, ok := critiqueCompact(trimSpace(text), &c, nil); ok {
+			c.Issues, c.Suggestions = part(all, [2]int{0, mid}), part(all, [2]int{mid, len(all)})
 			require.Equal(t, want, c)
 		}
 		shared := make([]string, 1, 4)
@@ -496,8 +497,9 @@ func TestCompactCritiqueMatchesParseCritique(t *testing.T) {
 		s := compactVariant(r, members, `"Issues":["x"]`)
 		want := parseCritique(s)
 		var c Critique
-		if _, ok := critiqueCompact(s, &c, nil); ok {
+		if all, mid, ok := critiqueCompact(s, &c, nil); ok {
 			accepted++
+			c.Issues, c.Suggestions = part(all, [2]int{0, mid}), part(all, [2]int{mid, len(all)})
 			require.Equal(t, want, c, "%q", s)
 		}
 		require.Equal(t, want, ParseCritiqueTo(s, &shared), "%q", s)
@@ -514,7 +516,7 @@ func TestCompactCritiqueMatchesParseCritique(t *testing.T) {
 	for _, s := range []string{`{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`,
 		`{"issues":[],"suggestions":[],"severity":0.5,"reasoning":""}`} {
 		var c Critique
-		_, ok := critiqueCompact(s, &c, nil)
+		_, _, ok := critiqueCompact(s, &c, nil)
 		assert.True(t, ok, s)
 	}
 }
@@ -656,4 +658,14 @@ func BenchmarkParseCritiqueTo(b *testing.B) {
 		buf = buf[:0]
 		ParseCritiqueTo(text, &buf)
 	}
+}
+
+// TestCompactCritiqueAllocations checks that a compact critique costs
+// ParseCritique one allocation (the items') and ParseCritiqueTo, into a
+// buffer with room, none: the reader's buffer stays on the stack.
+func TestCompactCritiqueAllocations(t *testing.T) {
+	const text = `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { ParseCritique(text) }))
+	buf := make([]string, 0, 4)
+	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() { buf = buf[:0]; ParseCritiqueTo(text, &buf) }))
 }
