@@ -664,7 +664,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(&out.resp, &r.phaseBufs().itemScratch)
+				parseCritique(&c, &out.resp, &r.phaseBufs().itemScratch)
 			}
 		}
 		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
@@ -750,25 +750,28 @@ func (r *run) askSchema(idx int, req *agent.Request) {
 	}
 }
 
-// parseCritique reads a critique reply: a structured reply as JSON first,
-// then (for prose, or structured text that is not a JSON object) as prose.
-func parseCritique(resp *agent.Response, items *[]string) reply.Critique {
+// parseCritique reads a critique reply into *c: a structured reply as JSON
+// first, then (for prose, or structured text that is not a JSON object)
+// as prose.
+func parseCritique(c *reply.Critique, resp *agent.Response, items *[]string) {
 	if resp.Structured {
-		if c, ok := reply.StructuredCritique(resp.Text); ok {
-			return c
+		var ok bool
+		if *c, ok = reply.StructuredCritique(resp.Text); ok {
+			return
 		}
 	}
-	return reply.ParseCritiqueTo(resp.Text, items)
+	reply.ParseCritiqueInto(c, resp.Text, items)
 }
 
-// parseVote reads a vote reply like parseCritique.
-func parseVote(resp *agent.Response, names []string, self string, forbidSelf bool) reply.Vote {
+// parseVote reads a vote reply into *v like parseCritique.
+func parseVote(v *reply.Vote, resp *agent.Response, names []string, self string, forbidSelf bool) {
 	if resp.Structured {
-		if v, ok := reply.StructuredVote(resp.Text); ok {
-			return v
+		var ok bool
+		if *v, ok = reply.StructuredVote(resp.Text); ok {
+			return
 		}
 	}
-	return reply.ParseVote(resp.Text, names, self, forbidSelf)
+	reply.ParseVoteInto(v, resp.Text, names, self, forbidSelf)
 }
 
 // parseJudge reads a judge reply like parseCritique.
@@ -948,7 +951,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			if nv, ok := out.native.(*agent.Vote); ok {
 				v = reply.Vote{Choice: nv.Choice, Confidence: min(max(nv.Confidence, 0), 1), Reasoning: nv.Reasoning, Parse: "json", OK: strings.TrimSpace(nv.Choice) != ""}
 			} else {
-				v = parseVote(&out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
+				parseVote(&v, &out.resp, r.o.names, name, r.cfg.ForbidSelfVote)
 			}
 			if !v.OK {
 				failErr = invalid("no choice could be read from the vote")

@@ -381,34 +381,67 @@ func digitsEnd(s string, i int) int {
 // The issues and suggestions are appended to *out when out is not nil
 // (the critique's slices then share its array), else allocated.
 func critiqueObject(s string, out *[]string) (Critique, bool) {
-	if out != nil {
-		c, all, lists, ok := critiqueFields(s, *out)
-		if !ok {
-			// Drop what the items left beyond *out's length.
-			clear((*out)[len(*out):cap(*out)])
-			return Critique{}, false
-		}
-		*out = all
-		c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
-		return c, true
-	}
-	return critiqueAlloc(s)
+	var c Critique
+	ok := critiqueInto(&c, s, out)
+	return c, ok
 }
 
-// critiqueAlloc is critiqueObject without a buffer: the items are read
-// into buf, then the issues and the suggestions share one allocation.
-func critiqueAlloc(s string) (Critique, bool) {
-	var buf [2 * MaxItems]string
-	c, all, lists, ok := critiqueFields(s, buf[:0])
+// critiqueInto is critiqueObject, reading into *c (on false, *c is for the
+// caller to drop). It tries critiqueCompact first.
+func critiqueInto(c *Critique, s string, out *[]string) bool {
+	if out == nil {
+		return critiqueAlloc(c, s)
+	}
+	all, mid, ok := critiqueCompact(s, c, *out)
 	if !ok {
-		return Critique{}, false
+		dropItems(*out, all)
+		return critiqueFieldsInto(c, s, out)
+	}
+	c.Issues, c.Suggestions = part(all, [2]int{len(*out), mid}), part(all, [2]int{mid, len(all)})
+	*out = all
+	return true
+}
+
+// critiqueFieldsInto is critiqueInto through critiqueFields.
+func critiqueFieldsInto(c *Critique, s string, out *[]string) bool {
+	var lists [2][2]int
+	var all []string
+	var ok bool
+	if *c, all, lists, ok = critiqueFields(s, *out); !ok {
+		dropItems(*out, all)
+		return false
+	}
+	c.Issues, c.Suggestions = part(all, lists[0]), part(all, lists[1])
+	*out = all
+	return true
+}
+
+// dropItems clears the items that all, read by appending to buf, holds in
+// buf's array beyond buf's length (an append beyond buf's capacity wrote
+// only those up to it there).
+func dropItems(buf, all []string) {
+	if len(all) > len(buf) {
+		clear(buf[len(buf):min(len(all), cap(buf))])
+	}
+}
+
+// critiqueAlloc is critiqueInto without a buffer: the items are read
+// into buf, then the issues and the suggestions share one allocation.
+func critiqueAlloc(c *Critique, s string) bool {
+	var buf [2 * MaxItems]string
+	all, mid, ok := critiqueCompact(s, c, buf[:0])
+	lists := [2][2]int{{0, mid}, {mid, len(all)}}
+	if !ok {
+		if *c, all, lists, ok = critiqueFields(s, buf[:0]); !ok {
+			return false
+		}
 	}
 	issues, sugg := all[lists[0][0]:lists[0][1]], all[lists[1][0]:lists[1][1]]
 	both := make([]string, len(issues)+len(sugg)) // not nil: ParseCritique's lists never are
 	n := copy(both, issues)
 	copy(both[n:], sugg)
 	c.Issues, c.Suggestions = both[:n:n], both[n:]
-	return c, true
+	return true
 }
 
 // critiqueFields reads the critique object s for critiqueObject, appending
@@ -747,4 +780,190 @@ func Word(w string) uint64 {
 func notPlain(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & highs
+}
+
+// The compact readers below read the replies that agents write most: a
+// critique or a vote object written without white space, with the keys
+// of its schema (CritiqueSchema, VoteSchema) in the schema's order, each
+// once, item lists as arrays of plain strings (plainStrEnd) without
+// spaces around them, and small plain decimals (smallNumber). They give
+// what critiqueFields and voteObject give, which read the same subset
+// with more care (any key, any order, any layout), and report false on
+// anything else: the callers then read the reply those ways.
+
+// plainStrEnd returns the offset of the closing quote of the string whose
+// text starts at s[i], when all its bytes are plain (notPlain: no escape,
+// control or non-ASCII byte); -1 for another string, or when s ends first.
+// Of a long s, the last 8 bytes of s are read as one word, shifted so that the bytes
+// before i fall out and zeros, which are not plain, come after the end.
+func plainStrEnd(s string, i int) int {
+	for len(s)-i >= 8 {
+		if m := notPlain(Word(s[i:])); m != 0 {
+			if i += bits.TrailingZeros64(m) / 8; s[i] == '"' {
+				return i
+			}
+			return -1
+		}
+		i += 8
+	}
+	k := len(s) - 8 // i-k is from 1 to 7 when i < len(s)
+	if k < 0 {
+		for ; i < len(s) && s[i] != '"'; i++ {
+			if c := s[i]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				return -1
+			}
+		}
+		if i >= len(s) {
+			return -1
+		}
+		return i
+	}
+	if i >= len(s) {
+		return -1
+	}
+	m := notPlain(Word(s[k:]) >> ((8 * uint(i-k)) & 63))
+	if i += bits.TrailingZeros64(m) / 8; i < len(s) && s[i] == '"' {
+		return i
+	}
+	return -1
+}
+
+// smallNumber reads at s[i] a number 0|[1-9][0-9]* with an optional
+// fraction .[0-9]+, of at most 15 digits in all, and returns its value as
+// strconv.ParseFloat (and shortDecimal) does, and its end; -1 for another
+// number, or none. What follows (an exponent too) is for the caller.
+func smallNumber(s string, i int) (float64, int) {
+	start := i
+	n := uint64(0)
+	for ; i < len(s) && s[i]-'0' < 10; i++ {
+		n = n*10 + uint64(s[i]-'0')
+	}
+	digits := i - start
+	if digits == 0 || digits > 1 && s[start] == '0' {
+		return 0, -1
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		frac := i
+		for ; i < len(s) && s[i]-'0' < 10; i++ {
+			n = n*10 + uint64(s[i]-'0')
+		}
+		if frac == i || digits+i-frac > 15 {
+			return 0, -1
+		}
+		return float64(n) / pow10[i-frac], i
+	}
+	if digits > 15 {
+		return 0, -1
+	}
+	return float64(n), i
+}
+
+// critiqueCompact reads the compact critique s (see above),
+// {"issues":[…],"suggestions":[…],"severity":…,"reasoning":"…"}, into c
+// as critiqueFields does, appending its items to all, and returns all and
+// where in all the suggestions start, after the issues, for the caller to
+// set c's lists (an array result would not be in registers, and setting
+// them here would move the array of all to the heap). On false, c is as
+// it was, and the items it appended are for the caller to drop.
+func critiqueCompact(s string, c *Critique, all []string) (_ []string, mid int, ok bool) {
+	const issues, suggestions = `{"issues":[`, `],"suggestions":[`
+	if len(s) < len(issues) || s[:len(issues)] != issues {
+		return all, 0, false
+	}
+	i := len(issues)
+	for list := range 2 {
+		if list == 1 {
+			if len(s)-i < len(suggestions) || s[i:i+len(suggestions)] != suggestions {
+				return all, 0, false
+			}
+			i += len(suggestions)
+			mid = len(all)
+		}
+		// The list's items from start; none when it is empty.
+		start := len(all)
+		for i < len(s) && s[i] == '"' {
+			var e int
+			if j := i + 1; len(s)-j < 8 {
+				e = plainStrEnd(s, j)
+			} else if m := notPlain(Word(s[j:])); m == 0 {
+				e = plainStrEnd(s, j+8)
+			} else if e = j + bits.TrailingZeros64(m)/8; s[e] != '"' {
+				e = -1 // plainStrEnd's first word, for the usual short item
+			}
+			if e < 0 || e+2 >= len(s) {
+				return all, 0, false
+			}
+			if v := s[i+1 : e]; v != "" {
+				// Spaces to trim, a long item or items beyond MaxItems:
+				// critiqueFields.
+				if spaced(v) || len(v) > MaxItemRunes || len(all)-start == MaxItems {
+					return all, 0, false
+				}
+				all = append(all, v)
+			}
+			if i = e + 1; s[i] != ',' {
+				break // the closing bracket, which the next text starts with
+			}
+			if i++; s[i] != '"' {
+				return all, 0, false
+			}
+		}
+	}
+	const severity, reasoning = `],"severity":`, `,"reasoning":"`
+	if len(s)-i < len(severity) || s[i:i+len(severity)] != severity {
+		return all, 0, false
+	}
+	i += len(severity)
+	var f float64
+	var e int
+	if d := uint64(0); len(s)-i >= 2 && s[i+1] == ',' {
+		if d = uint64(s[i] - '0'); d >= 10 {
+			return all, 0, false
+		}
+		f, e = float64(d), i+1 // the usual severity: one digit
+	} else {
+		f, e = smallNumber(s, i)
+	}
+	if e < 0 || len(s)-e < len(reasoning) || s[e:e+len(reasoning)] != reasoning {
+		return all, 0, false
+	}
+	i = e + len(reasoning)
+	if e = plainStrEnd(s, i); e < 0 || e != len(s)-2 || s[e+1] != '}' {
+		return all, 0, false
+	}
+	c.Severity, c.Reasoning, c.Parse = min(10, f), s[i:e], ParseJSON // f is not negative
+	return all, mid, true
+}
+
+// voteCompact reads the compact vote s (see above),
+// {"choice":"…","confidence":…,"reasoning":"…"}, into v as voteObject
+// does. On false, v is as it was.
+func voteCompact(s string, v *Vote) bool {
+	const choice, confidence, reasoning = `{"choice":"`, `","confidence":`, `,"reasoning":"`
+	if len(s) < len(choice) || s[:len(choice)] != choice {
+		return false
+	}
+	i := len(choice)
+	e := plainStrEnd(s, i)
+	if e < 0 || len(s)-e < len(confidence) || s[e:e+len(confidence)] != confidence {
+		return false
+	}
+	ch := s[i:e]
+	if spaced(ch) {
+		return false // a choice to trim, or none: voteObject
+	}
+	f, e := smallNumber(s, e+len(confidence))
+	if e < 0 || len(s)-e < len(reasoning) || s[e:e+len(reasoning)] != reasoning {
+		return false
+	}
+	i = e + len(reasoning)
+	if e = plainStrEnd(s, i); e < 0 || e != len(s)-2 || s[e+1] != '}' {
+		return false
+	}
+	if f > 1 && f <= 100 {
+		f /= 100
+	}
+	*v = Vote{Choice: ch, Confidence: min(1, f), Reasoning: s[i:e], Parse: ParseJSON, OK: true} // f is not negative
+	return true
 }

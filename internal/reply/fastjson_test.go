@@ -193,8 +193,9 @@ func TestVoteObjectMatchesParseVote(t *testing.T) {
 	require.Greater(t, accepted, 300)
 }
 
-// TestPlainEnd compares plainEnd with a byte-by-byte scan on random strings
-// of plain runs and every kind of byte that ends one, at every offset.
+// TestPlainEnd compares plainEnd (and plainStrEnd: checkPlainStrEnd) with
+// a byte-by-byte scan on random strings of plain runs and every kind of
+// byte that ends one, at every offset.
 func TestPlainEnd(t *testing.T) {
 	t.Parallel()
 	pieces := []string{"a", "plain text ", "0123456789abcdef", `"`, `\`, "\x00", "\x1f", " ", "\x7f", "é", "\xff", "!#[]{}"}
@@ -211,18 +212,22 @@ func TestPlainEnd(t *testing.T) {
 				want++
 			}
 			require.Equal(t, want, plainEnd(s, i), "%q at %d", s, i)
+			checkPlainStrEnd(t, s, i)
 		}
 	}
 }
 
-// TestShortDecimalMatchesParseFloat compares shortDecimal with
-// strconv.ParseFloat, bit for bit, on every string of up to 5 bytes of
-// digits, dots, signs and exponents and on random long decimals, and
+// TestShortDecimalMatchesParseFloat compares shortDecimal (and
+// smallNumber: checkSmallNumber) with strconv.ParseFloat, bit for bit, on
+// every string of up to 5 bytes of digits, dots, signs and exponents and
+// on random long decimals, and
 // checks it takes the plain forms and leaves exponents and long numbers
 // to ParseFloat.
 func TestShortDecimalMatchesParseFloat(t *testing.T) {
 	t.Parallel()
 	check := func(num string) bool {
+		checkSmallNumber(t, num)
+		checkSmallNumber(t, num+",")
 		f, ok := shortDecimal(num)
 		if ok {
 			want, err := strconv.ParseFloat(num, 64)
@@ -322,12 +327,18 @@ func TestTrimSpaceMatchesStrings(t *testing.T) {
 // buffer.
 func FuzzCritiqueObject(f *testing.F) {
 	for _, s := range []string{"", "{}", "x {\"issues\": \"y\"} z", `{"issues":["a "," b"],"suggestions":"c","severity":4.1,"reasoning":"r"}`,
-		`{"suggestions":[],"issues":"x","extra":{"a":[1]}}`, `{"severity":-0.0}`, `{"issues":["a\u0041"]}`, `{"issues":["a"],"Issues":["b"]}`} {
+		`{"suggestions":[],"issues":"x","extra":{"a":[1]}}`, `{"severity":-0.0}`, `{"issues":["a\u0041"]}`, `{"issues":["a"],"Issues":["b"]}`,
+		`{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`, `{"issues":[],"suggestions":["a",""],"severity":10.5,"reasoning":""}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		want := parseCritique(text)
 		if c, ok := critiqueObject(trimSpace(text), nil); ok {
+			require.Equal(t, want, c)
+		}
+		var c Critique
+		if all, mid, ok := critiqueCompact(trimSpace(text), &c, nil); ok {
+			c.Issues, c.Suggestions = part(all, [2]int{0, mid}), part(all, [2]int{mid, len(all)})
 			require.Equal(t, want, c)
 		}
 		shared := make([]string, 1, 4)
@@ -342,13 +353,18 @@ func FuzzCritiqueObject(f *testing.F) {
 // general path on any reply.
 func FuzzVoteObject(f *testing.F) {
 	for _, s := range []string{"", "{}", "bob", `{"choice":" bob ","confidence":85,"reasoning":"r"}`, `{"reasoning":1,"choice":"ada"}`,
-		`{"choice":"bob","choice":"ada"}`, `{"choice":"bob","confidence":"75%"}`} {
+		`{"choice":"bob","choice":"ada"}`, `{"choice":"bob","confidence":"75%"}`, `{"choice":"agent0","confidence":0.8,"reasoning":"clear"}`,
+		`{"choice":"bob","confidence":85,"reasoning":""}`} {
 		f.Add(s)
 	}
 	names := []string{"ada", "bob"}
 	f.Fuzz(func(t *testing.T, text string) {
 		want := parseVote(text, names, "ada", true)
 		if v, ok := voteObject(trimSpace(text)); ok {
+			require.Equal(t, want, v)
+		}
+		var v Vote
+		if voteCompact(trimSpace(text), &v) {
 			require.Equal(t, want, v)
 		}
 		require.Equal(t, want, ParseVote(text, names, "ada", true))
@@ -429,4 +445,227 @@ func TestLiteralKey(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCompactCritiqueMatchesParseCritique checks the compact critique
+// reader against ParseCritique's general path on compact critiques with
+// random items (empty, spaced, long, escaped, non-ASCII, too many),
+// severities, reasonings, keys out of order or missing, and damage. It
+// must agree whenever it accepts, accept the plain ones, and leave no item
+// behind in a shared buffer when it gives up.
+func TestCompactCritiqueMatchesParseCritique(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 22))
+	item := func() string {
+		if r.IntN(3) > 0 {
+			return `"` + []string{"cost", "pilot", "a", "risk of delay", "0123456789abcdefg"}[r.IntN(5)] + `"`
+		}
+		return []string{`""`, `" x"`, `"x "`, `"` + strings.Repeat("y", 500) + `"`, `"` + strings.Repeat("y", 501) + `"`,
+			`"a\nb"`, `"é"`, `"q\"t"`, `3`, `"\u0041"`, `"tab` + "\t" + `"`}[r.IntN(11)]
+	}
+	list := func() string {
+		if r.IntN(10) == 0 {
+			return item()
+		}
+		parts := make([]string, r.IntN(4))
+		if r.IntN(15) == 0 {
+			parts = make([]string, 9+r.IntN(4))
+		}
+		for i := range parts {
+			parts[i] = item()
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	plain := []string{"3", "0", "10", "7.5", "0.25", "12", "99999999999999.9", "1234567890123456"}
+	odd := []string{"-1", "05", "1e2", "1.", ".5", "1E400", `"4"`, "null", "3.14159265358979"}
+	number := func() string {
+		if r.IntN(3) > 0 {
+			return plain[r.IntN(len(plain))]
+		}
+		return odd[r.IntN(len(odd))]
+	}
+	text := func() string {
+		if r.IntN(3) > 0 {
+			return `"` + []string{"ok", "", "clear and short", "a longer reasoning than eight bytes"}[r.IntN(4)] + `"`
+		}
+		return item()
+	}
+	accepted := 0
+	var shared []string
+	for range 6000 {
+		members := []string{`"issues":` + list(), `"suggestions":` + list(), `"severity":` + number(), `"reasoning":` + text()}
+		s := compactVariant(r, members, `"Issues":["x"]`)
+		want := parseCritique(s)
+		var c Critique
+		if all, mid, ok := critiqueCompact(s, &c, nil); ok {
+			accepted++
+			c.Issues, c.Suggestions = part(all, [2]int{0, mid}), part(all, [2]int{mid, len(all)})
+			require.Equal(t, want, c, "%q", s)
+		}
+		require.Equal(t, want, ParseCritiqueTo(s, &shared), "%q", s)
+		require.Equal(t, want, ParseCritique(s), "%q", s)
+		for _, v := range shared[len(shared):cap(shared)] {
+			require.Empty(t, v, "an item left beyond the buffer's length: %q", s)
+		}
+		if len(shared) > 1000 {
+			clear(shared)
+			shared = shared[:0]
+		}
+	}
+	require.Greater(t, accepted, 600)
+	for _, s := range []string{`{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`,
+		`{"issues":[],"suggestions":[],"severity":0.5,"reasoning":""}`} {
+		var c Critique
+		_, _, ok := critiqueCompact(s, &c, nil)
+		assert.True(t, ok, s)
+	}
+}
+
+// compactVariant joins members into a compact object, sometimes
+// shuffled, with one left out or extra added, or with a byte dropped,
+// added or changed.
+func compactVariant(r *rand.Rand, members []string, extra string) string {
+	switch r.IntN(8) {
+	case 0:
+		r.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	case 1:
+		i := r.IntN(len(members))
+		members = append(members[:i], members[i+1:]...)
+	case 2:
+		members = append(members, extra)
+	}
+	s := "{" + strings.Join(members, ",") + "}"
+	if r.IntN(6) == 0 {
+		i := r.IntN(len(s))
+		const junk = "{}[]\",: x\\e"
+		switch r.IntN(3) {
+		case 0:
+			s = s[:i] + s[i+1:]
+		case 1:
+			s = s[:i] + string(junk[r.IntN(len(junk))]) + s[i:]
+		default:
+			s = s[:i] + string(junk[r.IntN(len(junk))]) + s[i+1:]
+		}
+	}
+	return s
+}
+
+// TestCompactVoteMatchesParseVote checks the compact vote reader against
+// ParseVote's general path on compact votes with random choices,
+// confidences and reasonings, keys out of order or missing, and damage.
+func TestCompactVoteMatchesParseVote(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(23, 24))
+	names := []string{"agent0", "agent1", "bob"}
+	str := func() string {
+		if r.IntN(3) > 0 {
+			return `"` + []string{"agent0", "agent1", "bob", "clear", "a reasoning longer than eight"}[r.IntN(5)] + `"`
+		}
+		return []string{`""`, `" bob"`, `"bob "`, `"a\nb"`, `"é"`, `"q\"t"`, `3`, `"\u0041"`, "null"}[r.IntN(9)]
+	}
+	number := func() string {
+		return []string{"0.8", "1", "0", "85", "100", "101", "0.999", "-1", "05", "1e2", "1.", `"75%"`, "null"}[r.IntN(13)]
+	}
+	accepted := 0
+	for range 20000 {
+		members := []string{`"choice":` + str(), `"confidence":` + number(), `"reasoning":` + str()}
+		s := compactVariant(r, members, `"Choice":"bob"`)
+		self := names[r.IntN(len(names))]
+		forbid := r.IntN(2) == 0
+		want := parseVote(s, names, self, forbid)
+		var v Vote
+		if voteCompact(s, &v) {
+			accepted++
+			require.Equal(t, want, v, "%q", s)
+		}
+		require.Equal(t, want, ParseVote(s, names, self, forbid), "%q", s)
+	}
+	require.Greater(t, accepted, 2000)
+	var v Vote
+	assert.True(t, voteCompact(`{"choice":"agent0","confidence":0.8,"reasoning":"clear"}`, &v))
+}
+
+// checkSmallNumber checks smallNumber at the start of s against numberEnd
+// and strconv.ParseFloat.
+func checkSmallNumber(t testing.TB, s string) {
+	f, end := smallNumber(s, 0)
+	if end < 0 {
+		return
+	}
+	require.Equal(t, end, numberEnd(s[:end], 0), "%q", s)
+	if end == len(s) || !strings.Contains("0123456789.eE", s[end:end+1]) {
+		require.Equal(t, end, numberEnd(s, 0), "%q", s)
+	}
+	want, err := strconv.ParseFloat(s[:end], 64)
+	require.NoError(t, err, "%q", s)
+	require.Equal(t, math.Float64bits(want), math.Float64bits(f), "%q", s)
+	g, ok := shortDecimal(s[:end])
+	require.True(t, ok, "%q", s)
+	require.Equal(t, math.Float64bits(g), math.Float64bits(f), "%q", s)
+}
+
+// FuzzSmallNumber compares smallNumber with numberEnd and
+// strconv.ParseFloat on any text.
+func FuzzSmallNumber(f *testing.F) {
+	for _, s := range []string{"0", "3,", "0.8}", "99999999999999.9", "05", "1e3", "1.", "12.5e"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkSmallNumber(t, s) })
+}
+
+// checkPlainStrEnd checks plainStrEnd(s, i) against a byte-by-byte scan.
+func checkPlainStrEnd(t testing.TB, s string, i int) {
+	want := i
+	for want < len(s) && s[want] != '"' && s[want] != '\\' && s[want] >= 0x20 && s[want] < 0x80 {
+		want++
+	}
+	if want == len(s) || s[want] != '"' {
+		want = -1
+	}
+	require.Equal(t, want, plainStrEnd(s, i), "%q at %d", s, i)
+}
+
+// FuzzPlainStrEnd compares plainStrEnd with a byte-by-byte scan.
+func FuzzPlainStrEnd(f *testing.F) {
+	f.Add(`ok"}`, 0)
+	f.Add(`{"issues":["cost"],"suggestions":["pilot"]`, 12)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		checkPlainStrEnd(t, s, i)
+	})
+}
+
+// BenchmarkParseVote reads a short vote object, the reply of
+// BenchmarkDebate's agents (debate package).
+func BenchmarkParseVote(b *testing.B) {
+	const text = `{"choice":"agent0","confidence":0.8,"reasoning":"clear"}`
+	names := []string{"agent0", "agent1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		ParseVote(text, names, "agent1", true)
+	}
+}
+
+// BenchmarkParseCritiqueTo reads the critique of BenchmarkParseCritique
+// into a shared buffer, as the debate does.
+func BenchmarkParseCritiqueTo(b *testing.B) {
+	const text = `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`
+	var buf []string
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		ParseCritiqueTo(text, &buf)
+	}
+}
+
+// TestCompactCritiqueAllocations checks that a compact critique costs
+// ParseCritique one allocation (the items') and ParseCritiqueTo, into a
+// buffer with room, none: the reader's buffer stays on the stack.
+func TestCompactCritiqueAllocations(t *testing.T) {
+	const text = `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { ParseCritique(text) }))
+	buf := make([]string, 0, 4)
+	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() { buf = buf[:0]; ParseCritiqueTo(text, &buf) }))
 }

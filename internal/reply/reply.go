@@ -215,11 +215,21 @@ func ParseCritique(text string) Critique {
 // nil, instead of having an allocation of their own: the critique's slices
 // share the array of *out (whose capacity they do not reach beyond), so
 // that a caller can read many critiques into one buffer.
-func ParseCritiqueTo(text string, out *[]string) Critique {
-	if c, ok := critiqueObject(trimSpace(text), out); ok {
-		return c
+func ParseCritiqueTo(text string, out *[]string) (c Critique) {
+	ParseCritiqueInto(&c, text, out)
+	return c
+}
+
+// ParseCritiqueInto is ParseCritiqueTo, setting *c, for a caller that
+// keeps the critique where it is rather than copy it through returns.
+func ParseCritiqueInto(c *Critique, text string, out *[]string) {
+	s := text
+	if spaced(s) { // trimSpace, inline
+		s = strings.TrimSpace(s)
 	}
-	return parseCritique(text)
+	if !critiqueInto(c, s, out) {
+		*c = parseCritique(text)
+	}
 }
 
 // parseCritique is ParseCritique through ExtractJSON.
@@ -365,11 +375,25 @@ type Vote struct {
 // when forbidSelf; then Confidence is 0.5, Reasoning is the trimmed reply
 // truncated to 500 runes, and Parse "fallback". OK is false when no choice
 // was found either way.
-func ParseVote(text string, names []string, self string, forbidSelf bool) Vote {
-	if v, ok := voteObject(trimSpace(text)); ok {
-		return v
+func ParseVote(text string, names []string, self string, forbidSelf bool) (v Vote) {
+	ParseVoteInto(&v, text, names, self, forbidSelf)
+	return v
+}
+
+// ParseVoteInto is ParseVote, setting *v, for a caller that keeps the vote
+// where it is rather than copy it through returns.
+func ParseVoteInto(v *Vote, text string, names []string, self string, forbidSelf bool) {
+	s := text
+	if spaced(s) { // trimSpace, inline
+		s = strings.TrimSpace(s)
 	}
-	return parseVote(text, names, self, forbidSelf)
+	if voteCompact(s, v) {
+		return
+	}
+	ok := false
+	if *v, ok = voteObject(s); !ok {
+		*v = parseVote(text, names, self, forbidSelf)
+	}
 }
 
 // parseVote is ParseVote through ExtractJSON.
