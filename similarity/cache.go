@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Cached returns a Similarity that computes the same matrices as s and,
@@ -76,7 +77,57 @@ func (c *cached) retainLocked(texts []string) {
 			break
 		}
 	}
+	for _, d := range c.memoDocs {
+		if !slices.Contains(texts, d.text) {
+			c.forgetMemo()
+			break
+		}
+	}
 	c.docs, c.index = kept, nil
+}
+
+// retainDocs is retainLocked for the texts of keep, docs of c: it
+// compares docs, not texts. (It keeps the same docs: c has one doc per
+// text. The lists of the last call and the memo, which may hold a doc that
+// c forgot since and has again, are let go at times when retainLocked
+// would keep them.)
+func (c *cached) retainDocs(keep []*doc) {
+	kept := c.docs[:0]
+	for _, d := range c.docs {
+		if slices.Contains(keep, d) {
+			kept = append(kept, d)
+		}
+	}
+	clear(c.docs[len(kept):])
+	for _, d := range c.lastDocs {
+		if !slices.Contains(keep, d) {
+			c.lastDocs, c.last = nil, nil
+			break
+		}
+	}
+	for _, d := range c.memoDocs {
+		if !slices.Contains(keep, d) {
+			c.forgetMemo()
+			break
+		}
+	}
+	c.docs, c.index = kept, nil
+}
+
+// forgetMemo empties the memo (its want list is kept for the next).
+func (c *cached) forgetMemo() { c.memoDocs, c.memoTri = nil, nil }
+
+// memoHolds reports whether the memo has the pairs want of docs.
+func (c *cached) memoHolds(docs []*doc, want []bool) bool {
+	if !slices.Equal(docs, c.memoDocs) {
+		return false
+	}
+	for k, w := range want {
+		if w && !c.memoWant[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // tables are a cached's symbol table, which a released one gives to the
@@ -134,6 +185,7 @@ func (c *cached) release() {
 		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
 	}
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
+	c.memoDocs, c.memoTri, c.memoWant = nil, nil, nil
 	c.tables = tables{}
 }
 
@@ -146,6 +198,14 @@ type cached struct {
 	// of its matrix (by pairIndex).
 	lastDocs []*doc
 	last     []float64
+	// memoDocs are the corpus of the last call that computed some pairs
+	// only (not all: those go to last), memoTri their upper triangle and
+	// memoWant the pairs computed (by pairIndex): a debate whose agents
+	// repeat their proposals compares the same corpus in its later rounds.
+	// Forgotten with any of its docs.
+	memoDocs []*doc
+	memoTri  []float64
+	memoWant []bool
 	// index finds docs by text once there are many of them (nil below
 	// indexFrom docs, and after each call).
 	index map[string]*doc
@@ -238,7 +298,7 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 		prefix = keep
 	}
 	out, docs, first := c.pairs(texts, pairs, prefix)
-	c.retainLocked(texts[:keep])
+	c.retainDocs(docs[:keep])
 	if first != nil {
 		// Retained: they are the docs of texts[:keep]. The others are
 		// cleared, so that the list holds none of the docs forgotten.
@@ -285,9 +345,17 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		if prefix <= 1 || prefix >= n || !all && slices.Equal(docs[:prefix], c.lastDocs) {
 			prefix = 0 // none, or its matrix is the last one, which stays
 		}
+		if !all && prefix == 0 && c.memoHolds(docs, want) {
+			tri = c.memoTri
+			break
+		}
 		tri, first = c.tfidf(docs, want, prefix)
-		if all {
+		switch {
+		case all:
 			c.lastDocs, c.last = docs, tri
+		case first == nil:
+			// (With first, pairsRetain clears docs beyond it.)
+			c.memoDocs, c.memoTri, c.memoWant = docs, tri, append(c.memoWant[:0], want...)
 		}
 	}
 	out = make([]float64, len(pairs))
@@ -374,6 +442,13 @@ func (c *cached) doc(text string) *doc {
 			return d
 		}
 	} else {
+		// The same string first (a debate compares the texts it keeps,
+		// which are those of the cache's docs), then equal ones.
+		for _, d := range c.docs {
+			if len(d.text) == len(text) && unsafe.StringData(d.text) == unsafe.StringData(text) {
+				return d
+			}
+		}
 		for _, d := range c.docs {
 			if d.text == text {
 				return d
