@@ -194,13 +194,19 @@ const resumeRuns = 9
 // resumePoint returns the start of the resumeRuns-th last run of \s of t,
 // or -1.
 func resumePoint(t string) int {
+	if len(t) < 2 {
+		return -1
+	}
 	n := 0
+	at := class[t[len(t)-1]] & clS // of t[k]
 	for k := len(t) - 1; k > 0; k-- {
-		if isSpace(t[k]) && !isSpace(t[k-1]) {
+		before := class[t[k-1]] & clS
+		if at > before {
 			if n++; n == resumeRuns {
 				return k
 			}
 		}
+		at = before
 	}
 	return -1
 }

@@ -155,3 +155,36 @@ func TestCheckpointNotSaved(t *testing.T) {
 	require.False(t, cp.save("a b", &st))
 	require.Equal(t, saved, cp)
 }
+
+// resumePointByBytes is resumePoint as first written, byte by byte with
+// isSpace.
+func resumePointByBytes(t string) int {
+	n := 0
+	for k := len(t) - 1; k > 0; k-- {
+		if isSpace(t[k]) && !isSpace(t[k-1]) {
+			if n++; n == resumeRuns {
+				return k
+			}
+		}
+	}
+	return -1
+}
+
+// TestResumePointMatchesBytes compares resumePoint with resumePointByBytes
+// on random texts of every white-space byte (and \v, which \s lacks).
+func TestResumePointMatchesBytes(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(17, 18))
+	alphabet := []string{" ", "\t", "\n", "\f", "\r", "\v", "a", "Z", "9", ".", "é", "\x85", "\xa0", "  "}
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		text := b.String()
+		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
+	}
+	for _, text := range []string{"", " ", "a", "a ", " a", strings.Repeat("a ", 9), strings.Repeat(" a", 9), strings.Repeat(" a", 10)} {
+		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
+	}
+}
