@@ -230,6 +230,7 @@ type doc struct {
 	text           string
 	used           int // the last Matrix call that read it
 	analysed, wide bool
+	at             int32 // during a TF-IDF call, its first index in the corpus
 	terms          []uint16
 	shingles       map[shingle]struct{}
 }
@@ -929,6 +930,12 @@ func place(slots []int32, hashes []uint32) []int32 {
 // numbered from it and the docs before it only, so docs[:prefix] numbered
 // alone have the same ids (and orders) as here; their document frequencies
 // are counted again over them alone.
+//
+// A doc that the corpus has more than once (an agent that repeats its
+// proposal: the round's proposals and the previous round's) is numbered
+// once (see distinctDocs): its ids, counts, weights and norm would be the
+// same each time, and so is every product read from them; its document
+// frequencies count it each time.
 func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
 	c.takeScratch()
 	// Number the terms first, so that the lists are made at their size.
@@ -937,36 +944,88 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float
 			c.analyse(d)
 		}
 	}
-	t, fs := c.numbered(docs)
+	var distinctBuf [16]*doc
+	var repBuf [16]int32
+	distinct, rep := distinctDocs(docs, distinctBuf[:0], repBuf[:0])
+	t, fs := c.numbered(distinct, len(docs))
 	c.putScratch() // the rest reads only t and fs
 	defer func() {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)
 	}()
-	tri = t.cosines(len(docs), fs.s, want)
+	if rep != nil {
+		t.countDocs(len(docs), rep)
+	}
+	tri = t.cosines(len(docs), fs.s, want, rep)
 	if prefix > 0 {
-		df := t.df[:t.terms]
-		clear(df)
-		for _, id := range t.ids[:t.start[prefix]] {
-			df[id]++
-		}
-		first = t.cosines(prefix, fs.s, nil)
+		t.countDocs(prefix, rep)
+		first = t.cosines(prefix, fs.s, nil, rep)
 	}
 	return tri, first
 }
 
+// distinctDocs returns docs (nil rep) when no doc is in it twice. Else it
+// returns the distinct docs, in order of first occurrence, appended to
+// distinct, and rep, appended to rep: rep[i] is the index of docs[i] among
+// them.
+func distinctDocs(docs, distinct []*doc, rep []int32) ([]*doc, []int32) {
+	for _, d := range docs {
+		d.at = -1
+	}
+	repeated := false
+	for i, d := range docs {
+		if d.at >= 0 {
+			repeated = true
+			continue
+		}
+		d.at = int32(i)
+	}
+	if !repeated {
+		return docs, nil
+	}
+	for i, d := range docs {
+		if int(d.at) == i {
+			rep = append(rep, int32(len(distinct)))
+			distinct = append(distinct, d)
+			continue
+		}
+		rep = append(rep, rep[d.at])
+	}
+	return distinct, rep
+}
+
+// countDocs sets t.df to the document frequencies of the first n docs of
+// the corpus, whose doc i is numbered doc rep[i] (i when rep is nil).
+func (t *numberedDocs) countDocs(n int, rep []int32) {
+	df := t.df[:t.terms]
+	clear(df)
+	if rep == nil {
+		for _, id := range t.ids[:t.start[n]] {
+			df[id]++
+		}
+		return
+	}
+	for _, r := range rep[:n] {
+		for _, id := range t.ids[t.start[r]:t.start[r+1]] {
+			df[id]++
+		}
+	}
+}
+
 // cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
-// of the first n docs numbered in t, computing the entries that want asks
-// for (nil: all), t.df their document frequencies. floats are those of
-// numbered (their weights, norms, idf and idf by term overwritten; the
-// dense table all 0 before and after). The idf of each term is looked up
-// once, not once per doc that has it.
-func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
+// of the first n docs of the corpus numbered in t, computing the entries
+// that want asks for (nil: all), t.df their document frequencies; doc i of
+// the corpus is numbered doc rep[i] (i when rep is nil: see distinctDocs).
+// floats are those of numbered (their weights, norms, idf and idf by term
+// overwritten; the dense table all 0 before and after). The idf of each
+// term is looked up once, not once per doc that has it.
+func (t *numberedDocs) cosines(n int, floats []float64, want []bool, rep []int32) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
 	total, all := len(ids), len(start)-1
 	terms := int(t.terms)
-	ws, norms, idf := floats[:total], floats[total:total+n], floats[total+all:total+all+n+1]
-	dense, byTerm := floats[total+2*all+1:total+2*all+1+terms], floats[total+2*all+1+terms:]
+	idfAt, denseAt := total+all, total+all+t.docs+1
+	ws, norms, idf := floats[:total], floats[total:total+all], floats[idfAt:idfAt+n+1]
+	dense, byTerm := floats[denseAt:denseAt+terms], floats[denseAt+terms:]
 	idf[0] = 0 // of the terms that none of the n docs has
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
@@ -974,16 +1033,35 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 	for id, d := range t.df[:terms] {
 		byTerm[id] = idf[d]
 	}
-	for i := range n {
+	numbered := n // the numbered docs of the n: the first ones
+	if rep != nil {
+		numbered = 0
+		for _, r := range rep[:n] {
+			numbered = max(numbered, int(r)+1)
+		}
+	}
+	for i := range numbered {
 		vi := ids[start[i]:start[i+1]]
 		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], byTerm)
+	}
+	// Doc i of the corpus has the terms lo[i]:hi[i] of the numbered docs,
+	// and the norm nm[i].
+	var loBuf, hiBuf [16]int32
+	var nmBuf [16]float64
+	lo, hi, nm := loBuf[:0], hiBuf[:0], nmBuf[:0]
+	if rep == nil {
+		lo, hi, nm = start[:n], start[1:n+1], norms[:n]
+	} else {
+		for _, r := range rep[:n] {
+			lo, hi, nm = append(lo, start[r]), append(hi, start[r+1]), append(nm, norms[r])
+		}
 	}
 	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
 		if want != nil && !wantsRow(want, i, n) {
 			continue
 		}
-		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
+		ai, aw := ids[lo[i]:hi[i]], ws[lo[i]:hi[i]]
 		for x, id := range ai {
 			dense[id] = aw[x]
 		}
@@ -991,7 +1069,7 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 			if want != nil && !want[pairIndex(i, j)] {
 				continue
 			}
-			bi, bw := ids[start[j]:start[j+1]], ws[start[j]:start[j+1]]
+			bi, bw := ids[lo[j]:hi[j]], ws[lo[j]:hi[j]]
 			var v float64
 			switch {
 			case len(ai) == 0 && len(bi) == 0:
@@ -999,7 +1077,7 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 			case len(ai) == 0 || len(bi) == 0:
 				v = 0
 			default:
-				v = dot(bi, bw, dense) / (norms[i] * norms[j])
+				v = dot(bi, bw, dense) / (nm[i] * nm[j])
 			}
 			tri[pairIndex(i, j)] = Clamp01(v)
 		}
@@ -1017,6 +1095,7 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 type numberedDocs struct {
 	ids, counts, start, df []int32
 	terms                  int32 // the number of terms
+	docs                   int   // the docs of the corpus (some numbered once for several)
 	buf                    *ints // holds the lists
 }
 
@@ -1054,10 +1133,10 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 	}
 }
 
-// numbered numbers the terms of docs, and returns with them the floats of
-// a TF-IDF call over docs: total + 2n + 1 + 2·terms, the first terms of the
-// last 2·terms 0 (the dense table of cosines; the caller puts both lists
-// back). The numbering is not kept for a later
+// numbered numbers the terms of docs, the distinct docs of a corpus of
+// corpus docs, and returns with them the floats of a TF-IDF call over it:
+// total + n + corpus + 1 + 2·terms, the first terms of the last 2·terms 0
+// (the dense table of cosines; the caller puts both lists back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
 //
@@ -1065,7 +1144,7 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 // debate compares each proposal with the previous round's, which it
 // extends) takes their ids, in the same order, and sorts them as the
 // earlier doc's sorted ids read them.
-func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
+func (c *cached) numbered(docs []*doc, corpus int) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
@@ -1074,7 +1153,7 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	buf := getList[int32](&intsPool, 3*total+2*n+1)
 	l := buf.s
 	t := numberedDocs{ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
-		start: l[3*total : 3*total+n+1], buf: buf}
+		start: l[3*total : 3*total+n+1], docs: corpus, buf: buf}
 	// of[i] is the index of the earlier doc that doc i extends, or -1.
 	of := l[3*total+n+1 : 3*total+2*n+1]
 	clear(t.df)
@@ -1100,8 +1179,9 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 			clearDoc(d, c.local)
 		}
 	}
-	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms))
-	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
+	denseAt := total + n + corpus + 1
+	fs := getList[float64](&floatsPool, denseAt+2*int(t.terms))
+	dense := fs.s[denseAt : denseAt+int(t.terms)]
 	clear(dense)
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]

@@ -561,3 +561,44 @@ func (c *cached) docsOf(texts []string) []*doc {
 	}
 	return out
 }
+
+// TestCachedRepeatedDocs compares corpora that hold texts more than once
+// (numbered once each: distinctDocs), asked for some pairs or all, with the
+// matrix of their first texts prepared or not, against the plain backend,
+// bit for bit.
+func TestCachedRepeatedDocs(t *testing.T) {
+	t.Parallel()
+	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
+	r := rand.New(rand.NewPCG(19, 20))
+	pool := randomTexts(r, words, []string{" ", ", ", ". "}, 5, 20)
+	for range 300 {
+		texts := make([]string, 2+r.IntN(20))
+		for i := range texts {
+			texts[i] = pool[r.IntN(len(pool))]
+		}
+		n := len(texts)
+		var pairs [][2]int
+		all := r.IntN(2) == 0
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				if all || r.IntN(3) == 0 {
+					pairs = append(pairs, [2]int{i, j})
+				}
+			}
+		}
+		c := Cached(TFIDF{})
+		if r.IntN(2) == 0 {
+			require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts), "%q", texts)
+			continue
+		}
+		pairsRetainStep(t, TFIDF{}, c, texts, pairs, 1+r.IntN(n), true)
+	}
+	d := &doc{}
+	e := &doc{}
+	distinct, rep := distinctDocs([]*doc{d, e, d, d, e}, nil, nil)
+	require.Equal(t, []*doc{d, e}, distinct)
+	require.Equal(t, []int32{0, 1, 0, 0, 1}, rep)
+	distinct, rep = distinctDocs([]*doc{d, e}, nil, nil)
+	require.Equal(t, []*doc{d, e}, distinct)
+	require.Nil(t, rep)
+}
