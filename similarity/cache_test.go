@@ -488,29 +488,17 @@ func FuzzPairsRetain(f *testing.F) {
 // between, against the plain backend's Matrix, bit for bit.
 func TestCachedPairsMemo(t *testing.T) {
 	t.Parallel()
-	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
-	r := rand.New(rand.NewPCG(17, 18))
-	pool := randomTexts(r, words, []string{" ", ", ", ". "}, 8, 20)
+	r, pool := wordPool(17, 8)
 	hits := 0
 	for range 300 {
 		c := Cached(TFIDF{}).(*cached)
-		cur := make([]string, 1+r.IntN(5))
-		for i := range cur {
-			cur[i] = pool[r.IntN(len(pool))]
-		}
+		cur := drawTexts(r, pool, 1+r.IntN(5))
 		corpus := slices.Concat(cur, cur)
 		if r.IntN(3) == 0 {
 			corpus[len(cur)+r.IntN(len(cur))] = pool[r.IntN(len(pool))]
 		}
 		n := len(corpus)
-		var base [][2]int
-		for i := range n {
-			for j := i + 1; j < n; j++ {
-				if r.IntN(3) == 0 {
-					base = append(base, [2]int{i, j})
-				}
-			}
-		}
+		base := upperPairs(r, n, false)
 		want := TFIDF{}.Matrix(corpus)
 		for range 8 {
 			pairs := base
@@ -568,24 +556,11 @@ func (c *cached) docsOf(texts []string) []*doc {
 // bit for bit.
 func TestCachedRepeatedDocs(t *testing.T) {
 	t.Parallel()
-	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
-	r := rand.New(rand.NewPCG(19, 20))
-	pool := randomTexts(r, words, []string{" ", ", ", ". "}, 5, 20)
+	r, pool := wordPool(19, 5)
 	for range 300 {
-		texts := make([]string, 2+r.IntN(20))
-		for i := range texts {
-			texts[i] = pool[r.IntN(len(pool))]
-		}
+		texts := drawTexts(r, pool, 2+r.IntN(20))
 		n := len(texts)
-		var pairs [][2]int
-		all := r.IntN(2) == 0
-		for i := range n {
-			for j := i + 1; j < n; j++ {
-				if all || r.IntN(3) == 0 {
-					pairs = append(pairs, [2]int{i, j})
-				}
-			}
-		}
+		pairs := upperPairs(r, n, r.IntN(2) == 0)
 		c := Cached(TFIDF{})
 		if r.IntN(2) == 0 {
 			require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts), "%q", texts)
@@ -601,4 +576,35 @@ func TestCachedRepeatedDocs(t *testing.T) {
 	distinct, rep = distinctDocs([]*doc{d, e}, nil, nil)
 	require.Equal(t, []*doc{d, e}, distinct)
 	require.Nil(t, rep)
+}
+
+// wordPool returns a source seeded with seed and n texts it draws, of up to
+// 19 words of a corpus of cached and plain backends' edge cases.
+func wordPool(seed uint64, n int) (*rand.Rand, []string) {
+	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	return r, randomTexts(r, words, []string{" ", ", ", ". "}, n, 20)
+}
+
+// drawTexts returns n texts of pool drawn by r.
+func drawTexts(r *rand.Rand, pool []string, n int) []string {
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = pool[r.IntN(len(pool))]
+	}
+	return texts
+}
+
+// upperPairs returns the pairs i < j of n texts, all of them or about a
+// third, drawn by r.
+func upperPairs(r *rand.Rand, n int, all bool) [][2]int {
+	var pairs [][2]int
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if all || r.IntN(3) == 0 {
+				pairs = append(pairs, [2]int{i, j})
+			}
+		}
+	}
+	return pairs
 }
