@@ -135,6 +135,9 @@ func (c *cached) memoHolds(docs []*doc, want []bool) bool {
 // whatever the table's size, so reused tables number them as new ones do.
 type tables struct {
 	syms symbols
+	// list holds the docs of a call's corpus during the call (all nil
+	// between calls): a list that is kept is a copy (copied).
+	list []*doc
 }
 
 var tablesPool sync.Pool // *tables
@@ -182,7 +185,9 @@ func (c *cached) release() {
 	// outgrew 16 bits.
 	if sy := c.syms; sy.slots != nil {
 		clear(sy.slots)
-		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
+		clear(c.list[:cap(c.list)]) // (a call that panicked did not)
+		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots},
+			list: c.list})
 	}
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
 	c.memoDocs, c.memoTri, c.memoWant = nil, nil, nil
@@ -264,6 +269,7 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	docs := c.corpus(texts)
+	defer clear(docs)
 	// The same corpus as the call before (a debate groups the votes of
 	// the first round over the texts it has just compared) has the same
 	// matrix.
@@ -272,11 +278,11 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	if !c.isTFIDF() {
 		m := c.jaccard(docs)
-		c.lastDocs, c.last = docs, upper(m)
+		c.lastDocs, c.last = copied(docs), upper(m)
 		return m
 	}
 	tri, _ := c.tfidf(docs, nil, 0)
-	c.lastDocs, c.last = docs, tri
+	c.lastDocs, c.last = copied(docs), tri
 	return fromUpper(len(docs), tri)
 }
 
@@ -285,7 +291,8 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out, _, _ := c.pairs(texts, pairs, 0)
+	out, docs, _ := c.pairs(texts, pairs, 0)
+	clear(docs)
 	return out
 }
 
@@ -301,11 +308,10 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 	out, docs, first := c.pairs(texts, pairs, prefix)
 	c.retainDocs(docs[:keep])
 	if first != nil {
-		// Retained: they are the docs of texts[:keep]. The others are
-		// cleared, so that the list holds none of the docs forgotten.
-		clear(docs[keep:])
-		c.lastDocs, c.last = docs[:keep:keep], first
+		// Retained: they are the docs of texts[:keep].
+		c.lastDocs, c.last = copied(docs[:keep]), first
 	}
+	clear(docs)
 	return out
 }
 
@@ -321,7 +327,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		tri = c.last
 	case !c.isTFIDF():
 		tri = upper(c.jaccard(docs))
-		c.lastDocs, c.last = docs, tri
+		c.lastDocs, c.last = copied(docs), tri
 	default:
 		// The pairs asked for, by pair index; on the stack for up to 11
 		// texts.
@@ -353,10 +359,9 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		tri, first = c.tfidf(docs, want, prefix)
 		switch {
 		case all:
-			c.lastDocs, c.last = docs, tri
-		case first == nil:
-			// (With first, pairsRetain clears docs beyond it.)
-			c.memoDocs, c.memoTri, c.memoWant = docs, tri, append(c.memoWant[:0], want...)
+			c.lastDocs, c.last = copied(docs), tri
+		case first == nil: // (else the last matrix is first's)
+			c.memoDocs, c.memoTri, c.memoWant = copied(docs), tri, append(c.memoWant[:0], want...)
 		}
 	}
 	out = make([]float64, len(pairs))
@@ -381,10 +386,14 @@ func (c *cached) isTFIDF() bool {
 }
 
 // corpus returns the docs of texts, marked as read by this call, and
-// forgets the docs that neither this call nor the one before read.
+// forgets the docs that neither this call nor the one before read. The
+// list is c.list, which the call clears before it returns.
 func (c *cached) corpus(texts []string) []*doc {
 	c.gen++
-	docs := make([]*doc, len(texts))
+	if cap(c.list) < len(texts) {
+		c.list = make([]*doc, len(texts))
+	}
+	docs := c.list[:len(texts)]
 	for i, t := range texts {
 		docs[i] = c.doc(t)
 		docs[i].used = c.gen
@@ -402,6 +411,9 @@ func (c *cached) corpus(texts []string) []*doc {
 	c.docs, c.index = kept, nil
 	return docs
 }
+
+// copied returns a copy of docs, a list that c keeps after the call.
+func copied(docs []*doc) []*doc { return slices.Clone(docs) }
 
 // upper returns the upper triangle of m, by pairIndex.
 func upper(m [][]float64) []float64 {

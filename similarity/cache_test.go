@@ -367,6 +367,8 @@ func pairsRetainStep(t *testing.T, s, c Similarity, texts []string, pairs [][2]i
 			require.Contains(t, texts[:keep], d.text)
 		}
 		last = len(cc.lastDocs)
+		// The list of the call's corpus holds no doc after it.
+		require.Equal(t, make([]*doc, cap(cc.list)), cc.list[:cap(cc.list)])
 	}
 	require.Equal(t, s.Matrix(texts[:keep]), c.Matrix(texts[:keep]), "%s %q", s.Name(), texts[:keep])
 	return last
