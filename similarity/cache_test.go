@@ -610,3 +610,49 @@ func upperPairs(r *rand.Rand, n int, all bool) [][2]int {
 	}
 	return pairs
 }
+
+// TestSortTerms compares sortTerms with a sort of the (id, count) pairs:
+// ids in order, nearly in order (the insertion sort), and in any order
+// (the bit set, once the insertion sort has moved too many).
+func TestSortTerms(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 22))
+	var bitset []uint64
+	for range 3000 {
+		terms := 1 + r.IntN(300)
+		ids := r.Perm(terms)[:r.IntN(terms+1)]
+		switch r.IntN(3) {
+		case 0:
+			slices.Sort(ids)
+		case 1: // a few out of place
+			slices.Sort(ids)
+			for range r.IntN(3) {
+				if len(ids) > 1 {
+					a, b := r.IntN(len(ids)), r.IntN(len(ids))
+					ids[a], ids[b] = ids[b], ids[a]
+				}
+			}
+		}
+		in := make([]int32, len(ids))
+		counts := make([]uint16, len(ids))
+		type pair struct {
+			id int32
+			n  uint16
+		}
+		want := make([]pair, len(ids))
+		for x, id := range ids {
+			in[x], counts[x] = int32(id), uint16(1+r.IntN(9))
+			want[x] = pair{in[x], counts[x]}
+		}
+		slices.SortFunc(want, func(a, b pair) int { return int(a.id - b.id) })
+		sorted := make([]int32, len(ids))
+		dense := make([]float64, terms)
+		sortTerms(&bitset, in, sorted, counts, dense)
+		for x, p := range want {
+			require.Equal(t, p.id, in[x])
+			require.Equal(t, int32(p.n), sorted[x])
+		}
+		require.Equal(t, make([]float64, terms), dense)
+		require.Zero(t, slices.Max(append([]uint64{0}, bitset...)))
+	}
+}
