@@ -532,51 +532,69 @@ func (c *cached) analyse(d *doc) {
 		}
 		i = len(base.text)
 	}
+	// Room for every token of the rest (a token and the separator after
+	// it take two bytes, but the last), in the lists and as a new symbol
+	// in local (all 0 beyond the table's symbols).
+	nt, room := len(terms), (len(text)-i+1)/2
+	terms, counts = slices.Grow(terms, room)[:nt+room], slices.Grow(counts, room)[:nt+room]
+	local := c.local
+	if need := c.syms.len() + room; len(local) < need {
+		local = slices.Grow(local, need-len(local))[:need]
+	}
 	for i < len(text) {
+		b := text[i]
 		var sym int32
-		if b := text[i]; b < utf8.RuneSelf {
-			if wordByte[b] == 0 {
-				i++
-				continue
-			}
+		switch {
+		case wordByte[b] != 0: // an ASCII letter or digit
 			start := i
 			end, h, upper := asciiRun(text, i)
-			switch i = end; {
-			case i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i):
+			if i = end; i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i) {
 				// The token goes on with a non-ASCII letter or digit.
 				i = wordEnd(text, i)
 				sym = c.syms.get16(strings.ToLower(text[start:i]))
-			default:
+			} else {
 				sym = c.syms.lookup16(text[start:i], h, upper)
 			}
-		} else {
-			r, size := utf8.DecodeRuneInString(text[i:])
-			if !IsWordRune(r) {
-				i += size
+		case b < utf8.RuneSelf:
+			i++
+			continue
+		default:
+			var word bool
+			if sym, i, word = c.nonASCII(text, i); !word {
 				continue
 			}
-			start := i
-			i = wordEnd(text, i)
-			sym = c.syms.get16(strings.ToLower(text[start:i]))
 		}
-		if int(sym) == len(c.local) {
-			c.local = append(c.local, 0)
-		}
-		if k := c.local[sym]; k > 0 {
+		if k := local[sym]; k > 0 {
 			counts[k-1]++
 			continue
 		}
-		terms = append(terms, uint16(sym))
-		counts = append(counts, 1)
-		c.local[sym] = int32(len(terms))
+		terms[nt], counts[nt] = uint16(sym), 1
+		nt++
+		local[sym] = int32(nt)
 	}
+	terms, counts = terms[:nt], counts[:nt]
 	for _, sym := range terms {
-		c.local[sym] = 0
+		local[sym] = 0
 	}
-	c.terms, c.counts = terms, counts
+	c.terms, c.counts, c.local = terms, counts, local
 	d.terms = make([]uint16, 2*len(terms))
 	copy(d.terms[copy(d.terms, terms):], counts)
 	d.wide, d.analysed = false, true
+}
+
+// nonASCII reads the rune at offset i of text, a byte not ASCII, for
+// analyse: the token that starts there and its symbol (word true), or
+// nothing (the rune is no letter or digit). It returns where the next read
+// starts.
+//
+//go:noinline
+func (c *cached) nonASCII(text string, i int) (sym int32, next int, word bool) {
+	r, size := utf8.DecodeRuneInString(text[i:])
+	if !IsWordRune(r) {
+		return 0, i + size, false
+	}
+	end := wordEnd(text, i)
+	return c.syms.get16(strings.ToLower(text[i:end])), end, true
 }
 
 // analyseWide is analyse for a doc that may outgrow 16 bits (a long text,
