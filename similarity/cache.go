@@ -77,7 +77,7 @@ func (c *cached) retainLocked(texts []string) {
 			break
 		}
 	}
-	for _, d := range c.memoDocs {
+	for _, d := range c.memoDocs() {
 		if !slices.Contains(texts, d.text) {
 			c.forgetMemo()
 			break
@@ -105,7 +105,7 @@ func (c *cached) retainDocs(keep []*doc) {
 			break
 		}
 	}
-	for _, d := range c.memoDocs {
+	for _, d := range c.memoDocs() {
 		if !slices.Contains(keep, d) {
 			c.forgetMemo()
 			break
@@ -114,16 +114,52 @@ func (c *cached) retainDocs(keep []*doc) {
 	c.docs, c.index = kept, nil
 }
 
-// forgetMemo empties the memo (its want list is kept for the next).
-func (c *cached) forgetMemo() { c.memoDocs, c.memoTri = nil, nil }
+// pairsMemo is the corpus of the last call that computed some pairs only
+// (not all: those go to last), docs, the upper triangle of its matrix, tri,
+// and the pairs computed, want (by pairIndex; in small when they fit): a
+// debate whose agents repeat their proposals compares the same corpus in
+// its later rounds. A cache forgets it with any of its docs.
+type pairsMemo struct {
+	docs  []*doc
+	tri   []float64
+	want  []bool
+	small [56]bool
+}
 
-// memoHolds reports whether the memo has the pairs want of docs.
+// memoDocs returns the docs of c's memo, if any.
+func (c *cached) memoDocs() []*doc {
+	if c.memo == nil {
+		return nil
+	}
+	return c.memo.docs
+}
+
+// forgetMemo lets c's memo go.
+func (c *cached) forgetMemo() { c.memo = nil }
+
+// setMemo makes the pairs want of docs, tri, c's memo.
+func (c *cached) setMemo(docs []*doc, tri []float64, want []bool) {
+	m := c.memo
+	if m == nil {
+		m = new(pairsMemo)
+		c.memo = m
+	}
+	m.docs, m.tri = copied(docs), tri
+	if len(want) <= len(m.small) {
+		m.want = append(m.small[:0], want...)
+	} else {
+		m.want = append(m.want[:0], want...)
+	}
+}
+
+// memoHolds reports whether c's memo has the pairs want of docs.
 func (c *cached) memoHolds(docs []*doc, want []bool) bool {
-	if !slices.Equal(docs, c.memoDocs) {
+	m := c.memo
+	if m == nil || !slices.Equal(docs, m.docs) {
 		return false
 	}
 	for k, w := range want {
-		if w && !c.memoWant[k] {
+		if w && !m.want[k] {
 			return false
 		}
 	}
@@ -135,9 +171,6 @@ func (c *cached) memoHolds(docs []*doc, want []bool) bool {
 // whatever the table's size, so reused tables number them as new ones do.
 type tables struct {
 	syms symbols
-	// list holds the docs of a call's corpus during the call (all nil
-	// between calls): a list that is kept is a copy (copied).
-	list []*doc
 }
 
 var tablesPool sync.Pool // *tables
@@ -185,12 +218,10 @@ func (c *cached) release() {
 	// outgrew 16 bits.
 	if sy := c.syms; sy.slots != nil {
 		clear(sy.slots)
-		clear(c.list[:cap(c.list)]) // (a call that panicked did not)
-		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots},
-			list: c.list})
+		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
 	}
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
-	c.memoDocs, c.memoTri, c.memoWant = nil, nil, nil
+	c.memo = nil
 	c.tables = tables{}
 }
 
@@ -203,14 +234,7 @@ type cached struct {
 	// of its matrix (by pairIndex).
 	lastDocs []*doc
 	last     []float64
-	// memoDocs are the corpus of the last call that computed some pairs
-	// only (not all: those go to last), memoTri their upper triangle and
-	// memoWant the pairs computed (by pairIndex): a debate whose agents
-	// repeat their proposals compares the same corpus in its later rounds.
-	// Forgotten with any of its docs.
-	memoDocs []*doc
-	memoTri  []float64
-	memoWant []bool
+	memo     *pairsMemo // nil for none
 	// index finds docs by text once there are many of them (nil below
 	// indexFrom docs, and after each call).
 	index map[string]*doc
@@ -268,8 +292,8 @@ func (c *cached) Name() string { return c.s.Name() }
 func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	docs := c.corpus(texts)
-	defer clear(docs)
+	var list [corpusOnStack]*doc
+	docs := c.corpus(texts, list[:0])
 	// The same corpus as the call before (a debate groups the votes of
 	// the first round over the texts it has just compared) has the same
 	// matrix.
@@ -291,8 +315,8 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out, docs, _ := c.pairs(texts, pairs, 0)
-	clear(docs)
+	var list [corpusOnStack]*doc
+	out, _, _ := c.pairs(texts, pairs, 0, list[:0])
 	return out
 }
 
@@ -305,21 +329,21 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 	if prepare {
 		prefix = keep
 	}
-	out, docs, first := c.pairs(texts, pairs, prefix)
+	var list [corpusOnStack]*doc
+	out, docs, first := c.pairs(texts, pairs, prefix, list[:0])
 	c.retainDocs(docs[:keep])
 	if first != nil {
 		// Retained: they are the docs of texts[:keep].
 		c.lastDocs, c.last = copied(docs[:keep]), first
 	}
-	clear(docs)
 	return out
 }
 
 // pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
 // the TF-IDF of texts, it also returns the upper triangle of the matrix of
 // texts[:prefix] (by pairIndex). It returns the docs of texts too.
-func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float64, docs []*doc, first []float64) {
-	docs = c.corpus(texts)
+func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
+	docs = c.corpus(texts, list)
 	n := len(docs)
 	var tri []float64
 	switch {
@@ -353,7 +377,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 			prefix = 0 // none, or its matrix is the last one, which stays
 		}
 		if !all && prefix == 0 && c.memoHolds(docs, want) {
-			tri = c.memoTri
+			tri = c.memo.tri
 			break
 		}
 		tri, first = c.tfidf(docs, want, prefix)
@@ -361,7 +385,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		case all:
 			c.lastDocs, c.last = copied(docs), tri
 		case first == nil: // (else the last matrix is first's)
-			c.memoDocs, c.memoTri, c.memoWant = copied(docs), tri, append(c.memoWant[:0], want...)
+			c.setMemo(docs, tri, want)
 		}
 	}
 	out = make([]float64, len(pairs))
@@ -385,15 +409,13 @@ func (c *cached) isTFIDF() bool {
 	return false
 }
 
-// corpus returns the docs of texts, marked as read by this call, and
-// forgets the docs that neither this call nor the one before read. The
-// list is c.list, which the call clears before it returns.
-func (c *cached) corpus(texts []string) []*doc {
+// corpus returns the docs of texts, in list (appended to it), marked as
+// read by this call, and forgets the docs that neither this call nor the
+// one before read. The list is the caller's, on its stack for up to
+// corpusOnStack texts: a list the cache keeps is a copy (copied).
+func (c *cached) corpus(texts []string, list []*doc) []*doc {
 	c.gen++
-	if cap(c.list) < len(texts) {
-		c.list = make([]*doc, len(texts))
-	}
-	docs := c.list[:len(texts)]
+	docs := slices.Grow(list, len(texts))[:len(texts)]
 	for i, t := range texts {
 		docs[i] = c.doc(t)
 		docs[i].used = c.gen
@@ -411,6 +433,10 @@ func (c *cached) corpus(texts []string) []*doc {
 	c.docs, c.index = kept, nil
 	return docs
 }
+
+// corpusOnStack is the number of texts whose docs a call lists on its
+// stack.
+const corpusOnStack = 16
 
 // copied returns a copy of docs, a list that c keeps after the call.
 func copied(docs []*doc) []*doc { return slices.Clone(docs) }

@@ -363,12 +363,10 @@ func pairsRetainStep(t *testing.T, s, c Similarity, texts []string, pairs [][2]i
 		require.Equal(t, want[p[0]][p[1]], got[k], "%s %v %q", s.Name(), p, texts)
 	}
 	if cc, ok := c.(*cached); ok {
-		for _, d := range slices.Concat(cc.docs, cc.lastDocs, cc.memoDocs) {
+		for _, d := range slices.Concat(cc.docs, cc.lastDocs, cc.memoDocs()) {
 			require.Contains(t, texts[:keep], d.text)
 		}
 		last = len(cc.lastDocs)
-		// The list of the call's corpus holds no doc after it.
-		require.Equal(t, make([]*doc, cap(cc.list)), cc.list[:cap(cc.list)])
 	}
 	require.Equal(t, s.Matrix(texts[:keep]), c.Matrix(texts[:keep]), "%s %q", s.Name(), texts[:keep])
 	return last
@@ -521,7 +519,7 @@ func TestCachedPairsMemo(t *testing.T) {
 			case 3:
 				Retain(c, corpus[:r.IntN(n+1)])
 			}
-			held := c.memoTri != nil && slices.Equal(c.memoDocs, c.docsOf(corpus))
+			held := c.memo != nil && slices.Equal(c.memo.docs, c.docsOf(corpus))
 			var got []float64
 			if r.IntN(2) == 0 {
 				got = Pairs(c, corpus, pairs)
