@@ -184,7 +184,18 @@ func TestResumePointMatchesBytes(t *testing.T) {
 		text := b.String()
 		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
 	}
-	for _, text := range []string{"", " ", "a", "a ", " a", strings.Repeat("a ", 9), strings.Repeat(" a", 9), strings.Repeat(" a", 10)} {
+	for range 3000 { // any bytes
+		b := make([]byte, r.IntN(100))
+		for k := range b {
+			b[k] = byte(r.IntN(256))
+			if r.IntN(3) == 0 {
+				b[k] = byte(r.IntN(0x21))
+			}
+		}
+		require.Equal(t, resumePointByBytes(string(b)), resumePoint(string(b)), "%q", b)
+	}
+	for _, text := range []string{"", " ", "a", "a ", " a", strings.Repeat("a ", 9), strings.Repeat(" a", 9), strings.Repeat(" a", 10),
+		strings.Repeat("\t\n\f\r \v\xa0x", 12), strings.Repeat("abcdefg ", 12), strings.Repeat(" ", 40)} {
 		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
 	}
 }

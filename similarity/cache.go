@@ -24,6 +24,11 @@ import (
 // tokens it has seen and the text being analysed come to less than 64 KiB;
 // a text beyond that is analysed by a slower path (about twice the time of
 // a short text's, per byte) with the same results.
+//
+// A TF-IDF call over a corpus that holds a text more than once numbers and
+// weighs it once; the pairs last computed of a corpus (not all of its
+// matrix) answer a later call over the same corpus (a debate whose agents
+// repeat their proposals compares the same corpus in its later rounds).
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
