@@ -991,12 +991,6 @@ func place(slots []int32, hashes []uint32) []int32 {
 // numbered from it and the docs before it only, so docs[:prefix] numbered
 // alone have the same ids (and orders) as here; their document frequencies
 // are counted again over them alone.
-//
-// A doc that the corpus has more than once (an agent that repeats its
-// proposal: the round's proposals and the previous round's) is numbered
-// once (see distinctDocs): its ids, counts, weights and norm would be the
-// same each time, and so is every product read from them; its document
-// frequencies count it each time.
 func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
 	c.takeScratch()
 	// Number the terms first, so that the lists are made at their size.
@@ -1005,88 +999,36 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float
 			c.analyse(d)
 		}
 	}
-	var distinctBuf [16]*doc
-	var repBuf [16]int32
-	distinct, rep := distinctDocs(docs, distinctBuf[:0], repBuf[:0])
-	t, fs := c.numbered(distinct, len(docs))
+	t, fs := c.numbered(docs)
 	c.putScratch() // the rest reads only t and fs
 	defer func() {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)
 	}()
-	if rep != nil {
-		t.countDocs(len(docs), rep)
-	}
-	tri = t.cosines(len(docs), fs.s, want, rep)
+	tri = t.cosines(len(docs), fs.s, want)
 	if prefix > 0 {
-		t.countDocs(prefix, rep)
-		first = t.cosines(prefix, fs.s, nil, rep)
+		df := t.df[:t.terms]
+		clear(df)
+		for _, id := range t.ids[:t.start[prefix]] {
+			df[id]++
+		}
+		first = t.cosines(prefix, fs.s, nil)
 	}
 	return tri, first
 }
 
-// distinctDocs returns docs (nil rep) when no doc is in it twice. Else it
-// returns the distinct docs, in order of first occurrence, appended to
-// distinct, and rep, appended to rep: rep[i] is the index of docs[i] among
-// them.
-func distinctDocs(docs, distinct []*doc, rep []int32) ([]*doc, []int32) {
-	for _, d := range docs {
-		d.at = -1
-	}
-	repeated := false
-	for i, d := range docs {
-		if d.at >= 0 {
-			repeated = true
-			continue
-		}
-		d.at = int32(i)
-	}
-	if !repeated {
-		return docs, nil
-	}
-	for i, d := range docs {
-		if int(d.at) == i {
-			rep = append(rep, int32(len(distinct)))
-			distinct = append(distinct, d)
-			continue
-		}
-		rep = append(rep, rep[d.at])
-	}
-	return distinct, rep
-}
-
-// countDocs sets t.df to the document frequencies of the first n docs of
-// the corpus, whose doc i is numbered doc rep[i] (i when rep is nil).
-func (t *numberedDocs) countDocs(n int, rep []int32) {
-	df := t.df[:t.terms]
-	clear(df)
-	if rep == nil {
-		for _, id := range t.ids[:t.start[n]] {
-			df[id]++
-		}
-		return
-	}
-	for _, r := range rep[:n] {
-		for _, id := range t.ids[t.start[r]:t.start[r+1]] {
-			df[id]++
-		}
-	}
-}
-
 // cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
-// of the first n docs of the corpus numbered in t, computing the entries
-// that want asks for (nil: all), t.df their document frequencies; doc i of
-// the corpus is numbered doc rep[i] (i when rep is nil: see distinctDocs).
-// floats are those of numbered (their weights, norms, idf and idf by term
-// overwritten; the dense table all 0 before and after). The idf of each
-// term is looked up once, not once per doc that has it.
-func (t *numberedDocs) cosines(n int, floats []float64, want []bool, rep []int32) []float64 {
+// of the first n docs numbered in t, computing the entries that want asks
+// for (nil: all), t.df their document frequencies. floats are those of
+// numbered (their weights, norms, idf and idf by term overwritten; the
+// dense table all 0 before and after). The idf of each term is looked up
+// once, not once per doc that has it.
+func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
 	total, all := len(ids), len(start)-1
 	terms := int(t.terms)
-	idfAt, denseAt := total+all, total+all+t.docs+1
-	ws, norms, idf := floats[:total], floats[total:total+all], floats[idfAt:idfAt+n+1]
-	dense, byTerm := floats[denseAt:denseAt+terms], floats[denseAt+terms:]
+	ws, norms, idf := floats[:total], floats[total:total+n], floats[total+all:total+all+n+1]
+	dense, byTerm := floats[total+2*all+1:total+2*all+1+terms], floats[total+2*all+1+terms:]
 	idf[0] = 0 // of the terms that none of the n docs has
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
@@ -1094,35 +1036,16 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool, rep []int32
 	for id, d := range t.df[:terms] {
 		byTerm[id] = idf[d]
 	}
-	numbered := n // the numbered docs of the n: the first ones
-	if rep != nil {
-		numbered = 0
-		for _, r := range rep[:n] {
-			numbered = max(numbered, int(r)+1)
-		}
-	}
-	for i := range numbered {
+	for i := range n {
 		vi := ids[start[i]:start[i+1]]
 		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], byTerm)
-	}
-	// Doc i of the corpus has the terms lo[i]:hi[i] of the numbered docs,
-	// and the norm nm[i].
-	var loBuf, hiBuf [16]int32
-	var nmBuf [16]float64
-	lo, hi, nm := loBuf[:0], hiBuf[:0], nmBuf[:0]
-	if rep == nil {
-		lo, hi, nm = start[:n], start[1:n+1], norms[:n]
-	} else {
-		for _, r := range rep[:n] {
-			lo, hi, nm = append(lo, start[r]), append(hi, start[r+1]), append(nm, norms[r])
-		}
 	}
 	tri := make([]float64, n*(n-1)/2)
 	for i := range n {
 		if want != nil && !wantsRow(want, i, n) {
 			continue
 		}
-		ai, aw := ids[lo[i]:hi[i]], ws[lo[i]:hi[i]]
+		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
 		for x, id := range ai {
 			dense[id] = aw[x]
 		}
@@ -1130,7 +1053,7 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool, rep []int32
 			if want != nil && !want[pairIndex(i, j)] {
 				continue
 			}
-			bi, bw := ids[lo[j]:hi[j]], ws[lo[j]:hi[j]]
+			bi, bw := ids[start[j]:start[j+1]], ws[start[j]:start[j+1]]
 			var v float64
 			switch {
 			case len(ai) == 0 && len(bi) == 0:
@@ -1138,7 +1061,7 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool, rep []int32
 			case len(ai) == 0 || len(bi) == 0:
 				v = 0
 			default:
-				v = dot(bi, bw, dense) / (nm[i] * nm[j])
+				v = dot(bi, bw, dense) / (norms[i] * norms[j])
 			}
 			tri[pairIndex(i, j)] = Clamp01(v)
 		}
@@ -1156,7 +1079,6 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool, rep []int32
 type numberedDocs struct {
 	ids, counts, start, df []int32
 	terms                  int32 // the number of terms
-	docs                   int   // the docs of the corpus (some numbered once for several)
 	buf                    *ints // holds the lists
 }
 
@@ -1194,18 +1116,20 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 	}
 }
 
-// numbered numbers the terms of docs, the distinct docs of a corpus of
-// corpus docs, and returns with them the floats of a TF-IDF call over it:
-// total + n + corpus + 1 + 2·terms, the first terms of the last 2·terms 0
-// (the dense table of cosines; the caller puts both lists back). The numbering is not kept for a later
+// numbered numbers the terms of docs, and returns with them the floats of
+// a TF-IDF call over docs: total + 2n + 1 + 2·terms, the first terms of the
+// last 2·terms 0 (the dense table of cosines; the caller puts both lists
+// back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
 //
 // A doc whose symbols are the first of an earlier doc's (see extends: a
 // debate compares each proposal with the previous round's, which it
 // extends) takes their ids, in the same order, and sorts them as the
-// earlier doc's sorted ids read them.
-func (c *cached) numbered(docs []*doc, corpus int) (numberedDocs, *floats) {
+// earlier doc's sorted ids read them. A doc that docs hold more than once
+// (an agent that repeats its proposal: the round's proposals and the
+// previous round's) takes the sorted ids and counts of its first place.
+func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
@@ -1214,15 +1138,31 @@ func (c *cached) numbered(docs []*doc, corpus int) (numberedDocs, *floats) {
 	buf := getList[int32](&intsPool, 3*total+2*n+1)
 	l := buf.s
 	t := numberedDocs{ids: l[:total], counts: l[total : 2*total], df: l[2*total : 3*total],
-		start: l[3*total : 3*total+n+1], docs: corpus, buf: buf}
+		start: l[3*total : 3*total+n+1], buf: buf}
 	// of[i] is the index of the earlier doc that doc i extends, or -1.
 	of := l[3*total+n+1 : 3*total+2*n+1]
 	clear(t.df)
+	for _, d := range docs {
+		d.at = -1
+	}
+	for i, d := range docs {
+		if d.at < 0 {
+			d.at = int32(i)
+		}
+	}
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		k := d.distinct()
 		ids := t.ids[off : off+k]
+		if b := int(d.at); b < i { // a repeat of doc b
+			of[i] = int32(b)
+			for _, id := range t.ids[t.start[b]:t.start[b+1]] {
+				t.df[id]++
+			}
+			off += k
+			continue
+		}
 		of[i] = extends(docs[:i], d)
 		if b := of[i]; b >= 0 {
 			for x, id := range t.ids[t.start[b] : int(t.start[b])+k] {
@@ -1240,13 +1180,15 @@ func (c *cached) numbered(docs []*doc, corpus int) (numberedDocs, *floats) {
 			clearDoc(d, c.local)
 		}
 	}
-	denseAt := total + n + corpus + 1
-	fs := getList[float64](&floatsPool, denseAt+2*int(t.terms))
-	dense := fs.s[denseAt : denseAt+int(t.terms)]
+	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms))
+	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
 	clear(dense)
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
 		switch b := of[i]; {
+		case int(d.at) < i: // a repeat of doc b, sorted
+			copy(vi, t.ids[t.start[b]:t.start[b+1]])
+			copy(sorted, t.counts[t.start[b]:t.start[b+1]])
 		case b >= 0:
 			// Not wide (extends): local, all 0 again and longer than the
 			// terms (they are symbols), keeps the counts.
@@ -1397,15 +1339,30 @@ func dot(ids []int32, w, dense []float64) float64 {
 // occurrence in the doc; they are already sorted when no term of the doc
 // came earlier in the corpus, and nearly so when few did (texts made from
 // one question, or a proposal and the next round's): an insertion sort
-// takes them while it moves few of them (at most moveBudget per id, then
-// it stops). Else each id is put in a bit set, its count in dense (all 0
+// takes them when they are in a few runs in order (maxRuns) while it moves
+// few of them (at most moveBudget per id, then it stops). Else each id is put in a bit set, its count in dense (all 0
 // before and after), and both are read back in id order: ids are
 // distinct, so this is the order any sort gives. bitset is the scratch of
 // the set (all 0 between calls).
 func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
 	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
+	// The insertion sort takes ids in at most maxRuns runs in order (a
+	// few terms of the doc came earlier in the corpus).
+	runs := 1
+	for x := 1; x < len(ids) && runs <= maxRuns; x++ {
+		if ids[x] < ids[x-1] {
+			runs++
+		}
+	}
+	if runs > maxRuns {
+		sortBits(bitset, ids, sorted, counts, dense)
+		return
+	}
 	for x, n := range counts {
 		sorted[x] = int32(n)
+	}
+	if runs == 1 {
+		return
 	}
 	budget := moveBudget * len(ids)
 	for x := 1; x < len(ids); x++ {
@@ -1419,27 +1376,29 @@ func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts [
 		}
 		ids[y], sorted[y] = id, n
 		if budget -= x - y; budget < 0 {
-			sortBits(bitset, ids, sorted, dense)
+			sortBits(bitset, ids, sorted, sorted, dense)
 			return
 		}
 	}
 }
 
-// moveBudget is the number of moves per id that sortTerms's insertion
-// sort makes at most.
-const moveBudget = 2
+// maxRuns is the most runs of ids in order that sortTerms sorts by
+// insertion, and moveBudget the number of moves per id that it makes at
+// most.
+const maxRuns, moveBudget = 3, 2
 
-// sortBits sorts ids (distinct) and their counts, sorted, through a bit
-// set and dense (see sortTerms).
-func sortBits(bitset *[]uint64, ids, sorted []int32, dense []float64) {
-	sorted = sorted[:len(ids)]
+// sortBits sorts ids (distinct) and writes their counts to sorted, in
+// the same order, through a bit set and dense (see sortTerms); counts may
+// be sorted itself.
+func sortBits[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
+	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
 	words := (len(dense) + 63) / 64
 	if cap(*bitset) < words {
 		*bitset = make([]uint64, words)
 	}
 	set := (*bitset)[:words]
 	for x, id := range ids {
-		dense[id] = float64(sorted[x])
+		dense[id] = float64(counts[x])
 		set[uint32(id)/64] |= 1 << (uint32(id) % 64)
 	}
 	x := 0

@@ -551,7 +551,7 @@ func (c *cached) docsOf(texts []string) []*doc {
 }
 
 // TestCachedRepeatedDocs compares corpora that hold texts more than once
-// (numbered once each: distinctDocs), asked for some pairs or all, with the
+// (numbered once each: numbered), asked for some pairs or all, with the
 // matrix of their first texts prepared or not, against the plain backend,
 // bit for bit.
 func TestCachedRepeatedDocs(t *testing.T) {
@@ -568,14 +568,6 @@ func TestCachedRepeatedDocs(t *testing.T) {
 		}
 		pairsRetainStep(t, TFIDF{}, c, texts, pairs, 1+r.IntN(n), true)
 	}
-	d := &doc{}
-	e := &doc{}
-	distinct, rep := distinctDocs([]*doc{d, e, d, d, e}, nil, nil)
-	require.Equal(t, []*doc{d, e}, distinct)
-	require.Equal(t, []int32{0, 1, 0, 0, 1}, rep)
-	distinct, rep = distinctDocs([]*doc{d, e}, nil, nil)
-	require.Equal(t, []*doc{d, e}, distinct)
-	require.Nil(t, rep)
 }
 
 // wordPool returns a source seeded with seed and n texts it draws, of up to
