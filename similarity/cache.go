@@ -1337,61 +1337,25 @@ func dot(ids []int32, w, dense []float64) float64 {
 // sortTerms sorts the term ids of a doc (distinct) in place and writes
 // their counts to sorted, in the same order. Ids come in order of first
 // occurrence in the doc; they are already sorted when no term of the doc
-// came earlier in the corpus, and nearly so when few did (texts made from
-// one question, or a proposal and the next round's): an insertion sort
-// takes them when they are in a few runs in order (maxRuns) while it moves
-// few of them (at most moveBudget per id, then it stops). Else each id is put in a bit set, its count in dense (all 0
-// before and after), and both are read back in id order: ids are
-// distinct, so this is the order any sort gives. bitset is the scratch of
-// the set (all 0 between calls).
+// came earlier in the corpus. Else each id is put in a bit set, its count
+// in dense (all 0 before and after), and both are read back in id order:
+// ids are distinct, so this is the order any sort gives. bitset is the
+// scratch of the set (all 0 between calls).
 func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
 	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
-	// The insertion sort takes ids in at most maxRuns runs in order (a
-	// few terms of the doc came earlier in the corpus).
-	runs := 1
-	for x := 1; x < len(ids) && runs <= maxRuns; x++ {
-		if ids[x] < ids[x-1] {
-			runs++
-		}
-	}
-	if runs > maxRuns {
-		sortBits(bitset, ids, sorted, counts, dense)
-		return
-	}
-	for x, n := range counts {
-		sorted[x] = int32(n)
-	}
-	if runs == 1 {
-		return
-	}
-	budget := moveBudget * len(ids)
+	in := true
 	for x := 1; x < len(ids); x++ {
-		id := ids[x]
-		if ids[x-1] < id {
-			continue
-		}
-		n, y := sorted[x], x
-		for ; y > 0 && ids[y-1] > id; y-- {
-			ids[y], sorted[y] = ids[y-1], sorted[y-1]
-		}
-		ids[y], sorted[y] = id, n
-		if budget -= x - y; budget < 0 {
-			sortBits(bitset, ids, sorted, sorted, dense)
-			return
+		if ids[x] < ids[x-1] {
+			in = false
+			break
 		}
 	}
-}
-
-// maxRuns is the most runs of ids in order that sortTerms sorts by
-// insertion, and moveBudget the number of moves per id that it makes at
-// most.
-const maxRuns, moveBudget = 3, 2
-
-// sortBits sorts ids (distinct) and writes their counts to sorted, in
-// the same order, through a bit set and dense (see sortTerms); counts may
-// be sorted itself.
-func sortBits[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
-	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
+	if in {
+		for x, n := range counts {
+			sorted[x] = int32(n)
+		}
+		return
+	}
 	words := (len(dense) + 63) / 64
 	if cap(*bitset) < words {
 		*bitset = make([]uint64, words)
