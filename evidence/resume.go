@@ -27,10 +27,12 @@ import (
 // as their distance from P (at most maxAhead of them, each at most
 // math.MaxUint16); what the scan read before P otherwise matters no more
 // at or after P (resume). A state that does not fit is not kept (save);
-// the checkpoint then keeps what it held, or nothing.
+// the checkpoint then keeps what it held, or nothing. The text and the
+// analysis of all of it are kept apart (savedText), so that a text equal
+// to it is scored without a scan.
 type Checkpoint struct {
-	text string // the text scanned to the checkpoint, "" for none
-	year int32
+	saved *savedText // the text scanned to the checkpoint, nil for none
+	year  int32
 	// The scanner at P: i (P), a.words, a.assertions, numbers, sentStart;
 	// s0+1 (0 for no sentence begun); extra-extraS0 in a sentence, else 0.
 	pos, words, assertions, numbers, sentStart, s0, extra uint32
@@ -45,6 +47,54 @@ type Checkpoint struct {
 	ahead   [maxAhead]uint16
 	aheadID [maxAhead]uint8
 	flags   uint8 // cpPrevWord, cpFold, cpYear
+}
+
+// savedText is the text of a Checkpoint and, when whole, what Score reads
+// of all of it for the checkpoint's year (its analysis and marker counts):
+// a text equal to it (an agent that repeats its proposal) is scored from
+// them, without a scan. Once a Checkpoint holds it, it is never changed
+// (a copy of the Checkpoint shares it).
+type savedText struct {
+	text               string
+	temporal           float64
+	words, assertions  uint32
+	citations, data    uint32
+	examples, hedges   uint32
+	numbers, precision uint32
+	connectives        uint32
+	whole              bool
+}
+
+// text returns the text the checkpoint holds, "" for none.
+func (cp *Checkpoint) text() string {
+	if cp.saved == nil {
+		return ""
+	}
+	return cp.saved.text
+}
+
+// keep sets s.whole and the analysis a of s.text and its marker counts m,
+// if they fit.
+func (s *savedText) keep(a *textStats, m counts) {
+	if uint64(max(a.words, a.assertions, m.citations, m.data, m.examples, m.hedges, m.numbers, m.precision,
+		m.connectives)) > math.MaxUint32 {
+		return
+	}
+	*s = savedText{text: s.text, whole: true, words: uint32(a.words), assertions: uint32(a.assertions),
+		temporal: a.temporal, citations: uint32(m.citations), data: uint32(m.data), examples: uint32(m.examples),
+		hedges: uint32(m.hedges), numbers: uint32(m.numbers), precision: uint32(m.precision),
+		connectives: uint32(m.connectives)}
+}
+
+// score returns the scores of s.text, s whole, under w.
+func (s *savedText) score(w Weights) Scores {
+	if s.words == 0 {
+		return Scores{}
+	}
+	a := textStats{words: int(s.words), assertions: int(s.assertions), temporal: s.temporal}
+	return a.score(counts{citations: int(s.citations), data: int(s.data), examples: int(s.examples),
+		hedges: int(s.hedges), numbers: int(s.numbers), precision: int(s.precision),
+		connectives: int(s.connectives)}, w)
 }
 
 // maxAhead is the number of markers a Checkpoint can keep whose search
@@ -79,7 +129,7 @@ func (cp *Checkpoint) save(text string, st *scanner) bool {
 		n[kindPrecision], n[kindReasoning])) > math.MaxUint32 {
 		return false
 	}
-	c := Checkpoint{text: text, year: int32(st.year), pos: uint32(p), words: uint32(st.a.words),
+	c := Checkpoint{saved: &savedText{text: text}, year: int32(st.year), pos: uint32(p), words: uint32(st.a.words),
 		assertions: uint32(st.a.assertions), numbers: uint32(st.numbers), sentStart: uint32(st.sentStart),
 		s0: uint32(st.s0 + 1), hedges: uint32(sc.found >> firstHedge), yrSum: uint32(st.yr.sum), yrAges: uint32(st.yr.ages),
 		n: [...]uint32{uint32(n[kindCitation]), uint32(n[kindData]), uint32(n[kindExample]), uint32(n[kindPrecision]),
@@ -144,13 +194,19 @@ const resumeRuns = 9
 // resumePoint returns the start of the resumeRuns-th last run of \s of t,
 // or -1.
 func resumePoint(t string) int {
+	if len(t) < 2 {
+		return -1
+	}
 	n := 0
+	at := class[t[len(t)-1]] & clS // of t[k]
 	for k := len(t) - 1; k > 0; k-- {
-		if isSpace(t[k]) && !isSpace(t[k-1]) {
+		before := class[t[k-1]] & clS
+		if at > before {
 			if n++; n == resumeRuns {
 				return k
 			}
 		}
+		at = before
 	}
 	return -1
 }
@@ -183,28 +239,48 @@ func inList(c byte) bool {
 }
 
 // ScoreExtending returns Score(text, now, w). When cp holds a checkpoint
-// of a text that text begins with, for the same year, the scan resumes
-// there. cp is then updated for text, or kept when resumed (it holds for
-// every text that begins with text), or emptied.
+// of text itself, for the same year, the scores come from the analysis it
+// keeps; of a text that text begins with, the scan resumes there. cp is
+// then updated for text: a checkpoint nearer its end, or the one resumed
+// (it holds for every text that begins with text), with the analysis of
+// text; or it is emptied.
 func ScoreExtending(text string, now time.Time, w Weights, cp *Checkpoint) Scores {
 	year := now.UTC().Year()
+	if s := cp.saved; s != nil && s.whole && int(cp.year) == year && s.text == text {
+		return s.score(w)
+	}
 	var st scanner
 	st.init(year)
-	if cp.text != "" && int(cp.year) == year && strings.HasPrefix(text, cp.text) {
+	resumed := false
+	if s := cp.saved; s != nil && int(cp.year) == year && strings.HasPrefix(text, s.text) {
 		cp.resume(&st)
+		resumed = true
 	} else {
 		*cp = Checkpoint{}
 	}
+	saved := false
 	if p := resumePoint(text); p > st.i {
 		st.scan(text, p)
 		if st.i == p && bracketsEnd(text, p) {
-			cp.save(text, &st)
+			saved = cp.save(text, &st)
 		}
 	}
 	st.scan(text, len(text))
 	a := st.finish(text)
+	var m counts // none read without words
+	if a.words > 0 {
+		m = a.markers(text)
+	}
+	if saved || resumed {
+		// A checkpoint resumed holds for text too, which begins with its
+		// text: it keeps text instead.
+		if !saved {
+			cp.saved = &savedText{text: text}
+		}
+		cp.saved.keep(&a, m)
+	}
 	if a.words == 0 {
 		return Scores{}
 	}
-	return a.score(a.markers(text), w)
+	return a.score(m, w)
 }

@@ -65,7 +65,45 @@ func FuzzScoreExtending(f *testing.F) {
 		now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 		requireExtendingMatches(t, now, a, a+b, a+b+c)
 		requireExtendingMatches(t, now, a+b, a, a+c)
+		requireExtendingMatches(t, now, a, a, a+b, a+b, a+b+c, a+b, a, a)
 	})
+}
+
+// TestScoreExtendingRepeats scores texts that repeat the one before (an
+// agent whose revision is its proposal), which score from the analysis the
+// Checkpoint keeps, and compares with Score, bit for bit: after a scan
+// from the start, from a checkpoint, after a change of year, with case
+// folding (the (?i) expressions count the markers), with a copy of the
+// Checkpoint.
+func TestScoreExtendingRepeats(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	later := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(15, 16))
+	texts := proposalTexts(t)
+	for range 100 {
+		texts = append(texts, randomScoreText(r)+randomScoreText(r))
+	}
+	texts = append(texts, "Proposal from agent0: adopt a staged migration with a 90-day pilot and rollback plan.",
+		"Ärger: for example, in 2024 the ÉTAT reported (Smith 2021) a 35% gain because of [1, 2] — typically.",
+		"", "   ", "a b", "short text with no checkpoint.")
+	for _, p := range texts {
+		requireExtendingMatches(t, now, p, p, p)
+		requireExtendingMatches(t, now, p, p+" More: 5 ms, since 2023.", p+" More: 5 ms, since 2023.", p, p)
+		var cp Checkpoint
+		ScoreExtending(p, now, Weights{}, &cp)
+		if cp.saved != nil {
+			require.Equal(t, p, cp.saved.text)
+			require.True(t, cp.saved.whole)
+		}
+		cp2 := cp
+		require.Equal(t, bits(Score(p+" and more", now, Weights{})), bits(ScoreExtending(p+" and more", now, Weights{}, &cp)))
+		require.Equal(t, bits(Score(p, now, Weights{})), bits(ScoreExtending(p, now, Weights{}, &cp2)))
+		require.Equal(t, bits(Score(p, later, Weights{})), bits(ScoreExtending(p, later, Weights{}, &cp2)))
+		require.Equal(t, bits(Score(p, later, Weights{})), bits(ScoreExtending(p, later, Weights{}, &cp2)))
+		w := Weights{Citation: 0.5, Specificity: 0.5}
+		require.Equal(t, bits(Score(p, later, w)), bits(ScoreExtending(p, later, w, &cp2)))
+	}
 }
 
 // TestCheckpointLayout checks the constants a Checkpoint is packed with.
@@ -94,10 +132,10 @@ func TestCheckpointNotSaved(t *testing.T) {
 		cp = Checkpoint{}
 		ScoreExtending(text, now, Weights{}, &cp)
 		if spaces < math.MaxUint16 {
-			require.Equal(t, text, cp.text)
+			require.Equal(t, text, cp.text())
 			require.Equal(t, uint16(spaces+len("example")), cp.ahead[0])
 		} else {
-			require.Empty(t, cp.text)
+			require.Empty(t, cp.text())
 		}
 	}
 
@@ -116,4 +154,48 @@ func TestCheckpointNotSaved(t *testing.T) {
 	st.scan("a b", 1)
 	require.False(t, cp.save("a b", &st))
 	require.Equal(t, saved, cp)
+}
+
+// resumePointByBytes is resumePoint as first written, byte by byte with
+// isSpace.
+func resumePointByBytes(t string) int {
+	n := 0
+	for k := len(t) - 1; k > 0; k-- {
+		if isSpace(t[k]) && !isSpace(t[k-1]) {
+			if n++; n == resumeRuns {
+				return k
+			}
+		}
+	}
+	return -1
+}
+
+// TestResumePointMatchesBytes compares resumePoint with resumePointByBytes
+// on random texts of every white-space byte (and \v, which \s lacks).
+func TestResumePointMatchesBytes(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(17, 18))
+	alphabet := []string{" ", "\t", "\n", "\f", "\r", "\v", "a", "Z", "9", ".", "é", "\x85", "\xa0", "  "}
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		text := b.String()
+		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
+	}
+	for range 3000 { // any bytes
+		b := make([]byte, r.IntN(100))
+		for k := range b {
+			b[k] = byte(r.IntN(256))
+			if r.IntN(3) == 0 {
+				b[k] = byte(r.IntN(0x21))
+			}
+		}
+		require.Equal(t, resumePointByBytes(string(b)), resumePoint(string(b)), "%q", b)
+	}
+	for _, text := range []string{"", " ", "a", "a ", " a", strings.Repeat("a ", 9), strings.Repeat(" a", 9), strings.Repeat(" a", 10),
+		strings.Repeat("\t\n\f\r \v\xa0x", 12), strings.Repeat("abcdefg ", 12), strings.Repeat(" ", 40)} {
+		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
+	}
 }

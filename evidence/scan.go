@@ -171,9 +171,9 @@ func (tab *candidateTable) at(t string, i int) []candidate {
 }
 
 // Byte classes of analyze: an ASCII letter or digit, an ASCII letter, a
-// digit, a byte that some candidate starts with, '.', '!' or '?', and an
-// ASCII white space of unicode.IsSpace (regexp's \s is isSpace: it has no
-// \v).
+// digit, a byte that some candidate starts with, '.', '!' or '?', an ASCII
+// white space of unicode.IsSpace, and one of regexp's \s (isSpace: it has
+// no \v; resumePoint).
 const (
 	clWord = 1 << iota
 	clLetter
@@ -181,6 +181,7 @@ const (
 	clFirst
 	clEnd
 	clSpace
+	clS
 )
 
 var (
@@ -203,6 +204,9 @@ var (
 			}
 			if c < utf8.RuneSelf && unicode.IsSpace(rune(c)) {
 				t[b] |= clSpace
+			}
+			if isSpace(c) {
+				t[b] |= clS
 			}
 		}
 		return t

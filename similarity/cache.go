@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Cached returns a Similarity that computes the same matrices as s and,
@@ -23,6 +24,11 @@ import (
 // tokens it has seen and the text being analysed come to less than 64 KiB;
 // a text beyond that is analysed by a slower path (about twice the time of
 // a short text's, per byte) with the same results.
+//
+// A TF-IDF call over a corpus that holds a text more than once numbers and
+// weighs it once; the pairs last computed of a corpus (not all of its
+// matrix) answer a later call over the same corpus (a debate whose agents
+// repeat their proposals compares the same corpus in its later rounds).
 func Cached(s Similarity) Similarity {
 	switch s.(type) {
 	case TFIDF, Jaccard, *TFIDF, *Jaccard:
@@ -76,7 +82,93 @@ func (c *cached) retainLocked(texts []string) {
 			break
 		}
 	}
+	for _, d := range c.memoDocs() {
+		if !slices.Contains(texts, d.text) {
+			c.forgetMemo()
+			break
+		}
+	}
 	c.docs, c.index = kept, nil
+}
+
+// retainDocs is retainLocked for the texts of keep, docs of c: it
+// compares docs, not texts. (It keeps the same docs: c has one doc per
+// text. The lists of the last call and the memo, which may hold a doc that
+// c forgot since and has again, are let go at times when retainLocked
+// would keep them.)
+func (c *cached) retainDocs(keep []*doc) {
+	kept := c.docs[:0]
+	for _, d := range c.docs {
+		if slices.Contains(keep, d) {
+			kept = append(kept, d)
+		}
+	}
+	clear(c.docs[len(kept):])
+	for _, d := range c.lastDocs {
+		if !slices.Contains(keep, d) {
+			c.lastDocs, c.last = nil, nil
+			break
+		}
+	}
+	for _, d := range c.memoDocs() {
+		if !slices.Contains(keep, d) {
+			c.forgetMemo()
+			break
+		}
+	}
+	c.docs, c.index = kept, nil
+}
+
+// pairsMemo is the corpus of the last call that computed some pairs only
+// (not all: those go to last), docs, the upper triangle of its matrix, tri,
+// and the pairs computed, want (by pairIndex; in small when they fit): a
+// debate whose agents repeat their proposals compares the same corpus in
+// its later rounds. A cache forgets it with any of its docs.
+type pairsMemo struct {
+	docs  []*doc
+	tri   []float64
+	want  []bool
+	small [56]bool
+}
+
+// memoDocs returns the docs of c's memo, if any.
+func (c *cached) memoDocs() []*doc {
+	if c.memo == nil {
+		return nil
+	}
+	return c.memo.docs
+}
+
+// forgetMemo lets c's memo go.
+func (c *cached) forgetMemo() { c.memo = nil }
+
+// setMemo makes the pairs want of docs, tri, c's memo.
+func (c *cached) setMemo(docs []*doc, tri []float64, want []bool) {
+	m := c.memo
+	if m == nil {
+		m = new(pairsMemo)
+		c.memo = m
+	}
+	m.docs, m.tri = copied(docs), tri
+	if len(want) <= len(m.small) {
+		m.want = append(m.small[:0], want...)
+	} else {
+		m.want = append(m.want[:0], want...)
+	}
+}
+
+// memoHolds reports whether c's memo has the pairs want of docs.
+func (c *cached) memoHolds(docs []*doc, want []bool) bool {
+	m := c.memo
+	if m == nil || !slices.Equal(docs, m.docs) {
+		return false
+	}
+	for k, w := range want {
+		if w && !m.want[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // tables are a cached's symbol table, which a released one gives to the
@@ -134,6 +226,7 @@ func (c *cached) release() {
 		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
 	}
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
+	c.memo = nil
 	c.tables = tables{}
 }
 
@@ -146,6 +239,7 @@ type cached struct {
 	// of its matrix (by pairIndex).
 	lastDocs []*doc
 	last     []float64
+	memo     *pairsMemo // nil for none
 	// index finds docs by text once there are many of them (nil below
 	// indexFrom docs, and after each call).
 	index map[string]*doc
@@ -170,6 +264,7 @@ type doc struct {
 	text           string
 	used           int // the last Matrix call that read it
 	analysed, wide bool
+	at             int32 // during a TF-IDF call, its first index in the corpus
 	terms          []uint16
 	shingles       map[shingle]struct{}
 }
@@ -202,7 +297,8 @@ func (c *cached) Name() string { return c.s.Name() }
 func (c *cached) Matrix(texts []string) [][]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	docs := c.corpus(texts)
+	var list [corpusOnStack]*doc
+	docs := c.corpus(texts, list[:0])
 	// The same corpus as the call before (a debate groups the votes of
 	// the first round over the texts it has just compared) has the same
 	// matrix.
@@ -211,11 +307,11 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	if !c.isTFIDF() {
 		m := c.jaccard(docs)
-		c.lastDocs, c.last = docs, upper(m)
+		c.lastDocs, c.last = copied(docs), upper(m)
 		return m
 	}
 	tri, _ := c.tfidf(docs, nil, 0)
-	c.lastDocs, c.last = docs, tri
+	c.lastDocs, c.last = copied(docs), tri
 	return fromUpper(len(docs), tri)
 }
 
@@ -224,7 +320,8 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out, _, _ := c.pairs(texts, pairs, 0)
+	var list [corpusOnStack]*doc
+	out, _, _ := c.pairs(texts, pairs, 0, list[:0])
 	return out
 }
 
@@ -237,13 +334,12 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 	if prepare {
 		prefix = keep
 	}
-	out, docs, first := c.pairs(texts, pairs, prefix)
-	c.retainLocked(texts[:keep])
+	var list [corpusOnStack]*doc
+	out, docs, first := c.pairs(texts, pairs, prefix, list[:0])
+	c.retainDocs(docs[:keep])
 	if first != nil {
-		// Retained: they are the docs of texts[:keep]. The others are
-		// cleared, so that the list holds none of the docs forgotten.
-		clear(docs[keep:])
-		c.lastDocs, c.last = docs[:keep:keep], first
+		// Retained: they are the docs of texts[:keep].
+		c.lastDocs, c.last = copied(docs[:keep]), first
 	}
 	return out
 }
@@ -251,8 +347,8 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 // pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
 // the TF-IDF of texts, it also returns the upper triangle of the matrix of
 // texts[:prefix] (by pairIndex). It returns the docs of texts too.
-func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float64, docs []*doc, first []float64) {
-	docs = c.corpus(texts)
+func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
+	docs = c.corpus(texts, list)
 	n := len(docs)
 	var tri []float64
 	switch {
@@ -260,7 +356,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		tri = c.last
 	case !c.isTFIDF():
 		tri = upper(c.jaccard(docs))
-		c.lastDocs, c.last = docs, tri
+		c.lastDocs, c.last = copied(docs), tri
 	default:
 		// The pairs asked for, by pair index; on the stack for up to 11
 		// texts.
@@ -285,9 +381,16 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int) (out []float6
 		if prefix <= 1 || prefix >= n || !all && slices.Equal(docs[:prefix], c.lastDocs) {
 			prefix = 0 // none, or its matrix is the last one, which stays
 		}
+		if !all && prefix == 0 && c.memoHolds(docs, want) {
+			tri = c.memo.tri
+			break
+		}
 		tri, first = c.tfidf(docs, want, prefix)
-		if all {
-			c.lastDocs, c.last = docs, tri
+		switch {
+		case all:
+			c.lastDocs, c.last = copied(docs), tri
+		case first == nil: // (else the last matrix is first's)
+			c.setMemo(docs, tri, want)
 		}
 	}
 	out = make([]float64, len(pairs))
@@ -311,11 +414,13 @@ func (c *cached) isTFIDF() bool {
 	return false
 }
 
-// corpus returns the docs of texts, marked as read by this call, and
-// forgets the docs that neither this call nor the one before read.
-func (c *cached) corpus(texts []string) []*doc {
+// corpus returns the docs of texts, in list (appended to it), marked as
+// read by this call, and forgets the docs that neither this call nor the
+// one before read. The list is the caller's, on its stack for up to
+// corpusOnStack texts: a list the cache keeps is a copy (copied).
+func (c *cached) corpus(texts []string, list []*doc) []*doc {
 	c.gen++
-	docs := make([]*doc, len(texts))
+	docs := slices.Grow(list, len(texts))[:len(texts)]
 	for i, t := range texts {
 		docs[i] = c.doc(t)
 		docs[i].used = c.gen
@@ -333,6 +438,13 @@ func (c *cached) corpus(texts []string) []*doc {
 	c.docs, c.index = kept, nil
 	return docs
 }
+
+// corpusOnStack is the number of texts whose docs a call lists on its
+// stack.
+const corpusOnStack = 16
+
+// copied returns a copy of docs, a list that c keeps after the call.
+func copied(docs []*doc) []*doc { return slices.Clone(docs) }
 
 // upper returns the upper triangle of m, by pairIndex.
 func upper(m [][]float64) []float64 {
@@ -374,6 +486,13 @@ func (c *cached) doc(text string) *doc {
 			return d
 		}
 	} else {
+		// The same string first (a debate compares the texts it keeps,
+		// which are those of the cache's docs), then equal ones.
+		for _, d := range c.docs {
+			if len(d.text) == len(text) && unsafe.StringData(d.text) == unsafe.StringData(text) {
+				return d
+			}
+		}
 		for _, d := range c.docs {
 			if d.text == text {
 				return d
@@ -444,51 +563,69 @@ func (c *cached) analyse(d *doc) {
 		}
 		i = len(base.text)
 	}
+	// Room for every token of the rest (a token and the separator after
+	// it take two bytes, but the last), in the lists and as a new symbol
+	// in local (all 0 beyond the table's symbols).
+	nt, room := len(terms), (len(text)-i+1)/2
+	terms, counts = slices.Grow(terms, room)[:nt+room], slices.Grow(counts, room)[:nt+room]
+	local := c.local
+	if need := c.syms.len() + room; len(local) < need {
+		local = slices.Grow(local, need-len(local))[:need]
+	}
 	for i < len(text) {
+		b := text[i]
 		var sym int32
-		if b := text[i]; b < utf8.RuneSelf {
-			if wordByte[b] == 0 {
-				i++
-				continue
-			}
+		switch {
+		case wordByte[b] != 0: // an ASCII letter or digit
 			start := i
 			end, h, upper := asciiRun(text, i)
-			switch i = end; {
-			case i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i):
+			if i = end; i < len(text) && text[i] >= utf8.RuneSelf && wordRuneAt(text, i) {
 				// The token goes on with a non-ASCII letter or digit.
 				i = wordEnd(text, i)
 				sym = c.syms.get16(strings.ToLower(text[start:i]))
-			default:
+			} else {
 				sym = c.syms.lookup16(text[start:i], h, upper)
 			}
-		} else {
-			r, size := utf8.DecodeRuneInString(text[i:])
-			if !IsWordRune(r) {
-				i += size
+		case b < utf8.RuneSelf:
+			i++
+			continue
+		default:
+			var word bool
+			if sym, i, word = c.nonASCII(text, i); !word {
 				continue
 			}
-			start := i
-			i = wordEnd(text, i)
-			sym = c.syms.get16(strings.ToLower(text[start:i]))
 		}
-		if int(sym) == len(c.local) {
-			c.local = append(c.local, 0)
-		}
-		if k := c.local[sym]; k > 0 {
+		if k := local[sym]; k > 0 {
 			counts[k-1]++
 			continue
 		}
-		terms = append(terms, uint16(sym))
-		counts = append(counts, 1)
-		c.local[sym] = int32(len(terms))
+		terms[nt], counts[nt] = uint16(sym), 1
+		nt++
+		local[sym] = int32(nt)
 	}
+	terms, counts = terms[:nt], counts[:nt]
 	for _, sym := range terms {
-		c.local[sym] = 0
+		local[sym] = 0
 	}
-	c.terms, c.counts = terms, counts
+	c.terms, c.counts, c.local = terms, counts, local
 	d.terms = make([]uint16, 2*len(terms))
 	copy(d.terms[copy(d.terms, terms):], counts)
 	d.wide, d.analysed = false, true
+}
+
+// nonASCII reads the rune at offset i of text, a byte not ASCII, for
+// analyse: the token that starts there and its symbol (word true), or
+// nothing (the rune is no letter or digit). It returns where the next read
+// starts.
+//
+//go:noinline
+func (c *cached) nonASCII(text string, i int) (sym int32, next int, word bool) {
+	r, size := utf8.DecodeRuneInString(text[i:])
+	if !IsWordRune(r) {
+		return 0, i + size, false
+	}
+	end := wordEnd(text, i)
+	return c.syms.get16(strings.ToLower(text[i:end])), end, true
 }
 
 // analyseWide is analyse for a doc that may outgrow 16 bits (a long text,
@@ -989,7 +1126,9 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 // A doc whose symbols are the first of an earlier doc's (see extends: a
 // debate compares each proposal with the previous round's, which it
 // extends) takes their ids, in the same order, and sorts them as the
-// earlier doc's sorted ids read them.
+// earlier doc's sorted ids read them. A doc that docs hold more than once
+// (an agent that repeats its proposal: the round's proposals and the
+// previous round's) takes the sorted ids and counts of its first place.
 func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
@@ -1003,11 +1142,27 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	// of[i] is the index of the earlier doc that doc i extends, or -1.
 	of := l[3*total+n+1 : 3*total+2*n+1]
 	clear(t.df)
+	for _, d := range docs {
+		d.at = -1
+	}
+	for i, d := range docs {
+		if d.at < 0 {
+			d.at = int32(i)
+		}
+	}
 	off := 0
 	for i, d := range docs {
 		t.start[i] = int32(off)
 		k := d.distinct()
 		ids := t.ids[off : off+k]
+		if b := int(d.at); b < i { // a repeat of doc b
+			of[i] = int32(b)
+			for _, id := range t.ids[t.start[b]:t.start[b+1]] {
+				t.df[id]++
+			}
+			off += k
+			continue
+		}
 		of[i] = extends(docs[:i], d)
 		if b := of[i]; b >= 0 {
 			for x, id := range t.ids[t.start[b] : int(t.start[b])+k] {
@@ -1031,6 +1186,9 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
 		switch b := of[i]; {
+		case int(d.at) < i: // a repeat of doc b, sorted
+			copy(vi, t.ids[t.start[b]:t.start[b+1]])
+			copy(sorted, t.counts[t.start[b]:t.start[b+1]])
 		case b >= 0:
 			// Not wide (extends): local, all 0 again and longer than the
 			// terms (they are symbols), keeps the counts.

@@ -363,7 +363,7 @@ func pairsRetainStep(t *testing.T, s, c Similarity, texts []string, pairs [][2]i
 		require.Equal(t, want[p[0]][p[1]], got[k], "%s %v %q", s.Name(), p, texts)
 	}
 	if cc, ok := c.(*cached); ok {
-		for _, d := range append(slices.Clone(cc.docs), cc.lastDocs...) {
+		for _, d := range slices.Concat(cc.docs, cc.lastDocs, cc.memoDocs()) {
 			require.Contains(t, texts[:keep], d.text)
 		}
 		last = len(cc.lastDocs)
@@ -473,5 +473,130 @@ func FuzzPairsRetain(f *testing.F) {
 		pairsRetainStep(t, TFIDF{}, c, []string{a, b}, [][2]int{{0, 1}}, 2, true)
 		texts := []string{a + rev, b + rev, a, b}
 		pairsRetainStep(t, TFIDF{}, c, texts, [][2]int{{0, 1}, {0, 2}, {1, 3}}, int(keep)%(len(texts)+1), true)
+		// The agents repeat their texts: the same corpus again.
+		texts = []string{a, b, a, b}
+		pairsRetainStep(t, TFIDF{}, c, texts, [][2]int{{0, 1}, {0, 2}, {1, 3}}, 2, true)
+		pairsRetainStep(t, TFIDF{}, c, texts, [][2]int{{0, 1}, {0, 2}, {1, 3}}, 2, true)
+		pairsRetainStep(t, TFIDF{}, c, texts, [][2]int{{1, 3}, {2, 3}}, int(keep)%(len(texts)+1), true)
 	})
+}
+
+// TestCachedPairsMemo asks a cache again and again for pairs of one corpus
+// (a debate whose agents repeat their proposals compares the same corpus
+// in its later rounds: the memo of the last pairs computed answers), for
+// pairs of it the memo lacks, and over other corpora or after Retain in
+// between, against the plain backend's Matrix, bit for bit.
+func TestCachedPairsMemo(t *testing.T) {
+	t.Parallel()
+	r, pool := wordPool(17, 8)
+	hits := 0
+	for range 300 {
+		c := Cached(TFIDF{}).(*cached)
+		cur := drawTexts(r, pool, 1+r.IntN(5))
+		corpus := slices.Concat(cur, cur)
+		if r.IntN(3) == 0 {
+			corpus[len(cur)+r.IntN(len(cur))] = pool[r.IntN(len(pool))]
+		}
+		n := len(corpus)
+		base := upperPairs(r, n, false)
+		want := TFIDF{}.Matrix(corpus)
+		for range 8 {
+			pairs := base
+			switch r.IntN(6) {
+			case 0: // another pair too
+				pairs = append(slices.Clone(base), [2]int{r.IntN(n), r.IntN(n)})
+			case 1: // fewer, reversed
+				pairs = nil
+				for _, p := range base {
+					if r.IntN(2) == 0 {
+						pairs = append(pairs, [2]int{p[1], p[0]})
+					}
+				}
+			case 2: // another corpus in between
+				other := []string{pool[r.IntN(len(pool))], corpus[0], corpus[n-1]}
+				m := TFIDF{}.Matrix(other)
+				require.Equal(t, []float64{m[0][1], m[1][2]}, Pairs(c, other, [][2]int{{0, 1}, {1, 2}}))
+			case 3:
+				Retain(c, corpus[:r.IntN(n+1)])
+			}
+			held := c.memo != nil && slices.Equal(c.memo.docs, c.docsOf(corpus))
+			var got []float64
+			if r.IntN(2) == 0 {
+				got = Pairs(c, corpus, pairs)
+			} else {
+				got = PairsRetain(c, corpus, pairs, n, r.IntN(2) == 0)
+			}
+			for k, p := range pairs {
+				require.Equal(t, want[p[0]][p[1]], got[k], "%v %q", p, corpus)
+			}
+			if held {
+				hits++
+			}
+		}
+	}
+	require.Greater(t, hits, 300)
+}
+
+// docsOf returns the docs c has of texts, nil for those it has not.
+func (c *cached) docsOf(texts []string) []*doc {
+	out := make([]*doc, len(texts))
+	for i, text := range texts {
+		for _, d := range c.docs {
+			if d.text == text {
+				out[i] = d
+			}
+		}
+	}
+	return out
+}
+
+// TestCachedRepeatedDocs compares corpora that hold texts more than once
+// (numbered once each: numbered), asked for some pairs or all, with the
+// matrix of their first texts prepared or not, against the plain backend,
+// bit for bit.
+func TestCachedRepeatedDocs(t *testing.T) {
+	t.Parallel()
+	r, pool := wordPool(19, 5)
+	for range 300 {
+		texts := drawTexts(r, pool, 2+r.IntN(20))
+		n := len(texts)
+		pairs := upperPairs(r, n, r.IntN(2) == 0)
+		c := Cached(TFIDF{})
+		if r.IntN(2) == 0 {
+			require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts), "%q", texts)
+			continue
+		}
+		pairsRetainStep(t, TFIDF{}, c, texts, pairs, 1+r.IntN(n), true)
+	}
+}
+
+// wordPool returns a source seeded with seed and n texts it draws, of up to
+// 19 words of a corpus of cached and plain backends' edge cases.
+func wordPool(seed uint64, n int) (*rand.Rand, []string) {
+	words := []string{"Postgres", "postgres", "billing", "the", "pilot", "90", "days", "Ünïcode", "risk", "", "—"}
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	return r, randomTexts(r, words, []string{" ", ", ", ". "}, n, 20)
+}
+
+// drawTexts returns n texts of pool drawn by r.
+func drawTexts(r *rand.Rand, pool []string, n int) []string {
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = pool[r.IntN(len(pool))]
+	}
+	return texts
+}
+
+// upperPairs returns the pairs i < j of n texts, all of them or about a
+// third, drawn by r.
+func upperPairs(r *rand.Rand, n int, all bool) [][2]int {
+	var pairs [][2]int
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if all || r.IntN(3) == 0 {
+				pairs = append(pairs, [2]int{i, j})
+			}
+		}
+	}
+	return pairs
 }
