@@ -379,7 +379,7 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 			data = ProposalData{Content: text, Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage),
 				CostUSD: round6(cost), LatencyMS: out.latency.Milliseconds(), Evidence: sc}
 		}
-		batch = append(r.batchCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], data))
+		batch = r.addEvent(r.batchCap(batch, n+2), EventProposal, st.Round, r.o.names[i], data)
 	}
 	r.endPhaseTotal("proposal", pt)
 	cross := r.convergence(fresh, &batch)
@@ -675,7 +675,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: c.Issues,
 			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
 		// The event gets its data once the items have their allocation.
-		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], nil))
+		batch = r.addEvent(r.batchCap(batch, len(pairs)), EventCritique, st.Round, r.o.names[p.critic], nil)
 		events = append(events, len(batch)-1)
 	}
 	r.settleItems(rec.Critiques)
@@ -991,7 +991,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			data = VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid, InvalidReason: reasonP,
 				Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}
 		}
-		batch = append(r.batchCap(batch, n+1), r.event(EventVote, st.Round, name, data))
+		batch = r.addEvent(r.batchCap(batch, n+1), EventVote, st.Round, name, data)
 	}
 	return batch, votes, valid, pt
 }

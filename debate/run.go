@@ -83,6 +83,10 @@ type run struct {
 	// the store is retried until it succeeds or ctx is cancelled with
 	// ErrSuspend.
 	ctx context.Context
+	// plain says, by participant (the first len(plain)), whether invoke
+	// calls its agent with Respond alone, whatever the phase (isPlain),
+	// set by newRun, before any call: the calls' goroutines read it.
+	plain [16]bool
 }
 
 // runBufs are buffers a run's phases reuse: the outcomes of calls on the
@@ -214,6 +218,9 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r.sim = similarity.Cached(o.cfg.Similarity)
 	r.participants = slices.Clip(slices.Clone(o.names))
 	atomic.StoreInt64(&r.delivered, st.Seq)
+	for i := range min(len(o.ps), len(r.plain)) {
+		r.plain[i] = isPlain(o.ps[i].Agent)
+	}
 	return r
 }
 
@@ -541,21 +548,28 @@ func (r *run) result() *Result {
 // wraps ErrSuspend and the store error).
 func (r *run) commit(round int, phase string, batch []Event) error {
 	st := r.st
-	for i := range batch {
-		st.Seq++
-		batch[i].Seq = st.Seq
+	seq := st.Seq
+	st.Seq += int64(len(batch))
+	cp, subs := r.o.checkpointer, len(r.obs.subs) > 0
+	if cp != nil || subs { // else nothing reads the events
+		for i := range batch {
+			batch[i].Seq = seq + int64(i) + 1
+		}
 	}
-	if cp := r.o.checkpointer; cp != nil {
+	if cp != nil {
 		if err := r.save(cp, round, phase, batch); err != nil {
-			st.Seq -= int64(len(batch))
+			st.Seq = seq
 			return err
 		}
 	}
 	for i := range batch {
+		if !subs {
+			break
+		}
 		r.obs.publish(batch[i])
 	}
 	if len(batch) > 0 {
-		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
+		atomic.StoreInt64(&r.delivered, st.Seq)
 	}
 	if b := r.phaseBufs(); cap(batch) > cap(b.batchBuf) { // observers got copies; nothing else keeps it
 		clear(batch)
@@ -641,6 +655,19 @@ func (r *run) event(t EventType, round int, agentName string, data any) Event {
 		e.Time = r.now()
 	}
 	return e
+}
+
+// addEvent appends to batch the event that event makes, written in its
+// place: an Event is 112 bytes, which a phase's hot events (one per call)
+// are not made and copied twice for.
+func (r *run) addEvent(batch []Event, t EventType, round int, agentName string, data any) []Event {
+	batch = append(batch, Event{})
+	e := &batch[len(batch)-1]
+	e.DebateID, e.Type, e.Round, e.Agent, e.Data = r.st.DebateID, t, round, agentName, data
+	if !r.unread {
+		e.Time = r.now()
+	}
+	return batch
 }
 
 func (r *run) startData() DebateStartData {
@@ -985,8 +1012,14 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	// A call's latency is the time since the phase's first call started
 	// less the previous calls' share. On the wall clock it is read as
 	// time.Since, which reads only the monotonic clock (time.Now reads
-	// both, and these readings are one per agent call).
-	start, prev := r.now(), time.Duration(0)
+	// both, and these readings are one per agent call), and only if
+	// something reads it (timed): the proposals' events and OnRound.
+	timed := !r.o.wallNow || !r.unread || r.cfg.OnRound != nil
+	var start time.Time
+	if timed {
+		start = r.now()
+	}
+	prev := time.Duration(0)
 	for i := range specs {
 		if err := ctx.Err(); err != nil {
 			out[i] = callOut{err: err}
@@ -999,6 +1032,9 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 		}
 		r.invokeSafe(ctx, s, &out[i])
 		s.req.Prompt = "" // the phase does not keep the prompts
+		if !timed {
+			continue
+		}
 		var d time.Duration
 		if r.o.wallNow {
 			d = time.Since(start)
@@ -1361,6 +1397,10 @@ func (r *run) reportRound() {
 // invoke calls the agent into *out (zero on entry).
 func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 	a := r.agentOf(s.idx)
+	if r.plainAgent(s.idx, a) {
+		respond(ctx, a, &s.req, out)
+		return
+	}
 	if r.invokeNative(ctx, a, s, out) {
 		return
 	}
@@ -1369,6 +1409,27 @@ func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 		return
 	}
 	respond(ctx, a, &s.req, out)
+}
+
+// plainAgent reports whether a, the agent of idx, is plain (isPlain):
+// asked of its type once per run for a participant (its agent does not
+// change), every time for the others.
+func (r *run) plainAgent(idx int, a agent.Agent) bool {
+	if idx < 0 || idx >= len(r.plain) {
+		return isPlain(a)
+	}
+	return r.plain[idx]
+}
+
+// isPlain reports whether a has neither a structured method (agent.Critic,
+// agent.Voter, agent.Judge) nor agent.Streamer, so that invoke calls it
+// with Respond alone in every phase.
+func isPlain(a agent.Agent) bool {
+	switch a.(type) {
+	case agent.Critic, agent.Voter, agent.Judge, agent.Streamer:
+		return false
+	}
+	return true
 }
 
 // respond is a plain call (a function of its own, so that the deep calls of
