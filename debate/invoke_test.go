@@ -2,11 +2,13 @@ package debate_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/consensus"
 	"github.com/aragora/aragora/debate"
 )
 
@@ -97,6 +99,56 @@ func TestNativeAndPlainCalls(t *testing.T) {
 				if fmt.Sprint(log.calls) != fmt.Sprint(want) {
 					t.Errorf("agent%d: calls %v, want %v", i, log.calls, want)
 				}
+			}
+		})
+	}
+}
+
+// TestResultIndependentOfLaterRuns checks that a result shares no memory
+// that later rounds or later debates of its Orchestrator write (the run's
+// reused buffers: the vote phase's votes and options, the decisions, the
+// transcript), with every consensus method of package consensus.
+func TestResultIndependentOfLaterRuns(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"majority", "unanimous", "weighted", "judge"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			var ps []debate.Participant
+			for i := range 4 {
+				name := fmt.Sprintf("agent%d", i)
+				ps = append(ps, debate.Participant{Name: name, Agent: borrowingFunc{immediateFunc{instant(name, fmt.Sprintf("agent%d", i%2))}}})
+			}
+			m, err := consensus.ByName(method, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := debate.New(debate.Config{Rounds: 3, DisableEarlyStop: true, Consensus: m}, ps...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			first, err := o.Run(ctx, "Should we migrate the billing service to Postgres?")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if _, err := o.Run(ctx, fmt.Sprintf("Should we shard the cluster by tenant, option %d?", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := json.Marshal(first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("the first result changed after later debates:\n got %s\nwant %s", got, want)
+			}
+			if len(first.Transcript) != 3 || first.Transcript[2].Decision == nil {
+				t.Fatalf("transcript %+v, want 3 decided rounds", first.Transcript)
 			}
 		})
 	}

@@ -929,7 +929,12 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 	n := len(r.o.ps)
 	rec := st.round()
 	rec.Votes = nil
-	votes = make([]consensus.Vote, 0, n)
+	if ownMethod(r.cfg.Consensus) {
+		b := r.phaseBufs()
+		votes, b.votes = slices.Grow(b.votes[:0], n), nil // given back by decideVotes
+	} else {
+		votes = make([]consensus.Vote, 0, n)
+	}
 	var names []string // the events' resolved choices and reasons, one allocation
 	keep := func(s string) *string {
 		if names == nil {
@@ -1006,10 +1011,15 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
 		Participants: r.participants, Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
+	own := ownMethod(r.cfg.Consensus)
+	if own && len(props) > 0 {
+		b := r.phaseBufs()
+		in.Options, b.options = slices.Grow(b.options[:0], len(props)), nil
+	}
 	for _, p := range props {
 		in.Options = append(withCap(in.Options, len(props)), consensus.Option{Agent: p.Agent, Text: p.Text})
 	}
-	if critiquesRead(r.cfg.Consensus) {
+	if !own {
 		for _, c := range rec.Critiques {
 			in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
@@ -1022,6 +1032,7 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 		checkAgent = r.o.judge.name
 		if r.judgeDecides(ctx, &outs[n], &in, &pt, &batch) {
 			r.endPhaseTotal("vote", pt)
+			r.reuseInput(own, &in)
 			return r.voteQuorum(batch, valid)
 		}
 		fb := "majority"
@@ -1029,6 +1040,7 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 		method = consensus.Majority{}
 	}
 	res, derr := decideWith(ctx, method, &in)
+	r.reuseInput(own, &in)
 	if fallback != nil {
 		res.Method = r.cfg.Consensus.Name()
 	}
@@ -1037,16 +1049,28 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	return r.voteQuorum(batch, valid)
 }
 
-// critiquesRead reports whether method may read consensus.Input.Critiques:
-// the methods of package consensus do not.
-func critiquesRead(method consensus.Method) bool {
+// reuseInput gives the votes and options of in, decided, to the next vote
+// phase when the method kept nothing of them (own: ownMethod); the run's
+// buffers are cleared when it ends (putBufs).
+func (r *run) reuseInput(own bool, in *consensus.Input) {
+	if own {
+		b := r.phaseBufs()
+		b.votes, b.options = in.Votes[:0], in.Options[:0]
+	}
+}
+
+// ownMethod reports whether method is one of package consensus, which
+// neither read consensus.Input.Critiques nor keep any of the Input's
+// slices once Decide has returned (their Result shares none of its
+// memory).
+func ownMethod(method consensus.Method) bool {
 	switch method.(type) {
 	case consensus.Majority, *consensus.Majority, consensus.Supermajority, *consensus.Supermajority,
 		consensus.Unanimous, *consensus.Unanimous, consensus.Weighted, *consensus.Weighted,
 		consensus.Judge, *consensus.Judge, consensus.None, *consensus.None:
-		return false
+		return true
 	}
-	return true
+	return false
 }
 
 // judgeDecides decides the round with the judge's reply *out; false when
@@ -1134,8 +1158,9 @@ func (r *run) decide(res consensus.Result, derr error, batch *[]Event, checkAgen
 		res.Dissents = []consensus.Dissent{}
 	}
 	rec := st.round()
-	rec.Decision = &res
-	st.Decision = &res
+	// The run's decisions share one allocation (take).
+	d := append(take(&r.decisions, 1, r.cfg.Rounds-st.Round+1), res)
+	rec.Decision, st.Decision = &d[0], &d[0]
 	st.DecisionAnswer = res.Answer
 	if st.DecisionAnswer == "" && res.Winner != "" {
 		st.DecisionAnswer = st.Current[r.o.index(res.Winner)].Text

@@ -49,6 +49,8 @@ type run struct {
 	// they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
+	// decisions holds the run's round decisions (decide, take).
+	decisions []consensus.Result
 	// evidence holds, by agent, the evidence scan of its last scored
 	// proposal, which a revision that extends it resumes
 	// (evidence.ScoreExtending): from the Orchestrator at the first scores
@@ -102,6 +104,10 @@ type runBufs struct {
 	itemBuf     []promptItem
 	itemScratch []string
 	quotes      []promptItem
+	// votes and options are the votes and options of a vote phase's
+	// consensus input when its method keeps nothing of it (ownMethod).
+	votes   []consensus.Vote
+	options []consensus.Option
 	// prompt holds the prompt of the call being made when every agent of
 	// the phase borrows its prompts (runInline, promptBuilder.reuse).
 	prompt []byte
@@ -128,6 +134,7 @@ func (r *run) putBufs() {
 		b.itemBuf = clearAll(b.itemBuf)
 		b.itemScratch = clearAll(b.itemScratch)
 		clear(b.quotes)
+		b.votes, b.options = clearAll(b.votes), clearAll(b.options)
 	})
 }
 
@@ -218,6 +225,7 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r.sim = similarity.Cached(o.cfg.Similarity)
 	r.participants = slices.Clip(slices.Clone(o.names))
 	atomic.StoreInt64(&r.delivered, st.Seq)
+	st.planned = o.cfg.Rounds
 	for i := range min(len(o.ps), len(r.plain)) {
 		r.plain[i] = isPlain(o.ps[i].Agent)
 	}
@@ -1705,12 +1713,15 @@ func (r *run) endPhaseTotal(kind string, pt phaseTotal) {
 
 // ---- result ----
 
+// buildResult returns the run's result. It shares the state's transcript:
+// a run builds its result once it writes no more rounds, and its state is
+// its own (a resumed debate's is decoded anew).
 func (r *run) buildResult() *Result {
 	st := r.st
 	cfg := r.cfg
 	res := &Result{
 		DebateID: st.DebateID, Question: st.Question, Status: st.Status, StopReason: st.StopReason,
-		Method: cfg.Consensus.Name(), RoundsPlanned: cfg.Rounds, Transcript: slices.Clone(st.Transcript),
+		Method: cfg.Consensus.Name(), RoundsPlanned: cfg.Rounds, Transcript: st.Transcript,
 		TricksterInterventions: st.Interventions, ConvergenceDetected: st.ConvergenceDetected,
 		FinalSimilarity: st.FinalSimilarity, Usage: usageOf(st.Usage), CostUSD: round6(st.Cost),
 		PerAgent: map[string]AgentTotals{}, StartedAt: st.StartedAt, Resumes: st.Resumes, Error: st.ErrMsg,
