@@ -351,7 +351,9 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 		if failErr == nil && text == "" {
 			failErr = invalid("empty proposal")
 		}
-		batch = append(batch, r.callEvents(i, phase, "", out, failErr, out.resp.Text)...)
+		if !quiet(out, failErr) {
+			batch = append(batch, r.callEvents(i, phase, "", out, failErr)...)
+		}
 		if failErr != nil {
 			if st.Current[i].Has {
 				st.Current[i].Fresh, st.Current[i].Carried = false, true
@@ -667,13 +669,17 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 				c = parseCritique(&out.resp, &r.phaseBufs().itemScratch)
 			}
 		}
-		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
+		if !quiet(out, failErr) {
+			batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr)...)
+		}
 		if failErr != nil {
 			continue
 		}
 		ok[p.critic]++
-		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: c.Issues,
-			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
+		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{}) // written in place
+		cr := &rec.Critiques[len(rec.Critiques)-1]
+		cr.Critic, cr.Target, cr.Issues, cr.Suggestions = r.o.names[p.critic], tname, c.Issues, c.Suggestions
+		cr.Severity, cr.Reasoning, cr.Parse = c.Severity, c.Reasoning, c.Parse
 		// The event gets its data once the items have their allocation.
 		batch = r.addEvent(r.batchCap(batch, len(pairs)), EventCritique, st.Round, r.o.names[p.critic], nil)
 		events = append(events, len(batch)-1)
@@ -710,14 +716,21 @@ func (r *run) settleItems(recs []CritiqueRecord) {
 	for i := range recs {
 		total += len(recs[i].Issues) + len(recs[i].Suggestions)
 	}
-	all := make([]string, 0, total)
+	all := make([]string, total)
+	at := 0
 	for i := range recs {
 		c := &recs[i]
-		start := len(all)
-		all = append(all, c.Issues...)
-		mid := len(all)
-		all = append(all, c.Suggestions...)
-		c.Issues, c.Suggestions = all[start:mid:mid], all[mid:len(all):len(all)]
+		start := at
+		for _, x := range c.Issues { // lists of an item or two: no copy call
+			all[at] = x
+			at++
+		}
+		mid := at
+		for _, x := range c.Suggestions {
+			all[at] = x
+			at++
+		}
+		c.Issues, c.Suggestions = all[start:mid:mid], all[mid:at:at]
 	}
 	if b := r.bufs; b != nil {
 		clear(b.itemScratch)
@@ -959,7 +972,9 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 				failErr = invalid("no choice could be read from the vote")
 			}
 		}
-		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
+		if !quiet(out, failErr) {
+			batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr)...)
+		}
 		if failErr != nil {
 			continue
 		}
@@ -1099,7 +1114,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 			failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
 		}
 	}
-	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
+	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr)...)
 	if failErr != nil {
 		return false
 	}
@@ -1214,7 +1229,7 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 			failErr = invalid("empty synthesis")
 		}
 	}
-	batch := r.callEvents(r.o.synth.idx, agent.PhaseSynthesize, "", out, failErr, out.resp.Text)
+	batch := r.callEvents(r.o.synth.idx, agent.PhaseSynthesize, "", out, failErr)
 	if failErr == nil {
 		st.Synthesis, st.SynthesisConfidence, st.SynthesisOK = sy.Answer, sy.Confidence, true
 	} else if !r.cfg.Consensus.NeedsVotes() {

@@ -210,8 +210,14 @@ func clearAll[T any](s []T) []T {
 }
 
 // specsFor returns n zeroed specs in the run's spec buffer, taking one from
-// the Orchestrator if it holds none.
-func (r *run) specsFor(n int) []callSpec { return reuse(hold(&r.o.specs, &r.specs), n) }
+// the Orchestrator if it holds none: a buffer given back is zero (putSpecs
+// clears what a phase used), and so not cleared again.
+func (r *run) specsFor(n int) []callSpec {
+	if r.specs != nil {
+		return reuse(r.specs, n)
+	}
+	return resize(hold(&r.o.specs, &r.specs), n)
+}
 
 // putSpecs clears the run's spec buffer and gives it back to the
 // Orchestrator.
@@ -1093,11 +1099,16 @@ func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n,
 // leaves *buf as long (putBufs and putSpecs clear that much): a run's
 // phases share the buffer, one phase at a time.
 func reuse[T any](buf *[]T, n int) []T {
+	clear(resize(buf, n))
+	return *buf
+}
+
+// resize is reuse for a buffer that is zero up to its capacity.
+func resize[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
 	}
 	*buf = (*buf)[:n]
-	clear(*buf)
 	return *buf
 }
 
@@ -1525,12 +1536,14 @@ func (r *run) account(idx int, kind string, out *callOut, pt *phaseTotal) float6
 
 // callEvents returns the events for a call's outcome that precede its
 // reply: agent_error + agent_fallback for a rescued call, or agent_error
-// for a failed one (recorded in the transcript too).
-func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut, failErr error, raw string) []Event {
-	fb := out.resp.Fallback
-	if (fb == nil || out.err != nil) && failErr == nil {
+// for a failed one (recorded in the transcript too, with the reply's text
+// when it is invalid).
+func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut, failErr error) []Event {
+	if quiet(out, failErr) {
 		return nil // the common case: no event, and target stays on the stack
 	}
+	raw := out.resp.Text
+	fb := out.resp.Fallback
 	name := r.nameOf(idx)
 	var tp *string
 	if target != "" {
@@ -1569,6 +1582,13 @@ func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut
 		}
 	}
 	return evs
+}
+
+// quiet reports whether a call's outcome has no events before its reply
+// (callEvents): it was not rescued by a fallback, and did not fail. The
+// phases ask it before they call callEvents.
+func quiet(out *callOut, failErr error) bool {
+	return failErr == nil && (out.resp.Fallback == nil || out.err != nil)
 }
 
 func statusPtr(err error) *int {
