@@ -9,29 +9,28 @@ import (
 	"github.com/aragora/aragora/agent"
 )
 
-// immediateAgent answers every call at once (agent.Immediate).
-type immediateAgent struct{ agent.Func }
+// cannedAgent answers each phase with its text, at once (agent.Immediate).
+type cannedAgent map[agent.Phase]string
 
-func (immediateAgent) Immediate() bool { return true }
+func (c cannedAgent) Respond(_ context.Context, req agent.Request) (agent.Response, error) {
+	return agent.Response{Text: c[req.Phase]}, nil
+}
+
+func (cannedAgent) Immediate() bool { return true }
 
 // TestPooledSpecsZero checks that a spec buffer given back to the
 // Orchestrator is zero up to its capacity, which specsFor relies on to
 // not clear it again, after debates whose phases have from 2 to 20 calls.
 func TestPooledSpecsZero(t *testing.T) {
 	t.Parallel()
-	reply := agent.Func(func(_ context.Context, req agent.Request) (agent.Response, error) {
-		switch req.Phase {
-		case agent.PhaseCritique:
-			return agent.Response{Text: `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`}, nil
-		case agent.PhaseVote:
-			return agent.Response{Text: `{"choice":"a0","confidence":0.8,"reasoning":"clear"}`}, nil
-		}
-		return agent.Response{Text: "Adopt a staged migration with a pilot, from " + req.Participant + "."}, nil
-	})
+	proposal := "Adopt a staged migration with a pilot and a rollback plan."
+	canned := cannedAgent{agent.PhasePropose: proposal, agent.PhaseRevise: proposal,
+		agent.PhaseCritique: `{"issues":["cost"],"suggestions":["pilot"],"severity":3,"reasoning":"ok"}`,
+		agent.PhaseVote:     `{"choice":"a0","confidence":0.8,"reasoning":"clear"}`}
 	for _, n := range []int{5, 2, 3} {
 		var ps []Participant
 		for i := range n {
-			ps = append(ps, Participant{Name: fmt.Sprint("a", i), Agent: immediateAgent{reply}})
+			ps = append(ps, Participant{Name: fmt.Sprint("a", i), Agent: canned})
 		}
 		o, err := New(Config{Rounds: 2, DisableEarlyStop: true}, ps...)
 		if err != nil {
