@@ -381,7 +381,7 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 			data = ProposalData{Content: text, Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage),
 				CostUSD: round6(cost), LatencyMS: out.latency.Milliseconds(), Evidence: sc}
 		}
-		batch = r.addEvent(r.batchCap(batch, n+2), EventProposal, st.Round, r.o.names[i], data)
+		batch = r.addEvent(batch, n+2, EventProposal, st.Round, r.o.names[i], data)
 	}
 	r.endPhaseTotal("proposal", pt)
 	cross := r.convergence(fresh, &batch)
@@ -681,14 +681,13 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 		cr.Critic, cr.Target, cr.Issues, cr.Suggestions = r.o.names[p.critic], tname, c.Issues, c.Suggestions
 		cr.Severity, cr.Reasoning, cr.Parse = c.Severity, c.Reasoning, c.Parse
 		// The event gets its data once the items have their allocation.
-		batch = r.addEvent(r.batchCap(batch, len(pairs)), EventCritique, st.Round, r.o.names[p.critic], nil)
-		events = append(events, len(batch)-1)
+		batch = r.addEvent(batch, len(pairs), EventCritique, st.Round, r.o.names[p.critic], nil)
+		if !r.unread {
+			events = append(events, len(batch)-1)
+		}
 	}
 	r.settleItems(rec.Critiques)
-	for j, e := range events {
-		if r.unread {
-			break
-		}
+	for j, e := range events { // none when unread
 		c := &rec.Critiques[j]
 		batch[e].Data = CritiqueData{Target: c.Target, Issues: c.Issues, Suggestions: c.Suggestions, Severity: c.Severity,
 			Reasoning: c.Reasoning, Parse: c.Parse}
@@ -1011,7 +1010,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			data = VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid, InvalidReason: reasonP,
 				Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}
 		}
-		batch = r.addEvent(r.batchCap(batch, n+1), EventVote, st.Round, name, data)
+		batch = r.addEvent(batch, n+1, EventVote, st.Round, name, data)
 	}
 	return batch, votes, valid, pt
 }

@@ -85,6 +85,9 @@ type run struct {
 	// the store is retried until it succeeds or ctx is cancelled with
 	// ErrSuspend.
 	ctx context.Context
+	// uncounted counts the events made since the last commit that are
+	// not in its batch: nothing reads them (unread, addEvent).
+	uncounted int64
 	// plain says, by participant (the first len(plain)), whether invoke
 	// calls its agent with Respond alone, whatever the phase (isPlain),
 	// set by newRun, before any call: the calls' goroutines read it.
@@ -563,7 +566,8 @@ func (r *run) result() *Result {
 func (r *run) commit(round int, phase string, batch []Event) error {
 	st := r.st
 	seq := st.Seq
-	st.Seq += int64(len(batch))
+	st.Seq += int64(len(batch)) + r.uncounted // the events addEvent only counted come first
+	r.uncounted = 0
 	cp, subs := r.o.checkpointer, len(r.obs.subs) > 0
 	if cp != nil || subs { // else nothing reads the events
 		for i := range batch {
@@ -582,7 +586,7 @@ func (r *run) commit(round int, phase string, batch []Event) error {
 		}
 		r.obs.publish(batch[i])
 	}
-	if len(batch) > 0 {
+	if st.Seq != seq {
 		atomic.StoreInt64(&r.delivered, st.Seq)
 	}
 	if b := r.phaseBufs(); cap(batch) > cap(b.batchBuf) { // observers got copies; nothing else keeps it
@@ -671,16 +675,22 @@ func (r *run) event(t EventType, round int, agentName string, data any) Event {
 	return e
 }
 
-// addEvent appends to batch the event that event makes, written in its
-// place: an Event is 112 bytes, which a phase's hot events (one per call)
-// are not made and copied twice for.
-func (r *run) addEvent(batch []Event, t EventType, round int, agentName string, data any) []Event {
+// addEvent appends to batch, a phase's batch of room for n events
+// (batchCap), the event that event makes, written in its place: an Event
+// is 112 bytes, which a phase's hot events (one per call) are not made and
+// copied twice for. When nothing reads the run's events (unread), the
+// event is only counted, for commit to number, in a batch that still has
+// room for the phase's other events: a phase that ran returns a batch,
+// not nil.
+func (r *run) addEvent(batch []Event, n int, t EventType, round int, agentName string, data any) []Event {
+	batch = r.batchCap(batch, n)
+	if r.unread {
+		r.uncounted++
+		return batch
+	}
 	batch = append(batch, Event{})
 	e := &batch[len(batch)-1]
-	e.DebateID, e.Type, e.Round, e.Agent, e.Data = r.st.DebateID, t, round, agentName, data
-	if !r.unread {
-		e.Time = r.now()
-	}
+	e.DebateID, e.Type, e.Round, e.Agent, e.Data, e.Time = r.st.DebateID, t, round, agentName, data, r.now()
 	return batch
 }
 
