@@ -336,7 +336,9 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 	rec.Proposals = nil
 	var batch []Event
 	var pt phaseTotal
-	fresh := make([]string, n)
+	// This round's fresh proposals (the next one's PrevFresh): the run's
+	// rounds share one allocation (take).
+	fresh := take(&r.freshSlab, n, n*(r.cfg.Rounds-st.Round+1))[:n]
 	var scoreBuf [16]evidence.Scores
 	var freshBuf [16]int
 	scores, freshIdx := scoreBuf[:0], freshBuf[:0] // for this phase only
@@ -375,7 +377,9 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 		if cost == 0 {
 			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
 		}
-		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
+		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{}) // written in place
+		pr := &rec.Proposals[len(rec.Proposals)-1]
+		pr.Agent, pr.Text, pr.Evidence, pr.Usage = r.o.names[i], text, sc, usageOf(out.resp.Usage)
 		var data any
 		if !r.unread {
 			data = ProposalData{Content: text, Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage),
@@ -996,8 +1000,10 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			valid++
 		}
 		votes = append(votes, cv)
-		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
-			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
+		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{}) // written in place
+		vr := &rec.Votes[len(rec.Votes)-1]
+		vr.Agent, vr.Choice, vr.Resolved, vr.Valid, vr.InvalidReason = name, v.Choice, resolved, cv.Valid, reason
+		vr.Confidence, vr.Weight, vr.Reasoning, vr.Parse = v.Confidence, cv.Weight, v.Reasoning, v.Parse
 		var data any
 		if !r.unread {
 			var resolvedP, reasonP *string

@@ -49,8 +49,10 @@ type run struct {
 	// they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
-	// decisions holds the run's round decisions (decide, take).
+	// decisions holds the run's round decisions (decide, take), and
+	// freshSlab its rounds' fresh proposals (proposalOutcome).
 	decisions []consensus.Result
+	freshSlab []string
 	// evidence holds, by agent, the evidence scan of its last scored
 	// proposal, which a revision that extends it resumes
 	// (evidence.ScoreExtending): from the Orchestrator at the first scores
