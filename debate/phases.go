@@ -655,6 +655,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 	wrote, ok = wrote[:n], ok[:n]
 	var eventBuf [32]int
 	events := eventBuf[:0] // the critique events' places in batch, in record order
+	var scratch *[]string  // the run's item scratch, once a reply is parsed
 	for k := range outs {
 		out := &outs[k]
 		p := pairs[k]
@@ -670,7 +671,10 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				c = parseCritique(&out.resp, &r.phaseBufs().itemScratch)
+				if scratch == nil {
+					scratch = &r.phaseBufs().itemScratch
+				}
+				c = parseCritique(&out.resp, scratch)
 			}
 		}
 		if !quiet(out, failErr) {
