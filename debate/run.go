@@ -778,8 +778,8 @@ func (r *run) nameOf(idx int) string {
 // does not read specs once runCalls returns: the run may have given them
 // back (runConcurrent).
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
-	if r.immediate(specs) {
-		return r.runInline(ctx, specs)
+	if inline, borrowed := r.immediate(specs); inline {
+		return r.runInline(ctx, specs, borrowed)
 	}
 	return r.runConcurrent(ctx, specs)
 }
@@ -988,24 +988,30 @@ func (w *phaseWait) signal() {
 	}
 }
 
-// immediate reports whether every call of specs goes to an agent.Immediate.
-// Not when tokens are streamed: calls made back to back would publish
-// their tokens faster than observers' goroutines can take them.
-func (r *run) immediate(specs []callSpec) bool {
-	return !r.cfg.StreamTokens && r.every(specs, agent.IsImmediate)
-}
-
-// every reports whether is holds for the agent of every call of specs.
-func (r *run) every(specs []callSpec, is func(agent.Agent) bool) bool {
+// immediate reports whether every call of specs goes to an agent.Immediate
+// (inline), and then whether every one of them borrows its prompts
+// (agent.PromptBorrower), asking each agent in one pass. Not inline when
+// tokens are streamed: calls made back to back would publish their tokens
+// faster than observers' goroutines can take them.
+func (r *run) immediate(specs []callSpec) (inline, borrowed bool) {
+	if r.cfg.StreamTokens {
+		return false, false
+	}
+	borrowed = true
 	last := -3 // no index (extJudge and extSynth are -1 and -2)
 	for i := range specs {
 		idx := specs[i].idx
-		if idx != last && !is(r.agentOf(idx)) {
-			return false
+		if idx == last {
+			continue // a critic's calls are consecutive: ask its agent once
 		}
-		last = idx // a critic's calls are consecutive: ask its agent once
+		last = idx
+		a := r.agentOf(idx)
+		if !agent.IsImmediate(a) {
+			return false, false
+		}
+		borrowed = borrowed && agent.BorrowsPrompt(a)
 	}
-	return true
+	return true, borrowed
 }
 
 // runInline runs calls to immediate agents one after the other on the
@@ -1019,12 +1025,13 @@ func (r *run) every(specs []callSpec, is func(agent.Agent) bool) bool {
 // (agent.PromptBorrower), each prompt is written into the run's prompt
 // buffer over the last one, which is dead: its agent has returned, and
 // the phase drops it (a vote prompt shared by the voters is dropped by
-// votePhase, before any other prompt is built).
-func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
+// votePhase, before any other prompt is built); borrowed says they do
+// (immediate).
+func (r *run) runInline(ctx context.Context, specs []callSpec, borrowed bool) []callOut {
 	bufs := r.phaseBufs()
 	out := reuse(&bufs.outBuf, len(specs))
 	defer r.putSpecs() // the calls are made
-	if r.every(specs, agent.BorrowsPrompt) {
+	if borrowed {
 		r.pb.reuse = &bufs.prompt
 		defer func() { r.pb.reuse = nil }()
 	}
