@@ -343,8 +343,12 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 // begin commits the start of a fresh debate: debate_start, the recalled
 // memories and round_start of round 1.
 func (r *run) begin() error {
+	var data any
+	if !r.unread { // else nothing reads it
+		data = r.startData()
+	}
 	batch := []Event{
-		r.event(EventDebateStart, 0, "", r.startData()),
+		r.event(EventDebateStart, 0, "", data),
 	}
 	batch = append(batch, r.memoryEvent()...)
 	batch = append(batch, r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}))
@@ -485,18 +489,7 @@ func (r *run) end(ctx context.Context, batch []Event, status store.Status, reaso
 	st.Phase = nextDone
 	r.accrueElapsed()
 	res := r.buildResult()
-	var rid *string
-	if res.Receipt != nil {
-		id := res.Receipt.ReceiptID
-		rid = &id
-	}
-	batch = append(batch, r.event(EventDebateEnd, 0, "", DebateEndData{
-		Status: res.Status, StopReason: res.StopReason, Verdict: res.Verdict, Confidence: res.Confidence,
-		Winner: res.Winner, FinalAnswer: res.FinalAnswer, RoundsUsed: res.RoundsUsed,
-		DurationSeconds: round3(res.Duration.Seconds()), Tokens: Tokens{res.Usage.InputTokens, res.Usage.OutputTokens},
-		CostUSD: res.CostUSD, TricksterInterventions: res.TricksterInterventions,
-		ConvergenceDetected: res.ConvergenceDetected, ReceiptID: rid,
-	}))
+	batch = append(batch, r.event(EventDebateEnd, 0, "", r.endData(res)))
 	st.Final = res
 	if r.cfg.Finalize != nil {
 		r.final = r.cfg.Finalize(res)
@@ -511,6 +504,26 @@ func (r *run) end(ctx context.Context, batch []Event, status store.Status, reaso
 		r.o.recordMemory(wctx, r.st, res)
 	}
 	return res, r.resultErr()
+}
+
+// endData is the data of debate_end for res, nil when nothing reads the
+// run's events (unread).
+func (r *run) endData(res *Result) any {
+	if r.unread {
+		return nil
+	}
+	var rid *string
+	if res.Receipt != nil {
+		id := res.Receipt.ReceiptID
+		rid = &id
+	}
+	return DebateEndData{
+		Status: res.Status, StopReason: res.StopReason, Verdict: res.Verdict, Confidence: res.Confidence,
+		Winner: res.Winner, FinalAnswer: res.FinalAnswer, RoundsUsed: res.RoundsUsed,
+		DurationSeconds: round3(res.Duration.Seconds()), Tokens: Tokens{res.Usage.InputTokens, res.Usage.OutputTokens},
+		CostUSD: res.CostUSD, TricksterInterventions: res.TricksterInterventions,
+		ConvergenceDetected: res.ConvergenceDetected, ReceiptID: rid,
+	}
 }
 
 func (r *run) resultErr() error {
