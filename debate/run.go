@@ -53,6 +53,9 @@ type run struct {
 	// freshSlab its rounds' fresh proposals (proposalOutcome).
 	decisions []consensus.Result
 	freshSlab []string
+	// propSlab holds the current proposals of its vote and synthesis
+	// phases (currentProposals, take).
+	propSlab []agent.Proposal
 	// evidence holds, by agent, the evidence scan of its last scored
 	// proposal, which a revision that extends it resumes
 	// (evidence.ScoreExtending): from the Orchestrator at the first scores
@@ -347,9 +350,7 @@ func (r *run) begin() error {
 	if !r.unread { // else nothing reads it
 		data = r.startData()
 	}
-	batch := []Event{
-		r.event(EventDebateStart, 0, "", data),
-	}
+	batch := append(r.batchCap(nil, 2), r.event(EventDebateStart, 0, "", data))
 	batch = append(batch, r.memoryEvent()...)
 	batch = append(batch, r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}))
 	r.st.Phase = nextPropose
@@ -1682,7 +1683,9 @@ func (r *run) initRequest(req *agent.Request, idx int, phase agent.Phase) {
 func (r *run) currentProposals() []agent.Proposal {
 	var ps []agent.Proposal
 	if k := r.countCurrent(); k > 0 {
-		ps = make([]agent.Proposal, 0, k)
+		// The phases' proposals share one allocation (take): agents
+		// may keep them, and none is written again.
+		ps = take(&r.propSlab, k, k*(r.cfg.Rounds-r.st.Round+2))
 	}
 	for i, c := range r.st.Current {
 		if c.Has {
