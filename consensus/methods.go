@@ -9,27 +9,68 @@ import (
 	"github.com/aragora/aragora/similarity"
 )
 
-// decideShare is the shared body of the share-based methods: reached
-// reports whether the tally reaches consensus.
-func decideShare(ctx context.Context, in *Input, name MethodName, threshold float64, reached func(t *tally) bool) (Result, error) {
+// rule is how a share-based method decides whether a tally reaches
+// consensus.
+type rule uint8
+
+const (
+	ruleMajority  rule = iota // the leader share is > 0.5
+	ruleAtLeast               // the leader share is ≥ the threshold
+	ruleUnanimous             // one group has every participant's vote
+)
+
+// reached reports whether t reaches consensus by rule u with threshold.
+func (t *tally) reached(u rule, threshold float64) bool {
+	switch u {
+	case ruleMajority:
+		return t.share > 0.5+eps
+	case ruleUnanimous:
+		return t.nGroups == 1 && t.nCounted == len(t.order)
+	}
+	return t.share >= threshold-eps
+}
+
+// decideShare is the shared body of the share-based methods: u says
+// whether the tally reaches consensus. It groups the options first
+// (group may compute a similarity matrix), before the tally's larger
+// frame is on the stack (decideTally): in a debate, the vote grouping is
+// the deepest path of its goroutine, and a frame more there doubled the
+// goroutine's stack (docs/BENCHMARKS.md, section 5). The strings of the
+// result, and the texts grouped, share one allocation (resultSlab).
+func decideShare(ctx context.Context, in *Input, name MethodName, threshold float64, u rule) (Result, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return Result{Method: name}, err
 		}
 	}
-	t := count(in)
-	r := t.result(name, ptr(threshold), t.leader)
+	var buf [small]int32
+	opts := options(in)
+	slab := resultSlab(in, len(opts))
+	gidx, ng := group(in, opts, buf[:0], slab)
+	if grouped(in, len(opts)) {
+		slab = slab[len(opts):]
+	}
+	return decideTally(in, opts, gidx, ng, slab, name, threshold, u)
+}
+
+// decideTally is decideShare once the options are grouped.
+//
+//go:noinline
+func decideTally(in *Input, opts []Option, gidx []int32, ng int, slab []string, name MethodName, threshold float64, u rule) (Result, error) {
+	var b tallyBuf
+	t := tallyOf(in, opts, gidx, ng, &b)
+	r := t.result(name, ptr(threshold), t.groupList(&slab), t.leader, &slab)
 	if t.nCounted == 0 {
 		return r, ErrNoVotes
 	}
 	if t.leader < 0 {
 		return r, nil // total weight 0: not reached, confidence 0
 	}
-	r.Leader = t.groups[t.leader].Canonical
-	r.Winner = t.winner
+	r.Leader = r.Tally[t.leader].Canonical
+	r.Winner = t.winnerName()
 	r.LeaderShare = t.share
 	r.Confidence = t.share
-	r.Reached = reached(&t)
+	r.Reached = t.reached(u, threshold)
 	return r, nil
 }
 
@@ -45,7 +86,7 @@ func (Majority) NeedsVotes() bool { return true }
 
 // Decide tallies the votes; see Method.
 func (Majority) Decide(ctx context.Context, in Input) (Result, error) {
-	return decideShare(ctx, &in, NameMajority, 0.5, func(t *tally) bool { return t.share > 0.5+eps })
+	return decideShare(ctx, &in, NameMajority, 0.5, ruleMajority)
 }
 
 // Supermajority reaches consensus when the leader share is ≥ Threshold
@@ -64,7 +105,7 @@ func (Supermajority) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (m Supermajority) Decide(ctx context.Context, in Input) (Result, error) {
 	th := orDefault(m.Threshold, DefaultSupermajorityThreshold)
-	return decideShare(ctx, &in, NameSupermajority, th, func(t *tally) bool { return t.share >= th-eps })
+	return decideShare(ctx, &in, NameSupermajority, th, ruleAtLeast)
 }
 
 // Unanimous reaches consensus when exactly one group received valid votes
@@ -80,9 +121,7 @@ func (Unanimous) NeedsVotes() bool { return true }
 
 // Decide tallies the votes; see Method.
 func (Unanimous) Decide(ctx context.Context, in Input) (Result, error) {
-	return decideShare(ctx, &in, NameUnanimous, 1, func(t *tally) bool {
-		return t.nGroups == 1 && t.nCounted == len(t.order)
-	})
+	return decideShare(ctx, &in, NameUnanimous, 1, ruleUnanimous)
 }
 
 // Weighted reaches consensus when the leader share is ≥ Threshold
@@ -100,7 +139,7 @@ func (Weighted) NeedsVotes() bool { return true }
 // Decide tallies the votes; see Method.
 func (m Weighted) Decide(ctx context.Context, in Input) (Result, error) {
 	th := orDefault(m.Threshold, DefaultWeightedThreshold)
-	return decideShare(ctx, &in, NameWeighted, th, func(t *tally) bool { return t.share >= th-eps })
+	return decideShare(ctx, &in, NameWeighted, th, ruleAtLeast)
 }
 
 func orDefault(v, def float64) float64 {
@@ -138,27 +177,39 @@ func (Judge) Decide(ctx context.Context, in Input) (Result, error) {
 			return Result{Method: NameJudge}, err
 		}
 	}
-	t := count(&in)
-	failed := t.result(NameJudge, nil, t.leader)
+	var buf [small]int32
+	opts := options(&in)
+	slab := resultSlab(&in, len(opts))
+	gidx, ng := group(&in, opts, buf[:0], slab)
+	if grouped(&in, len(opts)) {
+		slab = slab[len(opts):]
+	}
+	return judgeTally(&in, opts, gidx, ng, slab)
+}
+
+// judgeTally is Judge.Decide once the options are grouped (see
+// decideShare).
+//
+//go:noinline
+func judgeTally(in *Input, opts []Option, gidx []int32, ng int, slab []string) (Result, error) {
+	var b tallyBuf
+	t := tallyOf(in, opts, gidx, ng, &b)
+	groups := t.groupList(&slab)
 	j := in.Judgement
 	if j == nil {
-		return failed, ErrJudgeFailed
+		return t.result(NameJudge, nil, groups, t.leader, &slab), ErrJudgeFailed
 	}
-	names := make([]string, 0, len(t.opts))
-	for _, o := range options(&in) {
-		names = append(names, o.Agent)
-	}
-	chosen := ResolveChoice(j.Choice, names)
+	chosen := t.resolveChoice(j.Choice)
 	if chosen == "" || (!j.Decided && !in.Final) {
-		return failed, ErrJudgeFailed
+		return t.result(NameJudge, nil, groups, t.leader, &slab), ErrJudgeFailed
 	}
 	g, _ := t.groupOf(chosen)
-	r := t.result(NameJudge, nil, g)
+	r := t.result(NameJudge, nil, groups, g, &slab)
 	r.Reached = true
-	r.Leader = t.groups[g].Canonical
+	r.Leader = r.Tally[g].Canonical
 	r.Winner = chosen
 	if t.total > 0 {
-		r.LeaderShare = t.groups[g].Weight / t.total
+		r.LeaderShare = t.gw[g] / t.total
 	}
 	r.Confidence = similarity.Clamp01(j.Confidence)
 	if strings.TrimSpace(j.Answer) != "" {

@@ -104,6 +104,11 @@ func (s *observerSet) close(drain time.Duration) (drops, panics int) {
 		close(sub.ch)
 	}
 	s.closing.Unlock()
+	if len(s.subs) == 0 { // nothing to drain: no timer
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.drops, s.panics
+	}
 	timer := time.NewTimer(drain)
 	defer timer.Stop()
 	expired := false

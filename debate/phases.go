@@ -336,7 +336,9 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 	rec.Proposals = nil
 	var batch []Event
 	var pt phaseTotal
-	fresh := make([]string, n)
+	// This round's fresh proposals (the next one's PrevFresh): the run's
+	// rounds share one allocation (take).
+	fresh := take(&r.freshSlab, n, n*(r.cfg.Rounds-st.Round+1))[:n]
 	var scoreBuf [16]evidence.Scores
 	var freshBuf [16]int
 	scores, freshIdx := scoreBuf[:0], freshBuf[:0] // for this phase only
@@ -351,7 +353,9 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 		if failErr == nil && text == "" {
 			failErr = invalid("empty proposal")
 		}
-		batch = append(batch, r.callEvents(i, phase, "", out, failErr, out.resp.Text)...)
+		if !quiet(out, failErr) {
+			batch = append(batch, r.callEvents(i, phase, "", out, failErr)...)
+		}
 		if failErr != nil {
 			if st.Current[i].Has {
 				st.Current[i].Fresh, st.Current[i].Carried = false, true
@@ -373,13 +377,15 @@ func (r *run) proposalOutcome(outs []callOut) ([]Event, error) {
 		if cost == 0 {
 			cost = r.o.ps[i].Pricing.Cost(out.resp.Usage)
 		}
-		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{Agent: r.o.names[i], Text: text, Evidence: sc, Usage: usageOf(out.resp.Usage)})
+		rec.Proposals = append(withCap(rec.Proposals, n), ProposalRecord{}) // written in place
+		pr := &rec.Proposals[len(rec.Proposals)-1]
+		pr.Agent, pr.Text, pr.Evidence, pr.Usage = r.o.names[i], text, sc, usageOf(out.resp.Usage)
 		var data any
 		if !r.unread {
 			data = ProposalData{Content: text, Revised: phase == agent.PhaseRevise, Tokens: tokensOf(out.resp.Usage),
 				CostUSD: round6(cost), LatencyMS: out.latency.Milliseconds(), Evidence: sc}
 		}
-		batch = append(r.batchCap(batch, n+2), r.event(EventProposal, st.Round, r.o.names[i], data))
+		batch = r.addEvent(batch, n+2, EventProposal, st.Round, r.o.names[i], data)
 	}
 	r.endPhaseTotal("proposal", pt)
 	cross := r.convergence(fresh, &batch)
@@ -649,6 +655,7 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 	wrote, ok = wrote[:n], ok[:n]
 	var eventBuf [32]int
 	events := eventBuf[:0] // the critique events' places in batch, in record order
+	var scratch *[]string  // the run's item scratch, once a reply is parsed
 	for k := range outs {
 		out := &outs[k]
 		p := pairs[k]
@@ -664,25 +671,31 @@ func (r *run) critiqueOutcome(outs []callOut, pairs []pair) ([]Event, error) {
 			case strings.TrimSpace(out.resp.Text) == "":
 				failErr = invalid("empty critique")
 			default:
-				parseCritique(&c, &out.resp, &r.phaseBufs().itemScratch)
+				if scratch == nil {
+					scratch = &r.phaseBufs().itemScratch
+				}
+				parseCritique(&c, &out.resp, scratch)
 			}
 		}
-		batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr, out.resp.Text)...)
+		if !quiet(out, failErr) {
+			batch = append(batch, r.callEvents(p.critic, agent.PhaseCritique, tname, out, failErr)...)
+		}
 		if failErr != nil {
 			continue
 		}
 		ok[p.critic]++
-		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{Critic: r.o.names[p.critic], Target: tname, Issues: c.Issues,
-			Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning, Parse: c.Parse})
+		rec.Critiques = append(withCap(rec.Critiques, len(pairs)), CritiqueRecord{}) // written in place
+		cr := &rec.Critiques[len(rec.Critiques)-1]
+		cr.Critic, cr.Target, cr.Issues, cr.Suggestions = r.o.names[p.critic], tname, c.Issues, c.Suggestions
+		cr.Severity, cr.Reasoning, cr.Parse = c.Severity, c.Reasoning, c.Parse
 		// The event gets its data once the items have their allocation.
-		batch = append(r.batchCap(batch, len(pairs)), r.event(EventCritique, st.Round, r.o.names[p.critic], nil))
-		events = append(events, len(batch)-1)
+		batch = r.addEvent(batch, len(pairs), EventCritique, st.Round, r.o.names[p.critic], nil)
+		if !r.unread {
+			events = append(events, len(batch)-1)
+		}
 	}
 	r.settleItems(rec.Critiques)
-	for j, e := range events {
-		if r.unread {
-			break
-		}
+	for j, e := range events { // none when unread
 		c := &rec.Critiques[j]
 		batch[e].Data = CritiqueData{Target: c.Target, Issues: c.Issues, Suggestions: c.Suggestions, Severity: c.Severity,
 			Reasoning: c.Reasoning, Parse: c.Parse}
@@ -710,14 +723,21 @@ func (r *run) settleItems(recs []CritiqueRecord) {
 	for i := range recs {
 		total += len(recs[i].Issues) + len(recs[i].Suggestions)
 	}
-	all := make([]string, 0, total)
+	all := make([]string, total)
+	at := 0
 	for i := range recs {
 		c := &recs[i]
-		start := len(all)
-		all = append(all, c.Issues...)
-		mid := len(all)
-		all = append(all, c.Suggestions...)
-		c.Issues, c.Suggestions = all[start:mid:mid], all[mid:len(all):len(all)]
+		start := at
+		for _, x := range c.Issues { // lists of an item or two: no copy call
+			all[at] = x
+			at++
+		}
+		mid := at
+		for _, x := range c.Suggestions {
+			all[at] = x
+			at++
+		}
+		c.Issues, c.Suggestions = all[start:mid:mid], all[mid:at:at]
 	}
 	if b := r.bufs; b != nil {
 		clear(b.itemScratch)
@@ -932,7 +952,12 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 	n := len(r.o.ps)
 	rec := st.round()
 	rec.Votes = nil
-	votes = make([]consensus.Vote, 0, n)
+	if ownMethod(r.cfg.Consensus) {
+		b := r.phaseBufs()
+		votes, b.votes = slices.Grow(b.votes[:0], n), nil // given back by decideVotes
+	} else {
+		votes = make([]consensus.Vote, 0, n)
+	}
 	var names []string // the events' resolved choices and reasons, one allocation
 	keep := func(s string) *string {
 		if names == nil {
@@ -957,7 +982,9 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 				failErr = invalid("no choice could be read from the vote")
 			}
 		}
-		batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr, out.resp.Text)...)
+		if !quiet(out, failErr) {
+			batch = append(batch, r.callEvents(i, agent.PhaseVote, "", out, failErr)...)
+		}
 		if failErr != nil {
 			continue
 		}
@@ -980,8 +1007,10 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			valid++
 		}
 		votes = append(votes, cv)
-		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{Agent: name, Choice: v.Choice, Resolved: resolved, Valid: cv.Valid,
-			InvalidReason: reason, Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse})
+		rec.Votes = append(withCap(rec.Votes, n), VoteRecord{}) // written in place
+		vr := &rec.Votes[len(rec.Votes)-1]
+		vr.Agent, vr.Choice, vr.Resolved, vr.Valid, vr.InvalidReason = name, v.Choice, resolved, cv.Valid, reason
+		vr.Confidence, vr.Weight, vr.Reasoning, vr.Parse = v.Confidence, cv.Weight, v.Reasoning, v.Parse
 		var data any
 		if !r.unread {
 			var resolvedP, reasonP *string
@@ -994,7 +1023,7 @@ func (r *run) readVotes(outs []callOut) (batch []Event, votes []consensus.Vote, 
 			data = VoteData{Choice: v.Choice, Resolved: resolvedP, Valid: cv.Valid, InvalidReason: reasonP,
 				Confidence: v.Confidence, Weight: cv.Weight, Reasoning: v.Reasoning, Parse: v.Parse}
 		}
-		batch = append(r.batchCap(batch, n+1), r.event(EventVote, st.Round, name, data))
+		batch = r.addEvent(batch, n+1, EventVote, st.Round, name, data)
 	}
 	return batch, votes, valid, pt
 }
@@ -1009,10 +1038,15 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	in := consensus.Input{Question: st.Question, Round: st.Round, Final: st.Round >= r.cfg.Rounds,
 		Participants: r.participants, Votes: votes, Similarity: r.sim,
 		GroupingThreshold: r.cfg.GroupingThreshold, DisableGrouping: r.cfg.DisableVoteGrouping}
+	own := ownMethod(r.cfg.Consensus)
+	if own && len(props) > 0 {
+		b := r.phaseBufs()
+		in.Options, b.options = slices.Grow(b.options[:0], len(props)), nil
+	}
 	for _, p := range props {
 		in.Options = append(withCap(in.Options, len(props)), consensus.Option{Agent: p.Agent, Text: p.Text})
 	}
-	if critiquesRead(r.cfg.Consensus) {
+	if !own {
 		for _, c := range rec.Critiques {
 			in.Critiques = append(withCap(in.Critiques, len(rec.Critiques)), agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
@@ -1025,6 +1059,7 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 		checkAgent = r.o.judge.name
 		if r.judgeDecides(ctx, &outs[n], &in, &pt, &batch) {
 			r.endPhaseTotal("vote", pt)
+			r.reuseInput(own, &in)
 			return r.voteQuorum(batch, valid)
 		}
 		fb := "majority"
@@ -1032,6 +1067,7 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 		method = consensus.Majority{}
 	}
 	res, derr := decideWith(ctx, method, &in)
+	r.reuseInput(own, &in)
 	if fallback != nil {
 		res.Method = r.cfg.Consensus.Name()
 	}
@@ -1040,16 +1076,28 @@ func (r *run) decideVotes(ctx context.Context, outs []callOut, props []agent.Pro
 	return r.voteQuorum(batch, valid)
 }
 
-// critiquesRead reports whether method may read consensus.Input.Critiques:
-// the methods of package consensus do not.
-func critiquesRead(method consensus.Method) bool {
+// reuseInput gives the votes and options of in, decided, to the next vote
+// phase when the method kept nothing of them (own: ownMethod); the run's
+// buffers are cleared when it ends (putBufs).
+func (r *run) reuseInput(own bool, in *consensus.Input) {
+	if own {
+		b := r.phaseBufs()
+		b.votes, b.options = in.Votes[:0], in.Options[:0]
+	}
+}
+
+// ownMethod reports whether method is one of package consensus, which
+// neither read consensus.Input.Critiques nor keep any of the Input's
+// slices once Decide has returned (their Result shares none of its
+// memory).
+func ownMethod(method consensus.Method) bool {
 	switch method.(type) {
 	case consensus.Majority, *consensus.Majority, consensus.Supermajority, *consensus.Supermajority,
 		consensus.Unanimous, *consensus.Unanimous, consensus.Weighted, *consensus.Weighted,
 		consensus.Judge, *consensus.Judge, consensus.None, *consensus.None:
-		return false
+		return true
 	}
-	return true
+	return false
 }
 
 // judgeDecides decides the round with the judge's reply *out; false when
@@ -1078,7 +1126,7 @@ func (r *run) judgeDecides(ctx context.Context, out *callOut, in *consensus.Inpu
 			failErr = fmt.Errorf("%w: %v", agent.ErrInvalidResponse, derr)
 		}
 	}
-	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr, out.resp.Text)...)
+	*batch = append(*batch, r.callEvents(r.o.judge.idx, agent.PhaseJudge, "", out, failErr)...)
 	if failErr != nil {
 		return false
 	}
@@ -1137,8 +1185,9 @@ func (r *run) decide(res consensus.Result, derr error, batch *[]Event, checkAgen
 		res.Dissents = []consensus.Dissent{}
 	}
 	rec := st.round()
-	rec.Decision = &res
-	st.Decision = &res
+	// The run's decisions share one allocation (take).
+	d := append(take(&r.decisions, 1, r.cfg.Rounds-st.Round+1), res)
+	rec.Decision, st.Decision = &d[0], &d[0]
 	st.DecisionAnswer = res.Answer
 	if st.DecisionAnswer == "" && res.Winner != "" {
 		st.DecisionAnswer = st.Current[r.o.index(res.Winner)].Text
@@ -1192,7 +1241,7 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 			failErr = invalid("empty synthesis")
 		}
 	}
-	batch := r.callEvents(r.o.synth.idx, agent.PhaseSynthesize, "", out, failErr, out.resp.Text)
+	batch := r.callEvents(r.o.synth.idx, agent.PhaseSynthesize, "", out, failErr)
 	if failErr == nil {
 		st.Synthesis, st.SynthesisConfidence, st.SynthesisOK = sy.Answer, sy.Confidence, true
 	} else if !r.cfg.Consensus.NeedsVotes() {

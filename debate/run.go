@@ -49,6 +49,13 @@ type run struct {
 	// they are never reused.
 	reqCritiques []agent.Critique
 	reqProposals []agent.Proposal
+	// decisions holds the run's round decisions (decide, take), and
+	// freshSlab its rounds' fresh proposals (proposalOutcome).
+	decisions []consensus.Result
+	freshSlab []string
+	// propSlab holds the current proposals of its vote and synthesis
+	// phases (currentProposals, take).
+	propSlab []agent.Proposal
 	// evidence holds, by agent, the evidence scan of its last scored
 	// proposal, which a revision that extends it resumes
 	// (evidence.ScoreExtending): from the Orchestrator at the first scores
@@ -83,6 +90,13 @@ type run struct {
 	// the store is retried until it succeeds or ctx is cancelled with
 	// ErrSuspend.
 	ctx context.Context
+	// uncounted counts the events made since the last commit that are
+	// not in its batch: nothing reads them (unread, addEvent).
+	uncounted int64
+	// plain says, by participant (the first len(plain)), whether invoke
+	// calls its agent with Respond alone, whatever the phase (isPlain),
+	// set by newRun, before any call: the calls' goroutines read it.
+	plain [16]bool
 }
 
 // runBufs are buffers a run's phases reuse: the outcomes of calls on the
@@ -98,6 +112,10 @@ type runBufs struct {
 	itemBuf     []promptItem
 	itemScratch []string
 	quotes      []promptItem
+	// votes and options are the votes and options of a vote phase's
+	// consensus input when its method keeps nothing of it (ownMethod).
+	votes   []consensus.Vote
+	options []consensus.Option
 	// prompt holds the prompt of the call being made when every agent of
 	// the phase borrows its prompts (runInline, promptBuilder.reuse).
 	prompt []byte
@@ -124,6 +142,7 @@ func (r *run) putBufs() {
 		b.itemBuf = clearAll(b.itemBuf)
 		b.itemScratch = clearAll(b.itemScratch)
 		clear(b.quotes)
+		b.votes, b.options = clearAll(b.votes), clearAll(b.options)
 	})
 }
 
@@ -199,8 +218,14 @@ func clearAll[T any](s []T) []T {
 }
 
 // specsFor returns n zeroed specs in the run's spec buffer, taking one from
-// the Orchestrator if it holds none.
-func (r *run) specsFor(n int) []callSpec { return reuse(hold(&r.o.specs, &r.specs), n) }
+// the Orchestrator if it holds none: a buffer given back is zero (putSpecs
+// clears what a phase used), and so not cleared again.
+func (r *run) specsFor(n int) []callSpec {
+	if r.specs != nil {
+		return reuse(r.specs, n)
+	}
+	return resize(hold(&r.o.specs, &r.specs), n)
+}
 
 // putSpecs clears the run's spec buffer and gives it back to the
 // Orchestrator.
@@ -214,6 +239,10 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r.sim = similarity.Cached(o.cfg.Similarity)
 	r.participants = slices.Clip(slices.Clone(o.names))
 	atomic.StoreInt64(&r.delivered, st.Seq)
+	st.planned = o.cfg.Rounds
+	for i := range min(len(o.ps), len(r.plain)) {
+		r.plain[i] = isPlain(o.ps[i].Agent)
+	}
 	return r
 }
 
@@ -317,9 +346,11 @@ func (r *run) execute(ctx context.Context, fresh bool) (res *Result, err error) 
 // begin commits the start of a fresh debate: debate_start, the recalled
 // memories and round_start of round 1.
 func (r *run) begin() error {
-	batch := []Event{
-		r.event(EventDebateStart, 0, "", r.startData()),
+	var data any
+	if !r.unread { // else nothing reads it
+		data = r.startData()
 	}
+	batch := append(r.batchCap(nil, 2), r.event(EventDebateStart, 0, "", data))
 	batch = append(batch, r.memoryEvent()...)
 	batch = append(batch, r.event(EventRoundStart, 1, "", RoundStartData{Round: 1}))
 	r.st.Phase = nextPropose
@@ -459,18 +490,7 @@ func (r *run) end(ctx context.Context, batch []Event, status store.Status, reaso
 	st.Phase = nextDone
 	r.accrueElapsed()
 	res := r.buildResult()
-	var rid *string
-	if res.Receipt != nil {
-		id := res.Receipt.ReceiptID
-		rid = &id
-	}
-	batch = append(batch, r.event(EventDebateEnd, 0, "", DebateEndData{
-		Status: res.Status, StopReason: res.StopReason, Verdict: res.Verdict, Confidence: res.Confidence,
-		Winner: res.Winner, FinalAnswer: res.FinalAnswer, RoundsUsed: res.RoundsUsed,
-		DurationSeconds: round3(res.Duration.Seconds()), Tokens: Tokens{res.Usage.InputTokens, res.Usage.OutputTokens},
-		CostUSD: res.CostUSD, TricksterInterventions: res.TricksterInterventions,
-		ConvergenceDetected: res.ConvergenceDetected, ReceiptID: rid,
-	}))
+	batch = append(batch, r.event(EventDebateEnd, 0, "", r.endData(res)))
 	st.Final = res
 	if r.cfg.Finalize != nil {
 		r.final = r.cfg.Finalize(res)
@@ -485,6 +505,26 @@ func (r *run) end(ctx context.Context, batch []Event, status store.Status, reaso
 		r.o.recordMemory(wctx, r.st, res)
 	}
 	return res, r.resultErr()
+}
+
+// endData is the data of debate_end for res, nil when nothing reads the
+// run's events (unread).
+func (r *run) endData(res *Result) any {
+	if r.unread {
+		return nil
+	}
+	var rid *string
+	if res.Receipt != nil {
+		id := res.Receipt.ReceiptID
+		rid = &id
+	}
+	return DebateEndData{
+		Status: res.Status, StopReason: res.StopReason, Verdict: res.Verdict, Confidence: res.Confidence,
+		Winner: res.Winner, FinalAnswer: res.FinalAnswer, RoundsUsed: res.RoundsUsed,
+		DurationSeconds: round3(res.Duration.Seconds()), Tokens: Tokens{res.Usage.InputTokens, res.Usage.OutputTokens},
+		CostUSD: res.CostUSD, TricksterInterventions: res.TricksterInterventions,
+		ConvergenceDetected: res.ConvergenceDetected, ReceiptID: rid,
+	}
 }
 
 func (r *run) resultErr() error {
@@ -541,21 +581,29 @@ func (r *run) result() *Result {
 // wraps ErrSuspend and the store error).
 func (r *run) commit(round int, phase string, batch []Event) error {
 	st := r.st
-	for i := range batch {
-		st.Seq++
-		batch[i].Seq = st.Seq
+	seq := st.Seq
+	st.Seq += int64(len(batch)) + r.uncounted // the events addEvent only counted come first
+	r.uncounted = 0
+	cp, subs := r.o.checkpointer, len(r.obs.subs) > 0
+	if cp != nil || subs { // else nothing reads the events
+		for i := range batch {
+			batch[i].Seq = seq + int64(i) + 1
+		}
 	}
-	if cp := r.o.checkpointer; cp != nil {
+	if cp != nil {
 		if err := r.save(cp, round, phase, batch); err != nil {
-			st.Seq -= int64(len(batch))
+			st.Seq = seq
 			return err
 		}
 	}
 	for i := range batch {
+		if !subs {
+			break
+		}
 		r.obs.publish(batch[i])
 	}
-	if len(batch) > 0 {
-		atomic.StoreInt64(&r.delivered, batch[len(batch)-1].Seq)
+	if st.Seq != seq {
+		atomic.StoreInt64(&r.delivered, st.Seq)
 	}
 	if b := r.phaseBufs(); cap(batch) > cap(b.batchBuf) { // observers got copies; nothing else keeps it
 		clear(batch)
@@ -643,6 +691,25 @@ func (r *run) event(t EventType, round int, agentName string, data any) Event {
 	return e
 }
 
+// addEvent appends to batch, a phase's batch of room for n events
+// (batchCap), the event that event makes, written in its place: an Event
+// is 112 bytes, which a phase's hot events (one per call) are not made and
+// copied twice for. When nothing reads the run's events (unread), the
+// event is only counted, for commit to number, in a batch that still has
+// room for the phase's other events: a phase that ran returns a batch,
+// not nil.
+func (r *run) addEvent(batch []Event, n int, t EventType, round int, agentName string, data any) []Event {
+	batch = r.batchCap(batch, n)
+	if r.unread {
+		r.uncounted++
+		return batch
+	}
+	batch = append(batch, Event{})
+	e := &batch[len(batch)-1]
+	e.DebateID, e.Type, e.Round, e.Agent, e.Data, e.Time = r.st.DebateID, t, round, agentName, data, r.now()
+	return batch
+}
+
 func (r *run) startData() DebateStartData {
 	return DebateStartData{Topic: r.st.Question, Agents: slices.Clone(r.o.names), Rounds: r.cfg.Rounds,
 		MinRounds: r.cfg.MinRounds, Consensus: ConsensusSpec{Method: r.cfg.Consensus.Name(), Threshold: consensus.ThresholdOf(r.cfg.Consensus)},
@@ -725,8 +792,8 @@ func (r *run) nameOf(idx int) string {
 // does not read specs once runCalls returns: the run may have given them
 // back (runConcurrent).
 func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
-	if r.immediate(specs) {
-		return r.runInline(ctx, specs)
+	if inline, borrowed := r.immediate(specs); inline {
+		return r.runInline(ctx, specs, borrowed)
 	}
 	return r.runConcurrent(ctx, specs)
 }
@@ -935,24 +1002,30 @@ func (w *phaseWait) signal() {
 	}
 }
 
-// immediate reports whether every call of specs goes to an agent.Immediate.
-// Not when tokens are streamed: calls made back to back would publish
-// their tokens faster than observers' goroutines can take them.
-func (r *run) immediate(specs []callSpec) bool {
-	return !r.cfg.StreamTokens && r.every(specs, agent.IsImmediate)
-}
-
-// every reports whether is holds for the agent of every call of specs.
-func (r *run) every(specs []callSpec, is func(agent.Agent) bool) bool {
+// immediate reports whether every call of specs goes to an agent.Immediate
+// (inline), and then whether every one of them borrows its prompts
+// (agent.PromptBorrower), asking each agent in one pass. Not inline when
+// tokens are streamed: calls made back to back would publish their tokens
+// faster than observers' goroutines can take them.
+func (r *run) immediate(specs []callSpec) (inline, borrowed bool) {
+	if r.cfg.StreamTokens {
+		return false, false
+	}
+	borrowed = true
 	last := -3 // no index (extJudge and extSynth are -1 and -2)
 	for i := range specs {
 		idx := specs[i].idx
-		if idx != last && !is(r.agentOf(idx)) {
-			return false
+		if idx == last {
+			continue // a critic's calls are consecutive: ask its agent once
 		}
-		last = idx // a critic's calls are consecutive: ask its agent once
+		last = idx
+		a := r.agentOf(idx)
+		if !agent.IsImmediate(a) {
+			return false, false
+		}
+		borrowed = borrowed && agent.BorrowsPrompt(a)
 	}
-	return true
+	return true, borrowed
 }
 
 // runInline runs calls to immediate agents one after the other on the
@@ -966,12 +1039,13 @@ func (r *run) every(specs []callSpec, is func(agent.Agent) bool) bool {
 // (agent.PromptBorrower), each prompt is written into the run's prompt
 // buffer over the last one, which is dead: its agent has returned, and
 // the phase drops it (a vote prompt shared by the voters is dropped by
-// votePhase, before any other prompt is built).
-func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
+// votePhase, before any other prompt is built); borrowed says they do
+// (immediate).
+func (r *run) runInline(ctx context.Context, specs []callSpec, borrowed bool) []callOut {
 	bufs := r.phaseBufs()
 	out := reuse(&bufs.outBuf, len(specs))
 	defer r.putSpecs() // the calls are made
-	if r.every(specs, agent.BorrowsPrompt) {
+	if borrowed {
 		r.pb.reuse = &bufs.prompt
 		defer func() { r.pb.reuse = nil }()
 	}
@@ -985,8 +1059,14 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 	// A call's latency is the time since the phase's first call started
 	// less the previous calls' share. On the wall clock it is read as
 	// time.Since, which reads only the monotonic clock (time.Now reads
-	// both, and these readings are one per agent call).
-	start, prev := r.now(), time.Duration(0)
+	// both, and these readings are one per agent call), and only if
+	// something reads it (timed): the proposals' events and OnRound.
+	timed := !r.o.wallNow || !r.unread || r.cfg.OnRound != nil
+	var start time.Time
+	if timed {
+		start = r.now()
+	}
+	prev := time.Duration(0)
 	for i := range specs {
 		if err := ctx.Err(); err != nil {
 			out[i] = callOut{err: err}
@@ -999,6 +1079,9 @@ func (r *run) runInline(ctx context.Context, specs []callSpec) []callOut {
 		}
 		r.invokeSafe(ctx, s, &out[i])
 		s.req.Prompt = "" // the phase does not keep the prompts
+		if !timed {
+			continue
+		}
 		var d time.Duration
 		if r.o.wallNow {
 			d = time.Since(start)
@@ -1049,11 +1132,16 @@ func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n,
 // leaves *buf as long (putBufs and putSpecs clear that much): a run's
 // phases share the buffer, one phase at a time.
 func reuse[T any](buf *[]T, n int) []T {
+	clear(resize(buf, n))
+	return *buf
+}
+
+// resize is reuse for a buffer that is zero up to its capacity.
+func resize[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
 	}
 	*buf = (*buf)[:n]
-	clear(*buf)
 	return *buf
 }
 
@@ -1361,6 +1449,10 @@ func (r *run) reportRound() {
 // invoke calls the agent into *out (zero on entry).
 func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 	a := r.agentOf(s.idx)
+	if r.plainAgent(s.idx, a) {
+		respond(ctx, a, &s.req, out)
+		return
+	}
 	if r.invokeNative(ctx, a, s, out) {
 		return
 	}
@@ -1369,6 +1461,27 @@ func (r *run) invoke(ctx context.Context, s *callSpec, out *callOut) {
 		return
 	}
 	respond(ctx, a, &s.req, out)
+}
+
+// plainAgent reports whether a, the agent of idx, is plain (isPlain):
+// asked of its type once per run for a participant (its agent does not
+// change), every time for the others.
+func (r *run) plainAgent(idx int, a agent.Agent) bool {
+	if idx < 0 || idx >= len(r.plain) {
+		return isPlain(a)
+	}
+	return r.plain[idx]
+}
+
+// isPlain reports whether a has neither a structured method (agent.Critic,
+// agent.Voter, agent.Judge) nor agent.Streamer, so that invoke calls it
+// with Respond alone in every phase.
+func isPlain(a agent.Agent) bool {
+	switch a.(type) {
+	case agent.Critic, agent.Voter, agent.Judge, agent.Streamer:
+		return false
+	}
+	return true
 }
 
 // respond is a plain call (a function of its own, so that the deep calls of
@@ -1456,12 +1569,14 @@ func (r *run) account(idx int, kind string, out *callOut, pt *phaseTotal) float6
 
 // callEvents returns the events for a call's outcome that precede its
 // reply: agent_error + agent_fallback for a rescued call, or agent_error
-// for a failed one (recorded in the transcript too).
-func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut, failErr error, raw string) []Event {
-	fb := out.resp.Fallback
-	if (fb == nil || out.err != nil) && failErr == nil {
+// for a failed one (recorded in the transcript too, with the reply's text
+// when it is invalid).
+func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut, failErr error) []Event {
+	if quiet(out, failErr) {
 		return nil // the common case: no event, and target stays on the stack
 	}
+	raw := out.resp.Text
+	fb := out.resp.Fallback
 	name := r.nameOf(idx)
 	var tp *string
 	if target != "" {
@@ -1500,6 +1615,13 @@ func (r *run) callEvents(idx int, phase agent.Phase, target string, out *callOut
 		}
 	}
 	return evs
+}
+
+// quiet reports whether a call's outcome has no events before its reply
+// (callEvents): it was not rescued by a fallback, and did not fail. The
+// phases ask it before they call callEvents.
+func quiet(out *callOut, failErr error) bool {
+	return failErr == nil && (out.resp.Fallback == nil || out.err != nil)
 }
 
 func statusPtr(err error) *int {
@@ -1561,7 +1683,9 @@ func (r *run) initRequest(req *agent.Request, idx int, phase agent.Phase) {
 func (r *run) currentProposals() []agent.Proposal {
 	var ps []agent.Proposal
 	if k := r.countCurrent(); k > 0 {
-		ps = make([]agent.Proposal, 0, k)
+		// The phases' proposals share one allocation (take): agents
+		// may keep them, and none is written again.
+		ps = take(&r.propSlab, k, k*(r.cfg.Rounds-r.st.Round+2))
 	}
 	for i, c := range r.st.Current {
 		if c.Has {
@@ -1644,12 +1768,15 @@ func (r *run) endPhaseTotal(kind string, pt phaseTotal) {
 
 // ---- result ----
 
+// buildResult returns the run's result. It shares the state's transcript:
+// a run builds its result once it writes no more rounds, and its state is
+// its own (a resumed debate's is decoded anew).
 func (r *run) buildResult() *Result {
 	st := r.st
 	cfg := r.cfg
 	res := &Result{
 		DebateID: st.DebateID, Question: st.Question, Status: st.Status, StopReason: st.StopReason,
-		Method: cfg.Consensus.Name(), RoundsPlanned: cfg.Rounds, Transcript: slices.Clone(st.Transcript),
+		Method: cfg.Consensus.Name(), RoundsPlanned: cfg.Rounds, Transcript: st.Transcript,
 		TricksterInterventions: st.Interventions, ConvergenceDetected: st.ConvergenceDetected,
 		FinalSimilarity: st.FinalSimilarity, Usage: usageOf(st.Usage), CostUSD: round6(st.Cost),
 		PerAgent: map[string]AgentTotals{}, StartedAt: st.StartedAt, Resumes: st.Resumes, Error: st.ErrMsg,

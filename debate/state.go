@@ -1,6 +1,7 @@
 package debate
 
 import (
+	"slices"
 	"time"
 
 	"github.com/aragora/aragora/agent"
@@ -97,9 +98,18 @@ type state struct {
 	Final      *Result    `json:"final,omitempty"`
 	// Memory is what the continuum memory recalled at the start.
 	Memory []MemoryRef `json:"memory,omitempty"`
+
+	// planned is the rounds planned (Config.Rounds), which the transcript
+	// gets room for with its first round.
+	planned int
 }
 
+// round returns the record of the current round, appended to the
+// transcript if it has none yet.
 func (st *state) round() *Round {
+	if len(st.Transcript) < st.Round && cap(st.Transcript) < st.Round {
+		st.Transcript = slices.Grow(st.Transcript, max(st.Round, st.planned)-len(st.Transcript))
+	}
 	for len(st.Transcript) < st.Round {
 		st.Transcript = append(st.Transcript, Round{Round: len(st.Transcript) + 1})
 	}
