@@ -139,9 +139,9 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 	req := &s.req
 	r.initRequest(req, i, phase)
 	var items []promptItem
-	instr := instrPropose
+	instr := tailPropose
 	if revise {
-		instr = instrRevise
+		instr = tailRevise
 		prev := st.Transcript[st.Round-2].Critiques
 		var mineBuf [16]*CritiqueRecord
 		mine := mineBuf[:0]
@@ -194,7 +194,7 @@ func (r *run) proposalPhaseOf(i int) agent.Phase {
 
 // proposalPrompt builds the prompt of a proposal or revision from its items.
 func proposalPrompt(r *run, s *callSpec) string {
-	return r.pb.user(r.st.Round, r.cfg.Rounds, s.req.Phase, s.items, s.instr)
+	return r.pb.userTail(r.st.Round, r.cfg.Rounds, s.req.Phase, s.items, s.instr)
 }
 
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
@@ -216,9 +216,8 @@ const (
 
 // writeCritique writes critiqueText(c) to sb.
 func writeCritique(sb *promptBuf, c *CritiqueRecord) {
-	var fb [32]byte
 	sb.WriteString(critSeverity)
-	sb.Write(appendSeverity(fb[:0], c.Severity))
+	sb.b = appendSeverity(sb.b, c.Severity)
 	sb.WriteString(critIssues)
 	writeJoined(sb, c.Issues, critSep)
 	sb.WriteString(critSuggestions)
@@ -264,6 +263,21 @@ func appendSeverity(b []byte, sev float64) []byte {
 		return append(b, '.', byte('0'+m%10))
 	}
 	return strconv.AppendFloat(b, sev, 'f', 1, 64)
+}
+
+// severityLen returns len(appendSeverity(nil, sev)).
+func severityLen(sev float64) int {
+	if t := sev * 10; t >= 0 && t <= 1000 && t == float64(int(t)) && !math.Signbit(sev) {
+		switch m := int(t); {
+		case m < 100:
+			return 3 // d.d
+		case m < 1000:
+			return 4 // dd.d
+		}
+		return 5 // 100.0
+	}
+	var fb [32]byte
+	return len(strconv.AppendFloat(fb[:0], sev, 'f', 1, 64))
 }
 
 // writeJoined writes strings.Join(items, sep) to sb.
@@ -786,11 +800,11 @@ func parseJudge(resp agent.Response) reply.Judge {
 func votePrompt(r *run, s *callSpec) string {
 	st := r.st
 	if r.cfg.ForbidSelfVote {
-		return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
+		return r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
 	}
 	if r.votePrompt == "" {
 		r.pb.pending = 1 // one prompt for every voter: no chunk
-		r.votePrompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
+		r.votePrompt = r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
 	}
 	return r.votePrompt
 }
@@ -806,7 +820,7 @@ func critiquePrompt(r *run, s *callSpec) string {
 	if st.Current[critic].Has {
 		items = append(items, q[len(r.o.ps)+critic])
 	}
-	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
+	return r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, tailCritique)
 }
 
 // ---- vote phase ----
@@ -898,10 +912,10 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 	for i := range n {
 		req := r.baseRequest(i, agent.PhaseVote)
 		exclude := -1
-		instr := instrVote
+		instr := tailVote
 		if r.cfg.ForbidSelfVote {
 			exclude = i
-			instr += " You may not vote for your own proposal, which is left out."
+			instr = tailVoteNoSelf
 		}
 		if exclude < 0 {
 			req.Proposals = slices.Clip(props) // the same for every voter

@@ -74,13 +74,15 @@ var formatRules = map[agent.Phase]string{
 // one without is before, text and after.
 //
 // A quoted critique (critiqueQuote) may instead carry the critique, crit,
-// whose text (critiqueText) is written into the prompt from its parts.
+// whose text (critiqueText) is written into the prompt from its parts;
+// critLen is then that text's length in bytes.
 type promptItem struct {
 	head     string
 	before   string // without a head only
 	text     string
 	after    string
 	crit     *CritiqueRecord
+	critLen  int
 	required bool
 }
 
@@ -91,12 +93,25 @@ const (
 	quoteClose = "\n```"
 )
 
+// itemSep follows every item of a prompt; closeSep is quoteClose then
+// itemSep, written at once after a quote with nothing after it.
+const (
+	itemSep  = "\n\n"
+	closeSep = quoteClose + itemSep
+)
+
 // quoteHead is the head of a quote under label, what precedes its text:
 // the Orchestrator makes those that name participants once.
 func quoteHead(label string) string { return quoteOpen + label + quoteMid }
 
 // size is the item's length in bytes.
-func (it *promptItem) size() int { return it.measure(strLen) }
+func (it *promptItem) size() int {
+	n := len(it.before) + len(it.text) + len(it.after) + it.critLen
+	if it.head != "" {
+		n += len(it.head) + len(quoteClose)
+	}
+	return n
+}
 
 // runes is the item's length in runes. Every piece boundary has an ASCII
 // byte on one side, so the pieces' counts add up to the whole's.
@@ -115,7 +130,10 @@ func (it *promptItem) measure(count func(string) int) int {
 	return n
 }
 
-func (it *promptItem) write(sb *promptBuf) {
+// writeSep writes the item then itemSep to sb: with a head, head, text
+// (or its critique's), quoteClose and after; else before, text and after.
+// An empty piece is not written.
+func (it *promptItem) writeSep(sb *promptBuf) {
 	if it.head != "" {
 		sb.WriteString(it.head)
 		if it.crit != nil {
@@ -123,12 +141,21 @@ func (it *promptItem) write(sb *promptBuf) {
 		} else {
 			sb.WriteString(it.text)
 		}
+		if it.after == "" {
+			sb.WriteString(closeSep)
+			return
+		}
 		sb.WriteString(quoteClose)
 	} else {
-		sb.WriteString(it.before)
+		if it.before != "" {
+			sb.WriteString(it.before)
+		}
 		sb.WriteString(it.text)
 	}
-	sb.WriteString(it.after)
+	if it.after != "" {
+		sb.WriteString(it.after)
+	}
+	sb.WriteString(itemSep)
 }
 
 // promptBuf builds a prompt as strings.Builder does, without its check
@@ -143,14 +170,18 @@ func (p *promptBuf) Write(b []byte)       { p.b = append(p.b, b...) }
 func (p *promptBuf) String() string { return unsafe.String(unsafe.SliceData(p.b), len(p.b)) }
 
 type promptBuilder struct {
-	cfg      *Config
-	question string
-	context  string
-	n        int
-	// Memoised parts, computed once per run: the question and context
-	// header, and the system prompts by participant, phase and previous
+	cfg *Config
+	// lead is the question and context header (newPromptBuilder), its
+	// first headLen bytes, the question's qLen bytes after questionHead,
+	// then the round header of the last round, rounds and phase a prompt
+	// was built for (leadFor): a phase's prompts share it.
+	lead                  []byte
+	headLen, qLen         int32
+	leadRound, leadRounds int32
+	leadPhase             agent.Phase
+	n                     int
+	// system holds the system prompts by participant, phase and previous
 	// leader.
-	head   string
 	system map[systemKey]string
 	// free is the room left in the last prompt chunk (its length is 0):
 	// the prompts of inline calls are cut from chunks of about their
@@ -315,71 +346,156 @@ func (b *promptBuilder) quoted(head, text string) promptItem {
 // fence: a fence cannot span two parts, which fixed text separates), so
 // that the text is written straight into the prompt.
 func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem {
-	if critiqueMeasure(c, strLen) <= b.cfg.MaxQuoteRunes && !critiqueHasFence(c) {
-		return promptItem{head: head, crit: c}
+	if n, fence := critiqueScan(c); n <= b.cfg.MaxQuoteRunes && !fence {
+		return promptItem{head: head, crit: c, critLen: n}
 	}
 	return b.quoted(head, critiqueText(c))
 }
 
-// critiqueHasFence reports whether a part of c's text has a fence.
-func critiqueHasFence(c *CritiqueRecord) bool {
-	return strings.Contains(c.Reasoning, "```") || slices.ContainsFunc(c.Issues, hasFence) ||
-		slices.ContainsFunc(c.Suggestions, hasFence)
+// critiqueScan returns the length in bytes of critiqueText(c) and
+// whether a part of it has a fence, in one pass over the parts.
+func critiqueScan(c *CritiqueRecord) (n int, fence bool) {
+	n = len(critSeverity) + severityLen(c.Severity) + len(critIssues) + len(critSuggestions) + len(critReasoning) +
+		len(c.Reasoning)
+	fence = hasFence(c.Reasoning)
+	for _, x := range c.Issues {
+		n += len(x) + len(critSep)
+		fence = fence || hasFence(x)
+	}
+	if len(c.Issues) > 0 {
+		n -= len(critSep)
+	}
+	for _, x := range c.Suggestions {
+		n += len(x) + len(critSep)
+		fence = fence || hasFence(x)
+	}
+	if len(c.Suggestions) > 0 {
+		n -= len(critSep)
+	}
+	return n, fence
 }
 
-func hasFence(s string) bool { return strings.Contains(s, "```") }
+// hasFence reports whether s has a fence: most texts have no backquote
+// at all, which IndexByte finds quicker than a search for "```".
+func hasFence(s string) bool {
+	return strings.IndexByte(s, '`') >= 0 && strings.Contains(s, "```")
+}
 
 // user assembles the user prompt: question, context, round header, material
 // (dropping the lowest-priority optional items first when too long) and
 // instructions.
 func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promptItem, instructions string) string {
-	if b.head == "" {
-		b.head = "## Question\n" + b.question + "\n\n"
-		if b.context != "" {
-			b.head += "## Context\n" + reply.Truncate(b.context, b.cfg.MaxContextRunes) + "\n\n"
-		}
+	return b.compose(round, rounds, phase, items, tailHead, instructions)
+}
+
+// tailHead heads the instructions of a prompt.
+const tailHead = "## Instructions\n"
+
+// The tails of prompts, tailHead then their instructions (userTail).
+const (
+	tailPropose  = tailHead + instrPropose
+	tailRevise   = tailHead + instrRevise
+	tailCritique = tailHead + instrCritique
+	tailVote     = tailHead + instrVote
+	// tailVoteNoSelf is tailVote with ForbidSelfVote.
+	tailVoteNoSelf = tailVote + instrNoSelfVote
+)
+
+// userTail is user with tail, tailHead then the instructions, in one
+// string.
+func (b *promptBuilder) userTail(round, rounds int, phase agent.Phase, items []promptItem, tail string) string {
+	return b.compose(round, rounds, phase, items, tail, "")
+}
+
+// questionHead heads the question of a prompt.
+const questionHead = "## Question\n"
+
+// newPromptBuilder returns the prompt builder of a run of question and
+// context among n participants.
+func newPromptBuilder(cfg *Config, question, context string, n int) promptBuilder {
+	size := len(questionHead) + len(question) + len("\n\n")
+	if context != "" {
+		context = reply.Truncate(context, cfg.MaxContextRunes)
+		size += len("## Context\n") + len(context) + len("\n\n")
 	}
-	var hb [64]byte
-	roundHead := append(hb[:0], "## Round "...)
-	roundHead = strconv.AppendInt(roundHead, int64(round), 10)
-	roundHead = append(roundHead, " of "...)
-	roundHead = strconv.AppendInt(roundHead, int64(rounds), 10)
-	roundHead = append(roundHead, ": "...)
-	roundHead = append(roundHead, phase...)
-	roundHead = append(roundHead, "\n\n"...)
-	const tailHead = "## Instructions\n"
-	size := len(b.head) + len(roundHead) + len(tailHead) + len(instructions)
+	digits := 1
+	for x := cfg.Rounds; x >= 10; x /= 10 {
+		digits++
+	}
+	// Room for the longest round header of the engine's phases.
+	lead := make([]byte, 0, size+len("## Round  of : \n\n")+2*digits+len(agent.PhaseSynthesize))
+	lead = append(lead, questionHead...)
+	lead = append(lead, question...)
+	lead = append(lead, "\n\n"...)
+	if context != "" {
+		lead = append(lead, "## Context\n"...)
+		lead = append(lead, context...)
+		lead = append(lead, "\n\n"...)
+	}
+	return promptBuilder{cfg: cfg, lead: lead, headLen: int32(len(lead)), qLen: int32(len(question)), leadRound: -1, n: n}
+}
+
+// question returns the question of the prompts, in b.lead.
+func (b *promptBuilder) question() []byte {
+	return b.lead[len(questionHead) : len(questionHead)+int(b.qLen)]
+}
+
+// leadFor returns the question and context header then the round header
+// of round, rounds and phase, memoised in b.lead.
+func (b *promptBuilder) leadFor(round, rounds int, phase agent.Phase) []byte {
+	if int(b.leadRound) == round && int(b.leadRounds) == rounds && b.leadPhase == phase && phase != "" {
+		return b.lead
+	}
+	lead := append(b.lead[:b.headLen], "## Round "...)
+	lead = strconv.AppendInt(lead, int64(round), 10)
+	lead = append(lead, " of "...)
+	lead = strconv.AppendInt(lead, int64(rounds), 10)
+	lead = append(lead, ": "...)
+	lead = append(lead, phase...)
+	lead = append(lead, "\n\n"...)
+	b.lead, b.leadPhase = lead, phase
+	b.leadRound, b.leadRounds = -1, -1 // no memo for numbers that an int32 does not hold
+	if int(int32(round)) == round && int(int32(rounds)) == rounds {
+		b.leadRound, b.leadRounds = int32(round), int32(rounds)
+	}
+	return lead
+}
+
+// compose assembles a prompt whose tail is tail then tail2.
+func (b *promptBuilder) compose(round, rounds int, phase agent.Phase, items []promptItem, tail, tail2 string) string {
+	lead := b.leadFor(round, rounds, phase)
+	size := len(lead) + len(tail) + len(tail2) + len(itemSep)*len(items)
 	for i := range items {
-		size += items[i].size() + 2
+		size += items[i].size()
 	}
 	// A rune takes at least one byte: when the bytes fit, so do the runes
 	// and nothing is dropped; else count runes exactly.
 	var dropped []bool
 	if size > b.cfg.MaxPromptRunes {
-		dropped = b.drop(runes(b.head)+utf8.RuneCount(roundHead)+runes(tailHead)+runes(instructions), items)
+		dropped = b.drop(utf8.RuneCount(lead)+runes(tail)+runes(tail2), items)
 		size += 32 // the omitted note
 	}
 	// size is exact without the note: no slack that could take the
 	// buffer to a larger size class.
 	sb := promptBuf{b.room(size)}
-	sb.WriteString(b.head)
-	sb.Write(roundHead)
+	sb.Write(lead)
 	omitted := 0
 	for i := range items {
 		if dropped != nil && dropped[i] {
 			omitted++
 			continue
 		}
-		items[i].write(&sb)
-		sb.WriteString("\n\n")
+		items[i].writeSep(&sb)
 	}
 	if omitted > 0 {
 		sb.WriteString("(")
 		sb.WriteString(strconv.Itoa(omitted))
 		sb.WriteString(" more items omitted)\n\n")
 	}
-	sb.WriteString(tailHead)
-	sb.WriteString(instructions)
+	sb.WriteString(tail)
+	if tail2 != "" {
+		sb.WriteString(tail2)
+	}
 	return sb.String()
 }
 
@@ -411,7 +527,7 @@ func (b *promptBuilder) shareOf(n int) int {
 	if n == 0 {
 		return b.cfg.MaxQuoteRunes
 	}
-	share := (b.cfg.MaxPromptRunes - runes(b.question) - 2000) / n
+	share := (b.cfg.MaxPromptRunes - utf8.RuneCount(b.question()) - 2000) / n
 	if share > b.cfg.MaxQuoteRunes {
 		share = b.cfg.MaxQuoteRunes
 	}
@@ -426,4 +542,6 @@ const (
 	instrRevise   = "Address each valid critique, say what changed and why, defend with reasons what you keep, and reply with the complete revised proposal only."
 	instrCritique = "Critique the target proposal: list its issues and concrete suggestions, rate the severity of its problems from 0 (none) to 10 (fatal), and explain your reasoning."
 	instrVote     = "Vote for the proposal that best answers the question. Name its owner in \"choice\"."
+	// instrNoSelfVote follows instrVote with ForbidSelfVote.
+	instrNoSelfVote = " You may not vote for your own proposal, which is left out."
 )

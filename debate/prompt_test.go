@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aragora/aragora/agent"
+	"github.com/aragora/aragora/internal/reply"
 )
 
 // TestAppendSeverityMatchesAppendFloat compares appendSeverity with
@@ -17,6 +20,9 @@ func TestAppendSeverityMatchesAppendFloat(t *testing.T) {
 		got := string(appendSeverity(nil, sev))
 		if want := strconv.FormatFloat(sev, 'f', 1, 64); got != want {
 			t.Fatalf("appendSeverity(%v) = %q, want %q", sev, got, want)
+		}
+		if n := severityLen(sev); n != len(got) {
+			t.Fatalf("severityLen(%v) = %d, want %d", sev, n, len(got))
 		}
 	}
 	for m := -20; m <= 1100; m++ {
@@ -71,18 +77,84 @@ func TestCritiqueQuoteMatchesQuoted(t *testing.T) {
 		if got.crit != nil {
 			direct++
 		}
-		var gs, ws promptBuf
-		got.write(&gs)
-		want.write(&ws)
-		if gs.String() != ws.String() || got.size() != want.size() || got.runes() != want.runes() {
-			t.Fatalf("critique %d %+v: got %q (size %d, runes %d), want %q (size %d, runes %d)", i, c,
-				gs.String(), got.size(), got.runes(), ws.String(), want.size(), want.runes())
+		var seps promptBuf
+		gs, ws := itemText(&got), itemText(&want)
+		if got.writeSep(&seps); seps.String() != gs+itemSep {
+			t.Fatalf("critique %d: writeSep wrote %q, want %q", i, seps.String(), gs+itemSep)
 		}
-		if got.size() != len(gs.String()) {
-			t.Fatalf("critique %d: size %d of %q", i, got.size(), gs.String())
+		if gs != ws || got.size() != want.size() || got.runes() != want.runes() {
+			t.Fatalf("critique %d %+v: got %q (size %d, runes %d), want %q (size %d, runes %d)", i, c,
+				gs, got.size(), got.runes(), ws, want.size(), want.runes())
+		}
+		if got.size() != len(gs) {
+			t.Fatalf("critique %d: size %d of %q", i, got.size(), gs)
 		}
 	}
 	if direct < 1000 {
 		t.Fatalf("only %d of 5000 critiques quoted from their parts", direct)
+	}
+}
+
+// itemText is the text of it in a prompt: head, text (its critique's for
+// a critique) quoteClose and after, or without a head before, text and
+// after.
+func itemText(it *promptItem) string {
+	text := it.text
+	if it.crit != nil {
+		text = critiqueText(it.crit)
+	}
+	if it.head != "" {
+		return it.head + text + quoteClose + it.after
+	}
+	return it.before + text + it.after
+}
+
+// TestWriteSepMatchesItemText checks that writeSep writes itemText then
+// itemSep, and that size is the length of itemText, for items with and
+// without a head and with empty and set pieces.
+func TestWriteSepMatchesItemText(t *testing.T) {
+	t.Parallel()
+	for _, head := range []string{"", quoteHead("Proposal of a")} {
+		for _, before := range []string{"", "### Before\n"} {
+			for _, text := range []string{"", "text ä"} {
+				for _, after := range []string{"", "\nCritiques received: 1, maximum severity 3.0."} {
+					it := promptItem{head: head, text: text, after: after}
+					if head == "" {
+						it.before = before
+					}
+					var ws promptBuf
+					it.writeSep(&ws)
+					if w := itemText(&it); ws.String() != w+itemSep || it.size() != len(w) {
+						t.Fatalf("%+v: writeSep %q, item %q, size %d", it, ws.String(), w, it.size())
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestComposeLead checks the memoised round header of compose against
+// the header written out, across rounds, phases and a context.
+func TestComposeLead(t *testing.T) {
+	t.Parallel()
+	for _, ctx := range []string{"", "Some context ü"} {
+		cfg := Config{Rounds: 12, MaxContextRunes: 5, MaxPromptRunes: 24000, MaxQuoteRunes: 100}
+		b := newPromptBuilder(&cfg, "Why? ä", ctx, 3)
+		head := "## Question\nWhy? ä\n\n"
+		if ctx != "" {
+			head += "## Context\nSome " + reply.TruncSuffix + "\n\n"
+		}
+		for _, round := range []int{1, 1, 2, 12, 3} {
+			for _, phase := range []agent.Phase{agent.PhasePropose, agent.PhaseSynthesize, agent.PhaseCritique, agent.PhaseCritique} {
+				got := b.userTail(round, 12, phase, []promptItem{{text: "x"}}, tailVote)
+				want := head + "## Round " + strconv.Itoa(round) + " of 12: " + string(phase) + "\n\nx\n\n" + tailVote
+				if got != want {
+					t.Fatalf("round %d %s: got %q, want %q", round, phase, got, want)
+				}
+			}
+		}
+		if q := string(b.question()); q != "Why? ä" {
+			t.Fatalf("question %q", q)
+		}
 	}
 }

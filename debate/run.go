@@ -210,7 +210,7 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.unread = len(o.cfg.Observers) == 0 && o.checkpointer == nil
-	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
+	r.pb = newPromptBuilder(&o.cfg, st.Question, st.Context, len(o.ps))
 	r.sim = similarity.Cached(o.cfg.Similarity)
 	r.participants = slices.Clip(slices.Clone(o.names))
 	atomic.StoreInt64(&r.delivered, st.Seq)
@@ -657,7 +657,8 @@ type callSpec struct {
 	req    agent.Request
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
-	// once; from items and instr for a proposal or vote.
+	// once; from items and instr (the prompt's tail, tailHead then the
+	// instructions: userTail) for a proposal or vote.
 	prompt func(r *run, s *callSpec) string
 	items  []promptItem
 	instr  string
