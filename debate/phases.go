@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
@@ -145,8 +146,8 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		prev := st.Transcript[st.Round-2].Critiques
 		var mineBuf [16]*CritiqueRecord
 		mine := mineBuf[:0]
-		for k := range prev {
-			if prev[k].Target == r.o.names[i] {
+		for k, t := range r.critiqueTargets(prev) {
+			if int(t) == i {
 				mine = append(mine, &prev[k])
 			}
 		}
@@ -167,7 +168,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, r.pb.critiqueQuote(r.o.critiqueLabel(c.Critic), c))
+			items = append(items, r.pb.critiqueQuote(r.critiqueHead(c.Critic), c))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = take(&r.reqProposals, k, k*(len(r.o.ps)-i))
@@ -181,6 +182,45 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 	}
 	items = append(items, r.memoryItem()...)
 	s.idx, s.target, s.prompt, s.items, s.instr = i, -1, proposalPrompt, items, instr
+}
+
+// critiqueTargets returns the index of each critique's target among the
+// participants (-1 for another name), found once for a phase's revisers.
+func (r *run) critiqueTargets(prev []CritiqueRecord) []int32 {
+	if len(prev) == 0 {
+		return nil
+	}
+	b := r.phaseBufs()
+	if b.critFrom == &prev[0] && len(b.critTargets) == len(prev) {
+		return b.critTargets
+	}
+	ts := b.critTargets[:0]
+	for k := range prev {
+		ts = append(ts, int32(r.nameIndex(prev[k].Target)))
+	}
+	b.critTargets, b.critFrom = ts, &prev[0]
+	return ts
+}
+
+// nameIndex is o.index(name), found at once for one of the participants'
+// own name strings, which the run's records hold: names are unique, and a
+// string of the same bytes at the same address is the same.
+func (r *run) nameIndex(name string) int {
+	for j, n := range r.o.names {
+		if unsafe.StringData(n) == unsafe.StringData(name) && len(n) == len(name) {
+			return j
+		}
+	}
+	return r.o.index(name)
+}
+
+// critiqueHead is o.critiqueLabel(critic), the head of a critique by
+// critic in a reviser's prompt.
+func (r *run) critiqueHead(critic string) string {
+	if j := r.nameIndex(critic); j >= 0 {
+		return r.o.labels[j].critique
+	}
+	return r.o.critiqueLabel(critic)
 }
 
 // proposalPhaseOf is agent i's call in the proposal phase: a revision of
@@ -200,9 +240,7 @@ func proposalPrompt(r *run, s *callSpec) string {
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
 // Issues: a; b. Suggestions: c. Reasoning: …".
 func critiqueText(c *CritiqueRecord) string {
-	sb := promptBuf{make([]byte, 0, critiqueMeasure(c, strLen))}
-	writeCritique(&sb, c)
-	return sb.String()
+	return promptOf(appendCritique(make([]byte, 0, critiqueMeasure(c, strLen)), c))
 }
 
 // The fixed parts of critiqueText.
@@ -214,16 +252,16 @@ const (
 	critSep         = "; "
 )
 
-// writeCritique writes critiqueText(c) to sb.
-func writeCritique(sb *promptBuf, c *CritiqueRecord) {
-	sb.WriteString(critSeverity)
-	sb.b = appendSeverity(sb.b, c.Severity)
-	sb.WriteString(critIssues)
-	writeJoined(sb, c.Issues, critSep)
-	sb.WriteString(critSuggestions)
-	writeJoined(sb, c.Suggestions, critSep)
-	sb.WriteString(critReasoning)
-	sb.WriteString(c.Reasoning)
+// appendCritique appends critiqueText(c) to b.
+func appendCritique(b []byte, c *CritiqueRecord) []byte {
+	b = append(b, critSeverity...)
+	b = appendSeverity(b, c.Severity)
+	b = append(b, critIssues...)
+	b = appendJoined(b, c.Issues, critSep)
+	b = append(b, critSuggestions...)
+	b = appendJoined(b, c.Suggestions, critSep)
+	b = append(b, critReasoning...)
+	return append(b, c.Reasoning...)
 }
 
 // critiqueMeasure returns the length of critiqueText(c) as count measures
@@ -280,14 +318,15 @@ func severityLen(sev float64) int {
 	return len(strconv.AppendFloat(fb[:0], sev, 'f', 1, 64))
 }
 
-// writeJoined writes strings.Join(items, sep) to sb.
-func writeJoined(sb *promptBuf, items []string, sep string) {
+// appendJoined appends strings.Join(items, sep) to b.
+func appendJoined(b []byte, items []string, sep string) []byte {
 	for i, x := range items {
 		if i > 0 {
-			sb.WriteString(sep)
+			b = append(b, sep...)
 		}
-		sb.WriteString(x)
+		b = append(b, x...)
 	}
+	return b
 }
 
 // bySeverity orders critiques highest severity first, as the less

@@ -130,44 +130,36 @@ func (it *promptItem) measure(count func(string) int) int {
 	return n
 }
 
-// writeSep writes the item then itemSep to sb: with a head, head, text
+// appendTo appends the item then itemSep to b: with a head, head, text
 // (or its critique's), quoteClose and after; else before, text and after.
-// An empty piece is not written.
-func (it *promptItem) writeSep(sb *promptBuf) {
+// An empty piece is not appended.
+func (it *promptItem) appendTo(b []byte) []byte {
 	if it.head != "" {
-		sb.WriteString(it.head)
+		b = append(b, it.head...)
 		if it.crit != nil {
-			writeCritique(sb, it.crit)
+			b = appendCritique(b, it.crit)
 		} else {
-			sb.WriteString(it.text)
+			b = append(b, it.text...)
 		}
 		if it.after == "" {
-			sb.WriteString(closeSep)
-			return
+			return append(b, closeSep...)
 		}
-		sb.WriteString(quoteClose)
+		b = append(b, quoteClose...)
 	} else {
 		if it.before != "" {
-			sb.WriteString(it.before)
+			b = append(b, it.before...)
 		}
-		sb.WriteString(it.text)
+		b = append(b, it.text...)
 	}
 	if it.after != "" {
-		sb.WriteString(it.after)
+		b = append(b, it.after...)
 	}
-	sb.WriteString(itemSep)
+	return append(b, itemSep...)
 }
 
-// promptBuf builds a prompt as strings.Builder does, without its check
-// for a copied builder on every write: a promptBuf is a local of the
-// function that makes the prompt, which writes nothing after String.
-type promptBuf struct{ b []byte }
-
-func (p *promptBuf) WriteString(s string) { p.b = append(p.b, s...) }
-func (p *promptBuf) Write(b []byte)       { p.b = append(p.b, b...) }
-
-// String returns the prompt, sharing the buffer's bytes.
-func (p *promptBuf) String() string { return unsafe.String(unsafe.SliceData(p.b), len(p.b)) }
+// promptOf returns the prompt in b, sharing its bytes: b is the prompt's
+// own room (promptBuilder.room), which nothing writes to afterwards.
+func promptOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 type promptBuilder struct {
 	cfg *Config
@@ -477,26 +469,25 @@ func (b *promptBuilder) compose(round, rounds int, phase agent.Phase, items []pr
 	}
 	// size is exact without the note: no slack that could take the
 	// buffer to a larger size class.
-	sb := promptBuf{b.room(size)}
-	sb.Write(lead)
+	buf := append(b.room(size), lead...)
 	omitted := 0
 	for i := range items {
 		if dropped != nil && dropped[i] {
 			omitted++
 			continue
 		}
-		items[i].writeSep(&sb)
+		buf = items[i].appendTo(buf)
 	}
 	if omitted > 0 {
-		sb.WriteString("(")
-		sb.WriteString(strconv.Itoa(omitted))
-		sb.WriteString(" more items omitted)\n\n")
+		buf = append(buf, '(')
+		buf = strconv.AppendInt(buf, int64(omitted), 10)
+		buf = append(buf, " more items omitted)\n\n"...)
 	}
-	sb.WriteString(tail)
+	buf = append(buf, tail...)
 	if tail2 != "" {
-		sb.WriteString(tail2)
+		buf = append(buf, tail2...)
 	}
-	return sb.String()
+	return promptOf(buf)
 }
 
 // drop marks the optional items to leave out, last first, until the items

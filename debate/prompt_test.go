@@ -77,10 +77,9 @@ func TestCritiqueQuoteMatchesQuoted(t *testing.T) {
 		if got.crit != nil {
 			direct++
 		}
-		var seps promptBuf
 		gs, ws := itemText(&got), itemText(&want)
-		if got.writeSep(&seps); seps.String() != gs+itemSep {
-			t.Fatalf("critique %d: writeSep wrote %q, want %q", i, seps.String(), gs+itemSep)
+		if seps := string(got.appendTo([]byte("x"))); seps != "x"+gs+itemSep {
+			t.Fatalf("critique %d: appendTo appended %q, want %q", i, seps, "x"+gs+itemSep)
 		}
 		if gs != ws || got.size() != want.size() || got.runes() != want.runes() {
 			t.Fatalf("critique %d %+v: got %q (size %d, runes %d), want %q (size %d, runes %d)", i, c,
@@ -109,10 +108,10 @@ func itemText(it *promptItem) string {
 	return it.before + text + it.after
 }
 
-// TestWriteSepMatchesItemText checks that writeSep writes itemText then
+// TestAppendToMatchesItemText checks that appendTo appends itemText then
 // itemSep, and that size is the length of itemText, for items with and
 // without a head and with empty and set pieces.
-func TestWriteSepMatchesItemText(t *testing.T) {
+func TestAppendToMatchesItemText(t *testing.T) {
 	t.Parallel()
 	for _, head := range []string{"", quoteHead("Proposal of a")} {
 		for _, before := range []string{"", "### Before\n"} {
@@ -122,10 +121,9 @@ func TestWriteSepMatchesItemText(t *testing.T) {
 					if head == "" {
 						it.before = before
 					}
-					var ws promptBuf
-					it.writeSep(&ws)
-					if w := itemText(&it); ws.String() != w+itemSep || it.size() != len(w) {
-						t.Fatalf("%+v: writeSep %q, item %q, size %d", it, ws.String(), w, it.size())
+					ws := string(it.appendTo(nil))
+					if w := itemText(&it); ws != w+itemSep || it.size() != len(w) {
+						t.Fatalf("%+v: appendTo %q, item %q, size %d", it, ws, w, it.size())
 					}
 				}
 			}
@@ -156,5 +154,32 @@ func TestComposeLead(t *testing.T) {
 		if q := string(b.question()); q != "Why? ä" {
 			t.Fatalf("question %q", q)
 		}
+	}
+}
+
+// TestCritiqueTargets checks critiqueTargets and nameIndex against
+// o.index, for the run's own name strings, copies of them and other names,
+// and that a phase's second look gets the same targets.
+func TestCritiqueTargets(t *testing.T) {
+	t.Parallel()
+	names := []string{"a", "bb", "c", "dd"}
+	r := &run{o: &Orchestrator{names: names}}
+	var prev []CritiqueRecord
+	for _, n := range []string{names[1], strings.Clone(names[1]), "zz", names[3], strings.Clone("c"), "", names[0]} {
+		prev = append(prev, CritiqueRecord{Target: n})
+	}
+	for range 2 {
+		got := r.critiqueTargets(prev)
+		if len(got) != len(prev) {
+			t.Fatalf("%d targets of %d critiques", len(got), len(prev))
+		}
+		for k := range prev {
+			if want := r.o.index(prev[k].Target); int(got[k]) != want || r.nameIndex(prev[k].Target) != want {
+				t.Fatalf("critique %d of %q: target %d, want %d", k, prev[k].Target, got[k], want)
+			}
+		}
+	}
+	if r.critiqueTargets(nil) != nil {
+		t.Fatalf("targets of no critiques")
 	}
 }

@@ -98,6 +98,10 @@ type runBufs struct {
 	itemBuf     []promptItem
 	itemScratch []string
 	quotes      []promptItem
+	// critTargets holds the target of each critique of critFrom, the
+	// critiques the revisers of a proposal phase read (critiqueTargets).
+	critTargets []int32
+	critFrom    *CritiqueRecord
 	// prompt holds the prompt of the call being made when every agent of
 	// the phase borrows its prompts (runInline, promptBuilder.reuse).
 	prompt []byte
@@ -124,6 +128,7 @@ func (r *run) putBufs() {
 		b.itemBuf = clearAll(b.itemBuf)
 		b.itemScratch = clearAll(b.itemScratch)
 		clear(b.quotes)
+		b.critFrom = nil
 	})
 }
 
