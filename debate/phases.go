@@ -155,8 +155,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		var visBuf [16]int
 		vis := r.visiblePeers(i, visBuf[:0])
 		items = r.items(len(mine) + len(vis) + 3)
-		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
-			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
+		items = append(items, promptItem{head: revisedHead, text: unfence(st.Current[i].Text), required: true})
 		if st.PendingChallenge != "" {
 			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
 		}
@@ -222,6 +221,10 @@ func (r *run) critiqueHead(critic string) string {
 	}
 	return r.o.critiqueLabel(critic)
 }
+
+// revisedHead heads a reviser's own proposal in its prompt, a quote
+// without the note that quoteHead has.
+const revisedHead = "### Your proposal from the previous round\n```\n"
 
 // proposalPhaseOf is agent i's call in the proposal phase: a revision of
 // its proposal after round 1, else a proposal.

@@ -1,6 +1,7 @@
 package debate
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,7 +138,9 @@ func (it *promptItem) appendTo(b []byte) []byte {
 	if it.head != "" {
 		b = append(b, it.head...)
 		if it.crit != nil {
+			start := len(b)
 			b = appendCritique(b, it.crit)
+			unfenceBytes(b[start:])
 		} else {
 			b = append(b, it.text...)
 		}
@@ -329,48 +332,69 @@ func intensity(p *Participant) int {
 // quoted fences text from another agent as material to evaluate, under
 // head (quoteHead of its label).
 func (b *promptBuilder) quoted(head, text string) promptItem {
-	t := reply.Truncate(text, b.cfg.MaxQuoteRunes)
-	return promptItem{head: head, text: strings.ReplaceAll(t, "```", "'''")}
+	return promptItem{head: head, text: unfence(reply.Truncate(text, b.cfg.MaxQuoteRunes))}
 }
 
 // critiqueQuote is quoted(head, critiqueText(c)), carrying c itself when
-// quoting leaves the text as it is (it fits MaxQuoteRunes and has no
-// fence: a fence cannot span two parts, which fixed text separates), so
-// that the text is written straight into the prompt.
+// quoting leaves the text's length as it is (it fits MaxQuoteRunes), so
+// that the text is written straight into the prompt, its fences replaced
+// there (unfenceBytes: a replaced fence keeps its length).
 func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem {
-	if n, fence := critiqueScan(c); n <= b.cfg.MaxQuoteRunes && !fence {
+	if n := critiqueLen(c); n <= b.cfg.MaxQuoteRunes {
 		return promptItem{head: head, crit: c, critLen: n}
 	}
 	return b.quoted(head, critiqueText(c))
 }
 
-// critiqueScan returns the length in bytes of critiqueText(c) and
-// whether a part of it has a fence, in one pass over the parts.
-func critiqueScan(c *CritiqueRecord) (n int, fence bool) {
-	n = len(critSeverity) + severityLen(c.Severity) + len(critIssues) + len(critSuggestions) + len(critReasoning) +
+// critiqueLen returns len(critiqueText(c)).
+func critiqueLen(c *CritiqueRecord) int {
+	n := len(critSeverity) + severityLen(c.Severity) + len(critIssues) + len(critSuggestions) + len(critReasoning) +
 		len(c.Reasoning)
-	fence = hasFence(c.Reasoning)
 	for _, x := range c.Issues {
 		n += len(x) + len(critSep)
-		fence = fence || hasFence(x)
 	}
 	if len(c.Issues) > 0 {
 		n -= len(critSep)
 	}
 	for _, x := range c.Suggestions {
 		n += len(x) + len(critSep)
-		fence = fence || hasFence(x)
 	}
 	if len(c.Suggestions) > 0 {
 		n -= len(critSep)
 	}
-	return n, fence
+	return n
 }
 
-// hasFence reports whether s has a fence: most texts have no backquote
-// at all, which IndexByte finds quicker than a search for "```".
-func hasFence(s string) bool {
-	return strings.IndexByte(s, '`') >= 0 && strings.Contains(s, "```")
+// The fence that quoted text may not have, and what replaces it.
+const (
+	fence      = "```"
+	fenceSubst = "'''"
+)
+
+// unfence returns strings.ReplaceAll(s, fence, fenceSubst): s itself when
+// it has no backquote, which most texts have not (IndexByte finds that
+// quicker than a search for the fence).
+func unfence(s string) string {
+	if strings.IndexByte(s, '`') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, fence, fenceSubst)
+}
+
+// unfenceBytes replaces the fences of p in place, as unfence does: the
+// leftmost first, then after it.
+func unfenceBytes(p []byte) {
+	if bytes.IndexByte(p, '`') < 0 {
+		return
+	}
+	for {
+		k := bytes.Index(p, []byte(fence))
+		if k < 0 {
+			return
+		}
+		copy(p[k:], fenceSubst)
+		p = p[k+len(fence):]
+	}
 }
 
 // user assembles the user prompt: question, context, round header, material

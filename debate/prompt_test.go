@@ -100,7 +100,7 @@ func TestCritiqueQuoteMatchesQuoted(t *testing.T) {
 func itemText(it *promptItem) string {
 	text := it.text
 	if it.crit != nil {
-		text = critiqueText(it.crit)
+		text = strings.ReplaceAll(critiqueText(it.crit), "```", "'''")
 	}
 	if it.head != "" {
 		return it.head + text + quoteClose + it.after
@@ -182,4 +182,42 @@ func TestCritiqueTargets(t *testing.T) {
 	if r.critiqueTargets(nil) != nil {
 		t.Fatalf("targets of no critiques")
 	}
+}
+
+// TestUnfence checks unfence and unfenceBytes against strings.ReplaceAll
+// on every string of up to 8 bytes over backquote, quote, "a" and "ä".
+func TestUnfence(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"`", "'", "a", "ä"}
+	var walk func(s string, depth int)
+	walk = func(s string, depth int) {
+		want := strings.ReplaceAll(s, "```", "'''")
+		if got := unfence(s); got != want {
+			t.Fatalf("unfence(%q) = %q, want %q", s, got, want)
+		}
+		b := []byte("x" + s)
+		if unfenceBytes(b[1:]); string(b) != "x"+want {
+			t.Fatalf("unfenceBytes(%q) = %q, want %q", s, b[1:], want)
+		}
+		if depth == 0 {
+			return
+		}
+		for _, a := range alphabet {
+			walk(s+a, depth-1)
+		}
+	}
+	walk("", 8)
+}
+
+// FuzzUnfenceBytes checks unfenceBytes against strings.ReplaceAll.
+func FuzzUnfenceBytes(f *testing.F) {
+	for _, s := range []string{"", "```", "````", "a```b``", "``` ```"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		if unfenceBytes(b); string(b) != strings.ReplaceAll(s, "```", "'''") {
+			t.Fatalf("unfenceBytes(%q) = %q", s, b)
+		}
+	})
 }
