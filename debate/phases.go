@@ -359,8 +359,9 @@ func (r *run) countWithProposal(idx []int) int {
 // the quotes of the proposal phase's specs).
 func (r *run) peerQuote(j int) promptItem {
 	q := &r.bufs.quotes[j]
-	if q.head == "" {
-		*q = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
+	if !q.flat {
+		it := r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
+		*q = flatten(&r.bufs.quoteBytes, &it)
 	}
 	return *q
 }
@@ -675,12 +676,14 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
 		r.askSchema(p.critic, req)
-		if targetQ[p.target].head == "" {
-			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
-			targetQ[p.target].required = true
+		if !targetQ[p.target].flat {
+			it := r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
+			it.required = true
+			targetQ[p.target] = flatten(&r.bufs.quoteBytes, &it)
 		}
-		if st.Current[p.critic].Has && ownQ[p.critic].head == "" {
-			ownQ[p.critic] = r.pb.quoted(ownHead, st.Current[p.critic].Text)
+		if st.Current[p.critic].Has && !ownQ[p.critic].flat {
+			it := r.pb.quoted(ownHead, st.Current[p.critic].Text)
+			ownQ[p.critic] = flatten(&r.bufs.quoteBytes, &it)
 		}
 	}
 	return specs
@@ -856,11 +859,18 @@ func votePrompt(r *run, s *callSpec) string {
 func critiquePrompt(r *run, s *callSpec) string {
 	critic, target := s.idx, s.target
 	st := r.st
-	var buf [2]promptItem
 	q := r.bufs.quotes // critiqueSpecs: targets, then critics' own
-	items := append(buf[:0], q[target])
+	var own *promptItem
 	if st.Current[critic].Has {
-		items = append(items, q[len(r.o.ps)+critic])
+		own = &q[len(r.o.ps)+critic]
+	}
+	if p, ok := r.pb.flatPrompt(st.Round, r.cfg.Rounds, agent.PhaseCritique, &q[target], own, tailCritique); ok {
+		return p
+	}
+	var buf [2]promptItem
+	items := append(buf[:0], q[target])
+	if own != nil {
+		items = append(items, *own)
 	}
 	return r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, tailCritique)
 }

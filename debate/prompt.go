@@ -85,6 +85,9 @@ type promptItem struct {
 	crit     *CritiqueRecord
 	critLen  int
 	required bool
+	// flat marks an item of text alone that flatten made: in memory,
+	// its text is followed by itemSep (withSep).
+	flat bool
 }
 
 // The fixed parts of a quote: quoteOpen label quoteMid text quoteClose.
@@ -158,6 +161,46 @@ func (it *promptItem) appendTo(b []byte) []byte {
 		b = append(b, it.after...)
 	}
 	return append(b, itemSep...)
+}
+
+// flatten returns it written once into *arena (appendTo), as an item of
+// its text alone: of the same text, length and runes in a prompt, written
+// at once, and followed there by itemSep. A phase's quotes that several
+// prompts read are flat. The bytes are not written again until the
+// prompts that read them are built (run.quotes).
+func flatten(arena *[]byte, it *promptItem) promptItem {
+	a := *arena
+	start := len(a)
+	a = it.appendTo(a)
+	*arena = a
+	return promptItem{text: promptOf(a[start : len(a)-len(itemSep)]), required: it.required, flat: true}
+}
+
+// withSep returns the text of a flat item with the itemSep after it.
+func (it *promptItem) withSep() string {
+	return unsafe.String(unsafe.StringData(it.text), len(it.text)+len(itemSep))
+}
+
+// flatPrompt is userTail of the items a then b (nil for none), for flat
+// items, when nothing is to be dropped: their text is written with its
+// separator at once; ok is false, and nothing made, otherwise.
+func (b *promptBuilder) flatPrompt(round, rounds int, phase agent.Phase, x, y *promptItem, tail string) (p string, ok bool) {
+	if !x.flat || (y != nil && !y.flat) {
+		return "", false
+	}
+	lead := b.leadFor(round, rounds, phase)
+	xs, ys := x.withSep(), ""
+	if y != nil {
+		ys = y.withSep()
+	}
+	size := len(lead) + len(xs) + len(ys) + len(tail)
+	if size > b.cfg.MaxPromptRunes {
+		return "", false
+	}
+	buf := append(b.room(size), lead...)
+	buf = append(buf, xs...)
+	buf = append(buf, ys...)
+	return promptOf(append(buf, tail...)), true
 }
 
 // promptOf returns the prompt in b, sharing its bytes: b is the prompt's

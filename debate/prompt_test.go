@@ -221,3 +221,44 @@ func FuzzUnfenceBytes(f *testing.F) {
 		}
 	})
 }
+
+// TestFlatPromptMatchesUserTail checks that flat items (flatten) make the
+// prompts that the items they were made from make, through userTail and
+// flatPrompt, with and without a second item and when items are dropped.
+func TestFlatPromptMatchesUserTail(t *testing.T) {
+	t.Parallel()
+	for _, maxPrompt := range []int{24000, 1000} {
+		cfg := Config{Rounds: 3, MaxPromptRunes: maxPrompt, MaxQuoteRunes: 800}
+		b := newPromptBuilder(&cfg, "Why?", "", 3)
+		var arena []byte
+		x := b.quoted(quoteHead("Proposal of a (the target)"), strings.Repeat("ä```b ", 100))
+		x.required = true
+		y := b.quoted(ownHead, "mine")
+		z := promptItem{head: quoteHead("Critique from c"), text: "t", after: "\nafter"}
+		fx, fy, fz := flatten(&arena, &x), flatten(&arena, &y), flatten(&arena, &z)
+		for _, c := range []struct{ items, flat []promptItem }{
+			{[]promptItem{x, y}, []promptItem{fx, fy}},
+			{[]promptItem{x}, []promptItem{fx}},
+			{[]promptItem{z, y, x}, []promptItem{fz, fy, fx}},
+		} {
+			want := b.userTail(2, 3, agent.PhaseCritique, c.items, tailCritique)
+			if got := b.userTail(2, 3, agent.PhaseCritique, c.flat, tailCritique); got != want {
+				t.Fatalf("flat items: got %q, want %q", got, want)
+			}
+			if len(c.flat) > 2 {
+				continue
+			}
+			var second *promptItem
+			if len(c.flat) == 2 {
+				second = &c.flat[1]
+			}
+			got, ok := b.flatPrompt(2, 3, agent.PhaseCritique, &c.flat[0], second, tailCritique)
+			if ok != (len(want) <= maxPrompt) || ok && got != want {
+				t.Fatalf("flatPrompt (max %d): %v %q, want %q", maxPrompt, ok, got, want)
+			}
+		}
+		if _, ok := b.flatPrompt(2, 3, agent.PhaseCritique, &x, nil, tailCritique); ok {
+			t.Fatalf("flatPrompt of an item not flat")
+		}
+	}
+}

@@ -98,6 +98,9 @@ type runBufs struct {
 	itemBuf     []promptItem
 	itemScratch []string
 	quotes      []promptItem
+	// quoteBytes holds the text of the phase's flat quotes (flatten),
+	// emptied for each phase (quotes).
+	quoteBytes []byte
 	// critTargets holds the target of each critique of critFrom, the
 	// critiques the revisers of a proposal phase read (critiqueTargets).
 	critTargets []int32
@@ -1046,7 +1049,11 @@ func (r *run) resetItems() {
 // zeroed, by agent: those of a proposal phase (peerQuote), or a critique
 // phase's as targets, then as critics' own (critiqueSpecs). The phase's
 // prompts read them when its calls start.
-func (r *run) quotes() []promptItem { return reuse(&r.phaseBufs().quotes, 2*len(r.o.ps)) }
+func (r *run) quotes() []promptItem {
+	b := r.phaseBufs()
+	b.quoteBytes = b.quoteBytes[:0] // the last phase's prompts are built
+	return reuse(&b.quotes, 2*len(r.o.ps))
+}
 
 // items returns room for n prompt items in the run's item buffer (take).
 func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n, 0) }
