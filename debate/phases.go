@@ -668,7 +668,14 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		s := &specs[k] // zero: written in place
 		s.idx, s.target, s.prompt = p.critic, p.target, critiquePrompt
 		req := &s.req
-		r.initRequest(req, p.critic, agent.PhaseCritique)
+		if k > 0 && pairs[k-1].critic == p.critic {
+			// The critic's last request has every field initRequest sets
+			// as this one's: copied, those set below set again.
+			*req = specs[k-1].req
+			req.Schema = nil
+		} else {
+			r.initRequest(req, p.critic, agent.PhaseCritique)
+		}
 		tname := r.o.names[p.target]
 		req.Target = tname
 		if props[p.target].Agent == "" {
@@ -958,11 +965,13 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	n := len(r.o.ps)
-	specs = r.specsFor(n + 1)[:0]
-	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
+	specs = r.specsFor(n + 1) // zero: written in place
+	r.votePrompt = ""         // without ForbidSelfVote every voter gets the same prompt
 	r.resetItems()
 	for i := range n {
-		req := r.baseRequest(i, agent.PhaseVote)
+		s := &specs[i]
+		req := &s.req
+		r.initRequest(req, i, agent.PhaseVote)
 		exclude := -1
 		instr := tailVote
 		if r.cfg.ForbidSelfVote {
@@ -978,14 +987,15 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 				}
 			}
 		}
-		r.askSchema(i, &req)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: votePrompt, instr: instr})
+		r.askSchema(i, req)
+		s.idx, s.target, s.prompt, s.instr = i, -1, votePrompt, instr
 	}
 	judging = consensus.NeedsJudge(r.cfg.Consensus)
-	if judging {
-		specs = append(specs, r.judgeSpec(props))
+	if !judging {
+		return specs[:n], false
 	}
-	return specs, judging
+	specs[n] = r.judgeSpec(props)
+	return specs, true
 }
 
 // readVotes reads the voters' replies of the vote phase: their events and
