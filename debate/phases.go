@@ -929,7 +929,7 @@ func (r *run) proposalItems(exclude int) []promptItem {
 	}
 	crit := st.round().Critiques
 	for k := range crit {
-		if j := r.o.index(crit[k].Target); j >= 0 {
+		if j := r.nameIndex(crit[k].Target); j >= 0 {
 			cnt[j]++
 			maxSev[j] = max(maxSev[j], crit[k].Severity)
 		}

@@ -2,6 +2,7 @@ package debate
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,18 +73,18 @@ var formatRules = map[agent.Phase]string{
 // kept longer when the prompt must be shortened. An item with a head is a
 // quote of text under a label (promptBuilder.quoted; head is
 // quoteHead(label)), written straight into the prompt, followed by after;
-// one without is before, text and after.
+// one without is text and after.
 //
 // A quoted critique (critiqueQuote) may instead carry the critique, crit,
 // whose text (critiqueText) is written into the prompt from its parts;
-// critLen is then that text's length in bytes.
+// critLen is then that text's length in bytes. An item is 64 bytes, which
+// a phase's specs copy.
 type promptItem struct {
 	head     string
-	before   string // without a head only
 	text     string
 	after    string
 	crit     *CritiqueRecord
-	critLen  int
+	critLen  int32
 	required bool
 	// flat marks an item of text alone that flatten made: in memory,
 	// its text is followed by itemSep (withSep).
@@ -110,7 +111,7 @@ func quoteHead(label string) string { return quoteOpen + label + quoteMid }
 
 // size is the item's length in bytes.
 func (it *promptItem) size() int {
-	n := len(it.before) + len(it.text) + len(it.after) + it.critLen
+	n := len(it.text) + len(it.after) + int(it.critLen)
 	if it.head != "" {
 		n += len(it.head) + len(quoteClose)
 	}
@@ -124,7 +125,7 @@ func (it *promptItem) runes() int { return it.measure(runes) }
 // measure returns the item's length as count measures its pieces (size,
 // runes); quoteClose is ASCII.
 func (it *promptItem) measure(count func(string) int) int {
-	n := count(it.before) + count(it.text) + count(it.after)
+	n := count(it.text) + count(it.after)
 	if it.crit != nil {
 		n += critiqueMeasure(it.crit, count)
 	}
@@ -135,7 +136,7 @@ func (it *promptItem) measure(count func(string) int) int {
 }
 
 // appendTo appends the item then itemSep to b: with a head, head, text
-// (or its critique's), quoteClose and after; else before, text and after.
+// (or its critique's), quoteClose and after; else text and after.
 // An empty piece is not appended.
 func (it *promptItem) appendTo(b []byte) []byte {
 	if it.head != "" {
@@ -152,9 +153,6 @@ func (it *promptItem) appendTo(b []byte) []byte {
 		}
 		b = append(b, quoteClose...)
 	} else {
-		if it.before != "" {
-			b = append(b, it.before...)
-		}
 		b = append(b, it.text...)
 	}
 	if it.after != "" {
@@ -383,8 +381,8 @@ func (b *promptBuilder) quoted(head, text string) promptItem {
 // that the text is written straight into the prompt, its fences replaced
 // there (unfenceBytes: a replaced fence keeps its length).
 func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem {
-	if n := critiqueLen(c); n <= b.cfg.MaxQuoteRunes {
-		return promptItem{head: head, crit: c, critLen: n}
+	if n := critiqueLen(c); n <= b.cfg.MaxQuoteRunes && n <= math.MaxInt32 {
+		return promptItem{head: head, crit: c, critLen: int32(n)}
 	}
 	return b.quoted(head, critiqueText(c))
 }

@@ -95,8 +95,7 @@ func TestCritiqueQuoteMatchesQuoted(t *testing.T) {
 }
 
 // itemText is the text of it in a prompt: head, text (its critique's for
-// a critique) quoteClose and after, or without a head before, text and
-// after.
+// a critique) quoteClose and after, or without a head text and after.
 func itemText(it *promptItem) string {
 	text := it.text
 	if it.crit != nil {
@@ -105,7 +104,7 @@ func itemText(it *promptItem) string {
 	if it.head != "" {
 		return it.head + text + quoteClose + it.after
 	}
-	return it.before + text + it.after
+	return text + it.after
 }
 
 // TestAppendToMatchesItemText checks that appendTo appends itemText then
@@ -114,17 +113,12 @@ func itemText(it *promptItem) string {
 func TestAppendToMatchesItemText(t *testing.T) {
 	t.Parallel()
 	for _, head := range []string{"", quoteHead("Proposal of a")} {
-		for _, before := range []string{"", "### Before\n"} {
-			for _, text := range []string{"", "text ä"} {
-				for _, after := range []string{"", "\nCritiques received: 1, maximum severity 3.0."} {
-					it := promptItem{head: head, text: text, after: after}
-					if head == "" {
-						it.before = before
-					}
-					ws := string(it.appendTo(nil))
-					if w := itemText(&it); ws != w+itemSep || it.size() != len(w) {
-						t.Fatalf("%+v: appendTo %q, item %q, size %d", it, ws, w, it.size())
-					}
+		for _, text := range []string{"", "text ä"} {
+			for _, after := range []string{"", "\nCritiques received: 1, maximum severity 3.0."} {
+				it := promptItem{head: head, text: text, after: after}
+				ws := string(it.appendTo(nil))
+				if w := itemText(&it); ws != w+itemSep || it.size() != len(w) {
+					t.Fatalf("%+v: appendTo %q, item %q, size %d", it, ws, w, it.size())
 				}
 			}
 		}
