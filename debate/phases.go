@@ -668,11 +668,14 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		s := &specs[k] // zero: written in place
 		s.idx, s.target, s.prompt = p.critic, p.target, critiquePrompt
 		req := &s.req
+		// The critic's last request has every field initRequest sets as
+		// this one's: copied, those set below set again. Its agent was
+		// asked just now whether it supports schemas: when it did not,
+		// it is not asked again for this phase (askSchema).
+		ask := true
 		if k > 0 && pairs[k-1].critic == p.critic {
-			// The critic's last request has every field initRequest sets
-			// as this one's: copied, those set below set again.
 			*req = specs[k-1].req
-			req.Schema = nil
+			ask, req.Schema = req.Schema != nil, nil
 		} else {
 			r.initRequest(req, p.critic, agent.PhaseCritique)
 		}
@@ -682,7 +685,9 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 			props[p.target] = agent.Proposal{Agent: tname, Text: st.Current[p.target].Text}
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
-		r.askSchema(p.critic, req)
+		if ask {
+			r.askSchema(p.critic, req)
+		}
 		if !targetQ[p.target].flat {
 			it := r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
 			it.required = true
