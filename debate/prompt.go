@@ -500,9 +500,16 @@ func (b *promptBuilder) question() []byte {
 // leadFor returns the question and context header then the round header
 // of round, rounds and phase, memoised in b.lead.
 func (b *promptBuilder) leadFor(round, rounds int, phase agent.Phase) []byte {
-	if int(b.leadRound) == round && int(b.leadRounds) == rounds && b.leadPhase == phase && phase != "" {
+	// The phases are constants: the same string at the same address.
+	if int(b.leadRound) == round && int(b.leadRounds) == rounds && len(b.leadPhase) == len(phase) &&
+		unsafe.StringData(string(b.leadPhase)) == unsafe.StringData(string(phase)) && phase != "" {
 		return b.lead
 	}
+	return b.newLead(round, rounds, phase)
+}
+
+// newLead is leadFor of a new round header.
+func (b *promptBuilder) newLead(round, rounds int, phase agent.Phase) []byte {
 	lead := append(b.lead[:b.headLen], "## Round "...)
 	lead = strconv.AppendInt(lead, int64(round), 10)
 	lead = append(lead, " of "...)

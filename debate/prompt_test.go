@@ -137,7 +137,9 @@ func TestComposeLead(t *testing.T) {
 			head += "## Context\nSome " + reply.TruncSuffix + "\n\n"
 		}
 		for _, round := range []int{1, 1, 2, 12, 3} {
-			for _, phase := range []agent.Phase{agent.PhasePropose, agent.PhaseSynthesize, agent.PhaseCritique, agent.PhaseCritique} {
+			// A phase of the same bytes at another address is the same phase.
+			for _, phase := range []agent.Phase{agent.PhasePropose, agent.PhaseSynthesize, agent.PhaseCritique, agent.PhaseCritique,
+				agent.Phase(strings.Clone(string(agent.PhaseCritique))), agent.PhaseVote} {
 				got := b.userTail(round, 12, phase, []promptItem{{text: "x"}}, tailVote)
 				want := head + "## Round " + strconv.Itoa(round) + " of 12: " + string(phase) + "\n\nx\n\n" + tailVote
 				if got != want {
@@ -254,5 +256,31 @@ func TestFlatPromptMatchesUserTail(t *testing.T) {
 		if _, ok := b.flatPrompt(2, 3, agent.PhaseCritique, &x, nil, tailCritique); ok {
 			t.Fatalf("flatPrompt of an item not flat")
 		}
+	}
+}
+
+// TestSpecsForZero checks that specsFor returns zero specs, from a buffer
+// the run holds or one it takes back from the Orchestrator after putSpecs,
+// whatever lengths the phases before had.
+func TestSpecsForZero(t *testing.T) {
+	t.Parallel()
+	r := &run{o: &Orchestrator{}}
+	for _, n := range []int{3, 1, 5, 2, 5, 0, 4} {
+		specs := r.specsFor(n)
+		for k := range specs {
+			if specs[k].idx != 0 || specs[k].req.Participant != "" || specs[k].items != nil {
+				t.Fatalf("spec %d of %d not zero: %+v", k, n, specs[k])
+			}
+			specs[k] = callSpec{idx: k + 1, req: agent.Request{Participant: "x"}, items: make([]promptItem, 1)}
+		}
+		if n == 2 {
+			specs = r.specsFor(4) // held: cleared
+			for k := range specs {
+				if specs[k].idx != 0 {
+					t.Fatalf("held spec %d not zero", k)
+				}
+			}
+		}
+		r.putSpecs()
 	}
 }

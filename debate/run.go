@@ -207,8 +207,20 @@ func clearAll[T any](s []T) []T {
 }
 
 // specsFor returns n zeroed specs in the run's spec buffer, taking one from
-// the Orchestrator if it holds none.
-func (r *run) specsFor(n int) []callSpec { return reuse(hold(&r.o.specs, &r.specs), n) }
+// the Orchestrator if it holds none: one taken is zero up to its capacity
+// (putSpecs cleared every spec it held, new ones are zero), so only one the
+// run held is cleared.
+func (r *run) specsFor(n int) []callSpec {
+	if r.specs != nil {
+		return reuse(r.specs, n)
+	}
+	buf := hold(&r.o.specs, &r.specs)
+	if cap(*buf) < n {
+		*buf = make([]callSpec, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
 
 // putSpecs clears the run's spec buffer and gives it back to the
 // Orchestrator.
