@@ -175,7 +175,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		for _, j := range vis {
 			if st.Current[j].Has {
 				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
-				items = append(items, r.peerQuote(j))
+				items = append(items, *r.peerQuote(j))
 			}
 		}
 	}
@@ -357,13 +357,13 @@ func (r *run) countWithProposal(idx []int) int {
 
 // peerQuote quotes j's current proposal for revisers, once per phase (in
 // the quotes of the proposal phase's specs).
-func (r *run) peerQuote(j int) promptItem {
+func (r *run) peerQuote(j int) *promptItem {
 	q := &r.bufs.quotes[j]
 	if !q.flat {
 		it := r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
 		*q = flatten(&r.bufs.quoteBytes, &it)
 	}
-	return *q
+	return q
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
@@ -933,8 +933,8 @@ func (r *run) proposalItems(exclude int) []promptItem {
 		cnt, maxSev = make([]int, n), make([]float64, n)
 	}
 	crit := st.round().Critiques
-	for k := range crit {
-		if j := r.nameIndex(crit[k].Target); j >= 0 {
+	for k, j := range r.critiqueTargets(crit) { // the next round's revisers read them too
+		if j >= 0 {
 			cnt[j]++
 			maxSev[j] = max(maxSev[j], crit[k].Severity)
 		}

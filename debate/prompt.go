@@ -139,6 +139,9 @@ func (it *promptItem) measure(count func(string) int) int {
 // (or its critique's), quoteClose and after; else text and after.
 // An empty piece is not appended.
 func (it *promptItem) appendTo(b []byte) []byte {
+	if it.flat {
+		return append(b, it.withSep()...)
+	}
 	if it.head != "" {
 		b = append(b, it.head...)
 		if it.crit != nil {
