@@ -215,7 +215,8 @@ type promptBuilder struct {
 	// then the round header of the last round, rounds and phase a prompt
 	// was built for (leadFor): a phase's prompts share it.
 	lead                  []byte
-	headLen, qLen         int32
+	headLen, qLen         int
+	qRunes                int // the question's runes plus 1, 0 until counted (shareOf)
 	leadRound, leadRounds int32
 	leadPhase             agent.Phase
 	n                     int
@@ -492,12 +493,12 @@ func newPromptBuilder(cfg *Config, question, context string, n int) promptBuilde
 		lead = append(lead, context...)
 		lead = append(lead, "\n\n"...)
 	}
-	return promptBuilder{cfg: cfg, lead: lead, headLen: int32(len(lead)), qLen: int32(len(question)), leadRound: -1, n: n}
+	return promptBuilder{cfg: cfg, lead: lead, headLen: len(lead), qLen: len(question), leadRound: -1, n: n}
 }
 
 // question returns the question of the prompts, in b.lead.
 func (b *promptBuilder) question() []byte {
-	return b.lead[len(questionHead) : len(questionHead)+int(b.qLen)]
+	return b.lead[len(questionHead) : len(questionHead)+b.qLen]
 }
 
 // leadFor returns the question and context header then the round header
@@ -593,7 +594,10 @@ func (b *promptBuilder) shareOf(n int) int {
 	if n == 0 {
 		return b.cfg.MaxQuoteRunes
 	}
-	share := (b.cfg.MaxPromptRunes - utf8.RuneCount(b.question()) - 2000) / n
+	if b.qRunes == 0 {
+		b.qRunes = utf8.RuneCount(b.question()) + 1
+	}
+	share := (b.cfg.MaxPromptRunes - (b.qRunes - 1) - 2000) / n
 	if share > b.cfg.MaxQuoteRunes {
 		share = b.cfg.MaxQuoteRunes
 	}
