@@ -664,6 +664,18 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	q := r.quotes()
 	targetQ, ownQ := q[:n], q[n:]
 	props := make([]agent.Proposal, n)
+	// Each proposal's quoted text, made once for its two quotes.
+	var textBuf [16]string
+	texts := textBuf[:min(n, len(textBuf))]
+	quoteText := func(j int) string {
+		if j < len(texts) {
+			if texts[j] == "" {
+				texts[j] = r.pb.quoteText(st.Current[j].Text)
+			}
+			return texts[j]
+		}
+		return r.pb.quoteText(st.Current[j].Text)
+	}
 	for k, p := range pairs {
 		s := &specs[k] // zero: written in place
 		s.idx, s.target, s.prompt = p.critic, p.target, critiquePrompt
@@ -689,12 +701,11 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 			r.askSchema(p.critic, req)
 		}
 		if !targetQ[p.target].flat {
-			it := r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
-			it.required = true
+			it := promptItem{head: r.o.labels[p.target].target, text: quoteText(p.target), required: true}
 			targetQ[p.target] = flatten(&r.bufs.quoteBytes, &it)
 		}
 		if st.Current[p.critic].Has && !ownQ[p.critic].flat {
-			it := r.pb.quoted(ownHead, st.Current[p.critic].Text)
+			it := promptItem{head: ownHead, text: quoteText(p.critic)}
 			ownQ[p.critic] = flatten(&r.bufs.quoteBytes, &it)
 		}
 	}

@@ -377,7 +377,12 @@ func intensity(p *Participant) int {
 // quoted fences text from another agent as material to evaluate, under
 // head (quoteHead of its label).
 func (b *promptBuilder) quoted(head, text string) promptItem {
-	return promptItem{head: head, text: unfence(reply.Truncate(text, b.cfg.MaxQuoteRunes))}
+	return promptItem{head: head, text: b.quoteText(text)}
+}
+
+// quoteText is text as quoted: cut to MaxQuoteRunes, its fences replaced.
+func (b *promptBuilder) quoteText(text string) string {
+	return unfence(reply.Truncate(text, b.cfg.MaxQuoteRunes))
 }
 
 // critiqueQuote is quoted(head, critiqueText(c)), carrying c itself when
