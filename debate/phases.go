@@ -683,13 +683,18 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		// The critic's last request has every field initRequest sets as
 		// this one's: copied, those set below set again. Its agent was
 		// asked just now whether it supports schemas: when it did not,
-		// it is not asked again for this phase (askSchema).
+		// it is not asked again for this phase (askSchema). A critic's
+		// first pair quotes its own proposal.
 		ask := true
 		if k > 0 && pairs[k-1].critic == p.critic {
 			*req = specs[k-1].req
 			ask, req.Schema = req.Schema != nil, nil
 		} else {
 			r.initRequest(req, p.critic, agent.PhaseCritique)
+			if st.Current[p.critic].Has && !ownQ[p.critic].flat {
+				it := promptItem{head: ownHead, text: quoteText(p.critic)}
+				ownQ[p.critic] = flatten(&r.bufs.quoteBytes, &it)
+			}
 		}
 		tname := r.o.names[p.target]
 		req.Target = tname
@@ -703,10 +708,6 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 		if !targetQ[p.target].flat {
 			it := promptItem{head: r.o.labels[p.target].target, text: quoteText(p.target), required: true}
 			targetQ[p.target] = flatten(&r.bufs.quoteBytes, &it)
-		}
-		if st.Current[p.critic].Has && !ownQ[p.critic].flat {
-			it := promptItem{head: ownHead, text: quoteText(p.critic)}
-			ownQ[p.critic] = flatten(&r.bufs.quoteBytes, &it)
 		}
 	}
 	return specs
