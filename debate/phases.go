@@ -179,7 +179,9 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 			}
 		}
 	}
-	items = append(items, r.memoryItem()...)
+	if len(st.Memory) > 0 {
+		items = append(items, r.memoryItem()...)
+	}
 	s.idx, s.target, s.prompt, s.items, s.instr = i, -1, proposalPrompt, items, instr
 }
 

@@ -182,8 +182,8 @@ func (it *promptItem) withSep() string {
 	return unsafe.String(unsafe.StringData(it.text), len(it.text)+len(itemSep))
 }
 
-// flatPrompt is userTail of the items a then b (nil for none), for flat
-// items, when nothing is to be dropped: their text is written with its
+// flatPrompt is userTail of the items x then y (nil for none), when both
+// are flat and nothing is to be dropped: each is written with its
 // separator at once; ok is false, and nothing made, otherwise.
 func (b *promptBuilder) flatPrompt(round, rounds int, phase agent.Phase, x, y *promptItem, tail string) (p string, ok bool) {
 	if !x.flat || (y != nil && !y.flat) {
