@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/consensus"
@@ -139,14 +140,14 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 	req := &s.req
 	r.initRequest(req, i, phase)
 	var items []promptItem
-	instr := instrPropose
+	instr := tailPropose
 	if revise {
-		instr = instrRevise
+		instr = tailRevise
 		prev := st.Transcript[st.Round-2].Critiques
 		var mineBuf [16]*CritiqueRecord
 		mine := mineBuf[:0]
-		for k := range prev {
-			if prev[k].Target == r.o.names[i] {
+		for k, t := range r.critiqueTargets(prev) {
+			if int(t) == i {
 				mine = append(mine, &prev[k])
 			}
 		}
@@ -154,8 +155,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		var visBuf [16]int
 		vis := r.visiblePeers(i, visBuf[:0])
 		items = r.items(len(mine) + len(vis) + 3)
-		items = append(items, promptItem{before: "### Your proposal from the previous round\n```\n",
-			text: strings.ReplaceAll(st.Current[i].Text, "```", "'''"), after: "\n```", required: true})
+		items = append(items, promptItem{head: revisedHead, text: unfence(st.Current[i].Text), required: true})
 		if st.PendingChallenge != "" {
 			items = append(items, promptItem{text: "### Quality challenge\n" + st.PendingChallenge})
 		}
@@ -167,7 +167,7 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		for _, c := range mine {
 			req.Critiques = append(req.Critiques, agent.Critique{Critic: c.Critic, Target: c.Target, Issues: c.Issues,
 				Suggestions: c.Suggestions, Severity: c.Severity, Reasoning: c.Reasoning})
-			items = append(items, r.pb.critiqueQuote(r.o.critiqueLabel(c.Critic), c))
+			items = append(items, r.pb.critiqueQuote(r.critiqueHead(c.Critic), c))
 		}
 		if k := r.countWithProposal(vis); k > 0 {
 			req.Proposals = take(&r.reqProposals, k, k*(len(r.o.ps)-i))
@@ -175,13 +175,58 @@ func (r *run) proposalSpec(s *callSpec, i int) {
 		for _, j := range vis {
 			if st.Current[j].Has {
 				req.Proposals = append(req.Proposals, agent.Proposal{Agent: r.o.names[j], Text: st.Current[j].Text})
-				items = append(items, r.peerQuote(j))
+				items = append(items, *r.peerQuote(j))
 			}
 		}
 	}
-	items = append(items, r.memoryItem()...)
+	if len(st.Memory) > 0 {
+		items = append(items, r.memoryItem()...)
+	}
 	s.idx, s.target, s.prompt, s.items, s.instr = i, -1, proposalPrompt, items, instr
 }
+
+// critiqueTargets returns the index of each critique's target among the
+// participants (-1 for another name), found once for a phase's revisers.
+func (r *run) critiqueTargets(prev []CritiqueRecord) []int32 {
+	if len(prev) == 0 {
+		return nil
+	}
+	b := r.phaseBufs()
+	if b.critFrom == &prev[0] && len(b.critTargets) == len(prev) {
+		return b.critTargets
+	}
+	ts := b.critTargets[:0]
+	for k := range prev {
+		ts = append(ts, int32(r.nameIndex(prev[k].Target)))
+	}
+	b.critTargets, b.critFrom = ts, &prev[0]
+	return ts
+}
+
+// nameIndex is o.index(name), found at once for one of the participants'
+// own name strings, which the run's records hold: names are unique, and a
+// string of the same bytes at the same address is the same.
+func (r *run) nameIndex(name string) int {
+	for j, n := range r.o.names {
+		if unsafe.StringData(n) == unsafe.StringData(name) && len(n) == len(name) {
+			return j
+		}
+	}
+	return r.o.index(name)
+}
+
+// critiqueHead is o.critiqueLabel(critic), the head of a critique by
+// critic in a reviser's prompt.
+func (r *run) critiqueHead(critic string) string {
+	if j := r.nameIndex(critic); j >= 0 {
+		return r.o.labels[j].critique
+	}
+	return r.o.critiqueLabel(critic)
+}
+
+// revisedHead heads a reviser's own proposal in its prompt, a quote
+// without the note that quoteHead has.
+const revisedHead = "### Your proposal from the previous round\n```\n"
 
 // proposalPhaseOf is agent i's call in the proposal phase: a revision of
 // its proposal after round 1, else a proposal.
@@ -194,15 +239,13 @@ func (r *run) proposalPhaseOf(i int) agent.Phase {
 
 // proposalPrompt builds the prompt of a proposal or revision from its items.
 func proposalPrompt(r *run, s *callSpec) string {
-	return r.pb.user(r.st.Round, r.cfg.Rounds, s.req.Phase, s.items, s.instr)
+	return r.pb.userTail(r.st.Round, r.cfg.Rounds, s.req.Phase, s.items, s.instr)
 }
 
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
 // Issues: a; b. Suggestions: c. Reasoning: …".
 func critiqueText(c *CritiqueRecord) string {
-	sb := promptBuf{make([]byte, 0, critiqueMeasure(c, strLen))}
-	writeCritique(&sb, c)
-	return sb.String()
+	return promptOf(appendCritique(make([]byte, 0, critiqueMeasure(c, strLen)), c))
 }
 
 // The fixed parts of critiqueText.
@@ -214,17 +257,16 @@ const (
 	critSep         = "; "
 )
 
-// writeCritique writes critiqueText(c) to sb.
-func writeCritique(sb *promptBuf, c *CritiqueRecord) {
-	var fb [32]byte
-	sb.WriteString(critSeverity)
-	sb.Write(appendSeverity(fb[:0], c.Severity))
-	sb.WriteString(critIssues)
-	writeJoined(sb, c.Issues, critSep)
-	sb.WriteString(critSuggestions)
-	writeJoined(sb, c.Suggestions, critSep)
-	sb.WriteString(critReasoning)
-	sb.WriteString(c.Reasoning)
+// appendCritique appends critiqueText(c) to b.
+func appendCritique(b []byte, c *CritiqueRecord) []byte {
+	b = append(b, critSeverity...)
+	b = appendSeverity(b, c.Severity)
+	b = append(b, critIssues...)
+	b = appendJoined(b, c.Issues, critSep)
+	b = append(b, critSuggestions...)
+	b = appendJoined(b, c.Suggestions, critSep)
+	b = append(b, critReasoning...)
+	return append(b, c.Reasoning...)
 }
 
 // critiqueMeasure returns the length of critiqueText(c) as count measures
@@ -266,14 +308,30 @@ func appendSeverity(b []byte, sev float64) []byte {
 	return strconv.AppendFloat(b, sev, 'f', 1, 64)
 }
 
-// writeJoined writes strings.Join(items, sep) to sb.
-func writeJoined(sb *promptBuf, items []string, sep string) {
+// severityLen returns len(appendSeverity(nil, sev)).
+func severityLen(sev float64) int {
+	if t := sev * 10; t >= 0 && t <= 1000 && t == float64(int(t)) && !math.Signbit(sev) {
+		switch m := int(t); {
+		case m < 100:
+			return 3 // d.d
+		case m < 1000:
+			return 4 // dd.d
+		}
+		return 5 // 100.0
+	}
+	var fb [32]byte
+	return len(strconv.AppendFloat(fb[:0], sev, 'f', 1, 64))
+}
+
+// appendJoined appends strings.Join(items, sep) to b.
+func appendJoined(b []byte, items []string, sep string) []byte {
 	for i, x := range items {
 		if i > 0 {
-			sb.WriteString(sep)
+			b = append(b, sep...)
 		}
-		sb.WriteString(x)
+		b = append(b, x...)
 	}
+	return b
 }
 
 // bySeverity orders critiques highest severity first, as the less
@@ -301,12 +359,13 @@ func (r *run) countWithProposal(idx []int) int {
 
 // peerQuote quotes j's current proposal for revisers, once per phase (in
 // the quotes of the proposal phase's specs).
-func (r *run) peerQuote(j int) promptItem {
+func (r *run) peerQuote(j int) *promptItem {
 	q := &r.bufs.quotes[j]
-	if q.head == "" {
-		*q = r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
+	if !q.flat {
+		it := r.pb.quoted(r.o.labels[j].current, r.st.Current[j].Text)
+		*q = flatten(&r.bufs.quoteBytes, &it)
 	}
-	return *q
+	return q
 }
 
 func (r *run) proposalPhase(ctx context.Context) ([]Event, error) {
@@ -613,24 +672,50 @@ func (r *run) critiqueSpecs(pairs []pair) []callSpec {
 	q := r.quotes()
 	targetQ, ownQ := q[:n], q[n:]
 	props := make([]agent.Proposal, n)
+	// Each proposal's quoted text, made once for its two quotes.
+	var textBuf [16]string
+	texts := textBuf[:min(n, len(textBuf))]
+	quoteText := func(j int) string {
+		if j < len(texts) {
+			if texts[j] == "" {
+				texts[j] = r.pb.quoteText(st.Current[j].Text)
+			}
+			return texts[j]
+		}
+		return r.pb.quoteText(st.Current[j].Text)
+	}
 	for k, p := range pairs {
 		s := &specs[k] // zero: written in place
 		s.idx, s.target, s.prompt = p.critic, p.target, critiquePrompt
 		req := &s.req
-		r.initRequest(req, p.critic, agent.PhaseCritique)
+		// The critic's last request has every field initRequest sets as
+		// this one's: copied, those set below set again. Its agent was
+		// asked just now whether it supports schemas: when it did not,
+		// it is not asked again for this phase (askSchema). A critic's
+		// first pair quotes its own proposal.
+		ask := true
+		if k > 0 && pairs[k-1].critic == p.critic {
+			*req = specs[k-1].req
+			ask, req.Schema = req.Schema != nil, nil
+		} else {
+			r.initRequest(req, p.critic, agent.PhaseCritique)
+			if st.Current[p.critic].Has && !ownQ[p.critic].flat {
+				it := promptItem{head: ownHead, text: quoteText(p.critic)}
+				ownQ[p.critic] = flatten(&r.bufs.quoteBytes, &it)
+			}
+		}
 		tname := r.o.names[p.target]
 		req.Target = tname
 		if props[p.target].Agent == "" {
 			props[p.target] = agent.Proposal{Agent: tname, Text: st.Current[p.target].Text}
 		}
 		req.Proposals = props[p.target : p.target+1 : p.target+1]
-		r.askSchema(p.critic, req)
-		if targetQ[p.target].head == "" {
-			targetQ[p.target] = r.pb.quoted(r.o.labels[p.target].target, st.Current[p.target].Text)
-			targetQ[p.target].required = true
+		if ask {
+			r.askSchema(p.critic, req)
 		}
-		if st.Current[p.critic].Has && ownQ[p.critic].head == "" {
-			ownQ[p.critic] = r.pb.quoted(ownHead, st.Current[p.critic].Text)
+		if !targetQ[p.target].flat {
+			it := promptItem{head: r.o.labels[p.target].target, text: quoteText(p.target), required: true}
+			targetQ[p.target] = flatten(&r.bufs.quoteBytes, &it)
 		}
 	}
 	return specs
@@ -809,11 +894,11 @@ func parseJudge(resp agent.Response) reply.Judge {
 func votePrompt(r *run, s *callSpec) string {
 	st := r.st
 	if r.cfg.ForbidSelfVote {
-		return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
+		return r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(s.idx), s.instr)
 	}
 	if r.votePrompt == "" {
 		r.pb.pending = 1 // one prompt for every voter: no chunk
-		r.votePrompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
+		r.votePrompt = r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseVote, r.proposalItems(-1), s.instr)
 	}
 	return r.votePrompt
 }
@@ -823,13 +908,20 @@ func votePrompt(r *run, s *callSpec) string {
 func critiquePrompt(r *run, s *callSpec) string {
 	critic, target := s.idx, s.target
 	st := r.st
-	var buf [2]promptItem
 	q := r.bufs.quotes // critiqueSpecs: targets, then critics' own
-	items := append(buf[:0], q[target])
+	var own *promptItem
 	if st.Current[critic].Has {
-		items = append(items, q[len(r.o.ps)+critic])
+		own = &q[len(r.o.ps)+critic]
 	}
-	return r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, instrCritique)
+	if p, ok := r.pb.flatPrompt(st.Round, r.cfg.Rounds, agent.PhaseCritique, &q[target], own, tailCritique); ok {
+		return p
+	}
+	var buf [2]promptItem
+	items := append(buf[:0], q[target])
+	if own != nil {
+		items = append(items, *own)
+	}
+	return r.pb.userTail(st.Round, r.cfg.Rounds, agent.PhaseCritique, items, tailCritique)
 }
 
 // ---- vote phase ----
@@ -878,8 +970,8 @@ func (r *run) proposalItems(exclude int) []promptItem {
 		cnt, maxSev = make([]int, n), make([]float64, n)
 	}
 	crit := st.round().Critiques
-	for k := range crit {
-		if j := r.o.index(crit[k].Target); j >= 0 {
+	for k, j := range r.critiqueTargets(crit) { // the next round's revisers read them too
+		if j >= 0 {
 			cnt[j]++
 			maxSev[j] = max(maxSev[j], crit[k].Severity)
 		}
@@ -915,16 +1007,18 @@ func (r *run) votePhase(ctx context.Context) ([]Event, error) {
 // judging.
 func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool) {
 	n := len(r.o.ps)
-	specs = r.specsFor(n + 1)[:0]
-	r.votePrompt = "" // without ForbidSelfVote every voter gets the same prompt
+	specs = r.specsFor(n + 1) // zero: written in place
+	r.votePrompt = ""         // without ForbidSelfVote every voter gets the same prompt
 	r.resetItems()
 	for i := range n {
-		req := r.baseRequest(i, agent.PhaseVote)
+		s := &specs[i]
+		req := &s.req
+		r.initRequest(req, i, agent.PhaseVote)
 		exclude := -1
-		instr := instrVote
+		instr := tailVote
 		if r.cfg.ForbidSelfVote {
 			exclude = i
-			instr += " You may not vote for your own proposal, which is left out."
+			instr = tailVoteNoSelf
 		}
 		if exclude < 0 {
 			req.Proposals = slices.Clip(props) // the same for every voter
@@ -935,14 +1029,15 @@ func (r *run) voteSpecs(props []agent.Proposal) (specs []callSpec, judging bool)
 				}
 			}
 		}
-		r.askSchema(i, &req)
-		specs = append(specs, callSpec{idx: i, target: -1, req: req, prompt: votePrompt, instr: instr})
+		r.askSchema(i, req)
+		s.idx, s.target, s.prompt, s.instr = i, -1, votePrompt, instr
 	}
 	judging = consensus.NeedsJudge(r.cfg.Consensus)
-	if judging {
-		specs = append(specs, r.judgeSpec(props))
+	if !judging {
+		return specs[:n], false
 	}
-	return specs, judging
+	specs[n] = r.judgeSpec(props)
+	return specs, true
 }
 
 // readVotes reads the voters' replies of the vote phase: their events and

@@ -1,6 +1,8 @@
 package debate
 
 import (
+	"bytes"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,17 +73,22 @@ var formatRules = map[agent.Phase]string{
 // kept longer when the prompt must be shortened. An item with a head is a
 // quote of text under a label (promptBuilder.quoted; head is
 // quoteHead(label)), written straight into the prompt, followed by after;
-// one without is before, text and after.
+// one without is text and after.
 //
 // A quoted critique (critiqueQuote) may instead carry the critique, crit,
-// whose text (critiqueText) is written into the prompt from its parts.
+// whose text (critiqueText) is written into the prompt from its parts;
+// critLen is then that text's length in bytes. An item is 64 bytes, which
+// a phase's specs copy.
 type promptItem struct {
 	head     string
-	before   string // without a head only
 	text     string
 	after    string
 	crit     *CritiqueRecord
+	critLen  int32
 	required bool
+	// flat marks an item of text alone that flatten made: in memory,
+	// its text is followed by itemSep (withSep).
+	flat bool
 }
 
 // The fixed parts of a quote: quoteOpen label quoteMid text quoteClose.
@@ -91,12 +98,25 @@ const (
 	quoteClose = "\n```"
 )
 
+// itemSep follows every item of a prompt; closeSep is quoteClose then
+// itemSep, written at once after a quote with nothing after it.
+const (
+	itemSep  = "\n\n"
+	closeSep = quoteClose + itemSep
+)
+
 // quoteHead is the head of a quote under label, what precedes its text:
 // the Orchestrator makes those that name participants once.
 func quoteHead(label string) string { return quoteOpen + label + quoteMid }
 
 // size is the item's length in bytes.
-func (it *promptItem) size() int { return it.measure(strLen) }
+func (it *promptItem) size() int {
+	n := len(it.text) + len(it.after) + int(it.critLen)
+	if it.head != "" {
+		n += len(it.head) + len(quoteClose)
+	}
+	return n
+}
 
 // runes is the item's length in runes. Every piece boundary has an ASCII
 // byte on one side, so the pieces' counts add up to the whole's.
@@ -105,7 +125,7 @@ func (it *promptItem) runes() int { return it.measure(runes) }
 // measure returns the item's length as count measures its pieces (size,
 // runes); quoteClose is ASCII.
 func (it *promptItem) measure(count func(string) int) int {
-	n := count(it.before) + count(it.text) + count(it.after)
+	n := count(it.text) + count(it.after)
 	if it.crit != nil {
 		n += critiqueMeasure(it.crit, count)
 	}
@@ -115,42 +135,93 @@ func (it *promptItem) measure(count func(string) int) int {
 	return n
 }
 
-func (it *promptItem) write(sb *promptBuf) {
-	if it.head != "" {
-		sb.WriteString(it.head)
-		if it.crit != nil {
-			writeCritique(sb, it.crit)
-		} else {
-			sb.WriteString(it.text)
-		}
-		sb.WriteString(quoteClose)
-	} else {
-		sb.WriteString(it.before)
-		sb.WriteString(it.text)
+// appendTo appends the item then itemSep to b: with a head, head, text
+// (or its critique's), quoteClose and after; else text and after.
+// An empty piece is not appended.
+func (it *promptItem) appendTo(b []byte) []byte {
+	if it.flat {
+		return append(b, it.withSep()...)
 	}
-	sb.WriteString(it.after)
+	if it.head != "" {
+		b = append(b, it.head...)
+		if it.crit != nil {
+			start := len(b)
+			b = appendCritique(b, it.crit)
+			unfenceBytes(b[start:])
+		} else {
+			b = append(b, it.text...)
+		}
+		if it.after == "" {
+			return append(b, closeSep...)
+		}
+		b = append(b, quoteClose...)
+	} else {
+		b = append(b, it.text...)
+	}
+	if it.after != "" {
+		b = append(b, it.after...)
+	}
+	return append(b, itemSep...)
 }
 
-// promptBuf builds a prompt as strings.Builder does, without its check
-// for a copied builder on every write: a promptBuf is a local of the
-// function that makes the prompt, which writes nothing after String.
-type promptBuf struct{ b []byte }
+// flatten returns it written once into *arena (appendTo), as an item of
+// its text alone: of the same text, length and runes in a prompt, written
+// at once, and followed there by itemSep. A phase's quotes that several
+// prompts read are flat. The bytes are not written again until the
+// prompts that read them are built (run.quotes).
+func flatten(arena *[]byte, it *promptItem) promptItem {
+	a := *arena
+	start := len(a)
+	a = it.appendTo(a)
+	*arena = a
+	return promptItem{text: promptOf(a[start : len(a)-len(itemSep)]), required: it.required, flat: true}
+}
 
-func (p *promptBuf) WriteString(s string) { p.b = append(p.b, s...) }
-func (p *promptBuf) Write(b []byte)       { p.b = append(p.b, b...) }
+// withSep returns the text of a flat item with the itemSep after it.
+func (it *promptItem) withSep() string {
+	return unsafe.String(unsafe.StringData(it.text), len(it.text)+len(itemSep))
+}
 
-// String returns the prompt, sharing the buffer's bytes.
-func (p *promptBuf) String() string { return unsafe.String(unsafe.SliceData(p.b), len(p.b)) }
+// flatPrompt is userTail of the items x then y (nil for none), when both
+// are flat and nothing is to be dropped: each is written with its
+// separator at once; ok is false, and nothing made, otherwise.
+func (b *promptBuilder) flatPrompt(round, rounds int, phase agent.Phase, x, y *promptItem, tail string) (p string, ok bool) {
+	if !x.flat || (y != nil && !y.flat) {
+		return "", false
+	}
+	lead := b.leadFor(round, rounds, phase)
+	xs, ys := x.withSep(), ""
+	if y != nil {
+		ys = y.withSep()
+	}
+	size := len(lead) + len(xs) + len(ys) + len(tail)
+	if size > b.cfg.MaxPromptRunes {
+		return "", false
+	}
+	buf := append(b.room(size), lead...)
+	buf = append(buf, xs...)
+	buf = append(buf, ys...)
+	return promptOf(append(buf, tail...)), true
+}
+
+// promptOf returns the prompt in b, sharing its bytes: b is the prompt's
+// own room (promptBuilder.room), which nothing writes to afterwards.
+func promptOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 type promptBuilder struct {
-	cfg      *Config
-	question string
-	context  string
-	n        int
-	// Memoised parts, computed once per run: the question and context
-	// header, and the system prompts by participant, phase and previous
+	cfg *Config
+	// lead is the question and context header (newPromptBuilder), its
+	// first headLen bytes, the question's qLen bytes after questionHead,
+	// then the round header of the last round, rounds and phase a prompt
+	// was built for (leadFor): a phase's prompts share it.
+	lead                  []byte
+	headLen, qLen         int
+	qRunes                int // the question's runes plus 1, 0 until counted (shareOf)
+	leadRound, leadRounds int32
+	leadPhase             agent.Phase
+	n                     int
+	// system holds the system prompts by participant, phase and previous
 	// leader.
-	head   string
 	system map[systemKey]string
 	// free is the room left in the last prompt chunk (its length is 0):
 	// the prompts of inline calls are cut from chunks of about their
@@ -306,81 +377,198 @@ func intensity(p *Participant) int {
 // quoted fences text from another agent as material to evaluate, under
 // head (quoteHead of its label).
 func (b *promptBuilder) quoted(head, text string) promptItem {
-	t := reply.Truncate(text, b.cfg.MaxQuoteRunes)
-	return promptItem{head: head, text: strings.ReplaceAll(t, "```", "'''")}
+	return promptItem{head: head, text: b.quoteText(text)}
+}
+
+// quoteText is text as quoted: cut to MaxQuoteRunes, its fences replaced.
+func (b *promptBuilder) quoteText(text string) string {
+	return unfence(reply.Truncate(text, b.cfg.MaxQuoteRunes))
 }
 
 // critiqueQuote is quoted(head, critiqueText(c)), carrying c itself when
-// quoting leaves the text as it is (it fits MaxQuoteRunes and has no
-// fence: a fence cannot span two parts, which fixed text separates), so
-// that the text is written straight into the prompt.
+// quoting leaves the text's length as it is (it fits MaxQuoteRunes), so
+// that the text is written straight into the prompt, its fences replaced
+// there (unfenceBytes: a replaced fence keeps its length).
 func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem {
-	if critiqueMeasure(c, strLen) <= b.cfg.MaxQuoteRunes && !critiqueHasFence(c) {
-		return promptItem{head: head, crit: c}
+	if n := critiqueLen(c); n <= b.cfg.MaxQuoteRunes && n <= math.MaxInt32 {
+		return promptItem{head: head, crit: c, critLen: int32(n)}
 	}
 	return b.quoted(head, critiqueText(c))
 }
 
-// critiqueHasFence reports whether a part of c's text has a fence.
-func critiqueHasFence(c *CritiqueRecord) bool {
-	return strings.Contains(c.Reasoning, "```") || slices.ContainsFunc(c.Issues, hasFence) ||
-		slices.ContainsFunc(c.Suggestions, hasFence)
+// critiqueLen returns len(critiqueText(c)).
+func critiqueLen(c *CritiqueRecord) int {
+	n := len(critSeverity) + severityLen(c.Severity) + len(critIssues) + len(critSuggestions) + len(critReasoning) +
+		len(c.Reasoning)
+	for _, x := range c.Issues {
+		n += len(x) + len(critSep)
+	}
+	if len(c.Issues) > 0 {
+		n -= len(critSep)
+	}
+	for _, x := range c.Suggestions {
+		n += len(x) + len(critSep)
+	}
+	if len(c.Suggestions) > 0 {
+		n -= len(critSep)
+	}
+	return n
 }
 
-func hasFence(s string) bool { return strings.Contains(s, "```") }
+// The fence that quoted text may not have, and what replaces it.
+const (
+	fence      = "```"
+	fenceSubst = "'''"
+)
+
+// unfence returns strings.ReplaceAll(s, fence, fenceSubst): s itself when
+// it has no backquote, which most texts have not (IndexByte finds that
+// quicker than a search for the fence).
+func unfence(s string) string {
+	if strings.IndexByte(s, '`') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, fence, fenceSubst)
+}
+
+// unfenceBytes replaces the fences of p in place, as unfence does: the
+// leftmost first, then after it.
+func unfenceBytes(p []byte) {
+	if bytes.IndexByte(p, '`') < 0 {
+		return
+	}
+	for {
+		k := bytes.Index(p, []byte(fence))
+		if k < 0 {
+			return
+		}
+		copy(p[k:], fenceSubst)
+		p = p[k+len(fence):]
+	}
+}
 
 // user assembles the user prompt: question, context, round header, material
 // (dropping the lowest-priority optional items first when too long) and
 // instructions.
 func (b *promptBuilder) user(round, rounds int, phase agent.Phase, items []promptItem, instructions string) string {
-	if b.head == "" {
-		b.head = "## Question\n" + b.question + "\n\n"
-		if b.context != "" {
-			b.head += "## Context\n" + reply.Truncate(b.context, b.cfg.MaxContextRunes) + "\n\n"
-		}
+	return b.compose(round, rounds, phase, items, tailHead, instructions)
+}
+
+// tailHead heads the instructions of a prompt.
+const tailHead = "## Instructions\n"
+
+// The tails of prompts, tailHead then their instructions (userTail).
+const (
+	tailPropose  = tailHead + instrPropose
+	tailRevise   = tailHead + instrRevise
+	tailCritique = tailHead + instrCritique
+	tailVote     = tailHead + instrVote
+	// tailVoteNoSelf is tailVote with ForbidSelfVote.
+	tailVoteNoSelf = tailVote + instrNoSelfVote
+)
+
+// userTail is user with tail, tailHead then the instructions, in one
+// string.
+func (b *promptBuilder) userTail(round, rounds int, phase agent.Phase, items []promptItem, tail string) string {
+	return b.compose(round, rounds, phase, items, tail, "")
+}
+
+// questionHead heads the question of a prompt.
+const questionHead = "## Question\n"
+
+// newPromptBuilder returns the prompt builder of a run of question and
+// context among n participants.
+func newPromptBuilder(cfg *Config, question, context string, n int) promptBuilder {
+	size := len(questionHead) + len(question) + len("\n\n")
+	if context != "" {
+		context = reply.Truncate(context, cfg.MaxContextRunes)
+		size += len("## Context\n") + len(context) + len("\n\n")
 	}
-	var hb [64]byte
-	roundHead := append(hb[:0], "## Round "...)
-	roundHead = strconv.AppendInt(roundHead, int64(round), 10)
-	roundHead = append(roundHead, " of "...)
-	roundHead = strconv.AppendInt(roundHead, int64(rounds), 10)
-	roundHead = append(roundHead, ": "...)
-	roundHead = append(roundHead, phase...)
-	roundHead = append(roundHead, "\n\n"...)
-	const tailHead = "## Instructions\n"
-	size := len(b.head) + len(roundHead) + len(tailHead) + len(instructions)
+	digits := 1
+	for x := cfg.Rounds; x >= 10; x /= 10 {
+		digits++
+	}
+	// Room for the longest round header of the engine's phases.
+	lead := make([]byte, 0, size+len("## Round  of : \n\n")+2*digits+len(agent.PhaseSynthesize))
+	lead = append(lead, questionHead...)
+	lead = append(lead, question...)
+	lead = append(lead, "\n\n"...)
+	if context != "" {
+		lead = append(lead, "## Context\n"...)
+		lead = append(lead, context...)
+		lead = append(lead, "\n\n"...)
+	}
+	return promptBuilder{cfg: cfg, lead: lead, headLen: len(lead), qLen: len(question), leadRound: -1, n: n}
+}
+
+// question returns the question of the prompts, in b.lead.
+func (b *promptBuilder) question() []byte {
+	return b.lead[len(questionHead) : len(questionHead)+b.qLen]
+}
+
+// leadFor returns the question and context header then the round header
+// of round, rounds and phase, memoised in b.lead.
+func (b *promptBuilder) leadFor(round, rounds int, phase agent.Phase) []byte {
+	// The phases are constants: the same string at the same address.
+	if int(b.leadRound) == round && int(b.leadRounds) == rounds && len(b.leadPhase) == len(phase) &&
+		unsafe.StringData(string(b.leadPhase)) == unsafe.StringData(string(phase)) && phase != "" {
+		return b.lead
+	}
+	return b.newLead(round, rounds, phase)
+}
+
+// newLead is leadFor of a new round header.
+func (b *promptBuilder) newLead(round, rounds int, phase agent.Phase) []byte {
+	lead := append(b.lead[:b.headLen], "## Round "...)
+	lead = strconv.AppendInt(lead, int64(round), 10)
+	lead = append(lead, " of "...)
+	lead = strconv.AppendInt(lead, int64(rounds), 10)
+	lead = append(lead, ": "...)
+	lead = append(lead, phase...)
+	lead = append(lead, "\n\n"...)
+	b.lead, b.leadPhase = lead, phase
+	b.leadRound, b.leadRounds = -1, -1 // no memo for numbers that an int32 does not hold
+	if int(int32(round)) == round && int(int32(rounds)) == rounds {
+		b.leadRound, b.leadRounds = int32(round), int32(rounds)
+	}
+	return lead
+}
+
+// compose assembles a prompt whose tail is tail then tail2.
+func (b *promptBuilder) compose(round, rounds int, phase agent.Phase, items []promptItem, tail, tail2 string) string {
+	lead := b.leadFor(round, rounds, phase)
+	size := len(lead) + len(tail) + len(tail2) + len(itemSep)*len(items)
 	for i := range items {
-		size += items[i].size() + 2
+		size += items[i].size()
 	}
 	// A rune takes at least one byte: when the bytes fit, so do the runes
 	// and nothing is dropped; else count runes exactly.
 	var dropped []bool
 	if size > b.cfg.MaxPromptRunes {
-		dropped = b.drop(runes(b.head)+utf8.RuneCount(roundHead)+runes(tailHead)+runes(instructions), items)
+		dropped = b.drop(utf8.RuneCount(lead)+runes(tail)+runes(tail2), items)
 		size += 32 // the omitted note
 	}
 	// size is exact without the note: no slack that could take the
 	// buffer to a larger size class.
-	sb := promptBuf{b.room(size)}
-	sb.WriteString(b.head)
-	sb.Write(roundHead)
+	buf := append(b.room(size), lead...)
 	omitted := 0
 	for i := range items {
 		if dropped != nil && dropped[i] {
 			omitted++
 			continue
 		}
-		items[i].write(&sb)
-		sb.WriteString("\n\n")
+		buf = items[i].appendTo(buf)
 	}
 	if omitted > 0 {
-		sb.WriteString("(")
-		sb.WriteString(strconv.Itoa(omitted))
-		sb.WriteString(" more items omitted)\n\n")
+		buf = append(buf, '(')
+		buf = strconv.AppendInt(buf, int64(omitted), 10)
+		buf = append(buf, " more items omitted)\n\n"...)
 	}
-	sb.WriteString(tailHead)
-	sb.WriteString(instructions)
-	return sb.String()
+	buf = append(buf, tail...)
+	if tail2 != "" {
+		buf = append(buf, tail2...)
+	}
+	return promptOf(buf)
 }
 
 // drop marks the optional items to leave out, last first, until the items
@@ -411,7 +599,10 @@ func (b *promptBuilder) shareOf(n int) int {
 	if n == 0 {
 		return b.cfg.MaxQuoteRunes
 	}
-	share := (b.cfg.MaxPromptRunes - runes(b.question) - 2000) / n
+	if b.qRunes == 0 {
+		b.qRunes = utf8.RuneCount(b.question()) + 1
+	}
+	share := (b.cfg.MaxPromptRunes - (b.qRunes - 1) - 2000) / n
 	if share > b.cfg.MaxQuoteRunes {
 		share = b.cfg.MaxQuoteRunes
 	}
@@ -426,4 +617,6 @@ const (
 	instrRevise   = "Address each valid critique, say what changed and why, defend with reasons what you keep, and reply with the complete revised proposal only."
 	instrCritique = "Critique the target proposal: list its issues and concrete suggestions, rate the severity of its problems from 0 (none) to 10 (fatal), and explain your reasoning."
 	instrVote     = "Vote for the proposal that best answers the question. Name its owner in \"choice\"."
+	// instrNoSelfVote follows instrVote with ForbidSelfVote.
+	instrNoSelfVote = " You may not vote for your own proposal, which is left out."
 )

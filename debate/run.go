@@ -116,6 +116,13 @@ type runBufs struct {
 	// consensus input when its method keeps nothing of it (ownMethod).
 	votes   []consensus.Vote
 	options []consensus.Option
+	// quoteBytes holds the text of the phase's flat quotes (flatten),
+	// emptied for each phase (quotes).
+	quoteBytes []byte
+	// critTargets holds the target of each critique of critFrom, the
+	// critiques the revisers of a proposal phase read (critiqueTargets).
+	critTargets []int32
+	critFrom    *CritiqueRecord
 	// prompt holds the prompt of the call being made when every agent of
 	// the phase borrows its prompts (runInline, promptBuilder.reuse).
 	prompt []byte
@@ -143,6 +150,7 @@ func (r *run) putBufs() {
 		b.itemScratch = clearAll(b.itemScratch)
 		clear(b.quotes)
 		b.votes, b.options = clearAll(b.votes), clearAll(b.options)
+		b.critFrom = nil
 	})
 }
 
@@ -235,7 +243,7 @@ func (o *Orchestrator) newRun(st *state) *run {
 	r := &run{o: o, cfg: &o.cfg, st: st}
 	r.obs = newObserverSet(o.cfg.Observers, o.cfg.ObserverBuffer, o.log)
 	r.unread = len(o.cfg.Observers) == 0 && o.checkpointer == nil
-	r.pb = promptBuilder{cfg: &o.cfg, question: st.Question, context: st.Context, n: len(o.ps)}
+	r.pb = newPromptBuilder(&o.cfg, st.Question, st.Context, len(o.ps))
 	r.sim = similarity.Cached(o.cfg.Similarity)
 	r.participants = slices.Clip(slices.Clone(o.names))
 	atomic.StoreInt64(&r.delivered, st.Seq)
@@ -724,7 +732,8 @@ type callSpec struct {
 	req    agent.Request
 	// prompt, when set, builds req.Prompt as the call starts (on the
 	// debate's goroutine), so that a phase does not hold every prompt at
-	// once; from items and instr for a proposal or vote.
+	// once; from items and instr (the prompt's tail, tailHead then the
+	// instructions: userTail) for a proposal or vote.
 	prompt func(r *run, s *callSpec) string
 	items  []promptItem
 	instr  string
@@ -1123,7 +1132,11 @@ func (r *run) resetItems() {
 // zeroed, by agent: those of a proposal phase (peerQuote), or a critique
 // phase's as targets, then as critics' own (critiqueSpecs). The phase's
 // prompts read them when its calls start.
-func (r *run) quotes() []promptItem { return reuse(&r.phaseBufs().quotes, 2*len(r.o.ps)) }
+func (r *run) quotes() []promptItem {
+	b := r.phaseBufs()
+	b.quoteBytes = b.quoteBytes[:0] // the last phase's prompts are built
+	return reuse(&b.quotes, 2*len(r.o.ps))
+}
 
 // items returns room for n prompt items in the run's item buffer (take).
 func (r *run) items(n int) []promptItem { return take(&r.phaseBufs().itemBuf, n, 0) }
