@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -112,8 +113,12 @@ func TestSpooledResultRecommittedWithoutRunningAgents(t *testing.T) {
 		wantIn += u.TokensIn
 	}
 	assert.Equal(t, wantIn, buckets[0].TokensIn)
-	_, err = os.Stat(filepath.Join(spoolDir, "final-"+id+".json"))
-	assert.ErrorIs(t, err, os.ErrNotExist, "the spool entry is removed once committed")
+	// The entry goes right after the commit that waitStatus saw, on the
+	// manager's goroutine: wait for it rather than race it.
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(spoolDir, "final-"+id+".json"))
+		return errors.Is(err, os.ErrNotExist)
+	}, 10*time.Second, time.Millisecond, "the spool entry is removed once committed")
 }
 
 // TestSpooledResultWaitsForTheStore: while the store still refuses the
