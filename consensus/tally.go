@@ -48,13 +48,16 @@ func options(in *Input) []Option {
 }
 
 // hasAgent reports whether an option of opts is agent's.
-func hasAgent(opts []Option, agent string) bool {
+func hasAgent(opts []Option, agent string) bool { return agentIndex(opts, agent) >= 0 }
+
+// agentIndex returns the index of agent's option in opts, or -1.
+func agentIndex(opts []Option, agent string) int {
 	for i := range opts {
 		if opts[i].Agent == agent {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // grouped reports whether the options of in are compared for grouping (n
@@ -164,14 +167,7 @@ type tallyBuf struct {
 }
 
 // optionOf returns the index of option agent name, or -1.
-func (t *tally) optionOf(name string) int {
-	for i := range t.opts {
-		if t.opts[i].Agent == name {
-			return i
-		}
-	}
-	return -1
-}
+func (t *tally) optionOf(name string) int { return agentIndex(t.opts, name) }
 
 // groupOf returns the group index of option agent name; false if it is
 // not an option.

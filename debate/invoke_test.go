@@ -107,10 +107,11 @@ func TestNativeAndPlainCalls(t *testing.T) {
 // TestResultIndependentOfLaterRuns checks that a result shares no memory
 // that later rounds or later debates of its Orchestrator write (the run's
 // reused buffers: the vote phase's votes and options, the decisions, the
-// transcript), with every consensus method of package consensus.
+// transcript), with every consensus method of package consensus that
+// holds a vote ("none" has no vote phase).
 func TestResultIndependentOfLaterRuns(t *testing.T) {
 	t.Parallel()
-	for _, method := range []string{"majority", "unanimous", "weighted", "judge"} {
+	for _, method := range []string{"majority", "supermajority", "unanimous", "weighted", "judge"} {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
 			var ps []debate.Participant

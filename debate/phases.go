@@ -245,7 +245,7 @@ func proposalPrompt(r *run, s *callSpec) string {
 // critiqueText is a critique as a reviser reads it: "Severity 7.5.
 // Issues: a; b. Suggestions: c. Reasoning: …".
 func critiqueText(c *CritiqueRecord) string {
-	return promptOf(appendCritique(make([]byte, 0, critiqueMeasure(c, strLen)), c))
+	return promptOf(appendCritique(make([]byte, 0, critiqueLen(c)), c))
 }
 
 // The fixed parts of critiqueText.
@@ -270,11 +270,10 @@ func appendCritique(b []byte, c *CritiqueRecord) []byte {
 }
 
 // critiqueMeasure returns the length of critiqueText(c) as count measures
-// its parts: bytes (strLen), or runes (runes; every part boundary has an
-// ASCII byte on one side).
+// its parts: runes (runes; every part boundary has an ASCII byte on one
+// side), or bytes (strLen; critiqueLen, without function values).
 func critiqueMeasure(c *CritiqueRecord, count func(string) int) int {
-	var fb [32]byte
-	return len(critSeverity) + len(appendSeverity(fb[:0], c.Severity)) + len(critIssues) + joinedMeasure(c.Issues, count) +
+	return len(critSeverity) + severityLen(c.Severity) + len(critIssues) + joinedMeasure(c.Issues, count) +
 		len(critSuggestions) + joinedMeasure(c.Suggestions, count) + len(critReasoning) + count(c.Reasoning)
 }
 

@@ -73,7 +73,8 @@ var formatRules = map[agent.Phase]string{
 // kept longer when the prompt must be shortened. An item with a head is a
 // quote of text under a label (promptBuilder.quoted; head is
 // quoteHead(label)), written straight into the prompt, followed by after;
-// one without is text and after.
+// one without is text and after, and a flat one (flatten) is a quote
+// already written out whole into its text.
 //
 // A quoted critique (critiqueQuote) may instead carry the critique, crit,
 // whose text (critiqueText) is written into the prompt from its parts;
@@ -122,8 +123,9 @@ func (it *promptItem) size() int {
 // byte on one side, so the pieces' counts add up to the whole's.
 func (it *promptItem) runes() int { return it.measure(runes) }
 
-// measure returns the item's length as count measures its pieces (size,
-// runes); quoteClose is ASCII.
+// measure returns the item's length as count measures its pieces (for
+// runes; size adds critLen instead of measuring the critique again);
+// quoteClose is ASCII.
 func (it *promptItem) measure(count func(string) int) int {
 	n := count(it.text) + count(it.after)
 	if it.crit != nil {
@@ -396,7 +398,8 @@ func (b *promptBuilder) critiqueQuote(head string, c *CritiqueRecord) promptItem
 	return b.quoted(head, critiqueText(c))
 }
 
-// critiqueLen returns len(critiqueText(c)).
+// critiqueLen returns len(critiqueText(c)): critiqueMeasure(c, strLen)
+// without its calls through function values.
 func critiqueLen(c *CritiqueRecord) int {
 	n := len(critSeverity) + severityLen(c.Severity) + len(critIssues) + len(critSuggestions) + len(critReasoning) +
 		len(c.Reasoning)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aragora/aragora/agent"
 	"github.com/aragora/aragora/internal/reply"
@@ -282,5 +283,29 @@ func TestSpecsForZero(t *testing.T) {
 			}
 		}
 		r.putSpecs()
+	}
+}
+
+// TestCritiqueLengths checks critiqueLen and critiqueMeasure against the
+// critique text they measure, in bytes and in runes.
+func TestCritiqueLengths(t *testing.T) {
+	t.Parallel()
+	lists := [][]string{nil, {}, {"cost"}, {"coût élevé", "", "risk ✓"}}
+	for _, sev := range []float64{0, 3, 7.25, 10, 123.45, -1} {
+		for _, issues := range lists {
+			for _, sugg := range lists {
+				c := &CritiqueRecord{Issues: issues, Suggestions: sugg, Severity: sev, Reasoning: "naïve ok"}
+				text := string(appendCritique(nil, c))
+				if n := critiqueLen(c); n != len(text) {
+					t.Fatalf("critiqueLen(%+v) = %d, want %d", c, n, len(text))
+				}
+				if n := critiqueMeasure(c, strLen); n != len(text) {
+					t.Fatalf("critiqueMeasure(%+v, strLen) = %d, want %d", c, n, len(text))
+				}
+				if n, want := critiqueMeasure(c, runes), utf8.RuneCountInString(text); n != want {
+					t.Fatalf("critiqueMeasure(%+v, runes) = %d, want %d", c, n, want)
+				}
+			}
+		}
 	}
 }

@@ -25,8 +25,8 @@ import (
 // a text beyond that is analysed by a slower path (about twice the time of
 // a short text's, per byte) with the same results.
 //
-// A TF-IDF call over a corpus that holds a text more than once numbers and
-// weighs it once; the pairs last computed of a corpus (not all of its
+// A TF-IDF call over a corpus that holds a text more than once numbers it
+// once; the pairs last computed of a corpus (not all of its
 // matrix) answer a later call over the same corpus (a debate whose agents
 // repeat their proposals compares the same corpus in its later rounds).
 func Cached(s Similarity) Similarity {
@@ -128,7 +128,7 @@ type pairsMemo struct {
 	docs  []*doc
 	tri   []float64
 	want  []bool
-	small [56]bool
+	small [pairsOnStack]bool
 }
 
 // memoDocs returns the docs of c's memo, if any.
@@ -149,7 +149,7 @@ func (c *cached) setMemo(docs []*doc, tri []float64, want []bool) {
 		m = new(pairsMemo)
 		c.memo = m
 	}
-	m.docs, m.tri = copied(docs), tri
+	m.docs, m.tri = slices.Clone(docs), tri
 	if len(want) <= len(m.small) {
 		m.want = append(m.small[:0], want...)
 	} else {
@@ -307,11 +307,11 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	if !c.isTFIDF() {
 		m := c.jaccard(docs)
-		c.lastDocs, c.last = copied(docs), upper(m)
+		c.lastDocs, c.last = slices.Clone(docs), upper(m)
 		return m
 	}
 	tri, _ := c.tfidf(docs, nil, 0)
-	c.lastDocs, c.last = copied(docs), tri
+	c.lastDocs, c.last = slices.Clone(docs), tri
 	return fromUpper(len(docs), tri)
 }
 
@@ -339,7 +339,7 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 	c.retainDocs(docs[:keep])
 	if first != nil {
 		// Retained: they are the docs of texts[:keep].
-		c.lastDocs, c.last = copied(docs[:keep]), first
+		c.lastDocs, c.last = slices.Clone(docs[:keep]), first
 	}
 	return out
 }
@@ -356,11 +356,11 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 		tri = c.last
 	case !c.isTFIDF():
 		tri = upper(c.jaccard(docs))
-		c.lastDocs, c.last = copied(docs), tri
+		c.lastDocs, c.last = slices.Clone(docs), tri
 	default:
 		// The pairs asked for, by pair index; on the stack for up to 11
 		// texts.
-		var small [55]bool
+		var small [pairsOnStack]bool
 		var want []bool
 		if np := n * (n - 1) / 2; np <= len(small) {
 			want = small[:np]
@@ -388,7 +388,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 		tri, first = c.tfidf(docs, want, prefix)
 		switch {
 		case all:
-			c.lastDocs, c.last = copied(docs), tri
+			c.lastDocs, c.last = slices.Clone(docs), tri
 		case first == nil: // (else the last matrix is first's)
 			c.setMemo(docs, tri, want)
 		}
@@ -443,8 +443,9 @@ func (c *cached) corpus(texts []string, list []*doc) []*doc {
 // stack.
 const corpusOnStack = 16
 
-// copied returns a copy of docs, a list that c keeps after the call.
-func copied(docs []*doc) []*doc { return slices.Clone(docs) }
+// pairsOnStack is the number of pairs (those of 11 texts) that a call and
+// the pairs memo keep without an allocation.
+const pairsOnStack = 11 * 10 / 2
 
 // upper returns the upper triangle of m, by pairIndex.
 func upper(m [][]float64) []float64 {

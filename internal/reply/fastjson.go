@@ -517,10 +517,7 @@ func voteObject(s string) (Vote, bool) {
 		case keyConfidence:
 			var f float64
 			if f, vok = d.float(); vok {
-				if f > 1 && f <= 100 {
-					f /= 100
-				}
-				v.Confidence = min(1, max(0, f))
+				v.Confidence = scaleConfidence(f)
 			}
 		case keyReasoning:
 			v.Reasoning, vok = d.strValue()
@@ -961,9 +958,6 @@ func voteCompact(s string, v *Vote) bool {
 	if e = plainStrEnd(s, i); e < 0 || e != len(s)-2 || s[e+1] != '}' {
 		return false
 	}
-	if f > 1 && f <= 100 {
-		f /= 100
-	}
-	*v = Vote{Choice: ch, Confidence: min(1, f), Reasoning: s[i:e], Parse: ParseJSON, OK: true} // f is not negative
+	*v = Vote{Choice: ch, Confidence: scaleConfidence(f), Reasoning: s[i:e], Parse: ParseJSON, OK: true}
 	return true
 }

@@ -339,23 +339,27 @@ func number(v any) (float64, bool) {
 // are divided by 100, then the result is clamped to [0, 1]. A missing or
 // unparseable value (nil, NaN, ±Inf, a bool, "high") gives 0.5.
 func Confidence(v any) float64 {
-	var f float64
 	if s, isStr := v.(string); isStr && strings.HasSuffix(strings.TrimSpace(s), "%") {
 		p, ok := number(strings.TrimSuffix(strings.TrimSpace(s), "%"))
 		if !ok {
 			return DefaultConfidence
 		}
-		f = p / 100
-	} else {
-		var ok bool
-		if f, ok = number(v); !ok {
-			return DefaultConfidence
-		}
-		if f > 1 && f <= 100 {
-			f /= 100
-		}
+		return min(1, max(0, p/100))
 	}
-	return math.Min(1, math.Max(0, f))
+	f, ok := number(v)
+	if !ok {
+		return DefaultConfidence
+	}
+	return scaleConfidence(f)
+}
+
+// scaleConfidence is Confidence of the number f: divided by 100 when in
+// (1, 100], then clamped to [0, 1].
+func scaleConfidence(f float64) float64 {
+	if f > 1 && f <= 100 {
+		f /= 100
+	}
+	return min(1, max(0, f))
 }
 
 // Vote is a parsed vote reply. Choice is the raw choice: resolving it to a
