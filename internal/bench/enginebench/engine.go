@@ -277,6 +277,7 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) (measure.Table,
 	goBefore := runtime.NumGoroutine() // the asyncProviders' included
 	rssBefore := measure.ReadStatusKB("VmRSS")
 	measure.ResetPeakRSS()
+	memBefore := measure.MemStats()
 	cpuBefore := measure.CPUTime()
 	stop := measure.SampleRuntime(5 * time.Millisecond)
 	phaseCalls := cfg.Agents // in a proposal or vote phase
@@ -291,6 +292,7 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) (measure.Table,
 	}
 
 	cpu := measure.CPUTime() - cpuBefore
+	memAfter := measure.MemStats()
 	peak := measure.ReadStatusKB("VmHWM")
 	goAfter := runtime.NumGoroutine()
 	settled := settleGoroutines(goBefore, 2*time.Second)
@@ -307,6 +309,9 @@ func EngineConcurrentSlow(ctx context.Context, cfg EngineConfig) (measure.Table,
 		{Scenario: "concurrent", Case: c, Metric: "peak RSS (MiB)", Value: float64(peak) / 1024,
 			Baseline: "RSS before (MiB)", BaselineValue: float64(rssBefore) / 1024},
 		{Scenario: "concurrent", Case: c, Metric: "CPU ms/debate (rusage)", Value: cpu.Seconds() * 1000 / float64(cfg.Concurrent)},
+		{Scenario: "concurrent", Case: c, Metric: "bytes allocated/debate", Value: float64(memAfter.TotalAlloc-memBefore.TotalAlloc) / float64(cfg.Concurrent)},
+		{Scenario: "concurrent", Case: c, Metric: "allocs/debate", Value: float64(memAfter.Mallocs-memBefore.Mallocs) / float64(cfg.Concurrent)},
+		{Scenario: "concurrent", Case: c, Metric: "GC cycles", Value: float64(memAfter.NumGC - memBefore.NumGC)},
 		{Scenario: "concurrent", Case: c, Metric: "goroutines right after", Value: float64(goAfter),
 			Baseline: "goroutines before", BaselineValue: float64(goBefore)},
 		{Scenario: "concurrent", Case: c, Metric: "goroutines after 2 s", Value: float64(settled),
