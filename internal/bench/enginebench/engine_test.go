@@ -24,6 +24,10 @@ func TestEngineSmoke(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, eng)
 	for _, r := range eng {
+		if r.Metric == "GC cycles" { // a run this small may need none
+			assert.GreaterOrEqual(t, r.Value, 0.0, "%s %s", r.Scenario, r.Case)
+			continue
+		}
 		assert.Positive(t, r.Value, "%s %s %s", r.Scenario, r.Case, r.Metric)
 	}
 }
