@@ -27,11 +27,12 @@ import (
 // as their distance from P (at most maxAhead of them, each at most
 // math.MaxUint16); what the scan read before P otherwise matters no more
 // at or after P (resume). A state that does not fit is not kept (save);
-// the checkpoint then keeps what it held, or nothing. The text and the
-// analysis of all of it are kept apart (savedText), so that a text equal
-// to it is scored without a scan.
+// the checkpoint then keeps what it held, or nothing. It also keeps the
+// text and the analysis of all of it (savedText), so that a text equal to
+// it is scored without a scan: in place, not apart, so that scoring a
+// proposal allocates nothing.
 type Checkpoint struct {
-	saved *savedText // the text scanned to the checkpoint, nil for none
+	saved savedText // the text scanned to the checkpoint, its text "" for none
 	year  int32
 	// The scanner at P: i (P), a.words, a.assertions, numbers, sentStart;
 	// s0+1 (0 for no sentence begun); extra-extraS0 in a sentence, else 0.
@@ -52,8 +53,8 @@ type Checkpoint struct {
 // savedText is the text of a Checkpoint and, when whole, what Score reads
 // of all of it for the checkpoint's year (its analysis and marker counts):
 // a text equal to it (an agent that repeats its proposal) is scored from
-// them, without a scan. Once a Checkpoint holds it, it is never changed
-// (a copy of the Checkpoint shares it).
+// them, without a scan. A checkpoint's text is never "" (save keeps a text
+// of two bytes or more, and a text resumed extends it).
 type savedText struct {
 	text               string
 	temporal           float64
@@ -66,12 +67,7 @@ type savedText struct {
 }
 
 // text returns the text the checkpoint holds, "" for none.
-func (cp *Checkpoint) text() string {
-	if cp.saved == nil {
-		return ""
-	}
-	return cp.saved.text
-}
+func (cp *Checkpoint) text() string { return cp.saved.text }
 
 // keep sets s.whole and the analysis a of s.text and its marker counts m,
 // if they fit.
@@ -129,7 +125,7 @@ func (cp *Checkpoint) save(text string, st *scanner) bool {
 		n[kindPrecision], n[kindReasoning])) > math.MaxUint32 {
 		return false
 	}
-	c := Checkpoint{saved: &savedText{text: text}, year: int32(st.year), pos: uint32(p), words: uint32(st.a.words),
+	c := Checkpoint{saved: savedText{text: text}, year: int32(st.year), pos: uint32(p), words: uint32(st.a.words),
 		assertions: uint32(st.a.assertions), numbers: uint32(st.numbers), sentStart: uint32(st.sentStart),
 		s0: uint32(st.s0 + 1), hedges: uint32(sc.found >> firstHedge), yrSum: uint32(st.yr.sum), yrAges: uint32(st.yr.ages),
 		n: [...]uint32{uint32(n[kindCitation]), uint32(n[kindData]), uint32(n[kindExample]), uint32(n[kindPrecision]),
@@ -246,13 +242,13 @@ func inList(c byte) bool {
 // text; or it is emptied.
 func ScoreExtending(text string, now time.Time, w Weights, cp *Checkpoint) Scores {
 	year := now.UTC().Year()
-	if s := cp.saved; s != nil && s.whole && int(cp.year) == year && s.text == text {
+	if s := &cp.saved; s.whole && int(cp.year) == year && s.text == text {
 		return s.score(w)
 	}
 	var st scanner
 	st.init(year)
 	resumed := false
-	if s := cp.saved; s != nil && int(cp.year) == year && strings.HasPrefix(text, s.text) {
+	if s := &cp.saved; s.text != "" && int(cp.year) == year && strings.HasPrefix(text, s.text) {
 		cp.resume(&st)
 		resumed = true
 	} else {
@@ -275,7 +271,7 @@ func ScoreExtending(text string, now time.Time, w Weights, cp *Checkpoint) Score
 		// A checkpoint resumed holds for text too, which begins with its
 		// text: it keeps text instead.
 		if !saved {
-			cp.saved = &savedText{text: text}
+			cp.saved = savedText{text: text}
 		}
 		cp.saved.keep(&a, m)
 	}

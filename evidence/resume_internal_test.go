@@ -92,7 +92,7 @@ func TestScoreExtendingRepeats(t *testing.T) {
 		requireExtendingMatches(t, now, p, p+" More: 5 ms, since 2023.", p+" More: 5 ms, since 2023.", p, p)
 		var cp Checkpoint
 		ScoreExtending(p, now, Weights{}, &cp)
-		if cp.saved != nil {
+		if cp.saved.text != "" {
 			require.Equal(t, p, cp.saved.text)
 			require.True(t, cp.saved.whole)
 		}
@@ -112,8 +112,9 @@ func TestCheckpointLayout(t *testing.T) {
 	require.Equal(t, firstHedge, len(citationMarkers)+len(dataMarkers)+len(exampleMarkers))
 	require.LessOrEqual(t, len(hedgeMarkers), 32)
 	require.Less(t, numMarkers, 256)
-	// A debate keeps one per agent while it waits: five fit 480 bytes.
-	require.LessOrEqual(t, unsafe.Sizeof(Checkpoint{}), uintptr(96))
+	// A debate keeps one per agent while it waits, with its text and
+	// analysis in place: five fit 720 bytes.
+	require.LessOrEqual(t, unsafe.Sizeof(Checkpoint{}), uintptr(144))
 }
 
 // TestCheckpointNotSaved checks that a scanner whose state a Checkpoint
@@ -198,4 +199,23 @@ func TestResumePointMatchesBytes(t *testing.T) {
 		strings.Repeat("\t\n\f\r \v\xa0x", 12), strings.Repeat("abcdefg ", 12), strings.Repeat(" ", 40)} {
 		require.Equal(t, resumePointByBytes(text), resumePoint(text), "%q", text)
 	}
+}
+
+// TestScoreExtendingAllocatesNothing checks that scoring a proposal, its
+// revision that extends it and the revision again keeps the checkpoint's
+// text and analysis in place: no allocation.
+func TestScoreExtendingAllocatesNothing(t *testing.T) {
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	p := "Proposal: adopt a staged migration with a 90-day pilot, because (Smith 2021) reported a 35% gain in 2023."
+	rev := p + " Revised: for example, measure the error rate weekly."
+	cp := new(Checkpoint)
+	allocs := testing.AllocsPerRun(20, func() {
+		*cp = Checkpoint{}
+		ScoreExtending(p, now, Weights{}, cp)
+		ScoreExtending(rev, now, Weights{}, cp)
+		ScoreExtending(rev, now, Weights{}, cp)
+	})
+	require.Equal(t, p+" Revised: for example, measure the error rate weekly.", cp.text())
+	require.True(t, cp.saved.whole)
+	require.Zero(t, allocs)
 }
