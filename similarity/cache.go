@@ -223,7 +223,7 @@ func (c *cached) release() {
 	// outgrew 16 bits.
 	if sy := c.syms; sy.slots != nil {
 		clear(sy.slots)
-		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
+		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], meta: sy.meta[:1], slots: sy.slots}})
 	}
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
 	c.memo = nil
@@ -744,20 +744,22 @@ func hash(s string) uint32 {
 // table (linear probing, at most three quarters full: a debate's cache
 // keeps it while the debate waits) of symbol + 1, 0 in an empty slot.
 //
-// The names are one text, symbol i's from bounds[i] to bounds[i+1]
-// (bounds[0] is 0 once the table is made): a debate's cache keeps them
-// while the debate waits for its agents, in fewer bytes than a string each
-// (and no copy of their own for lowered tokens). For the same reason the
-// bounds, hashes and slots are 16 bits while the text has fewer than 65536
-// bytes (hashes[i] the low 16 bits of symbol i's hash, enough to place it
-// in up to 65536 slots; the names of such a text are fewer than 24576, so
-// they never need more), and in wide once the table outgrows them.
+// The names are one text, symbol i's from bound i to bound i+1 (bound 0
+// is 0 once the table is made): a debate's cache keeps them while the
+// debate waits for its agents, in fewer bytes than a string each (and no
+// copy of their own for lowered tokens). For the same reason the bounds,
+// hashes and slots are 16 bits while the text has fewer than 65536 bytes
+// (the hash of symbol i its low 16 bits, enough to place it in up to 65536
+// slots; the names of such a text are fewer than 24576, so they never need
+// more), and in wide once the table outgrows them. The bounds and hashes
+// are one list, meta: bound i at 2i, the hash of symbol i at 2i+1 (so a
+// lookup reads a symbol's hash and bounds together, and the table grows
+// one list).
 type symbols struct {
-	text   []byte
-	bounds []uint16
-	hashes []uint16
-	slots  []uint16
-	wide   *wideSymbols
+	text  []byte
+	meta  []uint16
+	slots []uint16
+	wide  *wideSymbols
 }
 
 // wideSymbols are the bounds, hashes and slots of a table that outgrew 16
@@ -778,7 +780,7 @@ func (s *symbols) len() int {
 	if s.wide != nil {
 		return len(s.wide.hashes)
 	}
-	return len(s.hashes)
+	return len(s.meta) / 2
 }
 
 // name returns the name of symbol i, in s.text until the next add.
@@ -786,7 +788,7 @@ func (s *symbols) name(i int32) []byte {
 	if s.wide != nil {
 		return s.text[s.wide.bounds[i]:s.wide.bounds[i+1]]
 	}
-	return s.text[s.bounds[i]:s.bounds[i+1]]
+	return s.text[s.meta[2*i]:s.meta[2*i+2]]
 }
 
 // get returns the symbol of token, adding it if new.
@@ -822,8 +824,8 @@ func (s *symbols) lookup16(run string, h uint32, lowered bool) int32 {
 			}
 			return s.add(p, h)
 		}
-		if s.hashes[k-1] == uint16(h) {
-			name := s.text[s.bounds[k-1]:s.bounds[k]]
+		if m := s.meta[2*k-2 : 2*k+1]; m[1] == uint16(h) {
+			name := s.text[m[0]:m[2]]
 			if !lowered && string(name) == run || lowered && equalLowered(name, run) {
 				return k - 1
 			}
@@ -869,14 +871,13 @@ func (s *symbols) add(p uint32, h uint32) int32 {
 	if s.wide != nil || len(s.text) > maxNarrow {
 		return s.addWide(p, h)
 	}
-	sym := int32(len(s.hashes))
-	if len(s.bounds) == cap(s.bounds) {
-		s.bounds, s.hashes = grown(s.bounds, 1), grown(s.hashes, 1)
+	sym := int32(len(s.meta) / 2)
+	if cap(s.meta)-len(s.meta) < 2 {
+		s.meta = grown(s.meta, 2)
 	}
-	s.bounds = append(s.bounds, uint16(len(s.text)))
-	s.hashes = append(s.hashes, uint16(h))
+	s.meta = append(s.meta, uint16(h), uint16(len(s.text)))
 	s.slots[p] = uint16(sym + 1)
-	if 4*len(s.hashes) > 3*len(s.slots) {
+	if 4*int(sym+1) > 3*len(s.slots) {
 		s.grow()
 	}
 	return sym
@@ -901,10 +902,10 @@ func (s *symbols) addWide(p uint32, h uint32) int32 {
 // widen moves the bounds, hashes (hashing the names again) and slots to
 // wide, in the same places.
 func (s *symbols) widen() {
-	n := len(s.hashes)
-	w := &wideSymbols{bounds: make([]uint32, n+1, cap(s.bounds)), hashes: make([]uint32, n, cap(s.hashes)), slots: make([]int32, len(s.slots))}
-	for i, b := range s.bounds {
-		w.bounds[i] = uint32(b)
+	n := s.len()
+	w := &wideSymbols{bounds: make([]uint32, n+1, cap(s.meta)/2+1), hashes: make([]uint32, n, cap(s.meta)/2), slots: make([]int32, len(s.slots))}
+	for i := range w.bounds {
+		w.bounds[i] = uint32(s.meta[2*i])
 	}
 	for i := range n {
 		h := uint32(fnvOffset)
@@ -916,7 +917,7 @@ func (s *symbols) widen() {
 	for i, k := range s.slots {
 		w.slots[i] = int32(k)
 	}
-	s.bounds, s.hashes, s.slots, s.wide = nil, nil, nil, w
+	s.meta, s.slots, s.wide = nil, nil, w
 }
 
 // room makes room for a name of n bytes in s.text.
@@ -935,11 +936,15 @@ func grown[T byte | uint16](l []T, n int) []T {
 	return m
 }
 
-// reserve makes the first table, with room for about tokens symbols.
+// reserve makes the first table, with room for about tokens symbols (of
+// 6 bytes a name, on average: English words are about 5): its slots and
+// meta are one allocation.
 func (s *symbols) reserve(tokens int) {
-	n := min(max(tokens, 12), 192)
-	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint16, 1, n+1), make([]uint16, 0, n)
-	s.slots = make([]uint16, 1<<bits.Len(uint(2*n)))
+	n := min(max(tokens, 12), 1024)
+	s.text = make([]byte, 0, 6*n)
+	slots := 1 << bits.Len(uint(2*n)) // at most half full at n
+	l := make([]uint16, slots+2*n+1)
+	s.slots, s.meta = l[:slots:slots], l[slots:slots+1]
 }
 
 // grow doubles the table and places every symbol again.
@@ -953,8 +958,8 @@ func (s *symbols) grow() {
 	}
 	s.slots = make([]uint16, 2*len(s.slots))
 	mask := uint32(len(s.slots) - 1)
-	for i, h := range s.hashes {
-		p := uint32(h) & mask
+	for i := range s.len() {
+		p := uint32(s.meta[2*i+1]) & mask
 		for s.slots[p] != 0 {
 			p = (p + 1) & mask
 		}
@@ -994,6 +999,17 @@ func place(slots []int32, hashes []uint32) []int32 {
 // are counted again over them alone.
 func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
 	c.takeScratch()
+	if !c.syms.made() {
+		// A first call (a debate's first proposals, made from one
+		// question) has about one distinct token per 10 bytes of its
+		// texts: a table made for them all need not grow in the later
+		// rounds.
+		size := 0
+		for _, d := range docs {
+			size += len(d.text)
+		}
+		c.syms.reserve(size / 10)
+	}
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
 		if !d.analysed {
