@@ -78,7 +78,7 @@ func (c *cached) retainLocked(texts []string) {
 	clear(c.docs[len(kept):])
 	for _, d := range c.lastDocs {
 		if !slices.Contains(texts, d.text) {
-			c.lastDocs, c.last = nil, nil // they hold a doc forgotten
+			c.forgetLast() // they hold a doc forgotten
 			break
 		}
 	}
@@ -106,7 +106,7 @@ func (c *cached) retainDocs(keep []*doc) {
 	clear(c.docs[len(kept):])
 	for _, d := range c.lastDocs {
 		if !slices.Contains(keep, d) {
-			c.lastDocs, c.last = nil, nil
+			c.forgetLast()
 			break
 		}
 	}
@@ -129,6 +129,20 @@ type pairsMemo struct {
 	tri   []float64
 	want  []bool
 	small [pairsOnStack]bool
+}
+
+// setLast makes tri, the upper triangle of the matrix of docs, the last
+// one, in the list of the last one's docs (which a debate's cache sets once
+// a round).
+func (c *cached) setLast(docs []*doc, tri []float64) {
+	clear(c.lastDocs)
+	c.lastDocs, c.last = append(c.lastDocs[:0], docs...), tri
+}
+
+// forgetLast lets the last matrix and its docs go, keeping the list.
+func (c *cached) forgetLast() {
+	clear(c.lastDocs)
+	c.lastDocs, c.last = c.lastDocs[:0], nil
 }
 
 // memoDocs returns the docs of c's memo, if any.
@@ -192,6 +206,10 @@ type scratch struct {
 	// (a set of term ids, all 0 between calls).
 	terms, counts []uint16
 	bitset        []uint64
+	// analysed are the docs that analyse analysed during the call, their
+	// terms one after the other in packed until the call ends (own).
+	analysed []*doc
+	packed   []uint16
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -207,13 +225,31 @@ func (c *cached) takeScratch() {
 	c.scratch = s
 }
 
-// putScratch gives c's scratch back at the end of a call. A call that
-// panics does not: its scratch may not be cleared.
+// putScratch gives c's scratch back at the end of a call, once the docs
+// analysed own their terms. A call that panics does not: its scratch may
+// not be cleared.
 func (c *cached) putScratch() {
 	s := c.scratch
+	s.own()
 	c.scratch = nil
 	s.terms, s.counts = s.terms[:0], s.counts[:0]
 	scratchPool.Put(s)
+}
+
+// own moves the terms of the docs analysed during a call, which are in
+// packed (or in the lists that packed outgrew, with the same values), to
+// one allocation: a debate forgets a round's proposals together.
+func (s *scratch) own() {
+	if len(s.analysed) == 0 {
+		return
+	}
+	terms := slices.Clone(s.packed)
+	for _, d := range s.analysed {
+		n := len(d.terms)
+		d.terms, terms = terms[:n:n], terms[n:]
+	}
+	clear(s.analysed)
+	s.analysed, s.packed = s.analysed[:0], s.packed[:0]
 }
 
 func (c *cached) release() {
@@ -307,11 +343,11 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	if !c.isTFIDF() {
 		m := c.jaccard(docs)
-		c.lastDocs, c.last = slices.Clone(docs), upper(m)
+		c.setLast(docs, upper(m))
 		return m
 	}
-	tri, _ := c.tfidf(docs, nil, 0)
-	c.lastDocs, c.last = slices.Clone(docs), tri
+	tri, _, _ := c.tfidf(docs, nil, 0, nil)
+	c.setLast(docs, tri)
 	return fromUpper(len(docs), tri)
 }
 
@@ -339,7 +375,7 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 	c.retainDocs(docs[:keep])
 	if first != nil {
 		// Retained: they are the docs of texts[:keep].
-		c.lastDocs, c.last = slices.Clone(docs[:keep]), first
+		c.setLast(docs[:keep], first)
 	}
 	return out
 }
@@ -356,7 +392,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 		tri = c.last
 	case !c.isTFIDF():
 		tri = upper(c.jaccard(docs))
-		c.lastDocs, c.last = slices.Clone(docs), tri
+		c.setLast(docs, tri)
 	default:
 		// The pairs asked for, by pair index; on the stack for up to 11
 		// texts.
@@ -385,15 +421,25 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 			tri = c.memo.tri
 			break
 		}
-		tri, first = c.tfidf(docs, want, prefix)
+		// With prefix, tfidf keeps first, not tri, and returns out.
+		tri, first, out = c.tfidf(docs, want, prefix, pairs)
 		switch {
 		case all:
-			c.lastDocs, c.last = slices.Clone(docs), tri
+			c.setLast(docs, tri)
 		case first == nil: // (else the last matrix is first's)
 			c.setMemo(docs, tri, want)
 		}
 	}
-	out = make([]float64, len(pairs))
+	if out == nil {
+		out = pairValues(docs, pairs, tri)
+	}
+	return out, docs, first
+}
+
+// pairValues returns the entries of the pairs of docs in tri (by
+// pairIndex), 1 for a doc with itself.
+func pairValues(docs []*doc, pairs [][2]int, tri []float64) []float64 {
+	out := make([]float64, len(pairs))
 	for k, p := range pairs {
 		i, j := min(p[0], p[1]), max(p[0], p[1])
 		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
@@ -402,7 +448,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 			out[k] = tri[pairIndex(i, j)]
 		}
 	}
-	return out, docs, first
+	return out
 }
 
 // isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
@@ -421,9 +467,31 @@ func (c *cached) isTFIDF() bool {
 func (c *cached) corpus(texts []string, list []*doc) []*doc {
 	c.gen++
 	docs := slices.Grow(list, len(texts))[:len(texts)]
+	missing := 0
 	for i, t := range texts {
-		docs[i] = c.doc(t)
-		docs[i].used = c.gen
+		if docs[i] = c.find(t); docs[i] == nil {
+			missing++
+		}
+	}
+	if missing > 0 {
+		// The new docs are one allocation (a debate forgets a call's
+		// texts together), and the list of docs has room for as many
+		// again (the next round's).
+		slab := make([]doc, missing)
+		if cap(c.docs)-len(c.docs) < missing {
+			c.docs = slices.Grow(c.docs, 2*missing)
+		}
+		for i, t := range texts {
+			if docs[i] == nil {
+				if docs[i] = c.find(t); docs[i] == nil { // else a text twice in texts
+					slab[0].text = t
+					docs[i], slab = c.add(&slab[0]), slab[1:]
+				}
+			}
+		}
+	}
+	for _, d := range docs {
+		d.used = c.gen
 	}
 	// Keep the texts of this call and the one before (a debate compares
 	// each round's proposals with the previous round's), not every text
@@ -476,6 +544,14 @@ func pairIndex(i, j int) int { return j*(j-1)/2 + i }
 
 // doc returns the doc of text, adding it if new.
 func (c *cached) doc(text string) *doc {
+	if d := c.find(text); d != nil {
+		return d
+	}
+	return c.add(&doc{text: text})
+}
+
+// find returns the doc of text, or nil.
+func (c *cached) find(text string) *doc {
 	if c.index == nil && len(c.docs) >= indexFrom {
 		c.index = make(map[string]*doc, 2*len(c.docs))
 		for _, d := range c.docs {
@@ -500,10 +576,14 @@ func (c *cached) doc(text string) *doc {
 			}
 		}
 	}
-	d := &doc{text: text}
+	return nil
+}
+
+// add adds d, a doc of a text that c has not.
+func (c *cached) add(d *doc) *doc {
 	c.docs = append(c.docs, d)
 	if c.index != nil {
-		c.index[text] = d
+		c.index[d.text] = d
 	}
 	return d
 }
@@ -609,8 +689,10 @@ func (c *cached) analyse(d *doc) {
 		local[sym] = 0
 	}
 	c.terms, c.counts, c.local = terms, counts, local
-	d.terms = make([]uint16, 2*len(terms))
-	copy(d.terms[copy(d.terms, terms):], counts)
+	at := len(c.packed)
+	c.packed = append(append(c.packed, terms...), counts...)
+	d.terms = c.packed[at:len(c.packed):len(c.packed)] // until own
+	c.scratch.analysed = append(c.scratch.analysed, d)
 	d.wide, d.analysed = false, true
 }
 
@@ -996,42 +1078,63 @@ func place(slots []int32, hashes []uint32) []int32 {
 // matrix of docs[:prefix], from the same numbering: the terms of a doc are
 // numbered from it and the docs before it only, so docs[:prefix] numbered
 // alone have the same ids (and orders) as here; their document frequencies
-// are counted again over them alone.
-func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
+// are counted again over them alone. With pairs too, it returns instead of
+// the triangle of docs the values of pairs (pairValues), from a triangle
+// it does not keep (a debate keeps the matrix of this round's proposals,
+// first, not that of both rounds').
+func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int) (tri, first, out []float64) {
 	c.takeScratch()
+	// Room in packed for the terms of all the docs to analyse: those of a
+	// text (its symbols, then their counts) are at most one per byte, and
+	// one more.
+	room := 0
+	for _, d := range docs {
+		if !d.analysed {
+			room += len(d.text) + 1
+		}
+	}
 	if !c.syms.made() {
 		// A first call (a debate's first proposals, made from one
 		// question) has about one distinct token per 10 bytes of its
 		// texts: a table made for them all need not grow in the later
 		// rounds.
-		size := 0
-		for _, d := range docs {
-			size += len(d.text)
-		}
-		c.syms.reserve(size / 10)
+		c.syms.reserve(room / 10)
 	}
+	c.packed = slices.Grow(c.packed[:0], room)
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
 		if !d.analysed {
 			c.analyse(d)
 		}
 	}
-	t, fs := c.numbered(docs)
+	n := len(docs)
+	var temp int // the floats of a tri not kept
+	if pairs != nil && prefix > 0 {
+		temp = n * (n - 1) / 2
+	}
+	t, fs := c.numbered(docs, temp)
 	c.putScratch() // the rest reads only t and fs
 	defer func() {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)
 	}()
-	tri = t.cosines(len(docs), fs.s, want)
+	floats := fs.s[:len(fs.s)-temp]
+	if temp > 0 {
+		into := fs.s[len(floats):]
+		clear(into)
+		out = pairValues(docs, pairs, t.cosines(n, floats, want, into))
+	} else {
+		tri = t.cosines(n, floats, want, nil)
+	}
 	if prefix > 0 {
 		df := t.df[:t.terms]
 		clear(df)
 		for _, id := range t.ids[:t.start[prefix]] {
 			df[id]++
 		}
-		first = t.cosines(prefix, fs.s, nil)
+		first = t.cosines(prefix, floats, nil, nil)
 	}
-	return tri, first
+	return tri, first, out
 }
 
 // cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
@@ -1039,8 +1142,9 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float
 // for (nil: all), t.df their document frequencies. floats are those of
 // numbered (their weights, norms, idf and idf by term overwritten; the
 // dense table all 0 before and after). The idf of each term is looked up
-// once, not once per doc that has it.
-func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
+// once, not once per doc that has it. It writes the triangle to tri, if
+// not nil (its entries not asked for are left as they are).
+func (t *numberedDocs) cosines(n int, floats []float64, want []bool, tri []float64) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
 	total, all := len(ids), len(start)-1
 	terms := int(t.terms)
@@ -1057,7 +1161,9 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 		vi := ids[start[i]:start[i+1]]
 		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], byTerm)
 	}
-	tri := make([]float64, n*(n-1)/2)
+	if tri == nil {
+		tri = make([]float64, n*(n-1)/2)
+	}
 	for i := range n {
 		if want != nil && !wantsRow(want, i, n) {
 			continue
@@ -1134,9 +1240,9 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 }
 
 // numbered numbers the terms of docs, and returns with them the floats of
-// a TF-IDF call over docs: total + 2n + 1 + 2·terms, the first terms of the
-// last 2·terms 0 (the dense table of cosines; the caller puts both lists
-// back). The numbering is not kept for a later
+// a TF-IDF call over docs: total + 2n + 1 + 2·terms + extra, the first
+// terms of the 2·terms after total + 2n + 1 0 (the dense table of cosines;
+// the caller puts both lists back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
 //
@@ -1146,7 +1252,7 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 // earlier doc's sorted ids read them. A doc that docs hold more than once
 // (an agent that repeats its proposal: the round's proposals and the
 // previous round's) takes the sorted ids and counts of its first place.
-func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
+func (c *cached) numbered(docs []*doc, extra int) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
@@ -1197,7 +1303,7 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 			clearDoc(d, c.local)
 		}
 	}
-	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms))
+	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms)+extra)
 	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
 	clear(dense)
 	for i, d := range docs {
