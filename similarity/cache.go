@@ -1024,7 +1024,7 @@ func grown[T byte | uint16](l []T, n int) []T {
 func (s *symbols) reserve(tokens int) {
 	n := min(max(tokens, 12), 1024)
 	s.text = make([]byte, 0, 6*n)
-	slots := 1 << bits.Len(uint(2*n)) // at most half full at n
+	slots := 1 << bits.Len(uint(4*n/3)) // at most three quarters full at n
 	l := make([]uint16, slots+2*n+1)
 	s.slots, s.meta = l[:slots:slots], l[slots:slots+1]
 }
@@ -1095,10 +1095,10 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int) (tr
 	}
 	if !c.syms.made() {
 		// A first call (a debate's first proposals, made from one
-		// question) has about one distinct token per 10 bytes of its
-		// texts: a table made for them all need not grow in the later
-		// rounds.
-		c.syms.reserve(room / 10)
+		// question) has about one distinct token per 9 to 11 bytes of
+		// its texts: a table made for one per 8 need not grow in the
+		// later rounds.
+		c.syms.reserve(room / 8)
 	}
 	c.packed = slices.Grow(c.packed[:0], room)
 	// Number the terms first, so that the lists are made at their size.
