@@ -478,7 +478,14 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 			prev = append(prev, i)
 		}
 	}
-	corpus := make([]string, 0, len(cur)+len(prev))
+	// The lists are on the stack for up to 5 agents (PairsRetain keeps
+	// neither).
+	var corpusBuf [10]string
+	var pairsBuf [15][2]int
+	corpus := corpusBuf[:0]
+	if n := len(cur) + len(prev); n > len(corpusBuf) {
+		corpus = make([]string, 0, n)
+	}
 	for _, i := range cur {
 		corpus = append(corpus, fresh[i])
 	}
@@ -487,7 +494,10 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	}
 	// Only the entries read are computed: the pairs of cur, then (from
 	// round 2) each agent's pair with its previous proposal.
-	pairs := make([][2]int, 0, len(cur)*(len(cur)-1)/2+len(cur))
+	pairs := pairsBuf[:0]
+	if n := len(cur) * (len(cur) + 1) / 2; n > len(pairsBuf) {
+		pairs = make([][2]int, 0, n)
+	}
 	for a := range cur {
 		for b := a + 1; b < len(cur); b++ {
 			pairs = append(pairs, [2]int{a, b})

@@ -713,3 +713,34 @@ func roundPairs(n int, later bool) [][2]int {
 	}
 	return pairs
 }
+
+// keeper is a Pairwise backend that keeps the lists of its last call.
+type keeper struct {
+	TFIDF
+	texts *[]string
+	pairs *[][2]int
+}
+
+func (k keeper) Pairs(texts []string, pairs [][2]int) []float64 {
+	*k.texts, *k.pairs = texts, pairs
+	return Pairs(k.TFIDF, texts, pairs)
+}
+
+// TestPairsRetainCopiesForOtherBackends checks that PairsRetain gives a
+// backend other than Cached's copies of the caller's lists (which a debate
+// keeps on its stack and writes again): a backend that keeps them sees
+// them as they were during the call.
+func TestPairsRetainCopiesForOtherBackends(t *testing.T) {
+	t.Parallel()
+	var texts []string
+	var pairs [][2]int
+	k := keeper{texts: &texts, pairs: &pairs}
+	mine := []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."}
+	asked := [][2]int{{0, 1}, {1, 2}}
+	got := PairsRetain(k, mine, asked, 2, true)
+	want := TFIDF{}.Matrix(mine)
+	require.Equal(t, []float64{want[0][1], want[1][2]}, got)
+	mine[0], asked[0] = "changed", [2]int{2, 2}
+	require.Equal(t, []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."}, texts)
+	require.Equal(t, [][2]int{{0, 1}, {1, 2}}, pairs)
+}

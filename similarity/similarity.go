@@ -93,12 +93,13 @@ func Pairs(s Similarity, texts []string, pairs [][2]int) []float64 {
 // over exactly those texts returns: a debate compares a round's proposals
 // with the previous round's, then groups the votes over the round's alone
 // (docs/debate.md#convergence). It changes no result. It panics if keep is
-// out of range.
+// out of range. It keeps neither list (it gives a backend other than
+// [Cached]'s copies), so a caller's may be on its stack.
 func PairsRetain(s Similarity, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
 	if c, ok := s.(*cached); ok {
 		return c.pairsRetain(texts, pairs, keep, prepare)
 	}
-	out := Pairs(s, texts, pairs)
+	out := Pairs(s, slices.Clone(texts), slices.Clone(pairs))
 	Retain(s, texts[:keep])
 	return out
 }
