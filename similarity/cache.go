@@ -1154,7 +1154,9 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool, tri []float
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
-	for id, d := range t.df[:terms] {
+	df := t.df[:terms]
+	byTerm = byTerm[:len(df)]
+	for id, d := range df {
 		byTerm[id] = idf[d]
 	}
 	for i := range n {
@@ -1164,11 +1166,12 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool, tri []float
 	if tri == nil {
 		tri = make([]float64, n*(n-1)/2)
 	}
-	for i := range n {
+	for i := range n - 1 { // (the last doc has no pair after it)
 		if want != nil && !wantsRow(want, i, n) {
 			continue
 		}
 		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
+		aw = aw[:len(ai)]
 		for x, id := range ai {
 			dense[id] = aw[x]
 		}
@@ -1304,22 +1307,22 @@ func (c *cached) numbered(docs []*doc, extra int) (numberedDocs, *floats) {
 		}
 	}
 	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms)+extra)
-	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
-	clear(dense)
+	clear(fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]) // the dense table
+	// local, all 0 again and longer than the terms (they are symbols),
+	// keeps the counts of a doc being sorted.
+	byID := c.local[:t.terms]
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
 		switch b := of[i]; {
 		case int(d.at) < i: // a repeat of doc b, sorted
 			copy(vi, t.ids[t.start[b]:t.start[b+1]])
 			copy(sorted, t.counts[t.start[b]:t.start[b+1]])
-		case b >= 0:
-			// Not wide (extends): local, all 0 again and longer than the
-			// terms (they are symbols), keeps the counts.
-			sortExtension(vi, sorted, d.terms[len(vi):], t.ids[t.start[b]:t.start[b+1]], c.local[:t.terms])
+		case b >= 0: // not wide (extends)
+			sortExtension(vi, sorted, d.terms[len(vi):], t.ids[t.start[b]:t.start[b+1]], byID)
 		case !d.wide:
-			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], dense)
+			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], byID)
 		default:
-			sortWide(d, &c.bitset, vi, sorted, dense)
+			sortWide(d, &c.bitset, vi, sorted, byID)
 		}
 	}
 	return t, fs
@@ -1394,9 +1397,9 @@ func clearDoc(d *doc, local []int32) {
 }
 
 //go:noinline
-func sortWide(d *doc, bitset *[]uint64, ids, sorted []int32, dense []float64) {
+func sortWide(d *doc, bitset *[]uint64, ids, sorted []int32, scratch []int32) {
 	_, _, _, counts := d.lists()
-	sortTerms(bitset, ids, sorted, counts, dense)
+	sortTerms(bitset, ids, sorted, counts, scratch)
 }
 
 // wantsRow reports whether want asks for a pair (i, j), j > i.
@@ -1461,10 +1464,10 @@ func dot(ids []int32, w, dense []float64) float64 {
 // their counts to sorted, in the same order. Ids come in order of first
 // occurrence in the doc; they are already sorted when no term of the doc
 // came earlier in the corpus. Else each id is put in a bit set, its count
-// in dense (all 0 before and after), and both are read back in id order:
-// ids are distinct, so this is the order any sort gives. bitset is the
-// scratch of the set (all 0 between calls).
-func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
+// in scratch (by id, as long as the terms, all 0 before and after), and
+// both are read back in id order: ids are distinct, so this is the order
+// any sort gives. bitset is the scratch of the set (all 0 between calls).
+func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, scratch []int32) {
 	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
 	in := true
 	for x := 1; x < len(ids); x++ {
@@ -1479,21 +1482,21 @@ func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts [
 		}
 		return
 	}
-	words := (len(dense) + 63) / 64
+	words := (len(scratch) + 63) / 64
 	if cap(*bitset) < words {
 		*bitset = make([]uint64, words)
 	}
 	set := (*bitset)[:words]
 	for x, id := range ids {
-		dense[id] = float64(counts[x])
+		scratch[id] = int32(counts[x])
 		set[uint32(id)/64] |= 1 << (uint32(id) % 64)
 	}
 	x := 0
 	for k, b := range set {
 		for ; b != 0; b &= b - 1 {
-			id := int32(64*k + bits.TrailingZeros64(b))
-			ids[x], sorted[x] = id, int32(dense[id])
-			dense[id] = 0
+			id := 64*k + bits.TrailingZeros64(b)
+			ids[x], sorted[x] = int32(id), scratch[id]
+			scratch[id] = 0
 			x++
 		}
 		set[k] = 0
