@@ -478,8 +478,8 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 			prev = append(prev, i)
 		}
 	}
-	// The lists are on the stack for up to 5 agents (PairsRetain keeps
-	// neither).
+	// The lists, and sims, are on the stack for up to 5 agents
+	// (AppendPairsRetain keeps none).
 	var corpusBuf [10]string
 	var pairsBuf [15][2]int
 	corpus := corpusBuf[:0]
@@ -511,13 +511,14 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 			}
 		}
 	}
+	var simsBuf [15]float64
 	var sims []float64
 	if len(corpus) > 0 {
 		// The previous round's proposals are not compared again; the
 		// vote grouping compares this round's (their matrix is made
 		// now, from the same analysis, when the round groups votes).
 		group := r.cfg.Consensus.NeedsVotes() && !r.cfg.DisableVoteGrouping
-		sims = similarity.PairsRetain(r.sim, corpus, pairs, len(cur), group)
+		sims = similarity.AppendPairsRetain(simsBuf[:0], r.sim, corpus, pairs, len(cur), group)
 	}
 	cross := 0.0
 	if crossPairs > 0 {

@@ -346,7 +346,7 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 		c.setLast(docs, upper(m))
 		return m
 	}
-	tri, _, _ := c.tfidf(docs, nil, 0, nil)
+	tri, _, _ := c.tfidf(docs, nil, 0, nil, nil)
 	c.setLast(docs, tri)
 	return fromUpper(len(docs), tri)
 }
@@ -357,13 +357,14 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var list [corpusOnStack]*doc
-	out, _, _ := c.pairs(texts, pairs, 0, list[:0])
+	out, _, _ := c.pairs(nil, texts, pairs, 0, list[:0])
 	return out
 }
 
-// pairsRetain is Pairs, then retain(texts[:keep]); with prepare, the
-// matrix of texts[:keep] becomes the last one (see [PairsRetain]).
-func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
+// pairsRetain appends Pairs to dst, then retains texts[:keep]; with
+// prepare, the matrix of texts[:keep] becomes the last one (see
+// [AppendPairsRetain]).
+func (c *cached) pairsRetain(dst []float64, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	prefix := 0
@@ -371,7 +372,7 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 		prefix = keep
 	}
 	var list [corpusOnStack]*doc
-	out, docs, first := c.pairs(texts, pairs, prefix, list[:0])
+	out, docs, first := c.pairs(dst, texts, pairs, prefix, list[:0])
 	c.retainDocs(docs[:keep])
 	if first != nil {
 		// Retained: they are the docs of texts[:keep].
@@ -383,7 +384,7 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 // pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
 // the TF-IDF of texts, it also returns the upper triangle of the matrix of
 // texts[:prefix] (by pairIndex). It returns the docs of texts too.
-func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
+func (c *cached) pairs(dst []float64, texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
 	docs = c.corpus(texts, list)
 	n := len(docs)
 	var tri []float64
@@ -422,7 +423,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 			break
 		}
 		// With prefix, tfidf keeps first, not tri, and returns out.
-		tri, first, out = c.tfidf(docs, want, prefix, pairs)
+		tri, first, out = c.tfidf(docs, want, prefix, pairs, dst)
 		switch {
 		case all:
 			c.setLast(docs, tri)
@@ -430,25 +431,29 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 			c.setMemo(docs, tri, want)
 		}
 	}
-	if out == nil {
-		out = pairValues(docs, pairs, tri)
+	if tri != nil || out == nil {
+		out = pairValues(dst, docs, pairs, tri)
 	}
 	return out, docs, first
 }
 
-// pairValues returns the entries of the pairs of docs in tri (by
+// pairValues appends to dst the entries of the pairs of docs in tri (by
 // pairIndex), 1 for a doc with itself.
-func pairValues(docs []*doc, pairs [][2]int, tri []float64) []float64 {
-	out := make([]float64, len(pairs))
-	for k, p := range pairs {
+func pairValues(dst []float64, docs []*doc, pairs [][2]int, tri []float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, 0, len(pairs)) // not nil, as Pairs's are
+	}
+	dst = slices.Grow(dst, len(pairs))
+	for _, p := range pairs {
 		i, j := min(p[0], p[1]), max(p[0], p[1])
 		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
-		out[k] = 1
+		v := 1.0
 		if i != j {
-			out[k] = tri[pairIndex(i, j)]
+			v = tri[pairIndex(i, j)]
 		}
+		dst = append(dst, v)
 	}
-	return out
+	return dst
 }
 
 // isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
@@ -1079,10 +1084,10 @@ func place(slots []int32, hashes []uint32) []int32 {
 // numbered from it and the docs before it only, so docs[:prefix] numbered
 // alone have the same ids (and orders) as here; their document frequencies
 // are counted again over them alone. With pairs too, it returns instead of
-// the triangle of docs the values of pairs (pairValues), from a triangle
-// it does not keep (a debate keeps the matrix of this round's proposals,
+// the triangle of docs the values of pairs appended to dst (pairValues),
+// from a triangle it does not keep (a debate keeps the matrix of this round's proposals,
 // first, not that of both rounds').
-func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int) (tri, first, out []float64) {
+func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int, dst []float64) (tri, first, out []float64) {
 	c.takeScratch()
 	// Room in packed for the terms of all the docs to analyse: those of a
 	// text (its symbols, then their counts) are at most one per byte, and
@@ -1122,7 +1127,7 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int) (tr
 	if temp > 0 {
 		into := fs.s[len(floats):]
 		clear(into)
-		out = pairValues(docs, pairs, t.cosines(n, floats, want, into))
+		out = pairValues(dst, docs, pairs, t.cosines(n, floats, want, into))
 	} else {
 		tri = t.cosines(n, floats, want, nil)
 	}

@@ -744,3 +744,35 @@ func TestPairsRetainCopiesForOtherBackends(t *testing.T) {
 	require.Equal(t, []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."}, texts)
 	require.Equal(t, [][2]int{{0, 1}, {1, 2}}, pairs)
 }
+
+// TestAppendPairsRetain checks that AppendPairsRetain appends what
+// PairsRetain returns to dst, leaving what dst held, through Cached (each
+// of its paths: a computed matrix, a prepared one, the last one) and plain
+// backends.
+func TestAppendPairsRetain(t *testing.T) {
+	t.Parallel()
+	rounds := [][]string{
+		{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."},
+		{"Use Postgres with a pilot. Revision: 90 days.", "Use a pilot, then Postgres. Revision: rollback.", "Keep MySQL."},
+	}
+	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
+		c, plain := Cached(s), s
+		var prev []string
+		for round, cur := range rounds {
+			corpus := append(slices.Clone(cur), prev...)
+			pairs := roundPairs(len(cur), round > 0)
+			for _, sim := range []Similarity{c, plain} {
+				var buf [2]float64
+				dst := append(buf[:0], 7)
+				got := AppendPairsRetain(dst, sim, corpus, pairs, len(cur), true)
+				want := PairsRetain(s, corpus, pairs, len(cur), true)
+				require.Equal(t, append([]float64{7}, want...), got, "%s %q", sim.Name(), corpus)
+				// Over the texts kept: the prepared (or last) matrix.
+				got = AppendPairsRetain(got[:1], sim, cur, [][2]int{{0, 1}, {1, 2}, {2, 2}}, len(cur), true)
+				m := s.Matrix(cur)
+				require.Equal(t, []float64{7, m[0][1], m[1][2], 1}, got, "%s %q", sim.Name(), cur)
+			}
+			prev = cur
+		}
+	}
+}
