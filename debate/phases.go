@@ -478,7 +478,14 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 			prev = append(prev, i)
 		}
 	}
-	corpus := make([]string, 0, len(cur)+len(prev))
+	// The lists, and sims, are on the stack for up to 5 agents
+	// (AppendPairsRetain keeps none).
+	var corpusBuf [10]string
+	var pairsBuf [15][2]int
+	corpus := corpusBuf[:0]
+	if n := len(cur) + len(prev); n > len(corpusBuf) {
+		corpus = make([]string, 0, n)
+	}
 	for _, i := range cur {
 		corpus = append(corpus, fresh[i])
 	}
@@ -487,7 +494,10 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 	}
 	// Only the entries read are computed: the pairs of cur, then (from
 	// round 2) each agent's pair with its previous proposal.
-	pairs := make([][2]int, 0, len(cur)*(len(cur)-1)/2+len(cur))
+	pairs := pairsBuf[:0]
+	if n := len(cur) * (len(cur) + 1) / 2; n > len(pairsBuf) {
+		pairs = make([][2]int, 0, n)
+	}
 	for a := range cur {
 		for b := a + 1; b < len(cur); b++ {
 			pairs = append(pairs, [2]int{a, b})
@@ -501,13 +511,14 @@ func (r *run) convergence(fresh []string, batch *[]Event) float64 {
 			}
 		}
 	}
+	var simsBuf [15]float64
 	var sims []float64
 	if len(corpus) > 0 {
 		// The previous round's proposals are not compared again; the
 		// vote grouping compares this round's (their matrix is made
 		// now, from the same analysis, when the round groups votes).
 		group := r.cfg.Consensus.NeedsVotes() && !r.cfg.DisableVoteGrouping
-		sims = similarity.PairsRetain(r.sim, corpus, pairs, len(cur), group)
+		sims = similarity.AppendPairsRetain(simsBuf[:0], r.sim, corpus, pairs, len(cur), group)
 	}
 	cross := 0.0
 	if crossPairs > 0 {

@@ -54,6 +54,13 @@ func BenchmarkCachedDebate(b *testing.B) {
 // proposals and the previous round's (the pairs of the convergence check),
 // then Matrix over the round's (the vote grouping).
 func BenchmarkCachedDebateRounds(b *testing.B) {
+	b.Run("released", func(b *testing.B) { benchDebateRounds(b, true) })
+	// Debates that all run at once (the concurrent benchmark,
+	// docs/BENCHMARKS.md) find no released tables to take.
+	b.Run("fresh", func(b *testing.B) { benchDebateRounds(b, false) })
+}
+
+func benchDebateRounds(b *testing.B, release bool) {
 	rounds := debateProposals(b)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -74,7 +81,9 @@ func BenchmarkCachedDebateRounds(b *testing.B) {
 			c.Matrix(cur)
 			prev = cur
 		}
-		similarity.Release(c)
+		if release {
+			similarity.Release(c)
+		}
 	}
 }
 

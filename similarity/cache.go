@@ -78,7 +78,7 @@ func (c *cached) retainLocked(texts []string) {
 	clear(c.docs[len(kept):])
 	for _, d := range c.lastDocs {
 		if !slices.Contains(texts, d.text) {
-			c.lastDocs, c.last = nil, nil // they hold a doc forgotten
+			c.forgetLast() // they hold a doc forgotten
 			break
 		}
 	}
@@ -106,7 +106,7 @@ func (c *cached) retainDocs(keep []*doc) {
 	clear(c.docs[len(kept):])
 	for _, d := range c.lastDocs {
 		if !slices.Contains(keep, d) {
-			c.lastDocs, c.last = nil, nil
+			c.forgetLast()
 			break
 		}
 	}
@@ -129,6 +129,20 @@ type pairsMemo struct {
 	tri   []float64
 	want  []bool
 	small [pairsOnStack]bool
+}
+
+// setLast makes tri, the upper triangle of the matrix of docs, the last
+// one, in the list of the last one's docs (which a debate's cache sets once
+// a round).
+func (c *cached) setLast(docs []*doc, tri []float64) {
+	clear(c.lastDocs)
+	c.lastDocs, c.last = append(c.lastDocs[:0], docs...), tri
+}
+
+// forgetLast lets the last matrix and its docs go, keeping the list.
+func (c *cached) forgetLast() {
+	clear(c.lastDocs)
+	c.lastDocs, c.last = c.lastDocs[:0], nil
 }
 
 // memoDocs returns the docs of c's memo, if any.
@@ -192,6 +206,10 @@ type scratch struct {
 	// (a set of term ids, all 0 between calls).
 	terms, counts []uint16
 	bitset        []uint64
+	// analysed are the docs that analyse analysed during the call, their
+	// terms one after the other in packed until the call ends (own).
+	analysed []*doc
+	packed   []uint16
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -207,13 +225,31 @@ func (c *cached) takeScratch() {
 	c.scratch = s
 }
 
-// putScratch gives c's scratch back at the end of a call. A call that
-// panics does not: its scratch may not be cleared.
+// putScratch gives c's scratch back at the end of a call, once the docs
+// analysed own their terms. A call that panics does not: its scratch may
+// not be cleared.
 func (c *cached) putScratch() {
 	s := c.scratch
+	s.own()
 	c.scratch = nil
 	s.terms, s.counts = s.terms[:0], s.counts[:0]
 	scratchPool.Put(s)
+}
+
+// own moves the terms of the docs analysed during a call, which are in
+// packed (or in the lists that packed outgrew, with the same values), to
+// one allocation: a debate forgets a round's proposals together.
+func (s *scratch) own() {
+	if len(s.analysed) == 0 {
+		return
+	}
+	terms := slices.Clone(s.packed)
+	for _, d := range s.analysed {
+		n := len(d.terms)
+		d.terms, terms = terms[:n:n], terms[n:]
+	}
+	clear(s.analysed)
+	s.analysed, s.packed = s.analysed[:0], s.packed[:0]
 }
 
 func (c *cached) release() {
@@ -223,7 +259,7 @@ func (c *cached) release() {
 	// outgrew 16 bits.
 	if sy := c.syms; sy.slots != nil {
 		clear(sy.slots)
-		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], bounds: sy.bounds[:1], hashes: sy.hashes[:0], slots: sy.slots}})
+		tablesPool.Put(&tables{syms: symbols{text: sy.text[:0], meta: sy.meta[:1], slots: sy.slots}})
 	}
 	c.gen, c.docs, c.lastDocs, c.last, c.index = 0, nil, nil, nil, nil
 	c.memo = nil
@@ -307,11 +343,11 @@ func (c *cached) Matrix(texts []string) [][]float64 {
 	}
 	if !c.isTFIDF() {
 		m := c.jaccard(docs)
-		c.lastDocs, c.last = slices.Clone(docs), upper(m)
+		c.setLast(docs, upper(m))
 		return m
 	}
-	tri, _ := c.tfidf(docs, nil, 0)
-	c.lastDocs, c.last = slices.Clone(docs), tri
+	tri, _, _ := c.tfidf(docs, nil, 0, nil, nil)
+	c.setLast(docs, tri)
 	return fromUpper(len(docs), tri)
 }
 
@@ -321,13 +357,14 @@ func (c *cached) Pairs(texts []string, pairs [][2]int) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var list [corpusOnStack]*doc
-	out, _, _ := c.pairs(texts, pairs, 0, list[:0])
+	out, _, _ := c.pairs(nil, texts, pairs, 0, list[:0])
 	return out
 }
 
-// pairsRetain is Pairs, then retain(texts[:keep]); with prepare, the
-// matrix of texts[:keep] becomes the last one (see [PairsRetain]).
-func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
+// pairsRetain appends Pairs to dst, then retains texts[:keep]; with
+// prepare, the matrix of texts[:keep] becomes the last one (see
+// [AppendPairsRetain]).
+func (c *cached) pairsRetain(dst []float64, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	prefix := 0
@@ -335,11 +372,11 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 		prefix = keep
 	}
 	var list [corpusOnStack]*doc
-	out, docs, first := c.pairs(texts, pairs, prefix, list[:0])
+	out, docs, first := c.pairs(dst, texts, pairs, prefix, list[:0])
 	c.retainDocs(docs[:keep])
 	if first != nil {
 		// Retained: they are the docs of texts[:keep].
-		c.lastDocs, c.last = slices.Clone(docs[:keep]), first
+		c.setLast(docs[:keep], first)
 	}
 	return out
 }
@@ -347,7 +384,7 @@ func (c *cached) pairsRetain(texts []string, pairs [][2]int, keep int, prepare b
 // pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
 // the TF-IDF of texts, it also returns the upper triangle of the matrix of
 // texts[:prefix] (by pairIndex). It returns the docs of texts too.
-func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
+func (c *cached) pairs(dst []float64, texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
 	docs = c.corpus(texts, list)
 	n := len(docs)
 	var tri []float64
@@ -356,7 +393,7 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 		tri = c.last
 	case !c.isTFIDF():
 		tri = upper(c.jaccard(docs))
-		c.lastDocs, c.last = slices.Clone(docs), tri
+		c.setLast(docs, tri)
 	default:
 		// The pairs asked for, by pair index; on the stack for up to 11
 		// texts.
@@ -385,24 +422,38 @@ func (c *cached) pairs(texts []string, pairs [][2]int, prefix int, list []*doc) 
 			tri = c.memo.tri
 			break
 		}
-		tri, first = c.tfidf(docs, want, prefix)
+		// With prefix, tfidf keeps first, not tri, and returns out.
+		tri, first, out = c.tfidf(docs, want, prefix, pairs, dst)
 		switch {
 		case all:
-			c.lastDocs, c.last = slices.Clone(docs), tri
+			c.setLast(docs, tri)
 		case first == nil: // (else the last matrix is first's)
 			c.setMemo(docs, tri, want)
 		}
 	}
-	out = make([]float64, len(pairs))
-	for k, p := range pairs {
-		i, j := min(p[0], p[1]), max(p[0], p[1])
-		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
-		out[k] = 1
-		if i != j {
-			out[k] = tri[pairIndex(i, j)]
-		}
+	if tri != nil || out == nil {
+		out = pairValues(dst, docs, pairs, tri)
 	}
 	return out, docs, first
+}
+
+// pairValues appends to dst the entries of the pairs of docs in tri (by
+// pairIndex), 1 for a doc with itself.
+func pairValues(dst []float64, docs []*doc, pairs [][2]int, tri []float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, 0, len(pairs)) // not nil, as Pairs's are
+	}
+	dst = slices.Grow(dst, len(pairs))
+	for _, p := range pairs {
+		i, j := min(p[0], p[1]), max(p[0], p[1])
+		_, _ = docs[i], docs[j] // an index out of range panics as Matrix's would
+		v := 1.0
+		if i != j {
+			v = tri[pairIndex(i, j)]
+		}
+		dst = append(dst, v)
+	}
+	return dst
 }
 
 // isTFIDF reports whether the backend is TFIDF (else it is Jaccard).
@@ -421,9 +472,31 @@ func (c *cached) isTFIDF() bool {
 func (c *cached) corpus(texts []string, list []*doc) []*doc {
 	c.gen++
 	docs := slices.Grow(list, len(texts))[:len(texts)]
+	missing := 0
 	for i, t := range texts {
-		docs[i] = c.doc(t)
-		docs[i].used = c.gen
+		if docs[i] = c.find(t); docs[i] == nil {
+			missing++
+		}
+	}
+	if missing > 0 {
+		// The new docs are one allocation (a debate forgets a call's
+		// texts together), and the list of docs has room for as many
+		// again (the next round's).
+		slab := make([]doc, missing)
+		if cap(c.docs)-len(c.docs) < missing {
+			c.docs = slices.Grow(c.docs, 2*missing)
+		}
+		for i, t := range texts {
+			if docs[i] == nil {
+				if docs[i] = c.find(t); docs[i] == nil { // else a text twice in texts
+					slab[0].text = t
+					docs[i], slab = c.add(&slab[0]), slab[1:]
+				}
+			}
+		}
+	}
+	for _, d := range docs {
+		d.used = c.gen
 	}
 	// Keep the texts of this call and the one before (a debate compares
 	// each round's proposals with the previous round's), not every text
@@ -476,6 +549,14 @@ func pairIndex(i, j int) int { return j*(j-1)/2 + i }
 
 // doc returns the doc of text, adding it if new.
 func (c *cached) doc(text string) *doc {
+	if d := c.find(text); d != nil {
+		return d
+	}
+	return c.add(&doc{text: text})
+}
+
+// find returns the doc of text, or nil.
+func (c *cached) find(text string) *doc {
 	if c.index == nil && len(c.docs) >= indexFrom {
 		c.index = make(map[string]*doc, 2*len(c.docs))
 		for _, d := range c.docs {
@@ -500,10 +581,14 @@ func (c *cached) doc(text string) *doc {
 			}
 		}
 	}
-	d := &doc{text: text}
+	return nil
+}
+
+// add adds d, a doc of a text that c has not.
+func (c *cached) add(d *doc) *doc {
 	c.docs = append(c.docs, d)
 	if c.index != nil {
-		c.index[text] = d
+		c.index[d.text] = d
 	}
 	return d
 }
@@ -609,8 +694,10 @@ func (c *cached) analyse(d *doc) {
 		local[sym] = 0
 	}
 	c.terms, c.counts, c.local = terms, counts, local
-	d.terms = make([]uint16, 2*len(terms))
-	copy(d.terms[copy(d.terms, terms):], counts)
+	at := len(c.packed)
+	c.packed = append(append(c.packed, terms...), counts...)
+	d.terms = c.packed[at:len(c.packed):len(c.packed)] // until own
+	c.scratch.analysed = append(c.scratch.analysed, d)
 	d.wide, d.analysed = false, true
 }
 
@@ -744,20 +831,22 @@ func hash(s string) uint32 {
 // table (linear probing, at most three quarters full: a debate's cache
 // keeps it while the debate waits) of symbol + 1, 0 in an empty slot.
 //
-// The names are one text, symbol i's from bounds[i] to bounds[i+1]
-// (bounds[0] is 0 once the table is made): a debate's cache keeps them
-// while the debate waits for its agents, in fewer bytes than a string each
-// (and no copy of their own for lowered tokens). For the same reason the
-// bounds, hashes and slots are 16 bits while the text has fewer than 65536
-// bytes (hashes[i] the low 16 bits of symbol i's hash, enough to place it
-// in up to 65536 slots; the names of such a text are fewer than 24576, so
-// they never need more), and in wide once the table outgrows them.
+// The names are one text, symbol i's from bound i to bound i+1 (bound 0
+// is 0 once the table is made): a debate's cache keeps them while the
+// debate waits for its agents, in fewer bytes than a string each (and no
+// copy of their own for lowered tokens). For the same reason the bounds,
+// hashes and slots are 16 bits while the text has fewer than 65536 bytes
+// (the hash of symbol i its low 16 bits, enough to place it in up to 65536
+// slots; the names of such a text are fewer than 24576, so they never need
+// more), and in wide once the table outgrows them. The bounds and hashes
+// are one list, meta: bound i at 2i, the hash of symbol i at 2i+1 (so a
+// lookup reads a symbol's hash and bounds together, and the table grows
+// one list).
 type symbols struct {
-	text   []byte
-	bounds []uint16
-	hashes []uint16
-	slots  []uint16
-	wide   *wideSymbols
+	text  []byte
+	meta  []uint16
+	slots []uint16
+	wide  *wideSymbols
 }
 
 // wideSymbols are the bounds, hashes and slots of a table that outgrew 16
@@ -778,7 +867,7 @@ func (s *symbols) len() int {
 	if s.wide != nil {
 		return len(s.wide.hashes)
 	}
-	return len(s.hashes)
+	return len(s.meta) / 2
 }
 
 // name returns the name of symbol i, in s.text until the next add.
@@ -786,7 +875,7 @@ func (s *symbols) name(i int32) []byte {
 	if s.wide != nil {
 		return s.text[s.wide.bounds[i]:s.wide.bounds[i+1]]
 	}
-	return s.text[s.bounds[i]:s.bounds[i+1]]
+	return s.text[s.meta[2*i]:s.meta[2*i+2]]
 }
 
 // get returns the symbol of token, adding it if new.
@@ -822,8 +911,8 @@ func (s *symbols) lookup16(run string, h uint32, lowered bool) int32 {
 			}
 			return s.add(p, h)
 		}
-		if s.hashes[k-1] == uint16(h) {
-			name := s.text[s.bounds[k-1]:s.bounds[k]]
+		if m := s.meta[2*k-2 : 2*k+1]; m[1] == uint16(h) {
+			name := s.text[m[0]:m[2]]
 			if !lowered && string(name) == run || lowered && equalLowered(name, run) {
 				return k - 1
 			}
@@ -869,14 +958,13 @@ func (s *symbols) add(p uint32, h uint32) int32 {
 	if s.wide != nil || len(s.text) > maxNarrow {
 		return s.addWide(p, h)
 	}
-	sym := int32(len(s.hashes))
-	if len(s.bounds) == cap(s.bounds) {
-		s.bounds, s.hashes = grown(s.bounds, 1), grown(s.hashes, 1)
+	sym := int32(len(s.meta) / 2)
+	if cap(s.meta)-len(s.meta) < 2 {
+		s.meta = grown(s.meta, 2)
 	}
-	s.bounds = append(s.bounds, uint16(len(s.text)))
-	s.hashes = append(s.hashes, uint16(h))
+	s.meta = append(s.meta, uint16(h), uint16(len(s.text)))
 	s.slots[p] = uint16(sym + 1)
-	if 4*len(s.hashes) > 3*len(s.slots) {
+	if 4*int(sym+1) > 3*len(s.slots) {
 		s.grow()
 	}
 	return sym
@@ -901,10 +989,10 @@ func (s *symbols) addWide(p uint32, h uint32) int32 {
 // widen moves the bounds, hashes (hashing the names again) and slots to
 // wide, in the same places.
 func (s *symbols) widen() {
-	n := len(s.hashes)
-	w := &wideSymbols{bounds: make([]uint32, n+1, cap(s.bounds)), hashes: make([]uint32, n, cap(s.hashes)), slots: make([]int32, len(s.slots))}
-	for i, b := range s.bounds {
-		w.bounds[i] = uint32(b)
+	n := s.len()
+	w := &wideSymbols{bounds: make([]uint32, n+1, cap(s.meta)/2+1), hashes: make([]uint32, n, cap(s.meta)/2), slots: make([]int32, len(s.slots))}
+	for i := range w.bounds {
+		w.bounds[i] = uint32(s.meta[2*i])
 	}
 	for i := range n {
 		h := uint32(fnvOffset)
@@ -916,7 +1004,7 @@ func (s *symbols) widen() {
 	for i, k := range s.slots {
 		w.slots[i] = int32(k)
 	}
-	s.bounds, s.hashes, s.slots, s.wide = nil, nil, nil, w
+	s.meta, s.slots, s.wide = nil, nil, w
 }
 
 // room makes room for a name of n bytes in s.text.
@@ -935,11 +1023,15 @@ func grown[T byte | uint16](l []T, n int) []T {
 	return m
 }
 
-// reserve makes the first table, with room for about tokens symbols.
+// reserve makes the first table, with room for about tokens symbols (of
+// 6 bytes a name, on average: English words are about 5): its slots and
+// meta are one allocation.
 func (s *symbols) reserve(tokens int) {
-	n := min(max(tokens, 12), 192)
-	s.text, s.bounds, s.hashes = make([]byte, 0, 8*n), make([]uint16, 1, n+1), make([]uint16, 0, n)
-	s.slots = make([]uint16, 1<<bits.Len(uint(2*n)))
+	n := min(max(tokens, 12), 1024)
+	s.text = make([]byte, 0, 6*n)
+	slots := 1 << bits.Len(uint(4*n/3)) // at most three quarters full at n
+	l := make([]uint16, slots+2*n+1)
+	s.slots, s.meta = l[:slots:slots], l[slots:slots+1]
 }
 
 // grow doubles the table and places every symbol again.
@@ -953,8 +1045,8 @@ func (s *symbols) grow() {
 	}
 	s.slots = make([]uint16, 2*len(s.slots))
 	mask := uint32(len(s.slots) - 1)
-	for i, h := range s.hashes {
-		p := uint32(h) & mask
+	for i := range s.len() {
+		p := uint32(s.meta[2*i+1]) & mask
 		for s.slots[p] != 0 {
 			p = (p + 1) & mask
 		}
@@ -991,31 +1083,63 @@ func place(slots []int32, hashes []uint32) []int32 {
 // matrix of docs[:prefix], from the same numbering: the terms of a doc are
 // numbered from it and the docs before it only, so docs[:prefix] numbered
 // alone have the same ids (and orders) as here; their document frequencies
-// are counted again over them alone.
-func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float64) {
+// are counted again over them alone. With pairs too, it returns instead of
+// the triangle of docs the values of pairs appended to dst (pairValues),
+// from a triangle it does not keep (a debate keeps the matrix of this round's proposals,
+// first, not that of both rounds').
+func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int, dst []float64) (tri, first, out []float64) {
 	c.takeScratch()
+	// Room in packed for the terms of all the docs to analyse: those of a
+	// text (its symbols, then their counts) are at most one per byte, and
+	// one more.
+	room := 0
+	for _, d := range docs {
+		if !d.analysed {
+			room += len(d.text) + 1
+		}
+	}
+	if !c.syms.made() {
+		// A first call (a debate's first proposals, made from one
+		// question) has about one distinct token per 9 to 11 bytes of
+		// its texts: a table made for one per 8 need not grow in the
+		// later rounds.
+		c.syms.reserve(room / 8)
+	}
+	c.packed = slices.Grow(c.packed[:0], room)
 	// Number the terms first, so that the lists are made at their size.
 	for _, d := range docs {
 		if !d.analysed {
 			c.analyse(d)
 		}
 	}
-	t, fs := c.numbered(docs)
+	n := len(docs)
+	var temp int // the floats of a tri not kept
+	if pairs != nil && prefix > 0 {
+		temp = n * (n - 1) / 2
+	}
+	t, fs := c.numbered(docs, temp)
 	c.putScratch() // the rest reads only t and fs
 	defer func() {
 		putList(&floatsPool, fs)
 		putList(&intsPool, t.buf)
 	}()
-	tri = t.cosines(len(docs), fs.s, want)
+	floats := fs.s[:len(fs.s)-temp]
+	if temp > 0 {
+		into := fs.s[len(floats):]
+		clear(into)
+		out = pairValues(dst, docs, pairs, t.cosines(n, floats, want, into))
+	} else {
+		tri = t.cosines(n, floats, want, nil)
+	}
 	if prefix > 0 {
 		df := t.df[:t.terms]
 		clear(df)
 		for _, id := range t.ids[:t.start[prefix]] {
 			df[id]++
 		}
-		first = t.cosines(prefix, fs.s, nil)
+		first = t.cosines(prefix, floats, nil, nil)
 	}
-	return tri, first
+	return tri, first, out
 }
 
 // cosines returns the upper triangle (by pairIndex) of the TF-IDF cosines
@@ -1023,8 +1147,9 @@ func (c *cached) tfidf(docs []*doc, want []bool, prefix int) (tri, first []float
 // for (nil: all), t.df their document frequencies. floats are those of
 // numbered (their weights, norms, idf and idf by term overwritten; the
 // dense table all 0 before and after). The idf of each term is looked up
-// once, not once per doc that has it.
-func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
+// once, not once per doc that has it. It writes the triangle to tri, if
+// not nil (its entries not asked for are left as they are).
+func (t *numberedDocs) cosines(n int, floats []float64, want []bool, tri []float64) []float64 {
 	ids, cnt, start := t.ids, t.counts, t.start
 	total, all := len(ids), len(start)-1
 	terms := int(t.terms)
@@ -1034,19 +1159,24 @@ func (t *numberedDocs) cosines(n int, floats []float64, want []bool) []float64 {
 	for d := 1; d <= n; d++ {
 		idf[d] = math.Log(float64(1+n)/float64(1+d)) + 1
 	}
-	for id, d := range t.df[:terms] {
+	df := t.df[:terms]
+	byTerm = byTerm[:len(df)]
+	for id, d := range df {
 		byTerm[id] = idf[d]
 	}
 	for i := range n {
 		vi := ids[start[i]:start[i+1]]
 		norms[i] = weigh(vi, cnt[start[i]:start[i+1]], ws[start[i]:start[i+1]], byTerm)
 	}
-	tri := make([]float64, n*(n-1)/2)
-	for i := range n {
+	if tri == nil {
+		tri = make([]float64, n*(n-1)/2)
+	}
+	for i := range n - 1 { // (the last doc has no pair after it)
 		if want != nil && !wantsRow(want, i, n) {
 			continue
 		}
 		ai, aw := ids[start[i]:start[i+1]], ws[start[i]:start[i+1]]
+		aw = aw[:len(ai)]
 		for x, id := range ai {
 			dense[id] = aw[x]
 		}
@@ -1118,9 +1248,9 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 }
 
 // numbered numbers the terms of docs, and returns with them the floats of
-// a TF-IDF call over docs: total + 2n + 1 + 2·terms, the first terms of the
-// last 2·terms 0 (the dense table of cosines; the caller puts both lists
-// back). The numbering is not kept for a later
+// a TF-IDF call over docs: total + 2n + 1 + 2·terms + extra, the first
+// terms of the 2·terms after total + 2n + 1 0 (the dense table of cosines;
+// the caller puts both lists back). The numbering is not kept for a later
 // call: a debate's cache would hold it while the debate waits for its
 // agents.
 //
@@ -1130,7 +1260,7 @@ func putList[T int32 | float64](pool *sync.Pool, b *list[T]) {
 // earlier doc's sorted ids read them. A doc that docs hold more than once
 // (an agent that repeats its proposal: the round's proposals and the
 // previous round's) takes the sorted ids and counts of its first place.
-func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
+func (c *cached) numbered(docs []*doc, extra int) (numberedDocs, *floats) {
 	n := len(docs)
 	total := 0
 	for _, d := range docs {
@@ -1181,23 +1311,23 @@ func (c *cached) numbered(docs []*doc) (numberedDocs, *floats) {
 			clearDoc(d, c.local)
 		}
 	}
-	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms))
-	dense := fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]
-	clear(dense)
+	fs := getList[float64](&floatsPool, total+2*n+1+2*int(t.terms)+extra)
+	clear(fs.s[total+2*n+1 : total+2*n+1+int(t.terms)]) // the dense table
+	// local, all 0 again and longer than the terms (they are symbols),
+	// keeps the counts of a doc being sorted.
+	byID := c.local[:t.terms]
 	for i, d := range docs {
 		vi, sorted := t.ids[t.start[i]:t.start[i+1]], t.counts[t.start[i]:t.start[i+1]]
 		switch b := of[i]; {
 		case int(d.at) < i: // a repeat of doc b, sorted
 			copy(vi, t.ids[t.start[b]:t.start[b+1]])
 			copy(sorted, t.counts[t.start[b]:t.start[b+1]])
-		case b >= 0:
-			// Not wide (extends): local, all 0 again and longer than the
-			// terms (they are symbols), keeps the counts.
-			sortExtension(vi, sorted, d.terms[len(vi):], t.ids[t.start[b]:t.start[b+1]], c.local[:t.terms])
+		case b >= 0: // not wide (extends)
+			sortExtension(vi, sorted, d.terms[len(vi):], t.ids[t.start[b]:t.start[b+1]], byID)
 		case !d.wide:
-			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], dense)
+			sortTerms(&c.bitset, vi, sorted, d.terms[len(vi):], byID)
 		default:
-			sortWide(d, &c.bitset, vi, sorted, dense)
+			sortWide(d, &c.bitset, vi, sorted, byID)
 		}
 	}
 	return t, fs
@@ -1272,9 +1402,9 @@ func clearDoc(d *doc, local []int32) {
 }
 
 //go:noinline
-func sortWide(d *doc, bitset *[]uint64, ids, sorted []int32, dense []float64) {
+func sortWide(d *doc, bitset *[]uint64, ids, sorted []int32, scratch []int32) {
 	_, _, _, counts := d.lists()
-	sortTerms(bitset, ids, sorted, counts, dense)
+	sortTerms(bitset, ids, sorted, counts, scratch)
 }
 
 // wantsRow reports whether want asks for a pair (i, j), j > i.
@@ -1339,10 +1469,10 @@ func dot(ids []int32, w, dense []float64) float64 {
 // their counts to sorted, in the same order. Ids come in order of first
 // occurrence in the doc; they are already sorted when no term of the doc
 // came earlier in the corpus. Else each id is put in a bit set, its count
-// in dense (all 0 before and after), and both are read back in id order:
-// ids are distinct, so this is the order any sort gives. bitset is the
-// scratch of the set (all 0 between calls).
-func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, dense []float64) {
+// in scratch (by id, as long as the terms, all 0 before and after), and
+// both are read back in id order: ids are distinct, so this is the order
+// any sort gives. bitset is the scratch of the set (all 0 between calls).
+func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts []T, scratch []int32) {
 	counts, sorted = counts[:len(ids)], sorted[:len(ids)]
 	in := true
 	for x := 1; x < len(ids); x++ {
@@ -1357,21 +1487,21 @@ func sortTerms[T uint16 | int32](bitset *[]uint64, ids, sorted []int32, counts [
 		}
 		return
 	}
-	words := (len(dense) + 63) / 64
+	words := (len(scratch) + 63) / 64
 	if cap(*bitset) < words {
 		*bitset = make([]uint64, words)
 	}
 	set := (*bitset)[:words]
 	for x, id := range ids {
-		dense[id] = float64(counts[x])
+		scratch[id] = int32(counts[x])
 		set[uint32(id)/64] |= 1 << (uint32(id) % 64)
 	}
 	x := 0
 	for k, b := range set {
 		for ; b != 0; b &= b - 1 {
-			id := int32(64*k + bits.TrailingZeros64(b))
-			ids[x], sorted[x] = id, int32(dense[id])
-			dense[id] = 0
+			id := 64*k + bits.TrailingZeros64(b)
+			ids[x], sorted[x] = int32(id), scratch[id]
+			scratch[id] = 0
 			x++
 		}
 		set[k] = 0

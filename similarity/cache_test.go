@@ -1,10 +1,13 @@
 package similarity
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -433,16 +436,7 @@ func TestPairsRetainRounds(t *testing.T) {
 		var prev []string
 		for round := range 4 {
 			corpus := append(slices.Clone(cur), prev...)
-			var pairs [][2]int
-			for a := range cur {
-				for b := a + 1; b < len(cur); b++ {
-					pairs = append(pairs, [2]int{a, b})
-				}
-				if round > 0 {
-					pairs = append(pairs, [2]int{a, len(cur) + a})
-				}
-			}
-			last := pairsRetainStep(t, TFIDF{}, c, corpus, pairs, len(cur), true)
+			last := pairsRetainStep(t, TFIDF{}, c, corpus, roundPairs(len(cur), round > 0), len(cur), true)
 			if len(cur) > 1 {
 				// The matrix of the round's proposals is ready (made
 				// in the first round, prepared in later ones).
@@ -599,4 +593,186 @@ func upperPairs(r *rand.Rand, n int, all bool) [][2]int {
 		}
 	}
 	return pairs
+}
+
+// TestCorpusNewTextTwice checks that a call whose new texts repeat one
+// (the docs of a call's new texts are one allocation) makes one doc per
+// text, and the same doc for equal texts.
+func TestCorpusNewTextTwice(t *testing.T) {
+	t.Parallel()
+	c := Cached(TFIDF{}).(*cached)
+	old := c.corpus([]string{"kept text"}, nil)[0]
+	twice := strings.Clone("pilot plan")
+	docs := c.corpus([]string{"pilot plan", "kept text", "other", twice, "other"}, nil)
+	require.Same(t, docs[0], docs[3])
+	require.Same(t, docs[2], docs[4])
+	require.Same(t, old, docs[1])
+	require.Len(t, c.docs, 3)
+	for _, d := range docs {
+		require.Equal(t, c.gen, d.used)
+	}
+	texts := []string{"pilot plan", "kept text", "other", twice, "other"}
+	require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts))
+}
+
+// TestAnalysesOwnTheirTerms checks that the docs analysed by a TF-IDF call
+// keep their analyses, one allocation for the call's, when later calls
+// (which reuse the scratch that held them during the call) analyse others:
+// each doc's lists stay those it had after its call, and equal Tokens'.
+func TestAnalysesOwnTheirTerms(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 22))
+	words := []string{"Postgres", "pilot", "the", "Ünïcode", "90", "days", "é", "x", "—", ".", " ", "billing", "risk"}
+	base := randomTexts(r, words, []string{" ", ". "}, 5, 20)
+	type analysis struct {
+		d            *doc
+		syms, counts []uint16
+	}
+	var seen []analysis
+	c := Cached(TFIDF{}).(*cached)
+	for _, texts := range revisions(r, base) {
+		before := map[*doc]bool{}
+		for _, d := range c.docs {
+			before[d] = d.analysed
+		}
+		require.Equal(t, TFIDF{}.Matrix(texts), c.Matrix(texts), "%q", texts)
+		var fresh []*doc
+		for _, text := range texts {
+			d := c.find(text)
+			if !before[d] && !slices.Contains(fresh, d) {
+				fresh = append(fresh, d)
+			}
+		}
+		// The call's analyses follow one another in one list.
+		for k := 1; k < len(fresh); k++ {
+			prev := fresh[k-1].terms
+			require.Equal(t, cap(prev), len(prev))
+			if len(prev) > 0 && len(fresh[k].terms) > 0 {
+				require.Equal(t, unsafe.Add(unsafe.Pointer(unsafe.SliceData(prev)), 2*len(prev)), unsafe.Pointer(&fresh[k].terms[0]))
+			}
+		}
+		for _, d := range fresh {
+			syms, counts, _, _ := d.lists()
+			seen = append(seen, analysis{d, slices.Clone(syms), slices.Clone(counts)})
+		}
+		for _, a := range seen {
+			syms, counts, _, _ := a.d.lists()
+			require.Equal(t, a.syms, syms, "%q", a.d.text)
+			require.Equal(t, a.counts, counts, "%q", a.d.text)
+		}
+	}
+}
+
+// TestDebateTableMadeOnce checks that the symbol table made by a debate's
+// first call (the peer benchmark's proposals, docs/BENCHMARKS.md) has room
+// for the symbols of its later rounds: it is not made again.
+func TestDebateTableMadeOnce(t *testing.T) {
+	t.Parallel()
+	rounds := debateProposalsInternal(t)
+	c := Cached(TFIDF{}).(*cached)
+	var text *byte
+	var slots, meta *uint16
+	var prev []string
+	for round, cur := range rounds {
+		corpus := append(slices.Clone(cur), prev...)
+		pairsRetainStep(t, TFIDF{}, c, corpus, roundPairs(len(cur), round > 0), len(cur), true)
+		if round == 0 {
+			text, slots, meta = unsafe.SliceData(c.syms.text), unsafe.SliceData(c.syms.slots), unsafe.SliceData(c.syms.meta)
+			// One allocation for slots and meta.
+			require.Equal(t, unsafe.Add(unsafe.Pointer(slots), 2*len(c.syms.slots)), unsafe.Pointer(meta))
+		}
+		require.Same(t, text, unsafe.SliceData(c.syms.text))
+		require.Same(t, slots, unsafe.SliceData(c.syms.slots))
+		require.Same(t, meta, unsafe.SliceData(c.syms.meta))
+		prev = cur
+	}
+}
+
+// debateProposalsInternal reads testdata/proposals.json (as
+// debateProposals, for the package's internal tests).
+func debateProposalsInternal(t *testing.T) [][]string {
+	b, err := os.ReadFile("testdata/proposals.json")
+	require.NoError(t, err)
+	var rounds [][]string
+	require.NoError(t, json.Unmarshal(b, &rounds))
+	return rounds
+}
+
+// roundPairs returns the pairs that a debate's convergence check compares
+// in a round of n proposals: theirs, then, after the first round, each
+// with its previous one (at n + its index).
+func roundPairs(n int, later bool) [][2]int {
+	var pairs [][2]int
+	for a := range n {
+		for b := a + 1; b < n; b++ {
+			pairs = append(pairs, [2]int{a, b})
+		}
+		if later {
+			pairs = append(pairs, [2]int{a, n + a})
+		}
+	}
+	return pairs
+}
+
+// keeper is a Pairwise backend that keeps the lists of its last call.
+type keeper struct {
+	TFIDF
+	texts *[]string
+	pairs *[][2]int
+}
+
+func (k keeper) Pairs(texts []string, pairs [][2]int) []float64 {
+	*k.texts, *k.pairs = texts, pairs
+	return Pairs(k.TFIDF, texts, pairs)
+}
+
+// TestPairsRetainCopiesForOtherBackends checks that PairsRetain gives a
+// backend other than Cached's copies of the caller's lists (which a debate
+// keeps on its stack and writes again): a backend that keeps them sees
+// them as they were during the call.
+func TestPairsRetainCopiesForOtherBackends(t *testing.T) {
+	t.Parallel()
+	var texts []string
+	var pairs [][2]int
+	k := keeper{texts: &texts, pairs: &pairs}
+	mine := []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."}
+	asked := [][2]int{{0, 1}, {1, 2}}
+	got := PairsRetain(k, mine, asked, 2, true)
+	want := TFIDF{}.Matrix(mine)
+	require.Equal(t, []float64{want[0][1], want[1][2]}, got)
+	mine[0], asked[0] = "changed", [2]int{2, 2}
+	require.Equal(t, []string{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."}, texts)
+	require.Equal(t, [][2]int{{0, 1}, {1, 2}}, pairs)
+}
+
+// TestAppendPairsRetain checks that AppendPairsRetain appends what
+// PairsRetain returns to dst, leaving what dst held, through Cached (each
+// of its paths: a computed matrix, a prepared one, the last one) and plain
+// backends.
+func TestAppendPairsRetain(t *testing.T) {
+	t.Parallel()
+	rounds := [][]string{
+		{"Use Postgres with a pilot.", "Use a pilot, then Postgres.", "Keep MySQL."},
+		{"Use Postgres with a pilot. Revision: 90 days.", "Use a pilot, then Postgres. Revision: rollback.", "Keep MySQL."},
+	}
+	for _, s := range []Similarity{TFIDF{}, Jaccard{}} {
+		c, plain := Cached(s), s
+		var prev []string
+		for round, cur := range rounds {
+			corpus := append(slices.Clone(cur), prev...)
+			pairs := roundPairs(len(cur), round > 0)
+			for _, sim := range []Similarity{c, plain} {
+				var buf [2]float64
+				dst := append(buf[:0], 7)
+				got := AppendPairsRetain(dst, sim, corpus, pairs, len(cur), true)
+				want := PairsRetain(s, corpus, pairs, len(cur), true)
+				require.Equal(t, append([]float64{7}, want...), got, "%s %q", sim.Name(), corpus)
+				// Over the texts kept: the prepared (or last) matrix.
+				got = AppendPairsRetain(got[:1], sim, cur, [][2]int{{0, 1}, {1, 2}, {2, 2}}, len(cur), true)
+				m := s.Matrix(cur)
+				require.Equal(t, []float64{7, m[0][1], m[1][2], 1}, got, "%s %q", sim.Name(), cur)
+			}
+			prev = cur
+		}
+	}
 }

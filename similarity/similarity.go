@@ -95,12 +95,22 @@ func Pairs(s Similarity, texts []string, pairs [][2]int) []float64 {
 // (docs/debate.md#convergence). It changes no result. It panics if keep is
 // out of range.
 func PairsRetain(s Similarity, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
+	return AppendPairsRetain(nil, s, texts, pairs, keep, prepare)
+}
+
+// AppendPairsRetain is [PairsRetain] appending its values to dst. It keeps
+// none of the lists (it gives a backend other than [Cached]'s copies), so
+// a caller's may be on its stack.
+func AppendPairsRetain(dst []float64, s Similarity, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
 	if c, ok := s.(*cached); ok {
-		return c.pairsRetain(texts, pairs, keep, prepare)
+		return c.pairsRetain(dst, texts, pairs, keep, prepare)
 	}
-	out := Pairs(s, texts, pairs)
+	out := Pairs(s, slices.Clone(texts), slices.Clone(pairs))
 	Retain(s, texts[:keep])
-	return out
+	if dst == nil {
+		return out
+	}
+	return append(dst, out...)
 }
 
 // Tokens splits text into lower-cased maximal runs of Unicode letters or
