@@ -246,3 +246,58 @@ func BenchmarkDebateAsync(b *testing.B) {
 		}
 	}
 }
+
+// TestLateAsyncRepliesLandInTheNextPhase checks that the replies of calls
+// settled as late, which come while the next phase's calls run, write
+// nothing of that phase's outcomes, which share their buffer and wait
+// with the last phase's (a second callback included): agent a's two
+// critiques (the phase's first two calls) end past their deadline and
+// answer, twice each, once the vote phase's first two calls have answered
+// and its last has started, before it answers.
+func TestLateAsyncRepliesLandInTheNextPhase(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	voting := make(chan struct{})
+	var late sync.WaitGroup
+	late.Add(2)
+	a := &scriptedAsync{name: "a", critique: func(ctx context.Context, done func(agent.Response, error)) {
+		context.AfterFunc(ctx, func() {
+			<-voting
+			done(agent.Response{Text: `{"issues":["late"],"suggestions":[],"severity":9,"reasoning":"late"}`}, nil)
+			done(agent.Response{Text: "a second answer"}, nil)
+			late.Done()
+		})
+	}}
+	c := &votingLast{scriptedAsync: &scriptedAsync{name: "c"}, voting: voting, late: &late}
+	ps := []debate.Participant{{Name: "a", Agent: a}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: c}}
+	o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: 300 * time.Millisecond}, ps...)
+	require.NoError(t, err)
+	res, err := o.Run(context.Background(), "Postgres?")
+	require.NoError(t, err)
+	require.Len(t, res.Transcript, 1)
+	rec := res.Transcript[0]
+	require.Len(t, rec.Errors, 2, "a's two critiques are late")
+	require.Len(t, rec.Votes, 3)
+	for _, v := range rec.Votes {
+		assert.True(t, v.Valid, v.Agent)
+		assert.Equal(t, "a", v.Choice, v.Agent)
+		assert.Equal(t, "first", v.Reasoning, v.Agent)
+	}
+	assert.Len(t, rec.Critiques, 4)
+	assert.Equal(t, "a", res.Winner)
+}
+
+// votingLast is a scriptedAsync whose vote call, once started, lets the
+// late critiques answer and waits for them before it votes.
+type votingLast struct {
+	*scriptedAsync
+	voting chan struct{}
+	late   *sync.WaitGroup
+}
+
+func (v *votingLast) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	if req.Phase == agent.PhaseVote {
+		close(v.voting)
+		v.late.Wait()
+	}
+	v.scriptedAsync.RespondAsync(ctx, req, done)
+}

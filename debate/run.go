@@ -83,6 +83,9 @@ type run struct {
 	// stragglers are the goroutines of calls settled as late that Run
 	// waits for before returning (waitStragglers).
 	stragglers []*phaseCall
+	// wait is how the calls of the phase running through runConcurrent
+	// wake it, the run's for all its phases (waitFor).
+	wait phaseWait
 	// final is what Config.Finalize returned, committed with the terminal
 	// checkpoint.
 	final *store.Final
@@ -135,6 +138,11 @@ type runBufs struct {
 type phaseScratch struct {
 	// pairBuf holds the pairs of a critique phase.
 	pairBuf []pair
+	// outs holds the outcomes of the calls of a phase made through
+	// runConcurrent (phaseWait.outs), zero up to its capacity but for the
+	// last such phase's, which its phase reads once runConcurrent has
+	// returned and which the next one clears (waitFor).
+	outs []callOut
 }
 
 // phaseBufs returns the run's phase buffers, taking a set from the
@@ -195,7 +203,7 @@ func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
 func (r *run) getScratch() {
-	if r.pairBuf != nil {
+	if r.pairBuf != nil || r.outs != nil {
 		return
 	}
 	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
@@ -207,7 +215,7 @@ func (r *run) getScratch() {
 // and gives them to the Orchestrator for later runs; the run's goroutines
 // are done with them (waitStragglers).
 func (r *run) putScratch() {
-	if r.pairBuf == nil {
+	if r.pairBuf == nil && r.outs == nil {
 		return
 	}
 	p := r.scratchBox
@@ -215,7 +223,7 @@ func (r *run) putScratch() {
 		p = new(phaseScratch)
 	}
 	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
-	p.pairBuf = clearAll(p.pairBuf)
+	p.pairBuf, p.outs = clearAll(p.pairBuf), clearAll(p.outs)
 	r.o.scratch.Put(p)
 }
 
@@ -819,9 +827,13 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	calls := make([]phaseCall, n)
-	w := &phaseWait{notify: make(chan struct{}, 1), r: r, n: n}
+	w := r.waitFor(n)
 	stragglers, goroutines := len(r.stragglers), 0
+	armed := false // the timer is set and has not fired
 	defer func() {
+		if armed {
+			w.timer.Stop() // if it fires all the same, the next phase wakes once more
+		}
 		if goroutines > 0 && len(r.stragglers) > stragglers {
 			// A late call's goroutine may still read its spec (it may not
 			// even have run yet): the buffer is left to it, and the next
@@ -832,8 +844,6 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	}()
 	borrowed := r.borrowedAsync(specs)
 	next, oldest, running, settled, counted := 0, 0, 0, 0, 0
-	var timer *time.Timer
-	armed := false // the timer is set and has not fired
 	ctxDone := ctx.Done()
 	for {
 		if d := int(w.done.Load()); d > counted { // returned in time since the last look
@@ -876,11 +886,10 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 					first = minTime(first, c.deadline())
 				}
 			}
-			if timer == nil {
-				timer = time.AfterFunc(time.Until(first), w.fire)
-				defer timer.Stop()
+			if w.timer == nil {
+				w.timer = time.AfterFunc(time.Until(first), w.fire)
 			} else {
-				timer.Reset(time.Until(first))
+				w.timer.Reset(time.Until(first))
 			}
 			armed = true
 		}
@@ -929,7 +938,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		// wait for it, so that the phase is interrupted, not failed.
 		<-ctx.Done()
 	}
-	out := w.outcomes()
+	out := w.outs
 	var slowest time.Duration
 	for i := range out { // not a copy of each outcome on the stack
 		slowest = max(slowest, out[i].latency)
@@ -960,36 +969,50 @@ func (r *run) borrowedAsync(specs []callSpec) bool {
 // waits, and a call adds to done before it reads want, so that one of the
 // two sees the other: no wake-up is lost. Extra ones are harmless.
 //
-// It also holds the phase's n outcomes, made when the first is written
-// (out): a debate waiting for all its calls holds none of them
-// (docs/BENCHMARKS.md, section 5). Each call writes only its own, once it
-// has settled (finish, settleLate); the phase reads them once every call
-// has.
+// A run has one (run.wait), readied for each phase (waitFor), with one
+// notify channel and one timer, set again for each phase and stopped at
+// its end. A call of an earlier phase touches it only if it returned in
+// time, and then counts itself in done before its phase ends: all it may
+// still do is signal, as the timer may fire once after it is stopped,
+// which wakes the next phase once more.
+//
+// It also holds the phase's outcomes, the run's buffer (phaseScratch.outs),
+// zero when the phase starts. Each call writes only its own, before it
+// counts itself in done, and only if it settles in time (finish); the
+// phase writes those of the calls it settles (settleLate) and of the calls
+// it never started; a call settled as late writes nothing when it returns
+// (finish), so no call writes an outcome once its phase has counted all
+// its calls settled. The phase reads them once runConcurrent has returned
+// and keeps no pointer into them: the next phase of the run made through
+// runConcurrent clears them.
 type phaseWait struct {
 	done   atomic.Int32
 	want   atomic.Int32
 	due    atomic.Bool
 	notify chan struct{} // 1 slot
+	timer  *time.Timer   // made by the first phase that needs one
 
-	mu   sync.Mutex
-	outs []callOut // nil until out is first called
-	n    int
+	outs []callOut
 	r    *run
 }
 
-// out returns call i's outcome, making the phase's outcomes if none is yet.
-func (w *phaseWait) out(i int) *callOut { return &w.outcomes()[i] }
-
-// outcomes returns the phase's outcomes, made if none is yet (the phase
-// reads them once every call has settled).
-func (w *phaseWait) outcomes() []callOut {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.outs == nil {
-		w.outs = make([]callOut, w.n)
+// waitFor readies the run's phaseWait for a phase of n calls, with its
+// outcomes, zero: the last phase's have been read.
+func (r *run) waitFor(n int) *phaseWait {
+	w := &r.wait
+	if w.notify == nil {
+		w.notify, w.r = make(chan struct{}, 1), r
 	}
-	return w.outs
+	w.done.Store(0)
+	w.want.Store(0)
+	w.due.Store(false)
+	clear(r.outs) // as long as the last phase's: the rest is zero
+	w.outs = resize(&r.outs, n)
+	return w
 }
+
+// out returns call i's outcome.
+func (w *phaseWait) out(i int) *callOut { return &w.outs[i] }
 
 // returned counts a call that returned in time.
 func (w *phaseWait) returned() {
@@ -1293,21 +1316,36 @@ func (r *run) callNow(wall time.Time) time.Time {
 // in its phase, unless its phase settled it as late or its deadline
 // passed.
 func (r *run) finish(c *phaseCall, res *callOut) {
-	returned := time.Now()
-	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
-	if c.state.CompareAndSwap(callRunning, callDone) {
-		if !returned.Before(c.ctx.deadline) {
-			// Past the deadline: late, even though the phase has not
-			// noticed yet.
-			*res = callOut{err: context.DeadlineExceeded}
+	if out, inTime := r.returned(c); out != nil {
+		if inTime {
+			out.resp, out.err, out.native = res.resp, res.err, res.native
 		}
-		res.latency = r.callNow(returned).Sub(c.start)
-		*c.w.out(int(c.i)) = *res
 		c.w.returned()
-		return
 	}
-	close(c.late.returned)
-	c.late.abandon.Stop()
+}
+
+// returned ends call c, whose agent has returned, and returns its outcome,
+// zero but for its latency, and whether it returned before its deadline;
+// if not, the outcome is written: context.DeadlineExceeded (late, even
+// though the phase has not noticed yet). Once the caller has written the
+// reply of a call in time, it counts the call in its phase
+// (phaseWait.returned). The outcome is nil if the phase settled the call
+// as late: nothing is written then.
+func (r *run) returned(c *phaseCall) (out *callOut, inTime bool) {
+	ret := time.Now()
+	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
+	if !c.state.CompareAndSwap(callRunning, callDone) {
+		close(c.late.returned)
+		c.late.abandon.Stop()
+		return nil, false
+	}
+	out = c.w.out(int(c.i))
+	inTime = ret.Before(c.ctx.deadline)
+	if !inTime {
+		out.err = context.DeadlineExceeded
+	}
+	out.latency = r.callNow(ret).Sub(c.start)
+	return out, inTime
 }
 
 // asyncAgent returns the agent of s as an agent.Async if the call is one
@@ -1358,9 +1396,14 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string
 
 // asyncDone is the callback of an agent.Async call (startAsync).
 func (c *phaseCall) asyncDone(resp agent.Response, err error) {
-	if c.answered.CompareAndSwap(false, true) {
-		res := callOut{resp: resp, err: err}
-		c.w.r.finish(c, &res)
+	if !c.answered.CompareAndSwap(false, true) {
+		return
+	}
+	if out, inTime := c.w.r.returned(c); out != nil {
+		if inTime { // written in place, not through a copy (finish)
+			out.resp, out.err = resp, err
+		}
+		c.w.returned()
 	}
 }
 
