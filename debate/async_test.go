@@ -301,3 +301,34 @@ func (v *votingLast) RespondAsync(ctx context.Context, req agent.Request, done f
 	}
 	v.scriptedAsync.RespondAsync(ctx, req, done)
 }
+
+// TestAsyncLatencyOnConfigNow checks that an agent.Async call's latency is
+// measured on Config.Now when it is set, from the reading at its start to
+// the one at its return: a clock that advances 10 ms per reading, and
+// agents that answer before RespondAsync returns, make every proposal's
+// latency 10 ms, in both rounds.
+func TestAsyncLatencyOnConfigNow(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(10 * time.Millisecond)
+		return now
+	}
+	rec := &recorder{}
+	ps := []debate.Participant{{Name: "a", Agent: &scriptedAsync{name: "a"}}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
+	o, err := debate.New(debate.Config{Rounds: 2, DisableEarlyStop: true, Now: clock, Observers: []debate.Observer{rec}}, ps...)
+	require.NoError(t, err)
+	_, err = o.Run(context.Background(), "Postgres?")
+	require.NoError(t, err)
+	proposals := 0
+	for _, e := range rec.all() {
+		if d, ok := e.Data.(debate.ProposalData); ok {
+			proposals++
+			assert.Equal(t, int64(10), d.LatencyMS, e.Agent)
+		}
+	}
+	assert.Equal(t, 6, proposals)
+}

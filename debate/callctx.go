@@ -18,9 +18,15 @@ import (
 //
 // context.Cause of a callCtx is the parent's cause when the parent was
 // cancelled with one, else Err.
+//
+// Its deadline is a time since *epoch, the run's (phaseWait.epoch), which
+// has a monotonic clock reading: the calls' clocks are read as time.Since
+// epoch, one monotonic reading each (time.Now reads the wall clock too),
+// and their deadlines compare as they would as times.
 type callCtx struct {
 	parent   context.Context
-	deadline time.Time
+	epoch    *time.Time
+	deadline atomic.Int64 // a time.Duration since *epoch: set when the call starts, read by its phase
 
 	err  atomic.Pointer[error] // set once by cancel
 	mu   sync.Mutex
@@ -48,16 +54,27 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// init prepares c for a call under parent ending at deadline (or at the
-// parent's deadline, if earlier).
-func (c *callCtx) init(parent context.Context, deadline time.Time) {
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	c.parent, c.deadline = parent, deadline
+// init prepares c for a call under parent whose times count from *epoch,
+// ending at deadline (or at the parent's deadline, if earlier): endAt.
+func (c *callCtx) init(parent context.Context, epoch *time.Time, deadline time.Duration) {
+	c.parent, c.epoch = parent, epoch
+	c.endAt(deadline)
 }
 
-func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+// endAt sets c's deadline to deadline, or to the parent's if earlier, and
+// returns it.
+func (c *callCtx) endAt(deadline time.Duration) time.Duration {
+	if d, ok := c.parent.Deadline(); ok {
+		deadline = min(deadline, d.Sub(*c.epoch))
+	}
+	c.deadline.Store(int64(deadline))
+	return deadline
+}
+
+// end returns c's deadline, a time since *epoch.
+func (c *callCtx) end() time.Duration { return time.Duration(c.deadline.Load()) }
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.epoch.Add(c.end()), true }
 
 func (c *callCtx) Value(key any) any { return c.parent.Value(key) }
 

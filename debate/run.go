@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -880,16 +881,16 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		if oldest < next && !armed {
 			// A call started later ends later: the timer, once set, is
 			// never after the earliest deadline of the calls running.
-			first := calls[oldest].deadline()
+			first := calls[oldest].ctx.end()
 			for i := oldest + 1; i < next; i++ {
 				if c := &calls[i]; c.state.Load() == callRunning {
-					first = minTime(first, c.deadline())
+					first = min(first, c.ctx.end())
 				}
 			}
-			if w.timer == nil {
-				w.timer = time.AfterFunc(time.Until(first), w.fire)
+			if d := first - time.Since(w.epoch); w.timer == nil {
+				w.timer = time.AfterFunc(d, w.fire)
 			} else {
-				w.timer.Reset(time.Until(first))
+				w.timer.Reset(d)
 			}
 			armed = true
 		}
@@ -922,10 +923,10 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 				settled++
 			}
 		}
-		now := time.Now()
+		now := time.Since(w.epoch)
 		for i := oldest; i < next; i++ {
 			c := &calls[i]
-			if c.state.Load() == callRunning && (all || !now.Before(c.deadline())) &&
+			if c.state.Load() == callRunning && (all || now >= c.ctx.end()) &&
 				r.settleLate(c, w.out(i), late) {
 				running--
 				settled++
@@ -994,6 +995,13 @@ type phaseWait struct {
 
 	outs []callOut
 	r    *run
+	// epoch is when the run's first phase through runConcurrent started
+	// (time.Now, with its monotonic reading): the calls' start times and
+	// deadlines count from it (callCtx). When Config.Now is not time.Now,
+	// their latencies are measured on it from nowBase, its reading when
+	// the phase's first call started (phaseCall.start).
+	epoch   time.Time
+	nowBase time.Time
 }
 
 // waitFor readies the run's phaseWait for a phase of n calls, with its
@@ -1001,7 +1009,7 @@ type phaseWait struct {
 func (r *run) waitFor(n int) *phaseWait {
 	w := &r.wait
 	if w.notify == nil {
-		w.notify, w.r = make(chan struct{}, 1), r
+		w.notify, w.r, w.epoch = make(chan struct{}, 1), r, time.Now()
 	}
 	w.done.Store(0)
 	w.want.Store(0)
@@ -1181,13 +1189,6 @@ func resize[T any](buf *[]T, n int) []T {
 	return *buf
 }
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
 // abandonAfter is how long Run waits for a call that outlived its deadline
 // or its debate before abandoning its goroutine (docs/debate.md#cancellation-and-deadlines).
 const abandonAfter = 5 * time.Second
@@ -1201,14 +1202,16 @@ const (
 
 // phaseCall is one call of a phase.
 type phaseCall struct {
+	// ctx is the call's context, and has its deadline (callCtx.end). A
+	// call made on a goroutine starts when its goroutine runs, and its
+	// deadline is set then, so that the goroutine's wait for a CPU is not
+	// counted against the agent; until then it is the deadline the call
+	// would have had if it had started when dispatched.
 	ctx callCtx
-	// started is the call's deadline (Unix ns). A call made on a goroutine
-	// starts when its goroutine runs, and its deadline is set then, so
-	// that the goroutine's wait for a CPU is not counted against the
-	// agent; until then it is the deadline the call would have had if it
-	// had started when dispatched.
-	started atomic.Int64
-	start   time.Time // Config.Now at dispatch, for the latency
+	// start is when the call was dispatched, for its latency: a time since
+	// its phase's epoch, or when Config.Now is not time.Now, since its
+	// phase's nowBase on that clock (latency).
+	start time.Duration
 	// late is set when the phase settles the call as late (settleLate):
 	// few calls are, and a debate keeps its calls while it waits.
 	late *lateCall
@@ -1223,7 +1226,7 @@ type phaseCall struct {
 	answered atomic.Bool // an agent.Async's callback came
 	phase    uint8
 	// The small fields come last, so that a critique phase's 20 calls of
-	// 5 agents fit 3456 bytes (docs/BENCHMARKS.md, section 5).
+	// 5 agents fit 2688 bytes (TestPhaseCallSize).
 }
 
 // lateCall is what a call settled as late keeps: its goroutine closes
@@ -1235,11 +1238,6 @@ type lateCall struct {
 	abandon   *time.Timer
 	logged    atomic.Bool
 }
-
-// deadline returns the call's deadline, or for a call whose goroutine has
-// not run yet, the deadline it would have had if it had started when
-// dispatched.
-func (c *phaseCall) deadline() time.Time { return time.Unix(0, c.started.Load()) }
 
 // start makes call s: through agent.Async when its agent can complete it
 // without a goroutine (startAsync), else in a goroutine of its own, and
@@ -1262,24 +1260,46 @@ func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *ph
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
 	c.w, c.i = w, int32(i)
 	prompt := s.promptFor(r)
-	dispatched := time.Now()
-	c.start = r.callNow(dispatched)
+	dispatched := time.Since(w.epoch)
+	c.start = dispatched
+	if !r.o.wallNow {
+		now := r.now()
+		if i == 0 {
+			w.nowBase = now
+		}
+		c.start = now.Sub(w.nowBase)
+	}
+	// The deadline; for a call on a goroutine, until it runs.
+	c.ctx.init(ctx, &w.epoch, addTimeout(dispatched, r.cfg.AgentTimeout))
 	if a := r.asyncAgent(s); a != nil {
-		c.beginAt(ctx, dispatched, r.cfg.AgentTimeout)
 		r.startAsync(a, c, s, prompt)
 		s.shed()
 		return false
 	}
-	d := dispatched.Add(r.cfg.AgentTimeout) // until its goroutine runs
-	if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
-		d = pd
-	}
-	c.started.Store(d.UnixNano())
 	go func() {
-		c.begin(ctx, r.cfg.AgentTimeout)
+		c.ctx.endAt(addTimeout(time.Since(w.epoch), r.cfg.AgentTimeout))
 		r.call(c, s, prompt)
 	}()
 	return true
+}
+
+// addTimeout returns t + timeout, or the longest duration if that is
+// later.
+func addTimeout(t, timeout time.Duration) time.Duration {
+	if d := t + timeout; d >= t {
+		return d
+	}
+	return math.MaxInt64
+}
+
+// latency returns the latency of call c, whose agent returned at ret (a
+// time since its phase's epoch): on Config.Now when it is not time.Now,
+// read then.
+func (r *run) latency(c *phaseCall, ret time.Duration) time.Duration {
+	if !r.o.wallNow {
+		ret = r.now().Sub(c.w.nowBase)
+	}
+	return ret - c.start
 }
 
 // call makes call c of spec s, whose prompt is prompt, on its own
@@ -1290,26 +1310,6 @@ func (r *run) call(c *phaseCall, spec *callSpec, prompt string) {
 	var res callOut
 	r.invokeSafe(&c.ctx, &s, &res)
 	r.finish(c, &res)
-}
-
-// begin starts c's clock: its context and deadline.
-func (c *phaseCall) begin(ctx context.Context, timeout time.Duration) {
-	c.beginAt(ctx, time.Now(), timeout)
-}
-
-// beginAt is begin for a call that starts at now.
-func (c *phaseCall) beginAt(ctx context.Context, now time.Time, timeout time.Duration) {
-	c.ctx.init(ctx, now.Add(timeout))
-	c.started.Store(c.ctx.deadline.UnixNano())
-}
-
-// callNow is Config.Now for a call: wall, the clock just read, when it is
-// time.Now.
-func (r *run) callNow(wall time.Time) time.Time {
-	if r.o.wallNow {
-		return wall
-	}
-	return r.now()
 }
 
 // finish ends call c, whose agent returned res: into its outcome, counted
@@ -1332,7 +1332,7 @@ func (r *run) finish(c *phaseCall, res *callOut) {
 // (phaseWait.returned). The outcome is nil if the phase settled the call
 // as late: nothing is written then.
 func (r *run) returned(c *phaseCall) (out *callOut, inTime bool) {
-	ret := time.Now()
+	ret := time.Since(c.w.epoch)
 	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 	if !c.state.CompareAndSwap(callRunning, callDone) {
 		close(c.late.returned)
@@ -1340,11 +1340,11 @@ func (r *run) returned(c *phaseCall) (out *callOut, inTime bool) {
 		return nil, false
 	}
 	out = c.w.out(int(c.i))
-	inTime = ret.Before(c.ctx.deadline)
+	inTime = ret < c.ctx.end()
 	if !inTime {
 		out.err = context.DeadlineExceeded
 	}
-	out.latency = r.callNow(ret).Sub(c.start)
+	out.latency = r.latency(c, ret)
 	return out, inTime
 }
 
@@ -1419,7 +1419,7 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 		return false
 	}
 	c.ctx.cancel(err)
-	*out = callOut{err: err, latency: r.now().Sub(c.start)}
+	*out = callOut{err: err, latency: r.latency(c, time.Since(c.w.epoch))}
 	r.stragglers = append(r.stragglers, c)
 	return true
 }
