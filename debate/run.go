@@ -1015,7 +1015,17 @@ func (r *run) waitFor(n int) *phaseWait {
 	w.want.Store(0)
 	w.due.Store(false)
 	clear(r.outs) // as long as the last phase's: the rest is zero
-	w.outs = resize(&r.outs, n)
+	if cap(r.outs) < n {
+		// Room for the phase with the most calls at once, a critique
+		// phase whose every agent critiques every other (pairsFor).
+		most := n
+		if k := len(r.o.ps); r.cfg.Topology == TopologyAllToAll {
+			most = max(n, k*(k-1))
+		}
+		r.outs = make([]callOut, n, most)
+	}
+	r.outs = r.outs[:n]
+	w.outs = r.outs
 	return w
 }
 
