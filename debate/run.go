@@ -1212,11 +1212,11 @@ const (
 
 // phaseCall is one call of a phase.
 type phaseCall struct {
-	// ctx is the call's context, and has its deadline (callCtx.end). A
-	// call made on a goroutine starts when its goroutine runs, and its
-	// deadline is set then, so that the goroutine's wait for a CPU is not
-	// counted against the agent; until then it is the deadline the call
-	// would have had if it had started when dispatched.
+	// ctx is the call's context, and has its phase (ctx.w) and deadline
+	// (callCtx.end). A call made on a goroutine starts when its goroutine
+	// runs, and its deadline is set then, so that the goroutine's wait for
+	// a CPU is not counted against the agent; until then it is the
+	// deadline the call would have had if it had started when dispatched.
 	ctx callCtx
 	// start is when the call was dispatched, for its latency: a time since
 	// its phase's epoch, or when Config.Now is not time.Now, since its
@@ -1225,10 +1225,9 @@ type phaseCall struct {
 	// late is set when the phase settles the call as late (settleLate):
 	// few calls are, and a debate keeps its calls while it waits.
 	late *lateCall
-	// w is the call's phase; i its index there, which names its outcome
-	// (w.out). idx, round and phase (its index in agent.Phases) name the
-	// call (abandoned).
-	w        *phaseWait
+	// i is the call's index in its phase, which names its outcome
+	// (phaseWait.out). idx, round and phase (its index in agent.Phases)
+	// name the call (abandoned).
 	idx      int32
 	round    int32
 	i        int32
@@ -1236,7 +1235,7 @@ type phaseCall struct {
 	answered atomic.Bool // an agent.Async's callback came
 	phase    uint8
 	// The small fields come last, so that a critique phase's 20 calls of
-	// 5 agents fit 2688 bytes (TestPhaseCallSize).
+	// 5 agents fit 2304 bytes (TestPhaseCallSize).
 }
 
 // lateCall is what a call settled as late keeps: its goroutine closes
@@ -1268,7 +1267,7 @@ type lateCall struct {
 // (runConcurrent).
 func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait) (goroutine bool) {
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
-	c.w, c.i = w, int32(i)
+	c.i = int32(i)
 	prompt := s.promptFor(r)
 	dispatched := time.Since(w.epoch)
 	c.start = dispatched
@@ -1280,7 +1279,7 @@ func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *ph
 		c.start = now.Sub(w.nowBase)
 	}
 	// The deadline; for a call on a goroutine, until it runs.
-	c.ctx.init(ctx, &w.epoch, addTimeout(dispatched, r.cfg.AgentTimeout))
+	c.ctx.init(ctx, w, addTimeout(dispatched, r.cfg.AgentTimeout))
 	if a := r.asyncAgent(s); a != nil {
 		r.startAsync(a, c, s, prompt)
 		s.shed()
@@ -1307,7 +1306,7 @@ func addTimeout(t, timeout time.Duration) time.Duration {
 // read then.
 func (r *run) latency(c *phaseCall, ret time.Duration) time.Duration {
 	if !r.o.wallNow {
-		ret = r.now().Sub(c.w.nowBase)
+		ret = r.now().Sub(c.ctx.w.nowBase)
 	}
 	return ret - c.start
 }
@@ -1330,7 +1329,7 @@ func (r *run) finish(c *phaseCall, res *callOut) {
 		if inTime {
 			out.resp, out.err, out.native = res.resp, res.err, res.native
 		}
-		c.w.returned()
+		c.ctx.w.returned()
 	}
 }
 
@@ -1342,14 +1341,14 @@ func (r *run) finish(c *phaseCall, res *callOut) {
 // (phaseWait.returned). The outcome is nil if the phase settled the call
 // as late: nothing is written then.
 func (r *run) returned(c *phaseCall) (out *callOut, inTime bool) {
-	ret := time.Since(c.w.epoch)
+	ret := time.Since(c.ctx.w.epoch)
 	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
 	if !c.state.CompareAndSwap(callRunning, callDone) {
 		close(c.late.returned)
 		c.late.abandon.Stop()
 		return nil, false
 	}
-	out = c.w.out(int(c.i))
+	out = c.ctx.w.out(int(c.i))
 	inTime = ret < c.ctx.end()
 	if !inTime {
 		out.err = context.DeadlineExceeded
@@ -1409,11 +1408,11 @@ func (c *phaseCall) asyncDone(resp agent.Response, err error) {
 	if !c.answered.CompareAndSwap(false, true) {
 		return
 	}
-	if out, inTime := c.w.r.returned(c); out != nil {
+	if out, inTime := c.ctx.w.r.returned(c); out != nil {
 		if inTime { // written in place, not through a copy (finish)
 			out.resp, out.err = resp, err
 		}
-		c.w.returned()
+		c.ctx.w.returned()
 	}
 }
 
@@ -1429,7 +1428,7 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 		return false
 	}
 	c.ctx.cancel(err)
-	*out = callOut{err: err, latency: r.latency(c, time.Since(c.w.epoch))}
+	*out = callOut{err: err, latency: r.latency(c, time.Since(c.ctx.w.epoch))}
 	r.stragglers = append(r.stragglers, c)
 	return true
 }
