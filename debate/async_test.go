@@ -332,3 +332,41 @@ func TestAsyncLatencyOnConfigNow(t *testing.T) {
 	}
 	assert.Equal(t, 6, proposals)
 }
+
+// plainScripted is a scriptedAsync that is not an agent.Async: its calls
+// run on goroutines of their own.
+type plainScripted struct{ s *scriptedAsync }
+
+func (p plainScripted) Respond(ctx context.Context, req agent.Request) (resp agent.Response, err error) {
+	p.s.RespondAsync(ctx, req, func(r agent.Response, e error) { resp, err = r, e })
+	return resp, err
+}
+
+// TestMixedAsyncAndGoroutineCalls runs phases whose calls are made both
+// through agent.Async and on goroutines, all at once or a few at a time
+// (MaxConcurrency): the agent.Async calls' specs are shed while the
+// goroutines' calls still read theirs (run with -race).
+func TestMixedAsyncAndGoroutineCalls(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, limit := range []int{0, 2} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			ps := []debate.Participant{{Name: "a", Agent: &scriptedAsync{name: "a"}},
+				{Name: "b", Agent: plainScripted{&scriptedAsync{name: "b"}}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
+			o, err := debate.New(debate.Config{Rounds: 2, DisableEarlyStop: true, MaxConcurrency: limit}, ps...)
+			require.NoError(t, err)
+			res, err := o.Run(context.Background(), "Postgres?")
+			require.NoError(t, err)
+			require.Len(t, res.Transcript, 2)
+			for _, rec := range res.Transcript {
+				assert.Empty(t, rec.Errors)
+				assert.Len(t, rec.Proposals, 3)
+				assert.Len(t, rec.Critiques, 6)
+				require.Len(t, rec.Votes, 3)
+				for _, v := range rec.Votes {
+					assert.True(t, v.Valid, v.Agent)
+				}
+			}
+			assert.Equal(t, "a", res.Winner)
+		})
+	}
+}

@@ -859,8 +859,11 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 			if borrowed && next < n {
 				r.pb.reuse = &r.phaseBufs().prompt
 			}
+			// When every call left starts now, an agent.Async call's spec
+			// is shed with the others below, not as it starts (start).
+			batch, all := next, n-next <= r.cfg.MaxConcurrency-running
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				if r.start(ctx, &calls[next], &specs[next], next, w) {
+				if r.start(ctx, &calls[next], &specs[next], next, w, !all) {
 					goroutines++
 				}
 				running++
@@ -873,6 +876,14 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 				// given back).
 				r.putSpecs()
 				r.putBufs()
+			} else if all {
+				// The goroutines' calls keep the specs until the phase
+				// ends: the agent.Async calls' are shed now.
+				for i := batch; i < next; i++ {
+					if s := &specs[i]; r.asyncAgent(s) != nil {
+						s.shed()
+					}
+				}
 			}
 		}
 		for oldest < next && calls[oldest].state.Load() != callRunning {
@@ -1260,12 +1271,13 @@ type lateCall struct {
 // phase's (startAsync), so that no copy of the spec is kept per call and
 // the prompt is dropped once the agent has returned or, for an
 // agent.Async, once it has the request (with what else the spec holds for
-// the call: shed).
+// the call: shed, here if shed is set, else by runConcurrent once the
+// phase's last call has started).
 //
 // The spec is the phase's, read by a call's goroutine and never written
 // by it: a phase that leaves a straggler leaves the spec buffer to it
 // (runConcurrent).
-func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait) (goroutine bool) {
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait, shed bool) (goroutine bool) {
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
 	c.i = int32(i)
 	prompt := s.promptFor(r)
@@ -1282,7 +1294,9 @@ func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *ph
 	c.ctx.init(ctx, w, addTimeout(dispatched, r.cfg.AgentTimeout))
 	if a := r.asyncAgent(s); a != nil {
 		r.startAsync(a, c, s, prompt)
-		s.shed()
+		if shed {
+			s.shed()
+		}
 		return false
 	}
 	go func() {
