@@ -136,4 +136,5 @@ func TestAddTimeout(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, 3*time.Second, addTimeout(time.Second, 2*time.Second))
 	assert.Equal(t, time.Duration(math.MaxInt64), addTimeout(time.Hour, math.MaxInt64))
+	assert.Equal(t, time.Second, addTimeout(2*time.Second, -time.Second))
 }

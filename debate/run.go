@@ -1309,7 +1309,7 @@ func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *ph
 // addTimeout returns t + timeout, or the longest duration if that is
 // later.
 func addTimeout(t, timeout time.Duration) time.Duration {
-	if d := t + timeout; d >= t {
+	if d := t + timeout; d >= t || timeout < 0 {
 		return d
 	}
 	return math.MaxInt64
