@@ -246,3 +246,127 @@ func BenchmarkDebateAsync(b *testing.B) {
 		}
 	}
 }
+
+// TestLateAsyncRepliesLandInTheNextPhase checks that the replies of calls
+// settled as late, which come while the next phase's calls run, write
+// nothing of that phase's outcomes, which share their buffer and wait
+// with the last phase's (a second callback included): agent a's two
+// critiques (the phase's first two calls) end past their deadline and
+// answer, twice each, once the vote phase's first two calls have answered
+// and its last has started, before it answers.
+func TestLateAsyncRepliesLandInTheNextPhase(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	voting := make(chan struct{})
+	var late sync.WaitGroup
+	late.Add(2)
+	a := &scriptedAsync{name: "a", critique: func(ctx context.Context, done func(agent.Response, error)) {
+		context.AfterFunc(ctx, func() {
+			<-voting
+			done(agent.Response{Text: `{"issues":["late"],"suggestions":[],"severity":9,"reasoning":"late"}`}, nil)
+			done(agent.Response{Text: "a second answer"}, nil)
+			late.Done()
+		})
+	}}
+	c := &votingLast{scriptedAsync: &scriptedAsync{name: "c"}, voting: voting, late: &late}
+	ps := []debate.Participant{{Name: "a", Agent: a}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: c}}
+	o, err := debate.New(debate.Config{Rounds: 1, AgentTimeout: 300 * time.Millisecond}, ps...)
+	require.NoError(t, err)
+	res, err := o.Run(context.Background(), "Postgres?")
+	require.NoError(t, err)
+	require.Len(t, res.Transcript, 1)
+	rec := res.Transcript[0]
+	require.Len(t, rec.Errors, 2, "a's two critiques are late")
+	require.Len(t, rec.Votes, 3)
+	for _, v := range rec.Votes {
+		assert.True(t, v.Valid, v.Agent)
+		assert.Equal(t, "a", v.Choice, v.Agent)
+		assert.Equal(t, "first", v.Reasoning, v.Agent)
+	}
+	assert.Len(t, rec.Critiques, 4)
+	assert.Equal(t, "a", res.Winner)
+}
+
+// votingLast is a scriptedAsync whose vote call, once started, lets the
+// late critiques answer and waits for them before it votes.
+type votingLast struct {
+	*scriptedAsync
+	voting chan struct{}
+	late   *sync.WaitGroup
+}
+
+func (v *votingLast) RespondAsync(ctx context.Context, req agent.Request, done func(agent.Response, error)) {
+	if req.Phase == agent.PhaseVote {
+		close(v.voting)
+		v.late.Wait()
+	}
+	v.scriptedAsync.RespondAsync(ctx, req, done)
+}
+
+// TestAsyncLatencyOnConfigNow checks that an agent.Async call's latency is
+// measured on Config.Now when it is set, from the reading at its start to
+// the one at its return: a clock that advances 10 ms per reading, and
+// agents that answer before RespondAsync returns, make every proposal's
+// latency 10 ms, in both rounds.
+func TestAsyncLatencyOnConfigNow(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(10 * time.Millisecond)
+		return now
+	}
+	rec := &recorder{}
+	ps := []debate.Participant{{Name: "a", Agent: &scriptedAsync{name: "a"}}, {Name: "b", Agent: &scriptedAsync{name: "b"}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
+	o, err := debate.New(debate.Config{Rounds: 2, DisableEarlyStop: true, Now: clock, Observers: []debate.Observer{rec}}, ps...)
+	require.NoError(t, err)
+	_, err = o.Run(context.Background(), "Postgres?")
+	require.NoError(t, err)
+	proposals := 0
+	for _, e := range rec.all() {
+		if d, ok := e.Data.(debate.ProposalData); ok {
+			proposals++
+			assert.Equal(t, int64(10), d.LatencyMS, e.Agent)
+		}
+	}
+	assert.Equal(t, 6, proposals)
+}
+
+// plainScripted is a scriptedAsync that is not an agent.Async: its calls
+// run on goroutines of their own.
+type plainScripted struct{ s *scriptedAsync }
+
+func (p plainScripted) Respond(ctx context.Context, req agent.Request) (resp agent.Response, err error) {
+	p.s.RespondAsync(ctx, req, func(r agent.Response, e error) { resp, err = r, e })
+	return resp, err
+}
+
+// TestMixedAsyncAndGoroutineCalls runs phases whose calls are made both
+// through agent.Async and on goroutines, all at once or a few at a time
+// (MaxConcurrency): the agent.Async calls' specs are shed while the
+// goroutines' calls still read theirs (run with -race).
+func TestMixedAsyncAndGoroutineCalls(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, limit := range []int{0, 2} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			ps := []debate.Participant{{Name: "a", Agent: &scriptedAsync{name: "a"}},
+				{Name: "b", Agent: plainScripted{&scriptedAsync{name: "b"}}}, {Name: "c", Agent: &scriptedAsync{name: "c"}}}
+			o, err := debate.New(debate.Config{Rounds: 2, DisableEarlyStop: true, MaxConcurrency: limit}, ps...)
+			require.NoError(t, err)
+			res, err := o.Run(context.Background(), "Postgres?")
+			require.NoError(t, err)
+			require.Len(t, res.Transcript, 2)
+			for _, rec := range res.Transcript {
+				assert.Empty(t, rec.Errors)
+				assert.Len(t, rec.Proposals, 3)
+				assert.Len(t, rec.Critiques, 6)
+				require.Len(t, rec.Votes, 3)
+				for _, v := range rec.Votes {
+					assert.True(t, v.Valid, v.Agent)
+				}
+			}
+			assert.Equal(t, "a", res.Winner)
+		})
+	}
+}

@@ -18,26 +18,37 @@ import (
 //
 // context.Cause of a callCtx is the parent's cause when the parent was
 // cancelled with one, else Err.
+//
+// w is the phase of its call (phaseCall). Its deadline is a time since
+// w.epoch, the run's, which has a monotonic clock reading: the calls'
+// clocks are read as time.Since epoch, one monotonic reading each
+// (time.Now reads the wall clock too), and their deadlines compare as
+// they would as times.
 type callCtx struct {
 	parent   context.Context
-	deadline time.Time
+	w        *phaseWait
+	deadline atomic.Int64 // a time.Duration since w.epoch: set when the call starts, read by its phase
 
 	err  atomic.Pointer[error] // set once by cancel
 	mu   sync.Mutex
 	done chan struct{} // made by Done, closed by cancel
 	// first is the first function registered by AfterFunc, until stopped
 	// or called (most calls register one: an agent watching its context);
-	// afters are the others. firstUsed keeps the slot from being filled
+	// afters are the others, a list that ends with firstTaken once first
+	// has been filled (nil before), which keeps the slot from being filled
 	// again, so that the first stop function removes only its own.
-	first     func()
-	firstUsed bool
-	afters    *callAfter // a list, the latest first
+	first  func()
+	afters *callAfter // the latest first
 }
 
 type callAfter struct {
 	f    func()
 	next *callAfter
 }
+
+// firstTaken ends the list of a callCtx's later AfterFuncs: it has no
+// function, and is never removed or written.
+var firstTaken callAfter
 
 var _ context.Context = (*callCtx)(nil)
 
@@ -48,16 +59,27 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// init prepares c for a call under parent ending at deadline (or at the
-// parent's deadline, if earlier).
-func (c *callCtx) init(parent context.Context, deadline time.Time) {
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	c.parent, c.deadline = parent, deadline
+// init prepares c for a call of phase w under parent, ending at deadline
+// (or at the parent's deadline, if earlier): endAt.
+func (c *callCtx) init(parent context.Context, w *phaseWait, deadline time.Duration) {
+	c.parent, c.w = parent, w
+	c.endAt(deadline)
 }
 
-func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+// endAt sets c's deadline to deadline, or to the parent's if earlier, and
+// returns it.
+func (c *callCtx) endAt(deadline time.Duration) time.Duration {
+	if d, ok := c.parent.Deadline(); ok {
+		deadline = min(deadline, d.Sub(c.w.epoch))
+	}
+	c.deadline.Store(int64(deadline))
+	return deadline
+}
+
+// end returns c's deadline, a time since w.epoch.
+func (c *callCtx) end() time.Duration { return time.Duration(c.deadline.Load()) }
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.w.epoch.Add(c.end()), true }
 
 func (c *callCtx) Value(key any) any { return c.parent.Value(key) }
 
@@ -91,8 +113,8 @@ func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	if !c.firstUsed {
-		c.first, c.firstUsed = f, true
+	if c.afters == nil {
+		c.first, c.afters = f, &firstTaken
 		c.mu.Unlock()
 		return c.stopFirst
 	}
@@ -157,7 +179,7 @@ func (c *callCtx) cancel(err error) {
 	if first != nil {
 		go first()
 	}
-	for a := afters; a != nil; a = a.next {
+	for a := afters; a != nil && a != &firstTaken; a = a.next {
 		go a.f()
 	}
 }

@@ -3,6 +3,7 @@ package debate
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 	"unsafe"
@@ -16,13 +17,14 @@ func TestCallCtx(t *testing.T) {
 	type key struct{}
 	parent, cancelParent := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
 	defer cancelParent(nil)
-	own := time.Now().Add(time.Hour)
+	w := &phaseWait{epoch: time.Now()}
+	own := w.epoch.Add(time.Hour)
 	var c callCtx
-	c.init(parent, own)
+	c.init(parent, w, time.Hour)
 
 	d, ok := c.Deadline()
 	assert.True(t, ok)
-	assert.Equal(t, own, d)
+	assert.True(t, own.Equal(d), "%v, want %v", d, own)
 	assert.Equal(t, "v", c.Value(key{}))
 	require.NoError(t, c.Err())
 	done := c.Done()
@@ -56,7 +58,7 @@ func TestCallCtx(t *testing.T) {
 	}
 	// After cancel, Done is closed at once and AfterFunc runs at once.
 	var late callCtx
-	late.init(parent, own)
+	late.init(parent, w, time.Hour)
 	late.cancel(context.Canceled)
 	<-late.Done()
 	again := make(chan struct{})
@@ -71,10 +73,16 @@ func TestCallCtxParentDeadlineAndCause(t *testing.T) {
 	early, cancelEarly := context.WithDeadline(parent, time.Now().Add(time.Minute))
 	defer cancelEarly()
 	var c callCtx
-	c.init(early, time.Now().Add(time.Hour))
+	w := &phaseWait{epoch: time.Now()}
+	c.init(early, w, time.Hour)
 	d, _ := c.Deadline()
 	pd, _ := early.Deadline()
-	assert.Equal(t, pd, d, "the debate's earlier deadline wins")
+	assert.True(t, pd.Equal(d), "the debate's earlier deadline wins: %v, want %v", d, pd)
+	assert.Equal(t, pd.Sub(w.epoch), c.end())
+	c.endAt(time.Second)
+	assert.Equal(t, time.Second, c.end(), "an earlier deadline than the debate's")
+	c.endAt(2 * time.Hour)
+	assert.Equal(t, pd.Sub(w.epoch), c.end(), "never after the debate's")
 	cancel(suspend)
 	c.cancel(early.Err())
 	assert.ErrorIs(t, c.Err(), context.Canceled)
@@ -86,7 +94,7 @@ func TestCallCtxParentDeadlineAndCause(t *testing.T) {
 func TestCallCtxAfterFuncStops(t *testing.T) {
 	t.Parallel()
 	var c callCtx
-	c.init(context.Background(), time.Now().Add(time.Hour))
+	c.init(context.Background(), &phaseWait{epoch: time.Now()}, time.Hour)
 	var ran [3]chan struct{}
 	var stops [3]func() bool
 	for i := range ran {
@@ -114,9 +122,19 @@ func TestCallCtxAfterFuncStops(t *testing.T) {
 }
 
 // TestPhaseCallSize keeps a phase's call slot at the size run.go's
-// phaseCall documents: a critique phase's 20 calls of 5 agents fit 3456
-// bytes, which a debate holds while it waits for its agents.
+// phaseCall documents: a critique phase's 20 calls of 5 agents fit 2304
+// bytes (a size class), which a debate holds while it waits for its
+// agents, and a proposal phase's 5 fit 576.
 func TestPhaseCallSize(t *testing.T) {
 	t.Parallel()
-	assert.LessOrEqual(t, unsafe.Sizeof(phaseCall{}), uintptr(160))
+	assert.LessOrEqual(t, unsafe.Sizeof(phaseCall{}), uintptr(112))
+}
+
+// TestAddTimeout checks that a call's deadline saturates rather than wraps
+// when its timeout is longer than time.Duration can hold from its start.
+func TestAddTimeout(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, 3*time.Second, addTimeout(time.Second, 2*time.Second))
+	assert.Equal(t, time.Duration(math.MaxInt64), addTimeout(time.Hour, math.MaxInt64))
+	assert.Equal(t, time.Second, addTimeout(2*time.Second, -time.Second))
 }

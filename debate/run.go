@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -83,6 +84,9 @@ type run struct {
 	// stragglers are the goroutines of calls settled as late that Run
 	// waits for before returning (waitStragglers).
 	stragglers []*phaseCall
+	// wait is how the calls of the phase running through runConcurrent
+	// wake it, the run's for all its phases (waitFor).
+	wait phaseWait
 	// final is what Config.Finalize returned, committed with the terminal
 	// checkpoint.
 	final *store.Final
@@ -135,6 +139,11 @@ type runBufs struct {
 type phaseScratch struct {
 	// pairBuf holds the pairs of a critique phase.
 	pairBuf []pair
+	// outs holds the outcomes of the calls of a phase made through
+	// runConcurrent (phaseWait.outs), zero up to its capacity but for the
+	// last such phase's, which its phase reads once runConcurrent has
+	// returned and which the next one clears (waitFor).
+	outs []callOut
 }
 
 // phaseBufs returns the run's phase buffers, taking a set from the
@@ -195,7 +204,7 @@ func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
 func (r *run) getScratch() {
-	if r.pairBuf != nil {
+	if r.pairBuf != nil || r.outs != nil {
 		return
 	}
 	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
@@ -207,7 +216,7 @@ func (r *run) getScratch() {
 // and gives them to the Orchestrator for later runs; the run's goroutines
 // are done with them (waitStragglers).
 func (r *run) putScratch() {
-	if r.pairBuf == nil {
+	if r.pairBuf == nil && r.outs == nil {
 		return
 	}
 	p := r.scratchBox
@@ -215,7 +224,7 @@ func (r *run) putScratch() {
 		p = new(phaseScratch)
 	}
 	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
-	p.pairBuf = clearAll(p.pairBuf)
+	p.pairBuf, p.outs = clearAll(p.pairBuf), clearAll(p.outs)
 	r.o.scratch.Put(p)
 }
 
@@ -819,9 +828,13 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	calls := make([]phaseCall, n)
-	w := &phaseWait{notify: make(chan struct{}, 1), r: r, n: n}
+	w := r.waitFor(n)
 	stragglers, goroutines := len(r.stragglers), 0
+	armed := false // the timer is set and has not fired
 	defer func() {
+		if armed {
+			w.timer.Stop() // if it fires all the same, the next phase wakes once more
+		}
 		if goroutines > 0 && len(r.stragglers) > stragglers {
 			// A late call's goroutine may still read its spec (it may not
 			// even have run yet): the buffer is left to it, and the next
@@ -832,8 +845,6 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	}()
 	borrowed := r.borrowedAsync(specs)
 	next, oldest, running, settled, counted := 0, 0, 0, 0, 0
-	var timer *time.Timer
-	armed := false // the timer is set and has not fired
 	ctxDone := ctx.Done()
 	for {
 		if d := int(w.done.Load()); d > counted { // returned in time since the last look
@@ -848,8 +859,11 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 			if borrowed && next < n {
 				r.pb.reuse = &r.phaseBufs().prompt
 			}
+			// When every call left starts now, an agent.Async call's spec
+			// is shed with the others below, not as it starts (start).
+			batch, all := next, n-next <= r.cfg.MaxConcurrency-running
 			for ; next < n && running < r.cfg.MaxConcurrency; next++ {
-				if r.start(ctx, &calls[next], &specs[next], next, w) {
+				if r.start(ctx, &calls[next], &specs[next], next, w, !all) {
 					goroutines++
 				}
 				running++
@@ -862,6 +876,14 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 				// given back).
 				r.putSpecs()
 				r.putBufs()
+			} else if all {
+				// The goroutines' calls keep the specs until the phase
+				// ends: the agent.Async calls' are shed now.
+				for i := batch; i < next; i++ {
+					if s := &specs[i]; r.asyncAgent(s) != nil {
+						s.shed()
+					}
+				}
 			}
 		}
 		for oldest < next && calls[oldest].state.Load() != callRunning {
@@ -870,17 +892,16 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		if oldest < next && !armed {
 			// A call started later ends later: the timer, once set, is
 			// never after the earliest deadline of the calls running.
-			first := calls[oldest].deadline()
+			first := calls[oldest].ctx.end()
 			for i := oldest + 1; i < next; i++ {
 				if c := &calls[i]; c.state.Load() == callRunning {
-					first = minTime(first, c.deadline())
+					first = min(first, c.ctx.end())
 				}
 			}
-			if timer == nil {
-				timer = time.AfterFunc(time.Until(first), w.fire)
-				defer timer.Stop()
+			if d := first - time.Since(w.epoch); w.timer == nil {
+				w.timer = time.AfterFunc(d, w.fire)
 			} else {
-				timer.Reset(time.Until(first))
+				w.timer.Reset(d)
 			}
 			armed = true
 		}
@@ -913,10 +934,10 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 				settled++
 			}
 		}
-		now := time.Now()
+		now := time.Since(w.epoch)
 		for i := oldest; i < next; i++ {
 			c := &calls[i]
-			if c.state.Load() == callRunning && (all || !now.Before(c.deadline())) &&
+			if c.state.Load() == callRunning && (all || now >= c.ctx.end()) &&
 				r.settleLate(c, w.out(i), late) {
 				running--
 				settled++
@@ -929,7 +950,7 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 		// wait for it, so that the phase is interrupted, not failed.
 		<-ctx.Done()
 	}
-	out := w.outcomes()
+	out := w.outs
 	var slowest time.Duration
 	for i := range out { // not a copy of each outcome on the stack
 		slowest = max(slowest, out[i].latency)
@@ -960,36 +981,67 @@ func (r *run) borrowedAsync(specs []callSpec) bool {
 // waits, and a call adds to done before it reads want, so that one of the
 // two sees the other: no wake-up is lost. Extra ones are harmless.
 //
-// It also holds the phase's n outcomes, made when the first is written
-// (out): a debate waiting for all its calls holds none of them
-// (docs/BENCHMARKS.md, section 5). Each call writes only its own, once it
-// has settled (finish, settleLate); the phase reads them once every call
-// has.
+// A run has one (run.wait), readied for each phase (waitFor), with one
+// notify channel and one timer, set again for each phase and stopped at
+// its end. A call of an earlier phase touches it only if it returned in
+// time, and then counts itself in done before its phase ends: all it may
+// still do is signal, as the timer may fire once after it is stopped,
+// which wakes the next phase once more.
+//
+// It also holds the phase's outcomes, the run's buffer (phaseScratch.outs),
+// zero when the phase starts. Each call writes only its own, before it
+// counts itself in done, and only if it settles in time (finish); the
+// phase writes those of the calls it settles (settleLate) and of the calls
+// it never started; a call settled as late writes nothing when it returns
+// (finish), so no call writes an outcome once its phase has counted all
+// its calls settled. The phase reads them once runConcurrent has returned
+// and keeps no pointer into them: the next phase of the run made through
+// runConcurrent clears them.
 type phaseWait struct {
 	done   atomic.Int32
 	want   atomic.Int32
 	due    atomic.Bool
 	notify chan struct{} // 1 slot
+	timer  *time.Timer   // made by the first phase that needs one
 
-	mu   sync.Mutex
-	outs []callOut // nil until out is first called
-	n    int
+	outs []callOut
 	r    *run
+	// epoch is when the run's first phase through runConcurrent started
+	// (time.Now, with its monotonic reading): the calls' start times and
+	// deadlines count from it (callCtx). When Config.Now is not time.Now,
+	// their latencies are measured on it from nowBase, its reading when
+	// the phase's first call started (phaseCall.start).
+	epoch   time.Time
+	nowBase time.Time
 }
 
-// out returns call i's outcome, making the phase's outcomes if none is yet.
-func (w *phaseWait) out(i int) *callOut { return &w.outcomes()[i] }
-
-// outcomes returns the phase's outcomes, made if none is yet (the phase
-// reads them once every call has settled).
-func (w *phaseWait) outcomes() []callOut {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.outs == nil {
-		w.outs = make([]callOut, w.n)
+// waitFor readies the run's phaseWait for a phase of n calls, with its
+// outcomes, zero: the last phase's have been read.
+func (r *run) waitFor(n int) *phaseWait {
+	w := &r.wait
+	if w.notify == nil {
+		w.notify, w.r, w.epoch = make(chan struct{}, 1), r, time.Now()
 	}
-	return w.outs
+	w.done.Store(0)
+	w.want.Store(0)
+	w.due.Store(false)
+	clear(r.outs) // as long as the last phase's: the rest is zero
+	if cap(r.outs) < n {
+		// Room for the phase with the most calls at once, a critique
+		// phase whose every agent critiques every other (pairsFor).
+		most := n
+		if k := len(r.o.ps); r.cfg.Topology == TopologyAllToAll {
+			most = max(n, k*(k-1))
+		}
+		r.outs = make([]callOut, n, most)
+	}
+	r.outs = r.outs[:n]
+	w.outs = r.outs
+	return w
 }
+
+// out returns call i's outcome.
+func (w *phaseWait) out(i int) *callOut { return &w.outs[i] }
 
 // returned counts a call that returned in time.
 func (w *phaseWait) returned() {
@@ -1158,13 +1210,6 @@ func resize[T any](buf *[]T, n int) []T {
 	return *buf
 }
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
 // abandonAfter is how long Run waits for a call that outlived its deadline
 // or its debate before abandoning its goroutine (docs/debate.md#cancellation-and-deadlines).
 const abandonAfter = 5 * time.Second
@@ -1178,21 +1223,22 @@ const (
 
 // phaseCall is one call of a phase.
 type phaseCall struct {
+	// ctx is the call's context, and has its phase (ctx.w) and deadline
+	// (callCtx.end). A call made on a goroutine starts when its goroutine
+	// runs, and its deadline is set then, so that the goroutine's wait for
+	// a CPU is not counted against the agent; until then it is the
+	// deadline the call would have had if it had started when dispatched.
 	ctx callCtx
-	// started is the call's deadline (Unix ns). A call made on a goroutine
-	// starts when its goroutine runs, and its deadline is set then, so
-	// that the goroutine's wait for a CPU is not counted against the
-	// agent; until then it is the deadline the call would have had if it
-	// had started when dispatched.
-	started atomic.Int64
-	start   time.Time // Config.Now at dispatch, for the latency
+	// start is when the call was dispatched, for its latency: a time since
+	// its phase's epoch, or when Config.Now is not time.Now, since its
+	// phase's nowBase on that clock (latency).
+	start time.Duration
 	// late is set when the phase settles the call as late (settleLate):
 	// few calls are, and a debate keeps its calls while it waits.
 	late *lateCall
-	// w is the call's phase; i its index there, which names its outcome
-	// (w.out). idx, round and phase (its index in agent.Phases) name the
-	// call (abandoned).
-	w        *phaseWait
+	// i is the call's index in its phase, which names its outcome
+	// (phaseWait.out). idx, round and phase (its index in agent.Phases)
+	// name the call (abandoned).
 	idx      int32
 	round    int32
 	i        int32
@@ -1200,7 +1246,7 @@ type phaseCall struct {
 	answered atomic.Bool // an agent.Async's callback came
 	phase    uint8
 	// The small fields come last, so that a critique phase's 20 calls of
-	// 5 agents fit 3456 bytes (docs/BENCHMARKS.md, section 5).
+	// 5 agents fit 2304 bytes (TestPhaseCallSize).
 }
 
 // lateCall is what a call settled as late keeps: its goroutine closes
@@ -1212,11 +1258,6 @@ type lateCall struct {
 	abandon   *time.Timer
 	logged    atomic.Bool
 }
-
-// deadline returns the call's deadline, or for a call whose goroutine has
-// not run yet, the deadline it would have had if it had started when
-// dispatched.
-func (c *phaseCall) deadline() time.Time { return time.Unix(0, c.started.Load()) }
 
 // start makes call s: through agent.Async when its agent can complete it
 // without a goroutine (startAsync), else in a goroutine of its own, and
@@ -1230,33 +1271,58 @@ func (c *phaseCall) deadline() time.Time { return time.Unix(0, c.started.Load())
 // phase's (startAsync), so that no copy of the spec is kept per call and
 // the prompt is dropped once the agent has returned or, for an
 // agent.Async, once it has the request (with what else the spec holds for
-// the call: shed).
+// the call: shed, here if shed is set, else by runConcurrent once the
+// phase's last call has started).
 //
 // The spec is the phase's, read by a call's goroutine and never written
 // by it: a phase that leaves a straggler leaves the spec buffer to it
 // (runConcurrent).
-func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait) (goroutine bool) {
+func (r *run) start(ctx context.Context, c *phaseCall, s *callSpec, i int, w *phaseWait, shed bool) (goroutine bool) {
 	c.idx, c.round, c.phase = int32(s.idx), int32(s.req.Round), uint8(slices.Index(agent.Phases, s.req.Phase))
-	c.w, c.i = w, int32(i)
+	c.i = int32(i)
 	prompt := s.promptFor(r)
-	dispatched := time.Now()
-	c.start = r.callNow(dispatched)
+	dispatched := time.Since(w.epoch)
+	c.start = dispatched
+	if !r.o.wallNow {
+		now := r.now()
+		if i == 0 {
+			w.nowBase = now
+		}
+		c.start = now.Sub(w.nowBase)
+	}
+	// The deadline; for a call on a goroutine, until it runs.
+	c.ctx.init(ctx, w, addTimeout(dispatched, r.cfg.AgentTimeout))
 	if a := r.asyncAgent(s); a != nil {
-		c.beginAt(ctx, dispatched, r.cfg.AgentTimeout)
 		r.startAsync(a, c, s, prompt)
-		s.shed()
+		if shed {
+			s.shed()
+		}
 		return false
 	}
-	d := dispatched.Add(r.cfg.AgentTimeout) // until its goroutine runs
-	if pd, ok := ctx.Deadline(); ok && pd.Before(d) {
-		d = pd
-	}
-	c.started.Store(d.UnixNano())
 	go func() {
-		c.begin(ctx, r.cfg.AgentTimeout)
+		c.ctx.endAt(addTimeout(time.Since(w.epoch), r.cfg.AgentTimeout))
 		r.call(c, s, prompt)
 	}()
 	return true
+}
+
+// addTimeout returns t + timeout, or the longest duration if that is
+// later.
+func addTimeout(t, timeout time.Duration) time.Duration {
+	if d := t + timeout; d >= t || timeout < 0 {
+		return d
+	}
+	return math.MaxInt64
+}
+
+// latency returns the latency of call c, whose agent returned at ret (a
+// time since its phase's epoch): on Config.Now when it is not time.Now,
+// read then.
+func (r *run) latency(c *phaseCall, ret time.Duration) time.Duration {
+	if !r.o.wallNow {
+		ret = r.now().Sub(c.ctx.w.nowBase)
+	}
+	return ret - c.start
 }
 
 // call makes call c of spec s, whose prompt is prompt, on its own
@@ -1269,45 +1335,40 @@ func (r *run) call(c *phaseCall, spec *callSpec, prompt string) {
 	r.finish(c, &res)
 }
 
-// begin starts c's clock: its context and deadline.
-func (c *phaseCall) begin(ctx context.Context, timeout time.Duration) {
-	c.beginAt(ctx, time.Now(), timeout)
-}
-
-// beginAt is begin for a call that starts at now.
-func (c *phaseCall) beginAt(ctx context.Context, now time.Time, timeout time.Duration) {
-	c.ctx.init(ctx, now.Add(timeout))
-	c.started.Store(c.ctx.deadline.UnixNano())
-}
-
-// callNow is Config.Now for a call: wall, the clock just read, when it is
-// time.Now.
-func (r *run) callNow(wall time.Time) time.Time {
-	if r.o.wallNow {
-		return wall
-	}
-	return r.now()
-}
-
 // finish ends call c, whose agent returned res: into its outcome, counted
 // in its phase, unless its phase settled it as late or its deadline
 // passed.
 func (r *run) finish(c *phaseCall, res *callOut) {
-	returned := time.Now()
-	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
-	if c.state.CompareAndSwap(callRunning, callDone) {
-		if !returned.Before(c.ctx.deadline) {
-			// Past the deadline: late, even though the phase has not
-			// noticed yet.
-			*res = callOut{err: context.DeadlineExceeded}
+	if out, inTime := r.returned(c); out != nil {
+		if inTime {
+			out.resp, out.err, out.native = res.resp, res.err, res.native
 		}
-		res.latency = r.callNow(returned).Sub(c.start)
-		*c.w.out(int(c.i)) = *res
-		c.w.returned()
-		return
+		c.ctx.w.returned()
 	}
-	close(c.late.returned)
-	c.late.abandon.Stop()
+}
+
+// returned ends call c, whose agent has returned, and returns its outcome,
+// zero but for its latency, and whether it returned before its deadline;
+// if not, the outcome is written: context.DeadlineExceeded (late, even
+// though the phase has not noticed yet). Once the caller has written the
+// reply of a call in time, it counts the call in its phase
+// (phaseWait.returned). The outcome is nil if the phase settled the call
+// as late: nothing is written then.
+func (r *run) returned(c *phaseCall) (out *callOut, inTime bool) {
+	ret := time.Since(c.ctx.w.epoch)
+	c.ctx.cancel(context.Canceled) // release what the agent tied to ctx
+	if !c.state.CompareAndSwap(callRunning, callDone) {
+		close(c.late.returned)
+		c.late.abandon.Stop()
+		return nil, false
+	}
+	out = c.ctx.w.out(int(c.i))
+	inTime = ret < c.ctx.end()
+	if !inTime {
+		out.err = context.DeadlineExceeded
+	}
+	out.latency = r.latency(c, ret)
+	return out, inTime
 }
 
 // asyncAgent returns the agent of s as an agent.Async if the call is one
@@ -1358,9 +1419,14 @@ func (r *run) startAsync(a agent.Async, c *phaseCall, s *callSpec, prompt string
 
 // asyncDone is the callback of an agent.Async call (startAsync).
 func (c *phaseCall) asyncDone(resp agent.Response, err error) {
-	if c.answered.CompareAndSwap(false, true) {
-		res := callOut{resp: resp, err: err}
-		c.w.r.finish(c, &res)
+	if !c.answered.CompareAndSwap(false, true) {
+		return
+	}
+	if out, inTime := c.ctx.w.r.returned(c); out != nil {
+		if inTime { // written in place, not through a copy (finish)
+			out.resp, out.err = resp, err
+		}
+		c.ctx.w.returned()
 	}
 }
 
@@ -1376,7 +1442,7 @@ func (r *run) settleLate(c *phaseCall, out *callOut, err error) bool {
 		return false
 	}
 	c.ctx.cancel(err)
-	*out = callOut{err: err, latency: r.now().Sub(c.start)}
+	*out = callOut{err: err, latency: r.latency(c, time.Since(c.ctx.w.epoch))}
 	r.stragglers = append(r.stragglers, c)
 	return true
 }
