@@ -66,14 +66,14 @@ func (c *callCtx) init(parent context.Context, w *phaseWait, deadline time.Durat
 	c.endAt(deadline)
 }
 
-// endAt sets c's deadline to deadline, or to the parent's if earlier, and
-// returns it.
-func (c *callCtx) endAt(deadline time.Duration) time.Duration {
+// endAt sets c's deadline to deadline, or to the parent's if earlier. A
+// parent's deadline is made a time since w.epoch once, here: it then
+// follows the monotonic clock, as the call's own does, not the wall clock.
+func (c *callCtx) endAt(deadline time.Duration) {
 	if d, ok := c.parent.Deadline(); ok {
 		deadline = min(deadline, d.Sub(c.w.epoch))
 	}
 	c.deadline.Store(int64(deadline))
-	return deadline
 }
 
 // end returns c's deadline, a time since w.epoch.

@@ -1330,7 +1330,11 @@ func (r *run) synthesisPhase(ctx context.Context) []Event {
 	}
 	req.Prompt = r.pb.user(st.Round, r.cfg.Rounds, agent.PhaseSynthesize, items,
 		"Write the final answer that best reflects the debate, and state your confidence.")
-	outs := r.runCalls(ctx, []callSpec{{idx: r.o.synth.idx, target: -1, req: req}})
+	// The spec is in the run's buffer, as every phase's, which is cleared
+	// once the calls have their requests (runConcurrent).
+	specs := r.specsFor(1)
+	specs[0] = callSpec{idx: r.o.synth.idx, target: -1, req: req}
+	outs := r.runCalls(ctx, specs)
 	if ctx.Err() != nil {
 		return nil
 	}

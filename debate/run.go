@@ -204,7 +204,7 @@ func (r *run) putEvidence() { release(&r.o.evidence, &r.evidence, clearSlice) }
 // getScratch gives the run phase scratch buffers that an ended run gave
 // back, if it has none.
 func (r *run) getScratch() {
-	if r.pairBuf != nil || r.outs != nil {
+	if r.pairBuf != nil {
 		return
 	}
 	if p, _ := r.o.scratch.Get().(*phaseScratch); p != nil {
@@ -224,6 +224,7 @@ func (r *run) putScratch() {
 		p = new(phaseScratch)
 	}
 	*p, r.phaseScratch, r.scratchBox = r.phaseScratch, phaseScratch{}, nil
+	r.wait.outs = nil // the buffer is another run's from now on
 	p.pairBuf, p.outs = clearAll(p.pairBuf), clearAll(p.outs)
 	r.o.scratch.Put(p)
 }
@@ -821,9 +822,9 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 //
 // The calls wake the phase through w (phaseWait): only when every call it
 // waits for has returned in time, or, while calls are queued for a slot,
-// when one has. Its timer (one per phase, set to the earliest deadline of
-// the calls running and set again only once it has fired) and the end of
-// ctx wake it too, so that a phase whose calls return together is woken
+// when one has. The run's timer (set again for each phase to the earliest
+// deadline of the calls running, and within a phase only once it has
+// fired; stopped at the phase's end) and the end of ctx wake it too, so that a phase whose calls return together is woken
 // once, not once per call.
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
@@ -832,8 +833,11 @@ func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	stragglers, goroutines := len(r.stragglers), 0
 	armed := false // the timer is set and has not fired
 	defer func() {
-		if armed {
-			w.timer.Stop() // if it fires all the same, the next phase wakes once more
+		if w.timer != nil {
+			// Even when a fire of the last phase's cleared armed: this
+			// phase's may be pending. If it fires all the same, the next
+			// phase wakes once more.
+			w.timer.Stop()
 		}
 		if goroutines > 0 && len(r.stragglers) > stragglers {
 			// A late call's goroutine may still read its spec (it may not
@@ -983,20 +987,23 @@ func (r *run) borrowedAsync(specs []callSpec) bool {
 //
 // A run has one (run.wait), readied for each phase (waitFor), with one
 // notify channel and one timer, set again for each phase and stopped at
-// its end. A call of an earlier phase touches it only if it returned in
-// time, and then counts itself in done before its phase ends: all it may
-// still do is signal, as the timer may fire once after it is stopped,
-// which wakes the next phase once more.
+// its end. A call of an earlier phase counts itself in done only if it
+// returned before its phase settled it, and then before its phase ends:
+// all it may still do is signal, as the timer may fire once after it is
+// stopped, which wakes the next phase once more. Calls settled as late
+// (stragglers) and their agents still read r and epoch, which the run's
+// first waitFor sets and nothing changes after.
 //
 // It also holds the phase's outcomes, the run's buffer (phaseScratch.outs),
 // zero when the phase starts. Each call writes only its own, before it
-// counts itself in done, and only if it settles in time (finish); the
-// phase writes those of the calls it settles (settleLate) and of the calls
-// it never started; a call settled as late writes nothing when it returns
-// (finish), so no call writes an outcome once its phase has counted all
-// its calls settled. The phase reads them once runConcurrent has returned
-// and keeps no pointer into them: the next phase of the run made through
-// runConcurrent clears them.
+// counts itself in done, and only if it returns before its phase settles
+// it as late (finish; past its deadline, its outcome is the deadline's
+// error); the phase writes those of the calls it settles (settleLate) and
+// of the calls it never started; a call settled as late writes nothing
+// when it returns (finish), so no call writes an outcome once its phase
+// has counted all its calls settled. The phase reads them once
+// runConcurrent has returned and keeps no pointer into them: the next
+// phase of the run made through runConcurrent clears them.
 type phaseWait struct {
 	done   atomic.Int32
 	want   atomic.Int32
@@ -1335,9 +1342,9 @@ func (r *run) call(c *phaseCall, spec *callSpec, prompt string) {
 	r.finish(c, &res)
 }
 
-// finish ends call c, whose agent returned res: into its outcome, counted
-// in its phase, unless its phase settled it as late or its deadline
-// passed.
+// finish ends call c, whose agent returned res: into its outcome (the
+// deadline's error if it returned past its deadline), counted in its
+// phase, unless its phase settled it as late.
 func (r *run) finish(c *phaseCall, res *callOut) {
 	if out, inTime := r.returned(c); out != nil {
 		if inTime {
