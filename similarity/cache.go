@@ -233,12 +233,18 @@ func (c *cached) putScratch() {
 	s.own()
 	c.scratch = nil
 	s.terms, s.counts = s.terms[:0], s.counts[:0]
+	if cap(s.packed) > maxPooled {
+		s.packed = nil
+	}
 	scratchPool.Put(s)
 }
 
 // own moves the terms of the docs analysed during a call, which are in
 // packed (or in the lists that packed outgrew, with the same values), to
-// one allocation: a debate forgets a round's proposals together.
+// one allocation: a debate forgets a round's proposals together. A doc
+// kept longer keeps the terms of the others with it, never their texts:
+// at most four values per byte of the narrow texts analysed in that call
+// (a wide doc's terms are its own).
 func (s *scratch) own() {
 	if len(s.analysed) == 0 {
 		return
@@ -381,9 +387,10 @@ func (c *cached) pairsRetain(dst []float64, texts []string, pairs [][2]int, keep
 	return out
 }
 
-// pairs is Pairs, c.mu held. When 1 < prefix < len(texts) and it computes
-// the TF-IDF of texts, it also returns the upper triangle of the matrix of
-// texts[:prefix] (by pairIndex). It returns the docs of texts too.
+// pairs is Pairs, c.mu held, with the values appended to dst. When
+// 1 < prefix < len(texts) and it computes the TF-IDF of texts, it also
+// returns the upper triangle of the matrix of texts[:prefix] (by
+// pairIndex). It returns the docs of texts too.
 func (c *cached) pairs(dst []float64, texts []string, pairs [][2]int, prefix int, list []*doc) (out []float64, docs []*doc, first []float64) {
 	docs = c.corpus(texts, list)
 	n := len(docs)
@@ -425,9 +432,10 @@ func (c *cached) pairs(dst []float64, texts []string, pairs [][2]int, prefix int
 		// With prefix, tfidf keeps first, not tri, and returns out.
 		tri, first, out = c.tfidf(docs, want, prefix, pairs, dst)
 		switch {
+		case first != nil: // the last matrix is first's (pairsRetain)
 		case all:
 			c.setLast(docs, tri)
-		case first == nil: // (else the last matrix is first's)
+		default:
 			c.setMemo(docs, tri, want)
 		}
 	}
@@ -479,18 +487,16 @@ func (c *cached) corpus(texts []string, list []*doc) []*doc {
 		}
 	}
 	if missing > 0 {
-		// The new docs are one allocation (a debate forgets a call's
-		// texts together), and the list of docs has room for as many
-		// again (the next round's).
-		slab := make([]doc, missing)
+		// Each new doc is an allocation of its own, so that a doc kept
+		// (a text repeated in a later call) keeps no other text alive;
+		// the list of docs has room for as many again (the next round's).
 		if cap(c.docs)-len(c.docs) < missing {
 			c.docs = slices.Grow(c.docs, 2*missing)
 		}
 		for i, t := range texts {
 			if docs[i] == nil {
 				if docs[i] = c.find(t); docs[i] == nil { // else a text twice in texts
-					slab[0].text = t
-					docs[i], slab = c.add(&slab[0]), slab[1:]
+					docs[i] = c.add(&doc{text: t})
 				}
 			}
 		}
@@ -627,6 +633,7 @@ var wordByte = func() (t [256]byte) {
 func (c *cached) analyse(d *doc) {
 	text := d.text
 	if !c.syms.made() {
+		// A fallback: tfidf makes the table first, for its call's texts.
 		// About one distinct token per 6 bytes of English text, and
 		// fewer in later texts of a debate.
 		c.syms.reserve(len(text) / 6)
@@ -1083,18 +1090,19 @@ func place(slots []int32, hashes []uint32) []int32 {
 // matrix of docs[:prefix], from the same numbering: the terms of a doc are
 // numbered from it and the docs before it only, so docs[:prefix] numbered
 // alone have the same ids (and orders) as here; their document frequencies
-// are counted again over them alone. With pairs too, it returns instead of
-// the triangle of docs the values of pairs appended to dst (pairValues),
-// from a triangle it does not keep (a debate keeps the matrix of this round's proposals,
-// first, not that of both rounds').
+// are counted again over them alone. With pairs and such a prefix, it
+// returns instead of the triangle of docs the values of pairs appended to
+// dst (pairValues), from a triangle it does not keep (a debate keeps the
+// matrix of this round's proposals, first, not that of both rounds').
 func (c *cached) tfidf(docs []*doc, want []bool, prefix int, pairs [][2]int, dst []float64) (tri, first, out []float64) {
 	c.takeScratch()
-	// Room in packed for the terms of all the docs to analyse: those of a
-	// text (its symbols, then their counts) are at most one per byte, and
-	// one more.
+	// Room in packed for the terms of the docs to analyse that may stay
+	// narrow (analyse; a wide doc's terms are its own): those of a text
+	// (its symbols, then their counts) are at most one per byte, and one
+	// more. Room is only a first size: packed grows if need be (own).
 	room := 0
 	for _, d := range docs {
-		if !d.analysed {
+		if !d.analysed && len(c.syms.text)+len(d.text) < maxNarrow {
 			room += len(d.text) + 1
 		}
 	}

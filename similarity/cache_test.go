@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -669,7 +671,7 @@ func TestAnalysesOwnTheirTerms(t *testing.T) {
 func TestDebateTableMadeOnce(t *testing.T) {
 	t.Parallel()
 	rounds := debateProposalsInternal(t)
-	c := Cached(TFIDF{}).(*cached)
+	c := &cached{s: TFIDF{}} // not a table released by a parallel test (Cached)
 	var text *byte
 	var slots, meta *uint16
 	var prev []string
@@ -773,6 +775,35 @@ func TestAppendPairsRetain(t *testing.T) {
 				require.Equal(t, []float64{7, m[0][1], m[1][2], 1}, got, "%s %q", sim.Name(), cur)
 			}
 			prev = cur
+		}
+	}
+}
+
+// TestForgottenTextsFreed checks that a text the cache has forgotten
+// (older than the last two calls) is not kept alive by a doc of the same
+// call that the cache still keeps (a text repeated in later calls).
+func TestForgottenTextsFreed(t *testing.T) {
+	freed := make(chan struct{}, 2)
+	big := func(word string) string {
+		b := []byte(strings.Repeat(word+" ", 100_000))
+		runtime.AddCleanup(&b[0], func(ch chan struct{}) { ch <- struct{}{} }, freed)
+		return unsafe.String(&b[0], len(b))
+	}
+	c := Cached(TFIDF{})
+	defer Release(c)
+	kept := "a short text the agent repeats every round"
+	c.Matrix([]string{big("alpha"), big("beta"), kept})
+	for i := range 4 {
+		c.Matrix([]string{kept, strings.Repeat("other ", i+1)})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for got := 0; got < 2; {
+		runtime.GC()
+		select {
+		case <-freed:
+			got++
+		case <-time.After(10 * time.Millisecond):
+			require.True(t, time.Now().Before(deadline), "a forgotten text is still reachable (%d of 2 freed)", got)
 		}
 	}
 }

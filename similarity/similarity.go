@@ -98,9 +98,11 @@ func PairsRetain(s Similarity, texts []string, pairs [][2]int, keep int, prepare
 	return AppendPairsRetain(nil, s, texts, pairs, keep, prepare)
 }
 
-// AppendPairsRetain is [PairsRetain] appending its values to dst. It keeps
-// none of the lists (it gives a backend other than [Cached]'s copies), so
-// a caller's may be on its stack.
+// AppendPairsRetain is [PairsRetain] appending its values to dst (with dst
+// nil, a backend other than [Cached]'s returns its own list). It keeps
+// none of the caller's lists, so that they may be on the caller's stack:
+// a backend other than [Cached]'s is given copies of texts and pairs (two
+// allocations), since what it does with them is not known.
 func AppendPairsRetain(dst []float64, s Similarity, texts []string, pairs [][2]int, keep int, prepare bool) []float64 {
 	if c, ok := s.(*cached); ok {
 		return c.pairsRetain(dst, texts, pairs, keep, prepare)
