@@ -71,7 +71,12 @@ func TestDebateSurvivesSIGKILLAndResumes(t *testing.T) {
 	refEvents, err := refStore.ListEvents(context.Background(), refDebate.ID, 0, 0)
 	require.NoError(t, err)
 
-	// The victim: a subprocess whose demo agents take 100 ms per call.
+	// The victim: a subprocess whose demo agents take 400 ms per call, so
+	// that the phases left after the first (at least five) take two
+	// seconds: the poll below, however slow a loaded machine makes it,
+	// sees the first phases checkpointed and kills the process long
+	// before the end (with 100 ms, a CI run under -race once saw the
+	// debate finished).
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestDebateHelperProcess$", "--"}, debateArgs...)...)
 	for _, kv := range os.Environ() {
@@ -79,7 +84,7 @@ func TestDebateSurvivesSIGKILLAndResumes(t *testing.T) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, helperEnv+"=1", demoDelayEnv+"=100", "ARAGORA_DATA_DIR="+dir)
+	cmd.Env = append(cmd.Env, helperEnv+"=1", demoDelayEnv+"=400", "ARAGORA_DATA_DIR="+dir)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
