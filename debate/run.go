@@ -824,8 +824,9 @@ func (r *run) runCalls(ctx context.Context, specs []callSpec) []callOut {
 // waits for has returned in time, or, while calls are queued for a slot,
 // when one has. The run's timer (set again for each phase to the earliest
 // deadline of the calls running, and within a phase only once it has
-// fired; stopped at the phase's end) and the end of ctx wake it too, so that a phase whose calls return together is woken
-// once, not once per call.
+// fired; stopped at the phase's end) and the end of ctx wake it too, so
+// that a phase whose calls return together is woken once, not once per
+// call.
 func (r *run) runConcurrent(ctx context.Context, specs []callSpec) []callOut {
 	n := len(specs)
 	calls := make([]phaseCall, n)
