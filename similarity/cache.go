@@ -480,29 +480,11 @@ func (c *cached) isTFIDF() bool {
 func (c *cached) corpus(texts []string, list []*doc) []*doc {
 	c.gen++
 	docs := slices.Grow(list, len(texts))[:len(texts)]
-	missing := 0
 	for i, t := range texts {
-		if docs[i] = c.find(t); docs[i] == nil {
-			missing++
-		}
-	}
-	if missing > 0 {
-		// Each new doc is an allocation of its own, so that a doc kept
-		// (a text repeated in a later call) keeps no other text alive;
-		// the list of docs has room for as many again (the next round's).
-		if cap(c.docs)-len(c.docs) < missing {
-			c.docs = slices.Grow(c.docs, 2*missing)
-		}
-		for i, t := range texts {
-			if docs[i] == nil {
-				if docs[i] = c.find(t); docs[i] == nil { // else a text twice in texts
-					docs[i] = c.add(&doc{text: t})
-				}
-			}
-		}
-	}
-	for _, d := range docs {
-		d.used = c.gen
+		// Each new doc is an allocation of its own, so that a doc kept (a
+		// text repeated in a later call) keeps no other text alive.
+		docs[i] = c.doc(t)
+		docs[i].used = c.gen
 	}
 	// Keep the texts of this call and the one before (a debate compares
 	// each round's proposals with the previous round's), not every text
